@@ -1,0 +1,82 @@
+# MyCareer: common tasks. `make run` for a first run, `make test` before pushing.
+#
+#   make run            install, migrate, load demo data, start web + worker + scheduler
+#   make test           lint, migrations check and the whole test suite on SQLite
+#   make test-postgres  the test suite on a throwaway PostgreSQL server
+#   make check-deploy   Django's deployment checks with production-like settings
+#   make lint | clean
+#
+# Extra pytest arguments: make test PYTEST_ARGS="-x -k bookings"
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.uv-sync.stamp
+PYTEST_ARGS ?=
+
+# Used ONLY by `make check-deploy` to satisfy Django's SECRET_KEY checks.
+# It is not a secret and must never be used by a running site.
+CHECK_DEPLOY_ONLY_SECRET_KEY := RV6PPLIWEwgMdpwZWnOSv50ygEKx5X3M69xi8vnYFHneMZKNTU9nu580gUJM
+
+.PHONY: help venv install run lint test test-postgres check-deploy clean chromium
+
+help:
+	@echo "Targets: run, test, test-postgres, check-deploy, lint, install, clean"
+
+venv install: $(STAMP)
+
+# Re-sync only when the lock file (or pyproject) changes, or .venv is missing.
+$(STAMP): uv.lock pyproject.toml
+	@if uv --version >/dev/null 2>&1; then uv=uv; \
+	elif python3 -m uv --version >/dev/null 2>&1; then uv="python3 -m uv"; \
+	else \
+	  echo "uv not found: installing it with pip"; \
+	  python3 -m pip install uv || python3 -m pip install --user --break-system-packages uv; \
+	  uv="python3 -m uv"; \
+	fi; \
+	echo "UV_PYTHON_DOWNLOADS=never $$uv sync --frozen --python-preference only-system"; \
+	UV_PYTHON_DOWNLOADS=never $$uv sync --frozen --python-preference only-system
+	@touch $@
+
+run: $(STAMP)
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Starting web (http://127.0.0.1:8000), task worker and scheduler; Ctrl-C stops all."
+	$(VENV)/bin/honcho start -f Procfile
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Debian's chromium for the Playwright tests (never `playwright install`).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian chromium for browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "WARNING: /usr/bin/chromium is missing and we are not root; browser tests will fail." >&2; \
+	    echo "WARNING: install it with: sudo apt-get install chromium" >&2; \
+	  fi; \
+	fi
+
+test: $(STAMP) chromium
+	@$(MAKE) --no-print-directory lint
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-postgres: $(STAMP) chromium
+	scripts/with-postgres.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+check-deploy: $(STAMP)
+	DEBUG=0 \
+	SECRET_KEY=$(CHECK_DEPLOY_ONLY_SECRET_KEY) \
+	ALLOWED_HOSTS=mycareer.example.ac.uk \
+	SECURE_SSL_REDIRECT=1 \
+	$(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3*

@@ -1,0 +1,131 @@
+"""Test set-up shared by every app: personas, a real SMTP server, the task worker."""
+
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+# Browser tests drive a live server from the test thread, which also uses the ORM.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def cast(db):
+    """The demo university: units, staff of every level, students, training, terms."""
+    from mycareer.core.registry import seed_steps
+
+    people: dict = {}
+    for step in seed_steps():
+        step.run(people)
+    return people
+
+
+@pytest.fixture
+def persona(cast):
+    """Look up a demo person by the first part of their email: persona('operator')."""
+    from mycareer.accounts.models import User
+
+    def get(name: str) -> User:
+        if "@" in name:
+            return User.objects.get(email=name)
+        return User.objects.get(email__startswith=f"{name}@")
+
+    return get
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _Inbox:
+    """Stores every message the SMTP server accepts."""
+
+    def __init__(self):
+        self.envelopes = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        with self.lock:
+            self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def messages(self):
+        import email
+        from email import policy
+
+        with self.lock:
+            return [
+                email.message_from_bytes(e.original_content or e.content, policy=policy.default)
+                for e in self.envelopes
+            ]
+
+    def wait_for(self, count: int, timeout: float = 10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.envelopes) >= count:
+                break
+            time.sleep(0.05)
+        return self.messages()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback; Django sends to it through the SMTP backend."""
+    from aiosmtpd.controller import Controller
+
+    inbox = _Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def run_worker():
+    """Process every queued task with the real database worker, then return.
+
+    The worker closes connections between tasks, so tests that use it need
+    `@pytest.mark.django_db(transaction=True)`.
+    """
+    from django.core.management import call_command
+
+    def run():
+        call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+
+    return run

@@ -1,0 +1,51 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "mycareer.accounts"
+    label = "accounts"
+    verbose_name = "People, units, access and training"
+
+    def ready(self) -> None:
+        from mycareer.accounts import permissions, tasks
+        from mycareer.accounts.dashboard import access_panel, student_panel
+        from mycareer.accounts.demo import seed_university
+        from mycareer.audit.registry import register_actions
+        from mycareer.core.registry import (
+            DailyJob,
+            DashboardPanel,
+            NavItem,
+            SeedStep,
+            register_daily_job,
+            register_nav,
+            register_panel,
+            register_seed,
+        )
+
+        register_actions(
+            {
+                "accounts.access.granted": "Access level granted",
+                "accounts.access.revoked": "Access revoked",
+                "accounts.training_session.created": "Training session scheduled",
+                "accounts.training.booked": "Booked onto training",
+                "accounts.training.cancelled": "Training booking cancelled",
+                "accounts.training.recorded": "Training attendance recorded",
+                "accounts.terms.published": "New terms of use published",
+                "accounts.terms.accepted": "Terms of use accepted",
+            }
+        )
+        register_nav(
+            NavItem("My access", "accounts:my_access", permissions.is_staff_member, order=80)
+        )
+        register_nav(
+            NavItem("Training", "accounts:training_sessions", permissions.is_staff_member, order=81)
+        )
+        register_nav(
+            NavItem("Access", "accounts:access_list", permissions.can_administer, order=90)
+        )
+        register_panel(DashboardPanel("accounts/panels/access.html", access_panel, order=90))
+        register_panel(DashboardPanel("accounts/panels/student.html", student_panel, order=10))
+        register_seed(SeedStep("university", seed_university, order=10))
+        register_daily_job(
+            DailyJob("training-expiry-reminders", tasks.send_training_expiry_reminders, hour=7)
+        )

@@ -1,0 +1,285 @@
+"""The demo university: units, programmes, staff of every level, students and training.
+
+Idempotent: running it again updates the same rows. Later apps add their own part of
+the story through the seed registry (`mycareer.core.seed`).
+"""
+
+import datetime
+import functools
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+
+from mycareer.accounts import services
+from mycareer.accounts.models import (
+    AccessGrant,
+    AccessLevel,
+    DegreeProgramme,
+    StaffMembership,
+    StudentProfile,
+    TermsVersion,
+    TrainingCourse,
+    TrainingRecord,
+    TrainingSession,
+    Unit,
+    User,
+)
+
+DEMO_PASSWORD = "demo-password-1"
+
+# (code, name, kind, parent code)
+UNITS = [
+    ("careers", "Careers Centre", Unit.Kind.SERVICE, None),
+    ("eps", "Faculty of Engineering and Physical Sciences", Unit.Kind.FACULTY, None),
+    ("mech", "School of Mechanical Engineering", Unit.Kind.SCHOOL, "eps"),
+    ("mech-design", "Department of Design and Manufacturing", Unit.Kind.DEPARTMENT, "mech"),
+    ("computing", "School of Computing", Unit.Kind.SCHOOL, "eps"),
+    ("chemistry", "School of Chemistry", Unit.Kind.SCHOOL, "eps"),
+    ("business", "Faculty of Business", Unit.Kind.FACULTY, None),
+    ("lubs", "Business School", Unit.Kind.SCHOOL, "business"),
+    ("accounting", "Department of Accounting and Finance", Unit.Kind.DEPARTMENT, "lubs"),
+    ("management", "Department of Management", Unit.Kind.DEPARTMENT, "lubs"),
+    ("ahc", "Faculty of Arts, Humanities and Cultures", Unit.Kind.FACULTY, None),
+    ("english", "School of English", Unit.Kind.SCHOOL, "ahc"),
+    ("history", "School of History", Unit.Kind.SCHOOL, "ahc"),
+    ("music", "School of Music", Unit.Kind.SCHOOL, "ahc"),
+]
+
+PROGRAMMES = [
+    ("meng-mech", "MEng Mechanical Engineering", "mech", "ug"),
+    ("beng-mech", "BEng Mechanical Engineering", "mech", "ug"),
+    ("bsc-cs", "BSc Computer Science", "computing", "ug"),
+    ("msc-ai", "MSc Artificial Intelligence", "computing", "pgt"),
+    ("mchem", "MChem Chemistry", "chemistry", "ug"),
+    ("bsc-acc", "BSc Accounting and Finance", "accounting", "ug"),
+    ("ba-mgmt", "BA Business Management", "management", "ug"),
+    ("msc-mgmt", "MSc International Business", "lubs", "pgt"),
+    ("ba-english", "BA English Literature", "english", "ug"),
+    ("ba-history", "BA History", "history", "ug"),
+    ("bmus", "BMus Music", "music", "ug"),
+]
+
+# email, name, job title, unit codes, level, operator training (days ago), bulk (days ago)
+STAFF = [
+    (
+        "admin@demo.ac.uk",
+        "Priya Shah",
+        "Employer Engagement Manager",
+        ["careers"],
+        AccessLevel.ADMIN,
+        60,
+        60,
+    ),
+    (
+        "operator@demo.ac.uk",
+        "Tom Bennett",
+        "Industrial Liaison Officer",
+        ["mech"],
+        AccessLevel.OPERATOR,
+        120,
+        None,
+    ),
+    (
+        "manager@demo.ac.uk",
+        "Helen Marsh",
+        "Faculty Employability Lead",
+        ["eps"],
+        AccessLevel.OPERATOR_DELETE,
+        200,
+        None,
+    ),
+    (
+        "mailer@demo.ac.uk",
+        "Grace Okafor",
+        "Employer Relations Officer",
+        ["lubs"],
+        AccessLevel.BULK_MAILER,
+        90,
+        90,
+    ),
+    (
+        "viewer@demo.ac.uk",
+        "Daniel Hughes",
+        "Academic Personal Tutor",
+        ["history"],
+        AccessLevel.VIEWER,
+        None,
+        None,
+    ),
+    (
+        "untrained@demo.ac.uk",
+        "Sam Whitfield",
+        "Placements Administrator",
+        ["computing"],
+        AccessLevel.OPERATOR,
+        430,
+        None,
+    ),
+    (
+        "expiring@demo.ac.uk",
+        "Rachel Moore",
+        "Enterprise Officer",
+        ["ahc", "english"],
+        AccessLevel.OPERATOR,
+        350,
+        None,
+    ),
+]
+
+# email, name, programme code, year, student number
+STUDENTS = [
+    ("student@demo.ac.uk", "Aisha Khan", "meng-mech", 3, "201912345"),
+    ("student2@demo.ac.uk", "Oliver Price", "bsc-cs", 2, "202054321"),
+    ("student3@demo.ac.uk", "Mei Lin", "bsc-acc", 3, "201967890"),
+    ("student4@demo.ac.uk", "James O'Connor", "ba-history", 2, "202011223"),
+    ("student5@demo.ac.uk", "Fatima Begum", "meng-mech", 3, "201933445"),
+    ("student6@demo.ac.uk", "Lucas Schmidt", "msc-ai", 1, "202399887"),
+]
+
+TERMS_BODY = """MyCareer holds the university's relationships with employers. By using it you agree:
+
+1. To complete the Careers Centre's operator training before creating or editing records, and to refresh it every year.
+
+2. To comply with the Data Protection Act and the university's data protection code of practice. In particular, you will not pass on employer contact details (email addresses, telephone numbers) to a third party, including students and graduates, without the employer's prior permission. Employers decide whether their details are visible to students.
+
+3. To record every meaningful engagement with an employer in the organisation's notes, so colleagues can build on it.
+
+4. Before contacting a key account contact (marked *), to liaise first with the Key Account Operator who owns the relationship.
+
+5. To send bulk email to employer contacts only if you are a designated sender who has completed the bulk email training."""  # noqa: E501
+
+
+@functools.cache
+def _demo_password_hash() -> str:
+    # Hashing is deliberately slow; one hash serves every demo person.
+    return make_password(DEMO_PASSWORD)
+
+
+def _user(email: str, name: str, kind: str, **extra) -> User:
+    user, _ = User.objects.get_or_create(
+        email=email,
+        defaults={"full_name": name, "kind": kind, "password": _demo_password_hash(), **extra},
+    )
+    EmailAddress.objects.update_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    return user
+
+
+def seed_university(cast: dict) -> None:
+    """Create the demo units, programmes, people, training and terms; add them to the cast."""
+    units: dict[str, Unit] = {}
+    for code, name, kind, parent in UNITS:
+        units[code], _ = Unit.objects.update_or_create(
+            code=code, defaults={"name": name, "kind": kind, "parent": units.get(parent)}
+        )
+    programmes: dict[str, DegreeProgramme] = {}
+    for code, name, unit, level in PROGRAMMES:
+        programmes[code], _ = DegreeProgramme.objects.update_or_create(
+            code=code, defaults={"name": name, "unit": units[unit], "level": level}
+        )
+
+    today = timezone.localdate()
+    # The courses come from a data migration; a flushed test database lacks them.
+    operator_course, _ = TrainingCourse.objects.get_or_create(
+        code=TrainingCourse.OPERATOR, defaults={"name": "Operator training"}
+    )
+    bulk_course, _ = TrainingCourse.objects.get_or_create(
+        code=TrainingCourse.BULK_EMAIL, defaults={"name": "Bulk email training"}
+    )
+
+    admin = _user("admin@demo.ac.uk", "Priya Shah", User.Kind.STAFF)
+    terms = TermsVersion.objects.filter(version="2.1").first() or services.terms_publish(
+        version="2.1", title="MyCareer terms of use", body=TERMS_BODY, by=admin
+    )
+
+    staff: dict[str, User] = {}
+    for email, name, title, unit_codes, level, operator_days, bulk_days in STAFF:
+        user = _user(email, name, User.Kind.STAFF, job_title=title)
+        staff[email] = user
+        for code in unit_codes:
+            StaffMembership.objects.get_or_create(user=user, unit=units[code])
+        if not AccessGrant.objects.filter(user=user).exists():
+            services.access_grant(user=user, level=level, by=admin, note="Demo set-up")
+        services.terms_accept(user=user, terms=terms)
+        if not TrainingRecord.objects.filter(user=user).exists():
+            for course, days in ((operator_course, operator_days), (bulk_course, bulk_days)):
+                if days is not None:
+                    services.training_completion_record(
+                        user=user,
+                        course=course,
+                        completed_on=today - datetime.timedelta(days=days),
+                        by=admin,
+                    )
+
+    students: dict[str, User] = {}
+    for email, name, programme_code, year, number in STUDENTS:
+        user = _user(email, name, User.Kind.STUDENT)
+        programme = programmes[programme_code]
+        StudentProfile.objects.update_or_create(
+            user=user,
+            defaults={
+                "unit": programme.unit,
+                "programme": programme,
+                "year_of_study": year,
+                "student_number": number,
+            },
+        )
+        students[email] = user
+
+    employer = _user(
+        "employer@demo-employer.com",
+        "Laura Chen",
+        User.Kind.EMPLOYER,
+        job_title="Early Careers Lead",
+    )
+
+    _seed_training_sessions(admin, staff, operator_course, bulk_course)
+    cast.update(
+        {
+            "units": units,
+            "programmes": programmes,
+            "staff": staff,
+            "students": students,
+            "employer": employer,
+            "admin": admin,
+        }
+    )
+
+
+def _seed_training_sessions(admin, staff, operator_course, bulk_course) -> None:
+    if TrainingSession.objects.exists():
+        return
+    now = timezone.localtime()
+    base = now.replace(hour=10, minute=0, second=0, microsecond=0)
+    plans = [
+        (operator_course, TrainingSession.Kind.ANNUAL, 14, "Careers Centre, Seminar Room 2", 20),
+        (
+            operator_course,
+            TrainingSession.Kind.AD_HOC,
+            5,
+            "Online (Teams link sent on booking)",
+            12,
+        ),
+        (bulk_course, TrainingSession.Kind.ANNUAL, 21, "Careers Centre, Seminar Room 1", 10),
+        (operator_course, TrainingSession.Kind.ANNUAL, 45, "Business School, Room 1.08", 25),
+    ]
+    sessions = []
+    for course, kind, days, place, capacity in plans:
+        starts = base + datetime.timedelta(days=days)
+        sessions.append(
+            services.training_session_create(
+                course=course,
+                kind=kind,
+                starts_at=starts,
+                ends_at=starts + datetime.timedelta(hours=2),
+                place=place,
+                capacity=capacity,
+                by=admin,
+                trainer=admin,
+            )
+        )
+    # The expiring operator has booked a refresher; the untrained one has not yet.
+    services.training_book(session=sessions[0], user=staff["expiring@demo.ac.uk"], by=admin)
+    services.training_book(session=sessions[2], user=staff["operator@demo.ac.uk"], by=admin)

@@ -1,0 +1,65 @@
+from django import forms
+
+from mycareer.accounts.models import AccessLevel, TrainingCourse, TrainingSession, User
+from mycareer.core.forms import LocalDateTimeInput
+
+
+class AccessGrantForm(forms.Form):
+    level = forms.TypedChoiceField(label="Access level", choices=AccessLevel.choices, coerce=int)
+    note = forms.CharField(label="Reason (kept in the audit trail)", max_length=300, required=False)
+
+
+class AccessRevokeForm(forms.Form):
+    note = forms.CharField(label="Reason", max_length=300, required=False)
+
+
+class TrainingSessionForm(forms.ModelForm):
+    starts_at = forms.DateTimeField(label="Starts", widget=LocalDateTimeInput())
+    ends_at = forms.DateTimeField(label="Ends", widget=LocalDateTimeInput())
+
+    class Meta:
+        model = TrainingSession
+        fields = ["course", "kind", "starts_at", "ends_at", "place", "capacity", "trainer"]
+        labels = {"kind": "Kind of session", "place": "Place (room or online link)"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["course"].queryset = TrainingCourse.objects.all()
+        self.fields["trainer"].queryset = User.objects.filter(kind=User.Kind.STAFF)
+        self.fields["trainer"].required = False
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            self.add_error("ends_at", "The session must end after it starts.")
+        return data
+
+
+class AttendanceForm(forms.Form):
+    attended = forms.ModelMultipleChoiceField(
+        label="Who attended",
+        queryset=User.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def __init__(self, *args, session: TrainingSession, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["attended"].queryset = User.objects.filter(
+            training_records__session=session
+        ).order_by("full_name")
+
+
+class TermsPublishForm(forms.Form):
+    version = forms.CharField(label="Version number", max_length=20)
+    title = forms.CharField(label="Title", max_length=200)
+    body = forms.CharField(label="Text of the terms", widget=forms.Textarea)
+
+
+class StaffFilterForm(forms.Form):
+    q = forms.CharField(label="Name or email", required=False)
+    level = forms.TypedChoiceField(
+        label="Access level",
+        choices=[("", "Any level"), ("none", "No access"), *AccessLevel.choices],
+        required=False,
+    )

@@ -1,0 +1,28 @@
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from mycareer.accounts.permissions import access_for
+
+# Paths a person can reach before accepting the terms: the terms themselves,
+# logging out, static files and the account pages.
+_OPEN_PREFIXES = ("/accounts/", "/static/", "/media/", "/terms/", "/admin/", "/unsubscribe/")
+
+
+class TermsAcceptanceMiddleware:
+    """Send staff to the usage terms until they have accepted the current version."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.kind == user.Kind.STAFF
+            and not request.path.startswith(_OPEN_PREFIXES)
+            and not request.path.startswith("/api/")
+            and not access_for(user).terms_accepted
+        ):
+            return redirect(f"{reverse('accounts:terms')}?next={request.get_full_path()}")
+        return self.get_response(request)

@@ -1,0 +1,264 @@
+"""Who may do what now, and why not: the one place that decides staff access.
+
+A level above viewer takes effect only while the person holds a valid completion of
+the Careers Centre's operator training *and* has accepted the current usage terms;
+sending bulk email also needs the bulk email training (policy section 3).
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from functools import wraps
+
+import rules
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from mycareer.accounts.models import (
+    AccessGrant,
+    AccessLevel,
+    TermsAcceptance,
+    TermsVersion,
+    TrainingCourse,
+    TrainingRecord,
+)
+
+
+class Action:
+    """The things staff do; each needs a minimum access level."""
+
+    VIEW = "view_staff_pages"
+    EDIT = "edit_records"
+    DELETE = "delete_records"
+    BULK_EMAIL = "send_bulk_email"
+    ADMINISTER = "administer"
+
+    ALL = (VIEW, EDIT, DELETE, BULK_EMAIL, ADMINISTER)
+    LEVEL = {
+        VIEW: AccessLevel.VIEWER,
+        EDIT: AccessLevel.OPERATOR,
+        DELETE: AccessLevel.OPERATOR_DELETE,
+        BULK_EMAIL: AccessLevel.BULK_MAILER,
+        ADMINISTER: AccessLevel.ADMIN,
+    }
+    VERB = {
+        VIEW: "see staff pages",
+        EDIT: "create and edit records",
+        DELETE: "archive and delete records",
+        BULK_EMAIL: "send bulk email to employer contacts",
+        ADMINISTER: "administer access and training",
+    }
+
+
+@dataclass(frozen=True)
+class Access:
+    """A person's access as it stands today, with the reason for each thing they may not do."""
+
+    granted: AccessLevel | None
+    allowed: frozenset[str]
+    reasons: dict[str, str] = field(default_factory=dict)
+    operator_training_expires: datetime.date | None = None
+    bulk_training_expires: datetime.date | None = None
+    terms_accepted: bool = False
+
+    def can(self, action: str) -> bool:
+        return action in self.allowed
+
+    def why_not(self, action: str) -> str | None:
+        return None if self.can(action) else self.reasons.get(action)
+
+    @property
+    def effective_level(self) -> AccessLevel | None:
+        """The highest level whose actions are all currently allowed."""
+        best = None
+        for action in Action.ALL:
+            if action in self.allowed:
+                level = Action.LEVEL[action]
+                best = level if best is None or level > best else best
+        return best
+
+
+def _day(value: datetime.date) -> str:
+    return date_format(value, "j F Y")
+
+
+def current_terms() -> TermsVersion | None:
+    return TermsVersion.objects.filter(published_at__lte=timezone.now()).first()
+
+
+def has_accepted_current_terms(user) -> bool:
+    terms = current_terms()
+    return terms is None or TermsAcceptance.objects.filter(user=user, terms=terms).exists()
+
+
+def _latest_completion(records: list[TrainingRecord], code: str) -> TrainingRecord | None:
+    done = [
+        r for r in records if r.course.code == code and r.status == TrainingRecord.Status.COMPLETED
+    ]
+    return max(done, key=lambda r: r.expires_on or datetime.date.min, default=None)
+
+
+def _training_problem(record: TrainingRecord | None, course_name: str, today) -> str | None:
+    if record is None:
+        return f"You have not completed the {course_name} yet"
+    if record.expires_on is None or record.expires_on < today:
+        return f"Your {course_name} expired on {_day(record.expires_on)}"
+    return None
+
+
+def compute_access(user, *, today: datetime.date | None = None) -> Access:
+    """Work out what `user` may do today and why not; prefer `access_for`, which caches."""
+    today = today or timezone.localdate()
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Access(granted=None, allowed=frozenset(), reasons=dict.fromkeys(Action.ALL, ""))
+    if user.is_superuser:
+        return Access(granted=AccessLevel.ADMIN, allowed=frozenset(Action.ALL), terms_accepted=True)
+    if user.kind != user.Kind.STAFF:
+        reason = "This is for university staff only."
+        return Access(granted=None, allowed=frozenset(), reasons=dict.fromkeys(Action.ALL, reason))
+
+    grant = AccessGrant.objects.filter(user=user, revoked_at__isnull=True).first()
+    granted = AccessLevel(grant.level) if grant else None
+    records = list(
+        TrainingRecord.objects.filter(user=user, status=TrainingRecord.Status.COMPLETED)
+        .select_related("course")
+        .only("status", "expires_on", "course__code")
+    )
+    operator_record = _latest_completion(records, TrainingCourse.OPERATOR)
+    bulk_record = _latest_completion(records, TrainingCourse.BULK_EMAIL)
+    terms_ok = has_accepted_current_terms(user)
+
+    operator_problem = _training_problem(operator_record, "operator training", today)
+    bulk_problem = _training_problem(bulk_record, "bulk email training", today)
+    allowed: set[str] = set()
+    reasons: dict[str, str] = {}
+    for action in Action.ALL:
+        needed = Action.LEVEL[action]
+        verb = Action.VERB[action]
+        if granted is None:
+            reasons[action] = (
+                "You have not been given access to MyCareer's staff pages yet: "
+                "ask the Careers Centre after attending the operator training."
+            )
+        elif granted < needed:
+            reasons[action] = (
+                f"Your access level is {granted.label}; to {verb} you need the "
+                f"{needed.label} level, which an administrator grants."
+            )
+        elif not terms_ok:
+            reasons[action] = f"Accept the current terms of use (data protection) to {verb} again."
+        elif needed > AccessLevel.VIEWER and operator_problem:
+            reasons[action] = f"{operator_problem}: book a training session to {verb} again."
+        elif action == Action.BULK_EMAIL and bulk_problem:
+            reasons[action] = f"{bulk_problem}: book a bulk email session to {verb}."
+        else:
+            allowed.add(action)
+    return Access(
+        granted=granted,
+        allowed=frozenset(allowed),
+        reasons=reasons,
+        operator_training_expires=operator_record.expires_on if operator_record else None,
+        bulk_training_expires=bulk_record.expires_on if bulk_record else None,
+        terms_accepted=terms_ok,
+    )
+
+
+def access_for(user) -> Access:
+    """The person's access today, computed once per request (cached on the user object)."""
+    today = timezone.localdate()
+    cached = getattr(user, "_mycareer_access", None)
+    if cached is not None and cached[0] == today:
+        return cached[1]
+    access = compute_access(user, today=today)
+    if getattr(user, "is_authenticated", False):
+        user._mycareer_access = (today, access)
+    return access
+
+
+def forget_access(user) -> None:
+    """Drop the cached access after a change to grants, training or terms."""
+    if hasattr(user, "_mycareer_access"):
+        del user._mycareer_access
+
+
+def _action_predicate(action: str):
+    @rules.predicate(name=f"can_{action}")
+    def predicate(user) -> bool:
+        return access_for(user).can(action)
+
+    return predicate
+
+
+can_view_staff_pages = _action_predicate(Action.VIEW)
+can_edit_records = _action_predicate(Action.EDIT)
+can_delete_records = _action_predicate(Action.DELETE)
+can_send_bulk_email = _action_predicate(Action.BULK_EMAIL)
+can_administer = _action_predicate(Action.ADMINISTER)
+
+
+@rules.predicate
+def is_staff_member(user) -> bool:
+    return getattr(user, "is_authenticated", False) and (
+        user.is_superuser or user.kind == user.Kind.STAFF
+    )
+
+
+@rules.predicate
+def is_student(user) -> bool:
+    return getattr(user, "is_authenticated", False) and user.kind == user.Kind.STUDENT
+
+
+@rules.predicate
+def is_employer(user) -> bool:
+    return getattr(user, "is_authenticated", False) and user.kind == user.Kind.EMPLOYER
+
+
+for _action, _predicate in {
+    Action.VIEW: can_view_staff_pages,
+    Action.EDIT: can_edit_records,
+    Action.DELETE: can_delete_records,
+    Action.BULK_EMAIL: can_send_bulk_email,
+    Action.ADMINISTER: can_administer,
+}.items():
+    rules.add_perm(f"mycareer.{_action}", _predicate)
+
+
+class AccessDenied(PermissionDenied):
+    """A refusal whose message tells the person why and what to do."""
+
+
+def require(action: str):
+    """View decorator: log in first, then allow only people who may do `action` now."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect(f"{settings.LOGIN_URL}?next={request.get_full_path()}")
+            access = access_for(request.user)
+            if not access.can(action):
+                raise AccessDenied(access.why_not(action) or "You may not do this.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def require_kind(*kinds: str):
+    """View decorator for pages that belong to one kind of person (students, employers)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect(f"{settings.LOGIN_URL}?next={request.get_full_path()}")
+            if request.user.kind not in kinds and not request.user.is_superuser:
+                raise AccessDenied("This page is not for your kind of account.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,246 @@
+"""Changes to people, access, training and terms. Every change is audited."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from mycareer import audit
+from mycareer.accounts.models import (
+    AccessGrant,
+    AccessLevel,
+    TermsAcceptance,
+    TermsVersion,
+    TrainingCourse,
+    TrainingRecord,
+    TrainingSession,
+    User,
+)
+from mycareer.accounts.permissions import forget_access
+
+
+@transaction.atomic
+def access_grant(
+    *, user: User, level: AccessLevel | int, by: User | None, note: str = ""
+) -> AccessGrant:
+    """Give a member of staff an access level, replacing any current grant."""
+    if user.kind != User.Kind.STAFF:
+        raise ValidationError("Only university staff can be given staff access.")
+    level = AccessLevel(level)
+    now = timezone.now()
+    previous = (
+        AccessGrant.objects.select_for_update().filter(user=user, revoked_at__isnull=True).first()
+    )
+    if previous is not None:
+        if previous.level == level:
+            return previous
+        previous.revoked_at, previous.revoked_by = now, by
+        previous.save(update_fields=["revoked_at", "revoked_by"])
+    grant = AccessGrant.objects.create(
+        user=user, level=level, granted_by=by, granted_at=now, note=note
+    )
+    audit.log(
+        grant,
+        "accounts.access.granted",
+        by=by,
+        person=user,
+        data={
+            "level": level.label,
+            "previous": AccessLevel(previous.level).label if previous else None,
+            "note": note,
+        },
+    )
+    forget_access(user)
+    return grant
+
+
+@transaction.atomic
+def access_revoke(*, user: User, by: User | None, note: str = "") -> AccessGrant | None:
+    """Take away a member of staff's access level."""
+    grant = (
+        AccessGrant.objects.select_for_update().filter(user=user, revoked_at__isnull=True).first()
+    )
+    if grant is None:
+        return None
+    grant.revoked_at, grant.revoked_by = timezone.now(), by
+    grant.save(update_fields=["revoked_at", "revoked_by"])
+    audit.log(
+        grant,
+        "accounts.access.revoked",
+        by=by,
+        person=user,
+        data={"level": AccessLevel(grant.level).label, "note": note},
+    )
+    forget_access(user)
+    return grant
+
+
+@transaction.atomic
+def training_session_create(
+    *,
+    course: TrainingCourse,
+    kind: str,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    place: str,
+    capacity: int,
+    by: User | None,
+    trainer: User | None = None,
+) -> TrainingSession:
+    """Schedule a training session."""
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The session must end after it starts."})
+    session = TrainingSession.objects.create(
+        course=course,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        place=place,
+        capacity=capacity,
+        trainer=trainer,
+    )
+    audit.log(
+        session,
+        "accounts.training_session.created",
+        by=by,
+        data={"course": course.code, "starts_at": starts_at.isoformat(), "place": place},
+    )
+    return session
+
+
+@transaction.atomic
+def training_book(*, session: TrainingSession, user: User, by: User | None) -> TrainingRecord:
+    """Book a member of staff onto a training session, within its capacity."""
+    if user.kind != User.Kind.STAFF:
+        raise ValidationError("Training sessions are for university staff.")
+    # Lock the session row so two last-place bookings cannot both succeed.
+    session = TrainingSession.objects.select_for_update().get(pk=session.pk)
+    if session.starts_at <= timezone.now():
+        raise ValidationError("This session has already started.")
+    existing = TrainingRecord.objects.filter(session=session, user=user).first()
+    if existing is not None:
+        return existing
+    taken = TrainingRecord.objects.filter(session=session).count()
+    if taken >= session.capacity:
+        raise ValidationError("This session is full: choose another date.")
+    record = TrainingRecord.objects.create(
+        user=user, course=session.course, session=session, status=TrainingRecord.Status.BOOKED
+    )
+    audit.log(record, "accounts.training.booked", by=by, person=user, data={"session": session.pk})
+    return record
+
+
+@transaction.atomic
+def training_cancel(*, record: TrainingRecord, by: User | None) -> None:
+    """Cancel a booking on a session that has not happened yet."""
+    if record.status != TrainingRecord.Status.BOOKED:
+        raise ValidationError("Only a booked place can be cancelled.")
+    audit.log(
+        record,
+        "accounts.training.cancelled",
+        by=by,
+        person=record.user,
+        data={"session": record.session_id},
+    )
+    record.delete()
+
+
+def _completion_dates(course: TrainingCourse, completed_on: datetime.date):
+    return completed_on, completed_on + datetime.timedelta(days=course.valid_days)
+
+
+@transaction.atomic
+def training_attendance_record(
+    *, session: TrainingSession, attended: list[User], by: User | None
+) -> list[TrainingRecord]:
+    """Record who attended a session: they complete the course; other bookings are absent."""
+    attended_ids = {u.pk for u in attended}
+    completed_on, expires_on = _completion_dates(
+        session.course, timezone.localtime(session.starts_at).date()
+    )
+    records = []
+    for user in attended:
+        TrainingRecord.objects.get_or_create(
+            session=session, user=user, defaults={"course": session.course}
+        )
+    for record in (
+        TrainingRecord.objects.select_for_update().filter(session=session).select_related("user")
+    ):
+        before = record.status
+        if record.user_id in attended_ids:
+            record.status = TrainingRecord.Status.COMPLETED
+            record.completed_on, record.expires_on = completed_on, expires_on
+        else:
+            record.status = TrainingRecord.Status.ABSENT
+            record.completed_on = record.expires_on = None
+        record.recorded_by = by
+        record.save()
+        if before != record.status:
+            audit.log(
+                record,
+                "accounts.training.recorded",
+                by=by,
+                person=record.user,
+                data={
+                    "course": session.course.code,
+                    "status": record.status,
+                    "expires_on": expires_on.isoformat() if record.expires_on else None,
+                },
+            )
+        forget_access(record.user)
+        records.append(record)
+    session.attendance_recorded_at = timezone.now()
+    session.save(update_fields=["attendance_recorded_at"])
+    return records
+
+
+@transaction.atomic
+def training_completion_record(
+    *, user: User, course: TrainingCourse, completed_on: datetime.date, by: User | None
+) -> TrainingRecord:
+    """Record a completion outside a scheduled session (for example, training elsewhere)."""
+    completed_on, expires_on = _completion_dates(course, completed_on)
+    record = TrainingRecord.objects.create(
+        user=user,
+        course=course,
+        status=TrainingRecord.Status.COMPLETED,
+        completed_on=completed_on,
+        expires_on=expires_on,
+        recorded_by=by,
+    )
+    audit.log(
+        record,
+        "accounts.training.recorded",
+        by=by,
+        person=user,
+        data={"course": course.code, "status": record.status, "expires_on": expires_on.isoformat()},
+    )
+    forget_access(user)
+    return record
+
+
+@transaction.atomic
+def terms_publish(*, version: str, title: str, body: str, by: User | None) -> TermsVersion:
+    """Publish a new version of the usage terms; every member of staff accepts it again."""
+    if TermsVersion.objects.filter(version=version).exists():
+        raise ValidationError({"version": "A terms version with this number already exists."})
+    terms = TermsVersion.objects.create(version=version, title=title, body=body, published_by=by)
+    audit.log(terms, "accounts.terms.published", by=by, data={"version": version})
+    return terms
+
+
+@transaction.atomic
+def terms_accept(*, user: User, terms: TermsVersion) -> TermsAcceptance:
+    """Record that a person accepted a version of the usage terms."""
+    acceptance, created = TermsAcceptance.objects.get_or_create(user=user, terms=terms)
+    if created:
+        audit.log(
+            acceptance,
+            "accounts.terms.accepted",
+            by=user,
+            person=user,
+            data={"version": terms.version},
+        )
+    forget_access(user)
+    return acceptance

@@ -1,0 +1,152 @@
+"""The access rules as a matrix: each demo persona x each staff action."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from mycareer.accounts import services
+from mycareer.accounts.models import AccessLevel, TrainingCourse
+from mycareer.accounts.permissions import Action, compute_access
+
+V, E, D, B, A = Action.VIEW, Action.EDIT, Action.DELETE, Action.BULK_EMAIL, Action.ADMINISTER
+
+# persona -> the actions they may do today
+EXPECTED = {
+    "admin": {V, E, D, B, A},
+    "operator": {V, E},
+    "manager": {V, E, D},
+    "mailer": {V, E, D, B},
+    "viewer": {V},
+    "untrained": {V},
+    "student": set(),
+    "employer@demo-employer.com": set(),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", EXPECTED)
+@pytest.mark.parametrize("action", Action.ALL)
+def test_each_persona_may_do_exactly_what_their_level_and_training_allow(persona, name, action):
+    user = persona(name)
+    assert user.has_perm(f"mycareer.{action}") == (action in EXPECTED[name])
+
+
+# Pages that exist now, by the action they need.
+PAGES = {
+    V: "accounts:training_sessions",
+    A: "accounts:access_list",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", EXPECTED)
+@pytest.mark.parametrize("action", list(PAGES))
+def test_the_server_refuses_pages_to_people_who_may_not_see_them(client, persona, name, action):
+    client.force_login(persona(name))
+    response = client.get(reverse(PAGES[action]))
+    assert response.status_code == (200 if action in EXPECTED[name] else 403)
+
+
+@pytest.mark.django_db
+def test_anonymous_people_are_sent_to_log_in(client):
+    response = client.get(reverse("accounts:access_list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_untrained_operator_is_refused_editing_with_the_reason(persona):
+    user = persona("untrained")
+    access = compute_access(user)
+    assert access.granted == AccessLevel.OPERATOR
+    assert not access.can(Action.EDIT)
+    assert "operator training expired on" in access.why_not(Action.EDIT)
+    assert "book a training session" in access.why_not(Action.EDIT)
+
+
+@pytest.mark.django_db
+def test_the_reason_is_shown_on_the_refusal_page(client, persona):
+    client.force_login(persona("untrained"))
+    response = client.get(reverse("accounts:my_access"))
+    assert response.status_code == 200
+    assert "Your operator training expired on" in response.content.decode()
+    client.force_login(persona("viewer"))
+    response = client.get(reverse("accounts:access_list"))
+    assert response.status_code == 403
+    assert "Your access level is Viewer" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_operator_access_lapses_a_year_after_training(persona, cast):
+    user = persona("operator")
+    completed = timezone.localdate() - datetime.timedelta(days=120)
+    expires = completed + datetime.timedelta(days=365)
+    assert compute_access(user, today=expires).can(Action.EDIT)
+    after = expires + datetime.timedelta(days=1)
+    with time_machine.travel(
+        datetime.datetime.combine(after, datetime.time(12), tzinfo=datetime.UTC)
+    ):
+        access = compute_access(user)
+        assert not access.can(Action.EDIT)
+        assert access.can(Action.VIEW)
+        assert f"expired on {expires:%-d %B %Y}" in access.why_not(Action.EDIT)
+
+
+@pytest.mark.django_db
+def test_completing_training_restores_editing(persona, cast):
+    user = persona("untrained")
+    course = TrainingCourse.objects.get(code=TrainingCourse.OPERATOR)
+    services.training_completion_record(
+        user=user, course=course, completed_on=timezone.localdate(), by=cast["admin"]
+    )
+    assert compute_access(user).can(Action.EDIT)
+
+
+@pytest.mark.django_db
+def test_bulk_mailer_needs_the_bulk_email_training_too(persona, cast):
+    user = persona("operator")
+    services.access_grant(user=user, level=AccessLevel.BULK_MAILER, by=cast["admin"])
+    access = compute_access(user)
+    assert access.can(Action.DELETE)
+    assert not access.can(Action.BULK_EMAIL)
+    assert "not completed the bulk email training" in access.why_not(Action.BULK_EMAIL)
+
+
+@pytest.mark.django_db
+def test_a_new_terms_version_must_be_accepted_again(client, persona, cast):
+    user = persona("operator")
+    client.force_login(user)
+    assert client.get(reverse("accounts:training_sessions")).status_code == 200
+    new = services.terms_publish(version="2.2", title="Terms", body="New rules", by=cast["admin"])
+    access = compute_access(user)
+    assert not access.can(Action.VIEW)
+    assert "Accept the current terms" in access.why_not(Action.EDIT)
+    response = client.get(reverse("accounts:training_sessions"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:terms"))
+    response = client.post(reverse("accounts:terms"), {"accept": "yes", "next": "/training/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/training/"
+    assert user.terms_acceptances.filter(terms=new).exists()
+    assert compute_access(user).can(Action.EDIT)
+
+
+@pytest.mark.django_db
+def test_accepting_terms_without_ticking_the_box_is_refused(client, persona, cast):
+    user = persona("operator")
+    services.terms_publish(version="2.2", title="Terms", body="New rules", by=cast["admin"])
+    client.force_login(user)
+    response = client.post(reverse("accounts:terms"), {})
+    assert response.status_code == 200
+    assert "Tick the box" in response.content.decode()
+    assert not compute_access(user).terms_accepted
+
+
+@pytest.mark.django_db
+def test_students_and_employers_are_not_asked_for_staff_terms(client, persona, cast):
+    services.terms_publish(version="2.2", title="Terms", body="New rules", by=cast["admin"])
+    client.force_login(persona("student"))
+    assert client.get("/").status_code == 200

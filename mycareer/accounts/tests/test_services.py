@@ -1,0 +1,101 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from mycareer.accounts import services
+from mycareer.accounts.models import AccessGrant, AccessLevel, TrainingRecord, User
+from mycareer.accounts.permissions import Action, compute_access
+from mycareer.audit.models import AuditEntry
+from mycareer.audit.selectors import audit_for_person
+
+
+@pytest.mark.django_db
+def test_granting_a_level_replaces_the_current_grant_and_is_audited(persona, cast):
+    user, admin = persona("viewer"), cast["admin"]
+    services.access_grant(user=user, level=AccessLevel.OPERATOR, by=admin, note="Trained")
+    current = AccessGrant.objects.get(user=user, revoked_at__isnull=True)
+    assert current.level == AccessLevel.OPERATOR
+    assert AccessGrant.objects.filter(user=user).count() == 2
+    entry = audit_for_person(user).filter(action="accounts.access.granted").first()
+    assert entry.actor == admin
+    assert entry.data["level"] == "Operator"
+    assert entry.data["previous"] == "Viewer"
+
+
+@pytest.mark.django_db
+def test_revoking_access_removes_every_staff_action(persona, cast):
+    user = persona("manager")
+    services.access_revoke(user=user, by=cast["admin"], note="Left the university")
+    access = compute_access(user)
+    assert access.allowed == frozenset()
+    assert "not been given access" in access.why_not(Action.VIEW)
+    assert AuditEntry.objects.filter(action="accounts.access.revoked", person=user).exists()
+
+
+@pytest.mark.django_db
+def test_students_cannot_be_granted_staff_access(persona, cast):
+    with pytest.raises(ValidationError):
+        services.access_grant(user=persona("student"), level=AccessLevel.VIEWER, by=cast["admin"])
+
+
+@pytest.mark.django_db
+def test_recording_attendance_completes_the_course_for_a_year(persona, cast):
+    from mycareer.accounts.models import TrainingCourse
+
+    admin, untrained = cast["admin"], persona("untrained")
+    course = TrainingCourse.objects.get(code=TrainingCourse.OPERATOR)
+    start = timezone.now() + datetime.timedelta(days=1)
+    session = services.training_session_create(
+        course=course,
+        kind="ad_hoc",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=2),
+        place="Room 1",
+        capacity=2,
+        by=admin,
+    )
+    services.training_book(session=session, user=untrained, by=untrained)
+    viewer = persona("viewer")
+    services.training_book(session=session, user=viewer, by=viewer)
+    with pytest.raises(ValidationError, match="full"):
+        services.training_book(session=session, user=persona("operator"), by=admin)
+    records = services.training_attendance_record(session=session, attended=[untrained], by=admin)
+    by_user = {r.user: r for r in records}
+    day = timezone.localtime(start).date()
+    assert by_user[untrained].status == TrainingRecord.Status.COMPLETED
+    assert by_user[untrained].expires_on == day + datetime.timedelta(days=365)
+    assert by_user[viewer].status == TrainingRecord.Status.ABSENT
+    assert compute_access(untrained, today=day).can(Action.EDIT)
+    assert AuditEntry.objects.filter(action="accounts.training.recorded", person=untrained).exists()
+
+
+@pytest.mark.django_db
+def test_a_session_must_end_after_it_starts(cast):
+    from mycareer.accounts.models import TrainingCourse
+
+    start = timezone.now()
+    with pytest.raises(ValidationError):
+        services.training_session_create(
+            course=TrainingCourse.objects.first(),
+            kind="annual",
+            starts_at=start,
+            ends_at=start,
+            place="Room",
+            capacity=5,
+            by=cast["admin"],
+        )
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent(cast):
+    from django.core.management import call_command
+
+    counts = (User.objects.count(), AccessGrant.objects.count(), TrainingRecord.objects.count())
+    call_command("seed_demo", verbosity=0)
+    assert (
+        User.objects.count(),
+        AccessGrant.objects.count(),
+        TrainingRecord.objects.count(),
+    ) == counts

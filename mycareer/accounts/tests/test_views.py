@@ -1,0 +1,121 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from mycareer.accounts.models import AccessGrant, AccessLevel, TrainingRecord, TrainingSession
+
+
+@pytest.mark.django_db
+def test_demo_logins_work_with_email_and_password(client, cast):
+    response = client.post(
+        reverse("account_login"),
+        {"login": "operator@demo.ac.uk", "password": "demo-password-1"},
+    )
+    assert response.status_code == 302
+    home = client.get("/")
+    assert "Welcome, Tom" in home.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_wrong_password_is_refused_with_a_message(client, cast):
+    response = client.post(
+        reverse("account_login"), {"login": "operator@demo.ac.uk", "password": "nope"}
+    )
+    assert response.status_code == 200
+    assert "not correct" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_administrator_grants_a_level_through_the_page(client, persona):
+    client.force_login(persona("admin"))
+    viewer = persona("viewer")
+    url = reverse("accounts:access_edit", args=[viewer.pk])
+    response = client.post(url, {"do": "grant", "level": AccessLevel.OPERATOR, "note": "Trained"})
+    assert response.status_code == 302
+    assert (
+        AccessGrant.objects.get(user=viewer, revoked_at__isnull=True).level == AccessLevel.OPERATOR
+    )
+    page = client.get(url).content.decode()
+    assert "Operator" in page
+    assert "Trained" in page
+
+
+@pytest.mark.django_db
+def test_an_invalid_grant_is_refused_and_nothing_changes(client, persona):
+    client.force_login(persona("admin"))
+    viewer = persona("viewer")
+    url = reverse("accounts:access_edit", args=[viewer.pk])
+    response = client.post(url, {"do": "grant", "level": "99", "note": "kept text"})
+    assert response.status_code == 200
+    assert "kept text" in response.content.decode()
+    assert AccessGrant.objects.get(user=viewer, revoked_at__isnull=True).level == AccessLevel.VIEWER
+
+
+@pytest.mark.django_db
+def test_operator_cannot_grant_access(client, persona):
+    client.force_login(persona("operator"))
+    viewer = persona("viewer")
+    url = reverse("accounts:access_edit", args=[viewer.pk])
+    response = client.post(url, {"do": "grant", "level": AccessLevel.ADMIN})
+    assert response.status_code == 403
+    assert AccessGrant.objects.get(user=viewer, revoked_at__isnull=True).level == AccessLevel.VIEWER
+
+
+@pytest.mark.django_db
+def test_staff_book_a_session_and_the_administrator_records_attendance(client, persona):
+    untrained = persona("untrained")
+    session = TrainingSession.objects.filter(course__code="operator").first()
+    client.force_login(untrained)
+    assert client.post(session.get_absolute_url(), {"do": "book"}).status_code == 302
+    assert TrainingRecord.objects.filter(session=session, user=untrained).exists()
+    client.force_login(persona("admin"))
+    session.starts_at = timezone.now() - datetime.timedelta(hours=3)
+    session.save()
+    response = client.post(
+        session.get_absolute_url(), {"do": "attendance", "attended": [untrained.pk]}
+    )
+    assert response.status_code == 302
+    record = TrainingRecord.objects.get(session=session, user=untrained)
+    assert record.status == TrainingRecord.Status.COMPLETED
+
+
+@pytest.mark.django_db
+def test_staff_list_query_count_does_not_grow_with_staff(
+    client, persona, django_assert_max_num_queries
+):
+    client.force_login(persona("admin"))
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("accounts:access_list"))
+    assert response.status_code == 200
+    assert "Sam Whitfield" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_expiring_page_lists_people_whose_training_is_running_out(client, persona):
+    client.force_login(persona("admin"))
+    page = client.get(reverse("accounts:training_expiring")).content.decode()
+    assert "Rachel Moore" in page  # completed 350 days ago
+    assert "Sam Whitfield" in page  # expired
+    assert "Tom Bennett" not in page
+
+
+@pytest.mark.django_db
+def test_schedule_session_form_keeps_input_on_error(client, persona):
+    client.force_login(persona("admin"))
+    response = client.post(
+        reverse("accounts:training_session_create"),
+        {
+            "course": "",
+            "kind": "annual",
+            "starts_at": "2027-01-10T10:00",
+            "ends_at": "2027-01-10T09:00",
+            "place": "Room 42",
+            "capacity": "10",
+        },
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Room 42" in body
+    assert "must end after it starts" in body

@@ -1,0 +1,282 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from mycareer.accounts import selectors, services
+from mycareer.accounts.forms import (
+    AccessGrantForm,
+    AccessRevokeForm,
+    AttendanceForm,
+    StaffFilterForm,
+    TermsPublishForm,
+    TrainingSessionForm,
+)
+from mycareer.accounts.models import AccessGrant, AccessLevel, TrainingRecord, TrainingSession, User
+from mycareer.accounts.permissions import (
+    Action,
+    access_for,
+    current_terms,
+    has_accepted_current_terms,
+    require,
+    require_kind,
+)
+from mycareer.audit.selectors import audit_for_person
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or default
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+@require_kind(User.Kind.STAFF)
+def my_access(request):
+    """What I may do now, why not, my training and the sessions I can book."""
+    access = access_for(request.user)
+    rows = [
+        {
+            "verb": Action.VERB[action],
+            "allowed": access.can(action),
+            "reason": access.why_not(action),
+        }
+        for action in Action.ALL
+    ]
+    records = request.user.training_records.select_related("course", "session").order_by(
+        "-created_at"
+    )
+    booked_sessions = {r.session_id for r in records if r.session_id}
+    return render(
+        request,
+        "accounts/my_access.html",
+        {
+            "access": access,
+            "rows": rows,
+            "records": records,
+            "sessions": selectors.training_sessions_upcoming(),
+            "booked_sessions": booked_sessions,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def terms(request):
+    """The current usage terms; staff accept them here before using MyCareer."""
+    if not request.user.is_authenticated:
+        return redirect(f"/accounts/login/?next={request.path}")
+    if request.user.kind != User.Kind.STAFF:
+        raise Http404
+    current = current_terms()
+    if current is None:
+        raise Http404("No terms have been published yet.")
+    accepted = has_accepted_current_terms(request.user)
+    if request.method == "POST":
+        if request.POST.get("accept") != "yes":
+            messages.error(request, "Tick the box to confirm that you accept the terms.")
+        else:
+            services.terms_accept(user=request.user, terms=current)
+            messages.success(
+                request, f"Thank you: you accepted version {current.version} of the terms."
+            )
+            return redirect(_safe_next(request, "/"))
+    return render(
+        request,
+        "accounts/terms.html",
+        {"terms": current, "accepted": accepted, "next": _safe_next(request, "/")},
+    )
+
+
+@require(Action.ADMINISTER)
+@require_http_methods(["GET", "POST"])
+def terms_publish(request):
+    form = TermsPublishForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            terms = services.terms_publish(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"Version {terms.version} is published: staff will accept it at their next visit.",
+            )
+            return redirect("accounts:terms")
+    return render(request, "accounts/terms_publish.html", {"form": form})
+
+
+@require(Action.ADMINISTER)
+def access_list(request):
+    """Administrators: every member of staff with level, training and terms."""
+    form = StaffFilterForm(request.GET or None)
+    staff = selectors.staff_with_access()
+    if form.is_valid():
+        if q := form.cleaned_data["q"]:
+            staff = staff.filter(Q(full_name__icontains=q) | Q(email__icontains=q))
+        level = form.cleaned_data["level"]
+        if level == "none":
+            staff = staff.filter(level__isnull=True)
+        elif level:
+            staff = staff.filter(level=int(level))
+    page = Paginator(staff, 50).get_page(request.GET.get("page"))
+    levels = dict(AccessLevel.choices)
+    return render(
+        request,
+        "accounts/access_list.html",
+        {"form": form, "page": page, "levels": levels, "today": timezone.localdate()},
+    )
+
+
+@require(Action.ADMINISTER)
+@require_http_methods(["GET", "POST"])
+def access_edit(request, user_id: int):
+    """Administrators grant or revoke one person's access level."""
+    person = get_object_or_404(User, pk=user_id, kind=User.Kind.STAFF)
+    grant = AccessGrant.objects.filter(user=person, revoked_at__isnull=True).first()
+    grant_form = AccessGrantForm(
+        request.POST if request.POST.get("do") == "grant" else None,
+        initial={"level": grant.level if grant else AccessLevel.VIEWER},
+    )
+    revoke_form = AccessRevokeForm(request.POST if request.POST.get("do") == "revoke" else None)
+    if request.method == "POST":
+        if request.POST.get("do") == "grant" and grant_form.is_valid():
+            level = AccessLevel(grant_form.cleaned_data["level"])
+            services.access_grant(
+                user=person, level=level, by=request.user, note=grant_form.cleaned_data["note"]
+            )
+            messages.success(request, f"{person} now has the {level.label} level.")
+            return redirect("accounts:access_edit", user_id=person.pk)
+        if request.POST.get("do") == "revoke" and revoke_form.is_valid():
+            if services.access_revoke(
+                user=person, by=request.user, note=revoke_form.cleaned_data["note"]
+            ):
+                messages.success(request, f"{person}'s access was revoked.")
+            return redirect("accounts:access_edit", user_id=person.pk)
+    return render(
+        request,
+        "accounts/access_edit.html",
+        {
+            "person": person,
+            "grant": grant,
+            "access": access_for(person),
+            "grant_form": grant_form,
+            "revoke_form": revoke_form,
+            "history": AccessGrant.objects.filter(user=person).select_related(
+                "granted_by", "revoked_by"
+            ),
+            "records": person.training_records.select_related("course", "session"),
+            "audit": audit_for_person(person)[:50],
+        },
+    )
+
+
+@require(Action.VIEW)
+def training_sessions(request):
+    return render(
+        request,
+        "accounts/training_sessions.html",
+        {
+            "upcoming": selectors.training_sessions_upcoming(),
+            "past": selectors.training_sessions_past()[:20],
+            "can_administer": access_for(request.user).can(Action.ADMINISTER),
+            "my_sessions": set(
+                request.user.training_records.filter(session__isnull=False).values_list(
+                    "session_id", flat=True
+                )
+            ),
+        },
+    )
+
+
+@require(Action.ADMINISTER)
+@require_http_methods(["GET", "POST"])
+def training_session_create(request):
+    form = TrainingSessionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = services.training_session_create(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "The training session is scheduled.")
+            return redirect(session)
+    return render(request, "accounts/training_session_form.html", {"form": form})
+
+
+@require_kind(User.Kind.STAFF)
+@require_http_methods(["GET", "POST"])
+def training_session(request, pk: int):
+    """A session: staff book or cancel their place; administrators record attendance."""
+    session = get_object_or_404(TrainingSession.objects.select_related("course"), pk=pk)
+    can_administer = access_for(request.user).can(Action.ADMINISTER)
+    mine = TrainingRecord.objects.filter(session=session, user=request.user).first()
+    form = None
+    if can_administer:
+        form = AttendanceForm(
+            request.POST if request.POST.get("do") == "attendance" else None,
+            session=session,
+            initial={
+                "attended": User.objects.filter(
+                    training_records__session=session,
+                    training_records__status=TrainingRecord.Status.COMPLETED,
+                )
+            },
+        )
+    if request.method == "POST":
+        do = request.POST.get("do")
+        try:
+            if do == "book":
+                services.training_book(session=session, user=request.user, by=request.user)
+                messages.success(request, "You are booked on this session.")
+                return redirect(session)
+            if do == "cancel" and mine is not None:
+                services.training_cancel(record=mine, by=request.user)
+                messages.success(request, "Your place is cancelled.")
+                return redirect(session)
+            if do == "attendance" and form is not None and form.is_valid():
+                records = services.training_attendance_record(
+                    session=session, attended=list(form.cleaned_data["attended"]), by=request.user
+                )
+                done = sum(r.status == TrainingRecord.Status.COMPLETED for r in records)
+                messages.success(request, f"Attendance recorded: {done} completed the course.")
+                return redirect(session)
+            if do == "attendance" and form is None:
+                raise Http404
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+    records = (
+        session.records.select_related("user").order_by("user__full_name")
+        if can_administer
+        else TrainingRecord.objects.none()
+    )
+    return render(
+        request,
+        "accounts/training_session.html",
+        {
+            "session": session,
+            "mine": mine,
+            "form": form,
+            "records": records,
+            "booked": session.records.count(),
+            "can_administer": can_administer,
+            "upcoming": session.starts_at > timezone.now(),
+        },
+    )
+
+
+@require(Action.ADMINISTER)
+def training_expiring(request):
+    try:
+        days = max(0, min(int(request.GET.get("days", 30)), 365))
+    except ValueError:
+        days = 30
+    return render(
+        request,
+        "accounts/training_expiring.html",
+        {"records": selectors.training_expiring(within_days=days), "days": days},
+    )

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from mycareer.audit import views
+
+app_name = "audit"
+
+urlpatterns = [
+    path("", views.audit_list, name="list"),
+    path("person/<int:user_id>/", views.audit_person, name="person"),
+]

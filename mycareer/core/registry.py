@@ -1,0 +1,81 @@
+"""Small registries that let higher apps add to pages owned by lower ones.
+
+Dependencies point downwards (core <- audit <- accounts <- ...). A lower app never
+imports a higher one; a higher app registers its contribution in `AppConfig.ready()`.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    visible: Callable[[Any], bool]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class DashboardPanel:
+    template: str
+    context: Callable[[Any], dict | None]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class DailyJob:
+    name: str
+    task: Any
+    hour: int = 6
+
+
+_nav: dict[str, NavItem] = {}
+_panels: dict[str, DashboardPanel] = {}
+_daily: dict[str, DailyJob] = {}
+
+
+def register_nav(item: NavItem) -> None:
+    _nav[item.url_name] = item
+
+
+def nav_items() -> list[NavItem]:
+    return sorted(_nav.values(), key=lambda i: (i.order, i.label))
+
+
+def register_panel(panel: DashboardPanel) -> None:
+    """A panel on the home page; its context function returns None to hide it."""
+    _panels[panel.template] = panel
+
+
+def dashboard_panels() -> list[DashboardPanel]:
+    return sorted(_panels.values(), key=lambda p: p.order)
+
+
+def register_daily_job(job: DailyJob) -> None:
+    """A task the scheduler enqueues once a day, at or after `hour` local time."""
+    _daily[job.name] = job
+
+
+def daily_jobs() -> list[DailyJob]:
+    return list(_daily.values())
+
+
+@dataclass(frozen=True)
+class SeedStep:
+    name: str
+    run: Callable[[dict], None]
+    order: int = 100
+
+
+_seeds: dict[str, SeedStep] = {}
+
+
+def register_seed(step: SeedStep) -> None:
+    """A part of the demo story; steps run in order and share one `cast` dict."""
+    _seeds[step.name] = step
+
+
+def seed_steps() -> list[SeedStep]:
+    return sorted(_seeds.values(), key=lambda s: s.order)

@@ -1,0 +1,24 @@
+"""Enqueue each registered daily job once per day, however many schedulers run."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mycareer.core.models import ScheduledRun
+from mycareer.core.registry import daily_jobs
+
+
+def enqueue_due_jobs(*, now=None) -> list[str]:
+    """Enqueue the daily jobs that are due and not yet run today; return their names."""
+    now = timezone.localtime(now or timezone.now())
+    enqueued = []
+    for job in daily_jobs():
+        if now.hour < job.hour:
+            continue
+        try:
+            with transaction.atomic():
+                ScheduledRun.objects.create(job=job.name, day=now.date(), enqueued_at=now)
+                transaction.on_commit(job.task.enqueue)
+        except IntegrityError:
+            continue
+        enqueued.append(job.name)
+    return enqueued

@@ -1,0 +1,26 @@
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from mycareer.core.registry import dashboard_panels
+
+
+@require_safe
+def home(request):
+    """Each person's home: a welcome page, or their dashboard once logged in."""
+    if not request.user.is_authenticated:
+        return render(request, "core/welcome.html")
+    panels = []
+    for panel in dashboard_panels():
+        context = panel.context(request)
+        if context is not None:
+            panels.append({"template": panel.template, "context": context})
+    return render(request, "core/dashboard.html", {"panels": panels})
+
+
+def permission_denied(request, exception=None):
+    reason = str(exception) if exception else ""
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)

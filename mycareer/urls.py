@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from mycareer.core import views as core_views
+
+handler403 = "mycareer.core.views.permission_denied"
+handler404 = "mycareer.core.views.page_not_found"
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("", include("mycareer.accounts.urls")),
+    path("audit/", include("mycareer.audit.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
