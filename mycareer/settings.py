@@ -52,15 +52,16 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # MyCareer's apps come before allauth so their templates override allauth's.
+    "mycareer.core",
+    "mycareer.audit",
+    "mycareer.accounts",
     "allauth",
     "allauth.account",
     "allauth.mfa",
     "rules.apps.AutodiscoverRulesConfig",
     "django_tasks",
     "django_tasks_db",
-    "mycareer.core",
-    "mycareer.audit",
-    "mycareer.accounts",
 ]
 
 MIDDLEWARE = [

@@ -259,7 +259,7 @@ def _seed_training_sessions(admin, staff, operator_course, bulk_course) -> None:
             operator_course,
             TrainingSession.Kind.AD_HOC,
             5,
-            "Online (Teams link sent on booking)",
+            "Online (joining link sent on booking)",
             12,
         ),
         (bulk_course, TrainingSession.Kind.ANNUAL, 21, "Careers Centre, Seminar Room 1", 10),

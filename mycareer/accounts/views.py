@@ -61,6 +61,7 @@ def my_access(request):
             "records": records,
             "sessions": selectors.training_sessions_upcoming(),
             "booked_sessions": booked_sessions,
+            "today": timezone.localdate(),
         },
     )
 
