@@ -30,18 +30,35 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        # The demo story is loaded once per run with the real hasher.
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
+
+def _seed(cast: dict) -> dict:
+    from mycareer.core.registry import seed_steps
+
+    for step in seed_steps():
+        step.run(cast)
+    return cast
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the demo story once; each test runs in a transaction rolled back after it."""
+    with django_db_blocker.unblock():
+        _seed({})
 
 
 @pytest.fixture
 def cast(db):
-    """The demo university: units, staff of every level, students, training, terms."""
-    from mycareer.core.registry import seed_steps
+    """The demo university (people, units, organisations…) as a dict of named objects.
 
-    people: dict = {}
-    for step in seed_steps():
-        step.run(people)
-    return people
+    Tests that flush the database (transactional ones) get it loaded again.
+    """
+    return _seed({})
 
 
 @pytest.fixture

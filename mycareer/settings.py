@@ -56,13 +56,18 @@ INSTALLED_APPS = [
     "mycareer.core",
     "mycareer.audit",
     "mycareer.accounts",
+    "mycareer.organisations",
     "allauth",
     "allauth.account",
     "allauth.mfa",
     "rules.apps.AutodiscoverRulesConfig",
     "django_tasks",
     "django_tasks_db",
+    "taggit",
 ]
+
+# "NHS" and "nhs" are one tag.
+TAGGIT_CASE_INSENSITIVE = True
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

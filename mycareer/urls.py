@@ -11,6 +11,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("", include("mycareer.accounts.urls")),
     path("audit/", include("mycareer.audit.urls")),
+    path("organisations/", include("mycareer.organisations.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

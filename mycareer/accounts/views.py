@@ -5,7 +5,6 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from mycareer.accounts import selectors, services
@@ -27,13 +26,7 @@ from mycareer.accounts.permissions import (
     require_kind,
 )
 from mycareer.audit.selectors import audit_for_person
-
-
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or default
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
+from mycareer.core.http import safe_next
 
 
 @require_kind(User.Kind.STAFF)
@@ -85,11 +78,11 @@ def terms(request):
             messages.success(
                 request, f"Thank you: you accepted version {current.version} of the terms."
             )
-            return redirect(_safe_next(request, "/"))
+            return redirect(safe_next(request, "/"))
     return render(
         request,
         "accounts/terms.html",
-        {"terms": current, "accepted": accepted, "next": _safe_next(request, "/")},
+        {"terms": current, "accepted": accepted, "next": safe_next(request, "/")},
     )
 
 

@@ -1,0 +1,547 @@
+"""Demo organisations: a believable spread of employers with contacts, tags and notes."""
+
+import datetime
+import random
+
+from django.utils import timezone
+from django.utils.text import slugify
+
+from mycareer.organisations import services
+from mycareer.organisations.models import Contact, Organisation, Sector
+
+SECTORS = [
+    "Charity and third sector",
+    "Construction and property",
+    "Consulting",
+    "Creative arts and media",
+    "Education",
+    "Energy and utilities",
+    "Engineering and manufacturing",
+    "Finance and accounting",
+    "Healthcare",
+    "Law",
+    "Public sector",
+    "Retail and consumer goods",
+    "Science and pharmaceuticals",
+    "Technology and software",
+    "Transport and logistics",
+]
+
+# name, website, sector, size, locations, tags, description
+ORGANISATIONS = [
+    (
+        "Northbridge Engineering Ltd",
+        "northbridge-eng.co.uk",
+        "Engineering and manufacturing",
+        "large",
+        "Leeds, Sheffield",
+        ["Graduate recruiter", "Placements", "Industrial advisory board"],
+        "Designs and builds precision components for aerospace and rail.",
+    ),
+    (
+        "Aire Valley Health NHS Trust",
+        "airevalleyhealth.nhs.uk",
+        "Healthcare",
+        "enterprise",
+        "Bradford, Keighley",
+        ["NHS", "Volunteering", "Placements"],
+        "Acute and community hospital trust serving West Yorkshire.",
+    ),
+    (
+        "Pennine Analytics",
+        "pennineanalytics.com",
+        "Technology and software",
+        "small",
+        "Leeds, remote",
+        ["Start-up", "Data science", "Internships"],
+        "Data science consultancy for retailers and housing associations.",
+    ),
+    (
+        "Calder & Wharfe LLP",
+        "calderwharfe.law",
+        "Law",
+        "medium",
+        "Leeds, Manchester",
+        ["Law fair", "Mentoring"],
+        "Commercial law firm with a strong trainee programme.",
+    ),
+    (
+        "Brightwave Digital",
+        "demo-employer.com",
+        "Technology and software",
+        "medium",
+        "Leeds, London",
+        ["Graduate recruiter", "Internships", "Careers fair exhibitor"],
+        "Builds digital services for public bodies and charities.",
+    ),
+    (
+        "Harrowgate Financial Group PLC",
+        "harrowgatefinancial.co.uk",
+        "Finance and accounting",
+        "enterprise",
+        "Leeds, Edinburgh, London",
+        ["Graduate recruiter", "Times Top 100", "Insight days"],
+        "Retail bank and wealth manager.",
+    ),
+    (
+        "Kirkstall Robotics",
+        "kirkstallrobotics.io",
+        "Engineering and manufacturing",
+        "small",
+        "Leeds",
+        ["Start-up", "Knowledge transfer partnership", "Placements"],
+        "Warehouse automation spun out of university research.",
+    ),
+    (
+        "Ouse Water Services",
+        "ousewater.co.uk",
+        "Energy and utilities",
+        "large",
+        "York, Leeds",
+        ["Graduate recruiter", "Sustainability"],
+        "Water and wastewater company for the region.",
+    ),
+    (
+        "Meridian Consulting UK Ltd",
+        "meridian-consulting.co.uk",
+        "Consulting",
+        "enterprise",
+        "London, Leeds, Birmingham",
+        ["Times Top 100", "Careers fair exhibitor", "Insight days"],
+        "Management and technology consultancy.",
+    ),
+    (
+        "Leodis Theatre Company",
+        "leodistheatre.org.uk",
+        "Creative arts and media",
+        "micro",
+        "Leeds",
+        ["Volunteering", "Arts"],
+        "Touring theatre company making new work with young people.",
+    ),
+    (
+        "Holbeck Housing Association",
+        "holbeckhousing.org.uk",
+        "Charity and third sector",
+        "medium",
+        "Leeds",
+        ["Volunteering", "Social impact"],
+        "Affordable homes and community support across south Leeds.",
+    ),
+    (
+        "Stratos Aerospace Systems",
+        "stratos-aero.com",
+        "Engineering and manufacturing",
+        "enterprise",
+        "Derby, Bristol",
+        ["Times Top 100", "Graduate recruiter", "Placements", "Industrial advisory board"],
+        "Engines and power systems for civil aviation.",
+    ),
+    (
+        "Greenfield Pharmaceuticals",
+        "greenfieldpharma.co.uk",
+        "Science and pharmaceuticals",
+        "large",
+        "Macclesfield, Cambridge",
+        ["Graduate recruiter", "Research collaboration"],
+        "Develops and manufactures generic medicines.",
+    ),
+    (
+        "Yorkshire Civic Council",
+        "yorkshirecivic.gov.uk",
+        "Public sector",
+        "enterprise",
+        "Wakefield",
+        ["Public sector", "Placements"],
+        "Local authority delivering services to 350,000 residents.",
+    ),
+    (
+        "Ridings Accountancy Partners",
+        "ridingsaccountancy.co.uk",
+        "Finance and accounting",
+        "medium",
+        "Harrogate, Leeds",
+        ["Graduate recruiter", "Insight days"],
+        "Audit, tax and advisory for owner-managed businesses.",
+    ),
+    (
+        "Chapel Allerton Studios",
+        "chapelallertonstudios.com",
+        "Creative arts and media",
+        "small",
+        "Leeds",
+        ["Arts", "Internships"],
+        "Animation and games studio.",
+    ),
+    (
+        "Trans-Pennine Freight",
+        "tpfreight.co.uk",
+        "Transport and logistics",
+        "large",
+        "Huddersfield, Warrington",
+        ["Graduate recruiter"],
+        "Road and rail freight across the north of England.",
+    ),
+    (
+        "Quarry Hill Building Contractors",
+        "quarryhillbuild.co.uk",
+        "Construction and property",
+        "medium",
+        "Leeds",
+        ["Placements", "Sustainability"],
+        "Builds schools, health centres and homes.",
+    ),
+    (
+        "Nidderdale Foods Ltd",
+        "nidderdalefoods.co.uk",
+        "Retail and consumer goods",
+        "large",
+        "Ripon, Skipton",
+        ["Graduate recruiter", "Sustainability"],
+        "Dairy and bakery brands sold across the UK.",
+    ),
+    (
+        "Code First Collective",
+        "codefirst.org.uk",
+        "Charity and third sector",
+        "micro",
+        "Leeds, remote",
+        ["Volunteering", "Social impact", "Data science"],
+        "Teaches programming to young people from under-represented groups.",
+    ),
+    (
+        "Hyde Park Research Ltd",
+        "hydeparkresearch.co.uk",
+        "Science and pharmaceuticals",
+        "small",
+        "Leeds",
+        ["Research collaboration", "Start-up", "Knowledge transfer partnership"],
+        "Contract research laboratory for biotechnology firms.",
+    ),
+    (
+        "Atlas Global Bank",
+        "atlasglobalbank.com",
+        "Finance and accounting",
+        "enterprise",
+        "London, Glasgow",
+        ["Times Top 100", "Graduate recruiter", "Insight days"],
+        "International investment bank.",
+    ),
+    (
+        "Roundhay Schools Trust",
+        "roundhayschools.org.uk",
+        "Education",
+        "medium",
+        "Leeds",
+        ["Teaching", "Volunteering", "Mentoring"],
+        "Multi-academy trust of eleven primary and secondary schools.",
+    ),
+    (
+        "Fenwick Marsh Architects",
+        "fenwickmarsh.co.uk",
+        "Construction and property",
+        "small",
+        "York",
+        ["Placements", "Arts"],
+        "Award-winning practice for civic and cultural buildings.",
+    ),
+    (
+        "Ember Energy",
+        "emberenergy.co.uk",
+        "Energy and utilities",
+        "medium",
+        "Leeds, Hull",
+        ["Sustainability", "Graduate recruiter", "Start-up"],
+        "Offshore wind operations and maintenance.",
+    ),
+    (
+        "Sentinel Cyber Security",
+        "sentinelcyber.co.uk",
+        "Technology and software",
+        "medium",
+        "Leeds, Manchester",
+        ["Internships", "Careers fair exhibitor"],
+        "Security testing and incident response.",
+    ),
+    (
+        "The Headrow Gallery",
+        "headrowgallery.org.uk",
+        "Creative arts and media",
+        "micro",
+        "Leeds",
+        ["Arts", "Volunteering"],
+        "Contemporary art gallery and learning centre.",
+    ),
+    (
+        "Wharfedale Legal Services",
+        "wharfedalelegal.co.uk",
+        "Law",
+        "small",
+        "Ilkley, Otley",
+        ["Mentoring", "Law fair"],
+        "High-street practice for families and small businesses.",
+    ),
+    (
+        "Mercia Rail",
+        "merciarail.co.uk",
+        "Transport and logistics",
+        "enterprise",
+        "Birmingham, Leeds, York",
+        ["Times Top 100", "Graduate recruiter", "Placements"],
+        "Operates regional and intercity passenger rail services.",
+    ),
+    (
+        "Cottingley Outdoor Education Centre",
+        "cottingleyoutdoor.org.uk",
+        "Education",
+        "micro",
+        "Bingley",
+        ["Volunteering"],
+        "Outdoor learning for schools and youth groups.",
+    ),
+    (
+        "Nova Biologics",
+        "novabiologics.com",
+        "Science and pharmaceuticals",
+        "medium",
+        "Cambridge, Leeds",
+        ["Research collaboration", "Placements"],
+        "Antibody therapies for rare diseases.",
+    ),
+    (
+        "Parkside Retail Group",
+        "parksideretail.co.uk",
+        "Retail and consumer goods",
+        "enterprise",
+        "Leeds, Nottingham",
+        ["Graduate recruiter", "Times Top 100", "Careers fair exhibitor"],
+        "Department stores and online fashion.",
+    ),
+    (
+        "Armley Mills Heritage Trust",
+        "armleymills.org.uk",
+        "Charity and third sector",
+        "micro",
+        "Leeds",
+        ["Volunteering", "Arts"],
+        "Industrial heritage museum and archive.",
+    ),
+    (
+        "Sterling Actuarial",
+        "sterlingactuarial.co.uk",
+        "Finance and accounting",
+        "small",
+        "Leeds",
+        ["Insight days", "Internships"],
+        "Pensions and insurance actuarial consultancy.",
+    ),
+    (
+        "Vale of York Clinical Commissioning",
+        "valeofyorkcc.nhs.uk",
+        "Healthcare",
+        "medium",
+        "York",
+        ["NHS", "Public sector"],
+        "Plans and buys health services for the Vale of York.",
+    ),
+    (
+        "Kestrel Games",
+        "kestrelgames.co.uk",
+        "Creative arts and media",
+        "small",
+        "Leeds",
+        ["Start-up", "Internships"],
+        "Independent studio making narrative games.",
+    ),
+    (
+        "Millshaw Precision Castings",
+        "millshawcastings.co.uk",
+        "Engineering and manufacturing",
+        "medium",
+        "Leeds, Castleford",
+        ["Placements", "Knowledge transfer partnership"],
+        "Investment castings for energy and defence.",
+    ),
+    (
+        "Civic Data Lab",
+        "civicdatalab.org",
+        "Public sector",
+        "micro",
+        "Leeds, remote",
+        ["Data science", "Social impact", "Internships"],
+        "Open data and research for local government.",
+    ),
+    (
+        "Beckett & Rowe Solicitors",
+        "beckettrowe.co.uk",
+        "Law",
+        "medium",
+        "Leeds, Sheffield",
+        ["Law fair", "Graduate recruiter"],
+        "Employment and commercial law.",
+    ),
+    (
+        "Sunrise Care Homes",
+        "sunrisecare.co.uk",
+        "Healthcare",
+        "large",
+        "Leeds, Wakefield, Halifax",
+        ["Volunteering", "Graduate recruiter"],
+        "Residential and nursing care for older people.",
+    ),
+]  # noqa: E501
+
+FIRST = [
+    "Amelia",
+    "Ben",
+    "Chloe",
+    "David",
+    "Emma",
+    "Farid",
+    "Georgia",
+    "Harry",
+    "Imogen",
+    "Jack",
+    "Kiran",
+    "Laura",
+    "Mohammed",
+    "Niamh",
+    "Owen",
+    "Poppy",
+    "Rajesh",
+    "Sophie",
+    "Thomas",
+    "Zara",
+]  # noqa: E501
+LAST = [
+    "Ahmed",
+    "Bailey",
+    "Clarke",
+    "Dawson",
+    "Evans",
+    "Fletcher",
+    "Gupta",
+    "Holmes",
+    "Iqbal",
+    "Jones",
+    "Khan",
+    "Lewis",
+    "Morgan",
+    "Nolan",
+    "Patel",
+    "Quinn",
+    "Robinson",
+    "Singh",
+    "Turner",
+    "Walsh",
+]  # noqa: E501
+TITLES = [
+    "Early Careers Manager",
+    "Graduate Recruitment Lead",
+    "HR Business Partner",
+    "Head of Talent",
+    "Engineering Director",
+    "Community Partnerships Officer",
+    "Volunteer Coordinator",
+    "Chief Executive",
+]  # noqa: E501
+
+NOTE_TEXTS = [
+    ("meeting", "Met to plan next year's graduate intake; they want more applicants from {unit}."),
+    ("call", "Call about a guest lecture in the spring term. Agreed to send dates."),
+    ("email", "Sent the careers fair booking pack and exhibitor prices."),
+    ("visit", "Site visit with six students; strong interest in summer placements."),
+    ("event", "Exhibited at the autumn careers fair; 140 conversations, 35 CVs collected."),
+    ("meeting", "Discussed a knowledge transfer partnership on {tag} with the research office."),
+    ("call", "Feedback on last year's placement students: excellent; will take three again."),
+    ("other", "Sponsored a prize for the best final-year project in {unit}."),
+]
+
+
+def seed_organisations(cast: dict) -> None:
+    """About forty organisations with contacts, tags and a history of notes."""
+    for name in SECTORS:
+        Sector.objects.get_or_create(slug=slugify(name), defaults={"name": name})
+    if Organisation.objects.filter(name=ORGANISATIONS[0][0]).exists():
+        cast["organisations"] = {o.name: o for o in Organisation.objects.all()}
+        return
+    rng = random.Random(2026)
+    staff = cast["staff"]
+    authors = [
+        staff["operator@demo.ac.uk"],
+        staff["manager@demo.ac.uk"],
+        staff["mailer@demo.ac.uk"],
+        cast["admin"],
+        staff["expiring@demo.ac.uk"],
+    ]
+    today = timezone.localdate()
+    sectors = {s.name: s for s in Sector.objects.all()}
+    organisations = {}
+    for index, (name, domain, sector, size, locations, tags, description) in enumerate(
+        ORGANISATIONS
+    ):
+        author = authors[index % len(authors)]
+        unit = author.memberships.first().unit
+        org = services.organisation_create(
+            by=author,
+            name=name,
+            unit=unit,
+            website=f"https://www.{domain}",
+            sector=sectors[sector],
+            size=size,
+            locations=locations,
+            description=description,
+            tags=tags,
+            confirm_duplicates=True,
+        )
+        organisations[name] = org
+        contacts = []
+        for n in range(rng.randint(2, 4)):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            email = f"{first}.{last}@{domain}".lower()
+            if org.contacts.filter(email=email).exists():
+                continue
+            contacts.append(
+                services.contact_create(
+                    organisation=org,
+                    by=author,
+                    full_name=f"{first} {last}",
+                    job_title=TITLES[(index + n) % len(TITLES)],
+                    email=email,
+                    phone=f"0113 496 {rng.randint(0, 9999):04d}",
+                    visible_to_students=n == 0 and index % 3 == 0,
+                    email_consent=True,
+                )
+            )
+        for n in range(rng.randint(1, 5)):
+            kind, text = NOTE_TEXTS[(index + n) % len(NOTE_TEXTS)]
+            note_author = authors[(index + n) % len(authors)]
+            days_ago = rng.randint(3, 420)
+            services.note_create(
+                organisation=org,
+                by=note_author,
+                kind=kind,
+                date=today - datetime.timedelta(days=days_ago),
+                text=text.format(unit=note_author.memberships.first().unit, tag=tags[0].lower()),
+                contacts=contacts[: rng.randint(0, min(2, len(contacts)))],
+                follow_up_on=today + datetime.timedelta(days=rng.randint(-5, 20))
+                if n == 0 and index % 4 == 0
+                else None,
+            )
+    employer_org = organisations["Brightwave Digital"]
+    employer = cast["employer"]
+    contact = Contact.objects.filter(organisation=employer_org, email=employer.email).first()
+    if contact is None:
+        contact = services.contact_create(
+            organisation=employer_org,
+            by=cast["admin"],
+            full_name=employer.full_name,
+            job_title=employer.job_title,
+            email=employer.email,
+            phone="0113 496 0001",
+            visible_to_students=True,
+            email_consent=True,
+        )
+    contact.user = employer
+    contact.save(update_fields=["user"])
+    cast["organisations"] = organisations

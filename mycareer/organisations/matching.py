@@ -1,0 +1,168 @@
+"""Finding likely duplicate organisations before a new record is made.
+
+Three signals, each with a reason a person can read: a similar name (ignoring legal
+suffixes such as Ltd and PLC, "&" versus "and", case and punctuation), the same web
+domain, and contacts whose email addresses share a (non free-mail) domain.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from rapidfuzz import fuzz, process
+
+# Words that say what kind of company it is, not which one.
+LEGAL_WORDS = {
+    "ltd",
+    "limited",
+    "plc",
+    "llp",
+    "llc",
+    "inc",
+    "incorporated",
+    "co",
+    "corp",
+    "corporation",
+    "company",
+    "the",
+    "uk",
+    "gmbh",
+    "sa",
+    "ag",
+}
+
+FREE_MAIL_DOMAINS = {
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "live.com",
+    "live.co.uk",
+    "msn.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "protonmail.com",
+    "proton.me",
+    "gmx.com",
+    "mail.com",
+    "btinternet.com",
+    "sky.com",
+    "virginmedia.com",
+}
+
+NAME_THRESHOLD = 88
+
+
+def name_key(name: str) -> str:
+    """Reduce a name for comparison: 'ACME Ltd.' and 'Acme Limited' both give 'acme'."""
+    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
+    text = text.lower().replace("&", " and ")
+    text = re.sub(r"[^a-z0-9 ]+", " ", text)
+    words = [w for w in text.split() if w not in LEGAL_WORDS]
+    return " ".join(words)
+
+
+def domain_from_url(url: str) -> str:
+    """The registrable-looking host of a website: 'https://www.Acme.co.uk/jobs' -> 'acme.co.uk'."""
+    url = (url or "").strip()
+    if not url:
+        return ""
+    if "://" not in url:
+        url = f"http://{url}"
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host.removeprefix("www.")
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].strip().lower() if "@" in (email or "") else ""
+
+
+def is_free_mail(domain: str) -> bool:
+    return domain in FREE_MAIL_DOMAINS
+
+
+def domains_match(a: str, b: str) -> bool:
+    """True for the same domain or one a subdomain of the other (careers.acme.com, acme.com)."""
+    if not a or not b:
+        return False
+    return a == b or a.endswith(f".{b}") or b.endswith(f".{a}")
+
+
+@dataclass
+class DuplicateCandidate:
+    organisation_id: int
+    name: str
+    score: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Row:
+    pk: int
+    name: str
+    key: str
+    domain: str
+    email_domains: set[str]
+
+
+class DuplicateFinder:
+    """Holds the existing organisations once, so checking many new names stays fast."""
+
+    def __init__(
+        self, rows: Iterable[tuple[int, str, str, str]], email_domains: dict[int, set[str]]
+    ):
+        self.rows = [
+            _Row(pk, name, key, domain, email_domains.get(pk, set()))
+            for pk, name, key, domain in rows
+        ]
+        self.keys = [row.key for row in self.rows]
+
+    def find(
+        self, *, name: str, website: str = "", emails: Iterable[str] = (), limit: int = 5
+    ) -> list[DuplicateCandidate]:
+        found: dict[int, DuplicateCandidate] = {}
+
+        def candidate(row: _Row) -> DuplicateCandidate:
+            return found.setdefault(row.pk, DuplicateCandidate(row.pk, row.name))
+
+        key = name_key(name)
+        if key:
+            for _, score, index in process.extract(
+                key,
+                self.keys,
+                scorer=fuzz.token_sort_ratio,
+                score_cutoff=NAME_THRESHOLD,
+                limit=limit,
+            ):
+                row = self.rows[index]
+                item = candidate(row)
+                item.score = max(item.score, int(score))
+                item.reasons.append(
+                    "Same name" if score >= 100 else f"Similar name ({int(score)}% alike)"
+                )
+        domain = domain_from_url(website)
+        if domain:
+            for row in self.rows:
+                if domains_match(domain, row.domain):
+                    item = candidate(row)
+                    item.score = max(item.score, 95)
+                    item.reasons.append(f"Same web domain: {row.domain}")
+        wanted = {d for d in (email_domain(e) for e in emails) if d and not is_free_mail(d)}
+        if domain and not is_free_mail(domain):
+            wanted.add(domain)
+        if wanted:
+            for row in self.rows:
+                shared = sorted(
+                    d for d in wanted if any(domains_match(d, mine) for mine in row.email_domains)
+                )
+                if shared:
+                    item = candidate(row)
+                    item.score = max(item.score, 90)
+                    item.reasons.append(f"Contacts with email at {', '.join(shared)}")
+        return sorted(found.values(), key=lambda c: (-c.score, c.name))[:limit]

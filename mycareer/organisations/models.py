@@ -1,0 +1,284 @@
+from django.conf import settings
+from django.core.validators import FileExtensionValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from taggit.managers import TaggableManager
+from taggit.models import TaggedItemBase
+
+from mycareer.accounts.models import Unit
+from mycareer.organisations.validators import validate_logo
+
+
+class Sector(models.Model):
+    """The managed list of sectors an organisation can belong to."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaggedOrganisation(TaggedItemBase):
+    """Taggit's through model with a real, indexed foreign key to the organisation."""
+
+    content_object = models.ForeignKey(
+        "Organisation", on_delete=models.CASCADE, related_name="tagged_items"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["content_object", "tag"], name="unique_org_tag")
+        ]
+        indexes = [models.Index(fields=["tag", "content_object"])]
+
+
+class Organisation(models.Model):
+    """An employer or partner organisation: the heart of the relationship record."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending approval"
+        ACTIVE = "active", "Active"
+        ARCHIVED = "archived", "Archived"
+
+    class Size(models.TextChoices):
+        MICRO = "micro", "Micro (1–9 staff)"
+        SMALL = "small", "Small (10–49)"
+        MEDIUM = "medium", "Medium (50–249)"
+        LARGE = "large", "Large (250–999)"
+        ENTERPRISE = "enterprise", "Very large (1,000 or more)"
+
+    name = models.CharField(max_length=200)
+    # The name reduced for duplicate matching ("ACME Ltd." -> "acme"), kept in step by save().
+    name_key = models.CharField(max_length=200, db_index=True, editable=False)
+    website = models.URLField(blank=True)
+    domain = models.CharField(max_length=200, blank=True, db_index=True, editable=False)
+    sector = models.ForeignKey(
+        Sector, null=True, blank=True, on_delete=models.SET_NULL, related_name="organisations"
+    )
+    size = models.CharField(max_length=12, choices=Size.choices, blank=True)
+    locations = models.CharField(
+        max_length=300, blank=True, help_text="Towns or cities, separated by commas."
+    )
+    description = models.TextField(blank=True)
+    logo = models.ImageField(
+        upload_to="logos/%Y/",
+        blank=True,
+        validators=[
+            FileExtensionValidator(["png", "jpg", "jpeg", "gif", "webp"]),
+            validate_logo,
+        ],
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+    unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="organisations_created",
+        help_text="The unit that created the record.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Kept by the note services: the date of the latest recorded engagement.
+    last_engaged_on = models.DateField(null=True, blank=True, db_index=True)
+    # Name, description and contact names in one text, for the substring search index.
+    search_document = models.TextField(blank=True, editable=False)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+
+    tags = TaggableManager(through=TaggedOrganisation, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(Lower("name"), name="org_name_lower_idx"),
+            models.Index(fields=["status", "name"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        from mycareer.organisations.matching import domain_from_url, name_key
+
+        self.name_key = name_key(self.name)
+        self.domain = domain_from_url(self.website)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("organisations:detail", args=[self.pk])
+
+    @property
+    def location_list(self) -> list[str]:
+        return [part.strip() for part in self.locations.split(",") if part.strip()]
+
+
+class Contact(models.Model):
+    """A person at an organisation. Their details are hidden from students unless allowed."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="contacts"
+    )
+    full_name = models.CharField(max_length=150)
+    job_title = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    visible_to_students = models.BooleanField(
+        default=False,
+        help_text="Students may see this person's email and phone. Off unless they agreed.",
+    )
+    visibility_changed_at = models.DateTimeField(null=True, blank=True)
+    visibility_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email_consent = models.BooleanField(
+        default=False, help_text="The person agreed to receive email from the university."
+    )
+    email_bounced_at = models.DateTimeField(null=True, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contact",
+        help_text="The employer login of this contact, if they have one.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["full_name"]
+        constraints = [
+            models.UniqueConstraint(
+                "organisation",
+                Lower("email"),
+                condition=~Q(email=""),
+                name="unique_contact_email_per_organisation",
+                violation_error_message="This organisation already has a contact with this email.",
+            )
+        ]
+        indexes = [models.Index(Lower("email"), name="contact_email_lower_idx")]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("organisations:contact", args=[self.organisation_id, self.pk])
+
+    @property
+    def display_name(self) -> str:
+        """The name as shown everywhere (profile, pickers, lists, exports)."""
+        return self.full_name
+
+    @property
+    def email_domain(self) -> str:
+        return self.email.rsplit("@", 1)[-1].lower() if "@" in self.email else ""
+
+
+class EmailOptOut(models.Model):
+    """A contact's choice not to receive a kind of email; read by every bulk send."""
+
+    class Purpose(models.TextChoices):
+        ALL = "all", "All bulk email"
+        EVENTS = "events", "Event promotion"
+        NEWSLETTERS = "newsletters", "Newsletters"
+
+    class Method(models.TextChoices):
+        FORM = "form", "Profile form"
+        LINK = "link", "Unsubscribe link"
+        STAFF = "staff", "Staff on request"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="opt_outs")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    method = models.CharField(max_length=10, choices=Method.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "purpose"], name="unique_opt_out")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} opted out of {self.get_purpose_display()}"
+
+
+class Note(models.Model):
+    """A meaningful engagement with an organisation, recorded by a member of staff."""
+
+    class Kind(models.TextChoices):
+        MEETING = "meeting", "Meeting"
+        CALL = "call", "Phone or video call"
+        EMAIL = "email", "Email"
+        VISIT = "visit", "Visit"
+        EVENT = "event", "Event"
+        OTHER = "other", "Other"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MEETING)
+    date = models.DateField(default=timezone.localdate)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="notes"
+    )
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL)
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="notes")
+    text = models.TextField()
+    follow_up_on = models.DateField(null=True, blank=True)
+    follow_up_done = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date", "-created_at"]
+        indexes = [
+            models.Index(fields=["organisation", "-date"]),
+            models.Index(
+                fields=["author", "follow_up_on"],
+                condition=Q(follow_up_done=False, follow_up_on__isnull=False),
+                name="note_open_follow_up_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} with {self.organisation} on {self.date}"
+
+    def get_absolute_url(self) -> str:
+        return f"{self.organisation.get_absolute_url()}#note-{self.pk}"
+
+
+class SavedSearch(models.Model):
+    """A tailored search a member of staff saved to run again."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    name = models.CharField(max_length=120)
+    query = models.CharField(max_length=2000, help_text="The search's query string.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="unique_saved_search_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('organisations:search')}?{self.query}"

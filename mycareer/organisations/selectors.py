@@ -1,0 +1,63 @@
+import datetime
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from mycareer.organisations.models import Contact, Note, Organisation
+from mycareer.organisations.timeline import TimelineEntry, as_datetime
+
+
+def organisation_for_profile(pk: int) -> Organisation:
+    """One organisation with what its profile shows, in a handful of queries."""
+    return (
+        Organisation.objects.select_related("sector", "unit", "created_by", "merged_into")
+        .prefetch_related(
+            "tags", Prefetch("contacts", queryset=Contact.objects.order_by("full_name"))
+        )
+        .get(pk=pk)
+    )
+
+
+def notes_for_organisation(organisation: Organisation) -> QuerySet[Note]:
+    return (
+        organisation.notes.select_related("author", "unit")
+        .prefetch_related("contacts")
+        .order_by("-date", "-created_at")
+    )
+
+
+def follow_ups_due(user, *, within_days: int = 14) -> QuerySet[Note]:
+    """A member of staff's open follow-ups, due within `within_days` or overdue."""
+    horizon = timezone.localdate() + datetime.timedelta(days=within_days)
+    return (
+        Note.objects.filter(author=user, follow_up_done=False, follow_up_on__lte=horizon)
+        .select_related("organisation")
+        .order_by("follow_up_on")
+    )
+
+
+def notes_by(user) -> QuerySet[Note]:
+    return (
+        Note.objects.filter(author=user)
+        .select_related("organisation", "unit")
+        .prefetch_related("contacts")
+        .order_by("-date", "-created_at")
+    )
+
+
+def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:
+    notes = notes_for_organisation(organisation)[:limit]
+    return [
+        TimelineEntry(
+            when=as_datetime(note.date),
+            kind=f"Note: {note.get_kind_display()}",
+            title=f"{note.get_kind_display()} recorded by {note.author or 'former staff'}",
+            text=note.text,
+            actor=str(note.author or ""),
+            details=[f"With {', '.join(c.full_name for c in note.contacts.all())}"]
+            if note.contacts.all()
+            else [],
+            anchor=f"note-{note.pk}",
+        )
+        for note in notes
+    ]

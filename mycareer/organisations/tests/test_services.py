@@ -1,0 +1,218 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from mycareer.audit.models import AuditEntry
+from mycareer.organisations import services
+from mycareer.organisations.matching import domain_from_url, name_key
+from mycareer.organisations.models import Contact, EmailOptOut, Note, Organisation
+
+
+@pytest.fixture
+def operator(persona):
+    return persona("operator")
+
+
+def make(name, operator, **fields):
+    return services.organisation_create(by=operator, name=name, confirm_duplicates=True, **fields)
+
+
+def test_name_keys_ignore_legal_words_case_punctuation_and_ampersands():
+    assert name_key("ACME Limited") == name_key("Acme Ltd.") == "acme"
+    assert name_key("Smith & Jones PLC") == name_key("smith and jones") == "smith and jones"
+
+
+def test_domains_are_normalised():
+    assert domain_from_url("https://www.Acme.co.uk/jobs?x=1") == "acme.co.uk"
+    assert domain_from_url("acme.co.uk") == "acme.co.uk"
+    assert domain_from_url("") == ""
+
+
+@pytest.mark.django_db
+def test_duplicate_detection_finds_similar_names_with_the_reason(operator):
+    make("Acme Ltd", operator, website="https://acme.co.uk")
+    candidates = services.organisation_duplicates(name="ACME Limited")
+    assert [c.name for c in candidates] == ["Acme Ltd"]
+    assert candidates[0].reasons == ["Same name"]
+
+
+@pytest.mark.django_db
+def test_duplicate_detection_finds_the_same_domain(operator):
+    make("Acme Ltd", operator, website="https://www.acme.co.uk")
+    candidates = services.organisation_duplicates(
+        name="Acme Robotics Division", website="http://acme.co.uk/robots"
+    )
+    assert [c.name for c in candidates] == ["Acme Ltd"]
+    assert "Same web domain: acme.co.uk" in candidates[0].reasons
+
+
+@pytest.mark.django_db
+def test_duplicate_detection_finds_contacts_with_the_same_email_domain(operator):
+    acme = make("Acme Ltd", operator)
+    services.contact_create(
+        organisation=acme, by=operator, full_name="Jo Bloggs", email="jo@acmegroup.com"
+    )
+    candidates = services.organisation_duplicates(
+        name="Completely Different", emails=["sam@acmegroup.com"]
+    )
+    assert [c.name for c in candidates] == ["Acme Ltd"]
+    assert "Contacts with email at acmegroup.com" in candidates[0].reasons
+    # A free-mail address says nothing about the organisation.
+    services.contact_create(organisation=acme, by=operator, full_name="Al", email="al@gmail.com")
+    assert services.organisation_duplicates(name="Other Org", emails=["x@gmail.com"]) == []
+
+
+@pytest.mark.django_db
+def test_unrelated_names_are_not_flagged(operator):
+    make("Acme Ltd", operator, website="https://acme.co.uk")
+    for name in ["Apex Engineering", "Acme Robotics and Automation Systems", "Northern Rail"]:
+        assert services.organisation_duplicates(name=name) == [], name
+
+
+@pytest.mark.django_db
+def test_creating_a_likely_duplicate_needs_confirmation(operator):
+    make("Acme Ltd", operator)
+    with pytest.raises(services.LikelyDuplicate) as raised:
+        services.organisation_create(by=operator, name="ACME Limited")
+    assert raised.value.candidates[0].name == "Acme Ltd"
+    assert Organisation.objects.filter(name="ACME Limited").count() == 0
+    services.organisation_create(by=operator, name="ACME Limited", confirm_duplicates=True)
+    assert Organisation.objects.filter(name="ACME Limited").count() == 1
+
+
+@pytest.mark.django_db
+def test_create_edit_archive_and_delete_are_audited(operator, persona):
+    org = make("Leeds Widgets", operator, website="https://www.leedswidgets.co.uk")
+    assert org.domain == "leedswidgets.co.uk"
+    changed = services.organisation_update(organisation=org, by=operator, description="Widgets")
+    assert changed == {"description": ["", "Widgets"]}
+    services.organisation_archive(organisation=org, by=persona("manager"))
+    org.refresh_from_db()
+    assert org.status == Organisation.Status.ARCHIVED
+    services.organisation_delete(organisation=org, by=persona("manager"))
+    actions = list(
+        AuditEntry.objects.filter(object_repr="Leeds Widgets").values_list("action", flat=True)
+    )
+    assert set(actions) >= {
+        "organisations.organisation.created",
+        "organisations.organisation.changed",
+        "organisations.organisation.archived",
+        "organisations.organisation.deleted",
+    }
+
+
+@pytest.mark.django_db
+def test_tags_reuse_existing_spelling_whatever_the_case(operator):
+    a = make("Org A", operator, tags=["NHS"])
+    b = make("Org B", operator, tags=["nhs", "Placements", "placements"])
+    assert sorted(b.tags.names()) == ["NHS", "Placements"]
+    assert set(a.tags.names()) == {"NHS"}
+
+
+@pytest.mark.django_db
+def test_contacts_are_unique_by_email_within_an_organisation(operator):
+    org = make("Org A", operator)
+    services.contact_create(organisation=org, by=operator, full_name="A", email="a@x.com")
+    with pytest.raises(ValidationError):
+        services.contact_create(organisation=org, by=operator, full_name="B", email="A@X.com")
+    other = make("Org B", operator)
+    services.contact_create(organisation=other, by=operator, full_name="A", email="a@x.com")
+
+
+@pytest.mark.django_db
+def test_visibility_change_records_who_and_when(operator):
+    org = make("Org A", operator)
+    contact = services.contact_create(organisation=org, by=operator, full_name="A", email="a@x.com")
+    assert contact.visible_to_students is False
+    services.contact_update(contact=contact, by=operator, visible_to_students=True)
+    contact.refresh_from_db()
+    assert contact.visibility_changed_by == operator
+    assert contact.visibility_changed_at is not None
+
+
+@pytest.mark.django_db
+def test_notes_keep_last_engagement_and_follow_ups(operator):
+    org = make("Org A", operator)
+    day = timezone.localdate() - datetime.timedelta(days=10)
+    note = services.note_create(
+        organisation=org, by=operator, text="Met", date=day, follow_up_on=timezone.localdate()
+    )
+    org.refresh_from_db()
+    assert org.last_engaged_on == day
+    assert note.unit == operator.memberships.first().unit
+    from mycareer.organisations.selectors import follow_ups_due
+
+    assert list(follow_ups_due(operator).filter(organisation=org)) == [note]
+    services.follow_up_complete(note=note, by=operator)
+    assert list(follow_ups_due(operator).filter(organisation=org)) == []
+
+
+@pytest.mark.django_db
+def test_a_note_cannot_name_another_organisations_contact(operator):
+    a, b = make("Org A", operator), make("Org B", operator)
+    stranger = services.contact_create(organisation=b, by=operator, full_name="S", email="s@b.com")
+    with pytest.raises(ValidationError):
+        services.note_create(organisation=a, by=operator, text="Met", contacts=[stranger])
+
+
+@pytest.mark.django_db
+def test_merge_moves_every_related_row_and_loses_nothing(operator, persona):
+    survivor = make("Acme Ltd", operator, website="https://acme.co.uk", tags=["Placements"])
+    other = make(
+        "ACME Limited", operator, description="Makers of everything", tags=["NHS", "placements"]
+    )
+    shared = services.contact_create(
+        organisation=survivor, by=operator, full_name="Jo", email="jo@acme.co.uk"
+    )
+    twin = services.contact_create(
+        organisation=other, by=operator, full_name="Jo B", email="JO@acme.co.uk", phone="0113"
+    )
+    services.contact_opt_out(contact=twin, purpose="events", method="staff", by=operator)
+    services.contact_create(
+        organisation=other, by=operator, full_name="Sam", email="sam@acme.co.uk"
+    )
+    services.note_create(organisation=survivor, by=operator, text="one", contacts=[shared])
+    services.note_create(organisation=other, by=operator, text="two", contacts=[twin])
+    services.note_create(organisation=other, by=operator, text="three")
+    before_notes = Note.objects.filter(organisation__in=[survivor, other]).count()
+
+    summary = services.organisation_merge(
+        survivor=survivor, other=other, keep={"description": "other"}, by=operator
+    )
+
+    survivor.refresh_from_db()
+    other.refresh_from_db()
+    assert survivor.description == "Makers of everything"
+    assert survivor.notes.count() == 3 == before_notes
+    assert sorted(survivor.tags.names()) == ["NHS", "Placements"]
+    assert sorted(survivor.contacts.values_list("email", flat=True)) == [
+        "jo@acme.co.uk",
+        "sam@acme.co.uk",
+    ]
+    jo = survivor.contacts.get(email="jo@acme.co.uk")
+    assert jo.phone == "0113"
+    assert jo.notes.count() == 2
+    assert EmailOptOut.objects.filter(contact=jo, purpose="events").exists()
+    assert other.merged_into == survivor
+    assert other.status == Organisation.Status.ARCHIVED
+    assert Contact.objects.filter(organisation=other).count() == 0
+    assert summary["contacts merged by email"] == 1
+    assert AuditEntry.objects.filter(action="organisations.organisation.merged").exists()
+
+
+@pytest.mark.django_db
+def test_merging_a_record_into_itself_is_refused(operator):
+    org = make("Org A", operator)
+    with pytest.raises(ValidationError):
+        services.organisation_merge(survivor=org, other=org, keep={}, by=operator)
+
+
+@pytest.mark.django_db
+def test_demo_data_has_organisations_with_contacts_tags_and_notes(cast):
+    assert Organisation.objects.count() >= 40
+    assert Contact.objects.count() >= 80
+    assert Note.objects.count() >= 40
+    org = Organisation.objects.get(name="Brightwave Digital")
+    assert org.contacts.filter(user=cast["employer"]).exists()

@@ -1,0 +1,490 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from taggit.models import Tag
+
+from mycareer.accounts.models import User
+from mycareer.accounts.permissions import Action, access_for, require
+from mycareer.core.http import safe_next
+from mycareer.organisations import selectors, services
+from mycareer.organisations.forms import ConfirmForm, ContactForm, NoteForm, OrganisationForm
+from mycareer.organisations.models import Contact, Note, Organisation
+from mycareer.organisations.timeline import organisation_timeline
+
+
+def _organisation(pk: int) -> Organisation:
+    try:
+        return selectors.organisation_for_profile(pk)
+    except Organisation.DoesNotExist as error:
+        raise Http404("No such organisation.") from error
+
+
+def _check(request, perm: str, obj=None) -> None:
+    """Refuse with the reason when the person may not do this (a 403 page)."""
+    if not request.user.has_perm(perm, obj):
+        access = access_for(request.user)
+        action = Action.DELETE if "delete" in perm or "archive" in perm else Action.EDIT
+        raise PermissionDenied(access.why_not(action) or "You may not do this.")
+
+
+def _add_form_error(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# Organisations ---------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def organisation_create(request):
+    """Create an organisation; likely duplicates are shown first and need confirming."""
+    form = OrganisationForm(request.POST or None, request.FILES or None)
+    candidates = []
+    if request.method == "GET":
+        membership = request.user.memberships.first()
+        if membership:
+            form.initial["unit"] = membership.unit_id
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "tags"}
+        try:
+            organisation = services.organisation_create(
+                by=request.user,
+                tags=form.cleaned_data["tags"],
+                confirm_duplicates=request.POST.get("confirm_duplicates") == "yes",
+                **data,
+            )
+        except services.LikelyDuplicate as duplicate:
+            candidates = duplicate.candidates
+            ids = [c.organisation_id for c in candidates]
+            found = Organisation.objects.in_bulk(ids)
+            candidates = [
+                (found[c.organisation_id], c) for c in candidates if c.organisation_id in found
+            ]
+        except ValidationError as error:
+            _add_form_error(form, error)
+        else:
+            messages.success(request, f"{organisation} is now in MyCareer.")
+            return redirect(organisation)
+    return render(
+        request,
+        "organisations/organisation_form.html",
+        {"form": form, "candidates": candidates, "creating": True},
+    )
+
+
+@require_safe
+def organisation_detail(request, pk: int):
+    """The profile: staff see everything; students and employers the public profile."""
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('account_login')}?next={request.path}")
+    organisation = _organisation(pk)
+    if organisation.merged_into_id:
+        target = organisation.merged_into
+        while target.merged_into_id:
+            target = target.merged_into
+        messages.info(request, f"{organisation.name} was merged into {target.name}.")
+        return redirect(target)
+    if not request.user.has_perm("organisations.view_organisation"):
+        if not request.user.has_perm("organisations.view_public_profile", organisation):
+            raise Http404("No such organisation.")
+        return render(
+            request,
+            "organisations/public_profile.html",
+            {
+                "organisation": organisation,
+                "contacts": [c for c in organisation.contacts.all() if c.visible_to_students],
+            },
+        )
+    try:
+        page = max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        page = 1
+    entries, more = organisation_timeline(organisation, viewer=request.user, staff=True, page=page)
+    return render(
+        request,
+        "organisations/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "contacts": organisation.contacts.all(),
+            "entries": entries,
+            "page": page,
+            "more": more,
+            "note_form": NoteForm(organisation=organisation, user=request.user)
+            if request.user.has_perm("organisations.add_note")
+            else None,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def organisation_edit(request, pk: int):
+    organisation = _organisation(pk)
+    form = OrganisationForm(request.POST or None, request.FILES or None, instance=organisation)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "tags"}
+        # The ModelForm already set the values on the instance; reload for a true diff.
+        fresh = Organisation.objects.get(pk=pk)
+        try:
+            services.organisation_update(organisation=fresh, by=request.user, **data)
+            services.organisation_set_tags(
+                organisation=fresh, tags=form.cleaned_data["tags"], by=request.user
+            )
+        except ValidationError as error:
+            _add_form_error(form, error)
+        else:
+            messages.success(request, "The profile is saved.")
+            return redirect(fresh)
+    return render(
+        request,
+        "organisations/organisation_form.html",
+        {"form": form, "organisation": organisation, "creating": False},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.DELETE)
+def organisation_archive(request, pk: int):
+    organisation = get_object_or_404(Organisation, pk=pk)
+    if request.method == "POST":
+        if organisation.status == Organisation.Status.ARCHIVED:
+            services.organisation_restore(organisation=organisation, by=request.user)
+            messages.success(request, f"{organisation} is active again.")
+        else:
+            services.organisation_archive(organisation=organisation, by=request.user)
+            messages.success(request, f"{organisation} is archived.")
+        return redirect(organisation)
+    return render(
+        request, "organisations/organisation_archive.html", {"organisation": organisation}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.DELETE)
+def organisation_delete(request, pk: int):
+    organisation = get_object_or_404(Organisation, pk=pk)
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        name = organisation.name
+        services.organisation_delete(organisation=organisation, by=request.user)
+        messages.success(request, f"{name} and its contacts and notes were deleted.")
+        return redirect("organisations:search")
+    return render(
+        request,
+        "organisations/organisation_delete.html",
+        {
+            "organisation": organisation,
+            "form": form,
+            "contacts": organisation.contacts.count(),
+            "notes": organisation.notes.count(),
+        },
+    )
+
+
+MERGE_LABELS = {
+    "name": "Name",
+    "website": "Website",
+    "sector": "Sector",
+    "size": "Size",
+    "locations": "Locations",
+    "description": "Description",
+    "logo": "Logo",
+}
+
+
+def _display(organisation: Organisation, field: str) -> str:
+    value = getattr(organisation, field)
+    if field == "size":
+        return organisation.get_size_display()
+    if field == "logo":
+        return value.name.rsplit("/", 1)[-1] if value else ""
+    return str(value or "")
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def organisation_merge(request, pk: int):
+    """Pick a duplicate, choose field by field what to keep, and merge it into this record."""
+    survivor = _organisation(pk)
+    if survivor.merged_into_id:
+        raise Http404("This record was merged away.")
+    other = None
+    other_id = request.POST.get("other") or request.GET.get("other")
+    if other_id and str(other_id).isdigit():
+        other = (
+            Organisation.objects.filter(pk=int(other_id), merged_into__isnull=True)
+            .exclude(pk=pk)
+            .first()
+        )
+    query = request.GET.get("q", "").strip()
+    suggestions = []
+    if other is None:
+        candidates = services.organisation_duplicates(
+            name=survivor.name,
+            website=survivor.website,
+            emails=[c.email for c in survivor.contacts.all()],
+            exclude=[survivor.pk],
+        )
+        found = Organisation.objects.in_bulk([c.organisation_id for c in candidates])
+        suggestions = [
+            (found[c.organisation_id], c.reasons) for c in candidates if c.organisation_id in found
+        ]
+        if query:
+            matches = (
+                Organisation.objects.filter(name__icontains=query, merged_into__isnull=True)
+                .exclude(pk=pk)
+                .order_by("name")[:20]
+            )
+            suggestions += [(o, ["Name matches your search"]) for o in matches]
+    rows = []
+    if other is not None:
+        rows = [
+            {
+                "field": field,
+                "label": label,
+                "survivor": _display(survivor, field),
+                "other": _display(other, field),
+                "choice": request.POST.get(f"keep_{field}")
+                or (
+                    "other"
+                    if not _display(survivor, field) and _display(other, field)
+                    else "survivor"
+                ),
+            }
+            for field, label in MERGE_LABELS.items()
+        ]
+    if request.method == "POST" and other is not None:
+        keep = {row["field"]: row["choice"] for row in rows}
+        try:
+            summary = services.organisation_merge(
+                survivor=survivor, other=other, keep=keep, by=request.user
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            moved = ", ".join(f"{v} {k}" for k, v in summary.items() if isinstance(v, int) and v)
+            messages.success(
+                request,
+                f"{other.name} was merged into {survivor.name}. Moved: {moved or 'nothing else'}.",
+            )
+            return redirect(survivor)
+    return render(
+        request,
+        "organisations/organisation_merge.html",
+        {
+            "organisation": survivor,
+            "other": other,
+            "rows": rows,
+            "suggestions": suggestions,
+            "query": query,
+            "other_counts": {
+                "contacts": other.contacts.count(),
+                "notes": other.notes.count(),
+                "tags": len(other.tags.names()),
+            }
+            if other
+            else None,
+        },
+    )
+
+
+@require_safe
+@require(Action.VIEW)
+def tag_suggestions(request):
+    """Existing tags that start with (or contain) what was typed, for the tag input."""
+    typed = request.GET.get("q", "").strip()
+    tags = Tag.objects.all()
+    if typed:
+        tags = tags.filter(name__icontains=typed)
+    names = sorted(
+        tags.values_list("name", flat=True)[:200],
+        key=lambda n: (not n.lower().startswith(typed.lower()), n.lower()),
+    )
+    return JsonResponse({"tags": names[:15]})
+
+
+# Contacts --------------------------------------------------------------------------
+
+
+def _contact(pk: int, contact_id: int) -> Contact:
+    return get_object_or_404(
+        Contact.objects.select_related("organisation"), pk=contact_id, organisation_id=pk
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def contact_create(request, pk: int):
+    organisation = get_object_or_404(Organisation, pk=pk)
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.contact_create(
+                organisation=organisation, by=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _add_form_error(form, error)
+        else:
+            messages.success(request, f"{contact} was added.")
+            return redirect(organisation)
+    return render(
+        request, "organisations/contact_form.html", {"form": form, "organisation": organisation}
+    )
+
+
+@require_safe
+@require(Action.VIEW)
+def contact_detail(request, pk: int, contact_id: int):
+    contact = _contact(pk, contact_id)
+    notes = contact.notes.select_related("author", "organisation").order_by("-date")
+    return render(
+        request,
+        "organisations/contact_detail.html",
+        {
+            "contact": contact,
+            "organisation": contact.organisation,
+            "notes": notes,
+            "opt_outs": contact.opt_outs.all(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def contact_edit(request, pk: int, contact_id: int):
+    contact = _contact(pk, contact_id)
+    form = ContactForm(request.POST or None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        fresh = Contact.objects.get(pk=contact.pk)
+        try:
+            services.contact_update(contact=fresh, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_form_error(form, error)
+        else:
+            messages.success(request, f"{fresh} was saved.")
+            return redirect(fresh)
+    return render(
+        request,
+        "organisations/contact_form.html",
+        {"form": form, "organisation": contact.organisation, "contact": contact},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.DELETE)
+def contact_delete(request, pk: int, contact_id: int):
+    contact = _contact(pk, contact_id)
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.contact_delete(contact=contact, by=request.user)
+        messages.success(request, f"{contact} was deleted.")
+        return redirect(contact.organisation)
+    return render(
+        request,
+        "organisations/contact_delete.html",
+        {"contact": contact, "organisation": contact.organisation, "form": form},
+    )
+
+
+# Notes -----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def note_create(request, pk: int):
+    organisation = get_object_or_404(Organisation, pk=pk)
+    form = NoteForm(request.POST or None, organisation=organisation, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.note_create(organisation=organisation, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_form_error(form, error)
+        else:
+            messages.success(request, "The note is recorded.")
+            return redirect(organisation)
+    return render(
+        request, "organisations/note_form.html", {"form": form, "organisation": organisation}
+    )
+
+
+def _note(pk: int, note_id: int) -> Note:
+    return get_object_or_404(
+        Note.objects.select_related("organisation"), pk=note_id, organisation_id=pk
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def note_edit(request, pk: int, note_id: int):
+    note = _note(pk, note_id)
+    _check(request, "organisations.change_note", note)
+    form = NoteForm(
+        request.POST or None, instance=note, organisation=note.organisation, user=request.user
+    )
+    if request.method == "POST" and form.is_valid():
+        fresh = Note.objects.get(pk=note.pk)
+        data = dict(form.cleaned_data)
+        contacts = data.pop("contacts")
+        try:
+            services.note_update(note=fresh, by=request.user, contacts=contacts, **data)
+        except ValidationError as error:
+            _add_form_error(form, error)
+        else:
+            messages.success(request, "The note is saved.")
+            return redirect(fresh.get_absolute_url())
+    return render(
+        request,
+        "organisations/note_form.html",
+        {"form": form, "organisation": note.organisation, "note": note},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def note_delete(request, pk: int, note_id: int):
+    note = _note(pk, note_id)
+    _check(request, "organisations.delete_note", note)
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.note_delete(note=note, by=request.user)
+        messages.success(request, "The note was deleted.")
+        return redirect(note.organisation)
+    return render(
+        request,
+        "organisations/note_delete.html",
+        {"note": note, "organisation": note.organisation, "form": form},
+    )
+
+
+@require_POST
+@require(Action.EDIT)
+def follow_up_done(request, pk: int, note_id: int):
+    note = _note(pk, note_id)
+    _check(request, "organisations.change_note", note)
+    services.follow_up_complete(note=note, by=request.user)
+    messages.success(request, f"Follow-up with {note.organisation} marked done.")
+    return redirect(safe_next(request, reverse("organisations:my_activity")))
+
+
+@require_safe
+@require(Action.EDIT)
+def my_activity(request):
+    """A member of staff's own record: notes written, follow-ups due."""
+    user: User = request.user
+    return render(
+        request,
+        "organisations/my_activity.html",
+        {
+            "follow_ups": selectors.follow_ups_due(user, within_days=60),
+            "notes": selectors.notes_by(user)[:50],
+            "today": timezone.localdate(),
+        },
+    )
