@@ -11,6 +11,7 @@ def split_tags(value: str) -> list[str]:
 
 
 class OrganisationForm(forms.ModelForm):
+    website = forms.URLField(label="Website", required=False, assume_scheme="https")
     tags = forms.CharField(
         label="Tags",
         required=False,
@@ -28,7 +29,6 @@ class OrganisationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["sector"].queryset = Sector.objects.all()
         self.fields["unit"].queryset = Unit.objects.all()
-        self.fields["website"].assume_scheme = "https"
         if self.instance.pk and not self.is_bound:
             self.initial["tags"] = ", ".join(sorted(self.instance.tags.names()))
 
