@@ -1,0 +1,238 @@
+import pytest
+from django.urls import reverse
+
+from mycareer.organisations import services
+from mycareer.organisations.models import Note, Organisation
+
+
+@pytest.fixture
+def org(persona):
+    operator = persona("operator")
+    org = services.organisation_create(
+        by=operator,
+        name="Zephyr Turbines",
+        website="https://zephyr-turbines.co.uk",
+        description="Wind turbine maker",
+        tags=["Placements"],
+    )
+    services.contact_create(
+        organisation=org,
+        by=operator,
+        full_name="Hidden Person",
+        email="hidden@zephyr-turbines.co.uk",
+        phone="0113 000 1111",
+    )
+    services.contact_create(
+        organisation=org,
+        by=operator,
+        full_name="Open Person",
+        email="open@zephyr-turbines.co.uk",
+        visible_to_students=True,
+    )
+    services.note_create(organisation=org, by=operator, text="Secret staff note about salaries")
+    return org
+
+
+@pytest.mark.django_db
+def test_operator_creates_an_organisation_and_is_warned_of_a_duplicate(client, persona, org):
+    client.force_login(persona("operator"))
+    url = reverse("organisations:create")
+    data = {"name": "Zephyr Turbines Limited", "website": "", "tags": "nhs, Placements"}
+    response = client.post(url, data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "may already be in MyCareer" in body
+    assert "Zephyr Turbines" in body and "Same name" in body
+    assert 'value="Zephyr Turbines Limited"' in body  # what was typed is kept
+    assert not Organisation.objects.filter(name="Zephyr Turbines Limited").exists()
+    response = client.post(url, {**data, "confirm_duplicates": "yes"})
+    assert response.status_code == 302
+    created = Organisation.objects.get(name="Zephyr Turbines Limited")
+    assert sorted(created.tags.names()) == ["NHS", "Placements"]
+
+
+@pytest.mark.django_db
+def test_an_invalid_organisation_form_keeps_what_was_typed(client, persona):
+    client.force_login(persona("operator"))
+    response = client.post(
+        reverse("organisations:create"),
+        {"name": "", "website": "not a url at all", "description": "Keep me"},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Keep me" in body
+    assert "Enter a valid URL" in body
+
+
+@pytest.mark.django_db
+def test_a_logo_that_is_not_an_image_is_refused(client, persona):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(persona("operator"))
+    fake = SimpleUploadedFile("logo.png", b"<script>alert(1)</script>", content_type="image/png")
+    response = client.post(reverse("organisations:create"), {"name": "Logo Test Org", "logo": fake})
+    assert response.status_code == 200
+    assert not Organisation.objects.filter(name="Logo Test Org").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [("viewer", 403), ("untrained", 403), ("student", 403), ("operator", 200), ("manager", 200)],
+)
+def test_only_operators_reach_the_create_page(client, persona, name, status):
+    client.force_login(persona(name))
+    assert client.get(reverse("organisations:create")).status_code == status
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "status"), [("operator", 403), ("manager", 200), ("viewer", 403)])
+def test_only_operators_with_delete_reach_delete_and_archive(client, persona, org, name, status):
+    client.force_login(persona(name))
+    assert client.get(reverse("organisations:delete", args=[org.pk])).status_code == status
+    assert client.get(reverse("organisations:archive", args=[org.pk])).status_code == status
+
+
+@pytest.mark.django_db
+def test_delete_needs_the_confirmation_box(client, persona, org):
+    client.force_login(persona("manager"))
+    url = reverse("organisations:delete", args=[org.pk])
+    assert client.post(url, {}).status_code == 200
+    assert Organisation.objects.filter(pk=org.pk).exists()
+    assert client.post(url, {"confirm": "on"}).status_code == 302
+    assert not Organisation.objects.filter(pk=org.pk).exists()
+
+
+@pytest.mark.django_db
+def test_staff_profile_shows_contacts_notes_and_timeline(
+    client, persona, org, django_assert_max_num_queries
+):
+    client.force_login(persona("viewer"))
+    with django_assert_max_num_queries(20):
+        response = client.get(org.get_absolute_url())
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "hidden@zephyr-turbines.co.uk" in body
+    assert "Secret staff note about salaries" in body
+    assert "Record a note" not in body  # a viewer reads only
+
+
+@pytest.mark.django_db
+def test_a_student_sees_the_public_profile_without_notes_or_hidden_contacts(client, persona, org):
+    client.force_login(persona("student"))
+    response = client.get(org.get_absolute_url())
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Wind turbine maker" in body
+    assert "open@zephyr-turbines.co.uk" in body
+    assert "hidden@zephyr-turbines.co.uk" not in body
+    assert "0113 000 1111" not in body
+    assert "Hidden Person" not in body
+    assert "Secret staff note" not in body
+    assert "Placements" not in body  # tags are staff-only
+    for name in ["edit", "merge", "note_create", "contact_create", "delete", "archive"]:
+        status = client.get(reverse(f"organisations:{name}", args=[org.pk])).status_code
+        assert status == 403, name
+    contact = org.contacts.first()
+    assert client.get(contact.get_absolute_url()).status_code == 403
+
+
+@pytest.mark.django_db
+def test_students_cannot_see_archived_or_pending_organisations(client, persona, org):
+    services.organisation_archive(organisation=org, by=persona("manager"))
+    client.force_login(persona("student"))
+    assert client.get(org.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.django_db
+def test_operator_records_a_note_naming_contacts(client, persona, org):
+    client.force_login(persona("operator"))
+    contact = org.contacts.get(full_name="Open Person")
+    response = client.post(
+        reverse("organisations:note_create", args=[org.pk]),
+        {
+            "kind": "call",
+            "date": "2026-11-20",
+            "contacts": [contact.pk],
+            "text": "Talked about fairs",
+        },
+    )
+    assert response.status_code == 302
+    note = Note.objects.get(text="Talked about fairs")
+    assert list(note.contacts.all()) == [contact]
+    assert str(note.date) == "2026-11-20"
+    assert note.author == persona("operator")
+
+
+@pytest.mark.django_db
+def test_only_the_author_or_a_deleter_may_change_a_note(client, persona, org):
+    note = org.notes.first()
+    url = reverse("organisations:note_edit", args=[org.pk, note.pk])
+    client.force_login(persona("mailer"))  # has delete level
+    assert client.get(url).status_code == 200
+    other = persona("untrained")
+    from django.utils import timezone
+
+    from mycareer.accounts.models import TrainingCourse
+    from mycareer.accounts.services import training_completion_record
+
+    training_completion_record(
+        user=other,
+        course=TrainingCourse.objects.get(code="operator"),
+        completed_on=timezone.localdate(),
+        by=None,
+    )
+    client.force_login(other)
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_merge_page_moves_the_duplicate_into_the_survivor(client, persona, org):
+    operator = persona("operator")
+    dup = services.organisation_create(
+        by=operator, name="Zephyr Turbine Co", confirm_duplicates=True, locations="Hull"
+    )
+    services.note_create(organisation=dup, by=operator, text="Note on the duplicate")
+    client.force_login(operator)
+    url = reverse("organisations:merge", args=[org.pk])
+    page = client.get(url).content.decode()
+    assert "Zephyr Turbine Co" in page
+    response = client.post(
+        url, {"other": dup.pk, "keep_locations": "other", "keep_name": "survivor"}
+    )
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.locations == "Hull"
+    assert org.notes.filter(text="Note on the duplicate").exists()
+    assert client.get(dup.get_absolute_url()).url == org.get_absolute_url()
+
+
+@pytest.mark.django_db
+def test_tag_suggestions_reuse_existing_spelling(client, persona, org):
+    client.force_login(persona("operator"))
+    data = client.get(reverse("organisations:tag_suggestions"), {"q": "place"}).json()
+    assert "Placements" in data["tags"]
+    client.force_login(persona("student"))
+    assert client.get(reverse("organisations:tag_suggestions"), {"q": "place"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_my_activity_lists_follow_ups_and_marks_them_done(client, persona, org):
+    from django.utils import timezone
+
+    operator = persona("operator")
+    note = services.note_create(
+        organisation=org,
+        by=operator,
+        text="Chase the placement offer",
+        follow_up_on=timezone.localdate(),
+    )
+    client.force_login(operator)
+    page = client.get(reverse("organisations:my_activity")).content.decode()
+    assert "Chase the placement offer" in page
+    done = reverse("organisations:follow_up_done", args=[org.pk, note.pk])
+    assert client.post(done, {"next": "https://evil.example.com/"}).url == reverse(
+        "organisations:my_activity"
+    )
+    note.refresh_from_db()
+    assert note.follow_up_done
