@@ -19,7 +19,7 @@ class OrganisationsConfig(AppConfig):
         )
         from mycareer.organisations import permissions  # noqa: F401 (registers rules)
         from mycareer.organisations.dashboard import follow_ups_panel
-        from mycareer.organisations.demo import seed_organisations
+        from mycareer.organisations.demo import seed_key_accounts, seed_organisations
         from mycareer.organisations.selectors import note_timeline_source
         from mycareer.organisations.timeline import register_timeline_source
 
@@ -44,6 +44,17 @@ class OrganisationsConfig(AppConfig):
                 "organisations.note.changed": "Note changed",
                 "organisations.note.deleted": "Note deleted",
                 "organisations.note.follow_up_done": "Follow-up done",
+                "organisations.organisation.multi_touch": "Multi-touch status changed",
+                "organisations.key_account.created": "Key account created",
+                "organisations.key_account.reassigned": "Key account reassigned",
+                "organisations.key_account.deleted": "Key account ended",
+                "organisations.key_contact.marked": "Key contact marked",
+                "organisations.key_contact.changed": "Key contact guidance changed",
+                "organisations.key_contact.unmarked": "Key contact released",
+                "organisations.liaison.requested": "Liaison requested",
+                "organisations.liaison.approved": "Liaison agreed",
+                "organisations.liaison.declined": "Liaison declined",
+                "organisations.liaison.withdrawn": "Liaison request withdrawn",
             }
         )
         register_nav(
@@ -57,3 +68,4 @@ class OrganisationsConfig(AppConfig):
         )
         register_timeline_source("notes", note_timeline_source, staff_only=True)
         register_seed(SeedStep("organisations", seed_organisations, order=20))
+        register_seed(SeedStep("key accounts", seed_key_accounts, order=25))

@@ -545,3 +545,71 @@ def seed_organisations(cast: dict) -> None:
     contact.user = employer
     contact.save(update_fields=["user"])
     cast["organisations"] = organisations
+
+
+MULTI_TOUCH = [
+    "Harrowgate Financial Group PLC",
+    "Meridian Consulting UK Ltd",
+    "Atlas Global Bank",
+    "Parkside Retail Group",
+    "Mercia Rail",
+]
+
+
+def seed_key_accounts(cast: dict) -> None:
+    """Key accounts with protected contacts, multi-touch giants and a pending liaison request."""
+    from mycareer.organisations import keyaccounts
+    from mycareer.organisations.models import KeyAccount
+
+    if KeyAccount.objects.exists():
+        return
+    admin, staff, units = cast["admin"], cast["staff"], cast["units"]
+    tom, helen, grace = (
+        staff["operator@demo.ac.uk"],
+        staff["manager@demo.ac.uk"],
+        staff["mailer@demo.ac.uk"],
+    )
+    orgs = {o.name: o for o in Organisation.objects.filter(merged_into__isnull=True)}
+    plans = [
+        (
+            orgs["Northbridge Engineering Ltd"],
+            tom,
+            units["mech"],
+            "Tom meets them each term about the industrial advisory board; ask before inviting them to anything.",
+        ),
+        (
+            orgs["Stratos Aerospace Systems"],
+            helen,
+            units["eps"],
+            "Faculty-level partnership: Helen coordinates all approaches, including placements.",
+        ),
+        (
+            orgs["Kirkstall Robotics"],
+            tom,
+            units["mech-design"],
+            "Knowledge transfer partnership in progress; please do not approach about recruitment until it ends.",
+        ),
+    ]  # noqa: E501
+    links = []
+    for organisation, operator, unit, guidance in plans:
+        account = keyaccounts.key_account_create(
+            organisation=organisation, operator=operator, unit=unit, by=admin
+        )
+        contact = organisation.contacts.order_by("full_name").first()
+        if contact is not None:
+            links.append(
+                keyaccounts.key_contact_mark(
+                    account=account, contact=contact, guidance=guidance, by=operator
+                )
+            )
+    for name in MULTI_TOUCH:
+        keyaccounts.organisation_set_multi_touch(
+            organisation=orgs[name], multi_touch=True, by=admin
+        )
+    if links:
+        keyaccounts.liaison_request_create(
+            requester=grace,
+            contact=links[0].contact,
+            reason="The Business School is running a supply-chain masterclass and they would be ideal speakers.",
+            proposed_engagement="Invite them to speak at the masterclass on 4 March, with an email from me.",
+        )

@@ -78,7 +78,9 @@ class NoteForm(forms.ModelForm):
 
     def __init__(self, *args, organisation: Organisation, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["contacts"].queryset = organisation.contacts.order_by("full_name")
+        self.fields["contacts"].queryset = organisation.contacts.order_by(
+            "full_name"
+        ).prefetch_related("key_links__key_account__operator")
         self.fields["contacts"].label_from_instance = lambda c: c.display_name
         units = Unit.objects.filter(memberships__user=user)
         self.fields["unit"].queryset = units if units.exists() else Unit.objects.all()
@@ -89,3 +91,75 @@ class NoteForm(forms.ModelForm):
 
 class ConfirmForm(forms.Form):
     confirm = forms.BooleanField(label="I understand this cannot be undone", required=True)
+
+
+class KeyAccountForm(forms.Form):
+    unit = forms.ModelChoiceField(label="For which unit", queryset=Unit.objects.none())
+    operator = forms.ModelChoiceField(
+        label="Key account operator",
+        queryset=None,
+        required=False,
+        help_text="Leave empty to hold the key account yourself.",
+    )
+
+    def __init__(self, *args, user, administrator: bool, **kwargs):
+        from mycareer.accounts.models import User
+
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = (
+            Unit.objects.all() if administrator else Unit.objects.filter(memberships__user=user)
+        )
+        if administrator:
+            self.fields["operator"].queryset = User.objects.filter(
+                kind=User.Kind.STAFF, is_active=True
+            )
+        else:
+            del self.fields["operator"]
+
+
+class ReassignForm(forms.Form):
+    operator = forms.ModelChoiceField(label="New key account operator", queryset=None)
+
+    def __init__(self, *args, **kwargs):
+        from mycareer.accounts.models import User
+
+        super().__init__(*args, **kwargs)
+        self.fields["operator"].queryset = User.objects.filter(kind=User.Kind.STAFF, is_active=True)
+
+
+class KeyContactForm(forms.Form):
+    guidance = forms.CharField(
+        label="How colleagues should approach this contact",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Shown with the contact's name wherever it appears.",
+    )
+
+
+class LiaisonRequestForm(forms.Form):
+    reason = forms.CharField(
+        label="Why you want to contact them", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    proposed_engagement = forms.CharField(
+        label="What you propose",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: invite them to speak at the March careers fair.",
+    )
+
+
+class LiaisonDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Your answer",
+        choices=[("approve", "Agree"), ("decline", "Decline")],
+        widget=forms.RadioSelect,
+    )
+    valid_days = forms.IntegerField(
+        label="Agreement lasts (days)",
+        min_value=1,
+        max_value=365,
+        initial=90,
+        help_text="Only used when you agree.",
+    )
+    comment = forms.CharField(
+        label="Comment", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )

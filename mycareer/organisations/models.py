@@ -98,6 +98,12 @@ class Organisation(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
+    # Large organisations with many touch points across the university (for example
+    # the Times Top 100) are owned by no one: none of their contacts is protected.
+    multi_touch = models.BooleanField(
+        default=False,
+        help_text="Many touch points across the university; no protected key contacts.",
+    )
 
     tags = TaggableManager(through=TaggedOrganisation, blank=True)
 
@@ -180,8 +186,15 @@ class Contact(models.Model):
 
     @property
     def display_name(self) -> str:
-        """The name as shown everywhere (profile, pickers, lists, exports)."""
-        return self.full_name
+        """The name as shown everywhere (pages, pickers, exports); key contacts end in *."""
+        return f"{self.full_name} *" if self.key_links_list else self.full_name
+
+    @property
+    def key_links_list(self) -> list["KeyContact"]:
+        """This contact's key-account links (uses a prefetch of `key_links` when there is one)."""
+        if self.pk is None:
+            return []
+        return list(self.key_links.all())
 
     @property
     def email_domain(self) -> str:
@@ -282,3 +295,91 @@ class SavedSearch(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"{reverse('organisations:search')}?{self.query}"
+
+
+class KeyAccount(models.Model):
+    """A unit's strategic relationship with an organisation, held by one operator."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="key_accounts"
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="key_accounts"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="key_accounts")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organisation__name", "unit__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "unit"], name="one_key_account_per_unit"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit}'s key account with {self.organisation} ({self.operator})"
+
+
+class KeyContact(models.Model):
+    """A contact protected by a key account: others liaise with the owner before contacting."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="key_links")
+    key_account = models.ForeignKey(
+        KeyAccount, on_delete=models.CASCADE, related_name="key_contacts"
+    )
+    guidance = models.TextField(
+        blank=True, help_text="How colleagues should approach this contact, and when."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "key_account"], name="unique_key_contact")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} (key contact of {self.key_account.operator})"
+
+
+class LiaisonRequest(models.Model):
+    """A colleague asks a key-account owner before contacting one of their key contacts."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        APPROVED = "approved", "Agreed"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="liaison_requests"
+    )
+    key_contact = models.ForeignKey(
+        KeyContact, on_delete=models.CASCADE, related_name="liaison_requests"
+    )
+    reason = models.TextField(help_text="Why you want to contact them.")
+    proposed_engagement = models.TextField(
+        help_text="What you propose: the event, the email, the meeting."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.TextField(blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["requester", "key_contact", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.requester} asks to contact {self.key_contact.contact}"
+
+    def is_in_force(self, day) -> bool:
+        return (
+            self.status == self.Status.APPROVED
+            and self.valid_until is not None
+            and self.valid_until >= day
+        )

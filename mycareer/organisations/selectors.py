@@ -3,8 +3,21 @@ import datetime
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from mycareer.organisations.models import Contact, Note, Organisation
+from mycareer.organisations.models import (
+    Contact,
+    KeyAccount,
+    LiaisonRequest,
+    Note,
+    Organisation,
+)
 from mycareer.organisations.timeline import TimelineEntry, as_datetime
+
+KEY_LINKS = ("key_links__key_account__operator", "key_links__key_account__unit")
+
+
+def contacts_with_key_links() -> QuerySet[Contact]:
+    """Contacts with what `display_name` and the key-contact notice need, prefetched."""
+    return Contact.objects.order_by("full_name").prefetch_related(*KEY_LINKS)
 
 
 def organisation_for_profile(pk: int) -> Organisation:
@@ -12,7 +25,14 @@ def organisation_for_profile(pk: int) -> Organisation:
     return (
         Organisation.objects.select_related("sector", "unit", "created_by", "merged_into")
         .prefetch_related(
-            "tags", Prefetch("contacts", queryset=Contact.objects.order_by("full_name"))
+            "tags",
+            Prefetch("contacts", queryset=contacts_with_key_links()),
+            Prefetch(
+                "key_accounts",
+                queryset=KeyAccount.objects.select_related("operator", "unit").order_by(
+                    "unit__name"
+                ),
+            ),
         )
         .get(pk=pk)
     )
@@ -21,7 +41,7 @@ def organisation_for_profile(pk: int) -> Organisation:
 def notes_for_organisation(organisation: Organisation) -> QuerySet[Note]:
     return (
         organisation.notes.select_related("author", "unit")
-        .prefetch_related("contacts")
+        .prefetch_related(Prefetch("contacts", queryset=contacts_with_key_links()))
         .order_by("-date", "-created_at")
     )
 
@@ -40,8 +60,41 @@ def notes_by(user) -> QuerySet[Note]:
     return (
         Note.objects.filter(author=user)
         .select_related("organisation", "unit")
-        .prefetch_related("contacts")
+        .prefetch_related(Prefetch("contacts", queryset=contacts_with_key_links()))
         .order_by("-date", "-created_at")
+    )
+
+
+def key_accounts_of(user) -> QuerySet[KeyAccount]:
+    return (
+        KeyAccount.objects.filter(operator=user)
+        .select_related("organisation", "unit")
+        .prefetch_related("key_contacts__contact")
+        .order_by("organisation__name")
+    )
+
+
+def liaison_requests_for_owner(user) -> QuerySet[LiaisonRequest]:
+    """Requests to contact this person's key contacts, those waiting first."""
+    return (
+        LiaisonRequest.objects.filter(key_contact__key_account__operator=user)
+        .select_related(
+            "requester", "key_contact__contact", "key_contact__key_account__organisation"
+        )
+        .order_by("status", "-created_at")
+    )
+
+
+def liaison_requests_by(user) -> QuerySet[LiaisonRequest]:
+    return (
+        LiaisonRequest.objects.filter(requester=user)
+        .select_related(
+            "decided_by",
+            "key_contact__contact",
+            "key_contact__key_account__operator",
+            "key_contact__key_account__organisation",
+        )
+        .order_by("-created_at")
     )
 
 
@@ -54,7 +107,7 @@ def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEn
             title=f"{note.get_kind_display()} recorded by {note.author or 'former staff'}",
             text=note.text,
             actor=str(note.author or ""),
-            details=[f"With {', '.join(c.full_name for c in note.contacts.all())}"]
+            details=[f"With {', '.join(c.display_name for c in note.contacts.all())}"]
             if note.contacts.all()
             else [],
             anchor=f"note-{note.pk}",

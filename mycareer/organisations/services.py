@@ -11,6 +11,7 @@ from taggit.models import Tag
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
+from mycareer.organisations import keyaccounts
 from mycareer.organisations.matching import DuplicateCandidate, DuplicateFinder
 from mycareer.organisations.models import (
     Contact,
@@ -314,10 +315,6 @@ def contact_opt_in(*, contact: Contact, purpose: str, by: User | None) -> None:
 
 # Notes -----------------------------------------------------------------------------
 
-# Checks other apps add before a note that names contacts is saved (the key-account
-# liaison rule lives in a higher layer); each raises ValidationError to refuse.
-NOTE_CONTACT_CHECKS: list = []
-
 
 def _check_note_contacts(
     organisation: Organisation, contacts: list[Contact], by: User | None
@@ -325,8 +322,8 @@ def _check_note_contacts(
     for contact in contacts:
         if contact.organisation_id != organisation.pk:
             raise ValidationError({"contacts": f"{contact} is not a contact of {organisation}."})
-    for check in NOTE_CONTACT_CHECKS:
-        check(organisation=organisation, contacts=contacts, by=by)
+    # Key contacts: the author must have liaised with the key account operator first.
+    keyaccounts.check_note_contacts(organisation=organisation, contacts=contacts, by=by)
 
 
 @transaction.atomic
@@ -447,6 +444,8 @@ def _move_contacts(survivor: Organisation, other: Organisation) -> dict:
                 defaults={"method": opt_out.method, "recorded_by": opt_out.recorded_by},
             )
         contact.opt_outs.all().delete()
+        # The twin may already be a key contact of the same account.
+        contact.key_links.filter(key_account__key_contacts__contact=twin).delete()
         _move_generic_relations(Contact, contact, twin)
         contact.delete()
         folded += 1
@@ -516,6 +515,7 @@ def organisation_merge(
     }
     changed = _changes(survivor, PROFILE_FIELDS, chosen)
     summary: dict = {"fields taken from the other record": sorted(changed)}
+    summary.update(keyaccounts.merge_key_accounts(survivor=survivor, other=other))
     for hook in MERGE_HOOKS:
         summary.update(hook(survivor=survivor, other=other) or {})
     summary.update(_move_contacts(survivor, other))

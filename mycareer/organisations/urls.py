@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mycareer.organisations import views, views_search
+from mycareer.organisations import views, views_keyaccounts, views_search
 
 app_name = "organisations"
 
@@ -9,6 +9,12 @@ urlpatterns = [
     path("new/", views.organisation_create, name="create"),
     path("tags/", views.tag_suggestions, name="tag_suggestions"),
     path("my-activity/", views.my_activity, name="my_activity"),
+    path("liaison/", views_keyaccounts.liaison_inbox, name="liaison_inbox"),
+    path(
+        "liaison/<int:request_id>/",
+        views_keyaccounts.liaison_request_detail,
+        name="liaison_request",
+    ),
     path("<int:pk>/", views.organisation_detail, name="detail"),
     path("<int:pk>/edit/", views.organisation_edit, name="edit"),
     path("<int:pk>/archive/", views.organisation_archive, name="archive"),
@@ -22,4 +28,26 @@ urlpatterns = [
     path("<int:pk>/notes/<int:note_id>/edit/", views.note_edit, name="note_edit"),
     path("<int:pk>/notes/<int:note_id>/delete/", views.note_delete, name="note_delete"),
     path("<int:pk>/notes/<int:note_id>/done/", views.follow_up_done, name="follow_up_done"),
+    path("<int:pk>/key-accounts/new/", views_keyaccounts.key_account_add, name="key_account_add"),
+    path(
+        "<int:pk>/key-accounts/<int:account_id>/reassign/",
+        views_keyaccounts.key_account_reassign,
+        name="key_account_reassign",
+    ),
+    path(
+        "<int:pk>/key-accounts/<int:account_id>/remove/",
+        views_keyaccounts.key_account_remove,
+        name="key_account_remove",
+    ),
+    path("<int:pk>/multi-touch/", views_keyaccounts.multi_touch, name="multi_touch"),
+    path(
+        "<int:pk>/contacts/<int:contact_id>/key/",
+        views_keyaccounts.key_contact_mark,
+        name="key_contact_mark",
+    ),
+    path(
+        "<int:pk>/contacts/<int:contact_id>/liaise/",
+        views_keyaccounts.liaison_request_create,
+        name="liaison_request_create",
+    ),
 ]

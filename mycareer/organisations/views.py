@@ -10,9 +10,15 @@ from taggit.models import Tag
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import Action, access_for, require
 from mycareer.core.http import safe_next
-from mycareer.organisations import selectors, services
+from mycareer.organisations import keyaccounts, selectors, services
 from mycareer.organisations.forms import ConfirmForm, ContactForm, NoteForm, OrganisationForm
-from mycareer.organisations.models import Contact, Note, Organisation
+from mycareer.organisations.models import (
+    Contact,
+    KeyAccount,
+    LiaisonRequest,
+    Note,
+    Organisation,
+)
 from mycareer.organisations.timeline import organisation_timeline
 
 
@@ -343,8 +349,24 @@ def contact_create(request, pk: int):
 @require_safe
 @require(Action.VIEW)
 def contact_detail(request, pk: int, contact_id: int):
-    contact = _contact(pk, contact_id)
+    contact = get_object_or_404(
+        selectors.contacts_with_key_links().select_related("organisation"),
+        pk=contact_id,
+        organisation_id=pk,
+    )
     notes = contact.notes.select_related("author", "organisation").order_by("-date")
+    may_edit = request.user.has_perm("organisations.add_note")
+    blockers = keyaccounts.contact_blockers(contact=contact, user=request.user) if may_edit else []
+    my_account = (
+        may_edit and KeyAccount.objects.filter(organisation_id=pk, operator=request.user).exists()
+    )
+    my_requests = (
+        LiaisonRequest.objects.filter(
+            requester=request.user, key_contact__contact=contact
+        ).order_by("-created_at")[:1]
+        if blockers
+        else []
+    )
     return render(
         request,
         "organisations/contact_detail.html",
@@ -353,6 +375,9 @@ def contact_detail(request, pk: int, contact_id: int):
             "organisation": contact.organisation,
             "notes": notes,
             "opt_outs": contact.opt_outs.all(),
+            "blockers": blockers,
+            "my_account": my_account,
+            "my_requests": my_requests,
         },
     )
 
@@ -485,6 +510,10 @@ def my_activity(request):
         {
             "follow_ups": selectors.follow_ups_due(user, within_days=60),
             "notes": selectors.notes_by(user)[:50],
+            "key_accounts": selectors.key_accounts_of(user),
+            "waiting": selectors.liaison_requests_for_owner(user).filter(
+                status=LiaisonRequest.Status.PENDING
+            ),
             "today": timezone.localdate(),
         },
     )

@@ -16,7 +16,8 @@ def test_daily_reminder_really_emails_people_whose_training_expires_soon(
     run_worker()
     result.refresh()
     assert result.return_value == 1
-    messages = smtp_server.wait_for(1)
+    # The worker also runs whatever else the demo story queued; pick out the reminders.
+    messages = [m for m in smtp_server.wait_for(1) if "expires on" in m["Subject"]]
     assert len(messages) == 1
     message = messages[0]
     assert message["To"] == "expiring@demo.ac.uk"
@@ -39,7 +40,7 @@ def test_no_reminder_once_training_is_renewed(cast, persona, smtp_server, run_wo
     run_worker()
     result.refresh()
     assert result.return_value == 0
-    assert smtp_server.messages() == []
+    assert [m for m in smtp_server.messages() if "expires on" in m["Subject"]] == []
 
 
 @pytest.mark.django_db

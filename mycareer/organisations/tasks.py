@@ -1,0 +1,41 @@
+from django_tasks import task
+
+from mycareer.core.mail import send_templated_email
+from mycareer.organisations.models import LiaisonRequest
+
+
+def _request(pk: int) -> LiaisonRequest:
+    return LiaisonRequest.objects.select_related(
+        "requester",
+        "key_contact__contact",
+        "key_contact__key_account__operator",
+        "key_contact__key_account__organisation",
+    ).get(pk=pk)
+
+
+@task()
+def send_liaison_request_email(request_id: int) -> int:
+    """Tell a key account operator that a colleague asks to contact their key contact."""
+    request = _request(request_id)
+    owner = request.key_contact.key_account.operator
+    return send_templated_email(
+        to=[owner.email],
+        reply_to=[request.requester.email],
+        subject=f"{request.requester} asks to contact {request.key_contact.contact.full_name}",
+        template="organisations/email/liaison_request.txt",
+        context={"request": request, "owner": owner},
+    )
+
+
+@task()
+def send_liaison_decision_email(request_id: int) -> int:
+    """Tell the colleague who asked whether the key account operator agreed."""
+    request = _request(request_id)
+    answer = "agreed" if request.status == LiaisonRequest.Status.APPROVED else "declined"
+    return send_templated_email(
+        to=[request.requester.email],
+        reply_to=[request.key_contact.key_account.operator.email],
+        subject=f"Contacting {request.key_contact.contact.full_name}: {answer}",
+        template="organisations/email/liaison_decision.txt",
+        context={"request": request, "answer": answer},
+    )

@@ -1,0 +1,282 @@
+"""Pages for key accounts, key contacts and liaison requests."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from mycareer.accounts.permissions import Action, access_for, require
+from mycareer.organisations import keyaccounts, selectors
+from mycareer.organisations.forms import (
+    KeyAccountForm,
+    KeyContactForm,
+    LiaisonDecisionForm,
+    LiaisonRequestForm,
+    ReassignForm,
+)
+from mycareer.organisations.models import (
+    Contact,
+    KeyAccount,
+    KeyContact,
+    LiaisonRequest,
+    Organisation,
+)
+
+
+def _errors(request, error: ValidationError) -> None:
+    messages.error(request, " ".join(error.messages))
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def key_account_add(request, pk: int):
+    organisation = get_object_or_404(Organisation, pk=pk)
+    administrator = access_for(request.user).can(Action.ADMINISTER)
+    form = KeyAccountForm(request.POST or None, user=request.user, administrator=administrator)
+    if request.method == "POST" and form.is_valid():
+        operator = form.cleaned_data.get("operator") or request.user
+        try:
+            keyaccounts.key_account_create(
+                organisation=organisation,
+                operator=operator,
+                unit=form.cleaned_data["unit"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            for field, errors in getattr(error, "error_dict", {None: error.error_list}).items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(
+                request, f"{operator} is now a key account operator for {organisation}."
+            )
+            return redirect(organisation)
+    return render(
+        request, "organisations/key_account_form.html", {"organisation": organisation, "form": form}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.ADMINISTER)
+def key_account_reassign(request, pk: int, account_id: int):
+    account = get_object_or_404(
+        KeyAccount.objects.select_related("organisation", "operator", "unit"),
+        pk=account_id,
+        organisation_id=pk,
+    )
+    form = ReassignForm(request.POST or None, initial={"operator": account.operator_id})
+    if request.method == "POST" and form.is_valid():
+        try:
+            keyaccounts.key_account_reassign(
+                account=account, operator=form.cleaned_data["operator"], by=request.user
+            )
+        except ValidationError as error:
+            form.add_error("operator", error)
+        else:
+            messages.success(request, f"The key account now belongs to {account.operator}.")
+            return redirect(account.organisation)
+    return render(
+        request, "organisations/key_account_reassign.html", {"account": account, "form": form}
+    )
+
+
+@require_POST
+@require(Action.EDIT)
+def key_account_remove(request, pk: int, account_id: int):
+    account = get_object_or_404(
+        KeyAccount.objects.select_related("organisation", "operator"),
+        pk=account_id,
+        organisation_id=pk,
+    )
+    try:
+        keyaccounts.key_account_delete(account=account, by=request.user)
+    except ValidationError as error:
+        _errors(request, error)
+    else:
+        messages.success(
+            request, "The key account was ended; its contacts are no longer protected."
+        )
+    return redirect(account.organisation)
+
+
+@require_POST
+@require(Action.ADMINISTER)
+def multi_touch(request, pk: int):
+    organisation = get_object_or_404(Organisation, pk=pk)
+    wanted = request.POST.get("multi_touch") == "yes"
+    removed = keyaccounts.organisation_set_multi_touch(
+        organisation=organisation, multi_touch=wanted, by=request.user
+    )
+    if wanted:
+        messages.success(
+            request,
+            f"{organisation} is multi-touch: none of its contacts is protected"
+            + (
+                f" ({removed} key contact{'s' if removed != 1 else ''} released)."
+                if removed
+                else "."
+            ),
+        )
+    else:
+        messages.success(request, f"{organisation} is no longer multi-touch.")
+    return redirect(organisation)
+
+
+def _contact(pk: int, contact_id: int) -> Contact:
+    return get_object_or_404(
+        selectors.contacts_with_key_links().select_related("organisation"),
+        pk=contact_id,
+        organisation_id=pk,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def key_contact_mark(request, pk: int, contact_id: int):
+    """The key account operator protects a contact and writes how to approach them."""
+    contact = _contact(pk, contact_id)
+    accounts = KeyAccount.objects.filter(organisation_id=pk).select_related("unit", "operator")
+    if not access_for(request.user).can(Action.ADMINISTER):
+        accounts = accounts.filter(operator=request.user)
+    account = accounts.first()
+    if account is None:
+        raise Http404("You hold no key account with this organisation.")
+    existing = KeyContact.objects.filter(contact=contact, key_account=account).first()
+    form = KeyContactForm(
+        request.POST or None, initial={"guidance": existing.guidance if existing else ""}
+    )
+    if request.method == "POST" and request.POST.get("do") == "unmark" and existing:
+        try:
+            keyaccounts.key_contact_unmark(link=existing, by=request.user)
+        except ValidationError as error:
+            _errors(request, error)
+        else:
+            messages.success(request, f"{contact.full_name} is no longer a key contact.")
+        return redirect(contact.get_absolute_url())
+    if request.method == "POST" and form.is_valid():
+        try:
+            keyaccounts.key_contact_mark(
+                account=account,
+                contact=contact,
+                guidance=form.cleaned_data["guidance"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"{contact.full_name} is your key contact: colleagues will liaise with you first.",
+            )
+            return redirect(contact.get_absolute_url())
+    return render(
+        request,
+        "organisations/key_contact_form.html",
+        {
+            "contact": contact,
+            "organisation": contact.organisation,
+            "account": account,
+            "existing": existing,
+            "form": form,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def liaison_request_create(request, pk: int, contact_id: int):
+    contact = _contact(pk, contact_id)
+    blockers = keyaccounts.contact_blockers(contact=contact, user=request.user)
+    form = LiaisonRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            keyaccounts.liaison_request_create(
+                requester=request.user, contact=contact, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            owners = ", ".join(str(b.key_account.operator) for b in blockers)
+            messages.success(
+                request,
+                f"Your request was sent to {owners}. You will get an email with the answer.",
+            )
+            return redirect(contact.get_absolute_url())
+    return render(
+        request,
+        "organisations/liaison_request_form.html",
+        {
+            "contact": contact,
+            "organisation": contact.organisation,
+            "blockers": blockers,
+            "form": form,
+        },
+    )
+
+
+@require_safe
+@require(Action.EDIT)
+def liaison_inbox(request):
+    return render(
+        request,
+        "organisations/liaison_inbox.html",
+        {
+            "to_me": selectors.liaison_requests_for_owner(request.user),
+            "mine": selectors.liaison_requests_by(request.user),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def liaison_request_detail(request, request_id: int):
+    """The owner answers; the requester can withdraw; nobody else sees the request."""
+    liaison = get_object_or_404(
+        LiaisonRequest.objects.select_related(
+            "requester",
+            "decided_by",
+            "key_contact__contact__organisation",
+            "key_contact__key_account__operator",
+            "key_contact__key_account__unit",
+        ),
+        pk=request_id,
+    )
+    owner = liaison.key_contact.key_account.operator
+    administrator = access_for(request.user).can(Action.ADMINISTER)
+    if request.user not in (owner, liaison.requester) and not administrator:
+        raise Http404("No such request.")
+    can_decide = (
+        request.user == owner or administrator
+    ) and liaison.status == LiaisonRequest.Status.PENDING
+    form = LiaisonDecisionForm(request.POST or None) if can_decide else None
+    if request.method == "POST":
+        if request.POST.get("do") == "withdraw":
+            try:
+                keyaccounts.liaison_request_withdraw(request=liaison, by=request.user)
+            except ValidationError as error:
+                _errors(request, error)
+            else:
+                messages.success(request, "Your request was withdrawn.")
+            return redirect("organisations:liaison_inbox")
+        if form is not None and form.is_valid():
+            try:
+                keyaccounts.liaison_request_decide(
+                    request=liaison,
+                    approve=form.cleaned_data["decision"] == "approve",
+                    by=request.user,
+                    comment=form.cleaned_data["comment"],
+                    valid_days=form.cleaned_data["valid_days"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request,
+                    f"Your answer was sent to {liaison.requester} and recorded in the notes.",
+                )
+                return redirect("organisations:liaison_inbox")
+    return render(
+        request,
+        "organisations/liaison_request_detail.html",
+        {"liaison": liaison, "owner": owner, "form": form},
+    )
