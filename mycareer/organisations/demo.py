@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from mycareer.organisations import services
-from mycareer.organisations.models import Contact, Organisation, Sector
+from mycareer.organisations.models import Contact, EmployerMembership, Organisation, Sector
 
 SECTORS = [
     "Charity and third sector",
@@ -544,6 +544,11 @@ def seed_organisations(cast: dict) -> None:
         )
     contact.user = employer
     contact.save(update_fields=["user"])
+    EmployerMembership.objects.get_or_create(
+        user=employer,
+        organisation=employer_org,
+        defaults={"is_admin": True, "status": EmployerMembership.Status.ACTIVE},
+    )
     cast["organisations"] = organisations
 
 

@@ -383,3 +383,98 @@ class LiaisonRequest(models.Model):
             and self.valid_until is not None
             and self.valid_until >= day
         )
+
+
+class EmployerMembership(models.Model):
+    """An employer login's link to their organisation; admins manage its profile and people."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        ACTIVE = "active", "Active"
+        DECLINED = "declined", "Declined"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="employer_memberships"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    is_admin = models.BooleanField(
+        default=False, help_text="Edits the profile, contacts and vacancies; invites colleagues."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation"], name="unique_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.organisation}"
+
+
+class RegistrationRequest(models.Model):
+    """An employer's self-registration (new organisation, or joining one) for staff to moderate."""
+
+    class Kind(models.TextChoices):
+        NEW_ORGANISATION = "new", "New organisation"
+        JOIN = "join", "Join an existing organisation"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a decision"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registration_requests"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="registration_requests"
+    )
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    risk_score = models.PositiveSmallIntegerField(default=0)
+    risk_reasons = models.JSONField(default=list, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-risk_score", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_kind_display()}: {self.organisation}"
+
+    @property
+    def risk_level(self) -> str:
+        if self.risk_score >= 50:
+            return "high"
+        return "medium" if self.risk_score >= 25 else "low"
+
+
+class EmployerInvitation(models.Model):
+    """An organisation admin invites a colleague, who then joins without moderation."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    token = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email} to {self.organisation}"

@@ -9,7 +9,7 @@ from mycareer.accounts.permissions import (
     is_employer,
     is_student,
 )
-from mycareer.organisations.models import Organisation
+from mycareer.organisations.models import EmployerMembership, Organisation
 
 
 @rules.predicate
@@ -19,11 +19,22 @@ def is_active_organisation(user, organisation: Organisation | None) -> bool:
 
 @rules.predicate
 def is_member_of_organisation(user, organisation: Organisation | None) -> bool:
-    """An employer contact whose login belongs to this organisation."""
+    """An employer contact whose membership of this organisation is active."""
     if organisation is None or not getattr(user, "is_authenticated", False):
         return False
-    contact = getattr(user, "contact", None)
-    return contact is not None and contact.organisation_id == organisation.pk
+    return organisation.memberships.filter(
+        user=user, status=EmployerMembership.Status.ACTIVE
+    ).exists()
+
+
+@rules.predicate
+def is_organisation_admin(user, organisation: Organisation | None) -> bool:
+    """An employer who manages this organisation's profile, contacts and vacancies."""
+    if organisation is None or not getattr(user, "is_authenticated", False):
+        return False
+    return organisation.memberships.filter(
+        user=user, status=EmployerMembership.Status.ACTIVE, is_admin=True
+    ).exists()
 
 
 @rules.predicate
@@ -59,3 +70,5 @@ rules.add_perm(
 rules.add_perm("organisations.add_contact", can_edit_records)
 rules.add_perm("organisations.change_contact", can_edit_records)
 rules.add_perm("organisations.delete_contact", can_delete_records)
+rules.add_perm("organisations.manage_own_organisation", is_organisation_admin)
+rules.add_perm("organisations.moderate_registrations", can_edit_records)
