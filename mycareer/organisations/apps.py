@@ -7,7 +7,11 @@ class OrganisationsConfig(AppConfig):
     verbose_name = "Organisations, contacts and notes"
 
     def ready(self) -> None:
-        from mycareer.accounts.permissions import can_edit_records, can_view_staff_pages
+        from mycareer.accounts.permissions import (
+            can_edit_records,
+            can_view_staff_pages,
+            is_employer,
+        )
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             DashboardPanel,
@@ -18,8 +22,16 @@ class OrganisationsConfig(AppConfig):
             register_seed,
         )
         from mycareer.organisations import permissions  # noqa: F401 (registers rules)
-        from mycareer.organisations.dashboard import follow_ups_panel
-        from mycareer.organisations.demo import seed_key_accounts, seed_organisations
+        from mycareer.organisations.dashboard import (
+            employer_panel,
+            follow_ups_panel,
+            registrations_panel,
+        )
+        from mycareer.organisations.demo import (
+            seed_key_accounts,
+            seed_organisations,
+            seed_registrations,
+        )
         from mycareer.organisations.selectors import note_timeline_source
         from mycareer.organisations.timeline import register_timeline_source
 
@@ -55,6 +67,11 @@ class OrganisationsConfig(AppConfig):
                 "organisations.liaison.approved": "Liaison agreed",
                 "organisations.liaison.declined": "Liaison declined",
                 "organisations.liaison.withdrawn": "Liaison request withdrawn",
+                "organisations.registration.created": "Employer registered",
+                "organisations.registration.approved": "Registration approved",
+                "organisations.registration.declined": "Registration declined",
+                "organisations.invitation.created": "Colleague invited",
+                "organisations.invitation.accepted": "Invitation accepted",
             }
         )
         register_nav(
@@ -66,6 +83,20 @@ class OrganisationsConfig(AppConfig):
         register_panel(
             DashboardPanel("organisations/panels/follow_ups.html", follow_ups_panel, order=20)
         )
+        register_panel(
+            DashboardPanel("organisations/panels/employer.html", employer_panel, order=5)
+        )
+        register_panel(
+            DashboardPanel("organisations/panels/registrations.html", registrations_panel, order=25)
+        )
+        register_nav(
+            NavItem("Registrations", "organisations:registrations", can_edit_records, order=60)
+        )
+        register_nav(NavItem("Our profile", "employer:profile", is_employer, order=10))
+        register_nav(NavItem("Our people", "employer:contacts", is_employer, order=11))
+        register_nav(NavItem("Our activity", "employer:activity", is_employer, order=12))
+        register_nav(NavItem("Email preferences", "employer:preferences", is_employer, order=13))
         register_timeline_source("notes", note_timeline_source, staff_only=True)
         register_seed(SeedStep("organisations", seed_organisations, order=20))
         register_seed(SeedStep("key accounts", seed_key_accounts, order=25))
+        register_seed(SeedStep("employer registrations", seed_registrations, order=26))

@@ -11,3 +11,30 @@ def follow_ups_panel(request) -> dict | None:
         "follow_ups": list(follow_ups_due(request.user)[:8]),
         "today": timezone.localdate(),
     }
+
+
+def employer_panel(request) -> dict | None:
+    """An employer's organisation: its status, how complete the profile is, what to do next."""
+    from mycareer.organisations.models import EmployerMembership
+    from mycareer.organisations.registration import profile_completeness
+
+    if request.user.kind != request.user.Kind.EMPLOYER:
+        return None
+    memberships = EmployerMembership.objects.filter(user=request.user).select_related(
+        "organisation"
+    )
+    membership = memberships.order_by("-is_admin").first()
+    if membership is None:
+        return {"membership": None}
+    percent, missing = profile_completeness(membership.organisation)
+    return {"membership": membership, "percent": percent, "missing": missing}
+
+
+def registrations_panel(request) -> dict | None:
+    from mycareer.organisations.models import RegistrationRequest
+
+    if not can_edit_records(request.user):
+        return None
+    waiting = RegistrationRequest.objects.filter(status=RegistrationRequest.Status.PENDING)
+    count = waiting.count()
+    return {"count": count, "high": waiting.filter(risk_score__gte=50).count()} if count else None

@@ -618,3 +618,30 @@ def seed_key_accounts(cast: dict) -> None:
             reason="The Business School is running a supply-chain masterclass and they would be ideal speakers.",
             proposed_engagement="Invite them to speak at the masterclass on 4 March, with an email from me.",
         )
+
+
+def seed_registrations(cast: dict) -> None:
+    """Two employers waiting for approval: one ordinary, one that moderators should question."""
+    from mycareer.organisations.models import RegistrationRequest
+    from mycareer.organisations.registration import employer_register
+
+    if RegistrationRequest.objects.exists():
+        return
+    employer_register(
+        full_name="Priyanka Rao",
+        email="priyanka.rao@tidewaterlabs.co.uk",
+        password="demo-password-1",
+        job_title="Talent Partner",
+        organisation_name="Tidewater Labs",
+        website="https://www.tidewaterlabs.co.uk",
+        ip_address="192.0.2.10",
+    )
+    employer_register(
+        full_name="Jay Smith",
+        email="brightwave.recruitment@gmail.com",
+        password="demo-password-1",
+        job_title="Recruiter",
+        organisation_name="Brightwave Digital Ltd",
+        website="",
+        ip_address="192.0.2.44",
+    )

@@ -163,3 +163,87 @@ class LiaisonDecisionForm(forms.Form):
     comment = forms.CharField(
         label="Comment", widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
+
+
+class EmployerRegistrationForm(forms.Form):
+    organisation_name = forms.CharField(label="Organisation name", max_length=200)
+    website = forms.URLField(
+        label="Organisation website",
+        required=False,
+        assume_scheme="https",
+        help_text="Helps us confirm your organisation quickly.",
+    )
+    full_name = forms.CharField(label="Your name", max_length=150)
+    job_title = forms.CharField(label="Your job title", max_length=150, required=False)
+    email = forms.EmailField(label="Your work email address")
+    phone = forms.CharField(label="Phone (optional)", max_length=40, required=False)
+    password1 = forms.CharField(label="Choose a password", widget=forms.PasswordInput)
+    password2 = forms.CharField(label="Type the password again", widget=forms.PasswordInput)
+
+    def __init__(self, *args, invitation=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invitation = invitation
+        if invitation is not None:
+            for name in ("organisation_name", "website"):
+                del self.fields[name]
+            self.fields["email"].initial = invitation.email
+
+    def clean(self):
+        from django.contrib.auth.password_validation import validate_password
+
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "The two passwords are not the same.")
+        elif data.get("password1"):
+            try:
+                validate_password(data["password1"])
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+
+class EmployerProfileForm(forms.ModelForm):
+    website = forms.URLField(label="Website", required=False, assume_scheme="https")
+
+    class Meta:
+        model = Organisation
+        fields = ["description", "logo", "website", "sector", "size", "locations"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 6})}
+        labels = {"description": "About your organisation (students see this)"}
+
+
+class EmployerContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["full_name", "job_title", "email", "phone", "visible_to_students"]
+        labels = {
+            "full_name": "Name",
+            "visible_to_students": "Students may see this person's email and phone",
+        }
+        help_texts = {
+            "visible_to_students": (
+                "Off unless this person agreed. MyCareer records who changed it and when."
+            ),
+        }
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="Your colleague's work email address")
+
+
+class PreferencesForm(forms.Form):
+    events = forms.BooleanField(label="Emails promoting university events", required=False)
+    newsletters = forms.BooleanField(label="Newsletters from the careers service", required=False)
+
+
+class RegistrationDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=[("approve", "Approve"), ("decline", "Decline")],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="Reason (required to decline; emailed to the employer)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )

@@ -39,3 +39,41 @@ def send_liaison_decision_email(request_id: int) -> int:
         template="organisations/email/liaison_decision.txt",
         context={"request": request, "answer": answer},
     )
+
+
+@task()
+def send_registration_decision_email(registration_id: int) -> int:
+    """Tell an employer whether their registration was approved, and why not if declined."""
+    from mycareer.organisations.models import RegistrationRequest
+
+    registration = RegistrationRequest.objects.select_related("user", "organisation").get(
+        pk=registration_id
+    )
+    approved = registration.status == RegistrationRequest.Status.APPROVED
+    return send_templated_email(
+        to=[registration.user.email],
+        subject=(
+            f"Your MyCareer registration for {registration.organisation} is approved"
+            if approved
+            else f"Your MyCareer registration for {registration.organisation} was declined"
+        ),
+        template="organisations/email/registration_decision.txt",
+        context={"registration": registration, "approved": approved},
+    )
+
+
+@task()
+def send_invitation_email(invitation_id: int) -> int:
+    """Send a colleague the link to join their organisation on MyCareer."""
+    from mycareer.organisations.models import EmployerInvitation
+
+    invitation = EmployerInvitation.objects.select_related("organisation", "invited_by").get(
+        pk=invitation_id
+    )
+    return send_templated_email(
+        to=[invitation.email],
+        reply_to=[invitation.invited_by.email],
+        subject=f"{invitation.invited_by} invites you to {invitation.organisation} on MyCareer",
+        template="organisations/email/invitation.txt",
+        context={"invitation": invitation},
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mycareer.organisations import views, views_keyaccounts, views_search
+from mycareer.organisations import views, views_employer, views_keyaccounts, views_search
 
 app_name = "organisations"
 
@@ -9,6 +9,12 @@ urlpatterns = [
     path("new/", views.organisation_create, name="create"),
     path("tags/", views.tag_suggestions, name="tag_suggestions"),
     path("my-activity/", views.my_activity, name="my_activity"),
+    path("registrations/", views_employer.registrations, name="registrations"),
+    path(
+        "registrations/<int:registration_id>/",
+        views_employer.registration_detail,
+        name="registration",
+    ),
     path("liaison/", views_keyaccounts.liaison_inbox, name="liaison_inbox"),
     path(
         "liaison/<int:request_id>/",

@@ -1,0 +1,263 @@
+"""Employers register themselves: a new organisation, or a request to join one.
+
+Every registration gets a risk score with reasons a moderator can read, and waits for
+staff to approve it. Until then the employer can edit their draft, but students see
+nothing of it (the organisation stays "pending approval").
+"""
+
+import datetime
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from mycareer import audit
+from mycareer.accounts.models import User
+from mycareer.organisations import services
+from mycareer.organisations.matching import (
+    domain_from_url,
+    domains_match,
+    email_domain,
+    is_free_mail,
+)
+from mycareer.organisations.models import (
+    Contact,
+    EmployerInvitation,
+    EmployerMembership,
+    Organisation,
+    RegistrationRequest,
+)
+
+HIGH_RISK = 50
+MANY_REGISTRATIONS = 3  # from one address within a day
+
+
+@dataclass(frozen=True)
+class Risk:
+    score: int
+    reasons: list[str]
+
+
+def registration_risk(
+    *,
+    email: str,
+    website: str,
+    organisation_name: str,
+    ip_address: str | None,
+    new_organisation: bool,
+) -> Risk:
+    """Score a registration 0–100 from what moderators should look at, with the reasons."""
+    reasons: list[tuple[int, str]] = []
+    mail_domain = email_domain(email)
+    site_domain = domain_from_url(website)
+    if is_free_mail(mail_domain):
+        reasons.append((30, f"Free email address ({mail_domain}), not an organisation's own"))
+    if new_organisation and not site_domain:
+        reasons.append((15, "No website given"))
+    if (
+        site_domain
+        and mail_domain
+        and not is_free_mail(mail_domain)
+        and not domains_match(mail_domain, site_domain)
+    ):
+        reasons.append((25, f"Email domain {mail_domain} differs from the website's {site_domain}"))
+    if new_organisation and organisation_name:
+        close = services.organisation_duplicates(name=organisation_name, website=website)
+        if close:
+            names = ", ".join(c.name for c in close[:3])
+            reasons.append((25, f"Very close to existing organisations: {names}"))
+    if ip_address:
+        since = timezone.now() - datetime.timedelta(days=1)
+        recent = RegistrationRequest.objects.filter(ip_address=ip_address, created_at__gte=since)
+        if recent.count() + 1 >= MANY_REGISTRATIONS:
+            reasons.append((30, f"{recent.count() + 1} registrations from one address in a day"))
+    return Risk(
+        score=min(100, sum(points for points, _ in reasons)), reasons=[r for _, r in reasons]
+    )
+
+
+@transaction.atomic
+def employer_register(
+    *,
+    full_name: str,
+    email: str,
+    password: str,
+    job_title: str = "",
+    phone: str = "",
+    join: Organisation | None = None,
+    organisation_name: str = "",
+    website: str = "",
+    ip_address: str | None = None,
+    invitation: EmployerInvitation | None = None,
+) -> RegistrationRequest | None:
+    """Create an employer login with their contact record, and their registration request.
+
+    With an invitation from an organisation's admin, they join at once (no request).
+    """
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError(
+            {"email": "An account with this email already exists: log in instead."}
+        )
+    user = User(
+        email=email, full_name=full_name, kind=User.Kind.EMPLOYER, job_title=job_title, phone=phone
+    )
+    user.set_password(password)
+    user.full_clean(exclude=["password", "feed_token"])
+    user.save()
+    if invitation is not None:
+        organisation = invitation.organisation
+        _ensure_contact(organisation, user)
+        EmployerMembership.objects.create(
+            user=user, organisation=organisation, status=EmployerMembership.Status.ACTIVE
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+        audit.log(invitation, "organisations.invitation.accepted", by=user, person=user)
+        return None
+
+    new = join is None
+    risk = registration_risk(
+        email=email,
+        website=website if new else join.website,
+        organisation_name=organisation_name,
+        ip_address=ip_address,
+        new_organisation=new,
+    )
+    if new:
+        organisation = services.organisation_create(
+            by=user,
+            name=organisation_name,
+            website=website,
+            status=Organisation.Status.PENDING,
+            # The person chose "mine is a different organisation"; the score records it.
+            confirm_duplicates=True,
+        )
+        membership_status = EmployerMembership.Status.ACTIVE
+    else:
+        organisation = join
+        membership_status = EmployerMembership.Status.PENDING
+    _ensure_contact(organisation, user)
+    EmployerMembership.objects.create(
+        user=user, organisation=organisation, is_admin=new, status=membership_status
+    )
+    registration = RegistrationRequest.objects.create(
+        user=user,
+        organisation=organisation,
+        kind=RegistrationRequest.Kind.NEW_ORGANISATION if new else RegistrationRequest.Kind.JOIN,
+        risk_score=risk.score,
+        risk_reasons=risk.reasons,
+        ip_address=ip_address,
+    )
+    audit.log(
+        registration,
+        "organisations.registration.created",
+        by=user,
+        person=user,
+        data={"kind": registration.kind, "risk": risk.score, "reasons": risk.reasons},
+    )
+    return registration
+
+
+def _ensure_contact(organisation: Organisation, user: User) -> Contact:
+    contact = organisation.contacts.filter(email__iexact=user.email).first()
+    if contact is None:
+        contact = services.contact_create(
+            organisation=organisation,
+            by=user,
+            full_name=user.full_name,
+            job_title=user.job_title,
+            email=user.email,
+            phone=user.phone,
+        )
+    if contact.user_id is None:
+        contact.user = user
+        contact.save(update_fields=["user"])
+    return contact
+
+
+@transaction.atomic
+def registration_decide(
+    *, registration: RegistrationRequest, approve: bool, by: User, reason: str = ""
+) -> RegistrationRequest:
+    """Approve (the organisation goes live, or the person joins) or decline, with a reason."""
+    from mycareer.organisations.tasks import send_registration_decision_email
+
+    registration = RegistrationRequest.objects.select_for_update().get(pk=registration.pk)
+    if registration.status != RegistrationRequest.Status.PENDING:
+        raise ValidationError("This registration has already been decided.")
+    if not approve and not reason.strip():
+        raise ValidationError({"reason": "Give the reason: it is emailed to the employer."})
+    registration.status = (
+        RegistrationRequest.Status.APPROVED if approve else RegistrationRequest.Status.DECLINED
+    )
+    registration.decided_at, registration.decided_by = timezone.now(), by
+    registration.decision_reason = reason.strip()
+    registration.save()
+    membership = EmployerMembership.objects.get(
+        user=registration.user, organisation=registration.organisation
+    )
+    organisation = registration.organisation
+    if approve:
+        membership.status = EmployerMembership.Status.ACTIVE
+        if registration.kind == RegistrationRequest.Kind.NEW_ORGANISATION:
+            organisation.status = Organisation.Status.ACTIVE
+            organisation.save(update_fields=["status", "updated_at"])
+    else:
+        membership.status = EmployerMembership.Status.DECLINED
+        if (
+            registration.kind == RegistrationRequest.Kind.NEW_ORGANISATION
+            and organisation.status == Organisation.Status.PENDING
+        ):
+            organisation.status = Organisation.Status.ARCHIVED
+            organisation.save(update_fields=["status", "updated_at"])
+    membership.save(update_fields=["status"])
+    audit.log(
+        registration,
+        "organisations.registration.approved" if approve else "organisations.registration.declined",
+        by=by,
+        person=registration.user,
+        data={"reason": reason, "organisation": organisation.pk},
+    )
+    transaction.on_commit(lambda: send_registration_decision_email.enqueue(registration.pk))
+    return registration
+
+
+@transaction.atomic
+def invitation_create(*, organisation: Organisation, email: str, by: User) -> EmployerInvitation:
+    """An organisation's admin invites a colleague to join it; they are emailed a link."""
+    from mycareer.organisations.tasks import send_invitation_email
+
+    email = email.strip().lower()
+    if organisation.status != Organisation.Status.ACTIVE:
+        raise ValidationError(
+            "You can invite colleagues once the university has approved your organisation."
+        )
+    if organisation.memberships.filter(user__email__iexact=email).exists():
+        raise ValidationError({"email": "This person is already a member."})
+    invitation = EmployerInvitation.objects.create(
+        organisation=organisation, email=email, token=secrets.token_urlsafe(32), invited_by=by
+    )
+    audit.log(invitation, "organisations.invitation.created", by=by, data={"email": email})
+    transaction.on_commit(lambda: send_invitation_email.enqueue(invitation.pk))
+    return invitation
+
+
+def profile_completeness(organisation: Organisation) -> tuple[int, list[str]]:
+    """How complete the public profile is (percent) and what is missing, for the employer."""
+    checks = [
+        (bool(organisation.description), "a description"),
+        (bool(organisation.website), "a website"),
+        (organisation.sector_id is not None, "a sector"),
+        (bool(organisation.locations), "locations"),
+        (bool(organisation.logo), "a logo"),
+        (bool(organisation.size), "the organisation's size"),
+        (
+            organisation.contacts.filter(visible_to_students=True).exists(),
+            "a contact students may reach",
+        ),
+    ]
+    missing = [label for done, label in checks if not done]
+    return round(100 * (len(checks) - len(missing)) / len(checks)), missing

@@ -1,0 +1,267 @@
+"""Employer self-service: registration with risk checks, moderation, profile, contacts."""
+
+import pytest
+from django.urls import reverse
+
+from mycareer.accounts.models import User
+from mycareer.organisations import registration as reg
+from mycareer.organisations import services
+from mycareer.organisations.models import (
+    EmailOptOut,
+    EmployerMembership,
+    Organisation,
+    RegistrationRequest,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def register(**overrides):
+    data = {
+        "full_name": "Nia Evans",
+        "email": "nia@sparrowhawk.co.uk",
+        "password": "a-long-Password-9",
+        "organisation_name": "Sparrowhawk Robotics",
+        "website": "https://sparrowhawk.co.uk",
+        "ip_address": "198.51.100.7",
+    }
+    return reg.employer_register(**{**data, **overrides})
+
+
+def test_a_clean_registration_scores_low_and_waits_for_approval(cast):
+    registration = register()
+    assert registration.risk_score == 0
+    assert registration.risk_reasons == []
+    org = registration.organisation
+    assert org.status == Organisation.Status.PENDING
+    membership = EmployerMembership.objects.get(user=registration.user)
+    assert membership.is_admin and membership.status == EmployerMembership.Status.ACTIVE
+    assert org.contacts.get(user=registration.user).visible_to_students is False
+
+
+def test_free_mail_and_mismatched_domains_raise_the_risk_with_reasons(cast):
+    free = register(email="nia.evans@gmail.com")
+    assert "Free email address (gmail.com), not an organisation's own" in free.risk_reasons
+    mismatched = register(email="nia@otherplace.com", organisation_name="Otter Analytics")
+    assert (
+        "Email domain otherplace.com differs from the website's sparrowhawk.co.uk"
+        in mismatched.risk_reasons
+    )
+    no_site = register(email="x@y.com", website="", organisation_name="Quiet Co")
+    assert "No website given" in no_site.risk_reasons
+
+
+def test_a_name_close_to_an_existing_organisation_is_flagged(cast):
+    registration = register(organisation_name="Brightwave Digital Limited", email="a@brightwave.io")
+    assert any(
+        "Very close to existing organisations: Brightwave Digital" in r
+        for r in registration.risk_reasons
+    )
+    assert registration.risk_level in {"medium", "high"}
+
+
+def test_many_registrations_from_one_address_are_flagged(cast):
+    register(email="a@sparrowhawk.co.uk")
+    register(email="b@sparrowhawk.co.uk", organisation_name="Second Org Ltd")
+    third = register(email="c@sparrowhawk.co.uk", organisation_name="Third Org Ltd")
+    assert any("registrations from one address in a day" in r for r in third.risk_reasons)
+
+
+def test_registration_form_offers_the_existing_organisation_to_join(client, cast):
+    url = reverse("employer:register")
+    data = {
+        "organisation_name": "Brightwave Digital Limited",
+        "website": "",
+        "full_name": "Sam New",
+        "job_title": "Recruiter",
+        "email": "sam@demo-employer.com",
+        "password1": "a-long-Password-9",
+        "password2": "a-long-Password-9",
+    }
+    response = client.post(url, data)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Is your organisation already on MyCareer?" in body
+    assert "Join Brightwave Digital" in body
+    assert 'value="Sam New"' in body
+    assert not User.objects.filter(email="sam@demo-employer.com").exists()
+    existing = Organisation.objects.get(name="Brightwave Digital")
+    response = client.post(url, {**data, "organisation_choice": f"join:{existing.pk}"})
+    assert response.status_code == 302
+    user = User.objects.get(email="sam@demo-employer.com")
+    request = RegistrationRequest.objects.get(user=user)
+    assert request.kind == RegistrationRequest.Kind.JOIN
+    assert request.organisation == existing
+    assert EmployerMembership.objects.get(user=user).status == EmployerMembership.Status.PENDING
+    assert Organisation.objects.filter(name="Brightwave Digital Limited").count() == 0
+
+
+def test_registration_needs_email_verification_before_login(client, cast, mailoutbox):
+    client.post(
+        reverse("employer:register"),
+        {
+            "organisation_name": "Kittiwake Studio",
+            "website": "https://kittiwake.studio",
+            "full_name": "Kim Lee",
+            "email": "kim@kittiwake.studio",
+            "password1": "a-long-Password-9",
+            "password2": "a-long-Password-9",
+        },
+    )
+    assert any("kim@kittiwake.studio" in m.to for m in mailoutbox)
+    response = client.post(
+        reverse("account_login"), {"login": "kim@kittiwake.studio", "password": "a-long-Password-9"}
+    )
+    assert response.status_code == 302
+    assert "confirm-email" in response["Location"]
+
+
+def test_approval_makes_the_organisation_visible_to_students(client, persona, cast):
+    registration = register()
+    org = registration.organisation
+    client.force_login(persona("student"))
+    assert client.get(org.get_absolute_url()).status_code == 404
+    reg.registration_decide(registration=registration, approve=True, by=persona("operator"))
+    org.refresh_from_db()
+    assert org.status == Organisation.Status.ACTIVE
+    assert client.get(org.get_absolute_url()).status_code == 200
+
+
+def test_declining_needs_a_reason(persona, cast):
+    from django.core.exceptions import ValidationError
+
+    registration = register()
+    with pytest.raises(ValidationError):
+        reg.registration_decide(registration=registration, approve=False, by=persona("operator"))
+    reg.registration_decide(
+        registration=registration, approve=False, by=persona("operator"), reason="Not an employer"
+    )
+    registration.organisation.refresh_from_db()
+    assert registration.organisation.status == Organisation.Status.ARCHIVED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_decisions_are_emailed_with_the_reason(persona, cast, smtp_server, run_worker):
+    approved, declined = register(), register(email="z@zz.com", organisation_name="Zed Holdings")
+    reg.registration_decide(registration=approved, approve=True, by=persona("operator"))
+    reg.registration_decide(
+        registration=declined,
+        approve=False,
+        by=persona("operator"),
+        reason="We could not verify you",
+    )
+    run_worker()
+    messages = {m["To"]: m for m in smtp_server.wait_for(2) if "registration" in m["Subject"]}
+    assert "is approved" in messages["nia@sparrowhawk.co.uk"]["Subject"]
+    assert "We could not verify you" in messages["z@zz.com"].get_content()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invitations_are_emailed_and_let_a_colleague_join(
+    client, persona, cast, smtp_server, run_worker
+):
+    laura = persona("employer@demo-employer.com")
+    org = Organisation.objects.get(name="Brightwave Digital")
+    client.force_login(laura)
+    assert (
+        client.post(reverse("employer:contacts"), {"email": "ravi@demo-employer.com"}).status_code
+        == 302
+    )
+    run_worker()
+    [message] = [m for m in smtp_server.wait_for(1) if m["To"] == "ravi@demo-employer.com"]
+    link = next(line for line in message.get_content().splitlines() if "invite=" in line)
+    token = link.split("invite=")[1].strip()
+    client.logout()
+    response = client.post(
+        reverse("employer:register"),
+        {
+            "invite": token,
+            "full_name": "Ravi Patel",
+            "email": "ravi@demo-employer.com",
+            "password1": "a-long-Password-9",
+            "password2": "a-long-Password-9",
+        },
+    )
+    assert response.status_code == 302
+    ravi = User.objects.get(email="ravi@demo-employer.com")
+    membership = EmployerMembership.objects.get(user=ravi)
+    assert membership.organisation == org and membership.status == EmployerMembership.Status.ACTIVE
+    assert not RegistrationRequest.objects.filter(user=ravi).exists()
+
+
+def test_employer_edits_only_their_own_organisation(client, persona, cast):
+    laura = persona("employer@demo-employer.com")
+    client.force_login(laura)
+    response = client.post(
+        reverse("employer:profile"),
+        {
+            "description": "We build public services",
+            "website": "https://demo-employer.com",
+            "locations": "Leeds",
+        },
+    )
+    assert response.status_code == 302
+    assert (
+        Organisation.objects.get(name="Brightwave Digital").description
+        == "We build public services"
+    )
+    other = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    for name in ["edit", "contact_create", "note_create", "merge", "delete"]:
+        assert client.get(reverse(f"organisations:{name}", args=[other.pk])).status_code == 403, (
+            name
+        )
+    contact = other.contacts.first()
+    assert client.get(reverse("employer:contact_edit", args=[contact.pk])).status_code == 404
+
+
+def test_employer_never_sees_notes_tags_or_key_accounts(client, persona, cast):
+    laura = persona("employer@demo-employer.com")
+    org = Organisation.objects.get(name="Brightwave Digital")
+    services.note_create(organisation=org, by=persona("operator"), text="Internal: budget is tight")
+    client.force_login(laura)
+    for url in [
+        org.get_absolute_url(),
+        reverse("employer:activity"),
+        reverse("employer:profile"),
+        "/",
+    ]:
+        body = client.get(url).content.decode()
+        assert "Internal: budget is tight" not in body, url
+        assert "Careers fair exhibitor" not in body, url  # a staff tag on this organisation
+    assert client.get(reverse("organisations:search")).status_code == 403
+
+
+def test_visibility_choice_records_who_and_when(client, persona, cast):
+    laura = persona("employer@demo-employer.com")
+    org = Organisation.objects.get(name="Brightwave Digital")
+    contact = services.contact_create(
+        organisation=org, by=laura, full_name="Pat", email="pat@demo-employer.com"
+    )
+    client.force_login(laura)
+    client.post(
+        reverse("employer:contact_edit", args=[contact.pk]),
+        {"full_name": "Pat", "email": "pat@demo-employer.com", "visible_to_students": "on"},
+    )
+    contact.refresh_from_db()
+    assert contact.visible_to_students and contact.visibility_changed_by == laura
+
+
+def test_preferences_record_opt_outs_per_purpose(client, persona, cast):
+    laura = persona("employer@demo-employer.com")
+    client.force_login(laura)
+    assert client.post(reverse("employer:preferences"), {"newsletters": "on"}).status_code == 302
+    opt_outs = EmailOptOut.objects.filter(contact__user=laura)
+    assert list(opt_outs.values_list("purpose", "method")) == [("events", "form")]
+    client.post(reverse("employer:preferences"), {"newsletters": "on", "events": "on"})
+    assert not EmailOptOut.objects.filter(contact__user=laura).exists()
+
+
+@pytest.mark.parametrize(("name", "status"), [("operator", 200), ("viewer", 403), ("student", 403)])
+def test_only_operators_moderate_registrations(client, persona, name, status):
+    client.force_login(persona(name))
+    assert client.get(reverse("organisations:registrations")).status_code == status
+
+
+def test_demo_has_a_high_risk_registration_waiting(cast):
+    risky = RegistrationRequest.objects.filter(status="pending").order_by("-risk_score").first()
+    assert risky.risk_score >= 50

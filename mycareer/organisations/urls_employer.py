@@ -1,0 +1,15 @@
+from django.urls import path
+
+from mycareer.organisations import views_employer
+
+app_name = "employer"
+
+urlpatterns = [
+    path("register/", views_employer.register, name="register"),
+    path("profile/", views_employer.profile, name="profile"),
+    path("contacts/", views_employer.contacts, name="contacts"),
+    path("contacts/new/", views_employer.contact_form, name="contact_create"),
+    path("contacts/<int:contact_id>/", views_employer.contact_form, name="contact_edit"),
+    path("preferences/", views_employer.preferences, name="preferences"),
+    path("activity/", views_employer.activity, name="activity"),
+]

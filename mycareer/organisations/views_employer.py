@@ -1,0 +1,349 @@
+"""Employer self-service (registration, profile, contacts, preferences) and its moderation."""
+
+import datetime
+
+from allauth.account.models import EmailAddress
+from allauth.account.utils import complete_signup
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_safe
+
+from mycareer.accounts.models import User
+from mycareer.accounts.permissions import Action, require, require_kind
+from mycareer.organisations import registration as reg
+from mycareer.organisations import services
+from mycareer.organisations.forms import (
+    EmployerContactForm,
+    EmployerProfileForm,
+    EmployerRegistrationForm,
+    InvitationForm,
+    PreferencesForm,
+    RegistrationDecisionForm,
+)
+from mycareer.organisations.models import (
+    Contact,
+    EmailOptOut,
+    EmployerInvitation,
+    EmployerMembership,
+    Organisation,
+    RegistrationRequest,
+)
+from mycareer.organisations.timeline import organisation_timeline
+
+INVITATION_DAYS = 30
+
+
+def _invitation(token: str) -> EmployerInvitation | None:
+    if not token:
+        return None
+    since = timezone.now() - datetime.timedelta(days=INVITATION_DAYS)
+    return (
+        EmployerInvitation.objects.select_related("organisation")
+        .filter(token=token, accepted_at__isnull=True, created_at__gte=since)
+        .first()
+    )
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@require_http_methods(["GET", "POST"])
+def register(request):
+    """An employer registers themselves and their organisation, or asks to join one."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    token = request.POST.get("invite") or request.GET.get("invite", "")
+    invitation = _invitation(token)
+    if token and invitation is None:
+        messages.error(request, "This invitation has expired or was already used.")
+    form = EmployerRegistrationForm(request.POST or None, invitation=invitation)
+    candidates = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        choice = request.POST.get("organisation_choice", "")
+        join = None
+        if invitation is None and choice.startswith("join:") and choice[5:].isdigit():
+            join = (
+                Organisation.objects.filter(pk=int(choice[5:]), merged_into__isnull=True)
+                .exclude(status=Organisation.Status.ARCHIVED)
+                .first()
+            )
+        if invitation is None and join is None and choice != "new":
+            found = services.organisation_duplicates(
+                name=data["organisation_name"],
+                website=data.get("website", ""),
+                emails=[data["email"]],
+            )
+            live = Organisation.objects.exclude(status=Organisation.Status.ARCHIVED).in_bulk(
+                [c.organisation_id for c in found]
+            )
+            candidates = [
+                (live[c.organisation_id], c.reasons) for c in found if c.organisation_id in live
+            ]
+        if not candidates:
+            try:
+                reg.employer_register(
+                    full_name=data["full_name"],
+                    email=data["email"],
+                    password=data["password1"],
+                    job_title=data.get("job_title", ""),
+                    phone=data.get("phone", ""),
+                    join=join,
+                    organisation_name=data.get("organisation_name", ""),
+                    website=data.get("website", ""),
+                    ip_address=request.META.get("REMOTE_ADDR"),
+                    invitation=invitation,
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                user = User.objects.get(email=data["email"].strip().lower())
+                EmailAddress.objects.get_or_create(
+                    user=user, email=user.email, defaults={"primary": True, "verified": False}
+                )
+                return complete_signup(request, user, "mandatory", "/")
+    return render(
+        request,
+        "organisations/employer/register.html",
+        {"form": form, "candidates": candidates, "invitation": invitation, "token": token},
+    )
+
+
+# Staff moderate registrations ------------------------------------------------------
+
+
+@require_safe
+@require(Action.EDIT)
+def registrations(request):
+    """The moderation queue: riskiest first, with the reasons."""
+    show = request.GET.get("show", "pending")
+    queryset = RegistrationRequest.objects.select_related("user", "organisation", "decided_by")
+    if show == "pending":
+        queryset = queryset.filter(status=RegistrationRequest.Status.PENDING)
+    else:
+        queryset = queryset.exclude(status=RegistrationRequest.Status.PENDING).order_by(
+            "-decided_at"
+        )
+    page = Paginator(queryset, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "organisations/employer/registrations.html",
+        {"page": page, "show": show, "querystring": f"show={show}"},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def registration_detail(request, registration_id: int):
+    registration = get_object_or_404(
+        RegistrationRequest.objects.select_related("user", "organisation", "decided_by"),
+        pk=registration_id,
+    )
+    pending = registration.status == RegistrationRequest.Status.PENDING
+    form = RegistrationDecisionForm(request.POST or None) if pending else None
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            reg.registration_decide(
+                registration=registration,
+                approve=form.cleaned_data["decision"] == "approve",
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The decision is recorded and emailed to the employer.")
+            return redirect("organisations:registrations")
+    duplicates = []
+    if registration.kind == RegistrationRequest.Kind.NEW_ORGANISATION:
+        found = services.organisation_duplicates(
+            name=registration.organisation.name,
+            website=registration.organisation.website,
+            emails=[registration.user.email],
+            exclude=[registration.organisation_id],
+        )
+        orgs = Organisation.objects.in_bulk([c.organisation_id for c in found])
+        duplicates = [
+            (orgs[c.organisation_id], c.reasons) for c in found if c.organisation_id in orgs
+        ]
+    return render(
+        request,
+        "organisations/employer/registration_detail.html",
+        {"registration": registration, "form": form, "duplicates": duplicates},
+    )
+
+
+# Employers look after their own organisation ---------------------------------------
+
+
+def _membership(request, *, admin: bool) -> EmployerMembership:
+    """The employer's active membership; admin pages also need the admin role."""
+    membership = (
+        EmployerMembership.objects.select_related("organisation")
+        .filter(user=request.user, status=EmployerMembership.Status.ACTIVE)
+        .order_by("-is_admin")
+        .first()
+    )
+    if membership is None:
+        raise PermissionDenied(
+            "Your membership of an organisation is waiting for the university's approval."
+        )
+    if admin and not membership.is_admin:
+        raise PermissionDenied(
+            "Only your organisation's MyCareer administrators can change this: "
+            "ask a colleague who is."
+        )
+    return membership
+
+
+@require_http_methods(["GET", "POST"])
+@require_kind(User.Kind.EMPLOYER)
+def profile(request):
+    membership = _membership(request, admin=True)
+    organisation = membership.organisation
+    form = EmployerProfileForm(request.POST or None, request.FILES or None, instance=organisation)
+    if request.method == "POST" and form.is_valid():
+        fresh = Organisation.objects.get(pk=organisation.pk)
+        try:
+            services.organisation_update(organisation=fresh, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "Your organisation's profile is saved.")
+            return redirect("employer:profile")
+    percent, missing = reg.profile_completeness(organisation)
+    return render(
+        request,
+        "organisations/employer/profile.html",
+        {"form": form, "organisation": organisation, "percent": percent, "missing": missing},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require_kind(User.Kind.EMPLOYER)
+def contacts(request):
+    """The organisation's contacts, with who students may see; admins invite colleagues."""
+    membership = _membership(request, admin=False)
+    organisation = membership.organisation
+    invite_form = InvitationForm(request.POST or None) if membership.is_admin else None
+    if request.method == "POST":
+        if invite_form is None:
+            raise PermissionDenied("Only your organisation's administrators can invite colleagues.")
+        if invite_form.is_valid():
+            try:
+                reg.invitation_create(
+                    organisation=organisation,
+                    email=invite_form.cleaned_data["email"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                _add_errors(invite_form, error)
+            else:
+                messages.success(
+                    request, f"We emailed an invitation to {invite_form.cleaned_data['email']}."
+                )
+                return redirect("employer:contacts")
+    return render(
+        request,
+        "organisations/employer/contacts.html",
+        {
+            "organisation": organisation,
+            "membership": membership,
+            "contacts": organisation.contacts.select_related("visibility_changed_by"),
+            "invite_form": invite_form,
+            "invitations": organisation.invitations.filter(accepted_at__isnull=True)[:10],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require_kind(User.Kind.EMPLOYER)
+def contact_form(request, contact_id: int | None = None):
+    membership = _membership(request, admin=True)
+    organisation = membership.organisation
+    contact = None
+    if contact_id is not None:
+        contact = get_object_or_404(Contact, pk=contact_id, organisation=organisation)
+    form = EmployerContactForm(request.POST or None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if contact is None:
+                services.contact_create(
+                    organisation=organisation, by=request.user, **form.cleaned_data
+                )
+            else:
+                fresh = Contact.objects.get(pk=contact.pk)
+                services.contact_update(contact=fresh, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, "The contact is saved.")
+            return redirect("employer:contacts")
+    return render(
+        request,
+        "organisations/employer/contact_form.html",
+        {"form": form, "contact": contact, "organisation": organisation},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require_kind(User.Kind.EMPLOYER)
+def preferences(request):
+    """An employer contact chooses which kinds of bulk email they receive."""
+    contact = Contact.objects.filter(user=request.user).select_related("organisation").first()
+    if contact is None:
+        raise Http404("Your contact record is not set up yet.")
+    opted_out = set(contact.opt_outs.values_list("purpose", flat=True))
+    initial = {
+        purpose: purpose not in opted_out and EmailOptOut.Purpose.ALL not in opted_out
+        for purpose in ("events", "newsletters")
+    }
+    form = PreferencesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if EmailOptOut.Purpose.ALL in opted_out and any(form.cleaned_data.values()):
+            services.contact_opt_in(
+                contact=contact, purpose=EmailOptOut.Purpose.ALL, by=request.user
+            )
+        for purpose in ("events", "newsletters"):
+            if form.cleaned_data[purpose]:
+                services.contact_opt_in(contact=contact, purpose=purpose, by=request.user)
+            else:
+                services.contact_opt_out(
+                    contact=contact,
+                    purpose=purpose,
+                    method=EmailOptOut.Method.FORM,
+                    by=request.user,
+                )
+        messages.success(request, "Your email preferences are saved.")
+        return redirect("employer:preferences")
+    return render(
+        request, "organisations/employer/preferences.html", {"form": form, "contact": contact}
+    )
+
+
+@require_safe
+@require_kind(User.Kind.EMPLOYER)
+def activity(request):
+    """All the organisation's activity with the university in one place (no staff-only notes)."""
+    membership = _membership(request, admin=False)
+    try:
+        page = max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        page = 1
+    entries, more = organisation_timeline(
+        membership.organisation, viewer=request.user, staff=False, page=page
+    )
+    return render(
+        request,
+        "organisations/employer/activity.html",
+        {"organisation": membership.organisation, "entries": entries, "page": page, "more": more},
+    )
