@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class OrganisationsConfig(AppConfig):
@@ -20,6 +21,7 @@ class OrganisationsConfig(AppConfig):
         from mycareer.organisations import permissions  # noqa: F401 (registers rules)
         from mycareer.organisations.dashboard import follow_ups_panel
         from mycareer.organisations.demo import seed_organisations
+        from mycareer.organisations.search_index import repair_after_migrate
         from mycareer.organisations.selectors import note_timeline_source
         from mycareer.organisations.timeline import register_timeline_source
 
@@ -44,6 +46,8 @@ class OrganisationsConfig(AppConfig):
                 "organisations.note.changed": "Note changed",
                 "organisations.note.deleted": "Note deleted",
                 "organisations.note.follow_up_done": "Follow-up done",
+                "organisations.saved_search.created": "Search saved",
+                "organisations.saved_search.deleted": "Saved search deleted",
             }
         )
         register_nav(
@@ -57,3 +61,6 @@ class OrganisationsConfig(AppConfig):
         )
         register_timeline_source("notes", note_timeline_source, staff_only=True)
         register_seed(SeedStep("organisations", seed_organisations, order=20))
+        post_migrate.connect(
+            repair_after_migrate, sender=self, dispatch_uid="organisations.search_index"
+        )

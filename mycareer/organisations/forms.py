@@ -89,3 +89,13 @@ class NoteForm(forms.ModelForm):
 
 class ConfirmForm(forms.Form):
     confirm = forms.BooleanField(label="I understand this cannot be undone", required=True)
+
+
+class SavedSearchForm(forms.Form):
+    name = forms.CharField(
+        label="Name for this search",
+        max_length=120,
+        help_text="For example: Engineering placements in Leeds.",
+    )
+    # The search being saved, as the search page's query string.
+    query = forms.CharField(max_length=4000, required=False, widget=forms.HiddenInput)

@@ -3,7 +3,7 @@ import datetime
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from mycareer.organisations.models import Contact, Note, Organisation
+from mycareer.organisations.models import Contact, Note, Organisation, SavedSearch
 from mycareer.organisations.timeline import TimelineEntry, as_datetime
 
 
@@ -61,3 +61,8 @@ def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEn
         )
         for note in notes
     ]
+
+
+def saved_searches_for(user) -> QuerySet[SavedSearch]:
+    """A person's own saved searches; nobody sees another's."""
+    return SavedSearch.objects.filter(owner=user).order_by("name")
