@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class OrganisationsConfig(AppConfig):
@@ -32,6 +33,7 @@ class OrganisationsConfig(AppConfig):
             seed_organisations,
             seed_registrations,
         )
+        from mycareer.organisations.search_index import repair_after_migrate
         from mycareer.organisations.selectors import note_timeline_source
         from mycareer.organisations.timeline import register_timeline_source
 
@@ -72,6 +74,8 @@ class OrganisationsConfig(AppConfig):
                 "organisations.registration.declined": "Registration declined",
                 "organisations.invitation.created": "Colleague invited",
                 "organisations.invitation.accepted": "Invitation accepted",
+                "organisations.saved_search.created": "Search saved",
+                "organisations.saved_search.deleted": "Saved search deleted",
             }
         )
         register_nav(
@@ -100,3 +104,6 @@ class OrganisationsConfig(AppConfig):
         register_seed(SeedStep("organisations", seed_organisations, order=20))
         register_seed(SeedStep("key accounts", seed_key_accounts, order=25))
         register_seed(SeedStep("employer registrations", seed_registrations, order=26))
+        post_migrate.connect(
+            repair_after_migrate, sender=self, dispatch_uid="organisations.search_index"
+        )

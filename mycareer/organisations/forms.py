@@ -247,3 +247,13 @@ class RegistrationDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
     )
+
+
+class SavedSearchForm(forms.Form):
+    name = forms.CharField(
+        label="Name for this search",
+        max_length=120,
+        help_text="For example: Engineering placements in Leeds.",
+    )
+    # The search being saved, as the search page's query string.
+    query = forms.CharField(max_length=4000, required=False, widget=forms.HiddenInput)

@@ -9,6 +9,7 @@ from mycareer.organisations.models import (
     LiaisonRequest,
     Note,
     Organisation,
+    SavedSearch,
 )
 from mycareer.organisations.timeline import TimelineEntry, as_datetime
 
@@ -114,3 +115,8 @@ def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEn
         )
         for note in notes
     ]
+
+
+def saved_searches_for(user) -> QuerySet[SavedSearch]:
+    """A person's own saved searches; nobody sees another's."""
+    return SavedSearch.objects.filter(owner=user).order_by("name")

@@ -1,10 +1,10 @@
 """Changes to organisations, contacts, notes and tags. Each is audited in its transaction."""
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 from taggit.models import Tag
@@ -18,8 +18,10 @@ from mycareer.organisations.models import (
     EmailOptOut,
     Note,
     Organisation,
+    SavedSearch,
     TaggedOrganisation,
 )
+from mycareer.organisations.search import OrganisationQuery, export_rows, search_organisations
 
 # The fields a person edits on an organisation (and chooses between when merging).
 PROFILE_FIELDS = ["name", "website", "sector", "size", "locations", "description", "logo"]
@@ -552,3 +554,62 @@ def organisation_merge(
     )
     audit.log(other, "organisations.organisation.merged_away", by=by, data={"into": survivor.pk})
     return summary
+
+
+@transaction.atomic
+def organisations_export(*, query: OrganisationQuery, by: User) -> Iterator[list[str]]:
+    """Record one export of the organisations matching `query`; returns the rows to send."""
+    rows = search_organisations(query).count()
+    audit.log(
+        None,
+        "organisations.organisation.exported",
+        by=by,
+        data={"query": query.to_querystring(), "rows": rows},
+    )
+    return export_rows(query)
+
+
+# Saved searches --------------------------------------------------------------------
+
+
+@transaction.atomic
+def saved_search_create(*, owner: User, name: str, query: OrganisationQuery) -> SavedSearch:
+    """Save a search under a name of the owner's choosing, unique among their searches."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "Give the search a name."})
+    taken = owner.saved_searches.filter(name__iexact=name).values_list("name", flat=True).first()
+    if taken:
+        raise ValidationError(
+            {"name": f"You already have a saved search called “{taken}”: choose another name."}
+        )
+    saved = SavedSearch(owner=owner, name=name, query=query.to_querystring())
+    if not saved.query:
+        raise ValidationError("Choose at least one filter or another order before saving a search.")
+    if len(saved.query) > SavedSearch._meta.get_field("query").max_length:
+        raise ValidationError("This search is too long to save: remove some filters first.")
+    saved.full_clean(validate_constraints=False)
+    try:
+        # A savepoint, so a twin saved at the same moment fails alone, with a message.
+        with transaction.atomic():
+            saved.save()
+    except IntegrityError as error:
+        raise ValidationError(
+            {"name": f"You already have a saved search called “{name}”: choose another name."}
+        ) from error
+    audit.log(saved, "organisations.saved_search.created", by=owner, data={"query": saved.query})
+    return saved
+
+
+@transaction.atomic
+def saved_search_delete(*, saved_search: SavedSearch, by: User) -> None:
+    """Delete one of the person's own saved searches."""
+    if saved_search.owner_id != by.pk:
+        raise PermissionDenied("You can only delete your own saved searches.")
+    audit.log(
+        saved_search,
+        "organisations.saved_search.deleted",
+        by=by,
+        data={"name": saved_search.name, "query": saved_search.query},
+    )
+    saved_search.delete()

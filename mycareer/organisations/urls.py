@@ -6,6 +6,13 @@ app_name = "organisations"
 
 urlpatterns = [
     path("", views_search.search, name="search"),
+    path("export.csv", views_search.export, name="export"),
+    path("saved-searches/", views_search.saved_search_create, name="saved_search_create"),
+    path(
+        "saved-searches/<int:pk>/delete/",
+        views_search.saved_search_delete,
+        name="saved_search_delete",
+    ),
     path("new/", views.organisation_create, name="create"),
     path("tags/", views.tag_suggestions, name="tag_suggestions"),
     path("my-activity/", views.my_activity, name="my_activity"),

@@ -1,18 +1,105 @@
+"""The tailored search page, its CSV export and a person's saved searches."""
+
+import csv
+import itertools
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.http import QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
 
 from mycareer.accounts.permissions import Action, require
-from mycareer.organisations.models import Organisation
+from mycareer.core.http import safe_next
+from mycareer.organisations import selectors, services
+from mycareer.organisations.forms import SavedSearchForm
+from mycareer.organisations.search import SORTS, OrganisationSearchForm, search_organisations
+
+PER_PAGE = 25
+
+
+def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearchForm | None = None):
+    context = {
+        "form": form,
+        "saved_searches": selectors.saved_searches_for(request.user),
+        "save_form": save_form,
+        "can_add": request.user.has_perm("organisations.add_organisation"),
+    }
+    if form.is_valid():
+        query = form.to_query()
+        querystring = query.to_querystring()
+        context.update(
+            query=query,
+            querystring=querystring,
+            sort_label=SORTS[query.sort],
+            page=Paginator(search_organisations(query), PER_PAGE).get_page(request.GET.get("page")),
+            save_form=save_form or SavedSearchForm(initial={"query": querystring}),
+        )
+    return render(request, "organisations/search.html", context)
 
 
 @require_safe
 @require(Action.VIEW)
 def search(request):
-    """Organisations, filtered by name."""
-    query = request.GET.get("q", "").strip()
-    organisations = Organisation.objects.filter(merged_into__isnull=True).select_related("sector")
-    if query:
-        organisations = organisations.filter(name__icontains=query)
-    page = Paginator(organisations.order_by("name"), 25).get_page(request.GET.get("page"))
-    return render(request, "organisations/search.html", {"page": page, "query": query})
+    """Organisations matching the filters, a page at a time, with the person's saved searches."""
+    return _render_search(request, OrganisationSearchForm(request.GET))
+
+
+class _Echo:
+    """A file-like object that hands back what the CSV writer writes, for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_safe
+@require(Action.VIEW)
+def export(request):
+    """Every organisation matching the filters as CSV; the export is audited."""
+    form = OrganisationSearchForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, "Correct the filters before exporting.")
+        return redirect(f"{reverse('organisations:search')}?{request.GET.urlencode()}")
+    rows = services.organisations_export(query=form.to_query(), by=request.user)
+    writer = csv.writer(_Echo())
+    # The byte order mark tells spreadsheets the file is UTF-8 (names with accents, £).
+    lines = itertools.chain(["\ufeff"], (writer.writerow(row) for row in rows))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    filename = f"organisations-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_POST
+@require(Action.VIEW)
+def saved_search_create(request):
+    """Save the search shown on the page under a name; a taken name is a form error."""
+    save_form = SavedSearchForm(request.POST)
+    form = OrganisationSearchForm(QueryDict(request.POST.get("query", "")))
+    if save_form.is_valid() and form.is_valid():
+        try:
+            saved = services.saved_search_create(
+                owner=request.user, name=save_form.cleaned_data["name"], query=form.to_query()
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    save_form.add_error(field if field in save_form.fields else None, errors)
+            else:
+                save_form.add_error(None, error)
+        else:
+            messages.success(request, f"Search saved as “{saved.name}”.")
+            return redirect(saved)
+    return _render_search(request, form, save_form)
+
+
+@require_POST
+@require(Action.VIEW)
+def saved_search_delete(request, pk: int):
+    saved = get_object_or_404(selectors.saved_searches_for(request.user), pk=pk)
+    services.saved_search_delete(saved_search=saved, by=request.user)
+    messages.success(request, f"The saved search “{saved.name}” is deleted.")
+    return redirect(safe_next(request, reverse("organisations:search")))

@@ -1,0 +1,388 @@
+"""Tailored search of organisations: the query, the form that builds it, and one selector.
+
+A search is an `OrganisationQuery`: a frozen value that a form builds, a query string
+carries (so searches can be saved, bookmarked and exported), and `search_organisations`
+runs. To add a filter (key-account status, say): add a field to the query, a field of
+the same name to the form, and a function to `FILTERS`.
+"""
+
+import datetime
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields
+from urllib.parse import urlencode
+
+from django import forms
+from django.db import connections
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
+from django.http import QueryDict
+
+from mycareer.accounts.models import Unit
+from mycareer.core.forms import DateInput
+from mycareer.organisations.models import Organisation, Sector, TaggedOrganisation
+
+SORTS = {
+    "name": "Name (A to Z)",
+    "-last_engaged": "Most recent engagement first",
+    "last_engaged": "Least recent engagement first",
+}
+ORDERINGS = {
+    "name": [Lower("name"), "pk"],
+    "-last_engaged": [F("last_engaged_on").desc(nulls_last=True), Lower("name"), "pk"],
+    # Never engaged is the least recent engagement of all.
+    "last_engaged": [F("last_engaged_on").asc(nulls_first=True), Lower("name"), "pk"],
+}
+
+
+@dataclass(frozen=True)
+class OrganisationQuery:
+    """What a person is looking for; the defaults match every live organisation."""
+
+    text: str = ""
+    tags_all: tuple[str, ...] = ()
+    tags_any: tuple[str, ...] = ()
+    tags_none: tuple[str, ...] = ()
+    sectors: tuple[int, ...] = ()
+    sizes: tuple[str, ...] = ()
+    location: str = ""
+    unit: int | None = None
+    engaged_after: datetime.date | None = None
+    engaged_before: datetime.date | None = None
+    include_archived: bool = False
+    sort: str = "name"
+
+    def to_querystring(self) -> str:
+        """The query as URL parameters, leaving out defaults; the form reads it back."""
+        pairs: list[tuple[str, str]] = []
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value == field.default:
+                continue
+            if field.name.startswith("tags_"):
+                pairs.append((field.name, ", ".join(value)))
+            elif isinstance(value, tuple):
+                pairs.extend((field.name, str(item)) for item in value)
+            elif isinstance(value, bool):
+                pairs.append((field.name, "1"))
+            elif isinstance(value, datetime.date):
+                pairs.append((field.name, value.isoformat()))
+            else:
+                pairs.append((field.name, str(value)))
+        return urlencode(pairs)
+
+    @classmethod
+    def from_querystring(cls, querystring: str) -> "OrganisationQuery":
+        """Read a query string through the form; raises ValidationError if it is not valid."""
+        form = OrganisationSearchForm(QueryDict(querystring))
+        if not form.is_valid():
+            raise forms.ValidationError(form.errors.as_data())
+        return form.to_query()
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(
+            getattr(self, field.name) != field.default
+            for field in fields(self)
+            if field.name != "sort"
+        )
+
+
+# The form ----------------------------------------------------------------------------
+
+
+class TagListField(forms.CharField):
+    """Tag names separated by commas, each once whatever its case."""
+
+    def to_python(self, value) -> tuple[str, ...]:
+        names: list[str] = []
+        seen: set[str] = set()
+        for part in super().to_python(value).split(","):
+            name = " ".join(part.split())
+            if name and name.casefold() not in seen:
+                seen.add(name.casefold())
+                names.append(name)
+        return tuple(names)
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if any(len(name) > 100 for name in value):
+            raise forms.ValidationError("Each tag is at most 100 characters long.")
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list | tuple) else value
+
+
+def unit_choices() -> list[tuple[int, str]]:
+    """Units in tree order, each indented under its parent (one query)."""
+    units = list(Unit.objects.order_by("name").values_list("pk", "name", "parent_id"))
+    children: dict[int | None, list[tuple[int, str]]] = {}
+    for pk, name, parent_id in units:
+        children.setdefault(parent_id, []).append((pk, name))
+    choices: list[tuple[int, str]] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for pk, name in children.get(parent_id, []):
+            # No-break spaces indent the option visually; screen readers skip them.
+            choices.append((pk, "\u00a0\u00a0\u00a0" * depth + name))
+            walk(pk, depth + 1)
+
+    walk(None, 0)
+    return choices
+
+
+class OrganisationSearchForm(forms.Form):
+    """The filters of the search page; field names are OrganisationQuery's."""
+
+    text = forms.CharField(
+        label="Name, description or contact name",
+        required=False,
+        max_length=200,
+        help_text="Finds parts of words too: “ridge” finds Northbridge.",
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    tags_all = TagListField(
+        label="Has all of these tags",
+        required=False,
+        help_text="Separate tags with commas.",
+        widget=forms.TextInput(attrs={"data-tag-input": "", "autocomplete": "off"}),
+    )
+    tags_any = TagListField(
+        label="Has at least one of these tags",
+        required=False,
+        help_text="Separate tags with commas.",
+        widget=forms.TextInput(attrs={"data-tag-input": "", "autocomplete": "off"}),
+    )
+    tags_none = TagListField(
+        label="Has none of these tags",
+        required=False,
+        help_text="Separate tags with commas.",
+        widget=forms.TextInput(attrs={"data-tag-input": "", "autocomplete": "off"}),
+    )
+    sectors = forms.TypedMultipleChoiceField(
+        label="Sector", coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    sizes = forms.MultipleChoiceField(
+        label="Size",
+        choices=Organisation.Size.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    location = forms.CharField(label="Location (town or city)", required=False, max_length=100)
+    unit = forms.TypedChoiceField(
+        label="Owning unit",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="A faculty includes its schools and departments.",
+    )
+    engaged_after = forms.DateField(
+        label="Last engagement on or after", required=False, widget=DateInput()
+    )
+    engaged_before = forms.DateField(
+        label="Last engagement on or before", required=False, widget=DateInput()
+    )
+    include_archived = forms.BooleanField(label="Include archived organisations", required=False)
+    sort = forms.ChoiceField(label="Sort by", choices=list(SORTS.items()), required=False)
+
+    # Shown behind "More filters", which opens when one of them is in use.
+    MORE = ("sectors", "sizes", "location", "unit", "engaged_after", "engaged_before")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sectors"].choices = list(Sector.objects.values_list("pk", "name"))
+        self.fields["unit"].choices = [("", "Any unit"), *unit_choices()]
+
+    def clean(self):
+        data = super().clean()
+        after, before = data.get("engaged_after"), data.get("engaged_before")
+        if after and before and after > before:
+            self.add_error(
+                "engaged_before", "This date must not be earlier than the “on or after” date."
+            )
+        return data
+
+    def to_query(self) -> OrganisationQuery:
+        data = self.cleaned_data
+        return OrganisationQuery(
+            text=" ".join(data["text"].split()),
+            tags_all=data["tags_all"],
+            tags_any=data["tags_any"],
+            tags_none=data["tags_none"],
+            sectors=tuple(sorted(set(data["sectors"]))),
+            sizes=tuple(size for size in Organisation.Size.values if size in data["sizes"]),
+            location=" ".join(data["location"].split()),
+            unit=data["unit"],
+            engaged_after=data["engaged_after"],
+            engaged_before=data["engaged_before"],
+            include_archived=data["include_archived"],
+            sort=data["sort"] or "name",
+        )
+
+    def more_filters_open(self) -> bool:
+        if not self.is_bound:
+            return False
+        return any(self[name].errors or self[name].value() for name in self.MORE)
+
+
+# Free text ---------------------------------------------------------------------------
+
+FTS_TABLE = "organisations_organisation_fts"
+# The person's words reach SQLite only as the bound MATCH parameter.
+FTS_MATCH_SQL = (
+    "SELECT rowid FROM organisations_organisation_fts WHERE organisations_organisation_fts MATCH %s"
+)
+# The trigram index finds nothing shorter than one trigram.
+TRIGRAM = 3
+
+
+def _fts_phrase(word: str) -> str:
+    """A word as an FTS5 string: quoted, so the person's text is never query syntax."""
+    return '"' + word.replace('"', '""') + '"'
+
+
+def filter_by_text(queryset: QuerySet[Organisation], text: str) -> QuerySet[Organisation]:
+    """Organisations whose name, description or contact names contain every word of `text`.
+
+    Words are matched anywhere, inside other words too. SQLite answers from the FTS5
+    trigram index; PostgreSQL from the pg_trgm indexes, which serve `icontains`.
+    """
+    words = text.split()
+    if not words:
+        return queryset
+    use_fts = connections[queryset.db].vendor == "sqlite"
+    indexed = [word for word in words if use_fts and len(word) >= TRIGRAM]
+    for word in words:
+        if word not in indexed:
+            queryset = queryset.filter(search_document__icontains=word)
+    if indexed:
+        match = " ".join(_fts_phrase(word) for word in indexed)
+        queryset = queryset.filter(pk__in=RawSQL(FTS_MATCH_SQL, [match]))  # noqa: S611
+    return queryset
+
+
+# Filters -----------------------------------------------------------------------------
+
+
+def _tagged_with_any(names: Iterable[str]) -> QuerySet:
+    """Ids of organisations with one of `names`, whatever the case.
+
+    Used as `pk IN (subquery)`: SQLite runs the subquery once, where a correlated
+    EXISTS ran once per organisation and was eight times slower on 100,000 rows.
+    """
+    match = Q()
+    for name in names:
+        match |= Q(tag__name__iexact=name)
+    return TaggedOrganisation.objects.filter(match).values("content_object_id")
+
+
+def _by_status(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
+    # A merged record is a stub pointing at its survivor: never a result of its own.
+    qs = qs.filter(merged_into__isnull=True)
+    return qs if query.include_archived else qs.exclude(status=Organisation.Status.ARCHIVED)
+
+
+def _by_text(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
+    return filter_by_text(qs, query.text)
+
+
+def _by_tags(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
+    for name in query.tags_all:
+        qs = qs.filter(pk__in=_tagged_with_any([name]))
+    if query.tags_any:
+        qs = qs.filter(pk__in=_tagged_with_any(query.tags_any))
+    if query.tags_none:
+        qs = qs.exclude(pk__in=_tagged_with_any(query.tags_none))
+    return qs
+
+
+def _by_profile(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
+    if query.sectors:
+        qs = qs.filter(sector_id__in=query.sectors)
+    if query.sizes:
+        qs = qs.filter(size__in=query.sizes)
+    if query.location:
+        qs = qs.filter(locations__icontains=query.location)
+    return qs
+
+
+def _by_unit(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
+    if query.unit is None:
+        return qs
+    # Units nest faculty > school > department: two levels below the chosen one.
+    family = Unit.objects.filter(
+        Q(pk=query.unit) | Q(parent_id=query.unit) | Q(parent__parent_id=query.unit)
+    )
+    return qs.filter(unit_id__in=family.values("pk"))
+
+
+def _by_engagement(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
+    if query.engaged_after:
+        qs = qs.filter(last_engaged_on__gte=query.engaged_after)
+    if query.engaged_before:
+        qs = qs.filter(last_engaged_on__lte=query.engaged_before)
+    return qs
+
+
+FILTERS: list[Callable[[QuerySet, OrganisationQuery], QuerySet]] = [
+    _by_status,
+    _by_text,
+    _by_tags,
+    _by_profile,
+    _by_unit,
+    _by_engagement,
+]
+
+
+def search_organisations(query: OrganisationQuery) -> QuerySet[Organisation]:
+    """The organisations that match `query`, in its order, ready for a list page."""
+    qs = Organisation.objects.all()
+    for apply in FILTERS:
+        qs = apply(qs, query)
+    return (
+        qs.select_related("sector", "unit")
+        .prefetch_related("tags")
+        .order_by(*ORDERINGS.get(query.sort, ORDERINGS["name"]))
+    )
+
+
+# Export ------------------------------------------------------------------------------
+
+EXPORT_HEADER = [
+    "Name",
+    "Website",
+    "Sector",
+    "Size",
+    "Locations",
+    "Owning unit",
+    "Tags",
+    "Last engaged",
+    "Contacts",
+]
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (names come from employers)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_rows(query: OrganisationQuery) -> Iterator[list[str]]:
+    """The header, then one row per matching organisation, read in chunks."""
+    yield EXPORT_HEADER
+    rows = search_organisations(query).annotate(contact_count=Count("contacts"))
+    for org in rows.iterator(chunk_size=500):
+        yield [
+            _cell(value)
+            for value in (
+                org.name,
+                org.website,
+                org.sector or "",
+                org.get_size_display(),
+                org.locations,
+                org.unit or "",
+                ", ".join(sorted(tag.name for tag in org.tags.all())),
+                org.last_engaged_on.isoformat() if org.last_engaged_on else "",
+                org.contact_count,
+            )
+        ]

@@ -1,0 +1,622 @@
+import csv
+import datetime
+import io
+import random
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mycareer.accounts.models import Unit
+from mycareer.audit.models import AuditEntry
+from mycareer.organisations import services
+from mycareer.organisations.models import Organisation, SavedSearch, Sector
+from mycareer.organisations.search import (
+    FTS_TABLE,
+    OrganisationQuery,
+    OrganisationSearchForm,
+    filter_by_text,
+    search_organisations,
+)
+from mycareer.organisations.search_index import repair_sqlite_search_index
+
+SEARCH = reverse("organisations:search")
+EXPORT = reverse("organisations:export")
+TODAY = timezone.localdate()
+
+
+@pytest.fixture
+def operator(persona):
+    return persona("operator")
+
+
+def make(name, by, **fields):
+    return services.organisation_create(by=by, name=name, confirm_duplicates=True, **fields)
+
+
+def engaged(org, by, days_ago):
+    services.note_create(
+        organisation=org, by=by, text="Met", date=TODAY - datetime.timedelta(days=days_ago)
+    )
+
+
+def names(query: OrganisationQuery) -> list[str]:
+    return [o.name for o in search_organisations(query)]
+
+
+def unit(code: str) -> Unit:
+    return Unit.objects.get(code=code)
+
+
+@pytest.fixture
+def spread(operator):
+    """Six organisations with distinctive tags ('Qx …'), so demo data never matches them."""
+    sector = {s.slug: s for s in Sector.objects.all()}
+    orgs = {
+        "Alder": make(
+            "Alder Robotics",
+            operator,
+            tags=["Qx Placements", "Qx Robotics"],
+            sector=sector["engineering-and-manufacturing"],
+            size="large",
+            locations="Leeds, York",
+            unit=unit("mech"),
+        ),
+        "Birch": make(
+            "Birch Software",
+            operator,
+            tags=["Qx Placements", "Qx Software"],
+            sector=sector["technology-and-software"],
+            size="small",
+            locations="Leeds",
+            unit=unit("computing"),
+        ),
+        "Cedar": make(
+            "Cedar Engineering",
+            operator,
+            tags=["Qx Placements", "Qx Robotics", "Qx Software"],
+            sector=sector["engineering-and-manufacturing"],
+            size="large",
+            locations="Sheffield",
+            unit=unit("mech-design"),
+        ),
+        "Damson": make(
+            "Damson Bank",
+            operator,
+            tags=["Qx Finance"],
+            sector=sector["finance-and-accounting"],
+            size="enterprise",
+            locations="London, Leeds",
+            unit=unit("accounting"),
+        ),
+        "Elder": make(
+            "Elder Arts Trust",
+            operator,
+            tags=["Qx Arts", "Qx Placements"],
+            sector=sector["creative-arts-and-media"],
+            size="micro",
+            locations="York",
+            unit=unit("music"),
+        ),
+        "Fir": make("Fir Consulting", operator, tags=["Qx Finance", "Qx Software"]),
+    }
+    engaged(orgs["Alder"], operator, 10)
+    engaged(orgs["Birch"], operator, 200)
+    engaged(orgs["Cedar"], operator, 40)
+    engaged(orgs["Damson"], operator, 400)
+    return orgs
+
+
+QX = ("Qx Placements", "Qx Robotics", "Qx Software", "Qx Finance", "Qx Arts")
+
+
+def qx(**filters) -> OrganisationQuery:
+    """A query limited to the spread's organisations (they all have a Qx tag)."""
+    return OrganisationQuery(tags_any=filters.pop("tags_any", QX), **filters)
+
+
+# Filters -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_combined_filters_return_exactly_the_expected_organisations(spread):
+    query = OrganisationQuery(
+        tags_all=("Qx Placements",),
+        tags_none=("Qx Software",),
+        sectors=(spread["Alder"].sector_id,),
+        sizes=("large",),
+        location="leeds",
+        unit=unit("eps").pk,
+        engaged_after=TODAY - datetime.timedelta(days=30),
+    )
+    assert names(query) == ["Alder Robotics"]
+
+
+@pytest.mark.django_db
+def test_all_of_any_of_and_none_of_tags(spread):
+    assert names(qx(tags_all=("Qx Placements", "Qx Robotics"))) == [
+        "Alder Robotics",
+        "Cedar Engineering",
+    ]
+    assert names(OrganisationQuery(tags_any=("Qx Arts", "Qx Finance"))) == [
+        "Damson Bank",
+        "Elder Arts Trust",
+        "Fir Consulting",
+    ]
+    assert names(qx(tags_none=("Qx Placements", "Qx Finance"))) == []
+    assert names(qx(tags_none=("Qx Software",))) == [
+        "Alder Robotics",
+        "Damson Bank",
+        "Elder Arts Trust",
+    ]
+
+
+@pytest.mark.django_db
+def test_tag_names_match_whatever_their_case(spread):
+    assert names(qx(tags_all=("qx ROBOTICS",))) == ["Alder Robotics", "Cedar Engineering"]
+    assert names(OrganisationQuery(tags_any=("QX ARTS",))) == ["Elder Arts Trust"]
+
+
+@pytest.mark.django_db
+def test_a_unit_includes_its_schools_and_departments(spread):
+    assert names(qx(unit=unit("eps").pk)) == [
+        "Alder Robotics",
+        "Birch Software",
+        "Cedar Engineering",
+    ]
+    assert names(qx(unit=unit("mech").pk)) == ["Alder Robotics", "Cedar Engineering"]
+    assert names(qx(unit=unit("mech-design").pk)) == ["Cedar Engineering"]
+    assert names(qx(unit=unit("business").pk)) == ["Damson Bank"]
+
+
+@pytest.mark.django_db
+def test_last_engagement_dates_are_inclusive_and_never_engaged_is_left_out(spread):
+    day = TODAY - datetime.timedelta(days=40)
+    assert names(qx(engaged_after=day)) == ["Alder Robotics", "Cedar Engineering"]
+    assert names(qx(engaged_before=day)) == [
+        "Birch Software",
+        "Cedar Engineering",
+        "Damson Bank",
+    ]
+    assert names(
+        qx(
+            engaged_after=TODAY - datetime.timedelta(days=300),
+            engaged_before=TODAY - datetime.timedelta(days=100),
+        )
+    ) == ["Birch Software"]
+
+
+@pytest.mark.django_db
+def test_sorting_by_name_and_by_last_engagement(spread, operator):
+    make("alpine lowercase", operator, tags=["Qx Arts"])
+    assert names(qx()) == [
+        "Alder Robotics",
+        "alpine lowercase",
+        "Birch Software",
+        "Cedar Engineering",
+        "Damson Bank",
+        "Elder Arts Trust",
+        "Fir Consulting",
+    ]
+    # Most recent first, never engaged last (by name); least recent puts them first.
+    assert names(qx(sort="-last_engaged")) == [
+        "Alder Robotics",
+        "Cedar Engineering",
+        "Birch Software",
+        "Damson Bank",
+        "alpine lowercase",
+        "Elder Arts Trust",
+        "Fir Consulting",
+    ]
+    assert names(qx(sort="last_engaged")) == [
+        "alpine lowercase",
+        "Elder Arts Trust",
+        "Fir Consulting",
+        "Damson Bank",
+        "Birch Software",
+        "Cedar Engineering",
+        "Alder Robotics",
+    ]
+
+
+@pytest.mark.django_db
+def test_archived_only_on_request_and_merged_records_never(spread, operator, persona):
+    services.organisation_archive(organisation=spread["Elder"], by=persona("manager"))
+    services.organisation_merge(survivor=spread["Birch"], other=spread["Fir"], keep={}, by=operator)
+    assert "Elder Arts Trust" not in names(qx())
+    assert "Elder Arts Trust" in names(qx(include_archived=True))
+    assert "Fir Consulting" not in names(qx(include_archived=True))
+
+
+# Free text ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_text_search_finds_parts_of_words_through_the_sqlite_index(cast):
+    if connection.vendor != "sqlite":
+        pytest.skip("The FTS5 index is SQLite's")
+    results = search_organisations(OrganisationQuery(text="ridge"))
+    assert FTS_TABLE in str(results.query)
+    assert "Northbridge Engineering Ltd" in [o.name for o in results]
+
+
+@pytest.mark.django_db
+def test_text_search_covers_name_description_and_contact_names(spread, operator):
+    org = spread["Alder"]
+    services.organisation_update(
+        organisation=org, by=operator, description="Autonomous warehouse machines"
+    )
+    services.contact_create(organisation=org, by=operator, full_name="Xanthe Quarrington")
+    assert names(qx(text="robot")) == ["Alder Robotics"]
+    assert names(qx(text="WAREHOUSE")) == ["Alder Robotics"]
+    assert names(OrganisationQuery(text="arringt")) == ["Alder Robotics"]
+    # Every word must appear, anywhere, in any order.
+    assert names(OrganisationQuery(text="quarrington alder")) == ["Alder Robotics"]
+    assert names(OrganisationQuery(text="quarrington birch")) == []
+
+
+@pytest.mark.django_db
+def test_text_search_follows_changes_and_deletions(spread, operator, persona):
+    org = spread["Alder"]
+    services.organisation_update(organisation=org, by=operator, name="Zebulon Automation")
+    assert names(OrganisationQuery(text="zebulon")) == ["Zebulon Automation"]
+    assert names(qx(text="alder")) == []
+    services.organisation_delete(organisation=org, by=persona("manager"))
+    assert names(OrganisationQuery(text="zebulon")) == []
+
+
+@pytest.mark.django_db
+def test_short_words_and_query_syntax_are_plain_text(spread):
+    assert names(qx(text="Fi")) == ["Fir Consulting"]
+    assert names(qx(text="fir c")) == ["Fir Consulting"]
+    syntax = ['"', '"""', 'fir" OR "alder', "NEAR(fir alder)", "fir*", "a AND", "-fir", "^fir"]
+    for text in syntax:
+        assert names(qx(text=text)) == [], text
+
+
+@pytest.mark.django_db
+def test_the_index_triggers_come_back_after_a_table_rebuild(spread, operator):
+    if connection.vendor != "sqlite":
+        pytest.skip("The FTS5 index is SQLite's")
+    with connection.cursor() as cursor:
+        # What Django's copy-the-table ALTER on SQLite leaves behind.
+        cursor.execute("DROP TRIGGER organisations_organisation_fts_insert")
+        cursor.execute("DROP TRIGGER organisations_organisation_fts_update")
+    make("Quokka Logistics", operator)
+    assert names(OrganisationQuery(text="quokka")) == []
+    assert repair_sqlite_search_index() == [
+        "organisations_organisation_fts_insert",
+        "organisations_organisation_fts_update",
+    ]
+    assert names(OrganisationQuery(text="quokka")) == ["Quokka Logistics"]
+    assert repair_sqlite_search_index() == []
+
+
+@pytest.mark.django_db
+def test_postgresql_answers_substring_search_from_the_trigram_index(spread):
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_trgm is PostgreSQL's")
+    with connection.cursor() as cursor:
+        # Few rows make a table scan cheaper; forbid it to see that the index serves.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = filter_by_text(Organisation.objects.all(), "ridge").explain()
+    assert "org_search_document_trgm_idx" in plan
+    assert names(qx(text="irch")) == ["Birch Software"]
+
+
+# The query and its form ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_query_survives_the_trip_through_a_query_string(spread):
+    query = OrganisationQuery(
+        text="robot arm",
+        tags_all=("Qx Placements", "Qx R&D + more"),
+        tags_any=("Qx Robotics",),
+        tags_none=("Qx Finance",),
+        sectors=(spread["Alder"].sector_id, spread["Birch"].sector_id),
+        sizes=("small", "large"),
+        location="Leeds",
+        unit=unit("eps").pk,
+        engaged_after=datetime.date(2026, 1, 1),
+        engaged_before=datetime.date(2026, 6, 30),
+        include_archived=True,
+        sort="-last_engaged",
+    )
+    assert OrganisationQuery.from_querystring(query.to_querystring()) == query
+    assert OrganisationQuery().to_querystring() == ""
+    assert OrganisationQuery.from_querystring("") == OrganisationQuery()
+
+
+@pytest.mark.django_db
+def test_the_form_reads_comma_separated_tags_once_each(cast):
+    form = OrganisationSearchForm(
+        {"tags_all": " NHS ,  nhs, Graduate   recruiter,, ", "sizes": ["large"]}
+    )
+    assert form.is_valid(), form.errors
+    query = form.to_query()
+    assert query.tags_all == ("NHS", "Graduate recruiter")
+    assert query.sizes == ("large",)
+    assert all(field.label for field in form)
+
+
+@pytest.mark.django_db
+def test_the_form_refuses_dates_the_wrong_way_round_and_unknown_choices(cast):
+    form = OrganisationSearchForm(
+        {"engaged_after": "2026-05-01", "engaged_before": "2026-04-01", "sort": "evil"}
+    )
+    assert not form.is_valid()
+    assert "engaged_before" in form.errors
+    assert "sort" in form.errors
+    with pytest.raises(ValidationError):
+        OrganisationQuery.from_querystring("unit=999999")
+
+
+# Saved searches ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_saving_a_search_is_audited_and_names_are_unique_per_person(spread, operator, persona):
+    query = qx(tags_all=("Qx Robotics",))
+    saved = services.saved_search_create(owner=operator, name="  Robots  ", query=query)
+    assert saved.name == "Robots"
+    assert OrganisationQuery.from_querystring(saved.query) == query
+    assert AuditEntry.objects.filter(
+        action="organisations.saved_search.created", actor=operator, object_id=str(saved.pk)
+    ).exists()
+    with pytest.raises(ValidationError) as raised:
+        services.saved_search_create(owner=operator, name="ROBOTS", query=qx(location="York"))
+    assert "already have a saved search" in str(raised.value)
+    with pytest.raises(ValidationError) as raised:
+        services.saved_search_create(owner=operator, name="Everything", query=OrganisationQuery())
+    assert "Choose at least one filter" in str(raised.value)
+    # Someone else may use the same name.
+    services.saved_search_create(owner=persona("manager"), name="Robots", query=query)
+    with pytest.raises(PermissionDenied):
+        services.saved_search_delete(saved_search=saved, by=persona("manager"))
+
+
+@pytest.mark.django_db
+def test_a_saved_search_is_saved_and_rerun_from_the_page(client, spread, operator):
+    client.force_login(operator)
+    querystring = qx(tags_all=("Qx Robotics",), sort="-last_engaged").to_querystring()
+    response = client.post(
+        reverse("organisations:saved_search_create"),
+        {"name": "Robot makers", "query": querystring},
+    )
+    saved = SavedSearch.objects.get(owner=operator, name="Robot makers")
+    assert response.status_code == 302
+    assert response["Location"] == saved.get_absolute_url()
+    page = client.get(response["Location"])
+    assert [o.name for o in page.context["page"]] == ["Alder Robotics", "Cedar Engineering"]
+    assert "Robot makers" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_taken_name_is_a_message_on_the_form_not_an_error_page(client, spread, operator):
+    client.force_login(operator)
+    services.saved_search_create(owner=operator, name="Robot makers", query=qx())
+    response = client.post(
+        reverse("organisations:saved_search_create"),
+        {"name": "robot makers", "query": qx(location="York").to_querystring()},
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "You already have a saved search called “Robot makers”" in page
+    # What was typed is kept, and the results of the search being saved are shown.
+    assert 'value="robot makers"' in page
+    assert [o.name for o in response.context["page"]] == ["Alder Robotics", "Elder Arts Trust"]
+    assert SavedSearch.objects.filter(owner=operator).count() == 1
+
+
+@pytest.mark.django_db
+def test_people_see_and_delete_only_their_own_saved_searches(client, operator, persona):
+    query = OrganisationQuery(text="bridge")
+    mine = services.saved_search_create(owner=operator, name="Mine", query=query)
+    theirs = services.saved_search_create(owner=persona("manager"), name="Theirs", query=query)
+    client.force_login(operator)
+    page = client.get(SEARCH).content.decode()
+    assert "Mine" in page
+    assert "Theirs" not in page
+    url = reverse("organisations:saved_search_delete", args=[theirs.pk])
+    assert client.post(url).status_code == 404
+    assert SavedSearch.objects.filter(pk=theirs.pk).exists()
+    url = reverse("organisations:saved_search_delete", args=[mine.pk])
+    assert client.post(url).status_code == 302
+    assert not SavedSearch.objects.filter(pk=mine.pk).exists()
+    assert AuditEntry.objects.filter(action="organisations.saved_search.deleted").count() == 1
+
+
+# The page ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_page_shows_exactly_what_the_combined_filters_match(client, spread, operator):
+    client.force_login(operator)
+    response = client.get(
+        SEARCH,
+        {
+            "tags_any": "qx robotics, QX FINANCE",
+            "tags_none": "Qx Software",
+            "location": "Leeds",
+            "sort": "-last_engaged",
+        },
+    )
+    assert response.status_code == 200
+    assert [o.name for o in response.context["page"]] == ["Alder Robotics", "Damson Bank"]
+    page = response.content.decode()
+    assert "<strong>2</strong> organisations found" in page
+    assert f'href="{spread["Alder"].get_absolute_url()}"' in page
+    assert 'class="responsive"' in page
+    assert 'data-label="Last engagement"' in page
+    assert 'role="search"' in page
+    assert "Export CSV" in page
+
+
+@pytest.mark.django_db
+def test_bad_filters_are_explained_and_kept(client, operator):
+    client.force_login(operator)
+    response = client.get(
+        SEARCH, {"text": "kept words", "engaged_after": "2026-05-01", "engaged_before": "2026-04"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Please correct what is shown below" in page
+    assert 'value="kept words"' in page
+    assert "page" not in response.context
+
+
+@pytest.mark.django_db
+def test_pages_keep_the_filters(client, operator):
+    for n in range(30):
+        make(f"Paging Org {n:02d}", operator, tags=["Qx Paging"])
+    client.force_login(operator)
+    response = client.get(SEARCH, {"tags_all": "qx paging"})
+    assert response.context["page"].paginator.count == 30
+    assert "?tags_all=qx+paging&amp;page=2" in response.content.decode()
+    second = client.get(SEARCH, {"tags_all": "qx paging", "page": 2})
+    assert [o.name for o in second.context["page"]][0] == "Paging Org 25"
+
+
+@pytest.mark.django_db
+def test_the_page_query_count_does_not_grow_with_results(
+    client, operator, django_assert_max_num_queries
+):
+    sectors = list(Sector.objects.all())
+    for n in range(25):
+        org = make(
+            f"Counted Org {n:02d}",
+            operator,
+            tags=["Qx Counted", f"Qx Count {n}"] + (["Qx Few"] if n < 5 else []),
+            sector=sectors[n % len(sectors)],
+            unit=unit("mech"),
+        )
+        engaged(org, operator, n)
+    client.force_login(operator)
+    client.get(SEARCH)  # the session and access checks settle on the first request
+    counts = []
+    for tag, expected in (("Qx Few", 5), ("Qx Counted", 25)):
+        with django_assert_max_num_queries(14) as captured:
+            response = client.get(SEARCH, {"tags_all": tag})
+        assert len(response.context["page"]) == expected
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1]
+
+
+# Export ------------------------------------------------------------------------------
+
+
+def read_csv(response) -> list[list[str]]:
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(body)))
+
+
+@pytest.mark.django_db
+def test_export_sends_every_matching_row_and_is_audited_once(client, spread, operator):
+    services.contact_create(organisation=spread["Alder"], by=operator, full_name="Ann Example")
+    services.contact_create(organisation=spread["Alder"], by=operator, full_name="Bo Example")
+    services.organisation_update(
+        organisation=spread["Cedar"], by=operator, name="=HYPERLINK(1) Cedar"
+    )
+    client.force_login(operator)
+    response = client.get(EXPORT, {"tags_all": "Qx Robotics"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response["Content-Disposition"]
+    rows = read_csv(response)
+    # The header; then, by name, Cedar's new name (sorted first) and Alder.
+    assert rows[0] == [
+        "Name",
+        "Website",
+        "Sector",
+        "Size",
+        "Locations",
+        "Owning unit",
+        "Tags",
+        "Last engaged",
+        "Contacts",
+    ]
+    # A spreadsheet must not run a name as a formula.
+    assert rows[1][0] == "'=HYPERLINK(1) Cedar"
+    assert rows[2] == [
+        "Alder Robotics",
+        "",
+        "Engineering and manufacturing",
+        "Large (250–999)",
+        "Leeds, York",
+        "School of Mechanical Engineering",
+        "Qx Placements, Qx Robotics",
+        (TODAY - datetime.timedelta(days=10)).isoformat(),
+        "2",
+    ]
+    assert len(rows) == 3
+    entries = AuditEntry.objects.filter(action="organisations.organisation.exported")
+    assert entries.count() == 1
+    entry = entries.get()
+    assert entry.actor == operator
+    assert entry.data == {"query": "tags_all=Qx+Robotics", "rows": 2}
+
+
+@pytest.mark.django_db
+def test_only_staff_may_export(client, persona, spread):
+    for name in ("student", "employer"):
+        client.force_login(persona(name))
+        assert client.get(EXPORT).status_code == 403
+        assert client.get(SEARCH).status_code == 403
+    client.force_login(persona("operator"))
+    # Filters that do not make sense go back to the page that explains them.
+    response = client.get(EXPORT, {"engaged_after": "2026-05-01", "engaged_before": "2026-01-01"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(SEARCH + "?")
+    client.logout()
+    response = client.get(EXPORT)
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+    assert not AuditEntry.objects.filter(action="organisations.organisation.exported").exists()
+
+
+# Property: the tag filters are set logic ---------------------------------------------
+
+POOL = ["Hq Alpha", "Hq Beta", "Hq Gamma", "Hq Delta", "Hq Epsilon", "Hq Zeta", "Hq Eta", "Hq Iota"]
+
+
+@pytest.fixture
+def tagged_pool(operator) -> dict[int, set[str]]:
+    """Fifteen organisations with random (but fixed) tags from the pool."""
+    rng = random.Random(2026)
+    tags_by_org = {}
+    for n in range(15):
+        tags = rng.sample(POOL, rng.randint(0, 4))
+        org = make(f"Pool Org {n}", operator, tags=tags)
+        tags_by_org[org.pk] = {tag.lower() for tag in tags}
+    return tags_by_org
+
+
+# Tag names as people type them: any case.
+tag_names = st.sampled_from(POOL).flatmap(
+    lambda tag: st.sampled_from([tag, tag.lower(), tag.upper(), tag.swapcase()])
+)
+tag_lists = st.lists(tag_names, max_size=3).map(tuple)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(all_of=tag_lists, any_of=tag_lists, none_of=tag_lists)
+def test_tag_filters_agree_with_set_logic(tagged_pool, all_of, any_of, none_of):
+    query = OrganisationQuery(tags_all=all_of, tags_any=any_of, tags_none=none_of)
+    found = set(search_organisations(query).filter(pk__in=tagged_pool).values_list("pk", flat=True))
+    want_all = {t.lower() for t in all_of}
+    want_any = {t.lower() for t in any_of}
+    refuse = {t.lower() for t in none_of}
+    expected = {
+        pk
+        for pk, tags in tagged_pool.items()
+        if want_all <= tags and (not want_any or want_any & tags) and not refuse & tags
+    }
+    assert found == expected
