@@ -86,6 +86,14 @@ class _Inbox:
     def __init__(self):
         self.envelopes = []
         self.lock = threading.Lock()
+        # address -> SMTP reply, e.g. "550 5.1.1 No such mailbox", to test bounces.
+        self.refuse: dict[str, str] = {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         with self.lock:

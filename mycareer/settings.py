@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "mycareer.audit",
     "mycareer.accounts",
     "mycareer.organisations",
+    "mycareer.mailing",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -265,4 +266,12 @@ MYCAREER = {
     "TRAINING_VALID_DAYS": env_int("TRAINING_VALID_DAYS", 365),
     # Reminders go out when training expires within this many days.
     "TRAINING_REMINDER_DAYS": env_int("TRAINING_REMINDER_DAYS", 30),
+    # No employer contact gets more than this many bulk emails in this many days.
+    "BULK_EMAIL_LIMIT": env_int("BULK_EMAIL_LIMIT", 2),
+    "BULK_EMAIL_LIMIT_DAYS": env_int("BULK_EMAIL_LIMIT_DAYS", 14),
+    # Messages per second the outbox sends (0 = as fast as the mail server takes them).
+    "BULK_EMAIL_RATE": env_int("BULK_EMAIL_RATE", 20),
+    # A second designated sender approves each campaign before it goes.
+    "BULK_EMAIL_NEEDS_APPROVAL": env_bool("BULK_EMAIL_NEEDS_APPROVAL", False),
+    "UNSUBSCRIBE_MAILBOX": os.environ.get("UNSUBSCRIBE_MAILBOX", "unsubscribe@demo.ac.uk"),
 }

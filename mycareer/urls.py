@@ -13,6 +13,7 @@ urlpatterns = [
     path("audit/", include("mycareer.audit.urls")),
     path("organisations/", include("mycareer.organisations.urls")),
     path("employer/", include("mycareer.organisations.urls_employer")),
+    path("email/", include("mycareer.mailing.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

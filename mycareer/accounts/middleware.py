@@ -5,7 +5,7 @@ from mycareer.accounts.permissions import access_for
 
 # Paths a person can reach before accepting the terms: the terms themselves,
 # logging out, static files and the account pages.
-_OPEN_PREFIXES = ("/accounts/", "/static/", "/media/", "/terms/", "/admin/", "/unsubscribe/")
+_OPEN_PREFIXES = ("/accounts/", "/static/", "/media/", "/terms/", "/admin/", "/email/unsubscribe/")
 
 
 class TermsAcceptanceMiddleware:

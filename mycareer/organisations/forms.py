@@ -234,6 +234,10 @@ class InvitationForm(forms.Form):
 class PreferencesForm(forms.Form):
     events = forms.BooleanField(label="Emails promoting university events", required=False)
     newsletters = forms.BooleanField(label="Newsletters from the careers service", required=False)
+    vacancies = forms.BooleanField(
+        label="Calls for vacancies, placements and internships", required=False
+    )
+    other = forms.BooleanField(label="Other announcements", required=False)
 
 
 class RegistrationDecisionForm(forms.Form):

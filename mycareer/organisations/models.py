@@ -208,6 +208,8 @@ class EmailOptOut(models.Model):
         ALL = "all", "All bulk email"
         EVENTS = "events", "Event promotion"
         NEWSLETTERS = "newsletters", "Newsletters"
+        VACANCIES = "vacancies", "Calls for vacancies"
+        OTHER = "other", "Other announcements"
 
     class Method(models.TextChoices):
         FORM = "form", "Profile form"

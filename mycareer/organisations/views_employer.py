@@ -35,6 +35,7 @@ from mycareer.organisations.models import (
 from mycareer.organisations.timeline import organisation_timeline
 
 INVITATION_DAYS = 30
+PREFERENCE_PURPOSES = ("events", "newsletters", "vacancies", "other")
 
 
 def _invitation(token: str) -> EmployerInvitation | None:
@@ -305,7 +306,7 @@ def preferences(request):
     opted_out = set(contact.opt_outs.values_list("purpose", flat=True))
     initial = {
         purpose: purpose not in opted_out and EmailOptOut.Purpose.ALL not in opted_out
-        for purpose in ("events", "newsletters")
+        for purpose in PREFERENCE_PURPOSES
     }
     form = PreferencesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -313,7 +314,7 @@ def preferences(request):
             services.contact_opt_in(
                 contact=contact, purpose=EmailOptOut.Purpose.ALL, by=request.user
             )
-        for purpose in ("events", "newsletters"):
+        for purpose in PREFERENCE_PURPOSES:
             if form.cleaned_data[purpose]:
                 services.contact_opt_in(contact=contact, purpose=purpose, by=request.user)
             else:

@@ -251,8 +251,15 @@ def test_preferences_record_opt_outs_per_purpose(client, persona, cast):
     client.force_login(laura)
     assert client.post(reverse("employer:preferences"), {"newsletters": "on"}).status_code == 302
     opt_outs = EmailOptOut.objects.filter(contact__user=laura)
-    assert list(opt_outs.values_list("purpose", "method")) == [("events", "form")]
-    client.post(reverse("employer:preferences"), {"newsletters": "on", "events": "on"})
+    assert sorted(opt_outs.values_list("purpose", "method")) == [
+        ("events", "form"),
+        ("other", "form"),
+        ("vacancies", "form"),
+    ]
+    client.post(
+        reverse("employer:preferences"),
+        {"newsletters": "on", "events": "on", "vacancies": "on", "other": "on"},
+    )
     assert not EmailOptOut.objects.filter(contact__user=laura).exists()
 
 

@@ -1,0 +1,40 @@
+from django.apps import AppConfig
+
+
+class MailingConfig(AppConfig):
+    name = "mycareer.mailing"
+    label = "mailing"
+    verbose_name = "Bulk email"
+
+    def ready(self) -> None:
+        from mycareer.accounts.permissions import can_send_bulk_email, can_view_staff_pages
+        from mycareer.audit.registry import register_actions
+        from mycareer.core.registry import (
+            NavItem,
+            PeriodicJob,
+            SeedStep,
+            register_nav,
+            register_periodic_job,
+            register_seed,
+        )
+        from mycareer.mailing import tasks
+        from mycareer.mailing.demo import seed_campaigns
+        from mycareer.mailing.selectors import email_timeline_source
+        from mycareer.organisations.timeline import register_timeline_source
+
+        register_actions(
+            {
+                "mailing.campaign.created": "Bulk email drafted",
+                "mailing.campaign.changed": "Bulk email draft changed",
+                "mailing.campaign.submitted": "Bulk email submitted for approval",
+                "mailing.campaign.approved": "Bulk email approved",
+                "mailing.campaign.queued": "Bulk email sent",
+                "mailing.campaign.cancelled": "Bulk email cancelled",
+                "mailing.campaign.tested": "Bulk email test sent",
+            }
+        )
+        register_nav(NavItem("Bulk email", "mailing:campaigns", can_send_bulk_email, order=50))
+        register_nav(NavItem("Email chart", "mailing:chart", can_view_staff_pages, order=51))
+        register_timeline_source("emails", email_timeline_source, staff_only=False)
+        register_periodic_job(PeriodicJob("campaign-watchdog", tasks.campaign_watchdog, 1))
+        register_seed(SeedStep("bulk email", seed_campaigns, order=70))

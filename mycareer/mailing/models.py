@@ -1,0 +1,100 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from mycareer.accounts.models import Unit
+from mycareer.organisations.models import Contact, EmailOptOut
+
+
+def new_message_id() -> str:
+    return f"<{secrets.token_hex(16)}@mycareer>"
+
+
+class Campaign(models.Model):
+    """A bulk email to employer contacts, sent through the outbox by the task worker."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        AWAITING_APPROVAL = "awaiting", "Waiting for a second sender's approval"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        CANCELLED = "cancelled", "Cancelled"
+
+    Purpose = EmailOptOut.Purpose
+
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="campaigns")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.EVENTS)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(
+        help_text="Simple formatting only (paragraphs, bold, italics, lists, links)."
+    )
+    # The organisation search whose contacts receive it (a query string of the search page).
+    recipient_query = models.CharField(max_length=2000, blank=True)
+    promoted_events = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # Touched by the sending task as it works, so a watchdog can tell a stalled campaign.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    def get_absolute_url(self) -> str:
+        return reverse("mailing:campaign", args=[self.pk])
+
+
+class OutboxMessage(models.Model):
+    """One recipient of one campaign. Marked sent only after the SMTP server accepted it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
+    contact = models.ForeignKey(
+        Contact, null=True, on_delete=models.SET_NULL, related_name="outbox_messages"
+    )
+    # Kept so figures per organisation stay right after a contact is erased or moves.
+    organisation_id_at_send = models.BigIntegerField(null=True, db_index=True)
+    email = models.EmailField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    message_id = models.CharField(max_length=100, unique=True, default=new_message_id)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "contact"], name="one_message_per_contact"),
+            models.UniqueConstraint(fields=["campaign", "email"], name="one_message_per_address"),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            models.Index(fields=["email", "sent_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} to {self.email}"

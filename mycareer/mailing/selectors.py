@@ -1,0 +1,22 @@
+from mycareer.mailing.models import OutboxMessage
+from mycareer.organisations.timeline import TimelineEntry
+
+
+def email_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:
+    """Each bulk email the organisation's contacts received, newest first."""
+    messages = (
+        OutboxMessage.objects.filter(
+            organisation_id_at_send=organisation.pk, status=OutboxMessage.Status.SENT
+        )
+        .select_related("campaign__unit", "contact")
+        .order_by("-sent_at")[:limit]
+    )
+    return [
+        TimelineEntry(
+            when=m.sent_at,
+            kind="Email",
+            title=f"Email “{m.campaign.subject}” from {m.campaign.unit}",
+            details=[f"To {m.contact.full_name if m.contact else m.email}"],
+        )
+        for m in messages
+    ]

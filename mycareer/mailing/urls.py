@@ -1,0 +1,18 @@
+from django.urls import path
+
+from mycareer.mailing import views
+
+app_name = "mailing"
+
+urlpatterns = [
+    path("", views.campaigns, name="campaigns"),
+    path("new/", views.campaign_form, name="campaign_create"),
+    path("chart/", views.chart_page, name="chart"),
+    path("chart.png", views.chart_png, name="chart_png"),
+    path("chart.csv", views.chart_csv, name="chart_csv"),
+    path("<int:pk>/", views.campaign_detail, name="campaign"),
+    path("<int:pk>/edit/", views.campaign_form, name="campaign_edit"),
+    path("<int:pk>/preview/", views.campaign_preview, name="campaign_preview"),
+    path("<int:pk>/progress.json", views.campaign_progress_json, name="campaign_progress"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+]
