@@ -89,3 +89,16 @@ class NoteForm(forms.ModelForm):
 
 class ConfirmForm(forms.Form):
     confirm = forms.BooleanField(label="I understand this cannot be undone", required=True)
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Spreadsheet to import",
+        help_text="A CSV file (UTF-8) or an Excel workbook (.xlsx): at most 5 MB and 5,000 rows.",
+        widget=forms.FileInput(
+            attrs={
+                "accept": ".csv,.xlsx,text/csv,"
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        ),
+    )

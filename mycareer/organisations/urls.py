@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mycareer.organisations import views, views_search
+from mycareer.organisations import views, views_import, views_search
 
 app_name = "organisations"
 
@@ -9,6 +9,14 @@ urlpatterns = [
     path("new/", views.organisation_create, name="create"),
     path("tags/", views.tag_suggestions, name="tag_suggestions"),
     path("my-activity/", views.my_activity, name="my_activity"),
+    path("import/", views_import.organisation_import, name="import"),
+    path("import/confirm/", views_import.organisation_import_confirm, name="import_confirm"),
+    path("import/template.csv", views_import.organisation_import_template, name="import_template"),
+    path(
+        "import/<uuid:result_id>/",
+        views_import.organisation_import_status,
+        name="import_status",
+    ),
     path("<int:pk>/", views.organisation_detail, name="detail"),
     path("<int:pk>/edit/", views.organisation_edit, name="edit"),
     path("<int:pk>/archive/", views.organisation_archive, name="archive"),
