@@ -261,3 +261,16 @@ class SavedSearchForm(forms.Form):
     )
     # The search being saved, as the search page's query string.
     query = forms.CharField(max_length=4000, required=False, widget=forms.HiddenInput)
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Spreadsheet to import",
+        help_text="A CSV file (UTF-8) or an Excel workbook (.xlsx): at most 5 MB and 5,000 rows.",
+        widget=forms.FileInput(
+            attrs={
+                "accept": ".csv,.xlsx,text/csv,"
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        ),
+    )

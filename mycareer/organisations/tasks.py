@@ -1,6 +1,7 @@
 from django_tasks import task
 
 from mycareer.core.mail import send_templated_email
+from mycareer.organisations import imports
 from mycareer.organisations.models import LiaisonRequest
 
 
@@ -76,4 +77,18 @@ def send_invitation_email(invitation_id: int) -> int:
         subject=f"{invitation.invited_by} invites you to {invitation.organisation} on MyCareer",
         template="organisations/email/invitation.txt",
         context={"invitation": invitation},
+    )
+
+
+@task()
+def import_organisations(
+    *, user_id: int, file: str, filename: str, fingerprint: str, create_anyway: list[int]
+) -> dict:
+    """Write a large confirmed import in the worker: every row, or none."""
+    return imports.run_pending(
+        user_id=user_id,
+        file=file,
+        filename=filename,
+        fingerprint=fingerprint,
+        create_anyway=create_anyway,
     )

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from mycareer.organisations import views, views_employer, views_keyaccounts, views_search
+from mycareer.organisations import (
+    views,
+    views_employer,
+    views_import,
+    views_keyaccounts,
+    views_search,
+)
 
 app_name = "organisations"
 
@@ -27,6 +33,14 @@ urlpatterns = [
         "liaison/<int:request_id>/",
         views_keyaccounts.liaison_request_detail,
         name="liaison_request",
+    ),
+    path("import/", views_import.organisation_import, name="import"),
+    path("import/confirm/", views_import.organisation_import_confirm, name="import_confirm"),
+    path("import/template.csv", views_import.organisation_import_template, name="import_template"),
+    path(
+        "import/<uuid:result_id>/",
+        views_import.organisation_import_status,
+        name="import_status",
     ),
     path("<int:pk>/", views.organisation_detail, name="detail"),
     path("<int:pk>/edit/", views.organisation_edit, name="edit"),
