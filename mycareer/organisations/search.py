@@ -13,14 +13,20 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.db import connections
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.http import QueryDict
 
 from mycareer.accounts.models import Unit
 from mycareer.core.forms import DateInput
-from mycareer.organisations.models import Organisation, Sector, TaggedOrganisation
+from mycareer.organisations.models import (
+    Contact,
+    KeyAccount,
+    Organisation,
+    Sector,
+    TaggedOrganisation,
+)
 
 SORTS = {
     "name": "Name (A to Z)",
@@ -50,14 +56,17 @@ class OrganisationQuery:
     engaged_after: datetime.date | None = None
     engaged_before: datetime.date | None = None
     include_archived: bool = False
+    key_account: str = ""  # "", "yes", "no", "mine" or "multi"
     sort: str = "name"
+    # Whose "mine" the key-account filter means; the person running the search, never saved.
+    viewer: int | None = None
 
     def to_querystring(self) -> str:
         """The query as URL parameters, leaving out defaults; the form reads it back."""
         pairs: list[tuple[str, str]] = []
         for field in fields(self):
             value = getattr(self, field.name)
-            if value == field.default:
+            if value == field.default or field.name == "viewer":
                 continue
             if field.name.startswith("tags_"):
                 pairs.append((field.name, ", ".join(value)))
@@ -84,7 +93,7 @@ class OrganisationQuery:
         return any(
             getattr(self, field.name) != field.default
             for field in fields(self)
-            if field.name != "sort"
+            if field.name not in ("sort", "viewer")
         )
 
 
@@ -182,11 +191,30 @@ class OrganisationSearchForm(forms.Form):
     engaged_before = forms.DateField(
         label="Last engagement on or before", required=False, widget=DateInput()
     )
+    key_account = forms.ChoiceField(
+        label="Key account",
+        choices=[
+            ("", "Any"),
+            ("yes", "Has a key account"),
+            ("no", "Has no key account"),
+            ("mine", "My key accounts"),
+            ("multi", "Multi-touch organisations"),
+        ],
+        required=False,
+    )
     include_archived = forms.BooleanField(label="Include archived organisations", required=False)
     sort = forms.ChoiceField(label="Sort by", choices=list(SORTS.items()), required=False)
 
     # Shown behind "More filters", which opens when one of them is in use.
-    MORE = ("sectors", "sizes", "location", "unit", "engaged_after", "engaged_before")
+    MORE = (
+        "sectors",
+        "sizes",
+        "location",
+        "unit",
+        "key_account",
+        "engaged_after",
+        "engaged_before",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -202,7 +230,7 @@ class OrganisationSearchForm(forms.Form):
             )
         return data
 
-    def to_query(self) -> OrganisationQuery:
+    def to_query(self, viewer=None) -> OrganisationQuery:
         data = self.cleaned_data
         return OrganisationQuery(
             text=" ".join(data["text"].split()),
@@ -216,7 +244,9 @@ class OrganisationSearchForm(forms.Form):
             engaged_after=data["engaged_after"],
             engaged_before=data["engaged_before"],
             include_archived=data["include_archived"],
+            key_account=data.get("key_account") or "",
             sort=data["sort"] or "name",
+            viewer=getattr(viewer, "pk", None),
         )
 
     def more_filters_open(self) -> bool:
@@ -324,6 +354,19 @@ def _by_engagement(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     return qs
 
 
+def _by_key_account(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
+    accounts = KeyAccount.objects.values("organisation_id")
+    if query.key_account == "yes":
+        return qs.filter(pk__in=accounts)
+    if query.key_account == "no":
+        return qs.exclude(pk__in=accounts)
+    if query.key_account == "mine":
+        return qs.filter(pk__in=accounts.filter(operator_id=query.viewer))
+    if query.key_account == "multi":
+        return qs.filter(multi_touch=True)
+    return qs
+
+
 FILTERS: list[Callable[[QuerySet, OrganisationQuery], QuerySet]] = [
     _by_status,
     _by_text,
@@ -331,6 +374,7 @@ FILTERS: list[Callable[[QuerySet, OrganisationQuery], QuerySet]] = [
     _by_profile,
     _by_unit,
     _by_engagement,
+    _by_key_account,
 ]
 
 
@@ -341,7 +385,15 @@ def search_organisations(query: OrganisationQuery) -> QuerySet[Organisation]:
         qs = apply(qs, query)
     return (
         qs.select_related("sector", "unit")
-        .prefetch_related("tags")
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "key_accounts",
+                queryset=KeyAccount.objects.select_related("operator", "unit").order_by(
+                    "unit__name"
+                ),
+            ),
+        )
         .order_by(*ORDERINGS.get(query.sort, ORDERINGS["name"]))
     )
 
@@ -358,6 +410,8 @@ EXPORT_HEADER = [
     "Tags",
     "Last engaged",
     "Contacts",
+    "Key accounts",
+    "Key contacts",
 ]
 
 
@@ -370,7 +424,19 @@ def _cell(value) -> str:
 def export_rows(query: OrganisationQuery) -> Iterator[list[str]]:
     """The header, then one row per matching organisation, read in chunks."""
     yield EXPORT_HEADER
-    rows = search_organisations(query).annotate(contact_count=Count("contacts"))
+    rows = (
+        search_organisations(query)
+        .annotate(contact_count=Count("contacts"))
+        .prefetch_related(
+            Prefetch(
+                "contacts",
+                queryset=Contact.objects.filter(key_links__isnull=False)
+                .distinct()
+                .prefetch_related("key_links__key_account__operator"),
+                to_attr="key_contact_list",
+            )
+        )
+    )
     for org in rows.iterator(chunk_size=500):
         yield [
             _cell(value)
@@ -384,5 +450,8 @@ def export_rows(query: OrganisationQuery) -> Iterator[list[str]]:
                 ", ".join(sorted(tag.name for tag in org.tags.all())),
                 org.last_engaged_on.isoformat() if org.last_engaged_on else "",
                 org.contact_count,
+                "; ".join(f"{a.unit}: {a.operator}" for a in org.key_accounts.all()),
+                # Key contacts end in * here as everywhere (Contact.display_name).
+                "; ".join(c.display_name for c in org.key_contact_list),
             )
         ]

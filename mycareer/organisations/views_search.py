@@ -29,7 +29,7 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
         "can_add": request.user.has_perm("organisations.add_organisation"),
     }
     if form.is_valid():
-        query = form.to_query()
+        query = form.to_query(viewer=request.user)
         querystring = query.to_querystring()
         context.update(
             query=query,
@@ -63,7 +63,7 @@ def export(request):
     if not form.is_valid():
         messages.error(request, "Correct the filters before exporting.")
         return redirect(f"{reverse('organisations:search')}?{request.GET.urlencode()}")
-    rows = services.organisations_export(query=form.to_query(), by=request.user)
+    rows = services.organisations_export(query=form.to_query(viewer=request.user), by=request.user)
     writer = csv.writer(_Echo())
     # The byte order mark tells spreadsheets the file is UTF-8 (names with accents, £).
     lines = itertools.chain(["\ufeff"], (writer.writerow(row) for row in rows))
@@ -82,7 +82,9 @@ def saved_search_create(request):
     if save_form.is_valid() and form.is_valid():
         try:
             saved = services.saved_search_create(
-                owner=request.user, name=save_form.cleaned_data["name"], query=form.to_query()
+                owner=request.user,
+                name=save_form.cleaned_data["name"],
+                query=form.to_query(viewer=request.user),
             )
         except ValidationError as error:
             if hasattr(error, "error_dict"):

@@ -250,3 +250,34 @@ def test_demo_story_has_key_accounts_multi_touch_and_a_pending_request(cast):
     assert KeyContact.objects.count() >= 3
     assert Organisation.objects.filter(multi_touch=True).count() == 5
     assert LiaisonRequest.objects.filter(status=LiaisonRequest.Status.PENDING).exists()
+
+
+def test_search_by_key_account_yes_no_mine_and_multi_touch(client, setup, persona):
+    from mycareer.organisations.search import OrganisationQuery, search_organisations
+
+    org, tom = setup["org"], setup["tom"]
+    has = set(search_organisations(OrganisationQuery(key_account="yes")))
+    assert org in has
+    assert org not in set(search_organisations(OrganisationQuery(key_account="no")))
+    mine = set(search_organisations(OrganisationQuery(key_account="mine", viewer=tom.pk)))
+    assert org in mine
+    helen = persona("manager")
+    assert org not in set(
+        search_organisations(OrganisationQuery(key_account="mine", viewer=helen.pk))
+    )
+    multi = set(search_organisations(OrganisationQuery(key_account="multi")))
+    assert all(o.multi_touch for o in multi) and len(multi) == 5
+    # "mine" is saved as mine, whoever reruns it.
+    assert (
+        OrganisationQuery(key_account="mine", viewer=tom.pk).to_querystring() == "key_account=mine"
+    )
+
+
+def test_search_results_and_export_show_the_owner_and_the_star(client, setup, persona):
+    client.force_login(persona("viewer"))
+    page = client.get("/organisations/", {"text": "Quillfeather"}).content.decode()
+    assert "Tom Bennett (School of Mechanical Engineering)" in page
+    export = client.get("/organisations/export.csv", {"text": "Quillfeather"})
+    body = b"".join(export.streaming_content).decode()
+    assert "Ruth Key *" in body
+    assert "School of Mechanical Engineering: Tom Bennett" in body
