@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "mycareer.accounts",
     "mycareer.organisations",
     "mycareer.mailing",
+    "mycareer.usergroup",
     "allauth",
     "allauth.account",
     "allauth.mfa",

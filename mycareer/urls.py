@@ -14,6 +14,7 @@ urlpatterns = [
     path("organisations/", include("mycareer.organisations.urls")),
     path("employer/", include("mycareer.organisations.urls_employer")),
     path("email/", include("mycareer.mailing.urls")),
+    path("group/", include("mycareer.usergroup.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,36 @@
+from django.apps import AppConfig
+
+
+class UsergroupConfig(AppConfig):
+    name = "mycareer.usergroup"
+    label = "usergroup"
+    verbose_name = "Super User Group"
+
+    def ready(self) -> None:
+        from mycareer.accounts.permissions import is_staff_member
+        from mycareer.audit.registry import register_actions
+        from mycareer.core.registry import (
+            DashboardPanel,
+            NavItem,
+            SeedStep,
+            register_nav,
+            register_panel,
+            register_seed,
+        )
+        from mycareer.usergroup import permissions  # noqa: F401 (registers rules)
+        from mycareer.usergroup.dashboard import announcements_panel
+        from mycareer.usergroup.demo import seed_usergroup
+
+        register_actions(
+            {
+                "usergroup.representative.appointed": "Faculty representative named",
+                "usergroup.announcement.published": "Announcement published",
+                "usergroup.feedback.logged": "Fault or idea logged",
+                "usergroup.feedback.triaged": "Fault or idea triaged",
+            }
+        )
+        register_nav(NavItem("Super User Group", "usergroup:group", is_staff_member, order=85))
+        register_panel(
+            DashboardPanel("usergroup/panels/announcements.html", announcements_panel, order=1)
+        )
+        register_seed(SeedStep("super user group", seed_usergroup, order=80))

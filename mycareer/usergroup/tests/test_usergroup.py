@@ -1,0 +1,137 @@
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from mycareer.audit.models import AuditEntry
+from mycareer.usergroup import services
+from mycareer.usergroup.models import Announcement, Feedback, Representative
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_representative_per_faculty_named_by_administrators(persona, cast):
+    eps = cast["units"]["eps"]
+    assert Representative.objects.get(unit=eps).user == persona("manager")
+    with pytest.raises(PermissionDenied):
+        services.representative_appoint(unit=eps, user=persona("operator"), by=persona("manager"))
+    services.representative_appoint(unit=eps, user=persona("operator"), by=persona("admin"))
+    assert Representative.objects.filter(unit=eps).count() == 1
+    assert Representative.objects.get(unit=eps).user == persona("operator")
+    with pytest.raises(ValidationError):
+        services.representative_appoint(
+            unit=cast["units"]["mech"], user=persona("operator"), by=persona("admin")
+        )
+    assert AuditEntry.objects.filter(action="usergroup.representative.appointed").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [
+        ("admin", True),
+        ("manager", True),
+        ("operator", False),
+        ("viewer", False),
+    ],
+)
+def test_representatives_and_administrators_publish_announcements(client, persona, name, allowed):
+    client.force_login(persona(name))
+    response = client.post(
+        reverse("usergroup:announcement_create"),
+        {"kind": "update", "title": f"Note from {name}", "body": "Text"},
+    )
+    assert response.status_code == (302 if allowed else 403)
+    assert Announcement.objects.filter(title=f"Note from {name}").exists() == allowed
+
+
+@pytest.mark.parametrize("name", ["student", "employer@demo-employer.com"])
+def test_students_and_employers_see_none_of_it(client, persona, name):
+    client.force_login(persona(name))
+    for url in ("usergroup:group", "usergroup:board", "usergroup:feedback_create"):
+        assert client.get(reverse(url)).status_code == 403
+    assert "Usage policy version 2.1" not in client.get("/").content.decode()
+
+
+def test_staff_see_announcements_on_their_home_page_until_they_dismiss_them(client, persona):
+    client.force_login(persona("viewer"))
+    assert "Usage policy version 2.1 is in force" in client.get("/").content.decode()
+    announcement = Announcement.objects.get(title="Usage policy version 2.1 is in force")
+    client.post(reverse("usergroup:dismiss", args=[announcement.pk]), {"next": "/"})
+    assert "Usage policy version 2.1 is in force" not in client.get("/").content.decode()
+
+
+def test_anyone_on_staff_logs_a_fault_and_the_group_triages_it(client, persona):
+    client.force_login(persona("untrained"))
+    response = client.post(
+        reverse("usergroup:feedback_create"),
+        {
+            "kind": "fault",
+            "title": "Export button missing",
+            "description": "On the search page",
+            "page": "/organisations/",
+        },
+    )
+    assert response.status_code == 302
+    item = Feedback.objects.get(title="Export button missing")
+    assert item.faculty == persona("untrained").memberships.first().unit.faculty
+    assert item.votes.count() == 1
+    triage = {"do": "triage", "status": "accepted", "comment": "We will fix it"}
+    assert client.post(item.get_absolute_url(), triage).status_code == 403
+    client.force_login(persona("manager"))
+    assert client.post(item.get_absolute_url(), triage).status_code == 302
+    item.refresh_from_db()
+    assert item.status == "accepted"
+    assert item.comments.get().text == "We will fix it"
+
+
+def test_a_duplicate_must_say_of_what(persona):
+    item = services.feedback_log(by=persona("viewer"), kind="fault", title="A", description="B")
+    with pytest.raises(ValidationError):
+        services.feedback_triage(feedback=item, status="duplicate", by=persona("admin"))
+
+
+def test_votes_count_once_and_the_board_sorts_by_votes(client, persona):
+    first = services.feedback_log(
+        by=persona("viewer"), kind="improvement", title="Popular", description="x"
+    )
+    services.feedback_log(by=persona("viewer"), kind="improvement", title="Quiet", description="x")
+    for name in ("operator", "manager", "mailer"):
+        assert services.feedback_vote(feedback=first, by=persona(name))
+    assert not services.feedback_vote(feedback=first, by=persona("operator"))
+    client.force_login(persona("viewer"))
+    body = client.get(reverse("usergroup:board"), {"sort": "votes"}).content.decode()
+    assert body.index("Popular") < body.index("Quiet")
+
+
+def test_a_screenshot_must_be_an_image(client, persona):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(persona("viewer"))
+    fake = SimpleUploadedFile("shot.png", b"not an image", content_type="image/png")
+    response = client.post(
+        reverse("usergroup:feedback_create"),
+        {"kind": "fault", "title": "Keep my title", "description": "d", "screenshot": fake},
+    )
+    assert response.status_code == 200
+    assert "Keep my title" in response.content.decode()
+    assert not Feedback.objects.filter(title="Keep my title").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_announcements_can_be_emailed_to_staff(persona, cast, smtp_server, run_worker):
+    services.announcement_publish(
+        by=persona("admin"),
+        kind="policy",
+        title="New data protection guidance",
+        body="Read it",
+        email=True,
+    )
+    run_worker()
+    messages = [
+        m for m in smtp_server.wait_for(5) if "New data protection guidance" in m["Subject"]
+    ]
+    from mycareer.accounts.models import User
+
+    assert {m["To"] for m in messages} == set(
+        User.objects.filter(kind="staff", is_active=True).values_list("email", flat=True)
+    )
+    assert "Read it" in messages[0].get_content()

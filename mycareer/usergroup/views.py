@@ -1,0 +1,183 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from mycareer.accounts.models import Unit, User
+from mycareer.accounts.permissions import require_kind
+from mycareer.core.http import safe_next
+from mycareer.usergroup import services
+from mycareer.usergroup.forms import (
+    AnnouncementForm,
+    CommentForm,
+    FeedbackForm,
+    RepresentativeForm,
+    TriageForm,
+)
+from mycareer.usergroup.models import Announcement, Feedback, Representative
+
+SORTS = {"votes": ("-vote_count", "-created_at"), "newest": ("-created_at",)}
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    for field, errors in getattr(error, "error_dict", {None: error.error_list}).items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@require_http_methods(["GET", "POST"])
+@require_kind(User.Kind.STAFF)
+def group(request):
+    """The group's page: one representative per faculty, and the announcements."""
+    form = None
+    if request.user.has_perm("usergroup.appoint_representative"):
+        form = RepresentativeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.representative_appoint(by=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                _form_errors(form, error)
+            else:
+                messages.success(request, "The representative is named.")
+                return redirect("usergroup:group")
+    elif request.method == "POST":
+        raise PermissionDenied("Only administrators name representatives.")
+    representatives = {r.unit_id: r for r in Representative.objects.select_related("user", "unit")}
+    faculties = [
+        (faculty, representatives.get(faculty.pk))
+        for faculty in Unit.objects.filter(kind=Unit.Kind.FACULTY).order_by("name")
+    ]
+    return render(
+        request,
+        "usergroup/group.html",
+        {
+            "faculties": faculties,
+            "form": form,
+            "announcements": Announcement.objects.select_related("published_by")[:20],
+            "can_publish": request.user.has_perm("usergroup.publish_announcement"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require_kind(User.Kind.STAFF)
+def announcement_create(request):
+    if not request.user.has_perm("usergroup.publish_announcement"):
+        raise PermissionDenied(
+            "Only the Super User Group's representatives and administrators publish announcements."
+        )
+    form = AnnouncementForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.announcement_publish(by=request.user, **form.cleaned_data)
+        messages.success(request, "The announcement is published on staff home pages.")
+        return redirect("usergroup:group")
+    return render(request, "usergroup/announcement_form.html", {"form": form})
+
+
+@require_POST
+@require_kind(User.Kind.STAFF)
+def announcement_dismiss(request, pk: int):
+    services.announcement_dismiss(
+        announcement=get_object_or_404(Announcement, pk=pk), user=request.user
+    )
+    return redirect(safe_next(request, "/"))
+
+
+@require_http_methods(["GET"])
+@require_kind(User.Kind.STAFF)
+def board(request):
+    """Faults and improvement requests, sortable by votes and filterable by faculty and status."""
+    sort = request.GET.get("sort", "votes")
+    items = Feedback.objects.select_related("reporter", "faculty").annotate(
+        vote_count=Count("votes", distinct=True), comment_count=Count("comments", distinct=True)
+    )
+    status = request.GET.get("status", "")
+    if status in Feedback.Status.values:
+        items = items.filter(status=status)
+    faculty = request.GET.get("faculty", "")
+    if faculty.isdigit():
+        items = items.filter(faculty_id=int(faculty))
+    items = items.order_by(*SORTS.get(sort, SORTS["votes"]))
+    return render(
+        request,
+        "usergroup/board.html",
+        {
+            "items": items[:200],
+            "sort": sort,
+            "status": status,
+            "faculty": faculty,
+            "statuses": Feedback.Status.choices,
+            "faculties": Unit.objects.filter(kind=Unit.Kind.FACULTY).order_by("name"),
+            "voted": set(
+                Feedback.objects.filter(votes__user=request.user).values_list("pk", flat=True)
+            ),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require_kind(User.Kind.STAFF)
+def feedback_create(request):
+    form = FeedbackForm(
+        request.POST or None, request.FILES or None, initial={"page": request.GET.get("page", "")}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            feedback = services.feedback_log(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Thank you: the Super User Group will look at it.")
+            return redirect(feedback)
+    return render(request, "usergroup/feedback_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@require_kind(User.Kind.STAFF)
+def feedback_detail(request, pk: int):
+    feedback = get_object_or_404(
+        Feedback.objects.select_related("reporter", "faculty", "duplicate_of").annotate(
+            vote_count=Count("votes")
+        ),
+        pk=pk,
+    )
+    can_triage = request.user.has_perm("usergroup.triage_feedback")
+    triage_form = TriageForm(
+        request.POST if request.POST.get("do") == "triage" else None,
+        initial={"status": feedback.status},
+    )
+    triage_form.fields["duplicate_of"].queryset = Feedback.objects.exclude(pk=pk)
+    comment_form = CommentForm(request.POST if request.POST.get("do") == "comment" else None)
+    if request.method == "POST":
+        do = request.POST.get("do")
+        try:
+            if do == "vote":
+                services.feedback_vote(feedback=feedback, by=request.user)
+                return redirect(feedback)
+            if do == "comment" and comment_form.is_valid():
+                services.feedback_comment(
+                    feedback=feedback, by=request.user, **comment_form.cleaned_data
+                )
+                return redirect(feedback)
+            if do == "triage":
+                if not can_triage:
+                    raise PermissionDenied("Only the Super User Group triages requests.")
+                if triage_form.is_valid():
+                    services.feedback_triage(
+                        feedback=feedback, by=request.user, **triage_form.cleaned_data
+                    )
+                    messages.success(request, "The status is changed.")
+                    return redirect(feedback)
+        except ValidationError as error:
+            _form_errors(triage_form if do == "triage" else comment_form, error)
+    return render(
+        request,
+        "usergroup/feedback_detail.html",
+        {
+            "feedback": feedback,
+            "comments": feedback.comments.select_related("author"),
+            "triage_form": triage_form if can_triage else None,
+            "comment_form": comment_form,
+            "has_voted": feedback.votes.filter(user=request.user).exists(),
+        },
+    )
