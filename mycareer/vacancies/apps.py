@@ -7,9 +7,25 @@ class VacanciesConfig(AppConfig):
     verbose_name = "Vacancies and their moderation"
 
     def ready(self) -> None:
+        from mycareer.accounts.permissions import can_edit_records, is_employer, is_student
         from mycareer.audit.registry import register_actions
-        from mycareer.core.registry import DailyJob, SeedStep, register_daily_job, register_seed
-        from mycareer.vacancies import permissions, tasks  # noqa: F401 (registers rules)
+        from mycareer.core.registry import (
+            DailyJob,
+            DashboardPanel,
+            NavItem,
+            SeedStep,
+            register_daily_job,
+            register_nav,
+            register_panel,
+            register_seed,
+        )
+        from mycareer.organisations.timeline import register_timeline_source
+        from mycareer.vacancies import (
+            dashboard,
+            permissions,  # noqa: F401 (registers rules)
+            selectors,
+            tasks,
+        )
         from mycareer.vacancies.demo import seed_vacancies
 
         register_actions(
@@ -33,4 +49,20 @@ class VacanciesConfig(AppConfig):
         register_daily_job(
             DailyJob("close-expired-vacancies", tasks.close_expired_vacancies, hour=5)
         )
+        register_nav(NavItem("Vacancies", "vacancies:list", is_student, order=30))
+        register_nav(NavItem("Vacancies", "vacancies:mine", is_employer, order=30))
+        register_nav(
+            NavItem("Vacancy moderation", "vacancies:moderation", can_edit_records, order=40)
+        )
+        register_panel(
+            DashboardPanel("vacancies/panels/student.html", dashboard.student_panel, order=15)
+        )
+        register_panel(
+            DashboardPanel("vacancies/panels/employer.html", dashboard.employer_panel, order=15)
+        )
+        register_panel(
+            DashboardPanel("vacancies/panels/moderation.html", dashboard.moderation_panel, order=25)
+        )
+        # Not staff-only: the employer's own activity view shows their vacancies' story too.
+        register_timeline_source("vacancies", selectors.vacancy_timeline_source, staff_only=False)
         register_seed(SeedStep("vacancies", seed_vacancies, order=50))

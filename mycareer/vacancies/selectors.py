@@ -252,7 +252,7 @@ FIELD_ORDER = [
 def _shown(name: str, value, names: dict) -> str:
     if name in ("target_units", "target_programmes"):
         labels = sorted(names[name].get(pk, f"(removed, number {pk})") for pk in value or ())
-        return ", ".join(labels) or "Everyone"
+        return ", ".join(labels) or "None"
     if name == "type":
         return Vacancy.Type(value).label if value in Vacancy.Type.values else str(value)
     if name == "remote":
@@ -322,18 +322,6 @@ STORY = [
 ]
 
 
-def vacancy_history(vacancy: Vacancy) -> QuerySet[AuditEntry]:
-    return (
-        AuditEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(Vacancy),
-            object_id=str(vacancy.pk),
-            action__in=STORY,
-        )
-        .select_related("actor")
-        .order_by("-at", "-pk")
-    )
-
-
 def _actor_name(entry: AuditEntry, *, staff_viewer: bool) -> str:
     if entry.actor is None:
         return "MyCareer"
@@ -343,6 +331,48 @@ def _actor_name(entry: AuditEntry, *, staff_viewer: bool) -> str:
     return "University careers staff"
 
 
+def _story_entries(
+    entries: list[AuditEntry], viewer, *, with_title: bool = True
+) -> list[TimelineEntry]:
+    vacancies = Vacancy.objects.in_bulk([int(e.object_id) for e in entries])
+    staff_viewer = _sees_everything(viewer)
+    story = []
+    for entry in entries:
+        vacancy = vacancies.get(int(entry.object_id))
+        if vacancy is None:
+            continue
+        reason = entry.data.get("reason", "") if isinstance(entry.data, dict) else ""
+        actor = _actor_name(entry, staff_viewer=staff_viewer)
+        story.append(
+            TimelineEntry(
+                when=entry.at,
+                kind="Vacancy",
+                title=f"{entry.label}: {vacancy.title}" if with_title else entry.label,
+                text=f"Reason: {reason}" if reason else "",
+                url=vacancy.get_absolute_url(),
+                actor=actor,
+                details=[f"By {actor}"],
+            )
+        )
+    return story
+
+
+def _story(**filters) -> QuerySet[AuditEntry]:
+    return (
+        AuditEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Vacancy), action__in=STORY, **filters
+        )
+        .select_related("actor")
+        .order_by("-at", "-pk")
+    )
+
+
+def vacancy_story(vacancy: Vacancy, *, viewer, limit: int = 50) -> list[TimelineEntry]:
+    """One vacancy's history (drafted, sent, decided…), newest first."""
+    entries = list(_story(object_id=str(vacancy.pk))[:limit])
+    return _story_entries(entries, viewer, with_title=False)
+
+
 def vacancy_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:
     """Vacancies and moderation decisions for the organisation's timeline, newest first."""
     keys = (
@@ -350,33 +380,4 @@ def vacancy_timeline_source(organisation, *, viewer, limit: int) -> list[Timelin
         .annotate(key=Cast("pk", output_field=CharField()))
         .values("key")
     )
-    entries = list(
-        AuditEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(Vacancy),
-            object_id__in=keys,
-            action__in=STORY,
-        )
-        .select_related("actor")
-        .order_by("-at", "-pk")[:limit]
-    )
-    vacancies = Vacancy.objects.in_bulk([int(e.object_id) for e in entries])
-    staff_viewer = _sees_everything(viewer)
-    timeline = []
-    for entry in entries:
-        vacancy = vacancies.get(int(entry.object_id))
-        if vacancy is None:
-            continue
-        reason = entry.data.get("reason", "") if isinstance(entry.data, dict) else ""
-        actor = _actor_name(entry, staff_viewer=staff_viewer)
-        timeline.append(
-            TimelineEntry(
-                when=entry.at,
-                kind="Vacancy",
-                title=f"{entry.label}: {vacancy.title}",
-                text=f"Reason: {reason}" if reason else "",
-                url=vacancy.get_absolute_url(),
-                actor=actor,
-                details=[f"By {actor}"],
-            )
-        )
-    return timeline
+    return _story_entries(list(_story(object_id__in=keys)[:limit]), viewer)

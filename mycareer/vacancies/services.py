@@ -184,9 +184,10 @@ def vacancy_create(
     by: User,
     target_units: Iterable[Unit | int] = (),
     target_programmes: Iterable[DegreeProgramme | int] = (),
+    submit: bool = False,
     **fields,
 ) -> Vacancy:
-    """Create a draft for an employer admin, or a live vacancy when staff post it for them."""
+    """Create a draft (submitted if asked) for an employer admin; staff posting publish it."""
     _check_fields(fields)
     as_staff = _check_may_manage(by, organisation)
     _check_organisation_can_post(organisation)
@@ -215,14 +216,17 @@ def vacancy_create(
         by=by,
         data={"organisation": organisation.pk, "title": vacancy.title, "status": vacancy.status},
     )
+    if submit and not as_staff:
+        _submit(vacancy, by)
     return vacancy
 
 
 @transaction.atomic
-def vacancy_update(*, vacancy: Vacancy, by: User, **data) -> dict:
+def vacancy_update(*, vacancy: Vacancy, by: User, submit: bool = False, **data) -> dict:
     """Change a vacancy; an employer's edit of an approved one waits for moderation.
 
-    Returns {field: [old, new]} for what changed (or what now waits for moderation).
+    With `submit`, a draft is also sent for moderation. Returns {field: [old, new]} for
+    what changed (or what now waits for moderation).
     """
     _check_fields(data)
     vacancy = _locked(vacancy)
@@ -237,19 +241,20 @@ def vacancy_update(*, vacancy: Vacancy, by: User, **data) -> dict:
         return _propose_edit(vacancy, by, proposed)
     live = {name: _live(vacancy, name) for name in proposed}
     changed = {name: [live[name], value] for name, value in proposed.items() if value != live[name]}
-    resubmit = vacancy.status == Status.REJECTED
-    if not changed and not resubmit:
+    to_moderation = vacancy.status == Status.REJECTED or (submit and vacancy.status == Status.DRAFT)
+    if not changed and not to_moderation:
         return {}
     _validate(vacancy, proposed)
     if "closing_date" in changed:
         _check_closing_date(_python("closing_date", proposed["closing_date"]))
-    elif resubmit:
+    elif to_moderation:
         _check_closing_date(vacancy.closing_date)
     if changed:
         _apply(vacancy, {name: proposed[name] for name in changed})
         audit.log(vacancy, "vacancies.vacancy.changed", by=by, data={"changed": changed})
-    if resubmit:
-        _submit(vacancy, by, resubmitted=True)
+    if to_moderation:
+        _check_organisation_can_post(vacancy.organisation)
+        _submit(vacancy, by, resubmitted=vacancy.status == Status.REJECTED)
     return changed
 
 

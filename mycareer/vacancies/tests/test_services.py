@@ -212,6 +212,17 @@ def test_editing_a_draft_or_a_submitted_vacancy_changes_it_in_place(submitted, e
     )
 
 
+def test_saving_a_draft_can_send_it_for_moderation_in_one_step(draft, employer_a, brightwave):
+    services.vacancy_update(vacancy=draft, by=employer_a, submit=True)
+    draft.refresh_from_db()
+    assert draft.status == Status.SUBMITTED
+    created = services.vacancy_create(
+        organisation=brightwave, by=employer_a, submit=True, **vacancy_fields(title="At Once")
+    )
+    assert created.status == Status.SUBMITTED
+    assert actions(created) == ["vacancies.vacancy.created", "vacancies.vacancy.submitted"]
+
+
 # Re-moderation of edits ------------------------------------------------------------
 
 
@@ -246,7 +257,7 @@ def test_an_edit_of_a_live_vacancy_waits_and_the_approved_version_stays_live(
     assert [(c.label, c.live, c.proposed) for c in diff] == [
         ("Title", "Junior Tester", "Senior Tester"),
         ("Salary", "£28,000 a year", "£35,000 a year"),
-        ("Faculties and schools", "Everyone", "School of Computing"),
+        ("Faculties and schools", "None", "School of Computing"),
     ]
 
     approved = services.vacancy_approve_edit(vacancy=live, by=moderator)
@@ -579,3 +590,22 @@ def test_the_demo_student_sees_own_faculty_vacancies_first(cast, persona):
     first = list(selectors.vacancies_for(persona("student"))[:4])
     assert all(v.for_you for v in first)
     assert "Graduate Mechanical Engineer" in [v.title for v in first]
+
+
+def test_the_timeline_shows_vacancies_and_decisions_to_staff_and_the_employer(
+    submitted, moderator, employer_a, persona
+):
+    services.vacancy_reject(vacancy=submitted, by=moderator, reason="Add the salary band.")
+    staff_view = selectors.vacancy_timeline_source(
+        submitted.organisation, viewer=persona("viewer"), limit=50
+    )
+    [rejection] = [e for e in staff_view if e.title == "Vacancy not approved: Junior Tester"]
+    assert rejection.text == "Reason: Add the salary band."
+    assert rejection.actor == "Tom Bennett"
+    assert rejection.url == f"/vacancies/{submitted.pk}/"
+    employer_view = selectors.vacancy_timeline_source(
+        submitted.organisation, viewer=employer_a, limit=50
+    )
+    [rejection] = [e for e in employer_view if e.title == "Vacancy not approved: Junior Tester"]
+    assert rejection.actor == "University careers staff"
+    assert [e.when for e in employer_view] == sorted((e.when for e in employer_view), reverse=True)
