@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "mycareer.organisations",
     "mycareer.mailing",
     "mycareer.usergroup",
+    "mycareer.vacancies",
     "allauth",
     "allauth.account",
     "allauth.mfa",

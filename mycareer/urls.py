@@ -15,6 +15,7 @@ urlpatterns = [
     path("employer/", include("mycareer.organisations.urls_employer")),
     path("email/", include("mycareer.mailing.urls")),
     path("group/", include("mycareer.usergroup.urls")),
+    path("vacancies/", include("mycareer.vacancies.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

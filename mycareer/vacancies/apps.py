@@ -1,0 +1,68 @@
+from django.apps import AppConfig
+
+
+class VacanciesConfig(AppConfig):
+    name = "mycareer.vacancies"
+    label = "vacancies"
+    verbose_name = "Vacancies and their moderation"
+
+    def ready(self) -> None:
+        from mycareer.accounts.permissions import can_edit_records, is_employer, is_student
+        from mycareer.audit.registry import register_actions
+        from mycareer.core.registry import (
+            DailyJob,
+            DashboardPanel,
+            NavItem,
+            SeedStep,
+            register_daily_job,
+            register_nav,
+            register_panel,
+            register_seed,
+        )
+        from mycareer.organisations.timeline import register_timeline_source
+        from mycareer.vacancies import (
+            dashboard,
+            permissions,  # noqa: F401 (registers rules)
+            selectors,
+            tasks,
+        )
+        from mycareer.vacancies.demo import seed_vacancies
+
+        register_actions(
+            {
+                "vacancies.vacancy.created": "Vacancy drafted",
+                "vacancies.vacancy.posted": "Vacancy posted by staff for the employer",
+                "vacancies.vacancy.changed": "Vacancy changed",
+                "vacancies.vacancy.submitted": "Vacancy sent for moderation",
+                "vacancies.vacancy.approved": "Vacancy approved",
+                "vacancies.vacancy.rejected": "Vacancy not approved",
+                "vacancies.vacancy.edit_proposed": "Changes to a live vacancy sent for moderation",
+                "vacancies.vacancy.edit_cancelled": "Changes to a live vacancy cancelled",
+                "vacancies.vacancy.edit_approved": "Changes to a vacancy approved",
+                "vacancies.vacancy.edit_rejected": "Changes to a vacancy not approved",
+                "vacancies.vacancy.withdrawn": "Vacancy withdrawn",
+                "vacancies.vacancy.closed": "Vacancy closed after its closing date",
+            }
+        )
+        # Early, before people start work. Students stop seeing a vacancy at midnight
+        # anyway (the lists compare closing dates with today); the job records it.
+        register_daily_job(
+            DailyJob("close-expired-vacancies", tasks.close_expired_vacancies, hour=5)
+        )
+        register_nav(NavItem("Vacancies", "vacancies:list", is_student, order=30))
+        register_nav(NavItem("Vacancies", "vacancies:mine", is_employer, order=30))
+        register_nav(
+            NavItem("Vacancy moderation", "vacancies:moderation", can_edit_records, order=40)
+        )
+        register_panel(
+            DashboardPanel("vacancies/panels/student.html", dashboard.student_panel, order=15)
+        )
+        register_panel(
+            DashboardPanel("vacancies/panels/employer.html", dashboard.employer_panel, order=15)
+        )
+        register_panel(
+            DashboardPanel("vacancies/panels/moderation.html", dashboard.moderation_panel, order=25)
+        )
+        # Not staff-only: the employer's own activity view shows their vacancies' story too.
+        register_timeline_source("vacancies", selectors.vacancy_timeline_source, staff_only=False)
+        register_seed(SeedStep("vacancies", seed_vacancies, order=50))

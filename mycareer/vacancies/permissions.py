@@ -1,0 +1,95 @@
+"""Who may see, change and moderate vacancies.
+
+Employers act only on their own organisation's vacancies: an organisation's admin
+members (`EmployerMembership.is_admin`) create, edit, submit and withdraw them; other
+members only read them. Someone who registered a new organisation that staff have not
+approved yet may already draft (their membership and the organisation both wait for
+approval); nothing reaches students until the organisation is active and the vacancy
+approved.
+
+Staff who may edit records (operators and above) moderate, post on an employer's
+behalf and edit any vacancy. Viewers may read the moderation queue and any vacancy's
+record, so they can answer questions, but decide nothing.
+"""
+
+import rules
+from django.db.models import Q
+
+from mycareer.accounts.permissions import can_edit_records, can_view_staff_pages, is_student
+from mycareer.organisations.models import EmployerMembership, Organisation
+
+
+def membership_filter(*, admin: bool) -> Q:
+    """Memberships that let an employer read (or, with admin, manage) the vacancies."""
+    active = Q(status=EmployerMembership.Status.ACTIVE)
+    registering = Q(
+        status=EmployerMembership.Status.PENDING,
+        organisation__status=Organisation.Status.PENDING,
+    )
+    allowed = active | registering
+    return allowed & Q(is_admin=True) if admin else allowed
+
+
+def _memberships(user, organisation: Organisation | None, *, admin: bool) -> bool:
+    if organisation is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.kind != user.Kind.EMPLOYER:
+        return False
+    return (
+        EmployerMembership.objects.filter(user=user, organisation=organisation)
+        .filter(membership_filter(admin=admin))
+        .exists()
+    )
+
+
+@rules.predicate
+def manages_vacancies_of(user, organisation: Organisation | None) -> bool:
+    """An employer admin of `organisation` (or the person registering it)."""
+    return _memberships(user, organisation, admin=True)
+
+
+@rules.predicate
+def belongs_to_organisation(user, organisation: Organisation | None) -> bool:
+    return _memberships(user, organisation, admin=False)
+
+
+@rules.predicate
+def manages_vacancy(user, vacancy) -> bool:
+    return vacancy is not None and manages_vacancies_of(user, vacancy.organisation)
+
+
+@rules.predicate
+def belongs_to_vacancy_organisation(user, vacancy) -> bool:
+    return vacancy is not None and belongs_to_organisation(user, vacancy.organisation)
+
+
+@rules.predicate
+def is_employer_admin(user) -> bool:
+    """Manages the vacancies of at least one organisation."""
+    if not getattr(user, "is_authenticated", False) or user.kind != user.Kind.EMPLOYER:
+        return False
+    return (
+        EmployerMembership.objects.filter(user=user).filter(membership_filter(admin=True)).exists()
+    )
+
+
+@rules.predicate
+def is_employer_member(user) -> bool:
+    if not getattr(user, "is_authenticated", False) or user.kind != user.Kind.EMPLOYER:
+        return False
+    return (
+        EmployerMembership.objects.filter(user=user).filter(membership_filter(admin=False)).exists()
+    )
+
+
+# The record of a vacancy (status, history, pending changes): staff and the organisation.
+rules.add_perm(
+    "vacancies.view_vacancy_record", can_view_staff_pages | belongs_to_vacancy_organisation
+)
+rules.add_perm("vacancies.change_vacancy", can_edit_records | manages_vacancy)
+# With an organisation as the object: may this person create a vacancy for it?
+rules.add_perm("vacancies.add_vacancy_for", can_edit_records | manages_vacancies_of)
+rules.add_perm("vacancies.post_for_employer", can_edit_records)
+rules.add_perm("vacancies.view_moderation_queue", can_view_staff_pages)
+rules.add_perm("vacancies.moderate_vacancy", can_edit_records)
+rules.add_perm("vacancies.browse_vacancies", is_student | can_view_staff_pages)

@@ -1,0 +1,383 @@
+"""Reads of vacancies: what students may see, the moderation queue, employers' lists."""
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from mycareer.accounts.models import DegreeProgramme, StudentProfile, Unit
+from mycareer.accounts.permissions import Action, access_for
+from mycareer.audit.models import AuditEntry
+from mycareer.organisations.models import EmployerMembership, Organisation
+from mycareer.organisations.timeline import TimelineEntry
+from mycareer.vacancies.models import Vacancy
+from mycareer.vacancies.permissions import membership_filter
+
+Status = Vacancy.Status
+CLOSING_SOON_DAYS = 7
+
+UnitTarget = Vacancy.target_units.through
+ProgrammeTarget = Vacancy.target_programmes.through
+
+
+# What students see -----------------------------------------------------------------
+
+
+def open_vacancies(*, today: datetime.date | None = None) -> QuerySet[Vacancy]:
+    """Approved vacancies of active organisations whose closing date has not passed."""
+    today = today or timezone.localdate()
+    return Vacancy.objects.filter(
+        status=Status.APPROVED,
+        closing_date__gte=today,
+        organisation__status=Organisation.Status.ACTIVE,
+    )
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Where a student sits: their unit with its parents, and their programme."""
+
+    unit_ids: tuple[int, ...]
+    programme_id: int | None
+
+
+def audience_of(user) -> Audience:
+    profile = (
+        StudentProfile.objects.select_related("unit__parent__parent").filter(user=user).first()
+    )
+    if profile is None:
+        return Audience(unit_ids=(), programme_id=None)
+    units = [profile.unit, *profile.unit.ancestors()]
+    return Audience(unit_ids=tuple(u.pk for u in units), programme_id=profile.programme_id)
+
+
+def _targets_units(unit_ids: Iterable[int]) -> Exists:
+    return Exists(UnitTarget.objects.filter(vacancy=OuterRef("pk"), unit__in=list(unit_ids)))
+
+
+def _targets_programme(programme_id: int | None) -> Exists:
+    return Exists(
+        ProgrammeTarget.objects.filter(vacancy=OuterRef("pk"), degreeprogramme=programme_id)
+    )
+
+
+def _is_targeted() -> Q:
+    return Q(Exists(UnitTarget.objects.filter(vacancy=OuterRef("pk")))) | Q(
+        Exists(ProgrammeTarget.objects.filter(vacancy=OuterRef("pk")))
+    )
+
+
+def _sees_everything(user) -> bool:
+    return access_for(user).can(Action.VIEW)
+
+
+def vacancies_for(user, *, today: datetime.date | None = None) -> QuerySet[Vacancy]:
+    """Open vacancies this person may browse, those aimed at their own faculty first.
+
+    A vacancy with no targets is for every student; a targeted one only for students
+    of a targeted unit (or a unit inside it) or a targeted programme. Staff who see
+    staff pages browse them all. Each row carries `for_you`.
+    """
+    vacancies = open_vacancies(today=today).select_related("organisation")
+    if _sees_everything(user):
+        return vacancies.annotate(for_you=Value(False, output_field=BooleanField())).order_by(
+            "closing_date", "title", "pk"
+        )
+    if not getattr(user, "is_authenticated", False) or user.kind != user.Kind.STUDENT:
+        return vacancies.none().annotate(for_you=Value(False, output_field=BooleanField()))
+    audience = audience_of(user)
+    if audience.unit_ids or audience.programme_id:
+        for_you = Q(_targets_units(audience.unit_ids)) | Q(
+            _targets_programme(audience.programme_id)
+        )
+    else:
+        for_you = Q(pk__in=[])
+    return (
+        vacancies.annotate(
+            for_you=Case(When(for_you, then=Value(True)), default=Value(False)),
+            targeted=Case(When(_is_targeted(), then=Value(True)), default=Value(False)),
+        )
+        .filter(Q(for_you=True) | Q(targeted=False))
+        .order_by("-for_you", "closing_date", "title", "pk")
+    )
+
+
+def is_visible_to(user, vacancy: Vacancy) -> bool:
+    return vacancies_for(user).filter(pk=vacancy.pk).exists()
+
+
+def search(
+    vacancies: QuerySet[Vacancy],
+    *,
+    text: str = "",
+    type: str = "",
+    location: str = "",
+    programme: DegreeProgramme | None = None,
+    closing_soon: bool = False,
+    remote: bool = False,
+    today: datetime.date | None = None,
+) -> QuerySet[Vacancy]:
+    """Narrow a list of vacancies by what a student typed and chose."""
+    today = today or timezone.localdate()
+    for word in text.split():
+        vacancies = vacancies.filter(
+            Q(title__icontains=word)
+            | Q(description__icontains=word)
+            | Q(organisation__name__icontains=word)
+        )
+    if type:
+        vacancies = vacancies.filter(type=type)
+    if location:
+        place = Q(location__icontains=location)
+        if "remote" in location.lower():
+            place |= Q(remote=True)
+        vacancies = vacancies.filter(place)
+    if programme is not None:
+        units = [programme.unit, *programme.unit.ancestors()]
+        vacancies = vacancies.filter(
+            Q(_targets_programme(programme.pk)) | Q(_targets_units(u.pk for u in units))
+        )
+    if closing_soon:
+        vacancies = vacancies.filter(
+            closing_date__lte=today + datetime.timedelta(days=CLOSING_SOON_DAYS)
+        )
+    if remote:
+        vacancies = vacancies.filter(remote=True)
+    return vacancies
+
+
+def vacancy_with_details() -> QuerySet[Vacancy]:
+    """Vacancies with what their pages show, in a few queries."""
+    return Vacancy.objects.select_related(
+        "organisation", "created_by", "decided_by", "pending_by"
+    ).prefetch_related("target_units", "target_programmes")
+
+
+# Employers -------------------------------------------------------------------------
+
+
+def organisations_of(user, *, admin: bool = False) -> QuerySet[Organisation]:
+    """The organisations whose vacancies this employer reads (or, with admin, manages)."""
+    if not getattr(user, "is_authenticated", False):
+        return Organisation.objects.none()
+    memberships = EmployerMembership.objects.filter(user=user).filter(
+        membership_filter(admin=admin)
+    )
+    return Organisation.objects.filter(pk__in=memberships.values("organisation")).order_by("name")
+
+
+def vacancies_of_employer(user) -> QuerySet[Vacancy]:
+    """Every vacancy of the employer's organisations, those still in play first."""
+    return (
+        Vacancy.objects.filter(organisation__in=organisations_of(user))
+        .select_related("organisation")
+        .annotate(
+            finished=Case(
+                When(status__in=[Status.WITHDRAWN, Status.CLOSED], then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("finished", "-updated_at", "-pk")
+    )
+
+
+# Moderation ------------------------------------------------------------------------
+
+
+def moderation_queue() -> QuerySet[Vacancy]:
+    """Submitted vacancies and waiting edits of live ones, the longest waiting first."""
+    return (
+        Vacancy.objects.filter(
+            Q(status=Status.SUBMITTED) | Q(status=Status.APPROVED, pending_since__isnull=False)
+        )
+        .annotate(
+            waiting_since=Case(
+                When(status=Status.SUBMITTED, then=F("submitted_at")),
+                default=F("pending_since"),
+            )
+        )
+        .select_related("organisation", "created_by", "pending_by")
+        .prefetch_related("target_units", "target_programmes")
+        .order_by("waiting_since", "pk")
+    )
+
+
+def moderation_count() -> int:
+    return Vacancy.objects.filter(
+        Q(status=Status.SUBMITTED) | Q(status=Status.APPROVED, pending_since__isnull=False)
+    ).count()
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    label: str
+    live: str
+    proposed: str
+
+
+FIELD_ORDER = [
+    "title",
+    "type",
+    "description",
+    "location",
+    "remote",
+    "salary",
+    "closing_date",
+    "apply_url",
+    "apply_email",
+    "target_units",
+    "target_programmes",
+]
+
+
+def _shown(name: str, value, names: dict) -> str:
+    if name in ("target_units", "target_programmes"):
+        labels = sorted(names[name].get(pk, f"(removed, number {pk})") for pk in value or ())
+        return ", ".join(labels) or "None"
+    if name == "type":
+        return Vacancy.Type(value).label if value in Vacancy.Type.values else str(value)
+    if name == "remote":
+        return "Yes" if value else "No"
+    if name == "closing_date":
+        day = value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
+        return date_format(day, "j F Y")
+    return str(value) if value not in (None, "") else "Not given"
+
+
+def pending_diffs(vacancies: Iterable[Vacancy]) -> dict[int, list[Change]]:
+    """For each vacancy with a waiting edit: each changed field, live and proposed.
+
+    Target names are read in one query per kind for all the vacancies together.
+    """
+    vacancies = [v for v in vacancies if v.pending_changes]
+    unit_ids: set[int] = set()
+    programme_ids: set[int] = set()
+    for vacancy in vacancies:
+        unit_ids.update(vacancy.pending_changes.get("target_units", []))
+        programme_ids.update(vacancy.pending_changes.get("target_programmes", []))
+    names = {
+        "target_units": dict(Unit.objects.filter(pk__in=unit_ids).values_list("pk", "name")),
+        "target_programmes": dict(
+            DegreeProgramme.objects.filter(pk__in=programme_ids).values_list("pk", "name")
+        ),
+    }
+    diffs = {}
+    for vacancy in vacancies:
+        live_names = {
+            "target_units": {u.pk: u.name for u in vacancy.target_units.all()},
+            "target_programmes": {p.pk: p.name for p in vacancy.target_programmes.all()},
+        }
+        both = {key: {**names[key], **live_names[key]} for key in names}
+        changes = []
+        for name in FIELD_ORDER:
+            if name not in vacancy.pending_changes:
+                continue
+            live = list(live_names[name]) if name in live_names else getattr(vacancy, name)
+            label = str(Vacancy._meta.get_field(name).verbose_name)
+            changes.append(
+                Change(
+                    field=name,
+                    label=label[:1].upper() + label[1:],
+                    live=_shown(name, live, both),
+                    proposed=_shown(name, vacancy.pending_changes[name], both),
+                )
+            )
+        diffs[vacancy.pk] = changes
+    return diffs
+
+
+# History ---------------------------------------------------------------------------
+
+# The audit actions that tell a vacancy's story to staff and to the employer.
+STORY = [
+    "vacancies.vacancy.created",
+    "vacancies.vacancy.posted",
+    "vacancies.vacancy.submitted",
+    "vacancies.vacancy.approved",
+    "vacancies.vacancy.rejected",
+    "vacancies.vacancy.edit_proposed",
+    "vacancies.vacancy.edit_approved",
+    "vacancies.vacancy.edit_rejected",
+    "vacancies.vacancy.withdrawn",
+    "vacancies.vacancy.closed",
+]
+
+
+def _actor_name(entry: AuditEntry, *, staff_viewer: bool) -> str:
+    if entry.actor is None:
+        return "MyCareer"
+    if staff_viewer or entry.actor.kind != entry.actor.Kind.STAFF:
+        return str(entry.actor)
+    # Employers learn what was decided, not which member of staff decided it.
+    return "University careers staff"
+
+
+def _story_entries(
+    entries: list[AuditEntry], viewer, *, with_title: bool = True
+) -> list[TimelineEntry]:
+    vacancies = Vacancy.objects.in_bulk([int(e.object_id) for e in entries])
+    staff_viewer = _sees_everything(viewer)
+    story = []
+    for entry in entries:
+        vacancy = vacancies.get(int(entry.object_id))
+        if vacancy is None:
+            continue
+        reason = entry.data.get("reason", "") if isinstance(entry.data, dict) else ""
+        actor = _actor_name(entry, staff_viewer=staff_viewer)
+        story.append(
+            TimelineEntry(
+                when=entry.at,
+                kind="Vacancy",
+                title=f"{entry.label}: {vacancy.title}" if with_title else entry.label,
+                text=f"Reason: {reason}" if reason else "",
+                url=vacancy.get_absolute_url(),
+                actor=actor,
+                details=[f"By {actor}"],
+            )
+        )
+    return story
+
+
+def _story(**filters) -> QuerySet[AuditEntry]:
+    return (
+        AuditEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Vacancy), action__in=STORY, **filters
+        )
+        .select_related("actor")
+        .order_by("-at", "-pk")
+    )
+
+
+def vacancy_story(vacancy: Vacancy, *, viewer, limit: int = 50) -> list[TimelineEntry]:
+    """One vacancy's history (drafted, sent, decided…), newest first."""
+    entries = list(_story(object_id=str(vacancy.pk))[:limit])
+    return _story_entries(entries, viewer, with_title=False)
+
+
+def vacancy_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:
+    """Vacancies and moderation decisions for the organisation's timeline, newest first."""
+    keys = (
+        Vacancy.objects.filter(organisation=organisation)
+        .annotate(key=Cast("pk", output_field=CharField()))
+        .values("key")
+    )
+    return _story_entries(list(_story(object_id__in=keys)[:limit]), viewer)

@@ -1,0 +1,473 @@
+"""Vacancies and their moderation: the one place that changes a vacancy.
+
+The state machine (`Vacancy.status`, plus an edit that may wait on an approved one)::
+
+    draft ──submit──▶ submitted ──approve──▶ approved ──daily task, after closing date──▶ closed
+                          │   ▲                  │
+                       reject └─(edit)─ rejected │ (employer edit)
+                          ▼                      ▼
+                       rejected          approved + pending edit ──approve edit──▶ approved
+                                                                 └──reject edit──▶ approved
+    draft, submitted, rejected, approved ──withdraw──▶ withdrawn
+
+- An employer admin's new vacancy is a draft. Staff posting on an employer's behalf
+  publish straight away: the vacancy is approved at once and marked `posted_by_staff`.
+- Editing a draft or a submitted vacancy changes it in place (a submitted one stays in
+  the queue). Editing a rejected vacancy sends it back to moderation.
+- An employer's edit of an approved vacancy does not touch the live fields: the fields
+  that differ are kept in `pending_changes` and the approved version stays live until a
+  moderator approves the edit (the changes go live) or rejects it (they are dropped and
+  the reason emailed). A further edit before then replaces the waiting one and keeps
+  its place in the queue. Staff edits of an approved vacancy apply at once.
+- Withdrawn and closed are final. Closing drops a waiting edit, so to extend a closing
+  date the employer's edit must be approved before the date passes.
+- Students see a vacancy only while it is approved, its closing date is today or later
+  and its organisation is active (`selectors.open_vacancies`); so an organisation that
+  is still waiting for approval can draft, and even be approved, but shows nothing.
+
+Every change is audited in its own transaction; emails go after commit, through tasks.
+A transition that is not allowed raises ValidationError with a plain-English reason;
+acting on another organisation's vacancy raises PermissionDenied.
+"""
+
+import copy
+import datetime
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from mycareer import audit
+from mycareer.accounts.models import DegreeProgramme, Unit, User
+from mycareer.accounts.permissions import Action, access_for
+from mycareer.organisations.models import Organisation
+from mycareer.vacancies.models import Vacancy
+from mycareer.vacancies.permissions import manages_vacancies_of
+
+SIMPLE_FIELDS = [
+    "title",
+    "type",
+    "description",
+    "location",
+    "remote",
+    "salary",
+    "closing_date",
+    "apply_url",
+    "apply_email",
+]
+TARGET_FIELDS = {"target_units": Unit, "target_programmes": DegreeProgramme}
+EDITABLE_FIELDS = [*SIMPLE_FIELDS, *TARGET_FIELDS]
+
+Status = Vacancy.Status
+
+
+# Helpers ---------------------------------------------------------------------------
+
+
+def is_moderator(user) -> bool:
+    """Staff who may moderate, post on an employer's behalf and edit any vacancy."""
+    return access_for(user).can(Action.EDIT)
+
+
+def _check_may_manage(by: User, organisation: Organisation) -> bool:
+    """Refuse anyone but staff who edit records and the organisation's employer admins.
+
+    Returns True when `by` acts as staff.
+    """
+    if is_moderator(by):
+        return True
+    if manages_vacancies_of(by, organisation):
+        return False
+    raise PermissionDenied("You may manage vacancies only for your own organisation.")
+
+
+def _check_moderator(by: User) -> None:
+    if not is_moderator(by):
+        raise PermissionDenied(
+            access_for(by).why_not(Action.EDIT) or "Only staff who edit records moderate."
+        )
+
+
+def _check_organisation_can_post(organisation: Organisation) -> None:
+    if organisation.merged_into_id or organisation.status == Organisation.Status.ARCHIVED:
+        raise ValidationError(f"{organisation} is archived, so it cannot advertise vacancies.")
+
+
+def _check_closing_date(day: datetime.date, *, field: str = "closing_date") -> None:
+    if day < timezone.localdate():
+        raise ValidationError({field: "The closing date has passed: choose today or a later day."})
+
+
+def _normalise(name: str, value):
+    """A field's value as stored in `pending_changes` and in the audit trail."""
+    if name in TARGET_FIELDS:
+        return sorted({int(getattr(item, "pk", item)) for item in value or ()})
+    if name == "closing_date":
+        if value in (None, ""):
+            return None
+        return value.isoformat() if isinstance(value, datetime.date) else str(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _live(vacancy: Vacancy, name: str):
+    if name in TARGET_FIELDS:
+        return sorted(getattr(vacancy, name).values_list("pk", flat=True))
+    return _normalise(name, getattr(vacancy, name))
+
+
+def _python(name: str, value):
+    if name == "closing_date" and value is not None:
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError as error:
+            raise ValidationError({"closing_date": "Enter a valid date."}) from error
+    return value
+
+
+def _check_fields(data: dict) -> None:
+    unknown = sorted(set(data) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise TypeError(f"Vacancies have no editable field(s) {', '.join(unknown)}.")
+
+
+def _validate(vacancy: Vacancy, values: dict) -> None:
+    """Check a vacancy as it would be with `values` (normalised) applied, changing nothing."""
+    candidate = copy.copy(vacancy)
+    for name, value in values.items():
+        if name in SIMPLE_FIELDS:
+            setattr(candidate, name, _python(name, value))
+    candidate.full_clean()
+    for name, model in TARGET_FIELDS.items():
+        ids = values.get(name)
+        if ids and model.objects.filter(pk__in=ids).count() != len(ids):
+            raise ValidationError({name: "Choose from the list."})
+
+
+def _apply(vacancy: Vacancy, values: dict) -> None:
+    """Set `values` (normalised) on the vacancy and save it, targets included."""
+    for name, value in values.items():
+        if name in SIMPLE_FIELDS:
+            setattr(vacancy, name, _python(name, value))
+    vacancy.save()
+    for name in TARGET_FIELDS:
+        if name in values:
+            getattr(vacancy, name).set(values[name])
+
+
+def _locked(vacancy: Vacancy) -> Vacancy:
+    """The vacancy read again under a row lock, so two decisions cannot cross."""
+    return Vacancy.objects.select_for_update().select_related("organisation").get(pk=vacancy.pk)
+
+
+def _drop_pending(vacancy: Vacancy) -> None:
+    vacancy.pending_changes = None
+    vacancy.pending_since = None
+    vacancy.pending_by = None
+
+
+def _notify(vacancy: Vacancy, decision: str, reason: str = "") -> None:
+    from mycareer.vacancies.tasks import send_vacancy_decision_email
+
+    transaction.on_commit(lambda: send_vacancy_decision_email.enqueue(vacancy.pk, decision, reason))
+
+
+# Employers and staff ---------------------------------------------------------------
+
+
+@transaction.atomic
+def vacancy_create(
+    *,
+    organisation: Organisation,
+    by: User,
+    target_units: Iterable[Unit | int] = (),
+    target_programmes: Iterable[DegreeProgramme | int] = (),
+    submit: bool = False,
+    **fields,
+) -> Vacancy:
+    """Create a draft (submitted if asked) for an employer admin; staff posting publish it."""
+    _check_fields(fields)
+    as_staff = _check_may_manage(by, organisation)
+    _check_organisation_can_post(organisation)
+    values = {name: _normalise(name, value) for name, value in fields.items()}
+    vacancy = Vacancy(organisation=organisation, created_by=by)
+    for name, value in values.items():
+        setattr(vacancy, name, _python(name, value))
+    targets = {
+        "target_units": _normalise("target_units", target_units),
+        "target_programmes": _normalise("target_programmes", target_programmes),
+    }
+    _validate(vacancy, targets)
+    _check_closing_date(vacancy.closing_date)
+    now = timezone.now()
+    if as_staff:
+        vacancy.status = Status.APPROVED
+        vacancy.posted_by_staff = True
+        vacancy.submitted_at = vacancy.decided_at = now
+        vacancy.decided_by = by
+    vacancy.save()
+    vacancy.target_units.set(targets["target_units"])
+    vacancy.target_programmes.set(targets["target_programmes"])
+    audit.log(
+        vacancy,
+        "vacancies.vacancy.posted" if as_staff else "vacancies.vacancy.created",
+        by=by,
+        data={"organisation": organisation.pk, "title": vacancy.title, "status": vacancy.status},
+    )
+    if submit and not as_staff:
+        _submit(vacancy, by)
+    return vacancy
+
+
+@transaction.atomic
+def vacancy_update(*, vacancy: Vacancy, by: User, submit: bool = False, **data) -> dict:
+    """Change a vacancy; an employer's edit of an approved one waits for moderation.
+
+    With `submit`, a draft is also sent for moderation. Returns {field: [old, new]} for
+    what changed (or what now waits for moderation).
+    """
+    _check_fields(data)
+    vacancy = _locked(vacancy)
+    as_staff = _check_may_manage(by, vacancy.organisation)
+    if vacancy.status in (Status.WITHDRAWN, Status.CLOSED):
+        raise ValidationError(
+            f"This vacancy is {vacancy.get_status_display().lower()}, so it can no longer be "
+            "changed. Create a new one instead."
+        )
+    proposed = {name: _normalise(name, value) for name, value in data.items()}
+    if vacancy.status == Status.APPROVED and not as_staff:
+        return _propose_edit(vacancy, by, proposed)
+    live = {name: _live(vacancy, name) for name in proposed}
+    changed = {name: [live[name], value] for name, value in proposed.items() if value != live[name]}
+    to_moderation = vacancy.status == Status.REJECTED or (submit and vacancy.status == Status.DRAFT)
+    if not changed and not to_moderation:
+        return {}
+    _validate(vacancy, proposed)
+    if "closing_date" in changed:
+        _check_closing_date(_python("closing_date", proposed["closing_date"]))
+    elif to_moderation:
+        _check_closing_date(vacancy.closing_date)
+    if changed:
+        _apply(vacancy, {name: proposed[name] for name in changed})
+        audit.log(vacancy, "vacancies.vacancy.changed", by=by, data={"changed": changed})
+    if to_moderation:
+        _check_organisation_can_post(vacancy.organisation)
+        _submit(vacancy, by, resubmitted=vacancy.status == Status.REJECTED)
+    return changed
+
+
+def _propose_edit(vacancy: Vacancy, by: User, proposed: dict) -> dict:
+    """Keep an employer's edit of a live vacancy aside until a moderator decides."""
+    pending = dict(vacancy.pending_changes or {})
+    live = {}
+    for name, value in proposed.items():
+        live[name] = _live(vacancy, name)
+        if value == live[name]:
+            pending.pop(name, None)
+        else:
+            pending[name] = value
+    for name in list(pending):
+        live.setdefault(name, _live(vacancy, name))
+    if not pending:
+        if vacancy.has_pending_edit:
+            _drop_pending(vacancy)
+            vacancy.save()
+            audit.log(vacancy, "vacancies.vacancy.edit_cancelled", by=by)
+        return {}
+    _validate(vacancy, pending)
+    if "closing_date" in pending:
+        _check_closing_date(_python("closing_date", pending["closing_date"]))
+    if pending == vacancy.pending_changes:
+        return {name: [live[name], value] for name, value in pending.items()}
+    vacancy.pending_changes = pending
+    # A revised edit keeps the first one's place in the queue.
+    vacancy.pending_since = vacancy.pending_since or timezone.now()
+    vacancy.pending_by = by
+    vacancy.edit_rejection_reason = ""
+    vacancy.save()
+    changes = {name: [live[name], value] for name, value in pending.items()}
+    audit.log(vacancy, "vacancies.vacancy.edit_proposed", by=by, data={"changes": changes})
+    return changes
+
+
+def _submit(vacancy: Vacancy, by: User, *, resubmitted: bool = False) -> None:
+    vacancy.status = Status.SUBMITTED
+    vacancy.submitted_at = timezone.now()
+    vacancy.rejection_reason = ""
+    vacancy.save()
+    audit.log(
+        vacancy,
+        "vacancies.vacancy.submitted",
+        by=by,
+        data={"resubmitted": resubmitted, "title": vacancy.title},
+    )
+
+
+@transaction.atomic
+def vacancy_submit(*, vacancy: Vacancy, by: User) -> Vacancy:
+    """Send a draft to the moderators."""
+    vacancy = _locked(vacancy)
+    _check_may_manage(by, vacancy.organisation)
+    if vacancy.status == Status.REJECTED:
+        raise ValidationError(
+            "This vacancy was not approved: change what the moderator asked for, and saving "
+            "your changes sends it for moderation again."
+        )
+    if vacancy.status != Status.DRAFT:
+        raise ValidationError(
+            f"Only a draft can be submitted; this vacancy is "
+            f"{vacancy.get_status_display().lower()}."
+        )
+    _check_organisation_can_post(vacancy.organisation)
+    _validate(vacancy, {})
+    _check_closing_date(vacancy.closing_date)
+    _submit(vacancy, by)
+    return vacancy
+
+
+@transaction.atomic
+def vacancy_withdraw(*, vacancy: Vacancy, by: User) -> Vacancy:
+    """Take a vacancy down (or out of the queue) for good; a waiting edit goes with it."""
+    vacancy = _locked(vacancy)
+    _check_may_manage(by, vacancy.organisation)
+    if vacancy.status in (Status.WITHDRAWN, Status.CLOSED):
+        raise ValidationError(f"This vacancy is already {vacancy.get_status_display().lower()}.")
+    previous = vacancy.status
+    vacancy.status = Status.WITHDRAWN
+    _drop_pending(vacancy)
+    vacancy.save()
+    audit.log(vacancy, "vacancies.vacancy.withdrawn", by=by, data={"previous": previous})
+    return vacancy
+
+
+# Moderation ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def vacancy_approve(*, vacancy: Vacancy, by: User) -> Vacancy:
+    """Approve a submitted vacancy: students see it (once its organisation is active)."""
+    _check_moderator(by)
+    vacancy = _locked(vacancy)
+    if vacancy.status != Status.SUBMITTED:
+        raise ValidationError(
+            f"Only a vacancy waiting for moderation can be approved; this one is "
+            f"{vacancy.get_status_display().lower()}."
+        )
+    if vacancy.closing_date < timezone.localdate():
+        raise ValidationError(
+            "The closing date has passed, so students could not apply: reject it and ask the "
+            "employer for a new closing date."
+        )
+    vacancy.status = Status.APPROVED
+    vacancy.decided_at, vacancy.decided_by = timezone.now(), by
+    vacancy.rejection_reason = ""
+    vacancy.save()
+    audit.log(vacancy, "vacancies.vacancy.approved", by=by, data={"title": vacancy.title})
+    _notify(vacancy, "approved")
+    return vacancy
+
+
+@transaction.atomic
+def vacancy_reject(*, vacancy: Vacancy, by: User, reason: str) -> Vacancy:
+    """Turn down a submitted vacancy; the reason is emailed to the employer."""
+    _check_moderator(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give a reason: the employer is told it."})
+    vacancy = _locked(vacancy)
+    if vacancy.status != Status.SUBMITTED:
+        raise ValidationError(
+            f"Only a vacancy waiting for moderation can be rejected; this one is "
+            f"{vacancy.get_status_display().lower()}."
+        )
+    vacancy.status = Status.REJECTED
+    vacancy.rejection_reason = reason
+    vacancy.decided_at, vacancy.decided_by = timezone.now(), by
+    vacancy.save()
+    audit.log(
+        vacancy,
+        "vacancies.vacancy.rejected",
+        by=by,
+        data={"reason": reason, "title": vacancy.title},
+    )
+    _notify(vacancy, "rejected", reason)
+    return vacancy
+
+
+def _check_pending(vacancy: Vacancy) -> None:
+    if not vacancy.has_pending_edit:
+        raise ValidationError("There are no changes to this vacancy waiting for moderation.")
+
+
+@transaction.atomic
+def vacancy_approve_edit(*, vacancy: Vacancy, by: User) -> Vacancy:
+    """Make an approved vacancy's waiting changes live."""
+    _check_moderator(by)
+    vacancy = _locked(vacancy)
+    _check_pending(vacancy)
+    pending = dict(vacancy.pending_changes or {})
+    if "closing_date" in pending:
+        _check_closing_date(_python("closing_date", pending["closing_date"]), field="__all__")
+    _validate(vacancy, pending)
+    changes = {name: [_live(vacancy, name), value] for name, value in pending.items()}
+    _drop_pending(vacancy)
+    vacancy.edit_rejection_reason = ""
+    vacancy.decided_at, vacancy.decided_by = timezone.now(), by
+    _apply(vacancy, pending)
+    audit.log(vacancy, "vacancies.vacancy.edit_approved", by=by, data={"changes": changes})
+    _notify(vacancy, "edit_approved")
+    return vacancy
+
+
+@transaction.atomic
+def vacancy_reject_edit(*, vacancy: Vacancy, by: User, reason: str) -> Vacancy:
+    """Drop an approved vacancy's waiting changes; the live version stays as it was."""
+    _check_moderator(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give a reason: the employer is told it."})
+    vacancy = _locked(vacancy)
+    _check_pending(vacancy)
+    changes = dict(vacancy.pending_changes or {})
+    _drop_pending(vacancy)
+    vacancy.edit_rejection_reason = reason
+    vacancy.decided_at, vacancy.decided_by = timezone.now(), by
+    vacancy.save()
+    audit.log(
+        vacancy,
+        "vacancies.vacancy.edit_rejected",
+        by=by,
+        data={"reason": reason, "changes": changes},
+    )
+    _notify(vacancy, "edit_rejected", reason)
+    return vacancy
+
+
+def vacancies_close_expired(*, today: datetime.date | None = None) -> int:
+    """Close every approved vacancy whose closing date is before `today`; returns how many."""
+    today = today or timezone.localdate()
+    closed = 0
+    expired = Vacancy.objects.filter(status=Status.APPROVED, closing_date__lt=today)
+    for pk in expired.values_list("pk", flat=True):
+        with transaction.atomic():
+            vacancy = Vacancy.objects.select_for_update().filter(pk=pk).first()
+            # Checked again under the lock: it may have changed since the list was read.
+            if (
+                vacancy is None
+                or vacancy.status != Status.APPROVED
+                or vacancy.closing_date >= today
+            ):
+                continue
+            dropped = vacancy.pending_changes
+            vacancy.status = Status.CLOSED
+            _drop_pending(vacancy)
+            vacancy.save()
+            audit.log(
+                vacancy,
+                "vacancies.vacancy.closed",
+                data={"closing_date": vacancy.closing_date.isoformat(), "dropped_edit": dropped},
+            )
+            closed += 1
+    return closed

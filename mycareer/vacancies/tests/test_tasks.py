@@ -1,0 +1,103 @@
+"""The daily closing job and the decision emails, through the real worker and SMTP server."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from mycareer.core.registry import daily_jobs
+from mycareer.core.scheduler import enqueue_due_jobs
+from mycareer.vacancies import services
+from mycareer.vacancies.models import Vacancy
+from mycareer.vacancies.tasks import close_expired_vacancies
+from mycareer.vacancies.tests.factories import MembershipFactory, vacancy_fields
+
+
+def test_closing_is_a_daily_job_run_early_in_the_morning():
+    [job] = [j for j in daily_jobs() if j.name == "close-expired-vacancies"]
+    assert job.task is close_expired_vacancies
+    assert job.hour == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_runs_the_closing_job_the_day_after_the_closing_date(
+    brightwave, moderator, run_worker
+):
+    vacancy = services.vacancy_create(
+        organisation=brightwave, by=moderator, **vacancy_fields(title="Closes Soon")
+    )
+    day_after = vacancy.closing_date + datetime.timedelta(days=1)
+    early = timezone.make_aware(datetime.datetime.combine(day_after, datetime.time(5, 30)))
+    with time_machine.travel(early):
+        assert "close-expired-vacancies" in enqueue_due_jobs()
+        run_worker()
+    vacancy.refresh_from_db()
+    assert vacancy.status == Vacancy.Status.CLOSED
+
+
+def _messages(smtp_server, subject: str, count: int = 1):
+    # The worker also sends whatever else the demo story queued; pick out ours.
+    return [m for m in smtp_server.wait_for(count) if subject in m["Subject"]]
+
+
+@pytest.fixture
+def colleague(brightwave):
+    """A second admin of the demo employer's organisation, who is told of decisions too."""
+    return MembershipFactory(
+        organisation=brightwave, user__email="colleague@demo-employer.com"
+    ).user
+
+
+@pytest.mark.django_db(transaction=True)
+def test_approval_is_really_emailed_to_the_admins_and_the_creator(
+    submitted, moderator, colleague, smtp_server, run_worker
+):
+    services.vacancy_approve(vacancy=submitted, by=moderator)
+    run_worker()
+    [message] = _messages(smtp_server, "“Junior Tester” is now live")
+    assert sorted(message["To"].split(", ")) == [
+        "colleague@demo-employer.com",
+        "employer@demo-employer.com",
+    ]
+    body = message.get_content()
+    assert "has been approved" in body
+    assert f"/vacancies/{submitted.pk}/" in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rejection_is_really_emailed_with_its_reason(submitted, moderator, smtp_server, run_worker):
+    services.vacancy_reject(
+        vacancy=submitted, by=moderator, reason="Say what the salary is & where the job is."
+    )
+    run_worker()
+    [message] = _messages(smtp_server, "“Junior Tester” was not approved")
+    assert message["To"] == "employer@demo-employer.com"
+    body = message.get_content()
+    # Plain text: the reason arrives as typed, not HTML-escaped.
+    assert "Say what the salary is & where the job is." in body
+    assert f"/vacancies/{submitted.pk}/edit/" in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approved_edit_is_really_emailed(live, employer_a, moderator, smtp_server, run_worker):
+    services.vacancy_update(vacancy=live, by=employer_a, salary="£31,000 a year")
+    services.vacancy_approve_edit(vacancy=live, by=moderator)
+    run_worker()
+    [message] = _messages(smtp_server, "Your changes to “Junior Tester” are now live")
+    assert message["To"] == "employer@demo-employer.com"
+    assert "are now what students see" in message.get_content()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rejected_edit_is_really_emailed_with_its_reason(
+    live, employer_a, moderator, smtp_server, run_worker
+):
+    services.vacancy_update(vacancy=live, by=employer_a, salary="Commission only")
+    services.vacancy_reject_edit(vacancy=live, by=moderator, reason="A basic salary is required.")
+    run_worker()
+    [message] = _messages(smtp_server, "Your changes to “Junior Tester” were not approved")
+    assert message["To"] == "employer@demo-employer.com"
+    body = message.get_content()
+    assert "A basic salary is required." in body
+    assert "still see the version that was approved" in body

@@ -1,0 +1,398 @@
+"""Pages: who reaches what, what students see, employers' own lists and moderation."""
+
+import pytest
+from django.urls import reverse
+
+from mycareer.organisations.models import Organisation
+from mycareer.vacancies import services
+from mycareer.vacancies.models import Vacancy
+from mycareer.vacancies.tests.factories import VacancyFactory, in_days, vacancy_fields
+
+pytestmark = pytest.mark.django_db
+
+Status = Vacancy.Status
+
+
+def form_data(**overrides) -> dict:
+    data = {
+        "title": "Graduate Analyst",
+        "type": "graduate_job",
+        "description": "Analyse things.",
+        "location": "Leeds",
+        "salary": "£27,000 a year",
+        "closing_date": in_days(30).isoformat(),
+        "apply_url": "https://jobs.example.com/analyst",
+        "apply_email": "",
+        **overrides,
+    }
+    return {key: value for key, value in data.items() if value is not None}
+
+
+@pytest.fixture
+def who(request, persona, employer_a, employer_b):
+    """Log the client in as one of the cast (or nobody)."""
+
+    def login(client, name: str):
+        people = {"employer A": employer_a, "employer B": employer_b}
+        if name != "anonymous":
+            client.force_login(people.get(name) or persona(name))
+
+    return login
+
+
+# Who reaches what ------------------------------------------------------------------
+
+PEOPLE = ["anonymous", "student", "employer A", "employer B", "viewer", "operator", "admin"]
+MATRIX = {
+    # page: expected status for each of PEOPLE (302 for anonymous is the login page)
+    "list": [302, 200, 302, 302, 200, 200, 200],
+    "mine": [302, 403, 200, 200, 403, 403, 403],
+    "create": [302, 403, 200, 200, 403, 403, 403],
+    "post": [302, 403, 403, 403, 403, 200, 200],
+    "edit": [302, 404, 200, 404, 403, 200, 200],
+    "submit": [302, 404, 302, 404, 403, 302, 302],
+    "moderation": [302, 403, 403, 403, 200, 200, 200],
+    "moderate": [302, 403, 403, 403, 403, 200, 200],
+}
+
+
+@pytest.mark.parametrize(
+    ("page", "name", "expected"),
+    [
+        (page, name, codes[index])
+        for page, codes in MATRIX.items()
+        for index, name in enumerate(PEOPLE)
+    ],
+)
+def test_permissions_matrix(client, who, draft, employer_a, page, name, expected):
+    if page == "moderate":
+        services.vacancy_submit(vacancy=draft, by=employer_a)
+    who(client, name)
+    if page in ("edit", "submit", "moderate"):
+        url = reverse(f"vacancies:{page}", args=[draft.pk])
+    else:
+        url = reverse(f"vacancies:{page}")
+    response = client.post(url) if page == "submit" else client.get(url)
+    assert response.status_code == expected
+    if name == "anonymous":
+        assert response["Location"].startswith("/accounts/login/")
+    if page == "submit":
+        draft.refresh_from_db()
+        assert (draft.status == Status.SUBMITTED) == (expected == 302 and name != "anonymous")
+
+
+def test_an_employer_is_sent_from_the_student_list_to_their_own(client, employer_a):
+    client.force_login(employer_a)
+    response = client.get(reverse("vacancies:list"))
+    assert response["Location"] == reverse("vacancies:mine")
+
+
+def test_a_member_who_is_not_an_admin_reads_but_cannot_change(client, brightwave, draft):
+    from mycareer.vacancies.tests.factories import MembershipFactory
+
+    member = MembershipFactory(organisation=brightwave, is_admin=False).user
+    client.force_login(member)
+    assert client.get(draft.get_absolute_url()).status_code == 200
+    response = client.get(reverse("vacancies:edit", args=[draft.pk]))
+    assert response.status_code == 403
+    assert "administrators" in response.content.decode()
+    assert client.get(reverse("vacancies:create")).status_code == 403
+
+
+# What students see -----------------------------------------------------------------
+
+
+def test_a_student_sees_only_approved_open_vacancies_of_active_organisations(client, persona, cast):
+    shown = VacancyFactory(title="Approved Open Role", apply_email="apply@example.com")
+    hidden = [
+        VacancyFactory(title="Draft Role", status=Status.DRAFT),
+        VacancyFactory(title="Submitted Role", status=Status.SUBMITTED),
+        VacancyFactory(title="Rejected Role", status=Status.REJECTED),
+        VacancyFactory(title="Withdrawn Role", status=Status.WITHDRAWN),
+        VacancyFactory(title="Closed Role", status=Status.CLOSED),
+        VacancyFactory(title="Expired Role", closing_date=in_days(-1)),
+        VacancyFactory(
+            title="Pending Organisation Role", organisation__status=Organisation.Status.PENDING
+        ),
+    ]
+    elsewhere = VacancyFactory(title="Computing Only Role")
+    elsewhere.target_units.set([cast["units"]["computing"]])
+    client.force_login(persona("student"))
+    body = client.get(reverse("vacancies:list") + "?q=role").content.decode()
+    assert "Approved Open Role" in body
+    for vacancy in [*hidden, elsewhere]:
+        assert vacancy.title not in body
+        assert client.get(vacancy.get_absolute_url()).status_code == 404
+    detail = client.get(shown.get_absolute_url())
+    page = detail.content.decode()
+    assert detail.status_code == 200
+    assert "How to apply" in page
+    assert 'href="https://jobs.example.com/apply"' in page
+    assert "mailto:apply@example.com" in page
+    # The record (status, history) is for staff and the organisation only.
+    assert "History" not in page
+
+
+def test_the_student_list_puts_own_faculty_first_and_searches(client, persona, cast):
+    client.force_login(persona("student"))
+    body = client.get(reverse("vacancies:list")).content.decode()
+    assert body.index("Graduate Mechanical Engineer") < body.index("Summer Vacation Scheme")
+    assert "For your course" in body
+    assert "Data Science Intern" not in body  # aimed at the School of Computing
+    searched = client.get(
+        reverse("vacancies:list"), {"q": "engineer", "type": "graduate_job", "closing_soon": ""}
+    ).content.decode()
+    assert "Graduate Mechanical Engineer" in searched
+    assert "Summer Vacation Scheme" not in searched
+    assert 'value="engineer"' in searched  # the search is kept
+    soon = client.get(reverse("vacancies:list"), {"closing_soon": "on"}).content.decode()
+    assert "Summer Internship: Propulsion Engineering" in soon
+    assert "Graduate Mechanical Engineer" not in soon
+
+
+def test_the_student_list_reads_a_page_in_a_few_queries(
+    client, persona, cast, django_assert_max_num_queries
+):
+    for n in range(30):
+        vacancy = VacancyFactory(title=f"Bulk Vacancy {n}")
+        if n % 2:
+            vacancy.target_units.set([cast["units"]["mech"]])
+    client.force_login(persona("student"))
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("vacancies:list"))
+    assert response.status_code == 200
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("vacancies:list"), {"page": 2, "q": "bulk"})
+    assert "Bulk Vacancy" in response.content.decode()
+
+
+def test_a_title_with_a_script_is_shown_as_text_everywhere(
+    client, persona, brightwave, employer_a, cast
+):
+    title = "<script>alert('x')</script> Developer"
+    vacancy = services.vacancy_create(
+        organisation=brightwave,
+        by=employer_a,
+        submit=True,
+        target_units=[cast["units"]["mech"]],  # so it is among the student's first few
+        **vacancy_fields(title=title),
+    )
+
+    def check(person, url):
+        client.force_login(person)
+        body = client.get(url).content.decode()
+        assert "<script>alert" not in body, url
+        assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Developer" in body, url
+
+    check(persona("operator"), reverse("vacancies:moderation"))
+    check(persona("operator"), reverse("vacancies:moderate", args=[vacancy.pk]))
+    check(employer_a, reverse("vacancies:mine"))
+    check(employer_a, vacancy.get_absolute_url())
+    check(employer_a, "/")
+    services.vacancy_approve(vacancy=vacancy, by=persona("operator"))
+    check(persona("student"), reverse("vacancies:list"))
+    check(persona("student"), vacancy.get_absolute_url())
+    check(persona("student"), "/")
+
+
+# Employers -------------------------------------------------------------------------
+
+
+def test_an_employer_sees_where_each_of_their_vacancies_stands(client, employer_a):
+    client.force_login(employer_a)
+    body = client.get(reverse("vacancies:mine")).content.decode()
+    for expected in [
+        "Junior Content Designer",
+        "Draft: not sent for moderation yet",
+        "Graduate Software Developer",
+        "Waiting for moderation",
+        "Summer Internship: User Research",
+        "Live, with changes waiting for moderation",
+        "Not approved",
+        "Reason: The university cannot advertise commission-only roles",
+        "Withdrawn",
+        "Closed",
+    ]:
+        assert expected in body
+    assert "Graduate Mechanical Engineer" not in body  # another organisation's
+
+
+def test_an_employer_never_sees_another_organisations_vacancies(client, employer_b, brightwave):
+    theirs = Vacancy.objects.filter(organisation=brightwave)
+    client.force_login(employer_b)
+    body = client.get(reverse("vacancies:mine")).content.decode()
+    assert "You have no vacancies yet" in body
+    for vacancy in theirs:
+        assert vacancy.title not in body
+        assert client.get(vacancy.get_absolute_url()).status_code == 404
+        assert client.get(reverse("vacancies:edit", args=[vacancy.pk])).status_code == 404
+        assert client.post(reverse("vacancies:withdraw", args=[vacancy.pk])).status_code == 404
+
+
+def test_an_employer_drafts_sends_and_a_bad_form_keeps_what_was_typed(
+    client, employer_a, brightwave, cast
+):
+    client.force_login(employer_a)
+    url = reverse("vacancies:create")
+    response = client.post(
+        url, form_data(title="Keep This Title", apply_url="", location="", action="submit")
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'value="Keep This Title"' in body
+    assert "Say how to apply" in body
+    assert "Give a location" in body
+    assert not Vacancy.objects.filter(title="Keep This Title").exists()
+    mech = cast["units"]["mech"]
+    response = client.post(
+        url, form_data(title="Keep This Title", action="submit", target_units=[mech.pk])
+    )
+    vacancy = Vacancy.objects.get(title="Keep This Title")
+    assert response["Location"] == vacancy.get_absolute_url()
+    assert vacancy.status == Status.SUBMITTED
+    assert vacancy.organisation == brightwave
+    assert list(vacancy.target_units.all()) == [mech]
+    client.post(url, form_data(title="Just A Draft", action="draft"))
+    assert Vacancy.objects.get(title="Just A Draft").status == Status.DRAFT
+
+
+def test_editing_a_live_vacancy_sends_the_changes_for_moderation(client, employer_a, live):
+    client.force_login(employer_a)
+    url = reverse("vacancies:edit", args=[live.pk])
+    assert "students see the approved version" in client.get(url).content.decode()
+    response = client.post(
+        url, form_data(title="Junior Tester", description="Build accessible web services.")
+    )
+    assert response.status_code == 302
+    live.refresh_from_db()
+    assert live.title == "Junior Tester"
+    assert live.pending_changes == {
+        "salary": "£27,000 a year",
+        "apply_url": "https://jobs.example.com/analyst",
+    }
+    record = client.get(live.get_absolute_url()).content.decode()
+    assert "Changes waiting for moderation" in record
+    assert "£28,000 a year" in record and "£27,000 a year" in record
+    # Editing again starts from the waiting changes, not the live version.
+    assert 'value="£27,000 a year"' in client.get(url).content.decode()
+
+
+def test_withdrawing_through_the_page(client, employer_a, live):
+    client.force_login(employer_a)
+    url = reverse("vacancies:withdraw", args=[live.pk])
+    assert "Students will no longer see it" in client.get(url).content.decode()
+    assert client.post(url).status_code == 302
+    live.refresh_from_db()
+    assert live.status == Status.WITHDRAWN
+    response = client.get(reverse("vacancies:edit", args=[live.pk]))
+    assert response.status_code == 302  # nothing left to edit
+
+
+# Moderation ------------------------------------------------------------------------
+
+
+def test_the_queue_lists_oldest_first_with_the_diff_of_changes(client, persona, cast):
+    client.force_login(persona("viewer"))
+    body = client.get(reverse("vacancies:moderation")).content.decode()
+    # The demo: a submitted vacancy, then a live one with changes (sent later).
+    assert body.index("Graduate Software Developer") < body.index(
+        "Changes to Placement Year: Front-end Developer"
+    )
+    assert "£22,000 a year" in body and "£24,000 a year" in body
+    assert "approving and rejecting needs operator access" in body
+
+
+def test_rejecting_needs_a_reason_and_keeps_what_was_typed(
+    client, persona, submitted, django_assert_max_num_queries
+):
+    client.force_login(persona("operator"))
+    url = reverse("vacancies:moderate", args=[submitted.pk])
+    response = client.post(url, {"decision": "reject", "reason": ""})
+    assert response.status_code == 200
+    assert "Give a reason" in response.content.decode()
+    submitted.refresh_from_db()
+    assert submitted.status == Status.SUBMITTED
+    response = client.post(url, {"decision": "reject", "reason": "Add the salary."})
+    assert response["Location"] == reverse("vacancies:moderation")
+    submitted.refresh_from_db()
+    assert submitted.status == Status.REJECTED
+    assert submitted.rejection_reason == "Add the salary."
+    # Once decided, the page sends the moderator to the record.
+    assert client.get(url).status_code == 302
+
+
+def test_approving_changes_through_the_page(client, persona, employer_a, live):
+    services.vacancy_update(vacancy=live, by=employer_a, title="Junior QA Engineer")
+    client.force_login(persona("operator"))
+    url = reverse("vacancies:moderate", args=[live.pk])
+    page = client.get(url).content.decode()
+    assert "What would change" in page and "Junior QA Engineer" in page
+    assert client.post(url, {"decision": "approve"}).status_code == 302
+    live.refresh_from_db()
+    assert live.title == "Junior QA Engineer" and not live.has_pending_edit
+
+
+def test_the_queue_reads_in_a_few_queries(
+    client, persona, brightwave, employer_a, cast, django_assert_max_num_queries
+):
+    for n in range(10):
+        vacancy = services.vacancy_create(
+            organisation=brightwave, by=persona("operator"), **vacancy_fields(title=f"Q{n}")
+        )
+        services.vacancy_update(
+            vacancy=vacancy,
+            by=employer_a,
+            title=f"Q{n} renamed",
+            target_units=[cast["units"]["mech"]],
+        )
+    client.force_login(persona("operator"))
+    with django_assert_max_num_queries(16):
+        response = client.get(reverse("vacancies:moderation"))
+    assert "Q9 renamed" in response.content.decode()
+
+
+def test_staff_post_a_vacancy_for_an_organisation_and_it_is_live(client, persona, cast):
+    northbridge = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    client.force_login(persona("operator"))
+    url = reverse("vacancies:post")
+    page = client.get(url, {"organisation": northbridge.pk}).content.decode()
+    assert f'<option value="{northbridge.pk}" selected>' in page
+    response = client.post(
+        url, form_data(organisation=northbridge.pk, title="Posted By Tom", apply_url="")
+    )
+    assert response.status_code == 200  # no way to apply given
+    assert 'value="Posted By Tom"' in response.content.decode()
+    client.post(url, form_data(organisation=northbridge.pk, title="Posted By Tom"))
+    vacancy = Vacancy.objects.get(title="Posted By Tom")
+    assert vacancy.status == Status.APPROVED and vacancy.posted_by_staff
+    assert vacancy.organisation == northbridge
+
+
+# Home, navigation and the organisation's timeline ----------------------------------
+
+
+def test_each_person_sees_their_vacancy_panel_and_link(client, persona, employer_a):
+    client.force_login(persona("student"))
+    body = client.get("/").content.decode()
+    assert "Vacancies for you" in body and "Graduate Mechanical Engineer" in body
+    assert f'href="{reverse("vacancies:list")}"' in body
+    client.force_login(employer_a)
+    body = client.get("/").content.decode()
+    assert "Your vacancies" in body and "Waiting for moderation" in body
+    assert f'href="{reverse("vacancies:mine")}"' in body
+    client.force_login(persona("operator"))
+    body = client.get("/").content.decode()
+    assert "2 vacancies wait for moderation" in body
+    assert ">Vacancy moderation</a>" in body
+    client.force_login(persona("viewer"))
+    body = client.get("/").content.decode()
+    assert "wait for moderation" not in body
+    assert ">Vacancy moderation</a>" not in body
+
+
+def test_the_organisation_timeline_shows_vacancies_and_decisions(client, persona, brightwave):
+    client.force_login(persona("viewer"))
+    body = client.get(brightwave.get_absolute_url()).content.decode()
+    assert "Vacancy not approved: Sales Executive (Commission Only)" in body
+    assert "Reason: The university cannot advertise commission-only roles" in body
+    assert "Vacancy approved: Summer Internship: User Research" in body

@@ -1,0 +1,338 @@
+import copy
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from mycareer.accounts.models import User
+from mycareer.accounts.permissions import Action, access_for, require, require_kind
+from mycareer.core.http import safe_next
+from mycareer.vacancies import selectors, services
+from mycareer.vacancies.forms import (
+    ModerationForm,
+    VacancyForm,
+    VacancySearchForm,
+    organisations_to_post_for,
+)
+from mycareer.vacancies.models import Vacancy
+
+Status = Vacancy.Status
+
+
+def _add_form_error(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _querystring(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _managed_vacancy(request, pk: int) -> Vacancy:
+    """A vacancy the person may change: 404 for strangers, 403 (with why) for readers."""
+    vacancy = get_object_or_404(selectors.vacancy_with_details(), pk=pk)
+    user = request.user
+    if user.has_perm("vacancies.change_vacancy", vacancy):
+        return vacancy
+    if user.has_perm("vacancies.view_vacancy_record", vacancy):
+        if user.kind == User.Kind.EMPLOYER:
+            raise PermissionDenied(
+                "Only your organisation's administrators can change its vacancies."
+            )
+        raise PermissionDenied(access_for(user).why_not(Action.EDIT) or "You may not do this.")
+    raise Http404("No such vacancy.")
+
+
+# Students (and staff) --------------------------------------------------------------
+
+
+@require_safe
+@login_required
+def browse(request):
+    """Open vacancies a student may apply for, their own faculty's first, with a search."""
+    user = request.user
+    if user.kind == User.Kind.EMPLOYER and not user.is_superuser:
+        return redirect("vacancies:mine")
+    if not user.has_perm("vacancies.browse_vacancies"):
+        raise PermissionDenied(access_for(user).why_not(Action.VIEW) or "You may not do this.")
+    form = VacancySearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    vacancies = selectors.search(
+        selectors.vacancies_for(user),
+        text=filters.get("q", ""),
+        type=filters.get("type", ""),
+        location=filters.get("location", ""),
+        programme=filters.get("programme"),
+        closing_soon=filters.get("closing_soon", False),
+        remote=filters.get("remote", False),
+    )
+    page = Paginator(vacancies, 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "vacancies/browse.html",
+        {
+            "form": form,
+            "page": page,
+            "querystring": _querystring(request),
+            "searching": bool(filters and any(filters.values())),
+            "closing_soon_days": selectors.CLOSING_SOON_DAYS,
+            "soon": timezone.localdate() + datetime.timedelta(days=selectors.CLOSING_SOON_DAYS),
+        },
+    )
+
+
+@require_safe
+@login_required
+def detail(request, pk: int):
+    """A vacancy's record for staff and its organisation; the advert for students."""
+    vacancy = get_object_or_404(selectors.vacancy_with_details(), pk=pk)
+    user = request.user
+    if user.has_perm("vacancies.view_vacancy_record", vacancy):
+        return render(
+            request,
+            "vacancies/record.html",
+            {
+                "vacancy": vacancy,
+                "changes": selectors.pending_diffs([vacancy]).get(vacancy.pk, []),
+                "history": selectors.vacancy_story(vacancy, viewer=user),
+                "may_change": user.has_perm("vacancies.change_vacancy", vacancy),
+                "may_moderate": user.has_perm("vacancies.moderate_vacancy"),
+                "staff": access_for(user).can(Action.VIEW),
+            },
+        )
+    if selectors.is_visible_to(user, vacancy):
+        return render(request, "vacancies/detail.html", {"vacancy": vacancy})
+    raise Http404("No such vacancy.")
+
+
+# Employers -------------------------------------------------------------------------
+
+
+@require_safe
+@require_kind(User.Kind.EMPLOYER)
+def mine(request):
+    """The employer's vacancies and where each stands."""
+    page = Paginator(selectors.vacancies_of_employer(request.user), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "vacancies/mine.html",
+        {
+            "page": page,
+            "organisations": list(selectors.organisations_of(request.user)),
+            "may_add": selectors.organisations_of(request.user, admin=True).exists(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require_kind(User.Kind.EMPLOYER)
+def create(request):
+    """An employer admin drafts a vacancy, and may send it for moderation straight away."""
+    organisations = selectors.organisations_of(request.user, admin=True)
+    count = organisations.count()
+    if not count:
+        raise PermissionDenied(
+            "Only your organisation's administrators can add vacancies: ask one of them, "
+            "or the Careers Centre."
+        )
+    form = VacancyForm(request.POST or None, organisations=organisations if count > 1 else None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        organisation = data.pop("organisation", None) or organisations.get()
+        submit = request.POST.get("action") == "submit"
+        try:
+            vacancy = services.vacancy_create(
+                organisation=organisation, by=request.user, submit=submit, **data
+            )
+        except ValidationError as error:
+            _add_form_error(form, error)
+        else:
+            if submit:
+                messages.success(
+                    request,
+                    "Your vacancy is sent for moderation. We email you when it is decided.",
+                )
+            else:
+                messages.success(request, "Your draft is saved. Send it for moderation when ready.")
+            return redirect(vacancy)
+    return render(request, "vacancies/form.html", {"form": form, "creating": True})
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def post_for_employer(request):
+    """Staff post a vacancy on an employer's behalf: it is live at once."""
+    organisations = organisations_to_post_for()
+    initial = {}
+    chosen = request.GET.get("organisation", "")
+    if chosen.isdigit():
+        initial["organisation"] = organisations.filter(pk=int(chosen)).first()
+    form = VacancyForm(request.POST or None, organisations=organisations, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        organisation = data.pop("organisation")
+        try:
+            vacancy = services.vacancy_create(organisation=organisation, by=request.user, **data)
+        except ValidationError as error:
+            _add_form_error(form, error)
+        else:
+            messages.success(request, f"The vacancy is posted for {organisation}.")
+            return redirect(vacancy)
+    return render(request, "vacancies/form.html", {"form": form, "creating": True, "posting": True})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit(request, pk: int):
+    vacancy = _managed_vacancy(request, pk)
+    if vacancy.status in (Status.WITHDRAWN, Status.CLOSED):
+        messages.error(
+            request,
+            f"This vacancy is {vacancy.get_status_display().lower()}, so it can no longer be "
+            "changed.",
+        )
+        return redirect(vacancy)
+    as_staff = services.is_moderator(request.user)
+    # An employer carries on editing their waiting changes, not the live version.
+    initial = {} if as_staff else VacancyForm.proposed_initial(vacancy)
+    # The form works on a copy, so the page keeps the saved title and status on errors.
+    form = VacancyForm(request.POST or None, instance=copy.copy(vacancy), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        was = vacancy.status
+        try:
+            changed = services.vacancy_update(
+                vacancy=vacancy,
+                by=request.user,
+                submit=request.POST.get("action") == "submit",
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            _add_form_error(form, error)
+        else:
+            vacancy.refresh_from_db()
+            if was == Status.APPROVED and not as_staff:
+                if vacancy.has_pending_edit:
+                    messages.success(
+                        request,
+                        "Your changes are sent for moderation. Students see the approved "
+                        "version until they are approved.",
+                    )
+                else:
+                    messages.info(request, "Nothing differs from the live version now.")
+            elif vacancy.status == Status.SUBMITTED and was != Status.SUBMITTED:
+                messages.success(request, "Saved and sent for moderation.")
+            elif changed:
+                messages.success(request, "The vacancy is saved.")
+            else:
+                messages.info(request, "Nothing was changed.")
+            return redirect(vacancy)
+    return render(
+        request,
+        "vacancies/form.html",
+        {"form": form, "vacancy": vacancy, "as_staff": as_staff},
+    )
+
+
+@require_POST
+@login_required
+def submit(request, pk: int):
+    vacancy = _managed_vacancy(request, pk)
+    try:
+        services.vacancy_submit(vacancy=vacancy, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"“{vacancy.title}” is sent for moderation. We email you when it is decided."
+        )
+    return redirect(safe_next(request, vacancy.get_absolute_url()))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def withdraw(request, pk: int):
+    vacancy = _managed_vacancy(request, pk)
+    if request.method == "POST":
+        try:
+            services.vacancy_withdraw(vacancy=vacancy, by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"“{vacancy.title}” is withdrawn.")
+        return redirect(vacancy)
+    return render(request, "vacancies/withdraw.html", {"vacancy": vacancy})
+
+
+# Moderation ------------------------------------------------------------------------
+
+
+@require_safe
+@require(Action.VIEW)
+def moderation(request):
+    """Submitted vacancies and changes to live ones, the longest waiting first."""
+    page = Paginator(selectors.moderation_queue(), 20).get_page(request.GET.get("page"))
+    vacancies = list(page.object_list)
+    diffs = selectors.pending_diffs(vacancies)
+    return render(
+        request,
+        "vacancies/moderation.html",
+        {
+            "page": page,
+            "items": [(vacancy, diffs.get(vacancy.pk, [])) for vacancy in vacancies],
+            "may_moderate": request.user.has_perm("vacancies.moderate_vacancy"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def moderate(request, pk: int):
+    """Approve, or reject with a reason, a submitted vacancy or the changes to a live one."""
+    vacancy = get_object_or_404(selectors.vacancy_with_details(), pk=pk)
+    editing = vacancy.status == Status.APPROVED and vacancy.has_pending_edit
+    if vacancy.status != Status.SUBMITTED and not editing:
+        messages.info(request, "This vacancy is not waiting for moderation.")
+        return redirect(vacancy)
+    form = ModerationForm(request.POST or None, edit=editing)
+    if request.method == "POST" and form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
+        reason = form.cleaned_data["reason"]
+        try:
+            if editing and approve:
+                services.vacancy_approve_edit(vacancy=vacancy, by=request.user)
+            elif editing:
+                services.vacancy_reject_edit(vacancy=vacancy, by=request.user, reason=reason)
+            elif approve:
+                services.vacancy_approve(vacancy=vacancy, by=request.user)
+            else:
+                services.vacancy_reject(vacancy=vacancy, by=request.user, reason=reason)
+        except ValidationError as error:
+            _add_form_error(form, error)
+        else:
+            what = f"the changes to “{vacancy.title}”" if editing else f"“{vacancy.title}”"
+            verb = "Approved" if approve else "Rejected"
+            messages.success(request, f"{verb} {what}. The organisation is told by email.")
+            return redirect("vacancies:moderation")
+    return render(
+        request,
+        "vacancies/moderate.html",
+        {
+            "vacancy": vacancy,
+            "form": form,
+            "editing": editing,
+            "changes": selectors.pending_diffs([vacancy]).get(vacancy.pk, []),
+        },
+    )
