@@ -10,6 +10,8 @@ class AccountsConfig(AppConfig):
         from mycareer.accounts import permissions, tasks
         from mycareer.accounts.dashboard import access_panel, student_panel
         from mycareer.accounts.demo import seed_university
+        from mycareer.accounts.privacy import erase_users
+        from mycareer.audit.personal_data import register_erasure_handler
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             DailyJob,
@@ -49,3 +51,4 @@ class AccountsConfig(AppConfig):
         register_daily_job(
             DailyJob("training-expiry-reminders", tasks.send_training_expiry_reminders, hour=7)
         )
+        register_erasure_handler("logins", erase_users)

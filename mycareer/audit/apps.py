@@ -7,8 +7,18 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from mycareer.core.registry import NavItem, register_nav
+        from mycareer.audit import tasks
+        from mycareer.audit.registry import register_actions
+        from mycareer.core.registry import DailyJob, NavItem, register_daily_job, register_nav
 
+        register_actions(
+            {
+                "audit.personal_data.exported": "Personal data exported (subject access)",
+                "audit.personal_data.erased": "Personal data erased",
+                "audit.retention.applied": "Retention schedule applied",
+            }
+        )
+        register_daily_job(DailyJob("retention", tasks.apply_retention, hour=2))
         register_nav(
             NavItem(
                 "Audit", "audit:list", lambda user: user.has_perm("mycareer.administer"), order=95

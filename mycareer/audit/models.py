@@ -5,6 +5,8 @@ from django.utils import timezone
 
 from mycareer.audit.registry import label_for
 
+SENSITIVE_SUFFIXES = (".exported", ".merged", ".erased", ".imported")
+
 
 class AuditEntry(models.Model):
     """One thing someone did: a change or an export, written in the same transaction."""
@@ -45,3 +47,8 @@ class AuditEntry(models.Model):
     @property
     def label(self) -> str:
         return label_for(self.action)
+
+    @property
+    def is_sensitive(self) -> bool:
+        """Exports of personal data, merges and erasures stand out in the trail."""
+        return self.action.endswith(SENSITIVE_SUFFIXES)

@@ -29,3 +29,37 @@ def log(
         person=person,
         data=data or {},
     )
+
+
+def personal_data_export(*, users: list, contacts: list, by) -> dict:
+    """Everything held about a person, as one machine-readable document; audited."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from mycareer.audit.personal_data import Subject, collect
+
+    with transaction.atomic():
+        data = collect(Subject(users=users, contacts=contacts))
+        for user in users:
+            log(user, "audit.personal_data.exported", by=by, data={"sections": sorted(data)})
+        for contact in contacts:
+            log(contact, "audit.personal_data.exported", by=by, data={"sections": sorted(data)})
+    return {
+        "exported_at": timezone.now().isoformat(),
+        "people": {"logins": [u.pk for u in users], "contact_records": [c.pk for c in contacts]},
+        "records": data,
+    }
+
+
+def personal_data_erase(*, users: list, contacts: list, by) -> dict:
+    """Erase a person everywhere; the audit entry records ids and counts, never the person."""
+    from django.db import transaction
+
+    from mycareer.audit.personal_data import Subject, erase
+
+    with transaction.atomic():
+        counts = erase(Subject(users=users, contacts=contacts))
+        for obj in [*users, *contacts]:
+            obj.refresh_from_db()
+            log(obj, "audit.personal_data.erased", by=by, data={"counts": counts})
+    return counts

@@ -8,7 +8,9 @@ class MailingConfig(AppConfig):
 
     def ready(self) -> None:
         from mycareer.accounts.permissions import can_send_bulk_email, can_view_staff_pages
+        from mycareer.audit.personal_data import register_erasure_handler
         from mycareer.audit.registry import register_actions
+        from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.core.registry import (
             NavItem,
             PeriodicJob,
@@ -19,6 +21,11 @@ class MailingConfig(AppConfig):
         )
         from mycareer.mailing import tasks
         from mycareer.mailing.demo import seed_campaigns
+        from mycareer.mailing.privacy import (
+            clear_campaign_bodies,
+            erase_outbox,
+            old_campaign_bodies_due,
+        )
         from mycareer.mailing.selectors import email_timeline_source
         from mycareer.organisations.timeline import register_timeline_source
 
@@ -38,3 +45,12 @@ class MailingConfig(AppConfig):
         register_timeline_source("emails", email_timeline_source, staff_only=False)
         register_periodic_job(PeriodicJob("campaign-watchdog", tasks.campaign_watchdog, 1))
         register_seed(SeedStep("bulk email", seed_campaigns, order=70))
+        register_erasure_handler("outbox addresses", erase_outbox)
+        register_retention_rule(
+            RetentionRule(
+                "Bulk email message bodies",
+                "2 years after sending",
+                old_campaign_bodies_due,
+                clear_campaign_bodies,
+            )
+        )

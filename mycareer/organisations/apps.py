@@ -13,7 +13,9 @@ class OrganisationsConfig(AppConfig):
             can_view_staff_pages,
             is_employer,
         )
+        from mycareer.audit.personal_data import register_erasure_handler
         from mycareer.audit.registry import register_actions
+        from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.core.registry import (
             DashboardPanel,
             NavItem,
@@ -32,6 +34,11 @@ class OrganisationsConfig(AppConfig):
             seed_key_accounts,
             seed_organisations,
             seed_registrations,
+        )
+        from mycareer.organisations.privacy import (
+            declined_registrations_due,
+            erase_contacts,
+            forget_declined_registrations,
         )
         from mycareer.organisations.search_index import repair_after_migrate
         from mycareer.organisations.selectors import note_timeline_source
@@ -106,4 +113,13 @@ class OrganisationsConfig(AppConfig):
         register_seed(SeedStep("employer registrations", seed_registrations, order=26))
         post_migrate.connect(
             repair_after_migrate, sender=self, dispatch_uid="organisations.search_index"
+        )
+        register_erasure_handler("contact records", erase_contacts)
+        register_retention_rule(
+            RetentionRule(
+                "Declined employer registrations",
+                "1 year after the decision",
+                declined_registrations_due,
+                forget_declined_registrations,
+            )
         )

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -123,6 +124,7 @@ def organisation_detail(request, pk: int):
             "entries": entries,
             "page": page,
             "more": more,
+            "audit_content_type": ContentType.objects.get_for_model(Organisation).pk,
             "note_form": NoteForm(organisation=organisation, user=request.user)
             if request.user.has_perm("organisations.add_note")
             else None,
