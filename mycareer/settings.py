@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "taggit",
+    "axes",
 ]
 
 # "NHS" and "nhs" are one tag.
@@ -85,6 +86,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "mycareer.accounts.middleware.TermsAcceptanceMiddleware",
+    # Last, as its documentation asks: it turns lockouts into the "locked" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mycareer.urls"
@@ -138,6 +141,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out account is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
@@ -161,6 +166,18 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[MyCareer] "
 LOGIN_REDIRECT_URL = "/"
+
+# Login throttling: at most 10 failed attempts per account per hour.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = 1  # hours
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# The credential allauth passes to authenticate() for an email login.
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "account/locked.html"
+AXES_VERBOSE = False
+# One throttling policy (the one above) rather than two that disagree.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
 LOGIN_URL = "/accounts/login/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 
@@ -234,6 +251,9 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # Preloading HSTS binds the university's whole domain, a decision for its IT service,
 # not for one application; so it is off unless asked for, and the check is silenced.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Lockouts are per account, not per address: a whole campus reaches MyCareer through a
+# few shared addresses, and one person's typing must not lock out their colleagues.
+SILENCED_SYSTEM_CHECKS += ["axes.W006"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
