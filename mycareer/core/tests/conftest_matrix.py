@@ -1,0 +1,37 @@
+"""Logging in as a persona of the matrix."""
+
+
+def employer_b(persona):
+    """An employer admin of another organisation, made on demand."""
+    from mycareer.accounts.models import User
+    from mycareer.organisations.models import EmployerMembership, Organisation
+
+    user, _ = User.objects.get_or_create(
+        email="employer-b@other-employer.com",
+        defaults={"full_name": "Bea Other", "kind": User.Kind.EMPLOYER},
+    )
+    org = Organisation.objects.get(name="Kestrel Games")
+    EmployerMembership.objects.get_or_create(
+        user=user, organisation=org, defaults={"is_admin": True, "status": "active"}
+    )
+    return user
+
+
+NAMES = {
+    "student": "student",
+    "employer_a": "employer@demo-employer.com",
+    "viewer": "viewer",
+    "untrained": "untrained",
+    "operator": "operator",
+    "manager": "manager",
+    "mailer": "mailer",
+    "admin": "admin",
+}
+
+
+def login_as(client, persona, name: str) -> None:
+    client.logout()
+    if name == "anonymous":
+        return
+    user = employer_b(persona) if name == "employer_b" else persona(NAMES[name])
+    client.force_login(user)

@@ -1,0 +1,144 @@
+"""Shared pieces of the authorisation matrix: personas, URL enumeration, sample objects."""
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+PERSONAS = [
+    "anonymous",
+    "student",
+    "employer_a",
+    "employer_b",
+    "viewer",
+    "untrained",
+    "operator",
+    "manager",
+    "mailer",
+    "admin",
+]
+
+# Routes owned by third-party packages or Django itself, tested by them.
+SKIPPED_PREFIXES = ("admin/", "accounts/", "^media/")
+
+
+def url_routes() -> dict[str, str]:
+    """Every named route of the site (namespace:name -> pattern), ours only."""
+    routes: dict[str, str] = {}
+
+    def walk(patterns, prefix="", namespace=None):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                ns = pattern.namespace
+                full = f"{namespace}:{ns}" if namespace and ns else (ns or namespace)
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), full)
+            elif isinstance(pattern, URLPattern):
+                name = f"{namespace}:{pattern.name}" if namespace else pattern.name
+                yield name, prefix + str(pattern.pattern)
+
+    for name, route in walk(get_resolver().url_patterns):
+        if route.startswith(SKIPPED_PREFIXES) or name is None:
+            continue
+        routes[name] = route
+    return routes
+
+
+def sample_objects(persona) -> dict:
+    """Objects for the routes' arguments; employer A's organisation is Brightwave Digital."""
+    from mycareer.accounts.models import TrainingSession, User
+    from mycareer.mailing.models import Campaign
+    from mycareer.mailing.unsubscribe import make_token
+    from mycareer.organisations import services
+    from mycareer.organisations.models import (
+        KeyAccount,
+        LiaisonRequest,
+        Organisation,
+        RegistrationRequest,
+    )
+    from mycareer.usergroup.models import Announcement, Feedback
+    from mycareer.vacancies.models import Vacancy
+
+    brightwave = Organisation.objects.get(name="Brightwave Digital")
+    northbridge = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    account = KeyAccount.objects.select_related("organisation").first()
+    key_contact = account.key_contacts.select_related("contact").first().contact
+    note = northbridge.notes.first()
+    saved = services.saved_search_create(
+        owner=persona("operator"), name="Matrix search", query=_query("Placements")
+    )
+    return {
+        "org": brightwave.pk,
+        "other_org": northbridge.pk,
+        "contact": brightwave.contacts.first().pk,
+        "note_org": northbridge.pk,
+        "note": note.pk,
+        "key_org": account.organisation_id,
+        "key_account": account.pk,
+        "key_contact": key_contact.pk,
+        "liaison": LiaisonRequest.objects.first().pk,
+        "registration": RegistrationRequest.objects.first().pk,
+        "session": TrainingSession.objects.first().pk,
+        "user": User.objects.get(email="viewer@demo.ac.uk").pk,
+        "saved_search": saved.pk,
+        "campaign": Campaign.objects.first().pk,
+        "feedback": Feedback.objects.first().pk,
+        "announcement": Announcement.objects.first().pk,
+        "vacancy": Vacancy.objects.filter(organisation=brightwave).first().pk,
+        "token": make_token(brightwave.contacts.first().pk, "events"),
+    }
+
+
+def _query(tag: str):
+    from mycareer.organisations.search import OrganisationQuery
+
+    return OrganisationQuery(tags_any=(tag,))
+
+
+# route name -> (object key for each URL argument)
+ARGUMENTS = {
+    "user_id": "user",
+    "result_id": None,  # a random id: the page answers 404 to those who may see it
+    "token": "token",
+    "registration_id": "registration",
+    "request_id": "liaison",
+    "account_id": "key_account",
+    "note_id": "note",
+}
+
+ROUTE_ARGUMENTS = {
+    "accounts:training_session": {"pk": "session"},
+    "organisations:saved_search_delete": {"pk": "saved_search"},
+    "organisations:note_edit": {"pk": "note_org", "note_id": "note"},
+    "organisations:note_delete": {"pk": "note_org", "note_id": "note"},
+    "organisations:follow_up_done": {"pk": "note_org", "note_id": "note"},
+    "organisations:key_account_reassign": {"pk": "key_org", "account_id": "key_account"},
+    "organisations:key_account_remove": {"pk": "key_org", "account_id": "key_account"},
+    "organisations:key_contact_mark": {"pk": "key_org", "contact_id": "key_contact"},
+    "organisations:liaison_request_create": {"pk": "key_org", "contact_id": "key_contact"},
+    "employer:contact_edit": {"contact_id": "contact"},
+    "mailing:campaign": {"pk": "campaign"},
+    "mailing:campaign_edit": {"pk": "campaign"},
+    "mailing:campaign_preview": {"pk": "campaign"},
+    "mailing:campaign_progress": {"pk": "campaign"},
+    "usergroup:dismiss": {"pk": "announcement"},
+    "usergroup:feedback": {"pk": "feedback"},
+}
+
+
+def route_kwargs(name: str, route: str, objects: dict) -> dict:
+    """The arguments a route needs, from the sample objects."""
+    import re
+    import uuid
+
+    if name in ROUTE_ARGUMENTS:
+        return {arg: objects[key] for arg, key in ROUTE_ARGUMENTS[name].items()}
+    kwargs = {}
+    for arg in re.findall(r"<(?:\w+:)?(\w+)>", route):
+        if arg == "pk":
+            app = name.split(":")[0]
+            key = {"vacancies": "vacancy", "organisations": "org"}.get(app, "org")
+            kwargs[arg] = objects[key]
+        elif arg == "contact_id":
+            kwargs[arg] = objects["contact"]
+        elif arg == "result_id":
+            kwargs[arg] = uuid.uuid4()
+        else:
+            kwargs[arg] = objects[ARGUMENTS[arg]]
+    return kwargs
