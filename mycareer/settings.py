@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "mycareer.audit",
     "mycareer.accounts",
     "mycareer.organisations",
+    "mycareer.events",
     "allauth",
     "allauth.account",
     "allauth.mfa",
