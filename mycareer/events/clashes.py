@@ -20,18 +20,19 @@ start time), then scored in memory, so one check stays fast among many events.
 """
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from mycareer.accounts.models import Unit
-from mycareer.events.models import MAX_EVENT_LENGTH, Event
+from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event
 from mycareer.events.units import UnitTree
-from mycareer.organisations.models import Organisation
+from mycareer.organisations.models import TaggedOrganisation
 
 # Points for each kind of likeness; the ranking, not the absolute number, is what
 # organisers read, so the scale only needs to order clashes sensibly.
@@ -95,7 +96,7 @@ class ClashesFound(ValidationError):  # noqa: N818 (a ValidationError, named for
 
 @dataclass(frozen=True)
 class Profile:
-    """What the scorer needs to know about one event, taken from prefetched rows."""
+    """What the scorer needs to know about one event."""
 
     pk: int | None
     type: str
@@ -109,38 +110,74 @@ class Profile:
     tags: dict[int, frozenset[str]]  # organisation id -> tag names
     topics: dict[int, str]
 
-    @classmethod
-    def of(cls, event: Event) -> "Profile":
-        audience = getattr(event, "audience", None)
-        organisations = list(event.organisations.all())
-        return cls(
+
+def load_profiles(events: list[Event]) -> dict[int, Profile]:
+    """Profiles for many events in six small queries of plain values.
+
+    Values rather than prefetched model instances: building thousands of model
+    objects (and taggit managers) costs more than the queries themselves.
+    """
+    ids = [e.pk for e in events]
+    audiences = {
+        pk: (open_to_all, years)
+        for pk, open_to_all, years in Audience.objects.filter(event_id__in=ids).values_list(
+            "event_id", "open_to_all", "years"
+        )
+    }
+    units: dict[int, set[int]] = defaultdict(set)
+    for audience_id, unit_id in Audience.units.through.objects.filter(
+        audience_id__in=ids
+    ).values_list("audience_id", "unit_id"):
+        units[audience_id].add(unit_id)
+    programmes: dict[int, dict] = defaultdict(dict)
+    for audience_id, pk, name, unit_id in Audience.programmes.through.objects.filter(
+        audience_id__in=ids
+    ).values_list(
+        "audience_id", "degreeprogramme_id", "degreeprogramme__name", "degreeprogramme__unit_id"
+    ):
+        programmes[audience_id][pk] = (name, unit_id)
+    organisations: dict[int, dict] = defaultdict(dict)
+    sectors: dict[int, dict] = defaultdict(dict)
+    for event_id, pk, name, sector_id, sector in Event.organisations.through.objects.filter(
+        event_id__in=ids
+    ).values_list(
+        "event_id",
+        "organisation_id",
+        "organisation__name",
+        "organisation__sector_id",
+        "organisation__sector__name",
+    ):
+        organisations[event_id][pk] = name
+        if sector_id:
+            sectors[event_id][pk] = (sector_id, sector)
+    tags: dict[int, set[str]] = defaultdict(set)
+    org_ids = {pk for names in organisations.values() for pk in names}
+    for org_id, tag in TaggedOrganisation.objects.filter(content_object_id__in=org_ids).values_list(
+        "content_object_id", "tag__name"
+    ):
+        tags[org_id].add(tag)
+    topics: dict[int, dict] = defaultdict(dict)
+    for event_id, pk, name in Event.topics.through.objects.filter(event_id__in=ids).values_list(
+        "event_id", "topic_id", "topic__name"
+    ):
+        topics[event_id][pk] = name
+    profiles = {}
+    for event in events:
+        open_to_all, years = audiences.get(event.pk, (False, ""))
+        profiles[event.pk] = Profile(
             pk=event.pk,
             type=event.type,
             type_label=event.get_type_display(),
-            open_to_all=bool(audience and audience.open_to_all),
-            units=frozenset(u.pk for u in audience.units.all()) if audience else frozenset(),
-            programmes={p.pk: (p.name, p.unit_id) for p in audience.programmes.all()}
-            if audience
-            else {},
-            years=frozenset(audience.year_list) if audience else frozenset(),
-            organisations={o.pk: o.name for o in organisations},
-            sectors={o.pk: (o.sector_id, o.sector.name) for o in organisations if o.sector_id},
-            tags={o.pk: frozenset(t.name for t in o.tags.all()) for o in organisations},
-            topics={t.pk: t.name for t in event.topics.all()},
+            open_to_all=open_to_all,
+            units=frozenset(units[event.pk]),
+            programmes=programmes[event.pk],
+            years=frozenset(int(y) for y in years.split(",") if y),
+            organisations=organisations[event.pk],
+            sectors=sectors[event.pk],
+            tags={o: frozenset(tags[o]) for o in organisations[event.pk]},
+            topics=topics[event.pk],
         )
-
-
-def with_clash_profile(events: QuerySet[Event]) -> QuerySet[Event]:
-    """Events with everything the scorer reads, in a fixed number of queries."""
-    return events.select_related("audience", "unit", "organiser").prefetch_related(
-        "audience__units",
-        Prefetch("audience__programmes"),
-        "topics",
-        Prefetch(
-            "organisations",
-            queryset=Organisation.objects.select_related("sector").prefetch_related("tags"),
-        ),
-    )
+    return profiles
 
 
 def clash_window(
@@ -205,14 +242,17 @@ class Scorer:
 
     def __init__(self, candidates: Iterable[Event], tree: UnitTree):
         self.tree = tree
-        self.candidates = [(event, Profile.of(event)) for event in candidates]
+        candidates = list(candidates)
+        profiles = load_profiles(candidates)
+        self.candidates = [(event, profiles[event.pk]) for event in candidates]
 
     @classmethod
     def load(
         cls, start: datetime.datetime, end: datetime.datetime, *, tree: UnitTree | None = None
     ) -> "Scorer":
         """Load every published event overlapping [start, end)."""
-        return cls(with_clash_profile(published_between(start, end)), tree or UnitTree.load())
+        events = published_between(start, end).select_related("unit", "organiser")
+        return cls(events, tree or UnitTree.load())
 
     def clashes(
         self,
@@ -222,6 +262,8 @@ class Scorer:
         *,
         window_days: int,
     ) -> list[Clash]:
+        # In UTC, so differences are elapsed time even across a clock change.
+        starts_at, ends_at = starts_at.astimezone(datetime.UTC), ends_at.astimezone(datetime.UTC)
         window_start, window_end = clash_window(starts_at, ends_at, window_days)
         found = []
         for other, profile in self.candidates:
@@ -367,8 +409,8 @@ class Scorer:
 def _profile_and_event(event: Event) -> tuple[Event, Profile]:
     if event.pk is None:
         raise ValueError("Save the event before checking clashes.")
-    fresh = with_clash_profile(Event.objects.filter(pk=event.pk)).get()
-    return fresh, Profile.of(fresh)
+    fresh = Event.objects.select_related("unit", "organiser").get(pk=event.pk)
+    return fresh, load_profiles([fresh])[fresh.pk]
 
 
 def find_clashes(event: Event, window_days: int | None = None) -> list[Clash]:
@@ -386,12 +428,13 @@ def find_clashes_for_many(
     window_days = default_window_days() if window_days is None else window_days
     if not events:
         return {}
-    events = list(with_clash_profile(Event.objects.filter(pk__in=[e.pk for e in events])))
+    events = list(Event.objects.filter(pk__in=[e.pk for e in events]))
+    profiles = load_profiles(events)
     start = min(clash_window(e.starts_at, e.ends_at, window_days)[0] for e in events)
     end = max(clash_window(e.starts_at, e.ends_at, window_days)[1] for e in events)
     scorer = Scorer.load(start, end)
     return {
-        e.pk: scorer.clashes(Profile.of(e), e.starts_at, e.ends_at, window_days=window_days)
+        e.pk: scorer.clashes(profiles[e.pk], e.starts_at, e.ends_at, window_days=window_days)
         for e in events
     }
 
@@ -405,10 +448,16 @@ def suggest_slots(
     day_end: datetime.time = datetime.time(17),
     step: datetime.timedelta = datetime.timedelta(minutes=30),
     limit: int = 5,
+    per_day: int | None = 2,
     window_days: int | None = None,
     now: datetime.datetime | None = None,
 ) -> list[Slot]:
-    """The least-clashing slots in working hours, Monday to Friday of the week given."""
+    """The least-clashing slots in working hours, Monday to Friday of the week given.
+
+    Slots are ranked by their total clash score, least first. With `per_day`, the
+    suggestions are real alternatives: none overlaps another and no day has more
+    than `per_day`, so five slots are not five half-hour shifts of one morning.
+    """
     window_days = default_window_days() if window_days is None else window_days
     duration = duration or event.duration
     if duration <= datetime.timedelta(0):
@@ -438,4 +487,14 @@ def suggest_slots(
                 )
             start += step
     slots.sort(key=lambda s: (s.score, len(s.clashes), s.starts_at))
-    return slots[:limit]
+    if per_day is None:
+        return slots[:limit]
+    chosen: list[Slot] = []
+    for slot in slots:
+        same_day = [c for c in chosen if c.starts_at.date() == slot.starts_at.date()]
+        overlaps = any(c.starts_at < slot.ends_at and slot.starts_at < c.ends_at for c in same_day)
+        if len(same_day) < per_day and not overlaps:
+            chosen.append(slot)
+            if len(chosen) == limit:
+                break
+    return chosen

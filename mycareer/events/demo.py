@@ -16,7 +16,7 @@ from django.utils import timezone
 from mycareer.events import services
 from mycareer.events.models import Event
 
-FIRST_TITLE = "Spring careers fair"
+FIRST_TITLE = "Campus careers fair"
 
 T = Event.Type
 
@@ -169,7 +169,7 @@ def seed_events(cast: dict) -> None:
     )
     services.opening_request_create(
         event=events["Engineering and technology careers fair"],
-        unit=units["business"],
+        unit=units["lubs"],
         by=helen,
         message="Several exhibitors also recruit business graduates. Shall we open the fair to your students?",
     )

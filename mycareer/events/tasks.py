@@ -1,9 +1,10 @@
 """Emails about events, sent by the task worker after the change has committed."""
 
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
-from mycareer.accounts.models import StaffMembership, User
+from mycareer.accounts.models import AccessLevel, StaffMembership, User
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.mail import send_templated_email
 from mycareer.events.models import ClashOverride, Event, OpeningRequest
@@ -47,7 +48,11 @@ def send_clash_override_emails(override_ids: list[int]) -> int:
 
 
 def operators_answering_for(unit_id: int) -> list[User]:
-    """Operators of the unit asked; if it has none, those of the nearest unit above it."""
+    """Operators of the unit asked; if it has none, those of the nearest unit above it.
+
+    With nobody there either, the Careers Centre's administrators are asked, so no
+    request waits unseen.
+    """
     for candidate in UnitTree.load().chain(unit_id):
         people = [
             m.user
@@ -58,7 +63,9 @@ def operators_answering_for(unit_id: int) -> list[User]:
         operators = [p for p in people if access_for(p).can(Action.EDIT)]
         if operators:
             return operators
-    return []
+    granted = Q(access_grants__level=AccessLevel.ADMIN, access_grants__revoked_at__isnull=True)
+    candidates = User.objects.filter(granted | Q(is_superuser=True), is_active=True).distinct()
+    return [p for p in candidates.order_by("full_name") if access_for(p).can(Action.ADMINISTER)]
 
 
 @task()

@@ -57,12 +57,10 @@ def make_event(
         or fields.get("audience_programmes")
     ):
         fields["audience_units"] = [fields["unit"]]
-    event = services.event_create(
-        by=by,
-        starts_at=starts_at,
-        ends_at=starts_at + datetime.timedelta(minutes=minutes),
-        **fields,
-    )
+    # Elapsed time, not wall-clock time: adding to a Europe/London datetime would
+    # make a night that crosses a clock change an hour too long or short.
+    ends_at = starts_at.astimezone(datetime.UTC) + datetime.timedelta(minutes=minutes)
+    event = services.event_create(by=by, starts_at=starts_at, ends_at=ends_at, **fields)
     if publish:
         services.event_publish(event=event, by=by, override_reason=override_reason)
         event.refresh_from_db()

@@ -302,14 +302,21 @@ def test_free_slots_avoid_known_clashes(tom, helen, monday):
     assert find_clashes(mine)
     slots = suggest_slots(mine, week_start=tuesday, limit=5)
     assert len(slots) == 5
-    assert all(slot.score == 0 and slot.clashes == [] for slot in slots)
+    scores = [slot.score for slot in slots]
+    assert scores == sorted(scores)
+    # Friday is three days away, out of the window: the best slots are there, and
+    # they are real alternatives (no overlap, at most two a day).
+    assert [s.starts_at for s in slots[:2]] == [
+        at(tuesday, 9) + datetime.timedelta(days=3),
+        at(tuesday, 10) + datetime.timedelta(days=3),
+    ]
+    assert slots[0].score == 0 and slots[0].clashes == []
+    assert not any(s.starts_at.date() == tuesday and s.starts_at.hour in (10, 11) for s in slots)
     # With the same day as the only window, the whole of Tuesday is avoided.
-    slots = suggest_slots(mine, week_start=monday, window_days=0, limit=40)
-    busy = [s for s in slots if s.starts_at.date() == tuesday]
-    assert busy == [] or all(s.score > 0 for s in busy)
-    assert slots[0].score == 0
-    assert slots[0].starts_at.date() != tuesday
-    everything = suggest_slots(mine, week_start=monday, window_days=0, limit=500)
+    slots = suggest_slots(mine, week_start=monday, window_days=0, limit=8)
+    assert [s for s in slots if s.starts_at.date() == tuesday] == []
+    assert all(s.score == 0 for s in slots)
+    everything = suggest_slots(mine, week_start=monday, window_days=0, limit=500, per_day=None)
     ranks = {s.starts_at: n for n, s in enumerate(everything)}
     overlapping = ranks[at(tuesday, 10, 30)]
     same_day = ranks[at(tuesday, 14)]
@@ -319,10 +326,19 @@ def test_free_slots_avoid_known_clashes(tom, helen, monday):
     assert {s.starts_at.weekday() for s in everything} == {0, 1, 2, 3, 4}
 
 
-def test_one_check_takes_a_fixed_number_of_queries(tom, monday, django_assert_max_num_queries):
-    EventFactory.create_batch(60, starts_at=at(monday, 11))
+def test_one_check_takes_a_fixed_number_of_queries(tom, monday):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     mine = make_event(by=tom, title="Mine", starts_at=at(monday, 11))
-    with django_assert_max_num_queries(12):
-        assert len(find_clashes(mine)) == 60
-    with django_assert_max_num_queries(12):
-        assert len(find_clashes_for_many([mine])[mine.pk]) == 60
+    counts = []
+    for _ in range(2):
+        EventFactory.create_batch(60, starts_at=at(monday, 11))
+        with CaptureQueriesContext(connection) as queries:
+            found = find_clashes(mine)
+        counts.append(len(queries))
+    assert len(found) == 120
+    assert counts[0] == counts[1] <= 15  # the same however many events there are
+    with CaptureQueriesContext(connection) as queries:
+        assert len(find_clashes_for_many([mine])[mine.pk]) == 120
+    assert len(queries) <= 15

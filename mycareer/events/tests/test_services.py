@@ -275,6 +275,19 @@ def test_a_declined_opening_changes_nobodys_calendar(tom, persona, monday):
 
 
 @pytest.mark.django_db
+def test_who_is_asked_to_open_an_event_to_a_unit(persona):
+    from mycareer.events.tasks import operators_answering_for
+
+    assert operators_answering_for(unit("mech").pk) == [persona("operator")]
+    # A department with no operators of its own: the school above it answers.
+    assert operators_answering_for(unit("accounting").pk) == [persona("mailer")]
+    # History's only member is a viewer; the faculty's operator answers.
+    assert operators_answering_for(unit("history").pk) == [persona("expiring")]
+    # Nobody at the Faculty of Business itself: the administrators are asked.
+    assert operators_answering_for(unit("business").pk) == [persona("admin")]
+
+
+@pytest.mark.django_db
 def test_resetting_the_feed_token_is_audited(persona):
     student = persona("student")
     old = student.feed_token
