@@ -8,9 +8,19 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         from mycareer.audit.registry import register_actions
-        from mycareer.core.registry import SeedStep, register_seed
+        from mycareer.core.registry import (
+            DashboardPanel,
+            NavItem,
+            SeedStep,
+            register_nav,
+            register_panel,
+            register_seed,
+        )
         from mycareer.events import permissions  # noqa: F401 (registers rules)
+        from mycareer.events.dashboard import staff_panel, student_panel
         from mycareer.events.demo import seed_events
+        from mycareer.events.selectors import event_timeline_source
+        from mycareer.organisations.timeline import register_timeline_source
 
         register_actions(
             {
@@ -27,4 +37,10 @@ class EventsConfig(AppConfig):
                 "events.feed_token.reset": "Private calendar address reset",
             }
         )
+        register_nav(
+            NavItem("Events", "events:month", lambda user: user.is_authenticated, order=30)
+        )
+        register_panel(DashboardPanel("events/panels/student.html", student_panel, order=15))
+        register_panel(DashboardPanel("events/panels/staff.html", staff_panel, order=25))
+        register_timeline_source("events", event_timeline_source, staff_only=False)
         register_seed(SeedStep("events", seed_events, order=40))

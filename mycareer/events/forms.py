@@ -8,7 +8,13 @@ from mycareer.accounts.models import DegreeProgramme, Unit
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.forms import DateInput, LocalDateTimeInput
 from mycareer.events import selectors
-from mycareer.events.models import MAX_EVENT_LENGTH, YEARS_OF_STUDY, Event, Topic
+from mycareer.events.models import (
+    MAX_EVENT_LENGTH,
+    SENSIBLE_YEARS,
+    YEARS_OF_STUDY,
+    Event,
+    Topic,
+)
 from mycareer.organisations.models import Organisation
 
 YEAR_CHOICES = [(str(y), f"Year {y}") for y in YEARS_OF_STUDY]
@@ -29,7 +35,9 @@ def _split(value: str, separators: str) -> list[str]:
 
 class EventForm(forms.Form):
     title = forms.CharField(label="Title", max_length=200)
-    type = forms.ChoiceField(label="Type of event", choices=Event.Type.choices)
+    type = forms.ChoiceField(
+        label="Type of event", choices=[("", "Choose a type"), *Event.Type.choices]
+    )
     unit = forms.ModelChoiceField(
         label="Organising unit", queryset=Unit.objects.none(), empty_label="Choose a unit"
     )
@@ -154,6 +162,10 @@ class EventForm(forms.Form):
     def clean(self):
         data = super().clean()
         starts, ends = data.get("starts_at"), data.get("ends_at")
+        for name, value in (("starts_at", starts), ("ends_at", ends)):
+            if value and value.year not in SENSIBLE_YEARS:
+                self.add_error(name, "Check the year: it is not a sensible one.")
+                starts = ends = None
         if starts and ends:
             if ends <= starts:
                 self.add_error("ends_at", "The event must end after it starts.")
@@ -232,7 +244,7 @@ class OpeningRequestForm(forms.Form):
 
 class OpeningDecisionForm(forms.Form):
     decision = forms.ChoiceField(
-        label="Your answer",
+        label="Open the event to your students?",
         choices=[("accept", "Accept: show the event to our students"), ("decline", "Decline")],
         widget=forms.RadioSelect,
     )
@@ -248,6 +260,12 @@ class FreeSlotForm(forms.Form):
     duration = forms.IntegerField(
         label="Length in minutes", min_value=15, max_value=8 * 60, help_text="Up to 8 hours."
     )
+
+    def clean_week(self) -> datetime.date:
+        week = self.cleaned_data["week"]
+        if week.year not in SENSIBLE_YEARS:
+            raise forms.ValidationError("Check the year: it is not a sensible one.")
+        return week
 
     def week_start(self) -> datetime.date:
         day = self.cleaned_data["week"]
@@ -288,12 +306,14 @@ class CalendarFilterForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, audience_filters: bool = True, **kwargs):
+    def __init__(self, *args, events=None, audience_filters: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        # Only organisations that take part in some event: the list stays short.
-        self.fields["organisation"].queryset = Organisation.objects.filter(
-            Exists(Event.organisations.through.objects.filter(organisation_id=OuterRef("pk")))
-        )
+        # Only organisations in events the reader can see: the list stays short and
+        # names no employer of an event closed to them.
+        takes_part = Event.organisations.through.objects.filter(organisation_id=OuterRef("pk"))
+        if events is not None:
+            takes_part = takes_part.filter(event_id__in=events.values("pk"))
+        self.fields["organisation"].queryset = Organisation.objects.filter(Exists(takes_part))
         if not audience_filters:
             del self.fields["programme"]
             del self.fields["year"]

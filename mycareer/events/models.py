@@ -15,6 +15,8 @@ from mycareer.organisations.models import Organisation
 # (starts_at between window start minus this and window end), so the index is used.
 MAX_EVENT_LENGTH = datetime.timedelta(days=14)
 YEARS_OF_STUDY = range(1, 8)
+# Dates stay well inside what `datetime` can step through (clash windows, calendars).
+SENSIBLE_YEARS = range(1900, 3000)
 
 
 class Topic(models.Model):

@@ -17,6 +17,7 @@ from mycareer.events import tasks
 from mycareer.events.clashes import Clash, ClashesFound, find_clashes
 from mycareer.events.models import (
     MAX_EVENT_LENGTH,
+    SENSIBLE_YEARS,
     YEARS_OF_STUDY,
     Audience,
     ClashOverride,
@@ -91,6 +92,8 @@ def _topics(values: Iterable[Topic | str]) -> list[Topic]:
 def _check_times(starts_at: datetime.datetime, ends_at: datetime.datetime) -> None:
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
         raise ValueError("Event times must be timezone-aware.")
+    if starts_at.year not in SENSIBLE_YEARS or ends_at.year not in SENSIBLE_YEARS:
+        raise ValidationError({"starts_at": "Check the year: it is not a sensible one."})
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "The event must end after it starts."})
     if ends_at - starts_at > MAX_EVENT_LENGTH:
