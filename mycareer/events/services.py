@@ -29,18 +29,6 @@ from mycareer.events.registry import cancellation_recipients
 from mycareer.events.units import UnitTree
 from mycareer.organisations.models import Organisation
 
-__all__ = [
-    "ClashesFound",
-    "event_cancel",
-    "event_create",
-    "event_publish",
-    "event_update",
-    "feed_token_reset",
-    "opening_request_create",
-    "opening_request_decide",
-    "topics_from_names",
-]
-
 # Changes a subscribed calendar must pick up (they raise the iCalendar SEQUENCE).
 CALENDAR_KEYS = {"title", "starts_at", "ends_at", "venue", "online_url", "description", "status"}
 # Changes that can make or unmake a clash (a published event is checked again).
@@ -55,8 +43,17 @@ CLASH_KEYS = {
     "audience_programmes",
     "audience_years",
 }
-EVENT_FIELDS = ["title", "type", "unit", "starts_at", "ends_at", "venue", "online_url"]
-EVENT_FIELDS += ["description"]
+# The event's own fields that `event_update` may change.
+EVENT_FIELDS = [
+    "title",
+    "type",
+    "unit",
+    "starts_at",
+    "ends_at",
+    "venue",
+    "online_url",
+    "description",
+]
 
 
 # Helpers -----------------------------------------------------------------------------
