@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "mycareer.mailing",
     "mycareer.usergroup",
     "mycareer.vacancies",
+    "mycareer.events",
     "allauth",
     "allauth.account",
     "allauth.mfa",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("email/", include("mycareer.mailing.urls")),
     path("group/", include("mycareer.usergroup.urls")),
     path("vacancies/", include("mycareer.vacancies.urls")),
+    path("events/", include("mycareer.events.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

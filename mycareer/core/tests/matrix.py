@@ -43,6 +43,7 @@ def url_routes() -> dict[str, str]:
 def sample_objects(persona) -> dict:
     """Objects for the routes' arguments; employer A's organisation is Brightwave Digital."""
     from mycareer.accounts.models import TrainingSession, User
+    from mycareer.events.models import Event, OpeningRequest
     from mycareer.mailing.models import Campaign
     from mycareer.mailing.unsubscribe import make_token
     from mycareer.organisations import services
@@ -82,6 +83,10 @@ def sample_objects(persona) -> dict:
         "announcement": Announcement.objects.first().pk,
         "vacancy": Vacancy.objects.filter(organisation=brightwave).first().pk,
         "token": make_token(brightwave.contacts.first().pk, "events"),
+        "event": Event.objects.get(title="Ouse Water Services: sustainability in engineering").pk,
+        "opening": OpeningRequest.objects.filter(status="pending").first().pk,
+        "feed_token": persona("student").feed_token,
+        "unit_code": "mech",
     }
 
 
@@ -119,6 +124,9 @@ ROUTE_ARGUMENTS = {
     "mailing:campaign_progress": {"pk": "campaign"},
     "usergroup:dismiss": {"pk": "announcement"},
     "usergroup:feedback": {"pk": "feedback"},
+    "events:opening": {"request_id": "opening"},
+    "events:personal_feed": {"token": "feed_token"},
+    "events:unit_feed": {"code": "unit_code"},
 }
 
 
@@ -133,7 +141,9 @@ def route_kwargs(name: str, route: str, objects: dict) -> dict:
     for arg in re.findall(r"<(?:\w+:)?(\w+)>", route):
         if arg == "pk":
             app = name.split(":")[0]
-            key = {"vacancies": "vacancy", "organisations": "org"}.get(app, "org")
+            key = {"vacancies": "vacancy", "organisations": "org", "events": "event"}.get(
+                app, "org"
+            )
             kwargs[arg] = objects[key]
         elif arg == "contact_id":
             kwargs[arg] = objects["contact"]

@@ -1,0 +1,46 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    name = "mycareer.events"
+    label = "events"
+    verbose_name = "Events calendar"
+
+    def ready(self) -> None:
+        from mycareer.audit.registry import register_actions
+        from mycareer.core.registry import (
+            DashboardPanel,
+            NavItem,
+            SeedStep,
+            register_nav,
+            register_panel,
+            register_seed,
+        )
+        from mycareer.events import permissions  # noqa: F401 (registers rules)
+        from mycareer.events.dashboard import staff_panel, student_panel
+        from mycareer.events.demo import seed_events
+        from mycareer.events.selectors import event_timeline_source
+        from mycareer.organisations.timeline import register_timeline_source
+
+        register_actions(
+            {
+                "events.event.created": "Event created",
+                "events.event.changed": "Event changed",
+                "events.event.changed_despite_clash": "Event changed despite a clash",
+                "events.event.published": "Event published",
+                "events.event.published_despite_clash": "Event published despite a clash",
+                "events.event.clash_overridden": "Another event went ahead despite a clash",
+                "events.event.cancelled": "Event cancelled",
+                "events.opening.requested": "Asked to open the event to another unit",
+                "events.opening.accepted": "Event opened to another unit",
+                "events.opening.declined": "Opening to another unit declined",
+                "events.feed_token.reset": "Private calendar address reset",
+            }
+        )
+        register_nav(
+            NavItem("Events", "events:month", lambda user: user.is_authenticated, order=30)
+        )
+        register_panel(DashboardPanel("events/panels/student.html", student_panel, order=15))
+        register_panel(DashboardPanel("events/panels/staff.html", staff_panel, order=25))
+        register_timeline_source("events", event_timeline_source, staff_only=False)
+        register_seed(SeedStep("events", seed_events, order=40))

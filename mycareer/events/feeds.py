@@ -1,0 +1,127 @@
+"""iCalendar feeds (RFC 5545) that Outlook, Google and Apple calendars subscribe to.
+
+One VCALENDAR with METHOD:PUBLISH; each event keeps its UID for ever and raises its
+SEQUENCE when it changes; times are written in Europe/London with a VTIMEZONE, so
+10:00 stays 10:00 on both sides of a clock change. The output depends only on the
+events (DTSTAMP is the event's last change, not the time of the request), so the
+same events give the same bytes and the ETag lets calendars skip unchanged feeds.
+"""
+
+import datetime
+import hashlib
+import zoneinfo
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+from icalendar import Calendar
+from icalendar import Event as ICalEvent
+
+from mycareer.events.models import Event
+
+PRODID = "-//MyCareer//Events calendar//EN"
+REFRESH = datetime.timedelta(hours=1)
+
+
+def _zone() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def _utc(value: datetime.datetime) -> datetime.datetime:
+    return value.astimezone(datetime.UTC).replace(microsecond=0)
+
+
+def _description(event: Event) -> str:
+    parts = []
+    if event.is_cancelled:
+        parts.append(f"Cancelled: {event.cancelled_reason}")
+    if event.description:
+        parts.append(event.description)
+    organisations = [o.name for o in event.organisations.all()]
+    if organisations:
+        parts.append(f"With {', '.join(organisations)}.")
+    if event.online_url:
+        parts.append(f"Online: {event.online_url}")
+    parts.append(f"Organised by {event.unit}.")
+    parts.append(f"Details: {settings.SITE_URL}{event.get_absolute_url()}")
+    return "\n\n".join(parts)
+
+
+def ical_event(event: Event) -> ICalEvent:
+    """One VEVENT; expects `organisations` and `topics` prefetched."""
+    zone = _zone()
+    component = ICalEvent.new(
+        uid=event.ical_uid,
+        summary=f"Cancelled: {event.title}" if event.is_cancelled else event.title,
+        start=event.starts_at.astimezone(zone),
+        end=event.ends_at.astimezone(zone),
+        stamp=_utc(event.updated_at),
+        created=_utc(event.created_at),
+        last_modified=_utc(event.updated_at),
+        sequence=event.sequence,
+        status="CANCELLED" if event.is_cancelled else "CONFIRMED",
+        location=event.venue or ("Online" if event.online_url else ""),
+        description=_description(event),
+        url=f"{settings.SITE_URL}{event.get_absolute_url()}",
+        categories=[event.get_type_display(), *(t.name for t in event.topics.all())],
+    )
+    return component
+
+
+def build_calendar(events: Iterable[Event], *, name: str, feed_id: str) -> bytes:
+    """The feed as bytes: one VCALENDAR holding a VTIMEZONE and the events."""
+    events = list(events)
+    calendar = Calendar.new(
+        prodid=PRODID,
+        method="PUBLISH",
+        name=name,
+        # A fixed UID per feed; icalendar would otherwise make a new one each time.
+        uid=f"{feed_id}@mycareer",
+        refresh_interval=REFRESH,
+    )
+    calendar.add("X-WR-TIMEZONE", settings.TIME_ZONE)
+    calendar.add("X-PUBLISHED-TTL", "PT1H")
+    for event in events:
+        calendar.add_component(ical_event(event))
+    if events:
+        zone = _zone()
+        first = min(e.starts_at.astimezone(zone).date() for e in events)
+        last = max(e.ends_at.astimezone(zone).date() for e in events)
+        # Transitions only for the years the events span, so the bytes stay stable.
+        calendar.add_missing_timezones(
+            first_date=datetime.date(first.year, 1, 1),
+            last_date=datetime.date(last.year + 1, 1, 1),
+        )
+    return calendar.to_ical()
+
+
+def calendar_response(
+    request, events: Iterable[Event], *, name: str, feed_id: str, filename: str = ""
+) -> HttpResponse:
+    """The feed with an ETag; a matching If-None-Match gets 304 Not Modified."""
+    events = list(events)
+    body = build_calendar(events, name=name, feed_id=feed_id)
+    etag = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["ETag"] = etag
+    if events:
+        response["Last-Modified"] = http_date(max(e.updated_at for e in events).timestamp())
+    # Private feeds carry a person's events; every fetch revalidates with the ETag.
+    response["Cache-Control"] = "private, no-cache"
+    if filename:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Only the ETag decides 304: an event leaving the feed (audience changed, cancelled
+    # long ago) changes the content without making anything newer than Last-Modified.
+    return get_conditional_response(request, etag=etag, response=response)
+
+
+def feed_links(user) -> dict[str, str]:
+    """Subscription addresses for a person (their token makes them private)."""
+    base = settings.SITE_URL
+    return {
+        "personal": f"{base}{reverse('events:personal_feed', args=[user.feed_token])}",
+        "all": f"{base}{reverse('events:feed')}?token={user.feed_token}",
+    }

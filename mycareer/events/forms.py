@@ -1,0 +1,333 @@
+import datetime
+
+from django import forms
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower
+
+from mycareer.accounts.models import DegreeProgramme, Unit
+from mycareer.accounts.permissions import Action, access_for
+from mycareer.core.forms import DateInput, LocalDateTimeInput
+from mycareer.events import selectors
+from mycareer.events.models import (
+    MAX_EVENT_LENGTH,
+    SENSIBLE_YEARS,
+    YEARS_OF_STUDY,
+    Event,
+    Topic,
+)
+from mycareer.organisations.models import Organisation
+
+YEAR_CHOICES = [(str(y), f"Year {y}") for y in YEARS_OF_STUDY]
+
+
+def organisable_units(user):
+    """The units a person may organise events for."""
+    if access_for(user).can(Action.ADMINISTER):
+        return Unit.objects.all()
+    return Unit.objects.filter(pk__in=selectors.own_unit_ids(user))
+
+
+def _split(value: str, separators: str) -> list[str]:
+    for separator in separators[1:]:
+        value = value.replace(separator, separators[0])
+    return [part.strip() for part in value.split(separators[0]) if part.strip()]
+
+
+class EventForm(forms.Form):
+    title = forms.CharField(label="Title", max_length=200)
+    type = forms.ChoiceField(
+        label="Type of event", choices=[("", "Choose a type"), *Event.Type.choices]
+    )
+    unit = forms.ModelChoiceField(
+        label="Organising unit", queryset=Unit.objects.none(), empty_label="Choose a unit"
+    )
+    starts_at = forms.DateTimeField(
+        label="Starts", widget=LocalDateTimeInput(), help_text="UK time, for example 14:00."
+    )
+    ends_at = forms.DateTimeField(label="Ends", widget=LocalDateTimeInput())
+    venue = forms.CharField(label="Venue", max_length=200, required=False)
+    online_url = forms.URLField(
+        label="Online link", required=False, assume_scheme="https", max_length=200
+    )
+    description = forms.CharField(
+        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    organisations = forms.CharField(
+        label="Organisations taking part",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line, named as in MyCareer.",
+    )
+    topics = forms.ModelMultipleChoiceField(
+        label="Topics",
+        queryset=Topic.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    new_topics = forms.CharField(
+        label="Other topics",
+        required=False,
+        max_length=300,
+        help_text="Separate topics with commas, e.g. Interviews, Sustainability.",
+    )
+    open_to_all = forms.BooleanField(
+        label="Open to all students",
+        required=False,
+        help_text="Leave unticked to choose units or degree programmes below.",
+    )
+    audience_units = forms.ModelMultipleChoiceField(
+        label="For students of these units",
+        queryset=Unit.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="A faculty includes its schools and departments.",
+    )
+    audience_programmes = forms.ModelMultipleChoiceField(
+        label="For students on these degree programmes",
+        queryset=DegreeProgramme.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    audience_years = forms.TypedMultipleChoiceField(
+        label="Years of study",
+        choices=YEAR_CHOICES,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick none for every year.",
+    )
+    override_reason = forms.CharField(
+        label="Reason for going ahead despite the clashes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded on the event and sent to the other events' organisers.",
+    )
+
+    def __init__(self, *args, user, event: Event | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        units = organisable_units(user)
+        if event is not None:
+            # Keep the current unit selectable even for an administrator's odd case.
+            units = units | Unit.objects.filter(pk=event.unit_id)
+        self.fields["unit"].queryset = units.distinct()
+        if event is not None and not self.is_bound:
+            audience = event.audience
+            self.initial.update(
+                {
+                    "title": event.title,
+                    "type": event.type,
+                    "unit": event.unit_id,
+                    "starts_at": event.local_start,
+                    "ends_at": event.local_end,
+                    "venue": event.venue,
+                    "online_url": event.online_url,
+                    "description": event.description,
+                    "organisations": "\n".join(o.name for o in event.organisations.all()),
+                    "topics": list(event.topics.all()),
+                    "open_to_all": audience.open_to_all,
+                    "audience_units": list(audience.units.all()),
+                    "audience_programmes": list(audience.programmes.all()),
+                    "audience_years": [str(y) for y in audience.year_list],
+                }
+            )
+
+    def clean_organisations(self) -> list[Organisation]:
+        names = _split(self.cleaned_data.get("organisations", ""), "\n\r")
+        found: list[Organisation] = []
+        missing = []
+        for name in names:
+            matches = list(
+                Organisation.objects.annotate(lname=Lower("name")).filter(
+                    lname=name.lower(), merged_into__isnull=True
+                )[:1]
+            )
+            if matches:
+                if matches[0] not in found:
+                    found.append(matches[0])
+            else:
+                missing.append(name)
+        if missing:
+            raise forms.ValidationError(
+                f"Not found in MyCareer: {', '.join(missing)}. Check the spelling, "
+                "or add the organisation first."
+            )
+        return found
+
+    def clean_new_topics(self) -> list[str]:
+        names = _split(self.cleaned_data.get("new_topics", ""), ",")
+        if any(len(n) > 100 for n in names):
+            raise forms.ValidationError("Each topic must be at most 100 characters.")
+        return names
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        for name, value in (("starts_at", starts), ("ends_at", ends)):
+            if value and value.year not in SENSIBLE_YEARS:
+                self.add_error(name, "Check the year: it is not a sensible one.")
+                starts = ends = None
+        if starts and ends:
+            if ends <= starts:
+                self.add_error("ends_at", "The event must end after it starts.")
+            elif ends - starts > MAX_EVENT_LENGTH:
+                self.add_error(
+                    "ends_at", f"An event can last at most {MAX_EVENT_LENGTH.days} days."
+                )
+        if not data.get("venue") and not data.get("online_url"):
+            self.add_error("venue", "Give a venue, an online link, or both.")
+        chosen = data.get("audience_units") or data.get("audience_programmes")
+        if data.get("open_to_all") and chosen:
+            self.add_error(
+                "open_to_all",
+                "Either open the event to all students, or choose units and programmes.",
+            )
+        elif not data.get("open_to_all") and not chosen and "audience_units" in data:
+            self.add_error(
+                "audience_units",
+                "Choose who the event is for: units, degree programmes, or all students.",
+            )
+        return data
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "title": data["title"],
+            "type": data["type"],
+            "unit": data["unit"],
+            "starts_at": data["starts_at"],
+            "ends_at": data["ends_at"],
+            "venue": data["venue"],
+            "online_url": data["online_url"],
+            "description": data["description"],
+            "organisations": data["organisations"],
+            "topics": [*data["topics"], *data["new_topics"]],
+            "open_to_all": data["open_to_all"],
+            "audience_units": list(data["audience_units"]),
+            "audience_programmes": list(data["audience_programmes"]),
+            "audience_years": data["audience_years"],
+        }
+
+
+class PublishForm(forms.Form):
+    override_reason = forms.CharField(
+        label="Reason for publishing despite the clashes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Recorded on the event and sent to the other events' organisers.",
+    )
+
+    def __init__(self, *args, clashes: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["override_reason"].required = bool(clashes)
+        if not clashes:
+            self.fields["override_reason"].widget = forms.HiddenInput()
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the event cancelled?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Everyone booked receives this by email.",
+    )
+
+
+class OpeningRequestForm(forms.Form):
+    unit = forms.ModelChoiceField(
+        label="Open to students of", queryset=Unit.objects.all(), empty_label="Choose a unit"
+    )
+    message = forms.CharField(
+        label="Message to that unit's operators",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class OpeningDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Open the event to your students?",
+        choices=[("accept", "Accept: show the event to our students"), ("decline", "Decline")],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class FreeSlotForm(forms.Form):
+    week = forms.DateField(
+        label="Week", widget=DateInput(), help_text="Any day in the week; slots are Monday–Friday."
+    )
+    duration = forms.IntegerField(
+        label="Length in minutes", min_value=15, max_value=8 * 60, help_text="Up to 8 hours."
+    )
+
+    def clean_week(self) -> datetime.date:
+        week = self.cleaned_data["week"]
+        if week.year not in SENSIBLE_YEARS:
+            raise forms.ValidationError("Check the year: it is not a sensible one.")
+        return week
+
+    def week_start(self) -> datetime.date:
+        day = self.cleaned_data["week"]
+        return day - datetime.timedelta(days=day.weekday())
+
+
+class CalendarFilterForm(forms.Form):
+    """The calendar's filters: a GET form, so every filtered view has an address."""
+
+    unit = forms.ModelChoiceField(
+        label="Organised by",
+        queryset=Unit.objects.all(),
+        to_field_name="code",
+        required=False,
+        empty_label="Any unit",
+    )
+    type = forms.ChoiceField(
+        label="Type", choices=[("", "Any type"), *Event.Type.choices], required=False
+    )
+    organisation = forms.ModelChoiceField(
+        label="Organisation",
+        queryset=Organisation.objects.none(),
+        required=False,
+        empty_label="Any organisation",
+    )
+    programme = forms.ModelChoiceField(
+        label="For students on",
+        queryset=DegreeProgramme.objects.all(),
+        to_field_name="code",
+        required=False,
+        empty_label="Any programme",
+    )
+    year = forms.TypedChoiceField(
+        label="In year",
+        choices=[("", "Any year"), *YEAR_CHOICES],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+    def __init__(self, *args, events=None, audience_filters: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only organisations in events the reader can see: the list stays short and
+        # names no employer of an event closed to them.
+        takes_part = Event.organisations.through.objects.filter(organisation_id=OuterRef("pk"))
+        if events is not None:
+            takes_part = takes_part.filter(event_id__in=events.values("pk"))
+        self.fields["organisation"].queryset = Organisation.objects.filter(Exists(takes_part))
+        if not audience_filters:
+            del self.fields["programme"]
+            del self.fields["year"]
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+
+    def querystring(self) -> str:
+        """The filters as a query string, for previous/next links."""
+        from urllib.parse import urlencode
+
+        if not self.is_bound:
+            return ""
+        pairs = [(k, self.data.get(k)) for k in self.fields if self.data.get(k)]
+        return urlencode(pairs)

@@ -1,0 +1,231 @@
+import datetime
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+from mycareer.accounts.models import DegreeProgramme, Unit
+from mycareer.organisations.models import Organisation
+
+# Bounding an event's length bounds the clash check's time-range query on both sides
+# (starts_at between window start minus this and window end), so the index is used.
+MAX_EVENT_LENGTH = datetime.timedelta(days=14)
+YEARS_OF_STUDY = range(1, 8)
+# Dates stay well inside what `datetime` can step through (clash windows, calendars).
+SENSIBLE_YEARS = range(1900, 3000)
+
+
+class Topic(models.Model):
+    """A subject an event is about ("Interviews", "Aerospace").
+
+    A small managed model rather than free taggit tags: topics are compared between
+    events by the clash check, so one shared spelling per topic matters, and taggit's
+    tag table already holds organisation tags, which mean something else.
+    """
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="unique_topic_name_ci")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(models.Model):
+    """An employability event on the combined calendar."""
+
+    class Type(models.TextChoices):
+        CAREERS_FAIR = "careers_fair", "Careers fair"
+        EMPLOYER_PRESENTATION = "employer_presentation", "Employer presentation"
+        WORKSHOP = "workshop", "Workshop"
+        NETWORKING = "networking", "Networking"
+        SKILLS_SESSION = "skills_session", "Skills session"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # Calendars know the event by this forever (iCalendar UID), whatever else changes.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    type = models.CharField(max_length=24, choices=Type.choices, default=Type.OTHER)
+    topics = models.ManyToManyField(Topic, blank=True, related_name="events")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="events")
+    organiser = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events_organised",
+    )
+    organisations = models.ManyToManyField(Organisation, blank=True, related_name="events")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    venue = models.CharField(max_length=200, blank=True)
+    online_url = models.URLField("online link", blank=True)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_reason = models.TextField(blank=True)
+    # iCalendar SEQUENCE: raised on each change a subscribed calendar must pick up.
+    sequence = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        indexes = [
+            models.Index(fields=["status", "starts_at"], name="event_status_start_idx"),
+            models.Index(fields=["starts_at", "ends_at"], name="event_start_end_idx"),
+            models.Index(fields=["unit", "starts_at"], name="event_unit_start_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="event_ends_after_it_starts",
+                violation_error_message="The event must end after it starts.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("events:detail", args=[self.pk])
+
+    @property
+    def ical_uid(self) -> str:
+        return f"{self.uid}@mycareer"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
+    @property
+    def local_start(self) -> datetime.datetime:
+        return timezone.localtime(self.starts_at)
+
+    @property
+    def local_end(self) -> datetime.datetime:
+        return timezone.localtime(self.ends_at)
+
+    @property
+    def duration(self) -> datetime.timedelta:
+        return self.ends_at - self.starts_at
+
+
+class Audience(models.Model):
+    """Whom an event is for: units, degree programmes and years of study.
+
+    An explicit `open_to_all` flag says "every student", so that an audience left
+    empty by mistake shows the event to no student rather than to all of them.
+    Units reach down the tree: a faculty includes its schools and departments.
+    Units that accepted an opening request are added here.
+    """
+
+    event = models.OneToOneField(
+        Event, on_delete=models.CASCADE, primary_key=True, related_name="audience"
+    )
+    open_to_all = models.BooleanField("open to all students", default=False)
+    units = models.ManyToManyField(Unit, blank=True, related_name="event_audiences")
+    programmes = models.ManyToManyField(DegreeProgramme, blank=True, related_name="event_audiences")
+    # Years of study as digits separated by commas ("2,3"); empty means every year.
+    # Years are 1-7, one digit each, so `years__contains="3"` is an exact, portable
+    # database test (SQLite has no JSON containment lookup).
+    years = models.CharField(max_length=13, blank=True)
+
+    def __str__(self) -> str:
+        return f"Audience of {self.event}"
+
+    @property
+    def year_list(self) -> list[int]:
+        return [int(y) for y in self.years.split(",") if y]
+
+    @staticmethod
+    def years_text(years) -> str:
+        return ",".join(str(y) for y in sorted({int(y) for y in years}))
+
+
+class ClashOverride(models.Model):
+    """An organiser's recorded decision to publish (or move) an event despite a clash."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="clash_overrides")
+    other = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="clash_overrides_against"
+    )
+    reason = models.TextField()
+    score = models.PositiveIntegerField(default=0)
+    reasons = models.JSONField(default=list, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event} despite {self.other}"
+
+    @property
+    def summary(self) -> str:
+        text = "; ".join(self.reasons)
+        return text[:1].upper() + text[1:]
+
+
+class OpeningRequest(models.Model):
+    """The organiser asks another unit's operators to open an event to their students."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="opening_requests")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="opening_requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "unit"],
+                condition=Q(status="pending"),
+                name="one_pending_opening_per_unit",
+                violation_error_message="This unit has already been asked.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Open {self.event} to {self.unit}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("events:opening", args=[self.pk])

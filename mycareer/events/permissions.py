@@ -1,0 +1,54 @@
+"""Who may see, organise, publish and cancel events, and answer opening requests.
+
+Operators (Action.EDIT) organise events of their own units; a member of a faculty
+organises for its schools and departments too. Administrators may do everything.
+Seeing an event follows `selectors.visible_events`, the one place that decides it.
+"""
+
+import rules
+
+from mycareer.accounts.permissions import can_administer, can_edit_records
+from mycareer.events import selectors
+from mycareer.events.units import UnitTree
+
+
+def _covers_unit(user, unit_id: int | None) -> bool:
+    members = selectors.member_unit_ids(user)
+    if not members or unit_id is None:
+        return False
+    return bool(members & set(UnitTree.load().chain(unit_id)))
+
+
+@rules.predicate
+def has_a_unit(user) -> bool:
+    return getattr(user, "is_authenticated", False) and bool(selectors.member_unit_ids(user))
+
+
+@rules.predicate
+def organises_for_event_unit(user, event) -> bool:
+    """The person belongs to the event's unit or a unit above it."""
+    return event is not None and _covers_unit(user, event.unit_id)
+
+
+@rules.predicate
+def answers_for_request_unit(user, opening_request) -> bool:
+    """The person belongs to the unit asked, or a unit above it."""
+    return opening_request is not None and _covers_unit(user, opening_request.unit_id)
+
+
+@rules.predicate
+def can_see_event(user, event) -> bool:
+    return event is not None and selectors.can_see_event(user, event)
+
+
+can_organise_event = can_administer | (can_edit_records & organises_for_event_unit)
+
+rules.add_perm("events.view_event", can_see_event)
+rules.add_perm("events.add_event", can_administer | (can_edit_records & has_a_unit))
+rules.add_perm("events.change_event", can_organise_event)
+rules.add_perm("events.publish_event", can_organise_event)
+rules.add_perm("events.cancel_event", can_organise_event)
+rules.add_perm("events.request_opening", can_organise_event)
+rules.add_perm(
+    "events.decide_opening", can_administer | (can_edit_records & answers_for_request_unit)
+)

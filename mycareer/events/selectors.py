@@ -1,0 +1,284 @@
+"""Reads: who sees which events, calendar ranges, filters, feeds, dashboards."""
+
+import datetime
+from collections.abc import Iterable
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from mycareer.accounts.models import StaffMembership
+from mycareer.accounts.permissions import Action, access_for
+from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event, OpeningRequest
+from mycareer.events.registry import personal_feed_sources
+from mycareer.events.units import UnitTree
+from mycareer.organisations.timeline import TimelineEntry
+
+# Cancelled events stay in feeds this long after cancellation, as STATUS:CANCELLED,
+# so subscribed calendars remove them rather than keep a stale entry.
+CANCELLED_KEPT_IN_FEEDS = datetime.timedelta(days=30)
+# Feeds carry this much history; older events are settled and only make feeds heavy.
+FEED_HISTORY = datetime.timedelta(days=90)
+LISTED = [Event.Status.PUBLISHED, Event.Status.CANCELLED]
+
+
+def member_unit_ids(user) -> set[int]:
+    """The units a staff member belongs to (cached on the user for the request)."""
+    cached = getattr(user, "_events_member_units", None)
+    if cached is None:
+        cached = set(StaffMembership.objects.filter(user=user).values_list("unit_id", flat=True))
+        user._events_member_units = cached
+    return cached
+
+
+def own_unit_ids(user, tree: UnitTree | None = None) -> set[int]:
+    """The units a staff member works for: theirs and every unit below them."""
+    members = member_unit_ids(user)
+    if not members:
+        return set()
+    return (tree or UnitTree.load()).below_any(members)
+
+
+def audience_includes(
+    *, unit_ids: Iterable[int] = (), programme_id: int | None = None, year: int | None = None
+) -> Q:
+    """Events whose audience takes in a student of these units, programme and year.
+
+    `unit_ids` is the student's unit and its ancestors: an audience naming the faculty
+    takes in every school below it. Subqueries, not joins, so no row repeats.
+    """
+    unit_ids = list(unit_ids)
+    group = Q(audience__open_to_all=True)
+    if unit_ids:
+        group |= Exists(
+            Audience.units.through.objects.filter(audience_id=OuterRef("pk"), unit_id__in=unit_ids)
+        )
+    if programme_id:
+        group |= Exists(
+            Audience.programmes.through.objects.filter(
+                audience_id=OuterRef("pk"), degreeprogramme_id=programme_id
+            )
+        )
+    if year:
+        group &= Q(audience__years="") | Q(audience__years__contains=str(year))
+    return group
+
+
+def student_audience_q(user, tree: UnitTree | None = None) -> Q:
+    profile = getattr(user, "student_profile", None)
+    if profile is None:
+        return Q(audience__open_to_all=True, audience__years="")
+    return audience_includes(
+        unit_ids=(tree or UnitTree.load()).chain(profile.unit_id),
+        programme_id=profile.programme_id,
+        year=profile.year_of_study,
+    )
+
+
+def _employer_organisation_id(user) -> int | None:
+    contact = getattr(user, "contact", None) if user.is_employer else None
+    return contact.organisation_id if contact is not None else None
+
+
+def visible_events(user, tree: UnitTree | None = None) -> QuerySet[Event]:
+    """Every event `user` may see on the calendar, in any status.
+
+    Administrators see everything; staff who may read staff pages see every published
+    or cancelled event plus their own units' drafts; students see listed events whose
+    audience includes them (opened units are part of the audience); employers see
+    events open to all students and those their organisation takes part in.
+    """
+    events = Event.objects.all()
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return events.none()
+    access = access_for(user)
+    if access.can(Action.ADMINISTER):
+        return events
+    listed = Q(status__in=LISTED)
+    if access.can(Action.VIEW):
+        return events.filter(listed | Q(unit_id__in=own_unit_ids(user, tree)) | Q(organiser=user))
+    if user.is_student:
+        return events.filter(listed & student_audience_q(user, tree))
+    organisation_id = _employer_organisation_id(user)
+    if organisation_id is not None:
+        takes_part = Exists(
+            Event.organisations.through.objects.filter(
+                event_id=OuterRef("pk"), organisation_id=organisation_id
+            )
+        )
+        return events.filter(listed & (Q(audience__open_to_all=True) | takes_part))
+    return events.filter(listed, audience__open_to_all=True, audience__years="")
+
+
+def can_see_event(user, event: Event) -> bool:
+    return visible_events(user).filter(pk=event.pk).exists()
+
+
+def for_calendar(events: QuerySet[Event]) -> QuerySet[Event]:
+    """What calendar cells and list rows show, without further queries."""
+    return events.select_related("unit", "audience").order_by("starts_at", "pk")
+
+
+def overlapping(
+    events: QuerySet[Event], start: datetime.datetime, end: datetime.datetime
+) -> QuerySet[Event]:
+    return events.filter(
+        starts_at__gte=start - MAX_EVENT_LENGTH, starts_at__lt=end, ends_at__gt=start
+    )
+
+
+def event_for_page(pk: int) -> Event:
+    return (
+        Event.objects.select_related("unit", "organiser", "audience")
+        .prefetch_related(
+            "audience__units",
+            "audience__programmes",
+            "topics",
+            "organisations__sector",
+        )
+        .get(pk=pk)
+    )
+
+
+def opening_requests_of(event: Event) -> QuerySet[OpeningRequest]:
+    return event.opening_requests.select_related("unit", "requested_by", "decided_by")
+
+
+def clash_overrides_of(event: Event):
+    """Overrides recorded by this event's organiser, and those against this event."""
+    made = event.clash_overrides.select_related("other", "by")
+    against = event.clash_overrides_against.select_related("event", "by", "event__organiser")
+    return made, against
+
+
+def opening_requests_for(user) -> QuerySet[OpeningRequest]:
+    """Requests to open events to units this person answers for (pending first)."""
+    requests = OpeningRequest.objects.select_related(
+        "event", "event__unit", "unit", "requested_by", "decided_by"
+    )
+    if not access_for(user).can(Action.ADMINISTER):
+        requests = requests.filter(unit_id__in=own_unit_ids(user))
+    return requests.order_by("-status", "-created_at")
+
+
+def upcoming_visible(user, *, limit: int = 5, now: datetime.datetime | None = None) -> list[Event]:
+    now = now or timezone.now()
+    return list(
+        for_calendar(visible_events(user).filter(ends_at__gte=now, status__in=LISTED))[:limit]
+    )
+
+
+def upcoming_of_units(user, *, limit: int = 8, now: datetime.datetime | None = None):
+    """Upcoming events of the person's units, drafts included."""
+    now = now or timezone.now()
+    own = own_unit_ids(user)
+    return list(
+        for_calendar(
+            Event.objects.filter(ends_at__gte=now)
+            .filter(Q(unit_id__in=own) | Q(organiser=user))
+            .exclude(status=Event.Status.CANCELLED)
+        )[:limit]
+    )
+
+
+def in_feed(events: QuerySet[Event], *, now: datetime.datetime | None = None) -> QuerySet[Event]:
+    """Published events, and cancelled ones for a while, with some history."""
+    now = now or timezone.now()
+    return (
+        events.filter(
+            Q(status=Event.Status.PUBLISHED)
+            | Q(status=Event.Status.CANCELLED, cancelled_at__gte=now - CANCELLED_KEPT_IN_FEEDS)
+        )
+        .filter(ends_at__gte=now - FEED_HISTORY)
+        .select_related("unit")
+        .prefetch_related("organisations", "topics")
+        .order_by("starts_at", "pk")
+    )
+
+
+# Personal feeds ---------------------------------------------------------------------
+
+
+def personal_events(user) -> QuerySet[Event]:
+    """The events a person's own feed starts from, before registered sources add theirs.
+
+    Students: every event open to them. Staff: their units' events. Employers: their
+    organisation's events.
+    """
+    if user.is_student:
+        return visible_events(user)
+    if user.is_university_staff or user.is_superuser:
+        return Event.objects.filter(Q(unit_id__in=own_unit_ids(user)) | Q(organiser=user))
+    organisation_id = _employer_organisation_id(user)
+    if organisation_id is not None:
+        return Event.objects.filter(organisations=organisation_id)
+    return Event.objects.none()
+
+
+def apply_filters(events: QuerySet[Event], filters: dict, tree: UnitTree | None = None):
+    """Narrow events by the calendar's filters (unit, type, organisation, audience)."""
+    tree = tree or UnitTree.load()
+    if unit := filters.get("unit"):
+        events = events.filter(unit_id__in=tree.descendants(unit.pk))
+    if kind := filters.get("type"):
+        events = events.filter(type=kind)
+    if organisation := filters.get("organisation"):
+        events = events.filter(
+            Exists(
+                Event.organisations.through.objects.filter(
+                    event_id=OuterRef("pk"), organisation_id=organisation.pk
+                )
+            )
+        )
+    programme, year = filters.get("programme"), filters.get("year")
+    if programme:
+        events = events.filter(
+            audience_includes(
+                unit_ids=tree.chain(programme.unit_id), programme_id=programme.pk, year=year
+            )
+        )
+    elif year:
+        events = events.filter(Q(audience__years="") | Q(audience__years__contains=str(year)))
+    return events
+
+
+def event_timeline_source(organisation, *, viewer, limit: int):
+    """Events the organisation takes part in, for its timeline, newest first."""
+    events = (
+        visible_events(viewer)
+        .filter(
+            Exists(
+                Event.organisations.through.objects.filter(
+                    event_id=OuterRef("pk"), organisation_id=organisation.pk
+                )
+            )
+        )
+        .select_related("unit", "organiser")
+        .order_by("-starts_at", "-pk")[:limit]
+    )
+    entries = []
+    for event in events:
+        status = "" if event.is_published else f" ({event.get_status_display()})"
+        entries.append(
+            TimelineEntry(
+                when=event.starts_at,
+                kind=f"Event: {event.get_type_display()}",
+                title=f"{event.title}{status}",
+                url=event.get_absolute_url(),
+                actor=str(event.organiser or ""),
+                details=[f"Organised by {event.unit}", event.venue or "Online"],
+            )
+        )
+    return entries
+
+
+def personal_feed_events(user) -> list[Event]:
+    """A person's private feed: their own events plus what registered sources add."""
+    events = list(in_feed(personal_events(user)))
+    seen = {e.pk for e in events}
+    extra: set[int] = set()
+    for source in personal_feed_sources():
+        extra |= {e.pk for e in source(user) if e.pk not in seen}
+    if extra:
+        events += list(in_feed(Event.objects.filter(pk__in=extra)))
+        events.sort(key=lambda e: (e.starts_at, e.pk))
+    return events

@@ -1,0 +1,441 @@
+"""Changes to events: create, change, publish (with the clash check), cancel, open up.
+
+Each is audited in its own transaction; emails go out from tasks after commit.
+"""
+
+import datetime
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from mycareer import audit
+from mycareer.accounts.models import DegreeProgramme, Unit, User, new_feed_token
+from mycareer.events import tasks
+from mycareer.events.clashes import Clash, ClashesFound, find_clashes
+from mycareer.events.models import (
+    MAX_EVENT_LENGTH,
+    SENSIBLE_YEARS,
+    YEARS_OF_STUDY,
+    Audience,
+    ClashOverride,
+    Event,
+    OpeningRequest,
+    Topic,
+)
+from mycareer.events.registry import cancellation_recipients
+from mycareer.events.units import UnitTree
+from mycareer.organisations.models import Organisation
+
+# Changes a subscribed calendar must pick up (they raise the iCalendar SEQUENCE).
+CALENDAR_KEYS = {"title", "starts_at", "ends_at", "venue", "online_url", "description", "status"}
+# Changes that can make or unmake a clash (a published event is checked again).
+CLASH_KEYS = {
+    "starts_at",
+    "ends_at",
+    "type",
+    "topics",
+    "organisations",
+    "open_to_all",
+    "audience_units",
+    "audience_programmes",
+    "audience_years",
+}
+# The event's own fields that `event_update` may change.
+EVENT_FIELDS = [
+    "title",
+    "type",
+    "unit",
+    "starts_at",
+    "ends_at",
+    "venue",
+    "online_url",
+    "description",
+]
+
+
+# Helpers -----------------------------------------------------------------------------
+
+
+def topics_from_names(names: Iterable[str]) -> list[Topic]:
+    """Topics by name, reusing an existing one whatever its case, creating the rest."""
+    topics: list[Topic] = []
+    seen: set[str] = set()
+    for raw in names:
+        name = " ".join(str(raw).split())[:100]
+        if not name or name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        topic = Topic.objects.filter(name__iexact=name).first()
+        if topic is None:
+            base = slugify(name)[:90] or "topic"
+            slug, n = base, 1
+            while Topic.objects.filter(slug=slug).exists():
+                n += 1
+                slug = f"{base}-{n}"
+            topic = Topic.objects.create(name=name, slug=slug)
+        topics.append(topic)
+    return topics
+
+
+def _topics(values: Iterable[Topic | str]) -> list[Topic]:
+    values = list(values)
+    named = topics_from_names(v for v in values if isinstance(v, str))
+    return [v for v in values if isinstance(v, Topic)] + named
+
+
+def _check_times(starts_at: datetime.datetime, ends_at: datetime.datetime) -> None:
+    if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
+        raise ValueError("Event times must be timezone-aware.")
+    if starts_at.year not in SENSIBLE_YEARS or ends_at.year not in SENSIBLE_YEARS:
+        raise ValidationError({"starts_at": "Check the year: it is not a sensible one."})
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The event must end after it starts."})
+    if ends_at - starts_at > MAX_EVENT_LENGTH:
+        raise ValidationError(
+            {"ends_at": f"An event can last at most {MAX_EVENT_LENGTH.days} days."}
+        )
+
+
+def _check_audience(
+    *, open_to_all: bool, units: list, programmes: list, years: Iterable[int]
+) -> list[int]:
+    years = sorted({int(y) for y in years})
+    if any(y not in YEARS_OF_STUDY for y in years):
+        raise ValidationError({"audience_years": "Years of study run from 1 to 7."})
+    if open_to_all and (units or programmes):
+        raise ValidationError(
+            "Either open the event to all students, or choose units and programmes, not both."
+        )
+    if not open_to_all and not units and not programmes:
+        raise ValidationError(
+            "Choose who the event is for: units, degree programmes, or all students."
+        )
+    return years
+
+
+def _snapshot(event: Event) -> dict:
+    """What people see of an event, as plain values, for comparing and auditing."""
+    audience = event.audience
+    return {
+        "title": event.title,
+        "type": event.type,
+        "unit": event.unit.name,
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        "venue": event.venue,
+        "online_url": event.online_url,
+        "description": event.description,
+        "status": event.status,
+        "organisations": sorted(o.name for o in event.organisations.all()),
+        "topics": sorted(t.name for t in event.topics.all()),
+        "open_to_all": audience.open_to_all,
+        "audience_units": sorted(u.name for u in audience.units.all()),
+        "audience_programmes": sorted(p.name for p in audience.programmes.all()),
+        "audience_years": audience.year_list,
+    }
+
+
+def _locked(event: Event) -> Event:
+    return (
+        Event.objects.select_for_update(of=("self",))
+        .select_related("unit", "audience", "organiser")
+        .get(pk=event.pk)
+    )
+
+
+def _clash_data(clashes: list[Clash]) -> list[dict]:
+    return [
+        {"event": c.other.pk, "title": c.other.title, "score": c.score, "reasons": c.summary}
+        for c in clashes
+    ]
+
+
+def _record_overrides(
+    *, event: Event, clashes: list[Clash], reason: str, by: User | None, action: str
+) -> list[ClashOverride]:
+    """Record the decision to go ahead despite clashes, and tell the other organisers."""
+    rows = ClashOverride.objects.bulk_create(
+        [
+            ClashOverride(
+                event=event,
+                other=clash.other,
+                reason=reason,
+                score=clash.score,
+                reasons=clash.reasons,
+                by=by,
+            )
+            for clash in clashes
+        ]
+    )
+    audit.log(event, action, by=by, data={"reason": reason, "clashes": _clash_data(clashes)})
+    for clash in clashes:
+        audit.log(
+            clash.other,
+            "events.event.clash_overridden",
+            by=by,
+            data={"event": event.pk, "title": event.title, "reason": reason},
+        )
+    ids = [row.pk for row in rows]
+    transaction.on_commit(lambda: tasks.send_clash_override_emails.enqueue(ids))
+    return rows
+
+
+# Events ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def event_create(
+    *,
+    by: User | None,
+    title: str,
+    unit: Unit,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    type: str = Event.Type.OTHER,
+    venue: str = "",
+    online_url: str = "",
+    description: str = "",
+    organisations: Iterable[Organisation] = (),
+    topics: Iterable[Topic | str] = (),
+    open_to_all: bool = False,
+    audience_units: Iterable[Unit] = (),
+    audience_programmes: Iterable[DegreeProgramme] = (),
+    audience_years: Iterable[int] = (),
+    organiser: User | None = None,
+) -> Event:
+    """Create a draft event with its audience."""
+    title = title.strip()
+    if not title:
+        raise ValidationError({"title": "Give the event a title."})
+    _check_times(starts_at, ends_at)
+    units, programmes = list(audience_units), list(audience_programmes)
+    years = _check_audience(
+        open_to_all=open_to_all, units=units, programmes=programmes, years=audience_years
+    )
+    event = Event.objects.create(
+        title=title,
+        type=type,
+        unit=unit,
+        organiser=organiser or by,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        venue=venue.strip(),
+        online_url=online_url.strip(),
+        description=description.strip(),
+    )
+    event.organisations.set(list(organisations))
+    event.topics.set(_topics(topics))
+    audience = Audience.objects.create(
+        event=event, open_to_all=open_to_all, years=Audience.years_text(years)
+    )
+    audience.units.set(units)
+    audience.programmes.set(programmes)
+    audit.log(event, "events.event.created", by=by, data=_snapshot(event))
+    return event
+
+
+@transaction.atomic
+def event_update(*, event: Event, by: User | None, override_reason: str = "", **changes) -> Event:
+    """Change an event; a published event that moves is checked for clashes again.
+
+    Keyword arguments are those of `event_create`. Raises `ClashesFound` when the
+    changed event clashes and no `override_reason` is given; nothing is saved then.
+    """
+    unknown = set(changes) - set(EVENT_FIELDS) - CLASH_KEYS
+    if unknown:
+        raise TypeError(f"Unknown event fields: {', '.join(sorted(unknown))}")
+    event = _locked(event)
+    if event.is_cancelled:
+        raise ValidationError("A cancelled event cannot be changed.")
+    before = _snapshot(event)
+    audience = event.audience
+    for name in EVENT_FIELDS:
+        if name in changes:
+            value = changes[name]
+            setattr(event, name, value.strip() if isinstance(value, str) else value)
+    if not event.title:
+        raise ValidationError({"title": "Give the event a title."})
+    _check_times(event.starts_at, event.ends_at)
+    units = list(changes.get("audience_units", audience.units.all()))
+    programmes = list(changes.get("audience_programmes", audience.programmes.all()))
+    open_to_all = changes.get("open_to_all", audience.open_to_all)
+    years = _check_audience(
+        open_to_all=open_to_all,
+        units=units,
+        programmes=programmes,
+        years=changes.get("audience_years", audience.year_list),
+    )
+    event.save()
+    if "organisations" in changes:
+        event.organisations.set(list(changes["organisations"]))
+    if "topics" in changes:
+        event.topics.set(_topics(changes["topics"]))
+    audience.open_to_all = open_to_all
+    audience.years = Audience.years_text(years)
+    audience.save()
+    audience.units.set(units)
+    audience.programmes.set(programmes)
+    # Prefetched relations would hide the new rows from the snapshot.
+    event = _locked(event)
+    after = _snapshot(event)
+    changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if not changed:
+        return event
+    if event.published_at is not None and changed.keys() & CALENDAR_KEYS:
+        event.sequence += 1
+        event.save(update_fields=["sequence", "updated_at"])
+    audit.log(event, "events.event.changed", by=by, data={"changed": changed})
+    if event.is_published and changed.keys() & CLASH_KEYS:
+        clashes = find_clashes(event)
+        reason = override_reason.strip()
+        if clashes and not reason:
+            raise ClashesFound(clashes)
+        if clashes:
+            _record_overrides(
+                event=event,
+                clashes=clashes,
+                reason=reason,
+                by=by,
+                action="events.event.changed_despite_clash",
+            )
+    return event
+
+
+@transaction.atomic
+def event_publish(*, event: Event, by: User | None, override_reason: str = "") -> list[Clash]:
+    """Publish a draft after the clash check; clashes need a reason, which is recorded.
+
+    Raises `ClashesFound` (nothing changes) when the event clashes and no reason is
+    given. Returns the clashes that were overridden.
+    """
+    event = _locked(event)
+    if not event.is_draft:
+        raise ValidationError(f"Only a draft can be published; this event is {event.status}.")
+    clashes = find_clashes(event)
+    reason = override_reason.strip()
+    if clashes and not reason:
+        raise ClashesFound(clashes)
+    event.status = Event.Status.PUBLISHED
+    event.published_at = timezone.now()
+    event.save(update_fields=["status", "published_at", "updated_at"])
+    audit.log(event, "events.event.published", by=by, data={"clashes": len(clashes)})
+    if clashes:
+        _record_overrides(
+            event=event,
+            clashes=clashes,
+            reason=reason,
+            by=by,
+            action="events.event.published_despite_clash",
+        )
+    return clashes
+
+
+@transaction.atomic
+def event_cancel(*, event: Event, by: User | None, reason: str) -> Event:
+    """Cancel an event with a reason; everyone registered as booked is emailed."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the event is cancelled."})
+    event = _locked(event)
+    if event.is_cancelled:
+        raise ValidationError("This event is already cancelled.")
+    was_published = event.published_at is not None
+    event.status = Event.Status.CANCELLED
+    event.cancelled_at = timezone.now()
+    event.cancelled_reason = reason
+    if was_published:
+        event.sequence += 1
+    event.save()
+    recipients = cancellation_recipients(event) if was_published else []
+    audit.log(
+        event,
+        "events.event.cancelled",
+        by=by,
+        data={"reason": reason, "people_told": len(recipients)},
+    )
+    if recipients:
+        transaction.on_commit(lambda: tasks.send_cancellation_emails.enqueue(event.pk, recipients))
+    return event
+
+
+# Opening an event to other units -------------------------------------------------------
+
+
+@transaction.atomic
+def opening_request_create(
+    *, event: Event, unit: Unit, by: User, message: str = ""
+) -> OpeningRequest:
+    """Ask another unit's operators to open the event to their students."""
+    event = _locked(event)
+    if event.is_cancelled:
+        raise ValidationError("A cancelled event cannot be opened to more students.")
+    audience = event.audience
+    tree = UnitTree.load()
+    if audience.open_to_all:
+        raise ValidationError("This event is already open to all students.")
+    covering = [u.pk for u in audience.units.all() if tree.covers(u.pk, unit.pk)]
+    if covering:
+        raise ValidationError({"unit": f"The event is already open to {unit}."})
+    if OpeningRequest.objects.filter(
+        event=event, unit=unit, status=OpeningRequest.Status.PENDING
+    ).exists():
+        raise ValidationError({"unit": f"{unit} has already been asked."})
+    request = OpeningRequest.objects.create(
+        event=event, unit=unit, requested_by=by, message=message.strip()
+    )
+    audit.log(
+        event,
+        "events.opening.requested",
+        by=by,
+        data={"request": request.pk, "unit": unit.name, "message": request.message},
+    )
+    transaction.on_commit(lambda: tasks.send_opening_request_emails.enqueue(request.pk))
+    return request
+
+
+@transaction.atomic
+def opening_request_decide(
+    *, request: OpeningRequest, accept: bool, by: User, comment: str = ""
+) -> OpeningRequest:
+    """Accept (the unit joins the audience) or decline a request to open an event."""
+    request = (
+        OpeningRequest.objects.select_for_update()
+        .select_related("event", "unit")
+        .get(pk=request.pk)
+    )
+    if request.status != OpeningRequest.Status.PENDING:
+        raise ValidationError(
+            f"This request was already answered ({request.get_status_display()})."
+        )
+    if request.event.is_cancelled:
+        raise ValidationError("The event was cancelled.")
+    request.status = OpeningRequest.Status.ACCEPTED if accept else OpeningRequest.Status.DECLINED
+    request.decided_by = by
+    request.decided_at = timezone.now()
+    request.comment = comment.strip()
+    request.save()
+    if accept:
+        request.event.audience.units.add(request.unit)
+    audit.log(
+        request.event,
+        "events.opening.accepted" if accept else "events.opening.declined",
+        by=by,
+        data={"request": request.pk, "unit": request.unit.name, "comment": request.comment},
+    )
+    transaction.on_commit(lambda: tasks.send_opening_decision_email.enqueue(request.pk))
+    return request
+
+
+# Private feeds -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def feed_token_reset(*, user: User, by: User | None) -> str:
+    """Give the person a new private feed address; the old one stops working at once."""
+    user.feed_token = new_feed_token()
+    user.save(update_fields=["feed_token"])
+    audit.log(user, "events.feed_token.reset", by=by)
+    return user.feed_token

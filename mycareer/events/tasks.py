@@ -1,0 +1,122 @@
+"""Emails about events, sent by the task worker after the change has committed."""
+
+from django.db.models import Q
+from django.utils import timezone
+from django_tasks import task
+
+from mycareer.accounts.models import AccessLevel, StaffMembership, User
+from mycareer.accounts.permissions import Action, access_for
+from mycareer.core.mail import send_templated_email
+from mycareer.events.models import ClashOverride, Event, OpeningRequest
+from mycareer.events.units import UnitTree
+
+
+def _when(event: Event) -> str:
+    start, end = timezone.localtime(event.starts_at), timezone.localtime(event.ends_at)
+    same_day = start.date() == end.date()
+    return (
+        f"{start:%A %-d %B %Y, %H:%M}–{end:%H:%M}"
+        if same_day
+        else (f"{start:%A %-d %B %Y, %H:%M} to {end:%A %-d %B %Y, %H:%M}")
+    )
+
+
+@task()
+def send_clash_override_emails(override_ids: list[int]) -> int:
+    """Tell each other event's organiser that an event went ahead despite clashing with theirs."""
+    overrides = ClashOverride.objects.filter(pk__in=override_ids).select_related(
+        "event", "event__unit", "other", "other__organiser", "by"
+    )
+    sent = 0
+    for override in overrides:
+        organiser = override.other.organiser
+        if organiser is None or not organiser.is_active or organiser == override.by:
+            continue
+        sent += send_templated_email(
+            to=[organiser.email],
+            reply_to=[override.by.email] if override.by else None,
+            subject=f"{override.event.title} clashes with your event {override.other.title}",
+            template="events/email/clash_override.txt",
+            context={
+                "override": override,
+                "organiser": organiser,
+                "when": _when(override.event),
+                "other_when": _when(override.other),
+            },
+        )
+    return sent
+
+
+def operators_answering_for(unit_id: int) -> list[User]:
+    """Operators of the unit asked; if it has none, those of the nearest unit above it.
+
+    With nobody there either, the Careers Centre's administrators are asked, so no
+    request waits unseen.
+    """
+    for candidate in UnitTree.load().chain(unit_id):
+        people = [
+            m.user
+            for m in StaffMembership.objects.filter(unit_id=candidate, user__is_active=True)
+            .select_related("user")
+            .order_by("user__full_name")
+        ]
+        operators = [p for p in people if access_for(p).can(Action.EDIT)]
+        if operators:
+            return operators
+    granted = Q(access_grants__level=AccessLevel.ADMIN, access_grants__revoked_at__isnull=True)
+    candidates = User.objects.filter(granted | Q(is_superuser=True), is_active=True).distinct()
+    return [p for p in candidates.order_by("full_name") if access_for(p).can(Action.ADMINISTER)]
+
+
+@task()
+def send_opening_request_emails(request_id: int) -> int:
+    """Ask the operators of a unit whether an event may be opened to their students."""
+    request = OpeningRequest.objects.select_related(
+        "event", "event__unit", "unit", "requested_by"
+    ).get(pk=request_id)
+    if request.status != OpeningRequest.Status.PENDING:
+        return 0
+    sent = 0
+    for operator in operators_answering_for(request.unit_id):
+        sent += send_templated_email(
+            to=[operator.email],
+            reply_to=[request.requested_by.email] if request.requested_by else None,
+            subject=f"Open {request.event.title} to {request.unit}?",
+            template="events/email/opening_request.txt",
+            context={"request": request, "operator": operator, "when": _when(request.event)},
+        )
+    return sent
+
+
+@task()
+def send_opening_decision_email(request_id: int) -> int:
+    """Tell the organiser who asked whether the other unit opened the event."""
+    request = OpeningRequest.objects.select_related(
+        "event", "unit", "requested_by", "decided_by"
+    ).get(pk=request_id)
+    if request.requested_by is None:
+        return 0
+    answer = "accepted" if request.status == OpeningRequest.Status.ACCEPTED else "declined"
+    return send_templated_email(
+        to=[request.requested_by.email],
+        reply_to=[request.decided_by.email] if request.decided_by else None,
+        subject=f"{request.unit} {answer} opening {request.event.title}",
+        template="events/email/opening_decision.txt",
+        context={"request": request, "answer": answer},
+    )
+
+
+@task()
+def send_cancellation_emails(event_id: int, recipients: list[str]) -> int:
+    """Tell everyone booked that the event is cancelled, one message each."""
+    event = Event.objects.select_related("unit", "organiser").get(pk=event_id)
+    sent = 0
+    for address in recipients:
+        sent += send_templated_email(
+            to=[address],
+            reply_to=[event.organiser.email] if event.organiser else None,
+            subject=f"Cancelled: {event.title}",
+            template="events/email/cancelled.txt",
+            context={"event": event, "when": _when(event)},
+        )
+    return sent

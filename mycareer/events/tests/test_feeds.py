@@ -1,0 +1,261 @@
+"""iCalendar feeds: valid, stable, DST-proof, cached with ETags, private by token."""
+
+import datetime
+import zoneinfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from icalendar import Calendar
+
+from mycareer.events import registry, services
+from mycareer.events.models import Event
+from mycareer.events.tests.factories import at, far_monday, make_event, unit
+
+pytestmark = pytest.mark.django_db
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+
+
+def last_sunday(year: int, month: int) -> datetime.date:
+    day = datetime.date(year, month + 1, 1) - datetime.timedelta(days=1)
+    return day - datetime.timedelta(days=(day.weekday() + 1) % 7)
+
+
+def parse(response) -> Calendar:
+    assert response.status_code == 200, response.content[:200]
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    calendar = Calendar.from_ical(response.content)
+    for component in calendar.walk():
+        assert component.errors == [], (component.name, component.errors)
+    return calendar
+
+
+def vevents(calendar: Calendar) -> dict[str, object]:
+    return {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+
+
+@pytest.fixture
+def tom(persona):
+    return persona("operator")
+
+
+def feed_url(user, **params) -> str:
+    query = "&".join(f"{k}={v}" for k, v in {"token": user.feed_token, **params}.items())
+    return f"{reverse('events:feed')}?{query}"
+
+
+def test_the_feed_is_one_valid_published_calendar(client, tom):
+    event = make_event(by=tom, title="Feed me", starts_at=at(far_monday(4), 10), publish=True)
+    draft = make_event(by=tom, title="Not yet", starts_at=at(far_monday(4), 14))
+    response = client.get(feed_url(tom))
+    calendar = parse(response)
+    assert calendar["METHOD"] == "PUBLISH"
+    assert calendar["PRODID"] == "-//MyCareer//Events calendar//EN"
+    assert calendar["X-WR-CALNAME"] == "MyCareer events"
+    assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/London"]
+    events = vevents(calendar)
+    assert event.ical_uid in events and draft.ical_uid not in events
+    mine = events[event.ical_uid]
+    assert mine["SUMMARY"] == "Feed me"
+    assert mine["STATUS"] == "CONFIRMED"
+    assert mine["SEQUENCE"] == 0
+    assert "DTSTAMP" in mine
+    assert mine.start == at(far_monday(4), 10)
+    assert b"DTSTART;TZID=Europe/London:" in response.content
+    assert response["ETag"] and response["Last-Modified"]
+
+
+def test_uids_are_stable_and_sequence_rises_with_each_change(client, tom):
+    event = make_event(by=tom, title="Stable", starts_at=at(far_monday(4), 10), publish=True)
+    first = client.get(feed_url(tom))
+    again = client.get(feed_url(tom))
+    assert first.content == again.content  # regenerating changes nothing
+    assert first["ETag"] == again["ETag"]
+    services.event_update(event=event, by=tom, venue="Great Hall")
+    services.event_update(
+        event=event, by=tom, starts_at=at(far_monday(4), 11), ends_at=at(far_monday(4), 12)
+    )
+    changed = client.get(feed_url(tom))
+    assert changed["ETag"] != first["ETag"]
+    before = vevents(parse(first))[event.ical_uid]
+    after = vevents(parse(changed))[event.ical_uid]
+    assert after["SEQUENCE"] == before["SEQUENCE"] + 2 == 2
+    assert after["LOCATION"] == "Great Hall"
+    assert after.start == at(far_monday(4), 11)
+
+
+@pytest.mark.parametrize("month", [3, 10])
+def test_clock_changes_keep_the_local_time(client, tom, month):
+    """Events on the last Sundays of March and October stay at 10:00 London time."""
+    year = timezone.localdate().year + 1
+    sunday = last_sunday(year, month)
+    saturday = sunday - datetime.timedelta(days=1)
+    on_the_day = make_event(
+        by=tom,
+        title="Sunday morning",
+        starts_at=at(sunday, 10),
+        publish=True,
+    )
+    across = make_event(
+        by=tom,
+        title="Overnight",
+        starts_at=at(saturday, 23),
+        minutes=240,  # real time: 23:00 to 04:00 in March, to 02:00 in October
+        type=Event.Type.NETWORKING,
+        override_reason="Testing",
+        publish=True,
+    )
+    the_week_before = make_event(
+        by=tom,
+        title="A week before",
+        starts_at=at(sunday - datetime.timedelta(days=7), 10),
+        type=Event.Type.WORKSHOP,
+        publish=True,
+    )
+    response = client.get(feed_url(tom))
+    text = response.content.decode()
+    assert f"DTSTART;TZID=Europe/London:{sunday:%Y%m%d}T100000" in text
+    events = vevents(parse(response))
+    start = events[on_the_day.ical_uid].start
+    assert (start.hour, start.minute) == (10, 0)
+    assert start.tzinfo.key == "Europe/London"
+    # 10:00 is 09:00 UTC in summer time (after March's change), 10:00 UTC after October's.
+    assert start.astimezone(datetime.UTC).hour == (9 if month == 3 else 10)
+    before = events[the_week_before.ical_uid].start
+    assert before.astimezone(datetime.UTC).hour == (10 if month == 3 else 9)
+    overnight = events[across.ical_uid]
+    elapsed = overnight.end.astimezone(datetime.UTC) - overnight.start.astimezone(datetime.UTC)
+    assert elapsed == datetime.timedelta(hours=4)
+    assert overnight.end.astimezone(LONDON).hour == (4 if month == 3 else 2)
+    # The time zone definition covers the change itself.
+    [vtimezone] = parse(response).walk("VTIMEZONE")
+    changes = {c.name: c for c in vtimezone.walk() if c.name in ("STANDARD", "DAYLIGHT")}
+    assert set(changes) == {"STANDARD", "DAYLIGHT"}
+
+
+def test_a_matching_etag_gets_not_modified(client, tom):
+    make_event(by=tom, title="Cached", starts_at=at(far_monday(4), 10), publish=True)
+    url = feed_url(tom)
+    first = client.get(url)
+    etag = first["ETag"]
+    cached = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert cached.status_code == 304
+    assert cached.content == b""
+    assert cached["ETag"] == etag
+    assert client.get(url, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
+    assert client.get(url, HTTP_IF_NONE_MATCH=f'W/{etag}, "x"').status_code == 304
+
+
+def test_cancelled_events_stay_for_thirty_days_as_cancelled(client, tom):
+    event = make_event(by=tom, title="Called off", starts_at=at(far_monday(4), 10), publish=True)
+    services.event_cancel(event=event, by=tom, reason="Speaker ill")
+    cancelled = vevents(parse(client.get(feed_url(tom))))[event.ical_uid]
+    assert cancelled["STATUS"] == "CANCELLED"
+    assert cancelled["SEQUENCE"] == 1
+    assert cancelled["SUMMARY"] == "Cancelled: Called off"
+    assert "Speaker ill" in cancelled["DESCRIPTION"]
+    Event.objects.filter(pk=event.pk).update(
+        cancelled_at=timezone.now() - datetime.timedelta(days=31)
+    )
+    assert event.ical_uid not in vevents(parse(client.get(feed_url(tom))))
+
+
+def test_feeds_need_a_token_or_a_session(client, persona, tom):
+    make_event(by=tom, title="Private", starts_at=at(far_monday(4), 10), publish=True)
+    assert client.get(reverse("events:feed")).status_code == 403
+    assert client.get(f"{reverse('events:feed')}?token=wrong").status_code == 404
+    assert client.get(reverse("events:personal_feed", args=["wrong"])).status_code == 404
+    client.force_login(persona("student"))
+    parse(client.get(reverse("events:feed")))
+
+
+def test_students_feeds_follow_their_audience(client, persona, tom):
+    monday = far_monday(4)
+    mech = make_event(by=tom, title="For mech", starts_at=at(monday, 10), publish=True)
+    history = make_event(
+        by=persona("expiring"),
+        title="For history",
+        unit=unit("history"),
+        starts_at=at(monday, 10),
+        publish=True,
+    )
+    aisha = persona("student")
+    for url in (feed_url(aisha), reverse("events:personal_feed", args=[aisha.feed_token])):
+        uids = vevents(parse(client.get(url)))
+        assert mech.ical_uid in uids and history.ical_uid not in uids
+
+
+def test_unit_and_audience_feeds(client, persona, tom):
+    monday = far_monday(4)
+    mech = make_event(
+        by=tom, title="Mech year 3", starts_at=at(monday, 10), audience_years=[3], publish=True
+    )
+    design = make_event(
+        by=tom,
+        title="Design",
+        unit=unit("mech-design"),
+        starts_at=at(monday + datetime.timedelta(days=3), 10),
+        audience_units=[unit("mech-design")],
+        publish=True,
+    )
+    lubs = make_event(
+        by=persona("mailer"),
+        title="Business",
+        unit=unit("lubs"),
+        starts_at=at(monday, 10),
+        publish=True,
+    )
+    admin = persona("admin")
+    url = reverse("events:unit_feed", args=["mech"]) + f"?token={admin.feed_token}"
+    calendar = parse(client.get(url))
+    assert calendar["X-WR-CALNAME"] == "MyCareer: School of Mechanical Engineering"
+    uids = set(vevents(calendar))
+    assert {mech.ical_uid, design.ical_uid} <= uids and lubs.ical_uid not in uids
+    # Events for students of MEng Mechanical Engineering in year 3.
+    uids = set(vevents(parse(client.get(feed_url(admin, programme="meng-mech", year=3)))))
+    assert mech.ical_uid in uids and lubs.ical_uid not in uids
+    assert design.ical_uid not in uids  # a department the programme is not in
+    uids = set(vevents(parse(client.get(feed_url(admin, programme="meng-mech", year=2)))))
+    assert mech.ical_uid not in uids
+
+
+def test_the_personal_feed_takes_events_from_registered_sources(client, persona, tom):
+    viewer = persona("viewer")  # history: Tom's mech events are not theirs
+    event = make_event(by=tom, title="Booked", starts_at=at(far_monday(4), 10), publish=True)
+    url = reverse("events:personal_feed", args=[viewer.feed_token])
+    assert event.ical_uid not in vevents(parse(client.get(url)))
+
+    def bookings(person):
+        return Event.objects.filter(pk=event.pk) if person == viewer else []
+
+    registry.register_personal_feed_source(bookings, name="test-bookings")
+    try:
+        assert event.ical_uid in vevents(parse(client.get(url)))
+    finally:
+        registry.unregister_personal_feed_source(bookings, name="test-bookings")
+
+
+def test_resetting_the_token_retires_the_old_address(client, persona):
+    aisha = persona("student")
+    old = reverse("events:personal_feed", args=[aisha.feed_token])
+    assert client.get(old).status_code == 200
+    client.force_login(aisha)
+    response = client.post(reverse("events:reset_token"))
+    assert response.status_code == 302
+    aisha.refresh_from_db()
+    assert client.get(old).status_code == 404
+    assert client.get(reverse("events:personal_feed", args=[aisha.feed_token])).status_code == 200
+    assert client.get(reverse("events:reset_token")).status_code == 405
+
+
+def test_one_event_downloads_as_an_ics_file(client, persona, tom):
+    event = make_event(by=tom, title="Take me", starts_at=at(far_monday(4), 10), publish=True)
+    draft = make_event(by=tom, title="Draft", starts_at=at(far_monday(4), 15))
+    client.force_login(persona("student"))
+    response = client.get(reverse("events:ics", args=[event.pk]))
+    assert response["Content-Disposition"] == 'attachment; filename="take-me.ics"'
+    [only] = parse(response).walk("VEVENT")
+    assert only["UID"] == event.ical_uid
+    assert client.get(reverse("events:ics", args=[draft.pk])).status_code == 404
+    client.force_login(persona("student4"))  # history: not open to them
+    assert client.get(reverse("events:ics", args=[event.pk])).status_code == 404

@@ -1,0 +1,460 @@
+"""Event services: validation, audit, publishing despite a clash, cancelling, opening."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from mycareer.audit.models import AuditEntry
+from mycareer.events import registry, selectors, services
+from mycareer.events.clashes import ClashesFound
+from mycareer.events.models import ClashOverride, Event, OpeningRequest
+from mycareer.events.tests.factories import at, far_monday, make_event, organisation, unit
+from mycareer.organisations import services as organisation_services
+
+
+@pytest.fixture
+def tom(persona):
+    return persona("operator")
+
+
+@pytest.fixture
+def helen(persona):
+    return persona("manager")
+
+
+@pytest.fixture
+def monday():
+    return far_monday()
+
+
+def actions(event) -> list[str]:
+    return list(
+        AuditEntry.objects.filter(object_id=str(event.pk), content_type__model="event")
+        .order_by("at", "pk")
+        .values_list("action", flat=True)
+    )
+
+
+@pytest.fixture
+def clashing_pair(tom, helen, monday):
+    """Helen's published talk, and Tom's draft for the same students at the same time."""
+    theirs = make_event(
+        by=helen,
+        title="Helen's talk",
+        unit=unit("eps"),
+        starts_at=at(monday, 12),
+        audience_units=[unit("mech")],
+        publish=True,
+    )
+    mine = make_event(by=tom, title="Tom's talk", starts_at=at(monday, 12, 30))
+    return theirs, mine
+
+
+@pytest.mark.django_db
+def test_creating_an_event_makes_an_audited_draft_with_its_audience(tom, monday):
+    event = make_event(
+        by=tom,
+        title="  Careers in rail  ",
+        starts_at=at(monday, 10),
+        topics=["Rail", "rail", "Placements"],
+        audience_years=[3, 2],
+    )
+    assert event.status == Event.Status.DRAFT
+    assert event.title == "Careers in rail"
+    assert event.organiser == tom
+    assert event.audience.years == "2,3"
+    assert sorted(t.name for t in event.topics.all()) == ["Placements", "Rail"]
+    assert actions(event) == ["events.event.created"]
+    assert event.ical_uid.endswith("@mycareer")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"minutes": 0}, "must end after it starts"),
+        ({"minutes": -60}, "must end after it starts"),
+        ({"minutes": 15 * 24 * 60}, "at most 14 days"),
+        ({"audience_years": [8]}, "from 1 to 7"),
+        ({"audience_units": [], "open_to_all": True, "audience_programmes": []}, None),
+        ({"open_to_all": True, "audience_units": ["mech"]}, "not both"),
+        ({"title": "   "}, "title"),
+    ],
+)
+def test_bad_events_are_refused_with_a_reason(tom, monday, fields, message):
+    fields = dict(fields)
+    if fields.get("audience_units"):
+        fields["audience_units"] = [unit(c) for c in fields["audience_units"]]
+    if message is None:
+        make_event(by=tom, starts_at=at(monday, 10), **fields)
+        return
+    with pytest.raises(ValidationError) as raised:
+        make_event(by=tom, starts_at=at(monday, 10), **fields)
+    assert message in str(raised.value)
+
+
+@pytest.mark.django_db
+def test_an_event_needs_someone_to_be_for(tom, monday):
+    with pytest.raises(ValidationError, match="Choose who the event is for"):
+        services.event_create(
+            by=tom,
+            title="For nobody",
+            unit=unit("mech"),
+            starts_at=at(monday, 10),
+            ends_at=at(monday, 11),
+        )
+
+
+@pytest.mark.django_db
+def test_naive_times_are_a_programming_error(tom, monday):
+    with pytest.raises(ValueError, match="timezone-aware"):
+        services.event_create(
+            by=tom,
+            title="Naive",
+            unit=unit("mech"),
+            starts_at=datetime.datetime(2030, 1, 1, 10),
+            ends_at=datetime.datetime(2030, 1, 1, 11),
+            open_to_all=True,
+        )
+
+
+@pytest.mark.django_db
+def test_publishing_without_clashes(tom, monday):
+    event = make_event(by=tom, starts_at=at(monday, 10))
+    assert services.event_publish(event=event, by=tom) == []
+    event.refresh_from_db()
+    assert event.status == Event.Status.PUBLISHED and event.published_at is not None
+    assert event.sequence == 0
+    assert actions(event) == ["events.event.created", "events.event.published"]
+    with pytest.raises(ValidationError, match="Only a draft"):
+        services.event_publish(event=event, by=tom)
+
+
+@pytest.mark.django_db
+def test_a_clash_stops_publishing_until_a_reason_is_given(clashing_pair, tom):
+    theirs, mine = clashing_pair
+    with pytest.raises(ClashesFound) as raised:
+        services.event_publish(event=mine, by=tom)
+    assert [c.other for c in raised.value.clashes] == [theirs]
+    assert isinstance(raised.value, ValidationError)
+    mine.refresh_from_db()
+    assert mine.status == Event.Status.DRAFT
+    with pytest.raises(ClashesFound):
+        services.event_publish(event=mine, by=tom, override_reason="   ")
+
+    services.event_publish(event=mine, by=tom, override_reason="The employer can only come then")
+    mine.refresh_from_db()
+    assert mine.status == Event.Status.PUBLISHED
+    [override] = ClashOverride.objects.filter(event=mine)
+    assert override.other == theirs
+    assert override.reason == "The employer can only come then"
+    assert override.by == tom
+    assert override.summary.startswith("Same audience: School of Mechanical Engineering")
+    assert actions(mine)[-2:] == [
+        "events.event.published",
+        "events.event.published_despite_clash",
+    ]
+    assert actions(theirs)[-1] == "events.event.clash_overridden"
+    entry = AuditEntry.objects.get(
+        action="events.event.published_despite_clash", object_id=str(mine.pk)
+    )
+    assert entry.data["reason"] == "The employer can only come then"
+    assert entry.data["clashes"][0]["event"] == theirs.pk
+
+
+@pytest.mark.django_db
+def test_moving_a_published_event_checks_again(tom, helen, monday):
+    make_event(
+        by=helen,
+        title="Helen's talk",
+        unit=unit("eps"),
+        starts_at=at(monday, 12),
+        audience_units=[unit("mech")],
+        publish=True,
+    )
+    tuesday = monday + datetime.timedelta(days=7)
+    mine = make_event(by=tom, title="Tom's talk", starts_at=at(tuesday, 12), publish=True)
+    with pytest.raises(ClashesFound):
+        services.event_update(event=mine, by=tom, starts_at=at(monday, 12), ends_at=at(monday, 13))
+    mine.refresh_from_db()
+    assert mine.starts_at == at(tuesday, 12)  # nothing was saved
+    assert mine.sequence == 0
+    services.event_update(
+        event=mine,
+        by=tom,
+        starts_at=at(monday, 12),
+        ends_at=at(monday, 13),
+        override_reason="Only room free",
+    )
+    mine.refresh_from_db()
+    assert mine.starts_at == at(monday, 12)
+    assert mine.sequence == 1
+    assert ClashOverride.objects.filter(event=mine, reason="Only room free").count() == 1
+    assert "events.event.changed_despite_clash" in actions(mine)
+    # Changing only the description does not need the check, but does raise SEQUENCE.
+    services.event_update(event=mine, by=tom, description="Bring a CV")
+    mine.refresh_from_db()
+    assert mine.sequence == 2
+
+
+@pytest.mark.django_db
+def test_sequence_rises_only_for_changes_calendars_show(tom, monday):
+    event = make_event(by=tom, starts_at=at(monday, 10))
+    services.event_update(event=event, by=tom, title="Draft title change")
+    event.refresh_from_db()
+    assert event.sequence == 0  # never published: no calendar holds it yet
+    services.event_publish(event=event, by=tom)
+    services.event_update(event=event, by=tom, topics=["Rail"])
+    event.refresh_from_db()
+    assert event.sequence == 0
+    services.event_update(event=event, by=tom, venue="Room 2")
+    event.refresh_from_db()
+    assert event.sequence == 1
+    services.event_update(event=event, by=tom, venue="Room 2")  # no change, no entry
+    event.refresh_from_db()
+    assert event.sequence == 1
+    changed = AuditEntry.objects.filter(action="events.event.changed", object_id=str(event.pk))
+    assert changed.count() == 3
+    assert changed.first().data["changed"]["venue"] == ["Room 1", "Room 2"]
+
+
+@pytest.mark.django_db
+def test_cancelling_needs_a_reason_and_cannot_be_undone_by_editing(tom, monday):
+    event = make_event(by=tom, starts_at=at(monday, 10), publish=True)
+    with pytest.raises(ValidationError, match="Say why"):
+        services.event_cancel(event=event, by=tom, reason=" ")
+    services.event_cancel(event=event, by=tom, reason="Speaker ill")
+    event.refresh_from_db()
+    assert event.status == Event.Status.CANCELLED
+    assert event.cancelled_reason == "Speaker ill"
+    assert event.sequence == 1
+    assert actions(event)[-1] == "events.event.cancelled"
+    with pytest.raises(ValidationError, match="already cancelled"):
+        services.event_cancel(event=event, by=tom, reason="Again")
+    with pytest.raises(ValidationError, match="cannot be changed"):
+        services.event_update(event=event, by=tom, title="Back again")
+
+
+@pytest.mark.django_db
+def test_opening_an_event_to_another_faculty(tom, persona, monday):
+    history_student = persona("student4")
+    event = make_event(by=tom, title="Open me", starts_at=at(monday, 10), publish=True)
+    assert not selectors.can_see_event(history_student, event)
+    request = services.opening_request_create(
+        event=event, unit=unit("ahc"), by=tom, message="Good for historians of technology"
+    )
+    assert request.status == OpeningRequest.Status.PENDING
+    with pytest.raises(ValidationError, match="already been asked"):
+        services.opening_request_create(event=event, unit=unit("ahc"), by=tom)
+    with pytest.raises(ValidationError, match="already open to"):
+        services.opening_request_create(event=event, unit=unit("mech-design"), by=tom)
+    assert not selectors.can_see_event(history_student, event)
+
+    rachel = persona("expiring")
+    services.opening_request_decide(request=request, accept=True, by=rachel, comment="Welcome")
+    request.refresh_from_db()
+    assert request.status == OpeningRequest.Status.ACCEPTED
+    assert request.decided_by == rachel and request.comment == "Welcome"
+    assert unit("ahc") in event.audience.units.all()
+    assert selectors.can_see_event(history_student, event)
+    with pytest.raises(ValidationError, match="already answered"):
+        services.opening_request_decide(request=request, accept=False, by=rachel)
+    assert actions(event)[-2:] == ["events.opening.requested", "events.opening.accepted"]
+
+
+@pytest.mark.django_db
+def test_a_declined_opening_changes_nobodys_calendar(tom, persona, monday):
+    event = make_event(by=tom, title="Closed", starts_at=at(monday, 10), publish=True)
+    request = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    services.opening_request_decide(request=request, accept=False, by=persona("mailer"))
+    assert list(event.audience.units.all()) == [unit("mech")]
+    assert not selectors.can_see_event(persona("student3"), event)
+    assert actions(event)[-1] == "events.opening.declined"
+
+
+@pytest.mark.django_db
+def test_who_is_asked_to_open_an_event_to_a_unit(persona):
+    from mycareer.events.tasks import operators_answering_for
+
+    assert operators_answering_for(unit("mech").pk) == [persona("operator")]
+    # A department with no operators of its own: the school above it answers.
+    assert operators_answering_for(unit("accounting").pk) == [persona("mailer")]
+    # History's only member is a viewer; the faculty's operator answers.
+    assert operators_answering_for(unit("history").pk) == [persona("expiring")]
+    # Nobody at the Faculty of Business itself: the administrators are asked.
+    assert operators_answering_for(unit("business").pk) == [persona("admin")]
+
+
+@pytest.mark.django_db
+def test_resetting_the_feed_token_is_audited(persona):
+    student = persona("student")
+    old = student.feed_token
+    new = services.feed_token_reset(user=student, by=student)
+    student.refresh_from_db()
+    assert student.feed_token == new != old
+    assert AuditEntry.objects.filter(action="events.feed_token.reset", person=student).exists()
+
+
+@pytest.mark.django_db
+def test_students_see_their_audience_and_opened_events_only(tom, persona, monday):
+    aisha, oliver, james = persona("student"), persona("student2"), persona("student4")
+    mine = make_event(by=tom, title="For mech", starts_at=at(monday, 10), publish=True)
+    year2 = make_event(
+        by=tom,
+        title="Mech year 2",
+        starts_at=at(monday + datetime.timedelta(days=7), 14),
+        audience_years=[2],
+        publish=True,
+    )
+    draft = make_event(by=tom, title="Mech draft", starts_at=at(monday, 16))
+    for_all = make_event(
+        by=persona("admin"),
+        title="All",
+        unit=unit("careers"),
+        starts_at=at(monday + datetime.timedelta(days=3), 10),
+        open_to_all=True,
+        publish=True,
+    )
+    visible = set(selectors.visible_events(aisha))
+    assert {mine, for_all} <= visible
+    assert year2 not in visible and draft not in visible  # Aisha is in year 3
+    assert set(selectors.visible_events(oliver)) >= {for_all}
+    assert mine not in set(selectors.visible_events(james))
+    # Staff see drafts of their own units only; administrators see all.
+    assert draft in set(selectors.visible_events(persona("manager")))  # faculty of mech
+    assert draft not in set(selectors.visible_events(persona("viewer")))  # history
+    assert draft in set(selectors.visible_events(persona("admin")))
+    assert draft not in set(selectors.visible_events(persona("employer")))
+
+
+@pytest.mark.django_db
+def test_employers_see_events_of_their_organisation(tom, persona, monday):
+    from mycareer.organisations.models import Organisation
+
+    brightwave = Organisation.objects.get(name="Brightwave Digital")
+    event = make_event(
+        by=tom, title="With Brightwave", starts_at=at(monday, 10), organisations=[brightwave]
+    )
+    employer = persona("employer")
+    assert event not in set(selectors.visible_events(employer))  # a draft
+    services.event_publish(event=event, by=tom)
+    assert event in set(selectors.visible_events(employer))
+
+
+@pytest.mark.django_db
+def test_merging_organisations_moves_their_events(tom, monday):
+    old = organisation("Old Name Ltd")
+    survivor = organisation("New Name Ltd")
+    event = make_event(by=tom, starts_at=at(monday, 10), organisations=[old])
+    organisation_services.organisation_merge(survivor=survivor, other=old, keep={}, by=tom)
+    assert list(event.organisations.all()) == [survivor]
+
+
+@pytest.mark.django_db
+def test_the_demo_term_has_a_clash_an_opening_and_a_cancellation(cast):
+    events = cast["events"]
+    assert len(events) >= 20
+    [override] = ClashOverride.objects.filter(
+        event=events["Northbridge Engineering: industrial placement talk"]
+    )
+    assert override.other == events["Stratos Aerospace: graduate scheme presentation"]
+    assert OpeningRequest.objects.filter(status=OpeningRequest.Status.ACCEPTED).exists()
+    assert OpeningRequest.objects.filter(status=OpeningRequest.Status.PENDING).exists()
+    assert Event.objects.filter(status=Event.Status.CANCELLED).exists()
+    draft = events["Robotics industry evening"]
+    assert draft.status == Event.Status.DRAFT
+    from mycareer.events.clashes import find_clashes
+
+    assert find_clashes(draft)
+    today = timezone.localdate()
+    assert Event.objects.filter(starts_at__date__gte=today).count() >= 10
+    assert Event.objects.filter(starts_at__date__lt=today).exists()
+
+
+# Emails: a real SMTP server and the real task worker ------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_other_organiser_is_emailed_the_reason(persona, cast, smtp_server, run_worker):
+    tom, helen = persona("operator"), persona("manager")
+    monday = far_monday()
+    make_event(
+        by=helen,
+        title="Helen's talk",
+        unit=unit("eps"),
+        starts_at=at(monday, 12),
+        audience_units=[unit("mech")],
+        publish=True,
+    )
+    mine = make_event(by=tom, title="Tom's talk", starts_at=at(monday, 12, 30))
+    services.event_publish(event=mine, by=tom, override_reason="Only date the speaker has")
+    run_worker()
+    mails = [
+        m
+        for m in smtp_server.wait_for(1)
+        if m["Subject"] == "[MyCareer] Tom's talk clashes with your event Helen's talk"
+    ]
+    assert len(mails) == 1
+    assert mails[0]["To"] == "manager@demo.ac.uk"
+    assert mails[0]["Reply-To"] == "operator@demo.ac.uk"
+    body = mails[0].get_content()
+    assert "Only date the speaker has" in body
+    assert "Same audience: School of Mechanical Engineering" in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_emails_everyone_registered_as_booked(persona, cast, smtp_server, run_worker):
+    tom = persona("operator")
+    event = make_event(by=tom, title="Soon cancelled", starts_at=at(far_monday(), 10), publish=True)
+
+    def booked(cancelled_event):
+        assert cancelled_event.pk == event.pk
+        return ["ada@student.example.ac.uk", "ADA@student.example.ac.uk", "bo@example.ac.uk"]
+
+    registry.register_cancellation_recipients(booked, name="test-booked")
+    try:
+        services.event_cancel(event=event, by=tom, reason="The speaker is ill")
+    finally:
+        registry.unregister_cancellation_recipients(booked, name="test-booked")
+    run_worker()
+    mails = [
+        m for m in smtp_server.wait_for(2) if m["Subject"] == "[MyCareer] Cancelled: Soon cancelled"
+    ]
+    assert sorted(m["To"] for m in mails) == ["ada@student.example.ac.uk", "bo@example.ac.uk"]
+    assert "The speaker is ill" in mails[0].get_content()
+    entry = AuditEntry.objects.get(action="events.event.cancelled", object_id=str(event.pk))
+    assert entry.data == {"reason": "The speaker is ill", "people_told": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_other_units_operators_are_asked_and_the_organiser_told(
+    persona, cast, smtp_server, run_worker
+):
+    tom, grace = persona("operator"), persona("mailer")
+    event = make_event(by=tom, title="Open to business", starts_at=at(far_monday(), 10))
+    request = services.opening_request_create(
+        event=event, unit=unit("accounting"), by=tom, message="Finance roles too"
+    )
+    run_worker()
+    asked = [
+        m
+        for m in smtp_server.wait_for(1)
+        if m["Subject"]
+        == "[MyCareer] Open Open to business to Department of Accounting and Finance?"
+    ]
+    # Nobody works in the department itself: the Business School's operator is asked.
+    assert [m["To"] for m in asked] == ["mailer@demo.ac.uk"]
+    assert "Finance roles too" in asked[0].get_content()
+    assert f"/events/openings/{request.pk}/" in asked[0].get_content()
+    services.opening_request_decide(request=request, accept=True, by=grace, comment="Gladly")
+    run_worker()
+    told = [
+        m
+        for m in smtp_server.wait_for(2)
+        if m["Subject"]
+        == "[MyCareer] Department of Accounting and Finance accepted opening Open to business"
+    ]
+    assert [m["To"] for m in told] == ["operator@demo.ac.uk"]
+    assert "Gladly" in told[0].get_content()

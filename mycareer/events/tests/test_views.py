@@ -1,0 +1,558 @@
+"""Calendar pages and organiser pages: who may do what, what students see, bounded queries."""
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from mycareer.events import services
+from mycareer.events.models import ClashOverride, Event, OpeningRequest
+from mycareer.events.tests.factories import EventFactory, at, far_monday, make_event, unit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tom(persona):
+    return persona("operator")
+
+
+@pytest.fixture
+def mech_draft(tom):
+    return make_event(by=tom, title="Mech draft", starts_at=at(far_monday(), 10))
+
+
+@pytest.fixture
+def mech_published(tom):
+    return make_event(
+        by=tom,
+        title="Mech for all",
+        starts_at=at(far_monday() + datetime.timedelta(days=3), 10),
+        open_to_all=True,
+        audience_units=[],
+        publish=True,
+    )
+
+
+def login(client, persona, who):
+    if who != "anonymous":
+        client.force_login(persona(who))
+
+
+def form_data(**overrides) -> dict:
+    day = far_monday() + datetime.timedelta(days=7)
+    data = {
+        "title": "Careers in rail",
+        "type": Event.Type.WORKSHOP,
+        "unit": str(unit("mech").pk),
+        "starts_at": f"{day:%Y-%m-%d}T10:00",
+        "ends_at": f"{day:%Y-%m-%d}T11:30",
+        "venue": "Room 2",
+        "online_url": "",
+        "description": "All about rail.",
+        "organisations": "",
+        "new_topics": "Rail, Signalling",
+        "audience_units": [str(unit("mech").pk)],
+        "audience_years": ["2", "3"],
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+# Who may do what -----------------------------------------------------------------------
+
+CREATE = [
+    ("anonymous", 302),
+    ("student", 403),
+    ("employer", 403),
+    ("viewer", 403),
+    ("untrained", 403),
+    ("operator", 200),
+    ("mailer", 200),  # an operator of another unit creates for their own units
+    ("admin", 200),
+]
+
+
+@pytest.mark.parametrize(("who", "status"), CREATE)
+def test_who_reaches_the_create_page(client, persona, who, status):
+    login(client, persona, who)
+    assert client.get(reverse("events:create")).status_code == status
+
+
+# On a published event that everyone can see: only its unit's operators (a faculty
+# member counts for its schools) and administrators may change it.
+ORGANISE = [
+    ("anonymous", 302),
+    ("student", 403),
+    ("employer", 403),
+    ("viewer", 403),
+    ("untrained", 403),
+    ("operator", 200),
+    ("manager", 200),
+    ("mailer", 403),
+    ("admin", 200),
+]
+
+
+@pytest.mark.parametrize(("who", "status"), ORGANISE)
+@pytest.mark.parametrize("page", ["events:edit", "events:cancel", "events:opening_create"])
+def test_who_may_organise_a_published_event(client, persona, mech_published, page, who, status):
+    login(client, persona, who)
+    assert client.get(reverse(page, args=[mech_published.pk])).status_code == status
+
+
+@pytest.mark.parametrize(("who", "status"), [(w, 403) for w in ("student", "mailer", "viewer")])
+def test_refused_people_cannot_post_either(client, persona, mech_published, who, status):
+    login(client, persona, who)
+    response = client.post(
+        reverse("events:cancel", args=[mech_published.pk]), {"reason": "Because I can"}
+    )
+    assert response.status_code == status
+    mech_published.refresh_from_db()
+    assert mech_published.status == Event.Status.PUBLISHED
+    response = client.post(reverse("events:edit", args=[mech_published.pk]), form_data())
+    assert response.status_code == status
+    mech_published.refresh_from_db()
+    assert mech_published.title == "Mech for all"
+
+
+@pytest.mark.parametrize("who", ["student", "mailer", "viewer", "untrained", "employer"])
+def test_only_its_organisers_can_publish_a_draft(client, persona, mech_draft, who):
+    login(client, persona, who)
+    response = client.post(
+        reverse("events:publish", args=[mech_draft.pk]), {"override_reason": "Let me"}
+    )
+    assert response.status_code == 404  # they cannot even know the draft exists
+    mech_draft.refresh_from_db()
+    assert mech_draft.is_draft
+
+
+# Drafts: only staff of the unit (or above it) and administrators know they exist.
+DRAFT = [
+    ("anonymous", 302, 302),
+    ("student", 404, 404),
+    ("employer", 404, 404),
+    ("viewer", 404, 200),  # a viewer in History reads History's drafts
+    ("untrained", 404, 404),
+    ("operator", 200, 404),
+    ("manager", 200, 404),
+    ("mailer", 404, 404),
+    ("admin", 200, 200),
+]
+
+
+@pytest.mark.parametrize(("who", "mech_status", "history_status"), DRAFT)
+def test_who_sees_drafts(client, persona, mech_draft, who, mech_status, history_status):
+    history_draft = make_event(
+        by=persona("expiring"),
+        title="History draft",
+        unit=unit("history"),
+        starts_at=at(far_monday(), 14),
+    )
+    login(client, persona, who)
+    assert client.get(mech_draft.get_absolute_url()).status_code == mech_status
+    assert client.get(history_draft.get_absolute_url()).status_code == history_status
+    publish = client.get(reverse("events:publish", args=[mech_draft.pk])).status_code
+    assert publish == {200: 200, 302: 302}.get(mech_status, 404)
+
+
+def test_a_draft_is_marked_and_hidden_from_students_on_the_calendar(client, persona, mech_draft):
+    url = f"{reverse('events:month')}?month={mech_draft.starts_at:%Y-%m}"
+    client.force_login(persona("operator"))
+    body = client.get(url).content.decode()
+    assert "Mech draft" in body and "Draft</span>" in body
+    client.force_login(persona("student"))
+    assert "Mech draft" not in client.get(url).content.decode()
+
+
+# What students see ---------------------------------------------------------------------
+
+
+def test_a_student_sees_own_and_opened_events_but_not_drafts_or_closed_ones(client, persona):
+    monday = timezone.localdate() - datetime.timedelta(days=timezone.localdate().weekday())
+    client.force_login(persona("student"))  # MEng Mechanical Engineering, year 3
+    seen = ""
+    for week in (monday, monday + datetime.timedelta(days=7)):
+        response = client.get(f"{reverse('events:week')}?week={week:%Y-%m-%d}")
+        assert response.status_code == 200
+        seen += response.content.decode()
+    assert "Stratos Aerospace: graduate scheme presentation" in seen  # their programme
+    assert "Engineering and technology careers fair" in seen  # their faculty
+    assert "Harrowgate Financial Group: insight day briefing" in seen  # opened to them
+    assert "Robotics industry evening" not in seen  # a draft
+    assert "History in the heritage sector" not in seen  # another faculty's, not opened
+    history = Event.objects.get(title="History in the heritage sector: alumni panel")
+    assert client.get(history.get_absolute_url()).status_code == 404
+
+
+def test_the_history_student_does_not_see_engineering_events(client, persona):
+    client.force_login(persona("student4"))
+    response = client.get(f"{reverse('events:list')}?from=2000-01-01")
+    body = response.content.decode()
+    assert "History in the heritage sector" in body
+    assert "Stratos Aerospace" not in body  # neither the event nor, in the filter, its employer
+    assert "Campus careers fair" in body  # open to all
+
+
+# The calendar pages ---------------------------------------------------------------------
+
+
+def test_the_month_is_an_accessible_table_with_navigation(client, persona):
+    client.force_login(persona("student"))
+    response = client.get(reverse("events:month"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.count('<th scope="col">') >= 7
+    assert '<th scope="row" class="calendar__week">' in body
+    assert 'aria-current="date"' in body
+    assert 'rel="prev"' in body and 'rel="next"' in body
+    assert '<label for="id_type">Type:</label>' in body
+    assert 'aria-current="page">Events</a>' in body  # the navigation item
+    next_month = re.search(r'href="\?month=(\d{4}-\d{2})[^"]*" rel="next"', body).group(1)
+    assert client.get(f"{reverse('events:month')}?month={next_month}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["month=nonsense", "month=2026-13", "month=9999-12", "unit=nowhere", "year=9", "type=party"],
+)
+def test_bad_calendar_addresses_still_show_a_calendar(client, persona, query):
+    client.force_login(persona("operator"))
+    assert client.get(f"{reverse('events:month')}?{query}").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["2026-02-31", "9999-12-31", "0001-01-01", "yesterday"])
+def test_bad_days_in_addresses_still_show_a_calendar(client, persona, value):
+    client.force_login(persona("operator"))
+    assert client.get(f"{reverse('events:week')}?week={value}").status_code == 200
+    assert client.get(f"{reverse('events:list')}?from={value}").status_code == 200
+
+
+def test_filters_narrow_the_list_and_carry_into_navigation(client, persona):
+    client.force_login(persona("admin"))
+    url = f"{reverse('events:list')}?from=2000-01-01&type=careers_fair"
+    body = client.get(url).content.decode()
+    assert "Engineering and technology careers fair" in body
+    assert "Interview skills" not in body
+    body = client.get(f"{reverse('events:month')}?type=careers_fair&unit=eps").content.decode()
+    assert re.search(r'\?month=\d{4}-\d{2}&amp;unit=eps&amp;type=careers_fair" rel="next"', body)
+    body = client.get(
+        f"{reverse('events:list')}?from=2000-01-01&programme=meng-mech&year=3"
+    ).content.decode()
+    assert "Stratos Aerospace" in body and "Finance networking evening" not in body
+
+
+def test_pages_use_no_inline_scripts_or_styles(client, persona, mech_draft):
+    client.force_login(persona("operator"))
+    for url in (
+        reverse("events:month"),
+        reverse("events:week"),
+        reverse("events:list"),
+        reverse("events:create"),
+        mech_draft.get_absolute_url(),
+        reverse("events:publish", args=[mech_draft.pk]),
+        reverse("events:free_slots", args=[mech_draft.pk]) + "?week=2030-01-07&duration=60",
+        reverse("events:subscribe"),
+    ):
+        body = client.get(url).content.decode()
+        assert " style=" not in body, url
+        assert "<script>" not in body and "<script " not in body, url
+
+
+@pytest.mark.parametrize("who", ["student", "operator", "admin"])
+def test_calendar_queries_stay_bounded_with_many_events(
+    client, persona, who, django_assert_max_num_queries
+):
+    first = far_monday().replace(day=1)
+    for n in range(150):
+        EventFactory(starts_at=at(first + datetime.timedelta(days=n % 28), 9 + n % 8))
+    client.force_login(persona(who))
+    with django_assert_max_num_queries(16):
+        response = client.get(f"{reverse('events:month')}?month={first:%Y-%m}")
+    assert response.content.decode().count("Factory event") == 150
+    with django_assert_max_num_queries(16):
+        response = client.get(f"{reverse('events:week')}?week={first:%Y-%m-%d}")
+    assert response.status_code == 200
+    with django_assert_max_num_queries(16):
+        response = client.get(f"{reverse('events:list')}?from={first:%Y-%m-%d}")
+    assert response.content.decode().count("Factory event") == 20
+
+
+# Making and changing events -------------------------------------------------------------
+
+
+def test_an_operator_creates_a_draft(client, tom):
+    client.force_login(tom)
+    response = client.post(
+        reverse("events:create"),
+        form_data(organisations="northbridge engineering ltd\nStratos Aerospace Systems"),
+    )
+    assert response.status_code == 302
+    event = Event.objects.get(title="Careers in rail")
+    assert response["Location"] == event.get_absolute_url()
+    assert event.status == Event.Status.DRAFT
+    assert event.audience.year_list == [2, 3]
+    assert sorted(o.name for o in event.organisations.all()) == [
+        "Northbridge Engineering Ltd",
+        "Stratos Aerospace Systems",
+    ]
+    assert sorted(t.name for t in event.topics.all()) == ["Rail", "Signalling"]
+    assert timezone.localtime(event.starts_at).hour == 10
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"ends_at": None}, "This field is required"),
+        ({"title": ""}, "This field is required"),
+        ({"venue": ""}, "Give a venue, an online link, or both"),
+        ({"audience_units": []}, "Choose who the event is for"),
+        ({"open_to_all": "on"}, "Either open the event to all students"),
+        ({"organisations": "Nobody Ltd"}, "Not found in MyCareer: Nobody Ltd"),
+        ({"online_url": "not a link at all"}, "Enter a valid URL"),
+        ({"starts_at": "9999-12-31T10:00"}, "Check the year"),
+    ],
+)
+def test_bad_input_is_refused_and_what_was_typed_is_kept(client, tom, overrides, message):
+    client.force_login(tom)
+    response = client.post(reverse("events:create"), form_data(**overrides))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert message in body
+    assert "All about rail." in body
+    assert not Event.objects.filter(title="Careers in rail").exists()
+
+
+def test_an_end_before_the_start_is_refused(client, tom):
+    client.force_login(tom)
+    day = far_monday() + datetime.timedelta(days=7)
+    response = client.post(
+        reverse("events:create"),
+        form_data(starts_at=f"{day:%Y-%m-%d}T14:00", ends_at=f"{day:%Y-%m-%d}T13:00"),
+    )
+    body = response.content.decode()
+    assert "The event must end after it starts." in body
+    assert f'value="{day:%Y-%m-%d}T14:00"' in body
+    assert 'value="Careers in rail"' in body
+
+
+def test_a_time_that_does_not_exist_in_london_is_refused(client, tom):
+    client.force_login(tom)
+    year = timezone.localdate().year + 1
+    march = datetime.date(year, 4, 1) - datetime.timedelta(days=1)
+    sunday = march - datetime.timedelta(days=(march.weekday() + 1) % 7)
+    response = client.post(
+        reverse("events:create"),
+        form_data(starts_at=f"{sunday:%Y-%m-%d}T01:30", ends_at=f"{sunday:%Y-%m-%d}T03:30"),
+    )
+    assert response.status_code == 200
+    assert "may be ambiguous or it may not exist" in response.content.decode()
+
+
+def test_clashes_are_checked_on_a_draft_and_shown_with_reasons(client, tom):
+    draft = Event.objects.get(title="Robotics industry evening")  # the demo's clashing draft
+    client.force_login(tom)
+    body = client.get(reverse("events:clashes", args=[draft.pk])).content.decode()
+    assert "Engineering and technology careers fair" in body
+    assert "Same audience: School of Mechanical Engineering; same organisation: Kirkstall" in body
+
+
+def test_publishing_despite_a_clash_needs_a_reason(client, tom):
+    draft = Event.objects.get(title="Robotics industry evening")
+    client.force_login(tom)
+    url = reverse("events:publish", args=[draft.pk])
+    body = client.get(url).content.decode()
+    assert "Publish despite the clashes" in body
+    assert 'name="override_reason"' in body and "required" in body
+    response = client.post(url, {"override_reason": ""})
+    assert response.status_code == 200
+    assert "Give a reason to publish despite the clashes" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.is_draft
+    response = client.post(url, {"override_reason": "The society booked the room a year ago"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.is_published
+    override = ClashOverride.objects.get(event=draft)
+    assert override.reason == "The society booked the room a year ago"
+    fair = override.other
+    # The other organiser sees the reason on their event's page.
+    client.force_login(fair.organiser)
+    body = client.get(fair.get_absolute_url()).content.decode()
+    assert "The society booked the room a year ago" in body
+    assert "went ahead despite clashing with this event" in body
+
+
+def test_publishing_without_clashes_is_one_step(client, tom, mech_draft):
+    client.force_login(tom)
+    response = client.post(reverse("events:publish", args=[mech_draft.pk]), {})
+    assert response.status_code == 302
+    mech_draft.refresh_from_db()
+    assert mech_draft.is_published
+
+
+def test_moving_a_published_event_into_a_clash_asks_for_a_reason(client, tom, persona):
+    monday = far_monday()
+    make_event(
+        by=persona("manager"),
+        title="Faculty talk",
+        unit=unit("eps"),
+        starts_at=at(monday, 12),
+        audience_units=[unit("mech")],
+        publish=True,
+    )
+    mine = make_event(
+        by=tom,
+        title="Careers in rail",
+        starts_at=at(monday + datetime.timedelta(days=7), 12),
+        publish=True,
+    )
+    client.force_login(tom)
+    url = reverse("events:edit", args=[mine.pk])
+    moved = form_data(starts_at=f"{monday:%Y-%m-%d}T12:00", ends_at=f"{monday:%Y-%m-%d}T13:00")
+    response = client.post(url, moved)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "The changed event clashes with published events" in body
+    assert "Faculty talk" in body and "1 hour overlap" in body
+    mine.refresh_from_db()
+    assert mine.starts_at == at(monday + datetime.timedelta(days=7), 12)
+    response = client.post(url, {**moved, "override_reason": "Only free lecture theatre"})
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert mine.starts_at == at(monday, 12)
+    assert ClashOverride.objects.filter(event=mine, reason="Only free lecture theatre").exists()
+
+
+def test_the_free_slot_finder_proposes_and_moves(client, tom, mech_draft):
+    client.force_login(tom)
+    url = reverse("events:free_slots", args=[mech_draft.pk])
+    assert "Least-clashing slots" not in client.get(url).content.decode()
+    week = far_monday() + datetime.timedelta(days=14)
+    body = client.get(f"{url}?week={week + datetime.timedelta(days=2):%Y-%m-%d}&duration=90")
+    body = body.content.decode()
+    assert "Least-clashing slots" in body
+    assert "No clash" in body
+    target = at(week, 9)
+    response = client.post(
+        url,
+        {
+            "starts_at": target.isoformat(),
+            "ends_at": (target + datetime.timedelta(minutes=90)).isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    mech_draft.refresh_from_db()
+    assert mech_draft.starts_at == target
+    assert client.post(url, {"starts_at": "soon", "ends_at": "later"}).status_code == 302
+    assert "Check the year" in client.get(f"{url}?week=9999-12-31&duration=60").content.decode()
+    bad = client.get(f"{url}?week=never&duration=5").content.decode()
+    assert "Enter a valid date" in bad and "greater than or equal to 15" in bad
+
+
+def test_cancelling_needs_a_reason(client, tom, mech_published):
+    client.force_login(tom)
+    url = reverse("events:cancel", args=[mech_published.pk])
+    response = client.post(url, {"reason": ""})
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+    assert client.post(url, {"reason": "Room flooded"}).status_code == 302
+    mech_published.refresh_from_db()
+    assert mech_published.is_cancelled
+    body = client.get(mech_published.get_absolute_url()).content.decode()
+    assert "This event is cancelled." in body and "Room flooded" in body
+    assert client.get(reverse("events:edit", args=[mech_published.pk])).status_code == 302
+
+
+def test_opening_an_event_through_the_pages(client, persona, tom, mech_published):
+    client.force_login(tom)
+    response = client.post(
+        reverse("events:opening_create", args=[mech_published.pk]),
+        {"unit": unit("lubs").pk, "message": "Engineering finance"},
+    )
+    # Open to all already: there is nobody to open it to.
+    assert response.status_code == 200
+    assert "already open to all students" in response.content.decode()
+
+    event = make_event(by=tom, title="For mech only", starts_at=at(far_monday(), 16))
+    response = client.post(
+        reverse("events:opening_create", args=[event.pk]),
+        {"unit": unit("lubs").pk, "message": "Engineering finance"},
+    )
+    assert response.status_code == 302
+    request = OpeningRequest.objects.get(event=event)
+    # The operator of the unit asked finds it and answers it.
+    client.force_login(persona("mailer"))
+    assert "For mech only" in client.get(reverse("events:openings")).content.decode()
+    url = reverse("events:opening", args=[request.pk])
+    assert "Your answer" in client.get(url).content.decode()
+    response = client.post(url, {"decision": "accept", "comment": "Welcome"})
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.status == OpeningRequest.Status.ACCEPTED
+    assert unit("lubs") in event.audience.units.all()
+    # The consultation is shown on the event.
+    client.force_login(tom)
+    body = client.get(event.get_absolute_url()).content.decode()
+    assert "Business School" in body and "Accepted" in body and "Welcome" in body
+    # Someone else's operator cannot answer; a student cannot even see the request.
+    client.force_login(persona("expiring"))
+    assert client.post(url, {"decision": "decline"}).status_code in (403, 404)
+    client.force_login(persona("student"))
+    assert client.get(url).status_code == 404
+
+
+# Dashboard, timeline, subscribe -----------------------------------------------------------
+
+
+def test_dashboard_panels(client, persona):
+    client.force_login(persona("student"))
+    body = client.get("/").content.decode()
+    assert "Events for you" in body
+    client.force_login(persona("operator"))
+    body = client.get("/").content.decode()
+    assert "Your units' events" in body
+    assert "Drafts with clashes" in body and "Robotics industry evening" in body
+    client.force_login(persona("mailer"))
+    assert "to open an event to your students" in client.get("/").content.decode()
+
+
+def test_the_organisation_timeline_shows_its_events(client, persona):
+    from mycareer.organisations.models import Organisation
+
+    org = Organisation.objects.get(name="Kirkstall Robotics")
+    client.force_login(persona("operator"))
+    body = client.get(org.get_absolute_url()).content.decode()
+    assert "Event: Employer presentation" in body
+    assert "Kirkstall Robotics: automation in practice" in body
+    assert "Robotics industry evening (Draft)" in body
+
+
+def test_the_subscribe_page_gives_private_addresses(client, persona):
+    aisha = persona("student")
+    client.force_login(aisha)
+    body = client.get(reverse("events:subscribe")).content.decode()
+    assert f"/events/feed/{aisha.feed_token}.ics" in body
+    assert f"/events/feed.ics?token={aisha.feed_token}" in body
+    assert "webcal://" in body
+    assert client.get(reverse("events:subscribe")).status_code == 200
+    client.logout()
+    assert client.get(reverse("events:subscribe")).status_code == 302
+
+
+def test_employers_see_the_calendar_with_their_organisations_events(client, persona):
+    client.force_login(persona("employer"))
+    body = client.get(f"{reverse('events:list')}?from=2000-01-01").content.decode()
+    assert "Brightwave Digital: building public services" in body
+    assert "Stratos Aerospace" not in body
+    assert "Add an event" not in body
+
+
+def test_a_published_event_can_be_opened_with_no_change(client, tom, mech_published):
+    services.event_update(event=mech_published, by=tom, venue="Room 9")
+    client.force_login(tom)
+    body = client.get(mech_published.get_absolute_url()).content.decode()
+    assert "Room 9" in body
+    assert "Event changed" in body  # the history section

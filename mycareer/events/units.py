@@ -1,0 +1,44 @@
+"""The unit tree (faculty > school > department) loaded once, for audience arithmetic."""
+
+from dataclasses import dataclass
+
+from mycareer.accounts.models import Unit
+
+
+@dataclass(frozen=True)
+class UnitTree:
+    parent: dict[int, int | None]
+    kind: dict[int, str]
+    name: dict[int, str]
+
+    @classmethod
+    def load(cls) -> "UnitTree":
+        """Every unit in one query (a university has tens or hundreds, not millions)."""
+        parent, kind, name = {}, {}, {}
+        for pk, parent_id, unit_kind, unit_name in Unit.objects.values_list(
+            "pk", "parent_id", "kind", "name"
+        ):
+            parent[pk], kind[pk], name[pk] = parent_id, unit_kind, unit_name
+        return cls(parent=parent, kind=kind, name=name)
+
+    def chain(self, unit_id: int | None) -> list[int]:
+        """The unit and its ancestors, nearest first."""
+        chain: list[int] = []
+        while unit_id is not None and unit_id not in chain:
+            chain.append(unit_id)
+            unit_id = self.parent.get(unit_id)
+        return chain
+
+    def covers(self, outer: int, inner: int | None) -> bool:
+        """True when `inner` is `outer` or lies below it."""
+        return outer in self.chain(inner)
+
+    def descendants(self, unit_id: int) -> set[int]:
+        """The unit and every unit below it."""
+        return {pk for pk in self.parent if self.covers(unit_id, pk)}
+
+    def below_any(self, unit_ids) -> set[int]:
+        found: set[int] = set()
+        for unit_id in unit_ids:
+            found |= self.descendants(unit_id)
+        return found

@@ -1,0 +1,430 @@
+"""Calendar pages, the event page, and the organiser's pages (edit, clashes, publish…)."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_http_methods, require_safe
+
+from mycareer.accounts.permissions import Action, access_for
+from mycareer.audit.selectors import audit_for_object
+from mycareer.events import grids, selectors, services
+from mycareer.events.clashes import ClashesFound, find_clashes, suggest_slots
+from mycareer.events.forms import (
+    CalendarFilterForm,
+    CancelForm,
+    EventForm,
+    FreeSlotForm,
+    OpeningDecisionForm,
+    OpeningRequestForm,
+    PublishForm,
+    organisable_units,
+)
+from mycareer.events.models import Event, OpeningRequest
+from mycareer.events.units import UnitTree
+
+LIST_PAGE_SIZE = 20
+
+
+# Helpers ---------------------------------------------------------------------------
+
+
+def _event(request, pk: int) -> Event:
+    """The event if this person may see it; a 404 otherwise, so drafts stay unknown."""
+    try:
+        event = selectors.event_for_page(pk)
+    except Event.DoesNotExist as error:
+        raise Http404("No such event.") from error
+    if not request.user.has_perm("events.view_event", event):
+        raise Http404("No such event.")
+    return event
+
+
+def _check(request, perm: str, obj) -> None:
+    """Refuse with the reason when the person may not do this (a 403 page)."""
+    if request.user.has_perm(perm, obj):
+        return
+    reason = access_for(request.user).why_not(Action.EDIT)
+    if reason is None:
+        unit = getattr(obj, "unit", None)
+        reason = f"Only operators of {unit} (or a unit above it) may do this." if unit else None
+    raise PermissionDenied(reason or "You may not do this.")
+
+
+def _posted(request):
+    """The submitted data, or None for a GET (an empty POST still counts as submitted)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _shows_audience_filters(user) -> bool:
+    return access_for(user).can(Action.VIEW)
+
+
+def _calendar(request, start: datetime.datetime, end: datetime.datetime):
+    """Events this person may see in [start, end), filtered, and the filter form."""
+    tree = UnitTree.load()
+    visible = selectors.visible_events(request.user, tree)
+    form = CalendarFilterForm(
+        request.GET or None,
+        events=visible,
+        audience_filters=_shows_audience_filters(request.user),
+    )
+    events = selectors.apply_filters(visible, form.filters(), tree)
+    events = list(selectors.for_calendar(selectors.overlapping(events, start, end)))
+    return events, form
+
+
+def _calendar_context(request, form, view: str) -> dict:
+    return {
+        "filter_form": form,
+        "filters": form.querystring(),
+        "view": view,
+        "student": request.user.is_student,
+        "can_add": request.user.has_perm("events.add_event"),
+    }
+
+
+# Calendar views --------------------------------------------------------------------
+
+
+@require_safe
+@login_required
+def month(request):
+    """A month as a grid of days, each listing its events."""
+    today = timezone.localdate()
+    first = grids.parse_month(request.GET.get("month", "")) or today.replace(day=1)
+    grid = grids.MonthGrid(first, today=today)
+    events, form = _calendar(request, grid.start, grid.end)
+    grid.place(events)
+    return render(
+        request,
+        "events/month.html",
+        {**_calendar_context(request, form, "month"), "grid": grid},
+    )
+
+
+@require_safe
+@login_required
+def week(request):
+    """Seven days, Monday to Sunday, each with its events in full."""
+    today = timezone.localdate()
+    grid = grids.WeekGrid(grids.parse_day(request.GET.get("week", "")) or today, today=today)
+    events, form = _calendar(request, grid.start, grid.end)
+    grid.place(events)
+    return render(
+        request,
+        "events/week.html",
+        {**_calendar_context(request, form, "week"), "grid": grid},
+    )
+
+
+@require_safe
+@login_required
+def event_list(request):
+    """Every event from a day on, in order, a page at a time."""
+    since = grids.parse_day(request.GET.get("from", "")) or timezone.localdate()
+    start = grids.midnight(since)
+    tree = UnitTree.load()
+    visible = selectors.visible_events(request.user, tree)
+    form = CalendarFilterForm(
+        request.GET or None,
+        events=visible,
+        audience_filters=_shows_audience_filters(request.user),
+    )
+    events = selectors.apply_filters(visible, form.filters(), tree)
+    events = selectors.for_calendar(events.filter(ends_at__gt=start))
+    page = Paginator(events, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = form.querystring()
+    if request.GET.get("from"):
+        query = f"{query}&from={since.isoformat()}" if query else f"from={since.isoformat()}"
+    return render(
+        request,
+        "events/list.html",
+        {
+            **_calendar_context(request, form, "list"),
+            "page": page,
+            "since": since,
+            "querystring": query,
+            "previous_from": since - datetime.timedelta(days=30),
+        },
+    )
+
+
+# One event -------------------------------------------------------------------------
+
+
+@require_safe
+@login_required
+def detail(request, pk: int):
+    event = _event(request, pk)
+    user = request.user
+    staff = access_for(user).can(Action.VIEW)
+    context = {
+        "event": event,
+        "audience": event.audience,
+        "staff": staff,
+        "can_change": user.has_perm("events.change_event", event),
+    }
+    if staff:
+        made, against = selectors.clash_overrides_of(event)
+        context.update(
+            {
+                "overrides_made": list(made),
+                "overrides_against": list(against),
+                "openings": list(selectors.opening_requests_of(event)),
+                "history": list(audit_for_object(event)[:30]),
+            }
+        )
+    return render(request, "events/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def create(request):
+    _check(request, "events.add_event", None)
+    form = EventForm(_posted(request), user=request.user)
+    if request.method == "GET":
+        first = organisable_units(request.user).filter(
+            pk__in=selectors.member_unit_ids(request.user)
+        )
+        if first.exists():
+            form.initial["unit"] = first.first().pk
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = services.event_create(by=request.user, **form.service_kwargs())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request, f"{event} is saved as a draft. Check for clashes, then publish it."
+            )
+            return redirect(event)
+    return render(request, "events/form.html", {"form": form, "creating": True})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def edit(request, pk: int):
+    event = _event(request, pk)
+    _check(request, "events.change_event", event)
+    if event.is_cancelled:
+        messages.error(request, "A cancelled event cannot be changed.")
+        return redirect(event)
+    form = EventForm(_posted(request), user=request.user, event=event)
+    clashes = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.event_update(
+                event=event,
+                by=request.user,
+                override_reason=form.cleaned_data["override_reason"],
+                **form.service_kwargs(),
+            )
+        except ClashesFound as found:
+            clashes = found.clashes
+            form.add_error(
+                "override_reason",
+                "The changed event clashes with the events below: change it again, "
+                "or give a reason to go ahead anyway.",
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"{event} is saved.")
+            return redirect(event)
+    return render(
+        request,
+        "events/form.html",
+        {"form": form, "event": event, "clashes": clashes, "creating": False},
+    )
+
+
+@require_safe
+@login_required
+def clashes(request, pk: int):
+    """The clash check at the event's current times, before choosing to publish."""
+    event = _event(request, pk)
+    _check(request, "events.change_event", event)
+    return render(request, "events/clashes.html", {"event": event, "clashes": find_clashes(event)})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def publish(request, pk: int):
+    """Show the ranked clashes; publishing despite them needs a reason."""
+    event = _event(request, pk)
+    _check(request, "events.publish_event", event)
+    if not event.is_draft:
+        messages.info(request, f"{event} is already {event.get_status_display().lower()}.")
+        return redirect(event)
+    found = find_clashes(event)
+    form = PublishForm(_posted(request), clashes=[])
+    if request.method == "POST" and form.is_valid():
+        try:
+            overridden = services.event_publish(
+                event=event, by=request.user, override_reason=form.cleaned_data["override_reason"]
+            )
+        except ClashesFound as clash_error:
+            found = clash_error.clashes
+            form.add_error(
+                "override_reason",
+                "Give a reason to publish despite the clashes, or change the event.",
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            note = (
+                f" The organisers of {len(overridden)} clashing event"
+                f"{'s' if len(overridden) != 1 else ''} will be told your reason."
+                if overridden
+                else ""
+            )
+            messages.success(request, f"{event} is published.{note}")
+            return redirect(event)
+    if found and not form.is_bound:
+        form = PublishForm(clashes=found)
+    elif found:
+        form.fields["override_reason"].required = True
+    return render(request, "events/publish.html", {"event": event, "clashes": found, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def cancel(request, pk: int):
+    event = _event(request, pk)
+    _check(request, "events.cancel_event", event)
+    if event.is_cancelled:
+        messages.info(request, f"{event} is already cancelled.")
+        return redirect(event)
+    form = CancelForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.event_cancel(event=event, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"{event} is cancelled; everyone booked will be emailed.")
+            return redirect(event)
+    return render(request, "events/cancel.html", {"event": event, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def free_slots(request, pk: int):
+    """Propose the least-clashing slots in a chosen week; a draft can move to one."""
+    event = _event(request, pk)
+    _check(request, "events.change_event", event)
+    if request.method == "POST":
+        if not event.is_draft:
+            raise PermissionDenied("Move a published event from its edit page.")
+        starts = parse_datetime(request.POST.get("starts_at", ""))
+        ends = parse_datetime(request.POST.get("ends_at", ""))
+        if starts is None or ends is None or timezone.is_naive(starts) or timezone.is_naive(ends):
+            messages.error(request, "That slot could not be read; please choose one again.")
+            return redirect("events:free_slots", pk=event.pk)
+        try:
+            services.event_update(event=event, by=request.user, starts_at=starts, ends_at=ends)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("events:free_slots", pk=event.pk)
+        when = timezone.localtime(starts)
+        messages.success(request, f"{event} now starts {when:%A %-d %B, %H:%M}.")
+        return redirect(event)
+    minutes = int(event.duration.total_seconds() // 60)
+    form = FreeSlotForm(
+        request.GET or None,
+        initial={"week": event.local_start.date(), "duration": min(minutes, 8 * 60)},
+    )
+    slots = None
+    if form.is_bound and form.is_valid():
+        slots = suggest_slots(
+            event,
+            week_start=form.week_start(),
+            duration=datetime.timedelta(minutes=form.cleaned_data["duration"]),
+        )
+    return render(request, "events/free_slots.html", {"event": event, "form": form, "slots": slots})
+
+
+# Opening to other units ------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def opening_create(request, pk: int):
+    event = _event(request, pk)
+    _check(request, "events.request_opening", event)
+    form = OpeningRequestForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.opening_request_create(event=event, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"{form.cleaned_data['unit']}'s operators are asked; you will hear by email.",
+            )
+            return redirect(event)
+    return render(request, "events/opening_form.html", {"event": event, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def opening(request, request_id: int):
+    """One request to open an event: its answer, or the form to answer it."""
+    opening = get_object_or_404(
+        OpeningRequest.objects.select_related(
+            "event", "event__unit", "event__organiser", "unit", "requested_by", "decided_by"
+        ),
+        pk=request_id,
+    )
+    may_decide = request.user.has_perm("events.decide_opening", opening)
+    if not may_decide and not request.user.has_perm("events.view_event", opening.event):
+        raise Http404("No such request.")
+    if not access_for(request.user).can(Action.VIEW):
+        raise Http404("No such request.")
+    pending = opening.status == OpeningRequest.Status.PENDING and not opening.event.is_cancelled
+    form = OpeningDecisionForm(_posted(request)) if may_decide and pending else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied("You cannot answer this request.")
+        if form.is_valid():
+            try:
+                services.opening_request_decide(
+                    request=opening,
+                    accept=form.cleaned_data["decision"] == "accept",
+                    by=request.user,
+                    comment=form.cleaned_data["comment"],
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, "Your answer is recorded; the organiser is told.")
+                return redirect("events:opening", request_id=opening.pk)
+    return render(request, "events/opening.html", {"opening": opening, "form": form})
+
+
+@require_safe
+@login_required
+def openings(request):
+    """Requests to open events to the units this person answers for."""
+    if not access_for(request.user).can(Action.VIEW):
+        raise PermissionDenied("This page is for university staff.")
+    page = Paginator(selectors.opening_requests_for(request.user), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "events/openings.html", {"page": page})

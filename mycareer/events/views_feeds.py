@@ -1,0 +1,147 @@
+"""iCalendar feeds and downloads, and the page to subscribe and reset the address.
+
+Calendar programs fetch feeds without a session, so a feed knows its reader by a
+private token: in the path for a person's own feed, or `?token=` on the others.
+Without a token or a session there is nothing to show: even published events may
+be closed to some students, so no feed is public.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_POST, require_safe
+
+from mycareer.accounts.models import Unit, User
+from mycareer.accounts.permissions import Action, access_for
+from mycareer.events import selectors, services
+from mycareer.events.feeds import calendar_response, feed_links
+from mycareer.events.forms import CalendarFilterForm
+from mycareer.events.models import Event
+from mycareer.events.units import UnitTree
+
+
+def _reader(request) -> User | None:
+    token = request.GET.get("token", "")
+    if token:
+        user = User.objects.filter(feed_token=token, is_active=True).first()
+        if user is None:
+            raise Http404("No such calendar.")
+        return user
+    return request.user if request.user.is_authenticated else None
+
+
+def _needs_token() -> HttpResponse:
+    return HttpResponse(
+        "This calendar needs your private address: find it on MyCareer's "
+        "'Subscribe to events' page.",
+        status=403,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+@require_safe
+def feed(request):
+    """Every event the reader may see, narrowed by the calendar's filters if given."""
+    reader = _reader(request)
+    if reader is None:
+        return _needs_token()
+    tree = UnitTree.load()
+    visible = selectors.visible_events(reader, tree)
+    form = CalendarFilterForm(request.GET, events=visible, audience_filters=True)
+    filters = form.filters()
+    events = selectors.apply_filters(visible, filters, tree)
+    described = ", ".join(str(v) if k != "year" else f"year {v}" for k, v in filters.items())
+    name = f"MyCareer events: {described}" if described else "MyCareer events"
+    key = hashlib.sha256(form.querystring().encode()).hexdigest()[:12]
+    return calendar_response(request, selectors.in_feed(events), name=name, feed_id=f"events-{key}")
+
+
+@require_safe
+def unit_feed(request, code: str):
+    """Events organised by a unit and the units below it."""
+    reader = _reader(request)
+    if reader is None:
+        return _needs_token()
+    unit = get_object_or_404(Unit, code=code)
+    tree = UnitTree.load()
+    events = selectors.visible_events(reader, tree).filter(unit_id__in=tree.descendants(unit.pk))
+    return calendar_response(
+        request, selectors.in_feed(events), name=f"MyCareer: {unit}", feed_id=f"unit-{unit.code}"
+    )
+
+
+@require_safe
+def personal_feed(request, token: str):
+    """A person's own calendar: their events, and what other apps add (bookings)."""
+    person = User.objects.filter(feed_token=token, is_active=True).first()
+    if person is None:
+        raise Http404("No such calendar.")
+    return calendar_response(
+        request,
+        selectors.personal_feed_events(person),
+        name="MyCareer: my events",
+        feed_id=f"person-{person.pk}",
+    )
+
+
+@require_safe
+def event_ics(request, pk: int):
+    """'Add to calendar': one event as an .ics file."""
+    reader = _reader(request)
+    if reader is None:
+        return _needs_token()
+    event = selectors.in_feed(selectors.visible_events(reader)).filter(pk=pk).first()
+    if event is None:
+        # A draft, an event long cancelled, or one this person may not see.
+        if not Event.objects.filter(pk=pk).exists():
+            raise Http404("No such event.")
+        raise Http404("This event is not on the calendar.")
+    return calendar_response(
+        request,
+        [event],
+        name=event.title,
+        feed_id=f"event-{event.uid}",
+        filename=f"{slugify(event.title)[:60] or 'event'}.ics",
+    )
+
+
+@require_safe
+@login_required
+def subscribe(request):
+    """The person's private feed addresses, and a way to reset them."""
+    user = request.user
+    links = feed_links(user)
+    unit_links = []
+    if access_for(user).can(Action.VIEW):
+        for unit in Unit.objects.filter(pk__in=selectors.member_unit_ids(user)):
+            url = reverse("events:unit_feed", args=[unit.code])
+            unit_links.append((unit, f"{settings.SITE_URL}{url}?token={user.feed_token}"))
+    return render(
+        request,
+        "events/subscribe.html",
+        {
+            "links": links,
+            "unit_links": unit_links,
+            "webcal": links["personal"]
+            .replace("https://", "webcal://")
+            .replace("http://", "webcal://"),
+        },
+    )
+
+
+@require_POST
+@login_required
+def reset_token(request):
+    services.feed_token_reset(user=request.user, by=request.user)
+    messages.success(
+        request,
+        "Your calendar addresses have changed. Subscribe again with the new ones; "
+        "the old ones no longer work.",
+    )
+    return redirect("events:subscribe")
