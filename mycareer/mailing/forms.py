@@ -31,7 +31,7 @@ class CampaignForm(forms.ModelForm):
             "recipient_query": forms.TextInput(attrs={"spellcheck": "false"}),
         }
 
-    def __init__(self, *args, user, events=(), **kwargs):
+    def __init__(self, *args, user, events=(), suggested=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         units = Unit.objects.filter(memberships__user=user)
         self.fields["unit"].queryset = units if units.exists() else Unit.objects.all()
@@ -45,7 +45,15 @@ class CampaignForm(forms.ModelForm):
         self.fields["recipient_query"].required = False
         searches = user.saved_searches.order_by("name")
         self.fields["saved_search"].choices = [("", "—")] + [(s.query, s.name) for s in searches]
-        self.fields["promoted_events"].choices = [(str(e.pk), str(e)) for e in events]
+        events = sorted(events, key=lambda e: (e.pk not in suggested, e.starts_at))
+        self.fields["promoted_events"].choices = [
+            (
+                str(e.pk),
+                f"{e.title}, {e.starts_at:%-d %b %Y}"
+                + (" (suggested for these recipients)" if e.pk in suggested else ""),
+            )
+            for e in events
+        ]
         if self.instance.pk and not self.is_bound:
             self.initial["promoted_events"] = [str(pk) for pk in self.instance.promoted_events]
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from mycareer.accounts.permissions import Action, require
 from mycareer.mailing import chart, services
 from mycareer.mailing.content import render_for
-from mycareer.mailing.crosspromotion import events_for, upcoming_events
+from mycareer.mailing.crosspromotion import events_for, suggested_event_ids, upcoming_events
 from mycareer.mailing.forms import CampaignForm, ChartForm, PreviewForm
 from mycareer.mailing.models import Campaign
 from mycareer.mailing.sending import campaign_progress
@@ -51,12 +51,17 @@ def campaign_form(request, pk: int | None = None):
         messages.error(request, "Only a draft can be changed.")
         return redirect(campaign)
     initial = {"recipient_query": request.GET.get("query", "")}
+    query = request.POST.get("recipient_query") or (
+        campaign.recipient_query if campaign else initial["recipient_query"]
+    )
+    events = upcoming_events()
     form = CampaignForm(
         request.POST or None,
         instance=campaign,
         initial=initial,
         user=request.user,
-        events=upcoming_events(),
+        events=events,
+        suggested=suggested_event_ids(query, events),
     )
     if request.method == "POST" and form.is_valid():
         data = {

@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from mycareer.mailing import services
 from mycareer.mailing.models import Campaign, OutboxMessage
@@ -224,3 +225,33 @@ def test_killing_the_worker_mid_campaign_loses_nobody_and_doubles_at_most_one_pe
     assert len(received) == recipients  # nobody missed
     duplicates = sum(n - 1 for n in received.values())
     assert duplicates <= kills
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cross_promotion_block_arrives_in_both_parts(
+    persona, cast, tagged, query, smtp_server, run_worker, settings
+):
+    from mycareer.events.models import Event
+    from mycareer.mailing.crosspromotion import suggested_event_ids, upcoming_events
+
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_RATE": 0}
+    event = (
+        Event.objects.filter(
+            status="published",
+            starts_at__gt=timezone.now(),
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    event.organisations.add(tagged[0])
+    assert event.pk in suggested_event_ids(query, upcoming_events())
+    campaign = make_campaign(persona, cast, query, promoted_events=[event.pk])
+    services.campaign_send(campaign=campaign, by=persona("mailer"))
+    run_worker()
+    message = next(
+        m for m in smtp_server.wait_for(6) if m["X-MyCareer-Campaign"] == str(campaign.pk)
+    )
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "Coming up at the university" in text and event.title in text
+    assert event.title in html and event.get_absolute_url() in html
