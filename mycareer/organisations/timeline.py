@@ -50,3 +50,27 @@ def organisation_timeline(organisation, *, viewer, staff: bool, page: int = 1, p
     merged = list(heapq.merge(*streams, key=lambda e: e.when, reverse=True))
     start = (page - 1) * per_page
     return merged[start : start + per_page], len(merged) > start + per_page
+
+
+@dataclass(frozen=True)
+class ProfileAction:
+    """A link another app adds to an organisation's profile (e.g. "Post a vacancy")."""
+
+    label: str
+    url: Callable[..., str]  # organisation -> address
+    allowed: Callable[..., bool]  # user -> bool
+
+
+_profile_actions: dict[str, ProfileAction] = {}
+
+
+def register_profile_action(name: str, action: ProfileAction) -> None:
+    _profile_actions[name] = action
+
+
+def profile_actions(organisation, user) -> list[dict]:
+    return [
+        {"label": a.label, "url": a.url(organisation)}
+        for a in _profile_actions.values()
+        if a.allowed(user)
+    ]

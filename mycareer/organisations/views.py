@@ -20,7 +20,7 @@ from mycareer.organisations.models import (
     Note,
     Organisation,
 )
-from mycareer.organisations.timeline import organisation_timeline
+from mycareer.organisations.timeline import organisation_timeline, profile_actions
 
 
 def _organisation(pk: int) -> Organisation:
@@ -125,6 +125,7 @@ def organisation_detail(request, pk: int):
             "page": page,
             "more": more,
             "audit_content_type": ContentType.objects.get_for_model(Organisation).pk,
+            "profile_actions": profile_actions(organisation, request.user),
             "note_form": NoteForm(organisation=organisation, user=request.user)
             if request.user.has_perm("organisations.add_note")
             else None,

@@ -7,6 +7,8 @@ class VacanciesConfig(AppConfig):
     verbose_name = "Vacancies and their moderation"
 
     def ready(self) -> None:
+        from django.urls import reverse
+
         from mycareer.accounts.permissions import can_edit_records, is_employer, is_student
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
@@ -19,7 +21,11 @@ class VacanciesConfig(AppConfig):
             register_panel,
             register_seed,
         )
-        from mycareer.organisations.timeline import register_timeline_source
+        from mycareer.organisations.timeline import (
+            ProfileAction,
+            register_profile_action,
+            register_timeline_source,
+        )
         from mycareer.vacancies import (
             dashboard,
             permissions,  # noqa: F401 (registers rules)
@@ -66,3 +72,11 @@ class VacanciesConfig(AppConfig):
         # Not staff-only: the employer's own activity view shows their vacancies' story too.
         register_timeline_source("vacancies", selectors.vacancy_timeline_source, staff_only=False)
         register_seed(SeedStep("vacancies", seed_vacancies, order=50))
+        register_profile_action(
+            "post-vacancy",
+            ProfileAction(
+                "Post a vacancy",
+                lambda organisation: f"{reverse('vacancies:post')}?organisation={organisation.pk}",
+                can_edit_records,
+            ),
+        )
