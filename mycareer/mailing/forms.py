@@ -35,6 +35,8 @@ class CampaignForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         units = Unit.objects.filter(memberships__user=user)
         self.fields["unit"].queryset = units if units.exists() else Unit.objects.all()
+        if not self.instance.pk and units.exists():
+            self.initial.setdefault("unit", units.first().pk)
         fields_help = ", ".join(
             f"{{{{ {name} }}}} ({label.lower()})" for name, label in MERGE_FIELDS.items()
         )

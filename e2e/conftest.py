@@ -1,0 +1,45 @@
+"""End-to-end journeys in a real browser (Debian's chromium) against a live server."""
+
+from pathlib import Path
+
+import pytest
+
+PASSWORD = "demo-password-1"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request, page):
+    """Each journey runs at a desktop and at a phone width."""
+    page.set_viewport_size(VIEWPORTS[request.param])
+    return request.param
+
+
+@pytest.fixture
+def site(live_server, cast):
+    """The live server with the demo story loaded."""
+    return live_server
+
+
+def log_in(page, site, email: str, password: str = PASSWORD) -> None:
+    page.goto(f"{site.url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{site.url}/")
+
+
+def log_out(page) -> None:
+    page.get_by_role("button", name="Log out").click()
+
+
+def open_menu_link(page, name: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
+
+
+def screenshot(page, name: str, viewport: str) -> None:
+    """Pictures for the README, taken on the desktop run only."""
+    if viewport == "desktop":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)

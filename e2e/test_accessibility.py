@@ -1,0 +1,97 @@
+"""Accessibility: axe-core on every page each persona can reach by following links.
+
+The crawl starts at each person's home page and follows every same-site link, visiting
+one address per page type (URL route) so new pages are covered as soon as something
+links to them. WCAG 2.0, 2.1 and 2.2 rules at levels A and AA; zero violations.
+"""
+
+from collections import deque
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.urls import Resolver404, resolve
+
+from e2e.conftest import log_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+RULES = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}
+}
+PERSONAS = [
+    None,
+    "student@demo.ac.uk",
+    "employer@demo-employer.com",
+    "operator@demo.ac.uk",
+    "mailer@demo.ac.uk",
+    "admin@demo.ac.uk",
+]
+SKIP = ("/accounts/logout", "/admin/", "/media/", "/static/", "/email/unsubscribe/", "feed")
+SKIP_SUFFIXES = (".csv", ".ics", ".png", ".json", ".pdf")
+MAX_PAGES = 45
+
+
+def _route(path: str) -> str | None:
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return match.view_name
+
+
+def _links(page, base: str) -> list[str]:
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    found = []
+    for href in hrefs:
+        if not href or href.startswith(("mailto:", "tel:", "#", "javascript:")):
+            continue
+        url = urljoin(page.url, href)
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" != base:
+            continue
+        if parts.path.startswith(SKIP) or any(s in parts.path for s in SKIP[-1:]):
+            continue
+        if parts.path.endswith(SKIP_SUFFIXES):
+            continue
+        found.append(url.split("#")[0])
+    return found
+
+
+def test_every_reachable_page_has_no_accessibility_violations(page, site):
+    axe = Axe()
+    checked_routes: set[str] = set()
+    problems: list[str] = []
+    visited_total = 0
+    for email in PERSONAS:
+        page.context.clear_cookies()
+        if email:
+            log_in(page, site, email)
+        queue = deque([f"{site.url}/"])
+        seen: set[str] = set()
+        pages = 0
+        while queue and pages < MAX_PAGES:
+            url = queue.popleft()
+            if url in seen:
+                continue
+            seen.add(url)
+            route = _route(urlsplit(url).path)
+            if route is None:
+                continue
+            # One page per route overall, but every persona's own home page.
+            key = route if route != "home" else f"home:{email}"
+            if key in checked_routes:
+                continue
+            response = page.goto(url)
+            if response is None or response.status >= 400:
+                continue
+            checked_routes.add(key)
+            pages += 1
+            result = axe.run(page, options=RULES)
+            for violation in result.response["violations"]:
+                targets = [node["target"] for node in violation["nodes"]][:3]
+                problems.append(f"{email or 'anonymous'} {url}: {violation['id']} {targets}")
+            queue.extend(_links(page, site.url))
+        visited_total += pages
+    assert visited_total >= 50, f"the crawl reached only {visited_total} pages"
+    assert problems == []

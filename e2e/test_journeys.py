@@ -1,0 +1,179 @@
+"""The main journeys, as each person would do them, by the page's labels and roles."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from e2e.conftest import log_in, log_out, open_menu_link, screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_operator_records_an_organisation_and_finds_it_by_tags(page, site, viewport):
+    log_in(page, site, "operator@demo.ac.uk")
+    open_menu_link(page, "Organisations")
+    screenshot(page, "search", viewport)
+    page.get_by_role("link", name="Add an organisation").click()
+    page.get_by_label("Name", exact=True).fill("Northbridge Engineering Limited")
+    page.get_by_label("Website", exact=True).fill("https://www.northbridge-eng.co.uk")
+    page.get_by_label("Tags", exact=True).fill("Robotics Lab, Placements")
+    page.get_by_role("button", name="Create the organisation").click()
+    # Warned of the likely duplicate, with the reason.
+    expect(
+        page.get_by_role("heading", name="This organisation may already be in MyCareer")
+    ).to_be_visible()
+    expect(page.get_by_text("Same web domain: northbridge-eng.co.uk")).to_be_visible()
+    page.get_by_label("I have checked: this is a different organisation, create it anyway").check()
+    page.get_by_role("button", name="Create the organisation").click()
+    expect(
+        page.get_by_role("heading", name="Northbridge Engineering Limited", level=1)
+    ).to_be_visible()
+    page.get_by_role("link", name="Add a contact").click()
+    page.get_by_label("Name", exact=True).fill("Dana Whitley")
+    page.get_by_label("Email", exact=True).fill("dana.whitley@northbridge-eng.co.uk")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("link", name="Record a note").click()
+    page.get_by_label("Type of engagement").select_option("meeting")
+    page.get_by_label("Dana Whitley").check()
+    page.get_by_label("What happened").fill("Met Dana about a robotics placement for two students.")
+    page.get_by_role("button", name="Save the note").click()
+    expect(page.get_by_text("Met Dana about a robotics placement")).to_be_visible()
+    screenshot(page, "organisation-profile", viewport)
+    open_menu_link(page, "Organisations")
+    page.get_by_label("Has all of these tags").fill("robotics lab, placements")
+    page.get_by_role("button", name="Search").click()
+    results = page.get_by_role("table")
+    expect(results.get_by_role("link", name="Northbridge Engineering Limited")).to_be_visible()
+    expect(
+        results.get_by_role("link", name="Northbridge Engineering Ltd", exact=True)
+    ).to_have_count(0)
+
+
+def test_employer_registers_posts_a_vacancy_and_a_student_finds_it(
+    page, site, viewport, mailoutbox
+):
+    page.goto(f"{site.url}/employer/register/")
+    page.get_by_label("Organisation name").fill("Heronsgate Robotics")
+    page.get_by_label("Organisation website").fill("https://heronsgate-robotics.co.uk")
+    page.get_by_label("Your name").fill("Imani Cole")
+    page.get_by_label("Your work email address").fill("imani@heronsgate-robotics.co.uk")
+    page.get_by_label("Choose a password").fill("Kestrel-Wing-42")
+    page.get_by_label("Type the password again").fill("Kestrel-Wing-42")
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("heading", name=re.compile("Verify", re.I))).to_be_visible()
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+", mailoutbox[-1].body).group(0)
+    page.goto(
+        link.replace("http://127.0.0.1:8000", site.url).replace("http://testserver", site.url)
+    )
+    page.get_by_role("button", name=re.compile("Confirm", re.I)).click()
+    # Staff approve the new organisation.
+    page.context.clear_cookies()
+    log_in(page, site, "operator@demo.ac.uk")
+    page.goto(f"{site.url}/organisations/registrations/")
+    page.get_by_role("link", name="Imani Cole").click()
+    page.get_by_role("radio", name=re.compile("Approve")).check()
+    page.get_by_role("button", name="Record the decision").click()
+    page.context.clear_cookies()
+    # The employer posts a vacancy for mechanical engineering students.
+    log_in(page, site, "imani@heronsgate-robotics.co.uk", "Kestrel-Wing-42")
+    page.goto(f"{site.url}/vacancies/new/")
+    page.get_by_label("Title").fill("Robotics summer internship")
+    page.get_by_label("Description").fill("Ten weeks building warehouse robots with our engineers.")
+    page.get_by_label("Type of vacancy").select_option("internship")
+    page.get_by_label("Location").fill("Leeds")
+    page.get_by_label("Closing date").fill("2027-06-30")
+    page.get_by_label("Link to apply").fill("https://heronsgate-robotics.co.uk/jobs")
+    page.get_by_role("checkbox", name=re.compile(r"^School of Mechanical Engineering")).check()
+    page.get_by_role("button", name="Save and send for moderation").click()
+    page.context.clear_cookies()
+    # Staff approve it.
+    log_in(page, site, "operator@demo.ac.uk")
+    page.goto(f"{site.url}/vacancies/moderation/")
+    page.get_by_role("link", name=re.compile("Robotics summer internship")).first.click()
+    if page.get_by_role("link", name=re.compile("^Moderate")).count():
+        page.get_by_role("link", name=re.compile("^Moderate")).click()
+    page.get_by_role("radio", name=re.compile("Approve")).check()
+    page.get_by_role("button", name="Record the decision").click()
+    page.context.clear_cookies()
+    # A student of the targeted school finds it.
+    log_in(page, site, "student@demo.ac.uk")
+    page.goto(f"{site.url}/vacancies/")
+    page.get_by_label(re.compile("Search|Words|Text", re.I)).first.fill("robotics")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name=re.compile("Robotics summer internship"))).to_be_visible()
+    # A history student does not see it.
+    page.context.clear_cookies()
+    log_in(page, site, "student4@demo.ac.uk")
+    page.goto(f"{site.url}/vacancies/")
+    expect(page.get_by_role("link", name=re.compile("Robotics summer internship"))).to_have_count(0)
+
+
+def test_bulk_mailer_sends_a_campaign_that_arrives_and_untrained_staff_cannot(
+    page, site, viewport, smtp_server, run_worker, settings
+):
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_RATE": 0}
+    log_in(page, site, "mailer@demo.ac.uk")
+    page.goto(f"{site.url}/organisations/?tags_all=Insight+days")
+    page.get_by_role("link", name="Email these organisations' contacts").click()
+    page.get_by_label("Subject").fill("Insight days this spring")
+    page.get_by_label("Purpose").select_option("events")
+    page.get_by_label("Body").fill(
+        "Dear {{ first_name }},\n\nWould {{ organisation }} host an insight day?"
+    )
+    page.get_by_role("button", name="Save the draft").click()
+    expect(page.get_by_role("heading", name="Who will receive it")).to_be_visible()
+    page.get_by_role("link", name="Preview").click()
+    screenshot(page, "campaign-preview", viewport)
+    page.go_back()
+    send = page.get_by_role("button", name=re.compile(r"Send to \d+ recipient"))
+    count = int(re.search(r"\d+", send.inner_text()).group(0))
+    send.click()
+    run_worker()
+    messages = [
+        m for m in smtp_server.wait_for(count) if m["Subject"] == "Insight days this spring"
+    ]
+    assert len(messages) == count
+    page.goto(f"{site.url}/email/chart/")
+    screenshot(page, "time-chart", viewport)
+    log_out(page)
+    log_in(page, site, "untrained@demo.ac.uk")
+    page.goto(f"{site.url}/email/new/")
+    expect(page.get_by_role("heading", name="You cannot do this")).to_be_visible()
+    expect(page.get_by_text("you need the Bulk mailer level")).to_be_visible()
+
+
+def test_keyboard_only_a_viewer_finds_an_organisation(page, site):
+    """Tab, Enter and typing only: no mouse."""
+    page.goto(f"{site.url}/accounts/login/")
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")
+    for _ in range(5):
+        if page.evaluate("document.activeElement.name") == "login":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.type("viewer@demo.ac.uk")
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "password":
+            break
+    page.keyboard.type("demo-password-1")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{site.url}/")
+    # Skip link first, then the menu.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Skip to main content"
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent").strip() == "Organisations":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/organisations/$"))
+    page.get_by_label("Name, description or contact name").focus()
+    page.keyboard.type("ridge")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="Northbridge Engineering Ltd")).to_be_visible()
+    # The focus is visible: an outline is drawn on the focused element.
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
