@@ -1,0 +1,112 @@
+"""seed_bench: the shapes it promises, the values services would keep, and its safety.
+
+The test database holds the demo story, so each test looks at the benchmark's own
+organisations (their websites are under the reserved `.example` domain).
+"""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import Count, Max
+
+from mycareer.accounts.models import User
+from mycareer.organisations import services
+from mycareer.organisations.models import Contact, Note, Organisation, TaggedOrganisation
+from mycareer.organisations.search import filter_by_text
+
+pytestmark = pytest.mark.django_db
+
+
+def bench_organisations():
+    return Organisation.objects.filter(domain__endswith=".example").order_by("pk")
+
+
+def seed(**options) -> str:
+    out = io.StringIO()
+    call_command("seed_bench", stdout=out, **options)
+    return out.getvalue()
+
+
+def snapshot(organisations) -> list[tuple]:
+    return [
+        (
+            org.name,
+            org.sector_id,
+            org.size,
+            org.locations,
+            sorted(org.tags.names()),
+            sorted(org.contacts.values_list("email", flat=True)),
+        )
+        for org in organisations
+    ]
+
+
+def test_the_peer_shape_gives_exactly_three_tags_and_one_contact_each():
+    seed(organisations=200, shape="peer", seed=7)
+
+    assert bench_organisations().count() == 200
+    per_org = bench_organisations().annotate(
+        tag_count=Count("tagged_items", distinct=True),
+        contact_count=Count("contacts", distinct=True),
+    )
+    assert {(o.tag_count, o.contact_count) for o in per_org} == {(3, 1)}
+    used = TaggedOrganisation.objects.filter(content_object__in=bench_organisations())
+    assert used.values("tag").distinct().count() <= 200
+    assert not Note.objects.filter(organisation__in=bench_organisations()).exists()
+
+
+def test_it_is_deterministic_for_a_seed():
+    seed(organisations=60, shape="peer", seed=11)
+    first = snapshot(bench_organisations())
+    seed(organisations=60, shape="peer", seed=11, force=True)
+    assert snapshot(bench_organisations()[60:]) == first
+    seed(organisations=60, shape="peer", seed=12, force=True)
+    assert snapshot(bench_organisations()[120:]) != first
+
+
+def test_it_keeps_what_the_services_would_keep(monkeypatch):
+    # A small full shape: fewer students and events than the real thing, same code.
+    monkeypatch.setattr("mycareer.accounts.bench_seed.STUDENTS", 30)
+    monkeypatch.setattr("mycareer.events.bench_seed.EVENTS", 40)
+    seed(organisations=50, seed=5)
+
+    assert bench_organisations().count() == 50
+    for org in bench_organisations():
+        document, key, domain = org.search_document, org.name_key, org.domain
+        services.refresh_search_document(org)
+        assert org.search_document == document
+        org.save()  # recomputes name_key and domain
+        assert (org.name_key, org.domain) == (key, domain)
+        assert org.last_engaged_on == org.notes.aggregate(latest=Max("date"))["latest"]
+        assert org.notes.count() == 10
+        assert org.contacts.count() == 3
+    # Every email goes to a reserved domain that can reach no one.
+    contacts = Contact.objects.filter(organisation__in=bench_organisations())
+    assert not contacts.exclude(email__endswith=".example").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 index is SQLite's")
+def test_the_substring_index_sees_every_organisation():
+    seed(organisations=120, shape="peer", seed=3)
+    every = Organisation.objects.all()
+    for word in ("ridge", "Ltd", "Khan", "ale"):
+        indexed = set(filter_by_text(every, word).values_list("pk", flat=True))
+        scanned = set(every.filter(search_document__icontains=word).values_list("pk", flat=True))
+        assert indexed == scanned
+
+
+def test_it_refuses_a_database_with_real_records():
+    # Without the demo administrator, the demo organisations look like real records.
+    User.objects.filter(email="admin@demo.ac.uk").update(email="careers@uni.example")
+    with pytest.raises(CommandError, match="not a demo database"):
+        seed(organisations=10, shape="peer")
+    seed(organisations=10, shape="peer", force=True)
+    assert bench_organisations().count() == 10
+
+
+def test_it_refuses_to_seed_twice_without_force():
+    seed(organisations=10, shape="peer")
+    with pytest.raises(CommandError, match="already holds benchmark data"):
+        seed(organisations=10, shape="peer")
