@@ -4,6 +4,8 @@
 #   make test           lint, migrations check and the whole test suite on SQLite
 #   make test-postgres  the test suite on a throwaway PostgreSQL server
 #   make check-deploy   Django's deployment checks with production-like settings
+#   make bench          benchmarks on SQLite and PostgreSQL (100,000 organisations)
+#   make bench-quick    the same with 10,000 organisations
 #   make lint | clean
 #
 # Extra pytest arguments: make test PYTEST_ARGS="-x -k bookings"
@@ -20,10 +22,10 @@ PYTEST_ARGS ?=
 # It is not a secret and must never be used by a running site.
 CHECK_DEPLOY_ONLY_SECRET_KEY := RV6PPLIWEwgMdpwZWnOSv50ygEKx5X3M69xi8vnYFHneMZKNTU9nu580gUJM
 
-.PHONY: help venv install run lint test test-postgres check-deploy clean chromium
+.PHONY: help venv install run lint test test-postgres check-deploy clean chromium bench bench-quick
 
 help:
-	@echo "Targets: run, test, test-postgres, check-deploy, lint, install, clean"
+	@echo "Targets: run, test, test-postgres, check-deploy, bench, bench-quick, lint, install, clean"
 
 venv install: $(STAMP)
 
@@ -77,6 +79,13 @@ check-deploy: $(STAMP)
 	ALLOWED_HOSTS=mycareer.example.ac.uk \
 	SECURE_SSL_REDIRECT=1 \
 	$(PY) manage.py check --deploy --fail-level WARNING
+
+# Figures, not tests: each writes the table to docs/benchmarks.md (see bench/).
+bench: $(STAMP)
+	$(PY) -m bench
+
+bench-quick: $(STAMP)
+	$(PY) -m bench --quick
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3*

@@ -1,0 +1,188 @@
+"""Booking under load: 200 students at once for a 50-place event.
+
+The bookings app is built on another branch. This module is written against the
+service that branch promises, `mycareer.bookings.services.booking_create(event=...,
+student=..., by=...)`, and skipped (with a clear "not available" line) while the app
+is not installed. After the merge, check the three marked places below against the
+real models and URLs: how an event gets its places, how to count confirmed and
+waiting bookings, and the booking URL.
+
+With a booking URL, each student books over HTTP through the server (a session made
+in-process for each, since 200 password logins would only measure password hashing);
+without one, 200 threads call the service directly against the same database.
+"""
+
+import threading
+import time
+
+CLIENTS = 200
+PLACES = 50
+NOT_AVAILABLE = "not available: the bookings app is not installed on this branch"
+
+
+def available() -> bool:
+    from django.apps import apps
+
+    return apps.is_installed("mycareer.bookings")
+
+
+def run_booking_benchmark(*, base_url: str | None) -> dict:
+    """Confirmed, waiting and failed bookings, bookings per second and the p95."""
+    if not available():
+        return {"available": False, "note": NOT_AVAILABLE}
+    event = _event_with_places(PLACES)
+    students = _students(CLIENTS)
+    path = _booking_path(event)
+    if base_url and path:
+        outcome = _over_http(base_url, path, event, students)
+        outcome["via"] = "HTTP"
+    else:
+        outcome = _through_service(event, students)
+        outcome["via"] = "service, 200 threads"
+    outcome.update(_counts(event))
+    outcome["available"] = True
+    return outcome
+
+
+# Adjust after the merge (1 of 3): how an event gets a number of places.
+def _event_with_places(places: int):
+    import datetime
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    from mycareer.accounts.models import Unit, User
+    from mycareer.events import services as events
+
+    admin = User.objects.get(email="admin@demo.ac.uk")
+    starts = timezone.now().replace(microsecond=0) + datetime.timedelta(days=10)
+    event = events.event_create(
+        by=admin,
+        title="Booking benchmark: 50 places",
+        unit=Unit.objects.order_by("pk").first(),
+        starts_at=starts,
+        ends_at=starts + datetime.timedelta(hours=1),
+        open_to_all=True,
+    )
+    events.event_publish(event=event, by=admin, override_reason="Benchmark event.")
+    settings_model = apps.get_model("bookings", "BookingSettings")
+    settings_model.objects.update_or_create(event=event, defaults={"capacity": places})
+    return event
+
+
+def _students(count: int) -> list:
+    from mycareer.accounts.models import User
+    from mycareer.core.benchseed import STUDENT_EMAIL_DOMAIN
+
+    return list(
+        User.objects.filter(email__endswith=f"@{STUDENT_EMAIL_DOMAIN}").order_by("pk")[:count]
+    )
+
+
+# Adjust after the merge (2 of 3): the address a student posts to, to book.
+def _booking_path(event) -> str | None:
+    from django.urls import NoReverseMatch, reverse
+
+    for name in ("bookings:book", "bookings:create", "bookings:booking_create"):
+        try:
+            return reverse(name, args=[event.pk])
+        except NoReverseMatch:
+            continue
+    return None
+
+
+# Adjust after the merge (3 of 3): counting confirmed bookings and the waiting list.
+def _counts(event) -> dict:
+    from django.apps import apps
+
+    booking = apps.get_model("bookings", "Booking")
+    confirmed = booking.objects.filter(event=event, status="confirmed").count()
+    try:
+        waiting = apps.get_model("bookings", "WaitlistEntry").objects.filter(event=event).count()
+    except LookupError:
+        waiting = booking.objects.filter(event=event, status="waiting").count()
+    return {"confirmed": confirmed, "waiting": waiting, "expected": [PLACES, CLIENTS - PLACES]}
+
+
+def _through_service(event, students) -> dict:
+    from django.db import connections
+    from mycareer.bookings.services import booking_create
+
+    seconds: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(students) + 1)
+
+    def book(student):
+        barrier.wait()
+        started = time.perf_counter()
+        try:
+            booking_create(event=event, student=student, by=student)
+        except Exception as error:  # every failure is a figure to report
+            with lock:
+                errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            with lock:
+                seconds.append(time.perf_counter() - started)
+            connections.close_all()
+
+    threads = [threading.Thread(target=book, args=(s,)) for s in students]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return _figures(seconds, errors, time.perf_counter() - started)
+
+
+def _over_http(base_url: str, path: str, event, students) -> dict:
+    from django.conf import settings
+    from django.test import Client
+
+    from bench.http import Session
+
+    sessions = []
+    for student in students:
+        client = Client()
+        client.force_login(student)
+        session = Session(base_url)
+        session.cookies[settings.SESSION_COOKIE_NAME] = client.cookies[
+            settings.SESSION_COOKIE_NAME
+        ].value
+        page = session.get(event.get_absolute_url())  # sets the CSRF cookie
+        sessions.append((session, page))
+    seconds: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(sessions) + 1)
+
+    def book(session):
+        token = session.cookies.get(settings.CSRF_COOKIE_NAME, "")
+        barrier.wait()
+        response = session.post_form(path, {"csrfmiddlewaretoken": token})
+        with lock:
+            seconds.append(response.seconds)
+            if response.status >= 400:
+                errors.append(f"HTTP {response.status}")
+
+    threads = [threading.Thread(target=book, args=(s,)) for s, _ in sessions]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return _figures(seconds, errors, time.perf_counter() - started)
+
+
+def _figures(seconds: list[float], errors: list[str], elapsed: float) -> dict:
+    from bench.measure import percentile
+
+    return {
+        "clients": len(seconds),
+        "errors": len(errors),
+        "error_samples": sorted(set(errors))[:5],
+        "bookings_per_second": len(seconds) / elapsed if elapsed else None,
+        "p95_ms": percentile([s * 1000 for s in seconds], 0.95) if seconds else None,
+    }

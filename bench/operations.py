@@ -1,0 +1,117 @@
+"""The operations the issue asks about, each with its address, its reader and its target.
+
+Search terms are chosen against the benchmark data (`seed_bench`): "engineering"
+appears in thousands of names and descriptions, "ridge" only inside words
+(Northbridge, Bridge), and the three tags are the three most common ones.
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+BROAD_WORD = "engineering"
+SUBSTRING = "ridge"
+ONE_TAG = "Placements"
+THREE_TAGS = ("Graduate jobs", "Placements", "Internships")
+
+# Targets, by kind of operation (milliseconds unless said).
+LIST_P95 = {"sqlite": 200.0, "postgres": 150.0}
+LIST_QUERIES = 10
+DB_MS = 20.0
+CLASH_MS = 50.0
+FEED_MS = 200.0
+RATIO = 0.25
+MAIL_RATE = 200.0
+BOOKINGS_RATE = 100.0
+
+
+@dataclass(frozen=True)
+class Op:
+    key: str
+    label: str
+    path: str
+    reader: str = "staff"  # "staff", "student" or "feed" (no session: a calendar program)
+    kind: str = "page"  # "list" pages carry the list target; "feed", "hello", "page"
+    expect: int = 200
+    db_target: bool = False
+    headers: dict = field(default_factory=dict)
+
+
+def _search(**params) -> str:
+    return "/organisations/?" + urlencode(params) if params else "/organisations/"
+
+
+def operations(fixtures: dict) -> list[Op]:
+    """The operations for one server; `fixtures` names the records they need."""
+    ops = [
+        Op("hello", "Hello-world view (baseline)", "/bench/hello/", kind="hello"),
+        Op("org_list", "Organisations list, page 1", _search(), kind="list"),
+        Op(
+            "name_broad",
+            f"Name search, broad (“{BROAD_WORD}”)",
+            _search(text=BROAD_WORD),
+            kind="list",
+        ),
+    ]
+    if fixtures.get("exact_name"):
+        ops.append(
+            Op(
+                "name_exact",
+                "Name search, exact (one organisation)",
+                _search(text=fixtures["exact_name"]),
+                kind="list",
+            )
+        )
+    ops += [
+        Op(
+            "substring",
+            f"Substring search inside names (“{SUBSTRING}”)",
+            _search(text=SUBSTRING),
+            kind="list",
+            db_target=True,
+        ),
+        Op("tag_1", f"Filter by 1 tag ({ONE_TAG})", _search(tags_all=ONE_TAG), kind="list"),
+        Op(
+            "tag_3",
+            "Filter by 3 tags, all of them",
+            _search(tags_all=", ".join(THREE_TAGS)),
+            kind="list",
+            db_target=True,
+        ),
+        Op(
+            "tags_name",
+            "Tag and name together",
+            _search(tags_all=ONE_TAG, text=BROAD_WORD),
+            kind="list",
+        ),
+    ]
+    if fixtures.get("profile_path"):
+        ops.append(Op("profile", "Organisation profile with timeline", fixtures["profile_path"]))
+    ops.append(Op("month", "Calendar, month view", "/events/", kind="list"))
+    if fixtures.get("student"):
+        ops.append(
+            Op(
+                "student_list",
+                "Events open to a student (list)",
+                "/events/list/",
+                "student",
+                "list",
+            )
+        )
+    if fixtures.get("clash_path"):
+        ops.append(Op("clash_page", "Clash check page for a new event", fixtures["clash_path"]))
+    if fixtures.get("feed_path"):
+        label = f"iCalendar feed ({fixtures.get('feed_events', '?'):,} events)"
+        ops.append(Op("feed", label, fixtures["feed_path"], "feed", "feed"))
+        if fixtures.get("feed_etag"):
+            ops.append(
+                Op(
+                    "feed_304",
+                    "iCalendar feed, unchanged (304)",
+                    fixtures["feed_path"],
+                    "feed",
+                    "feed",
+                    expect=304,
+                    headers={"If-None-Match": fixtures["feed_etag"]},
+                )
+            )
+    return ops
