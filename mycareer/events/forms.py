@@ -1,7 +1,6 @@
 import datetime
 
 from django import forms
-from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 
 from mycareer.accounts.models import DegreeProgramme, Unit
@@ -285,11 +284,16 @@ class CalendarFilterForm(forms.Form):
     type = forms.ChoiceField(
         label="Type", choices=[("", "Any type"), *Event.Type.choices], required=False
     )
-    organisation = forms.ModelChoiceField(
+    # A name to look for, not a list to pick from: a university works with tens of
+    # thousands of employers, and a list of every one taking part in an event cost
+    # most of a second per calendar page to build and send (docs/benchmarks.md).
+    # Matching only narrows events the reader may see, so it names no one.
+    organisation = forms.CharField(
         label="Organisation",
-        queryset=Organisation.objects.none(),
         required=False,
-        empty_label="Any organisation",
+        max_length=200,
+        help_text="Part of the name: “bridge” finds Northbridge.",
+        widget=forms.TextInput(attrs={"type": "search"}),
     )
     programme = forms.ModelChoiceField(
         label="For students on",
@@ -306,14 +310,8 @@ class CalendarFilterForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, events=None, audience_filters: bool = True, **kwargs):
+    def __init__(self, *args, audience_filters: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        # Only organisations in events the reader can see: the list stays short and
-        # names no employer of an event closed to them.
-        takes_part = Event.organisations.through.objects.filter(organisation_id=OuterRef("pk"))
-        if events is not None:
-            takes_part = takes_part.filter(event_id__in=events.values("pk"))
-        self.fields["organisation"].queryset = Organisation.objects.filter(Exists(takes_part))
         if not audience_filters:
             del self.fields["programme"]
             del self.fields["year"]

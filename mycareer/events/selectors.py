@@ -225,7 +225,7 @@ def apply_filters(events: QuerySet[Event], filters: dict, tree: UnitTree | None 
         events = events.filter(
             Exists(
                 Event.organisations.through.objects.filter(
-                    event_id=OuterRef("pk"), organisation_id=organisation.pk
+                    event_id=OuterRef("pk"), organisation__name__icontains=organisation
                 )
             )
         )

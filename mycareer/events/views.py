@@ -80,7 +80,6 @@ def _calendar(request, start: datetime.datetime, end: datetime.datetime):
     visible = selectors.visible_events(request.user, tree)
     form = CalendarFilterForm(
         request.GET or None,
-        events=visible,
         audience_filters=_shows_audience_filters(request.user),
     )
     events = selectors.apply_filters(visible, form.filters(), tree)
@@ -142,7 +141,6 @@ def event_list(request):
     visible = selectors.visible_events(request.user, tree)
     form = CalendarFilterForm(
         request.GET or None,
-        events=visible,
         audience_filters=_shows_audience_filters(request.user),
     )
     events = selectors.apply_filters(visible, form.filters(), tree)

@@ -53,7 +53,7 @@ def feed(request):
         return _needs_token()
     tree = UnitTree.load()
     visible = selectors.visible_events(reader, tree)
-    form = CalendarFilterForm(request.GET, events=visible, audience_filters=True)
+    form = CalendarFilterForm(request.GET, audience_filters=True)
     filters = form.filters()
     events = selectors.apply_filters(visible, filters, tree)
     described = ", ".join(str(v) if k != "year" else f"year {v}" for k, v in filters.items())

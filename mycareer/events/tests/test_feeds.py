@@ -146,6 +146,38 @@ def test_a_matching_etag_gets_not_modified(client, tom):
     assert client.get(url, HTTP_IF_NONE_MATCH=f'W/{etag}, "x"').status_code == 304
 
 
+def test_an_unchanged_feed_is_not_built_again(client, tom, monkeypatch):
+    from mycareer.events import feeds
+
+    make_event(by=tom, title="Built once", starts_at=at(far_monday(4), 10), publish=True)
+    built = []
+    real = feeds.build_calendar
+    monkeypatch.setattr(feeds, "build_calendar", lambda *a, **k: built.append(1) or real(*a, **k))
+    url = feed_url(tom)
+    first = client.get(url)
+    again = client.get(url)
+    not_modified = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert len(built) == 1
+    assert again.content == first.content and not_modified.status_code == 304
+
+
+def test_renaming_an_organisation_changes_the_feed(client, tom, cast):
+    kirkstall = cast["organisations"]["Kirkstall Robotics"]
+    make_event(
+        by=tom,
+        title="Robots",
+        starts_at=at(far_monday(4), 10),
+        organisations=[kirkstall],
+        publish=True,
+    )
+    url = feed_url(tom)
+    first = client.get(url)
+    type(kirkstall).objects.filter(pk=kirkstall.pk).update(name="Kirkstall Automation")
+    renamed = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert renamed.status_code == 200
+    assert b"With Kirkstall Automation" in renamed.content.replace(b"\r\n ", b"")
+
+
 def test_cancelled_events_stay_for_thirty_days_as_cancelled(client, tom):
     event = make_event(by=tom, title="Called off", starts_at=at(far_monday(4), 10), publish=True)
     services.event_cancel(event=event, by=tom, reason="Speaker ill")

@@ -244,6 +244,17 @@ def test_filters_narrow_the_list_and_carry_into_navigation(client, persona):
     assert "Stratos Aerospace" in body and "Finance networking evening" not in body
 
 
+def test_the_organisation_filter_matches_part_of_a_name(client, persona):
+    client.force_login(persona("admin"))
+    body = client.get(
+        f"{reverse('events:list')}?from=2000-01-01&organisation=robotic"
+    ).content.decode()
+    assert "Kirkstall Robotics: automation in practice" in body
+    assert "Interview skills" not in body
+    # A name, not a list of every employer: the page stays small however many there are.
+    assert 'name="organisation"' in body and "Any organisation" not in body
+
+
 def test_pages_use_no_inline_scripts_or_styles(client, persona, mech_draft):
     client.force_login(persona("operator"))
     for url in (
