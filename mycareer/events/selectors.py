@@ -243,15 +243,12 @@ def apply_filters(events: QuerySet[Event], filters: dict, tree: UnitTree | None 
 
 def event_timeline_source(organisation, *, viewer, limit: int):
     """Events the organisation takes part in, for its timeline, newest first."""
+    # A join, not EXISTS: the database starts from the organisation's few events
+    # instead of testing every visible event (a third of the time on 10,000 events).
+    # The link is unique per (event, organisation), so no event repeats.
     events = (
         visible_events(viewer)
-        .filter(
-            Exists(
-                Event.organisations.through.objects.filter(
-                    event_id=OuterRef("pk"), organisation_id=organisation.pk
-                )
-            )
-        )
+        .filter(organisations=organisation.pk)
         .select_related("unit", "organiser")
         .order_by("-starts_at", "-pk")[:limit]
     )
