@@ -145,6 +145,8 @@ AUTHENTICATION_BACKENDS = [
     # First, so a locked-out account is refused before any password is checked.
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
+    # After rules, before the model backends: "mycareer.*" permissions are rules' alone.
+    "mycareer.accounts.backends.OwnPermissionsEndHere",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]

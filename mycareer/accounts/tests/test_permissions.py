@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from mycareer.accounts import services
 from mycareer.accounts.models import AccessLevel, TrainingCourse
-from mycareer.accounts.permissions import Action, compute_access
+from mycareer.accounts.permissions import Action, access_for, compute_access
 
 V, E, D, B, A = Action.VIEW, Action.EDIT, Action.DELETE, Action.BULK_EMAIL, Action.ADMINISTER
 
@@ -150,3 +150,12 @@ def test_students_and_employers_are_not_asked_for_staff_terms(client, persona, c
     services.terms_publish(version="2.2", title="Terms", body="New rules", by=cast["admin"])
     client.force_login(persona("student"))
     assert client.get("/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["student", "operator"])
+def test_refused_own_permissions_ask_no_more_backends(persona, name, django_assert_num_queries):
+    person = persona(name)
+    access_for(person)  # what every page has worked out already
+    with django_assert_num_queries(0):
+        assert not person.has_perm("mycareer.send_bulk_email")
