@@ -8,10 +8,12 @@ sending bulk email also needs the bulk email training (policy section 3).
 import datetime
 from dataclasses import dataclass, field
 from functools import wraps
+from typing import NamedTuple
 
 import rules
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -23,6 +25,7 @@ from mycareer.accounts.models import (
     TermsVersion,
     TrainingCourse,
     TrainingRecord,
+    User,
 )
 
 
@@ -84,8 +87,14 @@ def _day(value: datetime.date) -> str:
     return date_format(value, "j F Y")
 
 
+def _current_terms_query():
+    return TermsVersion.objects.filter(published_at__lte=timezone.now()).order_by(
+        "-published_at", "-id"
+    )
+
+
 def current_terms() -> TermsVersion | None:
-    return TermsVersion.objects.filter(published_at__lte=timezone.now()).first()
+    return _current_terms_query().first()
 
 
 def has_accepted_current_terms(user) -> bool:
@@ -93,14 +102,24 @@ def has_accepted_current_terms(user) -> bool:
     return terms is None or TermsAcceptance.objects.filter(user=user, terms=terms).exists()
 
 
-def _latest_completion(records: list[TrainingRecord], code: str) -> TrainingRecord | None:
-    done = [
-        r for r in records if r.course.code == code and r.status == TrainingRecord.Status.COMPLETED
-    ]
-    return max(done, key=lambda r: r.expires_on or datetime.date.min, default=None)
+class _Completion(NamedTuple):
+    """A person's latest completion of a course: what the access rules read of it."""
+
+    expires_on: datetime.date | None
 
 
-def _training_problem(record: TrainingRecord | None, course_name: str, today) -> str | None:
+def _completions(code: str):
+    return TrainingRecord.objects.filter(
+        user=OuterRef("pk"), status=TrainingRecord.Status.COMPLETED, course__code=code
+    )
+
+
+def _latest_expiry(code: str) -> Subquery:
+    latest = _completions(code).order_by(F("expires_on").desc(nulls_last=True))
+    return Subquery(latest.values("expires_on")[:1])
+
+
+def _training_problem(record: _Completion | None, course_name: str, today) -> str | None:
     if record is None:
         return f"You have not completed the {course_name} yet"
     if record.expires_on is None or record.expires_on < today:
@@ -119,16 +138,42 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
         reason = "This is for university staff only."
         return Access(granted=None, allowed=frozenset(), reasons=dict.fromkeys(Action.ALL, reason))
 
-    grant = AccessGrant.objects.filter(user=user, revoked_at__isnull=True).first()
-    granted = AccessLevel(grant.level) if grant else None
-    records = list(
-        TrainingRecord.objects.filter(user=user, status=TrainingRecord.Status.COMPLETED)
-        .select_related("course")
-        .only("status", "expires_on", "course__code")
+    # Grant, terms and training in one query: every staff page asks this first.
+    standing = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            operator_done=Exists(_completions(TrainingCourse.OPERATOR)),
+            operator_expires=_latest_expiry(TrainingCourse.OPERATOR),
+            bulk_done=Exists(_completions(TrainingCourse.BULK_EMAIL)),
+            bulk_expires=_latest_expiry(TrainingCourse.BULK_EMAIL),
+            grant_level=Subquery(
+                AccessGrant.objects.filter(user=OuterRef("pk"), revoked_at__isnull=True).values(
+                    "level"
+                )[:1]
+            ),
+            terms_ok=~Exists(_current_terms_query())
+            | Exists(
+                TermsAcceptance.objects.filter(
+                    user=OuterRef("pk"), terms=Subquery(_current_terms_query().values("pk")[:1])
+                )
+            ),
+        )
+        .values(
+            "grant_level",
+            "terms_ok",
+            "operator_done",
+            "operator_expires",
+            "bulk_done",
+            "bulk_expires",
+        )
+        .get()
     )
-    operator_record = _latest_completion(records, TrainingCourse.OPERATOR)
-    bulk_record = _latest_completion(records, TrainingCourse.BULK_EMAIL)
-    terms_ok = has_accepted_current_terms(user)
+    granted = AccessLevel(standing["grant_level"]) if standing["grant_level"] else None
+    operator_record = (
+        _Completion(standing["operator_expires"]) if standing["operator_done"] else None
+    )
+    bulk_record = _Completion(standing["bulk_expires"]) if standing["bulk_done"] else None
+    terms_ok = bool(standing["terms_ok"])
 
     operator_problem = _training_problem(operator_record, "operator training", today)
     bulk_problem = _training_problem(bulk_record, "bulk email training", today)

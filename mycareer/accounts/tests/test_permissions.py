@@ -153,6 +153,14 @@ def test_students_and_employers_are_not_asked_for_staff_terms(client, persona, c
 
 
 @pytest.mark.django_db
+def test_a_persons_access_takes_one_query(persona, django_assert_num_queries):
+    mailer = persona("mailer")
+    with django_assert_num_queries(1):
+        access = compute_access(mailer)
+    assert access.can(Action.BULK_EMAIL) and access.bulk_training_expires
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("name", ["student", "operator"])
 def test_refused_own_permissions_ask_no_more_backends(persona, name, django_assert_num_queries):
     person = persona(name)
