@@ -15,6 +15,7 @@ in-process checks), so the same client can measure another deployment.
 """
 
 import argparse
+import html
 import json
 import os
 import re
@@ -99,7 +100,7 @@ def measure_remote(args: argparse.Namespace) -> None:
     link = re.search(r'href="/organisations/(\d+)/"[^>]*>([^<]+)<', listing)
     if link:
         fixtures["profile_path"] = f"/organisations/{link.group(1)}/"
-        fixtures["exact_name"] = link.group(2).strip()
+        fixtures["exact_name"] = html.unescape(link.group(2)).strip()
     subscribe = staff.get("/events/subscribe/").text()
     token = re.search(r"feed\.ics\?token=([\w-]+)", subscribe)
     if token:
