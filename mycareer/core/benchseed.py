@@ -63,8 +63,12 @@ class BenchPlan:
         yield counter
         elapsed = time.perf_counter() - started
         self.timings.append((label, elapsed, counter["rows"]))
-        rate = f", {counter['rows'] / elapsed:,.0f} rows/s" if counter["rows"] and elapsed else ""
-        self.say(f"  {label}: {counter['rows']:,} rows in {elapsed:.1f} s{rate}")
+        rows = counter["rows"]
+        if rows:
+            rate = f", {rows / elapsed:,.0f} rows/s" if elapsed else ""
+            self.say(f"  {label}: {rows:,} rows in {elapsed:.1f} s{rate}")
+        else:
+            self.say(f"  {label}: {elapsed:.1f} s")
 
 
 @dataclass(frozen=True)
