@@ -10,11 +10,13 @@ same events give the same bytes and the ETag lets calendars skip unchanged feeds
 import datetime
 import hashlib
 import zoneinfo
+from collections import defaultdict
 from collections.abc import Iterable
 
 import icalendar
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
@@ -102,14 +104,56 @@ def build_calendar(events: Iterable[Event], *, name: str, feed_id: str) -> bytes
     return calendar.to_ical()
 
 
-def feed_fingerprint(events: list[Event], *, name: str, feed_id: str) -> str:
+# What a feed shows of each event, in the order `feed_rows` and `_row` give it.
+ROW_FIELDS = (
+    "pk", "uid", "title", "status", "type", "starts_at", "ends_at", "created_at",
+    "updated_at", "sequence", "venue", "online_url", "description", "cancelled_reason",
+    "unit__name",
+)  # fmt: skip
+UPDATED_AT = ROW_FIELDS.index("updated_at")
+
+
+def _row(event: Event) -> tuple:
+    """One loaded event as the values its VEVENT is built from (see `feed_rows`)."""
+    return (
+        *(getattr(event, name) for name in ROW_FIELDS[:-1]),
+        event.unit.name,
+        sorted(o.name for o in event.organisations.all()),
+        sorted(t.name for t in event.topics.all()),
+    )
+
+
+def feed_rows(events: QuerySet[Event]) -> list[tuple]:
+    """The same values as `_row`, read as plain values in three queries.
+
+    Loading 1,000 events with their organisations and topics as model instances took
+    about 0.3 s, mostly Django building prefetch managers; plain values take a tenth of
+    that, which is all an unchanged feed needs.
+    """
+    events = events.prefetch_related(None)
+    rows = list(events.values_list(*ROW_FIELDS))
+    ids = [row[0] for row in rows]
+    organisations: dict[int, list[str]] = defaultdict(list)
+    for event_id, name in Event.organisations.through.objects.filter(event_id__in=ids).values_list(
+        "event_id", "organisation__name"
+    ):
+        organisations[event_id].append(name)
+    topics: dict[int, list[str]] = defaultdict(list)
+    for event_id, name in Event.topics.through.objects.filter(event_id__in=ids).values_list(
+        "event_id", "topic__name"
+    ):
+        topics[event_id].append(name)
+    return [(*row, sorted(organisations[row[0]]), sorted(topics[row[0]])) for row in rows]
+
+
+def feed_fingerprint(rows: list[tuple], *, name: str, feed_id: str) -> str:
     """A hash of everything the feed's bytes depend on, read without building them.
 
     Building a feed of 1,000 events takes over a second (icalendar works property by
-    property); reading the same values from the loaded events takes milliseconds. So
-    an unchanged feed gets its 304, or its cached bytes, without being built. Keep this
-    in step with `ical_event` and `_description`: every value they read is here, and
-    FORMAT changes whenever the output changes for the same values.
+    property); reading the values takes milliseconds. So an unchanged feed gets its
+    304, or its cached bytes, without being built. Keep ROW_FIELDS in step with
+    `ical_event` and `_description`: every value they read is there (the type's label
+    and the URLs come from the code, whose changes FORMAT stands for).
     """
     digest = hashlib.sha256()
     digest.update(
@@ -125,32 +169,36 @@ def feed_fingerprint(events: list[Event], *, name: str, feed_id: str) -> str:
             )
         ).encode()
     )
-    for e in events:
-        values = (
-            e.pk, str(e.uid), e.title, e.status, e.type, e.get_type_display(),
-            e.starts_at.isoformat(), e.ends_at.isoformat(), e.created_at.isoformat(),
-            e.updated_at.isoformat(), e.sequence, e.venue, e.online_url, e.description,
-            e.cancelled_reason, str(e.unit), [o.name for o in e.organisations.all()],
-            [t.name for t in e.topics.all()],
-        )  # fmt: skip
-        digest.update(repr(values).encode())
+    for row in rows:
+        digest.update(repr(row).encode())
     return digest.hexdigest()
 
 
 def calendar_response(
-    request, events: Iterable[Event], *, name: str, feed_id: str, filename: str = ""
+    request,
+    events: QuerySet[Event] | Iterable[Event],
+    *,
+    name: str,
+    feed_id: str,
+    filename: str = "",
 ) -> HttpResponse:
     """The feed with an ETag; a matching If-None-Match gets 304 Not Modified.
 
     The ETag is the fingerprint of the feed's inputs, so the 304 needs no building,
     and the bytes of a feed are cached by it: the same inputs give the same bytes.
+    Given a queryset, the events themselves are loaded only when the bytes are built.
     """
-    events = list(events)
-    fingerprint = feed_fingerprint(events, name=name, feed_id=feed_id)
+    if isinstance(events, QuerySet):
+        rows = feed_rows(events)
+    else:
+        events = list(events)
+        rows = [_row(event) for event in events]
+    fingerprint = feed_fingerprint(rows, name=name, feed_id=feed_id)
     response = HttpResponse(content_type="text/calendar; charset=utf-8")
     response["ETag"] = f'"{fingerprint[:40]}"'
-    if events:
-        response["Last-Modified"] = http_date(max(e.updated_at for e in events).timestamp())
+    if rows:
+        latest = max(row[UPDATED_AT] for row in rows)
+        response["Last-Modified"] = http_date(latest.timestamp())
     # Private feeds carry a person's events; every fetch revalidates with the ETag.
     response["Cache-Control"] = "private, no-cache"
     if filename:
