@@ -295,7 +295,7 @@ def filter_by_text(queryset: QuerySet[Organisation], text: str) -> QuerySet[Orga
 # Filters -----------------------------------------------------------------------------
 
 
-def _tagged_with_any(names: Iterable[str]) -> QuerySet:
+def _tagged_with_any(tags: "TagIds", names: Iterable[str]) -> QuerySet:
     """Ids of organisations with one of `names`, whatever the case.
 
     Used as `pk IN (subquery)`: SQLite runs the subquery once, where a correlated
@@ -303,7 +303,7 @@ def _tagged_with_any(names: Iterable[str]) -> QuerySet:
     """
     match = Q()
     for name in names:
-        match |= Q(tag__name__iexact=name)
+        match |= tags.q(name)
     return TaggedOrganisation.objects.filter(match).values("content_object_id")
 
 
@@ -317,7 +317,7 @@ def _by_text(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     return filter_by_text(qs, query.text)
 
 
-def _tagged_with_all(names: Iterable[str]) -> QuerySet:
+def _tagged_with_all(tags: "TagIds", names: Iterable[str]) -> QuerySet:
     """Ids of organisations with every one of `names`, whatever the case.
 
     The first tag's organisations are read from the (tag, organisation) index and each
@@ -326,29 +326,57 @@ def _tagged_with_all(names: Iterable[str]) -> QuerySet:
     twice the time for three common tags among 100,000 organisations.
     """
     first, *others = names
-    rows = TaggedOrganisation.objects.filter(tag__in=_tags_named(first))
+    rows = TaggedOrganisation.objects.filter(tags.q(first))
     for name in others:
         rows = rows.filter(
             Exists(
                 TaggedOrganisation.objects.filter(
-                    content_object_id=OuterRef("content_object_id"), tag__in=_tags_named(name)
+                    tags.q(name), content_object_id=OuterRef("content_object_id")
                 )
             )
         )
     return rows.values("content_object_id")
 
 
-def _tags_named(name: str) -> QuerySet:
-    return Tag.objects.filter(name__iexact=name).values("pk")
+class TagIds:
+    """The ids of the tags a search names, looked up once, before the search runs.
+
+    With the ids written into the query, PostgreSQL estimates from its statistics how
+    many organisations carry each tag; behind a subquery on tag names it guessed a
+    few hundred, chose a nested loop, and took 190 ms for a page of a tag on 28,000
+    organisations that the name index serves in 7 ms. A name the lookup cannot place
+    (a case rule the database and Python disagree on) keeps the subquery, so the
+    answer is the same either way.
+    """
+
+    def __init__(self, names: Iterable[str]):
+        names = list(names)
+        self.ids: dict[str, list[int]] = {}
+        if not names:
+            return
+        match = Q()
+        for name in names:
+            match |= Q(name__iexact=name)
+        for pk, tag_name in Tag.objects.filter(match).values_list("pk", "name"):
+            for name in names:
+                if name.lower() == tag_name.lower():
+                    self.ids.setdefault(name, []).append(pk)
+
+    def q(self, name: str) -> Q:
+        """Tag links of tag `name` (a TaggedOrganisation filter)."""
+        if name in self.ids:
+            return Q(tag_id__in=self.ids[name])
+        return Q(tag__in=Tag.objects.filter(name__iexact=name).values("pk"))
 
 
 def _by_tags(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
+    tags = TagIds([*query.tags_all, *query.tags_any, *query.tags_none])
     if query.tags_all:
-        qs = qs.filter(pk__in=_tagged_with_all(query.tags_all))
+        qs = qs.filter(pk__in=_tagged_with_all(tags, query.tags_all))
     if query.tags_any:
-        qs = qs.filter(pk__in=_tagged_with_any(query.tags_any))
+        qs = qs.filter(pk__in=_tagged_with_any(tags, query.tags_any))
     if query.tags_none:
-        qs = qs.exclude(pk__in=_tagged_with_any(query.tags_none))
+        qs = qs.exclude(pk__in=_tagged_with_any(tags, query.tags_none))
     return qs
 
 
