@@ -100,7 +100,8 @@ def operations(fixtures: dict) -> list[Op]:
     if fixtures.get("clash_path"):
         ops.append(Op("clash_page", "Clash check page for a new event", fixtures["clash_path"]))
     if fixtures.get("feed_path"):
-        label = f"iCalendar feed ({fixtures.get('feed_events', '?'):,} events)"
+        count = fixtures.get("feed_events")
+        label = f"iCalendar feed ({count:,} events)" if count else "iCalendar feed"
         ops.append(Op("feed", label, fixtures["feed_path"], "feed", "feed"))
         if fixtures.get("feed_etag"):
             ops.append(
