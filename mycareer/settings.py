@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "mycareer.accounts",
     "mycareer.organisations",
     "mycareer.events",
+    "mycareer.bookings",
     "allauth",
     "allauth.account",
     "allauth.mfa",

@@ -31,9 +31,17 @@ class DailyJob:
     hour: int = 6
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    task: Any
+    every_minutes: int = 1
+
+
 _nav: dict[str, NavItem] = {}
 _panels: dict[str, DashboardPanel] = {}
 _daily: dict[str, DailyJob] = {}
+_periodic: dict[str, PeriodicJob] = {}
 
 
 def register_nav(item: NavItem) -> None:
@@ -79,3 +87,12 @@ def register_seed(step: SeedStep) -> None:
 
 def seed_steps() -> list[SeedStep]:
     return sorted(_seeds.values(), key=lambda s: s.order)
+
+
+def register_periodic_job(job: PeriodicJob) -> None:
+    """A task the scheduler enqueues every `every_minutes` minutes (watchdogs, retries)."""
+    _periodic[job.name] = job
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    return list(_periodic.values())

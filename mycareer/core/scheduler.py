@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mycareer.core.models import ScheduledRun
-from mycareer.core.registry import daily_jobs
+from mycareer.core.registry import daily_jobs, periodic_jobs
 
 
 def enqueue_due_jobs(*, now=None) -> list[str]:
@@ -17,6 +17,19 @@ def enqueue_due_jobs(*, now=None) -> list[str]:
         try:
             with transaction.atomic():
                 ScheduledRun.objects.create(job=job.name, day=now.date(), enqueued_at=now)
+                transaction.on_commit(job.task.enqueue)
+        except IntegrityError:
+            continue
+        enqueued.append(job.name)
+    minute = now.hour * 60 + now.minute
+    for job in periodic_jobs():
+        bucket = minute - minute % max(1, job.every_minutes)
+        try:
+            with transaction.atomic():
+                # One row per job and time slot keeps several schedulers from doubling it.
+                ScheduledRun.objects.create(
+                    job=f"{job.name}@{bucket:04d}", day=now.date(), enqueued_at=now
+                )
                 transaction.on_commit(job.task.enqueue)
         except IntegrityError:
             continue
