@@ -208,7 +208,7 @@ def test_the_month_is_an_accessible_table_with_navigation(client, persona):
     assert '<th scope="row" class="calendar__week">' in body
     assert 'aria-current="date"' in body
     assert 'rel="prev"' in body and 'rel="next"' in body
-    assert '<label for="id_type">Type:</label>' in body
+    assert '<label for="id_type">Type</label>' in body
     assert 'aria-current="page">Events</a>' in body  # the navigation item
     next_month = re.search(r'href="\?month=(\d{4}-\d{2})[^"]*" rel="next"', body).group(1)
     assert client.get(f"{reverse('events:month')}?month={next_month}").status_code == 200
