@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("mycareer.accounts.urls")),
     path("audit/", include("mycareer.audit.urls")),
     path("organisations/", include("mycareer.organisations.urls")),
+    path("bookings/", include("mycareer.bookings.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -180,7 +180,7 @@ def send_ban_notice(ban_id: int) -> int:
     from mycareer.bookings.selectors import when_text
 
     ban = BookingBan.objects.select_related("student").filter(pk=ban_id).first()
-    if ban is None or not ban.is_active():
+    if ban is None or ban.lifted_at is not None or ban.ends_at <= timezone.now():
         return 0
     return _send(
         to=[ban.student.email],
