@@ -42,7 +42,7 @@ def test_everyone_booked_or_waiting_is_told_of_a_cancellation(persona, cast):
 
 
 @pytest.mark.django_db
-def test_organisation_timelines_show_aggregate_figures_to_staff_and_employers(persona, cast):
+def test_organisation_timelines_show_figures_without_names_to_staff_and_others(persona, cast):
     organisation = Organisation.objects.get(name="Kirkstall Robotics")
     for viewer, staff in ((persona("operator"), True), (persona("student"), False)):
         entries, _ = organisation_timeline(organisation, viewer=viewer, staff=staff)
