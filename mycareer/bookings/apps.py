@@ -7,16 +7,26 @@ class BookingsConfig(AppConfig):
     verbose_name = "Bookings, waiting lists and attendance"
 
     def ready(self) -> None:
+        from mycareer.accounts.permissions import can_edit_records, is_student
         from mycareer.audit.registry import register_actions
         from mycareer.bookings import (
             permissions,  # noqa: F401 (registers rules)
             tasks,
         )
+        from mycareer.bookings.dashboard import staff_panel, student_panel
         from mycareer.bookings.demo import seed_bookings
-        from mycareer.bookings.selectors import booked_events_for_feed, cancellation_addresses
+        from mycareer.bookings.selectors import (
+            booked_events_for_feed,
+            bookings_timeline_source,
+            cancellation_addresses,
+        )
         from mycareer.core.registry import (
+            DashboardPanel,
+            NavItem,
             PeriodicJob,
             SeedStep,
+            register_nav,
+            register_panel,
             register_periodic_job,
             register_seed,
         )
@@ -24,6 +34,7 @@ class BookingsConfig(AppConfig):
             register_cancellation_recipients,
             register_personal_feed_source,
         )
+        from mycareer.organisations.timeline import register_timeline_source
 
         register_actions(
             {
@@ -49,6 +60,11 @@ class BookingsConfig(AppConfig):
                 "bookings.ban.lifted": "Booking restriction lifted",
             }
         )
+        register_nav(NavItem("My events", "bookings:my_events", is_student, order=20))
+        register_nav(NavItem("Bookings", "bookings:overview", can_edit_records, order=30))
+        register_panel(DashboardPanel("bookings/panels/student.html", student_panel, order=12))
+        register_panel(DashboardPanel("bookings/panels/staff.html", staff_panel, order=15))
+        register_timeline_source("bookings", bookings_timeline_source, staff_only=False)
         register_personal_feed_source(booked_events_for_feed, name="bookings")
         register_cancellation_recipients(cancellation_addresses, name="bookings")
         register_periodic_job(PeriodicJob("expire-offers", tasks.expire_offers, every_minutes=5))

@@ -93,6 +93,17 @@ def _past_bookings(event, students, *, days_before: int = 10) -> list[Booking]:
     return bookings
 
 
+def _as_if_at_the_time(event, bookings: list[Booking]) -> None:
+    """Move check-in and closing times to when they would have happened, at the event."""
+    for n, booking in enumerate(bookings):
+        Booking.objects.filter(pk=booking.pk, checked_in_at__isnull=False).update(
+            checked_in_at=event.starts_at - datetime.timedelta(minutes=10 - n % 15)
+        )
+    BookingSettings.objects.filter(event=event, attendance_closed_at__isnull=False).update(
+        attendance_closed_at=event.ends_at + datetime.timedelta(minutes=30)
+    )
+
+
 def seed_bookings(cast: dict) -> None:
     """Bookings on the demo events (see the module docstring)."""
     events = cast.get("events") or {}
@@ -127,6 +138,7 @@ def seed_bookings(cast: dict) -> None:
     for booking in booked[:1] + booked[2:14]:
         services.check_in(booking=booking, by=tom)
     services.attendance_close(event=past, by=tom)
+    _as_if_at_the_time(past, booked)
 
     # Pennine Analytics, also last week: some checked in; its organiser has not closed attendance.
     pennine = events[PAST_OPEN]
@@ -134,6 +146,7 @@ def seed_bookings(cast: dict) -> None:
     booked = _past_bookings(pennine, [oliver, lucas, *computing], days_before=6)
     for booking in booked[:5]:
         services.check_in(booking=booking, by=helen)
+    _as_if_at_the_time(pennine, booked)
 
     # Interview skills: 12 places, full, four waiting; Aisha is second in the queue.
     full = events[FULL]

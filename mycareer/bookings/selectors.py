@@ -3,8 +3,9 @@
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -362,6 +363,7 @@ def _count(model, **filters):
 def with_counts(events: QuerySet[Event]) -> QuerySet[Event]:
     """Annotate the figures lists show, in the same query."""
     return events.select_related("unit", "booking_settings").annotate(
+        n_capacity=F("booking_settings__capacity"),
         n_booked=_count(Booking, status__in=HOLDING),
         n_attended=_count(Booking, status=Booking.Status.ATTENDED),
         n_waiting=_count(WaitlistEntry, status__in=QUEUED),
@@ -374,17 +376,13 @@ def events_for_staff(user, *, start: datetime.datetime, end: datetime.datetime):
     ).order_by("starts_at", "pk")
 
 
-def awaiting_attendance(user, *, now: datetime.datetime | None = None, days: int = 30):
-    """Events that took place recently and whose attendance is not closed yet."""
+def recent_events(user, *, now: datetime.datetime | None = None, days: int = 30):
+    """Events that took place in the last few weeks with bookings, newest first."""
     now = now or timezone.now()
     return with_counts(
         runnable_events(user)
         .filter(status=Event.Status.PUBLISHED, starts_at__lt=now)
         .filter(starts_at__gte=now - datetime.timedelta(days=days))
-        .filter(
-            Q(booking_settings__isnull=True)
-            | Q(booking_settings__attendance_closed_at__isnull=True)
-        )
         .filter(Exists(Booking.objects.filter(event=OuterRef("pk"))))
     ).order_by("-starts_at", "-pk")
 
@@ -431,10 +429,14 @@ def find_student(text: str) -> User | None:
 
 
 def move_targets(booking_event: Event, *, now: datetime.datetime | None = None):
-    """Published events yet to start that a person could be moved to (nearest first)."""
+    """Published events in the next half year that a person could be moved to."""
     now = now or timezone.now()
     return (
-        Event.objects.filter(status=Event.Status.PUBLISHED, starts_at__gt=now)
+        Event.objects.filter(
+            status=Event.Status.PUBLISHED,
+            starts_at__gt=now,
+            starts_at__lt=now + datetime.timedelta(weeks=26),
+        )
         .exclude(pk=booking_event.pk)
         .select_related("unit")
         .order_by("starts_at", "pk")
@@ -648,7 +650,7 @@ def bookings_timeline_source(organisation, *, viewer, limit: int) -> list[Timeli
                 kind="Bookings",
                 title=f"{event.title}: {figures}",
                 text=f"{event.get_type_display()}: {figures}",
-                url="",
+                url=reverse("bookings:event", args=[event.pk]),
                 details=details,
             )
         )

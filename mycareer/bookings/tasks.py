@@ -21,6 +21,14 @@ from mycareer.bookings.models import (
     NoShowFollowUp,
     WaitlistEntry,
 )
+from mycareer.bookings.selectors import (
+    attendance_report,
+    report_csv_rows,
+    settings_of,
+    waitlist_position,
+    when_text,
+)
+from mycareer.bookings.tickets import check_in_url, event_ics, qr_png
 
 
 def _when(event) -> str:
@@ -70,8 +78,6 @@ def _booking(booking_id: int) -> Booking | None:
 
 def _ticket(booking: Booking, *, subject: str, template: str) -> int:
     """A confirmation: event details, an .ics for the calendar and the check-in QR code."""
-    from mycareer.bookings.tickets import check_in_url, event_ics, qr_png
-
     event = booking.event
     return _send(
         to=[booking.student.email],
@@ -129,8 +135,6 @@ def _entry(entry_id: int) -> WaitlistEntry | None:
 @task()
 def send_waitlist_joined(entry_id: int) -> int:
     """Tell someone they are on the waiting list, their number and how places are given."""
-    from mycareer.bookings.selectors import settings_of, waitlist_position
-
     entry = _entry(entry_id)
     if entry is None or entry.status != WaitlistEntry.Status.WAITING:
         return 0
@@ -154,8 +158,6 @@ def send_waitlist_joined(entry_id: int) -> int:
 @task()
 def send_offer(entry_id: int) -> int:
     """Offer a freed place to the next person waiting, with the link to accept it."""
-    from mycareer.bookings.selectors import when_text
-
     entry = _entry(entry_id)
     if entry is None or entry.status != WaitlistEntry.Status.OFFERED:
         return 0
@@ -177,10 +179,8 @@ def send_offer(entry_id: int) -> int:
 @task()
 def send_ban_notice(ban_id: int) -> int:
     """Tell a student why they cannot book for a while, and until when."""
-    from mycareer.bookings.selectors import when_text
-
     ban = BookingBan.objects.select_related("student").filter(pk=ban_id).first()
-    if ban is None or not ban.is_active():
+    if ban is None or ban.lifted_at is not None or ban.ends_at <= timezone.now():
         return 0
     return _send(
         to=[ban.student.email],
@@ -193,6 +193,7 @@ def send_ban_notice(ban_id: int) -> int:
 @task()
 def send_noshow_followup(followup_id: int) -> int:
     """Email each no-show the organiser's message once, even if the worker restarts."""
+    # Imported here: the services module enqueues these tasks, so it imports this one.
     from mycareer.bookings.services import merge_text
 
     followup = NoShowFollowUp.objects.select_related("event", "sent_by").get(pk=followup_id)
@@ -219,8 +220,6 @@ def send_noshow_followup(followup_id: int) -> int:
 
 
 def report_csv(report) -> str:
-    from mycareer.bookings.selectors import report_csv_rows
-
     buffer = io.StringIO()
     csv.writer(buffer).writerows(report_csv_rows(report))
     return buffer.getvalue()
@@ -229,8 +228,6 @@ def report_csv(report) -> str:
 @task()
 def send_employer_report(report_id: int) -> int:
     """Send the attendance figures (and the CSV) to each chosen employer contact."""
-    from mycareer.bookings.selectors import attendance_report
-
     report = (
         EmployerReport.objects.select_related("event", "event__organiser", "sent_by")
         .prefetch_related("contacts__organisation")
@@ -266,6 +263,6 @@ def send_employer_report(report_id: int) -> int:
 @task()
 def expire_offers() -> int:
     """Every few minutes: close offers nobody took up and offer the places on."""
-    from mycareer.bookings.services import offers_expire
+    from mycareer.bookings.services import offers_expire  # (see send_noshow_followup)
 
     return offers_expire()

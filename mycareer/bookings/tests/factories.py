@@ -49,11 +49,13 @@ def make_event(
     minutes: int = 60,
     unit: str = "mech",
     open_to_all: bool = True,
+    title: str | None = None,
     **settings,
 ) -> Event:
     """A published event open to all students, with the booking settings given."""
     starts = timezone.now() + starts_in
     event = EventFactory(
+        **({"title": title} if title else {}),
         starts_at=starts,
         ends_at=starts + datetime.timedelta(minutes=minutes),
         unit=Unit.objects.get(code=unit),
