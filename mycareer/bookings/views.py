@@ -29,6 +29,7 @@ from mycareer.bookings.forms import (
 )
 from mycareer.bookings.models import Booking, BookingBan, WaitlistEntry
 from mycareer.bookings.tickets import BadCode, read_check_in_token
+from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
 from mycareer.events import selectors as event_selectors
 from mycareer.events.models import Event
@@ -75,14 +76,6 @@ def _run_event(request, event_id: int) -> Event:
 
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
-
-
-def _add_form_error(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _placed_message(request, placed, *, name: str = "") -> None:
@@ -271,7 +264,7 @@ def manage(request, event_id: int):
         try:
             placed = services.staff_book_student(event=event, student=student, by=request.user)
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             _placed_message(request, placed, name=str(student))
             return redirect("bookings:manage", event.pk)
@@ -301,7 +294,7 @@ def settings_edit(request, event_id: int):
                 event=event, by=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             text = "The booking settings are saved."
             if moved:
@@ -330,7 +323,7 @@ def move(request, kind: str, pk: int):
                 which = {"booking": item} if kind == "booking" else {"entry": item}
                 placed = services.staff_move(to_event=target, by=request.user, **which)
             except ValidationError as error:
-                _add_form_error(form, error)
+                add_validation_error(form, error)
             else:
                 _placed_message(request, placed, name=str(item.student))
                 return redirect("bookings:manage", item.event_id)
@@ -409,7 +402,7 @@ def walk_in(request, event_id: int):
         try:
             services.walk_in(event=event, student=student, by=request.user)
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, f"{student} is checked in as a walk-in.")
             return redirect("bookings:check_in", event.pk)
@@ -536,7 +529,7 @@ def attendance(request, event_id: int):
                     event=event, by=request.user, **form.cleaned_data
                 )
             except ValidationError as error:
-                _add_form_error(form, error)
+                add_validation_error(form, error)
             else:
                 messages.success(
                     request, f"Your message is on its way to {followup.recipients} people."
@@ -582,7 +575,7 @@ def report(request, event_id: int):
                 event=event, contacts=chosen, by=request.user, message=form.cleaned_data["message"]
             )
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(
                 request,

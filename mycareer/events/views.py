@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.audit.selectors import audit_for_object
+from mycareer.core.forms import add_validation_error
 from mycareer.events import grids, selectors, services
 from mycareer.events.clashes import ClashesFound, find_clashes, suggest_slots
 from mycareer.events.forms import (
@@ -60,14 +61,6 @@ def _check(request, perm: str, obj) -> None:
 def _posted(request):
     """The submitted data, or None for a GET (an empty POST still counts as submitted)."""
     return request.POST if request.method == "POST" else None
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _shows_audience_filters(user) -> bool:
@@ -207,7 +200,7 @@ def create(request):
         try:
             event = services.event_create(by=request.user, **form.service_kwargs())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(
                 request, f"{event} is saved as a draft. Check for clashes, then publish it."
@@ -242,7 +235,7 @@ def edit(request, pk: int):
                 "or give a reason to go ahead anyway.",
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, f"{event} is saved.")
             return redirect(event)
@@ -285,7 +278,7 @@ def publish(request, pk: int):
                 "Give a reason to publish despite the clashes, or change the event.",
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             note = (
                 f" The organisers of {len(overridden)} clashing event"
@@ -315,7 +308,7 @@ def cancel(request, pk: int):
         try:
             services.event_cancel(event=event, by=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, f"{event} is cancelled; everyone booked will be emailed.")
             return redirect(event)
@@ -372,7 +365,7 @@ def opening_create(request, pk: int):
         try:
             services.opening_request_create(event=event, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(
                 request,
@@ -411,7 +404,7 @@ def opening(request, request_id: int):
                     comment=form.cleaned_data["comment"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_error(form, error)
             else:
                 messages.success(request, "Your answer is recorded; the organiser is told.")
                 return redirect("events:opening", request_id=opening.pk)
