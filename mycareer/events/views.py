@@ -265,18 +265,17 @@ def publish(request, pk: int):
         messages.info(request, f"{event} is already {event.get_status_display().lower()}.")
         return redirect(event)
     found = find_clashes(event)
-    form = PublishForm(_posted(request), clashes=[])
+    form = PublishForm(_posted(request), clashes=found)
     if request.method == "POST" and form.is_valid():
         try:
             overridden = services.event_publish(
                 event=event, by=request.user, override_reason=form.cleaned_data["override_reason"]
             )
         except ClashesFound as clash_error:
+            # Another event was published since the page was read: show it, ask for a reason.
             found = clash_error.clashes
-            form.add_error(
-                "override_reason",
-                "Give a reason to publish despite the clashes, or change the event.",
-            )
+            form = PublishForm(request.POST, clashes=found)
+            form.is_valid()  # the reason is now required, and missing
         except ValidationError as error:
             add_validation_error(form, error)
         else:
@@ -288,10 +287,6 @@ def publish(request, pk: int):
             )
             messages.success(request, f"{event} is published.{note}")
             return redirect(event)
-    if found and not form.is_bound:
-        form = PublishForm(clashes=found)
-    elif found:
-        form.fields["override_reason"].required = True
     return render(request, "events/publish.html", {"event": event, "clashes": found, "form": form})
 
 
