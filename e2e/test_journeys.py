@@ -1,8 +1,14 @@
 """The main journeys, as each person would do them, by the page's labels and roles."""
 
+import datetime
+import io
 import re
 
 import pytest
+import time_machine
+import zxingcpp
+from django.conf import settings as django_settings
+from PIL import Image
 from playwright.sync_api import expect
 
 from e2e.conftest import log_in, log_out, open_menu_link, screenshot
@@ -141,6 +147,112 @@ def test_bulk_mailer_sends_a_campaign_that_arrives_and_untrained_staff_cannot(
     page.goto(f"{site.url}/email/new/")
     expect(page.get_by_role("heading", name="You cannot do this")).to_be_visible()
     expect(page.get_by_text("you need the Bulk mailer level")).to_be_visible()
+
+
+def open_event(page, title: str) -> None:
+    """From the menu to one event, through the calendar's list view."""
+    open_menu_link(page, "Events")
+    page.get_by_role("link", name="List", exact=True).click()
+    page.get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+
+
+def booking_panel(page):
+    return page.get_by_role("region", name="Booking")
+
+
+def qr_code_text(message) -> str:
+    """What a phone camera reads from the check-in code attached to an email."""
+    [png] = [
+        part.get_payload(decode=True)
+        for part in message.iter_attachments()
+        if part.get_filename() == "check-in-code.png"
+    ]
+    [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    return code.text
+
+
+def test_an_event_that_clashes_is_published_booked_waitlisted_and_checked_in(
+    page, site, viewport, smtp_server, run_worker
+):
+    from mycareer.events.models import Event
+
+    title = "Robotics industry evening"  # a draft of the demo, the day before the careers fair
+    # The operator publishes despite the clash, with a reason.
+    log_in(page, site, "operator@demo.ac.uk")
+    open_menu_link(page, "Events")
+    screenshot(page, "calendar", viewport)
+    open_event(page, title)
+    page.get_by_role("link", name="Publish", exact=True).click()
+    clashes = page.locator(".clash-list")
+    expect(
+        clashes.get_by_role("link", name="Engineering and technology careers fair")
+    ).to_be_visible()
+    expect(clashes).to_contain_text("Kirkstall Robotics")
+    page.get_by_role("button", name="Publish despite the clashes").click()
+    # The error summary names the missing reason and leads to the box.
+    page.get_by_role("link", name=re.compile("^Reason for publishing.*: Give a reason")).click()
+    expect(page.get_by_label("Reason for publishing despite the clashes")).to_be_focused()
+    page.get_by_label("Reason for publishing despite the clashes").fill(
+        "Kirkstall can only come on Thursday evening; the fair is daytime."
+    )
+    page.get_by_role("button", name="Publish despite the clashes").click()
+    expect(page.get_by_text(f"{title} is published.")).to_be_visible()
+    # One place, and the next person on the waiting list is booked automatically.
+    page.get_by_role("link", name="Bookings and waiting list").click()
+    page.get_by_role("navigation", name="Running this event").get_by_role(
+        "link", name="Settings"
+    ).click()
+    page.get_by_label("Number of places").fill("1")
+    page.get_by_label("Keep a waiting list when the event is full").check()
+    page.get_by_role("radio", name=re.compile("Automatic")).check()
+    page.get_by_role("button", name="Save").click()
+    log_out(page)
+
+    # A student books the place; a second one joins the waiting list.
+    log_in(page, site, "student@demo.ac.uk")
+    open_event(page, title)
+    page.get_by_role("button", name="Book a place").click()
+    expect(booking_panel(page)).to_contain_text("You have a place.")
+    screenshot(page, "event-booking", viewport)
+    log_out(page)
+    log_in(page, site, "student5@demo.ac.uk")
+    open_event(page, title)
+    expect(booking_panel(page)).to_contain_text("Fully booked")
+    page.get_by_role("button", name="Join the waiting list").click()
+    expect(booking_panel(page)).to_contain_text("You are number 1 on the waiting list")
+    log_out(page)
+
+    # The first cancels; the second is booked and told, with her check-in code.
+    log_in(page, site, "student@demo.ac.uk")
+    open_event(page, title)
+    page.get_by_role("button", name="Cancel my place").click()
+    expect(page.get_by_text(f"The booking at {title} is cancelled.")).to_be_visible()
+    log_out(page)
+    run_worker()
+    [promotion] = [
+        m
+        for m in smtp_server.wait_for(1)
+        if m["Subject"] == f"[MyCareer] A place came free: you are booked for {title}"
+    ]
+    assert promotion["To"] == "student5@demo.ac.uk"
+    log_in(page, site, "student5@demo.ac.uk")
+    open_event(page, title)
+    expect(booking_panel(page)).to_contain_text("You have a place.")
+    log_out(page)
+
+    # On the evening, door staff scan her code with a phone: it opens the check-in address.
+    address = qr_code_text(promotion)
+    assert address.startswith(f"{django_settings.SITE_URL}/bookings/scan/")
+    starts = Event.objects.get(title=title).starts_at
+    with time_machine.travel(starts - datetime.timedelta(minutes=20), tick=True):
+        log_in(page, site, "operator@demo.ac.uk")
+        page.goto(address.replace(django_settings.SITE_URL, site.url))
+        expect(page.get_by_role("heading", name="Checked in", level=1)).to_be_visible()
+        expect(page.get_by_role("status")).to_contain_text(f"Fatima Begum is checked in to {title}")
+        screenshot(page, "check-in", viewport)
+        page.goto(address.replace(django_settings.SITE_URL, site.url))
+        expect(page.get_by_role("heading", name="Already checked in", level=1)).to_be_visible()
 
 
 def test_keyboard_only_a_viewer_finds_an_organisation(page, site):

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "mycareer.usergroup",
     "mycareer.vacancies",
     "mycareer.events",
+    "mycareer.bookings",
     "allauth",
     "allauth.account",
     "allauth.mfa",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("group/", include("mycareer.usergroup.urls")),
     path("vacancies/", include("mycareer.vacancies.urls")),
     path("events/", include("mycareer.events.urls")),
+    path("bookings/", include("mycareer.bookings.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -40,9 +40,6 @@ class AccountsConfig(AppConfig):
             NavItem("My access", "accounts:my_access", permissions.is_staff_member, order=80)
         )
         register_nav(
-            NavItem("Training", "accounts:training_sessions", permissions.is_staff_member, order=81)
-        )
-        register_nav(
             NavItem("Access", "accounts:access_list", permissions.can_administer, order=90)
         )
         register_panel(DashboardPanel("accounts/panels/access.html", access_panel, order=90))

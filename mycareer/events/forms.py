@@ -213,6 +213,9 @@ class PublishForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Recorded on the event and sent to the other events' organisers.",
+        error_messages={
+            "required": "Give a reason to publish despite the clashes, or change the event."
+        },
     )
 
     def __init__(self, *args, clashes: list, **kwargs):

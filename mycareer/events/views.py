@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.audit.selectors import audit_for_object
+from mycareer.core.forms import add_validation_error
 from mycareer.events import grids, selectors, services
 from mycareer.events.clashes import ClashesFound, find_clashes, suggest_slots
 from mycareer.events.forms import (
@@ -60,14 +61,6 @@ def _check(request, perm: str, obj) -> None:
 def _posted(request):
     """The submitted data, or None for a GET (an empty POST still counts as submitted)."""
     return request.POST if request.method == "POST" else None
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _shows_audience_filters(user) -> bool:
@@ -205,7 +198,7 @@ def create(request):
         try:
             event = services.event_create(by=request.user, **form.service_kwargs())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(
                 request, f"{event} is saved as a draft. Check for clashes, then publish it."
@@ -240,7 +233,7 @@ def edit(request, pk: int):
                 "or give a reason to go ahead anyway.",
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, f"{event} is saved.")
             return redirect(event)
@@ -270,20 +263,19 @@ def publish(request, pk: int):
         messages.info(request, f"{event} is already {event.get_status_display().lower()}.")
         return redirect(event)
     found = find_clashes(event)
-    form = PublishForm(_posted(request), clashes=[])
+    form = PublishForm(_posted(request), clashes=found)
     if request.method == "POST" and form.is_valid():
         try:
             overridden = services.event_publish(
                 event=event, by=request.user, override_reason=form.cleaned_data["override_reason"]
             )
         except ClashesFound as clash_error:
+            # Another event was published since the page was read: show it, ask for a reason.
             found = clash_error.clashes
-            form.add_error(
-                "override_reason",
-                "Give a reason to publish despite the clashes, or change the event.",
-            )
+            form = PublishForm(request.POST, clashes=found)
+            form.is_valid()  # the reason is now required, and missing
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             note = (
                 f" The organisers of {len(overridden)} clashing event"
@@ -293,10 +285,6 @@ def publish(request, pk: int):
             )
             messages.success(request, f"{event} is published.{note}")
             return redirect(event)
-    if found and not form.is_bound:
-        form = PublishForm(clashes=found)
-    elif found:
-        form.fields["override_reason"].required = True
     return render(request, "events/publish.html", {"event": event, "clashes": found, "form": form})
 
 
@@ -313,7 +301,7 @@ def cancel(request, pk: int):
         try:
             services.event_cancel(event=event, by=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, f"{event} is cancelled; everyone booked will be emailed.")
             return redirect(event)
@@ -370,7 +358,7 @@ def opening_create(request, pk: int):
         try:
             services.opening_request_create(event=event, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(
                 request,
@@ -409,7 +397,7 @@ def opening(request, request_id: int):
                     comment=form.cleaned_data["comment"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_error(form, error)
             else:
                 messages.success(request, "Your answer is recorded; the organiser is told.")
                 return redirect("events:opening", request_id=opening.pk)

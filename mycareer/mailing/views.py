@@ -8,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.permissions import Action, require
+from mycareer.core.forms import add_validation_error
 from mycareer.mailing import chart, services
 from mycareer.mailing.content import render_for
 from mycareer.mailing.crosspromotion import events_for, suggested_event_ids, upcoming_events
@@ -22,14 +23,6 @@ def _campaign(request, pk: int) -> Campaign:
     return get_object_or_404(
         Campaign.objects.select_related("sender", "unit", "approved_by"), pk=pk
     )
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @require_safe
@@ -74,7 +67,7 @@ def campaign_form(request, pk: int | None = None):
             else:
                 services.campaign_update(campaign=campaign, by=request.user, **data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(
                 request, "The draft is saved. Check who will receive it before sending."

@@ -10,6 +10,7 @@ from taggit.models import Tag
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import Action, access_for, require
+from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
 from mycareer.organisations import keyaccounts, selectors, services
 from mycareer.organisations.forms import ConfirmForm, ContactForm, NoteForm, OrganisationForm
@@ -36,14 +37,6 @@ def _check(request, perm: str, obj=None) -> None:
         access = access_for(request.user)
         action = Action.DELETE if "delete" in perm or "archive" in perm else Action.EDIT
         raise PermissionDenied(access.why_not(action) or "You may not do this.")
-
-
-def _add_form_error(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # Organisations ---------------------------------------------------------------------
@@ -76,7 +69,7 @@ def organisation_create(request):
                 (found[c.organisation_id], c) for c in candidates if c.organisation_id in found
             ]
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, f"{organisation} is now in MyCareer.")
             return redirect(organisation)
@@ -148,7 +141,7 @@ def organisation_edit(request, pk: int):
                 organisation=fresh, tags=form.cleaned_data["tags"], by=request.user
             )
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "The profile is saved.")
             return redirect(fresh)
@@ -340,7 +333,7 @@ def contact_create(request, pk: int):
                 organisation=organisation, by=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, f"{contact} was added.")
             return redirect(organisation)
@@ -395,7 +388,7 @@ def contact_edit(request, pk: int, contact_id: int):
         try:
             services.contact_update(contact=fresh, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, f"{fresh} was saved.")
             return redirect(fresh)
@@ -434,7 +427,7 @@ def note_create(request, pk: int):
         try:
             services.note_create(organisation=organisation, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "The note is recorded.")
             return redirect(organisation)
@@ -464,7 +457,7 @@ def note_edit(request, pk: int, note_id: int):
         try:
             services.note_update(note=fresh, by=request.user, contacts=contacts, **data)
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "The note is saved.")
             return redirect(fresh.get_absolute_url())

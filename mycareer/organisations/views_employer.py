@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import Action, require, require_kind
+from mycareer.core.forms import add_validation_error
 from mycareer.organisations import registration as reg
 from mycareer.organisations import services
 from mycareer.organisations.forms import (
@@ -47,14 +48,6 @@ def _invitation(token: str) -> EmployerInvitation | None:
         .filter(token=token, accepted_at__isnull=True, created_at__gte=since)
         .first()
     )
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @require_http_methods(["GET", "POST"])
@@ -105,7 +98,7 @@ def register(request):
                     invitation=invitation,
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_validation_error(form, error)
             else:
                 user = User.objects.get(email=data["email"].strip().lower())
                 EmailAddress.objects.get_or_create(
@@ -160,7 +153,7 @@ def registration_detail(request, registration_id: int):
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "The decision is recorded and emailed to the employer.")
             return redirect("organisations:registrations")
@@ -217,7 +210,7 @@ def profile(request):
         try:
             services.organisation_update(organisation=fresh, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "Your organisation's profile is saved.")
             return redirect("employer:profile")
@@ -247,7 +240,7 @@ def contacts(request):
                     by=request.user,
                 )
             except ValidationError as error:
-                _add_errors(invite_form, error)
+                add_validation_error(invite_form, error)
             else:
                 messages.success(
                     request, f"We emailed an invitation to {invite_form.cleaned_data['email']}."
@@ -285,7 +278,7 @@ def contact_form(request, contact_id: int | None = None):
                 fresh = Contact.objects.get(pk=contact.pk)
                 services.contact_update(contact=fresh, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "The contact is saved.")
             return redirect("employer:contacts")

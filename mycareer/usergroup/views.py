@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import require_kind
+from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
 from mycareer.usergroup import services
 from mycareer.usergroup.forms import (
@@ -20,11 +21,6 @@ from mycareer.usergroup.models import Announcement, Feedback, Representative
 SORTS = {"votes": ("-vote_count", "-created_at"), "newest": ("-created_at",)}
 
 
-def _form_errors(form, error: ValidationError) -> None:
-    for field, errors in getattr(error, "error_dict", {None: error.error_list}).items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 @require_http_methods(["GET", "POST"])
 @require_kind(User.Kind.STAFF)
 def group(request):
@@ -36,7 +32,7 @@ def group(request):
             try:
                 services.representative_appoint(by=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _form_errors(form, error)
+                add_validation_error(form, error)
             else:
                 messages.success(request, "The representative is named.")
                 return redirect("usergroup:group")
@@ -125,7 +121,7 @@ def feedback_create(request):
         try:
             feedback = services.feedback_log(by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "Thank you: the Super User Group will look at it.")
             return redirect(feedback)
@@ -169,7 +165,7 @@ def feedback_detail(request, pk: int):
                     messages.success(request, "The status is changed.")
                     return redirect(feedback)
         except ValidationError as error:
-            _form_errors(triage_form if do == "triage" else comment_form, error)
+            add_validation_error(triage_form if do == "triage" else comment_form, error)
     return render(
         request,
         "usergroup/feedback_detail.html",

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import Action, access_for, require, require_kind
+from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
 from mycareer.vacancies import selectors, services
 from mycareer.vacancies.forms import (
@@ -23,14 +24,6 @@ from mycareer.vacancies.forms import (
 from mycareer.vacancies.models import Vacancy
 
 Status = Vacancy.Status
-
-
-def _add_form_error(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _querystring(request) -> str:
@@ -158,7 +151,7 @@ def create(request):
                 organisation=organisation, by=request.user, submit=submit, **data
             )
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             if submit:
                 messages.success(
@@ -187,7 +180,7 @@ def post_for_employer(request):
         try:
             vacancy = services.vacancy_create(organisation=organisation, by=request.user, **data)
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, f"The vacancy is posted for {organisation}.")
             return redirect(vacancy)
@@ -220,7 +213,7 @@ def edit(request, pk: int):
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             vacancy.refresh_from_db()
             if was == Status.APPROVED and not as_staff:
@@ -320,7 +313,7 @@ def moderate(request, pk: int):
             else:
                 services.vacancy_reject(vacancy=vacancy, by=request.user, reason=reason)
         except ValidationError as error:
-            _add_form_error(form, error)
+            add_validation_error(form, error)
         else:
             what = f"the changes to “{vacancy.title}”" if editing else f"“{vacancy.title}”"
             verb = "Approved" if approve else "Rejected"

@@ -43,6 +43,7 @@ def url_routes() -> dict[str, str]:
 def sample_objects(persona) -> dict:
     """Objects for the routes' arguments; employer A's organisation is Brightwave Digital."""
     from mycareer.accounts.models import TrainingSession, User
+    from mycareer.bookings.models import Booking, WaitlistEntry
     from mycareer.events.models import Event, OpeningRequest
     from mycareer.mailing.models import Campaign
     from mycareer.mailing.unsubscribe import make_token
@@ -87,6 +88,12 @@ def sample_objects(persona) -> dict:
         "opening": OpeningRequest.objects.filter(status="pending").first().pk,
         "feed_token": persona("student").feed_token,
         "unit_code": "mech",
+        "booking": Booking.objects.filter(student__email="student@demo.ac.uk", status="confirmed")
+        .first()
+        .pk,
+        "entry": WaitlistEntry.objects.filter(student__email="student@demo.ac.uk").first().pk,
+        "ban": _ban(persona),
+        "ticket": "not-a-real-ticket",
     }
 
 
@@ -127,6 +134,13 @@ ROUTE_ARGUMENTS = {
     "events:opening": {"request_id": "opening"},
     "events:personal_feed": {"token": "feed_token"},
     "events:unit_feed": {"code": "unit_code"},
+    "bookings:lift_ban": {"ban_id": "ban"},
+    "bookings:scan": {"token": "ticket"},
+    "bookings:cancel": {"booking_id": "booking"},
+    "bookings:leave": {"entry_id": "entry"},
+    "bookings:offer": {"entry_id": "entry"},
+    "bookings:move": {"pk": "booking"},
+    "bookings:move_entry": {"pk": "entry"},
 }
 
 
@@ -145,6 +159,8 @@ def route_kwargs(name: str, route: str, objects: dict) -> dict:
                 app, "org"
             )
             kwargs[arg] = objects[key]
+        elif arg == "event_id":
+            kwargs[arg] = objects["event"]
         elif arg == "contact_id":
             kwargs[arg] = objects["contact"]
         elif arg == "result_id":
@@ -152,3 +168,19 @@ def route_kwargs(name: str, route: str, objects: dict) -> dict:
         else:
             kwargs[arg] = objects[ARGUMENTS[arg]]
     return kwargs
+
+
+def _ban(persona) -> int:
+    """A no-show restriction on a student, for the lift page."""
+    import datetime
+
+    from django.utils import timezone
+
+    from mycareer.bookings.models import BookingBan
+
+    ban = BookingBan.objects.create(
+        student=persona("student2"),
+        reason="Three no-shows this term",
+        ends_at=timezone.now() + datetime.timedelta(weeks=4),
+    )
+    return ban.pk

@@ -379,7 +379,10 @@ def test_publishing_despite_a_clash_needs_a_reason(client, tom):
     assert 'name="override_reason"' in body and "required" in body
     response = client.post(url, {"override_reason": ""})
     assert response.status_code == 200
-    assert "Give a reason to publish despite the clashes" in response.content.decode()
+    body = response.content.decode()
+    assert "Give a reason to publish despite the clashes" in body
+    # The box to type the reason in is still there, not hidden.
+    assert "<textarea" in body and 'name="override_reason"' in body
     draft.refresh_from_db()
     assert draft.is_draft
     response = client.post(url, {"override_reason": "The society booked the room a year ago"})

@@ -1,0 +1,71 @@
+from django.apps import AppConfig
+
+
+class BookingsConfig(AppConfig):
+    name = "mycareer.bookings"
+    label = "bookings"
+    verbose_name = "Bookings, waiting lists and attendance"
+
+    def ready(self) -> None:
+        from mycareer.accounts.permissions import can_edit_records, is_student
+        from mycareer.audit.registry import register_actions
+        from mycareer.bookings import (
+            permissions,  # noqa: F401 (registers rules)
+            tasks,
+        )
+        from mycareer.bookings.dashboard import staff_panel, student_panel
+        from mycareer.bookings.demo import seed_bookings
+        from mycareer.bookings.selectors import (
+            booked_events_for_feed,
+            bookings_timeline_source,
+            cancellation_addresses,
+        )
+        from mycareer.core.registry import (
+            DashboardPanel,
+            NavItem,
+            PeriodicJob,
+            SeedStep,
+            register_nav,
+            register_panel,
+            register_periodic_job,
+            register_seed,
+        )
+        from mycareer.events.registry import (
+            register_cancellation_recipients,
+            register_personal_feed_source,
+        )
+        from mycareer.organisations.timeline import register_timeline_source
+
+        register_actions(
+            {
+                "bookings.booking.created": "Place booked",
+                "bookings.booking.promoted": "Booked from the waiting list",
+                "bookings.booking.cancelled": "Booking cancelled",
+                "bookings.booking.moved": "Booking moved to another event",
+                "bookings.booking.checked_in": "Checked in",
+                "bookings.booking.walk_in": "Walk-in checked in",
+                "bookings.waitlist.joined": "Joined the waiting list",
+                "bookings.waitlist.offered": "Offered a place from the waiting list",
+                "bookings.waitlist.accepted": "Offer of a place accepted",
+                "bookings.waitlist.expired": "Offer of a place not taken up",
+                "bookings.waitlist.left": "Left the waiting list",
+                "bookings.waitlist.moved": "Waiting-list place moved to another event",
+                "bookings.settings.changed": "Booking settings changed",
+                "bookings.attendance.closed": "Attendance closed",
+                "bookings.followup.sent": "No-shows emailed",
+                "bookings.report.exported": "Attendance report downloaded",
+                "bookings.report.sent": "Attendance report sent to employers",
+                "bookings.policy.changed": "No-show policy changed",
+                "bookings.ban.started": "Booking restriction started (no-shows)",
+                "bookings.ban.lifted": "Booking restriction lifted",
+            }
+        )
+        register_nav(NavItem("My events", "bookings:my_events", is_student, order=20))
+        register_nav(NavItem("Bookings", "bookings:overview", can_edit_records, order=30))
+        register_panel(DashboardPanel("bookings/panels/student.html", student_panel, order=12))
+        register_panel(DashboardPanel("bookings/panels/staff.html", staff_panel, order=15))
+        register_timeline_source("bookings", bookings_timeline_source, staff_only=False)
+        register_personal_feed_source(booked_events_for_feed, name="bookings")
+        register_cancellation_recipients(cancellation_addresses, name="bookings")
+        register_periodic_job(PeriodicJob("expire-offers", tasks.expire_offers, every_minutes=5))
+        register_seed(SeedStep("bookings", seed_bookings, order=60))

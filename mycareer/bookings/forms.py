@@ -1,0 +1,170 @@
+from django import forms
+
+from mycareer.bookings import selectors
+from mycareer.bookings.models import BookingSettings, NoShowPolicy
+from mycareer.bookings.services import MERGE_FIELDS, unknown_merge_fields
+from mycareer.core.forms import LocalDateTimeInput
+
+FIELDS_HELP = "You can use " + ", ".join("{{ " + f + " }}" for f in MERGE_FIELDS) + "."
+
+FOLLOW_UP_SUBJECT = "We missed you at {{ event_title }}"
+FOLLOW_UP_BODY = "\n\n".join(
+    [
+        "Dear {{ first_name }},",
+        "You booked a place at {{ event_title }} on {{ event_date }}, but we did not see you "
+        "there.",
+        "We hope all is well. If you can no longer come to an event you have booked, please "
+        "cancel your place on MyCareer, even at the last minute: someone on the waiting list "
+        "can then take it.",
+        "If you would like to catch up on what you missed, reply to this email and we will "
+        "send you the slides and how to contact the employer.",
+        "Best wishes,\nThe Careers Centre",
+    ]
+)
+
+
+class BookingSettingsForm(forms.Form):
+    capacity = forms.IntegerField(
+        label="Number of places",
+        min_value=0,
+        required=False,
+        help_text="Leave empty for no limit. Lowering it never takes a place from anyone.",
+    )
+    opens_at = forms.DateTimeField(
+        label="Booking opens",
+        required=False,
+        widget=LocalDateTimeInput(),
+        help_text="UK time. Leave empty to open as soon as the event is published.",
+    )
+    closes_at = forms.DateTimeField(
+        label="Booking closes",
+        required=False,
+        widget=LocalDateTimeInput(),
+        help_text="UK time. Leave empty to keep booking open until the event starts.",
+    )
+    waiting_list = forms.BooleanField(
+        label="Keep a waiting list when the event is full", required=False
+    )
+    promotion = forms.ChoiceField(
+        label="When a place frees",
+        choices=BookingSettings.Promotion.choices,
+        widget=forms.RadioSelect,
+    )
+    offer_hours = forms.IntegerField(
+        label="Hours to accept an offer",
+        min_value=1,
+        max_value=168,
+        help_text="Used when places are offered. Offers always end when the event starts.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        opens, closes = data.get("opens_at"), data.get("closes_at")
+        if opens and closes and closes <= opens:
+            self.add_error("closes_at", "Booking must close after it opens.")
+        return data
+
+
+class StudentField(forms.CharField):
+    """A student named by student number or email address."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        student = selectors.find_student(value)
+        if student is None:
+            raise forms.ValidationError(
+                f"No student with the student number or email address “{value}”."
+            )
+        return student
+
+
+class StudentForm(forms.Form):
+    student = StudentField(
+        label="Student number or email address",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "search"}),
+    )
+
+
+class CheckInSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Name or student number",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Check-in code",
+        max_length=500,
+        help_text="Scan with a code reader, or paste the address from the QR code.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class MoveForm(forms.Form):
+    to_event = forms.ModelChoiceField(label="Move to", queryset=None, empty_label="Choose an event")
+
+    def __init__(self, *args, event, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_event"].queryset = selectors.move_targets(event)
+        self.fields["to_event"].label_from_instance = lambda e: (
+            f"{e.title} — {selectors.when_text(e.starts_at)} ({e.unit})"
+        )
+
+
+class FollowUpForm(forms.Form):
+    subject = forms.CharField(label="Subject", max_length=200, help_text=FIELDS_HELP)
+    body = forms.CharField(
+        label="Message", widget=forms.Textarea(attrs={"rows": 12}), help_text=FIELDS_HELP
+    )
+
+    def _check(self, name):
+        value = self.cleaned_data[name]
+        unknown = unknown_merge_fields(value)
+        if unknown:
+            raise forms.ValidationError(
+                "Unknown field "
+                + ", ".join("{{ " + u + " }}" for u in unknown)
+                + ". "
+                + FIELDS_HELP
+            )
+        return value
+
+    def clean_subject(self):
+        return self._check("subject")
+
+    def clean_body(self):
+        return self._check("body")
+
+
+class ReportSendForm(forms.Form):
+    contacts = forms.MultipleChoiceField(
+        label="Send to", widget=forms.CheckboxSelectMultiple, required=True
+    )
+    message = forms.CharField(
+        label="A note to go with the figures",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contacts"].choices = choices
+        self.fields["contacts"].error_messages["required"] = "Choose at least one contact."
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = NoShowPolicy
+        fields = ["enabled", "no_shows", "window_weeks", "ban_weeks"]
+
+
+class LiftForm(forms.Form):
+    reason = forms.CharField(
+        label="Why lift it?", max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )

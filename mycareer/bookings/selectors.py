@@ -1,0 +1,657 @@
+"""Reads: who may book and why not, the booking panel, lists, reports, feeds, timelines."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from mycareer.accounts.models import User
+from mycareer.accounts.permissions import Action, access_for
+from mycareer.bookings.models import (
+    HOLDING,
+    QUEUED,
+    Booking,
+    BookingBan,
+    BookingSettings,
+    EmployerReport,
+    NoShowFollowUp,
+    NoShowPolicy,
+    WaitlistEntry,
+)
+from mycareer.events import selectors as event_selectors
+from mycareer.events.models import Event
+from mycareer.events.units import UnitTree
+from mycareer.organisations.keyaccounts import contact_blockers
+from mycareer.organisations.models import Contact
+from mycareer.organisations.selectors import KEY_LINKS
+from mycareer.organisations.timeline import TimelineEntry
+
+
+def when_text(value: datetime.datetime | None) -> str:
+    """A moment as people read it: "Tuesday 3 March 2026 at 14:00"."""
+    if value is None:
+        return ""
+    return date_format(timezone.localtime(value), r"l j F Y \a\t H:i")
+
+
+def day_text(value: datetime.datetime) -> str:
+    return date_format(timezone.localtime(value), "j F Y")
+
+
+def settings_of(event: Event) -> BookingSettings:
+    """The event's booking settings, or the defaults (unlimited, open) without saving them."""
+    try:
+        return event.booking_settings
+    except BookingSettings.DoesNotExist:
+        return BookingSettings(event=event)
+
+
+# Who may book ---------------------------------------------------------------------------
+
+
+def active_ban(student: User, *, now: datetime.datetime | None = None) -> BookingBan | None:
+    now = now or timezone.now()
+    return (
+        BookingBan.objects.filter(
+            student=student, lifted_at__isnull=True, starts_at__lte=now, ends_at__gt=now
+        )
+        .order_by("-ends_at")
+        .first()
+    )
+
+
+def ban_message(ban: BookingBan) -> str:
+    return (
+        f"You cannot book events until {when_text(ban.ends_at)}. {ban.reason} This follows "
+        "the Careers Centre's no-show policy. If something kept you away, ask the Careers "
+        "Centre to lift it."
+    )
+
+
+def person_refusal(*, event: Event, student: User) -> str | None:
+    """Why this person may not book this event themselves (None if they may).
+
+    Does not depend on other people's bookings, so it runs outside the booking lock.
+    """
+    if not getattr(student, "is_authenticated", False) or not student.is_student:
+        return "Only students book places at events."
+    if not event_selectors.can_see_event(student, event):
+        return "This event is not open to students of your school, degree programme or year."
+    ban = active_ban(student)
+    if ban is not None:
+        return ban_message(ban)
+    return None
+
+
+def window_refusal(*, settings: BookingSettings, now: datetime.datetime) -> str | None:
+    """Why the event takes no bookings now: its status, its start or the booking window."""
+    event = settings.event
+    if event.is_cancelled:
+        return "This event was cancelled."
+    if not event.is_published:
+        return "This event is not open for booking yet."
+    if now >= event.starts_at:
+        return "The event has started, so booking has closed."
+    if settings.opens_at and now < settings.opens_at:
+        return f"Booking opens on {when_text(settings.opens_at)}."
+    if settings.closes_at and now >= settings.closes_at:
+        return f"Booking closed on {when_text(settings.closes_at)}."
+    return None
+
+
+# Counts and positions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    capacity: int | None
+    booked: int  # bookings that hold a place (booked, attended, no-show)
+    attended: int
+    no_shows: int
+    offered: int
+    waiting: int
+    walk_ins: int
+
+    @property
+    def remaining(self) -> int | None:
+        if self.capacity is None:
+            return None
+        return max(0, self.capacity - self.booked - self.offered)
+
+    @property
+    def not_yet_arrived(self) -> int:
+        return self.booked - self.attended - self.no_shows
+
+    def as_dict(self) -> dict:
+        return {
+            "capacity": self.capacity,
+            "booked": self.booked,
+            "attended": self.attended,
+            "not_yet_arrived": self.not_yet_arrived,
+            "no_shows": self.no_shows,
+            "offered": self.offered,
+            "waiting": self.waiting,
+            "remaining": self.remaining,
+            "walk_ins": self.walk_ins,
+        }
+
+
+def counts_for(event: Event, settings: BookingSettings | None = None) -> Counts:
+    """An event's figures in two queries."""
+    settings = settings or settings_of(event)
+    booked = Booking.objects.filter(event_id=event.pk).aggregate(
+        booked=Count("pk", filter=Q(status__in=HOLDING)),
+        attended=Count("pk", filter=Q(status=Booking.Status.ATTENDED)),
+        no_shows=Count("pk", filter=Q(status=Booking.Status.NO_SHOW)),
+        walk_ins=Count("pk", filter=Q(source=Booking.Source.WALK_IN, status__in=HOLDING)),
+    )
+    queued = WaitlistEntry.objects.filter(event_id=event.pk).aggregate(
+        offered=Count("pk", filter=Q(status=WaitlistEntry.Status.OFFERED)),
+        waiting=Count("pk", filter=Q(status=WaitlistEntry.Status.WAITING)),
+    )
+    return Counts(capacity=settings.capacity, **booked, **queued)
+
+
+def _ahead_q(entry_ref) -> Q:
+    return Q(joined_at__lt=entry_ref("joined_at")) | Q(
+        joined_at=entry_ref("joined_at"), pk__lt=entry_ref("pk")
+    )
+
+
+def waitlist_position(entry: WaitlistEntry) -> int:
+    """1 for the first person waiting; offers already made are no longer in the queue."""
+    ahead = WaitlistEntry.objects.filter(
+        event_id=entry.event_id, status=WaitlistEntry.Status.WAITING
+    ).filter(_ahead_q(lambda name: getattr(entry, name)))
+    return ahead.count() + 1
+
+
+def with_positions(entries: QuerySet[WaitlistEntry]) -> QuerySet[WaitlistEntry]:
+    """Annotate `ahead`: how many people wait before each entry (one query for a list)."""
+    ahead = (
+        WaitlistEntry.objects.filter(event_id=OuterRef("event_id"), status="waiting")
+        .filter(_ahead_q(OuterRef))
+        .order_by()
+        .values("event_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return entries.annotate(ahead=Coalesce(Subquery(ahead), 0))
+
+
+# The booking panel -----------------------------------------------------------------------
+
+
+@dataclass
+class Panel:
+    event: Event
+    settings: BookingSettings
+    counts: Counts
+    now: datetime.datetime
+    booking: Booking | None = None
+    entry: WaitlistEntry | None = None
+    position: int | None = None
+    refusal: str | None = None
+    is_student: bool = False
+    can_run: bool = False
+    ban: BookingBan | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_full(self) -> bool:
+        return self.counts.remaining == 0
+
+    @property
+    def can_book(self) -> bool:
+        return self.is_student and self.refusal is None and not (self.booking or self.entry)
+
+    @property
+    def joins_waiting_list(self) -> bool:
+        return self.can_book and self.is_full
+
+    @property
+    def can_cancel(self) -> bool:
+        return (
+            self.booking is not None
+            and self.booking.status == Booking.Status.CONFIRMED
+            and self.now < self.event.starts_at
+        )
+
+    @property
+    def window_text(self) -> str:
+        settings, event = self.settings, self.event
+        if self.now >= event.starts_at:
+            return "Booking closed when the event started."
+        if settings.opens_at and self.now < settings.opens_at:
+            start = f"Booking opens on {when_text(settings.opens_at)}"
+        else:
+            start = "Booking is open"
+        if settings.closes_at and settings.closes_at < event.starts_at:
+            verb = "closed" if self.now >= settings.closes_at else "closes"
+            if verb == "closed":
+                return f"Booking closed on {when_text(settings.closes_at)}."
+            return f"{start} and {verb} on {when_text(settings.closes_at)}."
+        return f"{start} until the event starts."
+
+    @property
+    def rule_text(self) -> str:
+        settings = self.settings
+        if not settings.waiting_list:
+            return "There is no waiting list: when the event is full, booking stops."
+        if settings.offers:
+            hours = settings.offer_hours
+            return (
+                "When the event is full you can join the waiting list. When a place frees, "
+                "it is offered by email to the next person in the order people joined; they "
+                f"have {hours} hour{'s' if hours != 1 else ''} to accept before it passes on."
+            )
+        return (
+            "When the event is full you can join the waiting list. When a place frees, the "
+            "next person is booked automatically and told by email; places go in the order "
+            "people joined."
+        )
+
+
+def booking_panel(event: Event, user, *, now: datetime.datetime | None = None) -> Panel:
+    """What the booking panel shows this person about this event."""
+    now = now or timezone.now()
+    settings = settings_of(event)
+    panel = Panel(event=event, settings=settings, counts=counts_for(event, settings), now=now)
+    if not getattr(user, "is_authenticated", False):
+        panel.refusal = "Log in as a student to book."
+        return panel
+    panel.can_run = user.has_perm("bookings.run_event", event)
+    panel.is_student = user.is_student
+    if not user.is_student:
+        panel.refusal = "Only students book places at events."
+        return panel
+    panel.booking = (
+        Booking.objects.filter(event=event, student=user, status__in=HOLDING)
+        .order_by("-booked_at")
+        .first()
+    )
+    panel.entry = WaitlistEntry.objects.filter(event=event, student=user, status__in=QUEUED).first()
+    if panel.entry is not None and panel.entry.status == WaitlistEntry.Status.WAITING:
+        panel.position = waitlist_position(panel.entry)
+    if panel.booking is None and panel.entry is None:
+        panel.refusal = window_refusal(settings=settings, now=now) or person_refusal(
+            event=event, student=user
+        )
+    if panel.refusal is None and panel.is_full and not settings.waiting_list:
+        panel.refusal = "The event is full and does not keep a waiting list."
+    return panel
+
+
+# Students' own pages ---------------------------------------------------------------------
+
+
+def my_bookings(student: User) -> QuerySet[Booking]:
+    return (
+        Booking.objects.filter(student=student)
+        .exclude(status=Booking.Status.CANCELLED)
+        .select_related("event", "event__unit")
+    )
+
+
+def my_waitlist(student: User) -> QuerySet[WaitlistEntry]:
+    return with_positions(
+        WaitlistEntry.objects.filter(student=student, status__in=QUEUED).select_related(
+            "event", "event__unit", "event__booking_settings"
+        )
+    )
+
+
+def my_events(student: User, *, now: datetime.datetime | None = None) -> dict:
+    """The student's "My events": offers, places, waiting lists and past attendance."""
+    now = now or timezone.now()
+    bookings = list(my_bookings(student).order_by("event__starts_at", "pk"))
+    entries = list(my_waitlist(student).order_by("event__starts_at", "pk"))
+    return {
+        "offers": [e for e in entries if e.is_offered and e.event.starts_at > now],
+        "upcoming": [b for b in bookings if b.event.ends_at >= now],
+        "waiting": [
+            e
+            for e in entries
+            if e.status == WaitlistEntry.Status.WAITING and e.event.starts_at > now
+        ],
+        "past": sorted(
+            (b for b in bookings if b.event.ends_at < now),
+            key=lambda b: b.event.starts_at,
+            reverse=True,
+        )[:50],
+        "ban": active_ban(student, now=now),
+    }
+
+
+def upcoming_for_student(student: User, *, limit: int = 4) -> list[Booking]:
+    return list(
+        my_bookings(student)
+        .filter(event__ends_at__gte=timezone.now(), status=Booking.Status.CONFIRMED)
+        .order_by("event__starts_at")[:limit]
+    )
+
+
+# Staff pages ------------------------------------------------------------------------------
+
+
+def runnable_events(user) -> QuerySet[Event]:
+    """Events whose bookings this person runs: their units', those they organise, or all."""
+    events = Event.objects.exclude(status=Event.Status.DRAFT)
+    if access_for(user).can(Action.ADMINISTER):
+        return events
+    if not access_for(user).can(Action.EDIT):
+        return events.none()
+    return events.filter(Q(unit_id__in=event_selectors.own_unit_ids(user)) | Q(organiser=user))
+
+
+def _count(model, **filters):
+    """A correlated count per event: no join, so the counts do not multiply each other."""
+    rows = (
+        model.objects.filter(event_id=OuterRef("pk"), **filters)
+        .order_by()
+        .values("event_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows), 0)
+
+
+def with_counts(events: QuerySet[Event]) -> QuerySet[Event]:
+    """Annotate the figures lists show, in the same query."""
+    return events.select_related("unit", "booking_settings").annotate(
+        n_capacity=F("booking_settings__capacity"),
+        n_booked=_count(Booking, status__in=HOLDING),
+        n_attended=_count(Booking, status=Booking.Status.ATTENDED),
+        n_waiting=_count(WaitlistEntry, status__in=QUEUED),
+    )
+
+
+def events_for_staff(user, *, start: datetime.datetime, end: datetime.datetime):
+    return with_counts(
+        runnable_events(user).filter(starts_at__lt=end, ends_at__gte=start)
+    ).order_by("starts_at", "pk")
+
+
+def recent_events(user, *, now: datetime.datetime | None = None, days: int = 30):
+    """Events that took place in the last few weeks with bookings, newest first."""
+    now = now or timezone.now()
+    return with_counts(
+        runnable_events(user)
+        .filter(status=Event.Status.PUBLISHED, starts_at__lt=now)
+        .filter(starts_at__gte=now - datetime.timedelta(days=days))
+        .filter(Exists(Booking.objects.filter(event=OuterRef("pk"))))
+    ).order_by("-starts_at", "-pk")
+
+
+def event_bookings(event: Event) -> QuerySet[Booking]:
+    return (
+        Booking.objects.filter(event=event)
+        .select_related("student", "student__student_profile", "checked_in_by")
+        .order_by("student__full_name", "pk")
+    )
+
+
+def event_waitlist(event: Event) -> QuerySet[WaitlistEntry]:
+    return (
+        WaitlistEntry.objects.filter(event=event, status__in=QUEUED)
+        .select_related("student", "student__student_profile")
+        .order_by("joined_at", "pk")
+    )
+
+
+def check_in_list(event: Event, query: str = "") -> QuerySet[Booking]:
+    """Bookings at the door, found by name, email or student number."""
+    bookings = event_bookings(event).filter(status__in=HOLDING)
+    query = " ".join(query.split())
+    if query:
+        bookings = bookings.filter(
+            Q(student__full_name__icontains=query)
+            | Q(student__email__iexact=query)
+            | Q(student__student_profile__student_number__iexact=query)
+        )
+    return bookings
+
+
+def find_student(text: str) -> User | None:
+    """A student by student number or email address."""
+    text = text.strip()
+    if not text:
+        return None
+    return (
+        User.objects.filter(kind=User.Kind.STUDENT, is_active=True)
+        .filter(Q(email__iexact=text) | Q(student_profile__student_number__iexact=text))
+        .first()
+    )
+
+
+def move_targets(booking_event: Event, *, now: datetime.datetime | None = None):
+    """Published events in the next half year that a person could be moved to."""
+    now = now or timezone.now()
+    return (
+        Event.objects.filter(
+            status=Event.Status.PUBLISHED,
+            starts_at__gt=now,
+            starts_at__lt=now + datetime.timedelta(weeks=26),
+        )
+        .exclude(pk=booking_event.pk)
+        .select_related("unit")
+        .order_by("starts_at", "pk")
+    )
+
+
+def followups_of(event: Event) -> QuerySet[NoShowFollowUp]:
+    return event.noshow_followups.select_related("sent_by")
+
+
+def reports_of(event: Event) -> QuerySet[EmployerReport]:
+    return event.employer_reports.select_related("sent_by").prefetch_related("contacts")
+
+
+def report_contacts(event: Event, by: User) -> list[tuple[Contact, str | None]]:
+    """Contacts of the organisations taking part who have an email, each with why not (if so)."""
+    contacts = (
+        Contact.objects.filter(organisation__in=event.organisations.all())
+        .exclude(email="")
+        .select_related("organisation")
+        .prefetch_related(*KEY_LINKS)
+        .order_by("organisation__name", "full_name")
+    )
+    result = []
+    for contact in contacts:
+        blockers = contact_blockers(contact=contact, user=by)
+        owners = ", ".join(str(b.key_account.operator) for b in blockers)
+        result.append((contact, f"key contact of {owners}: liaise first" if blockers else None))
+    return result
+
+
+def bans(*, active_only: bool = True, now: datetime.datetime | None = None):
+    now = now or timezone.now()
+    rows = BookingBan.objects.select_related(
+        "student", "student__student_profile", "lifted_by"
+    ).order_by("ends_at", "pk")
+    if active_only:
+        rows = rows.filter(lifted_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+    return rows
+
+
+def current_policy() -> NoShowPolicy:
+    return NoShowPolicy.current()
+
+
+# The attendance report -------------------------------------------------------------------
+
+
+@dataclass
+class ReportRow:
+    label: str
+    booked: int = 0
+    attended: int = 0
+    no_shows: int = 0
+    waiting: int = 0
+
+
+@dataclass
+class AttendanceReport:
+    event: Event
+    counts: Counts
+    closed: bool
+    sections: dict[str, list[ReportRow]]
+
+    @property
+    def waiting_total(self) -> int:
+        """People on the waiting list who never got a place."""
+        return sum(row.waiting for row in self.sections["Faculty"])
+
+    @property
+    def attendance_rate(self) -> int | None:
+        settled = self.counts.attended + self.counts.no_shows
+        return round(100 * self.counts.attended / settled) if settled else None
+
+
+def attendance_report(event: Event) -> AttendanceReport:
+    """Booked, waiting, attended and no-shows, by faculty, programme and year: no names."""
+    settings = settings_of(event)
+    counts = counts_for(event, settings)
+    tree = UnitTree.load()
+    faculty_of: dict[int | None, str] = {}
+
+    def faculty(unit_id: int | None) -> str:
+        if unit_id not in faculty_of:
+            chain = tree.chain(unit_id)
+            top = next(
+                (u for u in chain if tree.kind[u] == "faculty"), chain[-1] if chain else None
+            )
+            faculty_of[unit_id] = tree.name[top] if top is not None else "Not recorded"
+        return faculty_of[unit_id]
+
+    sections: dict[str, dict[str, ReportRow]] = {
+        "Faculty": {},
+        "Degree programme": {},
+        "Year of study": {},
+    }
+
+    def add(unit_id, programme, year, column):
+        keys = {
+            "Faculty": faculty(unit_id),
+            "Degree programme": programme or "Not recorded",
+            "Year of study": f"Year {year}" if year else "Not recorded",
+        }
+        for section, key in keys.items():
+            row = sections[section].setdefault(key, ReportRow(label=key))
+            setattr(row, column, getattr(row, column) + 1)
+
+    profile = "student__student_profile__"
+    for unit_id, programme, year, status in Booking.objects.filter(
+        event=event, status__in=HOLDING
+    ).values_list(
+        f"{profile}unit_id", f"{profile}programme__name", f"{profile}year_of_study", "status"
+    ):
+        add(unit_id, programme, year, "booked")
+        if status == Booking.Status.ATTENDED:
+            add(unit_id, programme, year, "attended")
+        elif status == Booking.Status.NO_SHOW:
+            add(unit_id, programme, year, "no_shows")
+    for unit_id, programme, year in WaitlistEntry.objects.filter(
+        event=event, status__in=[*QUEUED, WaitlistEntry.Status.EXPIRED]
+    ).values_list(f"{profile}unit_id", f"{profile}programme__name", f"{profile}year_of_study"):
+        add(unit_id, programme, year, "waiting")
+    return AttendanceReport(
+        event=event,
+        counts=counts,
+        closed=settings.attendance_closed,
+        sections={
+            name: sorted(rows.values(), key=lambda r: r.label) for name, rows in sections.items()
+        },
+    )
+
+
+def report_csv_rows(report: AttendanceReport) -> list[list]:
+    event = report.event
+    rows: list[list] = [
+        ["Event", event.title],
+        ["Date", day_text(event.starts_at)],
+        ["Booked", report.counts.booked],
+        ["Waiting list (no place)", report.waiting_total],
+        ["Attended", report.counts.attended],
+        ["Did not attend", report.counts.no_shows],
+        ["Walk-ins", report.counts.walk_ins],
+        [],
+        ["Group", "Value", "Booked", "Attended", "Did not attend", "Waiting list"],
+    ]
+    for section, section_rows in report.sections.items():
+        for row in section_rows:
+            rows.append([section, row.label, row.booked, row.attended, row.no_shows, row.waiting])
+    return rows
+
+
+# Registries: feeds, cancellation notices, organisation timelines ---------------------------
+
+
+def booked_events_for_feed(user) -> QuerySet[Event]:
+    """The events this person holds a place at, for their private iCalendar feed."""
+    return Event.objects.filter(
+        Exists(Booking.objects.filter(event=OuterRef("pk"), student=user, status__in=HOLDING))
+    )
+
+
+def cancellation_addresses(event: Event) -> list[str]:
+    """Everyone booked or waiting for the event, to be told it is cancelled."""
+    booked = Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED).values_list(
+        "student__email", flat=True
+    )
+    waiting = WaitlistEntry.objects.filter(event=event, status__in=QUEUED).values_list(
+        "student__email", flat=True
+    )
+    return [*booked, *waiting]
+
+
+def bookings_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:
+    """Each event the organisation took part in that had bookings, as aggregate figures."""
+    events = (
+        with_counts(
+            event_selectors.visible_events(viewer)
+            .filter(
+                Exists(
+                    Event.organisations.through.objects.filter(
+                        event_id=OuterRef("pk"), organisation_id=organisation.pk
+                    )
+                )
+            )
+            .filter(Exists(Booking.objects.filter(event=OuterRef("pk"))))
+        )
+        .prefetch_related(
+            Prefetch(
+                "employer_reports",
+                queryset=EmployerReport.objects.order_by("-created_at"),
+                to_attr="reports",
+            )
+        )
+        .order_by("-starts_at", "-pk")[:limit]
+    )
+    entries = []
+    for event in events:
+        settings = getattr(event, "booking_settings", None)
+        closed = settings is not None and settings.attendance_closed
+        figures = f"{event.n_booked} booked"
+        if closed:
+            figures += f", {event.n_attended} attended"
+        elif event.n_waiting:
+            figures += f", {event.n_waiting} on the waiting list"
+        details = []
+        if event.reports:
+            details.append(f"Attendance report sent on {day_text(event.reports[0].created_at)}")
+        entries.append(
+            TimelineEntry(
+                when=event.starts_at,
+                kind="Bookings",
+                title=f"{event.title}: {figures}",
+                text=f"{event.get_type_display()}: {figures}",
+                url=reverse("bookings:event", args=[event.pk]),
+                details=details,
+            )
+        )
+    return entries

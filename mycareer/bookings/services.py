@@ -1,0 +1,902 @@
+"""Changes to bookings: book, wait, cancel, promote, offer, move, check in, close attendance.
+
+Every change that can take or free a place follows the booking recipe (STYLE.md rule 5):
+`transaction.atomic()` → lock the event's `BookingSettings` row and its event row
+(`_lock`) → recount what is taken → insert or change rows → audit → emails as tasks
+enqueued after commit. On SQLite the lock is the IMMEDIATE transaction itself (Django
+ignores `select_for_update` there), so writers queue on `busy_timeout` instead.
+
+Invariant kept by `_fill` at the end of every locked change: while anyone is waiting,
+no place is free (each free place is booked for, or offered to, the next in the queue).
+"""
+
+import datetime
+import functools
+import re
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mycareer import audit
+from mycareer.accounts.models import User
+from mycareer.bookings import selectors, tasks
+from mycareer.bookings.models import (
+    HOLDING,
+    QUEUED,
+    Booking,
+    BookingBan,
+    BookingSettings,
+    EmployerReport,
+    NoShowFollowUp,
+    NoShowPolicy,
+    WaitlistEntry,
+)
+from mycareer.events.models import Event
+from mycareer.organisations.keyaccounts import blocker_message, contact_blockers
+from mycareer.organisations.models import Contact
+
+__all__ = [
+    "attendance_close",
+    "booking_ban_lift",
+    "booking_cancel",
+    "booking_create",
+    "booking_settings_update",
+    "capacity_change",
+    "check_in",
+    "employer_report_send",
+    "noshow_followup_send",
+    "noshow_policy_update",
+    "offer_accept",
+    "offers_expire",
+    "staff_book_student",
+    "staff_move",
+    "waitlist_leave",
+    "walk_in",
+]
+
+MERGE_FIELDS = ("first_name", "event_title", "event_date")
+MERGE_PATTERN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+
+# The recipe's parts ---------------------------------------------------------------------
+
+
+def _lock(event: Event | int) -> BookingSettings:
+    """Lock the event's booking settings row and event row until the transaction ends.
+
+    Locking the event row as well serialises bookings with the events app's changes
+    (cancelling locks it too), so nobody books a place in an event being cancelled
+    without also being told of the cancellation.
+    """
+    event_id = event if isinstance(event, int) else event.pk
+    BookingSettings.objects.get_or_create(event_id=event_id)
+    return (
+        BookingSettings.objects.select_for_update(of=("self", "event"))
+        .select_related("event")
+        .get(pk=event_id)
+    )
+
+
+def _taken(settings: BookingSettings) -> int:
+    """Places taken now: bookings that hold a place plus offers still open."""
+    booked = Booking.objects.filter(event_id=settings.pk, status__in=HOLDING).count()
+    offered = WaitlistEntry.objects.filter(
+        event_id=settings.pk, status=WaitlistEntry.Status.OFFERED
+    ).count()
+    return booked + offered
+
+
+def _free(settings: BookingSettings) -> int | None:
+    """Free places (None when there is no limit). Call only under `_lock`."""
+    if settings.capacity is None:
+        return None
+    return max(0, settings.capacity - _taken(settings))
+
+
+def _after_commit(task, *args) -> None:
+    transaction.on_commit(functools.partial(task.enqueue, *args))
+
+
+def _refuse(message: str):
+    raise ValidationError(message)
+
+
+def _you(student: User, by: User | None, *, you: str, other: str) -> str:
+    return you if by is not None and by.pk == student.pk else other.format(name=student)
+
+
+def _expire_due(settings: BookingSettings, *, now: datetime.datetime) -> int:
+    """Close offers whose time ran out; their places pass on in `_fill`."""
+    due = list(
+        WaitlistEntry.objects.filter(
+            event_id=settings.pk,
+            status=WaitlistEntry.Status.OFFERED,
+            offer_expires_at__lte=now,
+        ).select_related("student")
+    )
+    for entry in due:
+        entry.status = WaitlistEntry.Status.EXPIRED
+        entry.ended_at = now
+        entry.save(update_fields=["status", "ended_at"])
+        audit.log(
+            entry,
+            "bookings.waitlist.expired",
+            person=entry.student,
+            data={"event": settings.pk, "expired_at": entry.offer_expires_at.isoformat()},
+        )
+    return len(due)
+
+
+def _fill(
+    settings: BookingSettings, *, by: User | None, now: datetime.datetime
+) -> list[Booking | WaitlistEntry]:
+    """Give free places to the people waiting, first come first served.
+
+    Automatic promotion books them and tells them; offer mode offers each place for
+    `offer_hours` (never beyond the start of the event). Nothing moves once the event
+    has started.
+    """
+    event = settings.event
+    if not event.is_published or now >= event.starts_at:
+        return []
+    free = _free(settings)
+    if free == 0:
+        return []
+    queue = (
+        WaitlistEntry.objects.filter(event_id=event.pk, status=WaitlistEntry.Status.WAITING)
+        .select_related("student")
+        .order_by("joined_at", "pk")
+    )
+    done: list[Booking | WaitlistEntry] = []
+    for entry in queue if free is None else queue[:free]:
+        if settings.offers:
+            entry.status = WaitlistEntry.Status.OFFERED
+            entry.offered_at = now
+            entry.offer_expires_at = min(
+                now + datetime.timedelta(hours=settings.offer_hours), event.starts_at
+            )
+            entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
+            audit.log(
+                entry,
+                "bookings.waitlist.offered",
+                by=by,
+                person=entry.student,
+                data={"event": event.pk, "until": entry.offer_expires_at.isoformat()},
+            )
+            _after_commit(tasks.send_offer, entry.pk)
+            done.append(entry)
+        else:
+            booking = Booking.objects.create(
+                event=event,
+                student=entry.student,
+                source=Booking.Source.WAITING_LIST,
+                booked_at=now,
+                booked_by=by,
+            )
+            entry.status = WaitlistEntry.Status.ACCEPTED
+            entry.ended_at = now
+            entry.save(update_fields=["status", "ended_at"])
+            audit.log(
+                booking,
+                "bookings.booking.promoted",
+                by=by,
+                person=entry.student,
+                data={"event": event.pk, "title": event.title, "joined_at": str(entry.joined_at)},
+            )
+            _after_commit(tasks.send_promotion, booking.pk)
+            done.append(booking)
+    return done
+
+
+def _place(
+    *,
+    settings: BookingSettings,
+    student: User,
+    by: User | None,
+    source: str,
+    now: datetime.datetime,
+    notify: bool = True,
+) -> Booking | WaitlistEntry:
+    """Insert a booking if a place is free, else a waiting-list entry. Call under `_lock`."""
+    event = settings.event
+    if Booking.objects.filter(event=event, student=student, status__in=HOLDING).exists():
+        _refuse(
+            _you(
+                student,
+                by,
+                you="You already have a place at this event.",
+                other="{name} already has a place at this event.",
+            )
+        )
+    queued = WaitlistEntry.objects.filter(event=event, student=student, status__in=QUEUED).first()
+    if queued is not None:
+        if queued.is_offered:
+            _refuse(
+                _you(
+                    student,
+                    by,
+                    you="You have been offered a place: accept it to book.",
+                    other="{name} has been offered a place and can accept it.",
+                )
+            )
+        position = selectors.waitlist_position(queued)
+        _refuse(
+            _you(
+                student,
+                by,
+                you=f"You are already on the waiting list (number {position}).",
+                other=f"{{name}} is already on the waiting list (number {position}).",
+            )
+        )
+    free = _free(settings)
+    try:
+        # A savepoint: should the database refuse the row after all (the unique
+        # constraint), the transaction stays usable and the person gets a message.
+        with transaction.atomic():
+            if free is None or free > 0:
+                booking = Booking.objects.create(
+                    event=event, student=student, source=source, booked_at=now, booked_by=by
+                )
+                audit.log(
+                    booking,
+                    "bookings.booking.created",
+                    by=by,
+                    person=student,
+                    data={"event": event.pk, "title": event.title, "source": source},
+                )
+                if notify:
+                    _after_commit(tasks.send_booking_confirmation, booking.pk)
+                return booking
+            if not settings.waiting_list:
+                _refuse("The event is full and does not keep a waiting list.")
+            entry = WaitlistEntry.objects.create(event=event, student=student, joined_at=now)
+            audit.log(
+                entry,
+                "bookings.waitlist.joined",
+                by=by,
+                person=student,
+                data={"event": event.pk, "title": event.title, "source": source},
+            )
+            if notify:
+                _after_commit(tasks.send_waitlist_joined, entry.pk)
+            return entry
+    except IntegrityError:
+        _refuse(
+            _you(
+                student,
+                by,
+                you="You already have a place or a waiting-list place at this event.",
+                other="{name} already has a place or a waiting-list place at this event.",
+            )
+        )
+
+
+# Booking and cancelling -----------------------------------------------------------------
+
+
+def booking_create(
+    *, event: Event, student: User, by: User | None, notify: bool = True
+) -> Booking | WaitlistEntry:
+    """Book the student a place, or put them on the waiting list when the event is full."""
+    # Checks that do not depend on other bookings run before the lock, to keep it short.
+    refusal = selectors.person_refusal(event=event, student=student)
+    if refusal:
+        _refuse(refusal)
+    with transaction.atomic():
+        settings = _lock(event)
+        now = timezone.now()
+        refusal = selectors.window_refusal(settings=settings, now=now)
+        if refusal:
+            _refuse(refusal)
+        _expire_due(settings, now=now)
+        _fill(settings, by=None, now=now)
+        return _place(
+            settings=settings,
+            student=student,
+            by=by,
+            source=Booking.Source.STUDENT,
+            now=now,
+            notify=notify,
+        )
+
+
+def staff_book_student(
+    *, event: Event, student: User, by: User, notify: bool = True
+) -> Booking | WaitlistEntry:
+    """Staff book a student in, outside the booking window and audience if need be.
+
+    Capacity still holds: when the event is full the student joins the waiting list
+    (raise the capacity first to give them a place).
+    """
+    if not student.is_student:
+        _refuse(f"{student} is not a student.")
+    with transaction.atomic():
+        settings = _lock(event)
+        event = settings.event
+        now = timezone.now()
+        if not event.is_published:
+            _refuse("Only a published event takes bookings.")
+        if now >= event.ends_at:
+            _refuse("The event is over.")
+        _expire_due(settings, now=now)
+        _fill(settings, by=by, now=now)
+        return _place(
+            settings=settings,
+            student=student,
+            by=by,
+            source=Booking.Source.STAFF,
+            now=now,
+            notify=notify,
+        )
+
+
+def booking_cancel(*, booking: Booking, by: User) -> list[Booking | WaitlistEntry]:
+    """Cancel a booking before the event starts; the place goes to the next person waiting.
+
+    Returns who was booked or offered a place as a result.
+    """
+    with transaction.atomic():
+        settings = _lock(booking.event_id)
+        now = timezone.now()
+        booking = Booking.objects.select_related("student").get(pk=booking.pk)
+        if booking.status == Booking.Status.CANCELLED:
+            _refuse("This booking is already cancelled.")
+        if booking.status != Booking.Status.CONFIRMED or now >= settings.event.starts_at:
+            _refuse("The event has started: bookings can be cancelled until it starts.")
+        booking.status = Booking.Status.CANCELLED
+        booking.cancelled_at = now
+        booking.cancelled_by = by
+        booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        audit.log(
+            booking,
+            "bookings.booking.cancelled",
+            by=by,
+            person=booking.student,
+            data={"event": settings.pk, "title": settings.event.title},
+        )
+        _expire_due(settings, now=now)
+        return _fill(settings, by=by, now=now)
+
+
+def waitlist_leave(*, entry: WaitlistEntry, by: User) -> list[Booking | WaitlistEntry]:
+    """Leave the waiting list, or decline an offer (which then passes to the next person)."""
+    with transaction.atomic():
+        settings = _lock(entry.event_id)
+        now = timezone.now()
+        entry = WaitlistEntry.objects.select_related("student").get(pk=entry.pk)
+        if not entry.is_queued:
+            _refuse(f"This waiting-list place has ended ({entry.get_status_display().lower()}).")
+        entry.status = WaitlistEntry.Status.LEFT
+        entry.ended_at = now
+        entry.ended_by = by
+        entry.save(update_fields=["status", "ended_at", "ended_by"])
+        audit.log(
+            entry,
+            "bookings.waitlist.left",
+            by=by,
+            person=entry.student,
+            data={"event": settings.pk, "title": settings.event.title},
+        )
+        _expire_due(settings, now=now)
+        return _fill(settings, by=by, now=now)
+
+
+def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
+    """Take up an offered place while the offer is open."""
+    with transaction.atomic():
+        settings = _lock(entry.event_id)
+        now = timezone.now()
+        _expire_due(settings, now=now)
+        entry = WaitlistEntry.objects.select_related("student").get(pk=entry.pk)
+        if entry.status == WaitlistEntry.Status.EXPIRED:
+            _refuse(
+                f"The offer ended on {selectors.when_text(entry.offer_expires_at)}"
+                " and the place passed to the next person waiting."
+            )
+        if entry.status != WaitlistEntry.Status.OFFERED:
+            _refuse(f"There is no open offer here ({entry.get_status_display().lower()}).")
+        event = settings.event
+        if not event.is_published or now >= event.starts_at:
+            _refuse("The event has started or was cancelled.")
+        # The offer already held this place, so no recount is needed to turn it into a booking.
+        booking = Booking.objects.create(
+            event=event,
+            student=entry.student,
+            source=Booking.Source.WAITING_LIST,
+            booked_at=now,
+            booked_by=by,
+        )
+        entry.status = WaitlistEntry.Status.ACCEPTED
+        entry.ended_at = now
+        entry.ended_by = by
+        entry.save(update_fields=["status", "ended_at", "ended_by"])
+        audit.log(
+            booking,
+            "bookings.waitlist.accepted",
+            by=by,
+            person=entry.student,
+            data={"event": event.pk, "title": event.title},
+        )
+        _after_commit(tasks.send_booking_confirmation, booking.pk)
+        return booking
+
+
+def offers_expire(*, now: datetime.datetime | None = None) -> int:
+    """Close every offer whose time ran out and offer the places on; returns how many closed."""
+    now = now or timezone.now()
+    event_ids = set(
+        WaitlistEntry.objects.filter(
+            status=WaitlistEntry.Status.OFFERED, offer_expires_at__lte=now
+        ).values_list("event_id", flat=True)
+    )
+    closed = 0
+    # One short transaction per event, so one busy event never holds up the others.
+    for event_id in sorted(event_ids):
+        with transaction.atomic():
+            settings = _lock(event_id)
+            closed += _expire_due(settings, now=now)
+            _fill(settings, by=None, now=now)
+    return closed
+
+
+# Settings and capacity ------------------------------------------------------------------
+
+SETTING_FIELDS = ("capacity", "opens_at", "closes_at", "waiting_list", "promotion", "offer_hours")
+
+
+def booking_settings_update(
+    *, event: Event, by: User, **changes
+) -> tuple[BookingSettings, list[Booking | WaitlistEntry]]:
+    """Change how an event takes bookings; more places go to the waiting list at once.
+
+    Lowering the capacity never takes a place from anyone: it only stops new bookings
+    until enough people cancel. Returns the settings and who was booked or offered.
+    """
+    unknown = set(changes) - set(SETTING_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown booking settings: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        settings = _lock(event)
+        now = timezone.now()
+        before = {name: getattr(settings, name) for name in SETTING_FIELDS}
+        for name, value in changes.items():
+            setattr(settings, name, value)
+        _check_settings(settings)
+        after = {name: getattr(settings, name) for name in SETTING_FIELDS}
+        changed = {k: [_plain(before[k]), _plain(after[k])] for k in after if before[k] != after[k]}
+        if not changed:
+            return settings, []
+        settings.save()
+        data = {"changed": changed}
+        if "capacity" in changed:
+            data["holding_places"] = Booking.objects.filter(
+                event_id=settings.pk, status__in=HOLDING
+            ).count()
+        audit.log(settings.event, "bookings.settings.changed", by=by, data=data)
+        _expire_due(settings, now=now)
+        return settings, _fill(settings, by=by, now=now)
+
+
+def capacity_change(
+    *, event: Event, capacity: int | None, by: User
+) -> list[Booking | WaitlistEntry]:
+    """Set the number of places (None: no limit); raising it promotes from the waiting list."""
+    return booking_settings_update(event=event, by=by, capacity=capacity)[1]
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime.datetime) else value
+
+
+def _check_settings(settings: BookingSettings) -> None:
+    errors = {}
+    if settings.capacity is not None and settings.capacity < 0:
+        errors["capacity"] = "The number of places cannot be negative."
+    if settings.opens_at and settings.closes_at and settings.closes_at <= settings.opens_at:
+        errors["closes_at"] = "Booking must close after it opens."
+    if settings.promotion not in BookingSettings.Promotion.values:
+        errors["promotion"] = "Choose how places are given to people waiting."
+    if not 1 <= (settings.offer_hours or 0) <= 168:
+        errors["offer_hours"] = "An offer stays open between 1 and 168 hours (a week)."
+    for name in ("opens_at", "closes_at"):
+        value = getattr(settings, name)
+        if value is not None and timezone.is_naive(value):
+            raise ValueError("Booking times must be timezone-aware.")
+    if errors:
+        raise ValidationError(errors)
+
+
+# Moving people --------------------------------------------------------------------------
+
+
+def staff_move(
+    *,
+    to_event: Event,
+    by: User,
+    booking: Booking | None = None,
+    entry: WaitlistEntry | None = None,
+) -> Booking | WaitlistEntry:
+    """Move a booking or a waiting-list place to another event; the old place passes on.
+
+    The person gets a place at the other event if one is free, else its waiting list;
+    if neither, nothing changes.
+    """
+    if (booking is None) == (entry is None):
+        raise TypeError("Move either a booking or a waiting-list entry.")
+    from_id = booking.event_id if booking is not None else entry.event_id
+    if from_id == to_event.pk:
+        _refuse("Choose a different event to move to.")
+    with transaction.atomic():
+        # Always lock in the same order, so two moves in opposite directions cannot deadlock.
+        locked = {pk: _lock(pk) for pk in sorted([from_id, to_event.pk])}
+        source, target = locked[from_id], locked[to_event.pk]
+        now = timezone.now()
+        if not target.event.is_published:
+            _refuse(f"{target.event} is not open for booking (it is {target.event.status}).")
+        if now >= target.event.starts_at:
+            _refuse(f"{target.event} has already started.")
+        if booking is not None:
+            booking = Booking.objects.select_related("student").get(pk=booking.pk)
+            if booking.status != Booking.Status.CONFIRMED:
+                _refuse("Only a booking that is still open can be moved.")
+            student = booking.student
+        else:
+            entry = WaitlistEntry.objects.select_related("student").get(pk=entry.pk)
+            if not entry.is_queued:
+                _refuse("This waiting-list place has ended.")
+            student = entry.student
+        _expire_due(target, now=now)
+        _fill(target, by=by, now=now)
+        placed = _place(
+            settings=target, student=student, by=by, source=Booking.Source.MOVED, now=now
+        )
+        data = {"from": source.pk, "to": target.pk, "title": target.event.title}
+        if booking is not None:
+            booking.status = Booking.Status.CANCELLED
+            booking.cancelled_at = now
+            booking.cancelled_by = by
+            booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+            audit.log(booking, "bookings.booking.moved", by=by, person=student, data=data)
+        else:
+            entry.status = WaitlistEntry.Status.LEFT
+            entry.ended_at = now
+            entry.ended_by = by
+            entry.save(update_fields=["status", "ended_at", "ended_by"])
+            audit.log(entry, "bookings.waitlist.moved", by=by, person=student, data=data)
+        _expire_due(source, now=now)
+        _fill(source, by=by, now=now)
+        return placed
+
+
+# At the door ----------------------------------------------------------------------------
+
+
+def _check_in_refusal(event: Event, now: datetime.datetime) -> str | None:
+    if event.is_cancelled:
+        return "This event was cancelled."
+    if timezone.localdate(now) < timezone.localtime(event.starts_at).date():
+        return f"Check-in opens on the day of the event ({selectors.day_text(event.starts_at)})."
+    return None
+
+
+def check_in(*, booking: Booking, by: User) -> tuple[Booking, bool]:
+    """Record that the person arrived; checking in again changes nothing.
+
+    Returns the booking and whether this call changed it. A no-show can be checked in
+    after attendance was closed, to correct the record.
+    """
+    now = timezone.now()
+    booking = Booking.objects.select_related("event", "student").get(pk=booking.pk)
+    refusal = _check_in_refusal(booking.event, now)
+    if refusal:
+        _refuse(refusal)
+    if booking.status == Booking.Status.CANCELLED:
+        when = selectors.when_text(booking.cancelled_at)
+        _refuse(f"{booking.student}'s booking was cancelled on {when}.")
+    if booking.status == Booking.Status.ATTENDED:
+        return booking, False
+    with transaction.atomic():
+        # A conditional update, so two staff scanning the same code at once record one check-in.
+        changed = Booking.objects.filter(
+            pk=booking.pk, status__in=[Booking.Status.CONFIRMED, Booking.Status.NO_SHOW]
+        ).update(status=Booking.Status.ATTENDED, checked_in_at=now, checked_in_by=by)
+        if changed:
+            audit.log(
+                booking,
+                "bookings.booking.checked_in",
+                by=by,
+                person=booking.student,
+                data={"event": booking.event_id, "was": booking.status},
+            )
+    booking.refresh_from_db()
+    return booking, bool(changed)
+
+
+def walk_in(*, event: Event, student: User, by: User) -> Booking:
+    """Check in someone who did not book, if a place is free; a booked person is checked in."""
+    if not student.is_student:
+        _refuse(f"{student} is not a student.")
+    with transaction.atomic():
+        settings = _lock(event)
+        event = settings.event
+        now = timezone.now()
+        refusal = _check_in_refusal(event, now)
+        if refusal:
+            _refuse(refusal)
+        if settings.attendance_closed:
+            _refuse("Attendance for this event is closed.")
+        existing = Booking.objects.filter(event=event, student=student, status__in=HOLDING).first()
+        if existing is not None:
+            return check_in(booking=existing, by=by)[0]
+        _expire_due(settings, now=now)
+        queued = WaitlistEntry.objects.filter(
+            event=event, student=student, status__in=QUEUED
+        ).first()
+        # An open offer already holds a place for this person.
+        if not (queued is not None and queued.is_offered):
+            free = _free(settings)
+            if free is not None and free <= 0:
+                _refuse(
+                    f"No places left: all {settings.capacity} are taken. Raise the capacity "
+                    "to let this person in."
+                )
+        booking = Booking.objects.create(
+            event=event,
+            student=student,
+            status=Booking.Status.ATTENDED,
+            source=Booking.Source.WALK_IN,
+            booked_at=now,
+            booked_by=by,
+            checked_in_at=now,
+            checked_in_by=by,
+        )
+        if queued is not None:
+            queued.status = WaitlistEntry.Status.ACCEPTED
+            queued.ended_at = now
+            queued.ended_by = by
+            queued.save(update_fields=["status", "ended_at", "ended_by"])
+        audit.log(
+            booking,
+            "bookings.booking.walk_in",
+            by=by,
+            person=student,
+            data={"event": event.pk, "title": event.title},
+        )
+        return booking
+
+
+# After the event ------------------------------------------------------------------------
+
+
+def attendance_close(*, event: Event, by: User) -> list[Booking]:
+    """Close attendance: everyone booked and not checked in becomes a no-show.
+
+    The no-show policy is applied to each of them. Returns the no-shows.
+    """
+    with transaction.atomic():
+        settings = _lock(event)
+        event = settings.event
+        now = timezone.now()
+        if event.is_cancelled:
+            _refuse("This event was cancelled.")
+        if settings.attendance_closed:
+            when = selectors.when_text(settings.attendance_closed_at)
+            _refuse(f"Attendance was already closed on {when}.")
+        if now < event.starts_at:
+            _refuse("Attendance can be closed once the event has started.")
+        _expire_due(settings, now=now)
+        no_shows = list(
+            Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED).select_related(
+                "student"
+            )
+        )
+        Booking.objects.filter(pk__in=[b.pk for b in no_shows]).update(
+            status=Booking.Status.NO_SHOW
+        )
+        settings.attendance_closed_at = now
+        settings.attendance_closed_by = by
+        settings.save(update_fields=["attendance_closed_at", "attendance_closed_by", "updated_at"])
+        attended = Booking.objects.filter(event=event, status=Booking.Status.ATTENDED).count()
+        audit.log(
+            event,
+            "bookings.attendance.closed",
+            by=by,
+            data={"attended": attended, "no_shows": len(no_shows)},
+        )
+        policy = NoShowPolicy.current()
+        for booking in no_shows:
+            booking.status = Booking.Status.NO_SHOW
+            _apply_policy(student=booking.student, policy=policy, now=now, by=by)
+        return no_shows
+
+
+def _apply_policy(
+    *, student: User, policy: NoShowPolicy, now: datetime.datetime, by: User | None
+) -> BookingBan | None:
+    """Start a restriction when the student reached the policy's number of no-shows.
+
+    No-shows count within the policy's window and only since the student's last
+    restriction began, so a lifted or finished restriction is not started again by the
+    same no-shows.
+    """
+    if not policy.enabled:
+        return None
+    bans = list(BookingBan.objects.filter(student=student).order_by("-starts_at")[:1])
+    if bans and bans[0].is_active(now):
+        return None
+    since = now - policy.window
+    if bans and bans[0].starts_at > since:
+        since = bans[0].starts_at
+    missed = Booking.objects.filter(
+        student=student,
+        status=Booking.Status.NO_SHOW,
+        event__starts_at__gte=since,
+        event__starts_at__lte=now,
+    ).count()
+    if missed < policy.no_shows:
+        return None
+    ban = BookingBan.objects.create(
+        student=student,
+        starts_at=now,
+        ends_at=now + policy.ban_length,
+        no_shows=missed,
+        reason=(
+            f"You booked {missed} events between {selectors.day_text(since)} and "
+            f"{selectors.day_text(now)} and did not come or cancel."
+        ),
+    )
+    audit.log(
+        ban,
+        "bookings.ban.started",
+        by=by,
+        person=student,
+        data={"no_shows": missed, "until": ban.ends_at.isoformat()},
+    )
+    _after_commit(tasks.send_ban_notice, ban.pk)
+    return ban
+
+
+def merge_text(text: str, values: dict[str, str]) -> str:
+    """Fill {{ first_name }}-style fields; anything else is left as typed."""
+    return MERGE_PATTERN.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def unknown_merge_fields(text: str) -> list[str]:
+    return sorted({m.group(1) for m in MERGE_PATTERN.finditer(text)} - set(MERGE_FIELDS))
+
+
+def noshow_followup_send(*, event: Event, subject: str, body: str, by: User) -> NoShowFollowUp:
+    """Email everyone who booked and did not come (each person once), from an edited template."""
+    subject, body = subject.strip(), body.strip()
+    errors = {}
+    if not subject:
+        errors["subject"] = "Write a subject."
+    if not body:
+        errors["body"] = "Write the message."
+    for name, text in (("subject", subject), ("body", body)):
+        unknown = unknown_merge_fields(text)
+        if unknown:
+            errors[name] = (
+                f"Unknown field {', '.join('{{ ' + u + ' }}' for u in unknown)}: use "
+                + ", ".join("{{ " + f + " }}" for f in MERGE_FIELDS)
+                + "."
+            )
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        settings = _lock(event)
+        if not settings.attendance_closed:
+            _refuse("Close attendance first: until then nobody is a no-show.")
+        pending = Booking.objects.filter(
+            event_id=settings.pk, status=Booking.Status.NO_SHOW, followup__isnull=True
+        )
+        count = pending.count()
+        if not count:
+            _refuse("Everyone who did not attend has already been emailed.")
+        followup = NoShowFollowUp.objects.create(
+            event_id=settings.pk, subject=subject, body=body, sent_by=by, recipients=count
+        )
+        pending.update(followup=followup)
+        audit.log(
+            settings.event,
+            "bookings.followup.sent",
+            by=by,
+            data={"followup": followup.pk, "recipients": count, "subject": subject},
+        )
+        _after_commit(tasks.send_noshow_followup, followup.pk)
+        return followup
+
+
+def employer_report_send(
+    *, event: Event, contacts: Iterable[Contact], by: User, message: str = ""
+) -> EmployerReport:
+    """Send the event's attendance figures to chosen contacts of the organisations taking part.
+
+    Contacts must belong to those organisations, have an email address, and be free to
+    contact (key contacts need their key account operator's agreement first).
+    """
+    contacts = list(contacts)
+    if not contacts:
+        raise ValidationError({"contacts": "Choose at least one contact."})
+    with transaction.atomic():
+        settings = _lock(event)
+        event = settings.event
+        if not settings.attendance_closed:
+            _refuse("Close attendance first, so the figures are final.")
+        organisation_ids = set(event.organisations.values_list("pk", flat=True))
+        errors = []
+        for contact in contacts:
+            if contact.organisation_id not in organisation_ids:
+                errors.append(f"{contact} is not a contact of an organisation at this event.")
+            elif not contact.email:
+                errors.append(f"{contact} has no email address.")
+            else:
+                blockers = contact_blockers(contact=contact, user=by)
+                if blockers:
+                    errors.append(blocker_message(contact, blockers))
+        if errors:
+            raise ValidationError({"contacts": errors})
+        report = EmployerReport.objects.create(event=event, message=message.strip(), sent_by=by)
+        report.contacts.set(contacts)
+        audit.log(
+            event,
+            "bookings.report.sent",
+            by=by,
+            data={"report": report.pk, "contacts": [c.pk for c in contacts]},
+        )
+        _after_commit(tasks.send_employer_report, report.pk)
+        return report
+
+
+# The no-show policy ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def noshow_policy_update(
+    *, by: User, enabled: bool, no_shows: int, window_weeks: int, ban_weeks: int
+) -> NoShowPolicy:
+    """Change the site's no-show policy; restrictions already started keep their end date."""
+    policy = NoShowPolicy.current()
+    before = {
+        "enabled": policy.enabled,
+        "no_shows": policy.no_shows,
+        "window_weeks": policy.window_weeks,
+        "ban_weeks": policy.ban_weeks,
+    }
+    policy.enabled = enabled
+    policy.no_shows = no_shows
+    policy.window_weeks = window_weeks
+    policy.ban_weeks = ban_weeks
+    policy.full_clean(exclude=["updated_by"])
+    policy.updated_at = timezone.now()
+    policy.updated_by = by
+    policy.save()
+    after = {k: getattr(policy, k) for k in before}
+    audit.log(
+        policy,
+        "bookings.policy.changed",
+        by=by,
+        data={"changed": {k: [before[k], after[k]] for k in after if before[k] != after[k]}},
+    )
+    return policy
+
+
+@transaction.atomic
+def booking_ban_lift(*, ban: BookingBan, by: User, reason: str) -> BookingBan:
+    """Lift a restriction early, with the reason recorded; the student may book at once."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the restriction is lifted."})
+    ban = BookingBan.objects.select_for_update().select_related("student").get(pk=ban.pk)
+    if ban.lifted_at is not None:
+        _refuse("This restriction was already lifted.")
+    if not ban.is_active():
+        _refuse("This restriction has already ended.")
+    ban.lifted_at = timezone.now()
+    ban.lifted_by = by
+    ban.lift_reason = reason
+    ban.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
+    audit.log(ban, "bookings.ban.lifted", by=by, person=ban.student, data={"reason": reason})
+    return ban

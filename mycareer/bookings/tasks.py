@@ -1,0 +1,268 @@
+"""Emails about bookings, sent by the task worker after the change has committed.
+
+Each task reads the rows again and sends nothing if things changed meanwhile (a
+booking cancelled before its confirmation went out gets no confirmation).
+"""
+
+import csv
+import io
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks import task
+
+from mycareer.bookings.models import (
+    Booking,
+    BookingBan,
+    EmployerReport,
+    NoShowFollowUp,
+    WaitlistEntry,
+)
+from mycareer.bookings.selectors import (
+    attendance_report,
+    report_csv_rows,
+    settings_of,
+    waitlist_position,
+    when_text,
+)
+from mycareer.bookings.tickets import check_in_url, event_ics, qr_png
+
+
+def _when(event) -> str:
+    start, end = timezone.localtime(event.starts_at), timezone.localtime(event.ends_at)
+    if start.date() == end.date():
+        return f"{start:%A %-d %B %Y, %H:%M}–{end:%H:%M}"
+    return f"{start:%A %-d %B %Y, %H:%M} to {end:%A %-d %B %Y, %H:%M}"
+
+
+def _send(
+    *,
+    to: list[str],
+    subject: str,
+    template: str,
+    context: dict,
+    reply_to: list[str] | None = None,
+    attachments: list[tuple[str, bytes | str, str]] = (),
+) -> int:
+    body = render_to_string(template, {"site_url": settings.SITE_URL, **context})
+    message = EmailMultiAlternatives(
+        subject=f"[MyCareer] {subject}", body=body, to=to, reply_to=reply_to or []
+    )
+    for name, content, mimetype in attachments:
+        message.attach(name, content, mimetype)
+    return message.send()
+
+
+def _event_url(event) -> str:
+    return settings.SITE_URL + reverse("bookings:event", args=[event.pk])
+
+
+def _my_events_url() -> str:
+    return settings.SITE_URL + reverse("bookings:my_events")
+
+
+def _reply_to(event) -> list[str] | None:
+    return [event.organiser.email] if event.organiser else None
+
+
+def _booking(booking_id: int) -> Booking | None:
+    return (
+        Booking.objects.select_related("event", "event__unit", "event__organiser", "student")
+        .filter(pk=booking_id)
+        .first()
+    )
+
+
+def _ticket(booking: Booking, *, subject: str, template: str) -> int:
+    """A confirmation: event details, an .ics for the calendar and the check-in QR code."""
+    event = booking.event
+    return _send(
+        to=[booking.student.email],
+        reply_to=_reply_to(event),
+        subject=subject,
+        template=template,
+        context={
+            "booking": booking,
+            "event": event,
+            "when": _when(event),
+            "event_url": _event_url(event),
+            "my_events_url": _my_events_url(),
+        },
+        attachments=[
+            ("event.ics", event_ics(event), "text/calendar"),
+            ("check-in-code.png", qr_png(check_in_url(booking)), "image/png"),
+        ],
+    )
+
+
+@task()
+def send_booking_confirmation(booking_id: int) -> int:
+    """Confirm a place: details, calendar file and check-in QR code."""
+    booking = _booking(booking_id)
+    if booking is None or booking.status != Booking.Status.CONFIRMED:
+        return 0
+    return _ticket(
+        booking,
+        subject=f"Your place at {booking.event.title}",
+        template="bookings/email/confirmation.txt",
+    )
+
+
+@task()
+def send_promotion(booking_id: int) -> int:
+    """Tell someone the waiting list gave them a place (with the same attachments)."""
+    booking = _booking(booking_id)
+    if booking is None or booking.status != Booking.Status.CONFIRMED:
+        return 0
+    return _ticket(
+        booking,
+        subject=f"A place came free: you are booked for {booking.event.title}",
+        template="bookings/email/promotion.txt",
+    )
+
+
+def _entry(entry_id: int) -> WaitlistEntry | None:
+    return (
+        WaitlistEntry.objects.select_related("event", "event__organiser", "student")
+        .filter(pk=entry_id)
+        .first()
+    )
+
+
+@task()
+def send_waitlist_joined(entry_id: int) -> int:
+    """Tell someone they are on the waiting list, their number and how places are given."""
+    entry = _entry(entry_id)
+    if entry is None or entry.status != WaitlistEntry.Status.WAITING:
+        return 0
+    return _send(
+        to=[entry.student.email],
+        reply_to=_reply_to(entry.event),
+        subject=f"You are on the waiting list for {entry.event.title}",
+        template="bookings/email/waitlist_joined.txt",
+        context={
+            "entry": entry,
+            "event": entry.event,
+            "when": _when(entry.event),
+            "position": waitlist_position(entry),
+            "settings": settings_of(entry.event),
+            "event_url": _event_url(entry.event),
+            "my_events_url": _my_events_url(),
+        },
+    )
+
+
+@task()
+def send_offer(entry_id: int) -> int:
+    """Offer a freed place to the next person waiting, with the link to accept it."""
+    entry = _entry(entry_id)
+    if entry is None or entry.status != WaitlistEntry.Status.OFFERED:
+        return 0
+    return _send(
+        to=[entry.student.email],
+        reply_to=_reply_to(entry.event),
+        subject=f"A place is yours if you want it: {entry.event.title}",
+        template="bookings/email/offer.txt",
+        context={
+            "entry": entry,
+            "event": entry.event,
+            "when": _when(entry.event),
+            "until": when_text(entry.offer_expires_at),
+            "accept_url": settings.SITE_URL + reverse("bookings:offer", args=[entry.pk]),
+        },
+    )
+
+
+@task()
+def send_ban_notice(ban_id: int) -> int:
+    """Tell a student why they cannot book for a while, and until when."""
+    ban = BookingBan.objects.select_related("student").filter(pk=ban_id).first()
+    if ban is None or ban.lifted_at is not None or ban.ends_at <= timezone.now():
+        return 0
+    return _send(
+        to=[ban.student.email],
+        subject="You cannot book events for a while",
+        template="bookings/email/ban.txt",
+        context={"ban": ban, "until": when_text(ban.ends_at), "my_events_url": _my_events_url()},
+    )
+
+
+@task()
+def send_noshow_followup(followup_id: int) -> int:
+    """Email each no-show the organiser's message once, even if the worker restarts."""
+    # Imported here: the services module enqueues these tasks, so it imports this one.
+    from mycareer.bookings.services import merge_text
+
+    followup = NoShowFollowUp.objects.select_related("event", "sent_by").get(pk=followup_id)
+    event = followup.event
+    pending = followup.bookings.filter(
+        status=Booking.Status.NO_SHOW, followed_up_at__isnull=True
+    ).select_related("student")
+    sent = 0
+    for booking in pending:
+        values = {
+            "first_name": booking.student.get_short_name(),
+            "event_title": event.title,
+            "event_date": f"{timezone.localtime(event.starts_at):%-d %B %Y}",
+        }
+        message = EmailMultiAlternatives(
+            subject=merge_text(followup.subject, values),
+            body=merge_text(followup.body, values),
+            to=[booking.student.email],
+            reply_to=[followup.sent_by.email] if followup.sent_by else [],
+        )
+        sent += message.send()
+        Booking.objects.filter(pk=booking.pk).update(followed_up_at=timezone.now())
+    return sent
+
+
+def report_csv(report) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(report_csv_rows(report))
+    return buffer.getvalue()
+
+
+@task()
+def send_employer_report(report_id: int) -> int:
+    """Send the attendance figures (and the CSV) to each chosen employer contact."""
+    report = (
+        EmployerReport.objects.select_related("event", "event__organiser", "sent_by")
+        .prefetch_related("contacts__organisation")
+        .get(pk=report_id)
+    )
+    if report.sent_at is not None:
+        return 0
+    event = report.event
+    figures = attendance_report(event)
+    attachment = report_csv(figures)
+    sent = 0
+    for contact in report.contacts.all():
+        if not contact.email:
+            continue
+        sent += _send(
+            to=[contact.email],
+            reply_to=[report.sent_by.email] if report.sent_by else _reply_to(event),
+            subject=f"Attendance at {event.title}",
+            template="bookings/email/employer_report.txt",
+            context={
+                "contact": contact,
+                "report": report,
+                "figures": figures,
+                "event": event,
+                "when": _when(event),
+            },
+            attachments=[("attendance.csv", attachment, "text/csv")],
+        )
+    EmployerReport.objects.filter(pk=report.pk).update(sent_at=timezone.now())
+    return sent
+
+
+@task()
+def expire_offers() -> int:
+    """Every few minutes: close offers nobody took up and offer the places on."""
+    from mycareer.bookings.services import offers_expire  # (see send_noshow_followup)
+
+    return offers_expire()

@@ -1,0 +1,89 @@
+"""What bookings add to other apps' pages and jobs: feeds, cancellation notices, timelines,
+the scheduler, and the demo story."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from mycareer.bookings import demo, services
+from mycareer.bookings.models import Booking, BookingSettings, WaitlistEntry
+from mycareer.bookings.tests.factories import make_event, make_students
+from mycareer.events import selectors as event_selectors
+from mycareer.events import services as event_services
+from mycareer.events.registry import cancellation_recipients
+from mycareer.organisations.models import Organisation
+from mycareer.organisations.timeline import organisation_timeline
+
+
+@pytest.mark.django_db
+def test_a_persons_feed_includes_events_they_were_booked_into(persona, cast):
+    tom, student = persona("operator"), persona("student2")  # Computer Science
+    event = make_event(organiser=tom, capacity=5, open_to_all=False)
+    event.audience.units.add(cast["units"]["history"])
+    assert event not in event_selectors.personal_feed_events(student)
+    services.staff_book_student(event=event, student=student, by=tom)
+    assert event in event_selectors.personal_feed_events(student)
+
+
+@pytest.mark.django_db
+def test_everyone_booked_or_waiting_is_told_of_a_cancellation(persona, cast):
+    tom = persona("operator")
+    event = make_event(organiser=tom, capacity=1)
+    booked, waiting, cancelled = make_students(3)
+    services.booking_create(event=event, student=booked, by=booked)
+    services.booking_create(event=event, student=waiting, by=waiting)
+    gone = services.booking_create(event=make_event(capacity=5), student=cancelled, by=cancelled)
+    services.booking_cancel(booking=gone, by=cancelled)
+    assert cancellation_recipients(event) == [booked.email, waiting.email]
+    cancelled_event = event_services.event_cancel(event=event, by=tom, reason="Speaker ill")
+    assert cancelled_event.is_cancelled
+
+
+@pytest.mark.django_db
+def test_organisation_timelines_show_figures_without_names_to_staff_and_others(persona, cast):
+    organisation = Organisation.objects.get(name="Kirkstall Robotics")
+    for viewer, staff in ((persona("operator"), True), (persona("student"), False)):
+        entries, _ = organisation_timeline(organisation, viewer=viewer, staff=staff)
+        titles = [e.title for e in entries if e.kind == "Bookings"]
+        assert "Kirkstall Robotics: automation in practice: 17 booked, 13 attended" in titles
+    assert all(
+        "Aisha" not in " ".join([e.title, e.text, *e.details])
+        for e in organisation_timeline(organisation, viewer=persona("student"), staff=False)[0]
+    )
+
+
+@pytest.mark.django_db
+def test_the_scheduler_expires_offers_every_five_minutes(cast, django_capture_on_commit_callbacks):
+    from mycareer.core.scheduler import enqueue_due_jobs
+
+    DBTaskResult.objects.all().delete()
+    day = timezone.localdate() + datetime.timedelta(days=1)
+    at = timezone.make_aware(datetime.datetime.combine(day, datetime.time(9, 1)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "expire-offers" in enqueue_due_jobs(now=at)
+        assert "expire-offers" not in enqueue_due_jobs(now=at + datetime.timedelta(minutes=3))
+        assert "expire-offers" in enqueue_due_jobs(now=at + datetime.timedelta(minutes=5))
+    assert DBTaskResult.objects.filter(task_path__endswith="expire_offers").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_demo_story_has_bookings_waiting_lists_and_attendance(persona, cast):
+    aisha = persona("student")
+    events = {e.title: e for e in cast["events"].values()}
+    past = events[demo.PAST_CLOSED]
+    assert BookingSettings.objects.get(event=past).attendance_closed
+    statuses = set(Booking.objects.filter(event=past).values_list("status", flat=True))
+    assert statuses == {"attended", "no_show"}
+    assert Booking.objects.get(event=past, student=aisha).status == "attended"
+    full = events[demo.FULL]
+    assert Booking.objects.filter(event=full, status="confirmed").count() == 12
+    assert WaitlistEntry.objects.filter(event=full, status="waiting").count() == 4
+    assert WaitlistEntry.objects.get(event=full, student=aisha).status == "waiting"
+    assert Booking.objects.get(event=events[demo.FAIR], student=aisha).status == "confirmed"
+    assert WaitlistEntry.objects.filter(event=events[demo.OFFERS], status="offered").count() == 1
+    # Idempotent: seeding again adds nothing.
+    before = Booking.objects.count()
+    demo.seed_bookings(cast)
+    assert Booking.objects.count() == before

@@ -1,0 +1,642 @@
+"""Every booking transition, through the services, against the real database."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from mycareer.audit.models import AuditEntry
+from mycareer.bookings import selectors, services
+from mycareer.bookings.models import (
+    Booking,
+    BookingBan,
+    BookingSettings,
+    NoShowPolicy,
+    WaitlistEntry,
+)
+from mycareer.bookings.tests.factories import make_event, make_students
+from mycareer.events import services as event_services
+from mycareer.events.models import Event
+from mycareer.organisations import keyaccounts
+from mycareer.organisations import services as organisation_services
+
+OFFER = BookingSettings.Promotion.OFFER
+
+
+def book(event, student):
+    return services.booking_create(event=event, student=student, by=student)
+
+
+def statuses(event) -> dict[str, list[str]]:
+    return {
+        "booked": [
+            b.student.email
+            for b in Booking.objects.filter(event=event, status="confirmed").order_by("pk")
+        ],
+        "waiting": [
+            e.student.email
+            for e in WaitlistEntry.objects.filter(event=event, status="waiting").order_by(
+                "joined_at", "pk"
+            )
+        ],
+        "offered": [
+            e.student.email for e in WaitlistEntry.objects.filter(event=event, status="offered")
+        ],
+    }
+
+
+def tasks_named(name: str) -> int:
+    return DBTaskResult.objects.filter(task_path__endswith=name).count()
+
+
+@pytest.fixture(autouse=True)
+def _empty_task_queue(db):
+    """The demo story queues a few emails of its own; start each test without them."""
+    DBTaskResult.objects.all().delete()
+
+
+@pytest.fixture
+def tom(persona):
+    return persona("operator")
+
+
+@pytest.fixture
+def people(cast):
+    return make_students(6)
+
+
+# Booking -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_booking_gives_a_place_audits_it_and_sends_a_confirmation_after_commit(
+    tom, people, django_capture_on_commit_callbacks
+):
+    event = make_event(organiser=tom, capacity=2)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        booking = book(event, people[0])
+    assert isinstance(booking, Booking)
+    assert booking.status == Booking.Status.CONFIRMED
+    assert booking.source == Booking.Source.STUDENT
+    assert len(callbacks) == 1
+    assert tasks_named("send_booking_confirmation") == 1
+    entry = AuditEntry.objects.get(action="bookings.booking.created", object_id=str(booking.pk))
+    assert entry.person == people[0] and entry.actor == people[0]
+
+
+@pytest.mark.django_db
+def test_a_full_event_puts_people_on_the_waiting_list_in_the_order_they_joined(tom, people):
+    event = make_event(organiser=tom, capacity=2)
+    placed = [book(event, s) for s in people[:5]]
+    assert [type(p).__name__ for p in placed] == ["Booking"] * 2 + ["WaitlistEntry"] * 3
+    assert [selectors.waitlist_position(e) for e in placed[2:]] == [1, 2, 3]
+    annotated = selectors.with_positions(WaitlistEntry.objects.filter(event=event))
+    assert [e.ahead + 1 for e in annotated.order_by("joined_at", "pk")] == [1, 2, 3]
+    assert selectors.counts_for(event).remaining == 0
+
+
+@pytest.mark.django_db
+def test_booking_twice_or_while_waiting_is_refused(tom, people):
+    event = make_event(organiser=tom, capacity=1)
+    book(event, people[0])
+    with pytest.raises(ValidationError, match="already have a place"):
+        book(event, people[0])
+    book(event, people[1])
+    with pytest.raises(ValidationError, match=r"already on the waiting list \(number 1\)"):
+        book(event, people[1])
+    assert Booking.objects.filter(event=event).count() == 1
+    assert WaitlistEntry.objects.filter(event=event).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_full_event_without_a_waiting_list_refuses(tom, people):
+    event = make_event(organiser=tom, capacity=1, waiting_list=False)
+    book(event, people[0])
+    with pytest.raises(ValidationError, match="full and does not keep a waiting list"):
+        book(event, people[1])
+
+
+@pytest.mark.django_db
+def test_an_event_without_settings_takes_unlimited_bookings(tom, people):
+    event = make_event(organiser=tom)
+    for student in people:
+        assert isinstance(book(event, student), Booking)
+    assert selectors.counts_for(event).remaining is None
+
+
+# Cancelling and automatic promotion ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_cancelling_frees_the_place_and_books_the_next_person_who_is_told(
+    tom, people, django_capture_on_commit_callbacks
+):
+    event = make_event(organiser=tom, capacity=1)
+    first = book(event, people[0])
+    book(event, people[1])
+    book(event, people[2])
+    with django_capture_on_commit_callbacks(execute=True):
+        promoted = services.booking_cancel(booking=first, by=people[0])
+    assert [p.student for p in promoted] == [people[1]]
+    assert promoted[0].source == Booking.Source.WAITING_LIST
+    assert statuses(event) == {
+        "booked": [people[1].email],
+        "waiting": [people[2].email],
+        "offered": [],
+    }
+    assert WaitlistEntry.objects.get(event=event, student=people[1]).status == "accepted"
+    assert tasks_named("send_promotion") == 1
+    first.refresh_from_db()
+    assert first.status == "cancelled" and first.cancelled_by == people[0]
+
+
+@pytest.mark.django_db
+def test_someone_who_cancelled_can_book_again(tom, people):
+    event = make_event(organiser=tom, capacity=5)
+    services.booking_cancel(booking=book(event, people[0]), by=people[0])
+    again = book(event, people[0])
+    assert again.status == "confirmed"
+    assert Booking.objects.filter(event=event, student=people[0]).count() == 2
+
+
+@pytest.mark.django_db
+def test_cancelling_is_refused_once_the_event_has_started(tom, people):
+    event = make_event(organiser=tom, capacity=5)
+    booking = book(event, people[0])
+    with (
+        time_machine.travel(event.starts_at + datetime.timedelta(minutes=5)),
+        pytest.raises(ValidationError, match="can be cancelled until it starts"),
+    ):
+        services.booking_cancel(booking=booking, by=people[0])
+    services.booking_cancel(booking=booking, by=people[0])
+    with pytest.raises(ValidationError, match="already cancelled"):
+        services.booking_cancel(booking=booking, by=people[0])
+
+
+@pytest.mark.django_db
+def test_leaving_the_waiting_list_keeps_the_others_in_order(tom, people):
+    event = make_event(organiser=tom, capacity=1)
+    book(event, people[0])
+    entries = [book(event, s) for s in people[1:4]]
+    services.waitlist_leave(entry=entries[0], by=people[1])
+    assert statuses(event)["waiting"] == [people[2].email, people[3].email]
+    with pytest.raises(ValidationError, match="has ended"):
+        services.waitlist_leave(entry=entries[0], by=people[1])
+
+
+# Offer mode ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_offer_mode_offers_a_freed_place_which_the_person_accepts(
+    tom, people, django_capture_on_commit_callbacks
+):
+    event = make_event(organiser=tom, capacity=1, promotion=OFFER, offer_hours=12)
+    first = book(event, people[0])
+    entry = book(event, people[1])
+    book(event, people[2])
+    with django_capture_on_commit_callbacks(execute=True):
+        before = timezone.now()
+        services.booking_cancel(booking=first, by=people[0])
+    entry.refresh_from_db()
+    assert entry.status == "offered"
+    assert before + datetime.timedelta(hours=12) <= entry.offer_expires_at
+    assert tasks_named("send_offer") == 1
+    # The offer holds the place: a newcomer joins the queue behind the others.
+    assert isinstance(book(event, people[3]), WaitlistEntry)
+    booking = services.offer_accept(entry=entry, by=people[1])
+    assert booking.status == "confirmed" and booking.source == "waiting_list"
+    assert statuses(event) == {
+        "booked": [people[1].email],
+        "waiting": [people[2].email, people[3].email],
+        "offered": [],
+    }
+
+
+@pytest.mark.django_db
+def test_an_offer_not_taken_up_passes_to_the_next_person(tom, people):
+    event = make_event(organiser=tom, capacity=1, promotion=OFFER, offer_hours=2)
+    first = book(event, people[0])
+    entry = book(event, people[1])
+    book(event, people[2])
+    services.booking_cancel(booking=first, by=people[0])
+    assert services.offers_expire() == 0
+    later = timezone.now() + datetime.timedelta(hours=3)
+    assert services.offers_expire(now=later) == 1
+    entry.refresh_from_db()
+    assert entry.status == "expired"
+    assert statuses(event)["offered"] == [people[2].email]
+    with (
+        time_machine.travel(later),
+        pytest.raises(ValidationError, match="passed to the next person"),
+    ):
+        services.offer_accept(entry=entry, by=people[1])
+
+
+@pytest.mark.django_db
+def test_an_expired_offer_cannot_be_accepted_even_before_the_periodic_job_runs(tom, people):
+    event = make_event(organiser=tom, capacity=1, promotion=OFFER, offer_hours=1)
+    first = book(event, people[0])
+    entry = book(event, people[1])
+    services.booking_cancel(booking=first, by=people[0])
+    with (
+        time_machine.travel(timezone.now() + datetime.timedelta(hours=2)),
+        pytest.raises(ValidationError, match="offer ended"),
+    ):
+        services.offer_accept(entry=entry, by=people[1])
+    assert not Booking.objects.filter(event=event, status="confirmed").exists()
+
+
+@pytest.mark.django_db
+def test_declining_an_offer_passes_it_on(tom, people):
+    event = make_event(organiser=tom, capacity=1, promotion=OFFER)
+    first = book(event, people[0])
+    entry = book(event, people[1])
+    book(event, people[2])
+    services.booking_cancel(booking=first, by=people[0])
+    services.waitlist_leave(entry=WaitlistEntry.objects.get(pk=entry.pk), by=people[1])
+    assert statuses(event)["offered"] == [people[2].email]
+
+
+@pytest.mark.django_db
+def test_an_offer_never_runs_past_the_start_of_the_event(tom, people):
+    event = make_event(
+        organiser=tom,
+        capacity=1,
+        promotion=OFFER,
+        offer_hours=48,
+        starts_in=datetime.timedelta(hours=5),
+    )
+    first = book(event, people[0])
+    entry = book(event, people[1])
+    services.booking_cancel(booking=first, by=people[0])
+    entry.refresh_from_db()
+    assert entry.offer_expires_at == event.starts_at
+
+
+# Capacity ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_raising_the_capacity_books_people_from_the_waiting_list_at_once(tom, people):
+    event = make_event(organiser=tom, capacity=1)
+    for student in people[:4]:
+        book(event, student)
+    promoted = services.capacity_change(event=event, capacity=3, by=tom)
+    assert [b.student for b in promoted] == people[1:3]
+    assert statuses(event)["waiting"] == [people[3].email]
+    audit = AuditEntry.objects.filter(
+        action="bookings.settings.changed", object_id=str(event.pk)
+    ).first()  # newest first
+    assert audit.data["changed"]["capacity"] == [1, 3]
+
+
+@pytest.mark.django_db
+def test_lowering_the_capacity_never_takes_a_place_from_anyone(tom, people):
+    event = make_event(organiser=tom, capacity=4)
+    for student in people[:4]:
+        book(event, student)
+    services.capacity_change(event=event, capacity=2, by=tom)
+    assert len(statuses(event)["booked"]) == 4
+    assert isinstance(book(event, people[4]), WaitlistEntry)
+    # Two must cancel before the waiting list moves.
+    services.booking_cancel(booking=Booking.objects.get(student=people[0], event=event), by=tom)
+    assert statuses(event)["waiting"] == [people[4].email]
+    services.booking_cancel(booking=Booking.objects.get(student=people[1], event=event), by=tom)
+    services.booking_cancel(booking=Booking.objects.get(student=people[2], event=event), by=tom)
+    assert people[4].email in statuses(event)["booked"]
+
+
+@pytest.mark.django_db
+def test_removing_the_limit_books_everyone_waiting(tom, people):
+    event = make_event(organiser=tom, capacity=1)
+    for student in people[:4]:
+        book(event, student)
+    services.capacity_change(event=event, capacity=None, by=tom)
+    assert len(statuses(event)["booked"]) == 4 and statuses(event)["waiting"] == []
+
+
+@pytest.mark.django_db
+def test_settings_are_checked(tom):
+    event = make_event(organiser=tom)
+    now = timezone.now()
+    with pytest.raises(ValidationError) as error:
+        services.booking_settings_update(
+            event=event, by=tom, opens_at=now, closes_at=now - datetime.timedelta(hours=1)
+        )
+    assert "closes_at" in error.value.error_dict
+    with pytest.raises(ValidationError):
+        services.booking_settings_update(event=event, by=tom, offer_hours=0)
+    with pytest.raises(TypeError):
+        services.booking_settings_update(event=event, by=tom, colour="red")
+
+
+# Who may book, and when ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_booking_window_is_enforced_with_its_dates(tom, people):
+    now = timezone.now()
+    event = make_event(
+        organiser=tom,
+        opens_at=now + datetime.timedelta(days=1),
+        closes_at=now + datetime.timedelta(days=3),
+    )
+    with pytest.raises(ValidationError, match="Booking opens on"):
+        book(event, people[0])
+    with time_machine.travel(now + datetime.timedelta(days=2)):
+        assert isinstance(book(event, people[0]), Booking)
+    with (
+        time_machine.travel(now + datetime.timedelta(days=4)),
+        pytest.raises(ValidationError, match="Booking closed on"),
+    ):
+        book(event, people[1])
+
+
+@pytest.mark.django_db
+def test_drafts_cancelled_and_started_events_take_no_bookings(tom, people):
+    event = make_event(organiser=tom)
+    with (
+        time_machine.travel(event.starts_at + datetime.timedelta(minutes=1)),
+        pytest.raises(ValidationError, match="has started"),
+    ):
+        book(event, people[0])
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.DRAFT)
+    event.refresh_from_db()
+    with pytest.raises(ValidationError):
+        book(event, people[0])
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.PUBLISHED)
+    event.refresh_from_db()
+    event_services.event_cancel(event=event, by=tom, reason="Speaker ill")
+    event.refresh_from_db()
+    with pytest.raises(ValidationError, match="cancelled"):
+        book(event, people[0])
+
+
+@pytest.mark.django_db
+def test_only_students_in_the_audience_may_book(tom, persona, cast):
+    event = make_event(organiser=tom, open_to_all=False)
+    event.audience.units.add(cast["units"]["mech"])
+    event.audience.years = "3"
+    event.audience.save()
+    assert isinstance(book(event, persona("student")), Booking)  # MEng Mechanical, year 3
+    with pytest.raises(ValidationError, match="not open to students of your school"):
+        book(event, persona("student2"))  # Computer Science
+    first_years = make_students(1, year=1)[0]
+    with pytest.raises(ValidationError, match="not open"):
+        book(event, first_years)
+    for name in ("operator", "employer@demo-employer.com"):
+        with pytest.raises(ValidationError, match="Only students"):
+            book(event, persona(name))
+
+
+@pytest.mark.django_db
+def test_staff_book_a_student_in_outside_window_and_audience_but_within_capacity(
+    tom, persona, people
+):
+    now = timezone.now()
+    event = make_event(
+        organiser=tom,
+        capacity=1,
+        open_to_all=False,
+        opens_at=now + datetime.timedelta(days=1),
+    )
+    booking = services.staff_book_student(event=event, student=persona("student2"), by=tom)
+    assert booking.source == "staff" and booking.booked_by == tom
+    assert isinstance(
+        services.staff_book_student(event=event, student=people[0], by=tom), WaitlistEntry
+    )
+    with pytest.raises(ValidationError, match="not a student"):
+        services.staff_book_student(event=event, student=persona("viewer"), by=tom)
+
+
+# Moving --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_staff_move_a_booking_and_the_old_place_passes_on(tom, people):
+    here = make_event(organiser=tom, capacity=1)
+    there = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(days=20))
+    booking = book(here, people[0])
+    book(here, people[1])
+    moved = services.staff_move(booking=booking, to_event=there, by=tom)
+    assert moved.event == there and moved.source == "moved"
+    assert statuses(here)["booked"] == [people[1].email]
+    assert AuditEntry.objects.filter(
+        action="bookings.booking.moved", object_id=str(booking.pk)
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_a_move_to_a_full_event_without_a_waiting_list_changes_nothing(tom, people):
+    here = make_event(organiser=tom, capacity=5)
+    there = make_event(organiser=tom, capacity=1, waiting_list=False)
+    book(there, people[1])
+    booking = book(here, people[0])
+    with pytest.raises(ValidationError, match="full"):
+        services.staff_move(booking=booking, to_event=there, by=tom)
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_staff_move_a_waiting_list_place(tom, people):
+    here = make_event(organiser=tom, capacity=1)
+    there = make_event(organiser=tom, capacity=1)
+    book(here, people[0])
+    entry = book(here, people[1])
+    moved = services.staff_move(entry=entry, to_event=there, by=tom)
+    assert isinstance(moved, Booking) and moved.event == there
+    entry.refresh_from_db()
+    assert entry.status == "left"
+
+
+# At the door ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_checking_in_twice_changes_nothing(tom, people):
+    event = make_event(organiser=tom, starts_in=datetime.timedelta(hours=1))
+    booking = book(event, people[0])
+    first, changed = services.check_in(booking=booking, by=tom)
+    assert changed and first.status == "attended" and first.checked_in_by == tom
+    again, changed = services.check_in(booking=booking, by=tom)
+    assert not changed and again.checked_in_at == first.checked_in_at
+    assert (
+        AuditEntry.objects.filter(
+            action="bookings.booking.checked_in", object_id=str(booking.pk)
+        ).count()
+        == 1
+    )
+
+
+@pytest.mark.django_db
+def test_check_in_opens_on_the_day_and_refuses_cancelled_bookings(tom, people):
+    event = make_event(organiser=tom, starts_in=datetime.timedelta(days=3))
+    booking = book(event, people[0])
+    with pytest.raises(ValidationError, match="opens on the day"):
+        services.check_in(booking=booking, by=tom)
+    services.booking_cancel(booking=booking, by=people[0])
+    with (
+        time_machine.travel(event.starts_at),
+        pytest.raises(ValidationError, match="was cancelled"),
+    ):
+        services.check_in(booking=booking, by=tom)
+
+
+@pytest.mark.django_db
+def test_walk_ins_take_free_places_only(tom, people):
+    event = make_event(organiser=tom, capacity=2, starts_in=datetime.timedelta(hours=1))
+    booked = book(event, people[0])
+    walk_in = services.walk_in(event=event, student=people[1], by=tom)
+    assert walk_in.status == "attended" and walk_in.is_walk_in
+    with pytest.raises(ValidationError, match="No places left"):
+        services.walk_in(event=event, student=people[2], by=tom)
+    # Someone booked who walks up is simply checked in.
+    assert services.walk_in(event=event, student=people[0], by=tom).pk == booked.pk
+
+
+# After the event -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def held_event(tom, people):
+    """An event that took place: three booked, one checked in."""
+    event = make_event(organiser=tom, capacity=10, starts_in=datetime.timedelta(hours=1))
+    bookings = [book(event, s) for s in people[:3]]
+    services.check_in(booking=bookings[0], by=tom)
+    return event
+
+
+@pytest.mark.django_db
+def test_closing_attendance_makes_everyone_not_checked_in_a_no_show(tom, people, held_event):
+    with pytest.raises(ValidationError, match="once the event has started"):
+        services.attendance_close(event=held_event, by=tom)
+    with time_machine.travel(held_event.ends_at):
+        no_shows = services.attendance_close(event=held_event, by=tom)
+        assert sorted(b.student_id for b in no_shows) == sorted(s.pk for s in people[1:3])
+        with pytest.raises(ValidationError, match="already closed"):
+            services.attendance_close(event=held_event, by=tom)
+        counts = selectors.counts_for(held_event)
+        assert (counts.booked, counts.attended, counts.no_shows) == (3, 1, 2)
+        # A late correction: a no-show was there after all.
+        booking = Booking.objects.get(event=held_event, student=people[1])
+        assert services.check_in(booking=booking, by=tom)[1]
+    assert not BookingBan.objects.exists()  # the policy is off by default
+
+
+def _no_show_at(tom, student, *, days_ago: int):
+    """A booking at an event `days_ago` days ago that the student did not attend."""
+    event = make_event(organiser=tom, starts_in=datetime.timedelta(days=1))
+    book(event, student)
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=timezone.now() - datetime.timedelta(days=days_ago),
+        ends_at=timezone.now() - datetime.timedelta(days=days_ago, hours=-1),
+    )
+    event.refresh_from_db()
+    services.attendance_close(event=event, by=tom)
+    return event
+
+
+@pytest.mark.django_db
+def test_the_no_show_policy_restricts_booking_tells_why_and_can_be_lifted(
+    tom, persona, people, django_capture_on_commit_callbacks
+):
+    services.noshow_policy_update(
+        by=persona("admin"), enabled=True, no_shows=2, window_weeks=12, ban_weeks=4
+    )
+    student = people[0]
+    _no_show_at(tom, student, days_ago=100)  # outside the 12-week window
+    _no_show_at(tom, student, days_ago=20)
+    assert not BookingBan.objects.filter(student=student).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        _no_show_at(tom, student, days_ago=10)
+    ban = BookingBan.objects.get(student=student)
+    assert ban.no_shows == 2
+    assert ban.ends_at - ban.starts_at == datetime.timedelta(weeks=4)
+    assert tasks_named("send_ban_notice") == 1
+    event = make_event(organiser=tom)
+    with pytest.raises(ValidationError) as refused:
+        book(event, student)
+    assert "You cannot book events until" in str(refused.value)
+    assert "did not come or cancel" in str(refused.value)
+    with pytest.raises(ValidationError):
+        services.booking_ban_lift(ban=ban, by=tom, reason="  ")
+    services.booking_ban_lift(ban=ban, by=tom, reason="Ill with a doctor's note")
+    assert isinstance(book(event, student), Booking)
+    # The same no-shows do not start a new restriction: one more is needed.
+    assert (
+        services._apply_policy(
+            student=student, policy=NoShowPolicy.current(), now=timezone.now(), by=tom
+        )
+        is None
+    )
+
+
+@pytest.mark.django_db
+def test_the_no_show_follow_up_goes_once_to_each_no_show(tom, people, held_event):
+    form = {"subject": "We missed you, {{ first_name }}", "body": "About {{ event_title }}"}
+    with pytest.raises(ValidationError, match="Close attendance first"):
+        services.noshow_followup_send(event=held_event, by=tom, **form)
+    with time_machine.travel(held_event.ends_at):
+        services.attendance_close(event=held_event, by=tom)
+    with pytest.raises(ValidationError) as error:
+        services.noshow_followup_send(event=held_event, by=tom, subject="Hi {{ name }}", body="x")
+    assert "Unknown field {{ name }}" in str(error.value)
+    followup = services.noshow_followup_send(event=held_event, by=tom, **form)
+    assert followup.recipients == 2
+    with pytest.raises(ValidationError, match="already been emailed"):
+        services.noshow_followup_send(event=held_event, by=tom, **form)
+
+
+@pytest.mark.django_db
+def test_the_employer_report_goes_only_to_contacts_who_may_be_contacted(tom, persona, held_event):
+    mine = organisation_services.organisation_create(by=tom, name="Report Test Robotics Ltd")
+    other = organisation_services.organisation_create(by=tom, name="Unrelated Widgets Ltd")
+    held_event.organisations.add(mine)
+    contact = organisation_services.contact_create(
+        organisation=mine, by=tom, full_name="Rita Report", email="rita@report.example.com"
+    )
+    no_email = organisation_services.contact_create(organisation=mine, by=tom, full_name="No Mail")
+    stranger = organisation_services.contact_create(
+        organisation=other, by=tom, full_name="Sam Stranger", email="sam@widgets.example.com"
+    )
+    with time_machine.travel(held_event.ends_at):
+        services.attendance_close(event=held_event, by=tom)
+    with pytest.raises(ValidationError) as error:
+        services.employer_report_send(event=held_event, contacts=[stranger, no_email], by=tom)
+    assert "not a contact of an organisation at this event" in str(error.value)
+    assert "has no email address" in str(error.value)
+    helen = persona("manager")
+    account = keyaccounts.key_account_create(
+        organisation=mine, operator=helen, unit=helen.memberships.first().unit, by=helen
+    )
+    keyaccounts.key_contact_mark(account=account, contact=contact, guidance="", by=helen)
+    with pytest.raises(ValidationError, match="key contact"):
+        services.employer_report_send(event=held_event, contacts=[contact], by=tom)
+    report = services.employer_report_send(event=held_event, contacts=[contact], by=helen)
+    assert list(report.contacts.all()) == [contact]
+
+
+@pytest.mark.django_db
+def test_the_report_counts_without_names(tom, people, held_event, cast):
+    others = make_students(2, programme="bsc-cs", year=2)
+    services.capacity_change(event=held_event, capacity=4, by=tom)
+    book(held_event, others[0])
+    book(held_event, others[1])  # waiting
+    with time_machine.travel(held_event.ends_at):
+        services.attendance_close(event=held_event, by=tom)
+    report = selectors.attendance_report(held_event)
+    faculty = {r.label: r for r in report.sections["Faculty"]}
+    engineering = faculty["Faculty of Engineering and Physical Sciences"]
+    assert (engineering.booked, engineering.attended, engineering.no_shows) == (4, 1, 3)
+    assert engineering.waiting == 1
+    programmes = {r.label: r.booked for r in report.sections["Degree programme"]}
+    assert programmes == {"BSc Computer Science": 1, "MEng Mechanical Engineering": 3}
+    years = {r.label: r.booked for r in report.sections["Year of study"]}
+    assert years == {"Year 2": 1, "Year 3": 3}
+    text = str(selectors.report_csv_rows(report))
+    assert all(s.full_name not in text for s in people + others)

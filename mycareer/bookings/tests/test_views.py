@@ -1,0 +1,541 @@
+"""Pages: the booking panel, My events, running an event, the door, after the event."""
+
+import datetime
+import re
+
+import pytest
+import time_machine
+from django.template import Context, RequestContext, Template
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from mycareer.bookings import services
+from mycareer.bookings.models import Booking, BookingBan, BookingSettings, WaitlistEntry
+from mycareer.bookings.tests.factories import make_event, make_students
+from mycareer.bookings.tickets import check_in_token
+from mycareer.organisations import services as organisation_services
+
+
+def url(name, *args):
+    return reverse(f"bookings:{name}", args=args)
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+@pytest.fixture
+def tom(persona):
+    return persona("operator")
+
+
+@pytest.fixture
+def mech_event(tom, cast):
+    """Tom's event for mechanical engineering students, starting within the hour."""
+    event = make_event(
+        organiser=tom, capacity=2, open_to_all=False, starts_in=datetime.timedelta(minutes=30)
+    )
+    event.audience.units.add(cast["units"]["mech"])
+    return event
+
+
+# Booking through the panel -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "status", "booked"),
+    [
+        ("student", 302, True),  # MEng Mechanical Engineering: in the audience
+        ("student2", 404, False),  # Computer Science: the event is not shown to them
+        ("employer@demo-employer.com", 404, False),
+        ("operator", 302, False),  # staff see the event but do not book
+    ],
+)
+def test_who_may_book(client, persona, mech_event, name, status, booked):
+    person = persona(name)
+    client.force_login(person)
+    response = client.post(url("book", mech_event.pk))
+    assert response.status_code == status
+    assert Booking.objects.filter(event=mech_event, student=person).exists() is booked
+
+
+@pytest.mark.django_db
+def test_a_refusal_is_explained(client, persona, mech_event):
+    client.force_login(persona("operator"))
+    response = client.post(url("book", mech_event.pk), follow=True)
+    assert "Only students book places at events." in text(response)
+
+
+@pytest.mark.django_db
+def test_the_panel_shows_places_the_window_and_the_waiting_list_rule(client, persona, tom):
+    event = make_event(organiser=tom, capacity=1)
+    taker = make_students(1)[0]
+    services.booking_create(event=event, student=taker, by=taker)
+    student = persona("student")
+    client.force_login(student)
+    page = text(client.get(url("event", event.pk)))
+    assert "Fully booked" in page
+    assert "Booking is open until the event starts." in page
+    assert "the next person is booked automatically and told by email" in page
+    assert "Join the waiting list" in page
+    response = client.post(url("book", event.pk), {"next": url("event", event.pk)}, follow=True)
+    page = text(response)
+    assert "is full: you are number 1 on the waiting list" in page
+    assert (
+        "You are number 1 on the waiting list; places are given in the order people joined." in page
+    )
+    assert "Leave the waiting list" in page
+
+
+@pytest.mark.django_db
+def test_the_panel_explains_offers_and_a_window_not_yet_open(client, persona, tom):
+    opens = timezone.now() + datetime.timedelta(days=2)
+    event = make_event(
+        organiser=tom, capacity=30, promotion="offer", offer_hours=12, opens_at=opens
+    )
+    client.force_login(persona("student"))
+    page = text(client.get(url("event", event.pk)))
+    assert "30 of 30 places left." in page
+    assert "Booking opens on" in page
+    assert "it is offered by email to the next person in the order people joined" in page
+    assert "have 12 hours to accept" in page
+    assert "Book a place" not in page
+
+
+@pytest.mark.django_db
+def test_the_include_renders_on_any_page_with_one_line(rf, persona, tom):
+    event = make_event(organiser=tom, capacity=5)
+    request = RequestFactory().get("/events/1/")
+    request.user = persona("student")
+    html = Template("{% load bookings %}{% event_booking event %}").render(
+        RequestContext(request, {"event": event})
+    )
+    assert "5 of 5 places left." in html and "Book a place" in html
+    assert "<script" not in html and "style=" not in html
+    # Without a request (an email, say) it still renders, for nobody in particular.
+    assert "Booking" in Template("{% load bookings %}{% event_booking event %}").render(
+        Context({"event": event})
+    )
+
+
+@pytest.mark.django_db
+def test_students_cancel_and_leave_from_my_events(client, persona, tom):
+    student = persona("student")
+    first = make_event(organiser=tom, capacity=1)
+    second = make_event(organiser=tom, capacity=0)
+    booking = services.booking_create(event=first, student=student, by=student)
+    entry = services.booking_create(event=second, student=student, by=student)
+    client.force_login(student)
+    page = text(client.get(url("my_events")))
+    assert first.title in page and second.title in page
+    assert "You are number 1 on the waiting list" in page
+    client.post(url("cancel", booking.pk))
+    client.post(url("leave", entry.pk))
+    booking.refresh_from_db()
+    entry.refresh_from_db()
+    assert (booking.status, entry.status) == ("cancelled", "left")
+
+
+@pytest.mark.django_db
+def test_nobody_cancels_someone_elses_booking_unless_they_run_the_event(client, persona, tom):
+    event = make_event(organiser=tom, capacity=5)
+    owner = persona("student")
+    booking = services.booking_create(event=event, student=owner, by=owner)
+    for name in ("student2", "mailer", "viewer"):
+        client.force_login(persona(name))
+        assert client.post(url("cancel", booking.pk)).status_code == 403
+    client.force_login(tom)
+    assert client.post(url("cancel", booking.pk)).status_code == 302
+    booking.refresh_from_db()
+    assert booking.status == "cancelled" and booking.cancelled_by == tom
+
+
+@pytest.mark.django_db
+def test_an_offer_is_accepted_from_its_page(client, persona, tom):
+    event = make_event(organiser=tom, capacity=1, promotion="offer")
+    holder, student = make_students(1)[0], persona("student")
+    first = services.booking_create(event=event, student=holder, by=holder)
+    entry = services.booking_create(event=event, student=student, by=student)
+    services.booking_cancel(booking=first, by=holder)
+    client.force_login(persona("student2"))
+    assert client.get(url("offer", entry.pk)).status_code == 404
+    client.force_login(student)
+    page = text(client.get(url("offer", entry.pk)))
+    assert "it is yours if you accept it by" in page
+    assert "Places offered to you" in text(client.get(url("my_events")))
+    client.post(url("offer", entry.pk), {"do": "accept"})
+    assert Booking.objects.get(event=event, student=student).status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_my_events_shows_the_demo_students_places_and_past_attendance(client, persona):
+    client.force_login(persona("student"))
+    page = text(client.get(url("my_events")))
+    assert "Engineering and technology careers fair" in page  # booked
+    assert "Interview skills" in page and "You are number 2 on the waiting list" in page
+    assert "Kirkstall Robotics: automation in practice" in page and "Attended" in page
+
+
+@pytest.mark.django_db
+def test_my_events_takes_a_bounded_number_of_queries(
+    client, persona, tom, django_assert_max_num_queries
+):
+    student = persona("student")
+    for capacity in (5, 5, 0, 0, 0):
+        event = make_event(organiser=tom, capacity=capacity)
+        services.booking_create(event=event, student=student, by=student)
+    client.force_login(student)
+    with django_assert_max_num_queries(12):
+        assert client.get(url("my_events")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_restricted_student_is_told_why_and_until_when(client, persona, tom):
+    student = persona("student")
+    ends = timezone.now() + datetime.timedelta(weeks=2)
+    BookingBan.objects.create(
+        student=student, ends_at=ends, reason="You booked 3 events and did not come or cancel."
+    )
+    event = make_event(organiser=tom, capacity=5)
+    client.force_login(student)
+    page = text(client.post(url("book", event.pk), follow=True))
+    assert "You cannot book events until" in page and "did not come or cancel" in page
+    assert "You cannot book events until" in text(client.get(url("my_events")))
+
+
+# Running an event: who may ----------------------------------------------------------------------
+
+RUNNERS = [
+    ("organiser", 200),  # organises a Careers Centre event, not in that unit
+    ("unit_operator", 200),  # operator of the event's unit
+    ("other_operator", 403),  # operator of another unit
+    ("viewer", 403),
+    ("student", 403),
+    ("admin", 200),
+]
+
+
+@pytest.fixture
+def careers_event(persona, cast):
+    """A Careers Centre event organised by Tom (of mechanical engineering)."""
+    return make_event(organiser=persona("operator"), unit="careers", capacity=10)
+
+
+def _person(persona, role):
+    return persona(
+        {
+            "organiser": "operator",
+            "unit_operator": "admin",
+            "other_operator": "mailer",
+            "viewer": "viewer",
+            "student": "student",
+            "admin": "admin",
+        }[role]
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "status"), RUNNERS)
+@pytest.mark.parametrize("page", ["check_in", "manage", "attendance", "report", "counts"])
+def test_who_runs_an_events_bookings(client, persona, careers_event, role, status, page):
+    client.force_login(_person(persona, role))
+    assert client.get(url(page, careers_event.pk)).status_code == status
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [("operator", 200), ("manager", 200), ("mailer", 403), ("viewer", 403), ("student", 403)],
+)
+def test_operators_of_the_unit_run_its_events(client, persona, name, status, cast):
+    """An event of mechanical engineering, organised by an administrator."""
+    event = make_event(organiser=persona("admin"), unit="mech", capacity=10)
+    client.force_login(persona(name))
+    assert client.get(url("check_in", event.pk)).status_code == status
+    assert client.post(url("attendance", event.pk), {"do": "close"}).status_code in (302, status)
+
+
+@pytest.mark.django_db
+def test_closing_attendance_and_the_report_are_refused_to_others(client, persona, careers_event):
+    client.force_login(persona("mailer"))
+    assert client.post(url("attendance", careers_event.pk), {"do": "close"}).status_code == 403
+    assert client.get(url("report_csv", careers_event.pk)).status_code == 403
+    assert client.post(url("report", careers_event.pk), {"contacts": ["1"]}).status_code == 403
+    assert not BookingSettings.objects.filter(
+        event=careers_event, attendance_closed_at__isnull=False
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_the_refusal_says_who_runs_the_event(client, persona, careers_event):
+    client.force_login(persona("mailer"))
+    page = text(client.get(url("check_in", careers_event.pk)))
+    assert "are run by its organiser, operators of Careers Centre and administrators" in page
+
+
+# Running an event: the pages ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_staff_book_a_student_in_and_a_mistyped_number_is_kept(client, tom, persona, mech_event):
+    client.force_login(tom)
+    response = client.post(url("manage", mech_event.pk), {"student": "000NOPE"})
+    assert response.status_code == 200
+    page = text(response)
+    assert "No student with the student number or email address “000NOPE”" in page
+    assert 'value="000NOPE"' in page
+    response = client.post(url("manage", mech_event.pk), {"student": "202054321"}, follow=True)
+    assert "Oliver Price now has a place" in text(response)
+    assert Booking.objects.get(event=mech_event, student=persona("student2")).source == "staff"
+
+
+@pytest.mark.django_db
+def test_raising_the_capacity_on_the_settings_page_books_people_waiting(client, tom, mech_event):
+    people = make_students(3)
+    for student in people:
+        services.booking_create(event=mech_event, student=student, by=student)
+    client.force_login(tom)
+    form = {"capacity": "3", "waiting_list": "on", "promotion": "automatic", "offer_hours": "24"}
+    bad = client.post(url("settings", mech_event.pk), {**form, "offer_hours": "0"})
+    assert bad.status_code == 200 and 'value="3"' in text(bad)
+    response = client.post(url("settings", mech_event.pk), form, follow=True)
+    assert "1 from the waiting list was booked" in text(response)
+    assert Booking.objects.filter(event=mech_event, status="confirmed").count() == 3
+
+
+@pytest.mark.django_db
+def test_staff_move_someone_to_another_event(client, tom, mech_event):
+    other = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(days=3))
+    student = make_students(1)[0]
+    booking = services.staff_book_student(event=mech_event, student=student, by=tom)
+    client.force_login(tom)
+    assert other.title in text(client.get(url("move", booking.pk)))
+    client.post(url("move", booking.pk), {"to_event": other.pk})
+    assert Booking.objects.get(student=student, status="confirmed").event == other
+
+
+@pytest.mark.django_db
+def test_the_list_pages_take_a_bounded_number_of_queries(
+    client, tom, mech_event, django_assert_max_num_queries
+):
+    services.capacity_change(event=mech_event, capacity=60, by=tom)
+    for student in make_students(80):
+        services.booking_create(event=mech_event, student=student, by=student)
+    for booking in Booking.objects.filter(event=mech_event)[:20]:
+        services.check_in(booking=booking, by=tom)
+    client.force_login(tom)
+    # With 80 people booked, an N+1 would add dozens of queries; these bounds leave room
+    # only for the menu and dashboard panels every page carries.
+    for page in ("manage", "check_in", "attendance", "report"):
+        with django_assert_max_num_queries(40):
+            assert client.get(url(page, mech_event.pk)).status_code == 200
+    with django_assert_max_num_queries(30):
+        assert client.get(url("overview")).status_code == 200
+    with django_assert_max_num_queries(45):
+        assert client.get("/").status_code == 200
+
+
+# At the door ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def booked(mech_event):
+    student = make_students(1)[0]
+    return services.booking_create(event=mech_event, student=student, by=student)
+
+
+@pytest.mark.django_db
+def test_the_check_in_page_finds_people_and_checks_them_in_once(client, tom, booked):
+    client.force_login(tom)
+    event_id = booked.event_id
+    number = booked.student.student_profile.student_number
+    page = text(client.get(url("check_in", event_id), {"q": number}))
+    assert str(booked.student) in page and "Check in" in page
+    assert 'src="/static/bookings/check_in.js"' in page
+    assert "<script>" not in page and "style=" not in page
+    assert text(client.get(url("check_in", event_id), {"q": "Nobody Here"})).count(
+        "Nobody booked matches"
+    )
+    client.post(url("check_in", event_id), {"booking": booked.pk})
+    first = Booking.objects.get(pk=booked.pk).checked_in_at
+    response = client.post(url("check_in", event_id), {"booking": booked.pk}, follow=True)
+    assert "was already checked in" in text(response)
+    assert Booking.objects.get(pk=booked.pk).checked_in_at == first
+    counts = client.get(url("counts", event_id)).json()
+    assert counts["attended"] == 1 and counts["booked"] == 1 and counts["remaining"] == 1
+
+
+@pytest.mark.django_db
+def test_scanning_the_qr_code_checks_the_person_in_and_twice_changes_nothing(client, tom, booked):
+    client.force_login(tom)
+    scan = url("scan", check_in_token(booked))
+    response = client.get(scan)
+    assert response.status_code == 200
+    assert f"<strong>{booked.student}</strong> is checked in to" in text(response)
+    booked.refresh_from_db()
+    assert booked.status == "attended" and booked.checked_in_by == tom
+    again = client.get(scan)
+    assert again.status_code == 200 and "Already checked in" in text(again)
+
+
+@pytest.mark.django_db
+def test_a_code_for_another_event_is_refused_at_this_door(client, tom, booked, mech_event):
+    other = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(minutes=45))
+    student = make_students(1)[0]
+    elsewhere = services.booking_create(event=other, student=student, by=student)
+    client.force_login(tom)
+    client.get(url("check_in", mech_event.pk))  # staff are at this event's door
+    response = client.get(url("scan", check_in_token(elsewhere)))
+    assert response.status_code == 400
+    assert f"Not for this event: the code is for {other.title}" in text(response)
+    response = client.post(url("check_in_code", mech_event.pk), {"code": check_in_token(elsewhere)})
+    assert response.status_code == 400 and "Not for this event" in text(response)
+    elsewhere.refresh_from_db()
+    assert elsewhere.status == "confirmed"
+    # The right code typed by a scanner, as the whole address, works.
+    address = "https://mycareer.example.ac.uk" + url("scan", check_in_token(booked))
+    client.post(url("check_in_code", mech_event.pk), {"code": address})
+    booked.refresh_from_db()
+    assert booked.status == "attended"
+
+
+@pytest.mark.django_db
+def test_a_forged_or_altered_code_is_refused(client, tom, booked):
+    client.force_login(tom)
+    token = check_in_token(booked)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for bad in (forged, "not-a-code", f"{booked.pk}:{booked.event_id}"):
+        response = client.get(url("scan", bad))
+        assert response.status_code == 400
+        assert "not a MyCareer check-in code" in text(response)
+    booked.refresh_from_db()
+    assert booked.status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_a_code_does_not_let_others_check_people_in(client, persona, booked):
+    for name in ("mailer", "viewer"):
+        client.force_login(persona(name))
+        assert client.get(url("scan", check_in_token(booked))).status_code == 403
+    client.force_login(booked.student)
+    assert client.get(url("scan", check_in_token(booked))).status_code == 403
+    booked.refresh_from_db()
+    assert booked.status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_a_walk_in_is_added_while_places_last(client, tom, persona, mech_event):
+    client.force_login(tom)
+    response = client.post(url("walk_in", mech_event.pk), {"walk_in-student": "201912345"})
+    assert response.status_code == 302
+    assert Booking.objects.get(event=mech_event, student=persona("student")).is_walk_in
+    client.post(url("walk_in", mech_event.pk), {"walk_in-student": "202054321"})
+    response = client.post(url("walk_in", mech_event.pk), {"walk_in-student": "201967890"})
+    assert response.status_code == 400
+    page = text(response)
+    assert "No places left: all 2 are taken" in page and 'value="201967890"' in page
+
+
+# After the event -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_close_attendance_email_no_shows_and_send_the_report(client, tom, mech_event):
+    people = make_students(2)
+    for student in people:
+        services.booking_create(event=mech_event, student=student, by=student)
+    organisation = organisation_services.organisation_create(by=tom, name="Door Test Engines Ltd")
+    mech_event.organisations.add(organisation)
+    contact = organisation_services.contact_create(
+        organisation=organisation, by=tom, full_name="Erin Engine", email="erin@door.example.com"
+    )
+    client.force_login(tom)
+    with time_machine.travel(mech_event.starts_at + datetime.timedelta(hours=2)):
+        services.check_in(booking=Booking.objects.filter(event=mech_event).first(), by=tom)
+        page = text(client.post(url("attendance", mech_event.pk), {"do": "close"}, follow=True))
+    assert "Attendance is closed: 1 person did not attend." in page
+    assert "We missed you at {{ event_title }}" in page  # the editable template
+    bad = client.post(
+        url("attendance", mech_event.pk),
+        {"do": "follow_up", "subject": "Hello {{ nickname }}", "body": "Kept text"},
+    )
+    assert "Unknown field {{ nickname }}" in text(bad) and "Kept text" in text(bad)
+    sent = client.post(
+        url("attendance", mech_event.pk),
+        {"do": "follow_up", "subject": "Sorry we missed you", "body": "Hi {{ first_name }}"},
+        follow=True,
+    )
+    assert "on its way to 1 people" in text(sent)
+    report = text(client.get(url("report", mech_event.pk)))
+    assert "Faculty of Engineering and Physical Sciences" in report
+    assert all(s.full_name not in report for s in people)
+    csv = client.get(url("report_csv", mech_event.pk))
+    assert csv["Content-Type"].startswith("text/csv")
+    assert "Attended,1" in csv.content.decode()
+    response = client.post(url("report", mech_event.pk), {"contacts": [str(contact.pk)]})
+    assert response.status_code == 302
+    assert mech_event.employer_reports.get().contacts.get() == contact
+
+
+# The no-show policy --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_administrators_set_the_policy_and_operators_lift_restrictions(client, persona):
+    student = persona("student2")
+    ban = BookingBan.objects.create(
+        student=student, ends_at=timezone.now() + datetime.timedelta(weeks=3), reason="Missed 3."
+    )
+    client.force_login(persona("operator"))
+    page = text(client.get(url("policy")))
+    assert "Oliver Price" in page and "Lift the restriction" in page
+    form = {"enabled": "on", "no_shows": "3", "window_weeks": "12", "ban_weeks": "4"}
+    assert client.post(url("policy"), form).status_code == 403
+    client.post(url("lift_ban", ban.pk), {"reason": "Illness, with a note"})
+    ban.refresh_from_db()
+    assert ban.lifted_by == persona("operator") and ban.lift_reason == "Illness, with a note"
+    client.force_login(persona("admin"))
+    bad = client.post(url("policy"), {**form, "no_shows": "0"})
+    assert bad.status_code == 200
+    client.post(url("policy"), form)
+    assert "3 no-shows within 12 weeks stop a student booking for 4 weeks" in text(
+        client.get(url("policy"))
+    )
+    client.force_login(persona("student"))
+    assert client.get(url("policy")).status_code == 403
+
+
+# Home page and navigation --------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_students_see_my_events_and_their_bookings_on_the_home_page(client, persona):
+    client.force_login(persona("student"))
+    page = text(client.get("/"))
+    assert 'href="/bookings/my-events/"' in page
+    assert "Your bookings" in page and "Engineering and technology careers fair" in page
+
+
+@pytest.mark.django_db
+def test_staff_see_this_weeks_events_with_figures_and_a_check_in_link(client, tom, mech_event):
+    client.force_login(tom)
+    page = text(client.get("/"))
+    assert "Your events this week" in page
+    assert mech_event.title in page and url("check_in", mech_event.pk) in page
+    client.force_login(mech_event.organiser)
+    assert "Bookings" in text(client.get(url("overview")))
+
+
+@pytest.mark.django_db
+def test_the_event_page_works_for_everyone_who_may_see_the_event(client, persona, mech_event):
+    for name, status in (("student", 200), ("operator", 200), ("student2", 404)):
+        client.force_login(persona(name))
+        assert client.get(url("event", mech_event.pk)).status_code == status
+    client.logout()
+    assert client.get(url("event", mech_event.pk)).status_code == 302
+
+
+def test_waitlist_model_names_read_well():
+    assert str(WaitlistEntry.Status.OFFERED.label) == "Offered a place"

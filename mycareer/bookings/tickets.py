@@ -1,0 +1,82 @@
+"""What a confirmation carries: a signed check-in code (as a QR image) and a calendar file."""
+
+import io
+
+import segno
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+from django.utils import timezone
+from icalendar import Calendar
+from icalendar import Event as VEvent
+
+from mycareer.bookings.models import Booking
+from mycareer.events.models import Event
+
+# A salt of its own, so no other signed value in MyCareer can pass as a check-in code.
+CHECK_IN_SALT = "mycareer.bookings.check-in"
+
+
+def _signer() -> signing.Signer:
+    return signing.Signer(salt=CHECK_IN_SALT)
+
+
+class BadCode(Exception):
+    """The code is not one MyCareer signed for check-in (forged, altered or mistyped)."""
+
+
+def check_in_token(booking: Booking) -> str:
+    """A code naming the booking and its event; valid for as long as the booking is."""
+    # No timestamp in it (unlike signing.dumps): one booking always has the same code.
+    return _signer().sign_object([booking.pk, booking.event_id], compress=True)
+
+
+def read_check_in_token(token: str) -> tuple[int, int]:
+    """The (booking id, event id) a code names; raises BadCode for anything not signed by us."""
+    token = token.strip()
+    # A scanner may type the whole address; the code is its last part.
+    if "/" in token:
+        token = [part for part in token.split("/") if part][-1]
+    try:
+        booking_id, event_id = _signer().unsign_object(token)
+        return int(booking_id), int(event_id)
+    except (signing.BadSignature, ValueError, TypeError) as error:
+        raise BadCode(str(error)) from error
+
+
+def check_in_url(booking: Booking) -> str:
+    return settings.SITE_URL + reverse("bookings:scan", args=[check_in_token(booking)])
+
+
+def qr_png(data: str) -> bytes:
+    """A QR code as a PNG large enough for a phone camera at arm's length."""
+    buffer = io.BytesIO()
+    segno.make(data, error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+def event_ics(event: Event) -> bytes:
+    """One event as an iCalendar file; its UID is the event's own, so calendars update it."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//MyCareer//Bookings//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    vevent = VEvent()
+    vevent.add("uid", event.ical_uid)
+    vevent.add("dtstamp", timezone.now())
+    vevent.add("dtstart", event.starts_at)
+    vevent.add("dtend", event.ends_at)
+    vevent.add("summary", event.title)
+    vevent.add("sequence", event.sequence)
+    vevent.add("status", "CANCELLED" if event.is_cancelled else "CONFIRMED")
+    location = event.venue or event.online_url
+    if location:
+        vevent.add("location", location)
+    description = event.description
+    if event.online_url:
+        description = f"{description}\n\nJoin online: {event.online_url}".strip()
+    if description:
+        vevent.add("description", description)
+    vevent.add("url", settings.SITE_URL + reverse("bookings:event", args=[event.pk]))
+    calendar.add_component(vevent)
+    return calendar.to_ical()

@@ -1,0 +1,656 @@
+import csv
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from mycareer import audit
+from mycareer.accounts.permissions import Action, access_for, require, require_kind
+from mycareer.bookings import selectors, services
+from mycareer.bookings.forms import (
+    FOLLOW_UP_BODY,
+    FOLLOW_UP_SUBJECT,
+    BookingSettingsForm,
+    CheckInSearchForm,
+    CodeForm,
+    FollowUpForm,
+    LiftForm,
+    MoveForm,
+    PolicyForm,
+    ReportSendForm,
+    StudentForm,
+)
+from mycareer.bookings.models import Booking, BookingBan, WaitlistEntry
+from mycareer.bookings.tickets import BadCode, read_check_in_token
+from mycareer.core.forms import add_validation_error
+from mycareer.core.http import safe_next
+from mycareer.events import selectors as event_selectors
+from mycareer.events.models import Event
+
+# Which event a staff member is checking people in for, so a code from another event
+# scanned at this door is refused rather than checked in elsewhere.
+AT_THE_DOOR = "bookings.checking_in"
+AT_THE_DOOR_HOURS = 12
+
+
+def _event(event_id: int) -> Event:
+    try:
+        return Event.objects.select_related(
+            "unit", "organiser", "audience", "booking_settings"
+        ).get(pk=event_id)
+    except Event.DoesNotExist as error:
+        raise Http404("No such event.") from error
+
+
+def _visible_event(request, event_id: int) -> Event:
+    event = _event(event_id)
+    if not event_selectors.can_see_event(request.user, event):
+        raise Http404("No such event.")
+    return event
+
+
+def _check_runs(request, event: Event) -> None:
+    """Refuse, with the reason, anyone who may not run this event's bookings."""
+    if request.user.has_perm("bookings.run_event", event):
+        return
+    reason = access_for(request.user).why_not(Action.EDIT)
+    raise PermissionDenied(
+        reason
+        or f"The bookings of {event.title} are run by its organiser, operators of {event.unit} "
+        "and administrators."
+    )
+
+
+def _run_event(request, event_id: int) -> Event:
+    event = _event(event_id)
+    _check_runs(request, event)
+    return event
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def _placed_message(request, placed, *, name: str = "") -> None:
+    """Say where the person ended up: `name` for staff acting for a student, else "you"."""
+    title = placed.event.title
+    if isinstance(placed, Booking):
+        if name:
+            messages.success(request, f"{name} now has a place at {title}.")
+        else:
+            messages.success(
+                request, f"You have a place at {title}. A confirmation is on its way by email."
+            )
+        return
+    position = selectors.waitlist_position(placed)
+    who = f"{name} is" if name else "you are"
+    messages.info(request, f"{title} is full: {who} number {position} on the waiting list.")
+
+
+# Students -----------------------------------------------------------------------------------
+
+
+@require_safe
+@login_required
+def event_page(request, event_id: int):
+    """The event's essentials and its booking panel; works before the calendar pages exist."""
+    event = _visible_event(request, event_id)
+    return render(
+        request,
+        "bookings/event.html",
+        {
+            "event": event,
+            "organisations": event.organisations.all(),
+            "can_run": request.user.has_perm("bookings.run_event", event),
+        },
+    )
+
+
+@require_POST
+@login_required
+def book(request, event_id: int):
+    event = _visible_event(request, event_id)
+    back = safe_next(request, reverse("bookings:event", args=[event.pk]))
+    try:
+        placed = services.booking_create(event=event, student=request.user, by=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        _placed_message(request, placed)
+    return redirect(back)
+
+
+@require_POST
+@login_required
+def cancel(request, booking_id: int):
+    """The student cancels their own booking; staff who run the event may cancel any."""
+    booking = get_object_or_404(Booking.objects.select_related("event", "student"), pk=booking_id)
+    if booking.student_id != request.user.pk:
+        _check_runs(request, booking.event)
+    default = (
+        reverse("bookings:my_events")
+        if booking.student_id == request.user.pk
+        else reverse("bookings:manage", args=[booking.event_id])
+    )
+    try:
+        services.booking_cancel(booking=booking, by=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, f"The booking at {booking.event.title} is cancelled.")
+    return redirect(safe_next(request, default))
+
+
+@require_POST
+@login_required
+def leave(request, entry_id: int):
+    """Leave a waiting list or decline an offer; staff who run the event may remove anyone."""
+    entry = get_object_or_404(WaitlistEntry.objects.select_related("event"), pk=entry_id)
+    own = entry.student_id == request.user.pk
+    if not own:
+        _check_runs(request, entry.event)
+    default = (
+        reverse("bookings:my_events") if own else reverse("bookings:manage", args=[entry.event_id])
+    )
+    try:
+        services.waitlist_leave(entry=entry, by=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, f"Removed from the waiting list of {entry.event.title}.")
+    return redirect(safe_next(request, default))
+
+
+@require_http_methods(["GET", "POST"])
+@require_kind("student")
+def offer(request, entry_id: int):
+    """Accept or decline an offered place (the link in the offer email)."""
+    entry = get_object_or_404(
+        WaitlistEntry.objects.select_related("event", "event__unit"),
+        pk=entry_id,
+        student=request.user,
+    )
+    if request.method == "POST":
+        try:
+            if request.POST.get("do") == "accept":
+                services.offer_accept(entry=entry, by=request.user)
+                messages.success(
+                    request,
+                    f"You have a place at {entry.event.title}. A confirmation is on its way.",
+                )
+            else:
+                services.waitlist_leave(entry=entry, by=request.user)
+                messages.success(request, "You declined the place; it goes to the next person.")
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        return redirect("bookings:my_events")
+    return render(
+        request,
+        "bookings/offer.html",
+        {
+            "entry": entry,
+            "event": entry.event,
+            "until": selectors.when_text(entry.offer_expires_at),
+        },
+    )
+
+
+@require_safe
+@require_kind("student")
+def my_events(request):
+    """The student's offers, places, waiting lists and past attendance."""
+    return render(request, "bookings/my_events.html", selectors.my_events(request.user))
+
+
+# Staff: running an event's bookings -----------------------------------------------------------
+
+
+@require_safe
+@require(Action.EDIT)
+def overview(request):
+    """Events whose bookings this person runs: coming up, and those waiting for attendance."""
+    now = timezone.now()
+    upcoming = selectors.events_for_staff(
+        request.user, start=now, end=now + datetime.timedelta(weeks=6)
+    )[:50]
+    return render(
+        request,
+        "bookings/overview.html",
+        {
+            "upcoming": upcoming,
+            "recent": selectors.recent_events(request.user, now=now)[:20],
+            "now": now,
+        },
+    )
+
+
+def _manage_context(request, event: Event, **extra) -> dict:
+    settings = selectors.settings_of(event)
+    bookings = selectors.event_bookings(event)
+    status = request.GET.get("status", "")
+    if status in Booking.Status.values:
+        bookings = bookings.filter(status=status)
+    page = Paginator(bookings, 100).get_page(request.GET.get("page"))
+    return {
+        "event": event,
+        "settings": settings,
+        "counts": selectors.counts_for(event, settings),
+        "page": page,
+        "status": status,
+        "statuses": Booking.Status.choices,
+        "querystring": f"status={status}" if status else "",
+        "waitlist": list(selectors.event_waitlist(event)[:500]),
+        "student_form": StudentForm(),
+        "now": timezone.now(),
+        **extra,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def manage(request, event_id: int):
+    """Who is booked and waiting; staff book a student in from here."""
+    event = _run_event(request, event_id)
+    form = StudentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        student = form.cleaned_data["student"]
+        try:
+            placed = services.staff_book_student(event=event, student=student, by=request.user)
+        except ValidationError as error:
+            add_validation_error(form, error)
+        else:
+            _placed_message(request, placed, name=str(student))
+            return redirect("bookings:manage", event.pk)
+    return render(
+        request, "bookings/manage.html", _manage_context(request, event, student_form=form)
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def settings_edit(request, event_id: int):
+    """Capacity, booking window, waiting list and how places pass on."""
+    event = _run_event(request, event_id)
+    current = selectors.settings_of(event)
+    initial = {
+        "capacity": current.capacity,
+        "opens_at": current.opens_at and timezone.localtime(current.opens_at),
+        "closes_at": current.closes_at and timezone.localtime(current.closes_at),
+        "waiting_list": current.waiting_list,
+        "promotion": current.promotion,
+        "offer_hours": current.offer_hours,
+    }
+    form = BookingSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, moved = services.booking_settings_update(
+                event=event, by=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_validation_error(form, error)
+        else:
+            text = "The booking settings are saved."
+            if moved:
+                verb = "offered a place" if isinstance(moved[0], WaitlistEntry) else "booked"
+                were = "was" if len(moved) == 1 else "were"
+                text += f" {len(moved)} from the waiting list {were} {verb}."
+            messages.success(request, text)
+            return redirect("bookings:manage", event.pk)
+    return render(request, "bookings/settings.html", {"event": event, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def move(request, kind: str, pk: int):
+    """Move a booking or a waiting-list place to another event."""
+    model = Booking if kind == "booking" else WaitlistEntry
+    item = get_object_or_404(model.objects.select_related("event", "student"), pk=pk)
+    _check_runs(request, item.event)
+    form = MoveForm(request.POST or None, event=item.event)
+    if request.method == "POST" and form.is_valid():
+        target = form.cleaned_data["to_event"]
+        if not request.user.has_perm("bookings.run_event", target):
+            form.add_error("to_event", f"You do not run the bookings of {target.title}.")
+        else:
+            try:
+                which = {"booking": item} if kind == "booking" else {"entry": item}
+                placed = services.staff_move(to_event=target, by=request.user, **which)
+            except ValidationError as error:
+                add_validation_error(form, error)
+            else:
+                _placed_message(request, placed, name=str(item.student))
+                return redirect("bookings:manage", item.event_id)
+    return render(request, "bookings/move.html", {"item": item, "event": item.event, "form": form})
+
+
+# Staff: at the door ---------------------------------------------------------------------------
+
+
+def _set_door(request, event: Event) -> None:
+    until = timezone.now() + datetime.timedelta(hours=AT_THE_DOOR_HOURS)
+    request.session[AT_THE_DOOR] = {"event": event.pk, "until": until.isoformat()}
+
+
+def _door(request) -> int | None:
+    value = request.session.get(AT_THE_DOOR)
+    if not value:
+        return None
+    try:
+        until = datetime.datetime.fromisoformat(value["until"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return value.get("event") if until > timezone.now() else None
+
+
+def _check_in_page(request, event: Event, *, status: int = 200, **forms):
+    search = CheckInSearchForm(request.GET or None)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    page = Paginator(selectors.check_in_list(event, query), 50).get_page(request.GET.get("page"))
+    context = {
+        "event": event,
+        "settings": selectors.settings_of(event),
+        "counts": selectors.counts_for(event),
+        "search": search,
+        "query": query,
+        "page": page,
+        "querystring": f"q={query}" if query else "",
+        "walk_in_form": forms.get("walk_in_form") or StudentForm(prefix="walk_in"),
+        "code_form": forms.get("code_form") or CodeForm(),
+        "result": forms.get("result"),
+    }
+    return render(request, "bookings/check_in.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def check_in_page(request, event_id: int):
+    """The door: find people by name or student number and check them in (mobile-first)."""
+    event = _run_event(request, event_id)
+    _set_door(request, event)
+    if request.method == "POST":
+        booking_id = request.POST.get("booking", "")
+        if not booking_id.isdigit():
+            raise Http404("No such booking.")
+        booking = get_object_or_404(Booking, pk=booking_id, event=event)
+        try:
+            booking, changed = services.check_in(booking=booking, by=request.user)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            if changed:
+                messages.success(request, f"{booking.student} is checked in.")
+            else:
+                messages.info(request, f"{booking.student} was already checked in.")
+        return redirect(safe_next(request, reverse("bookings:check_in", args=[event.pk])))
+    return _check_in_page(request, event)
+
+
+@require_POST
+@login_required
+def walk_in(request, event_id: int):
+    event = _run_event(request, event_id)
+    form = StudentForm(request.POST, prefix="walk_in")
+    if form.is_valid():
+        student = form.cleaned_data["student"]
+        try:
+            services.walk_in(event=event, student=student, by=request.user)
+        except ValidationError as error:
+            add_validation_error(form, error)
+        else:
+            messages.success(request, f"{student} is checked in as a walk-in.")
+            return redirect("bookings:check_in", event.pk)
+    return _check_in_page(request, event, walk_in_form=form, status=400)
+
+
+def _scan(request, token: str, *, door: int | None):
+    """Check in the booking a code names; the code must belong to the event at this door."""
+    try:
+        booking_id, event_id = read_check_in_token(token)
+    except BadCode:
+        return None, (
+            "This is not a MyCareer check-in code, or it has been altered. Find the person "
+            "by name or student number instead."
+        )
+    booking = (
+        Booking.objects.select_related("event", "student", "student__student_profile")
+        .filter(pk=booking_id, event_id=event_id)
+        .first()
+    )
+    if booking is None:
+        return None, "This code names a booking that no longer exists."
+    if door is not None and door != booking.event_id:
+        here = Event.objects.filter(pk=door).first()
+        return booking, (
+            f"Not for this event: the code is for {booking.event.title} on "
+            f"{selectors.day_text(booking.event.starts_at)}"
+            + (f", not {here.title}." if here else ".")
+            + " Do not check this person in here. To check people in for that event, open "
+            "its own check-in page first."
+        )
+    _check_runs(request, booking.event)
+    try:
+        booking, changed = services.check_in(booking=booking, by=request.user)
+    except ValidationError as error:
+        return booking, _error_text(error)
+    return booking, None if changed else "already"
+
+
+@require_safe
+@login_required
+def scan(request, token: str):
+    """The address in the QR code: opening it on a staff phone checks the person in.
+
+    A state change on GET, deliberately: a phone camera opens the address, and
+    checking in is idempotent. Session cookies are SameSite=Lax, so another site's
+    image or script cannot make a staff browser do it.
+    """
+    door = _door(request)
+    booking, problem = _scan(request, token, door=door)
+    if booking is not None and problem is None:
+        _set_door(request, booking.event)
+    status = 200 if problem in (None, "already") else 400
+    return render(
+        request,
+        "bookings/scan.html",
+        {
+            "booking": booking,
+            "problem": problem if problem != "already" else None,
+            "already": problem == "already",
+            "door": door or (booking.event_id if booking else None),
+            "counts": selectors.counts_for(booking.event) if booking and status == 200 else None,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def check_in_code(request, event_id: int):
+    """A code typed by a scanner or pasted in, on the check-in page of one event."""
+    event = _run_event(request, event_id)
+    _set_door(request, event)
+    form = CodeForm(request.POST)
+    if form.is_valid():
+        booking, problem = _scan(request, form.cleaned_data["code"], door=event.pk)
+        if problem is None:
+            messages.success(request, f"{booking.student} is checked in.")
+            return redirect("bookings:check_in", event.pk)
+        if problem == "already":
+            messages.info(request, f"{booking.student} was already checked in.")
+            return redirect("bookings:check_in", event.pk)
+        form.add_error("code", problem)
+    return _check_in_page(request, event, code_form=form, status=400)
+
+
+@require_safe
+@login_required
+def counts(request, event_id: int):
+    """Live figures for the check-in page (polled by check_in.js)."""
+    event = _run_event(request, event_id)
+    return JsonResponse(selectors.counts_for(event).as_dict())
+
+
+# Staff: after the event -------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def attendance(request, event_id: int):
+    """Close attendance (no-shows), then email the no-shows from an editable template."""
+    event = _run_event(request, event_id)
+    settings = selectors.settings_of(event)
+    form = FollowUpForm(
+        request.POST if request.POST.get("do") == "follow_up" else None,
+        initial={"subject": FOLLOW_UP_SUBJECT, "body": FOLLOW_UP_BODY},
+    )
+    if request.method == "POST":
+        if request.POST.get("do") == "close":
+            try:
+                no_shows = services.attendance_close(event=event, by=request.user)
+            except ValidationError as error:
+                messages.error(request, _error_text(error))
+            else:
+                messages.success(
+                    request,
+                    f"Attendance is closed: {len(no_shows)} "
+                    f"{'person' if len(no_shows) == 1 else 'people'} did not attend.",
+                )
+            return redirect("bookings:attendance", event.pk)
+        if form.is_valid():
+            try:
+                followup = services.noshow_followup_send(
+                    event=event, by=request.user, **form.cleaned_data
+                )
+            except ValidationError as error:
+                add_validation_error(form, error)
+            else:
+                messages.success(
+                    request, f"Your message is on its way to {followup.recipients} people."
+                )
+                return redirect("bookings:attendance", event.pk)
+    no_shows = selectors.event_bookings(event).filter(status=Booking.Status.NO_SHOW)
+    return render(
+        request,
+        "bookings/attendance.html",
+        {
+            "event": event,
+            "settings": settings,
+            "counts": selectors.counts_for(event, settings),
+            "form": form,
+            "no_shows": no_shows[:500],
+            "pending": no_shows.filter(followup__isnull=True).count(),
+            "followups": selectors.followups_of(event),
+            "started": timezone.now() >= event.starts_at,
+            "policy_enabled": selectors.current_policy().enabled,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def report(request, event_id: int):
+    """Attendance figures (no names) to download, or send to the employers taking part."""
+    event = _run_event(request, event_id)
+    contacts = selectors.report_contacts(event, request.user)
+    choices = [
+        (
+            str(c.pk),
+            f"{c.display_name} ({c.job_title + ', ' if c.job_title else ''}{c.organisation})",
+        )
+        for c, blocked in contacts
+        if not blocked
+    ]
+    form = ReportSendForm(request.POST or None, choices=choices)
+    if request.method == "POST" and form.is_valid():
+        chosen = [c for c, _ in contacts if str(c.pk) in form.cleaned_data["contacts"]]
+        try:
+            services.employer_report_send(
+                event=event, contacts=chosen, by=request.user, message=form.cleaned_data["message"]
+            )
+        except ValidationError as error:
+            add_validation_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"The figures are on their way to {len(chosen)} "
+                f"contact{'s' if len(chosen) != 1 else ''}.",
+            )
+            return redirect("bookings:report", event.pk)
+    return render(
+        request,
+        "bookings/report.html",
+        {
+            "event": event,
+            "figures": selectors.attendance_report(event),
+            "contacts": contacts,
+            "form": form,
+            "reports": selectors.reports_of(event),
+        },
+    )
+
+
+@require_safe
+@login_required
+def report_csv(request, event_id: int):
+    event = _run_event(request, event_id)
+    figures = selectors.attendance_report(event)
+    audit.log(event, "bookings.report.exported", by=request.user, data={"format": "csv"})
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="attendance-{event.pk}.csv"'
+    csv.writer(response).writerows(selectors.report_csv_rows(figures))
+    return response
+
+
+# The no-show policy ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.EDIT)
+def policy(request):
+    """The site's no-show policy (administrators change it) and the restrictions in force."""
+    current = selectors.current_policy()
+    may_change = request.user.has_perm("bookings.change_policy")
+    form = PolicyForm(request.POST or None, instance=current) if may_change else None
+    if request.method == "POST":
+        if not may_change:
+            raise PermissionDenied(access_for(request.user).why_not(Action.ADMINISTER))
+        if form.is_valid():
+            services.noshow_policy_update(by=request.user, **form.cleaned_data)
+            messages.success(request, "The no-show policy is saved.")
+            return redirect("bookings:policy")
+    return render(
+        request,
+        "bookings/policy.html",
+        {
+            "policy": current,
+            "form": form,
+            "bans": selectors.bans()[:200],
+            "lift_form": LiftForm(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def lift_ban(request, ban_id: int):
+    if not request.user.has_perm("bookings.lift_ban"):
+        raise PermissionDenied(access_for(request.user).why_not(Action.EDIT))
+    ban = get_object_or_404(BookingBan.objects.select_related("student"), pk=ban_id)
+    form = LiftForm(request.POST)
+    if form.is_valid():
+        try:
+            services.booking_ban_lift(ban=ban, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, f"{ban.student} may book again.")
+    else:
+        messages.error(request, "Say why the restriction is lifted.")
+    return redirect("bookings:policy")
