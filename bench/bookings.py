@@ -1,15 +1,9 @@
 """Booking under load: 200 students at once for a 50-place event.
 
-The bookings app is built on another branch. This module is written against the
-service that branch promises, `mycareer.bookings.services.booking_create(event=...,
-student=..., by=...)`, and skipped (with a clear "not available" line) while the app
-is not installed. After the merge, check the three marked places below against the
-real models and URLs: how an event gets its places, how to count confirmed and
-waiting bookings, and the booking URL.
-
-With a booking URL, each student books over HTTP through the server (a session made
-in-process for each, since 200 password logins would only measure password hashing);
-without one, 200 threads call the service directly against the same database.
+Each student books over HTTP through the server, with the booking form's own POST (a
+session made in-process for each, since 200 password logins would only measure
+password hashing). Without a server address, 200 threads call the booking service
+directly against the same database.
 """
 
 import threading
@@ -17,24 +11,14 @@ import time
 
 CLIENTS = 200
 PLACES = 50
-NOT_AVAILABLE = "not available: the bookings app is not installed on this branch"
-
-
-def available() -> bool:
-    from django.apps import apps
-
-    return apps.is_installed("mycareer.bookings")
 
 
 def run_booking_benchmark(*, base_url: str | None) -> dict:
     """Confirmed, waiting and failed bookings, bookings per second and the p95."""
-    if not available():
-        return {"available": False, "note": NOT_AVAILABLE}
     event = _event_with_places(PLACES)
     students = _students(CLIENTS)
-    path = _booking_path(event)
-    if base_url and path:
-        outcome = _over_http(base_url, path, event, students)
+    if base_url:
+        outcome = _over_http(base_url, _booking_path(event), event, students)
         outcome["via"] = "HTTP"
     else:
         outcome = _through_service(event, students)
@@ -44,14 +28,13 @@ def run_booking_benchmark(*, base_url: str | None) -> dict:
     return outcome
 
 
-# Adjust after the merge (1 of 3): how an event gets a number of places.
 def _event_with_places(places: int):
     import datetime
 
-    from django.apps import apps
     from django.utils import timezone
 
     from mycareer.accounts.models import Unit, User
+    from mycareer.bookings import services as bookings
     from mycareer.events import services as events
 
     admin = User.objects.get(email="admin@demo.ac.uk")
@@ -65,8 +48,7 @@ def _event_with_places(places: int):
         open_to_all=True,
     )
     events.event_publish(event=event, by=admin, override_reason="Benchmark event.")
-    settings_model = apps.get_model("bookings", "BookingSettings")
-    settings_model.objects.update_or_create(event=event, defaults={"capacity": places})
+    bookings.booking_settings_update(event=event, by=admin, capacity=places, waiting_list=True)
     return event
 
 
@@ -79,33 +61,23 @@ def _students(count: int) -> list:
     )
 
 
-# Adjust after the merge (2 of 3): the address a student posts to, to book.
-def _booking_path(event) -> str | None:
-    from django.urls import NoReverseMatch, reverse
+def _booking_path(event) -> str:
+    from django.urls import reverse
 
-    for name in ("bookings:book", "bookings:create", "bookings:booking_create"):
-        try:
-            return reverse(name, args=[event.pk])
-        except NoReverseMatch:
-            continue
-    return None
+    return reverse("bookings:book", args=[event.pk])
 
 
-# Adjust after the merge (3 of 3): counting confirmed bookings and the waiting list.
 def _counts(event) -> dict:
-    from django.apps import apps
+    from mycareer.bookings.models import Booking, WaitlistEntry
 
-    booking = apps.get_model("bookings", "Booking")
-    confirmed = booking.objects.filter(event=event, status="confirmed").count()
-    try:
-        waiting = apps.get_model("bookings", "WaitlistEntry").objects.filter(event=event).count()
-    except LookupError:
-        waiting = booking.objects.filter(event=event, status="waiting").count()
+    confirmed = Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED).count()
+    waiting = WaitlistEntry.objects.filter(event=event, status=WaitlistEntry.Status.WAITING).count()
     return {"confirmed": confirmed, "waiting": waiting, "expected": [PLACES, CLIENTS - PLACES]}
 
 
 def _through_service(event, students) -> dict:
     from django.db import connections
+
     from mycareer.bookings.services import booking_create
 
     seconds: list[float] = []

@@ -8,10 +8,13 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.db.models import Count, Max
+from django.utils import timezone
 
 from mycareer.accounts.models import User
+from mycareer.bookings.models import Booking, BookingSettings
+from mycareer.core.benchseed import STUDENT_EMAIL_DOMAIN
+from mycareer.events.models import Event
 from mycareer.organisations import services
 from mycareer.organisations.models import Contact, Note, Organisation, TaggedOrganisation
 from mycareer.organisations.search import filter_by_text
@@ -70,6 +73,7 @@ def test_it_keeps_what_the_services_would_keep(monkeypatch):
     # A small full shape: fewer students and events than the real thing, same code.
     monkeypatch.setattr("mycareer.accounts.bench_seed.STUDENTS", 30)
     monkeypatch.setattr("mycareer.events.bench_seed.EVENTS", 40)
+    monkeypatch.setattr("mycareer.bookings.bench_seed.BOOKINGS", 300)
     seed(organisations=50, seed=5)
 
     assert bench_organisations().count() == 50
@@ -87,8 +91,37 @@ def test_it_keeps_what_the_services_would_keep(monkeypatch):
     assert not contacts.exclude(email__endswith=".example").exists()
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 index is SQLite's")
+def test_bookings_follow_the_rules_the_booking_service_keeps(monkeypatch):
+    monkeypatch.setattr("mycareer.accounts.bench_seed.STUDENTS", 30)
+    monkeypatch.setattr("mycareer.events.bench_seed.EVENTS", 40)
+    monkeypatch.setattr("mycareer.bookings.bench_seed.BOOKINGS", 300)
+    seed(organisations=20, seed=5)
+
+    bookings = Booking.objects.filter(student__email__endswith=f"@{STUDENT_EMAIL_DOMAIN}")
+    assert bookings.count() == 300
+    # One booking per person and event, on published events only.
+    assert bookings.values("event", "student").distinct().count() == 300
+    assert not bookings.exclude(event__status=Event.Status.PUBLISHED).exists()
+    now = timezone.now()
+    for booking in bookings.select_related("event"):
+        assert booking.booked_at <= now and booking.booked_at < booking.event.starts_at
+        if booking.status == Booking.Status.CANCELLED:
+            assert booking.cancelled_at is not None
+        elif booking.event.starts_at >= now:
+            assert booking.status == Booking.Status.CONFIRMED
+        else:
+            assert booking.status in (Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
+            assert (booking.checked_in_at is not None) == (
+                booking.status == Booking.Status.ATTENDED
+            )
+    # No event holds more people than its places.
+    held = bookings.exclude(status=Booking.Status.CANCELLED).values("event").annotate(n=Count("pk"))
+    capacity = dict(BookingSettings.objects.values_list("event_id", "capacity"))
+    assert held and all(row["n"] <= capacity[row["event"]] for row in held)
+
+
 def test_the_substring_index_sees_every_organisation():
+    # FTS5 on SQLite, trigram indexes on PostgreSQL: each must agree with a full scan.
     seed(organisations=120, shape="peer", seed=3)
     every = Organisation.objects.all()
     for word in ("ridge", "Ltd", "Khan", "ale"):

@@ -6,7 +6,7 @@
 The full shape (the default) makes N organisations with realistic names, sectors,
 sizes and places, 200 tags in a skewed spread (about 3 per organisation), 3 contacts
 and 10 notes each, 20,000 students, 10,000 events over two academic years with their
-audiences and, when the bookings app is installed, 200,000 bookings. The peer shape,
+audiences and 200,000 bookings. The peer shape,
 for side-by-side comparisons with other systems, makes N organisations with exactly
 3 of the 200 tags and 1 contact each.
 
@@ -24,7 +24,6 @@ import time
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
@@ -38,7 +37,6 @@ from mycareer.core.benchseed import (
 from mycareer.core.maintenance import refresh_planner_statistics
 
 DEMO_MARKER = "admin@demo.ac.uk"
-BOOKINGS = 200_000
 
 
 class Command(BaseCommand):
@@ -81,8 +79,6 @@ class Command(BaseCommand):
         started = time.perf_counter()
         for step in bench_seed_steps(shape):
             step.run(plan)
-        if shape == FULL:
-            seed_bookings(plan)
         with plan.timed("planner statistics (ANALYZE)"):
             # As the daily job would: a freshly loaded database has none.
             refresh_planner_statistics()
@@ -105,40 +101,3 @@ class Command(BaseCommand):
                 "seed_bench would add many synthetic records to it. Use a scratch "
                 "database, or pass --force."
             )
-
-
-# Bookings -------------------------------------------------------------------------
-# The bookings app is built on another branch. Until it lands this part is skipped;
-# after the merge it belongs in mycareer/bookings/bench_seed.py as a registered step,
-# with the field names and statuses checked against the real models.
-
-
-def seed_bookings(plan: BenchPlan) -> None:
-    """200,000 bookings of the benchmark students on published events, when installed."""
-    if not apps.is_installed("mycareer.bookings"):
-        plan.say("  bookings: not available (the bookings app is not installed); skipped")
-        return
-    booking = apps.get_model("bookings", "Booking")
-    event = apps.get_model("events", "Event")
-    students = plan.shared.get("student_ids") or []
-    events = list(
-        event.objects.filter(status="published").order_by("pk").values_list("pk", flat=True)
-    )
-    if not students or not events:
-        plan.say("  bookings: no students or no published events; skipped")
-        return
-    rng = plan.rng("bookings")
-    confirmed = getattr(getattr(booking, "Status", None), "CONFIRMED", "confirmed")
-    wanted = min(BOOKINGS, len(students) * len(events))
-    seen: set[tuple[int, int]] = set()
-    with plan.timed("bookings") as counter:
-        while counter["rows"] < wanted:
-            rows = []
-            while len(rows) < plan.batch_size and counter["rows"] + len(rows) < wanted:
-                pair = (rng.choice(events), rng.choice(students))
-                if pair not in seen:
-                    seen.add(pair)
-                    rows.append(booking(event_id=pair[0], student_id=pair[1], status=confirmed))
-            with transaction.atomic():
-                booking.objects.bulk_create(rows, batch_size=plan.batch_size)
-            counter["rows"] += len(rows)
