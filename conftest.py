@@ -11,6 +11,30 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def _runs_in_a_transaction_of_its_own(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker and (
+        marker.kwargs.get("transaction")
+        or marker.kwargs.get("reset_sequences")
+        or (marker.args and marker.args[0])
+    ):
+        return True
+    names = getattr(item, "fixturenames", ())
+    return "transactional_db" in names or "live_server" in names
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that commit (and so end by emptying the database) run after all the others.
+
+    pytest-django orders them so, but pytest then groups tests that share a
+    session-wide parameter (the browser of the browser tests) and can move some
+    forward. Each test after them would then find the demo story gone and load it
+    again: minutes on every run. This puts the order back, keeping it otherwise.
+    """
+    items.sort(key=_runs_in_a_transaction_of_its_own)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {

@@ -238,10 +238,10 @@ def _person(persona, role):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("role", "status"), RUNNERS)
-@pytest.mark.parametrize("page", ["check_in", "manage", "attendance", "report", "counts"])
-def test_who_runs_an_events_bookings(client, persona, careers_event, role, status, page):
+@pytest.mark.parametrize("view", ["check_in", "manage", "attendance", "report", "counts"])
+def test_who_runs_an_events_bookings(client, persona, careers_event, role, status, view):
     client.force_login(_person(persona, role))
-    assert client.get(url(page, careers_event.pk)).status_code == status
+    assert client.get(url(view, careers_event.pk)).status_code == status
 
 
 @pytest.mark.django_db

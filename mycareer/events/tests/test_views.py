@@ -97,10 +97,10 @@ ORGANISE = [
 
 
 @pytest.mark.parametrize(("who", "status"), ORGANISE)
-@pytest.mark.parametrize("page", ["events:edit", "events:cancel", "events:opening_create"])
-def test_who_may_organise_a_published_event(client, persona, mech_published, page, who, status):
+@pytest.mark.parametrize("view", ["events:edit", "events:cancel", "events:opening_create"])
+def test_who_may_organise_a_published_event(client, persona, mech_published, view, who, status):
     login(client, persona, who)
-    assert client.get(reverse(page, args=[mech_published.pk])).status_code == status
+    assert client.get(reverse(view, args=[mech_published.pk])).status_code == status
 
 
 @pytest.mark.parametrize(("who", "status"), [(w, 403) for w in ("student", "mailer", "viewer")])

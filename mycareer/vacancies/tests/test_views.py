@@ -57,26 +57,26 @@ MATRIX = {
 
 
 @pytest.mark.parametrize(
-    ("page", "name", "expected"),
+    ("view", "name", "expected"),
     [
-        (page, name, codes[index])
-        for page, codes in MATRIX.items()
+        (view, name, codes[index])
+        for view, codes in MATRIX.items()
         for index, name in enumerate(PEOPLE)
     ],
 )
-def test_permissions_matrix(client, who, draft, employer_a, page, name, expected):
-    if page == "moderate":
+def test_permissions_matrix(client, who, draft, employer_a, view, name, expected):
+    if view == "moderate":
         services.vacancy_submit(vacancy=draft, by=employer_a)
     who(client, name)
-    if page in ("edit", "submit", "moderate"):
-        url = reverse(f"vacancies:{page}", args=[draft.pk])
+    if view in ("edit", "submit", "moderate"):
+        url = reverse(f"vacancies:{view}", args=[draft.pk])
     else:
-        url = reverse(f"vacancies:{page}")
-    response = client.post(url) if page == "submit" else client.get(url)
+        url = reverse(f"vacancies:{view}")
+    response = client.post(url) if view == "submit" else client.get(url)
     assert response.status_code == expected
     if name == "anonymous":
         assert response["Location"].startswith("/accounts/login/")
-    if page == "submit":
+    if view == "submit":
         draft.refresh_from_db()
         assert (draft.status == Status.SUBMITTED) == (expected == 302 and name != "anonymous")
 
