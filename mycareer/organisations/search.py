@@ -13,7 +13,17 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.db import connections
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.http import QueryDict
@@ -123,22 +133,38 @@ class TagListField(forms.CharField):
         return ", ".join(value) if isinstance(value, list | tuple) else value
 
 
-def unit_choices() -> list[tuple[int, str]]:
-    """Units in tree order, each indented under its parent (one query)."""
-    units = list(Unit.objects.order_by("name").values_list("pk", "name", "parent_id"))
+def sector_and_unit_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The sectors, and the units in tree order each indented under its parent.
+
+    One query for both lists (a UNION): the search form is built on every search, and
+    each query counts against the page's budget.
+    """
+    sectors = (
+        Sector.objects.order_by()
+        .annotate(list=Value("sector"), parent=Value(None, output_field=IntegerField()))
+        .values_list("list", "pk", "name", "parent")
+    )
+    units = (
+        Unit.objects.order_by()
+        .annotate(list=Value("unit"))
+        .values_list("list", "pk", "name", "parent_id")
+    )
+    rows = list(sectors.union(units, all=True).order_by("name"))
+    sector_rows = [(pk, name) for kind, pk, name, _ in rows if kind == "sector"]
     children: dict[int | None, list[tuple[int, str]]] = {}
-    for pk, name, parent_id in units:
-        children.setdefault(parent_id, []).append((pk, name))
-    choices: list[tuple[int, str]] = []
+    for kind, pk, name, parent_id in rows:
+        if kind == "unit":
+            children.setdefault(parent_id, []).append((pk, name))
+    unit_rows: list[tuple[int, str]] = []
 
     def walk(parent_id: int | None, depth: int) -> None:
         for pk, name in children.get(parent_id, []):
             # No-break spaces indent the option visually; screen readers skip them.
-            choices.append((pk, "\u00a0\u00a0\u00a0" * depth + name))
+            unit_rows.append((pk, "\u00a0\u00a0\u00a0" * depth + name))
             walk(pk, depth + 1)
 
     walk(None, 0)
-    return choices
+    return sector_rows, unit_rows
 
 
 class OrganisationSearchForm(forms.Form):
@@ -219,8 +245,9 @@ class OrganisationSearchForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["sectors"].choices = list(Sector.objects.values_list("pk", "name"))
-        self.fields["unit"].choices = [("", "Any unit"), *unit_choices()]
+        sectors, units = sector_and_unit_choices()
+        self.fields["sectors"].choices = sectors
+        self.fields["unit"].choices = [("", "Any unit"), *units]
 
     def clean(self):
         data = super().clean()
