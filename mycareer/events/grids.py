@@ -38,6 +38,17 @@ class Day:
     in_range: bool = True
     is_today: bool = False
     events: list = field(default_factory=list)
+    # At most this many events are shown in the day's cell (None: all of them).
+    limit: int | None = None
+
+    @property
+    def shown(self) -> list:
+        return self.events if self.limit is None else self.events[: self.limit]
+
+    @property
+    def more(self) -> int:
+        """How many of the day's events its cell leaves out."""
+        return len(self.events) - len(self.shown)
 
 
 class _Grid:
@@ -65,7 +76,14 @@ class _Grid:
 
 
 class MonthGrid(_Grid):
-    """Whole weeks, Monday first, covering one month."""
+    """Whole weeks, Monday first, covering one month.
+
+    A day's cell shows its first few events and says how many more there are: in a
+    busy month a day holds dozens, which no cell can show legibly (and rendering
+    them all made the page slow; see docs/benchmarks.md).
+    """
+
+    DAY_LIMIT = 4
 
     def __init__(self, first: datetime.date, *, today: datetime.date):
         self.first = first.replace(day=1)
@@ -78,6 +96,7 @@ class MonthGrid(_Grid):
                 date=start + datetime.timedelta(days=n),
                 in_range=(start + datetime.timedelta(days=n)).month == self.first.month,
                 is_today=start + datetime.timedelta(days=n) == today,
+                limit=self.DAY_LIMIT,
             )
             for n in range((end - start).days + 1)
         ]
