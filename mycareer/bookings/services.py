@@ -17,6 +17,8 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mycareer import audit
@@ -71,21 +73,41 @@ def _lock(event: Event | int) -> BookingSettings:
     without also being told of the cancellation.
     """
     event_id = event if isinstance(event, int) else event.pk
-    BookingSettings.objects.get_or_create(event_id=event_id)
-    return (
+    locked = (
         BookingSettings.objects.select_for_update(of=("self", "event"))
         .select_related("event")
-        .get(pk=event_id)
+        .filter(pk=event_id)
     )
+    # Almost every event has its settings row already: lock it in one query.
+    settings = locked.first()
+    if settings is None:
+        BookingSettings.objects.get_or_create(event_id=event_id)
+        settings = locked.get()
+    return settings
 
 
 def _taken(settings: BookingSettings) -> int:
     """Places taken now: bookings that hold a place plus offers still open."""
-    booked = Booking.objects.filter(event_id=settings.pk, status__in=HOLDING).count()
+    # One query: this runs under the lock, where every query makes others wait.
+    booked = Booking.objects.filter(event_id=OuterRef("pk"), status__in=HOLDING)
     offered = WaitlistEntry.objects.filter(
-        event_id=settings.pk, status=WaitlistEntry.Status.OFFERED
-    ).count()
-    return booked + offered
+        event_id=OuterRef("pk"), status=WaitlistEntry.Status.OFFERED
+    )
+    counts = (
+        BookingSettings.objects.filter(pk=settings.pk)
+        .annotate(booked=_count(booked), offered=_count(offered))
+        .values_list("booked", "offered")
+        .get()
+    )
+    return sum(counts)
+
+
+def _count(queryset) -> Coalesce:
+    """The number of rows of `queryset`, as a subquery of the row it refers to."""
+    return Coalesce(
+        Subquery(queryset.order_by().values("event_id").annotate(n=Count("pk")).values("n")),
+        0,
+    )
 
 
 def _free(settings: BookingSettings) -> int | None:
