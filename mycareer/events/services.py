@@ -7,7 +7,7 @@ import datetime
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -136,6 +136,23 @@ def _snapshot(event: Event) -> dict:
         "audience_programmes": sorted(p.name for p in audience.programmes.all()),
         "audience_years": audience.year_list,
     }
+
+
+# Any fixed number: the key of PostgreSQL's advisory lock for clash-checked changes.
+CALENDAR_LOCK = 7_021_114
+
+
+def _lock_calendar() -> None:
+    """Clash-checked changes one at a time, until the transaction ends.
+
+    Without it two operators publishing clashing drafts at the same moment would each
+    check the calendar before the other's event is in it, and both would go ahead
+    with no reason given. SQLite's IMMEDIATE transactions already take the database's
+    write lock at BEGIN; PostgreSQL gets a transaction-level advisory lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CALENDAR_LOCK])
 
 
 def _locked(event: Event) -> Event:
@@ -289,6 +306,7 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
         event.save(update_fields=["sequence", "updated_at"])
     audit.log(event, "events.event.changed", by=by, data={"changed": changed})
     if event.is_published and changed.keys() & CLASH_KEYS:
+        _lock_calendar()
         clashes = find_clashes(event)
         reason = override_reason.strip()
         if clashes and not reason:
@@ -311,6 +329,7 @@ def event_publish(*, event: Event, by: User | None, override_reason: str = "") -
     Raises `ClashesFound` (nothing changes) when the event clashes and no reason is
     given. Returns the clashes that were overridden.
     """
+    _lock_calendar()
     event = _locked(event)
     if not event.is_draft:
         raise ValidationError(f"Only a draft can be published; this event is {event.status}.")

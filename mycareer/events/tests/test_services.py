@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from mycareer.audit.models import AuditEntry
+from mycareer.core.tests.concurrency import at_once
 from mycareer.events import registry, selectors, services
 from mycareer.events.clashes import ClashesFound
 from mycareer.events.models import ClashOverride, Event, OpeningRequest
@@ -458,3 +459,25 @@ def test_the_other_units_operators_are_asked_and_the_organiser_told(
     ]
     assert [m["To"] for m in told] == ["operator@demo.ac.uk"]
     assert "Gladly" in told[0].get_content()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clashing_drafts_published_at_once_cannot_both_skip_the_reason(cast, tom, helen):
+    """Each check sees the other's event once it is in the calendar, never before."""
+    starts = at(far_monday(), 13)
+    robots = organisation("Clashing Robotics Ltd")
+    people = (tom, helen)
+    drafts = [
+        make_event(by=person, starts_at=starts, title=f"Robotics talk {n}", organisations=[robots])
+        for n, person in enumerate(people)
+    ]
+    results, _ = at_once(
+        [
+            lambda d=d, p=p: services.event_publish(event=d, by=p)
+            for d, p in zip(drafts, people, strict=True)
+        ]
+    )
+    published = [r for r in results if isinstance(r, list)]
+    refused = [r for r in results if isinstance(r, ClashesFound)]
+    assert (len(published), len(refused)) == (1, 1), results
+    assert Event.objects.filter(pk__in=[d.pk for d in drafts], status="published").count() == 1
