@@ -67,8 +67,11 @@ def _shows_audience_filters(user) -> bool:
     return access_for(user).can(Action.VIEW)
 
 
-def _calendar(request, start: datetime.datetime, end: datetime.datetime):
-    """Events this person may see in [start, end), filtered, and the filter form."""
+def _calendar(request, start: datetime.datetime, end: datetime.datetime, *, shape=None):
+    """Events this person may see in [start, end), filtered, and the filter form.
+
+    `shape` picks what is loaded of each event (`selectors.for_calendar` by default).
+    """
     tree = UnitTree.load()
     visible = selectors.visible_events(request.user, tree)
     form = CalendarFilterForm(
@@ -76,7 +79,8 @@ def _calendar(request, start: datetime.datetime, end: datetime.datetime):
         audience_filters=_shows_audience_filters(request.user),
     )
     events = selectors.apply_filters(visible, form.filters(), tree)
-    events = list(selectors.for_calendar(selectors.overlapping(events, start, end)))
+    shape = shape or selectors.for_calendar
+    events = list(shape(selectors.overlapping(events, start, end)))
     return events, form
 
 
@@ -100,7 +104,7 @@ def month(request):
     today = timezone.localdate()
     first = grids.parse_month(request.GET.get("month", "")) or today.replace(day=1)
     grid = grids.MonthGrid(first, today=today)
-    events, form = _calendar(request, grid.start, grid.end)
+    events, form = _calendar(request, grid.start, grid.end, shape=selectors.for_month)
     grid.place(events)
     return render(
         request,
