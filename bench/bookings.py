@@ -6,8 +6,11 @@ password hashing). Without a server address, 200 threads call the booking servic
 directly against the same database.
 """
 
+import functools
 import threading
 import time
+
+from bench.measure import percentile, released_together
 
 CLIENTS = 200
 PLACES = 50
@@ -24,7 +27,6 @@ def run_booking_benchmark(*, base_url: str | None) -> dict:
         outcome = _through_service(event, students)
         outcome["via"] = "service, 200 threads"
     outcome.update(_counts(event))
-    outcome["available"] = True
     return outcome
 
 
@@ -83,10 +85,8 @@ def _through_service(event, students) -> dict:
     seconds: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(len(students) + 1)
 
     def book(student):
-        barrier.wait()
         started = time.perf_counter()
         try:
             booking_create(event=event, student=student, by=student)
@@ -98,14 +98,8 @@ def _through_service(event, students) -> dict:
                 seconds.append(time.perf_counter() - started)
             connections.close_all()
 
-    threads = [threading.Thread(target=book, args=(s,)) for s in students]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return _figures(seconds, errors, time.perf_counter() - started)
+    elapsed = released_together([functools.partial(book, s) for s in students])
+    return _figures(seconds, errors, elapsed)
 
 
 def _over_http(base_url: str, path: str, event, students) -> dict:
@@ -127,30 +121,20 @@ def _over_http(base_url: str, path: str, event, students) -> dict:
     seconds: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(len(sessions) + 1)
 
     def book(session):
         token = session.cookies.get(settings.CSRF_COOKIE_NAME, "")
-        barrier.wait()
         response = session.post_form(path, {"csrfmiddlewaretoken": token})
         with lock:
             seconds.append(response.seconds)
             if response.status >= 400:
                 errors.append(f"HTTP {response.status}")
 
-    threads = [threading.Thread(target=book, args=(s,)) for s, _ in sessions]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return _figures(seconds, errors, time.perf_counter() - started)
+    elapsed = released_together([functools.partial(book, s) for s, _ in sessions])
+    return _figures(seconds, errors, elapsed)
 
 
 def _figures(seconds: list[float], errors: list[str], elapsed: float) -> dict:
-    from bench.measure import percentile
-
     return {
         "clients": len(seconds),
         "errors": len(errors),

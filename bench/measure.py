@@ -99,6 +99,27 @@ def run_operation(
     return sample
 
 
+def released_together(calls: list[Callable[[], None]]) -> float:
+    """Run each call in its own thread, all released at the same moment.
+
+    Returns the seconds from the release to the last call finishing.
+    """
+    barrier = threading.Barrier(len(calls) + 1)
+
+    def run(call):
+        barrier.wait()
+        call()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def _concurrently(session, path, budget: Budget, headers, expect, *, clients: int):
     """`clients` threads sharing the login, each with its own connection."""
     seconds: list[float] = []
@@ -106,10 +127,8 @@ def _concurrently(session, path, budget: Budget, headers, expect, *, clients: in
     lock = threading.Lock()
     deadline = time.perf_counter() + budget.seconds
     per_client = max(1, budget.concurrent // clients)
-    barrier = threading.Barrier(clients + 1)
 
     def work():
-        barrier.wait()
         mine = []
         for _ in range(per_client):
             if time.perf_counter() > deadline:
@@ -122,14 +141,7 @@ def _concurrently(session, path, budget: Budget, headers, expect, *, clients: in
         with lock:
             seconds.extend(mine)
 
-    threads = [threading.Thread(target=work) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = released_together([work] * clients)
     return {"count": len(seconds), "elapsed": elapsed, "seconds": seconds}, errors[0]
 
 

@@ -172,8 +172,8 @@ def _booking_row(results, present) -> str:
     ]
     for database, _ in present:
         booking = results[database].get("bookings") or {}
-        if not booking.get("available"):
-            row += [booking.get("note", "not measured"), "", ""]
+        if not booking:
+            row += ["not measured", "", ""]
             continue
         ok = (
             booking["confirmed"] == 50

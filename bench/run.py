@@ -295,11 +295,11 @@ def time_clash_check(event_id: int, repeat: int) -> dict:
 
 
 def data_shape(database: str, root: Path) -> dict:
-    from django.apps import apps
     from django.db import connection
     from taggit.models import Tag
 
     from mycareer.accounts.models import StudentProfile
+    from mycareer.bookings.models import Booking
     from mycareer.events.models import Event
     from mycareer.organisations.models import Contact, Note, Organisation, TaggedOrganisation
 
@@ -311,9 +311,8 @@ def data_shape(database: str, root: Path) -> dict:
         "tag_links": TaggedOrganisation.objects.count(),
         "events": Event.objects.count(),
         "students": StudentProfile.objects.count(),
+        "bookings": Booking.objects.count(),
     }
-    if apps.is_installed("mycareer.bookings"):
-        shape["bookings"] = apps.get_model("bookings", "Booking").objects.count()
     with connection.cursor() as cursor:
         if database == "sqlite":
             import sqlite3
