@@ -28,12 +28,45 @@ def tagged(persona):
     return orgs
 
 
-QUERY = "tags_all=Mailing+test"
+FILTERS = {"tags_all": ["Mailing test"]}
 
 
 @pytest.fixture
-def query():
-    return QUERY
+def filters():
+    """The recipient search that selects exactly the three `tagged` organisations."""
+    return dict(FILTERS)
+
+
+@pytest.fixture
+def make_campaign(persona, cast, filters):
+    """A draft from the bulk mailer to the `tagged` organisations' contacts."""
+    from mycareer.mailing import services
+
+    def make(**extra):
+        values = {
+            "sender": persona("mailer"),
+            "unit": cast["units"]["lubs"],
+            "purpose": "events",
+            "subject": "Fair for {{ organisation }}",
+            "body": "Dear {{ first_name }},\n\nCome to our fair, {{ organisation }}!",
+            "recipient_filters": filters,
+        }
+        return services.campaign_create(**(values | extra))
+
+    return make
+
+
+@pytest.fixture
+def send_now(persona):
+    """Queue a draft for as many recipients as it has now, as the sender confirms it."""
+    from mycareer.mailing import services
+
+    def send(campaign, by=None):
+        by = by or campaign.sender
+        confirmed = len(services.campaign_recipients(campaign).included)
+        return services.campaign_send(campaign=campaign, by=by, confirmed=confirmed)
+
+    return send
 
 
 @pytest.fixture
