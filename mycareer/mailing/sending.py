@@ -48,6 +48,11 @@ def lease() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.MYCAREER["OUTBOX_LEASE_SECONDS"])
 
 
+def gather() -> datetime.timedelta:
+    """Retries due this soon go with those due now, so one connection serves them all."""
+    return datetime.timedelta(seconds=settings.MYCAREER["OUTBOX_RETRY_SECONDS"] / 10)
+
+
 def promoted_events(campaign: Campaign) -> list:
     """The events a campaign cross-promotes."""
     from mycareer.mailing import crosspromotion
@@ -98,7 +103,7 @@ def _claim(campaign_id: int, size: int, token: str) -> list[OutboxMessage]:
         ready = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(campaign_id=campaign_id, status=OutboxMessage.Status.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + gather()))
             .order_by("pk")[:size]
         )
         ids = list(ready.values_list("pk", flat=True))
@@ -347,7 +352,6 @@ def send_campaign_batch(
     token = secrets.token_hex(16)
     connection = _Connection()
     try:
-        connection.get()
         while time.monotonic() < budget_ends:
             carry_on = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING)
             if link is not None:

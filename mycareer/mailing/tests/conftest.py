@@ -57,14 +57,19 @@ def make_campaign(persona, cast, filters):
 
 
 @pytest.fixture
-def send_now(persona):
-    """Queue a draft for as many recipients as it has now, as the sender confirms it."""
+def send_now(persona, django_capture_on_commit_callbacks):
+    """Queue a draft for as many recipients as it has now, as the sender confirms it.
+
+    What runs after commit (starting the sending chain) runs here too, also in tests
+    that roll back instead of committing.
+    """
     from mycareer.mailing import services
 
     def send(campaign, by=None):
         by = by or campaign.sender
         confirmed = len(services.campaign_recipients(campaign).included)
-        return services.campaign_send(campaign=campaign, by=by, confirmed=confirmed)
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.campaign_send(campaign=campaign, by=by, confirmed=confirmed)
 
     return send
 
