@@ -65,6 +65,11 @@ class RecipientList:
         """How many were left out for each kind of reason, labelled in words."""
         return Counter(e.label for e in self.excluded)
 
+    @property
+    def reason_counts(self) -> list[tuple[str, int]]:
+        """The same, most frequent first, for a page to list."""
+        return self.reasons.most_common()
+
 
 def frequency_limit() -> tuple[int, int]:
     """(messages, days): no one gets more bulk email than this across the whole university."""

@@ -243,12 +243,13 @@ def campaign_recipients(campaign: Campaign) -> RecipientList:
 
     Raises ValidationError when the stored search is no longer valid.
     """
+    saved = campaign.pk is not None  # an unsaved draft is counted before it is written
     return recipient_list(
         campaign_contacts(campaign),
         sender=campaign.sender,
         purpose=campaign.purpose,
-        ignore_campaign=campaign,
-        left_out=dict(campaign.left_out.values_list("contact_id", "reason")),
+        ignore_campaign=campaign if saved else None,
+        left_out=dict(campaign.left_out.values_list("contact_id", "reason")) if saved else {},
     )
 
 

@@ -151,6 +151,11 @@ def campaign_create(request):
         chosen_form.is_valid()
         filters = chosen_form.cleaned_data.get("recipient_filters") or {}
         everyone = bool(chosen_form.cleaned_data.get("recipients_everyone"))
+        if not filters and not everyone:
+            errors = ["Choose who receives it: a search with at least one filter."]
+            return _choose_page(
+                request, campaign=None, errors=errors, template="mailing/campaign_choose.html"
+            )
     else:
         wants = set(request.GET) - HARMLESS_PARAMETERS
         if not wants:

@@ -38,7 +38,7 @@ def filters():
 
 
 @pytest.fixture
-def make_campaign(persona, cast, filters):
+def make_campaign(persona, cast, filters, tagged):
     """A draft from the bulk mailer to the `tagged` organisations' contacts."""
     from mycareer.mailing import services
 
