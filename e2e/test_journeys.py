@@ -211,6 +211,23 @@ def test_bulk_mailer_sends_to_exactly_the_chosen_employers_and_every_link_opens(
     expect(page.get_by_text("you need the Bulk mailer level")).to_be_visible()
 
 
+def test_the_time_chart_finds_an_organisation_as_you_type(page, site):
+    log_in(page, site, "viewer@demo.ac.uk")
+    page.goto(f"{site.url}/email/chart/")
+    expect(page.get_by_label("Over the last")).to_have_value("12")
+    page.get_by_label("Organisation").press_sequentially("northb", delay=30)
+    suggestion = page.locator("#organisation-suggestions option")
+    expect(suggestion).to_have_count(1)
+    expect(suggestion).to_have_attribute("value", "Northbridge Engineering Ltd")
+    page.get_by_label("Organisation").fill("Northbridge Engineering Ltd")
+    page.get_by_role("button", name="Show").click()
+    expect(
+        page.get_by_role("heading", name="Bulk emails received by employers at Northbridge")
+    ).to_be_visible()
+    current = page.get_by_role("navigation", name="Main").locator("[aria-current=page]")
+    expect(current).to_have_count(1)
+
+
 def open_event(page, title: str) -> None:
     """From the menu to one event, through the calendar's list view."""
     open_menu_link(page, "Events")

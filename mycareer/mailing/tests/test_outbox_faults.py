@@ -212,10 +212,13 @@ def _finished(campaigns) -> bool:
     return not Campaign.objects.filter(pk__in=[c.pk for c in campaigns], status__in=open_statuses)
 
 
-def _run_until_done(run: Harness, campaigns, *, kills_at=(), timeout=150.0) -> int:
-    """Let the workers send, with the watchdog's rounds; SIGKILL one at each progress mark."""
+def _run_until_done(run: Harness, campaigns, *, kills_at=(), timeout=150.0) -> tuple[int, int]:
+    """Let the workers send, with the watchdog's rounds; SIGKILL one at each progress mark.
+
+    Returns the workers killed and the chains the watchdog restarted.
+    """
     marks = list(kills_at)
-    kills = 0
+    kills = restarts = 0
     deadline = time.monotonic() + timeout
     last_round = 0.0
     while not _finished(campaigns) and time.monotonic() < deadline:
@@ -226,12 +229,12 @@ def _run_until_done(run: Harness, campaigns, *, kills_at=(), timeout=150.0) -> i
             kills += 1
             run.start_worker()
         if time.monotonic() - last_round > 1.0:
-            campaign_watchdog.call()
+            restarts += len(campaign_watchdog.call())
             last_round = time.monotonic()
         time.sleep(0.05)
     assert _finished(campaigns), f"not finished in {timeout} s; see {run.log}"
     assert not marks, "every kill must land mid-campaign"
-    return kills
+    return kills, restarts
 
 
 def _report(scenario: str, run: Harness, campaigns, *, limit: int | None = None) -> dict:
@@ -261,9 +264,9 @@ def test_workers_killed_mid_send_lose_nobody_and_double_at_most_one_each(persona
     run = harness()
     campaign = _queue(persona, cast, "Kill test", {"tags_all": ["Fault test"]})
     run.start_worker()
-    kills = _run_until_done(run, [campaign], kills_at=(100, 250, 400))
+    kills, restarts = _run_until_done(run, [campaign], kills_at=(100, 250, 400))
     figures = _report("sigkill", run, [campaign])
-    assert kills == 3
+    assert kills == 3 and 0 < restarts <= kills
     assert figures["missed"] == 0 and figures["unexpected"] == 0
     assert figures["duplicated"] <= kills
     assert figures["sent"] == 600
@@ -274,8 +277,9 @@ def test_a_mail_server_that_stalls_past_the_timeout_gets_each_message_once(perso
     run = harness(stalls=3, stall_seconds=3.0)
     campaign = _queue(persona, cast, "Stall test", {"tags_all": ["Fault test"]})
     run.start_worker()
-    _run_until_done(run, [campaign])
+    _kills, restarts = _run_until_done(run, [campaign])
     figures = _report("stall", run, [campaign])
+    assert restarts == 0  # a slow chain is alive: the watchdog leaves it alone
     assert (figures["missed"], figures["duplicated"], figures["unexpected"]) == (0, 0, 0)
     assert figures["sent"] == 60
     stalled = OutboxMessage.objects.filter(campaign=campaign, attempts__gt=1)
@@ -289,7 +293,8 @@ def test_refused_and_deferred_recipients(persona, cast, harness):
     run = harness(refuse=refused, defer_once=deferred)
     campaign = _queue(persona, cast, "Refusal test", {"tags_all": ["Fault test"]})
     run.start_worker()
-    _run_until_done(run, [campaign])
+    _kills, restarts = _run_until_done(run, [campaign])
+    assert restarts == 0
     figures = _report("refused-and-deferred", run, [campaign])
     assert (figures["missed"], figures["duplicated"], figures["unexpected"]) == (0, 0, 0)
     assert figures["refused"] == 10 and figures["sent"] == 70
@@ -314,7 +319,8 @@ def test_two_workers_and_two_overlapping_campaigns_within_the_limit(
     assert (first.messages.count(), second.messages.count()) == (300, 150)
     run.start_worker()
     run.start_worker()
-    _run_until_done(run, [first, second])
+    _kills, restarts = _run_until_done(run, [first, second])
+    assert restarts == 0
     figures = _report("two-workers", run, [first, second], limit=1)
     assert (figures["missed"], figures["duplicated"], figures["unexpected"]) == (0, 0, 0)
     assert figures["over_limit"] == 0 and figures["delivered"] == 450
