@@ -21,6 +21,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
+from django.utils.text import slugify
 from icalendar import Calendar
 from icalendar import Event as ICalEvent
 
@@ -234,3 +235,15 @@ def feed_links(user) -> dict[str, str]:
         "personal": f"{base}{reverse('events:personal_feed', args=[user.feed_token])}",
         "all": f"{base}{reverse('events:feed')}?token={user.feed_token}",
     }
+
+
+def event_file_response(request, event: Event, *, public: bool = False) -> HttpResponse:
+    """'Add to calendar': one event as an .ics file."""
+    return calendar_response(
+        request,
+        [event],
+        name=event.title,
+        feed_id=f"event-{event.uid}",
+        filename=f"{slugify(event.title)[:60] or 'event'}.ics",
+        public=public,
+    )

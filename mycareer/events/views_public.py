@@ -6,10 +6,9 @@ public have a public page, and only once published.
 """
 
 from django.shortcuts import render
-from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
-from mycareer.events.feeds import calendar_response
+from mycareer.events.feeds import event_file_response
 from mycareer.events.models import Event
 
 
@@ -41,11 +40,4 @@ def public_ics(request, uid):
     event = _shared_event(uid)
     if event is None:
         return render(request, "events/public_missing.html", status=404)
-    return calendar_response(
-        request,
-        [event],
-        name=event.title,
-        feed_id=f"event-{event.uid}",
-        filename=f"{slugify(event.title)[:60] or 'event'}.ics",
-        public=True,
-    )
+    return event_file_response(request, event, public=True)

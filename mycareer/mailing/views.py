@@ -9,7 +9,7 @@ import csv
 
 from django.contrib import messages
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -70,10 +70,23 @@ def _recipients_summary(campaign: Campaign) -> dict:
 
 
 def _chosen_from_request(request) -> tuple[dict | None, bool, list[str]]:
-    """The recipients a search step asks for: (filters, everyone, errors).
+    """The recipients a search step asks for, checked: (filters, everyone, errors).
 
-    Unknown parameters are refused by name, never ignored.
+    Unknown parameters are refused by name, never ignored; so are an empty search and
+    "every employer contact" from anyone but an administrator.
     """
+    filters, everyone, errors = _parse_search(request)
+    if errors:
+        return None, everyone, errors
+    try:
+        filters = services.checked_recipients(filters=filters, everyone=everyone, by=request.user)
+    except (ValidationError, PermissionDenied) as error:
+        messages_ = error.messages if isinstance(error, ValidationError) else [str(error)]
+        return None, everyone, messages_
+    return filters, everyone, []
+
+
+def _parse_search(request) -> tuple[dict | None, bool, list[str]]:
     everyone = request.GET.get("everyone") == "1"
     names = set(request.GET) - HARMLESS_PARAMETERS - {"everyone", "preview"}
     unknown = sorted(names - FILTER_NAMES)
@@ -163,13 +176,6 @@ def campaign_create(request):
                 request, campaign=None, errors=[], template="mailing/campaign_choose.html"
             )
         filters, everyone, errors = _chosen_from_request(request)
-        if not errors:
-            try:
-                filters = services.checked_recipients(
-                    filters=filters, everyone=everyone, by=request.user
-                )
-            except ValidationError as error:
-                errors = error.messages
         if errors:
             return _choose_page(
                 request, campaign=None, errors=errors, template="mailing/campaign_choose.html"
@@ -295,13 +301,6 @@ def campaign_recipients(request, pk: int):
             extra={"now": now},
         )
     filters, everyone, errors = _chosen_from_request(request)
-    if not errors:
-        try:
-            filters = services.checked_recipients(
-                filters=filters, everyone=everyone, by=request.user
-            )
-        except ValidationError as error:
-            errors = error.messages
     if errors:
         return _choose_page(
             request,

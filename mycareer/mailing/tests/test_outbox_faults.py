@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from conftest import _free_port, _Inbox
 from mycareer.mailing import services
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.tasks import campaign_watchdog
@@ -37,21 +37,15 @@ WORKER_ENV = {
 }
 
 
-class FaultySMTP:
+class FaultySMTP(_Inbox):
     """An SMTP server that refuses, defers or stalls as told, and counts deliveries."""
 
     def __init__(self, *, refuse=(), defer_once=(), stalls=0, stall_seconds=3.0):
+        super().__init__()
         self.refuse, self.defer_once = set(refuse), set(defer_once)
         self.deferred: set[str] = set()
         self.stalls, self.stall_seconds = stalls, stall_seconds
         self.delivered: Counter = Counter()
-        self.sessions = 0
-        self.lock = threading.Lock()
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
-        self.sessions += 1
-        session.host_name = hostname
-        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.refuse:
@@ -150,8 +144,6 @@ class Harness:
 @pytest.fixture
 def harness(tmp_path, settings):
     from aiosmtpd.controller import Controller
-
-    from conftest import _free_port
 
     settings.MYCAREER = {
         **settings.MYCAREER,
