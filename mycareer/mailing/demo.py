@@ -8,6 +8,7 @@ import random
 from django.utils import timezone
 
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
+from mycareer.mailing.services import campaign_recipients
 from mycareer.organisations.models import Contact, Organisation
 
 # (days ago, unit code, subject, purpose, share of contacts reached, recipient filters)
@@ -100,16 +101,12 @@ def _seed_draft(cast: dict, sender) -> None:
         recipient_filters={"tags_any": ["Volunteering", "Social impact"]},
         promoted_events=[fair.pk] if fair else [],
     )
-    leaving = (
-        Contact.objects.filter(organisation__tags__name="Volunteering")
-        .exclude(email="")
-        .order_by("pk")
-        .first()
-    )
-    if leaving is not None:
+    # Someone who would otherwise receive it, so the page shows the sender's own reason.
+    included = campaign_recipients(draft).included
+    if included:
         LeftOut.objects.create(
             campaign=draft,
-            contact=leaving,
+            contact=included[len(included) // 2],
             reason="Already booked a stand by phone",
             by=sender,
         )
