@@ -158,6 +158,7 @@ def access_edit(request, user_id: int):
             "person": person,
             "grant": grant,
             "access": access_for(person),
+            "blocked": access_for(person).blocked_within_grant(about=True),
             "grant_form": grant_form,
             "revoke_form": revoke_form,
             "history": AccessGrant.objects.filter(user=person).select_related(

@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mycareer import audit
@@ -31,6 +32,7 @@ from mycareer.bookings.models import Booking, BookingBan, WaitlistEntry
 from mycareer.bookings.tickets import BadCode, read_check_in_token
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
+from mycareer.core.text import counted
 from mycareer.events import selectors as event_selectors
 from mycareer.events.models import Event
 
@@ -298,9 +300,20 @@ def settings_edit(request, event_id: int):
         else:
             text = "The booking settings are saved."
             if moved:
-                verb = "offered a place" if isinstance(moved[0], WaitlistEntry) else "booked"
-                were = "was" if len(moved) == 1 else "were"
-                text += f" {len(moved)} from the waiting list {were} {verb}."
+                offered = isinstance(moved[0], WaitlistEntry)
+                text += " " + (
+                    ngettext(
+                        "%(count)d person from the waiting list was offered a place.",
+                        "%(count)d people from the waiting list were offered a place.",
+                        len(moved),
+                    )
+                    if offered
+                    else ngettext(
+                        "%(count)d person from the waiting list was booked.",
+                        "%(count)d people from the waiting list were booked.",
+                        len(moved),
+                    )
+                ) % {"count": len(moved)}
             messages.success(request, text)
             return redirect("bookings:manage", event.pk)
     return render(request, "bookings/settings.html", {"event": event, "form": form})
@@ -519,8 +532,8 @@ def attendance(request, event_id: int):
             else:
                 messages.success(
                     request,
-                    f"Attendance is closed: {len(no_shows)} "
-                    f"{'person' if len(no_shows) == 1 else 'people'} did not attend.",
+                    f"Attendance is closed: {counted(len(no_shows), 'person', 'people')} "
+                    "did not attend.",
                 )
             return redirect("bookings:attendance", event.pk)
         if form.is_valid():
@@ -579,8 +592,7 @@ def report(request, event_id: int):
         else:
             messages.success(
                 request,
-                f"The figures are on their way to {len(chosen)} "
-                f"contact{'s' if len(chosen) != 1 else ''}.",
+                f"The figures are on their way to {counted(len(chosen), 'contact', 'contacts')}.",
             )
             return redirect("bookings:report", event.pk)
     return render(

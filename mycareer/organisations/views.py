@@ -272,10 +272,10 @@ def organisation_merge(request, pk: int):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            moved = ", ".join(f"{v} {k}" for k, v in summary.items() if isinstance(v, int) and v)
             messages.success(
                 request,
-                f"{other.name} was merged into {survivor.name}. Moved: {moved or 'nothing else'}.",
+                f"{other.name} was merged into {survivor.name}. "
+                f"Moved: {services.merge_summary_text(summary)}.",
             )
             return redirect(survivor)
     return render(

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mycareer.accounts.permissions import Action, access_for, require
+from mycareer.core.text import counted
 from mycareer.organisations import keyaccounts, selectors
 from mycareer.organisations.forms import (
     KeyAccountForm,
@@ -112,7 +113,7 @@ def multi_touch(request, pk: int):
             request,
             f"{organisation} is multi-touch: none of its contacts is protected"
             + (
-                f" ({removed} key contact{'s' if removed != 1 else ''} released)."
+                f" ({counted(removed, 'key contact', 'key contacts')} released)."
                 if removed
                 else "."
             ),

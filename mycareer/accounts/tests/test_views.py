@@ -1,4 +1,5 @@
 import datetime
+import html
 
 import pytest
 from django.urls import reverse
@@ -136,3 +137,24 @@ def test_logins_are_throttled_after_ten_failures_per_account(client, cast):
     # Another account is not affected.
     other = client.post(url, {"login": "operator@demo.ac.uk", "password": "demo-password-1"})
     assert other.status_code == 302
+
+
+def test_an_administrator_reads_someone_elses_access_in_the_third_person(client, persona, cast):
+    sam = persona("untrained")
+    client.force_login(persona("admin"))
+    body = html.unescape(
+        client.get(reverse("accounts:access_edit", args=[sam.pk])).content.decode()
+    )
+    assert "Sam's operator training expired on" in body
+    assert "so they cannot create and edit records until they attend a training session" in body
+    assert "Your operator training" not in body
+    assert "book a training session" not in body
+    # One line per reason: the same expiry is not repeated for each thing it blocks.
+    assert body.count("Sam's operator training expired on") == 1
+
+
+def test_the_person_themselves_still_reads_your(client, persona, cast):
+    client.force_login(persona("untrained"))
+    body = html.unescape(client.get(reverse("accounts:my_access")).content.decode())
+    assert "Your operator training expired on" in body
+    assert "Sam's" not in body
