@@ -139,6 +139,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(_SQLITE_OPTIONS)
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
 
+# The cache holds rate limits and cached feeds, so every web process must see the same
+# one: the database (its table is made by `migrate`).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "mycareer_cache",
+    }
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -282,8 +291,17 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        # A refusal is logged once, as MyCareer's own line (core.views), not as a traceback.
+        "drop_forbidden_tracebacks": {"()": "mycareer.core.logs.DropForbiddenTracebacks"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # Refusals, emails and background jobs: one key=value line each (mycareer.core.logs).
+        "mycareer": {"level": os.environ.get("MYCAREER_LOG_LEVEL", "INFO")},
+        "django.request": {"filters": ["drop_forbidden_tracebacks"]},
+    },
 }
 
 # MyCareer's own settings.
@@ -305,4 +323,8 @@ MYCAREER = {
     # A second designated sender approves each campaign before it goes.
     "BULK_EMAIL_NEEDS_APPROVAL": env_bool("BULK_EMAIL_NEEDS_APPROVAL", False),
     "UNSUBSCRIBE_MAILBOX": os.environ.get("UNSUBSCRIBE_MAILBOX", "unsubscribe@demo.ac.uk"),
+    # Employer registrations: attempts per email address, and per network (an IPv4 /24
+    # or IPv6 /64), each per hour, counted in the shared cache.
+    "REGISTRATIONS_PER_EMAIL_PER_HOUR": env_int("REGISTRATIONS_PER_EMAIL_PER_HOUR", 3),
+    "REGISTRATIONS_PER_NETWORK_PER_HOUR": env_int("REGISTRATIONS_PER_NETWORK_PER_HOUR", 10),
 }

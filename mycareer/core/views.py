@@ -1,7 +1,12 @@
+import logging
+
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from mycareer.core.logs import log_line
 from mycareer.core.registry import dashboard_panels
+
+logger = logging.getLogger(__name__)
 
 
 @require_safe
@@ -18,7 +23,18 @@ def home(request):
 
 
 def permission_denied(request, exception=None):
+    """The refusal page with its reason, and one log line saying who was refused what."""
     reason = str(exception) if exception else ""
+    user = getattr(request, "user", None)
+    log_line(
+        logger,
+        "access.refused",
+        status=403,
+        method=request.method,
+        path=request.path,
+        user=user.pk if user is not None and user.is_authenticated else "anonymous",
+        reason=reason,
+    )
     return render(request, "403.html", {"reason": reason}, status=403)
 
 
