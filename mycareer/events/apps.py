@@ -19,8 +19,12 @@ class EventsConfig(AppConfig):
         from mycareer.events import permissions  # noqa: F401 (registers rules)
         from mycareer.events.dashboard import staff_panel, student_panel
         from mycareer.events.demo import seed_events
-        from mycareer.events.selectors import event_timeline_source
-        from mycareer.organisations.timeline import register_timeline_source
+        from mycareer.events.selectors import event_timeline_source, profile_section
+        from mycareer.organisations.timeline import (
+            ProfileSection,
+            register_profile_section,
+            register_timeline_source,
+        )
 
         register_actions(
             {
@@ -43,4 +47,7 @@ class EventsConfig(AppConfig):
         register_panel(DashboardPanel("events/panels/student.html", student_panel, order=15))
         register_panel(DashboardPanel("events/panels/staff.html", staff_panel, order=25))
         register_timeline_source("events", event_timeline_source, staff_only=False)
+        register_profile_section(
+            "events", ProfileSection("events/includes/profile_section.html", profile_section, 20)
+        )
         register_seed(SeedStep("events", seed_events, order=40))

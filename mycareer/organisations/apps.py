@@ -12,6 +12,7 @@ class OrganisationsConfig(AppConfig):
             can_edit_records,
             can_view_staff_pages,
             is_employer,
+            is_student,
         )
         from mycareer.audit.personal_data import register_erasure_handler
         from mycareer.audit.registry import register_actions
@@ -32,6 +33,7 @@ class OrganisationsConfig(AppConfig):
         )
         from mycareer.organisations.demo import (
             seed_key_accounts,
+            seed_logos,
             seed_organisations,
             seed_registrations,
         )
@@ -103,12 +105,14 @@ class OrganisationsConfig(AppConfig):
         register_nav(
             NavItem("Registrations", "organisations:registrations", can_edit_records, order=60)
         )
+        register_nav(NavItem("Employers", "directory:list", is_student, order=25))
         register_nav(NavItem("Our profile", "employer:profile", is_employer, order=10))
         register_nav(NavItem("Our people", "employer:contacts", is_employer, order=11))
         register_nav(NavItem("Our activity", "employer:activity", is_employer, order=12))
         register_nav(NavItem("Email preferences", "employer:preferences", is_employer, order=13))
         register_timeline_source("notes", note_timeline_source, staff_only=True)
         register_seed(SeedStep("organisations", seed_organisations, order=20))
+        register_seed(SeedStep("logos", seed_logos, order=21))
         register_seed(SeedStep("key accounts", seed_key_accounts, order=25))
         register_seed(SeedStep("employer registrations", seed_registrations, order=26))
         post_migrate.connect(

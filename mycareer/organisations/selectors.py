@@ -1,6 +1,7 @@
 import datetime
 
 from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from mycareer.organisations.models import (
@@ -120,3 +121,27 @@ def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEn
 def saved_searches_for(user) -> QuerySet[SavedSearch]:
     """A person's own saved searches; nobody sees another's."""
     return SavedSearch.objects.filter(owner=user).order_by("name")
+
+
+def employer_directory(
+    *, text: str = "", sector=None, location: str = ""
+) -> QuerySet[Organisation]:
+    """Live organisations for students to browse, by name, sector and location.
+
+    Text matches names only: the search index also holds contact names, which students
+    must not be able to search for.
+    """
+    organisations = Organisation.objects.filter(
+        status=Organisation.Status.ACTIVE, merged_into__isnull=True
+    )
+    for word in text.split():
+        organisations = organisations.filter(name__icontains=word)
+    if sector is not None:
+        organisations = organisations.filter(sector=sector)
+    if location:
+        organisations = organisations.filter(locations__icontains=location)
+    return (
+        organisations.select_related("sector")
+        .only("name", "logo", "locations", "description", "sector__name", "website", "domain")
+        .order_by(Lower("name"), "pk")
+    )

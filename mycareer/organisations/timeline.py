@@ -74,3 +74,32 @@ def profile_actions(organisation, user) -> list[dict]:
         for a in _profile_actions.values()
         if a.allowed(user)
     ]
+
+
+@dataclass(frozen=True)
+class ProfileSection:
+    """A part of an organisation's public profile that another app adds (its vacancies…).
+
+    `context(organisation, user)` returns the template's context, or None to leave the
+    section out for this person.
+    """
+
+    template: str
+    context: Callable[..., dict | None]
+    order: int = 100
+
+
+_profile_sections: dict[str, ProfileSection] = {}
+
+
+def register_profile_section(name: str, section: ProfileSection) -> None:
+    _profile_sections[name] = section
+
+
+def profile_sections(organisation, user) -> list[dict]:
+    sections = []
+    for section in sorted(_profile_sections.values(), key=lambda s: s.order):
+        context = section.context(organisation, user)
+        if context is not None:
+            sections.append({"template": section.template, "context": context})
+    return sections

@@ -21,7 +21,12 @@ from mycareer.organisations.models import (
     Note,
     Organisation,
 )
-from mycareer.organisations.timeline import organisation_timeline, profile_actions
+from mycareer.organisations.permissions import is_member_of_organisation
+from mycareer.organisations.timeline import (
+    organisation_timeline,
+    profile_actions,
+    profile_sections,
+)
 
 
 def _organisation(pk: int) -> Organisation:
@@ -29,6 +34,14 @@ def _organisation(pk: int) -> Organisation:
         return selectors.organisation_for_profile(pk)
     except Organisation.DoesNotExist as error:
         raise Http404("No such organisation.") from error
+
+
+def public_contacts(organisation: Organisation, user) -> list[Contact]:
+    """Contacts on the public profile: only those who allowed students to see them, and
+    only for students and the organisation's own people (not other employers)."""
+    if not (user.is_student or is_member_of_organisation(user, organisation)):
+        return []
+    return [c for c in organisation.contacts.all() if c.visible_to_students]
 
 
 def _check(request, perm: str, obj=None) -> None:
@@ -100,7 +113,8 @@ def organisation_detail(request, pk: int):
             "organisations/public_profile.html",
             {
                 "organisation": organisation,
-                "contacts": [c for c in organisation.contacts.all() if c.visible_to_students],
+                "contacts": public_contacts(organisation, request.user),
+                "sections": profile_sections(organisation, request.user),
             },
         )
     try:

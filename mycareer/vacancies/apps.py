@@ -23,7 +23,9 @@ class VacanciesConfig(AppConfig):
         )
         from mycareer.organisations.timeline import (
             ProfileAction,
+            ProfileSection,
             register_profile_action,
+            register_profile_section,
             register_timeline_source,
         )
         from mycareer.vacancies import (
@@ -72,6 +74,12 @@ class VacanciesConfig(AppConfig):
         # Not staff-only: the employer's own activity view shows their vacancies' story too.
         register_timeline_source("vacancies", selectors.vacancy_timeline_source, staff_only=False)
         register_seed(SeedStep("vacancies", seed_vacancies, order=50))
+        register_profile_section(
+            "vacancies",
+            ProfileSection(
+                "vacancies/includes/profile_section.html", selectors.profile_section, 10
+            ),
+        )
         register_profile_action(
             "post-vacancy",
             ProfileAction(
