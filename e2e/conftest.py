@@ -30,11 +30,24 @@ def log_in(page, site, email: str, password: str = PASSWORD) -> None:
     page.wait_for_url(f"{site.url}/")
 
 
+def open_menu(page) -> None:
+    """On a phone the links sit behind the Menu button; open it as a person would."""
+    button = page.locator("summary.site-menu__button")
+    if (
+        button.count()
+        and button.is_visible()
+        and not page.locator("details.site-menu[open]").count()
+    ):
+        button.click()
+
+
 def log_out(page) -> None:
+    open_menu(page)
     page.get_by_role("button", name="Log out").click()
 
 
 def open_menu_link(page, name: str) -> None:
+    open_menu(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
 
 

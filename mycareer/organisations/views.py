@@ -26,6 +26,7 @@ from mycareer.organisations.timeline import (
     organisation_timeline,
     profile_actions,
     profile_sections,
+    timeline_request,
 )
 
 
@@ -117,11 +118,14 @@ def organisation_detail(request, pk: int):
                 "sections": profile_sections(organisation, request.user),
             },
         )
-    try:
-        page = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        page = 1
-    entries, more = organisation_timeline(organisation, viewer=request.user, staff=True, page=page)
+    timeline = timeline_request(request, staff=True)
+    entries, more = organisation_timeline(
+        organisation,
+        viewer=request.user,
+        staff=True,
+        page=timeline["page"],
+        kinds=timeline["kinds"],
+    )
     return render(
         request,
         "organisations/organisation_detail.html",
@@ -129,8 +133,9 @@ def organisation_detail(request, pk: int):
             "organisation": organisation,
             "contacts": organisation.contacts.all(),
             "entries": entries,
-            "page": page,
+            "page": timeline["page"],
             "more": more,
+            "timeline": timeline,
             "audit_content_type": ContentType.objects.get_for_model(Organisation).pk,
             "profile_actions": profile_actions(organisation, request.user),
             "note_form": NoteForm(organisation=organisation, user=request.user)

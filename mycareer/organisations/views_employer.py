@@ -36,7 +36,7 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
 )
-from mycareer.organisations.timeline import organisation_timeline
+from mycareer.organisations.timeline import organisation_timeline, timeline_request
 
 INVITATION_DAYS = 30
 PREFERENCE_PURPOSES = ("events", "newsletters", "vacancies", "other")
@@ -369,15 +369,22 @@ def preferences(request):
 def activity(request):
     """All the organisation's activity with the university in one place (no staff-only notes)."""
     membership = _membership(request, admin=False)
-    try:
-        page = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        page = 1
+    timeline = timeline_request(request, staff=False)
     entries, more = organisation_timeline(
-        membership.organisation, viewer=request.user, staff=False, page=page
+        membership.organisation,
+        viewer=request.user,
+        staff=False,
+        page=timeline["page"],
+        kinds=timeline["kinds"],
     )
     return render(
         request,
         "organisations/employer/activity.html",
-        {"organisation": membership.organisation, "entries": entries, "page": page, "more": more},
+        {
+            "organisation": membership.organisation,
+            "entries": entries,
+            "page": timeline["page"],
+            "more": more,
+            "timeline": timeline,
+        },
     )
