@@ -9,7 +9,8 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from mycareer.accounts import permissions, tasks
         from mycareer.accounts.dashboard import access_panel, student_panel
-        from mycareer.accounts.demo import seed_university
+        from mycareer.accounts.demo import seed_staff_profiles, seed_university
+        from mycareer.accounts.notifications import NotificationKind, register_notification_kind
         from mycareer.accounts.privacy import erase_users
         from mycareer.audit.personal_data import register_erasure_handler
         from mycareer.audit.registry import register_actions
@@ -42,10 +43,27 @@ class AccountsConfig(AppConfig):
         register_nav(
             NavItem("Access", "accounts:access_list", permissions.can_administer, order=90)
         )
-        register_panel(DashboardPanel("accounts/panels/access.html", access_panel, order=90))
-        register_panel(DashboardPanel("accounts/panels/student.html", student_panel, order=10))
+        register_panel(
+            DashboardPanel(
+                "accounts/panels/access.html", access_panel, order=90, label="Your access"
+            )
+        )
+        register_panel(
+            DashboardPanel(
+                "accounts/panels/student.html", student_panel, order=10, label="Your studies"
+            )
+        )
         register_seed(SeedStep("university", seed_university, order=10))
+        register_seed(SeedStep("staff profiles", seed_staff_profiles, order=11))
         register_daily_job(
             DailyJob("training-expiry-reminders", tasks.send_training_expiry_reminders, hour=7)
         )
         register_erasure_handler("logins", erase_users)
+        register_daily_job(
+            DailyJob("staff-notification-digests", tasks.send_notification_digests, hour=7)
+        )
+        register_notification_kind(
+            NotificationKind(
+                tasks.TRAINING_EXPIRY, "Your own training is about to run out", optional=False
+            )
+        )

@@ -1,6 +1,12 @@
+import logging
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+
+from mycareer.core.logs import log_line
+
+logger = logging.getLogger(__name__)
 
 
 def send_templated_email(
@@ -8,7 +14,16 @@ def send_templated_email(
 ) -> int:
     """Send a plain-text email rendered from `template` (with SITE_URL in the context)."""
     body = render_to_string(template, {"site_url": settings.SITE_URL, **context})
+    return send_text_email(to=to, subject=subject, body=body, reply_to=reply_to, kind=template)
+
+
+def send_text_email(
+    *, to: list[str], subject: str, body: str, reply_to: list[str] | None = None, kind: str = ""
+) -> int:
+    """Send one plain-text email now, with MyCareer's subject prefix; log one line."""
     message = EmailMultiAlternatives(
         subject=f"[MyCareer] {subject}", body=body, to=to, reply_to=reply_to or []
     )
-    return message.send()
+    sent = message.send()
+    log_line(logger, "email.sent", kind=kind, recipients=len(to), sent=sent)
+    return sent

@@ -14,12 +14,21 @@ def home(request):
     """Each person's home: a welcome page, or their dashboard once logged in."""
     if not request.user.is_authenticated:
         return render(request, "core/welcome.html")
-    panels = []
-    for panel in dashboard_panels():
+    panels = [
+        {"template": panel.template, "context": context}
+        for panel, context in visible_panels(request)
+    ]
+    return render(request, "core/dashboard.html", {"panels": panels})
+
+
+def visible_panels(request) -> list:
+    """The home page's panels this person sees, in the order they chose, with their context."""
+    shown = []
+    for panel in dashboard_panels(request.user.dashboard_order):
         context = panel.context(request)
         if context is not None:
-            panels.append({"template": panel.template, "context": context})
-    return render(request, "core/dashboard.html", {"panels": panels})
+            shown.append((panel, context))
+    return shown
 
 
 def permission_denied(request, exception=None):

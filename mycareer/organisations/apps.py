@@ -8,6 +8,7 @@ class OrganisationsConfig(AppConfig):
     verbose_name = "Organisations, contacts and notes"
 
     def ready(self) -> None:
+        from mycareer.accounts.notifications import NotificationKind, register_notification_kind
         from mycareer.accounts.permissions import (
             can_edit_records,
             can_view_staff_pages,
@@ -25,7 +26,10 @@ class OrganisationsConfig(AppConfig):
             register_panel,
             register_seed,
         )
-        from mycareer.organisations import permissions  # noqa: F401 (registers rules)
+        from mycareer.organisations import (
+            permissions,  # noqa: F401 (registers rules)
+            tasks,
+        )
         from mycareer.organisations.dashboard import (
             employer_panel,
             follow_ups_panel,
@@ -94,13 +98,28 @@ class OrganisationsConfig(AppConfig):
             NavItem("My activity", "organisations:my_activity", can_edit_records, order=70)
         )
         register_panel(
-            DashboardPanel("organisations/panels/follow_ups.html", follow_ups_panel, order=20)
+            DashboardPanel(
+                "organisations/panels/follow_ups.html",
+                follow_ups_panel,
+                order=20,
+                label="Your follow-ups",
+            )
         )
         register_panel(
-            DashboardPanel("organisations/panels/employer.html", employer_panel, order=5)
+            DashboardPanel(
+                "organisations/panels/employer.html",
+                employer_panel,
+                order=5,
+                label="Your organisation",
+            )
         )
         register_panel(
-            DashboardPanel("organisations/panels/registrations.html", registrations_panel, order=25)
+            DashboardPanel(
+                "organisations/panels/registrations.html",
+                registrations_panel,
+                order=25,
+                label="Employer registrations",
+            )
         )
         register_nav(
             NavItem("Registrations", "organisations:registrations", can_edit_records, order=60)
@@ -119,6 +138,11 @@ class OrganisationsConfig(AppConfig):
             repair_after_migrate, sender=self, dispatch_uid="organisations.search_index"
         )
         register_erasure_handler("contact records", erase_contacts)
+        for code, label in (
+            (tasks.LIAISON_REQUEST, "A colleague asks to contact one of your key contacts"),
+            (tasks.LIAISON_DECISION, "The answer to your request to contact a key contact"),
+        ):
+            register_notification_kind(NotificationKind(code, label))
         register_retention_rule(
             RetentionRule(
                 "Declined employer registrations",

@@ -1,8 +1,12 @@
 from django_tasks import task
 
+from mycareer.accounts.notifications import notify
 from mycareer.core.mail import send_templated_email
 from mycareer.organisations import imports
 from mycareer.organisations.models import LiaisonRequest
+
+LIAISON_REQUEST = "organisations.liaison_request"
+LIAISON_DECISION = "organisations.liaison_decision"
 
 
 def _request(pk: int) -> LiaisonRequest:
@@ -19,8 +23,9 @@ def send_liaison_request_email(request_id: int) -> int:
     """Tell a key account operator that a colleague asks to contact their key contact."""
     request = _request(request_id)
     owner = request.key_contact.key_account.operator
-    return send_templated_email(
-        to=[owner.email],
+    return notify(
+        user=owner,
+        kind=LIAISON_REQUEST,
         reply_to=[request.requester.email],
         subject=f"{request.requester} asks to contact {request.key_contact.contact.full_name}",
         template="organisations/email/liaison_request.txt",
@@ -33,8 +38,9 @@ def send_liaison_decision_email(request_id: int) -> int:
     """Tell the colleague who asked whether the key account operator agreed."""
     request = _request(request_id)
     answer = "agreed" if request.status == LiaisonRequest.Status.APPROVED else "declined"
-    return send_templated_email(
-        to=[request.requester.email],
+    return notify(
+        user=request.requester,
+        kind=LIAISON_DECISION,
         reply_to=[request.key_contact.key_account.operator.email],
         subject=f"Contacting {request.key_contact.contact.full_name}: {answer}",
         template="organisations/email/liaison_decision.txt",

@@ -7,6 +7,7 @@ class UsergroupConfig(AppConfig):
     verbose_name = "Super User Group"
 
     def ready(self) -> None:
+        from mycareer.accounts.notifications import NotificationKind, register_notification_kind
         from mycareer.accounts.permissions import is_staff_member
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
@@ -17,7 +18,10 @@ class UsergroupConfig(AppConfig):
             register_panel,
             register_seed,
         )
-        from mycareer.usergroup import permissions  # noqa: F401 (registers rules)
+        from mycareer.usergroup import (
+            permissions,  # noqa: F401 (registers rules)
+            tasks,
+        )
         from mycareer.usergroup.dashboard import announcements_panel
         from mycareer.usergroup.demo import seed_usergroup
 
@@ -31,6 +35,17 @@ class UsergroupConfig(AppConfig):
         )
         register_nav(NavItem("Super User Group", "usergroup:group", is_staff_member, order=85))
         register_panel(
-            DashboardPanel("usergroup/panels/announcements.html", announcements_panel, order=1)
+            DashboardPanel(
+                "usergroup/panels/announcements.html",
+                announcements_panel,
+                order=1,
+                label="Announcements",
+            )
         )
         register_seed(SeedStep("super user group", seed_usergroup, order=80))
+        for code, label in (
+            (tasks.ANNOUNCEMENT, "Announcements to all staff (also on your home page)"),
+            (tasks.FEEDBACK_LOGGED, "A fault or idea logged for your faculty (representatives)"),
+            (tasks.FEEDBACK_TRIAGED, "What the Super User Group decided about a fault you logged"),
+        ):
+            register_notification_kind(NotificationKind(code, label))

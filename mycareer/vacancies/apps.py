@@ -63,13 +63,28 @@ class VacanciesConfig(AppConfig):
             NavItem("Vacancy moderation", "vacancies:moderation", can_edit_records, order=40)
         )
         register_panel(
-            DashboardPanel("vacancies/panels/student.html", dashboard.student_panel, order=15)
+            DashboardPanel(
+                "vacancies/panels/student.html",
+                dashboard.student_panel,
+                order=15,
+                label="Vacancies for you",
+            )
         )
         register_panel(
-            DashboardPanel("vacancies/panels/employer.html", dashboard.employer_panel, order=15)
+            DashboardPanel(
+                "vacancies/panels/employer.html",
+                dashboard.employer_panel,
+                order=15,
+                label="Your vacancies",
+            )
         )
         register_panel(
-            DashboardPanel("vacancies/panels/moderation.html", dashboard.moderation_panel, order=25)
+            DashboardPanel(
+                "vacancies/panels/moderation.html",
+                dashboard.moderation_panel,
+                order=25,
+                label="Vacancy moderation",
+            )
         )
         # Not staff-only: the employer's own activity view shows their vacancies' story too.
         register_timeline_source("vacancies", selectors.vacancy_timeline_source, staff_only=False)
