@@ -63,7 +63,5 @@ class AccountsConfig(AppConfig):
             DailyJob("staff-notification-digests", tasks.send_notification_digests, hour=7)
         )
         register_notification_kind(
-            NotificationKind(
-                tasks.TRAINING_EXPIRY, "Your own training is about to run out", optional=False
-            )
+            NotificationKind(tasks.TRAINING_EXPIRY, "Your own training running out", optional=False)
         )

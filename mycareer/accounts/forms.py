@@ -69,7 +69,7 @@ class StaffProfileForm(forms.ModelForm):
     """What colleagues see of a member of staff, and which emails they get, and when."""
 
     receive = forms.MultipleChoiceField(
-        label="Email me when",
+        label="Email me about",
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Untick what you do not want by email. You still see it in MyCareer.",

@@ -38,7 +38,8 @@ def register_notification_kind(kind: NotificationKind) -> None:
 
 
 def notification_kinds(*, optional_only: bool = False) -> list[NotificationKind]:
-    kinds = sorted(_kinds.values(), key=lambda k: k.label)
+    """The kinds in the order the apps registered them, so each app's stay together."""
+    kinds = list(_kinds.values())
     return [k for k in kinds if k.optional] if optional_only else kinds
 
 

@@ -60,9 +60,9 @@ class EventsConfig(AppConfig):
         )
         register_timeline_source("events", event_timeline_source, staff_only=False)
         for code, label in (
-            (tasks.CLASH_OVERRIDE, "Another event goes ahead despite clashing with yours"),
-            (tasks.OPENING_REQUEST, "A request to open an event to your unit's students"),
-            (tasks.OPENING_DECISION, "The answer to your request to open an event to a unit"),
+            (tasks.CLASH_OVERRIDE, "Events that go ahead despite clashing with yours"),
+            (tasks.OPENING_REQUEST, "Requests to open an event to your unit's students"),
+            (tasks.OPENING_DECISION, "Answers to your requests to open an event to a unit"),
         ):
             register_notification_kind(NotificationKind(code, label))
         register_profile_section(

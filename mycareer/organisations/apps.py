@@ -139,8 +139,8 @@ class OrganisationsConfig(AppConfig):
         )
         register_erasure_handler("contact records", erase_contacts)
         for code, label in (
-            (tasks.LIAISON_REQUEST, "A colleague asks to contact one of your key contacts"),
-            (tasks.LIAISON_DECISION, "The answer to your request to contact a key contact"),
+            (tasks.LIAISON_REQUEST, "Requests from colleagues to contact your key contacts"),
+            (tasks.LIAISON_DECISION, "Answers to your requests to contact a key contact"),
         ):
             register_notification_kind(NotificationKind(code, label))
         register_retention_rule(

@@ -45,7 +45,7 @@ class UsergroupConfig(AppConfig):
         register_seed(SeedStep("super user group", seed_usergroup, order=80))
         for code, label in (
             (tasks.ANNOUNCEMENT, "Announcements to all staff (also on your home page)"),
-            (tasks.FEEDBACK_LOGGED, "A fault or idea logged for your faculty (representatives)"),
-            (tasks.FEEDBACK_TRIAGED, "What the Super User Group decided about a fault you logged"),
+            (tasks.FEEDBACK_LOGGED, "Faults and ideas logged for your faculty (representatives)"),
+            (tasks.FEEDBACK_TRIAGED, "What the Super User Group decided about one you logged"),
         ):
             register_notification_kind(NotificationKind(code, label))

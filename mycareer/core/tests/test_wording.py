@@ -30,6 +30,8 @@ PLURALS = (
 ONE_WITH_A_PLURAL = re.compile(rf"(?<![\d,.£$])\b1 ({PLURALS})\b")
 SPACE_BEFORE_COMMA = re.compile(r"\S ,")
 DOUBLED_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
+# "contacting., Lead", "anything.; liaise": two marks where one ends the sentence.
+DOUBLED_MARKS = re.compile(r"[.;:][,;]|[,;][.]")
 
 # mycareer/mailing/ is being rewritten on its own branch: its wording is listed for that
 # work rather than changed here (see the project's decisions record, 2026-12-01).
@@ -90,6 +92,7 @@ def wording_problems(text: str) -> list[str]:
         (ONE_WITH_A_PLURAL, "a plural after 1"),
         (SPACE_BEFORE_COMMA, "a space before a comma"),
         (DOUBLED_STOP, "a doubled full stop"),
+        (DOUBLED_MARKS, "doubled punctuation"),
     ):
         for match in pattern.finditer(text):
             start = max(0, match.start() - 40)
@@ -104,6 +107,8 @@ def test_the_checks_catch_what_they_look_for():
     assert wording_problems("Tom Bennett , Mechanical") != []
     assert wording_problems("Read this.. then") != []
     assert wording_problems("Loading… and wait...") == []
+    assert wording_problems("before contacting., Lead") != []
+    assert wording_problems("Room 1.08, Leeds; 2.5 hours") == []
     assert visible_text("<p>1 <b>places</b></p><script>x .. y</script>") == "1 places"
     assert visible_text("<p><a>Amelia</a>, <a>Kirkstall</a></p>") == "Amelia, Kirkstall"
     assert visible_text("<li>Amelia\n, Kirkstall</li><li>Next</li>") == "Amelia , Kirkstall\nNext"
@@ -112,11 +117,19 @@ def test_the_checks_catch_what_they_look_for():
 @pytest.mark.django_db
 def test_no_page_says_1_places_or_has_stray_spaces_or_doubled_stops(client, persona, cast):
     objects = sample_objects(persona)
+    # Beyond one page per route: an organisation with key contacts and guidance.
+    key_pages = [
+        reverse("organisations:detail", args=[objects["key_org"]]),
+        reverse("organisations:contact", args=[objects["key_org"], objects["key_contact"]]),
+    ]
     problems = []
     for who in WORDING_PERSONAS:
         login_as(client, persona, who)
-        for name, route in sorted(url_routes().items()):
-            url = reverse(name, kwargs=route_kwargs(name, route, objects))
+        urls = [
+            reverse(name, kwargs=route_kwargs(name, route, objects))
+            for name, route in sorted(url_routes().items())
+        ]
+        for url in urls + key_pages:
             response = client.get(url)
             if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
                 continue

@@ -16,3 +16,9 @@ def contact_name(contact, link: bool = True, owner: bool = True):
         {"contact": contact, "links": contact.key_links_list, "link": link, "owner": owner},
     )
     return mark_safe(html.strip())  # noqa: S308 (rendered with autoescape on)
+
+
+@register.filter
+def without_final_stop(text: str) -> str:
+    """Free text placed mid-sentence: its own full stop would double the sentence's."""
+    return str(text).rstrip().rstrip(".")
