@@ -248,3 +248,18 @@ def test_moving_a_panel_that_is_not_shown_explains_rather_than_failing(client, t
     response = client.post(PROFILE, {"move": "vacancies/panels/student.html:up"}, follow=True)
     assert response.status_code == 200
     assert "That panel is not on your home page." in text(response)
+
+
+def test_erasing_a_member_of_staff_removes_their_profile_and_waiting_emails(client, tom, persona):
+    from mycareer.audit.services import personal_data_erase
+
+    client.post(PROFILE, form(tom, about=ABOUT, photo=photo(), notification_mode="digest"))
+    tom.refresh_from_db()
+    storage, name = tom.photo.storage, tom.photo.name
+    liaison_request_email()
+    assert PendingNotification.objects.filter(user=tom).exists()
+    personal_data_erase(users=[tom], contacts=[], by=persona("admin"))
+    tom.refresh_from_db()
+    assert (tom.about, tom.photo.name, tom.phone) == ("", "", "")
+    assert not storage.exists(name)
+    assert not PendingNotification.objects.filter(user=tom).exists()
