@@ -109,6 +109,15 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Plain-text emails: the same templates, without HTML escaping ("Calder & Wharfe",
+        # not "Calder &amp; Wharfe"). Used through mycareer.core.mail.render_text.
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 # Database: SQLite in var/ unless DATABASE_URL names another (PostgreSQL in production).

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import NotificationMode, PendingNotification, User
 from mycareer.core.logs import log_line
-from mycareer.core.mail import send_templated_email, send_text_email
+from mycareer.core.mail import render_text, send_templated_email, send_text_email
 from mycareer.core.text import counted
 
 logger = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ def notify(
     if not wants(user, kind):
         log_line(logger, "notification.skipped", kind=kind, user=user.pk, reason="switched off")
         return 0
-    body = render_to_string(template, {"site_url": settings.SITE_URL, **context}).rstrip()
+    body = render_text(template, context).rstrip()
     if user.notification_mode == NotificationMode.DIGEST:
         PendingNotification.objects.create(user=user, kind=kind, subject=subject, body=body)
         log_line(logger, "notification.queued", kind=kind, user=user.pk)

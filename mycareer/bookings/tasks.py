@@ -9,7 +9,6 @@ import io
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
@@ -29,6 +28,7 @@ from mycareer.bookings.selectors import (
     when_text,
 )
 from mycareer.bookings.tickets import check_in_url, event_ics, qr_png
+from mycareer.core.mail import render_text
 
 
 def _when(event) -> str:
@@ -47,7 +47,7 @@ def _send(
     reply_to: list[str] | None = None,
     attachments: list[tuple[str, bytes | str, str]] = (),
 ) -> int:
-    body = render_to_string(template, {"site_url": settings.SITE_URL, **context})
+    body = render_text(template, context)
     message = EmailMultiAlternatives(
         subject=f"[MyCareer] {subject}", body=body, to=to, reply_to=reply_to or []
     )
