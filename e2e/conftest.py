@@ -56,3 +56,16 @@ def screenshot(page, name: str, viewport: str) -> None:
     if viewport == "desktop":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def fill_registration(
+    page, *, organisation: str, website: str, name: str, email: str, password: str
+) -> None:
+    """Fill the employer registration form, as a person would, and send it."""
+    page.get_by_label("Organisation name").fill(organisation)
+    page.get_by_label("Organisation website").fill(website)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Your work email address").fill(email)
+    page.get_by_label("Choose a password").fill(password)
+    page.get_by_label("Type the password again").fill(password)
+    page.get_by_role("button", name="Register").click()

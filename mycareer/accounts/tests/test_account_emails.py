@@ -86,16 +86,11 @@ def test_each_template_reads_in_our_voice(template, site):
 
 @pytest.mark.django_db
 def test_the_registration_email_confirms_from_the_link_in_it(client, cast, mailoutbox, site):
+    from mycareer.organisations.tests.test_registration import form
+
     response = client.post(
         reverse("employer:register"),
-        {
-            "organisation_name": "Kittiwake Studio",
-            "website": "https://kittiwake.studio",
-            "full_name": "Kim Lee",
-            "email": "kim@kittiwake.studio",
-            "password1": "a-long-Password-9",
-            "password2": "a-long-Password-9",
-        },
+        form(),
         HTTP_HOST="127.0.0.1:8731",
         SERVER_NAME="127.0.0.1",
     )
