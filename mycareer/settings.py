@@ -300,4 +300,13 @@ MYCAREER = {
     # A second designated sender approves each campaign before it goes.
     "BULK_EMAIL_NEEDS_APPROVAL": env_bool("BULK_EMAIL_NEEDS_APPROVAL", False),
     "UNSUBSCRIBE_MAILBOX": os.environ.get("UNSUBSCRIBE_MAILBOX", "unsubscribe@demo.ac.uk"),
+    # Who answers for personal data: named in every subject access letter.
+    "DATA_PROTECTION": {
+        "CONTROLLER": os.environ.get("DATA_CONTROLLER", "Demo University"),
+        "ADDRESS": os.environ.get(
+            "DATA_CONTROLLER_ADDRESS", "Demo University, 1 University Road, Demotown DM1 1AA"
+        ),
+        "DPO_EMAIL": os.environ.get("DATA_PROTECTION_OFFICER_EMAIL", "dpo@demo.ac.uk"),
+        "ICO_REGISTRATION": os.environ.get("ICO_REGISTRATION_NUMBER", ""),
+    },
 }

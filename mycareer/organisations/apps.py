@@ -13,7 +13,7 @@ class OrganisationsConfig(AppConfig):
             can_view_staff_pages,
             is_employer,
         )
-        from mycareer.audit.personal_data import register_erasure_handler
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.core.registry import (
@@ -37,8 +37,8 @@ class OrganisationsConfig(AppConfig):
         )
         from mycareer.organisations.privacy import (
             declined_registrations_due,
-            erase_contacts,
             forget_declined_registrations,
+            personal_data,
         )
         from mycareer.organisations.search_index import repair_after_migrate
         from mycareer.organisations.selectors import note_timeline_source
@@ -114,7 +114,7 @@ class OrganisationsConfig(AppConfig):
         post_migrate.connect(
             repair_after_migrate, sender=self, dispatch_uid="organisations.search_index"
         )
-        register_erasure_handler("contact records", erase_contacts)
+        register_personal_data("contact records", personal_data)
         register_retention_rule(
             RetentionRule(
                 "Declined employer registrations",

@@ -8,6 +8,7 @@ class UsergroupConfig(AppConfig):
 
     def ready(self) -> None:
         from mycareer.accounts.permissions import is_staff_member
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             DashboardPanel,
@@ -20,6 +21,7 @@ class UsergroupConfig(AppConfig):
         from mycareer.usergroup import permissions  # noqa: F401 (registers rules)
         from mycareer.usergroup.dashboard import announcements_panel
         from mycareer.usergroup.demo import seed_usergroup
+        from mycareer.usergroup.privacy import personal_data
 
         register_actions(
             {
@@ -34,3 +36,4 @@ class UsergroupConfig(AppConfig):
             DashboardPanel("usergroup/panels/announcements.html", announcements_panel, order=1)
         )
         register_seed(SeedStep("super user group", seed_usergroup, order=80))
+        register_personal_data("Super User Group", personal_data)

@@ -94,6 +94,7 @@ def sample_objects(persona) -> dict:
         "entry": WaitlistEntry.objects.filter(student__email="student@demo.ac.uk").first().pk,
         "ban": _ban(persona),
         "ticket": "not-a-real-ticket",
+        "erasure": _erasure(persona),
     }
 
 
@@ -112,6 +113,7 @@ ARGUMENTS = {
     "request_id": "liaison",
     "account_id": "key_account",
     "note_id": "note",
+    "entry_id": "erasure",
 }
 
 ROUTE_ARGUMENTS = {
@@ -184,3 +186,16 @@ def _ban(persona) -> int:
         ends_at=timezone.now() + datetime.timedelta(weeks=4),
     )
     return ban.pk
+
+
+def _erasure(persona) -> int:
+    """An erasure's entry in the audit trail, for its report page."""
+    from mycareer.audit import log
+
+    entry = log(
+        persona("student6"),
+        "audit.personal_data.erased",
+        by=persona("admin"),
+        data={"records": ["Login (student)"], "changes": [], "total": 1},
+    )
+    return entry.pk
