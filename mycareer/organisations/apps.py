@@ -18,8 +18,10 @@ class OrganisationsConfig(AppConfig):
         from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.core.registry import (
             DashboardPanel,
+            MediaArea,
             NavItem,
             SeedStep,
+            register_media_area,
             register_nav,
             register_panel,
             register_seed,
@@ -115,6 +117,8 @@ class OrganisationsConfig(AppConfig):
             repair_after_migrate, sender=self, dispatch_uid="organisations.search_index"
         )
         register_personal_data("contact records", personal_data)
+        # Logos are public: shown on profiles that anyone may see.
+        register_media_area(MediaArea("logos/"))
         register_retention_rule(
             RetentionRule(
                 "Declined employer registrations",

@@ -12,8 +12,10 @@ class UsergroupConfig(AppConfig):
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             DashboardPanel,
+            MediaArea,
             NavItem,
             SeedStep,
+            register_media_area,
             register_nav,
             register_panel,
             register_seed,
@@ -37,3 +39,5 @@ class UsergroupConfig(AppConfig):
         )
         register_seed(SeedStep("super user group", seed_usergroup, order=80))
         register_personal_data("Super User Group", personal_data)
+        # Screenshots attached to faults may show anything on a staff page: staff only.
+        register_media_area(MediaArea("feedback/", may_read=is_staff_member))

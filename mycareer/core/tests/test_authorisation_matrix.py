@@ -92,6 +92,8 @@ GET = {
     "mailing:chart_csv": "LDDDAAAAAA",
     "mailing:chart_png": "LDDDAAAAAA",
     "mailing:unsubscribe": "AAAAAAAAAA",
+    # A screenshot attached to a fault: staff only (logos, public, are tested on their own).
+    "media": "LDDDAAAAAA",
     "organisations:archive": "LDDDDDDAAA",
     "organisations:contact": "LDDDAAAAAA",
     "organisations:contact_create": "LDDDDDAAAA",
@@ -220,6 +222,7 @@ POST = {
     "mailing:chart_csv": "MMMMMMMMMM",
     "mailing:chart_png": "MMMMMMMMMM",
     "mailing:unsubscribe": "AAAAAAAAAA",
+    "media": "MMMMMMMMMM",
     "organisations:archive": "LDDDDDDAAA",
     "organisations:contact": "MMMMMMMMMM",
     "organisations:contact_create": "LDDDDDAAAA",
@@ -294,7 +297,10 @@ def test_every_url_has_an_entry():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_each_persona_gets_exactly_the_expected_outcome(client, persona, cast, method):
+def test_each_persona_gets_exactly_the_expected_outcome(
+    client, persona, cast, method, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path  # the sample upload is written there
     expected_table = GET if method == "get" else POST
     objects = sample_objects(persona)
     failures = []
