@@ -308,9 +308,7 @@ MYCAREER = {
     # Who answers for personal data: named in every subject access letter.
     "DATA_PROTECTION": {
         "CONTROLLER": os.environ.get("DATA_CONTROLLER", "Demo University"),
-        "ADDRESS": os.environ.get(
-            "DATA_CONTROLLER_ADDRESS", "Demo University, 1 University Road, Demotown DM1 1AA"
-        ),
+        "ADDRESS": os.environ.get("DATA_CONTROLLER_ADDRESS", "1 University Road, Demotown DM1 1AA"),
         "DPO_EMAIL": os.environ.get("DATA_PROTECTION_OFFICER_EMAIL", "dpo@demo.ac.uk"),
         "ICO_REGISTRATION": os.environ.get("ICO_REGISTRATION_NUMBER", ""),
     },

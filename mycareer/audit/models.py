@@ -65,7 +65,9 @@ class AuditEntry(models.Model):
         for key, value in self.data.items():
             if value in (None, "", [], {}):
                 continue
-            if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+            if isinstance(value, bool):
+                text = "yes" if value else "no"
+            elif isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
                 text = ", ".join(str(v) for v in value)
             elif isinstance(value, dict | list):
                 text = json.dumps(value, ensure_ascii=False)

@@ -35,6 +35,7 @@ class OrganisationsConfig(AppConfig):
         from mycareer.organisations.demo import (
             seed_key_accounts,
             seed_organisations,
+            seed_privacy_requests,
             seed_registrations,
         )
         from mycareer.organisations.privacy import (
@@ -113,6 +114,7 @@ class OrganisationsConfig(AppConfig):
         register_seed(SeedStep("organisations", seed_organisations, order=20))
         register_seed(SeedStep("key accounts", seed_key_accounts, order=25))
         register_seed(SeedStep("employer registrations", seed_registrations, order=26))
+        register_seed(SeedStep("personal data requests", seed_privacy_requests, order=27))
         post_migrate.connect(
             repair_after_migrate, sender=self, dispatch_uid="organisations.search_index"
         )
