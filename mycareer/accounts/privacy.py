@@ -141,7 +141,7 @@ def protected_names(subject, word: str):
     for name in DegreeProgramme.objects.filter(name__icontains=word).values_list("name", flat=True):
         yield "programme", name
     others = User.objects.filter(full_name__icontains=word).exclude(pk__in=subject.user_ids)
-    for name in others.values_list("full_name", flat=True).distinct():
+    for name in others.order_by().values_list("full_name", flat=True).distinct():
         yield "person", name
 
 

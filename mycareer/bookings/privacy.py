@@ -72,11 +72,11 @@ def anonymise_bookings(subject, *, apply: bool, by=None) -> list[Change]:
 
 def booking_places(subject):
     users, contacts = subject.user_ids, subject.contact_ids
+    booked = Booking.objects.filter(student_id__in=users).values("event_id")
+    waited = WaitlistEntry.objects.filter(student_id__in=users).values("event_id")
     yield TextPlace(
         "Events they booked",
-        Event.objects.filter(
-            Q(bookings__student_id__in=users) | Q(waitlist__student_id__in=users)
-        ).distinct(),
+        Event.objects.filter(Q(pk__in=booked) | Q(pk__in=waited)),
         ("description", "cancelled_reason"),
         lambda event: f"Event “{event.title}” on {in_words(event.starts_at)}",
     )
@@ -88,15 +88,19 @@ def booking_places(subject):
     )
     yield TextPlace(
         "Emails to people who did not attend",
-        NoShowFollowUp.objects.filter(bookings__student_id__in=users)
-        .select_related("event")
-        .distinct(),
+        NoShowFollowUp.objects.filter(
+            pk__in=Booking.objects.filter(student_id__in=users).values("followup_id")
+        ).select_related("event"),
         ("subject", "body"),
         lambda followup: f"Email after “{followup.event.title}”, {in_words(followup.created_at)}",
     )
     yield TextPlace(
         "Attendance reports sent to them",
-        EmployerReport.objects.filter(contacts__in=contacts).select_related("event").distinct(),
+        EmployerReport.objects.filter(
+            pk__in=EmployerReport.contacts.through.objects.filter(contact_id__in=contacts).values(
+                "employerreport_id"
+            )
+        ).select_related("event"),
         ("message",),
         lambda report: f"Attendance report for “{report.event.title}”",
     )

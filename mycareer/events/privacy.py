@@ -72,9 +72,10 @@ def anonymise_events(subject, *, apply: bool, by=None) -> list[Change]:
 
 
 def protected_names(subject, word: str):
-    for title in Event.objects.filter(title__icontains=word).values_list("title", flat=True):
+    titles = Event.objects.filter(title__icontains=word).order_by().values_list("title", flat=True)
+    for title in titles.distinct():
         yield "event", title
-    venues = Event.objects.filter(venue__icontains=word).values_list("venue", flat=True)
+    venues = Event.objects.filter(venue__icontains=word).order_by().values_list("venue", flat=True)
     for venue in venues.distinct():
         yield "venue", venue
     for name in Topic.objects.filter(name__icontains=word).values_list("name", flat=True):

@@ -200,12 +200,12 @@ def organisation_places(subject):
 def protected_names(subject, word: str):
     """Organisations, sectors and other contacts whose names contain `word`."""
     organisations = Organisation.objects.filter(name__icontains=word)
-    for name in organisations.values_list("name", flat=True).distinct():
+    for name in organisations.order_by().values_list("name", flat=True).distinct():
         yield "organisation", name
     for name in Sector.objects.filter(name__icontains=word).values_list("name", flat=True):
         yield "sector", name
     others = Contact.objects.filter(full_name__icontains=word).exclude(pk__in=subject.contact_ids)
-    for name in others.values_list("full_name", flat=True).distinct():
+    for name in others.order_by().values_list("full_name", flat=True).distinct():
         yield "person", name
 
 

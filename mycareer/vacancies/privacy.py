@@ -42,7 +42,10 @@ def vacancy_places(subject):
 
 
 def protected_names(subject, word: str):
-    for title in Vacancy.objects.filter(title__icontains=word).values_list("title", flat=True):
+    titles = (
+        Vacancy.objects.filter(title__icontains=word).order_by().values_list("title", flat=True)
+    )
+    for title in titles.distinct():
         yield "vacancy", title
 
 
