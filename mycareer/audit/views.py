@@ -160,20 +160,29 @@ def _records_query(subject) -> str:
     )
 
 
-@require_safe
-@administrators_only
-def subject_access_letter(request):
-    """The subject access letter, ready to print or save as PDF; the export is audited."""
+def _letter(request, *, machine: bool):
+    """The chosen person's letter, audited and logged; None (with a message) if none is chosen."""
     subject = _subject(request, request.GET)
     if subject is None:
-        return redirect("audit:privacy")
-    letter = personal_data_letter(subject=subject, by=request.user)
+        return None, None
+    letter = personal_data_letter(subject=subject, by=request.user, machine=machine)
     logger.info(
-        "personal_data_exported format=letter records=%d entries=%d by=%s",
+        "personal_data_exported format=%s records=%d entries=%d by=%s",
+        "json" if machine else "letter",
         len(subject.people),
         letter.entry_count,
         request.user.pk,
     )
+    return subject, letter
+
+
+@require_safe
+@administrators_only
+def subject_access_letter(request):
+    """The subject access letter, ready to print or save as PDF; the export is audited."""
+    subject, letter = _letter(request, machine=False)
+    if subject is None:
+        return redirect("audit:privacy")
     return render(
         request,
         "audit/letter.html",
@@ -185,16 +194,9 @@ def subject_access_letter(request):
 @administrators_only
 def subject_access_json(request):
     """The same letter as JSON, for machines (dates in ISO 8601); the export is audited."""
-    subject = _subject(request, request.GET)
+    subject, letter = _letter(request, machine=True)
     if subject is None:
         return redirect("audit:privacy")
-    letter = personal_data_letter(subject=subject, by=request.user, machine=True)
-    logger.info(
-        "personal_data_exported format=json records=%d entries=%d by=%s",
-        len(subject.people),
-        letter.entry_count,
-        request.user.pk,
-    )
     response = HttpResponse(
         json.dumps(letter.as_json(), indent=2, ensure_ascii=False),
         content_type="application/json; charset=utf-8",
