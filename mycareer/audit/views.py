@@ -247,6 +247,12 @@ def erasure(request):
     subject = _subject(request, data)
     if subject is None:
         return redirect("audit:privacy")
+    if request.user.pk in subject.user_ids:
+        logger.info("personal_data_erasure_refused reason=own-login by=%s", request.user.pk)
+        messages.error(
+            request, "You cannot erase your own login: ask another administrator to do it."
+        )
+        return redirect("audit:privacy")
     review = review_erasure(subject)
     if request.method == "GET":
         return _review_page(request, subject, review)

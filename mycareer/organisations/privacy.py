@@ -99,6 +99,16 @@ def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
                 kept=True,
             )
         )
+    accounts = KeyAccount.objects.filter(operator_id__in=subject.user_ids).count()
+    if accounts:
+        changes.append(
+            Change(
+                "Key accounts they look after",
+                "kept, with the owner shown as erased: reassign them to a colleague",
+                accounts,
+                kept=True,
+            )
+        )
     memberships = EmployerMembership.objects.filter(user_id__in=subject.user_ids)
     registrations = RegistrationRequest.objects.filter(
         user_id__in=subject.user_ids, ip_address__isnull=False

@@ -420,3 +420,37 @@ def test_only_administrators_review_or_erase(client, persona, grace):
         )
         assert response.status_code == 403
     assert _refresh(grace["contact"]).full_name == NAME
+
+
+def test_an_administrator_cannot_erase_their_own_login(client, persona):
+    admin = persona("admin")
+    client.force_login(admin)
+    response = client.get(reverse("audit:erase"), {"user": [admin.pk]}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("audit:privacy")
+    assert "You cannot erase your own login" in response.content.decode()
+    admin.refresh_from_db()
+    assert admin.is_active and admin.full_name == "Priya Shah"
+
+
+def test_a_member_of_staff_with_key_accounts_is_reviewed_with_a_warning(persona):
+    review = review_erasure(subject_from_ids([persona("operator").pk], []))
+    kept = {c.what: c for c in review.kept}
+    assert kept["Key accounts they look after"].count == 2
+    assert "reassign them" in kept["Key accounts they look after"].how
+    # Their first name is looked for in the guidance of the key contacts they own.
+    assert any(m.kind == "first name" and m.found == "Tom" for m in review.matches)
+
+
+def test_finding_a_person_costs_a_few_queries_however_many_match(
+    client, persona, django_assert_max_num_queries
+):
+    from mycareer.organisations.models import Contact, Organisation
+
+    ember = Organisation.objects.get(name="Ember Energy")
+    Contact.objects.bulk_create(
+        [Contact(organisation=ember, full_name=f"Priti Test {n}") for n in range(40)]
+    )
+    client.force_login(persona("admin"))
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("audit:privacy"), {"q": "Priti"})
+    assert response.content.decode().count('name="contact"') == 41
