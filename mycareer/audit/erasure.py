@@ -50,7 +50,7 @@ AUDIT_PLACE = "Audit trail of the person and of these records"
 WIDER_AUDIT_PLACE = "Elsewhere in the audit trail"
 AUDIT_PLACES = (AUDIT_PLACE, WIDER_AUDIT_PLACE)
 # Looked for only in records tied to the person ("first name in context").
-NAME_PARTS = ("first name", "surname")
+NAME_PARTS = ("first name", "surname", "name")
 # Big enough for any database's limit on query parameters, small enough to stay fast.
 CHUNK = 500
 
@@ -124,8 +124,10 @@ def terms_for(subject: Subject) -> list[Term]:
         parts = name.split()
         whole = re.compile(WORD_BEFORE + _words(parts) + WORD_AFTER, re.I)
         if len(parts) == 1:
+            # A one-word name is as ambiguous as a first name ("Engineering"): only as a
+            # name, with its capital, and only in context.
             if len(parts[0]) >= 2:
-                add(Term("name", whole, name, 2))
+                add(Term("name", _capitalised(parts[0]), name, 2))
             continue
         add(Term("full name", whole, name, 2))
         for kind, part, rank in (("surname", parts[-1], 3), ("first name", parts[0], 4)):

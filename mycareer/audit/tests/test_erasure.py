@@ -179,6 +179,37 @@ def test_a_contact_named_like_common_words_is_erased_and_nothing_else(grace, per
     assert all(e.action == "audit.personal_data.erased" for e in entries)
 
 
+def test_a_contact_called_just_engineering_changes_no_other_name(persona, cast):
+    """The case that used to turn "Northbridge Engineering Ltd" into "Northbridge [erased] Ltd"."""
+    from mycareer.organisations import services
+    from mycareer.organisations.models import Organisation
+
+    before = _names()
+    org = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    contact = services.contact_create(
+        organisation=org,
+        by=persona("operator"),
+        full_name="Engineering",
+        email="engineering@northbridge-eng.co.uk",
+    )
+    note = services.note_create(
+        organisation=org,
+        by=persona("operator"),
+        text="Engineering sent the dates to the School of Mechanical Engineering; "
+        "engineering students replied.",
+    )
+
+    personal_data_erase(subject=subject_from_ids([], [contact.pk]), by=persona("admin"))
+
+    after = _names()
+    before["contacts"].append("Erased contact")
+    assert {k: sorted(v) for k, v in after.items()} == {k: sorted(v) for k, v in before.items()}
+    assert _refresh(note).text == (
+        "[name erased] sent the dates to the School of Mechanical Engineering; "
+        "engineering students replied."
+    )
+
+
 def test_a_surname_that_is_a_common_word_leaves_organisations_and_colleagues_alone(persona, cast):
     """The demo's Grace Bank, of Atlas Global Bank, named in a note beside Grace Okafor."""
     from mycareer.organisations.models import Contact
