@@ -40,6 +40,9 @@ def test_the_administrator_reviews_unticks_one_mention_and_erases_a_person(page,
     fair = page.get_by_label(re.compile(r"^Remove the first name from: Event note"))
     expect(fair).to_be_checked()
     expect(page.get_by_text("at the autumn careers fair", exact=False)).to_be_visible()
+    mentions = page.get_by_role("heading", name=re.compile(r"^Mentions in notes"))
+    mentions.evaluate("heading => heading.scrollIntoView()")
+    screenshot(page, "erasure-review", viewport)
     # Untick one mention, with the keyboard.
     full_name = page.get_by_label(re.compile(r"^Remove the full name from: Email note"))
     full_name.focus()
@@ -60,7 +63,6 @@ def test_the_administrator_reviews_unticks_one_mention_and_erases_a_person(page,
     expect(page.get_by_text(f"{changes} changes", exact=False).first).to_be_visible()
     expect(page.get_by_role("cell", name="Unticked by the administrator")).to_be_visible()
     no_accessibility_violations(page)
-    screenshot(page, "erasure-report", viewport)
     assert not Contact.objects.filter(full_name="Priti Raman").exists()
     ember = Organisation.objects.get(name="Ember Energy")
     texts = set(Note.objects.filter(organisation=ember).values_list("text", flat=True))
