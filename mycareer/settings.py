@@ -195,6 +195,9 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Behind nginx: an internal location aliased to MEDIA_ROOT; MyCareer checks who may
+# read an upload and nginx sends it (see docs/security.md). Empty: MyCareer sends it.
+MEDIA_X_ACCEL_REDIRECT = os.environ.get("MEDIA_X_ACCEL_REDIRECT", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -261,6 +264,8 @@ SILENCED_SYSTEM_CHECKS += ["axes.W006"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A refused form says why in the site's own layout (Django's page has inline styles).
+CSRF_FAILURE_VIEW = "mycareer.core.views.csrf_failure"
 if env_bool("BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -305,4 +310,11 @@ MYCAREER = {
     # A second designated sender approves each campaign before it goes.
     "BULK_EMAIL_NEEDS_APPROVAL": env_bool("BULK_EMAIL_NEEDS_APPROVAL", False),
     "UNSUBSCRIBE_MAILBOX": os.environ.get("UNSUBSCRIBE_MAILBOX", "unsubscribe@demo.ac.uk"),
+    # Who answers for personal data: named in every subject access letter.
+    "DATA_PROTECTION": {
+        "CONTROLLER": os.environ.get("DATA_CONTROLLER", "Demo University"),
+        "ADDRESS": os.environ.get("DATA_CONTROLLER_ADDRESS", "1 University Road, Demotown DM1 1AA"),
+        "DPO_EMAIL": os.environ.get("DATA_PROTECTION_OFFICER_EMAIL", "dpo@demo.ac.uk"),
+        "ICO_REGISTRATION": os.environ.get("ICO_REGISTRATION_NUMBER", ""),
+    },
 }

@@ -10,8 +10,8 @@ class AccountsConfig(AppConfig):
         from mycareer.accounts import permissions, tasks
         from mycareer.accounts.dashboard import access_panel, student_panel
         from mycareer.accounts.demo import seed_university
-        from mycareer.accounts.privacy import erase_users
-        from mycareer.audit.personal_data import register_erasure_handler
+        from mycareer.accounts.privacy import personal_data
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             DailyJob,
@@ -48,4 +48,4 @@ class AccountsConfig(AppConfig):
         register_daily_job(
             DailyJob("training-expiry-reminders", tasks.send_training_expiry_reminders, hour=7)
         )
-        register_erasure_handler("logins", erase_users)
+        register_personal_data("logins", personal_data)

@@ -1,7 +1,14 @@
+import logging
+import re
+
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_safe
 
 from mycareer.core.registry import dashboard_panels
+
+logger = logging.getLogger(__name__)
 
 
 @require_safe
@@ -24,3 +31,28 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
+
+
+def csrf_failure(request, reason: str = ""):
+    """A form refused by the CSRF check, explained in the site's own layout."""
+    user = getattr(request, "user", None)
+    logger.info(
+        "csrf_refused path=%s reason=%s user=%s",
+        request.path,
+        re.sub(r"[^a-z]+", "-", reason.lower()).strip("-") or "unknown",
+        user.pk if user is not None and user.is_authenticated else "-",
+    )
+    referer = request.META.get("HTTP_REFERER", "")
+    back = (
+        referer
+        if url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        else ""
+    )
+    return render(
+        request,
+        "403_csrf.html",
+        {"no_cookie": reason == REASON_NO_CSRF_COOKIE, "back": back},
+        status=403,
+    )

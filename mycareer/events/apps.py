@@ -7,6 +7,7 @@ class EventsConfig(AppConfig):
     verbose_name = "Events calendar"
 
     def ready(self) -> None:
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             DashboardPanel,
@@ -19,6 +20,7 @@ class EventsConfig(AppConfig):
         from mycareer.events import permissions  # noqa: F401 (registers rules)
         from mycareer.events.dashboard import staff_panel, student_panel
         from mycareer.events.demo import seed_events
+        from mycareer.events.privacy import personal_data
         from mycareer.events.selectors import event_timeline_source
         from mycareer.organisations.timeline import register_timeline_source
 
@@ -44,3 +46,4 @@ class EventsConfig(AppConfig):
         register_panel(DashboardPanel("events/panels/staff.html", staff_panel, order=25))
         register_timeline_source("events", event_timeline_source, staff_only=False)
         register_seed(SeedStep("events", seed_events, order=40))
+        register_personal_data("events", personal_data)

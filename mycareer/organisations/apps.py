@@ -13,13 +13,15 @@ class OrganisationsConfig(AppConfig):
             can_view_staff_pages,
             is_employer,
         )
-        from mycareer.audit.personal_data import register_erasure_handler
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.core.registry import (
             DashboardPanel,
+            MediaArea,
             NavItem,
             SeedStep,
+            register_media_area,
             register_nav,
             register_panel,
             register_seed,
@@ -33,12 +35,13 @@ class OrganisationsConfig(AppConfig):
         from mycareer.organisations.demo import (
             seed_key_accounts,
             seed_organisations,
+            seed_privacy_requests,
             seed_registrations,
         )
         from mycareer.organisations.privacy import (
             declined_registrations_due,
-            erase_contacts,
             forget_declined_registrations,
+            personal_data,
         )
         from mycareer.organisations.search_index import repair_after_migrate
         from mycareer.organisations.selectors import note_timeline_source
@@ -111,10 +114,13 @@ class OrganisationsConfig(AppConfig):
         register_seed(SeedStep("organisations", seed_organisations, order=20))
         register_seed(SeedStep("key accounts", seed_key_accounts, order=25))
         register_seed(SeedStep("employer registrations", seed_registrations, order=26))
+        register_seed(SeedStep("personal data requests", seed_privacy_requests, order=27))
         post_migrate.connect(
             repair_after_migrate, sender=self, dispatch_uid="organisations.search_index"
         )
-        register_erasure_handler("contact records", erase_contacts)
+        register_personal_data("contact records", personal_data)
+        # Logos are public: shown on profiles that anyone may see.
+        register_media_area(MediaArea("logos/"))
         register_retention_rule(
             RetentionRule(
                 "Declined employer registrations",
