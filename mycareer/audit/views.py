@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from mycareer.audit.models import SENSITIVE_SUFFIXES
 from mycareer.audit.selectors import audit_entries, audit_for_person
+from mycareer.core.forms import bounded_ids
 
 ADMINISTER = "mycareer.administer"
 
@@ -57,15 +58,9 @@ def _subjects(request):
 
     from mycareer.audit.personal_data import contact_model
 
-    users = list(
-        get_user_model().objects.filter(
-            pk__in=[int(x) for x in request.POST.getlist("user") if x.isdigit()]
-        )
-    )
+    users = list(get_user_model().objects.filter(pk__in=bounded_ids(request.POST.getlist("user"))))
     contacts = list(
-        contact_model().objects.filter(
-            pk__in=[int(x) for x in request.POST.getlist("contact") if x.isdigit()]
-        )
+        contact_model().objects.filter(pk__in=bounded_ids(request.POST.getlist("contact")))
     )
     return users, contacts
 

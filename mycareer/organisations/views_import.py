@@ -1,15 +1,15 @@
 """Importing organisations from a spreadsheet: upload and check, then confirm."""
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 
 from mycareer.accounts.permissions import Action, require
+from mycareer.core.forms import bounded_ids
+from mycareer.core.spreadsheets import csv_download
 from mycareer.organisations import imports, tasks
 from mycareer.organisations.forms import ImportUploadForm
 from mycareer.organisations.models import Organisation, Sector
@@ -88,7 +88,7 @@ def organisation_import_confirm(request):
     except imports.ImportFileError as error:
         messages.error(request, error.messages[0])
         return redirect("organisations:import")
-    ticked = {int(v) for v in request.POST.getlist("create_anyway") if v.isdigit()}
+    ticked = set(bounded_ids(request.POST.getlist("create_anyway")))
     try:
         plan = imports.plan_import(data=pending.data, filename=pending.filename)
     except ValidationError as error:
@@ -147,9 +147,4 @@ def organisation_import_status(request, result_id):
 @require(Action.EDIT)
 def organisation_import_template(request):
     """A CSV with the headings and an example, to fill in and upload."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="organisations-import.csv"'
-    # A byte-order mark makes Excel open the file as UTF-8 rather than guess.
-    response.write("\ufeff")
-    csv.writer(response).writerows(imports.template_rows())
-    return response
+    return csv_download(imports.template_rows(), filename="organisations-import.csv")
