@@ -255,6 +255,7 @@ def seed_university(cast: dict) -> None:
     )
 
     _seed_training_sessions(admin, staff, operator_course, bulk_course)
+    _seed_signin_troubles()
     cast.update(
         {
             "units": units,
@@ -264,6 +265,52 @@ def seed_university(cast: dict) -> None:
             "employer": employer,
             "admin": admin,
         }
+    )
+
+
+def _seed_signin_troubles() -> None:
+    """Something on the administrators' failed sign-ins and failed emails pages.
+
+    Rachel mistyped her password six times just now (so her next try waits); the
+    expiry reminder email could not be sent. Both are for an administrator to clear.
+    """
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    from mycareer.core.models import FailedTask
+
+    now = timezone.now()
+    where = {"username": "expiring@demo.ac.uk", "ip_address": "192.0.2.10"}
+    if not AccessAttempt.objects.filter(**where).exists():
+        AccessAttempt.objects.create(
+            **where,
+            user_agent="Mozilla/5.0 (demo)",
+            http_accept="text/html",
+            path_info="/accounts/login/",
+            get_data="",
+            post_data="",
+            failures_since_start=6,
+        )
+        AccessFailureLog.objects.bulk_create(
+            [
+                AccessFailureLog(
+                    **where,
+                    user_agent="Mozilla/5.0 (demo)",
+                    http_accept="text/html",
+                    path_info="/accounts/login/",
+                    attempt_time=now - datetime.timedelta(seconds=30 * n),
+                    locked_out=n == 0,
+                )
+                for n in range(6)
+            ]
+        )
+    FailedTask.objects.get_or_create(
+        task_path="mycareer.accounts.tasks.send_training_expiry_reminders",
+        defaults={
+            "description": "Email everyone whose training expires within the reminder window",
+            "recipients": "expiring@demo.ac.uk",
+            "attempts": 5,
+            "error": "ConnectionRefusedError: [Errno 111] Connection refused",
+        },
     )
 
 

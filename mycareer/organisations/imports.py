@@ -10,6 +10,7 @@ through a signed token that only its uploader can use.
 """
 
 import csv
+import dataclasses
 import datetime
 import hashlib
 import io
@@ -54,8 +55,13 @@ TOKEN_MAX_AGE = 2 * 60 * 60
 STALE_AFTER = datetime.timedelta(days=1)
 STORAGE_DIR = "imports"
 # More writes than this (organisations and contacts) go to the background worker: a full
-# file takes tens of seconds to write, longer than a web request should wait.
+# file takes several seconds to write, longer than a web request should wait.
 INLINE_LIMIT = 300
+# Files larger than this are read and checked by the background worker, never in a web
+# request: a full file takes seconds to check, and a workbook is a zip that unpacks to
+# many times its size.
+INLINE_CHECK_BYTES = 200 * 1024
+INLINE_CHECK_WORKBOOK_BYTES = 50 * 1024
 CHANGED = (
     "MyCareer's records changed since you checked this file, so nothing was imported. "
     "Look at what the file would do now before you confirm."
@@ -879,10 +885,7 @@ def store_upload(*, data: bytes, filename: str, user: User, plan: ImportPlan) ->
     _sweep_stale_uploads()
     file = secrets.token_urlsafe(32)
     default_storage.save(f"{STORAGE_DIR}/{file}", ContentFile(data))
-    return signing.dumps(
-        {"user": user.pk, "file": file, "name": filename, "plan": plan.fingerprint},
-        salt=TOKEN_SALT,
-    )
+    return _token(user_id=user.pk, file=file, filename=filename, plan=plan)
 
 
 def load_upload(*, token: str, user: User) -> PendingImport:
@@ -914,6 +917,83 @@ def _read_stored(file: str) -> bytes:
 
 def discard_upload(pending: PendingImport) -> None:
     default_storage.delete(f"{STORAGE_DIR}/{pending.file}")
+
+
+def checked_in_worker(data: bytes) -> bool:
+    """Whether a file is big enough that only the background worker reads it."""
+    limit = INLINE_CHECK_WORKBOOK_BYTES if data.startswith(b"PK\x03\x04") else INLINE_CHECK_BYTES
+    return len(data) > limit
+
+
+def store_for_check(*, data: bytes) -> str:
+    """Keep an uploaded file for the worker to check; returns the stored file's name."""
+    _sweep_stale_uploads()
+    file = secrets.token_urlsafe(32)
+    default_storage.save(f"{STORAGE_DIR}/{file}", ContentFile(data))
+    return file
+
+
+def _token(*, user_id: int, file: str, filename: str, plan: ImportPlan) -> str:
+    return signing.dumps(
+        {"user": user_id, "file": file, "name": filename, "plan": plan.fingerprint},
+        salt=TOKEN_SALT,
+    )
+
+
+def check_pending(*, user_id: int, file: str, filename: str) -> dict:
+    """Read and check a stored file; the background worker's part of an upload.
+
+    Returns the plan as data for the check page and, if it can be imported, the token
+    that confirms it; a file that cannot be read gives the reasons instead.
+    """
+    if not _token_pattern.match(file):
+        return {"ok": False, "errors": ["This upload cannot be found: upload it again."]}
+    try:
+        data = _read_stored(file)
+        plan = plan_import(data=data, filename=filename)
+    except ValidationError as error:
+        default_storage.delete(f"{STORAGE_DIR}/{file}")
+        log_event(logger, "import.refused", file=filename, by=user_id, reason=error.messages[0])
+        return {"ok": False, "errors": error.messages}
+    token = ""
+    if plan.is_valid and plan.has_work:
+        token = _token(user_id=user_id, file=file, filename=filename, plan=plan)
+    else:
+        default_storage.delete(f"{STORAGE_DIR}/{file}")
+    log_event(logger, "import.checked", file=filename, by=user_id, rows=plan.row_count)
+    return {"ok": True, "plan": plan_to_data(plan), "token": token}
+
+
+def plan_to_data(plan: ImportPlan) -> dict:
+    """The plan as JSON-ready data (sectors by id), to hand back from the worker."""
+    data = dataclasses.asdict(plan)
+    for group in data["groups"]:
+        for key in ("values", "fill"):
+            if isinstance(group[key].get("sector"), Sector):
+                group[key]["sector"] = group[key]["sector"].pk
+    return data
+
+
+def plan_from_data(data: dict) -> ImportPlan:
+    """The plan again from `plan_to_data`'s output, to show the check page."""
+    sectors = Sector.objects.in_bulk()
+    groups = []
+    for raw in data["groups"]:
+        group = dict(raw)
+        for key in ("values", "fill"):
+            group[key] = dict(group[key])
+            if "sector" in group[key]:
+                group[key]["sector"] = sectors.get(group[key]["sector"])
+        group["contacts"] = [ContactPlan(**c) for c in group["contacts"]]
+        group["candidates"] = [Candidate(**c) for c in group["candidates"]]
+        group["problems"] = [Problem(**p) for p in group["problems"]]
+        groups.append(GroupPlan(**group))
+    return ImportPlan(
+        filename=data["filename"],
+        row_count=data["row_count"],
+        groups=groups,
+        problems=[Problem(**p) for p in data["problems"]],
+    )
 
 
 # Writing ---------------------------------------------------------------------------
@@ -987,6 +1067,10 @@ def _prepare(
                 organisation.name_key = name_key(organisation.name)
                 organisation.domain = domain_from_url(organisation.website)
                 contacts = [_new_contact(c, by, now) for c in group.contacts]
+                # The search text as refresh_search_document makes it, made here.
+                organisation.search_document = _search_document(
+                    organisation.name, organisation.description, [c.full_name for c in contacts]
+                )
                 duplicate = group.outcome == Outcome.DUPLICATE
                 prepared.duplicates_created += duplicate
                 prepared.new.append(_NewOrganisation(organisation, group.tags, contacts, duplicate))
@@ -1015,6 +1099,11 @@ def _tag_ids(names: set[str]) -> dict[str, int]:
     }
 
 
+def _search_document(name: str, description: str, contact_names: list[str]) -> str:
+    parts = (name, description, " ".join(contact_names))
+    return " ".join(part for part in parts if part)
+
+
 def _search_documents(ids: list[int]) -> dict[int, str]:
     names: dict[int, list[str]] = {}
     for org_id, full_name in (
@@ -1023,13 +1112,12 @@ def _search_documents(ids: list[int]) -> dict[int, str]:
         .values_list("organisation_id", "full_name")
     ):
         names.setdefault(org_id, []).append(full_name)
-    documents = {}
-    for org_id, name, description in Organisation.objects.filter(pk__in=ids).values_list(
-        "pk", "name", "description"
-    ):
-        parts = (name, description, " ".join(names.get(org_id, [])))
-        documents[org_id] = " ".join(part for part in parts if part)
-    return documents
+    return {
+        org_id: _search_document(name, description, names.get(org_id, []))
+        for org_id, name, description in Organisation.objects.filter(pk__in=ids).values_list(
+            "pk", "name", "description"
+        )
+    }
 
 
 def _write(prepared: _Prepared, by: User, filename: str) -> ImportResult:
@@ -1042,9 +1130,7 @@ def _write(prepared: _Prepared, by: User, filename: str) -> ImportResult:
     )
     taggings = []
 
-    created = Organisation.objects.bulk_create(
-        [n.organisation for n in prepared.new], batch_size=500
-    )
+    Organisation.objects.bulk_create([n.organisation for n in prepared.new], batch_size=500)
     new_contacts = []
     for item in prepared.new:
         organisation = item.organisation
@@ -1150,8 +1236,7 @@ def _write(prepared: _Prepared, by: User, filename: str) -> ImportResult:
         batch_size=500,
         ignore_conflicts=True,
     )
-    touched = [o.pk for o in created] + list(existing)
-    documents = _search_documents(touched)
+    documents = _search_documents(list(existing))
     Organisation.objects.bulk_update(
         [Organisation(pk=pk, search_document=text) for pk, text in documents.items()],
         ["search_document"],

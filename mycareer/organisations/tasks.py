@@ -82,6 +82,12 @@ def send_invitation_email(invitation_id: int) -> int:
 
 
 @task()
+def check_import(*, user_id: int, file: str, filename: str) -> dict:
+    """Read and check a large uploaded file in the worker, never in a web request."""
+    return imports.check_pending(user_id=user_id, file=file, filename=filename)
+
+
+@task()
 def import_organisations(
     *, user_id: int, file: str, filename: str, fingerprint: str, create_anyway: list[int]
 ) -> dict:

@@ -650,3 +650,51 @@ def test_a_csv_with_thousands_of_columns_is_refused_clearly(operator):
     data = b"Organisation name\nWide Ltd" + b"," * 5000 + b"x\n"
     with pytest.raises(imports.ImportFileError, match="values beyond column 40"):
         imports.plan_import(data=data, filename="wide.csv")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_file_is_checked_by_the_worker_never_in_the_request(
+    client, persona, run_worker, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(imports, "INLINE_CHECK_BYTES", 100)
+    planned = []
+    real_plan = imports.plan_import
+    monkeypatch.setattr(
+        imports, "plan_import", lambda **kw: planned.append(kw["filename"]) or real_plan(**kw)
+    )
+    operator = persona("operator")
+    client.force_login(operator)
+    response = upload(client, csv_bytes(GOOD), name="large.csv")
+    assert response.status_code == 302
+    checking_url = response["Location"]
+    assert planned == []  # the request only stored the file and queued the check
+    assert "Checking large.csv" in client.get(checking_url).content.decode()
+    client.force_login(persona("manager"))
+    assert client.get(checking_url).status_code == 404
+
+    run_worker()
+    assert planned == ["large.csv"]
+    client.force_login(operator)
+    check = client.get(checking_url)
+    assert check.context["counts"]["create"] == 3
+    queued = confirm(client, check)  # large: the worker checks it again and writes it
+    assert queued.status_code == 302 and "/import/" in queued["Location"]
+    assert planned == ["large.csv"]
+    run_worker()
+    assert Organisation.objects.get(name="Wharfedale Robotics Ltd").contacts.count() == 2
+    assert "large.csv is imported" in client.get(queued["Location"]).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_file_the_worker_cannot_read_is_refused_with_its_reasons(
+    client, persona, run_worker, monkeypatch
+):
+    monkeypatch.setattr(imports, "INLINE_CHECK_WORKBOOK_BYTES", 100)
+    client.force_login(persona("operator"))
+    data = crafted_workbook(
+        dimension="A1:XFD1048576", extra_rows='<row r="1048576"><c r="A1048576" /></row>'
+    )
+    response = upload(client, data, name="million.xlsx")
+    run_worker()
+    page = client.get(response["Location"]).content.decode()
+    assert "million.xlsx: This file has more than 10,000 rows, blank ones included" in page
