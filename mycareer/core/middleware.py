@@ -13,17 +13,28 @@ logger = logging.getLogger(__name__)
 _HIDDEN = {"csrfmiddlewaretoken"}
 
 
+# PostgreSQL's lock_not_available: a lock wait ran past lock_timeout, where one is set.
+LOCK_NOT_AVAILABLE = "55P03"
+
+
 def is_database_busy(error: BaseException) -> bool:
-    """SQLite's "database is locked" (another writer held the lock past busy_timeout)."""
-    return isinstance(error, OperationalError) and "database is locked" in str(error)
+    """Another writer held the lock past our wait: SQLite's busy_timeout, or PostgreSQL's
+    lock_timeout. Nothing was written; the same request may succeed a moment later."""
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.__cause__
+    return "database is locked" in str(error) or (
+        getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE
+    )
 
 
 class DatabaseBusyMiddleware:
-    """Turn "database is locked" into a page that keeps what was sent, to send again.
+    """Turn a lock wait that ran out into a page that keeps what was sent, to send again.
 
-    On SQLite one writer at a time holds the lock; others wait up to busy_timeout. If a
-    write still cannot get it, the transaction was rolled back and nothing was saved: the
-    person gets their text back in a form that sends it again, with a 503 and Retry-After.
+    On SQLite one writer at a time holds the lock; others wait up to busy_timeout (on
+    PostgreSQL, up to lock_timeout where a site sets one). If a write still cannot get
+    it, its transaction was rolled back and nothing was saved: the person gets their
+    text back in a form that sends it again, with a 503 and Retry-After.
     """
 
     def __init__(self, get_response):

@@ -5,14 +5,13 @@ with their own logins and connections, the real task worker writing a 5,000-row
 import, and SQLite's own write lock.
 """
 
+import contextlib
 import csv
 import io
-import sqlite3
 import threading
 import time
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
@@ -138,11 +137,32 @@ def test_an_import_of_5000_rows_while_20_people_save_notes_loses_nothing(
     )
 
 
+@contextlib.contextmanager
+def another_writer_holds_the_lock():
+    """Another connection holds the lock a note needs, longer than this one will wait."""
+    holder = connection.get_new_connection(connection.get_connection_params())
+    if connection.vendor == "sqlite":
+        holder.isolation_level = None
+        holder.execute("BEGIN IMMEDIATE")
+        wait, restore = "PRAGMA busy_timeout = 200", "PRAGMA busy_timeout = 20000"
+    else:
+        holder.autocommit = False
+        holder.execute("LOCK TABLE organisations_note IN EXCLUSIVE MODE")
+        wait, restore = "SET lock_timeout = '200ms'", "SET lock_timeout = 0"
+    with connection.cursor() as cursor:
+        cursor.execute(wait)
+    try:
+        yield
+    finally:
+        holder.rollback()
+        holder.close()
+        with connection.cursor() as cursor:
+            cursor.execute(restore)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_note_that_meets_a_locked_database_comes_back_to_send_again(client, persona, cast):
-    """Another writer holds SQLite's lock past the wait: the typed note is not lost."""
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite's single writer lock; PostgreSQL locks rows instead")
+    """Another writer holds the lock past the wait: the typed note is not lost."""
     operator = persona("operator")
     organisation = Organisation.objects.get(name="Northbridge Engineering Ltd")
     client.force_login(operator)
@@ -150,17 +170,8 @@ def test_a_note_that_meets_a_locked_database_comes_back_to_send_again(client, pe
     text = "Long call with Priya about placements.\nShe wants three students in June."
     fields = {"kind": "call", "date": "2026-11-30", "text": text}
 
-    holder = sqlite3.connect(settings.DATABASES["default"]["TEST"]["NAME"])
-    holder.execute("BEGIN IMMEDIATE")
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA busy_timeout = 200")
-    try:
+    with another_writer_holds_the_lock():
         busy = client.post(url, fields)
-    finally:
-        holder.rollback()
-        holder.close()
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA busy_timeout = 20000")
     assert busy.status_code == 503
     assert busy["Retry-After"]
     page = busy.content.decode()
