@@ -321,11 +321,13 @@ MYCAREER = {
     "BULK_EMAIL_NEEDS_APPROVAL": env_bool("BULK_EMAIL_NEEDS_APPROVAL", False),
     "UNSUBSCRIBE_MAILBOX": os.environ.get("UNSUBSCRIBE_MAILBOX", "unsubscribe@demo.ac.uk"),
     # Signing in: wrong passwords that cost nothing, per account and per client address;
-    # then each attempt waits, from the first delay doubling up to the longest.
+    # then each attempt waits, from the first delay doubling up to the longest (for an
+    # address, a shorter longest: people sharing one must never be shut out).
     "SIGNIN_ACCOUNT_FREE_FAILURES": env_int("SIGNIN_ACCOUNT_FREE_FAILURES", 5),
     "SIGNIN_ADDRESS_FREE_FAILURES": env_int("SIGNIN_ADDRESS_FREE_FAILURES", 30),
     "SIGNIN_FIRST_DELAY_SECONDS": env_int("SIGNIN_FIRST_DELAY_SECONDS", 60),
     "SIGNIN_MAX_DELAY_SECONDS": env_int("SIGNIN_MAX_DELAY_SECONDS", 15 * 60),
+    "SIGNIN_ADDRESS_MAX_DELAY_SECONDS": env_int("SIGNIN_ADDRESS_MAX_DELAY_SECONDS", 60),
     # Email tasks the mail server refused: tries in all, and the wait after the first
     # (four times longer after each further one: 1, 4, 16 and 64 minutes by default).
     "EMAIL_RETRY_ATTEMPTS": env_int("EMAIL_RETRY_ATTEMPTS", 5),

@@ -7,9 +7,11 @@ those records, in `ProgressiveThrottle`, whether a new attempt must wait:
   each attempt waits FIRST_DELAY, doubling with every further failure, never more than
   MAX_DELAY. The owner is slowed, never shut out for long, and a password reset or an
   administrator clears the count at once.
-- per address (the real client's, see core.clientip): the same, after
-  ADDRESS_FREE_FAILURES, so one machine guessing many accounts is slowed too, but a
-  whole campus behind one proxy is not.
+- per address (the real client's, see core.clientip): after ADDRESS_FREE_FAILURES,
+  at most one try a minute from that address, so one machine guessing many accounts is
+  slowed, while people sharing one address (a campus behind NAT) are at worst slowed to
+  a try a minute, never shut out. A successful login removes its account's failures
+  from the count, so ordinary typing does not add up.
 
 Failures are forgotten once WINDOW passes without a new one. Attempts made while waiting
 are refused without being counted, so hammering does not lengthen the wait.
@@ -50,12 +52,14 @@ def normalise_username(request, credentials: dict | None = None) -> str | None:
     return value.strip().lower() if value else None
 
 
-def delay_after(failures: int, free: int) -> datetime.timedelta:
+def delay_after(failures: int, free: int, *, most_seconds: int | None = None) -> datetime.timedelta:
     """How long to wait after `failures` recent failures, when `free` cost nothing."""
     if failures < free:
         return datetime.timedelta(0)
     first = datetime.timedelta(seconds=_setting("SIGNIN_FIRST_DELAY_SECONDS", 60))
-    most = datetime.timedelta(seconds=_setting("SIGNIN_MAX_DELAY_SECONDS", 15 * 60))
+    if most_seconds is None:
+        most_seconds = _setting("SIGNIN_MAX_DELAY_SECONDS", 15 * 60)
+    most = datetime.timedelta(seconds=most_seconds)
     # min() before the power keeps the number small however many failures there were.
     return min(first * 2 ** min(failures - free, 20), most)
 
@@ -71,18 +75,20 @@ class Standing:
         return self.last_failure + self.wait if self.wait else None
 
 
-def _standing_from(failures: int, last, free: int, now: datetime.datetime) -> Standing:
+def _standing_from(
+    failures: int, last, free: int, now: datetime.datetime, most_seconds: int | None = None
+) -> Standing:
     if last is None:
         return Standing(0, None, datetime.timedelta(0))
-    remaining = last + delay_after(failures, free) - now
+    remaining = last + delay_after(failures, free, most_seconds=most_seconds) - now
     return Standing(failures, last, max(remaining, datetime.timedelta(0)))
 
 
-def _standing(attempts, free: int, now: datetime.datetime) -> Standing:
+def _standing(attempts, free: int, now: datetime.datetime, most_seconds=None) -> Standing:
     recent = attempts.filter(attempt_time__gte=now - window()).aggregate(
         failures=Sum("failures_since_start"), last=Max("attempt_time")
     )
-    return _standing_from(recent["failures"] or 0, recent["last"], free, now)
+    return _standing_from(recent["failures"] or 0, recent["last"], free, now, most_seconds)
 
 
 def account_standing(username: str | None, *, now=None) -> Standing:
@@ -104,6 +110,7 @@ def address_standing(address: str | None, *, now=None) -> Standing:
         AccessAttempt.objects.filter(ip_address=address),
         _setting("SIGNIN_ADDRESS_FREE_FAILURES", 30),
         now,
+        _setting("SIGNIN_ADDRESS_MAX_DELAY_SECONDS", 60),
     )
 
 

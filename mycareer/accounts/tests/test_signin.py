@@ -141,6 +141,32 @@ def test_another_account_is_not_slowed_by_one_account_s_failures(client, cast):
     assert log_in(client, "operator@demo.ac.uk", DEMO_PASSWORD).status_code == 302
 
 
+@pytest.mark.django_db
+def test_people_sharing_an_address_are_slowed_to_a_try_a_minute_never_shut_out(client, cast):
+    campus = "192.0.2.200"
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        AccessAttempt.objects.bulk_create(
+            AccessAttempt(
+                username=f"typo{n}@demo.ac.uk",
+                ip_address=campus,
+                user_agent="test",
+                http_accept="text/html",
+                path_info="/accounts/login/",
+                get_data="",
+                post_data="",
+                failures_since_start=1,
+            )
+            for n in range(200)
+        )
+        standing = signin.address_standing(campus)
+        assert standing.failures == 200
+        assert standing.wait == datetime.timedelta(minutes=1)
+        assert log_in(client, "operator@demo.ac.uk", DEMO_PASSWORD, via=campus).status_code == 429
+        clock.shift(datetime.timedelta(seconds=61))
+        assert log_in(client, "operator@demo.ac.uk", DEMO_PASSWORD, via=campus).status_code == 302
+
+
 # Ways back in -------------------------------------------------------------------------
 
 
