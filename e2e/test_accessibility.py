@@ -99,11 +99,13 @@ def test_every_reachable_page_has_no_accessibility_violations(page, site):
 
 
 def test_two_step_sign_in_pages_have_no_accessibility_violations(page, site):
-    """Not reached by following links: the second step of an administrator's login, and
-    the page an administrator without an authenticator app is sent to."""
+    """Not all reached by following links: the second step of an administrator's login,
+    the failed sign-ins and failed emails pages, and where an administrator without an
+    authenticator app is sent."""
     from allauth.mfa.models import Authenticator
 
     from e2e.conftest import PASSWORD
+    from mycareer.accounts.demo import demo_totp_code
     from mycareer.accounts.models import User
 
     axe = Axe()
@@ -113,6 +115,15 @@ def test_two_step_sign_in_pages_have_no_accessibility_violations(page, site):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{site.url}/accounts/2fa/authenticate/")
     problems = [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
+
+    # Administrators' pages for failed sign-ins and failed emails (the demo has both).
+    page.get_by_label(re.compile("code", re.I)).fill(demo_totp_code())
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{site.url}/")
+    for path in ("/access/sign-in/", "/access/failed-emails/"):
+        page.goto(f"{site.url}{path}")
+        page.get_by_role("table").wait_for()
+        problems += [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
 
     page.context.clear_cookies()
     Authenticator.objects.filter(user=User.objects.get(email="admin@demo.ac.uk")).delete()

@@ -151,3 +151,23 @@ def test_a_retry_does_not_send_again_what_an_earlier_try_sent(cast, smtp_server,
     )
     send_cancellation_emails.call(event.pk, [first, second], _sent=[key])
     assert [m["To"] for m in smtp_server.messages()] == [second]
+
+
+@pytest.mark.django_db
+def test_the_failed_emails_page_costs_few_queries(client, persona, django_assert_max_num_queries):
+    admin = persona("admin")
+    for n in range(30):
+        FailedTask.objects.create(
+            task_path="mycareer.bookings.tasks.send_offer",
+            description="Offer a freed place to the next person waiting",
+            args=[n],
+            recipients=f"student{n}@example.ac.uk",
+            attempts=5,
+            error="ConnectionRefusedError: [Errno 111] Connection refused",
+            retried_by=admin if n % 2 else None,
+            status=FailedTask.Status.RETRIED if n % 2 else FailedTask.Status.FAILED,
+        )
+    client.force_login(admin)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("accounts:failed_tasks"))
+    assert response.content.decode().count("@example.ac.uk") >= 30
