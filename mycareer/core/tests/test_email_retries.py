@@ -103,7 +103,13 @@ def test_emails_are_retried_later_and_delivered_when_the_server_is_back(
     assert sum(f"[MyCareer] Your vacancy “{vacancy.title}” was not" in s for s in got) == 1
     offer = next(m for m in smtp_server.messages() if "A place is yours" in m["Subject"])
     assert offer["To"] == oliver.email
-    assert FailedTask.objects.count() == 0
+    # (The demo story has a failed reminder of its own for the administrators' page.)
+    assert not FailedTask.objects.filter(
+        task_path__in=[
+            "mycareer.bookings.tasks.send_offer",
+            "mycareer.vacancies.tasks.send_vacancy_decision_email",
+        ]
+    ).exists()
 
 
 def test_after_the_last_try_an_administrator_sees_the_failure_and_tries_again(
