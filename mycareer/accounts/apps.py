@@ -34,6 +34,9 @@ class AccountsConfig(AppConfig):
                 "accounts.training.recorded": "Training attendance recorded",
                 "accounts.terms.published": "New terms of use published",
                 "accounts.terms.accepted": "Terms of use accepted",
+                "accounts.signin.unlocked": "Failed sign-ins cleared by an administrator",
+                "accounts.signin.unlocked_by_reset": "Failed sign-ins cleared by a password reset",
+                "core.task.retried": "Failed email tried again",
             }
         )
         register_nav(
@@ -49,3 +52,9 @@ class AccountsConfig(AppConfig):
             DailyJob("training-expiry-reminders", tasks.send_training_expiry_reminders, hour=7)
         )
         register_personal_data("logins", personal_data)
+
+        from allauth.account.signals import password_reset
+
+        from mycareer.accounts.signin import unlock_after_password_reset
+
+        password_reset.connect(unlock_after_password_reset, dispatch_uid="mycareer-signin-reset")

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from mycareer.core.fields import SingleLineCharField
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -45,10 +47,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         EMPLOYER = "employer", "Employer contact"
 
     email = models.EmailField("email address", unique=True)
-    full_name = models.CharField(max_length=150)
+    full_name = SingleLineCharField(max_length=150)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STUDENT)
-    phone = models.CharField(max_length=40, blank=True)
-    job_title = models.CharField(max_length=150, blank=True)
+    phone = SingleLineCharField(max_length=40, blank=True)
+    job_title = SingleLineCharField(max_length=150, blank=True)
     # is_staff only opens Django's admin site; MyCareer's own staff are kind=staff.
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
@@ -96,7 +98,7 @@ class Unit(models.Model):
         DEPARTMENT = "department", "Department"
         SERVICE = "service", "Central service"
 
-    name = models.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     code = models.SlugField(max_length=40, unique=True)
     kind = models.CharField(max_length=12, choices=Kind.choices)
     parent = models.ForeignKey(
@@ -127,7 +129,7 @@ class Unit(models.Model):
 
 
 class DegreeProgramme(models.Model):
-    name = models.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     code = models.SlugField(max_length=40, unique=True)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="programmes")
     level = models.CharField(
@@ -216,7 +218,7 @@ class TrainingCourse(models.Model):
     BULK_EMAIL = "bulk-email"
 
     code = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     description = models.TextField(blank=True)
     valid_days = models.PositiveIntegerField(default=365)
 
@@ -236,7 +238,7 @@ class TrainingSession(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ANNUAL)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    place = models.CharField(max_length=200)
+    place = SingleLineCharField(max_length=200)
     capacity = models.PositiveIntegerField(default=20)
     trainer = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -302,7 +304,7 @@ class TermsVersion(models.Model):
     """The usage terms staff accept (data protection); the newest published one is current."""
 
     version = models.CharField(max_length=20, unique=True)
-    title = models.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     body = models.TextField()
     published_at = models.DateTimeField(default=timezone.now)
     published_by = models.ForeignKey(

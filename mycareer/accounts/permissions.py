@@ -11,7 +11,9 @@ from functools import wraps
 from typing import NamedTuple
 
 import rules
+from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.shortcuts import redirect
@@ -65,6 +67,8 @@ class Access:
     operator_training_expires: datetime.date | None = None
     bulk_training_expires: datetime.date | None = None
     terms_accepted: bool = False
+    # Administrators sign in with a second factor; without one they may not administer.
+    needs_second_factor: bool = False
 
     def can(self, action: str) -> bool:
         return action in self.allowed
@@ -81,6 +85,21 @@ class Access:
                 level = Action.LEVEL[action]
                 best = level if best is None or level > best else best
         return best
+
+
+SECOND_FACTOR_NEEDED = (
+    "Administrators sign in with two steps: set up an authenticator app for your account "
+    "to administer access and training."
+)
+
+
+def _second_factors():
+    return Authenticator.objects.filter(user=OuterRef("pk"), type=Authenticator.Type.TOTP)
+
+
+def has_second_factor(user) -> bool:
+    """Whether the person has an authenticator app (TOTP) set up for signing in."""
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
 def _day(value: datetime.date) -> str:
@@ -133,7 +152,17 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Access(granted=None, allowed=frozenset(), reasons=dict.fromkeys(Action.ALL, ""))
     if user.is_superuser:
-        return Access(granted=AccessLevel.ADMIN, allowed=frozenset(Action.ALL), terms_accepted=True)
+        if has_second_factor(user):
+            return Access(
+                granted=AccessLevel.ADMIN, allowed=frozenset(Action.ALL), terms_accepted=True
+            )
+        return Access(
+            granted=AccessLevel.ADMIN,
+            allowed=frozenset(Action.ALL) - {Action.ADMINISTER},
+            reasons={Action.ADMINISTER: SECOND_FACTOR_NEEDED},
+            terms_accepted=True,
+            needs_second_factor=True,
+        )
     if user.kind != user.Kind.STAFF:
         reason = "This is for university staff only."
         return Access(granted=None, allowed=frozenset(), reasons=dict.fromkeys(Action.ALL, reason))
@@ -151,6 +180,7 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
                     "level"
                 )[:1]
             ),
+            second_factor=Exists(_second_factors()),
             terms_ok=~Exists(_current_terms_query())
             | Exists(
                 TermsAcceptance.objects.filter(
@@ -160,6 +190,7 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
         )
         .values(
             "grant_level",
+            "second_factor",
             "terms_ok",
             "operator_done",
             "operator_expires",
@@ -198,6 +229,8 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
             reasons[action] = f"{operator_problem}: book a training session to {verb} again."
         elif action == Action.BULK_EMAIL and bulk_problem:
             reasons[action] = f"{bulk_problem}: book a bulk email session to {verb}."
+        elif action == Action.ADMINISTER and not standing["second_factor"]:
+            reasons[action] = SECOND_FACTOR_NEEDED
         else:
             allowed.add(action)
     return Access(
@@ -207,6 +240,9 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
         operator_training_expires=operator_record.expires_on if operator_record else None,
         bulk_training_expires=bulk_record.expires_on if bulk_record else None,
         terms_accepted=terms_ok,
+        needs_second_factor=(
+            granted is not None and granted >= AccessLevel.ADMIN and not standing["second_factor"]
+        ),
     )
 
 
@@ -283,6 +319,10 @@ def require(action: str):
             if not request.user.is_authenticated:
                 return redirect(f"{settings.LOGIN_URL}?next={request.get_full_path()}")
             access = access_for(request.user)
+            if action == Action.ADMINISTER and access.needs_second_factor:
+                # Sent to set it up first; the message says why.
+                messages.info(request, SECOND_FACTOR_NEEDED)
+                return redirect("mfa_activate_totp")
             if not access.can(action):
                 raise AccessDenied(access.why_not(action) or "You may not do this.")
             return view(request, *args, **kwargs)

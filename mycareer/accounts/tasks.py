@@ -1,15 +1,16 @@
 import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django_tasks import task
 
 from mycareer.accounts.models import TrainingRecord
+from mycareer.core.mail import send_message
+from mycareer.core.retry import email_task
 
 
-@task()
+@email_task()
 def send_training_expiry_reminders() -> int:
     """Email everyone whose training expires within the reminder window, once per completion."""
     today = timezone.localdate()
@@ -35,13 +36,15 @@ def send_training_expiry_reminders() -> int:
         ).exists()
         if not renewed:
             context = {"record": record, "site_url": settings.SITE_URL}
-            send_mail(
-                subject=(
-                    f"Your MyCareer {record.course.name} expires on {record.expires_on:%-d %B %Y}"
-                ),
-                message=render_to_string("accounts/email/training_expiry.txt", context),
-                from_email=None,
-                recipient_list=[record.user.email],
+            send_message(
+                EmailMessage(
+                    subject=(
+                        f"Your MyCareer {record.course.name} expires on "
+                        f"{record.expires_on:%-d %B %Y}"
+                    ),
+                    body=render_to_string("accounts/email/training_expiry.txt", context),
+                    to=[record.user.email],
+                )
             )
             sent += 1
         # Mark renewed ones too, so they are not looked at again every day.

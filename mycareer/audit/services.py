@@ -16,11 +16,25 @@ def log(
     person: Any = None,
 ) -> AuditEntry:
     """Record that `by` did `action` to `obj`; call inside the changing transaction."""
+    entry = build_entry(obj, action, by=by, data=data, person=person)
+    entry.save()
+    return entry
+
+
+def build_entry(
+    obj: models.Model | None,
+    action: str,
+    *,
+    by: Any = None,
+    data: dict | None = None,
+    person: Any = None,
+) -> AuditEntry:
+    """An unsaved entry, for `log_many` to write a large change's entries in one go."""
     user_model = get_user_model()
     if person is None and isinstance(obj, user_model):
         person = obj
     actor = by if by is not None and getattr(by, "is_authenticated", False) else None
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor=actor,
         action=action,
         content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
@@ -29,6 +43,11 @@ def log(
         person=person,
         data=data or {},
     )
+
+
+def log_many(entries: list[AuditEntry]) -> None:
+    """Write entries made by `build_entry`, in the changing transaction."""
+    AuditEntry.objects.bulk_create(entries, batch_size=500)
 
 
 def personal_data_letter(*, subject, by, machine: bool = False):

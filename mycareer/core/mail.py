@@ -1,14 +1,56 @@
+"""Sending email from background tasks.
+
+Every email a task sends goes through `send_message`, which remembers, for the task's
+current run, what was already sent: when the mail server fails half-way through a list
+and the task runs again (see core.retry), the people who already got their message do
+not get it twice.
+"""
+
+import contextvars
+
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
+
+# Keys of messages already sent by this run of a task (None outside email tasks).
+_sent: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("sent", default=None)
+# Who the message being sent was for, to say on the failed tasks page.
+_recipients: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "recipients", default=()
+)
+
+
+def message_key(message: EmailMessage) -> str:
+    return f"{','.join(sorted(message.to))}|{message.subject}"
+
+
+def send_message(message: EmailMessage) -> int:
+    """Send one message, unless an earlier run of the same task already sent it."""
+    sent = _sent.get()
+    key = message_key(message)
+    if sent is not None and key in sent:
+        return 0
+    _recipients.set(tuple(message.to))
+    count = message.send()
+    if sent is not None:
+        sent.add(key)
+    return count
 
 
 def send_templated_email(
-    *, to: list[str], subject: str, template: str, context: dict, reply_to: list[str] | None = None
+    *,
+    to: list[str],
+    subject: str,
+    template: str,
+    context: dict,
+    reply_to: list[str] | None = None,
+    attachments: list[tuple[str, bytes | str, str]] = (),
 ) -> int:
     """Send a plain-text email rendered from `template` (with SITE_URL in the context)."""
     body = render_to_string(template, {"site_url": settings.SITE_URL, **context})
     message = EmailMultiAlternatives(
         subject=f"[MyCareer] {subject}", body=body, to=to, reply_to=reply_to or []
     )
-    return message.send()
+    for name, content, mimetype in attachments:
+        message.attach(name, content, mimetype)
+    return send_message(message)

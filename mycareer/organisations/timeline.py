@@ -39,6 +39,10 @@ def as_datetime(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
 
 
+# The furthest page the timeline shows (25 entries a page): years of engagement.
+MAX_TIMELINE_PAGE = 400
+
+
 def organisation_timeline(organisation, *, viewer, staff: bool, page: int = 1, per_page: int = 25):
     """Entries for one page of the timeline, newest first, and whether more follow."""
     wanted = page * per_page + 1

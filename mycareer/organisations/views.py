@@ -10,7 +10,7 @@ from taggit.models import Tag
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import Action, access_for, require
-from mycareer.core.forms import add_validation_error
+from mycareer.core.forms import add_validation_error, bounded_int
 from mycareer.core.http import safe_next
 from mycareer.organisations import keyaccounts, selectors, services
 from mycareer.organisations.forms import ConfirmForm, ContactForm, NoteForm, OrganisationForm
@@ -21,7 +21,11 @@ from mycareer.organisations.models import (
     Note,
     Organisation,
 )
-from mycareer.organisations.timeline import organisation_timeline, profile_actions
+from mycareer.organisations.timeline import (
+    MAX_TIMELINE_PAGE,
+    organisation_timeline,
+    profile_actions,
+)
 
 
 def _organisation(pk: int) -> Organisation:
@@ -103,10 +107,8 @@ def organisation_detail(request, pk: int):
                 "contacts": [c for c in organisation.contacts.all() if c.visible_to_students],
             },
         )
-    try:
-        page = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        page = 1
+    # Far enough back for any real history; a bigger number would only make a huge query.
+    page = bounded_int(request.GET.get("page"), default=1, low=1, high=MAX_TIMELINE_PAGE)
     entries, more = organisation_timeline(organisation, viewer=request.user, staff=True, page=page)
     return render(
         request,

@@ -14,7 +14,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import Action, require, require_kind
-from mycareer.core.forms import add_validation_error
+from mycareer.core.clientip import client_ip
+from mycareer.core.forms import add_validation_error, bounded_int
 from mycareer.organisations import registration as reg
 from mycareer.organisations import services
 from mycareer.organisations.forms import (
@@ -33,7 +34,7 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
 )
-from mycareer.organisations.timeline import organisation_timeline
+from mycareer.organisations.timeline import MAX_TIMELINE_PAGE, organisation_timeline
 
 INVITATION_DAYS = 30
 PREFERENCE_PURPOSES = ("events", "newsletters", "vacancies", "other")
@@ -94,7 +95,7 @@ def register(request):
                     join=join,
                     organisation_name=data.get("organisation_name", ""),
                     website=data.get("website", ""),
-                    ip_address=request.META.get("REMOTE_ADDR"),
+                    ip_address=client_ip(request),
                     invitation=invitation,
                 )
             except ValidationError as error:
@@ -329,10 +330,8 @@ def preferences(request):
 def activity(request):
     """All the organisation's activity with the university in one place (no staff-only notes)."""
     membership = _membership(request, admin=False)
-    try:
-        page = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        page = 1
+    # Far enough back for any real history; a bigger number would only make a huge query.
+    page = bounded_int(request.GET.get("page"), default=1, low=1, high=MAX_TIMELINE_PAGE)
     entries, more = organisation_timeline(
         membership.organisation, viewer=request.user, staff=False, page=page
     )

@@ -2,13 +2,14 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django_tasks import task
 
 from mycareer.accounts.models import User
+from mycareer.core.mail import send_message
+from mycareer.core.retry import email_task
 from mycareer.usergroup.models import Announcement
 
 
-@task()
+@email_task()
 def email_announcement(announcement_id: int) -> int:
     """Email an announcement to every active member of staff, one message each."""
     announcement = Announcement.objects.select_related("published_by").get(pk=announcement_id)
@@ -24,12 +25,13 @@ def email_announcement(announcement_id: int) -> int:
     sent = 0
     with get_connection() as connection:
         for email in recipients:
-            EmailMessage(
-                subject=f"[MyCareer] {announcement.get_kind_display()}: {announcement.title}",
-                body=body,
-                to=[email],
-                connection=connection,
-            ).send()
-            sent += 1
+            sent += send_message(
+                EmailMessage(
+                    subject=f"[MyCareer] {announcement.get_kind_display()}: {announcement.title}",
+                    body=body,
+                    to=[email],
+                    connection=connection,
+                )
+            )
     Announcement.objects.filter(pk=announcement.pk).update(emailed_at=timezone.now())
     return sent
