@@ -153,7 +153,7 @@ class Session:
         fields, keep its hidden fields (the CSRF token), post it, expect a redirect.
 
         A failed login raises at once, so a wrong password never counts down the
-        account's lockout (ten failures lock it) through retries.
+        account's sign-in waits (after five failures) through retries.
         """
         page = self.get(login_path)
         if page.status != 200:

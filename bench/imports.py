@@ -1,6 +1,6 @@
 """Time the organisation import on a 5,000-row file against a well-filled database.
 
-    .venv/bin/python bench/imports.py [EXISTING_ORGANISATIONS]
+    .venv/bin/python -m bench.imports [EXISTING_ORGANISATIONS]
 
 Uses a throwaway SQLite database (or DATABASE_URL's server, whose database it fills,
 so point it at a scratch one). Prints the time to check the file (what the operator

@@ -5,6 +5,7 @@ one address per page type (URL route) so new pages are covered as soon as someth
 links to them. WCAG 2.0, 2.1 and 2.2 rules at levels A and AA; zero violations.
 """
 
+import re
 from collections import deque
 from urllib.parse import urljoin, urlsplit
 
@@ -103,4 +104,46 @@ def test_every_reachable_page_has_no_accessibility_violations(page, site):
     assert visited_total >= 50, f"the crawl reached only {visited_total} pages"
     # Pages that must be among those checked (a link to them may move, the check must not).
     assert checked_routes >= MUST_CHECK, MUST_CHECK - checked_routes
+    assert problems == []
+
+
+def test_two_step_sign_in_pages_have_no_accessibility_violations(page, site):
+    """Not all reached by following links: the second step of an administrator's login,
+    the failed sign-ins and failed emails pages, and where an administrator without an
+    authenticator app is sent."""
+    from allauth.mfa.models import Authenticator
+
+    from e2e.conftest import PASSWORD
+    from mycareer.accounts.demo import demo_totp_code
+    from mycareer.accounts.models import User
+
+    axe = Axe()
+    page.goto(f"{site.url}/accounts/login/")
+    page.get_by_label("Email").fill("admin@demo.ac.uk")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{site.url}/accounts/2fa/authenticate/")
+    problems = [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
+
+    # Administrators' pages for failed sign-ins and failed emails (the demo has both).
+    page.get_by_label(re.compile("code", re.I)).fill(demo_totp_code())
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{site.url}/")
+    for path in ("/access/sign-in/", "/access/failed-emails/"):
+        page.goto(f"{site.url}{path}")
+        page.get_by_role("table").wait_for()
+        problems += [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
+
+    page.context.clear_cookies()
+    Authenticator.objects.filter(user=User.objects.get(email="admin@demo.ac.uk")).delete()
+    log_in(page, site, "admin@demo.ac.uk")
+    page.goto(f"{site.url}/access/")
+    # allauth asks for the password once more before a second factor is added.
+    page.wait_for_url(re.compile(r".*/accounts/reauthenticate/.*"))
+    problems += [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("confirm", re.I)).click()
+    page.wait_for_url(f"{site.url}/accounts/2fa/totp/activate/")
+    page.get_by_role("heading", name="Set up two-step sign-in").wait_for()
+    problems += [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
     assert problems == []

@@ -3,6 +3,7 @@
 Production sets at least DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL.
 """
 
+import datetime
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -88,6 +89,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "mycareer.accounts.middleware.TermsAcceptanceMiddleware",
+    # A write that meets a busy SQLite database gets its text back, not a 500.
+    "mycareer.core.middleware.DatabaseBusyMiddleware",
     # Last, as its documentation asks: it turns lockouts into the "locked" page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -189,16 +192,27 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[MyCareer] "
 LOGIN_REDIRECT_URL = "/"
 
-# Login throttling: at most 10 failed attempts per account per hour.
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
-AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = ["username"]
-# The credential allauth passes to authenticate() for an email login.
-AXES_USERNAME_FORM_FIELD = "email"
+# Sign-in throttling (see mycareer/accounts/signin.py and docs/decisions.md): axes records
+# each failure; MyCareer's handler makes attempts wait, growing with the failures of the
+# account and of the client's address, never locking anyone out for long.
+AXES_HANDLER = "mycareer.accounts.signin.ProgressiveThrottle"
+AXES_LOCK_OUT_AT_FAILURE = False  # the handler decides, not axes' fixed limit
+AXES_LOCKOUT_PARAMETERS = ["username"]  # a successful login clears its account's count
+AXES_COOLOFF_TIME = datetime.timedelta(hours=1)  # failures are forgotten after this
+AXES_USE_ATTEMPT_EXPIRATION = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # waiting attempts do not count
+AXES_USERNAME_FORM_FIELD = "email"  # what allauth passes to authenticate()
+AXES_USERNAME_CALLABLE = "mycareer.accounts.signin.normalise_username"
+AXES_CLIENT_IP_CALLABLE = "mycareer.core.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "account/locked.html"
+AXES_LOCKOUT_CALLABLE = "mycareer.accounts.signin.lockout_response"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # when and from where, for administrators
+AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT = 200
+AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
-# One throttling policy (the one above) rather than two that disagree.
+# allauth's own limits stay on (per client address, now the real one): "login" caps
+# attempts per address per minute. Its per-account "login_failed" limit is off: the
+# throttle above is the one policy for failed passwords.
 ACCOUNT_RATE_LIMITS = {"login_failed": None}
 LOGIN_URL = "/accounts/login/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -213,6 +227,9 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Behind nginx: an internal location aliased to MEDIA_ROOT; MyCareer checks who may
+# read an upload and nginx sends it (see docs/security.md). Empty: MyCareer sends it.
+MEDIA_X_ACCEL_REDIRECT = os.environ.get("MEDIA_X_ACCEL_REDIRECT", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -273,13 +290,21 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # Preloading HSTS binds the university's whole domain, a decision for its IT service,
 # not for one application; so it is off unless asked for, and the check is silenced.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
-# Lockouts are per account, not per address: a whole campus reaches MyCareer through a
-# few shared addresses, and one person's typing must not lock out their colleagues.
+# axes' own lock-out keys are per account only: the per-address part of the throttle is
+# MyCareer's (mycareer/accounts/signin.py), with a limit a shared address cannot reach
+# by ordinary typing.
 SILENCED_SYSTEM_CHECKS += ["axes.W006"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("BEHIND_PROXY", False):
+# A refused form says why in the site's own layout (Django's page has inline styles).
+CSRF_FAILURE_VIEW = "mycareer.core.views.csrf_failure"
+# Behind a reverse proxy: HTTPS is seen by the proxy, and the client's address comes
+# from X-Forwarded-For, read right to left past these trusted proxies (addresses or
+# networks). See mycareer/core/clientip.py and docs/security.md.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "127.0.0.1,::1")
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 CONTENT_SECURITY_POLICY = {
@@ -332,6 +357,25 @@ MYCAREER = {
     # A second designated sender approves each campaign before it goes.
     "BULK_EMAIL_NEEDS_APPROVAL": env_bool("BULK_EMAIL_NEEDS_APPROVAL", False),
     "UNSUBSCRIBE_MAILBOX": os.environ.get("UNSUBSCRIBE_MAILBOX", "unsubscribe@demo.ac.uk"),
+    # Who answers for personal data: named in every subject access letter.
+    "DATA_PROTECTION": {
+        "CONTROLLER": os.environ.get("DATA_CONTROLLER", "Demo University"),
+        "ADDRESS": os.environ.get("DATA_CONTROLLER_ADDRESS", "1 University Road, Demotown DM1 1AA"),
+        "DPO_EMAIL": os.environ.get("DATA_PROTECTION_OFFICER_EMAIL", "dpo@demo.ac.uk"),
+        "ICO_REGISTRATION": os.environ.get("ICO_REGISTRATION_NUMBER", ""),
+    },
+    # Signing in: wrong passwords that cost nothing, per account and per client address;
+    # then each attempt waits, from the first delay doubling up to the longest (for an
+    # address, a shorter longest: people sharing one must never be shut out).
+    "SIGNIN_ACCOUNT_FREE_FAILURES": env_int("SIGNIN_ACCOUNT_FREE_FAILURES", 5),
+    "SIGNIN_ADDRESS_FREE_FAILURES": env_int("SIGNIN_ADDRESS_FREE_FAILURES", 30),
+    "SIGNIN_FIRST_DELAY_SECONDS": env_int("SIGNIN_FIRST_DELAY_SECONDS", 60),
+    "SIGNIN_MAX_DELAY_SECONDS": env_int("SIGNIN_MAX_DELAY_SECONDS", 15 * 60),
+    "SIGNIN_ADDRESS_MAX_DELAY_SECONDS": env_int("SIGNIN_ADDRESS_MAX_DELAY_SECONDS", 60),
+    # Email tasks the mail server refused: tries in all, and the wait after the first
+    # (four times longer after each further one: 1, 4, 16 and 64 minutes by default).
+    "EMAIL_RETRY_ATTEMPTS": env_int("EMAIL_RETRY_ATTEMPTS", 5),
+    "EMAIL_RETRY_FIRST_SECONDS": env_int("EMAIL_RETRY_FIRST_SECONDS", 60),
     # Employer registrations: attempts per email address, and per network (an IPv4 /24
     # or IPv6 /64), each per hour, counted in the shared cache.
     "REGISTRATIONS_PER_EMAIL_PER_HOUR": env_int("REGISTRATIONS_PER_EMAIL_PER_HOUR", 3),

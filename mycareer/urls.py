@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from mycareer.core import views as core_views
+from mycareer.core.media import media
 
 handler403 = "mycareer.core.views.permission_denied"
 handler404 = "mycareer.core.views.page_not_found"
@@ -21,9 +22,6 @@ urlpatterns = [
     path("bookings/", include("mycareer.bookings.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    # Uploads are served by MyCareer itself, with or without DEBUG (see core/media.py).
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media, name="media"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

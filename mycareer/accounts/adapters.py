@@ -2,9 +2,11 @@ import logging
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from mycareer.core.logs import log_line
+from mycareer.core.clientip import client_ip
+from mycareer.core.logs import log_event
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,13 @@ class AccountAdapter(DefaultAccountAdapter):
         # which sets the kind of account; the generic sign-up stays closed.
         return bool(getattr(request, "mycareer_employer_signup", False))
 
+    def get_client_ip(self, request) -> str:
+        """The real client behind the proxy, so allauth's rate limits are per person."""
+        address = client_ip(request)
+        if not address:
+            raise PermissionDenied("MyCareer could not tell which address this request came from.")
+        return address
+
     def get_email_confirmation_url(self, request, emailconfirmation) -> str:
         return site_link(reverse("account_confirm_email", args=[emailconfirmation.key]))
 
@@ -46,4 +55,4 @@ class AccountAdapter(DefaultAccountAdapter):
             "register_url": site_link(reverse("employer:register")),
         }
         super().send_mail(template_prefix, email, {**links, **context})
-        log_line(logger, "email.sent", kind="account", template=template_prefix)
+        log_event(logger, "email.sent", kind="account", template=template_prefix)

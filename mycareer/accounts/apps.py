@@ -11,15 +11,17 @@ class AccountsConfig(AppConfig):
         from mycareer.accounts.dashboard import access_panel, student_panel
         from mycareer.accounts.demo import seed_staff_profiles, seed_university
         from mycareer.accounts.notifications import NotificationKind, register_notification_kind
-        from mycareer.accounts.privacy import erase_users
-        from mycareer.audit.personal_data import register_erasure_handler
+        from mycareer.accounts.privacy import personal_data
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             DailyJob,
             DashboardPanel,
+            MediaArea,
             NavItem,
             SeedStep,
             register_daily_job,
+            register_media_area,
             register_nav,
             register_panel,
             register_seed,
@@ -35,6 +37,10 @@ class AccountsConfig(AppConfig):
                 "accounts.training.recorded": "Training attendance recorded",
                 "accounts.terms.published": "New terms of use published",
                 "accounts.terms.accepted": "Terms of use accepted",
+                "accounts.signin.unlocked": "Failed sign-ins cleared by an administrator",
+                "accounts.signin.unlocked_by_reset": "Failed sign-ins cleared by a password reset",
+                "core.task.retried": "Failed email tried again",
+                "accounts.profile.changed": "Staff profile changed",
             }
         )
         register_nav(
@@ -58,10 +64,18 @@ class AccountsConfig(AppConfig):
         register_daily_job(
             DailyJob("training-expiry-reminders", tasks.send_training_expiry_reminders, hour=7)
         )
-        register_erasure_handler("logins", erase_users)
+        register_personal_data("logins", personal_data)
         register_daily_job(
             DailyJob("staff-notification-digests", tasks.send_notification_digests, hour=7)
         )
         register_notification_kind(
             NotificationKind(tasks.TRAINING_EXPIRY, "Your own training running out", optional=False)
         )
+        # Staff photos are shown to colleagues only (key accounts, liaison requests).
+        register_media_area(MediaArea("people/", may_read=permissions.is_staff_member))
+
+        from allauth.account.signals import password_reset
+
+        from mycareer.accounts.signin import unlock_after_password_reset
+
+        password_reset.connect(unlock_after_password_reset, dispatch_uid="mycareer-signin-reset")

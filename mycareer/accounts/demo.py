@@ -8,6 +8,8 @@ import datetime
 import functools
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
@@ -27,6 +29,10 @@ from mycareer.accounts.models import (
 )
 
 DEMO_PASSWORD = "demo-password-1"
+# Administrators sign in with two steps. The demo administrator's authenticator key is
+# public (it is in this file and the README): add it to an authenticator app, or run
+# `manage.py demo_code` for the current code. A real site never loads the demo story.
+DEMO_TOTP_SECRET = "DEMOADMINMYCAREERTWOSTEPSIGNINKE"
 
 # (code, name, kind, parent code)
 UNITS = [
@@ -156,6 +162,17 @@ def _demo_password_hash() -> str:
     return make_password(DEMO_PASSWORD)
 
 
+def demo_totp_code(*, at: float | None = None) -> str:
+    """The demo administrator's current authenticator code."""
+    import time
+
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    counter = int(time.time() if at is None else at) // app_settings.TOTP_PERIOD
+    return format_hotp_value(hotp_value(DEMO_TOTP_SECRET, counter))
+
+
 def _user(email: str, name: str, kind: str, **extra) -> User:
     user, _ = User.objects.get_or_create(
         email=email,
@@ -190,6 +207,8 @@ def seed_university(cast: dict) -> None:
     )
 
     admin = _user("admin@demo.ac.uk", "Priya Shah", User.Kind.STAFF)
+    if not Authenticator.objects.filter(user=admin, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(admin, DEMO_TOTP_SECRET)
     terms = TermsVersion.objects.filter(version="2.1").first() or services.terms_publish(
         version="2.1", title="MyCareer terms of use", body=TERMS_BODY, by=admin
     )
@@ -236,6 +255,7 @@ def seed_university(cast: dict) -> None:
     )
 
     _seed_training_sessions(admin, staff, operator_course, bulk_course)
+    _seed_signin_troubles()
     cast.update(
         {
             "units": units,
@@ -245,6 +265,52 @@ def seed_university(cast: dict) -> None:
             "employer": employer,
             "admin": admin,
         }
+    )
+
+
+def _seed_signin_troubles() -> None:
+    """Something on the administrators' failed sign-ins and failed emails pages.
+
+    Rachel mistyped her password six times just now (so her next try waits); the
+    expiry reminder email could not be sent. Both are for an administrator to clear.
+    """
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    from mycareer.core.models import FailedTask
+
+    now = timezone.now()
+    where = {"username": "expiring@demo.ac.uk", "ip_address": "192.0.2.10"}
+    if not AccessAttempt.objects.filter(**where).exists():
+        AccessAttempt.objects.create(
+            **where,
+            user_agent="Mozilla/5.0 (demo)",
+            http_accept="text/html",
+            path_info="/accounts/login/",
+            get_data="",
+            post_data="",
+            failures_since_start=6,
+        )
+        AccessFailureLog.objects.bulk_create(
+            [
+                AccessFailureLog(
+                    **where,
+                    user_agent="Mozilla/5.0 (demo)",
+                    http_accept="text/html",
+                    path_info="/accounts/login/",
+                    attempt_time=now - datetime.timedelta(seconds=30 * n),
+                    locked_out=n == 0,
+                )
+                for n in range(6)
+            ]
+        )
+    FailedTask.objects.get_or_create(
+        task_path="mycareer.accounts.tasks.send_training_expiry_reminders",
+        defaults={
+            "description": "Email everyone whose training expires within the reminder window",
+            "recipients": "expiring@demo.ac.uk",
+            "attempts": 5,
+            "error": "ConnectionRefusedError: [Errno 111] Connection refused",
+        },
     )
 
 

@@ -1,7 +1,12 @@
 from django import forms
 
 from mycareer.accounts.models import AccessLevel, TrainingCourse, TrainingSession, User
-from mycareer.core.forms import LocalDateTimeInput
+from mycareer.core.forms import (
+    IdsChoiceField,
+    LocalDateTimeInput,
+    SingleLineField,
+    bounded_formfield,
+)
 
 
 class AccessGrantForm(forms.Form):
@@ -19,6 +24,7 @@ class TrainingSessionForm(forms.ModelForm):
 
     class Meta:
         model = TrainingSession
+        formfield_callback = bounded_formfield
         fields = ["course", "kind", "starts_at", "ends_at", "place", "capacity", "trainer"]
         labels = {"kind": "Kind of session", "place": "Place (room or online link)"}
 
@@ -36,7 +42,7 @@ class TrainingSessionForm(forms.ModelForm):
 
 
 class AttendanceForm(forms.Form):
-    attended = forms.ModelMultipleChoiceField(
+    attended = IdsChoiceField(
         label="Who attended",
         queryset=User.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -51,8 +57,8 @@ class AttendanceForm(forms.Form):
 
 
 class TermsPublishForm(forms.Form):
-    version = forms.CharField(label="Version number", max_length=20)
-    title = forms.CharField(label="Title", max_length=200)
+    version = SingleLineField(label="Version number", max_length=20)
+    title = SingleLineField(label="Title", max_length=200)
     body = forms.CharField(label="Text of the terms", widget=forms.Textarea)
 
 

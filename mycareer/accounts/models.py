@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from mycareer.core.fields import SingleLineCharField
 from mycareer.core.validators import IMAGE_EXTENSIONS, validate_photo
 
 
@@ -59,10 +60,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         EMPLOYER = "employer", "Employer contact"
 
     email = models.EmailField("email address", unique=True)
-    full_name = models.CharField(max_length=150)
+    full_name = SingleLineCharField(max_length=150)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STUDENT)
-    phone = models.CharField(max_length=40, blank=True)
-    job_title = models.CharField(max_length=150, blank=True)
+    phone = SingleLineCharField(max_length=40, blank=True)
+    job_title = SingleLineCharField(max_length=150, blank=True)
     # is_staff only opens Django's admin site; MyCareer's own staff are kind=staff.
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
@@ -133,7 +134,7 @@ class Unit(models.Model):
         DEPARTMENT = "department", "Department"
         SERVICE = "service", "Central service"
 
-    name = models.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     code = models.SlugField(max_length=40, unique=True)
     kind = models.CharField(max_length=12, choices=Kind.choices)
     parent = models.ForeignKey(
@@ -164,7 +165,7 @@ class Unit(models.Model):
 
 
 class DegreeProgramme(models.Model):
-    name = models.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     code = models.SlugField(max_length=40, unique=True)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="programmes")
     level = models.CharField(
@@ -253,7 +254,7 @@ class TrainingCourse(models.Model):
     BULK_EMAIL = "bulk-email"
 
     code = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     description = models.TextField(blank=True)
     valid_days = models.PositiveIntegerField(default=365)
 
@@ -273,7 +274,7 @@ class TrainingSession(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ANNUAL)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    place = models.CharField(max_length=200)
+    place = SingleLineCharField(max_length=200)
     capacity = models.PositiveIntegerField(default=20)
     trainer = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -339,7 +340,7 @@ class TermsVersion(models.Model):
     """The usage terms staff accept (data protection); the newest published one is current."""
 
     version = models.CharField(max_length=20, unique=True)
-    title = models.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     body = models.TextField()
     published_at = models.DateTimeField(default=timezone.now)
     published_by = models.ForeignKey(

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import NotificationMode, PendingNotification, User
-from mycareer.core.logs import log_line
-from mycareer.core.mail import render_text, send_templated_email, send_text_email
+from mycareer.core.logs import log_event
+from mycareer.core.mail import first_time, render_text, send_templated_email, send_text_email
 from mycareer.core.text import counted
 
 logger = logging.getLogger(__name__)
@@ -63,12 +63,14 @@ def notify(
     if not user.is_active or not user.email:
         return 0
     if not wants(user, kind):
-        log_line(logger, "notification.skipped", kind=kind, user=user.pk, reason="switched off")
+        log_event(logger, "notification.skipped", kind=kind, user=user.pk, reason="switched off")
         return 0
     body = render_text(template, context).rstrip()
     if user.notification_mode == NotificationMode.DIGEST:
+        if not first_time(f"digest|{user.pk}|{kind}|{subject}"):
+            return 0
         PendingNotification.objects.create(user=user, kind=kind, subject=subject, body=body)
-        log_line(logger, "notification.queued", kind=kind, user=user.pk)
+        log_event(logger, "notification.queued", kind=kind, user=user.pk)
         return 0
     return send_text_email(
         to=[user.email],
@@ -121,5 +123,5 @@ def _send_digest(user_id: int) -> int:
         PendingNotification.objects.filter(pk__in=[i.pk for i in items]).update(
             sent_at=timezone.now()
         )
-    log_line(logger, "notification.digest_sent", user=user_id, items=len(items))
+    log_event(logger, "notification.digest_sent", user=user_id, items=len(items))
     return 1

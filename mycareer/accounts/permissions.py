@@ -11,7 +11,9 @@ from functools import wraps
 from typing import NamedTuple
 
 import rules
+from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.shortcuts import redirect
@@ -68,6 +70,8 @@ class Access:
     operator_training_expires: datetime.date | None = None
     bulk_training_expires: datetime.date | None = None
     terms_accepted: bool = False
+    # Administrators sign in with a second factor; without one they may not administer.
+    needs_second_factor: bool = False
 
     def can(self, action: str) -> bool:
         return action in self.allowed
@@ -96,6 +100,21 @@ class Access:
                 level = Action.LEVEL[action]
                 best = level if best is None or level > best else best
         return best
+
+
+SECOND_FACTOR_NEEDED = (
+    "Administrators sign in with two steps: set up an authenticator app for your account "
+    "to administer access and training."
+)
+
+
+def _second_factors():
+    return Authenticator.objects.filter(user=OuterRef("pk"), type=Authenticator.Type.TOTP)
+
+
+def has_second_factor(user) -> bool:
+    """Whether the person has an authenticator app (TOTP) set up for signing in."""
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
 def _day(value: datetime.date) -> str:
@@ -167,6 +186,7 @@ def _reasons(
     terms_ok: bool,
     operator_record: _Completion | None,
     bulk_record: _Completion | None,
+    second_factor: bool,
     today: datetime.date,
     voice: _Voice,
 ) -> dict[str, str]:
@@ -212,6 +232,13 @@ def _reasons(
                 else f"{bulk_problem}, so {voice.they} cannot {verb} until "
                 f"{voice.they} attend a bulk email session."
             )
+        elif action == Action.ADMINISTER and not second_factor:
+            reasons[action] = (
+                SECOND_FACTOR_NEEDED
+                if you
+                else f"{voice.has} not set up an authenticator app for signing in, so "
+                f"{voice.they} cannot {verb} until {voice.they} do."
+            )
     return reasons
 
 
@@ -221,7 +248,17 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Access(granted=None, allowed=frozenset(), reasons=dict.fromkeys(Action.ALL, ""))
     if user.is_superuser:
-        return Access(granted=AccessLevel.ADMIN, allowed=frozenset(Action.ALL), terms_accepted=True)
+        if has_second_factor(user):
+            return Access(
+                granted=AccessLevel.ADMIN, allowed=frozenset(Action.ALL), terms_accepted=True
+            )
+        return Access(
+            granted=AccessLevel.ADMIN,
+            allowed=frozenset(Action.ALL) - {Action.ADMINISTER},
+            reasons={Action.ADMINISTER: SECOND_FACTOR_NEEDED},
+            terms_accepted=True,
+            needs_second_factor=True,
+        )
     if user.kind != user.Kind.STAFF:
         reason = "This is for university staff only."
         reasons = dict.fromkeys(Action.ALL, reason)
@@ -240,6 +277,7 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
                     "level"
                 )[:1]
             ),
+            second_factor=Exists(_second_factors()),
             terms_ok=~Exists(_current_terms_query())
             | Exists(
                 TermsAcceptance.objects.filter(
@@ -249,6 +287,7 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
         )
         .values(
             "grant_level",
+            "second_factor",
             "terms_ok",
             "operator_done",
             "operator_expires",
@@ -269,6 +308,7 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
         "terms_ok": terms_ok,
         "operator_record": operator_record,
         "bulk_record": bulk_record,
+        "second_factor": bool(standing["second_factor"]),
         "today": today,
     }
     reasons = _reasons(**standing_now, voice=YOU)
@@ -280,6 +320,9 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
         operator_training_expires=operator_record.expires_on if operator_record else None,
         bulk_training_expires=bulk_record.expires_on if bulk_record else None,
         terms_accepted=terms_ok,
+        needs_second_factor=(
+            granted is not None and granted >= AccessLevel.ADMIN and not standing["second_factor"]
+        ),
     )
 
 
@@ -356,6 +399,10 @@ def require(action: str):
             if not request.user.is_authenticated:
                 return redirect(f"{settings.LOGIN_URL}?next={request.get_full_path()}")
             access = access_for(request.user)
+            if action == Action.ADMINISTER and access.needs_second_factor:
+                # Sent to set it up first; the message says why.
+                messages.info(request, SECOND_FACTOR_NEEDED)
+                return redirect("mfa_activate_totp")
             if not access.can(action):
                 raise AccessDenied(access.why_not(action) or "You may not do this.")
             return view(request, *args, **kwargs)

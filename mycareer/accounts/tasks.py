@@ -2,16 +2,16 @@ import datetime
 
 from django.conf import settings
 from django.utils import timezone
-from django_tasks import task
 
 from mycareer.accounts import notifications
 from mycareer.accounts.models import TrainingRecord
 from mycareer.accounts.notifications import notify
+from mycareer.core.retry import email_task
 
 TRAINING_EXPIRY = "accounts.training_expiry"
 
 
-@task()
+@email_task()
 def send_training_expiry_reminders() -> int:
     """Email everyone whose training expires within the reminder window, once per completion."""
     today = timezone.localdate()
@@ -49,7 +49,7 @@ def send_training_expiry_reminders() -> int:
     return sent
 
 
-@task()
+@email_task()
 def send_notification_digests() -> int:
     """The daily job: each member of staff on a digest gets one email with what waited."""
     return notifications.send_digests()

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from mycareer.accounts import selectors, services
+from mycareer import audit
+from mycareer.accounts import selectors, services, signin
 from mycareer.accounts.forms import (
     AccessGrantForm,
     AccessRevokeForm,
@@ -28,8 +30,9 @@ from mycareer.accounts.permissions import (
     require_kind,
 )
 from mycareer.audit.selectors import audit_for_person
-from mycareer.core.forms import add_validation_error
+from mycareer.core.forms import add_validation_error, bounded_ids, bounded_int
 from mycareer.core.http import safe_next
+from mycareer.core.models import FailedTask
 from mycareer.core.views import visible_panels
 
 
@@ -194,6 +197,10 @@ def access_edit(request, user_id: int):
             ):
                 messages.success(request, f"{person}'s access was revoked.")
             return redirect("accounts:access_edit", user_id=person.pk)
+        if request.POST.get("do") == "unlock":
+            signin.signin_unlock(email=person.email, by=request.user, reason="unlocked")
+            messages.success(request, f"{person} can log in again straight away.")
+            return redirect("accounts:access_edit", user_id=person.pk)
     return render(
         request,
         "accounts/access_edit.html",
@@ -209,7 +216,48 @@ def access_edit(request, user_id: int):
             ),
             "records": person.training_records.select_related("course", "session"),
             "audit": audit_for_person(person)[:50],
+            "signin": signin.signin_attempts(person.email),
         },
+    )
+
+
+@require(Action.ADMINISTER)
+@require_http_methods(["GET", "POST"])
+def failed_tasks(request):
+    """Administrators: emails that could not be sent after every retry, to try again."""
+    if request.method == "POST":
+        ids = bounded_ids([request.POST.get("task", "")])
+        failed = FailedTask.objects.filter(pk__in=ids, status=FailedTask.Status.FAILED).first()
+        if failed is not None:
+            with transaction.atomic():
+                failed.retry(by=request.user)
+                audit.log(
+                    None,
+                    "core.task.retried",
+                    by=request.user,
+                    data={"task": failed.task_path, "failed_task": failed.pk},
+                )
+            messages.success(request, f"“{failed.description}” will be tried again shortly.")
+        return redirect("accounts:failed_tasks")
+    tasks = FailedTask.objects.select_related("retried_by")
+    page = Paginator(tasks, 50).get_page(bounded_int(request.GET.get("page"), default=1))
+    return render(request, "accounts/failed_tasks.html", {"page": page})
+
+
+@require(Action.ADMINISTER)
+@require_http_methods(["GET", "POST"])
+def signin_attempts(request):
+    """Administrators: every account with recent failed sign-ins, and clearing them."""
+    if request.method == "POST":
+        account = request.POST.get("account", "").strip()
+        if account:
+            signin.signin_unlock(email=account, by=request.user, reason="unlocked")
+            messages.success(request, f"{account} can log in again straight away.")
+        return redirect("accounts:signin_attempts")
+    return render(
+        request,
+        "accounts/signin_attempts.html",
+        {"accounts": signin.accounts_with_failures(), "window": signin.window()},
     )
 
 
@@ -309,10 +357,7 @@ def training_session(request, pk: int):
 
 @require(Action.ADMINISTER)
 def training_expiring(request):
-    try:
-        days = max(0, min(int(request.GET.get("days", 30)), 365))
-    except ValueError:
-        days = 30
+    days = min(bounded_int(request.GET.get("days"), default=30), 365)
     return render(
         request,
         "accounts/training_expiring.html",

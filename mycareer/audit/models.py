@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -6,6 +8,7 @@ from django.utils import timezone
 from mycareer.audit.registry import label_for
 
 SENSITIVE_SUFFIXES = (".exported", ".merged", ".erased", ".imported")
+DETAIL_CHARACTERS = 120
 
 
 class AuditEntry(models.Model):
@@ -52,3 +55,25 @@ class AuditEntry(models.Model):
     def is_sensitive(self) -> bool:
         """Exports of personal data, merges and erasures stand out in the trail."""
         return self.action.endswith(SENSITIVE_SUFFIXES)
+
+    @property
+    def details(self) -> list[tuple[str, str]]:
+        """The entry's data as short (label, text) pairs for a table row."""
+        if not isinstance(self.data, dict):
+            return []
+        shown = []
+        for key, value in self.data.items():
+            if value in (None, "", [], {}):
+                continue
+            if isinstance(value, bool):
+                text = "yes" if value else "no"
+            elif isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+                text = ", ".join(str(v) for v in value)
+            elif isinstance(value, dict | list):
+                text = json.dumps(value, ensure_ascii=False)
+            else:
+                text = str(value)
+            if len(text) > DETAIL_CHARACTERS:
+                text = text[: DETAIL_CHARACTERS - 1] + "…"
+            shown.append((key.replace("_", " "), text))
+        return shown

@@ -1,59 +1,108 @@
-"""Personal data: find everything MyCareer holds about a person, export it, erase it.
+"""Personal data: how every app takes part in subject access and erasure.
 
-A person may be a login (staff, student, employer) and/or an employer contact record.
-Collection is generic: every row of every model that points at the person (foreign key,
-one-to-one or many-to-many) is included, so data added by later apps is covered
-without code here. Erasure is two passes: apps register handlers that anonymise their
-structured fields (an email column, a student number), then every text column of every
-table is scanned for the person's name, email and phone, which are redacted where they
-appear (notes that name them, audit entries, free text).
+A person may be a login (staff, student, employer) and employer contact records. Each app
+that holds personal data registers one `PersonalDataHandler` in its `AppConfig.ready()`:
+
+- `letter`: what it holds about the person, as entries of the subject access letter;
+- `places`: the free text where the person may be named (notes of the organisations they
+  are linked to, emails sent to them…), which erasure searches for whole-word mentions;
+- `protected`: names in its tables that contain a given word (organisations, units,
+  events, other people); erasure never changes them, in structured fields or in text;
+- `anonymise`: what it does to the person's own rows, planned first (`apply=False`),
+  then done (`apply=True`), each line said without the erased value;
+- `covers`: the relations to a person (`app_label.Model.field`) it accounts for, so a test
+  can insist that every relation to a login or a contact is covered by some handler.
+
+`erasure.py` puts the handlers together for the review and the erasure, `letter.py` for
+the letter. The audit app only knows the contract; it never imports the apps above it.
 """
 
 import datetime
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.utils import dateformat, timezone
 
-REDACTED = "[erased]"
-
-
-@dataclass
-class Subject:
-    """The person: their logins and contact records, and the words that identify them."""
-
-    users: list = field(default_factory=list)
-    contacts: list = field(default_factory=list)
-
-    @property
-    def identifiers(self) -> list[str]:
-        """Full names, email addresses and phone numbers, longest first."""
-        words = set()
-        for person in [*self.users, *self.contacts]:
-            for value in (person.full_name, person.email, getattr(person, "phone", "")):
-                value = (value or "").strip()
-                # A single short word would redact too much of other people's text.
-                if len(value) >= 5 or ("@" in value and len(value) >= 3):
-                    words.add(value)
-        return sorted(words, key=len, reverse=True)
+# What anonymised records are called (the names erasure gives a login and a contact).
+ERASED_PERSON = "Erased person"
+ERASED_CONTACT = "Erased contact"
 
 
-ErasureHandler = Callable[[Subject], int]
-_erasure_handlers: dict[str, ErasureHandler] = {}
-
-
-def register_erasure_handler(name: str, handler: ErasureHandler) -> None:
-    """An app's way of anonymising its structured personal fields; returns rows changed."""
-    _erasure_handlers[name] = handler
+def in_words(value: datetime.date | datetime.datetime | None) -> str:
+    """A date as people write it ("4 March 2026"), for letters and reports."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        value = timezone.localtime(value).date()
+    return dateformat.format(value, "j F Y")
 
 
 def contact_model():
     return apps.get_model("organisations", "Contact")
+
+
+@dataclass
+class Subject:
+    """The person: the logins and contact records an administrator said are theirs."""
+
+    users: list = field(default_factory=list)
+    contacts: list = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.users or self.contacts)
+
+    @property
+    def user_ids(self) -> list[int]:
+        return [u.pk for u in self.users]
+
+    @property
+    def contact_ids(self) -> list[int]:
+        return [c.pk for c in self.contacts]
+
+    @property
+    def people(self) -> list:
+        return [*self.users, *self.contacts]
+
+    @property
+    def emails(self) -> set[str]:
+        return {
+            p.email.strip().lower()
+            for p in self.people
+            if p.email and not p.email.lower().endswith("@erased.invalid")
+        }
+
+    @property
+    def names(self) -> list[str]:
+        """Each distinct full name, as written on their records."""
+        seen: dict[str, str] = {}
+        for person in self.people:
+            name = " ".join((person.full_name or "").split())
+            if name and name not in (ERASED_PERSON, ERASED_CONTACT):
+                seen.setdefault(name.casefold(), name)
+        return list(seen.values())
+
+    def records(self) -> list[str]:
+        """Each record in words, without the person's details (for reports and logs)."""
+        described = [f"Login ({u.get_kind_display().lower()})" for u in self.users]
+        described += [f"Contact record at {c.organisation}" for c in self.contacts]
+        return described
+
+
+def subject_from_ids(user_ids: Iterable[int], contact_ids: Iterable[int]) -> Subject:
+    """The chosen records, with the contact records that belong to a chosen login."""
+    user_ids, contact_ids = list(user_ids), list(contact_ids)
+    users = list(get_user_model().objects.filter(pk__in=user_ids).order_by("pk"))
+    contacts = list(
+        contact_model()
+        .objects.filter(Q(pk__in=contact_ids) | Q(user_id__in=[u.pk for u in users]))
+        .select_related("organisation")
+        .order_by("pk")
+    )
+    return Subject(users=users, contacts=contacts)
 
 
 def find_subjects(text: str) -> tuple[list, list]:
@@ -69,141 +118,100 @@ def find_subjects(text: str) -> tuple[list, list]:
     contacts = list(
         contact_model()
         .objects.filter(Q(full_name__icontains=text) | Q(email__icontains=text))
-        .select_related("organisation")
+        .select_related("organisation", "user")
         .order_by("full_name")[:50]
     )
     return users, contacts
 
 
-def _plain(value):
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, models.Model):
-        return str(value.pk)
-    if hasattr(value, "name") and not isinstance(value, str | int | float | bool | dict | list):
-        return getattr(value, "name", "") or ""  # files
-    return value
+@dataclass(frozen=True)
+class Change:
+    """One line of an erasure plan or report: what and how, never the erased value.
+
+    `kept` lines say what is deliberately kept (attendance figures, message counts) and why.
+    """
+
+    what: str
+    how: str
+    count: int = 1
+    kept: bool = False
+
+    def as_dict(self) -> dict:
+        return {"what": self.what, "how": self.how, "count": self.count, "kept": self.kept}
 
 
-def _row(obj: models.Model) -> dict:
-    data = {"id": obj.pk}
-    for f in obj._meta.concrete_fields:
-        if f.name == "password":
-            continue
-        data[f.attname] = _plain(getattr(obj, f.attname))
-    return data
+@dataclass(frozen=True)
+class TextPlace:
+    """Free text where the person may be named: some rows, some of their text fields.
+
+    `describe` says which record a row is without quoting the person (no names, emails
+    or free text): the erasure report keeps these descriptions. A first name or a surname
+    alone is looked for only `in_context`, in records tied to the person; elsewhere only
+    their full name, email and phone are.
+    """
+
+    label: str
+    rows: QuerySet
+    fields: tuple[str, ...]
+    describe: Callable[[Any], str]
+    in_context: bool = True
 
 
-def _pointing_fields(model, targets: dict) -> list[tuple[str, str]]:
-    """(field path, target key) for each relation of `model` to a person model."""
-    found = []
-    for f in model._meta.get_fields():
-        if not (f.is_relation and f.concrete) and not f.many_to_many:
-            continue
-        if f.auto_created and not f.concrete:
-            continue
-        related = getattr(f, "related_model", None)
-        for key, target in targets.items():
-            if related is target:
-                found.append((f.name, key))
-    return found
+@dataclass
+class LetterEntry:
+    """One thing held about the person, for the subject access letter.
+
+    `facts` are (label, value) pairs; values are text, numbers, booleans or dates (shown
+    in words in the letter). Nothing secret and no internal id belongs here. `key`
+    ("app_label.Model:pk") keeps a record from being listed twice; it is never shown.
+    """
+
+    category: str
+    title: str
+    facts: list[tuple[str, Any]] = field(default_factory=list)
+    text: str = ""
+    when: datetime.date | datetime.datetime | None = None
+    origin: str = ""
+    key: str = ""
 
 
-def collect(subject: Subject) -> dict[str, list[dict]]:
-    """Every row that points at the person, grouped by the kind of record."""
-    user_model, contact = get_user_model(), contact_model()
-    ids = {"user": [u.pk for u in subject.users], "contact": [c.pk for c in subject.contacts]}
-    targets = {"user": user_model, "contact": contact}
-    result: dict[str, list[dict]] = {}
-    if subject.users:
-        result["Logins"] = [_row(u) for u in subject.users]
-    if subject.contacts:
-        result["Contact records"] = [_row(c) for c in subject.contacts]
-    for model in apps.get_models():
-        if model in (user_model, contact):
-            continue
-        condition = Q()
-        for name, key in _pointing_fields(model, targets):
-            if ids[key]:
-                condition |= Q(**{f"{name}__in": ids[key]})
-        if not condition:
-            continue
-        rows = model._base_manager.filter(condition).distinct().order_by("pk")
-        label = f"{model._meta.app_config.verbose_name}: {model._meta.verbose_name_plural}"
-        collected = [_row(obj) for obj in rows.iterator(chunk_size=1000)]
-        if collected:
-            result[label] = collected
-    return result
+# The letter's sections for what is held, in the order the letter gives them.
+LETTER_CATEGORIES = {
+    "profile": "Your profile and account",
+    "bookings": "Bookings and attendance",
+    "messages": "Messages we sent you",
+    "notes": "Notes and records that mention you",
+    "consent": "Your consent and email choices",
+    "activity": "Your work in MyCareer",
+    "other": "Other records about you",
+    "audit": "Who changed or exported your data",
+}
 
 
-def _text_fields(model) -> list[models.Field]:
-    return [
-        f
-        for f in model._meta.concrete_fields
-        if isinstance(f, models.CharField | models.TextField | models.JSONField)
-        and not f.primary_key
-        and f.name != "password"
-    ]
+@dataclass(frozen=True)
+class PersonalDataHandler:
+    """One app's part in subject access and erasure (see the module docstring)."""
+
+    anonymise: Callable[..., list[Change]] | None = None
+    places: Callable[[Subject], Iterable[TextPlace]] | None = None
+    protected: Callable[[Subject, str], Iterable[tuple[str, str]]] | None = None
+    letter: Callable[[Subject], Iterable[LetterEntry]] | None = None
+    covers: tuple[str, ...] = ()
 
 
-def _redact(value, pattern: re.Pattern):
-    if isinstance(value, str):
-        return pattern.sub(REDACTED, value)
-    if isinstance(value, list):
-        return [_redact(v, pattern) for v in value]
-    if isinstance(value, dict):
-        return {k: _redact(v, pattern) for k, v in value.items()}
-    return value
+_handlers: dict[str, PersonalDataHandler] = {}
 
 
-def redact_everywhere(subject: Subject) -> int:
-    """Replace the person's name, email and phone wherever they appear in text; rows changed."""
-    words = subject.identifiers
-    if not words:
-        return 0
-    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-    changed = 0
-    for model in apps.get_models():
-        fields = _text_fields(model)
-        if not fields:
-            continue
-        condition = Q()
-        for f in fields:
-            lookup = "icontains"
-            for word in words:
-                if isinstance(f, models.JSONField):
-                    # JSON is matched on its text form below, row by row.
-                    continue
-                condition |= Q(**{f"{f.name}__{lookup}": word})
-        json_fields = [f for f in fields if isinstance(f, models.JSONField)]
-        candidates = (
-            model._base_manager.filter(condition) if condition else model._base_manager.none()
-        )
-        rows = list(candidates)
-        if json_fields:
-            seen = {r.pk for r in rows}
-            for obj in model._base_manager.exclude(pk__in=seen).iterator(chunk_size=2000):
-                if any(pattern.search(str(getattr(obj, f.attname))) for f in json_fields):
-                    rows.append(obj)
-        for obj in rows:
-            updates = {}
-            for f in fields:
-                before = getattr(obj, f.attname)
-                after = _redact(before, pattern)
-                if after != before:
-                    updates[f.attname] = after
-            if updates:
-                model._base_manager.filter(pk=obj.pk).update(**updates)
-                changed += 1
-    return changed
+def register_personal_data(name: str, handler: PersonalDataHandler) -> None:
+    """Register an app's personal-data handler (called from its AppConfig.ready)."""
+    if not isinstance(handler, PersonalDataHandler):
+        raise TypeError(f"{name}: register a PersonalDataHandler, not {type(handler).__name__}")
+    _handlers[name] = handler
 
 
-@transaction.atomic
-def erase(subject: Subject) -> dict[str, int]:
-    """Anonymise the person everywhere; aggregate figures (counts) stay right."""
-    # Structured fields first (unique emails become unique placeholders), then free text.
-    counts = {name: handler(subject) for name, handler in _erasure_handlers.items()}
-    counts["rows with text redacted"] = redact_everywhere(subject)
-    return counts
+# The name apps registered under before the handler did more than erase.
+register_erasure_handler = register_personal_data
+
+
+def personal_data_handlers() -> dict[str, PersonalDataHandler]:
+    return dict(_handlers)

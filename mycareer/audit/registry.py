@@ -10,3 +10,8 @@ def register_actions(labels: dict[str, str]) -> None:
 
 def label_for(action: str) -> str:
     return _LABELS.get(action, action)
+
+
+def registered_actions() -> dict[str, str]:
+    """Every registered action code with its label."""
+    return dict(_LABELS)

@@ -16,11 +16,25 @@ def log(
     person: Any = None,
 ) -> AuditEntry:
     """Record that `by` did `action` to `obj`; call inside the changing transaction."""
+    entry = build_entry(obj, action, by=by, data=data, person=person)
+    entry.save()
+    return entry
+
+
+def build_entry(
+    obj: models.Model | None,
+    action: str,
+    *,
+    by: Any = None,
+    data: dict | None = None,
+    person: Any = None,
+) -> AuditEntry:
+    """An unsaved entry, for `log_many` to write a large change's entries in one go."""
     user_model = get_user_model()
     if person is None and isinstance(obj, user_model):
         person = obj
     actor = by if by is not None and getattr(by, "is_authenticated", False) else None
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor=actor,
         action=action,
         content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
@@ -31,35 +45,35 @@ def log(
     )
 
 
-def personal_data_export(*, users: list, contacts: list, by) -> dict:
-    """Everything held about a person, as one machine-readable document; audited."""
-    from django.db import transaction
-    from django.utils import timezone
-
-    from mycareer.audit.personal_data import Subject, collect
-
-    with transaction.atomic():
-        data = collect(Subject(users=users, contacts=contacts))
-        for user in users:
-            log(user, "audit.personal_data.exported", by=by, data={"sections": sorted(data)})
-        for contact in contacts:
-            log(contact, "audit.personal_data.exported", by=by, data={"sections": sorted(data)})
-    return {
-        "exported_at": timezone.now().isoformat(),
-        "people": {"logins": [u.pk for u in users], "contact_records": [c.pk for c in contacts]},
-        "records": data,
-    }
+def log_many(entries: list[AuditEntry]) -> None:
+    """Write entries made by `build_entry`, in the changing transaction."""
+    AuditEntry.objects.bulk_create(entries, batch_size=500)
 
 
-def personal_data_erase(*, users: list, contacts: list, by) -> dict:
-    """Erase a person everywhere; the audit entry records ids and counts, never the person."""
+def personal_data_letter(*, subject, by, machine: bool = False):
+    """The subject access letter for `subject`; the export is audited on each record."""
     from django.db import transaction
 
-    from mycareer.audit.personal_data import Subject, erase
+    from mycareer.audit.letter import letter_for
 
     with transaction.atomic():
-        counts = erase(Subject(users=users, contacts=contacts))
-        for obj in [*users, *contacts]:
-            obj.refresh_from_db()
-            log(obj, "audit.personal_data.erased", by=by, data={"counts": counts})
-    return counts
+        letter = letter_for(subject)
+        data = {
+            "format": "JSON" if machine else "letter",
+            "sections": [section.heading for section in letter.held],
+            "entries": letter.entry_count,
+        }
+        for record in subject.people:
+            log(record, "audit.personal_data.exported", by=by, data=data)
+    return letter
+
+
+def personal_data_erase(*, subject, by, selected=None, digest: str | None = None):
+    """Erase the person: the mentions ticked in the review, then their own rows.
+
+    Returns the report and its audit entries; raises `StaleReview` (and changes nothing)
+    when the records changed after the review the administrator confirmed.
+    """
+    from mycareer.audit.erasure import erase
+
+    return erase(subject, by=by, selected=selected, digest=digest)

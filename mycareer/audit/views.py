@@ -1,120 +1,126 @@
+import datetime
+import json
+import logging
+from functools import wraps
+
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods, require_safe
 
-from mycareer.audit.models import SENSITIVE_SUFFIXES
+from mycareer.audit.erasure import StaleReview, review_erasure
+from mycareer.audit.forms import AuditFilterForm
+from mycareer.audit.models import SENSITIVE_SUFFIXES, AuditEntry
+from mycareer.audit.personal_data import find_subjects, subject_from_ids
 from mycareer.audit.selectors import audit_entries, audit_for_person
+from mycareer.audit.services import personal_data_erase, personal_data_letter
 
 ADMINISTER = "mycareer.administer"
+ERASED = "audit.personal_data.erased"
+# A person is rarely more than a login and a few contact records; more is a mistake.
+MOST_RECORDS = 20
+# Mentions ticked on the review page; far above any real review, well below a flood.
+MOST_MENTIONS = 20000
+
+logger = logging.getLogger(__name__)
 
 
-def _require_administrator(request):
-    if not request.user.is_authenticated:
-        return redirect(f"/accounts/login/?next={request.get_full_path()}")
-    if not request.user.has_perm(ADMINISTER):
-        raise PermissionDenied("Only administrators can read the audit trail.")
-    return None
+def administrators_only(view):
+    """Log in first; then only administrators (the audit trail and personal data)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(f"/accounts/login/?next={request.get_full_path()}")
+        if not request.user.has_perm(ADMINISTER):
+            raise PermissionDenied("Only administrators can read the audit trail.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
-def audit_list(request):
-    """The audit trail, filterable by action code and by object."""
-    if response := _require_administrator(request):
-        return response
+def _filtered(form: AuditFilterForm):
     entries = audit_entries()
-    action = request.GET.get("action", "").strip()
-    if action:
-        entries = entries.filter(action__startswith=action)
-    sensitive = request.GET.get("sensitive") == "1"
-    if sensitive:
+    data = form.cleaned_data
+    if data["person"]:
+        word = data["person"]
+        entries = entries.filter(
+            Q(actor__full_name__icontains=word)
+            | Q(actor__email__icontains=word)
+            | Q(person__full_name__icontains=word)
+            | Q(person__email__icontains=word)
+            | Q(object_repr__icontains=word)
+        )
+    if data["action"]:
+        entries = (
+            entries.filter(action__startswith=data["action"])
+            if data["action"].endswith(".")
+            else entries.filter(action=data["action"])
+        )
+    zone = timezone.get_current_timezone()
+    if data["date_from"]:
+        start = datetime.datetime.combine(data["date_from"], datetime.time.min, zone)
+        entries = entries.filter(at__gte=start)
+    if data["date_to"]:
+        end = datetime.datetime.combine(data["date_to"], datetime.time.min, zone)
+        entries = entries.filter(at__lt=end + datetime.timedelta(days=1))
+    if data["sensitive"]:
         condition = Q()
         for suffix in SENSITIVE_SUFFIXES:
             condition |= Q(action__endswith=suffix)
         entries = entries.filter(condition)
-    ct, object_id = request.GET.get("ct", ""), request.GET.get("id", "")
+    return entries
+
+
+@require_safe
+@administrators_only
+def audit_list(request):
+    """The audit trail, filterable by person, kind of action and dates, or by one record."""
+    form = AuditFilterForm(request.GET or None)
     subject = None
-    if ct.isdigit() and object_id:
+    if form.is_bound and not form.is_valid():
+        entries = AuditEntry.objects.none()
+    else:
+        entries = _filtered(form) if form.is_bound else audit_entries()
+    ct, object_id = request.GET.get("ct", ""), request.GET.get("id", "")[:64]
+    if ct.isdigit() and len(ct) < 10 and object_id:
         content_type = get_object_or_404(ContentType, pk=int(ct))
         entries = entries.filter(content_type=content_type, object_id=object_id)
         subject = f"{content_type.name} {object_id}"
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "audit/list.html", {"page": page, "action": action, "subject": subject})
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "audit/list.html",
+        {"page": page, "form": form, "subject": subject, "querystring": query.urlencode()},
+    )
 
 
+@require_safe
+@administrators_only
 def audit_person(request, user_id: int):
     """Everything one person did, and everything done about them."""
-    if response := _require_administrator(request):
-        return response
     person = get_object_or_404(get_user_model(), pk=user_id)
     page = Paginator(audit_for_person(person), 50).get_page(request.GET.get("page"))
     return render(request, "audit/list.html", {"page": page, "person": person})
 
 
-def _subjects(request):
-    from django.contrib.auth import get_user_model
-
-    from mycareer.audit.personal_data import contact_model
-
-    users = list(
-        get_user_model().objects.filter(
-            pk__in=[int(x) for x in request.POST.getlist("user") if x.isdigit()]
-        )
-    )
-    contacts = list(
-        contact_model().objects.filter(
-            pk__in=[int(x) for x in request.POST.getlist("contact") if x.isdigit()]
-        )
-    )
-    return users, contacts
-
-
+@require_safe
+@administrators_only
 def privacy(request):
-    """Find a person, then export everything held about them or erase them."""
-    import json
-
-    from django.contrib import messages
-    from django.http import HttpResponse
-
-    from mycareer.audit.personal_data import find_subjects
-    from mycareer.audit.services import personal_data_erase, personal_data_export
-
-    if response := _require_administrator(request):
-        return response
-    query = request.GET.get("q", "").strip()
+    """Find a person, then write their subject access letter or review their erasure."""
+    query = request.GET.get("q", "").strip()[:150]
     users, contacts = find_subjects(query) if query else ([], [])
-    if request.method == "POST":
-        chosen_users, chosen_contacts = _subjects(request)
-        if not chosen_users and not chosen_contacts:
-            messages.error(request, "Tick at least one person.")
-        elif request.POST.get("do") in ("export", "summary"):
-            document = personal_data_export(
-                users=chosen_users, contacts=chosen_contacts, by=request.user
-            )
-            if request.POST.get("do") == "summary":
-                return render(
-                    request,
-                    "audit/privacy_summary.html",
-                    {"document": document, "users": chosen_users, "contacts": chosen_contacts},
-                )
-            response = HttpResponse(
-                json.dumps(document, indent=2, default=str), content_type="application/json"
-            )
-            response["Content-Disposition"] = 'attachment; filename="mycareer-personal-data.json"'
-            return response
-        elif request.POST.get("do") == "erase":
-            if request.POST.get("confirm", "").strip().upper() != "ERASE":
-                messages.error(request, "Type ERASE to confirm: erasure cannot be undone.")
-            else:
-                counts = personal_data_erase(
-                    users=chosen_users, contacts=chosen_contacts, by=request.user
-                )
-                messages.success(
-                    request,
-                    "Erased. " + ", ".join(f"{name}: {n}" for name, n in counts.items()) + ".",
-                )
-                return redirect("audit:privacy")
     return render(
         request,
         "audit/privacy.html",
@@ -122,14 +128,195 @@ def privacy(request):
     )
 
 
+def _ids(values: list[str]) -> list[int] | None:
+    """Record ids from a form or link; None when one is not an id or there are too many."""
+    if len(values) > MOST_RECORDS:
+        return None
+    ids = []
+    for value in values:
+        value = value.strip()
+        if not value.isdigit() or len(value) > 18:
+            return None
+        ids.append(int(value))
+    return ids
+
+
+def _subject(request, data):
+    """The person chosen on the personal data page; None (and a message) if there is none."""
+    users, contacts = _ids(data.getlist("user")), _ids(data.getlist("contact"))
+    if users is None or contacts is None:
+        messages.error(request, "That choice of records is not valid: find the person again.")
+        return None
+    subject = subject_from_ids(users, contacts)
+    if not subject:
+        messages.error(request, "Tick at least one record of the person.")
+        return None
+    return subject
+
+
+def _records_query(subject) -> str:
+    return urlencode(
+        [("user", pk) for pk in subject.user_ids] + [("contact", pk) for pk in subject.contact_ids]
+    )
+
+
+def _letter(request, *, machine: bool):
+    """The chosen person's letter, audited and logged; None (with a message) if none is chosen."""
+    subject = _subject(request, request.GET)
+    if subject is None:
+        return None, None
+    letter = personal_data_letter(subject=subject, by=request.user, machine=machine)
+    logger.info(
+        "personal_data_exported format=%s records=%d entries=%d by=%s",
+        "json" if machine else "letter",
+        len(subject.people),
+        letter.entry_count,
+        request.user.pk,
+    )
+    return subject, letter
+
+
+@require_safe
+@administrators_only
+def subject_access_letter(request):
+    """The subject access letter, ready to print or save as PDF; the export is audited."""
+    subject, letter = _letter(request, machine=False)
+    if subject is None:
+        return redirect("audit:privacy")
+    return render(
+        request,
+        "audit/letter.html",
+        {"letter": letter, "subject": subject, "records_query": _records_query(subject)},
+    )
+
+
+@require_safe
+@administrators_only
+def subject_access_json(request):
+    """The same letter as JSON, for machines (dates in ISO 8601); the export is audited."""
+    subject, letter = _letter(request, machine=True)
+    if subject is None:
+        return redirect("audit:privacy")
+    response = HttpResponse(
+        json.dumps(letter.as_json(), indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="subject-access.json"'
+    return response
+
+
+def _review_page(request, subject, review, *, ticked=None, status=200):
+    ticked = review.default_selection() if ticked is None else ticked
+    return render(
+        request,
+        "audit/erase_review.html",
+        {
+            "subject": subject,
+            "review": review,
+            "ticked": ticked,
+            "records_query": _records_query(subject),
+        },
+        status=status,
+    )
+
+
+def _confirm_page(request, subject, review, ticked, *, error=""):
+    removed = len(ticked)
+    return render(
+        request,
+        "audit/erase_confirm.html",
+        {
+            "subject": subject,
+            "review": review,
+            "ticked": sorted(ticked),
+            "removed": removed,
+            "left": len(review.matches) - removed,
+            "total": review.total(ticked),
+            "record_changes": review.removals,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@administrators_only
+def erasure(request):
+    """Review every change erasure would make, untick false matches, confirm, erase."""
+    data = request.POST if request.method == "POST" else request.GET
+    subject = _subject(request, data)
+    if subject is None:
+        return redirect("audit:privacy")
+    if request.user.pk in subject.user_ids:
+        logger.info("personal_data_erasure_refused reason=own-login by=%s", request.user.pk)
+        messages.error(
+            request, "You cannot erase your own login: ask another administrator to do it."
+        )
+        return redirect("audit:privacy")
+    review = review_erasure(subject)
+    if request.method == "GET":
+        return _review_page(request, subject, review)
+    known = {m.id for m in review.matches}
+    ticked = set(request.POST.getlist("match")[:MOST_MENTIONS]) & known
+    if request.POST.get("digest") != review.digest:
+        messages.warning(
+            request,
+            "Something changed since you started the review: check the mentions again.",
+        )
+        return _review_page(request, subject, review, ticked=ticked, status=409)
+    step = request.POST.get("step")
+    if step == "confirm":
+        return _confirm_page(request, subject, review, ticked)
+    if step != "erase":
+        return _review_page(request, subject, review, ticked=ticked)
+    if request.POST.get("confirm", "").strip().upper() != "ERASE":
+        return _confirm_page(
+            request,
+            subject,
+            review,
+            ticked,
+            error="Type ERASE to confirm: erasure cannot be undone.",
+        )
+    try:
+        report, entries = personal_data_erase(
+            subject=subject, by=request.user, selected=ticked, digest=review.digest
+        )
+    except StaleReview:
+        messages.warning(
+            request, "Something changed while you confirmed: check the mentions again."
+        )
+        return _review_page(request, subject, review_erasure(subject), status=409)
+    logger.info(
+        "personal_data_erased records=%d changes=%d mentions_left=%d by=%s",
+        len(report["records"]),
+        report["total"],
+        len(report["left"]),
+        request.user.pk,
+    )
+    messages.success(
+        request,
+        ngettext("Erased: %(n)d change made.", "Erased: %(n)d changes made.", report["total"])
+        % {"n": report["total"]},
+    )
+    return redirect(reverse("audit:erasure_report", args=[entries[0].pk]))
+
+
+@require_safe
+@administrators_only
+def erasure_report(request, entry_id: int):
+    """What an erasure changed and kept, as recorded in the audit trail (no erased values)."""
+    entry = get_object_or_404(
+        AuditEntry.objects.select_related("actor"), pk=entry_id, action=ERASED
+    )
+    return render(request, "audit/erasure_report.html", {"entry": entry, "report": entry.data})
+
+
+@require_http_methods(["GET", "POST"])
+@administrators_only
 def retention(request):
     """The retention schedule, with what would go today; administrators can apply it now."""
-    from django.contrib import messages
-
     from mycareer.audit.retention import retention_apply, retention_dry_run
 
-    if response := _require_administrator(request):
-        return response
     if request.method == "POST":
         done = retention_apply(by=request.user)
         messages.success(

@@ -8,6 +8,7 @@ class BookingsConfig(AppConfig):
 
     def ready(self) -> None:
         from mycareer.accounts.permissions import can_edit_records, is_student
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.bookings import (
             permissions,  # noqa: F401 (registers rules)
@@ -15,6 +16,7 @@ class BookingsConfig(AppConfig):
         )
         from mycareer.bookings.dashboard import staff_panel, student_panel
         from mycareer.bookings.demo import seed_bookings
+        from mycareer.bookings.privacy import personal_data
         from mycareer.bookings.selectors import (
             booked_events_for_feed,
             bookings_timeline_source,
@@ -77,3 +79,4 @@ class BookingsConfig(AppConfig):
         register_cancellation_recipients(cancellation_addresses, name="bookings")
         register_periodic_job(PeriodicJob("expire-offers", tasks.expire_offers, every_minutes=5))
         register_seed(SeedStep("bookings", seed_bookings, order=60))
+        register_personal_data("bookings", personal_data)

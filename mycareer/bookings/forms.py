@@ -3,7 +3,13 @@ from django import forms
 from mycareer.bookings import selectors
 from mycareer.bookings.models import BookingSettings, NoShowPolicy
 from mycareer.bookings.services import MERGE_FIELDS, unknown_merge_fields
-from mycareer.core.forms import LocalDateTimeInput
+from mycareer.core.forms import (
+    BoundedIntegerField,
+    IdChoiceField,
+    LocalDateTimeInput,
+    SingleLineField,
+    bounded_formfield,
+)
 
 FIELDS_HELP = "You can use " + ", ".join("{{ " + f + " }}" for f in MERGE_FIELDS) + "."
 
@@ -24,7 +30,7 @@ FOLLOW_UP_BODY = "\n\n".join(
 
 
 class BookingSettingsForm(forms.Form):
-    capacity = forms.IntegerField(
+    capacity = BoundedIntegerField(
         label="Number of places",
         min_value=0,
         required=False,
@@ -50,7 +56,7 @@ class BookingSettingsForm(forms.Form):
         choices=BookingSettings.Promotion.choices,
         widget=forms.RadioSelect,
     )
-    offer_hours = forms.IntegerField(
+    offer_hours = BoundedIntegerField(
         label="Hours to accept an offer",
         min_value=1,
         max_value=168,
@@ -107,7 +113,7 @@ class CodeForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    to_event = forms.ModelChoiceField(label="Move to", queryset=None, empty_label="Choose an event")
+    to_event = IdChoiceField(label="Move to", queryset=None, empty_label="Choose an event")
 
     def __init__(self, *args, event, **kwargs):
         super().__init__(*args, **kwargs)
@@ -118,7 +124,7 @@ class MoveForm(forms.Form):
 
 
 class FollowUpForm(forms.Form):
-    subject = forms.CharField(label="Subject", max_length=200, help_text=FIELDS_HELP)
+    subject = SingleLineField(label="Subject", max_length=200, help_text=FIELDS_HELP)
     body = forms.CharField(
         label="Message", widget=forms.Textarea(attrs={"rows": 12}), help_text=FIELDS_HELP
     )
@@ -161,6 +167,7 @@ class ReportSendForm(forms.Form):
 class PolicyForm(forms.ModelForm):
     class Meta:
         model = NoShowPolicy
+        formfield_callback = bounded_formfield
         fields = ["enabled", "no_shows", "window_weeks", "ban_weeks"]
 
 

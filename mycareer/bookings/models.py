@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from mycareer.core.fields import SingleLineCharField
 from mycareer.core.text import counted
 from mycareer.events.models import Event
 from mycareer.organisations.models import Contact
@@ -83,7 +84,7 @@ class NoShowFollowUp(models.Model):
     """One email to everyone who booked an event and did not come."""
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="noshow_followups")
-    subject = models.CharField(max_length=200)
+    subject = SingleLineCharField(max_length=200)
     body = models.TextField()
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -4,9 +4,6 @@ Each task reads the rows again and sends nothing if things changed meanwhile (a
 booking cancelled before its confirmation went out gets no confirmation).
 """
 
-import csv
-import io
-
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
@@ -28,7 +25,9 @@ from mycareer.bookings.selectors import (
     when_text,
 )
 from mycareer.bookings.tickets import check_in_url, event_ics, qr_png
-from mycareer.core.mail import render_text
+from mycareer.core.mail import send_message, send_templated_email
+from mycareer.core.retry import email_task
+from mycareer.core.spreadsheets import csv_text
 
 
 def _when(event) -> str:
@@ -36,24 +35,6 @@ def _when(event) -> str:
     if start.date() == end.date():
         return f"{start:%A %-d %B %Y, %H:%M}–{end:%H:%M}"
     return f"{start:%A %-d %B %Y, %H:%M} to {end:%A %-d %B %Y, %H:%M}"
-
-
-def _send(
-    *,
-    to: list[str],
-    subject: str,
-    template: str,
-    context: dict,
-    reply_to: list[str] | None = None,
-    attachments: list[tuple[str, bytes | str, str]] = (),
-) -> int:
-    body = render_text(template, context)
-    message = EmailMultiAlternatives(
-        subject=f"[MyCareer] {subject}", body=body, to=to, reply_to=reply_to or []
-    )
-    for name, content, mimetype in attachments:
-        message.attach(name, content, mimetype)
-    return message.send()
 
 
 def _event_url(event) -> str:
@@ -79,7 +60,7 @@ def _booking(booking_id: int) -> Booking | None:
 def _ticket(booking: Booking, *, subject: str, template: str) -> int:
     """A confirmation: event details, an .ics for the calendar and the check-in QR code."""
     event = booking.event
-    return _send(
+    return send_templated_email(
         to=[booking.student.email],
         reply_to=_reply_to(event),
         subject=subject,
@@ -98,7 +79,7 @@ def _ticket(booking: Booking, *, subject: str, template: str) -> int:
     )
 
 
-@task()
+@email_task()
 def send_booking_confirmation(booking_id: int) -> int:
     """Confirm a place: details, calendar file and check-in QR code."""
     booking = _booking(booking_id)
@@ -111,7 +92,7 @@ def send_booking_confirmation(booking_id: int) -> int:
     )
 
 
-@task()
+@email_task()
 def send_promotion(booking_id: int) -> int:
     """Tell someone the waiting list gave them a place (with the same attachments)."""
     booking = _booking(booking_id)
@@ -132,13 +113,13 @@ def _entry(entry_id: int) -> WaitlistEntry | None:
     )
 
 
-@task()
+@email_task()
 def send_waitlist_joined(entry_id: int) -> int:
     """Tell someone they are on the waiting list, their number and how places are given."""
     entry = _entry(entry_id)
     if entry is None or entry.status != WaitlistEntry.Status.WAITING:
         return 0
-    return _send(
+    return send_templated_email(
         to=[entry.student.email],
         reply_to=_reply_to(entry.event),
         subject=f"You are on the waiting list for {entry.event.title}",
@@ -155,13 +136,13 @@ def send_waitlist_joined(entry_id: int) -> int:
     )
 
 
-@task()
+@email_task()
 def send_offer(entry_id: int) -> int:
     """Offer a freed place to the next person waiting, with the link to accept it."""
     entry = _entry(entry_id)
     if entry is None or entry.status != WaitlistEntry.Status.OFFERED:
         return 0
-    return _send(
+    return send_templated_email(
         to=[entry.student.email],
         reply_to=_reply_to(entry.event),
         subject=f"A place is yours if you want it: {entry.event.title}",
@@ -176,13 +157,13 @@ def send_offer(entry_id: int) -> int:
     )
 
 
-@task()
+@email_task()
 def send_ban_notice(ban_id: int) -> int:
     """Tell a student why they cannot book for a while, and until when."""
     ban = BookingBan.objects.select_related("student").filter(pk=ban_id).first()
     if ban is None or ban.lifted_at is not None or ban.ends_at <= timezone.now():
         return 0
-    return _send(
+    return send_templated_email(
         to=[ban.student.email],
         subject="You cannot book events for a while",
         template="bookings/email/ban.txt",
@@ -190,7 +171,7 @@ def send_ban_notice(ban_id: int) -> int:
     )
 
 
-@task()
+@email_task()
 def send_noshow_followup(followup_id: int) -> int:
     """Email each no-show the organiser's message once, even if the worker restarts."""
     # Imported here: the services module enqueues these tasks, so it imports this one.
@@ -214,18 +195,16 @@ def send_noshow_followup(followup_id: int) -> int:
             to=[booking.student.email],
             reply_to=[followup.sent_by.email] if followup.sent_by else [],
         )
-        sent += message.send()
+        sent += send_message(message)
         Booking.objects.filter(pk=booking.pk).update(followed_up_at=timezone.now())
     return sent
 
 
 def report_csv(report) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(report_csv_rows(report))
-    return buffer.getvalue()
+    return csv_text(report_csv_rows(report))
 
 
-@task()
+@email_task()
 def send_employer_report(report_id: int) -> int:
     """Send the attendance figures (and the CSV) to each chosen employer contact."""
     report = (
@@ -242,7 +221,7 @@ def send_employer_report(report_id: int) -> int:
     for contact in report.contacts.all():
         if not contact.email:
             continue
-        sent += _send(
+        sent += send_templated_email(
             to=[contact.email],
             reply_to=[report.sent_by.email] if report.sent_by else _reply_to(event),
             subject=f"Attendance at {event.title}",

@@ -1,11 +1,10 @@
-import csv
 import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +31,7 @@ from mycareer.bookings.models import Booking, BookingBan, WaitlistEntry
 from mycareer.bookings.tickets import BadCode, read_check_in_token
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
+from mycareer.core.spreadsheets import csv_download
 from mycareer.core.text import counted
 from mycareer.events import selectors as event_selectors
 from mycareer.events.models import Event
@@ -614,10 +614,7 @@ def report_csv(request, event_id: int):
     event = _run_event(request, event_id)
     figures = selectors.attendance_report(event)
     audit.log(event, "bookings.report.exported", by=request.user, data={"format": "csv"})
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="attendance-{event.pk}.csv"'
-    csv.writer(response).writerows(selectors.report_csv_rows(figures))
-    return response
+    return csv_download(selectors.report_csv_rows(figures), filename=f"attendance-{event.pk}.csv")
 
 
 # The no-show policy ------------------------------------------------------------------------------

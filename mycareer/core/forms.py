@@ -1,4 +1,14 @@
 from django import forms
+from django.db import models
+
+from mycareer.core.text import single_line
+
+# The largest whole number MyCareer takes from a request: it fits every integer column
+# of SQLite and PostgreSQL (a 32-bit signed integer), so a typed or crafted number is
+# refused by the form instead of by the database.
+MAX_INTEGER = 2**31 - 1
+# Record ids are 64-bit: anything larger cannot name a record.
+MAX_ID = 2**63 - 1
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -17,6 +27,87 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
+class SingleLineField(forms.CharField):
+    """A name, title or subject: control characters and line breaks become spaces."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return single_line(value) if isinstance(value, str) else value
+
+
+class BoundedIntegerField(forms.IntegerField):
+    """An IntegerField that never lets a number through that the database cannot hold."""
+
+    def __init__(self, *, min_value=None, max_value=None, **kwargs):
+        max_value = MAX_INTEGER if max_value is None else min(max_value, MAX_INTEGER)
+        min_value = -MAX_INTEGER if min_value is None else max(min_value, -MAX_INTEGER)
+        super().__init__(min_value=min_value, max_value=max_value, **kwargs)
+
+
+def bounded_int(
+    value, *, default: int | None = None, low: int = 0, high: int = MAX_INTEGER
+) -> int | None:
+    """A whole number from a query string or form, within [low, high]; else `default`.
+
+    For parameters read without a form (page numbers, ids): "9223372036854775807",
+    "1e9", "" and "abc" all give `default` rather than an error page.
+    """
+    text = "" if value is None else str(value).strip()
+    # No number MyCareer takes has more digits than this; int() of a huge string is slow.
+    if len(text) > 24:
+        return default
+    try:
+        number = int(text)
+    except ValueError:
+        return default
+    return number if low <= number <= high else default
+
+
+def bounded_ids(values, *, high: int = MAX_ID) -> list[int]:
+    """The valid ids among a list of submitted values (e.g. `request.POST.getlist`)."""
+    ids = (bounded_int(v, low=1, high=high) for v in values)
+    return [i for i in ids if i is not None]
+
+
+def _is_out_of_range_id(value) -> bool:
+    text = str(value).strip()
+    return text.lstrip("-").isdigit() and bounded_int(text, low=-MAX_ID, high=MAX_ID) is None
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField that answers "not one of the choices" to an id too big to exist.
+
+    Django passes the submitted id straight to the database, which raises an overflow
+    (SQLite) or a range error (PostgreSQL) for a 20-digit number: a 500 instead of a
+    form error.
+    """
+
+    def to_python(self, value):
+        if (
+            self.to_field_name is None
+            and value not in self.empty_values
+            and _is_out_of_range_id(value)
+        ):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(value)
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """A ModelMultipleChoiceField with the same refusal of ids too big to exist."""
+
+    def _check_values(self, value):
+        for item in value if self.to_field_name is None else ():
+            if _is_out_of_range_id(item):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": str(item)[:30]},
+                )
+        return super()._check_values(value)
+
+
 def add_validation_error(form: forms.BaseForm, error: forms.ValidationError) -> None:
     """Show a service's ValidationError on the form: by field where it names one, else on top."""
     if hasattr(error, "error_dict"):
@@ -24,3 +115,12 @@ def add_validation_error(form: forms.BaseForm, error: forms.ValidationError) -> 
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+def bounded_formfield(db_field, **kwargs):
+    """ModelForm `Meta.formfield_callback`: relations become Id(s)ChoiceField."""
+    if isinstance(db_field, models.ManyToManyField):
+        kwargs.setdefault("form_class", IdsChoiceField)
+    elif isinstance(db_field, models.ForeignKey):
+        kwargs.setdefault("form_class", IdChoiceField)
+    return db_field.formfield(**kwargs)

@@ -1,24 +1,26 @@
-"""One structured line per background job, refusal and email: `event=… key=value …`.
+"""One structured key=value line per background job, refusal and email.
 
-Values with spaces, quotes or line breaks are quoted, so each record stays one line
-that log tools split on spaces and equals signs.
+`log_event(logger, "signin.slowed", account=..., wait_seconds=60)` writes
+`event=signin.slowed account=ada@example.ac.uk wait_seconds=60`: easy to grep, and
+read as fields by any log collector.
 """
 
 import logging
 
 
 def _value(value) -> str:
-    text = "" if value is None else str(value)
-    if text and not any(c in text for c in ' ="\\\n\r\t'):
-        return text
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") + '"'
+    text = str(value).replace("\n", " ").replace("\r", " ")
+    if not text or any(c in text for c in ' ="'):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
 
 
-def log_line(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields) -> None:
-    """Write `event=<event> key=value …` as one record of `logger`."""
-    parts = [f"event={event}", *(f"{key}={_value(value)}" for key, value in fields.items())]
-    logger.log(level, " ".join(parts))
+def format_event(event: str, **fields) -> str:
+    return " ".join([f"event={event}", *(f"{key}={_value(v)}" for key, v in fields.items())])
+
+
+def log_event(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields) -> None:
+    logger.log(level, format_event(event, **fields))
 
 
 class DropForbiddenTracebacks(logging.Filter):

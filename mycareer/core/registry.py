@@ -107,3 +107,27 @@ def register_periodic_job(job: PeriodicJob) -> None:
 
 def periodic_jobs() -> list[PeriodicJob]:
     return list(_periodic.values())
+
+
+@dataclass(frozen=True)
+class MediaArea:
+    """A folder of uploads and who may read its files; `may_read=None` means everyone.
+
+    Files outside every registered area are never served.
+    """
+
+    prefix: str
+    may_read: Callable[[Any], bool] | None = None
+
+
+_media: dict[str, MediaArea] = {}
+
+
+def register_media_area(area: MediaArea) -> None:
+    _media[area.prefix] = area
+
+
+def media_area_for(path: str) -> MediaArea | None:
+    """The area a file of MEDIA_ROOT belongs to (the longest matching prefix)."""
+    matching = [area for prefix, area in _media.items() if path.startswith(prefix)]
+    return max(matching, key=lambda area: len(area.prefix), default=None)

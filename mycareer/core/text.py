@@ -1,7 +1,31 @@
-"""Small helpers for the words MyCareer shows: counts with their nouns, lists of names."""
+"""Text in and out: one-line text cleaned as it comes in; counts and lists as they go out.
+
+A line break or another control character in a name can end up in an email header, a
+CSV row or a calendar file, where it changes the meaning of what follows it. Every
+one-line text MyCareer takes, from a form or an import, goes through `single_line`.
+Every count MyCareer shows goes through ngettext, here or in a template's `pluralize`.
+"""
+
+import re
+import unicodedata
 
 from django.utils.formats import number_format
 from django.utils.translation import ngettext
+
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+_BREAKS = {"Cc", "Zl", "Zp"}
+_SPACES = re.compile(r"\s+")
+
+
+def single_line(value: str | None) -> str:
+    """The text on one line: control characters become spaces, runs of space become one.
+
+    Leading and trailing space goes too. `None` becomes "".
+    """
+    if not value:
+        return ""
+    text = "".join(" " if unicodedata.category(c) in _BREAKS else c for c in str(value))
+    return _SPACES.sub(" ", text).strip()
 
 
 def counted(count: int, singular: str, plural: str) -> str:

@@ -1,9 +1,12 @@
 import logging
+import re
 
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_safe
 
-from mycareer.core.logs import log_line
+from mycareer.core.logs import log_event
 from mycareer.core.registry import dashboard_panels
 
 logger = logging.getLogger(__name__)
@@ -35,7 +38,7 @@ def permission_denied(request, exception=None):
     """The refusal page with its reason, and one log line saying who was refused what."""
     reason = str(exception) if exception else ""
     user = getattr(request, "user", None)
-    log_line(
+    log_event(
         logger,
         "access.refused",
         status=403,
@@ -49,3 +52,28 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
+
+
+def csrf_failure(request, reason: str = ""):
+    """A form refused by the CSRF check, explained in the site's own layout."""
+    user = getattr(request, "user", None)
+    logger.info(
+        "csrf_refused path=%s reason=%s user=%s",
+        request.path,
+        re.sub(r"[^a-z]+", "-", reason.lower()).strip("-") or "unknown",
+        user.pk if user is not None and user.is_authenticated else "-",
+    )
+    referer = request.META.get("HTTP_REFERER", "")
+    back = (
+        referer
+        if url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        else ""
+    )
+    return render(
+        request,
+        "403_csrf.html",
+        {"no_cookie": reason == REASON_NO_CSRF_COOKIE, "back": back},
+        status=403,
+    )

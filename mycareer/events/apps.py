@@ -8,6 +8,7 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         from mycareer.accounts.notifications import NotificationKind, register_notification_kind
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             DashboardPanel,
@@ -23,6 +24,7 @@ class EventsConfig(AppConfig):
         )
         from mycareer.events.dashboard import staff_panel, student_panel
         from mycareer.events.demo import seed_events
+        from mycareer.events.privacy import personal_data
         from mycareer.events.selectors import event_timeline_source, profile_section
         from mycareer.organisations.timeline import (
             ProfileSection,
@@ -69,3 +71,4 @@ class EventsConfig(AppConfig):
             "events", ProfileSection("events/includes/profile_section.html", profile_section, 20)
         )
         register_seed(SeedStep("events", seed_events, order=40))
+        register_personal_data("events", personal_data)

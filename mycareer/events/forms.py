@@ -5,7 +5,14 @@ from django.db.models.functions import Lower
 
 from mycareer.accounts.models import DegreeProgramme, Unit
 from mycareer.accounts.permissions import Action, access_for
-from mycareer.core.forms import DateInput, LocalDateTimeInput
+from mycareer.core.forms import (
+    BoundedIntegerField,
+    DateInput,
+    IdChoiceField,
+    IdsChoiceField,
+    LocalDateTimeInput,
+    SingleLineField,
+)
 from mycareer.events import selectors
 from mycareer.events.models import (
     MAX_EVENT_LENGTH,
@@ -33,18 +40,18 @@ def _split(value: str, separators: str) -> list[str]:
 
 
 class EventForm(forms.Form):
-    title = forms.CharField(label="Title", max_length=200)
+    title = SingleLineField(label="Title", max_length=200)
     type = forms.ChoiceField(
         label="Type of event", choices=[("", "Choose a type"), *Event.Type.choices]
     )
-    unit = forms.ModelChoiceField(
+    unit = IdChoiceField(
         label="Organising unit", queryset=Unit.objects.none(), empty_label="Choose a unit"
     )
     starts_at = forms.DateTimeField(
         label="Starts", widget=LocalDateTimeInput(), help_text="UK time, for example 14:00."
     )
     ends_at = forms.DateTimeField(label="Ends", widget=LocalDateTimeInput())
-    venue = forms.CharField(label="Venue", max_length=200, required=False)
+    venue = SingleLineField(label="Venue", max_length=200, required=False)
     online_url = forms.URLField(
         label="Online link", required=False, assume_scheme="https", max_length=200
     )
@@ -57,7 +64,7 @@ class EventForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line, named as in MyCareer.",
     )
-    topics = forms.ModelMultipleChoiceField(
+    topics = IdsChoiceField(
         label="Topics",
         queryset=Topic.objects.all(),
         required=False,
@@ -74,14 +81,14 @@ class EventForm(forms.Form):
         required=False,
         help_text="Leave unticked to choose units or degree programmes below.",
     )
-    audience_units = forms.ModelMultipleChoiceField(
+    audience_units = IdsChoiceField(
         label="For students of these units",
         queryset=Unit.objects.all(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="A faculty includes its schools and departments.",
     )
-    audience_programmes = forms.ModelMultipleChoiceField(
+    audience_programmes = IdsChoiceField(
         label="For students on these degree programmes",
         queryset=DegreeProgramme.objects.all(),
         required=False,
@@ -248,7 +255,7 @@ class CancelForm(forms.Form):
 
 
 class OpeningRequestForm(forms.Form):
-    unit = forms.ModelChoiceField(
+    unit = IdChoiceField(
         label="Open to students of", queryset=Unit.objects.all(), empty_label="Choose a unit"
     )
     message = forms.CharField(
@@ -273,7 +280,7 @@ class FreeSlotForm(forms.Form):
     week = forms.DateField(
         label="Week", widget=DateInput(), help_text="Any day in the week; slots are Monday–Friday."
     )
-    duration = forms.IntegerField(
+    duration = BoundedIntegerField(
         label="Length in minutes", min_value=15, max_value=8 * 60, help_text="Up to 8 hours."
     )
 
@@ -291,7 +298,7 @@ class FreeSlotForm(forms.Form):
 class CalendarFilterForm(forms.Form):
     """The calendar's filters: a GET form, so every filtered view has an address."""
 
-    unit = forms.ModelChoiceField(
+    unit = IdChoiceField(
         label="Organised by",
         queryset=Unit.objects.all(),
         to_field_name="code",
@@ -312,7 +319,7 @@ class CalendarFilterForm(forms.Form):
         help_text="Part of the name: “bridge” finds Northbridge.",
         widget=forms.TextInput(attrs={"type": "search"}),
     )
-    programme = forms.ModelChoiceField(
+    programme = IdChoiceField(
         label="For students on",
         queryset=DegreeProgramme.objects.all(),
         to_field_name="code",

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import DegreeProgramme, Unit
+from mycareer.core.fields import SingleLineCharField
 from mycareer.organisations.models import Organisation
 
 # Bounding an event's length bounds the clash check's time-range query on both sides
@@ -27,7 +28,7 @@ class Topic(models.Model):
     tag table already holds organisation tags, which mean something else.
     """
 
-    name = models.CharField(max_length=100)
+    name = SingleLineCharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
 
     class Meta:
@@ -56,7 +57,7 @@ class Event(models.Model):
 
     # Calendars know the event by this forever (iCalendar UID), whatever else changes.
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    title = models.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     type = models.CharField(max_length=24, choices=Type.choices, default=Type.OTHER)
     topics = models.ManyToManyField(Topic, blank=True, related_name="events")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="events")
@@ -70,7 +71,7 @@ class Event(models.Model):
     organisations = models.ManyToManyField(Organisation, blank=True, related_name="events")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    venue = models.CharField(max_length=200, blank=True)
+    venue = SingleLineCharField(max_length=200, blank=True)
     online_url = models.URLField("online link", blank=True)
     description = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)

@@ -2,12 +2,12 @@
 
 from django.db.models import Q
 from django.utils import timezone
-from django_tasks import task
 
 from mycareer.accounts.models import AccessLevel, StaffMembership, User
 from mycareer.accounts.notifications import notify
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.mail import send_templated_email
+from mycareer.core.retry import email_task
 from mycareer.events.models import ClashOverride, Event, OpeningRequest
 from mycareer.events.units import UnitTree
 
@@ -26,7 +26,7 @@ def _when(event: Event) -> str:
     )
 
 
-@task()
+@email_task()
 def send_clash_override_emails(override_ids: list[int]) -> int:
     """Tell each other event's organiser that an event went ahead despite clashing with theirs."""
     overrides = ClashOverride.objects.filter(pk__in=override_ids).select_related(
@@ -74,7 +74,7 @@ def operators_answering_for(unit_id: int) -> list[User]:
     return [p for p in candidates.order_by("full_name") if access_for(p).can(Action.ADMINISTER)]
 
 
-@task()
+@email_task()
 def send_opening_request_emails(request_id: int) -> int:
     """Ask the operators of a unit whether an event may be opened to their students."""
     request = OpeningRequest.objects.select_related(
@@ -95,7 +95,7 @@ def send_opening_request_emails(request_id: int) -> int:
     return sent
 
 
-@task()
+@email_task()
 def send_opening_decision_email(request_id: int) -> int:
     """Tell the organiser who asked whether the other unit opened the event."""
     request = OpeningRequest.objects.select_related(
@@ -114,7 +114,7 @@ def send_opening_decision_email(request_id: int) -> int:
     )
 
 
-@task()
+@email_task()
 def send_cancellation_emails(event_id: int, recipients: list[str]) -> int:
     """Tell everyone booked that the event is cancelled, one message each."""
     event = Event.objects.select_related("unit", "organiser").get(pk=event_id)

@@ -1,28 +1,90 @@
-"""Erasing a person from the outbox: the message counts stay, the address goes."""
+"""Bulk email in subject access and erasure: the message counts stay, the address goes."""
 
 from django.db.models import Q
 
-from mycareer.mailing.models import OutboxMessage
+from mycareer.audit.personal_data import (
+    Change,
+    LetterEntry,
+    PersonalDataHandler,
+    TextPlace,
+    in_words,
+)
+from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
 
 
-def erase_outbox(subject) -> int:
-    emails = {p.email.lower() for p in [*subject.users, *subject.contacts] if p.email}
-    rows = OutboxMessage.objects.filter(
-        Q(contact_id__in=[c.pk for c in subject.contacts]) | Q(email__in=emails)
+def _messages(subject):
+    return OutboxMessage.objects.filter(
+        Q(contact_id__in=subject.contact_ids) | Q(email__in=subject.emails)
     )
-    changed = 0
-    for pk in rows.values_list("pk", flat=True):
-        OutboxMessage.objects.filter(pk=pk).update(email=f"erased-{pk}@erased.invalid", error="")
-        changed += 1
-    return changed
+
+
+def _anonymise_outbox(subject, *, apply: bool, by=None) -> list[Change]:
+    pks = list(_messages(subject).values_list("pk", flat=True))
+    if apply:
+        for pk in pks:
+            OutboxMessage.objects.filter(pk=pk).update(
+                email=f"erased-{pk}@erased.invalid", error=""
+            )
+    if not pks:
+        return []
+    return [Change("Bulk emails sent to them", "address removed; the count stays", len(pks))]
+
+
+def _campaigns_received(subject):
+    yield TextPlace(
+        "Bulk emails sent to them",
+        Campaign.objects.filter(pk__in=_messages(subject).values("campaign_id")).select_related(
+            "unit"
+        ),
+        ("subject", "body"),
+        lambda c: f"Bulk email from the {c.unit}, {in_words(c.queued_at or c.created_at)}",
+    )
+    # A sender's reason for leaving them out of a campaign may name them.
+    yield TextPlace(
+        "Reasons they were left out of a bulk email",
+        LeftOut.objects.filter(contact_id__in=subject.contact_ids).select_related("campaign"),
+        ("reason",),
+        lambda left: f"Left out of the bulk email “{left.campaign.subject}”",
+    )
+
+
+def _letter(subject):
+    messages = _messages(subject).select_related("campaign__unit").order_by("sent_at", "pk")
+    for message in messages:
+        yield LetterEntry(
+            "messages",
+            f"Bulk email: {message.campaign.subject}",
+            [
+                ("From", str(message.campaign.unit)),
+                ("To", message.email),
+                ("Sent", message.sent_at),
+                ("Status", message.get_status_display()),
+            ],
+            when=message.sent_at,
+        )
+    sent = Campaign.objects.filter(sender_id__in=subject.user_ids).count()
+    if sent:
+        yield LetterEntry("activity", "Bulk emails you sent", [("Emails", sent)])
+
+
+erase_outbox = PersonalDataHandler(
+    anonymise=_anonymise_outbox,
+    places=_campaigns_received,
+    letter=_letter,
+    covers=(
+        "mailing.OutboxMessage.contact",
+        "mailing.Campaign.sender",
+        # The sender who left a contact out; the contact's own link is the reason's place.
+        "mailing.LeftOut.by",
+        "mailing.LeftOut.contact",
+    ),
+)
 
 
 def old_campaign_bodies_due():
     import datetime
 
     from django.utils import timezone
-
-    from mycareer.mailing.models import Campaign
 
     cutoff = timezone.now() - datetime.timedelta(days=730)
     return Campaign.objects.filter(finished_at__lt=cutoff).exclude(body="")

@@ -15,13 +15,15 @@ class OrganisationsConfig(AppConfig):
             is_employer,
             is_student,
         )
-        from mycareer.audit.personal_data import register_erasure_handler
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.core.registry import (
             DashboardPanel,
+            MediaArea,
             NavItem,
             SeedStep,
+            register_media_area,
             register_nav,
             register_panel,
             register_seed,
@@ -39,12 +41,13 @@ class OrganisationsConfig(AppConfig):
             seed_key_accounts,
             seed_logos,
             seed_organisations,
+            seed_privacy_requests,
             seed_registrations,
         )
         from mycareer.organisations.privacy import (
             declined_registrations_due,
-            erase_contacts,
             forget_declined_registrations,
+            personal_data,
         )
         from mycareer.organisations.search_index import repair_after_migrate
         from mycareer.organisations.selectors import note_timeline_source
@@ -134,10 +137,13 @@ class OrganisationsConfig(AppConfig):
         register_seed(SeedStep("logos", seed_logos, order=21))
         register_seed(SeedStep("key accounts", seed_key_accounts, order=25))
         register_seed(SeedStep("employer registrations", seed_registrations, order=26))
+        register_seed(SeedStep("personal data requests", seed_privacy_requests, order=27))
         post_migrate.connect(
             repair_after_migrate, sender=self, dispatch_uid="organisations.search_index"
         )
-        register_erasure_handler("contact records", erase_contacts)
+        register_personal_data("contact records", personal_data)
+        # Logos are public: shown on profiles that anyone may see.
+        register_media_area(MediaArea("logos/"))
         for code, label in (
             (tasks.LIAISON_REQUEST, "Requests from colleagues to contact your key contacts"),
             (tasks.LIAISON_DECISION, "Answers to your requests to contact a key contact"),

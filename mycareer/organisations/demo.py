@@ -691,3 +691,80 @@ def seed_registrations(cast: dict) -> None:
         website="",
         ip_address="192.0.2.44",
     )
+
+
+def seed_privacy_requests(cast: dict) -> None:
+    """People for the personal data pages: names that are also words, and a past erasure.
+
+    "Grace Bank" works at Atlas Global Bank (erasing her must leave the bank, and Grace
+    Okafor, alone); Priti Raman is named by her first name in a note; Jordan Ellis asked
+    to be erased, so the audit trail holds an erasure report.
+    """
+    from mycareer.audit.erasure import erase
+    from mycareer.audit.personal_data import subject_from_ids
+
+    ember = Organisation.objects.get(name="Ember Energy")
+    if ember.contacts.filter(full_name="Priti Raman").exists():
+        return
+    staff, admin = cast["staff"], cast["admin"]
+    tom, grace = staff["operator@demo.ac.uk"], staff["mailer@demo.ac.uk"]
+    today = timezone.localdate()
+    priti = services.contact_create(
+        organisation=ember,
+        by=tom,
+        full_name="Priti Raman",
+        job_title="Operations Manager",
+        email="priti.raman@emberenergy.co.uk",
+        phone="0113 496 0420",
+        email_consent=True,
+    )
+    services.note_create(
+        organisation=ember,
+        by=tom,
+        kind="event",
+        date=today - datetime.timedelta(days=40),
+        text="Met Priti at the autumn careers fair: she wants two summer interns for the "
+        "offshore wind team.",
+    )
+    services.note_create(
+        organisation=ember,
+        by=tom,
+        kind="email",
+        date=today - datetime.timedelta(days=12),
+        contacts=[priti],
+        text="Priti Raman (priti.raman@emberenergy.co.uk) confirmed the internship dates.",
+    )
+    atlas = Organisation.objects.get(name="Atlas Global Bank")
+    bank = services.contact_create(
+        organisation=atlas,
+        by=grace,
+        full_name="Grace Bank",
+        job_title="Head of Early Careers",
+        email="grace.bank@atlasglobalbank.com",
+        email_consent=True,
+    )
+    services.note_create(
+        organisation=atlas,
+        by=grace,
+        kind="call",
+        date=today - datetime.timedelta(days=20),
+        contacts=[bank],
+        text="Call with Grace from Atlas Global Bank about the spring insight day; "
+        "Grace Okafor will send the Business School's dates.",
+    )
+    armley = Organisation.objects.get(name="Armley Mills Heritage Trust")
+    jordan = services.contact_create(
+        organisation=armley,
+        by=admin,
+        full_name="Jordan Ellis",
+        job_title="Volunteer Coordinator",
+        email="jordan.ellis@armleymills.org.uk",
+    )
+    services.note_create(
+        organisation=armley,
+        by=admin,
+        kind="email",
+        date=today - datetime.timedelta(days=5),
+        text="Jordan Ellis asked us to stop contacting them and to erase their details.",
+    )
+    erase(subject_from_ids([], [jordan.pk]), by=admin)

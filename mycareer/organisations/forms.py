@@ -1,7 +1,13 @@
 from django import forms
 
 from mycareer.accounts.models import Unit
-from mycareer.core.forms import DateInput
+from mycareer.core.forms import (
+    BoundedIntegerField,
+    DateInput,
+    IdChoiceField,
+    SingleLineField,
+    bounded_formfield,
+)
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
 from mycareer.organisations.services import PROFILE_FIELDS
 
@@ -21,6 +27,7 @@ class OrganisationForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
+        formfield_callback = bounded_formfield
         fields = [*PROFILE_FIELDS, "unit"]
         labels = {"unit": "Owning unit", "locations": "Locations"}
         widgets = {"description": forms.Textarea(attrs={"rows": 5})}
@@ -43,6 +50,7 @@ class OrganisationForm(forms.ModelForm):
 class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
+        formfield_callback = bounded_formfield
         fields = [
             "full_name",
             "job_title",
@@ -61,6 +69,7 @@ class ContactForm(forms.ModelForm):
 class NoteForm(forms.ModelForm):
     class Meta:
         model = Note
+        formfield_callback = bounded_formfield
         fields = ["kind", "date", "unit", "contacts", "text", "follow_up_on"]
         labels = {
             "kind": "Type of engagement",
@@ -94,8 +103,8 @@ class ConfirmForm(forms.Form):
 
 
 class KeyAccountForm(forms.Form):
-    unit = forms.ModelChoiceField(label="For which unit", queryset=Unit.objects.none())
-    operator = forms.ModelChoiceField(
+    unit = IdChoiceField(label="For which unit", queryset=Unit.objects.none())
+    operator = IdChoiceField(
         label="Key account operator",
         queryset=None,
         required=False,
@@ -118,7 +127,7 @@ class KeyAccountForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    operator = forms.ModelChoiceField(label="New key account operator", queryset=None)
+    operator = IdChoiceField(label="New key account operator", queryset=None)
 
     def __init__(self, *args, **kwargs):
         from mycareer.accounts.models import User
@@ -153,7 +162,7 @@ class LiaisonDecisionForm(forms.Form):
         choices=[("approve", "Agree"), ("decline", "Decline")],
         widget=forms.RadioSelect,
     )
-    valid_days = forms.IntegerField(
+    valid_days = BoundedIntegerField(
         label="Agreement lasts (days)",
         min_value=1,
         max_value=365,
@@ -166,17 +175,17 @@ class LiaisonDecisionForm(forms.Form):
 
 
 class EmployerRegistrationForm(forms.Form):
-    organisation_name = forms.CharField(label="Organisation name", max_length=200)
+    organisation_name = SingleLineField(label="Organisation name", max_length=200)
     website = forms.URLField(
         label="Organisation website",
         required=False,
         assume_scheme="https",
         help_text="Helps us confirm your organisation quickly.",
     )
-    full_name = forms.CharField(label="Your name", max_length=150)
-    job_title = forms.CharField(label="Your job title", max_length=150, required=False)
+    full_name = SingleLineField(label="Your name", max_length=150)
+    job_title = SingleLineField(label="Your job title", max_length=150, required=False)
     email = forms.EmailField(label="Your work email address")
-    phone = forms.CharField(label="Phone (optional)", max_length=40, required=False)
+    phone = SingleLineField(label="Phone (optional)", max_length=40, required=False)
     password1 = forms.CharField(label="Choose a password", widget=forms.PasswordInput)
     password2 = forms.CharField(label="Type the password again", widget=forms.PasswordInput)
 
@@ -207,6 +216,7 @@ class EmployerProfileForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
+        formfield_callback = bounded_formfield
         fields = ["description", "logo", "website", "sector", "size", "locations"]
         widgets = {"description": forms.Textarea(attrs={"rows": 6})}
         labels = {"description": "About your organisation (students see this)"}
@@ -215,6 +225,7 @@ class EmployerProfileForm(forms.ModelForm):
 class EmployerContactForm(forms.ModelForm):
     class Meta:
         model = Contact
+        formfield_callback = bounded_formfield
         fields = ["full_name", "job_title", "email", "phone", "visible_to_students"]
         labels = {
             "full_name": "Name",
@@ -254,7 +265,7 @@ class RegistrationDecisionForm(forms.Form):
 
 
 class SavedSearchForm(forms.Form):
-    name = forms.CharField(
+    name = SingleLineField(
         label="Name for this search",
         max_length=120,
         help_text="For example: Engineering placements in Leeds.",

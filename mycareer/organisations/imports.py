@@ -10,12 +10,15 @@ through a signed token that only its uploader can use.
 """
 
 import csv
+import dataclasses
 import datetime
 import hashlib
 import io
 import json
+import logging
 import re
 import secrets
+import time
 import zipfile
 from dataclasses import dataclass, field
 
@@ -31,6 +34,8 @@ from django.utils.translation import ngettext
 
 from mycareer import audit
 from mycareer.accounts.models import User
+from mycareer.core.logs import log_event
+from mycareer.core.text import single_line
 from mycareer.organisations import services
 from mycareer.organisations.matching import domain_from_url, name_key
 from mycareer.organisations.models import Contact, Organisation, Sector, TaggedOrganisation
@@ -38,19 +43,32 @@ from mycareer.organisations.models import Contact, Organisation, Sector, TaggedO
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 # An .xlsx is a zip: a few megabytes can unpack to gigabytes, so cap what it may hold.
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+# What a file may hold, blank rows and columns included: a sheet can claim a million
+# rows and sixteen thousand columns in a few bytes (its "dimension"), and a reader that
+# believed it would fill memory with empty cells. Reading stops past these caps.
+MAX_COLUMNS = 40
+MAX_SCANNED_ROWS = 2 * MAX_ROWS
+MAX_CELLS = MAX_SCANNED_ROWS * MAX_COLUMNS
+_BLANK_ROW: list[str] = []
 # Long enough to read the check page and confirm; abandoned files are removed after a day.
 TOKEN_MAX_AGE = 2 * 60 * 60
 STALE_AFTER = datetime.timedelta(days=1)
 STORAGE_DIR = "imports"
 # More writes than this (organisations and contacts) go to the background worker: a full
-# file takes tens of seconds to write, longer than a web request should wait.
+# file takes several seconds to write, longer than a web request should wait.
 INLINE_LIMIT = 300
+# Files larger than this are read and checked by the background worker, never in a web
+# request: a full file takes seconds to check, and a workbook is a zip that unpacks to
+# many times its size.
+INLINE_CHECK_BYTES = 200 * 1024
+INLINE_CHECK_WORKBOOK_BYTES = 50 * 1024
 CHANGED = (
     "MyCareer's records changed since you checked this file, so nothing was imported. "
     "Look at what the file would do now before you confirm."
 )
 TOKEN_SALT = "mycareer.organisations.import"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -364,17 +382,11 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
         if not workbook.worksheets:
             raise ImportFileError("This workbook has no sheets.")
         sheet = workbook.worksheets[0]
-        rows = []
-        non_blank = 0
-        for values in sheet.iter_rows(values_only=True):
-            row = [_cell_text(v).strip() for v in values]
-            if any(row):
-                non_blank += 1
-            rows.append(row)
-            # Stop early: a sheet over the limit is refused whatever else it holds.
-            if non_blank > MAX_ROWS + 1:
-                break
-        return rows
+        # Ignore the size the sheet claims: rows are read as stored, one at a time.
+        sheet.reset_dimensions()
+        return _capped_rows(
+            [_cell_text(v).strip() for v in values] for values in sheet.iter_rows(values_only=True)
+        )
     except ImportFileError:
         raise
     except Exception as error:
@@ -398,21 +410,48 @@ def _read_csv(data: bytes) -> list[list[str]]:
     # separates the columns (Excel in many European locales writes semicolons).
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    rows = []
-    non_blank = 0
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        for values in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-            row = [v.strip() for v in values]
-            if any(row):
-                non_blank += 1
-            rows.append(row)
-            if non_blank > MAX_ROWS + 1:
-                break
+        return _capped_rows([v.strip() for v in values] for values in reader)
     except csv.Error as error:
         raise ImportFileError(
-            f"MyCareer could not read row {len(rows) + 1} of this CSV file ({error})."
+            f"MyCareer could not read row {reader.line_num} of this CSV file ({error})."
         ) from error
-    return rows
+
+
+def _capped_rows(rows) -> list[list[str]]:
+    """The rows of a table, refusing it as soon as it goes past the caps on size."""
+    table: list[list[str]] = []
+    non_blank = 0
+    cells = 0
+    for number, row in enumerate(rows, start=1):
+        if number > MAX_SCANNED_ROWS:
+            raise ImportFileError(
+                f"This file has more than {MAX_SCANNED_ROWS:,} rows, blank ones included; "
+                f"MyCareer imports at most {MAX_ROWS:,} rows. Delete the empty rows below "
+                "your data, or split the file."
+            )
+        if len(row) > MAX_COLUMNS:
+            if any(row[MAX_COLUMNS:]):
+                raise ImportFileError(
+                    f"Row {number} has values beyond column {MAX_COLUMNS}; MyCareer's import "
+                    f"has {len(COLUMNS)} columns. Delete the extra columns and upload it again."
+                )
+            row = row[:MAX_COLUMNS]
+        cells += len(row)
+        if cells > MAX_CELLS:
+            raise ImportFileError(
+                f"This file holds more than {MAX_CELLS:,} cells; split it into smaller files."
+            )
+        if any(row):
+            non_blank += 1
+            table.append(row)
+        else:
+            table.append(_BLANK_ROW)
+        # Stop early: a table over the limit is refused whatever else it holds.
+        if non_blank > MAX_ROWS + 1:
+            break
+    return table
 
 
 def read_table(*, data: bytes, filename: str) -> list[list[str]]:
@@ -539,7 +578,10 @@ def _check_row(values: dict[str, str], sectors: dict, sizes: dict) -> tuple[dict
     """Turn one row's text into clean values, with a plain-English reason for each fault."""
     problems: list[str] = []
     clean: dict = {}
-    name = " ".join(values.get("name", "").split())
+    # Every column but the description is one line: a line break in a name could reach
+    # an email header later, so control characters go here, before anything is checked.
+    values = {k: v if k == "description" else single_line(v) for k, v in values.items()}
+    name = values.get("name", "")
     if not name:
         problems.append("The organisation name is missing.")
     _too_long(name, Organisation, "name", "Organisation name", problems)
@@ -594,7 +636,7 @@ def _check_row(values: dict[str, str], sectors: dict, sizes: dict) -> tuple[dict
         ]:
             _too_long(contact[name], Contact, name, heading, problems)
         clean["contact"] = {
-            "full_name": " ".join(contact["full_name"].split()),
+            "full_name": contact["full_name"],
             "job_title": contact["job_title"],
             "email": email,
             "phone": contact["phone"],
@@ -850,10 +892,7 @@ def store_upload(*, data: bytes, filename: str, user: User, plan: ImportPlan) ->
     _sweep_stale_uploads()
     file = secrets.token_urlsafe(32)
     default_storage.save(f"{STORAGE_DIR}/{file}", ContentFile(data))
-    return signing.dumps(
-        {"user": user.pk, "file": file, "name": filename, "plan": plan.fingerprint},
-        salt=TOKEN_SALT,
-    )
+    return _token(user_id=user.pk, file=file, filename=filename, plan=plan)
 
 
 def load_upload(*, token: str, user: User) -> PendingImport:
@@ -887,88 +926,402 @@ def discard_upload(pending: PendingImport) -> None:
     default_storage.delete(f"{STORAGE_DIR}/{pending.file}")
 
 
+def checked_in_worker(data: bytes) -> bool:
+    """Whether a file is big enough that only the background worker reads it."""
+    limit = INLINE_CHECK_WORKBOOK_BYTES if data.startswith(b"PK\x03\x04") else INLINE_CHECK_BYTES
+    return len(data) > limit
+
+
+def store_for_check(*, data: bytes) -> str:
+    """Keep an uploaded file for the worker to check; returns the stored file's name."""
+    _sweep_stale_uploads()
+    file = secrets.token_urlsafe(32)
+    default_storage.save(f"{STORAGE_DIR}/{file}", ContentFile(data))
+    return file
+
+
+def _token(*, user_id: int, file: str, filename: str, plan: ImportPlan) -> str:
+    return signing.dumps(
+        {"user": user_id, "file": file, "name": filename, "plan": plan.fingerprint},
+        salt=TOKEN_SALT,
+    )
+
+
+def check_pending(*, user_id: int, file: str, filename: str) -> dict:
+    """Read and check a stored file; the background worker's part of an upload.
+
+    Returns the plan as data for the check page and, if it can be imported, the token
+    that confirms it; a file that cannot be read gives the reasons instead.
+    """
+    if not _token_pattern.match(file):
+        return {"ok": False, "errors": ["This upload cannot be found: upload it again."]}
+    try:
+        data = _read_stored(file)
+        plan = plan_import(data=data, filename=filename)
+    except ValidationError as error:
+        default_storage.delete(f"{STORAGE_DIR}/{file}")
+        log_event(logger, "import.refused", file=filename, by=user_id, reason=error.messages[0])
+        return {"ok": False, "errors": error.messages}
+    token = ""
+    if plan.is_valid and plan.has_work:
+        token = _token(user_id=user_id, file=file, filename=filename, plan=plan)
+    else:
+        default_storage.delete(f"{STORAGE_DIR}/{file}")
+    log_event(logger, "import.checked", file=filename, by=user_id, rows=plan.row_count)
+    return {"ok": True, "plan": plan_to_data(plan), "token": token}
+
+
+def plan_to_data(plan: ImportPlan) -> dict:
+    """The plan as JSON-ready data (sectors by id), to hand back from the worker."""
+    data = dataclasses.asdict(plan)
+    for group in data["groups"]:
+        for key in ("values", "fill"):
+            if isinstance(group[key].get("sector"), Sector):
+                group[key]["sector"] = group[key]["sector"].pk
+    return data
+
+
+def plan_from_data(data: dict) -> ImportPlan:
+    """The plan again from `plan_to_data`'s output, to show the check page."""
+    sectors = Sector.objects.in_bulk()
+    groups = []
+    for raw in data["groups"]:
+        group = dict(raw)
+        for key in ("values", "fill"):
+            group[key] = dict(group[key])
+            if "sector" in group[key]:
+                group[key]["sector"] = sectors.get(group[key]["sector"])
+        group["contacts"] = [ContactPlan(**c) for c in group["contacts"]]
+        group["candidates"] = [Candidate(**c) for c in group["candidates"]]
+        group["problems"] = [Problem(**p) for p in group["problems"]]
+        groups.append(GroupPlan(**group))
+    return ImportPlan(
+        filename=data["filename"],
+        row_count=data["row_count"],
+        groups=groups,
+        problems=[Problem(**p) for p in data["problems"]],
+    )
+
+
 # Writing ---------------------------------------------------------------------------
+#
+# A file of 5,000 rows written through the services one row at a time held the database's
+# write lock for half a minute, long enough for colleagues saving notes to give up. So
+# everything that can be done without writing (reading, checking, matching, building each
+# record and validating it) is done first, outside any transaction; then the prepared
+# records are written in bulk, in one transaction of a second or two. The writes are the
+# ones the services make (the same fields, search text and audit entries).
 
 
-def _write_group(group: GroupPlan, by: User, unit, result: ImportResult) -> None:
-    if group.existing_id is None:
-        organisation = services.organisation_create(
-            by=by,
-            name=group.name,
-            unit=unit,
-            tags=group.tags,
-            confirm_duplicates=True,
-            **group.create_fields(),
+@dataclass
+class _NewOrganisation:
+    organisation: Organisation
+    tags: list[str]
+    contacts: list[Contact]
+    duplicate_confirmed: bool
+
+
+@dataclass
+class _Update:
+    organisation_id: int
+    fill: dict
+    new_tags: list[str]
+    new_contacts: list[Contact]
+    contact_fills: list[tuple[int, dict]]
+
+
+@dataclass
+class _Prepared:
+    new: list[_NewOrganisation] = field(default_factory=list)
+    updates: list[_Update] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    duplicates_created: int = 0
+
+
+def _refused(group: GroupPlan, error: ValidationError) -> ValidationError:
+    return ValidationError(
+        f"Nothing was imported: row {group.row_label} ({group.name}) was refused: "
+        f"{'; '.join(error.messages)}"
+    )
+
+
+def _new_contact(plan: ContactPlan, by: User, now) -> Contact:
+    contact = Contact(**plan.create_data())
+    if contact.visible_to_students:
+        contact.visibility_changed_at, contact.visibility_changed_by = now, by
+    contact.full_clean(exclude=["organisation"], validate_unique=False)
+    return contact
+
+
+def _prepare(
+    plan: ImportPlan, by: User, unit, create_anyway: set[int] | frozenset[int]
+) -> _Prepared:
+    """Every record the plan writes, built and validated, nothing saved."""
+    prepared = _Prepared()
+    now = timezone.now()
+    for group in plan.groups:
+        if group.outcome in {Outcome.UNCHANGED, Outcome.REJECTED}:
+            continue
+        if group.outcome == Outcome.DUPLICATE and group.number not in create_anyway:
+            prepared.skipped.append(group.name)
+            continue
+        try:
+            if group.existing_id is None:
+                organisation = Organisation(
+                    name=group.name, unit=unit, created_by=by, **group.create_fields()
+                )
+                organisation.full_clean(exclude=["logo"], validate_unique=False)
+                organisation.name_key = name_key(organisation.name)
+                organisation.domain = domain_from_url(organisation.website)
+                contacts = [_new_contact(c, by, now) for c in group.contacts]
+                # The search text as refresh_search_document makes it, made here.
+                organisation.search_document = _search_document(
+                    organisation.name, organisation.description, [c.full_name for c in contacts]
+                )
+                duplicate = group.outcome == Outcome.DUPLICATE
+                prepared.duplicates_created += duplicate
+                prepared.new.append(_NewOrganisation(organisation, group.tags, contacts, duplicate))
+            else:
+                prepared.updates.append(
+                    _Update(
+                        group.existing_id,
+                        dict(group.fill),
+                        list(group.new_tags),
+                        [_new_contact(c, by, now) for c in group.contacts if c.existing_id is None],
+                        [(c.existing_id, dict(c.fill)) for c in group.contacts if c.fill],
+                    )
+                )
+        except ValidationError as error:
+            raise _refused(group, error) from error
+    return prepared
+
+
+def _tag_ids(names: set[str]) -> dict[str, int]:
+    """Tag ids by lower-cased name, reusing an existing tag's spelling; new ones made."""
+    from taggit.models import Tag
+
+    return {
+        name.lower(): Tag.objects.get_or_create(name=name)[0].pk
+        for name in services.normalise_tags(names)
+    }
+
+
+def _search_document(name: str, description: str, contact_names: list[str]) -> str:
+    parts = (name, description, " ".join(contact_names))
+    return " ".join(part for part in parts if part)
+
+
+def _search_documents(ids: list[int]) -> dict[int, str]:
+    names: dict[int, list[str]] = {}
+    for org_id, full_name in (
+        Contact.objects.filter(organisation_id__in=ids)
+        .order_by("pk")
+        .values_list("organisation_id", "full_name")
+    ):
+        names.setdefault(org_id, []).append(full_name)
+    return {
+        org_id: _search_document(name, description, names.get(org_id, []))
+        for org_id, name, description in Organisation.objects.filter(pk__in=ids).values_list(
+            "pk", "name", "description"
         )
+    }
+
+
+def _write(prepared: _Prepared, by: User, filename: str) -> ImportResult:
+    """Write prepared records in bulk; call inside the one short transaction."""
+    result = ImportResult(skipped=prepared.skipped)
+    entries = []
+    tag_ids = _tag_ids(
+        {t for n in prepared.new for t in n.tags}
+        | {t for u in prepared.updates for t in u.new_tags}
+    )
+    taggings = []
+
+    Organisation.objects.bulk_create([n.organisation for n in prepared.new], batch_size=500)
+    new_contacts = []
+    for item in prepared.new:
+        organisation = item.organisation
         result.created.append(organisation)
-        for plan in group.contacts:
-            services.contact_create(organisation=organisation, by=by, **plan.create_data())
-            result.contacts_created += 1
-        return
-    organisation = Organisation.objects.select_for_update().get(pk=group.existing_id)
-    if group.fill:
-        services.organisation_update(organisation=organisation, by=by, **group.fill)
-    if group.new_tags:
-        services.organisation_set_tags(
-            organisation=organisation,
-            tags=[*organisation.tags.names(), *group.new_tags],
-            by=by,
+        taggings += [(organisation.pk, tag_ids[t.lower()]) for t in item.tags]
+        entries.append(
+            audit.build_entry(
+                organisation,
+                "organisations.organisation.created",
+                by=by,
+                data={
+                    "name": organisation.name,
+                    "duplicates_confirmed": True,
+                    "tags": sorted(item.tags),
+                },
+            )
         )
-    for plan in group.contacts:
-        if plan.existing_id is None:
-            services.contact_create(organisation=organisation, by=by, **plan.create_data())
-            result.contacts_created += 1
-        elif plan.fill:
-            contact = Contact.objects.get(pk=plan.existing_id, organisation=organisation)
-            services.contact_update(contact=contact, by=by, **plan.fill)
+        for contact in item.contacts:
+            contact.organisation = organisation
+            new_contacts.append(contact)
+
+    existing = Organisation.objects.select_for_update().in_bulk(
+        [u.organisation_id for u in prepared.updates]
+    )
+    changed_organisations = []
+    changed_contacts = []
+    contacts_by_id = Contact.objects.in_bulk(
+        [pk for u in prepared.updates for pk, _ in u.contact_fills]
+    )
+    old_tags: dict[int, list[str]] = {}
+    for org_id, name in TaggedOrganisation.objects.filter(
+        content_object_id__in=list(existing)
+    ).values_list("content_object_id", "tag__name"):
+        old_tags.setdefault(org_id, []).append(name)
+    for update in prepared.updates:
+        organisation = existing[update.organisation_id]
+        if update.fill:
+            changes = services.apply_changes(organisation, list(update.fill), update.fill)
+            changed_organisations.append(organisation)
+            entries.append(
+                audit.build_entry(
+                    organisation,
+                    "organisations.organisation.changed",
+                    by=by,
+                    data={"changed": changes},
+                )
+            )
+        if update.new_tags:
+            old = sorted(old_tags.get(organisation.pk, []))
+            taggings += [(organisation.pk, tag_ids[t.lower()]) for t in update.new_tags]
+            entries.append(
+                audit.build_entry(
+                    organisation,
+                    "organisations.organisation.tagged",
+                    by=by,
+                    data={"from": old, "to": sorted([*old, *update.new_tags])},
+                )
+            )
+        for contact in update.new_contacts:
+            contact.organisation = organisation
+            new_contacts.append(contact)
+        for contact_id, fill in update.contact_fills:
+            contact = contacts_by_id[contact_id]
+            changes = services.apply_changes(contact, list(fill), fill)
+            changed_contacts.append(contact)
+            entries.append(
+                audit.build_entry(
+                    contact, "organisations.contact.changed", by=by, data={"changed": changes}
+                )
+            )
             result.contacts_updated += 1
-    result.updated.append(organisation)
+        result.updated.append(organisation)
+
+    Contact.objects.bulk_create(new_contacts, batch_size=500)
+    result.contacts_created = len(new_contacts)
+    entries += [
+        audit.build_entry(
+            contact,
+            "organisations.contact.created",
+            by=by,
+            data={"organisation": contact.organisation_id, "name": contact.full_name},
+        )
+        for contact in new_contacts
+    ]
+    now = timezone.now()
+    for organisation in changed_organisations:
+        organisation.updated_at = now
+    Organisation.objects.bulk_update(
+        changed_organisations,
+        sorted({f for u in prepared.updates for f in u.fill} | {"updated_at"}),
+        batch_size=500,
+    )
+    for contact in changed_contacts:
+        contact.updated_at = now
+    Contact.objects.bulk_update(
+        changed_contacts,
+        sorted({f for u in prepared.updates for _, fill in u.contact_fills for f in fill})
+        + ["updated_at"],
+        batch_size=500,
+    )
+    TaggedOrganisation.objects.bulk_create(
+        [TaggedOrganisation(content_object_id=o, tag_id=t) for o, t in taggings],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+    documents = _search_documents(list(existing))
+    Organisation.objects.bulk_update(
+        [Organisation(pk=pk, search_document=text) for pk, text in documents.items()],
+        ["search_document"],
+        batch_size=500,
+    )
+    result.duplicates_created = prepared.duplicates_created
+    entries.append(
+        audit.build_entry(
+            None,
+            "organisations.organisation.imported",
+            by=by,
+            data={
+                "file": filename,
+                "created": len(result.created),
+                "updated": len(result.updated),
+                "contacts": result.contacts_created,
+                "contacts_updated": result.contacts_updated,
+                "duplicates_created": result.duplicates_created,
+                "duplicates_skipped": len(result.skipped),
+            },
+        )
+    )
+    audit.log_many(entries)
+    return result
 
 
-@transaction.atomic
+def _changed_since(started, plan: ImportPlan) -> bool:
+    """Whether records the plan depends on changed after it was made (cheap, indexed)."""
+    matched = [g.existing_id for g in plan.groups if g.existing_id]
+    if Organisation.objects.filter(pk__in=matched).count() != len(set(matched)):
+        return True
+    # A new or renamed organisation could be a duplicate or a match of a row.
+    if Organisation.objects.filter(updated_at__gte=started).exists():
+        return True
+    return Contact.objects.filter(organisation_id__in=matched, updated_at__gte=started).exists()
+
+
 def import_apply(
-    *, plan: ImportPlan, by: User, create_anyway: set[int] | frozenset[int] = frozenset()
+    *,
+    plan: ImportPlan,
+    by: User,
+    create_anyway: set[int] | frozenset[int] = frozenset(),
+    started=None,
 ) -> ImportResult:
-    """Write a checked plan: every row or, if anything fails, none at all."""
+    """Write a checked plan: every row or, if anything fails, none at all.
+
+    `started` is when the plan was made: if records it depends on changed since then,
+    PlanChanged is raised and nothing is written.
+    """
     if not plan.is_valid:
         raise ValidationError("Nothing was imported: the file has rows that need correcting.")
     membership = by.memberships.select_related("unit").first()
     unit = membership.unit if membership else None
-    result = ImportResult()
-    for group in plan.groups:
-        if group.outcome == Outcome.UNCHANGED:
-            continue
-        if group.outcome == Outcome.DUPLICATE:
-            if group.number not in create_anyway:
-                result.skipped.append(group.name)
-                continue
-            result.duplicates_created += 1
-        try:
-            _write_group(group, by, unit, result)
-        except ValidationError as error:
-            # Raising leaves the transaction, which undoes every earlier row too.
-            raise ValidationError(
-                f"Nothing was imported: row {group.row_label} ({group.name}) was refused: "
-                f"{'; '.join(error.messages)}"
-            ) from error
-        except DatabaseError as error:
-            raise ValidationError(
-                f"Nothing was imported: the database refused row {group.row_label} "
-                f"({group.name}). Check it and try again."
-            ) from error
-    audit.log(
-        None,
-        "organisations.organisation.imported",
-        by=by,
-        data={
-            "file": plan.filename,
-            "created": len(result.created),
-            "updated": len(result.updated),
-            "contacts": result.contacts_created,
-            "contacts_updated": result.contacts_updated,
-            "duplicates_created": result.duplicates_created,
-            "duplicates_skipped": len(result.skipped),
-        },
+    prepared = _prepare(plan, by, unit, create_anyway)
+    began = time.monotonic()
+    try:
+        with transaction.atomic():
+            # Two confirmations of one file (a double click) must not both write: the
+            # second waits here for the first to commit, then finds its records changed.
+            # On SQLite the IMMEDIATE transaction already serialises writers.
+            User.objects.select_for_update().filter(pk=by.pk).exists()
+            if started is not None and _changed_since(started, plan):
+                raise PlanChanged(plan)
+            result = _write(prepared, by, plan.filename)
+    except DatabaseError as error:
+        raise ValidationError(
+            "Nothing was imported: the database refused part of the file. Check it and try again."
+        ) from error
+    log_event(
+        logger,
+        "import.written",
+        file=plan.filename,
+        by=by.pk,
+        rows=plan.row_count,
+        created=len(result.created),
+        updated=len(result.updated),
+        contacts=result.contacts_created,
+        write_seconds=f"{time.monotonic() - began:.2f}",
     )
     return result
 
@@ -981,19 +1334,24 @@ class PlanChanged(ValidationError):
         super().__init__(CHANGED)
 
 
-@transaction.atomic
 def import_confirmed(
     *, pending: PendingImport, by: User, create_anyway: set[int] | frozenset[int] = frozenset()
 ) -> ImportResult:
-    """Check a confirmed file again and write it, all or nothing; PlanChanged if it differs."""
-    # Two confirmations of one file (a double click) must not both write: the second
-    # waits here for the first to commit, then finds its records and stops. On SQLite
-    # the IMMEDIATE transaction already serialises writers.
-    User.objects.select_for_update().filter(pk=by.pk).exists()
-    plan = plan_import(data=pending.data, filename=pending.filename)
-    if not plan.is_valid or plan.fingerprint != pending.fingerprint:
-        raise PlanChanged(plan)
-    return import_apply(plan=plan, by=by, create_anyway=create_anyway)
+    """Check a confirmed file again and write it, all or nothing; PlanChanged if it differs.
+
+    The check runs outside any transaction; if records change between it and the write,
+    it runs once more (a colleague adding an organisation meanwhile), then gives up.
+    """
+    for _ in range(3):
+        started = timezone.now()
+        plan = plan_import(data=pending.data, filename=pending.filename)
+        if not plan.is_valid or plan.fingerprint != pending.fingerprint:
+            raise PlanChanged(plan)
+        try:
+            return import_apply(plan=plan, by=by, create_anyway=create_anyway, started=started)
+        except PlanChanged:
+            continue
+    raise PlanChanged(plan)
 
 
 def run_pending(

@@ -9,13 +9,14 @@ from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
 from mycareer.accounts.models import Unit
+from mycareer.core.fields import SingleLineCharField
 from mycareer.organisations.validators import validate_logo
 
 
 class Sector(models.Model):
     """The managed list of sectors an organisation can belong to."""
 
-    name = models.CharField(max_length=120, unique=True)
+    name = SingleLineCharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
 
     class Meta:
@@ -54,7 +55,7 @@ class Organisation(models.Model):
         LARGE = "large", "Large (250–999)"
         ENTERPRISE = "enterprise", "Very large (1,000 or more)"
 
-    name = models.CharField(max_length=200)
+    name = SingleLineCharField(max_length=200)
     # The name reduced for duplicate matching ("ACME Ltd." -> "acme"), kept in step by save().
     name_key = models.CharField(max_length=200, db_index=True, editable=False)
     website = models.URLField(blank=True)
@@ -63,7 +64,7 @@ class Organisation(models.Model):
         Sector, null=True, blank=True, on_delete=models.SET_NULL, related_name="organisations"
     )
     size = models.CharField(max_length=12, choices=Size.choices, blank=True)
-    locations = models.CharField(
+    locations = SingleLineCharField(
         max_length=300, blank=True, help_text="Towns or cities, separated by commas."
     )
     description = models.TextField(blank=True)
@@ -138,10 +139,10 @@ class Contact(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="contacts"
     )
-    full_name = models.CharField(max_length=150)
-    job_title = models.CharField(max_length=150, blank=True)
+    full_name = SingleLineCharField(max_length=150)
+    job_title = SingleLineCharField(max_length=150, blank=True)
     email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    phone = SingleLineCharField(max_length=40, blank=True)
     visible_to_students = models.BooleanField(
         default=False,
         help_text="Students may see this person's email and phone. Off unless they agreed.",
@@ -282,7 +283,7 @@ class SavedSearch(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
     )
-    name = models.CharField(max_length=120)
+    name = SingleLineCharField(max_length=120)
     query = models.CharField(max_length=2000, help_text="The search's query string.")
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from mycareer import audit
 from mycareer.accounts.models import User
 from mycareer.core import ratelimit
-from mycareer.core.logs import log_line
+from mycareer.core.logs import log_event
 from mycareer.core.ratelimit import Limit, network_of
 from mycareer.organisations import services
 from mycareer.organisations.matching import (
@@ -63,7 +63,7 @@ def registration_rate_limited(*, email: str, address: str | None) -> str | None:
     over_network = ratelimit.hit(per_network, network)
     if not (over_email or over_network):
         return None
-    log_line(
+    log_event(
         logger,
         "registration.rate_limited",
         level=logging.WARNING,

@@ -603,12 +603,6 @@ EXPORT_HEADER = [
 ]
 
 
-def _cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (names come from employers)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def export_rows(query: OrganisationQuery) -> Iterator[list[str]]:
     """The header, then one row per matching organisation, read in chunks."""
     yield EXPORT_HEADER
@@ -626,20 +620,18 @@ def export_rows(query: OrganisationQuery) -> Iterator[list[str]]:
         )
     )
     for org in rows.iterator(chunk_size=500):
+        # Cells are made safe for spreadsheets where the file is written (core.spreadsheets).
         yield [
-            _cell(value)
-            for value in (
-                org.name,
-                org.website,
-                org.sector or "",
-                org.get_size_display(),
-                org.locations,
-                org.unit or "",
-                ", ".join(sorted(tag.name for tag in org.tags.all())),
-                org.last_engaged_on.isoformat() if org.last_engaged_on else "",
-                org.contact_count,
-                "; ".join(f"{a.unit}: {a.operator}" for a in org.key_accounts.all()),
-                # Key contacts end in * here as everywhere (Contact.display_name).
-                "; ".join(c.display_name for c in org.key_contact_list),
-            )
+            org.name,
+            org.website,
+            org.sector or "",
+            org.get_size_display(),
+            org.locations,
+            org.unit or "",
+            ", ".join(sorted(tag.name for tag in org.tags.all())),
+            org.last_engaged_on.isoformat() if org.last_engaged_on else "",
+            org.contact_count,
+            "; ".join(f"{a.unit}: {a.operator}" for a in org.key_accounts.all()),
+            # Key contacts end in * here as everywhere (Contact.display_name).
+            "; ".join(c.display_name for c in org.key_contact_list),
         ]

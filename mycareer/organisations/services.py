@@ -55,7 +55,7 @@ def _value(obj: models.Model, name: str):
     return value
 
 
-def _changes(obj: models.Model, fields: Iterable[str], data: dict) -> dict:
+def apply_changes(obj: models.Model, fields: Iterable[str], data: dict) -> dict:
     """Apply `data` to `obj`; return {field: [old, new]} for what changed."""
     changed = {}
     for name in fields:
@@ -179,7 +179,7 @@ def organisation_create(
 @transaction.atomic
 def organisation_update(*, organisation: Organisation, by: User | None, **data) -> dict:
     """Change an organisation's profile; returns what changed."""
-    changed = _changes(organisation, PROFILE_FIELDS + ["status", "unit"], data)
+    changed = apply_changes(organisation, PROFILE_FIELDS + ["status", "unit"], data)
     if not changed:
         return {}
     organisation.full_clean()
@@ -268,7 +268,7 @@ def contact_update(*, contact: Contact, by: User | None, **data) -> dict:
         data["email"] = (data["email"] or "").strip().lower()
         _check_contact_email(contact.organisation, data["email"], exclude=contact.pk)
     was_visible = contact.visible_to_students
-    changed = _changes(contact, CONTACT_FIELDS, data)
+    changed = apply_changes(contact, CONTACT_FIELDS, data)
     if not changed:
         return {}
     if contact.visible_to_students != was_visible:
@@ -371,7 +371,7 @@ def note_create(
 
 @transaction.atomic
 def note_update(*, note: Note, by: User, contacts: Iterable[Contact] | None = None, **data) -> dict:
-    changed = _changes(
+    changed = apply_changes(
         note, ["kind", "date", "unit", "text", "follow_up_on", "follow_up_done"], data
     )
     if contacts is not None:
@@ -547,7 +547,7 @@ def organisation_merge(
         for name, side in keep.items()
         if side == "other" and name in PROFILE_FIELDS
     }
-    changed = _changes(survivor, PROFILE_FIELDS, chosen)
+    changed = apply_changes(survivor, PROFILE_FIELDS, chosen)
     summary: dict = {"fields taken from the other record": sorted(changed)}
     summary.update(keyaccounts.merge_key_accounts(survivor=survivor, other=other))
     for hook in MERGE_HOOKS:

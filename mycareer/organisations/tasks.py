@@ -2,6 +2,7 @@ from django_tasks import task
 
 from mycareer.accounts.notifications import notify
 from mycareer.core.mail import send_templated_email
+from mycareer.core.retry import email_task
 from mycareer.organisations import imports
 from mycareer.organisations.models import LiaisonRequest
 
@@ -18,7 +19,7 @@ def _request(pk: int) -> LiaisonRequest:
     ).get(pk=pk)
 
 
-@task()
+@email_task()
 def send_liaison_request_email(request_id: int) -> int:
     """Tell a key account operator that a colleague asks to contact their key contact."""
     request = _request(request_id)
@@ -33,7 +34,7 @@ def send_liaison_request_email(request_id: int) -> int:
     )
 
 
-@task()
+@email_task()
 def send_liaison_decision_email(request_id: int) -> int:
     """Tell the colleague who asked whether the key account operator agreed."""
     request = _request(request_id)
@@ -48,7 +49,7 @@ def send_liaison_decision_email(request_id: int) -> int:
     )
 
 
-@task()
+@email_task()
 def send_registration_decision_email(registration_id: int) -> int:
     """Tell an employer whether their registration was approved, and why not if declined."""
     from mycareer.organisations.models import RegistrationRequest
@@ -69,7 +70,7 @@ def send_registration_decision_email(registration_id: int) -> int:
     )
 
 
-@task()
+@email_task()
 def send_invitation_email(invitation_id: int) -> int:
     """Send a colleague the link to join their organisation on MyCareer."""
     from mycareer.organisations.models import EmployerInvitation
@@ -84,6 +85,12 @@ def send_invitation_email(invitation_id: int) -> int:
         template="organisations/email/invitation.txt",
         context={"invitation": invitation},
     )
+
+
+@task()
+def check_import(*, user_id: int, file: str, filename: str) -> dict:
+    """Read and check a large uploaded file in the worker, never in a web request."""
+    return imports.check_pending(user_id=user_id, file=file, filename=filename)
 
 
 @task()

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from mycareer.core.forms import bounded_int
+
 
 @dataclass(frozen=True)
 class TimelineEntry:
@@ -61,6 +63,10 @@ def timeline_kinds(*, staff: bool) -> list[tuple[str, str]]:
 def as_datetime(day: datetime.date) -> datetime.datetime:
     """A date as noon local time, so dated entries sort among timed ones."""
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+
+
+# The furthest page the timeline shows (25 entries a page): years of engagement.
+MAX_TIMELINE_PAGE = 400
 
 
 def _same_thing(a: TimelineEntry, b: TimelineEntry) -> bool:
@@ -128,9 +134,8 @@ def timeline_request(request, *, staff: bool) -> dict:
     """The page and kinds a timeline page asks for, read safely from the query string."""
     known = dict(timeline_kinds(staff=staff))
     chosen = [kind for kind in request.GET.getlist("kind") if kind in known]
-    page = request.GET.get("page", "1")
     return {
-        "page": int(page) if page.isdigit() and len(page) < 6 and int(page) > 0 else 1,
+        "page": bounded_int(request.GET.get("page"), default=1, low=1, high=MAX_TIMELINE_PAGE),
         "kinds": chosen,
         "kind_choices": [
             {"name": name, "label": label, "checked": not chosen or name in chosen}

@@ -39,6 +39,11 @@ urlpatterns = [
     path("import/confirm/", views_import.organisation_import_confirm, name="import_confirm"),
     path("import/template.csv", views_import.organisation_import_template, name="import_template"),
     path(
+        "import/checking/<uuid:result_id>/",
+        views_import.organisation_import_checking,
+        name="import_checking",
+    ),
+    path(
         "import/<uuid:result_id>/",
         views_import.organisation_import_status,
         name="import_status",

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import Action, require, require_kind
+from mycareer.core.clientip import client_ip
 from mycareer.core.forms import add_validation_error
-from mycareer.core.http import client_address
 from mycareer.organisations import registration as reg
 from mycareer.organisations import services
 from mycareer.organisations.forms import (
@@ -88,9 +88,7 @@ def register(request):
         if invitation is None and join is None and choice != "new":
             candidates = _registration_candidates(data)
         if not candidates and form.is_valid():
-            limited = reg.registration_rate_limited(
-                email=data["email"], address=client_address(request)
-            )
+            limited = reg.registration_rate_limited(email=data["email"], address=client_ip(request))
             if limited:
                 form.add_error(None, limited)
                 status = 429
@@ -127,7 +125,7 @@ def _register(request, form, data: dict, *, join, invitation):
             join=join,
             organisation_name=data.get("organisation_name", ""),
             website=data.get("website", ""),
-            ip_address=client_address(request),
+            ip_address=client_ip(request),
             invitation=invitation,
         )
     except ValidationError as error:

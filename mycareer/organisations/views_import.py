@@ -1,15 +1,15 @@
 """Importing organisations from a spreadsheet: upload and check, then confirm."""
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 
 from mycareer.accounts.permissions import Action, require
+from mycareer.core.forms import bounded_ids
+from mycareer.core.spreadsheets import csv_download
 from mycareer.organisations import imports, tasks
 from mycareer.organisations.forms import ImportUploadForm
 from mycareer.organisations.models import Organisation, Sector
@@ -66,6 +66,8 @@ def organisation_import(request):
         filename = upload.name[:200]
         try:
             data = imports.read_upload(upload)
+            if imports.checked_in_worker(data):
+                return _check_in_worker(request, data=data, filename=filename)
             plan = imports.plan_import(data=data, filename=filename)
         except ValidationError as error:
             form.add_error("file", error)
@@ -79,6 +81,43 @@ def organisation_import(request):
     return _upload_page(request, form)
 
 
+def _check_in_worker(request, *, data: bytes, filename: str):
+    file = imports.store_for_check(data=data)
+    result = tasks.check_import.enqueue(user_id=request.user.pk, file=file, filename=filename)
+    return redirect("organisations:import_checking", result_id=result.id)
+
+
+def _own_result(task, result_id, user):
+    """A task result of this person's upload, else 404 (ids are not secrets)."""
+    try:
+        task_result = task.get_result(str(result_id))
+    except (TaskResultDoesNotExist, TaskResultMismatch) as error:
+        raise Http404("No such import.") from error
+    if task_result.kwargs.get("user_id") != user.pk:
+        raise Http404("No such import.")
+    return task_result
+
+
+@require_safe
+@require(Action.EDIT)
+def organisation_import_checking(request, result_id):
+    """A large file the worker is checking: the check page once it is done."""
+    task_result = _own_result(tasks.check_import, result_id, request.user)
+    filename = task_result.kwargs.get("filename", "")
+    outcome = task_result.return_value if task_result.status == "SUCCESSFUL" else None
+    if outcome and outcome["ok"]:
+        return _check_page(request, imports.plan_from_data(outcome["plan"]), token=outcome["token"])
+    if outcome:
+        for message in outcome["errors"]:
+            messages.error(request, f"{filename}: {message}")
+        return _upload_page(request, ImportUploadForm())
+    return render(
+        request,
+        "organisations/import_checking.html",
+        {"task_result": task_result, "filename": filename},
+    )
+
+
 @require_POST
 @require(Action.EDIT)
 def organisation_import_confirm(request):
@@ -88,7 +127,10 @@ def organisation_import_confirm(request):
     except imports.ImportFileError as error:
         messages.error(request, error.messages[0])
         return redirect("organisations:import")
-    ticked = {int(v) for v in request.POST.getlist("create_anyway") if v.isdigit()}
+    ticked = set(bounded_ids(request.POST.getlist("create_anyway")))
+    if imports.checked_in_worker(pending.data):
+        # A large file is checked again and written by the worker, not in this request.
+        return _import_in_worker(request, pending, ticked)
     try:
         plan = imports.plan_import(data=pending.data, filename=pending.filename)
     except ValidationError as error:
@@ -98,14 +140,7 @@ def organisation_import_confirm(request):
     if not plan.is_valid or plan.fingerprint != pending.fingerprint:
         return _changed(request, pending, plan, ticked)
     if plan.write_count(ticked) > imports.INLINE_LIMIT:
-        result = tasks.import_organisations.enqueue(
-            user_id=request.user.pk,
-            file=pending.file,
-            filename=pending.filename,
-            fingerprint=pending.fingerprint,
-            create_anyway=sorted(ticked),
-        )
-        return redirect("organisations:import_status", result_id=result.id)
+        return _import_in_worker(request, pending, ticked)
     try:
         result = imports.import_confirmed(pending=pending, by=request.user, create_anyway=ticked)
     except imports.PlanChanged as changed:
@@ -121,16 +156,22 @@ def organisation_import_confirm(request):
     )
 
 
+def _import_in_worker(request, pending: imports.PendingImport, ticked: set[int]):
+    result = tasks.import_organisations.enqueue(
+        user_id=request.user.pk,
+        file=pending.file,
+        filename=pending.filename,
+        fingerprint=pending.fingerprint,
+        create_anyway=sorted(ticked),
+    )
+    return redirect("organisations:import_status", result_id=result.id)
+
+
 @require_safe
 @require(Action.EDIT)
 def organisation_import_status(request, result_id):
     """How a large import the worker is writing is going; only its uploader sees it."""
-    try:
-        task_result = tasks.import_organisations.get_result(str(result_id))
-    except (TaskResultDoesNotExist, TaskResultMismatch) as error:
-        raise Http404("No such import.") from error
-    if task_result.kwargs.get("user_id") != request.user.pk:
-        raise Http404("No such import.")
+    task_result = _own_result(tasks.import_organisations, result_id, request.user)
     outcome = task_result.return_value if task_result.status == "SUCCESSFUL" else None
     return render(
         request,
@@ -147,9 +188,4 @@ def organisation_import_status(request, result_id):
 @require(Action.EDIT)
 def organisation_import_template(request):
     """A CSV with the headings and an example, to fill in and upload."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="organisations-import.csv"'
-    # A byte-order mark makes Excel open the file as UTF-8 rather than guess.
-    response.write("\ufeff")
-    csv.writer(response).writerows(imports.template_rows())
-    return response
+    return csv_download(imports.template_rows(), filename="organisations-import.csv")

@@ -1,12 +1,9 @@
 """The tailored search page, its CSV export and a person's saved searches."""
 
-import csv
-import itertools
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import QueryDict, StreamingHttpResponse
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from mycareer.accounts.permissions import Action, require
 from mycareer.core.http import safe_next
+from mycareer.core.spreadsheets import csv_download
 from mycareer.organisations import selectors, services
 from mycareer.organisations.forms import SavedSearchForm
 from mycareer.organisations.search import SORTS, OrganisationSearchForm, search_organisations
@@ -48,13 +46,6 @@ def search(request):
     return _render_search(request, OrganisationSearchForm(request.GET))
 
 
-class _Echo:
-    """A file-like object that hands back what the CSV writer writes, for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_safe
 @require(Action.VIEW)
 def export(request):
@@ -64,13 +55,8 @@ def export(request):
         messages.error(request, "Correct the filters before exporting.")
         return redirect(f"{reverse('organisations:search')}?{request.GET.urlencode()}")
     rows = services.organisations_export(query=form.to_query(viewer=request.user), by=request.user)
-    writer = csv.writer(_Echo())
-    # The byte order mark tells spreadsheets the file is UTF-8 (names with accents, £).
-    lines = itertools.chain(["\ufeff"], (writer.writerow(row) for row in rows))
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     filename = f"organisations-{timezone.localdate():%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_download(rows, filename=filename, stream=True)
 
 
 @require_POST

@@ -9,11 +9,14 @@ class UsergroupConfig(AppConfig):
     def ready(self) -> None:
         from mycareer.accounts.notifications import NotificationKind, register_notification_kind
         from mycareer.accounts.permissions import is_staff_member
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             DashboardPanel,
+            MediaArea,
             NavItem,
             SeedStep,
+            register_media_area,
             register_nav,
             register_panel,
             register_seed,
@@ -24,6 +27,7 @@ class UsergroupConfig(AppConfig):
         )
         from mycareer.usergroup.dashboard import announcements_panel
         from mycareer.usergroup.demo import seed_usergroup
+        from mycareer.usergroup.privacy import personal_data
 
         register_actions(
             {
@@ -43,6 +47,9 @@ class UsergroupConfig(AppConfig):
             )
         )
         register_seed(SeedStep("super user group", seed_usergroup, order=80))
+        register_personal_data("Super User Group", personal_data)
+        # Screenshots attached to faults may show anything on a staff page: staff only.
+        register_media_area(MediaArea("feedback/", may_read=is_staff_member))
         for code, label in (
             (tasks.ANNOUNCEMENT, "Announcements to all staff (also on your home page)"),
             (tasks.FEEDBACK_LOGGED, "Faults and ideas logged for your faculty (representatives)"),

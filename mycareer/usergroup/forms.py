@@ -1,14 +1,13 @@
 from django import forms
 
 from mycareer.accounts.models import Unit, User
+from mycareer.core.forms import IdChoiceField, bounded_formfield
 from mycareer.usergroup.models import Announcement, Feedback
 
 
 class RepresentativeForm(forms.Form):
-    unit = forms.ModelChoiceField(
-        label="Faculty", queryset=Unit.objects.filter(kind=Unit.Kind.FACULTY)
-    )
-    user = forms.ModelChoiceField(
+    unit = IdChoiceField(label="Faculty", queryset=Unit.objects.filter(kind=Unit.Kind.FACULTY))
+    user = IdChoiceField(
         label="Representative", queryset=User.objects.filter(kind=User.Kind.STAFF, is_active=True)
     )
 
@@ -18,6 +17,7 @@ class AnnouncementForm(forms.ModelForm):
 
     class Meta:
         model = Announcement
+        formfield_callback = bounded_formfield
         fields = ["kind", "title", "body"]
         labels = {"kind": "Kind of announcement", "body": "Text"}
         widgets = {"body": forms.Textarea(attrs={"rows": 6})}
@@ -26,6 +26,7 @@ class AnnouncementForm(forms.ModelForm):
 class FeedbackForm(forms.ModelForm):
     class Meta:
         model = Feedback
+        formfield_callback = bounded_formfield
         fields = ["kind", "title", "description", "page", "screenshot"]
         labels = {"kind": "Is it a fault or an idea?", "screenshot": "Screenshot (optional)"}
         widgets = {"description": forms.Textarea(attrs={"rows": 6})}
@@ -33,7 +34,7 @@ class FeedbackForm(forms.ModelForm):
 
 class TriageForm(forms.Form):
     status = forms.ChoiceField(label="Status", choices=Feedback.Status.choices)
-    duplicate_of = forms.ModelChoiceField(
+    duplicate_of = IdChoiceField(
         label="Duplicate of", queryset=Feedback.objects.all(), required=False
     )
     comment = forms.CharField(

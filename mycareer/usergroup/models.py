@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import Unit
+from mycareer.core.fields import SingleLineCharField
 from mycareer.organisations.validators import validate_logo
 
 
@@ -35,7 +36,7 @@ class Announcement(models.Model):
         POLICY_CHANGE = "policy", "Policy change"
 
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SYSTEM_UPDATE)
-    title = models.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     body = models.TextField()
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -81,7 +82,7 @@ class Feedback(models.Model):
         DONE = "done", "Done"
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    title = models.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     description = models.TextField()
     page = models.CharField(
         "page it concerns", max_length=500, blank=True, help_text="The address or name of the page."

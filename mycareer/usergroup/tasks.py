@@ -1,9 +1,9 @@
 from django.db.models import Q
 from django.utils import timezone
-from django_tasks import task
 
 from mycareer.accounts.models import User
 from mycareer.accounts.notifications import notify
+from mycareer.core.retry import email_task
 from mycareer.usergroup.models import Announcement, Feedback, Representative
 
 ANNOUNCEMENT = "usergroup.announcement"
@@ -11,7 +11,7 @@ FEEDBACK_LOGGED = "usergroup.feedback_logged"
 FEEDBACK_TRIAGED = "usergroup.feedback_triaged"
 
 
-@task()
+@email_task()
 def email_announcement(announcement_id: int) -> int:
     """Email an announcement to every active member of staff, one message each."""
     announcement = Announcement.objects.select_related("published_by").get(pk=announcement_id)
@@ -38,7 +38,7 @@ def representatives_for(feedback: Feedback) -> list[User]:
     return own or sorted({r.user for r in reps}, key=lambda u: u.pk)
 
 
-@task()
+@email_task()
 def email_feedback_logged(feedback_id: int) -> int:
     """Tell the faculty's representative that a fault or improvement was logged."""
     feedback = Feedback.objects.select_related("reporter", "faculty").get(pk=feedback_id)
@@ -57,7 +57,7 @@ def email_feedback_logged(feedback_id: int) -> int:
     return sent
 
 
-@task()
+@email_task()
 def email_feedback_triaged(feedback_id: int, by_id: int | None = None) -> int:
     """Tell whoever logged a fault or request what the group decided."""
     feedback = Feedback.objects.select_related("reporter", "duplicate_of").get(pk=feedback_id)

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import require_kind
-from mycareer.core.forms import add_validation_error
+from mycareer.core.forms import add_validation_error, bounded_ids
 from mycareer.core.http import safe_next
 from mycareer.usergroup import services
 from mycareer.usergroup.forms import (
@@ -90,9 +90,9 @@ def board(request):
     status = request.GET.get("status", "")
     if status in Feedback.Status.values:
         items = items.filter(status=status)
-    faculty = request.GET.get("faculty", "")
-    if faculty.isdigit():
-        items = items.filter(faculty_id=int(faculty))
+    faculty = bounded_ids([request.GET.get("faculty", "")])
+    if faculty:
+        items = items.filter(faculty_id=faculty[0])
     items = items.order_by(*SORTS.get(sort, SORTS["votes"]))
     return render(
         request,

@@ -10,6 +10,7 @@ class VacanciesConfig(AppConfig):
         from django.urls import reverse
 
         from mycareer.accounts.permissions import can_edit_records, is_employer, is_student
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             DailyJob,
@@ -35,6 +36,7 @@ class VacanciesConfig(AppConfig):
             tasks,
         )
         from mycareer.vacancies.demo import seed_vacancies
+        from mycareer.vacancies.privacy import personal_data
 
         register_actions(
             {
@@ -103,3 +105,4 @@ class VacanciesConfig(AppConfig):
                 can_edit_records,
             ),
         )
+        register_personal_data("vacancies", personal_data)

@@ -3,14 +3,14 @@ import datetime
 from django import forms
 
 from mycareer.accounts.models import DegreeProgramme, Unit
-from mycareer.core.forms import DateInput
+from mycareer.core.forms import DateInput, IdChoiceField, IdsChoiceField, bounded_formfield
 from mycareer.organisations.models import Organisation
 from mycareer.vacancies.models import Vacancy
 from mycareer.vacancies.selectors import CLOSING_SOON_DAYS
 from mycareer.vacancies.services import EDITABLE_FIELDS
 
 
-class UnitChoiceField(forms.ModelMultipleChoiceField):
+class UnitChoiceField(IdsChoiceField):
     def label_from_instance(self, unit: Unit) -> str:
         return f"{unit.name} ({unit.parent.name})" if unit.parent_id else unit.name
 
@@ -35,6 +35,7 @@ class VacancyForm(forms.ModelForm):
 
     class Meta:
         model = Vacancy
+        formfield_callback = bounded_formfield
         fields = EDITABLE_FIELDS
         labels = {
             "type": "Type of vacancy",
@@ -62,7 +63,7 @@ class VacancyForm(forms.ModelForm):
         if organisations is not None:
             # Staff posting for an employer, or an employer who manages several.
             self.fields = {
-                "organisation": forms.ModelChoiceField(
+                "organisation": IdChoiceField(
                     label="Organisation",
                     queryset=organisations,
                     empty_label="Choose the organisation",
@@ -127,7 +128,7 @@ class VacancySearchForm(forms.Form):
         label="Type", required=False, choices=[("", "Any type"), *Vacancy.Type.choices]
     )
     location = forms.CharField(label="Location", required=False, max_length=100)
-    programme = forms.ModelChoiceField(
+    programme = IdChoiceField(
         label="Aimed at degree programme",
         required=False,
         queryset=DegreeProgramme.objects.order_by("name"),

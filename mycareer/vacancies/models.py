@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import DegreeProgramme, Unit
+from mycareer.core.fields import SingleLineCharField
 from mycareer.organisations.models import Organisation
 
 
@@ -37,16 +38,16 @@ class Vacancy(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="vacancies"
     )
-    title = models.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     type = models.CharField("type of vacancy", max_length=20, choices=Type.choices)
     description = models.TextField(
         help_text="The role, what the person will do and who you are looking for."
     )
-    location = models.CharField(
+    location = SingleLineCharField(
         max_length=200, blank=True, help_text="Town or city, e.g. Leeds. Leave empty if remote."
     )
     remote = models.BooleanField("remote working possible", default=False)
-    salary = models.CharField(
+    salary = SingleLineCharField(
         max_length=120, blank=True, help_text="For example “£28,000 a year” or “£12.50 an hour”."
     )
     closing_date = models.DateField(help_text="The last day to apply.")

@@ -1,6 +1,7 @@
 from django_tasks import task
 
 from mycareer.core.mail import send_templated_email
+from mycareer.core.retry import email_task
 from mycareer.organisations.models import EmployerMembership
 from mycareer.vacancies import services
 from mycareer.vacancies.models import Vacancy
@@ -27,7 +28,7 @@ def decision_recipients(vacancy: Vacancy) -> list[str]:
     return sorted({email.lower() for email in emails if email})
 
 
-@task()
+@email_task()
 def send_vacancy_decision_email(vacancy_id: int, decision: str, reason: str = "") -> int:
     """Tell the employer what a moderator decided about their vacancy or their changes."""
     vacancy = Vacancy.objects.select_related("organisation", "created_by").get(pk=vacancy_id)

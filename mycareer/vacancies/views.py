@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import Action, access_for, require, require_kind
-from mycareer.core.forms import add_validation_error
+from mycareer.core.forms import add_validation_error, bounded_ids
 from mycareer.core.http import safe_next
 from mycareer.vacancies import selectors, services
 from mycareer.vacancies.forms import (
@@ -170,9 +170,9 @@ def post_for_employer(request):
     """Staff post a vacancy on an employer's behalf: it is live at once."""
     organisations = organisations_to_post_for()
     initial = {}
-    chosen = request.GET.get("organisation", "")
-    if chosen.isdigit():
-        initial["organisation"] = organisations.filter(pk=int(chosen)).first()
+    chosen = bounded_ids([request.GET.get("organisation", "")])
+    if chosen:
+        initial["organisation"] = organisations.filter(pk=chosen[0]).first()
     form = VacancyForm(request.POST or None, organisations=organisations, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

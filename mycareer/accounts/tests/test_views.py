@@ -122,23 +122,6 @@ def test_schedule_session_form_keeps_input_on_error(client, persona):
     assert "must end after it starts" in body
 
 
-@pytest.mark.django_db
-def test_logins_are_throttled_after_ten_failures_per_account(client, cast):
-    url = reverse("account_login")
-    for _ in range(9):
-        response = client.post(url, {"login": "viewer@demo.ac.uk", "password": "wrong"})
-        assert response.status_code == 200
-    tenth = client.post(url, {"login": "viewer@demo.ac.uk", "password": "wrong"})
-    assert tenth.status_code == 429
-    # Locked: even the right password is refused for the hour.
-    locked = client.post(url, {"login": "viewer@demo.ac.uk", "password": "demo-password-1"})
-    assert locked.status_code == 429
-    assert "Too many attempts to log in" in locked.content.decode()
-    # Another account is not affected.
-    other = client.post(url, {"login": "operator@demo.ac.uk", "password": "demo-password-1"})
-    assert other.status_code == 302
-
-
 def test_an_administrator_reads_someone_elses_access_in_the_third_person(client, persona, cast):
     sam = persona("untrained")
     client.force_login(persona("admin"))

@@ -16,7 +16,7 @@ PERSONAS = [
 ]
 
 # Routes owned by third-party packages or Django itself, tested by them.
-SKIPPED_PREFIXES = ("admin/", "accounts/", "^media/")
+SKIPPED_PREFIXES = ("admin/", "accounts/")
 
 
 def url_routes() -> dict[str, str]:
@@ -96,6 +96,8 @@ def sample_objects(persona) -> dict:
         "entry": WaitlistEntry.objects.filter(student__email="student@demo.ac.uk").first().pk,
         "ban": _ban(persona),
         "ticket": "not-a-real-ticket",
+        "erasure": _erasure(persona),
+        "upload": _upload(),
     }
 
 
@@ -114,6 +116,8 @@ ARGUMENTS = {
     "request_id": "liaison",
     "account_id": "key_account",
     "note_id": "note",
+    "entry_id": "erasure",
+    "path": "upload",
 }
 
 ROUTE_ARGUMENTS = {
@@ -193,3 +197,24 @@ def _ban(persona) -> int:
         ends_at=timezone.now() + datetime.timedelta(weeks=4),
     )
     return ban.pk
+
+
+def _erasure(persona) -> int:
+    """An erasure's entry in the audit trail, for its report page."""
+    from mycareer.audit import log
+
+    entry = log(
+        persona("student6"),
+        "audit.personal_data.erased",
+        by=persona("admin"),
+        data={"records": ["Login (student)"], "changes": [], "total": 1},
+    )
+    return entry.pk
+
+
+def _upload() -> str:
+    """A screenshot attached to a fault, in MEDIA_ROOT (set to a scratch folder by the test)."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    return default_storage.save("feedback/2026/matrix.png", ContentFile(b"\x89PNG\r\n\x1a\n"))

@@ -61,6 +61,8 @@ GET = {
     "events:week": "LAAAAAAAAA",
     "accounts:access_edit": "LDDDDDDDDA",
     "accounts:access_list": "LDDDDDDDDA",
+    "accounts:signin_attempts": "LDDDDDDDDA",
+    "accounts:failed_tasks": "LDDDDDDDDA",
     "accounts:my_access": "LDDDAAAAAA",
     "accounts:profile": "LDDDAAAAAA",
     "accounts:terms": "LDDDAAAAAA",
@@ -69,6 +71,10 @@ GET = {
     "accounts:training_session": "LDDDAAAAAA",
     "accounts:training_session_create": "LDDDDDDDDA",
     "accounts:training_sessions": "LDDDAAAAAA",
+    "audit:erase": "LDDDDDDDDA",
+    "audit:erasure_report": "LDDDDDDDDA",
+    "audit:letter": "LDDDDDDDDA",
+    "audit:letter_json": "LDDDDDDDDA",
     "audit:list": "LDDDDDDDDA",
     "audit:person": "LDDDDDDDDA",
     "audit:privacy": "LDDDDDDDDA",
@@ -97,6 +103,8 @@ GET = {
     "mailing:chart_csv": "LDDDAAAAAA",
     "mailing:chart_png": "LDDDAAAAAA",
     "mailing:unsubscribe": "AAAAAAAAAA",
+    # A screenshot attached to a fault: staff only (logos, public, are tested on their own).
+    "media": "LDDDAAAAAA",
     "organisations:archive": "LDDDDDDAAA",
     "organisations:contact": "LDDDAAAAAA",
     "organisations:contact_create": "LDDDDDAAAA",
@@ -111,6 +119,7 @@ GET = {
     "organisations:import": "LDDDDDAAAA",
     "organisations:import_confirm": "MMMMMMMMMM",
     "organisations:import_status": "LDDDDDDDDD",
+    "organisations:import_checking": "LDDDDDDDDD",
     "organisations:import_template": "LDDDDDAAAA",
     "organisations:key_account_add": "LDDDDDAAAA",
     "organisations:key_account_reassign": "LDDDDDDDDA",
@@ -195,6 +204,8 @@ POST = {
     "events:week": "MMMMMMMMMM",
     "accounts:access_edit": "LDDDDDDDDA",
     "accounts:access_list": "LDDDDDDDDA",
+    "accounts:signin_attempts": "LDDDDDDDDA",
+    "accounts:failed_tasks": "LDDDDDDDDA",
     "accounts:my_access": "LDDDAAAAAA",
     "accounts:profile": "LDDDAAAAAA",
     "accounts:terms": "LDDDAAAAAA",
@@ -203,9 +214,13 @@ POST = {
     "accounts:training_session": "LDDDAAAAAA",
     "accounts:training_session_create": "LDDDDDDDDA",
     "accounts:training_sessions": "LDDDAAAAAA",
-    "audit:list": "LDDDDDDDDA",
-    "audit:person": "LDDDDDDDDA",
-    "audit:privacy": "LDDDDDDDDA",
+    "audit:erase": "LDDDDDDDDA",
+    "audit:erasure_report": "MMMMMMMMMM",
+    "audit:letter": "MMMMMMMMMM",
+    "audit:letter_json": "MMMMMMMMMM",
+    "audit:list": "MMMMMMMMMM",
+    "audit:person": "MMMMMMMMMM",
+    "audit:privacy": "MMMMMMMMMM",
     "audit:retention": "LDDDDDDDDA",
     "directory:list": "MMMMMMMMMM",
     "employer:activity": "MMMMMMMMMM",
@@ -231,6 +246,7 @@ POST = {
     "mailing:chart_csv": "MMMMMMMMMM",
     "mailing:chart_png": "MMMMMMMMMM",
     "mailing:unsubscribe": "AAAAAAAAAA",
+    "media": "MMMMMMMMMM",
     "organisations:archive": "LDDDDDDAAA",
     "organisations:contact": "MMMMMMMMMM",
     "organisations:contact_create": "LDDDDDAAAA",
@@ -245,6 +261,7 @@ POST = {
     "organisations:import": "LDDDDDAAAA",
     "organisations:import_confirm": "LDDDDDDDDD",
     "organisations:import_status": "MMMMMMMMMM",
+    "organisations:import_checking": "MMMMMMMMMM",
     "organisations:import_template": "MMMMMMMMMM",
     "organisations:key_account_add": "LDDDDDAAAA",
     "organisations:key_account_reassign": "LDDDDDDDDA",
@@ -306,7 +323,10 @@ def test_every_url_has_an_entry():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_each_persona_gets_exactly_the_expected_outcome(client, persona, cast, method):
+def test_each_persona_gets_exactly_the_expected_outcome(
+    client, persona, cast, method, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path  # the sample upload is written there
     expected_table = GET if method == "get" else POST
     objects = sample_objects(persona)
     failures = []

@@ -24,16 +24,3 @@ def test_plain_text_emails_are_not_html_escaped(mailoutbox, cast, persona):
     body = mailoutbox[0].body
     assert "James O'Connor has invited you to join Calder & Wharfe LLP" in body
     assert "&amp;" not in body and "&#x27;" not in body
-
-
-@pytest.mark.django_db
-def test_booking_emails_are_not_html_escaped_either(mailoutbox, cast):
-    from mycareer.bookings.tasks import _send
-
-    _send(
-        to=["a@example.com"],
-        subject="x",
-        template="organisations/email/invitation.txt",
-        context={"invitation": {"invited_by": "Ann & Co", "organisation": "O'Brien's"}},
-    )
-    assert "Ann & Co has invited you to join O'Brien's" in mailoutbox[0].body

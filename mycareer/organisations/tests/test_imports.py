@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -371,36 +372,47 @@ def test_a_change_in_mycareer_after_the_check_stops_the_confirmation(client, ope
 
 @pytest.mark.django_db
 def test_a_failure_part_way_through_writing_leaves_nothing_written(client, operator, monkeypatch):
-    real = services.organisation_create
+    from django.db import DatabaseError
+
+    real = imports._new_contact
     calls = []
 
-    def third_fails(**kwargs):
-        calls.append(kwargs["name"])
+    def third_refused(plan, by, now):
+        calls.append(plan.full_name)
         if len(calls) == 3:
-            raise ValidationError({"name": "Refused for the test."})
-        return real(**kwargs)
+            raise ValidationError({"full_name": "Refused for the test."})
+        return real(plan, by, now)
 
     rows = [*GOOD, row("Fourth Org Ltd")]
     client.force_login(operator)
     response = upload(client, csv_bytes(rows))
     before = state()
-    monkeypatch.setattr(services, "organisation_create", third_fails)
+    monkeypatch.setattr(imports, "_new_contact", third_refused)
     failed = confirm(client, response)
     assert len(calls) == 3
     page = failed.content.decode()
-    assert "Nothing was imported: row 5 (Ilkley Lido Trust) was refused" in page
+    assert re.search(r"Nothing was imported: row [0-9–]+ \([^)]+\) was refused", page)
     assert "Refused for the test." in page
     assert state() == before
     assert not Organisation.objects.filter(name="Wharfedale Robotics Ltd").exists()
+    monkeypatch.setattr(imports, "_new_contact", real)
+
+    # The last step of the write failing undoes the organisations already inserted.
+    def refused(entries):
+        assert Organisation.objects.filter(name="Skipton Bakeries").exists()
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(imports.audit, "log_many", refused)
+    plan = imports.plan_import(data=csv_bytes(rows), filename="x.csv")
+    with pytest.raises(ValidationError, match="the database refused part of the file"):
+        imports.import_apply(plan=plan, by=operator)
+    assert state() == before
 
     # An unexpected error rolls back just the same.
-    def boom(**kwargs):
-        if kwargs["name"] == "Skipton Bakeries":
-            raise RuntimeError("disk on fire")
-        return real(**kwargs)
+    def boom(entries):
+        raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(services, "organisation_create", boom)
-    plan = imports.plan_import(data=csv_bytes(rows), filename="x.csv")
+    monkeypatch.setattr(imports.audit, "log_many", boom)
     with pytest.raises(RuntimeError):
         imports.import_apply(plan=plan, by=operator)
     assert state() == before
@@ -570,3 +582,119 @@ def test_a_second_confirmation_of_the_same_file_writes_nothing_more(operator):
         imports.import_confirmed(pending=second, by=operator)
     assert state() == after
     assert Organisation.objects.filter(name="Skipton Bakeries").count() == 1
+
+
+# Files that claim or hold far more than they should -------------------------------------
+
+
+def crafted_workbook(*, dimension: str, extra_rows: str = "") -> bytes:
+    """A small real workbook whose sheet claims `dimension` and holds `extra_rows` too."""
+    import zipfile
+
+    workbook = Workbook()
+    workbook.active.append(["Organisation name", "Contact name"])
+    workbook.active.append(["Bombe Ltd", "Ada Lovelace"])
+    plain = io.BytesIO()
+    workbook.save(plain)
+    crafted = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(plain.getvalue())) as source,
+        zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = content.decode()
+                text = text.replace('<dimension ref="A1:B2" />', f'<dimension ref="{dimension}" />')
+                text = text.replace("</sheetData>", f"{extra_rows}</sheetData>")
+                content = text.encode()
+            target.writestr(item, content)
+    return crafted.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_workbook_claiming_every_cell_of_the_sheet_is_read_as_what_it_holds(operator):
+    # 1.5 KB claiming A1:XFD1048576: the reader ignores the claim, so memory stays small.
+    data = crafted_workbook(dimension="A1:XFD1048576")
+    assert len(data) < 8 * 1024
+    plan = imports.plan_import(data=data, filename="claims.xlsx")
+    assert plan.row_count == 1
+    assert plan.groups[0].name == "Bombe Ltd"
+
+
+@pytest.mark.django_db
+def test_a_workbook_with_a_cell_a_million_rows_down_is_refused_clearly(client, operator):
+    data = crafted_workbook(
+        dimension="A1:XFD1048576", extra_rows='<row r="1048576"><c r="A1048576" /></row>'
+    )
+    client.force_login(operator)
+    response = upload(client, data, name="million.xlsx")
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors["file"])
+    assert "more than 10,000 rows, blank ones included" in errors
+    assert "Delete the empty rows" in errors
+
+
+@pytest.mark.django_db
+def test_a_workbook_with_values_in_the_last_column_is_refused_clearly(operator):
+    data = crafted_workbook(
+        dimension="A1:XFD3",
+        extra_rows='<row r="3"><c r="XFD3" t="inlineStr"><is><t>far</t></is></c></row>',
+    )
+    with pytest.raises(imports.ImportFileError, match="values beyond column 40"):
+        imports.plan_import(data=data, filename="wide.xlsx")
+
+
+@pytest.mark.django_db
+def test_a_csv_with_thousands_of_columns_is_refused_clearly(operator):
+    data = b"Organisation name\nWide Ltd" + b"," * 5000 + b"x\n"
+    with pytest.raises(imports.ImportFileError, match="values beyond column 40"):
+        imports.plan_import(data=data, filename="wide.csv")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_file_is_checked_by_the_worker_never_in_the_request(
+    client, persona, run_worker, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(imports, "INLINE_CHECK_BYTES", 100)
+    planned = []
+    real_plan = imports.plan_import
+    monkeypatch.setattr(
+        imports, "plan_import", lambda **kw: planned.append(kw["filename"]) or real_plan(**kw)
+    )
+    operator = persona("operator")
+    client.force_login(operator)
+    response = upload(client, csv_bytes(GOOD), name="large.csv")
+    assert response.status_code == 302
+    checking_url = response["Location"]
+    assert planned == []  # the request only stored the file and queued the check
+    assert "Checking large.csv" in client.get(checking_url).content.decode()
+    client.force_login(persona("manager"))
+    assert client.get(checking_url).status_code == 404
+
+    run_worker()
+    assert planned == ["large.csv"]
+    client.force_login(operator)
+    check = client.get(checking_url)
+    assert check.context["counts"]["create"] == 3
+    queued = confirm(client, check)  # large: the worker checks it again and writes it
+    assert queued.status_code == 302 and "/import/" in queued["Location"]
+    assert planned == ["large.csv"]
+    run_worker()
+    assert Organisation.objects.get(name="Wharfedale Robotics Ltd").contacts.count() == 2
+    assert "large.csv is imported" in client.get(queued["Location"]).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_file_the_worker_cannot_read_is_refused_with_its_reasons(
+    client, persona, run_worker, monkeypatch
+):
+    monkeypatch.setattr(imports, "INLINE_CHECK_WORKBOOK_BYTES", 100)
+    client.force_login(persona("operator"))
+    data = crafted_workbook(
+        dimension="A1:XFD1048576", extra_rows='<row r="1048576"><c r="A1048576" /></row>'
+    )
+    response = upload(client, data, name="million.xlsx")
+    run_worker()
+    page = client.get(response["Location"]).content.decode()
+    assert "million.xlsx: This file has more than 10,000 rows, blank ones included" in page

@@ -30,3 +30,7 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (password for all: demo-password-1):")
         for email, role in DEMO_LOGINS:
             self.stdout.write(f"  {email:<30} {role}")
+        self.stdout.write(
+            "Administrators sign in with two steps: for admin@demo.ac.uk, run "
+            "`.venv/bin/python manage.py demo_code` for the authenticator code."
+        )

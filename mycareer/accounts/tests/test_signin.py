@@ -1,0 +1,251 @@
+"""Signing in: per-person throttling behind a proxy, waits not lock-outs, ways back in,
+and a second factor for administrators."""
+
+import datetime
+import re
+
+import pytest
+import time_machine
+from allauth.mfa.models import Authenticator
+from axes.models import AccessAttempt
+from django.core import mail
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from mycareer.accounts import signin
+from mycareer.accounts.demo import DEMO_PASSWORD, demo_totp_code
+from mycareer.audit.models import AuditEntry
+from mycareer.core.clientip import client_ip
+
+PROXY = "10.0.0.1"
+
+
+@pytest.fixture
+def behind_proxy(settings):
+    settings.BEHIND_PROXY = True
+    settings.TRUSTED_PROXIES = [PROXY, "10.0.1.0/24"]
+    return settings
+
+
+def log_in(client, email, password, *, via=None, forwarded_for=None):
+    extra = {}
+    if via:
+        extra["REMOTE_ADDR"] = via
+    if forwarded_for:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return client.post(reverse("account_login"), {"login": email, "password": password}, **extra)
+
+
+# The client's address ---------------------------------------------------------------
+
+
+def _request(remote, forwarded=None):
+    extra = {"REMOTE_ADDR": remote}
+    if forwarded is not None:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded
+    return RequestFactory().get("/", **extra)
+
+
+def test_without_a_proxy_the_forwarded_header_is_ignored(settings):
+    settings.BEHIND_PROXY = False
+    assert client_ip(_request("192.0.2.9", "203.0.113.5")) == "192.0.2.9"
+
+
+def test_behind_a_proxy_the_client_is_the_first_untrusted_hop_from_the_right(behind_proxy):
+    # The client forged the left part; our proxies appended the rest.
+    forwarded = "198.51.100.66, 203.0.113.5, 10.0.1.7"
+    assert client_ip(_request(PROXY, forwarded)) == "203.0.113.5"
+    assert client_ip(_request(PROXY, "2001:db8::5")) == "2001:db8::5"
+    assert client_ip(_request(PROXY, "203.0.113.5:51234")) == "203.0.113.5"
+
+
+def test_the_proxy_s_own_address_is_never_the_client(behind_proxy):
+    assert client_ip(_request(PROXY, "")) is None
+    assert client_ip(_request(PROXY, "10.0.1.7")) is None
+    assert client_ip(_request(PROXY, "not-an-address")) is None
+    # A connection that did not come through the proxy is its own client.
+    assert client_ip(_request("192.0.2.9", "203.0.113.5")) == "192.0.2.9"
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_one_client_s_failures_do_not_block_another_client(
+    client, cast, behind_proxy
+):
+    attacker = "203.0.113.5"
+    for n in range(60):
+        log_in(
+            client,
+            f"someone{n % 12}@demo.ac.uk",
+            "guess",
+            via=PROXY,
+            forwarded_for=f"198.51.100.{n}, {attacker}",
+        )
+    # The attacker is slowed (by allauth's per-address limit and by ours)...
+    refused = log_in(
+        client, "operator@demo.ac.uk", DEMO_PASSWORD, via=PROXY, forwarded_for=attacker
+    )
+    assert refused.status_code == 429
+    # ...but a colleague behind the same proxy logs in at once.
+    other = log_in(
+        client, "operator@demo.ac.uk", DEMO_PASSWORD, via=PROXY, forwarded_for="192.0.2.44"
+    )
+    assert other.status_code == 302
+    # Failures were recorded against the client, never against the proxy.
+    recorded = AccessAttempt.objects.filter(username__startswith="someone")
+    assert set(recorded.values_list("ip_address", flat=True)) == {attacker}
+
+
+# Waiting, not locked out --------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_wrong_passwords_make_the_next_try_wait_longer_and_longer_never_an_hour(client, cast):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        for _ in range(4):
+            assert log_in(client, "viewer@demo.ac.uk", "wrong").status_code == 200
+        # Case and spaces do not make a different account.
+        fifth = log_in(client, "  VIEWER@demo.ac.uk ", "wrong")
+        assert fifth.status_code == 429
+        assert "wait 1 minute" in fifth.content.decode()
+        # While waiting, even the right password waits, and waiting tries do not count.
+        assert log_in(client, "viewer@demo.ac.uk", DEMO_PASSWORD).status_code == 429
+        assert signin.account_standing("viewer@demo.ac.uk").failures == 5
+
+        clock.shift(datetime.timedelta(seconds=61))
+        sixth = log_in(client, "viewer@demo.ac.uk", "wrong")
+        assert sixth.status_code == 429
+        assert "wait 2 minutes" in sixth.content.decode()
+        clock.shift(datetime.timedelta(seconds=61))
+        assert log_in(client, "viewer@demo.ac.uk", DEMO_PASSWORD).status_code == 429
+        clock.shift(datetime.timedelta(seconds=60))
+        assert log_in(client, "viewer@demo.ac.uk", DEMO_PASSWORD).status_code == 302
+    # A success starts afresh.
+    assert signin.account_standing("viewer@demo.ac.uk").failures == 0
+
+
+def test_the_wait_grows_to_fifteen_minutes_and_no_further():
+    free = 5
+    assert signin.delay_after(4, free) == datetime.timedelta(0)
+    assert signin.delay_after(5, free) == datetime.timedelta(minutes=1)
+    assert signin.delay_after(7, free) == datetime.timedelta(minutes=4)
+    assert signin.delay_after(10, free) == datetime.timedelta(minutes=15)
+    assert signin.delay_after(10_000, free) == datetime.timedelta(minutes=15)
+
+
+@pytest.mark.django_db
+def test_another_account_is_not_slowed_by_one_account_s_failures(client, cast):
+    for _ in range(6):
+        log_in(client, "viewer@demo.ac.uk", "wrong")
+    assert log_in(client, "operator@demo.ac.uk", DEMO_PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_people_sharing_an_address_are_slowed_to_a_try_a_minute_never_shut_out(client, cast):
+    campus = "192.0.2.200"
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        AccessAttempt.objects.bulk_create(
+            AccessAttempt(
+                username=f"typo{n}@demo.ac.uk",
+                ip_address=campus,
+                user_agent="test",
+                http_accept="text/html",
+                path_info="/accounts/login/",
+                get_data="",
+                post_data="",
+                failures_since_start=1,
+            )
+            for n in range(200)
+        )
+        standing = signin.address_standing(campus)
+        assert standing.failures == 200
+        assert standing.wait == datetime.timedelta(minutes=1)
+        assert log_in(client, "operator@demo.ac.uk", DEMO_PASSWORD, via=campus).status_code == 429
+        clock.shift(datetime.timedelta(seconds=61))
+        assert log_in(client, "operator@demo.ac.uk", DEMO_PASSWORD, via=campus).status_code == 302
+
+
+# Ways back in -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_successful_password_reset_lets_the_owner_in_at_once(client, cast):
+    for _ in range(8):
+        log_in(client, "viewer@demo.ac.uk", "wrong")
+    assert log_in(client, "viewer@demo.ac.uk", DEMO_PASSWORD).status_code == 429
+
+    client.post(reverse("account_reset_password"), {"email": "viewer@demo.ac.uk"})
+    link = re.search(r"http://\S+/accounts/password/reset/key/\S+", mail.outbox[-1].body).group(0)
+    form_page = client.get(link, follow=True)
+    new_password = "a-Fresh-start-2026"
+    done = client.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
+        {"password1": new_password, "password2": new_password},
+    )
+    assert done.status_code == 302
+    assert log_in(client, "viewer@demo.ac.uk", new_password).status_code == 302
+    assert AuditEntry.objects.filter(action="accounts.signin.unlocked_by_reset").exists()
+
+
+@pytest.mark.django_db
+def test_an_administrator_sees_the_failures_and_clears_them(client, cast, persona, settings):
+    settings.BEHIND_PROXY = False
+    for _ in range(7):
+        log_in(client, "operator@demo.ac.uk", "wrong", via="192.0.2.77")
+    assert log_in(client, "operator@demo.ac.uk", DEMO_PASSWORD).status_code == 429
+
+    admin, operator = persona("admin"), persona("operator")
+    client.force_login(admin)
+    url = reverse("accounts:access_edit", args=[operator.pk])
+    page = client.get(url).content.decode()
+    assert "5 failed sign-ins in the last hour" in page
+    assert "192.0.2.77" in page
+    listing = client.get(reverse("accounts:signin_attempts")).content.decode()
+    assert "operator@demo.ac.uk" in listing
+
+    assert client.post(url, {"do": "unlock"}).status_code == 302
+    entry = AuditEntry.objects.get(action="accounts.signin.unlocked")
+    assert entry.actor == admin and entry.person == operator
+    client.logout()
+    assert log_in(client, "operator@demo.ac.uk", DEMO_PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_failed_sign_ins_page_costs_few_queries(
+    client, cast, persona, django_assert_max_num_queries
+):
+    for n in range(20):
+        log_in(client, f"nobody{n}@demo.ac.uk", "wrong")
+    client.force_login(persona("admin"))
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("accounts:signin_attempts"))
+    assert response.content.decode().count("nobody") >= 20
+
+
+# Administrators and their second factor ---------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_administrator_without_an_authenticator_is_sent_to_set_one_up(client, persona):
+    admin = persona("admin")
+    Authenticator.objects.filter(user=admin).delete()
+    client.force_login(admin)
+    response = client.get(reverse("accounts:access_list"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
+    # Operator work goes on meanwhile.
+    assert client.get(reverse("organisations:search")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_demo_administrator_logs_in_with_password_and_authenticator_code(client, cast):
+    response = log_in(client, "admin@demo.ac.uk", DEMO_PASSWORD)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_authenticate")
+    # Not logged in yet: the second step comes first.
+    assert client.get(reverse("accounts:access_list")).status_code == 302
+    done = client.post(reverse("mfa_authenticate"), {"code": demo_totp_code()})
+    assert done.status_code == 302
+    assert client.get(reverse("accounts:access_list")).status_code == 200

@@ -1,0 +1,312 @@
+"""The subject access letter: what MyCareer holds about a person, as the ICO expects it.
+
+Who we are, what we hold (profile, bookings and attendance, messages, notes that mention
+them, consent and opt-outs…), why and on what lawful basis, where it came from, who it is
+shared with, how long it is kept (the retention schedule) and the person's rights. Each
+app says what it holds through its `PersonalDataHandler.letter`; the records that
+mention the person are the ones erasure would find. Dates are in words and there are no
+internal ids or secrets: entries list chosen fields, never whole rows.
+
+The same document is given as JSON for machines (dates in ISO 8601).
+"""
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.utils import timezone
+
+from mycareer.audit.models import AuditEntry
+from mycareer.audit.personal_data import (
+    LETTER_CATEGORIES,
+    LetterEntry,
+    Subject,
+    contact_model,
+    in_words,
+    personal_data_handlers,
+)
+from mycareer.audit.retention import retention_rules
+
+LAWFUL_BASES = {
+    "contact": (
+        "As a contact at an employer",
+        "To keep the university's shared record of its work with employers (who we spoke "
+        "to, when and about what), to invite you to events, to tell you about chances to "
+        "work with students, and to send attendance figures to organisations taking part.",
+        "Legitimate interests (UK GDPR Article 6(1)(f)): working with employers is how the "
+        "university's careers service helps its students. Email about events and "
+        "opportunities stops for each kind you opt out of.",
+    ),
+    "employer": (
+        "As an employer using MyCareer",
+        "To let you keep your organisation's profile, people and vacancies, and to check "
+        "new registrations before an organisation is shown to students.",
+        "Legitimate interests (UK GDPR Article 6(1)(f)); the checks protect students and "
+        "the university from impersonation and fraud.",
+    ),
+    "student": (
+        "As a student",
+        "To provide careers services: events for your programme, bookings, waiting lists, "
+        "attendance, and vacancies.",
+        "Public task (UK GDPR Article 6(1)(e)): supporting students' careers is part of "
+        "the university's function as a place of education.",
+    ),
+    "staff": (
+        "As a member of staff",
+        "To give you access to MyCareer after training, and to record what you do in it so "
+        "that personal data is handled accountably.",
+        "Contract (UK GDPR Article 6(1)(b)), your employment; legitimate interests (Article "
+        "6(1)(f)) for the audit trail.",
+    ),
+}
+
+SHARING = {
+    "all": (
+        "University staff who use MyCareer, after the Careers Centre's data protection "
+        "training, and only as far as their access allows."
+    ),
+    "contact": (
+        "Students see your email address and phone only if you allowed it (see your "
+        "choices above). We do not pass your contact details to anyone outside the "
+        "university without your permission."
+    ),
+    "student": (
+        "Organisations taking part in events you book may receive attendance figures: "
+        "numbers by faculty, programme and year, never your name."
+    ),
+    "staff": (
+        "Your name is shown to colleagues, and to employers and students on events you "
+        "organise and on relationships you look after."
+    ),
+    "processors": (
+        "The university's email service delivers the emails MyCareer sends. No one else "
+        "receives your data, and none of it leaves the United Kingdom through MyCareer."
+    ),
+}
+
+RIGHTS = [
+    ("Access", "You may have a copy of your personal data: this letter is that copy."),
+    ("Rectification", "You may have anything inaccurate or incomplete corrected."),
+    (
+        "Erasure",
+        "You may ask us to erase your data. We erase it unless we must keep some of it "
+        "(for example figures the university reports), and we tell you what we kept.",
+    ),
+    ("Restriction", "You may ask us to stop using your data while a concern is resolved."),
+    (
+        "Objection",
+        "You may object to our use of your data for legitimate interests or a public task, "
+        "and you may stop any kind of email from us at any time.",
+    ),
+    (
+        "Portability",
+        "You may have the data you gave us in a machine-readable form: ask for this letter "
+        "as JSON.",
+    ),
+    (
+        "Automated decisions",
+        "We make no decision about you by automated means alone: checks on employer "
+        "registrations are shown to a member of staff, who decides.",
+    ),
+    (
+        "Complaint",
+        "If you are unhappy with how we handle your data, please tell our data protection "
+        "officer. You may also complain to the Information Commissioner's Office "
+        "(ico.org.uk/make-a-complaint, 0303 123 1113).",
+    ),
+]
+
+
+@dataclass
+class LetterSection:
+    key: str
+    heading: str
+    entries: list[LetterEntry] = field(default_factory=list)
+
+
+@dataclass
+class Letter:
+    """A subject access response for one person; `as_json()` is its machine form."""
+
+    names: list[str]
+    written_on: datetime.date
+    controller: dict[str, str]
+    held: list[LetterSection]
+    purposes: list[tuple[str, str, str]]
+    origins: list[tuple[str, str]]
+    sharing: list[str]
+    retention: list[tuple[str, str]]
+    rights: list[tuple[str, str]]
+
+    @property
+    def entry_count(self) -> int:
+        return sum(len(section.entries) for section in self.held)
+
+    def as_json(self) -> dict:
+        return {
+            "document": "Response to a subject access request",
+            "written_on": self.written_on.isoformat(),
+            "about": self.names,
+            "controller": self.controller,
+            "held": [
+                {
+                    "section": section.heading,
+                    "entries": [_entry_json(entry) for entry in section.entries],
+                }
+                for section in self.held
+            ],
+            "purposes_and_lawful_basis": [
+                {"as": who, "purpose": purpose, "lawful_basis": basis}
+                for who, purpose, basis in self.purposes
+            ],
+            "where_it_came_from": [
+                {"record": record, "source": source} for record, source in self.origins
+            ],
+            "shared_with": self.sharing,
+            "how_long_we_keep_it": [
+                {"records": records, "kept_for": kept} for records, kept in self.retention
+            ],
+            "your_rights": [{"right": right, "what": what} for right, what in self.rights],
+        }
+
+
+def _machine(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def shown(value: Any) -> str:
+    """A fact's value as the letter prints it: dates in words, Yes and No."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime.datetime):
+        local = timezone.localtime(value)
+        return f"{in_words(local)} at {local:%H:%M}"
+    if isinstance(value, datetime.date):
+        return in_words(value)
+    return str(value)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _entry_json(entry: LetterEntry) -> dict:
+    data: dict[str, Any] = {"title": entry.title}
+    if entry.when:
+        data["date"] = _machine(entry.when)
+    data["facts"] = [
+        {"label": label, "value": _machine(value)}
+        for label, value in entry.facts
+        if not _empty(value)
+    ]
+    if entry.text:
+        data["text"] = entry.text
+    if entry.origin:
+        data["source"] = entry.origin
+    return data
+
+
+def kinds_of(subject: Subject) -> list[str]:
+    """What the person is to the university: a contact, an employer, a student, staff."""
+    kinds = []
+    if subject.contacts:
+        kinds.append("contact")
+    for kind in ("employer", "student", "staff"):
+        if any(user.kind == kind for user in subject.users) and kind not in kinds:
+            kinds.append(kind)
+    return kinds
+
+
+def _mentions(subject: Subject) -> Iterable[LetterEntry]:
+    """Records that name the person, where erasure would look (not the audit trail)."""
+    from mycareer.audit.erasure import AUDIT_PLACES, find_mentions
+
+    by_record: dict[tuple[str, Any], list] = {}
+    for match in find_mentions(subject):
+        if match.ticked and match.place not in AUDIT_PLACES:
+            by_record.setdefault((match.model, match.pk), []).append(match)
+    for (label, pk), matches in by_record.items():
+        model = apps.get_model(label)
+        texts = []
+        for name in dict.fromkeys(m.field for m in matches):
+            value = model._base_manager.filter(pk=pk).values_list(name, flat=True).first()
+            if isinstance(value, str):
+                texts.append(value)
+            else:
+                texts.extend(f"…{m.before}{m.found}{m.after}…" for m in matches if m.field == name)
+        yield LetterEntry(
+            "notes",
+            matches[0].record,
+            [("Found in", matches[0].place)],
+            text="\n\n".join(texts),
+            key=f"{label}:{pk}",
+        )
+
+
+def _audit_entries(subject: Subject) -> Iterable[LetterEntry]:
+    condition = Q(person_id__in=subject.user_ids)
+    records = ((get_user_model(), subject.user_ids), (contact_model(), subject.contact_ids))
+    for model, ids in records:
+        if ids:
+            ct = ContentType.objects.get_for_model(model)
+            condition |= Q(content_type=ct, object_id__in=[str(i) for i in ids])
+    entries = AuditEntry.objects.filter(condition).select_related("actor").order_by("at", "pk")
+    for entry in entries:
+        yield LetterEntry(
+            "audit",
+            entry.label,
+            [("When", entry.at), ("By", str(entry.actor) if entry.actor else "MyCareer itself")],
+            when=entry.at,
+        )
+
+
+def controller() -> dict[str, str]:
+    data_protection = settings.MYCAREER["DATA_PROTECTION"]
+    return {
+        "name": data_protection["CONTROLLER"],
+        "address": data_protection["ADDRESS"],
+        "data_protection_officer": data_protection["DPO_EMAIL"],
+        "ico_registration": data_protection["ICO_REGISTRATION"],
+    }
+
+
+def letter_for(subject: Subject) -> Letter:
+    """The letter for `subject`; reads only."""
+    entries: list[LetterEntry] = []
+    for handler in personal_data_handlers().values():
+        if handler.letter:
+            entries.extend(handler.letter(subject))
+    keys = {entry.key for entry in entries if entry.key}
+    entries.extend(e for e in _mentions(subject) if e.key not in keys)
+    entries.extend(_audit_entries(subject))
+    sections = {key: LetterSection(key, heading) for key, heading in LETTER_CATEGORIES.items()}
+    for entry in entries:
+        entry.facts = [(label, value) for label, value in entry.facts if not _empty(value)]
+        sections[entry.category].entries.append(entry)
+    kinds = kinds_of(subject)
+    origins: dict[tuple[str, str], None] = {}
+    for entry in entries:
+        if entry.origin:
+            origins[(entry.title, entry.origin)] = None
+    return Letter(
+        names=subject.names,
+        written_on=timezone.localdate(),
+        controller=controller(),
+        held=[section for section in sections.values() if section.entries],
+        purposes=[LAWFUL_BASES[kind] for kind in kinds],
+        origins=list(origins),
+        sharing=[SHARING["all"], *(SHARING[k] for k in kinds if k in SHARING)]
+        + [SHARING["processors"]],
+        retention=[(rule.name, rule.keep_for) for rule in retention_rules()],
+        rights=RIGHTS,
+    )

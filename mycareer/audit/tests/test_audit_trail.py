@@ -1,0 +1,151 @@
+"""The audit trail: filtered by person, dates and kind of action, in plain words."""
+
+import datetime
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from mycareer.audit import log
+from mycareer.audit.models import AuditEntry
+from mycareer.audit.registry import label_for, registered_actions
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+OUR_APPS = {
+    "accounts",
+    "audit",
+    "bookings",
+    "events",
+    "mailing",
+    "organisations",
+    "usergroup",
+    "vacancies",
+}
+
+
+def test_every_action_the_code_records_has_a_plain_language_label():
+    codes = set()
+    for path in ROOT.rglob("*.py"):
+        if "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for code in re.findall(r'"([a-z_]+(?:\.[a-z_]+){2,})"', path.read_text()):
+            if code.split(".")[0] in OUR_APPS:
+                codes.add(code)
+    assert len(codes) > 50
+    assert sorted(codes - set(registered_actions())) == []
+
+
+def _trail(client, **query):
+    response = client.get(reverse("audit:list"), query)
+    assert response.status_code == 200
+    return response
+
+
+@pytest.fixture
+def entries(persona):
+    """Three entries by three people on three days."""
+    admin, tom, grace = persona("admin"), persona("operator"), persona("mailer")
+    made = []
+    for days_ago, by, action in (
+        (40, tom, "organisations.note.created"),
+        (10, grace, "mailing.campaign.queued"),
+        (2, admin, "accounts.access.granted"),
+    ):
+        entry = log(None, action, by=by, data={"marker": f"entry-{days_ago}"})
+        AuditEntry.objects.filter(pk=entry.pk).update(
+            at=timezone.now() - datetime.timedelta(days=days_ago)
+        )
+        made.append(entry)
+    return made
+
+
+def _markers(response) -> set[str]:
+    """The test entries among all those the filter lets through (on every page)."""
+    found = response.context["page"].paginator.object_list
+    return {e.data["marker"] for e in found if isinstance(e.data, dict) and "marker" in e.data}
+
+
+def test_filter_by_person_dates_and_kind_of_action(client, persona, entries):
+    client.force_login(persona("admin"))
+    by_grace = _trail(client, person="Grace Okafor")
+    assert _markers(by_grace) == {"entry-10"}
+    grace = persona("mailer")
+    assert all(grace in (e.actor, e.person) for e in by_grace.context["page"].paginator.object_list)
+    assert _markers(_trail(client, person="operator@demo")) == {"entry-40"}
+    assert _markers(_trail(client, action="mailing.campaign.queued")) == {"entry-10"}
+    assert _markers(_trail(client, action="organisations.")) == {"entry-40"}
+    today = timezone.localdate()
+    week_ago = (today - datetime.timedelta(days=7)).isoformat()
+    assert _markers(_trail(client, date_from=week_ago)) == {"entry-2"}
+    month_ago = (today - datetime.timedelta(days=30)).isoformat()
+    assert _markers(_trail(client, date_from=month_ago, date_to=week_ago)) == {"entry-10"}
+    assert _markers(_trail(client, person="Priya", date_to=week_ago)) == set()
+
+
+def test_kinds_of_action_are_in_plain_words(client, persona, entries):
+    client.force_login(persona("admin"))
+    html = _trail(client).content.decode()
+    assert "Bulk email sent" in html and ">mailing.campaign.queued<" not in html
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', html)
+    labels = dict(options)
+    assert labels["mailing.campaign.queued"] == label_for("mailing.campaign.queued")
+    assert labels["organisations."] == "Anything in organisations, contacts and notes"
+    assert all(label and "." not in label.rstrip(".") for label in labels.values())
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"date_from": "2026-13-45"}, "Enter a valid date"),
+        (
+            {"date_from": "2026-05-01", "date_to": "2026-04-01"},
+            "The end date is before the start date",
+        ),
+        ({"date_to": "99999-01-01"}, "Enter a valid date"),
+        ({"date_from": "1066-10-14"}, "between the years 2000 and 2199"),
+        ({"action": "not.a.kind"}, "Select a valid choice"),
+        ({"person": "x" * 500}, "at most 150 characters"),
+    ],
+)
+def test_a_filter_it_cannot_use_is_refused_with_a_message(client, persona, entries, query, message):
+    client.force_login(persona("admin"))
+    response = _trail(client, **query)
+    html = response.content.decode()
+    assert message in html
+    assert _markers(response) == set()
+    assert "Correct the filter to see entries" in html
+
+
+def test_the_trail_costs_the_same_few_queries_however_long_it_is(
+    client, persona, cast, django_assert_max_num_queries
+):
+    people = [persona(n) for n in ("admin", "operator", "mailer", "manager", "student")]
+    for n in range(120):
+        log(people[n % 5], "accounts.access.granted", by=people[(n + 1) % 5], data={"n": n})
+    client.force_login(persona("admin"))
+    with django_assert_max_num_queries(8):
+        response = _trail(client, action="accounts.access.granted")
+    assert len(response.context["page"].object_list) == 50
+    with django_assert_max_num_queries(8):
+        _trail(client, page=2, person="Tom")
+
+
+def test_pages_keep_the_filter(client, persona, cast):
+    for n in range(60):
+        log(None, "accounts.access.granted", by=persona("operator"), data={"n": n})
+    client.force_login(persona("admin"))
+    html = _trail(client, action="accounts.access.granted").content.decode()
+    assert "?action=accounts.access.granted&amp;page=2" in html
+
+
+def test_an_erasure_links_to_its_report_from_the_trail(client, persona, cast):
+    entry = log(
+        persona("viewer"), "audit.personal_data.erased", by=persona("admin"), data={"total": 1}
+    )
+    client.force_login(persona("admin"))
+    html = _trail(client, sensitive="on").content.decode()
+    assert reverse("audit:erasure_report", args=[entry.pk]) in html

@@ -1,0 +1,487 @@
+"""Erasure removes exactly one person: reviewed mention by mention, nothing else touched."""
+
+import datetime
+import json
+
+import pytest
+from django.apps import apps
+from django.db import models
+from django.urls import reverse
+
+from mycareer.audit.erasure import StaleReview, review_erasure
+from mycareer.audit.models import AuditEntry
+from mycareer.audit.personal_data import subject_from_ids
+from mycareer.audit.services import personal_data_erase
+
+pytestmark = pytest.mark.django_db
+
+NAME, EMAIL, PHONE = "Grace Engineering", "grace.engineering@northbridge-eng.co.uk", "0113 496 7788"
+
+
+def _names() -> dict[str, list[str]]:
+    """Every name of an organisation, unit, programme, event, venue and person."""
+    from mycareer.accounts.models import DegreeProgramme, Unit, User
+    from mycareer.events.models import Event
+    from mycareer.organisations.models import Contact, Organisation, Sector
+
+    return {
+        "organisations": sorted(Organisation.objects.values_list("name", flat=True)),
+        "units": sorted(Unit.objects.values_list("name", flat=True)),
+        "programmes": sorted(DegreeProgramme.objects.values_list("name", flat=True)),
+        "sectors": sorted(Sector.objects.values_list("name", flat=True)),
+        "events": sorted(Event.objects.values_list("title", flat=True)),
+        "venues": sorted(Event.objects.values_list("venue", flat=True)),
+        "people": sorted(User.objects.values_list("full_name", flat=True)),
+        "contacts": sorted(Contact.objects.values_list("full_name", flat=True)),
+    }
+
+
+def _text_columns():
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.CharField | models.TextField | models.JSONField):
+                yield model, field
+
+
+def _everywhere(*words: str) -> list[str]:
+    """Every text column (of every table) that still holds one of `words`."""
+    found = []
+    for model, field in _text_columns():
+        for value in model._base_manager.values_list(field.attname, flat=True).iterator():
+            text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+            if any(word.lower() in (text or "").lower() for word in words):
+                found.append(f"{model._meta.label}.{field.name}")
+    return sorted(set(found))
+
+
+@pytest.fixture
+def grace(persona, cast):
+    """A contact named like two common words, mentioned in notes and an event."""
+    from mycareer.events.models import Event
+    from mycareer.organisations import services
+    from mycareer.organisations.models import Organisation
+
+    tom = persona("operator")
+    org = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    contact = services.contact_create(
+        organisation=org,
+        by=tom,
+        full_name=NAME,
+        job_title="Placement Lead",
+        email=EMAIL,
+        phone=PHONE,
+    )
+    notes = {
+        "met": services.note_create(
+            organisation=org,
+            by=tom,
+            contacts=[contact],
+            text="Met Grace Engineering at the careers fair. Grace will send placement dates.",
+        ),
+        "others": services.note_create(
+            organisation=org,
+            by=tom,
+            text=(
+                "Grace Okafor from the Business School joined the call about Northbridge "
+                "Engineering Ltd and the School of Mechanical Engineering."
+            ),
+        ),
+        "false": services.note_create(
+            organisation=org,
+            by=tom,
+            text=(
+                "Engineering placements are popular this year; "
+                f"call {EMAIL.upper()} or 01134967788."
+            ),
+        ),
+    }
+    event = Event.objects.filter(organisations=org).first()
+    Event.objects.filter(pk=event.pk).update(
+        description="Grace Engineering will talk about placements at Engineering firms."
+    )
+    return {"contact": contact, "org": org, "notes": notes, "event": event}
+
+
+def _refresh(obj):
+    obj.refresh_from_db()
+    return obj
+
+
+def test_a_contact_named_like_common_words_is_erased_and_nothing_else(grace, persona):
+    from mycareer.events.models import Event
+
+    before = _names()
+    subject = subject_from_ids([], [grace["contact"].pk])
+    review = review_erasure(subject)
+    # "Engineering" inside the organisation's and the school's names is never proposed.
+    in_others = [
+        m
+        for m in review.matches
+        if m.model == "organisations.Note" and m.pk == grace["notes"]["others"].pk
+    ]
+    assert in_others == []
+    # A capitalised "Engineering" alone is proposed (in a note and in the event), and
+    # the administrator unticks both: they are not the person.
+    false = [m for m in review.matches if m.kind == "surname"]
+    assert sorted((m.model, m.found, m.after[:11]) for m in false) == [
+        ("events.Event", "Engineering", " firms."),
+        ("organisations.Note", "Engineering", " placements"),
+    ]
+    assert all(m.ticked for m in false)
+
+    report, entries = personal_data_erase(
+        subject=subject,
+        by=persona("admin"),
+        selected=review.default_selection() - {m.id for m in false},
+        digest=review.digest,
+    )
+
+    notes = {key: _refresh(note).text for key, note in grace["notes"].items()}
+    assert (
+        notes["met"]
+        == "Met [name erased] at the careers fair. [name erased] will send placement dates."
+    )
+    assert notes["others"] == (
+        "Grace Okafor from the Business School joined the call about Northbridge "
+        "Engineering Ltd and the School of Mechanical Engineering."
+    )
+    assert notes["false"] == (
+        "Engineering placements are popular this year; call [email erased] or [phone erased]."
+    )
+    event = Event.objects.get(pk=grace["event"].pk)
+    assert event.description == "[name erased] will talk about placements at Engineering firms."
+    contact = _refresh(grace["contact"])
+    assert (contact.full_name, contact.email, contact.phone, contact.job_title) == (
+        "Erased contact",
+        "",
+        "",
+        "",
+    )
+    after = _names()
+    before["contacts"].remove(NAME)
+    after["contacts"].remove("Erased contact")
+    assert after == before
+    # The person is gone from every table: their full name, email and phone.
+    assert _everywhere(NAME, EMAIL, PHONE, "01134967788") == []
+    # The report says what changed, never the person.
+    assert report["total"] == len(review.default_selection()) - 2 + sum(
+        c.count for c in review.removals
+    )
+    assert {
+        "record": f"Contact record at {grace['org']}",
+        "field": "text",
+        "kind": "surname",
+    } not in report["removed"]
+    assert any(line["kind"] == "surname" and line["reason"] for line in report["left"])
+    stored = json.dumps([e.data for e in entries], ensure_ascii=False).lower()
+    for word in (NAME, EMAIL, PHONE, "grace."):
+        assert word.lower() not in stored
+    assert all(e.action == "audit.personal_data.erased" for e in entries)
+
+
+def test_a_contact_called_just_engineering_changes_no_other_name(persona, cast):
+    """The case that used to turn "Northbridge Engineering Ltd" into "Northbridge [erased] Ltd"."""
+    from mycareer.organisations import services
+    from mycareer.organisations.models import Organisation
+
+    before = _names()
+    org = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    contact = services.contact_create(
+        organisation=org,
+        by=persona("operator"),
+        full_name="Engineering",
+        email="engineering@northbridge-eng.co.uk",
+    )
+    note = services.note_create(
+        organisation=org,
+        by=persona("operator"),
+        text="Engineering sent the dates to the School of Mechanical Engineering; "
+        "engineering students replied.",
+    )
+
+    personal_data_erase(subject=subject_from_ids([], [contact.pk]), by=persona("admin"))
+
+    after = _names()
+    before["contacts"].append("Erased contact")
+    assert {k: sorted(v) for k, v in after.items()} == {k: sorted(v) for k, v in before.items()}
+    assert _refresh(note).text == (
+        "[name erased] sent the dates to the School of Mechanical Engineering; "
+        "engineering students replied."
+    )
+
+
+def test_a_surname_that_is_a_common_word_leaves_organisations_and_colleagues_alone(persona, cast):
+    """The demo's Grace Bank, of Atlas Global Bank, named in a note beside Grace Okafor."""
+    from mycareer.organisations.models import Contact
+
+    before = _names()
+    contact = Contact.objects.get(full_name="Grace Bank")
+    note = contact.notes.get()
+    subject = subject_from_ids([], [contact.pk])
+    review = review_erasure(subject)
+    in_note = [(m.kind, m.found) for m in review.matches if m.model == "organisations.Note"]
+    assert in_note == [("first name", "Grace")]
+
+    personal_data_erase(subject=subject, by=persona("admin"))
+
+    note.refresh_from_db()
+    assert note.text == (
+        "Call with [name erased] from Atlas Global Bank about the spring insight day; "
+        "Grace Okafor will send the Business School's dates."
+    )
+    after = _names()
+    before["contacts"].remove("Grace Bank")
+    before["contacts"].append("Erased contact")
+    assert {k: sorted(v) for k, v in after.items()} == {k: sorted(v) for k, v in before.items()}
+    assert persona("mailer").full_name == "Grace Okafor"
+
+
+def test_a_first_name_in_a_note_is_found_and_only_ticked_mentions_go(persona, cast):
+    """The demo's Priti Raman: "Met Priti at the fair" is found; an unticked mention stays."""
+    from mycareer.organisations import services
+    from mycareer.organisations.models import Contact
+
+    priti = Contact.objects.get(full_name="Priti Raman")
+    ember = priti.organisation
+    fair = ember.notes.get(text__startswith="Met Priti")
+    call = services.note_create(
+        organisation=ember,
+        by=persona("operator"),
+        text="Priti from the Leeds office will call back.",
+    )
+    subject = subject_from_ids([], [priti.pk])
+    review = review_erasure(subject)
+    found = {m.pk: m for m in review.matches if m.model == "organisations.Note"}
+    assert fair.pk in found and call.pk in found
+    assert (found[fair.pk].before, found[fair.pk].found, found[fair.pk].after) == (
+        "Met ",
+        "Priti",
+        " at the autumn careers fair: she wants two summer interns for the…",
+    )
+    assert all(m.ticked for m in found.values())
+
+    report, _ = personal_data_erase(
+        subject=subject,
+        by=persona("admin"),
+        selected=review.default_selection() - {found[call.pk].id},
+        digest=review.digest,
+    )
+
+    assert _refresh(fair).text.startswith("Met [name erased] at the autumn careers fair")
+    assert _refresh(call).text == "Priti from the Leeds office will call back."
+    assert [line["reason"] for line in report["left"]] == ["Unticked by the administrator"]
+    assert _everywhere("Priti Raman", "priti.raman@") == []
+
+
+def test_a_student_is_erased_their_places_pass_on_and_other_students_stay(persona, cast):
+    from mycareer.accounts.models import StudentProfile
+    from mycareer.bookings import services as bookings
+    from mycareer.bookings.models import Booking, BookingBan, WaitlistEntry
+    from mycareer.bookings.tests.factories import make_event, make_students
+    from mycareer.events.models import Event
+
+    student, waiting = make_students(2)
+    student.full_name, student.phone = "Priti Sharma", "07700 900123"
+    student.save()
+    full = make_event(capacity=1, title="Interview skills with Priti")
+    past = make_event(title="Careers fair")
+    bookings.booking_create(event=full, student=student, by=student)
+    entry = bookings.booking_create(event=full, student=waiting, by=waiting)
+    bookings.booking_create(event=past, student=student, by=student)
+    Event.objects.filter(pk=past.pk).update(
+        description="Priti Sharma and Aisha Khan will give the vote of thanks.",
+        starts_at=past.starts_at - datetime.timedelta(days=60),
+        ends_at=past.ends_at - datetime.timedelta(days=60),
+    )
+    ban = BookingBan.objects.create(
+        student=student,
+        reason="Priti missed three events this term.",
+        ends_at=full.starts_at,
+    )
+    subject = subject_from_ids([student.pk], [])
+    review = review_erasure(subject)
+    assert any(c.what == "Places at events still to come" for c in review.removals)
+    assert any(c.kept and "attendance figures" in c.how for c in review.changes)
+
+    personal_data_erase(subject=subject, by=persona("admin"))
+
+    student.refresh_from_db()
+    assert (student.full_name, student.phone, student.is_active) == ("Erased person", "", False)
+    assert student.email.endswith("@erased.invalid")
+    assert not student.has_usable_password()
+    profile = StudentProfile.objects.get(user=student)
+    assert profile.student_number == f"erased-{student.pk}"
+    # The place at the event still to come went to the person waiting for it.
+    assert Booking.objects.get(event=full, student=student).status == "cancelled"
+    assert Booking.objects.filter(event=full, student=waiting, status="confirmed").exists()
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == "accepted"
+    # The past booking stays for the figures.
+    assert Booking.objects.filter(event=past, student=student).exists()
+    ban.refresh_from_db()
+    assert ban.reason == "[name erased] missed three events this term."
+    past.refresh_from_db()
+    assert past.description == "[name erased] and Aisha Khan will give the vote of thanks."
+    # The event's title is a name: never changed, though it holds the first name.
+    assert Event.objects.get(pk=full.pk).title == "Interview skills with Priti"
+    assert persona("student").full_name == "Aisha Khan"
+    assert _everywhere("Priti Sharma", "07700 900123") == []
+
+
+def test_a_login_with_a_second_factor_loses_its_secrets(persona, cast):
+    from allauth.mfa.models import Authenticator
+
+    user = persona("employer")
+    Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"}
+    )
+    token = user.feed_token
+    personal_data_erase(subject=subject_from_ids([user.pk], []), by=persona("admin"))
+    user.refresh_from_db()
+    assert not Authenticator.objects.filter(user=user).exists()
+    assert user.feed_token != token
+    # The employer's contact record went with the login.
+    assert not user.employer_memberships.exists()
+    assert _everywhere("Laura Chen", "employer@demo-employer.com") == []
+
+
+def test_a_review_that_is_out_of_date_changes_nothing(grace, persona):
+    subject = subject_from_ids([], [grace["contact"].pk])
+    review = review_erasure(subject)
+    note = grace["notes"]["met"]
+    type(note).objects.filter(pk=note.pk).update(text=note.text + " Grace called again.")
+    with pytest.raises(StaleReview):
+        personal_data_erase(
+            subject=subject,
+            by=persona("admin"),
+            selected=review.default_selection(),
+            digest=review.digest,
+        )
+    assert _refresh(grace["contact"]).full_name == NAME
+    assert not AuditEntry.objects.filter(
+        action="audit.personal_data.erased", object_id=str(grace["contact"].pk)
+    ).exists()
+
+
+# The pages --------------------------------------------------------------------------
+
+
+def _records(contact) -> dict:
+    return {"contact": [contact.pk]}
+
+
+def test_the_administrator_reviews_unticks_confirms_and_reads_the_report(client, grace, persona):
+    client.force_login(persona("admin"))
+    url = reverse("audit:erase")
+    page = client.get(url, _records(grace["contact"]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Met <mark>Grace Engineering</mark> at the careers fair." in html
+    review = page.context["review"]
+    false = {m.id for m in review.matches if m.kind == "surname"}
+    ticked = sorted(review.default_selection() - false)
+    data = {**_records(grace["contact"]), "digest": review.digest, "match": ticked}
+
+    confirm = client.post(url, {**data, "step": "confirm"})
+    total = review.total(ticked)
+    assert confirm.status_code == 200
+    assert f"Erase: make {total} changes" in confirm.content.decode()
+    assert _refresh(grace["contact"]).full_name == NAME  # nothing yet
+
+    refused = client.post(url, {**data, "step": "erase", "confirm": "yes"})
+    assert refused.status_code == 400
+    assert "Type ERASE to confirm" in refused.content.decode()
+    assert _refresh(grace["contact"]).full_name == NAME
+
+    done = client.post(url, {**data, "step": "erase", "confirm": "erase"})
+    assert done.status_code == 302
+    report = client.get(done["Location"])
+    text = report.content.decode()
+    assert report.status_code == 200
+    assert f"{total} changes" in text
+    assert "Unticked by the administrator" in text
+    assert NAME not in text and EMAIL not in text
+    assert _refresh(grace["notes"]["false"]).text.startswith("Engineering placements")
+
+
+def test_a_page_left_open_while_the_records_change_asks_for_a_new_review(client, grace, persona):
+    client.force_login(persona("admin"))
+    url = reverse("audit:erase")
+    review = client.get(url, _records(grace["contact"])).context["review"]
+    note = grace["notes"]["met"]
+    type(note).objects.filter(pk=note.pk).update(text="Grace Engineering phoned.")
+    response = client.post(
+        url,
+        {
+            **_records(grace["contact"]),
+            "digest": review.digest,
+            "match": sorted(review.default_selection()),
+            "step": "erase",
+            "confirm": "ERASE",
+        },
+    )
+    assert response.status_code == 409
+    assert "check the mentions again" in response.content.decode()
+    assert _refresh(grace["contact"]).full_name == NAME
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        {},
+        {"contact": ["x"]},
+        {"contact": ["99999999999999999999999"]},
+        {"user": [str(n) for n in range(30)]},
+    ],
+)
+def test_bad_choices_of_records_get_a_message_not_an_error(client, persona, records):
+    client.force_login(persona("admin"))
+    for url in (reverse("audit:erase"), reverse("audit:letter"), reverse("audit:letter_json")):
+        response = client.get(url, records, follow=True)
+        assert response.status_code == 200
+        assert response.redirect_chain[-1][0] == reverse("audit:privacy")
+
+
+def test_only_administrators_review_or_erase(client, persona, grace):
+    url = reverse("audit:erase")
+    for name in ("operator", "manager", "mailer", "viewer", "student", "employer"):
+        client.force_login(persona(name))
+        assert client.get(url, _records(grace["contact"])).status_code == 403
+        response = client.post(
+            url, {**_records(grace["contact"]), "step": "erase", "confirm": "ERASE"}
+        )
+        assert response.status_code == 403
+    assert _refresh(grace["contact"]).full_name == NAME
+
+
+def test_an_administrator_cannot_erase_their_own_login(client, persona):
+    admin = persona("admin")
+    client.force_login(admin)
+    response = client.get(reverse("audit:erase"), {"user": [admin.pk]}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("audit:privacy")
+    assert "You cannot erase your own login" in response.content.decode()
+    admin.refresh_from_db()
+    assert admin.is_active and admin.full_name == "Priya Shah"
+
+
+def test_a_member_of_staff_with_key_accounts_is_reviewed_with_a_warning(persona):
+    review = review_erasure(subject_from_ids([persona("operator").pk], []))
+    kept = {c.what: c for c in review.kept}
+    assert kept["Key accounts they look after"].count == 2
+    assert "reassign them" in kept["Key accounts they look after"].how
+    # Their first name is looked for in the guidance of the key contacts they own.
+    assert any(m.kind == "first name" and m.found == "Tom" for m in review.matches)
+
+
+def test_finding_a_person_costs_a_few_queries_however_many_match(
+    client, persona, django_assert_max_num_queries
+):
+    from mycareer.organisations.models import Contact, Organisation
+
+    ember = Organisation.objects.get(name="Ember Energy")
+    Contact.objects.bulk_create(
+        [Contact(organisation=ember, full_name=f"Priti Test {n}") for n in range(40)]
+    )
+    client.force_login(persona("admin"))
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("audit:privacy"), {"q": "Priti"})
+    assert response.content.decode().count('name="contact"') == 41

@@ -1,0 +1,72 @@
+"""A web write that meets a busy database answers with the typed text, never a 500."""
+
+import logging
+
+from django.db import OperationalError
+from django.shortcuts import render
+
+from mycareer.core.logs import log_event
+
+logger = logging.getLogger(__name__)
+
+# Fields that are the page's own machinery, not what the person typed.
+_HIDDEN = {"csrfmiddlewaretoken"}
+
+
+# PostgreSQL's lock_not_available: a lock wait ran past lock_timeout, where one is set.
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def is_database_busy(error: BaseException) -> bool:
+    """Another writer held the lock past our wait: SQLite's busy_timeout, or PostgreSQL's
+    lock_timeout. Nothing was written; the same request may succeed a moment later."""
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.__cause__
+    return "database is locked" in str(error) or (
+        getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE
+    )
+
+
+class DatabaseBusyMiddleware:
+    """Turn a lock wait that ran out into a page that keeps what was sent, to send again.
+
+    On SQLite one writer at a time holds the lock; others wait up to busy_timeout (on
+    PostgreSQL, up to lock_timeout where a site sets one). If a write still cannot get
+    it, its transaction was rolled back and nothing was saved: the person gets their
+    text back in a form that sends it again, with a 503 and Retry-After.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_database_busy(exception):
+            return None
+        log_event(
+            logger,
+            "db.busy",
+            level=logging.WARNING,
+            method=request.method,
+            path=request.path,
+            user=getattr(getattr(request, "user", None), "pk", None) or "-",
+        )
+        fields = []
+        if request.method == "POST":
+            for name, values in request.POST.lists():
+                if name in _HIDDEN:
+                    continue
+                for value in values:
+                    long = "\n" in value or len(value) > 80
+                    fields.append({"name": name, "value": value, "long": long})
+        response = render(
+            request,
+            "core/busy.html",
+            {"fields": fields, "had_files": bool(request.FILES), "action": request.get_full_path()},
+            status=503,
+        )
+        response["Retry-After"] = "5"
+        return response

@@ -1,0 +1,108 @@
+"""Bad input: line breaks in one-line text and numbers too big for the database."""
+
+import pytest
+from django.urls import reverse
+
+from mycareer.core.forms import MAX_ID, bounded_ids, bounded_int
+from mycareer.core.text import single_line
+from mycareer.events.models import Event
+from mycareer.organisations import imports, services
+from mycareer.organisations.models import Contact, Organisation
+
+HUGE = "99999999999999999999999"
+
+
+def test_single_line_turns_control_characters_into_one_space():
+    assert single_line("Ada\r\nBcc: x@example.com") == "Ada Bcc: x@example.com"
+    assert single_line("  Ada\x00\x1b[31m \u2028Lovelace\t ") == "Ada [31m Lovelace"
+    assert single_line(None) == ""
+    assert single_line("Zoë Ó Briain-Smith") == "Zoë Ó Briain-Smith"
+
+
+def test_bounded_int_gives_the_default_for_anything_out_of_range():
+    assert bounded_int("12", default=1) == 12
+    assert bounded_int("9223372036854775807", default=1, high=1000) == 1
+    assert bounded_int(HUGE, default=None) is None
+    assert bounded_int("-10000000000000000000", default=None, low=-MAX_ID, high=MAX_ID) is None
+    assert bounded_int("1e9", default=3) == 3
+    assert bounded_int(None, default=3) == 3
+    assert bounded_ids(["4", HUGE, "x", "-1", "9223372036854775807"]) == [4, 9223372036854775807]
+
+
+@pytest.mark.django_db
+def test_a_line_break_in_a_contact_name_typed_in_a_form_is_removed(client, persona):
+    client.force_login(persona("operator"))
+    org = Organisation.objects.get(name="Brightwave Digital")
+    response = client.post(
+        reverse("organisations:contact_create", args=[org.pk]),
+        {"full_name": "Eve\r\nBcc: everyone@example.com", "email": "eve@brightwave.example"},
+    )
+    assert response.status_code == 302
+    contact = Contact.objects.get(email="eve@brightwave.example")
+    assert contact.full_name == "Eve Bcc: everyone@example.com"
+
+
+@pytest.mark.django_db
+def test_one_line_model_fields_are_cleaned_when_set_in_code(persona):
+    org = services.organisation_create(
+        by=persona("operator"), name="Line\nBreak\x07 Ltd", confirm_duplicates=True
+    )
+    org.refresh_from_db()
+    assert org.name == "Line Break Ltd"
+    event = Event.objects.first()
+    event.title = "Careers\r\nfair"
+    event.save()
+    event.refresh_from_db()
+    assert event.title == "Careers fair"
+
+
+@pytest.mark.django_db
+def test_an_import_cleans_names_and_titles_of_control_characters(persona):
+    data = (
+        b"Organisation name,Contact name,Contact job title,Contact email\n"
+        b'"Tab\tand\x0bbell\x07 Ltd","Ada\rLovelace","Head\x1bof things",ada@tab.example\n'
+    )
+    plan = imports.plan_import(data=data, filename="people.csv")
+    assert plan.is_valid, plan.problems
+    group = plan.groups[0]
+    assert group.name == "Tab and bell Ltd"
+    assert group.contacts[0].full_name == "Ada Lovelace"
+    assert group.contacts[0].job_title == "Head of things"
+
+
+@pytest.mark.django_db
+def test_a_page_number_too_big_for_the_database_shows_the_first_page(client, persona):
+    client.force_login(persona("operator"))
+    org = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    url = reverse("organisations:detail", args=[org.pk])
+    response = client.get(url, {"page": "9223372036854775807"})
+    assert response.status_code == 200
+    assert response.context["page"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["target_units", "target_programmes"])
+def test_ids_too_big_in_a_vacancy_form_are_a_form_error(client, persona, field):
+    client.force_login(persona("operator"))
+    response = client.post(reverse("vacancies:post"), {"title": "Typed title", field: HUGE})
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert "Typed title" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["audience_units", "topics", "audience_programmes"])
+def test_ids_too_big_in_an_event_form_are_a_form_error(client, persona, field):
+    client.force_login(persona("operator"))
+    response = client.post(reverse("events:create"), {"title": "Typed title", field: HUGE})
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+
+
+@pytest.mark.django_db
+def test_a_capacity_too_big_for_the_database_is_a_form_error(client, persona):
+    client.force_login(persona("operator"))
+    event = Event.objects.get(title="Ouse Water Services: sustainability in engineering")
+    response = client.post(reverse("bookings:settings", args=[event.pk]), {"capacity": HUGE})
+    assert response.status_code == 200
+    assert "capacity" in response.context["form"].errors
