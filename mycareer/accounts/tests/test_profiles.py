@@ -289,3 +289,13 @@ def test_a_retried_email_task_does_not_queue_a_digest_item_twice(tom):
     finally:
         mail._sent.reset(token)
     assert PendingNotification.objects.filter(user=tom).count() == 1
+
+
+def test_a_staff_photo_is_served_to_staff_only(client, tom, persona):
+    client.post(PROFILE, form(tom, photo=photo()))
+    tom.refresh_from_db()
+    assert client.get(tom.photo.url).status_code == 200
+    client.force_login(persona("student"))
+    assert client.get(tom.photo.url).status_code == 403
+    client.logout()
+    assert client.get(tom.photo.url).status_code == 302  # to log in
