@@ -34,6 +34,7 @@ from mycareer.core.forms import DateInput
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
+    KeyContact,
     Organisation,
     Sector,
     TaggedOrganisation,
@@ -511,9 +512,10 @@ def export_rows(query: OrganisationQuery) -> Iterator[list[str]]:
         .prefetch_related(
             Prefetch(
                 "contacts",
-                queryset=Contact.objects.filter(key_links__isnull=False)
-                .distinct()
-                .prefetch_related("key_links__key_account__operator"),
+                # Key-contact links in force only (not those released by multi-touch).
+                queryset=Contact.objects.filter(
+                    Exists(KeyContact.objects.filter(contact=OuterRef("pk")))
+                ).prefetch_related("key_links__key_account__operator"),
                 to_attr="key_contact_list",
             )
         )

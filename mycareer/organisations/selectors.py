@@ -99,6 +99,62 @@ def liaison_requests_by(user) -> QuerySet[LiaisonRequest]:
     )
 
 
+def liaison_agreements_in_force(user) -> dict[int, LiaisonRequest]:
+    """The person's liaison agreements in force today, by key-contact link.
+
+    One query per request however many contacts a page shows: the answer is kept on
+    the user object, which lives as long as the request.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    cached = getattr(user, "_liaison_agreements", None)
+    if cached is None:
+        requests = (
+            LiaisonRequest.objects.filter(
+                requester=user,
+                status=LiaisonRequest.Status.APPROVED,
+                valid_until__gte=timezone.localdate(),
+                key_contact__key_account__released_at__isnull=True,
+            )
+            .select_related(
+                "decided_by",
+                "key_contact__contact__organisation",
+                "key_contact__key_account__operator",
+            )
+            .order_by("valid_until", "pk")
+        )
+        cached = {}
+        for request in requests:
+            # The longest agreement for a link counts.
+            cached[request.key_contact_id] = request
+        user._liaison_agreements = cached
+    return cached
+
+
+def inbound_contacts_for_owner(user, *, limit: int = 20) -> list[Note]:
+    """Notes of contact a key contact started with a colleague, for the contact's owner."""
+    notes = (
+        Note.objects.filter(
+            started_by=Note.StartedBy.THEM,
+            contacts__key_links__key_account__operator=user,
+            contacts__key_links__key_account__released_at__isnull=True,
+        )
+        .exclude(author=user)
+        .distinct()
+        .select_related("author", "organisation")
+        .prefetch_related(Prefetch("contacts", queryset=contacts_with_key_links()))
+        .order_by("-date", "-created_at")[:limit]
+    )
+    notes = list(notes)
+    for note in notes:
+        note.owners_contacts = [
+            c
+            for c in note.contacts.all()
+            if any(link.key_account.operator_id == user.pk for link in c.key_links_list)
+        ]
+    return notes
+
+
 def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:
     notes = notes_for_organisation(organisation)[:limit]
     return [
@@ -108,9 +164,14 @@ def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEn
             title=f"{note.get_kind_display()} recorded by {note.author or 'former staff'}",
             text=note.text,
             actor=str(note.author or ""),
-            details=[f"With {', '.join(c.display_name for c in note.contacts.all())}"]
-            if note.contacts.all()
-            else [],
+            details=[
+                *(
+                    [f"With {', '.join(c.display_name for c in note.contacts.all())}"]
+                    if note.contacts.all()
+                    else []
+                ),
+                *(["They contacted us"] if note.started_by == Note.StartedBy.THEM else []),
+            ],
             anchor=f"note-{note.pk}",
         )
         for note in notes

@@ -111,7 +111,7 @@ GET = {
     "organisations:liaison_request": "LDDDDDADAA",
     "organisations:liaison_request_create": "LDDDDDAAAA",
     "organisations:merge": "LDDDDDAAAA",
-    "organisations:multi_touch": "MMMMMMMMMM",
+    "organisations:multi_touch": "LDDDDDDDDA",
     "organisations:my_activity": "LDDDDDAAAA",
     "organisations:note_create": "LDDDDDAAAA",
     "organisations:note_delete": "LDDDDDDAAA",
