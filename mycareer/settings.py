@@ -300,4 +300,6 @@ MYCAREER = {
     # A second designated sender approves each campaign before it goes.
     "BULK_EMAIL_NEEDS_APPROVAL": env_bool("BULK_EMAIL_NEEDS_APPROVAL", False),
     "UNSUBSCRIBE_MAILBOX": os.environ.get("UNSUBSCRIBE_MAILBOX", "unsubscribe@demo.ac.uk"),
+    # Door staff can check people in from this many minutes before an event starts.
+    "CHECK_IN_OPENS_MINUTES": env_int("CHECK_IN_OPENS_MINUTES", 120),
 }

@@ -17,11 +17,14 @@ def _value(value) -> str:
     return text
 
 
-def line(event: str, **fields) -> str:
-    """`event=<event>` followed by each field as key=value, in the order given."""
+def line(event: str, /, **fields) -> str:
+    """`event=<event>` followed by each field as key=value, in the order given.
+
+    Name a field `event_id`, not `event`: `event` is the line's own name.
+    """
     return " ".join([f"event={event}", *(f"{key}={_value(v)}" for key, v in fields.items())])
 
 
-def log(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields) -> None:
+def log(logger: logging.Logger, event: str, /, *, level: int = logging.INFO, **fields) -> None:
     """Write one structured line to `logger`."""
     logger.log(level, line(event, **fields))

@@ -3,6 +3,7 @@ from django import forms
 from mycareer.accounts.models import Unit
 from mycareer.core.forms import DateInput
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
+from mycareer.organisations.search import TAG_INPUT
 from mycareer.organisations.services import PROFILE_FIELDS
 
 
@@ -16,7 +17,7 @@ class OrganisationForm(forms.ModelForm):
         label="Tags",
         required=False,
         help_text="Separate tags with commas, e.g. Graduate recruiter, Placements.",
-        widget=forms.TextInput(attrs={"data-tag-input": "", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs=TAG_INPUT),
     )
 
     class Meta:

@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.http import QueryDict
+from django.urls import reverse_lazy
 from taggit.models import Tag
 
 from mycareer.accounts.models import Unit
@@ -50,6 +51,13 @@ ORDERINGS = {
     "-last_engaged": [F("last_engaged_on").desc(nulls_last=True), Lower("name"), "pk"],
     # Never engaged is the least recent engagement of all.
     "last_engaged": [F("last_engaged_on").asc(nulls_first=True), Lower("name"), "pk"],
+}
+
+# A tag field that core/suggest.js completes from the existing tags as a person types.
+TAG_INPUT = {
+    "data-suggest": reverse_lazy("organisations:tag_suggestions"),
+    "data-suggest-key": "tags",
+    "autocomplete": "off",
 }
 
 
@@ -182,19 +190,19 @@ class OrganisationSearchForm(forms.Form):
         label="Has all of these tags",
         required=False,
         help_text="Separate tags with commas.",
-        widget=forms.TextInput(attrs={"data-tag-input": "", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs=TAG_INPUT),
     )
     tags_any = TagListField(
         label="Has at least one of these tags",
         required=False,
         help_text="Separate tags with commas.",
-        widget=forms.TextInput(attrs={"data-tag-input": "", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs=TAG_INPUT),
     )
     tags_none = TagListField(
         label="Has none of these tags",
         required=False,
         help_text="Separate tags with commas.",
-        widget=forms.TextInput(attrs={"data-tag-input": "", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs=TAG_INPUT),
     )
     sectors = forms.TypedMultipleChoiceField(
         label="Sector", coerce=int, required=False, widget=forms.CheckboxSelectMultiple

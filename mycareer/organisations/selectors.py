@@ -1,6 +1,8 @@
 import datetime
+from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from mycareer.organisations.models import (
@@ -181,3 +183,64 @@ def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEn
 def saved_searches_for(user) -> QuerySet[SavedSearch]:
     """A person's own saved searches; nobody sees another's."""
     return SavedSearch.objects.filter(owner=user).order_by("name")
+
+
+# Naming organisations (events' "organisations taking part", imports) ---------------------
+
+SUGGESTION_CUTOFF = 70
+
+
+def organisations_by_name(names: list[str]) -> tuple[list[Organisation], dict[str, list[str]]]:
+    """The live organisations `names` name, and for each name that names none, close names.
+
+    A name matches its organisation's name whatever the case, or its reduced form (legal
+    words, "&", punctuation ignored: "Northbridge Engineering" names "Northbridge
+    Engineering Ltd") when that names exactly one. Otherwise the closest names are
+    offered ("Did you mean …"): several alike, or similar ones.
+    """
+    from rapidfuzz import fuzz, process
+
+    from mycareer.organisations.matching import name_key
+
+    live = Organisation.objects.filter(merged_into__isnull=True)
+    found: list[Organisation] = []
+    missing: dict[str, list[str]] = {}
+    everyone: list[tuple[str, str]] | None = None
+    for name in names:
+        exact = list(live.annotate(lname=Lower("name")).filter(lname=name.lower())[:1])
+        alike = [] if exact else list(live.filter(name_key=name_key(name)).order_by("name")[:6])
+        chosen = exact or (alike if len(alike) == 1 else [])
+        if chosen:
+            if chosen[0] not in found:
+                found.append(chosen[0])
+            continue
+        if alike:
+            missing[name] = [o.name for o in alike]
+            continue
+        if everyone is None:
+            everyone = list(live.values_list("name_key", "name"))
+        keys = [key for key, _ in everyone]
+        close = process.extract(
+            name_key(name), keys, scorer=fuzz.WRatio, limit=3, score_cutoff=SUGGESTION_CUTOFF
+        )
+        missing[name] = [everyone[index][1] for _, _, index in close]
+    return found, missing
+
+
+def organisation_suggestions(typed: str, *, limit: int = 15) -> list[str]:
+    """Names of live organisations containing what was typed, those starting with it first."""
+    typed = " ".join(typed.split())
+    if not typed:
+        return []
+    names = (
+        Organisation.objects.filter(merged_into__isnull=True, name__icontains=typed)
+        .exclude(status=Organisation.Status.ARCHIVED)
+        .values_list("name", flat=True)[:200]
+    )
+    return starting_first(names, typed)[:limit]
+
+
+def starting_first(names: Iterable[str], typed: str) -> list[str]:
+    """Names in alphabetical order, those that start with what was typed first."""
+    typed = typed.lower()
+    return sorted(names, key=lambda n: (not n.lower().startswith(typed), n.lower()))

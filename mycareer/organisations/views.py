@@ -306,11 +306,17 @@ def tag_suggestions(request):
     tags = Tag.objects.all()
     if typed:
         tags = tags.filter(name__icontains=typed)
-    names = sorted(
-        tags.values_list("name", flat=True)[:200],
-        key=lambda n: (not n.lower().startswith(typed.lower()), n.lower()),
-    )
+    names = selectors.starting_first(tags.values_list("name", flat=True)[:200], typed)
     return JsonResponse({"tags": names[:15]})
+
+
+@require_safe
+@require(Action.VIEW)
+def organisation_suggestions(request):
+    """Organisations whose name contains what was typed, for pickers (events' organisations)."""
+    return JsonResponse(
+        {"organisations": selectors.organisation_suggestions(request.GET.get("q", "")[:200])}
+    )
 
 
 # Contacts --------------------------------------------------------------------------
