@@ -149,12 +149,7 @@ def cancel(request, booking_id: int):
     own = booking.student_id == request.user.pk
     if not own:
         _check_runs(request, booking.event)
-    default = (
-        reverse("bookings:my_events")
-        if own
-        else reverse("bookings:manage", args=[booking.event_id])
-    )
-    back = safe_next(request, default)
+    back = _back(request, own=own, event_id=booking.event_id)
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         try:
             services.booking_cancel(booking=booking, by=request.user)
@@ -191,16 +186,19 @@ def leave(request, entry_id: int):
     own = entry.student_id == request.user.pk
     if not own:
         _check_runs(request, entry.event)
-    default = (
-        reverse("bookings:my_events") if own else reverse("bookings:manage", args=[entry.event_id])
-    )
     try:
         services.waitlist_leave(entry=entry, by=request.user)
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
         messages.success(request, f"Removed from the waiting list of {entry.event.title}.")
-    return redirect(safe_next(request, default))
+    return redirect(_back(request, own=own, event_id=entry.event_id))
+
+
+def _back(request, *, own: bool, event_id: int) -> str:
+    """Where to go after a change to a place: `next`, else My events or the bookings list."""
+    default = reverse("bookings:my_events") if own else reverse("bookings:manage", args=[event_id])
+    return safe_next(request, default)
 
 
 @require_http_methods(["GET", "POST"])

@@ -498,7 +498,7 @@ def test_two_clashing_drafts_published_at_once_cannot_both_skip_the_reason(cast,
 
 @pytest.mark.django_db
 def test_a_clash_already_gone_ahead_with_is_not_asked_about_again(
-    tom, helen, persona, monday, django_capture_on_commit_callbacks
+    clashing_pair, tom, persona, monday, django_capture_on_commit_callbacks
 ):
     from django_tasks_db.models import DBTaskResult
 
@@ -508,15 +508,7 @@ def test_a_clash_already_gone_ahead_with_is_not_asked_about_again(
     def emails() -> int:
         return queued.count()
 
-    theirs = make_event(
-        by=helen,
-        title="Helen's talk",
-        unit=unit("eps"),
-        starts_at=at(monday, 12),
-        audience_units=[unit("mech")],
-        publish=True,
-    )
-    mine = make_event(by=tom, title="Tom's talk", starts_at=at(monday, 12, 30))
+    theirs, mine = clashing_pair
     with django_capture_on_commit_callbacks(execute=True):
         services.event_publish(event=mine, by=tom, override_reason="Only date they have")
     assert emails() == 1

@@ -211,19 +211,8 @@ def test_liaison_journey_through_the_pages(client, setup, persona):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_request_and_answer_emails_are_really_sent(persona, cast, smtp_server, run_worker):
-    tom, helen = persona("operator"), persona("manager")
-    org = services.organisation_create(
-        by=tom, name="Quillfeather Instruments", confirm_duplicates=True
-    )
-    ruth = services.contact_create(
-        organisation=org, by=tom, full_name="Ruth Key", email="ruth@quill.co.uk"
-    )
-    account = keyaccounts.key_account_create(
-        organisation=org, operator=tom, unit=cast["units"]["mech"], by=persona("admin")
-    )
-    keyaccounts.key_contact_mark(account=account, contact=ruth, guidance="", by=tom)
-    ruth.refresh_from_db()
+def test_request_and_answer_emails_are_really_sent(setup, persona, smtp_server, run_worker):
+    tom, helen, ruth = setup["tom"], persona("manager"), setup["ruth"]
     [request] = keyaccounts.liaison_request_create(
         requester=helen,
         contact=ruth,
@@ -404,19 +393,9 @@ def test_merging_into_a_multi_touch_record_releases_the_other_records_key_accoun
 
 @pytest.mark.django_db(transaction=True)
 def test_owners_are_emailed_when_their_key_accounts_are_released_and_restored(
-    persona, cast, smtp_server, run_worker
+    setup, persona, smtp_server, run_worker
 ):
-    tom, admin = persona("operator"), persona("admin")
-    org = services.organisation_create(
-        by=tom, name="Quillfeather Instruments", confirm_duplicates=True
-    )
-    ruth = services.contact_create(
-        organisation=org, by=tom, full_name="Ruth Key", email="r@q.co.uk"
-    )
-    account = keyaccounts.key_account_create(
-        organisation=org, operator=tom, unit=cast["units"]["mech"], by=admin
-    )
-    keyaccounts.key_contact_mark(account=account, contact=ruth, guidance="Ask Tom first.", by=tom)
+    org, admin = setup["org"], persona("admin")
     run_worker()
     before = len(smtp_server.messages())
     keyaccounts.organisation_set_multi_touch(organisation=org, multi_touch=True, by=admin)
@@ -529,21 +508,10 @@ def test_the_refusal_links_straight_to_ask_to_contact_and_keeps_what_was_typed(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_owner_is_emailed_about_inbound_contact(persona, cast, smtp_server, run_worker):
+def test_the_owner_is_emailed_about_inbound_contact(setup, persona, smtp_server, run_worker):
     from mycareer.organisations.models import Note
 
-    tom, helen = persona("operator"), persona("manager")
-    org = services.organisation_create(
-        by=tom, name="Quillfeather Instruments", confirm_duplicates=True
-    )
-    ruth = services.contact_create(
-        organisation=org, by=tom, full_name="Ruth Key", email="r@q.co.uk"
-    )
-    account = keyaccounts.key_account_create(
-        organisation=org, operator=tom, unit=cast["units"]["mech"], by=persona("admin")
-    )
-    keyaccounts.key_contact_mark(account=account, contact=ruth, guidance="", by=tom)
-    ruth.refresh_from_db()
+    helen, org, ruth = persona("manager"), setup["org"], setup["ruth"]
     run_worker()
     before = len(smtp_server.messages())
     note = services.note_create(
@@ -602,3 +570,47 @@ def test_an_agreement_shows_wherever_the_contact_appears_for_the_requester(clien
     assert (
         "You may contact" not in client.get(reverse("organisations:my_activity")).content.decode()
     )
+
+
+def test_liaison_and_activity_pages_stay_within_a_few_queries(
+    client, setup, persona, django_assert_max_num_queries
+):
+    from mycareer.organisations.models import Note
+
+    tom, helen, org = setup["tom"], persona("manager"), setup["org"]
+    people = [
+        services.contact_create(
+            organisation=org, by=tom, full_name=f"Key {n}", email=f"k{n}@q.co.uk"
+        )
+        for n in range(8)
+    ]
+    for person in people:
+        link = keyaccounts.key_contact_mark(
+            account=setup["account"], contact=person, guidance="", by=tom
+        )
+        person.refresh_from_db()
+        [request] = keyaccounts.liaison_request_create(
+            requester=helen, contact=person, reason="r", proposed_engagement="p"
+        )
+        keyaccounts.liaison_request_decide(request=request, approve=True, by=tom)
+        services.note_create(
+            organisation=org,
+            by=persona("mailer"),
+            started_by=Note.StartedBy.THEM,
+            text=f"{person.full_name} rang",
+            contacts=[person],
+        )
+        assert link.pk
+    client.force_login(tom)
+    with django_assert_max_num_queries(20):
+        inbox = client.get(reverse("organisations:liaison_inbox")).content.decode()
+    assert inbox.count(" rang") == 8
+    client.force_login(helen)
+    with django_assert_max_num_queries(20):
+        activity = client.get(reverse("organisations:my_activity")).content.decode()
+    assert activity.count("You may contact Key ") == 8
+    # The profile as an operator (with the note form) reads the agreements once, whatever
+    # the number of contacts.
+    with django_assert_max_num_queries(30):
+        profile = client.get(org.get_absolute_url()).content.decode()
+    assert profile.count("You may contact Key ") == 8
