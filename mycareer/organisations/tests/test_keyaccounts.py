@@ -475,31 +475,19 @@ def test_the_refusal_links_straight_to_ask_to_contact_and_keeps_what_was_typed(
     form = client.get(url).content.decode()
     assert "They contacted us" in form
     assert "Ruth Key * — key contact of Tom Bennett: ask first, unless they contacted you" in form
-    response = client.post(
-        url,
-        {
-            "kind": "call",
-            "started_by": "us",
-            "date": "2026-11-20",
-            "contacts": [ruth.pk],
-            "text": "Typed words stay",
-        },
-    )
+    typed = {
+        "kind": "call",
+        "date": "2026-11-20",
+        "contacts": [ruth.pk],
+        "text": "Typed words stay",
+    }
+    response = client.post(url, {**typed, "started_by": "us"})
     body = response.content.decode()
     ask = reverse("organisations:liaison_request_create", args=[org.pk, ruth.pk])
     assert f'href="{ask}">Ask to contact Ruth Key</a>' in body
     assert "Typed words stay" in body
     assert "choose “They contacted us”" in body
-    response = client.post(
-        url,
-        {
-            "kind": "call",
-            "started_by": "them",
-            "date": "2026-11-20",
-            "contacts": [ruth.pk],
-            "text": "Typed words stay",
-        },
-    )
+    response = client.post(url, {**typed, "started_by": "them"})
     assert response.status_code == 302
     messages = [str(m) for m in response.wsgi_request._messages]
     assert messages == [
