@@ -122,6 +122,13 @@ class _Inbox:
         self.lock = threading.Lock()
         # address -> SMTP reply, e.g. "550 5.1.1 No such mailbox", to test bounces.
         self.refuse: dict[str, str] = {}
+        # SMTP conversations opened (EHLO), to see that a refusal keeps the connection.
+        self.sessions = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.refuse:

@@ -86,14 +86,15 @@ def main(recipients: int) -> None:
         purpose="events",
         subject="Benchmark",
         body="Dear {{ first_name }}, hello from {{ organisation }}.",
-        recipient_query="tags_all=Bench",
+        recipient_filters={"tags_all": ["Bench"]},
     )
     sink = Sink()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:
+        confirmed = len(services.campaign_recipients(campaign).included)
         started = time.perf_counter()
-        services.campaign_send(campaign=campaign, by=mailer)
+        services.campaign_send(campaign=campaign, by=mailer, confirmed=confirmed)
         queued = time.perf_counter()
         while True:
             result = send_campaign_batch(campaign.pk, time_budget=600, rate=0)

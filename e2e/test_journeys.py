@@ -115,31 +115,93 @@ def test_employer_registers_posts_a_vacancy_and_a_student_finds_it(
     expect(page.get_by_role("link", name=re.compile("Robotics summer internship"))).to_have_count(0)
 
 
-def test_bulk_mailer_sends_a_campaign_that_arrives_and_untrained_staff_cannot(
-    page, site, viewport, smtp_server, run_worker, settings
+def test_bulk_mailer_sends_to_exactly_the_chosen_employers_and_every_link_opens(
+    page, site, viewport, smtp_server, run_worker, settings, browser
 ):
+    """Search, draft, edit the words, change the recipients, preview, confirm the number,
+    and the messages that arrive are exactly those; their links open with no account."""
+    from mycareer.mailing import services
+    from mycareer.mailing.models import Campaign
+
     settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_RATE": 0}
+    run_worker()  # the demo story's own notifications first
     log_in(page, site, "mailer@demo.ac.uk")
-    page.goto(f"{site.url}/organisations/?tags_all=Insight+days")
+    page.goto(f"{site.url}/organisations/?text=Northbridge")
     page.get_by_role("link", name="Email these organisations' contacts").click()
-    page.get_by_label("Subject").fill("Insight days this spring")
-    page.get_by_label("Purpose").select_option("events")
-    page.get_by_label("Body").fill(
-        "Dear {{ first_name }},\n\nWould {{ organisation }} host an insight day?"
+    expect(page.get_by_text("Organisations matching “Northbridge”")).to_be_visible()
+    first_count = int(page.locator("[data-count=included]").first.inner_text())
+    assert 0 < first_count < 10
+    page.get_by_label("Subject").fill("Meet our engineers this term")
+    page.get_by_label("Message").fill(
+        "Dear {{ first_name }},\n\nOur **engineering fair** is coming up.\n\nBest wishes,\nGrace"
     )
+    page.get_by_label(re.compile("Engineering and technology careers fair")).check()
     page.get_by_role("button", name="Save the draft").click()
     expect(page.get_by_role("heading", name="Who will receive it")).to_be_visible()
+    campaign = Campaign.objects.get(subject="Meet our engineers this term")
+
+    # Edit only the words: the recipients do not move.
+    page.get_by_role("link", name="Edit the message").click()
+    page.get_by_label("Message").fill("Dear {{ first_name }},\n\nOur **engineering fair** is soon.")
+    page.get_by_role("button", name="Save the draft").click()
+    expect(page.get_by_text("Its recipients are as they were")).to_be_visible()
+    assert int(page.locator("[data-count=included]").first.inner_text()) == first_count
+
+    # Change the recipients on their own page, seeing the number before and after.
+    page.get_by_role("link", name="Change the recipients").click()
+    page.get_by_label("Name, description or contact name").fill("")
+    page.get_by_label("Has all of these tags").fill("Graduate recruiter, Placements")
+    page.get_by_role("button", name="Show who this search reaches").click()
+    use = page.get_by_role("button", name=re.compile(r"Use these recipients \(\d+\)"))
+    new_count = int(re.search(r"\((\d+)\)", use.inner_text()).group(1))
+    expect(page.get_by_text(f"From {first_count} to {new_count}")).to_be_visible()
+    use.click()
+    expect(
+        page.get_by_text(f"Recipients changed: {first_count} before, {new_count} now")
+    ).to_be_visible()
+
+    # The preview shows the formatted email inside its frame.
     page.get_by_role("link", name="Preview").click()
+    frame = page.frame_locator("iframe.email-preview")
+    expect(frame.locator("strong", has_text="engineering fair")).to_be_visible()
+    expect(frame.get_by_text("Engineering and technology careers fair")).to_be_visible()
     screenshot(page, "campaign-preview", viewport)
     page.go_back()
-    send = page.get_by_role("button", name=re.compile(r"Send to \d+ recipient"))
-    count = int(re.search(r"\d+", send.inner_text()).group(0))
-    send.click()
+
+    # Send: the confirmation repeats the number, and the sender types it.
+    campaign.refresh_from_db()
+    expected = {c.email.lower() for c in services.campaign_recipients(campaign).included}
+    assert len(expected) == new_count
+    page.get_by_role("link", name="Send…").click()
+    expect(page.get_by_role("heading", name=f"It goes to {new_count} recipients")).to_be_visible()
+    page.get_by_label("Type the number of recipients to confirm").fill(str(new_count))
+    page.get_by_role("button", name=f"Send to {new_count} recipients").click()
+    expect(page.get_by_text(f"on its way to {new_count} recipients")).to_be_visible()
     run_worker()
     messages = [
-        m for m in smtp_server.wait_for(count) if m["Subject"] == "Insight days this spring"
+        m for m in smtp_server.wait_for(new_count) if m["X-MyCareer-Campaign"] == str(campaign.pk)
     ]
-    assert len(messages) == count
+    assert sorted(m["To"] for m in messages) == sorted(expected)  # exactly those, once each
+
+    # Every link in a message opens for its reader, who has no account.
+    html = messages[0].get_body(preferencelist=("html",)).get_content()
+    links = {
+        link.replace("http://127.0.0.1:8000", site.url)
+        for link in re.findall(r'href="([^"]+)"', html)
+        if link.startswith("http://127.0.0.1:8000")
+    }
+    assert len(links) >= 2  # the promoted event and the unsubscribe link
+    stranger = browser.new_context()
+    reader = stranger.new_page()
+    for link in sorted(links):
+        response = reader.goto(link)
+        assert response.status == 200, link
+    reader.goto(next(link for link in links if "/events/public/" in link))
+    expect(
+        reader.get_by_role("heading", name="Engineering and technology careers fair")
+    ).to_be_visible()
+    stranger.close()
+
     page.goto(f"{site.url}/email/chart/")
     screenshot(page, "time-chart", viewport)
     log_out(page)
@@ -147,6 +209,23 @@ def test_bulk_mailer_sends_a_campaign_that_arrives_and_untrained_staff_cannot(
     page.goto(f"{site.url}/email/new/")
     expect(page.get_by_role("heading", name="You cannot do this")).to_be_visible()
     expect(page.get_by_text("you need the Bulk mailer level")).to_be_visible()
+
+
+def test_the_time_chart_finds_an_organisation_as_you_type(page, site):
+    log_in(page, site, "viewer@demo.ac.uk")
+    page.goto(f"{site.url}/email/chart/")
+    expect(page.get_by_label("Over the last")).to_have_value("12")
+    page.get_by_label("Organisation").press_sequentially("northb", delay=30)
+    suggestion = page.locator("#organisation-suggestions option")
+    expect(suggestion).to_have_count(1)
+    expect(suggestion).to_have_attribute("value", "Northbridge Engineering Ltd")
+    page.get_by_label("Organisation").fill("Northbridge Engineering Ltd")
+    page.get_by_role("button", name="Show").click()
+    expect(
+        page.get_by_role("heading", name="Bulk emails received by employers at Northbridge")
+    ).to_be_visible()
+    current = page.get_by_role("navigation", name="Main").locator("[aria-current=page]")
+    expect(current).to_have_count(1)
 
 
 def open_event(page, title: str) -> None:

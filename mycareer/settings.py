@@ -297,6 +297,11 @@ MYCAREER = {
     "BULK_EMAIL_LIMIT_DAYS": env_int("BULK_EMAIL_LIMIT_DAYS", 14),
     # Messages per second the outbox sends (0 = as fast as the mail server takes them).
     "BULK_EMAIL_RATE": env_int("BULK_EMAIL_RATE", 20),
+    # A worker's claim on outbox messages lasts this long without renewal; it must be
+    # longer than one message can take (connecting and sending, each up to EMAIL_TIMEOUT).
+    "OUTBOX_LEASE_SECONDS": env_int("OUTBOX_LEASE_SECONDS", 2 * EMAIL_TIMEOUT + 30),
+    # A message the mail server deferred waits this long, doubling on each attempt.
+    "OUTBOX_RETRY_SECONDS": env_int("OUTBOX_RETRY_SECONDS", 60),
     # A second designated sender approves each campaign before it goes.
     "BULK_EMAIL_NEEDS_APPROVAL": env_bool("BULK_EMAIL_NEEDS_APPROVAL", False),
     "UNSUBSCRIBE_MAILBOX": os.environ.get("UNSUBSCRIBE_MAILBOX", "unsubscribe@demo.ac.uk"),

@@ -15,3 +15,4 @@ class CoreConfig(AppConfig):
         register_daily_job(
             DailyJob("database-statistics", tasks.refresh_database_statistics, hour=3)
         )
+        register_daily_job(DailyJob("prune-old-work", tasks.prune_old_work, hour=3))

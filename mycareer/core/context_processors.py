@@ -11,7 +11,15 @@ def navigation(request):
     links = []
     for item in nav_items():
         if item.visible(user):
-            url = reverse(item.url_name)
-            current = request.path == url or (url != "/" and request.path.startswith(url))
-            links.append({"label": item.label, "url": url, "current": current})
+            links.append({"label": item.label, "url": reverse(item.url_name), "current": False})
+    # One link is current: the one whose address is the longest start of this page's
+    # (/email/chart/ is the chart's, not also "Bulk email"'s at /email/).
+    matching = [
+        link
+        for link in links
+        if request.path == link["url"]
+        or (link["url"] != "/" and request.path.startswith(link["url"]))
+    ]
+    if matching:
+        max(matching, key=lambda link: len(link["url"]))["current"] = True
     return {"nav_links": links}

@@ -1,6 +1,14 @@
 """Upkeep the database needs from the site itself."""
 
+import datetime
+import logging
+
+from django.apps import apps
 from django.db import connections
+from django.db.models import Q
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 def refresh_planner_statistics(using: str = "default") -> None:
@@ -14,3 +22,42 @@ def refresh_planner_statistics(using: str = "default") -> None:
     """
     with connections[using].cursor() as cursor:
         cursor.execute("ANALYZE")
+
+
+# How long finished background work is kept: long enough to look into a problem.
+KEEP_SUCCEEDED = datetime.timedelta(days=7)
+KEEP_FAILED = datetime.timedelta(days=90)
+KEEP_SCHEDULED_RUNS = datetime.timedelta(days=7)
+
+
+def prune_finished_work(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Delete old task results and scheduler rows, which otherwise grow for ever.
+
+    The scheduler writes a row for each periodic job every minute (the bulk email
+    watchdog alone makes 1,440 a day) and every task leaves a result row. Tasks that
+    have not finished are never touched.
+    """
+    from django_tasks import TaskResultStatus
+
+    from mycareer.core.models import ScheduledRun
+
+    now = now or timezone.now()
+    pruned = {
+        "scheduled runs": ScheduledRun.objects.filter(
+            enqueued_at__lt=now - KEEP_SCHEDULED_RUNS
+        ).delete()[0]
+    }
+    if apps.is_installed("django_tasks_db"):
+        from django_tasks_db.models import DBTaskResult
+
+        results = DBTaskResult.objects.filter(
+            Q(status=TaskResultStatus.SUCCESSFUL, finished_at__lt=now - KEEP_SUCCEEDED)
+            | Q(status=TaskResultStatus.FAILED, finished_at__lt=now - KEEP_FAILED)
+        )
+        pruned["task results"] = results.delete()[0]
+    logger.info(
+        "pruned finished work scheduled_runs=%s task_results=%s",
+        pruned["scheduled runs"],
+        pruned.get("task results", 0),
+    )
+    return pruned

@@ -95,6 +95,19 @@ EVENTS = [
 ]
 # fmt: on
 
+# Events employers take part in or may attend: their public pages can be promoted to
+# employer contacts in bulk email. The volunteering fair is open to anybody.
+SHARED_WITH_EMPLOYERS = {
+    FIRST_TITLE,
+    "Finance networking evening",
+    "History in the heritage sector: alumni panel",
+    "Robotics industry evening",
+    "Engineering and technology careers fair",
+    "Volunteering fair",
+    "Accounting firms: questions and answers",
+}
+OPEN_TO_PUBLIC = {"Volunteering fair"}
+
 CLASH_REASON = (
     "Northbridge can only come this week. We will record the talk and share it with "
     "students who go to the Stratos presentation."
@@ -142,6 +155,8 @@ def seed_events(cast: dict) -> None:
             audience_units=[units[code] for code in spec.get("units", [])],
             audience_programmes=[programmes[code] for code in spec.get("programmes", [])],
             audience_years=spec.get("years", []),
+            open_to_employers=plan.title in SHARED_WITH_EMPLOYERS,
+            open_to_public=plan.title in OPEN_TO_PUBLIC,
         )
         if plan.status in ("published", "cancelled"):
             reason = CLASH_REASON if plan.title.startswith("Northbridge Engineering") else ""

@@ -21,6 +21,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
+from django.utils.text import slugify
 from icalendar import Calendar
 from icalendar import Event as ICalEvent
 
@@ -40,7 +41,7 @@ def _utc(value: datetime.datetime) -> datetime.datetime:
     return value.astimezone(datetime.UTC).replace(microsecond=0)
 
 
-def _description(event: Event) -> str:
+def _description(event: Event, link: str) -> str:
     parts = []
     if event.is_cancelled:
         parts.append(f"Cancelled: {event.cancelled_reason}")
@@ -52,13 +53,18 @@ def _description(event: Event) -> str:
     if event.online_url:
         parts.append(f"Online: {event.online_url}")
     parts.append(f"Organised by {event.unit}.")
-    parts.append(f"Details: {settings.SITE_URL}{event.get_absolute_url()}")
+    parts.append(f"Details: {link}")
     return "\n\n".join(parts)
 
 
-def ical_event(event: Event) -> ICalEvent:
-    """One VEVENT; expects `organisations` and `topics` prefetched."""
+def ical_event(event: Event, *, public: bool = False) -> ICalEvent:
+    """One VEVENT; expects `organisations` and `topics` prefetched.
+
+    `public` links to the event's public page rather than the signed-in one.
+    """
     zone = _zone()
+    path = event.get_public_url() if public else event.get_absolute_url()
+    link = f"{settings.SITE_URL}{path}"
     component = ICalEvent.new(
         uid=event.ical_uid,
         summary=f"Cancelled: {event.title}" if event.is_cancelled else event.title,
@@ -70,14 +76,16 @@ def ical_event(event: Event) -> ICalEvent:
         sequence=event.sequence,
         status="CANCELLED" if event.is_cancelled else "CONFIRMED",
         location=event.venue or ("Online" if event.online_url else ""),
-        description=_description(event),
-        url=f"{settings.SITE_URL}{event.get_absolute_url()}",
+        description=_description(event, link),
+        url=link,
         categories=[event.get_type_display(), *(t.name for t in event.topics.all())],
     )
     return component
 
 
-def build_calendar(events: Iterable[Event], *, name: str, feed_id: str) -> bytes:
+def build_calendar(
+    events: Iterable[Event], *, name: str, feed_id: str, public: bool = False
+) -> bytes:
     """The feed as bytes: one VCALENDAR holding a VTIMEZONE and the events."""
     events = list(events)
     calendar = Calendar.new(
@@ -91,7 +99,7 @@ def build_calendar(events: Iterable[Event], *, name: str, feed_id: str) -> bytes
     calendar.add("X-WR-TIMEZONE", settings.TIME_ZONE)
     calendar.add("X-PUBLISHED-TTL", "PT1H")
     for event in events:
-        calendar.add_component(ical_event(event))
+        calendar.add_component(ical_event(event, public=public))
     if events:
         zone = _zone()
         first = min(e.starts_at.astimezone(zone).date() for e in events)
@@ -181,6 +189,7 @@ def calendar_response(
     name: str,
     feed_id: str,
     filename: str = "",
+    public: bool = False,
 ) -> HttpResponse:
     """The feed with an ETag; a matching If-None-Match gets 304 Not Modified.
 
@@ -193,7 +202,9 @@ def calendar_response(
     else:
         events = list(events)
         rows = [_row(event) for event in events]
-    fingerprint = feed_fingerprint(rows, name=name, feed_id=feed_id)
+    # A public copy links elsewhere: its bytes (and so its fingerprint) differ.
+    feed_key = f"{feed_id}:public" if public else feed_id
+    fingerprint = feed_fingerprint(rows, name=name, feed_id=feed_key)
     response = HttpResponse(content_type="text/calendar; charset=utf-8")
     response["ETag"] = f'"{fingerprint[:40]}"'
     if rows:
@@ -211,7 +222,7 @@ def calendar_response(
     key = f"events:feed:{fingerprint}"
     body = cache.get(key)
     if body is None:
-        body = build_calendar(events, name=name, feed_id=feed_id)
+        body = build_calendar(events, name=name, feed_id=feed_id, public=public)
         cache.set(key, body, timeout=int(REFRESH.total_seconds()))
     response.content = body
     return response
@@ -224,3 +235,15 @@ def feed_links(user) -> dict[str, str]:
         "personal": f"{base}{reverse('events:personal_feed', args=[user.feed_token])}",
         "all": f"{base}{reverse('events:feed')}?token={user.feed_token}",
     }
+
+
+def event_file_response(request, event: Event, *, public: bool = False) -> HttpResponse:
+    """'Add to calendar': one event as an .ics file."""
+    return calendar_response(
+        request,
+        [event],
+        name=event.title,
+        feed_id=f"event-{event.uid}",
+        filename=f"{slugify(event.title)[:60] or 'event'}.ics",
+        public=public,
+    )

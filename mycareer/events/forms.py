@@ -72,7 +72,7 @@ class EventForm(forms.Form):
         widget=forms.Textarea(
             attrs={
                 "rows": 3,
-                "data-suggest": reverse_lazy("organisations:suggest"),
+                "data-suggest-url": reverse_lazy("organisations:suggestions"),
                 "data-suggest-key": "organisations",
                 "data-suggest-lines": "",
                 "autocomplete": "off",
@@ -120,6 +120,16 @@ class EventForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Tick none for every year.",
     )
+    open_to_employers = forms.BooleanField(
+        label="Employers take part or may attend",
+        required=False,
+        help_text="The event gets a public page, and bulk email may promote it to employers.",
+    )
+    open_to_public = forms.BooleanField(
+        label="Open to the public",
+        required=False,
+        help_text="Anybody may come; the event gets a public page.",
+    )
     override_reason = forms.CharField(
         label="Reason for going ahead despite the clashes",
         required=False,
@@ -152,6 +162,8 @@ class EventForm(forms.Form):
                     "audience_units": list(audience.units.all()),
                     "audience_programmes": list(audience.programmes.all()),
                     "audience_years": [str(y) for y in audience.year_list],
+                    "open_to_employers": audience.open_to_employers,
+                    "open_to_public": audience.open_to_public,
                 }
             )
 
@@ -220,6 +232,8 @@ class EventForm(forms.Form):
             "audience_units": list(data["audience_units"]),
             "audience_programmes": list(data["audience_programmes"]),
             "audience_years": data["audience_years"],
+            "open_to_employers": data["open_to_employers"],
+            "open_to_public": data["open_to_public"],
         }
 
 

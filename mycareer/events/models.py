@@ -103,6 +103,10 @@ class Event(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("events:detail", args=[self.pk])
 
+    def get_public_url(self) -> str:
+        """The page anybody can open: for events shared beyond students (see Audience)."""
+        return reverse("events:public", args=[self.uid])
+
     @property
     def ical_uid(self) -> str:
         return f"{self.uid}@mycareer"
@@ -147,6 +151,11 @@ class Audience(models.Model):
     open_to_all = models.BooleanField("open to all students", default=False)
     units = models.ManyToManyField(Unit, blank=True, related_name="event_audiences")
     programmes = models.ManyToManyField(DegreeProgramme, blank=True, related_name="event_audiences")
+    # Beyond students: an event employers take part in (a fair's stands, a panel) or one
+    # anybody may attend gets a public page, and only such events may be promoted to
+    # employers in bulk email (its links must open for them).
+    open_to_employers = models.BooleanField("employers take part or attend", default=False)
+    open_to_public = models.BooleanField("open to the public", default=False)
     # Years of study as digits separated by commas ("2,3"); empty means every year.
     # Years are 1-7, one digit each, so `years__contains="3"` is an exact, portable
     # database test (SQLite has no JSON containment lookup).
@@ -154,6 +163,10 @@ class Audience(models.Model):
 
     def __str__(self) -> str:
         return f"Audience of {self.event}"
+
+    @property
+    def is_shared_beyond_students(self) -> bool:
+        return self.open_to_employers or self.open_to_public
 
     @property
     def year_list(self) -> list[int]:

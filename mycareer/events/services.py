@@ -7,12 +7,13 @@ import datetime
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from mycareer import audit
 from mycareer.accounts.models import DegreeProgramme, Unit, User, new_feed_token
+from mycareer.core.locks import hold_lock
 from mycareer.events import tasks
 from mycareer.events.clashes import Clash, ClashesFound, find_clashes
 from mycareer.events.models import (
@@ -44,6 +45,8 @@ CLASH_KEYS = {
     "audience_programmes",
     "audience_years",
 }
+# Who beyond students the event is for: employers, the public (a public page).
+SHARING_KEYS = {"open_to_employers", "open_to_public"}
 # The event's own fields that `event_update` may change.
 EVENT_FIELDS = [
     "title",
@@ -136,6 +139,8 @@ def _snapshot(event: Event) -> dict:
         "audience_units": sorted(u.name for u in audience.units.all()),
         "audience_programmes": sorted(p.name for p in audience.programmes.all()),
         "audience_years": audience.year_list,
+        "open_to_employers": audience.open_to_employers,
+        "open_to_public": audience.open_to_public,
     }
 
 
@@ -151,9 +156,7 @@ def _lock_calendar() -> None:
     with no reason given. SQLite's IMMEDIATE transactions already take the database's
     write lock at BEGIN; PostgreSQL gets a transaction-level advisory lock.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CALENDAR_LOCK])
+    hold_lock(CALENDAR_LOCK)
 
 
 def _locked(event: Event) -> Event:
@@ -222,6 +225,8 @@ def event_create(
     audience_units: Iterable[Unit] = (),
     audience_programmes: Iterable[DegreeProgramme] = (),
     audience_years: Iterable[int] = (),
+    open_to_employers: bool = False,
+    open_to_public: bool = False,
     organiser: User | None = None,
 ) -> Event:
     """Create a draft event with its audience."""
@@ -247,7 +252,11 @@ def event_create(
     event.organisations.set(list(organisations))
     event.topics.set(_topics(topics))
     audience = Audience.objects.create(
-        event=event, open_to_all=open_to_all, years=Audience.years_text(years)
+        event=event,
+        open_to_all=open_to_all,
+        years=Audience.years_text(years),
+        open_to_employers=open_to_employers,
+        open_to_public=open_to_public,
     )
     audience.units.set(units)
     audience.programmes.set(programmes)
@@ -262,7 +271,7 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
     Keyword arguments are those of `event_create`. Raises `ClashesFound` when the
     changed event clashes and no `override_reason` is given; nothing is saved then.
     """
-    unknown = set(changes) - set(EVENT_FIELDS) - CLASH_KEYS
+    unknown = set(changes) - set(EVENT_FIELDS) - CLASH_KEYS - SHARING_KEYS
     if unknown:
         raise TypeError(f"Unknown event fields: {', '.join(sorted(unknown))}")
     event = _locked(event)
@@ -293,6 +302,8 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
         event.topics.set(_topics(changes["topics"]))
     audience.open_to_all = open_to_all
     audience.years = Audience.years_text(years)
+    for name in SHARING_KEYS & changes.keys():
+        setattr(audience, name, bool(changes[name]))
     audience.save()
     audience.units.set(units)
     audience.programmes.set(programmes)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mycareer.events import views, views_feeds
+from mycareer.events import views, views_feeds, views_public
 
 app_name = "events"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("feed.ics", views_feeds.feed, name="feed"),
     path("feed/unit/<slug:code>.ics", views_feeds.unit_feed, name="unit_feed"),
     path("feed/<str:token>.ics", views_feeds.personal_feed, name="personal_feed"),
+    path("public/<uuid:uid>/", views_public.public_detail, name="public"),
+    path("public/<uuid:uid>/event.ics", views_public.public_ics, name="public_ics"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/event.ics", views_feeds.event_ics, name="ics"),
     path("<int:pk>/edit/", views.edit, name="edit"),

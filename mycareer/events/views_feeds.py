@@ -14,13 +14,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
 from django.views.decorators.http import require_POST, require_safe
 
 from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.events import selectors, services
-from mycareer.events.feeds import calendar_response, feed_links
+from mycareer.events.feeds import calendar_response, event_file_response, feed_links
 from mycareer.events.forms import CalendarFilterForm
 from mycareer.events.models import Event
 from mycareer.events.units import UnitTree
@@ -102,13 +101,7 @@ def event_ics(request, pk: int):
         if not Event.objects.filter(pk=pk).exists():
             raise Http404("No such event.")
         raise Http404("This event is not on the calendar.")
-    return calendar_response(
-        request,
-        [event],
-        name=event.title,
-        feed_id=f"event-{event.uid}",
-        filename=f"{slugify(event.title)[:60] or 'event'}.ics",
-    )
+    return event_file_response(request, event)
 
 
 @require_safe

@@ -33,6 +33,10 @@ class MailingConfig(AppConfig):
             {
                 "mailing.campaign.created": "Bulk email drafted",
                 "mailing.campaign.changed": "Bulk email draft changed",
+                "mailing.campaign.recipients_changed": "Bulk email recipients changed",
+                "mailing.campaign.left_out": "Contact left out of a bulk email",
+                "mailing.campaign.put_back": "Contact put back into a bulk email",
+                "mailing.campaign.returned_to_draft": "Bulk email taken back to change",
                 "mailing.campaign.submitted": "Bulk email submitted for approval",
                 "mailing.campaign.approved": "Bulk email approved",
                 "mailing.campaign.queued": "Bulk email sent",

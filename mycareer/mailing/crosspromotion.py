@@ -1,67 +1,64 @@
-"""Cross-promotion: one email serves several events (policy 2.5)."""
+"""Cross-promotion: one email serves several events (policy 2.5).
 
-from django.apps import apps
+Only events whose audience includes employers or the public are offered and sent:
+their public pages open for every reader, with or without an account.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from mycareer.events.models import Event
+
+SHARED = Q(audience__open_to_employers=True) | Q(audience__open_to_public=True)
 
 
-def events_installed() -> bool:
-    return apps.is_installed("mycareer.events")
+def _promotable():
+    return Event.objects.filter(SHARED, status=Event.Status.PUBLISHED)
 
 
 def events_for(campaign) -> list:
-    """The published, upcoming events a campaign promotes, in date order."""
-    if not campaign.promoted_events or not events_installed():
+    """The published, upcoming, shareable events a campaign promotes, in date order."""
+    if not campaign.promoted_events:
         return []
-    from django.utils import timezone
-
-    from mycareer.events.models import Event
-
     return list(
-        Event.objects.filter(
-            pk__in=campaign.promoted_events,
-            status=Event.Status.PUBLISHED,
-            starts_at__gte=timezone.now(),
-        )
+        _promotable()
+        .filter(pk__in=campaign.promoted_events, starts_at__gte=timezone.now())
         .select_related("unit")
         .order_by("starts_at")
     )
 
 
 def upcoming_events(*, weeks: int = 12) -> list:
-    """Published events in the next few weeks, from every unit, to offer for promotion."""
-    if not events_installed():
-        return []
-    import datetime
-
-    from django.utils import timezone
-
-    from mycareer.events.models import Event
-
+    """Shareable events in the next few weeks, from every unit, to offer for promotion."""
     now = timezone.now()
     return list(
-        Event.objects.filter(
-            status=Event.Status.PUBLISHED,
-            starts_at__gte=now,
-            starts_at__lte=now + datetime.timedelta(weeks=weeks),
-        )
+        _promotable()
+        .filter(starts_at__gte=now, starts_at__lte=now + datetime.timedelta(weeks=weeks))
         .select_related("unit")
         .prefetch_related("organisations__tags")
         .order_by("starts_at")[:60]
     )
 
 
-def suggested_event_ids(recipient_query: str, events: list) -> set[int]:
-    """Events relevant to the recipients: one of their organisations takes part, or an
-    organisation taking part shares a sector or a tag with theirs."""
-    if not events or not recipient_query:
-        return set()
-    from mycareer.mailing.recipients import organisations_for_query
+def suggested_event_ids(campaign, events: list) -> set[int]:
+    """Events relevant to the campaign's recipients: one of their organisations takes part,
+    or an organisation taking part shares a sector or a tag with theirs."""
+    from mycareer.mailing.recipients import campaign_query
     from mycareer.organisations.models import Organisation, TaggedOrganisation
+    from mycareer.organisations.search import search_organisations
 
-    try:
-        organisations = organisations_for_query(recipient_query)
-    except Exception:  # noqa: BLE001 - an invalid search simply suggests nothing
+    if not events:
         return set()
-    org_ids = set(organisations.values_list("pk", flat=True)[:5000])
+    try:
+        query = campaign_query(campaign)
+    except ValidationError:
+        return set()
+    if query is None:
+        return set()
+    org_ids = set(search_organisations(query).values_list("pk", flat=True)[:5000])
     sectors = set(
         Organisation.objects.filter(pk__in=org_ids, sector__isnull=False).values_list(
             "sector_id", flat=True

@@ -1,29 +1,46 @@
-"""Sent campaigns spread over the past year, so the time chart has a story to tell."""
+"""Bulk email over the past year, so the time chart has a story to tell, and a draft
+that Grace Okafor is still writing: its recipients chosen by a search, an events
+cross-promotion, one contact she left out."""
 
 import datetime
 import random
 
 from django.utils import timezone
 
-from mycareer.mailing.models import Campaign, OutboxMessage
+from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
 from mycareer.organisations.models import Contact, Organisation
 
-# (days ago, unit code, subject, purpose, share of contacts reached)
+# (days ago, unit code, subject, purpose, share of contacts reached, recipient filters)
 HISTORY = [
-    (340, "careers", "Book your stand at the autumn careers fair", "events", 0.7),
-    (305, "lubs", "Business School insight days: offer a day", "events", 0.35),
-    (280, "careers", "Careers service newsletter: autumn", "newsletters", 0.6),
-    (250, "mech", "Industrial placements 2026/27: take a student", "vacancies", 0.25),
-    (215, "careers", "Spring careers fair: exhibitor booking open", "events", 0.65),
-    (190, "eps", "Engineering employer breakfast", "events", 0.3),
-    (160, "careers", "Careers service newsletter: spring", "newsletters", 0.55),
-    (120, "lubs", "Graduate recruitment: advertise your roles", "vacancies", 0.4),
-    (95, "ahc", "Creative industries networking evening", "events", 0.2),
-    (60, "careers", "Careers service newsletter: summer", "newsletters", 0.5),
-    (30, "careers", "Autumn careers fair and three faculty events in one email", "events", 0.6),
-    (9, "lubs", "Supply-chain masterclass: speakers wanted", "events", 0.3),
-    (4, "careers", "Winter graduate fair: last stands", "events", 0.35),
-]
+    (340, "careers", "Book your stand at the autumn careers fair", "events", 0.7, {"tags_any": ["Graduate recruiter", "Careers fair exhibitor"]}),
+    (305, "lubs", "Business School insight days: offer a day", "events", 0.35, {"tags_any": ["Insight days"]}),
+    (280, "careers", "Careers service newsletter: autumn", "newsletters", 0.6, {"key_account": "no"}),
+    (250, "mech", "Industrial placements 2026/27: take a student", "vacancies", 0.25, {"tags_all": ["Placements"]}),
+    (215, "careers", "Spring careers fair: exhibitor booking open", "events", 0.65, {"tags_any": ["Graduate recruiter", "Careers fair exhibitor"]}),
+    (190, "eps", "Engineering employer breakfast", "events", 0.3, {"text": "Engineering"}),
+    (160, "careers", "Careers service newsletter: spring", "newsletters", 0.55, {"key_account": "no"}),
+    (120, "lubs", "Graduate recruitment: advertise your roles", "vacancies", 0.4, {"tags_any": ["Graduate recruiter"]}),
+    (95, "ahc", "Creative industries networking evening", "events", 0.2, {"tags_any": ["Arts"]}),
+    (60, "careers", "Careers service newsletter: summer", "newsletters", 0.5, {"key_account": "no"}),
+    (30, "careers", "Autumn careers fair and three faculty events in one email", "events", 0.6, {"tags_any": ["Graduate recruiter", "Placements"]}),
+    (9, "lubs", "Supply-chain masterclass: speakers wanted", "events", 0.3, {"tags_any": ["Graduate recruiter"]}),
+    (4, "careers", "Winter graduate fair: last stands", "events", 0.35, {"tags_any": ["Careers fair exhibitor"]}),
+]  # fmt: skip
+
+DRAFT_SUBJECT = "Volunteering fair: meet students who want to help"
+DRAFT_BODY = """Dear {{ first_name }},
+
+The university's **volunteering fair** is coming up, and we would love {{ organisation }} to be there.
+
+- a free stand for the afternoon
+- students from every faculty looking for volunteering roles
+- the fair is open to the public too
+
+Reply to this email to book a stand, or follow the link below for the details.
+
+Best wishes,
+Grace Okafor
+Business School careers team"""
 
 
 def seed_campaigns(cast: dict) -> None:
@@ -38,14 +55,15 @@ def seed_campaigns(cast: dict) -> None:
         .order_by("pk")
     )
     now = timezone.now()
-    for days_ago, unit, subject, purpose, share in HISTORY:
+    for days_ago, unit, subject, purpose, share, filters in HISTORY:
         sent_at = now - datetime.timedelta(days=days_ago, hours=rng.randint(0, 8))
         campaign = Campaign.objects.create(
             sender=sender if unit in {"lubs", "careers"} else cast["admin"],
             unit=units[unit],
             purpose=purpose,
             subject=subject,
-            body=f"<p>Dear {{{{ first_name }}}},</p><p>{subject}.</p>",
+            body=f"Dear {{{{ first_name }}}},\n\n{subject}.",
+            recipient_filters=filters,
             status=Campaign.Status.SENT,
             created_at=sent_at - datetime.timedelta(days=2),
             queued_at=sent_at,
@@ -66,4 +84,32 @@ def seed_campaigns(cast: dict) -> None:
                 for i, contact in enumerate(chosen)
             ],
             ignore_conflicts=True,
+        )
+    _seed_draft(cast, sender)
+
+
+def _seed_draft(cast: dict, sender) -> None:
+    """Grace's draft: volunteering organisations, the fair promoted, one contact left out."""
+    fair = cast.get("events", {}).get("Volunteering fair")
+    draft = Campaign.objects.create(
+        sender=sender,
+        unit=cast["units"]["lubs"],
+        purpose=Campaign.Purpose.EVENTS,
+        subject=DRAFT_SUBJECT,
+        body=DRAFT_BODY,
+        recipient_filters={"tags_any": ["Volunteering", "Social impact"]},
+        promoted_events=[fair.pk] if fair else [],
+    )
+    leaving = (
+        Contact.objects.filter(organisation__tags__name="Volunteering")
+        .exclude(email="")
+        .order_by("pk")
+        .first()
+    )
+    if leaving is not None:
+        LeftOut.objects.create(
+            campaign=draft,
+            contact=leaving,
+            reason="Already booked a stand by phone",
+            by=sender,
         )

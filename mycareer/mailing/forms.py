@@ -1,35 +1,38 @@
+import json
+
 from django import forms
+from django.urls import reverse
 
 from mycareer.accounts.models import Unit
-from mycareer.mailing.content import MERGE_FIELDS
+from mycareer.mailing.content import EXAMPLE, MERGE_FIELDS, SYNTAX_HELP
 from mycareer.mailing.models import Campaign
+from mycareer.organisations.models import Organisation
+
+
+def one_line(value: str) -> str:
+    """A subject on one line: line breaks and other control characters become spaces."""
+    return " ".join("".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in value).split())
 
 
 class CampaignForm(forms.ModelForm):
-    saved_search = forms.ChoiceField(
-        label="Recipients: one of your saved searches",
-        required=False,
-        help_text="Or keep the search you came from (shown below).",
-    )
+    """A campaign's words and promoted events. Recipients are chosen on their own page."""
+
     promoted_events = forms.MultipleChoiceField(
         label="Cross-promote these upcoming events",
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="One email can serve several events, so employers receive fewer emails.",
+        help_text=(
+            "One email can serve several events, so employers receive fewer emails. "
+            "Only events open to employers or the public are offered: their links open "
+            "for people without an account."
+        ),
     )
 
     class Meta:
         model = Campaign
-        fields = ["subject", "purpose", "unit", "body", "recipient_query"]
-        labels = {
-            "purpose": "Purpose",
-            "unit": "Sending unit",
-            "recipient_query": "Recipient search (the organisation search's filters)",
-        }
-        widgets = {
-            "body": forms.Textarea(attrs={"rows": 12}),
-            "recipient_query": forms.TextInput(attrs={"spellcheck": "false"}),
-        }
+        fields = ["subject", "purpose", "unit", "body"]
+        labels = {"purpose": "Purpose", "unit": "Sending unit", "body": "Message"}
+        widgets = {"body": forms.Textarea(attrs={"rows": 14})}
 
     def __init__(self, *args, user, events=(), suggested=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,13 +43,8 @@ class CampaignForm(forms.ModelForm):
         fields_help = ", ".join(
             f"{{{{ {name} }}}} ({label.lower()})" for name, label in MERGE_FIELDS.items()
         )
-        self.fields["body"].help_text = (
-            "Simple formatting only: paragraphs, bold, italics, lists and links. "
-            f"Merge fields: {fields_help}."
-        )
-        self.fields["recipient_query"].required = False
-        searches = user.saved_searches.order_by("name")
-        self.fields["saved_search"].choices = [("", "—")] + [(s.query, s.name) for s in searches]
+        self.fields["body"].help_text = f"{SYNTAX_HELP} Merge fields: {fields_help}."
+        self.example = EXAMPLE
         events = sorted(events, key=lambda e: (e.pk not in suggested, e.starts_at))
         self.fields["promoted_events"].choices = [
             (
@@ -57,14 +55,87 @@ class CampaignForm(forms.ModelForm):
             for e in events
         ]
         if self.instance.pk and not self.is_bound:
-            self.initial["promoted_events"] = [str(pk) for pk in self.instance.promoted_events]
+            offered = {pk for pk, _ in self.fields["promoted_events"].choices}
+            self.initial["promoted_events"] = [
+                str(pk) for pk in self.instance.promoted_events if str(pk) in offered
+            ]
+
+    def clean_subject(self) -> str:
+        subject = one_line(self.cleaned_data["subject"])
+        if not subject:
+            raise forms.ValidationError("Give the email a subject.")
+        return subject
+
+    def clean_promoted_events(self) -> list[int]:
+        return [int(pk) for pk in self.cleaned_data.get("promoted_events") or []]
+
+    def content(self) -> dict:
+        """The cleaned values as `campaign_create` and `campaign_update` take them."""
+        names = ("subject", "purpose", "unit", "body", "promoted_events")
+        return {name: self.cleaned_data[name] for name in names}
+
+
+class RecipientsField(forms.CharField):
+    """The chosen search's filters, carried through a form as JSON and checked again."""
+
+    widget = forms.HiddenInput
+
+    def to_python(self, value) -> dict:
+        value = super().to_python(value)
+        if not value:
+            return {}
+        try:
+            filters = json.loads(value)
+        except ValueError as error:
+            raise forms.ValidationError("The recipient search could not be read.") from error
+        if not isinstance(filters, dict):
+            raise forms.ValidationError("The recipient search could not be read.")
+        return filters
+
+    def prepare_value(self, value):
+        return json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
+
+
+class ChosenRecipientsForm(forms.Form):
+    """What the sender chose on the search step, carried to the step that saves it."""
+
+    recipient_filters = RecipientsField(required=False)
+    recipients_everyone = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class ConfirmForm(forms.Form):
+    """The sender types the number of recipients shown, so a wide send is never a slip."""
+
+    expected = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=10**9)
+    confirmed = forms.IntegerField(
+        label="Type the number of recipients to confirm",
+        min_value=0,
+        max_value=10**9,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={"required": "Type the number of recipients shown above."},
+    )
 
     def clean(self):
         data = super().clean()
-        if data.get("saved_search"):
-            data["recipient_query"] = data["saved_search"]
-        data["promoted_events"] = [int(pk) for pk in data.get("promoted_events") or []]
+        if (
+            data.get("confirmed") is not None
+            and data.get("expected") is not None
+            and data["confirmed"] != data["expected"]
+        ):
+            self.add_error(
+                "confirmed",
+                f"Type the number shown: {data['expected']}. You typed {data['confirmed']}.",
+            )
         return data
+
+
+class LeaveOutForm(forms.Form):
+    contact = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**62)
+    reason = forms.CharField(
+        label="Why leave them out?",
+        max_length=200,
+        error_messages={"required": "Say why this person is left out."},
+    )
 
 
 class PreviewForm(forms.Form):
@@ -84,10 +155,66 @@ class ChartForm(forms.Form):
     unit = forms.ModelChoiceField(
         label="Sending unit", queryset=Unit.objects.all(), required=False, empty_label="All units"
     )
-    organisation = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    organisation_name = forms.CharField(
+        label="Organisation",
+        required=False,
+        max_length=200,
+        help_text="Start typing a name; leave empty for every organisation.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "list": "organisation-suggestions", "type": "search"}
+        ),
+    )
+    organisation = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=1, max_value=2**62
+    )
     months = forms.TypedChoiceField(
         label="Over the last",
         choices=[(6, "6 months"), (12, "12 months"), (24, "2 years")],
         coerce=int,
         required=False,
     )
+
+    # What the chart shows when the form is left as it is: the form says so too.
+    DEFAULTS = {"period": "month", "months": 12}
+
+    def __init__(self, data, **kwargs):
+        # Always bound, with the defaults filled in: the chart and the form then agree.
+        data = data.copy()
+        for name, value in self.DEFAULTS.items():
+            if not data.get(name):
+                data[name] = str(value)
+        super().__init__(data, **kwargs)
+        self.fields["organisation_name"].widget.attrs["data-suggest-url"] = reverse(
+            "organisations:suggestions"
+        )
+
+    def clean(self):
+        data = super().clean()
+        name = " ".join((data.get("organisation_name") or "").split())
+        if data.get("organisation") and not name:
+            # Opened from an organisation's page: the id alone.
+            organisation = Organisation.objects.filter(pk=data["organisation"]).first()
+            data["organisation"] = organisation.pk if organisation else None
+            data["organisation_name"] = organisation.name if organisation else ""
+            self.data["organisation_name"] = data["organisation_name"]  # shown in the box
+        elif name:
+            matches = list(
+                Organisation.objects.filter(name__iexact=name, merged_into__isnull=True)[:2]
+            ) or list(
+                Organisation.objects.filter(
+                    name__icontains=name, merged_into__isnull=True
+                ).order_by("name")[:2]
+            )
+            if len(matches) == 1:
+                data["organisation"] = matches[0].pk
+                data["organisation_name"] = matches[0].name
+            elif not matches:
+                self.add_error("organisation_name", f"No organisation is called “{name}”.")
+            else:
+                self.add_error(
+                    "organisation_name",
+                    f"Several organisations match “{name}”: choose one from the suggestions.",
+                )
+        else:
+            data["organisation"] = None
+        return data

@@ -32,11 +32,12 @@ class Campaign(models.Model):
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="campaigns")
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.EVENTS)
     subject = models.CharField(max_length=200)
-    body = models.TextField(
-        help_text="Simple formatting only (paragraphs, bold, italics, lists, links)."
-    )
-    # The organisation search whose contacts receive it (a query string of the search page).
-    recipient_query = models.CharField(max_length=2000, blank=True)
+    body = models.TextField(help_text="Markdown: paragraphs, **bold**, *italics*, lists, links.")
+    # Who receives it: the organisation search's filters (OrganisationQuery.to_filters()),
+    # read strictly each time. Empty filters select nobody; every employer contact is the
+    # explicit `recipients_everyone`, which only administrators may choose.
+    recipient_filters = models.JSONField(default=dict, blank=True)
+    recipients_everyone = models.BooleanField(default=False)
     promoted_events = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
@@ -48,6 +49,9 @@ class Campaign(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     # Touched by the sending task as it works, so a watchdog can tell a stalled campaign.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The task result of the latest link of the sending chain: the watchdog starts another
+    # chain only when that one is neither waiting to run nor running with a heartbeat.
+    sending_task_id = models.CharField(max_length=64, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -58,6 +62,32 @@ class Campaign(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("mailing:campaign", args=[self.pk])
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def has_recipients_chosen(self) -> bool:
+        return self.recipients_everyone or bool(self.recipient_filters)
+
+
+class LeftOut(models.Model):
+    """A contact the sender chose to leave out of one campaign, and why."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="left_out")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "contact"], name="left_out_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} left out of {self.campaign}"
 
 
 class OutboxMessage(models.Model):
@@ -82,7 +112,10 @@ class OutboxMessage(models.Model):
     message_id = models.CharField(max_length=100, unique=True, default=new_message_id)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    # A worker holds a row while `claim_token` is its own and `claim_expires_at` is ahead;
+    # it renews the expiry before each message and marks "sent" only while it holds it.
+    claim_token = models.CharField(max_length=32, blank=True)
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     error = models.TextField(blank=True)
 

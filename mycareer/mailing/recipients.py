@@ -1,7 +1,10 @@
 """Who receives a campaign and who is left out, with the reason for each (policy 2.5).
 
-`recipient_list()` is the one eligibility check; the campaign page, the preview and the
-outbox all use it, so what the sender saw is what is sent.
+`recipient_list()` is the one eligibility check; the campaign page, the confirmation,
+the preview and the outbox all use it, so what the sender saw is what is sent.
+Recipients come only from what the campaign stores: its search's filters, read strictly
+(`OrganisationQuery.from_filters`), or the explicit choice of every employer contact.
+Empty filters select nobody.
 """
 
 import datetime
@@ -9,17 +12,47 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from mycareer.organisations.keyaccounts import key_contact_exclusion
 from mycareer.organisations.models import Contact, EmailOptOut, KeyContact, Organisation
+from mycareer.organisations.search import OrganisationQuery, search_organisations
+
+
+class Why:
+    """Kinds of reason a contact is left out; the label heads the group on the page."""
+
+    INACTIVE = "inactive"
+    NO_EMAIL = "no_email"
+    OPTED_OUT = "opted_out"
+    BOUNCED = "bounced"
+    KEY_CONTACT = "key_contact"
+    TOO_OFTEN = "too_often"
+    DUPLICATE = "duplicate"
+    BY_SENDER = "by_sender"
+
+    LABELS = {
+        INACTIVE: "organisation not active",
+        NO_EMAIL: "no email address",
+        OPTED_OUT: "opted out",
+        BOUNCED: "email bounced before",
+        KEY_CONTACT: "key contact without a liaison agreement",
+        TOO_OFTEN: "emailed too often recently",
+        DUPLICATE: "same address as another recipient",
+        BY_SENDER: "left out by the sender",
+    }
 
 
 @dataclass(frozen=True)
 class Exclusion:
     contact: Contact
     reason: str
+    kind: str
+
+    @property
+    def label(self) -> str:
+        return Why.LABELS[self.kind]
 
 
 @dataclass
@@ -29,7 +62,13 @@ class RecipientList:
 
     @property
     def reasons(self) -> Counter:
-        return Counter(e.reason.split(":")[0] for e in self.excluded)
+        """How many were left out for each kind of reason, labelled in words."""
+        return Counter(e.label for e in self.excluded)
+
+    @property
+    def reason_counts(self) -> list[tuple[str, int]]:
+        """The same, most frequent first, for a page to list."""
+        return self.reasons.most_common()
 
 
 def frequency_limit() -> tuple[int, int]:
@@ -37,19 +76,16 @@ def frequency_limit() -> tuple[int, int]:
     return settings.MYCAREER["BULK_EMAIL_LIMIT"], settings.MYCAREER["BULK_EMAIL_LIMIT_DAYS"]
 
 
-def organisations_for_query(query: str) -> QuerySet[Organisation]:
-    """The organisations a saved or ad-hoc search selects (the search page's query string)."""
-    from mycareer.organisations.search import OrganisationQuery, search_organisations
-
-    return search_organisations(OrganisationQuery.from_querystring(query))
-
-
-def contacts_for_query(query: str) -> QuerySet[Contact]:
+def contacts_for(query: OrganisationQuery) -> QuerySet[Contact]:
     """Every contact of the organisations the search selects, with what eligibility reads."""
-    organisations = organisations_for_query(query).values("pk")
+    return _with_eligibility(
+        Contact.objects.filter(organisation__in=search_organisations(query).values("pk"))
+    )
+
+
+def _with_eligibility(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
     return (
-        Contact.objects.filter(organisation__in=organisations)
-        .select_related("organisation")
+        contacts.select_related("organisation")
         .prefetch_related(
             "opt_outs",
             Prefetch(
@@ -63,48 +99,103 @@ def contacts_for_query(query: str) -> QuerySet[Contact]:
     )
 
 
-def recipient_list(
-    contacts, *, sender, purpose: str, ignore_campaign=None, now: datetime.datetime | None = None
-) -> RecipientList:
-    """Split contacts into those who will receive the email and those left out, with why."""
+def campaign_query(campaign) -> OrganisationQuery | None:
+    """The campaign's stored search, read strictly; None when it has no filters.
+
+    Raises ValidationError when the stored filters are no longer valid (a sector that
+    was removed, say): the campaign then reaches nobody until its recipients are chosen
+    again.
+    """
+    if not campaign.recipient_filters:
+        return None
+    return OrganisationQuery.from_filters(campaign.recipient_filters, viewer=campaign.sender)
+
+
+def campaign_contacts(campaign) -> QuerySet[Contact]:
+    """The contacts a campaign's recipients choice selects, before eligibility."""
+    if campaign.recipients_everyone:
+        return _with_eligibility(Contact.objects.all())
+    query = campaign_query(campaign)
+    if query is None:
+        return Contact.objects.none()
+    return contacts_for(query)
+
+
+def recent_counts(emails, *, now: datetime.datetime, ignore_campaign=None) -> dict[str, int]:
+    """Bulk emails each address has had or is about to have, across the university.
+
+    Messages waiting in the outbox or being sent count as much as those sent within the
+    window: two campaigns queued at the same moment must not each include everyone.
+    """
     from mycareer.mailing.models import OutboxMessage
 
-    now = now or timezone.now()
-    contacts = list(contacts)
-    limit, days = frequency_limit()
-    emails = {c.email.lower() for c in contacts if c.email}
-    recent = OutboxMessage.objects.filter(
-        status=OutboxMessage.Status.SENT,
-        sent_at__gte=now - datetime.timedelta(days=days),
-        email__in=emails,
+    limit_days = frequency_limit()[1]
+    recent = OutboxMessage.objects.filter(email__in=emails).filter(
+        Q(
+            status=OutboxMessage.Status.SENT,
+            sent_at__gte=now - datetime.timedelta(days=limit_days),
+        )
+        | Q(status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING])
     )
     if ignore_campaign is not None:
         recent = recent.exclude(campaign=ignore_campaign)
-    counts = {row["email"]: row["n"] for row in recent.values("email").annotate(n=Count("id"))}
+    rows = recent.order_by().values("email").annotate(n=Count("id"))
+    return {row["email"]: row["n"] for row in rows}
+
+
+def recipient_list(
+    contacts,
+    *,
+    sender,
+    purpose: str,
+    ignore_campaign=None,
+    left_out: dict | None = None,
+    now: datetime.datetime | None = None,
+) -> RecipientList:
+    """Split contacts into those who will receive the email and those left out, with why.
+
+    `left_out` maps contact ids to the sender's own reason for leaving them out.
+    """
+    now = now or timezone.now()
+    contacts = list(contacts)
+    left_out = left_out or {}
+    limit, days = frequency_limit()
+    counts = recent_counts(
+        {c.email.lower() for c in contacts if c.email}, now=now, ignore_campaign=ignore_campaign
+    )
     result = RecipientList()
     seen: dict[str, Contact] = {}
     for contact in contacts:
         email = contact.email.lower()
         opted = {o.purpose for o in contact.opt_outs.all()}
-        reason = None
+        reason = kind = None
         if contact.organisation.status != Organisation.Status.ACTIVE:
-            reason = "not a contact of an active organisation"
+            reason, kind = "not a contact of an active organisation", Why.INACTIVE
         elif not email:
-            reason = "no email address"
+            reason, kind = "no email address", Why.NO_EMAIL
         elif EmailOptOut.Purpose.ALL in opted:
-            reason = "opted out: all bulk email"
+            reason, kind = "opted out: all bulk email", Why.OPTED_OUT
         elif purpose in opted:
-            reason = f"opted out: {EmailOptOut.Purpose(purpose).label.lower()}"
+            label = EmailOptOut.Purpose(purpose).label.lower()
+            reason, kind = f"opted out: {label}", Why.OPTED_OUT
         elif contact.email_bounced_at:
             reason = f"bounced before: on {contact.email_bounced_at:%-d %B %Y}"
+            kind = Why.BOUNCED
         elif exclusion := key_contact_exclusion(contact=contact, sender=sender):
-            reason = exclusion
+            reason, kind = exclusion, Why.KEY_CONTACT
         elif counts.get(email, 0) >= limit:
-            reason = f"emailed too often: {counts[email]} bulk emails in the last {days} days"
+            reason = (
+                f"emailed too often: {counts[email]} bulk emails in the last {days} days"
+                " or on their way"
+            )
+            kind = Why.TOO_OFTEN
+        elif contact.pk in left_out:
+            reason, kind = f"left out by the sender: {left_out[contact.pk]}", Why.BY_SENDER
         elif email in seen:
             reason = f"duplicate address: sent once, to {seen[email].full_name}"
+            kind = Why.DUPLICATE
         if reason:
-            result.excluded.append(Exclusion(contact, reason))
+            result.excluded.append(Exclusion(contact, reason, kind))
         else:
             seen[email] = contact
             result.included.append(contact)

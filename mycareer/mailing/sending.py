@@ -1,34 +1,60 @@
 """The outbox: each row is claimed by a worker, sent once, and marked sent after the SMTP
 server accepted it.
 
-Crash safety: a row is marked `sending` before it goes and `sent` right after the server
-accepted it, each in its own committed statement. If the worker dies, rows left in
-`sending` are put back to `pending` by the watchdog; only the one message that was on
-the wire when the worker died can reach its recipient twice. Every row has a fixed
-Message-ID, so a receiving server that keeps them can even drop that duplicate.
+Claims. A worker claims a batch of rows with a token of its own and an expiry (the
+lease), renews the expiry before each message, and marks a row sent only while it still
+holds it (the token is its own and the row is still "sending"). A row whose lease ran
+out goes back to waiting. So a worker that is merely slow never has its rows taken from
+under it, and one that lost them never writes over another's work.
+
+Chains. One sending task at a time works on a campaign: the campaign records which
+task is its current link (`sending_task_id`); a link that finds it is no longer the
+current one stops, and each link hands on to the next before it ends. The watchdog
+starts a new chain only when the current link is neither waiting to run nor running
+with a fresh heartbeat.
+
+What can still happen twice: if a worker is killed after the SMTP server accepted a
+message and before "sent" is written, that one message goes again when its lease runs
+out. Every row has a fixed Message-ID, so a receiving server that keeps them can drop
+that duplicate.
 """
 
 import datetime
+import logging
+import secrets
 import smtplib
 import time
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from mycareer.mailing.content import render_for
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.unsubscribe import unsubscribe_mailto, unsubscribe_url
 
+logger = logging.getLogger(__name__)
+
 BATCH = 25
 MAX_ATTEMPTS = 3
-STALE_AFTER = datetime.timedelta(seconds=90)
+# A heartbeat at most this often: each one is a write.
+HEARTBEAT_EVERY = 5.0
+
+
+def lease() -> datetime.timedelta:
+    """How long a claim holds without renewal: longer than one message can take."""
+    return datetime.timedelta(seconds=settings.MYCAREER["OUTBOX_LEASE_SECONDS"])
+
+
+def gather() -> datetime.timedelta:
+    """Retries due this soon go with those due now, so one connection serves them all."""
+    return datetime.timedelta(seconds=settings.MYCAREER["OUTBOX_RETRY_SECONDS"] / 10)
 
 
 def promoted_events(campaign: Campaign) -> list:
-    """The events a campaign cross-promotes (filled in by the events integration)."""
+    """The events a campaign cross-promotes."""
     from mycareer.mailing import crosspromotion
 
     return crosspromotion.events_for(campaign)
@@ -53,71 +79,236 @@ def build_message(
         },
     )
     message.attach_alternative(content["html"], "text/html")
+    # Build it now, so a bad header fails here, for this row alone, not on the wire.
+    message.message()
     return message
 
 
-def reset_stale(campaign_id: int, *, older_than: datetime.timedelta = STALE_AFTER) -> int:
-    """Put rows a dead worker left half-way back in the queue."""
-    cutoff = timezone.now() - older_than
-    return OutboxMessage.objects.filter(
-        campaign_id=campaign_id, status=OutboxMessage.Status.SENDING, claimed_at__lte=cutoff
-    ).update(status=OutboxMessage.Status.PENDING, claimed_at=None)
+def release_expired(campaign_id: int, *, now: datetime.datetime | None = None) -> int:
+    """Put rows whose claim ran out (a dead or stuck worker's) back in the queue."""
+    now = now or timezone.now()
+    released = OutboxMessage.objects.filter(
+        campaign_id=campaign_id,
+        status=OutboxMessage.Status.SENDING,
+        claim_expires_at__lt=now,
+    ).update(status=OutboxMessage.Status.PENDING, claim_token="", claim_expires_at=None)
+    if released:
+        logger.warning("outbox claims expired campaign=%s released=%s", campaign_id, released)
+    return released
 
 
-def _claim(campaign_id: int, size: int) -> list[OutboxMessage]:
+def _claim(campaign_id: int, size: int, token: str) -> list[OutboxMessage]:
     now = timezone.now()
     with transaction.atomic():
         ready = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(campaign_id=campaign_id, status=OutboxMessage.Status.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + gather()))
             .order_by("pk")[:size]
         )
         ids = list(ready.values_list("pk", flat=True))
         if not ids:
             return []
-        OutboxMessage.objects.filter(pk__in=ids).update(
-            status=OutboxMessage.Status.SENDING, claimed_at=now
+        OutboxMessage.objects.filter(pk__in=ids, status=OutboxMessage.Status.PENDING).update(
+            status=OutboxMessage.Status.SENDING,
+            claim_token=token,
+            claim_expires_at=now + lease(),
         )
     return list(
-        OutboxMessage.objects.filter(pk__in=ids)
+        OutboxMessage.objects.filter(pk__in=ids, claim_token=token)
         .select_related("contact__organisation")
         .order_by("pk")
     )
 
 
-def _record_failure(row: OutboxMessage, error: Exception) -> None:
-    code = getattr(error, "smtp_code", None)
+def _held(token: str):
+    return OutboxMessage.objects.filter(claim_token=token, status=OutboxMessage.Status.SENDING)
+
+
+def _renew(token: str, rows_left: list[OutboxMessage]) -> set[int]:
+    """Extend the claim on the rows still to send; returns the ids still held."""
+    renewed = _held(token).update(claim_expires_at=timezone.now() + lease())
+    if renewed == len(rows_left):
+        return {row.pk for row in rows_left}
+    return set(_held(token).values_list("pk", flat=True))
+
+
+def _release(token: str) -> None:
+    _held(token).update(status=OutboxMessage.Status.PENDING, claim_token="", claim_expires_at=None)
+
+
+def _mark_sent(row: OutboxMessage, token: str) -> bool:
+    return bool(
+        _held(token)
+        .filter(pk=row.pk)
+        .update(
+            status=OutboxMessage.Status.SENT,
+            sent_at=timezone.now(),
+            attempts=F("attempts") + 1,
+            claim_token="",
+            claim_expires_at=None,
+            error="",
+        )
+    )
+
+
+def _reason(error: Exception) -> tuple[int | None, str]:
+    """The SMTP code (if the server gave one) and a readable reason."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code, detail = next(iter(error.recipients.values()))
-        reason = (
-            f"{code} {detail.decode(errors='replace') if isinstance(detail, bytes) else detail}"
-        )
-    elif isinstance(error, smtplib.SMTPResponseException):
-        reason = f"{error.smtp_code} {error.smtp_error.decode(errors='replace')}"
-    else:
-        reason = f"{type(error).__name__}: {error}"
+        detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        return int(code), f"{code} {detail}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        detail = error.smtp_error
+        detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        return int(error.smtp_code), f"{error.smtp_code} {detail}"
+    return None, f"{type(error).__name__}: {error}"
+
+
+def _record_failure(row: OutboxMessage, token: str, error: Exception, *, permanent: bool) -> None:
+    """Mark a row failed for good, or waiting again after a delay that grows per attempt."""
+    code, reason = _reason(error)
     attempts = row.attempts + 1
-    permanent = code is not None and 500 <= int(code) < 600
-    if permanent:
+    bounced = isinstance(error, smtplib.SMTPRecipientsRefused) and code and 500 <= code < 600
+    if bounced and row.contact_id:
         # A hard bounce: mark the address so later campaigns leave it out.
-        if row.contact_id:
-            type(row.contact).objects.filter(pk=row.contact_id).update(
-                email_bounced_at=timezone.now()
-            )
-        status, next_attempt = OutboxMessage.Status.FAILED, None
-    elif attempts >= MAX_ATTEMPTS:
+        type(row.contact).objects.filter(pk=row.contact_id).update(email_bounced_at=timezone.now())
+    if permanent or attempts >= MAX_ATTEMPTS:
         status, next_attempt = OutboxMessage.Status.FAILED, None
     else:
         status = OutboxMessage.Status.PENDING
-        next_attempt = timezone.now() + datetime.timedelta(seconds=30 * 2**attempts)
-    OutboxMessage.objects.filter(pk=row.pk).update(
+        next_attempt = timezone.now() + retry_delay(attempts)
+    _held(token).filter(pk=row.pk).update(
         status=status,
         attempts=attempts,
         next_attempt_at=next_attempt,
-        claimed_at=None,
+        claim_token="",
+        claim_expires_at=None,
         error=reason[:1000],
     )
+    logger.warning(
+        "outbox message failed campaign=%s message=%s attempt=%s final=%s reason=%r",
+        row.campaign_id,
+        row.pk,
+        attempts,
+        status == OutboxMessage.Status.FAILED,
+        reason[:200],
+    )
+
+
+def retry_delay(attempts: int) -> datetime.timedelta:
+    return datetime.timedelta(
+        seconds=settings.MYCAREER["OUTBOX_RETRY_SECONDS"] * 2 ** (attempts - 1)
+    )
+
+
+def _is_permanent(error: Exception) -> bool:
+    code = _reason(error)[0]
+    if code is not None:
+        return 500 <= code < 600
+    # Not an SMTP answer and not the network: the message itself cannot be built or sent
+    # (a header with a line break, say). Trying again would fail the same way.
+    return not isinstance(error, OSError)
+
+
+def _connection_lost(error: Exception) -> bool:
+    """Whether the SMTP conversation is over; a refused recipient leaves it usable."""
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code == 421
+    if isinstance(error, smtplib.SMTPException):
+        return False
+    return isinstance(error, OSError)  # timeouts, resets, refused connections
+
+
+class _Connection:
+    """One SMTP connection, opened when first needed and again only after it dropped."""
+
+    def __init__(self):
+        self.backend = get_connection(fail_silently=False)
+        self.is_open = False
+
+    def get(self):
+        if not self.is_open:
+            try:
+                self.backend.open()
+            except (OSError, smtplib.SMTPException) as error:
+                self.drop()
+                raise Unreachable(_reason(error)[1]) from error
+            self.is_open = True
+        return self.backend
+
+    def drop(self) -> None:
+        try:
+            self.backend.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection may fail; it is gone either way
+            logger.debug("closing a dropped SMTP connection failed", exc_info=True)
+        self.backend.connection = None
+        self.is_open = False
+
+
+class Unreachable(Exception):
+    """The mail server could not be reached; the campaign waits and tries again."""
+
+
+def _send_rows(rows, *, campaign, events, token, connection, interval, budget_ends) -> dict:
+    counts = {"sent": 0, "failed": 0, "lost": 0}
+    last_beat = 0.0
+    # Well within a lease, so the watchdog never takes a living chain for a dead one.
+    beat_every = min(HEARTBEAT_EVERY, lease().total_seconds() / 3)
+    try:
+        for index, row in enumerate(rows):
+            if time.monotonic() - last_beat > beat_every:
+                Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now())
+                last_beat = time.monotonic()
+            if row.pk not in _renew(token, rows[index:]):
+                counts["lost"] += 1
+                continue
+            tick = time.monotonic()
+            try:
+                message = build_message(row, campaign, events, None)
+            except Exception as error:  # noqa: BLE001 - this row cannot be built: it fails alone
+                _record_failure(row, token, error, permanent=True)
+                counts["failed"] += 1
+                continue
+            message.connection = connection.get()
+            try:
+                message.send()
+            except Exception as error:  # noqa: BLE001 - every failure is this row's, recorded
+                _record_failure(row, token, error, permanent=_is_permanent(error))
+                counts["failed"] += 1
+                if _connection_lost(error):
+                    connection.drop()
+                continue
+            if _mark_sent(row, token):
+                counts["sent"] += 1
+            else:
+                # Accepted by the server after this worker lost the row: it may go twice.
+                logger.error(
+                    "outbox sent without a claim campaign=%s message=%s", campaign.pk, row.pk
+                )
+                counts["lost"] += 1
+            if interval:
+                pause = interval - (time.monotonic() - tick)
+                if pause > 0:
+                    time.sleep(pause)
+            if time.monotonic() > budget_ends:
+                break
+    finally:
+        _release(token)  # rows of the batch not reached go back to waiting
+    return counts
+
+
+def next_due(campaign_id: int) -> datetime.datetime | None:
+    """When the campaign next has work: now, a retry's time, or a claim's expiry."""
+    rows = OutboxMessage.objects.filter(campaign_id=campaign_id)
+    due = rows.filter(status=OutboxMessage.Status.PENDING).aggregate(waiting=Min("next_attempt_at"))
+    if rows.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__isnull=True).exists():
+        return timezone.now()
+    held = rows.filter(status=OutboxMessage.Status.SENDING).aggregate(at=Min("claim_expires_at"))
+    times = [t for t in (due["waiting"], held["at"]) if t is not None]
+    return min(times) if times else None
 
 
 def _finish_if_done(campaign_id: int) -> bool:
@@ -127,64 +318,80 @@ def _finish_if_done(campaign_id: int) -> bool:
     )
     if open_rows.exists():
         return False
-    Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
+    finished = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).update(
         status=Campaign.Status.SENT, finished_at=timezone.now()
     )
+    if finished:
+        logger.info("campaign sent campaign=%s", campaign_id)
     return True
 
 
 def send_campaign_batch(
-    campaign_id: int, *, time_budget: float = 50.0, rate: float | None = None
+    campaign_id: int,
+    *,
+    link: str | None = None,
+    time_budget: float = 50.0,
+    rate: float | None = None,
 ) -> dict:
-    """Send what is waiting for up to `time_budget` seconds; returns counts for this run."""
+    """Send what is waiting for up to `time_budget` seconds; returns counts for this run.
+
+    `link` is the sending task's id: the run stops as soon as it is no longer the
+    campaign's current link (see tasks.py).
+    """
     campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
+    totals = {"sent": 0, "failed": 0, "lost": 0, "done": True, "unreachable": ""}
     if campaign.status not in (Campaign.Status.QUEUED, Campaign.Status.SENDING):
-        return {"sent": 0, "failed": 0, "done": True}
+        return totals
     Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.QUEUED).update(
         status=Campaign.Status.SENDING
     )
+    Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
+    release_expired(campaign_id)
     rate = rate if rate is not None else settings.MYCAREER["BULK_EMAIL_RATE"]
     interval = 1.0 / rate if rate else 0.0
     events = promoted_events(campaign)
-    started = time.monotonic()
-    sent = failed = 0
-    connection = get_connection(fail_silently=False)
+    budget_ends = time.monotonic() + time_budget
+    token = secrets.token_hex(16)
+    connection = _Connection()
     try:
-        connection.open()
-        while time.monotonic() - started < time_budget:
-            if not Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING).exists():
-                break  # cancelled while sending
-            rows = _claim(campaign_id, BATCH)
+        while time.monotonic() < budget_ends:
+            carry_on = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING)
+            if link is not None:
+                carry_on = carry_on.filter(sending_task_id=link)
+            if not carry_on.exists():
+                break  # cancelled, or another chain took over
+            rows = _claim(campaign_id, BATCH, token)
             if not rows:
                 break
-            Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
-            for row in rows:
-                tick = time.monotonic()
-                try:
-                    build_message(row, campaign, events, connection).send()
-                except (TimeoutError, smtplib.SMTPException, OSError) as error:
-                    _record_failure(row, error)
-                    failed += 1
-                    if isinstance(error, smtplib.SMTPServerDisconnected | OSError):
-                        connection.close()
-                        connection.open()
-                    continue
-                OutboxMessage.objects.filter(pk=row.pk).update(
-                    status=OutboxMessage.Status.SENT,
-                    sent_at=timezone.now(),
-                    attempts=row.attempts + 1,
-                    claimed_at=None,
-                    error="",
-                )
-                sent += 1
-                if interval:
-                    pause = interval - (time.monotonic() - tick)
-                    if pause > 0:
-                        time.sleep(pause)
+            counts = _send_rows(
+                rows,
+                campaign=campaign,
+                events=events,
+                token=token,
+                connection=connection,
+                interval=interval,
+                budget_ends=budget_ends,
+            )
+            for name, n in counts.items():
+                totals[name] += n
+    except Unreachable as error:
+        totals["unreachable"] = str(error)
+        logger.warning(
+            "outbox mail server unreachable campaign=%s reason=%r", campaign_id, str(error)
+        )
     finally:
-        connection.close()
-    done = _finish_if_done(campaign_id)
-    return {"sent": sent, "failed": failed, "done": done}
+        _release(token)
+        connection.drop()
+    totals["done"] = _finish_if_done(campaign_id)
+    logger.info(
+        "outbox run campaign=%s sent=%s failed=%s lost=%s done=%s",
+        campaign_id,
+        totals["sent"],
+        totals["failed"],
+        totals["lost"],
+        totals["done"],
+    )
+    return totals
 
 
 def campaign_progress(campaign: Campaign) -> dict:

@@ -1,34 +1,116 @@
-"""Campaigns: write, check who receives them, queue them in the outbox, unsubscribe."""
+"""Campaigns: write, choose who receives them, confirm, queue them in the outbox.
+
+Who receives a campaign is a decision of its own, stored as the organisation search's
+filters and changed only by `campaign_recipients_change`, which reports the number
+before and after. Editing the words never touches it. Sending is confirmed with the
+number of recipients, counted again under a lock at the moment of queueing.
+"""
+
+import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import Action, access_for
-from mycareer.mailing.content import clean_html, render_for
-from mycareer.mailing.models import Campaign, OutboxMessage
-from mycareer.mailing.recipients import RecipientList, contacts_for_query, recipient_list
+from mycareer.core.locks import hold_lock
+from mycareer.mailing.content import check_markdown, render_for
+from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
+from mycareer.mailing.recipients import RecipientList, campaign_contacts, recipient_list
 from mycareer.organisations import services as organisation_services
 from mycareer.organisations.models import Contact, EmailOptOut
+from mycareer.organisations.search import OrganisationQuery, describe_query
+
+logger = logging.getLogger(__name__)
+
+# Any fixed number: the key of PostgreSQL's advisory lock for queueing bulk email.
+OUTBOX_LOCK = 7_021_115
+
+# What `campaign_update` may change: the words and the events, never the recipients.
+CONTENT_FIELDS = frozenset({"subject", "purpose", "unit", "body", "promoted_events"})
+
+
+class RecipientsChanged(ValidationError):
+    """The number of recipients is not the number the sender confirmed."""
+
+    def __init__(self, *, confirmed: int, now: int):
+        self.confirmed, self.now = confirmed, now
+        super().__init__(
+            ngettext(
+                "The number of recipients changed since you checked it: it is now %(now)d "
+                "(you confirmed %(confirmed)d). Check who will receive it and confirm again.",
+                "The number of recipients changed since you checked it: it is now %(now)d "
+                "(you confirmed %(confirmed)d). Check who will receive it and confirm again.",
+                now,
+            )
+            % {"now": now, "confirmed": confirmed},
+            code="recipients_changed",
+        )
 
 
 def _require_sender(user: User) -> None:
     access = access_for(user)
     if not access.can(Action.BULK_EMAIL):
+        logger.info("refused action=mailing.send user=%s", getattr(user, "pk", None))
         raise PermissionDenied(access.why_not(Action.BULK_EMAIL) or "You may not send bulk email.")
 
 
-def _check_query(query: str) -> None:
-    from mycareer.organisations.search import OrganisationQuery
+def require_own(campaign: Campaign, by: User, *, doing: str) -> None:
+    """Only the person who wrote a campaign changes it (policy 2.5: designated senders)."""
+    if campaign.sender_id != by.pk:
+        logger.info("refused action=mailing.%s campaign=%s user=%s", doing, campaign.pk, by.pk)
+        raise PermissionDenied(
+            f"Only {campaign.sender}, who wrote this campaign, can {doing.replace('_', ' ')} it."
+        )
 
+
+def _require_draft(campaign: Campaign) -> None:
+    if campaign.status != Campaign.Status.DRAFT:
+        raise ValidationError("Only a draft can be changed.")
+
+
+def checked_recipients(*, filters: dict | None, everyone: bool, by: User) -> dict:
+    """The filters as stored, after checking them; refuses an empty or unknown choice.
+
+    Every employer contact is an explicit choice that only administrators may make;
+    empty filters never mean "everyone".
+    """
+    if everyone:
+        if filters:
+            raise ValidationError(
+                "Choose either every employer contact or a search, not both.", code="both"
+            )
+        if not access_for(by).can(Action.ADMINISTER):
+            raise PermissionDenied("Only administrators may email every employer contact.")
+        return {}
+    if not filters:
+        raise ValidationError(
+            "Choose who receives it: a search with at least one filter.", code="no_recipients"
+        )
+    query = OrganisationQuery.from_filters(filters, viewer=by)
+    if not query.is_filtered:
+        raise ValidationError(
+            "Choose who receives it: a search with at least one filter.", code="no_recipients"
+        )
+    return query.to_filters()
+
+
+def recipients_in_words(campaign: Campaign) -> str:
+    """The campaign's recipients choice as a person would say it."""
+    if campaign.recipients_everyone:
+        return "Every employer contact"
+    if not campaign.recipient_filters:
+        return "Nobody yet: choose the recipients"
     try:
-        OrganisationQuery.from_querystring(query)
+        query = OrganisationQuery.from_filters(campaign.recipient_filters, viewer=campaign.sender)
     except ValidationError as error:
-        raise ValidationError({"recipient_query": "This search is not valid."}) from error
+        return "A search that is no longer valid (" + " ".join(error.messages) + ")"
+    return describe_query(query, viewer_name=str(campaign.sender))
 
 
 @transaction.atomic
@@ -39,35 +121,45 @@ def campaign_create(
     purpose: str,
     subject: str,
     body: str,
-    recipient_query: str = "",
+    recipient_filters: dict | None = None,
+    recipients_everyone: bool = False,
     promoted_events: list[int] | None = None,
 ) -> Campaign:
-    """Start a draft campaign (only designated, trained senders)."""
+    """Start a draft campaign for the recipients chosen (only designated, trained senders)."""
     _require_sender(sender)
-    _check_query(recipient_query)
+    filters = checked_recipients(filters=recipient_filters, everyone=recipients_everyone, by=sender)
+    check_markdown(body)
     campaign = Campaign.objects.create(
         sender=sender,
         unit=unit,
         purpose=purpose,
         subject=subject,
-        body=clean_html(body),
-        recipient_query=recipient_query,
+        body=body,
+        recipient_filters=filters,
+        recipients_everyone=recipients_everyone,
         promoted_events=list(promoted_events or []),
     )
-    audit.log(campaign, "mailing.campaign.created", by=sender, data={"subject": subject})
+    audit.log(
+        campaign,
+        "mailing.campaign.created",
+        by=sender,
+        data={"subject": subject, "recipients": recipients_in_words(campaign)},
+    )
     return campaign
 
 
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, by: User, **data) -> Campaign:
-    """Change a draft; once queued a campaign no longer changes."""
+    """Change a draft's words or promoted events; its recipients stay as they are."""
+    unknown = set(data) - CONTENT_FIELDS
+    if unknown:
+        raise TypeError(f"campaign_update changes content only, not {sorted(unknown)}")
     _require_sender(by)
-    if campaign.status != Campaign.Status.DRAFT:
-        raise ValidationError("Only a draft can be changed.")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    require_own(campaign, by, doing="change")
+    _require_draft(campaign)
     if "body" in data:
-        data["body"] = clean_html(data["body"])
-    if "recipient_query" in data:
-        _check_query(data["recipient_query"])
+        check_markdown(data["body"])
     if "promoted_events" in data:
         data["promoted_events"] = list(data["promoted_events"] or [])
     changed = [name for name, value in data.items() if getattr(campaign, name) != value]
@@ -79,20 +171,104 @@ def campaign_update(*, campaign: Campaign, by: User, **data) -> Campaign:
     return campaign
 
 
+@transaction.atomic
+def campaign_recipients_change(
+    *,
+    campaign: Campaign,
+    by: User,
+    recipient_filters: dict | None,
+    recipients_everyone: bool = False,
+) -> tuple[int, int]:
+    """Choose a draft's recipients again; returns the number included before and after."""
+    _require_sender(by)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    require_own(campaign, by, doing="change")
+    _require_draft(campaign)
+    before = _count_or_zero(campaign)
+    old_words = recipients_in_words(campaign)
+    campaign.recipient_filters = checked_recipients(
+        filters=recipient_filters, everyone=recipients_everyone, by=by
+    )
+    campaign.recipients_everyone = recipients_everyone
+    campaign.save(update_fields=["recipient_filters", "recipients_everyone"])
+    after = len(campaign_recipients(campaign).included)
+    audit.log(
+        campaign,
+        "mailing.campaign.recipients_changed",
+        by=by,
+        data={
+            "before": {"recipients": old_words, "count": before},
+            "after": {"recipients": recipients_in_words(campaign), "count": after},
+        },
+    )
+    return before, after
+
+
+def _count_or_zero(campaign: Campaign) -> int:
+    try:
+        return len(campaign_recipients(campaign).included)
+    except ValidationError:
+        return 0
+
+
+@transaction.atomic
+def campaign_leave_out(*, campaign: Campaign, contact: Contact, reason: str, by: User) -> LeftOut:
+    """Leave one contact out of a draft, with the sender's reason (shown in the list)."""
+    _require_sender(by)
+    require_own(campaign, by, doing="change")
+    _require_draft(campaign)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationError({"reason": "Say why this person is left out."})
+    left_out, _ = LeftOut.objects.update_or_create(
+        campaign=campaign, contact=contact, defaults={"reason": reason[:200], "by": by}
+    )
+    audit.log(campaign, "mailing.campaign.left_out", by=by, data={"contact": contact.pk})
+    return left_out
+
+
+@transaction.atomic
+def campaign_put_back(*, campaign: Campaign, contact: Contact, by: User) -> None:
+    """Undo leaving a contact out of a draft."""
+    _require_sender(by)
+    require_own(campaign, by, doing="change")
+    _require_draft(campaign)
+    deleted, _ = LeftOut.objects.filter(campaign=campaign, contact=contact).delete()
+    if deleted:
+        audit.log(campaign, "mailing.campaign.put_back", by=by, data={"contact": contact.pk})
+
+
 def campaign_recipients(campaign: Campaign) -> RecipientList:
-    """Every contact the campaign reaches and every one it leaves out, with the reason."""
+    """Every contact the campaign reaches and every one it leaves out, with the reason.
+
+    Raises ValidationError when the stored search is no longer valid.
+    """
+    saved = campaign.pk is not None  # an unsaved draft is counted before it is written
     return recipient_list(
-        contacts_for_query(campaign.recipient_query),
+        campaign_contacts(campaign),
         sender=campaign.sender,
         purpose=campaign.purpose,
-        ignore_campaign=campaign,
+        ignore_campaign=campaign if saved else None,
+        left_out=dict(campaign.left_out.values_list("contact_id", "reason")) if saved else {},
     )
 
 
-def _queue(campaign: Campaign) -> int:
-    from mycareer.mailing.tasks import send_campaign
-
+def _recount(campaign: Campaign, confirmed: int) -> RecipientList:
+    """The recipients now, under the outbox lock, refusing if the number moved."""
+    hold_lock(OUTBOX_LOCK)
     recipients = campaign_recipients(campaign)
+    if not recipients.included:
+        raise ValidationError(
+            "Nobody would receive this campaign: check who receives it.", code="nobody"
+        )
+    if len(recipients.included) != confirmed:
+        raise RecipientsChanged(confirmed=confirmed, now=len(recipients.included))
+    return recipients
+
+
+def _queue(campaign: Campaign, recipients: RecipientList) -> int:
+    from mycareer.mailing.tasks import start_sending
+
     OutboxMessage.objects.bulk_create(
         [
             OutboxMessage(
@@ -109,65 +285,97 @@ def _queue(campaign: Campaign) -> int:
     campaign.status = Campaign.Status.QUEUED
     campaign.queued_at = timezone.now()
     campaign.save(update_fields=["status", "queued_at"])
-    transaction.on_commit(lambda: send_campaign.enqueue(campaign.pk))
+    transaction.on_commit(lambda: start_sending(campaign.pk))
+    logger.info("campaign queued campaign=%s recipients=%s", campaign.pk, len(recipients.included))
     return len(recipients.included)
 
 
 @transaction.atomic
-def campaign_send(*, campaign: Campaign, by: User) -> Campaign:
-    """Queue a draft for sending (or for a second sender's approval, where the site asks)."""
+def campaign_send(*, campaign: Campaign, by: User, confirmed: int) -> Campaign:
+    """Queue a draft for the `confirmed` number of recipients (or for a second sender's
+    approval, where the site asks); refuses if the number is no longer right."""
     _require_sender(by)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.DRAFT:
         raise ValidationError("This campaign has already been sent or queued.")
-    if by != campaign.sender:
-        raise ValidationError("Only the person who wrote the campaign can send it.")
-    recipients = campaign_recipients(campaign)
-    if not recipients.included:
-        raise ValidationError("Nobody would receive this campaign: check the recipient search.")
+    require_own(campaign, by, doing="send")
+    recipients = _recount(campaign, confirmed)
+    left_out = dict(recipients.reasons)
     if settings.MYCAREER["BULK_EMAIL_NEEDS_APPROVAL"]:
         campaign.status = Campaign.Status.AWAITING_APPROVAL
         campaign.save(update_fields=["status"])
-        audit.log(campaign, "mailing.campaign.submitted", by=by)
+        audit.log(
+            campaign,
+            "mailing.campaign.submitted",
+            by=by,
+            data={"recipients": confirmed, "left_out": left_out},
+        )
         return campaign
-    queued = _queue(campaign)
+    queued = _queue(campaign, recipients)
     audit.log(
         campaign,
         "mailing.campaign.queued",
         by=by,
-        data={"recipients": queued, "left_out": dict(recipients.reasons)},
+        data={"recipients": queued, "left_out": left_out},
     )
     return campaign
 
 
 @transaction.atomic
-def campaign_approve(*, campaign: Campaign, by: User) -> Campaign:
-    """A second designated sender approves a campaign, which then goes."""
+def campaign_approve(*, campaign: Campaign, by: User, confirmed: int) -> Campaign:
+    """A second designated sender approves a campaign for `confirmed` recipients."""
     _require_sender(by)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.AWAITING_APPROVAL:
         raise ValidationError("This campaign is not waiting for approval.")
     if by == campaign.sender:
         raise ValidationError("Another designated sender must approve your campaign.")
+    recipients = _recount(campaign, confirmed)
     campaign.approved_by = by
     campaign.save(update_fields=["approved_by"])
-    queued = _queue(campaign)
+    queued = _queue(campaign, recipients)
     audit.log(campaign, "mailing.campaign.approved", by=by, data={"recipients": queued})
     return campaign
 
 
 @transaction.atomic
-def campaign_cancel(*, campaign: Campaign, by: User) -> int:
-    """Stop a campaign; messages not yet sent are dropped. Returns how many were dropped."""
+def campaign_return_to_draft(*, campaign: Campaign, by: User) -> Campaign:
+    """Take back a campaign waiting for approval, to change it."""
     _require_sender(by)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    require_own(campaign, by, doing="change")
+    if campaign.status != Campaign.Status.AWAITING_APPROVAL:
+        raise ValidationError("This campaign is not waiting for approval.")
+    campaign.status = Campaign.Status.DRAFT
+    campaign.save(update_fields=["status"])
+    audit.log(campaign, "mailing.campaign.returned_to_draft", by=by)
+    return campaign
+
+
+@transaction.atomic
+def campaign_cancel(*, campaign: Campaign, by: User) -> int:
+    """Stop a campaign; messages not yet sent are dropped. Returns how many were dropped.
+
+    The sender cancels their own campaign; an administrator may cancel anyone's, and
+    that is recorded as such.
+    """
+    _require_sender(by)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    as_administrator = campaign.sender_id != by.pk
+    if as_administrator and not access_for(by).can(Action.ADMINISTER):
+        require_own(campaign, by, doing="cancel")
     if campaign.status in (Campaign.Status.SENT, Campaign.Status.CANCELLED):
         raise ValidationError("This campaign has finished.")
     dropped, _ = campaign.messages.filter(status=OutboxMessage.Status.PENDING).delete()
     campaign.status = Campaign.Status.CANCELLED
     campaign.finished_at = timezone.now()
     campaign.save(update_fields=["status", "finished_at"])
-    audit.log(campaign, "mailing.campaign.cancelled", by=by, data={"dropped": dropped})
+    audit.log(
+        campaign,
+        "mailing.campaign.cancelled",
+        by=by,
+        data={"dropped": dropped, "as_administrator": as_administrator},
+    )
     return dropped
 
 
@@ -196,6 +404,7 @@ def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None 
     message.attach_alternative(content["html"], "text/html")
     message.send()
     audit.log(campaign, "mailing.campaign.tested", by=by, data={"as": contact.pk})
+    logger.info("campaign test sent campaign=%s to=%s", campaign.pk, by.pk)
 
 
 @transaction.atomic

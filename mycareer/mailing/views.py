@@ -1,27 +1,129 @@
+"""Bulk email pages: choose recipients, write, check, confirm with the number, watch.
+
+Every step keeps who receives the campaign in view: the choice in words, the number
+included and left out. Nothing widens the recipients except the page that changes them,
+and nothing is sent without the sender typing the number it goes to.
+"""
+
+import csv
+
 from django.contrib import messages
 from django.core import signing
-from django.core.exceptions import ValidationError
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import ngettext
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from mycareer.accounts.permissions import Action, require
+from mycareer.accounts.permissions import Action, access_for, require
 from mycareer.core.forms import add_validation_error
 from mycareer.mailing import chart, services
 from mycareer.mailing.content import render_for
 from mycareer.mailing.crosspromotion import events_for, suggested_event_ids, upcoming_events
-from mycareer.mailing.forms import CampaignForm, ChartForm, PreviewForm
-from mycareer.mailing.models import Campaign
+from mycareer.mailing.forms import (
+    CampaignForm,
+    ChartForm,
+    ChosenRecipientsForm,
+    ConfirmForm,
+    LeaveOutForm,
+    PreviewForm,
+)
+from mycareer.mailing.models import Campaign, OutboxMessage
+from mycareer.mailing.recipients import Why, campaign_query
 from mycareer.mailing.sending import campaign_progress
 from mycareer.mailing.unsubscribe import read_token, unsubscribe_url
 from mycareer.organisations.models import Contact, EmailOptOut, Organisation
+from mycareer.organisations.search import FILTER_NAMES, OrganisationQuery, OrganisationSearchForm
+
+# Parameters of the search page that are not filters and do not change who is chosen.
+HARMLESS_PARAMETERS = {"sort", "page"}
 
 
-def _campaign(request, pk: int) -> Campaign:
+def _campaign(pk: int) -> Campaign:
     return get_object_or_404(
         Campaign.objects.select_related("sender", "unit", "approved_by"), pk=pk
+    )
+
+
+def _search_url(campaign_or_filters) -> str:
+    """The organisation search that selects the same organisations, to open and check."""
+    filters = getattr(campaign_or_filters, "recipient_filters", campaign_or_filters)
+    query = OrganisationQuery.from_filters(filters)
+    return f"{reverse('organisations:search')}?{query.to_querystring()}"
+
+
+def _recipients_summary(campaign: Campaign) -> dict:
+    """The recipients in words and numbers, or the reason the stored search is not valid."""
+    summary = {"words": services.recipients_in_words(campaign), "error": "", "list": None}
+    try:
+        summary["list"] = services.campaign_recipients(campaign)
+    except ValidationError as error:
+        summary["error"] = " ".join(error.messages)
+    else:
+        if campaign.recipient_filters:
+            summary["search_url"] = _search_url(campaign)
+    return summary
+
+
+def _chosen_from_request(request) -> tuple[dict | None, bool, list[str]]:
+    """The recipients a search step asks for, checked: (filters, everyone, errors).
+
+    Unknown parameters are refused by name, never ignored; so are an empty search and
+    "every employer contact" from anyone but an administrator.
+    """
+    filters, everyone, errors = _parse_search(request)
+    if errors:
+        return None, everyone, errors
+    try:
+        filters = services.checked_recipients(filters=filters, everyone=everyone, by=request.user)
+    except (ValidationError, PermissionDenied) as error:
+        messages_ = error.messages if isinstance(error, ValidationError) else [str(error)]
+        return None, everyone, messages_
+    return filters, everyone, []
+
+
+def _parse_search(request) -> tuple[dict | None, bool, list[str]]:
+    everyone = request.GET.get("everyone") == "1"
+    names = set(request.GET) - HARMLESS_PARAMETERS - {"everyone", "preview"}
+    unknown = sorted(names - FILTER_NAMES)
+    if unknown:
+        return (
+            None,
+            everyone,
+            [
+                ngettext(
+                    "The search has a filter it does not know: %(names)s.",
+                    "The search has filters it does not know: %(names)s.",
+                    len(unknown),
+                )
+                % {"names": ", ".join(f"“{name}”" for name in unknown)}
+            ],
+        )
+    form = OrganisationSearchForm(request.GET)
+    if not form.is_valid():
+        errors = [
+            f"{form.fields[name].label}: {error}" if name in form.fields else error
+            for name, field_errors in form.errors.items()
+            for error in field_errors
+        ]
+        return None, everyone, errors
+    query = form.to_query(viewer=request.user)
+    return query.to_filters(), everyone, []
+
+
+def _draft_of(campaign: Campaign, *, chosen: dict, everyone: bool) -> Campaign:
+    """An unsaved copy of the campaign with other recipients, to count them."""
+    return Campaign(
+        pk=campaign.pk,
+        sender=campaign.sender,
+        unit_id=campaign.unit_id,
+        purpose=campaign.purpose,
+        recipient_filters=chosen,
+        recipients_everyone=everyone,
     )
 
 
@@ -35,37 +137,73 @@ def campaigns(request):
     )
 
 
+def _choose_page(request, *, campaign, errors, template, search_data=None, extra=None):
+    """The search step: the organisation search's own form, saved searches, counts."""
+    form = OrganisationSearchForm(search_data if search_data is not None else request.GET or None)
+    form.is_valid()
+    context = {
+        "campaign": campaign,
+        "search_form": form,
+        "errors": errors,
+        "saved_searches": request.user.saved_searches.order_by("name"),
+        "is_administrator": access_for(request.user).can(Action.ADMINISTER),
+        "everyone_count": Contact.objects.filter(
+            organisation__status=Organisation.Status.ACTIVE
+        ).count(),
+        **(extra or {}),
+    }
+    return render(request, template, context)
+
+
 @require_http_methods(["GET", "POST"])
 @require(Action.BULK_EMAIL)
-def campaign_form(request, pk: int | None = None):
-    """Write or change a draft campaign; recipients come from an organisation search."""
-    campaign = _campaign(request, pk) if pk else None
-    if campaign and campaign.status != Campaign.Status.DRAFT:
-        messages.error(request, "Only a draft can be changed.")
-        return redirect(campaign)
-    initial = {"recipient_query": request.GET.get("query", "")}
-    query = request.POST.get("recipient_query") or (
-        campaign.recipient_query if campaign else initial["recipient_query"]
+def campaign_create(request):
+    """Write a campaign for the recipients chosen: a search first, then the words."""
+    if request.method == "POST":
+        chosen_form = ChosenRecipientsForm(request.POST)
+        chosen_form.is_valid()
+        filters = chosen_form.cleaned_data.get("recipient_filters") or {}
+        everyone = bool(chosen_form.cleaned_data.get("recipients_everyone"))
+        if not filters and not everyone:
+            errors = ["Choose who receives it: a search with at least one filter."]
+            return _choose_page(
+                request, campaign=None, errors=errors, template="mailing/campaign_choose.html"
+            )
+    else:
+        wants = set(request.GET) - HARMLESS_PARAMETERS
+        if not wants:
+            return _choose_page(
+                request, campaign=None, errors=[], template="mailing/campaign_choose.html"
+            )
+        filters, everyone, errors = _chosen_from_request(request)
+        if errors:
+            return _choose_page(
+                request, campaign=None, errors=errors, template="mailing/campaign_choose.html"
+            )
+        chosen_form = ChosenRecipientsForm(
+            initial={"recipient_filters": filters, "recipients_everyone": everyone}
+        )
+    draft = Campaign(
+        sender=request.user,
+        recipient_filters=filters,
+        recipients_everyone=everyone,
+        purpose=request.POST.get("purpose") or Campaign.Purpose.EVENTS,
     )
     events = upcoming_events()
     form = CampaignForm(
         request.POST or None,
-        instance=campaign,
-        initial=initial,
         user=request.user,
         events=events,
-        suggested=suggested_event_ids(query, events),
+        suggested=suggested_event_ids(draft, events),
     )
     if request.method == "POST" and form.is_valid():
-        data = {
-            name: form.cleaned_data[name]
-            for name in ("subject", "purpose", "unit", "body", "recipient_query", "promoted_events")
-        }
         try:
-            if campaign is None:
-                campaign = services.campaign_create(sender=request.user, **data)
-            else:
-                services.campaign_update(campaign=campaign, by=request.user, **data)
+            campaign = services.campaign_create(
+                sender=request.user,
+                recipient_filters=filters,
+                recipients_everyone=everyone,
+                **form.content(),
+            )
         except ValidationError as error:
             add_validation_error(form, error)
         else:
@@ -73,57 +211,300 @@ def campaign_form(request, pk: int | None = None):
                 request, "The draft is saved. Check who will receive it before sending."
             )
             return redirect(campaign)
-    return render(request, "mailing/campaign_form.html", {"form": form, "campaign": campaign})
+    return render(
+        request,
+        "mailing/campaign_form.html",
+        {
+            "form": form,
+            "campaign": None,
+            "chosen_form": chosen_form,
+            "recipients": _recipients_summary(draft),
+            "change_url": f"{reverse('mailing:campaign_create')}?"
+            + (OrganisationQuery.from_filters(filters).to_querystring() if filters else ""),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.BULK_EMAIL)
+def campaign_edit(request, pk: int):
+    """Change a draft's words and promoted events; its recipients are not on this form."""
+    campaign = _campaign(pk)
+    if campaign.status != Campaign.Status.DRAFT:
+        messages.error(request, "Only a draft can be changed.")
+        return redirect(campaign)
+    services.require_own(campaign, request.user, doing="change")
+    events = upcoming_events()
+    try:
+        suggested = suggested_event_ids(campaign, events)
+    except ValidationError:
+        suggested = set()
+    form = CampaignForm(
+        request.POST or None,
+        instance=campaign,
+        user=request.user,
+        events=events,
+        suggested=suggested,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.campaign_update(campaign=campaign, by=request.user, **form.content())
+        except ValidationError as error:
+            add_validation_error(form, error)
+        else:
+            messages.success(request, "The draft is saved. Its recipients are as they were.")
+            return redirect(campaign)
+    return render(
+        request,
+        "mailing/campaign_form.html",
+        {"form": form, "campaign": campaign, "recipients": _recipients_summary(campaign)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.BULK_EMAIL)
+def campaign_recipients(request, pk: int):
+    """Choose a draft's recipients again, seeing the number before and after."""
+    campaign = _campaign(pk)
+    if campaign.status != Campaign.Status.DRAFT:
+        messages.error(request, "Only a draft's recipients can be changed.")
+        return redirect(campaign)
+    services.require_own(campaign, request.user, doing="change")
+    now = _recipients_summary(campaign)
+    if request.method == "POST":
+        chosen_form = ChosenRecipientsForm(request.POST)
+        chosen_form.is_valid()
+        try:
+            before, after = services.campaign_recipients_change(
+                campaign=campaign,
+                by=request.user,
+                recipient_filters=chosen_form.cleaned_data.get("recipient_filters") or {},
+                recipients_everyone=bool(chosen_form.cleaned_data.get("recipients_everyone")),
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("mailing:campaign_recipients", pk=campaign.pk)
+        messages.success(
+            request,
+            f"Recipients changed: {before} before, {after} now. Check the list before sending.",
+        )
+        return redirect(campaign)
+    if "preview" not in request.GET:
+        # Start from the search the campaign has now.
+        query = campaign_query_or_none(campaign)
+        return _choose_page(
+            request,
+            campaign=campaign,
+            errors=[],
+            template="mailing/campaign_recipients.html",
+            search_data=QueryDict(query.to_querystring()) if query else None,
+            extra={"now": now},
+        )
+    filters, everyone, errors = _chosen_from_request(request)
+    if errors:
+        return _choose_page(
+            request,
+            campaign=campaign,
+            errors=errors,
+            template="mailing/campaign_recipients.html",
+            extra={"now": now},
+        )
+    proposed = _draft_of(campaign, chosen=filters, everyone=everyone)
+    return _choose_page(
+        request,
+        campaign=campaign,
+        errors=[],
+        template="mailing/campaign_recipients.html",
+        extra={
+            "now": now,
+            "proposed": _recipients_summary(proposed),
+            "chosen_form": ChosenRecipientsForm(
+                initial={"recipient_filters": filters, "recipients_everyone": everyone}
+            ),
+        },
+    )
+
+
+def campaign_query_or_none(campaign: Campaign) -> OrganisationQuery | None:
+    try:
+        return campaign_query(campaign)
+    except ValidationError:
+        return None
 
 
 @require_http_methods(["GET", "POST"])
 @require(Action.BULK_EMAIL)
 def campaign_detail(request, pk: int):
     """The exact recipient list with reasons, progress while sending, and the actions."""
-    campaign = _campaign(request, pk)
+    campaign = _campaign(pk)
+    leave_out_form = None
     if request.method == "POST":
         action = request.POST.get("do")
         try:
-            if action == "send":
-                services.campaign_send(campaign=campaign, by=request.user)
-                messages.success(
-                    request, "The campaign is on its way; this page shows its progress."
-                )
-            elif action == "approve":
-                services.campaign_approve(campaign=campaign, by=request.user)
-                messages.success(request, "Approved: the campaign is on its way.")
-            elif action == "cancel":
-                dropped = services.campaign_cancel(campaign=campaign, by=request.user)
-                messages.success(
-                    request, f"Cancelled; {dropped} message{'s' if dropped != 1 else ''} not sent."
-                )
-            elif action == "test":
+            if action == "test":
                 services.campaign_send_test(campaign=campaign, by=request.user)
                 messages.success(request, f"A test copy was sent to {request.user.email}.")
+            elif action == "leave_out":
+                leave_out_form = LeaveOutForm(request.POST)
+                if leave_out_form.is_valid():
+                    contact = get_object_or_404(Contact, pk=leave_out_form.cleaned_data["contact"])
+                    services.campaign_leave_out(
+                        campaign=campaign,
+                        contact=contact,
+                        reason=leave_out_form.cleaned_data["reason"],
+                        by=request.user,
+                    )
+                    messages.success(request, f"{contact.full_name} is left out of this campaign.")
+                else:
+                    messages.error(request, "Say why this person is left out.")
+            elif action == "put_back":
+                contact = get_object_or_404(Contact, pk=request.POST.get("contact") or 0)
+                services.campaign_put_back(campaign=campaign, contact=contact, by=request.user)
+                messages.success(request, f"{contact.full_name} is back on the list.")
+            elif action == "return_to_draft":
+                services.campaign_return_to_draft(campaign=campaign, by=request.user)
+                messages.success(request, "The campaign is a draft again; change it and send.")
+            else:
+                messages.error(request, "That action is not known.")
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         return redirect(campaign)
-    recipients = None
-    if campaign.status == Campaign.Status.DRAFT:
-        recipients = services.campaign_recipients(campaign)
+    summary = _recipients_summary(campaign) if campaign.status == Campaign.Status.DRAFT else None
     return render(
         request,
         "mailing/campaign_detail.html",
         {
             "campaign": campaign,
-            "recipients": recipients,
+            "recipients_words": services.recipients_in_words(campaign),
+            "summary": summary,
+            "key_contact_kind": Why.KEY_CONTACT,
+            "by_sender_kind": Why.BY_SENDER,
+            "is_sender": campaign.sender_id == request.user.pk,
+            "may_cancel": campaign.sender_id == request.user.pk
+            or access_for(request.user).can(Action.ADMINISTER),
             "progress": campaign_progress(campaign),
             "events": events_for(campaign),
-            "failures": campaign.messages.filter(status="failed").select_related("contact")[:50],
+            "failures": campaign.messages.filter(status=OutboxMessage.Status.FAILED)
+            .select_related("contact")
+            .order_by("pk")[:50],
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.BULK_EMAIL)
+def campaign_confirm(request, pk: int, approving: bool = False):
+    """Send (or approve): repeat what goes to whom, and take the typed number."""
+    campaign = _campaign(pk)
+    wanted = Campaign.Status.AWAITING_APPROVAL if approving else Campaign.Status.DRAFT
+    if campaign.status != wanted:
+        messages.error(request, "This campaign is not waiting for that.")
+        return redirect(campaign)
+    if not approving:
+        services.require_own(campaign, request.user, doing="send")
+    summary = _recipients_summary(campaign)
+    if summary["error"]:
+        messages.error(request, summary["error"])
+        return redirect(campaign)
+    count = len(summary["list"].included)
+    form = ConfirmForm(request.POST or None, initial={"expected": count})
+    if request.method == "POST" and form.is_valid():
+        send = services.campaign_approve if approving else services.campaign_send
+        try:
+            send(campaign=campaign, by=request.user, confirmed=form.cleaned_data["confirmed"])
+        except services.RecipientsChanged as error:
+            messages.error(request, error.messages[0])
+            form = ConfirmForm(initial={"expected": count})
+        except ValidationError as error:
+            add_validation_error(form, error)
+        else:
+            campaign.refresh_from_db()
+            if campaign.status == Campaign.Status.AWAITING_APPROVAL:
+                messages.success(request, "Submitted: another designated sender must approve it.")
+            else:
+                messages.success(
+                    request,
+                    ngettext(
+                        "The campaign is on its way to %(n)d recipient; this page shows its "
+                        "progress.",
+                        "The campaign is on its way to %(n)d recipients; this page shows its "
+                        "progress.",
+                        count,
+                    )
+                    % {"n": count},
+                )
+            return redirect(campaign)
+    return render(
+        request,
+        "mailing/campaign_confirm.html",
+        {
+            "campaign": campaign,
+            "summary": summary,
+            "count": count,
+            "form": form,
+            "approving": approving,
+            "events": events_for(campaign),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(Action.BULK_EMAIL)
+def campaign_cancel(request, pk: int):
+    """Stop a campaign, after saying how many messages will not be sent."""
+    campaign = _campaign(pk)
+    if campaign.status in (Campaign.Status.SENT, Campaign.Status.CANCELLED):
+        messages.error(request, "This campaign has finished.")
+        return redirect(campaign)
+    if request.method == "POST":
+        try:
+            dropped = services.campaign_cancel(campaign=campaign, by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Cancelled; %(n)d message not sent.",
+                    "Cancelled; %(n)d messages not sent.",
+                    dropped,
+                )
+                % {"n": dropped},
+            )
+        return redirect(campaign)
+    if campaign.sender_id != request.user.pk and not access_for(request.user).can(
+        Action.ADMINISTER
+    ):
+        services.require_own(campaign, request.user, doing="cancel")
+    return render(
+        request,
+        "mailing/campaign_cancel.html",
+        {"campaign": campaign, "progress": campaign_progress(campaign)},
     )
 
 
 @require_safe
 @require(Action.BULK_EMAIL)
 def campaign_progress_json(request, pk: int):
-    return JsonResponse(
-        {"status": _campaign(request, pk).status, **campaign_progress(_campaign(request, pk))}
+    campaign = _campaign(pk)
+    return JsonResponse({"status": campaign.status, **campaign_progress(campaign)})
+
+
+def _preview_contact(request, campaign: Campaign):
+    included = services.campaign_recipients(campaign).included
+    form = PreviewForm(request.GET or None, contacts=included[:500])
+    contact = None
+    if form.is_valid():
+        contact = next((c for c in included if str(c.pk) == form.cleaned_data["contact"]), None)
+    return form, contact or (included[0] if included else None)
+
+
+def _content(campaign: Campaign, contact: Contact) -> dict:
+    return render_for(
+        campaign,
+        contact,
+        events=events_for(campaign),
+        unsubscribe_url=unsubscribe_url(contact.pk, campaign.purpose),
     )
 
 
@@ -131,26 +512,45 @@ def campaign_progress_json(request, pk: int):
 @require(Action.BULK_EMAIL)
 def campaign_preview(request, pk: int):
     """The campaign rendered for a chosen recipient, exactly as they will see it."""
-    campaign = _campaign(request, pk)
-    included = services.campaign_recipients(campaign).included
-    form = PreviewForm(request.GET or None, contacts=included[:500])
-    contact = None
-    if form.is_valid():
-        contact = next((c for c in included if str(c.pk) == form.cleaned_data["contact"]), None)
-    contact = contact or (included[0] if included else None)
-    content = None
-    if contact is not None:
-        content = render_for(
-            campaign,
-            contact,
-            events=events_for(campaign),
-            unsubscribe_url=unsubscribe_url(contact.pk, campaign.purpose),
-        )
+    campaign = _campaign(pk)
+    try:
+        form, contact = _preview_contact(request, campaign)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(campaign)
     return render(
         request,
         "mailing/campaign_preview.html",
-        {"campaign": campaign, "form": form, "contact": contact, "content": content},
+        {
+            "campaign": campaign,
+            "form": form,
+            "contact": contact,
+            "content": _content(campaign, contact) if contact else None,
+        },
     )
+
+
+@require_safe
+@require(Action.BULK_EMAIL)
+@xframe_options_sameorigin
+def campaign_preview_html(request, pk: int):
+    """The HTML part alone, for the preview's frame: the email as a mail program shows it.
+
+    Served on its own, sandboxed: no script runs, and its inline styles (which mail
+    programs need) apply only inside the frame.
+    """
+    campaign = _campaign(pk)
+    try:
+        _form, contact = _preview_contact(request, campaign)
+    except ValidationError:
+        contact = None
+    html = _content(campaign, contact)["html"] if contact else "<p>Nobody to preview.</p>"
+    response = HttpResponse(html)
+    response["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'self'"
+    )
+    return response
 
 
 @csrf_exempt  # RFC 8058 one-click POSTs come from mail providers; the signed token is the key.
@@ -176,15 +576,15 @@ def unsubscribe(request, token: str):
 
 
 def _chart_query(request) -> tuple[ChartForm, chart.ChartQuery]:
-    form = ChartForm(request.GET or None)
+    form = ChartForm(request.GET)
     query = chart.ChartQuery()
     if form.is_valid():
         data = form.cleaned_data
         query = chart.ChartQuery(
-            period=data.get("period") or "month",
+            period=data["period"],
             unit=data["unit"].pk if data.get("unit") else None,
             organisation=data.get("organisation"),
-            months=data.get("months") or 12,
+            months=data["months"],
         )
     return form, query
 
@@ -198,14 +598,20 @@ def _chart_title(query: chart.ChartQuery) -> str:
     return " ".join(parts)
 
 
+def _chart_params(query: chart.ChartQuery) -> str:
+    params = {"period": query.period, "months": query.months}
+    if query.unit:
+        params["unit"] = query.unit
+    if query.organisation:
+        params["organisation"] = query.organisation
+    return urlencode(params)
+
+
 @require_safe
 @require(Action.VIEW)
 def chart_page(request):
     form, query = _chart_query(request)
     data = chart.chart_data(query)
-    params = {
-        k: v for k, v in request.GET.items() if k in {"period", "unit", "organisation", "months"}
-    }
     return render(
         request,
         "mailing/chart.html",
@@ -215,7 +621,7 @@ def chart_page(request):
             "query": query,
             "title": _chart_title(query),
             "labels": [chart.period_label(p, query.period) for p in data.periods],
-            "params": urlencode(params),
+            "params": _chart_params(query),
             "organisation": Organisation.objects.filter(pk=query.organisation).first()
             if query.organisation
             else None,
@@ -239,8 +645,6 @@ def chart_png(request):
 @require_safe
 @require(Action.VIEW)
 def chart_csv(request):
-    import csv
-
     form, query = _chart_query(request)
     data = chart.chart_data(query)
 

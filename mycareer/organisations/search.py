@@ -7,7 +7,7 @@ the same name to the form, and a function to `FILTERS`.
 """
 
 import datetime
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from urllib.parse import urlencode
 
@@ -28,6 +28,9 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.urls import reverse_lazy
+from django.utils.formats import date_format
+from django.utils.text import get_text_list
+from django.utils.translation import ngettext
 from taggit.models import Tag
 
 from mycareer.accounts.models import Unit
@@ -55,7 +58,7 @@ ORDERINGS = {
 
 # A tag field that core/suggest.js completes from the existing tags as a person types.
 TAG_INPUT = {
-    "data-suggest": reverse_lazy("organisations:tag_suggestions"),
+    "data-suggest-url": reverse_lazy("organisations:tag_suggestions"),
     "data-suggest-key": "tags",
     "autocomplete": "off",
 }
@@ -115,6 +118,110 @@ class OrganisationQuery:
             for field in fields(self)
             if field.name not in ("sort", "viewer")
         )
+
+    def to_filters(self) -> dict:
+        """The filters in use as JSON values, to store a search (its order and viewer left out)."""
+        filters: dict = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name not in FILTER_NAMES or value == field.default:
+                continue
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, datetime.date):
+                value = value.isoformat()
+            filters[field.name] = value
+        return filters
+
+    @classmethod
+    def from_filters(cls, filters: Mapping, *, viewer=None) -> "OrganisationQuery":
+        """Read stored or submitted filters strictly, through the search form.
+
+        A name the search does not know is refused, never ignored: a stored search that
+        silently matched more than it says would email people nobody chose.
+        """
+        unknown = sorted(set(filters) - FILTER_NAMES)
+        if unknown:
+            raise forms.ValidationError(
+                ngettext(
+                    "The search has a filter it does not know: %(names)s.",
+                    "The search has filters it does not know: %(names)s.",
+                    len(unknown),
+                )
+                % {"names": ", ".join(f"“{name}”" for name in unknown)},
+                code="unknown_filter",
+            )
+        data = QueryDict(mutable=True)
+        for name, value in filters.items():
+            if name.startswith("tags_") and isinstance(value, list | tuple):
+                data[name] = ", ".join(str(item) for item in value)
+            elif isinstance(value, list | tuple):
+                data.setlist(name, [str(item) for item in value])
+            elif isinstance(value, bool):
+                data[name] = "1" if value else ""
+            elif value is not None:
+                data[name] = str(value)
+        form = OrganisationSearchForm(data)
+        if not form.is_valid():
+            raise forms.ValidationError(
+                [
+                    forms.ValidationError(f"{form.fields[name].label}: {message}")
+                    if name in form.fields
+                    else forms.ValidationError(message)
+                    for name, messages in form.errors.items()
+                    for message in messages
+                ]
+            )
+        return form.to_query(viewer=viewer)
+
+
+# The names a stored search may use: every field of the query but its order and viewer.
+FILTER_NAMES = frozenset(f.name for f in fields(OrganisationQuery)) - {"sort", "viewer"}
+
+
+def describe_query(query: OrganisationQuery, *, viewer_name: str = "") -> str:
+    """The filters of a search in words: "Organisations tagged Placements, in Leeds"."""
+    parts: list[str] = []
+
+    def names(values, conjunction: str) -> str:
+        return get_text_list([str(v) for v in values], conjunction)
+
+    if query.text:
+        parts.append(f"matching “{query.text}”")
+    if query.tags_all:
+        parts.append(f"tagged {names(query.tags_all, 'and')}")
+    if query.tags_any:
+        parts.append(f"tagged {names(query.tags_any, 'or')}")
+    if query.tags_none:
+        parts.append(f"not tagged {names(query.tags_none, 'or')}")
+    if query.sectors:
+        sectors = Sector.objects.filter(pk__in=query.sectors).order_by("name")
+        parts.append(f"in {names(sectors.values_list('name', flat=True), 'or')}")
+    if query.sizes:
+        labels = [Organisation.Size(size).label for size in query.sizes]
+        parts.append(f"of size {names(labels, 'or')}")
+    if query.location:
+        parts.append(f"located in {query.location}")
+    if query.unit is not None:
+        unit = Unit.objects.filter(pk=query.unit).first()
+        parts.append(f"owned by {unit or 'a unit that no longer exists'} or a unit within it")
+    if query.engaged_after:
+        parts.append(f"last engaged on or after {date_format(query.engaged_after, 'j F Y')}")
+    if query.engaged_before:
+        parts.append(f"last engaged on or before {date_format(query.engaged_before, 'j F Y')}")
+    key_accounts = {
+        "yes": "with a key account",
+        "no": "without a key account",
+        "mine": f"whose key account is {viewer_name or 'yours'}",
+        "multi": "marked multi-touch",
+    }
+    if query.key_account:
+        parts.append(key_accounts[query.key_account])
+    if query.include_archived:
+        parts.append("archived ones included")
+    if not parts:
+        return "Every organisation"
+    return "Organisations " + ", ".join(parts)
 
 
 # The form ----------------------------------------------------------------------------

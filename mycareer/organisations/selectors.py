@@ -227,19 +227,6 @@ def organisations_by_name(names: list[str]) -> tuple[list[Organisation], dict[st
     return found, missing
 
 
-def organisation_suggestions(typed: str, *, limit: int = 15) -> list[str]:
-    """Names of live organisations containing what was typed, those starting with it first."""
-    typed = " ".join(typed.split())
-    if not typed:
-        return []
-    names = (
-        Organisation.objects.filter(merged_into__isnull=True, name__icontains=typed)
-        .exclude(status=Organisation.Status.ARCHIVED)
-        .values_list("name", flat=True)[:200]
-    )
-    return starting_first(names, typed)[:limit]
-
-
 def starting_first(names: Iterable[str], typed: str) -> list[str]:
     """Names in alphabetical order, those that start with what was typed first."""
     typed = typed.lower()

@@ -21,7 +21,7 @@ urlpatterns = [
     ),
     path("new/", views.organisation_create, name="create"),
     path("tags/", views.tag_suggestions, name="tag_suggestions"),
-    path("suggest/", views.organisation_suggestions, name="suggest"),
+    path("suggest/", views.organisation_suggestions, name="suggestions"),
     path("my-activity/", views.my_activity, name="my_activity"),
     path("registrations/", views_employer.registrations, name="registrations"),
     path(

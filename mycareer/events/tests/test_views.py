@@ -673,9 +673,9 @@ def test_a_refused_part_of_the_form_undoes_the_whole_change(client, tom):
 
 
 def test_organisations_are_suggested_as_you_type(client, persona):
-    url = reverse("organisations:suggest")
+    url = reverse("organisations:suggestions")
     client.force_login(persona("operator"))
-    names = client.get(url, {"q": "north"}).json()["organisations"]
+    names = [o["name"] for o in client.get(url, {"q": "north"}).json()["organisations"]]
     assert names[0] == "Northbridge Engineering Ltd"
     assert client.get(url, {"q": ""}).json() == {"organisations": []}
     client.force_login(persona("student"))
@@ -712,7 +712,7 @@ def test_organisations_taking_part_are_matched_or_close_names_offered(client, to
 def test_the_organisations_field_offers_suggestions_and_works_without_them(client, tom):
     client.force_login(tom)
     page = client.get(reverse("events:create")).content.decode()
-    assert 'data-suggest="/organisations/suggest/"' in page
+    assert 'data-suggest-url="/organisations/suggest/"' in page
     assert 'src="/static/core/suggest.js"' in page
 
 

@@ -28,12 +28,50 @@ def tagged(persona):
     return orgs
 
 
-QUERY = "tags_all=Mailing+test"
+FILTERS = {"tags_all": ["Mailing test"]}
 
 
 @pytest.fixture
-def query():
-    return QUERY
+def filters():
+    """The recipient search that selects exactly the three `tagged` organisations."""
+    return dict(FILTERS)
+
+
+@pytest.fixture
+def make_campaign(persona, cast, filters, tagged):
+    """A draft from the bulk mailer to the `tagged` organisations' contacts."""
+    from mycareer.mailing import services
+
+    def make(**extra):
+        values = {
+            "sender": persona("mailer"),
+            "unit": cast["units"]["lubs"],
+            "purpose": "events",
+            "subject": "Fair for {{ organisation }}",
+            "body": "Dear {{ first_name }},\n\nCome to our fair, {{ organisation }}!",
+            "recipient_filters": filters,
+        }
+        return services.campaign_create(**(values | extra))
+
+    return make
+
+
+@pytest.fixture
+def send_now(persona, django_capture_on_commit_callbacks):
+    """Queue a draft for as many recipients as it has now, as the sender confirms it.
+
+    What runs after commit (starting the sending chain) runs here too, also in tests
+    that roll back instead of committing.
+    """
+    from mycareer.mailing import services
+
+    def send(campaign, by=None):
+        by = by or campaign.sender
+        confirmed = len(services.campaign_recipients(campaign).included)
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.campaign_send(campaign=campaign, by=by, confirmed=confirmed)
+
+    return send
 
 
 @pytest.fixture

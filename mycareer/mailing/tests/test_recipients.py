@@ -1,16 +1,20 @@
-"""Who receives a bulk email and who is left out, with the reason for each."""
+"""Who receives a bulk email and who is left out, with the reason for each; and the rules
+that keep the recipients what the sender chose."""
 
 import datetime
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from mycareer.audit.models import AuditEntry
 from mycareer.mailing import services
-from mycareer.mailing.models import Campaign, OutboxMessage
-from mycareer.mailing.recipients import contacts_for_query, recipient_list
+from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
+from mycareer.mailing.recipients import Why, contacts_for, recipient_list
 from mycareer.organisations import keyaccounts
 from mycareer.organisations import services as org_services
-from mycareer.organisations.models import Contact
+from mycareer.organisations.models import Contact, Organisation
+from mycareer.organisations.search import OrganisationQuery
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +23,17 @@ def reasons(result):
     return {e.contact.email: e.reason for e in result.excluded}
 
 
-def test_the_search_selects_the_contacts_of_its_organisations(tagged, query):
-    emails = sorted(c.email for c in contacts_for_query(query))
+def contacts(filters):
+    return contacts_for(OrganisationQuery.from_filters(filters))
+
+
+def test_the_search_selects_the_contacts_of_its_organisations(tagged, filters):
+    emails = sorted(c.email for c in contacts(filters))
     assert len(emails) == 6
     assert all(e.endswith(".example.com") for e in emails)
 
 
-def test_every_exclusion_reason(persona, cast, tagged, query, pending):
+def test_every_exclusion_reason(persona, cast, tagged, filters, pending):
     mailer = persona("mailer")
     aurora, birchwood, _ = tagged
     a0, a1 = aurora.contacts.order_by("email")
@@ -33,55 +41,73 @@ def test_every_exclusion_reason(persona, cast, tagged, query, pending):
     org_services.contact_opt_out(contact=a0, purpose="events", method="staff", by=mailer)
     Contact.objects.filter(pk=a1.pk).update(email_bounced_at=timezone.now())
     org_services.contact_update(contact=b0, by=mailer, email="")
-    result = recipient_list(contacts_for_query(query), sender=mailer, purpose="events")
+    result = recipient_list(contacts(filters), sender=mailer, purpose="events")
     got = reasons(result)
     assert got["p0@aurora.example.com"] == "opted out: event promotion"
     assert got["p1@aurora.example.com"].startswith("bounced before: on ")
     assert got[""] == "no email address"
     assert got["p0@cobalt.example.com"] == "not a contact of an active organisation"
     assert [c.email for c in result.included] == ["p1@birchwood.example.com"]
+    assert result.reasons["opted out"] == 1 and result.reasons["organisation not active"] == 2
     # Opting out of one purpose leaves the others.
-    newsletter = recipient_list(contacts_for_query(query), sender=mailer, purpose="newsletters")
+    newsletter = recipient_list(contacts(filters), sender=mailer, purpose="newsletters")
     assert "p0@aurora.example.com" not in reasons(newsletter)
 
 
-def test_opting_out_of_all_bulk_email_excludes_every_purpose(persona, tagged, query):
+def test_opting_out_of_all_bulk_email_excludes_every_purpose(persona, tagged, filters):
     contact = tagged[0].contacts.first()
     org_services.contact_opt_out(contact=contact, purpose="all", method="link", by=None)
     for purpose in ("events", "newsletters", "vacancies", "other"):
-        result = recipient_list(
-            contacts_for_query(query), sender=persona("mailer"), purpose=purpose
-        )
+        result = recipient_list(contacts(filters), sender=persona("mailer"), purpose=purpose)
         assert reasons(result)[contact.email] == "opted out: all bulk email"
 
 
-def test_frequency_limit_counts_email_from_every_unit(persona, cast, tagged, query):
+def _outbox(cast, admin, contact, **fields):
+    campaign = Campaign.objects.create(
+        sender=admin, unit=cast["units"]["careers"], subject="Earlier", body="x", status="sent"
+    )
+    return OutboxMessage.objects.create(
+        campaign=campaign, contact=contact, email=contact.email, **fields
+    )
+
+
+def test_frequency_limit_counts_email_from_every_unit(persona, cast, tagged, filters):
     mailer, admin = persona("mailer"), persona("admin")
     contact = tagged[0].contacts.first()
     now = timezone.now()
-    for unit, days in (("careers", 3), ("mech", 10)):
-        campaign = Campaign.objects.create(
-            sender=admin, unit=cast["units"][unit], subject="Earlier", body="x", status="sent"
-        )
-        OutboxMessage.objects.create(
-            campaign=campaign,
-            contact=contact,
-            email=contact.email,
-            status="sent",
-            sent_at=now - datetime.timedelta(days=days),
-        )
-    result = recipient_list(contacts_for_query(query), sender=mailer, purpose="events")
-    assert reasons(result)[contact.email] == "emailed too often: 2 bulk emails in the last 14 days"
+    for days in (3, 10):
+        _outbox(cast, admin, contact, status="sent", sent_at=now - datetime.timedelta(days=days))
+    result = recipient_list(contacts(filters), sender=mailer, purpose="events")
+    assert reasons(result)[contact.email] == (
+        "emailed too often: 2 bulk emails in the last 14 days or on their way"
+    )
     later = recipient_list(
-        contacts_for_query(query),
-        sender=mailer,
-        purpose="events",
-        now=now + datetime.timedelta(days=5),
+        contacts(filters), sender=mailer, purpose="events", now=now + datetime.timedelta(days=5)
     )
     assert contact.email not in reasons(later)  # the older one has dropped out of the window
 
 
-def test_key_contacts_are_left_out_without_liaison(persona, cast, tagged, query):
+@pytest.mark.parametrize("status", ["pending", "sending"])
+def test_frequency_limit_counts_messages_still_on_their_way(persona, cast, tagged, filters, status):
+    """Two campaigns queued at the same time must not each include everyone."""
+    mailer, admin = persona("mailer"), persona("admin")
+    contact = tagged[0].contacts.first()
+    _outbox(cast, admin, contact, status="sent", sent_at=timezone.now())
+    _outbox(cast, admin, contact, status=status)
+    result = recipient_list(contacts(filters), sender=mailer, purpose="events")
+    assert reasons(result)[contact.email].startswith("emailed too often: 2 bulk emails")
+
+
+def test_failed_messages_do_not_count_towards_the_limit(persona, cast, tagged, filters):
+    mailer, admin = persona("mailer"), persona("admin")
+    contact = tagged[0].contacts.first()
+    for _ in range(2):
+        _outbox(cast, admin, contact, status="failed")
+    result = recipient_list(contacts(filters), sender=mailer, purpose="events")
+    assert contact.email not in reasons(result)
+
+
+def test_key_contacts_are_left_out_without_liaison(persona, cast, tagged, filters):
     tom, mailer = persona("operator"), persona("mailer")
     org = tagged[1]
     contact = org.contacts.order_by("email").first()
@@ -89,38 +115,34 @@ def test_key_contacts_are_left_out_without_liaison(persona, cast, tagged, query)
         organisation=org, operator=tom, unit=cast["units"]["mech"], by=persona("admin")
     )
     keyaccounts.key_contact_mark(account=account, contact=contact, guidance="", by=tom)
-    result = recipient_list(contacts_for_query(query), sender=mailer, purpose="events")
+    result = recipient_list(contacts(filters), sender=mailer, purpose="events")
     assert (
         reasons(result)[contact.email]
         == "excluded: key contact of Tom Bennett, no liaison agreement"
     )
+    assert next(e for e in result.excluded if e.contact == contact).kind == Why.KEY_CONTACT
     [request] = keyaccounts.liaison_request_create(
         requester=mailer, contact=contact, reason="Fair", proposed_engagement="Bulk email"
     )
     keyaccounts.liaison_request_decide(request=request, approve=True, by=tom)
-    result = recipient_list(contacts_for_query(query), sender=mailer, purpose="events")
+    result = recipient_list(contacts(filters), sender=mailer, purpose="events")
     assert contact.email not in reasons(result)
 
 
-def test_a_shared_address_is_sent_once(persona, tagged, query):
-    org = tagged[0]
-    twin = tagged[1]
+def test_a_shared_address_is_sent_once(persona, tagged, filters):
     org_services.contact_create(
-        organisation=twin,
+        organisation=tagged[1],
         by=persona("operator"),
         full_name="Same Person",
         email="p0@aurora.example.com",
     )
-    result = recipient_list(contacts_for_query(query), sender=persona("mailer"), purpose="events")
+    result = recipient_list(contacts(filters), sender=persona("mailer"), purpose="events")
     assert [c.email for c in result.included].count("p0@aurora.example.com") == 1
     assert any(r.startswith("duplicate address: sent once") for r in reasons(result).values())
-    assert org  # the first of the two keeps the message
 
 
 @pytest.mark.parametrize("name", ["untrained", "viewer", "operator", "manager", "student"])
-def test_only_designated_trained_senders_may_create_campaigns(persona, cast, name):
-    from django.core.exceptions import PermissionDenied
-
+def test_only_designated_trained_senders_may_create_campaigns(persona, cast, filters, name):
     with pytest.raises(PermissionDenied):
         services.campaign_create(
             sender=persona(name),
@@ -128,4 +150,257 @@ def test_only_designated_trained_senders_may_create_campaigns(persona, cast, nam
             purpose="events",
             subject="Hello",
             body="Hi",
+            recipient_filters=filters,
         )
+
+
+# Choosing recipients: never silently everyone --------------------------------------
+
+
+def test_an_unknown_filter_is_refused_not_ignored(persona, cast):
+    with pytest.raises(ValidationError) as refused:
+        services.campaign_create(
+            sender=persona("mailer"),
+            unit=cast["units"]["lubs"],
+            purpose="events",
+            subject="S",
+            body="B",
+            recipient_filters={"q": "Northbridge"},
+        )
+    assert "“q”" in " ".join(refused.value.messages)
+    assert not Campaign.objects.filter(subject="S").exists()
+
+
+@pytest.mark.parametrize("filters", [{}, None, {"text": ""}, {"sort": "name"}])
+def test_an_empty_search_chooses_nobody_and_is_refused(persona, cast, filters):
+    with pytest.raises(ValidationError) as refused:
+        services.campaign_create(
+            sender=persona("mailer"),
+            unit=cast["units"]["lubs"],
+            purpose="events",
+            subject="S",
+            body="B",
+            recipient_filters=filters,
+        )
+    assert "at least one filter" in " ".join(refused.value.messages) or "“sort”" in " ".join(
+        refused.value.messages
+    )
+
+
+def test_an_invalid_filter_value_is_refused(persona, cast):
+    with pytest.raises(ValidationError):
+        services.checked_recipients(
+            filters={"sectors": [987654321]}, everyone=False, by=persona("mailer")
+        )
+
+
+def test_every_employer_contact_is_an_administrators_explicit_choice(persona, cast):
+    with pytest.raises(PermissionDenied):
+        services.checked_recipients(filters=None, everyone=True, by=persona("mailer"))
+    with pytest.raises(ValidationError):
+        services.checked_recipients(filters={"text": "Bank"}, everyone=True, by=persona("admin"))
+    campaign = services.campaign_create(
+        sender=persona("admin"),
+        unit=cast["units"]["careers"],
+        purpose="other",
+        subject="Changes to our data protection terms",
+        body="Dear {{ first_name }}",
+        recipients_everyone=True,
+    )
+    included = services.campaign_recipients(campaign).included
+    active = Contact.objects.filter(organisation__status=Organisation.Status.ACTIVE).exclude(
+        email=""
+    )
+    assert 0 < len(included) <= active.count()
+    assert services.recipients_in_words(campaign) == "Every employer contact"
+
+
+def test_filters_are_stored_as_the_search_reads_them(persona, cast, make_campaign):
+    campaign = make_campaign(
+        recipient_filters={"tags_any": ["placements", "Graduate recruiter"], "text": "  north "}
+    )
+    assert campaign.recipient_filters == {
+        "text": "north",
+        "tags_any": ["placements", "Graduate recruiter"],
+    }
+    assert services.recipients_in_words(campaign) == (
+        "Organisations matching “north”, tagged placements or Graduate recruiter"
+    )
+
+
+def test_editing_the_words_never_touches_the_recipients(persona, tagged, make_campaign):
+    campaign = make_campaign()
+    before = [c.pk for c in services.campaign_recipients(campaign).included]
+    services.campaign_update(campaign=campaign, by=persona("mailer"), body="New words")
+    campaign.refresh_from_db()
+    assert campaign.body == "New words"
+    assert [c.pk for c in services.campaign_recipients(campaign).included] == before
+    with pytest.raises(TypeError):
+        services.campaign_update(campaign=campaign, by=persona("mailer"), recipient_filters={})
+
+
+def test_changing_the_recipients_reports_the_number_before_and_after(
+    persona, tagged, make_campaign
+):
+    campaign = make_campaign()
+    before, after = services.campaign_recipients_change(
+        campaign=campaign,
+        by=persona("mailer"),
+        recipient_filters={"tags_all": ["Mailing test"], "text": "Aurora"},
+    )
+    assert (before, after) == (6, 2)
+    entry = AuditEntry.objects.filter(action="mailing.campaign.recipients_changed").latest("pk")
+    assert entry.data["before"]["count"] == 6 and entry.data["after"]["count"] == 2
+    assert "Aurora" in entry.data["after"]["recipients"]
+
+
+def test_a_stored_search_that_is_no_longer_valid_reaches_nobody(persona, tagged, make_campaign):
+    campaign = make_campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(recipient_filters={"q": "Aurora"})
+    campaign.refresh_from_db()
+    with pytest.raises(ValidationError):
+        services.campaign_recipients(campaign)
+    with pytest.raises(ValidationError):
+        services.campaign_send(campaign=campaign, by=persona("mailer"), confirmed=6)
+    assert not campaign.messages.exists()
+
+
+# Leaving people out ------------------------------------------------------------------
+
+
+def test_the_sender_leaves_a_named_contact_out_and_puts_them_back(persona, tagged, make_campaign):
+    mailer = persona("mailer")
+    campaign = make_campaign()
+    contact = tagged[0].contacts.order_by("email").first()
+    with pytest.raises(ValidationError):
+        services.campaign_leave_out(campaign=campaign, contact=contact, reason="  ", by=mailer)
+    services.campaign_leave_out(
+        campaign=campaign, contact=contact, reason="Spoke to her yesterday", by=mailer
+    )
+    result = services.campaign_recipients(campaign)
+    assert contact not in result.included and len(result.included) == 5
+    assert reasons(result)[contact.email] == "left out by the sender: Spoke to her yesterday"
+    services.campaign_put_back(campaign=campaign, contact=contact, by=mailer)
+    assert not LeftOut.objects.filter(campaign=campaign).exists()
+    assert len(services.campaign_recipients(campaign).included) == 6
+
+
+# Sending: confirmed with the number -------------------------------------------------
+
+
+def test_sending_needs_the_number_of_recipients_as_it_is_now(persona, tagged, make_campaign):
+    mailer = persona("mailer")
+    campaign = make_campaign()
+    with pytest.raises(services.RecipientsChanged) as changed:
+        services.campaign_send(campaign=campaign, by=mailer, confirmed=5)
+    assert changed.value.now == 6
+    assert "it is now 6 (you confirmed 5)" in changed.value.messages[0]
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT and not campaign.messages.exists()
+    services.campaign_send(campaign=campaign, by=mailer, confirmed=6)
+    assert campaign.messages.count() == 6
+
+
+def test_a_campaign_with_nobody_left_is_refused(persona, tagged, make_campaign):
+    campaign = make_campaign(recipient_filters={"text": "No organisation has this name"})
+    with pytest.raises(ValidationError) as refused:
+        services.campaign_send(campaign=campaign, by=persona("mailer"), confirmed=0)
+    assert "Nobody would receive" in refused.value.messages[0]
+
+
+def test_only_the_sender_changes_sends_or_cancels_a_draft(persona, tagged, make_campaign):
+    campaign = make_campaign()
+    other = persona("admin")
+    for attempt in (
+        lambda: services.campaign_update(campaign=campaign, by=other, body="Hijacked"),
+        lambda: services.campaign_recipients_change(
+            campaign=campaign, by=other, recipient_filters={"text": "a"}
+        ),
+        lambda: services.campaign_send(campaign=campaign, by=other, confirmed=6),
+    ):
+        with pytest.raises(PermissionDenied):
+            attempt()
+    campaign.refresh_from_db()
+    assert campaign.body != "Hijacked" and campaign.status == Campaign.Status.DRAFT
+
+
+def test_an_administrator_may_cancel_anyones_campaign_and_it_is_recorded(
+    persona, tagged, make_campaign, send_now
+):
+    campaign = make_campaign()
+    send_now(campaign)
+    dropped = services.campaign_cancel(campaign=campaign, by=persona("admin"))
+    assert dropped == 6
+    entry = AuditEntry.objects.filter(action="mailing.campaign.cancelled").latest("pk")
+    assert entry.data == {"dropped": 6, "as_administrator": True}
+
+
+def test_a_second_sender_may_not_cancel_anothers_campaign(
+    persona, cast, tagged, make_campaign, send_now
+):
+    from mycareer.accounts import services as account_services
+    from mycareer.accounts.models import AccessLevel, TrainingCourse
+
+    campaign = make_campaign()
+    send_now(campaign)
+    other = persona("operator")
+    account_services.access_grant(user=other, level=AccessLevel.BULK_MAILER, by=cast["admin"])
+    account_services.training_completion_record(
+        user=other,
+        course=TrainingCourse.objects.get(code=TrainingCourse.BULK_EMAIL),
+        completed_on=timezone.localdate(),
+        by=cast["admin"],
+    )
+    other = type(other).objects.get(pk=other.pk)  # access is cached per object
+    with pytest.raises(PermissionDenied) as refused:
+        services.campaign_cancel(campaign=campaign, by=other)
+    assert "Grace Okafor" in str(refused.value)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.QUEUED
+
+
+def test_second_sender_approval_when_the_site_asks(persona, tagged, make_campaign, settings):
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_NEEDS_APPROVAL": True}
+    mailer, admin = persona("mailer"), persona("admin")
+    campaign = make_campaign()
+    services.campaign_send(campaign=campaign, by=mailer, confirmed=6)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.AWAITING_APPROVAL
+    assert not campaign.messages.exists()
+    with pytest.raises(ValidationError):
+        services.campaign_approve(campaign=campaign, by=mailer, confirmed=6)
+    with pytest.raises(services.RecipientsChanged):
+        services.campaign_approve(campaign=campaign, by=admin, confirmed=7)
+    services.campaign_approve(campaign=campaign, by=admin, confirmed=6)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.QUEUED
+    assert campaign.messages.count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_campaigns_queued_at_once_cannot_both_include_someone_at_the_limit(
+    persona, cast, tagged, make_campaign, settings
+):
+    """The frequency limit counts queued messages, and queueing holds the outbox lock."""
+    from mycareer.core.tests.concurrency import at_once
+
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_LIMIT": 1}
+    mailer = persona("mailer")
+    first, second = make_campaign(subject="First"), make_campaign(subject="Second")
+    confirmed = [len(services.campaign_recipients(c).included) for c in (first, second)]
+    assert confirmed == [6, 6]
+    results, _ = at_once(
+        [
+            lambda c=c, n=n: services.campaign_send(campaign=c, by=mailer, confirmed=n)
+            for c, n in zip((first, second), confirmed, strict=True)
+        ]
+    )
+    queued = [r for r in results if isinstance(r, Campaign)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert (len(queued), len(refused)) == (1, 1), results
+    # Counted again under the lock, the second finds all six on their way already.
+    assert "Nobody would receive" in refused[0].messages[0]
+    per_address = list(
+        OutboxMessage.objects.filter(campaign__in=[first, second]).values_list("email", flat=True)
+    )
+    assert len(per_address) == len(set(per_address)) == 6

@@ -1,18 +1,56 @@
-// Suggest existing names as a person types: tags ("nhs" becomes the existing "NHS") and the
-// organisations taking part in an event ("northbridge" offers "Northbridge Engineering Ltd").
-// Progressive enhancement: without this script the field is plain text, and the server
-// matches what was typed (saying "Did you mean …" when it matches nothing).
+// Suggestions as a person types, from an address that answers JSON ({"<key>": [...]}),
+// where items are names or {"name": ...}. Two kinds of field use it.
 //
-//   <input data-suggest="/organisations/tags/" data-suggest-key="tags">
+// One value, with a datalist: an input with data-suggest-url and list="…".
+// Progressive enhancement: without this script the typed name is matched on the server,
+// which says so when it matches none or several.
+(function () {
+  "use strict";
+  var inputs = document.querySelectorAll("input[data-suggest-url][list]");
+  Array.prototype.forEach.call(inputs, function (input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    if (!list) { return; }
+    var key = input.getAttribute("data-suggest-key") || "organisations";
+    var timer = null;
+    input.addEventListener("input", function () {
+      var typed = input.value.trim();
+      clearTimeout(timer);
+      if (typed.length < 2) { return; }
+      timer = setTimeout(function () {
+        fetch(input.getAttribute("data-suggest-url") + "?q=" + encodeURIComponent(typed), {
+          headers: { "Accept": "application/json" },
+          credentials: "same-origin"
+        })
+          .then(function (r) { return r.ok ? r.json() : {}; })
+          .then(function (data) {
+            list.innerHTML = "";
+            (data[key] || []).forEach(function (item) {
+              var option = document.createElement("option");
+              option.value = item.name;
+              list.appendChild(option);
+            });
+          })
+          .catch(function () {});
+      }, 150);
+    });
+  });
+})();
+
+// Several values in one field, without a datalist: a list of buttons under the field.
+// Tags ("nhs" becomes the existing "NHS") and the organisations taking part in an event
+// ("northbridge" offers "Northbridge Engineering Ltd"). Without this script the field is
+// plain text, and the server matches what was typed ("Did you mean …" when nothing does).
+//
+//   <input data-suggest-url="/organisations/tags/" data-suggest-key="tags">
 //       several values separated by commas; the last one is completed
-//   <textarea data-suggest="/organisations/suggest/" data-suggest-key="organisations"
+//   <textarea data-suggest-url="/organisations/suggest/" data-suggest-key="organisations"
 //             data-suggest-lines>
 //       one value per line; the line with the cursor is completed
 (function () {
   "use strict";
-  var fields = document.querySelectorAll("[data-suggest]");
+  var fields = document.querySelectorAll("[data-suggest-url]:not([list])");
   Array.prototype.forEach.call(fields, function (field) {
-    var url = field.getAttribute("data-suggest");
+    var url = field.getAttribute("data-suggest-url");
     var key = field.getAttribute("data-suggest-key") || "suggestions";
     var lines = field.hasAttribute("data-suggest-lines");
     var list = document.createElement("ul");
@@ -72,7 +110,8 @@
     function show(names) {
       list.innerHTML = "";
       var typed = chosen();
-      names = names.filter(function (n) { return typed.indexOf(n.toLowerCase()) === -1; });
+      names = names.map(function (item) { return typeof item === "string" ? item : item.name; })
+        .filter(function (n) { return typed.indexOf(n.toLowerCase()) === -1; });
       names.forEach(function (name) {
         var item = document.createElement("li");
         var button = document.createElement("button");

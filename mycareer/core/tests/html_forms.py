@@ -1,0 +1,88 @@
+"""Read a form from a page as a browser would submit it, unchanged."""
+
+from html.parser import HTMLParser
+
+
+class _FormReader(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms: list[list[tuple[str, str]]] = []
+        self.inside = False
+        self.data: list[tuple[str, str]] = []
+        self._textarea: str | None = None
+        self._select: str | None = None
+        self._option: dict | None = None
+        self._select_chosen: list[str] = []
+        self._select_first: str | None = None
+        self._select_multiple = False
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = True
+            self.data = []
+            self.forms.append(self.data)
+            return
+        if not self.inside:
+            return
+        name = attrs.get("name")
+        if tag == "input" and name and "disabled" not in attrs:
+            kind = attrs.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in attrs:
+                    self.data.append((name, attrs.get("value", "on")))
+            elif kind not in ("submit", "button", "image", "reset", "file"):
+                self.data.append((name, attrs.get("value", "")))
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, []
+        elif tag == "select" and name:
+            self._select, self._select_chosen, self._select_first = name, [], None
+            self._select_multiple = "multiple" in attrs
+        elif tag == "option" and self._select:
+            self._option, self._text = attrs, []
+
+    def handle_data(self, data):
+        if self._textarea is not None or self._option is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea" and self._textarea is not None:
+            # A browser drops one newline that starts a textarea's content.
+            text = "".join(self._text)
+            self.data.append((self._textarea, text[1:] if text.startswith("\n") else text))
+            self._textarea = None
+        elif tag == "option" and self._option is not None:
+            value = self._option.get("value", "".join(self._text).strip())
+            if self._select_first is None:
+                self._select_first = value
+            if "selected" in self._option:
+                self._select_chosen.append(value)
+            self._option = None
+        elif tag == "select" and self._select:
+            chosen = self._select_chosen
+            if not chosen and not self._select_multiple and self._select_first is not None:
+                chosen = [self._select_first]
+            self.data.extend((self._select, value) for value in chosen)
+            self._select = None
+
+
+def form_fields(html: str, *, containing: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs that the first form with a `containing` field submits as
+    it stands."""
+    reader = _FormReader()
+    reader.feed(html)
+    for data in reader.forms:
+        if any(name == containing for name, _ in data):
+            return data
+    raise AssertionError(f"no form on the page has a field named {containing!r}")
+
+
+def as_post(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The pairs as the test client's `post` takes them (several values for one name)."""
+    data: dict[str, list[str]] = {}
+    for name, value in pairs:
+        data.setdefault(name, []).append(value)
+    return data
