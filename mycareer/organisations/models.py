@@ -275,6 +275,8 @@ class Note(models.Model):
         ordering = ["-date", "-created_at"]
         indexes = [
             models.Index(fields=["organisation", "-date"]),
+            # "Notes I recorded" on My activity: a person's latest notes, among a million.
+            models.Index(fields=["author", "-date"], name="note_author_date_idx"),
             models.Index(
                 fields=["author", "follow_up_on"],
                 condition=Q(follow_up_done=False, follow_up_on__isnull=False),
