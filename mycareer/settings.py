@@ -376,6 +376,8 @@ MYCAREER = {
     # (four times longer after each further one: 1, 4, 16 and 64 minutes by default).
     "EMAIL_RETRY_ATTEMPTS": env_int("EMAIL_RETRY_ATTEMPTS", 5),
     "EMAIL_RETRY_FIRST_SECONDS": env_int("EMAIL_RETRY_FIRST_SECONDS", 60),
+    # Door staff can check people in from this many minutes before an event starts.
+    "CHECK_IN_OPENS_MINUTES": env_int("CHECK_IN_OPENS_MINUTES", 120),
     # Employer registrations: attempts per email address, and per network (an IPv4 /24
     # or IPv6 /64), each per hour, counted in the shared cache.
     "REGISTRATIONS_PER_EMAIL_PER_HOUR": env_int("REGISTRATIONS_PER_EMAIL_PER_HOUR", 3),

@@ -16,12 +16,14 @@ class BookingsConfig(AppConfig):
         )
         from mycareer.bookings.dashboard import staff_panel, student_panel
         from mycareer.bookings.demo import seed_bookings
+        from mycareer.bookings.event_form import places_part
         from mycareer.bookings.privacy import personal_data
         from mycareer.bookings.selectors import (
             booked_events_for_feed,
             bookings_timeline_source,
-            cancellation_addresses,
+            cancellation_figures,
         )
+        from mycareer.bookings.services import end_with_event
         from mycareer.core.registry import (
             DashboardPanel,
             NavItem,
@@ -33,7 +35,9 @@ class BookingsConfig(AppConfig):
             register_seed,
         )
         from mycareer.events.registry import (
-            register_cancellation_recipients,
+            CancellationHandler,
+            register_cancellation_handler,
+            register_event_form_part,
             register_personal_feed_source,
         )
         from mycareer.organisations.timeline import register_timeline_source
@@ -43,6 +47,7 @@ class BookingsConfig(AppConfig):
                 "bookings.booking.created": "Place booked",
                 "bookings.booking.promoted": "Booked from the waiting list",
                 "bookings.booking.cancelled": "Booking cancelled",
+                "bookings.booking.ended_with_event": "Place ended: the event was cancelled",
                 "bookings.booking.moved": "Booking moved to another event",
                 "bookings.booking.checked_in": "Checked in",
                 "bookings.booking.walk_in": "Walk-in checked in",
@@ -52,6 +57,9 @@ class BookingsConfig(AppConfig):
                 "bookings.waitlist.expired": "Offer of a place not taken up",
                 "bookings.waitlist.left": "Left the waiting list",
                 "bookings.waitlist.moved": "Waiting-list place moved to another event",
+                "bookings.waitlist.ended_with_event": (
+                    "Waiting-list place ended: the event was cancelled"
+                ),
                 "bookings.settings.changed": "Booking settings changed",
                 "bookings.attendance.closed": "Attendance closed",
                 "bookings.followup.sent": "No-shows emailed",
@@ -76,7 +84,11 @@ class BookingsConfig(AppConfig):
         )
         register_timeline_source("bookings", bookings_timeline_source, staff_only=False)
         register_personal_feed_source(booked_events_for_feed, name="bookings")
-        register_cancellation_recipients(cancellation_addresses, name="bookings")
+        register_cancellation_handler(
+            CancellationHandler(describe=cancellation_figures, end=end_with_event),
+            name="bookings",
+        )
+        register_event_form_part(places_part, name="bookings")
         register_periodic_job(PeriodicJob("expire-offers", tasks.expire_offers, every_minutes=5))
         register_seed(SeedStep("bookings", seed_bookings, order=60))
         register_personal_data("bookings", personal_data)

@@ -13,7 +13,11 @@ def student_panel(request) -> dict | None:
         return None
     now = timezone.now()
     offers = [e for e in selectors.my_waitlist(user) if e.is_offered and e.event.starts_at > now]
-    return {"bookings": selectors.upcoming_for_student(user), "offers": offers}
+    return {
+        "bookings": selectors.upcoming_for_student(user),
+        "offers": offers,
+        "cancelled": selectors.cancelled_for(user, now=now),
+    }
 
 
 def staff_panel(request) -> dict | None:

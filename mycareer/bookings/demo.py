@@ -1,17 +1,21 @@
 """Demo bookings: a past event with attendance and no-shows, a full event with a waiting list.
 
 A cohort of students (who do not log in) gives the demo events realistic numbers.
-Aisha Khan (student@demo.ac.uk) has a confirmed place, a waiting-list place and one
-past event she attended. Idempotent: nothing is added once the past event has bookings.
+Aisha Khan (student@demo.ac.uk) has a confirmed place, a waiting-list place, one past
+event she attended, and was on the waiting list of an event since cancelled (her pages
+say so). Idempotent: nothing is added once the past event has bookings.
 No email is sent for the demo's made-up people.
 """
 
 import datetime
 
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
 from mycareer.bookings import services
 from mycareer.bookings.models import Booking, BookingSettings
+from mycareer.events import services as event_services
+from mycareer.events.models import CancellationNotice
 
 PAST_CLOSED = "Kirkstall Robotics: automation in practice"
 PAST_OPEN = "Pennine Analytics: a day in data science"
@@ -19,6 +23,7 @@ FULL = "Interview skills"
 FAIR = "Engineering and technology careers fair"
 OFFERS = "Law careers: training contracts explained"
 OPEN = "Ouse Water Services: sustainability in engineering"
+CANCELLED = "Applying for master's study"
 
 # name, programme code, year of study
 COHORT = [
@@ -178,5 +183,21 @@ def seed_bookings(cast: dict) -> None:
     services.capacity_change(event=ouse, capacity=30, by=tom)
     for student in mech[10:14]:
         services.booking_create(event=ouse, student=student, by=student, notify=False)
+
+    # Applying for master's study (for year 3): full, Aisha and Mei waiting, then cancelled;
+    # every place ends and each person is told (the made-up cohort's notices count as sent).
+    masters = events[CANCELLED]
+    finalists = [s for s in others if s.student_profile.year_of_study == 3][:3]
+    services.capacity_change(event=masters, capacity=3, by=priya)
+    for student in [*finalists, aisha, mei]:
+        services.booking_create(event=masters, student=student, by=student, notify=False)
+    event_services.event_cancel(
+        event=masters,
+        by=priya,
+        reason="Our speaker from the Graduate School is ill; we will offer a new date soon.",
+    )
+    CancellationNotice.objects.filter(event=masters, person__in=others).update(
+        sent_at=timezone.now()
+    )
 
     cast["bookings"] = {"events": {PAST_CLOSED: past, FULL: full, FAIR: fair}}

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 
 from mycareer.bookings import selectors
 from mycareer.bookings.models import BookingSettings, NoShowPolicy
@@ -10,6 +11,9 @@ from mycareer.core.forms import (
     SingleLineField,
     bounded_formfield,
 )
+
+# More places than any venue on campus holds: a typing slip, not a real limit.
+MAX_PLACES = 100_000
 
 FIELDS_HELP = "You can use " + ", ".join("{{ " + f + " }}" for f in MERGE_FIELDS) + "."
 
@@ -33,8 +37,11 @@ class BookingSettingsForm(forms.Form):
     capacity = BoundedIntegerField(
         label="Number of places",
         min_value=0,
+        max_value=MAX_PLACES,
         required=False,
-        help_text="Leave empty for no limit. Lowering it never takes a place from anyone.",
+        help_text=(
+            "Leave empty for no limit on places. Lowering it never takes a place from anyone."
+        ),
     )
     opens_at = forms.DateTimeField(
         label="Booking opens",
@@ -62,6 +69,18 @@ class BookingSettingsForm(forms.Form):
         max_value=168,
         help_text="Used when places are offered. Offers always end when the event starts.",
     )
+
+    @staticmethod
+    def initial_for(current: BookingSettings) -> dict:
+        """The form's starting values from an event's settings (or the defaults, unsaved)."""
+        return {
+            "capacity": current.capacity,
+            "opens_at": current.opens_at and timezone.localtime(current.opens_at),
+            "closes_at": current.closes_at and timezone.localtime(current.closes_at),
+            "waiting_list": current.waiting_list,
+            "promotion": current.promotion,
+            "offer_hours": current.offer_hours,
+        }
 
     def clean(self):
         data = super().clean()

@@ -183,6 +183,7 @@ class WaitlistEntry(models.Model):
         ACCEPTED = "accepted", "Booked from the waiting list"
         EXPIRED = "expired", "Offer not taken up"
         LEFT = "left", "Left the waiting list"
+        CANCELLED = "cancelled", "Event cancelled"
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="waitlist")
     student = models.ForeignKey(

@@ -3,8 +3,10 @@
 import datetime
 from dataclasses import dataclass, field
 
+from django.conf import settings as django_settings
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -101,6 +103,49 @@ def window_refusal(*, settings: BookingSettings, now: datetime.datetime) -> str 
         return f"Booking opens on {when_text(settings.opens_at)}."
     if settings.closes_at and now >= settings.closes_at:
         return f"Booking closed on {when_text(settings.closes_at)}."
+    return None
+
+
+# Attendance: only when it can have happened ------------------------------------------------
+
+
+def check_in_opens_at(event: Event) -> datetime.datetime:
+    """Check-in opens this long before the start (MYCAREER["CHECK_IN_OPENS_MINUTES"])."""
+    minutes = django_settings.MYCAREER["CHECK_IN_OPENS_MINUTES"]
+    return event.starts_at - datetime.timedelta(minutes=minutes)
+
+
+def _before_text(minutes: int) -> str:
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{pluralize(hours)}"
+    return f"{minutes} minute{pluralize(minutes)}"
+
+
+def check_in_refusal(event: Event, now: datetime.datetime) -> str | None:
+    """Why nobody can be checked in now (None if they can): attendance is not recorded
+    before it can have happened. After the event, check-in stays open to correct the record.
+    """
+    if event.is_cancelled:
+        return "This event was cancelled."
+    opens = check_in_opens_at(event)
+    if now < opens:
+        before = _before_text(django_settings.MYCAREER["CHECK_IN_OPENS_MINUTES"])
+        return f"Check-in opens on {when_text(opens)}, {before} before the event starts."
+    return None
+
+
+def attendance_refusal(event: Event, now: datetime.datetime) -> str | None:
+    """Why attendance cannot be closed now (None if it can): not before the event ends,
+    since closing it marks everyone not checked in as a no-show.
+    """
+    if event.is_cancelled:
+        return "This event was cancelled."
+    if now < event.ends_at:
+        return (
+            f"Attendance can be closed once the event has ended, on {when_text(event.ends_at)}: "
+            "closing it marks everyone not checked in as not attending."
+        )
     return None
 
 
@@ -201,6 +246,8 @@ class Panel:
     can_run: bool = False
     ban: BookingBan | None = None
     notes: list[str] = field(default_factory=list)
+    # What the event's cancellation ended for this person: "place" or "waiting list".
+    ended_with_event: str = ""
 
     @property
     def is_full(self) -> bool:
@@ -240,7 +287,10 @@ class Panel:
 
     @property
     def rule_text(self) -> str:
+        """How places are given when the event is full; nothing when places are not limited."""
         settings = self.settings
+        if settings.is_unlimited:
+            return ""
         if not settings.waiting_list:
             return "There is no waiting list: when the event is full, booking stops."
         if settings.offers:
@@ -270,6 +320,13 @@ def booking_panel(event: Event, user, *, now: datetime.datetime | None = None) -
     if not user.is_student:
         panel.refusal = "Only students book places at events."
         return panel
+    if event.is_cancelled:
+        if Booking.objects.filter(ENDED_WITH_EVENT, event=event, student=user).exists():
+            panel.ended_with_event = "place"
+        elif WaitlistEntry.objects.filter(
+            event=event, student=user, status=WaitlistEntry.Status.CANCELLED
+        ).exists():
+            panel.ended_with_event = "waiting list"
     panel.booking = (
         Booking.objects.filter(event=event, student=user, status__in=HOLDING)
         .order_by("-booked_at")
@@ -289,6 +346,14 @@ def booking_panel(event: Event, user, *, now: datetime.datetime | None = None) -
 
 # Students' own pages ---------------------------------------------------------------------
 
+# Bookings that ended because their event was cancelled: `bookings.services` gives them
+# the event's cancellation time as their own.
+ENDED_WITH_EVENT = Q(
+    status=Booking.Status.CANCELLED,
+    event__status=Event.Status.CANCELLED,
+    cancelled_at=F("event__cancelled_at"),
+)
+
 
 def my_bookings(student: User) -> QuerySet[Booking]:
     return (
@@ -306,12 +371,35 @@ def my_waitlist(student: User) -> QuerySet[WaitlistEntry]:
     )
 
 
+def cancelled_for(student: User, *, now: datetime.datetime | None = None) -> list:
+    """Places and waiting-list places the student had at events since cancelled (not yet
+    past), soonest first, each with `ended` ("place" or "waiting list"): so their pages
+    say the event was cancelled.
+    """
+    now = now or timezone.now()
+    bookings = Booking.objects.filter(ENDED_WITH_EVENT, student=student, event__ends_at__gte=now)
+    entries = WaitlistEntry.objects.filter(
+        student=student, status=WaitlistEntry.Status.CANCELLED, event__ends_at__gte=now
+    )
+    items = []
+    for booking in bookings.select_related("event", "event__unit"):
+        booking.ended = "place"
+        items.append(booking)
+    for entry in entries.select_related("event", "event__unit"):
+        entry.ended = "waiting list"
+        items.append(entry)
+    return sorted(items, key=lambda item: (item.event.starts_at, item.event.pk))
+
+
 def my_events(student: User, *, now: datetime.datetime | None = None) -> dict:
-    """The student's "My events": offers, places, waiting lists and past attendance."""
+    """The student's "My events": offers, places, waiting lists, cancelled events and past
+    attendance.
+    """
     now = now or timezone.now()
     bookings = list(my_bookings(student).order_by("event__starts_at", "pk"))
     entries = list(my_waitlist(student).order_by("event__starts_at", "pk"))
     return {
+        "cancelled": cancelled_for(student, now=now),
         "offers": [e for e in entries if e.is_offered and e.event.starts_at > now],
         "upcoming": [b for b in bookings if b.event.ends_at >= now],
         "waiting": [
@@ -593,21 +681,25 @@ def report_csv_rows(report: AttendanceReport) -> list[list]:
 
 
 def booked_events_for_feed(user) -> QuerySet[Event]:
-    """The events this person holds a place at, for their private iCalendar feed."""
+    """The events this person holds a place at, for their private iCalendar feed.
+
+    Events cancelled while they had a place stay too (as cancelled, for a while), so
+    their calendar removes the event rather than keeping it.
+    """
+    held = Booking.objects.filter(event=OuterRef("pk"), student=user)
     return Event.objects.filter(
-        Exists(Booking.objects.filter(event=OuterRef("pk"), student=user, status__in=HOLDING))
+        Exists(held.filter(status__in=HOLDING)) | Exists(held.filter(ENDED_WITH_EVENT))
     )
 
 
-def cancellation_addresses(event: Event) -> list[str]:
-    """Everyone booked or waiting for the event, to be told it is cancelled."""
-    booked = Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED).values_list(
-        "student__email", flat=True
-    )
-    waiting = WaitlistEntry.objects.filter(event=event, status__in=QUEUED).values_list(
-        "student__email", flat=True
-    )
-    return [*booked, *waiting]
+def cancellation_figures(event: Event) -> list[tuple[int, str]]:
+    """What cancelling the event would end: places, and places on the waiting list."""
+    booked = Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED).count()
+    queued = WaitlistEntry.objects.filter(event=event, status__in=QUEUED).count()
+    return [
+        (booked, f"{booked} {pluralize(booked, 'person has,people have')} a place"),
+        (queued, f"{queued} {pluralize(queued, 'person is,people are')} on the waiting list"),
+    ]
 
 
 def bookings_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:

@@ -12,6 +12,7 @@ no place is free (each free place is booked for, or offered to, the next in the 
 
 import datetime
 import functools
+import logging
 import re
 from collections.abc import Iterable
 
@@ -36,6 +37,7 @@ from mycareer.bookings.models import (
     NoShowPolicy,
     WaitlistEntry,
 )
+from mycareer.core.logline import log
 from mycareer.core.text import counted
 from mycareer.events.models import Event
 from mycareer.organisations.keyaccounts import blocker_message, contact_blockers
@@ -59,6 +61,8 @@ __all__ = [
     "waitlist_leave",
     "walk_in",
 ]
+
+logger = logging.getLogger(__name__)
 
 MERGE_FIELDS = ("first_name", "event_title", "event_date")
 MERGE_PATTERN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
@@ -123,7 +127,10 @@ def _after_commit(task, *args) -> None:
     transaction.on_commit(functools.partial(task.enqueue, *args))
 
 
-def _refuse(message: str):
+def _refuse(message: str, **fields):
+    """Refuse with a message for the person; refusals about time are logged (`fields`)."""
+    if fields:
+        log(logger, "bookings.refused", reason=message, **fields)
     raise ValidationError(message)
 
 
@@ -597,14 +604,6 @@ def staff_move(
 # At the door ----------------------------------------------------------------------------
 
 
-def _check_in_refusal(event: Event, now: datetime.datetime) -> str | None:
-    if event.is_cancelled:
-        return "This event was cancelled."
-    if timezone.localdate(now) < timezone.localtime(event.starts_at).date():
-        return f"Check-in opens on the day of the event ({selectors.day_text(event.starts_at)})."
-    return None
-
-
 def check_in(*, booking: Booking, by: User) -> tuple[Booking, bool]:
     """Record that the person arrived; checking in again changes nothing.
 
@@ -613,9 +612,9 @@ def check_in(*, booking: Booking, by: User) -> tuple[Booking, bool]:
     """
     now = timezone.now()
     booking = Booking.objects.select_related("event", "student").get(pk=booking.pk)
-    refusal = _check_in_refusal(booking.event, now)
+    refusal = selectors.check_in_refusal(booking.event, now)
     if refusal:
-        _refuse(refusal)
+        _refuse(refusal, event_id=booking.event_id, action="check_in")
     if booking.status == Booking.Status.CANCELLED:
         when = selectors.when_text(booking.cancelled_at)
         _refuse(f"{booking.student}'s booking was cancelled on {when}.")
@@ -646,9 +645,9 @@ def walk_in(*, event: Event, student: User, by: User) -> Booking:
         settings = _lock(event)
         event = settings.event
         now = timezone.now()
-        refusal = _check_in_refusal(event, now)
+        refusal = selectors.check_in_refusal(event, now)
         if refusal:
-            _refuse(refusal)
+            _refuse(refusal, event_id=event.pk, action="walk_in")
         if settings.attendance_closed:
             _refuse("Attendance for this event is closed.")
         existing = Booking.objects.filter(event=event, student=student, status__in=HOLDING).first()
@@ -696,6 +695,60 @@ def walk_in(*, event: Event, student: User, by: User) -> Booking:
         return booking
 
 
+# When the event is cancelled ------------------------------------------------------------
+
+
+def end_with_event(event: Event, *, by: User | None, now: datetime.datetime) -> list[tuple]:
+    """End every place and waiting-list entry of an event being cancelled.
+
+    Called by the events app inside its cancelling transaction (the event row is locked).
+    Places already attended or missed stay as they are: they are history. Returns each
+    person to tell and what ended for them.
+    """
+    bookings = list(
+        Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED).select_related(
+            "student"
+        )
+    )
+    entries = list(
+        WaitlistEntry.objects.filter(event=event, status__in=QUEUED).select_related("student")
+    )
+    # The event's own cancellation time, which marks these as ended with it.
+    Booking.objects.filter(pk__in=[b.pk for b in bookings]).update(
+        status=Booking.Status.CANCELLED, cancelled_at=now, cancelled_by=by
+    )
+    WaitlistEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
+        status=WaitlistEntry.Status.CANCELLED, ended_at=now, ended_by=by
+    )
+    data = {"event": event.pk, "title": event.title, "reason": "event cancelled"}
+    people = []
+    for booking in bookings:
+        audit.log(
+            booking, "bookings.booking.ended_with_event", by=by, person=booking.student, data=data
+        )
+        people.append((booking.student, "your place"))
+    for entry in entries:
+        audit.log(
+            entry, "bookings.waitlist.ended_with_event", by=by, person=entry.student, data=data
+        )
+        people.append(
+            (
+                entry.student,
+                "the place offered to you"
+                if entry.is_offered
+                else "your place on the waiting list",
+            )
+        )
+    log(
+        logger,
+        "bookings.event_cancelled",
+        event_id=event.pk,
+        bookings_ended=len(bookings),
+        waiting_list_ended=len(entries),
+    )
+    return people
+
+
 # After the event ------------------------------------------------------------------------
 
 
@@ -713,8 +766,9 @@ def attendance_close(*, event: Event, by: User) -> list[Booking]:
         if settings.attendance_closed:
             when = selectors.when_text(settings.attendance_closed_at)
             _refuse(f"Attendance was already closed on {when}.")
-        if now < event.starts_at:
-            _refuse("Attendance can be closed once the event has started.")
+        refusal = selectors.attendance_refusal(event, now)
+        if refusal:
+            _refuse(refusal, event_id=event.pk, action="close_attendance")
         _expire_due(settings, now=now)
         no_shows = list(
             Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED).select_related(

@@ -8,12 +8,12 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mycareer import audit
 from mycareer.accounts.permissions import Action, access_for, require, require_kind
 from mycareer.bookings import selectors, services
+from mycareer.bookings.event_form import moved_text
 from mycareer.bookings.forms import (
     FOLLOW_UP_BODY,
     FOLLOW_UP_SUBJECT,
@@ -35,6 +35,7 @@ from mycareer.core.spreadsheets import csv_download
 from mycareer.core.text import counted
 from mycareer.events import selectors as event_selectors
 from mycareer.events.models import Event
+from mycareer.events.views import EventNotForYou, not_for_you
 
 # Which event a staff member is checking people in for, so a code from another event
 # scanned at this door is refused rather than checked in elsewhere.
@@ -52,8 +53,13 @@ def _event(event_id: int) -> Event:
 
 
 def _visible_event(request, event_id: int) -> Event:
+    """The event if this person may see it; a student gets `EventNotForYou` for a
+    published event meant for other students, anyone else a 404 (drafts stay unknown).
+    """
     event = _event(event_id)
     if not event_selectors.can_see_event(request.user, event):
+        if request.user.is_student and event.status in event_selectors.LISTED:
+            raise EventNotForYou(event)
         raise Http404("No such event.")
     return event
 
@@ -103,7 +109,10 @@ def _placed_message(request, placed, *, name: str = "") -> None:
 @login_required
 def event_page(request, event_id: int):
     """The event's essentials and its booking panel; works before the calendar pages exist."""
-    event = _visible_event(request, event_id)
+    try:
+        event = _visible_event(request, event_id)
+    except EventNotForYou as refusal:
+        return not_for_you(request, refusal.event)
     return render(
         request,
         "bookings/event.html",
@@ -129,25 +138,45 @@ def book(request, event_id: int):
     return redirect(back)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def cancel(request, booking_id: int):
-    """The student cancels their own booking; staff who run the event may cancel any."""
+    """Cancel a place, after confirming: the student their own, staff who run the event any.
+
+    The confirmation says what happens to the place (the next person waiting gets it, or
+    anyone may book it) without naming anyone else.
+    """
     booking = get_object_or_404(Booking.objects.select_related("event", "student"), pk=booking_id)
-    if booking.student_id != request.user.pk:
+    own = booking.student_id == request.user.pk
+    if not own:
         _check_runs(request, booking.event)
-    default = (
-        reverse("bookings:my_events")
-        if booking.student_id == request.user.pk
-        else reverse("bookings:manage", args=[booking.event_id])
+    back = _back(request, own=own, event_id=booking.event_id)
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            services.booking_cancel(booking=booking, by=request.user)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, f"The booking at {booking.event.title} is cancelled.")
+        return redirect(back)
+    settings = selectors.settings_of(booking.event)
+    return render(
+        request,
+        "bookings/cancel.html",
+        {
+            "booking": booking,
+            "event": booking.event,
+            "own": own,
+            "back": back,
+            "settings": settings,
+            "waiting": selectors.counts_for(booking.event, settings).waiting,
+            "refusal": None
+            if booking.status == Booking.Status.CONFIRMED
+            and timezone.now() < booking.event.starts_at
+            else "This place can no longer be cancelled: the event has started, or the "
+            "booking has already ended.",
+        },
     )
-    try:
-        services.booking_cancel(booking=booking, by=request.user)
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-    else:
-        messages.success(request, f"The booking at {booking.event.title} is cancelled.")
-    return redirect(safe_next(request, default))
 
 
 @require_POST
@@ -158,16 +187,19 @@ def leave(request, entry_id: int):
     own = entry.student_id == request.user.pk
     if not own:
         _check_runs(request, entry.event)
-    default = (
-        reverse("bookings:my_events") if own else reverse("bookings:manage", args=[entry.event_id])
-    )
     try:
         services.waitlist_leave(entry=entry, by=request.user)
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
         messages.success(request, f"Removed from the waiting list of {entry.event.title}.")
-    return redirect(safe_next(request, default))
+    return redirect(_back(request, own=own, event_id=entry.event_id))
+
+
+def _back(request, *, own: bool, event_id: int) -> str:
+    """Where to go after a change to a place: `next`, else My events or the bookings list."""
+    default = reverse("bookings:my_events") if own else reverse("bookings:manage", args=[event_id])
+    return safe_next(request, default)
 
 
 @require_http_methods(["GET", "POST"])
@@ -280,15 +312,7 @@ def manage(request, event_id: int):
 def settings_edit(request, event_id: int):
     """Capacity, booking window, waiting list and how places pass on."""
     event = _run_event(request, event_id)
-    current = selectors.settings_of(event)
-    initial = {
-        "capacity": current.capacity,
-        "opens_at": current.opens_at and timezone.localtime(current.opens_at),
-        "closes_at": current.closes_at and timezone.localtime(current.closes_at),
-        "waiting_list": current.waiting_list,
-        "promotion": current.promotion,
-        "offer_hours": current.offer_hours,
-    }
+    initial = BookingSettingsForm.initial_for(selectors.settings_of(event))
     form = BookingSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -298,23 +322,9 @@ def settings_edit(request, event_id: int):
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            text = "The booking settings are saved."
-            if moved:
-                offered = isinstance(moved[0], WaitlistEntry)
-                text += " " + (
-                    ngettext(
-                        "%(count)d person from the waiting list was offered a place.",
-                        "%(count)d people from the waiting list were offered a place.",
-                        len(moved),
-                    )
-                    if offered
-                    else ngettext(
-                        "%(count)d person from the waiting list was booked.",
-                        "%(count)d people from the waiting list were booked.",
-                        len(moved),
-                    )
-                ) % {"count": len(moved)}
-            messages.success(request, text)
+            messages.success(
+                request, f"The booking settings are saved. {moved_text(moved)}".strip()
+            )
             return redirect("bookings:manage", event.pk)
     return render(request, "bookings/settings.html", {"event": event, "form": form})
 
@@ -377,6 +387,7 @@ def _check_in_page(request, event: Event, *, status: int = 200, **forms):
         "walk_in_form": forms.get("walk_in_form") or StudentForm(prefix="walk_in"),
         "code_form": forms.get("code_form") or CodeForm(),
         "result": forms.get("result"),
+        "refusal": selectors.check_in_refusal(event, timezone.now()),
     }
     return render(request, "bookings/check_in.html", context, status=status)
 
@@ -560,7 +571,7 @@ def attendance(request, event_id: int):
             "no_shows": no_shows[:500],
             "pending": no_shows.filter(followup__isnull=True).count(),
             "followups": selectors.followups_of(event),
-            "started": timezone.now() >= event.starts_at,
+            "refusal": selectors.attendance_refusal(event, timezone.now()),
             "policy_enabled": selectors.current_policy().enabled,
         },
     )

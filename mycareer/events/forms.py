@@ -1,7 +1,7 @@
 import datetime
 
 from django import forms
-from django.db.models.functions import Lower
+from django.urls import reverse_lazy
 
 from mycareer.accounts.models import DegreeProgramme, Unit
 from mycareer.accounts.permissions import Action, access_for
@@ -22,6 +22,7 @@ from mycareer.events.models import (
     Topic,
 )
 from mycareer.organisations.models import Organisation
+from mycareer.organisations.selectors import organisations_by_name
 
 YEAR_CHOICES = [(str(y), f"Year {y}") for y in YEARS_OF_STUDY]
 
@@ -31,6 +32,20 @@ def organisable_units(user):
     if access_for(user).can(Action.ADMINISTER):
         return Unit.objects.all()
     return Unit.objects.filter(pk__in=selectors.own_unit_ids(user))
+
+
+# A careers fair has many exhibitors; more than this is a paste gone wrong.
+MAX_ORGANISATIONS = 200
+
+
+def _not_found(name: str, close: list[str]) -> str:
+    """ "Northbridge Engg" is not in MyCareer. Did you mean Northbridge Engineering Ltd?"""
+    if not close:
+        return f"“{name}” is not in MyCareer: check the spelling, or add the organisation first."
+    options = (
+        " or ".join(", ".join(close[:-1]).split(", ") + [close[-1]]) if len(close) > 1 else close[0]
+    )
+    return f"“{name}” is not in MyCareer. Did you mean {options}?"
 
 
 def _split(value: str, separators: str) -> list[str]:
@@ -61,8 +76,18 @@ class EventForm(forms.Form):
     organisations = forms.CharField(
         label="Organisations taking part",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line, named as in MyCareer.",
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "data-suggest-url": reverse_lazy("organisations:suggestions"),
+                "data-suggest-key": "organisations",
+                "data-suggest-lines": "",
+                "autocomplete": "off",
+            }
+        ),
+        help_text=(
+            "One per line. Start typing a name and choose from the organisations in MyCareer."
+        ),
     )
     topics = IdsChoiceField(
         label="Topics",
@@ -151,23 +176,14 @@ class EventForm(forms.Form):
 
     def clean_organisations(self) -> list[Organisation]:
         names = _split(self.cleaned_data.get("organisations", ""), "\n\r")
-        found: list[Organisation] = []
-        missing = []
-        for name in names:
-            matches = list(
-                Organisation.objects.annotate(lname=Lower("name")).filter(
-                    lname=name.lower(), merged_into__isnull=True
-                )[:1]
+        if len(names) > MAX_ORGANISATIONS:
+            raise forms.ValidationError(
+                f"Name at most {MAX_ORGANISATIONS} organisations; this names {len(names)}."
             )
-            if matches:
-                if matches[0] not in found:
-                    found.append(matches[0])
-            else:
-                missing.append(name)
+        found, missing = organisations_by_name(names)
         if missing:
             raise forms.ValidationError(
-                f"Not found in MyCareer: {', '.join(missing)}. Check the spelling, "
-                "or add the organisation first."
+                [_not_found(name, close) for name, close in missing.items()]
             )
         return found
 
@@ -250,7 +266,7 @@ class CancelForm(forms.Form):
     reason = forms.CharField(
         label="Why is the event cancelled?",
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Everyone booked receives this by email.",
+        help_text="Everyone with a place or on the waiting list receives this by email.",
     )
 
 

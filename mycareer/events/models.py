@@ -243,3 +243,31 @@ class OpeningRequest(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("events:opening", args=[self.pk])
+
+
+class CancellationNotice(models.Model):
+    """One person to tell that an event is cancelled, and what ended for them.
+
+    Made in the cancelling transaction; the task sends each unsent notice and marks it
+    sent, so everyone is told once even if the worker restarts or the task is retried.
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="cancellation_notices")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cancellation_notices"
+    )
+    # What ended for them, as the email says it: "your place", "your place on the waiting list".
+    detail = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "person"], name="one_cancellation_notice_per_person"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} told {self.event} is cancelled"

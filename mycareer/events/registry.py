@@ -5,14 +5,12 @@ The events app never imports bookings; bookings registers its contributions in i
 """
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 # callable(user) -> events to add to that person's private iCalendar feed
 PersonalFeedSource = Callable[..., Iterable]
-# callable(event) -> email addresses to tell when the event is cancelled
-CancellationRecipients = Callable[..., Iterable[str]]
 
 _personal_sources: dict[str, PersonalFeedSource] = {}
-_cancellation_recipients: dict[str, CancellationRecipients] = {}
 
 
 def register_personal_feed_source(source: PersonalFeedSource, *, name: str = "") -> None:
@@ -28,21 +26,82 @@ def personal_feed_sources() -> list[PersonalFeedSource]:
     return list(_personal_sources.values())
 
 
-def register_cancellation_recipients(source: CancellationRecipients, *, name: str = "") -> None:
-    """Add people to tell when an event is cancelled (the bookings app adds those booked)."""
-    _cancellation_recipients[name or f"{source.__module__}.{source.__qualname__}"] = source
+# Cancelling an event ---------------------------------------------------------------------
 
 
-def unregister_cancellation_recipients(source: CancellationRecipients, *, name: str = "") -> None:
-    _cancellation_recipients.pop(name or f"{source.__module__}.{source.__qualname__}", None)
+@dataclass(frozen=True)
+class CancellationHandler:
+    """What another app holds for an event, and how cancelling the event ends it.
+
+    `describe(event)` gives the figures the organiser confirms before cancelling, as
+    (number of people, phrase) pairs: (12, "12 people have a place"). `end(event, by,
+    now)` runs inside the cancelling transaction, with the event locked: it ends what
+    the event held (places, waiting lists) and returns, for each person to tell, the
+    person (a User) and what ended for them ("your place").
+    """
+
+    describe: Callable[..., list[tuple[int, str]]]
+    end: Callable[..., list[tuple[object, str]]]
 
 
-def cancellation_recipients(event) -> list[str]:
-    """Every address the registered sources give for `event`, each once, in order."""
-    seen: dict[str, str] = {}
-    for source in _cancellation_recipients.values():
-        for address in source(event) or ():
-            address = (address or "").strip()
-            if address and address.lower() not in seen:
-                seen[address.lower()] = address
-    return list(seen.values())
+_cancellation_handlers: dict[str, CancellationHandler] = {}
+
+
+def register_cancellation_handler(handler: CancellationHandler, *, name: str) -> None:
+    _cancellation_handlers[name] = handler
+
+
+def unregister_cancellation_handler(*, name: str) -> None:
+    _cancellation_handlers.pop(name, None)
+
+
+def cancellation_figures(event) -> list[tuple[int, str]]:
+    """What cancelling `event` would end, for the confirmation page."""
+    return [
+        figure
+        for handler in _cancellation_handlers.values()
+        for figure in handler.describe(event)
+        if figure[0]
+    ]
+
+
+def cancellation_end(event, *, by, now) -> list[tuple[object, str]]:
+    """End what every app held for `event`; each person once, with all that ended for them."""
+    people: dict[int, tuple[object, list[str]]] = {}
+    for handler in _cancellation_handlers.values():
+        for person, detail in handler.end(event, by=by, now=now) or ():
+            _, details = people.setdefault(person.pk, (person, []))
+            if detail and detail not in details:
+                details.append(detail)
+    return [(person, " and ".join(details)) for person, details in people.values()]
+
+
+# The event form ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventFormPart:
+    """A fieldset another app adds to the event form (bookings: places and waiting list).
+
+    `form(data, *, event, user)` builds its form (with a prefix of its own; `event` is
+    None when creating). `save(form, *, event, by)` runs in the transaction that creates
+    or changes the event, after it, and returns a sentence for the success message or
+    "". A ValidationError it raises undoes the whole change. `template` renders the
+    fieldset, with the part's form as `form`.
+    """
+
+    form: Callable[..., object]
+    save: Callable[..., str]
+    template: str
+    order: int = 100
+
+
+_form_parts: dict[str, EventFormPart] = {}
+
+
+def register_event_form_part(part: EventFormPart, *, name: str) -> None:
+    _form_parts[name] = part
+
+
+def event_form_parts() -> list[EventFormPart]:
+    return sorted(_form_parts.values(), key=lambda p: p.order)

@@ -119,14 +119,14 @@ def for_calendar(events: QuerySet[Event]) -> QuerySet[Event]:
 
 
 def for_month(events: QuerySet[Event]) -> QuerySet[Event]:
-    """What a month's cells show: title, times and status only.
+    """What a month's cells show: title, times, status and type only.
 
     A busy month holds hundreds of events; loading each with its unit and audience
     made building the objects most of the month page's time.
     """
     return (
         events.select_related(None)
-        .only("title", "starts_at", "ends_at", "status")
+        .only("title", "type", "starts_at", "ends_at", "status")
         .order_by("starts_at", "pk")
     )
 
@@ -214,11 +214,12 @@ def in_feed(events: QuerySet[Event], *, now: datetime.datetime | None = None) ->
 def personal_events(user) -> QuerySet[Event]:
     """The events a person's own feed starts from, before registered sources add theirs.
 
-    Students: every event open to them. Staff: their units' events. Employers: their
-    organisation's events.
+    Students: none of their own; the bookings app adds the events they have a place at
+    (the events open to them are the separate "all events I can see" feed). Staff: their
+    units' events. Employers: their organisation's events.
     """
     if user.is_student:
-        return visible_events(user)
+        return Event.objects.none()
     if user.is_university_staff or user.is_superuser:
         return Event.objects.filter(Q(unit_id__in=own_unit_ids(user)) | Q(organiser=user))
     organisation_id = _employer_organisation_id(user)

@@ -21,12 +21,13 @@ from mycareer.events.models import (
     SENSIBLE_YEARS,
     YEARS_OF_STUDY,
     Audience,
+    CancellationNotice,
     ClashOverride,
     Event,
     OpeningRequest,
     Topic,
 )
-from mycareer.events.registry import cancellation_recipients
+from mycareer.events.registry import cancellation_end
 from mycareer.events.units import UnitTree
 from mycareer.organisations.models import Organisation
 
@@ -318,7 +319,10 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
     audit.log(event, "events.event.changed", by=by, data={"changed": changed})
     if event.is_published and changed.keys() & CLASH_KEYS:
         _lock_calendar()
-        clashes = find_clashes(event)
+        # A clash someone already went ahead with (either organiser, with a reason that
+        # was recorded and sent) is not asked about again: only new ones are.
+        accepted = accepted_clashes(event)
+        clashes = [c for c in find_clashes(event) if c.other.pk not in accepted]
         reason = override_reason.strip()
         if clashes and not reason:
             raise ClashesFound(clashes)
@@ -331,6 +335,13 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
                 action="events.event.changed_despite_clash",
             )
     return event
+
+
+def accepted_clashes(event: Event) -> set[int]:
+    """Events this one already went ahead despite clashing with, or that went ahead against it."""
+    made = ClashOverride.objects.filter(event=event).values_list("other_id", flat=True)
+    against = ClashOverride.objects.filter(other=event).values_list("event_id", flat=True)
+    return set(made) | set(against)
 
 
 @transaction.atomic
@@ -365,7 +376,11 @@ def event_publish(*, event: Event, by: User | None, override_reason: str = "") -
 
 @transaction.atomic
 def event_cancel(*, event: Event, by: User | None, reason: str) -> Event:
-    """Cancel an event with a reason; everyone registered as booked is emailed."""
+    """Cancel an event with a reason: every place and waiting-list entry ends.
+
+    Each person who had one is told once, by email after commit (one
+    `CancellationNotice` each, counted in the audit entry as people told).
+    """
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why the event is cancelled."})
@@ -373,21 +388,27 @@ def event_cancel(*, event: Event, by: User | None, reason: str) -> Event:
     if event.is_cancelled:
         raise ValidationError("This event is already cancelled.")
     was_published = event.published_at is not None
+    now = timezone.now()
     event.status = Event.Status.CANCELLED
-    event.cancelled_at = timezone.now()
+    event.cancelled_at = now
     event.cancelled_reason = reason
     if was_published:
         event.sequence += 1
     event.save()
-    recipients = cancellation_recipients(event) if was_published else []
+    # Only a published event has taken bookings; the other apps end theirs now, with
+    # the event row locked, so nobody books into it meanwhile without being told.
+    people = cancellation_end(event, by=by, now=now) if was_published else []
+    notices = CancellationNotice.objects.bulk_create(
+        [CancellationNotice(event=event, person=person, detail=detail) for person, detail in people]
+    )
     audit.log(
         event,
         "events.event.cancelled",
         by=by,
-        data={"reason": reason, "people_told": len(recipients)},
+        data={"reason": reason, "people_told": len(notices)},
     )
-    if recipients:
-        transaction.on_commit(lambda: tasks.send_cancellation_emails.enqueue(event.pk, recipients))
+    if notices:
+        transaction.on_commit(lambda: tasks.send_cancellation_emails.enqueue(event.pk))
     return event
 
 

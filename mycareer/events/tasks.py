@@ -1,16 +1,20 @@
 """Emails about events, sent by the task worker after the change has committed."""
 
+import logging
+
 from django.db.models import Q
 from django.utils import timezone
 
 from mycareer.accounts.models import AccessLevel, StaffMembership, User
 from mycareer.accounts.notifications import notify
 from mycareer.accounts.permissions import Action, access_for
+from mycareer.core.logline import log
 from mycareer.core.mail import send_templated_email
 from mycareer.core.retry import email_task
-from mycareer.events.models import ClashOverride, Event, OpeningRequest
+from mycareer.events.models import CancellationNotice, ClashOverride, Event, OpeningRequest
 from mycareer.events.units import UnitTree
 
+logger = logging.getLogger(__name__)
 CLASH_OVERRIDE = "events.clash_override"
 OPENING_REQUEST = "events.opening_request"
 OPENING_DECISION = "events.opening_decision"
@@ -115,16 +119,24 @@ def send_opening_decision_email(request_id: int) -> int:
 
 
 @email_task()
-def send_cancellation_emails(event_id: int, recipients: list[str]) -> int:
-    """Tell everyone booked that the event is cancelled, one message each."""
+def send_cancellation_emails(event_id: int) -> int:
+    """Tell each person whose place or waiting-list entry ended that the event is cancelled.
+
+    One message per notice not yet sent, each marked sent as it goes: a restarted worker
+    or a retried task sends to nobody twice.
+    """
     event = Event.objects.select_related("unit", "organiser").get(pk=event_id)
     sent = 0
-    for address in recipients:
-        sent += send_templated_email(
-            to=[address],
-            reply_to=[event.organiser.email] if event.organiser else None,
-            subject=f"Cancelled: {event.title}",
-            template="events/email/cancelled.txt",
-            context={"event": event, "when": _when(event)},
-        )
+    for notice in event.cancellation_notices.filter(sent_at__isnull=True).select_related("person"):
+        person = notice.person
+        if person.email:
+            sent += send_templated_email(
+                to=[person.email],
+                reply_to=[event.organiser.email] if event.organiser else None,
+                subject=f"Cancelled: {event.title}",
+                template="events/email/cancelled.txt",
+                context={"event": event, "when": _when(event), "person": person, "notice": notice},
+            )
+        CancellationNotice.objects.filter(pk=notice.pk).update(sent_at=timezone.now())
+        log(logger, "events.cancellation.emailed", event_id=event.pk, notice=notice.pk)
     return sent

@@ -1,13 +1,16 @@
 """Calendar pages, the event page, and the organiser's pages (edit, clashes, publish…)."""
 
 import datetime
+import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import ngettext
@@ -16,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.audit.selectors import audit_for_object
 from mycareer.core.forms import add_validation_error
+from mycareer.core.logline import log
 from mycareer.events import grids, selectors, services
 from mycareer.events.clashes import ClashesFound, find_clashes, suggest_slots
 from mycareer.events.forms import (
@@ -29,23 +33,86 @@ from mycareer.events.forms import (
     organisable_units,
 )
 from mycareer.events.models import Event, OpeningRequest
+from mycareer.events.registry import cancellation_figures, event_form_parts
 from mycareer.events.units import UnitTree
 
 LIST_PAGE_SIZE = 20
+
+logger = logging.getLogger(__name__)
 
 
 # Helpers ---------------------------------------------------------------------------
 
 
+class EventNotForYou(PermissionDenied):  # noqa: N818 (a refusal, like PermissionDenied)
+    """A student asked for a published event meant for other students.
+
+    The event page catches it for a page of its own (`not_for_you`); elsewhere it is a
+    403 with its reason.
+    """
+
+    def __init__(self, event: Event):
+        self.event = event
+        super().__init__(f"{event.title} is for other students.")
+
+
 def _event(request, pk: int) -> Event:
-    """The event if this person may see it; a 404 otherwise, so drafts stay unknown."""
+    """The event if this person may see it; a 404 otherwise, so drafts stay unknown.
+
+    A student asking for a published (or cancelled) event meant for other students gets
+    `EventNotForYou`, for a page that says so (see `not_for_you`).
+    """
     try:
         event = selectors.event_for_page(pk)
     except Event.DoesNotExist as error:
         raise Http404("No such event.") from error
     if not request.user.has_perm("events.view_event", event):
+        if request.user.is_student and event.status in selectors.LISTED:
+            raise EventNotForYou(event)
         raise Http404("No such event.")
     return event
+
+
+def not_for_you(request, event: Event):
+    """The page for a student who opened an event meant for other students (403)."""
+    log(logger, "events.event.not_for_you", event_id=event.pk, user=request.user.pk)
+    return render(request, "events/not_for_you.html", {"event": event}, status=403)
+
+
+def _form_parts(request, event: Event | None) -> list[tuple]:
+    """The other apps' parts of the event form (places and waiting list), bound to the POST."""
+    return [
+        (part, part.form(_posted(request), event=event, user=request.user))
+        for part in event_form_parts()
+    ]
+
+
+class _PartRefused(Exception):  # noqa: N818 (undoes the change; the form shows why)
+    pass
+
+
+def _all_valid(form, parts: list[tuple]) -> bool:
+    """The event form and every part sent with it are valid (each checked, for its errors)."""
+    return all([form.is_valid(), *(f.is_valid() for _, f in parts if f.is_bound)])
+
+
+def _save_parts(parts: list[tuple], *, event: Event, by) -> list[str]:
+    """Save each part after the event; a part's refusal shows on its form and undoes all.
+
+    A part whose fields were not sent (its form is unbound) is left as it is.
+    """
+    sentences = []
+    for part, form in parts:
+        if not form.is_bound:
+            continue
+        try:
+            sentence = part.save(form, event=event, by=by)
+        except ValidationError as error:
+            add_validation_error(form, error)
+            raise _PartRefused from error
+        if sentence:
+            sentences.append(sentence)
+    return sentences
 
 
 def _check(request, perm: str, obj) -> None:
@@ -110,7 +177,11 @@ def month(request):
     return render(
         request,
         "events/month.html",
-        {**_calendar_context(request, form, "month"), "grid": grid},
+        {
+            **_calendar_context(request, form, "month"),
+            "grid": grid,
+            "event_types": Event.Type.choices,
+        },
     )
 
 
@@ -166,7 +237,10 @@ def event_list(request):
 @require_safe
 @login_required
 def detail(request, pk: int):
-    event = _event(request, pk)
+    try:
+        event = _event(request, pk)
+    except EventNotForYou as refusal:
+        return not_for_you(request, refusal.event)
     user = request.user
     staff = access_for(user).can(Action.VIEW)
     context = {
@@ -193,23 +267,35 @@ def detail(request, pk: int):
 def create(request):
     _check(request, "events.add_event", None)
     form = EventForm(_posted(request), user=request.user)
+    parts = _form_parts(request, None)
     if request.method == "GET":
         first = organisable_units(request.user).filter(
             pk__in=selectors.member_unit_ids(request.user)
         )
         if first.exists():
             form.initial["unit"] = first.first().pk
-    if request.method == "POST" and form.is_valid():
+    valid = request.method == "POST" and _all_valid(form, parts)
+    if valid:
         try:
-            event = services.event_create(by=request.user, **form.service_kwargs())
+            with transaction.atomic():
+                event = services.event_create(by=request.user, **form.service_kwargs())
+                sentences = _save_parts(parts, event=event, by=request.user)
+        except _PartRefused:
+            pass
         except ValidationError as error:
             add_validation_error(form, error)
         else:
             messages.success(
-                request, f"{event} is saved as a draft. Check for clashes, then publish it."
+                request,
+                " ".join(
+                    [
+                        f"{event} is saved as a draft. Check for clashes, then publish it.",
+                        *sentences,
+                    ]
+                ),
             )
             return redirect(event)
-    return render(request, "events/form.html", {"form": form, "creating": True})
+    return render(request, "events/form.html", {"form": form, "parts": parts, "creating": True})
 
 
 @require_http_methods(["GET", "POST"])
@@ -221,15 +307,21 @@ def edit(request, pk: int):
         messages.error(request, "A cancelled event cannot be changed.")
         return redirect(event)
     form = EventForm(_posted(request), user=request.user, event=event)
+    parts = _form_parts(request, event)
     clashes = []
-    if request.method == "POST" and form.is_valid():
+    valid = request.method == "POST" and _all_valid(form, parts)
+    if valid:
         try:
-            services.event_update(
-                event=event,
-                by=request.user,
-                override_reason=form.cleaned_data["override_reason"],
-                **form.service_kwargs(),
-            )
+            with transaction.atomic():
+                services.event_update(
+                    event=event,
+                    by=request.user,
+                    override_reason=form.cleaned_data["override_reason"],
+                    **form.service_kwargs(),
+                )
+                sentences = _save_parts(parts, event=event, by=request.user)
+        except _PartRefused:
+            pass
         except ClashesFound as found:
             clashes = found.clashes
             form.add_error(
@@ -240,12 +332,12 @@ def edit(request, pk: int):
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            messages.success(request, f"{event} is saved.")
+            messages.success(request, " ".join([f"{event} is saved.", *sentences]))
             return redirect(event)
     return render(
         request,
         "events/form.html",
-        {"form": form, "event": event, "clashes": clashes, "creating": False},
+        {"form": form, "parts": parts, "event": event, "clashes": clashes, "creating": False},
     )
 
 
@@ -313,9 +405,28 @@ def cancel(request, pk: int):
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            messages.success(request, f"{event} is cancelled; everyone booked will be emailed.")
+            told = event.cancellation_notices.count()
+            messages.success(
+                request,
+                f"{event} is cancelled."
+                + (
+                    f" {told} {pluralize(told, 'person,people')} will be emailed once each."
+                    if told
+                    else ""
+                ),
+            )
             return redirect(event)
-    return render(request, "events/cancel.html", {"event": event, "form": form})
+    figures = cancellation_figures(event) if event.is_published else []
+    return render(
+        request,
+        "events/cancel.html",
+        {
+            "event": event,
+            "form": form,
+            "figures": figures,
+            "people": sum(n for n, _ in figures),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])

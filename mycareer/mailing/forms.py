@@ -4,14 +4,10 @@ from django import forms
 from django.urls import reverse
 
 from mycareer.accounts.models import Unit
+from mycareer.core.text import single_line
 from mycareer.mailing.content import EXAMPLE, MERGE_FIELDS, SYNTAX_HELP
 from mycareer.mailing.models import Campaign
 from mycareer.organisations.models import Organisation
-
-
-def one_line(value: str) -> str:
-    """A subject on one line: line breaks and other control characters become spaces."""
-    return " ".join("".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in value).split())
 
 
 class CampaignForm(forms.ModelForm):
@@ -61,7 +57,7 @@ class CampaignForm(forms.ModelForm):
             ]
 
     def clean_subject(self) -> str:
-        subject = one_line(self.cleaned_data["subject"])
+        subject = single_line(self.cleaned_data["subject"])
         if not subject:
             raise forms.ValidationError("Give the email a subject.")
         return subject

@@ -5,12 +5,10 @@ included and left out. Nothing widens the recipients except the page that change
 and nothing is sent without the sender typing the number it goes to.
 """
 
-import csv
-
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -21,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.permissions import Action, access_for, require
 from mycareer.core.forms import add_validation_error
+from mycareer.core.spreadsheets import csv_download
 from mycareer.mailing import chart, services
 from mycareer.mailing.content import render_for
 from mycareer.mailing.crosspromotion import events_for, suggested_event_ids, upcoming_events
@@ -647,17 +646,9 @@ def chart_png(request):
 def chart_csv(request):
     form, query = _chart_query(request)
     data = chart.chart_data(query)
-
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
     header = ["period", *data.series.keys(), "total"]
     rows = [header] + [
         [chart.period_label(row["period"], query.period), *row["counts"], row["total"]]
         for row in data.rows
     ]
-    response = StreamingHttpResponse((writer.writerow(r) for r in rows), content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="mycareer-email-chart.csv"'
-    return response
+    return csv_download(rows, filename="mycareer-email-chart.csv")

@@ -147,6 +147,8 @@ class OrganisationsConfig(AppConfig):
         for code, label in (
             (tasks.LIAISON_REQUEST, "Requests from colleagues to contact your key contacts"),
             (tasks.LIAISON_DECISION, "Answers to your requests to contact a key contact"),
+            (tasks.INBOUND_CONTACT, "Your key contacts getting in touch with a colleague"),
+            (tasks.MULTI_TOUCH, "Your key accounts released or restored by multi-touch"),
         ):
             register_notification_kind(NotificationKind(code, label))
         register_retention_rule(

@@ -298,7 +298,7 @@ CONTACT_FIELDS = [
 ]  # fmt: skip
 NOTE_FIELDS = [
     "organisation", "kind", "date", "author", "unit", "text", "follow_up_on",
-    "follow_up_done", "created_at", "updated_at",
+    "follow_up_done", "created_at", "updated_at", "started_by",
 ]  # fmt: skip
 
 
@@ -382,6 +382,7 @@ def seed_organisations(plan: BenchPlan) -> None:
                                 False,
                                 _noon(date),
                                 now,
+                                Note.StartedBy.US,
                             )
                         )
                 contact_names = " ".join(sorted(row[0] for row in org_contacts))

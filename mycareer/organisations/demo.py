@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from mycareer.organisations import services
-from mycareer.organisations.models import Contact, EmployerMembership, Organisation, Sector
+from mycareer.organisations.models import Contact, EmployerMembership, Note, Organisation, Sector
 
 SECTORS = [
     "Charity and third sector",
@@ -640,6 +640,14 @@ def seed_key_accounts(cast: dict) -> None:
             units["mech-design"],
             "Knowledge transfer partnership in progress; please do not approach about recruitment until it ends.",
         ),
+        # Released when Atlas Global Bank was marked multi-touch below; kept, so marking it
+        # "no longer multi-touch" brings Grace's key account and guidance back.
+        (
+            orgs["Atlas Global Bank"],
+            grace,
+            units["lubs"],
+            "Grace runs the Business School's risk analytics partnership; talk to her before any approach.",
+        ),
     ]  # noqa: E501
     links = []
     for organisation, operator, unit, guidance in plans:
@@ -658,6 +666,30 @@ def seed_key_accounts(cast: dict) -> None:
             organisation=orgs[name], multi_touch=True, by=admin
         )
     if links:
+        # Helen asked Tom about his Northbridge contact and he agreed: her pages say
+        # "You may contact … until … (agreed by Tom Bennett)".
+        [agreed] = keyaccounts.liaison_request_create(
+            requester=helen,
+            contact=links[0].contact,
+            reason="The faculty's industrial advisory board wants a speaker on apprenticeships.",
+            proposed_engagement="One email inviting them to the board's spring meeting.",
+        )
+        keyaccounts.liaison_request_decide(
+            request=agreed,
+            approve=True,
+            by=tom,
+            comment="Fine: copy me in, please.",
+            valid_days=60,
+        )
+        # Tom's Kirkstall contact rang Grace first: recorded as inbound, and Tom is told.
+        services.note_create(
+            organisation=links[2].contact.organisation,
+            by=grace,
+            kind=Note.Kind.CALL,
+            started_by=Note.StartedBy.THEM,
+            contacts=[links[2].contact],
+            text="Rang to ask whether Business School students could join their summer data project.",
+        )
         keyaccounts.liaison_request_create(
             requester=grace,
             contact=links[0].contact,

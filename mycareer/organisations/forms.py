@@ -9,6 +9,7 @@ from mycareer.core.forms import (
     bounded_formfield,
 )
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
+from mycareer.organisations.search import TAG_INPUT
 from mycareer.organisations.services import PROFILE_FIELDS
 
 
@@ -22,7 +23,7 @@ class OrganisationForm(forms.ModelForm):
         label="Tags",
         required=False,
         help_text="Separate tags with commas, e.g. Graduate recruiter, Placements.",
-        widget=forms.TextInput(attrs={"data-tag-input": "", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs=TAG_INPUT),
     )
 
     class Meta:
@@ -70,32 +71,71 @@ class NoteForm(forms.ModelForm):
     class Meta:
         model = Note
         formfield_callback = bounded_formfield
-        fields = ["kind", "date", "unit", "contacts", "text", "follow_up_on"]
+        fields = ["kind", "started_by", "date", "unit", "contacts", "text", "follow_up_on"]
         labels = {
             "kind": "Type of engagement",
+            "started_by": "Who started this contact",
             "unit": "On behalf of",
             "contacts": "Contacts involved",
             "text": "What happened",
             "follow_up_on": "Follow up on (optional)",
         }
+        help_texts = {
+            "started_by": (
+                "A key contact (*) who phoned or wrote to you first may be recorded without "
+                "asking: their key account operator is told."
+            ),
+        }
         widgets = {
             "date": DateInput(),
             "follow_up_on": DateInput(),
+            "started_by": forms.RadioSelect,
             "contacts": forms.CheckboxSelectMultiple,
             "text": forms.Textarea(attrs={"rows": 5}),
         }
 
     def __init__(self, *args, organisation: Organisation, user, **kwargs):
+        from mycareer.organisations.keyaccounts import contact_blockers
+        from mycareer.organisations.selectors import liaison_agreements_in_force
+
         super().__init__(*args, **kwargs)
         self.fields["contacts"].queryset = organisation.contacts.order_by(
             "full_name"
         ).prefetch_related("key_links__key_account__operator")
-        self.fields["contacts"].label_from_instance = lambda c: c.display_name
+        agreements = liaison_agreements_in_force(user)
+
+        def label(contact) -> str:
+            """The name as everywhere, with what this person may do about a key contact."""
+            if not contact.key_links_list or organisation.multi_touch:
+                return contact.display_name
+            agreed = [
+                agreements[link.pk] for link in contact.key_links_list if link.pk in agreements
+            ]
+            blockers = contact_blockers(contact=contact, user=user)
+            if not blockers:
+                return (
+                    f"{contact.display_name} — {agreed[-1].agreement_text}"
+                    if agreed
+                    else contact.display_name
+                )
+            owners = " and ".join(str(b.key_account.operator) for b in blockers)
+            return (
+                f"{contact.display_name} — key contact of {owners}: "
+                "ask first, unless they contacted you"
+            )
+
+        self.fields["contacts"].label_from_instance = label
+        self.fields["started_by"].choices = Note.StartedBy.choices
+        # Left out (an older page, a script), a note records contact we started.
+        self.fields["started_by"].required = False
         units = Unit.objects.filter(memberships__user=user)
         self.fields["unit"].queryset = units if units.exists() else Unit.objects.all()
         self.fields["unit"].required = False
         if not self.instance.pk and units.exists():
             self.initial.setdefault("unit", units.first().pk)
+
+    def clean_started_by(self) -> str:
+        return self.cleaned_data.get("started_by") or Note.StartedBy.US
 
 
 class ConfirmForm(forms.Form):
@@ -143,6 +183,32 @@ class KeyContactForm(forms.Form):
         required=False,
         help_text="Shown with the contact's name wherever it appears.",
     )
+
+
+class MultiTouchForm(forms.Form):
+    """Confirms a change of multi-touch status; carries the status asked for.
+
+    A page left open while someone else changed the status cannot flip it back: the
+    person is shown what the change would now do and confirms again.
+    """
+
+    multi_touch = forms.ChoiceField(
+        choices=[("yes", "yes"), ("no", "no")], widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args, marking: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.marking = marking
+        self.fields["multi_touch"].initial = "yes" if marking else "no"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("multi_touch") and (data["multi_touch"] == "yes") != self.marking:
+            raise forms.ValidationError(
+                "Someone changed this organisation meanwhile: check what the change would "
+                "do now, and confirm again."
+            )
+        return data
 
 
 class LiaisonRequestForm(forms.Form):

@@ -6,15 +6,18 @@ used by note recording, bulk email eligibility and the pages alike.
 """
 
 import datetime
+import logging
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import Action, access_for
+from mycareer.core.logline import log
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
@@ -25,6 +28,8 @@ from mycareer.organisations.models import (
 )
 
 DEFAULT_LIAISON_DAYS = 90
+
+logger = logging.getLogger(__name__)
 
 
 def _is_administrator(user) -> bool:
@@ -70,15 +75,63 @@ def blocker_message(contact: Contact, blockers: list[KeyContact]) -> str:
     )
 
 
-def check_note_contacts(*, organisation: Organisation, contacts: Iterable[Contact], by) -> None:
-    """Refuse a note that names a protected contact the author may not yet contact."""
-    errors = []
-    for contact in contacts:
-        blockers = contact_blockers(contact=contact, user=by)
-        if blockers:
-            errors.append(blocker_message(contact, blockers))
-    if errors:
-        raise ValidationError({"contacts": errors})
+Blocked = list[tuple[Contact, list[KeyContact]]]
+
+
+class KeyContactsNeedLiaison(ValidationError):
+    """A note of contact *we* started names key contacts whose owners have not agreed.
+
+    `blocked` lists each such contact with the key-contact links that stop it, so the
+    page can offer "Ask to contact" for each.
+    """
+
+    def __init__(self, blocked: Blocked):
+        self.blocked = blocked
+        super().__init__({"contacts": [_note_refusal(c, links) for c, links in blocked]})
+
+
+def _note_refusal(contact: Contact, blockers: list[KeyContact]) -> str:
+    owners = " and ".join(str(b.key_account.operator) for b in blockers)
+    return (
+        f"{blocker_message(contact, blockers)} If {contact.full_name} contacted you first, "
+        f"choose “They contacted us”: you may record it, and {owners} will be told."
+    )
+
+
+def check_note_contacts(
+    *,
+    organisation: Organisation,
+    contacts: Iterable[Contact],
+    by,
+    started_by: str = Note.StartedBy.US,
+) -> Blocked:
+    """Refuse a note of contact we started with a key contact we may not contact yet.
+
+    Contact the key contact started (they phoned or wrote) may be recorded: the
+    protected contacts it names are returned, so their owners can be told.
+    """
+    blocked = [(c, links) for c in contacts if (links := contact_blockers(contact=c, user=by))]
+    if blocked and started_by != Note.StartedBy.THEM:
+        log(
+            logger,
+            "organisations.note.refused",
+            reason="key_contact_without_liaison",
+            organisation=organisation.pk,
+            author=getattr(by, "pk", None),
+            contacts=",".join(str(c.pk) for c, _ in blocked),
+        )
+        raise KeyContactsNeedLiaison(blocked)
+    return blocked
+
+
+def inbound_contact_flag(*, note: Note, blocked: Blocked) -> None:
+    """Tell the owners of the key contacts an inbound note names, after commit."""
+    from mycareer.organisations.tasks import send_inbound_contact_emails
+
+    if not blocked:
+        return
+    owners = sorted({link.key_account.operator_id for _, links in blocked for link in links})
+    transaction.on_commit(lambda: send_inbound_contact_emails.enqueue(note.pk, owners))
 
 
 def key_contact_exclusion(*, contact: Contact, sender) -> str | None:
@@ -109,6 +162,14 @@ def key_account_create(
             raise ValidationError(
                 {"unit": "You can hold a key account only for a unit you belong to."}
             )
+    # Locked, so the organisation cannot be marked multi-touch while this is decided.
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    if organisation.multi_touch:
+        raise ValidationError(
+            f"{organisation} is a multi-touch organisation: many colleagues across the "
+            "university work with it, so it has no key accounts. An administrator can mark "
+            "it “no longer multi-touch” first."
+        )
     if KeyAccount.objects.filter(organisation=organisation, unit=unit).exists():
         raise ValidationError({"unit": f"{unit} already has a key account with {organisation}."})
     account = KeyAccount.objects.create(organisation=organisation, operator=operator, unit=unit)
@@ -166,7 +227,8 @@ def key_contact_mark(
         raise ValidationError("Only the key account operator can mark their key contacts.")
     if contact.organisation_id != account.organisation_id:
         raise ValidationError(f"{contact} is not a contact of {account.organisation}.")
-    if account.organisation.multi_touch:
+    # Read afresh and locked: the organisation may have been marked multi-touch meanwhile.
+    if Organisation.objects.select_for_update().get(pk=account.organisation_id).multi_touch:
         raise ValidationError(
             f"{account.organisation} is a multi-touch organisation: many colleagues work with it, "
             "so none of its contacts can be protected."
@@ -194,29 +256,106 @@ def key_contact_unmark(*, link: KeyContact, by: User) -> None:
     link.delete()
 
 
+def _with_links(accounts):
+    """Key accounts with their key contacts as `contact_links`, released or not."""
+    return accounts.select_related("operator", "unit", "organisation").prefetch_related(
+        Prefetch(
+            "key_contacts",
+            queryset=KeyContact.with_released.select_related("contact").order_by(
+                "contact__full_name"
+            ),
+            to_attr="contact_links",
+        )
+    )
+
+
+def multi_touch_change(organisation: Organisation) -> list[KeyAccount]:
+    """What changing the organisation's multi-touch status would release or restore.
+
+    Marking it multi-touch releases its key accounts in force; marking it no longer
+    multi-touch restores the key accounts released. Each has `contact_links`.
+    """
+    if organisation.multi_touch:
+        accounts = KeyAccount.with_released.filter(
+            organisation=organisation, released_at__isnull=False
+        )
+    else:
+        accounts = KeyAccount.objects.filter(organisation=organisation)
+    return list(_with_links(accounts).order_by("unit__name"))
+
+
+def _account_data(account: KeyAccount) -> dict:
+    return {
+        "key_account": account.pk,
+        "unit": account.unit.name,
+        "operator": account.operator.email,
+        "key_contacts": [link.contact_id for link in account.contact_links],
+    }
+
+
 @transaction.atomic
-def organisation_set_multi_touch(*, organisation: Organisation, multi_touch: bool, by: User) -> int:
-    """Mark an organisation multi-touch (no protected contacts) or not; returns links removed."""
+def organisation_set_multi_touch(
+    *, organisation: Organisation, multi_touch: bool, by: User
+) -> list[KeyAccount]:
+    """Mark an organisation multi-touch (no protected contacts) or not.
+
+    Marking it releases its key accounts: they stop protecting their contacts but are
+    kept, with their key contacts, guidance and liaison history, and come back as they
+    were when the organisation is no longer multi-touch. The owners are told by email.
+    Returns the key accounts released or restored.
+    """
     if not _is_administrator(by):
         raise ValidationError(
             "Only administrators can change whether an organisation is multi-touch."
         )
+    given, organisation = (
+        organisation,
+        Organisation.objects.select_for_update().get(pk=organisation.pk),
+    )
+    given.multi_touch = multi_touch  # the caller's copy says what is now true
     if organisation.multi_touch == multi_touch:
-        return 0
-    removed = 0
+        return []
+    accounts = multi_touch_change(organisation)
+    ids = [a.pk for a in accounts]
     if multi_touch:
-        links = KeyContact.objects.filter(key_account__organisation=organisation)
-        removed = links.count()
-        links.delete()
+        KeyAccount.with_released.filter(pk__in=ids).update(
+            released_at=timezone.now(), released_by=by
+        )
+    else:
+        KeyAccount.with_released.filter(pk__in=ids).update(released_at=None, released_by=None)
     organisation.multi_touch = multi_touch
     organisation.save(update_fields=["multi_touch", "updated_at"])
     audit.log(
         organisation,
         "organisations.organisation.multi_touch",
         by=by,
-        data={"multi_touch": multi_touch, "key_contacts_removed": removed},
+        data={
+            "multi_touch": multi_touch,
+            "key_accounts_released" if multi_touch else "key_accounts_restored": [
+                _account_data(a) for a in accounts
+            ],
+        },
     )
-    return removed
+    _tell_owners(organisation=organisation, accounts=accounts, released=multi_touch, by=by)
+    return accounts
+
+
+def _tell_owners(
+    *, organisation: Organisation, accounts: list[KeyAccount], released: bool, by: User
+) -> None:
+    """Email each owner (once, whatever number of key accounts) after commit."""
+    from mycareer.organisations.tasks import send_multi_touch_emails
+
+    owners: dict[int, list[int]] = {}
+    for account in accounts:
+        if account.operator_id != by.pk:
+            owners.setdefault(account.operator_id, []).append(account.pk)
+    for owner_id, account_ids in owners.items():
+        transaction.on_commit(
+            lambda o=owner_id, a=account_ids: send_multi_touch_emails.enqueue(
+                organisation.pk, o, a, released, by.pk
+            )
+        )
 
 
 # Liaison ---------------------------------------------------------------------------
@@ -325,15 +464,23 @@ def liaison_request_withdraw(*, request: LiaisonRequest, by: User) -> None:
 
 
 def merge_key_accounts(*, survivor: Organisation, other: Organisation) -> dict:
-    """Before a merge: fold the other record's key account for a unit into the survivor's."""
+    """Before a merge: fold the other record's key account for a unit into the survivor's.
+
+    The merged record keeps the survivor's multi-touch status, so the other record's key
+    accounts are released with the survivor's (multi-touch) or in force (not).
+    """
+    released_at = timezone.now() if survivor.multi_touch else None
+    KeyAccount.with_released.filter(organisation=other).update(
+        released_at=released_at, released_by=None
+    )
     folded = 0
-    mine = {a.unit_id: a for a in survivor.key_accounts.all()}
-    for account in list(other.key_accounts.all()):
+    mine = {a.unit_id: a for a in KeyAccount.with_released.filter(organisation=survivor)}
+    for account in list(KeyAccount.with_released.filter(organisation=other)):
         keep = mine.get(account.unit_id)
         if keep is None:
             continue
-        for link in list(account.key_contacts.all()):
-            twin = KeyContact.objects.filter(contact=link.contact, key_account=keep).first()
+        for link in list(KeyContact.with_released.filter(key_account=account)):
+            twin = KeyContact.with_released.filter(contact=link.contact, key_account=keep).first()
             if twin is None:
                 link.key_account = keep
                 link.save(update_fields=["key_account"])

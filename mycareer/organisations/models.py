@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
@@ -245,8 +246,20 @@ class Note(models.Model):
         EVENT = "event", "Event"
         OTHER = "other", "Other"
 
+    class StartedBy(models.TextChoices):
+        # Policy 2.3 asks colleagues to liaise before *they* contact a key contact; a key
+        # contact who phones or writes first may be answered, and the owner is told.
+        US = "us", "We contacted them"
+        THEM = "them", "They contacted us"
+
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MEETING)
+    started_by = models.CharField(
+        "who started the contact",
+        max_length=4,
+        choices=StartedBy.choices,
+        default=StartedBy.US,
+    )
     date = models.DateField(default=timezone.localdate)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="notes"
@@ -263,6 +276,8 @@ class Note(models.Model):
         ordering = ["-date", "-created_at"]
         indexes = [
             models.Index(fields=["organisation", "-date"]),
+            # "Notes I recorded" on My activity: a person's latest notes, among a million.
+            models.Index(fields=["author", "-date"], name="note_author_date_idx"),
             models.Index(
                 fields=["author", "follow_up_on"],
                 condition=Q(follow_up_done=False, follow_up_on__isnull=False),
@@ -300,8 +315,22 @@ class SavedSearch(models.Model):
         return f"{reverse('organisations:search')}?{self.query}"
 
 
+class KeyAccountsInForce(models.Manager):
+    """Key accounts that protect their contacts: not those released by multi-touch."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(released_at__isnull=True)
+
+
 class KeyAccount(models.Model):
-    """A unit's strategic relationship with an organisation, held by one operator."""
+    """A unit's strategic relationship with an organisation, held by one operator.
+
+    Marking the organisation multi-touch releases its key accounts rather than deleting
+    them: `released_at` is set, and they (with their key contacts, guidance and liaison
+    history) come back unchanged when it is no longer multi-touch. The default manager,
+    and so every related manager and prefetch, sees only key accounts in force;
+    `with_released` sees them all.
+    """
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="key_accounts"
@@ -311,6 +340,13 @@ class KeyAccount(models.Model):
     )
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="key_accounts")
     created_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = KeyAccountsInForce()
+    with_released = models.Manager()  # noqa: DJ012 (a second manager, not a field)
 
     class Meta:
         ordering = ["organisation__name", "unit__name"]
@@ -324,6 +360,13 @@ class KeyAccount(models.Model):
         return f"{self.unit}'s key account with {self.organisation} ({self.operator})"
 
 
+class KeyContactsInForce(models.Manager):
+    """Key-contact links whose key account is in force (see `KeyAccount`)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(key_account__released_at__isnull=True)
+
+
 class KeyContact(models.Model):
     """A contact protected by a key account: others liaise with the owner before contacting."""
 
@@ -335,6 +378,9 @@ class KeyContact(models.Model):
         blank=True, help_text="How colleagues should approach this contact, and when."
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = KeyContactsInForce()
+    with_released = models.Manager()  # noqa: DJ012 (a second manager, not a field)
 
     class Meta:
         constraints = [
@@ -385,6 +431,22 @@ class LiaisonRequest(models.Model):
             self.status == self.Status.APPROVED
             and self.valid_until is not None
             and self.valid_until >= day
+        )
+
+    @property
+    def agreement_text(self) -> str:
+        """What an agreement allows, as its requester reads it wherever the contact appears.
+
+        "You may contact Ruth Key until 31 Dec (agreed by Tom Bennett)"; the year is
+        given when it is not this year.
+        """
+        until = self.valid_until
+        if until is None:
+            return ""
+        shown = date_format(until, "j M" if until.year == timezone.localdate().year else "j M Y")
+        by = self.decided_by or self.key_contact.key_account.operator
+        return (
+            f"You may contact {self.key_contact.contact.full_name} until {shown} (agreed by {by})"
         )
 
 

@@ -63,12 +63,12 @@ def registration_rate_limited(*, email: str, address: str | None) -> str | None:
     over_network = ratelimit.hit(per_network, network)
     if not (over_email or over_network):
         return None
+    # Which limit, not whose address: log lines carry no names or addresses.
     log_event(
         logger,
         "registration.rate_limited",
         level=logging.WARNING,
         scope="email" if over_email else "network",
-        network=network,
     )
     return (
         "There have been too many registrations from here in the last hour. Nothing was "

@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.http import QueryDict
+from django.urls import reverse_lazy
 from django.utils.formats import date_format
 from django.utils.text import get_text_list
 from django.utils.translation import ngettext
@@ -37,6 +38,7 @@ from mycareer.core.forms import DateInput
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
+    KeyContact,
     Organisation,
     Sector,
     TaggedOrganisation,
@@ -52,6 +54,13 @@ ORDERINGS = {
     "-last_engaged": [F("last_engaged_on").desc(nulls_last=True), Lower("name"), "pk"],
     # Never engaged is the least recent engagement of all.
     "last_engaged": [F("last_engaged_on").asc(nulls_first=True), Lower("name"), "pk"],
+}
+
+# A tag field that core/suggest.js completes from the existing tags as a person types.
+TAG_INPUT = {
+    "data-suggest-url": reverse_lazy("organisations:tag_suggestions"),
+    "data-suggest-key": "tags",
+    "autocomplete": "off",
 }
 
 
@@ -288,19 +297,19 @@ class OrganisationSearchForm(forms.Form):
         label="Has all of these tags",
         required=False,
         help_text="Separate tags with commas.",
-        widget=forms.TextInput(attrs={"data-tag-input": "", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs=TAG_INPUT),
     )
     tags_any = TagListField(
         label="Has at least one of these tags",
         required=False,
         help_text="Separate tags with commas.",
-        widget=forms.TextInput(attrs={"data-tag-input": "", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs=TAG_INPUT),
     )
     tags_none = TagListField(
         label="Has none of these tags",
         required=False,
         help_text="Separate tags with commas.",
-        widget=forms.TextInput(attrs={"data-tag-input": "", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs=TAG_INPUT),
     )
     sectors = forms.TypedMultipleChoiceField(
         label="Sector", coerce=int, required=False, widget=forms.CheckboxSelectMultiple
@@ -612,9 +621,10 @@ def export_rows(query: OrganisationQuery) -> Iterator[list[str]]:
         .prefetch_related(
             Prefetch(
                 "contacts",
-                queryset=Contact.objects.filter(key_links__isnull=False)
-                .distinct()
-                .prefetch_related("key_links__key_account__operator"),
+                # Key-contact links in force only (not those released by multi-touch).
+                queryset=Contact.objects.filter(
+                    Exists(KeyContact.objects.filter(contact=OuterRef("pk")))
+                ).prefetch_related("key_links__key_account__operator"),
                 to_attr="key_contact_list",
             )
         )

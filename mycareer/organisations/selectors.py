@@ -1,4 +1,5 @@
 import datetime
+from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
@@ -100,6 +101,62 @@ def liaison_requests_by(user) -> QuerySet[LiaisonRequest]:
     )
 
 
+def liaison_agreements_in_force(user) -> dict[int, LiaisonRequest]:
+    """The person's liaison agreements in force today, by key-contact link.
+
+    One query per request however many contacts a page shows: the answer is kept on
+    the user object, which lives as long as the request.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    cached = getattr(user, "_liaison_agreements", None)
+    if cached is None:
+        requests = (
+            LiaisonRequest.objects.filter(
+                requester=user,
+                status=LiaisonRequest.Status.APPROVED,
+                valid_until__gte=timezone.localdate(),
+                key_contact__key_account__released_at__isnull=True,
+            )
+            .select_related(
+                "decided_by",
+                "key_contact__contact__organisation",
+                "key_contact__key_account__operator",
+            )
+            .order_by("valid_until", "pk")
+        )
+        cached = {}
+        for request in requests:
+            # The longest agreement for a link counts.
+            cached[request.key_contact_id] = request
+        user._liaison_agreements = cached
+    return cached
+
+
+def inbound_contacts_for_owner(user, *, limit: int = 20) -> list[Note]:
+    """Notes of contact a key contact started with a colleague, for the contact's owner."""
+    notes = (
+        Note.objects.filter(
+            started_by=Note.StartedBy.THEM,
+            contacts__key_links__key_account__operator=user,
+            contacts__key_links__key_account__released_at__isnull=True,
+        )
+        .exclude(author=user)
+        .distinct()
+        .select_related("author", "organisation")
+        .prefetch_related(Prefetch("contacts", queryset=contacts_with_key_links()))
+        .order_by("-date", "-created_at")[:limit]
+    )
+    notes = list(notes)
+    for note in notes:
+        note.owners_contacts = [
+            c
+            for c in note.contacts.all()
+            if any(link.key_account.operator_id == user.pk for link in c.key_links_list)
+        ]
+    return notes
+
+
 def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:
     notes = notes_for_organisation(organisation)[:limit]
     return [
@@ -109,9 +166,14 @@ def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEn
             title=f"{note.get_kind_display()} recorded by {note.author or 'former staff'}",
             text=note.text,
             actor=str(note.author or ""),
-            details=[f"With {', '.join(c.display_name for c in note.contacts.all())}"]
-            if note.contacts.all()
-            else [],
+            details=[
+                *(
+                    [f"With {', '.join(c.display_name for c in note.contacts.all())}"]
+                    if note.contacts.all()
+                    else []
+                ),
+                *(["They contacted us"] if note.started_by == Note.StartedBy.THEM else []),
+            ],
             anchor=f"note-{note.pk}",
         )
         for note in notes
@@ -145,3 +207,64 @@ def employer_directory(
         .only("name", "logo", "locations", "description", "sector__name", "website", "domain")
         .order_by(Lower("name"), "pk")
     )
+
+
+# Naming organisations (events' "organisations taking part", imports) ---------------------
+
+SUGGESTION_CUTOFF = 70
+
+
+def organisations_by_name(names: list[str]) -> tuple[list[Organisation], dict[str, list[str]]]:
+    """The live organisations `names` name, and for each name that names none, close names.
+
+    A name matches its organisation's name whatever the case, or its reduced form (legal
+    words, "&", punctuation ignored: "Northbridge Engineering" names "Northbridge
+    Engineering Ltd") when that names exactly one. Otherwise the closest names are
+    offered ("Did you mean …"): several alike, or similar ones.
+    """
+    from mycareer.organisations.matching import name_key
+
+    live = Organisation.objects.filter(merged_into__isnull=True)
+    found: list[Organisation] = []
+    missing: dict[str, list[str]] = {}
+    for name in names:
+        exact = list(live.annotate(lname=Lower("name")).filter(lname=name.lower())[:1])
+        alike = [] if exact else list(live.filter(name_key=name_key(name)).order_by("name")[:6])
+        chosen = exact or (alike if len(alike) == 1 else [])
+        if chosen:
+            if chosen[0] not in found:
+                found.append(chosen[0])
+            continue
+        missing[name] = [o.name for o in alike] if alike else _close_names(live, name)
+    return found, missing
+
+
+# Organisations sharing a word with an unknown name, at most, that the closest are picked
+# from: the substring index finds them in milliseconds, where comparing the name with
+# every organisation took half a second at 100,000 (docs/decisions.md).
+CLOSE_NAME_CANDIDATES = 2000
+
+
+def _close_names(live: QuerySet[Organisation], name: str) -> list[str]:
+    """The names of up to three organisations most like `name`, for "Did you mean …"."""
+    from rapidfuzz import fuzz, process
+
+    from mycareer.organisations.matching import name_key
+    from mycareer.organisations.search import TRIGRAM, filter_by_text
+
+    key = name_key(name)
+    candidates: dict[str, str] = {}
+    for word in {w for w in key.split() if len(w) >= TRIGRAM}:
+        rows = filter_by_text(live, word).values_list("name_key", "name")
+        candidates.update(rows[:CLOSE_NAME_CANDIDATES])
+    if not candidates:
+        return []
+    keys = list(candidates)
+    close = process.extract(key, keys, scorer=fuzz.WRatio, limit=3, score_cutoff=SUGGESTION_CUTOFF)
+    return [candidates[keys[index]] for _, _, index in close]
+
+
+def starting_first(names: Iterable[str], typed: str) -> list[str]:
+    """Names in alphabetical order, those that start with what was typed first."""
+    typed = typed.lower()
+    return sorted(names, key=lambda n: (not n.lower().startswith(typed), n.lower()))

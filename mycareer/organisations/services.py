@@ -17,6 +17,7 @@ from mycareer.organisations.matching import DuplicateCandidate, DuplicateFinder
 from mycareer.organisations.models import (
     Contact,
     EmailOptOut,
+    KeyContact,
     Note,
     Organisation,
     SavedSearch,
@@ -320,13 +321,19 @@ def contact_opt_in(*, contact: Contact, purpose: str, by: User | None) -> None:
 
 
 def _check_note_contacts(
-    organisation: Organisation, contacts: list[Contact], by: User | None
-) -> None:
+    organisation: Organisation,
+    contacts: list[Contact],
+    by: User | None,
+    started_by: str = Note.StartedBy.US,
+) -> keyaccounts.Blocked:
     for contact in contacts:
         if contact.organisation_id != organisation.pk:
             raise ValidationError({"contacts": f"{contact} is not a contact of {organisation}."})
-    # Key contacts: the author must have liaised with the key account operator first.
-    keyaccounts.check_note_contacts(organisation=organisation, contacts=contacts, by=by)
+    # Key contacts: the author must have liaised with the key account operator first,
+    # unless the key contact started the contact (then the owner is told).
+    return keyaccounts.check_note_contacts(
+        organisation=organisation, contacts=contacts, by=by, started_by=started_by
+    )
 
 
 @transaction.atomic
@@ -340,10 +347,11 @@ def note_create(
     unit: Unit | None = None,
     contacts: Iterable[Contact] = (),
     follow_up_on: datetime.date | None = None,
+    started_by: str = Note.StartedBy.US,
 ) -> Note:
     """Record a meaningful engagement with an organisation."""
     contacts = list(contacts)
-    _check_note_contacts(organisation, contacts, by)
+    inbound = _check_note_contacts(organisation, contacts, by, started_by)
     if unit is None:
         membership = by.memberships.select_related("unit").first() if by else None
         unit = membership.unit if membership else None
@@ -352,6 +360,7 @@ def note_create(
         author=by,
         text=text,
         kind=kind,
+        started_by=started_by,
         date=date or timezone.localdate(),
         unit=unit,
         follow_up_on=follow_up_on,
@@ -364,31 +373,44 @@ def note_create(
         note,
         "organisations.note.created",
         by=by,
-        data={"organisation": organisation.pk, "kind": kind, "contacts": [c.pk for c in contacts]},
+        data={
+            "organisation": organisation.pk,
+            "kind": kind,
+            "started_by": started_by,
+            "contacts": [c.pk for c in contacts],
+            **({"inbound_key_contacts": [c.pk for c, _ in inbound]} if inbound else {}),
+        },
     )
+    keyaccounts.inbound_contact_flag(note=note, blocked=inbound)
     return note
 
 
 @transaction.atomic
 def note_update(*, note: Note, by: User, contacts: Iterable[Contact] | None = None, **data) -> dict:
+    was_started_by = note.started_by
     changed = apply_changes(
-        note, ["kind", "date", "unit", "text", "follow_up_on", "follow_up_done"], data
+        note, ["kind", "started_by", "date", "unit", "text", "follow_up_on", "follow_up_done"], data
     )
-    if contacts is not None:
-        contacts = list(contacts)
-        before = sorted(note.contacts.values_list("pk", flat=True))
-        after = sorted(c.pk for c in contacts)
-        if before != after:
-            added = [c for c in contacts if c.pk not in before]
-            _check_note_contacts(note.organisation, added, by)
-            note.contacts.set(contacts)
-            changed["contacts"] = [before, after]
+    before = sorted(note.contacts.values_list("pk", flat=True))
+    current = list(note.contacts.all()) if contacts is None else list(contacts)
+    after = sorted(c.pk for c in current)
+    # Check the contacts this change names anew: those added, or all of them when the
+    # note now says we started the contact.
+    if was_started_by == Note.StartedBy.THEM and note.started_by == Note.StartedBy.US:
+        to_check = current
+    else:
+        to_check = [c for c in current if c.pk not in before]
+    inbound = _check_note_contacts(note.organisation, to_check, by, note.started_by)
+    if before != after:
+        note.contacts.set(current)
+        changed["contacts"] = [before, after]
     if not changed:
         return {}
     note.full_clean()
     note.save()
     refresh_last_engaged(note.organisation)
     audit.log(note, "organisations.note.changed", by=by, data={"changed": changed})
+    keyaccounts.inbound_contact_flag(note=note, blocked=inbound)
     return changed
 
 
@@ -448,7 +470,9 @@ def _move_contacts(survivor: Organisation, other: Organisation) -> dict:
             )
         contact.opt_outs.all().delete()
         # The twin may already be a key contact of the same account.
-        contact.key_links.filter(key_account__key_contacts__contact=twin).delete()
+        KeyContact.with_released.filter(
+            contact=contact, key_account__key_contacts__contact=twin
+        ).delete()
         _move_generic_relations(Contact, contact, twin)
         contact.delete()
         folded += 1

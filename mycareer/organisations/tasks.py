@@ -1,13 +1,27 @@
+import logging
+
+from django.db.models import Prefetch
 from django_tasks import task
 
 from mycareer.accounts.notifications import notify
+from mycareer.core.logline import log
 from mycareer.core.mail import send_templated_email
 from mycareer.core.retry import email_task
 from mycareer.organisations import imports
-from mycareer.organisations.models import LiaisonRequest
+from mycareer.organisations.models import (
+    KeyAccount,
+    KeyContact,
+    LiaisonRequest,
+    Note,
+    Organisation,
+)
+
+logger = logging.getLogger(__name__)
 
 LIAISON_REQUEST = "organisations.liaison_request"
 LIAISON_DECISION = "organisations.liaison_decision"
+INBOUND_CONTACT = "organisations.inbound_contact"
+MULTI_TOUCH = "organisations.multi_touch"
 
 
 def _request(pk: int) -> LiaisonRequest:
@@ -47,6 +61,110 @@ def send_liaison_decision_email(request_id: int) -> int:
         template="organisations/email/liaison_decision.txt",
         context={"request": request, "answer": answer},
     )
+
+
+@email_task()
+def send_inbound_contact_emails(note_id: int, owner_ids: list[int]) -> int:
+    """Tell key account operators that a key contact of theirs got in touch with a colleague."""
+    from mycareer.accounts.models import User
+
+    note = (
+        Note.objects.select_related("author", "organisation")
+        .prefetch_related("contacts__key_links__key_account")
+        .filter(pk=note_id)
+        .first()
+    )
+    if note is None:
+        log(logger, "organisations.inbound_contact.email_skipped", note=note_id, reason="deleted")
+        return 0
+    sent = 0
+    for owner in User.objects.filter(pk__in=owner_ids, is_active=True).order_by("pk"):
+        theirs = [
+            contact
+            for contact in note.contacts.all()
+            if any(link.key_account.operator_id == owner.pk for link in contact.key_links_list)
+        ]
+        if not theirs:
+            continue
+        names = ", ".join(c.full_name for c in theirs)
+        sent += notify(
+            user=owner,
+            kind=INBOUND_CONTACT,
+            reply_to=[note.author.email] if note.author else None,
+            subject=f"{names} contacted {note.author or 'a colleague'} ({note.organisation})",
+            template="organisations/email/inbound_contact.txt",
+            context={"note": note, "owner": owner, "contacts": theirs, "names": names},
+        )
+        log(
+            logger,
+            "organisations.inbound_contact.emailed",
+            note=note.pk,
+            owner=owner.pk,
+            contacts=",".join(str(c.pk) for c in theirs),
+        )
+    return sent
+
+
+@email_task()
+def send_multi_touch_emails(
+    organisation_id: int, owner_id: int, account_ids: list[int], released: bool, by_id: int
+) -> int:
+    """Tell a key account operator that multi-touch released (or restored) their key accounts."""
+    from mycareer.accounts.models import User
+
+    organisation = Organisation.objects.get(pk=organisation_id)
+    owner = User.objects.get(pk=owner_id)
+    by = User.objects.filter(pk=by_id).first()
+    accounts = list(
+        KeyAccount.with_released.filter(pk__in=account_ids)
+        .select_related("unit")
+        .prefetch_related(
+            Prefetch(
+                "key_contacts",
+                queryset=KeyContact.with_released.select_related("contact").order_by(
+                    "contact__full_name"
+                ),
+                to_attr="contact_links",
+            )
+        )
+        .order_by("unit__name")
+    )
+    if organisation.multi_touch != released or not owner.is_active or not accounts:
+        # Changed back since, or nobody to tell: the later change sends its own email.
+        log(
+            logger,
+            "organisations.multi_touch.email_skipped",
+            organisation=organisation.pk,
+            owner=owner.pk,
+        )
+        return 0
+    sent = notify(
+        user=owner,
+        kind=MULTI_TOUCH,
+        reply_to=[by.email] if by else None,
+        subject=(
+            f"{organisation} is now multi-touch: your key contacts there are released"
+            if released
+            else f"{organisation} is no longer multi-touch: your key account is back"
+        ),
+        template="organisations/email/multi_touch.txt",
+        context={
+            "organisation": organisation,
+            "owner": owner,
+            "accounts": accounts,
+            "by": by,
+            "released": released,
+        },
+    )
+    log(
+        logger,
+        "organisations.multi_touch.emailed",
+        organisation=organisation.pk,
+        owner=owner.pk,
+        released=released,
+        key_accounts=",".join(str(a.pk) for a in accounts),
+    )
+    return sent
 
 
 @email_task()

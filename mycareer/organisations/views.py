@@ -325,10 +325,7 @@ def tag_suggestions(request):
     tags = Tag.objects.all()
     if typed:
         tags = tags.filter(name__icontains=typed)
-    names = sorted(
-        tags.values_list("name", flat=True)[:200],
-        key=lambda n: (not n.lower().startswith(typed.lower()), n.lower()),
-    )
+    names = selectors.starting_first(tags.values_list("name", flat=True)[:200], typed)
     return JsonResponse({"tags": names[:15]})
 
 
@@ -458,17 +455,40 @@ def contact_delete(request, pk: int, contact_id: int):
 def note_create(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
     form = NoteForm(request.POST or None, organisation=organisation, user=request.user)
+    blocked = []
     if request.method == "POST" and form.is_valid():
         try:
-            services.note_create(organisation=organisation, by=request.user, **form.cleaned_data)
+            note = services.note_create(
+                organisation=organisation, by=request.user, **form.cleaned_data
+            )
         except ValidationError as error:
             add_validation_error(form, error)
+            blocked = getattr(error, "blocked", [])
         else:
-            messages.success(request, "The note is recorded.")
+            messages.success(request, _note_saved("The note is recorded.", note))
             return redirect(organisation)
     return render(
-        request, "organisations/note_form.html", {"form": form, "organisation": organisation}
+        request,
+        "organisations/note_form.html",
+        {"form": form, "organisation": organisation, "blocked": blocked},
     )
+
+
+def _note_saved(text: str, note: Note) -> str:
+    """The success message; inbound contact with key contacts says their owners are told."""
+    if note.started_by != Note.StartedBy.THEM:
+        return text
+    owners = sorted(
+        {
+            str(link.key_account.operator)
+            for contact in note.contacts.prefetch_related("key_links__key_account__operator")
+            for link in contact.key_links_list
+            if link.key_account.operator_id != note.author_id
+        }
+    )
+    if not owners:
+        return text
+    return f"{text} {' and '.join(owners)} will be told that their key contact got in touch."
 
 
 def _note(pk: int, note_id: int) -> Note:
@@ -485,6 +505,7 @@ def note_edit(request, pk: int, note_id: int):
     form = NoteForm(
         request.POST or None, instance=note, organisation=note.organisation, user=request.user
     )
+    blocked = []
     if request.method == "POST" and form.is_valid():
         fresh = Note.objects.get(pk=note.pk)
         data = dict(form.cleaned_data)
@@ -493,13 +514,14 @@ def note_edit(request, pk: int, note_id: int):
             services.note_update(note=fresh, by=request.user, contacts=contacts, **data)
         except ValidationError as error:
             add_validation_error(form, error)
+            blocked = getattr(error, "blocked", [])
         else:
             messages.success(request, "The note is saved.")
             return redirect(fresh.get_absolute_url())
     return render(
         request,
         "organisations/note_form.html",
-        {"form": form, "organisation": note.organisation, "note": note},
+        {"form": form, "organisation": note.organisation, "note": note, "blocked": blocked},
     )
 
 
@@ -542,6 +564,10 @@ def my_activity(request):
             "follow_ups": selectors.follow_ups_due(user, within_days=60),
             "notes": selectors.notes_by(user)[:50],
             "key_accounts": selectors.key_accounts_of(user),
+            "agreements": sorted(
+                selectors.liaison_agreements_in_force(user).values(),
+                key=lambda r: (r.valid_until, r.pk),
+            ),
             "waiting": selectors.liaison_requests_for_owner(user).filter(
                 status=LiaisonRequest.Status.PENDING
             ),

@@ -4,16 +4,19 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mycareer.accounts.permissions import Action, access_for, require
-from mycareer.core.text import counted
+from mycareer.core.forms import add_validation_error
 from mycareer.organisations import keyaccounts, selectors
 from mycareer.organisations.forms import (
     KeyAccountForm,
     KeyContactForm,
     LiaisonDecisionForm,
     LiaisonRequestForm,
+    MultiTouchForm,
     ReassignForm,
 )
 from mycareer.organisations.models import (
@@ -45,8 +48,7 @@ def key_account_add(request, pk: int):
                 by=request.user,
             )
         except ValidationError as error:
-            for field, errors in getattr(error, "error_dict", {None: error.error_list}).items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_validation_error(form, error)
         else:
             messages.success(
                 request, f"{operator} is now a key account operator for {organisation}."
@@ -100,27 +102,50 @@ def key_account_remove(request, pk: int, account_id: int):
     return redirect(account.organisation)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require(Action.ADMINISTER)
 def multi_touch(request, pk: int):
+    """Confirm, with what will be released or restored, then change multi-touch status."""
     organisation = get_object_or_404(Organisation, pk=pk)
-    wanted = request.POST.get("multi_touch") == "yes"
-    removed = keyaccounts.organisation_set_multi_touch(
-        organisation=organisation, multi_touch=wanted, by=request.user
-    )
-    if wanted:
-        messages.success(
-            request,
-            f"{organisation} is multi-touch: none of its contacts is protected"
-            + (
-                f" ({counted(removed, 'key contact', 'key contacts')} released)."
-                if removed
-                else "."
-            ),
+    accounts = keyaccounts.multi_touch_change(organisation)
+    wanted = not organisation.multi_touch
+    form = MultiTouchForm(request.POST or None, marking=wanted)
+    if request.method == "POST" and form.is_valid():
+        changed = keyaccounts.organisation_set_multi_touch(
+            organisation=organisation, multi_touch=wanted, by=request.user
         )
-    else:
-        messages.success(request, f"{organisation} is no longer multi-touch.")
-    return redirect(organisation)
+        links = sum(len(a.contact_links) for a in changed)
+        if wanted:
+            text = f"{organisation} is multi-touch: none of its contacts is protected."
+            if changed:
+                text += (
+                    f" {_count(len(changed), 'key account')} and {_count(links, 'key contact')}"
+                    " released and kept; their owners are told by email."
+                )
+        else:
+            text = f"{organisation} is no longer multi-touch."
+            if changed:
+                text += (
+                    f" {_count(len(changed), 'key account')} and {_count(links, 'key contact')}"
+                    " restored, with their guidance; their owners are told by email."
+                )
+        messages.success(request, text)
+        return redirect(organisation)
+    return render(
+        request,
+        "organisations/multi_touch.html",
+        {
+            "organisation": organisation,
+            "accounts": accounts,
+            "links": sum(len(a.contact_links) for a in accounts),
+            "marking": wanted,
+            "form": form,
+        },
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{pluralize(n)}"
 
 
 def _contact(pk: int, contact_id: int) -> Contact:
@@ -224,6 +249,8 @@ def liaison_inbox(request):
         {
             "to_me": selectors.liaison_requests_for_owner(request.user),
             "mine": selectors.liaison_requests_by(request.user),
+            "inbound": selectors.inbound_contacts_for_owner(request.user),
+            "today": timezone.localdate(),
         },
     )
 

@@ -82,7 +82,7 @@ def test_the_liaison_pages_show_both_people(client, tom, persona):
     assert "I run the Business School's employer masterclasses." in page
     assert ABOUT in page
     # The colleague asking sees how to reach the owner before they ask.
-    client.force_login(persona("manager"))
+    client.force_login(persona("expiring"))
     contact = liaison.key_contact.contact
     page = text(
         client.get(

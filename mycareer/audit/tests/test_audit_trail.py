@@ -32,8 +32,12 @@ def test_every_action_the_code_records_has_a_plain_language_label():
     for path in ROOT.rglob("*.py"):
         if "tests" in path.parts or "migrations" in path.parts:
             continue
-        for code in re.findall(r'"([a-z_]+(?:\.[a-z_]+){2,})"', path.read_text()):
-            if code.split(".")[0] in OUR_APPS:
+        text = path.read_text()
+        # Log lines (`log(logger, "events.cancellation.emailed", …)`) name events, not
+        # audited actions.
+        log_lines = set(re.findall(r'log\(\s*logger,\s*"([a-z_.]+)"', text))
+        for code in re.findall(r'"([a-z_]+(?:\.[a-z_]+){2,})"', text):
+            if code.split(".")[0] in OUR_APPS and code not in log_lines:
                 codes.add(code)
     assert len(codes) > 50
     assert sorted(codes - set(registered_actions())) == []
@@ -74,7 +78,11 @@ def test_filter_by_person_dates_and_kind_of_action(client, persona, entries):
     by_grace = _trail(client, person="Grace Okafor")
     assert _markers(by_grace) == {"entry-10"}
     grace = persona("mailer")
-    assert all(grace in (e.actor, e.person) for e in by_grace.context["page"].paginator.object_list)
+    # Her own actions, those about her, and records named for her (her key account).
+    assert all(
+        grace in (e.actor, e.person) or "Grace Okafor" in e.object_repr
+        for e in by_grace.context["page"].paginator.object_list
+    )
     assert _markers(_trail(client, person="operator@demo")) == {"entry-40"}
     assert _markers(_trail(client, action="mailing.campaign.queued")) == {"entry-10"}
     assert _markers(_trail(client, action="organisations.")) == {"entry-40"}

@@ -8,11 +8,11 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from mycareer.bookings import demo, services
-from mycareer.bookings.models import Booking, BookingSettings, WaitlistEntry
+from mycareer.bookings.models import HOLDING, QUEUED, Booking, BookingSettings, WaitlistEntry
 from mycareer.bookings.tests.factories import make_event, make_students
 from mycareer.events import selectors as event_selectors
 from mycareer.events import services as event_services
-from mycareer.events.registry import cancellation_recipients
+from mycareer.events.registry import cancellation_figures
 from mycareer.organisations.models import Organisation
 from mycareer.organisations.timeline import organisation_timeline
 
@@ -28,7 +28,9 @@ def test_a_persons_feed_includes_events_they_were_booked_into(persona, cast):
 
 
 @pytest.mark.django_db
-def test_everyone_booked_or_waiting_is_told_of_a_cancellation(persona, cast):
+def test_cancelling_ends_every_place_and_tells_each_person_once(persona, cast):
+    from mycareer.events.models import CancellationNotice
+
     tom = persona("operator")
     event = make_event(organiser=tom, capacity=1)
     booked, waiting, cancelled = make_students(3)
@@ -36,9 +38,20 @@ def test_everyone_booked_or_waiting_is_told_of_a_cancellation(persona, cast):
     services.booking_create(event=event, student=waiting, by=waiting)
     gone = services.booking_create(event=make_event(capacity=5), student=cancelled, by=cancelled)
     services.booking_cancel(booking=gone, by=cancelled)
-    assert cancellation_recipients(event) == [booked.email, waiting.email]
-    cancelled_event = event_services.event_cancel(event=event, by=tom, reason="Speaker ill")
-    assert cancelled_event.is_cancelled
+    assert cancellation_figures(event) == [
+        (1, "1 person has a place"),
+        (1, "1 person is on the waiting list"),
+    ]
+    event_services.event_cancel(event=event, by=tom, reason="Speaker ill")
+    notices = CancellationNotice.objects.filter(event=event).order_by("person__email")
+    assert [(n.person, n.detail) for n in notices] == sorted(
+        [(booked, "your place"), (waiting, "your place on the waiting list")],
+        key=lambda pair: pair[0].email,
+    )
+    assert not Booking.objects.filter(event=event, status__in=HOLDING).exists()
+    assert not WaitlistEntry.objects.filter(event=event, status__in=QUEUED).exists()
+    assert WaitlistEntry.objects.get(event=event, student=waiting).status == "cancelled"
+    assert cancellation_figures(event) == []
 
 
 @pytest.mark.django_db
@@ -83,7 +96,31 @@ def test_the_demo_story_has_bookings_waiting_lists_and_attendance(persona, cast)
     assert WaitlistEntry.objects.get(event=full, student=aisha).status == "waiting"
     assert Booking.objects.get(event=events[demo.FAIR], student=aisha).status == "confirmed"
     assert WaitlistEntry.objects.filter(event=events[demo.OFFERS], status="offered").count() == 1
+    cancelled = events[demo.CANCELLED]
+    cancelled.refresh_from_db()
+    assert cancelled.is_cancelled
+    assert WaitlistEntry.objects.get(event=cancelled, student=aisha).status == "cancelled"
+    assert not Booking.objects.filter(event=cancelled, status="confirmed").exists()
     # Idempotent: seeding again adds nothing.
     before = Booking.objects.count()
     demo.seed_bookings(cast)
     assert Booking.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_my_events_feed_holds_the_places_and_their_cancellations_not_waiting_lists(persona, cast):
+    tom = persona("operator")
+    student = make_students(1)[0]
+    booked, waiting, open_only = (make_event(organiser=tom, capacity=1) for _ in range(3))
+    services.booking_create(event=booked, student=student, by=student)
+    other = make_students(1)[0]
+    services.booking_create(event=waiting, student=other, by=other)
+    services.booking_create(event=waiting, student=student, by=student)
+    feed = event_selectors.personal_feed_events(student)
+    assert booked in feed
+    assert waiting not in feed and open_only not in feed
+    # Events open to them are the other feed.
+    assert open_only in event_selectors.visible_events(student)
+    event_services.event_cancel(event=booked, by=tom, reason="Speaker ill")
+    [cancelled] = event_selectors.personal_feed_events(student)
+    assert cancelled == booked and cancelled.is_cancelled  # STATUS:CANCELLED in the feed

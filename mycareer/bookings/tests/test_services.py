@@ -474,17 +474,48 @@ def test_checking_in_twice_changes_nothing(tom, people):
 
 
 @pytest.mark.django_db
-def test_check_in_opens_on_the_day_and_refuses_cancelled_bookings(tom, people):
+def test_check_in_opens_two_hours_before_the_start_and_refuses_cancelled_bookings(tom, people):
     event = make_event(organiser=tom, starts_in=datetime.timedelta(days=3))
-    booking = book(event, people[0])
-    with pytest.raises(ValidationError, match="opens on the day"):
+    booking, other = book(event, people[0]), book(event, people[1])
+    # 02:34 for a 10:00 event: seven hours and 26 minutes before.
+    with (
+        time_machine.travel(event.starts_at - datetime.timedelta(hours=7, minutes=26)),
+        pytest.raises(
+            ValidationError, match="Check-in opens on .*, 2 hours before the event starts"
+        ),
+    ):
         services.check_in(booking=booking, by=tom)
-    services.booking_cancel(booking=booking, by=people[0])
+    with (
+        time_machine.travel(event.starts_at - datetime.timedelta(hours=2, seconds=1)),
+        pytest.raises(ValidationError, match="Check-in opens on"),
+    ):
+        services.walk_in(event=event, student=people[2], by=tom)
+    booking.refresh_from_db()
+    assert booking.status == "confirmed" and booking.checked_in_at is None
+    panel = selectors.booking_panel(event, people[0])
+    assert panel.booking.status == "confirmed"  # not "You attended this event"
+    with time_machine.travel(event.starts_at - datetime.timedelta(hours=2)):
+        assert services.check_in(booking=booking, by=tom)[1]
+    services.booking_cancel(booking=other, by=people[1])
     with (
         time_machine.travel(event.starts_at),
         pytest.raises(ValidationError, match="was cancelled"),
     ):
+        services.check_in(booking=other, by=tom)
+
+
+@pytest.mark.django_db
+def test_when_check_in_opens_is_a_setting(tom, people, settings):
+    settings.MYCAREER = {**settings.MYCAREER, "CHECK_IN_OPENS_MINUTES": 30}
+    event = make_event(organiser=tom, starts_in=datetime.timedelta(days=3))
+    booking = book(event, people[0])
+    with (
+        time_machine.travel(event.starts_at - datetime.timedelta(minutes=31)),
+        pytest.raises(ValidationError, match="30 minutes before the event starts"),
+    ):
         services.check_in(booking=booking, by=tom)
+    with time_machine.travel(event.starts_at - datetime.timedelta(minutes=30)):
+        assert services.check_in(booking=booking, by=tom)[1]
 
 
 @pytest.mark.django_db
@@ -513,8 +544,17 @@ def held_event(tom, people):
 
 @pytest.mark.django_db
 def test_closing_attendance_makes_everyone_not_checked_in_a_no_show(tom, people, held_event):
-    with pytest.raises(ValidationError, match="once the event has started"):
-        services.attendance_close(event=held_event, by=tom)
+    # Two weeks before, and during the event: nobody is a no-show yet.
+    for moment in (
+        held_event.starts_at - datetime.timedelta(weeks=2),
+        held_event.ends_at - datetime.timedelta(minutes=1),
+    ):
+        with (
+            time_machine.travel(moment),
+            pytest.raises(ValidationError, match="once the event has ended"),
+        ):
+            services.attendance_close(event=held_event, by=tom)
+    assert not Booking.objects.filter(event=held_event, status="no_show").exists()
     with time_machine.travel(held_event.ends_at):
         no_shows = services.attendance_close(event=held_event, by=tom)
         assert sorted(b.student_id for b in no_shows) == sorted(s.pk for s in people[1:3])

@@ -14,6 +14,7 @@ from mycareer.bookings import services
 from mycareer.bookings.models import Booking, BookingBan, BookingSettings, WaitlistEntry
 from mycareer.bookings.tests.factories import make_event, make_students
 from mycareer.bookings.tickets import check_in_token
+from mycareer.events.models import Event
 from mycareer.organisations import services as organisation_services
 
 
@@ -48,7 +49,7 @@ def mech_event(tom, cast):
     ("name", "status", "booked"),
     [
         ("student", 302, True),  # MEng Mechanical Engineering: in the audience
-        ("student2", 404, False),  # Computer Science: the event is not shown to them
+        ("student2", 403, False),  # Computer Science: the event is for other students
         ("employer@demo-employer.com", 404, False),
         ("operator", 302, False),  # staff see the event but do not book
     ],
@@ -131,7 +132,13 @@ def test_students_cancel_and_leave_from_my_events(client, persona, tom):
     page = text(client.get(url("my_events")))
     assert first.title in page and second.title in page
     assert "You are number 1 on the waiting list" in page
+    # Cancelling asks first: the link opens the question, and nothing changes until "yes".
+    assert f'href="{url("cancel", booking.pk)}"' in page
+    assert "Cancel your place?" in text(client.get(url("cancel", booking.pk)))
     client.post(url("cancel", booking.pk))
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+    client.post(url("cancel", booking.pk), {"confirm": "yes"})
     client.post(url("leave", entry.pk))
     booking.refresh_from_db()
     entry.refresh_from_db()
@@ -145,9 +152,11 @@ def test_nobody_cancels_someone_elses_booking_unless_they_run_the_event(client, 
     booking = services.booking_create(event=event, student=owner, by=owner)
     for name in ("student2", "mailer", "viewer"):
         client.force_login(persona(name))
-        assert client.post(url("cancel", booking.pk)).status_code == 403
+        assert client.get(url("cancel", booking.pk)).status_code == 403
+        assert client.post(url("cancel", booking.pk), {"confirm": "yes"}).status_code == 403
     client.force_login(tom)
-    assert client.post(url("cancel", booking.pk)).status_code == 302
+    assert "Cancel Aisha Khan's place?" in text(client.get(url("cancel", booking.pk)))
+    assert client.post(url("cancel", booking.pk), {"confirm": "yes"}).status_code == 302
     booking.refresh_from_db()
     assert booking.status == "cancelled" and booking.cancelled_by == tom
 
@@ -182,13 +191,19 @@ def test_my_events_shows_the_demo_students_places_and_past_attendance(client, pe
 def test_my_events_takes_a_bounded_number_of_queries(
     client, persona, tom, django_assert_max_num_queries
 ):
+    from mycareer.events import services as event_services
+
     student = persona("student")
-    for capacity in (5, 5, 0, 0, 0):
+    for capacity in (5, 5, 0, 0, 0, 5, 5, 0, 0):
         event = make_event(organiser=tom, capacity=capacity)
         services.booking_create(event=event, student=student, by=student)
+    # Four of them cancelled: two places and two waiting-list places ended with them.
+    for event in Event.objects.filter(organiser=tom).order_by("-pk")[:4]:
+        event_services.event_cancel(event=event, by=tom, reason="Room flooded")
     client.force_login(student)
-    with django_assert_max_num_queries(12):
-        assert client.get(url("my_events")).status_code == 200
+    with django_assert_max_num_queries(14):
+        response = client.get(url("my_events"))
+    assert text(response).count("Room flooded") == 4
 
 
 @pytest.mark.django_db
@@ -534,7 +549,7 @@ def test_staff_see_this_weeks_events_with_figures_and_a_check_in_link(client, to
 
 @pytest.mark.django_db
 def test_the_event_page_works_for_everyone_who_may_see_the_event(client, persona, mech_event):
-    for name, status in (("student", 200), ("operator", 200), ("student2", 404)):
+    for name, status in (("student", 200), ("operator", 200), ("student2", 403)):
         client.force_login(persona(name))
         assert client.get(url("event", mech_event.pk)).status_code == status
     client.logout()
@@ -543,3 +558,125 @@ def test_the_event_page_works_for_everyone_who_may_see_the_event(client, persona
 
 def test_waitlist_model_names_read_well():
     assert str(WaitlistEntry.Status.OFFERED.label) == "Offered a place"
+
+
+# Asking before cancelling a place ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        ({"capacity": 1}, "the next person on it will be given the place and told by email"),
+        (
+            {"capacity": 1, "promotion": "offer"},
+            "the next person on it will be offered the place by email, with 24 hours",
+        ),
+        ({}, "The place will be free for someone else to book."),
+    ],
+)
+def test_cancelling_a_place_says_who_gets_it_without_naming_them(
+    client, persona, tom, rules, expected
+):
+    event = make_event(organiser=tom, **rules)
+    student, other = persona("student"), make_students(1)[0]
+    booking = services.booking_create(event=event, student=student, by=student)
+    services.booking_create(event=event, student=other, by=other)
+    client.force_login(student)
+    page = text(client.get(url("cancel", booking.pk)))
+    assert expected in page
+    assert other.full_name not in page
+    assert "Yes, cancel my place" in page and "Keep my place" in page
+    if not rules:
+        assert "waiting list" not in page
+
+
+@pytest.mark.django_db
+def test_an_event_with_no_limit_on_places_says_nothing_of_a_waiting_list(client, persona, tom):
+    event = make_event(organiser=tom)
+    client.force_login(persona("student"))
+    page = text(client.get(url("event", event.pk)))
+    assert "No limit on places" in page
+    assert "waiting list" not in page
+    client.force_login(tom)
+    manage = text(client.get(url("manage", event.pk)))
+    assert "No limit on places ·" in manage and "waiting list with" not in manage
+
+
+# An event for other students -----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_student_opening_an_event_for_other_students_is_told_so(client, persona, mech_event):
+    from mycareer.events.tests.factories import EventFactory
+
+    client.force_login(persona("student2"))  # Computer Science
+    for address in (url("event", mech_event.pk), mech_event.get_absolute_url()):
+        response = client.get(address)
+        assert response.status_code == 403
+        page = text(response)
+        assert "This event is for other students" in page
+        assert f"{mech_event.title} is for students of other schools" in page
+        assert f'href="{reverse("events:list")}">Events open to you</a>' in page
+    draft = EventFactory(title="Secret draft", status="draft")
+    for address in (url("event", draft.pk), draft.get_absolute_url()):
+        response = client.get(address)
+        assert response.status_code == 404
+        assert "Secret draft" not in text(response)
+
+
+# Cancelling the event ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_after_the_event_is_cancelled_my_events_and_the_event_page_say_so(client, tom):
+    from mycareer.events import services as event_services
+
+    aisha = make_students(1)[0]  # none of the demo's bookings
+    full = make_event(organiser=tom, capacity=1)
+    booked = make_event(organiser=tom, capacity=5)
+    for student in make_students(2):
+        services.booking_create(event=full, student=student, by=student)
+    services.booking_create(event=full, student=aisha, by=aisha)
+    services.booking_create(event=booked, student=aisha, by=aisha)
+    client.force_login(aisha)
+    assert "You are number 2 on the waiting list" in text(client.get(url("my_events")))
+    for event in (full, booked):
+        event_services.event_cancel(event=event, by=tom, reason="The speaker is ill.")
+    page = text(client.get(url("my_events")))
+    assert "You are number" not in page
+    assert "Cancelled by the organisers" in page
+    assert "You were on the waiting list; it ended with the event. Why: The speaker is ill." in page
+    assert "You had a place; it was cancelled with the event." in page
+    assert "You have no places booked." in page
+    event_page = text(client.get(url("event", full.pk)))
+    assert "This event was cancelled." in event_page
+    assert "You were on its waiting list; that has ended with it" in event_page
+    assert "You are number" not in event_page
+    assert "Your place was cancelled with it" in text(client.get(booked.get_absolute_url()))
+    assert "was cancelled, and your place with it" in text(client.get("/"))
+
+
+# The door opens two hours before; attendance closes after the end --------------------------
+
+
+@pytest.mark.django_db
+def test_the_door_and_attendance_pages_explain_when_they_open(client, persona, tom):
+    event = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(days=2))
+    student = persona("student")
+    booking = services.booking_create(event=event, student=student, by=student)
+    client.force_login(tom)
+    door = text(client.get(url("check_in", event.pk)))
+    assert "Check-in opens on" in door and "2 hours before the event starts" in door
+    assert "Check in<span" not in door
+    response = client.post(url("check_in", event.pk), {"booking": booking.pk}, follow=True)
+    assert "Check-in opens on" in text(response)
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+    after = text(client.get(url("attendance", event.pk)))
+    assert "Attendance can be closed once the event has ended" in after
+    assert "Close attendance</button>" not in after
+    with time_machine.travel(event.starts_at - datetime.timedelta(minutes=5)):
+        assert "Check in<span" in text(client.get(url("check_in", event.pk)))
+    with time_machine.travel(event.ends_at + datetime.timedelta(minutes=5)):
+        assert "Close attendance</button>" in text(client.get(url("attendance", event.pk)))

@@ -19,7 +19,7 @@ from mycareer.core.tests.matrix import PERSONAS, route_kwargs, sample_objects, u
 GET = {
     "bookings:attendance": "LDDDDDAADA",
     "bookings:book": "MMMMMMMMMM",
-    "bookings:cancel": "MMMMMMMMMM",
+    "bookings:cancel": "LADDDDDADA",
     "bookings:check_in": "LDDDDDAADA",
     "bookings:check_in_code": "MMMMMMMMMM",
     "bookings:counts": "LDDDDDAADA",
@@ -129,7 +129,7 @@ GET = {
     "organisations:liaison_request": "LDDDDDADAA",
     "organisations:liaison_request_create": "LDDDDDAAAA",
     "organisations:merge": "LDDDDDAAAA",
-    "organisations:multi_touch": "MMMMMMMMMM",
+    "organisations:multi_touch": "LDDDDDDDDA",
     "organisations:my_activity": "LDDDDDAAAA",
     "organisations:note_create": "LDDDDDAAAA",
     "organisations:note_delete": "LDDDDDDAAA",

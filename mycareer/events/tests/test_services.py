@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from mycareer.audit.models import AuditEntry
 from mycareer.core.tests.concurrency import at_once
-from mycareer.events import registry, selectors, services
+from mycareer.events import registry, selectors, services, tasks
 from mycareer.events.clashes import ClashesFound
 from mycareer.events.models import ClashOverride, Event, OpeningRequest
 from mycareer.events.tests.factories import at, far_monday, make_event, organisation, unit
@@ -406,25 +406,38 @@ def test_the_other_organiser_is_emailed_the_reason(persona, cast, smtp_server, r
 
 
 @pytest.mark.django_db(transaction=True)
-def test_cancelling_emails_everyone_registered_as_booked(persona, cast, smtp_server, run_worker):
-    tom = persona("operator")
+def test_cancelling_emails_each_person_once_even_if_the_task_runs_again(
+    persona, cast, smtp_server, run_worker
+):
+    from mycareer.events.models import CancellationNotice
+
+    tom, ada, bo = persona("operator"), persona("student"), persona("student2")
     event = make_event(by=tom, title="Soon cancelled", starts_at=at(far_monday(), 10), publish=True)
 
-    def booked(cancelled_event):
-        assert cancelled_event.pk == event.pk
-        return ["ada@student.example.ac.uk", "ADA@student.example.ac.uk", "bo@example.ac.uk"]
+    def ended(cancelled_event, *, by, now):
+        assert cancelled_event.pk == event.pk and by == tom
+        return [(ada, "your place"), (ada, "your place"), (bo, "your place on the waiting list")]
 
-    registry.register_cancellation_recipients(booked, name="test-booked")
+    registry.register_cancellation_handler(
+        registry.CancellationHandler(describe=lambda e: [], end=ended), name="test-booked"
+    )
     try:
         services.event_cancel(event=event, by=tom, reason="The speaker is ill")
     finally:
-        registry.unregister_cancellation_recipients(booked, name="test-booked")
+        registry.unregister_cancellation_handler(name="test-booked")
+    run_worker()
+    # The task again (a retry, a restarted worker): nobody is told twice.
+    tasks.send_cancellation_emails.enqueue(event.pk)
     run_worker()
     mails = [
         m for m in smtp_server.wait_for(2) if m["Subject"] == "[MyCareer] Cancelled: Soon cancelled"
     ]
-    assert sorted(m["To"] for m in mails) == ["ada@student.example.ac.uk", "bo@example.ac.uk"]
-    assert "The speaker is ill" in mails[0].get_content()
+    assert sorted(m["To"] for m in mails) == ["student2@demo.ac.uk", "student@demo.ac.uk"]
+    bodies = {m["To"]: m.get_content() for m in mails}
+    assert "The speaker is ill" in bodies["student@demo.ac.uk"]
+    assert "has been cancelled, and your place with it." in bodies["student@demo.ac.uk"]
+    assert "and your place on the waiting list with it" in bodies["student2@demo.ac.uk"]
+    assert not CancellationNotice.objects.filter(event=event, sent_at__isnull=True).exists()
     entry = AuditEntry.objects.get(action="events.event.cancelled", object_id=str(event.pk))
     assert entry.data == {"reason": "The speaker is ill", "people_told": 2}
 
@@ -481,3 +494,57 @@ def test_two_clashing_drafts_published_at_once_cannot_both_skip_the_reason(cast,
     refused = [r for r in results if isinstance(r, ClashesFound)]
     assert (len(published), len(refused)) == (1, 1), results
     assert Event.objects.filter(pk__in=[d.pk for d in drafts], status="published").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_clash_already_gone_ahead_with_is_not_asked_about_again(
+    clashing_pair, tom, persona, monday, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    queued = DBTaskResult.objects.filter(task_path__endswith="send_clash_override_emails")
+    queued.delete()  # the demo story's own
+
+    def emails() -> int:
+        return queued.count()
+
+    theirs, mine = clashing_pair
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_publish(event=mine, by=tom, override_reason="Only date they have")
+    assert emails() == 1
+    # Moved by half an hour, and retitled: the same clash, so no reason and no email.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_update(
+            event=mine, by=tom, starts_at=at(monday, 12), ends_at=at(monday, 13), title="Tom's"
+        )
+    assert emails() == 1
+    assert ClashOverride.objects.filter(event=mine).count() == 1
+    # Moved to another week, where another organiser's event is: a new clash, asked about.
+    week = monday + datetime.timedelta(days=7)
+    third = make_event(
+        by=persona("admin"),
+        title="Careers Centre talk",
+        unit=unit("careers"),
+        starts_at=at(week, 12),
+        audience_units=[unit("mech")],
+        publish=True,
+    )
+    with pytest.raises(ClashesFound) as raised:
+        services.event_update(event=mine, by=tom, starts_at=at(week, 12), ends_at=at(week, 13))
+    assert [c.other for c in raised.value.clashes] == [third]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_update(
+            event=mine,
+            by=tom,
+            starts_at=at(week, 12),
+            ends_at=at(week, 13),
+            override_reason="The room is only free then",
+        )
+    assert emails() == 2
+    assert [o.other for o in ClashOverride.objects.filter(event=mine).order_by("pk")] == [
+        theirs,
+        third,
+    ]
+    # Someone else going ahead against my event also counts as accepted for me.
+    mine.refresh_from_db()
+    assert services.accepted_clashes(mine) == {theirs.pk, third.pk}

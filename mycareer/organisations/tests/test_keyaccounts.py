@@ -106,8 +106,10 @@ def test_multi_touch_organisations_have_no_protected_contacts(setup, persona):
         keyaccounts.organisation_set_multi_touch(
             organisation=org, multi_touch=True, by=setup["tom"]
         )
-    removed = keyaccounts.organisation_set_multi_touch(organisation=org, multi_touch=True, by=admin)
-    assert removed == 1
+    released = keyaccounts.organisation_set_multi_touch(
+        organisation=org, multi_touch=True, by=admin
+    )
+    assert released == [setup["account"]]
     ruth = setup["ruth"].__class__.objects.get(pk=setup["ruth"].pk)
     assert ruth.display_name == "Ruth Key"
     assert keyaccounts.contact_blockers(contact=ruth, user=persona("manager")) == []
@@ -190,7 +192,7 @@ def test_liaison_journey_through_the_pages(client, setup, persona):
     assert "Ask to contact Ruth Key" in page
     url = reverse("organisations:liaison_request_create", args=[setup["org"].pk, ruth.pk])
     assert client.post(url, {"reason": "Fair", "proposed_engagement": "Invite"}).status_code == 302
-    request = LiaisonRequest.objects.get(requester=persona("manager"))
+    request = LiaisonRequest.objects.get(requester=persona("manager"), key_contact__contact=ruth)
     detail = reverse("organisations:liaison_request", args=[request.pk])
     assert (
         client.post(detail, {"decision": "approve", "valid_days": 90}).status_code == 200
@@ -209,19 +211,8 @@ def test_liaison_journey_through_the_pages(client, setup, persona):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_request_and_answer_emails_are_really_sent(persona, cast, smtp_server, run_worker):
-    tom, helen = persona("operator"), persona("manager")
-    org = services.organisation_create(
-        by=tom, name="Quillfeather Instruments", confirm_duplicates=True
-    )
-    ruth = services.contact_create(
-        organisation=org, by=tom, full_name="Ruth Key", email="ruth@quill.co.uk"
-    )
-    account = keyaccounts.key_account_create(
-        organisation=org, operator=tom, unit=cast["units"]["mech"], by=persona("admin")
-    )
-    keyaccounts.key_contact_mark(account=account, contact=ruth, guidance="", by=tom)
-    ruth.refresh_from_db()
+def test_request_and_answer_emails_are_really_sent(setup, persona, smtp_server, run_worker):
+    tom, helen, ruth = setup["tom"], persona("manager"), setup["ruth"]
     [request] = keyaccounts.liaison_request_create(
         requester=helen,
         contact=ruth,
@@ -281,3 +272,333 @@ def test_search_results_and_export_show_the_owner_and_the_star(client, setup, pe
     body = b"".join(export.streaming_content).decode()
     assert "Ruth Key *" in body
     assert "School of Mechanical Engineering: Tom Bennett" in body
+
+
+# Multi-touch and key accounts exclude each other -------------------------------------
+
+
+def test_a_multi_touch_organisation_cannot_get_a_key_account(client, persona, cast):
+    from mycareer.organisations.models import KeyAccount, Organisation
+
+    atlas = Organisation.objects.get(name="Atlas Global Bank")
+    assert atlas.multi_touch
+    with pytest.raises(ValidationError, match="multi-touch"):
+        keyaccounts.key_account_create(
+            organisation=atlas,
+            operator=persona("manager"),
+            unit=cast["units"]["eps"],
+            by=persona("admin"),
+        )
+    client.force_login(persona("admin"))
+    url = reverse("organisations:key_account_add", args=[atlas.pk])
+    page = client.get(url).content.decode()
+    assert "it has no key accounts" in page
+    assert 'name="unit"' not in page
+    response = client.post(url, {"unit": cast["units"]["eps"].pk})
+    assert "it has no key accounts" in response.content.decode()
+    assert not KeyAccount.objects.filter(organisation=atlas).exists()
+    profile = client.get(atlas.get_absolute_url()).content.decode()
+    assert "Add a key account" not in profile
+
+
+def test_marking_multi_touch_releases_and_unmarking_restores_everything(setup, persona):
+    from mycareer.organisations.models import Contact, KeyAccount
+    from mycareer.organisations.search import OrganisationQuery, search_organisations
+
+    org, tom, admin, helen = setup["org"], setup["tom"], persona("admin"), persona("manager")
+    [agreed] = keyaccounts.liaison_request_create(
+        requester=helen, contact=setup["ruth"], reason="Fair", proposed_engagement="Invite"
+    )
+    keyaccounts.liaison_request_decide(request=agreed, approve=True, by=tom, valid_days=30)
+
+    keyaccounts.organisation_set_multi_touch(organisation=org, multi_touch=True, by=admin)
+    org.refresh_from_db()
+    assert list(org.key_accounts.all()) == []
+    ruth = Contact.objects.get(pk=setup["ruth"].pk)
+    assert ruth.display_name == "Ruth Key"
+    assert keyaccounts.contact_blockers(contact=ruth, user=persona("mailer")) == []
+    assert org not in set(search_organisations(OrganisationQuery(key_account="yes")))
+    assert org in set(search_organisations(OrganisationQuery(key_account="no")))
+
+    keyaccounts.organisation_set_multi_touch(organisation=org, multi_touch=False, by=admin)
+    org.refresh_from_db()
+    [account] = org.key_accounts.all()
+    assert account.pk == setup["account"].pk
+    assert (account.operator, account.unit, account.released_at) == (
+        tom,
+        setup["account"].unit,
+        None,
+    )
+    ruth = Contact.objects.get(pk=setup["ruth"].pk)
+    [link] = ruth.key_links_list
+    assert (link.pk, link.guidance) == (setup["link"].pk, "Ask Tom first.")
+    assert ruth.display_name == "Ruth Key *"
+    # Protection and the agreement in force come back as they were.
+    assert keyaccounts.contact_blockers(contact=ruth, user=persona("mailer")) == [link]
+    assert keyaccounts.contact_blockers(contact=ruth, user=helen) == []
+    assert KeyAccount.with_released.filter(organisation=org).count() == 1
+    actions = list(
+        AuditEntry.objects.filter(action="organisations.organisation.multi_touch")
+        .filter(object_id=str(org.pk))
+        .order_by("pk")
+        .values_list("data", flat=True)
+    )
+    assert actions[0]["key_accounts_released"][0]["key_contacts"] == [ruth.pk]
+    assert actions[1]["key_accounts_restored"][0]["operator"] == "operator@demo.ac.uk"
+
+
+def test_the_confirmation_names_what_will_be_released_and_a_stale_page_changes_nothing(
+    client, setup, persona
+):
+    org = setup["org"]
+    url = reverse("organisations:multi_touch", args=[org.pk])
+    client.force_login(persona("admin"))
+    page = client.get(url).content.decode()
+    assert "Mark Quillfeather Instruments as multi-touch?" in page
+    assert "1 key account and 1 key contact will stop protecting" in page
+    assert "Ruth Key *" in page and "Tom Bennett" in page and "Ask Tom first." in page
+    assert "Open Door" not in page
+    # A page still offering "no longer multi-touch" (someone marked it meanwhile) does nothing.
+    response = client.post(url, {"multi_touch": "no"})
+    assert response.status_code == 200
+    assert "Someone changed this organisation meanwhile" in response.content.decode()
+    org.refresh_from_db()
+    assert not org.multi_touch
+    response = client.post(url, {"multi_touch": "yes"})
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.multi_touch
+    restore = client.get(url).content.decode()
+    assert "What will be restored" in restore and "Ruth Key *" in restore
+    client.force_login(setup["tom"])
+    assert client.get(url).status_code == 403
+
+
+def test_merging_into_a_multi_touch_record_releases_the_other_records_key_accounts(
+    setup, persona, cast
+):
+    from mycareer.organisations.models import KeyAccount, Organisation
+
+    admin, tom = persona("admin"), setup["tom"]
+    atlas = Organisation.objects.get(name="Atlas Global Bank")
+    services.organisation_merge(survivor=atlas, other=setup["org"], keep={}, by=admin)
+    atlas.refresh_from_db()
+    assert atlas.multi_touch
+    assert list(atlas.key_accounts.all()) == []
+    moved = KeyAccount.with_released.get(pk=setup["account"].pk)
+    assert moved.organisation == atlas and moved.released_at is not None
+    keyaccounts.organisation_set_multi_touch(organisation=atlas, multi_touch=False, by=admin)
+    assert {a.operator for a in atlas.key_accounts.all()} >= {tom}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_owners_are_emailed_when_their_key_accounts_are_released_and_restored(
+    setup, persona, smtp_server, run_worker
+):
+    org, admin = setup["org"], persona("admin")
+    run_worker()
+    before = len(smtp_server.messages())
+    keyaccounts.organisation_set_multi_touch(organisation=org, multi_touch=True, by=admin)
+    run_worker()
+    [released] = smtp_server.wait_for(before + 1)[before:]
+    assert released["To"] == "operator@demo.ac.uk"
+    assert released["Subject"] == (
+        "[MyCareer] Quillfeather Instruments is now multi-touch: "
+        "your key contacts there are released"
+    )
+    body = released.get_content()
+    assert "Ruth Key" in body and "Ask Tom first." in body and "come back as they were" in body
+    keyaccounts.organisation_set_multi_touch(organisation=org, multi_touch=False, by=admin)
+    run_worker()
+    [restored] = smtp_server.wait_for(before + 2)[before + 1 :]
+    assert restored["To"] == "operator@demo.ac.uk"
+    assert "no longer multi-touch: your key account is back" in restored["Subject"]
+
+
+# Inbound contact ----------------------------------------------------------------------
+
+
+def test_contact_the_key_contact_started_is_recorded_and_flagged_to_the_owner(
+    client, setup, persona
+):
+    from mycareer.organisations.models import Note
+
+    helen, ruth, org = persona("manager"), setup["ruth"], setup["org"]
+    note = services.note_create(
+        organisation=org,
+        by=helen,
+        kind=Note.Kind.CALL,
+        started_by=Note.StartedBy.THEM,
+        text="Ruth rang about the spring fair.",
+        contacts=[ruth],
+    )
+    entry = AuditEntry.objects.get(action="organisations.note.created", object_id=str(note.pk))
+    assert entry.data["started_by"] == "them"
+    assert entry.data["inbound_key_contacts"] == [ruth.pk]
+    # The owner's liaison page lists it; nobody else's does.
+    client.force_login(setup["tom"])
+    inbox = client.get(reverse("organisations:liaison_inbox")).content.decode()
+    assert "Your key contacts who got in touch with colleagues" in inbox
+    assert "Ruth rang about the spring fair." in inbox
+    assert "contacted Helen Marsh" in inbox
+    client.force_login(persona("mailer"))
+    other = client.get(reverse("organisations:liaison_inbox")).content.decode()
+    assert "Ruth rang about the spring fair." not in other
+    # Contact we start is still refused.
+    with pytest.raises(keyaccounts.KeyContactsNeedLiaison):
+        services.note_create(organisation=org, by=helen, text="Rang Ruth", contacts=[ruth])
+
+
+def test_an_inbound_note_cannot_be_turned_into_contact_we_started(setup, persona):
+    from mycareer.organisations.models import Note
+
+    helen, ruth = persona("manager"), setup["ruth"]
+    note = services.note_create(
+        organisation=setup["org"],
+        by=helen,
+        started_by=Note.StartedBy.THEM,
+        text="Ruth wrote to us.",
+        contacts=[ruth],
+    )
+    with pytest.raises(ValidationError, match="key contact of Tom Bennett"):
+        services.note_update(note=note, by=helen, started_by=Note.StartedBy.US)
+    note.refresh_from_db()
+    assert note.started_by == Note.StartedBy.THEM
+
+
+def test_the_refusal_links_straight_to_ask_to_contact_and_keeps_what_was_typed(
+    client, setup, persona
+):
+    org, ruth = setup["org"], setup["ruth"]
+    client.force_login(persona("manager"))
+    url = reverse("organisations:note_create", args=[org.pk])
+    form = client.get(url).content.decode()
+    assert "They contacted us" in form
+    assert "Ruth Key * — key contact of Tom Bennett: ask first, unless they contacted you" in form
+    typed = {
+        "kind": "call",
+        "date": "2026-11-20",
+        "contacts": [ruth.pk],
+        "text": "Typed words stay",
+    }
+    response = client.post(url, {**typed, "started_by": "us"})
+    body = response.content.decode()
+    ask = reverse("organisations:liaison_request_create", args=[org.pk, ruth.pk])
+    assert f'href="{ask}">Ask to contact Ruth Key</a>' in body
+    assert "Typed words stay" in body
+    assert "choose “They contacted us”" in body
+    response = client.post(url, {**typed, "started_by": "them"})
+    assert response.status_code == 302
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == [
+        "The note is recorded. Tom Bennett will be told that their key contact got in touch."
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_owner_is_emailed_about_inbound_contact(setup, persona, smtp_server, run_worker):
+    from mycareer.organisations.models import Note
+
+    helen, org, ruth = persona("manager"), setup["org"], setup["ruth"]
+    run_worker()
+    before = len(smtp_server.messages())
+    note = services.note_create(
+        organisation=org,
+        by=helen,
+        kind=Note.Kind.CALL,
+        started_by=Note.StartedBy.THEM,
+        text="Ruth rang about the spring fair.",
+        contacts=[ruth],
+    )
+    run_worker()
+    [email] = smtp_server.wait_for(before + 1)[before:]
+    assert email["To"] == "operator@demo.ac.uk"
+    assert email["Reply-To"] == "manager@demo.ac.uk"
+    assert (
+        email["Subject"] == "[MyCareer] Ruth Key contacted Helen Marsh (Quillfeather Instruments)"
+    )
+    body = email.get_content()
+    assert "Ruth rang about the spring fair." in body
+    assert f"/organisations/{org.pk}/#note-{note.pk}" in body
+
+
+# Agreements in force -----------------------------------------------------------------
+
+
+def test_an_agreement_shows_wherever_the_contact_appears_for_the_requester(client, setup, persona):
+    from django.utils.formats import date_format
+
+    helen, ruth, org = persona("manager"), setup["ruth"], setup["org"]
+    [request] = keyaccounts.liaison_request_create(
+        requester=helen, contact=ruth, reason="Fair", proposed_engagement="Invite"
+    )
+    keyaccounts.liaison_request_decide(
+        request=request, approve=True, by=setup["tom"], valid_days=30
+    )
+    request.refresh_from_db()
+    until = request.valid_until
+    shown = date_format(until, "j M" if until.year == timezone.localdate().year else "j M Y")
+    text = f"You may contact Ruth Key until {shown} (agreed by Tom Bennett)"
+    client.force_login(helen)
+    for url in (
+        org.get_absolute_url(),
+        ruth.get_absolute_url(),
+        reverse("organisations:note_create", args=[org.pk]),
+        reverse("organisations:my_activity"),
+    ):
+        body = client.get(url).content.decode()
+        assert text in body, url
+    assert (
+        "Liaise with them before contacting"
+        not in client.get(ruth.get_absolute_url()).content.decode()
+    )
+    # Nobody else is told they may.
+    client.force_login(persona("mailer"))
+    assert text not in client.get(org.get_absolute_url()).content.decode()
+    assert (
+        "You may contact" not in client.get(reverse("organisations:my_activity")).content.decode()
+    )
+
+
+def test_liaison_and_activity_pages_stay_within_a_few_queries(
+    client, setup, persona, django_assert_max_num_queries
+):
+    from mycareer.organisations.models import Note
+
+    tom, helen, org = setup["tom"], persona("manager"), setup["org"]
+    people = [
+        services.contact_create(
+            organisation=org, by=tom, full_name=f"Key {n}", email=f"k{n}@q.co.uk"
+        )
+        for n in range(8)
+    ]
+    for person in people:
+        link = keyaccounts.key_contact_mark(
+            account=setup["account"], contact=person, guidance="", by=tom
+        )
+        person.refresh_from_db()
+        [request] = keyaccounts.liaison_request_create(
+            requester=helen, contact=person, reason="r", proposed_engagement="p"
+        )
+        keyaccounts.liaison_request_decide(request=request, approve=True, by=tom)
+        services.note_create(
+            organisation=org,
+            by=persona("mailer"),
+            started_by=Note.StartedBy.THEM,
+            text=f"{person.full_name} rang",
+            contacts=[person],
+        )
+        assert link.pk
+    client.force_login(tom)
+    with django_assert_max_num_queries(20):
+        inbox = client.get(reverse("organisations:liaison_inbox")).content.decode()
+    assert inbox.count(" rang") == 8
+    client.force_login(helen)
+    with django_assert_max_num_queries(20):
+        activity = client.get(reverse("organisations:my_activity")).content.decode()
+    assert activity.count("You may contact Key ") == 8
+    # The profile as an operator (with the note form) reads the agreements once, whatever
+    # the number of contacts.
+    with django_assert_max_num_queries(30):
+        profile = client.get(org.get_absolute_url()).content.decode()
+    assert profile.count("You may contact Key ") == 8
