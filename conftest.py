@@ -52,14 +52,28 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+def _uses_the_database(item: pytest.Item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(
+        item.get_closest_marker("django_db")
+        or names & {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+    )
+
+
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate limits and cached pages live in the cache: each test starts without them."""
+def _fresh_cache(request, django_db_blocker):
+    """Rate limits and cached pages live in the cache (a database table): each test that
+    uses the database starts without them."""
+    if not _uses_the_database(request.node):
+        yield
+        return
     from django.core.cache import cache
 
-    cache.clear()
+    with django_db_blocker.unblock():
+        cache.clear()
     yield
-    cache.clear()
+    with django_db_blocker.unblock():
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -38,11 +38,24 @@ def log_in(page, site, email: str, password: str = PASSWORD) -> None:
         page.wait_for_url(f"{site.url}/")
 
 
+def open_menu(page) -> None:
+    """On a phone the links sit behind the Menu button; open it as a person would."""
+    button = page.locator("summary.site-menu__button")
+    if (
+        button.count()
+        and button.is_visible()
+        and not page.locator("details.site-menu[open]").count()
+    ):
+        button.click()
+
+
 def log_out(page) -> None:
+    open_menu(page)
     page.get_by_role("button", name="Log out").click()
 
 
 def open_menu_link(page, name: str) -> None:
+    open_menu(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
 
 
@@ -51,3 +64,16 @@ def screenshot(page, name: str, viewport: str) -> None:
     if viewport == "desktop":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def fill_registration(
+    page, *, organisation: str, website: str, name: str, email: str, password: str
+) -> None:
+    """Fill the employer registration form, as a person would, and send it."""
+    page.get_by_label("Organisation name").fill(organisation)
+    page.get_by_label("Organisation website").fill(website)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Your work email address").fill(email)
+    page.get_by_label("Choose a password").fill(password)
+    page.get_by_label("Type the password again").fill(password)
+    page.get_by_role("button", name="Register").click()

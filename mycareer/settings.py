@@ -112,6 +112,15 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Plain-text emails: the same templates, without HTML escaping ("Calder & Wharfe",
+        # not "Calder &amp; Wharfe"). Used through mycareer.core.mail.render_text.
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 # Database: SQLite in var/ unless DATABASE_URL names another (PostgreSQL in production).
@@ -141,6 +150,15 @@ else:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(_SQLITE_OPTIONS)
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
+
+# The cache holds rate limits and cached feeds, so every web process must see the same
+# one: the database (its table is made by `migrate`).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "mycareer_cache",
+    }
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -307,8 +325,17 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        # A refusal is logged once, as MyCareer's own line (core.views), not as a traceback.
+        "drop_forbidden_tracebacks": {"()": "mycareer.core.logs.DropForbiddenTracebacks"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # Refusals, emails and background jobs: one key=value line each (mycareer.core.logs).
+        "mycareer": {"level": os.environ.get("MYCAREER_LOG_LEVEL", "INFO")},
+        "django.request": {"filters": ["drop_forbidden_tracebacks"]},
+    },
 }
 
 # MyCareer's own settings.
@@ -351,4 +378,8 @@ MYCAREER = {
     "EMAIL_RETRY_FIRST_SECONDS": env_int("EMAIL_RETRY_FIRST_SECONDS", 60),
     # Door staff can check people in from this many minutes before an event starts.
     "CHECK_IN_OPENS_MINUTES": env_int("CHECK_IN_OPENS_MINUTES", 120),
+    # Employer registrations: attempts per email address, and per network (an IPv4 /24
+    # or IPv6 /64), each per hour, counted in the shared cache.
+    "REGISTRATIONS_PER_EMAIL_PER_HOUR": env_int("REGISTRATIONS_PER_EMAIL_PER_HOUR", 3),
+    "REGISTRATIONS_PER_NETWORK_PER_HOUR": env_int("REGISTRATIONS_PER_NETWORK_PER_HOUR", 10),
 }

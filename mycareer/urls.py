@@ -14,6 +14,7 @@ urlpatterns = [
     path("audit/", include("mycareer.audit.urls")),
     path("organisations/", include("mycareer.organisations.urls")),
     path("employer/", include("mycareer.organisations.urls_employer")),
+    path("employers/", include("mycareer.organisations.urls_directory")),
     path("email/", include("mycareer.mailing.urls")),
     path("group/", include("mycareer.usergroup.urls")),
     path("vacancies/", include("mycareer.vacancies.urls")),

@@ -9,16 +9,19 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from mycareer.accounts import permissions, tasks
         from mycareer.accounts.dashboard import access_panel, student_panel
-        from mycareer.accounts.demo import seed_university
+        from mycareer.accounts.demo import seed_staff_profiles, seed_university
+        from mycareer.accounts.notifications import NotificationKind, register_notification_kind
         from mycareer.accounts.privacy import personal_data
         from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             DailyJob,
             DashboardPanel,
+            MediaArea,
             NavItem,
             SeedStep,
             register_daily_job,
+            register_media_area,
             register_nav,
             register_panel,
             register_seed,
@@ -37,6 +40,7 @@ class AccountsConfig(AppConfig):
                 "accounts.signin.unlocked": "Failed sign-ins cleared by an administrator",
                 "accounts.signin.unlocked_by_reset": "Failed sign-ins cleared by a password reset",
                 "core.task.retried": "Failed email tried again",
+                "accounts.profile.changed": "Staff profile changed",
             }
         )
         register_nav(
@@ -45,13 +49,30 @@ class AccountsConfig(AppConfig):
         register_nav(
             NavItem("Access", "accounts:access_list", permissions.can_administer, order=90)
         )
-        register_panel(DashboardPanel("accounts/panels/access.html", access_panel, order=90))
-        register_panel(DashboardPanel("accounts/panels/student.html", student_panel, order=10))
+        register_panel(
+            DashboardPanel(
+                "accounts/panels/access.html", access_panel, order=90, label="Your access"
+            )
+        )
+        register_panel(
+            DashboardPanel(
+                "accounts/panels/student.html", student_panel, order=10, label="Your studies"
+            )
+        )
         register_seed(SeedStep("university", seed_university, order=10))
+        register_seed(SeedStep("staff profiles", seed_staff_profiles, order=11))
         register_daily_job(
             DailyJob("training-expiry-reminders", tasks.send_training_expiry_reminders, hour=7)
         )
         register_personal_data("logins", personal_data)
+        register_daily_job(
+            DailyJob("staff-notification-digests", tasks.send_notification_digests, hour=7)
+        )
+        register_notification_kind(
+            NotificationKind(tasks.TRAINING_EXPIRY, "Your own training running out", optional=False)
+        )
+        # Staff photos are shown to colleagues only (key accounts, liaison requests).
+        register_media_area(MediaArea("people/", may_read=permissions.is_staff_member))
 
         from allauth.account.signals import password_reset
 

@@ -349,3 +349,70 @@ def _seed_training_sessions(admin, staff, operator_course, bulk_course) -> None:
     # The expiring operator has booked a refresher; the untrained one has not yet.
     services.training_book(session=sessions[0], user=staff["expiring@demo.ac.uk"], by=admin)
     services.training_book(session=sessions[2], user=staff["operator@demo.ac.uk"], by=admin)
+
+
+# How demo staff describe themselves on their profiles.
+PROFILES = {
+    "operator@demo.ac.uk": (
+        "0113 343 2101",
+        "Best reached by phone on Tuesday and Thursday mornings. I look after industrial "
+        "placements and the industrial advisory board for Mechanical Engineering.",
+    ),
+    "manager@demo.ac.uk": (
+        "0113 343 2002",
+        "Email me first; I coordinate the faculty's strategic partners (Stratos Aerospace) "
+        "and represent the faculty on the Super User Group.",
+    ),
+    "admin@demo.ac.uk": (
+        "0113 343 1000",
+        "Access, training and the terms of use. For anything urgent, call the Careers "
+        "Centre's front desk.",
+    ),
+    "mailer@demo.ac.uk": (
+        "",
+        "I run the Business School's employer masterclasses and its bulk email.",
+    ),
+}
+
+
+def _demo_photo(colour: str) -> bytes:
+    """A drawn head-and-shoulders picture, standing in for a real photo in the demo."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (160, 160), colour)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((52, 28, 108, 84), fill="#f3d9c4")
+    draw.ellipse((24, 92, 136, 200), fill="#1b1f24")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def seed_staff_profiles(cast: dict) -> None:
+    """Profiles, notification choices and a home page order for some demo staff."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from mycareer.accounts.models import NotificationMode
+
+    staff = {**cast["staff"], cast["admin"].email: cast["admin"]}
+    for email, (phone, about) in PROFILES.items():
+        person = staff[email]
+        if not person.about:
+            User.objects.filter(pk=person.pk).update(phone=phone or person.phone, about=about)
+    helen = staff["manager@demo.ac.uk"]
+    if not helen.photo:
+        path = "people/demo-helen-marsh.png"
+        if not default_storage.exists(path):
+            path = default_storage.save(path, ContentFile(_demo_photo("#5b2a86")))
+        # Helen wants her units' events first on her home page.
+        User.objects.filter(pk=helen.pk).update(
+            photo=path,
+            dashboard_order=["events/panels/staff.html", "bookings/panels/staff.html"],
+        )
+    # Priya reads MyCareer's notifications once a day.
+    User.objects.filter(pk=cast["admin"].pk, notifications_off=[]).update(
+        notification_mode=NotificationMode.DIGEST
+    )

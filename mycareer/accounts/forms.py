@@ -69,3 +69,39 @@ class StaffFilterForm(forms.Form):
         choices=[("", "Any level"), ("none", "No access"), *AccessLevel.choices],
         required=False,
     )
+
+
+class StaffProfileForm(forms.ModelForm):
+    """What colleagues see of a member of staff, and which emails they get, and when."""
+
+    receive = forms.MultipleChoiceField(
+        label="Email me about",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Untick what you do not want by email. You still see it in MyCareer.",
+    )
+
+    class Meta:
+        model = User
+        fields = ["job_title", "phone", "photo", "about", "notification_mode"]
+        labels = {"phone": "Phone", "photo": "Photo", "notification_mode": "When to email me"}
+        widgets = {
+            "about": forms.Textarea(attrs={"rows": 4}),
+            "notification_mode": forms.RadioSelect,
+            "photo": forms.ClearableFileInput(attrs={"accept": "image/*"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        from mycareer.accounts.notifications import notification_kinds
+
+        super().__init__(*args, **kwargs)
+        kinds = notification_kinds(optional_only=True)
+        self.fields["receive"].choices = [(k.code, k.label) for k in kinds]
+        off = set(self.instance.notifications_off or [])
+        self.fields["receive"].initial = [k.code for k in kinds if k.code not in off]
+        self.fields["phone"].widget.input_type = "tel"
+
+    def notifications_off(self) -> list[str]:
+        """The optional kinds left unticked: the ones this person does not want."""
+        chosen = set(self.cleaned_data["receive"])
+        return sorted(code for code, _ in self.fields["receive"].choices if code not in chosen)

@@ -3,12 +3,14 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.core.fields import SingleLineCharField
+from mycareer.core.validators import IMAGE_EXTENSIONS, validate_photo
 
 
 class UserManager(BaseUserManager):
@@ -38,6 +40,17 @@ def new_feed_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def photo_path(instance, filename: str) -> str:
+    """Photos get a random name: the address of one says nothing about whose it is."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
+    return f"people/{secrets.token_urlsafe(16)}.{extension}"
+
+
+class NotificationMode(models.TextChoices):
+    IMMEDIATE = "immediate", "As things happen"
+    DIGEST = "digest", "In one daily digest"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in: university staff, a student, or an employer contact."""
 
@@ -57,6 +70,29 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # Private iCalendar feeds use this token; the person can reset it.
     feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+    # Staff profiles: shown to colleagues beside key accounts and liaison requests.
+    photo = models.ImageField(
+        upload_to=photo_path,
+        blank=True,
+        validators=[FileExtensionValidator(IMAGE_EXTENSIONS), validate_photo],
+        help_text="A head-and-shoulders photo; without one, colleagues see your initials.",
+    )
+    about = models.TextField(
+        "how to reach me and what I work on",
+        max_length=600,
+        blank=True,
+        help_text="For example: the best times to call, and the employers and topics you cover.",
+    )
+    notification_mode = models.CharField(
+        "when to email me",
+        max_length=10,
+        choices=NotificationMode.choices,
+        default=NotificationMode.IMMEDIATE,
+    )
+    # The kinds of staff notification (codes) this person chose not to receive.
+    notifications_off = models.JSONField(default=list, blank=True)
+    # Home page panels (their template names) in the order this person chose.
+    dashboard_order = models.JSONField(default=list, blank=True)
 
     objects = UserManager()
 
@@ -334,3 +370,27 @@ class TermsAcceptance(models.Model):
 
 def training_valid_days() -> int:
     return settings.MYCAREER["TRAINING_VALID_DAYS"]
+
+
+class PendingNotification(models.Model):
+    """A staff notification waiting for its person's daily digest."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="pending_notifications")
+    kind = models.CharField(max_length=60)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["user", "created_at"],
+                condition=Q(sent_at__isnull=True),
+                name="pending_notification_unsent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} (for {self.user})"

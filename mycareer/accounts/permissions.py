@@ -63,7 +63,10 @@ class Access:
 
     granted: AccessLevel | None
     allowed: frozenset[str]
+    # Why not, said to the person themselves ("Your operator training expired…").
     reasons: dict[str, str] = field(default_factory=dict)
+    # The same reasons said about them, for administrators ("Sam's operator training…").
+    reasons_about: dict[str, str] = field(default_factory=dict)
     operator_training_expires: datetime.date | None = None
     bulk_training_expires: datetime.date | None = None
     terms_accepted: bool = False
@@ -75,6 +78,18 @@ class Access:
 
     def why_not(self, action: str) -> str | None:
         return None if self.can(action) else self.reasons.get(action)
+
+    def blocked_within_grant(self, *, about: bool = False) -> list[str]:
+        """Why the person cannot use all of the level they were granted, once per reason."""
+        if self.granted is None:
+            return []
+        reasons = self.reasons_about if about else self.reasons
+        found: list[str] = []
+        for action in Action.ALL:
+            reason = reasons.get(action)
+            if reason and Action.LEVEL[action] <= self.granted and reason not in found:
+                found.append(reason)
+        return found
 
     @property
     def effective_level(self) -> AccessLevel | None:
@@ -138,12 +153,93 @@ def _latest_expiry(code: str) -> Subquery:
     return Subquery(latest.values("expires_on")[:1])
 
 
-def _training_problem(record: _Completion | None, course_name: str, today) -> str | None:
+@dataclass(frozen=True)
+class _Voice:
+    """Who a reason speaks to: the person ("You", "Your") or an administrator ("Sam", "Sam's")."""
+
+    has: str
+    whose: str
+    they: str
+
+    @classmethod
+    def about(cls, user) -> "_Voice":
+        name = user.get_short_name()
+        return cls(has=f"{name} has", whose=f"{name}'s", they="they")
+
+
+YOU = _Voice(has="You have", whose="Your", they="you")
+
+
+def _training_problem(
+    record: _Completion | None, course_name: str, today, voice: _Voice = YOU
+) -> str | None:
     if record is None:
-        return f"You have not completed the {course_name} yet"
+        return f"{voice.has} not completed the {course_name} yet"
     if record.expires_on is None or record.expires_on < today:
-        return f"Your {course_name} expired on {_day(record.expires_on)}"
+        return f"{voice.whose} {course_name} expired on {_day(record.expires_on)}"
     return None
+
+
+def _reasons(
+    *,
+    granted: AccessLevel | None,
+    terms_ok: bool,
+    operator_record: _Completion | None,
+    bulk_record: _Completion | None,
+    second_factor: bool,
+    today: datetime.date,
+    voice: _Voice,
+) -> dict[str, str]:
+    """Why each action is not allowed (actions missing from the result are allowed)."""
+    you = voice is YOU
+    operator_problem = _training_problem(operator_record, "operator training", today, voice)
+    bulk_problem = _training_problem(bulk_record, "bulk email training", today, voice)
+    reasons: dict[str, str] = {}
+    for action in Action.ALL:
+        needed = Action.LEVEL[action]
+        verb = Action.VERB[action]
+        if granted is None:
+            reasons[action] = (
+                "You have not been given access to MyCareer's staff pages yet: "
+                "ask the Careers Centre after attending the operator training."
+                if you
+                else f"{voice.has} not been given access to MyCareer's staff pages yet."
+            )
+        elif granted < needed:
+            reasons[action] = f"{voice.whose} access level is {granted.label}; to {verb} " + (
+                f"you need the {needed.label} level, which an administrator grants."
+                if you
+                else f"{voice.they} need the {needed.label} level."
+            )
+        elif not terms_ok:
+            reasons[action] = (
+                f"Accept the current terms of use (data protection) to {verb} again."
+                if you
+                else f"{voice.has} not accepted the current terms of use (data protection), "
+                f"so {voice.they} cannot {verb} until {voice.they} do."
+            )
+        elif needed > AccessLevel.VIEWER and operator_problem:
+            reasons[action] = (
+                f"{operator_problem}: book a training session to {verb} again."
+                if you
+                else f"{operator_problem}, so {voice.they} cannot {verb} until "
+                f"{voice.they} attend a training session."
+            )
+        elif action == Action.BULK_EMAIL and bulk_problem:
+            reasons[action] = (
+                f"{bulk_problem}: book a bulk email session to {verb}."
+                if you
+                else f"{bulk_problem}, so {voice.they} cannot {verb} until "
+                f"{voice.they} attend a bulk email session."
+            )
+        elif action == Action.ADMINISTER and not second_factor:
+            reasons[action] = (
+                SECOND_FACTOR_NEEDED
+                if you
+                else f"{voice.has} not set up an authenticator app for signing in, so "
+                f"{voice.they} cannot {verb} until {voice.they} do."
+            )
+    return reasons
 
 
 def compute_access(user, *, today: datetime.date | None = None) -> Access:
@@ -165,7 +261,8 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
         )
     if user.kind != user.Kind.STAFF:
         reason = "This is for university staff only."
-        return Access(granted=None, allowed=frozenset(), reasons=dict.fromkeys(Action.ALL, reason))
+        reasons = dict.fromkeys(Action.ALL, reason)
+        return Access(granted=None, allowed=frozenset(), reasons=reasons, reasons_about=reasons)
 
     # Grant, terms and training in one query: every staff page asks this first.
     standing = (
@@ -206,37 +303,20 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
     bulk_record = _Completion(standing["bulk_expires"]) if standing["bulk_done"] else None
     terms_ok = bool(standing["terms_ok"])
 
-    operator_problem = _training_problem(operator_record, "operator training", today)
-    bulk_problem = _training_problem(bulk_record, "bulk email training", today)
-    allowed: set[str] = set()
-    reasons: dict[str, str] = {}
-    for action in Action.ALL:
-        needed = Action.LEVEL[action]
-        verb = Action.VERB[action]
-        if granted is None:
-            reasons[action] = (
-                "You have not been given access to MyCareer's staff pages yet: "
-                "ask the Careers Centre after attending the operator training."
-            )
-        elif granted < needed:
-            reasons[action] = (
-                f"Your access level is {granted.label}; to {verb} you need the "
-                f"{needed.label} level, which an administrator grants."
-            )
-        elif not terms_ok:
-            reasons[action] = f"Accept the current terms of use (data protection) to {verb} again."
-        elif needed > AccessLevel.VIEWER and operator_problem:
-            reasons[action] = f"{operator_problem}: book a training session to {verb} again."
-        elif action == Action.BULK_EMAIL and bulk_problem:
-            reasons[action] = f"{bulk_problem}: book a bulk email session to {verb}."
-        elif action == Action.ADMINISTER and not standing["second_factor"]:
-            reasons[action] = SECOND_FACTOR_NEEDED
-        else:
-            allowed.add(action)
+    standing_now = {
+        "granted": granted,
+        "terms_ok": terms_ok,
+        "operator_record": operator_record,
+        "bulk_record": bulk_record,
+        "second_factor": bool(standing["second_factor"]),
+        "today": today,
+    }
+    reasons = _reasons(**standing_now, voice=YOU)
     return Access(
         granted=granted,
-        allowed=frozenset(allowed),
+        allowed=frozenset(a for a in Action.ALL if a not in reasons),
         reasons=reasons,
+        reasons_about=_reasons(**standing_now, voice=_Voice.about(user)),
         operator_training_expires=operator_record.expires_on if operator_record else None,
         bulk_training_expires=bulk_record.expires_on if bulk_record else None,
         terms_accepted=terms_ok,

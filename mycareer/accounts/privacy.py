@@ -16,6 +16,8 @@ from django.utils import timezone
 from mycareer.accounts.models import (
     AccessGrant,
     DegreeProgramme,
+    NotificationMode,
+    PendingNotification,
     StaffMembership,
     StudentProfile,
     TermsAcceptance,
@@ -66,6 +68,8 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
         )
         addresses = EmailAddress.objects.filter(user=user)
         factors = Authenticator.objects.filter(user=user)
+        waiting = PendingNotification.objects.filter(user=user)
+        has_profile = bool(user.photo or user.about)
         profile = StudentProfile.objects.filter(user=user)
         grant = AccessGrant.objects.filter(user=user, revoked_at__isnull=True)
         kept = TrainingRecord.objects.filter(user=user).count()
@@ -75,10 +79,13 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
             (factors, "Two-step sign-in", "removed"),
             (profile, "Student record", "student number and expected graduation removed"),
             (grant, "Access level", "revoked"),
+            (waiting, "Notifications waiting for a daily digest", "removed"),
         ):
             count = rows.count()
             if count:
                 changes.append(Change(what, how, count))
+        if has_profile:
+            changes.append(Change("Staff profile", "photo and \u201chow to reach me\u201d removed"))
         if kept:
             changes.append(
                 Change(
@@ -93,11 +100,18 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
             factors.delete()
             profile.update(student_number=f"erased-{user.pk}", expected_graduation=None)
             grant.update(revoked_at=now, revoked_by=by)
+            waiting.delete()
+            if user.photo:
+                user.photo.storage.delete(user.photo.name)
             User.objects.filter(pk=user.pk).update(
                 full_name=ERASED_PERSON,
                 email=f"erased-{user.pk}@erased.invalid",
                 phone="",
                 job_title="",
+                photo="",
+                about="",
+                notifications_off=[],
+                dashboard_order=[],
                 is_active=False,
                 # Unusable: no password matches, and every session of the login ends,
                 # because a session is tied to the password it was opened with.
@@ -161,6 +175,11 @@ def login_letter(subject):
                 ("Last logged in", user.last_login),
                 ("Login open", user.is_active),
                 ("Two-step sign-in", "On" if two_step else "Off"),
+                ("How to reach you and what you work on", user.about),
+                (
+                    "Photo",
+                    "Yes: shown to colleagues beside your key accounts" if user.photo else "",
+                ),
                 (
                     "Personal calendar feed",
                     "You have a private feed address (not shown here; you can change it)",
@@ -190,6 +209,21 @@ def login_letter(subject):
                     ("Expected graduation", student.expected_graduation),
                 ],
                 origin="From the university's student records",
+            )
+        if user.kind == User.Kind.STAFF:
+            off = len(user.notifications_off or [])
+            yield LetterEntry(
+                "profile",
+                "The emails MyCareer sends you about your work",
+                [
+                    ("When", NotificationMode(user.notification_mode).label),
+                    ("Kinds you switched off", off),
+                    (
+                        "Waiting for your next daily digest",
+                        PendingNotification.objects.filter(user=user, sent_at__isnull=True).count(),
+                    ),
+                ],
+                origin="Your choices, on your profile",
             )
         units = StaffMembership.objects.filter(user=user).select_related("unit")
         if units:
@@ -254,6 +288,7 @@ personal_data = PersonalDataHandler(
         "accounts.TrainingRecord.user",
         "accounts.TrainingSession.trainer",
         "accounts.TermsAcceptance.user",
+        "accounts.PendingNotification.user",
         "account.EmailAddress.user",
         "mfa.Authenticator.user",
         "admin.LogEntry.user",

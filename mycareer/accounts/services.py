@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from mycareer.accounts.models import (
     TrainingSession,
     User,
 )
-from mycareer.accounts.permissions import forget_access
+from mycareer.accounts.permissions import Action, access_for, forget_access
 
 
 @transaction.atomic
@@ -244,3 +244,68 @@ def terms_accept(*, user: User, terms: TermsVersion) -> TermsAcceptance:
         )
     forget_access(user)
     return acceptance
+
+
+# Staff profiles -----------------------------------------------------------------------
+
+STAFF_PROFILE_FIELDS = (
+    "job_title",
+    "phone",
+    "photo",
+    "about",
+    "notification_mode",
+    "notifications_off",
+)
+
+
+@transaction.atomic
+def staff_profile_update(*, user: User, by: User, **data) -> list[str]:
+    """Change what colleagues see of a member of staff and how MyCareer emails them.
+
+    `photo` is a new file, False to remove the photo, or None to keep it. Returns the
+    names of the fields that changed (recorded in the audit trail, not their values).
+    """
+    if user.pk != by.pk and not access_for(by).can(Action.ADMINISTER):
+        raise PermissionDenied("Only the person themselves or an administrator changes a profile.")
+    unknown = set(data) - set(STAFF_PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not profile fields: {sorted(unknown)}")
+    changed = []
+    old_photo = user.photo.name if user.photo else ""
+    for name, value in data.items():
+        if name == "photo":
+            if value is None or (value is False and not old_photo):
+                continue
+            user.photo = "" if value is False else value
+        elif getattr(user, name) == value:
+            continue
+        else:
+            setattr(user, name, value)
+        changed.append(name)
+    if not changed:
+        return []
+    user.full_clean(exclude=["password", "feed_token", "email"])
+    user.save(update_fields=changed)
+    if "photo" in changed and old_photo:
+        # The old photo is personal data nobody sees any more: do not keep it.
+        transaction.on_commit(lambda: user.photo.storage.delete(old_photo))
+    audit.log(user, "accounts.profile.changed", by=by, person=user, data={"fields": changed})
+    return changed
+
+
+def dashboard_order_move(*, user: User, panel: str, offset: int, shown: list[str]) -> list[str]:
+    """Move one home-page panel up (-1) or down (+1) among the panels `shown` to this person.
+
+    The saved order keeps panels not shown now (another role's), after those shown.
+    """
+    order = [p for p in user.dashboard_order if p in shown]
+    order += [p for p in shown if p not in order]
+    if panel not in order:
+        raise ValidationError("That panel is not on your home page.")
+    index = order.index(panel)
+    target = max(0, min(len(order) - 1, index + offset))
+    order.insert(target, order.pop(index))
+    kept = [p for p in user.dashboard_order if p not in order]
+    user.dashboard_order = order + kept
+    user.save(update_fields=["dashboard_order"])
+    return order

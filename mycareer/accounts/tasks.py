@@ -1,13 +1,14 @@
 import datetime
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
 from django.utils import timezone
 
+from mycareer.accounts import notifications
 from mycareer.accounts.models import TrainingRecord
-from mycareer.core.mail import send_message
+from mycareer.accounts.notifications import notify
 from mycareer.core.retry import email_task
+
+TRAINING_EXPIRY = "accounts.training_expiry"
 
 
 @email_task()
@@ -35,18 +36,20 @@ def send_training_expiry_reminders() -> int:
             expires_on__gt=record.expires_on,
         ).exists()
         if not renewed:
-            context = {"record": record, "site_url": settings.SITE_URL}
-            send_message(
-                EmailMessage(
-                    subject=(
-                        f"Your MyCareer {record.course.name} expires on "
-                        f"{record.expires_on:%-d %B %Y}"
-                    ),
-                    body=render_to_string("accounts/email/training_expiry.txt", context),
-                    to=[record.user.email],
-                )
+            notify(
+                user=record.user,
+                kind=TRAINING_EXPIRY,
+                subject=f"Your {record.course.name} expires on {record.expires_on:%-d %B %Y}",
+                template="accounts/email/training_expiry.txt",
+                context={"record": record},
             )
             sent += 1
         # Mark renewed ones too, so they are not looked at again every day.
         TrainingRecord.objects.filter(pk=record.pk).update(reminder_sent_at=timezone.now())
     return sent
+
+
+@email_task()
+def send_notification_digests() -> int:
+    """The daily job: each member of staff on a digest gets one email with what waited."""
+    return notifications.send_digests()

@@ -6,6 +6,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("me/access/", views.my_access, name="my_access"),
+    path("me/profile/", views.profile, name="profile"),
     path("terms/", views.terms, name="terms"),
     path("terms/publish/", views.terms_publish, name="terms_publish"),
     path("access/", views.access_list, name="access_list"),

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -15,6 +16,7 @@ from mycareer.accounts.forms import (
     AccessRevokeForm,
     AttendanceForm,
     StaffFilterForm,
+    StaffProfileForm,
     TermsPublishForm,
     TrainingSessionForm,
 )
@@ -28,9 +30,10 @@ from mycareer.accounts.permissions import (
     require_kind,
 )
 from mycareer.audit.selectors import audit_for_person
-from mycareer.core.forms import bounded_ids, bounded_int
+from mycareer.core.forms import add_validation_error, bounded_ids, bounded_int
 from mycareer.core.http import safe_next
 from mycareer.core.models import FailedTask
+from mycareer.core.views import visible_panels
 
 
 @require_kind(User.Kind.STAFF)
@@ -60,6 +63,45 @@ def my_access(request):
             "booked_sessions": booked_sessions,
             "today": timezone.localdate(),
         },
+    )
+
+
+@require_kind(User.Kind.STAFF)
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    """A member of staff shapes their profile: what colleagues see, their emails, their home."""
+    user = request.user
+    panels = [panel for panel, _ in visible_panels(request)]
+    if request.method == "POST" and request.POST.get("move"):
+        template, _, direction = request.POST["move"].rpartition(":")
+        try:
+            services.dashboard_order_move(
+                user=user,
+                panel=template,
+                offset=-1 if direction == "up" else 1,
+                shown=[panel.template for panel in panels],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect(f"{reverse('accounts:profile')}#home-page")
+    fresh = User.objects.get(pk=user.pk)
+    form = StaffProfileForm(request.POST or None, request.FILES or None, instance=fresh)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in ("job_title", "phone", "about")}
+        data["notification_mode"] = form.cleaned_data["notification_mode"]
+        data["notifications_off"] = form.notifications_off()
+        data["photo"] = form.cleaned_data["photo"] if "photo" in form.changed_data else None
+        try:
+            services.staff_profile_update(user=User.objects.get(pk=user.pk), by=user, **data)
+        except ValidationError as error:
+            add_validation_error(form, error)
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("accounts:profile")
+    return render(
+        request,
+        "accounts/profile.html",
+        {"form": form, "person": fresh, "panels": panels},
     )
 
 
@@ -166,6 +208,7 @@ def access_edit(request, user_id: int):
             "person": person,
             "grant": grant,
             "access": access_for(person),
+            "blocked": access_for(person).blocked_within_grant(about=True),
             "grant_form": grant_form,
             "revoke_form": revoke_form,
             "history": AccessGrant.objects.filter(user=person).select_related(

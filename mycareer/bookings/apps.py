@@ -72,8 +72,16 @@ class BookingsConfig(AppConfig):
         )
         register_nav(NavItem("My events", "bookings:my_events", is_student, order=20))
         register_nav(NavItem("Bookings", "bookings:overview", can_edit_records, order=30))
-        register_panel(DashboardPanel("bookings/panels/student.html", student_panel, order=12))
-        register_panel(DashboardPanel("bookings/panels/staff.html", staff_panel, order=15))
+        register_panel(
+            DashboardPanel(
+                "bookings/panels/student.html", student_panel, order=12, label="Your bookings"
+            )
+        )
+        register_panel(
+            DashboardPanel(
+                "bookings/panels/staff.html", staff_panel, order=15, label="Your events this week"
+            )
+        )
         register_timeline_source("bookings", bookings_timeline_source, staff_only=False)
         register_personal_feed_source(booked_events_for_feed, name="bookings")
         register_cancellation_handler(

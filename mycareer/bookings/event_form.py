@@ -1,6 +1,6 @@
 """Places and the waiting list on the event form itself (a part the events app shows)."""
 
-from django.template.defaultfilters import pluralize
+from django.utils.translation import ngettext
 
 from mycareer.bookings import selectors, services
 from mycareer.bookings.forms import BookingSettingsForm
@@ -14,8 +14,19 @@ def moved_text(moved: list) -> str:
     """What raising the number of places did for the people waiting, or ""."""
     if not moved:
         return ""
-    verb = "offered a place" if isinstance(moved[0], WaitlistEntry) else "booked"
-    return f"{len(moved)} from the waiting list {pluralize(len(moved), 'was,were')} {verb}."
+    if isinstance(moved[0], WaitlistEntry):
+        text = ngettext(
+            "%(count)d person from the waiting list was offered a place.",
+            "%(count)d people from the waiting list were offered a place.",
+            len(moved),
+        )
+    else:
+        text = ngettext(
+            "%(count)d person from the waiting list was booked.",
+            "%(count)d people from the waiting list were booked.",
+            len(moved),
+        )
+    return text % {"count": len(moved)}
 
 
 def _form(data, *, event, user) -> BookingSettingsForm:

@@ -12,8 +12,10 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from mycareer.core.fields import SingleLineCharField
+from mycareer.core.text import counted
 from mycareer.events.models import Event
 from mycareer.organisations.models import Contact
 
@@ -262,10 +264,15 @@ class NoShowPolicy(models.Model):
     def __str__(self) -> str:
         if not self.enabled:
             return "No-show policy: off"
-        return (
-            f"{self.no_shows} no-shows within {self.window_weeks} weeks stop booking "
-            f"for {self.ban_weeks} weeks"
-        )
+        return ngettext(
+            "%(no_shows)s within %(window)s stops booking for %(ban)s",
+            "%(no_shows)s within %(window)s stop booking for %(ban)s",
+            self.no_shows,
+        ) % {
+            "no_shows": counted(self.no_shows, "no-show", "no-shows"),
+            "window": counted(self.window_weeks, "week", "weeks"),
+            "ban": counted(self.ban_weeks, "week", "weeks"),
+        }
 
     @classmethod
     def current(cls) -> "NoShowPolicy":

@@ -24,6 +24,7 @@ from mycareer.bookings.models import (
     NoShowPolicy,
     WaitlistEntry,
 )
+from mycareer.core.text import counted
 from mycareer.events import selectors as event_selectors
 from mycareer.events.models import Event
 from mycareer.events.units import UnitTree
@@ -297,7 +298,7 @@ class Panel:
             return (
                 "When the event is full you can join the waiting list. When a place frees, "
                 "it is offered by email to the next person in the order people joined; they "
-                f"have {hours} hour{'s' if hours != 1 else ''} to accept before it passes on."
+                f"have {counted(hours, 'hour', 'hours')} to accept before it passes on."
             )
         return (
             "When the event is full you can join the waiting list. When a place frees, the "

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from mycareer import audit
 from mycareer.accounts.models import User
@@ -37,6 +38,7 @@ from mycareer.bookings.models import (
     WaitlistEntry,
 )
 from mycareer.core.logline import log
+from mycareer.core.text import counted
 from mycareer.events.models import Event
 from mycareer.organisations.keyaccounts import blocker_message, contact_blockers
 from mycareer.organisations.models import Contact
@@ -660,8 +662,13 @@ def walk_in(*, event: Event, student: User, by: User) -> Booking:
             free = _free(settings)
             if free is not None and free <= 0:
                 _refuse(
-                    f"No places left: all {settings.capacity} are taken. Raise the capacity "
-                    "to let this person in."
+                    ngettext(
+                        "No places left: the only place is taken.",
+                        "No places left: all %(count)d are taken.",
+                        settings.capacity,
+                    )
+                    % {"count": settings.capacity}
+                    + " Raise the capacity to let this person in."
                 )
         booking = Booking.objects.create(
             event=event,
@@ -819,7 +826,8 @@ def _apply_policy(
         ends_at=now + policy.ban_length,
         no_shows=missed,
         reason=(
-            f"You booked {missed} events between {selectors.day_text(since)} and "
+            f"You booked {counted(missed, 'event', 'events')} between "
+            f"{selectors.day_text(since)} and "
             f"{selectors.day_text(now)} and did not come or cancel."
         ),
     )

@@ -32,6 +32,7 @@ from mycareer.bookings.tickets import BadCode, read_check_in_token
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
 from mycareer.core.spreadsheets import csv_download
+from mycareer.core.text import counted
 from mycareer.events import selectors as event_selectors
 from mycareer.events.models import Event
 from mycareer.events.views import EventNotForYou, not_for_you
@@ -542,8 +543,8 @@ def attendance(request, event_id: int):
             else:
                 messages.success(
                     request,
-                    f"Attendance is closed: {len(no_shows)} "
-                    f"{'person' if len(no_shows) == 1 else 'people'} did not attend.",
+                    f"Attendance is closed: {counted(len(no_shows), 'person', 'people')} "
+                    "did not attend.",
                 )
             return redirect("bookings:attendance", event.pk)
         if form.is_valid():
@@ -602,8 +603,7 @@ def report(request, event_id: int):
         else:
             messages.success(
                 request,
-                f"The figures are on their way to {len(chosen)} "
-                f"contact{'s' if len(chosen) != 1 else ''}.",
+                f"The figures are on their way to {counted(len(chosen), 'contact', 'contacts')}.",
             )
             return redirect("bookings:report", event.pk)
     return render(

@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def create_cache_table(sender, using: str = "default", **kwargs) -> None:
+    """The database cache's table comes with `migrate`, so no deployment forgets it."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)
 
 
 class CoreConfig(AppConfig):
@@ -11,6 +19,7 @@ class CoreConfig(AppConfig):
         from mycareer.core.registry import DailyJob, NavItem, register_daily_job, register_nav
 
         register_nav(NavItem("Home", "home", lambda user: True, order=0))
+        post_migrate.connect(create_cache_table, sender=self, dispatch_uid="core.cache_table")
         # Early, before the day's work: a few seconds on a large SQLite database.
         register_daily_job(
             DailyJob("database-statistics", tasks.refresh_database_statistics, hour=3)

@@ -9,3 +9,12 @@ def safe_next(request, default: str) -> str:
     ):
         return target
     return default
+
+
+def client_address(request) -> str | None:
+    """The address the request came from, as Django sees it (REMOTE_ADDR).
+
+    Behind a reverse proxy, the deployment must set REMOTE_ADDR from the proxy's
+    forwarded header for the proxies it trusts; this is the one place that reads it.
+    """
+    return request.META.get("REMOTE_ADDR") or None

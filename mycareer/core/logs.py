@@ -21,3 +21,10 @@ def format_event(event: str, **fields) -> str:
 
 def log_event(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields) -> None:
     logger.log(level, format_event(event, **fields))
+
+
+class DropForbiddenTracebacks(logging.Filter):
+    """Django logs each 403 with its traceback; MyCareer writes its own one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status_code", None) != 403

@@ -22,6 +22,12 @@ class DashboardPanel:
     template: str
     context: Callable[[Any], dict | None]
     order: int = 100
+    # How a person choosing the order of their home page knows it ("Your follow-ups").
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.template.rsplit("/", 1)[-1].removesuffix(".html").capitalize()
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,13 @@ def register_panel(panel: DashboardPanel) -> None:
     _panels[panel.template] = panel
 
 
-def dashboard_panels() -> list[DashboardPanel]:
-    return sorted(_panels.values(), key=lambda p: p.order)
+def dashboard_panels(chosen_order: list[str] | None = None) -> list[DashboardPanel]:
+    """The panels in their default order, or with those in `chosen_order` (templates) first."""
+    panels = sorted(_panels.values(), key=lambda p: p.order)
+    if not chosen_order:
+        return panels
+    position = {template: index for index, template in enumerate(chosen_order)}
+    return sorted(panels, key=lambda p: position.get(p.template, len(position)))
 
 
 def register_daily_job(job: DailyJob) -> None:

@@ -1,12 +1,16 @@
-"""Cleaning one-line text (names, titles, subjects) as it comes in.
+"""Text in and out: one-line text cleaned as it comes in; counts and lists as they go out.
 
 A line break or another control character in a name can end up in an email header, a
 CSV row or a calendar file, where it changes the meaning of what follows it. Every
 one-line text MyCareer takes, from a form or an import, goes through `single_line`.
+Every count MyCareer shows goes through ngettext, here or in a template's `pluralize`.
 """
 
 import re
 import unicodedata
+
+from django.utils.formats import number_format
+from django.utils.translation import ngettext
 
 # Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
 _BREAKS = {"Cc", "Zl", "Zp"}
@@ -22,3 +26,16 @@ def single_line(value: str | None) -> str:
         return ""
     text = "".join(" " if unicodedata.category(c) in _BREAKS else c for c in str(value))
     return _SPACES.sub(" ", text).strip()
+
+
+def counted(count: int, singular: str, plural: str) -> str:
+    """A count with its noun, through ngettext: "1 place", "2 places", "1,204 people"."""
+    return f"{number_format(count, force_grouping=True)} {ngettext(singular, plural, count)}"
+
+
+def joined(items, *, last: str = "and") -> str:
+    """Names in a sentence: "A", "A and B", "A, B and C"."""
+    names = [str(item) for item in items]
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {last} {names[-1]}"

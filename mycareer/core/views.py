@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_safe
 
+from mycareer.core.logs import log_event
 from mycareer.core.registry import dashboard_panels
 
 logger = logging.getLogger(__name__)
@@ -16,16 +17,36 @@ def home(request):
     """Each person's home: a welcome page, or their dashboard once logged in."""
     if not request.user.is_authenticated:
         return render(request, "core/welcome.html")
-    panels = []
-    for panel in dashboard_panels():
-        context = panel.context(request)
-        if context is not None:
-            panels.append({"template": panel.template, "context": context})
+    panels = [
+        {"template": panel.template, "context": context}
+        for panel, context in visible_panels(request)
+    ]
     return render(request, "core/dashboard.html", {"panels": panels})
 
 
+def visible_panels(request) -> list:
+    """The home page's panels this person sees, in the order they chose, with their context."""
+    shown = []
+    for panel in dashboard_panels(request.user.dashboard_order):
+        context = panel.context(request)
+        if context is not None:
+            shown.append((panel, context))
+    return shown
+
+
 def permission_denied(request, exception=None):
+    """The refusal page with its reason, and one log line saying who was refused what."""
     reason = str(exception) if exception else ""
+    user = getattr(request, "user", None)
+    log_event(
+        logger,
+        "access.refused",
+        status=403,
+        method=request.method,
+        path=request.path,
+        user=user.pk if user is not None and user.is_authenticated else "anonymous",
+        reason=reason,
+    )
     return render(request, "403.html", {"reason": reason}, status=403)
 
 

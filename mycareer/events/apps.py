@@ -7,6 +7,7 @@ class EventsConfig(AppConfig):
     verbose_name = "Events calendar"
 
     def ready(self) -> None:
+        from mycareer.accounts.notifications import NotificationKind, register_notification_kind
         from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
@@ -17,12 +18,19 @@ class EventsConfig(AppConfig):
             register_panel,
             register_seed,
         )
-        from mycareer.events import permissions  # noqa: F401 (registers rules)
+        from mycareer.events import (
+            permissions,  # noqa: F401 (registers rules)
+            tasks,
+        )
         from mycareer.events.dashboard import staff_panel, student_panel
         from mycareer.events.demo import seed_events
         from mycareer.events.privacy import personal_data
-        from mycareer.events.selectors import event_timeline_source
-        from mycareer.organisations.timeline import register_timeline_source
+        from mycareer.events.selectors import event_timeline_source, profile_section
+        from mycareer.organisations.timeline import (
+            ProfileSection,
+            register_profile_section,
+            register_timeline_source,
+        )
 
         register_actions(
             {
@@ -42,8 +50,25 @@ class EventsConfig(AppConfig):
         register_nav(
             NavItem("Events", "events:month", lambda user: user.is_authenticated, order=30)
         )
-        register_panel(DashboardPanel("events/panels/student.html", student_panel, order=15))
-        register_panel(DashboardPanel("events/panels/staff.html", staff_panel, order=25))
+        register_panel(
+            DashboardPanel(
+                "events/panels/student.html", student_panel, order=15, label="Events for you"
+            )
+        )
+        register_panel(
+            DashboardPanel(
+                "events/panels/staff.html", staff_panel, order=25, label="Your units' events"
+            )
+        )
         register_timeline_source("events", event_timeline_source, staff_only=False)
+        for code, label in (
+            (tasks.CLASH_OVERRIDE, "Events that go ahead despite clashing with yours"),
+            (tasks.OPENING_REQUEST, "Requests to open an event to your unit's students"),
+            (tasks.OPENING_DECISION, "Answers to your requests to open an event to a unit"),
+        ):
+            register_notification_kind(NotificationKind(code, label))
+        register_profile_section(
+            "events", ProfileSection("events/includes/profile_section.html", profile_section, 20)
+        )
         register_seed(SeedStep("events", seed_events, order=40))
         register_personal_data("events", personal_data)

@@ -30,6 +30,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from mycareer.accounts.models import Unit
+from mycareer.core.text import counted
 from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event
 from mycareer.events.units import UnitTree
 from mycareer.organisations.models import TaggedOrganisation
@@ -88,7 +89,7 @@ class ClashesFound(ValidationError):  # noqa: N818 (a ValidationError, named for
         self.clashes = clashes
         count = len(clashes)
         super().__init__(
-            f"This event clashes with {count} published event{'s' if count != 1 else ''}. "
+            f"This event clashes with {counted(count, 'published event', 'published events')}. "
             "Change it, or give a reason to go ahead anyway.",
             code="clashes",
         )
@@ -231,9 +232,9 @@ def _duration_text(delta: datetime.timedelta) -> str:
     hours, minutes = divmod(minutes, 60)
     parts = []
     if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+        parts.append(counted(hours, "hour", "hours"))
     if minutes or not hours:
-        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+        parts.append(counted(minutes, "minute", "minutes"))
     return " ".join(parts)
 
 
@@ -341,7 +342,7 @@ class Scorer:
                 reasons.append("same day")
             else:
                 score += NEXT_DAY_POINTS if days == 1 else 0
-                reasons.append(f"{days} day{'s' if days != 1 else ''} apart")
+                reasons.append(f"{counted(days, 'day', 'days')} apart")
         return Clash(other=other, score=score, reasons=reasons)
 
     @staticmethod

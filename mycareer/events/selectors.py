@@ -293,3 +293,20 @@ def personal_feed_events(user) -> list[Event]:
         events += list(in_feed(Event.objects.filter(pk__in=extra)))
         events.sort(key=lambda e: (e.starts_at, e.pk))
     return events
+
+
+def profile_section(organisation, user) -> dict | None:
+    """Upcoming events the organisation takes part in that this person may go to."""
+    if not (user.is_student or access_for(user).can(Action.VIEW)):
+        return None
+    events = (
+        visible_events(user)
+        .filter(
+            organisations=organisation.pk,
+            status=Event.Status.PUBLISHED,
+            ends_at__gte=timezone.now(),
+        )
+        .select_related("unit")
+        .order_by("starts_at", "pk")
+    )
+    return {"organisation": organisation, "events": list(events[:20])}

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mycareer.accounts.models import AccessLevel, StaffMembership, User
+from mycareer.accounts.notifications import notify
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.logline import log
 from mycareer.core.mail import send_templated_email
@@ -14,6 +15,9 @@ from mycareer.events.models import CancellationNotice, ClashOverride, Event, Ope
 from mycareer.events.units import UnitTree
 
 logger = logging.getLogger(__name__)
+CLASH_OVERRIDE = "events.clash_override"
+OPENING_REQUEST = "events.opening_request"
+OPENING_DECISION = "events.opening_decision"
 
 
 def _when(event: Event) -> str:
@@ -37,8 +41,9 @@ def send_clash_override_emails(override_ids: list[int]) -> int:
         organiser = override.other.organiser
         if organiser is None or not organiser.is_active or organiser == override.by:
             continue
-        sent += send_templated_email(
-            to=[organiser.email],
+        sent += notify(
+            user=organiser,
+            kind=CLASH_OVERRIDE,
             reply_to=[override.by.email] if override.by else None,
             subject=f"{override.event.title} clashes with your event {override.other.title}",
             template="events/email/clash_override.txt",
@@ -83,8 +88,9 @@ def send_opening_request_emails(request_id: int) -> int:
         return 0
     sent = 0
     for operator in operators_answering_for(request.unit_id):
-        sent += send_templated_email(
-            to=[operator.email],
+        sent += notify(
+            user=operator,
+            kind=OPENING_REQUEST,
             reply_to=[request.requested_by.email] if request.requested_by else None,
             subject=f"Open {request.event.title} to {request.unit}?",
             template="events/email/opening_request.txt",
@@ -102,8 +108,9 @@ def send_opening_decision_email(request_id: int) -> int:
     if request.requested_by is None:
         return 0
     answer = "accepted" if request.status == OpeningRequest.Status.ACCEPTED else "declined"
-    return send_templated_email(
-        to=[request.requested_by.email],
+    return notify(
+        user=request.requested_by,
+        kind=OPENING_DECISION,
         reply_to=[request.decided_by.email] if request.decided_by else None,
         subject=f"{request.unit} {answer} opening {request.event.title}",
         template="events/email/opening_decision.txt",

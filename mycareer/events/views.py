@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.permissions import Action, access_for
@@ -374,8 +375,13 @@ def publish(request, pk: int):
             add_validation_error(form, error)
         else:
             note = (
-                f" The organisers of {len(overridden)} clashing event"
-                f"{'s' if len(overridden) != 1 else ''} will be told your reason."
+                " "
+                + ngettext(
+                    "The organiser of the clashing event will be told your reason.",
+                    "The organisers of %(count)d clashing events will be told your reason.",
+                    len(overridden),
+                )
+                % {"count": len(overridden)}
                 if overridden
                 else ""
             )

@@ -8,10 +8,12 @@ class OrganisationsConfig(AppConfig):
     verbose_name = "Organisations, contacts and notes"
 
     def ready(self) -> None:
+        from mycareer.accounts.notifications import NotificationKind, register_notification_kind
         from mycareer.accounts.permissions import (
             can_edit_records,
             can_view_staff_pages,
             is_employer,
+            is_student,
         )
         from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
@@ -26,7 +28,10 @@ class OrganisationsConfig(AppConfig):
             register_panel,
             register_seed,
         )
-        from mycareer.organisations import permissions  # noqa: F401 (registers rules)
+        from mycareer.organisations import (
+            permissions,  # noqa: F401 (registers rules)
+            tasks,
+        )
         from mycareer.organisations.dashboard import (
             employer_panel,
             follow_ups_panel,
@@ -34,6 +39,7 @@ class OrganisationsConfig(AppConfig):
         )
         from mycareer.organisations.demo import (
             seed_key_accounts,
+            seed_logos,
             seed_organisations,
             seed_privacy_requests,
             seed_registrations,
@@ -95,23 +101,40 @@ class OrganisationsConfig(AppConfig):
             NavItem("My activity", "organisations:my_activity", can_edit_records, order=70)
         )
         register_panel(
-            DashboardPanel("organisations/panels/follow_ups.html", follow_ups_panel, order=20)
+            DashboardPanel(
+                "organisations/panels/follow_ups.html",
+                follow_ups_panel,
+                order=20,
+                label="Your follow-ups",
+            )
         )
         register_panel(
-            DashboardPanel("organisations/panels/employer.html", employer_panel, order=5)
+            DashboardPanel(
+                "organisations/panels/employer.html",
+                employer_panel,
+                order=5,
+                label="Your organisation",
+            )
         )
         register_panel(
-            DashboardPanel("organisations/panels/registrations.html", registrations_panel, order=25)
+            DashboardPanel(
+                "organisations/panels/registrations.html",
+                registrations_panel,
+                order=25,
+                label="Employer registrations",
+            )
         )
         register_nav(
             NavItem("Registrations", "organisations:registrations", can_edit_records, order=60)
         )
+        register_nav(NavItem("Employers", "directory:list", is_student, order=25))
         register_nav(NavItem("Our profile", "employer:profile", is_employer, order=10))
         register_nav(NavItem("Our people", "employer:contacts", is_employer, order=11))
         register_nav(NavItem("Our activity", "employer:activity", is_employer, order=12))
         register_nav(NavItem("Email preferences", "employer:preferences", is_employer, order=13))
         register_timeline_source("notes", note_timeline_source, staff_only=True)
         register_seed(SeedStep("organisations", seed_organisations, order=20))
+        register_seed(SeedStep("logos", seed_logos, order=21))
         register_seed(SeedStep("key accounts", seed_key_accounts, order=25))
         register_seed(SeedStep("employer registrations", seed_registrations, order=26))
         register_seed(SeedStep("personal data requests", seed_privacy_requests, order=27))
@@ -121,6 +144,13 @@ class OrganisationsConfig(AppConfig):
         register_personal_data("contact records", personal_data)
         # Logos are public: shown on profiles that anyone may see.
         register_media_area(MediaArea("logos/"))
+        for code, label in (
+            (tasks.LIAISON_REQUEST, "Requests from colleagues to contact your key contacts"),
+            (tasks.LIAISON_DECISION, "Answers to your requests to contact a key contact"),
+            (tasks.INBOUND_CONTACT, "Your key contacts getting in touch with a colleague"),
+            (tasks.MULTI_TOUCH, "Your key accounts released or restored by multi-touch"),
+        ):
+            register_notification_kind(NotificationKind(code, label))
         register_retention_rule(
             RetentionRule(
                 "Declined employer registrations",

@@ -552,6 +552,52 @@ def seed_organisations(cast: dict) -> None:
     cast["organisations"] = organisations
 
 
+# Organisations whose demo profile has a logo (the others show their initials).
+LOGOS = {
+    "Northbridge Engineering Ltd": "#1d6b36",
+    "Brightwave Digital": "#5b2a86",
+    "Ouse Water Services": "#00467f",
+    "Kirkstall Robotics": "#8a4b00",
+    "Pennine Analytics": "#a4161a",
+    "Aire Valley Health NHS Trust": "#005eb8",
+    "Stratos Aerospace Systems": "#1b1f24",
+}
+
+
+def _demo_logo(name: str, colour: str) -> bytes:
+    """A simple emblem: a ring and the organisation's initials on its colour."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    from mycareer.organisations.templatetags.logos import initials
+
+    size = 192
+    image = Image.new("RGB", (size, size), colour)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((16, 16, size - 16, size - 16), outline="white", width=8)
+    font = ImageFont.load_default(size=64)
+    draw.text((size / 2, size / 2), initials(name), font=font, fill="white", anchor="mm")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def seed_logos(cast: dict) -> None:
+    """Logos for a few demo organisations, written once and reused by later seeds."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    for name, colour in LOGOS.items():
+        organisation = Organisation.objects.filter(name=name, merged_into__isnull=True).first()
+        if organisation is None or organisation.logo:
+            continue
+        path = f"logos/demo/{slugify(name)}.png"
+        if not default_storage.exists(path):
+            path = default_storage.save(path, ContentFile(_demo_logo(name, colour)))
+        Organisation.objects.filter(pk=organisation.pk).update(logo=path)
+
+
 MULTI_TOUCH = [
     "Harrowgate Financial Group PLC",
     "Meridian Consulting UK Ltd",

@@ -351,3 +351,18 @@ class ImportUploadForm(forms.Form):
             }
         ),
     )
+
+
+class DirectorySearchForm(forms.Form):
+    """The students' employer directory: by name, sector and location."""
+
+    q = forms.CharField(label="Employer name", required=False, max_length=100)
+    sector = forms.ModelChoiceField(
+        label="Sector",
+        queryset=Sector.objects.order_by("name"),
+        required=False,
+        empty_label="Any sector",
+    )
+    location = forms.CharField(
+        label="Location", required=False, max_length=100, help_text="A town or city."
+    )

@@ -30,6 +30,7 @@ from django.core.files.storage import default_storage
 from django.core.validators import EmailValidator
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from mycareer import audit
 from mycareer.accounts.models import User
@@ -528,8 +529,14 @@ def map_headings(headings: list[str]) -> dict[str, int]:
     if unknown:
         names = ", ".join(f"“{h}”" for h in unknown)
         problems.append(
-            f"MyCareer does not know the column{'s' if len(unknown) > 1 else ''} {names}: "
-            "rename or remove it, so that nothing in the file is silently left out."
+            ngettext(
+                "MyCareer does not know the column %(names)s: rename or remove it, so that "
+                "nothing in the file is silently left out.",
+                "MyCareer does not know the columns %(names)s: rename or remove them, so that "
+                "nothing in the file is silently left out.",
+                len(unknown),
+            )
+            % {"names": names}
         )
     if repeated:
         problems.append(f"These columns appear twice: {', '.join(repeated)}.")

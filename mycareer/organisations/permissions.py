@@ -51,6 +51,8 @@ can_view_public_profile = (
 )
 
 rules.add_perm("organisations.view_organisation", can_view_staff_pages)
+# Students browse the employer directory; staff may look at it as students see it.
+rules.add_perm("organisations.browse_directory", is_student | can_view_staff_pages)
 rules.add_perm("organisations.view_public_profile", can_view_public_profile)
 rules.add_perm("organisations.add_organisation", can_edit_records)
 rules.add_perm("organisations.change_organisation", can_edit_records)

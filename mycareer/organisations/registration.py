@@ -6,15 +6,20 @@ nothing of it (the organisation stays "pending approval").
 """
 
 import datetime
+import logging
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from mycareer import audit
 from mycareer.accounts.models import User
+from mycareer.core import ratelimit
+from mycareer.core.logs import log_event
+from mycareer.core.ratelimit import Limit, network_of
 from mycareer.organisations import services
 from mycareer.organisations.matching import (
     domain_from_url,
@@ -30,8 +35,45 @@ from mycareer.organisations.models import (
     RegistrationRequest,
 )
 
+logger = logging.getLogger(__name__)
+
 HIGH_RISK = 50
 MANY_REGISTRATIONS = 3  # from one address within a day
+
+
+def _limits() -> tuple[Limit, Limit]:
+    hour = 60 * 60
+    return (
+        Limit("registration-email", settings.MYCAREER["REGISTRATIONS_PER_EMAIL_PER_HOUR"], hour),
+        Limit(
+            "registration-network", settings.MYCAREER["REGISTRATIONS_PER_NETWORK_PER_HOUR"], hour
+        ),
+    )
+
+
+def registration_rate_limited(*, email: str, address: str | None) -> str | None:
+    """Count a registration attempt; the message to show when it goes over a limit.
+
+    Every attempt counts, whether or not the address has an account, so the limits
+    say nothing about who is registered.
+    """
+    per_email, per_network = _limits()
+    network = network_of(address)
+    over_email = ratelimit.hit(per_email, email.strip().lower())
+    over_network = ratelimit.hit(per_network, network)
+    if not (over_email or over_network):
+        return None
+    # Which limit, not whose address: log lines carry no names or addresses.
+    log_event(
+        logger,
+        "registration.rate_limited",
+        level=logging.WARNING,
+        scope="email" if over_email else "network",
+    )
+    return (
+        "There have been too many registrations from here in the last hour. Nothing was "
+        "registered: please try again in an hour, or ask the Careers Centre for help."
+    )
 
 
 @dataclass(frozen=True)
@@ -78,6 +120,27 @@ def registration_risk(
     )
 
 
+class AccountExists(Exception):  # noqa: N818 (an outcome, not an error of the caller)
+    """The address already has an account: the owner is emailed, the page says nothing."""
+
+    def __init__(self, email: str):
+        super().__init__(email)
+        self.email = email
+
+
+def joinable_organisations():
+    """Organisations a stranger may ask to join: live ones only.
+
+    A pending organisation is someone else's draft registration, with draft vacancies:
+    it is nobody's to join until the university has approved it.
+    """
+    return Organisation.objects.filter(status=Organisation.Status.ACTIVE, merged_into__isnull=True)
+
+
+def invitation_matches(invitation: EmployerInvitation, email: str) -> bool:
+    return email.strip().lower() == invitation.email.strip().lower()
+
+
 @transaction.atomic
 def employer_register(
     *,
@@ -94,13 +157,25 @@ def employer_register(
 ) -> RegistrationRequest | None:
     """Create an employer login with their contact record, and their registration request.
 
-    With an invitation from an organisation's admin, they join at once (no request).
+    With an invitation from an organisation's admin, they join at once (no request); an
+    invitation is good only for the address it was sent to. An address that already
+    has an account raises AccountExists, which the page must not reveal.
     """
     email = email.strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
+    if invitation is not None and not invitation_matches(invitation, email):
         raise ValidationError(
-            {"email": "An account with this email already exists: log in instead."}
+            {
+                "email": "This invitation was sent to another email address. Register with "
+                "the address it was sent to, or ask your colleague to invite this one."
+            }
         )
+    if join is not None and not joinable_organisations().filter(pk=join.pk).exists():
+        raise ValidationError(
+            "This organisation cannot be joined: choose one of those listed, or register "
+            "yours as a new organisation."
+        )
+    if User.objects.filter(email__iexact=email).exists():
+        raise AccountExists(email)
     user = User(
         email=email, full_name=full_name, kind=User.Kind.EMPLOYER, job_title=job_title, phone=phone
     )

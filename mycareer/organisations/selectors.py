@@ -185,6 +185,30 @@ def saved_searches_for(user) -> QuerySet[SavedSearch]:
     return SavedSearch.objects.filter(owner=user).order_by("name")
 
 
+def employer_directory(
+    *, text: str = "", sector=None, location: str = ""
+) -> QuerySet[Organisation]:
+    """Live organisations for students to browse, by name, sector and location.
+
+    Text matches names only: the search index also holds contact names, which students
+    must not be able to search for.
+    """
+    organisations = Organisation.objects.filter(
+        status=Organisation.Status.ACTIVE, merged_into__isnull=True
+    )
+    for word in text.split():
+        organisations = organisations.filter(name__icontains=word)
+    if sector is not None:
+        organisations = organisations.filter(sector=sector)
+    if location:
+        organisations = organisations.filter(locations__icontains=location)
+    return (
+        organisations.select_related("sector")
+        .only("name", "logo", "locations", "description", "sector__name", "website", "domain")
+        .order_by(Lower("name"), "pk")
+    )
+
+
 # Naming organisations (events' "organisations taking part", imports) ---------------------
 
 SUGGESTION_CUTOFF = 70

@@ -11,6 +11,7 @@ from taggit.models import Tag
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
+from mycareer.core.text import counted, joined
 from mycareer.organisations import keyaccounts
 from mycareer.organisations.matching import DuplicateCandidate, DuplicateFinder
 from mycareer.organisations.models import (
@@ -513,6 +514,37 @@ def _move_generic_relations(model, old, new) -> dict:
             if count:
                 summary[relation.name] = count
     return summary
+
+
+# Labels of merge summaries that are not simply a related model's name.
+_SUMMARY_NOUNS = {
+    "contacts moved": ("contact moved", "contacts moved"),
+    "contacts merged by email": ("contact merged by email", "contacts merged by email"),
+    "key accounts folded into the survivor's": (
+        "key account folded into the survivor's",
+        "key accounts folded into the survivor's",
+    ),
+}
+
+
+def _summary_nouns(key: str) -> tuple[str, str]:
+    if key in _SUMMARY_NOUNS:
+        return _SUMMARY_NOUNS[key]
+    for relation in Organisation._meta.related_objects:
+        if relation.name == key:
+            meta = relation.related_model._meta
+            return str(meta.verbose_name), str(meta.verbose_name_plural)
+    return key, key
+
+
+def merge_summary_text(summary: dict) -> str:
+    """What a merge moved, in words: "1 contact moved, 3 notes and 1 vacancy"."""
+    parts = [
+        counted(value, *_summary_nouns(key))
+        for key, value in summary.items()
+        if isinstance(value, int) and not isinstance(value, bool) and value
+    ]
+    return joined(parts) or "nothing else"
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@ import logging
 from django.db.models import Prefetch
 from django_tasks import task
 
+from mycareer.accounts.notifications import notify
 from mycareer.core.logline import log
 from mycareer.core.mail import send_templated_email
 from mycareer.core.retry import email_task
@@ -16,6 +17,11 @@ from mycareer.organisations.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+LIAISON_REQUEST = "organisations.liaison_request"
+LIAISON_DECISION = "organisations.liaison_decision"
+INBOUND_CONTACT = "organisations.inbound_contact"
+MULTI_TOUCH = "organisations.multi_touch"
 
 
 def _request(pk: int) -> LiaisonRequest:
@@ -32,8 +38,9 @@ def send_liaison_request_email(request_id: int) -> int:
     """Tell a key account operator that a colleague asks to contact their key contact."""
     request = _request(request_id)
     owner = request.key_contact.key_account.operator
-    return send_templated_email(
-        to=[owner.email],
+    return notify(
+        user=owner,
+        kind=LIAISON_REQUEST,
         reply_to=[request.requester.email],
         subject=f"{request.requester} asks to contact {request.key_contact.contact.full_name}",
         template="organisations/email/liaison_request.txt",
@@ -46,8 +53,9 @@ def send_liaison_decision_email(request_id: int) -> int:
     """Tell the colleague who asked whether the key account operator agreed."""
     request = _request(request_id)
     answer = "agreed" if request.status == LiaisonRequest.Status.APPROVED else "declined"
-    return send_templated_email(
-        to=[request.requester.email],
+    return notify(
+        user=request.requester,
+        kind=LIAISON_DECISION,
         reply_to=[request.key_contact.key_account.operator.email],
         subject=f"Contacting {request.key_contact.contact.full_name}: {answer}",
         template="organisations/email/liaison_decision.txt",
@@ -79,8 +87,9 @@ def send_inbound_contact_emails(note_id: int, owner_ids: list[int]) -> int:
         if not theirs:
             continue
         names = ", ".join(c.full_name for c in theirs)
-        sent += send_templated_email(
-            to=[owner.email],
+        sent += notify(
+            user=owner,
+            kind=INBOUND_CONTACT,
             reply_to=[note.author.email] if note.author else None,
             subject=f"{names} contacted {note.author or 'a colleague'} ({note.organisation})",
             template="organisations/email/inbound_contact.txt",
@@ -129,8 +138,9 @@ def send_multi_touch_emails(
             owner=owner.pk,
         )
         return 0
-    sent = send_templated_email(
-        to=[owner.email],
+    sent = notify(
+        user=owner,
+        kind=MULTI_TOUCH,
         reply_to=[by.email] if by else None,
         subject=(
             f"{organisation} is now multi-touch: your key contacts there are released"

@@ -4,12 +4,15 @@ Each source is a function (organisation, viewer, limit) -> list[TimelineEntry], 
 first; apps register theirs in `AppConfig.ready()` so this app never imports them.
 """
 
+import dataclasses
 import datetime
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+
+from mycareer.core.forms import bounded_int
 
 
 @dataclass(frozen=True)
@@ -22,16 +25,39 @@ class TimelineEntry:
     actor: str = ""
     details: list[str] = field(default_factory=list)
     anchor: str = ""
+    # Entries folded into this one: the same thing, the same day (one email to 40 people).
+    alike: tuple["TimelineEntry", ...] = ()
 
 
 TimelineSource = Callable[..., list[TimelineEntry]]
 
-_sources: dict[str, tuple[TimelineSource, bool]] = {}
+
+@dataclass(frozen=True)
+class _Source:
+    fetch: TimelineSource
+    staff_only: bool
+    label: str
 
 
-def register_timeline_source(name: str, source: TimelineSource, *, staff_only: bool = True) -> None:
-    """Add a source of entries; staff_only sources are never shown to employers or students."""
-    _sources[name] = (source, staff_only)
+_sources: dict[str, _Source] = {}
+# Fetching stops here however much folding there is; a page is then shorter, not slower.
+MAX_FETCH = 4000
+
+
+def register_timeline_source(
+    name: str, source: TimelineSource, *, staff_only: bool = True, label: str = ""
+) -> None:
+    """Add a source of entries; staff_only sources are never shown to employers or students.
+
+    `name` is also the kind people filter by ("notes", "emails"); `label` is how the
+    filter names it (the name, capitalised, unless given).
+    """
+    _sources[name] = _Source(source, staff_only, label or name.capitalize())
+
+
+def timeline_kinds(*, staff: bool) -> list[tuple[str, str]]:
+    """The kinds of entry a timeline can be filtered by, as (name, label)."""
+    return [(name, s.label) for name, s in _sources.items() if staff or not s.staff_only]
 
 
 def as_datetime(day: datetime.date) -> datetime.datetime:
@@ -43,17 +69,81 @@ def as_datetime(day: datetime.date) -> datetime.datetime:
 MAX_TIMELINE_PAGE = 400
 
 
-def organisation_timeline(organisation, *, viewer, staff: bool, page: int = 1, per_page: int = 25):
-    """Entries for one page of the timeline, newest first, and whether more follow."""
-    wanted = page * per_page + 1
-    streams = [
-        source(organisation, viewer=viewer, limit=wanted)
-        for source, staff_only in _sources.values()
-        if staff or not staff_only
+def _same_thing(a: TimelineEntry, b: TimelineEntry) -> bool:
+    return (
+        not a.text
+        and not b.text
+        and a.title == b.title
+        and a.kind == b.kind
+        and timezone.localtime(a.when).date() == timezone.localtime(b.when).date()
+    )
+
+
+def _fold(entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    """One row for a run of the same thing in one source (a bulk email's recipients)."""
+    rows: list[TimelineEntry] = []
+    for entry in entries:
+        if rows and _same_thing(rows[-1], entry):
+            rows[-1] = dataclasses.replace(rows[-1], alike=(*rows[-1].alike, entry))
+        else:
+            rows.append(entry)
+    return rows
+
+
+def organisation_timeline(
+    organisation,
+    *,
+    viewer,
+    staff: bool,
+    page: int = 1,
+    per_page: int = 25,
+    kinds: Iterable[str] | None = None,
+):
+    """Entries for one page of the timeline, newest first, and whether more follow.
+
+    `kinds` keeps only those sources ("notes", "emails"…); none means all. Runs of the
+    same thing in one source fold into one row, dated by its newest, so forty
+    recipients of one email do not bury the notes.
+    """
+    wanted_kinds = set(kinds or ())
+    chosen = [
+        (name, s.fetch)
+        for name, s in _sources.items()
+        if (staff or not s.staff_only) and (not wanted_kinds or name in wanted_kinds)
     ]
-    merged = list(heapq.merge(*streams, key=lambda e: e.when, reverse=True))
+    wanted = page * per_page + 1
+    limit = wanted
+    while True:
+        streams = [fetch(organisation, viewer=viewer, limit=limit) for _, fetch in chosen]
+        folded = [_fold(stream) for stream in streams]
+        rows = list(heapq.merge(*folded, key=lambda entry: entry.when, reverse=True))
+        # A source cut off at `limit` may have more entries just older than its last one:
+        # rows reaching back that far are not final yet (one of them may fold further).
+        cut = [stream[-1].when for stream in streams if len(stream) >= limit]
+        if cut:
+            rows = [row for row in rows if (row.alike or (row,))[-1].when > max(cut)]
+        if len(rows) >= wanted or not cut or limit >= MAX_FETCH:
+            break
+        limit = min(limit * 4, MAX_FETCH)
     start = (page - 1) * per_page
-    return merged[start : start + per_page], len(merged) > start + per_page
+    more = len(rows) > start + per_page or (bool(cut) and len(rows) < wanted)
+    return rows[start : start + per_page], more
+
+
+def timeline_request(request, *, staff: bool) -> dict:
+    """The page and kinds a timeline page asks for, read safely from the query string."""
+    known = dict(timeline_kinds(staff=staff))
+    chosen = [kind for kind in request.GET.getlist("kind") if kind in known]
+    return {
+        "page": bounded_int(request.GET.get("page"), default=1, low=1, high=MAX_TIMELINE_PAGE),
+        "kinds": chosen,
+        "kind_choices": [
+            {"name": name, "label": label, "checked": not chosen or name in chosen}
+            for name, label in known.items()
+        ],
+        # Kept in the links to newer and older pages.
+        "kind_query": "&".join(f"kind={kind}" for kind in chosen),
+    }
 
 
 @dataclass(frozen=True)
@@ -78,3 +168,32 @@ def profile_actions(organisation, user) -> list[dict]:
         for a in _profile_actions.values()
         if a.allowed(user)
     ]
+
+
+@dataclass(frozen=True)
+class ProfileSection:
+    """A part of an organisation's public profile that another app adds (its vacancies…).
+
+    `context(organisation, user)` returns the template's context, or None to leave the
+    section out for this person.
+    """
+
+    template: str
+    context: Callable[..., dict | None]
+    order: int = 100
+
+
+_profile_sections: dict[str, ProfileSection] = {}
+
+
+def register_profile_section(name: str, section: ProfileSection) -> None:
+    _profile_sections[name] = section
+
+
+def profile_sections(organisation, user) -> list[dict]:
+    sections = []
+    for section in sorted(_profile_sections.values(), key=lambda s: s.order):
+        context = section.context(organisation, user)
+        if context is not None:
+            sections.append({"template": section.template, "context": context})
+    return sections

@@ -10,7 +10,7 @@ from taggit.models import Tag
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import Action, access_for, require
-from mycareer.core.forms import add_validation_error, bounded_int
+from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
 from mycareer.organisations import keyaccounts, selectors, services
 from mycareer.organisations.forms import ConfirmForm, ContactForm, NoteForm, OrganisationForm
@@ -21,10 +21,12 @@ from mycareer.organisations.models import (
     Note,
     Organisation,
 )
+from mycareer.organisations.permissions import is_member_of_organisation
 from mycareer.organisations.timeline import (
-    MAX_TIMELINE_PAGE,
     organisation_timeline,
     profile_actions,
+    profile_sections,
+    timeline_request,
 )
 
 
@@ -33,6 +35,14 @@ def _organisation(pk: int) -> Organisation:
         return selectors.organisation_for_profile(pk)
     except Organisation.DoesNotExist as error:
         raise Http404("No such organisation.") from error
+
+
+def public_contacts(organisation: Organisation, user) -> list[Contact]:
+    """Contacts on the public profile: only those who allowed students to see them, and
+    only for students and the organisation's own people (not other employers)."""
+    if not (user.is_student or is_member_of_organisation(user, organisation)):
+        return []
+    return [c for c in organisation.contacts.all() if c.visible_to_students]
 
 
 def _check(request, perm: str, obj=None) -> None:
@@ -104,12 +114,18 @@ def organisation_detail(request, pk: int):
             "organisations/public_profile.html",
             {
                 "organisation": organisation,
-                "contacts": [c for c in organisation.contacts.all() if c.visible_to_students],
+                "contacts": public_contacts(organisation, request.user),
+                "sections": profile_sections(organisation, request.user),
             },
         )
-    # Far enough back for any real history; a bigger number would only make a huge query.
-    page = bounded_int(request.GET.get("page"), default=1, low=1, high=MAX_TIMELINE_PAGE)
-    entries, more = organisation_timeline(organisation, viewer=request.user, staff=True, page=page)
+    timeline = timeline_request(request, staff=True)
+    entries, more = organisation_timeline(
+        organisation,
+        viewer=request.user,
+        staff=True,
+        page=timeline["page"],
+        kinds=timeline["kinds"],
+    )
     return render(
         request,
         "organisations/organisation_detail.html",
@@ -117,8 +133,9 @@ def organisation_detail(request, pk: int):
             "organisation": organisation,
             "contacts": organisation.contacts.all(),
             "entries": entries,
-            "page": page,
+            "page": timeline["page"],
             "more": more,
+            "timeline": timeline,
             "audit_content_type": ContentType.objects.get_for_model(Organisation).pk,
             "profile_actions": profile_actions(organisation, request.user),
             "note_form": NoteForm(organisation=organisation, user=request.user)
@@ -274,10 +291,10 @@ def organisation_merge(request, pk: int):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            moved = ", ".join(f"{v} {k}" for k, v in summary.items() if isinstance(v, int) and v)
             messages.success(
                 request,
-                f"{other.name} was merged into {survivor.name}. Moved: {moved or 'nothing else'}.",
+                f"{other.name} was merged into {survivor.name}. "
+                f"Moved: {services.merge_summary_text(summary)}.",
             )
             return redirect(survivor)
     return render(

@@ -2,9 +2,11 @@
 
 import datetime
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.models import EmailAddress
 from allauth.account.utils import complete_signup
 from django.contrib import messages
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -15,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import Action, require, require_kind
 from mycareer.core.clientip import client_ip
-from mycareer.core.forms import add_validation_error, bounded_int
+from mycareer.core.forms import add_validation_error
 from mycareer.organisations import registration as reg
 from mycareer.organisations import services
 from mycareer.organisations.forms import (
@@ -34,7 +36,7 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
 )
-from mycareer.organisations.timeline import MAX_TIMELINE_PAGE, organisation_timeline
+from mycareer.organisations.timeline import organisation_timeline, timeline_request
 
 INVITATION_DAYS = 30
 PREFERENCE_PURPOSES = ("events", "newsletters", "vacancies", "other")
@@ -53,7 +55,12 @@ def _invitation(token: str) -> EmployerInvitation | None:
 
 @require_http_methods(["GET", "POST"])
 def register(request):
-    """An employer registers themselves and their organisation, or asks to join one."""
+    """An employer registers themselves and their organisation, or asks to join one.
+
+    Whether or not the address already has an account, the page says "check your
+    email" and the email says what to do next: the form cannot be used to find out who
+    has an account. Attempts are limited per address and per network.
+    """
     if request.user.is_authenticated:
         return redirect("home")
     token = request.POST.get("invite") or request.GET.get("invite", "")
@@ -62,55 +69,85 @@ def register(request):
         messages.error(request, "This invitation has expired or was already used.")
     form = EmployerRegistrationForm(request.POST or None, invitation=invitation)
     candidates = []
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         choice = request.POST.get("organisation_choice", "")
         join = None
-        if invitation is None and choice.startswith("join:") and choice[5:].isdigit():
+        if invitation is None and choice.startswith("join:"):
+            join_id = choice[5:]
             join = (
-                Organisation.objects.filter(pk=int(choice[5:]), merged_into__isnull=True)
-                .exclude(status=Organisation.Status.ARCHIVED)
-                .first()
+                reg.joinable_organisations().filter(pk=int(join_id)).first()
+                if join_id.isdigit() and len(join_id) < 19
+                else None
             )
+            if join is None:
+                form.add_error(
+                    None, "Choose one of the organisations listed, or register yours as new."
+                )
         if invitation is None and join is None and choice != "new":
-            found = services.organisation_duplicates(
-                name=data["organisation_name"],
-                website=data.get("website", ""),
-                emails=[data["email"]],
-            )
-            live = Organisation.objects.exclude(status=Organisation.Status.ARCHIVED).in_bulk(
-                [c.organisation_id for c in found]
-            )
-            candidates = [
-                (live[c.organisation_id], c.reasons) for c in found if c.organisation_id in live
-            ]
-        if not candidates:
-            try:
-                reg.employer_register(
-                    full_name=data["full_name"],
-                    email=data["email"],
-                    password=data["password1"],
-                    job_title=data.get("job_title", ""),
-                    phone=data.get("phone", ""),
-                    join=join,
-                    organisation_name=data.get("organisation_name", ""),
-                    website=data.get("website", ""),
-                    ip_address=client_ip(request),
-                    invitation=invitation,
-                )
-            except ValidationError as error:
-                add_validation_error(form, error)
+            candidates = _registration_candidates(data)
+        if not candidates and form.is_valid():
+            limited = reg.registration_rate_limited(email=data["email"], address=client_ip(request))
+            if limited:
+                form.add_error(None, limited)
+                status = 429
             else:
-                user = User.objects.get(email=data["email"].strip().lower())
-                EmailAddress.objects.get_or_create(
-                    user=user, email=user.email, defaults={"primary": True, "verified": False}
-                )
-                return complete_signup(request, user, "mandatory", "/")
+                response = _register(request, form, data, join=join, invitation=invitation)
+                if response is not None:
+                    return response
     return render(
         request,
         "organisations/employer/register.html",
         {"form": form, "candidates": candidates, "invitation": invitation, "token": token},
+        status=status,
     )
+
+
+def _registration_candidates(data: dict) -> list:
+    """Live organisations the registration may duplicate, with the reasons."""
+    found = services.organisation_duplicates(
+        name=data["organisation_name"], website=data.get("website", ""), emails=[data["email"]]
+    )
+    live = reg.joinable_organisations().in_bulk([c.organisation_id for c in found])
+    return [(live[c.organisation_id], c.reasons) for c in found if c.organisation_id in live]
+
+
+def _register(request, form, data: dict, *, join, invitation):
+    """Make the account, or email the owner of the address: the same page either way."""
+    try:
+        reg.employer_register(
+            full_name=data["full_name"],
+            email=data["email"],
+            password=data["password1"],
+            job_title=data.get("job_title", ""),
+            phone=data.get("phone", ""),
+            join=join,
+            organisation_name=data.get("organisation_name", ""),
+            website=data.get("website", ""),
+            ip_address=client_ip(request),
+            invitation=invitation,
+        )
+    except ValidationError as error:
+        add_validation_error(form, error)
+        return None
+    except reg.AccountExists as exists:
+        # As long as making an account takes (the password hash), and the same answer.
+        make_password(data["password1"])
+        adapter = get_account_adapter(request)
+        adapter.send_account_already_exists_mail(exists.email)
+        adapter.add_message(
+            request,
+            messages.INFO,
+            "account/messages/email_confirmation_sent.txt",
+            {"email": exists.email},
+        )
+        return redirect("account_email_verification_sent")
+    user = User.objects.get(email=data["email"].strip().lower())
+    EmailAddress.objects.get_or_create(
+        user=user, email=user.email, defaults={"primary": True, "verified": False}
+    )
+    return complete_signup(request, user, "mandatory", "/")
 
 
 # Staff moderate registrations ------------------------------------------------------
@@ -330,13 +367,22 @@ def preferences(request):
 def activity(request):
     """All the organisation's activity with the university in one place (no staff-only notes)."""
     membership = _membership(request, admin=False)
-    # Far enough back for any real history; a bigger number would only make a huge query.
-    page = bounded_int(request.GET.get("page"), default=1, low=1, high=MAX_TIMELINE_PAGE)
+    timeline = timeline_request(request, staff=False)
     entries, more = organisation_timeline(
-        membership.organisation, viewer=request.user, staff=False, page=page
+        membership.organisation,
+        viewer=request.user,
+        staff=False,
+        page=timeline["page"],
+        kinds=timeline["kinds"],
     )
     return render(
         request,
         "organisations/employer/activity.html",
-        {"organisation": membership.organisation, "entries": entries, "page": page, "more": more},
+        {
+            "organisation": membership.organisation,
+            "entries": entries,
+            "page": timeline["page"],
+            "more": more,
+            "timeline": timeline,
+        },
     )

@@ -14,6 +14,7 @@ from mycareer.usergroup.models import (
     FeedbackVote,
     Representative,
 )
+from mycareer.usergroup.tasks import email_feedback_logged, email_feedback_triaged
 
 
 def _require(user: User, perm: str, reason: str) -> None:
@@ -93,6 +94,7 @@ def feedback_log(
     feedback.save()
     FeedbackVote.objects.create(feedback=feedback, user=by)
     audit.log(feedback, "usergroup.feedback.logged", by=by, data={"kind": kind})
+    transaction.on_commit(lambda: email_feedback_logged.enqueue(feedback.pk))
     return feedback
 
 
@@ -124,6 +126,8 @@ def feedback_triage(
         by=by,
         data={"from": previous, "to": status, "comment": comment},
     )
+    if status != previous:
+        transaction.on_commit(lambda: email_feedback_triaged.enqueue(feedback.pk, by.pk))
     return feedback
 
 

@@ -24,7 +24,9 @@ class VacanciesConfig(AppConfig):
         )
         from mycareer.organisations.timeline import (
             ProfileAction,
+            ProfileSection,
             register_profile_action,
+            register_profile_section,
             register_timeline_source,
         )
         from mycareer.vacancies import (
@@ -63,17 +65,38 @@ class VacanciesConfig(AppConfig):
             NavItem("Vacancy moderation", "vacancies:moderation", can_edit_records, order=40)
         )
         register_panel(
-            DashboardPanel("vacancies/panels/student.html", dashboard.student_panel, order=15)
+            DashboardPanel(
+                "vacancies/panels/student.html",
+                dashboard.student_panel,
+                order=15,
+                label="Vacancies for you",
+            )
         )
         register_panel(
-            DashboardPanel("vacancies/panels/employer.html", dashboard.employer_panel, order=15)
+            DashboardPanel(
+                "vacancies/panels/employer.html",
+                dashboard.employer_panel,
+                order=15,
+                label="Your vacancies",
+            )
         )
         register_panel(
-            DashboardPanel("vacancies/panels/moderation.html", dashboard.moderation_panel, order=25)
+            DashboardPanel(
+                "vacancies/panels/moderation.html",
+                dashboard.moderation_panel,
+                order=25,
+                label="Vacancy moderation",
+            )
         )
         # Not staff-only: the employer's own activity view shows their vacancies' story too.
         register_timeline_source("vacancies", selectors.vacancy_timeline_source, staff_only=False)
         register_seed(SeedStep("vacancies", seed_vacancies, order=50))
+        register_profile_section(
+            "vacancies",
+            ProfileSection(
+                "vacancies/includes/profile_section.html", selectors.profile_section, 10
+            ),
+        )
         register_profile_action(
             "post-vacancy",
             ProfileAction(

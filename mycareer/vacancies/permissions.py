@@ -20,13 +20,18 @@ from mycareer.organisations.models import EmployerMembership, Organisation
 
 
 def membership_filter(*, admin: bool) -> Q:
-    """Memberships that let an employer read (or, with admin, manage) the vacancies."""
+    """Memberships that let an employer read (or, with admin, manage) the vacancies.
+
+    Before approval only the person who registered the organisation (its admin) sees
+    its drafts; anyone else asking to join waits for approval like everyone else.
+    """
     active = Q(status=EmployerMembership.Status.ACTIVE)
     registering = Q(
-        status=EmployerMembership.Status.PENDING,
+        status__in=[EmployerMembership.Status.ACTIVE, EmployerMembership.Status.PENDING],
         organisation__status=Organisation.Status.PENDING,
+        is_admin=True,
     )
-    allowed = active | registering
+    allowed = (active & ~Q(organisation__status=Organisation.Status.PENDING)) | registering
     return allowed & Q(is_admin=True) if admin else allowed
 
 

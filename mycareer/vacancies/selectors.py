@@ -381,3 +381,11 @@ def vacancy_timeline_source(organisation, *, viewer, limit: int) -> list[Timelin
         .values("key")
     )
     return _story_entries(list(_story(object_id__in=keys)[:limit]), viewer)
+
+
+def profile_section(organisation, user) -> dict | None:
+    """The organisation's open vacancies this person may apply for, on its public profile."""
+    if not (user.is_student or _sees_everything(user)):
+        return None
+    vacancies = vacancies_for(user).filter(organisation=organisation)
+    return {"organisation": organisation, "vacancies": list(vacancies[:20])}

@@ -1,4 +1,5 @@
 import datetime
+import html
 
 import pytest
 from django.urls import reverse
@@ -119,3 +120,24 @@ def test_schedule_session_form_keeps_input_on_error(client, persona):
     body = response.content.decode()
     assert "Room 42" in body
     assert "must end after it starts" in body
+
+
+def test_an_administrator_reads_someone_elses_access_in_the_third_person(client, persona, cast):
+    sam = persona("untrained")
+    client.force_login(persona("admin"))
+    body = html.unescape(
+        client.get(reverse("accounts:access_edit", args=[sam.pk])).content.decode()
+    )
+    assert "Sam's operator training expired on" in body
+    assert "so they cannot create and edit records until they attend a training session" in body
+    assert "Your operator training" not in body
+    assert "book a training session" not in body
+    # One line per reason: the same expiry is not repeated for each thing it blocks.
+    assert body.count("Sam's operator training expired on") == 1
+
+
+def test_the_person_themselves_still_reads_your(client, persona, cast):
+    client.force_login(persona("untrained"))
+    body = html.unescape(client.get(reverse("accounts:my_access")).content.decode())
+    assert "Your operator training expired on" in body
+    assert "Sam's" not in body

@@ -316,7 +316,7 @@ def test_raising_the_capacity_on_the_settings_page_books_people_waiting(client, 
     bad = client.post(url("settings", mech_event.pk), {**form, "offer_hours": "0"})
     assert bad.status_code == 200 and 'value="3"' in text(bad)
     response = client.post(url("settings", mech_event.pk), form, follow=True)
-    assert "1 from the waiting list was booked" in text(response)
+    assert "1 person from the waiting list was booked" in text(response)
     assert Booking.objects.filter(event=mech_event, status="confirmed").count() == 3
 
 
@@ -516,6 +516,10 @@ def test_administrators_set_the_policy_and_operators_lift_restrictions(client, p
     assert bad.status_code == 200
     client.post(url("policy"), form)
     assert "3 no-shows within 12 weeks stop a student booking for 4 weeks" in text(
+        client.get(url("policy"))
+    )
+    client.post(url("policy"), {**form, "no_shows": "1", "window_weeks": "1", "ban_weeks": "1"})
+    assert "1 no-show within 1 week stops a student booking for 1 week" in text(
         client.get(url("policy"))
     )
     client.force_login(persona("student"))

@@ -1,17 +1,20 @@
 from django import template
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from mycareer.organisations.selectors import liaison_agreements_in_force
 
 register = template.Library()
 
 
-@register.inclusion_tag("organisations/includes/contact_name.html", takes_context=True)
+@register.simple_tag(takes_context=True)
 def contact_name(context, contact, link: bool = True, owner: bool = True):
     """A contact's name as shown everywhere: key contacts end in * with their owner beside them.
 
     For the person looking, it also says whether they may contact a key contact: they
     hold the key account, or the owners agreed ("You may contact … until 31 Dec (agreed
-    by …)"), or they should liaise first.
+    by …)"), or they should liaise first. Stripped, so that punctuation written after
+    the tag follows the name directly.
     """
     links = contact.key_links_list
     user = context.get("user")
@@ -20,13 +23,23 @@ def contact_name(context, contact, link: bool = True, owner: bool = True):
         mine = [item for item in links if item.key_account.operator_id == user.pk]
         agreements = liaison_agreements_in_force(user)
         agreed = [agreements[item.pk] for item in links if item.pk in agreements]
-    return {
-        "contact": contact,
-        "links": links,
-        "link": link,
-        "owner": owner,
-        "mine": bool(mine),
-        "agreed": agreed,
-        # Free to contact: every link is theirs or agreed.
-        "free": bool(links) and len(mine) + len(agreed) >= len(links),
-    }
+    html = render_to_string(
+        "organisations/includes/contact_name.html",
+        {
+            "contact": contact,
+            "links": links,
+            "link": link,
+            "owner": owner,
+            "mine": bool(mine),
+            "agreed": agreed,
+            # Free to contact: every link is theirs or agreed.
+            "free": bool(links) and len(mine) + len(agreed) >= len(links),
+        },
+    )
+    return mark_safe(html.strip())  # noqa: S308 (rendered with autoescape on)
+
+
+@register.filter
+def without_final_stop(text: str) -> str:
+    """Free text placed mid-sentence: its own full stop would double the sentence's."""
+    return str(text).rstrip().rstrip(".")

@@ -163,7 +163,7 @@ def test_profile_and_contact_show_the_star_and_the_owner(client, setup, persona)
     body = client.get(setup["org"].get_absolute_url()).content.decode()
     assert "Ruth Key *" in body
     assert "key contact of Tom Bennett" in body
-    assert "Ask Tom first." in body
+    assert "<em>Ask Tom first</em>. Liaise with them" in body  # one full stop, not two
     assert "Open Door *" not in body
 
 

@@ -129,9 +129,19 @@ def test_announcements_can_be_emailed_to_staff(persona, cast, smtp_server, run_w
     messages = [
         m for m in smtp_server.wait_for(5) if "New data protection guidance" in m["Subject"]
     ]
-    from mycareer.accounts.models import User
+    from mycareer.accounts.models import NotificationMode, PendingNotification, User
 
+    staff = User.objects.filter(kind="staff", is_active=True)
     assert {m["To"] for m in messages} == set(
-        User.objects.filter(kind="staff", is_active=True).values_list("email", flat=True)
+        staff.exclude(notification_mode=NotificationMode.DIGEST).values_list("email", flat=True)
     )
     assert "Read it" in messages[0].get_content()
+    # Those who chose a daily digest find it there instead.
+    assert set(
+        PendingNotification.objects.filter(subject__contains="New data protection").values_list(
+            "user__email", flat=True
+        )
+    ) == set(
+        staff.filter(notification_mode=NotificationMode.DIGEST).values_list("email", flat=True)
+    )
+    assert PendingNotification.objects.exists()

@@ -1,0 +1,127 @@
+"""Emails to staff about their work, sent as each person chose: now, daily, or not at all.
+
+Each app registers the kinds of notification it sends (in `AppConfig.ready()`) and
+sends them through `notify()`. Staff choose on their profile which optional kinds they
+receive and whether they come as they happen or in one daily digest; a few kinds (their
+own training running out) cannot be switched off.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from mycareer.accounts.models import NotificationMode, PendingNotification, User
+from mycareer.core.logs import log_event
+from mycareer.core.mail import first_time, render_text, send_templated_email, send_text_email
+from mycareer.core.text import counted
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NotificationKind:
+    code: str  # "organisations.liaison_request"
+    label: str  # what it is about, as the profile lists it
+    optional: bool = True
+
+
+_kinds: dict[str, NotificationKind] = {}
+
+
+def register_notification_kind(kind: NotificationKind) -> None:
+    _kinds[kind.code] = kind
+
+
+def notification_kinds(*, optional_only: bool = False) -> list[NotificationKind]:
+    """The kinds in the order the apps registered them, so each app's stay together."""
+    kinds = list(_kinds.values())
+    return [k for k in kinds if k.optional] if optional_only else kinds
+
+
+def wants(user: User, code: str) -> bool:
+    """Whether this person receives this kind of notification at all."""
+    kind = _kinds[code]
+    return not kind.optional or code not in (user.notifications_off or [])
+
+
+def notify(
+    *,
+    user: User,
+    kind: str,
+    subject: str,
+    template: str,
+    context: dict,
+    reply_to: list[str] | None = None,
+) -> int:
+    """Tell a member of staff about something, as they chose. Returns the emails sent now."""
+    if kind not in _kinds:
+        raise ValueError(f"Unknown notification kind {kind!r}: register it first.")
+    if not user.is_active or not user.email:
+        return 0
+    if not wants(user, kind):
+        log_event(logger, "notification.skipped", kind=kind, user=user.pk, reason="switched off")
+        return 0
+    body = render_text(template, context).rstrip()
+    if user.notification_mode == NotificationMode.DIGEST:
+        if not first_time(f"digest|{user.pk}|{kind}|{subject}"):
+            return 0
+        PendingNotification.objects.create(user=user, kind=kind, subject=subject, body=body)
+        log_event(logger, "notification.queued", kind=kind, user=user.pk)
+        return 0
+    return send_text_email(
+        to=[user.email],
+        subject=subject,
+        body=f"{body}\n\n{_choices_footer()}",
+        reply_to=reply_to,
+        kind=kind,
+    )
+
+
+def _choices_footer() -> str:
+    return (
+        "--\nYou can choose which of these emails MyCareer sends you, and whether they "
+        f"come as they happen or once a day: {settings.SITE_URL}{reverse('accounts:profile')}"
+    )
+
+
+def send_digests() -> int:
+    """Send each person with waiting notifications one email holding them all."""
+    people = (
+        PendingNotification.objects.filter(sent_at__isnull=True)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    sent = 0
+    for user_id in list(people):
+        sent += _send_digest(user_id)
+    return sent
+
+
+def _send_digest(user_id: int) -> int:
+    with transaction.atomic():
+        items = list(
+            PendingNotification.objects.select_for_update()
+            .filter(user_id=user_id, sent_at__isnull=True)
+            .select_related("user")
+        )
+        if not items:
+            return 0
+        user = items[0].user
+        if user.is_active and user.email:
+            send_templated_email(
+                to=[user.email],
+                subject=f"Your daily digest: {counted(len(items), 'update', 'updates')}",
+                template="accounts/email/digest.txt",
+                context={"user": user, "items": items},
+            )
+        # Marked only once the mail server took the digest: a failed send is retried
+        # with the next digest, and nothing is sent twice.
+        PendingNotification.objects.filter(pk__in=[i.pk for i in items]).update(
+            sent_at=timezone.now()
+        )
+    log_event(logger, "notification.digest_sent", user=user_id, items=len(items))
+    return 1

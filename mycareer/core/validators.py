@@ -1,0 +1,39 @@
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+MAX_IMAGE_PIXELS = 4000
+IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "gif", "webp"]
+
+
+def check_image(file, *, what: str) -> None:
+    """A real image (checked by content), at most 2 MB and 4000 pixels a side.
+
+    `what` names it in the messages: "The logo is 3 MB; …", "The photo must be …".
+    """
+    if file.size > MAX_IMAGE_BYTES:
+        raise ValidationError(
+            f"The {what} is {filesizeformat(file.size)}; it must be at most "
+            f"{filesizeformat(MAX_IMAGE_BYTES)}."
+        )
+    from PIL import Image, UnidentifiedImageError
+
+    position = file.tell() if hasattr(file, "tell") else 0
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            image.verify()
+            width, height = image.size
+            if image.format not in {"PNG", "JPEG", "GIF", "WEBP"}:
+                raise ValidationError(f"The {what} must be a PNG, JPEG, GIF or WebP image.")
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValidationError("This file is not an image MyCareer can read.") from error
+    finally:
+        file.seek(position)
+    if max(width, height) > MAX_IMAGE_PIXELS:
+        raise ValidationError(f"The {what} must be at most {MAX_IMAGE_PIXELS} pixels on each side.")
+
+
+def validate_photo(file) -> None:
+    """A person's photo: the same rules as a logo."""
+    check_image(file, what="photo")

@@ -1,0 +1,216 @@
+"""Registration as strangers use it: found from the home page, safe to probe, rate-limited."""
+
+import re
+
+import pytest
+
+from mycareer.accounts.models import User
+from mycareer.organisations import registration as reg
+from mycareer.organisations.models import (
+    EmployerInvitation,
+    EmployerMembership,
+    Organisation,
+    RegistrationRequest,
+)
+from mycareer.vacancies import services as vacancy_services
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-Password-9"
+REGISTER = "/employer/register/"
+
+
+def form(**overrides) -> dict:
+    data = {
+        "organisation_name": "Kittiwake Studio",
+        "website": "https://kittiwake.studio",
+        "full_name": "Kim Lee",
+        "job_title": "Studio Manager",
+        "email": "kim@kittiwake.studio",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+    }
+    return {**data, **overrides}
+
+
+# Finding it -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/accounts/login/", "/accounts/password/reset/"])
+def test_strangers_find_register_your_organisation(client, cast, path):
+    body = client.get(path).content.decode()
+    assert re.search(
+        r'<a [^>]*href="/employer/register/"[^>]*>Register your organisation</a>', body
+    ), path
+
+
+def test_the_home_page_and_the_login_page_link_to_it_in_their_content(client, cast):
+    for path in ("/", "/accounts/login/"):
+        main = client.get(path).content.decode().split('<main id="main"', 1)[1].split("</main>")[0]
+        assert 'href="/employer/register/"' in main, path
+
+
+# Joining a pending organisation (issue 15, 3) ----------------------------------------
+
+
+@pytest.fixture
+def tidewater(cast):
+    """The demo's pending registration, with a draft vacancy only its registrant may see."""
+    from mycareer.vacancies.tests.factories import vacancy_fields
+
+    organisation = Organisation.objects.get(name="Tidewater Labs")
+    assert organisation.status == Organisation.Status.PENDING
+    registrant = User.objects.get(email="priyanka.rao@tidewaterlabs.co.uk")
+    vacancy_services.vacancy_create(
+        organisation=organisation,
+        by=registrant,
+        **vacancy_fields(title="Tidewater secret draft"),
+    )
+    return organisation
+
+
+def test_a_stranger_cannot_join_a_pending_organisation(client, tidewater):
+    data = form(
+        organisation_name="Tidewater Labs",
+        email="stranger@example.net",
+        organisation_choice=f"join:{tidewater.pk}",
+    )
+    response = client.post(REGISTER, data)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Choose one of the organisations listed, or register yours as new." in body
+    assert f"join:{tidewater.pk}" not in body  # not offered as a choice either
+    assert not User.objects.filter(email="stranger@example.net").exists()
+    assert not tidewater.memberships.exclude(user__email__startswith="priyanka").exists()
+    with pytest.raises(Exception, match="cannot be joined"):
+        reg.employer_register(
+            full_name="Stranger", email="s2@example.net", password=PASSWORD, join=tidewater
+        )
+
+
+def test_a_pending_member_never_sees_the_drafts_of_a_pending_organisation(client, tidewater):
+    stranger = User.objects.create_user(
+        "stranger@example.net", PASSWORD, full_name="Stan Ger", kind=User.Kind.EMPLOYER
+    )
+    # A request to join made before this rule (or by any other route) reveals nothing.
+    EmployerMembership.objects.create(user=stranger, organisation=tidewater)
+    client.force_login(stranger)
+    mine = client.get("/vacancies/yours/").content.decode()
+    assert "Tidewater secret draft" not in mine
+    draft = tidewater.vacancies.get()
+    assert client.get(f"/vacancies/{draft.pk}/").status_code in (403, 404)
+    # Its registrant still drafts and reads it.
+    client.force_login(User.objects.get(email="priyanka.rao@tidewaterlabs.co.uk"))
+    assert "Tidewater secret draft" in client.get("/vacancies/yours/").content.decode()
+
+
+# Invitations (issue 15, 3) ---------------------------------------------------------------
+
+
+def test_an_invitation_is_good_only_for_the_address_it_was_sent_to(client, cast, persona):
+    laura = persona("employer@demo-employer.com")
+    brightwave = Organisation.objects.get(name="Brightwave Digital")
+    invitation = reg.invitation_create(
+        organisation=brightwave, email="sam.colleague@demo-employer.com", by=laura
+    )
+    data = form(email="someone.else@example.net", invite=invitation.token)
+    del data["organisation_name"], data["website"]
+    response = client.post(REGISTER, data)
+    assert response.status_code == 200
+    assert "This invitation was sent to another email address" in response.content.decode()
+    assert not User.objects.filter(email="someone.else@example.net").exists()
+    invitation.refresh_from_db()
+    assert invitation.accepted_at is None
+    response = client.post(REGISTER, {**data, "email": "Sam.Colleague@demo-employer.com"})
+    assert response.status_code == 302
+    joined = User.objects.get(email="sam.colleague@demo-employer.com")
+    assert EmployerMembership.objects.get(user=joined).organisation == brightwave
+    assert EmployerInvitation.objects.get(pk=invitation.pk).accepted_at is not None
+
+
+# An address that already has an account (issue 15, 3) --------------------------------
+
+
+def test_registering_an_existing_address_looks_the_same_and_emails_its_owner(
+    client, cast, mailoutbox, settings
+):
+    settings.SITE_URL = "https://mycareer.example.ac.uk"
+    new = client.post(REGISTER, form())
+    fresh_page = client.get(new["Location"])
+    mailoutbox.clear()
+    before = (User.objects.count(), RegistrationRequest.objects.count())
+    existing = client.post(
+        REGISTER, form(email="employer@demo-employer.com", organisation_choice="new")
+    )
+    assert (existing.status_code, existing["Location"]) == (new.status_code, new["Location"])
+    existing_page = client.get(existing["Location"]).content.decode()
+    assert existing_page.replace("employer@demo-employer.com", "ADDRESS") == (
+        fresh_page.content.decode().replace("kim@kittiwake.studio", "ADDRESS")
+    )
+    assert "Check your email" in existing_page
+    assert (User.objects.count(), RegistrationRequest.objects.count()) == before
+    [message] = mailoutbox
+    assert message.to == ["employer@demo-employer.com"]
+    assert message.subject == "[MyCareer] You already have a MyCareer account"
+    assert "https://mycareer.example.ac.uk/accounts/login/" in message.body
+    assert "https://mycareer.example.ac.uk/accounts/password/reset/" in message.body
+
+
+# Rate limits (issue 15, 3) ---------------------------------------------------------------
+
+
+def test_registration_is_limited_per_address_keeping_what_was_typed(client, cast, settings):
+    settings.MYCAREER = {**settings.MYCAREER, "REGISTRATIONS_PER_EMAIL_PER_HOUR": 2}
+    for n in range(2):
+        client.post(REGISTER, form(organisation_name=f"Kittiwake {n}", website=""))
+    refused = client.post(REGISTER, form(organisation_name="Kittiwake 3", website=""))
+    body = refused.content.decode()
+    assert refused.status_code == 429
+    assert "too many registrations from here in the last hour" in body
+    assert 'value="Kittiwake 3"' in body and 'value="Kim Lee"' in body
+    assert not Organisation.objects.filter(name="Kittiwake 3").exists()
+
+
+def test_registration_is_limited_per_network_across_addresses(client, cast, settings):
+    settings.MYCAREER = {**settings.MYCAREER, "REGISTRATIONS_PER_NETWORK_PER_HOUR": 2}
+    for n in range(2):
+        response = client.post(
+            REGISTER,
+            form(email=f"kim{n}@kittiwake.studio", organisation_name=f"Org {n}", website=""),
+            REMOTE_ADDR=f"203.0.113.{n + 1}",
+        )
+        assert response.status_code == 302
+    same_network = client.post(
+        REGISTER, form(email="kim9@kittiwake.studio", website=""), REMOTE_ADDR="203.0.113.200"
+    )
+    assert same_network.status_code == 429
+    elsewhere = client.post(
+        REGISTER, form(email="kim8@kittiwake.studio", website=""), REMOTE_ADDR="198.51.100.4"
+    )
+    assert elsewhere.status_code == 302
+
+
+def test_the_counters_live_in_the_shared_database_cache(cast):
+    import time
+
+    from django.core.cache import caches
+    from django.core.cache.backends.db import DatabaseCache
+
+    from mycareer.core import ratelimit
+
+    limit = ratelimit.Limit("test", 1, 3600)
+    now = time.time()
+    assert isinstance(caches["default"], DatabaseCache)
+    assert ratelimit.hit(limit, "x", now=now) is False
+    assert ratelimit.hit(limit, "x", now=now) is True
+    # Another process builds a cache object of its own and reads the same counter.
+    other_process = caches.create_connection("default")
+    assert other_process.get(ratelimit._key(limit, "x", int(now // 3600))) == 2
+
+
+def test_networks_group_nearby_addresses():
+    from mycareer.core.ratelimit import network_of
+
+    assert network_of("203.0.113.7") == network_of("203.0.113.250") == "203.0.113.0/24"
+    assert network_of("2001:db8:1:2::1") == network_of("2001:db8:1:2:ffff::9")
+    assert network_of(None) == network_of("not an address") == "unknown"
