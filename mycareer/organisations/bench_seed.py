@@ -6,7 +6,7 @@ notes as plain rows (`insert_rows`); no service runs per row. What the services
 would keep in step is computed here before the insert, exactly as they compute it:
 `name_key` and `domain` (Organisation.save), `search_document`
 (refresh_search_document: name, description, then contact names in the contacts'
-default order) and `last_engaged_on` (refresh_last_engaged: the latest note's date).
+default order) and `last_engaged_on` (Organisation.refresh_last_engaged: the latest note's date).
 On SQLite the substring index follows through its insert triggers;
 `repair_sqlite_search_index` runs at the end in case a trigger was missing.
 """

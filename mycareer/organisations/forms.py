@@ -1,4 +1,5 @@
 from django import forms
+from django.db.models import Q
 
 from mycareer.accounts.models import Unit
 from mycareer.core.forms import (
@@ -129,7 +130,14 @@ class NoteForm(forms.ModelForm):
         # Left out (an older page, a script), a note records contact we started.
         self.fields["started_by"].required = False
         units = Unit.objects.filter(memberships__user=user)
-        self.fields["unit"].queryset = units if units.exists() else Unit.objects.all()
+        if not units.exists():
+            units = Unit.objects.all()
+        elif self.instance.unit_id:
+            # A colleague's note on behalf of another unit keeps that unit when edited.
+            units = Unit.objects.filter(
+                Q(memberships__user=user) | Q(pk=self.instance.unit_id)
+            ).distinct()
+        self.fields["unit"].queryset = units
         self.fields["unit"].required = False
         if not self.instance.pk and units.exists():
             self.initial.setdefault("unit", units.first().pk)

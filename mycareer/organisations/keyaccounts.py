@@ -442,6 +442,7 @@ def liaison_request_decide(
         ),
     )
     note.contacts.add(contact)
+    account.organisation.refresh_last_engaged()
     audit.log(
         request,
         "organisations.liaison.approved" if approve else "organisations.liaison.declined",

@@ -93,7 +93,7 @@ class Organisation(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-    # Kept by the note services: the date of the latest recorded engagement.
+    # Kept by refresh_last_engaged: the date of the latest recorded engagement.
     last_engaged_on = models.DateField(null=True, blank=True, db_index=True)
     # Name, description and contact names in one text, for the substring search index.
     search_document = models.TextField(blank=True, editable=False)
@@ -128,6 +128,11 @@ class Organisation(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("organisations:detail", args=[self.pk])
+
+    def refresh_last_engaged(self) -> None:
+        """Set `last_engaged_on` to the latest note's date: every change to notes calls it."""
+        self.last_engaged_on = self.notes.aggregate(latest=models.Max("date"))["latest"]
+        Organisation.objects.filter(pk=self.pk).update(last_engaged_on=self.last_engaged_on)
 
     @property
     def location_list(self) -> list[str]:

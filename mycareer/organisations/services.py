@@ -5,7 +5,6 @@ from collections.abc import Iterable, Iterator
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Max
 from django.utils import timezone
 from taggit.models import Tag
 
@@ -100,12 +99,6 @@ def refresh_search_document(organisation: Organisation) -> None:
     )
     Organisation.objects.filter(pk=organisation.pk).update(search_document=document)
     organisation.search_document = document
-
-
-def refresh_last_engaged(organisation: Organisation) -> None:
-    latest = organisation.notes.aggregate(latest=Max("date"))["latest"]
-    Organisation.objects.filter(pk=organisation.pk).update(last_engaged_on=latest)
-    organisation.last_engaged_on = latest
 
 
 def normalise_tags(names: Iterable[str]) -> list[str]:
@@ -368,7 +361,7 @@ def note_create(
     note.full_clean()
     note.save()
     note.contacts.set(contacts)
-    refresh_last_engaged(organisation)
+    organisation.refresh_last_engaged()
     audit.log(
         note,
         "organisations.note.created",
@@ -408,7 +401,7 @@ def note_update(*, note: Note, by: User, contacts: Iterable[Contact] | None = No
         return {}
     note.full_clean()
     note.save()
-    refresh_last_engaged(note.organisation)
+    note.organisation.refresh_last_engaged()
     audit.log(note, "organisations.note.changed", by=by, data={"changed": changed})
     keyaccounts.inbound_contact_flag(note=note, blocked=inbound)
     return changed
@@ -424,7 +417,7 @@ def note_delete(*, note: Note, by: User) -> None:
         data={"organisation": organisation.pk, "text": note.text[:200]},
     )
     note.delete()
-    refresh_last_engaged(organisation)
+    organisation.refresh_last_engaged()
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ class _FormReader(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.forms: list[list[tuple[str, str]]] = []
+        self.default_buttons: list[tuple[str, str] | None] = []
         self.inside = False
         self.data: list[tuple[str, str]] = []
         self._textarea: str | None = None
@@ -23,10 +24,17 @@ class _FormReader(HTMLParser):
             self.inside = True
             self.data = []
             self.forms.append(self.data)
+            self.default_buttons.append(None)
             return
         if not self.inside:
             return
         name = attrs.get("name")
+        is_button = (tag == "button" and attrs.get("type", "submit") == "submit") or (
+            tag == "input" and attrs.get("type") == "submit"
+        )
+        if is_button and self.default_buttons[-1] is None:
+            # Enter in a field submits with the form's first button, as if it were pressed.
+            self.default_buttons[-1] = (name, attrs.get("value", "")) if name else ("", "")
         if tag == "input" and name and "disabled" not in attrs:
             kind = attrs.get("type", "text")
             if kind in ("checkbox", "radio"):
@@ -69,13 +77,17 @@ class _FormReader(HTMLParser):
             self._select = None
 
 
-def form_fields(html: str, *, containing: str) -> list[tuple[str, str]]:
+def form_fields(
+    html: str, *, containing: str, pressing_enter: bool = False
+) -> list[tuple[str, str]]:
     """The (name, value) pairs that the first form with a `containing` field submits as
-    it stands."""
+    it stands; with `pressing_enter`, also its first button's, as a browser sends them."""
     reader = _FormReader()
     reader.feed(html)
-    for data in reader.forms:
+    for data, button in zip(reader.forms, reader.default_buttons, strict=True):
         if any(name == containing for name, _ in data):
+            if pressing_enter and button and button[0]:
+                return [*data, button]
             return data
     raise AssertionError(f"no form on the page has a field named {containing!r}")
 

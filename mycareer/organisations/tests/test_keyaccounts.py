@@ -89,6 +89,19 @@ def test_pending_declined_approved_and_expired_liaison(setup, persona):
     assert any("declined" in n.text and "Not this year" in n.text for n in decisions)
 
 
+def test_a_liaison_decision_is_a_note_and_moves_the_last_engagement(setup, persona):
+    org = setup["org"]
+    org.notes.update(date=timezone.localdate() - datetime.timedelta(days=90))
+    org.refresh_last_engaged()
+    [request] = keyaccounts.liaison_request_create(
+        requester=persona("manager"), contact=setup["ruth"], reason="r", proposed_engagement="p"
+    )
+    keyaccounts.liaison_request_decide(request=request, approve=True, by=setup["tom"])
+    org.refresh_from_db()
+    # The latest note is the decision: search's "engaged after" and the list agree with it.
+    assert org.last_engaged_on == timezone.localdate() == org.notes.first().date
+
+
 def test_only_the_owner_or_an_administrator_answers(setup, persona):
     [request] = keyaccounts.liaison_request_create(
         requester=persona("manager"), contact=setup["ruth"], reason="r", proposed_engagement="p"
