@@ -943,27 +943,22 @@ def noshow_policy_update(
 ) -> NoShowPolicy:
     """Change the site's no-show policy; restrictions already started keep their end date."""
     policy = NoShowPolicy.current()
-    before = {
-        "enabled": policy.enabled,
-        "no_shows": policy.no_shows,
-        "window_weeks": policy.window_weeks,
-        "ban_weeks": policy.ban_weeks,
+    after = {
+        "enabled": enabled,
+        "no_shows": no_shows,
+        "window_weeks": window_weeks,
+        "ban_weeks": ban_weeks,
     }
-    policy.enabled = enabled
-    policy.no_shows = no_shows
-    policy.window_weeks = window_weeks
-    policy.ban_weeks = ban_weeks
+    changed = {k: [getattr(policy, k), v] for k, v in after.items() if getattr(policy, k) != v}
+    if not changed:
+        return policy  # saved unchanged: nothing to record
+    for name, value in after.items():
+        setattr(policy, name, value)
     policy.full_clean(exclude=["updated_by"])
     policy.updated_at = timezone.now()
     policy.updated_by = by
     policy.save()
-    after = {k: getattr(policy, k) for k in before}
-    audit.log(
-        policy,
-        "bookings.policy.changed",
-        by=by,
-        data={"changed": {k: [before[k], after[k]] for k in after if before[k] != after[k]}},
-    )
+    audit.log(policy, "bookings.policy.changed", by=by, data={"changed": changed})
     return policy
 
 

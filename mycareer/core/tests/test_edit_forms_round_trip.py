@@ -25,6 +25,7 @@ from mycareer.core.tests.matrix import route_kwargs, sample_objects, url_routes
 EDIT_ROUTES = {
     "accounts:access_edit": [("admin", "level")],
     "accounts:profile": [("operator", "job_title"), ("manager", "job_title")],
+    "bookings:policy": [("admin", "no_shows")],
     "bookings:settings": [("operator", "capacity")],
     "employer:contact_edit": [("employer_a", "email")],
     "employer:preferences": [("employer_a", "events")],
@@ -36,13 +37,13 @@ EDIT_ROUTES = {
     "organisations:edit": [("operator", "name")],
     "organisations:key_account_reassign": [("admin", "operator")],
     "organisations:note_edit": [("manager", "text")],
+    "usergroup:feedback": [("admin", "duplicate_of")],
     "vacancies:edit": [("employer_a", "title"), ("operator", "title")],
 }
 
 # Pages whose names look like editing but whose form makes something new or acts once.
 NOT_EDIT_FORMS = {
     "accounts:terms_publish": "publishes a new version of the terms",
-    "bookings:policy": "shows the no-show rule; its form lifts a restriction",
 }
 
 LOOKS_LIKE_AN_EDIT = re.compile(r"(edit|profile|preferences|settings|policy|reassign)$")
