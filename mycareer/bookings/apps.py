@@ -23,7 +23,7 @@ class BookingsConfig(AppConfig):
             bookings_timeline_source,
             cancellation_figures,
         )
-        from mycareer.bookings.services import end_with_event
+        from mycareer.bookings.services import MERGE_HANDLER, end_with_event
         from mycareer.core.registry import (
             DashboardPanel,
             NavItem,
@@ -40,6 +40,7 @@ class BookingsConfig(AppConfig):
             register_event_form_part,
             register_personal_feed_source,
         )
+        from mycareer.organisations.merging import register_merge_handler
         from mycareer.organisations.timeline import register_timeline_source
 
         register_actions(
@@ -92,3 +93,4 @@ class BookingsConfig(AppConfig):
         register_periodic_job(PeriodicJob("expire-offers", tasks.expire_offers, every_minutes=5))
         register_seed(SeedStep("bookings", seed_bookings, order=60))
         register_personal_data("bookings", personal_data)
+        register_merge_handler(MERGE_HANDLER)

@@ -40,6 +40,7 @@ from mycareer.bookings.models import (
 from mycareer.core.logline import log
 from mycareer.core.text import counted
 from mycareer.events.models import Event
+from mycareer.organisations import merging
 from mycareer.organisations.keyaccounts import blocker_message, contact_blockers
 from mycareer.organisations.models import Contact
 
@@ -984,3 +985,26 @@ def booking_ban_lift(*, ban: BookingBan, by: User, reason: str) -> BookingBan:
     ban.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     audit.log(ban, "bookings.ban.lifted", by=by, person=ban.student, data={"reason": reason})
     return ban
+
+
+# Merging organisations (see organisations.merging) --------------------------------
+
+
+def _fold_report_contacts(*, keep: Contact, fold: Contact, outcome) -> None:
+    """Attendance reports sent to a contact folded into its twin now name the twin (once)."""
+    merging.move_many_to_many(
+        EmployerReport.contacts.through.objects.filter(contact=fold),
+        owner="employerreport",
+        side="contact",
+        keep=keep,
+        fold=fold,
+        kind="bookings.employer_report_contact",
+        outcome=outcome,
+    )
+
+
+MERGE_HANDLER = merging.MergeHandler(
+    name="bookings",
+    relations=("bookings.EmployerReport.contacts",),
+    contact=_fold_report_contacts,
+)

@@ -27,6 +27,8 @@ class MailingConfig(AppConfig):
             old_campaign_bodies_due,
         )
         from mycareer.mailing.selectors import email_timeline_source
+        from mycareer.mailing.services import MERGE_HANDLER
+        from mycareer.organisations.merging import register_merge_handler
         from mycareer.organisations.timeline import register_timeline_source
 
         register_actions(
@@ -58,3 +60,4 @@ class MailingConfig(AppConfig):
                 clear_campaign_bodies,
             )
         )
+        register_merge_handler(MERGE_HANDLER)

@@ -463,11 +463,13 @@ def liaison_request_withdraw(*, request: LiaisonRequest, by: User) -> None:
     audit.log(request, "organisations.liaison.withdrawn", by=by)
 
 
-def merge_key_accounts(*, survivor: Organisation, other: Organisation) -> dict:
+def merge_key_accounts(*, survivor: Organisation, other: Organisation, outcome) -> None:
     """Before a merge: fold the other record's key account for a unit into the survivor's.
 
     The merged record keeps the survivor's multi-touch status, so the other record's key
-    accounts are released with the survivor's (multi-touch) or in force (not).
+    accounts are released with the survivor's (multi-touch) or in force (not). Where both
+    have an account for one unit, the survivor's stays (with every key contact of both)
+    and the fold is recorded for the audit trail, naming the other operator.
     """
     released_at = timezone.now() if survivor.multi_touch else None
     KeyAccount.with_released.filter(organisation=other).update(
@@ -487,6 +489,15 @@ def merge_key_accounts(*, survivor: Organisation, other: Organisation) -> dict:
             else:
                 link.liaison_requests.update(key_contact=twin)
                 link.delete()
+        outcome.conflict(
+            "organisations.key_account",
+            kept=keep.pk,
+            dropped=account.pk,
+            unit=account.unit_id,
+            operator=account.operator_id,
+        )
         account.delete()
         folded += 1
-    return {"key accounts folded into the survivor's": folded} if folded else {}
+    outcome.moved(
+        "key account folded into the survivor's", "key accounts folded into the survivor's", folded
+    )

@@ -22,6 +22,7 @@ class VacanciesConfig(AppConfig):
             register_panel,
             register_seed,
         )
+        from mycareer.organisations.merging import register_merge_handler
         from mycareer.organisations.timeline import (
             ProfileAction,
             ProfileSection,
@@ -37,6 +38,7 @@ class VacanciesConfig(AppConfig):
         )
         from mycareer.vacancies.demo import seed_vacancies
         from mycareer.vacancies.privacy import personal_data
+        from mycareer.vacancies.services import MERGE_HANDLER
 
         register_actions(
             {
@@ -106,3 +108,4 @@ class VacanciesConfig(AppConfig):
             ),
         )
         register_personal_data("vacancies", personal_data)
+        register_merge_handler(MERGE_HANDLER)

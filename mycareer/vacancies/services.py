@@ -41,6 +41,7 @@ from django.utils import timezone
 from mycareer import audit
 from mycareer.accounts.models import DegreeProgramme, Unit, User
 from mycareer.accounts.permissions import Action, access_for
+from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
 from mycareer.vacancies.models import Vacancy
 from mycareer.vacancies.permissions import manages_vacancies_of
@@ -471,3 +472,20 @@ def vacancies_close_expired(*, today: datetime.date | None = None) -> int:
             )
             closed += 1
     return closed
+
+
+# Merging organisations (see organisations.merging) --------------------------------
+
+
+def _merge_vacancies(*, survivor: Organisation, other: Organisation, outcome) -> None:
+    moved = Vacancy.objects.filter(organisation=other).update(organisation=survivor)
+    outcome.moved("vacancy", "vacancies", moved)
+
+
+MERGE_HANDLER = merging.MergeHandler(
+    name="vacancies",
+    relations=("vacancies.Vacancy.organisation",),
+    organisation=_merge_vacancies,
+    preview=lambda other: {"vacancies": other.vacancies.count()},
+    nouns=(("vacancy", "vacancies"),),
+)
