@@ -19,6 +19,7 @@ from mycareer import audit
 from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.locks import hold_lock
+from mycareer.core.mail import deliver
 from mycareer.mailing.content import check_markdown, render_for
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
 from mycareer.mailing.recipients import RecipientList, campaign_contacts, recipient_list
@@ -403,7 +404,7 @@ def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None 
         subject=f"[TEST] {content['subject']}", body=content["text"], to=[by.email]
     )
     message.attach_alternative(content["html"], "text/html")
-    message.send()
+    deliver(message, kind="mailing.campaign_test")
     audit.log(campaign, "mailing.campaign.tested", by=by, data={"as": contact.pk})
     logger.info("campaign test sent campaign=%s to=%s", campaign.pk, by.pk)
 

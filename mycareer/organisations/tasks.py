@@ -5,7 +5,7 @@ from django_tasks import task
 
 from mycareer.accounts.notifications import notify
 from mycareer.core.logline import log
-from mycareer.core.mail import send_templated_email
+from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 from mycareer.organisations import imports
 from mycareer.organisations.models import (
@@ -94,6 +94,7 @@ def send_inbound_contact_emails(note_id: int, owner_ids: list[int]) -> int:
             subject=f"{names} contacted {note.author or 'a colleague'} ({note.organisation})",
             template="organisations/email/inbound_contact.txt",
             context={"note": note, "owner": owner, "contacts": theirs, "names": names},
+            once=f"organisations.inbound_contact:{note.pk}",
         )
         log(
             logger,
@@ -176,7 +177,7 @@ def send_registration_decision_email(registration_id: int) -> int:
         pk=registration_id
     )
     approved = registration.status == RegistrationRequest.Status.APPROVED
-    return send_templated_email(
+    return send_email(
         to=[registration.user.email],
         subject=(
             f"Your MyCareer registration for {registration.organisation} is approved"
@@ -196,7 +197,7 @@ def send_invitation_email(invitation_id: int) -> int:
     invitation = EmployerInvitation.objects.select_related("organisation", "invited_by").get(
         pk=invitation_id
     )
-    return send_templated_email(
+    return send_email(
         to=[invitation.email],
         reply_to=[invitation.invited_by.email],
         subject=f"{invitation.invited_by} invites you to {invitation.organisation} on MyCareer",

@@ -1,6 +1,6 @@
 from django_tasks import task
 
-from mycareer.core.mail import send_templated_email
+from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 from mycareer.organisations.models import EmployerMembership
 from mycareer.vacancies import services
@@ -35,7 +35,7 @@ def send_vacancy_decision_email(vacancy_id: int, decision: str, reason: str = ""
     recipients = decision_recipients(vacancy)
     if not recipients:
         return 0
-    return send_templated_email(
+    return send_email(
         to=recipients,
         subject=SUBJECTS[decision].format(title=vacancy.title),
         template=f"vacancies/email/{decision}.txt",
