@@ -11,8 +11,8 @@ class BookingsConfig(AppConfig):
         from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.bookings import (
+            jobs,
             permissions,  # noqa: F401 (registers rules)
-            tasks,
         )
         from mycareer.bookings.dashboard import staff_panel, student_panel
         from mycareer.bookings.demo import seed_bookings
@@ -27,11 +27,10 @@ class BookingsConfig(AppConfig):
         from mycareer.core.registry import (
             DashboardPanel,
             NavItem,
-            PeriodicJob,
             SeedStep,
+            register_jobs,
             register_nav,
             register_panel,
-            register_periodic_job,
             register_seed,
         )
         from mycareer.events.registry import (
@@ -90,7 +89,7 @@ class BookingsConfig(AppConfig):
             name="bookings",
         )
         register_event_form_part(places_part, name="bookings")
-        register_periodic_job(PeriodicJob("expire-offers", tasks.expire_offers, every_minutes=5))
+        register_jobs(jobs.JOBS)
         register_seed(SeedStep("bookings", seed_bookings, order=60))
         register_personal_data("bookings", personal_data)
         register_merge_handler(MERGE_HANDLER)

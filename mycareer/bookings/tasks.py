@@ -7,7 +7,6 @@ booking cancelled before its confirmation went out gets no confirmation).
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks import task
 
 from mycareer.bookings.models import (
     Booking,
@@ -24,6 +23,7 @@ from mycareer.bookings.selectors import (
     when_text,
 )
 from mycareer.bookings.tickets import check_in_url, event_ics, qr_png
+from mycareer.core import mailmerge
 from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 from mycareer.core.spreadsheets import csv_text
@@ -173,9 +173,6 @@ def send_ban_notice(ban_id: int) -> int:
 @email_task()
 def send_noshow_followup(followup_id: int) -> int:
     """Email each no-show the organiser's message once, even if the worker restarts."""
-    # Imported here: the services module enqueues these tasks, so it imports this one.
-    from mycareer.bookings.services import merge_text
-
     followup = NoShowFollowUp.objects.select_related("event", "sent_by").get(pk=followup_id)
     event = followup.event
     pending = followup.bookings.filter(
@@ -191,8 +188,8 @@ def send_noshow_followup(followup_id: int) -> int:
         # The organiser's own words, so no "[MyCareer]" before their subject.
         sent += send_email(
             to=[booking.student.email],
-            subject=merge_text(followup.subject, values),
-            body=merge_text(followup.body, values),
+            subject=mailmerge.fill(followup.subject, values),
+            body=mailmerge.fill(followup.body, values),
             reply_to=[followup.sent_by.email] if followup.sent_by else None,
             kind="bookings.noshow_followup",
             subject_prefix="",
@@ -239,11 +236,3 @@ def send_employer_report(report_id: int) -> int:
         )
     EmployerReport.objects.filter(pk=report.pk).update(sent_at=timezone.now())
     return sent
-
-
-@task()
-def expire_offers() -> int:
-    """Every few minutes: close offers nobody took up and offer the places on."""
-    from mycareer.bookings.services import offers_expire  # (see send_noshow_followup)
-
-    return offers_expire()

@@ -32,6 +32,7 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from mycareer.core.mail import deliver
+from mycareer.mailing import crosspromotion
 from mycareer.mailing.content import render_for
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.unsubscribe import unsubscribe_mailto, unsubscribe_url
@@ -56,7 +57,6 @@ def gather() -> datetime.timedelta:
 
 def promoted_events(campaign: Campaign) -> list:
     """The events a campaign cross-promotes."""
-    from mycareer.mailing import crosspromotion
 
     return crosspromotion.events_for(campaign)
 

@@ -21,8 +21,11 @@ from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.locks import hold_lock
 from mycareer.core.mail import deliver
 from mycareer.mailing.content import check_markdown, render_for
+from mycareer.mailing.crosspromotion import events_for
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
 from mycareer.mailing.recipients import RecipientList, campaign_contacts, recipient_list
+from mycareer.mailing.tasks import start_sending
+from mycareer.mailing.unsubscribe import unsubscribe_url
 from mycareer.organisations import merging
 from mycareer.organisations import services as organisation_services
 from mycareer.organisations.models import Contact, EmailOptOut
@@ -269,7 +272,6 @@ def _recount(campaign: Campaign, confirmed: int) -> RecipientList:
 
 
 def _queue(campaign: Campaign, recipients: RecipientList) -> int:
-    from mycareer.mailing.tasks import start_sending
 
     OutboxMessage.objects.bulk_create(
         [
@@ -383,8 +385,6 @@ def campaign_cancel(*, campaign: Campaign, by: User) -> int:
 
 def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None = None) -> None:
     """Send the campaign to oneself, as `contact` would see it, marked as a test."""
-    from mycareer.mailing.crosspromotion import events_for
-    from mycareer.mailing.unsubscribe import unsubscribe_url
 
     _require_sender(by)
     if contact is None:

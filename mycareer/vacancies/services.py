@@ -45,6 +45,7 @@ from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
 from mycareer.vacancies.models import Vacancy
 from mycareer.vacancies.permissions import manages_vacancies_of
+from mycareer.vacancies.tasks import send_vacancy_decision_email
 
 SIMPLE_FIELDS = [
     "title",
@@ -170,7 +171,6 @@ def _drop_pending(vacancy: Vacancy) -> None:
 
 
 def _notify(vacancy: Vacancy, decision: str, reason: str = "") -> None:
-    from mycareer.vacancies.tasks import send_vacancy_decision_email
 
     transaction.on_commit(lambda: send_vacancy_decision_email.enqueue(vacancy.pk, decision, reason))
 

@@ -1,9 +1,6 @@
-from django_tasks import task
-
 from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 from mycareer.organisations.models import EmployerMembership
-from mycareer.vacancies import services
 from mycareer.vacancies.models import Vacancy
 
 SUBJECTS = {
@@ -41,9 +38,3 @@ def send_vacancy_decision_email(vacancy_id: int, decision: str, reason: str = ""
         template=f"vacancies/email/{decision}.txt",
         context={"vacancy": vacancy, "reason": reason},
     )
-
-
-@task()
-def close_expired_vacancies() -> int:
-    """The daily job: close approved vacancies whose closing date has passed."""
-    return services.vacancies_close_expired()
