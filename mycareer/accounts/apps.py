@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "People, units, access and training"
 
     def ready(self) -> None:
-        from mycareer.accounts import permissions, tasks
+        from mycareer.accounts import jobs, permissions, tasks
         from mycareer.accounts.dashboard import access_panel, student_panel
         from mycareer.accounts.demo import seed_staff_profiles, seed_university
         from mycareer.accounts.notifications import NotificationKind, register_notification_kind
@@ -15,12 +15,11 @@ class AccountsConfig(AppConfig):
         from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
-            DailyJob,
             DashboardPanel,
             MediaArea,
             NavItem,
             SeedStep,
-            register_daily_job,
+            register_jobs,
             register_media_area,
             register_nav,
             register_panel,
@@ -61,13 +60,8 @@ class AccountsConfig(AppConfig):
         )
         register_seed(SeedStep("university", seed_university, order=10))
         register_seed(SeedStep("staff profiles", seed_staff_profiles, order=11))
-        register_daily_job(
-            DailyJob("training-expiry-reminders", tasks.send_training_expiry_reminders, hour=7)
-        )
+        register_jobs(jobs.JOBS)
         register_personal_data("logins", personal_data)
-        register_daily_job(
-            DailyJob("staff-notification-digests", tasks.send_notification_digests, hour=7)
-        )
         register_notification_kind(
             NotificationKind(tasks.TRAINING_EXPIRY, "Your own training running out", optional=False)
         )

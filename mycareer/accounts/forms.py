@@ -1,6 +1,7 @@
 from django import forms
 
 from mycareer.accounts.models import AccessLevel, TrainingCourse, TrainingSession, User
+from mycareer.accounts.notifications import notification_kinds
 from mycareer.core.forms import (
     IdsChoiceField,
     LocalDateTimeInput,
@@ -92,7 +93,6 @@ class StaffProfileForm(forms.ModelForm):
         }
 
     def __init__(self, *args, **kwargs):
-        from mycareer.accounts.notifications import notification_kinds
 
         super().__init__(*args, **kwargs)
         kinds = notification_kinds(optional_only=True)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from mycareer.accounts.models import NotificationMode, PendingNotification, User
 from mycareer.core.logs import log_event
-from mycareer.core.mail import first_time, render_text, send_templated_email, send_text_email
+from mycareer.core.mail import already_sent, mark_sent, render_text, send_email
 from mycareer.core.text import counted
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,13 @@ def notify(
     template: str,
     context: dict,
     reply_to: list[str] | None = None,
+    once: str = "",
 ) -> int:
-    """Tell a member of staff about something, as they chose. Returns the emails sent now."""
+    """Tell a member of staff about something, as they chose. Returns the emails sent now.
+
+    `once` names the list this person is one of (see core.mail): a task that runs again
+    neither emails them again nor queues a second digest item.
+    """
     if kind not in _kinds:
         raise ValueError(f"Unknown notification kind {kind!r}: register it first.")
     if not user.is_active or not user.email:
@@ -67,17 +72,19 @@ def notify(
         return 0
     body = render_text(template, context).rstrip()
     if user.notification_mode == NotificationMode.DIGEST:
-        if not first_time(f"digest|{user.pk}|{kind}|{subject}"):
+        if already_sent(once, [user.email]):
             return 0
         PendingNotification.objects.create(user=user, kind=kind, subject=subject, body=body)
+        mark_sent(once, [user.email])
         log_event(logger, "notification.queued", kind=kind, user=user.pk)
         return 0
-    return send_text_email(
+    return send_email(
         to=[user.email],
         subject=subject,
         body=f"{body}\n\n{_choices_footer()}",
         reply_to=reply_to,
         kind=kind,
+        once=once,
     )
 
 
@@ -112,7 +119,7 @@ def _send_digest(user_id: int) -> int:
             return 0
         user = items[0].user
         if user.is_active and user.email:
-            send_templated_email(
+            send_email(
                 to=[user.email],
                 subject=f"Your daily digest: {counted(len(items), 'update', 'updates')}",
                 template="accounts/email/digest.txt",

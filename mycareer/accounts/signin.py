@@ -31,6 +31,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from mycareer import audit
+from mycareer.accounts.models import User
 from mycareer.core.logs import log_event
 
 logger = logging.getLogger(__name__)
@@ -197,7 +198,6 @@ def accounts_with_failures() -> list[dict]:
 @transaction.atomic
 def signin_unlock(*, email: str, by, reason: str) -> int:
     """Forget an account's failed sign-ins, so its owner may try again now; audited."""
-    from mycareer.accounts.models import User
 
     username = normalise_username(None, {settings.AXES_USERNAME_FORM_FIELD: email})
     standing = account_standing(username)

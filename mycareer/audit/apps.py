@@ -7,9 +7,9 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from mycareer.audit import tasks
+        from mycareer.audit import jobs
         from mycareer.audit.registry import register_actions
-        from mycareer.core.registry import DailyJob, NavItem, register_daily_job, register_nav
+        from mycareer.core.registry import NavItem, register_jobs, register_nav
 
         register_actions(
             {
@@ -18,7 +18,7 @@ class AuditConfig(AppConfig):
                 "audit.retention.applied": "Retention schedule applied",
             }
         )
-        register_daily_job(DailyJob("retention", tasks.apply_retention, hour=2))
+        register_jobs(jobs.JOBS)
         register_nav(
             NavItem(
                 "Audit", "audit:list", lambda user: user.has_perm("mycareer.administer"), order=95

@@ -11,8 +11,8 @@ class BookingsConfig(AppConfig):
         from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.bookings import (
+            jobs,
             permissions,  # noqa: F401 (registers rules)
-            tasks,
         )
         from mycareer.bookings.dashboard import staff_panel, student_panel
         from mycareer.bookings.demo import seed_bookings
@@ -23,15 +23,14 @@ class BookingsConfig(AppConfig):
             bookings_timeline_source,
             cancellation_figures,
         )
-        from mycareer.bookings.services import end_with_event
+        from mycareer.bookings.services import MERGE_HANDLER, end_with_event
         from mycareer.core.registry import (
             DashboardPanel,
             NavItem,
-            PeriodicJob,
             SeedStep,
+            register_jobs,
             register_nav,
             register_panel,
-            register_periodic_job,
             register_seed,
         )
         from mycareer.events.registry import (
@@ -40,6 +39,7 @@ class BookingsConfig(AppConfig):
             register_event_form_part,
             register_personal_feed_source,
         )
+        from mycareer.organisations.merging import register_merge_handler
         from mycareer.organisations.timeline import register_timeline_source
 
         register_actions(
@@ -89,6 +89,7 @@ class BookingsConfig(AppConfig):
             name="bookings",
         )
         register_event_form_part(places_part, name="bookings")
-        register_periodic_job(PeriodicJob("expire-offers", tasks.expire_offers, every_minutes=5))
+        register_jobs(jobs.JOBS)
         register_seed(SeedStep("bookings", seed_bookings, order=60))
         register_personal_data("bookings", personal_data)
+        register_merge_handler(MERGE_HANDLER)

@@ -3,7 +3,8 @@ from django.utils import timezone
 
 from mycareer.bookings import selectors
 from mycareer.bookings.models import BookingSettings, NoShowPolicy
-from mycareer.bookings.services import MERGE_FIELDS, unknown_merge_fields
+from mycareer.bookings.services import MERGE_FIELDS
+from mycareer.core import mailmerge
 from mycareer.core.forms import (
     BoundedIntegerField,
     IdChoiceField,
@@ -15,7 +16,7 @@ from mycareer.core.forms import (
 # More places than any venue on campus holds: a typing slip, not a real limit.
 MAX_PLACES = 100_000
 
-FIELDS_HELP = "You can use " + ", ".join("{{ " + f + " }}" for f in MERGE_FIELDS) + "."
+FIELDS_HELP = "You can use " + ", ".join(mailmerge.written(f) for f in MERGE_FIELDS) + "."
 
 FOLLOW_UP_SUBJECT = "We missed you at {{ event_title }}"
 FOLLOW_UP_BODY = "\n\n".join(
@@ -150,14 +151,9 @@ class FollowUpForm(forms.Form):
 
     def _check(self, name):
         value = self.cleaned_data[name]
-        unknown = unknown_merge_fields(value)
+        unknown = mailmerge.unknown_fields(value, MERGE_FIELDS)
         if unknown:
-            raise forms.ValidationError(
-                "Unknown field "
-                + ", ".join("{{ " + u + " }}" for u in unknown)
-                + ". "
-                + FIELDS_HELP
-            )
+            raise forms.ValidationError(mailmerge.unknown_fields_message(unknown, MERGE_FIELDS))
         return value
 
     def clean_subject(self):

@@ -23,6 +23,7 @@ from mycareer.bookings.models import (
     NoShowFollowUp,
     WaitlistEntry,
 )
+from mycareer.bookings.services import booking_cancel, waitlist_leave
 from mycareer.events.models import Event
 
 
@@ -35,7 +36,6 @@ def _upcoming(subject):
 
 
 def anonymise_bookings(subject, *, apply: bool, by=None) -> list[Change]:
-    from mycareer.bookings.services import booking_cancel, waitlist_leave
 
     upcoming = list(_upcoming(subject))
     queued = list(WaitlistEntry.objects.filter(student_id__in=subject.user_ids, status__in=QUEUED))

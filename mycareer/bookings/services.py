@@ -13,7 +13,6 @@ no place is free (each free place is booked for, or offered to, the next in the 
 import datetime
 import functools
 import logging
-import re
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -37,9 +36,11 @@ from mycareer.bookings.models import (
     NoShowPolicy,
     WaitlistEntry,
 )
+from mycareer.core import mailmerge
 from mycareer.core.logline import log
 from mycareer.core.text import counted
 from mycareer.events.models import Event
+from mycareer.organisations import merging
 from mycareer.organisations.keyaccounts import blocker_message, contact_blockers
 from mycareer.organisations.models import Contact
 
@@ -65,7 +66,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MERGE_FIELDS = ("first_name", "event_title", "event_date")
-MERGE_PATTERN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
 # The recipe's parts ---------------------------------------------------------------------
@@ -842,15 +842,6 @@ def _apply_policy(
     return ban
 
 
-def merge_text(text: str, values: dict[str, str]) -> str:
-    """Fill {{ first_name }}-style fields; anything else is left as typed."""
-    return MERGE_PATTERN.sub(lambda m: values.get(m.group(1), m.group(0)), text)
-
-
-def unknown_merge_fields(text: str) -> list[str]:
-    return sorted({m.group(1) for m in MERGE_PATTERN.finditer(text)} - set(MERGE_FIELDS))
-
-
 def noshow_followup_send(*, event: Event, subject: str, body: str, by: User) -> NoShowFollowUp:
     """Email everyone who booked and did not come (each person once), from an edited template."""
     subject, body = subject.strip(), body.strip()
@@ -860,13 +851,9 @@ def noshow_followup_send(*, event: Event, subject: str, body: str, by: User) -> 
     if not body:
         errors["body"] = "Write the message."
     for name, text in (("subject", subject), ("body", body)):
-        unknown = unknown_merge_fields(text)
+        unknown = mailmerge.unknown_fields(text, MERGE_FIELDS)
         if unknown:
-            errors[name] = (
-                f"Unknown field {', '.join('{{ ' + u + ' }}' for u in unknown)}: use "
-                + ", ".join("{{ " + f + " }}" for f in MERGE_FIELDS)
-                + "."
-            )
+            errors[name] = mailmerge.unknown_fields_message(unknown, MERGE_FIELDS)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -979,3 +966,26 @@ def booking_ban_lift(*, ban: BookingBan, by: User, reason: str) -> BookingBan:
     ban.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     audit.log(ban, "bookings.ban.lifted", by=by, person=ban.student, data={"reason": reason})
     return ban
+
+
+# Merging organisations (see organisations.merging) --------------------------------
+
+
+def _fold_report_contacts(*, keep: Contact, fold: Contact, outcome) -> None:
+    """Attendance reports sent to a contact folded into its twin now name the twin (once)."""
+    merging.move_many_to_many(
+        EmployerReport.contacts.through.objects.filter(contact=fold),
+        owner="employerreport",
+        side="contact",
+        keep=keep,
+        fold=fold,
+        kind="bookings.employer_report_contact",
+        outcome=outcome,
+    )
+
+
+MERGE_HANDLER = merging.MergeHandler(
+    name="bookings",
+    relations=("bookings.EmployerReport.contacts",),
+    contact=_fold_report_contacts,
+)

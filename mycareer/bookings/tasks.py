@@ -5,10 +5,8 @@ booking cancelled before its confirmation went out gets no confirmation).
 """
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks import task
 
 from mycareer.bookings.models import (
     Booking,
@@ -25,7 +23,8 @@ from mycareer.bookings.selectors import (
     when_text,
 )
 from mycareer.bookings.tickets import check_in_url, event_ics, qr_png
-from mycareer.core.mail import send_message, send_templated_email
+from mycareer.core import mailmerge
+from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 from mycareer.core.spreadsheets import csv_text
 
@@ -60,7 +59,7 @@ def _booking(booking_id: int) -> Booking | None:
 def _ticket(booking: Booking, *, subject: str, template: str) -> int:
     """A confirmation: event details, an .ics for the calendar and the check-in QR code."""
     event = booking.event
-    return send_templated_email(
+    return send_email(
         to=[booking.student.email],
         reply_to=_reply_to(event),
         subject=subject,
@@ -119,7 +118,7 @@ def send_waitlist_joined(entry_id: int) -> int:
     entry = _entry(entry_id)
     if entry is None or entry.status != WaitlistEntry.Status.WAITING:
         return 0
-    return send_templated_email(
+    return send_email(
         to=[entry.student.email],
         reply_to=_reply_to(entry.event),
         subject=f"You are on the waiting list for {entry.event.title}",
@@ -142,7 +141,7 @@ def send_offer(entry_id: int) -> int:
     entry = _entry(entry_id)
     if entry is None or entry.status != WaitlistEntry.Status.OFFERED:
         return 0
-    return send_templated_email(
+    return send_email(
         to=[entry.student.email],
         reply_to=_reply_to(entry.event),
         subject=f"A place is yours if you want it: {entry.event.title}",
@@ -163,7 +162,7 @@ def send_ban_notice(ban_id: int) -> int:
     ban = BookingBan.objects.select_related("student").filter(pk=ban_id).first()
     if ban is None or ban.lifted_at is not None or ban.ends_at <= timezone.now():
         return 0
-    return send_templated_email(
+    return send_email(
         to=[ban.student.email],
         subject="You cannot book events for a while",
         template="bookings/email/ban.txt",
@@ -174,9 +173,6 @@ def send_ban_notice(ban_id: int) -> int:
 @email_task()
 def send_noshow_followup(followup_id: int) -> int:
     """Email each no-show the organiser's message once, even if the worker restarts."""
-    # Imported here: the services module enqueues these tasks, so it imports this one.
-    from mycareer.bookings.services import merge_text
-
     followup = NoShowFollowUp.objects.select_related("event", "sent_by").get(pk=followup_id)
     event = followup.event
     pending = followup.bookings.filter(
@@ -189,13 +185,15 @@ def send_noshow_followup(followup_id: int) -> int:
             "event_title": event.title,
             "event_date": f"{timezone.localtime(event.starts_at):%-d %B %Y}",
         }
-        message = EmailMultiAlternatives(
-            subject=merge_text(followup.subject, values),
-            body=merge_text(followup.body, values),
+        # The organiser's own words, so no "[MyCareer]" before their subject.
+        sent += send_email(
             to=[booking.student.email],
-            reply_to=[followup.sent_by.email] if followup.sent_by else [],
+            subject=mailmerge.fill(followup.subject, values),
+            body=mailmerge.fill(followup.body, values),
+            reply_to=[followup.sent_by.email] if followup.sent_by else None,
+            kind="bookings.noshow_followup",
+            subject_prefix="",
         )
-        sent += send_message(message)
         Booking.objects.filter(pk=booking.pk).update(followed_up_at=timezone.now())
     return sent
 
@@ -221,7 +219,7 @@ def send_employer_report(report_id: int) -> int:
     for contact in report.contacts.all():
         if not contact.email:
             continue
-        sent += send_templated_email(
+        sent += send_email(
             to=[contact.email],
             reply_to=[report.sent_by.email] if report.sent_by else _reply_to(event),
             subject=f"Attendance at {event.title}",
@@ -234,14 +232,7 @@ def send_employer_report(report_id: int) -> int:
                 "when": _when(event),
             },
             attachments=[("attendance.csv", attachment, "text/csv")],
+            once=f"bookings.employer_report:{report.pk}",
         )
     EmployerReport.objects.filter(pk=report.pk).update(sent_at=timezone.now())
     return sent
-
-
-@task()
-def expire_offers() -> int:
-    """Every few minutes: close offers nobody took up and offer the places on."""
-    from mycareer.bookings.services import offers_expire  # (see send_noshow_followup)
-
-    return offers_expire()

@@ -15,13 +15,10 @@ class CoreConfig(AppConfig):
     verbose_name = "MyCareer core"
 
     def ready(self) -> None:
-        from mycareer.core import tasks
-        from mycareer.core.registry import DailyJob, NavItem, register_daily_job, register_nav
+        from mycareer.core import jobs
+        from mycareer.core.registry import NavItem, register_jobs, register_nav
 
         register_nav(NavItem("Home", "home", lambda user: True, order=0))
         post_migrate.connect(create_cache_table, sender=self, dispatch_uid="core.cache_table")
         # Early, before the day's work: a few seconds on a large SQLite database.
-        register_daily_job(
-            DailyJob("database-statistics", tasks.refresh_database_statistics, hour=3)
-        )
-        register_daily_job(DailyJob("prune-old-work", tasks.prune_old_work, hour=3))
+        register_jobs(jobs.JOBS)

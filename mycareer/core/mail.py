@@ -1,10 +1,16 @@
-"""Sending email from background tasks.
+"""Email goes out one way: `send_email` composes, `deliver` hands it to the mail server.
 
-Every email a task sends goes through `send_message`, which remembers, for the task's
-current run, what was already sent: when the mail server fails half-way through a list
-and the task runs again (see core.retry), the people who already got their message do
-not get it twice. Plain-text bodies are rendered by the "text" template engine, which
-does not HTML-escape ("Calder & Wharfe", not "Calder &amp; Wharfe").
+`send_email` is the one helper for MyCareer's own emails (to staff, students and
+employers): a plain-text body or a template rendered by the "text" engine (no HTML
+escaping: "Calder & Wharfe", not "Calder &amp; Wharfe"), the "[MyCareer]" subject
+prefix, reply-to and attachments. A task that emails several people names the list with
+`once="usergroup.announcement:12"`: a `SentEmail` row is written for each recipient as
+soon as the mail server has accepted their message, and a later run of the same list (a
+retry after the server failed, a worker stopped half-way, an administrator's "Try
+again") skips everyone already marked. So each person gets one message, at least once.
+
+`deliver` is the only place that hands a message to SMTP (bulk email's outbox and the
+account emails use it too), and it writes one structured line for each message.
 """
 
 import contextvars
@@ -15,48 +21,31 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from mycareer.core.logs import log_event
+from mycareer.core.models import SentEmail
 
 logger = logging.getLogger(__name__)
 
-# Keys of messages already sent by this run of a task (None outside email tasks).
-_sent: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("sent", default=None)
-# Who the message being sent was for, to say on the failed tasks page.
-_recipients: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+# Who the message being sent is for, for the failed emails page (see core.retry).
+current_recipients: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
     "recipients", default=()
 )
+# (filename, content, MIME type), as EmailMessage.attach takes them.
+Attachment = tuple[str, bytes | str, str]
 
 
-def message_key(message: EmailMessage) -> str:
-    return f"{','.join(sorted(message.to))}|{message.subject}"
-
-
-def send_message(message: EmailMessage, *, kind: str = "") -> int:
-    """Send one message, unless an earlier run of the same task already sent it."""
-    sent = _sent.get()
-    key = message_key(message)
-    if sent is not None and key in sent:
-        return 0
-    _recipients.set(tuple(message.to))
+def deliver(message: EmailMessage, *, kind: str = "", once: str = "") -> int:
+    """Hand one message to the mail server and log it; SMTP errors propagate."""
+    current_recipients.set(tuple(message.to))
     count = message.send()
-    if sent is not None:
-        sent.add(key)
-    log_event(logger, "email.sent", kind=kind, recipients=len(message.to), sent=count)
+    log_event(
+        logger,
+        "email.sent",
+        kind=kind,
+        recipients=len(message.to),
+        sent=count,
+        **({"once": once} if once else {}),
+    )
     return count
-
-
-def first_time(key: str) -> bool:
-    """Whether this run of an email task (its earlier tries included) meets `key` first.
-
-    For work a task does instead of sending (queuing a digest item): a retry after the
-    mail server failed must not do it twice. Outside email tasks, always True.
-    """
-    done = _sent.get()
-    if done is None:
-        return True
-    if key in done:
-        return False
-    done.add(key)
-    return True
 
 
 def render_text(template: str, context: dict) -> str:
@@ -64,35 +53,49 @@ def render_text(template: str, context: dict) -> str:
     return render_to_string(template, {"site_url": settings.SITE_URL, **context}, using="text")
 
 
-def send_templated_email(
+def recipient_key(to: list[str]) -> str:
+    return ",".join(sorted(address.lower() for address in to))[:500]
+
+
+def already_sent(once: str, to: list[str]) -> bool:
+    """Whether the list `once` already reached these recipients (a marker was written)."""
+    return bool(once) and SentEmail.objects.filter(batch=once, recipient=recipient_key(to)).exists()
+
+
+def mark_sent(once: str, to: list[str]) -> None:
+    """Record that the list `once` reached these recipients (or queued them a digest item)."""
+    if once:
+        SentEmail.objects.get_or_create(batch=once, recipient=recipient_key(to))
+
+
+def send_email(
     *,
     to: list[str],
     subject: str,
-    template: str,
-    context: dict,
+    body: str = "",
+    template: str = "",
+    context: dict | None = None,
     reply_to: list[str] | None = None,
-    attachments: list[tuple[str, bytes | str, str]] = (),
-) -> int:
-    """Send a plain-text email rendered from `template` (with SITE_URL in the context)."""
-    body = render_text(template, context)
-    return send_text_email(
-        to=to, subject=subject, body=body, reply_to=reply_to, attachments=attachments, kind=template
-    )
-
-
-def send_text_email(
-    *,
-    to: list[str],
-    subject: str,
-    body: str,
-    reply_to: list[str] | None = None,
-    attachments: list[tuple[str, bytes | str, str]] = (),
+    attachments: list[Attachment] | tuple[Attachment, ...] = (),
     kind: str = "",
+    once: str = "",
+    subject_prefix: str = "[MyCareer] ",
 ) -> int:
-    """Send one plain-text email, with MyCareer's subject prefix; log one line."""
+    """Send one plain-text email (from `body`, or rendered from `template`).
+
+    With `once`, a message this list already got to these recipients is not sent again.
+    Returns the number of messages the mail server accepted (0 when skipped).
+    """
+    if already_sent(once, to):
+        log_event(logger, "email.skipped", kind=kind or template, once=once, reason="already sent")
+        return 0
+    if template:
+        body = render_text(template, context or {})
     message = EmailMultiAlternatives(
-        subject=f"[MyCareer] {subject}", body=body, to=to, reply_to=reply_to or []
+        subject=f"{subject_prefix}{subject}", body=body, to=to, reply_to=reply_to or []
     )
     for name, content, mimetype in attachments:
         message.attach(name, content, mimetype)
-    return send_message(message, kind=kind)
+    count = deliver(message, kind=kind or template, once=once)
+    mark_sent(once, to)
+    return count

@@ -8,6 +8,8 @@ from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
+from mycareer.core.models import ScheduledRun
+
 logger = logging.getLogger(__name__)
 
 
@@ -38,8 +40,6 @@ def prune_finished_work(*, now: datetime.datetime | None = None) -> dict[str, in
     have not finished are never touched.
     """
     from django_tasks import TaskResultStatus
-
-    from mycareer.core.models import ScheduledRun
 
     now = now or timezone.now()
     pruned = {

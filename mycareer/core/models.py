@@ -28,8 +28,6 @@ class FailedTask(models.Model):
     description = models.CharField(max_length=300)
     args = models.JSONField(default=list)
     kwargs = models.JSONField(default=dict)
-    # Messages the task had already sent: trying again does not send them twice.
-    sent = models.JSONField(default=list)
     recipients = models.CharField(max_length=1000, blank=True)
     attempts = models.PositiveIntegerField()
     error = models.TextField()
@@ -48,11 +46,34 @@ class FailedTask(models.Model):
         return f"{self.description} ({self.failed_at:%Y-%m-%d %H:%M})"
 
     def retry(self, *, by) -> None:
-        """Queue the task again from its first try; messages it already sent stay sent."""
+        """Queue the task again from its first try; who was already emailed is not again
+        (core.mail's SentEmail markers)."""
         from django.utils.module_loading import import_string
 
-        import_string(self.task_path).enqueue(*self.args, _sent=self.sent, **self.kwargs)
+        import_string(self.task_path).enqueue(*self.args, **self.kwargs)
         self.status = self.Status.RETRIED
         self.retried_at = timezone.now()
         self.retried_by = by
         self.save(update_fields=["status", "retried_at", "retried_by"])
+
+
+class SentEmail(models.Model):
+    """One recipient reached by one list of emails (`core.mail.send_email(once=...)`).
+
+    Written as soon as the mail server accepted the message, so a task that runs again
+    after failing or being stopped half-way skips the people already reached.
+    """
+
+    # What the list is: "usergroup.announcement:12", "bookings.employer_report:3".
+    batch = models.CharField(max_length=200)
+    # The message's recipients, lower-case and sorted (one address for most).
+    recipient = models.CharField(max_length=500)
+    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "recipient"], name="sent_once_per_batch")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} to {self.recipient}"

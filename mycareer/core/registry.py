@@ -109,6 +109,15 @@ def periodic_jobs() -> list[PeriodicJob]:
     return list(_periodic.values())
 
 
+def register_jobs(jobs) -> None:
+    """An app's schedule (the JOBS of its jobs.py): daily and periodic jobs alike."""
+    for job in jobs:
+        if isinstance(job, DailyJob):
+            register_daily_job(job)
+        else:
+            register_periodic_job(job)
+
+
 @dataclass(frozen=True)
 class MediaArea:
     """A folder of uploads and who may read its files; `may_read=None` means everyone.

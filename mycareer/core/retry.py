@@ -3,9 +3,12 @@
 `@email_task()` in place of `@task()`: when the task fails because the mail server could
 not be reached or refused (any OSError, which smtplib's errors are), the task is queued
 again to run later, waiting longer each time (EMAIL_RETRY_FIRST_SECONDS, times four per
-try). Messages already sent by an earlier try are not sent again (core.mail). After the
-last try, or at once for an error that trying again cannot mend, the task is recorded as
-a FailedTask, which administrators see, with a button to try it again.
+try). After the last try, or at once for an error that trying again cannot mend, the
+task is recorded as a FailedTask, which administrators see, with a button to try it
+again. When the worker is stopped in the middle of a task (SIGTERM twice, Ctrl+C), the
+task is queued again at once for the next worker. A task that emails several people
+names its list (`send_email(once=...)`), so whichever run comes next skips the people
+the earlier one reached (core.mail).
 """
 
 import datetime
@@ -19,6 +22,7 @@ from django_tasks import task
 
 from mycareer.core import mail
 from mycareer.core.logs import log_event
+from mycareer.core.models import FailedTask
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +46,8 @@ def email_task(**task_options):
 
     def decorator(func):
         @functools.wraps(func)
-        def run(*args, _attempt: int = 1, _sent: list[str] | None = None, **kwargs):
-            sent = set(_sent or ())
-            sent_token = mail._sent.set(sent)
-            recipients_token = mail._recipients.set(())
+        def run(*args, _attempt: int = 1, **kwargs):
+            recipients_token = mail.current_recipients.set(())
             try:
                 return func(*args, **kwargs)
             except Exception as error:
@@ -55,7 +57,6 @@ def email_task(**task_options):
                     args=args,
                     kwargs=kwargs,
                     attempt=_attempt,
-                    sent=sent,
                     error=error,
                     retryable=retryable,
                 )
@@ -63,9 +64,20 @@ def email_task(**task_options):
                     # Handled: the next try is queued. The worker records this run as done.
                     return {"retry": _attempt + 1}
                 raise
+            except BaseException:
+                # The worker is being stopped (SystemExit, KeyboardInterrupt) half-way:
+                # the next worker carries on where this one got to.
+                wrapped.enqueue(*args, _attempt=_attempt, **kwargs)
+                log_event(
+                    logger,
+                    "task.interrupted",
+                    level=logging.WARNING,
+                    task=f"{func.__module__}.{func.__qualname__}",
+                    attempt=_attempt,
+                )
+                raise
             finally:
-                mail._sent.reset(sent_token)
-                mail._recipients.reset(recipients_token)
+                mail.current_recipients.reset(recipients_token)
 
         wrapped = task(**task_options)(run)
         return wrapped
@@ -73,14 +85,12 @@ def email_task(**task_options):
     return decorator
 
 
-def _after_failure(wrapped, *, args, kwargs, attempt, sent, error, retryable) -> None:
-    from mycareer.core.models import FailedTask
-
+def _after_failure(wrapped, *, args, kwargs, attempt, error, retryable) -> None:
     name = f"{wrapped.func.__module__}.{wrapped.func.__qualname__}"
     if retryable and attempt < max_attempts():
         delay = retry_delay(attempt)
         wrapped.using(run_after=timezone.now() + delay).enqueue(
-            *args, _attempt=attempt + 1, _sent=sorted(sent), **kwargs
+            *args, _attempt=attempt + 1, **kwargs
         )
         log_event(
             logger,
@@ -97,8 +107,7 @@ def _after_failure(wrapped, *, args, kwargs, attempt, sent, error, retryable) ->
         description=_describe(wrapped.func),
         args=list(args),
         kwargs=kwargs,
-        sent=sorted(sent),
-        recipients=", ".join(mail._recipients.get())[:1000],
+        recipients=", ".join(mail.current_recipients.get())[:1000],
         attempts=attempt,
         error=f"{type(error).__name__}: {error}"[:2000],
         traceback="".join(traceback.format_exception(error))[-8000:],

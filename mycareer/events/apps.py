@@ -26,6 +26,8 @@ class EventsConfig(AppConfig):
         from mycareer.events.demo import seed_events
         from mycareer.events.privacy import personal_data
         from mycareer.events.selectors import event_timeline_source, profile_section
+        from mycareer.events.services import MERGE_HANDLER
+        from mycareer.organisations.merging import register_merge_handler
         from mycareer.organisations.timeline import (
             ProfileSection,
             register_profile_section,
@@ -72,3 +74,4 @@ class EventsConfig(AppConfig):
         )
         register_seed(SeedStep("events", seed_events, order=40))
         register_personal_data("events", personal_data)
+        register_merge_handler(MERGE_HANDLER)

@@ -29,6 +29,7 @@ from mycareer.events.models import (
 )
 from mycareer.events.registry import cancellation_end
 from mycareer.events.units import UnitTree
+from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
 
 # Changes a subscribed calendar must pick up (they raise the iCalendar SEQUENCE).
@@ -490,3 +491,29 @@ def feed_token_reset(*, user: User, by: User | None) -> str:
     user.save(update_fields=["feed_token"])
     audit.log(user, "events.feed_token.reset", by=by)
     return user.feed_token
+
+
+# Merging organisations (see organisations.merging) --------------------------------
+
+
+def _merge_event_links(*, survivor: Organisation, other: Organisation, outcome) -> None:
+    """Events the other record took part in now name the survivor (once, if they named both)."""
+    moved = merging.move_many_to_many(
+        Event.organisations.through.objects.filter(organisation=other),
+        owner="event",
+        side="organisation",
+        keep=survivor,
+        fold=other,
+        kind="events.event_link",
+        outcome=outcome,
+    )
+    outcome.moved("event", "events", moved)
+
+
+MERGE_HANDLER = merging.MergeHandler(
+    name="events",
+    relations=("events.Event.organisations",),
+    organisation=_merge_event_links,
+    preview=lambda other: {"events": other.events.count()},
+    nouns=(("event", "events"),),
+)

@@ -9,7 +9,7 @@ from mycareer.accounts.models import AccessLevel, StaffMembership, User
 from mycareer.accounts.notifications import notify
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.logline import log
-from mycareer.core.mail import send_templated_email
+from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 from mycareer.events.models import CancellationNotice, ClashOverride, Event, OpeningRequest
 from mycareer.events.units import UnitTree
@@ -53,6 +53,7 @@ def send_clash_override_emails(override_ids: list[int]) -> int:
                 "when": _when(override.event),
                 "other_when": _when(override.other),
             },
+            once=f"events.clash_override:{override.pk}",
         )
     return sent
 
@@ -95,6 +96,7 @@ def send_opening_request_emails(request_id: int) -> int:
             subject=f"Open {request.event.title} to {request.unit}?",
             template="events/email/opening_request.txt",
             context={"request": request, "operator": operator, "when": _when(request.event)},
+            once=f"events.opening_request:{request.pk}",
         )
     return sent
 
@@ -130,7 +132,7 @@ def send_cancellation_emails(event_id: int) -> int:
     for notice in event.cancellation_notices.filter(sent_at__isnull=True).select_related("person"):
         person = notice.person
         if person.email:
-            sent += send_templated_email(
+            sent += send_email(
                 to=[person.email],
                 reply_to=[event.organiser.email] if event.organiser else None,
                 subject=f"Cancelled: {event.title}",

@@ -13,13 +13,12 @@ class MailingConfig(AppConfig):
         from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.core.registry import (
             NavItem,
-            PeriodicJob,
             SeedStep,
+            register_jobs,
             register_nav,
-            register_periodic_job,
             register_seed,
         )
-        from mycareer.mailing import tasks
+        from mycareer.mailing import jobs
         from mycareer.mailing.demo import seed_campaigns
         from mycareer.mailing.privacy import (
             clear_campaign_bodies,
@@ -27,6 +26,8 @@ class MailingConfig(AppConfig):
             old_campaign_bodies_due,
         )
         from mycareer.mailing.selectors import email_timeline_source
+        from mycareer.mailing.services import MERGE_HANDLER
+        from mycareer.organisations.merging import register_merge_handler
         from mycareer.organisations.timeline import register_timeline_source
 
         register_actions(
@@ -47,7 +48,7 @@ class MailingConfig(AppConfig):
         register_nav(NavItem("Bulk email", "mailing:campaigns", can_send_bulk_email, order=50))
         register_nav(NavItem("Email chart", "mailing:chart", can_view_staff_pages, order=51))
         register_timeline_source("emails", email_timeline_source, staff_only=False)
-        register_periodic_job(PeriodicJob("campaign-watchdog", tasks.campaign_watchdog, 1))
+        register_jobs(jobs.JOBS)
         register_seed(SeedStep("bulk email", seed_campaigns, order=70))
         register_erasure_handler("outbox addresses", erase_outbox)
         register_retention_rule(
@@ -58,3 +59,4 @@ class MailingConfig(AppConfig):
                 clear_campaign_bodies,
             )
         )
+        register_merge_handler(MERGE_HANDLER)

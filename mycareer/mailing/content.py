@@ -6,7 +6,6 @@ in each; raw HTML is not Markdown here and shows as the characters typed, so a "
 "salaries < £30,000" is just a character. The HTML is sanitised again with nh3.
 """
 
-import html
 import re
 
 import nh3
@@ -14,6 +13,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from markdown_it import MarkdownIt
+
+from mycareer.core import mailmerge
 
 ALLOWED_TAGS = {
     "p",
@@ -55,7 +56,6 @@ EXAMPLE = (
 _markdown = MarkdownIt("commonmark", {"html": False, "breaks": True})
 # Tags a person pasting HTML would expect to format; refused with a pointer to Markdown.
 _HTML_TAG = re.compile(r"</?(p|br|b|strong|i|em|u|ul|ol|li|a|h[1-6]|div|span|table)\b[^>]*>", re.I)
-_MERGE_FIELD = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
 def check_markdown(body: str) -> None:
@@ -66,11 +66,9 @@ def check_markdown(body: str) -> None:
             f"The text has an HTML tag ({tag.group(0)}), which would arrive as typed. "
             "Use Markdown instead: " + SYNTAX_HELP
         )
-    unknown = sorted({m.group(1) for m in _MERGE_FIELD.finditer(body)} - set(MERGE_FIELDS))
+    unknown = mailmerge.unknown_fields(body, MERGE_FIELDS)
     if unknown:
-        names = ", ".join(f"{{{{ {name} }}}}" for name in unknown)
-        known = ", ".join(f"{{{{ {name} }}}}" for name in MERGE_FIELDS)
-        errors.append(f"Unknown merge field {names}: use {known}.")
+        errors.append(mailmerge.unknown_fields_message(unknown, MERGE_FIELDS, noun="merge field"))
     if errors:
         raise ValidationError({"body": errors})
 
@@ -167,12 +165,7 @@ def merge(text: str, contact, *, escape: bool) -> str:
         "full_name": contact.full_name,
         "organisation": contact.organisation.name,
     }
-
-    def replace(match: re.Match) -> str:
-        value = values.get(match.group(1), match.group(0))
-        return html.escape(value) if escape else value
-
-    return _MERGE_FIELD.sub(replace, text)
+    return mailmerge.fill(text, values, escape=escape)
 
 
 def render_for(campaign, contact, *, events=(), unsubscribe_url: str = "") -> dict:

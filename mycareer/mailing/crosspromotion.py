@@ -11,6 +11,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mycareer.events.models import Event
+from mycareer.mailing.recipients import campaign_query
+from mycareer.organisations.models import Organisation, TaggedOrganisation
+from mycareer.organisations.search import search_organisations
 
 SHARED = Q(audience__open_to_employers=True) | Q(audience__open_to_public=True)
 
@@ -46,9 +49,6 @@ def upcoming_events(*, weeks: int = 12) -> list:
 def suggested_event_ids(campaign, events: list) -> set[int]:
     """Events relevant to the campaign's recipients: one of their organisations takes part,
     or an organisation taking part shares a sector or a tag with theirs."""
-    from mycareer.mailing.recipients import campaign_query
-    from mycareer.organisations.models import Organisation, TaggedOrganisation
-    from mycareer.organisations.search import search_organisations
 
     if not events:
         return set()

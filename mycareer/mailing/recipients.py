@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from mycareer.mailing.models import OutboxMessage
 from mycareer.organisations.keyaccounts import key_contact_exclusion
 from mycareer.organisations.models import Contact, EmailOptOut, KeyContact, Organisation
 from mycareer.organisations.search import OrganisationQuery, search_organisations
@@ -127,7 +128,6 @@ def recent_counts(emails, *, now: datetime.datetime, ignore_campaign=None) -> di
     Messages waiting in the outbox or being sent count as much as those sent within the
     window: two campaigns queued at the same moment must not each include everyone.
     """
-    from mycareer.mailing.models import OutboxMessage
 
     limit_days = frequency_limit()[1]
     recent = OutboxMessage.objects.filter(email__in=emails).filter(

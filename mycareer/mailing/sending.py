@@ -31,6 +31,8 @@ from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
+from mycareer.core.mail import deliver
+from mycareer.mailing import crosspromotion
 from mycareer.mailing.content import render_for
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.unsubscribe import unsubscribe_mailto, unsubscribe_url
@@ -55,7 +57,6 @@ def gather() -> datetime.timedelta:
 
 def promoted_events(campaign: Campaign) -> list:
     """The events a campaign cross-promotes."""
-    from mycareer.mailing import crosspromotion
 
     return crosspromotion.events_for(campaign)
 
@@ -274,7 +275,7 @@ def _send_rows(rows, *, campaign, events, token, connection, interval, budget_en
                 continue
             message.connection = connection.get()
             try:
-                message.send()
+                deliver(message, kind="mailing.campaign")
             except Exception as error:  # noqa: BLE001 - every failure is this row's, recorded
                 _record_failure(row, token, error, permanent=_is_permanent(error))
                 counts["failed"] += 1

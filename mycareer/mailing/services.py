@@ -19,9 +19,14 @@ from mycareer import audit
 from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.locks import hold_lock
+from mycareer.core.mail import deliver
 from mycareer.mailing.content import check_markdown, render_for
+from mycareer.mailing.crosspromotion import events_for
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
 from mycareer.mailing.recipients import RecipientList, campaign_contacts, recipient_list
+from mycareer.mailing.tasks import start_sending
+from mycareer.mailing.unsubscribe import unsubscribe_url
+from mycareer.organisations import merging
 from mycareer.organisations import services as organisation_services
 from mycareer.organisations.models import Contact, EmailOptOut
 from mycareer.organisations.search import OrganisationQuery, describe_query
@@ -267,7 +272,6 @@ def _recount(campaign: Campaign, confirmed: int) -> RecipientList:
 
 
 def _queue(campaign: Campaign, recipients: RecipientList) -> int:
-    from mycareer.mailing.tasks import start_sending
 
     OutboxMessage.objects.bulk_create(
         [
@@ -381,8 +385,6 @@ def campaign_cancel(*, campaign: Campaign, by: User) -> int:
 
 def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None = None) -> None:
     """Send the campaign to oneself, as `contact` would see it, marked as a test."""
-    from mycareer.mailing.crosspromotion import events_for
-    from mycareer.mailing.unsubscribe import unsubscribe_url
 
     _require_sender(by)
     if contact is None:
@@ -402,7 +404,7 @@ def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None 
         subject=f"[TEST] {content['subject']}", body=content["text"], to=[by.email]
     )
     message.attach_alternative(content["html"], "text/html")
-    message.send()
+    deliver(message, kind="mailing.campaign_test")
     audit.log(campaign, "mailing.campaign.tested", by=by, data={"as": contact.pk})
     logger.info("campaign test sent campaign=%s to=%s", campaign.pk, by.pk)
 
@@ -413,3 +415,62 @@ def unsubscribe(*, contact: Contact, purpose: str) -> EmailOptOut:
     return organisation_services.contact_opt_out(
         contact=contact, purpose=purpose, method=EmailOptOut.Method.LINK, by=None
     )
+
+
+# Merging organisations (see organisations.merging) --------------------------------
+
+
+def _merge_email_history(*, survivor, other, outcome) -> None:
+    """Emails sent to the other record's contacts count for the survivor (timeline, chart)."""
+    moved = OutboxMessage.objects.filter(organisation_id_at_send=other.pk).update(
+        organisation_id_at_send=survivor.pk
+    )
+    outcome.moved("email", "emails", moved)
+
+
+def _fold_into_one(rows, *, keep: Contact, first_key, kind: str, outcome) -> None:
+    """Each of `rows` (a folded contact's, one campaign each) moves to `keep`; where `keep`
+    has one for the same campaign, the row that comes first by `first_key` stays."""
+    for row in list(rows):
+        twin = type(row).objects.filter(campaign_id=row.campaign_id, contact=keep).first()
+        if twin is not None:
+            first, later = sorted([twin, row], key=first_key)
+            outcome.conflict(kind, kept=first.pk, dropped=later.pk, campaign=row.campaign_id)
+            later.delete()
+            row = first
+        if row.contact_id != keep.pk:
+            row.contact = keep
+            row.save(update_fields=["contact"])
+
+
+def _fold_mailing_contact(*, keep: Contact, fold: Contact, outcome) -> None:
+    """One person, one message and one "left out" per campaign: the sent (or the earlier)
+    message stays, and the earlier decision to leave them out."""
+    _fold_into_one(
+        OutboxMessage.objects.filter(contact=fold),
+        keep=keep,
+        first_key=lambda m: (m.status != OutboxMessage.Status.SENT, m.sent_at is None, m.pk),
+        kind="mailing.outbox_message",
+        outcome=outcome,
+    )
+    _fold_into_one(
+        LeftOut.objects.filter(contact=fold),
+        keep=keep,
+        first_key=lambda left: (left.created_at, left.pk),
+        kind="mailing.left_out",
+        outcome=outcome,
+    )
+
+
+MERGE_HANDLER = merging.MergeHandler(
+    name="mailing",
+    relations=("mailing.OutboxMessage.contact", "mailing.LeftOut.contact"),
+    organisation=_merge_email_history,
+    contact=_fold_mailing_contact,
+    preview=lambda other: {
+        "emails": OutboxMessage.objects.filter(
+            organisation_id_at_send=other.pk, status=OutboxMessage.Status.SENT
+        ).count()
+    },
+    nouns=(("email", "emails"),),
+)

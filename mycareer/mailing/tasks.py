@@ -16,7 +16,7 @@ from django_tasks import TaskResultStatus, task
 from django_tasks.exceptions import TaskResultDoesNotExist
 
 from mycareer.mailing.models import Campaign
-from mycareer.mailing.sending import lease, next_due, release_expired, send_campaign_batch
+from mycareer.mailing.sending import lease, next_due, send_campaign_batch
 
 logger = logging.getLogger(__name__)
 
@@ -85,17 +85,3 @@ def chain_alive(campaign: Campaign, *, now: datetime.datetime | None = None) -> 
         beats = [t for t in (campaign.heartbeat_at, result.started_at) if t is not None]
         return bool(beats) and max(beats) > now - lease()
     return False
-
-
-@task()
-def campaign_watchdog() -> list[int]:
-    """Restart campaigns whose chain died: free its expired claims and start a new chain."""
-    restarted = []
-    for campaign in Campaign.objects.filter(status__in=OPEN):
-        release_expired(campaign.pk)
-        if chain_alive(campaign):
-            continue
-        if start_sending(campaign.pk) is not None:
-            restarted.append(campaign.pk)
-            logger.warning("campaign chain restarted by watchdog campaign=%s", campaign.pk)
-    return restarted

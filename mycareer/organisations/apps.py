@@ -44,6 +44,7 @@ class OrganisationsConfig(AppConfig):
             seed_privacy_requests,
             seed_registrations,
         )
+        from mycareer.organisations.merging import register_merge_handler
         from mycareer.organisations.privacy import (
             declined_registrations_due,
             forget_declined_registrations,
@@ -51,6 +52,7 @@ class OrganisationsConfig(AppConfig):
         )
         from mycareer.organisations.search_index import repair_after_migrate
         from mycareer.organisations.selectors import note_timeline_source
+        from mycareer.organisations.services import MERGE_HANDLER
         from mycareer.organisations.timeline import register_timeline_source
 
         register_actions(
@@ -159,3 +161,4 @@ class OrganisationsConfig(AppConfig):
                 forget_declined_registrations,
             )
         )
+        register_merge_handler(MERGE_HANDLER)

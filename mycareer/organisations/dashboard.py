@@ -1,6 +1,8 @@
 from django.utils import timezone
 
 from mycareer.accounts.permissions import can_edit_records
+from mycareer.organisations.models import EmployerMembership, RegistrationRequest
+from mycareer.organisations.registration import profile_completeness
 from mycareer.organisations.selectors import follow_ups_due
 
 
@@ -15,8 +17,6 @@ def follow_ups_panel(request) -> dict | None:
 
 def employer_panel(request) -> dict | None:
     """An employer's organisation: its status, how complete the profile is, what to do next."""
-    from mycareer.organisations.models import EmployerMembership
-    from mycareer.organisations.registration import profile_completeness
 
     if request.user.kind != request.user.Kind.EMPLOYER:
         return None
@@ -31,7 +31,6 @@ def employer_panel(request) -> dict | None:
 
 
 def registrations_panel(request) -> dict | None:
-    from mycareer.organisations.models import RegistrationRequest
 
     if not can_edit_records(request.user):
         return None

@@ -1,7 +1,7 @@
 from django import forms
 from django.db.models import Q
 
-from mycareer.accounts.models import Unit
+from mycareer.accounts.models import Unit, User
 from mycareer.core.forms import (
     BoundedIntegerField,
     DateInput,
@@ -9,8 +9,10 @@ from mycareer.core.forms import (
     SingleLineField,
     bounded_formfield,
 )
+from mycareer.organisations.keyaccounts import contact_blockers
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
 from mycareer.organisations.search import TAG_INPUT
+from mycareer.organisations.selectors import liaison_agreements_in_force
 from mycareer.organisations.services import PROFILE_FIELDS
 
 
@@ -96,8 +98,6 @@ class NoteForm(forms.ModelForm):
         }
 
     def __init__(self, *args, organisation: Organisation, user, **kwargs):
-        from mycareer.organisations.keyaccounts import contact_blockers
-        from mycareer.organisations.selectors import liaison_agreements_in_force
 
         super().__init__(*args, **kwargs)
         self.fields["contacts"].queryset = organisation.contacts.order_by(
@@ -160,7 +160,6 @@ class KeyAccountForm(forms.Form):
     )
 
     def __init__(self, *args, user, administrator: bool, **kwargs):
-        from mycareer.accounts.models import User
 
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = (
@@ -178,7 +177,6 @@ class ReassignForm(forms.Form):
     operator = IdChoiceField(label="New key account operator", queryset=None)
 
     def __init__(self, *args, **kwargs):
-        from mycareer.accounts.models import User
 
         super().__init__(*args, **kwargs)
         self.fields["operator"].queryset = User.objects.filter(kind=User.Kind.STAFF, is_active=True)

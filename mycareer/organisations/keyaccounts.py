@@ -26,6 +26,12 @@ from mycareer.organisations.models import (
     Note,
     Organisation,
 )
+from mycareer.organisations.tasks import (
+    send_inbound_contact_emails,
+    send_liaison_decision_email,
+    send_liaison_request_email,
+    send_multi_touch_emails,
+)
 
 DEFAULT_LIAISON_DAYS = 90
 
@@ -126,7 +132,6 @@ def check_note_contacts(
 
 def inbound_contact_flag(*, note: Note, blocked: Blocked) -> None:
     """Tell the owners of the key contacts an inbound note names, after commit."""
-    from mycareer.organisations.tasks import send_inbound_contact_emails
 
     if not blocked:
         return
@@ -344,7 +349,6 @@ def _tell_owners(
     *, organisation: Organisation, accounts: list[KeyAccount], released: bool, by: User
 ) -> None:
     """Email each owner (once, whatever number of key accounts) after commit."""
-    from mycareer.organisations.tasks import send_multi_touch_emails
 
     owners: dict[int, list[int]] = {}
     for account in accounts:
@@ -366,7 +370,6 @@ def liaison_request_create(
     *, requester: User, contact: Contact, reason: str, proposed_engagement: str
 ) -> list[LiaisonRequest]:
     """Ask each owner of a protected contact for agreement; they are emailed after commit."""
-    from mycareer.organisations.tasks import send_liaison_request_email
 
     blockers = contact_blockers(contact=contact, user=requester)
     if not blockers:
@@ -406,7 +409,6 @@ def liaison_request_decide(
     valid_days: int = DEFAULT_LIAISON_DAYS,
 ) -> LiaisonRequest:
     """The owner agrees (for `valid_days`) or declines; recorded in the notes and emailed."""
-    from mycareer.organisations.tasks import send_liaison_decision_email
 
     request = (
         LiaisonRequest.objects.select_for_update()
@@ -464,11 +466,13 @@ def liaison_request_withdraw(*, request: LiaisonRequest, by: User) -> None:
     audit.log(request, "organisations.liaison.withdrawn", by=by)
 
 
-def merge_key_accounts(*, survivor: Organisation, other: Organisation) -> dict:
+def merge_key_accounts(*, survivor: Organisation, other: Organisation, outcome) -> None:
     """Before a merge: fold the other record's key account for a unit into the survivor's.
 
     The merged record keeps the survivor's multi-touch status, so the other record's key
-    accounts are released with the survivor's (multi-touch) or in force (not).
+    accounts are released with the survivor's (multi-touch) or in force (not). Where both
+    have an account for one unit, the survivor's stays (with every key contact of both)
+    and the fold is recorded for the audit trail, naming the other operator.
     """
     released_at = timezone.now() if survivor.multi_touch else None
     KeyAccount.with_released.filter(organisation=other).update(
@@ -488,6 +492,15 @@ def merge_key_accounts(*, survivor: Organisation, other: Organisation) -> dict:
             else:
                 link.liaison_requests.update(key_contact=twin)
                 link.delete()
+        outcome.conflict(
+            "organisations.key_account",
+            kept=keep.pk,
+            dropped=account.pk,
+            unit=account.unit_id,
+            operator=account.operator_id,
+        )
         account.delete()
         folded += 1
-    return {"key accounts folded into the survivor's": folded} if folded else {}
+    outcome.moved(
+        "key account folded into the survivor's", "key accounts folded into the survivor's", folded
+    )

@@ -34,6 +34,7 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
 )
+from mycareer.organisations.tasks import send_invitation_email, send_registration_decision_email
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +259,6 @@ def registration_decide(
     *, registration: RegistrationRequest, approve: bool, by: User, reason: str = ""
 ) -> RegistrationRequest:
     """Approve (the organisation goes live, or the person joins) or decline, with a reason."""
-    from mycareer.organisations.tasks import send_registration_decision_email
 
     registration = RegistrationRequest.objects.select_for_update().get(pk=registration.pk)
     if registration.status != RegistrationRequest.Status.PENDING:
@@ -303,7 +303,6 @@ def registration_decide(
 @transaction.atomic
 def invitation_create(*, organisation: Organisation, email: str, by: User) -> EmployerInvitation:
     """An organisation's admin invites a colleague to join it; they are emailed a link."""
-    from mycareer.organisations.tasks import send_invitation_email
 
     email = email.strip().lower()
     if organisation.status != Organisation.Status.ACTIVE:

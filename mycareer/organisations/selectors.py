@@ -5,6 +5,7 @@ from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from mycareer.organisations.matching import name_key
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
@@ -13,6 +14,7 @@ from mycareer.organisations.models import (
     Organisation,
     SavedSearch,
 )
+from mycareer.organisations.search import TRIGRAM, filter_by_text
 from mycareer.organisations.timeline import TimelineEntry, as_datetime
 
 KEY_LINKS = ("key_links__key_account__operator", "key_links__key_account__unit")
@@ -222,7 +224,6 @@ def organisations_by_name(names: list[str]) -> tuple[list[Organisation], dict[st
     Engineering Ltd") when that names exactly one. Otherwise the closest names are
     offered ("Did you mean …"): several alike, or similar ones.
     """
-    from mycareer.organisations.matching import name_key
 
     live = Organisation.objects.filter(merged_into__isnull=True)
     found: list[Organisation] = []
@@ -248,9 +249,6 @@ CLOSE_NAME_CANDIDATES = 2000
 def _close_names(live: QuerySet[Organisation], name: str) -> list[str]:
     """The names of up to three organisations most like `name`, for "Did you mean …"."""
     from rapidfuzz import fuzz, process
-
-    from mycareer.organisations.matching import name_key
-    from mycareer.organisations.search import TRIGRAM, filter_by_text
 
     key = name_key(name)
     candidates: dict[str, str] = {}

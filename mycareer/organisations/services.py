@@ -1,6 +1,7 @@
 """Changes to organisations, contacts, notes and tags. Each is audited in its transaction."""
 
 import datetime
+import logging
 from collections.abc import Iterable, Iterator
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,19 +11,26 @@ from taggit.models import Tag
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
+from mycareer.core.logline import log
 from mycareer.core.text import counted, joined
-from mycareer.organisations import keyaccounts
+from mycareer.organisations import keyaccounts, merging
 from mycareer.organisations.matching import DuplicateCandidate, DuplicateFinder
+from mycareer.organisations.merging import MergeOutcome
 from mycareer.organisations.models import (
     Contact,
     EmailOptOut,
+    EmployerInvitation,
+    EmployerMembership,
+    KeyAccount,
     KeyContact,
     Note,
     Organisation,
+    RegistrationRequest,
     SavedSearch,
-    TaggedOrganisation,
 )
 from mycareer.organisations.search import OrganisationQuery, export_rows, search_organisations
+
+logger = logging.getLogger(__name__)
 
 # The fields a person edits on an organisation (and chooses between when merging).
 PROFILE_FIELDS = ["name", "website", "sector", "size", "locations", "description", "logo"]
@@ -430,14 +438,22 @@ def follow_up_complete(*, note: Note, by: User) -> None:
 
 
 # Merging ---------------------------------------------------------------------------
+# Each app moves the rows it owns (see merging.py); these are the organisations app's.
 
-# Other apps may need to move rows that a plain foreign-key update cannot (unique
-# constraints); each hook is called as hook(survivor=..., other=...) before the
-# generic move and returns a {label: count} summary.
-MERGE_HOOKS: list = []
+_MEMBERSHIP_STRENGTH = {
+    EmployerMembership.Status.ACTIVE: 2,
+    EmployerMembership.Status.PENDING: 1,
+    EmployerMembership.Status.DECLINED: 0,
+}
 
 
-def _move_contacts(survivor: Organisation, other: Organisation) -> dict:
+def _merge_key_accounts(*, survivor, other, outcome: MergeOutcome) -> None:
+    keyaccounts.merge_key_accounts(survivor=survivor, other=other, outcome=outcome)
+    moved = KeyAccount.with_released.filter(organisation=other).update(organisation=survivor)
+    outcome.moved("key account", "key accounts", moved)
+
+
+def _merge_contacts(*, survivor, other, outcome: MergeOutcome) -> None:
     """Move contacts; one with the same email as a survivor's contact is folded into it."""
     by_email = {c.email.lower(): c for c in survivor.contacts.exclude(email="")}
     moved = folded = 0
@@ -448,92 +464,168 @@ def _move_contacts(survivor: Organisation, other: Organisation) -> dict:
             contact.save(update_fields=["organisation", "updated_at"])
             moved += 1
             continue
-        for name in ("job_title", "phone"):
-            if not getattr(twin, name) and getattr(contact, name):
-                setattr(twin, name, getattr(contact, name))
-        twin.email_consent = twin.email_consent or contact.email_consent
-        twin.save()
-        for note in contact.notes.all():
-            note.contacts.add(twin)
-        for opt_out in contact.opt_outs.all():
-            EmailOptOut.objects.get_or_create(
-                contact=twin,
-                purpose=opt_out.purpose,
-                defaults={"method": opt_out.method, "recorded_by": opt_out.recorded_by},
-            )
-        contact.opt_outs.all().delete()
-        # The twin may already be a key contact of the same account.
-        KeyContact.with_released.filter(
-            contact=contact, key_account__key_contacts__contact=twin
-        ).delete()
-        _move_generic_relations(Contact, contact, twin)
+        merging.fold_contact(keep=twin, fold=contact, outcome=outcome)
+        left = merging.rows_left(contact)
+        if left:
+            raise ValidationError(f"The merge would have lost {left}; nothing was changed.")
         contact.delete()
         folded += 1
-    return {"contacts moved": moved, "contacts merged by email": folded}
+    outcome.moved("contact moved", "contacts moved", moved)
+    outcome.moved("contact merged by email", "contacts merged by email", folded)
 
 
-def _move_generic_relations(model, old, new) -> dict:
-    """Point every foreign key and many-to-many row that refers to `old` at `new`."""
-    summary = {}
-    for relation in model._meta.related_objects:
-        if relation.related_model is TaggedOrganisation:
+def _fold_contact(*, keep: Contact, fold: Contact, outcome: MergeOutcome) -> None:
+    """The same person at both records: their details, notes, opt-outs and key links."""
+    for name in ("job_title", "phone"):
+        if not getattr(keep, name) and getattr(fold, name):
+            setattr(keep, name, getattr(fold, name))
+    keep.email_consent = keep.email_consent or fold.email_consent
+    if fold.user_id and not keep.user_id:
+        user, fold.user = fold.user, None
+        fold.save(update_fields=["user"])
+        keep.user = user
+    keep.save()
+    merging.move_many_to_many(
+        Note.contacts.through.objects.filter(contact=fold),
+        owner="note",
+        side="contact",
+        keep=keep,
+        fold=fold,
+        kind="organisations.note_contact",
+        outcome=outcome,
+    )
+    for opt_out in list(fold.opt_outs.all()):
+        twin = keep.opt_outs.filter(purpose=opt_out.purpose).first()
+        if twin is None:
+            opt_out.contact = keep
+            opt_out.save(update_fields=["contact"])
             continue
-        if relation.one_to_one:
+        # The earlier choice is the one the person made first: keep its date and method.
+        first, later = sorted([twin, opt_out], key=lambda o: (o.created_at, o.pk))
+        outcome.conflict(
+            "organisations.opt_out", kept=first.pk, dropped=later.pk, purpose=opt_out.purpose
+        )
+        later.delete()
+        if first.contact_id != keep.pk:
+            first.contact = keep
+            first.save(update_fields=["contact"])
+    for link in list(KeyContact.with_released.filter(contact=fold)):
+        twin = KeyContact.with_released.filter(contact=keep, key_account=link.key_account).first()
+        if twin is None:
+            link.contact = keep
+            link.save(update_fields=["contact"])
             continue
-        if relation.many_to_many:
-            through = relation.through
-            source = relation.field.m2m_reverse_field_name()
-            target = relation.field.m2m_field_name()
-            rows = through.objects.filter(**{source: old})
-            count = 0
-            for row in list(rows):
-                already = through.objects.filter(
-                    **{source: new, target: getattr(row, f"{target}_id")}
-                ).exists()
-                if already:
-                    row.delete()
-                else:
-                    setattr(row, source, new)
-                    row.save()
-                count += 1
-            if count:
-                summary[relation.name] = count
-        elif relation.one_to_many and relation.field.model is not model:
-            if relation.related_model is model:
-                continue
-            count = relation.related_model._base_manager.filter(
-                **{relation.field.name: old}
-            ).update(**{relation.field.name: new})
-            if count:
-                summary[relation.name] = count
-    return summary
+        # Agreements and requests about the person stay, with the link that stays.
+        link.liaison_requests.update(key_contact=twin)
+        outcome.conflict("organisations.key_contact", kept=twin.pk, dropped=link.pk)
+        link.delete()
 
 
-# Labels of merge summaries that are not simply a related model's name.
-_SUMMARY_NOUNS = {
-    "contacts moved": ("contact moved", "contacts moved"),
-    "contacts merged by email": ("contact merged by email", "contacts merged by email"),
-    "key accounts folded into the survivor's": (
-        "key account folded into the survivor's",
-        "key accounts folded into the survivor's",
+def _merge_memberships(*, survivor, other, outcome: MergeOutcome) -> None:
+    """An employer login at both records keeps one membership, the stronger of the two."""
+    mine = {m.user_id: m for m in EmployerMembership.objects.filter(organisation=survivor)}
+    moved = kept_once = 0
+    for membership in list(EmployerMembership.objects.filter(organisation=other)):
+        twin = mine.get(membership.user_id)
+        if twin is None:
+            membership.organisation = survivor
+            membership.save(update_fields=["organisation"])
+            moved += 1
+            continue
+        twin.is_admin = twin.is_admin or membership.is_admin
+        if _MEMBERSHIP_STRENGTH[membership.status] > _MEMBERSHIP_STRENGTH[twin.status]:
+            twin.status = membership.status
+        twin.created_at = min(twin.created_at, membership.created_at)
+        twin.save(update_fields=["is_admin", "status", "created_at"])
+        outcome.conflict(
+            "organisations.membership",
+            kept=twin.pk,
+            dropped=membership.pk,
+            user=membership.user_id,
+            is_admin=twin.is_admin,
+            status=twin.status,
+        )
+        membership.delete()
+        kept_once += 1
+    outcome.moved("employer login", "employer logins", moved)
+    outcome.moved(
+        "employer login at both kept once", "employer logins at both kept once", kept_once
+    )
+
+
+def _merge_records(*, survivor, other, outcome: MergeOutcome) -> None:
+    """Rows that simply move: notes, registrations, invitations, tags, earlier stubs."""
+    for model, singular, plural in (
+        (Note, "note", "notes"),
+        (RegistrationRequest, "registration request", "registration requests"),
+        (EmployerInvitation, "invitation", "invitations"),
+    ):
+        moved = model.objects.filter(organisation=other).update(organisation=survivor)
+        outcome.moved(singular, plural, moved)
+    new_tags = other.tags.exclude(pk__in=survivor.tags.values("pk"))
+    outcome.moved("tag", "tags", new_tags.count())
+    survivor.tags.add(*other.tags.all())
+    other.tags.clear()
+    Organisation.objects.filter(merged_into=other).update(merged_into=survivor)
+
+
+def _merge_organisation_rows(*, survivor, other, outcome: MergeOutcome) -> None:
+    # Key accounts first: a contact folded below then finds its key link's account.
+    _merge_key_accounts(survivor=survivor, other=other, outcome=outcome)
+    _merge_contacts(survivor=survivor, other=other, outcome=outcome)
+    _merge_memberships(survivor=survivor, other=other, outcome=outcome)
+    _merge_records(survivor=survivor, other=other, outcome=outcome)
+
+
+def _preview(other) -> dict[str, int]:
+    return {
+        "contacts": other.contacts.count(),
+        "notes": other.notes.count(),
+        "tags": other.tags.count(),
+        "key accounts": KeyAccount.with_released.filter(organisation=other).count(),
+        "employer logins": other.memberships.count(),
+    }
+
+
+MERGE_HANDLER = merging.MergeHandler(
+    name="organisations",
+    relations=(
+        "organisations.Organisation.merged_into",
+        "organisations.TaggedOrganisation.content_object",
+        "organisations.Contact.organisation",
+        "organisations.Note.organisation",
+        "organisations.KeyAccount.organisation",
+        "organisations.EmployerMembership.organisation",
+        "organisations.RegistrationRequest.organisation",
+        "organisations.EmployerInvitation.organisation",
+        "organisations.Note.contacts",
+        "organisations.EmailOptOut.contact",
+        "organisations.KeyContact.contact",
     ),
-}
-
-
-def _summary_nouns(key: str) -> tuple[str, str]:
-    if key in _SUMMARY_NOUNS:
-        return _SUMMARY_NOUNS[key]
-    for relation in Organisation._meta.related_objects:
-        if relation.name == key:
-            meta = relation.related_model._meta
-            return str(meta.verbose_name), str(meta.verbose_name_plural)
-    return key, key
+    organisation=_merge_organisation_rows,
+    contact=_fold_contact,
+    preview=_preview,
+    nouns=(
+        ("contact", "contacts"),
+        ("contact moved", "contacts moved"),
+        ("contact merged by email", "contacts merged by email"),
+        ("note", "notes"),
+        ("tag", "tags"),
+        ("key account", "key accounts"),
+        ("key account folded into the survivor's", "key accounts folded into the survivor's"),
+        ("employer login", "employer logins"),
+        ("employer login at both kept once", "employer logins at both kept once"),
+        ("registration request", "registration requests"),
+        ("invitation", "invitations"),
+    ),
+    order=10,
+)
 
 
 def merge_summary_text(summary: dict) -> str:
     """What a merge moved, in words: "1 contact moved, 3 notes and 1 vacancy"."""
     parts = [
-        counted(value, *_summary_nouns(key))
+        counted(value, *merging.NOUNS.get(key, (key, key)))
         for key, value in summary.items()
         if isinstance(value, int) and not isinstance(value, bool) and value
     ]
@@ -565,13 +657,20 @@ def organisation_merge(
         if side == "other" and name in PROFILE_FIELDS
     }
     changed = apply_changes(survivor, PROFILE_FIELDS, chosen)
-    summary: dict = {"fields taken from the other record": sorted(changed)}
-    summary.update(keyaccounts.merge_key_accounts(survivor=survivor, other=other))
-    for hook in MERGE_HOOKS:
-        summary.update(hook(survivor=survivor, other=other) or {})
-    summary.update(_move_contacts(survivor, other))
-    survivor.tags.add(*other.tags.all())
-    summary.update(_move_generic_relations(Organisation, other, survivor))
+    outcome = merging.MergeOutcome(summary={"fields taken from the other record": sorted(changed)})
+    unhandled = merging.unhandled_relations(Organisation) + merging.unhandled_relations(Contact)
+    if unhandled:
+        log(
+            logger, "organisations.merge.refused", reason="unhandled", relations=",".join(unhandled)
+        )
+        raise ValidationError(
+            f"MyCareer cannot merge records yet: {', '.join(unhandled)} has no merge handler."
+        )
+    merging.merge_organisation(survivor=survivor, other=other, outcome=outcome)
+    left = merging.rows_left(other)
+    if left:
+        raise ValidationError(f"The merge would have left {left} behind; nothing was changed.")
+    summary = outcome.summary
     survivor.last_engaged_on = max(
         (d for d in (survivor.last_engaged_on, other.last_engaged_on) if d), default=None
     )
@@ -586,7 +685,6 @@ def organisation_merge(
     other.merged_into = survivor
     other.status = Organisation.Status.ARCHIVED
     other.save()
-    Organisation.objects.filter(merged_into=other).update(merged_into=survivor)
     after = {"notes": survivor.notes.count(), "tags": len(survivor.tags.names())}
     if after["notes"] != before["notes"] or after["tags"] != before["tags"]:
         raise ValidationError("The merge would have lost records; nothing was changed.")
@@ -599,6 +697,7 @@ def organisation_merge(
             "merged_name": other.name,
             "summary": summary,
             "changed": changed,
+            "conflicts": outcome.conflicts,
         },
     )
     audit.log(other, "organisations.organisation.merged_away", by=by, data={"into": survivor.pk})

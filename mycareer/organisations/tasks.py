@@ -1,19 +1,20 @@
 import logging
 
 from django.db.models import Prefetch
-from django_tasks import task
 
+from mycareer.accounts.models import User
 from mycareer.accounts.notifications import notify
 from mycareer.core.logline import log
-from mycareer.core.mail import send_templated_email
+from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
-from mycareer.organisations import imports
 from mycareer.organisations.models import (
+    EmployerInvitation,
     KeyAccount,
     KeyContact,
     LiaisonRequest,
     Note,
     Organisation,
+    RegistrationRequest,
 )
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,6 @@ def send_liaison_decision_email(request_id: int) -> int:
 @email_task()
 def send_inbound_contact_emails(note_id: int, owner_ids: list[int]) -> int:
     """Tell key account operators that a key contact of theirs got in touch with a colleague."""
-    from mycareer.accounts.models import User
 
     note = (
         Note.objects.select_related("author", "organisation")
@@ -94,6 +94,7 @@ def send_inbound_contact_emails(note_id: int, owner_ids: list[int]) -> int:
             subject=f"{names} contacted {note.author or 'a colleague'} ({note.organisation})",
             template="organisations/email/inbound_contact.txt",
             context={"note": note, "owner": owner, "contacts": theirs, "names": names},
+            once=f"organisations.inbound_contact:{note.pk}",
         )
         log(
             logger,
@@ -110,7 +111,6 @@ def send_multi_touch_emails(
     organisation_id: int, owner_id: int, account_ids: list[int], released: bool, by_id: int
 ) -> int:
     """Tell a key account operator that multi-touch released (or restored) their key accounts."""
-    from mycareer.accounts.models import User
 
     organisation = Organisation.objects.get(pk=organisation_id)
     owner = User.objects.get(pk=owner_id)
@@ -170,13 +170,12 @@ def send_multi_touch_emails(
 @email_task()
 def send_registration_decision_email(registration_id: int) -> int:
     """Tell an employer whether their registration was approved, and why not if declined."""
-    from mycareer.organisations.models import RegistrationRequest
 
     registration = RegistrationRequest.objects.select_related("user", "organisation").get(
         pk=registration_id
     )
     approved = registration.status == RegistrationRequest.Status.APPROVED
-    return send_templated_email(
+    return send_email(
         to=[registration.user.email],
         subject=(
             f"Your MyCareer registration for {registration.organisation} is approved"
@@ -191,35 +190,14 @@ def send_registration_decision_email(registration_id: int) -> int:
 @email_task()
 def send_invitation_email(invitation_id: int) -> int:
     """Send a colleague the link to join their organisation on MyCareer."""
-    from mycareer.organisations.models import EmployerInvitation
 
     invitation = EmployerInvitation.objects.select_related("organisation", "invited_by").get(
         pk=invitation_id
     )
-    return send_templated_email(
+    return send_email(
         to=[invitation.email],
         reply_to=[invitation.invited_by.email],
         subject=f"{invitation.invited_by} invites you to {invitation.organisation} on MyCareer",
         template="organisations/email/invitation.txt",
         context={"invitation": invitation},
-    )
-
-
-@task()
-def check_import(*, user_id: int, file: str, filename: str) -> dict:
-    """Read and check a large uploaded file in the worker, never in a web request."""
-    return imports.check_pending(user_id=user_id, file=file, filename=filename)
-
-
-@task()
-def import_organisations(
-    *, user_id: int, file: str, filename: str, fingerprint: str, create_anyway: list[int]
-) -> dict:
-    """Write a large confirmed import in the worker: every row, or none."""
-    return imports.run_pending(
-        user_id=user_id,
-        file=file,
-        filename=filename,
-        fingerprint=fingerprint,
-        create_anyway=create_anyway,
     )

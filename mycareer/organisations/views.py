@@ -12,7 +12,7 @@ from mycareer.accounts.models import User
 from mycareer.accounts.permissions import Action, access_for, require
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
-from mycareer.organisations import keyaccounts, selectors, services
+from mycareer.organisations import keyaccounts, merging, selectors, services
 from mycareer.organisations.forms import ConfirmForm, ContactForm, NoteForm, OrganisationForm
 from mycareer.organisations.models import (
     Contact,
@@ -306,13 +306,8 @@ def organisation_merge(request, pk: int):
             "rows": rows,
             "suggestions": suggestions,
             "query": query,
-            "other_counts": {
-                "contacts": other.contacts.count(),
-                "notes": other.notes.count(),
-                "tags": len(other.tags.names()),
-            }
-            if other
-            else None,
+            # What each app will move, counted before anything is done.
+            "will_move": services.merge_summary_text(merging.preview(other)) if other else "",
         },
     )
 

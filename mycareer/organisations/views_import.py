@@ -10,7 +10,7 @@ from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 from mycareer.accounts.permissions import Action, require
 from mycareer.core.forms import bounded_ids
 from mycareer.core.spreadsheets import csv_download
-from mycareer.organisations import imports, tasks
+from mycareer.organisations import imports, jobs
 from mycareer.organisations.forms import ImportUploadForm
 from mycareer.organisations.models import Organisation, Sector
 
@@ -83,7 +83,7 @@ def organisation_import(request):
 
 def _check_in_worker(request, *, data: bytes, filename: str):
     file = imports.store_for_check(data=data)
-    result = tasks.check_import.enqueue(user_id=request.user.pk, file=file, filename=filename)
+    result = jobs.check_import.enqueue(user_id=request.user.pk, file=file, filename=filename)
     return redirect("organisations:import_checking", result_id=result.id)
 
 
@@ -102,7 +102,7 @@ def _own_result(task, result_id, user):
 @require(Action.EDIT)
 def organisation_import_checking(request, result_id):
     """A large file the worker is checking: the check page once it is done."""
-    task_result = _own_result(tasks.check_import, result_id, request.user)
+    task_result = _own_result(jobs.check_import, result_id, request.user)
     filename = task_result.kwargs.get("filename", "")
     outcome = task_result.return_value if task_result.status == "SUCCESSFUL" else None
     if outcome and outcome["ok"]:
@@ -157,7 +157,7 @@ def organisation_import_confirm(request):
 
 
 def _import_in_worker(request, pending: imports.PendingImport, ticked: set[int]):
-    result = tasks.import_organisations.enqueue(
+    result = jobs.import_organisations.enqueue(
         user_id=request.user.pk,
         file=pending.file,
         filename=pending.filename,
@@ -171,7 +171,7 @@ def _import_in_worker(request, pending: imports.PendingImport, ticked: set[int])
 @require(Action.EDIT)
 def organisation_import_status(request, result_id):
     """How a large import the worker is writing is going; only its uploader sees it."""
-    task_result = _own_result(tasks.import_organisations, result_id, request.user)
+    task_result = _own_result(jobs.import_organisations, result_id, request.user)
     outcome = task_result.return_value if task_result.status == "SUCCESSFUL" else None
     return render(
         request,

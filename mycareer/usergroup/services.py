@@ -14,7 +14,11 @@ from mycareer.usergroup.models import (
     FeedbackVote,
     Representative,
 )
-from mycareer.usergroup.tasks import email_feedback_logged, email_feedback_triaged
+from mycareer.usergroup.tasks import (
+    email_announcement,
+    email_feedback_logged,
+    email_feedback_triaged,
+)
 
 
 def _require(user: User, perm: str, reason: str) -> None:
@@ -49,8 +53,6 @@ def announcement_publish(
     *, title: str, body: str, kind: str, by: User, email: bool = False
 ) -> Announcement:
     """Publish an update for all staff; with `email`, the worker also emails it to them."""
-    from mycareer.usergroup.tasks import email_announcement
-
     _require(
         by,
         "usergroup.publish_announcement",

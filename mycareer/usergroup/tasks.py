@@ -25,6 +25,7 @@ def email_announcement(announcement_id: int) -> int:
             subject=f"{announcement.get_kind_display()}: {announcement.title}",
             template="usergroup/email/announcement.txt",
             context={"announcement": announcement},
+            once=f"usergroup.announcement:{announcement.pk}",
         )
     Announcement.objects.filter(pk=announcement.pk).update(emailed_at=timezone.now())
     return sent
@@ -53,6 +54,7 @@ def email_feedback_logged(feedback_id: int) -> int:
             template="usergroup/email/feedback_logged.txt",
             context={"feedback": feedback, "rep": rep},
             reply_to=[feedback.reporter.email] if feedback.reporter else None,
+            once=f"usergroup.feedback_logged:{feedback.pk}",
         )
     return sent
 

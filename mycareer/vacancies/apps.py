@@ -13,15 +13,15 @@ class VacanciesConfig(AppConfig):
         from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
-            DailyJob,
             DashboardPanel,
             NavItem,
             SeedStep,
-            register_daily_job,
+            register_jobs,
             register_nav,
             register_panel,
             register_seed,
         )
+        from mycareer.organisations.merging import register_merge_handler
         from mycareer.organisations.timeline import (
             ProfileAction,
             ProfileSection,
@@ -31,12 +31,13 @@ class VacanciesConfig(AppConfig):
         )
         from mycareer.vacancies import (
             dashboard,
+            jobs,
             permissions,  # noqa: F401 (registers rules)
             selectors,
-            tasks,
         )
         from mycareer.vacancies.demo import seed_vacancies
         from mycareer.vacancies.privacy import personal_data
+        from mycareer.vacancies.services import MERGE_HANDLER
 
         register_actions(
             {
@@ -56,9 +57,7 @@ class VacanciesConfig(AppConfig):
         )
         # Early, before people start work. Students stop seeing a vacancy at midnight
         # anyway (the lists compare closing dates with today); the job records it.
-        register_daily_job(
-            DailyJob("close-expired-vacancies", tasks.close_expired_vacancies, hour=5)
-        )
+        register_jobs(jobs.JOBS)
         register_nav(NavItem("Vacancies", "vacancies:list", is_student, order=30))
         register_nav(NavItem("Vacancies", "vacancies:mine", is_employer, order=30))
         register_nav(
@@ -106,3 +105,4 @@ class VacanciesConfig(AppConfig):
             ),
         )
         register_personal_data("vacancies", personal_data)
+        register_merge_handler(MERGE_HANDLER)

@@ -41,9 +41,11 @@ from django.utils import timezone
 from mycareer import audit
 from mycareer.accounts.models import DegreeProgramme, Unit, User
 from mycareer.accounts.permissions import Action, access_for
+from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
 from mycareer.vacancies.models import Vacancy
 from mycareer.vacancies.permissions import manages_vacancies_of
+from mycareer.vacancies.tasks import send_vacancy_decision_email
 
 SIMPLE_FIELDS = [
     "title",
@@ -169,7 +171,6 @@ def _drop_pending(vacancy: Vacancy) -> None:
 
 
 def _notify(vacancy: Vacancy, decision: str, reason: str = "") -> None:
-    from mycareer.vacancies.tasks import send_vacancy_decision_email
 
     transaction.on_commit(lambda: send_vacancy_decision_email.enqueue(vacancy.pk, decision, reason))
 
@@ -471,3 +472,20 @@ def vacancies_close_expired(*, today: datetime.date | None = None) -> int:
             )
             closed += 1
     return closed
+
+
+# Merging organisations (see organisations.merging) --------------------------------
+
+
+def _merge_vacancies(*, survivor: Organisation, other: Organisation, outcome) -> None:
+    moved = Vacancy.objects.filter(organisation=other).update(organisation=survivor)
+    outcome.moved("vacancy", "vacancies", moved)
+
+
+MERGE_HANDLER = merging.MergeHandler(
+    name="vacancies",
+    relations=("vacancies.Vacancy.organisation",),
+    organisation=_merge_vacancies,
+    preview=lambda other: {"vacancies": other.vacancies.count()},
+    nouns=(("vacancy", "vacancies"),),
+)

@@ -1,9 +1,6 @@
-from django_tasks import task
-
-from mycareer.core.mail import send_templated_email
+from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 from mycareer.organisations.models import EmployerMembership
-from mycareer.vacancies import services
 from mycareer.vacancies.models import Vacancy
 
 SUBJECTS = {
@@ -35,15 +32,9 @@ def send_vacancy_decision_email(vacancy_id: int, decision: str, reason: str = ""
     recipients = decision_recipients(vacancy)
     if not recipients:
         return 0
-    return send_templated_email(
+    return send_email(
         to=recipients,
         subject=SUBJECTS[decision].format(title=vacancy.title),
         template=f"vacancies/email/{decision}.txt",
         context={"vacancy": vacancy, "reason": reason},
     )
-
-
-@task()
-def close_expired_vacancies() -> int:
-    """The daily job: close approved vacancies whose closing date has passed."""
-    return services.vacancies_close_expired()

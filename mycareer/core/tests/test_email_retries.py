@@ -145,20 +145,22 @@ def test_after_the_last_try_an_administrator_sees_the_failure_and_tries_again(
 
 
 def test_a_retry_does_not_send_again_what_an_earlier_try_sent(cast, persona, smtp_server, settings):
-    """A list half sent when the server failed: the next try sends only the rest, even
+    """A list half sent when the server failed: the next run sends only the rest, even
     where the task's own record of who was told had not been written yet."""
-    from mycareer.core import mail
-    from mycareer.events.models import CancellationNotice, Event
-    from mycareer.events.tasks import send_cancellation_emails
+    from mycareer.bookings.models import EmployerReport
+    from mycareer.bookings.tasks import send_employer_report
+    from mycareer.core.models import SentEmail
+    from mycareer.organisations.models import Contact
 
-    event = Event.objects.filter(status="published").first()
-    first, second = persona("student"), persona("student2")
-    for person in (first, second):
-        CancellationNotice.objects.create(event=event, person=person, detail="your place")
-    key = mail.message_key(
-        type("M", (), {"to": [first.email], "subject": f"[MyCareer] Cancelled: {event.title}"})()
+    event = make_event(organiser=persona("operator"), title="Offshore wind careers")
+    first, second = Contact.objects.exclude(email="").order_by("pk")[:2]
+    report = EmployerReport.objects.create(event=event, sent_by=persona("operator"))
+    report.contacts.add(first, second)
+    # The first run reached the first contact, then the mail server failed.
+    SentEmail.objects.create(
+        batch=f"bookings.employer_report:{report.pk}", recipient=first.email.lower()
     )
-    send_cancellation_emails.call(event.pk, _sent=[key])
+    send_employer_report.call(report.pk)
     assert [m["To"] for m in smtp_server.messages()] == [second.email]
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mycareer.core.mail import send_templated_email
+from mycareer.core.mail import send_email
 
 
 @pytest.mark.django_db
@@ -15,7 +15,7 @@ def test_plain_text_emails_are_not_html_escaped(mailoutbox, cast, persona):
         token="t0k3n",
         invited_by=persona("student4"),  # James O'Connor
     )
-    send_templated_email(
+    send_email(
         to=[invitation.email],
         subject="Invitation",
         template="organisations/email/invitation.txt",

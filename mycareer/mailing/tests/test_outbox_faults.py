@@ -21,8 +21,8 @@ from django.db import connection
 
 from conftest import _free_port, _Inbox
 from mycareer.mailing import services
+from mycareer.mailing.jobs import campaign_watchdog
 from mycareer.mailing.models import Campaign, OutboxMessage
-from mycareer.mailing.tasks import campaign_watchdog
 from mycareer.organisations.models import Contact, Organisation
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -222,7 +222,7 @@ def test_a_refused_recipient_does_not_drop_the_connection(
 def test_the_watchdog_leaves_a_waiting_or_living_chain_alone(tagged, make_campaign, send_now):
     from django_tasks_db.models import DBTaskResult
 
-    from mycareer.mailing.tasks import campaign_watchdog
+    from mycareer.mailing.jobs import campaign_watchdog
 
     campaign = make_campaign()
     send_now(campaign)
@@ -242,8 +242,8 @@ def test_the_watchdog_leaves_a_waiting_or_living_chain_alone(tagged, make_campai
 def test_the_watchdog_restarts_a_chain_whose_worker_died(tagged, make_campaign, send_now):
     from django_tasks_db.models import DBTaskResult
 
+    from mycareer.mailing.jobs import campaign_watchdog
     from mycareer.mailing.sending import lease
-    from mycareer.mailing.tasks import campaign_watchdog
 
     campaign = make_campaign()
     send_now(campaign)
@@ -303,7 +303,7 @@ def test_old_task_results_and_scheduler_rows_are_pruned():
 
     from mycareer.core.maintenance import prune_finished_work
     from mycareer.core.models import ScheduledRun
-    from mycareer.mailing.tasks import campaign_watchdog
+    from mycareer.mailing.jobs import campaign_watchdog
 
     now = timezone.now()
     old = now - datetime.timedelta(days=8)

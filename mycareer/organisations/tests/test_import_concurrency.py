@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from bench.http import Session
 from mycareer.accounts.demo import DEMO_PASSWORD
-from mycareer.organisations import imports, tasks
+from mycareer.organisations import imports, jobs
 from mycareer.organisations.models import Note, Organisation
 
 CLIENTS = 20
@@ -69,7 +69,7 @@ def test_an_import_of_5000_rows_while_20_people_save_notes_loses_nothing(
     assert plan.is_valid and plan.row_count == 5000
     token = imports.store_upload(data=data, filename="concurrent.csv", user=operator, plan=plan)
     pending = imports.load_upload(token=token, user=operator)
-    tasks.import_organisations.enqueue(
+    jobs.import_organisations.enqueue(
         user_id=operator.pk,
         file=pending.file,
         filename=pending.filename,

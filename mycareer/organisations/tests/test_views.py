@@ -209,6 +209,30 @@ def test_merge_page_moves_the_duplicate_into_the_survivor(client, persona, org):
 
 
 @pytest.mark.django_db
+def test_merge_page_says_what_will_move_and_merges_a_login_at_both(client, persona, org):
+    """An employer who is a member of both records: the merge used to fail with a 500."""
+    from mycareer.organisations.models import EmployerMembership
+
+    operator, laura = persona("operator"), persona("employer")
+    dup = services.organisation_create(by=operator, name="Zephyr Turbines", confirm_duplicates=True)
+    services.note_create(organisation=dup, by=operator, text="First call")
+    services.note_create(organisation=dup, by=operator, text="Second call")
+    services.contact_create(organisation=dup, by=operator, full_name="Ann Lee", email="a@z.example")
+    for record in (org, dup):
+        EmployerMembership.objects.create(user=laura, organisation=record, status="active")
+    client.force_login(operator)
+    url = reverse("organisations:merge", args=[org.pk])
+    page = " ".join(client.get(url, {"other": dup.pk}).content.decode().split())
+    assert "moves 1 contact, 2 notes and 1 employer login here" in page
+
+    response = client.post(url, {"other": dup.pk})
+
+    assert response.status_code == 302
+    assert EmployerMembership.objects.filter(user=laura, organisation=org).count() == 1
+    assert not EmployerMembership.objects.filter(organisation=dup).exists()
+
+
+@pytest.mark.django_db
 def test_tag_suggestions_reuse_existing_spelling(client, persona, org):
     client.force_login(persona("operator"))
     data = client.get(reverse("organisations:tag_suggestions"), {"q": "place"}).json()

@@ -9,8 +9,8 @@ from django.utils import timezone
 from mycareer.core.registry import daily_jobs
 from mycareer.core.scheduler import enqueue_due_jobs
 from mycareer.vacancies import services
+from mycareer.vacancies.jobs import close_expired_vacancies
 from mycareer.vacancies.models import Vacancy
-from mycareer.vacancies.tasks import close_expired_vacancies
 from mycareer.vacancies.tests.factories import MembershipFactory, vacancy_fields
 
 

@@ -1,6 +1,9 @@
+"""The core app's schedule: database housekeeping."""
+
 from django_tasks import task
 
 from mycareer.core.maintenance import prune_finished_work, refresh_planner_statistics
+from mycareer.core.registry import DailyJob
 
 
 @task()
@@ -13,3 +16,9 @@ def refresh_database_statistics() -> None:
 def prune_old_work() -> dict[str, int]:
     """Daily: delete old task results and scheduler rows (see maintenance)."""
     return prune_finished_work()
+
+
+JOBS = (
+    DailyJob("database-statistics", refresh_database_statistics, hour=3),
+    DailyJob("prune-old-work", prune_old_work, hour=3),
+)

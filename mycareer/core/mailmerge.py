@@ -1,0 +1,42 @@
+"""Merge fields in text a person writes for many readers: "Dear {{ first_name }},".
+
+One syntax for every email people write in MyCareer (bulk campaigns, no-show
+follow-ups): `{{ name }}`, spaces optional. Each use states the fields it knows;
+a field it does not know is refused with the list of those it does.
+"""
+
+import html
+import re
+from collections.abc import Iterable
+
+FIELD = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def written(name: str) -> str:
+    """A field as people type it: "{{ first_name }}"."""
+    return "{{ " + name + " }}"
+
+
+def unknown_fields(text: str, known: Iterable[str]) -> list[str]:
+    return sorted({m.group(1) for m in FIELD.finditer(text)} - set(known))
+
+
+def unknown_fields_message(unknown: list[str], known: Iterable[str], *, noun: str = "field") -> str:
+    """ "Unknown field {{ frist_name }}: use {{ first_name }}, {{ event_title }}." """
+    return (
+        f"Unknown {noun} {', '.join(written(u) for u in unknown)}: use "
+        + ", ".join(written(k) for k in known)
+        + "."
+    )
+
+
+def fill(text: str, values: dict[str, str], *, escape: bool = False) -> str:
+    """Put each field's value in; an unknown field stays as typed. `escape` for HTML."""
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in values:
+            return match.group(0)
+        return html.escape(values[name]) if escape else values[name]
+
+    return FIELD.sub(replace, text)

@@ -1,0 +1,29 @@
+"""The mailing app's schedule: the watchdog that restarts a campaign's dead sending chain."""
+
+import logging
+
+from django_tasks import task
+
+from mycareer.core.registry import PeriodicJob
+from mycareer.mailing.models import Campaign
+from mycareer.mailing.sending import release_expired
+from mycareer.mailing.tasks import OPEN, chain_alive, start_sending
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def campaign_watchdog() -> list[int]:
+    """Restart campaigns whose chain died: free its expired claims and start a new chain."""
+    restarted = []
+    for campaign in Campaign.objects.filter(status__in=OPEN):
+        release_expired(campaign.pk)
+        if chain_alive(campaign):
+            continue
+        if start_sending(campaign.pk) is not None:
+            restarted.append(campaign.pk)
+            logger.warning("campaign chain restarted by watchdog campaign=%s", campaign.pk)
+    return restarted
+
+
+JOBS = (PeriodicJob("campaign-watchdog", campaign_watchdog, every_minutes=1),)
