@@ -37,7 +37,7 @@ from mycareer.bookings.models import (
     NoShowPolicy,
     WaitlistEntry,
 )
-from mycareer.core.logline import log
+from mycareer.core.logs import log_event
 from mycareer.core.text import counted
 from mycareer.events.models import Event
 from mycareer.organisations.keyaccounts import blocker_message, contact_blockers
@@ -130,7 +130,7 @@ def _after_commit(task, *args) -> None:
 def _refuse(message: str, **fields):
     """Refuse with a message for the person; refusals about time are logged (`fields`)."""
     if fields:
-        log(logger, "bookings.refused", reason=message, **fields)
+        log_event(logger, "bookings.refused", reason=message, **fields)
     raise ValidationError(message)
 
 
@@ -739,7 +739,7 @@ def end_with_event(event: Event, *, by: User | None, now: datetime.datetime) -> 
                 else "your place on the waiting list",
             )
         )
-    log(
+    log_event(
         logger,
         "bookings.event_cancelled",
         event_id=event.pk,

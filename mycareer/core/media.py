@@ -22,6 +22,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 from django.views.static import was_modified_since
 
+from mycareer.core.logs import log_event
 from mycareer.core.registry import media_area_for
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def media(request, path: str):
         if not request.user.is_authenticated:
             return redirect(f"{settings.LOGIN_URL}?next={request.get_full_path()}")
         if not area.may_read(request.user):
-            logger.info("media_refused area=%s user=%s", area.prefix, request.user.pk)
+            log_event(logger, "media.refused", area=area.prefix, user=request.user.pk)
             raise PermissionDenied("This file is for university staff only.")
     try:
         full_path = safe_join(settings.MEDIA_ROOT, path)

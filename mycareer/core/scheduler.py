@@ -1,14 +1,30 @@
 """Enqueue each registered daily job once per day, however many schedulers run."""
 
+import logging
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from mycareer.core.logs import logged_job
 from mycareer.core.models import ScheduledRun
 from mycareer.core.registry import daily_jobs, periodic_jobs
 
+logger = logging.getLogger(__name__)
+
 
 def enqueue_due_jobs(*, now=None) -> list[str]:
-    """Enqueue the daily jobs that are due and not yet run today; return their names."""
+    """Enqueue the daily jobs that are due and not yet run today; return their names.
+
+    Each check leaves one line: when it started, its outcome, how long it took and what
+    it enqueued.
+    """
+    with logged_job(logger, "scheduler.check") as outcome:
+        enqueued = _enqueue_due_jobs(now=now)
+        outcome["enqueued"] = ",".join(enqueued) or "-"
+    return enqueued
+
+
+def _enqueue_due_jobs(*, now=None) -> list[str]:
     now = timezone.localtime(now or timezone.now())
     enqueued = []
     for job in daily_jobs():

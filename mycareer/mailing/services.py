@@ -19,6 +19,7 @@ from mycareer import audit
 from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.locks import hold_lock
+from mycareer.core.logs import log_event
 from mycareer.mailing.content import check_markdown, render_for
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
 from mycareer.mailing.recipients import RecipientList, campaign_contacts, recipient_list
@@ -286,7 +287,9 @@ def _queue(campaign: Campaign, recipients: RecipientList) -> int:
     campaign.queued_at = timezone.now()
     campaign.save(update_fields=["status", "queued_at"])
     transaction.on_commit(lambda: start_sending(campaign.pk))
-    logger.info("campaign queued campaign=%s recipients=%s", campaign.pk, len(recipients.included))
+    log_event(
+        logger, "mailing.campaign.queued", campaign=campaign.pk, recipients=len(recipients.included)
+    )
     return len(recipients.included)
 
 
@@ -404,7 +407,7 @@ def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None 
     message.attach_alternative(content["html"], "text/html")
     message.send()
     audit.log(campaign, "mailing.campaign.tested", by=by, data={"as": contact.pk})
-    logger.info("campaign test sent campaign=%s to=%s", campaign.pk, by.pk)
+    log_event(logger, "mailing.campaign.test_sent", campaign=campaign.pk, to=by.pk)
 
 
 @transaction.atomic
