@@ -7,6 +7,7 @@ import datetime
 import importlib.util
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
@@ -145,7 +146,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "mycareer.sqlite3",
+            "NAME": str(VAR_DIR / "mycareer.sqlite3"),
         }
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -385,7 +386,7 @@ LOGGING = {
 }
 
 # MyCareer's own settings.
-MYCAREER = {
+MYCAREER: dict[str, Any] = {
     # Operator training stays valid this many days after completion.
     "TRAINING_VALID_DAYS": env_int("TRAINING_VALID_DAYS", 365),
     # Reminders go out when training expires within this many days.

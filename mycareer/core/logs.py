@@ -54,8 +54,24 @@ def log_event(
 
     Name a field `event_id`, not `event`: `event` is the line's own name.
     """
+    _emit(logger, level, event, fields, stacklevel=3)
+
+
+def _emit(
+    logger: logging.Logger,
+    level: int,
+    event: str,
+    fields: Mapping[str, object],
+    *,
+    stacklevel: int = 2,
+) -> None:
     if logger.isEnabledFor(level):
-        logger.log(level, format_event(event, **fields), extra={FIELDS: {"event": event, **fields}})
+        logger.log(
+            level,
+            format_event(event, **fields),
+            extra={FIELDS: {"event": event, **fields}},
+            stacklevel=stacklevel,  # the file and line that asked for the line
+        )
 
 
 def summary(value: object) -> dict[str, object]:
@@ -99,27 +115,15 @@ def logged_job(
     try:
         yield extra
     except Exception as error:
-        log_event(
-            logger,
-            name,
-            level=logging.ERROR,
-            **fields,
-            started=_iso(started),
-            outcome="failed",
-            duration_ms=_ms_since(began),
-            error=type(error).__name__,
-            **extra,
-        )
+        failed = {"outcome": "failed", "error": type(error).__name__}
+        _emit(logger, logging.ERROR, name, {**fields, **_timing(started, began), **failed, **extra})
         raise
-    log_event(
-        logger,
-        name,
-        **fields,
-        started=_iso(started),
-        outcome="succeeded",
-        duration_ms=_ms_since(began),
-        **extra,
-    )
+    succeeded = {"outcome": "succeeded"}
+    _emit(logger, logging.INFO, name, {**fields, **_timing(started, began), **succeeded, **extra})
+
+
+def _timing(started: datetime.datetime, began: float) -> dict[str, object]:
+    return {"started": _iso(started), "duration_ms": _ms_since(began)}
 
 
 def _iso(moment: datetime.datetime) -> str:

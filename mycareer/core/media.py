@@ -16,6 +16,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils._os import safe_join
 from django.utils.http import http_date
@@ -58,6 +59,7 @@ def media(request, path: str):
     content_type, encoding = mimetypes.guess_type(full_path)
     # Uploads are validated images; anything else is offered as a download, never shown.
     inline = bool(content_type and content_type.startswith("image/") and not encoding)
+    response: HttpResponseBase
     if settings.MEDIA_X_ACCEL_REDIRECT:
         response = HttpResponse(content_type=content_type if inline else "application/octet-stream")
         location = settings.MEDIA_X_ACCEL_REDIRECT.rstrip("/") + "/" + quote(path)

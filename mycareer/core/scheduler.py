@@ -38,16 +38,16 @@ def _enqueue_due_jobs(*, now=None) -> list[str]:
             continue
         enqueued.append(job.name)
     minute = now.hour * 60 + now.minute
-    for job in periodic_jobs():
-        bucket = minute - minute % max(1, job.every_minutes)
+    for periodic in periodic_jobs():
+        bucket = minute - minute % max(1, periodic.every_minutes)
         try:
             with transaction.atomic():
                 # One row per job and time slot keeps several schedulers from doubling it.
                 ScheduledRun.objects.create(
-                    job=f"{job.name}@{bucket:04d}", day=now.date(), enqueued_at=now
+                    job=f"{periodic.name}@{bucket:04d}", day=now.date(), enqueued_at=now
                 )
-                transaction.on_commit(job.task.enqueue)
+                transaction.on_commit(periodic.task.enqueue)
         except IntegrityError:
             continue
-        enqueued.append(job.name)
+        enqueued.append(periodic.name)
     return enqueued
