@@ -21,6 +21,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 # The LogRecord attribute that carries a line's fields, for the JSON formatter.
 FIELDS = "mycareer_fields"
 
@@ -107,13 +109,21 @@ def logged_job(
 
     writes `event=scheduler.check started=... outcome=succeeded duration_ms=3 enqueued=2`.
     Fields put in the yielded dict are added to the line. An exception is logged with
-    `outcome=failed` and its class (level ERROR), then raised again.
+    `outcome=failed` and its class (level ERROR), or `outcome=refused` (WARNING) for a
+    ValidationError, which tells a person why; then it is raised again.
     """
     started = datetime.datetime.now(tz=datetime.UTC)
     began = time.monotonic()
     extra: dict[str, object] = {}
     try:
         yield extra
+    except ValidationError as error:
+        # Refused with a message for the person (a file that changed, say): not a fault.
+        refused = {"outcome": "refused", "error": type(error).__name__}
+        _emit(
+            logger, logging.WARNING, name, {**fields, **_timing(started, began), **refused, **extra}
+        )
+        raise
     except Exception as error:
         failed = {"outcome": "failed", "error": type(error).__name__}
         _emit(logger, logging.ERROR, name, {**fields, **_timing(started, began), **failed, **extra})

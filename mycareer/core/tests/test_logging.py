@@ -138,6 +138,35 @@ def test_an_import_checked_by_the_worker_leaves_its_lines(
     assert fields["outcome"] == "succeeded" and "duration_ms" in fields
 
 
+def test_a_job_refused_with_a_message_for_the_person_is_a_warning_not_a_fault(caplog):
+    from django.core.exceptions import ValidationError
+
+    logger = logging.getLogger("mycareer.tests.jobs")
+    with (
+        caplog.at_level(logging.INFO, logger="mycareer.tests.jobs"),
+        pytest.raises(ValidationError),
+        logged_job(logger, "demo.refused"),
+    ):
+        raise ValidationError("The file changed since it was checked.")
+    (line,) = lines(caplog, "demo.refused")
+    assert line.levelno == logging.WARNING
+    assert fields_of(line.getMessage())["outcome"] == "refused"
+
+
+@pytest.mark.django_db
+def test_an_import_written_leaves_one_line_with_what_it_did(caplog, persona):
+    from mycareer.organisations import imports
+
+    data = b"Organisation name,Website\nLogline Ltd,logline.example.org\n"
+    plan = imports.plan_import(data=data, filename="one.csv")
+    with caplog.at_level(logging.INFO, logger="mycareer.organisations.imports"):
+        imports.import_apply(plan=plan, by=persona("operator"))
+    (line,) = lines(caplog, "import.write")
+    fields = fields_of(line.getMessage())
+    assert fields["outcome"] == "succeeded" and fields["file"] == "one.csv"
+    assert fields["rows"] == "1" and fields["created"] == "1" and "duration_ms" in fields
+
+
 def test_log_format_and_level_come_from_the_environment():
     script = (
         "import django, logging; django.setup(); "
