@@ -378,8 +378,9 @@ LOGGING = {
     "loggers": {
         "mycareer": {"level": LOG_LEVEL},
         "django.request": {"filters": ["drop_forbidden_tracebacks"]},
-        # The task worker's own lines repeat MyCareer's task.started/task.finished lines;
-        # its failures (with their traceback) still show.
+        # The task library's own lines repeat MyCareer's task.started/task.finished lines;
+        # its failures (with their traceback) still show. The worker (db_worker) sets
+        # these two from its -v option, so there its short lines appear too.
         "django_tasks": {"level": "WARNING"},
         "django_tasks_db": {"level": "WARNING"},
     },

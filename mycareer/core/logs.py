@@ -120,20 +120,19 @@ def logged_job(
     except ValidationError as error:
         # Refused with a message for the person (a file that changed, say): not a fault.
         refused = {"outcome": "refused", "error": type(error).__name__}
-        _emit(
-            logger, logging.WARNING, name, {**fields, **_timing(started, began), **refused, **extra}
-        )
+        _emit(logger, logging.WARNING, name, {**fields, **_ended(started, began, refused), **extra})
         raise
     except Exception as error:
         failed = {"outcome": "failed", "error": type(error).__name__}
-        _emit(logger, logging.ERROR, name, {**fields, **_timing(started, began), **failed, **extra})
+        _emit(logger, logging.ERROR, name, {**fields, **_ended(started, began, failed), **extra})
         raise
     succeeded = {"outcome": "succeeded"}
-    _emit(logger, logging.INFO, name, {**fields, **_timing(started, began), **succeeded, **extra})
+    _emit(logger, logging.INFO, name, {**fields, **_ended(started, began, succeeded), **extra})
 
 
-def _timing(started: datetime.datetime, began: float) -> dict[str, object]:
-    return {"started": _iso(started), "duration_ms": _ms_since(began)}
+def _ended(started: datetime.datetime, began: float, outcome: dict[str, str]) -> dict[str, object]:
+    """When the job started, how it ended and how long it took, in that order."""
+    return {"started": _iso(started), **outcome, "duration_ms": _ms_since(began)}
 
 
 def _iso(moment: datetime.datetime) -> str:
