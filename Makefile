@@ -6,6 +6,7 @@
 #   make check-deploy   Django's deployment checks with production-like settings
 #   make bench          benchmarks on SQLite and PostgreSQL (100,000 organisations)
 #   make bench-quick    the same with 10,000 organisations
+#   make typecheck      mypy with django-stubs over mycareer/ (also part of lint and test)
 #   make lint | clean
 #
 # Extra pytest arguments: make test PYTEST_ARGS="-x -k bookings"
@@ -22,10 +23,10 @@ PYTEST_ARGS ?=
 # It is not a secret and must never be used by a running site.
 CHECK_DEPLOY_ONLY_SECRET_KEY := RV6PPLIWEwgMdpwZWnOSv50ygEKx5X3M69xi8vnYFHneMZKNTU9nu580gUJM
 
-.PHONY: help venv install run lint test test-postgres check-deploy clean chromium bench bench-quick
+.PHONY: help venv install run lint typecheck test test-postgres check-deploy clean chromium bench bench-quick
 
 help:
-	@echo "Targets: run, test, test-postgres, check-deploy, bench, bench-quick, lint, install, clean"
+	@echo "Targets: run, test, test-postgres, check-deploy, bench, bench-quick, lint, typecheck, install, clean"
 
 venv install: $(STAMP)
 
@@ -52,6 +53,11 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@$(MAKE) --no-print-directory typecheck
+
+# Strict on services and selectors, lenient elsewhere: see [tool.mypy] in pyproject.toml.
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 # Debian's chromium for the Playwright tests (never `playwright install`).
 chromium:

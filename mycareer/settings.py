@@ -4,8 +4,10 @@ Production sets at least DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL.
 """
 
 import datetime
+import importlib.util
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
@@ -144,21 +146,48 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "mycareer.sqlite3",
+            "NAME": str(VAR_DIR / "mycareer.sqlite3"),
         }
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(_SQLITE_OPTIONS)
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
 
-# The cache holds rate limits and cached feeds, so every web process must see the same
-# one: the database (its table is made by `migrate`).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "mycareer_cache",
+
+def caches_from_url(url: str) -> dict:
+    """CACHES for CACHE_URL: the database cache when empty, Redis for a redis:// address.
+
+    The cache holds rate limits and cached feeds, so every web process must see the same
+    one: never a per-process (local memory) cache. The database cache's table is made by
+    `migrate` (mycareer.core.apps).
+    """
+    if not url:
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "LOCATION": "mycareer_cache",
+            }
+        }
+    if urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            "CACHE_URL must be a Redis address (redis://, rediss:// or unix://), or empty "
+            "for the database cache."
+        )
+    if importlib.util.find_spec("redis") is None:
+        raise ImproperlyConfigured(
+            "CACHE_URL names Redis but the redis package is missing: install MyCareer with "
+            "its redis extra (uv sync --extra redis)."
+        )
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "mycareer",
+        }
     }
-}
+
+
+CACHES = caches_from_url(os.environ.get("CACHE_URL", "").strip())
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -322,24 +351,43 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Logging: one structured line per background job, refusal and email (mycareer.core.logs),
+# as key=value text or, with LOG_FORMAT=json, one JSON object per line. LOG_LEVEL is
+# MyCareer's own level; other libraries say only what is WARNING or worse.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "keyvalue").strip().lower() or "keyvalue"
+if LOG_FORMAT not in {"keyvalue", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be keyvalue or json, not {LOG_FORMAT!r}.")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "formatters": {
+        "keyvalue": {"()": "mycareer.core.logs.KeyValueFormatter"},
+        "json": {"()": "mycareer.core.logs.JsonFormatter"},
+    },
     "filters": {
         # A refusal is logged once, as MyCareer's own line (core.views), not as a traceback.
         "drop_forbidden_tracebacks": {"()": "mycareer.core.logs.DropForbiddenTracebacks"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        # Refusals, emails and background jobs: one key=value line each (mycareer.core.logs).
-        "mycareer": {"level": os.environ.get("MYCAREER_LOG_LEVEL", "INFO")},
+        "mycareer": {"level": LOG_LEVEL},
         "django.request": {"filters": ["drop_forbidden_tracebacks"]},
+        # The task library's own lines repeat MyCareer's task.started/task.finished lines;
+        # its failures (with their traceback) still show. The worker (db_worker) sets
+        # these two from its -v option, so there its short lines appear too.
+        "django_tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
     },
 }
 
 # MyCareer's own settings.
-MYCAREER = {
+MYCAREER: dict[str, Any] = {
     # Operator training stays valid this many days after completion.
     "TRAINING_VALID_DAYS": env_int("TRAINING_VALID_DAYS", 365),
     # Reminders go out when training expires within this many days.

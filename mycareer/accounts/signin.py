@@ -73,7 +73,9 @@ class Standing:
 
     @property
     def waiting_until(self) -> datetime.datetime | None:
-        return self.last_failure + self.wait if self.wait else None
+        if not self.wait or self.last_failure is None:
+            return None
+        return self.last_failure + self.wait
 
 
 def _standing_from(

@@ -23,6 +23,7 @@ from mycareer.audit.models import SENSITIVE_SUFFIXES, AuditEntry
 from mycareer.audit.personal_data import find_subjects, subject_from_ids
 from mycareer.audit.selectors import audit_entries, audit_for_person
 from mycareer.audit.services import personal_data_erase, personal_data_letter
+from mycareer.core.logs import log_event
 
 ADMINISTER = "mycareer.administer"
 ERASED = "audit.personal_data.erased"
@@ -166,12 +167,13 @@ def _letter(request, *, machine: bool):
     if subject is None:
         return None, None
     letter = personal_data_letter(subject=subject, by=request.user, machine=machine)
-    logger.info(
-        "personal_data_exported format=%s records=%d entries=%d by=%s",
-        "json" if machine else "letter",
-        len(subject.people),
-        letter.entry_count,
-        request.user.pk,
+    log_event(
+        logger,
+        "audit.personal_data.exported",
+        format="json" if machine else "letter",
+        records=len(subject.people),
+        entries=letter.entry_count,
+        by=request.user.pk,
     )
     return subject, letter
 
@@ -248,7 +250,9 @@ def erasure(request):
     if subject is None:
         return redirect("audit:privacy")
     if request.user.pk in subject.user_ids:
-        logger.info("personal_data_erasure_refused reason=own-login by=%s", request.user.pk)
+        log_event(
+            logger, "audit.personal_data.erasure_refused", reason="own-login", by=request.user.pk
+        )
         messages.error(
             request, "You cannot erase your own login: ask another administrator to do it."
         )
@@ -286,12 +290,13 @@ def erasure(request):
             request, "Something changed while you confirmed: check the mentions again."
         )
         return _review_page(request, subject, review_erasure(subject), status=409)
-    logger.info(
-        "personal_data_erased records=%d changes=%d mentions_left=%d by=%s",
-        len(report["records"]),
-        report["total"],
-        len(report["left"]),
-        request.user.pk,
+    log_event(
+        logger,
+        "audit.personal_data.erased",
+        records=len(report["records"]),
+        changes=report["total"],
+        mentions_left=len(report["left"]),
+        by=request.user.pk,
     )
     messages.success(
         request,

@@ -102,6 +102,9 @@ class NoShowFollowUp(models.Model):
 class Booking(models.Model):
     """A student's place at an event."""
 
+    # Set by selectors.cancelled_for on places ended with their event: "place".
+    ended: str
+
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", "Booked"
         ATTENDED = "attended", "Attended"
@@ -176,6 +179,9 @@ class Booking(models.Model):
 
 class WaitlistEntry(models.Model):
     """A student's place in an event's queue; the queue runs in order of joining."""
+
+    # Set by selectors.cancelled_for on places ended with their event: "waiting list".
+    ended: str
 
     class Status(models.TextChoices):
         WAITING = "waiting", "Waiting"

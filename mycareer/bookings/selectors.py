@@ -2,6 +2,7 @@
 
 import datetime
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings as django_settings
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -32,6 +33,9 @@ from mycareer.organisations.keyaccounts import contact_blockers
 from mycareer.organisations.models import Contact
 from mycareer.organisations.selectors import KEY_LINKS
 from mycareer.organisations.timeline import TimelineEntry
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 def when_text(value: datetime.datetime | None) -> str:
@@ -381,7 +385,7 @@ def cancelled_for(student: User, *, now: datetime.datetime | None = None) -> lis
     entries = WaitlistEntry.objects.filter(
         student=student, status=WaitlistEntry.Status.CANCELLED, event__ends_at__gte=now
     )
-    items = []
+    items: list[Booking | WaitlistEntry] = []
     for booking in bookings.select_related("event", "event__unit"):
         booking.ended = "place"
         items.append(booking)
@@ -449,7 +453,16 @@ def _count(model, **filters):
     return Coalesce(Subquery(rows), 0)
 
 
-def with_counts(events: QuerySet[Event]) -> QuerySet[Event]:
+class ListedCounts(TypedDict):
+    """What `with_counts` adds to each event."""
+
+    n_capacity: int | None
+    n_booked: int
+    n_attended: int
+    n_waiting: int
+
+
+def with_counts(events: QuerySet[Event]) -> "QuerySet[WithAnnotations[Event, ListedCounts]]":
     """Annotate the figures lists show, in the same query."""
     return events.select_related("unit", "booking_settings").annotate(
         n_capacity=F("booking_settings__capacity"),

@@ -14,6 +14,7 @@ import datetime
 import functools
 import logging
 from collections.abc import Iterable
+from typing import Any, NoReturn
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -37,7 +38,7 @@ from mycareer.bookings.models import (
     WaitlistEntry,
 )
 from mycareer.core import mailmerge
-from mycareer.core.logline import log
+from mycareer.core.logs import log_event
 from mycareer.core.text import counted
 from mycareer.events.models import Event
 from mycareer.organisations import merging
@@ -127,10 +128,10 @@ def _after_commit(task, *args) -> None:
     transaction.on_commit(functools.partial(task.enqueue, *args))
 
 
-def _refuse(message: str, **fields):
+def _refuse(message: str, **fields: Any) -> NoReturn:
     """Refuse with a message for the person; refusals about time are logged (`fields`)."""
     if fields:
-        log(logger, "bookings.refused", reason=message, **fields)
+        log_event(logger, "bookings.refused", reason=message, **fields)
     raise ValidationError(message)
 
 
@@ -148,6 +149,8 @@ def _expire_due(settings: BookingSettings, *, now: datetime.datetime) -> int:
         ).select_related("student")
     )
     for entry in due:
+        expired_at = entry.offer_expires_at
+        assert expired_at is not None  # chosen by offer_expires_at__lte
         entry.status = WaitlistEntry.Status.EXPIRED
         entry.ended_at = now
         entry.save(update_fields=["status", "ended_at"])
@@ -155,7 +158,7 @@ def _expire_due(settings: BookingSettings, *, now: datetime.datetime) -> int:
             entry,
             "bookings.waitlist.expired",
             person=entry.student,
-            data={"event": settings.pk, "expired_at": entry.offer_expires_at.isoformat()},
+            data={"event": settings.pk, "expired_at": expired_at.isoformat()},
         )
     return len(due)
 
@@ -500,7 +503,7 @@ def booking_settings_update(
         if not changed:
             return settings, []
         settings.save()
-        data = {"changed": changed}
+        data: dict[str, object] = {"changed": changed}
         if "capacity" in changed:
             data["holding_places"] = Booking.objects.filter(
                 event_id=settings.pk, status__in=HOLDING
@@ -556,7 +559,11 @@ def staff_move(
     """
     if (booking is None) == (entry is None):
         raise TypeError("Move either a booking or a waiting-list entry.")
-    from_id = booking.event_id if booking is not None else entry.event_id
+    if booking is not None:
+        from_id = booking.event_id
+    else:
+        assert entry is not None  # exactly one of the two, checked above
+        from_id = entry.event_id
     if from_id == to_event.pk:
         _refuse("Choose a different event to move to.")
     with transaction.atomic():
@@ -574,6 +581,7 @@ def staff_move(
                 _refuse("Only a booking that is still open can be moved.")
             student = booking.student
         else:
+            assert entry is not None  # exactly one of the two, checked above
             entry = WaitlistEntry.objects.select_related("student").get(pk=entry.pk)
             if not entry.is_queued:
                 _refuse("This waiting-list place has ended.")
@@ -591,6 +599,7 @@ def staff_move(
             booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
             audit.log(booking, "bookings.booking.moved", by=by, person=student, data=data)
         else:
+            assert entry is not None  # exactly one of the two, checked above
             entry.status = WaitlistEntry.Status.LEFT
             entry.ended_at = now
             entry.ended_by = by
@@ -665,7 +674,7 @@ def walk_in(*, event: Event, student: User, by: User) -> Booking:
                     ngettext(
                         "No places left: the only place is taken.",
                         "No places left: all %(count)d are taken.",
-                        settings.capacity,
+                        settings.capacity or 0,  # not None: there is a limit
                     )
                     % {"count": settings.capacity}
                     + " Raise the capacity to let this person in."
@@ -739,7 +748,7 @@ def end_with_event(event: Event, *, by: User | None, now: datetime.datetime) -> 
                 else "your place on the waiting list",
             )
         )
-    log(
+    log_event(
         logger,
         "bookings.event_cancelled",
         event_id=event.pk,

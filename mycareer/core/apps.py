@@ -15,10 +15,16 @@ class CoreConfig(AppConfig):
     verbose_name = "MyCareer core"
 
     def ready(self) -> None:
+        from django_tasks.signals import task_finished, task_started
+
         from mycareer.core import jobs
+        from mycareer.core.logs import log_task_finished, log_task_started
         from mycareer.core.registry import NavItem, register_jobs, register_nav
 
         register_nav(NavItem("Home", "home", lambda user: True, order=0))
         post_migrate.connect(create_cache_table, sender=self, dispatch_uid="core.cache_table")
+        # Every background task leaves a start line and an outcome line with its duration.
+        task_started.connect(log_task_started, dispatch_uid="core.log_task_started")
+        task_finished.connect(log_task_finished, dispatch_uid="core.log_task_finished")
         # Early, before the day's work: a few seconds on a large SQLite database.
         register_jobs(jobs.JOBS)

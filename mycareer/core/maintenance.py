@@ -8,6 +8,7 @@ from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
+from mycareer.core.logs import log_event
 from mycareer.core.models import ScheduledRun
 
 logger = logging.getLogger(__name__)
@@ -55,9 +56,10 @@ def prune_finished_work(*, now: datetime.datetime | None = None) -> dict[str, in
             | Q(status=TaskResultStatus.FAILED, finished_at__lt=now - KEEP_FAILED)
         )
         pruned["task results"] = results.delete()[0]
-    logger.info(
-        "pruned finished work scheduled_runs=%s task_results=%s",
-        pruned["scheduled runs"],
-        pruned.get("task results", 0),
+    log_event(
+        logger,
+        "maintenance.pruned",
+        scheduled_runs=pruned["scheduled runs"],
+        task_results=pruned.get("task results", 0),
     )
     return pruned

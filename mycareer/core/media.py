@@ -16,12 +16,14 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils._os import safe_join
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 from django.views.static import was_modified_since
 
+from mycareer.core.logs import log_event
 from mycareer.core.registry import media_area_for
 
 logger = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ def media(request, path: str):
         if not request.user.is_authenticated:
             return redirect(f"{settings.LOGIN_URL}?next={request.get_full_path()}")
         if not area.may_read(request.user):
-            logger.info("media_refused area=%s user=%s", area.prefix, request.user.pk)
+            log_event(logger, "media.refused", area=area.prefix, user=request.user.pk)
             raise PermissionDenied("This file is for university staff only.")
     try:
         full_path = safe_join(settings.MEDIA_ROOT, path)
@@ -57,6 +59,7 @@ def media(request, path: str):
     content_type, encoding = mimetypes.guess_type(full_path)
     # Uploads are validated images; anything else is offered as a download, never shown.
     inline = bool(content_type and content_type.startswith("image/") and not encoding)
+    response: HttpResponseBase
     if settings.MEDIA_X_ACCEL_REDIRECT:
         response = HttpResponse(content_type=content_type if inline else "application/octet-stream")
         location = settings.MEDIA_X_ACCEL_REDIRECT.rstrip("/") + "/" + quote(path)

@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Iterable
 
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A byte order mark makes spreadsheets read the file as UTF-8 (names with accents, £).
@@ -67,6 +68,7 @@ def csv_download(rows: Iterable[Iterable], *, filename: str, stream: bool = Fals
 
     `stream=True` writes rows as they come (exports of many thousand rows).
     """
+    response: HttpResponseBase
     if stream:
         writer = SafeWriter(_Echo())
         lines = itertools.chain([BOM], (writer.writerow(row) for row in rows))

@@ -57,11 +57,12 @@ def page_not_found(request, exception=None):
 def csrf_failure(request, reason: str = ""):
     """A form refused by the CSRF check, explained in the site's own layout."""
     user = getattr(request, "user", None)
-    logger.info(
-        "csrf_refused path=%s reason=%s user=%s",
-        request.path,
-        re.sub(r"[^a-z]+", "-", reason.lower()).strip("-") or "unknown",
-        user.pk if user is not None and user.is_authenticated else "-",
+    log_event(
+        logger,
+        "csrf.refused",
+        path=request.path,
+        reason=re.sub(r"[^a-z]+", "-", reason.lower()).strip("-") or "unknown",
+        user=user.pk if user is not None and user.is_authenticated else "-",
     )
     referer = request.META.get("HTTP_REFERER", "")
     back = (

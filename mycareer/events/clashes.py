@@ -398,7 +398,7 @@ class Scorer:
             points, names = AUDIENCE_POINTS["all"], ["all students"]
         else:
             levels = [AUDIENCE_POINTS["programme"]] if common_programmes else []
-            levels += [AUDIENCE_POINTS.get(tree.kind.get(u), 15) for u in common_units]
+            levels += [AUDIENCE_POINTS.get(tree.kind.get(u, ""), 15) for u in common_units]
             points = max(levels)
             names = [programme_names[p][0] for p in common_programmes]
             names += [tree.name.get(u, "") for u in common_units]

@@ -24,6 +24,7 @@ from django.utils.http import http_date
 from django.utils.text import slugify
 from icalendar import Calendar
 from icalendar import Event as ICalEvent
+from icalendar.enums import STATUS
 
 from mycareer.events.models import Event
 
@@ -74,7 +75,7 @@ def ical_event(event: Event, *, public: bool = False) -> ICalEvent:
         created=_utc(event.created_at),
         last_modified=_utc(event.updated_at),
         sequence=event.sequence,
-        status="CANCELLED" if event.is_cancelled else "CONFIRMED",
+        status=STATUS.CANCELLED if event.is_cancelled else STATUS.CONFIRMED,
         location=event.venue or ("Online" if event.online_url else ""),
         description=_description(event, link),
         url=link,
@@ -217,7 +218,7 @@ def calendar_response(
     # Only the ETag decides 304: an event leaving the feed (audience changed, cancelled
     # long ago) changes the content without making anything newer than Last-Modified.
     conditional = get_conditional_response(request, etag=response["ETag"], response=response)
-    if conditional is not response:
+    if conditional is not None and conditional is not response:
         return conditional
     key = f"events:feed:{fingerprint}"
     body = cache.get(key)

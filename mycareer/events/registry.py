@@ -6,6 +6,10 @@ The events app never imports bookings; bookings registers its contributions in i
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mycareer.accounts.models import User
 
 # callable(user) -> events to add to that person's private iCalendar feed
 PersonalFeedSource = Callable[..., Iterable]
@@ -41,7 +45,7 @@ class CancellationHandler:
     """
 
     describe: Callable[..., list[tuple[int, str]]]
-    end: Callable[..., list[tuple[object, str]]]
+    end: Callable[..., list[tuple["User", str]]]
 
 
 _cancellation_handlers: dict[str, CancellationHandler] = {}
@@ -65,9 +69,9 @@ def cancellation_figures(event) -> list[tuple[int, str]]:
     ]
 
 
-def cancellation_end(event, *, by, now) -> list[tuple[object, str]]:
+def cancellation_end(event, *, by, now) -> list[tuple["User", str]]:
     """End what every app held for `event`; each person once, with all that ended for them."""
-    people: dict[int, tuple[object, list[str]]] = {}
+    people: dict[int, tuple[User, list[str]]] = {}
     for handler in _cancellation_handlers.values():
         for person, detail in handler.end(event, by=by, now=now) or ():
             _, details = people.setdefault(person.pk, (person, []))

@@ -49,13 +49,19 @@ def audience_includes(
     unit_ids = list(unit_ids)
     group = Q(audience__open_to_all=True)
     if unit_ids:
-        group |= Exists(
-            Audience.units.through.objects.filter(audience_id=OuterRef("pk"), unit_id__in=unit_ids)
+        group |= Q(
+            Exists(
+                Audience.units.through.objects.filter(
+                    audience_id=OuterRef("pk"), unit_id__in=unit_ids
+                )
+            )
         )
     if programme_id:
-        group |= Exists(
-            Audience.programmes.through.objects.filter(
-                audience_id=OuterRef("pk"), degreeprogramme_id=programme_id
+        group |= Q(
+            Exists(
+                Audience.programmes.through.objects.filter(
+                    audience_id=OuterRef("pk"), degreeprogramme_id=programme_id
+                )
             )
         )
     if year:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from mycareer.accounts.models import AccessLevel, StaffMembership, User
 from mycareer.accounts.notifications import notify
 from mycareer.accounts.permissions import Action, access_for
-from mycareer.core.logline import log
+from mycareer.core.logs import log_event
 from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 from mycareer.events.models import CancellationNotice, ClashOverride, Event, OpeningRequest
@@ -140,5 +140,5 @@ def send_cancellation_emails(event_id: int) -> int:
                 context={"event": event, "when": _when(event), "person": person, "notice": notice},
             )
         CancellationNotice.objects.filter(pk=notice.pk).update(sent_at=timezone.now())
-        log(logger, "events.cancellation.emailed", event_id=event.pk, notice=notice.pk)
+        log_event(logger, "events.cancellation.emailed", event_id=event.pk, notice=notice.pk)
     return sent

@@ -14,7 +14,9 @@ class UnitTree:
     @classmethod
     def load(cls) -> "UnitTree":
         """Every unit in one query (a university has tens or hundreds, not millions)."""
-        parent, kind, name = {}, {}, {}
+        parent: dict[int, int | None] = {}
+        kind: dict[int, str] = {}
+        name: dict[int, str] = {}
         for pk, parent_id, unit_kind, unit_name in Unit.objects.values_list(
             "pk", "parent_id", "kind", "name"
         ):

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.audit.selectors import audit_for_object
 from mycareer.core.forms import add_validation_error
-from mycareer.core.logline import log
+from mycareer.core.logs import log_event
 from mycareer.events import grids, selectors, services
 from mycareer.events.clashes import ClashesFound, find_clashes, suggest_slots
 from mycareer.events.forms import (
@@ -75,7 +75,7 @@ def _event(request, pk: int) -> Event:
 
 def not_for_you(request, event: Event):
     """The page for a student who opened an event meant for other students (403)."""
-    log(logger, "events.event.not_for_you", event_id=event.pk, user=request.user.pk)
+    log_event(logger, "events.event.not_for_you", event_id=event.pk, user=request.user.pk)
     return render(request, "events/not_for_you.html", {"event": event}, status=403)
 
 

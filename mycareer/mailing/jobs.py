@@ -4,6 +4,7 @@ import logging
 
 from django_tasks import task
 
+from mycareer.core.logs import log_event
 from mycareer.core.registry import PeriodicJob
 from mycareer.mailing.models import Campaign
 from mycareer.mailing.sending import release_expired
@@ -22,7 +23,9 @@ def campaign_watchdog() -> list[int]:
             continue
         if start_sending(campaign.pk) is not None:
             restarted.append(campaign.pk)
-            logger.warning("campaign chain restarted by watchdog campaign=%s", campaign.pk)
+            log_event(
+                logger, "mailing.chain.restarted", level=logging.WARNING, campaign=campaign.pk
+            )
     return restarted
 
 

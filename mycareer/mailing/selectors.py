@@ -19,4 +19,5 @@ def email_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineE
             details=[f"To {m.contact.full_name if m.contact else m.email}"],
         )
         for m in messages
+        if m.sent_at is not None  # always, for a sent message
     ]

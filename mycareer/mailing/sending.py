@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
+from mycareer.core.logs import log_event
 from mycareer.core.mail import deliver
 from mycareer.mailing import crosspromotion
 from mycareer.mailing.content import render_for
@@ -94,7 +95,13 @@ def release_expired(campaign_id: int, *, now: datetime.datetime | None = None) -
         claim_expires_at__lt=now,
     ).update(status=OutboxMessage.Status.PENDING, claim_token="", claim_expires_at=None)
     if released:
-        logger.warning("outbox claims expired campaign=%s released=%s", campaign_id, released)
+        log_event(
+            logger,
+            "mailing.outbox.claims_expired",
+            level=logging.WARNING,
+            campaign=campaign_id,
+            released=released,
+        )
     return released
 
 
@@ -187,13 +194,15 @@ def _record_failure(row: OutboxMessage, token: str, error: Exception, *, permane
         claim_expires_at=None,
         error=reason[:1000],
     )
-    logger.warning(
-        "outbox message failed campaign=%s message=%s attempt=%s final=%s reason=%r",
-        row.campaign_id,
-        row.pk,
-        attempts,
-        status == OutboxMessage.Status.FAILED,
-        reason[:200],
+    log_event(
+        logger,
+        "mailing.outbox.message_failed",
+        level=logging.WARNING,
+        campaign=row.campaign_id,
+        message=row.pk,
+        attempt=attempts,
+        final=status == OutboxMessage.Status.FAILED,
+        reason=reason[:200],
     )
 
 
@@ -286,8 +295,12 @@ def _send_rows(rows, *, campaign, events, token, connection, interval, budget_en
                 counts["sent"] += 1
             else:
                 # Accepted by the server after this worker lost the row: it may go twice.
-                logger.error(
-                    "outbox sent without a claim campaign=%s message=%s", campaign.pk, row.pk
+                log_event(
+                    logger,
+                    "mailing.outbox.sent_without_claim",
+                    level=logging.ERROR,
+                    campaign=campaign.pk,
+                    message=row.pk,
                 )
                 counts["lost"] += 1
             if interval:
@@ -323,7 +336,7 @@ def _finish_if_done(campaign_id: int) -> bool:
         status=Campaign.Status.SENT, finished_at=timezone.now()
     )
     if finished:
-        logger.info("campaign sent campaign=%s", campaign_id)
+        log_event(logger, "mailing.campaign.sent", campaign=campaign_id)
     return True
 
 
@@ -377,20 +390,25 @@ def send_campaign_batch(
                 totals[name] += n
     except Unreachable as error:
         totals["unreachable"] = str(error)
-        logger.warning(
-            "outbox mail server unreachable campaign=%s reason=%r", campaign_id, str(error)
+        log_event(
+            logger,
+            "mailing.outbox.unreachable",
+            level=logging.WARNING,
+            campaign=campaign_id,
+            reason=str(error),
         )
     finally:
         _release(token)
         connection.drop()
     totals["done"] = _finish_if_done(campaign_id)
-    logger.info(
-        "outbox run campaign=%s sent=%s failed=%s lost=%s done=%s",
-        campaign_id,
-        totals["sent"],
-        totals["failed"],
-        totals["lost"],
-        totals["done"],
+    log_event(
+        logger,
+        "mailing.outbox.run",
+        campaign=campaign_id,
+        sent=totals["sent"],
+        failed=totals["failed"],
+        lost=totals["lost"],
+        done=totals["done"],
     )
     return totals
 

@@ -19,6 +19,7 @@ from mycareer import audit
 from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.locks import hold_lock
+from mycareer.core.logs import log_event
 from mycareer.core.mail import deliver
 from mycareer.mailing.content import check_markdown, render_for
 from mycareer.mailing.crosspromotion import events_for
@@ -290,7 +291,9 @@ def _queue(campaign: Campaign, recipients: RecipientList) -> int:
     campaign.queued_at = timezone.now()
     campaign.save(update_fields=["status", "queued_at"])
     transaction.on_commit(lambda: start_sending(campaign.pk))
-    logger.info("campaign queued campaign=%s recipients=%s", campaign.pk, len(recipients.included))
+    log_event(
+        logger, "mailing.campaign.queued", campaign=campaign.pk, recipients=len(recipients.included)
+    )
     return len(recipients.included)
 
 
@@ -406,7 +409,7 @@ def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None 
     message.attach_alternative(content["html"], "text/html")
     deliver(message, kind="mailing.campaign_test")
     audit.log(campaign, "mailing.campaign.tested", by=by, data={"as": contact.pk})
-    logger.info("campaign test sent campaign=%s to=%s", campaign.pk, by.pk)
+    log_event(logger, "mailing.campaign.test_sent", campaign=campaign.pk, to=by.pk)
 
 
 @transaction.atomic

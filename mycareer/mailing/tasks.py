@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 from django_tasks.exceptions import TaskResultDoesNotExist
 
+from mycareer.core.logs import log_event
 from mycareer.mailing.models import Campaign
 from mycareer.mailing.sending import lease, next_due, send_campaign_batch
 
@@ -45,7 +46,7 @@ def start_sending(campaign_id: int):
     """Start a new sending chain for a campaign; any older chain stops at its next step."""
     result = _enqueue_link(campaign_id, run_after=None, replacing=None)
     if result is not None:
-        logger.info("campaign chain started campaign=%s task=%s", campaign_id, result.id)
+        log_event(logger, "mailing.chain.started", campaign=campaign_id, task=result.id)
     return result
 
 
@@ -55,7 +56,7 @@ def send_campaign(context, campaign_id: int) -> dict:
     me = str(context.task_result.id)
     current = Campaign.objects.filter(pk=campaign_id, sending_task_id=me).exists()
     if not current:
-        logger.info("campaign chain superseded campaign=%s task=%s", campaign_id, me)
+        log_event(logger, "mailing.chain.superseded", campaign=campaign_id, task=me)
         return {"superseded": True}
     result = send_campaign_batch(campaign_id, link=me)
     if not result["done"]:

@@ -18,7 +18,6 @@ import json
 import logging
 import re
 import secrets
-import time
 import zipfile
 from dataclasses import dataclass, field
 
@@ -34,7 +33,7 @@ from django.utils.translation import ngettext
 
 from mycareer import audit
 from mycareer.accounts.models import User
-from mycareer.core.logs import log_event
+from mycareer.core.logs import log_event, logged_job
 from mycareer.core.text import single_line
 from mycareer.organisations import services
 from mycareer.organisations.matching import domain_from_url, name_key
@@ -1298,31 +1297,28 @@ def import_apply(
     membership = by.memberships.select_related("unit").first()
     unit = membership.unit if membership else None
     prepared = _prepare(plan, by, unit, create_anyway)
-    began = time.monotonic()
-    try:
-        with transaction.atomic():
-            # Two confirmations of one file (a double click) must not both write: the
-            # second waits here for the first to commit, then finds its records changed.
-            # On SQLite the IMMEDIATE transaction already serialises writers.
-            User.objects.select_for_update().filter(pk=by.pk).exists()
-            if started is not None and _changed_since(started, plan):
-                raise PlanChanged(plan)
-            result = _write(prepared, by, plan.filename)
-    except DatabaseError as error:
-        raise ValidationError(
-            "Nothing was imported: the database refused part of the file. Check it and try again."
-        ) from error
-    log_event(
-        logger,
-        "import.written",
-        file=plan.filename,
-        by=by.pk,
-        rows=plan.row_count,
-        created=len(result.created),
-        updated=len(result.updated),
-        contacts=result.contacts_created,
-        write_seconds=f"{time.monotonic() - began:.2f}",
-    )
+    # One line for the write, whatever its outcome, with how long the lock was held.
+    fields = {"file": plan.filename, "by": by.pk, "rows": plan.row_count}
+    with logged_job(logger, "import.write", **fields) as outcome:
+        try:
+            with transaction.atomic():
+                # Two confirmations of one file (a double click) must not both write: the
+                # second waits here for the first to commit, then finds its records
+                # changed. On SQLite the IMMEDIATE transaction already serialises writers.
+                User.objects.select_for_update().filter(pk=by.pk).exists()
+                if started is not None and _changed_since(started, plan):
+                    raise PlanChanged(plan)
+                result = _write(prepared, by, plan.filename)
+        except DatabaseError as error:
+            raise ValidationError(
+                "Nothing was imported: the database refused part of the file. "
+                "Check it and try again."
+            ) from error
+        outcome.update(
+            created=len(result.created),
+            updated=len(result.updated),
+            contacts=result.contacts_created,
+        )
     return result
 
 

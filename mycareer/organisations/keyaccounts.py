@@ -17,7 +17,7 @@ from django.utils import timezone
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import Action, access_for
-from mycareer.core.logline import log
+from mycareer.core.logs import log_event
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
@@ -118,7 +118,7 @@ def check_note_contacts(
     """
     blocked = [(c, links) for c in contacts if (links := contact_blockers(contact=c, user=by))]
     if blocked and started_by != Note.StartedBy.THEM:
-        log(
+        log_event(
             logger,
             "organisations.note.refused",
             reason="key_contact_without_liaison",

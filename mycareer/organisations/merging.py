@@ -71,7 +71,8 @@ def merge_handlers() -> list[MergeHandler]:
 
 def handled_relations() -> set[tuple[str, str]]:
     """(model label, field name) of every relation a registered handler looks after."""
-    return {tuple(r.rsplit(".", 1)) for h in _handlers.values() for r in h.relations}
+    pairs = (r.rsplit(".", 1) for h in _handlers.values() for r in h.relations)
+    return {(label, name) for label, name in pairs}
 
 
 def _relations_to(target, names: set[tuple[str, str]]):

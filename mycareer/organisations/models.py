@@ -243,6 +243,9 @@ class EmailOptOut(models.Model):
 class Note(models.Model):
     """A meaningful engagement with an organisation, recorded by a member of staff."""
 
+    # Set by selectors.inbound_contacts_for_owner: the contacts the reader owns.
+    owners_contacts: list["Contact"]
+
     class Kind(models.TextChoices):
         MEETING = "meeting", "Meeting"
         CALL = "call", "Phone or video call"

@@ -29,7 +29,7 @@ def organisation_for_profile(pk: int) -> Organisation:
     """One organisation with what its profile shows, in a handful of queries."""
     return (
         Organisation.objects.select_related("sector", "unit", "created_by", "merged_into")
-        .prefetch_related(
+        .prefetch_related(  # type: ignore[misc]  # taggit's manager is unknown to the stubs
             "tags",
             Prefetch("contacts", queryset=contacts_with_key_links()),
             Prefetch(
@@ -149,14 +149,14 @@ def inbound_contacts_for_owner(user, *, limit: int = 20) -> list[Note]:
         .prefetch_related(Prefetch("contacts", queryset=contacts_with_key_links()))
         .order_by("-date", "-created_at")[:limit]
     )
-    notes = list(notes)
-    for note in notes:
+    rows = list(notes)
+    for note in rows:
         note.owners_contacts = [
             c
             for c in note.contacts.all()
             if any(link.key_account.operator_id == user.pk for link in c.key_links_list)
         ]
-    return notes
+    return rows
 
 
 def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:

@@ -11,7 +11,7 @@ from taggit.models import Tag
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
-from mycareer.core.logline import log
+from mycareer.core.logs import log_event
 from mycareer.core.text import counted, joined
 from mycareer.organisations import keyaccounts, merging
 from mycareer.organisations.matching import DuplicateCandidate, DuplicateFinder
@@ -440,7 +440,7 @@ def follow_up_complete(*, note: Note, by: User) -> None:
 # Merging ---------------------------------------------------------------------------
 # Each app moves the rows it owns (see merging.py); these are the organisations app's.
 
-_MEMBERSHIP_STRENGTH = {
+_MEMBERSHIP_STRENGTH: dict[str, int] = {
     EmployerMembership.Status.ACTIVE: 2,
     EmployerMembership.Status.PENDING: 1,
     EmployerMembership.Status.DECLINED: 0,
@@ -510,14 +510,14 @@ def _fold_contact(*, keep: Contact, fold: Contact, outcome: MergeOutcome) -> Non
             first.contact = keep
             first.save(update_fields=["contact"])
     for link in list(KeyContact.with_released.filter(contact=fold)):
-        twin = KeyContact.with_released.filter(contact=keep, key_account=link.key_account).first()
-        if twin is None:
+        same = KeyContact.with_released.filter(contact=keep, key_account=link.key_account).first()
+        if same is None:
             link.contact = keep
             link.save(update_fields=["contact"])
             continue
         # Agreements and requests about the person stay, with the link that stays.
-        link.liaison_requests.update(key_contact=twin)
-        outcome.conflict("organisations.key_contact", kept=twin.pk, dropped=link.pk)
+        link.liaison_requests.update(key_contact=same)
+        outcome.conflict("organisations.key_contact", kept=same.pk, dropped=link.pk)
         link.delete()
 
 
@@ -660,7 +660,7 @@ def organisation_merge(
     outcome = merging.MergeOutcome(summary={"fields taken from the other record": sorted(changed)})
     unhandled = merging.unhandled_relations(Organisation) + merging.unhandled_relations(Contact)
     if unhandled:
-        log(
+        log_event(
             logger, "organisations.merge.refused", reason="unhandled", relations=",".join(unhandled)
         )
         raise ValidationError(
@@ -734,7 +734,8 @@ def saved_search_create(*, owner: User, name: str, query: OrganisationQuery) -> 
     saved = SavedSearch(owner=owner, name=name, query=query.to_querystring())
     if not saved.query:
         raise ValidationError("Choose at least one filter or another order before saving a search.")
-    if len(saved.query) > SavedSearch._meta.get_field("query").max_length:
+    longest = SavedSearch._meta.get_field("query").max_length
+    if longest is not None and len(saved.query) > longest:
         raise ValidationError("This search is too long to save: remove some filters first.")
     saved.full_clean(validate_constraints=False)
     try:

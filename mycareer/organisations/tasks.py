@@ -4,7 +4,7 @@ from django.db.models import Prefetch
 
 from mycareer.accounts.models import User
 from mycareer.accounts.notifications import notify
-from mycareer.core.logline import log
+from mycareer.core.logs import log_event
 from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 from mycareer.organisations.models import (
@@ -75,7 +75,9 @@ def send_inbound_contact_emails(note_id: int, owner_ids: list[int]) -> int:
         .first()
     )
     if note is None:
-        log(logger, "organisations.inbound_contact.email_skipped", note=note_id, reason="deleted")
+        log_event(
+            logger, "organisations.inbound_contact.email_skipped", note=note_id, reason="deleted"
+        )
         return 0
     sent = 0
     for owner in User.objects.filter(pk__in=owner_ids, is_active=True).order_by("pk"):
@@ -96,7 +98,7 @@ def send_inbound_contact_emails(note_id: int, owner_ids: list[int]) -> int:
             context={"note": note, "owner": owner, "contacts": theirs, "names": names},
             once=f"organisations.inbound_contact:{note.pk}",
         )
-        log(
+        log_event(
             logger,
             "organisations.inbound_contact.emailed",
             note=note.pk,
@@ -131,7 +133,7 @@ def send_multi_touch_emails(
     )
     if organisation.multi_touch != released or not owner.is_active or not accounts:
         # Changed back since, or nobody to tell: the later change sends its own email.
-        log(
+        log_event(
             logger,
             "organisations.multi_touch.email_skipped",
             organisation=organisation.pk,
@@ -156,7 +158,7 @@ def send_multi_touch_emails(
             "released": released,
         },
     )
-    log(
+    log_event(
         logger,
         "organisations.multi_touch.emailed",
         organisation=organisation.pk,

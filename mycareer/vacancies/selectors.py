@@ -11,6 +11,7 @@ from django.db.models import (
     CharField,
     Exists,
     F,
+    Field,
     IntegerField,
     OuterRef,
     Q,
@@ -263,6 +264,13 @@ def _shown(name: str, value, names: dict) -> str:
     return str(value) if value not in (None, "") else "Not given"
 
 
+def _field(name: str) -> Field:
+    """A concrete field of Vacancy (every name in FIELD_ORDER is one)."""
+    field = Vacancy._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
 def pending_diffs(vacancies: Iterable[Vacancy]) -> dict[int, list[Change]]:
     """For each vacancy with a waiting edit: each changed field, live and proposed.
 
@@ -272,8 +280,9 @@ def pending_diffs(vacancies: Iterable[Vacancy]) -> dict[int, list[Change]]:
     unit_ids: set[int] = set()
     programme_ids: set[int] = set()
     for vacancy in vacancies:
-        unit_ids.update(vacancy.pending_changes.get("target_units", []))
-        programme_ids.update(vacancy.pending_changes.get("target_programmes", []))
+        pending = vacancy.pending_changes or {}
+        unit_ids.update(pending.get("target_units", []))
+        programme_ids.update(pending.get("target_programmes", []))
     names = {
         "target_units": dict(Unit.objects.filter(pk__in=unit_ids).values_list("pk", "name")),
         "target_programmes": dict(
@@ -287,18 +296,19 @@ def pending_diffs(vacancies: Iterable[Vacancy]) -> dict[int, list[Change]]:
             "target_programmes": {p.pk: p.name for p in vacancy.target_programmes.all()},
         }
         both = {key: {**names[key], **live_names[key]} for key in names}
+        pending = vacancy.pending_changes or {}
         changes = []
         for name in FIELD_ORDER:
-            if name not in vacancy.pending_changes:
+            if name not in pending:
                 continue
             live = list(live_names[name]) if name in live_names else getattr(vacancy, name)
-            label = str(Vacancy._meta.get_field(name).verbose_name)
+            label = str(_field(name).verbose_name)
             changes.append(
                 Change(
                     field=name,
                     label=label[:1].upper() + label[1:],
                     live=_shown(name, live, both),
-                    proposed=_shown(name, vacancy.pending_changes[name], both),
+                    proposed=_shown(name, pending[name], both),
                 )
             )
         diffs[vacancy.pk] = changes

@@ -58,7 +58,10 @@ SIMPLE_FIELDS = [
     "apply_url",
     "apply_email",
 ]
-TARGET_FIELDS = {"target_units": Unit, "target_programmes": DegreeProgramme}
+TARGET_FIELDS: dict[str, type[Unit] | type[DegreeProgramme]] = {
+    "target_units": Unit,
+    "target_programmes": DegreeProgramme,
+}
 EDITABLE_FIELDS = [*SIMPLE_FIELDS, *TARGET_FIELDS]
 
 Status = Vacancy.Status

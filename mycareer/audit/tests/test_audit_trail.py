@@ -33,9 +33,9 @@ def test_every_action_the_code_records_has_a_plain_language_label():
         if "tests" in path.parts or "migrations" in path.parts:
             continue
         text = path.read_text()
-        # Log lines (`log(logger, "events.cancellation.emailed", …)`) name events, not
-        # audited actions.
-        log_lines = set(re.findall(r'log\(\s*logger,\s*"([a-z_.]+)"', text))
+        # Log lines (`log_event(logger, "events.cancellation.emailed", …)`) name events,
+        # not audited actions.
+        log_lines = set(re.findall(r'(?:log_event|logged_job)\(\s*logger,\s*"([a-z_.]+)"', text))
         for code in re.findall(r'"([a-z_]+(?:\.[a-z_]+){2,})"', text):
             if code.split(".")[0] in OUR_APPS and code not in log_lines:
                 codes.add(code)

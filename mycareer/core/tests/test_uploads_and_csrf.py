@@ -205,7 +205,9 @@ def test_a_form_refused_by_the_csrf_check_says_why_in_the_site_layout(
     assert "unsafe-inline" not in response["Content-Security-Policy"]
     assert "CSRF verification failed" not in html
     assert AuditEntry.objects.count() == before  # nothing was done
-    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("csrf_refused")]
+    lines = [
+        r.getMessage() for r in caplog.records if r.getMessage().startswith("event=csrf.refused ")
+    ]
     assert len(lines) == 1 and "path=/audit/retention/" in lines[0] and "reason=" in lines[0]
 
 

@@ -263,6 +263,44 @@ def test_the_watchdog_restarts_a_chain_whose_worker_died(tagged, make_campaign, 
     assert not campaign.messages.filter(status="sending").exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_watchdog_run_by_the_worker_logs_its_outcome_and_each_restart(
+    tagged, make_campaign, send_now, smtp_server, run_worker, caplog, settings
+):
+    import logging
+    import shlex
+
+    from django_tasks_db.models import DBTaskResult
+
+    from mycareer.mailing.sending import lease
+    from mycareer.mailing.tasks import campaign_watchdog
+
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_RATE": 0}
+    run_worker()  # the demo story's own notification emails first
+    campaign = make_campaign()
+    send_now(campaign)
+    campaign.refresh_from_db()
+    long_ago = timezone.now() - lease() - datetime.timedelta(seconds=5)
+    DBTaskResult.objects.filter(pk=campaign.sending_task_id).update(
+        status="RUNNING", started_at=long_ago
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=long_ago)
+    campaign_watchdog.enqueue()
+    with caplog.at_level(logging.INFO):
+        run_worker()
+    messages = [r.getMessage() for r in caplog.records]
+    assert f"event=mailing.chain.restarted campaign={campaign.pk}" in messages
+    (finished,) = [
+        dict(part.split("=", 1) for part in shlex.split(m))
+        for m in messages
+        if m.startswith("event=task.finished task=mycareer.mailing.tasks.campaign_watchdog ")
+    ]
+    assert finished["outcome"] == "succeeded" and finished["result_count"] == "1"
+    assert int(finished["duration_ms"]) >= 0 and finished["started"]
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENT  # the new chain finished the job
+
+
 @pytest.mark.django_db
 def test_a_superseded_link_sends_nothing(tagged, make_campaign, send_now):
     from django_tasks import TaskContext
