@@ -19,7 +19,10 @@ class MailingConfig(AppConfig):
             register_periodic_job,
             register_seed,
         )
-        from mycareer.mailing import tasks
+        from mycareer.mailing import (
+            permissions,  # noqa: F401 (registers rules)
+            tasks,
+        )
         from mycareer.mailing.demo import seed_campaigns
         from mycareer.mailing.privacy import (
             clear_campaign_bodies,
