@@ -1,4 +1,5 @@
-from django.shortcuts import redirect
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
 from django.urls import reverse
 
 from mycareer.accounts.permissions import access_for
@@ -24,5 +25,7 @@ class TermsAcceptanceMiddleware:
             and not request.path.startswith("/api/")
             and not access_for(user).terms_accepted
         ):
-            return redirect(f"{reverse('accounts:terms')}?next={request.get_full_path()}")
+            return redirect_to_login(
+                request.get_full_path(), reverse("accounts:terms"), REDIRECT_FIELD_NAME
+            )
         return self.get_response(request)

@@ -6,16 +6,26 @@ sending bulk email also needs the bulk email training (policy section 3).
 """
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import NamedTuple
 
 import rules
 from allauth.mfa.models import Authenticator
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -29,6 +39,7 @@ from mycareer.accounts.models import (
     TrainingRecord,
     User,
 )
+from mycareer.core.permissions import set_refusal
 
 
 class Action:
@@ -140,6 +151,7 @@ class _Completion(NamedTuple):
     """A person's latest completion of a course: what the access rules read of it."""
 
     expires_on: datetime.date | None
+    valid: bool  # still in force today (computed by `with_standing`)
 
 
 def _completions(code: str):
@@ -151,6 +163,48 @@ def _completions(code: str):
 def _latest_expiry(code: str) -> Subquery:
     latest = _completions(code).order_by(F("expires_on").desc(nulls_last=True))
     return Subquery(latest.values("expires_on")[:1])
+
+
+def _in_force(expires: str, today: datetime.date) -> Case:
+    """True while the completion whose expiry is annotated as `expires` is valid `today`."""
+    return Case(
+        When(**{f"{expires}__gte": today}, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+
+
+def with_standing(users: QuerySet, *, today: datetime.date | None = None) -> QuerySet:
+    """Each person's grant, training and terms as `compute_access` judges them, in one query.
+
+    The one place that says when training and terms are valid: `compute_access` reads
+    it for one person, the access list for every member of staff. Adds `grant_level`,
+    `operator_done`, `operator_expires`, `operator_valid`, the same three for `bulk_`,
+    `second_factor` and `terms_ok`.
+    """
+    today = today or timezone.localdate()
+    current = _current_terms_query()
+    return users.annotate(
+        operator_done=Exists(_completions(TrainingCourse.OPERATOR)),
+        operator_expires=_latest_expiry(TrainingCourse.OPERATOR),
+        bulk_done=Exists(_completions(TrainingCourse.BULK_EMAIL)),
+        bulk_expires=_latest_expiry(TrainingCourse.BULK_EMAIL),
+        grant_level=Subquery(
+            AccessGrant.objects.filter(user=OuterRef("pk"), revoked_at__isnull=True).values(
+                "level"
+            )[:1]
+        ),
+        second_factor=Exists(_second_factors()),
+        terms_ok=~Exists(current)
+        | Exists(
+            TermsAcceptance.objects.filter(
+                user=OuterRef("pk"), terms=Subquery(current.values("pk")[:1])
+            )
+        ),
+    ).annotate(
+        operator_valid=_in_force("operator_expires", today),
+        bulk_valid=_in_force("bulk_expires", today),
+    )
 
 
 @dataclass(frozen=True)
@@ -171,11 +225,11 @@ YOU = _Voice(has="You have", whose="Your", they="you")
 
 
 def _training_problem(
-    record: _Completion | None, course_name: str, today, voice: _Voice = YOU
+    record: _Completion | None, course_name: str, voice: _Voice = YOU
 ) -> str | None:
     if record is None:
         return f"{voice.has} not completed the {course_name} yet"
-    if record.expires_on is None or record.expires_on < today:
+    if not record.valid:
         return f"{voice.whose} {course_name} expired on {_day(record.expires_on)}"
     return None
 
@@ -192,8 +246,8 @@ def _reasons(
 ) -> dict[str, str]:
     """Why each action is not allowed (actions missing from the result are allowed)."""
     you = voice is YOU
-    operator_problem = _training_problem(operator_record, "operator training", today, voice)
-    bulk_problem = _training_problem(bulk_record, "bulk email training", today, voice)
+    operator_problem = _training_problem(operator_record, "operator training", voice)
+    bulk_problem = _training_problem(bulk_record, "bulk email training", voice)
     reasons: dict[str, str] = {}
     for action in Action.ALL:
         needed = Action.LEVEL[action]
@@ -266,41 +320,31 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
 
     # Grant, terms and training in one query: every staff page asks this first.
     standing = (
-        User.objects.filter(pk=user.pk)
-        .annotate(
-            operator_done=Exists(_completions(TrainingCourse.OPERATOR)),
-            operator_expires=_latest_expiry(TrainingCourse.OPERATOR),
-            bulk_done=Exists(_completions(TrainingCourse.BULK_EMAIL)),
-            bulk_expires=_latest_expiry(TrainingCourse.BULK_EMAIL),
-            grant_level=Subquery(
-                AccessGrant.objects.filter(user=OuterRef("pk"), revoked_at__isnull=True).values(
-                    "level"
-                )[:1]
-            ),
-            second_factor=Exists(_second_factors()),
-            terms_ok=~Exists(_current_terms_query())
-            | Exists(
-                TermsAcceptance.objects.filter(
-                    user=OuterRef("pk"), terms=Subquery(_current_terms_query().values("pk")[:1])
-                )
-            ),
-        )
+        with_standing(User.objects.filter(pk=user.pk), today=today)
         .values(
             "grant_level",
             "second_factor",
             "terms_ok",
             "operator_done",
             "operator_expires",
+            "operator_valid",
             "bulk_done",
             "bulk_expires",
+            "bulk_valid",
         )
         .get()
     )
     granted = AccessLevel(standing["grant_level"]) if standing["grant_level"] else None
     operator_record = (
-        _Completion(standing["operator_expires"]) if standing["operator_done"] else None
+        _Completion(standing["operator_expires"], standing["operator_valid"])
+        if standing["operator_done"]
+        else None
     )
-    bulk_record = _Completion(standing["bulk_expires"]) if standing["bulk_done"] else None
+    bulk_record = (
+        _Completion(standing["bulk_expires"], standing["bulk_valid"])
+        if standing["bulk_done"]
+        else None
+    )
     terms_ok = bool(standing["terms_ok"])
 
     standing_now = {
@@ -376,54 +420,105 @@ def is_employer(user) -> bool:
     return getattr(user, "is_authenticated", False) and user.kind == user.Kind.EMPLOYER
 
 
-for _action, _predicate in {
-    Action.VIEW: can_view_staff_pages,
-    Action.EDIT: can_edit_records,
-    Action.DELETE: can_delete_records,
-    Action.BULK_EMAIL: can_send_bulk_email,
-    Action.ADMINISTER: can_administer,
-}.items():
-    rules.add_perm(f"mycareer.{_action}", _predicate)
+# The one vocabulary of permissions ---------------------------------------------------
+#
+# Every permission is a `rules` permission registered with `add_rule`, which also says
+# how a refusal is explained: by the access level it needs (`Access.why_not`, "Your
+# operator training expired…") or, when the level is there and the rule still says no
+# (not the organiser, not a student), by its own sentence. Views check a permission
+# with `core.permissions.require(name)`, services and pages with `user.has_perm(name, obj)` (or
+# `check_perm`, which raises the refusal), templates with `perms.<name>`.
+
+NOT_ALLOWED = "You may not do this."
+NOT_YOUR_KIND = "This page is not for your kind of account."
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    needs: str | None  # the Action whose reason explains a refusal, if any
+    # Said when that level is there (or none is needed); a function of the object when
+    # the reason names it ("Only operators of Mechanical Engineering…").
+    otherwise: str | Callable[[object], str]
+
+
+_REFUSALS: dict[str, _Refusal] = {}
+
+
+def add_rule(
+    name: str,
+    predicate,
+    *,
+    needs: str | None = None,
+    otherwise: str | Callable[[object], str] = NOT_ALLOWED,
+) -> None:
+    """Register the permission `name` and what its refusal says (see above)."""
+    rules.add_perm(name, predicate)
+    _REFUSALS[name] = _Refusal(needs, otherwise)
+
+
+def why_not(user, perm: str, obj=None) -> str:
+    """Why `user` does not have `perm`: what their access level lacks, else the rule's words."""
+    refusal = _REFUSALS.get(perm, _Refusal(None, NOT_ALLOWED))
+    if refusal.needs is not None:
+        reason = access_for(user).why_not(refusal.needs)
+        if reason:
+            return reason
+    if callable(refusal.otherwise):
+        return refusal.otherwise(obj) if obj is not None else NOT_ALLOWED
+    return refusal.otherwise
 
 
 class AccessDenied(PermissionDenied):
     """A refusal whose message tells the person why and what to do."""
 
 
-def require(action: str):
-    """View decorator: log in first, then allow only people who may do `action` now."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect(f"{settings.LOGIN_URL}?next={request.get_full_path()}")
-            access = access_for(request.user)
-            if action == Action.ADMINISTER and access.needs_second_factor:
-                # Sent to set it up first; the message says why.
-                messages.info(request, SECOND_FACTOR_NEEDED)
-                return redirect("mfa_activate_totp")
-            if not access.can(action):
-                raise AccessDenied(access.why_not(action) or "You may not do this.")
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
+def check_perm(user, perm: str, obj=None) -> None:
+    """Raise AccessDenied, saying why, unless `user` has `perm` (for `obj`)."""
+    if not user.has_perm(perm, obj):
+        raise AccessDenied(why_not(user, perm, obj))
 
 
-def require_kind(*kinds: str):
-    """View decorator for pages that belong to one kind of person (students, employers)."""
+# The access levels themselves, for pages and lists that depend on the level alone.
+# Deleting is always asked about a kind of record ("organisations.delete_note").
+add_rule("mycareer.view_staff_pages", can_view_staff_pages, needs=Action.VIEW)
+add_rule("mycareer.edit_records", can_edit_records, needs=Action.EDIT)
+add_rule("mycareer.send_bulk_email", can_send_bulk_email, needs=Action.BULK_EMAIL)
+add_rule("mycareer.administer", can_administer, needs=Action.ADMINISTER)
 
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect(f"{settings.LOGIN_URL}?next={request.get_full_path()}")
-            if request.user.kind not in kinds and not request.user.is_superuser:
-                raise AccessDenied("This page is not for your kind of account.")
-            return view(request, *args, **kwargs)
+# A member of staff's own pages: their access, profile and the training calendar.
+add_rule("accounts.view_own_access", is_staff_member, otherwise=NOT_YOUR_KIND)
 
-        return wrapped
 
-    return decorator
+@rules.predicate
+def is_themselves(user, person) -> bool:
+    return person is not None and person.pk == user.pk
+
+
+add_rule(
+    "accounts.change_profile",
+    is_themselves | can_administer,
+    otherwise="Only the person themselves or an administrator changes a profile.",
+)
+
+
+def _refusal(request, perm: str, obj) -> HttpResponse | None:
+    """What `core.permissions.require` does when asked `perm`: go on, or say why not.
+
+    Administrators without a second factor are sent to set one up (Django lets
+    superusers through every has_perm, so they are sent there too).
+    """
+    user = request.user
+    allowed = user.has_perm(perm, obj)
+    if (
+        _REFUSALS.get(perm, _Refusal(None, "")).needs == Action.ADMINISTER
+        and (not allowed or user.is_superuser)
+        and access_for(user).needs_second_factor
+    ):
+        messages.info(request, SECOND_FACTOR_NEEDED)
+        return redirect("mfa_activate_totp")
+    if not allowed:
+        raise AccessDenied(why_not(user, perm, obj))
+    return None
+
+
+set_refusal(_refusal)

@@ -1,43 +1,27 @@
 import datetime
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from mycareer.accounts.models import (
-    AccessGrant,
-    TermsAcceptance,
-    TrainingCourse,
     TrainingRecord,
     TrainingSession,
     User,
 )
-from mycareer.accounts.permissions import current_terms
+from mycareer.accounts.permissions import with_standing
 
 
-def staff_with_access() -> QuerySet[User]:
-    """Staff with their current level, training expiry and terms status, in one query."""
-    terms = current_terms()
-    current_grant = AccessGrant.objects.filter(user=OuterRef("pk"), revoked_at__isnull=True)
-    qs = (
-        User.objects.filter(kind=User.Kind.STAFF)
-        .annotate(
-            level=Subquery(current_grant.values("level")[:1]),
-            operator_expires=Max(
-                "training_records__expires_on",
-                filter=Q(
-                    training_records__status=TrainingRecord.Status.COMPLETED,
-                    training_records__course__code=TrainingCourse.OPERATOR,
-                ),
-            ),
-        )
+def staff_with_access(*, today: datetime.date | None = None) -> QuerySet[User]:
+    """Staff with their current level, training and terms as access judges them, in one query.
+
+    Validity comes from `with_standing`, the annotations `compute_access` itself reads
+    (`grant_level`, `operator_expires`, `operator_valid`, `terms_ok`…).
+    """
+    return (
+        with_standing(User.objects.filter(kind=User.Kind.STAFF), today=today)
         .prefetch_related("memberships__unit")
         .order_by("full_name")
     )
-    if terms is not None:
-        qs = qs.annotate(
-            accepted_terms=Exists(TermsAcceptance.objects.filter(user=OuterRef("pk"), terms=terms))
-        )
-    return qs
 
 
 def training_sessions_upcoming() -> QuerySet[TrainingSession]:

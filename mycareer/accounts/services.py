@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from mycareer.accounts.models import (
     TrainingSession,
     User,
 )
-from mycareer.accounts.permissions import Action, access_for, forget_access
+from mycareer.accounts.permissions import check_perm, forget_access
 
 
 @transaction.atomic
@@ -265,8 +265,7 @@ def staff_profile_update(*, user: User, by: User, **data) -> list[str]:
     `photo` is a new file, False to remove the photo, or None to keep it. Returns the
     names of the fields that changed (recorded in the audit trail, not their values).
     """
-    if user.pk != by.pk and not access_for(by).can(Action.ADMINISTER):
-        raise PermissionDenied("Only the person themselves or an administrator changes a profile.")
+    check_perm(by, "accounts.change_profile", user)
     unknown = set(data) - set(STAFF_PROFILE_FIELDS)
     if unknown:
         raise ValueError(f"Not profile fields: {sorted(unknown)}")

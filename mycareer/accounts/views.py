@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -26,17 +27,16 @@ from mycareer.accounts.permissions import (
     access_for,
     current_terms,
     has_accepted_current_terms,
-    require,
-    require_kind,
 )
 from mycareer.audit.selectors import audit_for_person
 from mycareer.core.forms import add_validation_error, bounded_ids, bounded_int
 from mycareer.core.http import safe_next
 from mycareer.core.models import FailedTask
+from mycareer.core.permissions import require
 from mycareer.core.views import visible_panels
 
 
-@require_kind(User.Kind.STAFF)
+@require("accounts.view_own_access")
 def my_access(request):
     """What I may do now, why not, my training and the sessions I can book."""
     access = access_for(request.user)
@@ -66,7 +66,7 @@ def my_access(request):
     )
 
 
-@require_kind(User.Kind.STAFF)
+@require("accounts.view_own_access")
 @require_http_methods(["GET", "POST"])
 def profile(request):
     """A member of staff shapes their profile: what colleagues see, their emails, their home."""
@@ -109,7 +109,7 @@ def profile(request):
 def terms(request):
     """The current usage terms; staff accept them here before using MyCareer."""
     if not request.user.is_authenticated:
-        return redirect(f"/accounts/login/?next={request.path}")
+        return redirect_to_login(request.get_full_path())
     if request.user.kind != User.Kind.STAFF:
         raise Http404
     current = current_terms()
@@ -132,7 +132,7 @@ def terms(request):
     )
 
 
-@require(Action.ADMINISTER)
+@require("mycareer.administer")
 @require_http_methods(["GET", "POST"])
 def terms_publish(request):
     form = TermsPublishForm(request.POST or None)
@@ -150,7 +150,7 @@ def terms_publish(request):
     return render(request, "accounts/terms_publish.html", {"form": form})
 
 
-@require(Action.ADMINISTER)
+@require("mycareer.administer")
 def access_list(request):
     """Administrators: every member of staff with level, training and terms."""
     form = StaffFilterForm(request.GET or None)
@@ -160,19 +160,19 @@ def access_list(request):
             staff = staff.filter(Q(full_name__icontains=q) | Q(email__icontains=q))
         level = form.cleaned_data["level"]
         if level == "none":
-            staff = staff.filter(level__isnull=True)
+            staff = staff.filter(grant_level__isnull=True)
         elif level:
-            staff = staff.filter(level=int(level))
+            staff = staff.filter(grant_level=int(level))
     page = Paginator(staff, 50).get_page(request.GET.get("page"))
     levels = dict(AccessLevel.choices)
     return render(
         request,
         "accounts/access_list.html",
-        {"form": form, "page": page, "levels": levels, "today": timezone.localdate()},
+        {"form": form, "page": page, "levels": levels},
     )
 
 
-@require(Action.ADMINISTER)
+@require("mycareer.administer")
 @require_http_methods(["GET", "POST"])
 def access_edit(request, user_id: int):
     """Administrators grant or revoke one person's access level."""
@@ -221,7 +221,7 @@ def access_edit(request, user_id: int):
     )
 
 
-@require(Action.ADMINISTER)
+@require("mycareer.administer")
 @require_http_methods(["GET", "POST"])
 def failed_tasks(request):
     """Administrators: emails that could not be sent after every retry, to try again."""
@@ -244,7 +244,7 @@ def failed_tasks(request):
     return render(request, "accounts/failed_tasks.html", {"page": page})
 
 
-@require(Action.ADMINISTER)
+@require("mycareer.administer")
 @require_http_methods(["GET", "POST"])
 def signin_attempts(request):
     """Administrators: every account with recent failed sign-ins, and clearing them."""
@@ -261,7 +261,7 @@ def signin_attempts(request):
     )
 
 
-@require(Action.VIEW)
+@require("mycareer.view_staff_pages")
 def training_sessions(request):
     return render(
         request,
@@ -269,7 +269,7 @@ def training_sessions(request):
         {
             "upcoming": selectors.training_sessions_upcoming(),
             "past": selectors.training_sessions_past()[:20],
-            "can_administer": access_for(request.user).can(Action.ADMINISTER),
+            "can_administer": request.user.has_perm("mycareer.administer"),
             "my_sessions": set(
                 request.user.training_records.filter(session__isnull=False).values_list(
                     "session_id", flat=True
@@ -279,7 +279,7 @@ def training_sessions(request):
     )
 
 
-@require(Action.ADMINISTER)
+@require("mycareer.administer")
 @require_http_methods(["GET", "POST"])
 def training_session_create(request):
     form = TrainingSessionForm(request.POST or None)
@@ -294,12 +294,12 @@ def training_session_create(request):
     return render(request, "accounts/training_session_form.html", {"form": form})
 
 
-@require_kind(User.Kind.STAFF)
+@require("accounts.view_own_access")
 @require_http_methods(["GET", "POST"])
 def training_session(request, pk: int):
     """A session: staff book or cancel their place; administrators record attendance."""
     session = get_object_or_404(TrainingSession.objects.select_related("course"), pk=pk)
-    can_administer = access_for(request.user).can(Action.ADMINISTER)
+    can_administer = request.user.has_perm("mycareer.administer")
     mine = TrainingRecord.objects.filter(session=session, user=request.user).first()
     form = None
     if can_administer:
@@ -355,7 +355,7 @@ def training_session(request, pk: int):
     )
 
 
-@require(Action.ADMINISTER)
+@require("mycareer.administer")
 def training_expiring(request):
     days = min(bounded_int(request.GET.get("days"), default=30), 365)
     return render(

@@ -1,12 +1,10 @@
 import datetime
 import json
 import logging
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
@@ -24,6 +22,7 @@ from mycareer.audit.personal_data import find_subjects, subject_from_ids
 from mycareer.audit.selectors import audit_entries, audit_for_person
 from mycareer.audit.services import personal_data_erase, personal_data_letter
 from mycareer.core.logs import log_event
+from mycareer.core.permissions import require
 
 ADMINISTER = "mycareer.administer"
 ERASED = "audit.personal_data.erased"
@@ -33,20 +32,6 @@ MOST_RECORDS = 20
 MOST_MENTIONS = 20000
 
 logger = logging.getLogger(__name__)
-
-
-def administrators_only(view):
-    """Log in first; then only administrators (the audit trail and personal data)."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect(f"/accounts/login/?next={request.get_full_path()}")
-        if not request.user.has_perm(ADMINISTER):
-            raise PermissionDenied("Only administrators can read the audit trail.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _filtered(form: AuditFilterForm):
@@ -83,7 +68,7 @@ def _filtered(form: AuditFilterForm):
 
 
 @require_safe
-@administrators_only
+@require(ADMINISTER)
 def audit_list(request):
     """The audit trail, filterable by person, kind of action and dates, or by one record."""
     form = AuditFilterForm(request.GET or None)
@@ -108,7 +93,7 @@ def audit_list(request):
 
 
 @require_safe
-@administrators_only
+@require(ADMINISTER)
 def audit_person(request, user_id: int):
     """Everything one person did, and everything done about them."""
     person = get_object_or_404(get_user_model(), pk=user_id)
@@ -117,7 +102,7 @@ def audit_person(request, user_id: int):
 
 
 @require_safe
-@administrators_only
+@require(ADMINISTER)
 def privacy(request):
     """Find a person, then write their subject access letter or review their erasure."""
     query = request.GET.get("q", "").strip()[:150]
@@ -179,7 +164,7 @@ def _letter(request, *, machine: bool):
 
 
 @require_safe
-@administrators_only
+@require(ADMINISTER)
 def subject_access_letter(request):
     """The subject access letter, ready to print or save as PDF; the export is audited."""
     subject, letter = _letter(request, machine=False)
@@ -193,7 +178,7 @@ def subject_access_letter(request):
 
 
 @require_safe
-@administrators_only
+@require(ADMINISTER)
 def subject_access_json(request):
     """The same letter as JSON, for machines (dates in ISO 8601); the export is audited."""
     subject, letter = _letter(request, machine=True)
@@ -242,7 +227,7 @@ def _confirm_page(request, subject, review, ticked, *, error=""):
 
 
 @require_http_methods(["GET", "POST"])
-@administrators_only
+@require(ADMINISTER)
 def erasure(request):
     """Review every change erasure would make, untick false matches, confirm, erase."""
     data = request.POST if request.method == "POST" else request.GET
@@ -307,7 +292,7 @@ def erasure(request):
 
 
 @require_safe
-@administrators_only
+@require(ADMINISTER)
 def erasure_report(request, entry_id: int):
     """What an erasure changed and kept, as recorded in the audit trail (no erased values)."""
     entry = get_object_or_404(
@@ -317,7 +302,7 @@ def erasure_report(request, entry_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@administrators_only
+@require(ADMINISTER)
 def retention(request):
     """The retention schedule, with what would go today; administrators can apply it now."""
     from mycareer.audit.retention import retention_apply, retention_dry_run

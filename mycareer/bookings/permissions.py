@@ -6,7 +6,14 @@ it), and by administrators: the people who stand at its door.
 
 import rules
 
-from mycareer.accounts.permissions import can_administer, can_edit_records, is_student
+from mycareer.accounts.permissions import (
+    NOT_YOUR_KIND,
+    Action,
+    add_rule,
+    can_administer,
+    can_edit_records,
+    is_student,
+)
 from mycareer.events.permissions import organises_for_event_unit
 
 
@@ -19,8 +26,20 @@ can_run_event_bookings = can_administer | (
     can_edit_records & (is_event_organiser | organises_for_event_unit)
 )
 
+
+def _run_by(event) -> str:
+    return (
+        f"The bookings of {event.title} are run by its organiser, operators of {event.unit} "
+        "and administrators."
+    )
+
+
+E = Action.EDIT
+
 # Check-in, walk-ins, attendance, no-show emails, reports, capacity, staff bookings.
-rules.add_perm("bookings.run_event", can_run_event_bookings)
-rules.add_perm("bookings.book", is_student)
-rules.add_perm("bookings.lift_ban", can_edit_records)
-rules.add_perm("bookings.change_policy", can_administer)
+add_rule("bookings.run_event", can_run_event_bookings, needs=E, otherwise=_run_by)
+# The events whose bookings one runs, and the no-show restrictions in force.
+add_rule("bookings.run_bookings", can_edit_records, needs=E)
+add_rule("bookings.book", is_student, otherwise=NOT_YOUR_KIND)
+add_rule("bookings.lift_ban", can_edit_records, needs=E)
+add_rule("bookings.change_policy", can_administer, needs=Action.ADMINISTER)

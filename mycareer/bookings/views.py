@@ -2,7 +2,7 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mycareer import audit
-from mycareer.accounts.permissions import Action, access_for, require, require_kind
+from mycareer.accounts.permissions import check_perm
 from mycareer.bookings import selectors, services
 from mycareer.bookings.event_form import moved_text
 from mycareer.bookings.forms import (
@@ -31,6 +31,7 @@ from mycareer.bookings.models import Booking, BookingBan, WaitlistEntry
 from mycareer.bookings.tickets import BadCode, read_check_in_token
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
+from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.core.text import counted
 from mycareer.events import selectors as event_selectors
@@ -64,21 +65,9 @@ def _visible_event(request, event_id: int) -> Event:
     return event
 
 
-def _check_runs(request, event: Event) -> None:
-    """Refuse, with the reason, anyone who may not run this event's bookings."""
-    if request.user.has_perm("bookings.run_event", event):
-        return
-    reason = access_for(request.user).why_not(Action.EDIT)
-    raise PermissionDenied(
-        reason
-        or f"The bookings of {event.title} are run by its organiser, operators of {event.unit} "
-        "and administrators."
-    )
-
-
 def _run_event(request, event_id: int) -> Event:
     event = _event(event_id)
-    _check_runs(request, event)
+    check_perm(request.user, "bookings.run_event", event)
     return event
 
 
@@ -149,7 +138,7 @@ def cancel(request, booking_id: int):
     booking = get_object_or_404(Booking.objects.select_related("event", "student"), pk=booking_id)
     own = booking.student_id == request.user.pk
     if not own:
-        _check_runs(request, booking.event)
+        check_perm(request.user, "bookings.run_event", booking.event)
     back = _back(request, own=own, event_id=booking.event_id)
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         try:
@@ -186,7 +175,7 @@ def leave(request, entry_id: int):
     entry = get_object_or_404(WaitlistEntry.objects.select_related("event"), pk=entry_id)
     own = entry.student_id == request.user.pk
     if not own:
-        _check_runs(request, entry.event)
+        check_perm(request.user, "bookings.run_event", entry.event)
     try:
         services.waitlist_leave(entry=entry, by=request.user)
     except ValidationError as error:
@@ -203,7 +192,7 @@ def _back(request, *, own: bool, event_id: int) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@require_kind("student")
+@require("bookings.book")
 def offer(request, entry_id: int):
     """Accept or decline an offered place (the link in the offer email)."""
     entry = get_object_or_404(
@@ -237,7 +226,7 @@ def offer(request, entry_id: int):
 
 
 @require_safe
-@require_kind("student")
+@require("bookings.book")
 def my_events(request):
     """The student's offers, places, waiting lists and past attendance."""
     return render(request, "bookings/my_events.html", selectors.my_events(request.user))
@@ -247,7 +236,7 @@ def my_events(request):
 
 
 @require_safe
-@require(Action.EDIT)
+@require("bookings.run_bookings")
 def overview(request):
     """Events whose bookings this person runs: coming up, and those waiting for attendance."""
     now = timezone.now()
@@ -335,7 +324,7 @@ def move(request, kind: str, pk: int):
     """Move a booking or a waiting-list place to another event."""
     model = Booking if kind == "booking" else WaitlistEntry
     item = get_object_or_404(model.objects.select_related("event", "student"), pk=pk)
-    _check_runs(request, item.event)
+    check_perm(request.user, "bookings.run_event", item.event)
     form = MoveForm(request.POST or None, event=item.event)
     if request.method == "POST" and form.is_valid():
         target = form.cleaned_data["to_event"]
@@ -458,7 +447,7 @@ def _scan(request, token: str, *, door: int | None):
             + " Do not check this person in here. To check people in for that event, open "
             "its own check-in page first."
         )
-    _check_runs(request, booking.event)
+    check_perm(request.user, "bookings.run_event", booking.event)
     try:
         booking, changed = services.check_in(booking=booking, by=request.user)
     except ValidationError as error:
@@ -632,7 +621,7 @@ def report_csv(request, event_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("bookings.run_bookings")
 def policy(request):
     """The site's no-show policy (administrators change it) and the restrictions in force."""
     current = selectors.current_policy()
@@ -640,7 +629,7 @@ def policy(request):
     form = PolicyForm(request.POST or None, instance=current) if may_change else None
     if request.method == "POST":
         if not may_change:
-            raise PermissionDenied(access_for(request.user).why_not(Action.ADMINISTER))
+            check_perm(request.user, "bookings.change_policy")
         if form.is_valid():
             services.noshow_policy_update(by=request.user, **form.cleaned_data)
             messages.success(request, "The no-show policy is saved.")
@@ -658,10 +647,8 @@ def policy(request):
 
 
 @require_POST
-@login_required
+@require("bookings.lift_ban")
 def lift_ban(request, ban_id: int):
-    if not request.user.has_perm("bookings.lift_ban"):
-        raise PermissionDenied(access_for(request.user).why_not(Action.EDIT))
     ban = get_object_or_404(BookingBan.objects.select_related("student"), pk=ban_id)
     form = LiftForm(request.POST)
     if form.is_valid():

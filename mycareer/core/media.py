@@ -14,10 +14,10 @@ import os
 from urllib.parse import quote
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect
 from django.utils._os import safe_join
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
@@ -43,7 +43,7 @@ def media(request, path: str):
         raise Http404("No such file.")
     if area.may_read is not None:
         if not request.user.is_authenticated:
-            return redirect(f"{settings.LOGIN_URL}?next={request.get_full_path()}")
+            return redirect_to_login(request.get_full_path())
         if not area.may_read(request.user):
             log_event(logger, "media.refused", area=area.prefix, user=request.user.pk)
             raise PermissionDenied("This file is for university staff only.")

@@ -1,6 +1,5 @@
 from django.utils import timezone
 
-from mycareer.accounts.permissions import Action, access_for
 from mycareer.events import selectors
 from mycareer.events.clashes import find_clashes_for_many
 from mycareer.events.models import OpeningRequest
@@ -17,7 +16,7 @@ def student_panel(request) -> dict | None:
 def staff_panel(request) -> dict | None:
     """Staff: their units' coming events, drafts that clash, and requests to answer."""
     user = request.user
-    if not access_for(user).can(Action.VIEW):
+    if not user.has_perm("mycareer.view_staff_pages"):
         return None
     events = selectors.upcoming_of_units(user, limit=8)
     drafts = [e for e in events if e.is_draft]

@@ -7,7 +7,13 @@ Seeing an event follows `selectors.visible_events`, the one place that decides i
 
 import rules
 
-from mycareer.accounts.permissions import can_administer, can_edit_records
+from mycareer.accounts.permissions import (
+    Action,
+    add_rule,
+    can_administer,
+    can_edit_records,
+    can_view_staff_pages,
+)
 from mycareer.events import selectors
 from mycareer.events.units import UnitTree
 
@@ -41,14 +47,25 @@ def can_see_event(user, event) -> bool:
     return event is not None and selectors.can_see_event(user, event)
 
 
-can_organise_event = can_administer | (can_edit_records & organises_for_event_unit)
+def _only_operators_of(thing) -> str:
+    return f"Only operators of {thing.unit} (or a unit above it) may do this."
 
-rules.add_perm("events.view_event", can_see_event)
-rules.add_perm("events.add_event", can_administer | (can_edit_records & has_a_unit))
-rules.add_perm("events.change_event", can_organise_event)
-rules.add_perm("events.publish_event", can_organise_event)
-rules.add_perm("events.cancel_event", can_organise_event)
-rules.add_perm("events.request_opening", can_organise_event)
-rules.add_perm(
-    "events.decide_opening", can_administer | (can_edit_records & answers_for_request_unit)
+
+can_organise_event = can_administer | (can_edit_records & organises_for_event_unit)
+E = Action.EDIT
+
+add_rule("events.view_event", can_see_event)
+add_rule("events.add_event", can_administer | (can_edit_records & has_a_unit), needs=E)
+for _name in ("change_event", "publish_event", "cancel_event", "request_opening"):
+    add_rule(f"events.{_name}", can_organise_event, needs=E, otherwise=_only_operators_of)
+add_rule(
+    "events.decide_opening",
+    can_administer | (can_edit_records & answers_for_request_unit),
+    needs=E,
+    otherwise=_only_operators_of,
+)
+add_rule(
+    "events.view_opening_requests",
+    can_view_staff_pages,
+    otherwise="This page is for university staff.",
 )

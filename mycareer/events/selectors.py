@@ -7,7 +7,6 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from mycareer.accounts.models import StaffMembership
-from mycareer.accounts.permissions import Action, access_for
 from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event, OpeningRequest
 from mycareer.events.registry import personal_feed_sources
 from mycareer.events.units import UnitTree
@@ -96,11 +95,10 @@ def visible_events(user, tree: UnitTree | None = None) -> QuerySet[Event]:
     events = Event.objects.all()
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return events.none()
-    access = access_for(user)
-    if access.can(Action.ADMINISTER):
+    if user.has_perm("mycareer.administer"):
         return events
     listed = Q(status__in=LISTED)
-    if access.can(Action.VIEW):
+    if user.has_perm("mycareer.view_staff_pages"):
         return events.filter(listed | Q(unit_id__in=own_unit_ids(user, tree)) | Q(organiser=user))
     if user.is_student:
         return events.filter(listed & student_audience_q(user, tree))
@@ -174,7 +172,7 @@ def opening_requests_for(user) -> QuerySet[OpeningRequest]:
     requests = OpeningRequest.objects.select_related(
         "event", "event__unit", "unit", "requested_by", "decided_by"
     )
-    if not access_for(user).can(Action.ADMINISTER):
+    if not user.has_perm("mycareer.administer"):
         requests = requests.filter(unit_id__in=own_unit_ids(user))
     return requests.order_by("-status", "-created_at")
 
@@ -303,7 +301,7 @@ def personal_feed_events(user) -> list[Event]:
 
 def profile_section(organisation, user) -> dict | None:
     """Upcoming events the organisation takes part in that this person may go to."""
-    if not (user.is_student or access_for(user).can(Action.VIEW)):
+    if not (user.is_student or user.has_perm("mycareer.view_staff_pages")):
         return None
     events = (
         visible_events(user)

@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from mycareer.accounts.models import AccessLevel, StaffMembership, User
 from mycareer.accounts.notifications import notify
-from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.logs import log_event
 from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
@@ -71,12 +70,12 @@ def operators_answering_for(unit_id: int) -> list[User]:
             .select_related("user")
             .order_by("user__full_name")
         ]
-        operators = [p for p in people if access_for(p).can(Action.EDIT)]
+        operators = [p for p in people if p.has_perm("mycareer.edit_records")]
         if operators:
             return operators
     granted = Q(access_grants__level=AccessLevel.ADMIN, access_grants__revoked_at__isnull=True)
     candidates = User.objects.filter(granted | Q(is_superuser=True), is_active=True).distinct()
-    return [p for p in candidates.order_by("full_name") if access_for(p).can(Action.ADMINISTER)]
+    return [p for p in candidates.order_by("full_name") if p.has_perm("mycareer.administer")]
 
 
 @email_task()

@@ -16,10 +16,11 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
-from mycareer.accounts.permissions import Action, access_for
+from mycareer.accounts.permissions import check_perm
 from mycareer.audit.selectors import audit_for_object
 from mycareer.core.forms import add_validation_error
 from mycareer.core.logs import log_event
+from mycareer.core.permissions import require
 from mycareer.events import grids, selectors, services
 from mycareer.events.clashes import ClashesFound, find_clashes, suggest_slots
 from mycareer.events.forms import (
@@ -115,24 +116,13 @@ def _save_parts(parts: list[tuple], *, event: Event, by) -> list[str]:
     return sentences
 
 
-def _check(request, perm: str, obj) -> None:
-    """Refuse with the reason when the person may not do this (a 403 page)."""
-    if request.user.has_perm(perm, obj):
-        return
-    reason = access_for(request.user).why_not(Action.EDIT)
-    if reason is None:
-        unit = getattr(obj, "unit", None)
-        reason = f"Only operators of {unit} (or a unit above it) may do this." if unit else None
-    raise PermissionDenied(reason or "You may not do this.")
-
-
 def _posted(request):
     """The submitted data, or None for a GET (an empty POST still counts as submitted)."""
     return request.POST if request.method == "POST" else None
 
 
 def _shows_audience_filters(user) -> bool:
-    return access_for(user).can(Action.VIEW)
+    return user.has_perm("mycareer.view_staff_pages")
 
 
 def _calendar(request, start: datetime.datetime, end: datetime.datetime, *, shape=None):
@@ -242,7 +232,7 @@ def detail(request, pk: int):
     except EventNotForYou as refusal:
         return not_for_you(request, refusal.event)
     user = request.user
-    staff = access_for(user).can(Action.VIEW)
+    staff = user.has_perm("mycareer.view_staff_pages")
     context = {
         "event": event,
         "audience": event.audience,
@@ -263,9 +253,8 @@ def detail(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@require("events.add_event")
 def create(request):
-    _check(request, "events.add_event", None)
     form = EventForm(_posted(request), user=request.user)
     parts = _form_parts(request, None)
     if request.method == "GET":
@@ -302,7 +291,7 @@ def create(request):
 @login_required
 def edit(request, pk: int):
     event = _event(request, pk)
-    _check(request, "events.change_event", event)
+    check_perm(request.user, "events.change_event", event)
     if event.is_cancelled:
         messages.error(request, "A cancelled event cannot be changed.")
         return redirect(event)
@@ -346,7 +335,7 @@ def edit(request, pk: int):
 def clashes(request, pk: int):
     """The clash check at the event's current times, before choosing to publish."""
     event = _event(request, pk)
-    _check(request, "events.change_event", event)
+    check_perm(request.user, "events.change_event", event)
     return render(request, "events/clashes.html", {"event": event, "clashes": find_clashes(event)})
 
 
@@ -355,7 +344,7 @@ def clashes(request, pk: int):
 def publish(request, pk: int):
     """Show the ranked clashes; publishing despite them needs a reason."""
     event = _event(request, pk)
-    _check(request, "events.publish_event", event)
+    check_perm(request.user, "events.publish_event", event)
     if not event.is_draft:
         messages.info(request, f"{event} is already {event.get_status_display().lower()}.")
         return redirect(event)
@@ -394,7 +383,7 @@ def publish(request, pk: int):
 @login_required
 def cancel(request, pk: int):
     event = _event(request, pk)
-    _check(request, "events.cancel_event", event)
+    check_perm(request.user, "events.cancel_event", event)
     if event.is_cancelled:
         messages.info(request, f"{event} is already cancelled.")
         return redirect(event)
@@ -434,7 +423,7 @@ def cancel(request, pk: int):
 def free_slots(request, pk: int):
     """Propose the least-clashing slots in a chosen week; a draft can move to one."""
     event = _event(request, pk)
-    _check(request, "events.change_event", event)
+    check_perm(request.user, "events.change_event", event)
     if request.method == "POST":
         if not event.is_draft:
             raise PermissionDenied("Move a published event from its edit page.")
@@ -473,7 +462,7 @@ def free_slots(request, pk: int):
 @login_required
 def opening_create(request, pk: int):
     event = _event(request, pk)
-    _check(request, "events.request_opening", event)
+    check_perm(request.user, "events.request_opening", event)
     form = OpeningRequestForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -502,7 +491,7 @@ def opening(request, request_id: int):
     may_decide = request.user.has_perm("events.decide_opening", opening)
     if not may_decide and not request.user.has_perm("events.view_event", opening.event):
         raise Http404("No such request.")
-    if not access_for(request.user).can(Action.VIEW):
+    if not request.user.has_perm("events.view_opening_requests"):
         raise Http404("No such request.")
     pending = opening.status == OpeningRequest.Status.PENDING and not opening.event.is_cancelled
     form = OpeningDecisionForm(_posted(request)) if may_decide and pending else None
@@ -526,11 +515,9 @@ def opening(request, request_id: int):
 
 
 @require_safe
-@login_required
+@require("events.view_opening_requests")
 def openings(request):
     """Requests to open events to the units this person answers for."""
-    if not access_for(request.user).can(Action.VIEW):
-        raise PermissionDenied("This page is for university staff.")
     page = Paginator(selectors.opening_requests_for(request.user), 25).get_page(
         request.GET.get("page")
     )

@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from mycareer.accounts.models import Unit, User
-from mycareer.accounts.permissions import Action, access_for
 from mycareer.events import selectors, services
 from mycareer.events.feeds import calendar_response, event_file_response, feed_links
 from mycareer.events.forms import CalendarFilterForm
@@ -111,7 +110,7 @@ def subscribe(request):
     user = request.user
     links = feed_links(user)
     unit_links = []
-    if access_for(user).can(Action.VIEW):
+    if user.has_perm("mycareer.view_staff_pages"):
         for unit in Unit.objects.filter(pk__in=selectors.member_unit_ids(user)):
             url = reverse("events:unit_feed", args=[unit.code])
             unit_links.append((unit, f"{settings.SITE_URL}{url}?token={user.feed_token}"))

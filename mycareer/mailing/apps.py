@@ -18,7 +18,10 @@ class MailingConfig(AppConfig):
             register_nav,
             register_seed,
         )
-        from mycareer.mailing import jobs
+        from mycareer.mailing import (
+            jobs,
+            permissions,  # noqa: F401 (registers rules)
+        )
         from mycareer.mailing.demo import seed_campaigns
         from mycareer.mailing.privacy import (
             clear_campaign_bodies,

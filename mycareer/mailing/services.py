@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
-from mycareer.accounts.permissions import Action, access_for
+from mycareer.accounts.permissions import check_perm
 from mycareer.core.locks import hold_lock
 from mycareer.core.logs import log_event
 from mycareer.core.mail import deliver
@@ -59,17 +59,12 @@ class RecipientsChanged(ValidationError):
         )
 
 
-def _require_sender(user: User) -> None:
-    access = access_for(user)
-    if not access.can(Action.BULK_EMAIL):
-        logger.info("refused action=mailing.send user=%s", getattr(user, "pk", None))
-        raise PermissionDenied(access.why_not(Action.BULK_EMAIL) or "You may not send bulk email.")
-
-
 def require_own(campaign: Campaign, by: User, *, doing: str) -> None:
     """Only the person who wrote a campaign changes it (policy 2.5: designated senders)."""
     if campaign.sender_id != by.pk:
-        logger.info("refused action=mailing.%s campaign=%s user=%s", doing, campaign.pk, by.pk)
+        log_event(
+            logger, "access.refused", action=f"mailing.{doing}", campaign=campaign.pk, user=by.pk
+        )
         raise PermissionDenied(
             f"Only {campaign.sender}, who wrote this campaign, can {doing.replace('_', ' ')} it."
         )
@@ -91,8 +86,7 @@ def checked_recipients(*, filters: dict | None, everyone: bool, by: User) -> dic
             raise ValidationError(
                 "Choose either every employer contact or a search, not both.", code="both"
             )
-        if not access_for(by).can(Action.ADMINISTER):
-            raise PermissionDenied("Only administrators may email every employer contact.")
+        check_perm(by, "mailing.email_every_contact")
         return {}
     if not filters:
         raise ValidationError(
@@ -132,7 +126,7 @@ def campaign_create(
     promoted_events: list[int] | None = None,
 ) -> Campaign:
     """Start a draft campaign for the recipients chosen (only designated, trained senders)."""
-    _require_sender(sender)
+    check_perm(sender, "mailing.send_campaign")
     filters = checked_recipients(filters=recipient_filters, everyone=recipients_everyone, by=sender)
     check_markdown(body)
     campaign = Campaign.objects.create(
@@ -160,7 +154,7 @@ def campaign_update(*, campaign: Campaign, by: User, **data) -> Campaign:
     unknown = set(data) - CONTENT_FIELDS
     if unknown:
         raise TypeError(f"campaign_update changes content only, not {sorted(unknown)}")
-    _require_sender(by)
+    check_perm(by, "mailing.send_campaign")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     require_own(campaign, by, doing="change")
     _require_draft(campaign)
@@ -186,7 +180,7 @@ def campaign_recipients_change(
     recipients_everyone: bool = False,
 ) -> tuple[int, int]:
     """Choose a draft's recipients again; returns the number included before and after."""
-    _require_sender(by)
+    check_perm(by, "mailing.send_campaign")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     require_own(campaign, by, doing="change")
     _require_draft(campaign)
@@ -220,7 +214,7 @@ def _count_or_zero(campaign: Campaign) -> int:
 @transaction.atomic
 def campaign_leave_out(*, campaign: Campaign, contact: Contact, reason: str, by: User) -> LeftOut:
     """Leave one contact out of a draft, with the sender's reason (shown in the list)."""
-    _require_sender(by)
+    check_perm(by, "mailing.send_campaign")
     require_own(campaign, by, doing="change")
     _require_draft(campaign)
     reason = " ".join(reason.split())
@@ -236,7 +230,7 @@ def campaign_leave_out(*, campaign: Campaign, contact: Contact, reason: str, by:
 @transaction.atomic
 def campaign_put_back(*, campaign: Campaign, contact: Contact, by: User) -> None:
     """Undo leaving a contact out of a draft."""
-    _require_sender(by)
+    check_perm(by, "mailing.send_campaign")
     require_own(campaign, by, doing="change")
     _require_draft(campaign)
     deleted, _ = LeftOut.objects.filter(campaign=campaign, contact=contact).delete()
@@ -301,7 +295,7 @@ def _queue(campaign: Campaign, recipients: RecipientList) -> int:
 def campaign_send(*, campaign: Campaign, by: User, confirmed: int) -> Campaign:
     """Queue a draft for the `confirmed` number of recipients (or for a second sender's
     approval, where the site asks); refuses if the number is no longer right."""
-    _require_sender(by)
+    check_perm(by, "mailing.send_campaign")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.DRAFT:
         raise ValidationError("This campaign has already been sent or queued.")
@@ -331,7 +325,7 @@ def campaign_send(*, campaign: Campaign, by: User, confirmed: int) -> Campaign:
 @transaction.atomic
 def campaign_approve(*, campaign: Campaign, by: User, confirmed: int) -> Campaign:
     """A second designated sender approves a campaign for `confirmed` recipients."""
-    _require_sender(by)
+    check_perm(by, "mailing.send_campaign")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.AWAITING_APPROVAL:
         raise ValidationError("This campaign is not waiting for approval.")
@@ -348,7 +342,7 @@ def campaign_approve(*, campaign: Campaign, by: User, confirmed: int) -> Campaig
 @transaction.atomic
 def campaign_return_to_draft(*, campaign: Campaign, by: User) -> Campaign:
     """Take back a campaign waiting for approval, to change it."""
-    _require_sender(by)
+    check_perm(by, "mailing.send_campaign")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     require_own(campaign, by, doing="change")
     if campaign.status != Campaign.Status.AWAITING_APPROVAL:
@@ -366,10 +360,10 @@ def campaign_cancel(*, campaign: Campaign, by: User) -> int:
     The sender cancels their own campaign; an administrator may cancel anyone's, and
     that is recorded as such.
     """
-    _require_sender(by)
+    check_perm(by, "mailing.send_campaign")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     as_administrator = campaign.sender_id != by.pk
-    if as_administrator and not access_for(by).can(Action.ADMINISTER):
+    if not by.has_perm("mailing.cancel_campaign", campaign):
         require_own(campaign, by, doing="cancel")
     if campaign.status in (Campaign.Status.SENT, Campaign.Status.CANCELLED):
         raise ValidationError("This campaign has finished.")
@@ -389,7 +383,7 @@ def campaign_cancel(*, campaign: Campaign, by: User) -> int:
 def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None = None) -> None:
     """Send the campaign to oneself, as `contact` would see it, marked as a test."""
 
-    _require_sender(by)
+    check_perm(by, "mailing.send_campaign")
     if contact is None:
         included = campaign_recipients(campaign).included
         if not included:

@@ -17,8 +17,8 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from mycareer.accounts.permissions import Action, access_for, require
 from mycareer.core.forms import add_validation_error
+from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.mailing import chart, services
 from mycareer.mailing.content import render_for
@@ -127,7 +127,7 @@ def _draft_of(campaign: Campaign, *, chosen: dict, everyone: bool) -> Campaign:
 
 
 @require_safe
-@require(Action.BULK_EMAIL)
+@require("mailing.send_campaign")
 def campaigns(request):
     return render(
         request,
@@ -145,7 +145,7 @@ def _choose_page(request, *, campaign, errors, template, search_data=None, extra
         "search_form": form,
         "errors": errors,
         "saved_searches": request.user.saved_searches.order_by("name"),
-        "is_administrator": access_for(request.user).can(Action.ADMINISTER),
+        "is_administrator": request.user.has_perm("mailing.email_every_contact"),
         "everyone_count": Contact.objects.filter(
             organisation__status=Organisation.Status.ACTIVE
         ).count(),
@@ -155,7 +155,7 @@ def _choose_page(request, *, campaign, errors, template, search_data=None, extra
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.BULK_EMAIL)
+@require("mailing.send_campaign")
 def campaign_create(request):
     """Write a campaign for the recipients chosen: a search first, then the words."""
     if request.method == "POST":
@@ -225,7 +225,7 @@ def campaign_create(request):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.BULK_EMAIL)
+@require("mailing.send_campaign")
 def campaign_edit(request, pk: int):
     """Change a draft's words and promoted events; its recipients are not on this form."""
     campaign = _campaign(pk)
@@ -261,7 +261,7 @@ def campaign_edit(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.BULK_EMAIL)
+@require("mailing.send_campaign")
 def campaign_recipients(request, pk: int):
     """Choose a draft's recipients again, seeing the number before and after."""
     campaign = _campaign(pk)
@@ -332,7 +332,7 @@ def campaign_query_or_none(campaign: Campaign) -> OrganisationQuery | None:
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.BULK_EMAIL)
+@require("mailing.send_campaign")
 def campaign_detail(request, pk: int):
     """The exact recipient list with reasons, progress while sending, and the actions."""
     campaign = _campaign(pk)
@@ -379,8 +379,7 @@ def campaign_detail(request, pk: int):
             "key_contact_kind": Why.KEY_CONTACT,
             "by_sender_kind": Why.BY_SENDER,
             "is_sender": campaign.sender_id == request.user.pk,
-            "may_cancel": campaign.sender_id == request.user.pk
-            or access_for(request.user).can(Action.ADMINISTER),
+            "may_cancel": request.user.has_perm("mailing.cancel_campaign", campaign),
             "progress": campaign_progress(campaign),
             "events": events_for(campaign),
             "failures": campaign.messages.filter(status=OutboxMessage.Status.FAILED)
@@ -391,7 +390,7 @@ def campaign_detail(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.BULK_EMAIL)
+@require("mailing.send_campaign")
 def campaign_confirm(request, pk: int, approving: bool = False):
     """Send (or approve): repeat what goes to whom, and take the typed number."""
     campaign = _campaign(pk)
@@ -448,7 +447,7 @@ def campaign_confirm(request, pk: int, approving: bool = False):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.BULK_EMAIL)
+@require("mailing.send_campaign")
 def campaign_cancel(request, pk: int):
     """Stop a campaign, after saying how many messages will not be sent."""
     campaign = _campaign(pk)
@@ -471,9 +470,7 @@ def campaign_cancel(request, pk: int):
                 % {"n": dropped},
             )
         return redirect(campaign)
-    if campaign.sender_id != request.user.pk and not access_for(request.user).can(
-        Action.ADMINISTER
-    ):
+    if not request.user.has_perm("mailing.cancel_campaign", campaign):
         services.require_own(campaign, request.user, doing="cancel")
     return render(
         request,
@@ -483,7 +480,7 @@ def campaign_cancel(request, pk: int):
 
 
 @require_safe
-@require(Action.BULK_EMAIL)
+@require("mailing.send_campaign")
 def campaign_progress_json(request, pk: int):
     campaign = _campaign(pk)
     return JsonResponse({"status": campaign.status, **campaign_progress(campaign)})
@@ -508,7 +505,7 @@ def _content(campaign: Campaign, contact: Contact) -> dict:
 
 
 @require_safe
-@require(Action.BULK_EMAIL)
+@require("mailing.send_campaign")
 def campaign_preview(request, pk: int):
     """The campaign rendered for a chosen recipient, exactly as they will see it."""
     campaign = _campaign(pk)
@@ -530,7 +527,7 @@ def campaign_preview(request, pk: int):
 
 
 @require_safe
-@require(Action.BULK_EMAIL)
+@require("mailing.send_campaign")
 @xframe_options_sameorigin
 def campaign_preview_html(request, pk: int):
     """The HTML part alone, for the preview's frame: the email as a mail program shows it.
@@ -607,7 +604,7 @@ def _chart_params(query: chart.ChartQuery) -> str:
 
 
 @require_safe
-@require(Action.VIEW)
+@require("mailing.view_chart")
 def chart_page(request):
     form, query = _chart_query(request)
     data = chart.chart_data(query)
@@ -629,7 +626,7 @@ def chart_page(request):
 
 
 @require_safe
-@require(Action.VIEW)
+@require("mailing.view_chart")
 def chart_png(request):
     form, query = _chart_query(request)
     data = chart.chart_data(query)
@@ -642,7 +639,7 @@ def chart_png(request):
 
 
 @require_safe
-@require(Action.VIEW)
+@require("mailing.view_chart")
 def chart_csv(request):
     form, query = _chart_query(request)
     data = chart.chart_data(query)

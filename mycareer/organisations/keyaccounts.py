@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
-from mycareer.accounts.permissions import Action, access_for
 from mycareer.core.logs import log_event
 from mycareer.organisations.models import (
     Contact,
@@ -38,10 +37,6 @@ DEFAULT_LIAISON_DAYS = 90
 logger = logging.getLogger(__name__)
 
 
-def _is_administrator(user) -> bool:
-    return access_for(user).can(Action.ADMINISTER)
-
-
 def contact_blockers(
     *, contact: Contact, user, today: datetime.date | None = None
 ) -> list[KeyContact]:
@@ -56,7 +51,9 @@ def contact_blockers(
     if not links:
         return []
     # The owner of any of the contact's key accounts, and administrators, are never stopped.
-    if any(link.key_account.operator_id == user.pk for link in links) or _is_administrator(user):
+    if any(link.key_account.operator_id == user.pk for link in links) or user.has_perm(
+        "organisations.manage_any_key_account"
+    ):
         return []
     today = today or timezone.localdate()
     agreed = {
@@ -156,11 +153,11 @@ def key_account_create(
     *, organisation: Organisation, operator: User, unit: Unit, by: User
 ) -> KeyAccount:
     """Make `operator` the key account operator for `unit`'s relationship with the organisation."""
-    if not access_for(operator).can(Action.EDIT) and not operator.is_superuser:
+    if not operator.has_perm("organisations.hold_key_account"):
         raise ValidationError(
             {"operator": f"{operator} cannot edit records, so cannot hold a key account."}
         )
-    if not _is_administrator(by):
+    if not by.has_perm("organisations.manage_any_key_account"):
         if by != operator:
             raise ValidationError("Only administrators can give a key account to someone else.")
         if not operator.memberships.filter(unit=unit).exists():
@@ -190,7 +187,7 @@ def key_account_create(
 @transaction.atomic
 def key_account_reassign(*, account: KeyAccount, operator: User, by: User) -> KeyAccount:
     """Hand a key account to another operator (for example when someone leaves)."""
-    if not _is_administrator(by):
+    if not by.has_perm("organisations.manage_any_key_account"):
         raise ValidationError("Only administrators can reassign a key account.")
     previous = account.operator
     if previous == operator:
@@ -212,7 +209,7 @@ def key_account_reassign(*, account: KeyAccount, operator: User, by: User) -> Ke
 
 @transaction.atomic
 def key_account_delete(*, account: KeyAccount, by: User) -> None:
-    if not _is_administrator(by) and account.operator != by:
+    if not by.has_perm("organisations.change_key_account", account):
         raise ValidationError("Only the key account operator or an administrator can end it.")
     audit.log(
         account,
@@ -228,7 +225,7 @@ def key_contact_mark(
     *, account: KeyAccount, contact: Contact, guidance: str, by: User
 ) -> KeyContact:
     """Protect a contact: others must liaise with the key account operator first."""
-    if account.operator != by and not _is_administrator(by):
+    if not by.has_perm("organisations.change_key_account", account):
         raise ValidationError("Only the key account operator can mark their key contacts.")
     if contact.organisation_id != account.organisation_id:
         raise ValidationError(f"{contact} is not a contact of {account.organisation}.")
@@ -255,7 +252,7 @@ def key_contact_mark(
 
 @transaction.atomic
 def key_contact_unmark(*, link: KeyContact, by: User) -> None:
-    if link.key_account.operator != by and not _is_administrator(by):
+    if not by.has_perm("organisations.change_key_account", link.key_account):
         raise ValidationError("Only the key account operator can change their key contacts.")
     audit.log(link, "organisations.key_contact.unmarked", by=by, data={"contact": link.contact_id})
     link.delete()
@@ -309,7 +306,7 @@ def organisation_set_multi_touch(
     were when the organisation is no longer multi-touch. The owners are told by email.
     Returns the key accounts released or restored.
     """
-    if not _is_administrator(by):
+    if not by.has_perm("organisations.manage_any_key_account"):
         raise ValidationError(
             "Only administrators can change whether an organisation is multi-touch."
         )
@@ -418,7 +415,7 @@ def liaison_request_decide(
         .get(pk=request.pk)
     )
     account = request.key_contact.key_account
-    if by != account.operator and not _is_administrator(by):
+    if not by.has_perm("organisations.change_key_account", account):
         raise ValidationError("Only the key account operator can answer this request.")
     if request.status != LiaisonRequest.Status.PENDING:
         raise ValidationError("This request has already been answered.")

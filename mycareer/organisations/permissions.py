@@ -3,6 +3,10 @@
 import rules
 
 from mycareer.accounts.permissions import (
+    NOT_YOUR_KIND,
+    Action,
+    add_rule,
+    can_administer,
     can_delete_records,
     can_edit_records,
     can_view_staff_pages,
@@ -42,6 +46,11 @@ def is_note_author(user, note) -> bool:
     return note is not None and note.author_id == user.pk
 
 
+@rules.predicate
+def is_key_account_operator(user, account) -> bool:
+    return account is not None and account.operator_id == user.pk
+
+
 # Staff read everything; students read an active organisation's public profile;
 # an employer reads their own organisation.
 can_view_public_profile = (
@@ -50,27 +59,52 @@ can_view_public_profile = (
     | is_member_of_organisation
 )
 
-rules.add_perm("organisations.view_organisation", can_view_staff_pages)
+V, E, D, A = Action.VIEW, Action.EDIT, Action.DELETE, Action.ADMINISTER
+
+add_rule("organisations.view_organisation", can_view_staff_pages, needs=V)
 # Students browse the employer directory; staff may look at it as students see it.
-rules.add_perm("organisations.browse_directory", is_student | can_view_staff_pages)
-rules.add_perm("organisations.view_public_profile", can_view_public_profile)
-rules.add_perm("organisations.add_organisation", can_edit_records)
-rules.add_perm("organisations.change_organisation", can_edit_records)
-rules.add_perm("organisations.archive_organisation", can_delete_records)
-rules.add_perm("organisations.delete_organisation", can_delete_records)
-rules.add_perm("organisations.merge_organisation", can_edit_records)
-rules.add_perm("organisations.export_organisations", can_view_staff_pages)
-rules.add_perm("organisations.view_note", can_view_staff_pages)
-rules.add_perm("organisations.add_note", can_edit_records)
-# A note is changed by its author, or by anyone who may delete records.
-rules.add_perm(
-    "organisations.change_note", can_delete_records | (can_edit_records & is_note_author)
+add_rule(
+    "organisations.browse_directory",
+    is_student | can_view_staff_pages,
+    otherwise="The employer directory is for students and university staff. Your own "
+    "organisation's profile is under “Our profile”.",
 )
-rules.add_perm(
-    "organisations.delete_note", can_delete_records | (can_edit_records & is_note_author)
+add_rule("organisations.view_public_profile", can_view_public_profile)
+add_rule("organisations.add_organisation", can_edit_records, needs=E)
+add_rule("organisations.change_organisation", can_edit_records, needs=E)
+add_rule("organisations.archive_organisation", can_delete_records, needs=D)
+add_rule("organisations.delete_organisation", can_delete_records, needs=D)
+add_rule("organisations.merge_organisation", can_edit_records, needs=E)
+add_rule("organisations.import_organisations", can_edit_records, needs=E)
+add_rule("organisations.export_organisations", can_view_staff_pages, needs=V)
+add_rule("organisations.save_search", can_view_staff_pages, needs=V)
+add_rule("organisations.add_note", can_edit_records, needs=E)
+# A note is changed or deleted by its author, or by anyone who may delete records.
+can_change_note = can_delete_records | (can_edit_records & is_note_author)
+add_rule("organisations.change_note", can_change_note, needs=E)
+add_rule("organisations.delete_note", can_change_note, needs=D)
+# A member of staff's own record of notes, follow-ups, key accounts and agreements.
+add_rule("organisations.view_own_activity", can_edit_records, needs=E)
+add_rule("organisations.add_contact", can_edit_records, needs=E)
+add_rule("organisations.change_contact", can_edit_records, needs=E)
+add_rule("organisations.delete_contact", can_delete_records, needs=D)
+# Employers keep their own organisation's profile, contacts and preferences.
+add_rule("organisations.use_employer_pages", is_employer, otherwise=NOT_YOUR_KIND)
+add_rule(
+    "organisations.manage_own_organisation",
+    is_organisation_admin,
+    otherwise="Only your organisation's MyCareer administrators can change this: "
+    "ask a colleague who is.",
 )
-rules.add_perm("organisations.add_contact", can_edit_records)
-rules.add_perm("organisations.change_contact", can_edit_records)
-rules.add_perm("organisations.delete_contact", can_delete_records)
-rules.add_perm("organisations.manage_own_organisation", is_organisation_admin)
-rules.add_perm("organisations.moderate_registrations", can_edit_records)
+add_rule("organisations.moderate_registrations", can_edit_records, needs=E)
+# Key accounts (policy 2.3): operators hold them and ask their owners before contacting
+# key contacts; an account's own operator changes it; administrators act on any of them.
+add_rule("organisations.hold_key_account", can_edit_records, needs=E)
+add_rule("organisations.request_liaison", can_edit_records, needs=E)
+add_rule(
+    "organisations.change_key_account",
+    can_administer | is_key_account_operator,
+    needs=E,
+    otherwise="Only the key account operator or an administrator can change it.",
+)
+add_rule("organisations.manage_any_key_account", can_administer, needs=A)

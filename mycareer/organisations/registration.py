@@ -34,6 +34,7 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
 )
+from mycareer.organisations.selectors import contacts_students_may_reach
 from mycareer.organisations.tasks import send_invitation_email, send_registration_decision_email
 
 logger = logging.getLogger(__name__)
@@ -329,7 +330,7 @@ def profile_completeness(organisation: Organisation) -> tuple[int, list[str]]:
         (bool(organisation.logo), "a logo"),
         (bool(organisation.size), "the organisation's size"),
         (
-            organisation.contacts.filter(visible_to_students=True).exists(),
+            contacts_students_may_reach(organisation).exists(),
             "a contact students may reach",
         ),
     ]

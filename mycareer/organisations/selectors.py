@@ -14,6 +14,7 @@ from mycareer.organisations.models import (
     Organisation,
     SavedSearch,
 )
+from mycareer.organisations.permissions import is_member_of_organisation
 from mycareer.organisations.search import TRIGRAM, filter_by_text
 from mycareer.organisations.timeline import TimelineEntry, as_datetime
 
@@ -185,6 +186,27 @@ def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEn
 def saved_searches_for(user) -> QuerySet[SavedSearch]:
     """A person's own saved searches; nobody sees another's."""
     return SavedSearch.objects.filter(owner=user).order_by("name")
+
+
+# Contact details outside the university (policy 3: employers decide) ----------------------
+
+
+def contacts_students_may_reach(organisation: Organisation) -> QuerySet[Contact]:
+    """The organisation's contacts whose email and phone students may see: those the
+    employer allowed (hidden by default)."""
+    return organisation.contacts.filter(visible_to_students=True)
+
+
+def contacts_shown_to(user, organisation: Organisation) -> QuerySet[Contact]:
+    """The contacts whose details `user` sees on the organisation's public profile.
+
+    The one rule for every page that shows contacts to students or employers: students
+    and the organisation's own people see those students may reach; other employers, and
+    anyone else outside the university, see none.
+    """
+    if not (getattr(user, "is_student", False) or is_member_of_organisation(user, organisation)):
+        return Contact.objects.none()
+    return contacts_students_may_reach(organisation)
 
 
 def employer_directory(

@@ -1,6 +1,7 @@
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -9,9 +10,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from taggit.models import Tag
 
 from mycareer.accounts.models import User
-from mycareer.accounts.permissions import Action, access_for, require
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
+from mycareer.core.permissions import require
 from mycareer.organisations import keyaccounts, merging, selectors, services
 from mycareer.organisations.forms import ConfirmForm, ContactForm, NoteForm, OrganisationForm
 from mycareer.organisations.models import (
@@ -21,7 +22,6 @@ from mycareer.organisations.models import (
     Note,
     Organisation,
 )
-from mycareer.organisations.permissions import is_member_of_organisation
 from mycareer.organisations.timeline import (
     organisation_timeline,
     profile_actions,
@@ -37,27 +37,11 @@ def _organisation(pk: int) -> Organisation:
         raise Http404("No such organisation.") from error
 
 
-def public_contacts(organisation: Organisation, user) -> list[Contact]:
-    """Contacts on the public profile: only those who allowed students to see them, and
-    only for students and the organisation's own people (not other employers)."""
-    if not (user.is_student or is_member_of_organisation(user, organisation)):
-        return []
-    return [c for c in organisation.contacts.all() if c.visible_to_students]
-
-
-def _check(request, perm: str, obj=None) -> None:
-    """Refuse with the reason when the person may not do this (a 403 page)."""
-    if not request.user.has_perm(perm, obj):
-        access = access_for(request.user)
-        action = Action.DELETE if "delete" in perm or "archive" in perm else Action.EDIT
-        raise PermissionDenied(access.why_not(action) or "You may not do this.")
-
-
 # Organisations ---------------------------------------------------------------------
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.add_organisation")
 def organisation_create(request):
     """Create an organisation; likely duplicates are shown first and need confirming."""
     form = OrganisationForm(request.POST or None, request.FILES or None)
@@ -98,7 +82,7 @@ def organisation_create(request):
 def organisation_detail(request, pk: int):
     """The profile: staff see everything; students and employers the public profile."""
     if not request.user.is_authenticated:
-        return redirect(f"{reverse('account_login')}?next={request.path}")
+        return redirect_to_login(request.get_full_path())
     organisation = _organisation(pk)
     if organisation.merged_into_id:
         target = organisation.merged_into
@@ -114,7 +98,7 @@ def organisation_detail(request, pk: int):
             "organisations/public_profile.html",
             {
                 "organisation": organisation,
-                "contacts": public_contacts(organisation, request.user),
+                "contacts": selectors.contacts_shown_to(request.user, organisation),
                 "sections": profile_sections(organisation, request.user),
             },
         )
@@ -146,7 +130,7 @@ def organisation_detail(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.change_organisation")
 def organisation_edit(request, pk: int):
     organisation = _organisation(pk)
     form = OrganisationForm(request.POST or None, request.FILES or None, instance=organisation)
@@ -172,7 +156,7 @@ def organisation_edit(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.DELETE)
+@require("organisations.archive_organisation")
 def organisation_archive(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
     if request.method == "POST":
@@ -189,7 +173,7 @@ def organisation_archive(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.DELETE)
+@require("organisations.delete_organisation")
 def organisation_delete(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
     form = ConfirmForm(request.POST or None)
@@ -231,7 +215,7 @@ def _display(organisation: Organisation, field: str) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.merge_organisation")
 def organisation_merge(request, pk: int):
     """Pick a duplicate, choose field by field what to keep, and merge it into this record."""
     survivor = _organisation(pk)
@@ -313,7 +297,7 @@ def organisation_merge(request, pk: int):
 
 
 @require_safe
-@require(Action.VIEW)
+@require("organisations.view_organisation")
 def tag_suggestions(request):
     """Existing tags that start with (or contain) what was typed, for the tag input."""
     typed = request.GET.get("q", "").strip()
@@ -325,7 +309,7 @@ def tag_suggestions(request):
 
 
 @require_safe
-@require(Action.VIEW)
+@require("organisations.view_organisation")
 def organisation_suggestions(request):
     """Organisations whose name starts with (or contains) what was typed, for pickers."""
     typed = " ".join(request.GET.get("q", "").split())[:200]
@@ -350,7 +334,7 @@ def _contact(pk: int, contact_id: int) -> Contact:
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.add_contact")
 def contact_create(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
     form = ContactForm(request.POST or None)
@@ -370,7 +354,7 @@ def contact_create(request, pk: int):
 
 
 @require_safe
-@require(Action.VIEW)
+@require("organisations.view_organisation")
 def contact_detail(request, pk: int, contact_id: int):
     contact = get_object_or_404(
         selectors.contacts_with_key_links().select_related("organisation"),
@@ -406,7 +390,7 @@ def contact_detail(request, pk: int, contact_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.change_contact")
 def contact_edit(request, pk: int, contact_id: int):
     contact = _contact(pk, contact_id)
     form = ContactForm(request.POST or None, instance=contact)
@@ -427,7 +411,7 @@ def contact_edit(request, pk: int, contact_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.DELETE)
+@require("organisations.delete_contact")
 def contact_delete(request, pk: int, contact_id: int):
     contact = _contact(pk, contact_id)
     form = ConfirmForm(request.POST or None)
@@ -446,7 +430,7 @@ def contact_delete(request, pk: int, contact_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.add_note")
 def note_create(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
     form = NoteForm(request.POST or None, organisation=organisation, user=request.user)
@@ -492,11 +476,15 @@ def _note(pk: int, note_id: int) -> Note:
     )
 
 
+def _note_of(request, pk: int, note_id: int) -> Note:
+    """The note a permission is asked about (a note's author may change it)."""
+    return _note(pk, note_id)
+
+
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.change_note", obj=_note_of)
 def note_edit(request, pk: int, note_id: int):
     note = _note(pk, note_id)
-    _check(request, "organisations.change_note", note)
     form = NoteForm(
         request.POST or None, instance=note, organisation=note.organisation, user=request.user
     )
@@ -521,10 +509,9 @@ def note_edit(request, pk: int, note_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.delete_note", obj=_note_of)
 def note_delete(request, pk: int, note_id: int):
     note = _note(pk, note_id)
-    _check(request, "organisations.delete_note", note)
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.note_delete(note=note, by=request.user)
@@ -538,17 +525,16 @@ def note_delete(request, pk: int, note_id: int):
 
 
 @require_POST
-@require(Action.EDIT)
+@require("organisations.change_note", obj=_note_of)
 def follow_up_done(request, pk: int, note_id: int):
     note = _note(pk, note_id)
-    _check(request, "organisations.change_note", note)
     services.follow_up_complete(note=note, by=request.user)
     messages.success(request, f"Follow-up with {note.organisation} marked done.")
     return redirect(safe_next(request, reverse("organisations:my_activity")))
 
 
 @require_safe
-@require(Action.EDIT)
+@require("organisations.view_own_activity")
 def my_activity(request):
     """A member of staff's own record: notes written, follow-ups due."""
     user: User = request.user

@@ -1,11 +1,10 @@
 """The students' employer directory."""
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from mycareer.core.permissions import require
 from mycareer.organisations import selectors
 from mycareer.organisations.forms import DirectorySearchForm
 
@@ -13,14 +12,9 @@ PER_PAGE = 24
 
 
 @require_safe
-@login_required
+@require("organisations.browse_directory")
 def directory(request):
     """Employers the university works with, searchable by name, sector and location."""
-    if not request.user.has_perm("organisations.browse_directory"):
-        raise PermissionDenied(
-            "The employer directory is for students and university staff. Your own "
-            "organisation's profile is under “Our profile”."
-        )
     form = DirectorySearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     organisations = selectors.employer_directory(

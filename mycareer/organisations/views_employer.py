@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.models import User
-from mycareer.accounts.permissions import Action, require, require_kind
+from mycareer.accounts.permissions import check_perm
 from mycareer.core.clientip import client_ip
 from mycareer.core.forms import add_validation_error
+from mycareer.core.permissions import require
 from mycareer.organisations import registration as reg
 from mycareer.organisations import services
 from mycareer.organisations.forms import (
@@ -154,7 +155,7 @@ def _register(request, form, data: dict, *, join, invitation):
 
 
 @require_safe
-@require(Action.EDIT)
+@require("organisations.moderate_registrations")
 def registrations(request):
     """The moderation queue: riskiest first, with the reasons."""
     show = request.GET.get("show", "pending")
@@ -174,7 +175,7 @@ def registrations(request):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.moderate_registrations")
 def registration_detail(request, registration_id: int):
     registration = get_object_or_404(
         RegistrationRequest.objects.select_related("user", "organisation", "decided_by"),
@@ -229,16 +230,13 @@ def _membership(request, *, admin: bool) -> EmployerMembership:
         raise PermissionDenied(
             "Your membership of an organisation is waiting for the university's approval."
         )
-    if admin and not membership.is_admin:
-        raise PermissionDenied(
-            "Only your organisation's MyCareer administrators can change this: "
-            "ask a colleague who is."
-        )
+    if admin:
+        check_perm(request.user, "organisations.manage_own_organisation", membership.organisation)
     return membership
 
 
 @require_http_methods(["GET", "POST"])
-@require_kind(User.Kind.EMPLOYER)
+@require("organisations.use_employer_pages")
 def profile(request):
     membership = _membership(request, admin=True)
     organisation = membership.organisation
@@ -261,7 +259,7 @@ def profile(request):
 
 
 @require_http_methods(["GET", "POST"])
-@require_kind(User.Kind.EMPLOYER)
+@require("organisations.use_employer_pages")
 def contacts(request):
     """The organisation's contacts, with who students may see; admins invite colleagues."""
     membership = _membership(request, admin=False)
@@ -298,7 +296,7 @@ def contacts(request):
 
 
 @require_http_methods(["GET", "POST"])
-@require_kind(User.Kind.EMPLOYER)
+@require("organisations.use_employer_pages")
 def contact_form(request, contact_id: int | None = None):
     membership = _membership(request, admin=True)
     organisation = membership.organisation
@@ -328,7 +326,7 @@ def contact_form(request, contact_id: int | None = None):
 
 
 @require_http_methods(["GET", "POST"])
-@require_kind(User.Kind.EMPLOYER)
+@require("organisations.use_employer_pages")
 def preferences(request):
     """An employer contact chooses which kinds of bulk email they receive."""
     contact = Contact.objects.filter(user=request.user).select_related("organisation").first()
@@ -363,7 +361,7 @@ def preferences(request):
 
 
 @require_safe
-@require_kind(User.Kind.EMPLOYER)
+@require("organisations.use_employer_pages")
 def activity(request):
     """All the organisation's activity with the university in one place (no staff-only notes)."""
     membership = _membership(request, admin=False)

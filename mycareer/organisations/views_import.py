@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 
-from mycareer.accounts.permissions import Action, require
 from mycareer.core.forms import bounded_ids
+from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.organisations import imports, jobs
 from mycareer.organisations.forms import ImportUploadForm
@@ -56,7 +56,7 @@ def _changed(request, pending: imports.PendingImport, plan: imports.ImportPlan, 
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.import_organisations")
 def organisation_import(request):
     """Upload a file and see what it would do; nothing is written here."""
     form = ImportUploadForm(request.POST or None, request.FILES or None)
@@ -99,7 +99,7 @@ def _own_result(task, result_id, user):
 
 
 @require_safe
-@require(Action.EDIT)
+@require("organisations.import_organisations")
 def organisation_import_checking(request, result_id):
     """A large file the worker is checking: the check page once it is done."""
     task_result = _own_result(jobs.check_import, result_id, request.user)
@@ -119,7 +119,7 @@ def organisation_import_checking(request, result_id):
 
 
 @require_POST
-@require(Action.EDIT)
+@require("organisations.import_organisations")
 def organisation_import_confirm(request):
     """Check the stored file again and write all of it, or nothing."""
     try:
@@ -168,7 +168,7 @@ def _import_in_worker(request, pending: imports.PendingImport, ticked: set[int])
 
 
 @require_safe
-@require(Action.EDIT)
+@require("organisations.import_organisations")
 def organisation_import_status(request, result_id):
     """How a large import the worker is writing is going; only its uploader sees it."""
     task_result = _own_result(jobs.import_organisations, result_id, request.user)
@@ -185,7 +185,7 @@ def organisation_import_status(request, result_id):
 
 
 @require_safe
-@require(Action.EDIT)
+@require("organisations.import_organisations")
 def organisation_import_template(request):
     """A CSV with the headings and an example, to fill in and upload."""
     return csv_download(imports.template_rows(), filename="organisations-import.csv")

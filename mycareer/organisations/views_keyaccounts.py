@@ -8,8 +8,8 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from mycareer.accounts.permissions import Action, access_for, require
 from mycareer.core.forms import add_validation_error
+from mycareer.core.permissions import require
 from mycareer.organisations import keyaccounts, selectors
 from mycareer.organisations.forms import (
     KeyAccountForm,
@@ -33,10 +33,10 @@ def _errors(request, error: ValidationError) -> None:
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.hold_key_account")
 def key_account_add(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
-    administrator = access_for(request.user).can(Action.ADMINISTER)
+    administrator = request.user.has_perm("organisations.manage_any_key_account")
     form = KeyAccountForm(request.POST or None, user=request.user, administrator=administrator)
     if request.method == "POST" and form.is_valid():
         operator = form.cleaned_data.get("operator") or request.user
@@ -60,7 +60,7 @@ def key_account_add(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.ADMINISTER)
+@require("organisations.manage_any_key_account")
 def key_account_reassign(request, pk: int, account_id: int):
     account = get_object_or_404(
         KeyAccount.objects.select_related("organisation", "operator", "unit"),
@@ -84,7 +84,7 @@ def key_account_reassign(request, pk: int, account_id: int):
 
 
 @require_POST
-@require(Action.EDIT)
+@require("organisations.hold_key_account")
 def key_account_remove(request, pk: int, account_id: int):
     account = get_object_or_404(
         KeyAccount.objects.select_related("organisation", "operator"),
@@ -103,7 +103,7 @@ def key_account_remove(request, pk: int, account_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.ADMINISTER)
+@require("organisations.manage_any_key_account")
 def multi_touch(request, pk: int):
     """Confirm, with what will be released or restored, then change multi-touch status."""
     organisation = get_object_or_404(Organisation, pk=pk)
@@ -157,12 +157,12 @@ def _contact(pk: int, contact_id: int) -> Contact:
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.hold_key_account")
 def key_contact_mark(request, pk: int, contact_id: int):
     """The key account operator protects a contact and writes how to approach them."""
     contact = _contact(pk, contact_id)
     accounts = KeyAccount.objects.filter(organisation_id=pk).select_related("unit", "operator")
-    if not access_for(request.user).can(Action.ADMINISTER):
+    if not request.user.has_perm("organisations.manage_any_key_account"):
         accounts = accounts.filter(operator=request.user)
     account = accounts.first()
     if account is None:
@@ -209,7 +209,7 @@ def key_contact_mark(request, pk: int, contact_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.request_liaison")
 def liaison_request_create(request, pk: int, contact_id: int):
     contact = _contact(pk, contact_id)
     blockers = keyaccounts.contact_blockers(contact=contact, user=request.user)
@@ -241,7 +241,7 @@ def liaison_request_create(request, pk: int, contact_id: int):
 
 
 @require_safe
-@require(Action.EDIT)
+@require("organisations.request_liaison")
 def liaison_inbox(request):
     return render(
         request,
@@ -256,7 +256,7 @@ def liaison_inbox(request):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("organisations.request_liaison")
 def liaison_request_detail(request, request_id: int):
     """The owner answers; the requester can withdraw; nobody else sees the request."""
     liaison = get_object_or_404(
@@ -270,7 +270,7 @@ def liaison_request_detail(request, request_id: int):
         pk=request_id,
     )
     owner = liaison.key_contact.key_account.operator
-    administrator = access_for(request.user).can(Action.ADMINISTER)
+    administrator = request.user.has_perm("organisations.manage_any_key_account")
     if request.user not in (owner, liaison.requester) and not administrator:
         raise Http404("No such request.")
     can_decide = (

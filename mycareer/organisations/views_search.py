@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from mycareer.accounts.permissions import Action, require
 from mycareer.core.http import safe_next
+from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.organisations import selectors, services
 from mycareer.organisations.forms import SavedSearchForm
@@ -40,14 +40,14 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
 
 
 @require_safe
-@require(Action.VIEW)
+@require("organisations.view_organisation")
 def search(request):
     """Organisations matching the filters, a page at a time, with the person's saved searches."""
     return _render_search(request, OrganisationSearchForm(request.GET))
 
 
 @require_safe
-@require(Action.VIEW)
+@require("organisations.export_organisations")
 def export(request):
     """Every organisation matching the filters as CSV; the export is audited."""
     form = OrganisationSearchForm(request.GET)
@@ -60,7 +60,7 @@ def export(request):
 
 
 @require_POST
-@require(Action.VIEW)
+@require("organisations.save_search")
 def saved_search_create(request):
     """Save the search shown on the page under a name; a taken name is a form error."""
     save_form = SavedSearchForm(request.POST)
@@ -85,7 +85,7 @@ def saved_search_create(request):
 
 
 @require_POST
-@require(Action.VIEW)
+@require("organisations.save_search")
 def saved_search_delete(request, pk: int):
     saved = get_object_or_404(selectors.saved_searches_for(request.user), pk=pk)
     services.saved_search_delete(saved_search=saved, by=request.user)

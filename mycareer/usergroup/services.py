@@ -1,11 +1,12 @@
 """The Super User Group: representatives, announcements, and the fault and improvement log."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
+from mycareer.accounts.permissions import check_perm
 from mycareer.usergroup.models import (
     Announcement,
     AnnouncementDismissal,
@@ -21,15 +22,10 @@ from mycareer.usergroup.tasks import (
 )
 
 
-def _require(user: User, perm: str, reason: str) -> None:
-    if not user.has_perm(perm):
-        raise PermissionDenied(reason)
-
-
 @transaction.atomic
 def representative_appoint(*, unit: Unit, user: User, by: User) -> Representative:
     """Name a faculty's representative, replacing the previous one."""
-    _require(by, "usergroup.appoint_representative", "Only administrators name representatives.")
+    check_perm(by, "usergroup.appoint_representative")
     if unit.kind != Unit.Kind.FACULTY:
         raise ValidationError({"unit": "Each faculty has one representative: choose a faculty."})
     if user.kind != User.Kind.STAFF:
@@ -53,11 +49,7 @@ def announcement_publish(
     *, title: str, body: str, kind: str, by: User, email: bool = False
 ) -> Announcement:
     """Publish an update for all staff; with `email`, the worker also emails it to them."""
-    _require(
-        by,
-        "usergroup.publish_announcement",
-        "Only the Super User Group's representatives and administrators publish announcements.",
-    )
+    check_perm(by, "usergroup.publish_announcement")
     announcement = Announcement.objects.create(title=title, body=body, kind=kind, published_by=by)
     audit.log(announcement, "usergroup.announcement.published", by=by, data={"email": email})
     if email:
@@ -79,7 +71,7 @@ def feedback_log(
     *, by: User, kind: str, title: str, description: str, page: str = "", screenshot=None
 ) -> Feedback:
     """Record a fault or an improvement request from anyone on staff."""
-    _require(by, "usergroup.log_feedback", "Faults and ideas are logged by university staff.")
+    check_perm(by, "usergroup.log_feedback")
     membership = by.memberships.select_related("unit").first()
     faculty = membership.unit.faculty if membership else None
     feedback = Feedback(
@@ -105,11 +97,7 @@ def feedback_triage(
     *, feedback: Feedback, status: str, by: User, comment: str = "", duplicate_of=None
 ) -> Feedback:
     """Move a fault or request on (accepted, declined, duplicate, done), with a comment."""
-    _require(
-        by,
-        "usergroup.triage_feedback",
-        "Only the Super User Group's representatives and administrators triage requests.",
-    )
+    check_perm(by, "usergroup.triage_feedback")
     if status not in Feedback.Status.values:
         raise ValidationError({"status": "Choose a status."})
     if status == Feedback.Status.DUPLICATE:
@@ -134,7 +122,7 @@ def feedback_triage(
 
 
 def feedback_comment(*, feedback: Feedback, by: User, text: str) -> FeedbackComment:
-    _require(by, "usergroup.log_feedback", "Comments come from university staff.")
+    check_perm(by, "usergroup.log_feedback")
     if not text.strip():
         raise ValidationError({"text": "Write a comment."})
     return FeedbackComment.objects.create(feedback=feedback, author=by, text=text.strip())
@@ -142,7 +130,7 @@ def feedback_comment(*, feedback: Feedback, by: User, text: str) -> FeedbackComm
 
 def feedback_vote(*, feedback: Feedback, by: User) -> bool:
     """Add one person's vote (once); returns whether it counted."""
-    _require(by, "usergroup.log_feedback", "Votes come from university staff.")
+    check_perm(by, "usergroup.log_feedback")
     try:
         with transaction.atomic():
             FeedbackVote.objects.create(feedback=feedback, user=by, created_at=timezone.now())

@@ -1,13 +1,14 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mycareer.accounts.models import Unit, User
-from mycareer.accounts.permissions import require_kind
+from mycareer.accounts.models import Unit
+from mycareer.accounts.permissions import check_perm
 from mycareer.core.forms import add_validation_error, bounded_ids
 from mycareer.core.http import safe_next
+from mycareer.core.permissions import require
 from mycareer.usergroup import services
 from mycareer.usergroup.forms import (
     AnnouncementForm,
@@ -22,7 +23,7 @@ SORTS = {"votes": ("-vote_count", "-created_at"), "newest": ("-created_at",)}
 
 
 @require_http_methods(["GET", "POST"])
-@require_kind(User.Kind.STAFF)
+@require("usergroup.view_group")
 def group(request):
     """The group's page: one representative per faculty, and the announcements."""
     form = None
@@ -37,7 +38,7 @@ def group(request):
                 messages.success(request, "The representative is named.")
                 return redirect("usergroup:group")
     elif request.method == "POST":
-        raise PermissionDenied("Only administrators name representatives.")
+        check_perm(request.user, "usergroup.appoint_representative")
     representatives = {r.unit_id: r for r in Representative.objects.select_related("user", "unit")}
     faculties = [
         (faculty, representatives.get(faculty.pk))
@@ -56,12 +57,8 @@ def group(request):
 
 
 @require_http_methods(["GET", "POST"])
-@require_kind(User.Kind.STAFF)
+@require("usergroup.publish_announcement")
 def announcement_create(request):
-    if not request.user.has_perm("usergroup.publish_announcement"):
-        raise PermissionDenied(
-            "Only the Super User Group's representatives and administrators publish announcements."
-        )
     form = AnnouncementForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.announcement_publish(by=request.user, **form.cleaned_data)
@@ -71,7 +68,7 @@ def announcement_create(request):
 
 
 @require_POST
-@require_kind(User.Kind.STAFF)
+@require("usergroup.view_group")
 def announcement_dismiss(request, pk: int):
     services.announcement_dismiss(
         announcement=get_object_or_404(Announcement, pk=pk), user=request.user
@@ -80,7 +77,7 @@ def announcement_dismiss(request, pk: int):
 
 
 @require_http_methods(["GET"])
-@require_kind(User.Kind.STAFF)
+@require("usergroup.view_group")
 def board(request):
     """Faults and improvement requests, sortable by votes and filterable by faculty and status."""
     sort = request.GET.get("sort", "votes")
@@ -112,7 +109,7 @@ def board(request):
 
 
 @require_http_methods(["GET", "POST"])
-@require_kind(User.Kind.STAFF)
+@require("usergroup.view_group")
 def feedback_create(request):
     form = FeedbackForm(
         request.POST or None, request.FILES or None, initial={"page": request.GET.get("page", "")}
@@ -129,7 +126,7 @@ def feedback_create(request):
 
 
 @require_http_methods(["GET", "POST"])
-@require_kind(User.Kind.STAFF)
+@require("usergroup.view_group")
 def feedback_detail(request, pk: int):
     feedback = get_object_or_404(
         Feedback.objects.select_related("reporter", "faculty", "duplicate_of").annotate(
@@ -156,8 +153,7 @@ def feedback_detail(request, pk: int):
                 )
                 return redirect(feedback)
             if do == "triage":
-                if not can_triage:
-                    raise PermissionDenied("Only the Super User Group triages requests.")
+                check_perm(request.user, "usergroup.triage_feedback")
                 if triage_form.is_valid():
                     services.feedback_triage(
                         feedback=feedback, by=request.user, **triage_form.cleaned_data

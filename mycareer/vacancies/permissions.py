@@ -15,7 +15,13 @@ record, so they can answer questions, but decide nothing.
 import rules
 from django.db.models import Q
 
-from mycareer.accounts.permissions import can_edit_records, can_view_staff_pages, is_student
+from mycareer.accounts.permissions import (
+    Action,
+    add_rule,
+    can_edit_records,
+    can_view_staff_pages,
+    is_student,
+)
 from mycareer.organisations.models import EmployerMembership, Organisation
 
 
@@ -87,14 +93,32 @@ def is_employer_member(user) -> bool:
     )
 
 
+E = Action.EDIT
+
 # The record of a vacancy (status, history, pending changes): staff and the organisation.
-rules.add_perm(
-    "vacancies.view_vacancy_record", can_view_staff_pages | belongs_to_vacancy_organisation
+add_rule(
+    "vacancies.view_vacancy_record",
+    can_view_staff_pages | belongs_to_vacancy_organisation,
+    needs=Action.VIEW,
 )
-rules.add_perm("vacancies.change_vacancy", can_edit_records | manages_vacancy)
+add_rule(
+    "vacancies.change_vacancy",
+    can_edit_records | manages_vacancy,
+    needs=E,
+    otherwise="Only your organisation's administrators can change its vacancies.",
+)
 # With an organisation as the object: may this person create a vacancy for it?
-rules.add_perm("vacancies.add_vacancy_for", can_edit_records | manages_vacancies_of)
-rules.add_perm("vacancies.post_for_employer", can_edit_records)
-rules.add_perm("vacancies.view_moderation_queue", can_view_staff_pages)
-rules.add_perm("vacancies.moderate_vacancy", can_edit_records)
-rules.add_perm("vacancies.browse_vacancies", is_student | can_view_staff_pages)
+add_rule(
+    "vacancies.add_vacancy_for",
+    can_edit_records | manages_vacancies_of,
+    otherwise="You may manage vacancies only for your own organisation.",
+)
+add_rule("vacancies.post_for_employer", can_edit_records, needs=E)
+add_rule("vacancies.view_moderation_queue", can_view_staff_pages, needs=Action.VIEW)
+add_rule(
+    "vacancies.moderate_vacancy",
+    can_edit_records,
+    needs=E,
+    otherwise="Only staff who edit records moderate.",
+)
+add_rule("vacancies.browse_vacancies", is_student | can_view_staff_pages, needs=Action.VIEW)

@@ -23,8 +23,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from mycareer.accounts.models import DegreeProgramme, StudentProfile, Unit
-from mycareer.accounts.permissions import Action, access_for
+from mycareer.accounts.models import DegreeProgramme, StudentProfile, Unit, User
 from mycareer.audit.models import AuditEntry
 from mycareer.organisations.models import EmployerMembership, Organisation
 from mycareer.organisations.timeline import TimelineEntry
@@ -85,8 +84,8 @@ def _is_targeted() -> Q:
     )
 
 
-def _sees_everything(user) -> bool:
-    return access_for(user).can(Action.VIEW)
+def _sees_everything(user: User) -> bool:
+    return user.has_perm("mycareer.view_staff_pages")
 
 
 def vacancies_for(user, *, today: datetime.date | None = None) -> QuerySet[Vacancy]:

@@ -34,17 +34,16 @@ import copy
 import datetime
 from collections.abc import Iterable
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from mycareer import audit
 from mycareer.accounts.models import DegreeProgramme, Unit, User
-from mycareer.accounts.permissions import Action, access_for
+from mycareer.accounts.permissions import check_perm
 from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
 from mycareer.vacancies.models import Vacancy
-from mycareer.vacancies.permissions import manages_vacancies_of
 from mycareer.vacancies.tasks import send_vacancy_decision_email
 
 SIMPLE_FIELDS = [
@@ -70,9 +69,9 @@ Status = Vacancy.Status
 # Helpers ---------------------------------------------------------------------------
 
 
-def is_moderator(user) -> bool:
+def is_moderator(user: User) -> bool:
     """Staff who may moderate, post on an employer's behalf and edit any vacancy."""
-    return access_for(user).can(Action.EDIT)
+    return user.has_perm("vacancies.moderate_vacancy")
 
 
 def _check_may_manage(by: User, organisation: Organisation) -> bool:
@@ -80,18 +79,8 @@ def _check_may_manage(by: User, organisation: Organisation) -> bool:
 
     Returns True when `by` acts as staff.
     """
-    if is_moderator(by):
-        return True
-    if manages_vacancies_of(by, organisation):
-        return False
-    raise PermissionDenied("You may manage vacancies only for your own organisation.")
-
-
-def _check_moderator(by: User) -> None:
-    if not is_moderator(by):
-        raise PermissionDenied(
-            access_for(by).why_not(Action.EDIT) or "Only staff who edit records moderate."
-        )
+    check_perm(by, "vacancies.add_vacancy_for", organisation)
+    return is_moderator(by)
 
 
 def _check_organisation_can_post(organisation: Organisation) -> None:
@@ -352,7 +341,7 @@ def vacancy_withdraw(*, vacancy: Vacancy, by: User) -> Vacancy:
 @transaction.atomic
 def vacancy_approve(*, vacancy: Vacancy, by: User) -> Vacancy:
     """Approve a submitted vacancy: students see it (once its organisation is active)."""
-    _check_moderator(by)
+    check_perm(by, "vacancies.moderate_vacancy")
     vacancy = _locked(vacancy)
     if vacancy.status != Status.SUBMITTED:
         raise ValidationError(
@@ -376,7 +365,7 @@ def vacancy_approve(*, vacancy: Vacancy, by: User) -> Vacancy:
 @transaction.atomic
 def vacancy_reject(*, vacancy: Vacancy, by: User, reason: str) -> Vacancy:
     """Turn down a submitted vacancy; the reason is emailed to the employer."""
-    _check_moderator(by)
+    check_perm(by, "vacancies.moderate_vacancy")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give a reason: the employer is told it."})
@@ -408,7 +397,7 @@ def _check_pending(vacancy: Vacancy) -> None:
 @transaction.atomic
 def vacancy_approve_edit(*, vacancy: Vacancy, by: User) -> Vacancy:
     """Make an approved vacancy's waiting changes live."""
-    _check_moderator(by)
+    check_perm(by, "vacancies.moderate_vacancy")
     vacancy = _locked(vacancy)
     _check_pending(vacancy)
     pending = dict(vacancy.pending_changes or {})
@@ -428,7 +417,7 @@ def vacancy_approve_edit(*, vacancy: Vacancy, by: User) -> Vacancy:
 @transaction.atomic
 def vacancy_reject_edit(*, vacancy: Vacancy, by: User, reason: str) -> Vacancy:
     """Drop an approved vacancy's waiting changes; the live version stays as it was."""
-    _check_moderator(by)
+    check_perm(by, "vacancies.moderate_vacancy")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give a reason: the employer is told it."})

@@ -11,9 +11,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mycareer.accounts.models import User
-from mycareer.accounts.permissions import Action, access_for, require, require_kind
+from mycareer.accounts.permissions import AccessDenied, check_perm, why_not
 from mycareer.core.forms import add_validation_error, bounded_ids
 from mycareer.core.http import safe_next
+from mycareer.core.permissions import require
 from mycareer.vacancies import selectors, services
 from mycareer.vacancies.forms import (
     ModerationForm,
@@ -43,7 +44,7 @@ def _managed_vacancy(request, pk: int) -> Vacancy:
             raise PermissionDenied(
                 "Only your organisation's administrators can change its vacancies."
             )
-        raise PermissionDenied(access_for(user).why_not(Action.EDIT) or "You may not do this.")
+        raise AccessDenied(why_not(user, "vacancies.change_vacancy"))
     raise Http404("No such vacancy.")
 
 
@@ -57,8 +58,7 @@ def browse(request):
     user = request.user
     if user.kind == User.Kind.EMPLOYER and not user.is_superuser:
         return redirect("vacancies:mine")
-    if not user.has_perm("vacancies.browse_vacancies"):
-        raise PermissionDenied(access_for(user).why_not(Action.VIEW) or "You may not do this.")
+    check_perm(user, "vacancies.browse_vacancies")
     form = VacancySearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     vacancies = selectors.search(
@@ -101,7 +101,7 @@ def detail(request, pk: int):
                 "history": selectors.vacancy_story(vacancy, viewer=user),
                 "may_change": user.has_perm("vacancies.change_vacancy", vacancy),
                 "may_moderate": user.has_perm("vacancies.moderate_vacancy"),
-                "staff": access_for(user).can(Action.VIEW),
+                "staff": user.has_perm("mycareer.view_staff_pages"),
             },
         )
     if selectors.is_visible_to(user, vacancy):
@@ -113,7 +113,7 @@ def detail(request, pk: int):
 
 
 @require_safe
-@require_kind(User.Kind.EMPLOYER)
+@require("organisations.use_employer_pages")
 def mine(request):
     """The employer's vacancies and where each stands."""
     page = Paginator(selectors.vacancies_of_employer(request.user), 25).get_page(
@@ -131,7 +131,7 @@ def mine(request):
 
 
 @require_http_methods(["GET", "POST"])
-@require_kind(User.Kind.EMPLOYER)
+@require("organisations.use_employer_pages")
 def create(request):
     """An employer admin drafts a vacancy, and may send it for moderation straight away."""
     organisations = selectors.organisations_of(request.user, admin=True)
@@ -165,7 +165,7 @@ def create(request):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("vacancies.post_for_employer")
 def post_for_employer(request):
     """Staff post a vacancy on an employer's behalf: it is live at once."""
     organisations = organisations_to_post_for()
@@ -273,7 +273,7 @@ def withdraw(request, pk: int):
 
 
 @require_safe
-@require(Action.VIEW)
+@require("vacancies.view_moderation_queue")
 def moderation(request):
     """Submitted vacancies and changes to live ones, the longest waiting first."""
     page = Paginator(selectors.moderation_queue(), 20).get_page(request.GET.get("page"))
@@ -291,7 +291,7 @@ def moderation(request):
 
 
 @require_http_methods(["GET", "POST"])
-@require(Action.EDIT)
+@require("vacancies.moderate_vacancy")
 def moderate(request, pk: int):
     """Approve, or reject with a reason, a submitted vacancy or the changes to a live one."""
     vacancy = get_object_or_404(selectors.vacancy_with_details(), pk=pk)

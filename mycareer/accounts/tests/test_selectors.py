@@ -1,0 +1,58 @@
+"""The access list reads training and terms validity from the query `compute_access` uses."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from mycareer.accounts import selectors, services
+from mycareer.accounts.models import AccessLevel, TrainingCourse, TrainingRecord
+from mycareer.accounts.permissions import Action, compute_access, current_terms
+
+pytestmark = pytest.mark.django_db
+
+
+def _expire_operator_training(user, *, days_ago: int) -> datetime.date:
+    expired = timezone.localdate() - datetime.timedelta(days=days_ago)
+    TrainingRecord.objects.filter(
+        user=user, course__code=TrainingCourse.OPERATOR, status=TrainingRecord.Status.COMPLETED
+    ).update(expires_on=expired)
+    return expired
+
+
+def test_the_access_list_agrees_with_compute_access_for_every_member_of_staff(persona, cast):
+    _expire_operator_training(persona("operator"), days_ago=1)
+    services.terms_publish(version="9.9", title="Terms", body="New.", by=None)
+    services.terms_accept(user=persona("manager"), terms=current_terms())
+    for person in selectors.staff_with_access():
+        access = compute_access(person)
+        if person.operator_done:
+            assert person.operator_valid == (
+                access.operator_training_expires >= timezone.localdate()
+            )
+        assert person.terms_ok == access.terms_accepted, person.email
+        if person.grant_level and person.grant_level >= AccessLevel.OPERATOR:
+            assert access.can(Action.EDIT) == (person.operator_valid and person.terms_ok)
+
+
+def test_training_that_ends_today_is_still_valid_and_yesterday_is_not(persona, cast):
+    operator = persona("operator")
+    _expire_operator_training(operator, days_ago=0)
+    assert selectors.staff_with_access().get(pk=operator.pk).operator_valid
+    assert compute_access(operator).can(Action.EDIT)
+    _expire_operator_training(operator, days_ago=1)
+    assert not selectors.staff_with_access().get(pk=operator.pk).operator_valid
+    assert not compute_access(operator).can(Action.EDIT)
+
+
+def test_the_access_list_page_shows_expired_training_and_unaccepted_terms(client, persona, cast):
+    expired = _expire_operator_training(persona("operator"), days_ago=1)
+    terms = services.terms_publish(version="9.9", title="Terms", body="New.", by=None)
+    services.terms_accept(user=persona("admin"), terms=terms)
+    client.force_login(persona("admin"))
+    response = client.get(reverse("accounts:access_list"), {"q": "operator@demo.ac.uk"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"Expired {expired:%-d %b %Y}" in body
+    assert "Not accepted" in body
