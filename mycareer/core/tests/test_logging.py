@@ -122,18 +122,18 @@ def test_a_failing_task_leaves_an_error_line_with_its_outcome_and_error(caplog, 
 def test_an_import_checked_by_the_worker_leaves_its_lines(
     caplog, run_worker, persona, settings, tmp_path
 ):
-    from mycareer.organisations import imports, tasks
+    from mycareer.organisations import imports, jobs
 
     settings.MEDIA_ROOT = tmp_path
     data = b"Organisation name,Website\nLogline Ltd,logline.example.org\nGrep Group,grep.example\n"
     file = imports.store_for_check(data=data)
     user = persona("operator")
-    tasks.check_import.enqueue(user_id=user.pk, file=file, filename="two.csv")
+    jobs.check_import.enqueue(user_id=user.pk, file=file, filename="two.csv")
     with caplog.at_level(logging.INFO):
         run_worker()
     (checked,) = lines(caplog, "import.checked")
     assert fields_of(checked.getMessage())["rows"] == "2"
-    (finished,) = lines(caplog, "task.finished", task="mycareer.organisations.tasks.check_import")
+    (finished,) = lines(caplog, "task.finished", task="mycareer.organisations.jobs.check_import")
     fields = fields_of(finished.getMessage())
     assert fields["outcome"] == "succeeded" and "duration_ms" in fields
 
