@@ -499,11 +499,12 @@ def _preview_contact(request, campaign: Campaign):
 
 
 def _content(campaign: Campaign, contact: Contact) -> dict:
+    # A sample unsubscribe link: the sender may press it to see the page, harmlessly.
     return render_for(
         campaign,
         contact,
         events=events_for(campaign),
-        unsubscribe_url=unsubscribe_url(contact.pk, campaign.purpose),
+        unsubscribe_url=unsubscribe_url(contact.pk, campaign.purpose, sample=True),
     )
 
 
@@ -557,13 +558,17 @@ def campaign_preview_html(request, pk: int):
 def unsubscribe(request, token: str):
     """GET shows a button (link scanners must not unsubscribe anyone); POST opts out at once."""
     try:
-        contact_id, purpose = read_token(token)
+        contact_id, purpose, sample = read_token(token)
     except signing.BadSignature:
         return render(request, "mailing/unsubscribe_invalid.html", status=400)
     contact = Contact.objects.filter(pk=contact_id).select_related("organisation").first()
     if contact is None or purpose not in EmailOptOut.Purpose.values:
         return render(request, "mailing/unsubscribe_invalid.html", status=400)
     label = EmailOptOut.Purpose(purpose).label.lower()
+    if sample:
+        return render(
+            request, "mailing/unsubscribe_sample.html", {"contact": contact, "label": label}
+        )
     if request.method == "POST":
         services.unsubscribe(contact=contact, purpose=purpose)
         return render(
