@@ -36,7 +36,12 @@ from mycareer.mailing.recipients import Why, campaign_query
 from mycareer.mailing.sending import campaign_progress
 from mycareer.mailing.unsubscribe import read_token, unsubscribe_url
 from mycareer.organisations.models import Contact, EmailOptOut, Organisation
-from mycareer.organisations.search import FILTER_NAMES, OrganisationQuery, OrganisationSearchForm
+from mycareer.organisations.search import (
+    FILTER_NAMES,
+    OrganisationQuery,
+    OrganisationSearchForm,
+    unknown_filters_message,
+)
 
 # Parameters of the search page that are not filters and do not change who is chosen.
 HARMLESS_PARAMETERS = {"sort", "page"}
@@ -93,14 +98,7 @@ def _parse_search(request) -> tuple[dict | None, bool, list[str]]:
         return (
             None,
             everyone,
-            [
-                ngettext(
-                    "The search has a filter it does not know: %(names)s.",
-                    "The search has filters it does not know: %(names)s.",
-                    len(unknown),
-                )
-                % {"names": ", ".join(f"“{name}”" for name in unknown)}
-            ],
+            [unknown_filters_message(unknown)],
         )
     form = OrganisationSearchForm(request.GET)
     if not form.is_valid():
