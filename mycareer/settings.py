@@ -211,6 +211,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Accounts (allauth): email is the login; people verify their address.
 ACCOUNT_ADAPTER = "mycareer.accounts.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"login": "mycareer.accounts.forms.LoginForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]

@@ -1,3 +1,4 @@
+from allauth.account import forms as allauth_forms
 from django import forms
 
 from mycareer.accounts.models import AccessLevel, TrainingCourse, TrainingSession, User
@@ -105,3 +106,14 @@ class StaffProfileForm(forms.ModelForm):
         """The optional kinds left unticked: the ones this person does not want."""
         chosen = set(self.cleaned_data["receive"])
         return sorted(code for code, _ in self.fields["receive"].choices if code not in chosen)
+
+
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's login form in MyCareer's words: the page itself links to the password
+    reset, once, beside the button."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = ""
+        if "remember" in self.fields:
+            self.fields["remember"].label = "Keep me logged in on this device"

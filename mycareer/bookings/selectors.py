@@ -279,6 +279,10 @@ class Panel:
             return "Booking closed when the event started."
         if settings.opens_at and self.now < settings.opens_at:
             start = f"Booking opens on {when_text(settings.opens_at)}"
+        elif event.status == event.Status.DRAFT:
+            if not (settings.closes_at and settings.closes_at < event.starts_at):
+                return "Booking opens when the event is published and stays open until it starts."
+            start = "Booking opens when the event is published"
         else:
             start = "Booking is open"
         if settings.closes_at and settings.closes_at < event.starts_at:

@@ -90,7 +90,8 @@ def visible_events(user, tree: UnitTree | None = None) -> QuerySet[Event]:
     Administrators see everything; staff who may read staff pages see every published
     or cancelled event plus their own units' drafts; students see listed events whose
     audience includes them (opened units are part of the audience); employers see
-    events open to all students and those their organisation takes part in.
+    events open to all students, to employers or to the public, and those their
+    organisation takes part in.
     """
     events = Event.objects.all()
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -109,7 +110,8 @@ def visible_events(user, tree: UnitTree | None = None) -> QuerySet[Event]:
                 event_id=OuterRef("pk"), organisation_id=organisation_id
             )
         )
-        return events.filter(listed & (Q(audience__open_to_all=True) | takes_part))
+        shared = Q(audience__open_to_employers=True) | Q(audience__open_to_public=True)
+        return events.filter(listed & (Q(audience__open_to_all=True) | shared | takes_part))
     return events.filter(listed, audience__open_to_all=True, audience__years="")
 
 

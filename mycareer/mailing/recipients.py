@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from mycareer.mailing.models import OutboxMessage
 from mycareer.organisations.keyaccounts import key_contact_exclusion
@@ -43,6 +44,21 @@ class Why:
         DUPLICATE: "same address as another recipient",
         BY_SENDER: "left out by the sender",
     }
+    # The same after a number ("2 key contacts without a liaison agreement"): singular
+    # and plural, for ngettext.
+    COUNTED = {
+        INACTIVE: ("with their organisation not active",) * 2,
+        NO_EMAIL: ("with no email address",) * 2,
+        OPTED_OUT: ("opted out",) * 2,
+        BOUNCED: ("whose email bounced before",) * 2,
+        KEY_CONTACT: (
+            "key contact without a liaison agreement",
+            "key contacts without a liaison agreement",
+        ),
+        TOO_OFTEN: ("emailed too often recently",) * 2,
+        DUPLICATE: ("with the same address as another recipient",) * 2,
+        BY_SENDER: ("left out by the sender",) * 2,
+    }
 
 
 @dataclass(frozen=True)
@@ -68,8 +84,10 @@ class RecipientList:
 
     @property
     def reason_counts(self) -> list[tuple[str, int]]:
-        """The same, most frequent first, for a page to list."""
-        return self.reasons.most_common()
+        """How many were left out for each kind, most frequent first, in words that agree
+        with their number, for a page to list."""
+        counts = Counter(e.kind for e in self.excluded)
+        return [(ngettext(*Why.COUNTED[kind], n), n) for kind, n in counts.most_common()]
 
 
 def frequency_limit() -> tuple[int, int]:

@@ -395,7 +395,7 @@ def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None 
         campaign,
         contact,
         events=events_for(campaign),
-        unsubscribe_url=unsubscribe_url(contact.pk, campaign.purpose),
+        unsubscribe_url=unsubscribe_url(contact.pk, campaign.purpose, sample=True),
     )
     message = EmailMultiAlternatives(
         subject=f"[TEST] {content['subject']}", body=content["text"], to=[by.email]

@@ -1,4 +1,10 @@
-"""Signed unsubscribe tokens: one per contact and purpose, never guessable or forgeable."""
+"""Signed unsubscribe tokens: one per contact and purpose, never guessable or forgeable.
+
+A test copy or a preview carries a *sample* token: it names the same contact, so the
+sender sees the page their recipient would, but pressing it there changes nothing.
+"""
+
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core import signing
@@ -7,19 +13,28 @@ from django.urls import reverse
 SALT = "mycareer.mailing.unsubscribe"
 
 
-def make_token(contact_id: int, purpose: str) -> str:
-    return signing.dumps({"c": contact_id, "p": purpose}, salt=SALT, compress=True)
+class Token(NamedTuple):
+    contact_id: int
+    purpose: str
+    sample: bool
 
 
-def read_token(token: str) -> tuple[int, str]:
-    """The (contact id, purpose) a token stands for; raises signing.BadSignature if forged."""
+def make_token(contact_id: int, purpose: str, *, sample: bool = False) -> str:
+    data = {"c": contact_id, "p": purpose}
+    if sample:
+        data["s"] = 1
+    return signing.dumps(data, salt=SALT, compress=True)
+
+
+def read_token(token: str) -> Token:
+    """What a token stands for; raises signing.BadSignature if forged."""
     data = signing.loads(token, salt=SALT)
-    return int(data["c"]), str(data["p"])
+    return Token(int(data["c"]), str(data["p"]), bool(data.get("s")))
 
 
-def unsubscribe_url(contact_id: int, purpose: str) -> str:
+def unsubscribe_url(contact_id: int, purpose: str, *, sample: bool = False) -> str:
     return settings.SITE_URL + reverse(
-        "mailing:unsubscribe", args=[make_token(contact_id, purpose)]
+        "mailing:unsubscribe", args=[make_token(contact_id, purpose, sample=sample)]
     )
 
 

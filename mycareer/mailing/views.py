@@ -36,7 +36,12 @@ from mycareer.mailing.recipients import Why, campaign_query
 from mycareer.mailing.sending import campaign_progress
 from mycareer.mailing.unsubscribe import read_token, unsubscribe_url
 from mycareer.organisations.models import Contact, EmailOptOut, Organisation
-from mycareer.organisations.search import FILTER_NAMES, OrganisationQuery, OrganisationSearchForm
+from mycareer.organisations.search import (
+    FILTER_NAMES,
+    OrganisationQuery,
+    OrganisationSearchForm,
+    unknown_filters_message,
+)
 
 # Parameters of the search page that are not filters and do not change who is chosen.
 HARMLESS_PARAMETERS = {"sort", "page"}
@@ -93,14 +98,7 @@ def _parse_search(request) -> tuple[dict | None, bool, list[str]]:
         return (
             None,
             everyone,
-            [
-                ngettext(
-                    "The search has a filter it does not know: %(names)s.",
-                    "The search has filters it does not know: %(names)s.",
-                    len(unknown),
-                )
-                % {"names": ", ".join(f"“{name}”" for name in unknown)}
-            ],
+            [unknown_filters_message(unknown)],
         )
     form = OrganisationSearchForm(request.GET)
     if not form.is_valid():
@@ -496,11 +494,12 @@ def _preview_contact(request, campaign: Campaign):
 
 
 def _content(campaign: Campaign, contact: Contact) -> dict:
+    # A sample unsubscribe link: the sender may press it to see the page, harmlessly.
     return render_for(
         campaign,
         contact,
         events=events_for(campaign),
-        unsubscribe_url=unsubscribe_url(contact.pk, campaign.purpose),
+        unsubscribe_url=unsubscribe_url(contact.pk, campaign.purpose, sample=True),
     )
 
 
@@ -554,13 +553,17 @@ def campaign_preview_html(request, pk: int):
 def unsubscribe(request, token: str):
     """GET shows a button (link scanners must not unsubscribe anyone); POST opts out at once."""
     try:
-        contact_id, purpose = read_token(token)
+        contact_id, purpose, sample = read_token(token)
     except signing.BadSignature:
         return render(request, "mailing/unsubscribe_invalid.html", status=400)
     contact = Contact.objects.filter(pk=contact_id).select_related("organisation").first()
     if contact is None or purpose not in EmailOptOut.Purpose.values:
         return render(request, "mailing/unsubscribe_invalid.html", status=400)
     label = EmailOptOut.Purpose(purpose).label.lower()
+    if sample:
+        return render(
+            request, "mailing/unsubscribe_sample.html", {"contact": contact, "label": label}
+        )
     if request.method == "POST":
         services.unsubscribe(contact=contact, purpose=purpose)
         return render(

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
@@ -371,13 +372,25 @@ def liaison_request_create(
     blockers = contact_blockers(contact=contact, user=requester)
     if not blockers:
         raise ValidationError(f"You may already contact {contact.full_name}: no liaison is needed.")
+    pending = {
+        request.key_contact_id: request
+        for request in LiaisonRequest.objects.filter(
+            requester=requester, key_contact__in=blockers, status=LiaisonRequest.Status.PENDING
+        ).select_related("key_contact__key_account__operator")
+    }
+    if len(pending) == len(blockers):
+        # Nothing new would be sent: say so, rather than drop what was typed.
+        waiting = sorted(pending.values(), key=lambda r: r.created_at)[0]
+        raise ValidationError(
+            f"You asked {waiting.key_contact.key_account.operator} on "
+            f"{date_format(timezone.localtime(waiting.created_at), 'j F Y')} and they have "
+            "not answered yet. Wait for their answer, or withdraw that request (on Liaison "
+            "requests) to ask again."
+        )
     created = []
     for link in blockers:
-        pending = LiaisonRequest.objects.filter(
-            requester=requester, key_contact=link, status=LiaisonRequest.Status.PENDING
-        ).first()
-        if pending:
-            created.append(pending)
+        if link.pk in pending:
+            created.append(pending[link.pk])
             continue
         request = LiaisonRequest.objects.create(
             requester=requester,

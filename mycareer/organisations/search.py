@@ -142,15 +142,7 @@ class OrganisationQuery:
         """
         unknown = sorted(set(filters) - FILTER_NAMES)
         if unknown:
-            raise forms.ValidationError(
-                ngettext(
-                    "The search has a filter it does not know: %(names)s.",
-                    "The search has filters it does not know: %(names)s.",
-                    len(unknown),
-                )
-                % {"names": ", ".join(f"“{name}”" for name in unknown)},
-                code="unknown_filter",
-            )
+            raise forms.ValidationError(unknown_filters_message(unknown), code="unknown_filter")
         data = QueryDict(mutable=True)
         for name, value in filters.items():
             if name.startswith("tags_") and isinstance(value, list | tuple):
@@ -177,6 +169,15 @@ class OrganisationQuery:
 
 # The names a stored search may use: every field of the query but its order and viewer.
 FILTER_NAMES = frozenset(f.name for f in fields(OrganisationQuery)) - {"sort", "viewer"}
+
+
+def unknown_filters_message(names: list[str]) -> str:
+    """What to say about parameters the search does not know: refused, never ignored."""
+    return ngettext(
+        "The search has a filter it does not know: %(names)s.",
+        "The search has filters it does not know: %(names)s.",
+        len(names),
+    ) % {"names": ", ".join(f"“{name}”" for name in names)}
 
 
 def describe_query(query: OrganisationQuery, *, viewer_name: str = "") -> str:
@@ -359,14 +360,23 @@ class OrganisationSearchForm(forms.Form):
         "engaged_before",
     )
 
-    def __init__(self, *args, **kwargs):
+    # Parameters of the search page that are not filters.
+    NOT_FILTERS = frozenset({"page"})
+
+    def __init__(self, *args, strict: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        # Strict: a parameter that is not one of the filters is an error, never ignored.
+        self.strict = strict
         sectors, units = sector_and_unit_choices()
         self.fields["sectors"].choices = sectors
         self.fields["unit"].choices = [("", "Any unit"), *units]
 
     def clean(self):
         data = super().clean()
+        if self.strict and self.data:
+            unknown = sorted(set(self.data) - set(self.fields) - self.NOT_FILTERS)
+            if unknown:
+                raise forms.ValidationError(unknown_filters_message(unknown))
         after, before = data.get("engaged_after"), data.get("engaged_before")
         if after and before and after > before:
             self.add_error(

@@ -43,14 +43,14 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
 @require("organisations.view_organisation")
 def search(request):
     """Organisations matching the filters, a page at a time, with the person's saved searches."""
-    return _render_search(request, OrganisationSearchForm(request.GET))
+    return _render_search(request, OrganisationSearchForm(request.GET, strict=True))
 
 
 @require_safe
 @require("organisations.export_organisations")
 def export(request):
     """Every organisation matching the filters as CSV; the export is audited."""
-    form = OrganisationSearchForm(request.GET)
+    form = OrganisationSearchForm(request.GET, strict=True)
     if not form.is_valid():
         messages.error(request, "Correct the filters before exporting.")
         return redirect(f"{reverse('organisations:search')}?{request.GET.urlencode()}")

@@ -29,6 +29,17 @@ def test_a_wrong_password_is_refused_with_a_message(client, cast):
 
 
 @pytest.mark.django_db
+def test_the_login_page_offers_one_password_reset_link_in_the_sites_words(client):
+    """It showed "Forgot your password?" under the field and "Forgotten your password?"
+    beside the button, and a "Remember Me" box in the sign-up library's capitals."""
+    page = client.get(reverse("account_login")).content.decode()
+    assert page.count(f'href="{reverse("account_reset_password")}"') == 1
+    assert "Forgot your password" not in page
+    assert "Remember Me" not in page
+    assert "Keep me logged in on this device" in page
+
+
+@pytest.mark.django_db
 def test_administrator_grants_a_level_through_the_page(client, persona):
     client.force_login(persona("admin"))
     viewer = persona("viewer")

@@ -70,6 +70,17 @@ def test_a_refusal_is_explained(client, persona, mech_event):
 
 
 @pytest.mark.django_db
+def test_a_draft_does_not_say_that_booking_is_open(client, tom):
+    """The organiser's draft said "Booking is open until the event starts"."""
+    event = make_event(organiser=tom, capacity=5)
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.DRAFT)
+    client.force_login(tom)
+    page = text(client.get(reverse("events:detail", args=[event.pk])))
+    assert "Booking is open" not in page
+    assert "Booking opens when the event is published and stays open until it starts." in page
+
+
+@pytest.mark.django_db
 def test_the_panel_shows_places_the_window_and_the_waiting_list_rule(client, persona, tom):
     event = make_event(organiser=tom, capacity=1)
     taker = make_students(1)[0]

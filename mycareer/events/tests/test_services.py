@@ -345,6 +345,30 @@ def test_employers_see_events_of_their_organisation(tom, persona, monday):
 
 
 @pytest.mark.django_db
+def test_employers_see_the_events_open_to_employers_or_the_public(tom, persona, client):
+    """An event marked "Employers take part or may attend" was missing from an employer's
+    calendar, and opening it gave a bare 404, though its public page worked."""
+    from django.urls import reverse
+
+    def week(n):  # a week apart, so none clashes with another
+        return at(far_monday() + datetime.timedelta(weeks=n), 10)
+
+    for_employers = make_event(
+        by=tom, title="Meet the engineers", starts_at=week(0), open_to_employers=True
+    )
+    for_public = make_event(by=tom, title="Open lecture", starts_at=week(1), open_to_public=True)
+    students_only = make_event(by=tom, title="Students only", starts_at=week(2))
+    for event in (for_employers, for_public, students_only):
+        services.event_publish(event=event, by=tom)
+    employer = persona("employer")
+    visible = set(selectors.visible_events(employer))
+    assert {for_employers, for_public} <= visible
+    assert students_only not in visible
+    client.force_login(employer)
+    assert client.get(reverse("events:detail", args=[for_employers.pk])).status_code == 200
+
+
+@pytest.mark.django_db
 def test_merging_organisations_moves_their_events(tom, monday):
     old = organisation("Old Name Ltd")
     survivor = organisation("New Name Ltd")

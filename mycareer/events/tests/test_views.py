@@ -379,6 +379,15 @@ def test_clashes_are_checked_on_a_draft_and_shown_with_reasons(client, tom):
     assert "Same audience: School of Mechanical Engineering; same organisation: Kirkstall" in body
 
 
+def test_the_time_of_an_event_sits_in_its_sentence_without_a_stray_space(client, tom):
+    """The clash check read "15:00–17:00 ), compared" and the cancel page "17:00 ."."""
+    draft = Event.objects.get(title="Robotics industry evening")
+    client.force_login(tom)
+    for name, follows in (("events:clashes", "), compared"), ("events:cancel", ". Cancelling")):
+        body = client.get(reverse(name, args=[draft.pk])).content.decode()
+        assert f"</time>{follows}" in body, name
+
+
 def test_publishing_despite_a_clash_needs_a_reason(client, tom):
     draft = Event.objects.get(title="Robotics industry evening")
     client.force_login(tom)

@@ -404,3 +404,22 @@ def test_two_campaigns_queued_at_once_cannot_both_include_someone_at_the_limit(
         OutboxMessage.objects.filter(campaign__in=[first, second]).values_list("email", flat=True)
     )
     assert len(per_address) == len(set(per_address)) == 6
+
+
+def test_the_reasons_left_out_read_in_words_that_agree_with_their_numbers():
+    """The campaign page said "2 key contact without a liaison agreement"."""
+    from mycareer.mailing.recipients import Exclusion, RecipientList
+
+    def left_out(*kinds):
+        excluded = [Exclusion(contact=None, reason="", kind=kind) for kind in kinds]
+        return RecipientList(excluded=excluded).reason_counts
+
+    assert left_out(Why.KEY_CONTACT, Why.KEY_CONTACT, Why.OPTED_OUT) == [
+        ("key contacts without a liaison agreement", 2),
+        ("opted out", 1),
+    ]
+    assert left_out(Why.KEY_CONTACT) == [("key contact without a liaison agreement", 1)]
+    assert left_out(Why.INACTIVE, Why.INACTIVE, Why.NO_EMAIL, Why.NO_EMAIL) == [
+        ("with their organisation not active", 2),
+        ("with no email address", 2),
+    ]

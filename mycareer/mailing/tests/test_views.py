@@ -230,6 +230,31 @@ def test_every_link_in_a_campaign_opens_for_its_reader_without_an_account(
     assert event.title in page(client.get(event.get_public_url()))
 
 
+def test_the_unsubscribe_link_in_a_test_copy_or_preview_unsubscribes_nobody(
+    client, persona, make_campaign, mailoutbox
+):
+    """A sender opens every link of their test copy: its unsubscribe link is the real
+    recipient's, so pressing it there must not opt that employer contact out."""
+    from django.conf import settings
+
+    from mycareer.organisations.models import EmailOptOut
+
+    campaign = make_campaign()
+    contact = services.campaign_recipients(campaign).included[0]
+    client.force_login(persona("mailer"))
+    client.post(reverse("mailing:campaign", args=[campaign.pk]), {"do": "test"})
+    [copy] = mailoutbox
+    preview = page(client.get(reverse("mailing:campaign_preview", args=[campaign.pk])))
+    for text in (copy.body, preview):
+        link = re.search(r"(https?://\S+/email/unsubscribe/[^/\s]+/)", text).group(1)
+        url = link.removeprefix(settings.SITE_URL)
+        shown = page(client.get(url))
+        assert "test copy" in shown and contact.full_name in shown
+        assert ">Unsubscribe</button>" not in shown
+        client.post(url)
+        assert not EmailOptOut.objects.filter(contact=contact).exists()
+
+
 def test_only_events_open_to_employers_or_the_public_are_offered(client, persona, tagged):
     from mycareer.events.models import Event
 

@@ -272,3 +272,13 @@ def test_only_operators_moderate_registrations(client, persona, name, status):
 def test_demo_has_a_high_risk_registration_waiting(cast):
     risky = RegistrationRequest.objects.filter(status="pending").order_by("-risk_score").first()
     assert risky.risk_score >= 50
+
+
+@pytest.mark.django_db
+def test_an_employers_home_says_its_organisation_is_live_in_one_sentence(client, persona):
+    """It read "Brightwave Digital: live: students can see your profile"."""
+    client.force_login(persona("employer@demo-employer.com"))
+    page = " ".join(client.get(reverse("home")).content.decode().split())
+    assert "live: students" not in page
+    assert "Brightwave Digital</strong>: <span" in page
+    assert ">live — students can see your profile</span>" in page

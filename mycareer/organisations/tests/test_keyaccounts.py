@@ -89,6 +89,31 @@ def test_pending_declined_approved_and_expired_liaison(setup, persona):
     assert any("declined" in n.text and "Not this year" in n.text for n in decisions)
 
 
+def test_asking_again_while_waiting_keeps_what_was_typed_and_says_so(setup, persona, client):
+    """Asking a second time while the first request waits sent nothing and lost the new
+    text, yet the page said "Your request was sent"."""
+    helen, ruth = persona("manager"), setup["ruth"]
+    [first] = keyaccounts.liaison_request_create(
+        requester=helen, contact=ruth, reason="Fair", proposed_engagement="Invite to the fair"
+    )
+    with pytest.raises(ValidationError) as raised:
+        keyaccounts.liaison_request_create(
+            requester=helen, contact=ruth, reason="Panel", proposed_engagement="Spring panel"
+        )
+    assert "not answered yet" in str(raised.value)
+    assert list(LiaisonRequest.objects.filter(requester=helen, key_contact__contact=ruth)) == [
+        first
+    ]
+
+    client.force_login(helen)
+    url = reverse("organisations:liaison_request_create", args=[setup["org"].pk, ruth.pk])
+    page = client.post(url, {"reason": "Panel", "proposed_engagement": "Spring panel"})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "not answered yet" in text and "Spring panel" in text
+    assert "Your request was sent" not in text
+
+
 def test_a_liaison_decision_is_a_note_and_moves_the_last_engagement(setup, persona):
     org = setup["org"]
     org.notes.update(date=timezone.localdate() - datetime.timedelta(days=90))

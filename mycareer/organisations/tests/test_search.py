@@ -622,3 +622,21 @@ def test_tag_filters_agree_with_set_logic(tagged_pool, all_of, any_of, none_of):
         if want_all <= tags and (not want_any or want_any & tags) and not refuse & tags
     }
     assert found == expected
+
+
+@pytest.mark.django_db
+def test_a_filter_the_search_does_not_know_is_refused_not_ignored(client, persona):
+    """`?any_tags=…` (a mistyped `tags_any`) listed every organisation, offered to export
+    "all 42 results" and to email their contacts, as if no filter had been given."""
+    client.force_login(persona("operator"))
+    page = client.get(reverse("organisations:search"), {"any_tags": "Graduate recruiter"})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "The search has a filter it does not know: “any_tags”." in text
+    assert "organisations found" not in text
+    export = client.get(reverse("organisations:export"), {"any_tags": "Graduate recruiter"})
+    assert export.status_code == 302
+    assert not AuditEntry.objects.filter(action="organisations.organisation.exported").exists()
+    # Paging and sorting are not filters.
+    known = client.get(reverse("organisations:search"), {"tags_any": "Law fair", "page": "1"})
+    assert "does not know" not in known.content.decode()
