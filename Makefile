@@ -3,6 +3,7 @@
 #   make run            install, migrate, load demo data, start web + worker + scheduler
 #   make test           lint, migrations check and the whole test suite on SQLite
 #   make test-postgres  the test suite on a throwaway PostgreSQL server
+#   make screenshots    the browser journeys, writing the README's docs/screenshots/*.png
 #   make check-deploy   Django's deployment checks with production-like settings
 #   make bench          benchmarks on SQLite and PostgreSQL (100,000 organisations)
 #   make bench-quick    the same with 10,000 organisations
@@ -10,6 +11,9 @@
 #   make lint | clean
 #
 # Extra pytest arguments: make test PYTEST_ARGS="-x -k bookings"
+# The suite runs in parallel, one database per worker: make test TEST_WORKERS=4 (or 0).
+# Hypothesis draws the same examples every run (profile `ci`); to explore new ones:
+# make test HYPOTHESIS_PROFILE=dev
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -18,15 +22,19 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.uv-sync.stamp
 PYTEST_ARGS ?=
+TEST_WORKERS ?= auto
+HYPOTHESIS_PROFILE ?= ci
+export HYPOTHESIS_PROFILE
+PYTEST      := $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Used ONLY by `make check-deploy` to satisfy Django's SECRET_KEY checks.
 # It is not a secret and must never be used by a running site.
 CHECK_DEPLOY_ONLY_SECRET_KEY := RV6PPLIWEwgMdpwZWnOSv50ygEKx5X3M69xi8vnYFHneMZKNTU9nu580gUJM
 
-.PHONY: help venv install run lint typecheck test test-postgres check-deploy clean chromium bench bench-quick
+.PHONY: help venv install run lint typecheck test test-postgres screenshots check-deploy clean chromium bench bench-quick
 
 help:
-	@echo "Targets: run, test, test-postgres, check-deploy, bench, bench-quick, lint, typecheck, install, clean"
+	@echo "Targets: run, test, test-postgres, screenshots, check-deploy, bench, bench-quick, lint, typecheck, install, clean"
 
 venv install: $(STAMP)
 
@@ -74,10 +82,14 @@ chromium:
 test: $(STAMP) chromium
 	@$(MAKE) --no-print-directory lint
 	$(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-postgres: $(STAMP) chromium
-	scripts/with-postgres.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
+	scripts/with-postgres.sh $(PYTEST) $(PYTEST_ARGS)
+
+# The browser journeys leave the tracked pictures alone unless asked to retake them.
+screenshots: $(STAMP) chromium
+	MYCAREER_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest e2e -k desktop $(PYTEST_ARGS)
 
 check-deploy: $(STAMP)
 	DEBUG=0 \

@@ -1,14 +1,71 @@
-"""Test set-up shared by every app: personas, a real SMTP server, the task worker."""
+"""Test set-up shared by every app: a small cast of personas made with factories, the
+demo story for the tests that need it, a real SMTP server, the task worker, and a
+database of its own for each run and each xdist worker."""
 
 import os
 import socket
 import threading
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 
 # Browser tests drive a live server from the test thread, which also uses the ORM.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis profiles, and an id for this run (shared by its xdist workers).
+
+    `ci` (the default, used by `make test` and .ci/run) draws the same examples every
+    run; `dev` (HYPOTHESIS_PROFILE=dev) draws new ones each run and remembers failures
+    in .hypothesis/, for exploring.
+    """
+    from hypothesis import settings as hypothesis
+
+    hypothesis.register_profile("ci", derandomize=True, database=None, deadline=None)
+    hypothesis.register_profile("dev", deadline=None, print_blob=True)
+    hypothesis.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+    if not hasattr(config, "workerinput"):
+        config.stash[_RUN_ID] = uuid.uuid4().hex[:10]
+
+
+_RUN_ID = pytest.StashKey[str]()
+
+
+def _run_id(config: pytest.Config) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    return workerinput["testrunuid"][:10] if workerinput else config.stash[_RUN_ID]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request) -> None:
+    """Each run, and each worker of a run, has a test database of its own.
+
+    Two runs in one checkout (or `make test` beside an editor's test run) never share
+    a file; a run's databases are removed at its end (`make clean` removes any left by
+    a run that was killed).
+    """
+    from django.conf import settings
+
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    run = _run_id(request.config)
+    for db in settings.DATABASES.values():
+        test = db.setdefault("TEST", {})
+        if db["ENGINE"].endswith("sqlite3"):
+            test["NAME"] = str(Path(settings.VAR_DIR) / f"test-{run}-{worker}.sqlite3")
+        else:
+            test["NAME"] = f"test_{db['NAME']}_{run}_{worker}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_media(tmp_path_factory):
+    """Uploads made by tests go to this run's own folder, never the checkout's var/media."""
+    from django.test import override_settings
+
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
 
 
 def _runs_in_a_transaction_of_its_own(item: pytest.Item) -> bool:
@@ -23,16 +80,19 @@ def _runs_in_a_transaction_of_its_own(item: pytest.Item) -> bool:
     return "transactional_db" in names or "live_server" in names
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that commit (and so end by emptying the database) run after all the others.
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """A test that commits ends by emptying the database: put the small cast back.
 
-    pytest-django orders them so, but pytest then groups tests that share a
-    session-wide parameter (the browser of the browser tests) and can move some
-    forward. Each test after them would then find the demo story gone and load it
-    again: minutes on every run. This puts the order back, keeping it otherwise.
+    So every test starts on the same database, whatever ran before it on this worker.
     """
-    items.sort(key=_runs_in_a_transaction_of_its_own)
+    result = yield
+    if _runs_in_a_transaction_of_its_own(item):
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            _restore_small_cast()
+    return result
 
 
 @pytest.fixture(scope="session")
@@ -80,33 +140,70 @@ def _fresh_cache(request, django_db_blocker):
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = [
         "django.contrib.auth.hashers.MD5PasswordHasher",
-        # The demo story is loaded once per run with the real hasher.
+        # Hashes made outside a test (with the default hasher) still check.
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     ]
 
 
-def _seed(cast: dict) -> dict:
-    from mycareer.core.registry import seed_steps
-
-    for step in seed_steps():
-        step.run(cast)
-    return cast
+_SNAPSHOTS: dict = {}
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the demo story once; each test runs in a transaction rolled back after it."""
+    """The small cast, committed once per worker; each test rolls back to it.
+
+    The demo story is loaded once per worker too, copied aside (a snapshot), and the
+    database put back to the small cast: `demo` copies the story back in a blink.
+    """
+    from mycareer.accounts.tests.factories import small_cast
+    from mycareer.core.registry import seed_steps
+    from mycareer.core.tests.snapshot import Snapshot, freeze
+
     with django_db_blocker.unblock():
-        _seed({})
+        small_cast()
+        _SNAPSHOTS["small"] = Snapshot("small_cast").take()
+        story: dict = {}
+        for step in seed_steps():
+            step.run(story)
+        _SNAPSHOTS["demo"] = Snapshot("demo_story").take()
+        _SNAPSHOTS["demo cast"] = freeze(story)
+        _SNAPSHOTS["small"].restore()
+    yield
+    with django_db_blocker.unblock():
+        _SNAPSHOTS.pop("small").drop()
+        _SNAPSHOTS.pop("demo").drop()
+
+
+def _restore_small_cast() -> None:
+    if "small" in _SNAPSHOTS:
+        _SNAPSHOTS["small"].restore()
 
 
 @pytest.fixture
-def cast(db):
-    """The demo university (people, units, organisations…) as a dict of named objects.
+def cast(request, db):
+    """The demo university's units, programmes and people, as a dict of named objects.
 
-    Tests that flush the database (transactional ones) get it loaded again.
+    Made with factories (mycareer/accounts/tests/factories.py): no organisations,
+    events or emails. Tests make what else they need; in a test that uses `demo`, this
+    is the whole story's cast.
     """
-    return _seed({})
+    from mycareer.accounts.tests.factories import load_small_cast
+
+    if "demo" in request.fixturenames:
+        return request.getfixturevalue("demo")
+    return load_small_cast()
+
+
+@pytest.fixture
+def demo(db):
+    """The whole demo story (organisations, events, bookings, emails…) and its cast.
+
+    For the browser journeys and the tests about the demo data itself.
+    """
+    from mycareer.core.tests.snapshot import thaw
+
+    _SNAPSHOTS["demo"].restore()
+    return thaw(_SNAPSHOTS["demo cast"])
 
 
 @pytest.fixture

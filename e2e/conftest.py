@@ -1,12 +1,13 @@
 """End-to-end journeys in a real browser (Debian's chromium) against a live server."""
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 PASSWORD = "demo-password-1"
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
@@ -18,7 +19,7 @@ def viewport(request, page):
 
 
 @pytest.fixture
-def site(live_server, cast):
+def site(live_server, demo):
     """The live server with the demo story loaded."""
     return live_server
 
@@ -60,10 +61,15 @@ def open_menu_link(page, name: str) -> None:
 
 
 def screenshot(page, name: str, viewport: str) -> None:
-    """Pictures for the README, taken on the desktop run only."""
-    if viewport == "desktop":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+    """Pictures for the README, taken on the desktop run of `make screenshots` only.
+
+    An ordinary test run never rewrites the tracked pictures.
+    """
+    folder = os.environ.get("MYCAREER_SCREENSHOTS")
+    if folder and viewport == "desktop":
+        folder = ROOT / folder
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
 
 
 def fill_registration(

@@ -76,6 +76,7 @@ def test_operator_cannot_grant_access(client, persona):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
 def test_staff_book_a_session_and_the_administrator_records_attendance(client, persona):
     untrained = persona("untrained")
     session = TrainingSession.objects.filter(course__code="operator").first()

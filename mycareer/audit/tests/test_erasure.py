@@ -107,6 +107,7 @@ def _refresh(obj):
     return obj
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_contact_named_like_common_words_is_erased_and_nothing_else(grace, persona):
     from mycareer.events.models import Event
 
@@ -179,6 +180,7 @@ def test_a_contact_named_like_common_words_is_erased_and_nothing_else(grace, per
     assert all(e.action == "audit.personal_data.erased" for e in entries)
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_contact_called_just_engineering_changes_no_other_name(persona, cast):
     """The case that used to turn "Northbridge Engineering Ltd" into "Northbridge [erased] Ltd"."""
     from mycareer.organisations import services
@@ -210,6 +212,7 @@ def test_a_contact_called_just_engineering_changes_no_other_name(persona, cast):
     )
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_surname_that_is_a_common_word_leaves_organisations_and_colleagues_alone(persona, cast):
     """The demo's Grace Bank, of Atlas Global Bank, named in a note beside Grace Okafor."""
     from mycareer.organisations.models import Contact
@@ -236,6 +239,7 @@ def test_a_surname_that_is_a_common_word_leaves_organisations_and_colleagues_alo
     assert persona("mailer").full_name == "Grace Okafor"
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_first_name_in_a_note_is_found_and_only_ticked_mentions_go(persona, cast):
     """The demo's Priti Raman: "Met Priti at the fair" is found; an unticked mention stays."""
     from mycareer.organisations import services
@@ -344,6 +348,7 @@ def test_a_login_with_a_second_factor_loses_its_secrets(persona, cast):
     assert _everywhere("Laura Chen", "employer@demo-employer.com") == []
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_review_that_is_out_of_date_changes_nothing(grace, persona):
     subject = subject_from_ids([], [grace["contact"].pk])
     review = review_erasure(subject)
@@ -369,6 +374,7 @@ def _records(contact) -> dict:
     return {"contact": [contact.pk]}
 
 
+@pytest.mark.usefixtures("demo")
 def test_the_administrator_reviews_unticks_confirms_and_reads_the_report(client, grace, persona):
     client.force_login(persona("admin"))
     url = reverse("audit:erase")
@@ -403,6 +409,7 @@ def test_the_administrator_reviews_unticks_confirms_and_reads_the_report(client,
     assert _refresh(grace["notes"]["false"]).text.startswith("Engineering placements")
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_page_left_open_while_the_records_change_asks_for_a_new_review(client, grace, persona):
     client.force_login(persona("admin"))
     url = reverse("audit:erase")
@@ -441,6 +448,7 @@ def test_bad_choices_of_records_get_a_message_not_an_error(client, persona, reco
         assert response.redirect_chain[-1][0] == reverse("audit:privacy")
 
 
+@pytest.mark.usefixtures("demo")
 def test_only_administrators_review_or_erase(client, persona, grace):
     url = reverse("audit:erase")
     for name in ("operator", "manager", "mailer", "viewer", "student", "employer"):
@@ -463,6 +471,7 @@ def test_an_administrator_cannot_erase_their_own_login(client, persona):
     assert admin.is_active and admin.full_name == "Priya Shah"
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_member_of_staff_with_key_accounts_is_reviewed_with_a_warning(persona):
     review = review_erasure(subject_from_ids([persona("operator").pk], []))
     kept = {c.what: c for c in review.kept}
@@ -472,6 +481,7 @@ def test_a_member_of_staff_with_key_accounts_is_reviewed_with_a_warning(persona)
     assert any(m.kind == "first name" and m.found == "Tom" for m in review.matches)
 
 
+@pytest.mark.usefixtures("demo")
 def test_finding_a_person_costs_a_few_queries_however_many_match(
     client, persona, django_assert_max_num_queries
 ):

@@ -77,6 +77,7 @@ def secrets(marked):
     ]
 
 
+@pytest.mark.usefixtures("demo")
 def test_the_letter_is_grouped_as_the_regulator_expects_and_reads_as_a_letter(
     client, persona, marked, settings
 ):
@@ -186,6 +187,7 @@ def test_reading_the_letter_is_audited_on_each_record(client, persona, marked):
     assert all(e.actor == persona("admin") for e in entries)
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_student_letter_lists_bookings_and_attendance(client, persona, cast):
     student = persona("student")
     letter = letter_for(subject_from_ids([student.pk], []))

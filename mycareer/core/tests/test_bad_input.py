@@ -30,6 +30,7 @@ def test_bounded_int_gives_the_default_for_anything_out_of_range():
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
 def test_a_line_break_in_a_contact_name_typed_in_a_form_is_removed(client, persona):
     client.force_login(persona("operator"))
     org = Organisation.objects.get(name="Brightwave Digital")
@@ -43,6 +44,7 @@ def test_a_line_break_in_a_contact_name_typed_in_a_form_is_removed(client, perso
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
 def test_one_line_model_fields_are_cleaned_when_set_in_code(persona):
     org = services.organisation_create(
         by=persona("operator"), name="Line\nBreak\x07 Ltd", confirm_duplicates=True
@@ -71,6 +73,7 @@ def test_an_import_cleans_names_and_titles_of_control_characters(persona):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
 def test_a_page_number_too_big_for_the_database_shows_the_first_page(client, persona):
     client.force_login(persona("operator"))
     org = Organisation.objects.get(name="Northbridge Engineering Ltd")
@@ -100,6 +103,7 @@ def test_ids_too_big_in_an_event_form_are_a_form_error(client, persona, field):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
 def test_a_capacity_too_big_for_the_database_is_a_form_error(client, persona):
     client.force_login(persona("operator"))
     event = Event.objects.get(title="Ouse Water Services: sustainability in engineering")

@@ -6,6 +6,7 @@ from mycareer.core.mail import send_email
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
 def test_plain_text_emails_are_not_html_escaped(mailoutbox, cast, persona):
     from mycareer.organisations.models import EmployerInvitation, Organisation
 

@@ -130,6 +130,7 @@ def test_the_substring_index_sees_every_organisation():
         assert indexed == scanned
 
 
+@pytest.mark.usefixtures("demo")
 def test_it_refuses_a_database_with_real_records():
     # Without the demo administrator, the demo organisations look like real records.
     User.objects.filter(email="admin@demo.ac.uk").update(email="careers@uni.example")

@@ -161,6 +161,7 @@ def test_an_unchanged_feed_is_not_built_again(client, tom, monkeypatch):
     assert again.content == first.content and not_modified.status_code == 304
 
 
+@pytest.mark.usefixtures("demo")
 def test_renaming_an_organisation_changes_the_feed(client, tom, cast):
     kirkstall = cast["organisations"]["Kirkstall Robotics"]
     make_event(

@@ -331,6 +331,7 @@ def test_students_see_their_audience_and_opened_events_only(tom, persona, monday
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
 def test_employers_see_events_of_their_organisation(tom, persona, monday):
     from mycareer.organisations.models import Organisation
 
@@ -378,6 +379,7 @@ def test_merging_organisations_moves_their_events(tom, monday):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
 def test_the_demo_term_has_a_clash_an_opening_and_a_cancellation(cast):
     events = cast["events"]
     assert len(events) >= 20

@@ -77,6 +77,7 @@ def test_a_bad_campaign_form_keeps_what_was_typed(client, persona, tagged):
     assert "Mailing test" in page(response)  # the recipients are still chosen
 
 
+@pytest.mark.usefixtures("demo")
 def test_the_edit_form_round_trips_and_never_widens_the_recipients(
     client, persona, cast, make_campaign
 ):
@@ -196,6 +197,7 @@ def test_the_preview_frame_shows_the_email_sandboxed(client, persona, make_campa
     assert "script-src" not in frame["Content-Security-Policy"]
 
 
+@pytest.mark.usefixtures("demo")
 def test_every_link_in_a_campaign_opens_for_its_reader_without_an_account(
     client, persona, make_campaign, tagged
 ):
@@ -230,6 +232,7 @@ def test_every_link_in_a_campaign_opens_for_its_reader_without_an_account(
     assert event.title in page(client.get(event.get_public_url()))
 
 
+@pytest.mark.usefixtures("demo")
 def test_the_unsubscribe_link_in_a_test_copy_or_preview_unsubscribes_nobody(
     client, persona, make_campaign, mailoutbox
 ):
@@ -255,6 +258,7 @@ def test_the_unsubscribe_link_in_a_test_copy_or_preview_unsubscribes_nobody(
         assert not EmailOptOut.objects.filter(contact=contact).exists()
 
 
+@pytest.mark.usefixtures("demo")
 def test_only_events_open_to_employers_or_the_public_are_offered(client, persona, tagged):
     from mycareer.events.models import Event
 
@@ -332,6 +336,7 @@ def test_only_one_navigation_item_is_current(client, persona):
     assert re.search(r'href="/email/chart/" aria-current="page"', body)
 
 
+@pytest.mark.usefixtures("demo")
 def test_organisation_suggestions(client, persona):
     client.force_login(persona("viewer"))
     found = client.get(reverse("organisations:suggestions"), {"q": "north"}).json()
@@ -340,18 +345,21 @@ def test_organisation_suggestions(client, persona):
     assert client.get(reverse("organisations:suggestions"), {"q": "north"}).status_code == 403
 
 
+@pytest.mark.usefixtures("demo")
 def test_demo_campaigns_give_the_chart_a_story(cast):
     data = chart_data(ChartQuery())
     assert sum(data.totals) > 100
     assert len([t for t in data.totals if t]) >= 8
 
 
+@pytest.mark.usefixtures("demo")
 def test_the_demo_has_a_draft_with_recipients_chosen_and_someone_left_out(cast):
     draft = Campaign.objects.get(status="draft", sender__email="mailer@demo.ac.uk")
     summary = services.campaign_recipients(draft)
     assert summary.included and LeftOut.objects.filter(campaign=draft).exists()
 
 
+@pytest.mark.usefixtures("demo")
 def test_sent_emails_appear_on_the_organisation_timeline(client, persona, cast):
     from mycareer.organisations.models import Organisation
 

@@ -38,11 +38,13 @@ def student(client, persona):
     return persona("student")
 
 
+@pytest.mark.usefixtures("demo")
 def test_students_find_employers_by_part_of_the_name(client, student):
     found = names(client.get(DIRECTORY, {"q": "north ENG"}))
     assert found == ["Northbridge Engineering Ltd"]
 
 
+@pytest.mark.usefixtures("demo")
 def test_students_filter_by_sector_and_location(client, student):
     health = Sector.objects.get(name="Healthcare")
     assert "Aire Valley Health NHS Trust" in names(client.get(DIRECTORY, {"sector": health.pk}))
@@ -71,6 +73,7 @@ def test_contact_names_are_not_searchable(client, student):
     assert names(client.get(DIRECTORY, {"q": "Laura Chen"})) == []
 
 
+@pytest.mark.usefixtures("demo")
 def test_each_card_shows_the_logo_or_the_initials(client, student, persona):
     brightwave = Organisation.objects.get(name="Brightwave Digital")
     services.organisation_update(organisation=brightwave, by=persona("operator"), logo=png())
@@ -80,6 +83,7 @@ def test_each_card_shows_the_logo_or_the_initials(client, student, persona):
     assert '<span class="logo logo--initials logo--48" aria-hidden="true">CW</span>' in body
 
 
+@pytest.mark.usefixtures("demo")
 def test_the_directory_costs_a_fixed_number_of_queries(
     client, student, django_assert_max_num_queries
 ):
@@ -100,6 +104,7 @@ def test_employers_are_told_the_directory_is_not_for_them(client, persona):
 # The public profile --------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_profile_lists_open_vacancies_and_upcoming_events_open_to_the_student(client, student):
     ouse = Organisation.objects.get(name="Ouse Water Services")
     body = client.get(ouse.get_absolute_url()).content.decode()
@@ -108,6 +113,7 @@ def test_a_profile_lists_open_vacancies_and_upcoming_events_open_to_the_student(
     assert "Ouse Water Services: sustainability in engineering" in body
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_student_of_another_school_sees_only_what_is_open_to_them(client, persona):
     client.force_login(persona("student4"))  # BA History
     ouse = Organisation.objects.get(name="Ouse Water Services")
@@ -117,6 +123,7 @@ def test_a_student_of_another_school_sees_only_what_is_open_to_them(client, pers
     assert "No upcoming events with Ouse Water Services are open to you just now." in body
 
 
+@pytest.mark.usefixtures("demo")
 def test_past_cancelled_and_draft_events_are_left_out(client, student):
     from mycareer.events.models import Event
 
@@ -128,6 +135,7 @@ def test_past_cancelled_and_draft_events_are_left_out(client, student):
         assert shown == live, event.title
 
 
+@pytest.mark.usefixtures("demo")
 def test_contact_details_appear_only_when_allowed_and_only_to_students(client, persona):
     brightwave = Organisation.objects.get(name="Brightwave Digital")
     visible = brightwave.contacts.get(email="employer@demo-employer.com")
@@ -151,6 +159,7 @@ def test_contact_details_appear_only_when_allowed_and_only_to_students(client, p
     assert visible.email not in body and hidden.email not in body
 
 
+@pytest.mark.usefixtures("demo")
 def test_the_vacancy_list_shows_each_employers_logo(client, student, persona):
     northbridge = Organisation.objects.get(name="Northbridge Engineering Ltd")
     services.organisation_update(organisation=northbridge, by=persona("operator"), logo=png())
@@ -159,6 +168,7 @@ def test_the_vacancy_list_shows_each_employers_logo(client, student, persona):
     assert '<img class="logo" src="/media/logos/' in card
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_date_in_the_future_keeps_the_event_listed_until_it_ends(client, student):
     # Ends after now: still upcoming, even if it has started.
     from mycareer.events.models import Event

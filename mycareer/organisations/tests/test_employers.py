@@ -51,6 +51,7 @@ def test_free_mail_and_mismatched_domains_raise_the_risk_with_reasons(cast):
     assert "No website given" in no_site.risk_reasons
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_name_close_to_an_existing_organisation_is_flagged(cast):
     registration = register(organisation_name="Brightwave Digital Limited", email="a@brightwave.io")
     assert any(
@@ -67,6 +68,7 @@ def test_many_registrations_from_one_address_are_flagged(cast):
     assert any("registrations from one address in a day" in r for r in third.risk_reasons)
 
 
+@pytest.mark.usefixtures("demo")
 def test_registration_form_offers_the_existing_organisation_to_join(client, cast):
     url = reverse("employer:register")
     data = {
@@ -157,6 +159,7 @@ def test_decisions_are_emailed_with_the_reason(persona, cast, smtp_server, run_w
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("demo")
 def test_invitations_are_emailed_and_let_a_colleague_join(
     client, persona, cast, smtp_server, run_worker
 ):
@@ -189,6 +192,7 @@ def test_invitations_are_emailed_and_let_a_colleague_join(
     assert not RegistrationRequest.objects.filter(user=ravi).exists()
 
 
+@pytest.mark.usefixtures("demo")
 def test_employer_edits_only_their_own_organisation(client, persona, cast):
     laura = persona("employer@demo-employer.com")
     client.force_login(laura)
@@ -214,6 +218,7 @@ def test_employer_edits_only_their_own_organisation(client, persona, cast):
     assert client.get(reverse("employer:contact_edit", args=[contact.pk])).status_code == 404
 
 
+@pytest.mark.usefixtures("demo")
 def test_employer_never_sees_notes_tags_or_key_accounts(client, persona, cast):
     laura = persona("employer@demo-employer.com")
     org = Organisation.objects.get(name="Brightwave Digital")
@@ -231,6 +236,7 @@ def test_employer_never_sees_notes_tags_or_key_accounts(client, persona, cast):
     assert client.get(reverse("organisations:search")).status_code == 403
 
 
+@pytest.mark.usefixtures("demo")
 def test_visibility_choice_records_who_and_when(client, persona, cast):
     laura = persona("employer@demo-employer.com")
     org = Organisation.objects.get(name="Brightwave Digital")
@@ -246,6 +252,7 @@ def test_visibility_choice_records_who_and_when(client, persona, cast):
     assert contact.visible_to_students and contact.visibility_changed_by == laura
 
 
+@pytest.mark.usefixtures("demo")
 def test_preferences_record_opt_outs_per_purpose(client, persona, cast):
     laura = persona("employer@demo-employer.com")
     client.force_login(laura)
@@ -269,6 +276,7 @@ def test_only_operators_moderate_registrations(client, persona, name, status):
     assert client.get(reverse("organisations:registrations")).status_code == status
 
 
+@pytest.mark.usefixtures("demo")
 def test_demo_has_a_high_risk_registration_waiting(cast):
     risky = RegistrationRequest.objects.filter(status="pending").order_by("-risk_score").first()
     assert risky.risk_score >= 50

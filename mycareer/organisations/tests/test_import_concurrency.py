@@ -58,6 +58,7 @@ def media(settings, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("demo")
 def test_an_import_of_5000_rows_while_20_people_save_notes_loses_nothing(
     live_server, cast, persona, run_worker, media
 ):
@@ -161,6 +162,7 @@ def another_writer_holds_the_lock():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("demo")
 def test_a_note_that_meets_a_locked_database_comes_back_to_send_again(client, persona, cast):
     """Another writer holds the lock past the wait: the typed note is not lost."""
     operator = persona("operator")

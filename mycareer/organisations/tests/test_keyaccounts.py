@@ -273,6 +273,7 @@ def test_request_and_answer_emails_are_really_sent(setup, persona, smtp_server, 
     assert "Not now" in answers[0].get_content()
 
 
+@pytest.mark.usefixtures("demo")
 def test_demo_story_has_key_accounts_multi_touch_and_a_pending_request(cast):
     from mycareer.organisations.models import KeyContact, Organisation
 
@@ -281,6 +282,7 @@ def test_demo_story_has_key_accounts_multi_touch_and_a_pending_request(cast):
     assert LiaisonRequest.objects.filter(status=LiaisonRequest.Status.PENDING).exists()
 
 
+@pytest.mark.usefixtures("demo")
 def test_search_by_key_account_yes_no_mine_and_multi_touch(client, setup, persona):
     from mycareer.organisations.search import OrganisationQuery, search_organisations
 
@@ -315,6 +317,7 @@ def test_search_results_and_export_show_the_owner_and_the_star(client, setup, pe
 # Multi-touch and key accounts exclude each other -------------------------------------
 
 
+@pytest.mark.usefixtures("demo")
 def test_a_multi_touch_organisation_cannot_get_a_key_account(client, persona, cast):
     from mycareer.organisations.models import KeyAccount, Organisation
 
@@ -412,6 +415,7 @@ def test_the_confirmation_names_what_will_be_released_and_a_stale_page_changes_n
     assert client.get(url).status_code == 403
 
 
+@pytest.mark.usefixtures("demo")
 def test_merging_into_a_multi_touch_record_releases_the_other_records_key_accounts(
     setup, persona, cast
 ):

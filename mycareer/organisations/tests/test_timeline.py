@@ -56,6 +56,7 @@ def bulk_email(northbridge, persona):
     return campaign
 
 
+@pytest.mark.usefixtures("demo")
 def test_twelve_recipients_of_one_email_are_one_row_and_the_notes_stay_on_page_one(
     client, persona, northbridge, bulk_email
 ):
@@ -67,6 +68,7 @@ def test_twelve_recipients_of_one_email_are_one_row_and_the_notes_stay_on_page_o
     assert f'id="note-{latest_note.pk}"' in body
 
 
+@pytest.mark.usefixtures("demo")
 def test_staff_filter_the_timeline_by_kind(client, persona, northbridge, bulk_email):
     client.force_login(persona("operator"))
     everything = client.get(northbridge.get_absolute_url())
@@ -82,6 +84,7 @@ def test_staff_filter_the_timeline_by_kind(client, persona, northbridge, bulk_em
     assert kinds_shown(client.get(northbridge.get_absolute_url(), {"kind": "passwords"}))
 
 
+@pytest.mark.usefixtures("demo")
 def test_employers_filter_their_activity_and_never_see_notes(client, persona):
     client.force_login(persona("employer@demo-employer.com"))
     body = client.get("/employer/activity/").content.decode()
@@ -118,6 +121,7 @@ def sources(monkeypatch):
     return add
 
 
+@pytest.mark.usefixtures("demo")
 def test_paging_through_folded_rows_loses_and_repeats_nothing(sources, northbridge):
     # 100 emails of one campaign between the notes: one row, wherever the pages break.
     sources("notes", _entries("Note", list(range(0, 600, 10))))
@@ -141,6 +145,7 @@ def test_paging_through_folded_rows_loses_and_repeats_nothing(sources, northbrid
     assert [row.when for row in seen] == sorted((row.when for row in seen), reverse=True)
 
 
+@pytest.mark.usefixtures("demo")
 def test_different_things_on_one_day_are_not_folded(sources, northbridge):
     sources("notes", _entries("Note", [1, 2], title="Meeting recorded by Tom Bennett"))
     rows, _ = organisation_timeline(northbridge, viewer=None, staff=False)

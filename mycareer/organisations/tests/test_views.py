@@ -34,6 +34,7 @@ def org(persona):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("demo")
 def test_operator_creates_an_organisation_and_is_warned_of_a_duplicate(client, persona, org):
     client.force_login(persona("operator"))
     url = reverse("organisations:create")

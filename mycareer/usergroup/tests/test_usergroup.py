@@ -9,6 +9,7 @@ from mycareer.usergroup.models import Announcement, Feedback, Representative
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.usefixtures("demo")
 def test_one_representative_per_faculty_named_by_administrators(persona, cast):
     eps = cast["units"]["eps"]
     assert Representative.objects.get(unit=eps).user == persona("manager")
@@ -33,6 +34,7 @@ def test_one_representative_per_faculty_named_by_administrators(persona, cast):
         ("viewer", False),
     ],
 )
+@pytest.mark.usefixtures("demo")
 def test_representatives_and_administrators_publish_announcements(client, persona, name, allowed):
     client.force_login(persona(name))
     response = client.post(
@@ -51,6 +53,7 @@ def test_students_and_employers_see_none_of_it(client, persona, name):
     assert "Usage policy version 2.1" not in client.get("/").content.decode()
 
 
+@pytest.mark.usefixtures("demo")
 def test_staff_see_announcements_on_their_home_page_until_they_dismiss_them(client, persona):
     client.force_login(persona("viewer"))
     assert "Usage policy version 2.1 is in force" in client.get("/").content.decode()
@@ -59,6 +62,7 @@ def test_staff_see_announcements_on_their_home_page_until_they_dismiss_them(clie
     assert "Usage policy version 2.1 is in force" not in client.get("/").content.decode()
 
 
+@pytest.mark.usefixtures("demo")
 def test_anyone_on_staff_logs_a_fault_and_the_group_triages_it(client, persona):
     client.force_login(persona("untrained"))
     response = client.post(
@@ -117,6 +121,7 @@ def test_a_screenshot_must_be_an_image(client, persona):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("demo")
 def test_announcements_can_be_emailed_to_staff(persona, cast, smtp_server, run_worker):
     services.announcement_publish(
         by=persona("admin"),

@@ -2,14 +2,21 @@ import pytest
 
 from mycareer.organisations import services as organisation_services
 from mycareer.organisations.models import Organisation
+from mycareer.organisations.tests.factories import OrganisationFactory
 from mycareer.vacancies import services
 from mycareer.vacancies.tests.factories import MembershipFactory, vacancy_fields
 
 
 @pytest.fixture
-def brightwave(cast) -> Organisation:
+def brightwave(request, cast) -> Organisation:
     """Employer A's organisation: the demo employer is its active admin."""
-    return Organisation.objects.get(name="Brightwave Digital")
+    if "demo" in request.fixturenames:
+        return Organisation.objects.get(name="Brightwave Digital")
+    organisation = OrganisationFactory(
+        name="Brightwave Digital", website="https://demo-employer.com"
+    )
+    MembershipFactory(organisation=organisation, user=cast["employer"])
+    return organisation
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import factory
 from django.utils import timezone
 
 from mycareer.accounts.models import User
+from mycareer.accounts.tests.factories import UserFactory
 from mycareer.organisations.models import EmployerMembership
 from mycareer.organisations.tests.factories import OrganisationFactory
 from mycareer.vacancies.models import Vacancy
@@ -13,11 +14,7 @@ def in_days(days: int) -> datetime.date:
     return timezone.localdate() + datetime.timedelta(days=days)
 
 
-class EmployerFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-        django_get_or_create = ["email"]
-
+class EmployerFactory(UserFactory):
     email = factory.Sequence(lambda n: f"recruiter{n}@employer{n}.example.com")
     full_name = factory.Sequence(lambda n: f"Recruiter {n}")
     kind = User.Kind.EMPLOYER

@@ -133,6 +133,7 @@ def test_a_student_sees_only_approved_open_vacancies_of_active_organisations(cli
     assert "History" not in page
 
 
+@pytest.mark.usefixtures("demo")
 def test_the_student_list_puts_own_faculty_first_and_searches(client, persona, cast):
     client.force_login(persona("student"))
     body = client.get(reverse("vacancies:list")).content.decode()
@@ -198,6 +199,7 @@ def test_a_title_with_a_script_is_shown_as_text_everywhere(
 # Employers -------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("demo")
 def test_an_employer_sees_where_each_of_their_vacancies_stands(client, employer_a):
     client.force_login(employer_a)
     body = client.get(reverse("vacancies:mine")).content.decode()
@@ -291,6 +293,7 @@ def test_withdrawing_through_the_page(client, employer_a, live):
 # Moderation ------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("demo")
 def test_the_queue_lists_oldest_first_with_the_diff_of_changes(client, persona, cast):
     client.force_login(persona("viewer"))
     body = client.get(reverse("vacancies:moderation")).content.decode()
@@ -351,6 +354,7 @@ def test_the_queue_reads_in_a_few_queries(
     assert "Q9 renamed" in response.content.decode()
 
 
+@pytest.mark.usefixtures("demo")
 def test_staff_post_a_vacancy_for_an_organisation_and_it_is_live(client, persona, cast):
     northbridge = Organisation.objects.get(name="Northbridge Engineering Ltd")
     client.force_login(persona("operator"))
@@ -371,6 +375,7 @@ def test_staff_post_a_vacancy_for_an_organisation_and_it_is_live(client, persona
 # Home, navigation and the organisation's timeline ----------------------------------
 
 
+@pytest.mark.usefixtures("demo")
 def test_each_person_sees_their_vacancy_panel_and_link(client, persona, employer_a):
     client.force_login(persona("student"))
     body = client.get("/").content.decode()
@@ -390,6 +395,7 @@ def test_each_person_sees_their_vacancy_panel_and_link(client, persona, employer
     assert ">Vacancy moderation</a>" not in body
 
 
+@pytest.mark.usefixtures("demo")
 def test_the_organisation_timeline_shows_vacancies_and_decisions(client, persona, brightwave):
     client.force_login(persona("viewer"))
     body = client.get(brightwave.get_absolute_url()).content.decode()
