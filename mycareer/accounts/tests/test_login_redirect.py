@@ -38,7 +38,7 @@ def test_a_search_survives_the_login_round_trip(client, cast):
         "/vacancies/yours/?status=draft&page=2",  # a page for employers only
     ],
 )
-def test_every_way_to_the_login_page_keeps_every_parameter(client, cast, asked):
+def test_every_way_to_the_login_page_keeps_every_parameter(client, demo, asked):
     from mycareer.organisations.models import Organisation
 
     asked = asked.format(org=Organisation.objects.get(name="Brightwave Digital").pk)

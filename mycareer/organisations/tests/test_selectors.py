@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def brightwave(cast):
+def brightwave(demo):
     organisation = Organisation.objects.get(name="Brightwave Digital")
     services.contact_create(
         organisation=organisation,
