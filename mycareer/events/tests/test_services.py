@@ -346,7 +346,7 @@ def test_employers_see_events_of_their_organisation(tom, persona, monday):
 
 
 @pytest.mark.django_db
-def test_employers_see_the_events_open_to_employers_or_the_public(tom, persona, client):
+def test_employers_see_the_events_open_to_employers_or_the_public(demo, tom, persona, client):
     """An event marked "Employers take part or may attend" was missing from an employer's
     calendar, and opening it gave a bare 404, though its public page worked."""
     from django.urls import reverse

@@ -273,8 +273,8 @@ def test_the_watchdog_run_by_the_worker_logs_its_outcome_and_each_restart(
 
     from django_tasks_db.models import DBTaskResult
 
+    from mycareer.mailing.jobs import campaign_watchdog
     from mycareer.mailing.sending import lease
-    from mycareer.mailing.tasks import campaign_watchdog
 
     settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_RATE": 0}
     run_worker()  # the demo story's own notification emails first
@@ -294,7 +294,7 @@ def test_the_watchdog_run_by_the_worker_logs_its_outcome_and_each_restart(
     (finished,) = [
         dict(part.split("=", 1) for part in shlex.split(m))
         for m in messages
-        if m.startswith("event=task.finished task=mycareer.mailing.tasks.campaign_watchdog ")
+        if m.startswith("event=task.finished task=mycareer.mailing.jobs.campaign_watchdog ")
     ]
     assert finished["outcome"] == "succeeded" and finished["result_count"] == "1"
     assert int(finished["duration_ms"]) >= 0 and finished["started"]

@@ -283,7 +283,7 @@ def test_demo_has_a_high_risk_registration_waiting(cast):
 
 
 @pytest.mark.django_db
-def test_an_employers_home_says_its_organisation_is_live_in_one_sentence(client, persona):
+def test_an_employers_home_says_its_organisation_is_live_in_one_sentence(client, demo, persona):
     """It read "Brightwave Digital: live: students can see your profile"."""
     client.force_login(persona("employer@demo-employer.com"))
     page = " ".join(client.get(reverse("home")).content.decode().split())
