@@ -38,7 +38,14 @@ def test_200_people_booking_50_places_at_once_give_exactly_50_places_and_150_in_
 
     failures = [r for r in results if isinstance(r, BaseException)]
     assert failures == [], failures[:3]
-    assert [r.status_code for r in results] == [302] * 200  # no server error, no lock error
+    # No server error and no lock error. On a loaded machine SQLite may stay busy past
+    # its wait: that person gets the "busy, try again" page (503 with Retry-After) and
+    # presses again, as a person would.
+    busy = [n for n, r in enumerate(results) if r.status_code == 503]
+    assert all(results[n].has_header("Retry-After") for n in busy)
+    assert {r.status_code for r in results} <= {302, 503}
+    again = [clients[n].post(url).status_code for n in busy]
+    assert again == [302] * len(busy)
     assert Booking.objects.filter(event=event, status="confirmed").count() == 50
     queue = _queue(event)
     assert len(queue) == 150
@@ -53,7 +60,10 @@ def test_200_people_booking_50_places_at_once_give_exactly_50_places_and_150_in_
     last_booked = Booking.objects.filter(event=event).order_by("-booked_at")[0].booked_at
     assert last_booked <= queue[0].joined_at
     # A figure, not a pass mark: how long it takes depends on the machine's load.
-    print(f"\n200 concurrent bookings for 50 places on {connection.vendor}: {seconds:.1f} s")
+    print(
+        f"\n200 concurrent bookings for 50 places on {connection.vendor}: {seconds:.1f} s, "
+        f"{len(busy)} asked to try again"
+    )
 
 
 @pytest.mark.django_db(transaction=True)
