@@ -60,6 +60,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         EMPLOYER = "employer", "Employer contact"
 
     email = models.EmailField("email address", unique=True)
+    # The identifier the university's systems agree on (the student record system's
+    # person id, which single sign-on also releases): people are matched by it, never
+    # by a name, and an email changed at the university follows it. Employers have none.
+    university_id = models.CharField(
+        "university identifier", max_length=100, unique=True, null=True, blank=True
+    )
     full_name = SingleLineCharField(max_length=150)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STUDENT)
     phone = SingleLineCharField(max_length=40, blank=True)

@@ -62,7 +62,8 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
         changes.append(
             Change(
                 f"Login ({kind})",
-                "name, email address, phone and job title removed; password, calendar feed "
+                "name, email address, university identifier, phone and job title removed; "
+                "password, calendar feed "
                 "address and sign-in sessions no longer work; the login is closed",
             )
         )
@@ -106,6 +107,7 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
             User.objects.filter(pk=user.pk).update(
                 full_name=ERASED_PERSON,
                 email=f"erased-{user.pk}@erased.invalid",
+                university_id=None,
                 phone="",
                 job_title="",
                 photo="",
@@ -169,6 +171,7 @@ def login_letter(subject):
             [
                 ("Name", user.full_name),
                 ("Email address", user.email),
+                ("University identifier", user.university_id or ""),
                 ("Phone", user.phone),
                 ("Job title", user.job_title),
                 ("Login created", user.date_joined),

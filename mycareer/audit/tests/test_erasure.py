@@ -286,6 +286,7 @@ def test_a_student_is_erased_their_places_pass_on_and_other_students_stay(person
 
     student, waiting = make_students(2)
     student.full_name, student.phone = "Priti Sharma", "07700 900123"
+    student.university_id = "psharma7"
     student.save()
     full = make_event(capacity=1, title="Interview skills with Priti")
     past = make_event(title="Careers fair")
@@ -311,6 +312,7 @@ def test_a_student_is_erased_their_places_pass_on_and_other_students_stay(person
 
     student.refresh_from_db()
     assert (student.full_name, student.phone, student.is_active) == ("Erased person", "", False)
+    assert student.university_id is None
     assert student.email.endswith("@erased.invalid")
     assert not student.has_usable_password()
     profile = StudentProfile.objects.get(user=student)
