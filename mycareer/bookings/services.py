@@ -383,15 +383,7 @@ def booking_cancel(*, booking: Booking, by: User) -> list[Booking | WaitlistEntr
         booking.cancelled_at = now
         booking.cancelled_by = by
         booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
-        audit.log(
-            booking,
-            "bookings.booking.cancelled",
-            by=by,
-            person=booking.student,
-            data={"event": settings.pk, "title": settings.event.title},
-        )
-        _expire_due(settings, now=now)
-        return _fill(settings, by=by, now=now)
+        return _pass_on(settings, booking, "bookings.booking.cancelled", by=by, now=now)
 
 
 def waitlist_leave(*, entry: WaitlistEntry, by: User) -> list[Booking | WaitlistEntry]:
@@ -406,15 +398,27 @@ def waitlist_leave(*, entry: WaitlistEntry, by: User) -> list[Booking | Waitlist
         entry.ended_at = now
         entry.ended_by = by
         entry.save(update_fields=["status", "ended_at", "ended_by"])
-        audit.log(
-            entry,
-            "bookings.waitlist.left",
-            by=by,
-            person=entry.student,
-            data={"event": settings.pk, "title": settings.event.title},
-        )
-        _expire_due(settings, now=now)
-        return _fill(settings, by=by, now=now)
+        return _pass_on(settings, entry, "bookings.waitlist.left", by=by, now=now)
+
+
+def _pass_on(
+    settings: BookingSettings,
+    given_up: Booking | WaitlistEntry,
+    action: str,
+    *,
+    by: User,
+    now: datetime.datetime,
+) -> list[Booking | WaitlistEntry]:
+    """Record that a place or a place in the queue was given up, then give it to who waits."""
+    audit.log(
+        given_up,
+        action,
+        by=by,
+        person=given_up.student,
+        data={"event": settings.pk, "title": settings.event.title},
+    )
+    _expire_due(settings, now=now)
+    return _fill(settings, by=by, now=now)
 
 
 def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:

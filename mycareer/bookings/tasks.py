@@ -118,20 +118,14 @@ def send_waitlist_joined(entry_id: int) -> int:
     entry = _entry(entry_id)
     if entry is None or entry.status != WaitlistEntry.Status.WAITING:
         return 0
-    return send_email(
-        to=[entry.student.email],
-        reply_to=_reply_to(entry.event),
+    return _about_entry(
+        entry,
         subject=f"You are on the waiting list for {entry.event.title}",
         template="bookings/email/waitlist_joined.txt",
-        context={
-            "entry": entry,
-            "event": entry.event,
-            "when": _when(entry.event),
-            "position": waitlist_position(entry),
-            "settings": settings_of(entry.event),
-            "event_url": _event_url(entry.event),
-            "my_events_url": _my_events_url(),
-        },
+        position=waitlist_position(entry),
+        settings=settings_of(entry.event),
+        event_url=_event_url(entry.event),
+        my_events_url=_my_events_url(),
     )
 
 
@@ -141,18 +135,23 @@ def send_offer(entry_id: int) -> int:
     entry = _entry(entry_id)
     if entry is None or entry.status != WaitlistEntry.Status.OFFERED:
         return 0
+    return _about_entry(
+        entry,
+        subject=f"A place is yours if you want it: {entry.event.title}",
+        template="bookings/email/offer.txt",
+        until=when_text(entry.offer_expires_at),
+        accept_url=settings.SITE_URL + reverse("bookings:offer", args=[entry.pk]),
+    )
+
+
+def _about_entry(entry: WaitlistEntry, *, subject: str, template: str, **context) -> int:
+    """Email the person on a waiting list about their place in it."""
     return send_email(
         to=[entry.student.email],
         reply_to=_reply_to(entry.event),
-        subject=f"A place is yours if you want it: {entry.event.title}",
-        template="bookings/email/offer.txt",
-        context={
-            "entry": entry,
-            "event": entry.event,
-            "when": _when(entry.event),
-            "until": when_text(entry.offer_expires_at),
-            "accept_url": settings.SITE_URL + reverse("bookings:offer", args=[entry.pk]),
-        },
+        subject=subject,
+        template=template,
+        context={"entry": entry, "event": entry.event, "when": _when(entry.event), **context},
     )
 
 

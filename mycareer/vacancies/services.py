@@ -43,25 +43,8 @@ from mycareer.accounts.models import DegreeProgramme, Unit, User
 from mycareer.accounts.permissions import check_perm
 from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
-from mycareer.vacancies.models import Vacancy
+from mycareer.vacancies.models import EDITABLE_FIELDS, SIMPLE_FIELDS, TARGET_FIELDS, Vacancy
 from mycareer.vacancies.tasks import send_vacancy_decision_email
-
-SIMPLE_FIELDS = [
-    "title",
-    "type",
-    "description",
-    "location",
-    "remote",
-    "salary",
-    "closing_date",
-    "apply_url",
-    "apply_email",
-]
-TARGET_FIELDS: dict[str, type[Unit] | type[DegreeProgramme]] = {
-    "target_units": Unit,
-    "target_programmes": DegreeProgramme,
-}
-EDITABLE_FIELDS = [*SIMPLE_FIELDS, *TARGET_FIELDS]
 
 Status = Vacancy.Status
 
