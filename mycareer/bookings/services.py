@@ -202,16 +202,7 @@ def _fill(
             _after_commit(tasks.send_offer, entry.pk)
             done.append(entry)
         else:
-            booking = Booking.objects.create(
-                event=event,
-                student=entry.student,
-                source=Booking.Source.WAITING_LIST,
-                booked_at=now,
-                booked_by=by,
-            )
-            entry.status = WaitlistEntry.Status.ACCEPTED
-            entry.ended_at = now
-            entry.save(update_fields=["status", "ended_at"])
+            booking = _book_from_queue(entry, event, by=by, now=now)
             audit.log(
                 booking,
                 "bookings.booking.promoted",
@@ -222,6 +213,30 @@ def _fill(
             _after_commit(tasks.send_promotion, booking.pk)
             done.append(booking)
     return done
+
+
+def _book_from_queue(
+    entry: WaitlistEntry,
+    event: Event,
+    *,
+    by: User | None,
+    now: datetime.datetime,
+    accepted_by: User | None = None,
+) -> Booking:
+    """Turn a place in the queue into a booking: by the waiting list itself (promotion), or
+    by the person accepting their offer (`accepted_by`)."""
+    booking = Booking.objects.create(
+        event=event,
+        student=entry.student,
+        source=Booking.Source.WAITING_LIST,
+        booked_at=now,
+        booked_by=by,
+    )
+    entry.status = WaitlistEntry.Status.ACCEPTED
+    entry.ended_at = now
+    entry.ended_by = accepted_by
+    entry.save(update_fields=["status", "ended_at", "ended_by"])
+    return booking
 
 
 def _place(
@@ -273,29 +288,13 @@ def _place(
                 booking = Booking.objects.create(
                     event=event, student=student, source=source, booked_at=now, booked_by=by
                 )
-                audit.log(
-                    booking,
-                    "bookings.booking.created",
-                    by=by,
-                    person=student,
-                    data={"event": event.pk, "title": event.title, "source": source},
-                )
-                if notify:
-                    _after_commit(tasks.send_booking_confirmation, booking.pk)
-                return booking
+                told = tasks.send_booking_confirmation if notify else None
+                return _placed(booking, "bookings.booking.created", source, by=by, tell=told)
             if not settings.waiting_list:
                 _refuse("The event is full and does not keep a waiting list.")
             entry = WaitlistEntry.objects.create(event=event, student=student, joined_at=now)
-            audit.log(
-                entry,
-                "bookings.waitlist.joined",
-                by=by,
-                person=student,
-                data={"event": event.pk, "title": event.title, "source": source},
-            )
-            if notify:
-                _after_commit(tasks.send_waitlist_joined, entry.pk)
-            return entry
+            told = tasks.send_waitlist_joined if notify else None
+            return _placed(entry, "bookings.waitlist.joined", source, by=by, tell=told)
     except IntegrityError:
         _refuse(
             _you(
@@ -308,6 +307,23 @@ def _place(
 
 
 # Booking and cancelling -----------------------------------------------------------------
+
+
+def _placed(
+    row: Booking | WaitlistEntry, action: str, source: str, *, by: User | None, tell
+) -> Booking | WaitlistEntry:
+    """Record a new place or place in the queue, and email the person once it is committed."""
+    event = row.event
+    audit.log(
+        row,
+        action,
+        by=by,
+        person=row.student,
+        data={"event": event.pk, "title": event.title, "source": source},
+    )
+    if tell is not None:
+        _after_commit(tell, row.pk)
+    return row
 
 
 def booking_create(
@@ -439,17 +455,7 @@ def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
         if not event.is_published or now >= event.starts_at:
             _refuse("The event has started or was cancelled.")
         # The offer already held this place, so no recount is needed to turn it into a booking.
-        booking = Booking.objects.create(
-            event=event,
-            student=entry.student,
-            source=Booking.Source.WAITING_LIST,
-            booked_at=now,
-            booked_by=by,
-        )
-        entry.status = WaitlistEntry.Status.ACCEPTED
-        entry.ended_at = now
-        entry.ended_by = by
-        entry.save(update_fields=["status", "ended_at", "ended_by"])
+        booking = _book_from_queue(entry, event, by=by, now=now, accepted_by=by)
         audit.log(
             booking,
             "bookings.waitlist.accepted",
