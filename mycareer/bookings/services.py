@@ -239,6 +239,15 @@ def _book_from_queue(
     return booking
 
 
+def _settle(
+    settings: BookingSettings, *, by: User | None, now: datetime.datetime
+) -> list[Booking | WaitlistEntry]:
+    """End the offers that ran out, then give free places to who waits: the queue is settled
+    before anything that counts places (under the event's lock)."""
+    _expire_due(settings, now=now)
+    return _fill(settings, by=by, now=now)
+
+
 def _place(
     *,
     settings: BookingSettings,
@@ -340,8 +349,7 @@ def booking_create(
         refusal = selectors.window_refusal(settings=settings, now=now)
         if refusal:
             _refuse(refusal)
-        _expire_due(settings, now=now)
-        _fill(settings, by=None, now=now)
+        _settle(settings, by=None, now=now)
         return _place(
             settings=settings,
             student=student,
@@ -370,8 +378,7 @@ def staff_book_student(
             _refuse("Only a published event takes bookings.")
         if now >= event.ends_at:
             _refuse("The event is over.")
-        _expire_due(settings, now=now)
-        _fill(settings, by=by, now=now)
+        _settle(settings, by=by, now=now)
         return _place(
             settings=settings,
             student=student,
@@ -433,8 +440,7 @@ def _pass_on(
         person=given_up.student,
         data={"event": settings.pk, "title": settings.event.title},
     )
-    _expire_due(settings, now=now)
-    return _fill(settings, by=by, now=now)
+    return _settle(settings, by=by, now=now)
 
 
 def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
@@ -519,8 +525,7 @@ def booking_settings_update(
                 event_id=settings.pk, status__in=HOLDING
             ).count()
         audit.log(settings.event, "bookings.settings.changed", by=by, data=data)
-        _expire_due(settings, now=now)
-        return settings, _fill(settings, by=by, now=now)
+        return settings, _settle(settings, by=by, now=now)
 
 
 def capacity_change(
@@ -596,8 +601,7 @@ def staff_move(
             if not entry.is_queued:
                 _refuse("This waiting-list place has ended.")
             student = entry.student
-        _expire_due(target, now=now)
-        _fill(target, by=by, now=now)
+        _settle(target, by=by, now=now)
         placed = _place(
             settings=target, student=student, by=by, source=Booking.Source.MOVED, now=now
         )
@@ -615,8 +619,7 @@ def staff_move(
             entry.ended_by = by
             entry.save(update_fields=["status", "ended_at", "ended_by"])
             audit.log(entry, "bookings.waitlist.moved", by=by, person=student, data=data)
-        _expire_due(source, now=now)
-        _fill(source, by=by, now=now)
+        _settle(source, by=by, now=now)
         return placed
 
 
