@@ -257,7 +257,10 @@ def _place(
     now: datetime.datetime,
     notify: bool = True,
 ) -> Booking | WaitlistEntry:
-    """Insert a booking if a place is free, else a waiting-list entry. Call under `_lock`."""
+    """Settle the queue, then insert a booking if a place is free, else a waiting-list
+    entry. Call under `_lock`."""
+    # Places the queue fills now are the list's doing, not the booking student's.
+    _settle(settings, by=None if source == Booking.Source.STUDENT else by, now=now)
     event = settings.event
     if Booking.objects.filter(event=event, student=student, status__in=HOLDING).exists():
         _refuse(
@@ -349,7 +352,6 @@ def booking_create(
         refusal = selectors.window_refusal(settings=settings, now=now)
         if refusal:
             _refuse(refusal)
-        _settle(settings, by=None, now=now)
         return _place(
             settings=settings,
             student=student,
@@ -378,7 +380,6 @@ def staff_book_student(
             _refuse("Only a published event takes bookings.")
         if now >= event.ends_at:
             _refuse("The event is over.")
-        _settle(settings, by=by, now=now)
         return _place(
             settings=settings,
             student=student,
@@ -601,7 +602,6 @@ def staff_move(
             if not entry.is_queued:
                 _refuse("This waiting-list place has ended.")
             student = entry.student
-        _settle(target, by=by, now=now)
         placed = _place(
             settings=target, student=student, by=by, source=Booking.Source.MOVED, now=now
         )
