@@ -249,11 +249,11 @@ def _settle(
 
 
 def _place(
-    *,
     settings: BookingSettings,
     student: User,
-    by: User | None,
     source: str,
+    *,
+    by: User | None,
     now: datetime.datetime,
     notify: bool = True,
 ) -> Booking | WaitlistEntry:
@@ -352,14 +352,7 @@ def booking_create(
         refusal = selectors.window_refusal(settings=settings, now=now)
         if refusal:
             _refuse(refusal)
-        return _place(
-            settings=settings,
-            student=student,
-            by=by,
-            source=Booking.Source.STUDENT,
-            now=now,
-            notify=notify,
-        )
+        return _place(settings, student, Booking.Source.STUDENT, by=by, now=now, notify=notify)
 
 
 def staff_book_student(
@@ -380,14 +373,7 @@ def staff_book_student(
             _refuse("Only a published event takes bookings.")
         if now >= event.ends_at:
             _refuse("The event is over.")
-        return _place(
-            settings=settings,
-            student=student,
-            by=by,
-            source=Booking.Source.STAFF,
-            now=now,
-            notify=notify,
-        )
+        return _place(settings, student, Booking.Source.STAFF, by=by, now=now, notify=notify)
 
 
 def booking_cancel(*, booking: Booking, by: User) -> list[Booking | WaitlistEntry]:
@@ -602,9 +588,7 @@ def staff_move(
             if not entry.is_queued:
                 _refuse("This waiting-list place has ended.")
             student = entry.student
-        placed = _place(
-            settings=target, student=student, by=by, source=Booking.Source.MOVED, now=now
-        )
+        placed = _place(target, student, Booking.Source.MOVED, by=by, now=now)
         data = {"from": source.pk, "to": target.pk, "title": target.event.title}
         if booking is not None:
             booking.status = Booking.Status.CANCELLED
