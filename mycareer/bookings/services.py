@@ -483,6 +483,11 @@ def offers_expire(*, now: datetime.datetime | None = None) -> int:
 SETTING_FIELDS = ("capacity", "opens_at", "closes_at", "waiting_list", "promotion", "offer_hours")
 
 
+CANCELLED_SETTINGS = (
+    "A cancelled event takes no bookings, so its booking settings stay as they were."
+)
+
+
 def booking_settings_update(
     *, event: Event, by: User, **changes
 ) -> tuple[BookingSettings, list[Booking | WaitlistEntry]]:
@@ -496,6 +501,8 @@ def booking_settings_update(
         raise TypeError(f"Unknown booking settings: {', '.join(sorted(unknown))}")
     with transaction.atomic():
         settings = _lock(event)
+        if settings.event.is_cancelled:
+            _refuse(CANCELLED_SETTINGS)
         now = timezone.now()
         before = {name: getattr(settings, name) for name in SETTING_FIELDS}
         for name, value in changes.items():
