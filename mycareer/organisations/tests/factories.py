@@ -62,14 +62,7 @@ def brightwave_digital(employer: User) -> Organisation:
         description="Builds digital services for public bodies and charities.",
         tags=["Graduate recruiter", "Internships", "Careers fair exhibitor"],
     )
-    services.contact_create(
-        organisation=organisation,
-        by=None,
-        full_name="Zara Holmes",
-        job_title="Head of Talent",
-        email="zara.holmes@demo-employer.com",
-        email_consent=True,
-    )
+    ContactFactory(organisation=organisation, email="zara.holmes@demo-employer.com")
     services.contact_create(
         organisation=organisation,
         by=None,
