@@ -12,6 +12,7 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
 )
+from mycareer.organisations.tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +52,7 @@ def test_free_mail_and_mismatched_domains_raise_the_risk_with_reasons(cast):
     assert "No website given" in no_site.risk_reasons
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("brightwave")
 def test_a_name_close_to_an_existing_organisation_is_flagged(cast):
     registration = register(organisation_name="Brightwave Digital Limited", email="a@brightwave.io")
     assert any(
@@ -68,8 +69,7 @@ def test_many_registrations_from_one_address_are_flagged(cast):
     assert any("registrations from one address in a day" in r for r in third.risk_reasons)
 
 
-@pytest.mark.usefixtures("demo")
-def test_registration_form_offers_the_existing_organisation_to_join(client, cast):
+def test_registration_form_offers_the_existing_organisation_to_join(client, brightwave):
     url = reverse("employer:register")
     data = {
         "organisation_name": "Brightwave Digital Limited",
@@ -87,7 +87,7 @@ def test_registration_form_offers_the_existing_organisation_to_join(client, cast
     assert "Join Brightwave Digital" in body
     assert 'value="Sam New"' in body
     assert not User.objects.filter(email="sam@demo-employer.com").exists()
-    existing = Organisation.objects.get(name="Brightwave Digital")
+    existing = brightwave
     response = client.post(url, {**data, "organisation_choice": f"join:{existing.pk}"})
     assert response.status_code == 302
     user = User.objects.get(email="sam@demo-employer.com")
@@ -159,12 +159,10 @@ def test_decisions_are_emailed_with_the_reason(persona, cast, smtp_server, run_w
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("demo")
 def test_invitations_are_emailed_and_let_a_colleague_join(
-    client, persona, cast, smtp_server, run_worker
+    client, laura, brightwave, smtp_server, run_worker
 ):
-    laura = persona("employer@demo-employer.com")
-    org = Organisation.objects.get(name="Brightwave Digital")
+    org = brightwave
     client.force_login(laura)
     assert (
         client.post(reverse("employer:contacts"), {"email": "ravi@demo-employer.com"}).status_code
@@ -192,9 +190,8 @@ def test_invitations_are_emailed_and_let_a_colleague_join(
     assert not RegistrationRequest.objects.filter(user=ravi).exists()
 
 
-@pytest.mark.usefixtures("demo")
-def test_employer_edits_only_their_own_organisation(client, persona, cast):
-    laura = persona("employer@demo-employer.com")
+def test_employer_edits_only_their_own_organisation(client, laura):
+    other = ContactFactory(organisation__name="Northbridge Engineering Ltd").organisation
     client.force_login(laura)
     response = client.post(
         reverse("employer:profile"),
@@ -209,7 +206,6 @@ def test_employer_edits_only_their_own_organisation(client, persona, cast):
         Organisation.objects.get(name="Brightwave Digital").description
         == "We build public services"
     )
-    other = Organisation.objects.get(name="Northbridge Engineering Ltd")
     for name in ["edit", "contact_create", "note_create", "merge", "delete"]:
         assert client.get(reverse(f"organisations:{name}", args=[other.pk])).status_code == 403, (
             name
@@ -218,10 +214,8 @@ def test_employer_edits_only_their_own_organisation(client, persona, cast):
     assert client.get(reverse("employer:contact_edit", args=[contact.pk])).status_code == 404
 
 
-@pytest.mark.usefixtures("demo")
-def test_employer_never_sees_notes_tags_or_key_accounts(client, persona, cast):
-    laura = persona("employer@demo-employer.com")
-    org = Organisation.objects.get(name="Brightwave Digital")
+def test_employer_never_sees_notes_tags_or_key_accounts(client, persona, laura, brightwave):
+    org = brightwave
     services.note_create(organisation=org, by=persona("operator"), text="Internal: budget is tight")
     client.force_login(laura)
     for url in [
@@ -236,10 +230,8 @@ def test_employer_never_sees_notes_tags_or_key_accounts(client, persona, cast):
     assert client.get(reverse("organisations:search")).status_code == 403
 
 
-@pytest.mark.usefixtures("demo")
-def test_visibility_choice_records_who_and_when(client, persona, cast):
-    laura = persona("employer@demo-employer.com")
-    org = Organisation.objects.get(name="Brightwave Digital")
+def test_visibility_choice_records_who_and_when(client, laura, brightwave):
+    org = brightwave
     contact = services.contact_create(
         organisation=org, by=laura, full_name="Pat", email="pat@demo-employer.com"
     )
@@ -252,9 +244,7 @@ def test_visibility_choice_records_who_and_when(client, persona, cast):
     assert contact.visible_to_students and contact.visibility_changed_by == laura
 
 
-@pytest.mark.usefixtures("demo")
-def test_preferences_record_opt_outs_per_purpose(client, persona, cast):
-    laura = persona("employer@demo-employer.com")
+def test_preferences_record_opt_outs_per_purpose(client, laura):
     client.force_login(laura)
     assert client.post(reverse("employer:preferences"), {"newsletters": "on"}).status_code == 302
     opt_outs = EmailOptOut.objects.filter(contact__user=laura)
@@ -276,16 +266,15 @@ def test_only_operators_moderate_registrations(client, persona, name, status):
     assert client.get(reverse("organisations:registrations")).status_code == status
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("demo")  # about the demo data itself: moderators have work to see
 def test_demo_has_a_high_risk_registration_waiting(cast):
     risky = RegistrationRequest.objects.filter(status="pending").order_by("-risk_score").first()
     assert risky.risk_score >= 50
 
 
-@pytest.mark.django_db
-def test_an_employers_home_says_its_organisation_is_live_in_one_sentence(client, demo, persona):
+def test_an_employers_home_says_its_organisation_is_live_in_one_sentence(client, laura):
     """It read "Brightwave Digital: live: students can see your profile"."""
-    client.force_login(persona("employer@demo-employer.com"))
+    client.force_login(laura)
     page = " ".join(client.get(reverse("home")).content.decode().split())
     assert "live: students" not in page
     assert "Brightwave Digital</strong>: <span" in page

@@ -19,6 +19,7 @@ from bench.http import Session
 from mycareer.accounts.demo import DEMO_PASSWORD
 from mycareer.organisations import imports, jobs
 from mycareer.organisations.models import Note, Organisation
+from mycareer.organisations.tests.factories import OrganisationFactory, make_organisation
 
 CLIENTS = 20
 ORGANISATIONS = 2500  # two contacts each: 5,000 rows
@@ -58,12 +59,11 @@ def media(settings, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("demo")
 def test_an_import_of_5000_rows_while_20_people_save_notes_loses_nothing(
     live_server, cast, persona, run_worker, media
 ):
     operator = persona("operator")
-    targets = list(Organisation.objects.order_by("pk").values_list("pk", flat=True)[:10])
+    targets = [organisation.pk for organisation in OrganisationFactory.create_batch(10)]
     unit_id = operator.memberships.first().unit_id
     data = five_thousand_rows()
     plan = imports.plan_import(data=data, filename="concurrent.csv")
@@ -162,11 +162,10 @@ def another_writer_holds_the_lock():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("demo")
 def test_a_note_that_meets_a_locked_database_comes_back_to_send_again(client, persona, cast):
     """Another writer holds the lock past the wait: the typed note is not lost."""
     operator = persona("operator")
-    organisation = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    organisation = make_organisation("Northbridge Engineering Ltd")
     client.force_login(operator)
     url = reverse("organisations:note_create", args=[organisation.pk])
     text = "Long call with Priya about placements.\nShe wants three students in June."

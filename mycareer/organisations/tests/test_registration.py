@@ -55,12 +55,20 @@ def test_the_home_page_and_the_login_page_link_to_it_in_their_content(client, ca
 
 @pytest.fixture
 def tidewater(cast):
-    """The demo's pending registration, with a draft vacancy only its registrant may see."""
+    """A registration waiting for approval, with a draft vacancy only its registrant may see."""
     from mycareer.vacancies.tests.factories import vacancy_fields
 
-    organisation = Organisation.objects.get(name="Tidewater Labs")
+    registration = reg.employer_register(
+        full_name="Priyanka Rao",
+        email="priyanka.rao@tidewaterlabs.co.uk",
+        password=PASSWORD,
+        job_title="Talent Partner",
+        organisation_name="Tidewater Labs",
+        website="https://www.tidewaterlabs.co.uk",
+        ip_address="192.0.2.10",
+    )
+    organisation, registrant = registration.organisation, registration.user
     assert organisation.status == Organisation.Status.PENDING
-    registrant = User.objects.get(email="priyanka.rao@tidewaterlabs.co.uk")
     vacancy_services.vacancy_create(
         organisation=organisation,
         by=registrant,
@@ -69,7 +77,6 @@ def tidewater(cast):
     return organisation
 
 
-@pytest.mark.usefixtures("demo")
 def test_a_stranger_cannot_join_a_pending_organisation(client, tidewater):
     data = form(
         organisation_name="Tidewater Labs",
@@ -89,7 +96,6 @@ def test_a_stranger_cannot_join_a_pending_organisation(client, tidewater):
         )
 
 
-@pytest.mark.usefixtures("demo")
 def test_a_pending_member_never_sees_the_drafts_of_a_pending_organisation(client, tidewater):
     stranger = User.objects.create_user(
         "stranger@example.net", PASSWORD, full_name="Stan Ger", kind=User.Kind.EMPLOYER
@@ -109,10 +115,7 @@ def test_a_pending_member_never_sees_the_drafts_of_a_pending_organisation(client
 # Invitations (issue 15, 3) ---------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("demo")
-def test_an_invitation_is_good_only_for_the_address_it_was_sent_to(client, cast, persona):
-    laura = persona("employer@demo-employer.com")
-    brightwave = Organisation.objects.get(name="Brightwave Digital")
+def test_an_invitation_is_good_only_for_the_address_it_was_sent_to(client, laura, brightwave):
     invitation = reg.invitation_create(
         organisation=brightwave, email="sam.colleague@demo-employer.com", by=laura
     )

@@ -236,8 +236,8 @@ def test_archived_only_on_request_and_merged_records_never(spread, operator, per
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
-def test_text_search_finds_parts_of_words_through_the_database_s_own_index(spread):
+def test_text_search_finds_parts_of_words_through_the_database_s_own_index(spread, operator):
+    make("Northbridge Engineering Ltd", operator)
     results = search_organisations(OrganisationQuery(text="ridge"))
     assert "Northbridge Engineering Ltd" in [o.name for o in results]
     if connection.vendor == "sqlite":

@@ -210,7 +210,7 @@ def test_merging_a_record_into_itself_is_refused(operator):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("demo")  # about the demo data itself: a believable spread to explore
 def test_demo_data_has_organisations_with_contacts_tags_and_notes(cast):
     assert Organisation.objects.count() >= 40
     assert Contact.objects.count() >= 80

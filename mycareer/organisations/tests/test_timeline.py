@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from mycareer.organisations import services, timeline
 from mycareer.organisations.models import Organisation
+from mycareer.organisations.tests.factories import make_organisation
 from mycareer.organisations.timeline import TimelineEntry, organisation_timeline
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +20,25 @@ def kinds_shown(response) -> set[str]:
 
 
 @pytest.fixture
-def northbridge(cast):
-    return Organisation.objects.get(name="Northbridge Engineering Ltd")
+def northbridge(cast) -> Organisation:
+    return make_organisation("Northbridge Engineering Ltd", website="https://northbridge-eng.co.uk")
+
+
+@pytest.fixture
+def history(northbridge, persona):
+    """Three notes from the past weeks, and thirteen events still to come: with twelve
+    emails unfolded, the latest note would be the 26th row, on page two."""
+    from mycareer.events.tests.factories import EventFactory
+
+    for days_ago in (30, 9, 2):
+        services.note_create(
+            organisation=northbridge,
+            by=persona("operator"),
+            text=f"Call about placements, {days_ago} days ago.",
+            date=timezone.localdate() - datetime.timedelta(days=days_ago),
+        )
+    for event in EventFactory.create_batch(13):
+        event.organisations.add(northbridge)
 
 
 @pytest.fixture
@@ -56,7 +74,7 @@ def bulk_email(northbridge, persona):
     return campaign
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("history")
 def test_twelve_recipients_of_one_email_are_one_row_and_the_notes_stay_on_page_one(
     client, persona, northbridge, bulk_email
 ):
@@ -68,7 +86,7 @@ def test_twelve_recipients_of_one_email_are_one_row_and_the_notes_stay_on_page_o
     assert f'id="note-{latest_note.pk}"' in body
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("history")
 def test_staff_filter_the_timeline_by_kind(client, persona, northbridge, bulk_email):
     client.force_login(persona("operator"))
     everything = client.get(northbridge.get_absolute_url())
@@ -84,9 +102,14 @@ def test_staff_filter_the_timeline_by_kind(client, persona, northbridge, bulk_em
     assert kinds_shown(client.get(northbridge.get_absolute_url(), {"kind": "passwords"}))
 
 
-@pytest.mark.usefixtures("demo")
-def test_employers_filter_their_activity_and_never_see_notes(client, persona):
-    client.force_login(persona("employer@demo-employer.com"))
+def test_employers_filter_their_activity_and_never_see_notes(client, persona, laura, brightwave):
+    from mycareer.vacancies import services as vacancies
+    from mycareer.vacancies.tests.factories import vacancy_fields
+
+    # Something of theirs to filter, and a staff note they must never see.
+    vacancies.vacancy_create(organisation=brightwave, by=laura, **vacancy_fields())
+    services.note_create(organisation=brightwave, by=persona("operator"), text="Staff only")
+    client.force_login(laura)
     body = client.get("/employer/activity/").content.decode()
     assert 'value="events"' in body and 'value="notes"' not in body
     assert "Note" not in kinds_shown(client.get("/employer/activity/", {"kind": "notes"}))
@@ -121,7 +144,6 @@ def sources(monkeypatch):
     return add
 
 
-@pytest.mark.usefixtures("demo")
 def test_paging_through_folded_rows_loses_and_repeats_nothing(sources, northbridge):
     # 100 emails of one campaign between the notes: one row, wherever the pages break.
     sources("notes", _entries("Note", list(range(0, 600, 10))))
@@ -145,7 +167,6 @@ def test_paging_through_folded_rows_loses_and_repeats_nothing(sources, northbrid
     assert [row.when for row in seen] == sorted((row.when for row in seen), reverse=True)
 
 
-@pytest.mark.usefixtures("demo")
 def test_different_things_on_one_day_are_not_folded(sources, northbridge):
     sources("notes", _entries("Note", [1, 2], title="Meeting recorded by Tom Bennett"))
     rows, _ = organisation_timeline(northbridge, viewer=None, staff=False)

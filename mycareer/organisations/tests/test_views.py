@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from mycareer.organisations import services
 from mycareer.organisations.models import Note, Organisation
+from mycareer.organisations.tests.factories import make_organisation
 
 
 @pytest.fixture
@@ -34,8 +35,9 @@ def org(persona):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
 def test_operator_creates_an_organisation_and_is_warned_of_a_duplicate(client, persona, org):
+    # "nhs" is typed; the tag is already spelled "NHS" elsewhere.
+    make_organisation("Aire Valley Health NHS Trust", tags=["NHS"])
     client.force_login(persona("operator"))
     url = reverse("organisations:create")
     data = {"name": "Zephyr Turbines Limited", "website": "", "tags": "nhs, Placements"}
