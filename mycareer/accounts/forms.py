@@ -117,3 +117,14 @@ class LoginForm(allauth_forms.LoginForm):
         self.fields["password"].help_text = ""
         if "remember" in self.fields:
             self.fields["remember"].label = "Keep me logged in on this device"
+
+    def clean(self):
+        from mycareer.accounts.sso import UNIVERSITY_ONLY, signs_in_through_university
+
+        # Before any password is checked: staff and students have none here once the
+        # university's sign-in is on, so a try must neither pass nor count as a failure.
+        email = (self.cleaned_data.get("login") or "").strip()
+        person = User.objects.filter(email__iexact=email).first() if email else None
+        if person is not None and signs_in_through_university(person):
+            raise forms.ValidationError(UNIVERSITY_ONLY, code="university_sign_in")
+        return super().clean()
