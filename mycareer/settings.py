@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from mycareer.accounts.sso_settings import socialaccount_providers
+from mycareer.accounts.sso_settings import form_action_origins, socialaccount_providers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("MYCAREER_VAR_DIR", BASE_DIR / "var"))
@@ -364,7 +364,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
-        "form-action": ["'self'"],
+        # The sign-in buttons lead on to the university's IdP (see SSO above).
+        "form-action": ["'self'", *form_action_origins(MYCAREER_SSO_ENV, SOCIALACCOUNT_PROVIDERS)],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],

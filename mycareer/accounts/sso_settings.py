@@ -7,6 +7,7 @@ and students sign in with the password the demo gave them (docs/deployment.md).
 
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # The eduPerson and X.500 attributes UK federation IdPs release, by their friendly
 # names; an assertion may name them either way, so both are looked for.
@@ -162,6 +163,31 @@ def socialaccount_providers(env: Mapping[str, str], *, site_url: str) -> dict:
     if app := oidc_app(env):
         providers[OIDC_PROVIDER] = {"APPS": [app], "OAUTH_PKCE_ENABLED": True}
     return providers
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def form_action_origins(env: Mapping[str, str], providers: dict) -> list[str]:
+    """Where the login page's sign-in buttons may lead, for the CSP's form-action.
+
+    The button posts to MyCareer, which redirects to the IdP's sign-in page; browsers
+    hold that redirect to form-action too. The IdP's own origin (from its metadata file,
+    its metadata address or the OIDC issuer) and any in SSO_FORM_ACTION_ORIGINS, for an
+    IdP whose sign-in page is on another host than its metadata.
+    """
+    urls = [_get(env, "SAML_IDP_METADATA_URL"), _get(env, "OIDC_ISSUER")]
+    for app in providers.get(SAML_PROVIDER, {}).get("APPS", []):
+        urls.append(app["settings"]["idp"].get("sso_url", ""))
+    urls += [u for u in _get(env, "SSO_FORM_ACTION_ORIGINS").split(",") if u.strip()]
+    origins: list[str] = []
+    for url in urls:
+        origin = _origin(url.strip())
+        if origin and origin not in origins:
+            origins.append(origin)
+    return origins
 
 
 def affiliations(env: Mapping[str, str]) -> dict[str, list[str]]:

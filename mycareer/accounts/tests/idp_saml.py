@@ -7,6 +7,7 @@ plain button (no script), as a university's IdP does after its own login form.
 """
 
 import base64
+import copy
 import datetime
 import html
 import threading
@@ -221,6 +222,20 @@ class SamlIdP:
         info = server.apply_binding(BINDING_HTTP_REDIRECT, str(request), sls_url, "", sign=False)
         location = dict(info["headers"])["Location"]
         return urllib.parse.urlsplit(location).query
+
+
+def use_identity_provider(settings, env: dict[str, str]) -> None:
+    """Configure the site (the `settings` fixture) as its environment `env` would."""
+    from mycareer.accounts.sso_settings import form_action_origins, socialaccount_providers
+
+    settings.MYCAREER_SSO_ENV = env
+    settings.SOCIALACCOUNT_PROVIDERS = socialaccount_providers(env, site_url=settings.SITE_URL)
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"] = [
+        "'self'",
+        *form_action_origins(env, settings.SOCIALACCOUNT_PROVIDERS),
+    ]
+    settings.CONTENT_SECURITY_POLICY = policy
 
 
 def fetch(url: str) -> str:

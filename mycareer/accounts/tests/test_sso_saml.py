@@ -25,7 +25,7 @@ from mycareer.accounts.tests.factories import (
     UnitFactory,
     UserFactory,
 )
-from mycareer.accounts.tests.idp_saml import Person, SamlIdP, fetch
+from mycareer.accounts.tests.idp_saml import Person, SamlIdP, fetch, use_identity_provider
 from mycareer.audit.models import AuditEntry
 
 SLUG = "university"
@@ -39,15 +39,10 @@ def saml_idp(tmp_path):
     idp.stop()
 
 
-def use_idp(settings, env: dict) -> None:
-    settings.MYCAREER_SSO_ENV = env
-    settings.SOCIALACCOUNT_PROVIDERS = socialaccount_providers(env, site_url=settings.SITE_URL)
-
-
 @pytest.fixture
 def university(settings, saml_idp, client, db):
     """MyCareer trusting the loopback IdP, and the IdP trusting MyCareer's metadata."""
-    use_idp(settings, saml_idp.settings_env())
+    use_identity_provider(settings, saml_idp.settings_env())
     # python3-saml refuses single-label hosts such as Django's "testserver".
     client.defaults["HTTP_HOST"] = HOST
     metadata = client.get(reverse("saml_metadata", args=[SLUG]))
