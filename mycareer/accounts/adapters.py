@@ -157,3 +157,21 @@ class UniversitySignInAdapter(DefaultSocialAccountAdapter):
             error=error or "-",
             detail=(extra_context or {}).get("saml_last_error_reason") or exception or "-",
         )
+
+
+def saml_finish_sign_in(request, organization_slug: str):
+    """allauth's last SAML step, with a clear page for an answer nobody is waiting for.
+
+    allauth refuses an assertion that answers no sign-in started in this browser (used
+    already, pressed Back, or made for someone else's session) with a bare 403; the
+    person gets the page of any failed university sign-in instead, and a log line.
+    """
+    from allauth.socialaccount.providers.saml.views import finish_acs
+
+    try:
+        return finish_acs(request, organization_slug=organization_slug)
+    except PermissionDenied:
+        log_event(
+            logger, "sso.failed", level=logging.WARNING, provider="saml", error="no_sign_in_waiting"
+        )
+        return render(request, "socialaccount/authentication_error.html", status=401)

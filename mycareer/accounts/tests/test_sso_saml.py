@@ -249,8 +249,9 @@ def test_an_assertion_cannot_be_used_twice(university, client):
 
     replayed = finish_sign_in(client, action, fields)
 
-    # allauth finds no sign-in waiting for this answer (it was used) and refuses it.
-    assert replayed.status_code == 403
+    # No sign-in is waiting for this answer (it was used): refused, and said so.
+    assert replayed.status_code == 401
+    assert "did not go through" in replayed.content.decode()
     assert signed_in_as(client) is None
 
 
