@@ -10,17 +10,10 @@ from e2e.conftest import open_menu_link
 from e2e.test_accessibility import RULES
 from mycareer.accounts.models import User
 from mycareer.accounts.tests.factories import StudentProfileFactory
-from mycareer.accounts.tests.idp_saml import Person, SamlIdP, fetch, use_identity_provider
+from mycareer.accounts.tests.idp_saml import Person, fetch, use_identity_provider
 from mycareer.events.tests.factories import at, far_monday, make_event
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def saml_idp(tmp_path):
-    idp = SamlIdP(tmp_path)
-    yield idp
-    idp.stop()
 
 
 def test_a_student_signs_in_through_the_university_and_sees_their_programmes_events(

@@ -238,6 +238,14 @@ def use_identity_provider(settings, env: dict[str, str]) -> None:
     settings.CONTENT_SECURITY_POLICY = policy
 
 
+def signed_in_as(client):
+    """The person the Django test client's session is signed in as, or None."""
+    from mycareer.accounts.models import User
+
+    user_id = client.session.get("_auth_user_id")
+    return User.objects.get(pk=user_id) if user_id else None
+
+
 def fetch(url: str) -> str:
     """GET a loopback address, as a browser or allauth would."""
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback only)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from mycareer.accounts.models import User
 from mycareer.accounts.tests.factories import StudentProfileFactory
 from mycareer.accounts.tests.idp_oidc import OidcIdP, path_of
-from mycareer.accounts.tests.idp_saml import use_identity_provider
+from mycareer.accounts.tests.idp_saml import signed_in_as, use_identity_provider
 
 HOST = "127.0.0.1"
 SLUG = "university-oidc"
@@ -38,11 +38,6 @@ def sign_in(client, idp, username: str, claims: dict):
     back = idp.sign_in(start["Location"], username)
     assert back.startswith(CALLBACK)
     return client.get(path_of(back))
-
-
-def signed_in_as(client) -> User | None:
-    user_id = client.session.get("_auth_user_id")
-    return User.objects.get(pk=user_id) if user_id else None
 
 
 STUDENT = {

@@ -25,18 +25,11 @@ from mycareer.accounts.tests.factories import (
     UnitFactory,
     UserFactory,
 )
-from mycareer.accounts.tests.idp_saml import Person, SamlIdP, fetch, use_identity_provider
+from mycareer.accounts.tests.idp_saml import Person, fetch, signed_in_as, use_identity_provider
 from mycareer.audit.models import AuditEntry
 
 SLUG = "university"
 HOST = "127.0.0.1"
-
-
-@pytest.fixture
-def saml_idp(tmp_path):
-    idp = SamlIdP(tmp_path)
-    yield idp
-    idp.stop()
 
 
 @pytest.fixture
@@ -76,11 +69,6 @@ def finish_sign_in(client, action: str, fields: dict):
 
 def sign_in(client, idp, person: Person, **kwargs):
     return finish_sign_in(client, *start_sign_in(client, idp, person, **kwargs))
-
-
-def signed_in_as(client) -> User | None:
-    user_id = client.session.get("_auth_user_id")
-    return User.objects.get(pk=user_id) if user_id else None
 
 
 ADA = Person(uid="ada@example.ac.uk", email="ada.lovelace@example.ac.uk")
