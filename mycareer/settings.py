@@ -216,7 +216,12 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Accounts (allauth): email is the login; people verify their address.
 ACCOUNT_ADAPTER = "mycareer.accounts.adapters.AccountAdapter"
-ACCOUNT_FORMS = {"login": "mycareer.accounts.forms.LoginForm"}
+ACCOUNT_FORMS = {
+    "login": "mycareer.accounts.forms.LoginForm",
+    # Staff and students who sign in through the university may not make a password.
+    "set_password": "mycareer.accounts.forms.SetPasswordForm",
+    "change_password": "mycareer.accounts.forms.ChangePasswordForm",
+}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]

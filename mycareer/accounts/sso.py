@@ -57,6 +57,11 @@ UNIVERSITY_ONLY = (
     "use the button for your university account above."
 )
 
+NO_LOCAL_PASSWORD = (
+    "You sign in with your university account, so MyCareer keeps no password for you: "
+    "change your password with the university's IT Services."
+)
+
 
 @dataclass(frozen=True)
 class UniversityIdentity:

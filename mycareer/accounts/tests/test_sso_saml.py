@@ -281,6 +281,19 @@ def test_staff_and_students_cannot_use_a_password_once_sso_is_on(university, cli
     assert signed_in_as(client) is None
 
 
+def test_a_person_who_signs_in_through_the_university_cannot_make_a_password(university, client):
+    sign_in(client, university, ADA)
+
+    refused = client.post(
+        reverse("account_set_password"),
+        {"password1": "Harbour-Lantern-73", "password2": "Harbour-Lantern-73"},
+    )
+
+    assert refused.status_code == 200
+    assert "MyCareer keeps no password for you" in refused.content.decode()
+    assert not signed_in_as(client).has_usable_password()
+
+
 def test_employers_keep_their_password_when_sso_is_on(university, client):
     employer = UserFactory(email="kim@kittiwake.studio", kind=User.Kind.EMPLOYER)
     done = client.post(
