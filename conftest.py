@@ -306,3 +306,19 @@ def run_worker():
         call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
 
     return run
+
+
+@pytest.fixture
+def saml_idp(tmp_path):
+    """A real SAML identity provider (pysaml2) on loopback: mycareer/accounts/tests/idp_saml.py.
+
+    The test says who signs in (`saml_idp.person`) and points the site at it with
+    `use_identity_provider(settings, saml_idp.settings_env())`.
+    """
+    from mycareer.accounts.tests.idp_saml import SamlIdP
+
+    idp = SamlIdP(tmp_path)
+    try:
+        yield idp
+    finally:
+        idp.stop()

@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from mycareer.accounts.sso_settings import form_action_origins, socialaccount_providers
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("MYCAREER_VAR_DIR", BASE_DIR / "var"))
 
@@ -68,6 +70,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.saml",
+    "allauth.socialaccount.providers.openid_connect",
     "rules.apps.AutodiscoverRulesConfig",
     "django_tasks",
     "django_tasks_db",
@@ -211,7 +216,12 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Accounts (allauth): email is the login; people verify their address.
 ACCOUNT_ADAPTER = "mycareer.accounts.adapters.AccountAdapter"
-ACCOUNT_FORMS = {"login": "mycareer.accounts.forms.LoginForm"}
+ACCOUNT_FORMS = {
+    "login": "mycareer.accounts.forms.LoginForm",
+    # Staff and students who sign in through the university may not make a password.
+    "set_password": "mycareer.accounts.forms.SetPasswordForm",
+    "change_password": "mycareer.accounts.forms.ChangePasswordForm",
+}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -246,6 +256,20 @@ AXES_VERBOSE = False
 ACCOUNT_RATE_LIMITS = {"login_failed": None}
 LOGIN_URL = "/accounts/login/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+
+# Single sign-on for staff and students (docs/deployment.md, "Single sign-on"): the
+# university's SAML IdP (SAML_IDP_METADATA_URL or _FILE) and/or an OpenID Connect
+# provider (OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET). MyCareer's adapter finds or
+# makes the person (mycareer/accounts/sso.py); allauth's own sign-up form is never shown.
+MYCAREER_SSO_ENV = {
+    name: value for name, value in os.environ.items() if name.startswith(("SAML_", "OIDC_", "SSO_"))
+}
+SOCIALACCOUNT_PROVIDERS = socialaccount_providers(MYCAREER_SSO_ENV, site_url=SITE_URL)
+SOCIALACCOUNT_ADAPTER = "mycareer.accounts.adapters.UniversitySignInAdapter"
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the login page posts to the provider (CSRF-checked)
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the university vouches for its addresses
+SOCIALACCOUNT_STORE_TOKENS = False
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/London")
@@ -345,7 +369,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
-        "form-action": ["'self'"],
+        # The sign-in buttons lead on to the university's IdP (see SSO above).
+        "form-action": ["'self'", *form_action_origins(MYCAREER_SSO_ENV, SOCIALACCOUNT_PROVIDERS)],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'self'"],
         "object-src": ["'none'"],

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from mycareer.accounts.adapters import saml_finish_sign_in
 from mycareer.core import views as core_views
 from mycareer.core.media import media
 
@@ -20,6 +21,11 @@ urlpatterns = [
     path("vacancies/", include("mycareer.vacancies.urls")),
     path("events/", include("mycareer.events.urls")),
     path("bookings/", include("mycareer.bookings.urls")),
+    # Before allauth's own: its last SAML step, with MyCareer's page for a used answer.
+    path(
+        "accounts/saml/<str:organization_slug>/acs/finish/",
+        saml_finish_sign_in,
+    ),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # Uploads are served by MyCareer itself, with or without DEBUG (see core/media.py).

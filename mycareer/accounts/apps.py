@@ -40,6 +40,8 @@ class AccountsConfig(AppConfig):
                 "accounts.signin.unlocked_by_reset": "Failed sign-ins cleared by a password reset",
                 "core.task.retried": "Failed email tried again",
                 "accounts.profile.changed": "Staff profile changed",
+                "accounts.sso.created": "First sign-in through the university",
+                "accounts.sso.updated": "Details changed at the university's sign-in",
             }
         )
         register_nav(

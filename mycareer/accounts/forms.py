@@ -108,6 +108,25 @@ class StaffProfileForm(forms.ModelForm):
         return sorted(code for code, _ in self.fields["receive"].choices if code not in chosen)
 
 
+class _NoPasswordThroughUniversity:
+    """Staff and students who sign in through the university have no MyCareer password."""
+
+    def clean(self):
+        from mycareer.accounts.sso import NO_LOCAL_PASSWORD, signs_in_through_university
+
+        if self.user is not None and signs_in_through_university(self.user):
+            raise forms.ValidationError(NO_LOCAL_PASSWORD, code="university_sign_in")
+        return super().clean()
+
+
+class SetPasswordForm(_NoPasswordThroughUniversity, allauth_forms.SetPasswordForm):
+    pass
+
+
+class ChangePasswordForm(_NoPasswordThroughUniversity, allauth_forms.ChangePasswordForm):
+    pass
+
+
 class LoginForm(allauth_forms.LoginForm):
     """allauth's login form in MyCareer's words: the page itself links to the password
     reset, once, beside the button."""
@@ -117,3 +136,14 @@ class LoginForm(allauth_forms.LoginForm):
         self.fields["password"].help_text = ""
         if "remember" in self.fields:
             self.fields["remember"].label = "Keep me logged in on this device"
+
+    def clean(self):
+        from mycareer.accounts.sso import UNIVERSITY_ONLY, signs_in_through_university
+
+        # Before any password is checked: staff and students have none here once the
+        # university's sign-in is on, so a try must neither pass nor count as a failure.
+        email = (self.cleaned_data.get("login") or "").strip()
+        person = User.objects.filter(email__iexact=email).first() if email else None
+        if person is not None and signs_in_through_university(person):
+            raise forms.ValidationError(UNIVERSITY_ONLY, code="university_sign_in")
+        return super().clean()

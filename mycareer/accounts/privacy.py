@@ -7,6 +7,7 @@ password, no second factor, no way back in.
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -69,6 +70,7 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
         )
         addresses = EmailAddress.objects.filter(user=user)
         factors = Authenticator.objects.filter(user=user)
+        university_sign_in = SocialAccount.objects.filter(user=user)
         waiting = PendingNotification.objects.filter(user=user)
         has_profile = bool(user.photo or user.about)
         profile = StudentProfile.objects.filter(user=user)
@@ -78,6 +80,7 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
         for rows, what, how in (
             (addresses, "Email addresses of the login", "removed"),
             (factors, "Two-step sign-in", "removed"),
+            (university_sign_in, "Link to the university's sign-in", "removed"),
             (profile, "Student record", "student number and expected graduation removed"),
             (grant, "Access level", "revoked"),
             (waiting, "Notifications waiting for a daily digest", "removed"),
@@ -99,6 +102,7 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
         if apply:
             addresses.delete()
             factors.delete()
+            university_sign_in.delete()
             profile.update(student_number=f"erased-{user.pk}", expected_graduation=None)
             grant.update(revoked_at=now, revoked_by=by)
             waiting.delete()
@@ -199,6 +203,20 @@ def login_letter(subject):
                     "Another email address of your login",
                     [("Email address", address.email), ("Confirmed", address.verified)],
                 )
+        for link in SocialAccount.objects.filter(user=user).order_by("date_joined"):
+            yield LetterEntry(
+                "profile",
+                "Your sign-in through the university",
+                [
+                    ("Identity provider", link.get_provider_display()),
+                    ("Identifier it gives", link.uid),
+                    ("Linked", link.date_joined),
+                    ("Last signed in this way", link.last_login),
+                    ("What it sent at the last sign-in", ", ".join(sorted(link.extra_data))),
+                ],
+                when=link.date_joined,
+                origin="From the university's sign-in, each time you sign in",
+            )
         profile = StudentProfile.objects.filter(user=user).select_related("unit", "programme")
         for student in profile:
             yield LetterEntry(
@@ -294,6 +312,7 @@ personal_data = PersonalDataHandler(
         "accounts.PendingNotification.user",
         "account.EmailAddress.user",
         "mfa.Authenticator.user",
+        "socialaccount.SocialAccount.user",
         "admin.LogEntry.user",
     ),
 )

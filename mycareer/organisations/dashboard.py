@@ -1,6 +1,6 @@
 from django.utils import timezone
 
-from mycareer.accounts.permissions import can_edit_records
+from mycareer.accounts.permissions import can_edit_records, has_second_factor
 from mycareer.organisations.models import EmployerMembership, RegistrationRequest
 from mycareer.organisations.registration import profile_completeness
 from mycareer.organisations.selectors import follow_ups_due
@@ -24,10 +24,12 @@ def employer_panel(request) -> dict | None:
         "organisation"
     )
     membership = memberships.order_by("-is_admin").first()
+    # Employers sign in with a password; a second step is offered to every one of them.
+    two_step = has_second_factor(request.user)
     if membership is None:
-        return {"membership": None}
+        return {"membership": None, "two_step": two_step}
     percent, missing = profile_completeness(membership.organisation)
-    return {"membership": membership, "percent": percent, "missing": missing}
+    return {"membership": membership, "percent": percent, "missing": missing, "two_step": two_step}
 
 
 def registrations_panel(request) -> dict | None:

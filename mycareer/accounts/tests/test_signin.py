@@ -3,6 +3,7 @@ and a second factor for administrators."""
 
 import datetime
 import re
+import time
 
 import pytest
 import time_machine
@@ -249,3 +250,45 @@ def test_the_demo_administrator_logs_in_with_password_and_authenticator_code(cli
     done = client.post(reverse("mfa_authenticate"), {"code": demo_totp_code()})
     assert done.status_code == 302
     assert client.get(reverse("accounts:access_list")).status_code == 200
+
+
+# Employers: a second factor offered -------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_employer_is_offered_two_step_sign_in_and_then_asked_for_a_code(client, cast):
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    log_in(client, "employer@demo-employer.com", DEMO_PASSWORD)
+    home = client.get("/").content.decode()
+    assert "Set up two-step sign-in" in home
+    assert reverse("mfa_activate_totp") in home
+
+    # allauth asks for the password again before a change to how one signs in.
+    asked = client.get(reverse("mfa_activate_totp"))
+    assert asked["Location"].startswith(reverse("account_reauthenticate"))
+    client.post(reverse("account_reauthenticate"), {"password": DEMO_PASSWORD})
+    form = client.get(reverse("mfa_activate_totp"))
+    assert "your organisation's account" in form.content.decode()
+    secret = form.context["form"].secret
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    done = client.post(reverse("mfa_activate_totp"), {"code": code})
+    assert done.status_code == 302
+    employer = cast["employer"]
+    assert Authenticator.objects.filter(user=employer, type=Authenticator.Type.TOTP).exists()
+    assert "Turn two-step sign-in off" in client.get("/").content.decode()
+
+    client.post(reverse("account_logout"))
+    again = log_in(client, "employer@demo-employer.com", DEMO_PASSWORD)
+    assert again["Location"] == reverse("mfa_authenticate")
+    assert client.get(reverse("employer:activity")).status_code == 302  # not in yet
+    client.post(reverse("mfa_authenticate"), {"code": code})
+    assert client.session.get("_auth_user_id") == str(employer.pk)
+
+
+@pytest.mark.django_db
+def test_an_employer_without_a_second_factor_still_signs_in_with_a_password(client, cast):
+    response = log_in(client, "employer@demo-employer.com", DEMO_PASSWORD)
+    assert response.status_code == 302
+    assert response["Location"] != reverse("mfa_authenticate")
+    assert client.session.get("_auth_user_id") == str(cast["employer"].pk)
