@@ -66,6 +66,7 @@ def feed_upload(request):
         else:
             _expire_unconfirmed()
             checked = None
+            summary = plan.summary()
             if plan.has_work:
                 stored = secrets.token_urlsafe(32)
                 default_storage.save(f"{STORAGE_DIR}/{stored}", ContentFile(data))
@@ -75,14 +76,14 @@ def feed_upload(request):
                     status=FeedImport.Status.CHECKED,
                     by=request.user,
                     stored_file=stored,
-                    counts=plan.summary(),
+                    counts=summary,
                 )
             return render(
                 request,
                 "people/check.html",
                 {
                     "plan": plan,
-                    "counts": plan.counts,
+                    "counts": summary,
                     "checked": checked,
                     "changed": plan.changed[:SHOWN],
                     "leavers": [x for x in plan.leavers if x.action != "waiting"][:SHOWN],
