@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from mycareer.accounts.models import (
@@ -312,24 +311,49 @@ def _check_student(plan, values, programmes, units, problems, unknown_programmes
 # Matching and comparing -------------------------------------------------------------
 
 
-def _in_batches(values: list[str]):
+def _in_batches(values: list):
     for start in range(0, len(values), BATCH):
         yield values[start : start + BATCH]
 
 
-def _users(field_name: str, values: set[str]) -> dict[str, User]:
-    found: dict[str, User] = {}
-    memberships = Prefetch("memberships", queryset=StaffMembership.objects.only("user", "unit"))
+def _users(field_name: str, values: set) -> dict:
+    """Logins by `field_name` (university_id or pk), with what comparing reads."""
+    found: dict = {}
     for batch in _in_batches(sorted(values)):
-        users = (
-            User.objects.filter(**{f"{field_name}__in": batch})
-            .select_related("student_profile", "feed_record")
-            .prefetch_related(memberships)
+        users = User.objects.filter(**{f"{field_name}__in": batch}).select_related(
+            "student_profile", "feed_record"
         )
         for user in users:
-            key = user.email.lower() if field_name == "email" else user.university_id
-            found[key or ""] = user
+            found[getattr(user, field_name)] = user
     return found
+
+
+@dataclass(frozen=True)
+class _Holder:
+    pk: int
+    kind: str
+    university_id: str | None
+
+
+def _email_holders(emails: set[str]) -> dict[str, _Holder]:
+    """Who holds each email now (emails are unique), read light: most are the row's own."""
+    found: dict[str, _Holder] = {}
+    for batch in _in_batches(sorted(emails)):
+        rows = User.objects.filter(email__in=batch).values_list(
+            "email", "pk", "kind", "university_id"
+        )
+        for email, pk, kind, university_id in rows:
+            found[email.lower()] = _Holder(pk, kind, university_id)
+    return found
+
+
+def _units_of(user_ids: list[int]) -> dict[int, set[int]]:
+    units: dict[int, set[int]] = {}
+    for batch in _in_batches(user_ids):
+        rows = StaffMembership.objects.filter(user_id__in=batch).values_list("user_id", "unit_id")
+        for user_id, unit_id in rows:
+            units.setdefault(user_id, set()).add(unit_id)
+    return units
 
 
 def _profile(user: User):
@@ -346,7 +370,7 @@ def _record(user: User) -> FeedRecord | None:
         return None
 
 
-def _changes(person: PersonPlan, user: User) -> list[str]:
+def _changes(person: PersonPlan, user: User, units: set[int]) -> list[str]:
     """What importing this row would change on `user`, in words."""
     changes = []
     if person.university_id and user.university_id != person.university_id:
@@ -383,8 +407,7 @@ def _changes(person: PersonPlan, user: User) -> list[str]:
                 if getattr(profile, name) != wanted:
                     changes.append(label)
     else:
-        current = {membership.unit_id for membership in user.memberships.all()}
-        if current != set(person.unit_ids):
+        if units != set(person.unit_ids):
             changes.append("units")
     return changes
 
@@ -392,62 +415,57 @@ def _changes(person: PersonPlan, user: User) -> list[str]:
 def _match(people: list[PersonPlan], problems: list[Problem]) -> list[PersonPlan]:
     """Find each row's person in MyCareer; rows that clash with someone else are dropped."""
     by_id = _users("university_id", {p.university_id for p in people if p.university_id})
-    by_email = _users("email", {p.email for p in people})
+    holders = _email_holders({p.email for p in people})
     numbers: dict[str, int] = {}
     wanted_numbers = sorted({p.student_number for p in people if p.student_number})
     for batch in _in_batches(wanted_numbers):
-        for number, user_id in StudentProfile.objects.filter(student_number__in=batch).values_list(
+        rows = StudentProfile.objects.filter(student_number__in=batch).values_list(
             "student_number", "user_id"
-        ):
-            numbers[number] = user_id
-    kept = []
+        )
+        numbers.update(rows)
+    matched: list[tuple[PersonPlan, int | None]] = []
     for person in people:
         user = by_id.get(person.university_id) if person.university_id else None
-        holder = by_email.get(person.email)
+        user_id: int | None = user.pk if user is not None else None
+        holder = holders.get(person.email)
+        problem = ""
         if user is None and holder is not None:
             # Not yet linked: the login with this email is theirs if it is a member of
             # the university's with no other stable id (a person added by hand, or met
             # before the feed began).
             if holder.kind == User.Kind.EMPLOYER:
-                problems.append(
-                    Problem(person.row, person.who, "This email belongs to an employer's login.")
+                problem = "This email belongs to an employer's login."
+            elif holder.university_id and holder.university_id != person.university_id:
+                problem = (
+                    "This email belongs to another person in MyCareer (a different stable id)."
                 )
-                continue
-            if holder.university_id and holder.university_id != person.university_id:
-                problems.append(
-                    Problem(
-                        person.row,
-                        person.who,
-                        "This email belongs to another person in MyCareer (a different stable id).",
-                    )
-                )
-                continue
-            user = holder
+            user_id = holder.pk
         elif user is not None and holder is not None and holder.pk != user.pk:
-            problems.append(
-                Problem(
-                    person.row,
-                    person.who,
-                    "The new email belongs to another person in MyCareer; "
-                    "nothing was changed for this person.",
-                )
+            problem = (
+                "The new email belongs to another person in MyCareer; "
+                "nothing was changed for this person."
             )
-            continue
         owner = numbers.get(person.student_number)
-        if owner is not None and (user is None or owner != user.pk):
-            problems.append(
-                Problem(
-                    person.row,
-                    person.who,
-                    f"The student number {person.student_number} belongs to another student.",
-                )
-            )
-            continue
-        person.existing = user
-        if user is not None:
-            person.changes = _changes(person, user)
-        kept.append(person)
-    return kept
+        if not problem and owner is not None and owner != user_id:
+            problem = f"The student number {person.student_number} belongs to another student."
+        if problem:
+            problems.append(Problem(person.row, person.who, problem))
+        else:
+            matched.append((person, user_id))
+    linked = _users(
+        "pk",
+        {user_id for _, user_id in matched if user_id is not None}
+        - {user.pk for user in by_id.values()},
+    )
+    users = {**{user.pk: user for user in by_id.values()}, **linked}
+    units = _units_of(
+        sorted(found for person, found in matched if found and person.kind == Kind.STAFF)
+    )
+    for person, found in matched:
+        if found is not None:
+            person.existing = users[found]
+            person.changes = _changes(person, person.existing, units.get(found, set()))
+    return [person for person, _ in matched]
 
 
 def _leavers(kinds: set[str], present: set[int], now: datetime.datetime) -> list[LeaverPlan]:

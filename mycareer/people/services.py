@@ -2,6 +2,7 @@
 
 import logging
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,7 +10,7 @@ from mycareer import audit
 from mycareer.accounts.models import StaffMembership, StudentProfile, User
 from mycareer.core.locks import hold_lock
 from mycareer.core.logs import logged_job
-from mycareer.people.feed import FeedPlan, PersonPlan, plan_feed
+from mycareer.people.feed import BATCH, FeedPlan, PersonPlan, plan_feed
 from mycareer.people.models import FeedImport, FeedRecord
 
 # Two imports at once (the nightly command and an upload) would each decide who left
@@ -41,27 +42,76 @@ def _write_units(person: PersonPlan, user: User) -> None:
     )
 
 
-def _write_person(person: PersonPlan, now) -> User:
-    user = person.existing
-    if user is None:
-        user = User(
+def _missing_since(person: PersonPlan, now):
+    # A withdrawn student starts to leave from the first file that says so.
+    return now if person.status == FeedRecord.Status.WITHDRAWN else None
+
+
+def _create_people(people: list[PersonPlan], now) -> list[User]:
+    """New logins with their student details or units, a few queries for thousands."""
+    users = [
+        User(
             email=person.email,
             full_name=person.full_name,
             kind=person.kind,
             university_id=person.university_id or None,
+            # They sign in through the university (single sign-on), never with a password.
+            password=make_password(None),
         )
-        # They sign in through the university (single sign-on), never with a password.
-        user.set_unusable_password()
-        user.save()
-    else:
-        user.email = person.email
-        user.full_name = person.full_name
-        user.kind = person.kind
-        if person.university_id:
-            user.university_id = person.university_id
-        if person.returns:
-            user.is_active = True
-        user.save(update_fields=["email", "full_name", "kind", "university_id", "is_active"])
+        for person in people
+    ]
+    User.objects.bulk_create(users, batch_size=BATCH)
+    StudentProfile.objects.bulk_create(
+        [
+            StudentProfile(
+                user=user,
+                programme=person.programme,
+                unit=person.unit,
+                year_of_study=person.year_of_study,
+                student_number=person.student_number,
+                expected_graduation=person.expected_graduation,
+            )
+            for person, user in zip(people, users, strict=True)
+            if person.kind == FeedRecord.Kind.STUDENT
+        ],
+        batch_size=BATCH,
+    )
+    StaffMembership.objects.bulk_create(
+        [
+            StaffMembership(user=user, unit_id=unit_id)
+            for person, user in zip(people, users, strict=True)
+            for unit_id in person.unit_ids
+        ],
+        batch_size=BATCH,
+    )
+    FeedRecord.objects.bulk_create(
+        [
+            FeedRecord(
+                user=user,
+                kind=person.kind,
+                status=person.status,
+                first_seen_at=now,
+                last_seen_at=now,
+                missing_since=_missing_since(person, now),
+            )
+            for person, user in zip(people, users, strict=True)
+        ],
+        batch_size=BATCH,
+    )
+    return users
+
+
+def _update_person(person: PersonPlan, now) -> User:
+    user = person.existing
+    assert user is not None
+    user.email = person.email
+    user.full_name = person.full_name
+    user.kind = person.kind
+    if person.university_id:
+        user.university_id = person.university_id
+    if person.returns:
+        user.is_active = True
+    user.save(update_fields=["email", "full_name", "kind", "university_id", "is_active"])
     if person.kind == FeedRecord.Kind.STUDENT:
         _write_student(person, user)
     else:
@@ -73,14 +123,14 @@ def _write_person(person: PersonPlan, now) -> User:
             "status": person.status,
             "last_seen_at": now,
             "left_at": None,
-            "missing_since": now if person.status == FeedRecord.Status.WITHDRAWN else None,
+            "missing_since": _missing_since(person, now),
         },
         create_defaults={
             "kind": person.kind,
             "status": person.status,
             "first_seen_at": now,
             "last_seen_at": now,
-            "missing_since": now if person.status == FeedRecord.Status.WITHDRAWN else None,
+            "missing_since": _missing_since(person, now),
         },
     )
     return user
@@ -89,22 +139,22 @@ def _write_person(person: PersonPlan, now) -> User:
 def _write(plan: FeedPlan, by: User | None, now) -> None:
     entries = []
     unchanged = []
+    new = [person for person in plan.people if person.outcome == "create"]
+    for user in _create_people(new, now):
+        entries.append(audit.build_entry(user, "people.person.created", by=by))
     for person in plan.people:
         if person.existing is not None and person.outcome == "unchanged":
             unchanged.append(person.existing.pk)
-            continue
-        user = _write_person(person, now)
-        if person.outcome == "create":
-            entries.append(audit.build_entry(user, "people.person.created", by=by))
-        else:
+        elif person.outcome == "update":
+            user = _update_person(person, now)
             action = "people.person.returned" if person.returns else "people.person.updated"
             entries.append(audit.build_entry(user, action, by=by, data={"changed": person.changes}))
     # Seen again, nothing else to write. A withdrawn student stays missing since the
     # first file that said so (the grace period runs from then).
-    FeedRecord.objects.filter(user_id__in=unchanged).update(last_seen_at=now)
-    FeedRecord.objects.filter(user_id__in=unchanged).exclude(
-        status=FeedRecord.Status.WITHDRAWN
-    ).update(missing_since=None)
+    for start in range(0, len(unchanged), BATCH):
+        seen = FeedRecord.objects.filter(user_id__in=unchanged[start : start + BATCH])
+        seen.update(last_seen_at=now)
+        seen.exclude(status=FeedRecord.Status.WITHDRAWN).update(missing_since=None)
     for leaver in plan.leavers:
         record = leaver.record
         if leaver.action == "missing" and record.missing_since is None:
