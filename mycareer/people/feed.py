@@ -179,16 +179,40 @@ class FeedPlan:
             "withdrawn_not_added": self.withdrawn_not_added,
         }
 
-    def summary(self) -> dict:
-        """The counts, the unknown codes and the first problems, as plain data to keep."""
+    def summary(self, shown: int = 200) -> dict:
+        """What the file does, as plain data to keep: the counts, the unknown codes, and
+        the first `shown` problems, changed people and leavers."""
         return {
             **self.counts,
+            "has_work": self.has_work,
             "unknown_programmes": dict(sorted(self.unknown_programmes.items())),
             "unknown_units": dict(sorted(self.unknown_units.items())),
             "problems": [
                 {"row": p.row, "who": p.who, "message": p.message}
                 for p in self.problems[:MAX_PROBLEMS_KEPT]
             ],
+            "changes": [
+                {
+                    "row": p.row,
+                    "name": p.full_name,
+                    "email": p.email,
+                    "outcome": p.outcome,
+                    "kind": p.kind,
+                    "changes": p.changes,
+                }
+                for p in self.changed[:shown]
+            ],
+            "leaving": [
+                {
+                    "name": str(leaver.record.user),
+                    "action": leaver.action,
+                    "missing_since": leaver.record.missing_since.date().isoformat()
+                    if leaver.record.missing_since
+                    else "",
+                }
+                for leaver in self.leavers
+                if leaver.action != "waiting"
+            ][:shown],
         }
 
     @property

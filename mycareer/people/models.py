@@ -48,6 +48,7 @@ class FeedImport(models.Model):
     """One file of the feed: checked on the upload page, confirmed, then written."""
 
     class Status(models.TextChoices):
+        CHECKING = "checking", "Being checked"
         CHECKED = "checked", "Checked, waiting to be confirmed"
         QUEUED = "queued", "Confirmed, being imported"
         DONE = "done", "Imported"

@@ -220,7 +220,11 @@ def _feed_import(persona) -> int:
     from mycareer.people.models import FeedImport
 
     return FeedImport.objects.create(
-        filename="feed.csv", source="upload", status="checked", by=persona("admin")
+        filename="feed.csv",
+        source="upload",
+        status="checked",
+        by=persona("admin"),
+        counts={"has_work": True},
     ).pk
 
 

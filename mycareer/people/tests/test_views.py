@@ -15,28 +15,48 @@ def upload(client, rows, name="feed.csv"):
     )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_administrator_checks_then_confirms_and_the_worker_imports(
-    client, cast, persona, run_worker, settings, tmp_path
-):
-    settings.MEDIA_ROOT = tmp_path
+def test_a_small_file_is_checked_at_once_and_nothing_is_written(client, cast, persona):
     client.force_login(persona("admin"))
     rows = [*ROWS, student("s9@uni", "s9@demo.ac.uk", programme="bsc-astro")]
     response = upload(client, rows)
-    page = response.content.decode()
-    assert response.status_code == 200
+    checked = FeedImport.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("people:check", args=[checked.pk])
+    page = client.get(response["Location"]).content.decode()
     assert "Nothing has been written yet." in page
     assert "Programme “bsc-astro”: 1 row" in page
+    assert "The programme “bsc-astro” is not in MyCareer." in page
     assert "Confirming creates 3, updates 0 and makes 0 inactive, and skips 1 row." in page
+    assert "Ada Byron (s1@demo.ac.uk)" in page
     assert not User.objects.filter(university_id="s1@uni").exists()
-    checked = FeedImport.objects.get(status="checked")
+    assert checked.status == "checked"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_file_is_checked_and_written_by_the_worker(
+    client, cast, persona, run_worker, settings, tmp_path, monkeypatch
+):
+    from mycareer.people import views
+
+    monkeypatch.setattr(views, "INLINE_CHECK_BYTES", 10)
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(persona("admin"))
+    response = upload(client, ROWS)
+    page = client.get(response["Location"]).content.decode()
+    assert "MyCareer is reading this file" in page
+    checked = FeedImport.objects.get()
+    assert checked.status == "checking"
+    run_worker()
+    page = client.get(response["Location"]).content.decode()
+    assert "Confirming creates 3, updates 0 and makes 0 inactive." in page
+    assert not User.objects.filter(university_id="s1@uni").exists()
 
     response = client.post(reverse("people:confirm", args=[checked.pk]))
     assert response.status_code == 302
     run_worker()
     checked.refresh_from_db()
     assert checked.status == "done", checked.error
-    assert checked.counts["created"] == 3 and checked.counts["skipped"] == 1
+    assert checked.counts["created"] == 3
     assert User.objects.filter(university_id="s1@uni").exists()
     assert not list(tmp_path.glob("people-feed/*")), "the stored file is removed"
     page = client.get(reverse("people:import")).content.decode()
@@ -45,12 +65,44 @@ def test_an_administrator_checks_then_confirms_and_the_worker_imports(
     assert client.post(reverse("people:confirm", args=[checked.pk])).status_code == 404
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_large_file_the_worker_cannot_read_says_why(
+    client, cast, persona, run_worker, settings, tmp_path, monkeypatch
+):
+    from mycareer.people import views
+
+    monkeypatch.setattr(views, "INLINE_CHECK_BYTES", 10)
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(persona("admin"))
+    response = client.post(
+        reverse("people:import"),
+        {"file": SimpleUploadedFile("feed.csv", b"Kind,Email,Shoe size\nstaff,a@b.ac.uk,9\n")},
+    )
+    run_worker()
+    page = client.get(response["Location"]).content.decode()
+    assert "Nothing was imported" in page and "“Shoe size”" in page
+    assert not list(tmp_path.glob("people-feed/*"))
+
+
 def test_a_file_that_changes_nothing_offers_nothing_to_confirm(client, cast, persona):
     client.force_login(persona("admin"))
     rows = [{**ROWS[0], "Programme code": "nope"}]
-    page = upload(client, rows).content.decode()
+    response = upload(client, rows)
+    page = client.get(response["Location"]).content.decode()
     assert "There is nothing to import" in page
-    assert not FeedImport.objects.exists()
+    checked = FeedImport.objects.get()
+    assert checked.stored_file == ""
+    assert client.post(reverse("people:confirm", args=[checked.pk])).status_code == 302
+    checked.refresh_from_db()
+    assert checked.status == "checked"
+
+
+def test_someone_elses_check_is_not_found(client, cast, persona):
+    checked = FeedImport.objects.create(
+        filename="feed.csv", source="upload", status="checked", by=persona("operator")
+    )
+    client.force_login(persona("admin"))
+    assert client.get(reverse("people:check", args=[checked.pk])).status_code == 404
 
 
 def test_a_bad_file_is_refused_with_a_reason_and_a_4xx_never_a_500(client, cast, persona):
