@@ -32,15 +32,22 @@ def test_a_small_file_is_checked_at_once_and_nothing_is_written(client, cast, pe
     assert checked.status == "checked"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_large_file_is_checked_and_written_by_the_worker(
-    client, cast, persona, run_worker, settings, tmp_path, monkeypatch
-):
+@pytest.fixture
+def admin_with_large_files(client, persona, settings, tmp_path, monkeypatch):
+    """The administrator logged in, every file counted large (checked by the worker)."""
     from mycareer.people import views
 
     monkeypatch.setattr(views, "INLINE_CHECK_BYTES", 10)
     settings.MEDIA_ROOT = tmp_path
     client.force_login(persona("admin"))
+    return client
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_file_is_checked_and_written_by_the_worker(
+    admin_with_large_files, cast, run_worker, tmp_path
+):
+    client = admin_with_large_files
     response = upload(client, ROWS)
     page = client.get(response["Location"]).content.decode()
     assert "MyCareer is reading this file" in page
@@ -67,13 +74,9 @@ def test_a_large_file_is_checked_and_written_by_the_worker(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_large_file_the_worker_cannot_read_says_why(
-    client, cast, persona, run_worker, settings, tmp_path, monkeypatch
+    admin_with_large_files, cast, run_worker, tmp_path
 ):
-    from mycareer.people import views
-
-    monkeypatch.setattr(views, "INLINE_CHECK_BYTES", 10)
-    settings.MEDIA_ROOT = tmp_path
-    client.force_login(persona("admin"))
+    client = admin_with_large_files
     response = client.post(
         reverse("people:import"),
         {"file": SimpleUploadedFile("feed.csv", b"Kind,Email,Shoe size\nstaff,a@b.ac.uk,9\n")},
