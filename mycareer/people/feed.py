@@ -409,7 +409,7 @@ def _changes(person: PersonPlan, user: User, units: set[int]) -> list[str]:
     if record is None:
         if not person.university_id or user.university_id == person.university_id:
             changes.append("now kept up to date by the student record system")
-    elif record.left_at is not None:
+    elif record.left_at is not None and person.status != Status.WITHDRAWN:
         person.returns = True
         changes.append("back in the student record system: made active again")
     if record is not None and record.status != person.status:

@@ -104,6 +104,11 @@ def _create_people(people: list[PersonPlan], now) -> list[User]:
 def _update_person(person: PersonPlan, now) -> User:
     user = person.existing
     assert user is not None
+    record = FeedRecord.objects.filter(user=user).first()
+    missing_since = _missing_since(person, now)
+    if missing_since and record is not None and record.missing_since is not None:
+        # Still withdrawn: the grace period runs from the first file that said so.
+        missing_since = record.missing_since
     user.email = person.email
     user.full_name = person.full_name
     user.kind = person.kind
@@ -122,8 +127,8 @@ def _update_person(person: PersonPlan, now) -> User:
             "kind": person.kind,
             "status": person.status,
             "last_seen_at": now,
-            "left_at": None,
-            "missing_since": _missing_since(person, now),
+            "left_at": None if person.returns or record is None else record.left_at,
+            "missing_since": missing_since,
         },
         create_defaults={
             "kind": person.kind,

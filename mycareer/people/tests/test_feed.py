@@ -305,3 +305,26 @@ def test_an_excel_workbook_reads_like_csv(cast):
     plan = plan_feed(data=buffer.getvalue(), filename="feed.xlsx")
     assert plan.problems == []
     assert plan.people[0].expected_graduation == datetime.date(2027, 6, 30)
+
+
+def test_a_withdrawn_students_grace_period_runs_from_the_first_file_that_said_so(cast, settings):
+    settings.MYCAREER["PEOPLE_LEAVER_GRACE_DAYS"] = 30
+    start = datetime.datetime(2026, 12, 1, 3, 0, tzinfo=datetime.UTC)
+    withdrawn = {**ROWS[0], "Status": "withdrawn"}
+    with time_machine.travel(start, tick=False):
+        run(ROWS)
+        run([withdrawn, *ROWS[1:]])
+    # A later file changes her name: she is still withdrawn, the clock does not restart.
+    with time_machine.travel(start + datetime.timedelta(days=20), tick=False):
+        counts = run([{**withdrawn, "Family name": "Lovelace"}, *ROWS[1:]])
+    assert counts["updated"] == 1
+    with time_machine.travel(start + datetime.timedelta(days=31), tick=False):
+        counts = run([{**withdrawn, "Family name": "Lovelace"}, *ROWS[1:]])
+    assert counts["left"] == 1
+    ada = User.objects.get(university_id="s1@uni")
+    assert not ada.is_active
+    # Still listed as withdrawn the next night: she stays inactive.
+    with time_machine.travel(start + datetime.timedelta(days=32), tick=False):
+        counts = run([{**withdrawn, "Family name": "Lovelace"}, *ROWS[1:]])
+    ada.refresh_from_db()
+    assert not ada.is_active and counts["updated"] == 0
