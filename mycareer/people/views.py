@@ -16,14 +16,14 @@ from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.people import feed
 from mycareer.people.forms import FeedUploadForm
-from mycareer.people.models import FeedImport
-from mycareer.people.tasks import (
+from mycareer.people.jobs import (
     check_feed_file,
     check_stored,
     discard_file,
     import_feed_file,
     store_file,
 )
+from mycareer.people.models import FeedImport
 
 # Files larger than this are checked by the background worker, not in the web request:
 # a whole university's file takes many seconds to read and compare.

@@ -224,7 +224,17 @@ def _feed_import(persona) -> int:
         source="upload",
         status="checked",
         by=persona("admin"),
-        counts={"has_work": True},
+        counts={
+            **dict.fromkeys(("rows", "created"), 1),
+            **dict.fromkeys(("updated", "unchanged", "left", "missing", "skipped"), 0),
+            "withdrawn_not_added": 0,
+            "has_work": True,
+            "unknown_programmes": {},
+            "unknown_units": {},
+            "problems": [],
+            "changes": [],
+            "leaving": [],
+        },
     ).pk
 
 

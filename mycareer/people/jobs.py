@@ -1,4 +1,5 @@
-"""The worker's part of an uploaded feed file: checking a large one, and writing it.
+"""The worker's part of an uploaded feed file: checking a large one, and writing it
+through the services (so these are jobs, not tasks that only read and email).
 
 A full university's file takes many seconds to check and more to write: longer than a
 web request should wait, so both happen here, off the request path.
@@ -106,3 +107,6 @@ def import_feed_file(*, import_id: int) -> str:
     discard_file(upload)
     upload.save(update_fields=["stored_file"])
     return "done"
+
+
+JOBS = ()
