@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "mycareer.core",
     "mycareer.audit",
     "mycareer.accounts",
+    "mycareer.people",
     "mycareer.organisations",
     "mycareer.mailing",
     "mycareer.usergroup",
@@ -418,6 +419,11 @@ MYCAREER: dict[str, Any] = {
     "TRAINING_VALID_DAYS": env_int("TRAINING_VALID_DAYS", 365),
     # Reminders go out when training expires within this many days.
     "TRAINING_REMINDER_DAYS": env_int("TRAINING_REMINDER_DAYS", 30),
+    # People the student record feed stops sending become inactive after this many days
+    # (a day's missing or partial file must not lock anyone out).
+    "PEOPLE_LEAVER_GRACE_DAYS": env_int("PEOPLE_LEAVER_GRACE_DAYS", 30),
+    # A student's bookings are removed this many years after their expected graduation.
+    "BOOKINGS_KEPT_YEARS_AFTER_GRADUATION": env_int("BOOKINGS_KEPT_YEARS_AFTER_GRADUATION", 6),
     # No employer contact gets more than this many bulk emails in this many days.
     "BULK_EMAIL_LIMIT": env_int("BULK_EMAIL_LIMIT", 2),
     "BULK_EMAIL_LIMIT_DAYS": env_int("BULK_EMAIL_LIMIT_DAYS", 14),

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("", include("mycareer.accounts.urls")),
     path("audit/", include("mycareer.audit.urls")),
+    path("people/", include("mycareer.people.urls")),
     path("organisations/", include("mycareer.organisations.urls")),
     path("employer/", include("mycareer.organisations.urls_employer")),
     path("employers/", include("mycareer.organisations.urls_directory")),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class BookingsConfig(AppConfig):
@@ -10,6 +11,7 @@ class BookingsConfig(AppConfig):
         from mycareer.accounts.permissions import can_edit_records, is_student
         from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
+        from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.bookings import (
             jobs,
             permissions,  # noqa: F401 (registers rules)
@@ -17,7 +19,12 @@ class BookingsConfig(AppConfig):
         from mycareer.bookings.dashboard import staff_panel, student_panel
         from mycareer.bookings.demo import seed_bookings
         from mycareer.bookings.event_form import places_part
-        from mycareer.bookings.privacy import personal_data
+        from mycareer.bookings.privacy import (
+            bookings_after_graduation_due,
+            personal_data,
+            remove_rows,
+            waitlist_after_graduation_due,
+        )
         from mycareer.bookings.selectors import (
             booked_events_for_feed,
             bookings_timeline_source,
@@ -92,4 +99,12 @@ class BookingsConfig(AppConfig):
         register_jobs(jobs.JOBS)
         register_seed(SeedStep("bookings", seed_bookings, order=60))
         register_personal_data("bookings", personal_data)
+        years = settings.MYCAREER["BOOKINGS_KEPT_YEARS_AFTER_GRADUATION"]
+        kept = f"{years} years after the student's expected graduation (events that ended)"
+        register_retention_rule(
+            RetentionRule("Bookings", kept, bookings_after_graduation_due, remove_rows)
+        )
+        register_retention_rule(
+            RetentionRule("Waiting-list places", kept, waitlist_after_graduation_due, remove_rows)
+        )
         register_merge_handler(MERGE_HANDLER)

@@ -5,7 +5,10 @@ erased login; places they hold at events still to come go to the next person wai
 and they leave every waiting list.
 """
 
-from django.db.models import Q
+import datetime
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from mycareer.audit.personal_data import (
@@ -68,6 +71,37 @@ def anonymise_bookings(subject, *, apply: bool, by=None) -> list[Change]:
         for entry in queued:
             waitlist_leave(entry=entry, by=by)
     return changes
+
+
+def _graduated_before() -> datetime.date:
+    """Students whose expected graduation is before this day are past the kept years."""
+    years = settings.MYCAREER["BOOKINGS_KEPT_YEARS_AFTER_GRADUATION"]
+    today = timezone.localdate()
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def bookings_after_graduation_due() -> QuerySet:
+    """Bookings at ended events of students who graduated more than N years ago."""
+    return Booking.objects.filter(
+        student__student_profile__expected_graduation__lt=_graduated_before(),
+        event__ends_at__lt=timezone.now(),
+    )
+
+
+def waitlist_after_graduation_due() -> QuerySet:
+    return WaitlistEntry.objects.filter(
+        student__student_profile__expected_graduation__lt=_graduated_before(),
+        event__ends_at__lt=timezone.now(),
+    )
+
+
+def remove_rows(rows: QuerySet) -> int:
+    """Remove the rows whose time is up; the event's own record stays."""
+    count, _ = rows.model.objects.filter(pk__in=list(rows.values_list("pk", flat=True))).delete()
+    return count
 
 
 def booking_places(subject):

@@ -9,16 +9,13 @@ leaves nothing behind. Between the two steps the file waits in storage, found ag
 through a signed token that only its uploader can use.
 """
 
-import csv
 import dataclasses
 import datetime
 import hashlib
-import io
 import json
 import logging
 import re
 import secrets
-import zipfile
 from dataclasses import dataclass, field
 
 from django import forms
@@ -29,11 +26,12 @@ from django.core.files.storage import default_storage
 from django.core.validators import EmailValidator
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
-from django.utils.translation import ngettext
 
 from mycareer import audit
 from mycareer.accounts.models import User
+from mycareer.core import tables
 from mycareer.core.logs import log_event, logged_job
+from mycareer.core.tables import Column, ImportFileError, Limits
 from mycareer.core.text import single_line
 from mycareer.organisations import services
 from mycareer.organisations.matching import domain_from_url, name_key
@@ -41,15 +39,6 @@ from mycareer.organisations.models import Contact, Organisation, Sector, TaggedO
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
-# An .xlsx is a zip: a few megabytes can unpack to gigabytes, so cap what it may hold.
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024
-# What a file may hold, blank rows and columns included: a sheet can claim a million
-# rows and sixteen thousand columns in a few bytes (its "dimension"), and a reader that
-# believed it would fill memory with empty cells. Reading stops past these caps.
-MAX_COLUMNS = 40
-MAX_SCANNED_ROWS = 2 * MAX_ROWS
-MAX_CELLS = MAX_SCANNED_ROWS * MAX_COLUMNS
-_BLANK_ROW: list[str] = []
 # Long enough to read the check page and confirm; abandoned files are removed after a day.
 TOKEN_MAX_AGE = 2 * 60 * 60
 STALE_AFTER = datetime.timedelta(days=1)
@@ -68,15 +57,6 @@ CHANGED = (
 )
 TOKEN_SALT = "mycareer.organisations.import"
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    heading: str
-    required: bool
-    accepts: str
-    aliases: tuple[str, ...] = ()
 
 
 COLUMNS = [
@@ -112,6 +92,7 @@ COLUMNS = [
         ("email consent",),
     ),
 ]
+LIMITS = Limits(max_rows=MAX_ROWS, max_bytes=MAX_BYTES, columns=len(COLUMNS))
 ORGANISATION_COLUMNS = ["website", "sector", "size", "locations", "description"]
 HEADINGS = {column.key: column.heading for column in COLUMNS}
 YES = {"yes", "y", "true", "1"}
@@ -120,10 +101,6 @@ NO = {"no", "n", "false", "0"}
 _email_validator = EmailValidator()
 _url_field = forms.URLField(max_length=200, assume_scheme="https")
 _token_pattern = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
-
-
-class ImportFileError(ValidationError):
-    """The file as a whole cannot be read: wrong kind, too big, missing headings."""
 
 
 class Outcome(models.TextChoices):
@@ -325,215 +302,23 @@ def _row_label(rows: list[int]) -> str:
 
 def read_upload(upload) -> bytes:
     """The uploaded file's bytes, refused before reading if it is too big."""
-    if upload.size > MAX_BYTES:
-        raise ImportFileError(
-            f"This file is {upload.size / 1024 / 1024:.1f} MB; "
-            f"MyCareer imports files of at most {MAX_BYTES // 1024 // 1024} MB. "
-            "Split it into smaller files."
-        )
-    return upload.read()
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _is_workbook(data: bytes) -> bool:
-    if not data.startswith(b"PK\x03\x04"):
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except zipfile.BadZipFile:
-        return False
-    return "[Content_Types].xml" in names and "xl/workbook.xml" in names
-
-
-def _read_xlsx(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-            raise ImportFileError("This workbook is too large to import once unpacked.")
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-    except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise ImportFileError(
-            "MyCareer could not read this workbook: it may be damaged."
-        ) from error
-    try:
-        if not workbook.worksheets:
-            raise ImportFileError("This workbook has no sheets.")
-        sheet = workbook.worksheets[0]
-        # Ignore the size the sheet claims: rows are read as stored, one at a time.
-        sheet.reset_dimensions()
-        return _capped_rows(
-            [_cell_text(v).strip() for v in values] for values in sheet.iter_rows(values_only=True)
-        )
-    except ImportFileError:
-        raise
-    except Exception as error:
-        raise ImportFileError(
-            "MyCareer could not read this workbook: it may be damaged."
-        ) from error
-    finally:
-        workbook.close()
-
-
-def _read_csv(data: bytes) -> list[list[str]]:
-    if b"\x00" in data:
-        raise ImportFileError("This file is not a CSV file: it holds binary data.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportFileError(
-            "This file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (Comma delimited)”."
-        ) from error
-    # Headings never contain a comma or a semicolon, so the first line tells which one
-    # separates the columns (Excel in many European locales writes semicolons).
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        return _capped_rows([v.strip() for v in values] for values in reader)
-    except csv.Error as error:
-        raise ImportFileError(
-            f"MyCareer could not read row {reader.line_num} of this CSV file ({error})."
-        ) from error
-
-
-def _capped_rows(rows) -> list[list[str]]:
-    """The rows of a table, refusing it as soon as it goes past the caps on size."""
-    table: list[list[str]] = []
-    non_blank = 0
-    cells = 0
-    for number, row in enumerate(rows, start=1):
-        if number > MAX_SCANNED_ROWS:
-            raise ImportFileError(
-                f"This file has more than {MAX_SCANNED_ROWS:,} rows, blank ones included; "
-                f"MyCareer imports at most {MAX_ROWS:,} rows. Delete the empty rows below "
-                "your data, or split the file."
-            )
-        if len(row) > MAX_COLUMNS:
-            if any(row[MAX_COLUMNS:]):
-                raise ImportFileError(
-                    f"Row {number} has values beyond column {MAX_COLUMNS}; MyCareer's import "
-                    f"has {len(COLUMNS)} columns. Delete the extra columns and upload it again."
-                )
-            row = row[:MAX_COLUMNS]
-        cells += len(row)
-        if cells > MAX_CELLS:
-            raise ImportFileError(
-                f"This file holds more than {MAX_CELLS:,} cells; split it into smaller files."
-            )
-        if any(row):
-            non_blank += 1
-            table.append(row)
-        else:
-            table.append(_BLANK_ROW)
-        # Stop early: a table over the limit is refused whatever else it holds.
-        if non_blank > MAX_ROWS + 1:
-            break
-    return table
+    return tables.read_upload(upload, LIMITS)
 
 
 def read_table(*, data: bytes, filename: str) -> list[list[str]]:
     """The file's rows as text, checked by content as well as by name."""
-    if len(data) > MAX_BYTES:
-        raise ImportFileError(
-            f"MyCareer imports files of at most {MAX_BYTES // 1024 // 1024} MB. "
-            "Split it into smaller files."
-        )
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if extension == "xlsx":
-        if not _is_workbook(data):
-            raise ImportFileError("This file is named .xlsx but is not an Excel workbook.")
-        rows = _read_xlsx(data)
-    elif extension == "csv":
-        if data.startswith(b"PK\x03\x04"):
-            raise ImportFileError(
-                "This file is named .csv but is a compressed file (perhaps an Excel "
-                "workbook): save it as CSV, or upload the workbook as .xlsx."
-            )
-        rows = _read_csv(data)
-    elif extension in {"xls", "xlsm", "ods", "numbers"}:
-        raise ImportFileError(
-            f"MyCareer cannot read .{extension} files: save it as an Excel workbook (.xlsx) "
-            "or as CSV UTF-8."
-        )
-    else:
-        raise ImportFileError("Upload a CSV file (.csv) or an Excel workbook (.xlsx).")
-    # Trailing blank rows are common in spreadsheets and mean nothing.
-    while rows and not any(rows[-1]):
-        rows.pop()
-    if not rows:
-        raise ImportFileError("This file is empty.")
-    if sum(1 for row in rows[1:] if any(row)) > MAX_ROWS:
-        raise ImportFileError(
-            f"This file has more than {MAX_ROWS:,} rows; split it into files of at most "
-            f"{MAX_ROWS:,} rows."
-        )
-    return rows
-
-
-def _heading_key(text: str) -> str:
-    text = text.lower().replace("_", " ").replace("-", " ").replace("organization", "organisation")
-    text = re.sub(r"\(.*?\)|[?:*]", " ", text)
-    return " ".join(text.split())
-
-
-_HEADINGS = {
-    _heading_key(name): column.key
-    for column in COLUMNS
-    for name in (column.heading, column.key, *column.aliases)
-}
+    return tables.read_table(data=data, filename=filename, limits=LIMITS)
 
 
 def map_headings(headings: list[str]) -> dict[str, int]:
     """Which column holds what; unknown or repeated headings refuse the whole file."""
-    found: dict[str, int] = {}
-    unknown = []
-    repeated = []
-    for index, heading in enumerate(headings):
-        if not heading:
-            continue
-        key = _HEADINGS.get(_heading_key(heading))
-        if key is None:
-            unknown.append(heading)
-        elif key in found:
-            repeated.append(heading)
-        else:
-            found[key] = index
-    problems = []
-    if "name" not in found:
-        problems.append(
-            "The first row must hold the column headings, including “Organisation name”."
-        )
-    if unknown:
-        names = ", ".join(f"“{h}”" for h in unknown)
-        problems.append(
-            ngettext(
-                "MyCareer does not know the column %(names)s: rename or remove it, so that "
-                "nothing in the file is silently left out.",
-                "MyCareer does not know the columns %(names)s: rename or remove them, so that "
-                "nothing in the file is silently left out.",
-                len(unknown),
-            )
-            % {"names": names}
-        )
-    if repeated:
-        problems.append(f"These columns appear twice: {', '.join(repeated)}.")
-    if problems:
-        raise ImportFileError(problems)
-    return found
+    return tables.map_headings(
+        headings,
+        COLUMNS,
+        required={
+            "name": ("The first row must hold the column headings, including “Organisation name”.")
+        },
+    )
 
 
 # Checking rows ---------------------------------------------------------------------

@@ -99,6 +99,7 @@ def sample_objects(persona) -> dict:
         "ticket": "not-a-real-ticket",
         "erasure": _erasure(persona),
         "upload": _upload(),
+        "feed_import": _feed_import(persona),
     }
 
 
@@ -119,6 +120,7 @@ ARGUMENTS = {
     "note_id": "note",
     "entry_id": "erasure",
     "path": "upload",
+    "import_id": "feed_import",
 }
 
 ROUTE_ARGUMENTS = {
@@ -211,6 +213,29 @@ def _erasure(persona) -> int:
         data={"records": ["Login (student)"], "changes": [], "total": 1},
     )
     return entry.pk
+
+
+def _feed_import(persona) -> int:
+    """A student record file the administrator checked and has yet to confirm."""
+    from mycareer.people.models import FeedImport
+
+    return FeedImport.objects.create(
+        filename="feed.csv",
+        source="upload",
+        status="checked",
+        by=persona("admin"),
+        counts={
+            **dict.fromkeys(("rows", "created"), 1),
+            **dict.fromkeys(("updated", "unchanged", "left", "missing", "skipped"), 0),
+            "withdrawn_not_added": 0,
+            "has_work": True,
+            "unknown_programmes": {},
+            "unknown_units": {},
+            "problems": [],
+            "changes": [],
+            "leaving": [],
+        },
+    ).pk
 
 
 def _upload() -> str:
