@@ -20,6 +20,7 @@ urlpatterns = [
     path("vacancies/", include("mycareer.vacancies.urls")),
     path("events/", include("mycareer.events.urls")),
     path("bookings/", include("mycareer.bookings.urls")),
+    path("operations/", include("mycareer.operations.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # Uploads are served by MyCareer itself, with or without DEBUG (see core/media.py).
