@@ -44,15 +44,20 @@ def task_counts() -> dict[str, Any] | None:
     results = _task_results()
     if results is None:
         return None
+    from django_tasks_db.models import get_date_max
+
     now = timezone.now()
+    # A task queued without a time to run after is stored with the latest date there is.
+    ready_now = Q(status="READY") & (Q(run_after=get_date_max()) | Q(run_after__lte=now))
+    later = Q(status="READY", run_after__gt=now) & ~Q(run_after=get_date_max())
     counts: dict[str, Any] = results.aggregate(
-        queued=Count("pk", filter=Q(status="READY", run_after__lte=now)),
-        waiting=Count("pk", filter=Q(status="READY", run_after__gt=now)),
+        queued=Count("pk", filter=ready_now),
+        waiting=Count("pk", filter=later),
         running=Count("pk", filter=Q(status="RUNNING")),
         failed=Count(
             "pk", filter=Q(status="FAILED", finished_at__gte=now - datetime.timedelta(days=1))
         ),
-        oldest_queued=Min("run_after", filter=Q(status="READY", run_after__lte=now)),
+        oldest_queued=Min("enqueued_at", filter=ready_now),
     )
     return counts
 

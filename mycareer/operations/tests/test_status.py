@@ -39,6 +39,8 @@ def test_it_shows_work_workers_jobs_and_backups(client, persona):
         error="ConnectionRefusedError",
     )
     heartbeat.call()
+    heartbeat.enqueue()  # queued to run now
+    heartbeat.using(run_after=timezone.now() + datetime.timedelta(hours=1)).enqueue()
     ScheduledRun.objects.create(job="heartbeat@0001", day=timezone.localdate())
     Backup.objects.create(
         status=Backup.Status.SUCCEEDED,
@@ -49,6 +51,8 @@ def test_it_shows_work_workers_jobs_and_backups(client, persona):
     client.force_login(persona("admin"))
     page = client.get(reverse("operations:status")).content.decode()
     assert "Workers, scheduler and backups are all running." in page
+    assert "Queued to run now</dt><dd>1 (the oldest since" in page
+    assert "Waiting to run later</dt><dd>1</dd>" in page
     assert "ValueError: row 7 is broken" in page
     assert "mycareer.events.tasks.send_opening_request_emails" in page
     assert "Emails given up after retries</dt><dd>1" in page
