@@ -85,13 +85,16 @@ def backup_create(
 
 
 def _new_name(directory: Path, moment: datetime.datetime, suffix: str) -> Path:
+    """`mycareer-<UTC time><suffix>`; a second one within the same second is numbered
+    after the highest number there, so names keep the order the backups were taken in
+    even after the oldest of that second were deleted."""
     stamp = moment.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = directory / f"{PREFIX}{stamp}{suffix}"
-    number = 1
-    while target.exists():  # two backups within one second
-        number += 1
-        target = directory / f"{PREFIX}{stamp}-{number}{suffix}"
-    return target
+    same_second = [
+        number for taken, number in map(_taken_at, backups_on_disk(directory)) if taken == stamp
+    ]
+    if not same_second:
+        return directory / f"{PREFIX}{stamp}{suffix}"
+    return directory / f"{PREFIX}{stamp}-{max(same_second) + 1}{suffix}"
 
 
 def _copy_sqlite(source_path: str, target: Path) -> None:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -142,9 +143,11 @@ def call_backup() -> Backup:
 @pytest.mark.django_db(transaction=True)
 def test_the_daily_job_keeps_the_newest_copies_only(backup_dir, settings, run_worker):
     settings.MYCAREER = {**settings.MYCAREER, "BACKUP_KEEP": 2}
-    for _ in range(4):
-        daily_backup.enqueue()
-        run_worker()
+    # All within one second, the hardest case for naming them in order.
+    with time_machine.travel(timezone.now(), tick=False):
+        for _ in range(4):
+            daily_backup.enqueue()
+            run_worker()
     kept = backups_on_disk(backup_dir)
     assert len(kept) == 2
     records = list(Backup.objects.order_by("started_at"))

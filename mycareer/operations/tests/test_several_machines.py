@@ -31,12 +31,12 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from bench.http import Session, _FormParser
+from bench.bookings import logged_in_session
+from bench.http import Session
 from bench.measure import released_together
 from conftest import _free_port
 from mycareer.bookings.models import Booking, WaitlistEntry
@@ -149,27 +149,9 @@ def machines(tmp_path):
         controller.stop()
 
 
-def session_on(base_url: str, user) -> Session:
-    """A logged-in session for `user` on one server (made in-process: no password cost)."""
-    client = Client()
-    client.force_login(user)
-    session = Session(base_url)
-    session.cookies[settings.SESSION_COOKIE_NAME] = client.cookies[
-        settings.SESSION_COOKIE_NAME
-    ].value
-    return session
-
-
 def wrong_password(base_url: str, email: str) -> int:
     """Try to log in with a wrong password on one server; its HTTP status."""
-    session = Session(base_url)
-    page = session.get(settings.LOGIN_URL)
-    parser = _FormParser()
-    parser.feed(page.text())
-    form = next(f for f in parser.forms if any(i.get("type") == "password" for i in f["inputs"]))
-    fields = {i["name"]: i.get("value") or "" for i in form["inputs"] if i.get("type") == "hidden"}
-    fields.update({"login": email, "password": "not-the-password-at-all"})
-    return session.post_form(settings.LOGIN_URL, fields).status
+    return Session(base_url).login_attempt(settings.LOGIN_URL, email, "not-the-password").status
 
 
 def test_three_web_servers_two_workers_and_two_schedulers_act_as_one(
@@ -192,7 +174,7 @@ def test_three_web_servers_two_workers_and_two_schedulers_act_as_one(
     urls = machines.urls()
 
     # A session made on one server is valid on every other.
-    roaming = session_on(urls[0], persona("student"))
+    roaming = logged_in_session(urls[0], persona("student"))
     for url in urls:
         roaming.base_url = url
         roaming.port = int(url.rsplit(":", 1)[1])
@@ -204,7 +186,7 @@ def test_three_web_servers_two_workers_and_two_schedulers_act_as_one(
     path = reverse("bookings:book", args=[event.pk])
     sessions = []
     for n, student in enumerate(students):
-        session = session_on(urls[n % WEB_SERVERS], student)
+        session = logged_in_session(urls[n % WEB_SERVERS], student)
         assert session.get(event.get_absolute_url()).status == 200  # the CSRF cookie
         sessions.append(session)
     statuses: list[int] = []
