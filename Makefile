@@ -2,7 +2,9 @@
 #
 #   make run            install, migrate, load demo data, start web + worker + scheduler
 #   make test           lint, migrations check and the whole test suite on SQLite
-#   make test-postgres  the test suite on a throwaway PostgreSQL server
+#   make test-postgres  the backwards-compatible migrations check and the test suite on a
+#                       throwaway PostgreSQL server
+#   make lint-migrations  only that check: can each migration run with the site up?
 #   make screenshots    the browser journeys, writing the README's docs/screenshots/*.png
 #   make check-deploy   Django's deployment checks with production-like settings
 #   make bench          benchmarks on SQLite and PostgreSQL (100,000 organisations)
@@ -31,7 +33,7 @@ PYTEST      := $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 # It is not a secret and must never be used by a running site.
 CHECK_DEPLOY_ONLY_SECRET_KEY := RV6PPLIWEwgMdpwZWnOSv50ygEKx5X3M69xi8vnYFHneMZKNTU9nu580gUJM
 
-.PHONY: help venv install run lint typecheck test test-postgres screenshots check-deploy clean chromium xmlsec1 bench bench-quick
+.PHONY: help venv install run lint lint-migrations typecheck test test-postgres screenshots check-deploy clean chromium xmlsec1 bench bench-quick
 
 help:
 	@echo "Targets: run, test, test-postgres, screenshots, check-deploy, bench, bench-quick, lint, typecheck, install, clean"
@@ -98,7 +100,13 @@ test: $(STAMP) chromium xmlsec1
 	$(PYTEST) $(PYTEST_ARGS)
 
 test-postgres: $(STAMP) chromium xmlsec1
+	@$(MAKE) --no-print-directory lint-migrations
 	scripts/with-postgres.sh $(PYTEST) $(PYTEST_ARGS)
+
+# Migrations that the previous release's code can run beside (no dropped or renamed
+# columns, no new NOT NULL without a default...): see [tool.django_migration_linter].
+lint-migrations: $(STAMP)
+	scripts/with-postgres.sh $(PY) manage.py lintmigrations --quiet ok ignore
 
 # The browser journeys leave the tracked pictures alone unless asked to retake them.
 screenshots: $(STAMP) chromium

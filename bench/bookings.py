@@ -102,20 +102,27 @@ def _through_service(event, students) -> dict:
     return _figures(seconds, errors, elapsed)
 
 
-def _over_http(base_url: str, path: str, event, students) -> dict:
+def logged_in_session(base_url: str, user):
+    """A session for `user` on the server at `base_url`, made in-process (no password cost)."""
     from django.conf import settings
     from django.test import Client
 
     from bench.http import Session
 
+    client = Client()
+    client.force_login(user)
+    session = Session(base_url)
+    name = settings.SESSION_COOKIE_NAME
+    session.cookies[name] = client.cookies[name].value
+    return session
+
+
+def _over_http(base_url: str, path: str, event, students) -> dict:
+    from django.conf import settings
+
     sessions = []
     for student in students:
-        client = Client()
-        client.force_login(student)
-        session = Session(base_url)
-        session.cookies[settings.SESSION_COOKIE_NAME] = client.cookies[
-            settings.SESSION_COOKIE_NAME
-        ].value
+        session = logged_in_session(base_url, student)
         page = session.get(event.get_absolute_url())  # sets the CSRF cookie
         sessions.append((session, page))
     seconds: list[float] = []

@@ -149,12 +149,21 @@ class Session:
     # Login ---------------------------------------------------------------------
 
     def login(self, login_path: str, user: str, password: str) -> None:
-        """Log in through the site's own form: read it, fill the identity and password
-        fields, keep its hidden fields (the CSRF token), post it, expect a redirect.
+        """Log in through the site's own form (see `login_attempt`), expecting a redirect.
 
         A failed login raises at once, so a wrong password never counts down the
         account's sign-in waits (after five failures) through retries.
         """
+        answer = self.login_attempt(login_path, user, password)
+        if answer.status not in (301, 302, 303):
+            raise LoginFailed(
+                f"logging in as {user} answered {answer.status}, not a redirect: "
+                "check the address, the user and the password"
+            )
+
+    def login_attempt(self, login_path: str, user: str, password: str) -> Response:
+        """Read the login form, fill the identity and password fields, keep its hidden
+        fields (the CSRF token), post it, and return the answer as it is."""
         page = self.get(login_path)
         if page.status != 200:
             raise LoginFailed(f"GET {login_path} answered {page.status}")
@@ -182,9 +191,4 @@ class Session:
         action = form["action"] or login_path
         if action.startswith(self.base_url):
             action = action[len(self.base_url) :]
-        answer = self.post_form(action, fields, referer=self.base_url + login_path)
-        if answer.status not in (301, 302, 303):
-            raise LoginFailed(
-                f"logging in as {user} answered {answer.status}, not a redirect: "
-                "check the address, the user and the password"
-            )
+        return self.post_form(action, fields, referer=self.base_url + login_path)

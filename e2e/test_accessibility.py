@@ -109,7 +109,7 @@ def test_every_reachable_page_has_no_accessibility_violations(page, site):
 
 def test_two_step_sign_in_pages_have_no_accessibility_violations(page, site):
     """Not all reached by following links: the second step of an administrator's login,
-    the failed sign-ins and failed emails pages, and where an administrator without an
+    the failed sign-ins, failed emails and site status pages, and where an administrator without an
     authenticator app is sent."""
     from allauth.mfa.models import Authenticator
 
@@ -125,11 +125,12 @@ def test_two_step_sign_in_pages_have_no_accessibility_violations(page, site):
     page.wait_for_url(f"{site.url}/accounts/2fa/authenticate/")
     problems = [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
 
-    # Administrators' pages for failed sign-ins and failed emails (the demo has both).
+    # Administrators' pages for failed sign-ins and failed emails (the demo has both),
+    # and the site's status.
     page.get_by_label(re.compile("code", re.I)).fill(demo_totp_code())
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{site.url}/")
-    for path in ("/access/sign-in/", "/access/failed-emails/"):
+    for path in ("/access/sign-in/", "/access/failed-emails/", "/operations/status/"):
         page.goto(f"{site.url}{path}")
         page.get_by_role("table").wait_for()
         problems += [v["id"] for v in axe.run(page, options=RULES).response["violations"]]

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "mycareer.vacancies",
     "mycareer.events",
     "mycareer.bookings",
+    "mycareer.operations",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -81,10 +82,17 @@ INSTALLED_APPS = [
     "axes",
 ]
 
+# The backwards-compatible migrations check (`manage.py lintmigrations`, part of
+# `make test`), a development tool: present with the dev dependencies only.
+if importlib.util.find_spec("django_migration_linter") is not None:
+    INSTALLED_APPS.append("django_migration_linter")
+
 # "NHS" and "nhs" are one tag.
 TAGGIT_CASE_INSENSITIVE = True
 
 MIDDLEWARE = [
+    # First: the load balancer's probe, answered without host checks, redirects or login.
+    "mycareer.operations.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -462,4 +470,12 @@ MYCAREER: dict[str, Any] = {
     # or IPv6 /64), each per hour, counted in the shared cache.
     "REGISTRATIONS_PER_EMAIL_PER_HOUR": env_int("REGISTRATIONS_PER_EMAIL_PER_HOUR", 3),
     "REGISTRATIONS_PER_NETWORK_PER_HOUR": env_int("REGISTRATIONS_PER_NETWORK_PER_HOUR", 10),
+    # Backups (mycareer/operations/backups.py): where `manage.py backup` and the daily job
+    # write, how many dated copies are kept, and the hour (local time) of the daily one.
+    # On several machines, either BACKUP_DIR is shared or BACKUP_DAILY=0 and one machine
+    # runs `manage.py backup` from a timer (docs/deployment.md).
+    "BACKUP_DIR": os.environ.get("BACKUP_DIR", str(VAR_DIR / "backups")),
+    "BACKUP_KEEP": env_int("BACKUP_KEEP", 14),
+    "BACKUP_DAILY": env_bool("BACKUP_DAILY", True),
+    "BACKUP_HOUR": env_int("BACKUP_HOUR", 2),
 }

@@ -27,6 +27,7 @@ urlpatterns = [
         "accounts/saml/<str:organization_slug>/acs/finish/",
         saml_finish_sign_in,
     ),
+    path("operations/", include("mycareer.operations.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # Uploads are served by MyCareer itself, with or without DEBUG (see core/media.py).

@@ -1,9 +1,10 @@
 import datetime
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from mycareer.accounts.models import (
+    AccessLevel,
     TrainingRecord,
     TrainingSession,
     User,
@@ -22,6 +23,13 @@ def staff_with_access(*, today: datetime.date | None = None) -> QuerySet[User]:
         .prefetch_related("memberships__unit")
         .order_by("full_name")
     )
+
+
+def administrators() -> list[User]:
+    """Active people who may administer now (granted, trained, second factor), by name."""
+    granted = Q(access_grants__level=AccessLevel.ADMIN, access_grants__revoked_at__isnull=True)
+    candidates = User.objects.filter(granted | Q(is_superuser=True), is_active=True).distinct()
+    return [p for p in candidates.order_by("full_name") if p.has_perm("mycareer.administer")]
 
 
 def training_sessions_upcoming() -> QuerySet[TrainingSession]:

@@ -15,6 +15,7 @@ import datetime
 import functools
 import logging
 import traceback
+from collections.abc import Callable
 
 from django.conf import settings
 from django.utils import timezone
@@ -79,6 +80,9 @@ def email_task(**task_options):
             finally:
                 mail.current_recipients.reset(recipients_token)
 
+        # Its failures are reported as FailedTask rows (after the retries), not by the
+        # worker's own "failed" outcome, which an interrupted run also has.
+        run.records_its_failures = True
         wrapped = task(**task_options)(run)
         return wrapped
 
@@ -102,7 +106,7 @@ def _after_failure(wrapped, *, args, kwargs, attempt, error, retryable) -> None:
             error=f"{type(error).__name__}: {error}",
         )
         return
-    FailedTask.objects.create(
+    failed = FailedTask.objects.create(
         task_path=name,
         description=_describe(wrapped.func),
         args=list(args),
@@ -120,3 +124,14 @@ def _after_failure(wrapped, *, args, kwargs, attempt, error, retryable) -> None:
         attempts=attempt,
         error=f"{type(error).__name__}: {error}",
     )
+    for hook in _given_up_hooks:
+        hook(failed)
+
+
+_given_up_hooks: list[Callable[[FailedTask], None]] = []
+
+
+def on_given_up(hook: Callable[[FailedTask], None]) -> None:
+    """Call `hook(failed_task)` whenever an email task is given up (operations alerts)."""
+    if hook not in _given_up_hooks:
+        _given_up_hooks.append(hook)

@@ -2,11 +2,11 @@
 
 import logging
 
-from django.db.models import Q
 from django.utils import timezone
 
-from mycareer.accounts.models import AccessLevel, StaffMembership, User
+from mycareer.accounts.models import StaffMembership, User
 from mycareer.accounts.notifications import notify
+from mycareer.accounts.selectors import administrators
 from mycareer.core.logs import log_event
 from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
@@ -73,9 +73,7 @@ def operators_answering_for(unit_id: int) -> list[User]:
         operators = [p for p in people if p.has_perm("mycareer.edit_records")]
         if operators:
             return operators
-    granted = Q(access_grants__level=AccessLevel.ADMIN, access_grants__revoked_at__isnull=True)
-    candidates = User.objects.filter(granted | Q(is_superuser=True), is_active=True).distinct()
-    return [p for p in candidates.order_by("full_name") if p.has_perm("mycareer.administer")]
+    return administrators()
 
 
 @email_task()
