@@ -12,11 +12,16 @@ T = Event.Type
 
 @pytest.fixture
 def brightwave(cast):
-    """The demo employer's organisation, with the demo employer as its admin."""
+    """The demo employer's organisation: the demo employer is its contact and admin."""
+    from mycareer.organisations.tests.factories import ContactFactory
     from mycareer.vacancies.tests.factories import MembershipFactory
 
     org = organisation("Brightwave Digital")
-    MembershipFactory(organisation=org, user=cast["employer"])
+    employer = cast["employer"]
+    ContactFactory(
+        organisation=org, user=employer, full_name=employer.full_name, email=employer.email
+    )
+    MembershipFactory(organisation=org, user=employer)
     return org
 
 
