@@ -172,12 +172,11 @@ def test_counted_agrees_with_its_number():
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
 def test_a_merge_says_1_contact_moved_not_1_contacts(cast, persona):
     from mycareer.organisations import services
-    from mycareer.organisations.models import Organisation
+    from mycareer.organisations.tests.factories import OrganisationFactory
 
-    survivor = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    survivor = OrganisationFactory(name="Northbridge Engineering Ltd")
     other = services.organisation_create(
         by=persona("operator"), name="Northbridge Eng", confirm_duplicates=True
     )
