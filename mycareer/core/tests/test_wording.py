@@ -115,7 +115,6 @@ def test_the_checks_catch_what_they_look_for():
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
 def test_no_page_says_1_places_or_has_stray_spaces_or_doubled_stops(client, persona, cast):
     objects = sample_objects(persona)
     # Beyond one page per route: an organisation with key contacts and guidance.
