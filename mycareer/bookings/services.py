@@ -202,16 +202,7 @@ def _fill(
             _after_commit(tasks.send_offer, entry.pk)
             done.append(entry)
         else:
-            booking = Booking.objects.create(
-                event=event,
-                student=entry.student,
-                source=Booking.Source.WAITING_LIST,
-                booked_at=now,
-                booked_by=by,
-            )
-            entry.status = WaitlistEntry.Status.ACCEPTED
-            entry.ended_at = now
-            entry.save(update_fields=["status", "ended_at"])
+            booking = _book_from_queue(entry, event, by=by, now=now)
             audit.log(
                 booking,
                 "bookings.booking.promoted",
@@ -224,16 +215,52 @@ def _fill(
     return done
 
 
-def _place(
+def _book_from_queue(
+    entry: WaitlistEntry,
+    event: Event,
     *,
+    by: User | None,
+    now: datetime.datetime,
+    accepted_by: User | None = None,
+) -> Booking:
+    """Turn a place in the queue into a booking: by the waiting list itself (promotion), or
+    by the person accepting their offer (`accepted_by`)."""
+    booking = Booking.objects.create(
+        event=event,
+        student=entry.student,
+        source=Booking.Source.WAITING_LIST,
+        booked_at=now,
+        booked_by=by,
+    )
+    entry.status = WaitlistEntry.Status.ACCEPTED
+    entry.ended_at = now
+    entry.ended_by = accepted_by
+    entry.save(update_fields=["status", "ended_at", "ended_by"])
+    return booking
+
+
+def _settle(
+    settings: BookingSettings, *, by: User | None, now: datetime.datetime
+) -> list[Booking | WaitlistEntry]:
+    """End the offers that ran out, then give free places to who waits: the queue is settled
+    before anything that counts places (under the event's lock)."""
+    _expire_due(settings, now=now)
+    return _fill(settings, by=by, now=now)
+
+
+def _place(
     settings: BookingSettings,
     student: User,
-    by: User | None,
     source: str,
+    *,
+    by: User | None,
     now: datetime.datetime,
     notify: bool = True,
 ) -> Booking | WaitlistEntry:
-    """Insert a booking if a place is free, else a waiting-list entry. Call under `_lock`."""
+    """Settle the queue, then insert a booking if a place is free, else a waiting-list
+    entry. Call under `_lock`."""
+    # Places the queue fills now are the list's doing, not the booking student's.
+    _settle(settings, by=None if source == Booking.Source.STUDENT else by, now=now)
     event = settings.event
     if Booking.objects.filter(event=event, student=student, status__in=HOLDING).exists():
         _refuse(
@@ -273,29 +300,13 @@ def _place(
                 booking = Booking.objects.create(
                     event=event, student=student, source=source, booked_at=now, booked_by=by
                 )
-                audit.log(
-                    booking,
-                    "bookings.booking.created",
-                    by=by,
-                    person=student,
-                    data={"event": event.pk, "title": event.title, "source": source},
-                )
-                if notify:
-                    _after_commit(tasks.send_booking_confirmation, booking.pk)
-                return booking
+                told = tasks.send_booking_confirmation if notify else None
+                return _placed(booking, "bookings.booking.created", source, by=by, tell=told)
             if not settings.waiting_list:
                 _refuse("The event is full and does not keep a waiting list.")
             entry = WaitlistEntry.objects.create(event=event, student=student, joined_at=now)
-            audit.log(
-                entry,
-                "bookings.waitlist.joined",
-                by=by,
-                person=student,
-                data={"event": event.pk, "title": event.title, "source": source},
-            )
-            if notify:
-                _after_commit(tasks.send_waitlist_joined, entry.pk)
-            return entry
+            told = tasks.send_waitlist_joined if notify else None
+            return _placed(entry, "bookings.waitlist.joined", source, by=by, tell=told)
     except IntegrityError:
         _refuse(
             _you(
@@ -308,6 +319,23 @@ def _place(
 
 
 # Booking and cancelling -----------------------------------------------------------------
+
+
+def _placed(
+    row: Booking | WaitlistEntry, action: str, source: str, *, by: User | None, tell
+) -> Booking | WaitlistEntry:
+    """Record a new place or place in the queue, and email the person once it is committed."""
+    event = row.event
+    audit.log(
+        row,
+        action,
+        by=by,
+        person=row.student,
+        data={"event": event.pk, "title": event.title, "source": source},
+    )
+    if tell is not None:
+        _after_commit(tell, row.pk)
+    return row
 
 
 def booking_create(
@@ -324,16 +352,7 @@ def booking_create(
         refusal = selectors.window_refusal(settings=settings, now=now)
         if refusal:
             _refuse(refusal)
-        _expire_due(settings, now=now)
-        _fill(settings, by=None, now=now)
-        return _place(
-            settings=settings,
-            student=student,
-            by=by,
-            source=Booking.Source.STUDENT,
-            now=now,
-            notify=notify,
-        )
+        return _place(settings, student, Booking.Source.STUDENT, by=by, now=now, notify=notify)
 
 
 def staff_book_student(
@@ -354,16 +373,7 @@ def staff_book_student(
             _refuse("Only a published event takes bookings.")
         if now >= event.ends_at:
             _refuse("The event is over.")
-        _expire_due(settings, now=now)
-        _fill(settings, by=by, now=now)
-        return _place(
-            settings=settings,
-            student=student,
-            by=by,
-            source=Booking.Source.STAFF,
-            now=now,
-            notify=notify,
-        )
+        return _place(settings, student, Booking.Source.STAFF, by=by, now=now, notify=notify)
 
 
 def booking_cancel(*, booking: Booking, by: User) -> list[Booking | WaitlistEntry]:
@@ -383,15 +393,7 @@ def booking_cancel(*, booking: Booking, by: User) -> list[Booking | WaitlistEntr
         booking.cancelled_at = now
         booking.cancelled_by = by
         booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
-        audit.log(
-            booking,
-            "bookings.booking.cancelled",
-            by=by,
-            person=booking.student,
-            data={"event": settings.pk, "title": settings.event.title},
-        )
-        _expire_due(settings, now=now)
-        return _fill(settings, by=by, now=now)
+        return _pass_on(settings, booking, "bookings.booking.cancelled", by=by, now=now)
 
 
 def waitlist_leave(*, entry: WaitlistEntry, by: User) -> list[Booking | WaitlistEntry]:
@@ -406,15 +408,26 @@ def waitlist_leave(*, entry: WaitlistEntry, by: User) -> list[Booking | Waitlist
         entry.ended_at = now
         entry.ended_by = by
         entry.save(update_fields=["status", "ended_at", "ended_by"])
-        audit.log(
-            entry,
-            "bookings.waitlist.left",
-            by=by,
-            person=entry.student,
-            data={"event": settings.pk, "title": settings.event.title},
-        )
-        _expire_due(settings, now=now)
-        return _fill(settings, by=by, now=now)
+        return _pass_on(settings, entry, "bookings.waitlist.left", by=by, now=now)
+
+
+def _pass_on(
+    settings: BookingSettings,
+    given_up: Booking | WaitlistEntry,
+    action: str,
+    *,
+    by: User,
+    now: datetime.datetime,
+) -> list[Booking | WaitlistEntry]:
+    """Record that a place or a place in the queue was given up, then give it to who waits."""
+    audit.log(
+        given_up,
+        action,
+        by=by,
+        person=given_up.student,
+        data={"event": settings.pk, "title": settings.event.title},
+    )
+    return _settle(settings, by=by, now=now)
 
 
 def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
@@ -435,17 +448,7 @@ def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
         if not event.is_published or now >= event.starts_at:
             _refuse("The event has started or was cancelled.")
         # The offer already held this place, so no recount is needed to turn it into a booking.
-        booking = Booking.objects.create(
-            event=event,
-            student=entry.student,
-            source=Booking.Source.WAITING_LIST,
-            booked_at=now,
-            booked_by=by,
-        )
-        entry.status = WaitlistEntry.Status.ACCEPTED
-        entry.ended_at = now
-        entry.ended_by = by
-        entry.save(update_fields=["status", "ended_at", "ended_by"])
+        booking = _book_from_queue(entry, event, by=by, now=now, accepted_by=by)
         audit.log(
             booking,
             "bookings.waitlist.accepted",
@@ -480,6 +483,11 @@ def offers_expire(*, now: datetime.datetime | None = None) -> int:
 SETTING_FIELDS = ("capacity", "opens_at", "closes_at", "waiting_list", "promotion", "offer_hours")
 
 
+CANCELLED_SETTINGS = (
+    "A cancelled event takes no bookings, so its booking settings stay as they were."
+)
+
+
 def booking_settings_update(
     *, event: Event, by: User, **changes
 ) -> tuple[BookingSettings, list[Booking | WaitlistEntry]]:
@@ -493,6 +501,8 @@ def booking_settings_update(
         raise TypeError(f"Unknown booking settings: {', '.join(sorted(unknown))}")
     with transaction.atomic():
         settings = _lock(event)
+        if settings.event.is_cancelled:
+            _refuse(CANCELLED_SETTINGS)
         now = timezone.now()
         before = {name: getattr(settings, name) for name in SETTING_FIELDS}
         for name, value in changes.items():
@@ -509,8 +519,7 @@ def booking_settings_update(
                 event_id=settings.pk, status__in=HOLDING
             ).count()
         audit.log(settings.event, "bookings.settings.changed", by=by, data=data)
-        _expire_due(settings, now=now)
-        return settings, _fill(settings, by=by, now=now)
+        return settings, _settle(settings, by=by, now=now)
 
 
 def capacity_change(
@@ -586,11 +595,7 @@ def staff_move(
             if not entry.is_queued:
                 _refuse("This waiting-list place has ended.")
             student = entry.student
-        _expire_due(target, now=now)
-        _fill(target, by=by, now=now)
-        placed = _place(
-            settings=target, student=student, by=by, source=Booking.Source.MOVED, now=now
-        )
+        placed = _place(target, student, Booking.Source.MOVED, by=by, now=now)
         data = {"from": source.pk, "to": target.pk, "title": target.event.title}
         if booking is not None:
             booking.status = Booking.Status.CANCELLED
@@ -605,8 +610,7 @@ def staff_move(
             entry.ended_by = by
             entry.save(update_fields=["status", "ended_at", "ended_by"])
             audit.log(entry, "bookings.waitlist.moved", by=by, person=student, data=data)
-        _expire_due(source, now=now)
-        _fill(source, by=by, now=now)
+        _settle(source, by=by, now=now)
         return placed
 
 

@@ -56,13 +56,17 @@ def _booking(booking_id: int) -> Booking | None:
     )
 
 
-def _ticket(booking: Booking, *, subject: str, template: str) -> int:
-    """A confirmation: event details, an .ics for the calendar and the check-in QR code."""
+def _ticket(booking_id: int, *, subject: str, template: str) -> int:
+    """A confirmation of a place still held: event details, an .ics for the calendar and the
+    check-in QR code. The subject names the event where it says {title}."""
+    booking = _booking(booking_id)
+    if booking is None or booking.status != Booking.Status.CONFIRMED:
+        return 0
     event = booking.event
     return send_email(
         to=[booking.student.email],
         reply_to=_reply_to(event),
-        subject=subject,
+        subject=subject.format(title=event.title),
         template=template,
         context={
             "booking": booking,
@@ -81,12 +85,9 @@ def _ticket(booking: Booking, *, subject: str, template: str) -> int:
 @email_task()
 def send_booking_confirmation(booking_id: int) -> int:
     """Confirm a place: details, calendar file and check-in QR code."""
-    booking = _booking(booking_id)
-    if booking is None or booking.status != Booking.Status.CONFIRMED:
-        return 0
     return _ticket(
-        booking,
-        subject=f"Your place at {booking.event.title}",
+        booking_id,
+        subject="Your place at {title}",
         template="bookings/email/confirmation.txt",
     )
 
@@ -94,12 +95,9 @@ def send_booking_confirmation(booking_id: int) -> int:
 @email_task()
 def send_promotion(booking_id: int) -> int:
     """Tell someone the waiting list gave them a place (with the same attachments)."""
-    booking = _booking(booking_id)
-    if booking is None or booking.status != Booking.Status.CONFIRMED:
-        return 0
     return _ticket(
-        booking,
-        subject=f"A place came free: you are booked for {booking.event.title}",
+        booking_id,
+        subject="A place came free: you are booked for {title}",
         template="bookings/email/promotion.txt",
     )
 
@@ -118,20 +116,14 @@ def send_waitlist_joined(entry_id: int) -> int:
     entry = _entry(entry_id)
     if entry is None or entry.status != WaitlistEntry.Status.WAITING:
         return 0
-    return send_email(
-        to=[entry.student.email],
-        reply_to=_reply_to(entry.event),
+    return _about_entry(
+        entry,
         subject=f"You are on the waiting list for {entry.event.title}",
         template="bookings/email/waitlist_joined.txt",
-        context={
-            "entry": entry,
-            "event": entry.event,
-            "when": _when(entry.event),
-            "position": waitlist_position(entry),
-            "settings": settings_of(entry.event),
-            "event_url": _event_url(entry.event),
-            "my_events_url": _my_events_url(),
-        },
+        position=waitlist_position(entry),
+        settings=settings_of(entry.event),
+        event_url=_event_url(entry.event),
+        my_events_url=_my_events_url(),
     )
 
 
@@ -141,18 +133,23 @@ def send_offer(entry_id: int) -> int:
     entry = _entry(entry_id)
     if entry is None or entry.status != WaitlistEntry.Status.OFFERED:
         return 0
+    return _about_entry(
+        entry,
+        subject=f"A place is yours if you want it: {entry.event.title}",
+        template="bookings/email/offer.txt",
+        until=when_text(entry.offer_expires_at),
+        accept_url=settings.SITE_URL + reverse("bookings:offer", args=[entry.pk]),
+    )
+
+
+def _about_entry(entry: WaitlistEntry, *, subject: str, template: str, **context) -> int:
+    """Email the person on a waiting list about their place in it."""
     return send_email(
         to=[entry.student.email],
         reply_to=_reply_to(entry.event),
-        subject=f"A place is yours if you want it: {entry.event.title}",
-        template="bookings/email/offer.txt",
-        context={
-            "entry": entry,
-            "event": entry.event,
-            "when": _when(entry.event),
-            "until": when_text(entry.offer_expires_at),
-            "accept_url": settings.SITE_URL + reverse("bookings:offer", args=[entry.pk]),
-        },
+        subject=subject,
+        template=template,
+        context={"entry": entry, "event": entry.event, "when": _when(entry.event), **context},
     )
 
 

@@ -301,6 +301,9 @@ def manage(request, event_id: int):
 def settings_edit(request, event_id: int):
     """Capacity, booking window, waiting list and how places pass on."""
     event = _run_event(request, event_id)
+    if event.is_cancelled:
+        messages.info(request, services.CANCELLED_SETTINGS)
+        return redirect("bookings:manage", event.pk)
     initial = BookingSettingsForm.initial_for(selectors.settings_of(event))
     form = BookingSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

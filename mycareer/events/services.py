@@ -175,6 +175,18 @@ def _clash_data(clashes: list[Clash]) -> list[dict]:
     ]
 
 
+def _go_ahead_despite(
+    clashes: list[Clash], override_reason: str, event: Event, *, by: User | None, action: str
+) -> None:
+    """Clashes need a reason: without one `ClashesFound` is raised (the caller's transaction
+    undoes what it did); with one, the decision is recorded and the other organisers told."""
+    reason = override_reason.strip()
+    if clashes and not reason:
+        raise ClashesFound(clashes)
+    if clashes:
+        _record_overrides(event=event, clashes=clashes, reason=reason, by=by, action=action)
+
+
 def _record_overrides(
     *, event: Event, clashes: list[Clash], reason: str, by: User | None, action: str
 ) -> list[ClashOverride]:
@@ -324,17 +336,9 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
         # was recorded and sent) is not asked about again: only new ones are.
         accepted = accepted_clashes(event)
         clashes = [c for c in find_clashes(event) if c.other.pk not in accepted]
-        reason = override_reason.strip()
-        if clashes and not reason:
-            raise ClashesFound(clashes)
-        if clashes:
-            _record_overrides(
-                event=event,
-                clashes=clashes,
-                reason=reason,
-                by=by,
-                action="events.event.changed_despite_clash",
-            )
+        _go_ahead_despite(
+            clashes, override_reason, event, by=by, action="events.event.changed_despite_clash"
+        )
     return event
 
 
@@ -357,21 +361,14 @@ def event_publish(*, event: Event, by: User | None, override_reason: str = "") -
     if not event.is_draft:
         raise ValidationError(f"Only a draft can be published; this event is {event.status}.")
     clashes = find_clashes(event)
-    reason = override_reason.strip()
-    if clashes and not reason:
-        raise ClashesFound(clashes)
     event.status = Event.Status.PUBLISHED
     event.published_at = timezone.now()
     event.save(update_fields=["status", "published_at", "updated_at"])
     audit.log(event, "events.event.published", by=by, data={"clashes": len(clashes)})
-    if clashes:
-        _record_overrides(
-            event=event,
-            clashes=clashes,
-            reason=reason,
-            by=by,
-            action="events.event.published_despite_clash",
-        )
+    # Refused clashes undo the publishing: this function is one transaction.
+    _go_ahead_despite(
+        clashes, override_reason, event, by=by, action="events.event.published_despite_clash"
+    )
     return clashes
 
 

@@ -103,25 +103,29 @@ class ConfirmForm(forms.Form):
     """The sender types the number of recipients shown, so a wide send is never a slip."""
 
     expected = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=10**9)
-    confirmed = forms.IntegerField(
+    confirmed = forms.RegexField(
         label="Type the number of recipients to confirm",
-        min_value=0,
-        max_value=10**9,
+        regex=r"^-?\d+$",
+        max_length=30,
+        strip=True,
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-        error_messages={"required": "Type the number of recipients shown above."},
+        error_messages={
+            "required": "Type the number of recipients shown above.",
+            "invalid": "Type the number of recipients shown above, in figures.",
+            "max_length": "That is not the number shown above: type it in figures.",
+        },
     )
 
     def clean(self):
         data = super().clean()
-        if (
-            data.get("confirmed") is not None
-            and data.get("expected") is not None
-            and data["confirmed"] != data["expected"]
-        ):
-            self.add_error(
-                "confirmed",
-                f"Type the number shown: {data['expected']}. You typed {data['confirmed']}.",
-            )
+        typed, expected = data.get("confirmed"), data.get("expected")
+        if typed is None or expected is None:
+            return data
+        # Any other number, however large or small, is simply not the number shown.
+        if int(typed) != expected:
+            self.add_error("confirmed", f"Type the number shown: {expected}. You typed {typed}.")
+        else:
+            data["confirmed"] = expected
         return data
 
 

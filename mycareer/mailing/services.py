@@ -305,20 +305,10 @@ def campaign_send(*, campaign: Campaign, by: User, confirmed: int) -> Campaign:
     if settings.MYCAREER["BULK_EMAIL_NEEDS_APPROVAL"]:
         campaign.status = Campaign.Status.AWAITING_APPROVAL
         campaign.save(update_fields=["status"])
-        audit.log(
-            campaign,
-            "mailing.campaign.submitted",
-            by=by,
-            data={"recipients": confirmed, "left_out": left_out},
-        )
-        return campaign
-    queued = _queue(campaign, recipients)
-    audit.log(
-        campaign,
-        "mailing.campaign.queued",
-        by=by,
-        data={"recipients": queued, "left_out": left_out},
-    )
+        action, count = "mailing.campaign.submitted", confirmed
+    else:
+        action, count = "mailing.campaign.queued", _queue(campaign, recipients)
+    audit.log(campaign, action, by=by, data={"recipients": count, "left_out": left_out})
     return campaign
 
 

@@ -13,7 +13,7 @@ from mycareer.organisations.keyaccounts import contact_blockers
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
 from mycareer.organisations.search import TAG_INPUT
 from mycareer.organisations.selectors import liaison_agreements_in_force
-from mycareer.organisations.services import PROFILE_FIELDS
+from mycareer.organisations.services import CONTACT_FIELDS, PROFILE_FIELDS
 
 
 def split_tags(value: str) -> list[str]:
@@ -55,14 +55,7 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
         formfield_callback = bounded_formfield
-        fields = [
-            "full_name",
-            "job_title",
-            "email",
-            "phone",
-            "visible_to_students",
-            "email_consent",
-        ]
+        fields = CONTACT_FIELDS
         labels = {
             "full_name": "Name",
             "visible_to_students": "Students may see this person's email and phone",

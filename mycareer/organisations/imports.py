@@ -113,14 +113,6 @@ COLUMNS = [
     ),
 ]
 ORGANISATION_COLUMNS = ["website", "sector", "size", "locations", "description"]
-CONTACT_COLUMNS = [
-    "full_name",
-    "job_title",
-    "email",
-    "phone",
-    "visible_to_students",
-    "email_consent",
-]
 HEADINGS = {column.key: column.heading for column in COLUMNS}
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
@@ -616,7 +608,7 @@ def _check_row(values: dict[str, str], sectors: dict, sizes: dict) -> tuple[dict
             problems.append(f"The tag “{tag[:30]}…” is longer than 100 characters.")
     clean["tags"] = tags
 
-    contact = {name: values.get(name, "") for name in CONTACT_COLUMNS}
+    contact = {name: values.get(name, "") for name in services.CONTACT_FIELDS}
     clean["contact"] = None
     if any(contact.values()):
         if not contact["full_name"]:

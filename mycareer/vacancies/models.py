@@ -12,6 +12,25 @@ from mycareer.accounts.models import DegreeProgramme, Unit
 from mycareer.core.fields import SingleLineCharField
 from mycareer.organisations.models import Organisation
 
+# The fields an employer writes on a vacancy, in the order pages show them and a change
+# is listed; the last two are its audiences (many-to-many), the others plain values.
+SIMPLE_FIELDS = [
+    "title",
+    "type",
+    "description",
+    "location",
+    "remote",
+    "salary",
+    "closing_date",
+    "apply_url",
+    "apply_email",
+]
+TARGET_FIELDS: dict[str, type[Unit] | type[DegreeProgramme]] = {
+    "target_units": Unit,
+    "target_programmes": DegreeProgramme,
+}
+EDITABLE_FIELDS = [*SIMPLE_FIELDS, *TARGET_FIELDS]
+
 
 class Vacancy(models.Model):
     """A job, placement or volunteering role an organisation advertises to students.

@@ -27,7 +27,7 @@ from mycareer.accounts.models import DegreeProgramme, StudentProfile, Unit, User
 from mycareer.audit.models import AuditEntry
 from mycareer.organisations.models import EmployerMembership, Organisation
 from mycareer.organisations.timeline import TimelineEntry
-from mycareer.vacancies.models import Vacancy
+from mycareer.vacancies.models import EDITABLE_FIELDS, Vacancy
 from mycareer.vacancies.permissions import membership_filter
 
 Status = Vacancy.Status
@@ -234,21 +234,6 @@ class Change:
     proposed: str
 
 
-FIELD_ORDER = [
-    "title",
-    "type",
-    "description",
-    "location",
-    "remote",
-    "salary",
-    "closing_date",
-    "apply_url",
-    "apply_email",
-    "target_units",
-    "target_programmes",
-]
-
-
 def _shown(name: str, value, names: dict) -> str:
     if name in ("target_units", "target_programmes"):
         labels = sorted(names[name].get(pk, f"(removed, number {pk})") for pk in value or ())
@@ -264,7 +249,7 @@ def _shown(name: str, value, names: dict) -> str:
 
 
 def _field(name: str) -> Field:
-    """A concrete field of Vacancy (every name in FIELD_ORDER is one)."""
+    """A concrete field of Vacancy (every name in EDITABLE_FIELDS is one)."""
     field = Vacancy._meta.get_field(name)
     assert isinstance(field, Field)
     return field
@@ -297,7 +282,7 @@ def pending_diffs(vacancies: Iterable[Vacancy]) -> dict[int, list[Change]]:
         both = {key: {**names[key], **live_names[key]} for key in names}
         pending = vacancy.pending_changes or {}
         changes = []
-        for name in FIELD_ORDER:
+        for name in EDITABLE_FIELDS:
             if name not in pending:
                 continue
             live = list(live_names[name]) if name in live_names else getattr(vacancy, name)

@@ -43,25 +43,8 @@ from mycareer.accounts.models import DegreeProgramme, Unit, User
 from mycareer.accounts.permissions import check_perm
 from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
-from mycareer.vacancies.models import Vacancy
+from mycareer.vacancies.models import EDITABLE_FIELDS, SIMPLE_FIELDS, TARGET_FIELDS, Vacancy
 from mycareer.vacancies.tasks import send_vacancy_decision_email
-
-SIMPLE_FIELDS = [
-    "title",
-    "type",
-    "description",
-    "location",
-    "remote",
-    "salary",
-    "closing_date",
-    "apply_url",
-    "apply_email",
-]
-TARGET_FIELDS: dict[str, type[Unit] | type[DegreeProgramme]] = {
-    "target_units": Unit,
-    "target_programmes": DegreeProgramme,
-}
-EDITABLE_FIELDS = [*SIMPLE_FIELDS, *TARGET_FIELDS]
 
 Status = Vacancy.Status
 
@@ -366,9 +349,7 @@ def vacancy_approve(*, vacancy: Vacancy, by: User) -> Vacancy:
 def vacancy_reject(*, vacancy: Vacancy, by: User, reason: str) -> Vacancy:
     """Turn down a submitted vacancy; the reason is emailed to the employer."""
     check_perm(by, "vacancies.moderate_vacancy")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Give a reason: the employer is told it."})
+    reason = _reason_given(reason)
     vacancy = _locked(vacancy)
     if vacancy.status != Status.SUBMITTED:
         raise ValidationError(
@@ -387,6 +368,14 @@ def vacancy_reject(*, vacancy: Vacancy, by: User, reason: str) -> Vacancy:
     )
     _notify(vacancy, "rejected", reason)
     return vacancy
+
+
+def _reason_given(reason: str) -> str:
+    """A moderator's reason, which the employer is told: it must say something."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give a reason: the employer is told it."})
+    return reason
 
 
 def _check_pending(vacancy: Vacancy) -> None:
@@ -418,9 +407,7 @@ def vacancy_approve_edit(*, vacancy: Vacancy, by: User) -> Vacancy:
 def vacancy_reject_edit(*, vacancy: Vacancy, by: User, reason: str) -> Vacancy:
     """Drop an approved vacancy's waiting changes; the live version stays as it was."""
     check_perm(by, "vacancies.moderate_vacancy")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Give a reason: the employer is told it."})
+    reason = _reason_given(reason)
     vacancy = _locked(vacancy)
     _check_pending(vacancy)
     changes = dict(vacancy.pending_changes or {})

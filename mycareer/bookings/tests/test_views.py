@@ -5,6 +5,7 @@ import re
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.template import Context, RequestContext, Template
 from django.test import RequestFactory
 from django.urls import reverse
@@ -671,6 +672,28 @@ def test_after_the_event_is_cancelled_my_events_and_the_event_page_say_so(client
     assert "You are number" not in event_page
     assert "Your place was cancelled with it" in text(client.get(booked.get_absolute_url()))
     assert "was cancelled, and your place with it" in text(client.get("/"))
+
+
+@pytest.mark.django_db
+def test_a_cancelled_events_bookings_page_offers_no_places_and_its_settings_stay(client, tom):
+    from mycareer.events import services as event_services
+
+    event = make_event(organiser=tom, capacity=5)
+    student = make_students(1)[0]
+    services.booking_create(event=event, student=student, by=student)
+    event_services.event_cancel(event=event, by=tom, reason="The speaker is ill.")
+    client.force_login(tom)
+    page = text(client.get(url("manage", event.pk)))
+    assert "Cancelled" in page
+    assert "Places left" not in page
+    assert url("settings", event.pk) not in page
+    response = client.get(url("settings", event.pk), follow=True)
+    assert "A cancelled event takes no bookings" in text(response)
+    assert response.redirect_chain[-1][0] == url("manage", event.pk)
+    client.post(url("settings", event.pk), {"capacity": "50"})
+    assert BookingSettings.objects.get(pk=event.pk).capacity == 5
+    with pytest.raises(ValidationError, match="A cancelled event takes no bookings"):
+        services.booking_settings_update(event=event, by=tom, capacity=50)
 
 
 # The door opens two hours before; attendance closes after the end --------------------------

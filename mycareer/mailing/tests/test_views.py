@@ -134,6 +134,9 @@ def test_sending_is_confirmed_with_the_number(client, persona, make_campaign, ta
     data = as_post(form_fields(confirm, containing="confirmed"))
     response = client.post(url, {**data, "confirmed": "60"})
     assert "Type the number shown: 6. You typed 60." in page(response)
+    for typed in ("12345678901234567890", "-6"):
+        response = client.post(url, {**data, "confirmed": typed})
+        assert f"Type the number shown: 6. You typed {typed}." in page(response)
     assert not campaign.messages.exists()
     # Someone is added before the sender confirms: the count is checked again.
     org_services.contact_create(
