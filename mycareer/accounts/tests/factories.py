@@ -26,6 +26,7 @@ from mycareer.accounts.models import (
     TermsVersion,
     TrainingCourse,
     TrainingRecord,
+    TrainingSession,
     Unit,
     User,
 )
@@ -133,6 +134,20 @@ class StudentProfileFactory(factory.django.DjangoModelFactory):
     unit = factory.LazyAttribute(lambda o: o.programme.unit)
     year_of_study = 2
     student_number = factory.Sequence(lambda n: f"8{n:08d}")
+
+
+class TrainingSessionFactory(factory.django.DjangoModelFactory):
+    """A two-hour operator training session a fortnight from now."""
+
+    class Meta:
+        model = TrainingSession
+
+    course = factory.LazyFunction(lambda: training_courses()[TrainingCourse.OPERATOR])
+    kind = TrainingSession.Kind.ANNUAL
+    starts_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=14))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(hours=2))
+    place = "Careers Centre, Seminar Room 2"
+    capacity = 20
 
 
 def training_courses() -> dict[str, TrainingCourse]:

@@ -38,10 +38,10 @@ def test_a_search_survives_the_login_round_trip(client, cast):
         "/vacancies/yours/?status=draft&page=2",  # a page for employers only
     ],
 )
-def test_every_way_to_the_login_page_keeps_every_parameter(client, demo, asked):
-    from mycareer.organisations.models import Organisation
+def test_every_way_to_the_login_page_keeps_every_parameter(client, cast, asked):
+    from mycareer.organisations.tests.factories import OrganisationFactory
 
-    asked = asked.format(org=Organisation.objects.get(name="Brightwave Digital").pk)
+    asked = asked.format(org=OrganisationFactory(name="Brightwave Digital").pk)
     login_url = _sent_to_log_in(client, asked)
     assert parse_qs(urlsplit(login_url).query)["next"] == [asked]
 

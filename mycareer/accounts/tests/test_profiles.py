@@ -53,7 +53,7 @@ def tom(client, persona):
     return user
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("key_accounts")
 def test_staff_say_how_to_reach_them_and_colleagues_see_it_beside_their_key_accounts(
     client, tom, persona
 ):
@@ -72,7 +72,7 @@ def test_staff_say_how_to_reach_them_and_colleagues_see_it_beside_their_key_acco
     assert f'src="{tom.photo.url}"' in key_accounts
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("key_accounts")
 def test_the_liaison_pages_show_both_people(client, tom, persona):
     grace = persona("mailer")
     grace.about = "I run the Business School's employer masterclasses."
@@ -96,7 +96,7 @@ def test_the_liaison_pages_show_both_people(client, tom, persona):
     assert ABOUT in page
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("key_accounts")
 def test_without_a_photo_colleagues_see_initials(client, tom, persona):
     client.force_login(persona("mailer"))
     northbridge = Organisation.objects.get(name="Northbridge Engineering Ltd")
@@ -150,14 +150,14 @@ def test_the_header_links_staff_to_their_profile(client, tom):
 
 
 def liaison_request_email(owner_name: str = "operator"):
-    """Send the demo's pending liaison request's email to its owner, as the worker would."""
+    """Send the pending liaison request's email to its owner, as the worker would."""
     from mycareer.organisations.tasks import send_liaison_request_email
 
     liaison = LiaisonRequest.objects.get(status="pending")
     return send_liaison_request_email.call(liaison.pk)
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("key_accounts")
 def test_by_default_notifications_come_at_once_with_a_way_to_change_them(tom, mailoutbox):
     assert liaison_request_email() == 1
     [message] = mailoutbox
@@ -166,7 +166,7 @@ def test_by_default_notifications_come_at_once_with_a_way_to_change_them(tom, ma
     assert "/me/profile/" in message.body
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("key_accounts")
 def test_a_notification_switched_off_is_not_sent(client, tom, mailoutbox):
     off = "organisations.liaison_request"
     receive = [c for c in form(tom)["receive"] if c != off]
@@ -177,7 +177,7 @@ def test_a_notification_switched_off_is_not_sent(client, tom, mailoutbox):
     assert mailoutbox == []
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("key_accounts")
 def test_the_daily_digest_gathers_notifications_into_one_email(client, tom, mailoutbox, persona):
     from mycareer.accounts.tasks import send_notification_digests
     from mycareer.organisations.tasks import send_liaison_decision_email
@@ -256,7 +256,7 @@ def test_moving_a_panel_that_is_not_shown_explains_rather_than_failing(client, t
     assert "That panel is not on your home page." in text(response)
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("key_accounts")
 def test_erasing_a_member_of_staff_removes_their_profile_and_waiting_emails(client, tom, persona):
     from mycareer.audit.personal_data import subject_from_ids
     from mycareer.audit.services import personal_data_erase

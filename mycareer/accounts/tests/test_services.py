@@ -89,7 +89,7 @@ def test_a_session_must_end_after_it_starts(cast):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("demo")  # about the demo data itself: seeding it twice adds nothing
 def test_seed_demo_is_idempotent(cast):
     from django.core.management import call_command
 

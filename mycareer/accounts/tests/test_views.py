@@ -5,7 +5,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mycareer.accounts.models import AccessGrant, AccessLevel, TrainingRecord, TrainingSession
+from mycareer.accounts.models import AccessGrant, AccessLevel, TrainingRecord
+from mycareer.accounts.tests.factories import TrainingSessionFactory
 
 
 @pytest.mark.django_db
@@ -76,10 +77,9 @@ def test_operator_cannot_grant_access(client, persona):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
 def test_staff_book_a_session_and_the_administrator_records_attendance(client, persona):
     untrained = persona("untrained")
-    session = TrainingSession.objects.filter(course__code="operator").first()
+    session = TrainingSessionFactory()
     client.force_login(untrained)
     assert client.post(session.get_absolute_url(), {"do": "book"}).status_code == 302
     assert TrainingRecord.objects.filter(session=session, user=untrained).exists()

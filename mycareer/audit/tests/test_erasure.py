@@ -55,14 +55,13 @@ def _everywhere(*words: str) -> list[str]:
 
 
 @pytest.fixture
-def grace(persona, cast):
+def grace(persona, northbridge):
     """A contact named like two common words, mentioned in notes and an event."""
     from mycareer.events.models import Event
     from mycareer.organisations import services
-    from mycareer.organisations.models import Organisation
 
     tom = persona("operator")
-    org = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    org = northbridge
     contact = services.contact_create(
         organisation=org,
         by=tom,
@@ -107,7 +106,6 @@ def _refresh(obj):
     return obj
 
 
-@pytest.mark.usefixtures("demo")
 def test_a_contact_named_like_common_words_is_erased_and_nothing_else(grace, persona):
     from mycareer.events.models import Event
 
@@ -180,14 +178,12 @@ def test_a_contact_named_like_common_words_is_erased_and_nothing_else(grace, per
     assert all(e.action == "audit.personal_data.erased" for e in entries)
 
 
-@pytest.mark.usefixtures("demo")
-def test_a_contact_called_just_engineering_changes_no_other_name(persona, cast):
+def test_a_contact_called_just_engineering_changes_no_other_name(persona, northbridge):
     """The case that used to turn "Northbridge Engineering Ltd" into "Northbridge [erased] Ltd"."""
     from mycareer.organisations import services
-    from mycareer.organisations.models import Organisation
 
     before = _names()
-    org = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    org = northbridge
     contact = services.contact_create(
         organisation=org,
         by=persona("operator"),
@@ -212,13 +208,12 @@ def test_a_contact_called_just_engineering_changes_no_other_name(persona, cast):
     )
 
 
-@pytest.mark.usefixtures("demo")
-def test_a_surname_that_is_a_common_word_leaves_organisations_and_colleagues_alone(persona, cast):
-    """The demo's Grace Bank, of Atlas Global Bank, named in a note beside Grace Okafor."""
-    from mycareer.organisations.models import Contact
-
+def test_a_surname_that_is_a_common_word_leaves_organisations_and_colleagues_alone(
+    persona, grace_bank
+):
+    """Grace Bank, of Atlas Global Bank, named in a note beside Grace Okafor."""
     before = _names()
-    contact = Contact.objects.get(full_name="Grace Bank")
+    contact = grace_bank
     note = contact.notes.get()
     subject = subject_from_ids([], [contact.pk])
     review = review_erasure(subject)
@@ -239,13 +234,10 @@ def test_a_surname_that_is_a_common_word_leaves_organisations_and_colleagues_alo
     assert persona("mailer").full_name == "Grace Okafor"
 
 
-@pytest.mark.usefixtures("demo")
-def test_a_first_name_in_a_note_is_found_and_only_ticked_mentions_go(persona, cast):
-    """The demo's Priti Raman: "Met Priti at the fair" is found; an unticked mention stays."""
+def test_a_first_name_in_a_note_is_found_and_only_ticked_mentions_go(persona, priti):
+    """Priti Raman: "Met Priti at the fair" is found; an unticked mention stays."""
     from mycareer.organisations import services
-    from mycareer.organisations.models import Contact
 
-    priti = Contact.objects.get(full_name="Priti Raman")
     ember = priti.organisation
     fair = ember.notes.get(text__startswith="Met Priti")
     call = services.note_create(
@@ -350,7 +342,6 @@ def test_a_login_with_a_second_factor_loses_its_secrets(persona, cast):
     assert _everywhere("Laura Chen", "employer@demo-employer.com") == []
 
 
-@pytest.mark.usefixtures("demo")
 def test_a_review_that_is_out_of_date_changes_nothing(grace, persona):
     subject = subject_from_ids([], [grace["contact"].pk])
     review = review_erasure(subject)
@@ -376,7 +367,6 @@ def _records(contact) -> dict:
     return {"contact": [contact.pk]}
 
 
-@pytest.mark.usefixtures("demo")
 def test_the_administrator_reviews_unticks_confirms_and_reads_the_report(client, grace, persona):
     client.force_login(persona("admin"))
     url = reverse("audit:erase")
@@ -411,7 +401,6 @@ def test_the_administrator_reviews_unticks_confirms_and_reads_the_report(client,
     assert _refresh(grace["notes"]["false"]).text.startswith("Engineering placements")
 
 
-@pytest.mark.usefixtures("demo")
 def test_a_page_left_open_while_the_records_change_asks_for_a_new_review(client, grace, persona):
     client.force_login(persona("admin"))
     url = reverse("audit:erase")
@@ -450,7 +439,6 @@ def test_bad_choices_of_records_get_a_message_not_an_error(client, persona, reco
         assert response.redirect_chain[-1][0] == reverse("audit:privacy")
 
 
-@pytest.mark.usefixtures("demo")
 def test_only_administrators_review_or_erase(client, persona, grace):
     url = reverse("audit:erase")
     for name in ("operator", "manager", "mailer", "viewer", "student", "employer"):
@@ -473,8 +461,14 @@ def test_an_administrator_cannot_erase_their_own_login(client, persona):
     assert admin.is_active and admin.full_name == "Priya Shah"
 
 
-@pytest.mark.usefixtures("demo")
-def test_a_member_of_staff_with_key_accounts_is_reviewed_with_a_warning(persona):
+def test_a_member_of_staff_with_key_accounts_is_reviewed_with_a_warning(persona, cast):
+    from mycareer.organisations.tests.factories import key_account_with_contact
+
+    tom = persona("operator")
+    for guidance in ("Ask Tom before you call.", "Tom looks after this relationship."):
+        key_account_with_contact(
+            operator=tom, unit=cast["units"]["mech"], by=persona("admin"), guidance=guidance
+        )
     review = review_erasure(subject_from_ids([persona("operator").pk], []))
     kept = {c.what: c for c in review.kept}
     assert kept["Key accounts they look after"].count == 2
@@ -483,13 +477,12 @@ def test_a_member_of_staff_with_key_accounts_is_reviewed_with_a_warning(persona)
     assert any(m.kind == "first name" and m.found == "Tom" for m in review.matches)
 
 
-@pytest.mark.usefixtures("demo")
 def test_finding_a_person_costs_a_few_queries_however_many_match(
-    client, persona, django_assert_max_num_queries
+    client, persona, priti, django_assert_max_num_queries
 ):
-    from mycareer.organisations.models import Contact, Organisation
+    from mycareer.organisations.models import Contact
 
-    ember = Organisation.objects.get(name="Ember Energy")
+    ember = priti.organisation
     Contact.objects.bulk_create(
         [Contact(organisation=ember, full_name=f"Priti Test {n}") for n in range(40)]
     )

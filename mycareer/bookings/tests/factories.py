@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from mycareer.accounts.models import DegreeProgramme, StudentProfile, Unit, User
 from mycareer.bookings import services
+from mycareer.bookings.models import Booking
 from mycareer.events.models import Event
 from mycareer.events.tests.factories import EventFactory
 
@@ -64,4 +65,24 @@ def make_event(
     )
     if capacity is not None or settings:
         services.booking_settings_update(event=event, by=organiser, capacity=capacity, **settings)
+    return event
+
+
+def held_event(
+    *, organiser: User, students: list[User], attended: int, days_ago: int = 7, **fields
+) -> Event:
+    """An event `days_ago` days ago that `students` booked; the first `attended` of them
+    were checked in and attendance is closed, so the others are no-shows."""
+    event = make_event(organiser=organiser, **fields)
+    for student in students:
+        services.booking_create(event=event, student=student, by=student, notify=False)
+    # Booked while it was coming up; then it took place.
+    starts = timezone.now() - datetime.timedelta(days=days_ago)
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=starts, ends_at=starts + (event.ends_at - event.starts_at)
+    )
+    event.refresh_from_db()
+    for booking in Booking.objects.filter(event=event, student__in=students[:attended]):
+        services.check_in(booking=booking, by=organiser)
+    services.attendance_close(event=event, by=organiser)
     return event

@@ -13,7 +13,6 @@ from mycareer.bookings.tests.factories import make_event, make_students
 from mycareer.events import selectors as event_selectors
 from mycareer.events import services as event_services
 from mycareer.events.registry import cancellation_figures
-from mycareer.organisations.models import Organisation
 from mycareer.organisations.timeline import organisation_timeline
 
 
@@ -55,9 +54,10 @@ def test_cancelling_ends_every_place_and_tells_each_person_once(persona, cast):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
-def test_organisation_timelines_show_figures_without_names_to_staff_and_others(persona, cast):
-    organisation = Organisation.objects.get(name="Kirkstall Robotics")
+def test_organisation_timelines_show_figures_without_names_to_staff_and_others(
+    persona, kirkstall_talk
+):
+    organisation = kirkstall_talk.organisations.get()
     for viewer, staff in ((persona("operator"), True), (persona("student"), False)):
         entries, _ = organisation_timeline(organisation, viewer=viewer, staff=staff)
         titles = [e.title for e in entries if e.kind == "Bookings"]
@@ -83,7 +83,7 @@ def test_the_scheduler_expires_offers_every_five_minutes(cast, django_capture_on
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("demo")  # about the demo data itself: its bookings tell a story
 def test_the_demo_story_has_bookings_waiting_lists_and_attendance(persona, cast):
     aisha = persona("student")
     events = {e.title: e for e in cast["events"].values()}

@@ -191,8 +191,8 @@ def test_an_offer_is_accepted_from_its_page(client, persona, tom):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
-def test_my_events_shows_the_demo_students_places_and_past_attendance(client, persona):
+@pytest.mark.usefixtures("aishas_events")
+def test_my_events_shows_the_students_places_and_past_attendance(client, persona):
     client.force_login(persona("student"))
     page = text(client.get(url("my_events")))
     assert "Engineering and technology careers fair" in page  # booked
@@ -546,7 +546,7 @@ def test_administrators_set_the_policy_and_operators_lift_restrictions(client, p
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("aishas_events")
 def test_students_see_my_events_and_their_bookings_on_the_home_page(client, persona):
     client.force_login(persona("student"))
     page = text(client.get("/"))

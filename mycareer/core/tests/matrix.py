@@ -1,5 +1,7 @@
 """Shared pieces of the authorisation matrix: personas, URL enumeration, sample objects."""
 
+import datetime
+
 from django.urls import URLPattern, URLResolver, get_resolver
 
 PERSONAS = [
@@ -41,60 +43,184 @@ def url_routes() -> dict[str, str]:
 
 
 def sample_objects(persona) -> dict:
-    """Objects for the routes' arguments; employer A's organisation is Brightwave Digital."""
-    from mycareer.accounts.models import TrainingSession, User
-    from mycareer.bookings.models import Booking, WaitlistEntry
-    from mycareer.events.models import Event, OpeningRequest
-    from mycareer.mailing.models import Campaign
-    from mycareer.mailing.unsubscribe import make_token
-    from mycareer.organisations import services
-    from mycareer.organisations.models import (
-        KeyAccount,
-        LiaisonRequest,
-        Organisation,
-        RegistrationRequest,
-    )
-    from mycareer.usergroup.models import Announcement, Feedback
-    from mycareer.vacancies.models import Vacancy
+    """One of each object the routes take, made for the routes' arguments.
 
-    brightwave = Organisation.objects.get(name="Brightwave Digital")
-    northbridge = Organisation.objects.get(name="Northbridge Engineering Ltd")
-    account = KeyAccount.objects.select_related("organisation").first()
-    key_contact = account.key_contacts.select_related("contact").first().contact
-    # A note someone other than the operator wrote (the operator may change their own).
-    note = northbridge.notes.exclude(author__email="operator@demo.ac.uk").first()
-    saved = services.saved_search_create(
-        owner=persona("operator"), name="Matrix search", query=_query("Placements")
+    Employer A (the demo employer) is the contact and admin of Brightwave Digital;
+    employer B of Kestrel Games. Tom (operator, Mechanical Engineering) holds
+    Northbridge's key account, whose key contact Grace (mailer) asked to contact; Helen
+    (manager, Faculty of Engineering) wrote a note there, organises the fair that Aisha
+    (student) booked and asked the Business School to open it; Priya (administrator)
+    runs the full session Aisha waits for and the public volunteering fair; Tom
+    organises a talk for his school. Grace has a draft campaign. Helen and Grace
+    represent their faculties in the Super User Group.
+    """
+    from django.utils import timezone
+
+    from mycareer.accounts.models import Unit, User
+    from mycareer.accounts.tests.factories import TrainingSessionFactory
+    from mycareer.bookings import services as bookings
+    from mycareer.bookings.tests.factories import make_students
+    from mycareer.events import services as events
+    from mycareer.events.tests.factories import at, far_monday, make_event
+    from mycareer.mailing import services as mailing
+    from mycareer.mailing.unsubscribe import make_token
+    from mycareer.organisations import keyaccounts, services
+    from mycareer.organisations.models import EmployerMembership, RegistrationRequest
+    from mycareer.organisations.registration import employer_register
+    from mycareer.organisations.tests.factories import key_account_with_contact
+    from mycareer.usergroup import services as usergroup
+    from mycareer.vacancies import services as vacancies
+    from mycareer.vacancies.tests.factories import vacancy_fields
+
+    tom, helen, grace, priya = (persona(n) for n in ("operator", "manager", "mailer", "admin"))
+    aisha, laura = persona("student"), persona("employer@demo-employer.com")
+    units = {unit.code: unit for unit in Unit.objects.all()}
+
+    def organisation(name: str, **fields):
+        return services.organisation_create(by=tom, name=name, confirm_duplicates=True, **fields)
+
+    brightwave = organisation("Brightwave Digital", website="https://demo-employer.com")
+    contact = services.contact_create(
+        organisation=brightwave, by=priya, full_name=laura.full_name, email=laura.email
     )
+    type(contact).objects.filter(pk=contact.pk).update(user=laura)
+    EmployerMembership.objects.create(
+        user=laura, organisation=brightwave, is_admin=True, status="active"
+    )
+    organisation("Kestrel Games")  # employer B's
+    northbridge = organisation("Northbridge Engineering Ltd")
+    note = services.note_create(
+        organisation=northbridge, by=helen, text="Met to talk about the advisory board."
+    )
+    key_contact = services.contact_create(
+        organisation=northbridge, by=tom, full_name="David Okoro", email="david@northbridge.example"
+    )
+    account = key_account_with_contact(
+        contact=key_contact, operator=tom, unit=units["mech"], by=priya, guidance="Ask Tom first."
+    )
+    [liaison] = keyaccounts.liaison_request_create(
+        requester=grace,
+        contact=key_contact,
+        reason="A masterclass speaker.",
+        proposed_engagement="An email from me.",
+    )
+    employer_register(
+        full_name="Rita Newcomer",
+        email="rita@newcomer.example.com",
+        password="a-long-Password-9",
+        phone="",
+        organisation_name="Newcomer Ltd",
+        website="https://newcomer.example.com",
+        ip_address="203.0.113.9",
+    )
+    saved = services.saved_search_create(
+        owner=tom, name="Matrix search", query=_query("Placements")
+    )
+    campaign = mailing.campaign_create(
+        sender=grace,
+        unit=units["lubs"],
+        purpose="events",
+        subject="Masterclass",
+        body="Dear {{ first_name }}",
+        recipient_filters={"text": "Northbridge"},
+    )
+    # Two of Brightwave's vacancies: one live (to edit), one that ran its course.
+    vacancy, _live = (
+        vacancies.vacancy_approve(
+            vacancy=vacancies.vacancy_create(
+                organisation=brightwave, by=laura, submit=True, **vacancy_fields(title=title)
+            ),
+            by=priya,
+        )
+        for title in (
+            "Spring Internship: Accessibility Testing",
+            "Summer Internship: User Research",
+        )
+    )
+    type(vacancy).objects.filter(pk=vacancy.pk).update(
+        closing_date=timezone.localdate() - datetime.timedelta(days=3)
+    )
+    vacancies.vacancies_close_expired(today=timezone.localdate())
+
+    def week(n: int, hour: int = 10):
+        return at(far_monday() + datetime.timedelta(weeks=n), hour)
+
+    volunteering = make_event(
+        by=priya,
+        title="Volunteering fair",
+        unit=units["careers"],
+        starts_at=week(0),
+        open_to_all=True,
+        audience_units=[],
+        open_to_public=True,
+        publish=True,
+    )
+    talk = make_event(
+        by=tom,
+        title="Ouse Water Services: sustainability in engineering",
+        starts_at=week(1),
+        audience_units=[units["mech"]],
+        audience_years=[2, 3],
+        publish=True,
+    )
+    bookings.capacity_change(event=talk, capacity=30, by=tom)
+    fair = make_event(
+        by=helen,
+        title="Engineering and technology careers fair",
+        unit=units["eps"],
+        starts_at=week(2),
+        audience_units=[units["eps"]],
+        open_to_employers=True,
+        publish=True,
+    )
+    opening = events.opening_request_create(event=fair, unit=units["lubs"], by=helen)
+    booking = bookings.booking_create(event=fair, student=aisha, by=aisha)
+    full = make_event(
+        by=priya,
+        title="Interview skills",
+        unit=units["careers"],
+        starts_at=week(3),
+        open_to_all=True,
+        audience_units=[],
+        publish=True,
+    )
+    bookings.capacity_change(event=full, capacity=1, by=priya)
+    first = make_students(1)[0]
+    bookings.booking_create(event=full, student=first, by=first)
+    entry = bookings.booking_create(event=full, student=aisha, by=aisha)
+    for code, representative in (("eps", helen), ("business", grace)):
+        usergroup.representative_appoint(unit=units[code], user=representative, by=priya)
     return {
         "org": brightwave.pk,
         "other_org": northbridge.pk,
-        "contact": brightwave.contacts.first().pk,
+        "contact": contact.pk,
         "note_org": northbridge.pk,
         "note": note.pk,
-        "key_org": account.organisation_id,
+        "key_org": northbridge.pk,
         "key_account": account.pk,
         "key_contact": key_contact.pk,
-        "liaison": LiaisonRequest.objects.first().pk,
-        "registration": RegistrationRequest.objects.first().pk,
-        "session": TrainingSession.objects.first().pk,
+        "liaison": liaison.pk,
+        "registration": RegistrationRequest.objects.get().pk,
+        "session": TrainingSessionFactory().pk,
         "user": User.objects.get(email="viewer@demo.ac.uk").pk,
         "saved_search": saved.pk,
         # Grace Okafor's draft: only she may change or send it.
-        "campaign": Campaign.objects.get(status="draft", sender__email="mailer@demo.ac.uk").pk,
-        "public_event": Event.objects.get(title="Volunteering fair").uid,
-        "feedback": Feedback.objects.first().pk,
-        "announcement": Announcement.objects.first().pk,
-        "vacancy": Vacancy.objects.filter(organisation=brightwave).first().pk,
-        "token": make_token(brightwave.contacts.first().pk, "events"),
-        "event": Event.objects.get(title="Ouse Water Services: sustainability in engineering").pk,
-        "opening": OpeningRequest.objects.filter(status="pending").first().pk,
-        "feed_token": persona("student").feed_token,
+        "campaign": campaign.pk,
+        "public_event": volunteering.uid,
+        "feedback": usergroup.feedback_log(
+            by=tom, kind="improvement", title="Several contacts at once", description="Slow."
+        ).pk,
+        "announcement": usergroup.announcement_publish(
+            by=priya, kind="policy", title="Policy 2.1", body="In force."
+        ).pk,
+        "vacancy": vacancy.pk,
+        "token": make_token(contact.pk, "events"),
+        "event": talk.pk,
+        "opening": opening.pk,
+        "feed_token": aisha.feed_token,
         "unit_code": "mech",
-        "booking": Booking.objects.filter(student__email="student@demo.ac.uk", status="confirmed")
-        .first()
-        .pk,
-        "entry": WaitlistEntry.objects.filter(student__email="student@demo.ac.uk").first().pk,
+        "booking": booking.pk,
+        "entry": entry.pk,
         "ban": _ban(persona),
         "ticket": "not-a-real-ticket",
         "erasure": _erasure(persona),

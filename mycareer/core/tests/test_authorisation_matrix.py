@@ -333,7 +333,6 @@ def test_every_url_has_an_entry():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["get", "post"])
-@pytest.mark.usefixtures("demo")
 def test_each_persona_gets_exactly_the_expected_outcome(
     client, persona, cast, method, settings, tmp_path
 ):

@@ -5,9 +5,10 @@ from django.urls import reverse
 
 from mycareer.core.forms import MAX_ID, bounded_ids, bounded_int
 from mycareer.core.text import single_line
-from mycareer.events.models import Event
+from mycareer.events.tests.factories import EventFactory
 from mycareer.organisations import imports, services
-from mycareer.organisations.models import Contact, Organisation
+from mycareer.organisations.models import Contact
+from mycareer.organisations.tests.factories import OrganisationFactory
 
 HUGE = "99999999999999999999999"
 
@@ -30,10 +31,9 @@ def test_bounded_int_gives_the_default_for_anything_out_of_range():
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
 def test_a_line_break_in_a_contact_name_typed_in_a_form_is_removed(client, persona):
     client.force_login(persona("operator"))
-    org = Organisation.objects.get(name="Brightwave Digital")
+    org = OrganisationFactory(name="Brightwave Digital")
     response = client.post(
         reverse("organisations:contact_create", args=[org.pk]),
         {"full_name": "Eve\r\nBcc: everyone@example.com", "email": "eve@brightwave.example"},
@@ -44,14 +44,13 @@ def test_a_line_break_in_a_contact_name_typed_in_a_form_is_removed(client, perso
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
 def test_one_line_model_fields_are_cleaned_when_set_in_code(persona):
     org = services.organisation_create(
         by=persona("operator"), name="Line\nBreak\x07 Ltd", confirm_duplicates=True
     )
     org.refresh_from_db()
     assert org.name == "Line Break Ltd"
-    event = Event.objects.first()
+    event = EventFactory()
     event.title = "Careers\r\nfair"
     event.save()
     event.refresh_from_db()
@@ -73,10 +72,9 @@ def test_an_import_cleans_names_and_titles_of_control_characters(persona):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
 def test_a_page_number_too_big_for_the_database_shows_the_first_page(client, persona):
     client.force_login(persona("operator"))
-    org = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    org = OrganisationFactory(name="Northbridge Engineering Ltd")
     url = reverse("organisations:detail", args=[org.pk])
     response = client.get(url, {"page": "9223372036854775807"})
     assert response.status_code == 200
@@ -103,10 +101,11 @@ def test_ids_too_big_in_an_event_form_are_a_form_error(client, persona, field):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
 def test_a_capacity_too_big_for_the_database_is_a_form_error(client, persona):
+    from mycareer.bookings.tests.factories import make_event
+
     client.force_login(persona("operator"))
-    event = Event.objects.get(title="Ouse Water Services: sustainability in engineering")
+    event = make_event(organiser=persona("operator"), capacity=30)
     response = client.post(reverse("bookings:settings", args=[event.pk]), {"capacity": HUGE})
     assert response.status_code == 200
     assert "capacity" in response.context["form"].errors

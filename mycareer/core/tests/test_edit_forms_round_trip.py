@@ -20,8 +20,8 @@ from mycareer.core.tests.conftest_matrix import login_as
 from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.core.tests.matrix import route_kwargs, sample_objects, url_routes
 
-# The pages are walked on the whole demo story: real drafts, notes and key accounts.
-pytestmark = pytest.mark.usefixtures("demo")
+# The pages are walked on the matrix's small world: a draft, a note, a key account.
+pytestmark = pytest.mark.usefixtures("cast")
 
 # route name -> who may use it and a field name that identifies the edit form on the page.
 # A page whose form is a search (GET) names the field of the form its answer shows.

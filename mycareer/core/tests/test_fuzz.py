@@ -146,7 +146,7 @@ def _requests(name: str):
 
 
 @pytest.fixture
-def objects(persona, demo):
+def objects(persona, cast):
     return sample_objects(persona)
 
 

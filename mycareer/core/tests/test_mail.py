@@ -6,12 +6,12 @@ from mycareer.core.mail import send_email
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
 def test_plain_text_emails_are_not_html_escaped(mailoutbox, cast, persona):
-    from mycareer.organisations.models import EmployerInvitation, Organisation
+    from mycareer.organisations.models import EmployerInvitation
+    from mycareer.organisations.tests.factories import OrganisationFactory
 
     invitation = EmployerInvitation(
-        organisation=Organisation.objects.get(name="Calder & Wharfe LLP"),
+        organisation=OrganisationFactory(name="Calder & Wharfe LLP"),
         email="new.colleague@calderwharfe.co.uk",
         token="t0k3n",
         invited_by=persona("student4"),  # James O'Connor

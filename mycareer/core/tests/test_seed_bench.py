@@ -1,7 +1,7 @@
 """seed_bench: the shapes it promises, the values services would keep, and its safety.
 
-The test database holds the demo story, so each test looks at the benchmark's own
-organisations (their websites are under the reserved `.example` domain).
+Each test looks at the benchmark's own organisations (their websites are under the
+reserved `.example` domain), whatever else the database holds.
 """
 
 import io
@@ -130,9 +130,11 @@ def test_the_substring_index_sees_every_organisation():
         assert indexed == scanned
 
 
-@pytest.mark.usefixtures("demo")
-def test_it_refuses_a_database_with_real_records():
-    # Without the demo administrator, the demo organisations look like real records.
+def test_it_refuses_a_database_with_real_records(cast):
+    from mycareer.organisations.tests.factories import OrganisationFactory
+
+    # Without the demo administrator, an organisation looks like a real record.
+    OrganisationFactory(name="Northbridge Engineering Ltd")
     User.objects.filter(email="admin@demo.ac.uk").update(email="careers@uni.example")
     with pytest.raises(CommandError, match="not a demo database"):
         seed(organisations=10, shape="peer")

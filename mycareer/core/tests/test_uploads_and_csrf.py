@@ -41,9 +41,9 @@ def production(settings, tmp_path):
 def logo(production, persona):
     """A logo uploaded to an organisation, as its profile page shows it."""
     from mycareer.organisations import services
-    from mycareer.organisations.models import Organisation
+    from mycareer.organisations.tests.factories import OrganisationFactory
 
-    org = Organisation.objects.get(name="Brightwave Digital")
+    org = OrganisationFactory(name="Brightwave Digital")
     services.organisation_update(
         organisation=org,
         by=persona("operator"),
@@ -53,7 +53,6 @@ def logo(production, persona):
     return org
 
 
-@pytest.mark.usefixtures("demo")
 def test_an_uploaded_logo_is_served_to_anyone_with_debug_off(client, logo, persona):
     client.force_login(persona("student"))
     page = client.get(logo.get_absolute_url(), secure=True)
@@ -116,7 +115,6 @@ def test_a_file_that_is_not_an_image_is_only_offered_as_a_download(client, produ
     assert response["Content-Disposition"].startswith("attachment")
 
 
-@pytest.mark.usefixtures("demo")
 def test_behind_nginx_the_view_checks_and_nginx_sends(client, logo, settings):
     settings.MEDIA_X_ACCEL_REDIRECT = "/protected-media/"
     response = client.get(logo.logo.url, secure=True)
@@ -125,7 +123,6 @@ def test_behind_nginx_the_view_checks_and_nginx_sends(client, logo, settings):
     assert response.content == b""
 
 
-@pytest.mark.usefixtures("demo")
 def test_uploads_only_answer_reads(client, logo):
     assert client.post(logo.logo.url, secure=True).status_code == 405
 
@@ -223,7 +220,6 @@ def test_a_refused_form_from_elsewhere_offers_no_link_back_there(persona, caplog
     assert "attacker.example" not in response.content.decode()
 
 
-@pytest.mark.usefixtures("demo")
 def test_the_last_modified_date_is_a_proper_http_date(client, logo):
     response = client.get(logo.logo.url, secure=True)
     modified = os.stat(Path(logo.logo.path)).st_mtime

@@ -115,7 +115,6 @@ def test_the_checks_catch_what_they_look_for():
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
 def test_no_page_says_1_places_or_has_stray_spaces_or_doubled_stops(client, persona, cast):
     objects = sample_objects(persona)
     # Beyond one page per route: an organisation with key contacts and guidance.
@@ -172,12 +171,11 @@ def test_counted_agrees_with_its_number():
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
 def test_a_merge_says_1_contact_moved_not_1_contacts(cast, persona):
     from mycareer.organisations import services
-    from mycareer.organisations.models import Organisation
+    from mycareer.organisations.tests.factories import OrganisationFactory
 
-    survivor = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    survivor = OrganisationFactory(name="Northbridge Engineering Ltd")
     other = services.organisation_create(
         by=persona("operator"), name="Northbridge Eng", confirm_duplicates=True
     )

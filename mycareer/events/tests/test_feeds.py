@@ -10,7 +10,7 @@ from icalendar import Calendar
 
 from mycareer.events import registry, services
 from mycareer.events.models import Event
-from mycareer.events.tests.factories import at, far_monday, make_event, unit
+from mycareer.events.tests.factories import at, far_monday, make_event, organisation, unit
 
 pytestmark = pytest.mark.django_db
 LONDON = zoneinfo.ZoneInfo("Europe/London")
@@ -161,9 +161,8 @@ def test_an_unchanged_feed_is_not_built_again(client, tom, monkeypatch):
     assert again.content == first.content and not_modified.status_code == 304
 
 
-@pytest.mark.usefixtures("demo")
-def test_renaming_an_organisation_changes_the_feed(client, tom, cast):
-    kirkstall = cast["organisations"]["Kirkstall Robotics"]
+def test_renaming_an_organisation_changes_the_feed(client, tom):
+    kirkstall = organisation("Kirkstall Robotics")
     make_event(
         by=tom,
         title="Robots",

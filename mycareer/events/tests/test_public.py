@@ -9,13 +9,13 @@ from mycareer.events.models import Event
 pytestmark = pytest.mark.django_db
 
 
-def shared_event():
-    return Event.objects.get(title="Engineering and technology careers fair")
+@pytest.fixture
+def shared_event(term):
+    return term["Engineering and technology careers fair"]
 
 
-@pytest.mark.usefixtures("demo")
-def test_anybody_opens_the_public_page_of_an_event_employers_take_part_in(client):
-    event = shared_event()
+def test_anybody_opens_the_public_page_of_an_event_employers_take_part_in(client, shared_event):
+    event = shared_event
     response = client.get(event.get_public_url())
     body = response.content.decode()
     assert response.status_code == 200
@@ -25,9 +25,8 @@ def test_anybody_opens_the_public_page_of_an_event_employers_take_part_in(client
     assert reverse("events:public_ics", args=[event.uid]) in body
 
 
-@pytest.mark.usefixtures("demo")
-def test_the_public_calendar_file_links_back_to_the_public_page(client):
-    event = shared_event()
+def test_the_public_calendar_file_links_back_to_the_public_page(client, shared_event):
+    event = shared_event
     response = client.get(reverse("events:public_ics", args=[event.uid]))
     assert response.status_code == 200
     body = response.content.decode().replace("\r\n ", "")
@@ -36,7 +35,7 @@ def test_the_public_calendar_file_links_back_to_the_public_page(client):
 
 
 @pytest.mark.parametrize("title", ["Ouse Water Services: sustainability in engineering"])
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("term")
 def test_an_event_only_for_students_has_no_public_page(client, title):
     event = Event.objects.get(title=title)
     response = client.get(event.get_public_url())
@@ -45,23 +44,22 @@ def test_an_event_only_for_students_has_no_public_page(client, title):
     assert event.title not in response.content.decode()
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("term")
 def test_a_draft_has_no_public_page_even_if_shared(client):
     draft = Event.objects.get(title="Robotics industry evening")
     assert draft.audience.open_to_employers and draft.is_draft
     assert client.get(draft.get_public_url()).status_code == 404
 
 
-@pytest.mark.usefixtures("demo")
-def test_a_cancelled_shared_event_says_so(client, persona):
-    event = shared_event()
+def test_a_cancelled_shared_event_says_so(client, persona, shared_event):
+    event = shared_event
     services.event_cancel(event=event, by=persona("manager"), reason="The hall flooded.")
     body = client.get(event.get_public_url()).content.decode()
     assert "This event is cancelled." in body and "The hall flooded." in body
     assert "How to take part" not in body
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("term")
 def test_the_event_form_sets_who_beyond_students_it_is_for(client, persona):
     event = Event.objects.get(title="Ouse Water Services: sustainability in engineering")
     client.force_login(persona("operator"))

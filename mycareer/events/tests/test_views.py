@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from mycareer.events import services
 from mycareer.events.models import ClashOverride, Event, OpeningRequest
-from mycareer.events.tests.factories import EventFactory, at, far_monday, make_event, unit
+from mycareer.events.tests.factories import (
+    EventFactory,
+    at,
+    far_monday,
+    make_event,
+    unit,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +40,18 @@ def mech_published(tom):
         audience_units=[],
         publish=True,
     )
+
+
+@pytest.fixture
+def taking_part(tom):
+    """Organisations an operator names as taking part in an event, made as operators make
+    them (so they are in the search index that offers close names)."""
+    from mycareer.organisations.services import organisation_create
+
+    return [
+        organisation_create(by=tom, name=name, confirm_duplicates=True)
+        for name in ("Northbridge Engineering Ltd", "Stratos Aerospace Systems")
+    ]
 
 
 def login(client, persona, who):
@@ -170,12 +188,13 @@ def test_a_draft_is_marked_and_hidden_from_students_on_the_calendar(client, pers
 # What students see ---------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("demo")
-def test_a_student_sees_own_and_opened_events_but_not_drafts_or_closed_ones(client, persona):
-    monday = timezone.localdate() - datetime.timedelta(days=timezone.localdate().weekday())
+@pytest.mark.usefixtures("term")
+def test_a_student_sees_own_and_opened_events_but_not_drafts_or_closed_ones(
+    client, persona, term_monday
+):
     client.force_login(persona("student"))  # MEng Mechanical Engineering, year 3
     seen = ""
-    for week in (monday, monday + datetime.timedelta(days=7)):
+    for week in (term_monday, term_monday + datetime.timedelta(days=7)):
         response = client.get(f"{reverse('events:week')}?week={week:%Y-%m-%d}")
         assert response.status_code == 200
         seen += response.content.decode()
@@ -192,7 +211,7 @@ def test_a_student_sees_own_and_opened_events_but_not_drafts_or_closed_ones(clie
     assert client.get(draft.get_absolute_url()).status_code == 404
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("term")
 def test_the_history_student_does_not_see_engineering_events(client, persona):
     client.force_login(persona("student4"))
     response = client.get(f"{reverse('events:list')}?from=2000-01-01")
@@ -236,7 +255,7 @@ def test_bad_days_in_addresses_still_show_a_calendar(client, persona, value):
     assert client.get(f"{reverse('events:list')}?from={value}").status_code == 200
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("term")
 def test_filters_narrow_the_list_and_carry_into_navigation(client, persona):
     client.force_login(persona("admin"))
     url = f"{reverse('events:list')}?from=2000-01-01&type=careers_fair"
@@ -251,7 +270,7 @@ def test_filters_narrow_the_list_and_carry_into_navigation(client, persona):
     assert "Stratos Aerospace" in body and "Finance networking evening" not in body
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("term")
 def test_the_organisation_filter_matches_part_of_a_name(client, persona):
     client.force_login(persona("admin"))
     body = client.get(
@@ -307,7 +326,7 @@ def test_calendar_queries_stay_bounded_with_many_events(
 # Making and changing events -------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("taking_part")
 def test_an_operator_creates_a_draft(client, tom):
     client.force_login(tom)
     response = client.post(
@@ -376,28 +395,25 @@ def test_a_time_that_does_not_exist_in_london_is_refused(client, tom):
     assert "may be ambiguous or it may not exist" in response.content.decode()
 
 
-@pytest.mark.usefixtures("demo")
-def test_clashes_are_checked_on_a_draft_and_shown_with_reasons(client, tom):
-    draft = Event.objects.get(title="Robotics industry evening")  # the demo's clashing draft
+def test_clashes_are_checked_on_a_draft_and_shown_with_reasons(client, tom, term):
+    draft = term["Robotics industry evening"]  # a draft that clashes with the fair
     client.force_login(tom)
     body = client.get(reverse("events:clashes", args=[draft.pk])).content.decode()
     assert "Engineering and technology careers fair" in body
     assert "Same audience: School of Mechanical Engineering; same organisation: Kirkstall" in body
 
 
-@pytest.mark.usefixtures("demo")
-def test_the_time_of_an_event_sits_in_its_sentence_without_a_stray_space(client, tom):
+def test_the_time_of_an_event_sits_in_its_sentence_without_a_stray_space(client, tom, term):
     """The clash check read "15:00–17:00 ), compared" and the cancel page "17:00 ."."""
-    draft = Event.objects.get(title="Robotics industry evening")
+    draft = term["Robotics industry evening"]
     client.force_login(tom)
     for name, follows in (("events:clashes", "), compared"), ("events:cancel", ". Cancelling")):
         body = client.get(reverse(name, args=[draft.pk])).content.decode()
         assert f"</time>{follows}" in body, name
 
 
-@pytest.mark.usefixtures("demo")
-def test_publishing_despite_a_clash_needs_a_reason(client, tom):
-    draft = Event.objects.get(title="Robotics industry evening")
+def test_publishing_despite_a_clash_needs_a_reason(client, tom, term):
+    draft = term["Robotics industry evening"]
     client.force_login(tom)
     url = reverse("events:publish", args=[draft.pk])
     body = client.get(url).content.decode()
@@ -547,7 +563,7 @@ def test_opening_an_event_through_the_pages(client, persona, tom, mech_published
 # Dashboard, timeline, subscribe -----------------------------------------------------------
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("term")
 def test_dashboard_panels(client, persona):
     client.force_login(persona("student"))
     body = client.get("/").content.decode()
@@ -560,7 +576,7 @@ def test_dashboard_panels(client, persona):
     assert "to open an event to your students" in client.get("/").content.decode()
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("term")
 def test_the_organisation_timeline_shows_its_events(client, persona):
     from mycareer.organisations.models import Organisation
 
@@ -584,7 +600,7 @@ def test_the_subscribe_page_gives_private_addresses(client, persona):
     assert client.get(reverse("events:subscribe")).status_code == 302
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("term")
 def test_employers_see_the_calendar_with_their_organisations_events(client, persona):
     client.force_login(persona("employer"))
     body = client.get(f"{reverse('events:list')}?from=2000-01-01").content.decode()
@@ -692,7 +708,7 @@ def test_a_refused_part_of_the_form_undoes_the_whole_change(client, tom):
 # Organisations taking part ------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("taking_part")
 def test_organisations_are_suggested_as_you_type(client, persona):
     url = reverse("organisations:suggestions")
     client.force_login(persona("operator"))
@@ -715,7 +731,7 @@ def test_organisations_are_suggested_as_you_type(client, persona):
         ("Zzyzx Quantum Widgets", "“Zzyzx Quantum Widgets” is not in MyCareer: check the spelling"),
     ],
 )
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("taking_part")
 def test_organisations_taking_part_are_matched_or_close_names_offered(client, tom, typed, outcome):
     client.force_login(tom)
     response = client.post(reverse("events:create"), form_data(organisations=typed))
@@ -773,11 +789,11 @@ def test_the_cancel_page_gives_the_numbers_first(client, tom, persona):
 # The month calendar ----------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("demo")
-def test_the_month_colours_events_by_type_with_a_label_and_a_key(client, persona):
-    monday = timezone.localdate() - datetime.timedelta(days=timezone.localdate().weekday())
+@pytest.mark.usefixtures("term")
+def test_the_month_colours_events_by_type_with_a_label_and_a_key(client, persona, term_monday):
     client.force_login(persona("operator"))
-    body = client.get(f"{reverse('events:month')}?month={monday:%Y-%m}").content.decode()
+    month = f"{reverse('events:month')}?month={term_monday:%Y-%m}"  # Stratos's presentation
+    body = client.get(month).content.decode()
     assert "Key to the colours" in body
     for value, label in Event.Type.choices:
         assert f'calendar-key__swatch calendar-item--{value}"' in body

@@ -80,3 +80,45 @@ def pending(persona, tagged):
     org = tagged[2]
     Organisation.objects.filter(pk=org.pk).update(status=Organisation.Status.PENDING)
     return org
+
+
+@pytest.fixture
+def northbridge(persona):
+    """One more employer, with two contacts, that a free-text search finds by name."""
+    operator = persona("operator")
+    org = org_services.organisation_create(
+        by=operator,
+        name="Northbridge Engineering Ltd",
+        confirm_duplicates=True,
+        website="https://northbridge-eng.example.com",
+    )
+    for name in ("David Okoro", "Sarah Lees"):
+        org_services.contact_create(
+            organisation=org,
+            by=operator,
+            full_name=name,
+            email=f"{name.split()[0].lower()}@northbridge-eng.example.com",
+        )
+    return org
+
+
+@pytest.fixture
+def shared_events(persona) -> list:
+    """Two coming events employers may attend, and one for students only (last)."""
+    from mycareer.events.tests.factories import at, far_monday, make_event
+
+    helen = persona("manager")
+    return [
+        make_event(
+            by=helen,
+            title=title,
+            starts_at=at(far_monday(weeks), 10),
+            open_to_employers=shared,
+            publish=True,
+        )
+        for title, weeks, shared in (
+            ("Engineering and technology careers fair", 4, True),
+            ("Robotics industry evening", 5, True),
+            ("Placements: how to apply", 6, False),
+        )
+    ]

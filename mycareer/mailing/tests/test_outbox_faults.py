@@ -278,7 +278,6 @@ def test_a_mail_server_that_stalls_past_the_timeout_gets_each_message_once(perso
     assert stalled.count() == 3  # each stalled message was tried again, later
 
 
-@pytest.mark.usefixtures("demo")
 def test_refused_and_deferred_recipients(persona, cast, harness):
     _organisation(persona, "Bouncy Castles", "Fault test", 80)
     refused = [f"p{n}@bouncy.test" for n in range(0, 80, 8)]

@@ -201,7 +201,7 @@ def test_an_invalid_filter_value_is_refused(persona, cast):
         )
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("tagged", "pending")
 def test_every_employer_contact_is_an_administrators_explicit_choice(persona, cast):
     with pytest.raises(PermissionDenied):
         services.checked_recipients(filters=None, everyone=True, by=persona("mailer"))

@@ -109,24 +109,21 @@ def test_refusal_says_why(client, persona):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("demo")
 def test_the_cross_promotion_block_arrives_in_both_parts(
-    tagged, filters, make_campaign, send_now, smtp_server, run_worker, settings
+    tagged, filters, make_campaign, send_now, smtp_server, run_worker, settings, persona
 ):
-    from mycareer.events.models import Event
+    from mycareer.events.tests.factories import at, far_monday, make_event
     from mycareer.mailing.crosspromotion import suggested_event_ids, upcoming_events
 
     settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_RATE": 0}
-    event = (
-        Event.objects.filter(
-            status="published",
-            starts_at__gt=timezone.now(),
-            audience__open_to_employers=True,
-        )
-        .order_by("starts_at")
-        .first()
+    event = make_event(
+        by=persona("manager"),
+        title="Engineering and technology careers fair",
+        starts_at=at(far_monday(4), 10),
+        organisations=[tagged[0]],
+        open_to_employers=True,
+        publish=True,
     )
-    event.organisations.add(tagged[0])
     campaign = make_campaign(promoted_events=[event.pk])
     assert event.pk in suggested_event_ids(campaign, upcoming_events())
     send_now(campaign)

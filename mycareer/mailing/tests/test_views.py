@@ -77,7 +77,7 @@ def test_a_bad_campaign_form_keeps_what_was_typed(client, persona, tagged):
     assert "Mailing test" in page(response)  # the recipients are still chosen
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("northbridge")
 def test_the_edit_form_round_trips_and_never_widens_the_recipients(
     client, persona, cast, make_campaign
 ):
@@ -200,20 +200,15 @@ def test_the_preview_frame_shows_the_email_sandboxed(client, persona, make_campa
     assert "script-src" not in frame["Content-Security-Policy"]
 
 
-@pytest.mark.usefixtures("demo")
 def test_every_link_in_a_campaign_opens_for_its_reader_without_an_account(
-    client, persona, make_campaign, tagged
+    client, persona, make_campaign, tagged, shared_events
 ):
-    from mycareer.events.models import Event
     from mycareer.mailing.content import render_for
     from mycareer.mailing.crosspromotion import events_for
     from mycareer.mailing.unsubscribe import unsubscribe_url
 
-    shared = Event.objects.filter(
-        status="published", starts_at__gt=timezone.now(), audience__open_to_employers=True
-    )
-    assert shared.count() >= 2
-    campaign = make_campaign(promoted_events=list(shared.values_list("pk", flat=True)))
+    shared = shared_events[:2]
+    campaign = make_campaign(promoted_events=[event.pk for event in shared])
     contact = services.campaign_recipients(campaign).included[0]
     content = render_for(
         campaign,
@@ -231,11 +226,10 @@ def test_every_link_in_a_campaign_opens_for_its_reader_without_an_account(
     for link in ours:
         response = client.get(link.removeprefix(settings.SITE_URL))
         assert response.status_code == 200, link
-    event = shared.first()
+    event = shared[0]
     assert event.title in page(client.get(event.get_public_url()))
 
 
-@pytest.mark.usefixtures("demo")
 def test_the_unsubscribe_link_in_a_test_copy_or_preview_unsubscribes_nobody(
     client, persona, make_campaign, mailoutbox
 ):
@@ -261,21 +255,12 @@ def test_the_unsubscribe_link_in_a_test_copy_or_preview_unsubscribes_nobody(
         assert not EmailOptOut.objects.filter(contact=contact).exists()
 
 
-@pytest.mark.usefixtures("demo")
-def test_only_events_open_to_employers_or_the_public_are_offered(client, persona, tagged):
-    from mycareer.events.models import Event
-
+def test_only_events_open_to_employers_or_the_public_are_offered(
+    client, persona, tagged, shared_events
+):
     client.force_login(persona("mailer"))
     body = page(client.get(CREATE, {"tags_all": "Mailing test"}))
-    students_only = Event.objects.filter(
-        status="published",
-        starts_at__gt=timezone.now(),
-        audience__open_to_employers=False,
-        audience__open_to_public=False,
-    ).first()
-    shared = Event.objects.filter(
-        status="published", starts_at__gt=timezone.now(), audience__open_to_employers=True
-    ).first()
+    shared, students_only = shared_events[0], shared_events[-1]
     assert f'value="{shared.pk}"' in body
     assert f'value="{students_only.pk}"' not in body
 
@@ -339,7 +324,7 @@ def test_only_one_navigation_item_is_current(client, persona):
     assert re.search(r'href="/email/chart/" aria-current="page"', body)
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("northbridge")
 def test_organisation_suggestions(client, persona):
     client.force_login(persona("viewer"))
     found = client.get(reverse("organisations:suggestions"), {"q": "north"}).json()
@@ -348,29 +333,40 @@ def test_organisation_suggestions(client, persona):
     assert client.get(reverse("organisations:suggestions"), {"q": "north"}).status_code == 403
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("demo")  # about the demo data itself: its chart has a story
 def test_demo_campaigns_give_the_chart_a_story(cast):
     data = chart_data(ChartQuery())
     assert sum(data.totals) > 100
     assert len([t for t in data.totals if t]) >= 8
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("demo")  # about the demo data itself: a draft to open
 def test_the_demo_has_a_draft_with_recipients_chosen_and_someone_left_out(cast):
     draft = Campaign.objects.get(status="draft", sender__email="mailer@demo.ac.uk")
     summary = services.campaign_recipients(draft)
     assert summary.included and LeftOut.objects.filter(campaign=draft).exists()
 
 
-@pytest.mark.usefixtures("demo")
-def test_sent_emails_appear_on_the_organisation_timeline(client, persona, cast):
-    from mycareer.organisations.models import Organisation
-
-    message = OutboxMessage.objects.filter(status="sent").select_related("campaign").first()
-    org = Organisation.objects.get(pk=message.organisation_id_at_send)
+def test_sent_emails_appear_on_the_organisation_timeline(client, persona, cast, tagged):
+    org = tagged[0]
+    campaign = Campaign.objects.create(
+        sender=persona("mailer"),
+        unit=cast["units"]["lubs"],
+        subject="Spring fair: book your stand",
+        body="x",
+        status="sent",
+    )
+    OutboxMessage.objects.create(
+        campaign=campaign,
+        contact=org.contacts.first(),
+        email="p0@aurora.example.com",
+        status="sent",
+        sent_at=timezone.now() - datetime.timedelta(days=2),
+        organisation_id_at_send=org.pk,
+    )
     client.force_login(persona("viewer"))
     body = page(client.get(org.get_absolute_url()))
-    assert "Email" in body and message.campaign.subject in body
+    assert "Email" in body and campaign.subject in body
 
 
 def test_the_campaign_page_keeps_its_queries_bounded(

@@ -81,3 +81,18 @@ def brightwave_digital(employer: User) -> Organisation:
         status=EmployerMembership.Status.ACTIVE,
     )
     return organisation
+
+
+def key_account_with_contact(
+    *, operator, unit, by, organisation=None, contact=None, guidance: str = "Ask me first."
+):
+    """A key account `operator` holds for `unit`, with one key contact, made as
+    administrators and key account operators make them (through the services)."""
+    from mycareer.organisations import keyaccounts
+
+    contact = contact or ContactFactory(organisation=organisation or OrganisationFactory())
+    account = keyaccounts.key_account_create(
+        organisation=contact.organisation, operator=operator, unit=unit, by=by
+    )
+    keyaccounts.key_contact_mark(account=account, contact=contact, guidance=guidance, by=operator)
+    return account

@@ -13,7 +13,7 @@ def log_fault(by, title="Search forgets my tags"):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("representatives")
 def test_the_faculty_representative_is_emailed_when_a_fault_is_logged(
     persona, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -30,7 +30,7 @@ def test_the_faculty_representative_is_emailed_when_a_fault_is_logged(
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("representatives")
 def test_with_no_representative_for_the_faculty_every_representative_hears(persona, mailoutbox):
     # The Careers Centre is not in a faculty: no request may wait unseen.
     fault = log_fault(persona("admin"), title="Export button missing")
@@ -42,7 +42,7 @@ def test_with_no_representative_for_the_faculty_every_representative_hears(perso
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("representatives")
 def test_the_reporter_hears_when_it_is_triaged_and_when_it_is_closed(persona, mailoutbox):
     fault = log_fault(persona("operator"))
     helen = persona("manager")
@@ -60,7 +60,7 @@ def test_the_reporter_hears_when_it_is_triaged_and_when_it_is_closed(persona, ma
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("representatives")
 def test_nobody_is_emailed_about_their_own_doing(
     persona, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -79,7 +79,7 @@ def test_nobody_is_emailed_about_their_own_doing(
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("representatives")
 def test_the_worker_delivers_both_over_smtp(persona, cast, smtp_server, run_worker):
     fault = log_fault(persona("operator"), title="Calendar colours")
     run_worker()

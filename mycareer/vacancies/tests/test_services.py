@@ -577,7 +577,7 @@ def test_merging_organisations_moves_their_vacancies(live, persona):
     assert moved.organisation == live.organisation
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("demo")  # about the demo data itself: every state is there to see
 def test_the_demo_employer_has_a_vacancy_in_every_state(cast, brightwave):
     vacancies = Vacancy.objects.filter(organisation=brightwave)
     states = set(vacancies.values_list("status", flat=True))
@@ -587,7 +587,7 @@ def test_the_demo_employer_has_a_vacancy_in_every_state(cast, brightwave):
     assert Vacancy.objects.filter(status=Status.APPROVED, posted_by_staff=True).count() >= 8
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("demo")  # about the demo data itself: its student has vacancies
 def test_the_demo_student_sees_own_faculty_vacancies_first(cast, persona):
     first = list(selectors.vacancies_for(persona("student"))[:4])
     assert all(v.for_you for v in first)

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from mycareer.organisations.models import Organisation
+from mycareer.organisations.tests.factories import OrganisationFactory
 from mycareer.vacancies import services
 from mycareer.vacancies.models import Vacancy
 from mycareer.vacancies.tests.factories import VacancyFactory, in_days, vacancy_fields
@@ -133,7 +134,7 @@ def test_a_student_sees_only_approved_open_vacancies_of_active_organisations(cli
     assert "History" not in page
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("elsewhere")
 def test_the_student_list_puts_own_faculty_first_and_searches(client, persona, cast):
     client.force_login(persona("student"))
     body = client.get(reverse("vacancies:list")).content.decode()
@@ -199,7 +200,7 @@ def test_a_title_with_a_script_is_shown_as_text_everywhere(
 # Employers -------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("every_state", "elsewhere")
 def test_an_employer_sees_where_each_of_their_vacancies_stands(client, employer_a):
     client.force_login(employer_a)
     body = client.get(reverse("vacancies:mine")).content.decode()
@@ -293,11 +294,11 @@ def test_withdrawing_through_the_page(client, employer_a, live):
 # Moderation ------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("every_state")
 def test_the_queue_lists_oldest_first_with_the_diff_of_changes(client, persona, cast):
     client.force_login(persona("viewer"))
     body = client.get(reverse("vacancies:moderation")).content.decode()
-    # The demo: a submitted vacancy, then a live one with changes (sent later).
+    # A submitted vacancy, then a live one with changes (sent later).
     assert body.index("Graduate Software Developer") < body.index(
         "Changes to Placement Year: Front-end Developer"
     )
@@ -354,9 +355,8 @@ def test_the_queue_reads_in_a_few_queries(
     assert "Q9 renamed" in response.content.decode()
 
 
-@pytest.mark.usefixtures("demo")
 def test_staff_post_a_vacancy_for_an_organisation_and_it_is_live(client, persona, cast):
-    northbridge = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    northbridge = OrganisationFactory(name="Northbridge Engineering Ltd")
     client.force_login(persona("operator"))
     url = reverse("vacancies:post")
     page = client.get(url, {"organisation": northbridge.pk}).content.decode()
@@ -375,7 +375,7 @@ def test_staff_post_a_vacancy_for_an_organisation_and_it_is_live(client, persona
 # Home, navigation and the organisation's timeline ----------------------------------
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("every_state", "elsewhere")
 def test_each_person_sees_their_vacancy_panel_and_link(client, persona, employer_a):
     client.force_login(persona("student"))
     body = client.get("/").content.decode()
@@ -395,7 +395,7 @@ def test_each_person_sees_their_vacancy_panel_and_link(client, persona, employer
     assert ">Vacancy moderation</a>" not in body
 
 
-@pytest.mark.usefixtures("demo")
+@pytest.mark.usefixtures("every_state")
 def test_the_organisation_timeline_shows_vacancies_and_decisions(client, persona, brightwave):
     client.force_login(persona("viewer"))
     body = client.get(brightwave.get_absolute_url()).content.decode()
