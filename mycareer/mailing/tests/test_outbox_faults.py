@@ -27,7 +27,10 @@ from mycareer.organisations.models import Contact, Organisation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LEASE_SECONDS = 3
+# Short, so a killed worker's messages come back quickly; long enough that a worker merely
+# starved of CPU on a loaded machine renews its lease before the watchdog's round finds it
+# lapsed (at 3 s, a busy machine made the watchdog restart a chain that was alive).
+LEASE_SECONDS = 6
 WORKER_ENV = {
     "BULK_EMAIL_RATE": "0",
     "EMAIL_TIMEOUT": "1",
