@@ -64,7 +64,7 @@ class Action:
         EDIT: "create and edit records",
         DELETE: "archive and delete records",
         BULK_EMAIL: "send bulk email to employer contacts",
-        ADMINISTER: "administer access and training",
+        ADMINISTER: "use the administrators' pages",
     }
 
 
@@ -115,7 +115,7 @@ class Access:
 
 SECOND_FACTOR_NEEDED = (
     "Administrators sign in with two steps: set up an authenticator app for your account "
-    "to administer access and training."
+    "to use the administrators' pages."
 )
 
 

@@ -82,6 +82,14 @@ def test_the_reason_is_shown_on_the_refusal_page(client, persona):
     response = client.get(reverse("accounts:access_list"))
     assert response.status_code == 403
     assert "Your access level is Viewer" in response.content.decode()
+    # Administrators' pages other than access and training are refused for what they are.
+    client.force_login(persona("operator"))
+    for name in ("audit:list", "operations:status", "people:import"):
+        response = client.get(reverse(name))
+        assert response.status_code == 403
+        assert "to use the administrators' pages you need the Administrator level" in (
+            response.content.decode().replace("&#x27;", "'")
+        )
 
 
 @pytest.mark.django_db
