@@ -725,6 +725,59 @@ def seed_registrations(cast: dict) -> None:
     )
 
 
+def add_priti_raman(ember: Organisation, *, by) -> Contact:
+    """Priti Raman of Ember Energy: one note names her in full, another by first name only."""
+    today = timezone.localdate()
+    priti = services.contact_create(
+        organisation=ember,
+        by=by,
+        full_name="Priti Raman",
+        job_title="Operations Manager",
+        email="priti.raman@emberenergy.co.uk",
+        phone="0113 496 0420",
+        email_consent=True,
+    )
+    services.note_create(
+        organisation=ember,
+        by=by,
+        kind="event",
+        date=today - datetime.timedelta(days=40),
+        text="Met Priti at the autumn careers fair: she wants two summer interns for the "
+        "offshore wind team.",
+    )
+    services.note_create(
+        organisation=ember,
+        by=by,
+        kind="email",
+        date=today - datetime.timedelta(days=12),
+        contacts=[priti],
+        text="Priti Raman (priti.raman@emberenergy.co.uk) confirmed the internship dates.",
+    )
+    return priti
+
+
+def add_grace_bank(atlas: Organisation, *, by) -> Contact:
+    """Grace Bank of Atlas Global Bank, named in a note beside Grace Okafor (a colleague)."""
+    bank = services.contact_create(
+        organisation=atlas,
+        by=by,
+        full_name="Grace Bank",
+        job_title="Head of Early Careers",
+        email="grace.bank@atlasglobalbank.com",
+        email_consent=True,
+    )
+    services.note_create(
+        organisation=atlas,
+        by=by,
+        kind="call",
+        date=timezone.localdate() - datetime.timedelta(days=20),
+        contacts=[bank],
+        text="Call with Grace from Atlas Global Bank about the spring insight day; "
+        "Grace Okafor will send the Business School's dates.",
+    )
+    return bank
+
+
 def seed_privacy_requests(cast: dict) -> None:
     """People for the personal data pages: names that are also words, and a past erasure.
 
@@ -741,49 +794,8 @@ def seed_privacy_requests(cast: dict) -> None:
     staff, admin = cast["staff"], cast["admin"]
     tom, grace = staff["operator@demo.ac.uk"], staff["mailer@demo.ac.uk"]
     today = timezone.localdate()
-    priti = services.contact_create(
-        organisation=ember,
-        by=tom,
-        full_name="Priti Raman",
-        job_title="Operations Manager",
-        email="priti.raman@emberenergy.co.uk",
-        phone="0113 496 0420",
-        email_consent=True,
-    )
-    services.note_create(
-        organisation=ember,
-        by=tom,
-        kind="event",
-        date=today - datetime.timedelta(days=40),
-        text="Met Priti at the autumn careers fair: she wants two summer interns for the "
-        "offshore wind team.",
-    )
-    services.note_create(
-        organisation=ember,
-        by=tom,
-        kind="email",
-        date=today - datetime.timedelta(days=12),
-        contacts=[priti],
-        text="Priti Raman (priti.raman@emberenergy.co.uk) confirmed the internship dates.",
-    )
-    atlas = Organisation.objects.get(name="Atlas Global Bank")
-    bank = services.contact_create(
-        organisation=atlas,
-        by=grace,
-        full_name="Grace Bank",
-        job_title="Head of Early Careers",
-        email="grace.bank@atlasglobalbank.com",
-        email_consent=True,
-    )
-    services.note_create(
-        organisation=atlas,
-        by=grace,
-        kind="call",
-        date=today - datetime.timedelta(days=20),
-        contacts=[bank],
-        text="Call with Grace from Atlas Global Bank about the spring insight day; "
-        "Grace Okafor will send the Business School's dates.",
-    )
+    add_priti_raman(ember, by=tom)
+    add_grace_bank(Organisation.objects.get(name="Atlas Global Bank"), by=grace)
     armley = Organisation.objects.get(name="Armley Mills Heritage Trust")
     jordan = services.contact_create(
         organisation=armley,

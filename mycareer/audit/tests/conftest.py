@@ -95,66 +95,20 @@ def northbridge(persona):
 @pytest.fixture
 def grace_bank(persona):
     """Grace Bank of Atlas Global Bank, named in a note beside Grace Okafor (a colleague)."""
-    import datetime
-
-    from mycareer.organisations import services
+    from mycareer.organisations import demo, services
 
     grace = persona("mailer")
     atlas = services.organisation_create(
         by=grace, name="Atlas Global Bank", confirm_duplicates=True
     )
-    bank = services.contact_create(
-        organisation=atlas,
-        by=grace,
-        full_name="Grace Bank",
-        job_title="Head of Early Careers",
-        email="grace.bank@atlasglobalbank.com",
-        email_consent=True,
-    )
-    services.note_create(
-        organisation=atlas,
-        by=grace,
-        kind="call",
-        date=timezone.localdate() - datetime.timedelta(days=20),
-        contacts=[bank],
-        text="Call with Grace from Atlas Global Bank about the spring insight day; "
-        "Grace Okafor will send the Business School's dates.",
-    )
-    return bank
+    return demo.add_grace_bank(atlas, by=grace)
 
 
 @pytest.fixture
 def priti(persona):
     """Priti Raman of Ember Energy: one note names her in full, another by first name only."""
-    import datetime
+    from mycareer.organisations import demo, services
 
-    from mycareer.organisations import services
-
-    tom, today = persona("operator"), timezone.localdate()
+    tom = persona("operator")
     ember = services.organisation_create(by=tom, name="Ember Energy", confirm_duplicates=True)
-    priti = services.contact_create(
-        organisation=ember,
-        by=tom,
-        full_name="Priti Raman",
-        job_title="Operations Manager",
-        email="priti.raman@emberenergy.co.uk",
-        phone="0113 496 0420",
-        email_consent=True,
-    )
-    services.note_create(
-        organisation=ember,
-        by=tom,
-        kind="event",
-        date=today - datetime.timedelta(days=40),
-        text="Met Priti at the autumn careers fair: she wants two summer interns for the "
-        "offshore wind team.",
-    )
-    services.note_create(
-        organisation=ember,
-        by=tom,
-        kind="email",
-        date=today - datetime.timedelta(days=12),
-        contacts=[priti],
-        text="Priti Raman (priti.raman@emberenergy.co.uk) confirmed the internship dates.",
-    )
-    return priti
+    return demo.add_priti_raman(ember, by=tom)
