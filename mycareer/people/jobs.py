@@ -56,6 +56,11 @@ def check_stored(upload: FeedImport, data: bytes | None = None) -> None:
     except FileNotFoundError:
         _failed(upload, "The uploaded file is no longer there: upload it again.")
         return
+    record_check(upload, plan)
+
+
+def record_check(upload: FeedImport, plan) -> None:
+    """Keep on the upload's record what importing it would do; drop a file with no work."""
     upload.counts = plan.summary()
     upload.status = FeedImport.Status.CHECKED
     if not plan.has_work:

@@ -18,9 +18,9 @@ from mycareer.people import feed
 from mycareer.people.forms import FeedUploadForm
 from mycareer.people.jobs import (
     check_feed_file,
-    check_stored,
     discard_file,
     import_feed_file,
+    record_check,
     store_file,
 )
 from mycareer.people.models import FeedImport
@@ -30,6 +30,14 @@ from mycareer.people.models import FeedImport
 INLINE_CHECK_BYTES = 1024 * 1024
 # A checked file not confirmed within this time is removed.
 CHECK_KEPT = datetime.timedelta(days=1)
+# What a confirm press is told when the file is past (or not yet at) being confirmed.
+NOT_CONFIRMABLE: dict[str, str] = {
+    FeedImport.Status.CHECKING: "is still being checked: confirm it once the check shows.",
+    FeedImport.Status.QUEUED: "is already being imported.",
+    FeedImport.Status.DONE: "is already imported.",
+    FeedImport.Status.FAILED: "could not be checked: correct it and upload it again.",
+    FeedImport.Status.EXPIRED: "was not confirmed in time: upload it again.",
+}
 WAITING = (FeedImport.Status.CHECKING, FeedImport.Status.CHECKED, FeedImport.Status.EXPIRED)
 
 
@@ -86,7 +94,7 @@ def feed_upload(request):
             if plan is None:
                 transaction.on_commit(lambda: check_feed_file.enqueue(import_id=upload.pk))
             else:
-                check_stored(upload, data)
+                record_check(upload, plan)
             return redirect("people:check", import_id=upload.pk)
     return _upload_page(request, form)
 
@@ -103,16 +111,21 @@ def feed_check(request, import_id: int):
 @require("people.import_people")
 def feed_confirm(request, import_id: int):
     """Write a checked file in the background; only the person who checked it may."""
-    upload = get_object_or_404(
-        FeedImport, pk=import_id, by=request.user, status=FeedImport.Status.CHECKED
-    )
+    upload = get_object_or_404(FeedImport, pk=import_id, by=request.user)
+    if upload.status != FeedImport.Status.CHECKED:
+        # Pressed twice, or come back to: the first press already sent it to be imported.
+        messages.info(request, f"{upload.filename} {NOT_CONFIRMABLE[upload.status]}")
+        return redirect("people:import")
     if not upload.counts.get("has_work"):
         messages.error(request, "There is nothing to import from this file.")
         return redirect("people:import")
     with transaction.atomic():
-        upload.status = FeedImport.Status.QUEUED
-        upload.save(update_fields=["status"])
-        transaction.on_commit(lambda: import_feed_file.enqueue(import_id=upload.pk))
+        # Only one of two presses at the same moment moves it on, so it is imported once.
+        queued = FeedImport.objects.filter(pk=upload.pk, status=FeedImport.Status.CHECKED).update(
+            status=FeedImport.Status.QUEUED
+        )
+        if queued:
+            transaction.on_commit(lambda: import_feed_file.enqueue(import_id=upload.pk))
     messages.success(
         request,
         f"{upload.filename} is being imported. The list below shows what it did once it is done.",

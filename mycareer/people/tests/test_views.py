@@ -60,6 +60,9 @@ def test_a_large_file_is_checked_and_written_by_the_worker(
 
     response = client.post(reverse("people:confirm", args=[checked.pk]))
     assert response.status_code == 302
+    # The button pressed again before the worker starts: one import, and the person told.
+    twice = client.post(reverse("people:confirm", args=[checked.pk]), follow=True)
+    assert "is already being imported." in twice.content.decode()
     run_worker()
     checked.refresh_from_db()
     assert checked.status == "done", checked.error
@@ -68,8 +71,10 @@ def test_a_large_file_is_checked_and_written_by_the_worker(
     assert not list(tmp_path.glob("people-feed/*")), "the stored file is removed"
     page = client.get(reverse("people:import")).content.decode()
     assert "3 created, 0 updated, 0 unchanged, 0 left" in page
-    # Confirming twice does nothing more.
-    assert client.post(reverse("people:confirm", args=[checked.pk])).status_code == 404
+    # Confirming twice does nothing more, and says so.
+    again = client.post(reverse("people:confirm", args=[checked.pk]), follow=True)
+    assert again.redirect_chain[-1][0] == reverse("people:import")
+    assert "is already imported." in again.content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
