@@ -430,6 +430,11 @@ MYCAREER: dict[str, Any] = {
     # People the student record feed stops sending become inactive after this many days
     # (a day's missing or partial file must not lock anyone out).
     "PEOPLE_LEAVER_GRACE_DAYS": env_int("PEOPLE_LEAVER_GRACE_DAYS", 30),
+    # The key of the hashes that remember erased people's identifiers, so the student
+    # record feed and single sign-on do not make them again (accounts/erased.py). Set it
+    # once and keep it: with another key those people would be made again. Empty: the
+    # SECRET_KEY (and its fallbacks) are used.
+    "ERASED_IDENTIFIER_KEY": os.environ.get("ERASED_IDENTIFIER_KEY", ""),
     # A student's bookings are removed this many years after their expected graduation.
     "BOOKINGS_KEPT_YEARS_AFTER_GRADUATION": env_int("BOOKINGS_KEPT_YEARS_AFTER_GRADUATION", 6),
     # No employer contact gets more than this many bulk emails in this many days.

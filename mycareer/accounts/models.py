@@ -400,3 +400,24 @@ class PendingNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} (for {self.user})"
+
+
+class ErasedIdentifier(models.Model):
+    """A person erased at their request, as a keyed hash of an identifier the university's
+    systems may still send (their stable id, their email): the student record feed and
+    single sign-on look here so the person is not made again. The identifier itself is
+    never kept (accounts/erased.py)."""
+
+    class Kind(models.TextChoices):
+        UNIVERSITY_ID = "university_id", "University identifier"
+        EMAIL = "email", "Email address"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    digest = models.CharField(max_length=64, unique=True)
+    erased_on = models.DateField(default=timezone.localdate)
+
+    class Meta:
+        ordering = ["-erased_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of a person erased on {self.erased_on}"

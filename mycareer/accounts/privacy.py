@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils import timezone
 
+from mycareer.accounts.erased import erased_identifiers_remember, identifiers_of
 from mycareer.accounts.models import (
     AccessGrant,
     DegreeProgramme,
@@ -90,6 +91,15 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
                 changes.append(Change(what, how, count))
         if has_profile:
             changes.append(Change("Staff profile", "photo and \u201chow to reach me\u201d removed"))
+        if identifiers_of(user):
+            changes.append(
+                Change(
+                    "University identifier and email, as a keyed hash",
+                    "kept, unreadable, so the student record feed and the university's "
+                    "sign-in do not make the person again",
+                    kept=True,
+                )
+            )
         if kept:
             changes.append(
                 Change(
@@ -100,6 +110,7 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
                 )
             )
         if apply:
+            erased_identifiers_remember(user=user, on=timezone.localdate(now))
             addresses.delete()
             factors.delete()
             university_sign_in.delete()

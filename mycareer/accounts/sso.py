@@ -16,8 +16,10 @@ from django.conf import settings
 from django.db import transaction
 
 from mycareer import audit
+from mycareer.accounts.erased import erased_on
 from mycareer.accounts.models import StaffMembership, Unit, User
 from mycareer.accounts.sso_settings import affiliations as affiliation_settings
+from mycareer.audit.personal_data import in_words
 from mycareer.core.logs import log_event
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,11 @@ EMAIL_TAKEN = (
     "Your university email address already belongs to another MyCareer account, so "
     "MyCareer cannot tell which is yours. The Careers Centre can sort this out: contact "
     "them and say you could not sign in with your university account."
+)
+ERASED = (
+    "MyCareer erased your details on {date}, when you asked, and does not make a new "
+    "account from your university sign-in. If you want to use MyCareer again, write to "
+    "the data protection officer ({dpo}), who can let you back in."
 )
 UNIVERSITY_ONLY = (
     "Staff and students sign in with their university account, not a MyCareer password: "
@@ -133,13 +140,9 @@ def kind_for(identity: UniversityIdentity) -> str | None:
 
 
 def _refuse(identity: UniversityIdentity | None, message: str, reason: str) -> SignInRefused:
-    log_event(
-        logger,
-        "sso.refused",
-        level=logging.WARNING,
-        reason=reason,
-        university_id=identity.university_id if identity else "-",
-    )
+    # An erased person's identifier is not written down again, not even in a log.
+    named = identity.university_id if identity is not None and reason != "erased" else "-"
+    log_event(logger, "sso.refused", level=logging.WARNING, reason=reason, university_id=named)
     return SignInRefused(message, reason=reason)
 
 
@@ -185,6 +188,10 @@ def sso_person_sign_in(*, identity: UniversityIdentity, provider: str) -> User:
     if person is not None and not person.is_active:
         raise _refuse(identity, INACTIVE, "inactive")
     if person is None:
+        erased = erased_on(university_id=identity.university_id, email=identity.email)
+        if erased is not None:
+            dpo = settings.MYCAREER["DATA_PROTECTION"]["DPO_EMAIL"]
+            raise _refuse(identity, ERASED.format(date=in_words(erased), dpo=dpo), "erased")
         clash = User.objects.filter(email__iexact=identity.email).exists()
         if clash:
             raise _refuse(identity, EMAIL_TAKEN, "email_taken")

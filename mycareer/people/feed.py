@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils import timezone
 
+from mycareer.accounts.erased import erased_on_many
 from mycareer.accounts.models import (
     DegreeProgramme,
     StaffMembership,
@@ -28,6 +29,7 @@ from mycareer.accounts.models import (
     Unit,
     User,
 )
+from mycareer.audit.personal_data import in_words
 from mycareer.core import tables
 from mycareer.core.tables import Column, ImportFileError, Limits
 from mycareer.core.text import single_line
@@ -153,6 +155,14 @@ class LeaverPlan:
 
 
 @dataclass
+class ErasedRow:
+    """A row of a person erased at their request: skipped, named only by its number."""
+
+    row: int
+    erased_on: datetime.date
+
+
+@dataclass
 class FeedPlan:
     filename: str
     row_count: int
@@ -163,6 +173,7 @@ class FeedPlan:
     unknown_units: Counter
     withdrawn_not_added: int
     kinds: set[str]
+    erased: list[ErasedRow] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -177,6 +188,7 @@ class FeedPlan:
             "left": actions["leaves"],
             "missing": actions["missing"] + actions["waiting"],
             "withdrawn_not_added": self.withdrawn_not_added,
+            "erased": len(self.erased),
         }
 
     def summary(self, shown: int = 200) -> dict:
@@ -187,6 +199,12 @@ class FeedPlan:
             "has_work": self.has_work,
             "unknown_programmes": dict(sorted(self.unknown_programmes.items())),
             "unknown_units": dict(sorted(self.unknown_units.items())),
+            # Never who they were: the row number and the date say enough to the
+            # administrator, and the summary is kept.
+            "erased_rows": [
+                {"row": e.row, "erased_on": in_words(e.erased_on)}
+                for e in self.erased[:MAX_PROBLEMS_KEPT]
+            ],
             "problems": [
                 {"row": p.row, "who": p.who, "message": p.message}
                 for p in self.problems[:MAX_PROBLEMS_KEPT]
@@ -544,16 +562,20 @@ def plan_feed(*, data: bytes, filename: str, now: datetime.datetime | None = Non
     withdrawn: set[str] = set()
     kinds: set[str] = set()
     row_count = 0
-    for number, cells in enumerate(table[1:], start=2):
-        if not any(cells):
-            continue
+    rows = [
+        (number, {key: cells[i] if i < len(cells) else "" for key, i in columns.items()})
+        for number, cells in enumerate(table[1:], start=2)
+        if any(cells)
+    ]
+    erased_rows = _erased_rows(rows)
+    for number, values in rows:
         row_count += 1
-        values = {key: cells[index] if index < len(cells) else "" for key, index in columns.items()}
+        if number in erased_rows:
+            continue
         person, reasons = _check_row(
             number, values, programmes, units, unknown_programmes, unknown_units
         )
-        university_id = single_line(values.get("university_id", "")).strip()
-        email = single_line(values.get("email", "")).strip().lower()
+        university_id, email = _identifiers(values)
         kind = values.get("kind", "").strip().lower()
         if kind in Kind.values:
             kinds.add(kind)
@@ -595,7 +617,29 @@ def plan_feed(*, data: bytes, filename: str, now: datetime.datetime | None = Non
         unknown_units=unknown_units,
         withdrawn_not_added=withdrawn_not_added,
         kinds=kinds,
+        erased=[ErasedRow(number, on) for number, on in sorted(erased_rows.items())],
     )
+
+
+def _identifiers(values: dict[str, str]) -> tuple[str, str]:
+    """A row's stable id and email as matching reads them."""
+    return (
+        single_line(values.get("university_id", "")).strip(),
+        single_line(values.get("email", "")).strip().lower(),
+    )
+
+
+def _erased_rows(rows: list[tuple[int, dict[str, str]]]) -> dict[int, datetime.date]:
+    """Rows of people erased at their request (by stable id or email), with the date.
+
+    They are skipped before anything else is read from them: the person must not come
+    back, and their row is not even checked (its problems would name them)."""
+    erased = erased_on_many(_identifiers(values) for _, values in rows)
+    return {
+        number: erased[_identifiers(values)]
+        for number, values in rows
+        if _identifiers(values) in erased
+    }
 
 
 def _present(ids: set[str]) -> set[int]:

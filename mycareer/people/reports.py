@@ -27,6 +27,17 @@ def summary_lines(summary: dict, *, dry_run: bool) -> list[str]:
         lines.append(
             f"Withdrawn students not in MyCareer, so not added: {summary['withdrawn_not_added']}."
         )
+    if summary.get("erased"):
+        lines.append(
+            ngettext(
+                "%(n)d row is a person erased at their request: skipped, as always.",
+                "%(n)d rows are people erased at their request: skipped, as always.",
+                summary["erased"],
+            )
+            % {"n": summary["erased"]}
+        )
+    for erased in summary.get("erased_rows", []):
+        lines.append(f"Row {erased['row']}: skipped: erased on {erased['erased_on']}.")
     for key, label in (("unknown_programmes", "programme"), ("unknown_units", "unit")):
         for code, rows in summary[key].items():
             rows_text = ngettext("%(n)d row", "%(n)d rows", rows) % {"n": rows}

@@ -204,6 +204,31 @@ def test_an_unknown_affiliation_is_refused_with_a_page_that_says_why(university,
     assert not User.objects.filter(email="old@example.ac.uk").exists()
 
 
+def test_an_erased_person_is_not_made_again_and_is_told_whom_to_contact(
+    university, client, persona, caplog
+):
+    from mycareer.audit.personal_data import subject_from_ids
+    from mycareer.audit.services import personal_data_erase
+
+    sign_in(client, university, ADA)
+    ada = signed_in_as(client)
+    client.logout()
+    personal_data_erase(subject=subject_from_ids([ada.pk], []), by=persona("admin"))
+    people = User.objects.count()
+
+    refused = sign_in(client, university, ADA)
+
+    page = refused.content.decode()
+    assert refused.status_code == 403
+    assert "MyCareer erased your details on" in page
+    assert "write to the data protection officer (dpo@demo.ac.uk)" in page
+    assert signed_in_as(client) is None
+    assert User.objects.count() == people
+    assert not User.objects.filter(university_id=ADA.uid).exists()
+    refusal = [r.getMessage() for r in caplog.records if "sso.refused" in r.getMessage()]
+    assert refusal and "reason=erased" in refusal[-1] and ADA.uid not in refusal[-1]
+
+
 def test_a_tampered_assertion_is_refused(university, client):
     action, fields = start_sign_in(client, university, ADA)
     xml = base64.b64decode(fields["SAMLResponse"]).decode()
