@@ -18,6 +18,8 @@ from mycareer.accounts.models import (
 class MembershipInline(admin.TabularInline):
     model = StaffMembership
     extra = 0
+    # Units added here are the administrator's: the student record feed never removes them.
+    readonly_fields = ["source"]
 
 
 @admin.register(User)

@@ -188,8 +188,17 @@ class DegreeProgramme(models.Model):
 
 
 class StaffMembership(models.Model):
+    """A member of staff works in a unit. The student record feed removes only the
+    memberships it made itself: a unit an administrator added stays."""
+
+    class Source(models.TextChoices):
+        HAND = "hand", "Added by an administrator"
+        FEED = "feed", "From the student record feed"
+        SIGN_IN = "sign_in", "From the university sign-in"
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="memberships")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.HAND)
 
     class Meta:
         constraints = [

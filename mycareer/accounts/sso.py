@@ -240,7 +240,9 @@ def sso_person_sign_in(*, identity: UniversityIdentity, provider: str) -> User:
     if person.kind == User.Kind.STAFF and identity.department:
         unit = Unit.objects.filter(code=identity.department.lower()).first()
         if unit is not None:
-            StaffMembership.objects.get_or_create(user=person, unit=unit)
+            StaffMembership.objects.get_or_create(
+                user=person, unit=unit, defaults={"source": StaffMembership.Source.SIGN_IN}
+            )
     return person
 
 

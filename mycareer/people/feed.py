@@ -389,12 +389,15 @@ def _email_holders(emails: set[str]) -> dict[str, _Holder]:
     return found
 
 
-def _units_of(user_ids: list[int]) -> dict[int, set[int]]:
-    units: dict[int, set[int]] = {}
+def _units_of(user_ids: list[int]) -> dict[int, dict[int, str]]:
+    """Each member of staff's units, with where each came from (StaffMembership.Source)."""
+    units: dict[int, dict[int, str]] = {}
     for batch in _in_batches(user_ids):
-        rows = StaffMembership.objects.filter(user_id__in=batch).values_list("user_id", "unit_id")
-        for user_id, unit_id in rows:
-            units.setdefault(user_id, set()).add(unit_id)
+        rows = StaffMembership.objects.filter(user_id__in=batch).values_list(
+            "user_id", "unit_id", "source"
+        )
+        for user_id, unit_id, source in rows:
+            units.setdefault(user_id, {})[unit_id] = source
     return units
 
 
@@ -412,7 +415,7 @@ def _record(user: User) -> FeedRecord | None:
         return None
 
 
-def _changes(person: PersonPlan, user: User, units: set[int]) -> list[str]:
+def _changes(person: PersonPlan, user: User, units: dict[int, str]) -> list[str]:
     """What importing this row would change on `user`, in words."""
     changes = []
     if person.university_id and user.university_id != person.university_id:
@@ -449,7 +452,10 @@ def _changes(person: PersonPlan, user: User, units: set[int]) -> list[str]:
                 if getattr(profile, name) != wanted:
                     changes.append(label)
     else:
-        if units != set(person.unit_ids):
+        # The feed owns the units it gave; a unit added by hand stays (and is not its).
+        wanted = set(person.unit_ids)
+        given = {unit for unit, source in units.items() if source == StaffMembership.Source.FEED}
+        if wanted - set(units) or given - wanted:
             changes.append("units")
     return changes
 
@@ -506,7 +512,7 @@ def _match(people: list[PersonPlan], problems: list[Problem]) -> list[PersonPlan
     for person, found in matched:
         if found is not None:
             person.existing = users[found]
-            person.changes = _changes(person, person.existing, units.get(found, set()))
+            person.changes = _changes(person, person.existing, units.get(found, {}))
     return [person for person, _ in matched]
 
 

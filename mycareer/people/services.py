@@ -17,6 +17,7 @@ from mycareer.people.models import FeedImport, FeedRecord
 # from what the other is changing: they take turns.
 FEED_LOCK = 7_021_118
 logger = logging.getLogger(__name__)
+FEED = StaffMembership.Source.FEED
 
 
 def _write_student(person: PersonPlan, user: User) -> None:
@@ -34,11 +35,15 @@ def _write_student(person: PersonPlan, user: User) -> None:
 
 
 def _write_units(person: PersonPlan, user: User) -> None:
+    """The units the row lists; of the others, only those the feed gave are removed."""
     wanted = set(person.unit_ids)
     current = set(user.memberships.values_list("unit_id", flat=True))
-    StaffMembership.objects.filter(user=user, unit_id__in=current - wanted).delete()
+    StaffMembership.objects.filter(user=user, source=FEED).exclude(unit_id__in=wanted).delete()
     StaffMembership.objects.bulk_create(
-        [StaffMembership(user=user, unit_id=unit_id) for unit_id in sorted(wanted - current)]
+        [
+            StaffMembership(user=user, unit_id=unit_id, source=FEED)
+            for unit_id in sorted(wanted - current)
+        ]
     )
 
 
@@ -78,7 +83,7 @@ def _create_people(people: list[PersonPlan], now) -> list[User]:
     )
     StaffMembership.objects.bulk_create(
         [
-            StaffMembership(user=user, unit_id=unit_id)
+            StaffMembership(user=user, unit_id=unit_id, source=FEED)
             for person, user in zip(people, users, strict=True)
             for unit_id in person.unit_ids
         ],
