@@ -430,3 +430,22 @@ class ErasedIdentifier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of a person erased on {self.erased_on}"
+
+
+class UnknownDepartmentCode(models.Model):
+    """A department code the university sign-in sent that names no unit in MyCareer.
+
+    Never made into a unit: the administrators' page of the student record feed lists
+    it, so someone adds the unit (or corrects the identity provider)."""
+
+    code = models.CharField(max_length=100, unique=True)
+    provider = models.CharField(max_length=30)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    sign_ins = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code

@@ -7,6 +7,8 @@ from mycareer.accounts.models import (
     AccessLevel,
     TrainingRecord,
     TrainingSession,
+    Unit,
+    UnknownDepartmentCode,
     User,
 )
 from mycareer.accounts.permissions import with_standing
@@ -66,3 +68,8 @@ def training_expiring(*, within_days: int = 30) -> QuerySet[TrainingRecord]:
         .select_related("user", "course")
         .order_by("expires_on", "user__full_name")
     )
+
+
+def unknown_department_codes() -> QuerySet[UnknownDepartmentCode]:
+    """Department codes the university sign-in sent that still name no unit."""
+    return UnknownDepartmentCode.objects.exclude(code__in=Unit.objects.values("code"))

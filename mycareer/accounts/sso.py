@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from mycareer import audit
 from mycareer.accounts.erased import erased_on
-from mycareer.accounts.models import StaffMembership, Unit, User
+from mycareer.accounts.models import StaffMembership, Unit, UnknownDepartmentCode, User
 from mycareer.accounts.sso_settings import affiliations as affiliation_settings
 from mycareer.audit.personal_data import in_words
 from mycareer.core.logs import log_event
@@ -238,12 +240,35 @@ def sso_person_sign_in(*, identity: UniversityIdentity, provider: str) -> User:
             )
     _keep_email(person, identity.email)
     if person.kind == User.Kind.STAFF and identity.department:
-        unit = Unit.objects.filter(code=identity.department.lower()).first()
-        if unit is not None:
-            StaffMembership.objects.get_or_create(
-                user=person, unit=unit, defaults={"source": StaffMembership.Source.SIGN_IN}
-            )
+        _join_department(person, identity.department, provider)
     return person
+
+
+def _join_department(person: User, department: str, provider: str) -> None:
+    """The unit the department code names; an unknown code is reported, never invented."""
+    code = department.strip().lower()[: UnknownDepartmentCode._meta.get_field("code").max_length]
+    unit = Unit.objects.filter(code=code).first()
+    if unit is not None:
+        StaffMembership.objects.get_or_create(
+            user=person, unit=unit, defaults={"source": StaffMembership.Source.SIGN_IN}
+        )
+        return
+    now = timezone.now()
+    seen = UnknownDepartmentCode.objects.filter(code=code).update(
+        last_seen_at=now, sign_ins=F("sign_ins") + 1, provider=provider
+    )
+    if not seen:
+        UnknownDepartmentCode.objects.get_or_create(
+            code=code, defaults={"provider": provider, "first_seen_at": now, "last_seen_at": now}
+        )
+    log_event(
+        logger,
+        "sso.unknown_department",
+        level=logging.WARNING,
+        code=code,
+        provider=provider,
+        user=person.pk,
+    )
 
 
 def sso_providers() -> list[str]:

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from mycareer.accounts.selectors import unknown_department_codes
 from mycareer.core import tables
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
@@ -60,6 +61,7 @@ def _upload_page(request, form):
             "columns": feed.COLUMNS,
             "recent": FeedImport.objects.select_related("by").exclude(status__in=WAITING)[:10],
             "grace_days": settings.MYCAREER["PEOPLE_LEAVER_GRACE_DAYS"],
+            "unknown_departments": unknown_department_codes(),
         },
     )
 

@@ -171,3 +171,19 @@ def test_the_upload_page_lists_recent_imports_in_few_queries(
     with django_assert_max_num_queries(20):
         page = client.get(reverse("people:import")).content.decode()
     assert "feed-11.csv" in page and "feed-1.csv" not in page
+
+
+def test_unknown_department_codes_from_the_sign_in_are_listed_until_the_unit_exists(
+    client, cast, persona
+):
+    from mycareer.accounts.models import UnknownDepartmentCode
+    from mycareer.accounts.tests.factories import UnitFactory
+
+    UnknownDepartmentCode.objects.create(code="astro-phys", provider="saml", sign_ins=3)
+    client.force_login(persona("admin"))
+    page = client.get(reverse("people:import")).content.decode()
+    assert "Department codes from the university sign-in that MyCareer does not know" in page
+    assert "<code>astro-phys</code>" in page
+    UnitFactory(code="astro-phys")
+    page = client.get(reverse("people:import")).content.decode()
+    assert "astro-phys" not in page
