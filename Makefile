@@ -33,7 +33,7 @@ PYTEST      := $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 # It is not a secret and must never be used by a running site.
 CHECK_DEPLOY_ONLY_SECRET_KEY := RV6PPLIWEwgMdpwZWnOSv50ygEKx5X3M69xi8vnYFHneMZKNTU9nu580gUJM
 
-.PHONY: help venv install run lint lint-migrations typecheck test test-postgres screenshots check-deploy clean chromium xmlsec1 bench bench-quick
+.PHONY: help venv install run lint lint-migrations typecheck test test-postgres screenshots check-deploy clean chromium xmlsec1 redis-server bench bench-quick
 
 help:
 	@echo "Targets: run, test, test-postgres, screenshots, check-deploy, bench, bench-quick, lint, typecheck, install, clean"
@@ -94,12 +94,26 @@ xmlsec1:
 	  fi; \
 	fi
 
+# Debian's redis-server, which the several-machines test starts on loopback for its
+# Redis variant (the shared cache and the task queue on Redis, as CACHE_URL and
+# TASKS_URL can name).
+redis-server:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian redis-server for the several-machines test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+	  else \
+	    echo "WARNING: redis-server is missing and we are not root; the Redis variant will fail." >&2; \
+	    echo "WARNING: install it with: sudo apt-get install redis-server" >&2; \
+	  fi; \
+	fi
+
 test: $(STAMP) chromium xmlsec1
 	@$(MAKE) --no-print-directory lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PYTEST) $(PYTEST_ARGS)
 
-test-postgres: $(STAMP) chromium xmlsec1
+test-postgres: $(STAMP) chromium xmlsec1 redis-server
 	@$(MAKE) --no-print-directory lint-migrations
 	scripts/with-postgres.sh $(PYTEST) $(PYTEST_ARGS)
 

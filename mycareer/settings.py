@@ -168,6 +168,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
 
 
+def _check_redis_url(name: str, url: str, *, package: str, empty_means: str) -> None:
+    """A Redis address, with the package that speaks to it installed (the redis extra)."""
+    if urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            f"{name} must be a Redis address (redis://, rediss:// or unix://), or empty "
+            f"for {empty_means}."
+        )
+    if importlib.util.find_spec(package) is None:
+        raise ImproperlyConfigured(
+            f"{name} names Redis but the {package} package is missing: install MyCareer "
+            "with its redis extra (uv sync --extra redis)."
+        )
+
+
 def caches_from_url(url: str) -> dict:
     """CACHES for CACHE_URL: the database cache when empty, Redis for a redis:// address.
 
@@ -182,16 +196,7 @@ def caches_from_url(url: str) -> dict:
                 "LOCATION": "mycareer_cache",
             }
         }
-    if urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
-        raise ImproperlyConfigured(
-            "CACHE_URL must be a Redis address (redis://, rediss:// or unix://), or empty "
-            "for the database cache."
-        )
-    if importlib.util.find_spec("redis") is None:
-        raise ImproperlyConfigured(
-            "CACHE_URL names Redis but the redis package is missing: install MyCareer with "
-            "its redis extra (uv sync --extra redis)."
-        )
+    _check_redis_url("CACHE_URL", url, package="redis", empty_means="the database cache")
     return {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -334,10 +339,28 @@ else:
         "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
     )
 
-# Background tasks: in the same database, worked by `manage.py db_worker`.
+
+def rq_queues_from_url(url: str) -> dict:
+    """RQ's queue for TASKS_URL: a task may run an hour (a whole university's import)."""
+    return {"default": {"URL": url, "DEFAULT_TIMEOUT": 3600}}
+
+
+# Background tasks: in the same database, worked by `manage.py db_worker`; or, when
+# TASKS_URL names a Redis, in Redis through RQ, worked by `manage.py rqworker
+# --with-scheduler` (django-tasks-rq; install with the `redis` extra).
+TASKS_URL = os.environ.get("TASKS_URL", "").strip()
+if TASKS_URL:
+    _check_redis_url(
+        "TASKS_URL", TASKS_URL, package="django_tasks_rq", empty_means="tasks in the database"
+    )
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = rq_queues_from_url(TASKS_URL)
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": os.environ.get(
+            "TASKS_BACKEND",
+            "django_tasks_rq.RQBackend" if TASKS_URL else "django_tasks_db.DatabaseBackend",
+        ),
         "QUEUES": ["default"],
     }
 }

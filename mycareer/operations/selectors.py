@@ -32,7 +32,10 @@ class JobRun:
 
 def _task_results():
     """django-tasks-db's results, when tasks are kept in the database (not with Redis)."""
-    if not apps.is_installed("django_tasks_db"):
+    # Its table stays (the app is installed for its migrations) when TASKS_URL moves the
+    # queue to Redis: counting that empty table would say nothing is queued.
+    backend = str(settings.TASKS["default"]["BACKEND"])
+    if not apps.is_installed("django_tasks_db") or not backend.startswith("django_tasks_db."):
         return None
     from django_tasks_db.models import DBTaskResult
 

@@ -1,5 +1,8 @@
 """The cache every process shares: rate limits must count across gunicorn workers."""
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -50,3 +53,33 @@ def test_the_database_cache_is_the_default_and_cache_url_chooses_redis():
 def test_a_cache_url_that_is_not_redis_is_refused_at_start(url):
     with pytest.raises(ImproperlyConfigured, match="CACHE_URL must be a Redis address"):
         caches_from_url(url)
+
+
+def _settings_with(**env: str) -> subprocess.CompletedProcess:
+    """The settings a fresh process builds from these environment variables."""
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.TASKS['default']['BACKEND'], 'django_rq' in s.INSTALLED_APPS, "
+        "getattr(s, 'RQ_QUEUES', {}).get('default', {}).get('URL'))"
+    )
+    return subprocess.run(  # noqa: S603 (this interpreter, our settings)
+        [sys.executable, "-c", code],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "mycareer.settings", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_tasks_url_moves_the_task_queue_to_redis_and_refuses_anything_else():
+    default = _settings_with(TASKS_URL="")
+    assert default.stdout.split() == ["django_tasks_db.DatabaseBackend", "False", "None"]
+    redis = _settings_with(TASKS_URL="redis://queue.example.ac.uk:6379/1")
+    assert redis.stdout.split() == [
+        "django_tasks_rq.RQBackend",
+        "True",
+        "redis://queue.example.ac.uk:6379/1",
+    ]
+    wrong = _settings_with(TASKS_URL="amqp://queue.example.ac.uk")
+    assert wrong.returncode != 0
+    assert "TASKS_URL must be a Redis address" in wrong.stderr

@@ -91,3 +91,12 @@ def test_people_who_do_not_administer_are_refused(client, persona):
     for name in ("operator", "viewer", "student"):
         client.force_login(persona(name))
         assert client.get(reverse("operations:status")).status_code == 403
+
+
+def test_with_tasks_in_redis_it_does_not_count_the_unused_task_table(client, persona, settings):
+    failed_result("mycareer.events.tasks.send_opening_request_emails", "row 7 is broken")
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    client.force_login(persona("admin"))
+    page = client.get(reverse("operations:status")).content.decode()
+    assert "Tasks are kept in Redis on this site" in page
+    assert "Queued to run now" not in page and "row 7 is broken" not in page
