@@ -45,7 +45,8 @@ def test_a_page_gets_its_page_links_and_a_hidden_caption_stays_for_screen_reader
 
 
 def test_a_blank_caption_is_left_out():
-    html = render('{% load tables %}{% table rows "A" %}  {% rows %}<tr></tr>{% endtable %}', rows=[1])
+    source = '{% load tables %}{% table rows "A" %}  {% rows %}<tr></tr>{% endtable %}'
+    html = render(source, rows=[1])
     assert "<caption" not in html
 
 
