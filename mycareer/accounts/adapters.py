@@ -2,15 +2,18 @@ import logging
 import time
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 
 from mycareer.core.clientip import client_ip
 from mycareer.core.logs import log_event
+from mycareer.core.mail import deliver
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +83,17 @@ class AccountAdapter(DefaultAccountAdapter):
             "forgotten_password_url": site_link(reverse("account_reset_password")),
             "register_url": site_link(reverse("employer:register")),
         }
-        super().send_mail(template_prefix, email, {**links, **context})
-        log_event(logger, "email.sent", kind="account", template=template_prefix)
+        # Rendered as allauth renders it, then sent the one way every email goes (`deliver`),
+        # which logs it like every other.
+        request = allauth_context.request
+        message = self.render_mail(
+            template_prefix,
+            email,
+            {"request": request, "email": email, "current_site": get_current_site(request)}
+            | links
+            | context,
+        )
+        deliver(message, kind=f"account:{template_prefix.rsplit('/', 1)[-1]}")
 
 
 def _has_second_factor(user) -> bool:

@@ -1,5 +1,6 @@
 """Account emails are MyCareer's own: its voice, British spelling, links that work from the mail."""
 
+import logging
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import User
+from mycareer.core.tests.test_logging import fields_of, lines
 
 SITE = "https://mycareer.example.ac.uk"
 AMERICAN = re.compile(
@@ -108,10 +110,14 @@ def test_the_registration_email_confirms_from_the_link_in_it(client, cast, mailo
 
 @pytest.mark.django_db
 def test_a_password_reset_email_links_to_a_page_that_sets_the_password(
-    client, cast, mailoutbox, site
+    client, cast, mailoutbox, site, caplog
 ):
-    client.post(reverse("account_reset_password"), {"email": "employer@demo-employer.com"})
+    with caplog.at_level(logging.INFO, logger="mycareer.core.mail"):
+        client.post(reverse("account_reset_password"), {"email": "employer@demo-employer.com"})
     [message] = mailoutbox
+    # It went the one way every email goes, and left its line.
+    [line] = lines(caplog, "email.sent")
+    assert fields_of(line.getMessage())["kind"] == "account:password_reset_key"
     assert_ours(message)
     assert message.subject == "[MyCareer] Reset your password"
     assert message.body.startswith("Hello Laura,")

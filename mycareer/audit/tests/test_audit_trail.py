@@ -125,7 +125,7 @@ def test_a_filter_it_cannot_use_is_refused_with_a_message(client, persona, entri
     html = response.content.decode()
     assert message in html
     assert _markers(response) == set()
-    assert "Correct the filter to see entries" in html
+    assert "Nothing shown until the filter is corrected." in html
 
 
 def test_the_trail_costs_the_same_few_queries_however_long_it_is(

@@ -29,8 +29,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # Short, so a killed worker's messages come back quickly; long enough that a worker merely
 # starved of CPU on a loaded machine renews its lease before the watchdog's round finds it
-# lapsed (at 3 s, a busy machine made the watchdog restart a chain that was alive).
-LEASE_SECONDS = 6
+# lapsed (at 3 s and at 6 s, a machine running two test suites at once made the watchdog
+# restart a chain that was alive).
+LEASE_SECONDS = 10
 WORKER_ENV = {
     "BULK_EMAIL_RATE": "0",
     "EMAIL_TIMEOUT": "1",
