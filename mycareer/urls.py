@@ -5,6 +5,8 @@ from django.urls import include, path
 from mycareer.accounts.adapters import saml_finish_sign_in
 from mycareer.core import views as core_views
 from mycareer.core.media import media
+from mycareer.events.urls_feeds import urlpatterns as event_feeds
+from mycareer.vacancies.urls_feeds import urlpatterns as vacancy_feeds
 
 handler403 = "mycareer.core.views.permission_denied"
 handler404 = "mycareer.core.views.page_not_found"
@@ -22,6 +24,8 @@ urlpatterns = [
     path("vacancies/", include("mycareer.vacancies.urls")),
     path("events/", include("mycareer.events.urls")),
     path("bookings/", include("mycareer.bookings.urls")),
+    # Public feeds for the university's website: no account, only public data.
+    path("feeds/", include(([*event_feeds, *vacancy_feeds], "feeds"))),
     # Before allauth's own: its last SAML step, with MyCareer's page for a used answer.
     path(
         "accounts/saml/<str:organization_slug>/acs/finish/",

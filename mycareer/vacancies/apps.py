@@ -106,3 +106,14 @@ class VacanciesConfig(AppConfig):
         )
         register_personal_data("vacancies", personal_data)
         register_merge_handler(MERGE_HANDLER)
+        # The public feed shows vacancies and their organisations' names.
+        from mycareer.core.public_feeds import watch
+        from mycareer.organisations.models import Organisation
+        from mycareer.vacancies.models import Vacancy
+
+        watch(
+            "vacancies",
+            Vacancy,
+            Organisation,
+            m2m=[Vacancy.target_units.through, Vacancy.target_programmes.through],
+        )
