@@ -396,9 +396,13 @@ def feed_links(kind: str, formats: Iterable[str], filters: Filters) -> dict[str,
 class FeedSpec:
     """What one app's public feed is: its filters, its items and how each is shown."""
 
-    kind: str  # "events", "vacancies": names the feed in JSON, the cache and the logs
+    kind: str  # "events", "vacancies": names the feed in URLs, JSON, the cache and logs
+    title: str
+    description: str
+    home: str  # the name of the page the feed is about
+    formats: tuple[str, ...]  # each is a route feeds:<kind>_<format>
     filters: tuple[Filter, ...]
-    listing: Callable[[Filters], Listing]
+    items: Callable[[Filters], list]  # what the filters ask for, in the feed's order
     item_json: Callable[[Any], dict]
     syndication: type[PublicFeed]
     changed_at: Callable[[Any], datetime.datetime]  # an item's last change
@@ -431,7 +435,13 @@ def serve(request, spec: FeedSpec, format: str) -> HttpResponse:
         return refusal(spec.kind, refused, spec.filters)
 
     def build() -> Built:
-        listing = spec.listing(filters)
+        listing = Listing(
+            title=spec.title,
+            description=spec.description,
+            home=absolute(reverse(spec.home)),
+            links=feed_links(spec.kind, spec.formats, filters),
+            items=spec.items(filters),
+        )
         if format == "json":
             body, content_type = _json_body(spec, filters, listing), "application/json"
         elif format in SYNDICATION:
@@ -447,3 +457,30 @@ def serve(request, spec: FeedSpec, format: str) -> HttpResponse:
         )
 
     return feed_response(request, kind=spec.kind, variant=filters.variant(format), build=build)
+
+
+_REGISTERED: list[FeedSpec] = []
+
+
+def register_feed(spec: FeedSpec) -> None:
+    """List a feed on the page for the website's editors (apps call this when they load)."""
+    if spec.kind not in {s.kind for s in _REGISTERED}:
+        _REGISTERED.append(spec)
+
+
+def registered_feeds() -> list[FeedSpec]:
+    return list(_REGISTERED)
+
+
+def public_feed_pages() -> list[dict]:
+    """Each registered feed as its page for the website's editors shows it."""
+    return [
+        {
+            "kind": spec.kind,
+            "title": spec.title,
+            "description": spec.description,
+            "links": feed_links(spec.kind, spec.formats, Filters(values={}, query="")),
+            "filters": [(f.name, f.accepts) for f in spec.filters],
+        }
+        for spec in registered_feeds()
+    ]

@@ -78,8 +78,9 @@ class EventsConfig(AppConfig):
         # The public feed shows events, their audiences' sharing, units, organisations
         # and topics: a change to any of them is a change to the feed.
         from mycareer.accounts.models import Unit
-        from mycareer.core.public_feeds import watch
+        from mycareer.core.public_feeds import register_feed, watch
         from mycareer.events.models import Audience, Event, Topic
+        from mycareer.events.public_feeds import SPEC as PUBLIC_FEED
         from mycareer.organisations.models import Organisation
 
         watch(
@@ -91,3 +92,4 @@ class EventsConfig(AppConfig):
             Organisation,
             m2m=[Event.organisations.through, Event.topics.through],
         )
+        register_feed(PUBLIC_FEED)

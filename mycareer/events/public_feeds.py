@@ -35,7 +35,7 @@ FILTERS = (
 )
 
 
-def listing(filters: feeds.Filters) -> feeds.Listing:
+def items(filters: feeds.Filters) -> list[Event]:
     """The events the filters ask for, soonest first."""
     events = selectors.public_events()
     if audience := filters.get("audience"):
@@ -44,16 +44,7 @@ def listing(filters: feeds.Filters) -> feeds.Listing:
         events = events.filter(type=kind)
     if unit := filters.get("unit"):
         events = events.filter(unit_id__in=UnitTree.load().descendants(unit.pk))
-    return feeds.Listing(
-        title="Upcoming events at the university",
-        description=(
-            "Employability events that employers take part in or anybody may attend: "
-            "careers fairs, presentations, workshops."
-        ),
-        home=feeds.absolute(reverse("events:month")),
-        links=feeds.feed_links("events", FORMATS, filters),
-        items=list(events[: filters.get("limit")]),
-    )
+    return list(events[: filters.get("limit")])
 
 
 def item_json(event: Event) -> dict:
@@ -134,8 +125,15 @@ def _ics(listing: feeds.Listing) -> tuple[bytes, str]:
 
 SPEC = feeds.FeedSpec(
     kind="events",
+    title="Upcoming events at the university",
+    description=(
+        "Employability events that employers take part in or anybody may attend: "
+        "careers fairs, presentations, workshops."
+    ),
+    home="events:month",
+    formats=FORMATS,
     filters=FILTERS,
-    listing=listing,
+    items=items,
     item_json=item_json,
     syndication=EventsFeed,
     changed_at=lambda event: event.updated_at,

@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from mycareer.accounts.models import Unit, User
+from mycareer.core.permissions import require
+from mycareer.core.public_feeds import MAX_AGE, public_feed_pages
 from mycareer.events import selectors, services
 from mycareer.events.feeds import calendar_response, event_file_response, feed_links
 from mycareer.events.forms import CalendarFilterForm
@@ -124,6 +126,15 @@ def subscribe(request):
             .replace("https://", "webcal://")
             .replace("http://", "webcal://"),
         },
+    )
+
+
+@require_safe
+@require("events.view_public_feed_list")
+def public_feed_list(request):
+    """The public feeds' addresses and filters, for whoever edits the university's website."""
+    return render(
+        request, "events/public_feeds.html", {"feeds": public_feed_pages(), "max_age": MAX_AGE}
     )
 
 

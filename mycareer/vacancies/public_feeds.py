@@ -11,7 +11,6 @@ at a faculty, school or programme never appear.
 
 import datetime
 
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
@@ -27,23 +26,14 @@ FILTERS = (
 )
 
 
-def listing(filters: feeds.Filters) -> feeds.Listing:
+def items(filters: feeds.Filters) -> list[Vacancy]:
     """The open vacancies the filters ask for, closing soonest first."""
     vacancies = selectors.public_vacancies()
     if kind := filters.get("type"):
         vacancies = vacancies.filter(type=kind)
     if (remote := filters.get("remote")) is not None:
         vacancies = vacancies.filter(remote=remote)
-    return feeds.Listing(
-        title="Vacancies for students of the university",
-        description=(
-            "Jobs, internships, placements and volunteering open to every student. "
-            "Students sign in to MyCareer to read each vacancy and apply."
-        ),
-        home=feeds.absolute(reverse("vacancies:list")),
-        links=feeds.feed_links("vacancies", FORMATS, filters),
-        items=list(vacancies[: filters.get("limit")]),
-    )
+    return list(vacancies[: filters.get("limit")])
 
 
 def item_json(vacancy: Vacancy) -> dict:
@@ -106,8 +96,15 @@ class VacanciesFeed(feeds.PublicFeed):
 
 SPEC = feeds.FeedSpec(
     kind="vacancies",
+    title="Vacancies for students of the university",
+    description=(
+        "Jobs, internships, placements and volunteering open to every student. "
+        "Students sign in to MyCareer to read each vacancy and apply."
+    ),
+    home="vacancies:list",
+    formats=FORMATS,
     filters=FILTERS,
-    listing=listing,
+    items=items,
     item_json=item_json,
     syndication=VacanciesFeed,
     changed_at=lambda vacancy: vacancy.updated_at,

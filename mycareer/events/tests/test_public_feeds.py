@@ -295,3 +295,24 @@ def test_a_cold_feed_of_many_events_is_built_in_a_few_queries(
 
 def test_post_is_not_allowed(client):
     assert client.post(reverse("feeds:events_json")).status_code == 405
+
+
+def test_staff_find_the_feeds_addresses_and_filters_from_the_calendar(client, persona):
+    client.force_login(persona("viewer"))
+    calendar = client.get(reverse("events:month")).content.decode()
+    assert reverse("events:public_feeds") in calendar
+    page = client.get(reverse("events:public_feeds"))
+    body = page.content.decode()
+    assert page.status_code == 200
+    for name in ("events_json", "events_rss", "events_atom", "events_ics", "vacancies_json",
+                 "vacancies_rss", "vacancies_atom"):  # fmt: skip
+        assert f"http://127.0.0.1:8000{reverse(f'feeds:{name}')}" in body
+    assert "<code>audience</code>" in body and "<code>remote</code>" in body
+
+
+def test_students_neither_see_the_link_nor_open_the_page(client, persona):
+    client.force_login(persona("student"))
+    assert (
+        reverse("events:public_feeds") not in client.get(reverse("events:month")).content.decode()
+    )
+    assert client.get(reverse("events:public_feeds")).status_code == 403
