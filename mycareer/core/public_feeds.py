@@ -32,12 +32,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse, JsonResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import linebreaks
 from django.utils.http import http_date, urlencode
+from django.views.decorators.http import require_safe
 
 from mycareer.core.forms import bounded_int
 from mycareer.core.logs import log_event
@@ -235,7 +236,7 @@ class Built:
 
     body: bytes
     content_type: str
-    # The latest change to anything it shows; None for an empty feed.
+    # The latest change to the items it lists (their `updated_at`); None when empty.
     last_modified: datetime.datetime | None
     # When time alone changes it (its first item leaves); None if nothing will leave.
     expires_at: datetime.datetime | None
@@ -405,7 +406,6 @@ class FeedSpec:
     items: Callable[[Filters], list]  # what the filters ask for, in the feed's order
     item_json: Callable[[Any], dict]
     syndication: type[PublicFeed]
-    changed_at: Callable[[Any], datetime.datetime]  # an item's last change
     leaves_at: Callable[[Any], datetime.datetime]  # when time takes it out of the feed
     # Formats beyond JSON, RSS and Atom: format -> (listing -> (bytes, content type)).
     more_formats: dict[str, Callable[[Listing], tuple[bytes, str]]] = field(default_factory=dict)
@@ -452,11 +452,28 @@ def serve(request, spec: FeedSpec, format: str) -> HttpResponse:
         return Built(
             body=body,
             content_type=content_type,
-            last_modified=latest(spec.changed_at(item) for item in listing.items),
+            last_modified=latest(item.updated_at for item in listing.items),
             expires_at=min(leaving) if leaving else None,
         )
 
     return feed_response(request, kind=spec.kind, variant=filters.variant(format), build=build)
+
+
+def url_patterns(spec: FeedSpec) -> list[URLPattern]:
+    """The feed's address in each format, `<kind>.<format>`, named `<kind>_<format>`.
+
+    Mounted under /feeds/ in the `feeds` namespace (see mycareer/urls.py).
+    """
+
+    @require_safe
+    def view(request, format: str) -> HttpResponse:
+        return serve(request, spec, format)
+
+    view.__doc__ = f"The public {spec.kind} feed in one format: no account, only public data."
+    return [
+        path(f"{spec.kind}.{format}", view, {"format": format}, name=f"{spec.kind}_{format}")
+        for format in spec.formats
+    ]
 
 
 _REGISTERED: list[FeedSpec] = []

@@ -7,7 +7,6 @@ one link away, says whom to contact. See docs/api.md for the JSON shape.
 """
 
 from django.urls import reverse
-from django.views.decorators.http import require_safe
 
 from mycareer.accounts.models import Unit
 from mycareer.core import public_feeds as feeds
@@ -136,13 +135,6 @@ SPEC = feeds.FeedSpec(
     items=items,
     item_json=item_json,
     syndication=EventsFeed,
-    changed_at=lambda event: event.updated_at,
     leaves_at=lambda event: event.ends_at,
     more_formats={"ics": _ics},
 )
-
-
-@require_safe
-def events_feed(request, format: str):
-    """The public events feed in one format: no account, only public events."""
-    return feeds.serve(request, SPEC, format)

@@ -12,7 +12,6 @@ at a faculty, school or programme never appear.
 import datetime
 
 from django.utils import timezone
-from django.views.decorators.http import require_safe
 
 from mycareer.core import public_feeds as feeds
 from mycareer.vacancies import selectors
@@ -107,12 +106,5 @@ SPEC = feeds.FeedSpec(
     items=items,
     item_json=item_json,
     syndication=VacanciesFeed,
-    changed_at=lambda vacancy: vacancy.updated_at,
     leaves_at=_leaves_at,
 )
-
-
-@require_safe
-def vacancies_feed(request, format: str):
-    """The public vacancies feed in one format: no account, only vacancies for everyone."""
-    return feeds.serve(request, SPEC, format)
