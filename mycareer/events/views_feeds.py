@@ -3,7 +3,9 @@
 Calendar programs fetch feeds without a session, so a feed knows its reader by a
 private token: in the path for a person's own feed, or `?token=` on the others.
 Without a token or a session there is nothing to show: even published events may
-be closed to some students, so no feed is public.
+be closed to some students, so none of these feeds is public. The public feeds for the
+university's website (public_feeds.py) list only events shared beyond students; this
+module also has the page that gives staff their addresses.
 """
 
 import hashlib
