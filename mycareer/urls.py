@@ -5,6 +5,9 @@ from django.urls import include, path
 from mycareer.accounts.adapters import saml_finish_sign_in
 from mycareer.core import views as core_views
 from mycareer.core.media import media
+from mycareer.core.public_feeds import url_patterns
+from mycareer.events.public_feeds import SPEC as EVENTS_FEED
+from mycareer.vacancies.public_feeds import SPEC as VACANCIES_FEED
 
 handler403 = "mycareer.core.views.permission_denied"
 handler404 = "mycareer.core.views.page_not_found"
@@ -22,6 +25,8 @@ urlpatterns = [
     path("vacancies/", include("mycareer.vacancies.urls")),
     path("events/", include("mycareer.events.urls")),
     path("bookings/", include("mycareer.bookings.urls")),
+    # Public feeds for the university's website: no account, only public data.
+    path("feeds/", include(([*url_patterns(EVENTS_FEED), *url_patterns(VACANCIES_FEED)], "feeds"))),
     # Before allauth's own: its last SAML step, with MyCareer's page for a used answer.
     path(
         "accounts/saml/<str:organization_slug>/acs/finish/",

@@ -5,8 +5,16 @@ from django.urls import reverse
 from mycareer.accounts.permissions import access_for
 
 # Paths a person can reach before accepting the terms: the terms themselves,
-# logging out, static files and the account pages.
-_OPEN_PREFIXES = ("/accounts/", "/static/", "/media/", "/terms/", "/admin/", "/email/unsubscribe/")
+# logging out, static files, the account pages and the public feeds (anybody's).
+_OPEN_PREFIXES = (
+    "/accounts/",
+    "/static/",
+    "/media/",
+    "/terms/",
+    "/admin/",
+    "/email/unsubscribe/",
+    "/feeds/",
+)
 
 
 class TermsAcceptanceMiddleware:

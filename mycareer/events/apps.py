@@ -75,3 +75,21 @@ class EventsConfig(AppConfig):
         register_seed(SeedStep("events", seed_events, order=40))
         register_personal_data("events", personal_data)
         register_merge_handler(MERGE_HANDLER)
+        # The public feed shows events, their audiences' sharing, units, organisations
+        # and topics: a change to any of them is a change to the feed.
+        from mycareer.accounts.models import Unit
+        from mycareer.core.public_feeds import register_feed, watch
+        from mycareer.events.models import Audience, Event, Topic
+        from mycareer.events.public_feeds import SPEC as PUBLIC_FEED
+        from mycareer.organisations.models import Organisation
+
+        watch(
+            "events",
+            Event,
+            Audience,
+            Topic,
+            Unit,
+            Organisation,
+            m2m=[Event.organisations.through, Event.topics.through],
+        )
+        register_feed(PUBLIC_FEED)

@@ -69,3 +69,8 @@ add_rule(
     can_view_staff_pages,
     otherwise="This page is for university staff.",
 )
+add_rule(
+    "events.view_public_feed_list",
+    can_view_staff_pages,
+    otherwise="This page is for university staff who look after the university's website.",
+)

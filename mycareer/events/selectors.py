@@ -214,6 +214,23 @@ def in_feed(events: QuerySet[Event], *, now: datetime.datetime | None = None) ->
     )
 
 
+def public_events(*, now: datetime.datetime | None = None) -> QuerySet[Event]:
+    """Events anybody may know of: published, not over yet, and shared beyond students.
+
+    The same events as have a public page (employers take part or attend, or the public
+    is welcome), less drafts, cancelled events and those that have ended: the public
+    feeds for the university's website. Events only for students never appear.
+    """
+    now = now or timezone.now()
+    return (
+        Event.objects.filter(status=Event.Status.PUBLISHED, ends_at__gt=now)
+        .filter(Q(audience__open_to_employers=True) | Q(audience__open_to_public=True))
+        .select_related("unit", "audience")
+        .prefetch_related("organisations", "topics")
+        .order_by("starts_at", "pk")
+    )
+
+
 # Personal feeds ---------------------------------------------------------------------
 
 

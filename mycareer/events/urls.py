@@ -13,6 +13,7 @@ urlpatterns = [
     path("openings/<int:request_id>/", views.opening, name="opening"),
     path("subscribe/", views_feeds.subscribe, name="subscribe"),
     path("subscribe/reset/", views_feeds.reset_token, name="reset_token"),
+    path("for-the-website/", views_feeds.public_feed_list, name="public_feeds"),
     path("feed.ics", views_feeds.feed, name="feed"),
     path("feed/unit/<slug:code>.ics", views_feeds.unit_feed, name="unit_feed"),
     path("feed/<str:token>.ics", views_feeds.personal_feed, name="personal_feed"),

@@ -3,7 +3,9 @@
 Calendar programs fetch feeds without a session, so a feed knows its reader by a
 private token: in the path for a person's own feed, or `?token=` on the others.
 Without a token or a session there is nothing to show: even published events may
-be closed to some students, so no feed is public.
+be closed to some students, so none of these feeds is public. The public feeds for the
+university's website (public_feeds.py) list only events shared beyond students; this
+module also has the page that gives staff their addresses.
 """
 
 import hashlib
@@ -17,6 +19,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from mycareer.accounts.models import Unit, User
+from mycareer.core.permissions import require
+from mycareer.core.public_feeds import MAX_AGE, public_feed_pages
 from mycareer.events import selectors, services
 from mycareer.events.feeds import calendar_response, event_file_response, feed_links
 from mycareer.events.forms import CalendarFilterForm
@@ -124,6 +128,15 @@ def subscribe(request):
             .replace("https://", "webcal://")
             .replace("http://", "webcal://"),
         },
+    )
+
+
+@require_safe
+@require("events.view_public_feed_list")
+def public_feed_list(request):
+    """The public feeds' addresses and filters, for whoever edits the university's website."""
+    return render(
+        request, "events/public_feeds.html", {"feeds": public_feed_pages(), "max_age": MAX_AGE}
     )
 
 

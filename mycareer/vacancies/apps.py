@@ -106,3 +106,16 @@ class VacanciesConfig(AppConfig):
         )
         register_personal_data("vacancies", personal_data)
         register_merge_handler(MERGE_HANDLER)
+        # The public feed shows vacancies and their organisations' names.
+        from mycareer.core.public_feeds import register_feed, watch
+        from mycareer.organisations.models import Organisation
+        from mycareer.vacancies.models import Vacancy
+        from mycareer.vacancies.public_feeds import SPEC as PUBLIC_FEED
+
+        watch(
+            "vacancies",
+            Vacancy,
+            Organisation,
+            m2m=[Vacancy.target_units.through, Vacancy.target_programmes.through],
+        )
+        register_feed(PUBLIC_FEED)

@@ -50,6 +50,19 @@ def open_vacancies(*, today: datetime.date | None = None) -> QuerySet[Vacancy]:
     )
 
 
+def public_vacancies(*, today: datetime.date | None = None) -> QuerySet[Vacancy]:
+    """Open vacancies for every student (no faculty or programme named), for the website.
+
+    Only their live fields count: an edit waiting for moderation is not shown.
+    """
+    return (
+        open_vacancies(today=today)
+        .filter(~_is_targeted())
+        .select_related("organisation")
+        .order_by("closing_date", "title", "pk")
+    )
+
+
 @dataclass(frozen=True)
 class Audience:
     """Where a student sits: their unit with its parents, and their programme."""
