@@ -7,7 +7,6 @@ class ApiConfig(AppConfig):
     verbose_name = "JSON API and tokens"
 
     def ready(self) -> None:
-        from mycareer.accounts.permissions import is_staff_member
         from mycareer.api import permissions  # noqa: F401 (registers rules)
         from mycareer.api.demo import seed_tokens
         from mycareer.api.privacy import personal_data
@@ -22,8 +21,14 @@ class ApiConfig(AppConfig):
                 "api.call": "API call",
             }
         )
+        # Staff and students (who book with their own token); employers hold none.
         register_nav(
-            NavItem("API tokens", "api_pages:tokens", lambda user: is_staff_member(user), order=95)
+            NavItem(
+                "API tokens",
+                "api_pages:tokens",
+                lambda user: user.has_perm("api.use_tokens"),
+                order=95,
+            )
         )
         register_personal_data("API tokens", personal_data)
         register_seed(SeedStep("API tokens", seed_tokens, order=95))

@@ -311,6 +311,10 @@ def _contact_for(user, pk: int) -> Contact:
     return contact
 
 
+def _contact_out(user, pk: int) -> s.ContactOut:
+    return s.ContactOut(**_contact(_contact_for(user, pk), staff=True))
+
+
 @api.get(
     "/contacts/{pk}",
     response=_responses((200, s.ContactOut)),
@@ -319,7 +323,7 @@ def _contact_for(user, pk: int) -> Contact:
 )
 def contact_detail(request, response: HttpResponse, pk: int = PK):
     user = need(request, READ)
-    data = s.ContactOut(**_contact(_contact_for(user, pk), staff=True))
+    data = _contact_out(user, pk)
     _with_etag(response, data)
     return data
 
@@ -334,7 +338,7 @@ def contact_create(request, payload: s.ContactIn, pk: int = PK):
     organisation = _get(Organisation.objects.all(), pk)
     user = need(request, WRITE_ORGS, "organisations.add_contact", organisation)
     contact = organisations.contact_create(organisation=organisation, by=user, **payload.dict())
-    return Status(201, s.ContactOut(**_contact(_contact_for(user, contact.pk), staff=True)))
+    return Status(201, _contact_out(user, contact.pk))
 
 
 @api.patch(
@@ -348,10 +352,9 @@ def contact_update(request, response: HttpResponse, payload: s.ContactChange, pk
     user = need(request, WRITE_ORGS, "organisations.change_contact", contact.organisation)
     with transaction.atomic():
         contact = Contact.objects.select_for_update().select_related("organisation").get(pk=pk)
-        current = s.ContactOut(**_contact(_contact_for(user, pk), staff=True))
-        check_if_match(request, etag_for(current))
+        check_if_match(request, etag_for(_contact_out(user, pk)))
         organisations.contact_update(contact=contact, by=user, **payload.dict(exclude_unset=True))
-    data = s.ContactOut(**_contact(_contact_for(user, pk), staff=True))
+    data = _contact_out(user, pk)
     _with_etag(response, data)
     return data
 

@@ -30,42 +30,38 @@ def _create(request, form, **extra):
     return secret
 
 
+def _token_page(request, form_class, template: str, tokens, **extra):
+    """The list of tokens and the form that makes one; a new token's secret shown once."""
+    form = form_class(request.POST or None)
+    secret = None
+    if request.method == "POST" and form.is_valid():
+        if "unit" in form.cleaned_data:
+            extra["unit"] = form.cleaned_data["unit"]
+        secret = _create(request, form, owner=request.user, **extra)
+        if secret:
+            form = form_class()
+    return render(
+        request,
+        template,
+        {"form": form, "secret": secret, "tokens": tokens},
+        status=201 if secret else 200,
+    )
+
+
 @require("api.use_tokens")
 @require_http_methods(["GET", "POST"])
 def tokens(request):
     """A person's own tokens: make one (its secret shown once), see their use, revoke."""
-    form = TokenForm(request.POST or None)
-    secret = None
-    if request.method == "POST" and form.is_valid():
-        secret = _create(request, form, owner=request.user)
-        if secret:
-            form = TokenForm()
     mine = ApiToken.objects.filter(owner=request.user, unit__isnull=True)
-    return render(
-        request,
-        "api/tokens.html",
-        {"form": form, "secret": secret, "tokens": mine},
-        status=201 if secret else 200,
-    )
+    return _token_page(request, TokenForm, "api/tokens.html", mine)
 
 
 @require("api.create_service_token")
 @require_http_methods(["GET", "POST"])
 def service_tokens(request):
     """Administrators make tokens for a unit's systems and see them all."""
-    form = ServiceTokenForm(request.POST or None)
-    secret = None
-    if request.method == "POST" and form.is_valid():
-        secret = _create(request, form, owner=request.user, unit=form.cleaned_data["unit"])
-        if secret:
-            form = ServiceTokenForm()
     found = ApiToken.objects.filter(unit__isnull=False).select_related("owner", "unit")
-    return render(
-        request,
-        "api/service_tokens.html",
-        {"form": form, "secret": secret, "tokens": found},
-        status=201 if secret else 200,
-    )
+    return _token_page(request, ServiceTokenForm, "api/service_tokens.html", found)
 
 
 @require("api.use_tokens")
