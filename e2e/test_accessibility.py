@@ -37,6 +37,8 @@ MUST_CHECK = {
     "organisations:detail",
     "accounts:profile",
     "employer:activity",
+    "api_pages:tokens",
+    "api_pages:docs",
 }
 
 

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "mycareer.events",
     "mycareer.bookings",
     "mycareer.operations",
+    # The JSON API sits above every other app; nothing imports it.
+    "mycareer.api",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -506,4 +508,6 @@ MYCAREER: dict[str, Any] = {
     "BACKUP_KEEP": env_int("BACKUP_KEEP", 14),
     "BACKUP_DAILY": env_bool("BACKUP_DAILY", True),
     "BACKUP_HOUR": env_int("BACKUP_HOUR", 2),
+    # Calls one API token may make per minute, counted in the shared cache (every process).
+    "API_CALLS_PER_MINUTE": env_int("API_CALLS_PER_MINUTE", 120),
 }

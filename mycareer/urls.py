@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from mycareer.accounts.adapters import saml_finish_sign_in
+from mycareer.api.api import urls as api_urls
 from mycareer.core import views as core_views
 from mycareer.core.media import media
 from mycareer.core.public_feeds import url_patterns
@@ -33,6 +34,10 @@ urlpatterns = [
         saml_finish_sign_in,
     ),
     path("operations/", include("mycareer.operations.urls")),
+    # The API's pages (tokens, its reference) before the API, which answers any other
+    # address under api/v1/ in JSON.
+    path("", include("mycareer.api.urls")),
+    path("api/v1/", include(api_urls())),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # Uploads are served by MyCareer itself, with or without DEBUG (see core/media.py).

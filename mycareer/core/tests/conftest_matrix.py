@@ -35,3 +35,23 @@ def login_as(client, persona, name: str) -> None:
         return
     user = employer_b(persona) if name == "employer_b" else persona(NAMES[name])
     client.force_login(user)
+
+
+def api_headers(persona, name: str, tokens: dict) -> dict:
+    """The persona's API token (every scope) as a header; none for those who cannot hold
+    one (visitors and employers), whose calls are then unauthenticated."""
+    from mycareer.api import services
+    from mycareer.api.models import Scope
+
+    if name == "anonymous":
+        return {}
+    if name not in tokens:
+        user = employer_b(persona) if name == "employer_b" else persona(NAMES[name])
+        if not user.has_perm("api.use_tokens"):
+            tokens[name] = None
+        else:
+            tokens[name] = services.token_create(
+                owner=user, by=user, name="Matrix", scopes=Scope.values
+            )[1]
+    secret = tokens[name]
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}

@@ -226,7 +226,18 @@ def sample_objects(persona) -> dict:
         "erasure": _erasure(persona),
         "upload": _upload(),
         "feed_import": _feed_import(persona),
+        "api_token": _api_token(aisha),
     }
+
+
+def _api_token(student) -> int:
+    """Aisha's API token for her calendar app: hers (and administrators') to revoke."""
+    from mycareer.api import services as api
+
+    token, _secret = api.token_create(
+        owner=student, by=student, name="Calendar app", scopes=["read", "bookings"]
+    )
+    return token.pk
 
 
 def _query(tag: str):
@@ -283,7 +294,47 @@ ROUTE_ARGUMENTS = {
     "bookings:offer": {"entry_id": "entry"},
     "bookings:move": {"pk": "booking"},
     "bookings:move_entry": {"pk": "entry"},
+    # The JSON API: Tom's talk, Aisha's place at Helen's fair, Brightwave's contact, and
+    # Northbridge's notes (with Tom's key contact).
+    "api:organisation_detail": {"pk": "note_org"},
+    "api:organisation_update": {"pk": "note_org"},
+    "api:note_list": {"pk": "note_org"},
+    "api:note_create": {"pk": "note_org"},
+    "api:contact_create": {"pk": "note_org"},
+    "api:contact_detail": {"pk": "contact"},
+    "api:contact_update": {"pk": "contact"},
+    "api:event_detail": {"pk": "event"},
+    "api:event_update": {"pk": "event"},
+    "api:event_publish": {"pk": "event"},
+    "api:booking_list": {"pk": "event"},
+    "api:booking_create": {"pk": "event"},
+    "api:booking_cancel": {"pk": "booking"},
+    "api:attendance_record": {"pk": "booking"},
+    "api_pages:revoke": {"pk": "api_token"},
 }
+
+# What the matrix POSTs to the API (JSON): enough to pass validation, so the outcome is
+# the permission's. Other routes get an empty body.
+API_BODIES = {
+    "api:organisation_create": {"name": "Matrix Widgets", "confirm_duplicate": True},
+    "api:contact_create": {"full_name": "Matrix Person"},
+    "api:note_create": {"text": "A call about placements."},
+    "api:event_create": {
+        "title": "Matrix talk",
+        "unit": "UNIT",
+        "starts_at": "2030-03-04T10:00:00Z",
+        "ends_at": "2030-03-04T11:00:00Z",
+        "open_to_all": True,
+    },
+    "api:event_publish": {"override_reason": "The matrix says so."},
+}
+# Names of one address share its body: the matrix asks each name with GET and POST.
+for _list, _create in (
+    ("organisation_list", "organisation_create"),
+    ("note_list", "note_create"),
+    ("event_list", "event_create"),
+):
+    API_BODIES[f"api:{_list}"] = API_BODIES[f"api:{_create}"]
 
 
 def route_kwargs(name: str, route: str, objects: dict) -> dict:
@@ -291,6 +342,8 @@ def route_kwargs(name: str, route: str, objects: dict) -> dict:
     import re
     import uuid
 
+    if name == "api:unknown":
+        return {"rest": "no-such-thing"}
     if name in ROUTE_ARGUMENTS:
         return {arg: objects[key] for arg, key in ROUTE_ARGUMENTS[name].items()}
     kwargs = {}

@@ -1,0 +1,34 @@
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "mycareer.api"
+    label = "api"
+    verbose_name = "JSON API and tokens"
+
+    def ready(self) -> None:
+        from mycareer.api import permissions  # noqa: F401 (registers rules)
+        from mycareer.api.demo import seed_tokens
+        from mycareer.api.privacy import personal_data
+        from mycareer.audit.personal_data import register_personal_data
+        from mycareer.audit.registry import register_actions
+        from mycareer.core.registry import NavItem, SeedStep, register_nav, register_seed
+
+        register_actions(
+            {
+                "api.token.created": "API token created",
+                "api.token.revoked": "API token revoked",
+                "api.call": "API call",
+            }
+        )
+        # Staff and students (who book with their own token); employers hold none.
+        register_nav(
+            NavItem(
+                "API tokens",
+                "api_pages:tokens",
+                lambda user: user.has_perm("api.use_tokens"),
+                order=95,
+            )
+        )
+        register_personal_data("API tokens", personal_data)
+        register_seed(SeedStep("API tokens", seed_tokens, order=95))

@@ -1,0 +1,116 @@
+"""One error shape for every refusal: `{code, message, fields}`, never HTML, never a 500.
+
+`fields` maps a field (or "__all__") to its messages; extra keys (`duplicates`,
+`clashes`, `ask`) carry what a script needs to act on the refusal.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import BaseModel
+
+
+class Error(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, list[str]] = {}
+
+
+class ApiError(Exception):
+    """A refusal with its status, code, message and anything else to say."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        fields: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ):
+        self.status, self.code, self.message = status, code, message
+        self.fields = fields or {}
+        self.headers = headers or {}
+        self.extra = extra
+        super().__init__(message)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: dict | None = None,
+    headers: dict | None = None,
+    **extra: Any,
+) -> JsonResponse:
+    response = JsonResponse(
+        {"code": code, "message": message, "fields": fields or {}, **extra}, status=status
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def fields_of(error: DjangoValidationError) -> dict[str, list[str]]:
+    """A Django ValidationError's messages by field ("__all__" for the whole)."""
+    if hasattr(error, "error_dict"):
+        return {
+            name: [m for e in errors for m in e.messages]
+            for name, errors in error.error_dict.items()
+        }
+    return {"__all__": list(error.messages)}
+
+
+def _location(loc) -> str:
+    # ("body", "payload", "name") -> "name"; ("query", "limit") -> "limit"
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload")]
+    return ".".join(parts) or "__all__"
+
+
+def install(api) -> None:
+    """Make every exception the API can meet answer in the one shape."""
+
+    @api.exception_handler(ApiError)
+    def api_error(request, exc: ApiError):
+        return error_response(
+            exc.status, exc.code, exc.message, exc.fields, exc.headers, **exc.extra
+        )
+
+    @api.exception_handler(NinjaValidationError)
+    def invalid_input(request, exc: NinjaValidationError):
+        fields: dict[str, list[str]] = {}
+        for item in exc.errors:
+            fields.setdefault(_location(item.get("loc", ())), []).append(str(item.get("msg")))
+        return error_response(400, "invalid", "Some of what was sent is not valid.", fields)
+
+    @api.exception_handler(DjangoValidationError)
+    def refused_by_rules(request, exc: DjangoValidationError):
+        return error_response(400, "invalid", "Some of what was sent is not valid.", fields_of(exc))
+
+    @api.exception_handler(AuthenticationError)
+    def not_authenticated(request, exc):
+        return error_response(
+            401,
+            "unauthenticated",
+            getattr(request, "api_refusal", None)
+            or "Send an API token: Authorization: Bearer <token>.",
+            headers={"WWW-Authenticate": 'Bearer realm="MyCareer"'},
+        )
+
+    @api.exception_handler(PermissionDenied)
+    def forbidden(request, exc):
+        return error_response(403, "forbidden", str(exc) or "You may not do this.")
+
+    @api.exception_handler(Http404)
+    def not_found(request, exc):
+        return error_response(404, "not_found", "There is nothing here, or you may not see it.")
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        code = {400: "bad_request", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc))

@@ -1,0 +1,31 @@
+from django import forms
+
+from mycareer.accounts.models import Unit
+from mycareer.api.models import Scope
+from mycareer.core.forms import IdChoiceField, SingleLineField
+
+LIFETIMES = [(30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "A year")]
+
+
+class TokenForm(forms.Form):
+    name = SingleLineField(
+        max_length=100, help_text="What will use it, e.g. “Notes import script”."
+    )
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="It may",
+        help_text="It can never do more than you may do yourself.",
+    )
+    days = forms.TypedChoiceField(
+        choices=LIFETIMES, coerce=int, initial=90, label="It stops working after"
+    )
+
+
+class ServiceTokenForm(TokenForm):
+    unit = IdChoiceField(
+        queryset=Unit.objects.order_by("name"),
+        help_text="The unit whose system uses the token.",
+    )
+
+    field_order = ["unit", "name", "scopes", "days"]

@@ -1,0 +1,744 @@
+"""The API's endpoints: thin, through the pages' selectors, services and rules.
+
+Each endpoint asks `need(request, scope, rule, object)` first: the token's scope, then
+the owner's permission as the pages ask it. Lists are cursor pages; single records
+carry an ETag that updates must send back in If-Match.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from ninja import Path, Query, Status
+
+from mycareer.accounts.models import DegreeProgramme, Unit
+from mycareer.api import schemas as s
+from mycareer.api.api import api, need
+from mycareer.api.errors import ApiError, fields_of
+from mycareer.api.models import Scope
+from mycareer.api.paging import DEFAULT_LIMIT, MAX_LIMIT, check_if_match, etag_for, page
+from mycareer.bookings import selectors as booking_selectors
+from mycareer.bookings import services as bookings
+from mycareer.bookings.models import Booking
+from mycareer.events import selectors as event_selectors
+from mycareer.events import services as events
+from mycareer.events.clashes import Clash, ClashesFound, find_clashes
+from mycareer.events.models import Event
+from mycareer.mailing import chart
+from mycareer.organisations import selectors as org_selectors
+from mycareer.organisations import services as organisations
+from mycareer.organisations.keyaccounts import KeyContactsNeedLiaison
+from mycareer.organisations.models import Contact, Note, Organisation, Sector
+from mycareer.organisations.search import FILTER_NAMES, OrganisationQuery, search_organisations
+from mycareer.vacancies import selectors as vacancy_selectors
+
+READ, WRITE_ORGS, WRITE_EVENTS, BOOK = (
+    Scope.READ,
+    Scope.WRITE_ORGANISATIONS,
+    Scope.WRITE_EVENTS,
+    Scope.BOOKINGS,
+)
+MAX_ID = 2**53
+PK = Path(..., ge=1, le=MAX_ID)
+LIMIT = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+CURSOR = Query(None, max_length=500)
+ERRORS = {400, 401, 403, 404, 409, 412, 428, 429}
+
+
+def _responses(ok, *more: int) -> dict:
+    from mycareer.api.errors import Error
+
+    return {ok[0]: ok[1], **dict.fromkeys(sorted(ERRORS | set(more)), Error)}
+
+
+def _invalid(field: str, message: str, detail: list[str] | None = None) -> ApiError:
+    return ApiError(400, "invalid", message, fields={field: detail or [message]})
+
+
+def _get(queryset, pk: int):
+    return get_object_or_404(queryset, pk=pk)
+
+
+def _with_etag(response: HttpResponse, data) -> None:
+    response["ETag"] = etag_for(data)
+
+
+# Organisations ------------------------------------------------------------------------
+
+
+def _key_accounts(organisation: Organisation) -> list[dict]:
+    return [
+        {"operator": str(a.operator), "operator_email": a.operator.email, "unit": str(a.unit)}
+        for a in organisation.key_accounts.all()
+    ]
+
+
+def _organisation_item(organisation: Organisation) -> dict:
+    return {
+        "id": organisation.pk,
+        "name": organisation.name,
+        "website": organisation.website,
+        "sector": str(organisation.sector) if organisation.sector_id else None,
+        "size": organisation.size,
+        "locations": organisation.location_list,
+        "status": organisation.status,
+        "unit": str(organisation.unit) if organisation.unit_id else None,
+        "multi_touch": organisation.multi_touch,
+        "tags": sorted(tag.name for tag in organisation.tags.all()),
+        "key_accounts": _key_accounts(organisation),
+        "last_engaged_on": organisation.last_engaged_on,
+    }
+
+
+def _contact(contact: Contact, *, staff: bool) -> dict:
+    links = contact.key_links_list if staff else []
+    return {
+        "id": contact.pk,
+        "organisation": contact.organisation_id,
+        "display_name": contact.display_name if staff else contact.full_name,
+        "full_name": contact.full_name,
+        "job_title": contact.job_title,
+        "email": contact.email,
+        "phone": contact.phone,
+        "visible_to_students": contact.visible_to_students if staff else None,
+        "key_contact": bool(links),
+        "owners": [
+            {
+                "name": str(link.key_account.operator),
+                "email": link.key_account.operator.email,
+                "unit": str(link.key_account.unit),
+                "guidance": link.guidance,
+            }
+            for link in links
+        ],
+    }
+
+
+def _organisation(user, organisation: Organisation) -> s.OrganisationOut:
+    """The organisation as its page shows it to `user`: staff see every contact with the
+    key-contact * and owner; others see the contacts the employer let students see."""
+    staff = user.has_perm("organisations.view_organisation", organisation)
+    if staff:
+        contacts = list(organisation.contacts.all())
+    else:
+        contacts = list(
+            org_selectors.contacts_shown_to(user, organisation).order_by("full_name", "pk")
+        )
+    return s.OrganisationOut(
+        **_organisation_item(organisation),
+        description=organisation.description,
+        contacts=[s.ContactOut(**_contact(c, staff=staff)) for c in contacts],
+    )
+
+
+def _filters(request) -> dict:
+    """The search page's filters from the query string; any other name is refused."""
+    filters: dict = {}
+    for name in request.GET:
+        if name in ("cursor", "limit"):
+            continue
+        values = request.GET.getlist(name)
+        filters[name] = values if name in ("sectors", "sizes") or len(values) > 1 else values[0]
+    return filters
+
+
+@api.get(
+    "/organisations",
+    response=_responses((200, s.OrganisationPage)),
+    tags=["organisations"],
+    summary="Search organisations with the search page's filters",
+)
+def organisation_list(
+    request,
+    text: str = Query("", max_length=200),
+    tags_all: str = Query("", max_length=500, description="Comma-separated tag names"),
+    tags_any: str = Query("", max_length=500),
+    tags_none: str = Query("", max_length=500),
+    sectors: list[int] = Query(None, description="Sector ids"),
+    sizes: list[str] = Query(None),
+    location: str = Query("", max_length=200),
+    unit: int | None = Query(None, ge=1, le=MAX_ID),
+    engaged_after: datetime.date | None = None,
+    engaged_before: datetime.date | None = None,
+    include_archived: bool = False,
+    key_account: str = Query("", description="yes, no, mine or multi"),
+    cursor: str | None = CURSOR,
+    limit: int = LIMIT,
+):
+    user = need(request, READ, "organisations.view_organisation")
+    try:
+        query = OrganisationQuery.from_filters(_filters(request), viewer=user)
+    except ValidationError as error:
+        unknown = sorted(set(_filters(request)) - FILTER_NAMES)
+        raise ApiError(
+            400,
+            "unknown_filter" if unknown else "invalid",
+            " ".join(error.messages),
+            fields={name: ["Not a filter of the search."] for name in unknown} or fields_of(error),
+        ) from None
+    return page(search_organisations(query), cursor=cursor, limit=limit, item=_organisation_item)
+
+
+def _organisation_for(user, pk: int) -> Organisation:
+    try:
+        organisation = org_selectors.organisation_for_profile(pk)
+    except Organisation.DoesNotExist:
+        raise Http404 from None
+    if not user.has_perm("organisations.view_public_profile", organisation):
+        raise Http404
+    return organisation
+
+
+@api.get(
+    "/organisations/{pk}",
+    response=_responses((200, s.OrganisationOut)),
+    tags=["organisations"],
+    summary="One organisation with its contacts, as its page shows them to you",
+)
+def organisation_detail(request, response: HttpResponse, pk: int = PK):
+    user = need(request, READ)
+    data = _organisation(user, _organisation_for(user, pk))
+    _with_etag(response, data)
+    return data
+
+
+@api.get(
+    "/organisations/{pk}/notes",
+    response=_responses((200, s.NotePage)),
+    tags=["organisations"],
+    summary="The organisation's notes (staff only)",
+)
+def note_list(request, pk: int = PK, cursor: str | None = CURSOR, limit: int = LIMIT):
+    organisation = _get(Organisation.objects.all(), pk)
+    need(request, READ, "organisations.view_organisation", organisation)
+    notes = org_selectors.notes_for_organisation(organisation)
+    return page(notes, cursor=cursor, limit=limit, item=_note)
+
+
+def _note(note: Note) -> dict:
+    return {
+        "id": note.pk,
+        "organisation": note.organisation_id,
+        "kind": note.kind,
+        "started_by": note.started_by,
+        "date": note.date,
+        "author": str(note.author) if note.author_id else None,
+        "unit": str(note.unit) if note.unit_id else None,
+        "contacts": [c.display_name for c in note.contacts.all()],
+        "text": note.text,
+        "follow_up_on": note.follow_up_on,
+    }
+
+
+def _organisation_fields(payload: dict) -> dict:
+    if "sector" in payload:
+        sector = payload["sector"]
+        payload["sector"] = Sector.objects.filter(pk=sector).first() if sector else None
+        if sector and payload["sector"] is None:
+            raise ApiError(
+                400, "invalid", "No such sector.", fields={"sector": ["No such sector."]}
+            )
+    return payload
+
+
+@api.post(
+    "/organisations",
+    response=_responses((201, s.OrganisationOut)),
+    tags=["organisations"],
+    summary="Create an organisation (409 with likely duplicates unless confirm_duplicate)",
+)
+def organisation_create(request, payload: s.OrganisationIn):
+    user = need(request, WRITE_ORGS, "organisations.add_organisation")
+    data = _organisation_fields(payload.dict())
+    confirm, tags = data.pop("confirm_duplicate"), data.pop("tags")
+    unit_id = data.pop("unit")
+    unit = Unit.objects.filter(pk=unit_id).first() if unit_id else None
+    if unit is None:
+        membership = user.memberships.select_related("unit").first()
+        unit = membership.unit if membership else None
+    try:
+        organisation = organisations.organisation_create(
+            by=user, unit=unit, tags=tags, confirm_duplicates=confirm, **data
+        )
+    except organisations.LikelyDuplicate as duplicate:
+        raise ApiError(
+            409,
+            "likely_duplicate",
+            "This organisation may already be in MyCareer: check these, then send "
+            "confirm_duplicate: true to create it anyway.",
+            duplicates=[
+                {"id": c.organisation_id, "name": c.name, "score": c.score, "reasons": c.reasons}
+                for c in duplicate.candidates
+            ],
+        ) from None
+    return Status(201, _organisation(user, _organisation_for(user, organisation.pk)))
+
+
+@api.patch(
+    "/organisations/{pk}",
+    response=_responses((200, s.OrganisationOut)),
+    tags=["organisations"],
+    summary="Change an organisation (send If-Match with its ETag)",
+)
+def organisation_update(
+    request, response: HttpResponse, payload: s.OrganisationChange, pk: int = PK
+):
+    organisation = _get(Organisation.objects.all(), pk)
+    user = need(request, WRITE_ORGS, "organisations.change_organisation", organisation)
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().get(pk=pk)
+        check_if_match(request, etag_for(_organisation(user, _organisation_for(user, pk))))
+        data = _organisation_fields(payload.dict(exclude_unset=True))
+        tags = data.pop("tags", None)
+        organisations.organisation_update(organisation=organisation, by=user, **data)
+        if tags is not None:
+            organisations.organisation_set_tags(organisation=organisation, tags=tags, by=user)
+    result = _organisation(user, _organisation_for(user, pk))
+    _with_etag(response, result)
+    return result
+
+
+# Contacts -----------------------------------------------------------------------------
+
+
+def _contact_for(user, pk: int) -> Contact:
+    contact = _get(org_selectors.contacts_with_key_links().select_related("organisation"), pk)
+    if not user.has_perm("organisations.view_organisation", contact.organisation):
+        raise Http404
+    return contact
+
+
+def _contact_out(user, pk: int) -> s.ContactOut:
+    return s.ContactOut(**_contact(_contact_for(user, pk), staff=True))
+
+
+@api.get(
+    "/contacts/{pk}",
+    response=_responses((200, s.ContactOut)),
+    tags=["organisations"],
+    summary="One contact (staff only), with the key-contact * and owner",
+)
+def contact_detail(request, response: HttpResponse, pk: int = PK):
+    user = need(request, READ)
+    data = _contact_out(user, pk)
+    _with_etag(response, data)
+    return data
+
+
+@api.post(
+    "/organisations/{pk}/contacts",
+    response=_responses((201, s.ContactOut)),
+    tags=["organisations"],
+    summary="Add a contact to an organisation",
+)
+def contact_create(request, payload: s.ContactIn, pk: int = PK):
+    organisation = _get(Organisation.objects.all(), pk)
+    user = need(request, WRITE_ORGS, "organisations.add_contact", organisation)
+    contact = organisations.contact_create(organisation=organisation, by=user, **payload.dict())
+    return Status(201, _contact_out(user, contact.pk))
+
+
+@api.patch(
+    "/contacts/{pk}",
+    response=_responses((200, s.ContactOut)),
+    tags=["organisations"],
+    summary="Change a contact (send If-Match with its ETag)",
+)
+def contact_update(request, response: HttpResponse, payload: s.ContactChange, pk: int = PK):
+    contact = _get(Contact.objects.select_related("organisation"), pk)
+    user = need(request, WRITE_ORGS, "organisations.change_contact", contact.organisation)
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().select_related("organisation").get(pk=pk)
+        check_if_match(request, etag_for(_contact_out(user, pk)))
+        organisations.contact_update(contact=contact, by=user, **payload.dict(exclude_unset=True))
+    data = _contact_out(user, pk)
+    _with_etag(response, data)
+    return data
+
+
+# Notes --------------------------------------------------------------------------------
+
+
+@api.post(
+    "/organisations/{pk}/notes",
+    response=_responses((201, s.NoteOut)),
+    tags=["organisations"],
+    summary="Record a note (key contacts need their owner's agreement first: 403 says who)",
+)
+def note_create(request, payload: s.NoteIn, pk: int = PK):
+    organisation = _get(Organisation.objects.all(), pk)
+    user = need(request, WRITE_ORGS, "organisations.add_note", organisation)
+    data = payload.dict()
+    wanted = set(data.pop("contacts"))
+    contacts = list(org_selectors.contacts_with_key_links().filter(pk__in=wanted))
+    if len(contacts) != len(wanted):
+        raise ApiError(
+            400, "invalid", "Some contacts do not exist.", fields={"contacts": ["No such contact."]}
+        )
+    try:
+        note = organisations.note_create(
+            organisation=organisation, by=user, contacts=contacts, **data
+        )
+    except KeyContactsNeedLiaison as refusal:
+        raise ApiError(
+            403,
+            "liaison_needed",
+            " ".join(m for messages in fields_of(refusal).values() for m in messages),
+            fields=fields_of(refusal),
+            ask=[
+                {
+                    "contact": contact.pk,
+                    "owners": [
+                        {
+                            "name": str(link.key_account.operator),
+                            "email": link.key_account.operator.email,
+                        }
+                        for link in links
+                    ],
+                }
+                for contact, links in refusal.blocked
+            ],
+        ) from None
+    return Status(201, _note(org_selectors.notes_for_organisation(organisation).get(pk=note.pk)))
+
+
+# Events -------------------------------------------------------------------------------
+
+
+def _events(queryset):
+    return queryset.select_related("unit", "audience").prefetch_related(
+        "organisations", "audience__units", "audience__programmes"
+    )
+
+
+def _event(event: Event) -> dict:
+    audience = event.audience
+    return {
+        "id": event.pk,
+        "uid": str(event.uid),
+        "title": event.title,
+        "type": event.type,
+        "status": event.status,
+        "unit": {"id": event.unit_id, "name": event.unit.name},
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "venue": event.venue,
+        "online_url": event.online_url,
+        "description": event.description,
+        "organisations": [{"id": o.pk, "name": o.name} for o in event.organisations.all()],
+        "audience": {
+            "open_to_all": audience.open_to_all,
+            "units": [u.name for u in audience.units.all()],
+            "programmes": [p.name for p in audience.programmes.all()],
+            "years": audience.year_list,
+            "open_to_employers": audience.open_to_employers,
+            "open_to_public": audience.open_to_public,
+        },
+    }
+
+
+def _clashes(clashes: list[Clash]) -> list[s.ClashOut]:
+    return [
+        s.ClashOut(
+            event=c.other.pk,
+            title=c.other.title,
+            starts_at=c.other.starts_at,
+            score=c.score,
+            reasons=c.reasons,
+        )
+        for c in clashes
+    ]
+
+
+def _clash_refusal(found: ClashesFound) -> ApiError:
+    return ApiError(
+        409,
+        "clashes",
+        found.messages[0],
+        fields={"override_reason": ["Give a reason to go ahead despite these clashes."]},
+        clashes=[c.model_dump(mode="json") for c in _clashes(found.clashes)],
+    )
+
+
+@api.get(
+    "/events",
+    response=_responses((200, s.EventPage)),
+    tags=["events"],
+    summary="Events you may see, with the calendar's filters, in order of start",
+)
+def event_list(
+    request,
+    unit: int | None = Query(None, ge=1, le=MAX_ID),
+    type: str = Query("", max_length=30),
+    organisation: str = Query("", max_length=200),
+    programme: int | None = Query(None, ge=1, le=MAX_ID),
+    year: int | None = Query(None, ge=1, le=7),
+    starts_after: datetime.datetime | None = None,
+    starts_before: datetime.datetime | None = None,
+    cursor: str | None = CURSOR,
+    limit: int = LIMIT,
+):
+    user = need(request, READ)
+    if type and type not in Event.Type.values:
+        raise ApiError(
+            400, "invalid", "No such type of event.", fields={"type": list(Event.Type.values)}
+        )
+    filters: dict = {"type": type, "organisation": organisation, "year": year}
+    if unit is not None:
+        filters["unit"] = get_object_or_404(Unit, pk=unit)
+    if programme is not None:
+        filters["programme"] = get_object_or_404(DegreeProgramme, pk=programme)
+    found = event_selectors.apply_filters(event_selectors.visible_events(user), filters)
+    if starts_after:
+        found = found.filter(starts_at__gte=starts_after)
+    if starts_before:
+        found = found.filter(starts_at__lt=starts_before)
+    return page(
+        _events(found),
+        cursor=cursor,
+        limit=limit,
+        order=(("starts_at", datetime.datetime), ("pk", int)),
+        item=_event,
+    )
+
+
+def _event_for(user, pk: int) -> Event:
+    event = _get(_events(Event.objects.all()), pk)
+    if not user.has_perm("events.view_event", event):
+        raise Http404
+    return event
+
+
+@api.get(
+    "/events/{pk}",
+    response=_responses((200, s.EventOut)),
+    tags=["events"],
+    summary="One event you may see",
+)
+def event_detail(request, response: HttpResponse, pk: int = PK):
+    user = need(request, READ)
+    data = s.EventOut(**_event(_event_for(user, pk)))
+    _with_etag(response, data)
+    return data
+
+
+def _relations(model, ids, field: str) -> list:
+    found = list(model.objects.filter(pk__in=set(ids)))
+    if len(found) != len(set(ids)):
+        raise ApiError(
+            400, "invalid", f"Some {field} do not exist.", fields={field: ["Not found."]}
+        )
+    return found
+
+
+def _event_relations(data: dict) -> dict:
+    for field, model in (
+        ("organisations", Organisation),
+        ("audience_units", Unit),
+        ("audience_programmes", DegreeProgramme),
+    ):
+        if data.get(field) is not None:
+            data[field] = _relations(model, data[field], field)
+    if "type" in data and data["type"] not in Event.Type.values:
+        raise ApiError(
+            400, "invalid", "No such type of event.", fields={"type": list(Event.Type.values)}
+        )
+    return data
+
+
+@api.post(
+    "/events",
+    response=_responses((201, s.EventWithClashes)),
+    tags=["events"],
+    summary="Create a draft event; the answer lists the clashes publishing would meet",
+)
+def event_create(request, payload: s.EventIn):
+    user = need(request, WRITE_EVENTS, "events.add_event")
+    data = _event_relations(payload.dict())
+    unit = _get(Unit.objects.all(), data.pop("unit"))
+    with transaction.atomic():
+        event = events.event_create(by=user, unit=unit, **data)
+        if not user.has_perm("events.change_event", event):
+            raise ApiError(403, "forbidden", f"You do not organise events for {unit}.")
+    event = _event_for(user, event.pk)
+    return Status(201, s.EventWithClashes(**_event(event), clashes=_clashes(find_clashes(event))))
+
+
+@api.patch(
+    "/events/{pk}",
+    response=_responses((200, s.EventWithClashes)),
+    tags=["events"],
+    summary="Change an event (send If-Match); a published one that now clashes needs a reason",
+)
+def event_update(request, response: HttpResponse, payload: s.EventChange, pk: int = PK):
+    event = _event_for(need(request, WRITE_EVENTS), pk)
+    user = need(request, WRITE_EVENTS, "events.change_event", event)
+    data = _event_relations(payload.dict(exclude_unset=True))
+    reason = data.pop("override_reason", "")
+    with transaction.atomic():
+        check_if_match(request, etag_for(s.EventOut(**_event(_event_for(user, pk)))))
+        try:
+            events.event_update(event=event, by=user, override_reason=reason, **data)
+        except ClashesFound as found:
+            raise _clash_refusal(found) from None
+    event = _event_for(user, pk)
+    current = s.EventOut(**_event(event))
+    _with_etag(response, current)
+    return s.EventWithClashes(**current.dict(), clashes=_clashes(find_clashes(event)))
+
+
+@api.post(
+    "/events/{pk}/publish",
+    response=_responses((200, s.EventWithClashes)),
+    tags=["events"],
+    summary="Publish a draft; with clashes, 409 unless override_reason says why",
+)
+def event_publish(request, payload: s.PublishIn, pk: int = PK):
+    event = _event_for(need(request, WRITE_EVENTS), pk)
+    user = need(request, WRITE_EVENTS, "events.publish_event", event)
+    try:
+        overridden = events.event_publish(
+            event=event, by=user, override_reason=payload.override_reason
+        )
+    except ClashesFound as found:
+        raise _clash_refusal(found) from None
+    return s.EventWithClashes(**_event(_event_for(user, pk)), clashes=_clashes(overridden))
+
+
+# Bookings and attendance --------------------------------------------------------------
+
+
+def _booking(booking: Booking) -> dict:
+    return {
+        "id": booking.pk,
+        "event": booking.event_id,
+        "student": str(booking.student),
+        "status": booking.status,
+        "source": booking.source,
+        "booked_at": booking.booked_at,
+        "checked_in_at": booking.checked_in_at,
+    }
+
+
+@api.get(
+    "/events/{pk}/bookings",
+    response=_responses((200, s.BookingPage)),
+    tags=["bookings"],
+    summary="Bookings and attendance for an event (its organisers only)",
+)
+def booking_list(request, pk: int = PK, cursor: str | None = CURSOR, limit: int = LIMIT):
+    event = _event_for(need(request, READ), pk)
+    need(request, READ, "bookings.run_event", event)
+    rows = booking_selectors.event_bookings(event)
+    counts = dict(Booking.objects.filter(event=event).values_list("status").annotate(n=Count("pk")))
+    result = page(rows, cursor=cursor, limit=limit, item=_booking)
+    result["counts"] = {status: counts.get(status, 0) for status in Booking.Status.values}
+    return result
+
+
+@api.post(
+    "/events/{pk}/bookings",
+    response=_responses((201, s.PlaceOut)),
+    tags=["bookings"],
+    summary="Book yourself a place (students' own tokens), or join the waiting list",
+)
+def booking_create(request, pk: int = PK):
+    event = _event_for(need(request, BOOK), pk)
+    user = need(request, BOOK, "bookings.book", event)
+    place = bookings.booking_create(event=event, student=user, by=user)
+    booked = isinstance(place, Booking)
+    return Status(
+        201,
+        {
+            "event": event.pk,
+            "outcome": "booked" if booked else "waiting_list",
+            "booking": place.pk if booked else None,
+            "message": f"You have a place at {event.title}."
+            if booked
+            else f"{event.title} is full: you are on the waiting list.",
+        },
+    )
+
+
+@api.delete(
+    "/bookings/{pk}",
+    response=_responses((200, s.BookingOut)),
+    tags=["bookings"],
+    summary="Cancel your own booking before the event starts",
+)
+def booking_cancel(request, pk: int = PK):
+    user = need(request, BOOK, "bookings.book")
+    booking = _get(Booking.objects.filter(student=user).select_related("student"), pk)
+    bookings.booking_cancel(booking=booking, by=user)
+    booking.refresh_from_db()
+    return _booking(booking)
+
+
+@api.post(
+    "/bookings/{pk}/attendance",
+    response=_responses((200, s.BookingOut)),
+    tags=["bookings"],
+    summary="Record that the person attended (from two hours before the start)",
+)
+def attendance_record(request, pk: int = PK):
+    user = need(request, WRITE_EVENTS)
+    booking = _get(Booking.objects.select_related("event", "student"), pk)
+    if not user.has_perm("events.view_event", booking.event):
+        raise Http404
+    need(request, WRITE_EVENTS, "bookings.run_event", booking.event)
+    booking, _changed = bookings.check_in(booking=booking, by=user)
+    return _booking(booking)
+
+
+# Vacancies and figures ----------------------------------------------------------------
+
+
+def _vacancy(vacancy) -> dict:
+    return {
+        "id": vacancy.pk,
+        "title": vacancy.title,
+        "type": vacancy.type,
+        "organisation": {"id": vacancy.organisation_id, "name": vacancy.organisation.name},
+        "location": vacancy.location,
+        "remote": vacancy.remote,
+        "salary": vacancy.salary,
+        "closing_date": vacancy.closing_date,
+        "apply_url": vacancy.apply_url,
+        "apply_email": vacancy.apply_email,
+        "for_you": bool(getattr(vacancy, "for_you", False)),
+    }
+
+
+@api.get(
+    "/vacancies",
+    response=_responses((200, s.VacancyPage)),
+    tags=["vacancies"],
+    summary="Open vacancies you may see",
+)
+def vacancy_list(request, cursor: str | None = CURSOR, limit: int = LIMIT):
+    user = need(request, READ)
+    found = vacancy_selectors.vacancies_for(user)
+    return page(found, cursor=cursor, limit=limit, item=_vacancy)
+
+
+@api.get(
+    "/communication-chart",
+    response=_responses((200, s.ChartOut)),
+    tags=["figures"],
+    summary="The communication time chart's figures: bulk emails sent per period and unit",
+)
+def communication_chart(
+    request,
+    period: str = Query("month", pattern="^(week|month)$"),
+    unit: int | None = Query(None, ge=1, le=MAX_ID),
+    organisation: int | None = Query(None, ge=1, le=MAX_ID),
+    months: int = Query(12, ge=1, le=36),
+):
+    need(request, READ, "mailing.view_chart")
+    data = chart.chart_data(
+        chart.ChartQuery(period=period, unit=unit, organisation=organisation, months=months)
+    )
+    return {"period": period, "periods": data.periods, "series": data.series, "totals": data.totals}

@@ -1,0 +1,274 @@
+"""What the API answers and accepts: typed, so the OpenAPI schema says it exactly."""
+
+import datetime
+from typing import Literal
+
+from ninja import Schema
+from pydantic import Field
+
+Id = int
+# Database ids: anything larger is no record, and is refused as invalid input.
+RecordId = Field(ge=1, le=2**53)
+
+
+class Page(Schema):
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class Named(Schema):
+    id: Id
+    name: str
+
+
+class KeyAccountOut(Schema):
+    operator: str
+    operator_email: str
+    unit: str
+
+
+class OrganisationItem(Schema):
+    id: Id
+    name: str
+    website: str
+    sector: str | None
+    size: str
+    locations: list[str]
+    status: str
+    unit: str | None
+    multi_touch: bool
+    tags: list[str]
+    key_accounts: list[KeyAccountOut]
+    last_engaged_on: datetime.date | None
+
+
+class OrganisationPage(Page):
+    items: list[OrganisationItem]
+
+
+class KeyOwner(Schema):
+    name: str
+    email: str
+    unit: str
+    guidance: str
+
+
+class ContactOut(Schema):
+    id: Id
+    organisation: Id
+    display_name: str = Field(description="The name as pages show it: key contacts end in *.")
+    full_name: str
+    job_title: str
+    email: str
+    phone: str
+    visible_to_students: bool | None = Field(description="Shown to staff only; null otherwise.")
+    key_contact: bool
+    owners: list[KeyOwner] = Field(description="Who to liaise with before contacting them.")
+
+
+class OrganisationOut(OrganisationItem):
+    description: str
+    contacts: list[ContactOut]
+
+
+class NoteOut(Schema):
+    id: Id
+    organisation: Id
+    kind: str
+    started_by: str
+    date: datetime.date
+    author: str | None
+    unit: str | None
+    contacts: list[str]
+    text: str
+    follow_up_on: datetime.date | None
+
+
+class NotePage(Page):
+    items: list[NoteOut]
+
+
+class AudienceOut(Schema):
+    open_to_all: bool
+    units: list[str]
+    programmes: list[str]
+    years: list[int]
+    open_to_employers: bool
+    open_to_public: bool
+
+
+class EventOut(Schema):
+    id: Id
+    uid: str
+    title: str
+    type: str
+    status: str
+    unit: Named
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    venue: str
+    online_url: str
+    description: str
+    organisations: list[Named]
+    audience: AudienceOut
+
+
+class EventPage(Page):
+    items: list[EventOut]
+
+
+class ClashOut(Schema):
+    event: Id
+    title: str
+    starts_at: datetime.datetime
+    score: int
+    reasons: list[str]
+
+
+class EventWithClashes(EventOut):
+    clashes: list[ClashOut] = Field(description="Published events it clashes with, worst first.")
+
+
+class BookingOut(Schema):
+    id: Id
+    event: Id
+    student: str
+    status: str
+    source: str
+    booked_at: datetime.datetime
+    checked_in_at: datetime.datetime | None
+
+
+class BookingPage(Page):
+    items: list[BookingOut]
+    counts: dict[str, int]
+
+
+class PlaceOut(Schema):
+    event: Id
+    outcome: Literal["booked", "waiting_list"]
+    booking: Id | None
+    message: str
+
+
+class VacancyOut(Schema):
+    id: Id
+    title: str
+    type: str
+    organisation: Named
+    location: str
+    remote: bool
+    salary: str
+    closing_date: datetime.date
+    apply_url: str
+    apply_email: str
+    for_you: bool
+
+
+class VacancyPage(Page):
+    items: list[VacancyOut]
+
+
+class ChartOut(Schema):
+    period: str
+    periods: list[datetime.date]
+    series: dict[str, list[int]] = Field(description="Emails sent per sending unit.")
+    totals: list[int]
+
+
+# Input --------------------------------------------------------------------------------
+
+Text = Field(default=None, max_length=5000)
+
+
+class OrganisationIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    website: str = Field("", max_length=200)
+    sector: int | None = Field(None, ge=1, le=2**53)
+    size: str = Field("", max_length=12)
+    locations: str = Field("", max_length=300)
+    description: str = Field("", max_length=20000)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    unit: int | None = Field(None, ge=1, le=2**53)
+    confirm_duplicate: bool = Field(
+        False, description="Create it although likely duplicates exist (answered with 409)."
+    )
+
+
+class OrganisationChange(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    website: str | None = Field(None, max_length=200)
+    sector: int | None = Field(None, ge=1, le=2**53)
+    size: str | None = Field(None, max_length=12)
+    locations: str | None = Field(None, max_length=300)
+    description: str | None = Field(None, max_length=20000)
+    tags: list[str] | None = Field(None, max_length=50)
+
+
+class ContactIn(Schema):
+    full_name: str = Field(min_length=1, max_length=150)
+    job_title: str = Field("", max_length=150)
+    email: str = Field("", max_length=254)
+    phone: str = Field("", max_length=40)
+    visible_to_students: bool = False
+    email_consent: bool = False
+
+
+class ContactChange(Schema):
+    full_name: str | None = Field(None, min_length=1, max_length=150)
+    job_title: str | None = Field(None, max_length=150)
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=40)
+    visible_to_students: bool | None = None
+    email_consent: bool | None = None
+
+
+class NoteIn(Schema):
+    text: str = Field(min_length=1, max_length=20000)
+    kind: str = "meeting"
+    started_by: str = "us"
+    date: datetime.date | None = None
+    contacts: list[int] = Field(default_factory=list, max_length=100)
+    follow_up_on: datetime.date | None = None
+
+
+class EventIn(Schema):
+    title: str = Field(min_length=1, max_length=200)
+    unit: int = Field(ge=1, le=2**53)
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    type: str = "other"
+    venue: str = Field("", max_length=200)
+    online_url: str = Field("", max_length=200)
+    description: str = Field("", max_length=20000)
+    organisations: list[int] = Field(default_factory=list, max_length=100)
+    open_to_all: bool = False
+    audience_units: list[int] = Field(default_factory=list, max_length=100)
+    audience_programmes: list[int] = Field(default_factory=list, max_length=100)
+    audience_years: list[int] = Field(default_factory=list, max_length=10)
+    open_to_employers: bool = False
+    open_to_public: bool = False
+
+
+class EventChange(Schema):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    starts_at: datetime.datetime | None = None
+    ends_at: datetime.datetime | None = None
+    type: str | None = None
+    venue: str | None = Field(None, max_length=200)
+    online_url: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=20000)
+    organisations: list[int] | None = Field(None, max_length=100)
+    open_to_all: bool | None = None
+    audience_units: list[int] | None = Field(None, max_length=100)
+    audience_years: list[int] | None = Field(None, max_length=10)
+    open_to_employers: bool | None = None
+    open_to_public: bool | None = None
+    override_reason: str = Field("", max_length=2000)
+
+
+class PublishIn(Schema):
+    override_reason: str = Field(
+        "", max_length=2000, description="Why it goes ahead despite clashes (needed if any)."
+    )

@@ -1,0 +1,106 @@
+"""Schemathesis against the live schema through the WSGI app, as an operator, a student,
+an employer, a viewer and with no token: no 5xx, every response as the schema says, and
+nobody shown what they may not see."""
+
+import re
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+from mycareer.api import (
+    routes,  # noqa: F401 (registers the endpoints)
+    services,
+)
+from mycareer.api.api import api
+from mycareer.api.models import Scope
+from mycareer.wsgi import application
+
+schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/v1"))
+schema.app = application
+
+# Only staff may read these; a student's token must never get them.
+STAFF_ONLY = re.compile(
+    r"^/api/v1/(organisations|organisations/\{pk\}/notes|contacts/\{pk\}|communication-chart"
+    r"|events/\{pk\}/bookings)$"
+)
+# Left out, with the reason: a schema-valid request may still be refused by the records
+# (an id that names nothing: 404; a likely duplicate: 409; a rule: 403), and a request
+# outside the schema is sometimes accepted on purpose (an unknown extra field in a body
+# is ignored, as JSON APIs do). Every other check runs.
+NOT_FOR_A_RECORDS_API = [
+    schemathesis.checks.positive_data_acceptance,
+    schemathesis.checks.negative_data_rejection,
+]
+PERSONAS = ["operator", "student", "employer@demo-employer.com", "viewer", None]
+
+
+@pytest.fixture
+def world(persona, settings):
+    """A little of everything for the calls to find: organisations, a key contact, a
+    published event with a booking."""
+    from mycareer.bookings import services as bookings
+    from mycareer.bookings.tests.factories import make_event
+    from mycareer.organisations import services as organisations
+    from mycareer.organisations.tests.factories import make_organisation
+
+    settings.MYCAREER = {**settings.MYCAREER, "API_CALLS_PER_MINUTE": 100_000}
+    tom = persona("operator")
+    org = make_organisation("Northbridge Engineering Ltd", by=tom, tags=["Placements"])
+    organisations.contact_create(organisation=org, by=tom, full_name="David Okoro")
+    organisations.note_create(organisation=org, by=tom, text="A call.")
+    event = make_event(organiser=tom)
+    bookings.booking_create(event=event, student=persona("student"), by=persona("student"))
+
+
+def _header(persona, who) -> dict:
+    if who is None:
+        return {}
+    user = persona(who)
+    if not user.has_perm("api.use_tokens"):
+        return {}  # employers hold no API tokens: their calls carry none
+    _token, secret = services.token_create(
+        owner=user, by=user, name=f"Fuzz {user.pk}", scopes=Scope.values
+    )
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def headers(persona, who, world):
+    """The persona's token, made once for all of a test's examples.
+
+    The calls go through the WSGI app in this thread, inside the test's transaction;
+    as Django's test client does, the end of a request must not close the connection.
+    """
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield _header(persona, who)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", PERSONAS)
+@schema.parametrize()
+@hypothesis_settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_the_api_survives_any_input_and_shows_each_persona_only_theirs(case, who, headers):
+    response = case.call_and_validate(headers=headers, excluded_checks=NOT_FOR_A_RECORDS_API)
+    assert response.status_code < 500
+    path, method = case.operation.path, case.method.upper()
+    if not headers:
+        assert response.status_code in (401, 404, 405) or path.endswith("openapi.json")
+    if who == "student" and response.status_code == 200 and method == "GET":
+        assert not STAFF_ONLY.match(path), f"a student read {path}"
+    if who == "viewer" and method in ("POST", "PATCH", "DELETE"):
+        assert response.status_code >= 400, f"a viewer wrote with {method} {path}"

@@ -1,0 +1,194 @@
+"""Reads through the pages' selectors and rules: what each person sees, paging, ETags."""
+
+import pytest
+
+from mycareer.events.tests.factories import at, far_monday, make_event, unit
+from mycareer.organisations import services as organisations
+from mycareer.organisations.tests.factories import key_account_with_contact, make_organisation
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def northbridge(persona, cast):
+    """Northbridge with Tom's key contact David and an ordinary contact Ana (visible to
+    students), tagged Placements, with a note Helen wrote."""
+    tom, helen = persona("operator"), persona("manager")
+    org = make_organisation("Northbridge Engineering Ltd", by=tom, tags=["Placements"])
+    david = organisations.contact_create(
+        organisation=org, by=tom, full_name="David Okoro", email="david@northbridge.example"
+    )
+    organisations.contact_create(
+        organisation=org,
+        by=tom,
+        full_name="Ana Silva",
+        email="ana@northbridge.example",
+        visible_to_students=True,
+    )
+    key_account_with_contact(
+        contact=david,
+        operator=tom,
+        unit=cast["units"]["mech"],
+        by=persona("admin"),
+        guidance="Ask Tom first.",
+    )
+    organisations.note_create(organisation=org, by=helen, text="Met about the advisory board.")
+    return org
+
+
+def test_search_uses_the_search_pages_filters(call, token_for, northbridge):
+    make_organisation("Kestrel Games", tags=["Games"])
+    secret = token_for("viewer")
+    found = call(secret, "get", "/organisations?tags_any=Placements").json()
+    assert [o["name"] for o in found["items"]] == ["Northbridge Engineering Ltd"]
+    item = found["items"][0]
+    assert item["tags"] == ["Placements"]
+    assert item["key_accounts"][0]["operator"] == "Tom Bennett"
+    assert call(secret, "get", "/organisations?key_account=yes").json()["items"][0]["id"] == (
+        northbridge.pk
+    )
+    assert len(call(secret, "get", "/organisations").json()["items"]) == 2
+
+
+def test_an_unknown_filter_is_refused_not_ignored(call, token_for, northbridge):
+    response = call(token_for("viewer"), "get", "/organisations?tag=Placements")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "unknown_filter"
+    assert body["fields"] == {"tag": ["Not a filter of the search."]}
+
+
+def test_contacts_are_shown_as_the_pages_show_them(call, token_for, northbridge):
+    staff = call(token_for("viewer"), "get", f"/organisations/{northbridge.pk}").json()
+    david = next(c for c in staff["contacts"] if c["full_name"] == "David Okoro")
+    assert david["display_name"] == "David Okoro *"
+    assert david["key_contact"] is True
+    assert david["owners"] == [
+        {
+            "name": "Tom Bennett",
+            "email": "operator@demo.ac.uk",
+            "unit": "School of Mechanical Engineering",
+            "guidance": "Ask Tom first.",
+        }
+    ]
+    assert david["email"] == "david@northbridge.example"
+    # A student sees only the contact the employer let students see.
+    student = call(token_for("student"), "get", f"/organisations/{northbridge.pk}").json()
+    assert [c["full_name"] for c in student["contacts"]] == ["Ana Silva"]
+    assert student["contacts"][0]["visible_to_students"] is None
+
+
+def test_notes_are_for_staff_only(call, token_for, northbridge):
+    notes = call(token_for("viewer"), "get", f"/organisations/{northbridge.pk}/notes").json()
+    assert [n["text"] for n in notes["items"]] == ["Met about the advisory board."]
+    refused = call(token_for("student"), "get", f"/organisations/{northbridge.pk}/notes")
+    assert refused.status_code == 403
+    assert set(refused.json()) >= {"code", "message", "fields"}
+
+
+def test_cursor_pages_are_stable_when_records_are_added(call, token_for):
+    for n in range(5):
+        make_organisation(f"Company {n}")
+    secret = token_for("viewer")
+    first = call(secret, "get", "/organisations?limit=2").json()
+    # A record added mid-way (its name sorts first) does not shift the pages still to read.
+    make_organisation("Aardvark Analytics")
+    second = call(secret, "get", f"/organisations?limit=2&cursor={first['next_cursor']}").json()
+    third = call(secret, "get", f"/organisations?limit=2&cursor={second['next_cursor']}").json()
+    names = [o["name"] for page in (first, second, third) for o in page["items"]]
+    assert names[:5] == [f"Company {n}" for n in range(5)]
+    assert len(names) == len(set(names))
+
+
+def test_a_cursor_it_did_not_give_is_refused(call, token_for):
+    response = call(token_for("viewer"), "get", "/organisations?cursor=not-a-cursor")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_cursor"
+
+
+def test_etag_and_if_none_match_answer_304(call, token_for, northbridge):
+    secret = token_for("viewer")
+    first = call(secret, "get", f"/organisations/{northbridge.pk}")
+    etag = first["ETag"]
+    again = call(secret, "get", f"/organisations/{northbridge.pk}", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    organisations.organisation_update(
+        organisation=northbridge, by=None, description="Now with a description."
+    )
+    changed = call(secret, "get", f"/organisations/{northbridge.pk}", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    lists = call(secret, "get", "/organisations")
+    assert (
+        call(secret, "get", "/organisations", HTTP_IF_NONE_MATCH=lists["ETag"]).status_code == 304
+    )
+
+
+def test_events_follow_the_calendar_and_its_filters(call, token_for, persona):
+    tom = persona("operator")
+    monday = far_monday()
+    talk = make_event(by=tom, title="Rail careers", starts_at=at(monday, 10), publish=True)
+    make_event(by=tom, title="Draft only", starts_at=at(monday, 14))
+    make_event(
+        by=persona("admin"),
+        title="Business breakfast",
+        unit=unit("lubs"),
+        starts_at=at(monday, 8),
+        audience_units=[unit("lubs")],
+        publish=True,
+    )
+    # Aisha studies mechanical engineering: she sees her school's talk, not drafts.
+    seen = call(token_for("student"), "get", "/events").json()["items"]
+    assert [e["title"] for e in seen] == ["Rail careers"]
+    staff = call(token_for("operator"), "get", f"/events?unit={unit('mech').pk}").json()
+    assert [e["title"] for e in staff["items"]] == ["Rail careers", "Draft only"]
+    assert staff["items"][0]["audience"]["units"] == ["School of Mechanical Engineering"]
+    hidden = call(token_for("student"), "get", "/events?type=workshop").json()["items"]
+    assert hidden == []
+    assert call(token_for("student"), "get", "/events?type=party").status_code == 400
+    assert call(token_for("student"), "get", f"/events/{talk.pk}").status_code == 200
+
+
+def test_bookings_of_an_event_are_for_its_organisers(call, token_for, persona):
+    from mycareer.bookings import services as bookings
+
+    event = make_event(by=persona("operator"), starts_at=at(far_monday(), 10), publish=True)
+    bookings.booking_create(event=event, student=persona("student"), by=persona("student"))
+    answer = call(token_for("operator"), "get", f"/events/{event.pk}/bookings").json()
+    assert [b["student"] for b in answer["items"]] == ["Aisha Khan"]
+    assert answer["counts"]["confirmed"] == 1
+    refused = call(token_for("mailer"), "get", f"/events/{event.pk}/bookings")
+    assert refused.status_code == 403
+    assert "run by its organiser" in refused.json()["message"]
+
+
+def test_the_communication_chart_figures(call, token_for):
+    answer = call(token_for("viewer"), "get", "/communication-chart?period=week&months=2").json()
+    assert answer["period"] == "week"
+    assert len(answer["periods"]) == len(answer["totals"])
+    assert call(token_for("student"), "get", "/communication-chart").status_code == 403
+    assert call(token_for("viewer"), "get", "/communication-chart?period=day").status_code == 400
+
+
+def test_list_endpoints_cost_a_few_queries_however_many_rows(
+    call, token_for, persona, django_assert_max_num_queries
+):
+    tom = persona("operator")
+    for n in range(12):
+        org = make_organisation(f"Firm {n}", by=tom, tags=["Placements", f"T{n}"])
+        organisations.contact_create(organisation=org, by=tom, full_name=f"Person {n}")
+        organisations.note_create(organisation=org, by=tom, text=f"Note {n}")
+        make_event(
+            by=tom,
+            title=f"Talk {n}",
+            starts_at=at(far_monday(), 8 + n % 10),
+            publish=True,
+            organisations=[org],
+            override_reason="Volume test",
+        )
+    secret = token_for("operator")
+    for path in ("/organisations", "/events", "/vacancies", f"/organisations/{org.pk}/notes"):
+        # About twenty are the cost of any call (token, its use, the rate limit in the
+        # database cache, the access check, the audit); none grows with the rows.
+        with django_assert_max_num_queries(30):
+            response = call(secret, "get", path)
+        assert response.status_code == 200, path

@@ -1,0 +1,225 @@
+"""Writes through the services and their rules: duplicates, liaison, clashes, If-Match,
+bookings with a student's own token, attendance."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from mycareer.audit.models import AuditEntry
+from mycareer.bookings.models import Booking
+from mycareer.bookings.tests.factories import make_event as bookable_event
+from mycareer.events.models import Event
+from mycareer.events.tests.factories import at, far_monday, make_event, unit
+from mycareer.organisations import services as organisations
+from mycareer.organisations.models import Note, Organisation
+from mycareer.organisations.tests.factories import key_account_with_contact, make_organisation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_likely_duplicate_is_409_with_reasons_until_confirmed(call, token_for):
+    existing = make_organisation(
+        "Northbridge Engineering Ltd", website="https://northbridge.example"
+    )
+    secret = token_for("operator")
+    body = {"name": "Northbridge Engineering", "website": "https://www.northbridge.example"}
+    refused = call(secret, "post", "/organisations", body)
+    assert refused.status_code == 409
+    answer = refused.json()
+    assert answer["code"] == "likely_duplicate"
+    [duplicate] = answer["duplicates"]
+    assert duplicate["id"] == existing.pk and duplicate["reasons"]
+    assert Organisation.objects.count() == 1
+    created = call(secret, "post", "/organisations", {**body, "confirm_duplicate": True})
+    assert created.status_code == 201
+    assert AuditEntry.objects.filter(
+        action="organisations.organisation.created", object_id=str(created.json()["id"])
+    ).exists()
+
+
+def test_bad_input_is_a_400_in_the_one_shape(call, token_for, client):
+    secret = token_for("operator")
+    missing = call(secret, "post", "/organisations", {"website": "x"})
+    assert missing.status_code == 400
+    assert set(missing.json()) == {"code", "message", "fields"}
+    assert "name" in missing.json()["fields"]
+    broken = client.post(
+        "/api/v1/organisations",
+        data="{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert broken.status_code == 400 and broken.json()["code"]
+    huge = call(secret, "get", "/organisations/99999999999999999999999")
+    assert huge.status_code == 400
+
+
+def test_updates_need_the_current_etag(call, token_for):
+    org = make_organisation("Aire Valley Robotics")
+    secret = token_for("operator")
+    etag = call(secret, "get", f"/organisations/{org.pk}")["ETag"]
+    no_tag = call(secret, "patch", f"/organisations/{org.pk}", {"locations": "Leeds"})
+    assert no_tag.status_code == 428
+    first = call(
+        secret, "patch", f"/organisations/{org.pk}", {"locations": "Leeds"}, HTTP_IF_MATCH=etag
+    )
+    assert first.status_code == 200 and first.json()["locations"] == ["Leeds"]
+    # A second editor working from the same copy is stopped: nothing is overwritten.
+    stale = call(
+        token_for("manager"),
+        "patch",
+        f"/organisations/{org.pk}",
+        {"locations": "York"},
+        HTTP_IF_MATCH=etag,
+    )
+    assert stale.status_code == 412
+    assert stale.json()["code"] == "stale"
+    assert stale["ETag"] == first["ETag"]
+    assert Organisation.objects.get(pk=org.pk).locations == "Leeds"
+
+
+def test_contacts_are_added_and_changed_with_if_match(call, token_for):
+    org = make_organisation("Aire Valley Robotics")
+    secret = token_for("operator")
+    made = call(
+        secret,
+        "post",
+        f"/organisations/{org.pk}/contacts",
+        {"full_name": "Ruth Key", "email": "Ruth@aire.example"},
+    )
+    assert made.status_code == 201 and made.json()["email"] == "ruth@aire.example"
+    contact = made.json()["id"]
+    etag = call(secret, "get", f"/contacts/{contact}")["ETag"]
+    changed = call(
+        secret, "patch", f"/contacts/{contact}", {"job_title": "Head of HR"}, HTTP_IF_MATCH=etag
+    )
+    assert changed.json()["job_title"] == "Head of HR"
+    again = call(secret, "patch", f"/contacts/{contact}", {"phone": "0113"}, HTTP_IF_MATCH=etag)
+    assert again.status_code == 412
+
+
+def test_a_note_naming_a_key_contact_is_refused_with_who_to_ask(call, token_for, persona, cast):
+    tom = persona("operator")
+    org = make_organisation("Northbridge Engineering Ltd")
+    david = organisations.contact_create(organisation=org, by=tom, full_name="David Okoro")
+    key_account_with_contact(
+        contact=david, operator=tom, unit=cast["units"]["mech"], by=persona("admin")
+    )
+    body = {"text": "Called David about a talk.", "contacts": [david.pk]}
+    refused = call(token_for("manager"), "post", f"/organisations/{org.pk}/notes", body)
+    assert refused.status_code == 403
+    answer = refused.json()
+    assert answer["code"] == "liaison_needed"
+    assert answer["ask"] == [
+        {"contact": david.pk, "owners": [{"name": "Tom Bennett", "email": "operator@demo.ac.uk"}]}
+    ]
+    assert "Tom Bennett" in answer["message"]
+    assert not Note.objects.exists()
+    # The owner records it; and so may anyone when David called first.
+    assert (
+        call(token_for("operator"), "post", f"/organisations/{org.pk}/notes", body).status_code
+        == 201
+    )
+    inbound = {**body, "started_by": "them"}
+    assert (
+        call(token_for("manager"), "post", f"/organisations/{org.pk}/notes", inbound).status_code
+        == 201
+    )
+
+
+def _event_body(**extra):
+    monday = far_monday()
+    return {
+        "title": "Tom's talk",
+        "unit": unit("mech").pk,
+        "starts_at": at(monday, 12, 30).isoformat(),
+        "ends_at": at(monday, 13, 30).isoformat(),
+        "audience_units": [unit("mech").pk],
+        **extra,
+    }
+
+
+def test_a_draft_event_answers_with_its_clashes_and_publishing_needs_a_reason(
+    call, token_for, persona
+):
+    theirs = make_event(
+        by=persona("manager"),
+        title="Helen's talk",
+        unit=unit("eps"),
+        starts_at=at(far_monday(), 12),
+        audience_units=[unit("mech")],
+        publish=True,
+    )
+    secret = token_for("operator")
+    created = call(secret, "post", "/events", _event_body())
+    assert created.status_code == 201
+    draft = created.json()
+    assert draft["status"] == "draft"
+    assert [c["event"] for c in draft["clashes"]] == [theirs.pk]
+    assert draft["clashes"][0]["reasons"]
+    refused = call(secret, "post", f"/events/{draft['id']}/publish", {})
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "clashes"
+    assert Event.objects.get(pk=draft["id"]).status == "draft"
+    published = call(
+        secret,
+        "post",
+        f"/events/{draft['id']}/publish",
+        {"override_reason": "Only date the speaker has"},
+    )
+    assert published.status_code == 200
+    assert published.json()["status"] == "published"
+
+
+def test_events_are_made_only_for_ones_own_units_and_changed_with_if_match(call, token_for):
+    refused = call(token_for("mailer"), "post", "/events", _event_body())
+    assert refused.status_code == 403
+    assert not Event.objects.exists()
+    secret = token_for("operator")
+    event = call(secret, "post", "/events", _event_body()).json()
+    etag = call(secret, "get", f"/events/{event['id']}")["ETag"]
+    changed = call(
+        secret, "patch", f"/events/{event['id']}", {"venue": "Room 2"}, HTTP_IF_MATCH=etag
+    )
+    assert changed.status_code == 200 and changed.json()["venue"] == "Room 2"
+    assert (
+        call(
+            secret, "patch", f"/events/{event['id']}", {"venue": "Room 3"}, HTTP_IF_MATCH=etag
+        ).status_code
+        == 412
+    )
+
+
+def test_a_student_books_and_cancels_with_their_own_token(call, token_for, persona):
+    event = bookable_event(capacity=1)
+    secret = token_for("student", scopes=["read", "bookings"])
+    booked = call(secret, "post", f"/events/{event.pk}/bookings")
+    assert booked.status_code == 201 and booked.json()["outcome"] == "booked"
+    booking = booked.json()["booking"]
+    # Nobody else cancels it, whatever their token.
+    other = persona("student2")
+    from mycareer.api import services
+
+    _t, theirs = services.token_create(owner=other, by=other, name="Theirs", scopes=["bookings"])
+    assert call(theirs, "delete", f"/bookings/{booking}").status_code == 404
+    assert call(token_for("operator"), "delete", f"/bookings/{booking}").status_code == 403
+    cancelled = call(secret, "delete", f"/bookings/{booking}")
+    assert cancelled.json()["status"] == "cancelled"
+    # A token without the bookings scope cannot book.
+    reader = token_for("student", scopes=["read"])
+    assert call(reader, "post", f"/events/{event.pk}/bookings").json()["code"] == "scope_missing"
+
+
+def test_attendance_is_recorded_by_the_events_organisers(call, token_for, persona):
+    tom, aisha = persona("operator"), persona("student")
+    event = bookable_event(organiser=tom, starts_in=datetime.timedelta(minutes=30))
+    from mycareer.bookings import services as bookings
+
+    booking = bookings.booking_create(event=event, student=aisha, by=aisha)
+    refused = call(token_for("mailer"), "post", f"/bookings/{booking.pk}/attendance")
+    assert refused.status_code in (403, 404)
+    recorded = call(token_for("operator"), "post", f"/bookings/{booking.pk}/attendance")
+    assert recorded.status_code == 200
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.ATTENDED
+    assert Booking.objects.get(pk=booking.pk).checked_in_at <= timezone.now()
