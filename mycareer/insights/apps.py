@@ -1,0 +1,33 @@
+from django.apps import AppConfig
+
+
+class InsightsConfig(AppConfig):
+    name = "mycareer.insights"
+    label = "insights"
+    verbose_name = "Opportunities for relationship development"
+
+    def ready(self) -> None:
+        from mycareer.accounts.permissions import can_view_staff_pages
+        from mycareer.audit.registry import register_actions
+        from mycareer.core.registry import (
+            NavItem,
+            SeedStep,
+            register_jobs,
+            register_nav,
+            register_seed,
+        )
+        from mycareer.insights import (
+            jobs,
+            permissions,  # noqa: F401 (registers rules)
+        )
+        from mycareer.insights.demo import seed_insights
+
+        register_jobs(jobs.JOBS)
+        register_actions(
+            {
+                "insights.opportunity.followed_up": "Follow-up recorded from an opportunity",
+                "insights.opportunity.dismissed": "Opportunity dismissed",
+            }
+        )
+        register_nav(NavItem("Opportunities", "insights:mine", can_view_staff_pages, order=65))
+        register_seed(SeedStep("insights", seed_insights, order=90))

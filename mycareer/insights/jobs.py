@@ -1,0 +1,17 @@
+"""The insights app's schedule: the opportunities are found afresh every night."""
+
+from django_tasks import task
+
+from mycareer.core.registry import DailyJob
+
+
+@task()
+def refresh_opportunities() -> dict[str, int]:
+    """Nightly: find every opportunity afresh (the pages show when this ran)."""
+    from mycareer.insights.services import opportunities_refresh
+
+    run = opportunities_refresh()
+    return {"opportunities": sum(run.counts.values())}
+
+
+JOBS: tuple = (DailyJob("insights", refresh_opportunities, hour=3),)
