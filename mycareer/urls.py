@@ -28,6 +28,7 @@ urlpatterns = [
         saml_finish_sign_in,
     ),
     path("operations/", include("mycareer.operations.urls")),
+    path("insights/", include("mycareer.insights.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # Uploads are served by MyCareer itself, with or without DEBUG (see core/media.py).

@@ -21,8 +21,11 @@ class InsightsConfig(AppConfig):
             permissions,  # noqa: F401 (registers rules)
         )
         from mycareer.insights.demo import seed_insights
+        from mycareer.insights.services import MERGE_HANDLER
+        from mycareer.organisations.merging import register_merge_handler
 
         register_jobs(jobs.JOBS)
+        register_merge_handler(MERGE_HANDLER)
         register_actions(
             {
                 "insights.opportunity.followed_up": "Follow-up recorded from an opportunity",

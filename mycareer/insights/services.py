@@ -11,8 +11,9 @@ from django.utils import timezone
 from mycareer import audit
 from mycareer.core.logs import log_event
 from mycareer.insights.finders import find_all, thresholds
-from mycareer.insights.models import Audience, Dismissal, InsightsRun, Opportunity
-from mycareer.organisations.models import Note
+from mycareer.insights.models import Audience, Dismissal, InsightsRun, Kind, Opportunity
+from mycareer.organisations.merging import MergeHandler
+from mycareer.organisations.models import KeyContact, Note
 from mycareer.organisations.services import note_create
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ def opportunities_refresh(*, today: datetime.date | None = None) -> InsightsRun:
     today = today or timezone.localdate()
     run = InsightsRun.objects.create()
     found = find_all(today)
+    _add_key_contacts(found)
     Opportunity.objects.all().delete()
     rows = Opportunity.objects.bulk_create(
         [
@@ -55,6 +57,30 @@ def opportunities_refresh(*, today: datetime.date | None = None) -> InsightsRun:
     run.save(update_fields=["finished_at", "counts"])
     log_event(logger, "insights.refreshed", opportunities=len(found), **counts)
     return run
+
+
+# Kinds about a key account's own business: its owner acts, no one asks to liaise.
+_OWNERS_OWN = {Kind.KEY_ACCOUNT_QUIET, Kind.LIAISON_UNANSWERED}
+
+
+def _add_key_contacts(found) -> None:
+    """A key contact of each organisation, so a row can offer "ask the owner to liaise"."""
+    wanted = {item.organisation_id for item in found if item.kind not in _OWNERS_OWN}
+    first: dict[int, KeyContact] = {}
+    for link in (
+        KeyContact.objects.filter(key_account__organisation_id__in=wanted)
+        .select_related("key_account__operator")
+        .order_by("key_account__organisation_id", "pk")
+    ):
+        first.setdefault(link.key_account.organisation_id, link)
+    for item in found:
+        chosen = first.get(item.organisation_id)
+        if chosen is not None and item.kind not in _OWNERS_OWN:
+            item.figures |= {
+                "key_contact": chosen.contact_id,
+                "key_owner": chosen.key_account.operator_id,
+                "key_owner_name": chosen.key_account.operator.full_name,
+            }
 
 
 def _may_act(by, opportunity: Opportunity) -> None:
@@ -142,3 +168,18 @@ def opportunity_dismiss(*, opportunity: Opportunity, by, reason: str) -> Dismiss
     )
     log_event(logger, "insights.dismissed", key=opportunity.key, by=by.pk, until=until)
     return dismissal
+
+
+def _merge_insights(*, survivor, other, outcome) -> None:
+    # Opportunities are found afresh each night: the merged-away record's go with it.
+    # Dismissals are records of a decision: they move to the survivor.
+    Opportunity.objects.filter(organisation=other).delete()
+    moved = Dismissal.objects.filter(organisation=other).update(organisation=survivor)
+    outcome.moved("dismissed opportunity", "dismissed opportunities", moved)
+
+
+MERGE_HANDLER = MergeHandler(
+    name="insights",
+    relations=("insights.Opportunity.organisation", "insights.Dismissal.organisation"),
+    organisation=_merge_insights,
+)

@@ -34,7 +34,7 @@ from django.utils.translation import ngettext
 from taggit.models import Tag
 
 from mycareer.accounts.models import Unit
-from mycareer.core.forms import DateInput
+from mycareer.core.forms import MAX_ID, DateInput, bounded_int
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
@@ -80,6 +80,8 @@ class OrganisationQuery:
     engaged_before: datetime.date | None = None
     include_archived: bool = False
     key_account: str = ""  # "", "yes", "no", "mine" or "multi"
+    # Organisations chosen one by one (an opportunity list's selection), by id.
+    ids: tuple[int, ...] = ()
     sort: str = "name"
     # Whose "mine" the key-account filter means; the person running the search, never saved.
     viewer: int | None = None
@@ -218,6 +220,19 @@ def describe_query(query: OrganisationQuery, *, viewer_name: str = "") -> str:
     }
     if query.key_account:
         parts.append(key_accounts[query.key_account])
+    if query.ids:
+        chosen = list(
+            Organisation.objects.filter(pk__in=query.ids)
+            .order_by(Lower("name"))
+            .values_list("name", flat=True)[: CHOSEN_NAMED + 1]
+        )
+        shown = chosen[:CHOSEN_NAMED]
+        if len(query.ids) > len(shown):
+            shown.append(
+                ngettext("%d more", "%d more", len(query.ids) - len(shown))
+                % (len(query.ids) - len(shown))
+            )
+        parts.append(f"chosen one by one: {names(shown, 'and')}")
     if query.include_archived:
         parts.append("archived ones included")
     if not parts:
@@ -226,6 +241,34 @@ def describe_query(query: OrganisationQuery, *, viewer_name: str = "") -> str:
 
 
 # The form ----------------------------------------------------------------------------
+
+
+# A selection chosen one by one is at most this many organisations; so many are named.
+MAX_CHOSEN = 1000
+CHOSEN_NAMED = 5
+
+
+class IdListField(forms.Field):
+    """Organisations chosen one by one, as repeated `ids` parameters; each once, in order."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> tuple[int, ...]:
+        if not value:
+            return ()
+        items = [value] if isinstance(value, str | int) else list(value)
+        # A number too big to name a record is refused here, not by the database.
+        ids = {bounded_int(item, low=1, high=MAX_ID) for item in items}
+        if None in ids:
+            raise forms.ValidationError(
+                "Organisations are chosen by their number in MyCareer.", code="invalid"
+            )
+        if len(ids) > MAX_CHOSEN:
+            raise forms.ValidationError(
+                f"Choose at most {MAX_CHOSEN} organisations one by one; use filters for more.",
+                code="too_many",
+            )
+        return tuple(sorted(pk for pk in ids if pk is not None))
 
 
 class TagListField(forms.CharField):
@@ -346,6 +389,7 @@ class OrganisationSearchForm(forms.Form):
         ],
         required=False,
     )
+    ids = IdListField(label="Organisations chosen one by one", required=False)
     include_archived = forms.BooleanField(label="Include archived organisations", required=False)
     sort = forms.ChoiceField(label="Sort by", choices=list(SORTS.items()), required=False)
 
@@ -399,6 +443,7 @@ class OrganisationSearchForm(forms.Form):
             engaged_before=data["engaged_before"],
             include_archived=data["include_archived"],
             key_account=data.get("key_account") or "",
+            ids=data.get("ids") or (),
             sort=data["sort"] or "name",
             viewer=getattr(viewer, "pk", None),
         )
@@ -561,6 +606,10 @@ def _by_engagement(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     return qs
 
 
+def _by_ids(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
+    return qs.filter(pk__in=query.ids) if query.ids else qs
+
+
 def _by_key_account(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     accounts = KeyAccount.objects.values("organisation_id")
     if query.key_account == "yes":
@@ -582,6 +631,7 @@ FILTERS: list[Callable[[QuerySet, OrganisationQuery], QuerySet]] = [
     _by_unit,
     _by_engagement,
     _by_key_account,
+    _by_ids,
 ]
 
 

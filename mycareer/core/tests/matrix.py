@@ -226,6 +226,7 @@ def sample_objects(persona) -> dict:
         "erasure": _erasure(persona),
         "upload": _upload(),
         "feed_import": _feed_import(persona),
+        "opportunity": _opportunity(northbridge, tom),
     }
 
 
@@ -283,6 +284,9 @@ ROUTE_ARGUMENTS = {
     "bookings:offer": {"entry_id": "entry"},
     "bookings:move": {"pk": "booking"},
     "bookings:move_entry": {"pk": "entry"},
+    "insights:follow_up": {"pk": "opportunity"},
+    "insights:dismiss": {"pk": "opportunity"},
+    "insights:unit": {"code": "unit_code"},
 }
 
 
@@ -339,6 +343,17 @@ def _erasure(persona) -> int:
         data={"records": ["Login (student)"], "changes": [], "total": 1},
     )
     return entry.pk
+
+
+def _opportunity(organisation, owner) -> int:
+    """A key account going quiet, offered to its owner, for the act-on-it pages."""
+    from mycareer.insights.models import Audience, Opportunity
+
+    opportunity = Opportunity.objects.create(
+        kind="key_quiet", key="key_quiet:matrix", organisation=organisation, reason="Quiet."
+    )
+    Audience.objects.create(opportunity=opportunity, person=owner)
+    return opportunity.pk
 
 
 def _feed_import(persona) -> int:
