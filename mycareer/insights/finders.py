@@ -198,7 +198,7 @@ def one_faculty(today: datetime.date) -> list[Found]:
                 organisation_id=org_id,
                 reason=(
                     f"{organisations[org_id]} works only with {joined(engaged_names)}; "
-                    f"{counted(fitting, 'vacancy', 'vacancies')} of its last "
+                    f"{counted(fitting, 'vacancy', 'vacancies')} it posted in the last "
                     f"{thresholds()['LOOKBACK_MONTHS']} months targeted {joined(names)}."
                 ),
                 figures={
@@ -409,9 +409,10 @@ def top_attendance(today: datetime.date) -> list[Found]:
             key=f"top_attendance:{org_id}",
             organisation_id=org_id,
             reason=(
-                f"{counted(n, 'student', 'students')} attended {organisations[org_id]}'s events "
-                f"in the last {limits['LOOKBACK_MONTHS']} months, among the "
-                f"{limits['TOP_ATTENDANCE']} highest, and no one holds it as a key account."
+                f"{counted(n, 'student', 'students')} attended events with "
+                f"{organisations[org_id]} in the last {limits['LOOKBACK_MONTHS']} months (one "
+                f"of the {limits['TOP_ATTENDANCE']} employers that drew the most), and no one "
+                "holds it as a key account: a candidate for one."
             ),
             figures={"attended": n},
             units=_owning_unit(organisations[org_id]),

@@ -231,7 +231,7 @@ class TestHalfEngaged:
                 )
         found = finders.top_attendance(today)
         assert names(found) == ["Popular Ltd"]
-        assert found[0].reason.startswith("3 students attended Popular Ltd's events")
+        assert found[0].reason.startswith("3 students attended events with Popular Ltd")
 
 
 class TestOverContacted:
