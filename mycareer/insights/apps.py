@@ -21,10 +21,16 @@ class InsightsConfig(AppConfig):
             permissions,  # noqa: F401 (registers rules)
         )
         from mycareer.insights.demo import seed_insights
+        from mycareer.insights.profile import score_section
         from mycareer.insights.services import MERGE_HANDLER
         from mycareer.organisations.merging import register_merge_handler
+        from mycareer.organisations.timeline import ProfileSection, register_profile_section
 
         register_jobs(jobs.JOBS)
+        register_profile_section(
+            "engagement score",
+            ProfileSection("insights/includes/score_section.html", score_section, 30, staff=True),
+        )
         register_merge_handler(MERGE_HANDLER)
         register_actions(
             {

@@ -11,6 +11,8 @@ import datetime
 
 from django.utils import timezone
 
+from mycareer.insights.finders import months_before
+from mycareer.insights.scores import scores_refresh
 from mycareer.insights.services import opportunities_refresh
 from mycareer.organisations.models import KeyAccount, LiaisonRequest, Note, Organisation
 from mycareer.organisations.services import note_create, organisation_create
@@ -75,4 +77,12 @@ def seed_insights(cast: dict) -> None:
                 date=today - datetime.timedelta(days=days),
                 unit=unit,
             )
+    _score_history(today)
     opportunities_refresh()
+
+
+def _score_history(today: datetime.date) -> None:
+    """Scores for this month, and two years of monthly history computed as of each month."""
+    for months in range(23, -1, -1):
+        day = months_before(today, months)
+        scores_refresh(today=day if months else today)

@@ -14,4 +14,15 @@ def refresh_opportunities() -> dict[str, int]:
     return {"opportunities": sum(run.counts.values())}
 
 
-JOBS: tuple = (DailyJob("insights", refresh_opportunities, hour=3),)
+@task()
+def refresh_scores() -> dict[str, int]:
+    """Nightly: score every organisation for this month (the month's row is its history)."""
+    from mycareer.insights.scores import scores_refresh
+
+    return {"organisations": scores_refresh()}
+
+
+JOBS: tuple = (
+    DailyJob("insights scores", refresh_scores, hour=3),
+    DailyJob("insights", refresh_opportunities, hour=3),
+)

@@ -116,3 +116,32 @@ class Dismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.organisation} dismissed until {self.until}"
+
+
+class EngagementScore(models.Model):
+    """An organisation's engagement score for a month, with its parts explained.
+
+    The row of the current month is rewritten each night; earlier months stay as they
+    were last computed, which is the history the trends and sparklines draw.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="engagement_scores"
+    )
+    month = models.DateField(help_text="The first day of the month.")
+    total = models.PositiveSmallIntegerField()
+    # [{"name": "Recency", "points": 20, "of": 30, "why": "last engaged 40 days ago"}, …]
+    components = models.JSONField(default=list)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organisation", "month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "month"], name="one_engagement_score_a_month"
+            )
+        ]
+        indexes = [models.Index(fields=["month", "total"])]
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.total} in {self.month:%B %Y}"

@@ -11,7 +11,14 @@ from django.utils import timezone
 from mycareer import audit
 from mycareer.core.logs import log_event
 from mycareer.insights.finders import find_all, thresholds
-from mycareer.insights.models import Audience, Dismissal, InsightsRun, Kind, Opportunity
+from mycareer.insights.models import (
+    Audience,
+    Dismissal,
+    EngagementScore,
+    InsightsRun,
+    Kind,
+    Opportunity,
+)
 from mycareer.organisations.merging import MergeHandler
 from mycareer.organisations.models import KeyContact, Note
 from mycareer.organisations.services import note_create
@@ -171,15 +178,20 @@ def opportunity_dismiss(*, opportunity: Opportunity, by, reason: str) -> Dismiss
 
 
 def _merge_insights(*, survivor, other, outcome) -> None:
-    # Opportunities are found afresh each night: the merged-away record's go with it.
+    # Opportunities and scores are found afresh each night: the merged-away record's go.
     # Dismissals are records of a decision: they move to the survivor.
     Opportunity.objects.filter(organisation=other).delete()
+    EngagementScore.objects.filter(organisation=other).delete()
     moved = Dismissal.objects.filter(organisation=other).update(organisation=survivor)
     outcome.moved("dismissed opportunity", "dismissed opportunities", moved)
 
 
 MERGE_HANDLER = MergeHandler(
     name="insights",
-    relations=("insights.Opportunity.organisation", "insights.Dismissal.organisation"),
+    relations=(
+        "insights.Opportunity.organisation",
+        "insights.Dismissal.organisation",
+        "insights.EngagementScore.organisation",
+    ),
     organisation=_merge_insights,
 )

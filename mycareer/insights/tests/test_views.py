@@ -148,3 +148,32 @@ def test_a_campaign_for_the_chosen_organisations_reaches_exactly_them(client, pe
     assert response.status_code == 200
     form = response.context["chosen_form"]
     assert form.initial["recipient_filters"] == {"ids": sorted(chosen)}
+
+
+def test_the_staff_profile_shows_the_score_its_parts_and_24_months(client, persona, days_ago):
+    from mycareer.insights.scores import scores_refresh
+
+    tom = persona("operator")
+    org = organisation("Scored Ltd")
+    notes(org, tom, [days_ago(10), days_ago(20)])
+    client.force_login(tom)
+    assert "Not scored yet" in client.get(org.get_absolute_url()).content.decode()
+    scores_refresh()
+
+    page = client.get(org.get_absolute_url()).content.decode()
+
+    assert "Engagement score: 41 of 100" in page
+    assert "<strong>Recency</strong>: 30 of 30 (last engaged 10 days ago)" in page
+    assert "<strong>Frequency</strong>: 6 of 30 (2 notes in 12 months)" in page
+    assert "1 month scored" in page and "<polyline" in page
+    assert page.count("Not scored</td>") == 23
+
+
+def test_students_never_see_the_score(client, persona):
+    from mycareer.insights.scores import scores_refresh
+
+    org = organisation("Public Ltd")
+    scores_refresh()
+    client.force_login(persona("student"))
+    page = client.get(org.get_absolute_url()).content.decode()
+    assert "Public Ltd" in page and "Engagement score" not in page

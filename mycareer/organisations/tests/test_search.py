@@ -675,3 +675,33 @@ def test_a_chosen_selection_survives_storing_and_is_described_by_name(spread):
 def test_a_selection_that_is_not_organisation_numbers_is_refused(cast, bad):
     with pytest.raises(ValidationError):
         OrganisationQuery.from_filters({"ids": bad})
+
+
+# The engagement score (kept by the insights app) ---------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_engagement_score_filters_and_sorts_with_unscored_last(spread):
+    for name, score in (("Alder", 80), ("Birch", 20), ("Cedar", 50)):
+        Organisation.objects.filter(pk=spread[name].pk).update(engagement_score=score)
+    assert names(qx(score_min=50)) == ["Alder Robotics", "Cedar Engineering"]
+    assert names(qx(score_min=20, score_max=50)) == ["Birch Software", "Cedar Engineering"]
+    ranked = [o.name for o in search_organisations(qx(sort="-engagement_score"))]
+    assert ranked[:3] == ["Alder Robotics", "Cedar Engineering", "Birch Software"]
+    assert all(
+        o.engagement_score is None for o in search_organisations(qx(sort="-engagement_score"))[3:]
+    )
+    assert describe_query(OrganisationQuery(score_min=50)) == (
+        "Organisations with an engagement score of at least 50"
+    )
+    query = qx(score_min=10, score_max=90, sort="-engagement_score")
+    assert OrganisationQuery.from_querystring(query.to_querystring()) == query
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "filters", [{"score_min": "101"}, {"score_min": "-1"}, {"score_min": "60", "score_max": "40"}]
+)
+def test_an_engagement_score_out_of_range_is_refused(cast, filters):
+    with pytest.raises(ValidationError):
+        OrganisationQuery.from_filters(filters)
