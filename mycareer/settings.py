@@ -500,5 +500,7 @@ MYCAREER: dict[str, Any] = {
         "CONTACTED_DAYS": env_int("INSIGHTS_CONTACTED_DAYS", 30),
         # A dismissed opportunity stays hidden this many days.
         "DISMISS_DAYS": env_int("INSIGHTS_DISMISS_DAYS", 90),
+        # The weekly digest goes on this day (0 Monday … 6 Sunday).
+        "DIGEST_WEEKDAY": env_int("INSIGHTS_DIGEST_WEEKDAY", 0),
     },
 }

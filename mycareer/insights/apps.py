@@ -7,6 +7,7 @@ class InsightsConfig(AppConfig):
     verbose_name = "Opportunities for relationship development"
 
     def ready(self) -> None:
+        from mycareer.accounts.notifications import NotificationKind, register_notification_kind
         from mycareer.accounts.permissions import can_view_staff_pages
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
@@ -21,12 +22,19 @@ class InsightsConfig(AppConfig):
             permissions,  # noqa: F401 (registers rules)
         )
         from mycareer.insights.demo import seed_insights
+        from mycareer.insights.digest import WEEKLY
         from mycareer.insights.profile import score_section
         from mycareer.insights.services import MERGE_HANDLER
         from mycareer.organisations.merging import register_merge_handler
         from mycareer.organisations.timeline import ProfileSection, register_profile_section
 
         register_jobs(jobs.JOBS)
+        register_notification_kind(
+            NotificationKind(
+                WEEKLY,
+                "Weekly: follow-ups due, key accounts going quiet, opportunities for your units",
+            )
+        )
         register_profile_section(
             "engagement score",
             ProfileSection("insights/includes/score_section.html", score_section, 30, staff=True),

@@ -22,7 +22,20 @@ def refresh_scores() -> dict[str, int]:
     return {"organisations": scores_refresh()}
 
 
+@task()
+def send_weekly_digest() -> dict[str, int]:
+    """Daily, acting on the digest day only: each operator's weekly insights email."""
+    from django.utils import timezone
+
+    from mycareer.insights.digest import is_digest_day, send_weekly_digests
+
+    today = timezone.localdate()
+    return {"sent": send_weekly_digests(today=today) if is_digest_day(today) else 0}
+
+
 JOBS: tuple = (
     DailyJob("insights scores", refresh_scores, hour=3),
     DailyJob("insights", refresh_opportunities, hour=3),
+    # After the night's opportunities, before the working day.
+    DailyJob("insights weekly digest", send_weekly_digest, hour=7),
 )
