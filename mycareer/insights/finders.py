@@ -322,66 +322,55 @@ def half_engaged(today: datetime.date) -> list[Found]:
     """Posting vacancies but never at an event, or at events but never posting vacancies."""
     limits = thresholds()
     since = months_before(today, limits["LOOKBACK_MONTHS"])
+    months = limits["LOOKBACK_MONTHS"]
     events = Event.objects.exclude(status=Event.Status.CANCELLED)
     at_an_event = Exists(events.filter(organisations=OuterRef("pk")))
     posted = Exists(_posted_vacancies().filter(organisation=OuterRef("pk")))
-    found = []
-    vacancy_only = (
-        _live()
-        .filter(~at_an_event)
-        .annotate(
-            n=Count(
-                "vacancies",
-                filter=Q(vacancies__created_at__date__gte=since)
-                & ~Q(vacancies__status__in=[Vacancy.Status.DRAFT, Vacancy.Status.REJECTED]),
-            )
-        )
-        .filter(n__gt=0)
+    recent_vacancies = Count(
+        "vacancies",
+        filter=Q(vacancies__created_at__date__gte=since)
+        & ~Q(vacancies__status__in=[Vacancy.Status.DRAFT, Vacancy.Status.REJECTED]),
     )
-    for org in vacancy_only:
-        found.append(
-            Found(
-                kind=Kind.VACANCIES_NO_EVENTS,
-                key=f"vacancies_only:{org.pk}",
-                organisation_id=org.pk,
-                reason=(
-                    f"{org} posted {counted(org.n, 'vacancy', 'vacancies')} in the last "
-                    f"{limits['LOOKBACK_MONTHS']} months but has never been at an event."
-                ),
-                figures={"vacancies": org.n, "events": 0},
-                units=_owning_unit(org),
-                administrators=not org.unit_id,
-            )
-        )
-    events_only = (
-        _live()
-        .filter(~posted)
-        .annotate(
-            n=Count(
-                "events",
-                filter=Q(events__starts_at__date__gte=since)
-                & ~Q(events__status=Event.Status.CANCELLED),
-                distinct=True,
-            )
-        )
-        .filter(n__gt=0)
+    recent_events = Count(
+        "events",
+        filter=Q(events__starts_at__date__gte=since) & ~Q(events__status=Event.Status.CANCELLED),
+        distinct=True,
     )
-    for org in events_only:
-        found.append(
-            Found(
-                kind=Kind.EVENTS_NO_VACANCIES,
-                key=f"events_only:{org.pk}",
-                organisation_id=org.pk,
-                reason=(
-                    f"{org} took part in {counted(org.n, 'event', 'events')} in the last "
-                    f"{limits['LOOKBACK_MONTHS']} months but has never posted a vacancy."
-                ),
-                figures={"events": org.n, "vacancies": 0},
-                units=_owning_unit(org),
-                administrators=not org.unit_id,
-            )
+    plans = (
+        (
+            Kind.VACANCIES_NO_EVENTS,
+            ~at_an_event,
+            recent_vacancies,
+            lambda org: (
+                f"{org} posted {counted(org.n, 'vacancy', 'vacancies')} in the last "
+                f"{months} months but has never been at an event."
+            ),
+            lambda org: {"vacancies": org.n, "events": 0},
+        ),
+        (
+            Kind.EVENTS_NO_VACANCIES,
+            ~posted,
+            recent_events,
+            lambda org: (
+                f"{org} took part in {counted(org.n, 'event', 'events')} in the last "
+                f"{months} months but has never posted a vacancy."
+            ),
+            lambda org: {"events": org.n, "vacancies": 0},
+        ),
+    )
+    return [
+        Found(
+            kind=kind,
+            key=f"{kind}:{org.pk}",
+            organisation_id=org.pk,
+            reason=reason(org),
+            figures=figures(org),
+            units=_owning_unit(org),
+            administrators=not org.unit_id,
         )
-    return found
+        for kind, never, recent, reason, figures in plans
+        for org in _live().filter(never).annotate(n=recent).filter(n__gt=0)
+    ]
 
 
 def top_attendance(today: datetime.date) -> list[Found]:

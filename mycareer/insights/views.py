@@ -105,37 +105,48 @@ def _opportunity_arg(request, pk: int) -> Opportunity:
     return _opportunity(request, pk)
 
 
+def _act(request, opportunity: Opportunity, form, *, template: str, act, extra=None):
+    """An action's page: on a valid POST, `act(data)` says what was done; back to the list.
+
+    A refusal by the service shows on the form (400), with what was typed kept.
+    """
+    back = safe_next(request, reverse("insights:mine"))
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = act(form.cleaned_data)
+        except ValidationError as error:
+            add_validation_error(form, error)
+        else:
+            messages.success(request, done)
+            return redirect(back)
+    return render(
+        request,
+        template,
+        {"opportunity": opportunity, "form": form, "next": back, **(extra or {})},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @require("insights.act_on_opportunity", _opportunity_arg)
 def follow_up(request, pk: int):
     """Record a follow-up for an opportunity: a note due on a date, for me or a colleague."""
     opportunity = _opportunity(request, pk)
+
+    def act(data) -> str:
+        note = services.opportunity_follow_up(
+            opportunity=opportunity,
+            by=request.user,
+            due_on=data["due_on"],
+            assignee=data["assignee"],
+        )
+        return (
+            f"Follow-up with {opportunity.organisation} recorded for {note.author}, due "
+            f"{note.follow_up_on:%-d %B %Y}. It has left the list."
+        )
+
     form = FollowUpForm(request.POST or None, user=request.user)
-    back = safe_next(request, reverse("insights:mine"))
-    if request.method == "POST" and form.is_valid():
-        try:
-            note = services.opportunity_follow_up(
-                opportunity=opportunity,
-                by=request.user,
-                due_on=form.cleaned_data["due_on"],
-                assignee=form.cleaned_data["assignee"],
-            )
-        except ValidationError as error:
-            add_validation_error(form, error)
-        else:
-            messages.success(
-                request,
-                f"Follow-up with {opportunity.organisation} recorded for {note.author}, due "
-                f"{note.follow_up_on:%-d %B %Y}. It has left the list.",
-            )
-            return redirect(back)
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "insights/follow_up.html",
-        {"opportunity": opportunity, "form": form, "next": back},
-        status=status,
-    )
+    return _act(request, opportunity, form, template="insights/follow_up.html", act=act)
 
 
 @require_http_methods(["GET", "POST"])
@@ -143,31 +154,23 @@ def follow_up(request, pk: int):
 def dismiss(request, pk: int):
     """Set an opportunity aside, with a reason, for the days the settings say."""
     opportunity = _opportunity(request, pk)
+
+    def act(data) -> str:
+        dismissal = services.opportunity_dismiss(
+            opportunity=opportunity, by=request.user, reason=data["reason"]
+        )
+        return (
+            f"{opportunity.get_kind_display()} for {opportunity.organisation} set aside "
+            f"until {dismissal.until:%-d %B %Y}."
+        )
+
     form = DismissForm(request.POST or None)
-    back = safe_next(request, reverse("insights:mine"))
-    if request.method == "POST" and form.is_valid():
-        try:
-            dismissal = services.opportunity_dismiss(
-                opportunity=opportunity, by=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            add_validation_error(form, error)
-        else:
-            messages.success(
-                request,
-                f"{opportunity.get_kind_display()} for {opportunity.organisation} set aside "
-                f"until {dismissal.until:%-d %B %Y}.",
-            )
-            return redirect(back)
-    status = 400 if request.method == "POST" else 200
-    return render(
+    days = thresholds()["DISMISS_DAYS"]
+    return _act(
         request,
-        "insights/dismiss.html",
-        {
-            "opportunity": opportunity,
-            "form": form,
-            "next": back,
-            "days": thresholds()["DISMISS_DAYS"],
-        },
-        status=status,
+        opportunity,
+        form,
+        template="insights/dismiss.html",
+        act=act,
+        extra={"days": days},
     )
