@@ -106,7 +106,7 @@ class Dismissal(models.Model):
     )
     reason = models.TextField()
     until = models.DateField()
-    by = models.ForeignKey(
+    dismissed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)

@@ -160,7 +160,7 @@ def opportunity_dismiss(*, opportunity: Opportunity, by, reason: str) -> Dismiss
         organisation=opportunity.organisation,
         reason=reason,
         until=until,
-        by=by,
+        dismissed_by=by,
     )
     audit.log(
         opportunity.organisation,
