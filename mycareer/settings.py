@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "mycareer.operations",
     # The JSON API sits above every other app; nothing imports it.
     "mycareer.api",
+    "mycareer.insights",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -510,4 +511,28 @@ MYCAREER: dict[str, Any] = {
     "BACKUP_HOUR": env_int("BACKUP_HOUR", 2),
     # Calls one API token may make per minute, counted in the shared cache (every process).
     "API_CALLS_PER_MINUTE": env_int("API_CALLS_PER_MINUTE", 120),
+    # Opportunities for relationship development (mycareer/insights); the pages say
+    # which of these are in force.
+    "INSIGHTS": {
+        # Lapsed: engaged at least this many times in the months before the quiet ones.
+        "LAPSED_MIN_ENGAGEMENTS": env_int("INSIGHTS_LAPSED_MIN_ENGAGEMENTS", 3),
+        "LAPSED_QUIET_MONTHS": env_int("INSIGHTS_LAPSED_QUIET_MONTHS", 6),
+        "LAPSED_BEFORE_MONTHS": env_int("INSIGHTS_LAPSED_BEFORE_MONTHS", 12),
+        # One faculty only, half-engaged and top attendance look this far back.
+        "LOOKBACK_MONTHS": env_int("INSIGHTS_LOOKBACK_MONTHS", 12),
+        # A key account with no note by its owner for this many days is going quiet.
+        "KEY_ACCOUNT_QUIET_DAYS": env_int("INSIGHTS_KEY_ACCOUNT_QUIET_DAYS", 90),
+        # A liaison request unanswered this long goes to its owner, and later to admins.
+        "LIAISON_UNANSWERED_DAYS": env_int("INSIGHTS_LIAISON_UNANSWERED_DAYS", 7),
+        "LIAISON_ESCALATE_DAYS": env_int("INSIGHTS_LIAISON_ESCALATE_DAYS", 14),
+        # Employers whose events drew the most attendance: this many, as key-account ideas.
+        "TOP_ATTENDANCE": env_int("INSIGHTS_TOP_ATTENDANCE", 5),
+        # Over-contacted: this many units' notes within this many days.
+        "CONTACTED_UNITS": env_int("INSIGHTS_CONTACTED_UNITS", 3),
+        "CONTACTED_DAYS": env_int("INSIGHTS_CONTACTED_DAYS", 30),
+        # A dismissed opportunity stays hidden this many days.
+        "DISMISS_DAYS": env_int("INSIGHTS_DISMISS_DAYS", 90),
+        # The weekly digest goes on this day (0 Monday … 6 Sunday).
+        "DIGEST_WEEKDAY": env_int("INSIGHTS_DIGEST_WEEKDAY", 0),
+    },
 }

@@ -38,6 +38,7 @@ urlpatterns = [
     # address under api/v1/ in JSON.
     path("", include("mycareer.api.urls")),
     path("api/v1/", include(api_urls())),
+    path("insights/", include("mycareer.insights.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # Uploads are served by MyCareer itself, with or without DEBUG (see core/media.py).

@@ -140,21 +140,25 @@ def campaign_contacts(campaign) -> QuerySet[Contact]:
     return contacts_for(query)
 
 
-def recent_counts(emails, *, now: datetime.datetime, ignore_campaign=None) -> dict[str, int]:
-    """Bulk emails each address has had or is about to have, across the university.
+def recent_messages(*, now: datetime.datetime) -> QuerySet[OutboxMessage]:
+    """The bulk emails that count against the frequency limit at `now`.
 
     Messages waiting in the outbox or being sent count as much as those sent within the
     window: two campaigns queued at the same moment must not each include everyone.
     """
-
     limit_days = frequency_limit()[1]
-    recent = OutboxMessage.objects.filter(email__in=emails).filter(
+    return OutboxMessage.objects.filter(
         Q(
             status=OutboxMessage.Status.SENT,
             sent_at__gte=now - datetime.timedelta(days=limit_days),
         )
         | Q(status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING])
     )
+
+
+def recent_counts(emails, *, now: datetime.datetime, ignore_campaign=None) -> dict[str, int]:
+    """Bulk emails each address has had or is about to have, across the university."""
+    recent = recent_messages(now=now).filter(email__in=emails)
     if ignore_campaign is not None:
         recent = recent.exclude(campaign=ignore_campaign)
     rows = recent.order_by().values("email").annotate(n=Count("id"))

@@ -95,6 +95,9 @@ class Organisation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Kept by refresh_last_engaged: the date of the latest recorded engagement.
     last_engaged_on = models.DateField(null=True, blank=True, db_index=True)
+    # Kept each night by the insights app (mycareer/insights/scores.py): 0 to 100, the
+    # sum of its explained parts; empty until first computed.
+    engagement_score = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     # Name, description and contact names in one text, for the substring search index.
     search_document = models.TextField(blank=True, editable=False)
     merged_into = models.ForeignKey(

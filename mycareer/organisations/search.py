@@ -34,7 +34,7 @@ from django.utils.translation import ngettext
 from taggit.models import Tag
 
 from mycareer.accounts.models import Unit
-from mycareer.core.forms import DateInput
+from mycareer.core.forms import MAX_ID, DateInput, bounded_int
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
@@ -48,12 +48,17 @@ SORTS = {
     "name": "Name (A to Z)",
     "-last_engaged": "Most recent engagement first",
     "last_engaged": "Least recent engagement first",
+    "-engagement_score": "Highest engagement score first",
+    "engagement_score": "Lowest engagement score first",
 }
 ORDERINGS = {
     "name": [Lower("name"), "pk"],
     "-last_engaged": [F("last_engaged_on").desc(nulls_last=True), Lower("name"), "pk"],
     # Never engaged is the least recent engagement of all.
     "last_engaged": [F("last_engaged_on").asc(nulls_first=True), Lower("name"), "pk"],
+    # Not yet scored sorts below every score.
+    "-engagement_score": [F("engagement_score").desc(nulls_last=True), Lower("name"), "pk"],
+    "engagement_score": [F("engagement_score").asc(nulls_first=True), Lower("name"), "pk"],
 }
 
 # A tag field that core/suggest.js completes from the existing tags as a person types.
@@ -80,6 +85,11 @@ class OrganisationQuery:
     engaged_before: datetime.date | None = None
     include_archived: bool = False
     key_account: str = ""  # "", "yes", "no", "mine" or "multi"
+    # The engagement score (kept nightly by the insights app), inclusive bounds.
+    score_min: int | None = None
+    score_max: int | None = None
+    # Organisations chosen one by one (an opportunity list's selection), by id.
+    ids: tuple[int, ...] = ()
     sort: str = "name"
     # Whose "mine" the key-account filter means; the person running the search, never saved.
     viewer: int | None = None
@@ -218,6 +228,23 @@ def describe_query(query: OrganisationQuery, *, viewer_name: str = "") -> str:
     }
     if query.key_account:
         parts.append(key_accounts[query.key_account])
+    if query.score_min is not None:
+        parts.append(f"with an engagement score of at least {query.score_min}")
+    if query.score_max is not None:
+        parts.append(f"with an engagement score of at most {query.score_max}")
+    if query.ids:
+        chosen = list(
+            Organisation.objects.filter(pk__in=query.ids)
+            .order_by(Lower("name"))
+            .values_list("name", flat=True)[: CHOSEN_NAMED + 1]
+        )
+        shown = chosen[:CHOSEN_NAMED]
+        if len(query.ids) > len(shown):
+            shown.append(
+                ngettext("%d more", "%d more", len(query.ids) - len(shown))
+                % (len(query.ids) - len(shown))
+            )
+        parts.append(f"chosen one by one: {names(shown, 'and')}")
     if query.include_archived:
         parts.append("archived ones included")
     if not parts:
@@ -226,6 +253,34 @@ def describe_query(query: OrganisationQuery, *, viewer_name: str = "") -> str:
 
 
 # The form ----------------------------------------------------------------------------
+
+
+# A selection chosen one by one is at most this many organisations; so many are named.
+MAX_CHOSEN = 1000
+CHOSEN_NAMED = 5
+
+
+class IdListField(forms.Field):
+    """Organisations chosen one by one, as repeated `ids` parameters; each once, in order."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> tuple[int, ...]:
+        if not value:
+            return ()
+        items = [value] if isinstance(value, str | int) else list(value)
+        # A number too big to name a record is refused here, not by the database.
+        ids = {bounded_int(item, low=1, high=MAX_ID) for item in items}
+        if None in ids:
+            raise forms.ValidationError(
+                "Organisations are chosen by their number in MyCareer.", code="invalid"
+            )
+        if len(ids) > MAX_CHOSEN:
+            raise forms.ValidationError(
+                f"Choose at most {MAX_CHOSEN} organisations one by one; use filters for more.",
+                code="too_many",
+            )
+        return tuple(sorted(pk for pk in ids if pk is not None))
 
 
 class TagListField(forms.CharField):
@@ -346,6 +401,17 @@ class OrganisationSearchForm(forms.Form):
         ],
         required=False,
     )
+    score_min = forms.IntegerField(
+        label="Engagement score at least",
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text="0 to 100: recency, frequency, breadth and depth of engagement.",
+    )
+    score_max = forms.IntegerField(
+        label="Engagement score at most", min_value=0, max_value=100, required=False
+    )
+    ids = IdListField(label="Organisations chosen one by one", required=False)
     include_archived = forms.BooleanField(label="Include archived organisations", required=False)
     sort = forms.ChoiceField(label="Sort by", choices=list(SORTS.items()), required=False)
 
@@ -358,6 +424,8 @@ class OrganisationSearchForm(forms.Form):
         "key_account",
         "engaged_after",
         "engaged_before",
+        "score_min",
+        "score_max",
     )
 
     # Parameters of the search page that are not filters.
@@ -377,6 +445,9 @@ class OrganisationSearchForm(forms.Form):
             unknown = sorted(set(self.data) - set(self.fields) - self.NOT_FILTERS)
             if unknown:
                 raise forms.ValidationError(unknown_filters_message(unknown))
+        low, high = data.get("score_min"), data.get("score_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("score_max", "This must not be lower than the “at least” score.")
         after, before = data.get("engaged_after"), data.get("engaged_before")
         if after and before and after > before:
             self.add_error(
@@ -399,6 +470,9 @@ class OrganisationSearchForm(forms.Form):
             engaged_before=data["engaged_before"],
             include_archived=data["include_archived"],
             key_account=data.get("key_account") or "",
+            score_min=data.get("score_min"),
+            score_max=data.get("score_max"),
+            ids=data.get("ids") or (),
             sort=data["sort"] or "name",
             viewer=getattr(viewer, "pk", None),
         )
@@ -561,6 +635,19 @@ def _by_engagement(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     return qs
 
 
+def _by_score(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
+    # An organisation not yet scored matches no bound: it has no score to compare.
+    if query.score_min is not None:
+        qs = qs.filter(engagement_score__gte=query.score_min)
+    if query.score_max is not None:
+        qs = qs.filter(engagement_score__lte=query.score_max)
+    return qs
+
+
+def _by_ids(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
+    return qs.filter(pk__in=query.ids) if query.ids else qs
+
+
 def _by_key_account(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     accounts = KeyAccount.objects.values("organisation_id")
     if query.key_account == "yes":
@@ -582,6 +669,8 @@ FILTERS: list[Callable[[QuerySet, OrganisationQuery], QuerySet]] = [
     _by_unit,
     _by_engagement,
     _by_key_account,
+    _by_score,
+    _by_ids,
 ]
 
 

@@ -181,6 +181,8 @@ class ProfileSection:
     template: str
     context: Callable[..., dict | None]
     order: int = 100
+    # On the staff profile instead of the public one (the engagement score…).
+    staff: bool = False
 
 
 _profile_sections: dict[str, ProfileSection] = {}
@@ -190,9 +192,11 @@ def register_profile_section(name: str, section: ProfileSection) -> None:
     _profile_sections[name] = section
 
 
-def profile_sections(organisation, user) -> list[dict]:
+def profile_sections(organisation, user, *, staff: bool = False) -> list[dict]:
     sections = []
     for section in sorted(_profile_sections.values(), key=lambda s: s.order):
+        if section.staff != staff:
+            continue
         context = section.context(organisation, user)
         if context is not None:
             sections.append({"template": section.template, "context": context})

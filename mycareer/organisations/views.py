@@ -122,6 +122,7 @@ def organisation_detail(request, pk: int):
             "timeline": timeline,
             "audit_content_type": ContentType.objects.get_for_model(Organisation).pk,
             "profile_actions": profile_actions(organisation, request.user),
+            "sections": profile_sections(organisation, request.user, staff=True),
             "note_form": NoteForm(organisation=organisation, user=request.user)
             if request.user.has_perm("organisations.add_note")
             else None,

@@ -227,6 +227,7 @@ def sample_objects(persona) -> dict:
         "upload": _upload(),
         "feed_import": _feed_import(persona),
         "api_token": _api_token(aisha),
+        "opportunity": _opportunity(northbridge, tom),
     }
 
 
@@ -311,6 +312,9 @@ ROUTE_ARGUMENTS = {
     "api:booking_cancel": {"pk": "booking"},
     "api:attendance_record": {"pk": "booking"},
     "api_pages:revoke": {"pk": "api_token"},
+    "insights:follow_up": {"pk": "opportunity"},
+    "insights:dismiss": {"pk": "opportunity"},
+    "insights:unit": {"code": "unit_code"},
 }
 
 # What the matrix POSTs to the API (JSON): enough to pass validation, so the outcome is
@@ -392,6 +396,17 @@ def _erasure(persona) -> int:
         data={"records": ["Login (student)"], "changes": [], "total": 1},
     )
     return entry.pk
+
+
+def _opportunity(organisation, owner) -> int:
+    """A key account going quiet, offered to its owner, for the act-on-it pages."""
+    from mycareer.insights.models import Audience, Opportunity
+
+    opportunity = Opportunity.objects.create(
+        kind="key_quiet", key="key_quiet:matrix", organisation=organisation, reason="Quiet."
+    )
+    Audience.objects.create(opportunity=opportunity, person=owner)
+    return opportunity.pk
 
 
 def _feed_import(persona) -> int:

@@ -19,6 +19,7 @@ from mycareer.organisations.search import (
     FTS_TABLE,
     OrganisationQuery,
     OrganisationSearchForm,
+    describe_query,
     filter_by_text,
     search_organisations,
 )
@@ -641,3 +642,66 @@ def test_a_filter_the_search_does_not_know_is_refused_not_ignored(client, person
     # Paging and sorting are not filters.
     known = client.get(reverse("organisations:search"), {"tags_any": "Law fair", "page": "1"})
     assert "does not know" not in known.content.decode()
+
+
+# Organisations chosen one by one -----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_organisations_chosen_one_by_one_are_exactly_those_chosen(spread):
+    query = OrganisationQuery(ids=(spread["Alder"].pk, spread["Cedar"].pk))
+    assert names(query) == ["Alder Robotics", "Cedar Engineering"]
+    # With other filters, the chosen ones that also match them.
+    assert names(OrganisationQuery(ids=query.ids, location="leeds")) == ["Alder Robotics"]
+
+
+@pytest.mark.django_db
+def test_a_chosen_selection_survives_storing_and_is_described_by_name(spread):
+    query = OrganisationQuery(ids=(spread["Cedar"].pk, spread["Alder"].pk))
+    stored = query.to_filters()
+    chosen = tuple(sorted(query.ids))
+    assert sorted(stored["ids"]) == list(chosen) and set(stored) == {"ids"}
+    assert OrganisationQuery.from_filters(stored) == OrganisationQuery(ids=chosen)
+    assert OrganisationQuery.from_querystring(query.to_querystring()).ids == chosen
+    assert describe_query(query) == (
+        "Organisations chosen one by one: Alder Robotics and Cedar Engineering"
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "bad", [["x"], ["0"], ["-4"], ["99999999999999999999"], [str(n) for n in range(1, 1002)]]
+)
+def test_a_selection_that_is_not_organisation_numbers_is_refused(cast, bad):
+    with pytest.raises(ValidationError):
+        OrganisationQuery.from_filters({"ids": bad})
+
+
+# The engagement score (kept by the insights app) ---------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_engagement_score_filters_and_sorts_with_unscored_last(spread):
+    for name, score in (("Alder", 80), ("Birch", 20), ("Cedar", 50)):
+        Organisation.objects.filter(pk=spread[name].pk).update(engagement_score=score)
+    assert names(qx(score_min=50)) == ["Alder Robotics", "Cedar Engineering"]
+    assert names(qx(score_min=20, score_max=50)) == ["Birch Software", "Cedar Engineering"]
+    ranked = [o.name for o in search_organisations(qx(sort="-engagement_score"))]
+    assert ranked[:3] == ["Alder Robotics", "Cedar Engineering", "Birch Software"]
+    assert all(
+        o.engagement_score is None for o in search_organisations(qx(sort="-engagement_score"))[3:]
+    )
+    assert describe_query(OrganisationQuery(score_min=50)) == (
+        "Organisations with an engagement score of at least 50"
+    )
+    query = qx(score_min=10, score_max=90, sort="-engagement_score")
+    assert OrganisationQuery.from_querystring(query.to_querystring()) == query
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "filters", [{"score_min": "101"}, {"score_min": "-1"}, {"score_min": "60", "score_max": "40"}]
+)
+def test_an_engagement_score_out_of_range_is_refused(cast, filters):
+    with pytest.raises(ValidationError):
+        OrganisationQuery.from_filters(filters)

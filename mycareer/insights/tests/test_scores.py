@@ -1,0 +1,111 @@
+"""The engagement score: each part from a known history, stable, and monotonic."""
+
+import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mycareer.bookings.models import Booking
+from mycareer.events.tests.factories import EventFactory
+from mycareer.insights.models import EngagementScore
+from mycareer.insights.scores import History, score, scores_refresh
+from mycareer.insights.tests.helpers import aware, notes, organisation
+from mycareer.vacancies.tests.factories import VacancyFactory
+
+TODAY = datetime.date(2026, 12, 1)
+
+
+def points(history: History) -> dict[str, int]:
+    return {part.name: part.points for part in score(history, today=TODAY)}
+
+
+def test_each_part_from_a_known_history():
+    history = History(
+        last_engaged=TODAY - datetime.timedelta(days=40),
+        notes=4,
+        units={1, 2, 3},
+        events=1,
+        attended=12,
+        vacancies=5,
+    )
+    parts = score(history, today=TODAY)
+    assert [(p.name, p.points, p.of) for p in parts] == [
+        ("Recency", 20, 30),
+        ("Frequency", 12, 30),
+        ("Breadth", 15, 20),
+        ("Depth", 4 + 2 + 6, 20),
+    ]
+    assert parts[0].why == "last engaged 40 days ago"
+    assert parts[3].why == "1 event, 12 students attending, 5 vacancies in 12 months"
+
+
+def test_never_engaged_scores_nothing_and_the_parts_have_ceilings():
+    assert sum(points(History()).values()) == 0
+    busy = History(
+        last_engaged=TODAY, notes=50, units=set(range(9)), events=9, attended=99, vacancies=9
+    )
+    assert points(busy) == {"Recency": 30, "Frequency": 30, "Breadth": 20, "Depth": 20}
+
+
+histories = st.builds(
+    History,
+    last_engaged=st.one_of(st.none(), st.dates(TODAY - datetime.timedelta(days=800), TODAY)),
+    notes=st.integers(0, 40),
+    units=st.sets(st.integers(1, 12), max_size=8),
+    events=st.integers(0, 5),
+    attended=st.integers(0, 60),
+    vacancies=st.integers(0, 6),
+)
+
+
+@given(histories, st.integers(1, 12))
+def test_one_more_recent_engagement_never_lowers_the_score(history, unit):
+    before = sum(points(history).values())
+    after = History(
+        last_engaged=TODAY,
+        notes=history.notes + 1,
+        units=history.units | {unit},
+        events=history.events,
+        attended=history.attended,
+        vacancies=history.vacancies,
+    )
+    assert sum(points(after).values()) >= before
+    assert score(history, today=TODAY) == score(history, today=TODAY)  # stable
+
+
+@pytest.mark.django_db
+def test_scores_are_read_from_the_records_kept_monthly_and_on_the_organisation(
+    persona, cast, today, days_ago
+):
+    tom = persona("operator")
+    org = organisation("Scored Ltd")
+    notes(org, tom, [days_ago(10), days_ago(20)], unit_code="mech")
+    notes(org, tom, [days_ago(400)], unit_code="lubs")  # older than 12 months
+    event = EventFactory(starts_at=aware(days_ago(5)))
+    event.organisations.add(org)
+    for student in list(cast["students"].values())[:5]:
+        Booking.objects.create(event=event, student=student, checked_in_at=aware(days_ago(5)))
+    VacancyFactory(organisation=org)
+    quiet = organisation("Never Engaged Ltd")
+
+    scores_refresh(today=today)
+
+    row = EngagementScore.objects.get(organisation=org)
+    assert row.month == today.replace(day=1)
+    assert {c["name"]: c["points"] for c in row.components} == {
+        "Recency": 30,  # the event 5 days ago
+        "Frequency": 6,
+        "Breadth": 5,  # Mechanical Engineering, by note and by event
+        "Depth": 4 + 1 + 2,
+    }
+    org.refresh_from_db()
+    quiet.refresh_from_db()
+    assert org.engagement_score == row.total == 48
+    assert quiet.engagement_score == 0
+    # Run again the same month: the month's row is rewritten, not added to.
+    scores_refresh(today=today)
+    assert EngagementScore.objects.filter(organisation=org).count() == 1
+    next_month = (today.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+    scores_refresh(today=next_month)
+    assert EngagementScore.objects.filter(organisation=org).count() == 2

@@ -1,0 +1,179 @@
+"""The opportunity pages and their one-click actions, as staff use them."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from mycareer.insights import services
+from mycareer.insights.models import Dismissal, Opportunity
+from mycareer.insights.tests.helpers import aware, notes, organisation, unit
+from mycareer.organisations.models import KeyAccount, Note
+from mycareer.organisations.tests.factories import ContactFactory, key_account_with_contact
+
+pytestmark = pytest.mark.django_db
+MINE = reverse("insights:mine")
+
+
+def quiet_accounts(persona, days_ago, count: int) -> list[KeyAccount]:
+    tom = persona("operator")
+    accounts = []
+    for n in range(count):
+        contact = ContactFactory(organisation=organisation(f"Quiet {n} Ltd"))
+        account = key_account_with_contact(
+            contact=contact, operator=tom, unit=unit("mech"), by=persona("admin")
+        )
+        KeyAccount.objects.filter(pk=account.pk).update(created_at=aware(days_ago(400)))
+        notes(account.organisation, tom, [days_ago(100 + n)])
+        accounts.append(account)
+    return accounts
+
+
+def test_for_me_lists_each_opportunity_with_its_reason_and_the_thresholds(
+    client, persona, days_ago
+):
+    quiet_accounts(persona, days_ago, 1)
+    client.force_login(persona("operator"))
+    page = client.get(MINE).content.decode()
+    assert "Not found yet" in page
+    services.opportunities_refresh()
+
+    page = client.get(MINE).content.decode()
+
+    assert "Key account going quiet (1)" in page
+    assert "no note by Tom Bennett since" in page and "(100 days; the threshold is 90)" in page
+    assert "Key accounts going quiet: no note by the owner for 90 days." in page
+    assert "Found on" in page
+
+
+def test_the_pages_read_a_fixed_number_of_queries(
+    client, persona, days_ago, django_assert_max_num_queries
+):
+    services.opportunities_refresh()
+    pages = [
+        ("operator", MINE),
+        ("admin", reverse("insights:everywhere")),
+        ("admin", reverse("insights:unit", args=["eps"])),
+    ]
+    empty = {}
+    for who, url in pages:
+        client.force_login(persona(who))
+        with django_assert_max_num_queries(40) as few:
+            client.get(url)
+        empty[url] = len(few.captured_queries)
+    quiet_accounts(persona, days_ago, 12)
+    services.opportunities_refresh()
+    for who, url in pages:
+        client.force_login(persona(who))
+        with django_assert_max_num_queries(empty[url] + 1):
+            response = client.get(url)
+        assert response.content.decode().count('id="opportunity-') == 12, url
+
+
+def test_one_click_records_a_follow_up_and_the_item_leaves_the_list(client, persona, days_ago):
+    [account] = quiet_accounts(persona, days_ago, 1)
+    services.opportunities_refresh()
+    item = Opportunity.objects.get()
+    tom = persona("operator")
+    client.force_login(tom)
+    due = (datetime.date.today() + datetime.timedelta(days=7)).isoformat()
+
+    response = client.post(
+        reverse("insights:follow_up", args=[item.pk]),
+        {"due_on": due, "assignee": tom.pk, "next": MINE},
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0] == MINE
+    page = response.content.decode()
+    assert "Follow-up with Quiet 0 Ltd recorded for Tom Bennett" in page
+    assert 'id="opportunity-' not in page
+    note = Note.objects.get(follow_up_on__isnull=False)
+    assert note.organisation == account.organisation and note.author == tom
+
+
+def test_a_follow_up_for_a_colleague_and_bad_input(client, persona, days_ago):
+    quiet_accounts(persona, days_ago, 1)
+    services.opportunities_refresh()
+    item = Opportunity.objects.get()
+    client.force_login(persona("manager"))  # Helen, of the faculty Tom's school is in
+    url = reverse("insights:follow_up", args=[item.pk])
+    form = client.get(url).content.decode()
+    assert "Tom Bennett" in form  # a colleague she may give it to
+
+    bad = client.post(url, {"due_on": "not a date", "assignee": persona("operator").pk})
+    assert bad.status_code == 400
+    assert "Enter a valid date" in bad.content.decode()
+    stranger = client.post(url, {"due_on": "2099-01-01", "assignee": persona("admin").pk})
+    assert stranger.status_code == 400  # Priya is not in Helen's units
+    assert Note.objects.filter(follow_up_on__isnull=False).count() == 0
+
+    ok = client.post(url, {"due_on": "2099-01-01", "assignee": persona("operator").pk})
+    assert ok.status_code == 302
+    assert Note.objects.get(follow_up_on__isnull=False).author == persona("operator")
+
+
+def test_dismissing_needs_a_reason_and_hides_it(client, persona, days_ago):
+    quiet_accounts(persona, days_ago, 1)
+    services.opportunities_refresh()
+    item = Opportunity.objects.get()
+    client.force_login(persona("operator"))
+    url = reverse("insights:dismiss", args=[item.pk])
+
+    empty = client.post(url, {"reason": ""})
+    assert empty.status_code == 400 and "This field is required" in empty.content.decode()
+
+    done = client.post(url, {"reason": "Retiring the account.", "next": MINE}, follow=True)
+    assert "set aside until" in done.content.decode()
+    assert 'id="opportunity-' not in done.content.decode()
+    assert Dismissal.objects.get().reason == "Retiring the account."
+
+
+def test_a_gone_opportunity_is_a_clear_404(client, persona):
+    client.force_login(persona("operator"))
+    response = client.post(reverse("insights:dismiss", args=[999999]), {"reason": "x"})
+    assert response.status_code == 404
+
+
+def test_a_campaign_for_the_chosen_organisations_reaches_exactly_them(client, persona, days_ago):
+    accounts = quiet_accounts(persona, days_ago, 3)
+    services.opportunities_refresh()
+    client.force_login(persona("mailer"))
+    page = client.get(reverse("insights:everywhere")).content.decode()
+    assert 'form="selection"' in page and 'id="selection"' in page
+    chosen = [accounts[0].organisation_id, accounts[2].organisation_id]
+
+    response = client.get(reverse("mailing:campaign_create"), {"ids": chosen})
+
+    assert response.status_code == 200
+    form = response.context["chosen_form"]
+    assert form.initial["recipient_filters"] == {"ids": sorted(chosen)}
+
+
+def test_the_staff_profile_shows_the_score_its_parts_and_24_months(client, persona, days_ago):
+    from mycareer.insights.scores import scores_refresh
+
+    tom = persona("operator")
+    org = organisation("Scored Ltd")
+    notes(org, tom, [days_ago(10), days_ago(20)])
+    client.force_login(tom)
+    assert "Not scored yet" in client.get(org.get_absolute_url()).content.decode()
+    scores_refresh()
+
+    page = client.get(org.get_absolute_url()).content.decode()
+
+    assert "Engagement score: 41 of 100" in page
+    assert "<strong>Recency</strong>: 30 of 30 (last engaged 10 days ago)" in page
+    assert "<strong>Frequency</strong>: 6 of 30 (2 notes in 12 months)" in page
+    assert "1 month scored" in page and "<polyline" in page
+    assert page.count("Not scored</td>") == 23
+
+
+def test_students_never_see_the_score(client, persona):
+    from mycareer.insights.scores import scores_refresh
+
+    org = organisation("Public Ltd")
+    scores_refresh()
+    client.force_login(persona("student"))
+    page = client.get(org.get_absolute_url()).content.decode()
+    assert "Public Ltd" in page and "Engagement score" not in page

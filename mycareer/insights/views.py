@@ -1,0 +1,186 @@
+"""Opportunities for relationship development: for me, for a unit, for the Careers Centre."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_safe
+
+from mycareer.accounts.models import Unit
+from mycareer.core.forms import add_validation_error
+from mycareer.core.http import safe_next
+from mycareer.core.permissions import require
+from mycareer.insights import selectors, services
+from mycareer.insights.finders import thresholds
+from mycareer.insights.forms import DismissForm, FollowUpForm, colleagues_of
+from mycareer.insights.models import Kind, Opportunity
+
+# A page lists at most this many of each kind; the count says how many there are.
+PER_KIND = 50
+
+
+def _grouped(opportunities) -> list[dict]:
+    """The opportunities by kind, in the order of `Kind`, each kind with its count.
+
+    One count per kind, then the first PER_KIND of each kind present: a fixed number of
+    queries, however many thousands the Careers Centre's view holds.
+    """
+    counts = dict(
+        opportunities.order_by()
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+    return [
+        {
+            "kind": kind,
+            "label": label,
+            "items": list(opportunities.filter(kind=kind)[:PER_KIND]),
+            "count": counts[kind],
+        }
+        for kind, label in Kind.choices
+        if counts.get(kind)
+    ]
+
+
+def _page(request, *, title: str, intro: str, opportunities, scope: str):
+    user = request.user
+    can_act = user.has_perm("insights.act_on_opportunity")
+    return render(
+        request,
+        "insights/opportunities.html",
+        {
+            "title": title,
+            "intro": intro,
+            "scope": scope,
+            "groups": _grouped(opportunities),
+            "run": selectors.last_run(),
+            "thresholds": thresholds(),
+            "can_act": can_act,
+            "can_email": user.has_perm("mailing.send_campaign"),
+            "colleagues": list(colleagues_of(user)) if can_act else [],
+            "follow_up_form": FollowUpForm(user=user) if can_act else None,
+            "my_units": list(Unit.objects.filter(memberships__user=user).order_by("name")),
+        },
+    )
+
+
+@require_safe
+@require("insights.view_opportunities")
+def mine(request):
+    return _page(
+        request,
+        title="Opportunities for me",
+        intro="Offered to you, to your units and, for administrators, to the Careers Centre.",
+        opportunities=selectors.opportunities_for_person(request.user),
+        scope="mine",
+    )
+
+
+@require_safe
+@require("insights.view_opportunities")
+def unit(request, code: str):
+    chosen = get_object_or_404(Unit, code=code)
+    return _page(
+        request,
+        title=f"Opportunities for {chosen}",
+        intro=f"Offered to {chosen} and the units within it.",
+        opportunities=selectors.opportunities_for_unit(chosen),
+        scope="unit",
+    )
+
+
+@require_safe
+@require("insights.view_opportunities")
+def everywhere(request):
+    return _page(
+        request,
+        title="Opportunities across the university",
+        intro="The Careers Centre's view: every opportunity, whoever it is offered to.",
+        opportunities=selectors.opportunities_everywhere(),
+        scope="everywhere",
+    )
+
+
+def _opportunity(request, pk: int) -> Opportunity:
+    try:
+        return selectors.open_opportunity(pk)
+    except Opportunity.DoesNotExist:
+        raise Http404("This opportunity is no longer listed: the list was found afresh.") from None
+
+
+def _opportunity_arg(request, pk: int) -> Opportunity:
+    return _opportunity(request, pk)
+
+
+def _act(request, opportunity: Opportunity, form, *, template: str, act, extra=None):
+    """An action's page: on a valid POST, `act(data)` says what was done; back to the list.
+
+    A refusal by the service shows on the form (400), with what was typed kept.
+    """
+    back = safe_next(request, reverse("insights:mine"))
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = act(form.cleaned_data)
+        except ValidationError as error:
+            add_validation_error(form, error)
+        else:
+            messages.success(request, done)
+            return redirect(back)
+    return render(
+        request,
+        template,
+        {"opportunity": opportunity, "form": form, "next": back, **(extra or {})},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require("insights.act_on_opportunity", _opportunity_arg)
+def follow_up(request, pk: int):
+    """Record a follow-up for an opportunity: a note due on a date, for me or a colleague."""
+    opportunity = _opportunity(request, pk)
+
+    def act(data) -> str:
+        note = services.opportunity_follow_up(
+            opportunity=opportunity,
+            by=request.user,
+            due_on=data["due_on"],
+            assignee=data["assignee"],
+        )
+        return (
+            f"Follow-up with {opportunity.organisation} recorded for {note.author}, due "
+            f"{note.follow_up_on:%-d %B %Y}. It has left the list."
+        )
+
+    form = FollowUpForm(request.POST or None, user=request.user)
+    return _act(request, opportunity, form, template="insights/follow_up.html", act=act)
+
+
+@require_http_methods(["GET", "POST"])
+@require("insights.act_on_opportunity", _opportunity_arg)
+def dismiss(request, pk: int):
+    """Set an opportunity aside, with a reason, for the days the settings say."""
+    opportunity = _opportunity(request, pk)
+
+    def act(data) -> str:
+        dismissal = services.opportunity_dismiss(
+            opportunity=opportunity, by=request.user, reason=data["reason"]
+        )
+        return (
+            f"{opportunity.get_kind_display()} for {opportunity.organisation} set aside "
+            f"until {dismissal.until:%-d %B %Y}."
+        )
+
+    form = DismissForm(request.POST or None)
+    days = thresholds()["DISMISS_DAYS"]
+    return _act(
+        request,
+        opportunity,
+        form,
+        template="insights/dismiss.html",
+        act=act,
+        extra={"days": days},
+    )
