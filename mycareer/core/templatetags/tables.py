@@ -10,7 +10,7 @@
     {% endtable %}
 
 The first argument holds the records (a page, a list or a queryset); the strings after it
-are the column headings. What stands before ``{% rows %}`` is the caption (left out when
+are the column headings (one that comes out empty is left out). What stands before ``{% rows %}`` is the caption (left out when
 it is blank), what follows it the rows, and what follows ``{% none %}`` is shown instead
 of the table when there are no records. Options: ``actions="Actions"`` adds a last column
 whose heading only screen readers hear; ``region="People booked"`` makes a wide table a
@@ -40,7 +40,9 @@ class TableNode(template.Node):
         if not records:
             return self.none.render(context) if self.none else ""
         options = {name: value.resolve(context) for name, value in self.options.items()}
-        headings = [heading.resolve(context) for heading in self.headings]
+        # A heading that comes out empty is left out: a column only some people see is
+        # named with `can_email|yesno:"Choose,"` and its cells with `{% if can_email %}`.
+        headings = [h for h in (heading.resolve(context) for heading in self.headings) if h]
         heads = format_html_join("", '<th scope="col">{}</th>', ((h,) for h in headings))
         if options.get("actions"):
             heads += format_html(

@@ -61,3 +61,13 @@ def test_a_blank_caption_is_left_out():
 def test_a_mistyped_table_fails_when_the_template_is_read(source):
     with pytest.raises(TemplateSyntaxError):
         Template(source)
+
+
+def test_a_column_only_some_people_see_is_left_out_for_the_others():
+    source = (
+        '{% load tables %}{% table rows may|yesno:"Choose," "Name" %}{% rows %}'
+        "{% for r in rows %}<tr>{% if may %}<td>x</td>{% endif %}<td>{{ r }}</td></tr>{% endfor %}"
+        "{% endtable %}"
+    )
+    assert '<th scope="col">Choose</th><th scope="col">Name</th>' in render(source, rows=[1], may=True)
+    assert "<thead><tr><th scope=\"col\">Name</th></tr></thead>" in render(source, rows=[1], may=False)
