@@ -69,5 +69,7 @@ def test_a_column_only_some_people_see_is_left_out_for_the_others():
         "{% for r in rows %}<tr>{% if may %}<td>x</td>{% endif %}<td>{{ r }}</td></tr>{% endfor %}"
         "{% endtable %}"
     )
-    assert '<th scope="col">Choose</th><th scope="col">Name</th>' in render(source, rows=[1], may=True)
-    assert "<thead><tr><th scope=\"col\">Name</th></tr></thead>" in render(source, rows=[1], may=False)
+    shown = render(source, rows=[1], may=True)
+    assert '<thead><tr><th scope="col">Choose</th><th scope="col">Name</th></tr></thead>' in shown
+    hidden = render(source, rows=[1], may=False)
+    assert '<thead><tr><th scope="col">Name</th></tr></thead>' in hidden
