@@ -12,12 +12,13 @@
 The first argument holds the records (a page, a list or a queryset); the strings after it
 are the column headings (one that comes out empty is left out). What stands before
 ``{% rows %}`` is the caption (left out when it is blank), what follows it the rows, and
-what follows ``{% none %}`` is shown instead of the table when there are no records. Options: ``actions="Actions"`` adds a last column
-whose heading only screen readers hear; ``region="People booked"`` makes a wide table a
-named region that scrolls from the keyboard; ``caption="hidden"`` keeps the caption for
-screen readers only, where a heading above already says what the table holds. A page
-(anything with a ``paginator``) gets the page links below the table, so every list pages
-the same way.
+what follows ``{% none %}`` is shown instead of the table when there are no records.
+
+Options: ``actions="Actions"`` adds a last column whose heading only screen readers hear;
+``region="People booked"`` makes a wide table a named region that scrolls from the
+keyboard; ``caption="hidden"`` keeps the caption for screen readers only, where a heading
+above already says what the table holds. A page (anything with a ``paginator``) gets the
+page links below the table, so every list pages the same way.
 """
 
 from django import template
