@@ -178,12 +178,18 @@ def opportunity_dismiss(*, opportunity: Opportunity, by, reason: str) -> Dismiss
 
 
 def _merge_insights(*, survivor, other, outcome) -> None:
-    # Opportunities and scores are found afresh each night: the merged-away record's go.
-    # Dismissals are records of a decision: they move to the survivor.
-    Opportunity.objects.filter(organisation=other).delete()
-    EngagementScore.objects.filter(organisation=other).delete()
+    # Everything moves to the survivor; a month scored for both keeps the survivor's score
+    # (the next night scores the merged record afresh).
+    Opportunity.objects.filter(organisation=other).update(organisation=survivor)
     moved = Dismissal.objects.filter(organisation=other).update(organisation=survivor)
     outcome.moved("dismissed opportunity", "dismissed opportunities", moved)
+    scored = EngagementScore.objects.filter(organisation=survivor).values("month")
+    for row in EngagementScore.objects.filter(organisation=other, month__in=scored):
+        outcome.conflict(
+            "insights.engagement_score", kept=survivor.pk, dropped=row.pk, month=str(row.month)
+        )
+        row.delete()
+    EngagementScore.objects.filter(organisation=other).update(organisation=survivor)
 
 
 MERGE_HANDLER = MergeHandler(

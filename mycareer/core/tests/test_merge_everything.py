@@ -117,6 +117,7 @@ def both_sides(persona):
             status="sent",
             sent_at=timezone.now(),
         )
+        _insights_rows(org, side, tom)
         made[side] = {"jo": jo, "own": own}
     LeftOut.objects.create(campaign=later, contact=made["other"]["own"], reason="Away", by=tom)
     del student
@@ -130,6 +131,26 @@ def both_sides(persona):
         "laura": laura,
         "by": tom,
     }
+
+
+def _insights_rows(org, side: str, by) -> None:
+    """An opportunity, a dismissal and this month's engagement score (the same month at both)."""
+    from mycareer.insights.models import Dismissal, EngagementScore, Opportunity
+
+    Opportunity.objects.create(
+        kind="lapsed", key=f"lapsed:{org.pk}", organisation=org, reason=f"Quiet ({side})"
+    )
+    Dismissal.objects.create(
+        key=f"lapsed:{org.pk}",
+        kind="lapsed",
+        organisation=org,
+        reason="Known",
+        until=timezone.localdate(),
+        dismissed_by=by,
+    )
+    EngagementScore.objects.create(
+        organisation=org, month=timezone.localdate().replace(day=1), total=10
+    )
 
 
 def test_the_fixture_has_a_row_on_both_sides_of_every_relation(both_sides):
@@ -189,6 +210,7 @@ def test_a_merge_with_everything_on_both_sides_moves_it_all_and_loses_nothing(bo
         ("organisations.KeyAccount", "organisation"): 1,  # one per unit
         ("organisations.TaggedOrganisation", "content_object"): 1,  # "Energy" at both
         ("events.Event", "organisations"): 1,  # the event naming both
+        ("insights.EngagementScore", "organisation"): 1,  # this month scored at both
     }
     # The stub of the other record (and what was merged into it) now points here.
     gained = {("organisations.Organisation", "merged_into"): 1}

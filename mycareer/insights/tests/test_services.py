@@ -118,7 +118,7 @@ def test_a_dismissal_hides_it_for_90_days_across_refreshes_with_the_reason_recor
     assert entry.data["reason"] == "On sabbatical."
 
 
-def test_a_merge_moves_dismissals_to_the_survivor(persona, quiet_account):
+def test_a_merge_moves_opportunities_and_dismissals_to_the_survivor(persona, quiet_account):
     from mycareer.organisations.services import organisation_merge
 
     tom = persona("operator")
@@ -130,7 +130,7 @@ def test_a_merge_moves_dismissals_to_the_survivor(persona, quiet_account):
         survivor=survivor, other=quiet_account.organisation, keep={}, by=persona("admin")
     )
     assert Dismissal.objects.get().organisation == survivor
-    assert Opportunity.objects.count() == 0
+    assert Opportunity.objects.get().organisation == survivor
 
 
 @pytest.mark.django_db(transaction=True)
