@@ -198,7 +198,11 @@ class StaffMembership(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="memberships")
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.HAND)
+    # db_default too: the running release's code, which knows nothing of the column, can
+    # still add memberships while the new release's migration is applied (docs/deployment.md).
+    source = models.CharField(
+        max_length=10, choices=Source.choices, default=Source.HAND, db_default=Source.HAND
+    )
 
     class Meta:
         constraints = [

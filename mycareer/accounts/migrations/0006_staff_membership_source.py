@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='staffmembership',
             name='source',
-            field=models.CharField(choices=[('hand', 'Added by an administrator'), ('feed', 'From the student record feed'), ('sign_in', 'From the university sign-in')], default='hand', max_length=10),
+            field=models.CharField(choices=[('hand', 'Added by an administrator'), ('feed', 'From the student record feed'), ('sign_in', 'From the university sign-in')], db_default='hand', default='hand', max_length=10),
         ),
     ]
