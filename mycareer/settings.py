@@ -511,6 +511,9 @@ MYCAREER: dict[str, Any] = {
     "BACKUP_HOUR": env_int("BACKUP_HOUR", 2),
     # Calls one API token may make per minute, counted in the shared cache (every process).
     "API_CALLS_PER_MINUTE": env_int("API_CALLS_PER_MINUTE", 120),
+    # How long the audit trail keeps the record of each API call (what a call changed is
+    # recorded by its service and kept like every other change).
+    "API_CALLS_KEPT_DAYS": env_int("API_CALLS_KEPT_DAYS", 90),
     # Opportunities for relationship development (mycareer/insights); the pages say
     # which of these are in force.
     "INSIGHTS": {

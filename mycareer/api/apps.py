@@ -9,9 +9,10 @@ class ApiConfig(AppConfig):
     def ready(self) -> None:
         from mycareer.api import permissions  # noqa: F401 (registers rules)
         from mycareer.api.demo import seed_tokens
-        from mycareer.api.privacy import personal_data
+        from mycareer.api.privacy import calls_kept_days, old_calls_due, personal_data, remove_calls
         from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
+        from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.core.registry import NavItem, SeedStep, register_nav, register_seed
 
         register_actions(
@@ -31,4 +32,12 @@ class ApiConfig(AppConfig):
             )
         )
         register_personal_data("API tokens", personal_data)
+        register_retention_rule(
+            RetentionRule(
+                "Records of API calls",
+                f"{calls_kept_days()} days",
+                old_calls_due,
+                remove_calls,
+            )
+        )
         register_seed(SeedStep("API tokens", seed_tokens, order=95))

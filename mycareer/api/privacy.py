@@ -1,6 +1,14 @@
-"""API tokens in subject access and erasure: a person's tokens are theirs alone."""
+"""API tokens in subject access and erasure: a person's tokens are theirs alone; and how
+long the record of each call is kept."""
+
+import datetime
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from mycareer.api.models import ApiToken
+from mycareer.audit.models import AuditEntry
 from mycareer.audit.personal_data import Change, LetterEntry, PersonalDataHandler
 
 
@@ -30,3 +38,19 @@ def token_letter(subject):
 personal_data = PersonalDataHandler(
     anonymise=anonymise_tokens, letter=token_letter, covers=("api.ApiToken.owner",)
 )
+
+
+def calls_kept_days() -> int:
+    return settings.MYCAREER["API_CALLS_KEPT_DAYS"]
+
+
+def old_calls_due() -> QuerySet[AuditEntry]:
+    """The records of API calls older than the schedule keeps (every call, reads too, is
+    recorded: who, with which token, from where). What a call changed is recorded by the
+    service it went through, under its own action, and kept as long as the rest."""
+    cutoff = timezone.now() - datetime.timedelta(days=calls_kept_days())
+    return AuditEntry.objects.filter(action="api.call", at__lt=cutoff)
+
+
+def remove_calls(rows: QuerySet[AuditEntry]) -> int:
+    return rows.delete()[0]

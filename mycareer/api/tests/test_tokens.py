@@ -125,6 +125,25 @@ def test_each_use_is_recorded_with_when_and_from_where_and_audited(call, token_f
     }
 
 
+def test_the_record_of_each_call_goes_after_the_retention_schedule_keeps_it(
+    call, token_for, settings
+):
+    from mycareer.audit.retention import retention_apply, retention_dry_run
+
+    secret = token_for("operator")
+    call(secret, "get", "/organisations")
+    call(secret, "get", "/organisations")
+    old, recent = AuditEntry.objects.filter(action="api.call").order_by("pk")
+    kept = settings.MYCAREER["API_CALLS_KEPT_DAYS"]
+    AuditEntry.objects.filter(pk=old.pk).update(
+        at=timezone.now() - datetime.timedelta(days=kept, hours=1)
+    )
+    schedule = {rule.name: (rule.keep_for, n) for rule, n in retention_dry_run()}
+    assert schedule["Records of API calls"] == (f"{kept} days", 1)
+    assert retention_apply(by=None)["Records of API calls"] == 1
+    assert list(AuditEntry.objects.filter(action="api.call")) == [recent]
+
+
 def test_each_call_writes_one_structured_log_line(call, token_for, caplog):
     secret = token_for("operator")
     with caplog.at_level("INFO", logger="mycareer.api.api"):
