@@ -4,14 +4,21 @@
 `clashes`, `ask`) carry what a script needs to act on the refusal.
 """
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, JsonResponse
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import BaseModel
+
+from mycareer.core.logs import log_event
+from mycareer.core.middleware import is_database_busy
+
+logger = logging.getLogger(__name__)
 
 
 class Error(BaseModel):
@@ -109,6 +116,23 @@ def install(api) -> None:
     @api.exception_handler(Http404)
     def not_found(request, exc):
         return error_response(404, "not_found", "There is nothing here, or you may not see it.")
+
+    @api.exception_handler(OperationalError)
+    def database_busy(request, exc: OperationalError):
+        # Another writer held the lock past the wait: nothing was written, and the same
+        # call will most likely succeed in a moment (the pages' DatabaseBusyMiddleware
+        # answers people with their typed text; a script gets this).
+        if not is_database_busy(exc):
+            raise exc
+        log_event(
+            logger, "db.busy", level=logging.WARNING, method=request.method, path=request.path
+        )
+        return error_response(
+            503,
+            "busy",
+            "The database was busy and nothing was saved: send the same call again.",
+            headers={"Retry-After": "5"},
+        )
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):

@@ -223,3 +223,20 @@ def test_attendance_is_recorded_by_the_events_organisers(call, token_for, person
     assert recorded.status_code == 200
     assert Booking.objects.get(pk=booking.pk).status == Booking.Status.ATTENDED
     assert Booking.objects.get(pk=booking.pk).checked_in_at <= timezone.now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_that_meets_a_locked_database_is_a_503_in_the_one_shape(call, token_for):
+    from mycareer.organisations.tests.test_import_concurrency import (
+        another_writer_holds_the_lock,
+    )
+
+    secret = token_for("operator")
+    org = make_organisation("Northbridge Engineering Ltd")
+    body = {"text": "Called about a talk in June."}
+    with another_writer_holds_the_lock():
+        busy = call(secret, "post", f"/organisations/{org.pk}/notes", body)
+    assert busy.status_code == 503 and busy["Retry-After"] == "5"
+    assert busy.json()["code"] == "busy"
+    assert not Note.objects.exists()
+    assert call(secret, "post", f"/organisations/{org.pk}/notes", body).status_code == 201
