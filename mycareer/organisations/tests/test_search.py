@@ -456,6 +456,17 @@ def test_the_page_shows_exactly_what_the_combined_filters_match(client, spread, 
     assert "Export CSV" in page
 
 
+def test_a_search_that_finds_nothing_says_so_and_does_not_blame_the_filters(
+    client, spread, operator
+):
+    client.force_login(operator)
+    page = client.get(SEARCH, {"text": "Zzyzx"}).content.decode()
+    assert "<strong>0</strong> organisations found" in page
+    assert "No organisation matches these filters." in page
+    assert "Correct the filters" not in page
+    assert "Export CSV" not in page
+
+
 @pytest.mark.django_db
 def test_bad_filters_are_explained_and_kept(client, operator):
     client.force_login(operator)
