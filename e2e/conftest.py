@@ -64,8 +64,17 @@ def log_out(page) -> None:
 
 
 def open_menu_link(page, name: str) -> None:
+    """Follow a menu link and wait for the page it opens.
+
+    Without the wait, the next step could look at the page being left: on a phone its
+    menu is still open, so the next menu link was looked for behind a closed menu on the
+    page that replaced it.
+    """
     open_menu(page)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name=name, exact=True
+        ).click()
 
 
 def screenshot(page, name: str, viewport: str) -> None:
