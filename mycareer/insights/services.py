@@ -95,6 +95,31 @@ def _may_act(by, opportunity: Opportunity) -> None:
         raise PermissionDenied("Only operators can act on opportunities.")
 
 
+class AlreadyActedOn(ValidationError):
+    """Someone acted on the opportunity first: a button pressed twice, or two colleagues."""
+
+
+def _claim(opportunity: Opportunity, by) -> None:
+    """Lock the opportunity's row and mark it handled; refuse if it was handled already.
+
+    The lock (and SQLite's IMMEDIATE transactions) makes a second press wait for the
+    first and then find it done, so one press records one note or one dismissal.
+    """
+    row = (
+        Opportunity.objects.select_for_update().select_related("handled_by").get(pk=opportunity.pk)
+    )
+    if row.handled_at is not None:
+        who = row.handled_by.full_name if row.handled_by else "A colleague"
+        when = timezone.localtime(row.handled_at)
+        log_event(logger, "insights.already_handled", key=row.key, by=by.pk)
+        raise AlreadyActedOn(
+            f"{who} already acted on this at {when:%H:%M on %-d %B}; nothing more was recorded."
+        )
+    opportunity.handled_at = timezone.now()
+    opportunity.handled_by = by
+    opportunity.save(update_fields=["handled_at", "handled_by"])
+
+
 @transaction.atomic
 def opportunity_follow_up(
     *,
@@ -110,6 +135,7 @@ def opportunity_follow_up(
     their name, "for" them by `by`, and the audit entry says who did it.
     """
     _may_act(by, opportunity)
+    _claim(opportunity, by)
     if due_on < timezone.localdate():
         raise ValidationError({"due_on": "The follow-up date must be today or later."})
     owner = assignee or by
@@ -127,9 +153,6 @@ def opportunity_follow_up(
         kind=Note.Kind.OTHER,
         follow_up_on=due_on,
     )
-    opportunity.handled_at = timezone.now()
-    opportunity.handled_by = by
-    opportunity.save(update_fields=["handled_at", "handled_by"])
     audit.log(
         opportunity.organisation,
         "insights.opportunity.followed_up",
@@ -153,6 +176,7 @@ def opportunity_dismiss(*, opportunity: Opportunity, by, reason: str) -> Dismiss
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why, so colleagues know when it comes back."})
+    _claim(opportunity, by)
     until = timezone.localdate() + datetime.timedelta(days=thresholds()["DISMISS_DAYS"])
     dismissal = Dismissal.objects.create(
         key=opportunity.key,

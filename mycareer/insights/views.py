@@ -124,6 +124,9 @@ def _act(request, opportunity: Opportunity, form, *, template: str, act, extra=N
     if request.method == "POST" and form.is_valid():
         try:
             done = act(form.cleaned_data)
+        except services.AlreadyActedOn as error:
+            messages.info(request, error.message)
+            return redirect(back)
         except ValidationError as error:
             add_validation_error(form, error)
         else:

@@ -129,6 +129,33 @@ def test_dismissing_needs_a_reason_and_hides_it(client, persona, days_ago):
     assert Dismissal.objects.get().reason == "Retiring the account."
 
 
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [("follow_up", {"due_on": "2099-01-01"}), ("dismiss", {"reason": "Retiring the account."})],
+)
+def test_a_second_press_records_nothing_more_and_says_what_was_done(
+    client, persona, days_ago, action, data
+):
+    quiet_accounts(persona, days_ago, 1)
+    services.opportunities_refresh()
+    item = Opportunity.objects.get()
+    tom = persona("operator")
+    client.force_login(tom)
+    url = reverse(f"insights:{action}", args=[item.pk])
+    data = {**data, "assignee": tom.pk, "next": MINE}
+
+    first = client.post(url, data)
+    again = client.post(url, data, follow=True)
+
+    assert first.status_code == 302
+    assert again.redirect_chain[-1][0] == MINE
+    assert "already" in again.content.decode() and "nothing more was recorded" in (
+        again.content.decode()
+    )
+    assert Note.objects.filter(follow_up_on__isnull=False).count() == (action == "follow_up")
+    assert Dismissal.objects.count() == (action == "dismiss")
+
+
 def test_a_gone_opportunity_is_a_clear_404(client, persona):
     client.force_login(persona("operator"))
     response = client.post(reverse("insights:dismiss", args=[999999]), {"reason": "x"})
