@@ -98,6 +98,10 @@ def test_employer_registers_posts_a_vacancy_and_a_student_finds_it(
     log_in(page, site, "operator@demo.ac.uk")
     page.goto(f"{site.url}/vacancies/moderation/")
     page.get_by_role("link", name=re.compile("Robotics summer internship")).first.click()
+    # Wait for the vacancy's page before asking what it offers, not the list being left.
+    expect(
+        page.get_by_role("heading", name=re.compile("Robotics summer internship"), level=1)
+    ).to_be_visible()
     if page.get_by_role("link", name=re.compile("^Moderate")).count():
         page.get_by_role("link", name=re.compile("^Moderate")).click()
     page.get_by_role("radio", name=re.compile("Approve")).check()
