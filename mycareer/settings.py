@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "mycareer.accounts.middleware.TermsAcceptanceMiddleware",
+    # The university's identity provider down: a page that says so, not a 500.
+    "mycareer.accounts.middleware.SsoUnreachableMiddleware",
     # A write that meets a busy SQLite database gets its text back, not a 500.
     "mycareer.core.middleware.DatabaseBusyMiddleware",
     # Last, as its documentation asks: it turns lockouts into the "locked" page.
