@@ -10,6 +10,7 @@ from mycareer.core.public_feeds import url_patterns
 from mycareer.events.public_feeds import SPEC as EVENTS_FEED
 from mycareer.vacancies.public_feeds import SPEC as VACANCIES_FEED
 
+handler400 = "mycareer.api.errors.bad_request"
 handler403 = "mycareer.core.views.permission_denied"
 handler404 = "mycareer.core.views.page_not_found"
 

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import BaseModel
@@ -138,3 +139,11 @@ def install(api) -> None:
     def http_error(request, exc: HttpError):
         code = {400: "bad_request", 405: "method_not_allowed"}.get(exc.status_code, "error")
         return error_response(exc.status_code, code, str(exc))
+
+
+def bad_request(request, exception=None):
+    """Django's answer to a request it cannot read (a Host header it does not serve, for
+    instance), as JSON for the API and as Django's own page for everything else."""
+    if request.path.startswith("/api/"):
+        return error_response(400, "bad_request", "The request could not be read.")
+    return defaults.bad_request(request, exception)
