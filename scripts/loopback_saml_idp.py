@@ -57,14 +57,7 @@ class SignInIdP(SamlIdP):
             if username not in people:
                 return self.sign_in_page(start_response, query, f"No account {username!r}.")
             self.person = Person(**people[username])
-            action, fields = self.answer(query)
-            return self.page(
-                start_response,
-                f"<p>Signed in as {html.escape(self.person.email)}.</p>",
-                action,
-                fields,
-                "Continue to MyCareer",
-            )
+            return self.continue_page(start_response, query)
         return super().wsgi(environ, start_response)
 
     def sign_in_page(self, start_response, query: str, error: str):

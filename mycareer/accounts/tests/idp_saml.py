@@ -202,16 +202,20 @@ class SamlIdP:
             start_response("200 OK", [("Content-Type", "text/xml")])
             return [self.metadata().encode()]
         if path == "/sso/redirect":
-            action, fields = self.answer(environ.get("QUERY_STRING", ""))
-            return self.page(
-                start_response,
-                f"<p>Signed in as {html.escape(self.person.email)}.</p>",
-                action,
-                fields,
-                "Continue to MyCareer",
-            )
+            return self.continue_page(start_response, environ.get("QUERY_STRING", ""))
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]
+
+    def continue_page(self, start_response, query: str):
+        """The answer to an AuthnRequest, as the page that posts it back to MyCareer."""
+        action, fields = self.answer(query)
+        return self.page(
+            start_response,
+            f"<p>Signed in as {html.escape(self.person.email)}.</p>",
+            action,
+            fields,
+            "Continue to MyCareer",
+        )
 
     @staticmethod
     def page(
