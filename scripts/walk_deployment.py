@@ -130,6 +130,22 @@ class Site:
                 process.wait()
 
 
+def wait_until_answering(port: int, path: str, running) -> None:
+    """Wait until 127.0.0.1:port answers 200 at path; `running()` asserts all is well."""
+    deadline = time.monotonic() + 120
+    while True:
+        running()
+        assert time.monotonic() < deadline, f"nothing answered at :{port}{path}"
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", path)
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+
+
 def base_env() -> dict[str, str]:
     """Only what a unit's environment has besides the settings file."""
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
@@ -309,6 +325,13 @@ def main() -> int:
             cwd=ROOT, stdout=idp_log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
+        # MyCareer reads the IdP's metadata at the first SAML page: the IdP must answer by then
+        # (a busy machine once took longer to start it than to start gunicorn).
+        def idp_running() -> None:
+            assert idp.poll() is None, f"the IdP stopped; see {folder / 'idp.log'}"
+
+        wait_until_answering(idp_port, "/metadata", idp_running)
+
         web_ports = [free_port(), free_port()]
         for number, port in enumerate(web_ports, start=1):
             args = exec_start("mycareer-web.service")
@@ -317,19 +340,8 @@ def main() -> int:
             site.start(f"web{number}", args)
         site.start("worker", exec_start("mycareer-worker@.service", H="walk", i="1"))
         site.start("scheduler", exec_start("mycareer-scheduler.service"))
-        deadline = time.monotonic() + 60
         for port in web_ports:
-            while True:
-                site.check_running()
-                assert time.monotonic() < deadline, "a web process did not answer /healthz"
-                try:
-                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                    connection.request("GET", "/healthz")
-                    if connection.getresponse().status == 200:
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.2)
+            wait_until_answering(port, "/healthz", site.check_running)
         say(f"web 1 (:{web_ports[0]}) and web 2 (:{web_ports[1]}) answer /healthz")
 
         # The IdP's operator registers MyCareer's metadata.
@@ -367,7 +379,7 @@ def main() -> int:
         assert "Welcome, Rosalind" in home
         say("web 2 knows her session and shows her the same events")
 
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         while True:
             site.check_running()
             out = site.run(PYTHON, "manage.py", "shell", "-c", CHECK)
