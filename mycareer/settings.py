@@ -511,6 +511,9 @@ MYCAREER: dict[str, Any] = {
     "BACKUP_KEEP": env_int("BACKUP_KEEP", 14),
     "BACKUP_DAILY": env_bool("BACKUP_DAILY", True),
     "BACKUP_HOUR": env_int("BACKUP_HOUR", 2),
+    # A task "running" longer than this lost its worker (killed, machine down): the
+    # stalled-tasks job marks it failed. Above the longest task (an hour at most).
+    "TASK_RUNNING_LIMIT_MINUTES": env_int("TASK_RUNNING_LIMIT_MINUTES", 120),
     # Calls one API token may make per minute, counted in the shared cache (every process).
     "API_CALLS_PER_MINUTE": env_int("API_CALLS_PER_MINUTE", 120),
     # How long the audit trail keeps the record of each API call (what a call changed is

@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "People, units, access and training"
 
     def ready(self) -> None:
-        from mycareer.accounts import jobs, permissions, tasks
+        from mycareer.accounts import checks, jobs, permissions, tasks  # noqa: F401 (checks)
         from mycareer.accounts.dashboard import access_panel, student_panel
         from mycareer.accounts.demo import seed_staff_profiles, seed_university
         from mycareer.accounts.notifications import NotificationKind, register_notification_kind

@@ -30,7 +30,7 @@ class JobRun:
     outcome: str  # "Successful", "Failed", "Running", "Waiting" or "" (not run yet)
 
 
-def _task_results():
+def task_results():
     """django-tasks-db's results, when tasks are kept in the database (not with Redis)."""
     # Its table stays (the app is installed for its migrations) when TASKS_URL moves the
     # queue to Redis: counting that empty table would say nothing is queued.
@@ -44,7 +44,7 @@ def _task_results():
 
 def task_counts() -> dict[str, Any] | None:
     """Tasks queued (ready now), waiting (to run later), running, and failed in the last day."""
-    results = _task_results()
+    results = task_results()
     if results is None:
         return None
     from django_tasks_db.models import get_date_max
@@ -67,7 +67,7 @@ def task_counts() -> dict[str, Any] | None:
 
 def recent_failed_tasks(limit: int = 10) -> list[dict[str, Any]]:
     """The last tasks that raised, with the last line of their error."""
-    results = _task_results()
+    results = task_results()
     if results is None:
         return []
     failed = results.filter(status="FAILED").order_by("-finished_at")[:limit]
@@ -92,7 +92,7 @@ def failed_emails_count() -> int:
 
 def job_runs() -> list[JobRun]:
     """Each scheduled job: when the scheduler last queued it, when it last ended, and how."""
-    results = _task_results()
+    results = task_results()
     runs = []
     jobs = [(job, f"daily from {job.hour:02d}:00") for job in daily_jobs()] + [
         (job, f"every {job.every_minutes} min") for job in periodic_jobs()

@@ -5,7 +5,6 @@ from django.utils.translation import ngettext
 
 def summary_lines(summary: dict, *, dry_run: bool) -> list[str]:
     """What a file did (or, in a dry run, would do), one line each, problems last."""
-    verb = "would be" if dry_run else "were"
     lines = [
         ("Dry run: nothing was written. " if dry_run else "")
         + ngettext("%(n)d row read.", "%(n)d rows read.", summary["rows"]) % {"n": summary["rows"]},
@@ -45,7 +44,8 @@ def summary_lines(summary: dict, *, dry_run: bool) -> list[str]:
                 f"Unknown {label} “{code}” ({rows_text}): add it in MyCareer, then import again."
             )
     if summary["skipped"]:
-        lines.append(f"Skipped rows {verb} not imported: {summary['skipped']}.")
+        rows = "Rows that would be skipped" if dry_run else "Rows skipped"
+        lines.append(f"{rows} (not imported): {summary['skipped']}.")
     for problem in summary["problems"]:
         lines.append(f"Row {problem['row']} ({problem['who']}): {problem['message']}")
     return lines

@@ -89,13 +89,18 @@ class _Quiet(WSGIRequestHandler):
 class SamlIdP:
     """pysaml2's IdP, serving on 127.0.0.1 in a thread; `stop()` ends it."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, port: int = 0):
         self.folder = folder
-        self.key_file, self.cert_file = make_key_and_certificate(folder)
+        key_file, cert_file = folder / "idp.key", folder / "idp.crt"
+        if key_file.exists() and cert_file.exists():
+            # A restarted IdP keeps its key: a site caches the metadata that names it.
+            self.key_file, self.cert_file = key_file, cert_file
+        else:
+            self.key_file, self.cert_file = make_key_and_certificate(folder)
         self.person: Person | None = None
         self.sp_metadata: str | None = None
         self._server: Server | None = None
-        self.httpd: WSGIServer = make_server("127.0.0.1", 0, self.wsgi, handler_class=_Quiet)
+        self.httpd: WSGIServer = make_server("127.0.0.1", port, self.wsgi, handler_class=_Quiet)
         self.base = f"http://127.0.0.1:{self.httpd.server_port}"
         self.entity_id = f"{self.base}/metadata"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -197,21 +202,38 @@ class SamlIdP:
             start_response("200 OK", [("Content-Type", "text/xml")])
             return [self.metadata().encode()]
         if path == "/sso/redirect":
-            action, fields = self.answer(environ.get("QUERY_STRING", ""))
-            inputs = "".join(
-                f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
-                for name, value in fields.items()
-            )
-            page = (
-                "<!doctype html><html lang='en'><head><title>University sign-in</title></head>"
-                f"<body><main><h1>University sign-in</h1><p>Signed in as {self.person.email}.</p>"
-                f'<form method="post" action="{html.escape(action)}">{inputs}'
-                "<button type='submit'>Continue to MyCareer</button></form></main></body></html>"
-            )
-            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-            return [page.encode()]
+            return self.continue_page(start_response, environ.get("QUERY_STRING", ""))
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]
+
+    def continue_page(self, start_response, query: str):
+        """The answer to an AuthnRequest, as the page that posts it back to MyCareer."""
+        action, fields = self.answer(query)
+        return self.page(
+            start_response,
+            f"<p>Signed in as {html.escape(self.person.email)}.</p>",
+            action,
+            fields,
+            "Continue to MyCareer",
+        )
+
+    @staticmethod
+    def page(
+        start_response, text: str, action: str, fields: dict[str, str], button: str, inside=""
+    ):
+        """The IdP's page: `text` and a form (`inside`, hidden `fields`) posted to `action`."""
+        inputs = "".join(
+            f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
+            for name, value in fields.items()
+        )
+        page = (
+            "<!doctype html><html lang='en'><head><title>University sign-in</title></head>"
+            f"<body><main><h1>University sign-in</h1>{text}"
+            f'<form method="post" action="{html.escape(action)}">{inside}{inputs}'
+            f"<button type='submit'>{button}</button></form></main></body></html>"
+        )
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [page.encode()]
 
     def logout_request(self, *, sp_entity_id: str, sls_url: str, name_id) -> str:
         """An IdP-initiated LogoutRequest for the SP's SLS, as a query string (Redirect)."""

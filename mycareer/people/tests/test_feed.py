@@ -98,6 +98,16 @@ def test_a_dry_run_writes_nothing_and_says_what_would_change(cast, capsys):
     assert not FeedImport.objects.exists()
 
 
+def test_the_summary_of_skipped_rows_reads_as_english_in_a_dry_run_and_for_real(cast, capsys):
+    path = _write([*ROWS, student("s3@uni", "s3@demo.ac.uk", programme="no-such-course")])
+    with pytest.raises(CommandError):
+        call_command("import_people", str(path), "--dry-run")
+    assert "Rows that would be skipped (not imported): 1." in capsys.readouterr().out
+    with pytest.raises(CommandError):
+        call_command("import_people", str(path))
+    assert "Rows skipped (not imported): 1." in capsys.readouterr().out
+
+
 def _write(rows):
     import tempfile
     from pathlib import Path
