@@ -3,6 +3,7 @@
     python -m bench                      # 100,000 organisations, both databases
     python -m bench --quick              # 10,000 organisations
     python -m bench --sqlite             # one database only (or --postgres)
+    python -m bench --sizes 10000,100000,300000 --sqlite   # growth (bench/growth.py)
     python -m bench --base-url https://crm.example --user me@example --password ...
 
 Each database gets its own process (`bench.run`): a fresh database, `seed_demo` for
@@ -41,6 +42,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--postgres", action="store_true", help="measure PostgreSQL")
     parser.add_argument("--output", type=Path, default=PROJECT / "docs" / "benchmarks.md")
     parser.add_argument("--no-write", action="store_true", help="print only; leave the docs")
+    parser.add_argument(
+        "--sizes",
+        help="numbers of organisations, e.g. 10000,100000,300000: the growth table instead",
+    )
     remote = parser.add_argument_group("another running server")
     remote.add_argument("--base-url")
     remote.add_argument("--login-url", default="/accounts/login/")
@@ -60,31 +65,70 @@ def main(argv: list[str] | None = None) -> None:
     databases = [
         name for name, chosen in (("sqlite", args.sqlite), ("postgres", args.postgres)) if chosen
     ] or ["sqlite", "postgres"]
+    if args.sizes:
+        measure_growth(args, databases)
+        return
     results = {}
     for database in databases:
-        out = PROJECT / "var" / "bench" / f"results-{database}.json"
-        out.unlink(missing_ok=True)
-        command = [
-            sys.executable, "-m", "bench.run", "--database", database,
-            "--organisations", str(organisations), "--seed", str(args.seed),
-            "--shape", args.shape, "--out", str(out),
-        ]  # fmt: skip
-        if args.quick:
-            command.append("--quick")
-        if database == "postgres":
-            command = [str(PROJECT / "scripts" / "with-postgres.sh"), *command]
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        done = subprocess.run(command, cwd=PROJECT, env=env, check=False)
-        if done.returncode or not out.exists():
-            print(f"The {database} run failed (exit {done.returncode}).", file=sys.stderr)
-            continue
-        results[database] = json.loads(out.read_text())
+        result = run_one(args, database, organisations)
+        if result is not None:
+            results[database] = result
     if not results:
         raise SystemExit(1)
     generated = render(results, quick=args.quick)
     print(generated)
     if not args.no_write:
         update_document(args.output, generated)
+        print(f"\nWritten to {args.output}")
+
+
+def run_one(
+    args: argparse.Namespace, database: str, organisations: int, *, growth: bool = False
+) -> dict | None:
+    """One database's run (`bench.run`) in its own process; its figures, or None."""
+    suffix = f"-{organisations}" if growth else ""
+    out = PROJECT / "var" / "bench" / f"results-{database}{suffix}.json"
+    out.unlink(missing_ok=True)
+    command = [
+        sys.executable, "-m", "bench.run", "--database", database,
+        "--organisations", str(organisations), "--seed", str(args.seed),
+        "--shape", args.shape, "--out", str(out),
+    ]  # fmt: skip
+    if args.quick:
+        command.append("--quick")
+    if growth:
+        command.append("--growth")
+    if database == "postgres":
+        command = [str(PROJECT / "scripts" / "with-postgres.sh"), *command]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    done = subprocess.run(command, cwd=PROJECT, env=env, check=False)
+    if done.returncode or not out.exists():
+        print(f"The {database} run failed (exit {done.returncode}).", file=sys.stderr)
+        return None
+    return json.loads(out.read_text())
+
+
+def measure_growth(args: argparse.Namespace, databases: list[str]) -> None:
+    """The organisation operations at each size, on each database: the growth table."""
+    from bench import growth
+
+    sizes = growth.parse_sizes(args.sizes)
+    runs: dict[str, dict[int, dict]] = {}
+    for database in databases:
+        for size in sizes:
+            result = run_one(args, database, size, growth=True)
+            if result is not None:
+                runs.setdefault(database, {})[size] = result
+                # Written after each size, so a long run shows what it has so far.
+                (PROJECT / "var" / "bench" / "growth.json").write_text(
+                    json.dumps(runs, indent=2, default=str)
+                )
+    if not runs:
+        raise SystemExit(1)
+    generated = growth.render(runs)
+    print(generated)
+    if not args.no_write:
+        growth.update_document(args.output, generated)
         print(f"\nWritten to {args.output}")
 
 

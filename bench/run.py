@@ -368,6 +368,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--shape", default="full")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--growth", action="store_true", help="organisation pages only (bench/growth.py)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
@@ -412,31 +415,42 @@ def main(argv: list[str] | None = None) -> None:
     base_url = f"http://127.0.0.1:{web_port}"
     server = start_server(env, web_port, root)
     try:
-        result["operations"] = measure_all(base_url, fixtures, budget, args.database)
-        print(f"[{args.database}] clash check in-process", flush=True)
-        result["clash_selector"] = time_clash_check(
-            fixtures["clash_event"], repeat=30 if args.quick else 100
+        result["operations"] = measure_all(
+            base_url, fixtures, budget, args.database, growth=args.growth
         )
-        from bench.bookings import run_booking_benchmark
+        if not args.growth:
+            print(f"[{args.database}] clash check in-process", flush=True)
+            result["clash_selector"] = time_clash_check(
+                fixtures["clash_event"], repeat=30 if args.quick else 100
+            )
+            from bench.bookings import run_booking_benchmark
 
-        print(f"[{args.database}] bookings", flush=True)
-        result["bookings"] = run_booking_benchmark(base_url=base_url)
+            print(f"[{args.database}] bookings", flush=True)
+            result["bookings"] = run_booking_benchmark(base_url=base_url)
     finally:
         stop(server)
-    from bench.mail import run_mail_benchmark
+    if not args.growth:
+        from bench.mail import run_mail_benchmark
 
-    print(f"[{args.database}] bulk email", flush=True)
-    result["mail"] = run_mail_benchmark(
-        project=PROJECT, root=root, env=env, smtp_port=smtp_port, recipients=10_000
-    )
+        print(f"[{args.database}] bulk email", flush=True)
+        result["mail"] = run_mail_benchmark(
+            project=PROJECT, root=root, env=env, smtp_port=smtp_port, recipients=10_000
+        )
     result["finished"] = time.time()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str))
     print(f"[{args.database}] done: {args.out}", flush=True)
 
 
-def measure_all(base_url: str, fixtures: dict, budget: Budget, database: str) -> dict:
-    """Every HTTP operation: latency and throughput over HTTP, queries in-process."""
+def measure_all(
+    base_url: str, fixtures: dict, budget: Budget, database: str, *, growth: bool = False
+) -> dict:
+    """Every HTTP operation: latency and throughput over HTTP, queries in-process.
+
+    `growth`: only the baseline and the operations on organisations (bench/growth.py).
+    """
+    from bench.growth import KEYS
+
     staff = Session(base_url)
     staff.login("/accounts/login/", STAFF_USER, DEMO_PASSWORD)
     student = Session(base_url)
@@ -447,6 +461,8 @@ def measure_all(base_url: str, fixtures: dict, budget: Budget, database: str) ->
     sessions = {"staff": staff, "student": student, "feed": calendar_app}
     results = {}
     for op in operations(fixtures):
+        if growth and op.key not in (*KEYS, "hello"):
+            continue
         print(f"[{database}] {op.label}", flush=True)
         sample: Sample = run_operation(
             sessions[op.reader], op.path, budget, headers=op.headers, expect=op.expect

@@ -519,6 +519,10 @@ MYCAREER: dict[str, Any] = {
     # How long the audit trail keeps the record of each API call (what a call changed is
     # recorded by its service and kept like every other change).
     "API_CALLS_KEPT_DAYS": env_int("API_CALLS_KEPT_DAYS", 90),
+    # Lists count their matches exactly up to this many; above it they say "more than"
+    # and offer "count exactly", whose figure the shared cache keeps for so many seconds.
+    "EXACT_COUNT_LIMIT": env_int("EXACT_COUNT_LIMIT", 10_000),
+    "EXACT_COUNT_SECONDS": env_int("EXACT_COUNT_SECONDS", 5 * 60),
     # Opportunities for relationship development (mycareer/insights); the pages say
     # which of these are in force.
     "INSIGHTS": {

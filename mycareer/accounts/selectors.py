@@ -73,3 +73,25 @@ def training_expiring(*, within_days: int = 30) -> QuerySet[TrainingRecord]:
 def unknown_department_codes() -> QuerySet[UnknownDepartmentCode]:
     """Department codes the university sign-in sent that still name no unit."""
     return UnknownDepartmentCode.objects.exclude(code__in=Unit.objects.values("code"))
+
+
+def member_units(user) -> list[tuple[int, str]]:
+    """The units a member of staff belongs to, as (id, name) by name.
+
+    Kept on the user for the request: the pages that ask (what events they may see,
+    which unit a note is for) each asked the database again.
+    """
+    cached = getattr(user, "_member_units", None)
+    if cached is None:
+        cached = list(
+            Unit.objects.filter(memberships__user=user)
+            .order_by("name", "pk")
+            .values_list("pk", "name")
+        )
+        remember_member_units(user, cached)
+    return cached
+
+
+def remember_member_units(user, units: list[tuple[int, str]]) -> None:
+    """Keep a person's units, read with something else, for `member_units`."""
+    user._member_units = units

@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
@@ -32,6 +31,7 @@ from mycareer.audit.selectors import audit_for_person
 from mycareer.core.forms import add_validation_error, bounded_ids, bounded_int
 from mycareer.core.http import safe_next
 from mycareer.core.models import FailedTask
+from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.core.views import visible_panels
 

@@ -5,7 +5,6 @@ import logging
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +21,7 @@ from mycareer.audit.personal_data import find_subjects, subject_from_ids
 from mycareer.audit.selectors import audit_entries, audit_for_person
 from mycareer.audit.services import personal_data_erase, personal_data_letter
 from mycareer.core.logs import log_event
+from mycareer.core.pagination import Paginator, count_exactly_asked
 from mycareer.core.permissions import require
 
 ADMINISTER = "mycareer.administer"
@@ -82,7 +82,9 @@ def audit_list(request):
         content_type = get_object_or_404(ContentType, pk=int(ct))
         entries = entries.filter(content_type=content_type, object_id=object_id)
         subject = f"{content_type.name} {object_id}"
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    page = Paginator(entries, 50, count_exactly=count_exactly_asked(request)).get_page(
+        request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -109,6 +109,13 @@ def _taken(settings: BookingSettings) -> int:
     return sum(counts)
 
 
+class Unknown:
+    """Free places not counted yet (None already means "no limit")."""
+
+
+UNKNOWN = Unknown()
+
+
 def _count(queryset) -> Coalesce:
     """The number of rows of `queryset`, as a subquery of the row it refers to."""
     return Coalesce(
@@ -172,12 +179,23 @@ def _fill(
     `offer_hours` (never beyond the start of the event). Nothing moves once the event
     has started.
     """
+    return _fill_counted(settings, by=by, now=now)[0]
+
+
+def _fill_counted(
+    settings: BookingSettings, *, by: User | None, now: datetime.datetime
+) -> tuple[list[Booking | WaitlistEntry], int | None | Unknown]:
+    """`_fill`, and the places left free after it (UNKNOWN when it did not count).
+
+    Each place it gives takes one of those it counted, so the booking that follows under
+    the same lock need not count again.
+    """
     event = settings.event
     if not event.is_published or now >= event.starts_at:
-        return []
+        return [], UNKNOWN
     free = _free(settings)
     if free == 0:
-        return []
+        return [], 0
     queue = (
         WaitlistEntry.objects.filter(event_id=event.pk, status=WaitlistEntry.Status.WAITING)
         .select_related("student")
@@ -212,7 +230,7 @@ def _fill(
             )
             _after_commit(tasks.send_promotion, booking.pk)
             done.append(booking)
-    return done
+    return done, (None if free is None else free - len(done))
 
 
 def _book_from_queue(
@@ -260,7 +278,10 @@ def _place(
     """Settle the queue, then insert a booking if a place is free, else a waiting-list
     entry. Call under `_lock`."""
     # Places the queue fills now are the list's doing, not the booking student's.
-    _settle(settings, by=None if source == Booking.Source.STUDENT else by, now=now)
+    _expire_due(settings, now=now)
+    _, counted = _fill_counted(
+        settings, by=None if source == Booking.Source.STUDENT else by, now=now
+    )
     event = settings.event
     if Booking.objects.filter(event=event, student=student, status__in=HOLDING).exists():
         _refuse(
@@ -291,7 +312,7 @@ def _place(
                 other=f"{{name}} is already on the waiting list (number {position}).",
             )
         )
-    free = _free(settings)
+    free = _free(settings) if isinstance(counted, Unknown) else counted
     try:
         # A savepoint: should the database refuse the row after all (the unique
         # constraint), the transaction stays usable and the person gets a message.

@@ -3,7 +3,6 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,6 +30,7 @@ from mycareer.bookings.models import Booking, BookingBan, WaitlistEntry
 from mycareer.bookings.tickets import BadCode, read_check_in_token
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
+from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.core.text import counted

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from mycareer.accounts.models import StaffMembership
+from mycareer.accounts.selectors import member_units, remember_member_units
 from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event, OpeningRequest
 from mycareer.events.registry import personal_feed_sources
 from mycareer.events.units import UnitTree
@@ -22,19 +22,30 @@ LISTED = [Event.Status.PUBLISHED, Event.Status.CANCELLED]
 
 def member_unit_ids(user) -> set[int]:
     """The units a staff member belongs to (cached on the user for the request)."""
-    cached = getattr(user, "_events_member_units", None)
-    if cached is None:
-        cached = set(StaffMembership.objects.filter(user=user).values_list("unit_id", flat=True))
-        user._events_member_units = cached
-    return cached
+    return {pk for pk, _ in member_units(user)}
+
+
+def unit_tree_for(user) -> UnitTree:
+    """The unit tree, kept on the user for the request and read with their own units.
+
+    A profile asks several timeline sources what this person may see, and a booking
+    asks twice (the page, then the service): each loaded the tree again.
+    """
+    tree = getattr(user, "_events_unit_tree", None)
+    if tree is None:
+        tree, units = UnitTree.load_for(user)
+        remember_member_units(user, units)
+        user._events_unit_tree = tree
+    return tree
 
 
 def own_unit_ids(user, tree: UnitTree | None = None) -> set[int]:
     """The units a staff member works for: theirs and every unit below them."""
+    tree = tree or unit_tree_for(user)
     members = member_unit_ids(user)
     if not members:
         return set()
-    return (tree or UnitTree.load()).below_any(members)
+    return tree.below_any(members)
 
 
 def audience_includes(
@@ -73,7 +84,7 @@ def student_audience_q(user, tree: UnitTree | None = None) -> Q:
     if profile is None:
         return Q(audience__open_to_all=True, audience__years="")
     return audience_includes(
-        unit_ids=(tree or UnitTree.load()).chain(profile.unit_id),
+        unit_ids=(tree or unit_tree_for(user)).chain(profile.unit_id),
         programme_id=profile.programme_id,
         year=profile.year_of_study,
     )

@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from mycareer.accounts.models import Unit
+from django.db.models import Exists, OuterRef, Value
+
+from mycareer.accounts.models import StaffMembership, Unit
 
 
 @dataclass(frozen=True)
@@ -14,14 +16,29 @@ class UnitTree:
     @classmethod
     def load(cls) -> "UnitTree":
         """Every unit in one query (a university has tens or hundreds, not millions)."""
+        return cls.load_for(None)[0]
+
+    @classmethod
+    def load_for(cls, user) -> tuple["UnitTree", list[tuple[int, str]]]:
+        """The tree, and the units `user` belongs to as (id, name) by name: one query."""
+        rows = Unit.objects.order_by("name", "pk")
+        if user is not None:
+            rows = rows.annotate(
+                mine=Exists(StaffMembership.objects.filter(user=user, unit=OuterRef("pk")))
+            )
+        else:
+            rows = rows.annotate(mine=Value(False))
         parent: dict[int, int | None] = {}
         kind: dict[int, str] = {}
         name: dict[int, str] = {}
-        for pk, parent_id, unit_kind, unit_name in Unit.objects.values_list(
-            "pk", "parent_id", "kind", "name"
+        mine: list[tuple[int, str]] = []
+        for pk, parent_id, unit_kind, unit_name, member in rows.values_list(
+            "pk", "parent_id", "kind", "name", "mine"
         ):
             parent[pk], kind[pk], name[pk] = parent_id, unit_kind, unit_name
-        return cls(parent=parent, kind=kind, name=name)
+            if member:
+                mine.append((pk, unit_name))
+        return cls(parent=parent, kind=kind, name=name), mine
 
     def chain(self, unit_id: int | None) -> list[int]:
         """The unit and its ancestors, nearest first."""

@@ -6,7 +6,6 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +19,7 @@ from mycareer.accounts.permissions import check_perm
 from mycareer.audit.selectors import audit_for_object
 from mycareer.core.forms import add_validation_error
 from mycareer.core.logs import log_event
+from mycareer.core.pagination import Paginator, count_exactly_asked
 from mycareer.core.permissions import require
 from mycareer.events import grids, selectors, services
 from mycareer.events.clashes import ClashesFound, find_clashes, suggest_slots
@@ -204,7 +204,9 @@ def event_list(request):
     )
     events = selectors.apply_filters(visible, form.filters(), tree)
     events = selectors.for_calendar(events.filter(ends_at__gt=start))
-    page = Paginator(events, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(events, LIST_PAGE_SIZE, count_exactly=count_exactly_asked(request)).get_page(
+        request.GET.get("page")
+    )
     query = form.querystring()
     if request.GET.get("from"):
         query = f"{query}&from={since.isoformat()}" if query else f"from={since.isoformat()}"

@@ -2,6 +2,7 @@ from django import forms
 from django.db.models import Q
 
 from mycareer.accounts.models import Unit, User
+from mycareer.accounts.selectors import member_units
 from mycareer.core.forms import (
     BoundedIntegerField,
     DateInput,
@@ -96,12 +97,14 @@ class NoteForm(forms.ModelForm):
         self.fields["contacts"].queryset = organisation.contacts.order_by(
             "full_name"
         ).prefetch_related("key_links__key_account__operator")
-        agreements = liaison_agreements_in_force(user)
 
         def label(contact) -> str:
             """The name as everywhere, with what this person may do about a key contact."""
             if not contact.key_links_list or organisation.multi_touch:
                 return contact.display_name
+            # Read when a key contact is first labelled (cached on the person): the
+            # profile's quick note form shows no contact list, and asked for nothing.
+            agreements = liaison_agreements_in_force(user)
             agreed = [
                 agreements[link.pk] for link in contact.key_links_list if link.pk in agreements
             ]
@@ -123,7 +126,10 @@ class NoteForm(forms.ModelForm):
         # Left out (an older page, a script), a note records contact we started.
         self.fields["started_by"].required = False
         units = Unit.objects.filter(memberships__user=user)
-        if not units.exists():
+        # The person's units as every page of the request reads them (one query at most).
+        mine = member_units(user)
+        first_unit = mine[0][0] if mine else None
+        if first_unit is None:
             units = Unit.objects.all()
         elif self.instance.unit_id:
             # A colleague's note on behalf of another unit keeps that unit when edited.
@@ -132,8 +138,13 @@ class NoteForm(forms.ModelForm):
             ).distinct()
         self.fields["unit"].queryset = units
         self.fields["unit"].required = False
-        if not self.instance.pk and units.exists():
-            self.initial.setdefault("unit", units.first().pk)
+        if not self.instance.pk:
+            if first_unit is None:
+                first_unit = (
+                    Unit.objects.order_by("name", "pk").values_list("pk", flat=True).first()
+                )
+            if first_unit is not None:
+                self.initial.setdefault("unit", first_unit)
 
     def clean_started_by(self) -> str:
         return self.cleaned_data.get("started_by") or Note.StartedBy.US

@@ -35,6 +35,7 @@ from taggit.models import Tag
 
 from mycareer.accounts.models import Unit
 from mycareer.core.forms import MAX_ID, DateInput, bounded_int
+from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
@@ -428,8 +429,8 @@ class OrganisationSearchForm(forms.Form):
         "score_max",
     )
 
-    # Parameters of the search page that are not filters.
-    NOT_FILTERS = frozenset({"page"})
+    # Parameters of the search page that are not filters (its page, "count exactly").
+    NOT_FILTERS = frozenset({"page", COUNT_PARAMETER})
 
     def __init__(self, *args, strict: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

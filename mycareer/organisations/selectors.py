@@ -5,20 +5,30 @@ from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from mycareer.core.aggregates import joined, split
 from mycareer.organisations.matching import name_key
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
+    KeyContact,
     LiaisonRequest,
     Note,
     Organisation,
     SavedSearch,
+    TaggedOrganisation,
 )
 from mycareer.organisations.permissions import is_member_of_organisation
 from mycareer.organisations.search import TRIGRAM, filter_by_text
 from mycareer.organisations.timeline import TimelineEntry, as_datetime
 
-KEY_LINKS = ("key_links__key_account__operator", "key_links__key_account__unit")
+# A contact's key-account links in force, each with its operator and unit: one query.
+# (Spelt as a path, "key_links__key_account__operator", it took four.)
+KEY_LINKS = (
+    Prefetch(
+        "key_links",
+        queryset=KeyContact.objects.select_related("key_account__operator", "key_account__unit"),
+    ),
+)
 
 
 def contacts_with_key_links() -> QuerySet[Contact]:
@@ -27,11 +37,18 @@ def contacts_with_key_links() -> QuerySet[Contact]:
 
 
 def organisation_for_profile(pk: int) -> Organisation:
-    """One organisation with what its profile shows, in a handful of queries."""
+    """One organisation with what its profile shows, in a handful of queries.
+
+    Its tag names come in the same query (`profile_tags`), not as a prefetch.
+    """
     return (
         Organisation.objects.select_related("sector", "unit", "created_by", "merged_into")
-        .prefetch_related(  # type: ignore[misc]  # taggit's manager is unknown to the stubs
-            "tags",
+        .annotate(
+            tag_names=joined(
+                TaggedOrganisation.objects.all(), link="content_object_id", value="tag__name"
+            )
+        )
+        .prefetch_related(
             Prefetch("contacts", queryset=contacts_with_key_links()),
             Prefetch(
                 "key_accounts",
@@ -160,8 +177,43 @@ def inbound_contacts_for_owner(user, *, limit: int = 20) -> list[Note]:
     return rows
 
 
+def profile_tags(organisation: Organisation) -> list[str]:
+    """The organisation's tag names by name, from `organisation_for_profile`'s query."""
+    return sorted(split(getattr(organisation, "tag_names", None)), key=str.casefold)
+
+
+def _people_met(organisation: Organisation, notes: list[Note]) -> dict[int, list[Contact]]:
+    """Each note's contacts, by note, from the ids its query brought (`contact_ids`) and
+    the contacts the profile has already loaded: no query more where it has."""
+    links = [
+        (note.pk, int(pk)) for note in notes for pk in split(getattr(note, "contact_ids", None))
+    ]
+    if not links:
+        return {}
+    wanted = {contact_id for _, contact_id in links}
+    loaded = getattr(organisation, "_prefetched_objects_cache", {}).get("contacts")
+    known = {c.pk: c for c in loaded if c.pk in wanted} if loaded is not None else {}
+    if wanted - set(known):
+        known |= {c.pk: c for c in contacts_with_key_links().filter(pk__in=wanted - set(known))}
+    met: dict[int, list[Contact]] = {}
+    for note_id, contact_id in links:
+        met.setdefault(note_id, []).append(known[contact_id])
+    for people in met.values():
+        people.sort(key=lambda c: (c.full_name, c.pk))
+    return met
+
+
 def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:
-    notes = notes_for_organisation(organisation)[:limit]
+    notes = list(
+        organisation.notes.select_related("author", "unit")
+        .annotate(
+            contact_ids=joined(
+                Note.contacts.through.objects.all(), link="note_id", value="contact_id"
+            )
+        )
+        .order_by("-date", "-created_at")[:limit]
+    )
+    met = _people_met(organisation, notes)
     return [
         TimelineEntry(
             when=as_datetime(note.date),
@@ -171,8 +223,8 @@ def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEn
             actor=str(note.author or ""),
             details=[
                 *(
-                    [f"With {', '.join(c.display_name for c in note.contacts.all())}"]
-                    if note.contacts.all()
+                    [f"With {', '.join(c.display_name for c in met[note.pk])}"]
+                    if note.pk in met
                     else []
                 ),
                 *(["They contacted us"] if note.started_by == Note.StartedBy.THEM else []),

@@ -116,6 +116,7 @@ def organisation_detail(request, pk: int):
         {
             "organisation": organisation,
             "contacts": organisation.contacts.all(),
+            "tags": selectors.profile_tags(organisation),
             "entries": entries,
             "page": timeline["page"],
             "more": more,
@@ -123,9 +124,8 @@ def organisation_detail(request, pk: int):
             "audit_content_type": ContentType.objects.get_for_model(Organisation).pk,
             "profile_actions": profile_actions(organisation, request.user),
             "sections": profile_sections(organisation, request.user, staff=True),
-            "note_form": NoteForm(organisation=organisation, user=request.user)
-            if request.user.has_perm("organisations.add_note")
-            else None,
+            # The page only links to the note form: building one cost its queries.
+            "can_add_note": request.user.has_perm("organisations.add_note"),
         },
     )
 

@@ -1,9 +1,9 @@
 """The students' employer directory."""
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from mycareer.core.pagination import Paginator, count_exactly_asked
 from mycareer.core.permissions import require
 from mycareer.organisations import selectors
 from mycareer.organisations.forms import DirectorySearchForm
@@ -22,7 +22,9 @@ def directory(request):
         sector=filters.get("sector"),
         location=filters.get("location", ""),
     )
-    page = Paginator(organisations, PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(organisations, PER_PAGE, count_exactly=count_exactly_asked(request)).get_page(
+        request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -8,7 +8,6 @@ from allauth.account.utils import complete_signup
 from django.contrib import messages
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,6 +17,7 @@ from mycareer.accounts.models import User
 from mycareer.accounts.permissions import check_perm
 from mycareer.core.clientip import client_ip
 from mycareer.core.forms import add_validation_error
+from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.organisations import registration as reg
 from mycareer.organisations import services

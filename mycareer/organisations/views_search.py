@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from mycareer.core.http import safe_next
+from mycareer.core.pagination import Paginator, count_exactly_asked
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.organisations import selectors, services
@@ -33,7 +33,11 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
             query=query,
             querystring=querystring,
             sort_label=SORTS[query.sort],
-            page=Paginator(search_organisations(query), PER_PAGE).get_page(request.GET.get("page")),
+            page=Paginator(
+                search_organisations(query),
+                PER_PAGE,
+                count_exactly=count_exactly_asked(request),
+            ).get_page(request.GET.get("page")),
             save_form=save_form or SavedSearchForm(initial={"query": querystring}),
         )
     return render(request, "organisations/search.html", context)

@@ -4,7 +4,6 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,6 +13,7 @@ from mycareer.accounts.models import User
 from mycareer.accounts.permissions import AccessDenied, check_perm, why_not
 from mycareer.core.forms import add_validation_error, bounded_ids
 from mycareer.core.http import safe_next
+from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.vacancies import selectors, services
 from mycareer.vacancies.forms import (

@@ -180,3 +180,22 @@ def test_refused_own_permissions_ask_no_more_backends(persona, name, django_asse
     access_for(person)  # what every page has worked out already
     with django_assert_num_queries(0):
         assert not person.has_perm("mycareer.send_bulk_email")
+
+
+@pytest.mark.django_db
+def test_refused_permissions_with_a_rule_ask_no_more_backends(persona, django_assert_num_queries):
+    """A permission with a rule ("organisations.change_organisation") ends at the rule:
+    the model backends loaded the person's Django permissions (two queries) to refuse
+    again, and a model permission given in the admin must not get round the policy."""
+    from django.contrib.auth.models import Permission
+
+    viewer = persona("viewer")
+    viewer.user_permissions.add(
+        Permission.objects.get(
+            codename="change_organisation", content_type__app_label="organisations"
+        )
+    )
+    viewer = type(viewer).objects.get(pk=viewer.pk)
+    access_for(viewer)
+    with django_assert_num_queries(0):
+        assert not viewer.has_perm("organisations.change_organisation")

@@ -719,3 +719,33 @@ def test_the_door_and_attendance_pages_explain_when_they_open(client, persona, t
         assert "Check in<span" in text(client.get(url("check_in", event.pk)))
     with time_machine.travel(event.ends_at + datetime.timedelta(minutes=5)):
         assert "Close attendance</button>" in text(client.get(url("attendance", event.pk)))
+
+
+@pytest.mark.django_db
+def test_booking_a_place_counts_places_once_and_reads_the_unit_tree_once(
+    client, tom, django_assert_max_num_queries
+):
+    """The booking request's statements (docs/benchmarks.md, bookings): the places are
+    counted once under the lock, and the unit tree read once for the page's and the
+    service's visibility checks."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    event = make_event(organiser=tom, capacity=2)
+    first, second, third = make_students(3)
+    services.booking_create(event=event, student=first, by=first)
+    client.force_login(second)
+    client.get(url("event", event.pk))  # the session settles
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(url("book", event.pk))
+    assert response.status_code == 302
+    assert Booking.objects.filter(event=event, student=second).exists()
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert sum('COUNT(U0."id")' in sql for sql in statements) == 1
+    assert sum('FROM "accounts_unit"' in sql for sql in statements) == 1
+    # Full now: the third student joins the waiting list, still counting once.
+    client.force_login(third)
+    with CaptureQueriesContext(connection) as captured:
+        client.post(url("book", event.pk))
+    assert WaitlistEntry.objects.filter(event=event, student=third).exists()
+    assert sum('COUNT(U0."id")' in q["sql"] for q in captured.captured_queries) == 1

@@ -22,6 +22,7 @@ page links below the table, so every list pages the same way.
 """
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.html import format_html, format_html_join
 
 register = template.Library()
@@ -99,3 +100,16 @@ def table(parser, token):
         none = parser.parse(("endtable",))
         parser.delete_first_token()
     return TableNode(records, headings, options, caption, rows, none)
+
+
+@register.filter
+def counted(page) -> str:
+    """A page's count for people: "1,234", or "more than 10,000" where it was not counted.
+
+    Pluralise with `page.paginator.count|pluralize`: above the limit the count is the
+    limit plus one, which is plural.
+    """
+    paginator = page.paginator
+    if getattr(paginator, "exact", True):
+        return intcomma(paginator.count)
+    return f"more than {intcomma(paginator.limit)}"

@@ -2,6 +2,7 @@ import csv
 import datetime
 import io
 import random
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -716,3 +717,90 @@ def test_the_engagement_score_filters_and_sorts_with_unscored_last(spread):
 def test_an_engagement_score_out_of_range_is_refused(cast, filters):
     with pytest.raises(ValidationError):
         OrganisationQuery.from_filters(filters)
+
+
+# Counting above the limit (docs/benchmarks.md, "The decision on counting") -----------
+
+
+@pytest.fixture
+def over_the_limit(settings, operator):
+    """Four organisations tagged 'Qx Many', each with a contact, above a limit of three."""
+    settings.MYCAREER = {**settings.MYCAREER, "EXACT_COUNT_LIMIT": 3}
+    for n in range(4):
+        org = make(f"Many Org {n}", operator, tags=["Qx Many"])
+        services.contact_create(
+            organisation=org, by=operator, full_name=f"Many Person {n}", email=f"m{n}@e.example"
+        )
+    for n in range(3):
+        make(f"Few Org {n}", operator, tags=["Qx Few"])
+
+
+@pytest.mark.django_db
+def test_up_to_the_limit_the_page_says_the_exact_count(client, operator, over_the_limit):
+    client.force_login(operator)
+    response = client.get(SEARCH, {"tags_all": "Qx Few"})
+    page = response.content.decode()
+    assert "<strong>3</strong> organisations found for these filters." in page
+    assert "Count exactly" not in page
+
+
+@pytest.mark.django_db
+def test_above_the_limit_the_page_says_more_than_and_offers_to_count(
+    client, operator, over_the_limit
+):
+    client.force_login(operator)
+    response = client.get(SEARCH, {"tags_all": "Qx Many"})
+    page = response.content.decode()
+    assert "<strong>More than 3</strong> organisations found for these filters." in page
+    # A real button in a form that sends the same search back, asking for the count.
+    form = page[page.index('<form method="get" class="count-exactly">') :]
+    form = form[: form.index("</form>")]
+    assert '<input type="hidden" name="tags_all" value="Qx Many">' in form
+    assert '<button type="submit" name="count" value="exact"' in form
+    assert 'Count exactly<span class="visually-hidden"> how many organisations match' in form
+
+    counted = client.get(SEARCH, {"tags_all": "Qx Many", "count": "exact"})
+    assert counted.status_code == 200
+    assert "<strong>4</strong> organisations found for these filters." in counted.content.decode()
+    assert "Count exactly" not in counted.content.decode()
+    # The figure is kept: the plain page (and its next page) says it without asking.
+    again = client.get(SEARCH, {"tags_all": "Qx Many"})
+    assert "<strong>4</strong> organisations found" in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_pages_go_on_past_the_limit_without_a_count(client, operator, settings):
+    settings.MYCAREER = {**settings.MYCAREER, "EXACT_COUNT_LIMIT": 30}
+    for n in range(60):
+        make(f"Long Org {n:02d}", operator, tags=["Qx Long"])
+    client.force_login(operator)
+    first = client.get(SEARCH, {"tags_all": "Qx Long"}).content.decode()
+    assert "Page 1</span>" in first
+    assert "?tags_all=Qx+Long&amp;page=2" in first
+    third = client.get(SEARCH, {"tags_all": "Qx Long", "page": 3})
+    assert [o.name for o in third.context["page"]] == [f"Long Org {n}" for n in range(50, 60)]
+    body = third.content.decode()
+    assert "?tags_all=Qx+Long&amp;page=2" in body
+    assert "Next page" not in body
+    assert re.search(r"<caption>\s*Organisations, [^<]*: page 3\s*</caption>", body)
+
+
+@pytest.mark.django_db
+def test_exports_and_bulk_email_read_every_match_above_the_limit(client, operator, over_the_limit):
+    from mycareer.mailing.recipients import contacts_for
+
+    client.force_login(operator)
+    rows = read_csv(client.get(EXPORT, {"tags_all": "Qx Many"}))
+    assert [row[0] for row in rows[1:]] == [f"Many Org {n}" for n in range(4)]
+    query = OrganisationQuery(tags_all=("Qx Many",))
+    assert sorted(c.full_name for c in contacts_for(query)) == [
+        f"Many Person {n}" for n in range(4)
+    ]
+
+
+@pytest.mark.django_db
+def test_a_count_parameter_other_than_exact_changes_nothing(client, operator, over_the_limit):
+    client.force_login(operator)
+    response = client.get(SEARCH, {"tags_all": "Qx Many", "count": "please"})
+    assert response.status_code == 200
+    assert "<strong>More than 3</strong>" in response.content.decode()

@@ -1,0 +1,169 @@
+"""The one paginator of list pages: exact counts up to a limit, "more than" above it.
+
+Counting every match is most of a big list's database time (98,000 organisations take
+longer to count than to show). So a list counts at most `EXACT_COUNT_LIMIT` + 1 rows
+(`COUNT(*)` over a subquery with a LIMIT): up to the limit the figure is exact, above it
+the page says "more than 10,000" and offers "count exactly", which counts in full once
+and keeps the figure for that query in the shared cache for `EXACT_COUNT_SECONDS`, so
+every process answers from it until it expires. Page links work either way: without a
+count, a page knows whether there is a next one by reading one row more than it shows.
+
+Exports and bulk email never page: they always read the exact set.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger
+from django.core.paginator import Paginator as DjangoPaginator
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+
+# The query parameter (and button value) that asks for the exact figure.
+COUNT_PARAMETER = "count"
+COUNT_EXACTLY = "exact"
+# Page numbers beyond this are past the end of any list (and too big for an OFFSET).
+MAX_PAGE = 10**9
+
+
+def count_exactly_asked(request) -> bool:
+    """Whether the person pressed "count exactly" (the list's form sends `count=exact`)."""
+    return request.GET.get(COUNT_PARAMETER) == COUNT_EXACTLY
+
+
+def exact_count_limit() -> int:
+    return settings.MYCAREER["EXACT_COUNT_LIMIT"]
+
+
+def exact_count_key(queryset: QuerySet) -> str:
+    """The cache key of a query's exact count: its SQL and parameters, hashed.
+
+    The SQL holds every filter's value (a viewer's own key accounts too), so two people
+    share a figure only when they asked the same question of the database.
+    """
+    sql, params = queryset.order_by().query.sql_with_params()
+    digest = hashlib.sha256(repr((queryset.db, sql, params)).encode()).hexdigest()
+    return f"exact-count:{digest}"
+
+
+class BoundedPage(Page):
+    """A page that may not know how many pages follow it."""
+
+    paginator: "Paginator"
+
+    def has_next(self) -> bool:
+        if self.paginator.exact:
+            return super().has_next()
+        return self.paginator.more_after(self)
+
+    def has_other_pages(self) -> bool:
+        return self.has_previous() or self.has_next()
+
+    def next_page_number(self) -> int:
+        if self.paginator.exact:
+            return super().next_page_number()
+        return self.number + 1
+
+    def end_index(self) -> int:
+        return (self.number - 1) * self.paginator.per_page + len(self)
+
+
+class Paginator(DjangoPaginator):
+    """Django's paginator with a bounded count; `exact` says whether `count` is the figure.
+
+    `count_exactly=True` (the person pressed "count exactly") counts in full and keeps
+    the figure in the shared cache; afterwards any request for the same query reads it.
+    """
+
+    def __init__(self, object_list, per_page, *, count_exactly: bool = False, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.count_exactly = count_exactly
+        self.limit = exact_count_limit()
+        self._rows: dict[int, list] = {}
+
+    @cached_property
+    def _counted(self) -> tuple[int, bool]:
+        """(count, exact): the bounded count, or the kept or requested exact figure."""
+        if not isinstance(self.object_list, QuerySet):
+            return len(self.object_list), True
+        bounded = self.object_list.order_by()[: self.limit + 1].count()
+        if bounded <= self.limit:
+            return bounded, True
+        key = exact_count_key(self.object_list)
+        kept = cache.get(key)
+        if kept is not None:
+            return kept, True
+        if self.count_exactly:
+            figure = self.object_list.count()
+            cache.set(key, figure, settings.MYCAREER["EXACT_COUNT_SECONDS"])
+            return figure, True
+        return bounded, False
+
+    @property
+    def count(self) -> int:
+        """The exact count, or (when `exact` is false) limit + 1: "more than the limit"."""
+        return self._counted[0]
+
+    @property
+    def exact(self) -> bool:
+        return self._counted[1]
+
+    @cached_property
+    def num_pages(self):
+        if self.exact:
+            return super().num_pages
+        return None
+
+    def validate_number(self, number):
+        if self.exact:
+            return super().validate_number(number)
+        # Without a count there is no last page to check against: a page past the end
+        # is found empty when it is read (`page`).
+        try:
+            number = int(number)
+        except (TypeError, ValueError) as error:
+            raise PageNotAnInteger("That page number is not an integer") from error
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+    def page(self, number):
+        if self.exact:
+            return super().page(number)
+        number = self.validate_number(number)
+        rows = self._read(number) if number <= MAX_PAGE else []
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        return self._get_page(rows[: self.per_page], number, self)
+
+    def get_page(self, number):
+        """The page asked for; the first for nonsense, the last for one past the end."""
+        try:
+            number = self.validate_number(number)
+        except PageNotAnInteger:
+            number = 1
+        except EmptyPage:
+            number = self.num_pages if self.exact else 1
+        try:
+            return self.page(number)
+        except EmptyPage:
+            # Past the end of a list too long to count (a typed-in link, rarely): count
+            # it, as if asked, and show its last page.
+            self.count_exactly = True
+            for name in ("_counted", "num_pages"):
+                self.__dict__.pop(name, None)
+            return self.page(self.num_pages)
+
+    def _read(self, number: int) -> list:
+        """The page's rows and one more, which tells whether a next page exists."""
+        if number not in self._rows:
+            bottom = (number - 1) * self.per_page
+            self._rows[number] = list(self.object_list[bottom : bottom + self.per_page + 1])
+        return self._rows[number]
+
+    def more_after(self, page: BoundedPage) -> bool:
+        return len(self._read(page.number)) > self.per_page
+
+    def _get_page(self, *args, **kwargs):
+        return BoundedPage(*args, **kwargs)
