@@ -1,0 +1,181 @@
+"""Trends: each figure from a hand-built history, by each dimension and measure."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from mycareer.bookings.models import Booking
+from mycareer.events.tests.factories import EventFactory
+from mycareer.insights import trends
+from mycareer.insights.finders import months_before
+from mycareer.insights.tests.helpers import aware, notes, organisation, unit
+from mycareer.mailing.models import Campaign, OutboxMessage
+from mycareer.organisations import keyaccounts
+from mycareer.organisations.tests.factories import ContactFactory, key_account_with_contact
+from mycareer.vacancies.tests.factories import VacancyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def month_start(today: datetime.date, back: int) -> datetime.date:
+    return months_before(today, back).replace(day=1)
+
+
+def column(data, name: str) -> list[int]:
+    return data.series[name]
+
+
+@pytest.fixture
+def history(persona, today):
+    """Robotics (engineering; tags robotics, automotive) and Ledger (finance, no tags)
+    and Nameless (no sector), with notes this month, three months ago, on the first day
+    of the 24-month window, and the day before it (too early to count)."""
+    tom, helen = persona("operator"), persona("manager")
+    robotics = organisation(
+        "Robotics Ltd", sector="Engineering and manufacturing", tags=["robotics", "automotive"]
+    )
+    ledger = organisation("Ledger Ltd", sector="Finance and accounting")
+    nameless = organisation("Nameless Ltd")
+    first = month_start(today, 23)
+    notes(robotics, tom, [today, today, month_start(today, 3)], unit_code="mech")
+    notes(robotics, tom, [first], unit_code="lubs")
+    notes(robotics, tom, [first - datetime.timedelta(days=1)], unit_code="lubs")  # too early
+    notes(ledger, helen, [today], unit_code="lubs")
+    notes(nameless, helen, [month_start(today, 3)], unit_code="english")
+    priya = persona("admin")
+    key_account_with_contact(operator=tom, unit=unit("mech"), by=priya, organisation=robotics)
+    key_account_with_contact(operator=helen, unit=unit("eps"), by=priya, organisation=ledger)
+    # Multi-touch releases Helen's key account: she owns it no longer.
+    keyaccounts.organisation_set_multi_touch(organisation=ledger, multi_touch=True, by=priya)
+    return {"robotics": robotics, "ledger": ledger, "nameless": nameless, "first": first}
+
+
+def test_24_monthly_buckets_by_default_oldest_first(history, today):
+    data = trends.trend_data(trends.TrendQuery())
+    assert len(data.periods) == 24
+    assert data.periods[0] == history["first"]
+    assert data.periods[-1] == today.replace(day=1)
+
+
+def test_notes_by_unit_count_each_month_and_leave_out_the_day_before(history):
+    data = trends.trend_data(trends.TrendQuery(measure="notes", dimension="unit"))
+    assert column(data, "School of Mechanical Engineering")[-1] == 2
+    assert column(data, "School of Mechanical Engineering")[-4] == 1
+    # The first day of the window counts; the day before it does not.
+    assert column(data, "Business School")[0] == 1
+    assert sum(column(data, "Business School")) == 2  # that one and Ledger's this month
+    assert column(data, "School of English")[-4] == 1
+    assert data.totals[-1] == 3 and data.totals[-4] == 2 and data.totals[0] == 1
+    assert sum(data.totals) == 6
+    # The units with the most come first.
+    assert list(data.series)[0] == "School of Mechanical Engineering"
+
+
+def test_notes_by_sector_with_those_without_one(history):
+    data = trends.trend_data(trends.TrendQuery(measure="notes", dimension="sector"))
+    assert column(data, "Engineering and manufacturing")[-1] == 2
+    assert column(data, "Finance and accounting")[-1] == 1
+    assert column(data, "No sector")[-4] == 1
+    # One sector each: the series add up to the "All" column.
+    assert [sum(c) for c in zip(*data.series.values(), strict=True)] == data.totals
+
+
+def test_notes_by_tag_count_a_note_in_each_of_its_organisations_tags(history):
+    data = trends.trend_data(trends.TrendQuery(measure="notes", dimension="tag"))
+    assert column(data, "robotics")[-1] == 2 and column(data, "automotive")[-1] == 2
+    assert column(data, "No tag")[-1] == 1  # Ledger's
+    # …while "All" counts each note once.
+    assert data.totals[-1] == 3
+
+
+def test_notes_by_key_account_owner_only_accounts_in_force(history):
+    data = trends.trend_data(trends.TrendQuery(measure="notes", dimension="owner"))
+    assert column(data, "Tom Bennett")[-1] == 2
+    assert "Helen Marsh" not in data.series  # her key account was released
+    assert column(data, "No key account")[-1] == 1
+
+
+def test_a_unit_sees_its_own_and_those_within_it(history):
+    eps = unit("eps")
+    data = trends.trend_data(trends.TrendQuery(measure="notes", dimension="sector", unit=eps.pk))
+    assert data.series == {"Engineering and manufacturing": [0] * 20 + [1, 0, 0, 2]}
+    assert data.totals == [0] * 20 + [1, 0, 0, 2]
+
+
+def test_weeks(history, today):
+    data = trends.trend_data(trends.TrendQuery(measure="notes", period="week", months=6))
+    assert data.periods[-1] == today - datetime.timedelta(days=today.weekday())
+    assert data.totals[-1] == 3
+
+
+def test_events_attendance_vacancies_and_emails(persona, cast, today):
+    robotics = organisation("Robotics Ltd", sector="Engineering and manufacturing")
+    ledger = organisation("Ledger Ltd", sector="Finance and accounting")
+    now = aware(today)
+    shared = EventFactory(starts_at=now, unit=unit("lubs"))
+    shared.organisations.add(robotics, ledger)
+    EventFactory(starts_at=now).organisations.add(robotics)
+    EventFactory(starts_at=now, status="cancelled").organisations.add(robotics)
+    EventFactory(starts_at=now)  # no employer: not employer engagement
+    students = list(cast["students"].values())
+    for student in students[:3]:
+        Booking.objects.create(event=shared, student=student, checked_in_at=now)
+    Booking.objects.create(event=shared, student=students[3])  # booked, never came
+    VacancyFactory(organisation=robotics, created_at=now).target_units.set([unit("mech")])
+    VacancyFactory(organisation=robotics, created_at=now)
+    VacancyFactory(organisation=robotics, created_at=now, status="draft")
+    campaign = Campaign.objects.create(
+        sender=persona("mailer"), unit=unit("lubs"), subject="Hi", body="Hi", purpose="events"
+    )
+    for org in (robotics, ledger, ledger):
+        contact = ContactFactory(organisation=org)
+        OutboxMessage.objects.create(
+            campaign=campaign,
+            contact=contact,
+            email=contact.email,
+            status=OutboxMessage.Status.SENT,
+            sent_at=timezone.now(),
+        )
+
+    def last(measure: str, dimension: str) -> dict:
+        data = trends.trend_data(trends.TrendQuery(measure=measure, dimension=dimension))
+        return {name: values[-1] for name, values in data.series.items()} | {"All": data.totals[-1]}
+
+    assert last("events", "sector") == {
+        "Engineering and manufacturing": 2,
+        "Finance and accounting": 1,
+        "All": 2,
+    }
+    assert last("events", "unit") == {
+        "Business School": 1,
+        "School of Mechanical Engineering": 1,
+        "All": 2,
+    }
+    assert last("attendance", "sector") == {
+        "Engineering and manufacturing": 3,
+        "Finance and accounting": 3,
+        "All": 3,
+    }
+    assert last("vacancies", "unit") == {
+        "School of Mechanical Engineering": 1,
+        "No unit": 1,
+        "All": 2,
+    }
+    assert last("emails", "sector") == {
+        "Engineering and manufacturing": 1,
+        "Finance and accounting": 2,
+        "All": 3,
+    }
+
+
+def test_only_the_series_with_the_most_are_shown(persona, today, settings):
+    tom = persona("operator")
+    for n in range(trends.MOST_SERIES + 2):
+        notes(organisation(f"Org {n}", tags=[f"tag-{n:02d}"]), tom, [today] * (n + 1))
+    data = trends.trend_data(trends.TrendQuery(measure="notes", dimension="tag"))
+    assert len(data.series) == trends.MOST_SERIES
+    assert data.left_out == 2
+    assert list(data.series)[0] == f"tag-{trends.MOST_SERIES + 1:02d}"
+    assert "tag-00" not in data.series and "tag-01" not in data.series
+    assert data.totals[-1] == sum(range(1, trends.MOST_SERIES + 3))
