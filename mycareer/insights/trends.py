@@ -43,6 +43,8 @@ class Measure:
     organisation: str
     unit: str
     timed: bool  # the date is a date-time
+    many_organisations: bool = False  # an event has several
+    many_units: bool = False  # a vacancy targets several
 
 
 MEASURES = {
@@ -59,6 +61,7 @@ MEASURES = {
         "organisations",
         "unit",
         True,
+        many_organisations=True,
     ),
     "attendance": Measure(
         "Attendance",
@@ -70,6 +73,7 @@ MEASURES = {
         "event__organisations",
         "event__unit",
         True,
+        many_organisations=True,
     ),
     "vacancies": Measure(
         "Vacancies",
@@ -79,6 +83,7 @@ MEASURES = {
         "organisation",
         "target_units",
         True,
+        many_units=True,
     ),
     "emails": Measure(
         "Bulk emails",
@@ -97,14 +102,25 @@ class Dimension:
     label: str  # "Sector"
     plural: str  # "sectors"
     none: str  # the series of records outside every group: "No sector"
+    of_organisation: bool = True  # grouped by the organisation's (else the unit's)
+    many: bool = False  # an organisation has many (tags, key accounts' owners)
 
 
 DIMENSIONS = {
-    "unit": Dimension("Unit", "units", "No unit"),
+    "unit": Dimension("Unit", "units", "No unit", of_organisation=False),
     "sector": Dimension("Sector", "sectors", "No sector"),
-    "owner": Dimension("Key-account owner", "key-account owners", "No key account"),
-    "tag": Dimension("Tag", "tags", "No tag"),
+    "owner": Dimension("Key-account owner", "key-account owners", "No key account", many=True),
+    "tag": Dimension("Tag", "tags", "No tag", many=True),
 }
+
+
+def overlaps(query: "TrendQuery") -> bool:
+    """Whether one record can be in several series (an event with two employers, by
+    sector): the series then add up to more than "All", and are drawn as lines."""
+    measure, dimension = MEASURES[query.measure], DIMENSIONS[query.dimension]
+    if dimension.of_organisation:
+        return dimension.many or measure.many_organisations
+    return measure.many_units
 
 
 def _grouped_by(dimension: str, measure: Measure, records: QuerySet) -> tuple[QuerySet, str, str]:

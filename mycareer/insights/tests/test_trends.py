@@ -1,8 +1,10 @@
 """Trends: each figure from a hand-built history, by each dimension and measure."""
 
 import datetime
+import itertools
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.bookings.models import Booking
@@ -12,6 +14,7 @@ from mycareer.insights.finders import months_before
 from mycareer.insights.tests.helpers import aware, notes, organisation, unit
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.organisations import keyaccounts
+from mycareer.organisations.services import note_create
 from mycareer.organisations.tests.factories import ContactFactory, key_account_with_contact
 from mycareer.vacancies.tests.factories import VacancyFactory
 
@@ -179,3 +182,86 @@ def test_only_the_series_with_the_most_are_shown(persona, today, settings):
     assert list(data.series)[0] == f"tag-{trends.MOST_SERIES + 1:02d}"
     assert "tag-00" not in data.series and "tag-01" not in data.series
     assert data.totals[-1] == sum(range(1, trends.MOST_SERIES + 3))
+
+
+# The pages -----------------------------------------------------------------------------
+
+
+def _table(html: bytes) -> list[list[str]]:
+    from lxml import html as parse
+
+    table = parse.fromstring(html).xpath("//table")[0]
+    return [
+        [" ".join(cell.text_content().split()) for cell in row.xpath("th|td")]
+        for row in table.xpath(".//tr")
+    ]
+
+
+def test_the_page_the_table_and_the_csv_show_the_same_figures(client, persona, history):
+    client.force_login(persona("viewer"))
+    chosen = {"measure": "notes", "dimension": "sector", "months": "12", "period": "month"}
+    page = client.get(reverse("insights:trends"), chosen)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<h1>Trends: Notes by sector</h1>" in html
+    # The form says what the chart shows.
+    assert '<option value="sector" selected>' in html
+    assert '<option value="12" selected>' in html
+    table = _table(page.content)
+    assert table[0] == [
+        "Month",
+        "Engineering and manufacturing",
+        "Finance and accounting",
+        "No sector",
+        "All",
+    ]
+    assert len(table) == 13
+    assert table[-1][1:] == ["2", "1", "0", "3"]
+    assert table[-4][1:] == ["1", "0", "1", "2"]
+    csv = client.get(reverse("insights:trends_csv"), chosen)
+    assert csv["Content-Type"].startswith("text/csv")
+    rows = [line.split(",") for line in csv.content.decode("utf-8-sig").splitlines()]
+    assert rows[0] == ["month", *table[0][1:]]
+    assert [row[1:] for row in rows[1:]] == [row[1:] for row in table[1:]]
+    assert [row[0] for row in rows[1:]] == [row[0] for row in table[1:]]
+    png = client.get(reverse("insights:trends_png"), chosen)
+    assert png["Content-Type"] == "image/png" and png.content.startswith(b"\x89PNG")
+
+
+def test_a_units_trends_and_bad_input(client, persona, history):
+    client.force_login(persona("operator"))
+    eps = unit("eps")
+    page = client.get(reverse("insights:trends"), {"unit": eps.pk, "dimension": "unit"})
+    html = page.content.decode()
+    assert "Trends: Notes by unit, Faculty of Engineering and Physical Sciences" in html
+    assert _table(page.content)[0] == ["Month", "School of Mechanical Engineering", "All"]
+    bad = client.get(reverse("insights:trends"), {"measure": "gossip", "unit": "nope"})
+    assert bad.status_code == 400
+    assert "Select a valid choice" in bad.content.decode()
+    assert client.get(reverse("insights:trends_csv"), {"months": "999"}).status_code == 200
+
+
+def test_the_page_reads_a_fixed_number_of_queries(
+    client, persona, today, django_assert_max_num_queries
+):
+    from mycareer.accounts.models import Unit
+
+    tom = persona("operator")
+    client.force_login(tom)
+
+    made = itertools.count()
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            i = next(made)
+            new = Unit.objects.create(name=f"Unit {i}", code=f"u-{i}", kind="school")
+            org = organisation(f"Org {i}", tags=[f"t-{i}", f"s-{i}"])
+            note_create(organisation=org, by=tom, text="Hi.", date=today, unit=new)
+
+    for dimension in ("unit", "tag", "owner", "sector"):
+        grow(2)
+        with django_assert_max_num_queries(12) as few:
+            client.get(reverse("insights:trends"), {"dimension": dimension})
+        grow(12)
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            client.get(reverse("insights:trends"), {"dimension": dimension})
