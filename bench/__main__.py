@@ -41,6 +41,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--postgres", action="store_true", help="measure PostgreSQL")
     parser.add_argument("--output", type=Path, default=PROJECT / "docs" / "benchmarks.md")
     parser.add_argument("--no-write", action="store_true", help="print only; leave the docs")
+    parser.add_argument(
+        "--only", help="operation keys to measure (comma-separated; a prefix may end in *)"
+    )
     remote = parser.add_argument_group("another running server")
     remote.add_argument("--base-url")
     remote.add_argument("--login-url", default="/accounts/login/")
@@ -71,6 +74,8 @@ def main(argv: list[str] | None = None) -> None:
         ]  # fmt: skip
         if args.quick:
             command.append("--quick")
+        if args.only:
+            command += ["--only", args.only]
         if database == "postgres":
             command = [str(PROJECT / "scripts" / "with-postgres.sh"), *command]
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -81,6 +86,10 @@ def main(argv: list[str] | None = None) -> None:
         results[database] = json.loads(out.read_text())
     if not results:
         raise SystemExit(1)
+    if args.only:
+        # A subset: its rows only, printed; the document's table stays whole.
+        print("\n".join(operations_table(results)))
+        return
     generated = render(results, quick=args.quick)
     print(generated)
     if not args.no_write:

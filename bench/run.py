@@ -137,7 +137,7 @@ def discover(organisations: int) -> dict:
     """The records the operations need, chosen from the seeded data."""
     from django.db.models import Count
 
-    from mycareer.accounts.models import User
+    from mycareer.accounts.models import Unit, User
     from mycareer.events import selectors
     from mycareer.events.models import Event
     from mycareer.organisations.models import Organisation
@@ -168,6 +168,9 @@ def discover(organisations: int) -> dict:
     fixtures["feed_events"] = feed_events
     fixtures["clash_event"] = _new_event(staff, profile_id).pk
     fixtures["clash_path"] = f"/events/{fixtures['clash_event']}/clashes/"
+    fixtures["insights"] = True
+    fixtures["insights_unit"] = "mech"
+    fixtures["insights_unit_id"] = Unit.objects.get(code="mech").pk
     fixtures["visible_to_student"] = selectors.visible_events(
         User.objects.get(email=STUDENT_USER)
     ).count()
@@ -369,6 +372,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shape", default="full")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--only",
+        help="measure only these operations (keys, comma-separated, or a prefix ending in *); "
+        "the bookings, clash and bulk email runs are left out",
+    )
     args = parser.parse_args(argv)
 
     if args.database == "postgres" and not os.environ.get("DATABASE_URL"):
@@ -398,6 +406,15 @@ def main(argv: list[str] | None = None) -> None:
         log=log,
     )
     setup["collectstatic"], _ = manage("collectstatic", "--noinput", env=env, log=log)
+    # The nightly insights jobs, so their pages show what they would the next morning.
+    for name, job in (("scores", "refresh_scores"), ("opportunities", "refresh_opportunities")):
+        setup[f"nightly {name}"], _ = manage(
+            "shell",
+            "-c",
+            f"from mycareer.insights import jobs; jobs.{job}.call()",
+            env=env,
+            log=log,
+        )
     result["setup_seconds"] = setup
     result["seed_output"] = seed_output
     print(f"[{args.database}] seeded in {setup['seed_bench']:.0f} s", flush=True)
@@ -412,7 +429,9 @@ def main(argv: list[str] | None = None) -> None:
     base_url = f"http://127.0.0.1:{web_port}"
     server = start_server(env, web_port, root)
     try:
-        result["operations"] = measure_all(base_url, fixtures, budget, args.database)
+        result["operations"] = measure_all(base_url, fixtures, budget, args.database, args.only)
+        if args.only:
+            return _write(result, args.out, args.database)
         print(f"[{args.database}] clash check in-process", flush=True)
         result["clash_selector"] = time_clash_check(
             fixtures["clash_event"], repeat=30 if args.quick else 100
@@ -429,13 +448,27 @@ def main(argv: list[str] | None = None) -> None:
     result["mail"] = run_mail_benchmark(
         project=PROJECT, root=root, env=env, smtp_port=smtp_port, recipients=10_000
     )
+    _write(result, args.out, args.database)
+
+
+def _write(result: dict, out: Path, database: str) -> None:
     result["finished"] = time.time()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
-    print(f"[{args.database}] done: {args.out}", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str))
+    print(f"[{database}] done: {out}", flush=True)
 
 
-def measure_all(base_url: str, fixtures: dict, budget: Budget, database: str) -> dict:
+def _chosen(key: str, only: str | None) -> bool:
+    if not only:
+        return True
+    return any(
+        key.startswith(name[:-1]) if name.endswith("*") else key == name for name in only.split(",")
+    )
+
+
+def measure_all(
+    base_url: str, fixtures: dict, budget: Budget, database: str, only: str | None = None
+) -> dict:
     """Every HTTP operation: latency and throughput over HTTP, queries in-process."""
     staff = Session(base_url)
     staff.login("/accounts/login/", STAFF_USER, DEMO_PASSWORD)
@@ -447,6 +480,8 @@ def measure_all(base_url: str, fixtures: dict, budget: Budget, database: str) ->
     sessions = {"staff": staff, "student": student, "feed": calendar_app}
     results = {}
     for op in operations(fixtures):
+        if not _chosen(op.key, only):
+            continue
         print(f"[{database}] {op.label}", flush=True)
         sample: Sample = run_operation(
             sessions[op.reader], op.path, budget, headers=op.headers, expect=op.expect
