@@ -407,7 +407,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     setup["collectstatic"], _ = manage("collectstatic", "--noinput", env=env, log=log)
     # The nightly insights jobs, so their pages show what they would the next morning.
-    for name, job in (("scores", "refresh_scores"), ("opportunities", "refresh_opportunities")):
+    for name, job in (
+        ("scores", "refresh_scores"),
+        ("opportunities", "refresh_opportunities"),
+        ("trends", "refresh_trends"),
+    ):
         setup[f"nightly {name}"], _ = manage(
             "shell",
             "-c",

@@ -11,21 +11,27 @@ beside it and the CSV hold the same figures.
 """
 
 import datetime
+import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from django.db.models import Count, F, FilteredRelation, Q, QuerySet
+from django.db import transaction
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
 from mycareer.bookings.models import Booking
+from mycareer.core.logs import log_event
 from mycareer.events.models import Event
+from mycareer.insights.models import TrendCount
 from mycareer.insights.selectors import unit_family
 from mycareer.mailing.chart import ChartData, bucket_day, period_starts
 from mycareer.mailing.models import OutboxMessage
 from mycareer.organisations.models import Note
 from mycareer.vacancies.models import Vacancy
+
+logger = logging.getLogger(__name__)
 
 # The chart and table show the series with the most; the "All" column counts every one.
 MOST_SERIES = 8
@@ -178,36 +184,84 @@ def records(query: TrendQuery, periods: list[datetime.date]) -> tuple[Measure, Q
     return measure, found
 
 
-def trend_data(query: TrendQuery) -> TrendData:
-    """Counts per period and group, the groups with the most first, empty periods as zero."""
-    periods = period_starts(query.period, query.months)
-    index = {p: i for i, p in enumerate(periods)}
+def counted_rows(query: TrendQuery, periods: list[datetime.date], *, per_unit: bool = False):
+    """Grouped counts from the records: (day, group key, group name, unit, n) rows,
+    the group None for the "All" column (`query.dimension == "all"`)."""
     measure, found = records(query, periods)
     trunc = (TruncWeek if query.period == "week" else TruncMonth)(measure.date)
-    grouped, key, name = _grouped_by(query.dimension, measure, found)
+    fields: dict = {}
+    if query.dimension != "all":
+        found, key, name = _grouped_by(query.dimension, measure, found)
+        fields = {"group": F(key), "group_name": F(name)}
+    if per_unit:
+        fields["engaging_unit"] = F(measure.unit)
     rows = (
-        grouped.annotate(bucket=trunc)
-        .order_by()
-        .values("bucket", group=F(key), group_name=F(name))
-        .annotate(n=Count("pk", distinct=True))
-    )
-    none = DIMENSIONS[query.dimension].none
-    series: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(periods))
-    for row in rows:
-        day = bucket_day(row["bucket"])
-        if day in index:
-            group = (row["group_name"] or none, row["group"] or 0)
-            series[group][index[day]] += row["n"]
-    totals = [0] * len(periods)
-    for row in (
         found.annotate(bucket=trunc)
         .order_by()
-        .values("bucket")
+        .values("bucket", **fields)
         .annotate(n=Count("pk", distinct=True))
-    ):
-        day = bucket_day(row["bucket"])
+    )
+    for row in rows:
+        yield (
+            bucket_day(row["bucket"]),
+            row.get("group"),
+            row.get("group_name") or "",
+            row.get("engaging_unit"),
+            row["n"],
+        )
+
+
+def _precomputed(query: TrendQuery, periods: list[datetime.date]):
+    """The nightly counts for a monthly chart, as `counted_rows` gives them; None if the
+    nightly count has not run (the chart is then counted from the records)."""
+    if query.period != "month" or not TrendCount.objects.exists():
+        return None
+    counts = TrendCount.objects.filter(
+        measure=query.measure, month__gte=periods[0], whole=not query.unit
+    )
+    if query.unit:
+        counts = counts.filter(unit__in=unit_family([query.unit]))
+
+    def rows(dimension: str):
+        for row in (
+            counts.filter(dimension=dimension)
+            .order_by()
+            .values("month", "group_key", "group_name")
+            .annotate(n=Sum("count"))
+        ):
+            yield row["month"], row["group_key"], row["group_name"], None, row["n"]
+
+    return rows
+
+
+def counted_at() -> datetime.datetime | None:
+    """When the nightly counts were made (None: not yet; charts count from the records)."""
+    return TrendCount.objects.order_by("-computed_at").values_list("computed_at", flat=True).first()
+
+
+def trend_data(query: TrendQuery) -> TrendData:
+    """Counts per period and group, the groups with the most first, empty periods as zero.
+
+    Monthly charts read the nightly counts (`trends_refresh`); weekly ones, and every
+    chart before the first night, count from the records.
+    """
+    periods = period_starts(query.period, query.months)
+    index = {p: i for i, p in enumerate(periods)}
+    stored = _precomputed(query, periods)
+    if stored is None:
+        series_rows = counted_rows(query, periods)
+        total_rows = counted_rows(replace(query, dimension="all"), periods)
+    else:
+        series_rows, total_rows = stored(query.dimension), stored("all")
+    none = DIMENSIONS[query.dimension].none
+    series: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(periods))
+    for day, key, name, _, n in series_rows:
         if day in index:
-            totals[index[day]] += row["n"]
+            series[(name or none, key or 0)][index[day]] += n
+    totals = [0] * len(periods)
+    for day, _, _, _, n in total_rows:
+        if day in index:
+            totals[index[day]] += n
     ranked = sorted(series.items(), key=lambda item: (-sum(item[1]), item[0][0]))
     shown = ranked[:MOST_SERIES]
     names = [group_name for (group_name, _), _ in shown]
@@ -237,3 +291,34 @@ def csv_rows(data: TrendData, query: TrendQuery, period_label) -> list[list]:
         [period_label(row["period"], query.period), *row["counts"], row["total"]]
         for row in data.rows
     ]
+
+
+@transaction.atomic
+def trends_refresh() -> int:
+    """Nightly: count every measure by every dimension, month by month, over the last
+    DEFAULT_MONTHS months, across the university and per engaging unit. Returns rows."""
+    periods = period_starts("month", DEFAULT_MONTHS)
+    now = timezone.now()
+    made = []
+    for measure in MEASURES:
+        for dimension in [*DIMENSIONS, "all"]:
+            query = TrendQuery(measure=measure, dimension=dimension)
+            for per_unit in (False, True):
+                made += [
+                    TrendCount(
+                        measure=measure,
+                        dimension=dimension,
+                        month=day,
+                        whole=not per_unit,
+                        unit_id=unit,
+                        group_key=key,
+                        group_name=name[:200],
+                        count=n,
+                        computed_at=now,
+                    )
+                    for day, key, name, unit, n in counted_rows(query, periods, per_unit=per_unit)
+                ]
+    TrendCount.objects.all().delete()
+    TrendCount.objects.bulk_create(made, batch_size=1000)
+    log_event(logger, "insights.trends_counted", rows=len(made))
+    return len(made)

@@ -217,6 +217,7 @@ def trends_page(request):
             "dimension": trends.DIMENSIONS[query.dimension],
             "most": trends.MOST_SERIES,
             "overlaps": trends.overlaps(query),
+            "counted_at": trends.counted_at(),
             "params": urlencode(chosen),
             "others": others,
             "my_units": list(Unit.objects.filter(memberships__user=request.user).order_by("name")),

@@ -11,6 +11,7 @@ from mycareer.bookings.models import Booking
 from mycareer.events.tests.factories import EventFactory
 from mycareer.insights import trends
 from mycareer.insights.finders import months_before
+from mycareer.insights.models import TrendCount
 from mycareer.insights.tests.helpers import aware, notes, organisation, unit
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.organisations import keyaccounts
@@ -112,9 +113,10 @@ def test_weeks(history, today):
     assert data.totals[-1] == 3
 
 
-def test_events_attendance_vacancies_and_emails(persona, cast, today):
-    robotics = organisation("Robotics Ltd", sector="Engineering and manufacturing")
-    ledger = organisation("Ledger Ltd", sector="Finance and accounting")
+def engagements(persona, cast, today) -> None:
+    """Events (one shared by two employers), attendance, vacancies and emails today."""
+    robotics = organisation("Robotics Two Ltd", sector="Engineering and manufacturing")
+    ledger = organisation("Ledger Two Ltd", sector="Finance and accounting")
     now = aware(today)
     shared = EventFactory(starts_at=now, unit=unit("lubs"))
     shared.organisations.add(robotics, ledger)
@@ -140,6 +142,10 @@ def test_events_attendance_vacancies_and_emails(persona, cast, today):
             status=OutboxMessage.Status.SENT,
             sent_at=timezone.now(),
         )
+
+
+def test_events_attendance_vacancies_and_emails(persona, cast, today):
+    engagements(persona, cast, today)
 
     def last(measure: str, dimension: str) -> dict:
         data = trends.trend_data(trends.TrendQuery(measure=measure, dimension=dimension))
@@ -265,3 +271,37 @@ def test_the_page_reads_a_fixed_number_of_queries(
         grow(12)
         with django_assert_max_num_queries(len(few.captured_queries)):
             client.get(reverse("insights:trends"), {"dimension": dimension})
+
+
+def test_the_nightly_counts_give_the_same_figures_as_the_records(history, persona, cast, today):
+    """Monthly charts read the nightly counts: every measure by every dimension, for the
+    university and for a unit, is what counting the records gives."""
+    engagements(persona, cast, today)
+    queries = [
+        trends.TrendQuery(measure=measure, dimension=dimension, months=months, unit=scope)
+        for measure in trends.MEASURES
+        for dimension in trends.DIMENSIONS
+        for months in (24, 6)
+        for scope in (None, unit("eps").pk, unit("lubs").pk)
+    ]
+    live = [trends.trend_data(query) for query in queries]
+    assert trends.counted_at() is None
+    rows = trends.trends_refresh()
+    assert rows > 0 and trends.counted_at() is not None
+    assert TrendCount.objects.exists()
+    for query, expected in zip(queries, live, strict=True):
+        counted = trends.trend_data(query)
+        assert (counted.series, counted.totals) == (expected.series, expected.totals), query
+    # A note recorded after the night's count shows tomorrow, not now.
+    notes(history["ledger"], persona("manager"), [today], unit_code="lubs")
+    assert trends.trend_data(trends.TrendQuery()).totals[-1] == live[0].totals[-1]
+
+
+def test_the_page_says_when_it_was_counted(client, persona, history):
+    client.force_login(persona("viewer"))
+    assert "Not counted yet" in client.get(reverse("insights:trends")).content.decode()
+    trends.trends_refresh()
+    page = client.get(reverse("insights:trends")).content.decode()
+    assert "Counted on " in page and "the counts are made every night" in page
+    weekly = client.get(reverse("insights:trends"), {"period": "week"}).content.decode()
+    assert "counted from the records as you ask" in weekly
