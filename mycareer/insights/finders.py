@@ -198,15 +198,16 @@ def one_faculty(today: datetime.date) -> list[Found]:
     targets = _vacancy_targets(single, since)
     organisations = Organisation.objects.in_bulk(list(single))
     sector_names = dict(Sector.objects.values_list("pk", "name"))
+    services = set(Unit.objects.filter(kind=Unit.Kind.SERVICE).values_list("pk", flat=True))
     found = []
     for org_id, units in single.items():
         home = faculty_of[next(iter(units))].pk
         fit = _Fit()
         fit.vacancies(targets.get(org_id, {}), home, faculty_of)
         if org_id in sector_of:
-            fit.engaged(by_sector, sector_of[org_id], home, "sectors", limits)
+            fit.engaged(by_sector, sector_of[org_id], home, "sectors", limits, services)
         for tag_id in sorted(tags_of.get(org_id, ()), key=lambda t: tag_names[t]):
-            fit.engaged(by_tag, tag_id, home, tag_names[tag_id], limits)
+            fit.engaged(by_tag, tag_id, home, tag_names[tag_id], limits, services)
         if not fit.units:
             continue
         organisation = organisations[org_id]
@@ -220,18 +221,23 @@ def one_faculty(today: datetime.date) -> list[Found]:
                 f"{counted(fit.vacancy_count, 'vacancy', 'vacancies')} it posted in the last "
                 f"{limits['LOOKBACK_MONTHS']} months targeted {joined(names)}"
             )
+        fits = []
         for what, by_units in fit.engagements:
             if what == "sectors":
                 words, figures["sectors"] = f"in {sector_names[sector_of[org_id]]}", by_units
             else:
                 words = f"tagged {what}"
                 figures.setdefault("tags", {})[what] = by_units
-            for names_engaging, n in _by_count(by_units):
-                said.append(
-                    f"{joined(names_engaging)} engaged "
-                    f"{counted(n, 'other organisation', 'other organisations')} {words} "
-                    f"in the last {limits['LOOKBACK_MONTHS']} months"
-                )
+            fits += [(n, names, words) for names, n in _by_count(by_units)]
+        # The strongest fits in words; every one is in the figures.
+        fits.sort(key=lambda fit_: -fit_[0])
+        said += [
+            f"{joined(names)} engaged {counted(n, 'other organisation', 'other organisations')} "
+            f"{words} in the last {limits['LOOKBACK_MONTHS']} months"
+            for n, names, words in fits[:FITS_SAID]
+        ]
+        if len(fits) > FITS_SAID:
+            said.append(f"and {counted(len(fits) - FITS_SAID, 'more fit', 'more fits')}")
         found.append(
             Found(
                 kind=Kind.ONE_FACULTY,
@@ -245,6 +251,10 @@ def one_faculty(today: datetime.date) -> list[Found]:
             )
         )
     return found
+
+
+# A reason names at most this many fits by sector or tag, the strongest first.
+FITS_SAID = 2
 
 
 def _by_count(by_units: dict[str, int]) -> list[tuple[list[str], int]]:
@@ -273,13 +283,17 @@ class _Fit:
                 self.vacancy_units |= outside
         self.units |= self.vacancy_units
 
-    def engaged(self, by_what, what_id: int, home: int, label: str, limits) -> None:
+    def engaged(
+        self, by_what, what_id: int, home: int, label: str, limits, service_units: set[int]
+    ) -> None:
         """Units outside the faculty `home` that engaged enough organisations of it."""
         by_units: dict[str, int] = {}
         for faculty, whats in by_what.items():
             if faculty == home:
                 continue
             for unit_id, organisations in whats.get(what_id, {}).items():
+                if unit_id in service_units:
+                    continue  # the Careers Centre serves every faculty: not a fit
                 if len(organisations) >= limits["ONE_FACULTY_FIT_MIN"]:
                     self.units.add(unit_id)
                     by_units[_unit_name(unit_id)] = len(organisations)

@@ -144,6 +144,14 @@ class TestOneFaculty:
             notes(
                 organisation(f"Finance {n}", sector=finance), tom, [days_ago(5)], unit_code="lubs"
             )
+        # The Careers Centre engaged three too, but it serves every faculty: no fit.
+        for n in range(3):
+            notes(
+                organisation(f"Careers Engineering {n}", sector=engineering),
+                tom,
+                [days_ago(5)],
+                unit_code="careers",
+            )
         # …and the Department of Accounting one more: three in the faculty, but a unit
         # fits by what it engaged itself.
         notes(organisation("Finance 2", sector=finance), tom, [days_ago(5)], unit_code="accounting")
@@ -165,7 +173,9 @@ class TestOneFaculty:
 
         found = {names([f])[0]: f for f in finders.one_faculty(today)}
 
-        assert set(found) == {"Works Ltd", "Tagged Ltd"}
+        # The Careers Centre's own engineering firms fit Computing, like Works Ltd.
+        careers_only = {f"Careers Engineering {n}" for n in range(3)}
+        assert set(found) == {"Works Ltd", "Tagged Ltd", *careers_only}
         assert found["Works Ltd"].reason == (
             "Works Ltd works only with Business School; School of Computing engaged 3 other "
             "organisations in Engineering and manufacturing in the last 12 months."
@@ -178,6 +188,23 @@ class TestOneFaculty:
         )
         assert found["Tagged Ltd"].units == {unit("computing").pk}
         assert found["Tagged Ltd"].figures["tags"] == {"fintech": {"School of Computing": 3}}
+
+    def test_a_reason_names_the_two_strongest_fits(self, persona, today, days_ago):
+        tom = persona("operator")
+        for code, count in (("computing", 5), ("chemistry", 4), ("mech", 3)):
+            for n in range(count):
+                notes(
+                    organisation(f"{code} {n}", tags=["robots"]), tom, [days_ago(5)], unit_code=code
+                )
+        robots = organisation("Robots Ltd", tags=["robots"])
+        notes(robots, tom, [days_ago(5)], unit_code="lubs")
+        [item] = [f for f in finders.one_faculty(today) if f.organisation_id == robots.pk]
+        assert item.reason == (
+            "Robots Ltd works only with Business School; School of Computing engaged 5 other "
+            "organisations tagged robots in the last 12 months; School of Chemistry engaged "
+            "4 other organisations tagged robots in the last 12 months; and 1 more fit."
+        )
+        assert item.units == {unit(c).pk for c in ("computing", "chemistry", "mech")}
 
     def test_the_fit_threshold_is_a_setting(self, persona, today, days_ago, settings):
         settings.MYCAREER = {
