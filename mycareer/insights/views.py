@@ -218,6 +218,7 @@ def trends_page(request):
             "most": trends.MOST_SERIES,
             "overlaps": trends.overlaps(query),
             "counted_at": trends.counted_at(),
+            "caption": f"{title} per {query.period}",
             "params": urlencode(chosen),
             "others": others,
             "my_units": list(Unit.objects.filter(memberships__user=request.user).order_by("name")),
