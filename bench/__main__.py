@@ -46,6 +46,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--sizes",
         help="numbers of organisations, e.g. 10000,100000,300000: the growth table instead",
     )
+    parser.add_argument(
+        "--only", help="operation keys to measure (comma-separated; a prefix may end in *)"
+    )
     remote = parser.add_argument_group("another running server")
     remote.add_argument("--base-url")
     remote.add_argument("--login-url", default="/accounts/login/")
@@ -75,6 +78,10 @@ def main(argv: list[str] | None = None) -> None:
             results[database] = result
     if not results:
         raise SystemExit(1)
+    if args.only:
+        # A subset: its rows only, printed; the document's table stays whole.
+        print("\n".join(operations_table(results)))
+        return
     generated = render(results, quick=args.quick)
     print(generated)
     if not args.no_write:
@@ -98,6 +105,8 @@ def run_one(
         command.append("--quick")
     if growth:
         command.append("--growth")
+    if args.only:
+        command += ["--only", args.only]
     if database == "postgres":
         command = [str(PROJECT / "scripts" / "with-postgres.sh"), *command]
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}

@@ -115,4 +115,33 @@ def operations(fixtures: dict) -> list[Op]:
                     headers={"If-None-Match": fixtures["feed_etag"]},
                 )
             )
+    if fixtures.get("insights"):
+        ops += insights_operations(fixtures)
     return ops
+
+
+def insights_operations(fixtures: dict) -> list[Op]:
+    """Issue 20's pages, after the nightly scores and opportunities have been computed."""
+    unit = fixtures["insights_unit"]
+    return [
+        Op("insights_mine", "Opportunities for me", "/insights/"),
+        Op("insights_unit", f"Opportunities for a unit ({unit})", f"/insights/unit/{unit}/"),
+        Op("insights_all", "Opportunities, the Careers Centre's view", "/insights/careers-centre/"),
+        Op("insights_trends", "Trends: notes by unit, 24 months", "/insights/trends/"),
+        Op(
+            "insights_trends_tag",
+            "Trends: notes by tag, 24 months",
+            "/insights/trends/?dimension=tag",
+        ),
+        Op(
+            "insights_trends_sector",
+            "Trends: attendance by sector, 24 months",
+            "/insights/trends/?measure=attendance&dimension=sector",
+        ),
+        Op(
+            "insights_trends_unit",
+            f"Trends: notes by key-account owner, one unit ({unit})",
+            f"/insights/trends/?dimension=owner&unit={fixtures['insights_unit_id']}",
+        ),
+        Op("score_sort", "Organisations by engagement score", _search(sort="-engagement_score")),
+    ]

@@ -137,7 +137,7 @@ def discover(organisations: int) -> dict:
     """The records the operations need, chosen from the seeded data."""
     from django.db.models import Count
 
-    from mycareer.accounts.models import User
+    from mycareer.accounts.models import Unit, User
     from mycareer.events import selectors
     from mycareer.events.models import Event
     from mycareer.organisations.models import Organisation
@@ -168,6 +168,9 @@ def discover(organisations: int) -> dict:
     fixtures["feed_events"] = feed_events
     fixtures["clash_event"] = _new_event(staff, profile_id).pk
     fixtures["clash_path"] = f"/events/{fixtures['clash_event']}/clashes/"
+    fixtures["insights"] = True
+    fixtures["insights_unit"] = "mech"
+    fixtures["insights_unit_id"] = Unit.objects.get(code="mech").pk
     fixtures["visible_to_student"] = selectors.visible_events(
         User.objects.get(email=STUDENT_USER)
     ).count()
@@ -372,6 +375,11 @@ def main(argv: list[str] | None = None) -> None:
         "--growth", action="store_true", help="organisation pages only (bench/growth.py)"
     )
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--only",
+        help="measure only these operations (keys, comma-separated, or a prefix ending in *); "
+        "the bookings, clash and bulk email runs are left out",
+    )
     args = parser.parse_args(argv)
 
     if args.database == "postgres" and not os.environ.get("DATABASE_URL"):
@@ -401,6 +409,19 @@ def main(argv: list[str] | None = None) -> None:
         log=log,
     )
     setup["collectstatic"], _ = manage("collectstatic", "--noinput", env=env, log=log)
+    # The nightly insights jobs, so their pages show what they would the next morning.
+    for name, job in (
+        ("scores", "refresh_scores"),
+        ("opportunities", "refresh_opportunities"),
+        ("trends", "refresh_trends"),
+    ):
+        setup[f"nightly {name}"], _ = manage(
+            "shell",
+            "-c",
+            f"from mycareer.insights import jobs; jobs.{job}.call()",
+            env=env,
+            log=log,
+        )
     result["setup_seconds"] = setup
     result["seed_output"] = seed_output
     print(f"[{args.database}] seeded in {setup['seed_bench']:.0f} s", flush=True)
@@ -416,8 +437,10 @@ def main(argv: list[str] | None = None) -> None:
     server = start_server(env, web_port, root)
     try:
         result["operations"] = measure_all(
-            base_url, fixtures, budget, args.database, growth=args.growth
+            base_url, fixtures, budget, args.database, growth=args.growth, only=args.only
         )
+        if args.only:
+            return _write(result, args.out, args.database)
         if not args.growth:
             print(f"[{args.database}] clash check in-process", flush=True)
             result["clash_selector"] = time_clash_check(
@@ -436,18 +459,37 @@ def main(argv: list[str] | None = None) -> None:
         result["mail"] = run_mail_benchmark(
             project=PROJECT, root=root, env=env, smtp_port=smtp_port, recipients=10_000
         )
+    _write(result, args.out, args.database)
+
+
+def _write(result: dict, out: Path, database: str) -> None:
     result["finished"] = time.time()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
-    print(f"[{args.database}] done: {args.out}", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str))
+    print(f"[{database}] done: {out}", flush=True)
+
+
+def _chosen(key: str, only: str | None) -> bool:
+    if not only:
+        return True
+    return any(
+        key.startswith(name[:-1]) if name.endswith("*") else key == name for name in only.split(",")
+    )
 
 
 def measure_all(
-    base_url: str, fixtures: dict, budget: Budget, database: str, *, growth: bool = False
+    base_url: str,
+    fixtures: dict,
+    budget: Budget,
+    database: str,
+    *,
+    growth: bool = False,
+    only: str | None = None,
 ) -> dict:
     """Every HTTP operation: latency and throughput over HTTP, queries in-process.
 
-    `growth`: only the baseline and the operations on organisations (bench/growth.py).
+    `growth`: only the baseline and the operations on organisations (bench/growth.py);
+    `only`: the operations named.
     """
     from bench.growth import KEYS
 
@@ -462,6 +504,8 @@ def measure_all(
     results = {}
     for op in operations(fixtures):
         if growth and op.key not in (*KEYS, "hello"):
+            continue
+        if not _chosen(op.key, only):
             continue
         print(f"[{database}] {op.label}", flush=True)
         sample: Sample = run_operation(

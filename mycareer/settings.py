@@ -532,6 +532,9 @@ MYCAREER: dict[str, Any] = {
         "LAPSED_BEFORE_MONTHS": env_int("INSIGHTS_LAPSED_BEFORE_MONTHS", 12),
         # One faculty only, half-engaged and top attendance look this far back.
         "LOOKBACK_MONTHS": env_int("INSIGHTS_LOOKBACK_MONTHS", 12),
+        # One faculty only: another faculty fits an organisation's sector (or tag) when
+        # it engaged at least this many other organisations of that sector (or tag).
+        "ONE_FACULTY_FIT_MIN": env_int("INSIGHTS_ONE_FACULTY_FIT_MIN", 3),
         # A key account with no note by its owner for this many days is going quiet.
         "KEY_ACCOUNT_QUIET_DAYS": env_int("INSIGHTS_KEY_ACCOUNT_QUIET_DAYS", 90),
         # A liaison request unanswered this long goes to its owner, and later to admins.

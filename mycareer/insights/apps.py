@@ -9,6 +9,7 @@ class InsightsConfig(AppConfig):
     def ready(self) -> None:
         from mycareer.accounts.notifications import NotificationKind, register_notification_kind
         from mycareer.accounts.permissions import can_view_staff_pages
+        from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions
         from mycareer.core.registry import (
             NavItem,
@@ -23,6 +24,7 @@ class InsightsConfig(AppConfig):
         )
         from mycareer.insights.demo import seed_insights
         from mycareer.insights.digest import WEEKLY
+        from mycareer.insights.privacy import personal_data
         from mycareer.insights.profile import score_section
         from mycareer.insights.services import MERGE_HANDLER
         from mycareer.organisations.merging import register_merge_handler
@@ -40,6 +42,7 @@ class InsightsConfig(AppConfig):
             ProfileSection("insights/includes/score_section.html", score_section, 30, staff=True),
         )
         register_merge_handler(MERGE_HANDLER)
+        register_personal_data("insights", personal_data)
         register_actions(
             {
                 "insights.opportunity.followed_up": "Follow-up recorded from an opportunity",

@@ -14,6 +14,7 @@ from django.utils import timezone
 from mycareer.insights.finders import months_before
 from mycareer.insights.scores import scores_refresh
 from mycareer.insights.services import opportunities_refresh
+from mycareer.insights.trends import trends_refresh
 from mycareer.organisations.models import KeyAccount, LiaisonRequest, Note, Organisation
 from mycareer.organisations.services import note_create, organisation_create
 from mycareer.vacancies.services import vacancy_create
@@ -79,6 +80,7 @@ def seed_insights(cast: dict) -> None:
             )
     _score_history(today)
     opportunities_refresh()
+    trends_refresh()
 
 
 def _score_history(today: datetime.date) -> None:

@@ -14,13 +14,20 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from mycareer.accounts.models import DegreeProgramme, Unit
+from mycareer.accounts.models import Unit
 from mycareer.bookings.models import Booking
 from mycareer.core.text import counted, joined
 from mycareer.events.models import Event
 from mycareer.insights.models import Kind
 from mycareer.mailing.recipients import frequency_limit, recent_messages
-from mycareer.organisations.models import KeyAccount, LiaisonRequest, Note, Organisation
+from mycareer.organisations.models import (
+    KeyAccount,
+    LiaisonRequest,
+    Note,
+    Organisation,
+    Sector,
+    TaggedOrganisation,
+)
 from mycareer.vacancies.models import Vacancy
 
 
@@ -141,17 +148,29 @@ def lapsed(today: datetime.date) -> list[Found]:
 
 
 def one_faculty(today: datetime.date) -> list[Found]:
-    """Engaged by one faculty only, while its vacancies target other faculties' programmes."""
-    since = months_before(today, thresholds()["LOOKBACK_MONTHS"])
+    """Engaged by one faculty only, while what it is fits other faculties: its vacancies
+    target their programmes, or they engage other organisations of its sector or tags.
+
+    A unit of another faculty fits a sector (or a tag) when it engaged at least
+    ONE_FACULTY_FIT_MIN other organisations of that sector (or with that tag) in the
+    look-back: those units are offered the organisation.
+    """
+    limits = thresholds()
+    since = months_before(today, limits["LOOKBACK_MONTHS"])
     faculty_of = _faculty_of()
     engaged: dict[int, set[int]] = defaultdict(set)
-    for org_id, unit_id in (
-        Note.objects.filter(date__gte=since, unit__isnull=False, organisation__in=_live())
-        .order_by()
-        .values_list("organisation_id", "unit_id")
+    sector_of: dict[int, int] = {}
+    engaging_notes = Note.objects.filter(
+        date__gte=since, unit__isnull=False, organisation__in=_live()
+    )
+    for org_id, unit_id, sector_id in (
+        engaging_notes.order_by()
+        .values_list("organisation_id", "unit_id", "organisation__sector_id")
         .distinct()
     ):
         engaged[org_id].add(unit_id)
+        if sector_id:
+            sector_of[org_id] = sector_id
     single = {
         org_id: units
         for org_id, units in engaged.items()
@@ -159,6 +178,131 @@ def one_faculty(today: datetime.date) -> list[Found]:
     }
     if not single:
         return []
+    tags_of: dict[int, set[int]] = defaultdict(set)
+    tag_names: dict[int, str] = {}
+    for org_id, tag_id, tag_name in TaggedOrganisation.objects.filter(
+        content_object__in=engaging_notes.values("organisation_id")
+    ).values_list("content_object_id", "tag_id", "tag__name"):
+        tags_of[org_id].add(tag_id)
+        tag_names[tag_id] = tag_name
+    # Who engaged what: faculty -> sector (or tag) -> unit -> organisations.
+    by_sector: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(set)))
+    by_tag: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(set)))
+    for org_id, units in engaged.items():
+        for unit_id in units:
+            faculty = faculty_of[unit_id].pk
+            if org_id in sector_of:
+                by_sector[faculty][sector_of[org_id]][unit_id].add(org_id)
+            for tag_id in tags_of.get(org_id, ()):
+                by_tag[faculty][tag_id][unit_id].add(org_id)
+    targets = _vacancy_targets(single, since)
+    organisations = Organisation.objects.in_bulk(list(single))
+    sector_names = dict(Sector.objects.values_list("pk", "name"))
+    services = set(Unit.objects.filter(kind=Unit.Kind.SERVICE).values_list("pk", flat=True))
+    found = []
+    for org_id, units in single.items():
+        home = faculty_of[next(iter(units))].pk
+        fit = _Fit()
+        fit.vacancies(targets.get(org_id, {}), home, faculty_of)
+        if org_id in sector_of:
+            fit.engaged(by_sector, sector_of[org_id], home, "sectors", limits, services)
+        for tag_id in sorted(tags_of.get(org_id, ()), key=lambda t: tag_names[t]):
+            fit.engaged(by_tag, tag_id, home, tag_names[tag_id], limits, services)
+        if not fit.units:
+            continue
+        organisation = organisations[org_id]
+        engaged_names = sorted({_unit_name(u) for u in units})
+        figures: dict = {"works_with": engaged_names}
+        said = []
+        if fit.vacancy_count:
+            names = sorted({_unit_name(u) for u in fit.vacancy_units})
+            figures |= {"vacancies": fit.vacancy_count, "targeted": names}
+            said.append(
+                f"{counted(fit.vacancy_count, 'vacancy', 'vacancies')} it posted in the last "
+                f"{limits['LOOKBACK_MONTHS']} months targeted {joined(names)}"
+            )
+        fits = []
+        for what, by_units in fit.engagements:
+            if what == "sectors":
+                words, figures["sectors"] = f"in {sector_names[sector_of[org_id]]}", by_units
+            else:
+                words = f"tagged {what}"
+                figures.setdefault("tags", {})[what] = by_units
+            fits += [(n, names, words) for names, n in _by_count(by_units)]
+        # The strongest fits in words; every one is in the figures.
+        fits.sort(key=lambda fit_: -fit_[0])
+        said += [
+            f"{joined(names)} engaged {counted(n, 'other organisation', 'other organisations')} "
+            f"{words} in the last {limits['LOOKBACK_MONTHS']} months"
+            for n, names, words in fits[:FITS_SAID]
+        ]
+        if len(fits) > FITS_SAID:
+            said.append(f"and {counted(len(fits) - FITS_SAID, 'more fit', 'more fits')}")
+        found.append(
+            Found(
+                kind=Kind.ONE_FACULTY,
+                key=f"one_faculty:{org_id}",
+                organisation_id=org_id,
+                reason=f"{organisation} works only with {joined(engaged_names)}; "
+                + "; ".join(said)
+                + ".",
+                figures=figures,
+                units=fit.units,
+            )
+        )
+    return found
+
+
+# A reason names at most this many fits by sector or tag, the strongest first.
+FITS_SAID = 2
+
+
+def _by_count(by_units: dict[str, int]) -> list[tuple[list[str], int]]:
+    """Units by the number of organisations they engaged: ([names], n), most first."""
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for name, n in sorted(by_units.items()):
+        grouped[n].append(name)
+    return sorted(((names, n) for n, names in grouped.items()), key=lambda item: -item[1])
+
+
+@dataclass
+class _Fit:
+    """How an organisation engaged by one faculty fits others, and the units to tell."""
+
+    units: set[int] = field(default_factory=set)
+    vacancy_count: int = 0
+    vacancy_units: set[int] = field(default_factory=set)
+    # ("sectors" or a tag's name, {unit name: organisations it engaged})
+    engagements: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+
+    def vacancies(self, by_vacancy: dict[int, set[int]], home: int, faculty_of) -> None:
+        for targeted in by_vacancy.values():
+            outside = {u for u in targeted if faculty_of[u].pk != home}
+            if outside:
+                self.vacancy_count += 1
+                self.vacancy_units |= outside
+        self.units |= self.vacancy_units
+
+    def engaged(
+        self, by_what, what_id: int, home: int, label: str, limits, service_units: set[int]
+    ) -> None:
+        """Units outside the faculty `home` that engaged enough organisations of it."""
+        by_units: dict[str, int] = {}
+        for faculty, whats in by_what.items():
+            if faculty == home:
+                continue
+            for unit_id, organisations in whats.get(what_id, {}).items():
+                if unit_id in service_units:
+                    continue  # the Careers Centre serves every faculty: not a fit
+                if len(organisations) >= limits["ONE_FACULTY_FIT_MIN"]:
+                    self.units.add(unit_id)
+                    by_units[_unit_name(unit_id)] = len(organisations)
+        if by_units:
+            self.engagements.append((label, by_units))
+
+
+def _vacancy_targets(single, since) -> dict[int, dict[int, set[int]]]:
+    """The units each organisation's recent vacancies target (by programme or unit)."""
     targets: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
     vacancies = Vacancy.objects.filter(
         organisation_id__in=single, created_at__date__gte=since
@@ -173,43 +317,7 @@ def one_faculty(today: datetime.date) -> list[Found]:
         vacancy__in=vacancies
     ).values_list("vacancy__organisation_id", "vacancy_id", "unit_id"):
         targets[org_id][vacancy_id].add(unit_id)
-    organisations = Organisation.objects.in_bulk(list(targets))
-    programme_names = defaultdict(list)
-    for unit_id, name in DegreeProgramme.objects.values_list("unit_id", "name"):
-        programme_names[unit_id].append(name)
-    found = []
-    for org_id, by_vacancy in targets.items():
-        home = faculty_of[next(iter(single[org_id]))]
-        elsewhere: set[int] = set()
-        fitting = 0
-        for units in by_vacancy.values():
-            outside = {u for u in units if faculty_of[u].pk != home.pk}
-            if outside:
-                fitting += 1
-                elsewhere |= outside
-        if not elsewhere:
-            continue
-        names = sorted({_unit_name(u) for u in elsewhere})
-        engaged_names = sorted({_unit_name(u) for u in single[org_id]})
-        found.append(
-            Found(
-                kind=Kind.ONE_FACULTY,
-                key=f"one_faculty:{org_id}",
-                organisation_id=org_id,
-                reason=(
-                    f"{organisations[org_id]} works only with {joined(engaged_names)}; "
-                    f"{counted(fitting, 'vacancy', 'vacancies')} it posted in the last "
-                    f"{thresholds()['LOOKBACK_MONTHS']} months targeted {joined(names)}."
-                ),
-                figures={
-                    "works_with": engaged_names,
-                    "vacancies": fitting,
-                    "targeted": names,
-                },
-                units=elsewhere,
-            )
-        )
-    return found
+    return targets
 
 
 _unit_names: dict[int, str] = {}

@@ -4,9 +4,11 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from mycareer.accounts.models import User
+from mycareer.accounts.models import Unit, User
 from mycareer.core.forms import DateInput, IdChoiceField
 from mycareer.insights.selectors import unit_family
+from mycareer.insights.trends import DIMENSIONS, MEASURES, TrendQuery
+from mycareer.mailing.forms import PeriodForm
 
 # A follow-up from an opportunity is due this many days later unless changed.
 FOLLOW_UP_IN_DAYS = 7
@@ -48,3 +50,40 @@ class DismissForm(forms.Form):
         max_length=500,
         help_text="Colleagues see this; it comes back after the days shown above.",
     )
+
+
+class TrendForm(PeriodForm):
+    """What a trend chart shows: a measure, by a dimension, over a span, for a unit or all."""
+
+    measure = forms.ChoiceField(
+        label="Count",
+        choices=[(name, measure.label) for name, measure in MEASURES.items()],
+        required=False,
+    )
+    dimension = forms.ChoiceField(
+        label="By",
+        choices=[(name, dimension.label) for name, dimension in DIMENSIONS.items()],
+        required=False,
+    )
+    unit = forms.ModelChoiceField(
+        label="Engaged by",
+        queryset=Unit.objects.all(),
+        required=False,
+        empty_label="The whole university",
+        help_text="A unit counts what it and the units within it did.",
+    )
+
+    DEFAULTS = {"measure": "notes", "dimension": "unit", "period": "month", "months": 24}
+
+    def query(self) -> TrendQuery:
+        """The chart asked for; the defaults if the form is not valid (its errors show)."""
+        if not self.is_valid():
+            return TrendQuery()
+        data = self.cleaned_data
+        return TrendQuery(
+            measure=data["measure"],
+            dimension=data["dimension"],
+            period=data["period"],
+            months=data["months"],
+            unit=data["unit"].pk if data["unit"] else None,
+        )

@@ -23,6 +23,14 @@ def refresh_scores() -> dict[str, int]:
 
 
 @task()
+def refresh_trends() -> dict[str, int]:
+    """Nightly: count the trends month by month (the monthly charts read these counts)."""
+    from mycareer.insights.trends import trends_refresh
+
+    return {"rows": trends_refresh()}
+
+
+@task()
 def send_weekly_digest() -> dict[str, int]:
     """Daily, acting on the digest day only: each operator's weekly insights email."""
     from django.utils import timezone
@@ -36,6 +44,7 @@ def send_weekly_digest() -> dict[str, int]:
 JOBS: tuple = (
     DailyJob("insights scores", refresh_scores, hour=3),
     DailyJob("insights", refresh_opportunities, hour=3),
+    DailyJob("insights trends", refresh_trends, hour=3),
     # After the night's opportunities, before the working day.
     DailyJob("insights weekly digest", send_weekly_digest, hour=7),
 )

@@ -145,3 +145,30 @@ class EngagementScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation}: {self.total} in {self.month:%B %Y}"
+
+
+class TrendCount(models.Model):
+    """A month's count of one measure for one group of a dimension, computed nightly.
+
+    Rows with `whole=True` count across the university (each record once per group);
+    the others count per engaging unit, so a unit's trends add up its family's rows.
+    The "All" column has `dimension="all"` and no group.
+    """
+
+    measure = models.CharField(max_length=20)
+    dimension = models.CharField(max_length=20)
+    month = models.DateField(help_text="The first day of the month.")
+    whole = models.BooleanField(default=True)
+    unit = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    group_key = models.BigIntegerField(null=True, blank=True)
+    group_name = models.CharField(max_length=200, blank=True)
+    count = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["measure", "dimension", "whole", "month"])]
+
+    def __str__(self) -> str:
+        return f"{self.measure} by {self.dimension}, {self.month:%b %Y}: {self.count}"

@@ -3,19 +3,22 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.models import Unit
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
 from mycareer.core.permissions import require
-from mycareer.insights import selectors, services
+from mycareer.core.spreadsheets import csv_download
+from mycareer.insights import selectors, services, trends
 from mycareer.insights.finders import thresholds
-from mycareer.insights.forms import DismissForm, FollowUpForm, colleagues_of
+from mycareer.insights.forms import DismissForm, FollowUpForm, TrendForm, colleagues_of
 from mycareer.insights.models import Kind, Opportunity
+from mycareer.mailing import chart
 
 # A page lists at most this many of each kind; the count says how many there are.
 PER_KIND = 50
@@ -45,7 +48,7 @@ def _grouped(opportunities) -> list[dict]:
     ]
 
 
-def _page(request, *, title: str, intro: str, opportunities, scope: str):
+def _page(request, *, title: str, intro: str, opportunities, scope: str, unit=None):
     user = request.user
     can_act = user.has_perm("insights.act_on_opportunity")
     return render(
@@ -63,6 +66,7 @@ def _page(request, *, title: str, intro: str, opportunities, scope: str):
             "colleagues": list(colleagues_of(user)) if can_act else [],
             "follow_up_form": FollowUpForm(user=user) if can_act else None,
             "my_units": list(Unit.objects.filter(memberships__user=user).order_by("name")),
+            "unit": unit,
         },
     )
 
@@ -89,6 +93,7 @@ def unit(request, code: str):
         intro=f"Offered to {chosen} and the units within it.",
         opportunities=selectors.opportunities_for_unit(chosen),
         scope="unit",
+        unit=chosen,
     )
 
 
@@ -186,4 +191,69 @@ def dismiss(request, pk: int):
         template="insights/dismiss.html",
         act=act,
         extra={"days": days},
+    )
+
+
+def _trend(request) -> tuple[TrendForm, trends.TrendQuery, trends.TrendData, str]:
+    form = TrendForm(request.GET)
+    query = form.query()
+    unit_name = str(form.cleaned_data["unit"]) if query.unit else None
+    return form, query, trends.trend_data(query), trends.title(query, unit_name)
+
+
+@require_safe
+@require("insights.view_trends")
+def trends_page(request):
+    """Engagement over time: a chart, the same figures as a table, and a CSV of them."""
+    form, query, data, title = _trend(request)
+    chosen = {name: form.data[name] for name in TrendForm.base_fields if form.data.get(name)}
+    others = urlencode({name: value for name, value in chosen.items() if name != "unit"})
+    return render(
+        request,
+        "insights/trends.html",
+        {
+            "form": form,
+            "query": query,
+            "data": data,
+            "title": title,
+            "measure": trends.MEASURES[query.measure],
+            "dimension": trends.DIMENSIONS[query.dimension],
+            "most": trends.MOST_SERIES,
+            "overlaps": trends.overlaps(query),
+            "counted_at": trends.counted_at(),
+            "caption": f"{title} per {query.period}",
+            "params": urlencode(chosen),
+            "others": others,
+            "my_units": list(Unit.objects.filter(memberships__user=request.user).order_by("name")),
+        },
+        status=200 if form.is_valid() else 400,
+    )
+
+
+@require_safe
+@require("insights.view_trends")
+def trends_png(request):
+    form, query, data, title = _trend(request)
+    measure = trends.MEASURES[query.measure]
+    response = HttpResponse(
+        chart.render_png(
+            data,
+            period=query.period,
+            title=title,
+            ylabel=measure.counted.capitalize(),
+            stacked=not trends.overlaps(query),
+        ),
+        content_type="image/png",
+    )
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@require_safe
+@require("insights.view_trends")
+def trends_csv(request):
+    form, query, data, title = _trend(request)
+    return csv_download(
+        trends.csv_rows(data, query, chart.period_label),
+        filename=f"mycareer-trends-{query.measure}-by-{query.dimension}.csv",
     )

@@ -62,14 +62,15 @@ def sent_messages(query: ChartQuery) -> QuerySet[OutboxMessage]:
     return messages
 
 
-def _period_starts(query: ChartQuery) -> list[datetime.date]:
+def period_starts(period: str, months: int) -> list[datetime.date]:
+    """The first day of each week or month over the last `months` months, oldest first."""
     today = timezone.localdate()
-    if query.period == "week":
+    if period == "week":
         start = today - datetime.timedelta(days=today.weekday())
-        count = max(1, round(query.months * 4.35))
+        count = max(1, round(months * 4.35))
         return [start - datetime.timedelta(weeks=n) for n in range(count - 1, -1, -1)]
     starts, year, month = [], today.year, today.month
-    for _ in range(query.months):
+    for _ in range(months):
         starts.append(datetime.date(year, month, 1))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return list(reversed(starts))
@@ -84,23 +85,38 @@ def chart_data(query: ChartQuery) -> ChartData:
         .values("bucket", "campaign__unit__name")
         .annotate(n=Count("id"))
     )
-    periods = _period_starts(query)
+    periods = period_starts(query.period, query.months)
     index = {p: i for i, p in enumerate(periods)}
     series: dict[str, list[int]] = defaultdict(lambda: [0] * len(periods))
     for row in rows:
-        bucket = row["bucket"]
-        day = timezone.localtime(bucket).date() if isinstance(bucket, datetime.datetime) else bucket
+        day = bucket_day(row["bucket"])
         if day in index:
             series[row["campaign__unit__name"]][index[day]] += row["n"]
     return ChartData(periods=periods, series=dict(sorted(series.items())))
+
+
+def bucket_day(bucket) -> datetime.date:
+    """A truncated date or date-time from the database as the local day it starts."""
+    return timezone.localtime(bucket).date() if isinstance(bucket, datetime.datetime) else bucket
 
 
 def period_label(day: datetime.date, period: str) -> str:
     return f"{day:%-d %b %Y}" if period == "week" else f"{day:%b %Y}"
 
 
-def render_png(data: ChartData, *, period: str, title: str) -> bytes:
-    """A stacked bar chart of emails per period, one colour per sending unit."""
+def render_png(
+    data: ChartData,
+    *,
+    period: str,
+    title: str,
+    ylabel: str = "Emails received by employer contacts",
+    stacked: bool = True,
+) -> bytes:
+    """A bar chart per period, one colour per series: stacked, or lines when series overlap.
+
+    Series overlap when one record counts in several (an organisation with two tags):
+    stacking them would add it twice, so they are drawn as lines instead.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -121,10 +137,14 @@ def render_png(data: ChartData, *, period: str, title: str) -> bytes:
     figure, axes = plt.subplots(figsize=(10, 4.2), dpi=110)
     bottom = [0] * len(labels)
     for i, (name, values) in enumerate(data.series.items()):
-        axes.bar(labels, values, bottom=bottom, label=name, color=palette[i % len(palette)])
-        bottom = [a + b for a, b in zip(bottom, values, strict=True)]
+        colour = palette[i % len(palette)]
+        if stacked:
+            axes.bar(labels, values, bottom=bottom, label=name, color=colour)
+            bottom = [a + b for a, b in zip(bottom, values, strict=True)]
+        else:
+            axes.plot(labels, values, label=name, color=colour, marker="o", markersize=3)
     axes.set_title(title)
-    axes.set_ylabel("Emails received by employer contacts")
+    axes.set_ylabel(ylabel)
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.tick_params(axis="x", labelrotation=45, labelsize=8)
     axes.spines[["top", "right"]].set_visible(False)

@@ -148,10 +148,32 @@ class PreviewForm(forms.Form):
         ]
 
 
-class ChartForm(forms.Form):
+class PeriodForm(forms.Form):
+    """A chart's period (week or month) and span, bound with the defaults filled in."""
+
     period = forms.ChoiceField(
         label="Count by", choices=[("month", "Month"), ("week", "Week")], required=False
     )
+    months = forms.TypedChoiceField(
+        label="Over the last",
+        choices=[(6, "6 months"), (12, "12 months"), (24, "2 years")],
+        coerce=int,
+        required=False,
+    )
+
+    # What the chart shows when the form is left as it is: the form says so too.
+    DEFAULTS: dict = {"period": "month", "months": 12}
+
+    def __init__(self, data, **kwargs):
+        # Always bound, with the defaults filled in: the chart and the form then agree.
+        data = data.copy()
+        for name, value in self.DEFAULTS.items():
+            if not data.get(name):
+                data[name] = str(value)
+        super().__init__(data, **kwargs)
+
+
+class ChartForm(PeriodForm):
     unit = forms.ModelChoiceField(
         label="Sending unit", queryset=Unit.objects.all(), required=False, empty_label="All units"
     )
@@ -167,22 +189,8 @@ class ChartForm(forms.Form):
     organisation = forms.IntegerField(
         widget=forms.HiddenInput, required=False, min_value=1, max_value=2**62
     )
-    months = forms.TypedChoiceField(
-        label="Over the last",
-        choices=[(6, "6 months"), (12, "12 months"), (24, "2 years")],
-        coerce=int,
-        required=False,
-    )
-
-    # What the chart shows when the form is left as it is: the form says so too.
-    DEFAULTS = {"period": "month", "months": 12}
 
     def __init__(self, data, **kwargs):
-        # Always bound, with the defaults filled in: the chart and the form then agree.
-        data = data.copy()
-        for name, value in self.DEFAULTS.items():
-            if not data.get(name):
-                data[name] = str(value)
         super().__init__(data, **kwargs)
         self.fields["organisation_name"].widget.attrs["data-suggest-url"] = reverse(
             "organisations:suggestions"

@@ -620,6 +620,7 @@ def chart_page(request):
             "query": query,
             "title": _chart_title(query),
             "labels": [chart.period_label(p, query.period) for p in data.periods],
+            "caption": f"Emails received per {query.period} and sending unit",
             "params": _chart_params(query),
             "organisation": Organisation.objects.filter(pk=query.organisation).first()
             if query.organisation

@@ -18,16 +18,19 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Max,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import get_text_list
 from django.utils.translation import ngettext
@@ -709,6 +712,8 @@ EXPORT_HEADER = [
     "Contacts",
     "Key accounts",
     "Key contacts",
+    "Engagement score",
+    "Score computed at",
 ]
 
 
@@ -717,7 +722,16 @@ def export_rows(query: OrganisationQuery) -> Iterator[list[str]]:
     yield EXPORT_HEADER
     rows = (
         search_organisations(query)
-        .annotate(contact_count=Count("contacts"))
+        .annotate(
+            contact_count=Count("contacts"),
+            # When the score was last computed, as the profile shows it: the latest
+            # monthly row the insights app keeps (a subquery: no join to multiply counts).
+            score_computed_at=Subquery(
+                Organisation.objects.filter(pk=OuterRef("pk"))
+                .annotate(at=Max("engagement_scores__computed_at"))
+                .values("at")
+            ),
+        )
         .prefetch_related(
             Prefetch(
                 "contacts",
@@ -744,4 +758,10 @@ def export_rows(query: OrganisationQuery) -> Iterator[list[str]]:
             "; ".join(f"{a.unit}: {a.operator}" for a in org.key_accounts.all()),
             # Key contacts end in * here as everywhere (Contact.display_name).
             "; ".join(c.display_name for c in org.key_contact_list),
+            "" if org.engagement_score is None else org.engagement_score,
+            (
+                f"{timezone.localtime(org.score_computed_at):%Y-%m-%d %H:%M}"
+                if org.score_computed_at
+                else ""
+            ),
         ]

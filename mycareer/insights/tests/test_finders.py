@@ -120,6 +120,107 @@ class TestOneFaculty:
             "targeted": ["Department of Management"],
         }
 
+    def test_a_sector_or_a_tag_other_faculties_engage(self, persona, today, days_ago):
+        """A faculty fits an organisation's sector (or tag) when it engaged at least
+        ONE_FACULTY_FIT_MIN other organisations of that sector (or with that tag)."""
+        tom = persona("operator")
+        engineering, finance = "Engineering and manufacturing", "Finance and accounting"
+        # Computing (faculty EPS) engaged three engineering firms, and three tagged fintech.
+        for n in range(3):
+            notes(
+                organisation(f"Engineering {n}", sector=engineering),
+                tom,
+                [days_ago(5)],
+                unit_code="computing",
+            )
+            notes(
+                organisation(f"Fintech {n}", tags=["fintech"]),
+                tom,
+                [days_ago(5)],
+                unit_code="computing",
+            )
+        # The Business School (faculty of Business) engaged two finance firms: too few.
+        for n in range(2):
+            notes(
+                organisation(f"Finance {n}", sector=finance), tom, [days_ago(5)], unit_code="lubs"
+            )
+        # The Careers Centre engaged three too, but it serves every faculty: no fit.
+        for n in range(3):
+            notes(
+                organisation(f"Careers Engineering {n}", sector=engineering),
+                tom,
+                [days_ago(5)],
+                unit_code="careers",
+            )
+        # …and the Department of Accounting one more: three in the faculty, but a unit
+        # fits by what it engaged itself.
+        notes(organisation("Finance 2", sector=finance), tom, [days_ago(5)], unit_code="accounting")
+        # Business-only organisations: one in engineering, one tagged fintech.
+        works = organisation("Works Ltd", sector=engineering)
+        notes(works, tom, [days_ago(10)], unit_code="lubs")
+        tagged = organisation("Tagged Ltd", tags=["fintech", "retail"])
+        notes(tagged, tom, [days_ago(10)], unit_code="accounting")
+        # Near misses: a finance firm engaged by Mechanical Engineering alone (the
+        # Business School engaged only two of them); an engineering firm engaged by
+        # Chemistry alone (Computing is in the same faculty); an engineering firm the
+        # Business School engaged before the look-back.
+        notes(organisation("Money Ltd", sector=finance), tom, [days_ago(10)], unit_code="mech")
+        notes(
+            organisation("Chem Ltd", sector=engineering), tom, [days_ago(10)], unit_code="chemistry"
+        )
+        old = organisation("Old Ltd", sector=engineering)
+        notes(old, tom, [days_ago(400)], unit_code="lubs")
+
+        found = {names([f])[0]: f for f in finders.one_faculty(today)}
+
+        # The Careers Centre's own engineering firms fit Computing, like Works Ltd.
+        careers_only = {f"Careers Engineering {n}" for n in range(3)}
+        assert set(found) == {"Works Ltd", "Tagged Ltd", *careers_only}
+        assert found["Works Ltd"].reason == (
+            "Works Ltd works only with Business School; School of Computing engaged 3 other "
+            "organisations in Engineering and manufacturing in the last 12 months."
+        )
+        assert found["Works Ltd"].units == {unit("computing").pk}
+        assert found["Works Ltd"].figures["sectors"] == {"School of Computing": 3}
+        assert found["Tagged Ltd"].reason == (
+            "Tagged Ltd works only with Department of Accounting and Finance; School of "
+            "Computing engaged 3 other organisations tagged fintech in the last 12 months."
+        )
+        assert found["Tagged Ltd"].units == {unit("computing").pk}
+        assert found["Tagged Ltd"].figures["tags"] == {"fintech": {"School of Computing": 3}}
+
+    def test_a_reason_names_the_two_strongest_fits(self, persona, today, days_ago):
+        tom = persona("operator")
+        for code, count in (("computing", 5), ("chemistry", 4), ("mech", 3)):
+            for n in range(count):
+                notes(
+                    organisation(f"{code} {n}", tags=["robots"]), tom, [days_ago(5)], unit_code=code
+                )
+        robots = organisation("Robots Ltd", tags=["robots"])
+        notes(robots, tom, [days_ago(5)], unit_code="lubs")
+        [item] = [f for f in finders.one_faculty(today) if f.organisation_id == robots.pk]
+        assert item.reason == (
+            "Robots Ltd works only with Business School; School of Computing engaged 5 other "
+            "organisations tagged robots in the last 12 months; School of Chemistry engaged "
+            "4 other organisations tagged robots in the last 12 months; and 1 more fit."
+        )
+        assert item.units == {unit(c).pk for c in ("computing", "chemistry", "mech")}
+
+    def test_the_fit_threshold_is_a_setting(self, persona, today, days_ago, settings):
+        settings.MYCAREER = {
+            **settings.MYCAREER,
+            "INSIGHTS": {**settings.MYCAREER["INSIGHTS"], "ONE_FACULTY_FIT_MIN": 2},
+        }
+        tom = persona("operator")
+        finance = "Finance and accounting"
+        for n in range(2):
+            notes(
+                organisation(f"Finance {n}", sector=finance), tom, [days_ago(5)], unit_code="lubs"
+            )
+        notes(organisation("Money Ltd", sector=finance), tom, [days_ago(10)], unit_code="mech")
+        [item] = finders.one_faculty(today)
+        assert "Business School engaged 2 other organisations in Finance" in item.reason
+
 
 class TestKeyAccountsQuiet:
     def _account(self, persona, name, *, held_days):

@@ -109,3 +109,35 @@ def test_scores_are_read_from_the_records_kept_monthly_and_on_the_organisation(
     next_month = (today.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
     scores_refresh(today=next_month)
     assert EngagementScore.objects.filter(organisation=org).count() == 2
+
+
+def test_the_organisation_export_has_the_score_and_when_it_was_computed(
+    client, persona, today, days_ago
+):
+    import csv
+    import io
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    tom = persona("operator")
+    scored = organisation("Exported Scored Ltd")
+    notes(scored, tom, [days_ago(10)], unit_code="mech")
+    scores_refresh(today=today)
+    organisation("Exported Unscored Ltd")  # made after the night's scores
+    computed = EngagementScore.objects.get(organisation=scored).computed_at
+    client.force_login(tom)
+    response = client.get(reverse("organisations:export"), {"text": "Exported"})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0][-2:] == ["Engagement score", "Score computed at"]
+    by_name = {row[0]: row[-2:] for row in rows[1:]}
+    scored.refresh_from_db()
+    assert by_name == {
+        "Exported Scored Ltd": [
+            str(scored.engagement_score),
+            timezone.localtime(computed).strftime("%Y-%m-%d %H:%M"),
+        ],
+        "Exported Unscored Ltd": ["", ""],
+    }
+    assert scored.engagement_score > 0

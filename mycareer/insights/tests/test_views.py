@@ -204,3 +204,35 @@ def test_students_never_see_the_score(client, persona):
     client.force_login(persona("student"))
     page = client.get(org.get_absolute_url()).content.decode()
     assert "Public Ltd" in page and "Engagement score" not in page
+
+
+def test_viewers_read_the_opportunities_but_are_offered_no_actions(client, persona, days_ago):
+    """Viewers see staff pages (policy 3: operator access is to create and edit), so the
+    menu and the lists are theirs to read; recording, dismissing and emailing are not."""
+    quiet_accounts(persona, days_ago, 1)
+    services.opportunities_refresh()
+    item = Opportunity.objects.get()
+    everywhere = reverse("insights:everywhere")
+    follow_up = reverse("insights:follow_up", args=[item.pk])
+    dismiss = reverse("insights:dismiss", args=[item.pk])
+
+    client.force_login(persona("operator"))
+    home = client.get("/").content.decode()
+    page = client.get(everywhere).content.decode()
+    assert f'href="{MINE}"' in home
+    assert "no note by Tom Bennett since" in page
+    assert follow_up in page and dismiss in page
+    assert "act on it in one click" in page
+
+    client.force_login(persona("viewer"))
+    home = client.get("/").content.decode()
+    page = client.get(everywhere).content.decode()
+    assert f'href="{MINE}"' in home
+    assert "no note by Tom Bennett since" in page
+    assert follow_up not in page and dismiss not in page
+    assert 'name="ids"' not in page and "Start a campaign" not in page
+    assert "act on it in one click" not in page
+    assert "Operators act on them" in page
+    assert client.get(follow_up).status_code == 403
+    assert client.post(dismiss, {"reason": "No."}).status_code == 403
+    assert not Dismissal.objects.exists()

@@ -553,6 +553,8 @@ def test_export_sends_every_matching_row_and_is_audited_once(client, spread, ope
         "Contacts",
         "Key accounts",
         "Key contacts",
+        "Engagement score",
+        "Score computed at",
     ]
     # A spreadsheet must not run a name as a formula.
     assert rows[1][0] == "'=HYPERLINK(1) Cedar"
@@ -567,6 +569,8 @@ def test_export_sends_every_matching_row_and_is_audited_once(client, spread, ope
         (TODAY - datetime.timedelta(days=10)).isoformat(),
         "2",
         "",
+        "",
+        "",  # not scored yet: the nightly scores have not run
         "",
     ]
     assert len(rows) == 3
