@@ -32,6 +32,7 @@ from mycareer.organisations import selectors as org_selectors
 from mycareer.organisations import services as organisations
 from mycareer.organisations.keyaccounts import KeyContactsNeedLiaison
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
+from mycareer.organisations.permissions import is_member_of_organisation
 from mycareer.organisations.search import FILTER_NAMES, OrganisationQuery, search_organisations
 from mycareer.vacancies import selectors as vacancy_selectors
 
@@ -93,7 +94,9 @@ def _organisation_item(organisation: Organisation) -> dict:
     }
 
 
-def _contact(contact: Contact, *, staff: bool) -> dict:
+def _contact(contact: Contact, *, staff: bool, own: bool = False) -> dict:
+    """`staff`: with the key-contact * and owners; `own`: the organisation's own people
+    reading their colleagues, with whether students may see each (as their page shows)."""
     links = contact.key_links_list if staff else []
     return {
         "id": contact.pk,
@@ -103,7 +106,7 @@ def _contact(contact: Contact, *, staff: bool) -> dict:
         "job_title": contact.job_title,
         "email": contact.email,
         "phone": contact.phone,
-        "visible_to_students": contact.visible_to_students if staff else None,
+        "visible_to_students": contact.visible_to_students if staff or own else None,
         "key_contact": bool(links),
         "owners": [
             {
@@ -117,20 +120,36 @@ def _contact(contact: Contact, *, staff: bool) -> dict:
     }
 
 
+# What only staff read of an organisation (its engagement, tags and key accounts): the
+# public profile that students and employers see shows none of it.
+STAFF_FIELDS = {
+    "unit": None,
+    "multi_touch": False,
+    "tags": [],
+    "key_accounts": [],
+    "last_engaged_on": None,
+}
+
+
 def _organisation(user, organisation: Organisation) -> s.OrganisationOut:
-    """The organisation as its page shows it to `user`: staff see every contact with the
-    key-contact * and owner; others see the contacts the employer let students see."""
+    """The organisation as the pages show it to `user`: staff see every contact with the
+    key-contact * and owner; its own people see every colleague (their contacts page);
+    others the public profile, with the contacts the employer let students see."""
     staff = user.has_perm("organisations.view_organisation", organisation)
-    if staff:
+    own = not staff and is_member_of_organisation(user, organisation)
+    if staff or own:
         contacts = list(organisation.contacts.all())
     else:
         contacts = list(
             org_selectors.contacts_shown_to(user, organisation).order_by("full_name", "pk")
         )
+    item = _organisation_item(organisation)
+    if not staff:
+        item.update(STAFF_FIELDS)
     return s.OrganisationOut(
-        **_organisation_item(organisation),
+        **item,
         description=organisation.description,
-        contacts=[s.ContactOut(**_contact(c, staff=staff)) for c in contacts],
+        contacts=[s.ContactOut(**_contact(c, staff=staff, own=own)) for c in contacts],
     )
 
 
@@ -708,6 +727,7 @@ def _vacancy(vacancy) -> dict:
         "closing_date": vacancy.closing_date,
         "apply_url": vacancy.apply_url,
         "apply_email": vacancy.apply_email,
+        "status": vacancy.status,
         "for_you": bool(getattr(vacancy, "for_you", False)),
     }
 
@@ -716,11 +736,15 @@ def _vacancy(vacancy) -> dict:
     "/vacancies",
     response=_responses((200, s.VacancyPage)),
     tags=["vacancies"],
-    summary="Open vacancies you may see",
+    summary="Open vacancies you may see; an employer's token, their organisation's in any state",
 )
 def vacancy_list(request, cursor: str | None = CURSOR, limit: int = LIMIT):
     user = need(request, READ)
-    found = vacancy_selectors.vacancies_for(user)
+    if user.is_employer:
+        # As their "Your vacancies" page: their own, drafts and closed ones too.
+        found = vacancy_selectors.vacancies_of_employer(user)
+    else:
+        found = vacancy_selectors.vacancies_for(user)
     return page(found, cursor=cursor, limit=limit, item=_vacancy)
 
 
