@@ -93,3 +93,10 @@ def docs(request):
         "api/docs.html",
         {"info": schema["info"], "operations": operations(schema)},
     )
+
+
+@require_safe
+def explorer(request):
+    """The interactive documentation (Swagger UI from the installed package's static
+    files, started by a script of ours); the reference above is its no-JavaScript form."""
+    return render(request, "api/explorer.html")
