@@ -26,7 +26,8 @@ class TokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         if scopes is not None:
             field = self.fields["scopes"]
-            field.choices = [(value, label) for value, label in field.choices if value in scopes]
+            assert isinstance(field, forms.MultipleChoiceField)
+            field.choices = [(value, label) for value, label in Scope.choices if value in scopes]
 
 
 class ServiceTokenForm(TokenForm):

@@ -24,7 +24,7 @@ LONGEST_DAYS = 366
 # What each kind of account may let a token do: students read and book for themselves;
 # employers only read (the API changes no employer records: vacancies and the
 # organisation's profile are kept on their pages, where moderation happens).
-SCOPES_FOR_KIND = {
+SCOPES_FOR_KIND: dict[str, tuple[str, ...]] = {
     User.Kind.STUDENT: (Scope.READ, Scope.BOOKINGS),
     User.Kind.EMPLOYER: (Scope.READ,),
 }
@@ -32,7 +32,7 @@ SCOPES_FOR_KIND = {
 
 def scopes_for(owner: User) -> list[str]:
     """The scopes a token of `owner` may carry: staff may choose any."""
-    return list(SCOPES_FOR_KIND.get(owner.kind, Scope.values))
+    return list(SCOPES_FOR_KIND.get(owner.kind, tuple(Scope.values)))
 
 
 def _scopes(scopes: Iterable[str], *, owner: User) -> list[str]:
