@@ -6,7 +6,7 @@ import re
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck
+from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 
 from mycareer.api import (
@@ -127,3 +127,74 @@ def test_the_api_survives_any_input_and_shows_each_persona_only_theirs(case, who
         assert response.status_code >= 400, f"{who} wrote with {method} {path}"
     for secret in NEVER_SHOWN_TO.get(who, ()):
         assert secret not in response.text, f"{who} was shown {secret!r} by {method} {path}"
+
+
+# The stateful phase: schemathesis follows the schema's links (create an organisation,
+# read it, change it with its ETag; add a contact, read and change it; create a draft
+# event, read it, change it, publish it), as a script would.
+workflows = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/v1"))
+workflows.app = application
+
+
+# The token the workflows call with (made by the test), given as schemathesis' own auth so
+# that its check that authentication is enforced probes without it and with a wrong one.
+WORKFLOW_TOKEN: dict[str, str] = {}
+
+
+@workflows.auth(refresh_interval=None)
+class OperatorsToken:
+    def get(self, case, context):
+        return WORKFLOW_TOKEN["secret"]
+
+    def set(self, case, data, context):
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+@workflows.hook("map_body")
+def a_unit_the_operator_organises_for(context, body):
+    """A new event names Tom's school and sensible times: a random unit id names none, so
+    without this no draft would be made for the links to follow."""
+    operation = context.operation
+    if (operation.method.upper(), operation.path) != ("POST", "/api/v1/events"):
+        return body
+    if not isinstance(body, dict):
+        return body
+    from mycareer.accounts.models import Unit
+
+    return {
+        **body,
+        "unit": Unit.objects.get(code="mech").pk,
+        "starts_at": "2031-03-04T10:00:00Z",
+        "ends_at": "2031-03-04T11:00:00Z",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["operator"])
+def test_the_apis_workflows_followed_by_their_links_give_no_server_error(who, headers):
+    reached: set[tuple[str, str, int]] = set()
+    WORKFLOW_TOKEN["secret"] = headers["Authorization"].removeprefix("Bearer ")
+
+    class Workflows(workflows.as_state_machine()):
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            reached.add((case.method.upper(), case.operation.path, response.status_code))
+            assert response.status_code < 500, f"{case.method} {case.formatted_path}"
+            case.validate_response(response, excluded_checks=NOT_FOR_A_RECORDS_API)
+
+    Workflows.run(
+        settings=hypothesis_settings(
+            max_examples=25,
+            stateful_step_count=5,
+            deadline=None,
+            derandomize=True,
+            # Each scenario leaves records behind, so replaying one to shrink it would
+            # meet another database: report what was found as it was found.
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # Links were followed to a success: a record made, then read through a link. (At this
+    # budget the chains reached differ from run to run of the code; the one through a new
+    # organisation's contact found a 500 for `"phone": null` in an update.)
+    assert ("POST", "/api/v1/organisations", 201) in reached
+    assert any(m == "GET" and "{pk}" in path and code == 200 for m, path, code in reached)
