@@ -39,6 +39,7 @@ MUST_CHECK = {
     "employer:activity",
     "api_pages:tokens",
     "api_pages:docs",
+    "api_pages:explorer",
 }
 
 

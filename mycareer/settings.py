@@ -83,6 +83,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "taggit",
     "axes",
+    # Only for the Swagger UI files it ships (static/ninja/), served as our own static
+    # files for the interactive API documentation: no CDN.
+    "ninja",
 ]
 
 # The backwards-compatible migrations check (`manage.py lintmigrations`, part of

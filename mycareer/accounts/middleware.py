@@ -30,13 +30,16 @@ class TermsAcceptanceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # The path first: asking who is signed in reads the session, and a response whose
+        # session was read says `Vary: Cookie`, which the public feeds must not (every
+        # visitor's copy would be cached apart).
+        if request.path.startswith((*_OPEN_PREFIXES, "/api/")):
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if (
             user is not None
             and user.is_authenticated
             and user.kind == user.Kind.STAFF
-            and not request.path.startswith(_OPEN_PREFIXES)
-            and not request.path.startswith("/api/")
             and not access_for(user).terms_accepted
         ):
             return redirect_to_login(

@@ -1,5 +1,6 @@
-"""Demo API tokens: an operator's notes import script, a student's calendar app, and the
-planning office's dashboards (a unit's token, made by the administrator)."""
+"""Demo API tokens: an operator's notes import script, a student's calendar app, an
+employer's careers page (read only), and the planning office's dashboards (a unit's
+token, made by the administrator)."""
 
 import datetime
 
@@ -25,6 +26,13 @@ def seed_tokens(cast: dict) -> None:
         )[0],
         services.token_create(
             owner=student, by=student, name="My calendar app", scopes=[Scope.READ, Scope.BOOKINGS]
+        )[0],
+        services.token_create(
+            owner=cast["employer"],
+            by=cast["employer"],
+            name="Our careers page",
+            scopes=[Scope.READ],
+            days=180,
         )[0],
         services.token_create(
             owner=admin,

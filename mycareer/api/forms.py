@@ -21,6 +21,14 @@ class TokenForm(forms.Form):
         choices=LIFETIMES, coerce=int, initial=90, label="It stops working after"
     )
 
+    def __init__(self, *args, scopes: list[str] | None = None, **kwargs):
+        """`scopes`: the only ones offered (those the owner's kind of account may give)."""
+        super().__init__(*args, **kwargs)
+        if scopes is not None:
+            field = self.fields["scopes"]
+            assert isinstance(field, forms.MultipleChoiceField)
+            field.choices = [(value, label) for value, label in Scope.choices if value in scopes]
+
 
 class ServiceTokenForm(TokenForm):
     unit = IdChoiceField(

@@ -32,6 +32,7 @@ from mycareer.organisations import selectors as org_selectors
 from mycareer.organisations import services as organisations
 from mycareer.organisations.keyaccounts import KeyContactsNeedLiaison
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
+from mycareer.organisations.permissions import is_member_of_organisation
 from mycareer.organisations.search import FILTER_NAMES, OrganisationQuery, search_organisations
 from mycareer.vacancies import selectors as vacancy_selectors
 
@@ -66,6 +67,66 @@ def _with_etag(response: HttpResponse, data) -> None:
     response["ETag"] = etag_for(data)
 
 
+def _changes(payload, *, may_be_null: tuple[str, ...] = ()) -> dict:
+    """The fields an update sends; `null` only where it means "none" (a sector, say).
+
+    Elsewhere a field left out is kept; `null` is no value the record can hold.
+    """
+    data = payload.dict(exclude_unset=True)
+    nulls = sorted(
+        name for name, value in data.items() if value is None and name not in may_be_null
+    )
+    if nulls:
+        message = "Send a value, or leave the field out to keep what is there."
+        raise ApiError(400, "invalid", message, fields={name: [message] for name in nulls})
+    return data
+
+
+# OpenAPI links: what a client does next with an answer (read what it made, change what it
+# read with the ETag it was given). They document the workflows and let the fuzz test
+# follow them (schemathesis' stateful phase).
+IF_MATCH = {
+    "parameters": [
+        {
+            "name": "If-Match",
+            "in": "header",
+            "required": True,
+            "description": "The ETag of the copy you read: 412 if it changed since.",
+            "schema": {"type": "string", "maxLength": 200},
+        }
+    ]
+}
+THE_NEW_ONE = "$response.body#/id"
+THE_SAME_ONE = "$request.path.pk"
+
+
+def _link(operation: str, description: str, pk: str, *, if_match: bool = False) -> dict:
+    parameters = {"path.pk": pk}
+    if if_match:
+        parameters["header.If-Match"] = "$response.header.ETag"
+    return {
+        "operationId": f"mycareer_api_routes_{operation}",
+        "description": description,
+        "parameters": parameters,
+    }
+
+
+def _then(status: int, **links: dict) -> dict:
+    """`openapi_extra` for an operation whose `status` answer leads on to `links`."""
+    return {"responses": {status: {"links": links}}}
+
+
+def _merged(*extras: dict) -> dict:
+    merged: dict = {}
+    for extra in extras:
+        for key, value in extra.items():
+            if isinstance(value, dict):
+                merged.setdefault(key, {}).update(value)
+            else:
+                merged[key] = value
+    return merged
+
+
 # Organisations ------------------------------------------------------------------------
 
 
@@ -93,7 +154,9 @@ def _organisation_item(organisation: Organisation) -> dict:
     }
 
 
-def _contact(contact: Contact, *, staff: bool) -> dict:
+def _contact(contact: Contact, *, staff: bool, own: bool = False) -> dict:
+    """`staff`: with the key-contact * and owners; `own`: the organisation's own people
+    reading their colleagues, with whether students may see each (as their page shows)."""
     links = contact.key_links_list if staff else []
     return {
         "id": contact.pk,
@@ -103,7 +166,7 @@ def _contact(contact: Contact, *, staff: bool) -> dict:
         "job_title": contact.job_title,
         "email": contact.email,
         "phone": contact.phone,
-        "visible_to_students": contact.visible_to_students if staff else None,
+        "visible_to_students": contact.visible_to_students if staff or own else None,
         "key_contact": bool(links),
         "owners": [
             {
@@ -117,20 +180,36 @@ def _contact(contact: Contact, *, staff: bool) -> dict:
     }
 
 
+# What only staff read of an organisation (its engagement, tags and key accounts): the
+# public profile that students and employers see shows none of it.
+STAFF_FIELDS: dict[str, object] = {
+    "unit": None,
+    "multi_touch": False,
+    "tags": [],
+    "key_accounts": [],
+    "last_engaged_on": None,
+}
+
+
 def _organisation(user, organisation: Organisation) -> s.OrganisationOut:
-    """The organisation as its page shows it to `user`: staff see every contact with the
-    key-contact * and owner; others see the contacts the employer let students see."""
+    """The organisation as the pages show it to `user`: staff see every contact with the
+    key-contact * and owner; its own people see every colleague (their contacts page);
+    others the public profile, with the contacts the employer let students see."""
     staff = user.has_perm("organisations.view_organisation", organisation)
-    if staff:
+    own = not staff and is_member_of_organisation(user, organisation)
+    if staff or own:
         contacts = list(organisation.contacts.all())
     else:
         contacts = list(
             org_selectors.contacts_shown_to(user, organisation).order_by("full_name", "pk")
         )
+    item = _organisation_item(organisation)
+    if not staff:
+        item.update(STAFF_FIELDS)
     return s.OrganisationOut(
-        **_organisation_item(organisation),
+        **item,
         description=organisation.description,
-        contacts=[s.ContactOut(**_contact(c, staff=staff)) for c in contacts],
+        contacts=[s.ContactOut(**_contact(c, staff=staff, own=own)) for c in contacts],
     )
 
 
@@ -197,6 +276,11 @@ def _organisation_for(user, pk: int) -> Organisation:
     response=_responses((200, s.OrganisationOut)),
     tags=["organisations"],
     summary="One organisation with its contacts, as its page shows them to you",
+    openapi_extra=_then(
+        200,
+        ChangeIt=_link("organisation_update", "Change what was read", THE_SAME_ONE, if_match=True),
+        ReadNotes=_link("note_list", "Read its notes", THE_SAME_ONE),
+    ),
 )
 def organisation_detail(request, response: HttpResponse, pk: int = PK):
     user = need(request, READ)
@@ -249,6 +333,12 @@ def _organisation_fields(payload: dict) -> dict:
     response=_responses((201, s.OrganisationOut)),
     tags=["organisations"],
     summary="Create an organisation (409 with likely duplicates unless confirm_duplicate)",
+    openapi_extra=_then(
+        201,
+        ReadIt=_link("organisation_detail", "Read the organisation made", THE_NEW_ONE),
+        AddContact=_link("contact_create", "Add a contact to it", THE_NEW_ONE),
+        RecordNote=_link("note_create", "Record a note about it", THE_NEW_ONE),
+    ),
 )
 def organisation_create(request, payload: s.OrganisationIn):
     user = need(request, WRITE_ORGS, "organisations.add_organisation")
@@ -282,6 +372,15 @@ def organisation_create(request, payload: s.OrganisationIn):
     response=_responses((200, s.OrganisationOut)),
     tags=["organisations"],
     summary="Change an organisation (send If-Match with its ETag)",
+    openapi_extra=_merged(
+        IF_MATCH,
+        _then(
+            200,
+            ChangeAgain=_link(
+                "organisation_update", "Change it again", THE_SAME_ONE, if_match=True
+            ),
+        ),
+    ),
 )
 def organisation_update(
     request, response: HttpResponse, payload: s.OrganisationChange, pk: int = PK
@@ -291,7 +390,7 @@ def organisation_update(
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=pk)
         check_if_match(request, etag_for(_organisation(user, _organisation_for(user, pk))))
-        data = _organisation_fields(payload.dict(exclude_unset=True))
+        data = _organisation_fields(_changes(payload, may_be_null=("sector",)))
         tags = data.pop("tags", None)
         organisations.organisation_update(organisation=organisation, by=user, **data)
         if tags is not None:
@@ -320,6 +419,10 @@ def _contact_out(user, pk: int) -> s.ContactOut:
     response=_responses((200, s.ContactOut)),
     tags=["organisations"],
     summary="One contact (staff only), with the key-contact * and owner",
+    openapi_extra=_then(
+        200,
+        ChangeIt=_link("contact_update", "Change what was read", THE_SAME_ONE, if_match=True),
+    ),
 )
 def contact_detail(request, response: HttpResponse, pk: int = PK):
     user = need(request, READ)
@@ -333,6 +436,7 @@ def contact_detail(request, response: HttpResponse, pk: int = PK):
     response=_responses((201, s.ContactOut)),
     tags=["organisations"],
     summary="Add a contact to an organisation",
+    openapi_extra=_then(201, ReadIt=_link("contact_detail", "Read the contact added", THE_NEW_ONE)),
 )
 def contact_create(request, payload: s.ContactIn, pk: int = PK):
     organisation = _get(Organisation.objects.all(), pk)
@@ -346,6 +450,7 @@ def contact_create(request, payload: s.ContactIn, pk: int = PK):
     response=_responses((200, s.ContactOut)),
     tags=["organisations"],
     summary="Change a contact (send If-Match with its ETag)",
+    openapi_extra=IF_MATCH,
 )
 def contact_update(request, response: HttpResponse, payload: s.ContactChange, pk: int = PK):
     contact = _get(Contact.objects.select_related("organisation"), pk)
@@ -353,7 +458,7 @@ def contact_update(request, response: HttpResponse, payload: s.ContactChange, pk
     with transaction.atomic():
         contact = Contact.objects.select_for_update().select_related("organisation").get(pk=pk)
         check_if_match(request, etag_for(_contact_out(user, pk)))
-        organisations.contact_update(contact=contact, by=user, **payload.dict(exclude_unset=True))
+        organisations.contact_update(contact=contact, by=user, **_changes(payload))
     data = _contact_out(user, pk)
     _with_etag(response, data)
     return data
@@ -517,6 +622,10 @@ def _event_for(user, pk: int) -> Event:
     response=_responses((200, s.EventOut)),
     tags=["events"],
     summary="One event you may see",
+    openapi_extra=_then(
+        200,
+        ChangeIt=_link("event_update", "Change what was read", THE_SAME_ONE, if_match=True),
+    ),
 )
 def event_detail(request, response: HttpResponse, pk: int = PK):
     user = need(request, READ)
@@ -554,6 +663,11 @@ def _event_relations(data: dict) -> dict:
     response=_responses((201, s.EventWithClashes)),
     tags=["events"],
     summary="Create a draft event; the answer lists the clashes publishing would meet",
+    openapi_extra=_then(
+        201,
+        ReadIt=_link("event_detail", "Read the draft made", THE_NEW_ONE),
+        PublishIt=_link("event_publish", "Publish it", THE_NEW_ONE),
+    ),
 )
 def event_create(request, payload: s.EventIn):
     user = need(request, WRITE_EVENTS, "events.add_event")
@@ -572,11 +686,12 @@ def event_create(request, payload: s.EventIn):
     response=_responses((200, s.EventWithClashes)),
     tags=["events"],
     summary="Change an event (send If-Match); a published one that now clashes needs a reason",
+    openapi_extra=IF_MATCH,
 )
 def event_update(request, response: HttpResponse, payload: s.EventChange, pk: int = PK):
     event = _event_for(need(request, WRITE_EVENTS), pk)
     user = need(request, WRITE_EVENTS, "events.change_event", event)
-    data = _event_relations(payload.dict(exclude_unset=True))
+    data = _event_relations(_changes(payload))
     reason = data.pop("override_reason", "")
     with transaction.atomic():
         check_if_match(request, etag_for(s.EventOut(**_event(_event_for(user, pk)))))
@@ -708,6 +823,7 @@ def _vacancy(vacancy) -> dict:
         "closing_date": vacancy.closing_date,
         "apply_url": vacancy.apply_url,
         "apply_email": vacancy.apply_email,
+        "status": vacancy.status,
         "for_you": bool(getattr(vacancy, "for_you", False)),
     }
 
@@ -716,11 +832,15 @@ def _vacancy(vacancy) -> dict:
     "/vacancies",
     response=_responses((200, s.VacancyPage)),
     tags=["vacancies"],
-    summary="Open vacancies you may see",
+    summary="Open vacancies you may see; an employer's token, their organisation's in any state",
 )
 def vacancy_list(request, cursor: str | None = CURSOR, limit: int = LIMIT):
     user = need(request, READ)
-    found = vacancy_selectors.vacancies_for(user)
+    if user.is_employer:
+        # As their "Your vacancies" page: their own, drafts and closed ones too.
+        found = vacancy_selectors.vacancies_of_employer(user)
+    else:
+        found = vacancy_selectors.vacancies_for(user)
     return page(found, cursor=cursor, limit=limit, item=_vacancy)
 
 

@@ -1,7 +1,7 @@
 """What the API answers and accepts: typed, so the OpenAPI schema says it exactly."""
 
 import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import Field
@@ -9,6 +9,8 @@ from pydantic import Field
 Id = int
 # Database ids: anything larger is no record, and is refused as invalid input.
 RecordId = Field(ge=1, le=2**53)
+# A list of them: each id bounded too, so no number beyond the database's reaches it.
+RecordIds = list[Annotated[int, Field(ge=1, le=2**53)]]
 
 
 class Page(Schema):
@@ -163,6 +165,7 @@ class VacancyOut(Schema):
     closing_date: datetime.date
     apply_url: str
     apply_email: str
+    status: str = Field(description="Open ones are approved; an employer's own may be drafts.")
     for_you: bool
 
 
@@ -229,7 +232,7 @@ class NoteIn(Schema):
     kind: str = "meeting"
     started_by: str = "us"
     date: datetime.date | None = None
-    contacts: list[int] = Field(default_factory=list, max_length=100)
+    contacts: RecordIds = Field(default_factory=list, max_length=100)
     follow_up_on: datetime.date | None = None
 
 
@@ -242,10 +245,10 @@ class EventIn(Schema):
     venue: str = Field("", max_length=200)
     online_url: str = Field("", max_length=200)
     description: str = Field("", max_length=20000)
-    organisations: list[int] = Field(default_factory=list, max_length=100)
+    organisations: RecordIds = Field(default_factory=list, max_length=100)
     open_to_all: bool = False
-    audience_units: list[int] = Field(default_factory=list, max_length=100)
-    audience_programmes: list[int] = Field(default_factory=list, max_length=100)
+    audience_units: RecordIds = Field(default_factory=list, max_length=100)
+    audience_programmes: RecordIds = Field(default_factory=list, max_length=100)
     audience_years: list[int] = Field(default_factory=list, max_length=10)
     open_to_employers: bool = False
     open_to_public: bool = False
@@ -259,9 +262,9 @@ class EventChange(Schema):
     venue: str | None = Field(None, max_length=200)
     online_url: str | None = Field(None, max_length=200)
     description: str | None = Field(None, max_length=20000)
-    organisations: list[int] | None = Field(None, max_length=100)
+    organisations: RecordIds | None = Field(None, max_length=100)
     open_to_all: bool | None = None
-    audience_units: list[int] | None = Field(None, max_length=100)
+    audience_units: RecordIds | None = Field(None, max_length=100)
     audience_years: list[int] | None = Field(None, max_length=10)
     open_to_employers: bool | None = None
     open_to_public: bool | None = None

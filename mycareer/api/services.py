@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
-from mycareer.accounts.permissions import forget_access
+from mycareer.accounts.permissions import forget_access, is_staff_member, why_not
 from mycareer.api.models import ApiToken, Scope, digest_of
 from mycareer.core.logs import log_event
 
@@ -21,13 +21,32 @@ SECRET_PREFIX = "mc_"
 LONGEST_DAYS = 366
 
 
-def _scopes(scopes: Iterable[str]) -> list[str]:
+# What each kind of account may let a token do: students read and book for themselves;
+# employers only read (the API changes no employer records: vacancies and the
+# organisation's profile are kept on their pages, where moderation happens).
+SCOPES_FOR_KIND: dict[str, tuple[str, ...]] = {
+    User.Kind.STUDENT: (Scope.READ, Scope.BOOKINGS),
+    User.Kind.EMPLOYER: (Scope.READ,),
+}
+
+
+def scopes_for(owner: User) -> list[str]:
+    """The scopes a token of `owner` may carry: staff may choose any."""
+    return list(SCOPES_FOR_KIND.get(owner.kind, tuple(Scope.values)))
+
+
+def _scopes(scopes: Iterable[str], *, owner: User) -> list[str]:
     chosen = sorted(set(scopes))
     unknown = [s for s in chosen if s not in Scope.values]
     if unknown:
         raise ValidationError({"scopes": f"Unknown scopes: {', '.join(unknown)}."})
     if not chosen:
         raise ValidationError({"scopes": "Choose at least one thing the token may do."})
+    beyond = [s for s in chosen if s not in scopes_for(owner)]
+    if beyond:
+        raise ValidationError(
+            {"scopes": f"Your kind of account cannot give a token: {', '.join(beyond)}."}
+        )
     return chosen
 
 
@@ -50,8 +69,11 @@ def token_create(
     """Make a token; returns it and its secret, which is shown once and never stored."""
     if unit is not None and not by.has_perm("api.create_service_token"):
         raise PermissionDenied("Only administrators make tokens for a unit's systems.")
-    if unit is None and not owner.has_perm("api.use_tokens"):
-        raise PermissionDenied("API tokens are for university staff and students.")
+    if unit is not None and not is_staff_member(owner):
+        # A unit's system acts with its owner's staff access: never an employer's.
+        raise PermissionDenied("A token for a unit's systems is held by university staff.")
+    if not owner.has_perm("api.use_tokens"):
+        raise PermissionDenied(why_not(owner, "api.use_tokens"))
     name = " ".join(name.split())
     if not name:
         raise ValidationError({"name": "Name the token after what will use it."})
@@ -64,7 +86,7 @@ def token_create(
         unit=unit,
         prefix=secret[: len(SECRET_PREFIX) + 6],
         digest=digest_of(secret),
-        scopes=_scopes(scopes),
+        scopes=_scopes(scopes, owner=owner),
         created_by=by,
         expires_at=_expiry(days),
     )
@@ -123,6 +145,9 @@ def token_authenticate(secret: str, *, address: str | None) -> ApiToken:
         reason, message = "expired", "This API token has expired. Make a new one on API tokens."
     elif not token.owner.is_active:
         reason, message = "inactive", "The owner of this API token can no longer sign in."
+    elif not token.owner.has_perm("api.use_tokens"):
+        # An employer who left their organisation: the token stops with the membership.
+        reason, message = "not_allowed", why_not(token.owner, "api.use_tokens")
     else:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_from=address)
         token.last_used_at, token.last_used_from = now, address

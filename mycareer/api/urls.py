@@ -9,4 +9,5 @@ urlpatterns = [
     path("me/tokens/<int:pk>/revoke/", views.revoke, name="revoke"),
     path("access/api-tokens/", views.service_tokens, name="service_tokens"),
     path("api/v1/docs/", views.docs, name="docs"),
+    path("api/v1/docs/try/", views.explorer, name="explorer"),
 ]

@@ -32,14 +32,16 @@ def _create(request, form, **extra):
 
 def _token_page(request, form_class, template: str, tokens, **extra):
     """The list of tokens and the form that makes one; a new token's secret shown once."""
-    form = form_class(request.POST or None)
+    # A unit's system may be given any scope; a person's own token what their kind may.
+    offered = None if form_class is ServiceTokenForm else services.scopes_for(request.user)
+    form = form_class(request.POST or None, scopes=offered)
     secret = None
     if request.method == "POST" and form.is_valid():
         if "unit" in form.cleaned_data:
             extra["unit"] = form.cleaned_data["unit"]
         secret = _create(request, form, owner=request.user, **extra)
         if secret:
-            form = form_class()
+            form = form_class(scopes=offered)
     return render(
         request,
         template,
@@ -91,3 +93,10 @@ def docs(request):
         "api/docs.html",
         {"info": schema["info"], "operations": operations(schema)},
     )
+
+
+@require_safe
+def explorer(request):
+    """The interactive documentation (Swagger UI from the installed package's static
+    files, started by a script of ours); the reference above is its no-JavaScript form."""
+    return render(request, "api/explorer.html")

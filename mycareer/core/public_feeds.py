@@ -409,6 +409,11 @@ class FeedSpec:
     leaves_at: Callable[[Any], datetime.datetime]  # when time takes it out of the feed
     # Formats beyond JSON, RSS and Atom: format -> (listing -> (bytes, content type)).
     more_formats: dict[str, Callable[[Listing], tuple[bytes, str]]] = field(default_factory=dict)
+    # When each record an item shows last changed: the item and what it names (an
+    # organisation renamed changes the feed, so its Last-Modified must move too).
+    changed_at: Callable[[Any], Iterable[datetime.datetime | None]] = lambda item: (
+        item.updated_at,
+    )
 
 
 def _json_body(spec: FeedSpec, filters: Filters, listing: Listing) -> bytes:
@@ -452,7 +457,7 @@ def serve(request, spec: FeedSpec, format: str) -> HttpResponse:
         return Built(
             body=body,
             content_type=content_type,
-            last_modified=latest(item.updated_at for item in listing.items),
+            last_modified=latest(when for item in listing.items for when in spec.changed_at(item)),
             expires_at=min(leaving) if leaving else None,
         )
 

@@ -137,4 +137,5 @@ SPEC = feeds.FeedSpec(
     syndication=EventsFeed,
     leaves_at=lambda event: event.ends_at,
     more_formats={"ics": _ics},
+    changed_at=lambda event: (event.updated_at, *(o.updated_at for o in event.organisations.all())),
 )

@@ -107,4 +107,5 @@ SPEC = feeds.FeedSpec(
     item_json=item_json,
     syndication=VacanciesFeed,
     leaves_at=_leaves_at,
+    changed_at=lambda vacancy: (vacancy.updated_at, vacancy.organisation.updated_at),
 )

@@ -1,7 +1,6 @@
 import pytest
 
 from mycareer.api import services
-from mycareer.api.models import Scope
 
 
 @pytest.fixture
@@ -10,12 +9,14 @@ def token_for(persona):
 
     made: dict[str, str] = {}
 
-    def make(name: str, scopes=tuple(Scope.values), **extra) -> str:
-        """The same token for the same persona with every scope; a new one otherwise."""
-        key = name if (tuple(scopes) == tuple(Scope.values) and not extra) else None
+    def make(name: str, scopes=None, **extra) -> str:
+        """The same token for the same persona with every scope its kind of account may
+        give; a new one otherwise."""
+        key = name if (scopes is None and not extra) else None
         if key in made:
             return made[key]
         owner = persona(name)
+        scopes = services.scopes_for(owner) if scopes is None else scopes
         _token, secret = services.token_create(
             owner=owner,
             by=extra.pop("by", owner),

@@ -55,6 +55,54 @@ def test_bad_input_is_a_400_in_the_one_shape(call, token_for, client):
     assert huge.status_code == 400
 
 
+@pytest.mark.parametrize(
+    "field", ["organisations", "audience_units", "audience_programmes", "contacts"]
+)
+def test_an_id_in_a_list_that_no_record_could_have_is_a_400_not_a_500(call, token_for, field):
+    """Ids beyond any database integer once reached the database (and failed there)."""
+    org = make_organisation("Northbridge Engineering Ltd")
+    path, body = (
+        (f"/organisations/{org.pk}/notes", {"text": "A call."})
+        if field == "contacts"
+        else (
+            "/events",
+            {
+                "title": "Talk",
+                "unit": unit("mech").pk,
+                "starts_at": "2030-03-04T10:00:00Z",
+                "ends_at": "2030-03-04T11:00:00Z",
+            },
+        )
+    )
+    answer = call(token_for("operator"), "post", path, {**body, field: [10**30]})
+    assert answer.status_code == 400
+    assert [name.split(".")[0] for name in answer.json()["fields"]] == [field]
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [("organisations", "description"), ("contacts", "phone"), ("events", "venue")],
+)
+def test_a_null_for_a_field_that_cannot_be_empty_is_a_400_not_a_500(
+    call, token_for, persona, record, field
+):
+    """Found by the stateful fuzz: `"phone": null` reached the database and failed there."""
+    tom = persona("operator")
+    org = make_organisation("Aire Valley Robotics", by=tom)
+    pk = {
+        "organisations": lambda: org.pk,
+        "contacts": lambda: (
+            organisations.contact_create(organisation=org, by=tom, full_name="Ana Silva").pk
+        ),
+        "events": lambda: make_event(by=tom, starts_at=at(far_monday(), 10)).pk,
+    }[record]()
+    secret = token_for("operator")
+    etag = call(secret, "get", f"/{record}/{pk}")["ETag"]
+    answer = call(secret, "patch", f"/{record}/{pk}", {field: None}, HTTP_IF_MATCH=etag)
+    assert answer.status_code == 400
+    assert list(answer.json()["fields"]) == [field]
+
+
 def test_updates_need_the_current_etag(call, token_for):
     org = make_organisation("Aire Valley Robotics")
     secret = token_for("operator")

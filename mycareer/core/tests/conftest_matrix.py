@@ -38,10 +38,9 @@ def login_as(client, persona, name: str) -> None:
 
 
 def api_headers(persona, name: str, tokens: dict) -> dict:
-    """The persona's API token (every scope) as a header; none for those who cannot hold
-    one (visitors and employers), whose calls are then unauthenticated."""
+    """The persona's API token (every scope its kind of account may give) as a header;
+    none for those who cannot hold one (visitors), whose calls are then unauthenticated."""
     from mycareer.api import services
-    from mycareer.api.models import Scope
 
     if name == "anonymous":
         return {}
@@ -51,7 +50,7 @@ def api_headers(persona, name: str, tokens: dict) -> dict:
             tokens[name] = None
         else:
             tokens[name] = services.token_create(
-                owner=user, by=user, name="Matrix", scopes=Scope.values
+                owner=user, by=user, name="Matrix", scopes=services.scopes_for(user)
             )[1]
     secret = tokens[name]
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}

@@ -68,3 +68,22 @@ def test_any_filters_give_a_feed_or_a_json_refusal(client, cast, route, query):
 @given(query_string=raw)
 def test_any_raw_query_string_gives_a_feed_or_a_json_refusal(client, cast, route, query_string):
     check(client.get(reverse(route), QUERY_STRING=query_string), route)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_feed_depends_on_no_cookie_and_says_so(client, persona, route, signed_in):
+    """`Vary: Cookie` would make the website's cache keep a copy per visitor's cookies."""
+    if signed_in:
+        client.force_login(persona("operator"))  # staff: the terms check looks at them
+    answers = {
+        "feed": client.get(reverse(route)),
+        "refusal": client.get(reverse(route), {"nonsense": "1"}),
+    }
+    answers["not modified"] = client.get(
+        reverse(route), headers={"If-None-Match": answers["feed"]["ETag"]}
+    )
+    for name, response in answers.items():
+        assert response.status_code in (200, 304, 400), name
+        assert "cookie" not in response.get("Vary", "").lower(), name
+        assert not response.cookies, name

@@ -232,6 +232,31 @@ def test_etag_last_modified_and_public_caching_headers_and_304(client, term, fai
     assert other.status_code == 200
 
 
+def test_last_modified_moves_when_an_organisation_in_the_feed_is_renamed(
+    client, fair, django_capture_on_commit_callbacks
+):
+    import time_machine
+
+    first = feed(client)
+    organisation = fair.organisations.get(name="Northbridge Engineering Ltd")
+    with (
+        time_machine.travel(timezone.now() + datetime.timedelta(hours=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        organisation.name = "Northbridge Engineering Group"
+        organisation.save()
+    after = feed(client)
+    assert after["ETag"] != first["ETag"]
+    organisation.refresh_from_db()
+    assert after["Last-Modified"] == organisation.updated_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    assert after["Last-Modified"] != first["Last-Modified"]
+    # A reader that revalidates by date is told it changed.
+    since = client.get(
+        reverse("feeds:events_json"), headers={"If-Modified-Since": first["Last-Modified"]}
+    )
+    assert since.status_code == 200
+
+
 def test_everybody_gets_the_same_bytes_signed_in_or_not(client, term, persona):
     anonymous = feed(client)
     client.force_login(persona("admin"))

@@ -147,6 +147,24 @@ def test_the_feed_is_cached_with_an_etag_until_a_vacancy_changes(
     assert after.json()["items"] == []
 
 
+def test_last_modified_moves_when_the_organisation_is_renamed(
+    client, live, brightwave, django_capture_on_commit_callbacks
+):
+    first = feed(client)
+    with (
+        time_machine.travel(timezone.now() + datetime.timedelta(hours=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        brightwave.name = "Brightwave Digital Group"
+        brightwave.save()
+    after = feed(client)
+    assert after.json()["items"][0]["organisation"]["name"] == "Brightwave Digital Group"
+    assert after["ETag"] != first["ETag"]
+    brightwave.refresh_from_db()
+    assert after["Last-Modified"] == brightwave.updated_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    assert after["Last-Modified"] != first["Last-Modified"]
+
+
 def test_a_cached_feed_lasts_no_longer_than_its_first_vacancy(client, brightwave):
     """Time alone takes a vacancy out: after its closing day the cached feed is not served."""
     VacancyFactory(organisation=brightwave, title="Closes today", closing_date=in_days(0))

@@ -1,0 +1,67 @@
+"""The script in docs/api.md that imports notes with a token works as written: its exact
+code, run as its readers run it, against a live server. (The website's "upcoming events"
+list from the same page runs in a real browser: e2e/test_journeys_public_feeds.py.)"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mycareer.api import services
+from mycareer.api.models import Scope
+from mycareer.organisations.models import Note
+from mycareer.organisations.tests.factories import make_organisation
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _documented_script() -> str:
+    text = (ROOT / "docs" / "api.md").read_text()
+    section = text.split("## A script that imports notes with a token", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_documented_notes_import_script_records_each_note(live_server, persona, tmp_path):
+    tom = persona("operator")
+    northbridge = make_organisation("Northbridge Engineering Ltd", by=tom)
+    make_organisation("Kestrel Games", by=tom)
+    make_organisation("Kestrel Games Studio", by=tom)
+    _token, secret = services.token_create(
+        owner=tom,
+        by=tom,
+        name="Notes import script",
+        scopes=[Scope.READ, Scope.WRITE_ORGANISATIONS],
+    )
+    script = tmp_path / "import_notes.py"
+    script.write_text(_documented_script())
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "organisation,date,kind,text\n"
+        "Northbridge Engineering,2026-11-20,call,Talked about summer placements.\n"
+        'Kestrel,2026-11-21,meeting,"Which Kestrel? Two match, so it is skipped."\n',
+        encoding="utf-8",
+    )
+    environment = {**os.environ, "MYCAREER": live_server.url, "MYCAREER_TOKEN": secret}
+    run = subprocess.run(  # noqa: S603 (our own documented script, run as its readers do)
+        [sys.executable, str(script), str(calls)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    note = Note.objects.get(organisation=northbridge)
+    assert (note.text, note.kind, str(note.date), note.author) == (
+        "Talked about summer placements.",
+        "call",
+        "2026-11-20",
+        tom,
+    )
+    assert f"recorded note {note.pk} for Northbridge Engineering Ltd" in run.stdout
+    assert "skipped: 'Kestrel' matches 2 organisations" in run.stdout
+    assert Note.objects.count() == 1
