@@ -106,7 +106,9 @@ def _claim(opportunity: Opportunity, by) -> None:
     first and then find it done, so one press records one note or one dismissal.
     """
     row = (
-        Opportunity.objects.select_for_update().select_related("handled_by").get(pk=opportunity.pk)
+        Opportunity.objects.select_for_update(of=("self",))
+        .select_related("handled_by")
+        .get(pk=opportunity.pk)
     )
     if row.handled_at is not None:
         who = row.handled_by.full_name if row.handled_by else "A colleague"
