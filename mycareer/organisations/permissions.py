@@ -52,11 +52,10 @@ def is_key_account_operator(user, account) -> bool:
 
 
 # Staff read everything; students read an active organisation's public profile;
-# an employer reads their own organisation.
+# an employer reads their own organisation only (its contacts chose to be seen by
+# students, not by other employers).
 can_view_public_profile = (
-    can_view_staff_pages
-    | ((is_student | is_employer) & is_active_organisation)
-    | is_member_of_organisation
+    can_view_staff_pages | (is_student & is_active_organisation) | is_member_of_organisation
 )
 
 V, E, D, A = Action.VIEW, Action.EDIT, Action.DELETE, Action.ADMINISTER
