@@ -51,6 +51,9 @@ class Opportunity(models.Model):
     reason = models.TextField()
     figures = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
+    # The organisation's place in alphabetical order when the nightly run found it: the
+    # pages list by it, reading a kind's first rows from an index instead of sorting all.
+    position = models.PositiveIntegerField(default=0)
     # A one-click action (a follow-up recorded) takes it off the lists until the next run.
     handled_at = models.DateTimeField(null=True, blank=True)
     handled_by = models.ForeignKey(
@@ -58,9 +61,17 @@ class Opportunity(models.Model):
     )
 
     class Meta:
-        ordering = ["kind", "organisation__name", "pk"]
+        ordering = ["kind", "position", "pk"]
         constraints = [models.UniqueConstraint(fields=["key"], name="unique_opportunity_key")]
-        indexes = [models.Index(fields=["kind", "handled_at"])]
+        indexes = [
+            models.Index(fields=["kind", "handled_at"]),
+            # A page's first rows of a kind, in order, without sorting the whole kind.
+            models.Index(
+                fields=["kind", "position"],
+                condition=Q(handled_at__isnull=True),
+                name="insights_opportunity_open_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.organisation}"

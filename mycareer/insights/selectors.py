@@ -22,7 +22,7 @@ def _open() -> QuerySet[Opportunity]:
         Opportunity.objects.filter(handled_at__isnull=True)
         .exclude(Exists(dismissed))
         .select_related("organisation")
-        .order_by("kind", "organisation__name", "pk")
+        .order_by("kind", "position", "pk")
     )
 
 

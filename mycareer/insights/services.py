@@ -20,7 +20,7 @@ from mycareer.insights.models import (
     Opportunity,
 )
 from mycareer.organisations.merging import MergeHandler
-from mycareer.organisations.models import KeyContact, Note
+from mycareer.organisations.models import KeyContact, Note, Organisation
 from mycareer.organisations.services import note_create
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def opportunities_refresh(*, today: datetime.date | None = None) -> InsightsRun:
     run = InsightsRun.objects.create()
     found = find_all(today)
     _add_key_contacts(found)
+    position = _alphabetical_positions({item.organisation_id for item in found})
     Opportunity.objects.all().delete()
     rows = Opportunity.objects.bulk_create(
         [
@@ -44,6 +45,7 @@ def opportunities_refresh(*, today: datetime.date | None = None) -> InsightsRun:
                 reason=item.reason,
                 figures=item.figures,
                 computed_at=run.started_at,
+                position=position[item.organisation_id],
             )
             for item in found
         ],
@@ -64,6 +66,16 @@ def opportunities_refresh(*, today: datetime.date | None = None) -> InsightsRun:
     run.save(update_fields=["finished_at", "counts"])
     log_event(logger, "insights.refreshed", opportunities=len(found), **counts)
     return run
+
+
+def _alphabetical_positions(organisation_ids: set[int]) -> dict[int, int]:
+    """Each organisation's place when they are listed by name, as the pages list them."""
+    names = [
+        (name.casefold(), pk)
+        for pk, name in Organisation.objects.values_list("pk", "name").iterator(chunk_size=5000)
+        if pk in organisation_ids
+    ]
+    return {pk: place for place, (_, pk) in enumerate(sorted(names))}
 
 
 # Kinds about a key account's own business: its owner acts, no one asks to liaise.

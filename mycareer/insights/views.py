@@ -12,23 +12,26 @@ from django.views.decorators.http import require_http_methods, require_safe
 from mycareer.accounts.models import Unit
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next
+from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.insights import selectors, services, trends
 from mycareer.insights.finders import thresholds
-from mycareer.insights.forms import DismissForm, FollowUpForm, TrendForm, colleagues_of
+from mycareer.insights.forms import DismissForm, FollowUpForm, TrendForm
 from mycareer.insights.models import Kind, Opportunity
 from mycareer.mailing import chart
 
-# A page lists at most this many of each kind; the count says how many there are.
-PER_KIND = 50
+# The overview shows the first few of each kind; "See all" pages through one kind.
+PREVIEW = 10
+PER_PAGE = 25
 
 
 def _grouped(opportunities) -> list[dict]:
     """The opportunities by kind, in the order of `Kind`, each kind with its count.
 
-    One count per kind, then the first PER_KIND of each kind present: a fixed number of
-    queries, however many thousands the Careers Centre's view holds.
+    One count per kind, then the first PREVIEW of each kind present: a fixed number of
+    queries, however many thousands the Careers Centre's view holds, and a page short
+    enough to read (and to render quickly) at any size.
     """
     counts = dict(
         opportunities.order_by()
@@ -40,7 +43,7 @@ def _grouped(opportunities) -> list[dict]:
         {
             "kind": kind,
             "label": label,
-            "items": list(opportunities.filter(kind=kind)[:PER_KIND]),
+            "items": list(opportunities.filter(kind=kind)[:PREVIEW]),
             "count": counts[kind],
         }
         for kind, label in Kind.choices
@@ -48,9 +51,27 @@ def _grouped(opportunities) -> list[dict]:
     ]
 
 
+def _one_kind(request, opportunities, kind: str) -> tuple[list[dict], object]:
+    """Every opportunity of one kind, a page at a time (the "See all" link)."""
+    page = Paginator(opportunities.filter(kind=kind), PER_PAGE).get_page(request.GET.get("page"))
+    group = {
+        "kind": kind,
+        "label": Kind(kind).label,
+        "items": list(page.object_list),
+        "count": page.paginator.count,
+        "page": page,
+    }
+    return ([group] if group["count"] else []), page
+
+
 def _page(request, *, title: str, intro: str, opportunities, scope: str, unit=None):
     user = request.user
     can_act = user.has_perm("insights.act_on_opportunity")
+    kind = request.GET.get("kind")
+    if kind in Kind.values:
+        groups, page = _one_kind(request, opportunities, kind)
+    else:
+        kind, groups, page = None, _grouped(opportunities), None
     return render(
         request,
         "insights/opportunities.html",
@@ -58,12 +79,14 @@ def _page(request, *, title: str, intro: str, opportunities, scope: str, unit=No
             "title": title,
             "intro": intro,
             "scope": scope,
-            "groups": _grouped(opportunities),
+            "groups": groups,
+            "kind": kind,
+            "page": page,
+            "querystring": urlencode({"kind": kind}) if kind else "",
             "run": selectors.last_run(),
             "thresholds": thresholds(),
             "can_act": can_act,
             "can_email": user.has_perm("mailing.send_campaign"),
-            "colleagues": list(colleagues_of(user)) if can_act else [],
             "follow_up_form": FollowUpForm(user=user) if can_act else None,
             "my_units": list(Unit.objects.filter(memberships__user=user).order_by("name")),
             "unit": unit,

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from mycareer.insights import services
+from mycareer.insights import services, views
 from mycareer.insights.models import Dismissal, Opportunity
 from mycareer.insights.tests.helpers import aware, notes, organisation, unit
 from mycareer.organisations.models import KeyAccount, Note
@@ -67,7 +67,50 @@ def test_the_pages_read_a_fixed_number_of_queries(
         client.force_login(persona(who))
         with django_assert_max_num_queries(empty[url] + 1):
             response = client.get(url)
+        assert response.content.decode().count('id="opportunity-') == views.PREVIEW, url
+        with django_assert_max_num_queries(empty[url] + 1):
+            response = client.get(url, {"kind": "key_quiet"})
         assert response.content.decode().count('id="opportunity-') == 12, url
+
+
+def test_the_overview_shows_the_first_of_each_kind_and_see_all_pages_through_them_by_name(
+    client, persona, days_ago
+):
+    names = [f"Quiet {n} Ltd" for n in range(views.PER_PAGE + 3)]
+    accounts = quiet_accounts(persona, days_ago, len(names))
+    # Made in one order, renamed into another: the pages list by name, whatever the ids.
+    for account, name in zip(accounts, reversed(names), strict=True):
+        account.organisation.name = name.lower() if name.endswith("7 Ltd") else name
+        account.organisation.save(update_fields=["name"])
+    services.opportunities_refresh()
+    by_name = sorted((n.casefold() for n in names))
+    client.force_login(persona("operator"))
+
+    page = client.get(MINE).content.decode()
+    assert page.count('id="opportunity-') == views.PREVIEW
+    assert f"The first {views.PREVIEW} of {len(names)} are shown." in page
+    assert f'href="?kind=key_quiet">See all {len(names)}' in page
+
+    first = client.get(MINE, {"kind": "key_quiet"}).content.decode()
+    second = client.get(MINE, {"kind": "key_quiet", "page": 2}).content.decode()
+    assert first.count('id="opportunity-') == views.PER_PAGE
+    assert second.count('id="opportunity-') == 3
+    assert "Next page" in first and "Previous page" in second
+    listed = [
+        (o.organisation.name.casefold(), o.pk)
+        for o in Opportunity.objects.select_related("organisation").order_by("position")
+    ]
+    assert [name for name, _ in listed] == by_name
+    shown_first = [pk for _, pk in listed[: views.PER_PAGE]]
+    assert all(f'id="opportunity-{pk}"' in first for pk in shown_first)
+    assert first.index(f'id="opportunity-{shown_first[0]}"') < first.index(
+        f'id="opportunity-{shown_first[-1]}"'
+    )
+    # An unknown kind is the overview, not an error.
+    assert (
+        client.get(MINE, {"kind": "nonsense"}).content.decode().count('id="opportunity-')
+        == views.PREVIEW
+    )
 
 
 def test_one_click_records_a_follow_up_and_the_item_leaves_the_list(client, persona, days_ago):
