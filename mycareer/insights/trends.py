@@ -235,8 +235,12 @@ def _precomputed(query: TrendQuery, periods: list[datetime.date]):
 
 
 def counted_at() -> datetime.datetime | None:
-    """When the nightly counts were made (None: not yet; charts count from the records)."""
-    return TrendCount.objects.order_by("-computed_at").values_list("computed_at", flat=True).first()
+    """When the nightly counts were made (None: not yet; charts count from the records).
+
+    One run replaces every row and stamps them all alike, so any row says when: the
+    first by key, not the latest by time, which would sort them all.
+    """
+    return TrendCount.objects.order_by("pk").values_list("computed_at", flat=True).first()
 
 
 def trend_data(query: TrendQuery) -> TrendData:
