@@ -27,6 +27,19 @@ def refresh_planner_statistics(using: str = "default") -> None:
         cursor.execute("ANALYZE")
 
 
+def refresh_table_statistics(*models, using: str = "default") -> None:
+    """ANALYZE the tables a nightly job has just replaced, so the next page is planned
+    for what they now hold.
+
+    Until PostgreSQL's autovacuum came round, the opportunity pages at 100,000
+    organisations were planned for empty tables: 361-451 ms, against 76-90 ms after.
+    """
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 # How long finished background work is kept: long enough to look into a problem.
 KEEP_SUCCEEDED = datetime.timedelta(days=7)
 KEEP_FAILED = datetime.timedelta(days=90)

@@ -2,32 +2,41 @@
 
 from django_tasks import task
 
+from mycareer.core.maintenance import refresh_table_statistics
 from mycareer.core.registry import DailyJob
 
 
 @task()
 def refresh_opportunities() -> dict[str, int]:
     """Nightly: find every opportunity afresh (the pages show when this ran)."""
+    from mycareer.insights.models import Audience, Opportunity
     from mycareer.insights.services import opportunities_refresh
 
     run = opportunities_refresh()
+    refresh_table_statistics(Opportunity, Audience)
     return {"opportunities": sum(run.counts.values())}
 
 
 @task()
 def refresh_scores() -> dict[str, int]:
     """Nightly: score every organisation for this month (the month's row is its history)."""
+    from mycareer.insights.models import EngagementScore
     from mycareer.insights.scores import scores_refresh
 
-    return {"organisations": scores_refresh()}
+    scored = scores_refresh()
+    refresh_table_statistics(EngagementScore)
+    return {"organisations": scored}
 
 
 @task()
 def refresh_trends() -> dict[str, int]:
     """Nightly: count the trends month by month (the monthly charts read these counts)."""
+    from mycareer.insights.models import TrendCount
     from mycareer.insights.trends import trends_refresh
 
-    return {"rows": trends_refresh()}
+    rows = trends_refresh()
+    refresh_table_statistics(TrendCount)
+    return {"rows": rows}
 
 
 @task()

@@ -4,10 +4,11 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 
 from mycareer.audit.models import AuditEntry
 from mycareer.insights import selectors, services
-from mycareer.insights.models import Dismissal, Opportunity
+from mycareer.insights.models import Audience, Dismissal, Opportunity
 from mycareer.insights.tests.helpers import aware, notes, organisation, unit
 from mycareer.organisations.models import KeyAccount, Note
 from mycareer.organisations.tests.factories import ContactFactory, key_account_with_contact
@@ -142,3 +143,29 @@ def test_the_nightly_job_refreshes(run_worker, quiet_account):
     result.refresh()
     assert result.return_value == {"opportunities": 1}
     assert selectors.last_run().counts == {"key_quiet": 1}
+
+
+def _rows_the_planner_knows(table: str) -> int | None:
+    """The row count the last ANALYZE recorded for a table (None: never analysed)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if cursor.fetchone() is None:
+                return None
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
+            counts = [int(stat.split()[0]) for (stat,) in cursor.fetchall()]
+            return max(counts) if counts else None
+        # The table the queries read (the suite keeps copies in other schemas).
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        (tuples,) = cursor.fetchone()
+        return None if tuples < 0 else int(tuples)
+
+
+def test_the_nightly_job_leaves_the_planner_statistics_of_what_it_replaced(quiet_account):
+    from mycareer.insights.jobs import refresh_opportunities
+
+    refresh_opportunities.call()
+
+    assert Opportunity.objects.count() == 1
+    assert _rows_the_planner_knows(Opportunity._meta.db_table) == 1
+    assert _rows_the_planner_knows("insights_audience") == Audience.objects.count()

@@ -83,7 +83,7 @@ def test_the_overview_shows_the_first_of_each_kind_and_see_all_pages_through_the
         account.organisation.name = name.lower() if name.endswith("7 Ltd") else name
         account.organisation.save(update_fields=["name"])
     services.opportunities_refresh()
-    by_name = sorted((n.casefold() for n in names))
+    by_name = sorted(n.casefold() for n in names)
     client.force_login(persona("operator"))
 
     page = client.get(MINE).content.decode()
