@@ -163,6 +163,9 @@ class TrendCount(models.Model):
 
     Rows with `whole=True` count across the university (each record once per group);
     the others count per engaging unit, so a unit's trends add up its family's rows.
+    A record of several units (a vacancy targeting two schools of one faculty) would
+    count once per unit in that sum, so for such measures a unit with units within it
+    also has `family=True` rows, counting each record of the family once.
     The "All" column has `dimension="all"` and no group.
     """
 
@@ -173,6 +176,7 @@ class TrendCount(models.Model):
     unit = models.ForeignKey(
         Unit, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    family = models.BooleanField(default=False)
     group_key = models.BigIntegerField(null=True, blank=True)
     group_name = models.CharField(max_length=200, blank=True)
     count = models.PositiveIntegerField()

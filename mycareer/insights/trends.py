@@ -21,6 +21,7 @@ from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
+from mycareer.accounts.models import Unit
 from mycareer.bookings.models import Booking
 from mycareer.core.logs import log_event
 from mycareer.events.models import Event
@@ -219,8 +220,10 @@ def _precomputed(query: TrendQuery, periods: list[datetime.date]):
     counts = TrendCount.objects.filter(
         measure=query.measure, month__gte=periods[0], whole=not query.unit
     )
-    if query.unit:
-        counts = counts.filter(unit__in=unit_family([query.unit]))
+    if query.unit and MEASURES[query.measure].many_units and _has_units_within(query.unit):
+        counts = counts.filter(unit=query.unit, family=True)
+    elif query.unit:
+        counts = counts.filter(unit__in=unit_family([query.unit]), family=False)
 
     def rows(dimension: str):
         for row in (
@@ -232,6 +235,10 @@ def _precomputed(query: TrendQuery, periods: list[datetime.date]):
             yield row["month"], row["group_key"], row["group_name"], None, row["n"]
 
     return rows
+
+
+def _has_units_within(unit_id: int) -> bool:
+    return Unit.objects.filter(parent_id=unit_id).exists()
 
 
 def counted_at() -> datetime.datetime | None:
@@ -322,7 +329,36 @@ def trends_refresh() -> int:
                     )
                     for day, key, name, unit, n in counted_rows(query, periods, per_unit=per_unit)
                 ]
+    made += _family_counts(periods, now)
     TrendCount.objects.all().delete()
     TrendCount.objects.bulk_create(made, batch_size=1000)
     log_event(logger, "insights.trends_counted", rows=len(made))
     return len(made)
+
+
+def _family_counts(periods: list[datetime.date], now: datetime.datetime) -> list[TrendCount]:
+    """For measures whose records have several units: each unit with units within it,
+    counting each record of its family once (the per-unit rows would count it for each
+    of its units)."""
+    parents = Unit.objects.filter(pk__in=Unit.objects.values("parent_id"))
+    return [
+        TrendCount(
+            measure=name,
+            dimension=dimension,
+            month=day,
+            whole=False,
+            family=True,
+            unit=parent,
+            group_key=key,
+            group_name=group_name[:200],
+            count=n,
+            computed_at=now,
+        )
+        for name, measure in MEASURES.items()
+        if measure.many_units
+        for parent in parents
+        for dimension in [*DIMENSIONS, "all"]
+        for day, key, group_name, _, n in counted_rows(
+            TrendQuery(measure=name, dimension=dimension, unit=parent.pk), periods
+        )
+    ]

@@ -128,6 +128,10 @@ def engagements(persona, cast, today) -> None:
         Booking.objects.create(event=shared, student=student, checked_in_at=now)
     Booking.objects.create(event=shared, student=students[3])  # booked, never came
     VacancyFactory(organisation=robotics, created_at=now).target_units.set([unit("mech")])
+    # Two schools of one faculty: the faculty counts it once.
+    VacancyFactory(organisation=robotics, created_at=now).target_units.set(
+        [unit("mech"), unit("computing")]
+    )
     VacancyFactory(organisation=robotics, created_at=now)
     VacancyFactory(organisation=robotics, created_at=now, status="draft")
     campaign = Campaign.objects.create(
@@ -167,9 +171,10 @@ def test_events_attendance_vacancies_and_emails(persona, cast, today):
         "All": 3,
     }
     assert last("vacancies", "unit") == {
-        "School of Mechanical Engineering": 1,
+        "School of Mechanical Engineering": 2,
+        "School of Computing": 1,
         "No unit": 1,
-        "All": 2,
+        "All": 3,
     }
     assert last("emails", "sector") == {
         "Engineering and manufacturing": 1,
