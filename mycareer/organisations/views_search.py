@@ -37,6 +37,7 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
                 search_organisations(query),
                 PER_PAGE,
                 count_exactly=count_exactly_asked(request),
+                in_order=lambda: search_organisations(query, in_name_order=True),
             ).get_page(request.GET.get("page")),
             save_form=save_form or SavedSearchForm(initial={"query": querystring}),
         )

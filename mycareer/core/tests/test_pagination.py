@@ -162,3 +162,32 @@ def test_at_the_real_threshold_10000_is_exact_and_10001_is_more_than(settings):
     last = paginator.get_page(401)
     assert [o.name for o in last] == ["Real extra 00000"]
     assert not last.has_next()
+
+
+@pytest.mark.django_db
+def test_a_page_of_many_matches_is_read_from_the_in_order_list(monkeypatch):
+    from mycareer.core import pagination
+
+    organisations(12)
+    # The in-order list is told apart by what it holds: from the sixth on.
+    in_order = lambda: paged().filter(name__gte="Paged 00005")  # noqa: E731
+    monkeypatch.setattr(pagination, "IN_ORDER_FACTOR", 2)
+    # Twelve matches, page 1 of 5 reads 6 rows: 12 >= 2 x 6, so in order.
+    page = Paginator(paged(), 5, in_order=in_order).get_page(1)
+    assert [o.name for o in page] == [f"Paged {i:05d}" for i in range(5, 10)]
+    # Page 3 would read 16 rows: 12 < 32, so the list itself.
+    last = Paginator(paged(), 5, in_order=in_order).get_page(3)
+    assert [o.name for o in last] == ["Paged 00010", "Paged 00011"]
+    # Without an in-order list, the list itself whatever the count.
+    assert len(Paginator(paged(), 5).get_page(1)) == 5
+
+
+@pytest.mark.django_db
+def test_few_matches_are_read_from_the_list_itself(monkeypatch):
+    from mycareer.core import pagination
+
+    organisations(11)
+    monkeypatch.setattr(pagination, "IN_ORDER_FACTOR", 2)
+    read = []
+    Paginator(paged(), 5, in_order=lambda: read.append(1) or paged()).get_page(1)
+    assert read == []
