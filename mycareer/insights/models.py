@@ -53,7 +53,9 @@ class Opportunity(models.Model):
     computed_at = models.DateTimeField(default=timezone.now)
     # The organisation's place in alphabetical order when the nightly run found it: the
     # pages list by it, reading a kind's first rows from an index instead of sorting all.
-    position = models.PositiveIntegerField(default=0)
+    # db_default too: the running release's code, which knows nothing of the column,
+    # can still insert rows while a new one migrates.
+    position = models.PositiveIntegerField(default=0, db_default=0)
     # A one-click action (a follow-up recorded) takes it off the lists until the next run.
     handled_at = models.DateTimeField(null=True, blank=True)
     handled_by = models.ForeignKey(
@@ -176,7 +178,7 @@ class TrendCount(models.Model):
     unit = models.ForeignKey(
         Unit, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    family = models.BooleanField(default=False)
+    family = models.BooleanField(default=False, db_default=False)
     group_key = models.BigIntegerField(null=True, blank=True)
     group_name = models.CharField(max_length=200, blank=True)
     count = models.PositiveIntegerField()
