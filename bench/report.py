@@ -232,9 +232,9 @@ def render(results: dict[str, dict], *, quick: bool) -> str:
         "",
         f"- Machine: {info.get('cores')} cores ({info.get('cpu', 'unknown CPU')}), "
         f"{info.get('memory_gb', '?')} GB memory; {info.get('platform')}; Python "
-        f"{info.get('python')}, Django {info.get('django')}. **Shared and loaded**: other "
-        "test runs used the same two cores, so treat every figure as pessimistic and "
-        "compare runs with care.",
+        f"{info.get('python')}, Django {info.get('django')}. Each engine's load average "
+        "at its start is below: anything else running on the two cores inflates every "
+        "figure, so compare runs with care.",
     ]
     for database, name in DATABASES:
         if database not in results:
