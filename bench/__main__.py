@@ -172,12 +172,7 @@ def measure_remote(args: argparse.Namespace) -> None:
         sample = run_operation(
             sessions[op.reader], op.path, budget, headers=op.headers, expect=op.expect
         )
-        figures[op.key] = {
-            "label": op.label,
-            "kind": op.kind,
-            "db_target": op.db_target,
-            "p95_target": op.p95_target,
-        } | (sample.as_dict())
+        figures[op.key] = op.described() | sample.as_dict()
     table = operations_table({"remote": {"operations": figures}}, [("remote", base)])
     print("\n".join(table))
     print(

@@ -42,6 +42,15 @@ class Op:
     p95_target: float | None = None  # a page's own p95 target, where it has one
     headers: dict = field(default_factory=dict)
 
+    def described(self) -> dict:
+        """What the report needs of the operation beside its figures."""
+        return {
+            "label": self.label,
+            "kind": self.kind,
+            "db_target": self.db_target,
+            "p95_target": self.p95_target,
+        }
+
 
 def _search(**params) -> str:
     return "/organisations/?" + urlencode(params) if params else "/organisations/"

@@ -520,12 +520,7 @@ def measure_all(
         sample.queries, sample.db_ms, status = count_queries(op)
         if status != op.expect:
             sample.note = (sample.note + f"; in-process answer {status}").strip("; ")
-        results[op.key] = {
-            "label": op.label,
-            "kind": op.kind,
-            "db_target": op.db_target,
-            "p95_target": op.p95_target,
-        } | (sample.as_dict())
+        results[op.key] = op.described() | sample.as_dict()
     return results
 
 
