@@ -14,30 +14,23 @@ from mycareer.core.models import ScheduledRun
 logger = logging.getLogger(__name__)
 
 
-def refresh_planner_statistics(using: str = "default") -> None:
-    """Refresh the query planner's statistics (ANALYZE) for every table.
+def refresh_planner_statistics(*models, using: str = "default") -> None:
+    """Refresh the query planner's statistics (ANALYZE): of every table, or of `models`'
+    tables only (what a nightly job has just replaced).
 
     Without statistics SQLite guesses that `merged_into IS NULL` picks out a handful of
     organisations, so the first page of 100,000 sorted every one of them (190 ms)
     instead of reading the name index in order (1 ms), and tag filters scanned every
     tag link (docs/benchmarks.md). SQLite never gathers statistics by itself;
-    PostgreSQL's autovacuum does, but only some time after a bulk load.
-    """
-    with connections[using].cursor() as cursor:
-        cursor.execute("ANALYZE")
-
-
-def refresh_table_statistics(*models, using: str = "default") -> None:
-    """ANALYZE the tables a nightly job has just replaced, so the next page is planned
-    for what they now hold.
-
-    Until PostgreSQL's autovacuum came round, the opportunity pages at 100,000
-    organisations were planned for empty tables: 361-451 ms, against 76-90 ms after.
+    PostgreSQL's autovacuum does, but only some time after a bulk load: until it came
+    round, the opportunity pages were planned for empty tables (361-451 ms at 100,000
+    organisations, against 76-90 ms after).
     """
     connection = connections[using]
+    tables = [connection.ops.quote_name(model._meta.db_table) for model in models]
     with connection.cursor() as cursor:
-        for model in models:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        for statement in [f"ANALYZE {table}" for table in tables] or ["ANALYZE"]:
+            cursor.execute(statement)
 
 
 # How long finished background work is kept: long enough to look into a problem.

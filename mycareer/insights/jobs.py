@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from mycareer.core.maintenance import refresh_table_statistics
+from mycareer.core.maintenance import refresh_planner_statistics
 from mycareer.core.registry import DailyJob
 
 
@@ -13,7 +13,7 @@ def refresh_opportunities() -> dict[str, int]:
     from mycareer.insights.services import opportunities_refresh
 
     run = opportunities_refresh()
-    refresh_table_statistics(Opportunity, Audience)
+    refresh_planner_statistics(Opportunity, Audience)
     return {"opportunities": sum(run.counts.values())}
 
 
@@ -24,7 +24,7 @@ def refresh_scores() -> dict[str, int]:
     from mycareer.insights.scores import scores_refresh
 
     scored = scores_refresh()
-    refresh_table_statistics(EngagementScore)
+    refresh_planner_statistics(EngagementScore)
     return {"organisations": scored}
 
 
@@ -35,7 +35,7 @@ def refresh_trends() -> dict[str, int]:
     from mycareer.insights.trends import trends_refresh
 
     rows = trends_refresh()
-    refresh_table_statistics(TrendCount)
+    refresh_planner_statistics(TrendCount)
     return {"rows": rows}
 
 
