@@ -133,7 +133,7 @@ def _merged(*extras: dict) -> dict:
 def _key_accounts(organisation: Organisation) -> list[dict]:
     return [
         {"operator": str(a.operator), "operator_email": a.operator.email, "unit": str(a.unit)}
-        for a in organisation.key_accounts.all()
+        for a in organisation.key_account_list
     ]
 
 
@@ -148,7 +148,7 @@ def _organisation_item(organisation: Organisation) -> dict:
         "status": organisation.status,
         "unit": str(organisation.unit) if organisation.unit_id else None,
         "multi_touch": organisation.multi_touch,
-        "tags": sorted(tag.name for tag in organisation.tags.all()),
+        "tags": organisation.tag_name_list,
         "key_accounts": _key_accounts(organisation),
         "last_engaged_on": organisation.last_engaged_on,
     }

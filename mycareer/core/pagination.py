@@ -107,7 +107,10 @@ class Paginator(DjangoPaginator):
         """(count, exact): the bounded count, or the kept or requested exact figure."""
         if not isinstance(self.object_list, QuerySet):
             return len(self.object_list), True
-        bounded = self.object_list.order_by()[: self.limit + 1].count()
+        # Counted by id alone: the rows' annotations (a row's tag names, say) are for
+        # showing, and a subquery among them would otherwise run once per match.
+        ids = self.object_list.order_by().values("pk")
+        bounded = ids[: self.limit + 1].count()
         if bounded <= self.limit:
             return bounded, True
         key = exact_count_key(self.object_list)
@@ -115,7 +118,7 @@ class Paginator(DjangoPaginator):
         if kept is not None:
             return kept, True
         if self.count_exactly:
-            figure = self.object_list.count()
+            figure = ids.count()
             cache.set(key, figure, settings.MYCAREER["EXACT_COUNT_SECONDS"])
             return figure, True
         return bounded, False

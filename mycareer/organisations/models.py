@@ -10,6 +10,7 @@ from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
 from mycareer.accounts.models import Unit
+from mycareer.core.aggregates import split
 from mycareer.core.fields import SingleLineCharField
 from mycareer.organisations.validators import validate_logo
 
@@ -112,6 +113,10 @@ class Organisation(models.Model):
 
     tags = TaggableManager(through=TaggedOrganisation, blank=True)
 
+    # Set by organisations.search.with_lists: the tag names in one text, the key accounts.
+    tag_names: str | None
+    key_account_list: list["KeyAccount"]
+
     class Meta:
         ordering = ["name"]
         indexes = [
@@ -134,6 +139,12 @@ class Organisation(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("organisations:detail", args=[self.pk])
+
+    @property
+    def tag_name_list(self) -> list[str]:
+        """Its tag names by name, from the `tag_names` its query brought
+        (`organisations.search.with_lists`)."""
+        return sorted(split(self.tag_names), key=str.casefold)
 
     def refresh_last_engaged(self) -> None:
         """Set `last_engaged_on` to the latest note's date: every change to notes calls it."""

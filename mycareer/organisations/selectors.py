@@ -15,10 +15,9 @@ from mycareer.organisations.models import (
     Note,
     Organisation,
     SavedSearch,
-    TaggedOrganisation,
 )
 from mycareer.organisations.permissions import is_member_of_organisation
-from mycareer.organisations.search import TRIGRAM, filter_by_text
+from mycareer.organisations.search import TRIGRAM, filter_by_text, with_lists
 from mycareer.organisations.timeline import TimelineEntry, as_datetime
 
 # A contact's key-account links in force, each with its operator and unit: one query.
@@ -39,24 +38,13 @@ def contacts_with_key_links() -> QuerySet[Contact]:
 def organisation_for_profile(pk: int) -> Organisation:
     """One organisation with what its profile shows, in a handful of queries.
 
-    Its tag names come in the same query (`profile_tags`), not as a prefetch.
+    Its tag names come in the same query, not as a prefetch (`search.with_lists`).
     """
     return (
-        Organisation.objects.select_related("sector", "unit", "created_by", "merged_into")
-        .annotate(
-            tag_names=joined(
-                TaggedOrganisation.objects.all(), link="content_object_id", value="tag__name"
-            )
+        with_lists(
+            Organisation.objects.select_related("sector", "unit", "created_by", "merged_into")
         )
-        .prefetch_related(
-            Prefetch("contacts", queryset=contacts_with_key_links()),
-            Prefetch(
-                "key_accounts",
-                queryset=KeyAccount.objects.select_related("operator", "unit").order_by(
-                    "unit__name"
-                ),
-            ),
-        )
+        .prefetch_related(Prefetch("contacts", queryset=contacts_with_key_links()))
         .get(pk=pk)
     )
 
@@ -175,11 +163,6 @@ def inbound_contacts_for_owner(user, *, limit: int = 20) -> list[Note]:
             if any(link.key_account.operator_id == user.pk for link in c.key_links_list)
         ]
     return rows
-
-
-def profile_tags(organisation: Organisation) -> list[str]:
-    """The organisation's tag names by name, from `organisation_for_profile`'s query."""
-    return sorted(split(getattr(organisation, "tag_names", None)), key=str.casefold)
 
 
 def _people_met(organisation: Organisation, notes: list[Note]) -> dict[int, list[Contact]]:

@@ -116,7 +116,7 @@ def organisation_detail(request, pk: int):
         {
             "organisation": organisation,
             "contacts": organisation.contacts.all(),
-            "tags": selectors.profile_tags(organisation),
+            "tags": organisation.tag_name_list,
             "entries": entries,
             "page": timeline["page"],
             "more": more,
