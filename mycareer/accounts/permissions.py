@@ -40,6 +40,7 @@ from mycareer.accounts.models import (
     User,
 )
 from mycareer.core.permissions import set_refusal
+from mycareer.core.prepared import PreparedQuery
 
 
 class Action:
@@ -132,8 +133,8 @@ def _day(value: datetime.date) -> str:
     return date_format(value, "j F Y")
 
 
-def _current_terms_query():
-    return TermsVersion.objects.filter(published_at__lte=timezone.now()).order_by(
+def _current_terms_query(now: datetime.datetime | None = None):
+    return TermsVersion.objects.filter(published_at__lte=now or timezone.now()).order_by(
         "-published_at", "-id"
     )
 
@@ -174,7 +175,12 @@ def _in_force(expires: str, today: datetime.date) -> Case:
     )
 
 
-def with_standing(users: QuerySet, *, today: datetime.date | None = None) -> QuerySet:
+def with_standing(
+    users: QuerySet,
+    *,
+    today: datetime.date | None = None,
+    now: datetime.datetime | None = None,
+) -> QuerySet:
     """Each person's grant, training and terms as `compute_access` judges them, in one query.
 
     The one place that says when training and terms are valid: `compute_access` reads
@@ -183,7 +189,7 @@ def with_standing(users: QuerySet, *, today: datetime.date | None = None) -> Que
     `second_factor` and `terms_ok`.
     """
     today = today or timezone.localdate()
-    current = _current_terms_query()
+    current = _current_terms_query(now)
     return users.annotate(
         operator_done=Exists(_completions(TrainingCourse.OPERATOR)),
         operator_expires=_latest_expiry(TrainingCourse.OPERATOR),
@@ -296,6 +302,25 @@ def _reasons(
     return reasons
 
 
+# One person's standing: `with_standing` for one id, built and compiled once per process.
+STANDING = PreparedQuery(
+    lambda pk, today, now: with_standing(User.objects.filter(pk=pk), today=today, now=now).values(
+        "grant_level",
+        "second_factor",
+        "terms_ok",
+        "operator_done",
+        "operator_expires",
+        "operator_valid",
+        "bulk_done",
+        "bulk_expires",
+        "bulk_valid",
+    ),
+    pk=-7_777_777,
+    today=datetime.date(1901, 2, 3),
+    now=datetime.datetime(1901, 2, 3, 4, 5, 6, tzinfo=datetime.UTC),
+)
+
+
 def compute_access(user, *, today: datetime.date | None = None) -> Access:
     """Work out what `user` may do today and why not; prefer `access_for`, which caches."""
     today = today or timezone.localdate()
@@ -319,21 +344,7 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
         return Access(granted=None, allowed=frozenset(), reasons=reasons, reasons_about=reasons)
 
     # Grant, terms and training in one query: every staff page asks this first.
-    standing = (
-        with_standing(User.objects.filter(pk=user.pk), today=today)
-        .values(
-            "grant_level",
-            "second_factor",
-            "terms_ok",
-            "operator_done",
-            "operator_expires",
-            "operator_valid",
-            "bulk_done",
-            "bulk_expires",
-            "bulk_valid",
-        )
-        .get()
-    )
+    standing = STANDING.get(pk=user.pk, today=today, now=timezone.now())
     granted = AccessLevel(standing["grant_level"]) if standing["grant_level"] else None
     operator_record = (
         _Completion(standing["operator_expires"], standing["operator_valid"])
