@@ -116,11 +116,14 @@ def event_page(request, event_id: int):
 @require_POST
 @login_required
 def book(request, event_id: int):
-    event = _visible_event(request, event_id)
+    event = _event(event_id)
     back = safe_next(request, reverse("bookings:event", args=[event.pk]))
     try:
         placed = services.booking_create(event=event, student=request.user, by=request.user)
     except ValidationError as error:
+        # The service checks that the person may see the event; only a refusal asks
+        # again, so that an event they may not see stays unknown (404) or says why not.
+        _visible_event(request, event_id)
         messages.error(request, _error_text(error))
     else:
         _placed_message(request, placed)

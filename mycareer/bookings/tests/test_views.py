@@ -64,6 +64,17 @@ def test_who_may_book(client, persona, mech_event, name, status, booked):
 
 
 @pytest.mark.django_db
+def test_booking_a_draft_is_not_found_and_books_nothing(client, persona, tom):
+    """The page asks whether the person may see the event only after the service refused."""
+    event = make_event(organiser=tom, capacity=5)
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.DRAFT)
+    student = persona("student")
+    client.force_login(student)
+    assert client.post(url("book", event.pk)).status_code == 404
+    assert not Booking.objects.filter(event=event).exists()
+
+
+@pytest.mark.django_db
 def test_a_refusal_is_explained(client, persona, mech_event):
     client.force_login(persona("operator"))
     response = client.post(url("book", mech_event.pk), follow=True)
