@@ -113,8 +113,7 @@ class Organisation(models.Model):
 
     tags = TaggableManager(through=TaggedOrganisation, blank=True)
 
-    # Set by organisations.search.with_lists: the tag names in one text, the key accounts.
-    tag_names: str | None
+    # Set by the queries of lists and profiles (`organisations.search.KEY_ACCOUNTS`).
     key_account_list: list["KeyAccount"]
 
     class Meta:
@@ -142,9 +141,15 @@ class Organisation(models.Model):
 
     @property
     def tag_name_list(self) -> list[str]:
-        """Its tag names by name, from the `tag_names` its query brought
-        (`organisations.search.with_lists`)."""
-        return sorted(split(self.tag_names), key=str.casefold)
+        """Its tag names by name, from what its query brought: the tags of a list's rows
+        (`tag_list`, organisations.search.with_lists) or a profile's names in one text
+        (`tag_names`, organisations.selectors.organisation_for_profile)."""
+        brought = vars(self)
+        if "tag_list" in brought:
+            names = [tag.name for tag in brought["tag_list"]]
+        else:
+            names = split(brought["tag_names"])  # a KeyError: the query brought neither
+        return sorted(names, key=str.casefold)
 
     def refresh_last_engaged(self) -> None:
         """Set `last_engaged_on` to the latest note's date: every change to notes calls it."""

@@ -9,7 +9,7 @@ the same name to the form, and a function to `FILTERS`.
 import datetime
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from urllib.parse import urlencode
 
@@ -40,7 +40,6 @@ from django.utils.translation import ngettext
 from taggit.models import Tag
 
 from mycareer.accounts.models import Unit
-from mycareer.core.aggregates import joined
 from mycareer.core.forms import MAX_ID, DateInput, bounded_int
 from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.organisations.models import (
@@ -789,26 +788,79 @@ def search_organisations(
     )
 
 
-def with_lists(rows: QuerySet[Organisation]) -> QuerySet[Organisation]:
-    """`rows` with the lists a row of the search page, its export, the API or a profile
-    shows: the tag names (`Organisation.tag_name_list`) and the key accounts by unit
-    (`key_account_list`).
-
-    The tag names come in the rows' own query and the key accounts in one more, as plain
-    lists. Prefetched into the managers (`tags.all`, `key_accounts.all`) instead, they
-    cost two querysets built for each row: 4 of the list page's 8 ms of Python.
-    """
-    return rows.annotate(
-        tag_names=joined(
-            TaggedOrganisation.objects.all(), link="content_object_id", value="tag__name"
-        )
-    ).prefetch_related(
+def with_key_accounts(rows: QuerySet[Organisation]) -> QuerySet[Organisation]:
+    """`rows` with each organisation's key accounts by unit, as `key_account_list`."""
+    return rows.prefetch_related(
         Prefetch(
             "key_accounts",
             queryset=KeyAccount.objects.select_related("operator", "unit").order_by("unit__name"),
             to_attr="key_account_list",
         )
     )
+
+
+def with_lists(rows: QuerySet[Organisation]) -> QuerySet[Organisation]:
+    """`rows` with the lists a row of the search page, its export or the API shows: the
+    tags (`tag_list`, read through `Organisation.tag_name_list`) and the key accounts by
+    unit (`key_account_list`), in one query each.
+
+    Prefetched as plain lists: into the managers (`tags.all`, `key_accounts.all`) they
+    cost two querysets built for each row, 4 of the list page's 8 ms of Python. Not as a
+    subquery of the rows' own query either: SQLite computes a row's columns before it
+    sorts, so a subquery would run for every match of a sort no index serves.
+    """
+    return with_key_accounts(rows.prefetch_related(Prefetch("tags", to_attr="tag_list")))
+
+
+# How many organisations carry a tag, from its links: less those of merged ones (with
+# archived ones; the tag's id, twice)...
+ONE_TAG_NOT_MERGED_SQL = """
+SELECT (SELECT COUNT(*) FROM organisations_taggedorganisation WHERE tag_id = %s)
+  - (SELECT COUNT(*) FROM organisations_organisation o
+     WHERE o.merged_into_id IS NOT NULL AND EXISTS (
+       SELECT 1 FROM organisations_taggedorganisation l
+       WHERE l.content_object_id = o.id AND l.tag_id = %s))"""
+# ...or less those of archived ones and of merged ones not archived (the id, the status,
+# the id, the status, the id). Each part starts from a small index: archived ones from
+# the status's, merged ones from merged_into's (named as a list, or SQLite reads every
+# organisation's entry to check "<>"). Asking archived ones whether they were merged
+# read each one's row instead: 3 ms in all, against 7.
+ONE_TAG_LIVE_SQL = """
+SELECT (SELECT COUNT(*) FROM organisations_taggedorganisation WHERE tag_id = %s)
+  - (SELECT COUNT(*) FROM organisations_organisation o
+     WHERE o.status = %s AND EXISTS (
+       SELECT 1 FROM organisations_taggedorganisation l
+       WHERE l.content_object_id = o.id AND l.tag_id = %s))
+  - (SELECT COUNT(*) FROM organisations_organisation o
+     WHERE o.id IN (
+       SELECT m.id FROM organisations_organisation m WHERE m.merged_into_id IS NOT NULL
+     ) AND o.status <> %s AND EXISTS (
+       SELECT 1 FROM organisations_taggedorganisation l
+       WHERE l.content_object_id = o.id AND l.tag_id = %s))"""
+
+
+def count_one_tag(query: OrganisationQuery) -> int | None:
+    """How many organisations a search for one tag and nothing else finds, from the tag's
+    links; None for any other search (the list counts its matches one by one).
+
+    The tag's links, less those of the organisations the list leaves out: merged ones,
+    and archived ones unless they are asked for. Those are few and have their own
+    indexes, so the figure is exact at any size: 2 ms for a tag on 28,000 of 100,000
+    organisations, where counting the matches took 10 ms and stopped at 10,001.
+    """
+    if len(query.tags_all) != 1 or replace(query, tags_all=(), include_archived=False).is_filtered:
+        return None
+    ids = query.tag_ids.ids.get(query.tags_all[0], [])
+    if len(ids) != 1:  # no such tag, or several differing only in case
+        return None
+    tag, archived = ids[0], Organisation.Status.ARCHIVED.value
+    if query.include_archived:
+        sql, params = ONE_TAG_NOT_MERGED_SQL, [tag, tag]
+    else:
+        sql, params = ONE_TAG_LIVE_SQL, [tag, archived, tag, archived, tag]
+    with connections[Organisation.objects.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
 
 
 # Export ------------------------------------------------------------------------------

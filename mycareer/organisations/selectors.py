@@ -15,9 +15,10 @@ from mycareer.organisations.models import (
     Note,
     Organisation,
     SavedSearch,
+    TaggedOrganisation,
 )
 from mycareer.organisations.permissions import is_member_of_organisation
-from mycareer.organisations.search import TRIGRAM, filter_by_text, with_lists
+from mycareer.organisations.search import TRIGRAM, filter_by_text, with_key_accounts
 from mycareer.organisations.timeline import TimelineEntry, as_datetime
 
 # A contact's key-account links in force, each with its operator and unit: one query.
@@ -38,11 +39,17 @@ def contacts_with_key_links() -> QuerySet[Contact]:
 def organisation_for_profile(pk: int) -> Organisation:
     """One organisation with what its profile shows, in a handful of queries.
 
-    Its tag names come in the same query, not as a prefetch (`search.with_lists`).
+    Its tag names come in the same query (`Organisation.tag_name_list` reads them), not
+    as a prefetch: for one organisation, a subquery costs less than a query more.
     """
     return (
-        with_lists(
+        with_key_accounts(
             Organisation.objects.select_related("sector", "unit", "created_by", "merged_into")
+        )
+        .annotate(
+            tag_names=joined(
+                TaggedOrganisation.objects.all(), link="content_object_id", value="tag__name"
+            )
         )
         .prefetch_related(Prefetch("contacts", queryset=contacts_with_key_links()))
         .get(pk=pk)

@@ -14,7 +14,12 @@ from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.organisations import selectors, services
 from mycareer.organisations.forms import SavedSearchForm
-from mycareer.organisations.search import SORTS, OrganisationSearchForm, search_organisations
+from mycareer.organisations.search import (
+    SORTS,
+    OrganisationSearchForm,
+    count_one_tag,
+    search_organisations,
+)
 
 PER_PAGE = 25
 
@@ -38,6 +43,7 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
                 PER_PAGE,
                 count_exactly=count_exactly_asked(request),
                 in_order=lambda: search_organisations(query, in_name_order=True),
+                exact_count=lambda: count_one_tag(query),
             ).get_page(request.GET.get("page")),
             save_form=save_form or SavedSearchForm(initial={"query": querystring}),
         )

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from taggit.models import Tag
 
 from mycareer.accounts.models import Unit
 from mycareer.audit.models import AuditEntry
@@ -20,6 +21,7 @@ from mycareer.organisations.search import (
     FTS_TABLE,
     OrganisationQuery,
     OrganisationSearchForm,
+    count_one_tag,
     describe_query,
     filter_by_text,
     search_organisations,
@@ -758,22 +760,22 @@ def test_above_the_limit_the_page_says_more_than_and_offers_to_count(
     client, operator, over_the_limit
 ):
     client.force_login(operator)
-    response = client.get(SEARCH, {"tags_all": "Qx Many"})
+    response = client.get(SEARCH, {"tags_any": "Qx Many"})
     page = response.content.decode()
     assert "<strong>More than 3</strong> organisations found for these filters." in page
     # A real button in a form that sends the same search back, asking for the count.
     form = page[page.index('<form method="get" class="count-exactly">') :]
     form = form[: form.index("</form>")]
-    assert '<input type="hidden" name="tags_all" value="Qx Many">' in form
+    assert '<input type="hidden" name="tags_any" value="Qx Many">' in form
     assert '<button type="submit" name="count" value="exact"' in form
     assert 'Count exactly<span class="visually-hidden"> how many organisations match' in form
 
-    counted = client.get(SEARCH, {"tags_all": "Qx Many", "count": "exact"})
+    counted = client.get(SEARCH, {"tags_any": "Qx Many", "count": "exact"})
     assert counted.status_code == 200
     assert "<strong>4</strong> organisations found for these filters." in counted.content.decode()
     assert "Count exactly" not in counted.content.decode()
     # The figure is kept: the plain page (and its next page) says it without asking.
-    again = client.get(SEARCH, {"tags_all": "Qx Many"})
+    again = client.get(SEARCH, {"tags_any": "Qx Many"})
     assert "<strong>4</strong> organisations found" in again.content.decode()
 
 
@@ -783,13 +785,13 @@ def test_pages_go_on_past_the_limit_without_a_count(client, operator, settings):
     for n in range(60):
         make(f"Long Org {n:02d}", operator, tags=["Qx Long"])
     client.force_login(operator)
-    first = client.get(SEARCH, {"tags_all": "Qx Long"}).content.decode()
+    first = client.get(SEARCH, {"tags_any": "Qx Long"}).content.decode()
     assert "Page 1</span>" in first
-    assert "?tags_all=Qx+Long&amp;page=2" in first
-    third = client.get(SEARCH, {"tags_all": "Qx Long", "page": 3})
+    assert "?tags_any=Qx+Long&amp;page=2" in first
+    third = client.get(SEARCH, {"tags_any": "Qx Long", "page": 3})
     assert [o.name for o in third.context["page"]] == [f"Long Org {n}" for n in range(50, 60)]
     body = third.content.decode()
-    assert "?tags_all=Qx+Long&amp;page=2" in body
+    assert "?tags_any=Qx+Long&amp;page=2" in body
     assert "Next page" not in body
     assert re.search(r"<caption>\s*Organisations, [^<]*: page 3\s*</caption>", body)
 
@@ -810,9 +812,57 @@ def test_exports_and_bulk_email_read_every_match_above_the_limit(client, operato
 @pytest.mark.django_db
 def test_a_count_parameter_other_than_exact_changes_nothing(client, operator, over_the_limit):
     client.force_login(operator)
-    response = client.get(SEARCH, {"tags_all": "Qx Many", "count": "please"})
+    response = client.get(SEARCH, {"tags_any": "Qx Many", "count": "please"})
     assert response.status_code == 200
     assert "<strong>More than 3</strong>" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("include_archived", "expected"), [(False, 5), (True, 6)])
+def test_a_one_tag_search_is_counted_from_its_links_as_the_list_counts_it(
+    operator, include_archived, expected
+):
+    """Archived, pending and merged organisations (merged both archived and not) among
+    the tag's; the figure is the list's own, exact at any size."""
+    tagged = [make(f"Qx Counted {n}", operator, tags=["Qx Counted"]) for n in range(8)]
+    make("Qx Other", operator, tags=["Qx Elsewhere"])
+    status = Organisation.Status
+    Organisation.objects.filter(pk=tagged[0].pk).update(status=status.ARCHIVED)
+    Organisation.objects.filter(pk=tagged[1].pk).update(status=status.PENDING)
+    Organisation.objects.filter(pk=tagged[2].pk).update(merged_into=tagged[7])
+    Organisation.objects.filter(pk=tagged[3].pk).update(
+        merged_into=tagged[7], status=status.ARCHIVED
+    )
+    query = OrganisationQuery(tags_all=("qx counted",), include_archived=include_archived)
+    assert count_one_tag(query) == search_organisations(query).count() == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"tags_all": ("Qx Counted", "Qx Elsewhere")},
+        {"tags_all": ("Qx Counted",), "text": "counted"},
+        {"tags_all": ("Qx Counted",), "ids": (1,)},
+        {"tags_any": ("Qx Counted",)},
+        {"tags_all": ("Qx Nowhere",)},
+        {"tags_all": ("Qx Case",)},  # two tags that differ only in case
+        {},
+    ],
+)
+def test_any_other_search_is_counted_match_by_match(operator, filters):
+    make("Qx Counted 1", operator, tags=["Qx Counted", "Qx Elsewhere"])
+    Tag.objects.create(name="Qx Case", slug="qx-case")
+    Tag.objects.create(name="QX CASE", slug="qx-case-2")
+    assert count_one_tag(OrganisationQuery(**filters)) is None
+
+
+@pytest.mark.django_db
+def test_a_one_tag_page_says_its_exact_count_above_the_limit(client, operator, over_the_limit):
+    client.force_login(operator)
+    page = client.get(SEARCH, {"tags_all": "Qx Many"}).content.decode()
+    assert "<strong>4</strong> organisations found for these filters." in page
+    assert "Count exactly" not in page
 
 
 # Reading a page of many matches ------------------------------------------------------
