@@ -1,6 +1,6 @@
 """Bulk email throughput: messages per second from the outbox to a local SMTP sink.
 
-    .venv/bin/python bench/bulk_email.py [RECIPIENTS]
+    .venv/bin/python -m bench.bulk_email [RECIPIENTS]
 
 Builds a throwaway SQLite database, 10,000 contacts (by default) at tagged
 organisations, one campaign to them, and sends it through the real outbox code with
