@@ -158,9 +158,14 @@ _SQLITE_OPTIONS = {
     # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on
     # busy_timeout instead of failing with "database is locked" on upgrade.
     "transaction_mode": "IMMEDIATE",
+    # cache_size: each connection keeps this much of the file in memory (64 MB by
+    # default, against SQLite's 2 MB), so a search reads its rows and indexes from
+    # memory, not again from the operating system: tag and name 42 to 30 ms of
+    # database time at 100,000 organisations. See docs/decisions.md.
     "init_command": (
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-        "PRAGMA busy_timeout=20000; PRAGMA foreign_keys=ON;"
+        "PRAGMA busy_timeout=20000; PRAGMA foreign_keys=ON; "
+        f"PRAGMA cache_size=-{env_int('SQLITE_CACHE_MB', 64) * 1024};"
     ),
 }
 if os.environ.get("DATABASE_URL"):
@@ -174,6 +179,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "mycareer.sqlite3"),
+            # Kept between requests, like PostgreSQL's: a new connection per request
+            # read the schema again and started with an empty cache (the hello-world
+            # page, 4.9 to 2.1 ms).
+            "CONN_MAX_AGE": env_int("CONN_MAX_AGE", 60),
         }
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
