@@ -15,6 +15,11 @@ list's own order, checking each row (see `organisations.search.search_organisati
 When the matches are many, a page found that way costs a few hundred steps instead of
 sorting every match; when they are few it would read the whole index, so the paginator
 chooses from the count it has already made.
+
+And `page_rows`: what a page shows, given the ids of its records as a subquery (in the
+list's order). A list whose rows join other tables for showing finds its page by id
+first, so the database plans the search without those joins and reads them for the
+page's rows alone (`organisations.search.organisation_rows`).
 """
 
 import hashlib
@@ -86,7 +91,8 @@ class Paginator(DjangoPaginator):
     `count_exactly=True` (the person pressed "count exactly") counts in full and keeps
     the figure in the shared cache; afterwards any request for the same query reads it.
     `exact_count`, where a list has one, gives the exact figure a cheaper way, or None
-    when it cannot for this list.
+    when it cannot for this list. `page_rows`, where a list has one, gives the rows of a
+    page from the subquery of their ids.
     """
 
     def __init__(
@@ -97,12 +103,14 @@ class Paginator(DjangoPaginator):
         count_exactly: bool = False,
         in_order: Callable[[], QuerySet] | None = None,
         exact_count: Callable[[], int | None] | None = None,
+        page_rows: Callable[[QuerySet], QuerySet] | None = None,
         **kwargs,
     ):
         super().__init__(object_list, per_page, **kwargs)
         self.count_exactly = count_exactly
         self.in_order = in_order
         self.exact_count = exact_count
+        self.page_rows = page_rows
         self.limit = exact_count_limit()
         self._rows: dict[int, list] = {}
 
@@ -165,7 +173,7 @@ class Paginator(DjangoPaginator):
             top = bottom + self.per_page
             if top + self.orphans >= self.count:
                 top = self.count
-            return self._get_page(self._rows_for(number)[bottom:top], number, self)
+            return self._get_page(self._slice(number, bottom, top), number, self)
         number = self.validate_number(number)
         rows = self._read(number) if number <= MAX_PAGE else []
         if not rows and number > 1:
@@ -194,9 +202,15 @@ class Paginator(DjangoPaginator):
         """The page's rows and one more, which tells whether a next page exists."""
         if number not in self._rows:
             bottom = (number - 1) * self.per_page
-            rows = self._rows_for(number)[bottom : bottom + self.per_page + 1]
-            self._rows[number] = list(rows)
+            self._rows[number] = list(self._slice(number, bottom, bottom + self.per_page + 1))
         return self._rows[number]
+
+    def _slice(self, number: int, bottom: int, top: int):
+        """The records from `bottom` to `top` of the list page `number` is read from."""
+        rows = self._rows_for(number)
+        if self.page_rows is None or not isinstance(rows, QuerySet):
+            return rows[bottom:top]
+        return self.page_rows(rows.values("pk")[bottom:top])
 
     def _rows_for(self, number: int):
         """The list to read page `number` from: `in_order` when the matches are many."""

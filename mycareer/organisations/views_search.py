@@ -18,6 +18,7 @@ from mycareer.organisations.search import (
     SORTS,
     OrganisationSearchForm,
     count_one_tag,
+    organisation_rows,
     search_organisations,
 )
 
@@ -44,6 +45,7 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
                 count_exactly=count_exactly_asked(request),
                 in_order=lambda: search_organisations(query, in_name_order=True),
                 exact_count=lambda: count_one_tag(query),
+                page_rows=lambda ids: organisation_rows(ids, query.sort),
             ).get_page(request.GET.get("page")),
             save_form=save_form or SavedSearchForm(initial={"query": querystring}),
         )

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -191,3 +192,26 @@ def test_few_matches_are_read_from_the_list_itself(monkeypatch):
     read = []
     Paginator(paged(), 5, in_order=lambda: read.append(1) or paged()).get_page(1)
     assert read == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("total", [12, 21])  # counted exactly; more than the limit of 20
+def test_page_rows_show_each_page_from_the_subquery_of_its_ids(limit, total):
+    organisations(total)
+    seen = []
+
+    def page_rows(ids):
+        seen.append(ids)
+        # What a page shows, in the list's order; marked, to tell them from the list's.
+        return Organisation.objects.filter(pk__in=ids).annotate(shown=Value(1)).order_by("name")
+
+    paginator = Paginator(paged(), 5, page_rows=page_rows)
+    assert paginator.exact == (total <= limit)
+    second = paginator.get_page(2)
+    assert [(o.name, o.shown) for o in second] == [(f"Paged {i:05d}", 1) for i in range(5, 10)]
+    # The ids come as a query, sliced from the list in its own order.
+    assert list(seen[0]) == list(paged().values("pk")[5 : 10 if paginator.exact else 11])
+    with CaptureQueriesContext(connection) as captured:
+        list(paginator.get_page(3))
+    rows = [q["sql"] for q in captured.captured_queries if "IN (SELECT" in q["sql"]]
+    assert len(rows) == 1 and "LIMIT" in rows[0]

@@ -24,6 +24,7 @@ from mycareer.organisations.search import (
     count_one_tag,
     describe_query,
     filter_by_text,
+    organisation_rows,
     search_organisations,
 )
 from mycareer.organisations.search_index import repair_sqlite_search_index
@@ -886,6 +887,21 @@ def test_the_in_name_order_form_finds_the_same_in_the_same_order(spread, filters
     query = qx(**filters)
     expected = names(query)
     assert [o.name for o in search_organisations(query, in_name_order=True)] == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("in_name_order", [False, True])
+def test_a_page_is_shown_from_the_subquery_of_its_ids(operator, in_name_order):
+    """Inside the subquery the search's tables have other names: its text filter must
+    name its own, or it would check the outer row (every name before the matches')."""
+    for name in ["Qx Ash", "Qx Beech", "Qx Cherry", "Qx Damson Gearworks", "Qx Elm Gearworks"]:
+        make(name, operator, tags=["Qx Paged"])
+    query = OrganisationQuery(text="gearworks", tags_all=("Qx Paged",))
+    ids = search_organisations(query, in_name_order=in_name_order).values("pk")[0:2]
+    assert [o.name for o in organisation_rows(ids, query.sort)] == [
+        "Qx Damson Gearworks",
+        "Qx Elm Gearworks",
+    ]
 
 
 @pytest.mark.django_db
