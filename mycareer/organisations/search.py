@@ -8,7 +8,7 @@ the same name to the form, and a function to `FILTERS`.
 
 import datetime
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from urllib.parse import urlencode
@@ -502,6 +502,12 @@ FTS_TABLE = "organisations_organisation_fts"
 FTS_MATCH_SQL = (
     "SELECT rowid FROM organisations_organisation_fts WHERE organisations_organisation_fts MATCH %s"
 )
+# ...narrowed to organisations with a tag (its ids, as parameters), checked on the tag
+# links, so the rows of the text's other matches are never read.
+FTS_HAS_TAG_SQL = (
+    " AND EXISTS (SELECT 1 FROM organisations_taggedorganisation l"
+    " WHERE l.content_object_id = organisations_organisation_fts.rowid AND l.tag_id IN ({ids}))"
+)
 # The trigram index finds nothing shorter than one trigram.
 TRIGRAM = 3
 
@@ -512,7 +518,11 @@ def _fts_phrase(word: str) -> str:
 
 
 def filter_by_text(
-    queryset: QuerySet[Organisation], text: str, *, row_by_row: bool = False
+    queryset: QuerySet[Organisation],
+    text: str,
+    *,
+    row_by_row: bool = False,
+    tagged: Sequence[Sequence[int]] = (),
 ) -> QuerySet[Organisation]:
     """Organisations whose name, description or contact names contain every word of `text`.
 
@@ -522,6 +532,11 @@ def filter_by_text(
     `row_by_row` (see `search_organisations`): the index's
     matches are still read once, but SQLite may not start from them (the unary `+`), so
     it reads the organisations in the order of the page's sort and stops at the page.
+
+    `tagged`: tags the search also requires, each as the ids of its tag. SQLite's index
+    matches are narrowed to organisations with them, from the tag links, before any
+    organisation's row is read: for "engineering" (12,831 matches) and one tag, a count of
+    23 ms became 15. The tag filter itself still applies; this only reads fewer rows.
     """
     words = text.split()
     if not words:
@@ -533,13 +548,17 @@ def filter_by_text(
             queryset = queryset.filter(search_document__icontains=word)
     if indexed:
         match = " ".join(_fts_phrase(word) for word in indexed)
-        matches = RawSQL(FTS_MATCH_SQL, [match])  # noqa: S611
         if row_by_row:
+            matches = RawSQL(FTS_MATCH_SQL, [match])  # noqa: S611
             # "+id": the id as a value, which no index serves. Named through the query's
             # own alias, so the filter holds inside a subquery too.
             unindexed = Func(F("pk"), template="+%(expressions)s", output_field=IntegerField())
             return queryset.alias(unindexed_pk=unindexed).filter(unindexed_pk__in=matches)
-        queryset = queryset.filter(pk__in=matches)
+        sql, params = FTS_MATCH_SQL, [match]
+        for ids in tagged:
+            sql += FTS_HAS_TAG_SQL.format(ids=", ".join(["%s"] * len(ids)))
+            params.extend(ids)
+        queryset = queryset.filter(pk__in=RawSQL(sql, params))  # noqa: S611
     return queryset
 
 
@@ -565,7 +584,10 @@ def _by_status(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
 
 
 def _by_text(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
-    return filter_by_text(qs, query.text)
+    ids = query.tag_ids.ids if query.tags_all else {}
+    return filter_by_text(
+        qs, query.text, tagged=[ids[name] for name in query.tags_all if name in ids]
+    )
 
 
 def _by_text_row_by_row(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
@@ -672,9 +694,23 @@ def tag_link_counts(using: str = "default") -> dict[int, int]:
     return kept[1]
 
 
+def _text_index_narrows(qs: QuerySet, query: OrganisationQuery) -> bool:
+    """Whether the text filter's index matches are narrowed to the all-of tags (SQLite's
+    FTS5, see `filter_by_text`): few matches are left, and each is checked for its tags
+    on the tag links rather than all the tags' organisations listed."""
+    return (
+        connections[qs.db].vendor == "sqlite"
+        and any(len(word) >= TRIGRAM for word in query.text.split())
+        and bool(query.tag_ids.ids)
+    )
+
+
 def _by_tags(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     tags = query.tag_ids
-    if query.tags_all:
+    if query.tags_all and _text_index_narrows(qs, query):
+        for name in query.tags_all:
+            qs = qs.filter(tags.exists([name]))
+    elif query.tags_all:
         qs = qs.filter(pk__in=_tagged_with_all(tags, query.tags_all))
     if query.tags_any:
         qs = qs.filter(pk__in=_tagged_with_any(tags, query.tags_any))

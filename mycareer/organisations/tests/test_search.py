@@ -905,6 +905,27 @@ def test_a_page_is_shown_from_the_subquery_of_its_ids(operator, in_name_order):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "tags", "expected"),
+    [
+        ("engineering", ("qx placements",), 1),
+        ("robotics", ("Qx Placements", "Qx Robotics"), 1),
+        ("soft", ("QX SOFTWARE",), 1),
+        ("software", ("Qx Software", "Qx Nowhere"), 0),
+        ("ar", ("Qx Placements",), 3),  # shorter than a trigram: no text index to narrow
+    ],
+)
+def test_text_with_all_of_tags_finds_what_each_finds_alone(spread, text, tags, expected):
+    """SQLite narrows the text index's matches to the tags before reading rows; the
+    answer is what the text alone and the tags alone both find."""
+    by_text = set(names(qx(text=text)))
+    by_tags = set(names(qx(tags_all=tags)))
+    together = names(qx(text=text, tags_all=tags))
+    assert together == sorted(by_text & by_tags, key=str.lower)
+    assert len(together) == expected
+
+
+@pytest.mark.django_db
 def test_an_all_of_search_reads_the_rarest_tag_first(operator):
     from mycareer.organisations import search
 
