@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.http import Session
 from bench.measure import Budget, run_operation
-from bench.operations import operations
+from bench.operations import chosen, operations
 from bench.report import operations_table, render, update_document
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -168,6 +168,8 @@ def measure_remote(args: argparse.Namespace) -> None:
     budget = Budget(single=30, concurrent=60, seconds=15) if args.quick else Budget()
     figures = {}
     for op in operations(fixtures):
+        if not chosen(op.key, args.only):
+            continue
         print(f"[remote] {op.label}", flush=True)
         sample = run_operation(
             sessions[op.reader], op.path, budget, headers=op.headers, expect=op.expect

@@ -52,6 +52,15 @@ class Op:
         }
 
 
+def chosen(key: str, only: str | None) -> bool:
+    """Whether `--only` (comma-separated keys, a prefix ending in *) names operation `key`."""
+    if not only:
+        return True
+    return any(
+        key.startswith(name[:-1]) if name.endswith("*") else key == name for name in only.split(",")
+    )
+
+
 def _search(**params) -> str:
     return "/organisations/?" + urlencode(params) if params else "/organisations/"
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from bench.http import Session
 from bench.measure import Budget, Sample, run_operation, time_calls
-from bench.operations import Op, operations
+from bench.operations import Op, chosen, operations
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "demo-password-1"
@@ -475,14 +475,6 @@ def _write(result: dict, out: Path, database: str) -> None:
     print(f"[{database}] done: {out}", flush=True)
 
 
-def _chosen(key: str, only: str | None) -> bool:
-    if not only:
-        return True
-    return any(
-        key.startswith(name[:-1]) if name.endswith("*") else key == name for name in only.split(",")
-    )
-
-
 def measure_all(
     base_url: str,
     fixtures: dict,
@@ -511,7 +503,7 @@ def measure_all(
     for op in operations(fixtures):
         if growth and op.key not in (*KEYS, "hello"):
             continue
-        if not _chosen(op.key, only):
+        if not chosen(op.key, only):
             continue
         print(f"[{database}] {op.label}", flush=True)
         sample: Sample = run_operation(
