@@ -22,14 +22,9 @@ def refresh_scores() -> dict[str, int]:
     """Nightly: score every organisation for this month (the month's row is its history)."""
     from mycareer.insights.models import EngagementScore
     from mycareer.insights.scores import scores_refresh
-    from mycareer.organisations.models import Organisation
 
     scored = scores_refresh()
-    # The organisations too: each changed score rewrites its organisation's row, and after
-    # the first scoring of 100,000 PostgreSQL took the doubled table for twice as many
-    # organisations, counted a text search by reading the whole table, and took 140 ms
-    # where it takes 28.
-    refresh_planner_statistics(EngagementScore, Organisation)
+    refresh_planner_statistics(EngagementScore)
     return {"organisations": scored}
 
 
