@@ -708,8 +708,7 @@ def _text_index_narrows(qs: QuerySet, query: OrganisationQuery) -> bool:
 def _by_tags(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     tags = query.tag_ids
     if query.tags_all and _text_index_narrows(qs, query):
-        for name in query.tags_all:
-            qs = qs.filter(tags.exists([name]))
+        qs = _with_each_tag(qs, tags, query.tags_all)
     elif query.tags_all:
         qs = qs.filter(pk__in=_tagged_with_all(tags, query.tags_all))
     if query.tags_any:
@@ -719,10 +718,16 @@ def _by_tags(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     return qs
 
 
+def _with_each_tag(qs: QuerySet, tags: TagIds, names: Iterable[str]) -> QuerySet:
+    """`qs` checked on each organisation for every one of `names`, the rarest first."""
+    for name in tags.rarest_first(names):
+        qs = qs.filter(tags.exists([name]))
+    return qs
+
+
 def _by_tags_row_by_row(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     tags = query.tag_ids
-    for name in tags.rarest_first(query.tags_all):
-        qs = qs.filter(tags.exists([name]))
+    qs = _with_each_tag(qs, tags, query.tags_all)
     if query.tags_any:
         qs = qs.filter(tags.exists(query.tags_any))
     if query.tags_none:
