@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from mycareer.core.maintenance import refresh_planner_statistics
+from mycareer.core.maintenance import refresh_planner_statistics, tidy_after_rewrite
 from mycareer.core.registry import DailyJob
 
 
@@ -22,10 +22,13 @@ def refresh_scores() -> dict[str, int]:
     """Nightly: score every organisation for this month (the month's row is its history)."""
     from mycareer.insights.models import EngagementScore
     from mycareer.insights.scores import scores_refresh
+    from mycareer.organisations.models import Organisation
 
-    scored = scores_refresh()
+    run = scores_refresh()
     refresh_planner_statistics(EngagementScore)
-    return {"organisations": scored}
+    # The first scoring, or a change of the scoring rules, rewrites every organisation.
+    tidy_after_rewrite(Organisation, rewritten=run.changed, rows=run.organisations)
+    return {"organisations": run.organisations}
 
 
 @task()

@@ -14,6 +14,7 @@ import datetime
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Count, Max
@@ -168,8 +169,13 @@ def histories(today: datetime.date, organisations=None) -> dict[int, History]:
     return found
 
 
+class ScoresRefreshed(NamedTuple):
+    organisations: int  # scored
+    changed: int  # whose total on the organisation changed
+
+
 @transaction.atomic
-def scores_refresh(*, today: datetime.date | None = None, organisations=None) -> int:
+def scores_refresh(*, today: datetime.date | None = None, organisations=None) -> ScoresRefreshed:
     """Score every live organisation for this month; keep the total on the organisation."""
     today = today or timezone.localdate()
     month = today.replace(day=1)
@@ -211,4 +217,4 @@ def scores_refresh(*, today: datetime.date | None = None, organisations=None) ->
             )
     changed = sum(len(ids) for ids in by_total.values())
     log_event(logger, "insights.scored", organisations=len(rows), changed=changed)
-    return len(rows)
+    return ScoresRefreshed(len(rows), changed)
