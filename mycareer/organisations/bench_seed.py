@@ -36,6 +36,7 @@ from mycareer.organisations.models import (
     Organisation,
     Sector,
     TaggedOrganisation,
+    search_document_of,
 )
 from mycareer.organisations.search_index import repair_sqlite_search_index
 
@@ -385,7 +386,7 @@ def seed_organisations(plan: BenchPlan) -> None:
                                 Note.StartedBy.US,
                             )
                         )
-                contact_names = " ".join(sorted(row[0] for row in org_contacts))
+                contact_names = sorted(row[0] for row in org_contacts)
                 organisations.append(
                     Organisation(
                         name=name,
@@ -404,9 +405,7 @@ def seed_organisations(plan: BenchPlan) -> None:
                         unit_id=rng.choice(unit_ids) if unit_ids and not peer else None,
                         created_at=created,
                         last_engaged_on=max((row[1] for row in org_notes), default=None),
-                        search_document=" ".join(
-                            p for p in (name, description, contact_names) if p
-                        ),
+                        search_document=search_document_of(name, description, contact_names),
                         multi_touch=not peer and rng.random() < 0.01,
                     )
                 )

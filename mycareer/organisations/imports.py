@@ -35,7 +35,13 @@ from mycareer.core.tables import Column, ImportFileError, Limits
 from mycareer.core.text import single_line
 from mycareer.organisations import services
 from mycareer.organisations.matching import domain_from_url, name_key
-from mycareer.organisations.models import Contact, Organisation, Sector, TaggedOrganisation
+from mycareer.organisations.models import (
+    Contact,
+    Organisation,
+    Sector,
+    TaggedOrganisation,
+    search_document_of,
+)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
@@ -851,7 +857,7 @@ def _prepare(
                 organisation.domain = domain_from_url(organisation.website)
                 contacts = [_new_contact(c, by, now) for c in group.contacts]
                 # The search text as refresh_search_document makes it, made here.
-                organisation.search_document = _search_document(
+                organisation.search_document = search_document_of(
                     organisation.name, organisation.description, [c.full_name for c in contacts]
                 )
                 duplicate = group.outcome == Outcome.DUPLICATE
@@ -882,11 +888,6 @@ def _tag_ids(names: set[str]) -> dict[str, int]:
     }
 
 
-def _search_document(name: str, description: str, contact_names: list[str]) -> str:
-    parts = (name, description, " ".join(contact_names))
-    return " ".join(part for part in parts if part)
-
-
 def _search_documents(ids: list[int]) -> dict[int, str]:
     names: dict[int, list[str]] = {}
     for org_id, full_name in (
@@ -896,7 +897,7 @@ def _search_documents(ids: list[int]) -> dict[int, str]:
     ):
         names.setdefault(org_id, []).append(full_name)
     return {
-        org_id: _search_document(name, description, names.get(org_id, []))
+        org_id: search_document_of(name, description, names.get(org_id, []))
         for org_id, name, description in Organisation.objects.filter(pk__in=ids).values_list(
             "pk", "name", "description"
         )

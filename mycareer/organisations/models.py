@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.core.validators import FileExtensionValidator
 from django.db import models
@@ -40,6 +42,14 @@ class TaggedOrganisation(TaggedItemBase):
             models.UniqueConstraint(fields=["content_object", "tag"], name="unique_org_tag")
         ]
         indexes = [models.Index(fields=["tag", "content_object"])]
+
+
+def search_document_of(name: str, description: str, contact_names: Iterable[str]) -> str:
+    """The text the substring search reads: name, description and contact names, in
+    lower case, so the search compares it as it is (`search.filter_by_text`) instead of
+    upper-casing every candidate row as it checks it."""
+    parts = (name, description, " ".join(contact_names))
+    return " ".join(part for part in parts if part).lower()
 
 
 class Organisation(models.Model):
@@ -99,7 +109,8 @@ class Organisation(models.Model):
     # Kept each night by the insights app (mycareer/insights/scores.py): 0 to 100, the
     # sum of its explained parts; empty until first computed.
     engagement_score = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
-    # Name, description and contact names in one text, for the substring search index.
+    # Name, description and contact names in one lower-case text, for the substring
+    # search index (`search_document_of`).
     search_document = models.TextField(blank=True, editable=False)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"

@@ -27,6 +27,7 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
     SavedSearch,
+    search_document_of,
 )
 from mycareer.organisations.search import OrganisationQuery, export_rows, search_organisations
 
@@ -101,9 +102,10 @@ def organisation_duplicates(
 
 def refresh_search_document(organisation: Organisation) -> None:
     """Rebuild the text the substring search index reads (name, description, contacts)."""
-    names = " ".join(organisation.contacts.values_list("full_name", flat=True))
-    document = " ".join(
-        part for part in (organisation.name, organisation.description, names) if part
+    document = search_document_of(
+        organisation.name,
+        organisation.description,
+        organisation.contacts.values_list("full_name", flat=True),
     )
     Organisation.objects.filter(pk=organisation.pk).update(search_document=document)
     organisation.search_document = document

@@ -3,6 +3,7 @@ import datetime
 import io
 import random
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,6 +29,7 @@ from mycareer.organisations.search import (
     search_organisations,
 )
 from mycareer.organisations.search_index import repair_sqlite_search_index
+from mycareer.organisations.tests.factories import OrganisationFactory
 
 SEARCH = reverse("organisations:search")
 EXPORT = reverse("organisations:export")
@@ -252,8 +254,39 @@ def test_text_search_finds_parts_of_words_through_the_database_s_own_index(sprea
             # Few rows make a table scan cheaper; forbid it to see that the index serves.
             cursor.execute("SET LOCAL enable_seqscan = off")
             plan = filter_by_text(Organisation.objects.all(), "ridge").explain()
-        assert "org_search_document_trgm_idx" in plan
+        assert "org_search_text_trgm_idx" in plan
     assert names(qx(text="irch")) == ["Birch Software"]
+
+
+@pytest.mark.django_db
+def test_text_search_ignores_case_on_both_sides(operator):
+    make("Écoles Hautes Études", operator, description="Teacher TRAINING")
+    org = make("NORTHBRIDGE Ltd", operator)
+    org.refresh_from_db()
+    # Kept in lower case, so each candidate is compared as it is.
+    assert org.search_document == "northbridge ltd"
+    for text in ("ridge", "RIDGE", "RiDgE", "nOrThBrIdGe lTd", "LT"):
+        assert "NORTHBRIDGE Ltd" in names(OrganisationQuery(text=text)), text
+    for text in ("écoles", "ÉCOLES", "ÉTUDES training", "ÉT"):
+        assert names(OrganisationQuery(text=text)) == ["Écoles Hautes Études"], text
+
+
+@pytest.mark.django_db
+def test_documents_written_before_they_were_kept_in_lower_case_are_lower_cased():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("mycareer.organisations.migrations.0013_search_document_lower_case")
+    mixed = OrganisationFactory(name="Mixed Case")
+    Organisation.objects.filter(pk=mixed.pk).update(search_document="Mixed Case ÉTUDES")
+    lower = OrganisationFactory(name="already lower")
+    Organisation.objects.filter(pk=lower.pk).update(search_document="already lower")
+    migration.lower_case_documents(apps, SimpleNamespace(connection=connection))
+    documents = dict(Organisation.objects.values_list("name", "search_document"))
+    assert documents["Mixed Case"] == "mixed case études"
+    assert documents["already lower"] == "already lower"
+    assert names(OrganisationQuery(text="études")) == ["Mixed Case"]
 
 
 @pytest.mark.django_db
