@@ -1,8 +1,12 @@
-"""How a process connects to SQLite: one connection kept per worker, with a big cache."""
+"""How a process connects: to SQLite, one connection kept per worker, with a big cache;
+to PostgreSQL, planning for data in memory."""
 
 import os
 import subprocess
 import sys
+
+import pytest
+from django.db import connection
 
 
 def _sqlite_connection(tmp_path, **env: str) -> list[str]:
@@ -43,3 +47,44 @@ def test_the_cache_and_the_connection_s_life_are_settings(tmp_path):
         str(-16 * 1024),
         "0",
     ]
+
+
+def _postgresql_options(tmp_path, **env: str) -> str:
+    """The connection options a process would give PostgreSQL (it does not connect)."""
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(repr(settings.DATABASES['default'].get('OPTIONS', {}).get('options', '')))"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "PG_RANDOM_PAGE_COST"}
+    answer = subprocess.run(  # noqa: S603 (this interpreter, our settings)
+        [sys.executable, "-c", code],
+        env={
+            **environment,
+            "DJANGO_SETTINGS_MODULE": "mycareer.settings",
+            "MYCAREER_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": "postgres://app:app@127.0.0.1:5432/app",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return answer.stdout.strip().strip("'").strip()
+
+
+def test_postgresql_plans_for_data_in_memory_unless_told_otherwise(tmp_path):
+    assert _postgresql_options(tmp_path) == "-c random_page_cost=1.1"
+    assert _postgresql_options(tmp_path, PG_RANDOM_PAGE_COST="2") == "-c random_page_cost=2.0"
+    # Empty: the server's own setting is left alone.
+    assert _postgresql_options(tmp_path, PG_RANDOM_PAGE_COST="") == ""
+
+
+@pytest.mark.django_db
+def test_the_connection_this_suite_uses_plans_with_that_setting():
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute("PRAGMA cache_size")
+            assert cursor.fetchone()[0] == -64 * 1024
+            return
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"
