@@ -9,21 +9,16 @@ import pytest
 from django.db import connection
 
 
-def _sqlite_connection(tmp_path, **env: str) -> list[str]:
-    """A fresh process on a SQLite file: the cache a connection sets, and how long the
-    connection is kept."""
-    code = (
-        "import django; django.setup(); from django.db import connection; "
-        "cursor = connection.cursor(); cursor.execute('PRAGMA cache_size'); "
-        "print(cursor.fetchone()[0], connection.settings_dict['CONN_MAX_AGE'])"
-    )
+def _settings_process(tmp_path, code: str, **env: str) -> str:
+    """What `code` prints in a fresh process on our settings, with `env` set and the
+    database settings under test otherwise unset."""
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "SQLITE_CACHE_MB", "CONN_MAX_AGE"}
+        if key not in {"DATABASE_URL", "SQLITE_CACHE_MB", "CONN_MAX_AGE", "PG_RANDOM_PAGE_COST"}
     }
     answer = subprocess.run(  # noqa: S603 (this interpreter, our settings)
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", "import django; django.setup(); " + code],
         env={
             **environment,
             "DJANGO_SETTINGS_MODULE": "mycareer.settings",
@@ -34,7 +29,17 @@ def _sqlite_connection(tmp_path, **env: str) -> list[str]:
         text=True,
         check=True,
     )
-    return answer.stdout.split()
+    return answer.stdout.strip()
+
+
+def _sqlite_connection(tmp_path, **env: str) -> list[str]:
+    """The cache a fresh SQLite connection sets, and how long the connection is kept."""
+    code = (
+        "from django.db import connection; "
+        "cursor = connection.cursor(); cursor.execute('PRAGMA cache_size'); "
+        "print(cursor.fetchone()[0], connection.settings_dict['CONN_MAX_AGE'])"
+    )
+    return _settings_process(tmp_path, code, **env).split()
 
 
 def test_a_sqlite_connection_keeps_64_mb_of_the_file_and_lives_a_minute(tmp_path):
@@ -52,24 +57,12 @@ def test_the_cache_and_the_connection_s_life_are_settings(tmp_path):
 def _postgresql_options(tmp_path, **env: str) -> str:
     """The connection options a process would give PostgreSQL (it does not connect)."""
     code = (
-        "import django; django.setup(); from django.conf import settings; "
-        "print(repr(settings.DATABASES['default'].get('OPTIONS', {}).get('options', '')))"
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default'].get('OPTIONS', {}).get('options', ''))"
     )
-    environment = {key: value for key, value in os.environ.items() if key != "PG_RANDOM_PAGE_COST"}
-    answer = subprocess.run(  # noqa: S603 (this interpreter, our settings)
-        [sys.executable, "-c", code],
-        env={
-            **environment,
-            "DJANGO_SETTINGS_MODULE": "mycareer.settings",
-            "MYCAREER_VAR_DIR": str(tmp_path),
-            "DATABASE_URL": "postgres://app:app@127.0.0.1:5432/app",
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        check=True,
+    return _settings_process(
+        tmp_path, code, DATABASE_URL="postgres://app:app@127.0.0.1:5432/app", **env
     )
-    return answer.stdout.strip().strip("'").strip()
 
 
 def test_postgresql_plans_for_data_in_memory_unless_told_otherwise(tmp_path):
