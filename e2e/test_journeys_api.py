@@ -73,9 +73,13 @@ def test_an_operator_tries_the_api_in_the_interactive_documentation(page, site, 
     vacancies = page.locator(".opblock", has=page.locator("[data-path='/api/v1/vacancies']"))
     vacancies.locator(".opblock-summary-control").click()
     vacancies.get_by_role("button", name="Try it out").click()
-    vacancies.get_by_role("button", name="Execute").click()
+    # The call goes to the live server, which may be slow on a busy machine: wait for
+    # its answer itself, then for the page to show it.
+    with page.expect_response(lambda r: r.url.startswith(f"{site.url}/api/v1/vacancies")) as sent:
+        vacancies.get_by_role("button", name="Execute").click()
+    assert sent.value.status == 200
     answer = vacancies.locator(".live-responses-table tbody td.response-col_status")
-    expect(answer).to_have_text("200")
+    expect(answer).to_have_text("200", timeout=15_000)
     assert problems == []
     assert violations == []
 
