@@ -5,6 +5,8 @@ from django.db.models.functions import Cast
 
 # Between joined values: a control character no name or number holds.
 SEPARATOR = "\x1f"
+# Between the two parts of one joined value that is a pair: another such character.
+PAIR_SEPARATOR = "\x1e"
 
 
 class JoinedText(Aggregate):
@@ -41,3 +43,10 @@ def joined(rows: QuerySet, *, link: str, value: str) -> Subquery:
 def split(text: str | None) -> list[str]:
     """The values `joined` brought back."""
     return text.split(SEPARATOR) if text else []
+
+
+def split_pairs(text: str | None) -> list[tuple[str, str]]:
+    """The pairs `joined` brought back, each made as `first`, PAIR_SEPARATOR, `second`."""
+    return [
+        (first, second) for first, _, second in (v.partition(PAIR_SEPARATOR) for v in split(text))
+    ]

@@ -27,10 +27,11 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    TextField,
     Value,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Concat, Lower, NullIf
 from django.http import QueryDict
 from django.urls import reverse_lazy
 from django.utils import timezone
@@ -40,6 +41,7 @@ from django.utils.translation import ngettext
 from taggit.models import Tag
 
 from mycareer.accounts.models import Unit
+from mycareer.core.aggregates import PAIR_SEPARATOR, joined
 from mycareer.core.forms import MAX_ID, DateInput, bounded_int
 from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.organisations.models import (
@@ -836,8 +838,38 @@ def organisation_rows(ids: QuerySet, sort: str) -> QuerySet[Organisation]:
     A page is found by id (`core.pagination.Paginator`, `page_rows`) and only its rows
     join their sector and unit: with those joins in the search itself, PostgreSQL took
     5 ms to plan a search for three tags that it ran in 5.
+
+    Their tags and key accounts come in the same query, as one text each
+    (`Organisation.tag_name_list`, `Organisation.key_account_names`), not as two
+    prefetches: each subquery runs for the page's 25 rows alone, where each prefetch was
+    one more round trip to PostgreSQL and about 1 ms of Python. The long texts no list
+    shows (the description and the search document) stay in the database.
     """
-    return _shown(Organisation.objects.filter(pk__in=ids), sort)
+    return (
+        Organisation.objects.filter(pk__in=ids)
+        .select_related("sector", "unit")
+        .defer("description", "search_document")
+        .annotate(
+            tag_names=joined(
+                TaggedOrganisation.objects.all(), link="content_object_id", value="tag__name"
+            ),
+            key_account_pairs=joined(
+                KeyAccount.objects.all(),
+                link="organisation_id",
+                value=Concat(
+                    "unit__name",
+                    Value(PAIR_SEPARATOR),
+                    Coalesce(
+                        NullIf("operator__full_name", Value("")),
+                        "operator__email",
+                        output_field=TextField(),
+                    ),
+                    output_field=TextField(),
+                ),
+            ),
+        )
+        .order_by(*ORDERINGS.get(sort, ORDERINGS["name"]))
+    )
 
 
 def _shown(rows: QuerySet[Organisation], sort: str) -> QuerySet[Organisation]:
