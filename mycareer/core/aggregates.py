@@ -1,6 +1,6 @@
 """Database functions the ORM lacks on Django 5.2, written for both engines."""
 
-from django.db.models import Aggregate, OuterRef, QuerySet, Subquery, TextField, Value
+from django.db.models import Aggregate, Expression, OuterRef, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Cast
 
 # Between joined values: a control character no name or number holds.
@@ -25,8 +25,9 @@ class JoinedText(Aggregate):
         return super().as_sql(compiler, connection, function="STRING_AGG", **extra_context)
 
 
-def joined(rows: QuerySet, *, link: str, value: str) -> Subquery:
-    """The `value`s of the `rows` whose `link` is the outer row, as one text (or NULL).
+def joined(rows: QuerySet, *, link: str, value: str | Expression) -> Subquery:
+    """The `value`s of the `rows` whose `link` is the outer row, as one text (or NULL);
+    `value` names a field or is an expression of the rows (a pair: see `split_pairs`).
 
     Used to bring a short list (an organisation's tags, the people a note was with) into
     the query that reads the outer rows, instead of one more query to prefetch it.
