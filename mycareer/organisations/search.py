@@ -845,14 +845,11 @@ def organisation_rows(ids: QuerySet, sort: str) -> QuerySet[Organisation]:
     one more round trip to PostgreSQL and about 1 ms of Python. The long texts no list
     shows (the description and the search document) stay in the database.
     """
-    return (
+    return _in_order(
         Organisation.objects.filter(pk__in=ids)
-        .select_related("sector", "unit")
         .defer("description", "search_document")
         .annotate(
-            tag_names=joined(
-                TaggedOrganisation.objects.all(), link="content_object_id", value="tag__name"
-            ),
+            tag_names=tag_names(),
             key_account_pairs=joined(
                 KeyAccount.objects.all(),
                 link="organisation_id",
@@ -867,16 +864,25 @@ def organisation_rows(ids: QuerySet, sort: str) -> QuerySet[Organisation]:
                     output_field=TextField(),
                 ),
             ),
-        )
-        .order_by(*ORDERINGS.get(sort, ORDERINGS["name"]))
+        ),
+        sort,
     )
+
+
+def tag_names() -> Subquery:
+    """An organisation's tag names as one text, for `Organisation.tag_name_list`: in the
+    query of its rows, where a page or a profile would otherwise prefetch them."""
+    return joined(TaggedOrganisation.objects.all(), link="content_object_id", value="tag__name")
+
+
+def _in_order(rows: QuerySet[Organisation], sort: str) -> QuerySet[Organisation]:
+    """`rows` with their sector and unit, in the order `sort` names."""
+    return rows.select_related("sector", "unit").order_by(*ORDERINGS.get(sort, ORDERINGS["name"]))
 
 
 def _shown(rows: QuerySet[Organisation], sort: str) -> QuerySet[Organisation]:
     """`rows` with what a list of organisations shows, in the order `sort` names."""
-    return with_lists(rows.select_related("sector", "unit")).order_by(
-        *ORDERINGS.get(sort, ORDERINGS["name"])
-    )
+    return with_lists(_in_order(rows, sort))
 
 
 def with_key_accounts(rows: QuerySet[Organisation]) -> QuerySet[Organisation]:

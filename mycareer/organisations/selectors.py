@@ -15,10 +15,9 @@ from mycareer.organisations.models import (
     Note,
     Organisation,
     SavedSearch,
-    TaggedOrganisation,
 )
 from mycareer.organisations.permissions import is_member_of_organisation
-from mycareer.organisations.search import TRIGRAM, filter_by_text, with_key_accounts
+from mycareer.organisations.search import TRIGRAM, filter_by_text, tag_names, with_key_accounts
 from mycareer.organisations.timeline import TimelineEntry, as_datetime
 
 # A contact's key-account links in force, each with its operator and unit: one query.
@@ -46,11 +45,7 @@ def organisation_for_profile(pk: int) -> Organisation:
         with_key_accounts(
             Organisation.objects.select_related("sector", "unit", "created_by", "merged_into")
         )
-        .annotate(
-            tag_names=joined(
-                TaggedOrganisation.objects.all(), link="content_object_id", value="tag__name"
-            )
-        )
+        .annotate(tag_names=tag_names())
         .prefetch_related(Prefetch("contacts", queryset=contacts_with_key_links()))
         .get(pk=pk)
     )
