@@ -63,7 +63,8 @@ class _Compiled:
 class PreparedQuery:
     """`build(**markers)` compiled once per database; `get(**values)` runs it with `values`.
 
-    `build` returns a `.values()` queryset of one row.
+    `build` returns a `.values()` queryset of one row for `get`, or any `.values()` or
+    `.values_list()` queryset for `rows`.
     """
 
     def __init__(self, build: Callable[..., QuerySet], **markers):
@@ -81,6 +82,17 @@ class PreparedQuery:
 
     def get(self, using: str = DEFAULT_DB_ALIAS, **values) -> dict[str, Any]:
         """The one row, as a dict, for these values of the markers."""
+        compiled, rows = self._run(using, values)
+        if len(rows) != 1:
+            raise LookupError(f"The prepared query found {len(rows)} rows, not 1.")
+        (row,) = rows
+        return dict(zip(compiled.names, row, strict=True))
+
+    def rows(self, using: str = DEFAULT_DB_ALIAS, **values) -> list[tuple]:
+        """Every row, as tuples in the order of the query's columns."""
+        return self._run(using, values)[1]
+
+    def _run(self, using: str, values: dict[str, Any]) -> tuple[_Compiled, list[tuple]]:
         if set(values) != set(self.markers):
             raise TypeError(f"Give exactly these values: {sorted(self.markers)}")
         compiled = self._for(using)
@@ -92,8 +104,5 @@ class PreparedQuery:
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
-        if len(rows) != 1:
-            raise LookupError(f"The prepared query found {len(rows)} rows, not 1.")
         # The same conversions the queryset itself applies (dates, booleans on SQLite).
-        (row,) = compiled.compiler.results_iter(results=[rows])
-        return dict(zip(compiled.names, row, strict=True))
+        return compiled, [tuple(row) for row in compiled.compiler.results_iter(results=[rows])]

@@ -44,6 +44,7 @@ from mycareer.accounts.models import Unit
 from mycareer.core.aggregates import PAIR_SEPARATOR, joined
 from mycareer.core.forms import MAX_ID, DateInput, bounded_int
 from mycareer.core.pagination import COUNT_PARAMETER
+from mycareer.core.prepared import PreparedQuery
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
@@ -319,12 +320,7 @@ class TagListField(forms.CharField):
         return ", ".join(value) if isinstance(value, list | tuple) else value
 
 
-def sector_and_unit_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """The sectors, and the units in tree order each indented under its parent.
-
-    One query for both lists (a UNION): the search form is built on every search, and
-    each query counts against the page's budget.
-    """
+def _sectors_and_units() -> QuerySet:
     sectors = (
         Sector.objects.order_by()
         .annotate(list=Value("sector"), parent=Value(None, output_field=IntegerField()))
@@ -335,7 +331,21 @@ def sector_and_unit_choices() -> tuple[list[tuple[int, str]], list[tuple[int, st
         .annotate(list=Value("unit"))
         .values_list("list", "pk", "name", "parent_id")
     )
-    rows = list(sectors.union(units, all=True).order_by("name"))
+    return sectors.union(units, all=True).order_by("name")
+
+
+# Built and compiled once per process: the search form is built on every search, and
+# building this union took 0.5 ms of Python where running it takes 0.1.
+SECTORS_AND_UNITS = PreparedQuery(_sectors_and_units)
+
+
+def sector_and_unit_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The sectors, and the units in tree order each indented under its parent.
+
+    One query for both lists (a UNION): the search form is built on every search, and
+    each query counts against the page's budget.
+    """
+    rows = SECTORS_AND_UNITS.rows()
     sector_rows = [(pk, name) for kind, pk, name, _ in rows if kind == "sector"]
     children: dict[int | None, list[tuple[int, str]]] = {}
     for kind, pk, name, parent_id in rows:

@@ -6,9 +6,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from mycareer.accounts.models import User
+from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import STANDING, with_standing
 from mycareer.core.prepared import PreparedQuery
+from mycareer.organisations.search import sector_and_unit_choices
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +52,31 @@ def test_it_gives_one_row_or_says_why_not(cast):
         by_email.get(email="nobody@example.org")
     with pytest.raises(TypeError, match="exactly"):
         by_email.get(address=person.email)
+
+
+def test_every_row_comes_back_as_the_queryset_gives_it(cast):
+    """`rows`: a list of any length, in order, with no markers as well as with them."""
+    staff = PreparedQuery(
+        lambda kind: User.objects.filter(kind=kind).order_by("email").values_list("pk", "email"),
+        kind="\x00marker",
+    )
+    built = list(
+        User.objects.filter(kind=User.Kind.STAFF).order_by("email").values_list("pk", "email")
+    )
+    assert len(built) > 3
+    assert staff.rows(kind=User.Kind.STAFF) == built
+    assert staff.rows(kind="nobody") == []
+    everyone = PreparedQuery(lambda: User.objects.order_by("pk").values_list("pk", flat=True))
+    assert everyone.rows() == [
+        (pk,) for pk in User.objects.order_by("pk").values_list("pk", flat=True)
+    ]
+
+
+def test_the_search_forms_sectors_and_units_are_read_fresh_each_time(cast):
+    """Compiled once, but run each time: a unit added a moment ago is a choice at once."""
+    before = sector_and_unit_choices()[1]
+    faculty = Unit.objects.filter(parent__isnull=True).first()
+    Unit.objects.create(name="Zoology", parent=faculty)
+    after = sector_and_unit_choices()[1]
+    assert len(after) == len(before) + 1
+    assert any(name.endswith("Zoology") and name.startswith("\u00a0") for _, name in after)
