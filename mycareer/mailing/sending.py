@@ -2,10 +2,14 @@
 server accepted it.
 
 Claims. A worker claims a batch of rows with a token of its own and an expiry (the
-lease), renews the expiry before each message, and marks a row sent only while it still
-holds it (the token is its own and the row is still "sending"). A row whose lease ran
-out goes back to waiting. So a worker that is merely slow never has its rows taken from
-under it, and one that lost them never writes over another's work.
+lease), renews the expiry with its heartbeat (every few seconds, well within a lease),
+checks before each message that it still holds the row and that the campaign is still
+sending, and marks a row sent only while it still holds it (the token is its own and
+the row is still "sending"). A row whose lease ran out goes back to waiting. So a
+worker that is merely slow never has its rows taken from under it, one that lost them
+never writes over another's work, and a cancelled campaign stops at its next message,
+not at the end of the batch: the rows its worker still held are dropped, as cancelling
+dropped those waiting.
 
 Chains. One sending task at a time works on a campaign: the campaign records which
 task is its current link (`sending_task_id`); a link that finds it is no longer the
@@ -68,7 +72,7 @@ def build_message(
     contact = row.contact
     url = unsubscribe_url(contact.pk, campaign.purpose)
     content = render_for(campaign, contact, events=events, unsubscribe_url=url)
-    message = EmailMultiAlternatives(
+    message = _BuiltOnce(
         subject=content["subject"],
         body=content["text"],
         to=[row.email],
@@ -84,6 +88,18 @@ def build_message(
     # Build it now, so a bad header fails here, for this row alone, not on the wire.
     message.message()
     return message
+
+
+class _BuiltOnce(EmailMultiAlternatives):
+    """A message built once: checked when made (`build_message`), then sent as built,
+    where the mail backend would build every part and header again."""
+
+    _built = None
+
+    def message(self, **kwargs):
+        if self._built is None or kwargs:
+            self._built = super().message(**kwargs)
+        return self._built
 
 
 def release_expired(campaign_id: int, *, now: datetime.datetime | None = None) -> int:
@@ -141,8 +157,24 @@ def _renew(token: str, rows_left: list[OutboxMessage]) -> set[int]:
     return set(_held(token).values_list("pk", flat=True))
 
 
-def _release(token: str) -> None:
-    _held(token).update(status=OutboxMessage.Status.PENDING, claim_token="", claim_expires_at=None)
+def _still_sending(row: OutboxMessage, token: str) -> bool:
+    """Whether this worker still holds `row` and its campaign is still sending."""
+    return _held(token).filter(pk=row.pk, campaign__status=Campaign.Status.SENDING).exists()
+
+
+def _release(token: str, campaign_id: int) -> None:
+    """Give back the rows still held: to the queue, or dropped if the campaign was
+    cancelled meanwhile (cancelling dropped the waiting ones, not those claimed)."""
+    held = _held(token)
+    if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists():
+        dropped = held.count()
+        if dropped:
+            held.delete()
+            log_event(
+                logger, "mailing.outbox.dropped_on_cancel", campaign=campaign_id, dropped=dropped
+            )
+        return
+    held.update(status=OutboxMessage.Status.PENDING, claim_token="", claim_expires_at=None)
 
 
 def _mark_sent(row: OutboxMessage, token: str) -> bool:
@@ -265,14 +297,23 @@ class Unreachable(Exception):
 def _send_rows(rows, *, campaign, events, token, connection, interval, budget_ends) -> dict:
     counts = {"sent": 0, "failed": 0, "lost": 0}
     last_beat = 0.0
-    # Well within a lease, so the watchdog never takes a living chain for a dead one.
+    # Well within a lease, so the watchdog never takes a living chain for a dead one, and
+    # no claim runs out while its worker is alive: the lease outlasts two messages'
+    # timeouts and this beat together.
     beat_every = min(HEARTBEAT_EVERY, lease().total_seconds() / 3)
     try:
         for index, row in enumerate(rows):
             if time.monotonic() - last_beat > beat_every:
                 Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now())
+                _renew(token, rows[index:])
                 last_beat = time.monotonic()
-            if row.pk not in _renew(token, rows[index:]):
+            # Checked for each message, a read, where renewing the batch's claims before
+            # each was a write of up to 25 rows.
+            if not _still_sending(row, token):
+                if not Campaign.objects.filter(
+                    pk=campaign.pk, status=Campaign.Status.SENDING
+                ).exists():
+                    break  # cancelled: the rows still held are dropped on release
                 counts["lost"] += 1
                 continue
             tick = time.monotonic()
@@ -310,7 +351,7 @@ def _send_rows(rows, *, campaign, events, token, connection, interval, budget_en
             if time.monotonic() > budget_ends:
                 break
     finally:
-        _release(token)  # rows of the batch not reached go back to waiting
+        _release(token, campaign.pk)  # rows of the batch not reached go back to waiting
     return counts
 
 
@@ -398,7 +439,7 @@ def send_campaign_batch(
             reason=str(error),
         )
     finally:
-        _release(token)
+        _release(token, campaign_id)
         connection.drop()
     totals["done"] = _finish_if_done(campaign_id)
     log_event(

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -357,7 +358,15 @@ def campaign_cancel(*, campaign: Campaign, by: User) -> int:
         require_own(campaign, by, doing="cancel")
     if campaign.status in (Campaign.Status.SENT, Campaign.Status.CANCELLED):
         raise ValidationError("This campaign has finished.")
-    dropped, _ = campaign.messages.filter(status=OutboxMessage.Status.PENDING).delete()
+    sending = OutboxMessage.Status.SENDING
+    # Waiting, or claimed by a worker that died (its claim ran out): dropped now.
+    dropped, _ = campaign.messages.filter(
+        Q(status=OutboxMessage.Status.PENDING)
+        | Q(status=sending, claim_expires_at__lt=timezone.now())
+    ).delete()
+    # Claimed by a living worker: it drops them before its next message (sending.py). One
+    # it has already handed to the mail server still goes.
+    dropped += campaign.messages.filter(status=sending).count()
     campaign.status = Campaign.Status.CANCELLED
     campaign.finished_at = timezone.now()
     campaign.save(update_fields=["status", "finished_at"])

@@ -352,3 +352,62 @@ def test_old_task_results_and_scheduler_rows_are_pruned():
     assert pruned == {"scheduled runs": 1, "task results": 1}
     assert ScheduledRun.objects.filter(job="campaign-watchdog@0002").exists()
     assert DBTaskResult.objects.filter(pk=waiting.id).exists()
+
+
+@pytest.mark.django_db
+def test_cancelling_stops_the_batch_at_its_next_message(
+    tagged, make_campaign, send_now, smtp_server, monkeypatch, caplog
+):
+    """The worker holds all six rows in one batch; the sender cancels once the first has
+    gone. Nothing more goes, the cancel says five were not sent, and the five rows the
+    worker held are dropped."""
+    from mycareer.mailing import sending, services
+
+    campaign = make_campaign()
+    send_now(campaign)
+    marked = sending._mark_sent
+    said = []
+
+    def mark_then_cancel(row, token):
+        done = marked(row, token)
+        if not said:
+            said.append(services.campaign_cancel(campaign=campaign, by=campaign.sender))
+        return done
+
+    monkeypatch.setattr(sending, "_mark_sent", mark_then_cancel)
+    totals = sending.send_campaign_batch(campaign.pk, time_budget=30, rate=0)
+    assert totals["sent"] == 1
+    assert said == [5]
+    assert len(smtp_server.wait_for(1)) == 1
+    assert list(campaign.messages.values_list("status", flat=True)) == ["sent"]
+    assert f"event=mailing.outbox.dropped_on_cancel campaign={campaign.pk} dropped=5" in caplog.text
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.CANCELLED
+
+
+@pytest.mark.django_db
+def test_cancelling_drops_the_rows_of_a_worker_that_died(tagged, make_campaign, send_now):
+    """Claimed by a worker whose claim ran out: no worker will drop them, so the cancel does."""
+    from mycareer.mailing import sending, services
+
+    campaign = make_campaign()
+    send_now(campaign)
+    sending._claim(campaign.pk, 2, "dead")
+    OutboxMessage.objects.filter(claim_token="dead").update(
+        claim_expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert services.campaign_cancel(campaign=campaign, by=campaign.sender) == 6
+    assert not campaign.messages.exists()
+
+
+@pytest.mark.django_db
+def test_a_message_is_sent_as_it_was_built_and_checked(tagged, make_campaign, send_now):
+    """Built once: what the checks in `build_message` saw is what goes on the wire."""
+    from mycareer.mailing import sending
+
+    campaign = make_campaign()
+    send_now(campaign)
+    (row,) = sending._claim(campaign.pk, 1, "mine")
+    message = sending.build_message(row, campaign, [], None)
+    assert message.message() is message.message()
+    assert message.message()["Message-ID"] == row.message_id
