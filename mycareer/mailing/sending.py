@@ -298,9 +298,10 @@ def _send_rows(rows, *, campaign, events, token, connection, interval, budget_en
     counts = {"sent": 0, "failed": 0, "lost": 0}
     last_beat = 0.0
     # Well within a lease, so the watchdog never takes a living chain for a dead one, and
-    # no claim runs out while its worker is alive: the lease outlasts two messages'
-    # timeouts and this beat together.
-    beat_every = min(HEARTBEAT_EVERY, lease().total_seconds() / 3)
+    # no claim runs out while its worker is alive: a claim renewed at one beat must last
+    # until the next, through a message that may take two SMTP timeouts (connecting and
+    # sending), and the lease is those two timeouts and 30 s.
+    beat_every = min(HEARTBEAT_EVERY, lease().total_seconds() / 6)
     try:
         for index, row in enumerate(rows):
             if time.monotonic() - last_beat > beat_every:
