@@ -149,12 +149,9 @@ def _held(token: str):
     return OutboxMessage.objects.filter(claim_token=token, status=OutboxMessage.Status.SENDING)
 
 
-def _renew(token: str, rows_left: list[OutboxMessage]) -> set[int]:
-    """Extend the claim on the rows still to send; returns the ids still held."""
-    renewed = _held(token).update(claim_expires_at=timezone.now() + lease())
-    if renewed == len(rows_left):
-        return {row.pk for row in rows_left}
-    return set(_held(token).values_list("pk", flat=True))
+def _renew(token: str) -> None:
+    """Extend the claim on the rows this worker still holds."""
+    _held(token).update(claim_expires_at=timezone.now() + lease())
 
 
 def _still_sending(row: OutboxMessage, token: str) -> bool:
@@ -303,10 +300,10 @@ def _send_rows(rows, *, campaign, events, token, connection, interval, budget_en
     # sending), and the lease is those two timeouts and 30 s.
     beat_every = min(HEARTBEAT_EVERY, lease().total_seconds() / 6)
     try:
-        for index, row in enumerate(rows):
+        for row in rows:
             if time.monotonic() - last_beat > beat_every:
                 Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now())
-                _renew(token, rows[index:])
+                _renew(token)
                 last_beat = time.monotonic()
             # Checked for each message, a read, where renewing the batch's claims before
             # each was a write of up to 25 rows.

@@ -326,7 +326,16 @@ def test_a_claim_is_kept_only_by_its_holder(tagged, make_campaign, send_now):
     OutboxMessage.objects.filter(pk=rows[0].pk).update(
         status="pending", claim_token="", claim_expires_at=None
     )
-    assert sending._renew("mine", rows) == {rows[1].pk, rows[2].pk}
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")  # as the worker's run does
+    later = timezone.now() + datetime.timedelta(seconds=10)
+    with time_machine.travel(later, tick=False):
+        sending._renew("mine")
+    claims = dict(
+        OutboxMessage.objects.filter(campaign=campaign).values_list("pk", "claim_expires_at")
+    )
+    assert claims[rows[0].pk] is None
+    assert claims[rows[1].pk] == claims[rows[2].pk] == later + sending.lease()
+    assert [sending._still_sending(row, "mine") for row in rows] == [False, True, True]
     assert not sending._mark_sent(rows[0], "mine")
     assert sending._mark_sent(rows[1], "mine")
     rows[0].refresh_from_db()
