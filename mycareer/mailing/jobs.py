@@ -21,7 +21,7 @@ def campaign_watchdog() -> list[int]:
         release_expired(campaign.pk)
         if chain_alive(campaign):
             continue
-        if start_sending(campaign.pk) is not None:
+        if start_sending(campaign.pk, replacing=campaign.sending_task_id) is not None:
             restarted.append(campaign.pk)
             log_event(
                 logger, "mailing.chain.restarted", level=logging.WARNING, campaign=campaign.pk

@@ -42,9 +42,14 @@ def _enqueue_link(campaign_id: int, *, run_after: datetime.datetime | None, repl
     return result
 
 
-def start_sending(campaign_id: int):
-    """Start a new sending chain for a campaign; any older chain stops at its next step."""
-    result = _enqueue_link(campaign_id, run_after=None, replacing=None)
+def start_sending(campaign_id: int, *, replacing: str | None = None):
+    """Start a new sending chain for a campaign; any older chain stops at its next step.
+
+    `replacing`: the link the watchdog found dead. The new chain starts only if that link
+    is still the current one: a link that handed on between the watchdog's reading the
+    campaign and its reading the link's result looked finished, and its chain is alive.
+    """
+    result = _enqueue_link(campaign_id, run_after=None, replacing=replacing)
     if result is not None:
         log_event(logger, "mailing.chain.started", campaign=campaign_id, task=result.id)
     return result

@@ -261,6 +261,28 @@ def test_the_watchdog_restarts_a_chain_whose_worker_died(tagged, make_campaign, 
     assert not campaign.messages.filter(status="sending").exists()
 
 
+def test_the_watchdog_leaves_a_chain_that_handed_on_while_it_looked(
+    tagged, make_campaign, send_now
+):
+    """The watchdog read the campaign, then the link finished after enqueueing the next:
+    the finished link looks dead, but the chain is alive and is not restarted."""
+    from django_tasks_db.models import DBTaskResult
+
+    from mycareer.mailing.tasks import chain_alive, send_campaign, start_sending
+
+    campaign = make_campaign()
+    send_now(campaign)
+    campaign.refresh_from_db()
+    seen = Campaign.objects.get(pk=campaign.pk)  # as the watchdog read it
+    handed_on = send_campaign.enqueue(campaign.pk)
+    Campaign.objects.filter(pk=campaign.pk).update(sending_task_id=str(handed_on.id))
+    DBTaskResult.objects.filter(pk=seen.sending_task_id).update(status="SUCCESSFUL")
+    assert not chain_alive(seen)
+    assert start_sending(campaign.pk, replacing=seen.sending_task_id) is None
+    campaign.refresh_from_db()
+    assert campaign.sending_task_id == str(handed_on.id)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_watchdog_run_by_the_worker_logs_its_outcome_and_each_restart(
     tagged, make_campaign, send_now, smtp_server, run_worker, caplog, settings
