@@ -47,7 +47,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="numbers of organisations, e.g. 10000,100000,300000: the growth table instead",
     )
     parser.add_argument(
-        "--only", help="operation keys to measure (comma-separated; a prefix may end in *)"
+        "--only",
+        help="operation keys to measure (comma-separated; a prefix may end in *); "
+        "bookings names the booking run",
     )
     remote = parser.add_argument_group("another running server")
     remote.add_argument("--base-url")

@@ -133,9 +133,12 @@ def operations_table(
             ]
         lines.append("| " + " | ".join(row) + " |")
     lines.append(_ratio_row(results, present))
-    if any("clash_selector" in results[key] for key, _ in present):
+    whole = any("clash_selector" in results[key] for key, _ in present)
+    if whole:
         lines.append(_clash_row(results, present))
+    if whole or any("bookings" in results[key] for key, _ in present):
         lines.append(_booking_row(results, present))
+    if whole:
         lines.append(_mail_row(results, present))
     return lines
 

@@ -378,7 +378,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only",
         help="measure only these operations (keys, comma-separated, or a prefix ending in *); "
-        "the bookings, clash and bulk email runs are left out",
+        "the clash and bulk email runs are left out, and the bookings run unless named "
+        "(bookings)",
     )
     args = parser.parse_args(argv)
 
@@ -445,20 +446,20 @@ def main(argv: list[str] | None = None) -> None:
         result["operations"] = measure_all(
             base_url, fixtures, budget, args.database, growth=args.growth, only=args.only
         )
-        if args.only:
-            return _write(result, args.out, args.database)
-        if not args.growth:
+        whole = not (args.growth or args.only)
+        if whole:
             print(f"[{args.database}] clash check in-process", flush=True)
             result["clash_selector"] = time_clash_check(
                 fixtures["clash_event"], repeat=30 if args.quick else 100
             )
+        if whole or (args.only and chosen("bookings", args.only)):
             from bench.bookings import run_booking_benchmark
 
             print(f"[{args.database}] bookings", flush=True)
             result["bookings"] = run_booking_benchmark(base_url=base_url)
     finally:
         stop(server)
-    if not args.growth:
+    if whole:
         from bench.mail import run_mail_benchmark
 
         print(f"[{args.database}] bulk email", flush=True)

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -94,16 +94,18 @@ def _lock(event: Event | int) -> BookingSettings:
     return settings
 
 
-def _places_taken(pk: int):
+def _with_taken(pk: int):
     booked = Booking.objects.filter(event_id=OuterRef("pk"), status__in=HOLDING)
     offered = WaitlistEntry.objects.filter(
         event_id=OuterRef("pk"), status=WaitlistEntry.Status.OFFERED
     )
-    return (
-        BookingSettings.objects.filter(pk=pk)
-        .annotate(booked=_count(booked), offered=_count(offered))
-        .values("booked", "offered")
+    return BookingSettings.objects.filter(pk=pk).annotate(
+        booked=_count(booked), offered=_count(offered)
     )
+
+
+def _places_taken(pk: int):
+    return _with_taken(pk).values("booked", "offered")
 
 
 # One query, compiled once per process: it runs under the lock, where every query and
@@ -111,16 +113,48 @@ def _places_taken(pk: int):
 PLACES_TAKEN = PreparedQuery(_places_taken, pk=-7_777_777)
 
 
+def _standing(pk: int, student: int, now: datetime.datetime):
+    """What a new place depends on, in one query: places taken, whether any offer ran out
+    or anyone waits, and whether the student already holds a place or one in the queue."""
+    mine = {"event_id": OuterRef("pk"), "student_id": student}
+    queue = WaitlistEntry.objects.filter(event_id=OuterRef("pk"))
+    lapsed = queue.filter(status=WaitlistEntry.Status.OFFERED, offer_expires_at__lte=now)
+    return (
+        _with_taken(pk)
+        .annotate(
+            due=Exists(lapsed),
+            waiting=Exists(queue.filter(status=WaitlistEntry.Status.WAITING)),
+            holding=Exists(Booking.objects.filter(**mine, status__in=HOLDING)),
+            queued=Exists(WaitlistEntry.objects.filter(**mine, status__in=QUEUED)),
+        )
+        .values("booked", "offered", "due", "waiting", "holding", "queued")
+    )
+
+
+# Under the lock a booking's checks were five queries (offers due, places taken, the
+# queue, the student's place, the student's place in the queue): now this one.
+STANDING = PreparedQuery(
+    _standing,
+    pk=-7_777_777,
+    student=-7_777_778,
+    now=datetime.datetime(1901, 2, 3, 4, 5, 6, 789, tzinfo=datetime.UTC),
+)
+
+
+def _standing_of(
+    settings: BookingSettings, student: User, *, now: datetime.datetime
+) -> dict[str, Any]:
+    """`STANDING` for this event and student, with the places free (None: no limit)."""
+    standing = STANDING.get(pk=settings.pk, student=student.pk, now=now)
+    taken = standing["booked"] + standing["offered"]
+    capacity = settings.capacity
+    standing["free"] = None if capacity is None else max(0, capacity - taken)
+    return standing
+
+
 def _taken(settings: BookingSettings) -> int:
     """Places taken now: bookings that hold a place plus offers still open."""
     return sum(PLACES_TAKEN.get(pk=settings.pk).values())
-
-
-class Unknown:
-    """Free places not counted yet (None already means "no limit")."""
-
-
-UNKNOWN = Unknown()
 
 
 def _count(queryset) -> Coalesce:
@@ -186,23 +220,12 @@ def _fill(
     `offer_hours` (never beyond the start of the event). Nothing moves once the event
     has started.
     """
-    return _fill_counted(settings, by=by, now=now)[0]
-
-
-def _fill_counted(
-    settings: BookingSettings, *, by: User | None, now: datetime.datetime
-) -> tuple[list[Booking | WaitlistEntry], int | None | Unknown]:
-    """`_fill`, and the places left free after it (UNKNOWN when it did not count).
-
-    Each place it gives takes one of those it counted, so the booking that follows under
-    the same lock need not count again.
-    """
     event = settings.event
     if not event.is_published or now >= event.starts_at:
-        return [], UNKNOWN
+        return []
     free = _free(settings)
     if free == 0:
-        return [], 0
+        return []
     queue = (
         WaitlistEntry.objects.filter(event_id=event.pk, status=WaitlistEntry.Status.WAITING)
         .select_related("student")
@@ -237,7 +260,7 @@ def _fill_counted(
             )
             _after_commit(tasks.send_promotion, booking.pk)
             done.append(booking)
-    return done, (None if free is None else free - len(done))
+    return done
 
 
 def _book_from_queue(
@@ -284,13 +307,15 @@ def _place(
 ) -> Booking | WaitlistEntry:
     """Settle the queue, then insert a booking if a place is free, else a waiting-list
     entry. Call under `_lock`."""
-    # Places the queue fills now are the list's doing, not the booking student's.
-    _expire_due(settings, now=now)
-    _, counted = _fill_counted(
-        settings, by=None if source == Booking.Source.STUDENT else by, now=now
-    )
     event = settings.event
-    if Booking.objects.filter(event=event, student=student, status__in=HOLDING).exists():
+    standing = _standing_of(settings, student, now=now)
+    if standing["due"] or (standing["waiting"] and standing["free"] != 0):
+        # Offers ran out, or places are free while people wait: the queue moves first,
+        # and the places it fills are the list's doing, not the booking student's. Rare:
+        # every locked change leaves no place free while anyone waits.
+        _settle(settings, by=None if source == Booking.Source.STUDENT else by, now=now)
+        standing = _standing_of(settings, student, now=now)
+    if standing["holding"]:
         _refuse(
             _you(
                 student,
@@ -299,8 +324,8 @@ def _place(
                 other="{name} already has a place at this event.",
             )
         )
-    queued = WaitlistEntry.objects.filter(event=event, student=student, status__in=QUEUED).first()
-    if queued is not None:
+    if standing["queued"]:
+        queued = WaitlistEntry.objects.get(event=event, student=student, status__in=QUEUED)
         if queued.is_offered:
             _refuse(
                 _you(
@@ -319,7 +344,7 @@ def _place(
                 other=f"{{name}} is already on the waiting list (number {position}).",
             )
         )
-    free = _free(settings) if isinstance(counted, Unknown) else counted
+    free = standing["free"]
     try:
         # A savepoint: should the database refuse the row after all (the unique
         # constraint), the transaction stays usable and the person gets a message.

@@ -251,6 +251,55 @@ def test_an_expired_offer_cannot_be_accepted_even_before_the_periodic_job_runs(t
 
 
 @pytest.mark.django_db
+def test_a_booking_after_an_offer_ran_out_passes_the_place_on_first(tom, people):
+    """The booking settles the queue before it counts: the lapsed offer goes to the next
+    person waiting, not to whoever books first, and the lapsed person may book again."""
+    event = make_event(organiser=tom, capacity=1, promotion=OFFER, offer_hours=1)
+    first = book(event, people[0])
+    lapsed = book(event, people[1])
+    book(event, people[2])
+    services.booking_cancel(booking=first, by=people[0])
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=2)):
+        assert isinstance(book(event, people[3]), WaitlistEntry)
+        again = book(event, people[1])
+    lapsed.refresh_from_db()
+    assert lapsed.status == "expired"
+    assert statuses(event) == {
+        "booked": [],
+        "waiting": [people[3].email, people[1].email],
+        "offered": [people[2].email],
+    }
+    assert selectors.waitlist_position(again) == 2
+    offered = AuditEntry.objects.get(action="bookings.waitlist.offered", person=people[2])
+    assert offered.actor is None
+
+
+@pytest.mark.django_db
+def test_a_booking_gives_places_left_free_to_those_waiting_before_its_own(tom, people):
+    """Should places be free while people wait (a change made outside the recipe), the
+    next booking gives them to the queue first."""
+    event = make_event(organiser=tom, capacity=1)
+    book(event, people[0])
+    book(event, people[1])
+    BookingSettings.objects.filter(pk=event.pk).update(capacity=2)
+    assert isinstance(book(event, people[2]), WaitlistEntry)
+    assert statuses(event)["booked"] == [people[0].email, people[1].email]
+
+
+@pytest.mark.django_db
+def test_a_booking_asks_the_database_the_same_few_questions_however_full_the_event(
+    tom, people, django_assert_max_num_queries
+):
+    event = make_event(organiser=tom, capacity=3)
+    with django_assert_max_num_queries(11):
+        book(event, people[0])
+    for student in people[1:4]:
+        book(event, student)
+    with django_assert_max_num_queries(11):
+        assert isinstance(book(event, people[4]), WaitlistEntry)
+
+
+@pytest.mark.django_db
 def test_declining_an_offer_passes_it_on(tom, people):
     event = make_event(organiser=tom, capacity=1, promotion=OFFER)
     first = book(event, people[0])
