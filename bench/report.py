@@ -132,7 +132,8 @@ def operations_table(
                 _queries_cell(op),
             ]
         lines.append("| " + " | ".join(row) + " |")
-    lines.append(_ratio_row(results, present))
+    if "org_list" in keys:
+        lines.append(_ratio_row(results, present))
     whole = any("clash_selector" in results[key] for key, _ in present)
     if whole:
         lines.append(_clash_row(results, present))

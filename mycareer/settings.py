@@ -7,7 +7,7 @@ import datetime
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
@@ -19,11 +19,23 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("MYCAREER_VAR_DIR", BASE_DIR / "var"))
 
 
+_YES = {"1", "true", "yes", "on"}
+_NO = {"0", "false", "no", "off"}
+
+
+def _refuse(name: str, wanted: str) -> NoReturn:
+    """A setting that cannot be read stops the start with its name, not a traceback, and
+    is never read as something else (a mistyped "ture" is not "off")."""
+    raise ImproperlyConfigured(f"{name} must be {wanted}, not {os.environ[name]!r}.")
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in _YES | _NO:
+        return value in _YES
+    _refuse(name, "one of 1, true, yes, on or 0, false, no, off")
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -31,8 +43,27 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+    """A whole number of zero or more (every number setting counts or measures time)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        _refuse(name, "a whole number of 0 or more")
+    return int(value)
+
+
+def env_number(name: str, default: float) -> float:
+    """A number of zero or more, fractions allowed ("0.5")."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
+        _refuse(name, "a number of 0 or more")
+    return number
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -189,16 +220,15 @@ else:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(_SQLITE_OPTIONS)
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
-elif _random_page_cost := os.environ.get("PG_RANDOM_PAGE_COST", "1.1").strip():
+elif os.environ.get("PG_RANDOM_PAGE_COST", "1.1").strip():
     # PostgreSQL: reading a page out of order costs about what reading the next one does
     # when the data is in memory or on SSD (the default, 4, is for spinning disks). At 4
     # the planner counted a broad text search by reading the whole table (78 ms) rather
     # than the pages its trigram index names (24 ms). Empty: the server's own setting.
     # See docs/decisions.md.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = f"-c random_page_cost={float(_random_page_cost)} " + _options.get(
-        "options", ""
-    )
+    _random_page_cost = env_number("PG_RANDOM_PAGE_COST", 1.1)
+    _options["options"] = f"-c random_page_cost={_random_page_cost} " + _options.get("options", "")
 
 
 def _check_redis_url(name: str, url: str, *, package: str, empty_means: str) -> None:
@@ -497,7 +527,7 @@ MYCAREER: dict[str, Any] = {
     "BULK_EMAIL_LIMIT": env_int("BULK_EMAIL_LIMIT", 2),
     "BULK_EMAIL_LIMIT_DAYS": env_int("BULK_EMAIL_LIMIT_DAYS", 14),
     # Messages per second the outbox sends (0 = as fast as the mail server takes them).
-    "BULK_EMAIL_RATE": env_int("BULK_EMAIL_RATE", 20),
+    "BULK_EMAIL_RATE": env_number("BULK_EMAIL_RATE", 20),
     # A worker's claim on outbox messages lasts this long without renewal; it must be
     # longer than one message can take (connecting and sending, each up to EMAIL_TIMEOUT).
     "OUTBOX_LEASE_SECONDS": env_int("OUTBOX_LEASE_SECONDS", 2 * EMAIL_TIMEOUT + 30),
