@@ -67,9 +67,10 @@ def anonymise_bookings(subject, *, apply: bool, by=None) -> list[Change]:
         )
     if apply:
         for booking in upcoming:
-            booking_cancel(booking=booking, by=by)
+            # Not told: their login is being erased, address and all.
+            booking_cancel(booking=booking, by=by, notify=False)
         for entry in queued:
-            waitlist_leave(entry=entry, by=by)
+            waitlist_leave(entry=entry, by=by, notify=False)
     return changes
 
 

@@ -429,10 +429,14 @@ def staff_book_student(
         return _place(settings, student, Booking.Source.STAFF, by=by, now=now, notify=notify)
 
 
-def booking_cancel(*, booking: Booking, by: User) -> list[Booking | WaitlistEntry]:
+def booking_cancel(
+    *, booking: Booking, by: User, notify: bool = True
+) -> list[Booking | WaitlistEntry]:
     """Cancel a booking before the event starts; the place goes to the next person waiting.
 
-    Returns who was booked or offered a place as a result.
+    A student whose place someone else cancelled is told by email (`notify`), so nobody
+    comes to an event they no longer have a place at. Returns who was booked or offered
+    a place as a result.
     """
     with transaction.atomic():
         settings = _lock(booking.event_id)
@@ -446,11 +450,17 @@ def booking_cancel(*, booking: Booking, by: User) -> list[Booking | WaitlistEntr
         booking.cancelled_at = now
         booking.cancelled_by = by
         booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        if notify and by.pk != booking.student_id:
+            _after_commit(tasks.send_cancelled_by_staff, booking.pk)
         return _pass_on(settings, booking, "bookings.booking.cancelled", by=by, now=now)
 
 
-def waitlist_leave(*, entry: WaitlistEntry, by: User) -> list[Booking | WaitlistEntry]:
-    """Leave the waiting list, or decline an offer (which then passes to the next person)."""
+def waitlist_leave(
+    *, entry: WaitlistEntry, by: User, notify: bool = True
+) -> list[Booking | WaitlistEntry]:
+    """Leave the waiting list, or decline an offer (which then passes to the next person).
+
+    A student someone else removed is told by email (`notify`)."""
     with transaction.atomic():
         settings = _lock(entry.event_id)
         now = timezone.now()
@@ -461,6 +471,8 @@ def waitlist_leave(*, entry: WaitlistEntry, by: User) -> list[Booking | Waitlist
         entry.ended_at = now
         entry.ended_by = by
         entry.save(update_fields=["status", "ended_at", "ended_by"])
+        if notify and by.pk != entry.student_id:
+            _after_commit(tasks.send_removed_from_waiting_list, entry.pk)
         return _pass_on(settings, entry, "bookings.waitlist.left", by=by, now=now)
 
 

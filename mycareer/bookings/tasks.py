@@ -142,6 +142,49 @@ def send_offer(entry_id: int) -> int:
     )
 
 
+@email_task()
+def send_cancelled_by_staff(booking_id: int) -> int:
+    """Tell a student that someone else cancelled their place, so they do not come for it."""
+    booking = _booking(booking_id)
+    if (
+        booking is None
+        or booking.status != Booking.Status.CANCELLED
+        or booking.cancelled_by_id in (None, booking.student_id)
+    ):
+        return 0
+    event = booking.event
+    return send_email(
+        to=[booking.student.email],
+        reply_to=_reply_to(event),
+        subject=f"Your place at {event.title} has been cancelled",
+        template="bookings/email/cancelled_by_staff.txt",
+        context={
+            "booking": booking,
+            "event": event,
+            "when": _when(event),
+            "event_url": _event_url(event),
+        },
+    )
+
+
+@email_task()
+def send_removed_from_waiting_list(entry_id: int) -> int:
+    """Tell a student that someone else took them off a waiting list."""
+    entry = _entry(entry_id)
+    if (
+        entry is None
+        or entry.status != WaitlistEntry.Status.LEFT
+        or entry.ended_by_id in (None, entry.student_id)
+    ):
+        return 0
+    return _about_entry(
+        entry,
+        subject=f"You are no longer on the waiting list for {entry.event.title}",
+        template="bookings/email/removed_from_waiting_list.txt",
+        event_url=_event_url(entry.event),
+    )
+
+
 def _about_entry(entry: WaitlistEntry, *, subject: str, template: str, **context) -> int:
     """Email the person on a waiting list about their place in it."""
     return send_email(

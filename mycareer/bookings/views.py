@@ -171,21 +171,47 @@ def cancel(request, booking_id: int):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def leave(request, entry_id: int):
-    """Leave a waiting list or decline an offer; staff who run the event may remove anyone."""
-    entry = get_object_or_404(WaitlistEntry.objects.select_related("event"), pk=entry_id)
+    """Leave a waiting list, after confirming: the student their own place in the queue,
+    staff who run the event anyone's. A place in the queue once left is gone: joining
+    again is at the back, so one press must not lose it."""
+    entry = get_object_or_404(
+        WaitlistEntry.objects.select_related("event", "event__unit", "student"), pk=entry_id
+    )
     own = entry.student_id == request.user.pk
     if not own:
         check_perm(request.user, "bookings.run_event", entry.event)
-    try:
-        services.waitlist_leave(entry=entry, by=request.user)
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-    else:
-        messages.success(request, f"Removed from the waiting list of {entry.event.title}.")
-    return redirect(_back(request, own=own, event_id=entry.event_id))
+    back = _back(request, own=own, event_id=entry.event_id)
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            services.waitlist_leave(entry=entry, by=request.user)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(
+                request,
+                f"You have left the waiting list of {entry.event.title}."
+                if own
+                else f"{entry.student} is no longer on the waiting list of {entry.event.title}.",
+            )
+        return redirect(back)
+    waiting = entry.status == WaitlistEntry.Status.WAITING
+    return render(
+        request,
+        "bookings/leave.html",
+        {
+            "entry": entry,
+            "event": entry.event,
+            "own": own,
+            "back": back,
+            "position": selectors.waitlist_position(entry) if waiting else None,
+            "refusal": None
+            if entry.is_queued
+            else f"This waiting-list place has ended ({entry.get_status_display().lower()}).",
+        },
+    )
 
 
 def _back(request, *, own: bool, event_id: int) -> str:

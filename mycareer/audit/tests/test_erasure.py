@@ -269,7 +269,11 @@ def test_a_first_name_in_a_note_is_found_and_only_ticked_mentions_go(persona, pr
     assert _everywhere("Priti Raman", "priti.raman@") == []
 
 
-def test_a_student_is_erased_their_places_pass_on_and_other_students_stay(persona, cast):
+def test_a_student_is_erased_their_places_pass_on_and_other_students_stay(
+    persona, cast, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
     from mycareer.accounts.models import StudentProfile
     from mycareer.bookings import services as bookings
     from mycareer.bookings.models import Booking, BookingBan, WaitlistEntry
@@ -300,7 +304,12 @@ def test_a_student_is_erased_their_places_pass_on_and_other_students_stay(person
     assert any(c.what == "Places at events still to come" for c in review.removals)
     assert any(c.kept and "attendance figures" in c.how for c in review.changes)
 
-    personal_data_erase(subject=subject, by=persona("admin"))
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        personal_data_erase(subject=subject, by=persona("admin"))
+    # The person waiting is told of their place; the erased person is sent nothing.
+    queued = sorted(DBTaskResult.objects.values_list("task_path", flat=True))
+    assert queued == ["mycareer.bookings.tasks.send_promotion"]
 
     student.refresh_from_db()
     assert (student.full_name, student.phone, student.is_active) == ("Erased person", "", False)

@@ -143,3 +143,34 @@ def test_no_show_follow_up_employer_report_and_restriction_emails(
     restricted = by_subject(smtp_server, "[MyCareer] You cannot book events for a while", 2)
     assert {m["To"] for m in restricted} == {missed.email, cohort[1].email}
     assert "cannot book events until" in restricted[0].get_content()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_student_whose_place_staff_ended_is_told_and_one_who_ended_it_is_not(
+    cast, persona, smtp_server, run_worker
+):
+    tom = persona("operator")
+    event = make_event(organiser=tom, capacity=1, title="Gearbox design clinic")
+    aisha, oliver, mei = persona("student"), persona("student2"), persona("student3")
+    booking = services.booking_create(event=event, student=aisha, by=aisha, notify=False)
+    entry = services.booking_create(event=event, student=oliver, by=oliver, notify=False)
+    services.booking_create(event=event, student=mei, by=mei, notify=False)
+    services.waitlist_leave(entry=entry, by=tom)
+    services.booking_cancel(booking=booking, by=tom)
+    mine = Booking.objects.get(event=event, student=mei)
+    services.booking_cancel(booking=mine, by=mei)
+    run_worker()
+
+    [cancelled] = by_subject(smtp_server, "[MyCareer] Your place at Gearbox design clinic has")
+    assert cancelled["To"] == aisha.email
+    assert cancelled["Reply-To"] == tom.email
+    body = cancelled.get_body(preferencelist=("plain",)).get_content()
+    assert "Dear Aisha," in body and "you no longer have a place" in body
+    assert f"/bookings/events/{event.pk}/" in body
+    [removed] = by_subject(smtp_server, "[MyCareer] You are no longer on the waiting list")
+    assert removed["To"] == oliver.email
+    body = removed.get_body(preferencelist=("plain",)).get_content()
+    assert "Dear Oliver," in body and "join the waiting list again (at the back)" in body
+    # Mei cancelled her own place (given her from the list): no such email to her.
+    ended = [m["To"] for m in smtp_server.messages() if "cancelled" in m["Subject"]]
+    assert ended == [aisha.email]

@@ -162,10 +162,47 @@ def test_students_cancel_and_leave_from_my_events(client, persona, tom):
     booking.refresh_from_db()
     assert booking.status == "confirmed"
     client.post(url("cancel", booking.pk), {"confirm": "yes"})
+    # Leaving the queue asks first too: a place in it once left is gone.
+    assert f'href="{url("leave", entry.pk)}"' in page
+    question = text(client.get(url("leave", entry.pk)))
+    assert "Leave the waiting list?" in question
+    assert "You are number 1 on the waiting list." in question
+    assert "join again, at the back of the list" in question
     client.post(url("leave", entry.pk))
+    entry.refresh_from_db()
+    assert entry.status == "waiting"
+    left = client.post(url("leave", entry.pk), {"confirm": "yes"}, follow=True)
+    assert "You have left the waiting list of" in text(left)
     booking.refresh_from_db()
     entry.refresh_from_db()
     assert (booking.status, entry.status) == ("cancelled", "left")
+    assert "This waiting-list place has ended (left the waiting list)." in text(
+        client.get(url("leave", entry.pk))
+    )
+
+
+@pytest.mark.django_db
+def test_staff_remove_someone_from_the_waiting_list_only_after_confirming(client, persona, tom):
+    event = make_event(organiser=tom, capacity=0)
+    student, other = persona("student"), persona("student2")
+    services.booking_create(event=event, student=other, by=other)
+    entry = services.booking_create(event=event, student=student, by=student)
+    client.force_login(other)
+    assert client.get(url("leave", entry.pk)).status_code == 403
+    assert client.post(url("leave", entry.pk), {"confirm": "yes"}).status_code == 403
+    client.force_login(tom)
+    manage = text(client.get(url("manage", event.pk)))
+    assert f'href="{url("leave", entry.pk)}"' in manage
+    question = text(client.get(url("leave", entry.pk)))
+    assert "Remove Aisha Khan from the waiting list?" in question
+    assert "Aisha Khan is number 2 on the waiting list." in question
+    entry.refresh_from_db()
+    assert entry.status == "waiting"
+    done = client.post(url("leave", entry.pk), {"confirm": "yes"}, follow=True)
+    assert done.redirect_chain[-1][0] == url("manage", event.pk)
+    assert "Aisha Khan is no longer on the waiting list of" in text(done)
+    entry.refresh_from_db()
+    assert entry.status == "left" and entry.ended_by == tom
 
 
 @pytest.mark.django_db

@@ -58,7 +58,7 @@ GET = {
     "bookings:check_in_code": "MMMMMMMMMM",
     "bookings:counts": "LDDDDDAADA",
     "bookings:event": "LADDAAAAAA",
-    "bookings:leave": "MMMMMMMMMM",
+    "bookings:leave": "LADDDDDDDA",
     "bookings:lift_ban": "MMMMMMMMMM",
     "bookings:manage": "LDDDDDAADA",
     "bookings:move": "LDDDDDDADA",
