@@ -24,8 +24,8 @@ _NO = {"0", "false", "no", "off"}
 
 
 def _refuse(name: str, wanted: str) -> NoReturn:
-    """A setting that cannot be read stops the start with its name, not a traceback, and
-    is never read as something else (a mistyped "ture" is not "off")."""
+    """A setting that cannot be read stops the start with a last line that names it and
+    what it takes, and is never read as something else (a mistyped "ture" is not "off")."""
     raise ImproperlyConfigured(f"{name} must be {wanted}, not {os.environ[name]!r}.")
 
 

@@ -1,7 +1,7 @@
 """Settings from the environment: read as written, or refused with the setting's name.
 
 A mistyped value must stop the start with a message that says which setting and what it
-takes, never a traceback, and never be read as something else: "ture" for
+takes (not a bare ValueError), and never be read as something else: "ture" for
 BULK_EMAIL_NEEDS_APPROVAL read as "off" would let campaigns go out unapproved.
 """
 
