@@ -209,6 +209,16 @@ def key_account_reassign(*, account: KeyAccount, operator: User, by: User) -> Ke
 
 
 @transaction.atomic
+def key_account_ending(account: KeyAccount) -> tuple[KeyAccount, int, int]:
+    """What ending a key account takes away: the account with its key contacts as
+    `contact_links`, and how many liaison requests about them go with it, and of those
+    how many still wait for an answer."""
+    account = _with_links(KeyAccount.objects.filter(pk=account.pk)).get()
+    requests = LiaisonRequest.objects.filter(key_contact__key_account=account)
+    waiting = requests.filter(status=LiaisonRequest.Status.PENDING)
+    return account, requests.count(), waiting.count()
+
+
 def key_account_delete(*, account: KeyAccount, by: User) -> None:
     if not by.has_perm("organisations.change_key_account", account):
         raise ValidationError("Only the key account operator or an administrator can end it.")

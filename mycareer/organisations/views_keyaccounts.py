@@ -6,8 +6,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
+from mycareer.accounts.permissions import check_perm
 from mycareer.core.forms import add_validation_error
 from mycareer.core.permissions import require
 from mycareer.organisations import keyaccounts, selectors
@@ -83,23 +84,33 @@ def key_account_reassign(request, pk: int, account_id: int):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require("organisations.hold_key_account")
 def key_account_remove(request, pk: int, account_id: int):
+    """End a key account, after a page that names the contacts it stops protecting and
+    the liaison requests that go with it: none of it comes back."""
     account = get_object_or_404(
-        KeyAccount.objects.select_related("organisation", "operator"),
+        KeyAccount.objects.select_related("organisation", "operator", "unit"),
         pk=account_id,
         organisation_id=pk,
     )
-    try:
-        keyaccounts.key_account_delete(account=account, by=request.user)
-    except ValidationError as error:
-        _errors(request, error)
-    else:
-        messages.success(
-            request, "The key account was ended; its contacts are no longer protected."
-        )
-    return redirect(account.organisation)
+    check_perm(request.user, "organisations.change_key_account", account)
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            keyaccounts.key_account_delete(account=account, by=request.user)
+        except ValidationError as error:
+            _errors(request, error)
+        else:
+            messages.success(
+                request, "The key account was ended; its contacts are no longer protected."
+            )
+        return redirect(account.organisation)
+    account, requests, waiting = keyaccounts.key_account_ending(account)
+    return render(
+        request,
+        "organisations/key_account_end.html",
+        {"account": account, "requests": requests, "waiting": waiting},
+    )
 
 
 @require_http_methods(["GET", "POST"])

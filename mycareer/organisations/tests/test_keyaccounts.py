@@ -658,3 +658,33 @@ def test_liaison_and_activity_pages_stay_within_a_few_queries(
     with django_assert_max_num_queries(30):
         profile = client.get(org.get_absolute_url()).content.decode()
     assert profile.count("You may contact Key ") == 8
+
+
+def test_ending_a_key_account_asks_first_naming_what_goes_with_it(client, setup, persona):
+    """Ending a key account releases its contacts and deletes their liaison requests, and
+    none of it comes back: one press must not do it."""
+    helen, tom, account = persona("manager"), setup["tom"], setup["account"]
+    keyaccounts.liaison_request_create(
+        requester=helen,
+        contact=setup["ruth"],
+        reason="A fair for her graduates.",
+        proposed_engagement="Invite Ruth to the spring fair.",
+    )
+    end = reverse("organisations:key_account_remove", args=[setup["org"].pk, account.pk])
+    client.force_login(helen)  # an operator, not the owner
+    assert client.get(end).status_code == 403
+    assert client.post(end, {"confirm": "yes"}).status_code == 403
+    client.force_login(tom)
+    profile = client.get(setup["org"].get_absolute_url()).content.decode()
+    assert f'href="{end}"' in profile
+    question = " ".join(client.get(end).content.decode().split())
+    assert "End School of Mechanical Engineering's key account with Quillfeather" in question
+    assert "stops it protecting 1 key contact" in question
+    assert "1 liaison request about these contacts (1 still waiting for an answer)" in question
+    assert "Ruth Key * — guidance: <em>Ask Tom first.</em>" in question
+    client.post(end)  # no confirmation: nothing happens
+    assert keyaccounts.contact_blockers(contact=setup["ruth"], user=helen)
+    client.post(end, {"confirm": "yes"})
+    assert keyaccounts.contact_blockers(contact=setup["ruth"], user=helen) == []
+    assert not LiaisonRequest.objects.exists()
+    assert AuditEntry.objects.filter(action="organisations.key_account.deleted").count() == 1
