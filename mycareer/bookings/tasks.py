@@ -24,7 +24,7 @@ from mycareer.bookings.selectors import (
 )
 from mycareer.bookings.tickets import check_in_url, event_ics, qr_png
 from mycareer.core import mailmerge
-from mycareer.core.mail import send_email
+from mycareer.core.mail import Attachment, send_email
 from mycareer.core.retry import email_task
 from mycareer.core.spreadsheets import csv_text
 
@@ -56,6 +56,32 @@ def _booking(booking_id: int) -> Booking | None:
     )
 
 
+def _about_booking(
+    booking: Booking,
+    *,
+    subject: str,
+    template: str,
+    attachments: tuple[Attachment, ...] | list[Attachment] = (),
+    **context,
+) -> int:
+    """Email the student of a booking about their place, with the event's details."""
+    event = booking.event
+    return send_email(
+        to=[booking.student.email],
+        reply_to=_reply_to(event),
+        subject=subject,
+        template=template,
+        context={
+            "booking": booking,
+            "event": event,
+            "when": _when(event),
+            "event_url": _event_url(event),
+            **context,
+        },
+        attachments=attachments,
+    )
+
+
 def _ticket(booking_id: int, *, subject: str, template: str) -> int:
     """A confirmation of a place still held: event details, an .ics for the calendar and the
     check-in QR code. The subject names the event where it says {title}."""
@@ -63,18 +89,11 @@ def _ticket(booking_id: int, *, subject: str, template: str) -> int:
     if booking is None or booking.status != Booking.Status.CONFIRMED:
         return 0
     event = booking.event
-    return send_email(
-        to=[booking.student.email],
-        reply_to=_reply_to(event),
+    return _about_booking(
+        booking,
         subject=subject.format(title=event.title),
         template=template,
-        context={
-            "booking": booking,
-            "event": event,
-            "when": _when(event),
-            "event_url": _event_url(event),
-            "my_events_url": _my_events_url(),
-        },
+        my_events_url=_my_events_url(),
         attachments=[
             ("event.ics", event_ics(event), "text/calendar"),
             ("check-in-code.png", qr_png(check_in_url(booking)), "image/png"),
@@ -152,18 +171,10 @@ def send_cancelled_by_staff(booking_id: int) -> int:
         or booking.cancelled_by_id in (None, booking.student_id)
     ):
         return 0
-    event = booking.event
-    return send_email(
-        to=[booking.student.email],
-        reply_to=_reply_to(event),
-        subject=f"Your place at {event.title} has been cancelled",
+    return _about_booking(
+        booking,
+        subject=f"Your place at {booking.event.title} has been cancelled",
         template="bookings/email/cancelled_by_staff.txt",
-        context={
-            "booking": booking,
-            "event": event,
-            "when": _when(event),
-            "event_url": _event_url(event),
-        },
     )
 
 

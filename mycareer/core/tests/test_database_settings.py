@@ -1,34 +1,22 @@
 """How a process connects: to SQLite, one connection kept per worker, with a big cache;
 to PostgreSQL, planning for data in memory."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 from django.db import connection
+
+from mycareer.core.tests.processes import settings_process
 
 
 def _settings_process(tmp_path, code: str, **env: str) -> str:
     """What `code` prints in a fresh process on our settings, with `env` set and the
     database settings under test otherwise unset."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "SQLITE_CACHE_MB", "CONN_MAX_AGE", "PG_RANDOM_PAGE_COST"}
-    }
-    answer = subprocess.run(  # noqa: S603 (this interpreter, our settings)
-        [sys.executable, "-c", "import django; django.setup(); " + code],
-        env={
-            **environment,
-            "DJANGO_SETTINGS_MODULE": "mycareer.settings",
-            "MYCAREER_VAR_DIR": str(tmp_path),
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        check=True,
+    answer = settings_process(
+        tmp_path,
+        code,
+        unset={"DATABASE_URL", "SQLITE_CACHE_MB", "CONN_MAX_AGE", "PG_RANDOM_PAGE_COST"},
+        **env,
     )
+    answer.check_returncode()
     return answer.stdout.strip()
 
 

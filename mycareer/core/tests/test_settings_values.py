@@ -5,13 +5,10 @@ takes (not a bare ValueError), and never be read as something else: "ture" for
 BULK_EMAIL_NEEDS_APPROVAL read as "off" would let campaigns go out unapproved.
 """
 
-import os
-import subprocess
-import sys
-
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from mycareer.core.tests.processes import settings_process
 from mycareer.settings import env_bool, env_int, env_number
 
 
@@ -64,35 +61,21 @@ def test_a_rate_takes_fractions_but_not_less_than_nothing(monkeypatch):
 
 
 READ = (
-    "import django; django.setup(); from django.conf import settings; "
+    "from django.conf import settings; "
     "print(*(settings.MYCAREER[k] for k in ('BULK_EMAIL_RATE', 'BULK_EMAIL_NEEDS_APPROVAL')))"
 )
 
 
-def _start(tmp_path, **env: str) -> subprocess.CompletedProcess:
-    """A fresh process on our settings with `env` set: what it printed, or how it stopped."""
-    return subprocess.run(  # noqa: S603 (this interpreter, our settings)
-        [sys.executable, "-c", READ],
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "mycareer.settings",
-            "MYCAREER_VAR_DIR": str(tmp_path),
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_the_bulk_email_rate_may_be_one_message_every_two_seconds(tmp_path):
-    started = _start(tmp_path, BULK_EMAIL_RATE="0.5", BULK_EMAIL_NEEDS_APPROVAL="yes")
+    started = settings_process(
+        tmp_path, READ, BULK_EMAIL_RATE="0.5", BULK_EMAIL_NEEDS_APPROVAL="yes"
+    )
     assert started.returncode == 0, started.stderr
     assert started.stdout.split() == ["0.5", "True"]
 
 
 def test_a_process_with_a_mistyped_setting_stops_and_names_it(tmp_path):
-    started = _start(tmp_path, BULK_EMAIL_NEEDS_APPROVAL="ture")
+    started = settings_process(tmp_path, READ, BULK_EMAIL_NEEDS_APPROVAL="ture")
     assert started.returncode != 0
     assert started.stdout == ""
     assert started.stderr.strip().splitlines()[-1] == (
