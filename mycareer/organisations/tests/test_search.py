@@ -942,6 +942,21 @@ def test_the_in_name_order_form_finds_the_same_in_the_same_order(spread, filters
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [("ÉTUDES", True), ("œuvre", True), ("Zoë", True), ("etudes", False), ("ŒUVRE zoe", False)],
+)
+def test_text_beyond_ascii_is_found_the_same_in_name_order(operator, text, found):
+    """In name order each row's document is checked, not the text index: the same
+    lower-case document and word, so the same organisations, accents and all."""
+    make("Zoë Œuvre Études", operator, tags=["Qx Arts"])
+    query = qx(text=text)
+    expected = ["Zoë Œuvre Études"] if found else []
+    assert names(query) == expected
+    assert [o.name for o in search_organisations(query, in_name_order=True)] == expected
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("in_name_order", [False, True])
 def test_a_page_is_shown_from_the_subquery_of_its_ids(operator, in_name_order):
     """Inside the subquery the search's tables have other names: its text filter must
@@ -1014,3 +1029,5 @@ def test_a_page_of_many_matches_is_read_in_name_order_within_the_query_budget(
     assert [o.name for o in after.context["page"]] == expected
     page_sql = [q["sql"] for q in captured.captured_queries if "LIMIT 25" in q["sql"]]
     assert len(page_sql) == 1 and "EXISTS" in page_sql[0]
+    # Each row's own document is checked: the text index is not read for the page.
+    assert "organisations_organisation_fts" not in page_sql[0]
