@@ -12,18 +12,20 @@ from mycareer.mailing.services import campaign_recipients
 from mycareer.organisations.models import Contact, Organisation
 
 # (days ago, unit code, subject, purpose, share of contacts reached, recipient filters)
+# Never more than 27 days apart (and each up to 8 hours earlier): every month from the
+# oldest to the last has a campaign, whatever the day the demo is seeded.
 HISTORY = [
-    (340, "careers", "Book your stand at the autumn careers fair", "events", 0.7, {"tags_any": ["Graduate recruiter", "Careers fair exhibitor"]}),
-    (305, "lubs", "Business School insight days: offer a day", "events", 0.35, {"tags_any": ["Insight days"]}),
-    (280, "careers", "Careers service newsletter: autumn", "newsletters", 0.6, {"key_account": "no"}),
-    (250, "mech", "Industrial placements 2026/27: take a student", "vacancies", 0.25, {"tags_all": ["Placements"]}),
-    (215, "careers", "Spring careers fair: exhibitor booking open", "events", 0.65, {"tags_any": ["Graduate recruiter", "Careers fair exhibitor"]}),
-    (190, "eps", "Engineering employer breakfast", "events", 0.3, {"text": "Engineering"}),
-    (160, "careers", "Careers service newsletter: spring", "newsletters", 0.55, {"key_account": "no"}),
-    (120, "lubs", "Graduate recruitment: advertise your roles", "vacancies", 0.4, {"tags_any": ["Graduate recruiter"]}),
-    (95, "ahc", "Creative industries networking evening", "events", 0.2, {"tags_any": ["Arts"]}),
-    (60, "careers", "Careers service newsletter: summer", "newsletters", 0.5, {"key_account": "no"}),
-    (30, "careers", "Autumn careers fair and three faculty events in one email", "events", 0.6, {"tags_any": ["Graduate recruiter", "Placements"]}),
+    (306, "careers", "Book your stand at the autumn careers fair", "events", 0.7, {"tags_any": ["Graduate recruiter", "Careers fair exhibitor"]}),
+    (279, "lubs", "Business School insight days: offer a day", "events", 0.35, {"tags_any": ["Insight days"]}),
+    (252, "careers", "Careers service newsletter: autumn", "newsletters", 0.6, {"key_account": "no"}),
+    (225, "mech", "Industrial placements 2026/27: take a student", "vacancies", 0.25, {"tags_all": ["Placements"]}),
+    (198, "careers", "Spring careers fair: exhibitor booking open", "events", 0.65, {"tags_any": ["Graduate recruiter", "Careers fair exhibitor"]}),
+    (171, "eps", "Engineering employer breakfast", "events", 0.3, {"text": "Engineering"}),
+    (144, "careers", "Careers service newsletter: spring", "newsletters", 0.55, {"key_account": "no"}),
+    (117, "lubs", "Graduate recruitment: advertise your roles", "vacancies", 0.4, {"tags_any": ["Graduate recruiter"]}),
+    (90, "ahc", "Creative industries networking evening", "events", 0.2, {"tags_any": ["Arts"]}),
+    (63, "careers", "Careers service newsletter: summer", "newsletters", 0.5, {"key_account": "no"}),
+    (36, "careers", "Autumn careers fair and three faculty events in one email", "events", 0.6, {"tags_any": ["Graduate recruiter", "Placements"]}),
     (9, "lubs", "Supply-chain masterclass: speakers wanted", "events", 0.3, {"tags_any": ["Graduate recruiter"]}),
     (4, "careers", "Winter graduate fair: last stands", "events", 0.35, {"tags_any": ["Careers fair exhibitor"]}),
 ]  # fmt: skip
