@@ -178,6 +178,53 @@ class Organisation(models.Model):
         return [part.strip() for part in self.locations.split(",") if part.strip()]
 
 
+class TextMatch(models.Lookup):
+    """`document__match=phrase`: an FTS5 MATCH on an index's column (the phrase is a
+    bound parameter, in FTS5's query syntax; `search.filter_by_text` quotes words)."""
+
+    lookup_name = "match"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} MATCH {rhs}", [*lhs_params, *rhs_params]
+
+
+class IndexedDocument(models.TextField):
+    """The column of a full-text index, which answers `match` and nothing else useful."""
+
+
+IndexedDocument.register_lookup(TextMatch)
+
+
+class OrganisationText(models.Model):
+    """SQLite's substring index of the organisations' search documents, as a table to join.
+
+    The FTS5 table is made by migration 0003 and kept by triggers (`search_index`); it
+    exists on SQLite only, and nothing writes to it through this model. Joined to the
+    organisations (`text__document__match`), the index leads the query and yields its
+    matches one by one, so a count that stops at 10,001 stops reading the index there
+    too, where `id IN (the index's matches)` read every match first.
+    """
+
+    organisation = models.OneToOneField(
+        Organisation,
+        primary_key=True,
+        db_column="rowid",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="text",
+    )
+    document = IndexedDocument(db_column="search_document")
+
+    class Meta:
+        managed = False
+        db_table = "organisations_organisation_fts"
+
+    def __str__(self) -> str:
+        return self.document
+
+
 class Contact(models.Model):
     """A person at an organisation. Their details are hidden from students unless allowed."""
 

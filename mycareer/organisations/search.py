@@ -29,7 +29,6 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Concat, Lower, NullIf
 from django.http import QueryDict
 from django.urls import reverse_lazy
@@ -49,6 +48,7 @@ from mycareer.organisations.models import (
     KeyAccount,
     KeyContact,
     Organisation,
+    OrganisationText,
     Sector,
     TaggedOrganisation,
 )
@@ -508,17 +508,9 @@ class OrganisationSearchForm(forms.Form):
 
 # Free text ---------------------------------------------------------------------------
 
-FTS_TABLE = "organisations_organisation_fts"
-# The person's words reach SQLite only as the bound MATCH parameter.
-FTS_MATCH_SQL = (
-    "SELECT rowid FROM organisations_organisation_fts WHERE organisations_organisation_fts MATCH %s"
-)
-# ...narrowed to organisations with a tag (its ids, as parameters), checked on the tag
-# links, so the rows of the text's other matches are never read.
-FTS_HAS_TAG_SQL = (
-    " AND EXISTS (SELECT 1 FROM organisations_taggedorganisation l"
-    " WHERE l.content_object_id = organisations_organisation_fts.rowid AND l.tag_id IN ({ids}))"
-)
+# SQLite's FTS5 index (`models.OrganisationText`). The person's words reach it only as
+# the bound MATCH parameter.
+FTS_TABLE = OrganisationText._meta.db_table
 # The trigram index finds nothing shorter than one trigram.
 TRIGRAM = 3
 
@@ -550,10 +542,15 @@ def filter_by_text(
     rows read until the page is full costs 0.1 ms. Both check the same lower-case
     document for the same lower-case word, so they find the same organisations.
 
-    `tagged`: tags the search also requires, each as the ids of its tag. SQLite's index
-    matches are narrowed to organisations with them, from the tag links, before any
-    organisation's row is read: for "engineering" (12,831 matches) and one tag, a count of
-    25 ms became 19. The tag filter itself still applies; this only reads fewer rows.
+    On SQLite the index is joined to the organisations and leads the query, giving its
+    matches one at a time: a count that stops at 10,001 (`core.pagination`) stops
+    reading the index there. As `id IN (the index's matches)`, every match was read
+    first: counting "engineering" took 8.4 ms among 100,000 organisations and 18.7 among
+    300,000 (38,091 matches); joined, 7.3 and 7.1.
+
+    `tagged`: tags the search also requires, each as the ids of its tag, checked on the
+    tag links for each of the index's matches before the organisation's row is read
+    (SQLite only; `_by_tags` then checks only the tags not given here).
     """
     words = text.split()
     if not words:
@@ -568,11 +565,11 @@ def filter_by_text(
             queryset = queryset.filter(search_document__contains=word.lower())
     if indexed:
         match = " ".join(_fts_phrase(word) for word in indexed)
-        sql, params = FTS_MATCH_SQL, [match]
+        queryset = queryset.filter(text__document__match=match)
         for ids in tagged:
-            sql += FTS_HAS_TAG_SQL.format(ids=", ".join(["%s"] * len(ids)))
-            params.extend(ids)
-        queryset = queryset.filter(pk__in=RawSQL(sql, params))  # noqa: S611
+            # On the index's row id: checked before the organisation's row is read.
+            links = TaggedOrganisation.objects.filter(tag_id__in=ids)
+            queryset = queryset.filter(Exists(links.filter(content_object_id=OuterRef("text__pk"))))
     return queryset
 
 
@@ -722,7 +719,8 @@ def _text_index_narrows(qs: QuerySet, query: OrganisationQuery) -> bool:
 def _by_tags(qs: QuerySet, query: OrganisationQuery) -> QuerySet:
     tags = query.tag_ids
     if query.tags_all and _text_index_narrows(qs, query):
-        qs = _with_each_tag(qs, tags, query.tags_all)
+        # The text filter checked the tags it has ids for; the rest are checked here.
+        qs = _with_each_tag(qs, tags, [name for name in query.tags_all if name not in tags.ids])
     elif query.tags_all:
         qs = qs.filter(pk__in=_tagged_with_all(tags, query.tags_all))
     if query.tags_any:
