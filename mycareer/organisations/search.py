@@ -546,7 +546,7 @@ def filter_by_text(
     matches one at a time: a count that stops at 10,001 (`core.pagination`) stops
     reading the index there. As `id IN (the index's matches)`, every match was read
     first: counting "engineering" took 8.4 ms among 100,000 organisations and 18.7 among
-    300,000 (38,091 matches); joined, 7.3 and 7.1.
+    300,000 (38,091 matches); joined, 6.3 and 6.9.
 
     `tagged`: tags the search also requires, each as the ids of its tag, checked on the
     tag links for each of the index's matches before the organisation's row is read
