@@ -38,6 +38,8 @@ def _names() -> dict[str, list[str]]:
 
 def _text_columns():
     for model in apps.get_models():
+        if not model._meta.managed:
+            continue  # kept by the database from our tables (SQLite's text index)
         for field in model._meta.concrete_fields:
             if isinstance(field, models.CharField | models.TextField | models.JSONField):
                 yield model, field

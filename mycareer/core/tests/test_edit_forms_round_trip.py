@@ -71,6 +71,8 @@ def snapshot() -> dict[str, list[dict]]:
         label = model._meta.label_lower
         if label in VOLATILE_MODELS or model._meta.app_label in VOLATILE_APPS:
             continue
+        if not model._meta.managed:
+            continue  # kept by the database from our tables (SQLite's text index)
         fields = [
             field.attname
             for field in model._meta.concrete_fields
