@@ -200,8 +200,10 @@ IndexedDocument.register_lookup(TextMatch)
 class OrganisationText(models.Model):
     """SQLite's substring index of the organisations' search documents, as a table to join.
 
-    The FTS5 table is made by migration 0003 and kept by triggers (`search_index`); it
-    exists on SQLite only, and nothing writes to it through this model. Joined to the
+    The FTS5 table is made by migration 0005 and kept by triggers (`search_index`), and
+    nothing writes to it through this model. PostgreSQL never joins it (its trigram
+    indexes serve the search); a view of the same name shows the documents there, so
+    code that reads every model's table finds one on either database. Joined to the
     organisations (`text__document__match`), the index leads the query and yields its
     matches one by one, so a count that stops at 10,001 stops reading the index there
     too, where `id IN (the index's matches)` read every match first.

@@ -17,7 +17,7 @@ from taggit.models import Tag
 from mycareer.accounts.models import Unit
 from mycareer.audit.models import AuditEntry
 from mycareer.organisations import services
-from mycareer.organisations.models import Organisation, SavedSearch, Sector
+from mycareer.organisations.models import Organisation, OrganisationText, SavedSearch, Sector
 from mycareer.organisations.search import (
     FTS_TABLE,
     OrganisationQuery,
@@ -240,6 +240,16 @@ def test_archived_only_on_request_and_merged_records_never(spread, operator, per
 
 
 # Free text ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_text_index_reads_as_each_organisation_s_document_on_either_database(operator):
+    """SQLite's index, or PostgreSQL's view of the same name: code that reads every
+    model's table (a data dump) finds the documents, not a missing table."""
+    org = make("Northbridge Engineering Ltd", operator)
+    org.refresh_from_db()
+    assert OrganisationText.objects.get(organisation=org).document == org.search_document
+    assert "northbridge" in org.search_document
 
 
 @pytest.mark.django_db
