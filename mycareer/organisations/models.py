@@ -203,7 +203,9 @@ class OrganisationText(models.Model):
     The FTS5 table is made by migration 0005 and kept by triggers (`search_index`), and
     nothing writes to it through this model. PostgreSQL never joins it (its trigram
     indexes serve the search); a view of the same name shows the documents there, so
-    code that reads every model's table finds one on either database. Joined to the
+    code that reads every model's table finds one on either database (a migration that
+    changes the type of `Organisation.search_document` there must drop the view and
+    make it again: PostgreSQL refuses to alter a column a view reads). Joined to the
     organisations (`text__document__match`), the index leads the query and yields its
     matches one by one, so a count that stops at 10,001 stops reading the index there
     too, where `id IN (the index's matches)` read every match first.
