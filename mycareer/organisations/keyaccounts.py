@@ -28,6 +28,7 @@ from mycareer.organisations.models import (
 )
 from mycareer.organisations.tasks import (
     send_inbound_contact_emails,
+    send_liaison_closed_email,
     send_liaison_decision_email,
     send_liaison_request_email,
     send_multi_touch_emails,
@@ -219,16 +220,42 @@ def key_account_ending(account: KeyAccount) -> tuple[KeyAccount, int, int]:
     return account, requests.count(), waiting.count()
 
 
-def key_account_delete(*, account: KeyAccount, by: User) -> None:
+@transaction.atomic
+def key_account_delete(*, account: KeyAccount, by: User) -> int:
+    """End a key account; its key contacts and their liaison requests go with it. Each
+    colleague whose request was still waiting is told by email, or they would wait for
+    an answer that cannot come. Returns how many colleagues are told."""
     if not by.has_perm("organisations.change_key_account", account):
         raise ValidationError("Only the key account operator or an administrator can end it.")
+    waiting: dict[int, list[int]] = {}
+    for requester, contact in (
+        LiaisonRequest.objects.filter(
+            key_contact__key_account=account, status=LiaisonRequest.Status.PENDING
+        )
+        .exclude(requester=by)
+        .order_by("pk")
+        .values_list("requester_id", "key_contact__contact_id")
+    ):
+        waiting.setdefault(requester, []).append(contact)
     audit.log(
         account,
         "organisations.key_account.deleted",
         by=by,
-        data={"organisation": account.organisation_id, "operator": account.operator.email},
+        data={
+            "organisation": account.organisation_id,
+            "operator": account.operator.email,
+            "waiting_requesters": len(waiting),
+        },
     )
+    organisation_id, operator_id = account.organisation_id, account.operator_id
     account.delete()
+    for requester_id, contact_ids in waiting.items():
+        transaction.on_commit(
+            lambda r=requester_id, c=contact_ids: send_liaison_closed_email.enqueue(
+                r, organisation_id, c, operator_id, by.pk
+            )
+        )
+    return len(waiting)
 
 
 @transaction.atomic

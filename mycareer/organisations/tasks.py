@@ -1,13 +1,15 @@
 import logging
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 
 from mycareer.accounts.models import User
 from mycareer.accounts.notifications import notify
 from mycareer.core.logs import log_event
 from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
+from mycareer.core.text import joined
 from mycareer.organisations.models import (
+    Contact,
     EmployerInvitation,
     KeyAccount,
     KeyContact,
@@ -62,6 +64,61 @@ def send_liaison_decision_email(request_id: int) -> int:
         template="organisations/email/liaison_decision.txt",
         context={"request": request, "answer": answer},
     )
+
+
+@email_task()
+def send_liaison_closed_email(
+    requester_id: int, organisation_id: int, contact_ids: list[int], operator_id: int, by_id: int
+) -> int:
+    """Tell a colleague that the key account they asked to liaise with has ended, so their
+    waiting request was closed, and whether each contact is now free to contact."""
+    requester = User.objects.get(pk=requester_id)
+    organisation = Organisation.objects.get(pk=organisation_id)
+    contacts = list(
+        Contact.objects.filter(pk__in=contact_ids, organisation=organisation)
+        .annotate(protected=Exists(KeyContact.objects.filter(contact=OuterRef("pk"))))
+        .order_by("full_name", "pk")
+    )
+    if not requester.is_active or not contacts:
+        # Left the university, or the contacts were erased since: nothing to tell.
+        log_event(
+            logger,
+            "organisations.liaison_closed.email_skipped",
+            organisation=organisation.pk,
+            requester=requester.pk,
+        )
+        return 0
+    operator = User.objects.filter(pk=operator_id).first()
+    by = User.objects.filter(pk=by_id).first()
+    names = joined(contact.full_name for contact in contacts)
+    free = [contact for contact in contacts if not contact.protected]
+    sent = notify(
+        user=requester,
+        kind=LIAISON_DECISION,
+        reply_to=[by.email] if by else None,
+        subject=f"Contacting {names}: the key account at {organisation} has ended",
+        template="organisations/email/liaison_closed.txt",
+        context={
+            "requester": requester,
+            "organisation": organisation,
+            "names": names,
+            "many": len(contacts) > 1,
+            "free": joined(c.full_name for c in free),
+            "free_count": len(free),
+            "protected": joined(c.full_name for c in contacts if c.protected),
+            "protected_count": len(contacts) - len(free),
+            "operator": operator,
+            "by": by,
+        },
+    )
+    log_event(
+        logger,
+        "organisations.liaison_closed.emailed",
+        organisation=organisation.pk,
+        requester=requester.pk,
+        contacts=",".join(str(c.pk) for c in contacts),
+    )
+    return sent
 
 
 @email_task()

@@ -97,13 +97,17 @@ def key_account_remove(request, pk: int, account_id: int):
     check_perm(request.user, "organisations.change_key_account", account)
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         try:
-            keyaccounts.key_account_delete(account=account, by=request.user)
+            told = keyaccounts.key_account_delete(account=account, by=request.user)
         except ValidationError as error:
             _errors(request, error)
         else:
-            messages.success(
-                request, "The key account was ended; its contacts are no longer protected."
-            )
+            text = "The key account was ended; its contacts are no longer protected."
+            if told:
+                text += (
+                    f" {_count(told, 'colleague')} whose request was waiting"
+                    f" {'is' if told == 1 else 'are'} told by email that no answer will come."
+                )
+            messages.success(request, text)
         return redirect(account.organisation)
     account, requests, waiting = keyaccounts.key_account_ending(account)
     return render(

@@ -1,6 +1,7 @@
 """Key accounts: protected contacts, the liaison step, multi-touch organisations."""
 
 import datetime
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -684,7 +685,59 @@ def test_ending_a_key_account_asks_first_naming_what_goes_with_it(client, setup,
     assert "Ruth Key * — guidance: <em>Ask Tom first.</em>" in question
     client.post(end)  # no confirmation: nothing happens
     assert keyaccounts.contact_blockers(contact=setup["ruth"], user=helen)
-    client.post(end, {"confirm": "yes"})
+    assert "Whoever is still waiting is told by email that no answer will come." in question
+    done = client.post(end, {"confirm": "yes"}, follow=True).content.decode()
+    assert "1 colleague whose request was waiting is told by email" in done
     assert keyaccounts.contact_blockers(contact=setup["ruth"], user=helen) == []
     assert not LiaisonRequest.objects.exists()
     assert AuditEntry.objects.filter(action="organisations.key_account.deleted").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ending_a_key_account_tells_whoever_waited_that_no_answer_will_come(
+    setup, persona, cast, smtp_server, run_worker
+):
+    """Their requests go with the key account: without a word they would wait for ever.
+    Each is told which contacts are now free to contact and which another key account
+    still protects."""
+    tom, helen, grace, admin = (
+        setup["tom"],
+        persona("manager"),
+        persona("mailer"),
+        persona("admin"),
+    )
+    ruth, door = setup["ruth"], setup["other"]
+    keyaccounts.key_contact_mark(account=setup["account"], contact=door, guidance="", by=tom)
+    theirs = keyaccounts.key_account_create(
+        organisation=setup["org"], operator=grace, unit=cast["units"]["lubs"], by=admin
+    )
+    keyaccounts.key_contact_mark(account=theirs, contact=door, guidance="", by=grace)
+    for contact in (ruth, door):
+        keyaccounts.liaison_request_create(
+            requester=helen, contact=contact, reason="Fair", proposed_engagement="Spring fair"
+        )
+    run_worker()
+    before = len(smtp_server.messages())
+
+    keyaccounts.key_account_delete(account=setup["account"], by=admin)
+    run_worker()
+
+    [told] = smtp_server.wait_for(before + 1)[before:]
+    assert told["To"] == "manager@demo.ac.uk"
+    assert told["Reply-To"] == "admin@demo.ac.uk"
+    assert told["Subject"] == (
+        "[MyCareer] Contacting Open Door and Ruth Key: "
+        "the key account at Quillfeather Instruments has ended"
+    )
+    body = " ".join(told.get_content().split())
+    assert "Priya Shah has ended Tom Bennett's key account with Quillfeather Instruments" in body
+    assert "no answer will come" in body
+    assert "Ruth Key is no longer a key contact: you may contact them without asking" in body
+    assert "Open Door is still protected by another key account: ask again" in body
+    assert "Your requests to contact Open Door and Ruth Key were still waiting" in body
+    assert f"/organisations/{setup['org'].pk}/" in body
+    assert keyaccounts.contact_blockers(contact=ruth, user=helen) == []
+    assert keyaccounts.contact_blockers(contact=door, user=helen)  # Grace's request waits
+    assert LiaisonRequest.objects.filter(key_contact__key_account=theirs).count() == 1
+    time.sleep(0.2)
+    assert len(smtp_server.messages()) == before + 1  # one email, however many requests
