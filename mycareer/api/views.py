@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.api import services
 from mycareer.api.forms import ServiceTokenForm, TokenForm
@@ -67,18 +67,27 @@ def service_tokens(request):
 
 
 @require("api.use_tokens")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def revoke(request, pk: int):
+    """Revoke a token, after a page that says what stops with it: the systems that use it
+    fail at once, and a revoked token never works again."""
     if bounded_int(pk, low=1, high=MAX_ID) is None:
         raise Http404
-    token = get_object_or_404(ApiToken, pk=pk)
+    token = get_object_or_404(ApiToken.objects.select_related("unit"), pk=pk)
     if token.owner_id != request.user.pk and not request.user.has_perm("mycareer.administer"):
         return render(
             request, "403.html", {"reason": "This token is not yours to revoke."}, status=403
         )
-    services.token_revoke(token=token, by=request.user)
-    messages.success(request, f"“{token.name}” is revoked: it no longer works.")
-    return redirect("api_pages:service_tokens" if token.unit_id else "api_pages:tokens")
+    back = "api_pages:service_tokens" if token.unit_id else "api_pages:tokens"
+    if token.state != "active":
+        # Pressed twice, or a page left open: nothing is left to revoke.
+        messages.info(request, f"“{token.name}” is already {token.state}: it no longer works.")
+        return redirect(back)
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        services.token_revoke(token=token, by=request.user)
+        messages.success(request, f"“{token.name}” is revoked: it no longer works.")
+        return redirect(back)
+    return render(request, "api/token_revoke.html", {"token": token, "back": back})
 
 
 @require_safe

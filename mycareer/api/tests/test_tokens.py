@@ -189,8 +189,35 @@ def test_tokens_page_shows_the_secret_once_and_revokes(client, persona):
     assert secret.encode() not in again.content
     assert b"My calendar app" in again.content
     token = ApiToken.objects.get(owner=persona("student"))
-    assert client.post(f"/me/tokens/{token.pk}/revoke/").status_code == 302
+    revoke = f"/me/tokens/{token.pk}/revoke/"
+    assert f'href="{revoke}"'.encode() in again.content
+
+
+def test_revoking_asks_first_saying_what_stops_and_a_second_press_changes_nothing(
+    client, persona, token_for
+):
+    """A revoked token never works again and whatever uses it fails at once: one press
+    must not do it."""
+    token_for("student")
+    token = ApiToken.objects.get(owner=persona("student"))
+    ApiToken.objects.filter(pk=token.pk).update(
+        last_used_at=timezone.now(), last_used_from="192.0.2.7"
+    )
+    revoke = f"/me/tokens/{token.pk}/revoke/"
+    client.force_login(persona("student"))
+    question = " ".join(client.get(revoke).content.decode().split())
+    assert "Revoke the token “" in question
+    assert "from 192.0.2.7: whatever uses it stops working at once" in question
+    assert "A revoked token never works again" in question
+    assert client.post(revoke).status_code == 200  # no confirmation: nothing happens
+    assert ApiToken.objects.get(pk=token.pk).state == "active"
+    done = client.post(revoke, {"confirm": "yes"}, follow=True)
+    assert "is revoked: it no longer works" in done.content.decode()
     assert ApiToken.objects.get(pk=token.pk).state == "revoked"
+    [entry] = AuditEntry.objects.filter(action="api.token.revoked")
+    again = client.post(revoke, {"confirm": "yes"}, follow=True)
+    assert "is already revoked" in again.content.decode()
+    assert AuditEntry.objects.filter(action="api.token.revoked").get() == entry
 
 
 def test_nobody_revokes_another_persons_token_from_the_page(client, persona, token_for):

@@ -48,7 +48,7 @@ GET = {
     "api:vacancy_list": "LAAAAAAAAA",
     "api_pages:docs": "AAAAAAAAAA",
     "api_pages:explorer": "AAAAAAAAAA",
-    "api_pages:revoke": "LMMMMMMMMM",
+    "api_pages:revoke": "LADDDDDDDA",
     "api_pages:service_tokens": "LDDDDDDDDA",
     "api_pages:tokens": "LAAAAAAAAA",
     "bookings:attendance": "LDDDDDAADA",
