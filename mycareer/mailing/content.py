@@ -55,6 +55,7 @@ EXAMPLE = (
 
 _markdown = MarkdownIt("commonmark", {"html": False, "breaks": True})
 # Tags a person pasting HTML would expect to format; refused with a pointer to Markdown.
+_FULL_ADDRESS = re.compile(r"(https?://[^/\s]+|mailto:\S+@)", re.I)
 _HTML_TAG = re.compile(r"</?(p|br|b|strong|i|em|u|ul|ol|li|a|h[1-6]|div|span|table)\b[^>]*>", re.I)
 
 
@@ -66,11 +67,36 @@ def check_markdown(body: str) -> None:
             f"The text has an HTML tag ({tag.group(0)}), which would arrive as typed. "
             "Use Markdown instead: " + SYNTAX_HELP
         )
+    for words, href in unusable_links(body):
+        errors.append(
+            f"The link “{words}” goes to “{href}”, which is not a full web address: "
+            "the people who receive the email could not open it. Write the address in "
+            "full, starting https:// (or mailto: for an email address)."
+        )
     unknown = mailmerge.unknown_fields(body, MERGE_FIELDS)
     if unknown:
         errors.append(mailmerge.unknown_fields_message(unknown, MERGE_FIELDS, noun="merge field"))
     if errors:
         raise ValidationError({"body": errors})
+
+
+def unusable_links(body: str) -> list[tuple[str, str]]:
+    """(words, address) of each link an email program could not open: an address on this
+    site ("/fair"), one without its scheme ("www.example.ac.uk") or of another scheme."""
+    found = []
+    for block in _markdown.parse(body):
+        words: list[str] = []
+        href = None
+        for token in block.children or ():
+            if token.type == "link_open":
+                href, words = token.attrGet("href") or "", []
+            elif token.type == "link_close" and href is not None:
+                if not _FULL_ADDRESS.match(href):
+                    found.append(("".join(words) or href, href))
+                href = None
+            elif href is not None and token.content:
+                words.append(token.content)
+    return found
 
 
 def markdown_to_html(body: str) -> str:

@@ -301,6 +301,7 @@ def campaign_send(*, campaign: Campaign, by: User, confirmed: int) -> Campaign:
     if campaign.status != Campaign.Status.DRAFT:
         raise ValidationError("This campaign has already been sent or queued.")
     require_own(campaign, by, doing="send")
+    check_markdown(campaign.body)  # a draft saved before a rule was added must meet it too
     recipients = _recount(campaign, confirmed)
     left_out = dict(recipients.reasons)
     if settings.MYCAREER["BULK_EMAIL_NEEDS_APPROVAL"]:

@@ -79,3 +79,26 @@ def test_merge_values_are_escaped_in_html_only():
         "<p>Ann &lt;b&gt;Smith&lt;/b&gt;</p>"
     )
     assert merge("{{ organisation }}", Contact, escape=False) == "R&D Ltd"
+
+
+@pytest.mark.parametrize(
+    ("body", "href"),
+    [
+        ("[book a stand](/fair)", "/fair"),
+        ("[the fair](www.example.ac.uk/fair)", "www.example.ac.uk/fair"),
+        ("See [our page](fair.html) soon", "fair.html"),
+        ("[call us](tel:01234567890)", "tel:01234567890"),
+    ],
+)
+def test_links_a_recipient_could_not_open_are_refused(body, href):
+    with pytest.raises(ValidationError) as refused:
+        check_markdown(body)
+    message = refused.value.message_dict["body"][0]
+    assert f"goes to “{href}”" in message and "https://" in message
+
+
+def test_full_addresses_and_email_links_pass():
+    check_markdown(
+        "[fair](https://careers.example.ac.uk/fair), <https://a.example>, "
+        "[write](mailto:careers@example.ac.uk) and <careers@example.ac.uk>"
+    )

@@ -273,6 +273,17 @@ def test_a_stored_search_that_is_no_longer_valid_reaches_nobody(persona, tagged,
     assert not campaign.messages.exists()
 
 
+def test_a_draft_whose_link_no_recipient_could_open_is_not_sent(persona, tagged, make_campaign):
+    campaign = make_campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(body="Book at [the fair](/events/12/)")
+    campaign.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        services.campaign_send(campaign=campaign, by=persona("mailer"), confirmed=6)
+    assert "“/events/12/”" in refused.value.message_dict["body"][0]
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT and not campaign.messages.exists()
+
+
 # Leaving people out ------------------------------------------------------------------
 
 
