@@ -46,6 +46,37 @@ def upcoming_events(*, weeks: int = 12) -> list:
     )
 
 
+def events_to_offer(campaign=None) -> list:
+    """The events a campaign form offers: the coming weeks' shareable events, and the
+    ones a draft already promotes further ahead, so that saving it keeps them."""
+    offered = upcoming_events()
+    if campaign is not None:
+        shown = {event.pk for event in offered}
+        offered += [event for event in events_for(campaign) if event.pk not in shown]
+    return offered
+
+
+def no_longer_promoted(campaign) -> list[tuple]:
+    """(event, why) for each event a draft chose that it can no longer promote: they are
+    not in the email, and the form says so rather than dropping them without a word."""
+    if not campaign.promoted_events:
+        return []
+    still = {event.pk for event in events_for(campaign)}
+    now = timezone.now()
+    gone = Event.objects.filter(pk__in=set(campaign.promoted_events) - still)
+    return [(event, _why_not_promoted(event, now)) for event in gone.order_by("starts_at")]
+
+
+def _why_not_promoted(event, now) -> str:
+    if event.is_cancelled:
+        return "cancelled"
+    if not event.is_published:
+        return "no longer published"
+    if event.starts_at < now:
+        return "already started"
+    return "no longer open to employers or the public"
+
+
 def suggested_event_ids(campaign, events: list) -> set[int]:
     """Events relevant to the campaign's recipients: one of their organisations takes part,
     or an organisation taking part shares a sector or a tag with theirs."""

@@ -22,7 +22,12 @@ from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.mailing import chart, services
 from mycareer.mailing.content import render_for
-from mycareer.mailing.crosspromotion import events_for, suggested_event_ids, upcoming_events
+from mycareer.mailing.crosspromotion import (
+    events_for,
+    events_to_offer,
+    no_longer_promoted,
+    suggested_event_ids,
+)
 from mycareer.mailing.forms import (
     CampaignForm,
     ChartForm,
@@ -186,7 +191,7 @@ def campaign_create(request):
         recipients_everyone=everyone,
         purpose=request.POST.get("purpose") or Campaign.Purpose.EVENTS,
     )
-    events = upcoming_events()
+    events = events_to_offer()
     form = CampaignForm(
         request.POST or None,
         user=request.user,
@@ -231,7 +236,7 @@ def campaign_edit(request, pk: int):
         messages.error(request, "Only a draft can be changed.")
         return redirect(campaign)
     services.require_own(campaign, request.user, doing="change")
-    events = upcoming_events()
+    events = events_to_offer(campaign)
     try:
         suggested = suggested_event_ids(campaign, events)
     except ValidationError:
@@ -254,7 +259,12 @@ def campaign_edit(request, pk: int):
     return render(
         request,
         "mailing/campaign_form.html",
-        {"form": form, "campaign": campaign, "recipients": _recipients_summary(campaign)},
+        {
+            "form": form,
+            "campaign": campaign,
+            "recipients": _recipients_summary(campaign),
+            "no_longer_promoted": no_longer_promoted(campaign),
+        },
     )
 
 

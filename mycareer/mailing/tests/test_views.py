@@ -102,6 +102,34 @@ def test_the_edit_form_round_trips_and_never_widens_the_recipients(
     assert [c.pk for c in services.campaign_recipients(campaign).included] == before
 
 
+def test_an_unchanged_save_keeps_promoted_events_beyond_the_offered_weeks(
+    client, persona, make_campaign, shared_events
+):
+    """The form offers the next twelve weeks; an event the draft chose further ahead must
+    stay chosen, and one that can no longer be promoted is named, not dropped unseen."""
+    from mycareer.events import services as event_services
+    from mycareer.events.tests.factories import at, far_monday, make_event
+
+    far = make_event(
+        by=persona("manager"),
+        title="Summer internships showcase",
+        starts_at=at(far_monday(30), 10),
+        open_to_employers=True,
+        publish=True,
+    )
+    cancelled = shared_events[1]
+    campaign = make_campaign(promoted_events=[shared_events[0].pk, far.pk, cancelled.pk])
+    event_services.event_cancel(event=cancelled, by=persona("manager"), reason="Room lost")
+    client.force_login(persona("mailer"))
+    edit = reverse("mailing:campaign_edit", args=[campaign.pk])
+    shown = page(client.get(edit))
+    assert f"{cancelled.title}, " in shown and "(cancelled)" in shown
+    data = as_post(form_fields(shown, containing="subject"))
+    assert client.post(edit, data).status_code == 302
+    campaign.refresh_from_db()
+    assert sorted(campaign.promoted_events) == sorted([shared_events[0].pk, far.pk])
+
+
 def test_only_the_sender_opens_the_edit_pages(client, persona, make_campaign):
     campaign = make_campaign()
     client.force_login(persona("admin"))
