@@ -2,6 +2,7 @@ from django import forms
 
 from mycareer.accounts.models import Unit, User
 from mycareer.core.forms import IdChoiceField, bounded_formfield
+from mycareer.core.text import counted
 from mycareer.usergroup.models import Announcement, Feedback
 
 
@@ -12,8 +13,13 @@ class RepresentativeForm(forms.Form):
     )
 
 
+def staff_counted(count: int) -> str:
+    return counted(count, "member of staff", "members of staff")
+
+
 class AnnouncementForm(forms.ModelForm):
-    email = forms.BooleanField(label="Also email it to all staff", required=False)
+    # Off unless ticked: the email is the wide part, confirmed with its number next.
+    email = forms.BooleanField(required=False, initial=False)
 
     class Meta:
         model = Announcement
@@ -21,6 +27,28 @@ class AnnouncementForm(forms.ModelForm):
         fields = ["kind", "title", "body"]
         labels = {"kind": "Kind of announcement", "body": "Text"}
         widgets = {"body": forms.Textarea(attrs={"rows": 6})}
+
+    def __init__(self, *args, recipients: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        email = self.fields["email"]
+        email.label = f"Also email it to {staff_counted(recipients)}"
+        email.help_text = "Those who chose a daily digest find it there. You confirm it next."
+
+
+class AnnouncementEmailConfirmForm(forms.Form):
+    """The publisher ticks a box that names how many staff the email goes to; the page
+    also sends back the number it showed (`expected`), checked again by the service."""
+
+    confirm_email = forms.BooleanField(required=True)
+
+    def __init__(self, *args, recipients: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["confirm_email"]
+        field.label = f"Yes, email it to {staff_counted(recipients)}"
+        field.error_messages["required"] = (
+            f"Tick the box to email it to {staff_counted(recipients)}, "
+            "or change it and untick the email."
+        )
 
 
 class FeedbackForm(forms.ModelForm):

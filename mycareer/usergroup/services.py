@@ -1,12 +1,16 @@
 """The Super User Group: representatives, announcements, and the fault and improvement log."""
 
+import logging
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
 from mycareer.accounts.permissions import check_perm
+from mycareer.core.logs import log_event
 from mycareer.usergroup.models import (
     Announcement,
     AnnouncementDismissal,
@@ -15,11 +19,36 @@ from mycareer.usergroup.models import (
     FeedbackVote,
     Representative,
 )
+from mycareer.usergroup.selectors import announcement_recipients
 from mycareer.usergroup.tasks import (
     email_announcement,
     email_feedback_logged,
     email_feedback_triaged,
 )
+
+logger = logging.getLogger(__name__)
+
+
+class StaffCountChanged(ValidationError):
+    """The number of staff the email would reach is not the number the publisher confirmed."""
+
+    def __init__(self, *, confirmed: int | None, now: int):
+        self.confirmed, self.now = confirmed, now
+        if confirmed is None:
+            message = ngettext(
+                "Confirm that it goes by email to %(now)d member of staff.",
+                "Confirm that it goes by email to %(now)d members of staff.",
+                now,
+            ) % {"now": now}
+        else:
+            message = ngettext(
+                "It would now go by email to %(now)d member of staff (you confirmed "
+                "%(confirmed)d). Check the number and confirm again.",
+                "It would now go by email to %(now)d members of staff (you confirmed "
+                "%(confirmed)d). Check the number and confirm again.",
+                now,
+            ) % {"now": now, "confirmed": confirmed}
+        super().__init__(message, code="staff_count_changed")
 
 
 @transaction.atomic
@@ -46,14 +75,40 @@ def representative_appoint(*, unit: Unit, user: User, by: User) -> Representativ
 
 @transaction.atomic
 def announcement_publish(
-    *, title: str, body: str, kind: str, by: User, email: bool = False
+    *,
+    title: str,
+    body: str,
+    kind: str,
+    by: User,
+    email: bool = False,
+    confirmed: int | None = None,
 ) -> Announcement:
-    """Publish an update for all staff; with `email`, the worker also emails it to them."""
+    """Publish an update for all staff; with `email`, the worker also emails it to them.
+
+    A page passes the number of staff it showed as `confirmed`: if the email would now
+    reach more or fewer, nothing is published. (Seeds and tests, where no one is asked,
+    leave it out.)
+    """
     check_perm(by, "usergroup.publish_announcement")
+    recipients = len(announcement_recipients()) if email else 0
+    if email and confirmed is not None and confirmed != recipients:
+        raise StaffCountChanged(confirmed=confirmed, now=recipients)
     announcement = Announcement.objects.create(title=title, body=body, kind=kind, published_by=by)
-    audit.log(announcement, "usergroup.announcement.published", by=by, data={"email": email})
+    audit.log(
+        announcement,
+        "usergroup.announcement.published",
+        by=by,
+        data={"email": email, "recipients": recipients},
+    )
     if email:
         transaction.on_commit(lambda: email_announcement.enqueue(announcement.pk))
+    log_event(
+        logger,
+        "usergroup.announcement.published",
+        announcement=announcement.pk,
+        by=by.pk,
+        emailed_to=recipients,
+    )
     return announcement
 
 

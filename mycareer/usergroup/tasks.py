@@ -5,20 +5,20 @@ from mycareer.accounts.models import User
 from mycareer.accounts.notifications import notify
 from mycareer.core.retry import email_task
 from mycareer.usergroup.models import Announcement, Feedback, Representative
+from mycareer.usergroup.selectors import ANNOUNCEMENT, announcement_recipients
 
-ANNOUNCEMENT = "usergroup.announcement"
 FEEDBACK_LOGGED = "usergroup.feedback_logged"
 FEEDBACK_TRIAGED = "usergroup.feedback_triaged"
 
 
 @email_task()
 def email_announcement(announcement_id: int) -> int:
-    """Email an announcement to every active member of staff, one message each."""
+    """Email an announcement to the staff the publisher confirmed, one message each."""
     announcement = Announcement.objects.select_related("published_by").get(pk=announcement_id)
     if announcement.emailed_at:
         return 0
     sent = 0
-    for person in User.objects.filter(kind=User.Kind.STAFF, is_active=True).order_by("pk"):
+    for person in announcement_recipients():
         sent += notify(
             user=person,
             kind=ANNOUNCEMENT,

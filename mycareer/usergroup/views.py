@@ -6,16 +6,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from mycareer.accounts.models import Unit
 from mycareer.accounts.permissions import check_perm
-from mycareer.core.forms import add_validation_error, bounded_ids
+from mycareer.core.forms import add_validation_error, bounded_ids, bounded_int
 from mycareer.core.http import safe_next
 from mycareer.core.permissions import require
-from mycareer.usergroup import services
+from mycareer.usergroup import selectors, services
 from mycareer.usergroup.forms import (
+    AnnouncementEmailConfirmForm,
     AnnouncementForm,
     CommentForm,
     FeedbackForm,
     RepresentativeForm,
     TriageForm,
+    staff_counted,
 )
 from mycareer.usergroup.models import Announcement, Feedback, Representative
 
@@ -59,11 +61,46 @@ def group(request):
 @require_http_methods(["GET", "POST"])
 @require("usergroup.publish_announcement")
 def announcement_create(request):
-    form = AnnouncementForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        services.announcement_publish(by=request.user, **form.cleaned_data)
-        messages.success(request, "The announcement is published on staff home pages.")
-        return redirect("usergroup:group")
+    """Write an announcement; emailing it too is confirmed with the number of staff."""
+    recipients = len(selectors.announcement_recipients())
+    form = AnnouncementForm(request.POST or None, recipients=recipients)
+    step = request.POST.get("step", "")
+    if request.method == "POST" and form.is_valid() and step != "edit":
+        data = form.cleaned_data
+        if not data["email"]:
+            services.announcement_publish(by=request.user, **data)
+            messages.success(request, "The announcement is published on staff home pages.")
+            return redirect("usergroup:group")
+        confirm = AnnouncementEmailConfirmForm(
+            request.POST if step == "publish" else None, recipients=recipients
+        )
+        if step == "publish" and confirm.is_valid():
+            # The number the page showed: the service refuses it if it is out of date.
+            seen = bounded_int(request.POST.get("expected"))
+            try:
+                if seen is None:
+                    raise services.StaffCountChanged(confirmed=None, now=recipients)
+                services.announcement_publish(by=request.user, **data, confirmed=seen)
+            except services.StaffCountChanged as error:
+                messages.error(request, error.messages[0])
+                confirm = AnnouncementEmailConfirmForm(recipients=recipients)
+            else:
+                messages.success(
+                    request,
+                    "The announcement is published on staff home pages and is on its way "
+                    f"by email to {staff_counted(recipients)}.",
+                )
+                return redirect("usergroup:group")
+        return render(
+            request,
+            "usergroup/announcement_confirm.html",
+            {
+                "form": form,
+                "confirm": confirm,
+                "recipients": recipients,
+                "staff": staff_counted(recipients),
+            },
+        )
     return render(request, "usergroup/announcement_form.html", {"form": form})
 
 

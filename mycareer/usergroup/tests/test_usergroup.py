@@ -131,12 +131,15 @@ def test_announcements_can_be_emailed_to_staff(persona, cast, smtp_server, run_w
 
     # Priya reads MyCareer's notifications once a day.
     User.objects.filter(pk=persona("admin").pk).update(notification_mode=NotificationMode.DIGEST)
+    from mycareer.usergroup.selectors import announcement_recipients
+
     services.announcement_publish(
         by=persona("admin"),
         kind="policy",
         title="New data protection guidance",
         body="Read it",
         email=True,
+        confirmed=len(announcement_recipients()),
     )
     run_worker()
     messages = [
