@@ -2,7 +2,8 @@
 
 Operators (Action.EDIT) organise events of their own units; a member of a faculty
 organises for its schools and departments too. Administrators may do everything.
-Seeing an event follows `selectors.visible_events`, the one place that decides it.
+Seeing an event follows `selectors.can_see_event`: what `visible_events` lists, and
+the events a student has had a place at, whatever their audience says now.
 """
 
 import rules

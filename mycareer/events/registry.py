@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.db.models import Q
+
 if TYPE_CHECKING:
     from mycareer.accounts.models import User
 
@@ -28,6 +30,39 @@ def unregister_personal_feed_source(source: PersonalFeedSource, *, name: str = "
 
 def personal_feed_sources() -> list[PersonalFeedSource]:
     return list(_personal_sources.values())
+
+
+# A person's own places at events --------------------------------------------------------
+
+# callable(user) -> Q over Event: the events at which this person holds, held or lost a
+# place of their own (a booking or a place on the waiting list, whatever its status now)
+PlacesSource = Callable[..., Q]
+
+_places_sources: dict[str, PlacesSource] = {}
+
+
+def register_places_source(source: PlacesSource, *, name: str) -> None:
+    """Say which events a person has had a place at, so each event's page opens for them.
+
+    Every email about a place links to its event, and the person may be outside the
+    audience (staff booked them in, or the audience changed since).
+    """
+    _places_sources[name] = source
+
+
+def unregister_places_source(*, name: str) -> None:
+    _places_sources.pop(name, None)
+
+
+def places_of(user) -> Q | None:
+    """Events this person has had a place at, as one condition (None: no source knows)."""
+    conditions = [source(user) for source in _places_sources.values()]
+    if not conditions:
+        return None
+    found = conditions[0]
+    for condition in conditions[1:]:
+        found |= condition
+    return found
 
 
 # Cancelling an event ---------------------------------------------------------------------

@@ -3,12 +3,13 @@
 import datetime
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from mycareer.accounts.selectors import member_units, remember_member_units
 from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event, OpeningRequest
-from mycareer.events.registry import personal_feed_sources
+from mycareer.events.registry import personal_feed_sources, places_of
 from mycareer.events.units import UnitTree
 from mycareer.organisations.timeline import TimelineEntry
 
@@ -127,7 +128,42 @@ def visible_events(user, tree: UnitTree | None = None) -> QuerySet[Event]:
 
 
 def can_see_event(user, event: Event) -> bool:
+    """Whether `user` may open this event's page (one query).
+
+    The events `visible_events` gives, and also a published or cancelled event at which
+    the student holds, held or lost a place, or a place on its waiting list: staff may
+    book a student outside the audience, an audience may change after booking, and
+    every email about a place links to its event. Drafts stay unknown; lists and
+    calendars keep to `visible_events`.
+    """
+    events = visible_events(user)
+    if getattr(user, "is_student", False) and user.is_active:
+        had_a_place = places_of(user)
+        if had_a_place is not None:
+            events = events | Event.objects.filter(had_a_place, status__in=LISTED)
+    return events.filter(pk=event.pk).exists()
+
+
+def is_for(user, event: Event) -> bool:
+    """Whether the event is meant for this person (its audience), as `visible_events` says.
+
+    Not whether its page opens for them (`can_see_event`): a place they once had opens the
+    page, but not the right to book again outside the audience.
+    """
     return visible_events(user).filter(pk=event.pk).exists()
+
+
+def places_at_bookings(user) -> Q:
+    """Events with a booking or waiting-list entry of this person's, in any status.
+
+    The bookings app's rows, found by model label because events never imports
+    bookings; registered as a places source when bookings is installed.
+    """
+    booking = apps.get_model("bookings", "Booking")
+    entry = apps.get_model("bookings", "WaitlistEntry")
+    return Q(Exists(booking.objects.filter(event=OuterRef("pk"), student=user))) | Q(
+        Exists(entry.objects.filter(event=OuterRef("pk"), student=user))
+    )
 
 
 def for_calendar(events: QuerySet[Event]) -> QuerySet[Event]:
