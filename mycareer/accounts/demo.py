@@ -27,6 +27,7 @@ from mycareer.accounts.models import (
     Unit,
     User,
 )
+from mycareer.accounts.permissions import staff_bound_by_terms
 
 DEMO_PASSWORD = "demo-password-1"
 # Administrators sign in with two steps. The demo administrator's authenticator key is
@@ -210,7 +211,11 @@ def seed_university(cast: dict) -> None:
     if not Authenticator.objects.filter(user=admin, type=Authenticator.Type.TOTP).exists():
         TOTP.activate(admin, DEMO_TOTP_SECRET)
     terms = TermsVersion.objects.filter(version="2.1").first() or services.terms_publish(
-        version="2.1", title="MyCareer terms of use", body=TERMS_BODY, by=admin
+        version="2.1",
+        title="MyCareer terms of use",
+        body=TERMS_BODY,
+        by=admin,
+        confirmed=staff_bound_by_terms().count(),
     )
 
     staff: dict[str, User] = {}

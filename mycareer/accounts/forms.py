@@ -9,6 +9,7 @@ from mycareer.core.forms import (
     SingleLineField,
     bounded_formfield,
 )
+from mycareer.core.text import counted
 
 
 class AccessGrantForm(forms.Form):
@@ -62,6 +63,21 @@ class TermsPublishForm(forms.Form):
     version = SingleLineField(label="Version number", max_length=20)
     title = SingleLineField(label="Title", max_length=200)
     body = forms.CharField(label="Text of the terms", widget=forms.Textarea)
+
+
+class TermsConfirmForm(forms.Form):
+    """The publisher ticks a box that names how many people must accept before going on."""
+
+    confirm = forms.BooleanField(required=True)
+
+    def __init__(self, *args, asked: int, version: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = counted(asked, "person", "people")
+        field = self.fields["confirm"]
+        field.label = f"Yes, ask {people} to accept version {version} before they go on"
+        field.error_messages["required"] = (
+            f"Tick the box to ask {people} to accept version {version}, or change the terms."
+        )
 
 
 class StaffFilterForm(forms.Form):

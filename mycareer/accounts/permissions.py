@@ -321,6 +321,13 @@ STANDING = PreparedQuery(
 )
 
 
+def staff_bound_by_terms() -> QuerySet:
+    """Who a new version of the terms stops until they accept it, as `compute_access`
+    (and so the terms middleware) judges: active staff who are not superusers, whom it
+    lets through. The publish page states this number and the publisher confirms it."""
+    return User.objects.filter(kind=User.Kind.STAFF, is_active=True, is_superuser=False)
+
+
 def compute_access(user, *, today: datetime.date | None = None) -> Access:
     """Work out what `user` may do today and why not; prefer `access_for`, which caches."""
     today = today or timezone.localdate()

@@ -1,10 +1,12 @@
 """Changes to people, access, training and terms. Every change is audited."""
 
 import datetime
+import logging
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from mycareer import audit
 from mycareer.accounts.models import (
@@ -17,7 +19,15 @@ from mycareer.accounts.models import (
     TrainingSession,
     User,
 )
-from mycareer.accounts.permissions import check_perm, forget_access
+from mycareer.accounts.permissions import (
+    check_perm,
+    current_terms,
+    forget_access,
+    staff_bound_by_terms,
+)
+from mycareer.core.logs import log_event
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -220,13 +230,93 @@ def training_completion_record(
     return record
 
 
+class TermsAlreadyPublished(ValidationError):
+    """These very words were published under this version number already (a second press)."""
+
+    def __init__(self, terms: TermsVersion):
+        self.terms = terms
+        super().__init__(
+            f"Version {terms.version} is already published; it was not published again.",
+            code="already_published",
+        )
+
+
+class TermsAudienceChanged(ValidationError):
+    """The number of people asked to accept is not the number the publisher confirmed."""
+
+    def __init__(self, *, confirmed: int, now: int):
+        self.confirmed, self.now = confirmed, now
+        super().__init__(
+            ngettext(
+                "%(now)d person would now be asked to accept the terms (you confirmed "
+                "%(confirmed)d). Check the number and confirm again.",
+                "%(now)d people would now be asked to accept the terms (you confirmed "
+                "%(confirmed)d). Check the number and confirm again.",
+                now,
+            )
+            % {"now": now, "confirmed": confirmed},
+            code="terms_audience_changed",
+        )
+
+
+def terms_check_new(*, version: str, title: str, body: str) -> None:
+    """Refuse a version number already used: raises TermsAlreadyPublished for the same
+    words (pressed twice), a ValidationError for other words under that number."""
+    existing = TermsVersion.objects.filter(version=version).first()
+    if existing is None:
+        return
+    if existing.title == title and existing.body == body:
+        raise TermsAlreadyPublished(existing)
+    raise ValidationError(
+        {
+            "version": f"Version {version} is already published with other words: "
+            "give this text a new version number."
+        }
+    )
+
+
+def terms_published_by(*, user: User, version: str, title: str, body: str) -> TermsVersion | None:
+    """The current terms if `user` published them with exactly these words (a second press
+    of the publish button); else None, and nothing about other versions is told."""
+    current = current_terms()
+    if current is None or current.published_by_id != user.pk:
+        return None
+    return (
+        current
+        if (current.version, current.title, current.body) == (version, title, body)
+        else None
+    )
+
+
 @transaction.atomic
-def terms_publish(*, version: str, title: str, body: str, by: User | None) -> TermsVersion:
-    """Publish a new version of the usage terms; every member of staff accepts it again."""
-    if TermsVersion.objects.filter(version=version).exists():
-        raise ValidationError({"version": "A terms version with this number already exists."})
-    terms = TermsVersion.objects.create(version=version, title=title, body=body, published_by=by)
-    audit.log(terms, "accounts.terms.published", by=by, data={"version": version})
+def terms_publish(
+    *, version: str, title: str, body: str, by: User | None, confirmed: int
+) -> TermsVersion:
+    """Publish a new version of the usage terms; everyone `staff_bound_by_terms` counts
+    accepts it before going on. `confirmed` is that number as the publisher saw it."""
+    terms_check_new(version=version, title=title, body=body)
+    asked = staff_bound_by_terms().count()
+    if confirmed != asked:
+        raise TermsAudienceChanged(confirmed=confirmed, now=asked)
+    try:
+        with transaction.atomic():
+            terms = TermsVersion.objects.create(
+                version=version, title=title, body=body, published_by=by
+            )
+    except IntegrityError:
+        # Pressed twice at the same moment: the other press published it first.
+        terms_check_new(version=version, title=title, body=body)
+        raise
+    audit.log(terms, "accounts.terms.published", by=by, data={"version": version, "asked": asked})
+    log_event(
+        logger,
+        "accounts.terms.published",
+        terms=terms.pk,
+        by=by.pk if by else None,
+        asked=asked,
+    )
+    if by is not None:
+        forget_access(by)  # the publisher, too, has a new version to accept
     return terms
 
 

@@ -17,6 +17,7 @@ from mycareer.accounts.forms import (
     AttendanceForm,
     StaffFilterForm,
     StaffProfileForm,
+    TermsConfirmForm,
     TermsPublishForm,
     TrainingSessionForm,
 )
@@ -26,6 +27,7 @@ from mycareer.accounts.permissions import (
     access_for,
     current_terms,
     has_accepted_current_terms,
+    staff_bound_by_terms,
 )
 from mycareer.audit.selectors import audit_for_person
 from mycareer.core.forms import add_validation_error, bounded_ids, bounded_int
@@ -33,6 +35,7 @@ from mycareer.core.http import safe_next
 from mycareer.core.models import FailedTask
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
+from mycareer.core.text import counted
 from mycareer.core.views import visible_panels
 
 
@@ -132,22 +135,63 @@ def terms(request):
     )
 
 
-@require("mycareer.administer")
 @require_http_methods(["GET", "POST"])
 def terms_publish(request):
+    """Write new terms, preview them with how many people must accept, confirm, publish."""
+    if (
+        request.method == "POST"
+        and request.POST.get("step") == "publish"
+        and request.user.is_authenticated
+    ):
+        form = TermsPublishForm(request.POST)
+        if form.is_valid():
+            published = services.terms_published_by(user=request.user, **form.cleaned_data)
+            if published is not None:
+                # Pressed twice: the first press published it, and its publisher, like
+                # everyone else, may not administer again until accepting it.
+                messages.info(request, services.TermsAlreadyPublished(published).messages[0])
+                return redirect("accounts:terms")
+    return _terms_publish(request)
+
+
+@require("mycareer.administer")
+def _terms_publish(request):
+    asked = staff_bound_by_terms().count()
     form = TermsPublishForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            terms = services.terms_publish(by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(
-                request,
-                f"Version {terms.version} is published: staff will accept it at their next visit.",
-            )
-            return redirect("accounts:terms")
-    return render(request, "accounts/terms_publish.html", {"form": form})
+    step = request.POST.get("step", "")
+    context = {"form": form, "asked": asked, "people": counted(asked, "person", "people")}
+    if request.method != "POST" or step == "edit" or not form.is_valid():
+        return render(request, "accounts/terms_publish.html", context)
+    data = form.cleaned_data
+    confirm = TermsConfirmForm(
+        request.POST if step == "publish" else None, asked=asked, version=data["version"]
+    )
+    try:
+        services.terms_check_new(**data)
+        if step == "publish" and confirm.is_valid():
+            # The number the page showed: the service refuses it if it is out of date.
+            seen = bounded_int(request.POST.get("expected"))
+            if seen is None:
+                messages.error(request, f"Confirm again that {context['people']} must accept it.")
+                confirm = TermsConfirmForm(asked=asked, version=data["version"])
+            else:
+                terms = services.terms_publish(by=request.user, **data, confirmed=seen)
+                messages.success(
+                    request,
+                    f"Version {terms.version} is published: {context['people']} will be asked "
+                    "to accept it before they go on.",
+                )
+                return redirect("accounts:terms")
+    except services.TermsAlreadyPublished as error:
+        messages.info(request, error.messages[0])
+        return redirect("accounts:terms")
+    except services.TermsAudienceChanged as error:
+        messages.error(request, error.messages[0])
+        confirm = TermsConfirmForm(asked=asked, version=data["version"])
+    except ValidationError as error:
+        add_validation_error(form, error)
+        return render(request, "accounts/terms_publish.html", context)
+    return render(request, "accounts/terms_publish_confirm.html", {**context, "confirm": confirm})
 
 
 @require("mycareer.administer")

@@ -48,10 +48,16 @@ def test_every_way_to_the_login_page_keeps_every_parameter(client, cast, asked):
 
 def test_staff_sent_to_the_terms_come_back_with_every_parameter(client, persona, cast):
     from mycareer.accounts import services
-    from mycareer.accounts.permissions import current_terms
+    from mycareer.accounts.permissions import current_terms, staff_bound_by_terms
 
     client.force_login(persona("operator"))
-    services.terms_publish(version="9.9", title="Terms", body="New terms.", by=persona("admin"))
+    services.terms_publish(
+        version="9.9",
+        title="Terms",
+        body="New terms.",
+        by=persona("admin"),
+        confirmed=staff_bound_by_terms().count(),
+    )
     asked = reverse("organisations:search") + "?text=acme&tags_all=NHS"
     response = client.get(asked)
     assert response.status_code == 302

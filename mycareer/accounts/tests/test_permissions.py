@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from mycareer.accounts import services
 from mycareer.accounts.models import AccessLevel, TrainingCourse
-from mycareer.accounts.permissions import Action, access_for, compute_access
+from mycareer.accounts.permissions import (
+    Action,
+    access_for,
+    compute_access,
+    staff_bound_by_terms,
+)
 
 V, E, D, B, A = Action.VIEW, Action.EDIT, Action.DELETE, Action.BULK_EMAIL, Action.ADMINISTER
 
@@ -133,7 +138,13 @@ def test_a_new_terms_version_must_be_accepted_again(client, persona, cast):
     user = persona("operator")
     client.force_login(user)
     assert client.get(reverse("accounts:training_sessions")).status_code == 200
-    new = services.terms_publish(version="2.2", title="Terms", body="New rules", by=cast["admin"])
+    new = services.terms_publish(
+        version="2.2",
+        title="Terms",
+        body="New rules",
+        by=cast["admin"],
+        confirmed=staff_bound_by_terms().count(),
+    )
     access = compute_access(user)
     assert not access.can(Action.VIEW)
     assert "Accept the current terms" in access.why_not(Action.EDIT)
@@ -150,7 +161,13 @@ def test_a_new_terms_version_must_be_accepted_again(client, persona, cast):
 @pytest.mark.django_db
 def test_accepting_terms_without_ticking_the_box_is_refused(client, persona, cast):
     user = persona("operator")
-    services.terms_publish(version="2.2", title="Terms", body="New rules", by=cast["admin"])
+    services.terms_publish(
+        version="2.2",
+        title="Terms",
+        body="New rules",
+        by=cast["admin"],
+        confirmed=staff_bound_by_terms().count(),
+    )
     client.force_login(user)
     response = client.post(reverse("accounts:terms"), {})
     assert response.status_code == 200
@@ -160,7 +177,13 @@ def test_accepting_terms_without_ticking_the_box_is_refused(client, persona, cas
 
 @pytest.mark.django_db
 def test_students_and_employers_are_not_asked_for_staff_terms(client, persona, cast):
-    services.terms_publish(version="2.2", title="Terms", body="New rules", by=cast["admin"])
+    services.terms_publish(
+        version="2.2",
+        title="Terms",
+        body="New rules",
+        by=cast["admin"],
+        confirmed=staff_bound_by_terms().count(),
+    )
     client.force_login(persona("student"))
     assert client.get("/").status_code == 200
 

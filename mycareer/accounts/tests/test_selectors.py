@@ -8,7 +8,12 @@ from django.utils import timezone
 
 from mycareer.accounts import selectors, services
 from mycareer.accounts.models import AccessLevel, TrainingCourse, TrainingRecord
-from mycareer.accounts.permissions import Action, compute_access, current_terms
+from mycareer.accounts.permissions import (
+    Action,
+    compute_access,
+    current_terms,
+    staff_bound_by_terms,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +28,9 @@ def _expire_operator_training(user, *, days_ago: int) -> datetime.date:
 
 def test_the_access_list_agrees_with_compute_access_for_every_member_of_staff(persona, cast):
     _expire_operator_training(persona("operator"), days_ago=1)
-    services.terms_publish(version="9.9", title="Terms", body="New.", by=None)
+    services.terms_publish(
+        version="9.9", title="Terms", body="New.", by=None, confirmed=staff_bound_by_terms().count()
+    )
     services.terms_accept(user=persona("manager"), terms=current_terms())
     for person in selectors.staff_with_access():
         access = compute_access(person)
@@ -48,7 +55,9 @@ def test_training_that_ends_today_is_still_valid_and_yesterday_is_not(persona, c
 
 def test_the_access_list_page_shows_expired_training_and_unaccepted_terms(client, persona, cast):
     expired = _expire_operator_training(persona("operator"), days_ago=1)
-    terms = services.terms_publish(version="9.9", title="Terms", body="New.", by=None)
+    terms = services.terms_publish(
+        version="9.9", title="Terms", body="New.", by=None, confirmed=staff_bound_by_terms().count()
+    )
     services.terms_accept(user=persona("admin"), terms=terms)
     client.force_login(persona("admin"))
     response = client.get(reverse("accounts:access_list"), {"q": "operator@demo.ac.uk"})
