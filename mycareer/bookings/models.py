@@ -104,6 +104,8 @@ class Booking(models.Model):
 
     # Set by selectors.cancelled_for on places ended with their event: "place".
     ended: str
+    # Set by services.check_in when correcting a no-show lifted the restriction it started.
+    lifted_ban: "BookingBan | None" = None
 
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", "Booked"
@@ -309,6 +311,11 @@ class BookingBan(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     lift_reason = models.TextField(blank=True)
+    # Lifted because attendance was corrected and the no-shows left fell below the limit:
+    # it should never have started, so it is not the restriction no-shows are counted from.
+    # db_default too: the running release's code, which knows nothing of the column, can
+    # still start restrictions while the migration is applied.
+    lifted_by_correction = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-starts_at", "-pk"]

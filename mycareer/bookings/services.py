@@ -14,11 +14,12 @@ import datetime
 import functools
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -48,6 +49,7 @@ from mycareer.organisations.models import Contact
 
 __all__ = [
     "attendance_close",
+    "attendance_close_preview",
     "booking_ban_lift",
     "booking_cancel",
     "booking_create",
@@ -686,7 +688,9 @@ def check_in(*, booking: Booking, by: User) -> tuple[Booking, bool]:
     """Record that the person arrived; checking in again changes nothing.
 
     Returns the booking and whether this call changed it. A no-show can be checked in
-    after attendance was closed, to correct the record.
+    after attendance was closed, to correct the record: when that leaves the student
+    under the no-show limit, the restriction it helped start is lifted, and
+    `booking.lifted_ban` names it (else it is None).
     """
     now = timezone.now()
     booking = Booking.objects.select_related("event", "student").get(pk=booking.pk)
@@ -703,6 +707,7 @@ def check_in(*, booking: Booking, by: User) -> tuple[Booking, bool]:
         changed = Booking.objects.filter(
             pk=booking.pk, status__in=[Booking.Status.CONFIRMED, Booking.Status.NO_SHOW]
         ).update(status=Booking.Status.ATTENDED, checked_in_at=now, checked_in_by=by)
+        lifted = None
         if changed:
             audit.log(
                 booking,
@@ -711,7 +716,10 @@ def check_in(*, booking: Booking, by: User) -> tuple[Booking, bool]:
                 person=booking.student,
                 data={"event": booking.event_id, "was": booking.status},
             )
+            if booking.status == Booking.Status.NO_SHOW:
+                lifted = _lift_if_corrected(booking=booking, by=by, now=now)
     booking.refresh_from_db()
+    booking.lifted_ban = lifted
     return booking, bool(changed)
 
 
@@ -830,32 +838,102 @@ def end_with_event(event: Event, *, by: User | None, now: datetime.datetime) -> 
 # After the event ------------------------------------------------------------------------
 
 
-def attendance_close(*, event: Event, by: User) -> list[Booking]:
+@dataclass(frozen=True)
+class Restriction:
+    """A restriction that closing attendance starts: the student reached the limit with
+    `no_shows` no-shows since `since`."""
+
+    student: User
+    no_shows: int
+    since: datetime.datetime
+
+
+@dataclass(frozen=True)
+class AttendanceClosing:
+    """What closing an event's attendance does: who becomes a no-show, and which of them
+    reach the no-show limit (restricted from booking and emailed)."""
+
+    no_shows: list[Booking]
+    restrictions: list[Restriction]
+    policy: NoShowPolicy
+
+    @property
+    def figures(self) -> str:
+        """What closing does, in one sentence (the confirmation and its recheck say it)."""
+        if not self.no_shows:
+            return "Everyone who booked was checked in: nobody will be marked no-show."
+        text = ngettext(
+            "%(count)d booked student not checked in will be marked no-show",
+            "%(count)d booked students not checked in will be marked no-show",
+            len(self.no_shows),
+        ) % {"count": len(self.no_shows)}
+        if not self.policy.enabled:
+            return f"{text}; the no-show policy is off, so nobody will be restricted."
+        if not self.restrictions:
+            return f"{text}; none of them will reach the no-show limit."
+        return (
+            f"{text}; {len(self.restrictions)} of them will reach the no-show limit, "
+            "be restricted from booking and be emailed."
+        )
+
+    @property
+    def restricted_ids(self) -> set[int]:
+        return {r.student.pk for r in self.restrictions}
+
+
+def attendance_close_preview(*, event: Event) -> AttendanceClosing:
+    """What closing attendance now would do, for the person to confirm; changes nothing.
+
+    Refuses (ValidationError) when attendance cannot be closed now.
+    """
+    # Read afresh: the event's cached settings may predate a closing.
+    settings = BookingSettings.objects.select_related("event").filter(pk=event.pk).first()
+    settings = settings or BookingSettings(event=event)
+    now = timezone.now()
+    refusal = _closing_refusal(settings, now)
+    if refusal:
+        raise ValidationError(refusal)
+    return _closing(settings, now)
+
+
+def attendance_close(
+    *,
+    event: Event,
+    by: User,
+    expected_no_shows: int | None = None,
+    expected_restrictions: int | None = None,
+) -> AttendanceClosing:
     """Close attendance: everyone booked and not checked in becomes a no-show.
 
-    The no-show policy is applied to each of them. Returns the no-shows.
+    The no-show policy is applied to each of them: who reaches the limit is restricted
+    and emailed. `expected_*` are the figures the person confirmed (from
+    `attendance_close_preview`); when they no longer hold, nothing changes and the
+    refusal says so. Returns what was done.
     """
     with transaction.atomic():
         settings = _lock(event)
         event = settings.event
         now = timezone.now()
-        if event.is_cancelled:
-            _refuse("This event was cancelled.")
-        if settings.attendance_closed:
-            when = selectors.when_text(settings.attendance_closed_at)
-            _refuse(f"Attendance was already closed on {when}.")
-        refusal = selectors.attendance_refusal(event, now)
+        refusal = _closing_refusal(settings, now)
         if refusal:
-            _refuse(refusal, event_id=event.pk, action="close_attendance")
+            # Refusals about time are logged (as everywhere); a second press is not.
+            timing = not (settings.attendance_closed or event.is_cancelled)
+            fields = {"event_id": event.pk, "action": "close_attendance"} if timing else {}
+            _refuse(refusal, **fields)
         _expire_due(settings, now=now)
-        no_shows = list(
-            Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED).select_related(
-                "student"
+        closing = _closing(settings, now)
+        expected = (expected_no_shows, expected_restrictions)
+        found = (len(closing.no_shows), len(closing.restrictions))
+        if any(want is not None and want != got for want, got in zip(expected, found, strict=True)):
+            _refuse(
+                f"The figures changed since you looked: now {closing.figures} "
+                "Check them and close attendance again."
             )
-        )
-        Booking.objects.filter(pk__in=[b.pk for b in no_shows]).update(
+        Booking.objects.filter(pk__in=[b.pk for b in closing.no_shows]).update(
             status=Booking.Status.NO_SHOW
         )
+        for booking in closing.no_shows:
+            booking.status = Booking.Status.NO_SHOW
         settings.attendance_closed_at = now
         settings.attendance_closed_by = by
         settings.save(update_fields=["attendance_closed_at", "attendance_closed_by", "updated_at"])
@@ -864,40 +942,101 @@ def attendance_close(*, event: Event, by: User) -> list[Booking]:
             event,
             "bookings.attendance.closed",
             by=by,
-            data={"attended": attended, "no_shows": len(no_shows)},
+            data={
+                "attended": attended,
+                "no_shows": len(closing.no_shows),
+                "restricted": len(closing.restrictions),
+            },
         )
-        policy = NoShowPolicy.current()
-        for booking in no_shows:
-            booking.status = Booking.Status.NO_SHOW
-            _apply_policy(student=booking.student, policy=policy, now=now, by=by)
-        return no_shows
+        for restriction in closing.restrictions:
+            _start_ban(restriction, policy=closing.policy, now=now, by=by)
+        return closing
 
 
-def _apply_policy(
-    *, student: User, policy: NoShowPolicy, now: datetime.datetime, by: User | None
-) -> BookingBan | None:
-    """Start a restriction when the student reached the policy's number of no-shows.
+def _closing_refusal(settings: BookingSettings, now: datetime.datetime) -> str | None:
+    """Why attendance cannot be closed now (None if it can)."""
+    if settings.event.is_cancelled:
+        return "This event was cancelled."
+    if settings.attendance_closed:
+        when = selectors.when_text(settings.attendance_closed_at)
+        return f"Attendance was already closed on {when}."
+    return selectors.attendance_refusal(settings.event, now)
 
-    No-shows count within the policy's window and only since the student's last
-    restriction began, so a lifted or finished restriction is not started again by the
-    same no-shows.
-    """
+
+def _closing(settings: BookingSettings, now: datetime.datetime) -> AttendanceClosing:
+    """Who closing attendance at `now` makes a no-show, and who of them it restricts: the
+    one reckoning behind both the question and the change."""
+    policy = NoShowPolicy.current()
+    no_shows = list(
+        Booking.objects.filter(event_id=settings.pk, status=Booking.Status.CONFIRMED)
+        .select_related("student", "student__student_profile")
+        .order_by("student__full_name", "pk")
+    )
+    restrictions = []
+    for booking in no_shows:
+        due = _restriction_due(student=booking.student, policy=policy, now=now, also=booking)
+        if due is not None:
+            restrictions.append(due)
+    return AttendanceClosing(no_shows=no_shows, restrictions=restrictions, policy=policy)
+
+
+def _standing_bans(student: User) -> QuerySet[BookingBan]:
+    """The student's restrictions, newest first, leaving out those lifted because the
+    attendance that started them was corrected: those should never have started."""
+    return BookingBan.objects.filter(student=student, lifted_by_correction=False).order_by(
+        "-starts_at", "-pk"
+    )
+
+
+def _no_shows_counted(
+    *,
+    student: User,
+    policy: NoShowPolicy,
+    at: datetime.datetime,
+    previous: BookingBan | None,
+    also: Booking | None = None,
+) -> tuple[int, datetime.datetime]:
+    """The no-shows the policy counts at `at`, and since when: within its window, and only
+    since the previous restriction began, so a lifted or finished restriction is not
+    started again by the same no-shows. `also` counts a booking about to become one."""
+    since = at - policy.window
+    if previous is not None and previous.starts_at > since:
+        since = previous.starts_at
+    missed = Q(status=Booking.Status.NO_SHOW)
+    if also is not None:
+        missed |= Q(pk=also.pk)
+    count = Booking.objects.filter(
+        missed, student=student, event__starts_at__gte=since, event__starts_at__lte=at
+    ).count()
+    return count, since
+
+
+def _reaches_limit(no_shows: int, policy: NoShowPolicy) -> bool:
+    return no_shows >= policy.no_shows
+
+
+def _restriction_due(
+    *, student: User, policy: NoShowPolicy, now: datetime.datetime, also: Booking | None = None
+) -> Restriction | None:
+    """The restriction the policy starts now, when the student reached its number of
+    no-shows (counting `also` as one) and is not restricted already; else None."""
     if not policy.enabled:
         return None
-    bans = list(BookingBan.objects.filter(student=student).order_by("-starts_at")[:1])
-    if bans and bans[0].is_active(now):
+    latest = _standing_bans(student).first()
+    if latest is not None and latest.is_active(now):
         return None
-    since = now - policy.window
-    if bans and bans[0].starts_at > since:
-        since = bans[0].starts_at
-    missed = Booking.objects.filter(
-        student=student,
-        status=Booking.Status.NO_SHOW,
-        event__starts_at__gte=since,
-        event__starts_at__lte=now,
-    ).count()
-    if missed < policy.no_shows:
+    missed, since = _no_shows_counted(
+        student=student, policy=policy, at=now, previous=latest, also=also
+    )
+    if not _reaches_limit(missed, policy):
         return None
+    return Restriction(student=student, no_shows=missed, since=since)
+
+
+def _start_ban(
+    restriction: Restriction, *, policy: NoShowPolicy, now: datetime.datetime, by: User | None
+) -> BookingBan:
+    student, missed, since = restriction.student, restriction.no_shows, restriction.since
     ban = BookingBan.objects.create(
         student=student,
         starts_at=now,
@@ -917,6 +1056,59 @@ def _apply_policy(
         data={"no_shows": missed, "until": ban.ends_at.isoformat()},
     )
     _after_commit(tasks.send_ban_notice, ban.pk)
+    return ban
+
+
+def _lift_if_corrected(*, booking: Booking, by: User, now: datetime.datetime) -> BookingBan | None:
+    """A no-show was corrected to attended: lift the restriction it helped start when the
+    no-shows left are under the policy's limit, as if it had never started.
+
+    Reckoned with the policy's numbers now, whether or not the policy is still on: the
+    question is whether the restriction stands on the corrected record.
+    """
+    policy = NoShowPolicy.current()
+    bans = list(_standing_bans(booking.student).select_for_update()[:2])
+    if not bans or not bans[0].is_active(now):
+        return None
+    ban, previous = bans[0], (bans[1] if len(bans) > 1 else None)
+    missed, since = _no_shows_counted(
+        student=booking.student, policy=policy, at=ban.starts_at, previous=previous
+    )
+    if not since <= booking.event.starts_at <= ban.starts_at:
+        return None  # this no-show was not one of those that started it
+    if _reaches_limit(missed, policy):
+        return None
+    ban.lifted_at = now
+    ban.lifted_by = by
+    ban.lifted_by_correction = True
+    ban.lift_reason = (
+        f"Attendance corrected: {booking.student} attended {booking.event.title} on "
+        f"{selectors.day_text(booking.event.starts_at)}, which leaves "
+        f"{counted(missed, 'no-show', 'no-shows')}, under the limit of {policy.no_shows}."
+    )
+    ban.save(update_fields=["lifted_at", "lifted_by", "lifted_by_correction", "lift_reason"])
+    audit.log(
+        ban,
+        "bookings.ban.lifted",
+        by=by,
+        person=booking.student,
+        data={
+            "reason": ban.lift_reason,
+            "booking": booking.pk,
+            "no_shows": missed,
+            "limit": policy.no_shows,
+        },
+    )
+    log_event(
+        logger,
+        "bookings.ban.lifted_by_correction",
+        ban_id=ban.pk,
+        booking_id=booking.pk,
+        event_id=booking.event_id,
+        student_id=booking.student_id,
+        no_shows=missed,
+        limit=policy.no_shows,
+    )
     return ban
 
 

@@ -19,6 +19,11 @@ urlpatterns = [
     path("events/<int:event_id>/check-in/code/", views.check_in_code, name="check_in_code"),
     path("events/<int:event_id>/counts.json", views.counts, name="counts"),
     path("events/<int:event_id>/attendance/", views.attendance, name="attendance"),
+    path(
+        "events/<int:event_id>/attendance/close/",
+        views.attendance_close,
+        name="attendance_close",
+    ),
     path("events/<int:event_id>/report/", views.report, name="report"),
     path("events/<int:event_id>/report.csv", views.report_csv, name="report_csv"),
     path("places/<int:booking_id>/cancel/", views.cancel, name="cancel"),

@@ -377,6 +377,18 @@ def move(request, kind: str, pk: int):
 # Staff: at the door ---------------------------------------------------------------------------
 
 
+LIFTED_TEXT = (
+    "With this no-show corrected they are under the no-show limit, so their restriction "
+    "on booking is lifted."
+)
+
+
+def _checked_in_text(booking: Booking) -> str:
+    """A check-in done; a corrected no-show may also have lifted a restriction."""
+    text = f"{booking.student} is checked in."
+    return f"{text} {LIFTED_TEXT}" if booking.lifted_ban else text
+
+
 def _set_door(request, event: Event) -> None:
     until = timezone.now() + datetime.timedelta(hours=AT_THE_DOOR_HOURS)
     request.session[AT_THE_DOOR] = {"event": event.pk, "until": until.isoformat()}
@@ -430,7 +442,7 @@ def check_in_page(request, event_id: int):
             messages.error(request, _error_text(error))
         else:
             if changed:
-                messages.success(request, f"{booking.student} is checked in.")
+                messages.success(request, _checked_in_text(booking))
             else:
                 messages.info(request, f"{booking.student} was already checked in.")
         return redirect(safe_next(request, reverse("bookings:check_in", args=[event.pk])))
@@ -510,6 +522,7 @@ def scan(request, token: str):
             "already": problem == "already",
             "door": door or (booking.event_id if booking else None),
             "counts": selectors.counts_for(booking.event) if booking and status == 200 else None,
+            "lifted_text": LIFTED_TEXT,
         },
         status=status,
     )
@@ -525,7 +538,7 @@ def check_in_code(request, event_id: int):
     if form.is_valid():
         booking, problem = _scan(request, form.cleaned_data["code"], door=event.pk)
         if problem is None:
-            messages.success(request, f"{booking.student} is checked in.")
+            messages.success(request, _checked_in_text(booking))
             return redirect("bookings:check_in", event.pk)
         if problem == "already":
             messages.info(request, f"{booking.student} was already checked in.")
@@ -557,17 +570,8 @@ def attendance(request, event_id: int):
     )
     if request.method == "POST":
         if request.POST.get("do") == "close":
-            try:
-                no_shows = services.attendance_close(event=event, by=request.user)
-            except ValidationError as error:
-                messages.error(request, _error_text(error))
-            else:
-                messages.success(
-                    request,
-                    f"Attendance is closed: {counted(len(no_shows), 'person', 'people')} "
-                    "did not attend.",
-                )
-            return redirect("bookings:attendance", event.pk)
+            # Closing asks first (a page left open from before may still post here).
+            return redirect("bookings:attendance_close", event.pk)
         if form.is_valid():
             try:
                 followup = services.noshow_followup_send(
@@ -596,6 +600,55 @@ def attendance(request, event_id: int):
             "policy_enabled": selectors.current_policy().enabled,
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def attendance_close(request, event_id: int):
+    """Close attendance after confirming the figures: who becomes a no-show, and how many
+    of them are restricted from booking and emailed. One press must not do that unseen."""
+    event = _run_event(request, event_id)
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            closing = services.attendance_close(
+                event=event,
+                by=request.user,
+                expected_no_shows=_posted_number(request, "no_shows"),
+                expected_restrictions=_posted_number(request, "restrictions"),
+            )
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+            if selectors.settings_of(event).attendance_closed:
+                return redirect("bookings:attendance", event.pk)
+            return redirect("bookings:attendance_close", event.pk)
+        text = f"Attendance is closed: {counted(len(closing.no_shows), 'person', 'people')} "
+        text += "did not attend."
+        if closing.restrictions:
+            text += (
+                f" {counted(len(closing.restrictions), 'student', 'students')} reached the "
+                "no-show limit: they are restricted from booking and are being emailed."
+            )
+        messages.success(request, text)
+        return redirect("bookings:attendance", event.pk)
+    if request.method == "POST":
+        return redirect("bookings:attendance_close", event.pk)
+    try:
+        closing = services.attendance_close_preview(event=event)
+    except ValidationError as error:
+        closing, refusal = None, _error_text(error)
+    else:
+        refusal = None
+    return render(
+        request,
+        "bookings/attendance_close.html",
+        {"event": event, "closing": closing, "refusal": refusal},
+    )
+
+
+def _posted_number(request, name: str) -> int:
+    """A figure the confirmation carried; one missing or altered matches no real figure."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else -1
 
 
 @require_http_methods(["GET", "POST"])

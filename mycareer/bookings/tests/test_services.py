@@ -605,8 +605,8 @@ def test_closing_attendance_makes_everyone_not_checked_in_a_no_show(tom, people,
             services.attendance_close(event=held_event, by=tom)
     assert not Booking.objects.filter(event=held_event, status="no_show").exists()
     with time_machine.travel(held_event.ends_at):
-        no_shows = services.attendance_close(event=held_event, by=tom)
-        assert sorted(b.student_id for b in no_shows) == sorted(s.pk for s in people[1:3])
+        closing = services.attendance_close(event=held_event, by=tom)
+        assert sorted(b.student_id for b in closing.no_shows) == sorted(s.pk for s in people[1:3])
         with pytest.raises(ValidationError, match="already closed"):
             services.attendance_close(event=held_event, by=tom)
         counts = selectors.counts_for(held_event)
@@ -658,11 +658,130 @@ def test_the_no_show_policy_restricts_booking_tells_why_and_can_be_lifted(
     assert isinstance(book(event, student), Booking)
     # The same no-shows do not start a new restriction: one more is needed.
     assert (
-        services._apply_policy(
-            student=student, policy=NoShowPolicy.current(), now=timezone.now(), by=tom
+        services._restriction_due(
+            student=student, policy=NoShowPolicy.current(), now=timezone.now()
         )
         is None
     )
+
+
+def _policy(persona, *, no_shows: int) -> None:
+    services.noshow_policy_update(
+        by=persona("admin"), enabled=True, no_shows=no_shows, window_weeks=12, ban_weeks=4
+    )
+
+
+@pytest.mark.django_db
+def test_closing_attendance_says_first_who_becomes_a_no_show_and_who_is_restricted(
+    tom, persona, people, held_event, django_capture_on_commit_callbacks
+):
+    _policy(persona, no_shows=2)
+    with time_machine.travel(held_event.ends_at):
+        _no_show_at(tom, people[1], days_ago=10)  # one more reaches the limit
+        preview = services.attendance_close_preview(event=held_event)
+        assert sorted(b.student_id for b in preview.no_shows) == [people[1].pk, people[2].pk]
+        assert [r.student for r in preview.restrictions] == [people[1]]
+        assert preview.figures == (
+            "2 booked students not checked in will be marked no-show; 1 of them will reach "
+            "the no-show limit, be restricted from booking and be emailed."
+        )
+        # Asking changes nothing.
+        assert not Booking.objects.filter(event=held_event, status="no_show").exists()
+        assert not BookingBan.objects.exists()
+        with django_capture_on_commit_callbacks(execute=True):
+            closing = services.attendance_close(
+                event=held_event, by=tom, expected_no_shows=2, expected_restrictions=1
+            )
+        assert [r.student for r in closing.restrictions] == [people[1]]
+        assert list(BookingBan.objects.values_list("student", flat=True)) == [people[1].pk]
+        assert tasks_named("send_ban_notice") == 1
+        # A second press: a plain refusal, and nobody is restricted or emailed again.
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            pytest.raises(ValidationError, match="Attendance was already closed on"),
+        ):
+            services.attendance_close(
+                event=held_event, by=tom, expected_no_shows=2, expected_restrictions=1
+            )
+        with pytest.raises(ValidationError, match="already closed"):
+            services.attendance_close_preview(event=held_event)
+    assert BookingBan.objects.count() == 1 and tasks_named("send_ban_notice") == 1
+
+
+@pytest.mark.django_db
+def test_closing_attendance_is_refused_when_the_figures_changed_since_they_were_shown(
+    tom, people, held_event
+):
+    with time_machine.travel(held_event.ends_at):
+        preview = services.attendance_close_preview(event=held_event)
+        assert (len(preview.no_shows), len(preview.restrictions)) == (2, 0)
+        late = Booking.objects.get(event=held_event, student=people[1])
+        services.check_in(booking=late, by=tom)  # someone checks them in meanwhile
+        with pytest.raises(ValidationError) as refused:
+            services.attendance_close(
+                event=held_event, by=tom, expected_no_shows=2, expected_restrictions=0
+            )
+    assert "The figures changed since you looked: now 1 booked student" in str(refused.value)
+    assert not BookingSettings.objects.get(event=held_event).attendance_closed
+    assert not Booking.objects.filter(event=held_event, status="no_show").exists()
+
+
+@pytest.mark.django_db
+def test_correcting_a_no_show_lifts_the_restriction_it_started_and_logs_it(
+    tom, persona, people, held_event, caplog
+):
+    _policy(persona, no_shows=2)
+    student = people[1]
+    with time_machine.travel(held_event.ends_at):
+        _no_show_at(tom, student, days_ago=10)
+        services.attendance_close(event=held_event, by=tom)
+        ban = BookingBan.objects.get(student=student)
+        assert selectors.active_ban(student) == ban
+        # The page said a later check-in corrects the record: it was there after all.
+        booking = Booking.objects.get(event=held_event, student=student)
+        with caplog.at_level("INFO", logger="mycareer.bookings.services"):
+            booking, changed = services.check_in(booking=booking, by=tom)
+        assert changed and booking.status == "attended"
+        assert booking.lifted_ban == ban
+        ban.refresh_from_db()
+        assert ban.lifted_at is not None and ban.lifted_by == tom and ban.lifted_by_correction
+        assert "which leaves 1 no-show, under the limit of 2" in ban.lift_reason
+        assert selectors.active_ban(student) is None
+        assert isinstance(book(make_event(organiser=tom), student), Booking)
+        lifted = AuditEntry.objects.filter(action="bookings.ban.lifted", object_id=str(ban.pk))
+        assert lifted.get().data["booking"] == booking.pk
+        [line] = [
+            r.getMessage()
+            for r in caplog.records
+            if r.getMessage().startswith("event=bookings.ban.lifted_by_correction ")
+        ]
+        assert f"ban_id={ban.pk} booking_id={booking.pk}" in line and "limit=2" in line
+        # The restriction that should never have started does not wipe the slate: the
+        # no-show left still counts, and one more reaches the limit again.
+        _no_show_at(tom, student, days_ago=1)
+        assert selectors.active_ban(student) is not None
+
+
+@pytest.mark.django_db
+def test_a_correction_that_leaves_the_student_at_the_limit_keeps_the_restriction(
+    tom, persona, people, held_event
+):
+    student = people[1]
+    _policy(persona, no_shows=3)
+    with time_machine.travel(held_event.ends_at):
+        _no_show_at(tom, student, days_ago=20)
+        _no_show_at(tom, student, days_ago=10)
+        _policy(persona, no_shows=2)  # lowered: this closing counts three
+        services.attendance_close(event=held_event, by=tom)
+        ban = BookingBan.objects.get(student=student)
+        assert ban.no_shows == 3
+        booking = Booking.objects.get(event=held_event, student=student)
+        booking, changed = services.check_in(booking=booking, by=tom)
+        assert changed and booking.lifted_ban is None
+        assert selectors.active_ban(student) == ban
+        # Checking in someone who was never restricted lifts nothing either.
+        other = Booking.objects.get(event=held_event, student=people[2])
+        assert services.check_in(booking=other, by=tom)[0].lifted_ban is None
 
 
 @pytest.mark.django_db

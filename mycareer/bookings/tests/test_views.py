@@ -10,6 +10,7 @@ from django.template import Context, RequestContext, Template
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from mycareer.bookings import services
 from mycareer.bookings.models import Booking, BookingBan, BookingSettings, WaitlistEntry
@@ -330,9 +331,12 @@ def test_operators_of_the_unit_run_its_events(client, persona, name, status, cas
     event = make_event(organiser=persona("admin"), unit="mech", capacity=10)
     client.force_login(persona(name))
     assert client.get(url("check_in", event.pk)).status_code == status
-    # Those who run the event reach the service (which says it is too early to close);
+    # Those who run the event reach the question (which says it is too early to close);
     # everyone else is refused before it.
     closing = client.post(url("attendance", event.pk), {"do": "close"})
+    assert closing.status_code == (302 if status == 200 else 403)
+    assert client.get(url("attendance_close", event.pk)).status_code == status
+    closing = client.post(url("attendance_close", event.pk), {"confirm": "yes"})
     assert closing.status_code == (302 if status == 200 else 403)
 
 
@@ -340,6 +344,8 @@ def test_operators_of_the_unit_run_its_events(client, persona, name, status, cas
 def test_closing_attendance_and_the_report_are_refused_to_others(client, persona, careers_event):
     client.force_login(persona("mailer"))
     assert client.post(url("attendance", careers_event.pk), {"do": "close"}).status_code == 403
+    closing = client.post(url("attendance_close", careers_event.pk), {"confirm": "yes"})
+    assert closing.status_code == 403
     assert client.get(url("report_csv", careers_event.pk)).status_code == 403
     assert client.post(url("report", careers_event.pk), {"contacts": ["1"]}).status_code == 403
     assert not BookingSettings.objects.filter(
@@ -533,7 +539,8 @@ def test_close_attendance_email_no_shows_and_send_the_report(client, tom, mech_e
     client.force_login(tom)
     with time_machine.travel(mech_event.starts_at + datetime.timedelta(hours=2)):
         services.check_in(booking=Booking.objects.filter(event=mech_event).first(), by=tom)
-        page = text(client.post(url("attendance", mech_event.pk), {"do": "close"}, follow=True))
+        closing = {"confirm": "yes", "no_shows": "1", "restrictions": "0"}
+        page = text(client.post(url("attendance_close", mech_event.pk), closing, follow=True))
     assert "Attendance is closed: 1 person did not attend." in page
     assert "We missed you at {{ event_title }}" in page  # the editable template
     bad = client.post(
@@ -556,6 +563,109 @@ def test_close_attendance_email_no_shows_and_send_the_report(client, tom, mech_e
     response = client.post(url("report", mech_event.pk), {"contacts": [str(contact.pk)]})
     assert response.status_code == 302
     assert mech_event.employer_reports.get().contacts.get() == contact
+
+
+def _no_show_policy(persona, *, no_shows: int) -> None:
+    services.noshow_policy_update(
+        by=persona("admin"), enabled=True, no_shows=no_shows, window_weeks=12, ban_weeks=4
+    )
+
+
+def _ban_notices() -> int:
+    return DBTaskResult.objects.filter(task_path__endswith="send_ban_notice").count()
+
+
+@pytest.mark.django_db
+def test_closing_attendance_asks_first_with_the_figures_and_a_second_press_is_refused(
+    client, tom, persona, mech_event, django_capture_on_commit_callbacks
+):
+    _no_show_policy(persona, no_shows=1)
+    came, missed = make_students(2)
+    for student in (came, missed):
+        services.booking_create(event=mech_event, student=student, by=student)
+    client.force_login(tom)
+    notices = _ban_notices()
+    with time_machine.travel(mech_event.ends_at + datetime.timedelta(minutes=30)):
+        services.check_in(booking=Booking.objects.get(event=mech_event, student=came), by=tom)
+        page = text(client.get(url("attendance", mech_event.pk)))
+        assert f'href="{url("attendance_close", mech_event.pk)}"' in page
+        assert "<button" not in page.split('id="close"')[1].split("</section>")[0]
+        asked = text(client.get(url("attendance_close", mech_event.pk)))
+        assert (
+            "1 booked student not checked in will be marked no-show; 1 of them will reach the "
+            "no-show limit, be restricted from booking and be emailed." in asked
+        )
+        assert missed.full_name in asked and came.full_name not in asked
+        assert "Yes, close attendance and mark 1 no-show</button>" in asked
+        assert not BookingSettings.objects.get(event=mech_event).attendance_closed
+        # Posting without saying yes only asks again.
+        assert client.post(url("attendance_close", mech_event.pk)).status_code == 302
+        assert not BookingSettings.objects.get(event=mech_event).attendance_closed
+        closing = {"confirm": "yes", "no_shows": "1", "restrictions": "1"}
+        with django_capture_on_commit_callbacks(execute=True):
+            done = client.post(url("attendance_close", mech_event.pk), closing, follow=True)
+        assert done.redirect_chain[-1][0] == url("attendance", mech_event.pk)
+        assert (
+            "Attendance is closed: 1 person did not attend. 1 student reached the no-show "
+            "limit: they are restricted from booking and are being emailed." in text(done)
+        )
+        assert BookingBan.objects.filter(student=missed).count() == 1
+        assert _ban_notices() == notices + 1
+        with django_capture_on_commit_callbacks(execute=True):
+            again = client.post(url("attendance_close", mech_event.pk), closing, follow=True)
+        assert again.status_code == 200
+        assert again.redirect_chain[-1][0] == url("attendance", mech_event.pk)
+        assert "Attendance was already closed on" in text(again)
+        assert BookingBan.objects.filter(student=missed).count() == 1
+        assert _ban_notices() == notices + 1
+        shown_again = text(client.get(url("attendance_close", mech_event.pk)))
+        assert "Attendance was already closed on" in shown_again
+        assert "Yes, close attendance" not in shown_again
+
+
+@pytest.mark.django_db
+def test_closing_attendance_asks_again_when_the_figures_changed(client, tom, mech_event):
+    people = make_students(2)
+    for student in people:
+        services.booking_create(event=mech_event, student=student, by=student)
+    client.force_login(tom)
+    with time_machine.travel(mech_event.ends_at + datetime.timedelta(minutes=30)):
+        asked = text(client.get(url("attendance_close", mech_event.pk)))
+        assert (
+            "2 booked students not checked in will be marked no-show; the no-show policy is "
+            "off, so nobody will be restricted." in asked
+        )
+        shown = {"confirm": "yes", "no_shows": "2", "restrictions": "0"}
+        services.check_in(booking=Booking.objects.get(event=mech_event, student=people[0]), by=tom)
+        response = client.post(url("attendance_close", mech_event.pk), shown, follow=True)
+    assert response.redirect_chain[-1][0] == url("attendance_close", mech_event.pk)
+    page = text(response)
+    assert "The figures changed since you looked: now 1 booked student" in page
+    assert 'name="no_shows" value="1"' in page
+    assert not BookingSettings.objects.get(event=mech_event).attendance_closed
+
+
+@pytest.mark.django_db
+def test_checking_in_a_no_show_after_closing_lifts_the_restriction_it_started(
+    client, tom, persona, mech_event
+):
+    _no_show_policy(persona, no_shows=1)
+    student = make_students(1)[0]
+    booking = services.booking_create(event=mech_event, student=student, by=student)
+    client.force_login(tom)
+    with time_machine.travel(mech_event.ends_at + datetime.timedelta(minutes=30)):
+        services.attendance_close(event=mech_event, by=tom)
+        ban = BookingBan.objects.get(student=student)
+        door = text(client.get(url("check_in", mech_event.pk)))
+        assert "Checking in a no-show now corrects the record; if that leaves them under" in door
+        response = client.post(url("check_in", mech_event.pk), {"booking": booking.pk}, follow=True)
+    assert (
+        f"{student} is checked in. With this no-show corrected they are under the no-show "
+        "limit, so their restriction on booking is lifted." in text(response)
+    )
+    ban.refresh_from_db()
+    assert ban.lifted_by == tom and ban.lifted_by_correction
+    assert not BookingBan.objects.filter(student=student, lifted_at__isnull=True).exists()
 
 
 # The no-show policy --------------------------------------------------------------------------
@@ -762,11 +872,14 @@ def test_the_door_and_attendance_pages_explain_when_they_open(client, persona, t
     assert booking.status == "confirmed"
     after = text(client.get(url("attendance", event.pk)))
     assert "Attendance can be closed once the event has ended" in after
-    assert "Close attendance</button>" not in after
+    assert url("attendance_close", event.pk) not in after
+    asked = text(client.get(url("attendance_close", event.pk)))
+    assert "Attendance can be closed once the event has ended" in asked
+    assert "Yes, close attendance" not in asked
     with time_machine.travel(event.starts_at - datetime.timedelta(minutes=5)):
         assert "Check in<span" in text(client.get(url("check_in", event.pk)))
     with time_machine.travel(event.ends_at + datetime.timedelta(minutes=5)):
-        assert "Close attendance</button>" in text(client.get(url("attendance", event.pk)))
+        assert url("attendance_close", event.pk) in text(client.get(url("attendance", event.pk)))
 
 
 @pytest.mark.django_db
