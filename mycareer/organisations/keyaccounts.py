@@ -8,10 +8,11 @@ used by note recording, bulk email eligibility and the pages alike.
 import datetime
 import logging
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -27,6 +28,8 @@ from mycareer.organisations.models import (
     Organisation,
 )
 from mycareer.organisations.tasks import (
+    CLOSED_WITH_KEY_ACCOUNT,
+    CLOSED_WITH_KEY_CONTACT,
     send_inbound_contact_emails,
     send_liaison_closed_email,
     send_liaison_decision_email,
@@ -227,16 +230,9 @@ def key_account_delete(*, account: KeyAccount, by: User) -> int:
     an answer that cannot come. Returns how many colleagues are told."""
     if not by.has_perm("organisations.change_key_account", account):
         raise ValidationError("Only the key account operator or an administrator can end it.")
-    waiting: dict[int, list[int]] = {}
-    for requester, contact in (
-        LiaisonRequest.objects.filter(
-            key_contact__key_account=account, status=LiaisonRequest.Status.PENDING
-        )
-        .exclude(requester=by)
-        .order_by("pk")
-        .values_list("requester_id", "key_contact__contact_id")
-    ):
-        waiting.setdefault(requester, []).append(contact)
+    waiting = _waiting_requesters(
+        LiaisonRequest.objects.filter(key_contact__key_account=account), by=by
+    )
     audit.log(
         account,
         "organisations.key_account.deleted",
@@ -252,10 +248,26 @@ def key_account_delete(*, account: KeyAccount, by: User) -> int:
     for requester_id, contact_ids in waiting.items():
         transaction.on_commit(
             lambda r=requester_id, c=contact_ids: send_liaison_closed_email.enqueue(
-                r, organisation_id, c, operator_id, by.pk
+                r, organisation_id, c, operator_id, by.pk, closed_with=CLOSED_WITH_KEY_ACCOUNT
             )
         )
     return len(waiting)
+
+
+def _waiting_requesters(requests, *, by: User) -> dict[int, list[int]]:
+    """Who still waits for an answer among `requests`, with the contacts they asked
+    about: each is told when their requests close unanswered. Whoever closes them knows."""
+    waiting: dict[int, list[int]] = {}
+    for requester, contact in (
+        requests.filter(status=LiaisonRequest.Status.PENDING)
+        .exclude(requester=by)
+        .order_by("pk")
+        .values_list("requester_id", "key_contact__contact_id")
+    ):
+        contacts = waiting.setdefault(requester, [])
+        if contact not in contacts:
+            contacts.append(contact)
+    return waiting
 
 
 @transaction.atomic
@@ -288,12 +300,80 @@ def key_contact_mark(
     return link
 
 
+class KeyContactUnmarking(NamedTuple):
+    """What stopping a key contact's protection closes with it."""
+
+    waiting: int  # liaison requests still waiting for an answer
+    agreed: int  # liaison requests the operator agreed to, in force or not
+    answered: int  # declined or withdrawn: the decisions stay in the notes
+    colleagues: int  # colleagues still waiting, who are told no answer will come
+
+
+def key_contact_unmarking(*, link: KeyContact, by: User) -> KeyContactUnmarking:
+    """What `key_contact_unmark` would close, for the page that asks first."""
+    requests = LiaisonRequest.objects.filter(key_contact=link)
+    counts = dict(requests.order_by().values_list("status").annotate(n=Count("pk")))
+    waiting = counts.pop(LiaisonRequest.Status.PENDING, 0)
+    agreed = counts.pop(LiaisonRequest.Status.APPROVED, 0)
+    return KeyContactUnmarking(
+        waiting=waiting,
+        agreed=agreed,
+        answered=sum(counts.values()),
+        colleagues=len(_waiting_requesters(requests, by=by)),
+    )
+
+
 @transaction.atomic
-def key_contact_unmark(*, link: KeyContact, by: User) -> None:
+def key_contact_unmark(*, link: KeyContact, by: User) -> int:
+    """Stop protecting a key contact; the liaison requests about them close with it. Each
+    colleague whose request was still waiting is told by email, or they would wait for an
+    answer that cannot come. Returns how many colleagues are told."""
     if not by.has_perm("organisations.change_key_account", link.key_account):
         raise ValidationError("Only the key account operator can change their key contacts.")
-    audit.log(link, "organisations.key_contact.unmarked", by=by, data={"contact": link.contact_id})
+    # Read again, locked: a second press, or a colleague's, may have removed it already.
+    if not KeyContact.with_released.select_for_update().filter(pk=link.pk).exists():
+        raise ValidationError(
+            f"{link.contact.full_name} is already no longer a key contact: nothing was changed."
+        )
+    closing = key_contact_unmarking(link=link, by=by)
+    waiting = _waiting_requesters(LiaisonRequest.objects.filter(key_contact=link), by=by)
+    account = link.key_account
+    audit.log(
+        link,
+        "organisations.key_contact.unmarked",
+        by=by,
+        data={
+            "contact": link.contact_id,
+            "waiting": closing.waiting,
+            "agreed": closing.agreed,
+            "waiting_requesters": len(waiting),
+        },
+    )
+    log_event(
+        logger,
+        "organisations.key_contact.unmarked",
+        key_contact=link.pk,
+        key_account=account.pk,
+        contact=link.contact_id,
+        by=by.pk,
+        waiting=closing.waiting,
+        agreed=closing.agreed,
+        answered=closing.answered,
+        told=len(waiting),
+    )
     link.delete()
+    for requester_id, contact_ids in waiting.items():
+        transaction.on_commit(
+            lambda r=requester_id, c=contact_ids: send_liaison_closed_email.enqueue(
+                r,
+                account.organisation_id,
+                c,
+                account.operator_id,
+                by.pk,
+                closed_with=CLOSED_WITH_KEY_CONTACT,
+            )
+        )
+    return len(waiting)
 
 
 def _with_links(accounts):

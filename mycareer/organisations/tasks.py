@@ -26,6 +26,11 @@ LIAISON_DECISION = "organisations.liaison_decision"
 INBOUND_CONTACT = "organisations.inbound_contact"
 MULTI_TOUCH = "organisations.multi_touch"
 
+# Why a waiting liaison request closed unanswered: the whole key account ended, or its
+# operator stopped protecting the one contact.
+CLOSED_WITH_KEY_ACCOUNT = "key_account"
+CLOSED_WITH_KEY_CONTACT = "key_contact"
+
 
 def _request(pk: int) -> LiaisonRequest:
     return LiaisonRequest.objects.select_related(
@@ -68,10 +73,16 @@ def send_liaison_decision_email(request_id: int) -> int:
 
 @email_task()
 def send_liaison_closed_email(
-    requester_id: int, organisation_id: int, contact_ids: list[int], operator_id: int, by_id: int
+    requester_id: int,
+    organisation_id: int,
+    contact_ids: list[int],
+    operator_id: int,
+    by_id: int,
+    closed_with: str = CLOSED_WITH_KEY_ACCOUNT,
 ) -> int:
-    """Tell a colleague that the key account they asked to liaise with has ended, so their
-    waiting request was closed, and whether each contact is now free to contact."""
+    """Tell a colleague that their waiting request was closed unanswered, because the key
+    account ended or the contact is no longer its key contact, and whether each contact
+    is now free to contact."""
     requester = User.objects.get(pk=requester_id)
     organisation = Organisation.objects.get(pk=organisation_id)
     contacts = list(
@@ -92,13 +103,19 @@ def send_liaison_closed_email(
     by = User.objects.filter(pk=by_id).first()
     names = joined(contact.full_name for contact in contacts)
     free = [contact for contact in contacts if not contact.protected]
+    account_ended = closed_with == CLOSED_WITH_KEY_ACCOUNT
+    if account_ended:
+        subject = f"Contacting {names}: the key account at {organisation} has ended"
+    else:
+        subject = f"Contacting {names} at {organisation}: your request was closed"
     sent = notify(
         user=requester,
         kind=LIAISON_DECISION,
         reply_to=[by.email] if by else None,
-        subject=f"Contacting {names}: the key account at {organisation} has ended",
+        subject=subject,
         template="organisations/email/liaison_closed.txt",
         context={
+            "account_ended": account_ended,
             "requester": requester,
             "organisation": organisation,
             "names": names,
@@ -116,6 +133,7 @@ def send_liaison_closed_email(
         "organisations.liaison_closed.emailed",
         organisation=organisation.pk,
         requester=requester.pk,
+        closed_with=closed_with,
         contacts=",".join(str(c.pk) for c in contacts),
     )
     return sent

@@ -79,6 +79,11 @@ urlpatterns = [
         name="key_contact_mark",
     ),
     path(
+        "<int:pk>/contacts/<int:contact_id>/key/remove/",
+        views_keyaccounts.key_contact_unmark,
+        name="key_contact_unmark",
+    ),
+    path(
         "<int:pk>/contacts/<int:contact_id>/liaise/",
         views_keyaccounts.liaison_request_create,
         name="liaison_request_create",

@@ -171,29 +171,35 @@ def _contact(pk: int, contact_id: int) -> Contact:
     )
 
 
-@require_http_methods(["GET", "POST"])
-@require("organisations.hold_key_account")
-def key_contact_mark(request, pk: int, contact_id: int):
-    """The key account operator protects a contact and writes how to approach them."""
-    contact = _contact(pk, contact_id)
-    accounts = KeyAccount.objects.filter(organisation_id=pk).select_related("unit", "operator")
+def _key_account(request, pk: int) -> KeyAccount:
+    """The key account whose key contacts the person manages at this organisation: their
+    own, or for administrators the first one."""
+    accounts = KeyAccount.objects.filter(organisation_id=pk).select_related(
+        "unit", "operator", "organisation"
+    )
     if not request.user.has_perm("organisations.manage_any_key_account"):
         accounts = accounts.filter(operator=request.user)
     account = accounts.first()
     if account is None:
         raise Http404("You hold no key account with this organisation.")
+    check_perm(request.user, "organisations.change_key_account", account)
+    return account
+
+
+@require_http_methods(["GET", "POST"])
+@require("organisations.hold_key_account")
+def key_contact_mark(request, pk: int, contact_id: int):
+    """The key account operator protects a contact and writes how to approach them."""
+    contact = _contact(pk, contact_id)
+    account = _key_account(request, pk)
+    if request.method == "POST" and request.POST.get("do") == "unmark":
+        # A page left open from before removing asked first: its button still sends
+        # this. Ask now, rather than save its empty guidance.
+        return redirect("organisations:key_contact_unmark", pk, contact.pk)
     existing = KeyContact.objects.filter(contact=contact, key_account=account).first()
     form = KeyContactForm(
         request.POST or None, initial={"guidance": existing.guidance if existing else ""}
     )
-    if request.method == "POST" and request.POST.get("do") == "unmark" and existing:
-        try:
-            keyaccounts.key_contact_unmark(link=existing, by=request.user)
-        except ValidationError as error:
-            _errors(request, error)
-        else:
-            messages.success(request, f"{contact.full_name} is no longer a key contact.")
-        return redirect(contact.get_absolute_url())
     if request.method == "POST" and form.is_valid():
         try:
             keyaccounts.key_contact_mark(
@@ -219,6 +225,53 @@ def key_contact_mark(request, pk: int, contact_id: int):
             "account": account,
             "existing": existing,
             "form": form,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require("organisations.hold_key_account")
+def key_contact_unmark(request, pk: int, contact_id: int):
+    """Stop protecting a key contact, after a page that says how many liaison requests
+    close with it and who is told: one press closed them all without a word."""
+    contact = _contact(pk, contact_id)
+    account = _key_account(request, pk)
+    link = (
+        KeyContact.objects.filter(contact=contact, key_account=account)
+        .select_related("contact", "key_account__operator", "key_account__unit")
+        .first()
+    )
+    if link is None:
+        # Pressed twice, or a page left open: nothing is left to remove.
+        messages.info(
+            request, f"{contact.full_name} is already no longer a key contact: nothing was changed."
+        )
+        return redirect(contact.get_absolute_url())
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            told = keyaccounts.key_contact_unmark(link=link, by=request.user)
+        except ValidationError as error:
+            _errors(request, error)
+        else:
+            text = f"{contact.full_name} is no longer a key contact."
+            if told:
+                text += (
+                    f" {_count(told, 'colleague')} whose request was waiting"
+                    f" {pluralize(told, 'is,are')} told by email that no answer will come."
+                )
+            messages.success(request, text)
+        return redirect(contact.get_absolute_url())
+    return render(
+        request,
+        "organisations/key_contact_unmark.html",
+        {
+            "contact": contact,
+            "organisation": contact.organisation,
+            "link": link,
+            "others": [
+                other for other in contact.key_links_list if other.key_account_id != account.pk
+            ],
+            "closing": keyaccounts.key_contact_unmarking(link=link, by=request.user),
         },
     )
 

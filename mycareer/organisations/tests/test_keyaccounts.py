@@ -1,6 +1,7 @@
 """Key accounts: protected contacts, the liaison step, multi-touch organisations."""
 
 import datetime
+import logging
 import time
 
 import pytest
@@ -741,3 +742,149 @@ def test_ending_a_key_account_tells_whoever_waited_that_no_answer_will_come(
     assert LiaisonRequest.objects.filter(key_contact__key_account=theirs).count() == 1
     time.sleep(0.2)
     assert len(smtp_server.messages()) == before + 1  # one email, however many requests
+
+
+def _colleague(cast):
+    """A third trained operator, Sam, to ask alongside Helen and Grace."""
+    from mycareer.accounts.models import AccessLevel, TermsVersion
+    from mycareer.accounts.tests.factories import StaffFactory
+
+    return StaffFactory(
+        email="sam@demo.ac.uk",
+        full_name="Sam Hill",
+        units=[cast["units"]["eps"]],
+        level=AccessLevel.OPERATOR,
+        operator_days=10,
+        terms=TermsVersion.objects.get(version="2.1"),
+    )
+
+
+def _two_waiting_and_one_agreed(setup, persona, cast) -> None:
+    ruth, tom = setup["ruth"], setup["tom"]
+    for requester in (persona("manager"), persona("mailer")):
+        keyaccounts.liaison_request_create(
+            requester=requester, contact=ruth, reason="Fair", proposed_engagement="Spring fair"
+        )
+    [agreed] = keyaccounts.liaison_request_create(
+        requester=_colleague(cast), contact=ruth, reason="Talk", proposed_engagement="A talk"
+    )
+    keyaccounts.liaison_request_decide(request=agreed, approve=True, by=tom, valid_days=30)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_removing_a_key_contact_tells_whoever_waited_that_no_answer_will_come(
+    setup, persona, cast, smtp_server, run_worker, caplog
+):
+    """The liaison requests about a key contact go with the link: without a word, those
+    who asked would wait for ever. The agreed colleague loses nothing and is not told."""
+    admin, link = persona("admin"), setup["link"]
+    link_id = link.pk
+    _two_waiting_and_one_agreed(setup, persona, cast)
+    assert keyaccounts.key_contact_unmarking(link=link, by=admin) == (2, 1, 0, 2)
+    run_worker()
+    before = len(smtp_server.messages())
+
+    with caplog.at_level(logging.INFO, logger="mycareer.organisations"):
+        told = keyaccounts.key_contact_unmark(link=link, by=admin)
+    run_worker()
+
+    assert told == 2
+    emails = smtp_server.wait_for(before + 2)[before:]
+    assert sorted(m["To"] for m in emails) == ["mailer@demo.ac.uk", "manager@demo.ac.uk"]
+    for email in emails:
+        assert email["Reply-To"] == "admin@demo.ac.uk"
+        assert email["Subject"] == (
+            "[MyCareer] Contacting Ruth Key at Quillfeather Instruments: your request was closed"
+        )
+        body = " ".join(email.get_content().split())
+        assert (
+            "Priya Shah has removed Ruth Key from Tom Bennett's key contacts at Quillfeather"
+            " Instruments. Your request to contact Ruth Key was still waiting for an answer,"
+            " so it was closed: no answer will come." in body
+        )
+        assert "Ruth Key is no longer a key contact: you may contact them without asking" in body
+        assert "key account" not in body.split("no answer will come")[0]  # it did not end
+    assert not LiaisonRequest.objects.filter(key_contact__contact=setup["ruth"]).exists()
+    [entry] = AuditEntry.objects.filter(action="organisations.key_contact.unmarked")
+    assert entry.data == {
+        "contact": setup["ruth"].pk,
+        "waiting": 2,
+        "agreed": 1,
+        "waiting_requesters": 2,
+    }
+    [line] = [r.getMessage() for r in caplog.records if "key_contact.unmarked" in r.getMessage()]
+    assert line == (
+        f"event=organisations.key_contact.unmarked key_contact={link_id}"
+        f" key_account={setup['account'].pk} contact={setup['ruth'].pk} by={admin.pk}"
+        " waiting=2 agreed=1 answered=0 told=2"
+    )
+    time.sleep(0.2)
+    assert len(smtp_server.messages()) == before + 2  # not the agreed colleague
+
+
+def test_removing_a_key_contact_twice_changes_nothing_the_second_time(setup, persona):
+    """A second press, or a colleague's at the same moment, finds nothing to remove."""
+    link, tom = setup["link"], setup["tom"]
+    with pytest.raises(ValidationError, match="Only the key account operator"):
+        keyaccounts.key_contact_unmark(link=link, by=persona("manager"))
+    assert keyaccounts.key_contact_unmark(link=link, by=tom) == 0
+    with pytest.raises(ValidationError) as raised:
+        keyaccounts.key_contact_unmark(link=link, by=tom)
+    assert raised.value.messages == [
+        "Ruth Key is already no longer a key contact: nothing was changed."
+    ]
+    assert AuditEntry.objects.filter(action="organisations.key_contact.unmarked").count() == 1
+
+
+def test_no_longer_a_key_contact_asks_first_with_the_numbers(client, setup, persona, cast):
+    """One press deleted the waiting and agreed liaison requests about the contact without
+    a word; now a page says how many close and who is told, and only a confirmed POST acts.
+    A second press, or a page left open, says there is nothing left to remove."""
+    org, ruth, tom, link = setup["org"], setup["ruth"], setup["tom"], setup["link"]
+    _two_waiting_and_one_agreed(setup, persona, cast)
+    settings_page = reverse("organisations:key_contact_mark", args=[org.pk, ruth.pk])
+    remove = reverse("organisations:key_contact_unmark", args=[org.pk, ruth.pk])
+
+    client.force_login(persona("manager"))  # an operator without a key account here
+    assert client.get(remove).status_code == 404
+    assert client.post(remove, {"confirm": "yes"}).status_code == 404
+    client.force_login(persona("student"))
+    assert client.get(remove).status_code == 403
+    client.force_login(tom)
+    form = client.get(settings_page).content.decode()
+    assert f'href="{remove}"' in form
+    assert 'name="do" value="unmark"' not in form  # no longer a button that acts at once
+
+    question = " ".join(client.get(remove).content.decode().split())
+    assert "<h1>Stop protecting Ruth Key as a key contact?</h1>" in question
+    assert (
+        "2 liaison requests waiting for an answer and 1 agreed will be closed; 2 colleagues"
+        " still waiting will be told by email that no answer will come." in question
+    )
+    assert "Colleagues may then contact Ruth Key without asking first." in question
+    assert "The guidance is not kept: <em>Ask Tom first.</em>" in question
+    assert "Yes, stop protecting Ruth Key and close 3 liaison requests</button>" in question
+    assert f'href="{settings_page}">Keep Ruth Key as a key contact</a>' in question
+
+    assert client.post(remove).status_code == 200  # no confirmation: nothing happens
+    # The old button, on a page left open, asks first too instead of acting.
+    stale = client.post(settings_page, {"do": "unmark"})
+    assert stale.status_code == 302 and stale["Location"] == remove
+    assert keyaccounts.key_contact_unmarking(link=link, by=tom) == (2, 1, 0, 2)
+    assert ruth.key_links.get().guidance == "Ask Tom first."
+
+    done = client.post(remove, {"confirm": "yes"}, follow=True)
+    assert done.redirect_chain == [(ruth.get_absolute_url(), 302)]
+    assert (
+        "Ruth Key is no longer a key contact. 2 colleagues whose request was waiting are told"
+        " by email that no answer will come." in done.content.decode()
+    )
+    assert not ruth.key_links.exists()
+    assert not LiaisonRequest.objects.filter(requester__in=[persona("manager")]).exists()
+
+    again = client.post(remove, {"confirm": "yes"}, follow=True)
+    assert again.status_code == 200
+    assert "Ruth Key is already no longer a key contact: nothing was changed." in (
+        again.content.decode()
+    )
+    assert AuditEntry.objects.filter(action="organisations.key_contact.unmarked").count() == 1
