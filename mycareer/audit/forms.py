@@ -69,3 +69,32 @@ class AuditFilterForm(forms.Form):
     @property
     def is_filtered(self) -> bool:
         return self.is_bound and any(self.cleaned_data.get(name) for name in self.fields)
+
+
+class RetentionConfirmForm(forms.Form):
+    """The administrator types the number of records due, so a wide removal is never a slip."""
+
+    confirmed = forms.RegexField(
+        label="Type the number of records to confirm",
+        regex=r"^\d+$",
+        max_length=30,
+        strip=True,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={
+            "required": "Type the number of records shown above.",
+            "invalid": "Type the number of records shown above, in figures.",
+            "max_length": "That is not the number shown above: type it in figures.",
+        },
+    )
+
+    def __init__(self, *args, total: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.total = total
+
+    def clean_confirmed(self) -> int:
+        typed = self.cleaned_data["confirmed"]
+        if int(typed) != self.total:
+            raise ValidationError(
+                f"Type the number shown above: {self.total:,}. You typed {typed}."
+            )
+        return self.total

@@ -7,8 +7,10 @@ would go) and logs what it did.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import ngettext
 
 
 @dataclass(frozen=True)
@@ -31,14 +33,47 @@ def retention_rules() -> list[RetentionRule]:
 
 
 def retention_dry_run() -> list[tuple[RetentionRule, int]]:
-    """Each rule with how many rows would go now, changing nothing."""
+    """Each rule with how many rows `retention_apply` would remove or anonymise now (the
+    same `due()` it applies), changing nothing."""
     return [(rule, rule.due().count()) for rule in retention_rules()]
 
 
-def retention_apply(*, by=None) -> dict[str, int]:
-    """Apply every rule, each in its own transaction, and log what went."""
+def retention_due_total() -> int:
+    """How many rows the schedule would remove or anonymise now, all rules together."""
+    return sum(count for _, count in retention_dry_run())
+
+
+class RetentionChanged(ValidationError):
+    """The number of records due is not the number the administrator confirmed."""
+
+    def __init__(self, *, confirmed: int, now: int):
+        self.confirmed, self.now = confirmed, now
+        super().__init__(
+            ngettext(
+                "%(now)d record is due now (you confirmed %(confirmed)d): nothing was "
+                "removed. Check the schedule and confirm again.",
+                "%(now)d records are due now (you confirmed %(confirmed)d): nothing was "
+                "removed. Check the schedule and confirm again.",
+                now,
+            )
+            % {"now": now, "confirmed": confirmed},
+            code="retention_changed",
+        )
+
+
+def retention_apply(*, by=None, confirmed: int | None = None) -> dict[str, int]:
+    """Apply every rule, each in its own transaction, and log what went.
+
+    An administrator's press passes the total they were shown as `confirmed`: if more or
+    fewer are due now, nothing is applied. The daily task, which nobody confirms, leaves
+    it out.
+    """
     from mycareer import audit
 
+    if confirmed is not None:
+        due = retention_due_total()
+        if due != confirmed:
+            raise RetentionChanged(confirmed=confirmed, now=due)
     done = {}
     for rule in retention_rules():
         with transaction.atomic():

@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.audit.erasure import StaleReview, review_erasure
-from mycareer.audit.forms import AuditFilterForm
+from mycareer.audit.forms import AuditFilterForm, RetentionConfirmForm
 from mycareer.audit.models import SENSITIVE_SUFFIXES, AuditEntry
 from mycareer.audit.personal_data import find_subjects, subject_from_ids
 from mycareer.audit.selectors import audit_entries, audit_for_person
@@ -306,13 +306,43 @@ def erasure_report(request, entry_id: int):
 @require_http_methods(["GET", "POST"])
 @require(ADMINISTER)
 def retention(request):
-    """The retention schedule, with what would go today; administrators can apply it now."""
-    from mycareer.audit.retention import retention_apply, retention_dry_run
+    """The retention schedule with what each rule would remove or anonymise now, and the
+    total; administrators apply it now by typing that total."""
+    from mycareer.audit.retention import RetentionChanged, retention_apply, retention_dry_run
 
-    if request.method == "POST":
-        done = retention_apply(by=request.user)
-        messages.success(
-            request, "Applied: " + ", ".join(f"{k}: {v}" for k, v in done.items()) + "."
-        )
+    plan = retention_dry_run()
+    total = sum(count for _, count in plan)
+    form = RetentionConfirmForm(request.POST or None, total=total)
+    if request.method == "POST" and total == 0:
+        messages.info(request, "Nothing is due now, so nothing was removed or anonymised.")
         return redirect("audit:retention")
-    return render(request, "audit/retention.html", {"rules": retention_dry_run()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = retention_apply(by=request.user, confirmed=form.cleaned_data["confirmed"])
+        except RetentionChanged as error:
+            messages.error(request, error.messages[0])
+            return redirect("audit:retention")
+        applied = sum(done.values())
+        log_event(
+            logger,
+            "audit.retention.applied_now",
+            by=request.user.pk,
+            confirmed=total,
+            done=applied,
+            rules=sum(1 for count in done.values() if count),
+        )
+        messages.success(request, _retention_done(done))
+        return redirect("audit:retention")
+    return render(request, "audit/retention.html", {"rules": plan, "total": total, "form": form})
+
+
+def _retention_done(done: dict[str, int]) -> str:
+    applied = sum(done.values())
+    if not applied:
+        return "Applied the schedule: nothing was due by then, so nothing changed."
+    parts = "; ".join(f"{name}: {count:,}" for name, count in done.items() if count)
+    return ngettext(
+        "Applied the schedule: %(n)s record removed or anonymised (%(parts)s).",
+        "Applied the schedule: %(n)s records removed or anonymised (%(parts)s).",
+        applied,
+    ) % {"n": f"{applied:,}", "parts": parts}
