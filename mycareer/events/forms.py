@@ -21,7 +21,6 @@ from mycareer.events.models import (
     Topic,
 )
 from mycareer.organisations.models import Organisation
-from mycareer.organisations.selectors import organisations_by_name
 
 YEAR_CHOICES = [(str(y), f"Year {y}") for y in YEARS_OF_STUDY]
 
@@ -45,6 +44,35 @@ def _not_found(name: str, close: list[str]) -> str:
         " or ".join(", ".join(close[:-1]).split(", ") + [close[-1]]) if len(close) > 1 else close[0]
     )
     return f"“{name}” is not in MyCareer. Did you mean {options}?"
+
+
+def _which_one(name: str, organisations: list[Organisation]) -> str:
+    """ "Acme Ltd" is the name of 2 organisations. Which one? Write "Acme Ltd (no. 7)" …"""
+
+    def described(organisation: Organisation) -> str:
+        details = [d for d in (organisation.domain, str(organisation.sector or "")) if d]
+        about = ", ".join(details) or "no website or sector recorded"
+        return f"“{selectors.numbered_name(organisation)}” ({about})"
+
+    options = [described(o) for o in organisations]
+    listed = ", ".join(options[:-1]) + " or " + options[-1]
+    return (
+        f"“{name}” is the name of {len(organisations)} organisations in MyCareer. Which one "
+        f"do you mean? Write it with its number: {listed}."
+    )
+
+
+def _wrong_number(line: str, organisation: Organisation | None) -> str:
+    """ "Acme Ltd (no. 7)" names no organisation: why, and what to write instead."""
+    if organisation is None:
+        return f"“{line}”: MyCareer has no organisation with that number. Write its name instead."
+    if organisation.merged_into is not None:
+        survivor = selectors.numbered_name(organisation.merged_into)
+        return f"“{line}”: it was merged into another organisation. Write “{survivor}” instead."
+    return (
+        f"“{line}”: organisation no. {organisation.pk} is {organisation.name}. Check the "
+        "name and the number, or write just the name."
+    )
 
 
 def _split(value: str, separators: str) -> list[str]:
@@ -85,7 +113,9 @@ class EventForm(forms.Form):
             }
         ),
         help_text=(
-            "One per line. Start typing a name and choose from the organisations in MyCareer."
+            "One per line. Start typing a name and choose from the organisations in MyCareer. "
+            "Organisations that share a name are told apart by their number: "
+            "“Acme Ltd (no. 42)”."
         ),
     )
     topics = IdsChoiceField(
@@ -162,7 +192,7 @@ class EventForm(forms.Form):
                     "venue": event.venue,
                     "online_url": event.online_url,
                     "description": event.description,
-                    "organisations": "\n".join(o.name for o in event.organisations.all()),
+                    "organisations": "\n".join(selectors.organisation_lines(event)),
                     "topics": list(event.topics.all()),
                     "open_to_all": audience.open_to_all,
                     "audience_units": list(audience.units.all()),
@@ -179,12 +209,15 @@ class EventForm(forms.Form):
             raise forms.ValidationError(
                 f"Name at most {MAX_ORGANISATIONS} organisations; this names {len(names)}."
             )
-        found, missing = organisations_by_name(names)
-        if missing:
-            raise forms.ValidationError(
-                [_not_found(name, close) for name, close in missing.items()]
-            )
-        return found
+        named = selectors.organisations_named(names)
+        problems = [
+            *(_which_one(name, several) for name, several in named.several.items()),
+            *(_wrong_number(line, other) for line, other in named.wrong_number.items()),
+            *(_not_found(name, close) for name, close in named.missing.items()),
+        ]
+        if problems:
+            raise forms.ValidationError(problems)
+        return named.found
 
     def clean_new_topics(self) -> list[str]:
         names = _split(self.cleaned_data.get("new_topics", ""), ",")

@@ -1,16 +1,21 @@
 """Reads: who sees which events, calendar ranges, filters, feeds, dashboards."""
 
 import datetime
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.apps import apps
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from mycareer.accounts.selectors import member_units, remember_member_units
 from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event, OpeningRequest
 from mycareer.events.registry import personal_feed_sources, places_of
 from mycareer.events.units import UnitTree
+from mycareer.organisations.models import Organisation
+from mycareer.organisations.selectors import organisations_by_name
 from mycareer.organisations.timeline import TimelineEntry
 
 # Cancelled events stay in feeds this long after cancellation, as STATUS:CANCELLED,
@@ -323,6 +328,105 @@ def apply_filters(events: QuerySet[Event], filters: dict, tree: UnitTree | None 
     elif year:
         events = events.filter(Q(audience__years="") | Q(audience__years__contains=str(year)))
     return events
+
+
+# The organisations taking part, one a line in the event form ------------------------------
+
+# "Acme Ltd (no. 42)": a name with the organisation's number in MyCareer (its page is
+# /organisations/42/), for a name more than one organisation has: the CRM allows two
+# "Acme Ltd", and a name alone would pick one of them.
+NUMBERED_NAME = re.compile(r"^(?P<name>.*\S)\s*\(no\.\s*(?P<pk>\d{1,18})\)$", re.IGNORECASE)
+
+
+def numbered_name(organisation: Organisation) -> str:
+    return f"{organisation.name} (no. {organisation.pk})"
+
+
+def _live_organisations() -> QuerySet[Organisation]:
+    return Organisation.objects.filter(merged_into__isnull=True)
+
+
+def organisation_lines(event: Event) -> list[str]:
+    """The event's organisations as the event form writes them, one a line (one query).
+
+    A name that another live organisation has too is numbered ("Acme Ltd (no. 42)"), so
+    the form saved unchanged keeps the very same organisations.
+    """
+    namesakes = (
+        _live_organisations()
+        .exclude(pk=OuterRef("pk"))
+        .alias(lname=Lower("name"))
+        .filter(lname=Lower(OuterRef("name")))
+    )
+    taking_part = event.organisations.annotate(shared=Exists(namesakes))
+    return [numbered_name(o) if o.shared else o.name for o in taking_part]
+
+
+def _same_name(typed: str, name: str) -> bool:
+    return " ".join(typed.split()).casefold() == " ".join(name.split()).casefold()
+
+
+@dataclass
+class NamedOrganisations:
+    """What the lines of the event form's organisations name, and what they do not."""
+
+    found: list[Organisation] = field(default_factory=list)  # in the order named, once each
+    # A plain name several live organisations have: which ones (with their sectors).
+    several: dict[str, list[Organisation]] = field(default_factory=dict)
+    # "Name (no. N)" that does not name a live organisation: N's organisation, if any.
+    wrong_number: dict[str, Organisation | None] = field(default_factory=dict)
+    # A name no organisation has: close names to offer.
+    missing: dict[str, list[str]] = field(default_factory=dict)
+
+
+def organisations_named(lines: list[str]) -> NamedOrganisations:
+    """The organisations the event form's lines name.
+
+    "Acme Ltd (no. 42)" names organisation 42 if that is its name and it is live. A
+    plain name names the one live organisation with that name, whatever the case; a
+    name several have names none (the form asks which); a name none has may still name
+    one in its reduced form ("Northbridge Engineering" for "… Ltd"), as
+    `organisations_by_name` decides, which offers close names otherwise.
+    """
+    named = NamedOrganisations()
+    numbered = {line: NUMBERED_NAME.match(line) for line in lines}
+    by_pk = Organisation.objects.select_related("merged_into").in_bulk(
+        [int(m["pk"]) for m in numbered.values() if m]
+    )
+    chosen: dict[str, Organisation] = {}
+    for line, number in numbered.items():
+        if number:
+            organisation = by_pk.get(int(number["pk"]))
+            if (
+                organisation is None
+                or organisation.merged_into_id is not None
+                or not _same_name(number["name"], organisation.name)
+            ):
+                named.wrong_number[line] = organisation
+            else:
+                chosen[line] = organisation
+            continue
+        exact: list[Organisation] = list(
+            _live_organisations()
+            .alias(lname=Lower("name"))
+            .filter(lname=Lower(Value(line)))
+            .select_related("sector")
+            .order_by("pk")[:10]
+        )
+        if len(exact) > 1:
+            named.several[line] = exact
+        elif exact:
+            chosen[line] = exact[0]
+        else:
+            alike, missing = organisations_by_name([line])
+            if alike:
+                chosen[line] = alike[0]
+            named.missing.update(missing)
+    for line in lines:
+        organisation = chosen.get(line)
+        if organisation is not None and organisation not in named.found:
+            named.found.append(organisation)
+    return named
 
 
 def event_timeline_source(organisation, *, viewer, limit: int):

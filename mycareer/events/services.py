@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from mycareer import audit
 from mycareer.accounts.models import DegreeProgramme, Unit, User, new_feed_token
 from mycareer.core.locks import hold_lock
-from mycareer.events import tasks
+from mycareer.events import selectors, tasks
 from mycareer.events.clashes import Clash, ClashesFound, find_clashes
 from mycareer.events.models import (
     MAX_EVENT_LENGTH,
@@ -134,7 +134,8 @@ def _snapshot(event: Event) -> dict:
         "online_url": event.online_url,
         "description": event.description,
         "status": event.status,
-        "organisations": sorted(o.name for o in event.organisations.all()),
+        # Numbered where two organisations share a name, so swapping them is a change.
+        "organisations": sorted(selectors.organisation_lines(event)),
         "topics": sorted(t.name for t in event.topics.all()),
         "open_to_all": audience.open_to_all,
         "audience_units": sorted(u.name for u in audience.units.all()),

@@ -82,3 +82,45 @@ def test_lists_and_calendars_keep_to_the_audience(persona, talk):
     assert talk not in selectors.visible_events(james)
     assert not selectors.is_for(james, talk)  # the page opens; the audience is unchanged
     assert selectors.is_for(persona("student"), talk)
+
+
+# The organisations taking part, one a line -------------------------------------------------
+
+
+@pytest.fixture
+def namesakes(persona):
+    from mycareer.events.tests.factories import organisation
+
+    return organisation("Acme Ltd"), organisation("Acme Ltd"), organisation("Brightwave Digital")
+
+
+def test_only_a_name_two_organisations_share_is_numbered_in_one_query(persona, namesakes):
+    first, second, brightwave = namesakes
+    event = make_event(
+        by=persona("operator"),
+        title="Open day",
+        starts_at=at(far_monday(), 10),
+        organisations=[second, brightwave],
+    )
+    with CaptureQueriesContext(connection) as queries:
+        lines = selectors.organisation_lines(event)
+    assert len(queries) == 1
+    assert lines == [f"Acme Ltd (no. {second.pk})", "Brightwave Digital"]
+    assert selectors.organisations_named(lines).found == [second, brightwave]
+
+
+def test_a_number_names_only_a_live_organisation_of_that_name(namesakes):
+    first, second, brightwave = namesakes
+    second.merged_into = first
+    second.save(update_fields=["merged_into"])
+    lines = [f"Acme Ltd (no. {second.pk})", f"Acme Ltd (no. {brightwave.pk})", "acme ltd"]
+    named = selectors.organisations_named(lines)
+    assert named.found == [first]  # the only live Acme Ltd, by its name
+    assert named.wrong_number == {lines[0]: second, lines[1]: brightwave}
+    assert named.several == {} and named.missing == {}
+
+
+def test_the_same_organisation_named_twice_is_taken_once(namesakes):
+    first, _, _ = namesakes
+    named = selectors.organisations_named([f"Acme Ltd (no. {first.pk})"] * 2)
+    assert named.found == [first]

@@ -747,6 +747,112 @@ def test_organisations_taking_part_are_matched_or_close_names_offered(client, to
         assert not Event.objects.filter(title="Careers in rail").exists()
 
 
+# Two organisations of one name ----------------------------------------------------------------
+
+
+def typed_in(page: str) -> str:
+    """What the organisations field holds on the page, as the browser would send it."""
+    from mycareer.core.tests.html_forms import form_fields
+
+    return dict(form_fields(page, containing="title"))["organisations"]
+
+
+@pytest.fixture
+def two_acmes(tom):
+    """Two organisations called Acme Ltd, as the CRM allows (different web addresses)."""
+    from mycareer.organisations.services import organisation_create
+
+    return [
+        organisation_create(by=tom, name="Acme Ltd", website=site, confirm_duplicates=True)
+        for site in ("https://acme.example.com", "https://acme-uk.example.com")
+    ]
+
+
+def test_the_edit_form_saved_unchanged_keeps_the_same_of_two_namesakes(client, tom, two_acmes):
+    from mycareer.audit.models import AuditEntry
+    from mycareer.core.tests.html_forms import as_post, form_fields
+
+    first, second = two_acmes
+    event = make_event(
+        by=tom, title="Acme open day", starts_at=at(far_monday(), 10), organisations=[second]
+    )
+    client.force_login(tom)
+    url = reverse("events:edit", args=[event.pk])
+    page = client.get(url).content.decode()
+    response = client.post(url, as_post(form_fields(page, containing="title")))
+    assert response.status_code == 302
+    assert list(event.organisations.values_list("pk", flat=True)) == [second.pk]
+    assert typed_in(page) == f"Acme Ltd (no. {second.pk})"  # the name says which one
+    assert not AuditEntry.objects.filter(
+        action="events.event.changed", object_id=str(event.pk)
+    ).exists()
+
+
+def test_a_name_two_organisations_have_is_refused_asking_which_one(client, tom, two_acmes):
+    first, second = two_acmes
+    client.force_login(tom)
+    response = client.post(reverse("events:create"), form_data(organisations="acme ltd"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert (
+        "“acme ltd” is the name of 2 organisations in MyCareer. Which one do you mean? "
+        f"Write it with its number: “Acme Ltd (no. {first.pk})” (acme.example.com) or "
+        f"“Acme Ltd (no. {second.pk})” (acme-uk.example.com)."
+    ) in body
+    assert typed_in(body) == "acme ltd"  # what was typed is kept
+    assert not Event.objects.filter(title="Careers in rail").exists()
+
+    typed = f"acme  LTD (no. {second.pk})"
+    response = client.post(reverse("events:create"), form_data(organisations=typed))
+    assert response.status_code == 302
+    event = Event.objects.get(title="Careers in rail")
+    assert list(event.organisations.values_list("pk", flat=True)) == [second.pk]
+
+
+@pytest.mark.usefixtures("taking_part")
+def test_a_number_that_does_not_go_with_the_name_is_refused(client, tom, two_acmes):
+    from mycareer.organisations.models import Organisation
+
+    first, second = two_acmes
+    northbridge = Organisation.objects.get(name="Northbridge Engineering Ltd")
+    client.force_login(tom)
+    for typed, message in (
+        (
+            f"Acme Ltd (no. {northbridge.pk})",
+            f"organisation no. {northbridge.pk} is Northbridge Engineering Ltd. Check the "
+            "name and the number, or write just the name.",
+        ),
+        ("Acme Ltd (no. 999999999)", "MyCareer has no organisation with that number."),
+        (
+            f"Acme Ltd (no. {second.pk})",
+            f"it was merged into another organisation. Write “Acme Ltd (no. {first.pk})” instead.",
+        ),
+    ):
+        if typed.endswith(f"(no. {second.pk})"):
+            Organisation.objects.filter(pk=second.pk).update(merged_into=first)
+        response = client.post(reverse("events:create"), form_data(organisations=typed))
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert f"“{typed}”: {message}" in body
+        assert typed_in(body) == typed
+    assert not Event.objects.filter(title="Careers in rail").exists()
+
+
+def test_swapping_one_namesake_for_the_other_is_a_recorded_change(tom, two_acmes):
+    from mycareer.audit.models import AuditEntry
+
+    first, second = two_acmes
+    event = make_event(
+        by=tom, title="Acme open day", starts_at=at(far_monday(), 10), organisations=[first]
+    )
+    services.event_update(event=event, by=tom, organisations=[second])
+    entry = AuditEntry.objects.get(action="events.event.changed", object_id=str(event.pk))
+    assert entry.data["changed"]["organisations"] == [
+        [f"Acme Ltd (no. {first.pk})"],
+        [f"Acme Ltd (no. {second.pk})"],
+    ]
+
+
 def test_the_organisations_field_offers_suggestions_and_works_without_them(client, tom):
     client.force_login(tom)
     page = client.get(reverse("events:create")).content.decode()
