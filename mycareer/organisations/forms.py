@@ -1,3 +1,6 @@
+import csv
+from collections.abc import Iterable
+
 from django import forms
 from django.db.models import Q
 
@@ -18,7 +21,22 @@ from mycareer.organisations.services import CONTACT_FIELDS, PROFILE_FIELDS
 
 
 def split_tags(value: str) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
+    """Tags typed in one field, separated by commas. A tag that holds a comma is in double
+    quotes, as a spreadsheet writes it: `"Engineering, Civil", Placements` is two tags.
+
+    Raises csv.Error for a tag longer than the csv module reads (131,072 characters).
+    """
+    text = " ".join((value or "").split())  # a line break pasted in separates nothing
+    row = next(csv.reader([text], skipinitialspace=True), [])
+    return [tag for part in row if (tag := " ".join(part.split()))]
+
+
+def join_tags(names: Iterable[str]) -> str:
+    """The tags as one field shows them, read back by `split_tags` exactly as they are."""
+    return ", ".join(
+        '"' + name.replace('"', '""') + '"' if "," in name or '"' in name else name
+        for name in names
+    )
 
 
 class OrganisationForm(forms.ModelForm):
@@ -26,7 +44,10 @@ class OrganisationForm(forms.ModelForm):
     tags = forms.CharField(
         label="Tags",
         required=False,
-        help_text="Separate tags with commas, e.g. Graduate recruiter, Placements.",
+        help_text=(
+            "Separate tags with commas, e.g. Graduate recruiter, Placements. A tag with a "
+            'comma in it goes in double quotes, e.g. "Engineering, Civil".'
+        ),
         widget=forms.TextInput(attrs=TAG_INPUT),
     )
 
@@ -41,11 +62,16 @@ class OrganisationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["sector"].queryset = Sector.objects.all()
         self.fields["unit"].queryset = Unit.objects.all()
-        if self.instance.pk and not self.is_bound:
-            self.initial["tags"] = ", ".join(sorted(self.instance.tags.names()))
+        if self.instance.pk:
+            # Joined so that saving unchanged gives back the same tags, commas and all;
+            # also when bound, so that `changed_data` knows whether they were touched.
+            self.initial["tags"] = join_tags(sorted(self.instance.tags.names()))
 
     def clean_tags(self) -> list[str]:
-        tags = split_tags(self.cleaned_data.get("tags", ""))
+        try:
+            tags = split_tags(self.cleaned_data.get("tags", ""))
+        except csv.Error as error:
+            raise forms.ValidationError("Each tag must be at most 100 characters.") from error
         too_long = [t for t in tags if len(t) > 100]
         if too_long:
             raise forms.ValidationError("Each tag must be at most 100 characters.")

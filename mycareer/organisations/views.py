@@ -141,9 +141,11 @@ def organisation_edit(request, pk: int):
         fresh = Organisation.objects.get(pk=pk)
         try:
             services.organisation_update(organisation=fresh, by=request.user, **data)
-            services.organisation_set_tags(
-                organisation=fresh, tags=form.cleaned_data["tags"], by=request.user
-            )
+            if "tags" in form.changed_data:
+                # Untouched, they stay exactly as they are, whatever was saved meanwhile.
+                services.organisation_set_tags(
+                    organisation=fresh, tags=form.cleaned_data["tags"], by=request.user
+                )
         except ValidationError as error:
             add_validation_error(form, error)
         else:

@@ -3,9 +3,12 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mycareer.audit.models import AuditEntry
 from mycareer.organisations import services
+from mycareer.organisations.forms import OrganisationForm, join_tags, split_tags
 from mycareer.organisations.matching import domain_from_url, name_key
 from mycareer.organisations.models import Contact, EmailOptOut, Note, Organisation
 
@@ -104,6 +107,41 @@ def test_create_edit_archive_and_delete_are_audited(operator, persona):
 
 
 @pytest.mark.django_db
+def test_a_tag_with_a_comma_is_quoted_in_the_tag_field_and_read_back_whole():
+    """The edit form joined tags with ", " and split on ",": "Engineering, Civil" came back
+    as two tags from a form saved unchanged."""
+    tags = ["Engineering, Civil", 'The "Big Four"', "Placements", '"Quoted"']
+    shown = join_tags(tags)
+    assert shown == '"Engineering, Civil", "The ""Big Four""", Placements, """Quoted"""'
+    assert split_tags(shown) == tags
+    # Typed as before: commas separate tags; spaces and empty parts do not count.
+    assert split_tags(" Graduate  recruiter,Placements, ,") == ["Graduate recruiter", "Placements"]
+    assert split_tags('"Engineering, Civil" , NHS') == ["Engineering, Civil", "NHS"]
+
+
+# A tag as MyCareer keeps it: spaces collapsed, none at either end (services.normalise_tags).
+stored_tag = st.text(min_size=1, max_size=20).map(lambda t: " ".join(t.split())).filter(bool)
+
+
+@given(st.lists(stored_tag, max_size=5))
+def test_any_tags_read_back_exactly_from_the_tag_field(tags):
+    assert split_tags(join_tags(tags)) == tags
+
+
+def test_the_edit_form_saved_unchanged_gives_back_the_same_tags(operator):
+    org = make("Ouse Civil Partners", operator, tags=["Engineering, Civil", "Placements"])
+    shown = OrganisationForm(instance=org)
+    data = {name: shown[name].value() or "" for name in ("name", "website", "tags")}
+    assert data["tags"] == '"Engineering, Civil", Placements'
+    form = OrganisationForm(data, instance=org)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["tags"] == ["Engineering, Civil", "Placements"]
+    assert "tags" not in form.changed_data
+    services.organisation_set_tags(organisation=org, tags=form.cleaned_data["tags"], by=operator)
+    assert sorted(org.tags.names()) == ["Engineering, Civil", "Placements"]
+    assert not AuditEntry.objects.filter(action="organisations.organisation.tagged").exists()
+
+
 def test_tags_reuse_existing_spelling_whatever_the_case(operator):
     a = make("Org A", operator, tags=["NHS"])
     b = make("Org B", operator, tags=["nhs", "Placements", "placements"])

@@ -1,6 +1,8 @@
 import pytest
 from django.urls import reverse
 
+from mycareer.audit.models import AuditEntry
+from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.organisations import services
 from mycareer.organisations.models import Note, Organisation
 from mycareer.organisations.tests.factories import make_organisation
@@ -52,6 +54,38 @@ def test_operator_creates_an_organisation_and_is_warned_of_a_duplicate(client, p
     assert response.status_code == 302
     created = Organisation.objects.get(name="Zephyr Turbines Limited")
     assert sorted(created.tags.names()) == ["NHS", "Placements"]
+
+
+@pytest.mark.django_db
+def test_saving_the_edit_form_unchanged_keeps_a_tag_with_a_comma(client, persona):
+    """Opened and saved unchanged, the form split "Engineering, Civil" into two tags."""
+    operator = persona("operator")
+    org = services.organisation_create(
+        by=operator,
+        name="Ouse Civil Partners",
+        tags=["Engineering, Civil", 'The "Big Four"', "Placements"],
+        confirm_duplicates=True,
+    )
+    url = reverse("organisations:edit", args=[org.pk])
+    client.force_login(operator)
+    page = client.get(url).content.decode()
+    data = as_post(form_fields(page, containing="tags", pressing_enter=True))
+
+    assert client.post(url, data).status_code == 302
+    assert sorted(org.tags.names()) == ["Engineering, Civil", "Placements", 'The "Big Four"']
+    assert not AuditEntry.objects.filter(action="organisations.organisation.tagged").exists()
+    assert data["tags"] == ['"Engineering, Civil", Placements, "The ""Big Four"""']
+    assert "A tag with a comma in it goes in double quotes" in page
+
+    # A tag typed in double quotes is one tag; the others stay as they were.
+    data["tags"] = [data["tags"][0] + ', "Mechanical, Aerospace"']
+    assert client.post(url, data).status_code == 302
+    assert sorted(org.tags.names()) == [
+        "Engineering, Civil",
+        "Mechanical, Aerospace",
+        "Placements",
+        'The "Big Four"',
+    ]
 
 
 @pytest.mark.django_db
