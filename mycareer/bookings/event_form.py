@@ -5,6 +5,7 @@ from django.utils.translation import ngettext
 from mycareer.bookings import selectors, services
 from mycareer.bookings.forms import BookingSettingsForm
 from mycareer.bookings.models import BookingSettings, WaitlistEntry
+from mycareer.core.text import counted
 from mycareer.events.registry import EventFormPart
 
 PREFIX = "places"
@@ -16,17 +17,33 @@ def moved_text(moved: list) -> str:
         return ""
     if isinstance(moved[0], WaitlistEntry):
         text = ngettext(
-            "%(count)d person from the waiting list was offered a place.",
-            "%(count)d people from the waiting list were offered a place.",
+            "%(count)d person from the waiting list was offered a place by email.",
+            "%(count)d people from the waiting list were offered places by email.",
             len(moved),
         )
     else:
         text = ngettext(
-            "%(count)d person from the waiting list was booked.",
-            "%(count)d people from the waiting list were booked.",
+            "%(count)d person from the waiting list was booked and emailed.",
+            "%(count)d people from the waiting list were booked and emailed.",
             len(moved),
         )
     return text % {"count": len(moved)}
+
+
+def saved_text(settings: BookingSettings, moved: list) -> str:
+    """What saving the settings did for the people waiting, and, when fewer places are
+    now set than people hold, that nobody lost theirs; or ""."""
+    text = moved_text(moved)
+    if settings.capacity is not None:
+        holding = selectors.counts_for(settings.event, settings).booked
+        if holding > settings.capacity:
+            text = f"{text} " if text else ""
+            text += (
+                f"{counted(holding, 'person already has a place', 'people already have places')}"
+                f", more than the {counted(settings.capacity, 'place', 'places')} now set: "
+                "nobody loses theirs, and no new place is given until enough cancel."
+            )
+    return text
 
 
 def _form(data, *, event, user) -> BookingSettingsForm:
@@ -47,8 +64,15 @@ def _form(data, *, event, user) -> BookingSettingsForm:
 
 
 def _save(form: BookingSettingsForm, *, event, by) -> str:
-    _, moved = services.booking_settings_update(event=event, by=by, **form.cleaned_data)
-    return moved_text(moved)
+    try:
+        settings, moved = services.booking_settings_update(
+            event=event, by=by, confirmed_moves=form.confirmed_moves(), **form.changes()
+        )
+    except services.PlacesToConfirm as asking:
+        # The events page shows the refusal on this part and undoes the whole change.
+        form.ask_to_confirm(asking.count, asking.sentence)
+        raise
+    return saved_text(settings, moved)
 
 
 places_part = EventFormPart(

@@ -34,6 +34,20 @@ FOLLOW_UP_BODY = "\n\n".join(
 )
 
 
+class ConfirmNumberInput(forms.CheckboxInput):
+    """A tick box whose value is the number it confirms, never ticked when shown: a number
+    that changed since the page was shown is asked again, not taken as agreed."""
+
+    def __init__(self, number: int):
+        super().__init__(attrs={"value": str(number)}, check_test=lambda value: False)
+
+    def format_value(self, value):
+        return None  # the value is the number asked about, in attrs
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
 class BookingSettingsForm(forms.Form):
     capacity = BoundedIntegerField(
         label="Number of places",
@@ -70,6 +84,25 @@ class BookingSettingsForm(forms.Form):
         max_value=168,
         help_text="Used when places are offered. Offers always end when the event starts.",
     )
+    # How many people from the waiting list the person saving agreed would get places: a
+    # hidden nothing until saving would move people, then a tick box with that number.
+    confirm_moves = forms.IntegerField(
+        required=False, min_value=0, max_value=MAX_PLACES, widget=forms.HiddenInput
+    )
+
+    def ask_to_confirm(self, count: int, sentence: str) -> None:
+        """Show the tick box for `count` people getting places (the service asked)."""
+        field = self.fields["confirm_moves"]
+        field.widget = ConfirmNumberInput(count)
+        field.label = f"Confirm: {sentence.rstrip('.')}"
+        self["confirm_moves"].label = field.label  # the bound field read it when cleaning
+
+    def changes(self) -> dict:
+        """The settings to save (not the confirmation)."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "confirm_moves"}
+
+    def confirmed_moves(self) -> int:
+        return self.cleaned_data.get("confirm_moves") or 0
 
     @staticmethod
     def initial_for(current: BookingSettings) -> dict:

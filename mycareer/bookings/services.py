@@ -555,13 +555,45 @@ CANCELLED_SETTINGS = (
 )
 
 
+class PlacesToConfirm(ValidationError):
+    """Saving would give places to people waiting, a number the person saving has not
+    confirmed: nothing was saved. `count` says how many, `sentence` what happens to them."""
+
+    def __init__(self, moved: list[Booking | WaitlistEntry]):
+        self.count = len(moved)
+        self.sentence = _moves_sentence(moved)
+        super().__init__({"confirm_moves": ["Tick the box to go ahead, or change the settings."]})
+
+
+def _moves_sentence(moved: list[Booking | WaitlistEntry]) -> str:
+    """What saving does for the people waiting, said before it is done."""
+    if moved and isinstance(moved[0], WaitlistEntry):
+        text = ngettext(
+            "%(count)d person on the waiting list will be offered a place and emailed.",
+            "%(count)d people on the waiting list will be offered places and emailed.",
+            len(moved),
+        )
+    else:
+        text = ngettext(
+            "%(count)d person on the waiting list will be given a place and emailed.",
+            "%(count)d people on the waiting list will be given places and emailed.",
+            len(moved),
+        )
+    return text % {"count": len(moved)}
+
+
 def booking_settings_update(
-    *, event: Event, by: User, **changes
+    *, event: Event, by: User, confirmed_moves: int | None = None, **changes
 ) -> tuple[BookingSettings, list[Booking | WaitlistEntry]]:
     """Change how an event takes bookings; more places go to the waiting list at once.
 
     Lowering the capacity never takes a place from anyone: it only stops new bookings
     until enough people cancel. Returns the settings and who was booked or offered.
+
+    `confirmed_moves` is how many people from the waiting list the person saving agreed
+    would get places (None: nobody is asked, as for scripts). When the change would
+    move people and that number is not the one agreed, nothing is saved and
+    `PlacesToConfirm` says the number: the same reckoning that moves them counts them.
     """
     unknown = set(changes) - set(SETTING_FIELDS)
     if unknown:
@@ -586,7 +618,11 @@ def booking_settings_update(
                 event_id=settings.pk, status__in=HOLDING
             ).count()
         audit.log(settings.event, "bookings.settings.changed", by=by, data=data)
-        return settings, _settle(settings, by=by, now=now)
+        moved = _settle(settings, by=by, now=now)
+        if confirmed_moves is not None and moved and len(moved) != confirmed_moves:
+            # Leaving the transaction with the error undoes all of it, emails included.
+            raise PlacesToConfirm(moved)
+        return settings, moved
 
 
 def capacity_change(

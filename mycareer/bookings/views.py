@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from mycareer import audit
 from mycareer.accounts.permissions import check_perm
 from mycareer.bookings import selectors, services
-from mycareer.bookings.event_form import moved_text
+from mycareer.bookings.event_form import saved_text
 from mycareer.bookings.forms import (
     FOLLOW_UP_BODY,
     FOLLOW_UP_SUBJECT,
@@ -337,14 +337,21 @@ def settings_edit(request, event_id: int):
     form = BookingSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            _, moved = services.booking_settings_update(
-                event=event, by=request.user, **form.cleaned_data
+            saved, moved = services.booking_settings_update(
+                event=event,
+                by=request.user,
+                confirmed_moves=form.confirmed_moves(),
+                **form.changes(),
             )
+        except services.PlacesToConfirm as asking:
+            # Giving people places emails them: say how many, and save only once agreed.
+            form.ask_to_confirm(asking.count, asking.sentence)
+            add_validation_error(form, asking)
         except ValidationError as error:
             add_validation_error(form, error)
         else:
             messages.success(
-                request, f"The booking settings are saved. {moved_text(moved)}".strip()
+                request, f"The booking settings are saved. {saved_text(saved, moved)}".strip()
             )
             return redirect("bookings:manage", event.pk)
     return render(request, "bookings/settings.html", {"event": event, "form": form})

@@ -344,6 +344,52 @@ def test_raising_the_capacity_books_people_from_the_waiting_list_at_once(tom, pe
 
 
 @pytest.mark.django_db
+def test_raising_the_capacity_saves_nothing_until_the_number_given_places_is_confirmed(
+    tom, people, django_capture_on_commit_callbacks
+):
+    event = make_event(organiser=tom, capacity=1)
+    for student in people[:4]:
+        book(event, student)
+    changes = AuditEntry.objects.filter(action="bookings.settings.changed").count()
+    for agreed in (0, 3):  # nothing agreed yet; a number that is not the one now
+        with (
+            django_capture_on_commit_callbacks(execute=True) as emails,
+            pytest.raises(services.PlacesToConfirm) as asking,
+        ):
+            services.booking_settings_update(
+                event=event, by=tom, capacity=3, confirmed_moves=agreed
+            )
+        assert asking.value.count == 2 and emails == []
+        assert asking.value.sentence == (
+            "2 people on the waiting list will be given places and emailed."
+        )
+        assert BookingSettings.objects.get(event=event).capacity == 1
+        assert len(statuses(event)["waiting"]) == 3
+        assert AuditEntry.objects.filter(action="bookings.settings.changed").count() == changes
+    with django_capture_on_commit_callbacks(execute=True):
+        _, moved = services.booking_settings_update(
+            event=event, by=tom, capacity=3, confirmed_moves=2
+        )
+    assert [b.student for b in moved] == people[1:3]
+    assert tasks_named("send_promotion") == 2
+    # A change that gives nobody a place needs no confirmation.
+    services.booking_settings_update(event=event, by=tom, capacity=2, confirmed_moves=0)
+    assert BookingSettings.objects.get(event=event).capacity == 2
+
+
+@pytest.mark.django_db
+def test_the_confirmation_says_when_places_are_offered_rather_than_given(tom, people):
+    event = make_event(organiser=tom, capacity=1, promotion=OFFER, offer_hours=12)
+    for student in people[:3]:
+        book(event, student)
+    with pytest.raises(services.PlacesToConfirm) as asking:
+        services.booking_settings_update(event=event, by=tom, capacity=2, confirmed_moves=0)
+    assert asking.value.sentence == (
+        "1 person on the waiting list will be offered a place and emailed."
+    )
+
+
+@pytest.mark.django_db
 def test_lowering_the_capacity_never_takes_a_place_from_anyone(tom, people):
     event = make_event(organiser=tom, capacity=4)
     for student in people[:4]:

@@ -385,9 +385,90 @@ def test_raising_the_capacity_on_the_settings_page_books_people_waiting(client, 
     form = {"capacity": "3", "waiting_list": "on", "promotion": "automatic", "offer_hours": "24"}
     bad = client.post(url("settings", mech_event.pk), {**form, "offer_hours": "0"})
     assert bad.status_code == 200 and 'value="3"' in text(bad)
-    response = client.post(url("settings", mech_event.pk), form, follow=True)
-    assert "1 person from the waiting list was booked" in text(response)
+    asked = client.post(url("settings", mech_event.pk), form)
+    assert asked.status_code == 200
+    page = text(asked)
+    # What saving would do is said first, with what was typed kept, and nothing saved.
+    assert (
+        '<label for="id_confirm_moves">Confirm: 1 person on the waiting list will be given a '
+        "place and emailed</label>" in page
+    )
+    assert "Tick the box to go ahead, or change the settings." in page
+    assert 'type="checkbox" name="confirm_moves"' in page and 'value="1"' in page
+    assert 'name="capacity" value="3"' in page
+    assert BookingSettings.objects.get(event=mech_event).capacity == 2
+    assert Booking.objects.filter(event=mech_event, status="confirmed").count() == 2
+    response = client.post(
+        url("settings", mech_event.pk), {**form, "confirm_moves": "1"}, follow=True
+    )
+    assert (
+        "The booking settings are saved. 1 person from the waiting list was booked and emailed."
+        in text(response)
+    )
     assert Booking.objects.filter(event=mech_event, status="confirmed").count() == 3
+
+
+@pytest.mark.django_db
+def test_a_confirmation_for_another_number_of_people_is_asked_again(client, tom, mech_event):
+    people = make_students(5)
+    for student in people:
+        services.booking_create(event=mech_event, student=student, by=student)
+    client.force_login(tom)
+    form = {"capacity": "5", "waiting_list": "on", "promotion": "offer", "offer_hours": "24"}
+    # The page asked about all 3 waiting; one left the list meanwhile, so now 2 would.
+    services.waitlist_leave(entry=WaitlistEntry.objects.filter(event=mech_event).first(), by=tom)
+    asked = text(client.post(url("settings", mech_event.pk), {**form, "confirm_moves": "3"}))
+    assert "Confirm: 2 people on the waiting list will be offered places and emailed" in asked
+    assert "checked" not in asked.split('name="confirm_moves"')[1].split(">")[0]
+    assert not WaitlistEntry.objects.filter(event=mech_event, status="offered").exists()
+    response = client.post(
+        url("settings", mech_event.pk), {**form, "confirm_moves": "2"}, follow=True
+    )
+    assert "2 people from the waiting list were offered places by email." in text(response)
+    assert WaitlistEntry.objects.filter(event=mech_event, status="offered").count() == 2
+
+
+@pytest.mark.django_db
+def test_lowering_the_capacity_below_the_places_held_asks_nothing_and_says_nobody_lost_one(
+    client, tom, mech_event
+):
+    for student in make_students(2):
+        services.booking_create(event=mech_event, student=student, by=student)
+    client.force_login(tom)
+    form = {"capacity": "1", "waiting_list": "on", "promotion": "automatic", "offer_hours": "24"}
+    response = client.post(url("settings", mech_event.pk), form, follow=True)
+    assert (
+        "2 people already have places, more than the 1 place now set: nobody loses theirs, "
+        "and no new place is given until enough cancel." in text(response)
+    )
+    assert Booking.objects.filter(event=mech_event, status="confirmed").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_event_form_asks_before_its_places_part_gives_people_places(tom, mech_event):
+    from django.http import QueryDict
+
+    from mycareer.bookings.event_form import places_part
+
+    for student in make_students(4):
+        services.booking_create(event=mech_event, student=student, by=student)
+    data = QueryDict(mutable=True)
+    data.update({"places-capacity": "4", "places-waiting_list": "on"})
+    data.update({"places-promotion": "automatic", "places-offer_hours": "24"})
+    form = places_part.form(data, event=mech_event, user=tom)
+    assert form.is_valid()
+    with pytest.raises(ValidationError):
+        places_part.save(form, event=mech_event, by=tom)
+    field = form["confirm_moves"]
+    assert field.label == "Confirm: 2 people on the waiting list will be given places and emailed"
+    assert 'type="checkbox" name="places-confirm_moves"' in str(field)
+    assert BookingSettings.objects.get(event=mech_event).capacity == 2
+    data["places-confirm_moves"] = "2"
+    form = places_part.form(data, event=mech_event, user=tom)
+    assert form.is_valid()
+    sentence = places_part.save(form, event=mech_event, by=tom)
+    assert sentence == "2 people from the waiting list were booked and emailed."
+    assert Booking.objects.filter(event=mech_event, status="confirmed").count() == 4
 
 
 @pytest.mark.django_db
