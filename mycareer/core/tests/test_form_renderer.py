@@ -62,7 +62,18 @@ def test_a_field_group_has_its_label_help_and_errors():
     assert '<div class="field field--error">' in html
     assert '<label for="id_score_min">Engagement score at least</label>' in html
     assert '<span class="helptext" id="id_score_min_helptext">0 to 100:' in html
-    assert re.search(r'<ul class="errorlist" id="id_score_min_errors"><li>[^<]+100', html)
+    assert re.search(r'<ul class="errorlist" id="id_score_min_error"><li>[^<]+100', html)
+    # The input names both, so a screen reader reads the error with the field.
+    described = re.search(r'<input[^>]*aria-describedby="([^"]+)"', html).group(1).split()
+    assert described and all(f'id="{name}"' in html for name in described)
+    assert "id_score_min_error" in described
+
+
+def test_a_group_of_choices_names_its_error_on_the_fieldset():
+    html = OrganisationSearchForm({"sizes": ["enormous"]})["sizes"].as_field_group()
+    described = re.search(r'<fieldset aria-describedby="([^"]+)"', html).group(1).split()
+    assert "id_sizes_error" in described
+    assert all(f'id="{name}"' in html for name in described)
 
 
 def test_a_group_of_choices_is_a_fieldset_with_a_legend():
