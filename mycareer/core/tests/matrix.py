@@ -270,6 +270,7 @@ ROUTE_ARGUMENTS = {
     "organisations:key_account_reassign": {"pk": "key_org", "account_id": "key_account"},
     "organisations:key_account_remove": {"pk": "key_org", "account_id": "key_account"},
     "organisations:key_contact_mark": {"pk": "key_org", "contact_id": "key_contact"},
+    "organisations:key_contact_unmark": {"pk": "key_org", "contact_id": "key_contact"},
     "organisations:liaison_request_create": {"pk": "key_org", "contact_id": "key_contact"},
     "employer:contact_edit": {"contact_id": "contact"},
     "mailing:campaign": {"pk": "campaign"},
