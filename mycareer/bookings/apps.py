@@ -29,6 +29,7 @@ class BookingsConfig(AppConfig):
             booked_events_for_feed,
             bookings_timeline_source,
             cancellation_figures,
+            events_with_a_place_of,
         )
         from mycareer.bookings.services import MERGE_HANDLER, end_with_event
         from mycareer.core.registry import (
@@ -45,6 +46,7 @@ class BookingsConfig(AppConfig):
             register_cancellation_handler,
             register_event_form_part,
             register_personal_feed_source,
+            register_places_source,
         )
         from mycareer.organisations.merging import register_merge_handler
         from mycareer.organisations.timeline import register_timeline_source
@@ -91,6 +93,7 @@ class BookingsConfig(AppConfig):
         )
         register_timeline_source("bookings", bookings_timeline_source, staff_only=False)
         register_personal_feed_source(booked_events_for_feed, name="bookings")
+        register_places_source(events_with_a_place_of, name="bookings")
         register_cancellation_handler(
             CancellationHandler(describe=cancellation_figures, end=end_with_event),
             name="bookings",

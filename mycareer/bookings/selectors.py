@@ -78,6 +78,15 @@ def ban_message(ban: BookingBan) -> str:
     )
 
 
+def events_with_a_place_of(user) -> Q:
+    """Events at which this person holds, held or lost a booking or a waiting-list place,
+    whatever its status now: their pages open for them (every email about a place links
+    to its event, and staff may have booked them outside the audience)."""
+    return Q(Exists(Booking.objects.filter(event=OuterRef("pk"), student=user))) | Q(
+        Exists(WaitlistEntry.objects.filter(event=OuterRef("pk"), student=user))
+    )
+
+
 def person_refusal(*, event: Event, student: User) -> str | None:
     """Why this person may not book this event themselves (None if they may).
 
@@ -85,7 +94,9 @@ def person_refusal(*, event: Event, student: User) -> str | None:
     """
     if not getattr(student, "is_authenticated", False) or not student.is_student:
         return "Only students book places at events."
-    if not event_selectors.can_see_event(student, event):
+    if not event_selectors.is_for(student, event):
+        # Not can_see_event: a place once held opens the event's page, not the right to
+        # book it again outside its audience.
         return "This event is not open to students of your school, degree programme or year."
     ban = active_ban(student)
     if ban is not None:

@@ -75,16 +75,6 @@ class EventsConfig(AppConfig):
         register_seed(SeedStep("events", seed_events, order=40))
         register_personal_data("events", personal_data)
         register_merge_handler(MERGE_HANDLER)
-        # A student's bookings and waiting-list places open their events' pages to them.
-        # The rows are the bookings app's (read by label, not imported); registered under
-        # its name, so bookings registering its own source replaces this one.
-        from django.apps import apps
-
-        from mycareer.events.registry import register_places_source
-        from mycareer.events.selectors import places_at_bookings
-
-        if apps.is_installed("mycareer.bookings"):
-            register_places_source(places_at_bookings, name="bookings")
         # The public feed shows events, their audiences' sharing, units, organisations
         # and topics: a change to any of them is a change to the feed.
         from mycareer.accounts.models import Unit

@@ -5,7 +5,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.apps import apps
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -156,19 +155,6 @@ def is_for(user, event: Event) -> bool:
     page, but not the right to book again outside the audience.
     """
     return visible_events(user).filter(pk=event.pk).exists()
-
-
-def places_at_bookings(user) -> Q:
-    """Events with a booking or waiting-list entry of this person's, in any status.
-
-    The bookings app's rows, found by model label because events never imports
-    bookings; registered as a places source when bookings is installed.
-    """
-    booking = apps.get_model("bookings", "Booking")
-    entry = apps.get_model("bookings", "WaitlistEntry")
-    return Q(Exists(booking.objects.filter(event=OuterRef("pk"), student=user))) | Q(
-        Exists(entry.objects.filter(event=OuterRef("pk"), student=user))
-    )
 
 
 def for_calendar(events: QuerySet[Event]) -> QuerySet[Event]:

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from mycareer.bookings import services as booking_services
 from mycareer.bookings.models import Booking
@@ -107,3 +108,18 @@ def test_emails_about_a_place_staff_ended_open_for_a_student_outside_the_audienc
             response = client.get(path)
             assert response.status_code == 200, (person, path)
             assert talk.title in response.content.decode()
+
+
+def test_a_place_once_held_opens_the_page_but_does_not_let_the_student_book_again(
+    persona, client, talk
+):
+    """Staff booked James (history) onto a mechanical engineers' talk, then cancelled it:
+    the event's page still opens for him, but he may not book it for himself."""
+    tom, james = persona("operator"), persona("student4")
+    booking_services.staff_book_student(event=talk, student=james, by=tom, notify=False)
+    booking_services.booking_cancel(booking=Booking.objects.get(event=talk, student=james), by=tom)
+    client.force_login(james)
+    assert client.get(talk.get_absolute_url()).status_code == 200
+    with pytest.raises(ValidationError, match="not open to students of your school"):
+        booking_services.booking_create(event=talk, student=james, by=james, notify=False)
+    assert not Booking.objects.filter(event=talk, student=james, status="booked").exists()
