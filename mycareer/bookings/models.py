@@ -316,6 +316,10 @@ class BookingBan(models.Model):
     # db_default too: the running release's code, which knows nothing of the column, can
     # still start restrictions while the migration is applied.
     lifted_by_correction = models.BooleanField(default=False, db_default=False)
+    # When the student was emailed that they are restricted (tasks.send_ban_notice). Only
+    # a student who was told of a restriction is told that it is lifted: one lifted before
+    # its email went out was never mentioned to them.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-starts_at", "-pk"]

@@ -1145,6 +1145,7 @@ def _lift_if_corrected(*, booking: Booking, by: User, now: datetime.datetime) ->
         no_shows=missed,
         limit=policy.no_shows,
     )
+    _after_commit(tasks.send_ban_lifted, ban.pk)
     return ban
 
 
@@ -1257,7 +1258,8 @@ def noshow_policy_update(
 
 @transaction.atomic
 def booking_ban_lift(*, ban: BookingBan, by: User, reason: str) -> BookingBan:
-    """Lift a restriction early, with the reason recorded; the student may book at once."""
+    """Lift a restriction early, with the reason recorded; the student may book at once
+    and, if they were told of the restriction, is emailed that it is lifted."""
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why the restriction is lifted."})
@@ -1271,6 +1273,7 @@ def booking_ban_lift(*, ban: BookingBan, by: User, reason: str) -> BookingBan:
     ban.lift_reason = reason
     ban.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     audit.log(ban, "bookings.ban.lifted", by=by, person=ban.student, data={"reason": reason})
+    _after_commit(tasks.send_ban_lifted, ban.pk)
     return ban
 
 

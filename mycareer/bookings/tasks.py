@@ -4,6 +4,8 @@ Each task reads the rows again and sends nothing if things changed meanwhile (a
 booking cancelled before its confirmation went out gets no confirmation).
 """
 
+import logging
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +18,7 @@ from mycareer.bookings.models import (
     WaitlistEntry,
 )
 from mycareer.bookings.selectors import (
+    active_ban,
     attendance_report,
     report_csv_rows,
     settings_of,
@@ -24,9 +27,12 @@ from mycareer.bookings.selectors import (
 )
 from mycareer.bookings.tickets import check_in_url, event_ics, qr_png
 from mycareer.core import mailmerge
+from mycareer.core.logs import log_event
 from mycareer.core.mail import Attachment, send_email
 from mycareer.core.retry import email_task
 from mycareer.core.spreadsheets import csv_text
+
+logger = logging.getLogger(__name__)
 
 
 def _when(event) -> str:
@@ -213,12 +219,54 @@ def send_ban_notice(ban_id: int) -> int:
     ban = BookingBan.objects.select_related("student").filter(pk=ban_id).first()
     if ban is None or ban.lifted_at is not None or ban.ends_at <= timezone.now():
         return 0
-    return send_email(
+    sent = send_email(
         to=[ban.student.email],
         subject="You cannot book events for a while",
         template="bookings/email/ban.txt",
         context={"ban": ban, "until": when_text(ban.ends_at), "my_events_url": _my_events_url()},
     )
+    BookingBan.objects.filter(pk=ban.pk, notified_at__isnull=True).update(
+        notified_at=timezone.now()
+    )
+    # Lifted while this was being sent: the lift's own email may have found the student
+    # not yet told and sent nothing, so it is sent now, after this one (once at most).
+    if BookingBan.objects.filter(pk=ban.pk, lifted_at__isnull=False).exists():
+        send_ban_lifted.enqueue(ban.pk)
+    return sent
+
+
+@email_task()
+def send_ban_lifted(ban_id: int) -> int:
+    """Tell a student that a restriction they were told of is lifted: they can book again."""
+    ban = BookingBan.objects.select_related("student").filter(pk=ban_id).first()
+    if ban is None or ban.lifted_at is None:
+        return 0
+    sent = 0
+    if ban.notified_at is None:
+        # Lifted before its email went out (send_ban_notice then sends nothing): the
+        # student never heard of it, so a word about its end would only puzzle them.
+        outcome = "not_told_of_it"
+    elif active_ban(ban.student) is not None:
+        outcome = "restricted_again"  # "you can book again" would be untrue
+    else:
+        sent = send_email(
+            to=[ban.student.email],
+            subject="You can book events again",
+            template="bookings/email/ban_lifted.txt",
+            context={"ban": ban, "my_events_url": _my_events_url()},
+            once=f"bookings.ban_lifted:{ban.pk}",
+        )
+        outcome = "sent" if sent else "already_sent"
+    log_event(
+        logger,
+        "bookings.ban.lift_emailed",
+        ban_id=ban.pk,
+        student_id=ban.student_id,
+        by_correction=ban.lifted_by_correction,
+        outcome=outcome,
+        sent=sent,
+    )
+    return sent
 
 
 @email_task()

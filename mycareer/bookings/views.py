@@ -745,11 +745,15 @@ def lift_ban(request, ban_id: int):
     form = LiftForm(request.POST)
     if form.is_valid():
         try:
-            services.booking_ban_lift(ban=ban, by=request.user, reason=form.cleaned_data["reason"])
+            ban = services.booking_ban_lift(
+                ban=ban, by=request.user, reason=form.cleaned_data["reason"]
+            )
         except ValidationError as error:
             messages.error(request, _error_text(error))
         else:
-            messages.success(request, f"{ban.student} may book again.")
+            # Only a student who was emailed about the restriction is emailed its end.
+            told = " They are emailed to say so." if ban.notified_at else ""
+            messages.success(request, f"{ban.student} may book again.{told}")
     else:
         messages.error(request, "Say why the restriction is lifted.")
     return redirect("bookings:policy")

@@ -1,14 +1,18 @@
 """Emails through the real task worker and a real SMTP server, attachments included."""
 
 import datetime
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.urls import reverse
 from icalendar import Calendar
 
+from mycareer.accounts.demo import DEMO_PASSWORD
 from mycareer.bookings import services
-from mycareer.bookings.models import Booking
-from mycareer.bookings.tests.factories import make_event, make_students
+from mycareer.bookings.models import Booking, BookingBan
+from mycareer.bookings.tests.factories import held_event, make_event, make_students
 from mycareer.bookings.tickets import check_in_url, qr_png
 from mycareer.organisations import services as organisation_services
 
@@ -174,3 +178,154 @@ def test_a_student_whose_place_staff_ended_is_told_and_one_who_ended_it_is_not(
     # Mei cancelled her own place (given her from the list): no such email to her.
     ended = [m["To"] for m in smtp_server.messages() if "cancelled" in m["Subject"]]
     assert ended == [aisha.email]
+
+
+# Restrictions: the one who was told they are restricted is told when it is lifted -------------
+
+RESTRICTED = "[MyCareer] You cannot book events for a while"
+LIFTED = "[MyCareer] You can book events again"
+
+
+def _restricted(persona, student):
+    """The no-show limit at one, and `student` missed an event a week ago: restricted."""
+    tom = persona("operator")
+    services.noshow_policy_update(
+        by=persona("admin"), enabled=True, no_shows=1, window_weeks=12, ban_weeks=2
+    )
+    event = held_event(organiser=tom, students=[student], attended=0, title="Pump maintenance")
+    return event, BookingBan.objects.get(student=student)
+
+
+def _to(inbox, student, subject: str) -> list:
+    return [m for m in inbox.messages() if m["To"] == student.email and m["Subject"] == subject]
+
+
+def _lift_lines(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith("event=bookings.ban.lift_emailed ")
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_correction_that_lifts_a_restriction_emails_the_student_a_link_that_opens_after_login(
+    cast, persona, client, smtp_server, run_worker, caplog
+):
+    aisha = persona("student")
+    event, ban = _restricted(persona, aisha)
+    run_worker()
+    assert len(by_subject(smtp_server, RESTRICTED)) == 1
+    # The door's list is corrected: Aisha was there after all.
+    booking = Booking.objects.get(event=event, student=aisha)
+    with caplog.at_level("INFO", logger="mycareer.bookings.tasks"):
+        assert services.check_in(booking=booking, by=persona("operator"))[0].lifted_ban == ban
+        run_worker()
+
+    [lifted] = by_subject(smtp_server, LIFTED)
+    assert lifted["To"] == aisha.email
+    body = lifted.get_body(preferencelist=("plain",)).get_content()
+    assert "Dear Aisha," in body and "You can book events again." in body
+    assert "attendance record was corrected" in body
+    [line] = _lift_lines(caplog)
+    assert f"ban_id={ban.pk} student_id={aisha.pk} by_correction=True outcome=sent" in line
+    assert aisha.email not in line
+
+    # The link, opened logged out, goes through the login page and back to her events.
+    [link] = [word for word in body.split() if word.startswith(settings.SITE_URL)]
+    path = link.removeprefix(settings.SITE_URL)
+    assert path == reverse("bookings:my_events")
+    response = client.get(path)
+    assert response.status_code == 302
+    login = response["Location"]
+    assert urlsplit(login).path == reverse("account_login")
+    assert parse_qs(urlsplit(login).query)["next"] == [path]
+    response = client.post(login, {"login": aisha.email, "password": DEMO_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == path
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "My events" in page.content.decode()
+    assert "You cannot book events until" not in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_lifting_a_restriction_by_hand_emails_the_student_once(
+    cast, persona, client, smtp_server, run_worker
+):
+    oliver = persona("student2")
+    _, ban = _restricted(persona, oliver)
+    run_worker()
+    assert len(by_subject(smtp_server, RESTRICTED)) == 1
+    client.force_login(persona("operator"))
+    response = client.post(
+        reverse("bookings:lift_ban", args=[ban.pk]), {"reason": "Ill, with a note"}, follow=True
+    )
+    assert "Oliver Price may book again. They are emailed to say so." in response.content.decode()
+    run_worker()
+
+    [lifted] = by_subject(smtp_server, LIFTED)
+    assert lifted["To"] == oliver.email
+    body = lifted.get_body(preferencelist=("plain",)).get_content()
+    assert "Dear Oliver," in body and "You can book events again." in body
+    # Staff's reason is theirs: the student is not sent it, nor told of a correction.
+    assert "Ill, with a note" not in body and "corrected" not in body
+    # A second run of the task (a retry, a restarted worker) sends nothing more.
+    from mycareer.bookings.tasks import send_ban_lifted
+
+    send_ban_lifted.enqueue(ban.pk)
+    run_worker()
+    assert len(_to(smtp_server, oliver, LIFTED)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restriction_lifted_before_its_email_went_out_is_never_mentioned(
+    cast, persona, smtp_server, run_worker, caplog
+):
+    """Corrected before the worker got to it: neither "you are restricted" (the existing
+    rule) nor "it is lifted", which would be news of something they never heard of."""
+    aisha, oliver = persona("student"), persona("student2")
+    event, aishas = _restricted(persona, aisha)
+    tom = persona("operator")
+    services.check_in(booking=Booking.objects.get(event=event, student=aisha), by=tom)
+    _, olivers = _restricted(persona, oliver)
+    services.booking_ban_lift(ban=olivers, by=tom, reason="Ill, with a note")
+    with caplog.at_level("INFO", logger="mycareer.bookings.tasks"):
+        run_worker()
+
+    smtp_server.wait_for(1, timeout=1)
+    for student in (aisha, oliver):
+        assert not _to(smtp_server, student, RESTRICTED)
+        assert not _to(smtp_server, student, LIFTED)
+    lines = _lift_lines(caplog)
+    assert len(lines) == 2 and all("outcome=not_told_of_it sent=0" in line for line in lines)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restriction_lifted_while_its_email_was_being_sent_is_followed_by_one_lift_email(
+    cast, persona, smtp_server, run_worker, monkeypatch
+):
+    """The lift's email can find the student not yet told while the restriction's email is
+    on its way: that one then sends it, and the student gets each email once."""
+    from mycareer.bookings import tasks
+
+    oliver = persona("student2")
+    _, ban = _restricted(persona, oliver)
+    send = tasks.send_email
+
+    def lifted_meanwhile(**message):
+        sent = send(**message)
+        if message["subject"].startswith("You cannot book"):
+            services.booking_ban_lift(ban=ban, by=persona("operator"), reason="Ill")
+            # The lift's own email runs first, before the restriction's is recorded.
+            tasks.send_ban_lifted.call(ban.pk)
+        return sent
+
+    monkeypatch.setattr(tasks, "send_email", lifted_meanwhile)
+    run_worker()
+
+    assert len(by_subject(smtp_server, RESTRICTED)) == 1
+    assert len(by_subject(smtp_server, LIFTED)) == 1
+    monkeypatch.undo()
+    run_worker()
+    assert len(_to(smtp_server, oliver, RESTRICTED)) == 1
+    assert len(_to(smtp_server, oliver, LIFTED)) == 1
