@@ -85,13 +85,14 @@ def announcement_publish(
 ) -> Announcement:
     """Publish an update for all staff; with `email`, the worker also emails it to them.
 
-    A page passes the number of staff it showed as `confirmed`: if the email would now
-    reach more or fewer, nothing is published. (Seeds and tests, where no one is asked,
-    leave it out.)
+    Emailing needs `confirmed`, the number of staff the person was shown: without it, or
+    if the email would now reach more or fewer, nothing is published (StaffCountChanged,
+    a ValidationError saying the number to confirm).
     """
     check_perm(by, "usergroup.publish_announcement")
     recipients = len(announcement_recipients()) if email else 0
-    if email and confirmed is not None and confirmed != recipients:
+    # Every caller that emails says how many it expects, so none emails staff unasked.
+    if email and confirmed != recipients:
         raise StaffCountChanged(confirmed=confirmed, now=recipients)
     announcement = Announcement.objects.create(title=title, body=body, kind=kind, published_by=by)
     audit.log(

@@ -75,11 +75,10 @@ def announcement_create(request):
             request.POST if step == "publish" else None, recipients=recipients
         )
         if step == "publish" and confirm.is_valid():
-            # The number the page showed: the service refuses it if it is out of date.
+            # The number the page showed: the service refuses it if it is missing or out
+            # of date.
             seen = bounded_int(request.POST.get("expected"))
             try:
-                if seen is None:
-                    raise services.StaffCountChanged(confirmed=None, now=recipients)
                 services.announcement_publish(by=request.user, **data, confirmed=seen)
             except services.StaffCountChanged as error:
                 messages.error(request, error.messages[0])

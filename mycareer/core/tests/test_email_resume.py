@@ -18,6 +18,7 @@ from mycareer.core.models import SentEmail
 from mycareer.core.retry import retry_delay
 from mycareer.usergroup import services as usergroup_services
 from mycareer.usergroup.models import Announcement
+from mycareer.usergroup.selectors import announcement_recipients
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,6 +32,7 @@ def announce(persona) -> Announcement:
         title="Version 2.2 of the usage policy",
         body="Section 2.3 now covers key accounts shared between faculties.",
         email=True,
+        confirmed=len(announcement_recipients()),
     )
 
 

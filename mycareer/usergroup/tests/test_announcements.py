@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from mycareer.accounts.models import NotificationMode, PendingNotification, User
@@ -73,6 +74,25 @@ def test_emailing_it_is_refused_with_a_number_out_of_date(
     # Only on home pages: nobody is emailed, so there is no number to confirm.
     services.announcement_publish(by=persona("manager"), **NOTE)
     assert Announcement.objects.get().emailed_at is None
+
+
+def test_emailing_it_is_refused_without_the_number_the_person_was_shown(
+    persona, django_capture_on_commit_callbacks
+):
+    """Every way in (a page, a command, the admin) must say how many it expects: none
+    emails all staff unasked."""
+    count = len(selectors.announcement_recipients())
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(ValidationError) as refused,
+    ):
+        services.announcement_publish(by=persona("manager"), **NOTE, email=True)
+    assert refused.value.messages == [
+        f"Confirm that it goes by email to {staff_count_text(count)}."
+    ]
+    assert refused.value.code == "staff_count_changed"
+    assert callbacks == []
+    assert not Announcement.objects.exists()
 
 
 def test_publishing_logs_one_line_with_the_number(persona, caplog):
