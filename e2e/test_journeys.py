@@ -56,6 +56,51 @@ def test_operator_records_an_organisation_and_finds_it_by_tags(page, site, viewp
     ).to_have_count(0)
 
 
+def test_a_suggested_tag_with_a_comma_is_written_in_quotes_and_saved_whole(page, site):
+    """Completion wrote "Engineering, Civil" bare, so saving made two tags of it, and it
+    read the tags already typed by splitting at every comma, quoted or not."""
+    from mycareer.accounts.models import User
+    from mycareer.organisations import services
+    from mycareer.organisations.models import Organisation
+
+    services.organisation_create(
+        by=User.objects.get(email="operator@demo.ac.uk"),
+        name="Ouse Civil Partners",
+        tags=["Engineering, Civil", "Engineering, Marine"],
+        confirm_duplicates=True,
+    )
+    log_in(page, site, "operator@demo.ac.uk")
+    page.goto(f"{site.url}/organisations/new/")
+    page.get_by_label("Name", exact=True).fill("Humber Dock Works")
+    tags = page.get_by_label("Tags", exact=True)
+    tags.press_sequentially("Placements, civil", delay=20)
+    page.get_by_role("button", name="Engineering, Civil", exact=True).click()
+    expect(tags).to_have_value('Placements, "Engineering, Civil", ')
+    expect(tags).to_be_focused()
+
+    # Typed in quotes, the tag being completed is all of "engineering, ma…", and the
+    # tag already chosen is not offered again.
+    tags.press_sequentially('"engineering', delay=20)
+    marine = page.get_by_role("button", name="Engineering, Marine", exact=True)
+    expect(marine).to_be_visible()
+    expect(page.get_by_role("button", name="Engineering, Civil", exact=True)).to_have_count(0)
+    tags.press_sequentially(", ma", delay=20)
+    expect(marine).to_be_visible()
+    tags.press("ArrowDown")
+    expect(marine).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(tags).to_have_value('Placements, "Engineering, Civil", "Engineering, Marine", ')
+
+    page.get_by_role("button", name="Create the organisation").click()
+    expect(page.get_by_role("heading", name="Humber Dock Works", level=1)).to_be_visible()
+    created = Organisation.objects.get(name="Humber Dock Works")
+    assert sorted(created.tags.names()) == [
+        "Engineering, Civil",
+        "Engineering, Marine",
+        "Placements",
+    ]
+
+
 def test_employer_registers_posts_a_vacancy_and_a_student_finds_it(
     page, site, viewport, mailoutbox
 ):

@@ -42,12 +42,53 @@
 // plain text, and the server matches what was typed ("Did you mean …" when nothing does).
 //
 //   <input data-suggest-url="/organisations/tags/" data-suggest-key="tags">
-//       several values separated by commas; the last one is completed
+//       several values separated by commas; the last one is completed. A value that
+//       holds a comma is in double quotes, as the server reads and writes it
+//       (organisations.forms split_tags and join_tags): "Engineering, Civil", Placements
 //   <textarea data-suggest-url="/organisations/suggest/" data-suggest-key="organisations"
 //             data-suggest-lines>
 //       one value per line; the line with the cursor is completed
 (function () {
   "use strict";
+
+  // The values of a comma-separated field, each with where it starts (just after its
+  // comma), read as the server's split_tags reads them (Python's csv, spaces after a
+  // comma skipped): a value that starts with a double quote runs to the closing quote,
+  // commas and all, and "" inside it is one ". A quote still open is the value being
+  // typed. Spaces inside a value are collapsed; empty values are kept here (their
+  // place matters) and left out by values().
+  function parts(text) {
+    var found = [];
+    var i = 0;
+    for (;;) {
+      var start = i;
+      var value = "";
+      while (/\s/.test(text.charAt(i))) { i++; }
+      if (text.charAt(i) === '"') {
+        for (i++; i < text.length; i++) {
+          if (text.charAt(i) !== '"') { value += text.charAt(i); }
+          else if (text.charAt(i + 1) === '"') { value += '"'; i++; }
+          else { i++; break; }
+        }
+      }
+      for (; i < text.length && text.charAt(i) !== ","; i++) { value += text.charAt(i); }
+      found.push({ start: start, value: value.split(/\s+/).filter(Boolean).join(" ") });
+      if (i >= text.length) { return found; }
+      i++; // the comma
+    }
+  }
+
+  function values(text) {
+    return parts(text).map(function (p) { return p.value; }).filter(Boolean);
+  }
+
+  // As the server's join_tags writes them, so that split_tags reads each back whole.
+  function joined(names) {
+    return names.map(function (name) {
+      return /[,"]/.test(name) ? '"' + name.replace(/"/g, '""') + '"' : name;
+    }).join(", ");
+  }
+
   var fields = document.querySelectorAll("[data-suggest-url]:not([list])");
   Array.prototype.forEach.call(fields, function (field) {
     var url = field.getAttribute("data-suggest-url");
@@ -72,15 +113,16 @@
         var caret = field.selectionStart === null ? value.length : field.selectionStart;
         var start = value.lastIndexOf("\n", caret - 1) + 1;
         var end = value.indexOf("\n", caret);
-        return { start: start, end: end === -1 ? value.length : end };
+        end = end === -1 ? value.length : end;
+        return { start: start, end: end, typed: value.slice(start, end).trim() };
       }
-      return { start: value.lastIndexOf(",") + 1, end: value.length };
+      var last = parts(value).pop();
+      return { start: last.start, end: value.length, typed: last.value };
     }
 
     function chosen() {
-      return field.value.split(lines ? /\r?\n/ : ",").map(function (p) {
-        return p.trim().toLowerCase();
-      });
+      var names = lines ? field.value.split(/\r?\n/) : values(field.value);
+      return names.map(function (p) { return p.trim().toLowerCase(); });
     }
 
     function hide() {
@@ -97,8 +139,7 @@
         field.value = before + insert + after;
         caret = before.length + insert.length;
       } else {
-        var parts = before.split(",").concat([name]);
-        field.value = parts.map(function (p) { return p.trim(); }).filter(Boolean).join(", ") + ", ";
+        field.value = joined(values(before).concat([name])) + ", ";
         caret = field.value.length;
       }
       hide();
@@ -128,7 +169,7 @@
 
     field.addEventListener("input", function () {
       range = current();
-      var typed = field.value.slice(range.start, range.end).trim();
+      var typed = range.typed;
       clearTimeout(timer);
       if (!typed) { hide(); return; }
       timer = setTimeout(function () {
