@@ -101,6 +101,28 @@ def test_a_suggested_tag_with_a_comma_is_written_in_quotes_and_saved_whole(page,
     ]
 
 
+def test_two_organisations_of_one_name_are_suggested_by_number_in_the_event_form(page, site):
+    """Both were offered as "Acme Ltd", which the event form refuses, asking which one."""
+    from mycareer.accounts.models import User
+    from mycareer.organisations import services
+
+    tom = User.objects.get(email="operator@demo.ac.uk")
+    first, second = (
+        services.organisation_create(by=tom, name="Acme Ltd", website=web, confirm_duplicates=True)
+        for web in ("https://acme.example.com", "https://acme-uk.example.com")
+    )
+    log_in(page, site, "operator@demo.ac.uk")
+    page.goto(f"{site.url}/events/new/")
+    organisations = page.get_by_label("Organisations taking part")
+    organisations.press_sequentially("acme", delay=20)
+    expect(
+        page.get_by_role("button", name=f"Acme Ltd (no. {first.pk}) — acme.example.com")
+    ).to_be_visible()
+    page.get_by_role("button", name=f"Acme Ltd (no. {second.pk}) — acme-uk.example.com").click()
+    expect(organisations).to_have_value(f"Acme Ltd (no. {second.pk})\n")
+    expect(organisations).to_be_focused()
+
+
 def test_employer_registers_posts_a_vacancy_and_a_student_finds_it(
     page, site, viewport, mailoutbox
 ):

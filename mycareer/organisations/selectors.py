@@ -1,7 +1,7 @@
 import datetime
 from collections.abc import Iterable
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -297,6 +297,50 @@ def organisations_by_name(names: list[str]) -> tuple[list[Organisation], dict[st
             continue
         missing[name] = [o.name for o in alike] if alike else _close_names(live, name)
     return found, missing
+
+
+def numbered_name(organisation: Organisation) -> str:
+    """ "Acme Ltd (no. 42)": an organisation named with its number in MyCareer (its page is
+    /organisations/42/), as the event form writes one whose name another live
+    organisation has too, and reads it back (events.selectors.NUMBERED_NAME)."""
+    return f"{organisation.name} (no. {organisation.pk})"
+
+
+def organisation_suggestions(typed: str, *, limit: int = 15) -> list[dict[str, object]]:
+    """Live organisations whose name starts with (or contains) `typed`, for the pickers.
+
+    Each has its `id`, `name` and `value`, what to write in a field of names to name it:
+    its name, or for a name another live organisation has too its numbered name, with
+    `about` (web address, sector) to tell the namesakes apart. A bare name that several
+    have names none of them in the event form, which asks which one is meant.
+    """
+    live = Organisation.objects.filter(merged_into__isnull=True)
+    namesakes = (
+        live.exclude(pk=OuterRef("pk"))
+        .alias(lname=Lower("name"))
+        .filter(lname=Lower(OuterRef("name")))
+    )
+    found = (
+        live.filter(name__icontains=typed)
+        .annotate(shared=Exists(namesakes))
+        .select_related("sector")
+        .order_by("name", "pk")[:200]
+    )
+    typed = typed.lower()
+    ranked = sorted(found, key=lambda o: (not o.name.lower().startswith(typed), o.name, o.pk))
+    suggestions: list[dict[str, object]] = []
+    for organisation in ranked[:limit]:
+        item: dict[str, object] = {
+            "id": organisation.pk,
+            "name": organisation.name,
+            "value": organisation.name,
+        }
+        if organisation.shared:
+            details = [d for d in (organisation.domain, str(organisation.sector or "")) if d]
+            item["value"] = numbered_name(organisation)
+            item["about"] = ", ".join(details) or "no website or sector recorded"
+        suggestions.append(item)
+    return suggestions
 
 
 # Organisations sharing a word with an unknown name, at most, that the closest are picked

@@ -314,17 +314,12 @@ def tag_suggestions(request):
 @require_safe
 @require("organisations.view_organisation")
 def organisation_suggestions(request):
-    """Organisations whose name starts with (or contains) what was typed, for pickers."""
+    """Organisations whose name starts with (or contains) what was typed, for pickers; a
+    name that several share comes with each one's number, as the event form reads it."""
     typed = " ".join(request.GET.get("q", "").split())[:200]
     if not typed:
         return JsonResponse({"organisations": []})
-    found = (
-        Organisation.objects.filter(name__icontains=typed, merged_into__isnull=True)
-        .order_by("name")
-        .values_list("pk", "name")[:200]
-    )
-    ranked = sorted(found, key=lambda row: (not row[1].lower().startswith(typed.lower()), row[1]))
-    return JsonResponse({"organisations": [{"id": pk, "name": name} for pk, name in ranked[:15]]})
+    return JsonResponse({"organisations": selectors.organisation_suggestions(typed)})
 
 
 # Contacts --------------------------------------------------------------------------

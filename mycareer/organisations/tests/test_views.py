@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from mycareer.audit.models import AuditEntry
 from mycareer.core.tests.html_forms import as_post, form_fields
-from mycareer.organisations import services
+from mycareer.organisations import selectors, services
 from mycareer.organisations.models import Note, Organisation
 from mycareer.organisations.tests.factories import make_organisation
 
@@ -276,6 +276,72 @@ def test_tag_suggestions_reuse_existing_spelling(client, persona, org):
     assert "Placements" in data["tags"]
     client.force_login(persona("student"))
     assert client.get(reverse("organisations:tag_suggestions"), {"q": "place"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_name_several_organisations_share_is_suggested_numbered_as_the_event_form_reads_it(
+    client, persona, django_assert_num_queries
+):
+    """The suggestions gave "Acme Ltd" twice, and the event form refuses a bare name that
+    several organisations share, asking which one: picking a suggestion led to an error."""
+    import datetime
+
+    from mycareer.events.models import Event
+    from mycareer.events.tests.factories import far_monday, unit
+
+    operator = persona("operator")
+    first, second = (
+        services.organisation_create(
+            by=operator, name="Acme Ltd", website=site, confirm_duplicates=True
+        )
+        for site in ("https://acme.example.com", "https://acme-uk.example.com")
+    )
+    widgets = services.organisation_create(
+        by=operator, name="Acme Widgets", confirm_duplicates=True
+    )
+    # A namesake merged into another record is no longer one to tell apart.
+    gone = services.organisation_create(by=operator, name="Acme Widgets", confirm_duplicates=True)
+    Organisation.objects.filter(pk=gone.pk).update(merged_into=widgets)
+    with django_assert_num_queries(1):  # namesakes and sectors in the same query
+        assert len(selectors.organisation_suggestions("acme")) == 3
+    client.force_login(operator)
+
+    found = client.get(reverse("organisations:suggestions"), {"q": "acme"}).json()
+    assert found["organisations"] == [
+        {
+            "id": first.pk,
+            "name": "Acme Ltd",
+            "value": f"Acme Ltd (no. {first.pk})",
+            "about": "acme.example.com",
+        },
+        {
+            "id": second.pk,
+            "name": "Acme Ltd",
+            "value": f"Acme Ltd (no. {second.pk})",
+            "about": "acme-uk.example.com",
+        },
+        {"id": widgets.pk, "name": "Acme Widgets", "value": "Acme Widgets"},
+    ]
+
+    # Picked, the second line names that very organisation in the event form.
+    day = far_monday() + datetime.timedelta(days=7)
+    picked = found["organisations"][1]["value"]
+    response = client.post(
+        reverse("events:create"),
+        {
+            "title": "Acme open day",
+            "type": Event.Type.WORKSHOP,
+            "unit": str(unit("mech").pk),
+            "starts_at": f"{day:%Y-%m-%d}T10:00",
+            "ends_at": f"{day:%Y-%m-%d}T11:30",
+            "venue": "Room 2",
+            "organisations": f"{picked}\nAcme Widgets\n",
+            "audience_units": [str(unit("mech").pk)],
+        },
+    )
+    assert response.status_code == 302
+    event = Event.objects.get(title="Acme open day")
+    assert sorted(event.organisations.values_list("pk", flat=True)) == [second.pk, widgets.pk]
 
 
 @pytest.mark.django_db

@@ -1,5 +1,7 @@
 // Suggestions as a person types, from an address that answers JSON ({"<key>": [...]}),
-// where items are names or {"name": ...}. Two kinds of field use it.
+// where items are names or {"name": ...}. Two kinds of field use it. In a field of
+// several values an item may also say what to write ("value": "Acme Ltd (no. 42)" for a
+// name several organisations share) and how to tell it apart ("about": its web address).
 //
 // One value, with a datalist: an input with data-suggest-url and list="…".
 // Progressive enhancement: without this script the typed name is matched on the server,
@@ -148,23 +150,26 @@
       field.setSelectionRange(caret, caret);
     }
 
-    function show(names) {
+    function show(items) {
       list.innerHTML = "";
       var typed = chosen();
-      names = names.map(function (item) { return typeof item === "string" ? item : item.name; })
-        .filter(function (n) { return typed.indexOf(n.toLowerCase()) === -1; });
-      names.forEach(function (name) {
+      items = items.map(function (item) {
+        if (typeof item === "string") { return { value: item }; }
+        return { value: item.value || item.name, about: item.about };
+      }).filter(function (item) { return typed.indexOf(item.value.toLowerCase()) === -1; });
+      items.forEach(function (suggestion) {
         var item = document.createElement("li");
         var button = document.createElement("button");
         button.type = "button";
-        button.textContent = name;
-        button.addEventListener("click", function () { choose(name); });
+        button.textContent = suggestion.value;
+        if (suggestion.about) { button.textContent += " — " + suggestion.about; }
+        button.addEventListener("click", function () { choose(suggestion.value); });
         item.appendChild(button);
         list.appendChild(item);
       });
-      list.hidden = names.length === 0;
-      status.textContent = names.length === 1 ? "1 suggestion: press the down arrow to choose it"
-        : names.length ? names.length + " suggestions: press the down arrow to choose one" : "";
+      list.hidden = items.length === 0;
+      status.textContent = items.length === 1 ? "1 suggestion: press the down arrow to choose it"
+        : items.length ? items.length + " suggestions: press the down arrow to choose one" : "";
     }
 
     field.addEventListener("input", function () {
