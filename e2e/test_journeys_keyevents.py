@@ -2,8 +2,8 @@
 
 An operator records a call a key contact made to them; an operator edits an event whose
 clash was already accepted; an event with a waiting list is cancelled and its students
-find out. Each runs at a desktop width and at 390x844, and the pages met on the way are
-checked with axe.
+find out; attendance is closed after its figures are seen. Each runs at a desktop width
+and at 390x844, and the pages met on the way are checked with axe.
 """
 
 import datetime
@@ -196,3 +196,42 @@ def test_an_event_cancelled_with_a_waiting_list_tells_everyone_once(
     expect(panel).to_contain_text("This event was cancelled.")
     expect(panel).to_contain_text("You were on its waiting list; that has ended with it")
     expect(panel).not_to_contain_text("You are number")
+
+
+def test_closing_attendance_says_the_figures_first_and_a_second_press_changes_nothing(
+    page, site, viewport, smtp_server, run_worker
+):
+    from mycareer.bookings import services
+    from mycareer.bookings.demo import PAST_OPEN
+    from mycareer.bookings.models import Booking
+    from mycareer.events.models import Event
+
+    event = Event.objects.get(title=PAST_OPEN)  # last week; some checked in, not closed
+    figures = services.attendance_close_preview(event=event).figures
+    no_shows = len(services.attendance_close_preview(event=event).no_shows)
+    assert no_shows > 0
+    run_worker()
+
+    log_in(page, site, "manager@demo.ac.uk")
+    page.goto(f"{site.url}/bookings/events/{event.pk}/attendance/")
+    page.get_by_role("link", name="Close attendance…").click()
+    expect(page.get_by_role("heading", name=f"Close attendance for {PAST_OPEN}?")).to_be_visible()
+    expect(page.get_by_text(figures)).to_be_visible()
+    assert_accessible(page)
+    # Changing one's mind changes nothing.
+    page.get_by_role("link", name="Not yet").click()
+    assert Booking.objects.filter(event=event, status=Booking.Status.NO_SHOW).count() == 0
+
+    page.get_by_role("link", name="Close attendance…").click()
+    # The same confirmation left open in another tab, pressed after the first.
+    other = page.context.new_page()
+    other.goto(page.url)
+    press = f"Yes, close attendance and mark {no_shows} no-shows"
+    page.get_by_role("button", name=press).click()
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Attendance is closed: {no_shows} people did not attend."
+    )
+    assert Booking.objects.filter(event=event, status=Booking.Status.NO_SHOW).count() == no_shows
+    other.get_by_role("button", name=press).click()
+    expect(other.get_by_role("status")).to_contain_text("Attendance was already closed on")
+    assert Booking.objects.filter(event=event, status=Booking.Status.NO_SHOW).count() == no_shows
