@@ -230,9 +230,8 @@ def key_account_delete(*, account: KeyAccount, by: User) -> int:
     an answer that cannot come. Returns how many colleagues are told."""
     if not by.has_perm("organisations.change_key_account", account):
         raise ValidationError("Only the key account operator or an administrator can end it.")
-    waiting = _waiting_requesters(
-        LiaisonRequest.objects.filter(key_contact__key_account=account), by=by
-    )
+    requests = LiaisonRequest.objects.filter(key_contact__key_account=account)
+    waiting = _waiting_requesters(requests, by=by)
     audit.log(
         account,
         "organisations.key_account.deleted",
@@ -242,6 +241,24 @@ def key_account_delete(*, account: KeyAccount, by: User) -> int:
             "operator": account.operator.email,
             "waiting_requesters": len(waiting),
         },
+    )
+    counts = dict(requests.order_by().values_list("status").annotate(n=Count("pk")))
+    waiting_requests = counts.pop(LiaisonRequest.Status.PENDING, 0)
+    agreed = counts.pop(LiaisonRequest.Status.APPROVED, 0)
+    log_event(
+        logger,
+        "organisations.key_account.deleted",
+        key_account=account.pk,
+        organisation=account.organisation_id,
+        unit=account.unit_id,
+        operator=account.operator_id,
+        by=by.pk,
+        # Also when the account is released (multi-touch): its links go with it all the same.
+        key_contacts=KeyContact.with_released.filter(key_account=account).count(),
+        waiting=waiting_requests,
+        agreed=agreed,
+        answered=sum(counts.values()),
+        told=len(waiting),
     )
     organisation_id, operator_id = account.organisation_id, account.operator_id
     account.delete()

@@ -822,6 +822,25 @@ def test_removing_a_key_contact_tells_whoever_waited_that_no_answer_will_come(
     assert len(smtp_server.messages()) == before + 2  # not the agreed colleague
 
 
+def test_ending_a_key_account_writes_one_log_line_of_ids_and_counts(setup, persona, cast, caplog):
+    """Removing one key contact wrote a line; ending the whole account, and with it every
+    key contact and liaison request, wrote none. Ids and counts only: no names, no emails."""
+    admin, account, tom = persona("admin"), setup["account"], setup["tom"]
+    account_id = account.pk
+    keyaccounts.key_contact_mark(account=account, contact=setup["other"], guidance="", by=tom)
+    _two_waiting_and_one_agreed(setup, persona, cast)
+
+    with caplog.at_level(logging.INFO, logger="mycareer.organisations"):
+        assert keyaccounts.key_account_delete(account=account, by=admin) == 2
+
+    [line] = [r.getMessage() for r in caplog.records if "key_account.deleted" in r.getMessage()]
+    assert line == (
+        f"event=organisations.key_account.deleted key_account={account_id}"
+        f" organisation={setup['org'].pk} unit={account.unit_id} operator={tom.pk}"
+        f" by={admin.pk} key_contacts=2 waiting=2 agreed=1 answered=0 told=2"
+    )
+
+
 def test_removing_a_key_contact_twice_changes_nothing_the_second_time(setup, persona):
     """A second press, or a colleague's at the same moment, finds nothing to remove."""
     link, tom = setup["link"], setup["tom"]
