@@ -18,7 +18,10 @@ class RetentionRule:
     name: str
     keep_for: str  # in words, for the schedule page: "6 years after graduation"
     due: Callable[[], QuerySet]  # the rows whose time is up
-    apply: Callable[[QuerySet], int]  # removes or anonymises them; returns how many
+    # Removes or anonymises them. What it returns is how many rows it changed in all,
+    # rows removed with them included (Django's delete() counts those): kept for the audit
+    # trail, not reported as the rule's number (see retention_apply).
+    apply: Callable[[QuerySet], int]
 
 
 _rules: dict[str, RetentionRule] = {}
@@ -64,6 +67,11 @@ class RetentionChanged(ValidationError):
 def retention_apply(*, by=None, confirmed: int | None = None) -> dict[str, int]:
     """Apply every rule, each in its own transaction, and log what went.
 
+    Returns, rule by rule, how many of the rule's own rows were removed or anonymised:
+    the rows the dry run counts, so the numbers after agree with those shown before
+    (rows removed with them, such as an attendance report's list of contacts, are not
+    counted; the audit trail records them).
+
     An administrator's press passes the total they were shown as `confirmed`: if more or
     fewer are due now, nothing is applied. The daily task, which nobody confirms, leaves
     it out.
@@ -77,10 +85,16 @@ def retention_apply(*, by=None, confirmed: int | None = None) -> dict[str, int]:
     done = {}
     for rule in retention_rules():
         with transaction.atomic():
-            count = rule.apply(rule.due())
+            rows = rule.due()
+            before = rows.count()
+            changed = rule.apply(rows) if before else 0
+            # The same query again (a fresh copy, not `rows` as apply may have read it):
+            # what it no longer finds was removed or anonymised.
+            count = before - rows.all().count() if before else 0
             if count:
-                audit.log(
-                    None, "audit.retention.applied", by=by, data={"rule": rule.name, "rows": count}
-                )
+                data = {"rule": rule.name, "rows": count}
+                if changed > count:
+                    data["rows_in_all"] = changed
+                audit.log(None, "audit.retention.applied", by=by, data=data)
         done[rule.name] = count
     return done

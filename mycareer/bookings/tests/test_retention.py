@@ -2,12 +2,17 @@
 
 import datetime
 
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from mycareer.audit.retention import retention_apply, retention_dry_run
-from mycareer.bookings.models import Booking, WaitlistEntry
+from mycareer.audit import retention
+from mycareer.audit.models import AuditEntry
+from mycareer.audit.retention import RetentionRule, retention_apply, retention_dry_run
+from mycareer.bookings.models import Booking, EmployerReport, WaitlistEntry
+from mycareer.bookings.privacy import remove_rows
 from mycareer.bookings.tests.factories import make_event, make_students
+from mycareer.organisations.tests.factories import ContactFactory
 
 
 def test_bookings_go_n_years_after_graduation_and_no_sooner(cast, settings):
@@ -40,3 +45,38 @@ def test_the_retention_schedule_names_the_rule(client, cast, persona):
     client.force_login(persona("admin"))
     page = client.get(reverse("audit:retention")).content.decode()
     assert "6 years after the student&#x27;s expected graduation" in page
+
+
+def test_the_numbers_after_applying_count_the_rows_shown_not_those_removed_with_them(
+    client, cast, persona, monkeypatch
+):
+    """An attendance report takes its list of contacts with it: the schedule said two
+    reports, so the message after says two, not two and their four contacts."""
+    rule = RetentionRule(
+        "Old attendance reports",
+        "1 year",
+        lambda: EmployerReport.objects.filter(message="old"),
+        remove_rows,
+    )
+    monkeypatch.setattr(retention, "_rules", {rule.name: rule})
+    event = make_event(starts_in=-datetime.timedelta(days=400), title="Old fair")
+    for message in ("old", "old", "recent"):
+        report = EmployerReport.objects.create(event=event, message=message)
+        report.contacts.add(*ContactFactory.create_batch(2))
+    assert [(r.name, count) for r, count in retention_dry_run()] == [(rule.name, 2)]
+
+    client.force_login(persona("admin"))
+    page = client.get(reverse("audit:retention")).content.decode()
+    assert "removes or anonymises <strong>2 records</strong>" in page
+    response = client.post(reverse("audit:retention"), {"confirmed": "2"})
+    [message] = get_messages(response.wsgi_request)
+    assert str(message) == (
+        "Applied the schedule: 2 records removed or anonymised (Old attendance reports: 2)."
+    )
+    assert list(EmployerReport.objects.values_list("message", flat=True)) == ["recent"]
+    assert EmployerReport.contacts.through.objects.count() == 2
+    # The audit trail keeps both: the reports, and every row that went with them.
+    entry = AuditEntry.objects.get(action="audit.retention.applied")
+    assert entry.data == {"rule": rule.name, "rows": 2, "rows_in_all": 6}
+    # Run again (the daily task): nothing left of what was shown, and it says nought.
+    assert retention_apply(by=None) == {rule.name: 0}
