@@ -757,6 +757,11 @@ def saved_search_delete(*, saved_search: SavedSearch, by: User) -> None:
     """Delete one of the person's own saved searches."""
     if saved_search.owner_id != by.pk:
         raise PermissionDenied("You can only delete your own saved searches.")
+    # Read again, locked: a second press, or another tab, may have deleted it already.
+    if not SavedSearch.objects.select_for_update().filter(pk=saved_search.pk).exists():
+        raise ValidationError(
+            f"The saved search “{saved_search.name}” is already deleted: nothing was changed."
+        )
     audit.log(
         saved_search,
         "organisations.saved_search.deleted",

@@ -2,11 +2,11 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mycareer.core.http import safe_next
 from mycareer.core.pagination import Paginator, count_exactly_asked
@@ -14,10 +14,13 @@ from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.organisations import selectors, services
 from mycareer.organisations.forms import SavedSearchForm
+from mycareer.organisations.models import SavedSearch
 from mycareer.organisations.search import (
     SORTS,
+    OrganisationQuery,
     OrganisationSearchForm,
     count_one_tag,
+    describe_query,
     organisation_rows,
     search_organisations,
 )
@@ -97,10 +100,33 @@ def saved_search_create(request):
     return _render_search(request, form, save_form)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require("organisations.save_search")
 def saved_search_delete(request, pk: int):
-    saved = get_object_or_404(selectors.saved_searches_for(request.user), pk=pk)
-    services.saved_search_delete(saved_search=saved, by=request.user)
-    messages.success(request, f"The saved search “{saved.name}” is deleted.")
-    return redirect(safe_next(request, reverse("organisations:search")))
+    """Delete one of the person's own saved searches, after a page that names it and says
+    what it finds: one press deleted it."""
+    back = safe_next(request, reverse("organisations:search"))
+    saved = selectors.saved_searches_for(request.user).filter(pk=pk).first()
+    if saved is None:
+        if SavedSearch.objects.filter(pk=pk).exists():
+            raise Http404("Not one of your saved searches.")  # another person's
+        # Pressed twice, or deleted in another tab: nothing is left to delete.
+        messages.info(request, "That saved search is already deleted: nothing was changed.")
+        return redirect(back)
+    if request.method == "POST":
+        try:
+            services.saved_search_delete(saved_search=saved, by=request.user)
+        except ValidationError as error:
+            messages.info(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"The saved search “{saved.name}” is deleted.")
+        return redirect(back)
+    try:
+        finds = describe_query(OrganisationQuery.from_querystring(saved.query))
+    except ValidationError:
+        finds = ""  # saved before a filter changed; it can still be deleted
+    return render(
+        request,
+        "organisations/saved_search_delete.html",
+        {"saved": saved, "finds": finds, "back": back},
+    )

@@ -190,7 +190,7 @@ GET = {
     "organisations:registration": "LDDDDDAAAA",
     "organisations:registrations": "LDDDDDAAAA",
     "organisations:saved_search_create": "MMMMMMMMMM",
-    "organisations:saved_search_delete": "MMMMMMMMMM",
+    "organisations:saved_search_delete": "LDDDDDADDD",
     "organisations:search": "LDDDAAAAAA",
     "organisations:suggestions": "LDDDAAAAAA",
     "organisations:tag_suggestions": "LDDDAAAAAA",

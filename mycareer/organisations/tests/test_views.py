@@ -364,3 +364,71 @@ def test_my_activity_lists_follow_ups_and_marks_them_done(client, persona, org):
     )
     note.refresh_from_db()
     assert note.follow_up_done
+
+
+@pytest.mark.django_db
+def test_deleting_a_saved_search_asks_first_naming_it(client, persona):
+    """One press on "Delete" deleted the search; a second press was a bare error page."""
+    from mycareer.organisations.models import SavedSearch
+    from mycareer.organisations.search import OrganisationQuery
+
+    operator, manager = persona("operator"), persona("manager")
+    query = OrganisationQuery(tags_all=("Placements",), location="Leeds")
+    saved = services.saved_search_create(owner=operator, name="Leeds placements", query=query)
+    theirs = services.saved_search_create(owner=manager, name="Theirs", query=query)
+    url = reverse("organisations:saved_search_delete", args=[saved.pk])
+    client.force_login(operator)
+
+    listed = client.get(reverse("organisations:search"), {"location": "York"}).content.decode()
+    back = "/organisations/%3Flocation%3DYork"
+    assert f'<a href="{url}?next={back}">Delete' in listed
+    assert f'action="{url}"' not in listed  # no longer a button that deletes at once
+
+    page = client.get(f"{url}?next=/organisations/%3Flocation%3DYork").content.decode()
+    assert "<h1>Delete the saved search “Leeds placements”?</h1>" in page
+    assert "It finds: Organisations tagged Placements, located in Leeds." in page
+    assert (
+        '<button type="submit" class="button--danger">Yes, delete “Leeds placements”</button>'
+        in page
+    )
+    assert '<a href="/organisations/?location=York">No, keep it</a>' in page
+    assert SavedSearch.objects.filter(pk=saved.pk).exists()
+
+    data = as_post(form_fields(page, containing="next"))
+    response = client.post(url, data, follow=True)
+    assert response.redirect_chain == [("/organisations/?location=York", 302)]
+    assert "The saved search “Leeds placements” is deleted." in response.content.decode()
+    assert not SavedSearch.objects.filter(pk=saved.pk).exists()
+
+    # Pressed again, or from a page left open: a message, and nothing else deleted.
+    for again in (client.post(url, data, follow=True), client.get(url, follow=True)):
+        assert again.status_code == 200
+        assert "That saved search is already deleted: nothing was changed." in (
+            again.content.decode()
+        )
+    assert AuditEntry.objects.filter(action="organisations.saved_search.deleted").count() == 1
+
+    # Another person's is not there to ask about or to delete.
+    other = reverse("organisations:saved_search_delete", args=[theirs.pk])
+    assert client.get(other).status_code == 404
+    assert client.post(other).status_code == 404
+    assert SavedSearch.objects.filter(pk=theirs.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_saved_search_deleted_meanwhile_is_not_deleted_twice(persona):
+    """Two presses at once: the second finds it gone, says so and records nothing."""
+    from django.core.exceptions import ValidationError
+
+    from mycareer.organisations.search import OrganisationQuery
+
+    operator = persona("operator")
+    query = OrganisationQuery(location="Leeds")
+    saved = services.saved_search_create(owner=operator, name="Leeds", query=query)
+    services.saved_search_delete(saved_search=saved, by=operator)
+    with pytest.raises(ValidationError) as raised:
+        services.saved_search_delete(saved_search=saved, by=operator)
+    assert raised.value.messages == [
+        "The saved search “Leeds” is already deleted: nothing was changed."
+    ]
+    assert AuditEntry.objects.filter(action="organisations.saved_search.deleted").count() == 1
