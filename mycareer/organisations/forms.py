@@ -1,5 +1,4 @@
 import csv
-from collections.abc import Iterable
 
 from django import forms
 from django.db.models import Q
@@ -18,25 +17,7 @@ from mycareer.organisations.models import Contact, Note, Organisation, Sector
 from mycareer.organisations.search import TAG_INPUT
 from mycareer.organisations.selectors import liaison_agreements_in_force
 from mycareer.organisations.services import CONTACT_FIELDS, PROFILE_FIELDS
-
-
-def split_tags(value: str) -> list[str]:
-    """Tags typed in one field, separated by commas. A tag that holds a comma is in double
-    quotes, as a spreadsheet writes it: `"Engineering, Civil", Placements` is two tags.
-
-    Raises csv.Error for a tag longer than the csv module reads (131,072 characters).
-    """
-    text = " ".join((value or "").split())  # a line break pasted in separates nothing
-    row = next(csv.reader([text], skipinitialspace=True), [])
-    return [tag for part in row if (tag := " ".join(part.split()))]
-
-
-def join_tags(names: Iterable[str]) -> str:
-    """The tags as one field shows them, read back by `split_tags` exactly as they are."""
-    return ", ".join(
-        '"' + name.replace('"', '""') + '"' if "," in name or '"' in name else name
-        for name in names
-    )
+from mycareer.organisations.tags import join_tags, split_tags
 
 
 class OrganisationForm(forms.ModelForm):
