@@ -233,7 +233,11 @@ def _filters(request) -> dict:
 def organisation_list(
     request,
     text: str = Query("", max_length=200),
-    tags_all: str = Query("", max_length=500, description="Comma-separated tag names"),
+    tags_all: str = Query(
+        "",
+        max_length=500,
+        description="Comma-separated tag names; one that holds a comma in double quotes",
+    ),
     tags_any: str = Query("", max_length=500),
     tags_none: str = Query("", max_length=500),
     sectors: list[int] = Query(None, description="Sector ids"),

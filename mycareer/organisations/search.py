@@ -6,6 +6,7 @@ runs. To add a filter (key-account status, say): add a field to the query, a fie
 the same name to the form, and a function to `FILTERS`.
 """
 
+import csv
 import datetime
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -52,6 +53,7 @@ from mycareer.organisations.models import (
     Sector,
     TaggedOrganisation,
 )
+from mycareer.organisations.tags import join_tags, split_tags
 
 SORTS = {
     "name": "Name (A to Z)",
@@ -111,7 +113,7 @@ class OrganisationQuery:
             if value == field.default or field.name == "viewer":
                 continue
             if field.name.startswith("tags_"):
-                pairs.append((field.name, ", ".join(value)))
+                pairs.append((field.name, join_tags(value)))
             elif isinstance(value, tuple):
                 pairs.extend((field.name, str(item)) for item in value)
             elif isinstance(value, bool):
@@ -170,7 +172,7 @@ class OrganisationQuery:
         data = QueryDict(mutable=True)
         for name, value in filters.items():
             if name.startswith("tags_") and isinstance(value, list | tuple):
-                data[name] = ", ".join(str(item) for item in value)
+                data[name] = join_tags(str(item) for item in value)
             elif isinstance(value, list | tuple):
                 data.setlist(name, [str(item) for item in value])
             elif isinstance(value, bool):
@@ -211,14 +213,18 @@ def describe_query(query: OrganisationQuery, *, viewer_name: str = "") -> str:
     def names(values, conjunction: str) -> str:
         return get_text_list([str(v) for v in values], conjunction)
 
+    def tag_names(values, conjunction: str) -> str:
+        # "tagged Engineering, Civil and Placements" would hide which are tags.
+        return names([f"“{v}”" if "," in v else v for v in values], conjunction)
+
     if query.text:
         parts.append(f"matching “{query.text}”")
     if query.tags_all:
-        parts.append(f"tagged {names(query.tags_all, 'and')}")
+        parts.append(f"tagged {tag_names(query.tags_all, 'and')}")
     if query.tags_any:
-        parts.append(f"tagged {names(query.tags_any, 'or')}")
+        parts.append(f"tagged {tag_names(query.tags_any, 'or')}")
     if query.tags_none:
-        parts.append(f"not tagged {names(query.tags_none, 'or')}")
+        parts.append(f"not tagged {tag_names(query.tags_none, 'or')}")
     if query.sectors:
         sectors = Sector.objects.filter(pk__in=query.sectors).order_by("name")
         parts.append(f"in {names(sectors.values_list('name', flat=True), 'or')}")
@@ -298,14 +304,18 @@ class IdListField(forms.Field):
 
 
 class TagListField(forms.CharField):
-    """Tag names separated by commas, each once whatever its case."""
+    """Tag names separated by commas, each once whatever its case; a name that holds a
+    comma is in double quotes, as the edit form writes it (`tags.join_tags`)."""
 
     def to_python(self, value) -> tuple[str, ...]:
         names: list[str] = []
         seen: set[str] = set()
-        for part in super().to_python(value).split(","):
-            name = " ".join(part.split())
-            if name and name.casefold() not in seen:
+        try:
+            parts = split_tags(super().to_python(value))
+        except csv.Error as error:
+            raise forms.ValidationError("Each tag is at most 100 characters long.") from error
+        for name in parts:
+            if name.casefold() not in seen:
                 seen.add(name.casefold())
                 names.append(name)
         return tuple(names)
@@ -316,7 +326,7 @@ class TagListField(forms.CharField):
             raise forms.ValidationError("Each tag is at most 100 characters long.")
 
     def prepare_value(self, value):
-        return ", ".join(value) if isinstance(value, list | tuple) else value
+        return join_tags(value) if isinstance(value, list | tuple) else value
 
 
 def _sectors_and_units() -> QuerySet:
@@ -1025,7 +1035,8 @@ def export_rows(query: OrganisationQuery) -> Iterator[list[str]]:
             org.get_size_display(),
             org.locations,
             org.unit or "",
-            ", ".join(org.tag_name_list),
+            # Separated as the import reads them, so an exported file imports back.
+            "; ".join(org.tag_name_list),
             org.last_engaged_on.isoformat() if org.last_engaged_on else "",
             org.contact_count,
             "; ".join(f"{a.unit}: {a.operator}" for a in org.key_account_list),
