@@ -1,7 +1,6 @@
 """Reads: who sees which events, calendar ranges, filters, feeds, dashboards."""
 
 import datetime
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -14,7 +13,11 @@ from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event, OpeningReq
 from mycareer.events.registry import personal_feed_sources, places_of
 from mycareer.events.units import UnitTree
 from mycareer.organisations.models import Organisation
-from mycareer.organisations.selectors import organisations_by_name
+from mycareer.organisations.selectors import (
+    NUMBERED_NAME,
+    numbered_name,
+    organisations_by_name,
+)
 from mycareer.organisations.timeline import TimelineEntry
 
 # Cancelled events stay in feeds this long after cancellation, as STATUS:CANCELLED,
@@ -317,15 +320,6 @@ def apply_filters(events: QuerySet[Event], filters: dict, tree: UnitTree | None 
 
 
 # The organisations taking part, one a line in the event form ------------------------------
-
-# "Acme Ltd (no. 42)": a name with the organisation's number in MyCareer (its page is
-# /organisations/42/), for a name more than one organisation has: the CRM allows two
-# "Acme Ltd", and a name alone would pick one of them.
-NUMBERED_NAME = re.compile(r"^(?P<name>.*\S)\s*\(no\.\s*(?P<pk>\d{1,18})\)$", re.IGNORECASE)
-
-
-def numbered_name(organisation: Organisation) -> str:
-    return f"{organisation.name} (no. {organisation.pk})"
 
 
 def _live_organisations() -> QuerySet[Organisation]:

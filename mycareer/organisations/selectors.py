@@ -1,4 +1,5 @@
 import datetime
+import re
 from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
@@ -299,10 +300,16 @@ def organisations_by_name(names: list[str]) -> tuple[list[Organisation], dict[st
     return found, missing
 
 
+# A numbered name read back: "Acme Ltd (no. 42)", whatever the spacing and case of "no.".
+# Fields of names write one for a name more than one organisation has: the CRM allows
+# two "Acme Ltd", and a name alone would pick one of them.
+NUMBERED_NAME = re.compile(r"^(?P<name>.*\S)\s*\(no\.\s*(?P<pk>\d{1,18})\)$", re.IGNORECASE)
+
+
 def numbered_name(organisation: Organisation) -> str:
     """ "Acme Ltd (no. 42)": an organisation named with its number in MyCareer (its page is
     /organisations/42/), as the event form writes one whose name another live
-    organisation has too, and reads it back (events.selectors.NUMBERED_NAME)."""
+    organisation has too, and reads it back (`NUMBERED_NAME`)."""
     return f"{organisation.name} (no. {organisation.pk})"
 
 
