@@ -230,6 +230,9 @@ def key_account_delete(*, account: KeyAccount, by: User) -> int:
     an answer that cannot come. Returns how many colleagues are told."""
     if not by.has_perm("organisations.change_key_account", account):
         raise ValidationError("Only the key account operator or an administrator can end it.")
+    # Read again, locked: a second press, or a colleague's, may have ended it already.
+    if not KeyAccount.objects.select_for_update().filter(pk=account.pk).exists():
+        raise ValidationError("This key account was already ended: nothing was changed.")
     requests = LiaisonRequest.objects.filter(key_contact__key_account=account)
     waiting = _waiting_requesters(requests, by=by)
     audit.log(

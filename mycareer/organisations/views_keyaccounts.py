@@ -89,11 +89,17 @@ def key_account_reassign(request, pk: int, account_id: int):
 def key_account_remove(request, pk: int, account_id: int):
     """End a key account, after a page that names the contacts it stops protecting and
     the liaison requests that go with it: none of it comes back."""
-    account = get_object_or_404(
-        KeyAccount.objects.select_related("organisation", "operator", "unit"),
-        pk=account_id,
-        organisation_id=pk,
+    account = (
+        KeyAccount.objects.select_related("organisation", "operator", "unit")
+        .filter(pk=account_id, organisation_id=pk)
+        .first()
     )
+    if account is None:
+        # Pressed twice, or a page left open: the account is gone, the organisation is not.
+        organisation = get_object_or_404(Organisation, pk=pk)
+        check_perm(request.user, "organisations.view_organisation", organisation)
+        messages.info(request, "This key account was already ended: nothing was changed.")
+        return redirect(organisation)
     check_perm(request.user, "organisations.change_key_account", account)
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         try:

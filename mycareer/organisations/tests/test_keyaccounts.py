@@ -692,6 +692,13 @@ def test_ending_a_key_account_asks_first_naming_what_goes_with_it(client, setup,
     assert keyaccounts.contact_blockers(contact=setup["ruth"], user=helen) == []
     assert not LiaisonRequest.objects.exists()
     assert AuditEntry.objects.filter(action="organisations.key_account.deleted").count() == 1
+    # Pressed again (a page left open): nothing more is done, and it says so.
+    again = client.post(end, {"confirm": "yes"}, follow=True)
+    assert again.status_code == 200
+    assert "This key account was already ended: nothing was changed." in again.content.decode()
+    with pytest.raises(ValidationError, match="already ended"):
+        keyaccounts.key_account_delete(account=account, by=tom)
+    assert AuditEntry.objects.filter(action="organisations.key_account.deleted").count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
