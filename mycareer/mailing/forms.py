@@ -8,6 +8,7 @@ from mycareer.core.text import single_line
 from mycareer.mailing.content import EXAMPLE, MERGE_FIELDS, SYNTAX_HELP
 from mycareer.mailing.models import Campaign
 from mycareer.organisations.models import Organisation
+from mycareer.organisations.selectors import NUMBERED_NAME, numbered_name
 
 
 class CampaignForm(forms.ModelForm):
@@ -173,6 +174,15 @@ class PeriodForm(forms.Form):
         super().__init__(data, **kwargs)
 
 
+def _name_in_box(organisation: Organisation) -> str:
+    """The name the box shows and reads back: numbered when another live organisation
+    has it too, so that showing the chart again keeps this one."""
+    namesakes = Organisation.objects.filter(
+        name__iexact=organisation.name, merged_into__isnull=True
+    ).exclude(pk=organisation.pk)
+    return numbered_name(organisation) if namesakes.exists() else organisation.name
+
+
 class ChartForm(PeriodForm):
     unit = forms.ModelChoiceField(
         label="Sending unit", queryset=Unit.objects.all(), required=False, empty_label="All units"
@@ -203,8 +213,22 @@ class ChartForm(PeriodForm):
             # Opened from an organisation's page: the id alone.
             organisation = Organisation.objects.filter(pk=data["organisation"]).first()
             data["organisation"] = organisation.pk if organisation else None
-            data["organisation_name"] = organisation.name if organisation else ""
+            data["organisation_name"] = _name_in_box(organisation) if organisation else ""
             self.data["organisation_name"] = data["organisation_name"]  # shown in the box
+        elif numbered := NUMBERED_NAME.match(name):
+            # One of several organisations of one name, as the suggestions number them.
+            organisation = Organisation.objects.filter(
+                pk=numbered["pk"], name__iexact=numbered["name"], merged_into__isnull=True
+            ).first()
+            if organisation is None:
+                self.add_error(
+                    "organisation_name",
+                    f"No organisation is called “{numbered['name']}” with number "
+                    f"{numbered['pk']}: choose one from the suggestions.",
+                )
+            else:
+                data["organisation"] = organisation.pk
+                data["organisation_name"] = numbered_name(organisation)
         elif name:
             matches = list(
                 Organisation.objects.filter(name__iexact=name, merged_into__isnull=True)[:2]

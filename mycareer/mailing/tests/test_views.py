@@ -303,6 +303,29 @@ def test_cancelling_says_how_many_messages_will_not_go(client, persona, make_cam
     assert "Cancelled; 6 messages not sent." in page(response)
 
 
+@pytest.mark.django_db
+def test_the_chart_tells_two_organisations_of_one_name_apart(client, persona):
+    """Suggestions number namesakes ("Acme Ltd (no. 42)"); the chart reads that back, and
+    opened from one of them it shows the number, so showing it again keeps the same one."""
+    from mycareer.organisations.tests.factories import make_organisation
+
+    first = make_organisation("Quarry Hill Partners", by=persona("operator"))
+    second = make_organisation("Quarry Hill Partners", by=persona("operator"))
+    client.force_login(persona("viewer"))
+    chart = reverse("mailing:chart")
+    bare = page(client.get(chart, {"organisation_name": "Quarry Hill Partners"}))
+    assert "Several organisations match “Quarry Hill Partners”" in bare
+    numbered = f"Quarry Hill Partners (no. {second.pk})"
+    shown = page(client.get(chart, {"organisation_name": numbered}))
+    assert "Bulk emails received by employers at Quarry Hill Partners" in shown
+    assert f"organisation={second.pk}" in shown and f"organisation={first.pk}" not in shown
+    assert f'value="Quarry Hill Partners (no. {first.pk})"' in page(
+        client.get(chart, {"organisation": first.pk})
+    )
+    wrong = page(client.get(chart, {"organisation_name": f"Leeds Dock Ltd (no. {first.pk})"}))
+    assert f"No organisation is called “Leeds Dock Ltd” with number {first.pk}" in wrong
+
+
 def test_chart_counts_emails_per_month_and_unit(client, persona, cast, tagged):
     admin = persona("admin")
     contact = tagged[0].contacts.first()

@@ -28,7 +28,9 @@
             list.innerHTML = "";
             (data[key] || []).forEach(function (item) {
               var option = document.createElement("option");
-              option.value = item.name;
+              // What the field reads back: the numbered name of one of several namesakes.
+              option.value = typeof item === "string" ? item : (item.value || item.name);
+              if (item.about) { option.label = item.about; }
               list.appendChild(option);
             });
           })
