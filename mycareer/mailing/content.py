@@ -83,13 +83,13 @@ def check_markdown(body: str) -> None:
 def unusable_links(body: str) -> list[tuple[str, str]]:
     """(words, address) of each link an email program could not open: an address on this
     site ("/fair"), one without its scheme ("www.example.ac.uk") or of another scheme."""
-    found = []
+    found: list[tuple[str, str]] = []
     for block in _markdown.parse(body):
         words: list[str] = []
-        href = None
+        href: str | None = None
         for token in block.children or ():
             if token.type == "link_open":
-                href, words = token.attrGet("href") or "", []
+                href, words = str(token.attrGet("href") or ""), []
             elif token.type == "link_close" and href is not None:
                 if not _FULL_ADDRESS.match(href):
                     found.append(("".join(words) or href, href))
