@@ -393,7 +393,11 @@ LIFTED_TEXT = (
 def _checked_in_text(booking: Booking) -> str:
     """A check-in done; a corrected no-show may also have lifted a restriction."""
     text = f"{booking.student} is checked in."
-    return f"{text} {LIFTED_TEXT}" if booking.lifted_ban else text
+    if not booking.lifted_ban:
+        return text
+    # Told of the restriction, they are told it is lifted (`tasks.send_ban_lifted`).
+    told = " They are emailed to say so." if booking.lifted_ban.notified_at else ""
+    return f"{text} {LIFTED_TEXT}{told}"
 
 
 def _set_door(request, event: Event) -> None:

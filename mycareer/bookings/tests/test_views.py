@@ -737,12 +737,14 @@ def test_checking_in_a_no_show_after_closing_lifts_the_restriction_it_started(
     with time_machine.travel(mech_event.ends_at + datetime.timedelta(minutes=30)):
         services.attendance_close(event=mech_event, by=tom)
         ban = BookingBan.objects.get(student=student)
+        BookingBan.objects.filter(pk=ban.pk).update(notified_at=timezone.now())  # told of it
         door = text(client.get(url("check_in", mech_event.pk)))
         assert "Checking in a no-show now corrects the record; if that leaves them under" in door
         response = client.post(url("check_in", mech_event.pk), {"booking": booking.pk}, follow=True)
     assert (
         f"{student} is checked in. With this no-show corrected they are under the no-show "
-        "limit, so their restriction on booking is lifted." in text(response)
+        "limit, so their restriction on booking is lifted. They are emailed to say so."
+        in text(response)
     )
     ban.refresh_from_db()
     assert ban.lifted_by == tom and ban.lifted_by_correction
