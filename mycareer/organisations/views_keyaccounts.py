@@ -177,15 +177,16 @@ def _contact(pk: int, contact_id: int) -> Contact:
     )
 
 
-def _key_account(request, pk: int) -> KeyAccount:
+def _key_account(request, pk: int, contact: Contact) -> KeyAccount:
     """The key account whose key contacts the person manages at this organisation: their
-    own, or for administrators the first one."""
+    own, or for administrators the one that protects `contact` (else the first), so that
+    an administrator reaches the key contact of whichever operator holds it."""
     accounts = KeyAccount.objects.filter(organisation_id=pk).select_related(
         "unit", "operator", "organisation"
     )
     if not request.user.has_perm("organisations.manage_any_key_account"):
         accounts = accounts.filter(operator=request.user)
-    account = accounts.first()
+    account = accounts.filter(key_contacts__contact=contact).first() or accounts.first()
     if account is None:
         raise Http404("You hold no key account with this organisation.")
     check_perm(request.user, "organisations.change_key_account", account)
@@ -197,7 +198,7 @@ def _key_account(request, pk: int) -> KeyAccount:
 def key_contact_mark(request, pk: int, contact_id: int):
     """The key account operator protects a contact and writes how to approach them."""
     contact = _contact(pk, contact_id)
-    account = _key_account(request, pk)
+    account = _key_account(request, pk, contact)
     if request.method == "POST" and request.POST.get("do") == "unmark":
         # A page left open from before removing asked first: its button still sends
         # this. Ask now, rather than save its empty guidance.
@@ -241,7 +242,7 @@ def key_contact_unmark(request, pk: int, contact_id: int):
     """Stop protecting a key contact, after a page that says how many liaison requests
     close with it and who is told: one press closed them all without a word."""
     contact = _contact(pk, contact_id)
-    account = _key_account(request, pk)
+    account = _key_account(request, pk, contact)
     link = (
         KeyContact.objects.filter(contact=contact, key_account=account)
         .select_related("contact", "key_account__operator", "key_account__unit")

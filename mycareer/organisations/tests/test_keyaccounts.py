@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mycareer.audit.models import AuditEntry
 from mycareer.organisations import keyaccounts, services
-from mycareer.organisations.models import LiaisonRequest, Note
+from mycareer.organisations.models import KeyContact, LiaisonRequest, Note
 from mycareer.organisations.tests.factories import make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -914,3 +914,20 @@ def test_no_longer_a_key_contact_asks_first_with_the_numbers(client, setup, pers
         again.content.decode()
     )
     assert AuditEntry.objects.filter(action="organisations.key_contact.unmarked").count() == 1
+
+
+def test_an_administrator_reaches_the_key_contact_of_whichever_account_protects_it(
+    client, setup, persona, cast
+):
+    """With two key accounts at one organisation, the key-contact pages took the first by
+    unit name: an administrator removing Tom's key contact was told it was none."""
+    org, ruth, admin = setup["org"], setup["ruth"], persona("admin")
+    keyaccounts.key_account_create(
+        organisation=org, operator=persona("manager"), unit=cast["units"]["lubs"], by=admin
+    )  # "Business School" comes before Tom's "School of Mechanical Engineering"
+    client.force_login(admin)
+    remove = reverse("organisations:key_contact_unmark", args=[org.pk, ruth.pk])
+    question = " ".join(client.get(remove).content.decode().split())
+    assert "<h1>Stop protecting Ruth Key as a key contact?</h1>" in question
+    client.post(remove, {"confirm": "yes"})
+    assert not KeyContact.objects.filter(contact=ruth).exists()
