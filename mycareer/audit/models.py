@@ -68,7 +68,8 @@ class AuditEntry(models.Model):
             if isinstance(value, bool):
                 text = "yes" if value else "no"
             elif isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
-                text = ", ".join(str(v) for v in value)
+                # A value that holds a comma is quoted, or "Engineering, Civil" reads as two.
+                text = ", ".join(f"“{v}”" if "," in str(v) else str(v) for v in value)
             elif isinstance(value, dict | list):
                 text = json.dumps(value, ensure_ascii=False)
             else:

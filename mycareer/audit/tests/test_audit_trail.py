@@ -157,3 +157,14 @@ def test_an_erasure_links_to_its_report_from_the_trail(client, persona, cast):
     client.force_login(persona("admin"))
     html = _trail(client, sensitive="on").content.decode()
     assert reverse("audit:erasure_report", args=[entry.pk]) in html
+
+
+def test_a_listed_value_that_holds_a_comma_reads_as_one():
+    entry = AuditEntry(
+        action="organisations.organisation.changed",
+        data={"tags": ["Engineering, Civil", "Placements"], "fields": ["name", "tags"]},
+    )
+    assert entry.details == [
+        ("tags", "“Engineering, Civil”, Placements"),
+        ("fields", "name, tags"),
+    ]
