@@ -5,7 +5,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 
 from mycareer.audit.registry import registered_actions
-from mycareer.core.forms import DateInput
+from mycareer.core.forms import DateInput, typed_number_field
 
 SENSIBLE_YEARS = range(2000, 2200)
 
@@ -74,18 +74,7 @@ class AuditFilterForm(forms.Form):
 class RetentionConfirmForm(forms.Form):
     """The administrator types the number of records due, so a wide removal is never a slip."""
 
-    confirmed = forms.RegexField(
-        label="Type the number of records to confirm",
-        regex=r"^\d+$",
-        max_length=30,
-        strip=True,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-        error_messages={
-            "required": "Type the number of records shown above.",
-            "invalid": "Type the number of records shown above, in figures.",
-            "max_length": "That is not the number shown above: type it in figures.",
-        },
-    )
+    confirmed = typed_number_field("records")
 
     def __init__(self, *args, total: int, **kwargs):
         super().__init__(*args, **kwargs)

@@ -157,3 +157,21 @@ def bounded_formfield(db_field, **kwargs):
     elif isinstance(db_field, models.ForeignKey):
         kwargs.setdefault("form_class", IdChoiceField)
     return db_field.formfield(**kwargs)
+
+
+def typed_number_field(noun: str) -> forms.RegexField:
+    """A box where the person types the number of `noun` shown (recipients, records), so a
+    wide or irreversible action is never a slip. Any figures are read, minus signs too:
+    the form says whether they are the number shown."""
+    return forms.RegexField(
+        label=f"Type the number of {noun} to confirm",
+        regex=r"^-?\d+$",
+        max_length=30,
+        strip=True,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={
+            "required": f"Type the number of {noun} shown above.",
+            "invalid": f"Type the number of {noun} shown above, in figures.",
+            "max_length": "That is not the number shown above: type it in figures.",
+        },
+    )

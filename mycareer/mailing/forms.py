@@ -4,6 +4,7 @@ from django import forms
 from django.urls import reverse
 
 from mycareer.accounts.models import Unit
+from mycareer.core.forms import typed_number_field
 from mycareer.core.text import single_line
 from mycareer.mailing.content import EXAMPLE, MERGE_FIELDS, SYNTAX_HELP
 from mycareer.mailing.models import Campaign
@@ -104,18 +105,7 @@ class ConfirmForm(forms.Form):
     """The sender types the number of recipients shown, so a wide send is never a slip."""
 
     expected = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=10**9)
-    confirmed = forms.RegexField(
-        label="Type the number of recipients to confirm",
-        regex=r"^-?\d+$",
-        max_length=30,
-        strip=True,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-        error_messages={
-            "required": "Type the number of recipients shown above.",
-            "invalid": "Type the number of recipients shown above, in figures.",
-            "max_length": "That is not the number shown above: type it in figures.",
-        },
-    )
+    confirmed = typed_number_field("recipients")
 
     def clean(self):
         data = super().clean()
