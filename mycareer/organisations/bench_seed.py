@@ -6,7 +6,8 @@ notes as plain rows (`insert_rows`); no service runs per row. What the services
 would keep in step is computed here before the insert, exactly as they compute it:
 `name_key` and `domain` (Organisation.save), `search_document`
 (refresh_search_document: name, description, then contact names in the contacts'
-default order) and `last_engaged_on` (Organisation.refresh_last_engaged: the latest note's date).
+default order), `tag_document` (the tag links' triggers: tokens in tag id order) and
+`last_engaged_on` (Organisation.refresh_last_engaged: the latest note's date).
 On SQLite the substring index follows through its insert triggers;
 `repair_sqlite_search_index` runs at the end in case a trigger was missing.
 """
@@ -37,6 +38,7 @@ from mycareer.organisations.models import (
     Sector,
     TaggedOrganisation,
     search_document_of,
+    tag_token,
 )
 from mycareer.organisations.search_index import repair_sqlite_search_index
 
@@ -411,6 +413,8 @@ def seed_organisations(plan: BenchPlan) -> None:
                 )
                 contacts.append(org_contacts)
                 tags.append(pick_tags(3 if peer else rng.choice((1, 2, 2, 3, 3, 3, 4, 4, 5))))
+                # As the tag links' triggers will write it: indexed once, with the row.
+                organisations[-1].tag_document = " ".join(map(tag_token, sorted(tags[-1])))
                 notes.append(org_notes)
             with transaction.atomic():
                 # Organisations through the ORM, for their ids; the rest as plain rows.

@@ -52,6 +52,53 @@ def search_document_of(name: str, description: str, contact_names: Iterable[str]
     return " ".join(part for part in parts if part).lower()
 
 
+# A tag's token in an organisation's tag text (`Organisation.tag_document`): its id as
+# three characters of Unicode's private-use area, base 2,048. No name or description
+# holds them, so on SQLite a token is one trigram of the search index that means the
+# tag and nothing else. Migration 0015's triggers write the same tokens in SQL.
+TOKEN_BASE = 2048
+TOKEN_FIRST = 0xE000
+
+
+def tag_token(tag_id: int) -> str:
+    """The token of tag `tag_id` in the organisations' tag text."""
+    digits = (tag_id // TOKEN_BASE**2, tag_id // TOKEN_BASE, tag_id)
+    return "".join(chr(TOKEN_FIRST + digit % TOKEN_BASE) for digit in digits)
+
+
+class HasTags(models.Lookup):
+    """`tag_document__has_tags=[[token, …], …]`: every inner list met by one of its
+    tokens (one list per tag asked for, a token per tag of that name whatever its case).
+
+    PostgreSQL answers from the GIN index on the tokens as an array (migration 0015):
+    `@>` for tags of one token, `&&` for each tag that has several. SQLite's tag search
+    matches the index's tag column instead (`search.tag_match`).
+    """
+
+    lookup_name = "has_tags"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return ("%s", [])
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        tokens = f"string_to_array({lhs}, ' ')"
+        single = [group[0] for group in self.rhs if len(group) == 1]
+        conditions = [("@>", single)] if single else []
+        conditions += [("&&", list(group)) for group in self.rhs if len(group) > 1]
+        sql = " AND ".join(f"{tokens} {operator} %s::text[]" for operator, _ in conditions)
+        params = [param for _, group in conditions for param in (*lhs_params, group)]
+        return f"({sql})", params
+
+
+class TagDocument(models.TextField):
+    """An organisation's tag tokens, space-separated (`tag_token`), for `has_tags`."""
+
+
+TagDocument.register_lookup(HasTags)
+
+
 class Organisation(models.Model):
     """An employer or partner organisation: the heart of the relationship record."""
 
@@ -112,6 +159,10 @@ class Organisation(models.Model):
     # Name, description and contact names in one lower-case text, for the substring
     # search index (`search_document_of`).
     search_document = models.TextField(blank=True, editable=False)
+    # Its tags as one text for the search indexes, a token per tag (`search.tag_token`):
+    # written only by the database's triggers on the tag links (migration 0015), never
+    # by save(), which would write back the text it read before the tags changed.
+    tag_document = TagDocument(blank=True, default="", db_default="", editable=False)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
@@ -145,6 +196,15 @@ class Organisation(models.Model):
 
         self.name_key = name_key(self.name)
         self.domain = domain_from_url(self.website)
+        updating = self.pk and not self._state.adding and not kwargs.get("force_insert")
+        if updating and kwargs.get("update_fields") is None:
+            # What Django would write (the fields it loaded), less the triggers' tag text.
+            unwritten = {"tag_document", *self.get_deferred_fields()}
+            kwargs["update_fields"] = [
+                field.attname
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.attname not in unwritten
+            ]
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
@@ -220,6 +280,7 @@ class OrganisationText(models.Model):
         related_name="text",
     )
     document = IndexedDocument(db_column="search_document")
+    tags = IndexedDocument(db_column="tag_document")
 
     class Meta:
         managed = False

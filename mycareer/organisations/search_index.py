@@ -1,11 +1,13 @@
-"""Keeps SQLite's substring search index following the organisations table.
+"""Keeps SQLite's search index following the organisations and their tag links.
 
-Migration 0003 creates the FTS5 table and the triggers that feed it. A later migration
-that changes the organisations table in a way SQLite cannot ALTER (adding a NOT NULL
-column, for one) makes Django copy the table into a new one, and the triggers are
-dropped with the old copy: the index would silently stop seeing new and changed
-organisations. After every migrate, `repair_sqlite_search_index` puts back any missing
-trigger and rebuilds the index.
+Migration 0015 makes the FTS5 table (the search document and the tag text of each
+organisation) and the triggers that feed it and that rewrite an organisation's tag text
+when its tag links change. A later migration that changes the organisations or tag-link
+table in a way SQLite cannot ALTER (adding a NOT NULL column, for one) makes Django copy
+the table into a new one, and the triggers are dropped with the old copy: the index
+would silently stop seeing new and changed organisations, and the tag text its tags.
+After every migrate, `repair_sqlite_search_index` puts back any missing trigger, writes
+every tag text again and rebuilds the index.
 """
 
 from django.db import connections
@@ -13,35 +15,62 @@ from django.db import connections
 from mycareer.organisations.search import FTS_TABLE
 
 TABLE = "organisations_organisation"
-# The same statements as migration 0003, which keeps its own frozen copy.
+LINKS = "organisations_taggedorganisation"
+
+# A tag's token (`search.tag_token`) in SQL, from a tag link's `tag_id`.
+TOKEN = (
+    "char(57344 + (tag_id / 4194304) % 2048, 57344 + (tag_id / 2048) % 2048, 57344 + tag_id % 2048)"
+)
+
+
+def _tags_of(organisation: str) -> str:
+    """SQL for the tag text of `organisation` (an SQL expression of its id)."""
+    return (
+        f"coalesce((SELECT group_concat(token, ' ') FROM (SELECT {TOKEN} AS token "
+        f"FROM {LINKS} WHERE content_object_id = {organisation} ORDER BY tag_id)), '')"
+    )
+
+
+def _retag(organisation: str) -> str:
+    return f"UPDATE {TABLE} SET tag_document = {_tags_of(organisation)} WHERE id = {organisation};"
+
+
+# The same statements as migration 0015, which keeps its own frozen copy.
 TRIGGERS = {
-    "organisations_organisation_fts_insert": (
-        "CREATE TRIGGER organisations_organisation_fts_insert "
-        "AFTER INSERT ON organisations_organisation BEGIN "
-        "INSERT INTO organisations_organisation_fts(rowid, search_document) "
-        "VALUES (new.id, new.search_document); END"
+    f"{FTS_TABLE}_insert": (
+        f"CREATE TRIGGER {FTS_TABLE}_insert AFTER INSERT ON {TABLE} BEGIN "
+        f"INSERT INTO {FTS_TABLE}(rowid, search_document, tag_document) "
+        f"VALUES (new.id, new.search_document, new.tag_document); END"
     ),
-    "organisations_organisation_fts_delete": (
-        "CREATE TRIGGER organisations_organisation_fts_delete "
-        "AFTER DELETE ON organisations_organisation BEGIN "
-        "INSERT INTO organisations_organisation_fts"
-        "(organisations_organisation_fts, rowid, search_document) "
-        "VALUES ('delete', old.id, old.search_document); END"
+    f"{FTS_TABLE}_delete": (
+        f"CREATE TRIGGER {FTS_TABLE}_delete AFTER DELETE ON {TABLE} BEGIN "
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_document, tag_document) "
+        f"VALUES ('delete', old.id, old.search_document, old.tag_document); END"
     ),
-    "organisations_organisation_fts_update": (
-        "CREATE TRIGGER organisations_organisation_fts_update "
-        "AFTER UPDATE OF search_document ON organisations_organisation "
-        "WHEN old.search_document IS NOT new.search_document BEGIN "
-        "INSERT INTO organisations_organisation_fts"
-        "(organisations_organisation_fts, rowid, search_document) "
-        "VALUES ('delete', old.id, old.search_document); "
-        "INSERT INTO organisations_organisation_fts(rowid, search_document) "
-        "VALUES (new.id, new.search_document); END"
+    f"{FTS_TABLE}_update": (
+        f"CREATE TRIGGER {FTS_TABLE}_update AFTER UPDATE OF search_document, tag_document "
+        f"ON {TABLE} WHEN old.search_document IS NOT new.search_document "
+        f"OR old.tag_document IS NOT new.tag_document BEGIN "
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_document, tag_document) "
+        f"VALUES ('delete', old.id, old.search_document, old.tag_document); "
+        f"INSERT INTO {FTS_TABLE}(rowid, search_document, tag_document) "
+        f"VALUES (new.id, new.search_document, new.tag_document); END"
+    ),
+    f"{LINKS}_insert": (
+        f"CREATE TRIGGER {LINKS}_insert AFTER INSERT ON {LINKS} BEGIN "
+        f"{_retag('new.content_object_id')} END"
+    ),
+    f"{LINKS}_delete": (
+        f"CREATE TRIGGER {LINKS}_delete AFTER DELETE ON {LINKS} BEGIN "
+        f"{_retag('old.content_object_id')} END"
+    ),
+    f"{LINKS}_update": (
+        f"CREATE TRIGGER {LINKS}_update AFTER UPDATE OF tag_id, content_object_id ON {LINKS} "
+        f"BEGIN {_retag('old.content_object_id')} {_retag('new.content_object_id')} END"
     ),
 }
-REBUILD = (
-    "INSERT INTO organisations_organisation_fts(organisations_organisation_fts) VALUES ('rebuild')"
-)
+RETAG_ALL = f"UPDATE {TABLE} SET tag_document = {_tags_of(TABLE + '.id')}"
+REBUILD = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"
 
 
 def repair_sqlite_search_index(using: str = "default") -> list[str]:
@@ -52,17 +81,21 @@ def repair_sqlite_search_index(using: str = "default") -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT name FROM sqlite_master WHERE (type = 'table' AND name = %s) "
-            "OR (type = 'trigger' AND tbl_name = %s)",
-            [FTS_TABLE, TABLE],
+            "OR (type = 'trigger' AND tbl_name IN (%s, %s))",
+            [FTS_TABLE, TABLE, LINKS],
         )
         present = {name for (name,) in cursor.fetchall()}
-        # No index table: migration 0003 is not applied (or was reversed); nothing to keep.
-        if FTS_TABLE not in present:
+        cursor.execute(f"SELECT name FROM pragma_table_info('{TABLE}')")
+        columns = {name for (name,) in cursor.fetchall()}
+        # No index table, or no tag text: the migrations that make them are not applied
+        # (or were reversed, and put back the older index themselves); nothing to keep.
+        if FTS_TABLE not in present or "tag_document" not in columns:
             return []
         missing = [name for name in TRIGGERS if name not in present]
         for name in missing:
             cursor.execute(TRIGGERS[name])
         if missing:
+            cursor.execute(RETAG_ALL)
             cursor.execute(REBUILD)
     return missing
 

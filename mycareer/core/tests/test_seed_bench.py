@@ -16,7 +16,13 @@ from mycareer.bookings.models import Booking, BookingSettings
 from mycareer.core.benchseed import STUDENT_EMAIL_DOMAIN
 from mycareer.events.models import Event
 from mycareer.organisations import services
-from mycareer.organisations.models import Contact, Note, Organisation, TaggedOrganisation
+from mycareer.organisations.models import (
+    Contact,
+    Note,
+    Organisation,
+    TaggedOrganisation,
+    tag_token,
+)
 from mycareer.organisations.search import filter_by_text
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +87,9 @@ def test_it_keeps_what_the_services_would_keep(monkeypatch):
         document, key, domain = org.search_document, org.name_key, org.domain
         services.refresh_search_document(org)
         assert org.search_document == document
+        # Plain-row tag links still give each organisation its tag text.
+        links = org.tagged_items.order_by("tag_id").values_list("tag_id", flat=True)
+        assert org.tag_document == " ".join(map(tag_token, links)) != ""
         org.save()  # recomputes name_key and domain
         assert (org.name_key, org.domain) == (key, domain)
         assert org.last_engaged_on == org.notes.aggregate(latest=Max("date"))["latest"]
