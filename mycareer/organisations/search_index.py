@@ -32,7 +32,12 @@ def _tags_of(organisation: str) -> str:
 
 
 def _retag(organisation: str) -> str:
-    return f"UPDATE {TABLE} SET tag_document = {_tags_of(organisation)} WHERE id = {organisation};"
+    """SQL that rewrites the tag text of `organisation`, if it changed."""
+    tags = _tags_of(organisation)
+    return (
+        f"UPDATE {TABLE} SET tag_document = {tags} "
+        f"WHERE id = {organisation} AND tag_document IS NOT {tags};"
+    )
 
 
 # The same statements as migration 0015, which keeps its own frozen copy.

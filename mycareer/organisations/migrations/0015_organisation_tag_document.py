@@ -35,7 +35,11 @@ def _sqlite_tags_of(organisation: str) -> str:
 
 
 def _sqlite_retag(organisation: str) -> str:
-    return f"UPDATE {TABLE} SET tag_document = {_sqlite_tags_of(organisation)} WHERE id = {organisation};"
+    tags = _sqlite_tags_of(organisation)
+    return (
+        f"UPDATE {TABLE} SET tag_document = {tags} "
+        f"WHERE id = {organisation} AND tag_document IS NOT {tags};"
+    )
 
 
 SQLITE_OLD_INDEX = [
@@ -112,15 +116,17 @@ POSTGRESQL_FORWARD = [
     f"UPDATE {TABLE} SET tag_document = {_postgresql_tags_of(TABLE + '.id')}",
     # The organisation's row is locked before its links are read: a link committed by
     # another transaction meanwhile is then seen, so two editors never undo each other.
+    # An unchanged text is not written: each write is a new row version, in every index.
     "CREATE FUNCTION organisations_retag() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    "DECLARE organisation integer; BEGIN "
-    "FOR organisation IN SELECT DISTINCT unnest(CASE TG_OP "
+    "DECLARE target integer; tokens text; BEGIN "
+    "FOR target IN SELECT DISTINCT unnest(CASE TG_OP "
     "WHEN 'INSERT' THEN ARRAY[NEW.content_object_id] "
     "WHEN 'DELETE' THEN ARRAY[OLD.content_object_id] "
     "ELSE ARRAY[OLD.content_object_id, NEW.content_object_id] END) LOOP "
-    f"PERFORM 1 FROM {TABLE} WHERE id = organisation FOR UPDATE; "
-    f"UPDATE {TABLE} SET tag_document = {_postgresql_tags_of('organisation')} "
-    "WHERE id = organisation; "
+    f"PERFORM 1 FROM {TABLE} WHERE id = target FOR UPDATE; "
+    f"tokens := {_postgresql_tags_of('target')}; "
+    f"UPDATE {TABLE} SET tag_document = tokens "
+    "WHERE id = target AND tag_document IS DISTINCT FROM tokens; "
     "END LOOP; RETURN NULL; END $$",
     f"CREATE TRIGGER {LINKS}_retag AFTER INSERT OR DELETE OR UPDATE OF tag_id, "
     f"content_object_id ON {LINKS} FOR EACH ROW EXECUTE FUNCTION organisations_retag()",

@@ -161,3 +161,27 @@ def test_a_lost_trigger_on_the_tag_links_is_put_back_and_the_texts_rewritten(ope
     assert repair_sqlite_search_index() == ["organisations_taggedorganisation_insert"]
     assert found(tags_all=("Tt Beta",)) == ["Tagtext Repair"]
     assert_index_is_whole()
+
+
+@pytest.mark.django_db
+def test_a_tag_text_already_right_is_not_written_again(operator):
+    """A row written is a new row version on PostgreSQL, in every index: a seed or an
+    import that writes the text with the row must not have each link write it again."""
+    acme = make_organisation("Tagtext Written", by=operator, tags=["Tt Alpha"])
+    beta = Tag.objects.create(name="Tt Beta", slug="tt-beta")
+    Organisation.objects.filter(pk=acme.pk).update(
+        tag_document=" ".join(sorted(tokens("Tt Alpha", "Tt Beta")))
+    )
+
+    def row_version():
+        if connection.vendor != "postgresql":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT ctid FROM organisations_organisation WHERE id = %s", [acme.pk])
+            return cursor.fetchone()[0]
+
+    before = row_version()
+    TaggedOrganisation.objects.create(content_object=acme, tag=beta)
+    assert row_version() == before
+    assert tag_text_of(acme) == tokens("Tt Alpha", "Tt Beta")
+    assert_index_is_whole()
