@@ -187,6 +187,7 @@ def booking_letter(subject):
                 ("From", ban.starts_at),
                 ("Until", ban.ends_at),
                 ("Missed events counted", ban.no_shows),
+                ("Emailed to you", ban.notified_at),
                 ("Lifted", ban.lifted_at),
                 ("Why it was lifted", ban.lift_reason),
             ],

@@ -203,6 +203,11 @@ def test_reading_the_letter_is_audited_on_each_record(client, persona, marked):
 
 
 def test_a_student_letter_lists_bookings_and_attendance(client, persona, cast):
+    import datetime
+
+    from django.utils import timezone
+
+    from mycareer.bookings.models import BookingBan
     from mycareer.bookings.services import booking_create
     from mycareer.bookings.tests.factories import make_event, make_students
 
@@ -211,11 +216,24 @@ def test_a_student_letter_lists_bookings_and_attendance(client, persona, cast):
     full = make_event(capacity=1)
     for person in (*make_students(1), student):
         booking_create(event=full, student=person, by=person)
+    emailed = timezone.now()
+    BookingBan.objects.create(
+        student=student,
+        ends_at=emailed + datetime.timedelta(days=30),
+        reason="Three missed events",
+        no_shows=3,
+        notified_at=emailed,
+    )
     letter = letter_for(subject_from_ids([student.pk], []))
     held = {section.heading: section.entries for section in letter.held}
     bookings = held["Bookings and attendance"]
-    assert len(bookings) == 2
-    assert all(e.title.startswith(("Your place", "Waiting list")) for e in bookings)
+    assert len(bookings) == 3
+    assert all(
+        e.title.startswith(("Your place", "Waiting list", "A restriction")) for e in bookings
+    )
+    # The letter says when the student was told of a restriction, as the record holds it.
+    restriction = next(e for e in bookings if e.title == "A restriction on booking")
+    assert dict(restriction.facts)["Emailed to you"]
     assert [who for who, _, _ in letter.purposes] == ["As a student"]
     student_record = next(
         e for e in held["Your profile and account"] if e.title == "Your student record"
