@@ -1,5 +1,6 @@
 import datetime
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
@@ -296,8 +297,15 @@ def organisations_by_name(names: list[str]) -> tuple[list[Organisation], dict[st
             if chosen[0] not in found:
                 found.append(chosen[0])
             continue
-        missing[name] = [o.name for o in alike] if alike else _close_names(live, name)
+        missing[name] = _told_apart(alike) if alike else _close_names(live, name)
     return found, missing
+
+
+def _told_apart(organisations: list[Organisation]) -> list[str]:
+    """Their names to offer, numbered where two of them share one (`numbered_name`):
+    "Did you mean Acme Ltd or Acme Ltd?" offered nothing that could be written."""
+    seen = Counter(o.name.lower() for o in organisations)
+    return [numbered_name(o) if seen[o.name.lower()] > 1 else o.name for o in organisations]
 
 
 # A numbered name read back: "Acme Ltd (no. 42)", whatever the spacing and case of "no.".

@@ -788,6 +788,28 @@ def test_the_edit_form_saved_unchanged_keeps_the_same_of_two_namesakes(client, t
     ).exists()
 
 
+def test_close_names_offered_for_a_name_two_organisations_share_are_numbered(
+    client, tom, two_acmes
+):
+    """ "Acme" is Acme Ltd in its reduced form, which names two: each offered name must
+    be one the form takes, so the two are offered with their numbers."""
+    first, second = two_acmes
+    client.force_login(tom)
+    response = client.post(reverse("events:create"), form_data(organisations="Acme"))
+    assert response.status_code == 200
+    assert (
+        f"“Acme” is not in MyCareer. Did you mean Acme Ltd (no. {first.pk}) or "
+        f"Acme Ltd (no. {second.pk})?"
+    ) in response.content.decode()
+    # The offered line is taken as written.
+    response = client.post(
+        reverse("events:create"), form_data(organisations=f"Acme Ltd (no. {second.pk})")
+    )
+    assert response.status_code == 302
+    event = Event.objects.get(title="Careers in rail")
+    assert list(event.organisations.values_list("pk", flat=True)) == [second.pk]
+
+
 def test_a_name_two_organisations_have_is_refused_asking_which_one(client, tom, two_acmes):
     first, second = two_acmes
     client.force_login(tom)
