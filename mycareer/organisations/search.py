@@ -590,8 +590,10 @@ def filter_by_tag_ids(
     SQLite matches the tag column of the FTS5 index, where each tag is one trigram, and
     a text filter's words in the same index: "all three tags" or "a tag and a word" is
     intersected inside the index. Reading the rarest tag's links and checking the others
-    on each took 26 ms for three common tags among 300,000 organisations; the index,
-    5 ms. PostgreSQL asks the GIN index on the tokens (`HasTags`).
+    on each took 33 ms to count three common tags among 300,000 organisations; the
+    index, 10 ms. PostgreSQL asks the GIN index on the tokens (`HasTags`), which it
+    combines with the trigram index of the words: 42 ms to 15 for the same count
+    (docs/benchmarks.md, eighth part).
     """
     if not groups:
         return queryset
