@@ -434,6 +434,7 @@ def seed_organisations(plan: BenchPlan) -> None:
                             for tag_id in group
                         ),
                         batch_size=plan.batch_size,
+                        together=True,
                     ),
                     "notes": insert_rows(
                         Note, NOTE_FIELDS, _rows(ids, notes), batch_size=plan.batch_size

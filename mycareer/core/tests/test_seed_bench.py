@@ -8,7 +8,9 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count, Max
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mycareer.accounts.models import User
@@ -98,6 +100,37 @@ def test_it_keeps_what_the_services_would_keep(monkeypatch):
     # Every email goes to a reserved domain that can reach no one.
     contacts = Contact.objects.filter(organisation__in=bench_organisations())
     assert not contacts.exclude(email__endswith=".example").exists()
+
+
+def organisations_rewritten() -> int:
+    """How many organisation rows this connection has rewritten and not yet reported to
+    the server's statistics (PostgreSQL): compare two readings within a transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = %s",
+            [Organisation._meta.db_table],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_its_tag_links_go_in_without_rewriting_their_organisations():
+    # PostgreSQL keeps a rewritten row's old version: links inserted a statement each
+    # rewrote each organisation once per link but its last, and left the table of a
+    # harness run mostly old row versions, which every search then read past.
+    rewritten = organisations_rewritten() if connection.vendor == "postgresql" else 0
+    with CaptureQueriesContext(connection) as seeding:
+        seed(organisations=40, shape="peer", seed=3)
+    links = [
+        query["sql"]
+        for query in seeding.captured_queries
+        if query["sql"].startswith(f'INSERT INTO "{TaggedOrganisation._meta.db_table}"')
+    ]
+    assert len(links) == 1 and links[0].count("), (") == 40 * 3 - 1
+    if connection.vendor == "postgresql":
+        assert organisations_rewritten() == rewritten
+    for org in bench_organisations():
+        tags = org.tagged_items.order_by("tag_id").values_list("tag_id", flat=True)
+        assert org.tag_document == " ".join(map(tag_token, tags))
 
 
 def test_bookings_follow_the_rules_the_booking_service_keeps(monkeypatch):
