@@ -45,10 +45,11 @@ def tidy_after_rewrite(model, *, rewritten: int, rows: int, using: str = "defaul
     (`VACUUM ANALYZE`) now, as autovacuum would only later. Returns whether it did.
 
     PostgreSQL keeps an updated row's old version until a vacuum, so the nightly scoring
-    of every organisation doubled the table. Until autovacuum came round the planner
-    took it for 200,000 organisations, expected twice as many to match a broad text
-    search, and counted them by reading the whole table (140 ms) instead of the trigram
-    index (40 ms). SQLite updates rows in place: there is nothing to do. Inside a
+    of every organisation doubled the table when the score was a column of the
+    organisation (it rewrites the narrow `OrganisationScore` now). Until autovacuum came
+    round the planner took it for 200,000 organisations, expected twice as many to match
+    a broad text search, and counted them by reading the whole table (140 ms) instead of
+    the trigram index (40 ms). SQLite updates rows in place: there is nothing to do. Inside a
     transaction (where `VACUUM` cannot run) only the statistics are refreshed.
     """
     connection = connections[using]

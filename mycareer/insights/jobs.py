@@ -22,12 +22,12 @@ def refresh_scores() -> dict[str, int]:
     """Nightly: score every organisation for this month (the month's row is its history)."""
     from mycareer.insights.models import EngagementScore
     from mycareer.insights.scores import scores_refresh
-    from mycareer.organisations.models import Organisation
+    from mycareer.organisations.models import OrganisationScore
 
     run = scores_refresh()
     refresh_planner_statistics(EngagementScore)
-    # The first scoring, or a change of the scoring rules, rewrites every organisation.
-    tidy_after_rewrite(Organisation, rewritten=run.changed, rows=run.organisations)
+    # The first scoring, or a change of the scoring rules, rewrites every kept score.
+    tidy_after_rewrite(OrganisationScore, rewritten=run.changed, rows=run.organisations)
     return {"organisations": run.organisations}
 
 

@@ -12,7 +12,6 @@ the score; the same history always gives the same score.
 
 import datetime
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -26,7 +25,7 @@ from mycareer.core.text import counted
 from mycareer.events.models import Event
 from mycareer.insights.finders import months_before
 from mycareer.insights.models import EngagementScore
-from mycareer.organisations.models import Note, Organisation
+from mycareer.organisations.models import Note, Organisation, OrganisationScore
 from mycareer.vacancies.models import Vacancy
 
 logger = logging.getLogger(__name__)
@@ -171,12 +170,12 @@ def histories(today: datetime.date, organisations=None) -> dict[int, History]:
 
 class ScoresRefreshed(NamedTuple):
     organisations: int  # scored
-    changed: int  # whose total on the organisation changed
+    changed: int  # whose kept total (OrganisationScore) changed
 
 
 @transaction.atomic
 def scores_refresh(*, today: datetime.date | None = None, organisations=None) -> ScoresRefreshed:
-    """Score every live organisation for this month; keep the total on the organisation."""
+    """Score every live organisation for this month; keep its total (OrganisationScore)."""
     today = today or timezone.localdate()
     month = today.replace(day=1)
     now = timezone.now()
@@ -201,20 +200,22 @@ def scores_refresh(*, today: datetime.date | None = None, organisations=None) ->
         unique_fields=["organisation", "month"],
         update_fields=["total", "components", "computed_at"],
     )
-    by_total: dict[int, list[int]] = defaultdict(list)
-    scored = Organisation.objects.all()
+    kept = OrganisationScore.objects.all()
     if organisations is not None:
-        scored = scored.filter(pk__in=organisations)
-    current = dict(scored.values_list("pk", "engagement_score"))
-    for org_id, total in totals.items():
-        if current.get(org_id) != total:
-            by_total[total].append(org_id)
-    # One UPDATE per score value (at most 101), not one per organisation.
-    for total, ids in by_total.items():
-        for start in range(0, len(ids), 5000):
-            Organisation.objects.filter(pk__in=ids[start : start + 5000]).update(
-                engagement_score=total
-            )
-    changed = sum(len(ids) for ids in by_total.values())
+        kept = kept.filter(organisation__in=organisations)
+    current = dict(kept.values_list("organisation_id", "score"))
+    # Only totals that changed are written, each a narrow row of its own table.
+    OrganisationScore.objects.bulk_create(
+        [
+            OrganisationScore(organisation_id=org_id, score=total)
+            for org_id, total in totals.items()
+            if current.get(org_id) != total
+        ],
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["organisation"],
+        update_fields=["score"],
+    )
+    changed = sum(current.get(org_id) != total for org_id, total in totals.items())
     log_event(logger, "insights.scored", organisations=len(rows), changed=changed)
     return ScoresRefreshed(len(rows), changed)

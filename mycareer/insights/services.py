@@ -20,7 +20,7 @@ from mycareer.insights.models import (
     Opportunity,
 )
 from mycareer.organisations.merging import MergeHandler
-from mycareer.organisations.models import KeyContact, Note, Organisation
+from mycareer.organisations.models import KeyContact, Note, Organisation, OrganisationScore
 from mycareer.organisations.services import note_create
 
 logger = logging.getLogger(__name__)
@@ -228,6 +228,8 @@ def _merge_insights(*, survivor, other, outcome) -> None:
         )
         row.delete()
     EngagementScore.objects.filter(organisation=other).update(organisation=survivor)
+    # The survivor keeps its current score until the night; the stub has none to show.
+    OrganisationScore.objects.filter(organisation=other).delete()
 
 
 MERGE_HANDLER = MergeHandler(
@@ -236,6 +238,7 @@ MERGE_HANDLER = MergeHandler(
         "insights.Opportunity.organisation",
         "insights.Dismissal.organisation",
         "insights.EngagementScore.organisation",
+        "organisations.OrganisationScore.organisation",
     ),
     organisation=_merge_insights,
 )

@@ -153,9 +153,7 @@ class Organisation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Kept by refresh_last_engaged: the date of the latest recorded engagement.
     last_engaged_on = models.DateField(null=True, blank=True, db_index=True)
-    # Kept each night by the insights app (mycareer/insights/scores.py): 0 to 100, the
-    # sum of its explained parts; empty until first computed.
-    engagement_score = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    # Its engagement score is kept in a table of its own (`OrganisationScore`).
     # Name, description and contact names in one lower-case text, for the substring
     # search index (`search_document_of`).
     search_document = models.TextField(blank=True, editable=False)
@@ -236,6 +234,26 @@ class Organisation(models.Model):
     @property
     def location_list(self) -> list[str]:
         return [part.strip() for part in self.locations.split(",") if part.strip()]
+
+
+class OrganisationScore(models.Model):
+    """An organisation's latest engagement score, kept each night by the insights app
+    (mycareer/insights/scores.py): 0 to 100, the sum of its explained parts; no row
+    until first computed. Lists show it as `engagement_score` (organisations.search).
+
+    Not a column of the organisation: a new score there rewrote the whole row in every
+    index of the table (the text and tag indexes among them), and PostgreSQL puts a
+    rewritten row on a new page, so the first night's scores doubled the table's pages
+    and slowed every search that reads rows (`docs/decisions.md`, 2026-12-04).
+    """
+
+    organisation = models.OneToOneField(
+        Organisation, primary_key=True, on_delete=models.CASCADE, related_name="current_score"
+    )
+    score = models.PositiveSmallIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}: {self.score}"
 
 
 class TextMatch(models.Lookup):

@@ -140,8 +140,10 @@ def both_sides(persona):
 
 
 def _insights_rows(org, side: str, by) -> None:
-    """An opportunity, a dismissal and this month's engagement score (the same month at both)."""
+    """An opportunity, a dismissal, this month's engagement score (the same month at both)
+    and the current score."""
     from mycareer.insights.models import Dismissal, EngagementScore, Opportunity
+    from mycareer.organisations.models import OrganisationScore
 
     Opportunity.objects.create(
         kind="lapsed", key=f"lapsed:{org.pk}", organisation=org, reason=f"Quiet ({side})"
@@ -157,6 +159,7 @@ def _insights_rows(org, side: str, by) -> None:
     EngagementScore.objects.create(
         organisation=org, month=timezone.localdate().replace(day=1), total=10
     )
+    OrganisationScore.objects.create(organisation=org, score=10)
 
 
 def test_the_fixture_has_a_row_on_both_sides_of_every_relation(both_sides):
@@ -217,6 +220,8 @@ def test_a_merge_with_everything_on_both_sides_moves_it_all_and_loses_nothing(bo
         ("organisations.TaggedOrganisation", "content_object"): 1,  # "Energy" at both
         ("events.Event", "organisations"): 1,  # the event naming both
         ("insights.EngagementScore", "organisation"): 1,  # this month scored at both
+        # The stub's current score goes; the survivor keeps its own until the night.
+        ("organisations.OrganisationScore", "organisation"): 1,
     }
     # The stub of the other record (and what was merged into it) now points here.
     gained = {("organisations.Organisation", "merged_into"): 1}

@@ -1,8 +1,11 @@
 """The engagement score: each part from a known history, stable, and monotonic."""
 
 import datetime
+import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,6 +14,7 @@ from mycareer.events.tests.factories import EventFactory
 from mycareer.insights.models import EngagementScore
 from mycareer.insights.scores import History, score, scores_refresh
 from mycareer.insights.tests.helpers import aware, notes, organisation
+from mycareer.organisations.models import Organisation, OrganisationScore
 from mycareer.vacancies.tests.factories import VacancyFactory
 
 TODAY = datetime.date(2026, 12, 1)
@@ -99,10 +103,9 @@ def test_scores_are_read_from_the_records_kept_monthly_and_on_the_organisation(
         "Breadth": 5,  # Mechanical Engineering, by note and by event
         "Depth": 4 + 1 + 2,
     }
-    org.refresh_from_db()
-    quiet.refresh_from_db()
-    assert org.engagement_score == row.total == 48
-    assert quiet.engagement_score == 0
+    kept = dict(OrganisationScore.objects.values_list("organisation_id", "score"))
+    assert kept[org.pk] == row.total == 48
+    assert kept[quiet.pk] == 0
     # Every total was new, so every organisation's row was written (and a job tidies
     # the table after so many: core.maintenance.tidy_after_rewrite).
     assert first.changed == first.organisations >= 2
@@ -114,6 +117,25 @@ def test_scores_are_read_from_the_records_kept_monthly_and_on_the_organisation(
     next_month = (today.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
     scores_refresh(today=next_month)
     assert EngagementScore.objects.filter(organisation=org).count() == 2
+
+
+@pytest.mark.django_db
+def test_keeping_the_scores_writes_no_organisation_row(persona, today, days_ago):
+    # A score on the organisation's row rewrote that row in every index of its table.
+    tom = persona("operator")
+    org = organisation("Never Rewritten Ltd")
+    notes(org, tom, [days_ago(10)], unit_code="mech")
+    with CaptureQueriesContext(connection) as first:
+        scores_refresh(today=today)
+    notes(org, tom, [days_ago(1)], unit_code="lubs")
+    with CaptureQueriesContext(connection) as changed:
+        assert scores_refresh(today=today).changed == 1
+    table = re.escape(Organisation._meta.db_table)
+    for run in (first, changed):
+        statements = [query["sql"] for query in run.captured_queries]
+        assert not [sql for sql in statements if re.match(rf'UPDATE "?{table}"?\s', sql)]
+        assert [sql for sql in statements if "organisations_organisationscore" in sql]
+    assert OrganisationScore.objects.get(organisation=org).score > 0
 
 
 def test_the_organisation_export_has_the_score_and_when_it_was_computed(
@@ -137,12 +159,12 @@ def test_the_organisation_export_has_the_score_and_when_it_was_computed(
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0][-2:] == ["Engagement score", "Score computed at"]
     by_name = {row[0]: row[-2:] for row in rows[1:]}
-    scored.refresh_from_db()
+    score = OrganisationScore.objects.get(organisation=scored).score
     assert by_name == {
         "Exported Scored Ltd": [
-            str(scored.engagement_score),
+            str(score),
             timezone.localtime(computed).strftime("%Y-%m-%d %H:%M"),
         ],
         "Exported Unscored Ltd": ["", ""],
     }
-    assert scored.engagement_score > 0
+    assert score > 0

@@ -19,6 +19,7 @@ from mycareer.audit.models import AuditEntry
 from mycareer.organisations import services
 from mycareer.organisations.models import (
     Organisation,
+    OrganisationScore,
     OrganisationText,
     SavedSearch,
     Sector,
@@ -802,7 +803,7 @@ def test_a_selection_that_is_not_organisation_numbers_is_refused(cast, bad):
 @pytest.mark.django_db
 def test_the_engagement_score_filters_and_sorts_with_unscored_last(spread):
     for name, score in (("Alder", 80), ("Birch", 20), ("Cedar", 50)):
-        Organisation.objects.filter(pk=spread[name].pk).update(engagement_score=score)
+        OrganisationScore.objects.create(organisation=spread[name], score=score)
     assert names(qx(score_min=50)) == ["Alder Robotics", "Cedar Engineering"]
     assert names(qx(score_min=20, score_max=50)) == ["Birch Software", "Cedar Engineering"]
     ranked = [o.name for o in search_organisations(qx(sort="-engagement_score"))]
