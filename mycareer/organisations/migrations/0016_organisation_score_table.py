@@ -2,9 +2,11 @@
 
 A new score rewrote the organisation's whole row, in every index of its table; on
 PostgreSQL each rewritten row goes to a new page, so the first night's scores doubled
-the table (`OrganisationScore`). The scores are copied, then the column is dropped in
-place: SQLite would otherwise copy the table to drop an indexed column, and the copy
-would lose the text index's triggers on it (migrations 0014 and 0015).
+the table (`OrganisationScore`). The scores are copied and the column's index dropped;
+the column itself stays, unread and unwritten, while the release before this one may
+still run beside it (a column is dropped a release after its last reader). Dropping
+it on SQLite must be done in place (`ALTER TABLE ... DROP COLUMN`): Django's way copies
+the table, which fails on the tag links' triggers and would lose the text index's.
 """
 
 import django.db.models.deletion
@@ -25,7 +27,7 @@ def _score_indexes(schema_editor) -> list[str]:
     ]
 
 
-def drop_score_column(apps, schema_editor):
+def copy_scores(apps, schema_editor):
     quote = schema_editor.quote_name
     schema_editor.execute(
         f"INSERT INTO {quote(SCORES)} (organisation_id, score) "
@@ -33,16 +35,17 @@ def drop_score_column(apps, schema_editor):
     )
     for name in _score_indexes(schema_editor):
         schema_editor.execute(f"DROP INDEX {quote(name)}")
-    schema_editor.execute(f"ALTER TABLE {quote(TABLE)} DROP COLUMN engagement_score")
 
 
-def restore_score_column(apps, schema_editor):
-    Organisation = apps.get_model("organisations", "Organisation")
-    schema_editor.add_field(Organisation, Organisation._meta.get_field("engagement_score"))
+def copy_scores_back(apps, schema_editor):
     quote = schema_editor.quote_name
     schema_editor.execute(
         f"UPDATE {quote(TABLE)} SET engagement_score = (SELECT score FROM {quote(SCORES)} "
         f"WHERE organisation_id = {quote(TABLE)}.id)"
+    )
+    schema_editor.execute(
+        f"CREATE INDEX {quote(TABLE + '_engagement_score_idx')} "
+        f"ON {quote(TABLE)} (engagement_score)"
     )
 
 
@@ -70,7 +73,7 @@ class Migration(migrations.Migration):
         ),
         migrations.SeparateDatabaseAndState(
             database_operations=[
-                migrations.RunPython(drop_score_column, restore_score_column, elidable=False),
+                migrations.RunPython(copy_scores, copy_scores_back, elidable=False),
             ],
             state_operations=[
                 migrations.RemoveField(model_name="organisation", name="engagement_score"),
