@@ -205,17 +205,17 @@ def scores_refresh(*, today: datetime.date | None = None, organisations=None) ->
         kept = kept.filter(organisation__in=organisations)
     current = dict(kept.values_list("organisation_id", "score"))
     # Only totals that changed are written, each a narrow row of its own table.
+    changed = [
+        OrganisationScore(organisation_id=org_id, score=total)
+        for org_id, total in totals.items()
+        if current.get(org_id) != total
+    ]
     OrganisationScore.objects.bulk_create(
-        [
-            OrganisationScore(organisation_id=org_id, score=total)
-            for org_id, total in totals.items()
-            if current.get(org_id) != total
-        ],
+        changed,
         batch_size=1000,
         update_conflicts=True,
         unique_fields=["organisation"],
         update_fields=["score"],
     )
-    changed = sum(current.get(org_id) != total for org_id, total in totals.items())
-    log_event(logger, "insights.scored", organisations=len(rows), changed=changed)
-    return ScoresRefreshed(len(rows), changed)
+    log_event(logger, "insights.scored", organisations=len(rows), changed=len(changed))
+    return ScoresRefreshed(len(rows), len(changed))
