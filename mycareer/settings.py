@@ -581,6 +581,10 @@ MYCAREER: dict[str, Any] = {
     # and offer "count exactly", whose figure the shared cache keeps for so many seconds.
     "EXACT_COUNT_LIMIT": env_int("EXACT_COUNT_LIMIT", 10_000),
     "EXACT_COUNT_SECONDS": env_int("EXACT_COUNT_SECONDS", 5 * 60),
+    # PostgreSQL: the queries run on every page (a person's standing) are prepared on the
+    # server once per connection (core/prepared.py). Off behind a pooler that hands one
+    # connection's prepared statements to another (PgBouncer in transaction mode).
+    "PG_PREPARED_STATEMENTS": env_bool("PG_PREPARED_STATEMENTS", True),
     # Opportunities for relationship development (mycareer/insights); the pages say
     # which of these are in force.
     "INSIGHTS": {

@@ -16,14 +16,31 @@ The markers are values of the kind the real ones have (an int, a date, an aware
 datetime) that no real query would hold. The query is built with them once per database;
 each run puts the real values where the markers stand in the parameters. A marker the
 query does not pass as a parameter cannot be swapped, so it is refused when compiled.
+
+On PostgreSQL the query is also prepared on the server, once per connection (`PREPARE`,
+then `EXECUTE` with the values): PostgreSQL then parses it once and, after a few runs,
+keeps its plan. Planning the standing's fifteen subqueries took most of its 1.35 ms;
+prepared, it runs in 0.35. A prepared statement outlives a rolled-back transaction and
+ends with its connection. A pooler that hands one connection's statements to another
+(PgBouncer in transaction mode) needs `PG_PREPARED_STATEMENTS=0`.
 """
 
 import datetime
+import decimal
+import itertools
+import re
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import QuerySet
+
+# Each compiled query's statement gets its own name on the server.
+_statement_numbers = itertools.count(1)
+# PostgreSQL's error code for EXECUTE of a statement it does not hold.
+STATEMENT_GONE = "26000"
 
 
 def _adapt(connection, value):
@@ -58,6 +75,68 @@ class _Compiled:
         missing = set(markers) - {name for name, _ in self.slots}
         if missing:
             raise ValueError(f"Not passed as parameters, so they cannot change: {missing}")
+        self.statement = f"mycareer_prepared_{next(_statement_numbers)}"
+        types = ", ".join(_server_type(param) for param in params)
+        slots = ", ".join(["%s"] * len(params))
+        self.execute = f"EXECUTE {self.statement}{f' ({slots})' if params else ''}"
+        # Prepared and run in one round trip, one statement as Django counts them.
+        self.prepare_and_execute = (
+            f"PREPARE {self.statement}{f' ({types})' if params else ''} AS "
+            f"{_numbered(self.sql)}; {self.execute}"
+        )
+        # The server connections (the driver's, not Django's wrapper, which outlives
+        # them) that hold the statement.
+        self.prepared_on: weakref.WeakSet = weakref.WeakSet()
+
+    def run(self, connection, cursor, params: list) -> None:
+        """Execute with `params`: prepared on the server where that is on."""
+        if connection.vendor != "postgresql" or not settings.MYCAREER["PG_PREPARED_STATEMENTS"]:
+            cursor.execute(self.sql, params)
+            return
+        server = connection.connection
+        prepared = server in self.prepared_on
+        # Counted as prepared before the server says so: if the PREPARE failed, the next
+        # EXECUTE says the statement is gone, and the run after prepares it.
+        self.prepared_on.add(server)
+        try:
+            cursor.execute(self.execute if prepared else self.prepare_and_execute, params)
+        except DatabaseError as error:
+            if getattr(error.__cause__, "sqlstate", None) == STATEMENT_GONE:
+                # Deallocated on the server (DEALLOCATE ALL, a pooler): prepared again
+                # by the next run; this one fails, as a lost connection would.
+                self.prepared_on.discard(server)
+            raise
+        if not prepared:
+            cursor.nextset()  # past the PREPARE, to the rows
+
+
+def _server_type(value) -> str:
+    """The parameter's type on the server. Named, not left to PostgreSQL to infer: a
+    parameter that is a column's value (`CASE WHEN … THEN %s`) would be inferred text,
+    and `true` come back as 'true'."""
+    for kind, name in _SERVER_TYPES:
+        if isinstance(value, kind):
+            return name
+    return "unknown"  # inferred from where it stands (None, and kinds not above)
+
+
+# In this order: a bool is an int too, and a datetime a date.
+_SERVER_TYPES = (
+    (bool, "boolean"),
+    (int, "bigint"),
+    (float, "double precision"),
+    (decimal.Decimal, "numeric"),
+    (str, "text"),
+    (datetime.datetime, "timestamptz"),
+    (datetime.date, "date"),
+)
+
+
+def _numbered(sql: str) -> str:
+    """Django's SQL for the driver with `$1`, `$2`, … for its parameters, as PostgreSQL
+    numbers them in a prepared statement; a percent sign stays `%%` for the driver."""
+    numbers = itertools.count(1)
+    return "%%".join(re.sub("%s", lambda _: f"${next(numbers)}", part) for part in sql.split("%%"))
 
 
 class PreparedQuery:
@@ -102,7 +181,7 @@ class PreparedQuery:
             for name, constant in compiled.slots
         ]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            compiled.run(connection, cursor, params)
             rows = cursor.fetchall()
         # The same conversions the queryset itself applies (dates, booleans on SQLite).
         return compiled, [tuple(row) for row in compiled.compiler.results_iter(results=[rows])]

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 import time_machine
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from mycareer.accounts.models import Unit, User
@@ -80,3 +81,81 @@ def test_the_search_forms_sectors_and_units_are_read_fresh_each_time(cast):
     after = sector_and_unit_choices()[1]
     assert len(after) == len(before) + 1
     assert any(name.endswith("Zoology") and name.startswith("\u00a0") for _, name in after)
+
+
+def _statements(run) -> list[str]:
+    """The first word of each statement `run()` sends to the database (those a new
+    connection sends first, such as SQLite's attaching, left out)."""
+    sent: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        word = sql.split()[0].upper()
+        if word in {"PREPARE", "EXECUTE", "SELECT"}:
+            sent.append(word)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        run()
+    return sent
+
+
+def _by_kind() -> PreparedQuery:
+    return PreparedQuery(
+        lambda kind: User.objects.filter(kind=kind).order_by("pk").values_list("pk", flat=True),
+        kind="\x00marker",
+    )
+
+
+def _staff_ids() -> list[tuple[int]]:
+    return [
+        (pk,)
+        for pk in User.objects.filter(kind=User.Kind.STAFF)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_it_is_prepared_on_the_server_once_per_connection(cast):
+    """PostgreSQL parses and plans it once per connection (prepared and run in one
+    statement the first time, so a page's count of queries is the same either way);
+    SQLite runs the query itself. A new connection (the old one closed, as
+    `CONN_MAX_AGE` closes them) prepares again."""
+    query = _by_kind()
+    runs = [_statements(lambda: query.rows(kind=User.Kind.STAFF)) for _ in range(3)]
+    connection.close()
+    runs.append(_statements(lambda: query.rows(kind=User.Kind.STAFF)))
+    if connection.vendor == "postgresql":
+        assert runs == [["PREPARE"], ["EXECUTE"], ["EXECUTE"], ["PREPARE"]]
+    else:
+        assert runs == [["SELECT"]] * 4
+    assert query.rows(kind=User.Kind.STAFF) == _staff_ids()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_outlives_a_rolled_back_transaction_and_comes_back_when_dropped(cast):
+    """Prepared inside a transaction that is rolled back, it is still there; dropped on
+    the server (`DEALLOCATE ALL`, as a pooler may), the run that finds it gone fails and
+    the next prepares it again."""
+    query = _by_kind()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert query.rows(kind=User.Kind.STAFF) == _staff_ids()
+        raise RuntimeError("rolled back")
+    assert _statements(lambda: query.rows(kind=User.Kind.STAFF)) == (
+        ["EXECUTE"] if connection.vendor == "postgresql" else ["SELECT"]
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+        with pytest.raises(DatabaseError):
+            query.rows(kind=User.Kind.STAFF)
+    assert query.rows(kind=User.Kind.STAFF) == _staff_ids()
+
+
+def test_with_prepared_statements_off_the_query_is_sent_as_it_is(cast, settings):
+    """`PG_PREPARED_STATEMENTS=0`, for a pooler that shares prepared statements between
+    connections: the same rows, from the SQL itself."""
+    settings.MYCAREER = {**settings.MYCAREER, "PG_PREPARED_STATEMENTS": False}
+    query = _by_kind()
+    assert _statements(lambda: query.rows(kind=User.Kind.STAFF)) == ["SELECT"]
+    assert query.rows(kind=User.Kind.STAFF) == _staff_ids()
