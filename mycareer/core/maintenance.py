@@ -108,3 +108,15 @@ def prune_finished_work(*, now: datetime.datetime | None = None) -> dict[str, in
         task_results=pruned.get("task results", 0),
     )
     return pruned
+
+
+def sqlite_schema_names(cursor, table: str, *, triggers_on: tuple[str, ...]) -> set[str]:
+    """SQLite: `table` if it exists, and the names of the triggers on `triggers_on`."""
+    cursor.execute(
+        "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'trigger')"
+    )
+    return {
+        name
+        for kind, name, on in cursor.fetchall()
+        if (kind, name) == ("table", table) or (kind == "trigger" and on in triggers_on)
+    }

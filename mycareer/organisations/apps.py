@@ -23,13 +23,16 @@ class OrganisationsConfig(AppConfig):
             MediaArea,
             NavItem,
             SeedStep,
+            register_jobs,
             register_media_area,
             register_nav,
             register_panel,
             register_seed,
         )
         from mycareer.organisations import (
+            jobs,
             permissions,  # noqa: F401 (registers rules)
+            tag_counts,
             tasks,
         )
         from mycareer.organisations.dashboard import (
@@ -143,6 +146,10 @@ class OrganisationsConfig(AppConfig):
         post_migrate.connect(
             repair_after_migrate, sender=self, dispatch_uid="organisations.search_index"
         )
+        post_migrate.connect(
+            tag_counts.repair_after_migrate, sender=self, dispatch_uid="organisations.tag_counts"
+        )
+        register_jobs(jobs.JOBS)
         register_personal_data("contact records", personal_data)
         # Logos are public: shown on profiles that anyone may see.
         register_media_area(MediaArea("logos/"))

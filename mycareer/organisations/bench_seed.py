@@ -8,7 +8,8 @@ would keep in step is computed here before the insert, exactly as they compute i
 (refresh_search_document: name, description, then contact names in the contacts'
 default order), `tag_document` (the tag links' triggers: tokens in tag id order) and
 `last_engaged_on` (Organisation.refresh_last_engaged: the latest note's date).
-On SQLite the substring index follows through its insert triggers;
+On SQLite the substring index follows through its insert triggers, and the tags' kept
+counts on both engines through theirs (folded into a row a tag at the end);
 `repair_sqlite_search_index` runs at the end in case a trigger was missing.
 """
 
@@ -30,6 +31,7 @@ from mycareer.core.benchseed import (
     register_bench_seed,
     weighted_picker,
 )
+from mycareer.organisations import tag_counts
 from mycareer.organisations.matching import domain_from_url, name_key
 from mycareer.organisations.models import (
     Contact,
@@ -445,6 +447,8 @@ def seed_organisations(plan: BenchPlan) -> None:
                 totals[name] += count
             counter["rows"] = sum(totals.values())
     repair_sqlite_search_index()
+    # PostgreSQL's tag counts gained a row per tag for each batch of links: fold them.
+    tag_counts.compact()
     plan.say(
         "  made {organisations:,} organisations, {tags:,} tag links, "
         "{contacts:,} contacts, {notes:,} notes".format(**totals)

@@ -1,8 +1,10 @@
-"""Work the organisations app gives the worker that writes through its services: imports."""
+"""Work the organisations app gives the worker: imports, and the night's folding of the
+tags' kept counts."""
 
 from django_tasks import task
 
-from mycareer.organisations import imports
+from mycareer.core.registry import DailyJob
+from mycareer.organisations import imports, tag_counts
 
 
 @task()
@@ -25,4 +27,10 @@ def import_organisations(
     )
 
 
-JOBS = ()
+@task()
+def compact_tag_counts() -> dict[str, int]:
+    """Nightly: fold each tag's kept counts into one row (`organisations.tag_counts`)."""
+    return tag_counts.compact()
+
+
+JOBS = (DailyJob("tag counts", compact_tag_counts, hour=4),)

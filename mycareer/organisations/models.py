@@ -256,6 +256,26 @@ class OrganisationScore(models.Model):
         return f"{self.organisation_id}: {self.score}"
 
 
+class TagCount(models.Model):
+    """How many live and archived organisations carry a tag: written only by the
+    database's triggers (`organisations.tag_counts`, migration 0017), read by the
+    one-tag search's count. A tag's figures are the sums of its rows: one row per tag on
+    SQLite, a row per change on PostgreSQL until the night's compaction folds them.
+
+    No constraint on the tag: when a tag is deleted its links' triggers still write the
+    last changes, and the night's compaction drops the rows that sum to nothing.
+    """
+
+    tag = models.ForeignKey(
+        "taggit.Tag", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    live = models.IntegerField()
+    archived = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.tag_id}: {self.live} live, {self.archived} archived"
+
+
 class TextMatch(models.Lookup):
     """`document__match=phrase`: an FTS5 MATCH on an index's column (the phrase is a
     bound parameter, in FTS5's query syntax; `search.filter_by_text` quotes words)."""

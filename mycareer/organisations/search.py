@@ -54,6 +54,7 @@ from mycareer.organisations.models import (
     TaggedOrganisation,
     tag_token,
 )
+from mycareer.organisations.tag_counts import kept_count
 from mycareer.organisations.tags import join_tags, split_tags
 
 SORTS = {
@@ -959,55 +960,22 @@ def with_lists(rows: QuerySet[Organisation]) -> QuerySet[Organisation]:
     return with_key_accounts(rows.prefetch_related(Prefetch("tags", to_attr="tag_list")))
 
 
-# How many organisations carry a tag, from its links: less those of merged ones (with
-# archived ones; the tag's id, twice)...
-ONE_TAG_NOT_MERGED_SQL = """
-SELECT (SELECT COUNT(*) FROM organisations_taggedorganisation WHERE tag_id = %s)
-  - (SELECT COUNT(*) FROM organisations_organisation o
-     WHERE o.merged_into_id IS NOT NULL AND EXISTS (
-       SELECT 1 FROM organisations_taggedorganisation l
-       WHERE l.content_object_id = o.id AND l.tag_id = %s))"""
-# ...or less those of archived ones and of merged ones not archived (the id, the status,
-# the id, the status, the id). Each part starts from a small index: archived ones from
-# the status's, merged ones from merged_into's (named as a list, or SQLite reads every
-# organisation's entry to check "<>"). Asking archived ones whether they were merged
-# read each one's row instead: 3 ms in all, against 7.
-ONE_TAG_LIVE_SQL = """
-SELECT (SELECT COUNT(*) FROM organisations_taggedorganisation WHERE tag_id = %s)
-  - (SELECT COUNT(*) FROM organisations_organisation o
-     WHERE o.status = %s AND EXISTS (
-       SELECT 1 FROM organisations_taggedorganisation l
-       WHERE l.content_object_id = o.id AND l.tag_id = %s))
-  - (SELECT COUNT(*) FROM organisations_organisation o
-     WHERE o.id IN (
-       SELECT m.id FROM organisations_organisation m WHERE m.merged_into_id IS NOT NULL
-     ) AND o.status <> %s AND EXISTS (
-       SELECT 1 FROM organisations_taggedorganisation l
-       WHERE l.content_object_id = o.id AND l.tag_id = %s))"""
-
-
 def count_one_tag(query: OrganisationQuery) -> int | None:
-    """How many organisations a search for one tag and nothing else finds, from the tag's
-    links; None for any other search (the list counts its matches one by one).
+    """How many organisations a search for one tag and nothing else finds, from the
+    tag's kept counts; None for any other search (the list counts its matches one by one).
 
-    The tag's links, less those of the organisations the list leaves out: merged ones,
-    and archived ones unless they are asked for. Those are few and have their own
-    indexes, so the figure is exact at any size: 2 ms for a tag on 28,000 of 100,000
-    organisations, where counting the matches took 10 ms and stopped at 10,001.
+    The database keeps each tag's count of live and of archived organisations as links
+    and organisations change (`organisations.tag_counts`), so the figure is exact at any
+    size and costs the same at any size: 0.3 ms for a tag on 28,000 of 100,000
+    organisations on PostgreSQL, where reading its links took 7 ms, and counting the
+    matches 10 ms and stopped at 10,001.
     """
     if len(query.tags_all) != 1 or replace(query, tags_all=(), include_archived=False).is_filtered:
         return None
     ids = query.tag_ids.ids.get(query.tags_all[0], [])
     if len(ids) != 1:  # no such tag, or several differing only in case
         return None
-    tag, archived = ids[0], Organisation.Status.ARCHIVED.value
-    if query.include_archived:
-        sql, params = ONE_TAG_NOT_MERGED_SQL, [tag, tag]
-    else:
-        sql, params = ONE_TAG_LIVE_SQL, [tag, archived, tag, archived, tag]
-    with connections[Organisation.objects.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
+    return kept_count(ids[0], include_archived=query.include_archived)
 
 
 # Export ------------------------------------------------------------------------------

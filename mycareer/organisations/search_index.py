@@ -12,6 +12,7 @@ every tag text again and rebuilds the index.
 
 from django.db import connections
 
+from mycareer.core.maintenance import sqlite_schema_names
 from mycareer.organisations.search import FTS_TABLE
 
 TABLE = "organisations_organisation"
@@ -84,12 +85,7 @@ def repair_sqlite_search_index(using: str = "default") -> list[str]:
     if connection.vendor != "sqlite":
         return []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name FROM sqlite_master WHERE (type = 'table' AND name = %s) "
-            "OR (type = 'trigger' AND tbl_name IN (%s, %s))",
-            [FTS_TABLE, TABLE, LINKS],
-        )
-        present = {name for (name,) in cursor.fetchall()}
+        present = sqlite_schema_names(cursor, FTS_TABLE, triggers_on=(TABLE, LINKS))
         cursor.execute(f"SELECT name FROM pragma_table_info('{TABLE}')")
         columns = {name for (name,) in cursor.fetchall()}
         # No index table, or no tag text: the migrations that make them are not applied

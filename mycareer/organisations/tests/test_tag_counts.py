@@ -1,0 +1,218 @@
+"""Each tag's kept count of live and archived organisations (`organisations.tag_counts`)
+follows the tag links and the organisations, whatever writes them, and the one-tag
+search is counted from it."""
+
+import logging
+import threading
+
+import pytest
+from django.db import connection, connections, transaction
+from django.db.models import Count, Sum
+from taggit.models import Tag
+
+from mycareer.core.registry import daily_jobs
+from mycareer.organisations import services, tag_counts
+from mycareer.organisations.models import Organisation, TagCount, TaggedOrganisation
+from mycareer.organisations.search import OrganisationQuery, count_one_tag
+from mycareer.organisations.tests.factories import make_organisation
+
+
+@pytest.fixture
+def operator(persona):
+    return persona("operator")
+
+
+def kept() -> dict[int, tuple[int, int]]:
+    """(live, archived) of every tag, as the kept rows sum them; tags at (0, 0) left out."""
+    rows = TagCount.objects.values("tag_id").annotate(live=Sum("live"), archived=Sum("archived"))
+    return {r["tag_id"]: (r["live"], r["archived"]) for r in rows if r["live"] or r["archived"]}
+
+
+def counted() -> dict[int, tuple[int, int]]:
+    """(live, archived) of every tag, counted from its links; tags at (0, 0) left out."""
+    with connection.cursor() as cursor:
+        cursor.execute(tag_counts.RECOUNT)
+        return {
+            tag: (live, archived) for tag, live, archived in cursor.fetchall() if live or archived
+        }
+
+
+def figures(name: str) -> tuple[int, int]:
+    return kept().get(Tag.objects.get(name=name).pk, (0, 0))
+
+
+def assert_kept_as_counted() -> None:
+    assert kept() == counted()
+
+
+@pytest.mark.django_db
+def test_the_counts_follow_every_change_of_the_links_and_the_organisations(operator):
+    acme = make_organisation("Tally Acme", by=operator, tags=["Tc Alpha", "Tc Beta"])
+    other = make_organisation("Tally Other", by=operator, tags=["Tc Alpha"])
+    assert (figures("Tc Alpha"), figures("Tc Beta")) == ((2, 0), (1, 0))
+
+    services.organisation_set_tags(organisation=acme, tags=["Tc Beta", "Tc Gamma"], by=operator)
+    assert (figures("Tc Alpha"), figures("Tc Gamma")) == ((1, 0), (1, 0))
+    services.organisation_archive(organisation=acme, by=operator)
+    assert (figures("Tc Beta"), figures("Tc Gamma")) == ((0, 1), (0, 1))
+    services.organisation_restore(organisation=acme, by=operator)
+    assert figures("Tc Beta") == (1, 0)
+    assert_kept_as_counted()
+
+    # A link moved to another organisation, and several written in one statement.
+    TaggedOrganisation.objects.filter(content_object=acme, tag__name="Tc Gamma").update(
+        content_object=other
+    )
+    delta = Tag.objects.create(name="Tc Delta", slug="tc-delta")
+    TaggedOrganisation.objects.bulk_create(
+        [TaggedOrganisation(content_object=o, tag=delta) for o in (acme, other)]
+    )
+    assert figures("Tc Delta") == (2, 0)
+    # Several organisations archived in one statement, then one of them merged away.
+    Organisation.objects.filter(pk__in=[acme.pk, other.pk]).update(
+        status=Organisation.Status.ARCHIVED
+    )
+    assert figures("Tc Delta") == (0, 2)
+    Organisation.objects.filter(pk=other.pk).update(merged_into=acme)
+    assert figures("Tc Delta") == (0, 1)
+    assert_kept_as_counted()
+
+    # A tag deleted, an organisation deleted: their links go, and their counts with them.
+    Tag.objects.filter(name="Tc Delta").delete()
+    services.organisation_delete(organisation=acme, by=operator)
+    assert figures("Tc Beta") == (0, 0)
+    assert_kept_as_counted()
+
+
+@pytest.mark.django_db
+def test_a_merge_counts_the_survivor_once_for_each_tag(operator):
+    survivor = make_organisation("Tally Survivor", by=operator, tags=["Tc Alpha", "Tc Beta"])
+    other = make_organisation("Tally Duplicate", by=operator, tags=["Tc Beta", "Tc Gamma"])
+    services.organisation_merge(survivor=survivor, other=other, keep={}, by=operator)
+    assert (figures("Tc Alpha"), figures("Tc Beta"), figures("Tc Gamma")) == (
+        (1, 0),
+        (1, 0),
+        (1, 0),
+    )
+    assert_kept_as_counted()
+
+
+@pytest.mark.django_db
+def test_a_one_tag_search_reads_the_kept_counts_alone(operator, django_assert_num_queries):
+    for n in range(3):
+        make_organisation(f"Tally Counted {n}", by=operator, tags=["Tc Counted"])
+    query = OrganisationQuery(tags_all=("tc counted",))
+    query.tag_ids  # noqa: B018 (the tag's id, read once per query, is not the count's)
+    with django_assert_num_queries(1) as captured:
+        assert count_one_tag(query) == 3
+    (sql,) = [q["sql"] for q in captured.captured_queries]
+    assert "organisations_tagcount" in sql
+    assert "organisations_taggedorganisation" not in sql
+
+
+@pytest.mark.django_db
+def test_the_nights_compaction_folds_each_tag_into_one_row(operator, caplog):
+    acme = make_organisation("Tally Fold", by=operator, tags=["Tc Alpha", "Tc Beta"])
+    for tags in (["Tc Alpha"], ["Tc Alpha", "Tc Gamma"], ["Tc Gamma"]):
+        services.organisation_set_tags(organisation=acme, tags=tags, by=operator)
+    before = kept()
+    with caplog.at_level(logging.INFO, logger="mycareer.organisations.tag_counts"):
+        result = tag_counts.compact()
+    assert kept() == before == counted()
+    rows = TagCount.objects.values("tag_id").annotate(n=Count("id"))
+    # One row for each tag still carried; Alpha and Beta, carried by none, are gone.
+    assert sorted(r["n"] for r in rows) == [1] * len(before)
+    assert result["rows_after"] == len(before) < result["rows_before"]
+    assert "event=tag_counts.compacted" in caplog.text
+    [job] = [j for j in daily_jobs() if j.name == "tag counts"]
+    assert job.task.call() == {"rows_before": len(before), "rows_after": len(before)}
+
+
+@pytest.mark.django_db
+def test_a_lost_trigger_is_put_back_and_every_tag_counted_again(operator):
+    acme = make_organisation("Tally Repair", by=operator, tags=["Tc Alpha"])
+    if connection.vendor != "sqlite":
+        assert tag_counts.repair_sqlite_tag_counts() == []
+        return
+    with connection.cursor() as cursor:
+        # What Django's copy-the-table ALTER of the organisations on SQLite leaves behind.
+        cursor.execute("DROP TRIGGER organisations_tagcount_status")
+    services.organisation_archive(organisation=acme, by=operator)
+    assert figures("Tc Alpha") == (1, 0)
+    assert tag_counts.repair_sqlite_tag_counts() == ["organisations_tagcount_status"]
+    assert figures("Tc Alpha") == (0, 1)
+    assert tag_counts.repair_sqlite_tag_counts() == []
+    services.organisation_restore(organisation=acme, by=operator)
+    assert figures("Tc Alpha") == (1, 0)
+
+
+def _in_own_transaction(work, started: threading.Event, go_on: threading.Event) -> None:
+    try:
+        with transaction.atomic():
+            work()
+            started.set()
+            go_on.wait(timeout=10)
+    finally:
+        connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["archive", "tag"])
+def test_a_link_added_while_its_organisation_is_archived_is_counted_once(operator, first):
+    """Two writers at once on PostgreSQL: whichever commits first, the other counts after
+    it (SQLite has one writer at a time: the same two changes, one after the other)."""
+    acme = make_organisation("Tally Race", by=operator, tags=["Tc Alpha"])
+    Tag.objects.create(name="Tc Beta", slug="tc-beta")
+
+    def archive():
+        Organisation.objects.filter(pk=acme.pk).update(status=Organisation.Status.ARCHIVED)
+
+    def tag():
+        TaggedOrganisation.objects.create(
+            content_object_id=acme.pk, tag=Tag.objects.get(name="Tc Beta")
+        )
+
+    works = {"archive": archive, "tag": tag}
+    if connection.vendor != "postgresql":
+        works[first]()
+        works["tag" if first == "archive" else "archive"]()
+    else:
+        started, go_on, never = threading.Event(), threading.Event(), threading.Event()
+        holder = threading.Thread(target=_in_own_transaction, args=(works[first], started, go_on))
+        holder.start()
+        assert started.wait(timeout=10)
+        second = "tag" if first == "archive" else "archive"
+        waiter = threading.Thread(
+            target=_in_own_transaction, args=(works[second], threading.Event(), never)
+        )
+        never.set()
+        waiter.start()
+        waiter.join(timeout=0.5)
+        assert waiter.is_alive()  # waiting for the first writer's organisation row
+        go_on.set()
+        holder.join(timeout=10)
+        waiter.join(timeout=10)
+    assert (figures("Tc Alpha"), figures("Tc Beta")) == ((0, 1), (0, 1))
+    assert_kept_as_counted()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_counts_the_links_already_there_and_goes_back(operator):
+    from mycareer.organisations.tests.test_score_migration import migrate
+
+    acme = make_organisation("Tally Migrated", by=operator, tags=["Tc Alpha", "Tc Beta"])
+    make_organisation("Tally Archived", by=operator, tags=["Tc Alpha"])
+    try:
+        migrate(("organisations", "0016_organisation_score_table"))
+        assert "organisations_tagcount" not in connection.introspection.table_names()
+        # Changed while nothing counted: the migration counts what it finds.
+        Organisation.objects.filter(name="Tally Archived").update(
+            status=Organisation.Status.ARCHIVED
+        )
+        TaggedOrganisation.objects.filter(content_object=acme, tag__name="Tc Beta").delete()
+    finally:
+        migrate()
+    assert (figures("Tc Alpha"), figures("Tc Beta")) == ((1, 1), (0, 0))
+    services.organisation_archive(organisation=acme, by=operator)
+    assert figures("Tc Alpha") == (0, 2)
+    assert_kept_as_counted()
