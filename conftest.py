@@ -170,8 +170,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """
     from mycareer.accounts.tests.factories import small_cast
     from mycareer.core.registry import seed_steps
-    from mycareer.core.tests.snapshot import Snapshot, freeze
+    from mycareer.core.tests.snapshot import RECOUNT_AFTER_RESTORE, Snapshot, freeze
+    from mycareer.organisations.kept_counts import COUNTS, recount
 
+    RECOUNT_AFTER_RESTORE[COUNTS] = recount
     with django_db_blocker.unblock():
         small_cast()
         _SNAPSHOTS["small"] = Snapshot("small_cast").take()

@@ -31,8 +31,8 @@ class OrganisationsConfig(AppConfig):
         )
         from mycareer.organisations import (
             jobs,
+            kept_counts,
             permissions,  # noqa: F401 (registers rules)
-            tag_counts,
             tasks,
         )
         from mycareer.organisations.dashboard import (
@@ -147,7 +147,7 @@ class OrganisationsConfig(AppConfig):
             repair_after_migrate, sender=self, dispatch_uid="organisations.search_index"
         )
         post_migrate.connect(
-            tag_counts.repair_after_migrate, sender=self, dispatch_uid="organisations.tag_counts"
+            kept_counts.repair_after_migrate, sender=self, dispatch_uid="organisations.kept_counts"
         )
         register_jobs(jobs.JOBS)
         register_personal_data("contact records", personal_data)

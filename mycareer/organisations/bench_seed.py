@@ -31,7 +31,7 @@ from mycareer.core.benchseed import (
     register_bench_seed,
     weighted_picker,
 )
-from mycareer.organisations import tag_counts
+from mycareer.organisations import kept_counts
 from mycareer.organisations.matching import domain_from_url, name_key
 from mycareer.organisations.models import (
     Contact,
@@ -447,8 +447,8 @@ def seed_organisations(plan: BenchPlan) -> None:
                 totals[name] += count
             counter["rows"] = sum(totals.values())
     repair_sqlite_search_index()
-    # PostgreSQL's tag counts gained a row per tag for each batch of links: fold them.
-    tag_counts.compact()
+    # PostgreSQL's kept counts gained rows for each batch of organisations and links.
+    kept_counts.compact()
     plan.say(
         "  made {organisations:,} organisations, {tags:,} tag links, "
         "{contacts:,} contacts, {notes:,} notes".format(**totals)

@@ -4,7 +4,7 @@ tags' kept counts."""
 from django_tasks import task
 
 from mycareer.core.registry import DailyJob
-from mycareer.organisations import imports, tag_counts
+from mycareer.organisations import imports, kept_counts
 
 
 @task()
@@ -28,9 +28,9 @@ def import_organisations(
 
 
 @task()
-def compact_tag_counts() -> dict[str, int]:
-    """Nightly: fold each tag's kept counts into one row (`organisations.tag_counts`)."""
-    return tag_counts.compact()
+def compact_kept_counts() -> dict[str, int]:
+    """Nightly: fold each tag's kept counts into one row (`organisations.kept_counts`)."""
+    return kept_counts.compact()
 
 
-JOBS = (DailyJob("tag counts", compact_tag_counts, hour=4),)
+JOBS = (DailyJob("kept counts", compact_kept_counts, hour=4),)

@@ -256,24 +256,29 @@ class OrganisationScore(models.Model):
         return f"{self.organisation_id}: {self.score}"
 
 
-class TagCount(models.Model):
-    """How many live and archived organisations carry a tag: written only by the
-    database's triggers (`organisations.tag_counts`, migration 0017), read by the
-    one-tag search's count. A tag's figures are the sums of its rows: one row per tag on
-    SQLite, a row per change on PostgreSQL until the night's compaction folds them.
+class KeptCount(models.Model):
+    """How many live and archived organisations there are: with a tag, or (tag None) in
+    all. Written only by the database's triggers (`organisations.kept_counts`, migration
+    0017), read by the counts of the whole list and of a search for one tag. A figure is
+    the sum of its rows: one row each on SQLite, a row per change on PostgreSQL until
+    the night's compaction folds them.
 
     No constraint on the tag: when a tag is deleted its links' triggers still write the
     last changes, and the night's compaction drops the rows that sum to nothing.
     """
 
     tag = models.ForeignKey(
-        "taggit.Tag", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "taggit.Tag",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     live = models.IntegerField()
     archived = models.IntegerField()
 
     def __str__(self) -> str:
-        return f"{self.tag_id}: {self.live} live, {self.archived} archived"
+        return f"{self.tag_id or 'all'}: {self.live} live, {self.archived} archived"
 
 
 class TextMatch(models.Lookup):

@@ -44,6 +44,7 @@ from mycareer.core.aggregates import PAIR_SEPARATOR, joined
 from mycareer.core.forms import MAX_ID, DateInput, bounded_int
 from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.core.prepared import PreparedQuery
+from mycareer.organisations.kept_counts import kept_count
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
@@ -54,7 +55,6 @@ from mycareer.organisations.models import (
     TaggedOrganisation,
     tag_token,
 )
-from mycareer.organisations.tag_counts import kept_count
 from mycareer.organisations.tags import join_tags, split_tags
 
 SORTS = {
@@ -960,18 +960,21 @@ def with_lists(rows: QuerySet[Organisation]) -> QuerySet[Organisation]:
     return with_key_accounts(rows.prefetch_related(Prefetch("tags", to_attr="tag_list")))
 
 
-def count_one_tag(query: OrganisationQuery) -> int | None:
-    """How many organisations a search for one tag and nothing else finds, from the
-    tag's kept counts; None for any other search (the list counts its matches one by one).
+def kept_count_of(query: OrganisationQuery) -> int | None:
+    """How many organisations the list finds with no filter, or a search for one tag and
+    nothing else, from the counts the database keeps; None for any other search (the
+    list counts its matches one by one).
 
-    The database keeps each tag's count of live and of archived organisations as links
-    and organisations change (`organisations.tag_counts`), so the figure is exact at any
-    size and costs the same at any size: 0.3 ms for a tag on 28,000 of 100,000
-    organisations on PostgreSQL, where reading its links took 7 ms, and counting the
-    matches 10 ms and stopped at 10,001.
+    The database keeps the count of live and of archived organisations, in all and with
+    each tag, as organisations and links change (`organisations.kept_counts`), so the
+    figure is exact at any size and costs the same at any size: 0.3 ms on PostgreSQL,
+    where reading the 28,000 links of a tag of 100,000 organisations took 7 ms, and the
+    bounded count of the whole list 8.6 ms to say "more than 10,000".
     """
-    if len(query.tags_all) != 1 or replace(query, tags_all=(), include_archived=False).is_filtered:
+    if len(query.tags_all) > 1 or replace(query, tags_all=(), include_archived=False).is_filtered:
         return None
+    if not query.tags_all:
+        return kept_count(None, include_archived=query.include_archived)
     ids = query.tag_ids.ids.get(query.tags_all[0], [])
     if len(ids) != 1:  # no such tag, or several differing only in case
         return None

@@ -19,8 +19,8 @@ from mycareer.organisations.search import (
     SORTS,
     OrganisationQuery,
     OrganisationSearchForm,
-    count_one_tag,
     describe_query,
+    kept_count_of,
     organisation_rows,
     search_organisations,
 )
@@ -47,7 +47,7 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
                 PER_PAGE,
                 count_exactly=count_exactly_asked(request),
                 in_order=lambda: search_organisations(query, in_name_order=True),
-                exact_count=lambda: count_one_tag(query),
+                exact_count=lambda: kept_count_of(query),
                 page_rows=lambda ids: organisation_rows(ids, query.sort),
             ).get_page(request.GET.get("page")),
             save_form=save_form or SavedSearchForm(initial={"query": querystring}),

@@ -29,9 +29,9 @@ from mycareer.organisations.search import (
     FTS_TABLE,
     OrganisationQuery,
     OrganisationSearchForm,
-    count_one_tag,
     describe_query,
     filter_by_text,
+    kept_count_of,
     organisation_rows,
     search_organisations,
 )
@@ -915,9 +915,10 @@ def test_a_count_parameter_other_than_exact_changes_nothing(client, operator, ov
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("include_archived", "expected"), [(False, 5), (True, 6)])
-def test_a_one_tag_search_is_counted_from_its_links_as_the_list_counts_it(
-    operator, include_archived, expected
+@pytest.mark.parametrize("include_archived", [False, True])
+@pytest.mark.parametrize("tags", [("qx counted",), ()], ids=["one tag", "no filter"])
+def test_the_whole_list_and_a_one_tag_search_are_counted_as_the_list_counts_them(
+    operator, include_archived, tags
 ):
     """Archived, pending and merged organisations (merged both archived and not) among
     the tag's; the figure is the list's own, exact at any size."""
@@ -930,8 +931,10 @@ def test_a_one_tag_search_is_counted_from_its_links_as_the_list_counts_it(
     Organisation.objects.filter(pk=tagged[3].pk).update(
         merged_into=tagged[7], status=status.ARCHIVED
     )
-    query = OrganisationQuery(tags_all=("qx counted",), include_archived=include_archived)
-    assert count_one_tag(query) == search_organisations(query).count() == expected
+    query = OrganisationQuery(tags_all=tags, include_archived=include_archived)
+    expected = search_organisations(query).count()
+    assert expected == (5 if tags else 6) + include_archived
+    assert kept_count_of(query) == expected
 
 
 @pytest.mark.django_db
@@ -944,14 +947,15 @@ def test_a_one_tag_search_is_counted_from_its_links_as_the_list_counts_it(
         {"tags_any": ("Qx Counted",)},
         {"tags_all": ("Qx Nowhere",)},
         {"tags_all": ("Qx Case",)},  # two tags that differ only in case
-        {},
+        {"text": "counted"},
+        {"sectors": (1,)},
     ],
 )
 def test_any_other_search_is_counted_match_by_match(operator, filters):
     make("Qx Counted 1", operator, tags=["Qx Counted", "Qx Elsewhere"])
     Tag.objects.create(name="Qx Case", slug="qx-case")
     Tag.objects.create(name="QX CASE", slug="qx-case-2")
-    assert count_one_tag(OrganisationQuery(**filters)) is None
+    assert kept_count_of(OrganisationQuery(**filters)) is None
 
 
 @pytest.mark.django_db

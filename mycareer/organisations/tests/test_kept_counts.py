@@ -1,6 +1,6 @@
-"""Each tag's kept count of live and archived organisations (`organisations.tag_counts`)
-follows the tag links and the organisations, whatever writes them, and the one-tag
-search is counted from it."""
+"""The kept counts of live and archived organisations, in all and with each tag
+(`organisations.kept_counts`), follow the organisations and their tag links, whatever
+writes them, and the whole list and the one-tag search are counted from them."""
 
 import logging
 import threading
@@ -11,9 +11,9 @@ from django.db.models import Count, Sum
 from taggit.models import Tag
 
 from mycareer.core.registry import daily_jobs
-from mycareer.organisations import services, tag_counts
-from mycareer.organisations.models import Organisation, TagCount, TaggedOrganisation
-from mycareer.organisations.search import OrganisationQuery, count_one_tag
+from mycareer.organisations import kept_counts, services
+from mycareer.organisations.models import KeptCount, Organisation, TaggedOrganisation
+from mycareer.organisations.search import OrganisationQuery, kept_count_of
 from mycareer.organisations.tests.factories import make_organisation
 
 
@@ -22,16 +22,18 @@ def operator(persona):
     return persona("operator")
 
 
-def kept() -> dict[int, tuple[int, int]]:
-    """(live, archived) of every tag, as the kept rows sum them; tags at (0, 0) left out."""
-    rows = TagCount.objects.values("tag_id").annotate(live=Sum("live"), archived=Sum("archived"))
+def kept() -> dict[int | None, tuple[int, int]]:
+    """(live, archived) of every tag, and (None) in all, as the kept rows sum them;
+    figures at (0, 0) left out."""
+    rows = KeptCount.objects.values("tag_id").annotate(live=Sum("live"), archived=Sum("archived"))
     return {r["tag_id"]: (r["live"], r["archived"]) for r in rows if r["live"] or r["archived"]}
 
 
-def counted() -> dict[int, tuple[int, int]]:
-    """(live, archived) of every tag, counted from its links; tags at (0, 0) left out."""
+def counted() -> dict[int | None, tuple[int, int]]:
+    """(live, archived) of every tag, and (None) in all, counted from the organisations
+    and their links; figures at (0, 0) left out."""
     with connection.cursor() as cursor:
-        cursor.execute(tag_counts.RECOUNT)
+        cursor.execute(kept_counts.RECOUNT)
         return {
             tag: (live, archived) for tag, live, archived in cursor.fetchall() if live or archived
         }
@@ -41,22 +43,30 @@ def figures(name: str) -> tuple[int, int]:
     return kept().get(Tag.objects.get(name=name).pk, (0, 0))
 
 
+def in_all() -> tuple[int, int]:
+    return kept().get(None, (0, 0))
+
+
 def assert_kept_as_counted() -> None:
     assert kept() == counted()
 
 
 @pytest.mark.django_db
 def test_the_counts_follow_every_change_of_the_links_and_the_organisations(operator):
+    live, archived = in_all()
     acme = make_organisation("Tally Acme", by=operator, tags=["Tc Alpha", "Tc Beta"])
     other = make_organisation("Tally Other", by=operator, tags=["Tc Alpha"])
     assert (figures("Tc Alpha"), figures("Tc Beta")) == ((2, 0), (1, 0))
+    assert in_all() == (live + 2, archived)
 
     services.organisation_set_tags(organisation=acme, tags=["Tc Beta", "Tc Gamma"], by=operator)
     assert (figures("Tc Alpha"), figures("Tc Gamma")) == ((1, 0), (1, 0))
     services.organisation_archive(organisation=acme, by=operator)
     assert (figures("Tc Beta"), figures("Tc Gamma")) == ((0, 1), (0, 1))
+    assert in_all() == (live + 1, archived + 1)
     services.organisation_restore(organisation=acme, by=operator)
     assert figures("Tc Beta") == (1, 0)
+    assert in_all() == (live + 2, archived)
     assert_kept_as_counted()
 
     # A link moved to another organisation, and several written in one statement.
@@ -75,12 +85,15 @@ def test_the_counts_follow_every_change_of_the_links_and_the_organisations(opera
     assert figures("Tc Delta") == (0, 2)
     Organisation.objects.filter(pk=other.pk).update(merged_into=acme)
     assert figures("Tc Delta") == (0, 1)
+    assert in_all() == (live, archived + 1)
     assert_kept_as_counted()
 
     # A tag deleted, an organisation deleted: their links go, and their counts with them.
     Tag.objects.filter(name="Tc Delta").delete()
     services.organisation_delete(organisation=acme, by=operator)
     assert figures("Tc Beta") == (0, 0)
+    # The record merged into it is merged into nothing now (SET_NULL): archived again.
+    assert in_all() == (live, archived + 1)
     assert_kept_as_counted()
 
 
@@ -98,33 +111,38 @@ def test_a_merge_counts_the_survivor_once_for_each_tag(operator):
 
 
 @pytest.mark.django_db
-def test_a_one_tag_search_reads_the_kept_counts_alone(operator, django_assert_num_queries):
+@pytest.mark.parametrize("tags", [("tc counted",), ()], ids=["one tag", "no filter"])
+def test_the_whole_list_and_a_one_tag_search_read_the_kept_counts_alone(
+    operator, django_assert_num_queries, tags
+):
     for n in range(3):
         make_organisation(f"Tally Counted {n}", by=operator, tags=["Tc Counted"])
-    query = OrganisationQuery(tags_all=("tc counted",))
+    query = OrganisationQuery(tags_all=tags)
     query.tag_ids  # noqa: B018 (the tag's id, read once per query, is not the count's)
+    expected = 3 if tags else Organisation.objects.count()
     with django_assert_num_queries(1) as captured:
-        assert count_one_tag(query) == 3
+        assert kept_count_of(query) == expected
     (sql,) = [q["sql"] for q in captured.captured_queries]
-    assert "organisations_tagcount" in sql
+    assert "organisations_keptcount" in sql
     assert "organisations_taggedorganisation" not in sql
+    assert "organisations_organisation" not in sql
 
 
 @pytest.mark.django_db
-def test_the_nights_compaction_folds_each_tag_into_one_row(operator, caplog):
+def test_the_nights_compaction_folds_each_figure_into_one_row(operator, caplog):
     acme = make_organisation("Tally Fold", by=operator, tags=["Tc Alpha", "Tc Beta"])
     for tags in (["Tc Alpha"], ["Tc Alpha", "Tc Gamma"], ["Tc Gamma"]):
         services.organisation_set_tags(organisation=acme, tags=tags, by=operator)
     before = kept()
-    with caplog.at_level(logging.INFO, logger="mycareer.organisations.tag_counts"):
-        result = tag_counts.compact()
+    with caplog.at_level(logging.INFO, logger="mycareer.organisations.kept_counts"):
+        result = kept_counts.compact()
     assert kept() == before == counted()
-    rows = TagCount.objects.values("tag_id").annotate(n=Count("id"))
-    # One row for each tag still carried; Alpha and Beta, carried by none, are gone.
+    rows = KeptCount.objects.values("tag_id").annotate(n=Count("id"))
+    # One row for each figure not nothing; Alpha and Beta, carried by none, are gone.
     assert sorted(r["n"] for r in rows) == [1] * len(before)
     assert result["rows_after"] == len(before) < result["rows_before"]
-    assert "event=tag_counts.compacted" in caplog.text
-    [job] = [j for j in daily_jobs() if j.name == "tag counts"]
+    assert "event=kept_counts.compacted" in caplog.text
+    [job] = [j for j in daily_jobs() if j.name == "kept counts"]
     assert job.task.call() == {"rows_before": len(before), "rows_after": len(before)}
 
 
@@ -132,16 +150,16 @@ def test_the_nights_compaction_folds_each_tag_into_one_row(operator, caplog):
 def test_a_lost_trigger_is_put_back_and_every_tag_counted_again(operator):
     acme = make_organisation("Tally Repair", by=operator, tags=["Tc Alpha"])
     if connection.vendor != "sqlite":
-        assert tag_counts.repair_sqlite_tag_counts() == []
+        assert kept_counts.repair_sqlite_kept_counts() == []
         return
     with connection.cursor() as cursor:
         # What Django's copy-the-table ALTER of the organisations on SQLite leaves behind.
-        cursor.execute("DROP TRIGGER organisations_tagcount_status")
+        cursor.execute("DROP TRIGGER organisations_keptcount_status")
     services.organisation_archive(organisation=acme, by=operator)
     assert figures("Tc Alpha") == (1, 0)
-    assert tag_counts.repair_sqlite_tag_counts() == ["organisations_tagcount_status"]
+    assert kept_counts.repair_sqlite_kept_counts() == ["organisations_keptcount_status"]
     assert figures("Tc Alpha") == (0, 1)
-    assert tag_counts.repair_sqlite_tag_counts() == []
+    assert kept_counts.repair_sqlite_kept_counts() == []
     services.organisation_restore(organisation=acme, by=operator)
     assert figures("Tc Alpha") == (1, 0)
 
@@ -204,7 +222,7 @@ def test_the_migration_counts_the_links_already_there_and_goes_back(operator):
     make_organisation("Tally Archived", by=operator, tags=["Tc Alpha"])
     try:
         migrate(("organisations", "0016_organisation_score_table"))
-        assert "organisations_tagcount" not in connection.introspection.table_names()
+        assert "organisations_keptcount" not in connection.introspection.table_names()
         # Changed while nothing counted: the migration counts what it finds.
         Organisation.objects.filter(name="Tally Archived").update(
             status=Organisation.Status.ARCHIVED
@@ -212,7 +230,7 @@ def test_the_migration_counts_the_links_already_there_and_goes_back(operator):
         TaggedOrganisation.objects.filter(content_object=acme, tag__name="Tc Beta").delete()
     finally:
         migrate()
-    assert (figures("Tc Alpha"), figures("Tc Beta")) == ((1, 1), (0, 0))
+    assert (figures("Tc Alpha"), figures("Tc Beta"), in_all()) == ((1, 1), (0, 0), (1, 1))
     services.organisation_archive(organisation=acme, by=operator)
     assert figures("Tc Alpha") == (0, 2)
     assert_kept_as_counted()
