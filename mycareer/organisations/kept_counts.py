@@ -217,7 +217,6 @@ POSTGRESQL_COMPACT = (
     "SELECT tag_id, SUM(live), SUM(archived) FROM gone GROUP BY tag_id "
     "HAVING SUM(live) <> 0 OR SUM(archived) <> 0"
 )
-SQLITE_COMPACT = f"DELETE FROM {COUNTS} WHERE live = 0 AND archived = 0"
 
 
 def kept_count(tag_id: int | None, *, include_archived: bool) -> int:
@@ -229,15 +228,20 @@ def kept_count(tag_id: int | None, *, include_archived: bool) -> int:
 
 
 def compact(using: str = "default") -> dict[str, int]:
-    """Fold each figure's rows into one and drop the empty ones; returns the rows before
-    and after (the night's job, and the end of a bench seed)."""
+    """PostgreSQL: fold each figure's rows into one and drop the empty ones; returns the
+    rows before and after (the night's job, and the end of a bench seed).
+
+    SQLite's figures are a row each already, and stay even when they come to nothing:
+    its trigger for an archived, restored or merged organisation updates the rows of its
+    tags and would miss one taken away (a tag carried only by merged organisations).
+    """
     connection = connections[using]
-    statement = POSTGRESQL_COMPACT if connection.vendor == "postgresql" else SQLITE_COMPACT
     rows = KeptCount.objects.using(using)
     with transaction.atomic(using=using):
         before = rows.count()
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(POSTGRESQL_COMPACT)
         after = rows.count()
     log_event(logger, "kept_counts.compacted", rows_before=before, rows_after=after)
     return {"rows_before": before, "rows_after": after}

@@ -264,7 +264,7 @@ class KeptCount(models.Model):
     the night's compaction folds them.
 
     No constraint on the tag: when a tag is deleted its links' triggers still write the
-    last changes, and the night's compaction drops the rows that sum to nothing.
+    last changes; on PostgreSQL the night's compaction drops the rows that sum to nothing.
     """
 
     tag = models.ForeignKey(
