@@ -8,8 +8,8 @@ would keep in step is computed here before the insert, exactly as they compute i
 (refresh_search_document: name, description, then contact names in the contacts'
 default order), `tag_document` (the tag links' triggers: tokens in tag id order) and
 `last_engaged_on` (Organisation.refresh_last_engaged: the latest note's date).
-On SQLite the substring index follows through its insert triggers, and the tags' kept
-counts on both engines through theirs (folded into a row a tag at the end);
+On SQLite the substring index follows through its insert triggers, and the kept counts
+of organisations on both engines through theirs (PostgreSQL's folded at the end);
 `repair_sqlite_search_index` runs at the end in case a trigger was missing.
 """
 

@@ -1,5 +1,5 @@
 """Work the organisations app gives the worker: imports, and the night's folding of the
-tags' kept counts."""
+kept counts of organisations."""
 
 from django_tasks import task
 
@@ -29,7 +29,7 @@ def import_organisations(
 
 @task()
 def compact_kept_counts() -> dict[str, int]:
-    """Nightly: fold each tag's kept counts into one row (`organisations.kept_counts`)."""
+    """Nightly: fold each kept count's rows into one (`organisations.kept_counts.compact`)."""
     return kept_counts.compact()
 
 
