@@ -6,10 +6,14 @@ import time
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 PASSWORD = "demo-password-1"
 ROOT = Path(__file__).resolve().parent.parent
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+AXE_RULES = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}
+}
 
 
 @pytest.fixture(params=list(VIEWPORTS))
@@ -100,3 +104,20 @@ def fill_registration(
     page.get_by_label("Choose a password").fill(password)
     page.get_by_label("Type the password again").fill(password)
     page.get_by_role("button", name="Register").click()
+
+
+def accessibility_problems(page) -> list[tuple[str, list]]:
+    """What axe finds on the page (WCAG 2.0 to 2.2, A and AA): each rule with its first
+    three elements.
+
+    The page is checked once it has loaded: a page reached by a click was otherwise
+    checked before its own stylesheet applied, and its spaced-out actions were read
+    as targets too small to touch.
+    """
+    page.wait_for_load_state("load")
+    violations = Axe().run(page, options=AXE_RULES).response["violations"]
+    return [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+
+
+def assert_accessible(page) -> None:
+    assert accessibility_problems(page) == []

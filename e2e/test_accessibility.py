@@ -10,16 +10,12 @@ from collections import deque
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import Resolver404, resolve
 
-from e2e.conftest import log_in
+from e2e.conftest import accessibility_problems, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-RULES = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}
-}
 PERSONAS = [
     None,
     "student@demo.ac.uk",
@@ -70,7 +66,6 @@ def _links(page, base: str) -> list[str]:
 
 
 def test_every_reachable_page_has_no_accessibility_violations(page, site):
-    axe = Axe()
     checked_routes: set[str] = set()
     problems: list[str] = []
     visited_total = 0
@@ -98,10 +93,8 @@ def test_every_reachable_page_has_no_accessibility_violations(page, site):
                 continue
             checked_routes.add(key)
             pages += 1
-            result = axe.run(page, options=RULES)
-            for violation in result.response["violations"]:
-                targets = [node["target"] for node in violation["nodes"]][:3]
-                problems.append(f"{email or 'anonymous'} {url}: {violation['id']} {targets}")
+            for rule, targets in accessibility_problems(page):
+                problems.append(f"{email or 'anonymous'} {url}: {rule} {targets}")
             queue.extend(_links(page, site.url))
         visited_total += pages
     assert visited_total >= 50, f"the crawl reached only {visited_total} pages"
@@ -120,13 +113,12 @@ def test_two_step_sign_in_pages_have_no_accessibility_violations(page, site):
     from mycareer.accounts.demo import demo_totp_code
     from mycareer.accounts.models import User
 
-    axe = Axe()
     page.goto(f"{site.url}/accounts/login/")
     page.get_by_label("Email").fill("admin@demo.ac.uk")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{site.url}/accounts/2fa/authenticate/")
-    problems = [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
+    problems = accessibility_problems(page)
 
     # Administrators' pages for failed sign-ins and failed emails (the demo has both),
     # and the site's status.
@@ -136,7 +128,7 @@ def test_two_step_sign_in_pages_have_no_accessibility_violations(page, site):
     for path in ("/access/sign-in/", "/access/failed-emails/", "/operations/status/"):
         page.goto(f"{site.url}{path}")
         page.get_by_role("table").wait_for()
-        problems += [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
+        problems += accessibility_problems(page)
 
     page.context.clear_cookies()
     Authenticator.objects.filter(user=User.objects.get(email="admin@demo.ac.uk")).delete()
@@ -144,10 +136,10 @@ def test_two_step_sign_in_pages_have_no_accessibility_violations(page, site):
     page.goto(f"{site.url}/access/")
     # allauth asks for the password once more before a second factor is added.
     page.wait_for_url(re.compile(r".*/accounts/reauthenticate/.*"))
-    problems += [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
+    problems += accessibility_problems(page)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name=re.compile("confirm", re.I)).click()
     page.wait_for_url(f"{site.url}/accounts/2fa/totp/activate/")
     page.get_by_role("heading", name="Set up two-step sign-in").wait_for()
-    problems += [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
+    problems += accessibility_problems(page)
     assert problems == []

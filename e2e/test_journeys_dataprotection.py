@@ -6,18 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from e2e.conftest import log_in, open_menu_link, screenshot
-from e2e.test_accessibility import RULES
+from e2e.conftest import assert_accessible, log_in, open_menu_link, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def no_accessibility_violations(page) -> None:
-    violations = Axe().run(page, options=RULES).response["violations"]
-    assert [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations] == []
 
 
 def find_person(page, site, name: str) -> None:
@@ -35,7 +28,7 @@ def test_the_administrator_reviews_unticks_one_mention_and_erases_a_person(page,
     page.get_by_label(re.compile(r"^Contact: Priti Raman")).check()
     page.get_by_role("button", name="Review an erasure").click()
     expect(page.get_by_role("heading", name="Review an erasure", level=1)).to_be_visible()
-    no_accessibility_violations(page)
+    assert_accessible(page)
     # The first name alone, in a note about her organisation, is found and ticked.
     fair = page.get_by_label(re.compile(r"^Remove the first name from: Event note"))
     expect(fair).to_be_checked()
@@ -52,7 +45,7 @@ def test_the_administrator_reviews_unticks_one_mention_and_erases_a_person(page,
 
     expect(page.get_by_role("heading", name="Confirm the erasure")).to_be_visible()
     expect(page.get_by_text("(you unticked them): 1.")).to_be_visible()
-    no_accessibility_violations(page)
+    assert_accessible(page)
     erase = page.get_by_role("button", name=re.compile(r"^Erase: make \d+ changes$"))
     changes = int(re.search(r"\d+", erase.inner_text()).group())
     assert Contact.objects.get(full_name="Priti Raman")  # nothing has changed yet
@@ -62,7 +55,7 @@ def test_the_administrator_reviews_unticks_one_mention_and_erases_a_person(page,
     expect(page.get_by_role("heading", name="Erasure report")).to_be_visible()
     expect(page.get_by_text(f"{changes} changes", exact=False).first).to_be_visible()
     expect(page.get_by_role("cell", name="Unticked by the administrator")).to_be_visible()
-    no_accessibility_violations(page)
+    assert_accessible(page)
     assert not Contact.objects.filter(full_name="Priti Raman").exists()
     ember = Organisation.objects.get(name="Ember Energy")
     texts = set(Note.objects.filter(organisation=ember).values_list("text", flat=True))
@@ -92,7 +85,7 @@ def test_the_administrator_answers_a_subject_access_request_with_a_letter(page, 
         letter.get_by_text("Call with Grace from Atlas Global Bank", exact=False)
     ).to_be_visible()
     expect(page.get_by_role("button", name="Print or save as PDF")).to_be_visible()
-    no_accessibility_violations(page)
+    assert_accessible(page)
     screenshot(page, "subject-access-letter", viewport)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as JSON, for machines").click()

@@ -1,12 +1,10 @@
 """An administrator brings people in from the student record system, in a real browser."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from e2e.conftest import log_in, open_menu_link
-from e2e.test_accessibility import RULES
+from e2e.conftest import accessibility_problems, log_in, open_menu_link
 from mycareer.accounts.models import User
 from mycareer.people.tests.test_feed import ROWS, feed_file, student
 
@@ -14,13 +12,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_an_administrator_checks_the_nightly_file_then_imports_it(page, site, viewport):
-    axe = Axe()
     log_in(page, site, "admin@demo.ac.uk")
     open_menu_link(page, "People feed")
     expect(
         page.get_by_role("heading", name="People from the student record system", level=1)
     ).to_be_visible()
-    problems = [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
+    problems = accessibility_problems(page)
 
     rows = [*ROWS, student("s9@uni", "s9@demo.ac.uk", programme="bsc-astro")]
     page.get_by_label("File from the student record system").set_input_files(
@@ -29,7 +26,7 @@ def test_an_administrator_checks_the_nightly_file_then_imports_it(page, site, vi
     page.get_by_role("button", name="Check the file").click()
     expect(page.get_by_role("heading", name="What people.csv would change")).to_be_visible()
     expect(page.get_by_text("Programme “bsc-astro”: 1 row")).to_be_visible()
-    problems += [v["id"] for v in axe.run(page, options=RULES).response["violations"]]
+    problems += accessibility_problems(page)
     # Nothing overflows a phone's width.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert not User.objects.filter(university_id="s1@uni").exists()

@@ -10,8 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from e2e.conftest import log_in, open_menu_link
-from e2e.test_journeys_keyevents import assert_accessible
+from e2e.conftest import assert_accessible, log_in, open_menu_link
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

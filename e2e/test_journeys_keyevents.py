@@ -10,21 +10,11 @@ import datetime
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from e2e.conftest import log_in, log_out
+from e2e.conftest import assert_accessible, log_in, log_out
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-RULES = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}
-}
-
-
-def assert_accessible(page) -> None:
-    violations = Axe().run(page, options=RULES).response["violations"]
-    assert [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations] == []
 
 
 def mails(smtp_server, subject: str) -> list:

@@ -4,11 +4,9 @@
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from e2e.conftest import ROOT, log_in
-from e2e.test_accessibility import RULES
+from e2e.conftest import ROOT, accessibility_problems, log_in
 from mycareer.events import selectors
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -22,7 +20,7 @@ def test_an_operator_finds_the_public_feeds_from_the_calendar(page, site, viewpo
     expect(
         page.get_by_role("heading", name=re.compile("Public feeds", re.I), level=1)
     ).to_be_visible()
-    problems = [v["id"] for v in Axe().run(page, options=RULES).response["violations"]]
+    problems = accessibility_problems(page)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     # The JSON link on the page opens the feed itself, with no account needed.
     link = page.get_by_role("link", name=re.compile(r"events\.json$")).get_attribute("href")

@@ -3,11 +3,9 @@
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from e2e.conftest import open_menu_link
-from e2e.test_accessibility import RULES
+from e2e.conftest import assert_accessible, open_menu_link
 from mycareer.accounts.models import User
 from mycareer.accounts.tests.factories import StudentProfileFactory
 from mycareer.accounts.tests.idp_saml import Person, fetch, use_identity_provider
@@ -58,7 +56,7 @@ def test_a_student_signs_in_through_the_university_and_sees_their_programmes_eve
 
     page.goto(f"{live_server.url}/accounts/login/")
     # The login page with its university button is accessible too.
-    assert Axe().run(page, options=RULES).response["violations"] == []
+    assert_accessible(page)
     page.get_by_role("button", name="Sign in with your university account").click()
     # The university's own page (the loopback IdP), then back to MyCareer.
     expect(page.get_by_role("heading", name="University sign-in")).to_be_visible()
@@ -100,5 +98,5 @@ def test_a_person_the_university_does_not_call_staff_or_student_is_told_why(
     expect(
         page.get_by_text("does not say that you are a member of staff or a student")
     ).to_be_visible()
-    assert Axe().run(page, options=RULES).response["violations"] == []
+    assert_accessible(page)
     assert not User.objects.filter(email="visitor@demo.ac.uk").exists()
