@@ -1,5 +1,16 @@
 from mycareer.mailing.models import OutboxMessage
+from mycareer.organisations.models import Contact, EmailOptOut
 from mycareer.organisations.timeline import TimelineEntry
+
+
+def standing_opt_out(contact: Contact, purpose: str) -> EmailOptOut | None:
+    """The contact's earliest choice that already keeps this kind of bulk email from them:
+    an opt-out of `purpose` itself or of all bulk email."""
+    return (
+        EmailOptOut.objects.filter(contact=contact, purpose__in=[purpose, EmailOptOut.Purpose.ALL])
+        .order_by("created_at")
+        .first()
+    )
 
 
 def email_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from mycareer.core.forms import add_validation_error
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
-from mycareer.mailing import chart, services
+from mycareer.mailing import chart, selectors, services
 from mycareer.mailing.content import render_for
 from mycareer.mailing.crosspromotion import (
     events_for,
@@ -561,7 +561,12 @@ def campaign_preview_html(request, pk: int):
 @csrf_exempt  # RFC 8058 one-click POSTs come from mail providers; the signed token is the key.
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
-    """GET shows a button (link scanners must not unsubscribe anyone); POST opts out at once."""
+    """GET shows a button (link scanners must not unsubscribe anyone); POST opts out at once.
+
+    A contact already out of this kind of email (by this link before, by a colleague's
+    record, or out of all bulk email) is told so, and since when, instead of being asked
+    again as if the first press had done nothing.
+    """
     try:
         contact_id, purpose, sample = read_token(token)
     except signing.BadSignature:
@@ -573,6 +578,13 @@ def unsubscribe(request, token: str):
     if sample:
         return render(
             request, "mailing/unsubscribe_sample.html", {"contact": contact, "label": label}
+        )
+    already = selectors.standing_opt_out(contact, purpose)
+    if already is not None:
+        return render(
+            request,
+            "mailing/unsubscribe_done.html",
+            {"contact": contact, "label": label, "already": already},
         )
     if request.method == "POST":
         services.unsubscribe(contact=contact, purpose=purpose)

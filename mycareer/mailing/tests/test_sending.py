@@ -74,6 +74,33 @@ def test_unsubscribe_get_changes_nothing_and_post_opts_out(client, tagged):
 
 
 @pytest.mark.django_db
+def test_an_unsubscribe_link_opened_again_says_since_when_instead_of_asking_again(client, tagged):
+    contact = tagged[0].contacts.first()
+    url = reverse("mailing:unsubscribe", args=[make_token(contact.pk, "events")])
+    with time_machine.travel(datetime.datetime(2026, 11, 3, 9, tzinfo=datetime.UTC)):
+        client.post(url)
+    for again in (client.get(url), client.post(url)):  # back later; pressed twice
+        assert again.status_code == 200
+        assert "Stop receiving" not in again.text
+        assert "unsubscribed from event promotion since 3 November 2026" in again.text
+    assert EmailOptOut.objects.filter(contact=contact).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_unsubscribe_link_of_a_contact_out_of_all_bulk_email_says_so(client, tagged):
+    contact = tagged[0].contacts.first()
+    EmailOptOut.objects.create(contact=contact, purpose="all", method="staff")
+    url = reverse("mailing:unsubscribe", args=[make_token(contact.pk, "vacancies")])
+    page = client.get(url)
+    assert "unsubscribed from all bulk email since" in page.text
+    assert "sends no calls for vacancies to this address" in page.text
+    client.post(url)
+    assert list(EmailOptOut.objects.filter(contact=contact).values_list("purpose", flat=True)) == [
+        "all"
+    ]
+
+
+@pytest.mark.django_db
 def test_a_forged_unsubscribe_token_is_refused(client, tagged):
     contact = tagged[0].contacts.first()
     token = make_token(contact.pk, "events")
