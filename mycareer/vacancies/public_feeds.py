@@ -52,8 +52,11 @@ def item_json(vacancy: Vacancy) -> dict:
 
 
 def _leaves_at(vacancy: Vacancy) -> datetime.datetime:
-    """The first moment after the closing date, in the university's time zone."""
-    day = vacancy.closing_date + datetime.timedelta(days=1)
+    """The first moment after the closing date, in the university's time zone (the
+    closing date itself for the last date there is, which has no day after it)."""
+    day = vacancy.closing_date
+    if day < datetime.date.max:
+        day += datetime.timedelta(days=1)
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
 
 

@@ -71,9 +71,23 @@ def _check_organisation_can_post(organisation: Organisation) -> None:
         raise ValidationError(f"{organisation} is archived, so it cannot advertise vacancies.")
 
 
+# A vacancy closes within two years: a date further on is a typing slip (9999-12-31 made
+# the public feeds fail for everyone, their end of day past the last date there is).
+LATEST_CLOSING = datetime.timedelta(days=731)
+
+
 def _check_closing_date(day: datetime.date, *, field: str = "closing_date") -> None:
-    if day < timezone.localdate():
+    today = timezone.localdate()
+    if day < today:
         raise ValidationError({field: "The closing date has passed: choose today or a later day."})
+    if day > today + LATEST_CLOSING:
+        latest = today + LATEST_CLOSING
+        raise ValidationError(
+            {
+                field: f"The closing date is more than two years away: choose {latest:%-d %B %Y} "
+                "or an earlier day."
+            }
+        )
 
 
 def _normalise(name: str, value):

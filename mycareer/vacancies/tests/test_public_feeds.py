@@ -53,6 +53,14 @@ def test_only_open_vacancies_for_every_student_appear_closing_soonest_first(
     assert titles(client) == [today.title, sooner.title, live.title, later.title]
 
 
+def test_a_vacancy_on_the_last_date_there_is_does_not_break_the_feeds(client, live, brightwave):
+    # Stored before the service refused such a date: the feeds stay up for everyone.
+    VacancyFactory(organisation=brightwave, title="Far away", closing_date=datetime.date.max)
+    assert "Far away" in titles(client)
+    for kind in ("rss", "atom"):
+        assert feed(client, kind).status_code == 200
+
+
 def test_each_item_is_a_signpost_without_the_advert_or_a_way_to_contact_the_employer(
     client, brightwave
 ):

@@ -112,6 +112,19 @@ def test_a_closing_date_in_the_past_is_refused(brightwave, employer_a):
     assert "closing date has passed" in str(raised.value.message_dict["closing_date"])
 
 
+def test_a_closing_date_more_than_two_years_away_is_refused(brightwave, employer_a):
+    latest = timezone.localdate() + services.LATEST_CLOSING
+    services.vacancy_create(
+        organisation=brightwave, by=employer_a, **vacancy_fields(closing_date=latest)
+    )
+    for slip in (latest + datetime.timedelta(days=1), datetime.date.max):
+        with pytest.raises(ValidationError) as raised:
+            services.vacancy_create(
+                organisation=brightwave, by=employer_a, **vacancy_fields(closing_date=slip)
+            )
+        assert "more than two years away" in str(raised.value.message_dict["closing_date"])
+
+
 def test_an_archived_organisation_cannot_advertise(brightwave, persona):
     organisation_services.organisation_archive(organisation=brightwave, by=persona("manager"))
     with pytest.raises(ValidationError):
