@@ -164,7 +164,17 @@ def _completion_dates(course: TrainingCourse, completed_on: datetime.date):
 def training_attendance_record(
     *, session: TrainingSession, attended: list[User], by: User | None
 ) -> list[TrainingRecord]:
-    """Record who attended a session: they complete the course; other bookings are absent."""
+    """Record who attended a session: they complete the course; other bookings are absent.
+
+    Refused before the session starts: a tick there made a person an operator for a
+    course they had not yet taken, and marked the others absent from it.
+    """
+    if session.starts_at > timezone.now():
+        starts = timezone.localtime(session.starts_at)
+        raise ValidationError(
+            f"Attendance can be recorded once the session has started, at {starts:%H:%M} on "
+            f"{starts:%-d %B %Y}."
+        )
     attended_ids = {u.pk for u in attended}
     completed_on, expires_on = _completion_dates(
         session.course, timezone.localtime(session.starts_at).date()

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -61,7 +62,15 @@ def test_recording_attendance_completes_the_course_for_a_year(persona, cast):
     services.training_book(session=session, user=viewer, by=viewer)
     with pytest.raises(ValidationError, match="full"):
         services.training_book(session=session, user=persona("operator"), by=admin)
-    records = services.training_attendance_record(session=session, attended=[untrained], by=admin)
+    with pytest.raises(ValidationError, match="once the session has started"):
+        services.training_attendance_record(session=session, attended=[untrained], by=admin)
+    assert not TrainingRecord.objects.filter(
+        session=session, status=TrainingRecord.Status.COMPLETED
+    ).exists()
+    with time_machine.travel(start + datetime.timedelta(hours=1)):
+        records = services.training_attendance_record(
+            session=session, attended=[untrained], by=admin
+        )
     by_user = {r.user: r for r in records}
     day = timezone.localtime(start).date()
     assert by_user[untrained].status == TrainingRecord.Status.COMPLETED

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import AccessGrant, AccessLevel, TrainingRecord
+from mycareer.accounts.permissions import Action, compute_access
 from mycareer.accounts.tests.factories import TrainingSessionFactory
 
 
@@ -92,6 +93,25 @@ def test_staff_book_a_session_and_the_administrator_records_attendance(client, p
     assert response.status_code == 302
     record = TrainingRecord.objects.get(session=session, user=untrained)
     assert record.status == TrainingRecord.Status.COMPLETED
+
+
+@pytest.mark.django_db
+def test_attendance_of_a_session_still_to_come_is_refused_and_not_offered(client, persona):
+    untrained = persona("untrained")
+    session = TrainingSessionFactory(starts_at=timezone.now() + datetime.timedelta(days=5))
+    client.force_login(untrained)
+    client.post(session.get_absolute_url(), {"do": "book"})
+    client.force_login(persona("admin"))
+    page = client.get(session.get_absolute_url())
+    assert "Record attendance" not in page.text
+    assert "once the session has started" in page.text
+    response = client.post(
+        session.get_absolute_url(), {"do": "attendance", "attended": [untrained.pk]}, follow=True
+    )
+    assert "once the session has started" in response.text
+    record = TrainingRecord.objects.get(session=session, user=untrained)
+    assert record.status == TrainingRecord.Status.BOOKED
+    assert not compute_access(untrained).can(Action.EDIT)
 
 
 @pytest.mark.django_db
