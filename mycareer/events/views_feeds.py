@@ -56,6 +56,15 @@ def feed(request):
     tree = UnitTree.load()
     visible = selectors.visible_events(reader, tree)
     form = CalendarFilterForm(request.GET, audience_filters=True)
+    if not form.is_valid():
+        # Never the whole calendar for a filter it does not know (`filters` is then empty).
+        reasons = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return HttpResponse(
+            f"This calendar address has a filter MyCareer cannot use ({reasons}). Copy the "
+            "address again from MyCareer's 'Subscribe to events' page.",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     filters = form.filters()
     events = selectors.apply_filters(visible, filters, tree)
     described = ", ".join(str(v) if k != "year" else f"year {v}" for k, v in filters.items())

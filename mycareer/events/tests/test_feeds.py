@@ -253,6 +253,18 @@ def test_unit_and_audience_feeds(client, persona, tom):
     assert mech.ical_uid not in uids
 
 
+def test_a_feed_address_with_a_filter_it_does_not_know_is_refused_not_everything(
+    client, persona, tom
+):
+    make_event(by=tom, title="Any", starts_at=at(far_monday(4), 10), publish=True)
+    admin = persona("admin")
+    for bad in ({"type": "nonsense"}, {"programme": "nope"}, {"year": "abc"}, {"year": 99}):
+        response = client.get(feed_url(admin, **bad))
+        assert response.status_code == 400, bad
+        assert "filter MyCareer cannot use" in response.text
+        assert "BEGIN:VCALENDAR" not in response.text
+
+
 def test_the_personal_feed_takes_events_from_registered_sources(client, persona, tom):
     viewer = persona("viewer")  # history: Tom's mech events are not theirs
     event = make_event(by=tom, title="Booked", starts_at=at(far_monday(4), 10), publish=True)
