@@ -34,6 +34,7 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args, user, events=(), suggested=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["purpose"].choices = Campaign.PURPOSE_CHOICES
         units = Unit.objects.filter(memberships__user=user)
         self.fields["unit"].queryset = units if units.exists() else Unit.objects.all()
         if not self.instance.pk and units.exists():

@@ -26,6 +26,13 @@ class Campaign(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     Purpose = EmailOptOut.Purpose
+    # A campaign names its one kind, so a contact's opt-out of that kind is kept; "all
+    # bulk email" is a kind people leave, not one a sender may choose.
+    PURPOSE_CHOICES = [
+        (value, label)
+        for value, label in EmailOptOut.Purpose.choices
+        if value != EmailOptOut.Purpose.ALL
+    ]
 
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="campaigns"

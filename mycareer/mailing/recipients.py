@@ -185,6 +185,7 @@ def recipient_list(
     counts = recent_counts(
         {c.email.lower() for c in contacts if c.email}, now=now, ignore_campaign=ignore_campaign
     )
+    keeping_out = EmailOptOut.keeping_out(purpose)
     result = RecipientList()
     seen: dict[str, Contact] = {}
     for contact in contacts:
@@ -195,11 +196,10 @@ def recipient_list(
             reason, kind = "not a contact of an active organisation", Why.INACTIVE
         elif not email:
             reason, kind = "no email address", Why.NO_EMAIL
-        elif EmailOptOut.Purpose.ALL in opted:
-            reason, kind = "opted out: all bulk email", Why.OPTED_OUT
-        elif purpose in opted:
-            label = EmailOptOut.Purpose(purpose).label.lower()
-            reason, kind = f"opted out: {label}", Why.OPTED_OUT
+        elif kept_by := opted & keeping_out:
+            chosen = min(kept_by, key=EmailOptOut.Purpose.values.index)
+            reason = f"opted out: {EmailOptOut.Purpose(chosen).label.lower()}"
+            kind = Why.OPTED_OUT
         elif contact.email_bounced_at:
             reason = f"bounced before: on {contact.email_bounced_at:%-d %B %Y}"
             kind = Why.BOUNCED

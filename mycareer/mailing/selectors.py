@@ -5,7 +5,8 @@ from mycareer.organisations.timeline import TimelineEntry
 
 def standing_opt_out(contact: Contact, purpose: str) -> EmailOptOut | None:
     """The contact's earliest choice that already keeps this kind of bulk email from them:
-    an opt-out of `purpose` itself or of all bulk email."""
+    an opt-out of `purpose` itself or of all bulk email. (Unlike a campaign's recipients,
+    an unsubscribe link for all bulk email is not done by an opt-out of one kind.)"""
     return (
         EmailOptOut.objects.filter(contact=contact, purpose__in=[purpose, EmailOptOut.Purpose.ALL])
         .order_by("created_at")

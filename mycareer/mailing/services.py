@@ -76,6 +76,15 @@ def _require_draft(campaign: Campaign) -> None:
         raise ValidationError("Only a draft can be changed.")
 
 
+def _check_purpose(purpose: str) -> None:
+    if purpose not in dict(Campaign.PURPOSE_CHOICES):
+        kinds = ", ".join(label.lower() for _, label in Campaign.PURPOSE_CHOICES)
+        raise ValidationError(
+            {"purpose": f"Choose the kind of email it is ({kinds}), so opt-outs are kept."},
+            code="purpose",
+        )
+
+
 def checked_recipients(*, filters: dict | None, everyone: bool, by: User) -> dict:
     """The filters as stored, after checking them; refuses an empty or unknown choice.
 
@@ -128,6 +137,7 @@ def campaign_create(
 ) -> Campaign:
     """Start a draft campaign for the recipients chosen (only designated, trained senders)."""
     check_perm(sender, "mailing.send_campaign")
+    _check_purpose(purpose)
     filters = checked_recipients(filters=recipient_filters, everyone=recipients_everyone, by=sender)
     check_markdown(body)
     campaign = Campaign.objects.create(
@@ -159,6 +169,8 @@ def campaign_update(*, campaign: Campaign, by: User, **data) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     require_own(campaign, by, doing="change")
     _require_draft(campaign)
+    if "purpose" in data:
+        _check_purpose(data["purpose"])
     if "body" in data:
         check_markdown(data["body"])
     if "promoted_events" in data:

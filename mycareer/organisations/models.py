@@ -433,6 +433,15 @@ class EmailOptOut(models.Model):
     def __str__(self) -> str:
         return f"{self.contact} opted out of {self.get_purpose_display()}"
 
+    @classmethod
+    def keeping_out(cls, purpose: str) -> set[str]:
+        """The opt-outs that keep a bulk email of `purpose` from a contact: one of that
+        kind or of all bulk email. An email of every kind at once (a campaign stored before
+        each had to name its kind) is kept from anyone who opted out of any kind."""
+        if purpose == cls.Purpose.ALL:
+            return set(cls.Purpose.values)
+        return {purpose, cls.Purpose.ALL}
+
 
 class Note(models.Model):
     """A meaningful engagement with an organisation, recorded by a member of staff."""

@@ -62,6 +62,28 @@ def test_opting_out_of_all_bulk_email_excludes_every_purpose(persona, tagged, fi
         assert reasons(result)[contact.email] == "opted out: all bulk email"
 
 
+def test_a_campaign_names_its_kind_so_no_opt_out_is_got_round(persona, make_campaign):
+    """ "All bulk email" as a campaign's kind reached a contact out of calls for vacancies."""
+    with pytest.raises(ValidationError) as refused:
+        make_campaign(purpose="all")
+    assert "Choose the kind of email it is" in str(refused.value)
+    campaign = make_campaign(purpose="vacancies")
+    with pytest.raises(ValidationError):
+        services.campaign_update(campaign=campaign, by=persona("mailer"), purpose="all")
+    campaign.refresh_from_db()
+    assert campaign.purpose == "vacancies"
+
+
+def test_a_campaign_stored_for_every_kind_keeps_every_opt_out(persona, tagged, filters):
+    """A campaign of every kind stored before each had to name one leaves out anyone who
+    opted out of any kind: its email is also of theirs."""
+    aurora = tagged[0].contacts.order_by("email").first()
+    org_services.contact_opt_out(contact=aurora, purpose="vacancies", method="link", by=None)
+    result = recipient_list(contacts(filters), sender=persona("mailer"), purpose="all")
+    assert reasons(result) == {aurora.email: "opted out: calls for vacancies"}
+    assert len(result.included) == 5
+
+
 def _outbox(cast, admin, contact, **fields):
     campaign = Campaign.objects.create(
         sender=admin, unit=cast["units"]["careers"], subject="Earlier", body="x", status="sent"

@@ -77,6 +77,18 @@ def test_a_bad_campaign_form_keeps_what_was_typed(client, persona, tagged):
     assert "Mailing test" in page(response)  # the recipients are still chosen
 
 
+def test_the_form_offers_each_kind_of_email_but_not_all_of_them(client, persona, tagged):
+    client.force_login(persona("mailer"))
+    body = page(client.get(CREATE, {"tags_all": "Mailing test"}))
+    assert 'value="vacancies"' in body and 'value="all"' not in body
+    data = as_post(form_fields(body, containing="subject"))
+    data.update(subject=["Every kind"], body=["Words kept"], purpose=["all"])
+    response = client.post(CREATE, data)
+    assert response.status_code == 200
+    assert "Select a valid choice" in page(response) and "Words kept" in page(response)
+    assert not Campaign.objects.filter(subject="Every kind").exists()
+
+
 @pytest.mark.usefixtures("northbridge")
 def test_the_edit_form_round_trips_and_never_widens_the_recipients(
     client, persona, cast, make_campaign
