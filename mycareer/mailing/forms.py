@@ -106,6 +106,9 @@ class ConfirmForm(forms.Form):
     """The sender types the number of recipients shown, so a wide send is never a slip."""
 
     expected = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=10**9)
+    # Who the page showed (`RecipientList.fingerprint`): the send is refused if the same
+    # number is now other people (their search changed in another tab, say).
+    fingerprint = forms.CharField(widget=forms.HiddenInput, max_length=64)
     confirmed = typed_number_field("recipients")
 
     def clean(self):

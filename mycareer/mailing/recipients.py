@@ -8,6 +8,7 @@ Empty filters select nobody.
 """
 
 import datetime
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -78,6 +79,13 @@ class RecipientList:
     excluded: list[Exclusion] = field(default_factory=list)
 
     @property
+    def fingerprint(self) -> str:
+        """Who is included, as a short text that changes whenever they do: a send is
+        confirmed against it, since the same number can be other people."""
+        people = sorted((c.pk, c.email.lower()) for c in self.included)
+        return hashlib.sha256(repr(people).encode()).hexdigest()[:32]
+
+    @property
     def reasons(self) -> Counter:
         """How many were left out for each kind of reason, labelled in words."""
         return Counter(e.label for e in self.excluded)
@@ -128,6 +136,15 @@ def campaign_query(campaign) -> OrganisationQuery | None:
     if not campaign.recipient_filters:
         return None
     return OrganisationQuery.from_filters(campaign.recipient_filters, viewer=campaign.sender)
+
+
+def selects_every_organisation(query: OrganisationQuery) -> bool:
+    """Whether the search leaves out no active organisation: its filters (archived ones
+    included, a "none of" tag nobody has, a score everyone has) narrow nothing, and its
+    contacts are every employer contact."""
+    chosen = search_organisations(query).values("pk")
+    active = Organisation.objects.filter(status=Organisation.Status.ACTIVE)
+    return active.exists() and not active.exclude(pk__in=chosen).exists()
 
 
 def campaign_contacts(campaign) -> QuerySet[Contact]:

@@ -25,7 +25,13 @@ from mycareer.core.mail import deliver
 from mycareer.mailing.content import check_markdown, render_for
 from mycareer.mailing.crosspromotion import events_for
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
-from mycareer.mailing.recipients import RecipientList, campaign_contacts, recipient_list
+from mycareer.mailing.recipients import (
+    RecipientList,
+    campaign_contacts,
+    campaign_query,
+    recipient_list,
+    selects_every_organisation,
+)
 from mycareer.mailing.tasks import start_sending
 from mycareer.mailing.unsubscribe import unsubscribe_url
 from mycareer.organisations import merging
@@ -43,21 +49,28 @@ CONTENT_FIELDS = frozenset({"subject", "purpose", "unit", "body", "promoted_even
 
 
 class RecipientsChanged(ValidationError):
-    """The number of recipients is not the number the sender confirmed."""
+    """The recipients are not the ones the sender confirmed: another number, or as many
+    other people."""
 
     def __init__(self, *, confirmed: int, now: int):
         self.confirmed, self.now = confirmed, now
-        super().__init__(
-            ngettext(
+        if now == confirmed:
+            message = ngettext(
+                "The recipients changed since you checked them: still %(now)d, but not the "
+                "same person. Check who will receive it and confirm again.",
+                "The recipients changed since you checked them: still %(now)d, but not the "
+                "same people. Check who will receive it and confirm again.",
+                now,
+            )
+        else:
+            message = ngettext(
                 "The number of recipients changed since you checked it: it is now %(now)d "
                 "(you confirmed %(confirmed)d). Check who will receive it and confirm again.",
                 "The number of recipients changed since you checked it: it is now %(now)d "
                 "(you confirmed %(confirmed)d). Check who will receive it and confirm again.",
                 now,
             )
-            % {"now": now, "confirmed": confirmed},
-            code="recipients_changed",
-        )
+        super().__init__(message % {"now": now, "confirmed": confirmed}, code="recipients_changed")
 
 
 def require_own(campaign: Campaign, by: User, *, doing: str) -> None:
@@ -107,7 +120,21 @@ def checked_recipients(*, filters: dict | None, everyone: bool, by: User) -> dic
         raise ValidationError(
             "Choose who receives it: a search with at least one filter.", code="no_recipients"
         )
+    _check_narrows(query)
     return query.to_filters()
+
+
+def _check_narrows(query: OrganisationQuery) -> None:
+    """Refuse a search that leaves out no active organisation: every employer contact is
+    chosen as itself, by an administrator, never reached through filters that narrow
+    nothing."""
+    if selects_every_organisation(query):
+        raise ValidationError(
+            "This search selects every active organisation, so it would email every employer "
+            "contact. Add a filter that narrows it; only an administrator may email every "
+            "employer contact, by choosing that on its own.",
+            code="every_organisation",
+        )
 
 
 def recipients_in_words(campaign: Campaign) -> str:
@@ -266,16 +293,20 @@ def campaign_recipients(campaign: Campaign) -> RecipientList:
     )
 
 
-def _recount(campaign: Campaign, confirmed: int) -> RecipientList:
-    """The recipients now, under the outbox lock, refusing if the number moved."""
+def _recount(campaign: Campaign, confirmed: int, fingerprint: str | None) -> RecipientList:
+    """The recipients now, under the outbox lock, refusing if they are not the ones
+    confirmed: their number, and their `fingerprint` when the sender's page gave one."""
     hold_lock(OUTBOX_LOCK)
+    if not campaign.recipients_everyone and (query := campaign_query(campaign)) is not None:
+        _check_narrows(query)  # a tag everyone now has, say
     recipients = campaign_recipients(campaign)
     if not recipients.included:
         raise ValidationError(
             "Nobody would receive this campaign: check who receives it.", code="nobody"
         )
-    if len(recipients.included) != confirmed:
-        raise RecipientsChanged(confirmed=confirmed, now=len(recipients.included))
+    now = len(recipients.included)
+    if now != confirmed or fingerprint not in (None, recipients.fingerprint):
+        raise RecipientsChanged(confirmed=confirmed, now=now)
     return recipients
 
 
@@ -305,16 +336,20 @@ def _queue(campaign: Campaign, recipients: RecipientList) -> int:
 
 
 @transaction.atomic
-def campaign_send(*, campaign: Campaign, by: User, confirmed: int) -> Campaign:
+def campaign_send(
+    *, campaign: Campaign, by: User, confirmed: int, fingerprint: str | None = None
+) -> Campaign:
     """Queue a draft for the `confirmed` number of recipients (or for a second sender's
-    approval, where the site asks); refuses if the number is no longer right."""
+    approval, where the site asks); refuses if the recipients are no longer those
+    confirmed: their number, and the people themselves when `fingerprint` (the
+    `RecipientList.fingerprint` the sender's page showed) is given."""
     check_perm(by, "mailing.send_campaign")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.DRAFT:
         raise ValidationError("This campaign has already been sent or queued.")
     require_own(campaign, by, doing="send")
     check_markdown(campaign.body)  # a draft saved before a rule was added must meet it too
-    recipients = _recount(campaign, confirmed)
+    recipients = _recount(campaign, confirmed, fingerprint)
     left_out = dict(recipients.reasons)
     if settings.MYCAREER["BULK_EMAIL_NEEDS_APPROVAL"]:
         campaign.status = Campaign.Status.AWAITING_APPROVAL
@@ -327,15 +362,18 @@ def campaign_send(*, campaign: Campaign, by: User, confirmed: int) -> Campaign:
 
 
 @transaction.atomic
-def campaign_approve(*, campaign: Campaign, by: User, confirmed: int) -> Campaign:
-    """A second designated sender approves a campaign for `confirmed` recipients."""
+def campaign_approve(
+    *, campaign: Campaign, by: User, confirmed: int, fingerprint: str | None = None
+) -> Campaign:
+    """A second designated sender approves a campaign for `confirmed` recipients (and the
+    `fingerprint` of the people shown), checked as `campaign_send` checks them."""
     check_perm(by, "mailing.send_campaign")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.AWAITING_APPROVAL:
         raise ValidationError("This campaign is not waiting for approval.")
     if by == campaign.sender:
         raise ValidationError("Another designated sender must approve your campaign.")
-    recipients = _recount(campaign, confirmed)
+    recipients = _recount(campaign, confirmed, fingerprint)
     campaign.approved_by = by
     campaign.save(update_fields=["approved_by"])
     queued = _queue(campaign, recipients)

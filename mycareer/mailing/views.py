@@ -413,14 +413,20 @@ def campaign_confirm(request, pk: int, approving: bool = False):
         messages.error(request, summary["error"])
         return redirect(campaign)
     count = len(summary["list"].included)
-    form = ConfirmForm(request.POST or None, initial={"expected": count})
+    shown = {"expected": count, "fingerprint": summary["list"].fingerprint}
+    form = ConfirmForm(request.POST or None, initial=shown)
     if request.method == "POST" and form.is_valid():
         send = services.campaign_approve if approving else services.campaign_send
         try:
-            send(campaign=campaign, by=request.user, confirmed=form.cleaned_data["confirmed"])
+            send(
+                campaign=campaign,
+                by=request.user,
+                confirmed=form.cleaned_data["confirmed"],
+                fingerprint=form.cleaned_data["fingerprint"],
+            )
         except services.RecipientsChanged as error:
             messages.error(request, error.messages[0])
-            form = ConfirmForm(initial={"expected": count})
+            form = ConfirmForm(initial=shown)
         except ValidationError as error:
             add_validation_error(form, error)
         else:
@@ -440,6 +446,10 @@ def campaign_confirm(request, pk: int, approving: bool = False):
                     % {"n": count},
                 )
             return redirect(campaign)
+    elif form.errors.keys() & {"expected", "fingerprint"}:
+        # Hidden fields nobody can mend: the page posted was not this one (or is older).
+        messages.error(request, "That page was out of date: check who receives it now.")
+        form = ConfirmForm(initial=shown)
     return render(
         request,
         "mailing/campaign_confirm.html",

@@ -6,8 +6,12 @@ from mycareer.organisations.models import Organisation
 
 @pytest.fixture
 def tagged(persona):
-    """Three organisations with a tag nobody else has, so a search selects exactly them."""
+    """Three organisations with a tag nobody else has, so a search selects exactly them;
+    and one without it (and without contacts), so that search is not every organisation."""
     operator = persona("operator")
+    org_services.organisation_create(
+        by=operator, name="Elsewhere Ltd", confirm_duplicates=True, website="https://else.test"
+    )
     orgs = []
     for name in ["Aurora Optics", "Birchwood Foods", "Cobalt Systems"]:
         org = org_services.organisation_create(

@@ -173,6 +173,17 @@ def harness(tmp_path, settings):
         controller.stop()
 
 
+@pytest.fixture(autouse=True)
+def elsewhere(persona) -> Organisation:
+    """An organisation no search here selects: a search that left out no organisation
+    would be every employer contact, which a bulk mailer cannot choose."""
+    from mycareer.organisations import services as org_services
+
+    return org_services.organisation_create(
+        by=persona("operator"), name="Elsewhere Ltd", confirm_duplicates=True
+    )
+
+
 def _organisation(persona, name: str, tag: str, count: int) -> Organisation:
     from mycareer.organisations import services as org_services
 

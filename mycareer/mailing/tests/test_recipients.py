@@ -342,6 +342,61 @@ def test_sending_needs_the_number_of_recipients_as_it_is_now(persona, tagged, ma
     assert campaign.messages.count() == 6
 
 
+def test_as_many_other_people_are_not_the_recipients_confirmed(persona, tagged, make_campaign):
+    """The send compares who, not only how many: one left out and one added in another tab
+    keeps the number the sender typed."""
+    mailer = persona("mailer")
+    campaign = make_campaign()
+    shown = services.campaign_recipients(campaign).fingerprint
+    leaving = tagged[0].contacts.order_by("email").first()
+    services.campaign_leave_out(campaign=campaign, contact=leaving, reason="Moved on", by=mailer)
+    org_services.contact_create(
+        organisation=tagged[1], by=persona("operator"), full_name="New Comer", email="n@b.test"
+    )
+    with pytest.raises(services.RecipientsChanged) as changed:
+        services.campaign_send(campaign=campaign, by=mailer, confirmed=6, fingerprint=shown)
+    assert "still 6, but not the same people" in changed.value.messages[0]
+    assert not campaign.messages.exists()
+    now = services.campaign_recipients(campaign).fingerprint
+    assert now != shown
+    services.campaign_send(campaign=campaign, by=mailer, confirmed=6, fingerprint=now)
+    sent = set(campaign.messages.values_list("email", flat=True))
+    assert "n@b.test" in sent and leaving.email not in sent and len(sent) == 6
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"include_archived": True}, {"tags_none": ["No organisation has this tag"]}],
+    ids=["archived-too", "none-of-an-unknown-tag"],
+)
+@pytest.mark.usefixtures("tagged")
+def test_a_search_that_narrows_nothing_is_not_a_choice_of_every_contact(persona, filters):
+    """Filters that leave out no active organisation are "every employer contact" by
+    another name, which only an administrator chooses, and only as itself."""
+    for who in ("mailer", "admin"):
+        with pytest.raises(ValidationError) as refused:
+            services.checked_recipients(filters=filters, everyone=False, by=persona(who))
+        assert refused.value.code == "every_organisation"
+        assert "selects every active organisation" in refused.value.messages[0]
+    assert services.checked_recipients(filters=None, everyone=True, by=persona("admin")) == {}
+
+
+def test_a_search_that_comes_to_narrow_nothing_is_refused_at_the_send(
+    persona, tagged, make_campaign, northbridge
+):
+    campaign = make_campaign(recipient_filters={"tags_none": ["Mailing test"]})
+    count = len(services.campaign_recipients(campaign).included)
+    assert count > 0
+    # The only organisations it left out are archived: it now reaches every active one.
+    Organisation.objects.filter(pk__in=[o.pk for o in tagged]).update(
+        status=Organisation.Status.ARCHIVED
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.campaign_send(campaign=campaign, by=persona("mailer"), confirmed=count)
+    assert refused.value.code == "every_organisation"
+    assert not campaign.messages.exists()
+
+
 def test_a_campaign_with_nobody_left_is_refused(persona, tagged, make_campaign):
     campaign = make_campaign(recipient_filters={"text": "No organisation has this name"})
     with pytest.raises(ValidationError) as refused:

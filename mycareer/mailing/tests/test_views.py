@@ -191,6 +191,37 @@ def test_sending_is_confirmed_with_the_number(client, persona, make_campaign, ta
     assert campaign.messages.count() == 7
 
 
+def test_a_send_page_of_other_people_of_the_same_number_sends_nothing(
+    client, persona, make_campaign, tagged
+):
+    campaign = make_campaign()
+    client.force_login(persona("mailer"))
+    url = reverse("mailing:campaign_send", args=[campaign.pk])
+    data = as_post(form_fields(page(client.get(url)), containing="confirmed"))
+    assert data["fingerprint"] != [""]
+    # In another tab: one left out, one added; still 6.
+    services.campaign_leave_out(
+        campaign=campaign,
+        contact=tagged[0].contacts.order_by("email").first(),
+        reason="Moved on",
+        by=persona("mailer"),
+    )
+    org_services.contact_create(
+        organisation=tagged[1], by=persona("operator"), full_name="New Comer", email="n@b.test"
+    )
+    response = client.post(url, {**data, "confirmed": "6"}, follow=True)
+    assert "still 6, but not the same people" in page(response)
+    assert not campaign.messages.exists()
+    # A page without the hidden fields (out of date) is shown again, nothing sent.
+    response = client.post(url, {"confirmed": "6"}, follow=True)
+    assert "That page was out of date" in page(response)
+    assert not campaign.messages.exists()
+    again = as_post(form_fields(page(response), containing="confirmed"))
+    response = client.post(url, {**again, "confirmed": "6"}, follow=True)
+    assert "on its way to 6 recipients" in page(response)
+    assert campaign.messages.filter(email="n@b.test").exists()
+
+
 def test_the_sender_leaves_someone_out_from_the_list(client, persona, make_campaign, tagged):
     campaign = make_campaign()
     contact = tagged[0].contacts.order_by("email").first()
