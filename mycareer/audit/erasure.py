@@ -552,6 +552,7 @@ def erase(
     done and `StaleReview` is raised. The report lists what changed, never the values.
     """
     from mycareer.audit.services import log
+    from mycareer.operations.jobs import wipe_removed_soon
 
     with transaction.atomic():
         review = review_erasure(subject)
@@ -580,4 +581,5 @@ def erase(
         for person in subject.people:
             person.refresh_from_db()
             entries.append(log(person, "audit.personal_data.erased", by=by, data=report))
+        wipe_removed_soon()
     return report, entries

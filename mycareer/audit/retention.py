@@ -97,4 +97,8 @@ def retention_apply(*, by=None, confirmed: int | None = None) -> dict[str, int]:
                     data["rows_in_all"] = changed
                 audit.log(None, "audit.retention.applied", by=by, data=data)
         done[rule.name] = count
+    if any(done.values()):
+        from mycareer.operations.jobs import wipe_removed_soon
+
+        wipe_removed_soon()
     return done

@@ -2,6 +2,7 @@ import datetime
 import json
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -23,6 +24,7 @@ from mycareer.audit.services import personal_data_erase, personal_data_letter
 from mycareer.core.logs import log_event
 from mycareer.core.pagination import Paginator, count_exactly_asked
 from mycareer.core.permissions import require
+from mycareer.operations.backups import backups_taken_before, is_before_restore
 
 ADMINISTER = "mycareer.administer"
 ERASED = "audit.personal_data.erased"
@@ -300,7 +302,21 @@ def erasure_report(request, entry_id: int):
     entry = get_object_or_404(
         AuditEntry.objects.select_related("actor"), pk=entry_id, action=ERASED
     )
-    return render(request, "audit/erasure_report.html", {"entry": entry, "report": entry.data})
+    held = backups_taken_before(entry.at)
+    restore_copies = sum(map(is_before_restore, held))
+    return render(
+        request,
+        "audit/erasure_report.html",
+        {
+            "entry": entry,
+            "report": entry.data,
+            "backups": {
+                "dated": len(held) - restore_copies,
+                "restore_copies": restore_copies,
+                "keep": settings.MYCAREER["BACKUP_KEEP"],
+            },
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -143,9 +143,20 @@ def _taken_at(path: Path) -> tuple[str, int]:
     return (found[1], int(found[2] or 1)) if found else ("", 0)
 
 
+def backups_taken_before(moment: datetime.datetime, directory: Path | None = None) -> list[Path]:
+    """The backups on disk taken before `moment`: they hold what was erased at it."""
+    stamp = moment.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return [path for path in backups_on_disk(directory) if _taken_at(path)[0] < stamp]
+
+
+def is_before_restore(path: Path) -> bool:
+    """A copy made before a restore, which no pruning deletes."""
+    return path.name.startswith(_BEFORE)
+
+
 def prune_backups(*, directory: Path, keep: int) -> list[Path]:
     """Delete the dated backups beyond the `keep` newest; return what was deleted."""
-    dated = [path for path in backups_on_disk(directory) if not path.name.startswith(_BEFORE)]
+    dated = [path for path in backups_on_disk(directory) if not is_before_restore(path)]
     removed = dated[max(keep, 1) :]
     for path in removed:
         path.unlink(missing_ok=True)

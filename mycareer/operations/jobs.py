@@ -6,6 +6,7 @@ import os
 import socket
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
@@ -15,6 +16,7 @@ from mycareer.operations.alerts import task_failure_alert
 from mycareer.operations.backups import backup_create
 from mycareer.operations.models import Heartbeat
 from mycareer.operations.selectors import task_results
+from mycareer.operations.wiping import wipe_removed_data
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,18 @@ def daily_backup() -> dict[str, int]:
     """Daily: back up the database and keep the newest BACKUP_KEEP copies."""
     record = backup_create()
     return {"bytes": record.size_bytes or 0}
+
+
+@task()
+def wipe_removed() -> dict:
+    """After an erasure or a retention run: the database's leftover copies of what was
+    removed are wiped (`operations.wiping`)."""
+    return wipe_removed_data()
+
+
+def wipe_removed_soon() -> None:
+    """Wipe the leftovers once the transaction that removed something has committed."""
+    transaction.on_commit(wipe_removed.enqueue)
 
 
 JOBS: tuple = (

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -101,6 +102,34 @@ def grace(persona, northbridge):
         description="Grace Engineering will talk about placements at Engineering firms."
     )
     return {"contact": contact, "org": org, "notes": notes, "event": event}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_erased_person_is_gone_from_the_database_files_too(grace, persona, run_worker, caplog):
+    """Not only from the rows: SQLite kept the old bytes in freed space and in its log."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            # On by default in some builds of SQLite only: the settings ask for it.
+            assert cursor.execute("PRAGMA secure_delete").fetchone() == (1,)
+            # The person in the file itself, as SQLite's own checkpoints put them.
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    personal_data_erase(subject=subject_from_ids([], [grace["contact"].pk]), by=persona("admin"))
+    with caplog.at_level("INFO", logger="mycareer.operations.wiping"):
+        run_worker()
+    if connection.vendor == "sqlite":
+        database = Path(connection.settings_dict["NAME"])
+        files = [database, database.with_name(f"{database.name}-wal")]
+        left = [
+            (path.name, secret)
+            for path in files
+            if path.exists()
+            for secret in (NAME, EMAIL, PHONE)
+            if secret.encode() in path.read_bytes()
+        ]
+        assert left == []
+    assert "database.wiped" in caplog.text
 
 
 def _refresh(obj):
@@ -311,7 +340,10 @@ def test_a_student_is_erased_their_places_pass_on_and_other_students_stay(
         personal_data_erase(subject=subject, by=persona("admin"))
     # The person waiting is told of their place; the erased person is sent nothing.
     queued = sorted(DBTaskResult.objects.values_list("task_path", flat=True))
-    assert queued == ["mycareer.bookings.tasks.send_promotion"]
+    assert queued == [
+        "mycareer.bookings.tasks.send_promotion",
+        "mycareer.operations.jobs.wipe_removed",  # the database's leftover copies
+    ]
 
     student.refresh_from_db()
     assert (student.full_name, student.phone, student.is_active) == ("Erased person", "", False)
@@ -410,6 +442,33 @@ def test_the_administrator_reviews_unticks_confirms_and_reads_the_report(client,
     assert "Unticked by the administrator" in text
     assert NAME not in text and EMAIL not in text
     assert _refresh(grace["notes"]["false"]).text.startswith("Engineering placements")
+
+
+def test_the_report_says_which_backups_still_hold_the_erased_details(
+    client, grace, persona, settings, tmp_path
+):
+    """ "Not kept, here or anywhere" overstated it while backups taken before age out."""
+    settings.MYCAREER = {**settings.MYCAREER, "BACKUP_DIR": str(tmp_path), "BACKUP_KEEP": 14}
+    for name in (
+        "mycareer-20260101T020000Z.sqlite3",
+        "mycareer-20260102T020000Z.sqlite3",
+        "mycareer-before-restore-20260103T100000Z.sqlite3",
+        "mycareer-29990101T020000Z.sqlite3",  # after the erasure
+    ):
+        (tmp_path / name).write_bytes(b"")
+    personal_data_erase(subject=subject_from_ids([], [grace["contact"].pk]), by=persona("admin"))
+    entry = AuditEntry.objects.get(action="audit.personal_data.erased")
+    client.force_login(persona("admin"))
+    text = client.get(reverse("audit:erasure_report", args=[entry.pk])).content.decode()
+    assert "here or anywhere" not in text
+    assert "2 backups taken before the erasure still hold them" in text
+    assert "(the 14 newest are kept)" in text
+    assert "1 copy made before a restore also holds them and is never deleted" in text
+    for path in tmp_path.iterdir():
+        path.unlink()
+    text = client.get(reverse("audit:erasure_report", args=[entry.pk])).content.decode()
+    assert "No backup taken before the erasure remains." in text
+    assert "made before a restore" not in text
 
 
 def test_a_page_left_open_while_the_records_change_asks_for_a_new_review(client, grace, persona):

@@ -76,6 +76,20 @@ def test_applying_refuses_a_total_out_of_date():
     assert retention.retention_apply(by=None) == {"Old test entries": 3, "Stale test names": 2}
 
 
+def test_what_a_run_removes_is_wiped_from_the_database_files_after(
+    schedule, django_capture_on_commit_callbacks
+):
+    from mycareer.operations.jobs import wipe_removed
+
+    with django_capture_on_commit_callbacks() as nothing_due:
+        retention.retention_apply(by=None)
+    assert nothing_due == []
+    AuditEntry.objects.create(action=OLD)
+    with django_capture_on_commit_callbacks() as removed:
+        retention.retention_apply(by=None)
+    assert removed == [wipe_removed.enqueue]
+
+
 # The page -------------------------------------------------------------------------------
 
 
