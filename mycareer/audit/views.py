@@ -105,11 +105,15 @@ def audit_person(request, user_id: int):
     return render(request, "audit/list.html", {"page": page, "person": person})
 
 
-@require_safe
+@require_http_methods(["GET", "POST"])
 @require(ADMINISTER)
 def privacy(request):
-    """Find a person, then write their subject access letter or review their erasure."""
-    query = request.GET.get("q", "").strip()[:150]
+    """Find a person, then write their subject access letter or review their erasure.
+
+    The name or email is sent in the body, never in the address: an address stays in
+    the web server's access log, after the person it names has been erased.
+    """
+    query = request.POST.get("q", "").strip()[:150] if request.method == "POST" else ""
     users, contacts = find_subjects(query) if query else ([], [])
     return render(
         request,

@@ -323,7 +323,7 @@ POST = {
     "audit:letter_json": "MMMMMMMMMM",
     "audit:list": "MMMMMMMMMM",
     "audit:person": "MMMMMMMMMM",
-    "audit:privacy": "MMMMMMMMMM",
+    "audit:privacy": "LDDDDDDDDA",
     "audit:retention": "LDDDDDDDDA",
     "directory:list": "MMMMMMMMMM",
     "employer:activity": "MMMMMMMMMM",
