@@ -4,6 +4,8 @@ from django.db.models import Q, QuerySet
 
 from mycareer.audit.models import AuditEntry
 
+ERASED = "audit.personal_data.erased"
+
 
 def audit_entries() -> QuerySet[AuditEntry]:
     return AuditEntry.objects.select_related("actor", "person", "content_type")
@@ -18,3 +20,16 @@ def audit_for_object(obj: models.Model) -> QuerySet[AuditEntry]:
 def audit_for_person(user) -> QuerySet[AuditEntry]:
     """Everything a person did and everything done about them, newest first."""
     return audit_entries().filter(Q(actor=user) | Q(person=user))
+
+
+def erasure_of(subject) -> AuditEntry | None:
+    """The latest erasure of the person when every record chosen has been erased (the
+    same erasure confirmed again in a second tab, say); None while one has not."""
+    latest = None
+    for person in subject.people:
+        entry = audit_for_object(person).filter(action=ERASED).order_by("-at").first()
+        if entry is None:
+            return None
+        latest = entry if latest is None or entry.at > latest.at else latest
+    return latest
+

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
@@ -19,7 +20,7 @@ from mycareer.audit.erasure import StaleReview, review_erasure
 from mycareer.audit.forms import AuditFilterForm, RetentionConfirmForm
 from mycareer.audit.models import SENSITIVE_SUFFIXES, AuditEntry
 from mycareer.audit.personal_data import find_subjects, subject_from_ids
-from mycareer.audit.selectors import audit_entries, audit_for_person
+from mycareer.audit.selectors import ERASED, audit_entries, audit_for_person, erasure_of
 from mycareer.audit.services import personal_data_erase, personal_data_letter
 from mycareer.core.logs import log_event
 from mycareer.core.pagination import Paginator, count_exactly_asked
@@ -27,7 +28,6 @@ from mycareer.core.permissions import require
 from mycareer.operations.backups import backups_taken_before, is_before_restore
 
 ADMINISTER = "mycareer.administer"
-ERASED = "audit.personal_data.erased"
 # A person is rarely more than a login and a few contact records; more is a mistake.
 MOST_RECORDS = 20
 # Mentions ticked on the review page; far above any real review, well below a flood.
@@ -250,6 +250,14 @@ def erasure(request):
             request, "You cannot erase your own login: ask another administrator to do it."
         )
         return redirect("audit:privacy")
+    if done := erasure_of(subject):
+        messages.info(
+            request,
+            f"This person was erased on {date_format(timezone.localtime(done.at), 'j F Y')} at "
+            f"{date_format(timezone.localtime(done.at), 'H:i')}: there is nothing more to do. "
+            "This is the report.",
+        )
+        return redirect(reverse("audit:erasure_report", args=[done.pk]))
     review = review_erasure(subject)
     if request.method == "GET":
         return _review_page(request, subject, review)

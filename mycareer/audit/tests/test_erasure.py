@@ -442,6 +442,14 @@ def test_the_administrator_reviews_unticks_confirms_and_reads_the_report(client,
     assert "Unticked by the administrator" in text
     assert NAME not in text and EMAIL not in text
     assert _refresh(grace["notes"]["false"]).text.startswith("Engineering placements")
+    # The same confirmation from a second tab, or the review opened again: it is done.
+    for again in (
+        client.post(url, {**data, "step": "erase", "confirm": "erase"}, follow=True),
+        client.get(url, _records(grace["contact"]), follow=True),
+    ):
+        assert again.redirect_chain[-1][0] == done["Location"]
+        assert "This person was erased on" in again.content.decode()
+    assert AuditEntry.objects.filter(action="audit.personal_data.erased").count() == 1
 
 
 def test_the_report_says_which_backups_still_hold_the_erased_details(
