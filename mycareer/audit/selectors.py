@@ -32,4 +32,3 @@ def erasure_of(subject) -> AuditEntry | None:
             return None
         latest = entry if latest is None or entry.at > latest.at else latest
     return latest
-
