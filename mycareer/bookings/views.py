@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mycareer import audit
+from mycareer.accounts.models import User
 from mycareer.accounts.permissions import check_perm
 from mycareer.bookings import selectors, services
 from mycareer.bookings.event_form import saved_text
@@ -140,6 +141,10 @@ def cancel(request, booking_id: int):
     """
     booking = get_object_or_404(Booking.objects.select_related("event", "student"), pk=booking_id)
     own = booking.student_id == request.user.pk
+    if not own and request.user.kind != User.Kind.STAFF:
+        # Another student's place (a forwarded link): not found, with whose login this is
+        # and a way to log out and open it again; never "for staff only".
+        raise Http404("No such place.")
     if not own:
         check_perm(request.user, "bookings.run_event", booking.event)
     back = _back(request, own=own, event_id=booking.event_id)

@@ -211,10 +211,17 @@ def test_nobody_cancels_someone_elses_booking_unless_they_run_the_event(client, 
     event = make_event(organiser=tom, capacity=5)
     owner = persona("student")
     booking = services.booking_create(event=event, student=owner, by=owner)
-    for name in ("student2", "mailer", "viewer"):
+    for name in ("mailer", "viewer"):
         client.force_login(persona(name))
         assert client.get(url("cancel", booking.pk)).status_code == 403
         assert client.post(url("cancel", booking.pk), {"confirm": "yes"}).status_code == 403
+    # Another student: not found (not "for staff only"), with whose login this is.
+    other = persona("student2")
+    client.force_login(other)
+    response = client.get(url("cancel", booking.pk))
+    assert response.status_code == 404
+    assert f"You are logged in as {other.full_name}" in text(response)
+    assert client.post(url("cancel", booking.pk), {"confirm": "yes"}).status_code == 404
     client.force_login(tom)
     assert "Cancel Aisha Khan's place?" in text(client.get(url("cancel", booking.pk)))
     assert client.post(url("cancel", booking.pk), {"confirm": "yes"}).status_code == 302

@@ -220,8 +220,11 @@ def test_an_employer_sees_where_each_of_their_vacancies_stands(client, employer_
     assert "Graduate Mechanical Engineer" not in body  # another organisation's
 
 
-def test_an_employer_never_sees_another_organisations_vacancies(client, employer_b, brightwave):
+def test_an_employer_never_sees_another_organisations_vacancies(
+    client, employer_b, brightwave, draft
+):
     theirs = Vacancy.objects.filter(organisation=brightwave)
+    assert list(theirs) == [draft]
     client.force_login(employer_b)
     body = client.get(reverse("vacancies:mine")).content.decode()
     assert "You have no vacancies yet" in body
@@ -230,6 +233,15 @@ def test_an_employer_never_sees_another_organisations_vacancies(client, employer
         assert client.get(vacancy.get_absolute_url()).status_code == 404
         assert client.get(reverse("vacancies:edit", args=[vacancy.pk])).status_code == 404
         assert client.post(reverse("vacancies:withdraw", args=[vacancy.pk])).status_code == 404
+    # A link forwarded from a colleague: the page says whose login this is, and offers to
+    # log out and open the link again (never whether the vacancy exists).
+    url = theirs.first().get_absolute_url()
+    page = client.get(url).content.decode()
+    assert f"You are logged in as {employer_b.full_name} ({employer_b.email})" in page
+    assert f'name="next" value="{url}"' in page
+    response = client.post(reverse("account_logout"), {"next": url})
+    assert response.status_code == 302 and response["Location"] == url
+    assert "_auth_user_id" not in client.session
 
 
 def test_an_employer_drafts_sends_and_a_bad_form_keeps_what_was_typed(
