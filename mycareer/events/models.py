@@ -125,6 +125,10 @@ class Event(models.Model):
         return self.status == self.Status.CANCELLED
 
     @property
+    def has_started(self) -> bool:
+        return self.starts_at <= timezone.now()
+
+    @property
     def local_start(self) -> datetime.datetime:
         return timezone.localtime(self.starts_at)
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import slugify
 
 from mycareer import audit
@@ -386,8 +387,17 @@ def event_cancel(*, event: Event, by: User | None, reason: str) -> Event:
     event = _locked(event)
     if event.is_cancelled:
         raise ValidationError("This event is already cancelled.")
-    was_published = event.published_at is not None
     now = timezone.now()
+    if event.starts_at <= now:
+        # Cancelling would end the places of people who came, lose their attendance and
+        # email them that it will not take place.
+        raise ValidationError(
+            f"{event} started on {date_format(event.local_start, 'j F Y')} at "
+            f"{event.local_start:%H:%M}: an event cannot be cancelled once it has started. "
+            "Record who came on its attendance page.",
+            code="started",
+        )
+    was_published = event.published_at is not None
     event.status = Event.Status.CANCELLED
     event.cancelled_at = now
     event.cancelled_reason = reason

@@ -389,6 +389,9 @@ def cancel(request, pk: int):
     if event.is_cancelled:
         messages.info(request, f"{event} is already cancelled.")
         return redirect(event)
+    if event.has_started:
+        messages.info(request, f"{event} has started: it can no longer be cancelled.")
+        return redirect(event)
     form = CancelForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:

@@ -239,6 +239,23 @@ def test_cancelling_needs_a_reason_and_cannot_be_undone_by_editing(tom, monday):
 
 
 @pytest.mark.django_db
+def test_an_event_that_has_started_cannot_be_cancelled(tom, monday):
+    """Its places would end, attendance with them, and people who came be told it is off."""
+    event = make_event(by=tom, starts_at=at(monday, 10), publish=True)
+    started = timezone.now() - datetime.timedelta(minutes=5)
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=started, ends_at=started + datetime.timedelta(hours=1)
+    )
+    event.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        services.event_cancel(event=event, by=tom, reason="Too late")
+    assert refused.value.code == "started"
+    assert "cannot be cancelled once it has started" in refused.value.messages[0]
+    event.refresh_from_db()
+    assert event.status == Event.Status.PUBLISHED and not event.cancellation_notices.exists()
+
+
+@pytest.mark.django_db
 def test_opening_an_event_to_another_faculty(tom, persona, monday):
     history_student = persona("student4")
     event = make_event(by=tom, title="Open me", starts_at=at(monday, 10), publish=True)

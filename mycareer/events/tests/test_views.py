@@ -522,6 +522,20 @@ def test_cancelling_needs_a_reason(client, tom, mech_published):
     assert client.get(reverse("events:edit", args=[mech_published.pk])).status_code == 302
 
 
+def test_an_event_that_has_started_offers_no_cancelling(client, tom, mech_published):
+    started = timezone.now() - datetime.timedelta(minutes=5)
+    Event.objects.filter(pk=mech_published.pk).update(
+        starts_at=started, ends_at=started + datetime.timedelta(hours=1)
+    )
+    client.force_login(tom)
+    url = reverse("events:cancel", args=[mech_published.pk])
+    assert url not in client.get(mech_published.get_absolute_url()).content.decode()
+    response = client.post(url, {"reason": "Room flooded"}, follow=True)
+    assert "has started: it can no longer be cancelled" in response.content.decode()
+    mech_published.refresh_from_db()
+    assert not mech_published.is_cancelled
+
+
 def test_opening_an_event_through_the_pages(client, persona, tom, mech_published):
     client.force_login(tom)
     response = client.post(
