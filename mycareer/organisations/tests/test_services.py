@@ -188,6 +188,22 @@ def test_notes_keep_last_engagement_and_follow_ups(operator):
 
 
 @pytest.mark.django_db
+def test_a_note_is_of_what_happened_not_of_a_day_to_come(operator):
+    """A note dated next month became the organisation's last engagement until then."""
+    org = make("Org A", operator)
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    with pytest.raises(ValidationError) as refused:
+        services.note_create(organisation=org, by=operator, text="Fair", date=tomorrow)
+    assert "choose today" in refused.value.message_dict["date"][0]
+    note = services.note_create(organisation=org, by=operator, text="Fair")
+    with pytest.raises(ValidationError):
+        services.note_update(note=note, by=operator, date=tomorrow)
+    org.refresh_from_db()
+    assert org.last_engaged_on == timezone.localdate()
+    assert note.organisation.notes.get().date == timezone.localdate()
+
+
+@pytest.mark.django_db
 def test_a_note_cannot_name_another_organisations_contact(operator):
     a, b = make("Org A", operator), make("Org B", operator)
     stranger = services.contact_create(organisation=b, by=operator, full_name="S", email="s@b.com")
