@@ -500,6 +500,9 @@ class Note(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} with {self.organisation} on {self.date}"
 
+    def get_absolute_url(self) -> str:
+        return f"{self.organisation.get_absolute_url()}#note-{self.pk}"
+
     def clean(self) -> None:
         # A note records what happened: a date to come would be the organisation's last
         # engagement, and keep it looking engaged, until then.
@@ -512,9 +515,6 @@ class Note(models.Model):
                     "come, set a follow-up date."
                 }
             )
-
-    def get_absolute_url(self) -> str:
-        return f"{self.organisation.get_absolute_url()}#note-{self.pk}"
 
 
 class SavedSearch(models.Model):
