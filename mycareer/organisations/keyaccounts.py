@@ -576,22 +576,9 @@ def liaison_request_decide(
     request.decided_at, request.decided_by, request.comment = timezone.now(), by, comment
     request.valid_until = today + datetime.timedelta(days=valid_days) if approve else None
     request.save()
-    contact = request.key_contact.contact
-    outcome = f"agreed until {request.valid_until:%-d %B %Y}" if approve else "declined"
-    note = Note.objects.create(
-        organisation=account.organisation,
-        kind=Note.Kind.OTHER,
-        date=today,
-        author=by,
-        unit=account.unit,
-        text=(
-            f"Liaison: {request.requester} asked to contact {contact.full_name} "
-            f"({request.proposed_engagement}). {by} {outcome}."
-            + (f" Comment: {comment}" if comment else "")
-        ),
-    )
-    note.contacts.add(contact)
-    account.organisation.refresh_last_engaged()
+    # Not a note: an answer between two members of staff is no engagement with the
+    # employer, and must not move its last engagement or its score. The request keeps
+    # the answer (the liaison pages of both, the audit trail).
     audit.log(
         request,
         "organisations.liaison.approved" if approve else "organisations.liaison.declined",

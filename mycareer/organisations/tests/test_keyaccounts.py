@@ -98,9 +98,7 @@ def test_pending_declined_approved_and_expired_liaison(setup, persona):
     services.note_create(organisation=setup["org"], by=helen, text="Invited Ruth", contacts=[ruth])
     later = timezone.localdate() + datetime.timedelta(days=31)
     assert keyaccounts.contact_blockers(contact=ruth, user=helen, today=later)
-    decisions = Note.objects.filter(organisation=setup["org"], text__startswith="Liaison:")
-    assert decisions.count() == 2
-    assert any("declined" in n.text and "Not this year" in n.text for n in decisions)
+    assert not Note.objects.filter(organisation=setup["org"], text__startswith="Liaison:")
 
 
 def test_asking_again_while_waiting_keeps_what_was_typed_and_says_so(setup, persona, client):
@@ -128,17 +126,24 @@ def test_asking_again_while_waiting_keeps_what_was_typed_and_says_so(setup, pers
     assert "Your request was sent" not in text
 
 
-def test_a_liaison_decision_is_a_note_and_moves_the_last_engagement(setup, persona):
+def test_a_liaison_answer_is_no_engagement_with_the_employer(setup, persona):
+    """An answer between two members of staff wrote a note that moved the employer's
+    last engagement (and its score), as if someone had spoken to them."""
     org = setup["org"]
-    org.notes.update(date=timezone.localdate() - datetime.timedelta(days=90))
-    org.refresh_last_engaged()
+    long_ago = timezone.localdate() - datetime.timedelta(days=90)
+    services.note_create(organisation=org, by=setup["tom"], text="Met", date=long_ago)
+    org.refresh_from_db()
+    assert org.last_engaged_on == long_ago
     [request] = keyaccounts.liaison_request_create(
         requester=persona("manager"), contact=setup["ruth"], reason="r", proposed_engagement="p"
     )
-    keyaccounts.liaison_request_decide(request=request, approve=True, by=setup["tom"])
+    keyaccounts.liaison_request_decide(
+        request=request, approve=False, by=setup["tom"], comment="Not this term"
+    )
     org.refresh_from_db()
-    # The latest note is the decision: search's "engaged after" and the list agree with it.
-    assert org.last_engaged_on == timezone.localdate() == org.notes.first().date
+    assert org.last_engaged_on == long_ago and org.notes.count() == 1
+    request.refresh_from_db()  # the answer is kept where both of them read it
+    assert (request.status, request.comment) == ("declined", "Not this term")
 
 
 def test_only_the_owner_or_an_administrator_answers(setup, persona):
@@ -931,3 +936,29 @@ def test_an_administrator_reaches_the_key_contact_of_whichever_account_protects_
     assert "<h1>Stop protecting Ruth Key as a key contact?</h1>" in question
     client.post(remove, {"confirm": "yes"})
     assert not KeyContact.objects.filter(contact=ruth).exists()
+
+
+def test_the_notes_written_for_earlier_answers_go_and_the_last_engagement_with_them(setup, persona):
+    """Migration 0018: the notes an answer wrote until now, and only those, go."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "mycareer.organisations.migrations.0018_liaison_answers_are_not_notes"
+    )
+    org, tom = setup["org"], setup["tom"]
+    met = timezone.localdate() - datetime.timedelta(days=40)
+    services.note_create(organisation=org, by=tom, text="Liaison: the fair went well", date=met)
+    Note.objects.create(
+        organisation=org,
+        author=tom,
+        kind=Note.Kind.OTHER,
+        text="Liaison: Helen asked to contact Ruth Key (fair). Tom declined.",
+    )
+    org.refresh_last_engaged()
+    assert org.last_engaged_on == timezone.localdate()
+    migration.forwards(apps, None)
+    org.refresh_from_db()
+    assert list(org.notes.values_list("text", flat=True)) == ["Liaison: the fair went well"]
+    assert org.last_engaged_on == met
