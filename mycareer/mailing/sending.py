@@ -76,6 +76,8 @@ def build_message(
         subject=content["subject"],
         body=content["text"],
         to=[row.email],
+        # A reply goes to the person who wrote it, not to the site's sending address.
+        reply_to=[campaign.sender.email] if campaign.sender.email else None,
         connection=connection,
         headers={
             "Message-ID": row.message_id,

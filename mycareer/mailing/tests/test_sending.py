@@ -29,6 +29,7 @@ def test_messages_arrive_with_merge_fields_both_parts_and_unsubscribe_headers(
     by_to = {m["To"]: m for m in messages}
     message = by_to["p0@aurora.example.com"]
     assert message["Subject"] == "Fair for Aurora Optics"
+    assert message["Reply-To"] == campaign.sender.email  # answers reach whoever wrote it
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     assert "Dear Person0," in text and "Come to our fair, Aurora Optics!" in text
