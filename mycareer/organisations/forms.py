@@ -229,11 +229,15 @@ class MultiTouchForm(forms.Form):
 
 
 class LiaisonRequestForm(forms.Form):
+    # A few sentences for a colleague to read and answer; the email quotes both.
     reason = forms.CharField(
-        label="Why you want to contact them", widget=forms.Textarea(attrs={"rows": 3})
+        label="Why you want to contact them",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     proposed_engagement = forms.CharField(
         label="What you propose",
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For example: invite them to speak at the March careers fair.",
     )
@@ -253,7 +257,10 @@ class LiaisonDecisionForm(forms.Form):
         help_text="Only used when you agree.",
     )
     comment = forms.CharField(
-        label="Comment", widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label="Comment",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
     )
 
 

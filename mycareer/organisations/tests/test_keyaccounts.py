@@ -962,3 +962,14 @@ def test_the_notes_written_for_earlier_answers_go_and_the_last_engagement_with_t
     org.refresh_from_db()
     assert list(org.notes.values_list("text", flat=True)) == ["Liaison: the fair went well"]
     assert org.last_engaged_on == met
+
+
+def test_a_reason_of_a_few_sentences_is_asked_for_not_a_book(setup, persona, client):
+    helen, ruth = persona("manager"), setup["ruth"]
+    client.force_login(helen)
+    url = reverse("organisations:liaison_request_create", args=[setup["org"].pk, ruth.pk])
+    page = client.post(url, {"reason": "Y" * 2001, "proposed_engagement": "Spring panel"})
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "at most 2000 characters (it has 2001)" in text and "Spring panel" in text
+    assert not LiaisonRequest.objects.filter(requester=helen).exists()
