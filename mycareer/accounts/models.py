@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.core.fields import SingleLineCharField
-from mycareer.core.validators import IMAGE_EXTENSIONS, validate_photo
+from mycareer.core.validators import IMAGE_EXTENSIONS, validate_phone, validate_photo
 
 
 class UserManager(BaseUserManager):
@@ -68,7 +68,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     full_name = SingleLineCharField(max_length=150)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STUDENT)
-    phone = SingleLineCharField(max_length=40, blank=True)
+    phone = SingleLineCharField(max_length=40, blank=True, validators=[validate_phone])
     job_title = SingleLineCharField(max_length=150, blank=True)
     # is_staff only opens Django's admin site; MyCareer's own staff are kind=staff.
     is_staff = models.BooleanField(default=False)

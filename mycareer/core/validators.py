@@ -1,3 +1,5 @@
+import re
+
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 
@@ -37,3 +39,22 @@ def check_image(file, *, what: str) -> None:
 def validate_photo(file) -> None:
     """A person's photo: the same rules as a logo."""
     check_image(file, what="photo")
+
+
+_EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x)\s*\d{1,6}\s*$", re.IGNORECASE)
+_PHONE = re.compile(r"\+?[\d\s().\-/]+")
+
+
+def validate_phone(value: str) -> None:
+    """A telephone number as people write it: 7 to 15 digits (the international limit),
+    with spaces, brackets, dashes, a leading + and an extension ("ext 204") allowed."""
+    if not value:
+        return
+    number = _EXTENSION.sub("", value).strip()
+    digits = sum(character.isdigit() for character in number)
+    if not _PHONE.fullmatch(number) or not 7 <= digits <= 15:
+        raise ValidationError(
+            "Enter a phone number of 7 to 15 digits, such as 0113 496 0000 or "
+            "+44 113 496 0000 (an extension may follow: “ext 204”).",
+            code="phone",
+        )

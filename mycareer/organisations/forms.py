@@ -12,6 +12,7 @@ from mycareer.core.forms import (
     SingleLineField,
     bounded_formfield,
 )
+from mycareer.core.validators import validate_phone
 from mycareer.organisations.keyaccounts import contact_blockers
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
 from mycareer.organisations.search import TAG_INPUT
@@ -275,7 +276,9 @@ class EmployerRegistrationForm(forms.Form):
     full_name = SingleLineField(label="Your name", max_length=150)
     job_title = SingleLineField(label="Your job title", max_length=150, required=False)
     email = forms.EmailField(label="Your work email address")
-    phone = SingleLineField(label="Phone (optional)", max_length=40, required=False)
+    phone = SingleLineField(
+        label="Phone (optional)", max_length=40, required=False, validators=[validate_phone]
+    )
     password1 = forms.CharField(label="Choose a password", widget=forms.PasswordInput)
     password2 = forms.CharField(label="Type the password again", widget=forms.PasswordInput)
 

@@ -15,6 +15,7 @@ from taggit.models import TaggedItemBase
 from mycareer.accounts.models import Unit
 from mycareer.core.aggregates import split, split_pairs
 from mycareer.core.fields import SingleLineCharField
+from mycareer.core.validators import validate_phone
 from mycareer.organisations.validators import validate_logo
 
 
@@ -343,7 +344,7 @@ class Contact(models.Model):
     full_name = SingleLineCharField(max_length=150)
     job_title = SingleLineCharField(max_length=150, blank=True)
     email = models.EmailField(blank=True)
-    phone = SingleLineCharField(max_length=40, blank=True)
+    phone = SingleLineCharField(max_length=40, blank=True, validators=[validate_phone])
     visible_to_students = models.BooleanField(
         default=False,
         help_text="Students may see this person's email and phone. Off unless they agreed.",

@@ -1,10 +1,12 @@
 """Bad input: line breaks in one-line text and numbers too big for the database."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from mycareer.core.forms import MAX_ID, bounded_ids, bounded_int
 from mycareer.core.text import single_line
+from mycareer.core.validators import validate_phone
 from mycareer.events.tests.factories import EventFactory
 from mycareer.organisations import imports, services
 from mycareer.organisations.models import Contact
@@ -18,6 +20,32 @@ def test_single_line_turns_control_characters_into_one_space():
     assert single_line("  Ada\x00\x1b[31m \u2028Lovelace\t ") == "Ada [31m Lovelace"
     assert single_line(None) == ""
     assert single_line("Zoë Ó Briain-Smith") == "Zoë Ó Briain-Smith"
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["0113 496 0000", "+44 113 496 0000", "(0113) 496-0000", "07700 900123 ext 12", "1234567"],
+)
+def test_phone_numbers_as_people_write_them_are_accepted(phone):
+    validate_phone(phone)
+
+
+@pytest.mark.parametrize(
+    "phone", ["12345678901234567890", "123", "call me", "0113 496 0000; DROP", "++44 113 4960000"]
+)
+def test_a_phone_number_that_cannot_be_one_is_refused(phone):
+    with pytest.raises(ValidationError, match="7 to 15 digits"):
+        validate_phone(phone)
+
+
+@pytest.mark.django_db
+def test_a_contact_s_phone_is_checked_in_the_service_too(persona):
+    organisation = OrganisationFactory()
+    with pytest.raises(ValidationError) as refused:
+        services.contact_create(
+            organisation=organisation, by=persona("operator"), full_name="P", phone="1" * 20
+        )
+    assert "phone" in refused.value.message_dict
 
 
 def test_bounded_int_gives_the_default_for_anything_out_of_range():

@@ -162,6 +162,17 @@ def test_registering_an_existing_address_looks_the_same_and_emails_its_owner(
     assert "https://mycareer.example.ac.uk/accounts/password/reset/" in message.body
 
 
+def test_a_phone_number_of_twenty_digits_is_refused_keeping_what_was_typed(client, cast):
+    before = (User.objects.count(), RegistrationRequest.objects.count())
+    response = client.post(REGISTER, form(phone="12345678901234567890"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter a phone number of 7 to 15 digits" in body
+    assert "kim@kittiwake.studio" in body and "12345678901234567890" in body
+    assert (User.objects.count(), RegistrationRequest.objects.count()) == before
+    assert client.post(REGISTER, form(phone="+44 (0)113 496 0000 ext 204")).status_code == 302
+
+
 # Rate limits (issue 15, 3) ---------------------------------------------------------------
 
 
