@@ -7,7 +7,7 @@ from mycareer.core.forms import DateInput, IdChoiceField, IdsChoiceField, bounde
 from mycareer.organisations.models import Organisation
 from mycareer.vacancies.models import Vacancy
 from mycareer.vacancies.selectors import CLOSING_SOON_DAYS
-from mycareer.vacancies.services import EDITABLE_FIELDS
+from mycareer.vacancies.services import EDITABLE_FIELDS, closing_date_problem
 
 
 class UnitChoiceField(IdsChoiceField):
@@ -70,6 +70,14 @@ class VacancyForm(forms.ModelForm):
                 ),
                 **self.fields,
             }
+
+    def clean_closing_date(self) -> datetime.date | None:
+        # As the service checks it: on a new vacancy, or when the date is changed.
+        day = self.cleaned_data.get("closing_date")
+        if day and (self.instance.pk is None or "closing_date" in self.changed_data):
+            if problem := closing_date_problem(day):
+                raise forms.ValidationError(problem)
+        return day
 
     @classmethod
     def proposed_initial(cls, vacancy: Vacancy) -> dict:

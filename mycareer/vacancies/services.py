@@ -76,18 +76,24 @@ def _check_organisation_can_post(organisation: Organisation) -> None:
 LATEST_CLOSING = datetime.timedelta(days=731)
 
 
-def _check_closing_date(day: datetime.date, *, field: str = "closing_date") -> None:
+def closing_date_problem(day: datetime.date) -> str:
+    """What is wrong with a closing date ("" when nothing): passed, or over two years away.
+    The form asks too, so the date is mended with the form's other mistakes."""
     today = timezone.localdate()
     if day < today:
-        raise ValidationError({field: "The closing date has passed: choose today or a later day."})
+        return "The closing date has passed: choose today or a later day."
     if day > today + LATEST_CLOSING:
         latest = today + LATEST_CLOSING
-        raise ValidationError(
-            {
-                field: f"The closing date is more than two years away: choose {latest:%-d %B %Y} "
-                "or an earlier day."
-            }
+        return (
+            f"The closing date is more than two years away: choose {latest:%-d %B %Y} "
+            "or an earlier day."
         )
+    return ""
+
+
+def _check_closing_date(day: datetime.date, *, field: str = "closing_date") -> None:
+    if problem := closing_date_problem(day):
+        raise ValidationError({field: problem})
 
 
 def _normalise(name: str, value):

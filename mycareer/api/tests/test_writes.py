@@ -143,8 +143,13 @@ def test_contacts_are_added_and_changed_with_if_match(call, token_for):
         secret, "patch", f"/contacts/{contact}", {"job_title": "Head of HR"}, HTTP_IF_MATCH=etag
     )
     assert changed.json()["job_title"] == "Head of HR"
-    again = call(secret, "patch", f"/contacts/{contact}", {"phone": "0113"}, HTTP_IF_MATCH=etag)
+    again = call(
+        secret, "patch", f"/contacts/{contact}", {"phone": "0113 496 0999"}, HTTP_IF_MATCH=etag
+    )
     assert again.status_code == 412
+    etag = call(secret, "get", f"/contacts/{contact}")["ETag"]
+    bad = call(secret, "patch", f"/contacts/{contact}", {"phone": "1" * 20}, HTTP_IF_MATCH=etag)
+    assert bad.status_code in (400, 422) and "7 to 15 digits" in bad.content.decode()
 
 
 def test_a_note_naming_a_key_contact_is_refused_with_who_to_ask(call, token_for, persona, cast):

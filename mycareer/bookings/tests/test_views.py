@@ -1002,3 +1002,18 @@ def test_booking_a_place_counts_places_once_and_reads_the_unit_tree_once(
         client.post(url("book", event.pk))
     assert WaitlistEntry.objects.filter(event=event, student=third).exists()
     assert sum('COUNT(U0."id")' in q["sql"] for q in captured.captured_queries) == 1
+
+
+@pytest.mark.django_db
+def test_a_calendar_file_is_offered_with_a_place_not_on_a_waiting_list(client, persona, tom):
+    """ "Add to your calendar" beside a waiting-list place looked like a place."""
+    event = make_event(organiser=tom, capacity=1)
+    placed, waiting = make_students(2)
+    services.booking_create(event=event, student=placed, by=placed)
+    services.booking_create(event=event, student=waiting, by=waiting)
+    ics = reverse("events:ics", args=[event.pk])
+    seen = {}
+    for person in (placed, waiting, tom):
+        client.force_login(person)
+        seen[person] = text(client.get(event.get_absolute_url())).count(f'href="{ics}"')
+    assert seen == {placed: 1, waiting: 0, tom: 1}

@@ -221,7 +221,11 @@ def test_merge_moves_every_related_row_and_loses_nothing(operator, persona):
         organisation=survivor, by=operator, full_name="Jo", email="jo@acme.co.uk"
     )
     twin = services.contact_create(
-        organisation=other, by=operator, full_name="Jo B", email="JO@acme.co.uk", phone="0113"
+        organisation=other,
+        by=operator,
+        full_name="Jo B",
+        email="JO@acme.co.uk",
+        phone="0113 496 0123",
     )
     services.contact_opt_out(contact=twin, purpose="events", method="staff", by=operator)
     services.contact_create(
@@ -246,7 +250,7 @@ def test_merge_moves_every_related_row_and_loses_nothing(operator, persona):
         "sam@acme.co.uk",
     ]
     jo = survivor.contacts.get(email="jo@acme.co.uk")
-    assert jo.phone == "0113"
+    assert jo.phone == "0113 496 0123"
     assert jo.notes.count() == 2
     assert EmailOptOut.objects.filter(contact=jo, purpose="events").exists()
     assert other.merged_into == survivor

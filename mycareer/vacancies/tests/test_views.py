@@ -258,6 +258,12 @@ def test_an_employer_drafts_sends_and_a_bad_form_keeps_what_was_typed(
     assert "Say how to apply" in body
     assert "Give a location" in body
     assert not Vacancy.objects.filter(title="Keep This Title").exists()
+    # A closing date gone by is named with the other mistakes, not after they are mended.
+    response = client.post(
+        url, form_data(title="Keep This Title", location="", closing_date=in_days(-1).isoformat())
+    )
+    body = response.content.decode()
+    assert "Give a location" in body and "The closing date has passed" in body
     mech = cast["units"]["mech"]
     response = client.post(
         url, form_data(title="Keep This Title", action="submit", target_units=[mech.pk])
