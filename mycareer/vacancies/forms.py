@@ -74,9 +74,9 @@ class VacancyForm(forms.ModelForm):
     def clean_closing_date(self) -> datetime.date | None:
         # As the service checks it: on a new vacancy, or when the date is changed.
         day = self.cleaned_data.get("closing_date")
-        if day and (self.instance.pk is None or "closing_date" in self.changed_data):
-            if problem := closing_date_problem(day):
-                raise forms.ValidationError(problem)
+        checked = day and (self.instance.pk is None or "closing_date" in self.changed_data)
+        if checked and (problem := closing_date_problem(day)):
+            raise forms.ValidationError(problem)
         return day
 
     @classmethod
