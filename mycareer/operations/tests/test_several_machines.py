@@ -274,6 +274,8 @@ def act_as_one(machines, cast, persona, capsys) -> None:
     event = make_event(organiser=operator, capacity=PLACES)
     students = make_students(STUDENTS)
     _organisation(persona, "Wide Reach Group", "Several machines", CONTACTS)
+    # One the campaigns leave out: a search that leaves out no organisation is refused.
+    _organisation(persona, "Elsewhere Ltd", "Not emailed", 0)
 
     if on_redis:
         # With TASKS_URL the site has django_rq's migrations too (they make no tables):
