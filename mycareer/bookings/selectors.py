@@ -256,6 +256,8 @@ class Panel:
     entry: WaitlistEntry | None = None
     position: int | None = None
     refusal: str | None = None
+    # The refusal is the booking window's, which `window_text` says already.
+    refusal_in_window_text: bool = False
     is_student: bool = False
     can_run: bool = False
     ban: BookingBan | None = None
@@ -354,9 +356,9 @@ def booking_panel(event: Event, user, *, now: datetime.datetime | None = None) -
     if panel.entry is not None and panel.entry.status == WaitlistEntry.Status.WAITING:
         panel.position = waitlist_position(panel.entry)
     if panel.booking is None and panel.entry is None:
-        panel.refusal = window_refusal(settings=settings, now=now) or person_refusal(
-            event=event, student=user
-        )
+        window = window_refusal(settings=settings, now=now)
+        panel.refusal = window or person_refusal(event=event, student=user)
+        panel.refusal_in_window_text = window is not None
     if panel.refusal is None and panel.is_full and not settings.waiting_list:
         panel.refusal = "The event is full and does not keep a waiting list."
     return panel

@@ -1017,3 +1017,24 @@ def test_a_calendar_file_is_offered_with_a_place_not_on_a_waiting_list(client, p
         client.force_login(person)
         seen[person] = text(client.get(event.get_absolute_url())).count(f'href="{ics}"')
     assert seen == {placed: 1, waiting: 0, tom: 1}
+
+
+@pytest.mark.django_db
+def test_a_closed_booking_window_is_said_once(client, persona, tom):
+    """ "Booking closed when the event started." was followed by "The event has started,
+    so booking has closed.": the same thing twice."""
+    event = make_event(organiser=tom, starts_in=datetime.timedelta(days=2))
+    started = timezone.now() - datetime.timedelta(minutes=5)
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=started, ends_at=started + datetime.timedelta(hours=1)
+    )
+    client.force_login(persona("student"))
+    page = text(client.get(event.get_absolute_url()))
+    assert page.count("Booking closed when the event started.") == 1
+    assert "so booking has closed" not in page
+    # A refusal that is not the window's is still said.
+    full = make_event(organiser=tom, capacity=1, waiting_list=False)
+    [other] = make_students(1)
+    services.booking_create(event=full, student=other, by=other)
+    page = text(client.get(full.get_absolute_url()))
+    assert "The event is full and does not keep a waiting list." in page
