@@ -30,6 +30,7 @@ class BookingsConfig(AppConfig):
             bookings_timeline_source,
             cancellation_figures,
             events_with_a_place_of,
+            people_at,
         )
         from mycareer.bookings.services import MERGE_HANDLER, end_with_event
         from mycareer.core.registry import (
@@ -45,6 +46,7 @@ class BookingsConfig(AppConfig):
             CancellationHandler,
             register_cancellation_handler,
             register_event_form_part,
+            register_people_source,
             register_personal_feed_source,
             register_places_source,
         )
@@ -98,6 +100,7 @@ class BookingsConfig(AppConfig):
             CancellationHandler(describe=cancellation_figures, end=end_with_event),
             name="bookings",
         )
+        register_people_source(people_at, name="bookings")
         register_event_form_part(places_part, name="bookings")
         register_jobs(jobs.JOBS)
         register_seed(SeedStep("bookings", seed_bookings, order=60))

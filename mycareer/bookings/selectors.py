@@ -731,6 +731,19 @@ def cancellation_figures(event: Event) -> list[tuple[int, str]]:
     ]
 
 
+WAITING_PLACE = "a place on the waiting list"
+
+
+def people_at(event: Event) -> list[tuple[User, str]]:
+    """Who has a place or waits for one: each is told when the event's time or place changes."""
+    bookings = Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED)
+    entries = WaitlistEntry.objects.filter(event=event, status__in=QUEUED)
+    return [(booking.student, "a place") for booking in bookings.select_related("student")] + [
+        (entry.student, "a place offered to you" if entry.is_offered else WAITING_PLACE)
+        for entry in entries.select_related("student")
+    ]
+
+
 def bookings_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:
     """Each event the organisation took part in that had bookings, as aggregate figures."""
     events = (

@@ -106,13 +106,43 @@ def cancellation_figures(event) -> list[tuple[int, str]]:
 
 def cancellation_end(event, *, by, now) -> list[tuple["User", str]]:
     """End what every app held for `event`; each person once, with all that ended for them."""
+    return _each_once(
+        pair
+        for handler in _cancellation_handlers.values()
+        for pair in handler.end(event, by=by, now=now) or ()
+    )
+
+
+def _each_once(pairs: Iterable[tuple["User", str]]) -> list[tuple["User", str]]:
+    """(person, detail) pairs with each person once, their details joined with "and"."""
     people: dict[int, tuple[User, list[str]]] = {}
-    for handler in _cancellation_handlers.values():
-        for person, detail in handler.end(event, by=by, now=now) or ():
-            _, details = people.setdefault(person.pk, (person, []))
-            if detail and detail not in details:
-                details.append(detail)
+    for person, detail in pairs:
+        _, details = people.setdefault(person.pk, (person, []))
+        if detail and detail not in details:
+            details.append(detail)
     return [(person, " and ".join(details)) for person, details in people.values()]
+
+
+# Who holds something at an event ---------------------------------------------------------
+
+# callable(event) -> [(person, what they hold: "a place", "a place on the waiting list")]
+PeopleSource = Callable[..., Iterable[tuple["User", str]]]
+
+_people_sources: dict[str, PeopleSource] = {}
+
+
+def register_people_source(source: PeopleSource, *, name: str) -> None:
+    """Say who holds something at an event now: they are told when its time or place changes."""
+    _people_sources[name] = source
+
+
+def unregister_people_source(*, name: str) -> None:
+    _people_sources.pop(name, None)
+
+
+def people_at(event) -> list[tuple["User", str]]:
+    """Who holds something at `event` now, each person once, with all that they hold."""
+    return _each_once(pair for source in _people_sources.values() for pair in source(event))
 
 
 # The event form ----------------------------------------------------------------------------

@@ -8,9 +8,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from mycareer.accounts.models import User
 from mycareer.accounts.selectors import member_units, remember_member_units
 from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event, OpeningRequest
-from mycareer.events.registry import personal_feed_sources, places_of
+from mycareer.events.registry import people_at, personal_feed_sources, places_of
 from mycareer.events.units import UnitTree
 from mycareer.organisations.models import Organisation
 from mycareer.organisations.selectors import (
@@ -464,3 +465,14 @@ def profile_section(organisation, user) -> dict | None:
         .order_by("starts_at", "pk")
     )
     return {"organisation": organisation, "events": list(events[:20])}
+
+
+def people_to_tell_of_changes(event: Event) -> list[tuple[User, str]]:
+    """Who is emailed when the event's time or place changes, and what they hold there.
+
+    People with a place or on the waiting list, while the event is published and not
+    over: a draft has nobody, and changing a past event's details corrects a record.
+    """
+    if not event.is_published or event.ends_at <= timezone.now():
+        return []
+    return people_at(event)

@@ -35,6 +35,8 @@ from mycareer.organisations.models import Organisation
 
 # Changes a subscribed calendar must pick up (they raise the iCalendar SEQUENCE).
 CALENDAR_KEYS = {"title", "starts_at", "ends_at", "venue", "online_url", "description", "status"}
+# Changes that the people with a place (or waiting for one) are emailed about.
+WHEN_AND_WHERE = ("starts_at", "ends_at", "venue", "online_url")
 # Changes that can make or unmake a clash (a published event is checked again).
 CLASH_KEYS = {
     "starts_at",
@@ -285,6 +287,8 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
 
     Keyword arguments are those of `event_create`. Raises `ClashesFound` when the
     changed event clashes and no `override_reason` is given; nothing is saved then.
+    When its time or place changes, the people with a place or waiting for one are
+    emailed what changed, after commit (`selectors.people_to_tell_of_changes`).
     """
     unknown = set(changes) - set(EVENT_FIELDS) - CLASH_KEYS - SHARING_KEYS
     if unknown:
@@ -331,7 +335,10 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
     if event.published_at is not None and changed.keys() & CALENDAR_KEYS:
         event.sequence += 1
         event.save(update_fields=["sequence", "updated_at"])
-    audit.log(event, "events.event.changed", by=by, data={"changed": changed})
+    entry = audit.log(event, "events.event.changed", by=by, data={"changed": changed})
+    moved = {key: changed[key] for key in WHEN_AND_WHERE if key in changed}
+    if moved and selectors.people_to_tell_of_changes(event):
+        transaction.on_commit(lambda: tasks.send_change_emails.enqueue(event.pk, entry.pk, moved))
     if event.is_published and changed.keys() & CLASH_KEYS:
         _lock_calendar()
         # A clash someone already went ahead with (either organiser, with a reason that

@@ -1,5 +1,6 @@
 """Emails about events, sent by the task worker after the change has committed."""
 
+import datetime
 import logging
 
 from django.utils import timezone
@@ -11,6 +12,7 @@ from mycareer.core.logs import log_event
 from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 from mycareer.events.models import CancellationNotice, ClashOverride, Event, OpeningRequest
+from mycareer.events.selectors import people_to_tell_of_changes
 from mycareer.events.units import UnitTree
 
 logger = logging.getLogger(__name__)
@@ -20,7 +22,11 @@ OPENING_DECISION = "events.opening_decision"
 
 
 def _when(event: Event) -> str:
-    start, end = timezone.localtime(event.starts_at), timezone.localtime(event.ends_at)
+    return _between(event.starts_at, event.ends_at)
+
+
+def _between(starts_at: datetime.datetime, ends_at: datetime.datetime) -> str:
+    start, end = timezone.localtime(starts_at), timezone.localtime(ends_at)
     same_day = start.date() == end.date()
     return (
         f"{start:%A %-d %B %Y, %H:%M}–{end:%H:%M}"
@@ -139,3 +145,65 @@ def send_cancellation_emails(event_id: int) -> int:
         CancellationNotice.objects.filter(pk=notice.pk).update(sent_at=timezone.now())
         log_event(logger, "events.cancellation.emailed", event_id=event.pk, notice=notice.pk)
     return sent
+
+
+@email_task()
+def send_change_emails(event_id: int, change_id: int, changed: dict[str, list]) -> int:
+    """Tell each person with a place, or waiting for one, that the event's time or place changed.
+
+    `changed` maps each of its fields that changed to [before, after], as the audit entry
+    `change_id` holds them. Each person gets one email per change, however often the
+    task runs; the email says what the event is now and what it was.
+    """
+    event = Event.objects.select_related("unit", "organiser").filter(pk=event_id).first()
+    if event is None:
+        return 0
+    lines = what_changed(event, changed)
+    people = people_to_tell_of_changes(event) if lines else []
+    sent = 0
+    for person, holding in people:
+        if not person.is_active or not person.email:
+            continue
+        sent += send_email(
+            to=[person.email],
+            reply_to=[event.organiser.email] if event.organiser else None,
+            subject=f"Changed: {event.title}",
+            template="events/email/changed.txt",
+            context={"event": event, "person": person, "holding": holding, "lines": lines},
+            kind="events.changed",
+            once=f"events.changed:{change_id}",
+        )
+    log_event(
+        logger, "events.change.emailed", event_id=event.pk, change=change_id, people=len(people)
+    )
+    return sent
+
+
+def what_changed(event: Event, changed: dict[str, list]) -> list[str]:
+    """What an event is now and what it was, for each of when, where and its online link.
+
+    The event's current values are "now", so an email sent after a second change is not
+    out of date; a line whose value is back where it was is left out.
+    """
+
+    def value(key: str, before: bool):
+        current = getattr(event, key)
+        if key not in changed or not before:
+            return current
+        old = changed[key][0]
+        return datetime.datetime.fromisoformat(old) if key.endswith("_at") else old
+
+    lines = []
+    if changed.keys() & {"starts_at", "ends_at"}:
+        now = _between(value("starts_at", False), value("ends_at", False))
+        was = _between(value("starts_at", True), value("ends_at", True))
+        if now != was:
+            lines.append(f"When: {now} (it was {was})")
+    for key, label, none in (
+        ("venue", "Where", "no venue given"),
+        ("online_url", "Online", "no online link"),
+    ):
+        now, was = value(key, False) or none, value(key, True) or none
+        if key in changed and now != was:
+            lines.append(f"{label}: {now} (it was {was})")
+    return lines

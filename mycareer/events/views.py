@@ -21,6 +21,7 @@ from mycareer.core.forms import add_validation_error
 from mycareer.core.logs import log_event
 from mycareer.core.pagination import Paginator, count_exactly_asked
 from mycareer.core.permissions import require
+from mycareer.core.text import counted
 from mycareer.events import grids, selectors, services
 from mycareer.events.clashes import ClashesFound, find_clashes, suggest_slots
 from mycareer.events.forms import (
@@ -300,17 +301,21 @@ def edit(request, pk: int):
     form = EventForm(_posted(request), user=request.user, event=event)
     parts = _form_parts(request, event)
     clashes = []
+    told, who = _people_told(event)
     valid = request.method == "POST" and _all_valid(form, parts)
     if valid:
         try:
             with transaction.atomic():
-                services.event_update(
+                updated = services.event_update(
                     event=event,
                     by=request.user,
                     override_reason=form.cleaned_data["override_reason"],
                     **form.service_kwargs(),
                 )
                 sentences = _save_parts(parts, event=event, by=request.user)
+                if told and _when_and_where(updated) != _when_and_where(event):
+                    verb = "is" if told == 1 else "are"
+                    sentences.append(f"{who.capitalize()} {verb} emailed the change.")
         except _PartRefused:
             pass
         except ClashesFound as found:
@@ -328,8 +333,27 @@ def edit(request, pk: int):
     return render(
         request,
         "events/form.html",
-        {"form": form, "parts": parts, "event": event, "clashes": clashes, "creating": False},
+        {
+            "form": form,
+            "parts": parts,
+            "event": event,
+            "clashes": clashes,
+            "creating": False,
+            "told": told,
+            "who_is_told": who,
+        },
     )
+
+
+def _people_told(event: Event) -> tuple[int, str]:
+    """How many are emailed if the event's time or place changes, and who, in words."""
+    told = len(selectors.people_to_tell_of_changes(event))
+    who = "the person" if told == 1 else f"the {counted(told, 'person', 'people')}"
+    return told, f"{who} with a place or on the waiting list"
+
+
+def _when_and_where(event: Event) -> list:
+    return [getattr(event, name) for name in services.WHEN_AND_WHERE]
 
 
 @require_safe

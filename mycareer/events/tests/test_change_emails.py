@@ -1,0 +1,123 @@
+"""People with a place, or waiting for one, are told when the event's time or place changes.
+
+A student who booked a talk in Room 1 and is not told it moved to Room 2 goes to the
+wrong room. Through the real task worker and a real SMTP server.
+"""
+
+import pytest
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from mycareer.bookings import services as booking_services
+from mycareer.core.tests.html_forms import as_post, form_fields
+from mycareer.events import services
+from mycareer.events.tests.factories import at, far_monday, make_event
+from mycareer.events.tests.test_email_links import paths_in, sent_to
+
+SITE = "https://mycareer.example.ac.uk"
+
+
+@pytest.fixture
+def talk(persona):
+    """A published talk in Room 1 with one place: Aisha has it, Ben waits."""
+    tom = persona("operator")
+    event = make_event(
+        by=tom, title="Turbines in practice", starts_at=at(far_monday(), 10), publish=True
+    )
+    booking_services.capacity_change(event=event, capacity=1, by=tom)
+    for student in (persona("student"), persona("student2")):
+        booking_services.staff_book_student(event=event, student=student, by=tom, notify=False)
+    return event
+
+
+def change_emails() -> int:
+    return DBTaskResult.objects.filter(task_path__endswith="send_change_emails").count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_room_and_time_are_emailed_to_who_has_a_place_and_who_waits(
+    persona, client, smtp_server, run_worker, talk, settings
+):
+    settings.SITE_URL = SITE
+    tom, aisha, ben = persona("operator"), persona("student"), persona("student2")
+    monday = far_monday()
+    services.event_update(
+        event=talk, by=tom, venue="Room 2", starts_at=at(monday, 11), ends_at=at(monday, 12)
+    )
+    run_worker()
+
+    for person, holding in ((aisha, "a place"), (ben, "a place on the waiting list")):
+        body = sent_to(smtp_server, person, "Changed: Turbines in practice")
+        assert f"where you have {holding}, has changed" in body
+        assert "Where: Room 2 (it was Room 1)" in body
+        day = f"{monday:%A} {monday.day} {monday:%B %Y}"
+        assert f"When: {day}, 11:00–12:00 (it was {day}, 10:00–11:00)" in body
+        client.force_login(person)
+        for path in paths_in(body):
+            response = client.get(path)
+            assert response.status_code == 200, path
+            assert "Room 2" in response.content.decode()
+    assert len(smtp_server.messages()) == 2
+
+    # The task run again (a retried task) emails nobody twice.
+    DBTaskResult.objects.filter(task_path__endswith="send_change_emails").update(
+        status="READY", finished_at=None, started_at=None
+    )
+    run_worker()
+    assert len(smtp_server.messages()) == 2
+
+
+@pytest.mark.django_db
+def test_other_changes_drafts_and_past_events_email_nobody(
+    persona, talk, django_capture_on_commit_callbacks
+):
+    tom = persona("operator")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_update(event=talk, by=tom, description="Bring a notebook.")
+        services.event_update(event=talk, by=tom, title="Turbines in practice, part one")
+    assert change_emails() == 0
+
+    draft = make_event(by=tom, title="A draft", starts_at=at(far_monday(), 14))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_update(event=draft, by=tom, venue="Room 9")
+    assert change_emails() == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_update(event=talk, by=tom, online_url="https://meet.example.com/t")
+    assert change_emails() == 1
+
+
+@pytest.mark.django_db
+def test_nobody_is_told_of_a_change_to_an_event_that_is_over(persona, talk):
+    from mycareer.events.models import Event
+    from mycareer.events.selectors import people_to_tell_of_changes
+
+    assert [holding for _, holding in people_to_tell_of_changes(talk)] == [
+        "a place",
+        "a place on the waiting list",
+    ]
+    past = at(far_monday(-2), 10)
+    Event.objects.filter(pk=talk.pk).update(starts_at=past, ends_at=past.replace(hour=11))
+    talk.refresh_from_db()
+    assert people_to_tell_of_changes(talk) == []
+
+
+@pytest.mark.django_db
+def test_the_edit_form_says_who_is_emailed_and_the_saved_page_that_they_were(
+    persona, client, talk, django_capture_on_commit_callbacks
+):
+    client.force_login(persona("operator"))
+    url = reverse("events:edit", args=[talk.pk])
+    page = client.get(url).content.decode()
+    assert (
+        "If you change the time, the venue or the online link, the 2 people with a place or "
+        "on the waiting list are emailed what changed." in page
+    )
+    data = as_post(form_fields(page, containing="venue"))
+    unchanged = client.post(url, data, follow=True).content.decode()
+    assert "is saved" in unchanged
+    assert "emailed the change" not in unchanged
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = client.post(url, {**data, "venue": "Room 3"}, follow=True).content.decode()
+    assert "The 2 people with a place or on the waiting list are emailed the change." in moved
+    assert change_emails() == 1
