@@ -71,7 +71,9 @@ class BookingSettingsForm(forms.Form):
         help_text="UK time. Leave empty to keep booking open until the event starts.",
     )
     waiting_list = forms.BooleanField(
-        label="Keep a waiting list when the event is full", required=False
+        label="Keep a waiting list when the event is full",
+        required=False,
+        help_text="Untick to stop people joining it: anyone already on it keeps their turn.",
     )
     promotion = forms.ChoiceField(
         label="When a place frees",

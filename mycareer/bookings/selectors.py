@@ -312,6 +312,14 @@ class Panel:
         if settings.is_unlimited:
             return ""
         if not settings.waiting_list:
+            queued = self.counts.waiting + self.counts.offered
+            if queued:
+                # Closing the list stops people joining it; who was on it keeps their turn.
+                return (
+                    "The waiting list is closed to newcomers: when the event is full, booking "
+                    f"stops. The {counted(queued, 'person', 'people')} already on it get "
+                    "places as they free, in the order they joined."
+                )
             return "There is no waiting list: when the event is full, booking stops."
         if settings.offers:
             hours = settings.offer_hours

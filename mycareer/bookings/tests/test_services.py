@@ -120,6 +120,31 @@ def test_a_full_event_without_a_waiting_list_refuses(tom, people):
 
 
 @pytest.mark.django_db
+def test_closing_the_waiting_list_keeps_who_is_on_it_and_says_so(tom, people):
+    event = make_event(organiser=tom, capacity=1)
+    holder, first, second = book(event, people[0]), book(event, people[1]), book(event, people[2])
+    assert isinstance(first, WaitlistEntry) and isinstance(second, WaitlistEntry)
+    services.booking_settings_update(event=event, by=tom, waiting_list=False)
+    panel = selectors.booking_panel(event, people[3])
+    assert panel.rule_text == (
+        "The waiting list is closed to newcomers: when the event is full, booking stops. "
+        "The 2 people already on it get places as they free, in the order they joined."
+    )
+    with pytest.raises(ValidationError, match="full and does not keep a waiting list"):
+        book(event, people[3])
+    # Who was on it keeps their turn: a freed place goes to the first of them.
+    services.booking_cancel(booking=holder, by=people[0])
+    assert statuses(event)["booked"] == [people[1].email]
+    assert selectors.booking_panel(event, people[3]).rule_text.startswith(
+        "The waiting list is closed to newcomers"
+    )
+    services.booking_settings_update(event=event, by=tom, capacity=2)
+    assert selectors.booking_panel(event, people[3]).rule_text == (
+        "There is no waiting list: when the event is full, booking stops."
+    )
+
+
+@pytest.mark.django_db
 def test_an_event_without_settings_takes_unlimited_bookings(tom, people):
     event = make_event(organiser=tom)
     for student in people:
