@@ -37,6 +37,8 @@ from mycareer.events.forms import (
 from mycareer.events.models import Event, OpeningRequest
 from mycareer.events.registry import cancellation_figures, event_form_parts
 from mycareer.events.units import UnitTree
+from mycareer.organisations.models import Organisation
+from mycareer.organisations.permissions import public_profiles_open_to
 
 LIST_PAGE_SIZE = 20
 
@@ -241,6 +243,7 @@ def detail(request, pk: int):
         "audience": event.audience,
         "staff": staff,
         "can_change": user.has_perm("events.change_event", event),
+        "organisations": _organisations_linked(event, user),
     }
     if staff:
         made, against = selectors.clash_overrides_of(event)
@@ -253,6 +256,14 @@ def detail(request, pk: int):
             }
         )
     return render(request, "events/detail.html", context)
+
+
+def _organisations_linked(event: Event, user) -> list[tuple[Organisation, bool]]:
+    """Each organisation taking part, and whether its profile opens for this person: an
+    employer reads their own alone, a student an active organisation's."""
+    organisations = list(event.organisations.all())
+    open_to = public_profiles_open_to(user, organisations)
+    return [(organisation, organisation.pk in open_to) for organisation in organisations]
 
 
 @require_http_methods(["GET", "POST"])

@@ -58,6 +58,30 @@ can_view_public_profile = (
     can_view_staff_pages | (is_student & is_active_organisation) | is_member_of_organisation
 )
 
+
+def public_profiles_open_to(user, organisations) -> set[int]:
+    """The ids of `organisations` whose profile `user` may open, in one query at most.
+
+    `can_view_public_profile` for many organisations at once (a page that lists them
+    links only those): asking the rule for each would read an employer's membership
+    once per organisation.
+    """
+    if can_view_staff_pages(user):
+        return {organisation.pk for organisation in organisations}
+    open_to = set()
+    if is_student(user):
+        open_to = {o.pk for o in organisations if o.status == Organisation.Status.ACTIVE}
+    if getattr(user, "is_authenticated", False):
+        open_to |= set(
+            EmployerMembership.objects.filter(
+                user=user,
+                status=EmployerMembership.Status.ACTIVE,
+                organisation__in=[organisation.pk for organisation in organisations],
+            ).values_list("organisation_id", flat=True)
+        )
+    return open_to
+
+
 V, E, D, A = Action.VIEW, Action.EDIT, Action.DELETE, Action.ADMINISTER
 
 add_rule("organisations.view_organisation", can_view_staff_pages, needs=V)

@@ -176,6 +176,55 @@ def test_who_sees_drafts(client, persona, mech_draft, who, mech_status, history_
     assert publish == {200: 200, 302: 302}.get(mech_status, 404)
 
 
+def test_an_organisation_taking_part_is_linked_only_for_who_can_open_its_profile(
+    client, persona, tom, brightwave
+):
+    from mycareer.events.tests.factories import organisation
+    from mycareer.organisations.permissions import public_profiles_open_to
+
+    other = organisation("Kirkstall Robotics")
+    archived = organisation("Old Works Ltd")
+    archived.status = "archived"
+    archived.save()
+    event = make_event(
+        by=tom,
+        title="Meet the makers",
+        starts_at=at(far_monday(), 10),
+        open_to_all=True,
+        audience_units=[],
+        open_to_employers=True,
+        organisations=[brightwave, other, archived],
+        publish=True,
+    )
+
+    def linked(who: str) -> dict[str, int]:
+        client.force_login(persona(who))
+        body = client.get(event.get_absolute_url()).content.decode()
+        found = {}
+        for org in (brightwave, other, archived):
+            assert org.name in body, (who, org.name)
+            href = f'href="{org.get_absolute_url()}"'
+            if href in body:
+                found[org.name] = client.get(org.get_absolute_url()).status_code
+        return found
+
+    # Every link on the page opens for the person reading it.
+    assert linked("employer") == {"Brightwave Digital": 200}
+    assert linked("student") == {"Brightwave Digital": 200, "Kirkstall Robotics": 200}
+    assert linked("operator") == {
+        "Brightwave Digital": 200,
+        "Kirkstall Robotics": 200,
+        "Old Works Ltd": 200,
+    }
+    # The page asks for all of them at once; the answer is the rule's for each.
+    orgs = [brightwave, other, archived]
+    for who in ("employer", "student", "operator", "viewer", "mailer"):
+        user = persona(who)
+        assert public_profiles_open_to(user, orgs) == {
+            org.pk for org in orgs if user.has_perm("organisations.view_public_profile", org)
+        }, who
+
+
 def test_a_draft_is_marked_and_hidden_from_students_on_the_calendar(client, persona, mech_draft):
     url = f"{reverse('events:month')}?month={mech_draft.starts_at:%Y-%m}"
     client.force_login(persona("operator"))
