@@ -7,6 +7,7 @@ from mycareer.core.forms import (
     IdsChoiceField,
     LocalDateTimeInput,
     SingleLineField,
+    StaleEditGuard,
     bounded_formfield,
 )
 from mycareer.core.text import counted
@@ -89,7 +90,7 @@ class StaffFilterForm(forms.Form):
     )
 
 
-class StaffProfileForm(forms.ModelForm):
+class StaffProfileForm(StaleEditGuard, forms.ModelForm):
     """What colleagues see of a member of staff, and which emails they get, and when."""
 
     receive = forms.MultipleChoiceField(

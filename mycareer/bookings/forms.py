@@ -10,6 +10,7 @@ from mycareer.core.forms import (
     IdChoiceField,
     LocalDateTimeInput,
     SingleLineField,
+    StaleEditGuard,
     bounded_formfield,
 )
 
@@ -48,7 +49,7 @@ class ConfirmNumberInput(forms.CheckboxInput):
         return data.get(name)
 
 
-class BookingSettingsForm(forms.Form):
+class BookingSettingsForm(StaleEditGuard, forms.Form):
     capacity = BoundedIntegerField(
         label="Number of places",
         min_value=0,
@@ -214,7 +215,7 @@ class ReportSendForm(forms.Form):
         self.fields["contacts"].error_messages["required"] = "Choose at least one contact."
 
 
-class PolicyForm(forms.ModelForm):
+class PolicyForm(StaleEditGuard, forms.ModelForm):
     class Meta:
         model = NoShowPolicy
         formfield_callback = bounded_formfield

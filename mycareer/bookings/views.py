@@ -339,7 +339,7 @@ def settings_edit(request, event_id: int):
         messages.info(request, services.CANCELLED_SETTINGS)
         return redirect("bookings:manage", event.pk)
     initial = BookingSettingsForm.initial_for(selectors.settings_of(event))
-    form = BookingSettingsForm(request.POST or None, initial=initial)
+    form = BookingSettingsForm(request.POST or None, initial=initial, guard=True)
     if request.method == "POST" and form.is_valid():
         try:
             saved, moved = services.booking_settings_update(

@@ -1,3 +1,6 @@
+import datetime
+import hashlib
+import json
 from pathlib import Path
 
 import django.forms
@@ -6,7 +9,7 @@ from django.db import models
 from django.forms.renderers import Jinja2
 from django.utils.functional import cached_property
 
-from mycareer.core.text import single_line
+from mycareer.core.text import joined, single_line
 
 # The largest whole number MyCareer takes from a request: it fits every integer column
 # of SQLite and PostgreSQL (a 32-bit signed integer), so a typed or crafted number is
@@ -139,6 +142,92 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
                     params={"value": str(item)[:30]},
                 )
         return super()._check_values(value)
+
+
+OPENED_AS = "opened_as"
+
+
+class StaleEditGuard(forms.BaseForm):
+    """An edit form that will not put back what someone else saved after the page opened.
+
+    Two people open the same record; the first saves a new website; the second's page
+    still holds the old one, and saving it for another reason would silently put the
+    old website back. The form carries a short digest of each field as the page showed
+    it (`opened_as`, hidden); when saved, a field whose stored value has changed since
+    is named, what was typed is kept, and saving again (having looked) keeps it. The
+    web's counterpart of the API's If-Match.
+
+    The form's initial values must be the stored record's whether it is bound or not.
+    A ModelForm guards a saved instance; another form passes `guard=True` when it edits
+    a stored record. A post without `opened_as` (a script) is not checked.
+    """
+
+    def __init__(self, *args, guard: bool | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if guard is None:
+            instance = getattr(self, "instance", None)
+            guard = instance is not None and instance.pk is not None
+        self.guarded = guard
+        if guard:
+            # Computed when drawn or checked: the form's own __init__ may set initial
+            # values after this one has run.
+            self.fields[OPENED_AS] = forms.CharField(
+                widget=forms.HiddenInput,
+                required=False,
+                initial=lambda: json.dumps(self._digests(), separators=(",", ":")),
+            )
+
+    def _digests(self) -> dict[str, str]:
+        return {
+            name: _digest(self.get_initial_for_field(field, name))
+            for name, field in self.fields.items()
+            if name != OPENED_AS
+        }
+
+    def clean(self):
+        data = super().clean()
+        if not self.guarded:
+            return data
+        data.pop(OPENED_AS, None)  # a check, not a value to save
+        key = self.add_prefix(OPENED_AS)
+        try:
+            opened = json.loads(self.data.get(key) or "{}")
+        except ValueError:
+            opened = {}
+        if not isinstance(opened, dict):
+            opened = {}
+        now = self._digests()
+        changed = [name for name, digest in now.items() if opened.get(name, digest) != digest]
+        if changed:
+            labels = [f"“{self.fields[name].label or name}”" for name in changed]
+            which = "that field" if len(labels) == 1 else "those fields"
+            self.add_error(
+                None,
+                f"Someone else saved a change to {joined(labels)} after you opened this page. "
+                f"What you typed is kept below: check {which}, then save again to keep your "
+                "version.",
+            )
+            # The page drawn again carries what is stored now, so the next save goes through.
+            self.data = self.data.copy()
+            self.data[key] = json.dumps(now, separators=(",", ":"))
+        return data
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(_plain(value)).encode()).hexdigest()[:12]
+
+
+def _plain(value):
+    """A field's initial value as plain data: records by id, lists in a fixed order."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, list | tuple | set | frozenset | models.QuerySet):
+        return sorted((_plain(item) for item in value), key=str)
+    if isinstance(value, datetime.date | datetime.time):  # datetimes too
+        return value.isoformat()
+    if hasattr(value, "name") and hasattr(value, "storage"):  # a stored file
+        return value.name or ""
+    return "" if value is None else str(value)
 
 
 def add_validation_error(form: forms.BaseForm, error: forms.ValidationError) -> None:

@@ -11,6 +11,7 @@ from mycareer.core.forms import (
     IdsChoiceField,
     LocalDateTimeInput,
     SingleLineField,
+    StaleEditGuard,
 )
 from mycareer.events import selectors
 from mycareer.events.models import (
@@ -81,7 +82,7 @@ def _split(value: str, separators: str) -> list[str]:
     return [part.strip() for part in value.split(separators[0]) if part.strip()]
 
 
-class EventForm(forms.Form):
+class EventForm(StaleEditGuard, forms.Form):
     title = SingleLineField(label="Title", max_length=200)
     type = forms.ChoiceField(
         label="Type of event", choices=[("", "Choose a type"), *Event.Type.choices]
@@ -174,13 +175,14 @@ class EventForm(forms.Form):
     )
 
     def __init__(self, *args, user, event: Event | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, guard=event is not None, **kwargs)
         units = organisable_units(user)
         if event is not None:
             # Keep the current unit selectable even for an administrator's odd case.
             units = units | Unit.objects.filter(pk=event.unit_id)
         self.fields["unit"].queryset = units.distinct()
-        if event is not None and not self.is_bound:
+        if event is not None:
+            # What is stored, when shown and when saved: the guard compares the two.
             audience = event.audience
             self.initial.update(
                 {

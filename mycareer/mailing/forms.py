@@ -4,7 +4,7 @@ from django import forms
 from django.urls import reverse
 
 from mycareer.accounts.models import Unit
-from mycareer.core.forms import typed_number_field
+from mycareer.core.forms import StaleEditGuard, typed_number_field
 from mycareer.core.text import single_line
 from mycareer.mailing.content import EXAMPLE, MERGE_FIELDS, SYNTAX_HELP
 from mycareer.mailing.models import Campaign
@@ -12,7 +12,7 @@ from mycareer.organisations.models import Organisation
 from mycareer.organisations.selectors import NUMBERED_NAME, numbered_name
 
 
-class CampaignForm(forms.ModelForm):
+class CampaignForm(StaleEditGuard, forms.ModelForm):
     """A campaign's words and promoted events. Recipients are chosen on their own page."""
 
     promoted_events = forms.MultipleChoiceField(
@@ -53,7 +53,7 @@ class CampaignForm(forms.ModelForm):
             )
             for e in events
         ]
-        if self.instance.pk and not self.is_bound:
+        if self.instance.pk:
             offered = {pk for pk, _ in self.fields["promoted_events"].choices}
             self.initial["promoted_events"] = [
                 str(pk) for pk in self.instance.promoted_events if str(pk) in offered

@@ -10,6 +10,7 @@ from mycareer.core.forms import (
     DateInput,
     IdChoiceField,
     SingleLineField,
+    StaleEditGuard,
     bounded_formfield,
 )
 from mycareer.core.validators import validate_phone
@@ -21,7 +22,7 @@ from mycareer.organisations.services import CONTACT_FIELDS, PROFILE_FIELDS
 from mycareer.organisations.tags import join_tags, split_tags
 
 
-class OrganisationForm(forms.ModelForm):
+class OrganisationForm(StaleEditGuard, forms.ModelForm):
     website = forms.URLField(label="Website", required=False, assume_scheme="https")
     tags = forms.CharField(
         label="Tags",
@@ -60,7 +61,7 @@ class OrganisationForm(forms.ModelForm):
         return tags
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(StaleEditGuard, forms.ModelForm):
     class Meta:
         model = Contact
         formfield_callback = bounded_formfield
@@ -72,7 +73,7 @@ class ContactForm(forms.ModelForm):
         }
 
 
-class NoteForm(forms.ModelForm):
+class NoteForm(StaleEditGuard, forms.ModelForm):
     class Meta:
         model = Note
         formfield_callback = bounded_formfield
@@ -304,7 +305,7 @@ class EmployerRegistrationForm(forms.Form):
         return data
 
 
-class EmployerProfileForm(forms.ModelForm):
+class EmployerProfileForm(StaleEditGuard, forms.ModelForm):
     website = forms.URLField(label="Website", required=False, assume_scheme="https")
 
     class Meta:
@@ -315,7 +316,7 @@ class EmployerProfileForm(forms.ModelForm):
         labels = {"description": "About your organisation (students see this)"}
 
 
-class EmployerContactForm(forms.ModelForm):
+class EmployerContactForm(StaleEditGuard, forms.ModelForm):
     class Meta:
         model = Contact
         formfield_callback = bounded_formfield

@@ -3,7 +3,13 @@ import datetime
 from django import forms
 
 from mycareer.accounts.models import DegreeProgramme, Unit
-from mycareer.core.forms import DateInput, IdChoiceField, IdsChoiceField, bounded_formfield
+from mycareer.core.forms import (
+    DateInput,
+    IdChoiceField,
+    IdsChoiceField,
+    StaleEditGuard,
+    bounded_formfield,
+)
 from mycareer.organisations.models import Organisation
 from mycareer.vacancies.models import Vacancy
 from mycareer.vacancies.selectors import CLOSING_SOON_DAYS
@@ -15,7 +21,7 @@ class UnitChoiceField(IdsChoiceField):
         return f"{unit.name} ({unit.parent.name})" if unit.parent_id else unit.name
 
 
-class VacancyForm(forms.ModelForm):
+class VacancyForm(StaleEditGuard, forms.ModelForm):
     """A vacancy as employers and staff type it; the services decide what happens to it."""
 
     apply_url = forms.URLField(

@@ -1,0 +1,104 @@
+"""Two people editing one record: the second save does not put back what the first changed.
+
+Both open the same edit page; one saves a change; the other, whose page still holds the
+old value, saves theirs. Without a check the old value silently comes back. Every edit
+page of the round-trip test is walked here too: each either refuses the stale save,
+naming the field and keeping what was typed (and saves it when sent again, the person
+having looked), or is listed below with the reason it needs no check.
+"""
+
+import shutil
+
+import pytest
+from django.urls import reverse
+
+from mycareer.core.tests.conftest_matrix import login_as
+from mycareer.core.tests.html_forms import as_post, form_fields
+from mycareer.core.tests.matrix import route_kwargs, url_routes
+from mycareer.core.tests.test_edit_forms_round_trip import CASES, EDIT_ROUTES, editable_objects
+
+pytestmark = pytest.mark.usefixtures("cast")
+
+
+def _append(value: str) -> str:
+    return f"{value} (changed)".strip()
+
+
+def _one_more(value: str) -> str:
+    return str(int(value or 0) + 1)
+
+
+# route -> the field someone else changes, how, and its label on the page
+SOMEONE_ELSES_CHANGE = {
+    "accounts:profile": ("job_title", _append, "Job title"),
+    "bookings:policy": ("no_shows", _one_more, "No-shows that start a restriction"),
+    "bookings:settings": ("capacity", _one_more, "Number of places"),
+    "employer:contact_edit": ("job_title", _append, "Job title"),
+    "employer:profile": ("description", _append, "About your organisation (students see this)"),
+    "events:edit": ("venue", _append, "Venue"),
+    "mailing:campaign_edit": ("subject", _append, "Subject"),
+    "organisations:contact_edit": ("job_title", _append, "Job title"),
+    "organisations:edit": ("description", _append, "Description"),
+    "organisations:note_edit": ("text", _append, "What happened"),
+    "vacancies:edit": ("title", _append, "Title"),
+}
+
+# Edit pages that need no check, and why.
+NOT_GUARDED = {
+    "accounts:access_edit": "one level chosen and confirmed; the audit trail names each grant",
+    "employer:preferences": "a person's own choices about emails to them, each box its own",
+    "mailing:campaign_recipients": "a search, checked against the people again at the send",
+    "organisations:key_account_reassign": "one choice (who), made on a page that names both",
+    "usergroup:feedback": "a triage decision, recorded with who made it",
+}
+
+
+def test_every_edit_page_is_guarded_or_says_why_not():
+    assert set(SOMEONE_ELSES_CHANGE) | set(NOT_GUARDED) == set(EDIT_ROUTES)
+    assert set(SOMEONE_ELSES_CHANGE) & set(NOT_GUARDED) == set()
+
+
+def _page(client, url: str, field: str) -> dict[str, list[str]]:
+    response = client.get(url)
+    assert response.status_code == 200
+    return as_post(form_fields(response.content.decode(), containing=field, pressing_enter=True))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "who", "field"),
+    [case[:3] for case in CASES if case[0] in SOMEONE_ELSES_CHANGE],
+)
+def test_a_save_from_a_page_opened_before_another_save_is_refused_and_keeps_what_was_typed(
+    name, who, field, client, persona, settings, tmp_path
+):
+    shutil.copytree(settings.MEDIA_ROOT, tmp_path, dirs_exist_ok=True)
+    settings.MEDIA_ROOT = tmp_path
+    changed, change, label = SOMEONE_ELSES_CHANGE[name]
+    objects = editable_objects(persona)
+    url = reverse(name, kwargs=route_kwargs(name, url_routes()[name], objects))
+    login_as(client, persona, who)
+
+    mine = _page(client, url, field)
+    assert "opened_as" in mine, f"{name} carries no check of what the page showed"
+    theirs = {**mine, changed: [change(mine[changed][0])]}
+    response = client.post(url, theirs)
+    assert response.status_code in (302, 303), f"{name} refused the first save"
+    their_value = _page(client, url, field)[changed]
+    assert their_value == theirs[changed]
+
+    # The stale page, saved for another reason, is refused: nothing is put back.
+    response = client.post(url, mine)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f"Someone else saved a change to “{label}” after you opened this page" in body, (
+        name,
+        [line for line in body.splitlines() if "Someone else" in line],
+    )
+    assert _page(client, url, field)[changed] == their_value
+    # What was typed is kept, and the form drawn again saves it, the person having looked.
+    again = as_post(form_fields(body, containing=field, pressing_enter=True))
+    assert again[changed] == mine[changed]
+    response = client.post(url, again)
+    assert response.status_code in (302, 303), f"{name} refused the save made knowingly"
+    assert _page(client, url, field)[changed] == mine[changed]
