@@ -77,7 +77,7 @@ class AccountAdapter(DefaultAccountAdapter):
         self.send_mail("account/email/account_already_exists", email, {})
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        links = {
+        links: dict[str, object] = {
             "site_url": settings.SITE_URL,
             "login_url": site_link(reverse("account_login")),
             "forgotten_password_url": site_link(reverse("account_reset_password")),
@@ -86,6 +86,10 @@ class AccountAdapter(DefaultAccountAdapter):
         # Rendered as allauth renders it, then sent the one way every email goes (`deliver`),
         # which logs it like every other.
         request = allauth_context.request
+        user = context.get("user")
+        if user is not None and user.pk is not None:
+            # An employer's organisation, which the registration email speaks of.
+            links["membership"] = user.employer_memberships.select_related("organisation").first()
         message = self.render_mail(
             template_prefix,
             email,

@@ -101,11 +101,35 @@ def test_the_registration_email_confirms_from_the_link_in_it(client, cast, mailo
     assert_ours(message)
     assert message.subject == "[MyCareer] Confirm your email address to complete your registration"
     assert message.body.startswith("Hello Kim,")
+    # A new organisation: its profile to complete, and the university's check to come.
+    body = " ".join(message.body.split())
+    assert "log in and complete your organisation's profile" in body
+    assert "until then students do not see your organisation" in body
     [confirm] = [link for link in links(message.body) if "/confirm-email/" in link]
     page = client.get(path_of(confirm))
     assert "Confirm my email address" in page.content.decode()
     client.post(path_of(confirm))
     assert User.objects.get(email="kim@kittiwake.studio").emailaddress_set.get().verified
+
+
+@pytest.mark.django_db
+def test_the_registration_email_of_who_joins_an_organisation_says_it_is_checked_first(
+    client, cast, mailoutbox, site
+):
+    from mycareer.organisations.models import Organisation
+    from mycareer.organisations.tests.test_registration import form
+
+    studio = Organisation.objects.create(
+        name="Kittiwake Studio", website="https://kittiwake.studio"
+    )
+    response = client.post(
+        reverse("employer:register"), form(organisation_choice=f"join:{studio.pk}")
+    )
+    assert response.status_code == 302
+    [message] = mailoutbox
+    body = " ".join(message.body.split())
+    assert "checks that you work for Kittiwake Studio; we will email you when it has" in body
+    assert "complete your organisation's profile" not in body
 
 
 @pytest.mark.django_db

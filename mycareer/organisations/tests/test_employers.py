@@ -188,6 +188,19 @@ def test_invitations_are_emailed_and_let_a_colleague_join(
     membership = EmployerMembership.objects.get(user=ravi)
     assert membership.organisation == org and membership.status == EmployerMembership.Status.ACTIVE
     assert not RegistrationRequest.objects.filter(user=ravi).exists()
+    # Neither email promises what a member cannot do, nor a check of a live organisation.
+    invited = " ".join(message.get_content().split())
+    assert "its administrators on MyCareer, Laura Chen among them, can let you" in invited
+    run_worker()
+    [confirm] = [
+        m
+        for m in smtp_server.wait_for(2)
+        if m["To"] == "ravi@demo-employer.com" and "Confirm" in m["Subject"]
+    ]
+    text = " ".join(confirm.get_content().split())
+    assert "log in to see Brightwave Digital's profile, people and vacancies" in text
+    assert "complete your organisation's profile" not in text
+    assert "students do not see your organisation" not in text
 
 
 def test_employer_edits_only_their_own_organisation(client, laura):
