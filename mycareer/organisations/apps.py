@@ -95,6 +95,9 @@ class OrganisationsConfig(AppConfig):
                 "organisations.registration.declined": "Registration declined",
                 "organisations.invitation.created": "Colleague invited",
                 "organisations.invitation.accepted": "Invitation accepted",
+                "organisations.membership.admin_granted": "Made an administrator",
+                "organisations.membership.admin_removed": "No longer an administrator",
+                "organisations.membership.ended": "Membership ended",
                 "organisations.saved_search.created": "Search saved",
                 "organisations.saved_search.deleted": "Saved search deleted",
             }

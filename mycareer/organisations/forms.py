@@ -332,6 +332,11 @@ class EmployerContactForm(StaleEditGuard, forms.ModelForm):
         }
 
 
+class MemberRoleForm(forms.Form):
+    # The role asked for, not a toggle: pressed twice, the button does not undo itself.
+    role = forms.ChoiceField(choices=[("admin", "Administrator"), ("member", "Member")])
+
+
 class InvitationForm(forms.Form):
     email = forms.EmailField(label="Your colleague's work email address")
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from mycareer import audit
 from mycareer.accounts.models import User
+from mycareer.audit.selectors import audit_for_object
 from mycareer.core import ratelimit
 from mycareer.core.logs import log_event
 from mycareer.core.ratelimit import Limit, network_of
@@ -190,8 +191,11 @@ def employer_register(
         EmployerMembership.objects.create(
             user=user, organisation=organisation, status=EmployerMembership.Status.ACTIVE
         )
-        invitation.accepted_at = timezone.now()
-        invitation.save(update_fields=["accepted_at"])
+        # Every invitation of this address to this organisation is used: one sent again
+        # (the first email lost) would otherwise stay "not yet accepted".
+        EmployerInvitation.objects.filter(
+            organisation=organisation, email__iexact=email, accepted_at__isnull=True
+        ).update(accepted_at=timezone.now())
         audit.log(invitation, "organisations.invitation.accepted", by=user, person=user)
         return None
 
@@ -318,6 +322,108 @@ def invitation_create(*, organisation: Organisation, email: str, by: User) -> Em
     audit.log(invitation, "organisations.invitation.created", by=by, data={"email": email})
     transaction.on_commit(lambda: send_invitation_email.enqueue(invitation.pk))
     return invitation
+
+
+# Who signs in for an organisation ---------------------------------------------------------
+
+
+def _members_locked(organisation: Organisation) -> list[EmployerMembership]:
+    """The organisation's active memberships, locked until the transaction ends: two
+    administrators each stepping down at once cannot leave it with none."""
+    return list(
+        EmployerMembership.objects.select_for_update()
+        .filter(organisation=organisation, status=EmployerMembership.Status.ACTIVE)
+        .select_related("user", "organisation")
+        .order_by("pk")
+    )
+
+
+def _check_an_administrator_stays(
+    organisation: Organisation, members: list[EmployerMembership], leaving: EmployerMembership
+) -> None:
+    if leaving.is_admin and not any(m.is_admin for m in members if m.pk != leaving.pk):
+        raise ValidationError(
+            f"{organisation} needs at least one administrator on MyCareer: make a colleague "
+            "one first."
+        )
+
+
+@transaction.atomic
+def membership_set_admin(
+    *, membership: EmployerMembership, is_admin: bool, by: User
+) -> EmployerMembership:
+    """Make a member an administrator of their organisation on MyCareer, or a member only.
+
+    Administrators change the profile, the people and the vacancies and invite
+    colleagues; members see them. The organisation keeps at least one administrator.
+    """
+    members = _members_locked(membership.organisation)
+    current = next((m for m in members if m.pk == membership.pk), None)
+    if current is None:
+        raise ValidationError(f"{membership.user} is no longer a member.")
+    if current.is_admin == is_admin:
+        return current  # pressed twice, or already done by a colleague
+    if not is_admin:
+        _check_an_administrator_stays(current.organisation, members, current)
+    current.is_admin = is_admin
+    current.save(update_fields=["is_admin"])
+    action = "admin_granted" if is_admin else "admin_removed"
+    audit.log(
+        current.organisation,
+        f"organisations.membership.{action}",
+        by=by,
+        person=current.user,
+        data={"member": current.user.email},
+    )
+    log_event(
+        logger,
+        f"organisations.membership.{action}",
+        organisation=current.organisation_id,
+        member=current.user_id,
+        by=by.pk,
+    )
+    return current
+
+
+@transaction.atomic
+def membership_end(*, membership: EmployerMembership, by: User) -> None:
+    """End someone's membership: they no longer see or change the organisation.
+
+    Their login stays (a colleague may invite them again), and so does their entry
+    among the organisation's contacts, which is the organisation's to keep or remove.
+    The organisation keeps at least one administrator.
+    """
+    members = _members_locked(membership.organisation)
+    current = next((m for m in members if m.pk == membership.pk), None)
+    if current is None:
+        return  # pressed twice, or already done by a colleague
+    _check_an_administrator_stays(current.organisation, members, current)
+    ended = current.pk
+    current.delete()
+    audit.log(
+        current.organisation,
+        "organisations.membership.ended",
+        by=by,
+        person=current.user,
+        data={"member": current.user.email, "was_admin": current.is_admin, "membership": ended},
+    )
+    log_event(
+        logger,
+        "organisations.membership.ended",
+        organisation=current.organisation_id,
+        member=current.user_id,
+        by=by.pk,
+    )
+
+
+def membership_ended_at(organisation: Organisation, membership_id: int) -> bool:
+    """Whether this membership of the organisation was ended (pressed twice, or a colleague
+    was first)."""
+    return (
+        audit_for_object(organisation)
+        .filter(action="organisations.membership.ended", data__membership=membership_id)
+        .exists()
+    )
 
 
 def profile_completeness(organisation: Organisation) -> tuple[int, list[str]]:

@@ -26,6 +26,7 @@ from mycareer.organisations.forms import (
     EmployerProfileForm,
     EmployerRegistrationForm,
     InvitationForm,
+    MemberRoleForm,
     PreferencesForm,
     RegistrationDecisionForm,
 )
@@ -227,8 +228,15 @@ def _membership(request, *, admin: bool) -> EmployerMembership:
         .first()
     )
     if membership is None:
+        if EmployerMembership.objects.filter(
+            user=request.user, status=EmployerMembership.Status.PENDING
+        ).exists():
+            raise PermissionDenied(
+                "Your membership of an organisation is waiting for the university's approval."
+            )
         raise PermissionDenied(
-            "Your membership of an organisation is waiting for the university's approval."
+            "You are not a member of an organisation on MyCareer now: ask one of its "
+            "administrators to invite you again."
         )
     if admin:
         check_perm(request.user, "organisations.manage_own_organisation", membership.organisation)
@@ -289,9 +297,79 @@ def contacts(request):
             "organisation": organisation,
             "membership": membership,
             "contacts": organisation.contacts.select_related("visibility_changed_by"),
+            "members": organisation.memberships.filter(status=EmployerMembership.Status.ACTIVE)
+            .select_related("user")
+            .order_by("-is_admin", "user__full_name"),
             "invite_form": invite_form,
             "invitations": organisation.invitations.filter(accepted_at__isnull=True)[:10],
         },
+    )
+
+
+def _member(request, membership_id: int) -> tuple[EmployerMembership, EmployerMembership]:
+    """(the administrator acting, the colleague's membership): another organisation's
+    members are not found."""
+    mine = _membership(request, admin=True)
+    member = get_object_or_404(
+        EmployerMembership.objects.select_related("user", "organisation"),
+        pk=membership_id,
+        organisation=mine.organisation,
+        status=EmployerMembership.Status.ACTIVE,
+    )
+    return mine, member
+
+
+@require_http_methods(["POST"])
+@require("organisations.use_employer_pages")
+def member_role(request, membership_id: int):
+    """Make a colleague an administrator, or a member only (the form says which)."""
+    _, member = _member(request, membership_id)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose whether they are an administrator or a member.")
+        return redirect("employer:contacts")
+    is_admin = form.cleaned_data["role"] == "admin"
+    try:
+        reg.membership_set_admin(membership=member, is_admin=is_admin, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"{member.user} is now "
+            + ("an administrator." if is_admin else "a member: they see but do not change."),
+        )
+    return redirect("employer:contacts")
+
+
+@require_http_methods(["GET", "POST"])
+@require("organisations.use_employer_pages")
+def member_remove(request, membership_id: int):
+    """End a colleague's (or one's own) membership, after a page that says what it ends."""
+    try:
+        mine, member = _member(request, membership_id)
+    except Http404:
+        organisation = _membership(request, admin=True).organisation
+        if request.method != "POST" or not reg.membership_ended_at(organisation, membership_id):
+            raise
+        messages.info(request, "That person is no longer a member.")  # pressed twice
+        return redirect("employer:contacts")
+    yourself = member.pk == mine.pk
+    if request.method == "POST":
+        try:
+            reg.membership_end(membership=member, by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("employer:contacts")
+        if yourself:
+            messages.success(request, f"You are no longer a member of {member.organisation}.")
+            return redirect("home")
+        messages.success(request, f"{member.user} can no longer sign in for {member.organisation}.")
+        return redirect("employer:contacts")
+    return render(
+        request,
+        "organisations/employer/member_remove.html",
+        {"member": member, "yourself": yourself, "organisation": member.organisation},
     )
 
 

@@ -87,6 +87,14 @@ def sample_objects(persona) -> dict:
     EmployerMembership.objects.create(
         user=laura, organisation=brightwave, is_admin=True, status="active"
     )
+    # A colleague who signs in for Brightwave too, and sees without changing.
+    colleague = EmployerMembership.objects.create(
+        user=User.objects.create_user(
+            email="ravi@demo-employer.com", full_name="Ravi Patel", kind=User.Kind.EMPLOYER
+        ),
+        organisation=brightwave,
+        status="active",
+    )
     organisation("Kestrel Games")  # employer B's
     northbridge = organisation("Northbridge Engineering Ltd")
     note = services.note_create(
@@ -194,6 +202,7 @@ def sample_objects(persona) -> dict:
         "org": brightwave.pk,
         "other_org": northbridge.pk,
         "contact": contact.pk,
+        "colleague": colleague.pk,
         "note_org": northbridge.pk,
         "note": note.pk,
         "key_org": northbridge.pk,
@@ -273,6 +282,8 @@ ROUTE_ARGUMENTS = {
     "organisations:key_contact_unmark": {"pk": "key_org", "contact_id": "key_contact"},
     "organisations:liaison_request_create": {"pk": "key_org", "contact_id": "key_contact"},
     "employer:contact_edit": {"contact_id": "contact"},
+    "employer:member_role": {"membership_id": "colleague"},
+    "employer:member_remove": {"membership_id": "colleague"},
     "mailing:campaign": {"pk": "campaign"},
     "mailing:campaign_edit": {"pk": "campaign"},
     "mailing:campaign_preview": {"pk": "campaign"},

@@ -1,0 +1,150 @@
+"""Who signs in for an organisation: its administrators choose, and one always remains.
+
+A colleague who left kept the organisation's login, with its people's phone numbers and
+its vacancies, and nobody but the university could take it away; and an organisation
+whose only administrator left could change nothing.
+"""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from mycareer.audit.models import AuditEntry
+from mycareer.core.tests.concurrency import at_once
+from mycareer.organisations import registration as reg
+from mycareer.organisations.models import EmployerMembership
+from mycareer.vacancies.tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ravi(brightwave):
+    """A colleague at Brightwave Digital who sees but does not change."""
+    return MembershipFactory(
+        organisation=brightwave, is_admin=False, user__email="ravi@demo-employer.com"
+    )
+
+
+def membership_of(laura, brightwave) -> EmployerMembership:
+    return EmployerMembership.objects.get(user=laura, organisation=brightwave)
+
+
+def test_an_administrator_makes_a_colleague_one_and_back(client, laura, brightwave, ravi):
+    client.force_login(ravi.user)
+    assert client.get(reverse("employer:profile")).status_code == 403
+    client.force_login(laura)
+    role = reverse("employer:member_role", args=[ravi.pk])
+    response = client.post(role, {"role": "admin"}, follow=True)
+    assert f"{ravi.user} is now an administrator." in response.content.decode()
+    # Pressed twice: the role asked for, not a toggle.
+    client.post(role, {"role": "admin"})
+    ravi.refresh_from_db()
+    assert ravi.is_admin
+    client.force_login(ravi.user)
+    assert client.get(reverse("employer:profile")).status_code == 200
+    reg.membership_set_admin(membership=ravi, is_admin=False, by=laura)
+    assert client.get(reverse("employer:profile")).status_code == 403
+    actions = AuditEntry.objects.filter(action__startswith="organisations.membership.")
+    assert sorted(actions.values_list("action", flat=True)) == [
+        "organisations.membership.admin_granted",
+        "organisations.membership.admin_removed",
+    ]
+
+
+def test_the_last_administrator_can_neither_step_down_nor_leave(laura, brightwave, ravi):
+    mine = membership_of(laura, brightwave)
+    with pytest.raises(ValidationError, match="needs at least one administrator"):
+        reg.membership_set_admin(membership=mine, is_admin=False, by=laura)
+    with pytest.raises(ValidationError, match="needs at least one administrator"):
+        reg.membership_end(membership=mine, by=laura)
+    mine.refresh_from_db()
+    assert mine.is_admin
+    # With a second administrator, she may leave.
+    reg.membership_set_admin(membership=ravi, is_admin=True, by=laura)
+    reg.membership_end(membership=mine, by=laura)
+    assert not EmployerMembership.objects.filter(user=laura).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_administrators_stepping_down_at_once_leave_one(cast, laura, brightwave, ravi):
+    reg.membership_set_admin(membership=ravi, is_admin=True, by=laura)
+    mine = membership_of(laura, brightwave)
+    results, _ = at_once(
+        [
+            lambda: reg.membership_set_admin(membership=mine, is_admin=False, by=laura),
+            lambda: reg.membership_set_admin(membership=ravi, is_admin=False, by=ravi.user),
+        ]
+    )
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert len(refused) == 1, results
+    assert brightwave.memberships.filter(is_admin=True).count() == 1
+
+
+def test_a_colleague_who_left_is_removed_after_a_page_that_says_what_it_ends(
+    client, laura, brightwave, ravi
+):
+    client.force_login(laura)
+    people = client.get(reverse("employer:contacts")).content.decode()
+    assert "Who can sign in for Brightwave Digital" in people
+    assert "ravi@demo-employer.com" in people
+    remove = reverse("employer:member_remove", args=[ravi.pk])
+    page = client.get(remove).content.decode()
+    assert "will no longer be able to sign in for Brightwave Digital" in page
+    assert "Their entry under Contacts stays" in page
+    assert EmployerMembership.objects.filter(pk=ravi.pk).exists()  # a page, not the act
+    response = client.post(remove, follow=True)
+    assert "can no longer sign in for Brightwave Digital" in response.content.decode()
+    assert not EmployerMembership.objects.filter(pk=ravi.pk).exists()
+    # Pressed twice: nothing more to do, and said so.
+    again = client.post(remove, follow=True)
+    assert "That person is no longer a member." in again.content.decode()
+
+    client.force_login(ravi.user)
+    for name in ("contacts", "activity"):
+        response = client.get(reverse(f"employer:{name}"))
+        assert response.status_code == 403
+        assert "You are not a member of an organisation on MyCareer now" in (
+            response.content.decode()
+        )
+
+
+def test_members_and_strangers_cannot_change_who_signs_in(
+    client, laura, brightwave, ravi, employer_b
+):
+    mine = membership_of(laura, brightwave)
+    client.force_login(ravi.user)  # a member, not an administrator
+    assert (
+        client.post(reverse("employer:member_role", args=[mine.pk]), {"role": "member"}).status_code
+        == 403
+    )
+    assert client.post(reverse("employer:member_remove", args=[mine.pk])).status_code == 403
+    page = client.get(reverse("employer:contacts")).content.decode()
+    assert "Who can sign in for Brightwave Digital" in page and "Make an administrator" not in page
+    client.force_login(employer_b)  # another organisation's administrator
+    assert (
+        client.post(reverse("employer:member_role", args=[ravi.pk]), {"role": "admin"}).status_code
+        == 404
+    )
+    assert client.get(reverse("employer:member_remove", args=[ravi.pk])).status_code == 404
+    assert client.post(reverse("employer:member_remove", args=[ravi.pk])).status_code == 404
+    ravi.refresh_from_db()
+    mine.refresh_from_db()
+    assert not ravi.is_admin and mine.is_admin
+
+
+def test_an_address_invited_twice_is_not_left_waiting_once_it_joins(client, laura, brightwave):
+    first = reg.invitation_create(organisation=brightwave, email="nia@demo-employer.com", by=laura)
+    second = reg.invitation_create(organisation=brightwave, email="nia@demo-employer.com", by=laura)
+    reg.employer_register(
+        full_name="Nia Evans",
+        email="nia@demo-employer.com",
+        password="a-long-Password-9",
+        invitation=second,
+    )
+    first.refresh_from_db()
+    assert first.accepted_at is not None
+    client.force_login(laura)
+    page = client.get(reverse("employer:contacts")).content.decode()
+    assert "Invitations not yet accepted" not in page
+    assert "nia@demo-employer.com" in page  # among who can sign in
