@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 from mycareer.mailing.models import OutboxMessage
 from mycareer.organisations.keyaccounts import key_contact_exclusion
 from mycareer.organisations.models import Contact, EmailOptOut, KeyContact, Organisation
+from mycareer.organisations.optouts import opt_outs_by_address
 from mycareer.organisations.search import OrganisationQuery, search_organisations
 
 
@@ -203,11 +204,13 @@ def recipient_list(
         {c.email.lower() for c in contacts if c.email}, now=now, ignore_campaign=ignore_campaign
     )
     keeping_out = EmailOptOut.keeping_out(purpose)
+    # An opt-out is the address's: another record of it, or one deleted, counts too.
+    by_address = opt_outs_by_address(c.email for c in contacts)
     result = RecipientList()
     seen: dict[str, Contact] = {}
     for contact in contacts:
         email = contact.email.lower()
-        opted = {o.purpose for o in contact.opt_outs.all()}
+        opted = {o.purpose for o in contact.opt_outs.all()} | by_address.get(email, set())
         reason = kind = None
         if contact.organisation.status != Organisation.Status.ACTIVE:
             reason, kind = "not a contact of an active organisation", Why.INACTIVE

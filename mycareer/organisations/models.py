@@ -445,6 +445,30 @@ class EmailOptOut(models.Model):
         return {purpose, cls.Purpose.ALL}
 
 
+class KeptOptOut(models.Model):
+    """An opt-out that outlives its contact record, kept by the address's digest alone.
+
+    A person who left a kind of bulk email and whose record was then deleted (or erased)
+    must not get it again when their address comes back in a spreadsheet or a new
+    record. Only a one-way digest of the address is kept (`optouts.address_digest`):
+    it names no one, and can only say "this address said no".
+    """
+
+    address_digest = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=20, choices=EmailOptOut.Purpose.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address_digest", "purpose"], name="unique_kept_opt_out"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} refused by {self.address_digest[:8]}…"
+
+
 class Note(models.Model):
     """A meaningful engagement with an organisation, recorded by a member of staff."""
 

@@ -74,6 +74,7 @@ def _invitations(subject):
 
 def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
     """Plan or make the changes to the person's contact records, memberships, registrations."""
+    from mycareer.organisations.optouts import keep_opt_outs_of
     from mycareer.organisations.services import refresh_search_document
 
     changes: list[Change] = []
@@ -94,7 +95,9 @@ def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
         changes.append(
             Change(
                 "Email choices and key contact links",
-                f"kept under “{ERASED_CONTACT}”: they name no one",
+                f"kept under “{ERASED_CONTACT}”: they name no one; a choice to leave bulk "
+                "email is also kept against a one-way digest of the address, so that it "
+                "holds if the address is added again",
                 kept,
                 kept=True,
             )
@@ -124,6 +127,8 @@ def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
             changes.append(Change(what, how, count))
     if apply:
         organisations = list(Organisation.objects.filter(contacts__in=contacts).distinct())
+        # Their "no" to bulk email outlives their name and address, as a digest alone.
+        keep_opt_outs_of(contacts)
         contacts.update(
             full_name=ERASED_CONTACT,
             job_title="",

@@ -13,7 +13,7 @@ from mycareer import audit
 from mycareer.accounts.models import Unit, User
 from mycareer.core.logs import log_event
 from mycareer.core.text import counted, joined
-from mycareer.organisations import keyaccounts, merging
+from mycareer.organisations import keyaccounts, merging, optouts
 from mycareer.organisations.matching import DuplicateCandidate, DuplicateFinder
 from mycareer.organisations.merging import MergeOutcome
 from mycareer.organisations.models import (
@@ -228,6 +228,7 @@ def organisation_delete(*, organisation: Organisation, by: User | None) -> None:
             "notes": organisation.notes.count(),
         },
     )
+    optouts.keep_opt_outs_of(organisation.contacts.all())
     organisation.delete()
 
 
@@ -293,6 +294,7 @@ def contact_delete(*, contact: Contact, by: User | None) -> None:
         by=by,
         data={"organisation": organisation.pk, "name": contact.full_name},
     )
+    optouts.keep_opt_outs_of([contact])
     contact.delete()
     refresh_search_document(organisation)
 
@@ -315,7 +317,10 @@ def contact_opt_out(*, contact: Contact, purpose: str, method: str, by: User | N
 
 @transaction.atomic
 def contact_opt_in(*, contact: Contact, purpose: str, by: User | None) -> None:
+    """The contact takes a kind of bulk email again: at their address, whichever record
+    recorded the opt-out (see `optouts`)."""
     deleted, _ = EmailOptOut.objects.filter(contact=contact, purpose=purpose).delete()
+    deleted += optouts.forget_opt_outs_of_address(contact.email, purpose)
     if deleted:
         audit.log(contact, "organisations.contact.opted_in", by=by, data={"purpose": purpose})
 

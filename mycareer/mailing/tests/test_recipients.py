@@ -62,6 +62,59 @@ def test_opting_out_of_all_bulk_email_excludes_every_purpose(persona, tagged, fi
         assert reasons(result)[contact.email] == "opted out: all bulk email"
 
 
+def test_an_opt_out_is_the_addresss_whichever_record_it_came_through(persona, tagged, filters):
+    """Someone who is a contact of two organisations left bulk email through one record's
+    link; the other record, with the same address, was still sent to."""
+    mailer = persona("mailer")
+    aurora, birchwood, _ = tagged
+    leaving = aurora.contacts.order_by("email").first()
+    other = org_services.contact_create(
+        organisation=birchwood, by=mailer, full_name="Same Person", email=leaving.email.upper()
+    )
+    org_services.contact_opt_out(contact=leaving, purpose="events", method="link", by=None)
+    result = recipient_list(contacts(filters), sender=mailer, purpose="events")
+    assert other not in result.included
+    assert {e.contact.pk: e.reason for e in result.excluded}[other.pk] == (
+        "opted out: event promotion"
+    )
+    # Back in through the other record: the address takes that kind again.
+    org_services.contact_opt_in(contact=other, purpose="events", by=None)
+    result = recipient_list(contacts(filters), sender=mailer, purpose="events")
+    assert leaving in result.included
+
+
+@pytest.mark.parametrize("how", ["contact deleted", "organisation deleted", "person erased"])
+def test_an_opt_out_outlives_its_record_and_keeps_the_address_out_when_it_returns(
+    persona, tagged, filters, how
+):
+    from mycareer.audit.personal_data import subject_from_ids
+    from mycareer.audit.services import personal_data_erase
+    from mycareer.organisations.models import KeptOptOut
+
+    mailer, admin = persona("mailer"), persona("admin")
+    aurora, birchwood, _ = tagged
+    leaving = aurora.contacts.order_by("email").first()
+    address = leaving.email
+    org_services.contact_opt_out(contact=leaving, purpose="all", method="link", by=None)
+    if how == "contact deleted":
+        org_services.contact_delete(contact=leaving, by=mailer)
+    elif how == "organisation deleted":
+        org_services.organisation_delete(organisation=aurora, by=admin)
+    else:
+        personal_data_erase(subject=subject_from_ids([], [leaving.pk]), by=admin)
+    assert address not in {c.email for c in Contact.objects.all()}
+    assert address not in str(list(KeptOptOut.objects.values_list("address_digest", flat=True)))
+    # The address comes back, on a new record (a spreadsheet, a fair's list).
+    back = org_services.contact_create(
+        organisation=birchwood, by=mailer, full_name="Returning Person", email=address
+    )
+    for purpose in ("events", "vacancies"):
+        result = recipient_list(contacts(filters), sender=mailer, purpose=purpose)
+        assert {e.contact.pk: e.reason for e in result.excluded}[back.pk] == (
+            "opted out: all bulk email"
+        )
+
+
 def test_a_campaign_names_its_kind_so_no_opt_out_is_got_round(persona, make_campaign):
     """ "All bulk email" as a campaign's kind reached a contact out of calls for vacancies."""
     with pytest.raises(ValidationError) as refused:
