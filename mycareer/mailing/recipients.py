@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import ngettext
 
 from mycareer.mailing.models import OutboxMessage
-from mycareer.organisations.keyaccounts import key_contact_exclusion
+from mycareer.organisations.keyaccounts import contact_blockers, key_contact_exclusion
 from mycareer.organisations.models import Contact, EmailOptOut, KeyContact, Organisation
 from mycareer.organisations.optouts import opt_outs_by_address
 from mycareer.organisations.search import OrganisationQuery, search_organisations
@@ -183,6 +184,35 @@ def recent_counts(emails, *, now: datetime.datetime, ignore_campaign=None) -> di
     return {row["email"]: row["n"] for row in rows}
 
 
+def key_contacts_elsewhere(emails: set[str], sender) -> dict[str, str]:
+    """Why each address that is a protected key contact on any record is left out.
+
+    A key contact is a person: the same address as a contact of another organisation
+    (a group's second record, someone listed twice) must not take a bulk email that
+    their owner has not agreed to. Two queries, and one more per protected record.
+    """
+    if not emails:
+        return {}
+    records = _with_eligibility(
+        Contact.objects.annotate(address=Lower("email")).filter(
+            address__in=emails, pk__in=KeyContact.objects.values("contact_id")
+        )
+    )
+    found: dict[str, str] = {}
+    for record in records:
+        address = record.email.lower()
+        if address in found:
+            continue
+        blockers = contact_blockers(contact=record, user=sender)
+        if blockers:
+            owners = ", ".join(str(b.key_account.operator) for b in blockers)
+            found[address] = (
+                f"excluded: the same address is a key contact of {owners} at "
+                f"{record.organisation}, no liaison agreement"
+            )
+    return found
+
+
 def recipient_list(
     contacts,
     *,
@@ -206,6 +236,7 @@ def recipient_list(
     keeping_out = EmailOptOut.keeping_out(purpose)
     # An opt-out is the address's: another record of it, or one deleted, counts too.
     by_address = opt_outs_by_address(c.email for c in contacts)
+    protected = key_contacts_elsewhere({c.email.lower() for c in contacts if c.email}, sender)
     result = RecipientList()
     seen: dict[str, Contact] = {}
     for contact in contacts:
@@ -223,7 +254,9 @@ def recipient_list(
         elif contact.email_bounced_at:
             reason = f"bounced before: on {contact.email_bounced_at:%-d %B %Y}"
             kind = Why.BOUNCED
-        elif exclusion := key_contact_exclusion(contact=contact, sender=sender):
+        elif exclusion := key_contact_exclusion(contact=contact, sender=sender) or protected.get(
+            email
+        ):
             reason, kind = exclusion, Why.KEY_CONTACT
         elif counts.get(email, 0) >= limit:
             reason = (

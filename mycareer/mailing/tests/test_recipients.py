@@ -204,6 +204,37 @@ def test_key_contacts_are_left_out_without_liaison(persona, cast, tagged, filter
     assert contact.email not in reasons(result)
 
 
+def test_a_key_contact_is_protected_at_their_address_on_any_record(
+    persona, cast, tagged, filters, northbridge
+):
+    """Tom's key contact at Northbridge is also a contact of Birchwood, by the same address:
+    a campaign to Birchwood reached him there without Tom's agreement."""
+    tom, mailer = persona("operator"), persona("mailer")
+    david = northbridge.contacts.get(full_name="David Okoro")
+    account = keyaccounts.key_account_create(
+        organisation=northbridge, operator=tom, unit=cast["units"]["mech"], by=persona("admin")
+    )
+    keyaccounts.key_contact_mark(account=account, contact=david, guidance="", by=tom)
+    elsewhere = org_services.contact_create(
+        organisation=tagged[1], by=tom, full_name="David Okoro", email=david.email.upper()
+    )
+    result = recipient_list(contacts(filters), sender=mailer, purpose="events")
+    left = {e.contact.pk: e for e in result.excluded}
+    assert elsewhere not in result.included
+    assert left[elsewhere.pk].reason == (
+        "excluded: the same address is a key contact of Tom Bennett at Northbridge "
+        "Engineering Ltd, no liaison agreement"
+    )
+    assert left[elsewhere.pk].kind == Why.KEY_CONTACT
+    # Tom's own campaign, and the mailer's once Tom agrees, reach him once.
+    assert elsewhere in recipient_list(contacts(filters), sender=tom, purpose="events").included
+    [request] = keyaccounts.liaison_request_create(
+        requester=mailer, contact=david, reason="Fair", proposed_engagement="Bulk email"
+    )
+    keyaccounts.liaison_request_decide(request=request, approve=True, by=tom)
+    assert elsewhere in recipient_list(contacts(filters), sender=mailer, purpose="events").included
+
+
 def test_a_shared_address_is_sent_once(persona, tagged, filters):
     org_services.contact_create(
         organisation=tagged[1],

@@ -101,6 +101,10 @@ def test_a_colleague_who_left_is_removed_after_a_page_that_says_what_it_ends(
     assert "That person is no longer a member." in again.content.decode()
 
     client.force_login(ravi.user)
+    home = client.get(reverse("home")).content.decode()
+    assert "Your login is not linked to an organisation: ask one of its administrators" in home
+    mine = client.get(reverse("vacancies:mine")).content.decode()
+    assert "ask one of its administrators to invite you again" in mine
     for name in ("contacts", "activity"):
         response = client.get(reverse(f"employer:{name}"))
         assert response.status_code == 403
