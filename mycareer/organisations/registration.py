@@ -259,6 +259,13 @@ def _ensure_contact(organisation: Organisation, user: User) -> Contact:
     return contact
 
 
+def without_an_administrator(organisation: Organisation) -> bool:
+    """Whether nobody can sign in to change the organisation's profile and people."""
+    return not organisation.memberships.filter(
+        status=EmployerMembership.Status.ACTIVE, is_admin=True
+    ).exists()
+
+
 @transaction.atomic
 def registration_decide(
     *, registration: RegistrationRequest, approve: bool, by: User, reason: str = ""
@@ -282,6 +289,10 @@ def registration_decide(
     organisation = registration.organisation
     if approve:
         membership.status = EmployerMembership.Status.ACTIVE
+        if without_an_administrator(organisation):
+            # Nobody could invite colleagues or change the profile otherwise (the only
+            # administrator left, or was erased): the person approved takes it on.
+            membership.is_admin = True
         if registration.kind == RegistrationRequest.Kind.NEW_ORGANISATION:
             organisation.status = Organisation.Status.ACTIVE
             organisation.save(update_fields=["status", "updated_at"])
@@ -293,7 +304,7 @@ def registration_decide(
         ):
             organisation.status = Organisation.Status.ARCHIVED
             organisation.save(update_fields=["status", "updated_at"])
-    membership.save(update_fields=["status"])
+    membership.save(update_fields=["status", "is_admin"])
     audit.log(
         registration,
         "organisations.registration.approved" if approve else "organisations.registration.declined",

@@ -212,7 +212,14 @@ def registration_detail(request, registration_id: int):
     return render(
         request,
         "organisations/employer/registration_detail.html",
-        {"registration": registration, "form": form, "duplicates": duplicates},
+        {
+            "registration": registration,
+            "form": form,
+            "duplicates": duplicates,
+            "takes_it_on": pending
+            and registration.kind == RegistrationRequest.Kind.JOIN
+            and reg.without_an_administrator(registration.organisation),
+        },
     )
 
 

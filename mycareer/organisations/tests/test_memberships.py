@@ -152,3 +152,37 @@ def test_an_address_invited_twice_is_not_left_waiting_once_it_joins(client, laur
     page = client.get(reverse("employer:contacts")).content.decode()
     assert "Invitations not yet accepted" not in page
     assert "nia@demo-employer.com" in page  # among who can sign in
+
+
+def test_who_joins_an_organisation_left_without_an_administrator_becomes_one(
+    client, persona, laura, brightwave, ravi
+):
+    """The only administrator left: nobody could change the profile or invite anyone, and
+    every colleague approved to join was a member only."""
+    EmployerMembership.objects.filter(user=laura).delete()  # erased, say
+    joining = reg.employer_register(
+        full_name="Sam New",
+        email="sam@demo-employer.com",
+        password="a-long-Password-9",
+        join=brightwave,
+    )
+    operator = persona("operator")
+    client.force_login(operator)
+    page = client.get(reverse("organisations:registration", args=[joining.pk])).content.decode()
+    assert "Brightwave Digital has no administrator on MyCareer" in page
+    assert "Approving makes Sam New its administrator." in page
+    reg.registration_decide(registration=joining, approve=True, by=operator)
+    assert EmployerMembership.objects.get(user=joining.user).is_admin
+    # With an administrator, the next one to join is a member.
+    later = reg.employer_register(
+        full_name="Ola Next",
+        email="ola@demo-employer.com",
+        password="a-long-Password-9",
+        join=brightwave,
+    )
+    page = client.get(reverse("organisations:registration", args=[later.pk])).content.decode()
+    assert "has no administrator" not in page
+    reg.registration_decide(registration=later, approve=True, by=operator)
+    assert not EmployerMembership.objects.get(user=later.user).is_admin
+    ravi.refresh_from_db()
+    assert not ravi.is_admin
