@@ -70,7 +70,7 @@ def build_message(
     row: OutboxMessage, campaign: Campaign, events, connection
 ) -> EmailMultiAlternatives:
     contact = row.contact
-    url = unsubscribe_url(contact.pk, campaign.purpose)
+    url = unsubscribe_url(contact.pk, campaign.purpose, address=row.email)
     content = render_for(campaign, contact, events=events, unsubscribe_url=url)
     message = _BuiltOnce(
         subject=content["subject"],
@@ -81,7 +81,9 @@ def build_message(
         connection=connection,
         headers={
             "Message-ID": row.message_id,
-            "List-Unsubscribe": f"<{url}>, <{unsubscribe_mailto(contact.pk, campaign.purpose)}>",
+            "List-Unsubscribe": (
+                f"<{url}>, <{unsubscribe_mailto(contact.pk, campaign.purpose, address=row.email)}>"
+            ),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "X-MyCareer-Campaign": str(campaign.pk),
         },

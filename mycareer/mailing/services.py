@@ -34,7 +34,7 @@ from mycareer.mailing.recipients import (
 )
 from mycareer.mailing.tasks import start_sending
 from mycareer.mailing.unsubscribe import unsubscribe_url
-from mycareer.organisations import merging
+from mycareer.organisations import merging, optouts
 from mycareer.organisations import services as organisation_services
 from mycareer.organisations.models import Contact, EmailOptOut
 from mycareer.organisations.search import OrganisationQuery, describe_query
@@ -462,6 +462,14 @@ def unsubscribe(*, contact: Contact, purpose: str) -> EmailOptOut:
     return organisation_services.contact_opt_out(
         contact=contact, purpose=purpose, method=EmailOptOut.Method.LINK, by=None
     )
+
+
+@transaction.atomic
+def unsubscribe_address(*, digest: str, purpose: str) -> None:
+    """The one-click unsubscribe of an address whose record went or now holds another
+    address: the address it was sent to leaves this kind of bulk email."""
+    optouts.keep_opt_out_of_address(digest, purpose)
+    log_event(logger, "mailing.unsubscribed", purpose=purpose, by="address", record="gone")
 
 
 # Merging organisations (see organisations.merging) --------------------------------

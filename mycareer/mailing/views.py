@@ -40,7 +40,9 @@ from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.recipients import Why, campaign_query
 from mycareer.mailing.sending import campaign_progress
 from mycareer.mailing.unsubscribe import read_token, unsubscribe_url
+from mycareer.organisations import optouts
 from mycareer.organisations.models import Contact, EmailOptOut, Organisation
+from mycareer.organisations.optouts import address_digest
 from mycareer.organisations.search import (
     FILTER_NAMES,
     OrganisationQuery,
@@ -578,13 +580,19 @@ def unsubscribe(request, token: str):
     again as if the first press had done nothing.
     """
     try:
-        contact_id, purpose, sample = read_token(token)
+        contact_id, purpose, sample, address = read_token(token)
     except signing.BadSignature:
         return render(request, "mailing/unsubscribe_invalid.html", status=400)
     contact = Contact.objects.filter(pk=contact_id).select_related("organisation").first()
-    if contact is None or purpose not in EmailOptOut.Purpose.values:
+    if purpose not in EmailOptOut.Purpose.values:
         return render(request, "mailing/unsubscribe_invalid.html", status=400)
     label = EmailOptOut.Purpose(purpose).label.lower()
+    if address and not sample and (contact is None or address_digest(contact.email) != address):
+        # The record was deleted or erased, or holds another address now: the address the
+        # email went to leaves, whoever the record is about today.
+        return _unsubscribe_address(request, address, purpose, label, token)
+    if contact is None:
+        return render(request, "mailing/unsubscribe_invalid.html", status=400)
     if sample:
         return render(
             request, "mailing/unsubscribe_sample.html", {"contact": contact, "label": label}
@@ -604,6 +612,17 @@ def unsubscribe(request, token: str):
     return render(
         request, "mailing/unsubscribe.html", {"contact": contact, "label": label, "token": token}
     )
+
+
+def _unsubscribe_address(request, digest: str, purpose: str, label: str, token: str):
+    context = {"contact": None, "label": label, "token": token}
+    already = optouts.kept_opt_out(digest, purpose)
+    if already is not None:
+        return render(request, "mailing/unsubscribe_done.html", {**context, "already": already})
+    if request.method == "POST":
+        services.unsubscribe_address(digest=digest, purpose=purpose)
+        return render(request, "mailing/unsubscribe_done.html", context)
+    return render(request, "mailing/unsubscribe.html", context)
 
 
 def _chart_query(request) -> tuple[ChartForm, chart.ChartQuery]:

@@ -73,3 +73,21 @@ def forget_opt_outs_of_address(email: str, purpose: str) -> int:
         address_digest=address_digest(email), purpose=purpose
     ).delete()
     return records + kept
+
+
+def kept_opt_out(digest: str, purpose: str) -> KeptOptOut | None:
+    """The earliest kept opt-out that already keeps this kind of email from the address."""
+    return (
+        KeptOptOut.objects.filter(
+            address_digest=digest, purpose__in=[purpose, EmailOptOut.Purpose.ALL]
+        )
+        .order_by("created_at")
+        .first()
+    )
+
+
+def keep_opt_out_of_address(digest: str, purpose: str) -> KeptOptOut:
+    """An address that has no record now (or a record about someone else) leaves a kind of
+    bulk email: kept by its digest alone."""
+    kept, _ = KeptOptOut.objects.get_or_create(address_digest=digest, purpose=purpose)
+    return kept

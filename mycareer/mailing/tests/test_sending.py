@@ -101,6 +101,53 @@ def test_an_unsubscribe_link_of_a_contact_out_of_all_bulk_email_says_so(client, 
     ]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_unsubscribe_link_of_a_sent_email_works_after_its_record_is_gone(
+    client, persona, tagged, filters, make_campaign, send_now, smtp_server, run_worker, settings
+):
+    """The link an email carried named a record: once the record was deleted it answered
+    "This unsubscribe link is not valid", and once its address changed it would have
+    unsubscribed whoever the record was about now."""
+    from mycareer.mailing.recipients import contacts_for, recipient_list
+    from mycareer.organisations import services as org_services
+    from mycareer.organisations.search import OrganisationQuery
+
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_RATE": 0}
+    send_now(make_campaign())
+    run_worker()
+    links = {}
+    for message in smtp_server.wait_for(6):
+        header = message["List-Unsubscribe"]
+        links[message["To"]] = header[header.index("/email/") : header.index(">")]
+    mailer, aurora = persona("mailer"), tagged[0]
+    gone, moved = aurora.contacts.order_by("email")
+    org_services.contact_delete(contact=gone, by=mailer)
+    org_services.contact_update(contact=moved, by=mailer, email="successor@aurora.example.com")
+
+    for address in ("p0@aurora.example.com", "p1@aurora.example.com"):
+        page = client.get(links[address])
+        assert page.status_code == 200
+        assert "The address this email was sent to will no longer receive" in page.text
+        done = client.post(links[address])
+        assert "will no longer receive event promotion" in done.text
+        assert "since" in client.get(links[address]).text  # back later: already done
+    assert not EmailOptOut.objects.filter(contact=moved).exists()  # the successor's record
+
+    # Both addresses stay out when they come back; the successor still gets email.
+    org_services.contact_create(
+        organisation=aurora, by=mailer, full_name="Back Again", email="p0@aurora.example.com"
+    )
+    org_services.contact_create(
+        organisation=tagged[1], by=mailer, full_name="Moved On", email="p1@aurora.example.com"
+    )
+    result = recipient_list(
+        contacts_for(OrganisationQuery.from_filters(filters)), sender=mailer, purpose="events"
+    )
+    included = {c.email for c in result.included}
+    assert "successor@aurora.example.com" in included
+    assert not {"p0@aurora.example.com", "p1@aurora.example.com"} & included
+
+
 @pytest.mark.django_db
 def test_a_forged_unsubscribe_token_is_refused(client, tagged):
     contact = tagged[0].contacts.first()
