@@ -273,6 +273,10 @@ def contact_update(*, contact: Contact, by: User | None, **data) -> dict:
         data["email"] = (data["email"] or "").strip().lower()
         _check_contact_email(contact.organisation, data["email"], exclude=contact.pk)
     was_visible = contact.visible_to_students
+    if "email" in data and data["email"] != contact.email.strip().lower():
+        # The old address keeps its "no" (the record may now be about someone else);
+        # the record keeps its own too, erring on the side of not emailing.
+        optouts.keep_opt_outs_of([contact])
     changed = apply_changes(contact, CONTACT_FIELDS, data)
     if not changed:
         return {}

@@ -83,7 +83,9 @@ def test_an_opt_out_is_the_addresss_whichever_record_it_came_through(persona, ta
     assert leaving in result.included
 
 
-@pytest.mark.parametrize("how", ["contact deleted", "organisation deleted", "person erased"])
+@pytest.mark.parametrize(
+    "how", ["contact deleted", "organisation deleted", "person erased", "address changed"]
+)
 def test_an_opt_out_outlives_its_record_and_keeps_the_address_out_when_it_returns(
     persona, tagged, filters, how
 ):
@@ -100,8 +102,12 @@ def test_an_opt_out_outlives_its_record_and_keeps_the_address_out_when_it_return
         org_services.contact_delete(contact=leaving, by=mailer)
     elif how == "organisation deleted":
         org_services.organisation_delete(organisation=aurora, by=admin)
-    else:
+    elif how == "person erased":
         personal_data_erase(subject=subject_from_ids([], [leaving.pk]), by=admin)
+    else:  # the record is someone else's now
+        org_services.contact_update(
+            contact=leaving, by=mailer, email="successor@aurora.example.com"
+        )
     assert address not in {c.email for c in Contact.objects.all()}
     assert address not in str(list(KeptOptOut.objects.values_list("address_digest", flat=True)))
     # The address comes back, on a new record (a spreadsheet, a fair's list).
