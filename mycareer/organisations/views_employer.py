@@ -38,6 +38,7 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
 )
+from mycareer.organisations.optouts import opt_outs_by_address
 from mycareer.organisations.timeline import organisation_timeline, timeline_request
 
 INVITATION_DAYS = 30
@@ -417,7 +418,10 @@ def preferences(request):
     contact = Contact.objects.filter(user=request.user).select_related("organisation").first()
     if contact is None:
         raise Http404("Your contact record is not set up yet.")
-    opted_out = set(contact.opt_outs.values_list("purpose", flat=True))
+    # The address's choices, whichever of its records (or an earlier, deleted one) made them.
+    opted_out = set(contact.opt_outs.values_list("purpose", flat=True)) | (
+        opt_outs_by_address([contact.email]).get(contact.email.strip().lower(), set())
+    )
     initial = {
         purpose: purpose not in opted_out and EmailOptOut.Purpose.ALL not in opted_out
         for purpose in PREFERENCE_PURPOSES

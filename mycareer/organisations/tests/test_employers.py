@@ -1,5 +1,7 @@
 """Employer self-service: registration with risk checks, moderation, profile, contacts."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -271,6 +273,28 @@ def test_preferences_record_opt_outs_per_purpose(client, laura):
         {"newsletters": "on", "events": "on", "vacancies": "on", "other": "on"},
     )
     assert not EmailOptOut.objects.filter(contact__user=laura).exists()
+
+
+def test_preferences_show_what_the_address_chose_through_another_record(client, laura, brightwave):
+    """Laura unsubscribed through a link sent to her record at another organisation: her
+    preferences said she was still subscribed, and nothing went to her."""
+    from mycareer.organisations.tests.factories import ContactFactory
+
+    other = ContactFactory(organisation__name="Her Old Firm Ltd", email=laura.email.upper())
+    services.contact_opt_out(contact=other, purpose="events", method="link", by=None)
+    client.force_login(laura)
+    page = client.get(reverse("employer:preferences")).content.decode()
+
+    def ticked(name: str) -> bool:
+        return "checked" in re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
+
+    assert not ticked("events") and ticked("newsletters")
+    # Ticking it again takes her back, at her address.
+    client.post(
+        reverse("employer:preferences"),
+        {"newsletters": "on", "events": "on", "vacancies": "on", "other": "on"},
+    )
+    assert not EmailOptOut.objects.filter(contact=other).exists()
 
 
 @pytest.mark.parametrize(("name", "status"), [("operator", 200), ("viewer", 403), ("student", 403)])
