@@ -304,6 +304,34 @@ def contact_delete(*, contact: Contact, by: User | None) -> None:
 
 
 @transaction.atomic
+def contact_remove_by_employer(*, contact: Contact, by: User) -> None:
+    """An organisation's administrator removes a person who left (their name, job title,
+    email and phone; a "no" to bulk email is kept by the address alone).
+
+    Not a key contact (the university's staff look after that relationship and are asked
+    first), nor a colleague who can still sign in for the organisation.
+    """
+    contact = Contact.objects.select_for_update().select_related("organisation").get(pk=contact.pk)
+    owners = [str(link.key_account.operator) for link in contact.key_links.all()]
+    if owners:
+        raise ValidationError(
+            f"{contact.full_name} is a key contact of {joined(owners)} at the university: "
+            "ask them, or the Careers Centre, to remove them."
+        )
+    if (
+        contact.user_id
+        and contact.organisation.memberships.filter(
+            user_id=contact.user_id, status=EmployerMembership.Status.ACTIVE
+        ).exists()
+    ):
+        raise ValidationError(
+            f"{contact.full_name} can still sign in for {contact.organisation}: remove their "
+            "sign-in under “Who can sign in” first."
+        )
+    contact_delete(contact=contact, by=by)
+
+
+@transaction.atomic
 def contact_opt_out(*, contact: Contact, purpose: str, method: str, by: User | None) -> EmailOptOut:
     """Record that a contact does not want a kind of bulk email."""
     opt_out, created = EmailOptOut.objects.get_or_create(

@@ -10,6 +10,11 @@ urlpatterns = [
     path("contacts/", views_employer.contacts, name="contacts"),
     path("contacts/new/", views_employer.contact_form, name="contact_create"),
     path("contacts/<int:contact_id>/", views_employer.contact_form, name="contact_edit"),
+    path(
+        "contacts/<int:contact_id>/remove/",
+        views_employer.contact_remove,
+        name="contact_remove",
+    ),
     path("people/<int:membership_id>/role/", views_employer.member_role, name="member_role"),
     path("people/<int:membership_id>/remove/", views_employer.member_remove, name="member_remove"),
     path("preferences/", views_employer.preferences, name="preferences"),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import check_perm
+from mycareer.audit.selectors import audit_for_object
 from mycareer.core.clientip import client_ip
 from mycareer.core.forms import add_validation_error
 from mycareer.core.pagination import Paginator
@@ -408,6 +409,42 @@ def contact_form(request, contact_id: int | None = None):
         request,
         "organisations/employer/contact_form.html",
         {"form": form, "contact": contact, "organisation": organisation},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require("organisations.use_employer_pages")
+def contact_remove(request, contact_id: int):
+    """Remove a person who left, after a page that says what it removes."""
+    membership = _membership(request, admin=True)
+    organisation = membership.organisation
+    try:
+        contact = Contact.objects.get(pk=contact_id, organisation=organisation)
+    except Contact.DoesNotExist:
+        if request.method == "POST" and _contact_removed_from(organisation, contact_id):
+            messages.info(request, "That person was already removed.")  # pressed twice
+            return redirect("employer:contacts")
+        raise Http404("No such person.") from None
+    if request.method == "POST":
+        try:
+            services.contact_remove_by_employer(contact=contact, by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("employer:contact_edit", contact.pk)
+        messages.success(request, f"{contact.full_name} is removed from {organisation}.")
+        return redirect("employer:contacts")
+    return render(
+        request,
+        "organisations/employer/contact_remove.html",
+        {"contact": contact, "organisation": organisation},
+    )
+
+
+def _contact_removed_from(organisation: Organisation, contact_id: int) -> bool:
+    return (
+        audit_for_object(Contact(pk=contact_id))
+        .filter(action="organisations.contact.deleted", data__organisation=organisation.pk)
+        .exists()
     )
 
 

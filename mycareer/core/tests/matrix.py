@@ -282,6 +282,7 @@ ROUTE_ARGUMENTS = {
     "organisations:key_contact_unmark": {"pk": "key_org", "contact_id": "key_contact"},
     "organisations:liaison_request_create": {"pk": "key_org", "contact_id": "key_contact"},
     "employer:contact_edit": {"contact_id": "contact"},
+    "employer:contact_remove": {"contact_id": "contact"},
     "employer:member_role": {"membership_id": "colleague"},
     "employer:member_remove": {"membership_id": "colleague"},
     "mailing:campaign": {"pk": "campaign"},

@@ -186,3 +186,75 @@ def test_who_joins_an_organisation_left_without_an_administrator_becomes_one(
     assert not EmployerMembership.objects.get(user=later.user).is_admin
     ravi.refresh_from_db()
     assert not ravi.is_admin
+
+
+def test_an_administrator_removes_a_person_who_left_and_their_no_to_email_stays(
+    client, persona, cast, laura, brightwave
+):
+    from mycareer.mailing.recipients import recipient_list
+    from mycareer.organisations import services
+    from mycareer.organisations.models import Contact, EmailOptOut
+    from mycareer.organisations.optouts import opt_outs_by_address
+
+    left = services.contact_create(
+        organisation=brightwave,
+        by=laura,
+        full_name="Imogen Nolan",
+        email="imogen@demo-employer.com",
+    )
+    services.contact_opt_out(contact=left, purpose="all", method="link", by=None)
+    client.force_login(laura)
+    edit = client.get(reverse("employer:contact_edit", args=[left.pk])).content.decode()
+    remove = reverse("employer:contact_remove", args=[left.pk])
+    assert f'href="{remove}"' in edit
+    page = client.get(remove).content.decode()
+    assert "their name, job title, email address and phone" in page
+    assert Contact.objects.filter(pk=left.pk).exists()  # a page, not the act
+    done = client.post(remove, follow=True).content.decode()
+    assert "Imogen Nolan is removed from Brightwave Digital." in done
+    assert not Contact.objects.filter(pk=left.pk).exists()
+    assert not EmailOptOut.objects.filter(contact_id=left.pk).exists()
+    assert opt_outs_by_address(["imogen@demo-employer.com"]) == {
+        "imogen@demo-employer.com": {"all"}
+    }
+    again = client.post(remove, follow=True).content.decode()
+    assert "That person was already removed." in again
+    back = services.contact_create(
+        organisation=brightwave,
+        by=laura,
+        full_name="Imogen Nolan",
+        email="imogen@demo-employer.com",
+    )
+    result = recipient_list([back], sender=persona("admin"), purpose="events")
+    assert result.included == []
+
+
+def test_key_contacts_and_colleagues_who_sign_in_are_not_removed_from_the_employer_side(
+    client, persona, cast, laura, brightwave, ravi, employer_b
+):
+    from mycareer.organisations import keyaccounts, services
+    from mycareer.organisations.models import Contact
+
+    tom = persona("operator")
+    key = services.contact_create(
+        organisation=brightwave, by=tom, full_name="Amelia Turner", email="amelia@demo-employer.com"
+    )
+    account = keyaccounts.key_account_create(
+        organisation=brightwave, operator=tom, unit=cast["units"]["mech"], by=persona("admin")
+    )
+    keyaccounts.key_contact_mark(account=account, contact=key, guidance="", by=tom)
+    own = Contact.objects.get(organisation=brightwave, user=laura)
+    client.force_login(laura)
+    for contact, why in (
+        (key, "is a key contact of Tom Bennett at the university"),
+        (own, "can still sign in for Brightwave Digital"),
+    ):
+        response = client.post(reverse("employer:contact_remove", args=[contact.pk]), follow=True)
+        assert why in response.content.decode()
+        assert Contact.objects.filter(pk=contact.pk).exists()
+    # A member who does not administer, and another organisation's administrator.
+    client.force_login(ravi.user)
+    assert client.post(reverse("employer:contact_remove", args=[key.pk])).status_code == 403
+    client.force_login(employer_b)
+    assert client.get(reverse("employer:contact_remove", args=[key.pk])).status_code == 404
+    assert client.post(reverse("employer:contact_remove", args=[key.pk])).status_code == 404
