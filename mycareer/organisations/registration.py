@@ -342,7 +342,7 @@ def _members_locked(organisation: Organisation) -> list[EmployerMembership]:
     """The organisation's active memberships, locked until the transaction ends: two
     administrators each stepping down at once cannot leave it with none."""
     return list(
-        EmployerMembership.objects.select_for_update()
+        EmployerMembership.objects.select_for_update(of=("self",))
         .filter(organisation=organisation, status=EmployerMembership.Status.ACTIVE)
         .select_related("user", "organisation")
         .order_by("pk")
