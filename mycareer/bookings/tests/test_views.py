@@ -91,6 +91,11 @@ def test_a_draft_does_not_say_that_booking_is_open(client, tom):
     page = text(client.get(reverse("events:detail", args=[event.pk])))
     assert "Booking is open" not in page
     assert "Booking opens when the event is published and stays open until it starts." in page
+    # Its bookings page does not offer to book a student in, only to be refused.
+    manage = text(client.get(url("manage", event.pk)))
+    assert "Book them in" not in manage
+    publish = reverse("events:publish", args=[event.pk])
+    assert f'This event is a draft: it takes bookings once it is <a href="{publish}">' in manage
 
 
 @pytest.mark.django_db
