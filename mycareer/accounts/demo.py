@@ -258,6 +258,13 @@ def seed_university(cast: dict) -> None:
         User.Kind.EMPLOYER,
         job_title="Early Careers Lead",
     )
+    # Laura's colleague, who signs in for Brightwave Digital too and sees without changing.
+    colleague = _user(
+        "imogen.nolan@demo-employer.com",
+        "Imogen Nolan",
+        User.Kind.EMPLOYER,
+        job_title="Community Partnerships Officer",
+    )
 
     _seed_training_sessions(admin, staff, operator_course, bulk_course)
     _seed_signin_troubles()
@@ -268,6 +275,7 @@ def seed_university(cast: dict) -> None:
             "staff": staff,
             "students": students,
             "employer": employer,
+            "employer_colleague": colleague,
             "admin": admin,
         }
     )

@@ -549,6 +549,16 @@ def seed_organisations(cast: dict) -> None:
         organisation=employer_org,
         defaults={"is_admin": True, "status": EmployerMembership.Status.ACTIVE},
     )
+    colleague = cast.get("employer_colleague")
+    if colleague is not None:
+        Contact.objects.filter(organisation=employer_org, email=colleague.email).update(
+            user=colleague
+        )
+        EmployerMembership.objects.get_or_create(
+            user=colleague,
+            organisation=employer_org,
+            defaults={"is_admin": False, "status": EmployerMembership.Status.ACTIVE},
+        )
     cast["organisations"] = organisations
 
 

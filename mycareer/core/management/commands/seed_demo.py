@@ -12,6 +12,7 @@ DEMO_LOGINS = [
     ("untrained@demo.ac.uk", "operator grant, training expired"),
     ("student@demo.ac.uk", "student, MEng Mechanical Engineering year 3"),
     ("employer@demo-employer.com", "employer contact"),
+    ("imogen.nolan@demo-employer.com", "employer colleague (member only)"),
 ]
 
 
