@@ -95,6 +95,7 @@ class OrganisationsConfig(AppConfig):
                 "organisations.registration.declined": "Registration declined",
                 "organisations.invitation.created": "Colleague invited",
                 "organisations.invitation.accepted": "Invitation accepted",
+                "organisations.invitation.withdrawn": "Invitation withdrawn",
                 "organisations.membership.admin_granted": "Made an administrator",
                 "organisations.membership.admin_removed": "No longer an administrator",
                 "organisations.membership.ended": "Membership ended",

@@ -335,6 +335,25 @@ def invitation_create(*, organisation: Organisation, email: str, by: User) -> Em
     return invitation
 
 
+@transaction.atomic
+def invitation_withdraw(*, invitation: EmployerInvitation, by: User) -> None:
+    """Withdraw an invitation not yet used (sent to a wrong address, say): its link stops
+    working at once."""
+    audit.log(
+        invitation.organisation,
+        "organisations.invitation.withdrawn",
+        by=by,
+        data={"email": invitation.email, "invitation": invitation.pk},
+    )
+    log_event(
+        logger,
+        "organisations.invitation.withdrawn",
+        organisation=invitation.organisation_id,
+        by=by.pk,
+    )
+    invitation.delete()
+
+
 # Who signs in for an organisation ---------------------------------------------------------
 
 

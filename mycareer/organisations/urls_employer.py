@@ -17,6 +17,11 @@ urlpatterns = [
     ),
     path("people/<int:membership_id>/role/", views_employer.member_role, name="member_role"),
     path("people/<int:membership_id>/remove/", views_employer.member_remove, name="member_remove"),
+    path(
+        "invitations/<int:invitation_id>/withdraw/",
+        views_employer.invitation_withdraw,
+        name="invitation_withdraw",
+    ),
     path("preferences/", views_employer.preferences, name="preferences"),
     path("activity/", views_employer.activity, name="activity"),
 ]

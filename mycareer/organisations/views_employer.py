@@ -46,13 +46,22 @@ INVITATION_DAYS = 30
 PREFERENCE_PURPOSES = ("events", "newsletters", "vacancies", "other")
 
 
+def _waiting(invitations):
+    """Invitations whose link still works: not used, and not older than INVITATION_DAYS."""
+    since = timezone.now() - datetime.timedelta(days=INVITATION_DAYS)
+    return invitations.filter(accepted_at__isnull=True, created_at__gte=since)
+
+
+def _waiting_invitations(organisation: Organisation):
+    return _waiting(organisation.invitations.select_related("invited_by"))
+
+
 def _invitation(token: str) -> EmployerInvitation | None:
     if not token:
         return None
-    since = timezone.now() - datetime.timedelta(days=INVITATION_DAYS)
     return (
-        EmployerInvitation.objects.select_related("organisation")
-        .filter(token=token, accepted_at__isnull=True, created_at__gte=since)
+        _waiting(EmployerInvitation.objects.select_related("organisation"))
+        .filter(token=token)
         .first()
     )
 
@@ -310,7 +319,7 @@ def contacts(request):
             .select_related("user")
             .order_by("-is_admin", "user__full_name"),
             "invite_form": invite_form,
-            "invitations": organisation.invitations.filter(accepted_at__isnull=True)[:10],
+            "invitations": _waiting_invitations(organisation)[:20],
         },
     )
 
@@ -348,6 +357,28 @@ def member_role(request, membership_id: int):
             f"{member.user} is now "
             + ("an administrator." if is_admin else "a member: they see but do not change."),
         )
+    return redirect("employer:contacts")
+
+
+@require_http_methods(["POST"])
+@require("organisations.use_employer_pages")
+def invitation_withdraw(request, invitation_id: int):
+    """Withdraw an invitation not yet used; its link stops working at once."""
+    organisation = _membership(request, admin=True).organisation
+    invitation = _waiting_invitations(organisation).filter(pk=invitation_id).first()
+    if invitation is None:
+        if not organisation.invitations.filter(pk=invitation_id).exists() and not (
+            audit_for_object(organisation)
+            .filter(action="organisations.invitation.withdrawn", data__invitation=invitation_id)
+            .exists()
+        ):
+            raise Http404("No such invitation.")
+        messages.info(request, "That invitation was already used, withdrawn or out of date.")
+        return redirect("employer:contacts")
+    reg.invitation_withdraw(invitation=invitation, by=request.user)
+    messages.success(
+        request, f"The invitation to {invitation.email} is withdrawn: its link no longer works."
+    )
     return redirect("employer:contacts")
 
 

@@ -65,7 +65,11 @@ def sample_objects(persona) -> dict:
     from mycareer.mailing import services as mailing
     from mycareer.mailing.unsubscribe import make_token
     from mycareer.organisations import keyaccounts, services
-    from mycareer.organisations.models import EmployerMembership, RegistrationRequest
+    from mycareer.organisations.models import (
+        EmployerInvitation,
+        EmployerMembership,
+        RegistrationRequest,
+    )
     from mycareer.organisations.registration import employer_register
     from mycareer.organisations.tests.factories import key_account_with_contact
     from mycareer.usergroup import services as usergroup
@@ -86,6 +90,9 @@ def sample_objects(persona) -> dict:
     type(contact).objects.filter(pk=contact.pk).update(user=laura)
     EmployerMembership.objects.create(
         user=laura, organisation=brightwave, is_admin=True, status="active"
+    )
+    invitation = EmployerInvitation.objects.create(
+        organisation=brightwave, email="new@demo-employer.com", token="matrix", invited_by=laura
     )
     # A colleague who signs in for Brightwave too, and sees without changing.
     colleague = EmployerMembership.objects.create(
@@ -203,6 +210,7 @@ def sample_objects(persona) -> dict:
         "other_org": northbridge.pk,
         "contact": contact.pk,
         "colleague": colleague.pk,
+        "invitation": invitation.pk,
         "note_org": northbridge.pk,
         "note": note.pk,
         "key_org": northbridge.pk,
@@ -284,6 +292,7 @@ ROUTE_ARGUMENTS = {
     "employer:contact_edit": {"contact_id": "contact"},
     "employer:contact_remove": {"contact_id": "contact"},
     "employer:member_role": {"membership_id": "colleague"},
+    "employer:invitation_withdraw": {"invitation_id": "invitation"},
     "employer:member_remove": {"membership_id": "colleague"},
     "mailing:campaign": {"pk": "campaign"},
     "mailing:campaign_edit": {"pk": "campaign"},

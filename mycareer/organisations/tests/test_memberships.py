@@ -258,3 +258,38 @@ def test_key_contacts_and_colleagues_who_sign_in_are_not_removed_from_the_employ
     client.force_login(employer_b)
     assert client.get(reverse("employer:contact_remove", args=[key.pk])).status_code == 404
     assert client.post(reverse("employer:contact_remove", args=[key.pk])).status_code == 404
+
+
+def test_an_invitation_sent_to_a_wrong_address_is_withdrawn_and_its_link_stops_working(
+    client, laura, brightwave, employer_b
+):
+    invitation = reg.invitation_create(
+        organisation=brightwave, email="laura.chen@gmail.example.com", by=laura
+    )
+    withdraw = reverse("employer:invitation_withdraw", args=[invitation.pk])
+    client.force_login(employer_b)  # another organisation's administrator
+    assert client.post(withdraw).status_code == 404
+    client.force_login(laura)
+    page = client.get(reverse("employer:contacts")).content.decode()
+    assert "laura.chen@gmail.example.com" in page and f'action="{withdraw}"' in page
+    done = client.post(withdraw, follow=True).content.decode()
+    assert "The invitation to laura.chen@gmail.example.com is withdrawn" in done
+    assert "Invitations not yet accepted" not in done
+    again = client.post(withdraw, follow=True).content.decode()  # pressed twice
+    assert "That invitation was already used, withdrawn or out of date." in again
+    client.logout()
+    link = client.get(reverse("employer:register"), {"invite": invitation.token}, follow=True)
+    assert "This invitation has expired or was already used." in link.content.decode()
+    response = client.post(
+        reverse("employer:register"),
+        {
+            "invite": invitation.token,
+            "full_name": "Not Laura",
+            "email": "laura.chen@gmail.example.com",
+            "password1": "a-long-Password-9",
+            "password2": "a-long-Password-9",
+        },
+    )
+    assert not EmployerMembership.objects.filter(
+        user__email="laura.chen@gmail.example.com", status="active"
+    ).exists(), response.status_code
