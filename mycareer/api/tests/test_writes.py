@@ -244,6 +244,29 @@ def test_events_are_made_only_for_ones_own_units_and_changed_with_if_match(call,
     )
 
 
+def test_moving_a_published_event_through_the_api_emails_who_has_a_place(
+    call, token_for, persona, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from mycareer.bookings import services as booking_services
+
+    tom = persona("operator")
+    event = make_event(by=tom, title="Tom's talk", starts_at=at(far_monday(), 10), publish=True)
+    booking_services.staff_book_student(
+        event=event, student=persona("student"), by=tom, notify=False
+    )
+    secret = token_for("operator")
+    etag = call(secret, "get", f"/events/{event.pk}")["ETag"]
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = call(
+            secret, "patch", f"/events/{event.pk}", {"venue": "Room 9"}, HTTP_IF_MATCH=etag
+        )
+    assert moved.status_code == 200
+    queued = DBTaskResult.objects.filter(task_path__endswith="send_change_emails")
+    assert queued.count() == 1
+
+
 def test_a_student_books_and_cancels_with_their_own_token(call, token_for, persona):
     event = bookable_event(capacity=1)
     secret = token_for("student", scopes=["read", "bookings"])
