@@ -3,7 +3,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -11,6 +11,7 @@ from mycareer.core.aggregates import joined, split
 from mycareer.organisations.matching import name_key
 from mycareer.organisations.models import (
     Contact,
+    EmployerMembership,
     KeyAccount,
     KeyContact,
     LiaisonRequest,
@@ -48,9 +49,24 @@ def organisation_for_profile(pk: int) -> Organisation:
             Organisation.objects.select_related("sector", "unit", "created_by", "merged_into")
         )
         .annotate(tag_names=tag_names())
-        .prefetch_related(Prefetch("contacts", queryset=contacts_with_key_links()))
+        .prefetch_related(
+            Prefetch("contacts", queryset=contacts_with_key_links().annotate(**SIGNS_IN))
+        )
         .get(pk=pk)
     )
+
+
+# Each contact's sign-in for its organisation, in the contacts' own query: True for an
+# administrator, False for a member, None for a contact who does not sign in.
+SIGNS_IN = {
+    "signs_in_as_admin": Subquery(
+        EmployerMembership.objects.filter(
+            user_id=OuterRef("user_id"),
+            organisation_id=OuterRef("organisation_id"),
+            status=EmployerMembership.Status.ACTIVE,
+        ).values("is_admin")[:1]
+    )
+}
 
 
 def notes_for_organisation(organisation: Organisation) -> QuerySet[Note]:

@@ -293,3 +293,22 @@ def test_an_invitation_sent_to_a_wrong_address_is_withdrawn_and_its_link_stops_w
     assert not EmployerMembership.objects.filter(
         user__email="laura.chen@gmail.example.com", status="active"
     ).exists(), response.status_code
+
+
+def test_staff_see_who_signs_in_for_an_organisation_and_when_nobody_administers_it(
+    client, persona, laura, brightwave, ravi
+):
+    from mycareer.organisations.models import Contact
+
+    Contact.objects.create(
+        organisation=brightwave, full_name="Ravi Patel", email=ravi.user.email, user=ravi.user
+    )
+    client.force_login(persona("operator"))
+    page = " ".join(client.get(brightwave.get_absolute_url()).content.decode().split())
+    assert "Signs in for Brightwave Digital as its administrator" in page
+    assert "Signs in for Brightwave Digital as a member" in page
+    assert "Nobody signs in for Brightwave Digital as its administrator" not in page
+    EmployerMembership.objects.filter(user=laura).delete()  # erased, say
+    page = " ".join(client.get(brightwave.get_absolute_url()).content.decode().split())
+    assert "Nobody signs in for Brightwave Digital as its administrator" in page
+    assert "The next colleague approved to join becomes its administrator." in page
