@@ -184,33 +184,47 @@ def recent_counts(emails, *, now: datetime.datetime, ignore_campaign=None) -> di
     return {row["email"]: row["n"] for row in rows}
 
 
-def key_contacts_elsewhere(emails: set[str], sender) -> dict[str, str]:
-    """Why each address that is a protected key contact on any record is left out.
+@dataclass
+class AddressFacts:
+    """What other records of the recipients' addresses say about each address."""
+
+    # address -> why it is left out: a protected key contact on another record
+    protected: dict[str, str] = field(default_factory=dict)
+    # address -> when a message to it bounced, on any record
+    bounced: dict[str, datetime.datetime] = field(default_factory=dict)
+
+
+def address_facts(emails: set[str], sender) -> AddressFacts:
+    """Key contacts and bounces are the address's, whichever record holds them.
 
     A key contact is a person: the same address as a contact of another organisation
     (a group's second record, someone listed twice) must not take a bulk email that
-    their owner has not agreed to. Two queries, and one more per protected record.
+    their owner has not agreed to; and an address that bounced bounces on every record.
+    Two queries, and one more per protected record.
     """
+    facts = AddressFacts()
     if not emails:
-        return {}
+        return facts
     records = _with_eligibility(
         Contact.objects.annotate(address=Lower("email")).filter(
-            address__in=emails, pk__in=KeyContact.objects.values("contact_id")
+            Q(pk__in=KeyContact.objects.values("contact_id")) | Q(email_bounced_at__isnull=False),
+            address__in=emails,
         )
     )
-    found: dict[str, str] = {}
     for record in records:
         address = record.email.lower()
-        if address in found:
+        if bounced := record.email_bounced_at:
+            facts.bounced[address] = max(bounced, facts.bounced.get(address, bounced))
+        if address in facts.protected or not record.key_links_list:
             continue
         blockers = contact_blockers(contact=record, user=sender)
         if blockers:
             owners = ", ".join(str(b.key_account.operator) for b in blockers)
-            found[address] = (
+            facts.protected[address] = (
                 f"excluded: the same address is a key contact of {owners} at "
                 f"{record.organisation}, no liaison agreement"
             )
-    return found
+    return facts
 
 
 def recipient_list(
@@ -236,7 +250,7 @@ def recipient_list(
     keeping_out = EmailOptOut.keeping_out(purpose)
     # An opt-out is the address's: another record of it, or one deleted, counts too.
     by_address = opt_outs_by_address(c.email for c in contacts)
-    protected = key_contacts_elsewhere({c.email.lower() for c in contacts if c.email}, sender)
+    facts = address_facts({c.email.lower() for c in contacts if c.email}, sender)
     result = RecipientList()
     seen: dict[str, Contact] = {}
     for contact in contacts:
@@ -251,12 +265,12 @@ def recipient_list(
             chosen = min(kept_by, key=EmailOptOut.Purpose.values.index)
             reason = f"opted out: {EmailOptOut.Purpose(chosen).label.lower()}"
             kind = Why.OPTED_OUT
-        elif contact.email_bounced_at:
-            reason = f"bounced before: on {contact.email_bounced_at:%-d %B %Y}"
+        elif bounced_at := contact.email_bounced_at or facts.bounced.get(email):
+            reason = f"bounced before: on {bounced_at:%-d %B %Y}"
             kind = Why.BOUNCED
-        elif exclusion := key_contact_exclusion(contact=contact, sender=sender) or protected.get(
-            email
-        ):
+        elif exclusion := key_contact_exclusion(
+            contact=contact, sender=sender
+        ) or facts.protected.get(email):
             reason, kind = exclusion, Why.KEY_CONTACT
         elif counts.get(email, 0) >= limit:
             reason = (

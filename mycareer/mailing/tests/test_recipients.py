@@ -241,6 +241,21 @@ def test_a_key_contact_is_protected_at_their_address_on_any_record(
     assert elsewhere in recipient_list(contacts(filters), sender=mailer, purpose="events").included
 
 
+def test_an_address_that_bounced_is_left_out_on_every_record(persona, tagged, filters):
+    aurora, birchwood, _ = tagged
+    bounced = aurora.contacts.order_by("email").first()
+    Contact.objects.filter(pk=bounced.pk).update(
+        email_bounced_at=timezone.make_aware(datetime.datetime(2026, 10, 2, 9))
+    )
+    other = org_services.contact_create(
+        organisation=birchwood, by=persona("operator"), full_name="Same", email=bounced.email
+    )
+    result = recipient_list(contacts(filters), sender=persona("mailer"), purpose="events")
+    left = {e.contact.pk: e for e in result.excluded}
+    assert left[other.pk].reason == "bounced before: on 2 October 2026"
+    assert left[other.pk].kind == Why.BOUNCED
+
+
 def test_a_shared_address_is_sent_once(persona, tagged, filters):
     org_services.contact_create(
         organisation=tagged[1],
