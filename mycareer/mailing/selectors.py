@@ -1,17 +1,32 @@
+from django.db.models import Q
+from django.db.models.functions import Lower
+
 from mycareer.mailing.models import OutboxMessage
-from mycareer.organisations.models import Contact, EmailOptOut
+from mycareer.organisations import optouts
+from mycareer.organisations.models import Contact, EmailOptOut, KeptOptOut
 from mycareer.organisations.timeline import TimelineEntry
 
 
-def standing_opt_out(contact: Contact, purpose: str) -> EmailOptOut | None:
-    """The contact's earliest choice that already keeps this kind of bulk email from them:
-    an opt-out of `purpose` itself or of all bulk email. (Unlike a campaign's recipients,
-    an unsubscribe link for all bulk email is not done by an opt-out of one kind.)"""
-    return (
-        EmailOptOut.objects.filter(contact=contact, purpose__in=[purpose, EmailOptOut.Purpose.ALL])
-        .order_by("created_at")
-        .first()
-    )
+def standing_opt_out(contact: Contact, purpose: str) -> EmailOptOut | KeptOptOut | None:
+    """The earliest choice that already keeps this kind of bulk email from the contact's
+    address: an opt-out of `purpose` itself or of all bulk email, through this record,
+    another record of the address, or kept after a record went (see `optouts`). (Unlike
+    a campaign's recipients, an unsubscribe link for all bulk email is not done by an
+    opt-out of one kind.)"""
+    kinds = [purpose, EmailOptOut.Purpose.ALL]
+    mine = EmailOptOut.objects.filter(contact=contact, purpose__in=kinds)
+    if contact.email:
+        mine = EmailOptOut.objects.annotate(address=Lower("contact__email")).filter(
+            Q(contact=contact) | Q(address=contact.email.strip().lower()), purpose__in=kinds
+        )
+    found: list[EmailOptOut | KeptOptOut] = []
+    if first := mine.order_by("created_at").first():
+        found.append(first)
+    if contact.email and (
+        kept := optouts.kept_opt_out(optouts.address_digest(contact.email), purpose)
+    ):
+        found.append(kept)
+    return min(found, key=lambda choice: choice.created_at, default=None)
 
 
 def email_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEntry]:

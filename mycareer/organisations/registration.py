@@ -10,6 +10,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -217,10 +218,13 @@ def employer_register(
             confirm_duplicates=True,
         )
         membership_status = EmployerMembership.Status.ACTIVE
+        # Their own new organisation: pending, so no bulk email or student sees it yet.
+        _ensure_contact(organisation, user)
     else:
+        # A request to join someone else's organisation: they become one of its contacts
+        # only when the university approves it (bulk email reads the contacts).
         organisation = join
         membership_status = EmployerMembership.Status.PENDING
-    _ensure_contact(organisation, user)
     EmployerMembership.objects.create(
         user=user, organisation=organisation, is_admin=new, status=membership_status
     )
@@ -259,6 +263,17 @@ def _ensure_contact(organisation: Organisation, user: User) -> Contact:
     return contact
 
 
+def email_confirmed(user: User) -> bool:
+    """Whether the person opened the confirmation link sent to their address.
+
+    Registering on the site records the address as unconfirmed until then; a login made
+    by the university (a script, an import) has no such record and is taken as it is.
+    """
+    return not EmailAddress.objects.filter(
+        user=user, email__iexact=user.email, verified=False
+    ).exists()
+
+
 def without_an_administrator(organisation: Organisation) -> bool:
     """Whether nobody can sign in to change the organisation's profile and people."""
     return not organisation.memberships.filter(
@@ -277,6 +292,14 @@ def registration_decide(
         raise ValidationError("This registration has already been decided.")
     if not approve and not reason.strip():
         raise ValidationError({"reason": "Give the reason: it is emailed to the employer."})
+    if approve and not email_confirmed(registration.user):
+        # Anyone can type someone else's address: approving it would put an organisation
+        # (or a colleague) live in the name of whoever owns it.
+        raise ValidationError(
+            f"{registration.user} has not confirmed their email address yet, so MyCareer "
+            "does not know the address is theirs: approve once they have opened the link "
+            "it sent them."
+        )
     registration.status = (
         RegistrationRequest.Status.APPROVED if approve else RegistrationRequest.Status.DECLINED
     )
@@ -289,6 +312,7 @@ def registration_decide(
     organisation = registration.organisation
     if approve:
         membership.status = EmployerMembership.Status.ACTIVE
+        _ensure_contact(organisation, registration.user)
         if without_an_administrator(organisation):
             # Nobody could invite colleagues or change the profile otherwise (the only
             # administrator left, or was erased): the person approved takes it on.

@@ -227,6 +227,7 @@ def registration_detail(request, registration_id: int):
             "registration": registration,
             "form": form,
             "duplicates": duplicates,
+            "confirmed": reg.email_confirmed(registration.user),
             "takes_it_on": pending
             and registration.kind == RegistrationRequest.Kind.JOIN
             and reg.without_an_administrator(registration.organisation),

@@ -88,6 +88,23 @@ def test_an_unsubscribe_link_opened_again_says_since_when_instead_of_asking_agai
 
 
 @pytest.mark.django_db
+def test_an_unsubscribe_link_of_an_address_already_out_through_another_record_says_so(
+    client, persona, tagged
+):
+    from mycareer.organisations import services as org_services
+
+    first = tagged[0].contacts.order_by("email").first()
+    second = org_services.contact_create(
+        organisation=tagged[1], by=persona("operator"), full_name="Same", email=first.email
+    )
+    with time_machine.travel(datetime.datetime(2026, 11, 3, 9, tzinfo=datetime.UTC)):
+        client.post(reverse("mailing:unsubscribe", args=[make_token(first.pk, "events")]))
+    page = client.get(reverse("mailing:unsubscribe", args=[make_token(second.pk, "events")]))
+    assert "Stop receiving" not in page.text
+    assert "unsubscribed from event promotion since 3 November 2026" in page.text
+
+
+@pytest.mark.django_db
 def test_an_unsubscribe_link_of_a_contact_out_of_all_bulk_email_says_so(client, tagged):
     contact = tagged[0].contacts.first()
     EmailOptOut.objects.create(contact=contact, purpose="all", method="staff")

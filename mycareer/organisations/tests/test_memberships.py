@@ -312,3 +312,55 @@ def test_staff_see_who_signs_in_for_an_organisation_and_when_nobody_administers_
     page = " ".join(client.get(brightwave.get_absolute_url()).content.decode().split())
     assert "Nobody signs in for Brightwave Digital as its administrator" in page
     assert "The next colleague approved to join becomes its administrator." in page
+
+
+def test_asking_to_join_makes_no_contact_until_the_university_approves(persona, laura, brightwave):
+    """A stranger who asked to join Brightwave was at once one of its contacts, and stayed
+    one when declined: a campaign to Brightwave's contacts would have reached them."""
+    from mycareer.organisations.models import Contact
+
+    operator = persona("operator")
+    declined = reg.employer_register(
+        full_name="Mallory Evil",
+        email="mallory@example.net",
+        password="a-long-Password-9",
+        join=brightwave,
+    )
+    approved = reg.employer_register(
+        full_name="Sam New",
+        email="sam@demo-employer.com",
+        password="a-long-Password-9",
+        join=brightwave,
+    )
+    emails = set(brightwave.contacts.values_list("email", flat=True))
+    assert not {"mallory@example.net", "sam@demo-employer.com"} & emails
+    reg.registration_decide(registration=declined, approve=False, by=operator, reason="Unknown")
+    reg.registration_decide(registration=approved, approve=True, by=operator)
+    assert not Contact.objects.filter(email="mallory@example.net").exists()
+    assert brightwave.contacts.get(email="sam@demo-employer.com").user == approved.user
+
+
+def test_a_registration_is_approved_only_once_its_address_is_confirmed(client, persona, cast):
+    """Anyone can type someone else's address; an approved registration put an organisation
+    live in the name of whoever owned it, though they never opened the link."""
+    from allauth.account.models import EmailAddress
+
+    from mycareer.organisations.models import Organisation, RegistrationRequest
+    from mycareer.organisations.tests.test_registration import form
+
+    client.post(reverse("employer:register"), form())
+    registration = RegistrationRequest.objects.get(user__email="kim@kittiwake.studio")
+    operator = persona("operator")
+    client.force_login(operator)
+    detail = reverse("organisations:registration", args=[registration.pk])
+    assert "Not confirmed yet" in client.get(detail).content.decode()
+    refused = client.post(detail, {"decision": "approve"}).content.decode()
+    assert "has not confirmed their email address yet" in refused
+    registration.refresh_from_db()
+    assert registration.status == "pending"
+    assert registration.organisation.status == Organisation.Status.PENDING
+    EmailAddress.objects.filter(user=registration.user).update(verified=True)
+    assert "Confirmed" in client.get(detail).content.decode()
+    assert client.post(detail, {"decision": "approve"}).status_code == 302
+    registration.refresh_from_db()
+    assert registration.status == "approved"
