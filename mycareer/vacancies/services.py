@@ -237,6 +237,13 @@ def vacancy_update(*, vacancy: Vacancy, by: User, submit: bool = False, **data) 
         return _propose_edit(vacancy, by, proposed)
     live = {name: _live(vacancy, name) for name in proposed}
     changed = {name: [live[name], value] for name, value in proposed.items() if value != live[name]}
+    if vacancy.status == Status.REJECTED and not changed:
+        # Sent again as it was, it would only be turned down again, and the reason the
+        # employer needs to read would be gone.
+        raise ValidationError(
+            "Nothing was changed since the Careers Centre turned this vacancy down: change "
+            "what its reason asks for, then send it again."
+        )
     to_moderation = vacancy.status == Status.REJECTED or (submit and vacancy.status == Status.DRAFT)
     if not changed and not to_moderation:
         return {}

@@ -162,6 +162,12 @@ def test_rejected_needs_a_reason_and_an_edit_sends_it_back(submitted, employer_a
     with pytest.raises(ValidationError) as raised:
         services.vacancy_submit(vacancy=rejected, by=employer_a)
     assert "not approved" in str(raised.value)
+    # …nor is saving its edit form unchanged, which kept nothing but lost the reason…
+    with pytest.raises(ValidationError, match="Nothing was changed since the Careers Centre"):
+        services.vacancy_update(vacancy=rejected, by=employer_a, salary="£28,000 a year")
+    rejected.refresh_from_db()
+    assert rejected.status == Status.REJECTED
+    assert rejected.rejection_reason == "Please give the salary."
     # …editing it is.
     changed = services.vacancy_update(vacancy=rejected, by=employer_a, salary="£29,000 a year")
     assert changed == {"salary": ["£28,000 a year", "£29,000 a year"]}
