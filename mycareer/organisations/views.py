@@ -1,3 +1,5 @@
+import copy
+
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
@@ -136,7 +138,10 @@ def organisation_detail(request, pk: int):
 @require("organisations.change_organisation")
 def organisation_edit(request, pk: int):
     organisation = _organisation(pk)
-    form = OrganisationForm(request.POST or None, request.FILES or None, instance=organisation)
+    # The form works on a copy: a refused value must not show in the page as if it were saved.
+    form = OrganisationForm(
+        request.POST or None, request.FILES or None, instance=copy.copy(organisation)
+    )
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "tags"}
         # The ModelForm already set the values on the instance; reload for a true diff.
@@ -393,7 +398,7 @@ def contact_detail(request, pk: int, contact_id: int):
 @require("organisations.change_contact")
 def contact_edit(request, pk: int, contact_id: int):
     contact = _contact(pk, contact_id)
-    form = ContactForm(request.POST or None, instance=contact)
+    form = ContactForm(request.POST or None, instance=copy.copy(contact))  # see organisation_edit
     if request.method == "POST" and form.is_valid():
         fresh = Contact.objects.get(pk=contact.pk)
         try:

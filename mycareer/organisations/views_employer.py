@@ -1,5 +1,6 @@
 """Employer self-service (registration, profile, contacts, preferences) and its moderation."""
 
+import copy
 import datetime
 
 from allauth.account.adapter import get_adapter as get_account_adapter
@@ -267,7 +268,10 @@ def _membership(request, *, admin: bool) -> EmployerMembership:
 def profile(request):
     membership = _membership(request, admin=True)
     organisation = membership.organisation
-    form = EmployerProfileForm(request.POST or None, request.FILES or None, instance=organisation)
+    # The form works on a copy: a refused value must not count as saved in the page.
+    form = EmployerProfileForm(
+        request.POST or None, request.FILES or None, instance=copy.copy(organisation)
+    )
     if request.method == "POST" and form.is_valid():
         fresh = Organisation.objects.get(pk=organisation.pk)
         try:
@@ -422,7 +426,7 @@ def contact_form(request, contact_id: int | None = None):
     contact = None
     if contact_id is not None:
         contact = get_object_or_404(Contact, pk=contact_id, organisation=organisation)
-    form = EmployerContactForm(request.POST or None, instance=contact)
+    form = EmployerContactForm(request.POST or None, instance=copy.copy(contact))
     if request.method == "POST" and form.is_valid():
         try:
             if contact is None:

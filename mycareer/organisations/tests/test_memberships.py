@@ -364,3 +364,23 @@ def test_a_registration_is_approved_only_once_its_address_is_confirmed(client, p
     assert client.post(detail, {"decision": "approve"}).status_code == 302
     registration.refresh_from_db()
     assert registration.status == "approved"
+
+
+def test_a_refused_form_does_not_show_what_was_typed_as_if_it_were_saved(client, laura, brightwave):
+    from mycareer.organisations.models import Contact
+
+    client.force_login(laura)
+    before = " ".join(client.get(reverse("employer:profile")).content.decode().split())
+    percent = before.split("Your profile is ")[1].split("%")[0]
+    refused = client.post(
+        reverse("employer:profile"),
+        {"description": "A new description", "locations": "Leeds", "website": "not a url"},
+    ).content.decode()
+    assert f"Your profile is {percent}% complete" in " ".join(refused.split())
+    contact = Contact.objects.get(organisation=brightwave, user=laura)
+    page = client.post(
+        reverse("employer:contact_edit", args=[contact.pk]),
+        {"full_name": "Renamed Person", "email": contact.email, "phone": "1"},
+    ).content.decode()
+    assert "Edit Renamed Person" not in page and f"Edit {contact.full_name}" in page
+    assert 'value="Renamed Person"' in page  # what was typed is kept in the field
