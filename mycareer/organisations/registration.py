@@ -396,10 +396,28 @@ def _check_an_administrator_stays(
     organisation: Organisation, members: list[EmployerMembership], leaving: EmployerMembership
 ) -> None:
     if leaving.is_admin and not any(m.is_admin for m in members if m.pk != leaving.pk):
-        raise ValidationError(
-            f"{organisation} needs at least one administrator on MyCareer: make a colleague "
-            "one first."
+        raise ValidationError(last_administrator_text(organisation))
+
+
+def last_administrator_text(organisation: Organisation) -> str:
+    return (
+        f"{organisation} needs at least one administrator on MyCareer: make a colleague one first."
+    )
+
+
+def is_last_administrator(membership: EmployerMembership) -> bool:
+    """Whether ending this membership (or its administration) would leave none: for a page
+    to say so before asking; the services check again under their lock."""
+    return (
+        membership.is_admin
+        and not EmployerMembership.objects.filter(
+            organisation_id=membership.organisation_id,
+            status=EmployerMembership.Status.ACTIVE,
+            is_admin=True,
         )
+        .exclude(pk=membership.pk)
+        .exists()
+    )
 
 
 @transaction.atomic

@@ -414,7 +414,14 @@ def member_remove(request, membership_id: int):
     return render(
         request,
         "organisations/employer/member_remove.html",
-        {"member": member, "yourself": yourself, "organisation": member.organisation},
+        {
+            "member": member,
+            "yourself": yourself,
+            "organisation": member.organisation,
+            "refused": reg.last_administrator_text(member.organisation)
+            if reg.is_last_administrator(member)
+            else "",
+        },
     )
 
 

@@ -52,8 +52,13 @@ def test_an_administrator_makes_a_colleague_one_and_back(client, laura, brightwa
     ]
 
 
-def test_the_last_administrator_can_neither_step_down_nor_leave(laura, brightwave, ravi):
+def test_the_last_administrator_can_neither_step_down_nor_leave(client, laura, brightwave, ravi):
     mine = membership_of(laura, brightwave)
+    # Her "Leave" page says so first, with nothing to press.
+    client.force_login(laura)
+    page = client.get(reverse("employer:member_remove", args=[mine.pk])).content.decode()
+    assert "Brightwave Digital needs at least one administrator on MyCareer" in page
+    assert "<form" not in page.split("<main")[1].split("</main>")[0]
     with pytest.raises(ValidationError, match="needs at least one administrator"):
         reg.membership_set_admin(membership=mine, is_admin=False, by=laura)
     with pytest.raises(ValidationError, match="needs at least one administrator"):
