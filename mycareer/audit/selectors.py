@@ -17,6 +17,13 @@ def audit_for_object(obj: models.Model) -> QuerySet[AuditEntry]:
     return audit_entries().filter(content_type=ct, object_id=str(obj.pk))
 
 
+def was_recorded(obj: models.Model, action: str, **data) -> bool:
+    """Whether `action` was recorded about `obj` with these values in its data: how a page
+    pressed twice knows the first press did it (the row it acted on may be gone)."""
+    lookups = {f"data__{name}": value for name, value in data.items()}
+    return audit_for_object(obj).filter(action=action, **lookups).exists()
+
+
 def audit_for_person(user) -> QuerySet[AuditEntry]:
     """Everything a person did and everything done about them, newest first."""
     return audit_entries().filter(Q(actor=user) | Q(person=user))

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from mycareer import audit
 from mycareer.accounts.models import User
-from mycareer.audit.selectors import audit_for_object
 from mycareer.core import ratelimit
 from mycareer.core.logs import log_event
 from mycareer.core.ratelimit import Limit, network_of
@@ -439,22 +438,23 @@ def membership_set_admin(
         _check_an_administrator_stays(current.organisation, members, current)
     current.is_admin = is_admin
     current.save(update_fields=["is_admin"])
-    action = "admin_granted" if is_admin else "admin_removed"
+    _record(current, "admin_granted" if is_admin else "admin_removed", by=by)
+    return current
+
+
+def _record(membership: EmployerMembership, what: str, *, by: User, **data) -> None:
+    """The audit entry and the log line of a change to who signs in."""
+    action = f"organisations.membership.{what}"
     audit.log(
-        current.organisation,
-        f"organisations.membership.{action}",
+        membership.organisation,
+        action,
         by=by,
-        person=current.user,
-        data={"member": current.user.email},
+        person=membership.user,
+        data={"member": membership.user.email, **data},
     )
     log_event(
-        logger,
-        f"organisations.membership.{action}",
-        organisation=current.organisation_id,
-        member=current.user_id,
-        by=by.pk,
+        logger, action, organisation=membership.organisation_id, member=membership.user_id, by=by.pk
     )
-    return current
 
 
 @transaction.atomic
@@ -472,30 +472,7 @@ def membership_end(*, membership: EmployerMembership, by: User) -> None:
     _check_an_administrator_stays(current.organisation, members, current)
     ended = current.pk
     current.delete()
-    audit.log(
-        current.organisation,
-        "organisations.membership.ended",
-        by=by,
-        person=current.user,
-        data={"member": current.user.email, "was_admin": current.is_admin, "membership": ended},
-    )
-    log_event(
-        logger,
-        "organisations.membership.ended",
-        organisation=current.organisation_id,
-        member=current.user_id,
-        by=by.pk,
-    )
-
-
-def membership_ended_at(organisation: Organisation, membership_id: int) -> bool:
-    """Whether this membership of the organisation was ended (pressed twice, or a colleague
-    was first)."""
-    return (
-        audit_for_object(organisation)
-        .filter(action="organisations.membership.ended", data__membership=membership_id)
-        .exists()
-    )
+    _record(current, "ended", by=by, was_admin=current.is_admin, membership=ended)
 
 
 def profile_completeness(organisation: Organisation) -> tuple[int, list[str]]:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import check_perm
-from mycareer.audit.selectors import audit_for_object
+from mycareer.audit.selectors import was_recorded
 from mycareer.core.clientip import client_ip
 from mycareer.core.forms import add_validation_error
 from mycareer.core.pagination import Paginator
@@ -372,10 +372,8 @@ def invitation_withdraw(request, invitation_id: int):
     organisation = _membership(request, admin=True).organisation
     invitation = _waiting_invitations(organisation).filter(pk=invitation_id).first()
     if invitation is None:
-        if not organisation.invitations.filter(pk=invitation_id).exists() and not (
-            audit_for_object(organisation)
-            .filter(action="organisations.invitation.withdrawn", data__invitation=invitation_id)
-            .exists()
+        if not organisation.invitations.filter(pk=invitation_id).exists() and not was_recorded(
+            organisation, "organisations.invitation.withdrawn", invitation=invitation_id
         ):
             raise Http404("No such invitation.")
         messages.info(request, "That invitation was already used, withdrawn or out of date.")
@@ -395,7 +393,9 @@ def member_remove(request, membership_id: int):
         mine, member = _member(request, membership_id)
     except Http404:
         organisation = _membership(request, admin=True).organisation
-        if request.method != "POST" or not reg.membership_ended_at(organisation, membership_id):
+        if request.method != "POST" or not was_recorded(
+            organisation, "organisations.membership.ended", membership=membership_id
+        ):
             raise
         messages.info(request, "That person is no longer a member.")  # pressed twice
         return redirect("employer:contacts")
@@ -464,7 +464,9 @@ def contact_remove(request, contact_id: int):
     try:
         contact = Contact.objects.get(pk=contact_id, organisation=organisation)
     except Contact.DoesNotExist:
-        if request.method == "POST" and _contact_removed_from(organisation, contact_id):
+        if request.method == "POST" and was_recorded(
+            Contact(pk=contact_id), "organisations.contact.deleted", organisation=organisation.pk
+        ):
             messages.info(request, "That person was already removed.")  # pressed twice
             return redirect("employer:contacts")
         raise Http404("No such person.") from None
@@ -480,14 +482,6 @@ def contact_remove(request, contact_id: int):
         request,
         "organisations/employer/contact_remove.html",
         {"contact": contact, "organisation": organisation},
-    )
-
-
-def _contact_removed_from(organisation: Organisation, contact_id: int) -> bool:
-    return (
-        audit_for_object(Contact(pk=contact_id))
-        .filter(action="organisations.contact.deleted", data__organisation=organisation.pk)
-        .exists()
     )
 
 
