@@ -442,19 +442,17 @@ def membership_set_admin(
     return current
 
 
-def _record(membership: EmployerMembership, what: str, *, by: User, **data) -> None:
+def _record(member: EmployerMembership, what: str, *, by: User, **data) -> None:
     """The audit entry and the log line of a change to who signs in."""
     action = f"organisations.membership.{what}"
     audit.log(
-        membership.organisation,
+        member.organisation,
         action,
         by=by,
-        person=membership.user,
-        data={"member": membership.user.email, **data},
+        person=member.user,
+        data={"member": member.user.email, **data},
     )
-    log_event(
-        logger, action, organisation=membership.organisation_id, member=membership.user_id, by=by.pk
-    )
+    log_event(logger, action, organisation=member.organisation_id, member=member.user_id, by=by.pk)
 
 
 @transaction.atomic
