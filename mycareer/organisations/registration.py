@@ -191,11 +191,7 @@ def employer_register(
         EmployerMembership.objects.create(
             user=user, organisation=organisation, status=EmployerMembership.Status.ACTIVE
         )
-        # Every invitation of this address to this organisation is used: one sent again
-        # (the first email lost) would otherwise stay "not yet accepted".
-        EmployerInvitation.objects.filter(
-            organisation=organisation, email__iexact=email, accepted_at__isnull=True
-        ).update(accepted_at=timezone.now())
+        _use_invitations(organisation, email)
         audit.log(invitation, "organisations.invitation.accepted", by=user, person=user)
         return None
 
@@ -348,8 +344,10 @@ def invitation_create(*, organisation: Organisation, email: str, by: User) -> Em
         raise ValidationError(
             "You can invite colleagues once the university has approved your organisation."
         )
-    if organisation.memberships.filter(user__email__iexact=email).exists():
-        raise ValidationError({"email": "This person is already a member."})
+    if organisation.memberships.filter(
+        user__email__iexact=email, status=EmployerMembership.Status.ACTIVE
+    ).exists():
+        raise ValidationError({"email": "This person already signs in for your organisation."})
     invitation = EmployerInvitation.objects.create(
         organisation=organisation, email=email, token=secrets.token_urlsafe(32), invited_by=by
     )
@@ -471,6 +469,120 @@ def membership_end(*, membership: EmployerMembership, by: User) -> None:
     ended = current.pk
     current.delete()
     _record(current, "ended", by=by, was_admin=current.is_admin, membership=ended)
+
+
+# Accepting an invitation with a login already made ----------------------------------------
+
+
+def invitation_refusal(invitation: EmployerInvitation, user: User) -> str | None:
+    """Why this signed-in person cannot accept the invitation, or None if they can."""
+    if not invitation_matches(invitation, user.email):
+        return (
+            f"This invitation was sent to {invitation.email}, and you are signed in as "
+            f"{user.email}. Sign out, then open the link in the email again and sign in "
+            f"(or register) with {invitation.email}."
+        )
+    if user.kind != User.Kind.EMPLOYER:
+        return (
+            f"{user.email} signs in to MyCareer as a student or a member of the university, "
+            f"not for an employer: ask {invitation.invited_by} to invite your work address."
+        )
+    return None
+
+
+def memberships_ended_by_accepting(
+    invitation: EmployerInvitation, user: User
+) -> list[EmployerMembership]:
+    """The other organisations the person signs in for, or has asked to: a login signs in
+    for one organisation, so accepting ends these (or withdraws the request)."""
+    return list(
+        user.employer_memberships.exclude(organisation_id=invitation.organisation_id)
+        .filter(status__in=[EmployerMembership.Status.ACTIVE, EmployerMembership.Status.PENDING])
+        .select_related("organisation")
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: EmployerInvitation, user: User) -> EmployerMembership:
+    """Someone who already has a login accepts an invitation to an organisation.
+
+    The link came to their address, so no moderation: they sign in for the organisation
+    at once. Their membership of another organisation ends (refused if they are its only
+    administrator), and a registration of theirs still waiting is withdrawn.
+    """
+    refusal = invitation_refusal(invitation, user)
+    if refusal:
+        raise ValidationError(refusal)
+    organisation = invitation.organisation
+    for other in memberships_ended_by_accepting(invitation, user):
+        if other.organisation.status == Organisation.Status.PENDING:
+            other.delete()  # their own registration, not yet approved: withdrawn below
+        elif other.status == EmployerMembership.Status.ACTIVE:
+            members = _members_locked(other.organisation)
+            current = next((m for m in members if m.pk == other.pk), None)
+            if current is None:
+                continue  # ended by a colleague meanwhile
+            if current.is_admin and not any(m.is_admin for m in members if m.pk != current.pk):
+                raise ValidationError(
+                    f"You are the only administrator of {current.organisation} on MyCareer, "
+                    "which needs one: make a colleague an administrator there first, then "
+                    "accept this invitation."
+                )
+            ended = current.pk
+            current.delete()
+            _record(current, "ended", by=user, membership=ended, joined=organisation.pk)
+        else:
+            other.delete()
+    _withdraw_registrations(user, joined=organisation)
+    # Their entry among the old organisation's contacts stays, theirs to keep or remove,
+    # but is no longer the person who signs in (a login is one contact's).
+    Contact.objects.filter(user=user).exclude(organisation=organisation).update(user=None)
+    membership, _ = EmployerMembership.objects.update_or_create(
+        user=user,
+        organisation=organisation,
+        defaults={"status": EmployerMembership.Status.ACTIVE},
+    )
+    _ensure_contact(organisation, user)
+    _use_invitations(organisation, user.email)
+    audit.log(invitation, "organisations.invitation.accepted", by=user, person=user)
+    log_event(
+        logger, "organisations.invitation.accepted", organisation=organisation.pk, member=user.pk
+    )
+    return membership
+
+
+def _withdraw_registrations(user: User, *, joined: Organisation) -> None:
+    """A registration of the person's still waiting is withdrawn: they joined elsewhere."""
+    reason = f"Withdrawn: {user} accepted an invitation to join {joined}."
+    for registration in RegistrationRequest.objects.select_for_update().filter(
+        user=user, status=RegistrationRequest.Status.PENDING
+    ):
+        registration.status = RegistrationRequest.Status.DECLINED
+        registration.decided_at, registration.decided_by = timezone.now(), user
+        registration.decision_reason = reason
+        registration.save()
+        if (
+            registration.kind == RegistrationRequest.Kind.NEW_ORGANISATION
+            and registration.organisation.status == Organisation.Status.PENDING
+        ):
+            registration.organisation.status = Organisation.Status.ARCHIVED
+            registration.organisation.save(update_fields=["status", "updated_at"])
+        audit.log(
+            registration,
+            "organisations.registration.withdrawn",
+            by=user,
+            person=user,
+            data={"reason": reason, "organisation": registration.organisation_id},
+        )
+
+
+def _use_invitations(organisation: Organisation, email: str) -> None:
+    """Every invitation of this address to this organisation is used: one sent again (the
+    first email lost) would otherwise stay "not yet accepted"."""
+    EmployerInvitation.objects.filter(
+        organisation=organisation, email__iexact=email, accepted_at__isnull=True
+    ).update(accepted_at=timezone.now())
 
 
 def profile_completeness(organisation: Organisation) -> tuple[int, list[str]]:

@@ -276,5 +276,8 @@ def send_invitation_email(invitation_id: int) -> int:
         reply_to=[invitation.invited_by.email],
         subject=f"{invitation.invited_by} invites you to {invitation.organisation} on MyCareer",
         template="organisations/email/invitation.txt",
-        context={"invitation": invitation},
+        context={
+            "invitation": invitation,
+            "has_login": User.objects.filter(email__iexact=invitation.email).exists(),
+        },
     )

@@ -22,6 +22,11 @@ urlpatterns = [
         views_employer.invitation_withdraw,
         name="invitation_withdraw",
     ),
+    path(
+        "invitations/accept/<str:token>/",
+        views_employer.invitation_accept,
+        name="invitation_accept",
+    ),
     path("preferences/", views_employer.preferences, name="preferences"),
     path("activity/", views_employer.activity, name="activity"),
 ]

@@ -8,6 +8,7 @@ from allauth.account.models import EmailAddress
 from allauth.account.utils import complete_signup
 from django.contrib import messages
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -75,18 +76,25 @@ def register(request):
     email" and the email says what to do next: the form cannot be used to find out who
     has an account. Attempts are limited per address and per network.
     """
-    if request.user.is_authenticated:
-        return redirect("home")
     token = request.POST.get("invite") or request.GET.get("invite", "")
     invitation = _invitation(token)
+    if invitation is not None and (
+        request.user.is_authenticated
+        or User.objects.filter(email__iexact=invitation.email).exists()
+    ):
+        # Only the invitation's link leads here, so only its address's owner learns that
+        # it has a login: they accept by signing in, not by registering again.
+        return redirect("employer:invitation_accept", token=token)
+    if request.user.is_authenticated:
+        return redirect("home")
     if token and invitation is None:
         messages.error(request, "This invitation has expired or was already used.")
     form = EmployerRegistrationForm(request.POST or None, invitation=invitation)
     candidates = []
     status = 200
+    choice = request.POST.get("organisation_choice", "")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        choice = request.POST.get("organisation_choice", "")
         join = None
         if invitation is None and choice.startswith("join:"):
             join_id = choice[5:]
@@ -110,10 +118,23 @@ def register(request):
                 response = _register(request, form, data, join=join, invitation=invitation)
                 if response is not None:
                     return response
+    elif choice and invitation is None:
+        # They were choosing among organisations like theirs: a mistake elsewhere (the
+        # password to type again) keeps the list, and what they chose.
+        candidates = _registration_candidates(
+            {name: form.data.get(name, "") for name in ("organisation_name", "website", "email")}
+        )
     return render(
         request,
         "organisations/employer/register.html",
-        {"form": form, "candidates": candidates, "invitation": invitation, "token": token},
+        {
+            "form": form,
+            "candidates": candidates,
+            "choice": choice,
+            "chosen": int(choice[5:]) if choice[5:].isdigit() and len(choice) < 24 else None,
+            "invitation": invitation,
+            "token": token,
+        },
         status=status,
     )
 
@@ -383,6 +404,49 @@ def invitation_withdraw(request, invitation_id: int):
         request, f"The invitation to {invitation.email} is withdrawn: its link no longer works."
     )
     return redirect("employer:contacts")
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request, token: str):
+    """Someone with a login accepts an invitation: they sign in as its address, and join."""
+    invitation = _invitation(token)
+    if not request.user.is_authenticated:
+        if invitation is not None:
+            messages.info(
+                request,
+                f"{invitation.email} has a MyCareer login: sign in with it to accept the "
+                f"invitation to join {invitation.organisation}.",
+            )
+        return redirect_to_login(request.get_full_path())
+    if invitation is None:
+        used = EmployerInvitation.objects.filter(token=token, accepted_at__isnull=False).first()
+        if used is not None and used.organisation.memberships.filter(
+            user=request.user, status=EmployerMembership.Status.ACTIVE
+        ):
+            messages.info(request, f"You sign in for {used.organisation}.")  # pressed twice
+            return redirect("employer:contacts")
+        raise Http404("This invitation has expired, was withdrawn or was already used.")
+    refusal = reg.invitation_refusal(invitation, request.user)
+    if request.method == "POST" and not refusal:
+        try:
+            reg.invitation_accept(invitation=invitation, user=request.user)
+        except ValidationError as error:
+            refusal = " ".join(error.messages)
+        else:
+            messages.success(request, f"You now sign in for {invitation.organisation}.")
+            return redirect("employer:contacts")
+    return render(
+        request,
+        "organisations/employer/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "refusal": refusal,
+            "ending": []
+            if refusal
+            else reg.memberships_ended_by_accepting(invitation, request.user),
+        },
+        status=403 if refusal else 200,
+    )
 
 
 @require_http_methods(["GET", "POST"])

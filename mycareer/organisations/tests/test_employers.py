@@ -316,3 +316,31 @@ def test_an_employers_home_says_its_organisation_is_live_in_one_sentence(client,
     assert "live: students" not in page
     assert "Brightwave Digital</strong>: <span" in page
     assert ">live — students can see your profile</span>" in page
+
+
+def test_a_mistake_while_choosing_keeps_the_organisations_offered_and_the_choice(
+    client, brightwave
+):
+    """The password is asked again on the "already on MyCareer?" step: forgetting it lost
+    the list and the choice, and the next press offered the list again from the top."""
+    url = reverse("employer:register")
+    data = {
+        "organisation_name": "Brightwave Digital Limited",
+        "full_name": "Sam New",
+        "email": "sam@demo-employer.com",
+        "password1": "a-long-Password-9",
+        "password2": "a-long-Password-9",
+    }
+    first = client.post(url, data).content.decode()
+    assert "Is your organisation already on MyCareer?" in first
+    offered = (f"join:{brightwave.pk}", f"choice_{brightwave.pk}")
+    for choice, checked in (("new", "choice_new"), offered):
+        page = client.post(
+            url, {**data, "password1": "", "password2": "", "organisation_choice": choice}
+        ).content.decode()
+        assert "Is your organisation already on MyCareer?" in page
+        assert f'value="join:{brightwave.pk}"' in page
+        assert re.search(rf'id="{checked}"[^>]* checked', page), choice
+        assert len(re.findall(r'name="organisation_choice"[^>]* checked', page)) == 1
+        assert 'value="Sam New"' in page
+    assert not User.objects.filter(email="sam@demo-employer.com").exists()
