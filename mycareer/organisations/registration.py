@@ -515,6 +515,16 @@ def invitation_accept(*, invitation: EmployerInvitation, user: User) -> Employer
     if refusal:
         raise ValidationError(refusal)
     organisation = invitation.organisation
+    invitation = EmployerInvitation.objects.select_for_update().filter(pk=invitation.pk).first()
+    if invitation is None:
+        raise ValidationError("This invitation was withdrawn: ask for a new one.")
+    if invitation.accepted_at is not None:  # pressed twice: the first press joined them
+        joined = user.employer_memberships.filter(
+            organisation=organisation, status=EmployerMembership.Status.ACTIVE
+        ).first()
+        if joined is not None:
+            return joined
+        raise ValidationError("This invitation was already used.")
     for other in memberships_ended_by_accepting(invitation, user):
         if other.organisation.status == Organisation.Status.PENDING:
             other.delete()  # their own registration, not yet approved: withdrawn below

@@ -9,6 +9,7 @@ who moved from one employer to another, could never join.
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from mycareer.audit.models import AuditEntry
@@ -168,3 +169,22 @@ def test_the_email_to_an_address_with_a_login_says_to_sign_in_and_its_link_opens
     parts = urlsplit(link)
     page = client.get(f"{parts.path}?{parts.query}", follow=True)
     assert "Accepting ends your membership of Rival Recruitment Ltd" in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accepting_twice_at_once_joins_once(cast, laura, brightwave, ravi):
+    from mycareer.core.tests.concurrency import at_once
+
+    colleague = ravi.user
+    reg.membership_end(membership=ravi, by=laura)
+    invitation = reg.invitation_create(organisation=brightwave, email=colleague.email, by=laura)
+    results, _ = at_once([lambda: reg.invitation_accept(invitation=invitation, user=colleague)] * 2)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert results[0].pk == results[1].pk
+    assert AuditEntry.objects.filter(action="organisations.invitation.accepted").count() == 1
+    # Withdrawn meanwhile: refused, not joined.
+    again = reg.invitation_create(organisation=brightwave, email="nia@demo-employer.com", by=laura)
+    nia = MembershipFactory(user__email="nia@demo-employer.com").user
+    EmployerInvitation.objects.filter(pk=again.pk).delete()
+    with pytest.raises(ValidationError, match="withdrawn"):
+        reg.invitation_accept(invitation=again, user=nia)
