@@ -93,6 +93,7 @@ class OrganisationsConfig(AppConfig):
                 "organisations.registration.created": "Employer registered",
                 "organisations.registration.approved": "Registration approved",
                 "organisations.registration.declined": "Registration declined",
+                "organisations.registration.withdrawn": "Registration withdrawn",
                 "organisations.invitation.created": "Colleague invited",
                 "organisations.invitation.accepted": "Invitation accepted",
                 "organisations.invitation.withdrawn": "Invitation withdrawn",
