@@ -217,7 +217,7 @@ def address_facts(emails: set[str], sender) -> AddressFacts:
             facts.bounced[address] = max(bounced, facts.bounced.get(address, bounced))
         if address in facts.protected or not record.key_links_list:
             continue
-        blockers = contact_blockers(contact=record, user=sender)
+        blockers = contact_blockers(contact=record, user=sender, bulk=True)
         if blockers:
             owners = ", ".join(str(b.key_account.operator) for b in blockers)
             facts.protected[address] = (

@@ -43,22 +43,24 @@ logger = logging.getLogger(__name__)
 
 
 def contact_blockers(
-    *, contact: Contact, user, today: datetime.date | None = None
+    *, contact: Contact, user, today: datetime.date | None = None, bulk: bool = False
 ) -> list[KeyContact]:
     """The key-contact links that stop `user` contacting `contact` until their owner agrees.
 
     Empty when the contact is not protected, the organisation is multi-touch, the user
-    owns the key account or administers MyCareer, or an agreement is in force.
+    owns the key account or (except for a `bulk` email) administers MyCareer, or an
+    agreement is in force. A bulk email leaves a key contact out unless their owner
+    agreed, whoever sends it: administering MyCareer is not an agreement.
     """
     if contact.organisation.multi_touch:
         return []
     links = contact.key_links_list
     if not links:
         return []
-    # The owner of any of the contact's key accounts, and administrators, are never stopped.
-    if any(link.key_account.operator_id == user.pk for link in links) or user.has_perm(
-        "organisations.manage_any_key_account"
-    ):
+    # The owner of any of the contact's key accounts is never stopped.
+    if any(link.key_account.operator_id == user.pk for link in links):
+        return []
+    if not bulk and user.has_perm("organisations.manage_any_key_account"):
         return []
     today = today or timezone.localdate()
     agreed = {
@@ -143,7 +145,7 @@ def inbound_contact_flag(*, note: Note, blocked: Blocked) -> None:
 
 def key_contact_exclusion(*, contact: Contact, sender) -> str | None:
     """Why a bulk email from `sender` must leave `contact` out, or None (for bulk email)."""
-    blockers = contact_blockers(contact=contact, user=sender)
+    blockers = contact_blockers(contact=contact, user=sender, bulk=True)
     if not blockers:
         return None
     owners = ", ".join(str(b.key_account.operator) for b in blockers)
@@ -504,9 +506,13 @@ def _tell_owners(
 def liaison_request_create(
     *, requester: User, contact: Contact, reason: str, proposed_engagement: str
 ) -> list[LiaisonRequest]:
-    """Ask each owner of a protected contact for agreement; they are emailed after commit."""
+    """Ask each owner of a protected contact for agreement; they are emailed after commit.
 
-    blockers = contact_blockers(contact=contact, user=requester)
+    An administrator may ask too: they contact a key contact directly without asking,
+    but their bulk email leaves the contact out until the owner agrees.
+    """
+
+    blockers = contact_blockers(contact=contact, user=requester, bulk=True)
     if not blockers:
         raise ValidationError(f"You may already contact {contact.full_name}: no liaison is needed.")
     pending = {

@@ -369,6 +369,12 @@ def contact_detail(request, pk: int, contact_id: int):
     notes = contact.notes.select_related("author", "organisation").order_by("-date")
     may_edit = request.user.has_perm("organisations.add_note")
     blockers = keyaccounts.contact_blockers(contact=contact, user=request.user) if may_edit else []
+    # An administrator is not stopped, but their bulk email still leaves the contact out.
+    bulk_blockers = (
+        blockers or keyaccounts.contact_blockers(contact=contact, user=request.user, bulk=True)
+        if may_edit
+        else []
+    )
     my_account = (
         may_edit and KeyAccount.objects.filter(organisation_id=pk, operator=request.user).exists()
     )
@@ -376,7 +382,7 @@ def contact_detail(request, pk: int, contact_id: int):
         LiaisonRequest.objects.filter(
             requester=request.user, key_contact__contact=contact
         ).order_by("-created_at")[:1]
-        if blockers
+        if bulk_blockers
         else []
     )
     return render(
@@ -388,6 +394,7 @@ def contact_detail(request, pk: int, contact_id: int):
             "notes": notes,
             "opt_outs": contact.opt_outs.all(),
             "blockers": blockers,
+            "bulk_blockers": bulk_blockers,
             "my_account": my_account,
             "my_requests": my_requests,
         },

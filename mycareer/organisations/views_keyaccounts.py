@@ -287,7 +287,7 @@ def key_contact_unmark(request, pk: int, contact_id: int):
 @require("organisations.request_liaison")
 def liaison_request_create(request, pk: int, contact_id: int):
     contact = _contact(pk, contact_id)
-    blockers = keyaccounts.contact_blockers(contact=contact, user=request.user)
+    blockers = keyaccounts.contact_blockers(contact=contact, user=request.user, bulk=True)
     form = LiaisonRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -210,6 +210,38 @@ def test_key_contacts_are_left_out_without_liaison(persona, cast, tagged, filter
     assert contact.email not in reasons(result)
 
 
+def test_an_administrators_bulk_email_leaves_key_contacts_out_until_the_owner_agrees(
+    persona, cast, tagged, filters, northbridge
+):
+    """Administrators may contact a key contact themselves, but administering MyCareer is
+    not the owner's agreement: their campaign reached Tom's key contacts without it."""
+    tom, admin = persona("operator"), persona("admin")
+    org = tagged[1]
+    contact = org.contacts.order_by("email").first()
+    david = northbridge.contacts.get(full_name="David Okoro")
+    for organisation, person in ((org, contact), (northbridge, david)):
+        account = keyaccounts.key_account_create(
+            organisation=organisation, operator=tom, unit=cast["units"]["mech"], by=admin
+        )
+        keyaccounts.key_contact_mark(account=account, contact=person, guidance="", by=tom)
+    elsewhere = org_services.contact_create(
+        organisation=tagged[2], by=tom, full_name="David Okoro", email=david.email
+    )
+    result = recipient_list(contacts(filters), sender=admin, purpose="events")
+    left = {e.contact.pk: e for e in result.excluded}
+    assert left[contact.pk].reason == "excluded: key contact of Tom Bennett, no liaison agreement"
+    assert left[elsewhere.pk].kind == Why.KEY_CONTACT
+    # The administrator may still note a contact they make themselves.
+    assert keyaccounts.contact_blockers(contact=contact, user=admin) == []
+    [request] = keyaccounts.liaison_request_create(
+        requester=admin, contact=contact, reason="Fair", proposed_engagement="Bulk email"
+    )
+    keyaccounts.liaison_request_decide(request=request, approve=True, by=tom)
+    result = recipient_list(contacts(filters), sender=admin, purpose="events")
+    assert contact in result.included
+    assert elsewhere not in result.included
+
+
 def test_a_key_contact_is_protected_at_their_address_on_any_record(
     persona, cast, tagged, filters, northbridge
 ):

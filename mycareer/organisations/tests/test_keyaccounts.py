@@ -63,6 +63,27 @@ def test_owner_and_administrator_are_never_stopped(setup, persona):
     services.note_create(
         organisation=setup["org"], by=setup["tom"], text="Met Ruth", contacts=[ruth]
     )
+    # A bulk email is another matter: only the owner's agreement lets it reach Ruth.
+    assert keyaccounts.contact_blockers(contact=ruth, user=setup["tom"], bulk=True) == []
+    assert keyaccounts.contact_blockers(contact=ruth, user=persona("admin"), bulk=True) == [
+        setup["link"]
+    ]
+
+
+def test_an_administrator_is_told_their_bulk_email_leaves_a_key_contact_out_and_may_ask(
+    client, setup, persona
+):
+    ruth, admin = setup["ruth"], persona("admin")
+    client.force_login(admin)
+    page = client.get(ruth.get_absolute_url()).content.decode()
+    assert "your bulk emails leave them out until Tom Bennett agrees" in page
+    assert "Before you contact" not in page
+    url = reverse("organisations:liaison_request_create", args=[setup["org"].pk, ruth.pk])
+    assert client.post(url, {"reason": "Fair", "proposed_engagement": "Bulk"}).status_code == 302
+    assert LiaisonRequest.objects.filter(requester=admin, key_contact__contact=ruth).exists()
+    client.force_login(setup["tom"])
+    page = client.get(ruth.get_absolute_url()).content.decode()
+    assert "Ask to contact" not in page
 
 
 def test_another_operator_is_stopped_until_the_owner_agrees(setup, persona):
