@@ -22,6 +22,8 @@ from mycareer.organisations.models import Contact
 # Statuses of a booking that hold a place. A cancelled booking does not, so the same
 # student can book again after cancelling (the unique constraint covers only these).
 HOLDING = ("confirmed", "attended", "no_show")
+# A place for someone who may still come or is there: not yet marked as missed.
+PLACED = ("confirmed", "attended")
 # Statuses of a waiting-list entry that is still in the queue (or holds an offer).
 QUEUED = ("waiting", "offered")
 

@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 from mycareer.accounts.models import User
 from mycareer.bookings.models import (
     HOLDING,
+    PLACED,
     QUEUED,
     Booking,
     BookingBan,
@@ -731,10 +732,16 @@ def booked_events_for_feed(user) -> QuerySet[Event]:
 
 def cancellation_figures(event: Event) -> list[tuple[int, str]]:
     """What cancelling the event would end: places, and places on the waiting list."""
-    booked = Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED).count()
+    places = Booking.objects.filter(event=event, status__in=PLACED).aggregate(
+        booked=Count("pk"), arrived=Count("pk", filter=Q(status=Booking.Status.ATTENDED))
+    )
+    booked, arrived = places["booked"], places["arrived"]
     queued = WaitlistEntry.objects.filter(event=event, status__in=QUEUED).count()
+    have = f"{booked} {pluralize(booked, 'person has,people have')} a place"
+    if arrived:
+        have += f" ({arrived} already checked in)"
     return [
-        (booked, f"{booked} {pluralize(booked, 'person has,people have')} a place"),
+        (booked, have),
         (queued, f"{queued} {pluralize(queued, 'person is,people are')} on the waiting list"),
     ]
 
@@ -743,8 +750,9 @@ WAITING_PLACE = "a place on the waiting list"
 
 
 def people_at(event: Event) -> list[tuple[User, str]]:
-    """Who has a place or waits for one: each is told when the event's time or place changes."""
-    bookings = Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED)
+    """Who has a place or waits for one: each is told when the event's time or place changes
+    (someone already checked in too, as a room can change while people arrive)."""
+    bookings = Booking.objects.filter(event=event, status__in=PLACED)
     entries = WaitlistEntry.objects.filter(event=event, status__in=QUEUED)
     return [(booking.student, "a place") for booking in bookings.select_related("student")] + [
         (entry.student, "a place offered to you" if entry.is_offered else WAITING_PLACE)

@@ -29,6 +29,7 @@ from mycareer.accounts.models import User
 from mycareer.bookings import selectors, tasks
 from mycareer.bookings.models import (
     HOLDING,
+    PLACED,
     QUEUED,
     Booking,
     BookingBan,
@@ -823,14 +824,13 @@ def walk_in(*, event: Event, student: User, by: User) -> Booking:
 def end_with_event(event: Event, *, by: User | None, now: datetime.datetime) -> list[tuple]:
     """End every place and waiting-list entry of an event being cancelled.
 
-    Called by the events app inside its cancelling transaction (the event row is locked).
-    Places already attended or missed stay as they are: they are history. Returns each
-    person to tell and what ended for them.
+    Called by the events app inside its cancelling transaction (the event row is locked),
+    which happens only before the event starts: a place checked in early (check-in opens
+    before the start) ends too, as the event will not take place. Returns each person to
+    tell and what ended for them.
     """
     bookings = list(
-        Booking.objects.filter(event=event, status=Booking.Status.CONFIRMED).select_related(
-            "student"
-        )
+        Booking.objects.filter(event=event, status__in=PLACED).select_related("student")
     )
     entries = list(
         WaitlistEntry.objects.filter(event=event, status__in=QUEUED).select_related("student")

@@ -54,6 +54,30 @@ def test_cancelling_ends_every_place_and_tells_each_person_once(persona, cast):
 
 
 @pytest.mark.django_db
+def test_cancelling_before_the_start_ends_places_already_checked_in_and_tells_them(persona):
+    """Check-in opens before the start: cancelling then left people who had arrived
+    holding a place at a cancelled event, uncounted on the confirmation and not told."""
+    from mycareer.events.models import CancellationNotice
+
+    tom = persona("operator")
+    event = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(minutes=30))
+    early, booked = make_students(2)
+    arrived = services.booking_create(event=event, student=early, by=early)
+    services.booking_create(event=event, student=booked, by=booked)
+    services.check_in(booking=arrived, by=tom)
+    assert cancellation_figures(event) == [(2, "2 people have a place (1 already checked in)")]
+    # A change of room while people arrive reaches the one already there too.
+    assert {person for person, _ in event_selectors.people_to_tell_of_changes(event)} == {
+        early,
+        booked,
+    }
+    event_services.event_cancel(event=event, by=tom, reason="Room flooded")
+    told = CancellationNotice.objects.filter(event=event)
+    assert {(n.person, n.detail) for n in told} == {(early, "your place"), (booked, "your place")}
+    assert not Booking.objects.filter(event=event, status__in=HOLDING).exists()
+
+
+@pytest.mark.django_db
 def test_organisation_timelines_show_figures_without_names_to_staff_and_others(
     persona, kirkstall_talk
 ):
