@@ -44,6 +44,20 @@ from mycareer.audit.personal_data import (
 )
 
 REPLACEMENTS = {"email": "[email erased]", "phone": "[phone erased]", "name": "[name erased]"}
+# The person's own details as an audit entry about their record holds them: `{"name": …}`
+# when it was made, `{"changed": {"email": [earlier, later]}}` when it changed. Each key
+# with the kind of term it is ("" for details that are not looked for elsewhere).
+RECORDED_DETAILS = {
+    "full_name": "name",
+    "name": "name",
+    "email": "email",
+    "phone": "phone",
+    "job_title": "",
+    "university_id": "",
+    "student_number": "",
+    "about": "",
+}
+ERASED_DETAIL = "[erased]"
 WORD_BEFORE, WORD_AFTER = r"(?<!\w)", r"(?!\w)"
 SNIPPET_CHARACTERS = 70
 AUDIT_PLACE = "Audit trail of the person and of these records"
@@ -79,6 +93,7 @@ class Term:
     pattern: re.Pattern
     word: str = ""  # a name as written, to look up the longer names that contain it
     rank: int = 0  # the lower wins when two terms match overlapping text
+    earlier: bool = False  # a value their record held before (perhaps a predecessor's)
 
     @property
     def replacement(self) -> str:
@@ -113,8 +128,67 @@ def _phone_pattern(phone: str) -> re.Pattern | None:
     return re.compile(r"(?<![\d+])(?:" + "|".join(spellings) + r")(?!\d)")
 
 
-def terms_for(subject: Subject) -> list[Term]:
-    """The person's full names, first names, surnames, emails and phones as whole words."""
+@dataclass(frozen=True)
+class Earlier:
+    """Names, emails and phones the person's records held before, from their audit trail."""
+
+    names: frozenset[str] = frozenset()
+    emails: frozenset[str] = frozenset()
+    phones: frozenset[str] = frozenset()
+
+    @property
+    def words(self) -> set[str]:
+        return {*self.names, *self.emails, *self.phones}
+
+
+def _recorded_details(data: Any) -> Iterator[tuple[tuple, str, str]]:
+    """(path, key, value) for each of the person's own details an audit entry records."""
+    for path, text in _leaves(data):
+        key = _recorded_key(path)
+        if key and text.strip() and not _is_placeholder(text):
+            yield path, key, text
+
+
+def _recorded_key(path: tuple) -> str | None:
+    """The detail a place in an entry's data holds ("email"), if it is one of the person's."""
+    key = path[1] if len(path) > 1 and path[0] == "changed" else path[0] if path else None
+    return key if key in RECORDED_DETAILS else None
+
+
+def _is_placeholder(text: str) -> bool:
+    return text in (ERASED_DETAIL, ERASED_PERSON, ERASED_CONTACT, *REPLACEMENTS.values())
+
+
+def _own_entries(subject: Subject):
+    own = Q(pk__in=[])
+    for ct, ids, _ in _own_rows(subject):
+        own |= Q(content_type=ct, object_id__in=ids)
+    return AuditEntry.objects.filter(own)
+
+
+def earlier_details(subject: Subject) -> Earlier:
+    """What the person's records were called and reached at before, by their audit trail."""
+    found: dict[str, set[str]] = {"name": set(), "email": set(), "phone": set()}
+    for data in _own_entries(subject).exclude(data={}).values_list("data", flat=True):
+        for _, key, text in _recorded_details(data):
+            if kind := RECORDED_DETAILS[key]:
+                found[kind].add(" ".join(text.split()))
+    current_names = {name.casefold() for name in subject.names}
+    current_phones = {re.sub(r"\D", "", getattr(p, "phone", "") or "") for p in subject.people}
+    return Earlier(
+        names=frozenset(n for n in found["name"] if n.casefold() not in current_names),
+        emails=frozenset(
+            e.lower()
+            for e in found["email"]
+            if e.lower() not in subject.emails and not e.lower().endswith("@erased.invalid")
+        ),
+        phones=frozenset(p for p in found["phone"] if re.sub(r"\D", "", p) not in current_phones),
+    )
+
+
+def terms_for(subject: Subject, earlier: Earlier | None = None) -> list[Term]:
+    """The person's full names, first names, surnames, emails and phones as whole words;
+    and the full names, emails and phones their records held before (`earlier`)."""
     terms: dict[tuple[str, str], Term] = {}
 
     def add(term: Term) -> None:
@@ -140,6 +214,24 @@ def terms_for(subject: Subject) -> list[Term]:
         pattern = _phone_pattern(getattr(person, "phone", "") or "")
         if pattern is not None:
             add(Term("phone", pattern, "", 1))
+    earlier = earlier or Earlier()
+    for name in sorted(earlier.names):
+        if len(parts := name.split()) > 1:
+            add(
+                Term(
+                    "full name",
+                    re.compile(WORD_BEFORE + _words(parts) + WORD_AFTER, re.I),
+                    name,
+                    2,
+                    True,
+                )
+            )
+    for email in sorted(earlier.emails):
+        pattern = re.compile(r"(?<![\w.+@-])" + re.escape(email) + r"(?![\w@-]|\.\w)", re.I)
+        add(Term("email", pattern, "", 0, True))
+    for phone in sorted(earlier.phones):
+        if (pattern := _phone_pattern(phone)) is not None:
+            add(Term("phone", pattern, "", 1, True))
     return list(terms.values())
 
 
@@ -205,6 +297,7 @@ class Match:
     ticked: bool = True
     caution: str = ""  # why it is not ticked, without names (kept in the report)
     caution_detail: str = ""  # the same with the name that overlaps (shown on the page)
+    earlier: bool = False  # found by a name or address their record held before
 
     def report_line(self, *, removed: bool) -> dict:
         line = {"record": self.record, "field": self.field_label, "kind": self.kind}
@@ -323,7 +416,9 @@ def _describe_audit_entry(entry: AuditEntry) -> str:
     return f"Audit trail: {entry.label}, {in_words(entry.at)}"
 
 
-def _audit_places(subject: Subject, searched_rows: dict[str, set]) -> Iterator[TextPlace]:
+def _audit_places(
+    subject: Subject, searched_rows: dict[str, set], earlier: Earlier
+) -> Iterator[TextPlace]:
     """The audit trail: of the person, of every record searched, and wherever it names them.
 
     Entries about the person and the records searched are their context (first names
@@ -331,12 +426,13 @@ def _audit_places(subject: Subject, searched_rows: dict[str, set]) -> Iterator[T
     for, in entries whose text contains one of them.
     """
     entries = AuditEntry.objects.select_related("content_type")
-    own = Q(pk__in=[])
-    for ct, ids, _ in _own_rows(subject):
-        own |= Q(content_type=ct, object_id__in=ids)
-    # Entries about their own rows: the name they were recorded under is anonymised as
-    # a structured field (`_anonymise_audit_trail`), so only the details are searched.
-    yield TextPlace(AUDIT_PLACE, entries.filter(own), ("data",), _describe_audit_entry)
+    own = Q(pk__in=_own_entries(subject).values("pk"))
+    # Entries about their own rows: the name they were recorded under, and the names,
+    # addresses and other details the entries record, are anonymised as structured
+    # fields (`_anonymise_audit_trail`), so only the rest of the details is searched.
+    yield TextPlace(
+        AUDIT_PLACE, entries.filter(own), ("data",), _describe_audit_entry, own_records=True
+    )
     about_them = Q(person_id__in=subject.user_ids) | Q(actor_id__in=subject.user_ids)
     yield TextPlace(
         AUDIT_PLACE,
@@ -355,7 +451,7 @@ def _audit_places(subject: Subject, searched_rows: dict[str, set]) -> Iterator[T
                 ("object_repr", "data"),
                 _describe_audit_entry,
             )
-    words = {*subject.names, *subject.emails}
+    words = {*subject.names, *subject.emails, *earlier.words}
     words |= {p.phone.strip() for p in subject.people if len(getattr(p, "phone", "") or "") >= 7}
     naming = Q(pk__in=[])
     details = Cast("data", output_field=TextField())
@@ -375,7 +471,8 @@ def _audit_places(subject: Subject, searched_rows: dict[str, set]) -> Iterator[T
 class _Scanner:
     def __init__(self, subject: Subject):
         self.subject = subject
-        self.terms = terms_for(subject)
+        self.earlier = earlier_details(subject)
+        self.terms = terms_for(subject, self.earlier)
         self.wide_terms = [t for t in self.terms if t.kind not in NAME_PARTS]
         self.protected = ProtectedNames(subject, self.terms)
         self.matches: list[Match] = []
@@ -401,6 +498,8 @@ class _Scanner:
                 if not terms:
                     continue
                 for path, text in _leaves(value):
+                    if place.own_records and _recorded_key(path):
+                        continue  # replaced whole (`_anonymise_audit_trail`)
                     for start, end, term in _find(text, terms):
                         hits[pk].append((name, path, text, start, end, term))
             if fresh:
@@ -450,6 +549,7 @@ class _Scanner:
             ticked=not caution,
             caution=caution,
             caution_detail=detail,
+            earlier=term.earlier,
         )
 
 
@@ -469,8 +569,28 @@ def _plan(subject: Subject, *, apply: bool, by=None) -> list[Change]:
 
 
 def _anonymise_audit_trail(subject: Subject, *, apply: bool) -> list[Change]:
-    """Entries about the person's own records keep their action, not the person's name."""
+    """Entries about the person's own records keep their action, not the person's name,
+    nor the names, addresses and other details the records held then or before."""
     changes = []
+    recorded = 0
+    for entry in _own_entries(subject).exclude(data={}).only("pk", "data"):
+        data = entry.data
+        for path, key, _ in _recorded_details(entry.data):
+            kind = RECORDED_DETAILS[key]
+            data = _replace_at(data, path, REPLACEMENTS[kind] if kind else ERASED_DETAIL)
+        if data != entry.data:
+            recorded += 1
+            if apply:
+                AuditEntry.objects.filter(pk=entry.pk).update(data=data)
+    if recorded:
+        changes.append(
+            Change(
+                "Details recorded in audit entries about their records",
+                "their names, email addresses, phones and other details, then and before, "
+                "replaced by “[erased]”",
+                recorded,
+            )
+        )
     for ct, ids, placeholder in _own_rows(subject):
         rows = AuditEntry.objects.filter(content_type=ct, object_id__in=ids).exclude(
             object_repr=placeholder
@@ -491,7 +611,7 @@ def _scan(subject: Subject) -> "_Scanner":
     scanner = _Scanner(subject)
     for place in _places(subject):
         scanner.scan(place)
-    for place in _audit_places(subject, dict(scanner.rows_by_model)):
+    for place in _audit_places(subject, dict(scanner.rows_by_model), scanner.earlier):
         scanner.scan(place)
     return scanner
 
@@ -511,6 +631,16 @@ def review_erasure(subject: Subject) -> ErasureReview:
         searched=list(scanner.searched.items()),
         fingerprints=scanner.fingerprints,
     )
+
+
+def _replace_at(value: Any, path: tuple, text: str) -> Any:
+    """`value` with the text at `path` (inside JSON) replaced by `text`."""
+    if not path:
+        return text
+    head, rest = path[0], path[1:]
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[head] = _replace_at(value[head], rest, text)
+    return copy
 
 
 def _replace_in(value: Any, path: tuple, spans: list[Match]) -> Any:

@@ -147,7 +147,9 @@ class TextPlace:
     `describe` says which record a row is without quoting the person (no names, emails
     or free text): the erasure report keeps these descriptions. A first name or a surname
     alone is looked for only `in_context`, in records tied to the person; elsewhere only
-    their full name, email and phone are.
+    their full name, email and phone are. In the audit trail of the person's own records
+    (`own_records`), the details those entries record (`{"changed": {"email": […]}}`) are
+    not searched: erasure replaces them whole.
     """
 
     label: str
@@ -155,6 +157,7 @@ class TextPlace:
     fields: tuple[str, ...]
     describe: Callable[[Any], str]
     in_context: bool = True
+    own_records: bool = False
 
 
 @dataclass

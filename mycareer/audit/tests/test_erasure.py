@@ -420,6 +420,57 @@ def test_a_review_that_is_out_of_date_changes_nothing(grace, persona):
     ).exists()
 
 
+def test_the_names_and_addresses_a_record_held_before_are_erased_from_its_audit_trail(
+    persona, northbridge
+):
+    """A contact who married and moved address: the audit trail of their record kept
+    the name and address they were created and changed under, and erasure searched for
+    their present ones only."""
+    from mycareer.organisations import services
+
+    tom, admin = persona("operator"), persona("admin")
+    earlier = ("Orla Pennington", "orla.pennington@old-mail.example", "0113 496 0101")
+    contact = services.contact_create(
+        organisation=northbridge, by=tom, full_name=earlier[0], email=earlier[1], phone=earlier[2]
+    )
+    services.contact_update(
+        contact=contact,
+        by=tom,
+        full_name="Orla Quinlan",
+        email="orla.quinlan@northbridge-eng.co.uk",
+        phone="0113 496 0202",
+    )
+    note = services.note_create(
+        organisation=northbridge,
+        by=tom,
+        text=f"Orla Pennington ({earlier[1]}) asked about placements.",
+    )
+    review = review_erasure(subject_from_ids([], [contact.pk]))
+    # Their earlier name in a note is proposed, and said to be an earlier one: a record
+    # may have passed from one person to their successor.
+    proposed = [m for m in review.matches if m.model == "organisations.Note"]
+    assert sorted((m.found, m.ticked, m.earlier) for m in proposed) == [
+        ("Orla Pennington", True, True),
+        (earlier[1], True, True),
+    ]
+    assert "Details recorded in audit entries about their records" in [
+        c.what for c in review.removals
+    ]
+    personal_data_erase(
+        subject=subject_from_ids([], [contact.pk]),
+        by=admin,
+        selected=review.default_selection(),
+        digest=review.digest,
+    )
+    assert _everywhere(*earlier, "Orla Quinlan", "orla.quinlan@") == []
+    assert _refresh(note).text == "[name erased] ([email erased]) asked about placements."
+    # The entries stay, saying what happened, without the details.
+    changed = AuditEntry.objects.get(
+        action="organisations.contact.changed", object_id=str(contact.pk)
+    )
+    assert changed.data["changed"]["email"] == ["[email erased]", "[email erased]"]
+
+
 # The pages --------------------------------------------------------------------------
 
 
