@@ -253,6 +253,27 @@ def _mentions(subject: Subject) -> Iterable[LetterEntry]:
         )
 
 
+def _earlier(subject: Subject) -> Iterable[LetterEntry]:
+    """The names, addresses and phones their records held before, kept in the audit trail."""
+    from mycareer.audit.erasure import earlier_details
+
+    earlier = earlier_details(subject)
+    facts = [
+        (label, ", ".join(sorted(values)))
+        for label, values in (
+            ("Names", earlier.names),
+            ("Email addresses", earlier.emails),
+            ("Phone numbers", earlier.phones),
+        )
+    ]
+    if any(values for _, values in facts):
+        yield LetterEntry(
+            "profile",
+            "Names and contact details your records held before (in their history)",
+            facts,
+        )
+
+
 def _audit_entries(subject: Subject) -> Iterable[LetterEntry]:
     condition = Q(person_id__in=subject.user_ids)
     records = ((get_user_model(), subject.user_ids), (contact_model(), subject.contact_ids))
@@ -288,6 +309,7 @@ def letter_for(subject: Subject) -> Letter:
             entries.extend(handler.letter(subject))
     keys = {entry.key for entry in entries if entry.key}
     entries.extend(e for e in _mentions(subject) if e.key not in keys)
+    entries.extend(_earlier(subject))
     entries.extend(_audit_entries(subject))
     sections = {key: LetterSection(key, heading) for key, heading in LETTER_CATEGORIES.items()}
     for entry in entries:

@@ -241,6 +241,27 @@ def test_a_student_letter_lists_bookings_and_attendance(client, persona, cast):
     assert ("Student number", "201912345") in student_record.facts
 
 
+def test_the_letter_gives_the_names_and_addresses_their_record_held_before(persona, northbridge):
+    from mycareer.organisations import services
+
+    tom = persona("operator")
+    contact = services.contact_create(
+        organisation=northbridge, by=tom, full_name="Orla Pennington", email="orla@old.example"
+    )
+    services.contact_update(
+        contact=contact, by=tom, full_name="Orla Quinlan", email="orla@new.example"
+    )
+    services.note_create(organisation=northbridge, by=tom, text="Orla Pennington rang.")
+    letter = letter_for(subject_from_ids([], [contact.pk]))
+    held = {section.heading: section.entries for section in letter.held}
+    [before] = [e for e in held["Your profile and account"] if "held before" in e.title]
+    assert before.facts == [("Names", "Orla Pennington"), ("Email addresses", "orla@old.example")]
+    # A note naming them by their earlier name is theirs too.
+    assert any(
+        "Orla Pennington rang." in e.text for e in held["Notes and records that mention you"]
+    )
+
+
 def test_the_letter_costs_a_bounded_number_of_queries_however_much_is_held(
     marked, persona, django_assert_max_num_queries
 ):
