@@ -35,6 +35,9 @@ class CampaignForm(StaleEditGuard, forms.ModelForm):
     def __init__(self, *args, user, events=(), suggested=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["purpose"].choices = Campaign.PURPOSE_CHOICES
+        self.fields[
+            "purpose"
+        ].help_text = "Contacts who opted out of this kind of email are left out of it."
         units = Unit.objects.filter(memberships__user=user)
         self.fields["unit"].queryset = units if units.exists() else Unit.objects.all()
         if not self.instance.pk and units.exists():

@@ -187,8 +187,12 @@ def campaign_create(
 
 
 @transaction.atomic
-def campaign_update(*, campaign: Campaign, by: User, **data) -> Campaign:
-    """Change a draft's words or promoted events; its recipients stay as they are."""
+def campaign_update(*, campaign: Campaign, by: User, **data) -> tuple[int, int] | None:
+    """Change a draft's words, kind or promoted events; its recipient search stays as it is.
+
+    A change of kind changes who is left out (each opt-out is of a kind): returns the
+    number included before and after it, else None.
+    """
     unknown = set(data) - CONTENT_FIELDS
     if unknown:
         raise TypeError(f"campaign_update changes content only, not {sorted(unknown)}")
@@ -203,12 +207,20 @@ def campaign_update(*, campaign: Campaign, by: User, **data) -> Campaign:
     if "promoted_events" in data:
         data["promoted_events"] = list(data["promoted_events"] or [])
     changed = [name for name, value in data.items() if getattr(campaign, name) != value]
+    counts = None
+    if "purpose" in changed:
+        counts = (_count_or_zero(campaign), 0)
     for name, value in data.items():
         setattr(campaign, name, value)
     campaign.save()
+    if counts is not None:
+        counts = (counts[0], _count_or_zero(campaign))
     if changed:
-        audit.log(campaign, "mailing.campaign.changed", by=by, data={"fields": sorted(changed)})
-    return campaign
+        details: dict = {"fields": sorted(changed)}
+        if counts is not None:
+            details["recipients"] = {"before": counts[0], "after": counts[1]}
+        audit.log(campaign, "mailing.campaign.changed", by=by, data=details)
+    return counts
 
 
 @transaction.atomic

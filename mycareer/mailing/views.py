@@ -10,6 +10,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import ngettext
@@ -232,7 +233,8 @@ def campaign_create(request):
 @require_http_methods(["GET", "POST"])
 @require("mailing.send_campaign")
 def campaign_edit(request, pk: int):
-    """Change a draft's words and promoted events; its recipients are not on this form."""
+    """Change a draft's words, kind and promoted events; its recipient search is not on
+    this form, but a change of kind changes who is left out, and the page says so."""
     campaign = _campaign(pk)
     if campaign.status != Campaign.Status.DRAFT:
         messages.error(request, "Only a draft can be changed.")
@@ -252,11 +254,20 @@ def campaign_edit(request, pk: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.campaign_update(campaign=campaign, by=request.user, **form.content())
+            counts = services.campaign_update(campaign=campaign, by=request.user, **form.content())
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            messages.success(request, "The draft is saved. Its recipients are as they were.")
+            if counts is None or counts[0] == counts[1]:
+                messages.success(request, "The draft is saved. Its recipients are as they were.")
+            else:
+                before, after = counts
+                messages.warning(
+                    request,
+                    "The draft is saved. People who opted out of its new kind are left out: "
+                    f"{before} {pluralize(before, 'recipient,recipients')} before, {after} "
+                    "now. Check the list before sending.",
+                )
             return redirect(campaign)
     return render(
         request,

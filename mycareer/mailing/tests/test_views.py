@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from mycareer.audit.models import AuditEntry
 from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.mailing import services
 from mycareer.mailing.chart import ChartQuery, chart_data
@@ -112,6 +113,32 @@ def test_the_edit_form_round_trips_and_never_widens_the_recipients(
     assert campaign.body == "New words only"
     assert campaign.recipient_filters == northbridge
     assert [c.pk for c in services.campaign_recipients(campaign).included] == before
+
+
+def test_changing_the_kind_of_email_says_how_the_recipients_changed(
+    client, persona, tagged, make_campaign
+):
+    """The page said "its recipients are as they were" after a change of kind had left
+    out everyone who opted out of the new kind."""
+    opted = tagged[0].contacts.order_by("email").first()
+    org_services.contact_opt_out(contact=opted, purpose="vacancies", method="link", by=None)
+    campaign = make_campaign(purpose="events")
+    client.force_login(persona("mailer"))
+    edit = reverse("mailing:campaign_edit", args=[campaign.pk])
+    data = as_post(form_fields(page(client.get(edit)), containing="subject"))
+    assert "who opted out of this kind" in page(client.get(edit))
+    data["purpose"] = ["vacancies"]
+    done = page(client.post(edit, data, follow=True))
+    assert "People who opted out of its new kind are left out: 6 recipients before, 5 now." in (
+        done
+    )
+    campaign.refresh_from_db()
+    assert opted not in services.campaign_recipients(campaign).included
+    entry = AuditEntry.objects.filter(action="mailing.campaign.changed").latest("at")
+    assert entry.data == {"fields": ["purpose"], "recipients": {"before": 6, "after": 5}}
+    data = as_post(form_fields(page(client.get(edit)), containing="subject"))
+    data["body"] = ["Other words"]
+    assert "Its recipients are as they were." in page(client.post(edit, data, follow=True))
 
 
 def test_an_unchanged_save_keeps_promoted_events_beyond_the_offered_weeks(
