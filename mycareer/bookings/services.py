@@ -417,7 +417,9 @@ def staff_book_student(
     """Staff book a student in, outside the booking window and audience if need be.
 
     Capacity still holds: when the event is full the student joins the waiting list
-    (raise the capacity first to give them a place).
+    (raise the capacity first to give them a place). Once the event has started, a
+    student who came is checked in as a walk-in instead: a booking then would take a
+    free place ahead of the waiting list and email them to come to what has begun.
     """
     if not student.is_student:
         _refuse(f"{student} is not a student.")
@@ -429,6 +431,13 @@ def staff_book_student(
             _refuse("Only a published event takes bookings.")
         if now >= event.ends_at:
             _refuse("The event is over.")
+        if now >= event.starts_at:
+            _refuse(
+                "The event has started: check a student who came in as a walk-in on the "
+                "check-in page.",
+                event_id=event.pk,
+                action="staff_book",
+            )
         return _place(settings, student, Booking.Source.STAFF, by=by, now=now, notify=notify)
 
 

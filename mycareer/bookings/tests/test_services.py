@@ -5,6 +5,7 @@ import datetime
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -531,6 +532,26 @@ def test_staff_book_a_student_in_outside_window_and_audience_but_within_capacity
     )
     with pytest.raises(ValidationError, match="not a student"):
         services.staff_book_student(event=event, student=persona("viewer"), by=tom)
+
+
+@pytest.mark.django_db
+def test_once_the_event_has_started_staff_check_a_student_in_rather_than_book_them(
+    tom, people, client, caplog
+):
+    """A booking after the start took a free place ahead of the waiting list and emailed
+    the student to come to an event already under way."""
+    event = make_event(organiser=tom, capacity=1, starts_in=-datetime.timedelta(minutes=10))
+    with (
+        caplog.at_level("INFO", logger="mycareer.bookings.services"),
+        pytest.raises(ValidationError, match="check a student who came in as a walk-in"),
+    ):
+        services.staff_book_student(event=event, student=people[0], by=tom)
+    assert "bookings.refused" in caplog.text and "action=staff_book" in caplog.text
+    assert not Booking.objects.filter(event=event).exists()
+    client.force_login(tom)
+    page = client.get(reverse("bookings:manage", args=[event.pk])).content.decode()
+    assert "Book them in" not in page
+    assert reverse("bookings:check_in", args=[event.pk]) in page
 
 
 # Moving --------------------------------------------------------------------------------------
