@@ -74,6 +74,19 @@ class Clash:
         return text[:1].upper() + text[1:]
 
 
+def organisers_to_tell(others: Iterable[Event], by) -> list:
+    """Whom publishing despite clashes with `others` emails: each other event's organiser
+    who still signs in, once, and never the person publishing."""
+    people = {
+        event.organiser.pk: event.organiser
+        for event in others
+        if event.organiser is not None
+        and event.organiser.is_active
+        and getattr(by, "pk", None) != event.organiser.pk
+    }
+    return sorted(people.values(), key=lambda person: person.full_name)
+
+
 @dataclass(frozen=True)
 class Slot:
     starts_at: datetime.datetime

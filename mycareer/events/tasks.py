@@ -11,6 +11,7 @@ from mycareer.accounts.selectors import administrators
 from mycareer.core.logs import log_event
 from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
+from mycareer.events.clashes import organisers_to_tell
 from mycareer.events.models import CancellationNotice, ClashOverride, Event, OpeningRequest
 from mycareer.events.selectors import people_to_tell_of_changes
 from mycareer.events.units import UnitTree
@@ -43,9 +44,10 @@ def send_clash_override_emails(override_ids: list[int]) -> int:
     )
     sent = 0
     for override in overrides:
-        organiser = override.other.organiser
-        if organiser is None or not organiser.is_active or organiser == override.by:
+        told = organisers_to_tell([override.other], override.by)
+        if not told:
             continue
+        [organiser] = told
         sent += notify(
             user=organiser,
             kind=CLASH_OVERRIDE,

@@ -12,7 +12,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.permissions import check_perm
@@ -21,9 +20,9 @@ from mycareer.core.forms import add_validation_error
 from mycareer.core.logs import log_event
 from mycareer.core.pagination import Paginator, count_exactly_asked
 from mycareer.core.permissions import require
-from mycareer.core.text import counted
+from mycareer.core.text import counted, joined
 from mycareer.events import grids, selectors, services
-from mycareer.events.clashes import ClashesFound, find_clashes, suggest_slots
+from mycareer.events.clashes import ClashesFound, find_clashes, organisers_to_tell, suggest_slots
 from mycareer.events.forms import (
     CalendarFilterForm,
     CancelForm,
@@ -400,20 +399,20 @@ def publish(request, pk: int):
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            note = (
-                " "
-                + ngettext(
-                    "The organiser of the clashing event will be told your reason.",
-                    "The organisers of %(count)d clashing events will be told your reason.",
-                    len(overridden),
-                )
-                % {"count": len(overridden)}
-                if overridden
-                else ""
-            )
+            told = organisers_to_tell([c.other for c in overridden], request.user)
+            note = f" {joined(told)} will be told your reason by email." if told else ""
             messages.success(request, f"{event} is published.{note}")
             return redirect(event)
-    return render(request, "events/publish.html", {"event": event, "clashes": found, "form": form})
+    return render(
+        request,
+        "events/publish.html",
+        {
+            "event": event,
+            "clashes": found,
+            "form": form,
+            "told": organisers_to_tell([c.other for c in found], request.user),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])

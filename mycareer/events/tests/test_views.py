@@ -4,10 +4,12 @@ import datetime
 import re
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.events import services
+from mycareer.events.clashes import find_clashes
 from mycareer.events.models import ClashOverride, Event, OpeningRequest
 from mycareer.events.tests.factories import (
     EventFactory,
@@ -483,11 +485,34 @@ def test_publishing_despite_a_clash_needs_a_reason(client, tom, term):
     override = ClashOverride.objects.get(event=draft)
     assert override.reason == "The society booked the room a year ago"
     fair = override.other
+    told = [str(m) for m in get_messages(response.wsgi_request)]
+    assert told == [f"{draft} is published. {fair.organiser} will be told your reason by email."]
     # The other organiser sees the reason on their event's page.
     client.force_login(fair.organiser)
     body = client.get(fair.get_absolute_url()).content.decode()
     assert "The society booked the room a year ago" in body
     assert "went ahead despite clashing with this event" in body
+
+
+def test_the_publish_page_names_whom_the_reason_is_emailed_to_and_never_the_publisher(
+    client, tom, term
+):
+    """The page said "the organisers" and the message "the organiser will be told" when
+    the clashing event was the publisher's own, and nobody was emailed."""
+    draft = term["Robotics industry evening"]
+    [fair] = [clash.other for clash in find_clashes(draft)]
+    url = reverse("events:publish", args=[draft.pk])
+    client.force_login(tom)
+    organiser = fair.organiser
+    assert organiser != tom
+    body = client.get(url).content.decode()
+    assert f"emailed to {organiser} ({organiser.email})" in body
+    Event.objects.filter(pk=fair.pk).update(organiser=tom)
+    body = client.get(url).content.decode()
+    assert "nobody else is emailed, as the clashing events are yours" in body
+    done = client.post(url, {"override_reason": "Room booked a year ago"}, follow=True)
+    message = [str(m) for m in done.context["messages"]]
+    assert message == [f"{draft} is published."]
 
 
 def test_publishing_without_clashes_is_one_step(client, tom, mech_draft):
