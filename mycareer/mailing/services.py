@@ -272,6 +272,8 @@ def campaign_leave_out(*, campaign: Campaign, contact: Contact, reason: str, by:
     reason = " ".join(reason.split())
     if not reason:
         raise ValidationError({"reason": "Say why this person is left out."})
+    if not campaign_contacts(campaign).filter(pk=contact.pk).exists():
+        raise ValidationError(f"{contact.full_name} is not among this campaign's recipients.")
     left_out, _ = LeftOut.objects.update_or_create(
         campaign=campaign, contact=contact, defaults={"reason": reason[:200], "by": by}
     )
@@ -446,6 +448,7 @@ def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None 
     """Send the campaign to oneself, as `contact` would see it, marked as a test."""
 
     check_perm(by, "mailing.send_campaign")
+    require_own(campaign, by, doing="send_a_test_of")
     if contact is None:
         included = campaign_recipients(campaign).included
         if not included:

@@ -426,6 +426,12 @@ def campaign_confirm(request, pk: int, approving: bool = False):
         messages.error(request, summary["error"])
         return redirect(campaign)
     count = len(summary["list"].included)
+    if not count:
+        # Nothing to confirm: the page would ask to type 0 for an email to nobody.
+        messages.error(
+            request, "Nobody would receive this campaign now: see why each contact is left out."
+        )
+        return redirect(campaign)
     shown = {"expected": count, "fingerprint": summary["list"].fingerprint}
     form = ConfirmForm(request.POST or None, initial=shown)
     if request.method == "POST" and form.is_valid():

@@ -463,6 +463,18 @@ def test_the_sender_leaves_a_named_contact_out_and_puts_them_back(persona, tagge
     assert len(services.campaign_recipients(campaign).included) == 6
 
 
+def test_only_a_contact_the_campaign_reaches_can_be_left_out(
+    persona, tagged, make_campaign, northbridge
+):
+    """Any contact's id was taken, and an entry written for someone it never reached."""
+    stranger = northbridge.contacts.first()
+    with pytest.raises(ValidationError, match="is not among this campaign's recipients"):
+        services.campaign_leave_out(
+            campaign=make_campaign(), contact=stranger, reason="Just in case", by=persona("mailer")
+        )
+    assert not LeftOut.objects.exists()
+
+
 # Sending: confirmed with the number -------------------------------------------------
 
 
@@ -550,6 +562,10 @@ def test_only_the_sender_changes_sends_or_cancels_a_draft(persona, tagged, make_
             campaign=campaign, by=other, recipient_filters={"text": "a"}
         ),
         lambda: services.campaign_send(campaign=campaign, by=other, confirmed=6),
+        lambda: services.campaign_send_test(campaign=campaign, by=other),
+        lambda: services.campaign_leave_out(
+            campaign=campaign, contact=tagged[0].contacts.first(), reason="x", by=other
+        ),
     ):
         with pytest.raises(PermissionDenied):
             attempt()

@@ -141,6 +141,17 @@ def test_changing_the_kind_of_email_says_how_the_recipients_changed(
     assert "Its recipients are as they were." in page(client.post(edit, data, follow=True))
 
 
+def test_a_draft_that_reaches_nobody_is_not_offered_for_sending(client, persona, make_campaign):
+    """The send page asked to type 0 to send an email to nobody."""
+    campaign = make_campaign(recipient_filters={"text": "No organisation has this name"})
+    client.force_login(persona("mailer"))
+    detail = page(client.get(campaign.get_absolute_url()))
+    assert reverse("mailing:campaign_send", args=[campaign.pk]) not in detail
+    done = client.get(reverse("mailing:campaign_send", args=[campaign.pk]), follow=True)
+    assert done.redirect_chain[-1][0] == campaign.get_absolute_url()
+    assert "Nobody would receive this campaign now" in page(done)
+
+
 def test_an_unchanged_save_keeps_promoted_events_beyond_the_offered_weeks(
     client, persona, make_campaign, shared_events
 ):
