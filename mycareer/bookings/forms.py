@@ -171,9 +171,9 @@ class CodeForm(forms.Form):
 class MoveForm(forms.Form):
     to_event = IdChoiceField(label="Move to", queryset=None, empty_label="Choose an event")
 
-    def __init__(self, *args, event, **kwargs):
+    def __init__(self, *args, event, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_event"].queryset = selectors.move_targets(event)
+        self.fields["to_event"].queryset = selectors.move_targets(event, user)
         self.fields["to_event"].label_from_instance = lambda e: (
             f"{e.title} — {selectors.when_text(e.starts_at)} ({e.unit})"
         )

@@ -555,11 +555,13 @@ def find_student(text: str) -> User | None:
     )
 
 
-def move_targets(booking_event: Event, *, now: datetime.datetime | None = None):
-    """Published events in the next half year that a person could be moved to."""
+def move_targets(booking_event: Event, by, *, now: datetime.datetime | None = None):
+    """Published events in the next half year whose bookings `by` runs, that a person
+    could be moved to."""
     now = now or timezone.now()
     return (
-        Event.objects.filter(
+        runnable_events(by)
+        .filter(
             status=Event.Status.PUBLISHED,
             starts_at__gt=now,
             starts_at__lt=now + datetime.timedelta(weeks=26),

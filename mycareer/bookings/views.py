@@ -369,7 +369,7 @@ def move(request, kind: str, pk: int):
     model = Booking if kind == "booking" else WaitlistEntry
     item = get_object_or_404(model.objects.select_related("event", "student"), pk=pk)
     check_perm(request.user, "bookings.run_event", item.event)
-    form = MoveForm(request.POST or None, event=item.event)
+    form = MoveForm(request.POST or None, event=item.event, user=request.user)
     if request.method == "POST" and form.is_valid():
         target = form.cleaned_data["to_event"]
         if not request.user.has_perm("bookings.run_event", target):

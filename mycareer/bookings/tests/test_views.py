@@ -488,8 +488,15 @@ def test_staff_move_someone_to_another_event(client, tom, mech_event):
     other = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(days=3))
     student = make_students(1)[0]
     booking = services.staff_book_student(event=mech_event, student=student, by=tom)
+    # An event of another faculty, whose bookings Tom does not run, is not offered.
+    elsewhere = make_event(
+        capacity=5, starts_in=datetime.timedelta(days=4), unit="history", title="History panel"
+    )
     client.force_login(tom)
-    assert other.title in text(client.get(url("move", booking.pk)))
+    offered = text(client.get(url("move", booking.pk)))
+    assert other.title in offered and elsewhere.title not in offered
+    client.post(url("move", booking.pk), {"to_event": elsewhere.pk})
+    assert Booking.objects.get(student=student, status="confirmed").event == mech_event
     client.post(url("move", booking.pk), {"to_event": other.pk})
     assert Booking.objects.get(student=student, status="confirmed").event == other
 
