@@ -38,6 +38,22 @@ def contacts_with_key_links() -> QuerySet[Contact]:
     return Contact.objects.order_by("full_name").prefetch_related(*KEY_LINKS)
 
 
+def address_bounced_at(email: str) -> datetime.datetime | None:
+    """When email to this address last bounced, on any record that holds it.
+
+    Bulk email leaves an address out for a bounce on any of its records, so a page that
+    explains why must look at all of them.
+    """
+    if not email:
+        return None
+    return (
+        Contact.objects.filter(email__iexact=email, email_bounced_at__isnull=False)
+        .order_by("-email_bounced_at")
+        .values_list("email_bounced_at", flat=True)
+        .first()
+    )
+
+
 def organisation_for_profile(pk: int) -> Organisation:
     """One organisation with what its profile shows, in a handful of queries.
 

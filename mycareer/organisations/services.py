@@ -273,7 +273,8 @@ def contact_update(*, contact: Contact, by: User | None, **data) -> dict:
         data["email"] = (data["email"] or "").strip().lower()
         _check_contact_email(contact.organisation, data["email"], exclude=contact.pk)
     was_visible = contact.visible_to_students
-    if "email" in data and data["email"] != contact.email.strip().lower():
+    new_address = "email" in data and data["email"] != contact.email.strip().lower()
+    if new_address:
         # The old address keeps its "no" (the record may now be about someone else);
         # the record keeps its own too, erring on the side of not emailing.
         optouts.keep_opt_outs_of([contact])
@@ -282,6 +283,11 @@ def contact_update(*, contact: Contact, by: User | None, **data) -> dict:
         return {}
     if contact.visible_to_students != was_visible:
         contact.visibility_changed_at, contact.visibility_changed_by = timezone.now(), by
+    if new_address and contact.email_bounced_at:
+        # The bounce was the old address's: kept, it would leave the corrected one out of
+        # every bulk email for good.
+        changed["email_bounced_at"] = [contact.email_bounced_at.isoformat(), None]
+        contact.email_bounced_at = None
     contact.full_clean()
     contact.save()
     refresh_search_document(contact.organisation)

@@ -393,6 +393,7 @@ def contact_detail(request, pk: int, contact_id: int):
             "organisation": contact.organisation,
             "notes": notes,
             "opt_outs": contact.opt_outs.all(),
+            "bounced_at": selectors.address_bounced_at(contact.email),
             "blockers": blockers,
             "bulk_blockers": bulk_blockers,
             "my_account": my_account,

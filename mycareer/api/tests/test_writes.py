@@ -12,7 +12,7 @@ from mycareer.bookings.tests.factories import make_event as bookable_event
 from mycareer.events.models import Event
 from mycareer.events.tests.factories import at, far_monday, make_event, unit
 from mycareer.organisations import services as organisations
-from mycareer.organisations.models import Note, Organisation
+from mycareer.organisations.models import Contact, Note, Organisation
 from mycareer.organisations.tests.factories import key_account_with_contact, make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -150,6 +150,20 @@ def test_contacts_are_added_and_changed_with_if_match(call, token_for):
     etag = call(secret, "get", f"/contacts/{contact}")["ETag"]
     bad = call(secret, "patch", f"/contacts/{contact}", {"phone": "1" * 20}, HTTP_IF_MATCH=etag)
     assert bad.status_code in (400, 422) and "7 to 15 digits" in bad.content.decode()
+
+
+def test_a_corrected_address_is_no_longer_left_out_for_the_old_ones_bounce(call, token_for):
+    org = make_organisation("Aire Valley Robotics")
+    contact = organisations.contact_create(
+        organisation=org, by=None, full_name="Ruth Key", email="ruth@aire.example"
+    )
+    Contact.objects.filter(pk=contact.pk).update(email_bounced_at=timezone.now())
+    secret = token_for("operator")
+    etag = call(secret, "get", f"/contacts/{contact.pk}")["ETag"]
+    body = {"email": "ruth.key@aire.example"}
+    changed = call(secret, "patch", f"/contacts/{contact.pk}", body, HTTP_IF_MATCH=etag)
+    assert changed.status_code == 200
+    assert Contact.objects.get(pk=contact.pk).email_bounced_at is None
 
 
 def test_a_note_naming_a_key_contact_is_refused_with_who_to_ask(call, token_for, persona, cast):

@@ -171,6 +171,44 @@ def test_visibility_change_records_who_and_when(operator):
 
 
 @pytest.mark.django_db
+def test_a_new_address_forgets_the_old_ones_bounce_and_the_audit_says_so(operator):
+    org = make("Org A", operator)
+    contact = services.contact_create(
+        organisation=org, by=operator, full_name="A", email="a@old.example"
+    )
+    bounced = timezone.make_aware(datetime.datetime(2026, 3, 3, 9))
+    Contact.objects.filter(pk=contact.pk).update(email_bounced_at=bounced)
+    contact.refresh_from_db()
+    services.contact_update(contact=contact, by=operator, email="a@new.example")
+    contact.refresh_from_db()
+    assert contact.email_bounced_at is None
+    entry = AuditEntry.objects.filter(action="organisations.contact.changed").get()
+    assert entry.data["changed"]["email"] == ["a@old.example", "a@new.example"]
+    assert entry.data["changed"]["email_bounced_at"] == [bounced.isoformat(), None]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [{"email": " A@Old.Example "}, {"job_title": "Head of HR"}, {"phone": "0113 496 0123"}],
+)
+def test_the_same_address_keeps_its_bounce(operator, change):
+    org = make("Org A", operator)
+    contact = services.contact_create(
+        organisation=org, by=operator, full_name="A", email="a@old.example"
+    )
+    Contact.objects.filter(pk=contact.pk).update(email_bounced_at=timezone.now())
+    contact.refresh_from_db()
+    services.contact_update(contact=contact, by=operator, **change)
+    contact.refresh_from_db()
+    assert contact.email_bounced_at is not None
+    assert not any(
+        "email_bounced_at" in e.data["changed"]
+        for e in AuditEntry.objects.filter(action="organisations.contact.changed")
+    )
+
+
+@pytest.mark.django_db
 def test_notes_keep_last_engagement_and_follow_ups(operator):
     org = make("Org A", operator)
     day = timezone.localdate() - datetime.timedelta(days=10)

@@ -1,5 +1,8 @@
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from mycareer.audit.models import AuditEntry
 from mycareer.core.tests.html_forms import as_post, form_fields
@@ -153,6 +156,24 @@ def test_staff_profile_shows_contacts_notes_and_timeline(
     assert "hidden@zephyr-turbines.co.uk" in body
     assert "Secret staff note about salaries" in body
     assert "Record a note" not in body  # a viewer reads only
+
+
+@pytest.mark.django_db
+def test_the_contact_page_shows_a_bounce_until_the_address_is_corrected(client, persona, org):
+    contact = org.contacts.get(full_name="Hidden Person")
+    bounced = timezone.make_aware(datetime.datetime(2026, 3, 3, 9))
+    org.contacts.filter(pk=contact.pk).update(email_bounced_at=bounced)
+    client.force_login(persona("manager"))
+    shown = client.get(contact.get_absolute_url()).content.decode()
+    assert (
+        "Email to this address bounced on 3 March 2026: bulk email leaves it out. "
+        "Correct the address to send again." in shown
+    )
+    url = reverse("organisations:contact_edit", args=[org.pk, contact.pk])
+    data = as_post(form_fields(client.get(url).content.decode(), containing="email"))
+    data["email"] = ["hidden.person@zephyr-turbines.co.uk"]
+    assert client.post(url, data).status_code == 302
+    assert "bounced" not in client.get(contact.get_absolute_url()).content.decode()
 
 
 @pytest.mark.django_db
