@@ -42,6 +42,7 @@ class BookingsConfig(AppConfig):
             register_panel,
             register_seed,
         )
+        from mycareer.core.text import counted
         from mycareer.events.registry import (
             CancellationHandler,
             register_cancellation_handler,
@@ -106,7 +107,10 @@ class BookingsConfig(AppConfig):
         register_seed(SeedStep("bookings", seed_bookings, order=60))
         register_personal_data("bookings", personal_data)
         years = settings.MYCAREER["BOOKINGS_KEPT_YEARS_AFTER_GRADUATION"]
-        kept = f"{years} years after the student's expected graduation (events that ended)"
+        kept = (
+            f"{counted(years, 'year', 'years')} after the student's expected graduation"
+            " (events that ended)"
+        )
         register_retention_rule(
             RetentionRule("Bookings", kept, bookings_after_graduation_due, remove_rows)
         )

@@ -597,7 +597,9 @@ def attendance(request, event_id: int):
                 add_validation_error(form, error)
             else:
                 messages.success(
-                    request, f"Your message is on its way to {followup.recipients} people."
+                    request,
+                    "Your message is on its way to "
+                    f"{counted(followup.recipients, 'person', 'people')}.",
                 )
                 return redirect("bookings:attendance", event.pk)
     no_shows = selectors.event_bookings(event).filter(status=Booking.Status.NO_SHOW)

@@ -653,7 +653,8 @@ def test_close_attendance_email_no_shows_and_send_the_report(client, tom, mech_e
         {"do": "follow_up", "subject": "Sorry we missed you", "body": "Hi {{ first_name }}"},
         follow=True,
     )
-    assert "on its way to 1 people" in text(sent)
+    assert "Your message is on its way to 1 person." in text(sent)
+    assert "“Sorry we missed you” sent to 1 person on" in text(sent)
     report = text(client.get(url("report", mech_event.pk)))
     assert "Faculty of Engineering and Physical Sciences" in report
     assert all(s.full_name not in report for s in people)
