@@ -222,11 +222,15 @@ def access_edit(request, user_id: int):
     """Administrators grant or revoke one person's access level."""
     person = get_object_or_404(User, pk=user_id, kind=User.Kind.STAFF)
     grant = AccessGrant.objects.filter(user=person, revoked_at__isnull=True).first()
+    # Both forms have a "note": ids of their own, so each label names its own box.
     grant_form = AccessGrantForm(
         request.POST if request.POST.get("do") == "grant" else None,
         initial={"level": grant.level if grant else AccessLevel.VIEWER},
+        auto_id="id_grant_%s",
     )
-    revoke_form = AccessRevokeForm(request.POST if request.POST.get("do") == "revoke" else None)
+    revoke_form = AccessRevokeForm(
+        request.POST if request.POST.get("do") == "revoke" else None, auto_id="id_revoke_%s"
+    )
     if request.method == "POST":
         if request.POST.get("do") == "grant" and grant_form.is_valid():
             level = AccessLevel(grant_form.cleaned_data["level"])

@@ -8,6 +8,7 @@ from django.utils import timezone
 from mycareer.accounts.models import AccessGrant, AccessLevel, TrainingRecord
 from mycareer.accounts.permissions import Action, compute_access
 from mycareer.accounts.tests.factories import TrainingSessionFactory
+from mycareer.core.tests.html_forms import repeated_ids
 
 
 @pytest.mark.django_db
@@ -54,6 +55,17 @@ def test_administrator_grants_a_level_through_the_page(client, persona):
     page = client.get(url).content.decode()
     assert "Operator" in page
     assert "Trained" in page
+
+
+@pytest.mark.django_db
+def test_the_access_page_has_each_id_once_so_each_reason_label_names_its_own_box(client, persona):
+    client.force_login(persona("admin"))
+    page = client.get(reverse("accounts:access_edit", args=[persona("viewer").pk]))
+    page = page.content.decode()
+    assert "Revoke access" in page  # both forms, each with a "note"
+    assert repeated_ids(page) == []
+    assert '<label for="id_grant_note">Reason (kept in the audit trail)' in page
+    assert '<label for="id_revoke_note">Reason' in page
 
 
 @pytest.mark.django_db

@@ -98,3 +98,20 @@ def as_post(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     for name, value in pairs:
         data.setdefault(name, []).append(value)
     return data
+
+
+class _Ids(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.ids += [value for name, value in attrs if name == "id" and value]
+
+
+def repeated_ids(html: str) -> list[str]:
+    """The ids that more than one element of the page has: a label, an error link or
+    `aria-describedby` pointing at such an id reaches only the first of them."""
+    reader = _Ids()
+    reader.feed(html)
+    return sorted({i for i in reader.ids if reader.ids.count(i) > 1})
