@@ -184,6 +184,14 @@ class Counts:
         return max(0, self.capacity - self.booked - self.offered)
 
     @property
+    def remaining_after_one_given_up(self) -> int | None:
+        """Places free once one held place (a booking or an open offer) is given up: none
+        while more are held than the capacity, which may have been lowered since."""
+        if self.capacity is None:
+            return None
+        return max(0, self.capacity - self.booked - self.offered + 1)
+
+    @property
     def not_yet_arrived(self) -> int:
         return self.booked - self.attended - self.no_shows
 

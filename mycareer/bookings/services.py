@@ -444,7 +444,7 @@ def staff_book_student(
 def booking_cancel(
     *, booking: Booking, by: User, notify: bool = True
 ) -> list[Booking | WaitlistEntry]:
-    """Cancel a booking before the event starts; the place goes to the next person waiting.
+    """Cancel a booking before the event starts; a place it frees goes to who waits.
 
     A student whose place someone else cancelled is told by email (`notify`), so nobody
     comes to an event they no longer have a place at. Returns who was booked or offered

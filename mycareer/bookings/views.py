@@ -136,8 +136,9 @@ def book(request, event_id: int):
 def cancel(request, booking_id: int):
     """Cancel a place, after confirming: the student their own, staff who run the event any.
 
-    The confirmation says what happens to the place (the next person waiting gets it, or
-    anyone may book it) without naming anyone else.
+    The confirmation says what happens to the place (the next person waiting gets it,
+    anyone may book it, or nobody: more are booked than the event now has) without naming
+    anyone else.
     """
     booking = get_object_or_404(Booking.objects.select_related("event", "student"), pk=booking_id)
     own = booking.student_id == request.user.pk
@@ -166,7 +167,7 @@ def cancel(request, booking_id: int):
             "own": own,
             "back": back,
             "settings": settings,
-            "waiting": selectors.counts_for(booking.event, settings).waiting,
+            "counts": selectors.counts_for(booking.event, settings),
             "refusal": None
             if booking.status == Booking.Status.CONFIRMED
             and timezone.now() < booking.event.starts_at
@@ -203,6 +204,7 @@ def leave(request, entry_id: int):
             )
         return redirect(back)
     waiting = entry.status == WaitlistEntry.Status.WAITING
+    settings = selectors.settings_of(entry.event)
     return render(
         request,
         "bookings/leave.html",
@@ -212,6 +214,9 @@ def leave(request, entry_id: int):
             "own": own,
             "back": back,
             "position": selectors.waitlist_position(entry) if waiting else None,
+            # What happens to an offered place once declined.
+            "settings": settings,
+            "counts": None if waiting else selectors.counts_for(entry.event, settings),
             "refusal": None
             if entry.is_queued
             else f"This waiting-list place has ended ({entry.get_status_display().lower()}).",
@@ -243,8 +248,14 @@ def offer(request, entry_id: int):
                     f"You have a place at {entry.event.title}. A confirmation is on its way.",
                 )
             else:
-                services.waitlist_leave(entry=entry, by=request.user)
-                messages.success(request, "You declined the place; it goes to the next person.")
+                passed_on = services.waitlist_leave(entry=entry, by=request.user)
+                # Over a lowered capacity, or with nobody waiting, nobody is given it.
+                messages.success(
+                    request,
+                    "You declined the place; it goes to the next person waiting."
+                    if passed_on
+                    else "You declined the place.",
+                )
         except ValidationError as error:
             messages.error(request, _error_text(error))
         return redirect("bookings:my_events")

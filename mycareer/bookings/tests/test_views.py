@@ -870,6 +870,85 @@ def test_cancelling_a_place_says_who_gets_it_without_naming_them(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("promotion", ["automatic", "offer"])
+def test_cancelling_a_place_over_a_lowered_capacity_promises_nobody_a_place(
+    client, persona, tom, promotion
+):
+    event = make_event(organiser=tom, capacity=2, promotion=promotion)
+    student = persona("student")
+    other, waiting = make_students(2)
+    booking = services.booking_create(event=event, student=student, by=student)
+    for person in (other, waiting):
+        services.booking_create(event=event, student=person, by=person)
+    services.booking_settings_update(event=event, by=tom, capacity=1)
+    client.force_login(student)
+    page = text(client.get(url("cancel", booking.pk)))
+    assert (
+        "More places are taken than the event now has (2 for 1), so this one does not pass "
+        "to anyone: nobody on the waiting list moves up." in page
+    )
+    assert "the next person on it will be" not in page
+    client.post(url("cancel", booking.pk), {"confirm": "yes"})
+    assert WaitlistEntry.objects.get(event=event, student=waiting).status == "waiting"
+    # One more cancellation leaves a place free, and the page says who it goes to.
+    other_booking = Booking.objects.get(event=event, student=other)
+    client.force_login(other)
+    page = text(client.get(url("cancel", other_booking.pk)))
+    assert "There is a waiting list: the next person on it will be" in page
+
+
+@pytest.mark.django_db
+def test_cancelling_over_a_lowered_capacity_with_nobody_waiting_frees_nothing_to_book(
+    client, persona, tom
+):
+    event = make_event(organiser=tom, capacity=2)
+    student, other = persona("student"), make_students(1)[0]
+    booking = services.booking_create(event=event, student=student, by=student)
+    services.booking_create(event=event, student=other, by=other)
+    services.booking_settings_update(event=event, by=tom, capacity=1)
+    client.force_login(student)
+    page = text(client.get(url("cancel", booking.pk)))
+    assert "(2 for 1), so this one does not pass to anyone else." in page
+    assert "free for someone else to book" not in page
+
+
+@pytest.mark.django_db
+def test_a_list_closed_to_newcomers_still_gives_a_cancelled_place_to_who_waits(
+    client, persona, tom
+):
+    event = make_event(organiser=tom, capacity=1)
+    student, waiting = persona("student"), make_students(1)[0]
+    booking = services.booking_create(event=event, student=student, by=student)
+    services.booking_create(event=event, student=waiting, by=waiting)
+    services.booking_settings_update(event=event, by=tom, waiting_list=False)
+    client.force_login(student)
+    page = text(client.get(url("cancel", booking.pk)))
+    assert "the next person on it will be given the place and told by email" in page
+    client.post(url("cancel", booking.pk), {"confirm": "yes"})
+    assert Booking.objects.get(event=event, student=waiting).status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_declining_an_offer_over_a_lowered_capacity_promises_nobody_the_place(client, persona, tom):
+    event = make_event(organiser=tom, capacity=1, promotion="offer")
+    first, student, last = make_students(3)
+    booking = services.booking_create(event=event, student=first, by=first)
+    for person in (student, last):
+        services.booking_create(event=event, student=person, by=person)
+    services.booking_cancel(booking=booking, by=first)
+    entry = WaitlistEntry.objects.get(event=event, student=student, status="offered")
+    client.force_login(student)
+    page = text(client.get(url("leave", entry.pk)))
+    assert "the next person on it will be offered the place by email" in page
+    services.booking_settings_update(event=event, by=tom, capacity=0)
+    page = text(client.get(url("leave", entry.pk)))
+    assert "(1 for 0), so this one does not pass to anyone: nobody on the waiting list" in page
+    declined = text(client.post(url("offer", entry.pk), {"do": "decline"}, follow=True))
+    assert "You declined the place." in declined and "next person" not in declined
+    assert WaitlistEntry.objects.get(event=event, student=last).status == "waiting"
+
+
+@pytest.mark.django_db
 def test_an_event_with_no_limit_on_places_says_nothing_of_a_waiting_list(client, persona, tom):
     event = make_event(organiser=tom)
     client.force_login(persona("student"))
