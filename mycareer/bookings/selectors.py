@@ -279,6 +279,11 @@ class Panel:
         return self.counts.remaining == 0
 
     @property
+    def waitlist_closed(self) -> bool:
+        """Places stop passing to the queue when the event starts (`services._fill`)."""
+        return self.now >= self.event.starts_at
+
+    @property
     def can_book(self) -> bool:
         return self.is_student and self.refusal is None and not (self.booking or self.entry)
 
@@ -318,8 +323,8 @@ class Panel:
     def rule_text(self) -> str:
         """How places are given when the event is full; nothing when places are not limited."""
         settings = self.settings
-        if settings.is_unlimited:
-            return ""
+        if settings.is_unlimited or self.waitlist_closed:
+            return ""  # started: `window_text` says booking has closed
         if not settings.waiting_list:
             queued = self.counts.waiting + self.counts.offered
             if queued:

@@ -360,6 +360,13 @@ def _place(
                 return _placed(booking, "bookings.booking.created", source, by=by, tell=told)
             if not settings.waiting_list:
                 _refuse("The event is full and does not keep a waiting list.")
+            if now >= event.starts_at:
+                # Places stop passing to the queue at the start (`_fill`): an entry
+                # made now would wait for nothing.
+                _refuse(
+                    "The event is full and has started, so its waiting list has closed: "
+                    "raise the capacity to give them a place."
+                )
             entry = WaitlistEntry.objects.create(event=event, student=student, joined_at=now)
             told = tasks.send_waitlist_joined if notify else None
             return _placed(entry, "bookings.waitlist.joined", source, by=by, tell=told)

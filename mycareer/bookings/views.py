@@ -43,6 +43,8 @@ from mycareer.events.views import EventNotForYou, not_for_you
 # scanned at this door is refused rather than checked in elsewhere.
 AT_THE_DOOR = "bookings.checking_in"
 AT_THE_DOOR_HOURS = 12
+# Places stop passing to the queue when the event starts (`services._fill`).
+WAITLIST_CLOSED = "The waiting list closed when the event started: nobody on it gets a place now."
 
 
 def _event(event_id: int) -> Event:
@@ -190,7 +192,11 @@ def leave(request, entry_id: int):
     if not own:
         check_perm(request.user, "bookings.run_event", entry.event)
     back = _back(request, own=own, event_id=entry.event_id)
+    closed = timezone.now() >= entry.event.starts_at
     if request.method == "POST" and request.POST.get("confirm") == "yes":
+        if closed:
+            messages.error(request, WAITLIST_CLOSED)
+            return redirect(back)
         try:
             services.waitlist_leave(entry=entry, by=request.user)
         except ValidationError as error:
@@ -205,6 +211,11 @@ def leave(request, entry_id: int):
         return redirect(back)
     waiting = entry.status == WaitlistEntry.Status.WAITING
     settings = selectors.settings_of(entry.event)
+    refusal = None
+    if not entry.is_queued:
+        refusal = f"This waiting-list place has ended ({entry.get_status_display().lower()})."
+    elif closed:
+        refusal = WAITLIST_CLOSED
     return render(
         request,
         "bookings/leave.html",
@@ -217,9 +228,7 @@ def leave(request, entry_id: int):
             # What happens to an offered place once declined.
             "settings": settings,
             "counts": None if waiting else selectors.counts_for(entry.event, settings),
-            "refusal": None
-            if entry.is_queued
-            else f"This waiting-list place has ended ({entry.get_status_display().lower()}).",
+            "refusal": refusal,
         },
     )
 

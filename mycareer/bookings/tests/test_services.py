@@ -554,6 +554,24 @@ def test_once_the_event_has_started_staff_check_a_student_in_rather_than_book_th
     assert reverse("bookings:check_in", args=[event.pk]) in page
 
 
+@pytest.mark.django_db
+def test_nobody_joins_the_waiting_list_once_the_event_has_started(tom, people):
+    """Places stop passing to the queue at the start: an entry made later waits for nothing."""
+    event = make_event(organiser=tom, capacity=1, starts_in=datetime.timedelta(hours=1))
+    book(event, people[0])
+    with time_machine.travel(event.starts_at + datetime.timedelta(minutes=10)):
+        with pytest.raises(ValidationError, match="booking has closed"):
+            book(event, people[1])
+        with pytest.raises(ValidationError, match="check a student who came in as a walk-in"):
+            services.staff_book_student(event=event, student=people[1], by=tom)
+    with time_machine.travel(event.ends_at + datetime.timedelta(days=1)):
+        with pytest.raises(ValidationError, match="booking has closed"):
+            book(event, people[1])
+        with pytest.raises(ValidationError, match="The event is over"):
+            services.staff_book_student(event=event, student=people[1], by=tom)
+    assert not WaitlistEntry.objects.filter(event=event).exists()
+
+
 # Moving --------------------------------------------------------------------------------------
 
 

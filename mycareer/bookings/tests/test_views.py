@@ -949,6 +949,41 @@ def test_declining_an_offer_over_a_lowered_capacity_promises_nobody_the_place(cl
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("after", ["started", "ended"])
+def test_after_the_start_the_waiting_list_is_shown_closed(client, persona, tom, after):
+    event = make_event(organiser=tom, capacity=1, starts_in=datetime.timedelta(hours=1))
+    booked, student = make_students(1)[0], persona("student")
+    services.booking_create(event=event, student=booked, by=booked)
+    entry = services.booking_create(event=event, student=student, by=student)
+    assert isinstance(entry, WaitlistEntry)
+    client.force_login(student)
+    before = text(client.get(url("event", event.pk)))
+    assert "You are number 1 on the waiting list" in before
+    moment = {
+        "started": event.starts_at + datetime.timedelta(minutes=10),
+        "ended": event.ends_at + datetime.timedelta(days=1),
+    }[after]
+    with time_machine.travel(moment):
+        page = text(client.get(url("event", event.pk)))
+        assert (
+            "You were on the waiting list. It closed when the event started, before a place "
+            "came to you." in page
+        )
+        assert "Fully booked</strong>; the waiting list closed when the event started." in page
+        assert "number 1" not in page and "Leave the waiting list" not in page
+        assert "you can join the waiting list" not in page
+        leave = text(client.get(url("leave", entry.pk)))
+        assert "The waiting list closed when the event started" in leave
+        assert "Yes, leave the waiting list" not in leave
+        client.post(url("leave", entry.pk), {"confirm": "yes"})
+        client.force_login(tom)
+        manage = text(client.get(url("manage", event.pk)))
+        assert "The waiting list closed when the event started" in manage
+        assert "from the waiting list</span>" not in manage  # no "Remove"
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == "waiting"
+
+
+@pytest.mark.django_db
 def test_an_event_with_no_limit_on_places_says_nothing_of_a_waiting_list(client, persona, tom):
     event = make_event(organiser=tom)
     client.force_login(persona("student"))
