@@ -12,16 +12,24 @@ SUBJECTS = {
 
 
 def decision_recipients(vacancy: Vacancy) -> list[str]:
-    """The organisation's admin members and whoever created the vacancy, once each."""
-    admins = EmployerMembership.objects.filter(
+    """The organisation's admin members and whoever created the vacancy, once each.
+
+    An employer who created it is told only while they still sign in for the
+    organisation: one who left, or moved to another employer, must not be.
+    """
+    members = EmployerMembership.objects.filter(
         organisation=vacancy.organisation_id,
-        is_admin=True,
         status=EmployerMembership.Status.ACTIVE,
         user__is_active=True,
-    ).values_list("user__email", flat=True)
-    emails = list(admins)
-    if vacancy.created_by and vacancy.created_by.is_active:
-        emails.append(vacancy.created_by.email)
+    )
+    emails = list(members.filter(is_admin=True).values_list("user__email", flat=True))
+    creator = vacancy.created_by
+    if (
+        creator is not None
+        and creator.is_active
+        and (not creator.is_employer or members.filter(user=creator).exists())
+    ):
+        emails.append(creator.email)
     return sorted({email.lower() for email in emails if email})
 
 

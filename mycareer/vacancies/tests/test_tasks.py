@@ -65,6 +65,20 @@ def test_approval_is_really_emailed_to_the_admins_and_the_creator(
     assert f"/vacancies/{submitted.pk}/" in body
 
 
+@pytest.mark.django_db
+def test_a_creator_who_left_the_organisation_is_not_told_of_the_decision(
+    submitted, colleague, brightwave
+):
+    """Laura, removed from Brightwave, still got its decisions, with a link she cannot open."""
+    from mycareer.organisations.models import EmployerMembership
+    from mycareer.vacancies.tasks import decision_recipients
+
+    creator = submitted.created_by
+    assert creator.email in decision_recipients(submitted)
+    EmployerMembership.objects.filter(organisation=brightwave, user=creator).delete()
+    assert decision_recipients(submitted) == ["colleague@demo-employer.com"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_rejection_is_really_emailed_with_its_reason(submitted, moderator, smtp_server, run_worker):
     services.vacancy_reject(
