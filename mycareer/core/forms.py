@@ -1,6 +1,7 @@
 import datetime
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import django.forms
@@ -8,6 +9,7 @@ from django import forms
 from django.db import models
 from django.forms.renderers import Jinja2
 from django.utils.functional import cached_property
+from django.utils.translation import ngettext
 
 from mycareer.core.text import joined, single_line
 
@@ -142,6 +144,49 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
                     params={"value": str(item)[:30]},
                 )
         return super()._check_values(value)
+
+
+def unknown_filters_message(names: list[str], *, of: str = "The search") -> str:
+    """What to say about parameters a page does not know: refused, never ignored."""
+    return ngettext(
+        "%(of)s has a filter it does not know: %(names)s.",
+        "%(of)s has filters it does not know: %(names)s.",
+        len(names),
+    ) % {"of": of, "names": ", ".join(f"“{name}”" for name in names)}
+
+
+class StrictFilterForm(forms.BaseForm):
+    """A page's filters from its address; when strict, a name it does not know is an error.
+
+    A mistyped link (`?untis=mech`) that was ignored would show every record, which a
+    person takes for the filtered answer. Strict, any name that is neither a field nor
+    one of the page's other parameters is refused by name. `NOT_FILTERS` are a form's
+    own (its page number, say); a page adds its own with `not_filters` (a month, a token).
+    """
+
+    NOT_FILTERS: frozenset[str] = frozenset()
+    # What the person is told has the filters: "The search has a filter it does not know".
+    FILTERS_OF = "The search"
+
+    def __init__(self, *args, strict: bool = False, not_filters: Iterable[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.strict = strict
+        self.not_filters = self.NOT_FILTERS | frozenset(not_filters)
+
+    def unknown_filters(self) -> list[str]:
+        """The names given that are neither filters nor the page's other parameters."""
+        if not (self.strict and self.is_bound):
+            return []
+        return sorted(set(self.data) - set(self.fields) - self.not_filters)
+
+    def clean(self):
+        data = super().clean()
+        unknown = self.unknown_filters()
+        if unknown:
+            raise forms.ValidationError(
+                unknown_filters_message(unknown, of=self.FILTERS_OF), code="unknown_filter"
+            )
+        return data
 
 
 OPENED_AS = "opened_as"

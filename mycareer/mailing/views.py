@@ -18,7 +18,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from mycareer.core.forms import add_validation_error
+from mycareer.core.forms import add_validation_error, unknown_filters_message
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.mailing import chart, selectors, services
@@ -44,12 +44,7 @@ from mycareer.mailing.unsubscribe import read_token, unsubscribe_url
 from mycareer.organisations import optouts
 from mycareer.organisations.models import Contact, EmailOptOut, Organisation
 from mycareer.organisations.optouts import address_digest
-from mycareer.organisations.search import (
-    FILTER_NAMES,
-    OrganisationQuery,
-    OrganisationSearchForm,
-    unknown_filters_message,
-)
+from mycareer.organisations.search import FILTER_NAMES, OrganisationQuery, OrganisationSearchForm
 
 # Parameters of the search page that are not filters and do not change who is chosen.
 HARMLESS_PARAMETERS = {"sort", "page"}

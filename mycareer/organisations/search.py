@@ -41,7 +41,13 @@ from taggit.models import Tag
 
 from mycareer.accounts.models import Unit
 from mycareer.core.aggregates import PAIR_SEPARATOR, joined
-from mycareer.core.forms import MAX_ID, DateInput, bounded_int
+from mycareer.core.forms import (
+    MAX_ID,
+    DateInput,
+    StrictFilterForm,
+    bounded_int,
+    unknown_filters_message,
+)
 from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.core.prepared import PreparedQuery
 from mycareer.organisations.kept_counts import kept_count
@@ -197,15 +203,6 @@ class OrganisationQuery:
 
 # The names a stored search may use: every field of the query but its order and viewer.
 FILTER_NAMES = frozenset(f.name for f in fields(OrganisationQuery)) - {"sort", "viewer"}
-
-
-def unknown_filters_message(names: list[str]) -> str:
-    """What to say about parameters the search does not know: refused, never ignored."""
-    return ngettext(
-        "The search has a filter it does not know: %(names)s.",
-        "The search has filters it does not know: %(names)s.",
-        len(names),
-    ) % {"names": ", ".join(f"“{name}”" for name in names)}
 
 
 def describe_query(query: OrganisationQuery, *, viewer_name: str = "") -> str:
@@ -374,7 +371,7 @@ def sector_and_unit_choices() -> tuple[list[tuple[int, str]], list[tuple[int, st
     return sector_rows, unit_rows
 
 
-class OrganisationSearchForm(forms.Form):
+class OrganisationSearchForm(StrictFilterForm, forms.Form):
     """The filters of the search page; field names are OrganisationQuery's."""
 
     text = forms.CharField(
@@ -466,20 +463,14 @@ class OrganisationSearchForm(forms.Form):
     # Parameters of the search page that are not filters (its page, "count exactly").
     NOT_FILTERS = frozenset({"page", COUNT_PARAMETER})
 
-    def __init__(self, *args, strict: bool = False, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Strict: a parameter that is not one of the filters is an error, never ignored.
-        self.strict = strict
         sectors, units = sector_and_unit_choices()
         self.fields["sectors"].choices = sectors
         self.fields["unit"].choices = [("", "Any unit"), *units]
 
     def clean(self):
         data = super().clean()
-        if self.strict and self.data:
-            unknown = sorted(set(self.data) - set(self.fields) - self.NOT_FILTERS)
-            if unknown:
-                raise forms.ValidationError(unknown_filters_message(unknown))
         low, high = data.get("score_min"), data.get("score_max")
         if low is not None and high is not None and low > high:
             self.add_error("score_max", "This must not be lower than the “at least” score.")
