@@ -12,6 +12,7 @@ from mycareer.core.forms import (
     LocalDateTimeInput,
     SingleLineField,
     StaleEditGuard,
+    StrictFilterForm,
 )
 from mycareer.events import selectors
 from mycareer.events.models import (
@@ -345,8 +346,14 @@ class FreeSlotForm(forms.Form):
         return day - datetime.timedelta(days=day.weekday())
 
 
-class CalendarFilterForm(forms.Form):
-    """The calendar's filters: a GET form, so every filtered view has an address."""
+class CalendarFilterForm(StrictFilterForm, forms.Form):
+    """The calendar's filters: a GET form, so every filtered view has an address.
+
+    Read strictly by the calendar's pages and feed, each naming its other parameters
+    (a month, a page, the feed's token); a name that is neither is refused.
+    """
+
+    FILTERS_OF = "The calendar"
 
     unit = IdChoiceField(
         label="Organised by",

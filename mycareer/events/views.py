@@ -18,7 +18,7 @@ from mycareer.accounts.permissions import check_perm
 from mycareer.audit.selectors import audit_for_object
 from mycareer.core.forms import add_validation_error
 from mycareer.core.logs import log_event
-from mycareer.core.pagination import Paginator, count_exactly_asked
+from mycareer.core.pagination import COUNT_PARAMETER, Paginator, count_exactly_asked
 from mycareer.core.permissions import require
 from mycareer.core.text import counted, joined
 from mycareer.events import grids, selectors, services
@@ -127,18 +127,33 @@ def _shows_audience_filters(user) -> bool:
     return user.has_perm("mycareer.view_staff_pages")
 
 
-def _calendar(request, start: datetime.datetime, end: datetime.datetime, *, shape=None):
-    """Events this person may see in [start, end), filtered, and the filter form.
+def _filtered_events(request, *, not_filters: set[str]):
+    """The events this person may see that the address's filters ask for, and the form.
 
-    `shape` picks what is loaded of each event (`selectors.for_calendar` by default).
+    `not_filters` are the page's other parameters (its month, its page). While a filter
+    is wrong or unknown there are none: the page says why instead of showing everything.
     """
     tree = UnitTree.load()
     visible = selectors.visible_events(request.user, tree)
     form = CalendarFilterForm(
         request.GET or None,
         audience_filters=_shows_audience_filters(request.user),
+        strict=True,
+        not_filters=not_filters,
     )
-    events = selectors.apply_filters(visible, form.filters(), tree)
+    if form.is_bound and not form.is_valid():
+        return visible.none(), form
+    return selectors.apply_filters(visible, form.filters(), tree), form
+
+
+def _calendar(
+    request, start: datetime.datetime, end: datetime.datetime, *, not_filters: set[str], shape=None
+):
+    """Events this person may see in [start, end), filtered, and the filter form.
+
+    `shape` picks what is loaded of each event (`selectors.for_calendar` by default).
+    """
+    events, form = _filtered_events(request, not_filters=not_filters)
     shape = shape or selectors.for_calendar
     events = list(shape(selectors.overlapping(events, start, end)))
     return events, form
@@ -164,7 +179,9 @@ def month(request):
     today = timezone.localdate()
     first = grids.parse_month(request.GET.get("month", "")) or today.replace(day=1)
     grid = grids.MonthGrid(first, today=today)
-    events, form = _calendar(request, grid.start, grid.end, shape=selectors.for_month)
+    events, form = _calendar(
+        request, grid.start, grid.end, not_filters={"month"}, shape=selectors.for_month
+    )
     grid.place(events)
     return render(
         request,
@@ -183,7 +200,7 @@ def week(request):
     """Seven days, Monday to Sunday, each with its events in full."""
     today = timezone.localdate()
     grid = grids.WeekGrid(grids.parse_day(request.GET.get("week", "")) or today, today=today)
-    events, form = _calendar(request, grid.start, grid.end)
+    events, form = _calendar(request, grid.start, grid.end, not_filters={"week"})
     grid.place(events)
     return render(
         request,
@@ -198,13 +215,7 @@ def event_list(request):
     """Every event from a day on, in order, a page at a time."""
     since = grids.parse_day(request.GET.get("from", "")) or timezone.localdate()
     start = grids.midnight(since)
-    tree = UnitTree.load()
-    visible = selectors.visible_events(request.user, tree)
-    form = CalendarFilterForm(
-        request.GET or None,
-        audience_filters=_shows_audience_filters(request.user),
-    )
-    events = selectors.apply_filters(visible, form.filters(), tree)
+    events, form = _filtered_events(request, not_filters={"from", "page", COUNT_PARAMETER})
     events = selectors.for_calendar(events.filter(ends_at__gt=start))
     page = Paginator(events, LIST_PAGE_SIZE, count_exactly=count_exactly_asked(request)).get_page(
         request.GET.get("page")

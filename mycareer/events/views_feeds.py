@@ -13,6 +13,7 @@ import hashlib
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -47,6 +48,22 @@ def _needs_token() -> HttpResponse:
     )
 
 
+def _refused(form: CalendarFilterForm) -> HttpResponse:
+    """400 in words a person reads in their calendar program: what is wrong, what it takes."""
+    reasons = []
+    for name, errors in form.errors.items():
+        said = " ".join(map(str, errors))
+        reasons.append(said if name == NON_FIELD_ERRORS else f"{name}: {said}")
+    if form.unknown_filters():
+        reasons.append(f"Its filters are: {', '.join(form.fields)}.")
+    return HttpResponse(
+        f"This calendar address has a filter MyCareer cannot use. {' '.join(reasons)} Copy "
+        "the address again from MyCareer's 'Subscribe to events' page.",
+        status=400,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 @require_safe
 def feed(request):
     """Every event the reader may see, narrowed by the calendar's filters if given."""
@@ -55,16 +72,12 @@ def feed(request):
         return _needs_token()
     tree = UnitTree.load()
     visible = selectors.visible_events(reader, tree)
-    form = CalendarFilterForm(request.GET, audience_filters=True)
+    form = CalendarFilterForm(
+        request.GET, audience_filters=True, strict=True, not_filters={"token"}
+    )
     if not form.is_valid():
         # Never the whole calendar for a filter it does not know (`filters` is then empty).
-        reasons = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
-        return HttpResponse(
-            f"This calendar address has a filter MyCareer cannot use ({reasons}). Copy the "
-            "address again from MyCareer's 'Subscribe to events' page.",
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
+        return _refused(form)
     filters = form.filters()
     events = selectors.apply_filters(visible, filters, tree)
     described = ", ".join(str(v) if k != "year" else f"year {v}" for k, v in filters.items())

@@ -265,6 +265,25 @@ def test_a_feed_address_with_a_filter_it_does_not_know_is_refused_not_everything
         assert "BEGIN:VCALENDAR" not in response.text
 
 
+def test_a_feed_address_with_a_filter_name_it_does_not_know_is_refused_by_name(
+    client, persona, tom
+):
+    """`&untis=lubs` (a typo for `unit`) gave the whole calendar, as if filtered."""
+    mech = make_event(by=tom, title="Mech only", starts_at=at(far_monday(4), 10), publish=True)
+    admin = persona("admin")
+    for unknown in ({"untis": "lubs"}, {"month": "2026-03"}):
+        response = client.get(feed_url(admin, **unknown))
+        assert response.status_code == 400, unknown
+        assert response["Content-Type"] == "text/plain; charset=utf-8"
+        name = next(iter(unknown))
+        assert f"The calendar has a filter it does not know: “{name}”." in response.text
+        assert "Its filters are: unit, type, organisation, programme, year." in response.text
+        assert "BEGIN:VCALENDAR" not in response.text
+    # The token is not a filter, and the filters it knows still narrow the calendar.
+    assert mech.ical_uid in vevents(parse(client.get(feed_url(admin, unit="mech"))))
+    assert mech.ical_uid not in vevents(parse(client.get(feed_url(admin, unit="lubs"))))
+
+
 def test_the_personal_feed_takes_events_from_registered_sources(client, persona, tom):
     viewer = persona("viewer")  # history: Tom's mech events are not theirs
     event = make_event(by=tom, title="Booked", starts_at=at(far_monday(4), 10), publish=True)

@@ -333,6 +333,40 @@ def test_the_organisation_filter_matches_part_of_a_name(client, persona):
     assert 'name="organisation"' in body and "Any organisation" not in body
 
 
+def test_a_filter_the_calendar_does_not_know_is_refused_by_name_not_ignored(
+    client, persona, mech_published
+):
+    """A mistyped link (`?untis=lubs`) showed every event, as if they were the filtered ones."""
+    client.force_login(persona("operator"))
+    day = mech_published.local_start.date()
+    own_parameters = {
+        reverse("events:month"): {"month": f"{day:%Y-%m}"},
+        reverse("events:week"): {"week": day.isoformat()},
+        reverse("events:list"): {"from": day.isoformat(), "page": "1", "count": "exact"},
+    }
+    for url, own in own_parameters.items():
+        refused = client.get(url, {**own, "untis": "lubs"})
+        body = refused.content.decode()
+        assert refused.status_code == 200, url
+        assert "The calendar has a filter it does not know: “untis”." in body, url
+        assert "No events are shown until the filters are corrected." in body, url
+        assert "Mech for all" not in body, url
+        # The page's own parameters are not filters, and a filter it knows still works.
+        known = client.get(url, {**own, "unit": "mech"}).content.decode()
+        assert "does not know" not in known and "Mech for all" in known, url
+        assert "Mech for all" not in client.get(url, {**own, "unit": "lubs"}).content.decode()
+
+
+def test_a_bad_filter_value_shows_why_and_no_events(client, persona, mech_published):
+    client.force_login(persona("operator"))
+    day = mech_published.local_start.date()
+    body = client.get(
+        reverse("events:list"), {"from": day.isoformat(), "type": "party"}
+    ).content.decode()
+    assert "Select a valid choice" in body
+    assert "Mech for all" not in body
+
+
 def test_pages_use_no_inline_scripts_or_styles(client, persona, mech_draft):
     client.force_login(persona("operator"))
     for url in (
