@@ -11,8 +11,10 @@ from mycareer.core.forms import (
     IdChoiceField,
     SingleLineField,
     StaleEditGuard,
+    StrictFilterForm,
     bounded_formfield,
 )
+from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.core.validators import validate_phone
 from mycareer.organisations.keyaccounts import contact_blockers
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
@@ -386,8 +388,11 @@ class ImportUploadForm(forms.Form):
     )
 
 
-class DirectorySearchForm(forms.Form):
+class DirectorySearchForm(StrictFilterForm, forms.Form):
     """The students' employer directory: by name, sector and location."""
+
+    # The directory's parameters that are not filters (its page, "count exactly").
+    NOT_FILTERS = frozenset({"page", COUNT_PARAMETER})
 
     q = forms.CharField(label="Employer name", required=False, max_length=100)
     sector = forms.ModelChoiceField(

@@ -15,8 +15,13 @@ PER_PAGE = 24
 @require("organisations.browse_directory")
 def directory(request):
     """Employers the university works with, searchable by name, sector and location."""
-    form = DirectorySearchForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form = DirectorySearchForm(request.GET or None, strict=True)
+    if form.is_bound and not form.is_valid():
+        # A wrong or unknown filter: the page says which rather than listing everyone.
+        return render(
+            request, "organisations/directory.html", {"form": form, "page": None, "searching": True}
+        )
+    filters = form.cleaned_data if form.is_bound else {}
     organisations = selectors.employer_directory(
         text=filters.get("q", ""),
         sector=filters.get("sector"),
@@ -34,6 +39,6 @@ def directory(request):
             "form": form,
             "page": page,
             "querystring": query.urlencode(),
-            "searching": any(filters.values()) if filters else False,
+            "searching": any(filters.values()),
         },
     )

@@ -70,6 +70,29 @@ def test_students_filter_by_sector_and_location(client, student):
     assert names(client.get(DIRECTORY, {"location": "york"})) == ["Ouse Water Services"]
 
 
+@pytest.mark.usefixtures("employers")
+def test_a_filter_the_directory_does_not_know_is_refused_by_name_not_ignored(client, student):
+    """A mistyped link (`?sectors=`) listed every employer as if they matched."""
+    health = Sector.objects.get(name="Healthcare")
+    response = client.get(DIRECTORY, {"sectors": health.pk})
+    body = html.unescape(response.content.decode())
+    assert response.status_code == 200
+    assert "The search has a filter it does not know: “sectors”." in body
+    assert "Correct the search above to see employers." in body
+    assert names(response) == []
+    # Its page and "count exactly" are not filters; a filter it knows still narrows.
+    known = client.get(DIRECTORY, {"sector": health.pk, "page": "1", "count": "exact"})
+    assert "does not know" not in known.content.decode()
+    assert names(known) == ["Aire Valley Health NHS Trust"]
+
+
+@pytest.mark.usefixtures("employers")
+def test_a_bad_filter_value_lists_no_employers(client, student):
+    response = client.get(DIRECTORY, {"sector": "999999"})
+    assert "Select a valid choice" in response.content.decode()
+    assert names(response) == []
+
+
 def test_only_live_organisations_are_listed(client, student, persona):
     archived = services.organisation_create(
         by=persona("operator"), name="Zephyr Archived Ltd", confirm_duplicates=True
