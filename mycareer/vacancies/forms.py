@@ -8,6 +8,7 @@ from mycareer.core.forms import (
     IdChoiceField,
     IdsChoiceField,
     StaleEditGuard,
+    StrictFilterForm,
     bounded_formfield,
 )
 from mycareer.organisations.models import Organisation
@@ -130,7 +131,12 @@ class ModerationForm(forms.Form):
         return data
 
 
-class VacancySearchForm(forms.Form):
+class VacancySearchForm(StrictFilterForm, forms.Form):
+    """The students' list of vacancies: by words, type, place, programme and closing date."""
+
+    # The list's parameter that is not a filter.
+    NOT_FILTERS = frozenset({"page"})
+
     q = forms.CharField(
         label="Search",
         required=False,

@@ -59,8 +59,13 @@ def browse(request):
     if user.kind == User.Kind.EMPLOYER and not user.is_superuser:
         return redirect("vacancies:mine")
     check_perm(user, "vacancies.browse_vacancies")
-    form = VacancySearchForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form = VacancySearchForm(request.GET or None, strict=True)
+    if form.is_bound and not form.is_valid():
+        # A wrong or unknown filter: the page says which rather than listing every vacancy.
+        return render(
+            request, "vacancies/browse.html", {"form": form, "page": None, "searching": True}
+        )
+    filters = form.cleaned_data if form.is_bound else {}
     vacancies = selectors.search(
         selectors.vacancies_for(user),
         text=filters.get("q", ""),
@@ -78,7 +83,7 @@ def browse(request):
             "form": form,
             "page": page,
             "querystring": _querystring(request),
-            "searching": bool(filters and any(filters.values())),
+            "searching": any(filters.values()),
             "closing_soon_days": selectors.CLOSING_SOON_DAYS,
             "soon": timezone.localdate() + datetime.timedelta(days=selectors.CLOSING_SOON_DAYS),
         },

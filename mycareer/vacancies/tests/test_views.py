@@ -1,5 +1,7 @@
 """Pages: who reaches what, what students see, employers' own lists and moderation."""
 
+import html
+
 import pytest
 from django.urls import reverse
 
@@ -150,6 +152,31 @@ def test_the_student_list_puts_own_faculty_first_and_searches(client, persona, c
     soon = client.get(reverse("vacancies:list"), {"closing_soon": "on"}).content.decode()
     assert "Summer Internship: Propulsion Engineering" in soon
     assert "Graduate Mechanical Engineer" not in soon
+
+
+@pytest.mark.usefixtures("elsewhere")
+def test_a_filter_the_list_does_not_know_is_refused_by_name_not_ignored(client, persona):
+    """A mistyped link (`?kind=graduate_job`) listed every vacancy as if they matched."""
+    client.force_login(persona("student"))
+    response = client.get(reverse("vacancies:list"), {"kind": "graduate_job"})
+    body = html.unescape(response.content.decode())
+    assert response.status_code == 200
+    assert "The search has a filter it does not know: “kind”." in body
+    assert "Correct the search above to see vacancies." in body
+    assert "Summer Vacation Scheme" not in body
+    # Its page is not a filter, and a filter it knows still narrows the list.
+    known = client.get(reverse("vacancies:list"), {"type": "graduate_job", "page": "1"})
+    body = known.content.decode()
+    assert "does not know" not in body
+    assert "Graduate Mechanical Engineer" in body and "Summer Vacation Scheme" not in body
+
+
+@pytest.mark.usefixtures("elsewhere")
+def test_a_bad_filter_value_lists_no_vacancies(client, persona):
+    client.force_login(persona("student"))
+    body = client.get(reverse("vacancies:list"), {"type": "party"}).content.decode()
+    assert "Select a valid choice" in body
+    assert "Summer Vacation Scheme" not in body
 
 
 def test_the_student_list_reads_a_page_in_a_few_queries(
