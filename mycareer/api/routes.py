@@ -6,6 +6,8 @@ carry an ETag that updates must send back in If-Match.
 """
 
 import datetime
+import inspect
+from functools import wraps
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,6 +25,7 @@ from mycareer.api.paging import DEFAULT_LIMIT, MAX_LIMIT, check_if_match, etag_f
 from mycareer.bookings import selectors as booking_selectors
 from mycareer.bookings import services as bookings
 from mycareer.bookings.models import Booking
+from mycareer.core.forms import unknown_filters_message
 from mycareer.events import selectors as event_selectors
 from mycareer.events import services as events
 from mycareer.events.clashes import Clash, ClashesFound, find_clashes
@@ -57,6 +60,38 @@ def _responses(ok, *more: int) -> dict:
 
 def _invalid(field: str, message: str, detail: list[str] | None = None) -> ApiError:
     return ApiError(400, "invalid", message, fields={field: detail or [message]})
+
+
+def refuses_unknown_parameters(view):
+    """The endpoint answers 400 to a query parameter it does not take, never ignores it.
+
+    Django Ninja ignores a name an endpoint does not declare, so `/events?untis=3` (a typo
+    for `unit`) listed every event as if they were the filtered ones. The names taken are
+    the view's own query arguments (not `request`, `response` or a path's `pk`); put this
+    under `@api.get`, on a read. The names are checked once the view has answered, so
+    someone the list is refused to (403, 404) hears that first, whatever else the
+    address holds, as with the organisation search.
+    """
+    taken = frozenset(
+        name
+        for name, parameter in inspect.signature(view).parameters.items()
+        if name not in ("request", "response") and parameter.default is not PK
+    )
+
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        answer = view(request, *args, **kwargs)
+        unknown = sorted(set(request.GET) - taken)
+        if unknown:
+            raise ApiError(
+                400,
+                "unknown_filter",
+                unknown_filters_message(unknown, of="This list"),
+                fields={name: ["Not a filter of this list."] for name in unknown},
+            )
+        return answer
+
+    return checked
 
 
 def _get(queryset, pk: int):
@@ -299,6 +334,7 @@ def organisation_detail(request, response: HttpResponse, pk: int = PK):
     tags=["organisations"],
     summary="The organisation's notes (staff only)",
 )
+@refuses_unknown_parameters
 def note_list(request, pk: int = PK, cursor: str | None = CURSOR, limit: int = LIMIT):
     organisation = _get(Organisation.objects.all(), pk)
     need(request, READ, "organisations.view_organisation", organisation)
@@ -578,6 +614,7 @@ def _clash_refusal(found: ClashesFound) -> ApiError:
     tags=["events"],
     summary="Events you may see, with the calendar's filters, in order of start",
 )
+@refuses_unknown_parameters
 def event_list(
     request,
     unit: int | None = Query(None, ge=1, le=MAX_ID),
@@ -748,6 +785,7 @@ def _booking(booking: Booking) -> dict:
     tags=["bookings"],
     summary="Bookings and attendance for an event (its organisers only)",
 )
+@refuses_unknown_parameters
 def booking_list(request, pk: int = PK, cursor: str | None = CURSOR, limit: int = LIMIT):
     event = _event_for(need(request, READ), pk)
     need(request, READ, "bookings.run_event", event)
@@ -838,6 +876,7 @@ def _vacancy(vacancy) -> dict:
     tags=["vacancies"],
     summary="Open vacancies you may see; an employer's token, their organisation's in any state",
 )
+@refuses_unknown_parameters
 def vacancy_list(request, cursor: str | None = CURSOR, limit: int = LIMIT):
     user = need(request, READ)
     if user.is_employer:
@@ -854,6 +893,7 @@ def vacancy_list(request, cursor: str | None = CURSOR, limit: int = LIMIT):
     tags=["figures"],
     summary="The communication time chart's figures: bulk emails sent per period and unit",
 )
+@refuses_unknown_parameters
 def communication_chart(
     request,
     period: str = Query("month", pattern="^(week|month)$"),

@@ -58,6 +58,37 @@ def test_an_unknown_filter_is_refused_not_ignored(call, token_for, northbridge):
     assert body["fields"] == {"tag": ["Not a filter of the search."]}
 
 
+def test_every_list_refuses_a_parameter_it_does_not_take_not_ignores_it(
+    call, token_for, persona, northbridge
+):
+    """`/events?untis=3` (a typo for `unit`) listed every event as if filtered."""
+    event = make_event(by=persona("operator"), starts_at=at(far_monday(), 10), publish=True)
+    secret = token_for("operator")
+    taken = {
+        "/events": "limit=5",
+        "/vacancies": "limit=5",
+        f"/organisations/{northbridge.pk}/notes": "limit=5",
+        f"/events/{event.pk}/bookings": "limit=5",
+        "/communication-chart": "months=2",
+    }
+    for path, known in taken.items():
+        response = call(secret, "get", f"{path}?{known}&untis=3")
+        assert response.status_code == 400, path
+        body = response.json()
+        assert body["code"] == "unknown_filter", path
+        assert body["message"] == "This list has a filter it does not know: “untis”.", path
+        assert body["fields"] == {"untis": ["Not a filter of this list."]}, path
+        # What the list does take still works.
+        assert call(secret, "get", f"{path}?{known}").status_code == 200, path
+    # Someone the list is refused to is told that, whatever else the address holds.
+    notes = f"/organisations/{northbridge.pk}/notes?untis=3"
+    assert call(token_for("student"), "get", notes).status_code == 403
+    # A path's id is not a filter either.
+    assert call(secret, "get", f"/events/{event.pk}/bookings?pk=1").status_code == 400
+    found = call(secret, "get", f"/events?unit={unit('lubs').pk}").json()["items"]
+    assert found == []
+
+
 def test_contacts_are_shown_as_the_pages_show_them(call, token_for, northbridge):
     staff = call(token_for("viewer"), "get", f"/organisations/{northbridge.pk}").json()
     david = next(c for c in staff["contacts"] if c["full_name"] == "David Okoro")
