@@ -17,7 +17,7 @@ from mycareer.core.forms import (
 from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.core.validators import validate_phone
 from mycareer.organisations.keyaccounts import contact_blockers
-from mycareer.organisations.models import Contact, Note, Organisation, Sector
+from mycareer.organisations.models import Contact, EmployerMembership, Note, Organisation, Sector
 from mycareer.organisations.search import TAG_INPUT
 from mycareer.organisations.selectors import liaison_agreements_in_force
 from mycareer.organisations.services import CONTACT_FIELDS, PROFILE_FIELDS
@@ -73,6 +73,16 @@ class ContactForm(StaleEditGuard, forms.ModelForm):
             "visible_to_students": "Students may see this person's email and phone",
             "email_consent": "Agreed to receive email from the university",
         }
+
+    def __init__(self, *args, organisation: Organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organisation.memberships.filter(
+            status=EmployerMembership.Status.ACTIVE, is_admin=True, user__is_active=True
+        ).exists():
+            self.fields["visible_to_students"].help_text = (
+                f"{organisation} decides this itself, through its own MyCareer login: you "
+                "may hide these details, not show them."
+            )
 
 
 class NoteForm(StaleEditGuard, forms.ModelForm):

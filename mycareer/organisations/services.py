@@ -247,6 +247,37 @@ def _check_contact_email(
         raise ValidationError({"email": "This organisation already has a contact with this email."})
 
 
+def _check_shown_to_students(organisation: Organisation, by: User | None) -> None:
+    """Staff may not show a contact's details to students for an employer who decides.
+
+    Policy: employers decide whether their details are visible to students. An
+    organisation with an administrator who signs in decides through them; staff record
+    the choice only for one without (the employer told them), and may always hide.
+    """
+    if by is not None and by.is_employer:
+        return  # their own organisation's, as their permission rules already checked
+    admins = organisation.memberships.filter(
+        status=EmployerMembership.Status.ACTIVE, is_admin=True, user__is_active=True
+    ).select_related("user")
+    names = sorted(str(m.user) for m in admins)
+    if names:
+        log_event(
+            logger,
+            "organisations.contact.refused",
+            reason="visibility_is_the_employers",
+            organisation=organisation.pk,
+            by=getattr(by, "pk", None),
+        )
+        raise ValidationError(
+            {
+                "visible_to_students": (
+                    f"{organisation} decides this itself: ask {joined(names, last='or')}, "
+                    "who signs in for it, to let students see this person's details."
+                )
+            }
+        )
+
+
 @transaction.atomic
 def contact_create(*, organisation: Organisation, by: User | None, **data) -> Contact:
     """Add a contact; an email already used by a contact of the organisation is refused."""
@@ -254,6 +285,7 @@ def contact_create(*, organisation: Organisation, by: User | None, **data) -> Co
     _check_contact_email(organisation, data["email"])
     contact = Contact(organisation=organisation, **data)
     if contact.visible_to_students:
+        _check_shown_to_students(organisation, by)
         contact.visibility_changed_at, contact.visibility_changed_by = timezone.now(), by
     contact.full_clean()
     contact.save()
@@ -282,6 +314,8 @@ def contact_update(*, contact: Contact, by: User | None, **data) -> dict:
     if not changed:
         return {}
     if contact.visible_to_students != was_visible:
+        if contact.visible_to_students:
+            _check_shown_to_students(contact.organisation, by)
         contact.visibility_changed_at, contact.visibility_changed_by = timezone.now(), by
     if new_address and contact.email_bounced_at:
         # The bounce was the old address's: kept, it would leave the corrected one out of

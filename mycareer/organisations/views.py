@@ -342,7 +342,7 @@ def _contact(pk: int, contact_id: int) -> Contact:
 @require("organisations.add_contact")
 def contact_create(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
-    form = ContactForm(request.POST or None)
+    form = ContactForm(request.POST or None, organisation=organisation)
     if request.method == "POST" and form.is_valid():
         try:
             contact = services.contact_create(
@@ -406,7 +406,9 @@ def contact_detail(request, pk: int, contact_id: int):
 @require("organisations.change_contact")
 def contact_edit(request, pk: int, contact_id: int):
     contact = _contact(pk, contact_id)
-    form = ContactForm(request.POST or None, instance=copy.copy(contact))  # see organisation_edit
+    form = ContactForm(  # a copy: see organisation_edit
+        request.POST or None, instance=copy.copy(contact), organisation=contact.organisation
+    )
     if request.method == "POST" and form.is_valid():
         fresh = Contact.objects.get(pk=contact.pk)
         try:

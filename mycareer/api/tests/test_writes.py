@@ -13,7 +13,11 @@ from mycareer.events.models import Event
 from mycareer.events.tests.factories import at, far_monday, make_event, unit
 from mycareer.organisations import services as organisations
 from mycareer.organisations.models import Contact, Note, Organisation
-from mycareer.organisations.tests.factories import key_account_with_contact, make_organisation
+from mycareer.organisations.tests.factories import (
+    brightwave_digital,
+    key_account_with_contact,
+    make_organisation,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -150,6 +154,24 @@ def test_contacts_are_added_and_changed_with_if_match(call, token_for):
     etag = call(secret, "get", f"/contacts/{contact}")["ETag"]
     bad = call(secret, "patch", f"/contacts/{contact}", {"phone": "1" * 20}, HTTP_IF_MATCH=etag)
     assert bad.status_code in (400, 422) and "7 to 15 digits" in bad.content.decode()
+
+
+def test_staff_cannot_show_students_an_employers_contact_through_the_api(call, token_for, cast):
+    brightwave = brightwave_digital(cast["employer"])
+    contact = brightwave.contacts.filter(visible_to_students=False).first()
+    secret = token_for("mailer")
+    etag = call(secret, "get", f"/contacts/{contact.pk}")["ETag"]
+    refused = call(
+        secret,
+        "patch",
+        f"/contacts/{contact.pk}",
+        {"visible_to_students": True},
+        HTTP_IF_MATCH=etag,
+    )
+    assert refused.status_code == 400
+    assert "Brightwave Digital decides this itself" in refused.content.decode()
+    contact.refresh_from_db()
+    assert contact.visible_to_students is False
 
 
 def test_a_corrected_address_is_no_longer_left_out_for_the_old_ones_bounce(call, token_for):

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mycareer.audit.models import AuditEntry
+from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.organisations import services
 from mycareer.organisations.forms import OrganisationForm, join_tags, split_tags
 from mycareer.organisations.matching import domain_from_url, name_key
@@ -168,6 +169,51 @@ def test_visibility_change_records_who_and_when(operator):
     contact.refresh_from_db()
     assert contact.visibility_changed_by == operator
     assert contact.visibility_changed_at is not None
+
+
+@pytest.mark.django_db
+def test_an_employer_who_signs_in_decides_what_students_see_not_staff(
+    operator, brightwave, laura, caplog
+):
+    """Policy: employers decide whether their details are visible to students. Staff
+    switched it on for an organisation whose administrator signs in."""
+    contact = brightwave.contacts.filter(visible_to_students=False).first()
+    with pytest.raises(ValidationError) as refused:
+        services.contact_update(contact=contact, by=operator, visible_to_students=True)
+    assert refused.value.message_dict["visible_to_students"] == [
+        f"Brightwave Digital decides this itself: ask {laura}, who signs in for it, to let "
+        "students see this person's details."
+    ]
+    assert "visibility_is_the_employers" in caplog.text
+    with pytest.raises(ValidationError):
+        services.contact_create(
+            organisation=brightwave, by=operator, full_name="New", visible_to_students=True
+        )
+    contact.refresh_from_db()
+    assert contact.visible_to_students is False
+    # The employer decides; staff may still hide.
+    services.contact_update(contact=contact, by=laura, visible_to_students=True)
+    services.contact_update(contact=contact, by=operator, visible_to_students=False)
+    contact.refresh_from_db()
+    assert contact.visible_to_students is False and contact.visibility_changed_by == operator
+
+
+@pytest.mark.django_db
+def test_the_staff_contact_form_says_the_employer_decides_and_keeps_what_was_typed(
+    client, operator, brightwave
+):
+    from django.urls import reverse
+
+    contact = brightwave.contacts.filter(visible_to_students=False).first()
+    url = reverse("organisations:contact_edit", args=[brightwave.pk, contact.pk])
+    client.force_login(operator)
+    assert "you may hide these details, not show them" in client.get(url).content.decode()
+    data = as_post(form_fields(client.get(url).content.decode(), containing="full_name"))
+    data.update(visible_to_students=["on"], job_title=["Typed title"])
+    refused = client.post(url, data)
+    assert refused.status_code == 200
+    body = refused.content.decode()
+    assert "Brightwave Digital decides this itself" in body and "Typed title" in body
 
 
 @pytest.mark.django_db
