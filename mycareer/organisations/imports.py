@@ -37,6 +37,7 @@ from mycareer.organisations import services
 from mycareer.organisations.matching import domain_from_url, name_key
 from mycareer.organisations.models import (
     Contact,
+    EmployerMembership,
     Organisation,
     Sector,
     TaggedOrganisation,
@@ -598,6 +599,15 @@ def _plan_updates(groups: list[GroupPlan]) -> None:
     contacts: dict[int, list[Contact]] = {}
     for contact in Contact.objects.filter(organisation_id__in=ids):
         contacts.setdefault(contact.organisation_id, []).append(contact)
+    # Organisations whose administrator signs in decide what students see themselves.
+    deciding = set(
+        EmployerMembership.objects.filter(
+            organisation_id__in=ids,
+            status=EmployerMembership.Status.ACTIVE,
+            is_admin=True,
+            user__is_active=True,
+        ).values_list("organisation_id", flat=True)
+    )
     for group in groups:
         organisation = existing[group.existing_id]
         for name, value in group.values.items():
@@ -620,6 +630,12 @@ def _plan_updates(groups: list[GroupPlan]) -> None:
                 # so importing the same file twice adds nobody twice.
                 contact = by_name.get(plan.full_name.lower())
             if contact is None:
+                if plan.visible_to_students and organisation.pk in deciding:
+                    plan.visible_to_students = False
+                    group.notes.append(
+                        f"{plan.full_name}'s details stay hidden from students: "
+                        f"{organisation} decides that itself, through its own login."
+                    )
                 continue
             plan.existing_id = contact.pk
             for name in ("job_title", "phone"):

@@ -1,4 +1,5 @@
 import csv
+import html
 import io
 import re
 
@@ -281,6 +282,33 @@ def test_an_existing_organisation_is_updated_not_duplicated(client, operator):
     assert [g.outcome for g in again.context["plan"].groups] == [Outcome.UNCHANGED]
     assert "There is nothing to import" in again.content.decode()
     assert reverse("organisations:import_confirm") not in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_new_contact_of_an_employer_who_signs_in_stays_hidden_from_students(
+    client, operator, cast
+):
+    """The employer decides what students see: a spreadsheet could add their colleague
+    with details shown to students."""
+    from mycareer.organisations.tests.factories import brightwave_digital
+
+    brightwave = brightwave_digital(cast["employer"])
+    rows = [
+        row(
+            "Brightwave Digital",
+            full_name="Kim New",
+            email="kim@x.example",
+            visible_to_students="yes",
+        )
+    ]
+    client.force_login(operator)
+    response = upload(client, csv_bytes(rows))
+    assert (
+        "Kim New's details stay hidden from students: Brightwave Digital decides that itself"
+        in html.unescape(response.content.decode())
+    )
+    confirm(client, response)
+    assert brightwave.contacts.get(email="kim@x.example").visible_to_students is False
 
 
 @pytest.mark.django_db
