@@ -287,12 +287,16 @@ def _membership(request, *, admin: bool) -> EmployerMembership:
 @require_http_methods(["GET", "POST"])
 @require("organisations.use_employer_pages")
 def profile(request):
-    membership = _membership(request, admin=True)
+    """Administrators change the profile; members see it, as their invitation said."""
+    membership = _membership(request, admin=request.method == "POST")
     organisation = membership.organisation
     # The form works on a copy: a refused value must not count as saved in the page.
     form = EmployerProfileForm(
         request.POST or None, request.FILES or None, instance=copy.copy(organisation)
     )
+    if not membership.is_admin:
+        for field in form.fields.values():
+            field.disabled = True
     if request.method == "POST" and form.is_valid():
         fresh = Organisation.objects.get(pk=organisation.pk)
         try:
@@ -306,7 +310,23 @@ def profile(request):
     return render(
         request,
         "organisations/employer/profile.html",
-        {"form": form, "organisation": organisation, "percent": percent, "missing": missing},
+        {
+            "form": form,
+            "organisation": organisation,
+            "percent": percent,
+            "missing": missing,
+            "membership": membership,
+            "administrators": []
+            if membership.is_admin
+            else [
+                m.user
+                for m in organisation.memberships.filter(
+                    status=EmployerMembership.Status.ACTIVE, is_admin=True
+                )
+                .select_related("user")
+                .order_by("user__full_name")
+            ],
+        },
     )
 
 
@@ -350,10 +370,15 @@ def contacts(request):
     )
 
 
-def _member(request, membership_id: int) -> tuple[EmployerMembership, EmployerMembership]:
+def _member(
+    request, membership_id: int, *, own_allowed: bool = False
+) -> tuple[EmployerMembership, EmployerMembership]:
     """(the administrator acting, the colleague's membership): another organisation's
-    members are not found."""
-    mine = _membership(request, admin=True)
+    members are not found. With `own_allowed`, a member acting on their own membership
+    (leaving) need not be an administrator."""
+    mine = _membership(request, admin=False)
+    if not (own_allowed and mine.pk == membership_id):
+        mine = _membership(request, admin=True)
     member = get_object_or_404(
         EmployerMembership.objects.select_related("user", "organisation"),
         pk=membership_id,
@@ -454,7 +479,7 @@ def invitation_accept(request, token: str):
 def member_remove(request, membership_id: int):
     """End a colleague's (or one's own) membership, after a page that says what it ends."""
     try:
-        mine, member = _member(request, membership_id)
+        mine, member = _member(request, membership_id, own_allowed=True)
     except Http404:
         organisation = _membership(request, admin=True).organisation
         if request.method != "POST" or not was_recorded(

@@ -32,7 +32,7 @@ def membership_of(laura, brightwave) -> EmployerMembership:
 
 def test_an_administrator_makes_a_colleague_one_and_back(client, laura, brightwave, ravi):
     client.force_login(ravi.user)
-    assert client.get(reverse("employer:profile")).status_code == 403
+    assert "Save the profile" not in client.get(reverse("employer:profile")).content.decode()
     client.force_login(laura)
     role = reverse("employer:member_role", args=[ravi.pk])
     response = client.post(role, {"role": "admin"}, follow=True)
@@ -42,9 +42,9 @@ def test_an_administrator_makes_a_colleague_one_and_back(client, laura, brightwa
     ravi.refresh_from_db()
     assert ravi.is_admin
     client.force_login(ravi.user)
-    assert client.get(reverse("employer:profile")).status_code == 200
+    assert "Save the profile" in client.get(reverse("employer:profile")).content.decode()
     reg.membership_set_admin(membership=ravi, is_admin=False, by=laura)
-    assert client.get(reverse("employer:profile")).status_code == 403
+    assert "Save the profile" not in client.get(reverse("employer:profile")).content.decode()
     actions = AuditEntry.objects.filter(action__startswith="organisations.membership.")
     assert sorted(actions.values_list("action", flat=True)) == [
         "organisations.membership.admin_granted",
@@ -140,6 +140,31 @@ def test_members_and_strangers_cannot_change_who_signs_in(
     ravi.refresh_from_db()
     mine.refresh_from_db()
     assert not ravi.is_admin and mine.is_admin
+
+
+def test_a_member_sees_the_profile_they_were_promised_but_does_not_change_it(
+    client, laura, brightwave, ravi
+):
+    """The menu offered "Our profile" to members, and the page refused them."""
+    client.force_login(ravi.user)
+    page = client.get(reverse("employer:profile")).content.decode()
+    assert f"You see the profile as a member: {laura.full_name} can change it." in page
+    assert brightwave.name in page and " disabled" in page
+    refused = client.post(reverse("employer:profile"), {"name": "Renamed by a member"})
+    assert refused.status_code == 403
+    brightwave.refresh_from_db()
+    assert brightwave.name == "Brightwave Digital"
+
+
+def test_a_member_leaves_the_organisation_themselves(client, laura, brightwave, ravi):
+    """Only administrators could end a membership, so a member could never leave."""
+    client.force_login(ravi.user)
+    leave = reverse("employer:member_remove", args=[ravi.pk])
+    assert leave in client.get(reverse("employer:contacts")).content.decode()
+    assert "Leave Brightwave Digital" in client.get(leave).content.decode()
+    done = client.post(leave, follow=True)
+    assert "You are no longer a member of Brightwave Digital." in done.content.decode()
+    assert not EmployerMembership.objects.filter(pk=ravi.pk).exists()
 
 
 def test_an_address_invited_twice_is_not_left_waiting_once_it_joins(client, laura, brightwave):
