@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from mycareer import audit
 from mycareer.accounts.models import User
@@ -335,11 +336,26 @@ def registration_decide(
     return registration
 
 
+INVITATION_DAYS = 30
+
+
+def waiting(invitations):
+    """Invitations whose link still works: not used, and not older than INVITATION_DAYS."""
+    since = timezone.now() - datetime.timedelta(days=INVITATION_DAYS)
+    return invitations.filter(accepted_at__isnull=True, created_at__gte=since)
+
+
 @transaction.atomic
 def invitation_create(*, organisation: Organisation, email: str, by: User) -> EmployerInvitation:
-    """An organisation's admin invites a colleague to join it; they are emailed a link."""
+    """An organisation's admin invites a colleague to join it; they are emailed a link.
+
+    An address with a link that still works is not invited again (a form sent twice made
+    two invitations and two emails): the earlier one is withdrawn first, to send anew.
+    """
 
     email = email.strip().lower()
+    # One invitation at a time per organisation: two sent at once do not both pass.
+    Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
     if organisation.status != Organisation.Status.ACTIVE:
         raise ValidationError(
             "You can invite colleagues once the university has approved your organisation."
@@ -348,6 +364,16 @@ def invitation_create(*, organisation: Organisation, email: str, by: User) -> Em
         user__email__iexact=email, status=EmployerMembership.Status.ACTIVE
     ).exists():
         raise ValidationError({"email": "This person already signs in for your organisation."})
+    earlier = waiting(organisation.invitations.filter(email__iexact=email)).first()
+    if earlier is not None:
+        raise ValidationError(
+            {
+                "email": (
+                    f"{email} was invited on {date_format(earlier.created_at, 'j F Y')} and "
+                    "that link still works. To send a new one, withdraw it below first."
+                )
+            }
+        )
     invitation = EmployerInvitation.objects.create(
         organisation=organisation, email=email, token=secrets.token_urlsafe(32), invited_by=by
     )

@@ -1,7 +1,6 @@
 """Employer self-service (registration, profile, contacts, preferences) and its moderation."""
 
 import copy
-import datetime
 
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.models import EmailAddress
@@ -12,7 +11,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.models import User
@@ -44,25 +42,18 @@ from mycareer.organisations.models import (
 from mycareer.organisations.optouts import opt_outs_by_address
 from mycareer.organisations.timeline import organisation_timeline, timeline_request
 
-INVITATION_DAYS = 30
 PREFERENCE_PURPOSES = ("events", "newsletters", "vacancies", "other")
 
 
-def _waiting(invitations):
-    """Invitations whose link still works: not used, and not older than INVITATION_DAYS."""
-    since = timezone.now() - datetime.timedelta(days=INVITATION_DAYS)
-    return invitations.filter(accepted_at__isnull=True, created_at__gte=since)
-
-
 def _waiting_invitations(organisation: Organisation):
-    return _waiting(organisation.invitations.select_related("invited_by"))
+    return reg.waiting(organisation.invitations.select_related("invited_by"))
 
 
 def _invitation(token: str) -> EmployerInvitation | None:
     if not token:
         return None
     return (
-        _waiting(EmployerInvitation.objects.select_related("organisation"))
+        reg.waiting(EmployerInvitation.objects.select_related("organisation"))
         .filter(token=token)
         .first()
     )
