@@ -1,6 +1,7 @@
 import datetime
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -309,3 +310,59 @@ def typed_number_field(noun: str) -> forms.RegexField:
             "max_length": "That is not the number shown above: type it in figures.",
         },
     )
+
+
+ONCE = "once"
+# The latest keys a person's session remembers: enough for every tab they have open.
+ONCE_REMEMBERED = 50
+
+
+class SavedOnce(forms.BaseForm):
+    """A form that makes a new record carries a one-time key (`once`, hidden), so the
+    same page sent twice (back and send again, a retried request) makes one record.
+
+    The view asks `already_saved(request, form)` once the form is valid, and tells
+    `remember_saved(request, form, url)` where the new record is. Put it before
+    `StaleEditGuard`; a form editing a stored record carries no key.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if getattr(self, "guarded", False):
+            return
+        self.fields[ONCE] = forms.CharField(
+            widget=forms.HiddenInput, required=False, initial=lambda: secrets.token_urlsafe(16)
+        )
+
+    def clean(self):
+        data = super().clean()
+        if data is not None:
+            data.pop(ONCE, None)  # a key, not a value to save
+        return data
+
+    @property
+    def once_key(self) -> str:
+        return str(self.data.get(self.add_prefix(ONCE)) or "")[:40] if ONCE in self.fields else ""
+
+
+def already_saved(request, form: SavedOnce):
+    """The record this very page made, if it was sent before (a redirect there, saying
+    so); else None."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    key = form.once_key
+    url = request.session.get(ONCE, {}).get(key) if key else None
+    if not url:
+        return None
+    messages.info(request, "This page was already sent and saved: here is what it made.")
+    return redirect(url)
+
+
+def remember_saved(request, form: SavedOnce, url: str) -> None:
+    key = form.once_key
+    if not key:
+        return
+    saved = dict(request.session.get(ONCE, {}))
+    saved[key] = url
+    request.session[ONCE] = dict(list(saved.items())[-ONCE_REMEMBERED:])

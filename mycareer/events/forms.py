@@ -10,6 +10,7 @@ from mycareer.core.forms import (
     IdChoiceField,
     IdsChoiceField,
     LocalDateTimeInput,
+    SavedOnce,
     SingleLineField,
     StaleEditGuard,
     StrictFilterForm,
@@ -83,7 +84,7 @@ def _split(value: str, separators: str) -> list[str]:
     return [part.strip() for part in value.split(separators[0]) if part.strip()]
 
 
-class EventForm(StaleEditGuard, forms.Form):
+class EventForm(SavedOnce, StaleEditGuard, forms.Form):
     title = SingleLineField(label="Title", max_length=200)
     type = forms.ChoiceField(
         label="Type of event", choices=[("", "Choose a type"), *Event.Type.choices]

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.permissions import check_perm
 from mycareer.audit.selectors import audit_for_object
-from mycareer.core.forms import add_validation_error
+from mycareer.core.forms import add_validation_error, already_saved, remember_saved
 from mycareer.core.logs import log_event
 from mycareer.core.pagination import COUNT_PARAMETER, Paginator, count_exactly_asked
 from mycareer.core.permissions import require
@@ -288,6 +288,8 @@ def create(request):
         if first.exists():
             form.initial["unit"] = first.first().pk
     valid = request.method == "POST" and _all_valid(form, parts)
+    if valid and (sent_before := already_saved(request, form)):
+        return sent_before
     if valid:
         try:
             with transaction.atomic():
@@ -307,6 +309,7 @@ def create(request):
                     ]
                 ),
             )
+            remember_saved(request, form, event.get_absolute_url())
             return redirect(event)
     return render(request, "events/form.html", {"form": form, "parts": parts, "creating": True})
 

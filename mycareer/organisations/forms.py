@@ -9,6 +9,7 @@ from mycareer.core.forms import (
     BoundedIntegerField,
     DateInput,
     IdChoiceField,
+    SavedOnce,
     SingleLineField,
     StaleEditGuard,
     StrictFilterForm,
@@ -24,7 +25,7 @@ from mycareer.organisations.services import CONTACT_FIELDS, PROFILE_FIELDS
 from mycareer.organisations.tags import join_tags, split_tags
 
 
-class OrganisationForm(StaleEditGuard, forms.ModelForm):
+class OrganisationForm(SavedOnce, StaleEditGuard, forms.ModelForm):
     website = forms.URLField(label="Website", required=False, assume_scheme="https")
     tags = forms.CharField(
         label="Tags",
@@ -63,7 +64,7 @@ class OrganisationForm(StaleEditGuard, forms.ModelForm):
         return tags
 
 
-class ContactForm(StaleEditGuard, forms.ModelForm):
+class ContactForm(SavedOnce, StaleEditGuard, forms.ModelForm):
     class Meta:
         model = Contact
         formfield_callback = bounded_formfield
@@ -85,7 +86,7 @@ class ContactForm(StaleEditGuard, forms.ModelForm):
             )
 
 
-class NoteForm(StaleEditGuard, forms.ModelForm):
+class NoteForm(SavedOnce, StaleEditGuard, forms.ModelForm):
     class Meta:
         model = Note
         formfield_callback = bounded_formfield

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from taggit.models import Tag
 
 from mycareer.accounts.models import User
-from mycareer.core.forms import add_validation_error
+from mycareer.core.forms import add_validation_error, already_saved, remember_saved
 from mycareer.core.http import safe_next
 from mycareer.core.permissions import require
 from mycareer.organisations import keyaccounts, merging, selectors, services
@@ -53,6 +53,8 @@ def organisation_create(request):
         if membership:
             form.initial["unit"] = membership.unit_id
     if request.method == "POST" and form.is_valid():
+        if sent_before := already_saved(request, form):
+            return sent_before
         data = {k: v for k, v in form.cleaned_data.items() if k != "tags"}
         try:
             organisation = services.organisation_create(
@@ -72,6 +74,7 @@ def organisation_create(request):
             add_validation_error(form, error)
         else:
             messages.success(request, f"{organisation} is now in MyCareer.")
+            remember_saved(request, form, organisation.get_absolute_url())
             return redirect(organisation)
     return render(
         request,
@@ -344,6 +347,8 @@ def contact_create(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
     form = ContactForm(request.POST or None, organisation=organisation)
     if request.method == "POST" and form.is_valid():
+        if sent_before := already_saved(request, form):
+            return sent_before
         try:
             contact = services.contact_create(
                 organisation=organisation, by=request.user, **form.cleaned_data
@@ -352,6 +357,7 @@ def contact_create(request, pk: int):
             add_validation_error(form, error)
         else:
             messages.success(request, f"{contact} was added.")
+            remember_saved(request, form, organisation.get_absolute_url())
             return redirect(organisation)
     return render(
         request, "organisations/contact_form.html", {"form": form, "organisation": organisation}
@@ -451,6 +457,8 @@ def note_create(request, pk: int):
     form = NoteForm(request.POST or None, organisation=organisation, user=request.user)
     blocked = []
     if request.method == "POST" and form.is_valid():
+        if sent_before := already_saved(request, form):
+            return sent_before
         try:
             note = services.note_create(
                 organisation=organisation, by=request.user, **form.cleaned_data
@@ -460,6 +468,7 @@ def note_create(request, pk: int):
             blocked = getattr(error, "blocked", [])
         else:
             messages.success(request, _note_saved("The note is recorded.", note))
+            remember_saved(request, form, organisation.get_absolute_url())
             return redirect(organisation)
     return render(
         request,

@@ -7,6 +7,7 @@ from mycareer.core.forms import (
     DateInput,
     IdChoiceField,
     IdsChoiceField,
+    SavedOnce,
     StaleEditGuard,
     StrictFilterForm,
     bounded_formfield,
@@ -22,7 +23,7 @@ class UnitChoiceField(IdsChoiceField):
         return f"{unit.name} ({unit.parent.name})" if unit.parent_id else unit.name
 
 
-class VacancyForm(StaleEditGuard, forms.ModelForm):
+class VacancyForm(SavedOnce, StaleEditGuard, forms.ModelForm):
     """A vacancy as employers and staff type it; the services decide what happens to it."""
 
     apply_url = forms.URLField(

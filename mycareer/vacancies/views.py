@@ -11,7 +11,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import AccessDenied, check_perm, why_not
-from mycareer.core.forms import add_validation_error, bounded_ids
+from mycareer.core.forms import (
+    add_validation_error,
+    already_saved,
+    bounded_ids,
+    remember_saved,
+)
 from mycareer.core.http import safe_next
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
@@ -148,6 +153,8 @@ def create(request):
         )
     form = VacancyForm(request.POST or None, organisations=organisations if count > 1 else None)
     if request.method == "POST" and form.is_valid():
+        if sent_before := already_saved(request, form):
+            return sent_before
         data = dict(form.cleaned_data)
         organisation = data.pop("organisation", None) or organisations.get()
         submit = request.POST.get("action") == "submit"
@@ -165,6 +172,7 @@ def create(request):
                 )
             else:
                 messages.success(request, "Your draft is saved. Send it for moderation when ready.")
+            remember_saved(request, form, vacancy.get_absolute_url())
             return redirect(vacancy)
     return render(request, "vacancies/form.html", {"form": form, "creating": True})
 
@@ -180,6 +188,8 @@ def post_for_employer(request):
         initial["organisation"] = organisations.filter(pk=chosen[0]).first()
     form = VacancyForm(request.POST or None, organisations=organisations, initial=initial)
     if request.method == "POST" and form.is_valid():
+        if sent_before := already_saved(request, form):
+            return sent_before
         data = dict(form.cleaned_data)
         organisation = data.pop("organisation")
         try:
@@ -188,6 +198,7 @@ def post_for_employer(request):
             add_validation_error(form, error)
         else:
             messages.success(request, f"The vacancy is posted for {organisation}.")
+            remember_saved(request, form, vacancy.get_absolute_url())
             return redirect(vacancy)
     return render(request, "vacancies/form.html", {"form": form, "creating": True, "posting": True})
 

@@ -224,6 +224,18 @@ def test_operator_records_a_note_naming_contacts(client, persona, org):
 
 
 @pytest.mark.django_db
+def test_a_note_page_sent_twice_records_one_note(client, persona, org):
+    client.force_login(persona("operator"))
+    url = reverse("organisations:note_create", args=[org.pk])
+    data = as_post(form_fields(client.get(url).content.decode(), containing="text"))
+    data.update(kind=["call"], date=["2026-11-20"], text=["Rang about the fair"])
+    assert client.post(url, data).status_code == 302
+    again = client.post(url, data, follow=True)
+    assert "This page was already sent and saved" in again.content.decode()
+    assert Note.objects.filter(text="Rang about the fair").count() == 1
+
+
+@pytest.mark.django_db
 def test_only_the_author_or_a_deleter_may_change_a_note(client, persona, org):
     note = org.notes.first()
     url = reverse("organisations:note_edit", args=[org.pk, note.pk])

@@ -5,6 +5,7 @@ import html
 import pytest
 from django.urls import reverse
 
+from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.organisations.models import Organisation
 from mycareer.organisations.tests.factories import OrganisationFactory
 from mycareer.vacancies import services
@@ -302,6 +303,24 @@ def test_an_employer_drafts_sends_and_a_bad_form_keeps_what_was_typed(
     assert list(vacancy.target_units.all()) == [mech]
     client.post(url, form_data(title="Just A Draft", action="draft"))
     assert Vacancy.objects.get(title="Just A Draft").status == Status.DRAFT
+
+
+def test_the_same_page_sent_twice_makes_one_vacancy(client, employer_a, brightwave):
+    """Back and send again (or a retried request) made a second vacancy for moderation."""
+    client.force_login(employer_a)
+    url = reverse("vacancies:create")
+    data = as_post(form_fields(client.get(url).content.decode(), containing="title"))
+    data.update(form_data(title="Sent Twice", action="submit"))
+    first = client.post(url, data)
+    again = client.post(url, data, follow=True)
+    vacancy = Vacancy.objects.get(title="Sent Twice")
+    assert again.redirect_chain[-1][0] == first["Location"] == vacancy.get_absolute_url()
+    assert "This page was already sent and saved" in again.content.decode()
+    # A new page is a new vacancy.
+    data = as_post(form_fields(client.get(url).content.decode(), containing="title"))
+    data.update(form_data(title="Sent Twice", action="draft"))
+    client.post(url, data)
+    assert Vacancy.objects.filter(title="Sent Twice").count() == 2
 
 
 def test_editing_a_live_vacancy_sends_the_changes_for_moderation(client, employer_a, live):
