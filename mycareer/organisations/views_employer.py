@@ -394,11 +394,13 @@ def member_role(request, membership_id: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(
-            request,
-            f"{member.user} is now "
-            + ("an administrator." if is_admin else "a member: they see but do not change."),
+        who, sees = (
+            ("You are", "you see")
+            if member.user_id == request.user.pk
+            else (f"{member.user} is", "they see")
         )
+        role = "an administrator." if is_admin else f"a member: {sees} but do not change."
+        messages.success(request, f"{who} now {role}")
     return redirect("employer:contacts")
 
 

@@ -322,6 +322,7 @@ STORY = [
     "vacancies.vacancy.approved",
     "vacancies.vacancy.rejected",
     "vacancies.vacancy.edit_proposed",
+    "vacancies.vacancy.edit_cancelled",
     "vacancies.vacancy.edit_approved",
     "vacancies.vacancy.edit_rejected",
     "vacancies.vacancy.withdrawn",

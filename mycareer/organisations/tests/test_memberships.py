@@ -156,6 +156,22 @@ def test_a_member_sees_the_profile_they_were_promised_but_does_not_change_it(
     assert brightwave.name == "Brightwave Digital"
 
 
+def test_an_administrator_stepping_down_is_spoken_to_as_you(client, laura, brightwave, ravi):
+    reg.membership_set_admin(membership=ravi, is_admin=True, by=laura)
+    client.force_login(laura)
+    mine = membership_of(laura, brightwave)
+    done = client.post(
+        reverse("employer:member_role", args=[mine.pk]), {"role": "member"}, follow=True
+    )
+    assert "You are now a member: you see but do not change." in done.content.decode()
+
+
+def test_a_university_login_is_not_invited_to_sign_in_for_an_employer(laura, brightwave, persona):
+    with pytest.raises(ValidationError, match="invite your colleague's work address"):
+        reg.invitation_create(organisation=brightwave, email="Student@demo.ac.uk", by=laura)
+    assert not EmployerInvitation.objects.filter(organisation=brightwave).exists()
+
+
 def test_a_member_leaves_the_organisation_themselves(client, laura, brightwave, ravi):
     """Only administrators could end a membership, so a member could never leave."""
     client.force_login(ravi.user)

@@ -327,6 +327,9 @@ def test_a_second_edit_replaces_the_first_and_keeps_its_place(live, employer_a):
     live.refresh_from_db()
     assert not live.has_pending_edit
     assert actions(live)[-1] == "vacancies.vacancy.edit_cancelled"
+    # The employer's history says so, not only that changes were sent.
+    [latest, *_] = selectors.vacancy_story(live, viewer=employer_a)
+    assert latest.title == "Changes to a live vacancy cancelled"
 
 
 def test_an_invalid_edit_of_a_live_vacancy_is_refused(live, employer_a):
