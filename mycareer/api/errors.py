@@ -74,6 +74,10 @@ def fields_of(error: DjangoValidationError) -> dict[str, list[str]]:
     return {"__all__": list(error.messages)}
 
 
+# What a body field the endpoint does not take is told (a typo, or a field of another).
+NOT_A_FIELD = "Not a field of this request: check its spelling, or leave it out."
+
+
 def _location(loc) -> str:
     # ("body", "payload", "name") -> "name"; ("query", "limit") -> "limit"
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload")]
@@ -93,7 +97,8 @@ def install(api) -> None:
     def invalid_input(request, exc: NinjaValidationError):
         fields: dict[str, list[str]] = {}
         for item in exc.errors:
-            fields.setdefault(_location(item.get("loc", ())), []).append(str(item.get("msg")))
+            message = NOT_A_FIELD if item.get("type") == "extra_forbidden" else item.get("msg")
+            fields.setdefault(_location(item.get("loc", ())), []).append(str(message))
         return error_response(400, "invalid", "Some of what was sent is not valid.", fields)
 
     @api.exception_handler(DjangoValidationError)

@@ -7,6 +7,7 @@ carry an ETag that updates must send back in If-Match.
 
 import datetime
 import inspect
+import json
 from functools import wraps
 
 from django.core.exceptions import ValidationError
@@ -19,7 +20,7 @@ from ninja import Path, Query, Status
 from mycareer.accounts.models import DegreeProgramme, Unit
 from mycareer.api import schemas as s
 from mycareer.api.api import api, need
-from mycareer.api.errors import ApiError, fields_of
+from mycareer.api.errors import NOT_A_FIELD, ApiError, fields_of
 from mycareer.api.models import Scope
 from mycareer.api.paging import DEFAULT_LIMIT, MAX_LIMIT, check_if_match, etag_for, page
 from mycareer.bookings import selectors as booking_selectors
@@ -100,6 +101,29 @@ def _get(queryset, pk: int):
 
 def _with_etag(response: HttpResponse, data) -> None:
     response["ETag"] = etag_for(data)
+
+
+def _no_fields(request) -> None:
+    """Refuse fields sent to an endpoint that takes none: they would change nothing.
+
+    An empty body, `{}` or `null` is fine; so is a body that is not JSON (a client that
+    sends an empty form), as these endpoints never read one.
+    """
+    if not request.body or request.content_type != "application/json":
+        return
+    try:
+        sent = json.loads(request.body)
+    except ValueError:
+        raise ApiError(400, "bad_request", "The body is not JSON: send none.") from None
+    if sent in ({}, None):
+        return
+    message = "This request takes no body: send none."
+    fields = (
+        {name: [NOT_A_FIELD] for name in sorted(sent)}
+        if isinstance(sent, dict)
+        else {"__all__": [message]}
+    )
+    raise ApiError(400, "invalid", message, fields=fields)
 
 
 def _changes(payload, *, may_be_null: tuple[str, ...] = ()) -> dict:
@@ -803,6 +827,7 @@ def booking_list(request, pk: int = PK, cursor: str | None = CURSOR, limit: int 
     summary="Book yourself a place (students' own tokens), or join the waiting list",
 )
 def booking_create(request, pk: int = PK):
+    _no_fields(request)
     event = _event_for(need(request, BOOK), pk)
     user = need(request, BOOK, "bookings.book", event)
     place = bookings.booking_create(event=event, student=user, by=user)
@@ -827,6 +852,7 @@ def booking_create(request, pk: int = PK):
     summary="Cancel your own booking before the event starts",
 )
 def booking_cancel(request, pk: int = PK):
+    _no_fields(request)
     user = need(request, BOOK, "bookings.book")
     booking = _get(Booking.objects.filter(student=user).select_related("student"), pk)
     bookings.booking_cancel(booking=booking, by=user)
@@ -841,6 +867,7 @@ def booking_cancel(request, pk: int = PK):
     summary="Record that the person attended (from two hours before the start)",
 )
 def attendance_record(request, pk: int = PK):
+    _no_fields(request)
     user = need(request, WRITE_EVENTS)
     booking = _get(Booking.objects.select_related("event", "student"), pk)
     if not user.has_perm("events.view_event", booking.event):

@@ -4,7 +4,7 @@ import datetime
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 Id = int
 # Database ids: anything larger is no record, and is refused as invalid input.
@@ -185,7 +185,14 @@ class ChartOut(Schema):
 Text = Field(default=None, max_length=5000)
 
 
-class OrganisationIn(Schema):
+class Input(Schema):
+    """A request body: a field it does not have is refused (400), never ignored, since a
+    misspelt one (`visible_to_student`) would answer 200 and change nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganisationIn(Input):
     name: str = Field(min_length=1, max_length=200)
     website: str = Field("", max_length=200)
     sector: int | None = Field(None, ge=1, le=2**53)
@@ -199,7 +206,7 @@ class OrganisationIn(Schema):
     )
 
 
-class OrganisationChange(Schema):
+class OrganisationChange(Input):
     name: str | None = Field(None, min_length=1, max_length=200)
     website: str | None = Field(None, max_length=200)
     sector: int | None = Field(None, ge=1, le=2**53)
@@ -209,7 +216,7 @@ class OrganisationChange(Schema):
     tags: list[str] | None = Field(None, max_length=50)
 
 
-class ContactIn(Schema):
+class ContactIn(Input):
     full_name: str = Field(min_length=1, max_length=150)
     job_title: str = Field("", max_length=150)
     email: str = Field("", max_length=254)
@@ -218,7 +225,7 @@ class ContactIn(Schema):
     email_consent: bool = False
 
 
-class ContactChange(Schema):
+class ContactChange(Input):
     full_name: str | None = Field(None, min_length=1, max_length=150)
     job_title: str | None = Field(None, max_length=150)
     email: str | None = Field(None, max_length=254)
@@ -227,7 +234,7 @@ class ContactChange(Schema):
     email_consent: bool | None = None
 
 
-class NoteIn(Schema):
+class NoteIn(Input):
     text: str = Field(min_length=1, max_length=20000)
     kind: str = "meeting"
     started_by: str = "us"
@@ -236,7 +243,7 @@ class NoteIn(Schema):
     follow_up_on: datetime.date | None = None
 
 
-class EventIn(Schema):
+class EventIn(Input):
     title: str = Field(min_length=1, max_length=200)
     unit: int = Field(ge=1, le=2**53)
     starts_at: datetime.datetime
@@ -254,7 +261,7 @@ class EventIn(Schema):
     open_to_public: bool = False
 
 
-class EventChange(Schema):
+class EventChange(Input):
     title: str | None = Field(None, min_length=1, max_length=200)
     starts_at: datetime.datetime | None = None
     ends_at: datetime.datetime | None = None
@@ -271,7 +278,7 @@ class EventChange(Schema):
     override_reason: str = Field("", max_length=2000)
 
 
-class PublishIn(Schema):
+class PublishIn(Input):
     override_reason: str = Field(
         "", max_length=2000, description="Why it goes ahead despite clashes (needed if any)."
     )

@@ -31,8 +31,8 @@ STAFF_ONLY = re.compile(
 )
 # Left out, with the reason: a schema-valid request may still be refused by the records
 # (an id that names nothing: 404; a likely duplicate: 409; a rule: 403), and a request
-# outside the schema is sometimes accepted on purpose (an unknown extra field in a body
-# is ignored, as JSON APIs do). Every other check runs.
+# outside the schema is sometimes accepted on purpose (a form body, or none, where no
+# body is read). Every other check runs.
 NOT_FOR_A_RECORDS_API = [
     schemathesis.checks.positive_data_acceptance,
     schemathesis.checks.negative_data_rejection,
