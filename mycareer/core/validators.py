@@ -1,6 +1,7 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.template.defaultfilters import filesizeformat
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
@@ -58,3 +59,12 @@ def validate_phone(value: str) -> None:
             "+44 113 496 0000 (an extension may follow: “ext 204”).",
             code="phone",
         )
+
+
+# A link people follow from MyCareer's pages, emails and calendar files: a web address
+# only, never `javascript:` or another scheme a browser or calendar would act on.
+validate_web_link = URLValidator(
+    schemes=["http", "https"],
+    message="Enter a web address that starts with https:// (or http://).",
+    code="web_link",
+)

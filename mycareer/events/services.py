@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from mycareer import audit
 from mycareer.accounts.models import DegreeProgramme, Unit, User, new_feed_token
 from mycareer.core.locks import hold_lock
+from mycareer.core.validators import validate_web_link
 from mycareer.events import selectors, tasks
 from mycareer.events.clashes import Clash, ClashesFound, find_clashes
 from mycareer.events.models import (
@@ -105,6 +106,19 @@ def _check_times(starts_at: datetime.datetime, ends_at: datetime.datetime) -> No
         raise ValidationError(
             {"ends_at": f"An event can last at most {MAX_EVENT_LENGTH.days} days."}
         )
+
+
+def _check_online_url(url: str) -> str:
+    """The online link, stripped, if it is a web address. Checked here, not only by the
+    form, so the API is held to it too: students' pages, booking emails and calendar
+    files all offer it as a link."""
+    url = url.strip()
+    if url:
+        try:
+            validate_web_link(url)
+        except ValidationError as error:
+            raise ValidationError({"online_url": error.messages}) from None
+    return url
 
 
 def _check_audience(
@@ -251,6 +265,7 @@ def event_create(
     if not title:
         raise ValidationError({"title": "Give the event a title."})
     _check_times(starts_at, ends_at)
+    online_url = _check_online_url(online_url)
     units, programmes = list(audience_units), list(audience_programmes)
     years = _check_audience(
         open_to_all=open_to_all, units=units, programmes=programmes, years=audience_years
@@ -263,7 +278,7 @@ def event_create(
         starts_at=starts_at,
         ends_at=ends_at,
         venue=venue.strip(),
-        online_url=online_url.strip(),
+        online_url=online_url,
         description=description.strip(),
     )
     event.organisations.set(list(organisations))
@@ -304,6 +319,8 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
             setattr(event, name, value.strip() if isinstance(value, str) else value)
     if not event.title:
         raise ValidationError({"title": "Give the event a title."})
+    if "online_url" in changes:
+        event.online_url = _check_online_url(event.online_url)
     _check_times(event.starts_at, event.ends_at)
     units = list(changes.get("audience_units", audience.units.all()))
     programmes = list(changes.get("audience_programmes", audience.programmes.all()))
