@@ -646,8 +646,8 @@ def event_list(
     organisation: str = Query("", max_length=200),
     programme: int | None = Query(None, ge=1, le=MAX_ID),
     year: int | None = Query(None, ge=1, le=7),
-    starts_after: datetime.datetime | None = None,
-    starts_before: datetime.datetime | None = None,
+    starts_after: s.LocalDateTime | None = None,
+    starts_before: s.LocalDateTime | None = None,
     cursor: str | None = CURSOR,
     limit: int = LIMIT,
 ):

@@ -3,10 +3,34 @@
 import datetime
 from typing import Annotated, Literal
 
+from django.core.exceptions import ValidationError
+from django.forms.utils import from_current_timezone
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 Id = int
+
+
+def _in_site_time_zone(value: datetime.datetime) -> datetime.datetime:
+    """A time sent without an offset, read as the pages read one: in the site's time zone
+    (TIME_ZONE). One that zone skips or repeats at a clock change is refused."""
+    try:
+        return from_current_timezone(value)
+    except ValidationError as error:
+        raise PydanticCustomError("time_zone", " ".join(error.messages)) from None
+
+
+# Every date and time the API takes: with an offset (`2027-03-01T10:00:00+00:00`), or
+# without one (`2027-03-01T10:00`), in the site's time zone.
+LocalDateTime = Annotated[
+    datetime.datetime,
+    AfterValidator(_in_site_time_zone),
+    Field(
+        description="ISO 8601. Without an offset, the time is read in MyCareer's time zone, "
+        "as the pages read it."
+    ),
+]
 # Database ids: anything larger is no record, and is refused as invalid input.
 RecordId = Field(ge=1, le=2**53)
 # A list of them: each id bounded too, so no number beyond the database's reaches it.
@@ -246,8 +270,8 @@ class NoteIn(Input):
 class EventIn(Input):
     title: str = Field(min_length=1, max_length=200)
     unit: int = Field(ge=1, le=2**53)
-    starts_at: datetime.datetime
-    ends_at: datetime.datetime
+    starts_at: LocalDateTime
+    ends_at: LocalDateTime
     type: str = "other"
     venue: str = Field("", max_length=200)
     online_url: str = Field("", max_length=200)
@@ -263,8 +287,8 @@ class EventIn(Input):
 
 class EventChange(Input):
     title: str | None = Field(None, min_length=1, max_length=200)
-    starts_at: datetime.datetime | None = None
-    ends_at: datetime.datetime | None = None
+    starts_at: LocalDateTime | None = None
+    ends_at: LocalDateTime | None = None
     type: str | None = None
     venue: str | None = Field(None, max_length=200)
     online_url: str | None = Field(None, max_length=200)
