@@ -1,4 +1,4 @@
-"""One error shape for every refusal: `{code, message, fields}`, never HTML, never a 500.
+"""One error shape for every refusal: `{code, message, fields}`, never HTML or plain text.
 
 `fields` maps a field (or "__all__") to its messages; extra keys (`duplicates`,
 `clashes`, `ask`) carry what a script needs to act on the refusal.
@@ -7,10 +7,14 @@
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core import signals
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError
 from django.http import Http404, JsonResponse
+from django.template.defaultfilters import filesizeformat
+from django.utils.log import log_response
 from django.views import defaults
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -84,8 +88,50 @@ def _location(loc) -> str:
     return ".".join(parts) or "__all__"
 
 
+def too_large() -> JsonResponse:
+    limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    return error_response(
+        413, "too_large", f"The body is larger than the {limit} one call may send: send less."
+    )
+
+
+def _suspicious(request, exc: SuspiciousOperation) -> JsonResponse:
+    # Logged as Django logs a request it refuses as suspicious, then answered as JSON.
+    response = bad_request(request, exc)
+    logging.getLogger(f"django.security.{exc.__class__.__name__}").error(
+        str(exc), exc_info=exc, extra={"status_code": response.status_code, "request": request}
+    )
+    return response
+
+
+def server_error(request, exc: Exception) -> JsonResponse:
+    """A fault of MyCareer's, answered in the one shape (not Django's page, nor, with
+    DEBUG, a plain-text traceback), and reported as Django reports one: logged with its
+    traceback, and signalled (the test client raises it again)."""
+    signals.got_request_exception.send(sender=None, request=request)
+    response = error_response(
+        500,
+        "server_error",
+        "Something went wrong in MyCareer and it has been logged. Read the record before "
+        "sending the same call again: a change may or may not have been made.",
+    )
+    log_response(
+        "%s: %s",
+        "Internal Server Error",
+        request.path,
+        response=response,
+        request=request,
+        exception=exc,
+    )
+    return response
+
+
 def install(api) -> None:
     """Make every exception the API can meet answer in the one shape."""
+
+    # Anything not answered below: a fault of ours, never a page or a traceback.
+    api.exception_handler(Exception)(server_error)
+    api.exception_handler(SuspiciousOperation)(_suspicious)
 
     @api.exception_handler(ApiError)
     def api_error(request, exc: ApiError):
@@ -129,7 +175,7 @@ def install(api) -> None:
         # call will most likely succeed in a moment (the pages' DatabaseBusyMiddleware
         # answers people with their typed text; a script gets this).
         if not is_database_busy(exc):
-            raise exc
+            return server_error(request, exc)
         log_event(
             logger, "db.busy", level=logging.WARNING, method=request.method, path=request.path
         )
@@ -150,5 +196,7 @@ def bad_request(request, exception=None):
     """Django's answer to a request it cannot read (a Host header it does not serve, for
     instance), as JSON for the API and as Django's own page for everything else."""
     if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            return too_large()
         return error_response(400, "bad_request", "The request could not be read.")
     return defaults.bad_request(request, exception)

@@ -1,4 +1,5 @@
-"""A request Django cannot read still gets the API's JSON shape, never an HTML page."""
+"""A request Django cannot read, one too large and a fault of ours still get the API's
+JSON shape, never an HTML page or a plain-text traceback."""
 
 import pytest
 
@@ -17,3 +18,78 @@ def test_pages_keep_djangos_own_400(client):
 
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.fixture
+def answers(client):
+    """The client answers a fault as a browser would meet it, rather than raising it."""
+    client.raise_request_exception = False
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_body_over_the_size_limit_is_a_json_413(answers, call, token_for, settings, debug):
+    """It was a 400 "could not be read", and with DEBUG a plain-text 500 traceback."""
+    from mycareer.organisations.models import Organisation
+
+    settings.DEBUG = debug
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    secret = token_for("operator")
+    answer = call(secret, "post", "/organisations", {"name": "Kestrel", "description": "x" * 2000})
+    assert answer.status_code == 413
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["code"] == "too_large"
+    assert "1000\xa0bytes" in answer.json()["message"]
+    assert not Organisation.objects.exists()
+    # Where no body is read, one over the limit is refused the same way.
+    no_body = call(secret, "post", "/bookings/1/attendance", {"x": "x" * 2000})
+    assert no_body.status_code == 413 and no_body.json()["code"] == "too_large"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_fault_of_ours_is_a_json_500_and_still_logged(
+    answers, call, token_for, settings, monkeypatch, caplog, debug
+):
+    """Not Django's HTML page, nor with DEBUG ninja's plain-text traceback."""
+    from django.db import OperationalError
+
+    from mycareer.api import routes
+
+    settings.DEBUG = debug
+
+    def broken(query):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(routes.chart, "chart_data", broken)
+    secret = token_for("admin")
+    answer = call(secret, "get", "/communication-chart")
+    assert answer.status_code == 500
+    assert answer["Content-Type"] == "application/json"
+    assert set(answer.json()) == {"code", "message", "fields"}
+    assert answer.json()["code"] == "server_error"
+    assert "a bug" not in answer.content.decode()
+    [logged] = [r for r in caplog.records if r.name == "django.request" and r.exc_info]
+    assert logged.status_code == 500 and "a bug" in str(logged.exc_info[1])
+
+    # A database error that is not a busy lock is such a fault too (a busy one is a 503).
+    def unreachable(query):
+        raise OperationalError("no such table: mailing_campaign")
+
+    monkeypatch.setattr(routes.chart, "chart_data", unreachable)
+    answer = call(secret, "get", "/communication-chart")
+    assert answer.status_code == 500 and answer.json()["code"] == "server_error"
+
+
+@pytest.mark.django_db
+def test_a_fault_still_surfaces_in_tests(call, token_for, monkeypatch):
+    """Reported as Django reports one, so a test that meets a bug sees it."""
+    from mycareer.api import routes
+
+    def broken(query):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(routes.chart, "chart_data", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        call(token_for("admin"), "get", "/communication-chart")
