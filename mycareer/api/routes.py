@@ -418,24 +418,43 @@ def organisation_create(request, payload: s.OrganisationIn):
             by=user, unit=unit, tags=tags, confirm_duplicates=confirm, **data
         )
     except organisations.LikelyDuplicate as duplicate:
-        raise ApiError(
-            409,
-            "likely_duplicate",
-            "This organisation may already be in MyCareer: check these, then send "
-            "confirm_duplicate: true to create it anyway.",
-            duplicates=[
-                {"id": c.organisation_id, "name": c.name, "score": c.score, "reasons": c.reasons}
-                for c in duplicate.candidates
-            ],
-        ) from None
+        raise _likely_duplicate(duplicate.candidates, to="create it") from None
     return Status(201, _organisation(user, _organisation_for(user, organisation.pk)))
+
+
+def _likely_duplicate(candidates, *, to: str) -> ApiError:
+    return ApiError(
+        409,
+        "likely_duplicate",
+        "This organisation may already be in MyCareer: check these, then send "
+        f"confirm_duplicate: true to {to} anyway.",
+        duplicates=[
+            {"id": c.organisation_id, "name": c.name, "score": c.score, "reasons": c.reasons}
+            for c in candidates
+        ],
+    )
+
+
+def _check_duplicates(organisation: Organisation, changes: dict) -> None:
+    """A new name or website is checked as a new organisation's are (by the same
+    service), so a rename cannot make the duplicate that creating it would have been
+    refused as."""
+    name = changes.get("name", organisation.name)
+    website = changes.get("website", organisation.website)
+    if (name, website) == (organisation.name, organisation.website):
+        return
+    candidates = organisations.organisation_duplicates(
+        name=name, website=website, exclude=[organisation.pk]
+    )
+    if candidates:
+        raise _likely_duplicate(candidates, to="save it")
 
 
 @api.patch(
     "/organisations/{pk}",
     response=_responses((200, s.OrganisationOut)),
     tags=["organisations"],
-    summary="Change an organisation (send If-Match with its ETag)",
+    summary="Change an organisation (send If-Match); a likely duplicate's name or website is 409",
     openapi_extra=_merged(
         IF_MATCH,
         _then(
@@ -456,6 +475,8 @@ def organisation_update(
         check_if_match(request, etag_for(_organisation(user, _organisation_for(user, pk))))
         data = _organisation_fields(_changes(payload, may_be_null=("sector",)))
         tags = data.pop("tags", None)
+        if not data.pop("confirm_duplicate", False):
+            _check_duplicates(organisation, data)
         organisations.organisation_update(organisation=organisation, by=user, **data)
         if tags is not None:
             organisations.organisation_set_tags(organisation=organisation, tags=tags, by=user)

@@ -238,6 +238,11 @@ class OrganisationChange(Input):
     locations: str | None = Field(None, max_length=300)
     description: str | None = Field(None, max_length=20000)
     tags: list[str] | None = Field(None, max_length=50)
+    confirm_duplicate: bool = Field(
+        False,
+        description="Save a new name or website although likely duplicates exist (answered "
+        "with 409).",
+    )
 
 
 class ContactIn(Input):

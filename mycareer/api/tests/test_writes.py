@@ -42,6 +42,35 @@ def test_a_likely_duplicate_is_409_with_reasons_until_confirmed(call, token_for)
     ).exists()
 
 
+def test_a_rename_to_a_likely_duplicate_is_409_until_confirmed(call, token_for):
+    """The rename skipped the check that creating the organisation would have met."""
+    atlas = make_organisation("Atlas Global Bank", website="https://atlas.example")
+    kestrel = make_organisation("Kestrel Games", website="https://kestrel.example")
+    secret = token_for("operator")
+    path = f"/organisations/{kestrel.pk}"
+    etag = call(secret, "get", path)["ETag"]
+    for change in ({"name": "Atlas Global Bank"}, {"website": "https://www.atlas.example"}):
+        refused = call(secret, "patch", path, change, HTTP_IF_MATCH=etag)
+        assert refused.status_code == 409
+        assert refused.json()["code"] == "likely_duplicate"
+        assert [d["id"] for d in refused.json()["duplicates"]] == [atlas.pk]
+        assert "confirm_duplicate" in refused.json()["message"]
+    kestrel.refresh_from_db()
+    assert (kestrel.name, kestrel.website) == ("Kestrel Games", "https://kestrel.example")
+    # Other changes, and its own name sent again, are not checked.
+    same = {"name": "Kestrel Games", "locations": "Leeds"}
+    changed = call(secret, "patch", path, same, HTTP_IF_MATCH=etag)
+    assert changed.status_code == 200
+    confirmed = call(
+        secret,
+        "patch",
+        path,
+        {"name": "Atlas Global Bank", "confirm_duplicate": True},
+        HTTP_IF_MATCH=changed["ETag"],
+    )
+    assert confirmed.status_code == 200 and confirmed.json()["name"] == "Atlas Global Bank"
+
+
 def test_bad_input_is_a_400_in_the_one_shape(call, token_for, client):
     secret = token_for("operator")
     missing = call(secret, "post", "/organisations", {"website": "x"})
