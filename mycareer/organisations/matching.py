@@ -75,7 +75,12 @@ def domain_from_url(url: str) -> str:
         return ""
     if "://" not in url:
         url = f"http://{url}"
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        # Not an address at all ("http://[", a stray "]"): no domain to compare. The
+        # duplicate check runs before the website is validated, which then refuses it.
+        return ""
     return host.removeprefix("www.")
 
 

@@ -77,3 +77,18 @@ def test_an_organisations_website_is_a_web_address_too(call, token_for):
     )
     assert changed.status_code == 400 and list(changed.json()["fields"]) == ["website"]
     assert Organisation.objects.get(pk=org.pk).website == ""
+
+
+@pytest.mark.parametrize("website", ["http://[", "\nù]©"])
+def test_a_website_that_is_no_address_at_all_is_a_400_not_a_500(call, token_for, website):
+    """Found by the fuzz: the duplicate check read the host of what was sent before the
+    website was validated, and failed on it."""
+    secret = token_for("operator")
+    made = call(secret, "post", "/organisations", {"name": "Kestrel", "website": website})
+    assert made.status_code == 400 and list(made.json()["fields"]) == ["website"]
+    org = make_organisation("Aire Valley Robotics")
+    etag = call(secret, "get", f"/organisations/{org.pk}")["ETag"]
+    changed = call(
+        secret, "patch", f"/organisations/{org.pk}", {"website": website}, HTTP_IF_MATCH=etag
+    )
+    assert changed.status_code == 400 and list(changed.json()["fields"]) == ["website"]
