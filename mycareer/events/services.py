@@ -239,6 +239,12 @@ def _record_overrides(
 
 
 @transaction.atomic
+def _check_place(venue: str, online_url: str) -> None:
+    """Students must know where to go: a venue, an online link, or both."""
+    if not venue and not online_url:
+        raise ValidationError({"venue": "Give a venue, an online link, or both."})
+
+
 def event_create(
     *,
     by: User | None,
@@ -266,6 +272,7 @@ def event_create(
         raise ValidationError({"title": "Give the event a title."})
     _check_times(starts_at, ends_at)
     online_url = _check_online_url(online_url)
+    _check_place(venue.strip(), online_url)
     units, programmes = list(audience_units), list(audience_programmes)
     years = _check_audience(
         open_to_all=open_to_all, units=units, programmes=programmes, years=audience_years
@@ -321,6 +328,8 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
         raise ValidationError({"title": "Give the event a title."})
     if "online_url" in changes:
         event.online_url = _check_online_url(event.online_url)
+    if changes.keys() & {"venue", "online_url"}:
+        _check_place(event.venue, event.online_url)
     _check_times(event.starts_at, event.ends_at)
     units = list(changes.get("audience_units", audience.units.all()))
     programmes = list(changes.get("audience_programmes", audience.programmes.all()))

@@ -21,6 +21,7 @@ def _local(day: datetime.date, hour: int) -> str:
 def _body(starts_at: str, ends_at: str) -> dict:
     return {
         "title": "Talk",
+        "venue": "Room 1",
         "unit": unit("mech").pk,
         "starts_at": starts_at,
         "ends_at": ends_at,

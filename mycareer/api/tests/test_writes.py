@@ -250,6 +250,7 @@ def _event_body(**extra):
     monday = far_monday()
     return {
         "title": "Tom's talk",
+        "venue": "Room 1",
         "unit": unit("mech").pk,
         "starts_at": at(monday, 12, 30).isoformat(),
         "ends_at": at(monday, 13, 30).isoformat(),

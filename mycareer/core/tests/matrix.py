@@ -349,6 +349,7 @@ API_BODIES = {
     "api:note_create": {"text": "A call about placements."},
     "api:event_create": {
         "title": "Matrix talk",
+        "venue": "Room 1",
         "unit": "UNIT",
         "starts_at": "2030-03-04T10:00:00Z",
         "ends_at": "2030-03-04T11:00:00Z",

@@ -102,10 +102,37 @@ def test_an_event_needs_someone_to_be_for(tom, monday):
         services.event_create(
             by=tom,
             title="For nobody",
+            venue="Room 1",
             unit=unit("mech"),
             starts_at=at(monday, 10),
             ends_at=at(monday, 11),
         )
+
+
+@pytest.mark.django_db
+def test_an_event_says_where_whichever_way_it_is_made(tom, monday):
+    """The web form asked for a venue or an online link; the API made events with neither."""
+    with pytest.raises(ValidationError, match="Give a venue, an online link, or both"):
+        services.event_create(
+            by=tom,
+            title="Nowhere",
+            unit=unit("mech"),
+            starts_at=at(monday, 10),
+            ends_at=at(monday, 11),
+            open_to_all=True,
+        )
+    event = services.event_create(
+        by=tom,
+        title="Somewhere",
+        venue="Room 1",
+        unit=unit("mech"),
+        starts_at=at(monday, 10),
+        ends_at=at(monday, 11),
+        open_to_all=True,
+    )
+    with pytest.raises(ValidationError, match="Give a venue"):
+        services.event_update(event=event, by=tom, venue="")
+    services.event_update(event=event, by=tom, venue="", online_url="https://meet.example/x")
 
 
 @pytest.mark.django_db
