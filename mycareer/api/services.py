@@ -31,8 +31,14 @@ SCOPES_FOR_KIND: dict[str, tuple[str, ...]] = {
 
 
 def scopes_for(owner: User) -> list[str]:
-    """The scopes a token of `owner` may carry: staff may choose any."""
-    return list(SCOPES_FOR_KIND.get(owner.kind, tuple(Scope.values)))
+    """The scopes a token of `owner` may carry: what their kind of account can do, and
+    for staff, writing only while they may change records (booking is for students)."""
+    if owner.kind in SCOPES_FOR_KIND:
+        return list(SCOPES_FOR_KIND[owner.kind])
+    scopes = [Scope.READ]
+    if owner.has_perm("mycareer.edit_records"):
+        scopes += [Scope.WRITE_ORGANISATIONS, Scope.WRITE_EVENTS]
+    return [str(scope) for scope in scopes]
 
 
 def _scopes(scopes: Iterable[str], *, owner: User) -> list[str]:
