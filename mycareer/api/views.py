@@ -32,8 +32,8 @@ def _create(request, form, **extra):
 
 def _token_page(request, form_class, template: str, tokens, **extra):
     """The list of tokens and the form that makes one; a new token's secret shown once."""
-    # A unit's system may be given any scope; a person's own token what their kind may.
-    offered = None if form_class is ServiceTokenForm else services.scopes_for(request.user)
+    # What the person making it may use (a unit's system acts with their access).
+    offered = services.scopes_for(request.user)
     form = form_class(request.POST or None, scopes=offered)
     secret = None
     if request.method == "POST" and form.is_valid():
