@@ -64,6 +64,21 @@ def _refused(form: CalendarFilterForm) -> HttpResponse:
     )
 
 
+def _unfiltered(request, *, takes: frozenset[str] = frozenset({"token"})) -> HttpResponse | None:
+    """400 for a filter on a calendar that takes none: `&type=workshop` on a unit's
+    calendar quietly listed every event of the unit, as if they were the workshops."""
+    unknown = sorted(set(request.GET) - takes)
+    if not unknown:
+        return None
+    return HttpResponse(
+        f"This calendar address has a filter MyCareer cannot use: "
+        f"{', '.join(unknown)}. This calendar takes no filters: for filtered events, copy "
+        "the address from MyCareer's 'Subscribe to events' page.",
+        status=400,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 @require_safe
 def feed(request):
     """Every event the reader may see, narrowed by the calendar's filters if given."""
@@ -92,6 +107,8 @@ def unit_feed(request, code: str):
     reader = _reader(request)
     if reader is None:
         return _needs_token()
+    if refused := _unfiltered(request):
+        return refused
     unit = get_object_or_404(Unit, code=code)
     tree = UnitTree.load()
     events = selectors.visible_events(reader, tree).filter(unit_id__in=tree.descendants(unit.pk))
@@ -106,6 +123,8 @@ def personal_feed(request, token: str):
     person = User.objects.filter(feed_token=token, is_active=True).first()
     if person is None:
         raise Http404("No such calendar.")
+    if refused := _unfiltered(request, takes=frozenset()):
+        return refused
     return calendar_response(
         request,
         selectors.personal_feed_events(person),

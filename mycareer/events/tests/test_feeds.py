@@ -245,6 +245,11 @@ def test_unit_and_audience_feeds(client, persona, tom):
     assert calendar["X-WR-CALNAME"] == "MyCareer: School of Mechanical Engineering"
     uids = set(vevents(calendar))
     assert {mech.ical_uid, design.ical_uid} <= uids and lubs.ical_uid not in uids
+    # A unit's calendar takes no filters: one added is refused, not quietly ignored.
+    refused = client.get(f"{url}&type=workshop")
+    assert refused.status_code == 400 and "type" in refused.content.decode()
+    personal = reverse("events:personal_feed", args=[admin.feed_token])
+    assert client.get(f"{personal}?unit=mech").status_code == 400
     # Events for students of MEng Mechanical Engineering in year 3.
     uids = set(vevents(parse(client.get(feed_url(admin, programme="meng-mech", year=3)))))
     assert mech.ical_uid in uids and lubs.ical_uid not in uids
