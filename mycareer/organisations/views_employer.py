@@ -79,7 +79,11 @@ def register(request):
     if request.user.is_authenticated:
         return redirect("home")
     if token and invitation is None:
-        messages.error(request, "This invitation has expired or was already used.")
+        messages.error(
+            request,
+            "This invitation has expired, was withdrawn or was already used: ask the "
+            "colleague who invited you for a new one.",
+        )
     form = EmployerRegistrationForm(request.POST or None, invitation=invitation)
     candidates = []
     status = 200

@@ -330,7 +330,7 @@ def test_an_invitation_sent_to_a_wrong_address_is_withdrawn_and_its_link_stops_w
     assert "That invitation was already used, withdrawn or out of date." in again
     client.logout()
     link = client.get(reverse("employer:register"), {"invite": invitation.token}, follow=True)
-    assert "This invitation has expired or was already used." in link.content.decode()
+    assert "This invitation has expired, was withdrawn or was already used" in link.content.decode()
     response = client.post(
         reverse("employer:register"),
         {
