@@ -1,7 +1,7 @@
 import datetime
 import hashlib
 import json
-import secrets
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -313,36 +313,36 @@ def typed_number_field(noun: str) -> forms.RegexField:
 
 
 ONCE = "once"
-# The latest keys a person's session remembers: enough for every tab they have open.
+# Long enough to go back and send a page again, short enough not to stop a second
+# record made on purpose later; and the latest keys a person's session remembers.
+ONCE_MINUTES = 30
 ONCE_REMEMBERED = 50
+# What a page sends besides what was typed: not part of what it makes.
+NOT_CONTENT = frozenset({"csrfmiddlewaretoken", OPENED_AS})
 
 
 class SavedOnce(forms.BaseForm):
-    """A form that makes a new record carries a one-time key (`once`, hidden), so the
-    same page sent twice (back and send again, a retried request) makes one record.
+    """A form that makes a new record makes it once for the same content: the page sent
+    again (Back and send, a retried request) leads to the record it made.
 
-    The view asks `already_saved(request, form)` once the form is valid, and tells
-    `remember_saved(request, form, url)` where the new record is. Put it before
-    `StaleEditGuard`; a form editing a stored record carries no key.
+    The key is a digest of what the page sent, so a page drawn afresh by Back (the
+    browser puts back what was typed) has the same one. The view asks
+    `already_saved(request, form)` once the form is valid, and tells
+    `remember_saved(request, form, url)` where the new record is. A form editing a
+    stored record has no key.
     """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if getattr(self, "guarded", False):
-            return
-        self.fields[ONCE] = forms.CharField(
-            widget=forms.HiddenInput, required=False, initial=lambda: secrets.token_urlsafe(16)
-        )
-
-    def clean(self):
-        data = super().clean()
-        if data is not None:
-            data.pop(ONCE, None)  # a key, not a value to save
-        return data
 
     @property
     def once_key(self) -> str:
-        return str(self.data.get(self.add_prefix(ONCE)) or "")[:40] if ONCE in self.fields else ""
+        if getattr(self, "guarded", False) or not self.is_bound:
+            return ""
+        sent = sorted(
+            (name, self.data.getlist(name) if hasattr(self.data, "getlist") else self.data[name])
+            for name in self.data
+            if name not in NOT_CONTENT
+        )
+        text = json.dumps([type(self).__name__, sent], default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def already_saved(request, form: SavedOnce):
@@ -352,8 +352,8 @@ def already_saved(request, form: SavedOnce):
     from django.shortcuts import redirect
 
     key = form.once_key
-    url = request.session.get(ONCE, {}).get(key) if key else None
-    if not url:
+    url, at = request.session.get(ONCE, {}).get(key, (None, 0)) if key else (None, 0)
+    if not url or time.time() - at > ONCE_MINUTES * 60:
         return None
     messages.info(request, "This page was already sent and saved: here is what it made.")
     return redirect(url)
@@ -364,5 +364,5 @@ def remember_saved(request, form: SavedOnce, url: str) -> None:
     if not key:
         return
     saved = dict(request.session.get(ONCE, {}))
-    saved[key] = url
+    saved[key] = (url, time.time())
     request.session[ONCE] = dict(list(saved.items())[-ONCE_REMEMBERED:])

@@ -173,7 +173,9 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
         label="Reason for going ahead despite the clashes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Recorded on the event and sent to the other events' organisers.",
+        help_text=(
+            "Recorded on the event and emailed to the clashing events' organisers (never to you)."
+        ),
     )
 
     def __init__(self, *args, user, event: Event | None = None, **kwargs):
@@ -285,7 +287,9 @@ class PublishForm(forms.Form):
         label="Reason for publishing despite the clashes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Recorded on the event and sent to the other events' organisers.",
+        help_text=(
+            "Recorded on the event and emailed to the clashing events' organisers (never to you)."
+        ),
         error_messages={
             "required": "Give a reason to publish despite the clashes, or change the event."
         },

@@ -364,17 +364,6 @@ def invitation_create(*, organisation: Organisation, email: str, by: User) -> Em
         user__email__iexact=email, status=EmployerMembership.Status.ACTIVE
     ).exists():
         raise ValidationError({"email": "This person already signs in for your organisation."})
-    login = User.objects.filter(email__iexact=email).first()
-    if login is not None and login.kind != User.Kind.EMPLOYER:
-        # Told only when they accepted, after an email and a link that could never work.
-        raise ValidationError(
-            {
-                "email": (
-                    f"{email} signs in to MyCareer as a student or a member of the university, "
-                    "not for an employer: invite your colleague's work address."
-                )
-            }
-        )
     earlier = waiting(organisation.invitations.filter(email__iexact=email)).first()
     if earlier is not None:
         raise ValidationError(

@@ -81,6 +81,10 @@ def test_an_administrator_is_told_their_bulk_email_leaves_a_key_contact_out_and_
     url = reverse("organisations:liaison_request_create", args=[setup["org"].pk, ruth.pk])
     assert client.post(url, {"reason": "Fair", "proposed_engagement": "Bulk"}).status_code == 302
     assert LiaisonRequest.objects.filter(requester=admin, key_contact__contact=ruth).exists()
+    # While it waits for an answer, asking again is not offered (it would be refused).
+    page = client.get(ruth.get_absolute_url()).content.decode()
+    assert "Your last request: waiting for an answer" in page
+    assert "Ask to contact" not in page
     client.force_login(setup["tom"])
     page = client.get(ruth.get_absolute_url()).content.decode()
     assert "Ask to contact" not in page

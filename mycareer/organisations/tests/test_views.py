@@ -230,7 +230,10 @@ def test_a_note_page_sent_twice_records_one_note(client, persona, org):
     data = as_post(form_fields(client.get(url).content.decode(), containing="text"))
     data.update(kind=["call"], date=["2026-11-20"], text=["Rang about the fair"])
     assert client.post(url, data).status_code == 302
-    again = client.post(url, data, follow=True)
+    # Back draws the page afresh, and the browser puts back what was typed.
+    again = as_post(form_fields(client.get(url).content.decode(), containing="text"))
+    again.update(kind=["call"], date=["2026-11-20"], text=["Rang about the fair"])
+    again = client.post(url, again, follow=True)
     assert "This page was already sent and saved" in again.content.decode()
     assert Note.objects.filter(text="Rang about the fair").count() == 1
 

@@ -316,7 +316,7 @@ def test_the_same_page_sent_twice_makes_one_vacancy(client, employer_a, brightwa
     vacancy = Vacancy.objects.get(title="Sent Twice")
     assert again.redirect_chain[-1][0] == first["Location"] == vacancy.get_absolute_url()
     assert "This page was already sent and saved" in again.content.decode()
-    # A new page is a new vacancy.
+    # Other content is another vacancy (here: kept as a draft).
     data = as_post(form_fields(client.get(url).content.decode(), containing="title"))
     data.update(form_data(title="Sent Twice", action="draft"))
     client.post(url, data)
