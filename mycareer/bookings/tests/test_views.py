@@ -1047,6 +1047,11 @@ def test_after_the_event_is_cancelled_my_events_and_the_event_page_say_so(client
     assert "You are number" not in event_page
     assert "Your place was cancelled with it" in text(client.get(booked.get_absolute_url()))
     assert "was cancelled, and your place with it" in text(client.get("/"))
+    # The door says what happened, not that nobody booked or to wait until it opens.
+    client.force_login(tom)
+    door = text(client.get(url("check_in", full.pk)))
+    assert "the places ended when the event was cancelled" in door
+    assert "Nobody has booked yet" not in door and "Until then" not in door
 
 
 @pytest.mark.django_db
