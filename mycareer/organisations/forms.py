@@ -18,9 +18,9 @@ from mycareer.core.forms import (
 from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.core.validators import validate_phone
 from mycareer.organisations.keyaccounts import contact_blockers
-from mycareer.organisations.models import Contact, EmployerMembership, Note, Organisation, Sector
+from mycareer.organisations.models import Contact, Note, Organisation, Sector
 from mycareer.organisations.search import TAG_INPUT
-from mycareer.organisations.selectors import liaison_agreements_in_force
+from mycareer.organisations.selectors import administrators_of, liaison_agreements_in_force
 from mycareer.organisations.services import CONTACT_FIELDS, PROFILE_FIELDS
 from mycareer.organisations.tags import join_tags, split_tags
 
@@ -77,9 +77,7 @@ class ContactForm(SavedOnce, StaleEditGuard, forms.ModelForm):
 
     def __init__(self, *args, organisation: Organisation, **kwargs):
         super().__init__(*args, **kwargs)
-        if organisation.memberships.filter(
-            status=EmployerMembership.Status.ACTIVE, is_admin=True, user__is_active=True
-        ).exists():
+        if administrators_of(organisation):
             self.fields["visible_to_students"].help_text = (
                 f"{organisation} decides this itself, through its own MyCareer login: you "
                 "may hide these details, not show them."

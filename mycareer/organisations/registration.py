@@ -36,7 +36,7 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
 )
-from mycareer.organisations.selectors import contacts_students_may_reach
+from mycareer.organisations.selectors import administrators_of, contacts_students_may_reach
 from mycareer.organisations.tasks import send_invitation_email, send_registration_decision_email
 
 logger = logging.getLogger(__name__)
@@ -272,9 +272,7 @@ def email_confirmed(user: User) -> bool:
 
 def without_an_administrator(organisation: Organisation) -> bool:
     """Whether nobody can sign in to change the organisation's profile and people."""
-    return not organisation.memberships.filter(
-        status=EmployerMembership.Status.ACTIVE, is_admin=True
-    ).exists()
+    return not administrators_of(organisation)
 
 
 @transaction.atomic

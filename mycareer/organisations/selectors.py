@@ -262,6 +262,18 @@ def saved_searches_for(user) -> QuerySet[SavedSearch]:
 # Contact details outside the university (policy 3: employers decide) ----------------------
 
 
+def administrators_of(organisation: Organisation) -> list:
+    """The people who sign in to change the organisation's profile and people, by name."""
+    return [
+        m.user
+        for m in organisation.memberships.filter(
+            status=EmployerMembership.Status.ACTIVE, is_admin=True, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("user__full_name")
+    ]
+
+
 def contacts_students_may_reach(organisation: Organisation) -> QuerySet[Contact]:
     """The organisation's contacts whose email and phone students may see: those the
     employer allowed (hidden by default)."""

@@ -30,6 +30,7 @@ from mycareer.organisations.models import (
     search_document_of,
 )
 from mycareer.organisations.search import OrganisationQuery, export_rows, search_organisations
+from mycareer.organisations.selectors import administrators_of
 
 logger = logging.getLogger(__name__)
 
@@ -256,10 +257,7 @@ def _check_shown_to_students(organisation: Organisation, by: User | None) -> Non
     """
     if by is not None and by.is_employer:
         return  # their own organisation's, as their permission rules already checked
-    admins = organisation.memberships.filter(
-        status=EmployerMembership.Status.ACTIVE, is_admin=True, user__is_active=True
-    ).select_related("user")
-    names = sorted(str(m.user) for m in admins)
+    names = [str(person) for person in administrators_of(organisation)]
     if names:
         log_event(
             logger,

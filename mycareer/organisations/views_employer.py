@@ -40,6 +40,7 @@ from mycareer.organisations.models import (
     RegistrationRequest,
 )
 from mycareer.organisations.optouts import opt_outs_by_address
+from mycareer.organisations.selectors import administrators_of
 from mycareer.organisations.timeline import organisation_timeline, timeline_request
 
 PREFERENCE_PURPOSES = ("events", "newsletters", "vacancies", "other")
@@ -311,16 +312,7 @@ def profile(request):
             "percent": percent,
             "missing": missing,
             "membership": membership,
-            "administrators": []
-            if membership.is_admin
-            else [
-                m.user
-                for m in organisation.memberships.filter(
-                    status=EmployerMembership.Status.ACTIVE, is_admin=True
-                )
-                .select_related("user")
-                .order_by("user__full_name")
-            ],
+            "administrators": [] if membership.is_admin else administrators_of(organisation),
         },
     )
 
