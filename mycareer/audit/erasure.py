@@ -166,6 +166,39 @@ def _own_entries(subject: Subject):
     return AuditEntry.objects.filter(own)
 
 
+def once_held(text: str, *, most: int = 500) -> dict[tuple[str, int], str]:
+    """Logins and contact records whose audit trail holds a name or email containing
+    `text` ("user" or "contact", id): that earlier detail. A person asking for their data
+    may give the name or address they had then (a married name, an old employer's)."""
+    from django.contrib.auth import get_user_model
+
+    from mycareer.audit.personal_data import contact_model
+
+    needle = " ".join(text.split()).casefold()
+    kinds = {
+        ContentType.objects.get_for_model(get_user_model()).pk: "user",
+        ContentType.objects.get_for_model(contact_model()).pk: "contact",
+    }
+    # JSON may keep an accented letter escaped ("Zo\u00eb"): look for both spellings.
+    escaped = json.dumps(text.strip())[1:-1]
+    entries = (
+        AuditEntry.objects.filter(content_type_id__in=kinds)
+        .filter(Q(data__icontains=text.strip()) | Q(data__icontains=escaped))
+        .order_by("-at")
+        .values_list("content_type_id", "object_id", "data")[:most]
+    )
+    found: dict[tuple[str, int], str] = {}
+    for content_type_id, object_id, data in entries:
+        if not object_id.isdigit():
+            continue
+        for _, key, value in _recorded_details(data):
+            if RECORDED_DETAILS[key] in ("name", "email") and needle in (
+                " ".join(value.split()).casefold()
+            ):
+                found.setdefault((kinds[content_type_id], int(object_id)), value)
+    return found
+
+
 def earlier_details(subject: Subject) -> Earlier:
     """What the person's records were called and reached at before, by their audit trail."""
     found: dict[str, set[str]] = {"name": set(), "email": set(), "phone": set()}

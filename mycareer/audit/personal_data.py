@@ -106,21 +106,34 @@ def subject_from_ids(user_ids: Iterable[int], contact_ids: Iterable[int]) -> Sub
 
 
 def find_subjects(text: str) -> tuple[list, list]:
-    """Logins and contact records whose name or email contains `text`."""
+    """Logins and contact records whose name or email contains `text`, now or before.
+
+    A record found by a name or email it held before (its audit trail says so) carries
+    that detail as `once_held`, for the page to say why it was found.
+    """
+    from mycareer.audit.erasure import once_held
+
     text = text.strip()
     if len(text) < 3:
         return [], []
-    users = list(
-        get_user_model()
-        .objects.filter(Q(full_name__icontains=text) | Q(email__icontains=text))
-        .order_by("full_name")[:50]
+    earlier = once_held(text)
+    now = Q(full_name__icontains=text) | Q(email__icontains=text)
+    before = {kind: [pk for k, pk in earlier if k == kind] for kind in ("user", "contact")}
+    users: list[Any] = list(
+        get_user_model().objects.filter(now | Q(pk__in=before["user"])).order_by("full_name")[:50]
     )
     contacts = list(
         contact_model()
-        .objects.filter(Q(full_name__icontains=text) | Q(email__icontains=text))
+        .objects.filter(now | Q(pk__in=before["contact"]))
         .select_related("organisation", "user")
         .order_by("full_name")[:50]
     )
+    folded = text.casefold()
+    for kind, records in (("user", users), ("contact", contacts)):
+        for record in records:
+            held_now = f"{record.full_name} {record.email}".casefold()
+            if folded not in held_now:
+                record.once_held = earlier.get((kind, record.pk), "")
     return users, contacts
 
 

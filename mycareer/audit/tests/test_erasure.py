@@ -471,6 +471,43 @@ def test_the_names_and_addresses_a_record_held_before_are_erased_from_its_audit_
     assert changed.data["changed"]["email"] == ["[email erased]", "[email erased]"]
 
 
+def test_a_person_is_found_by_the_name_or_address_they_had_before(client, persona, northbridge):
+    """A subject access request signed with a maiden name, or sent from an old address,
+    finds the record that held it, and the page says why it was found."""
+    from mycareer.organisations import services
+
+    tom = persona("operator")
+    contact = services.contact_create(
+        organisation=northbridge, by=tom, full_name="Zoë Pennington", email="zoe@old-mail.example"
+    )
+    services.contact_update(
+        contact=contact, by=tom, full_name="Zoë Quinlan", email="zoe.quinlan@northbridge.example"
+    )
+    # Someone else whose note mentions the name is not found by it: only a record's own
+    # name and address count.
+    services.note_create(organisation=northbridge, by=tom, text="Ask Zoë Pennington's successor.")
+    client.force_login(persona("admin"))
+    for asked in ("Pennington", "zoë pennington", "old-mail"):
+        page = client.post(reverse("audit:privacy"), {"q": asked})
+        assert [c.pk for c in page.context["contacts"]] == [contact.pk], asked
+        html = page.content.decode()
+        assert "found by what it held before" in html, asked
+    # Found by the name they have now, the page gives no reason.
+    page = client.post(reverse("audit:privacy"), {"q": "Quinlan"})
+    assert [c.pk for c in page.context["contacts"]] == [contact.pk]
+    assert "found by what it held before" not in page.content.decode()
+    # Once erased, the earlier name finds nobody.
+    review = review_erasure(subject_from_ids([], [contact.pk]))
+    personal_data_erase(
+        subject=subject_from_ids([], [contact.pk]),
+        by=persona("admin"),
+        selected=review.default_selection(),
+        digest=review.digest,
+    )
+    page = client.post(reverse("audit:privacy"), {"q": "Pennington"})
+    assert page.context["contacts"] == []
+
+
 # The pages --------------------------------------------------------------------------
 
 
