@@ -140,6 +140,15 @@ class Earlier:
     def words(self) -> set[str]:
         return {*self.names, *self.emails, *self.phones}
 
+    def __str__(self) -> str:
+        """The details in words, for the review page: "name Orla Pennington; email a@x.example"."""
+        kinds = (("name", self.names), ("email", self.emails), ("phone", self.phones))
+        return "; ".join(
+            f"{kind}{'s' if len(found) > 1 else ''} {', '.join(sorted(found))}"
+            for kind, found in kinds
+            if found
+        )
+
 
 def _recorded_details(data: Any) -> Iterator[tuple[tuple, str, str]]:
     """(path, key, value) for each of the person's own details an audit entry records."""
@@ -395,6 +404,7 @@ class ErasureReview:
     matches: list[Match]
     searched: list[tuple[str, int]]
     fingerprints: dict[tuple[str, Any, str], str] = field(repr=False, default_factory=dict)
+    earlier: Earlier = field(default_factory=Earlier)  # looked for too, and said so
 
     @cached_property
     def digest(self) -> str:
@@ -663,6 +673,7 @@ def review_erasure(subject: Subject) -> ErasureReview:
         matches=scanner.matches,
         searched=list(scanner.searched.items()),
         fingerprints=scanner.fingerprints,
+        earlier=scanner.earlier,
     )
 
 

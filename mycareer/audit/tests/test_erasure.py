@@ -496,6 +496,9 @@ def test_a_person_is_found_by_the_name_or_address_they_had_before(client, person
     page = client.post(reverse("audit:privacy"), {"q": "Quinlan"})
     assert [c.pk for c in page.context["contacts"]] == [contact.pk]
     assert "found by what it held before" not in page.content.decode()
+    # The review names what it looks for besides the present name and address.
+    review_page = client.get(reverse("audit:erase"), _records(contact)).content.decode()
+    assert "held before (name Zoë Pennington; email zoe@old-mail.example)" in review_page
     # Once erased, the earlier name finds nobody.
     review = review_erasure(subject_from_ids([], [contact.pk]))
     personal_data_erase(
