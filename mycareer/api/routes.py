@@ -435,21 +435,6 @@ def _likely_duplicate(candidates, *, to: str) -> ApiError:
     )
 
 
-def _check_duplicates(organisation: Organisation, changes: dict) -> None:
-    """A new name or website is checked as a new organisation's are (by the same
-    service), so a rename cannot make the duplicate that creating it would have been
-    refused as."""
-    name = changes.get("name", organisation.name)
-    website = changes.get("website", organisation.website)
-    if (name, website) == (organisation.name, organisation.website):
-        return
-    candidates = organisations.organisation_duplicates(
-        name=name, website=website, exclude=[organisation.pk]
-    )
-    if candidates:
-        raise _likely_duplicate(candidates, to="save it")
-
-
 @api.patch(
     "/organisations/{pk}",
     response=_responses((200, s.OrganisationOut)),
@@ -475,9 +460,13 @@ def organisation_update(
         check_if_match(request, etag_for(_organisation(user, _organisation_for(user, pk))))
         data = _organisation_fields(_changes(payload, may_be_null=("sector",)))
         tags = data.pop("tags", None)
-        if not data.pop("confirm_duplicate", False):
-            _check_duplicates(organisation, data)
-        organisations.organisation_update(organisation=organisation, by=user, **data)
+        confirm = data.pop("confirm_duplicate", False)
+        try:
+            organisations.organisation_update(
+                organisation=organisation, by=user, confirm_duplicates=confirm, **data
+            )
+        except organisations.LikelyDuplicate as duplicate:
+            raise _likely_duplicate(duplicate.candidates, to="save it") from None
         if tags is not None:
             organisations.organisation_set_tags(organisation=organisation, tags=tags, by=user)
     result = _organisation(user, _organisation_for(user, pk))

@@ -14,7 +14,12 @@ from mycareer.accounts.models import Unit, User
 from mycareer.core.logs import log_event
 from mycareer.core.text import counted, joined
 from mycareer.organisations import keyaccounts, merging, optouts
-from mycareer.organisations.matching import DuplicateCandidate, DuplicateFinder
+from mycareer.organisations.matching import (
+    DuplicateCandidate,
+    DuplicateFinder,
+    domain_from_url,
+    name_key,
+)
 from mycareer.organisations.merging import MergeOutcome
 from mycareer.organisations.models import (
     Contact,
@@ -182,8 +187,25 @@ def organisation_create(
 
 
 @transaction.atomic
-def organisation_update(*, organisation: Organisation, by: User | None, **data) -> dict:
-    """Change an organisation's profile; returns what changed."""
+def organisation_update(
+    *, organisation: Organisation, by: User | None, confirm_duplicates: bool = False, **data
+) -> dict:
+    """Change an organisation's profile; returns what changed.
+
+    A new name or website is checked as a new organisation's are, so a rename cannot make
+    the duplicate that creating it would have been refused as, unless the person confirmed.
+    """
+    name, website = data.get("name", organisation.name), data.get("website", organisation.website)
+    # Compared as the check compares them: a save that only rewrites how the same name or
+    # address is written ("example.com" saved as "https://example.com") asks nothing.
+    renamed = (name_key(name), domain_from_url(website)) != (
+        organisation.name_key,
+        organisation.domain,
+    )
+    if not confirm_duplicates and renamed:
+        candidates = organisation_duplicates(name=name, website=website, exclude=[organisation.pk])
+        if candidates:
+            raise LikelyDuplicate(candidates)
     changed = apply_changes(organisation, PROFILE_FIELDS + ["status", "unit"], data)
     if not changed:
         return {}

@@ -64,12 +64,7 @@ def organisation_create(request):
                 **data,
             )
         except services.LikelyDuplicate as duplicate:
-            candidates = duplicate.candidates
-            ids = [c.organisation_id for c in candidates]
-            found = Organisation.objects.in_bulk(ids)
-            candidates = [
-                (found[c.organisation_id], c) for c in candidates if c.organisation_id in found
-            ]
+            candidates = _with_records(duplicate.candidates)
         except ValidationError as error:
             add_validation_error(form, error)
         else:
@@ -81,6 +76,12 @@ def organisation_create(request):
         "organisations/organisation_form.html",
         {"form": form, "candidates": candidates, "creating": True},
     )
+
+
+def _with_records(candidates) -> list[tuple[Organisation, object]]:
+    """Likely duplicates with their records, for the form to link to each."""
+    found = Organisation.objects.in_bulk([c.organisation_id for c in candidates])
+    return [(found[c.organisation_id], c) for c in candidates if c.organisation_id in found]
 
 
 @require_safe
@@ -145,17 +146,25 @@ def organisation_edit(request, pk: int):
     form = OrganisationForm(
         request.POST or None, request.FILES or None, instance=copy.copy(organisation)
     )
+    candidates = []
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "tags"}
         # The ModelForm already set the values on the instance; reload for a true diff.
         fresh = Organisation.objects.get(pk=pk)
         try:
-            services.organisation_update(organisation=fresh, by=request.user, **data)
+            services.organisation_update(
+                organisation=fresh,
+                by=request.user,
+                confirm_duplicates=request.POST.get("confirm_duplicates") == "yes",
+                **data,
+            )
             if "tags" in form.changed_data:
                 # Untouched, they stay exactly as they are, whatever was saved meanwhile.
                 services.organisation_set_tags(
                     organisation=fresh, tags=form.cleaned_data["tags"], by=request.user
                 )
+        except services.LikelyDuplicate as duplicate:
+            candidates = _with_records(duplicate.candidates)
         except ValidationError as error:
             add_validation_error(form, error)
         else:
@@ -164,7 +173,7 @@ def organisation_edit(request, pk: int):
     return render(
         request,
         "organisations/organisation_form.html",
-        {"form": form, "organisation": organisation, "creating": False},
+        {"form": form, "organisation": organisation, "creating": False, "candidates": candidates},
     )
 
 

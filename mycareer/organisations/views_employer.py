@@ -296,7 +296,11 @@ def profile(request):
     if request.method == "POST" and form.is_valid():
         fresh = Organisation.objects.get(pk=organisation.pk)
         try:
-            services.organisation_update(organisation=fresh, by=request.user, **form.cleaned_data)
+            # An employer is never shown the records a duplicate check would name; staff
+            # merge two records of one organisation when they find them.
+            services.organisation_update(
+                organisation=fresh, by=request.user, confirm_duplicates=True, **form.cleaned_data
+            )
         except ValidationError as error:
             add_validation_error(form, error)
         else:

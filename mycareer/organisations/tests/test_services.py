@@ -87,6 +87,28 @@ def test_creating_a_likely_duplicate_needs_confirmation(operator):
 
 
 @pytest.mark.django_db
+def test_renaming_to_a_likely_duplicate_needs_confirmation(operator):
+    make("Acme Ltd", operator, website="https://acme.co.uk")
+    other = make("Apex Widgets", operator)
+    with pytest.raises(services.LikelyDuplicate) as raised:
+        services.organisation_update(organisation=other, by=operator, name="ACME Limited")
+    assert raised.value.candidates[0].name == "Acme Ltd"
+    with pytest.raises(services.LikelyDuplicate):
+        services.organisation_update(
+            organisation=other, by=operator, website="https://www.acme.co.uk/careers"
+        )
+    other.refresh_from_db()
+    assert (other.name, other.website) == ("Apex Widgets", "")
+    # Other changes ask nothing; a confirmed rename is made.
+    services.organisation_update(organisation=other, by=operator, description="Widgets")
+    services.organisation_update(
+        organisation=other, by=operator, name="ACME Limited", confirm_duplicates=True
+    )
+    other.refresh_from_db()
+    assert other.name == "ACME Limited"
+
+
+@pytest.mark.django_db
 def test_create_edit_archive_and_delete_are_audited(operator, persona):
     org = make("Leeds Widgets", operator, website="https://www.leedswidgets.co.uk")
     assert org.domain == "leedswidgets.co.uk"

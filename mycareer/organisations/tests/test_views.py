@@ -60,6 +60,36 @@ def test_operator_creates_an_organisation_and_is_warned_of_a_duplicate(client, p
 
 
 @pytest.mark.django_db
+def test_renaming_an_organisation_to_a_likely_duplicate_is_asked_first(client, persona):
+    """The edit form meets the check the create form does: a rename could make the
+    duplicate that creating it would have been refused as."""
+    make_organisation("Zephyr Turbines Ltd", website="https://zephyr-turbines.example")
+    # A second record of one domain, confirmed when it was made: saving it unchanged,
+    # its address written another way, asks nothing.
+    org = make_organisation("Zephyr Blades", website="http://zephyr-turbines.example")
+    client.force_login(persona("operator"))
+    url = reverse("organisations:edit", args=[org.pk])
+    data = as_post(form_fields(client.get(url).content.decode(), containing="website"))
+    data["website"] = ["https://www.zephyr-turbines.example/"]
+    assert client.post(url, data).status_code == 302
+
+    data = as_post(form_fields(client.get(url).content.decode(), containing="website"))
+    data["name"] = ["Zephyr Turbines Limited"]
+    page = client.post(url, data)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "may already be in MyCareer" in body and "merge the two" in body
+    assert 'value="Zephyr Turbines Limited"' in body  # what was typed is kept
+    assert "save it anyway" in body
+    org.refresh_from_db()
+    assert org.name == "Zephyr Blades"  # nothing saved yet
+
+    assert client.post(url, {**data, "confirm_duplicates": "yes"}).status_code == 302
+    org.refresh_from_db()
+    assert org.name == "Zephyr Turbines Limited"
+
+
+@pytest.mark.django_db
 def test_saving_the_edit_form_unchanged_keeps_a_tag_with_a_comma(client, persona):
     """Opened and saved unchanged, the form split "Engineering, Civil" into two tags."""
     operator = persona("operator")
