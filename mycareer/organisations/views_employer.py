@@ -290,9 +290,6 @@ def profile(request):
     form = EmployerProfileForm(
         request.POST or None, request.FILES or None, instance=copy.copy(organisation)
     )
-    if not membership.is_admin:
-        for field in form.fields.values():
-            field.disabled = True
     if request.method == "POST" and form.is_valid():
         fresh = Organisation.objects.get(pk=organisation.pk)
         try:

@@ -149,7 +149,12 @@ def test_a_member_sees_the_profile_they_were_promised_but_does_not_change_it(
     client.force_login(ravi.user)
     page = client.get(reverse("employer:profile")).content.decode()
     assert f"You see the profile as a member: {laura.full_name} can change it." in page
-    assert brightwave.name in page and " disabled" in page
+    # Read as facts, not as a greyed-out form with a file chooser and Clear box.
+    assert brightwave.name in page and "What students read about you" in page
+    assert 'type="file"' not in page and "<textarea" not in page and " disabled" not in page
+    assert "If someone has left, tell an administrator" in (
+        client.get(reverse("employer:contacts")).content.decode()
+    )
     refused = client.post(reverse("employer:profile"), {"name": "Renamed by a member"})
     assert refused.status_code == 403
     brightwave.refresh_from_db()
