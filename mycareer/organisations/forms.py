@@ -74,6 +74,13 @@ class ContactForm(SavedOnce, StaleEditGuard, forms.ModelForm):
             "visible_to_students": "Students may see this person's email and phone",
             "email_consent": "Agreed to receive email from the university",
         }
+        help_texts = {
+            "email_consent": (
+                "Bulk email reaches a business contact unless they opt out. Untick this when "
+                "they withdraw their agreement: they are then opted out of all bulk email. "
+                "To stop only some kinds, change the bulk email they receive on their page."
+            ),
+        }
 
     def __init__(self, *args, organisation: Organisation, **kwargs):
         super().__init__(*args, **kwargs)
@@ -352,7 +359,12 @@ class InvitationForm(forms.Form):
     email = forms.EmailField(label="Your colleague's work email address")
 
 
-class PreferencesForm(forms.Form):
+class PreferencesForm(StaleEditGuard, forms.Form):
+    """Which kinds of bulk email a person receives: theirs, or staff's on their request.
+
+    Guarded (`guard=True`): an unsubscribe link followed after the page opened is not
+    undone by saving it."""
+
     events = forms.BooleanField(label="Emails promoting university events", required=False)
     newsletters = forms.BooleanField(label="Newsletters from the careers service", required=False)
     vacancies = forms.BooleanField(

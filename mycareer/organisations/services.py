@@ -333,6 +333,11 @@ def contact_update(*, contact: Contact, by: User | None, **data) -> dict:
     changed = apply_changes(contact, CONTACT_FIELDS, data)
     if not changed:
         return {}
+    if changed.get("email_consent") == [True, False]:
+        # Withdrawn agreement stops bulk email: unticked alone, it changed nothing sent.
+        contact_opt_out(
+            contact=contact, purpose=EmailOptOut.Purpose.ALL, method=EmailOptOut.Method.STAFF, by=by
+        )
     if contact.visible_to_students != was_visible:
         if contact.visible_to_students:
             _check_shown_to_students(contact.organisation, by)
@@ -405,6 +410,36 @@ def contact_opt_out(*, contact: Contact, purpose: str, method: str, by: User | N
             data={"purpose": purpose, "method": method},
         )
     return opt_out
+
+
+# The kinds of bulk email a person chooses among (the "all" opt-out covers them all).
+CHOSEN_PURPOSES = ("events", "newsletters", "vacancies", "other")
+
+
+def contact_email_choices(contact: Contact) -> dict[str, bool]:
+    """Each kind of bulk email and whether the person receives it: their address's choices,
+    whichever of its records (or an earlier, deleted one) made them."""
+    opted_out = set(contact.opt_outs.values_list("purpose", flat=True)) | (
+        optouts.opt_outs_by_address([contact.email]).get(contact.email.strip().lower(), set())
+    )
+    every = EmailOptOut.Purpose.ALL in opted_out
+    return {purpose: not every and purpose not in opted_out for purpose in CHOSEN_PURPOSES}
+
+
+@transaction.atomic
+def contact_set_email_choices(
+    *, contact: Contact, wanted: dict[str, bool], method: str, by: User | None
+) -> None:
+    """Record which kinds of bulk email a person receives, as they chose (`method` says
+    how: their own form, or staff on their request)."""
+    before = contact_email_choices(contact)
+    if not any(before.values()) and any(wanted.values()):
+        contact_opt_in(contact=contact, purpose=EmailOptOut.Purpose.ALL, by=by)
+    for purpose in CHOSEN_PURPOSES:
+        if wanted.get(purpose):
+            contact_opt_in(contact=contact, purpose=purpose, by=by)
+        else:
+            contact_opt_out(contact=contact, purpose=purpose, method=method, by=by)
 
 
 @transaction.atomic

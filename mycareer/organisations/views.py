@@ -15,10 +15,18 @@ from mycareer.accounts.models import User
 from mycareer.core.forms import add_validation_error, already_saved, remember_saved
 from mycareer.core.http import safe_next
 from mycareer.core.permissions import require
+from mycareer.core.text import joined
 from mycareer.organisations import keyaccounts, merging, selectors, services
-from mycareer.organisations.forms import ConfirmForm, ContactForm, NoteForm, OrganisationForm
+from mycareer.organisations.forms import (
+    ConfirmForm,
+    ContactForm,
+    NoteForm,
+    OrganisationForm,
+    PreferencesForm,
+)
 from mycareer.organisations.models import (
     Contact,
+    EmailOptOut,
     KeyAccount,
     LiaisonRequest,
     Note,
@@ -408,12 +416,47 @@ def contact_detail(request, pk: int, contact_id: int):
             "organisation": contact.organisation,
             "notes": notes,
             "opt_outs": contact.opt_outs.all(),
+            "receives": [
+                EmailOptOut.Purpose(purpose).label
+                for purpose, on in services.contact_email_choices(contact).items()
+                if on
+            ],
             "bounced_at": selectors.address_bounced_at(contact.email),
             "blockers": blockers,
             "bulk_blockers": bulk_blockers,
             "my_account": my_account,
             "my_requests": my_requests,
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require("organisations.change_contact")
+def contact_email(request, pk: int, contact_id: int):
+    """Record the kinds of bulk email a contact asked staff to send them, or not."""
+    contact = _contact(pk, contact_id)
+    form = PreferencesForm(
+        request.POST or None, initial=services.contact_email_choices(contact), guard=True
+    )
+    if request.method == "POST" and form.is_valid():
+        services.contact_set_email_choices(
+            contact=contact,
+            wanted=form.cleaned_data,
+            method=EmailOptOut.Method.STAFF,
+            by=request.user,
+        )
+        wanted = [form.fields[p].label.lower() for p, on in form.cleaned_data.items() if on]
+        messages.success(
+            request,
+            f"Recorded: {contact.full_name} receives {joined(wanted)}."
+            if wanted
+            else f"Recorded: {contact.full_name} receives no bulk email.",
+        )
+        return redirect("organisations:contact", pk, contact_id)
+    return render(
+        request,
+        "organisations/contact_email.html",
+        {"form": form, "contact": contact, "organisation": contact.organisation},
     )
 
 

@@ -39,11 +39,8 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
 )
-from mycareer.organisations.optouts import opt_outs_by_address
 from mycareer.organisations.selectors import administrators_of
 from mycareer.organisations.timeline import organisation_timeline, timeline_request
-
-PREFERENCE_PURPOSES = ("events", "newsletters", "vacancies", "other")
 
 
 def _waiting_invitations(organisation: Organisation):
@@ -571,30 +568,16 @@ def preferences(request):
     contact = Contact.objects.filter(user=request.user).select_related("organisation").first()
     if contact is None:
         raise Http404("Your contact record is not set up yet.")
-    # The address's choices, whichever of its records (or an earlier, deleted one) made them.
-    opted_out = set(contact.opt_outs.values_list("purpose", flat=True)) | (
-        opt_outs_by_address([contact.email]).get(contact.email.strip().lower(), set())
+    form = PreferencesForm(
+        request.POST or None, initial=services.contact_email_choices(contact), guard=True
     )
-    initial = {
-        purpose: purpose not in opted_out and EmailOptOut.Purpose.ALL not in opted_out
-        for purpose in PREFERENCE_PURPOSES
-    }
-    form = PreferencesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        if EmailOptOut.Purpose.ALL in opted_out and any(form.cleaned_data.values()):
-            services.contact_opt_in(
-                contact=contact, purpose=EmailOptOut.Purpose.ALL, by=request.user
-            )
-        for purpose in PREFERENCE_PURPOSES:
-            if form.cleaned_data[purpose]:
-                services.contact_opt_in(contact=contact, purpose=purpose, by=request.user)
-            else:
-                services.contact_opt_out(
-                    contact=contact,
-                    purpose=purpose,
-                    method=EmailOptOut.Method.FORM,
-                    by=request.user,
-                )
+        services.contact_set_email_choices(
+            contact=contact,
+            wanted=form.cleaned_data,
+            method=EmailOptOut.Method.FORM,
+            by=request.user,
+        )
         messages.success(request, "Your email preferences are saved.")
         return redirect("employer:preferences")
     return render(

@@ -62,6 +62,25 @@ def test_opting_out_of_all_bulk_email_excludes_every_purpose(persona, tagged, fi
         assert reasons(result)[contact.email] == "opted out: all bulk email"
 
 
+def test_withdrawn_agreement_stops_every_bulk_email(persona, tagged, filters):
+    """Unticking "Agreed to receive email" recorded the change and nothing else: the
+    person went on receiving every kind of bulk email."""
+    operator, mailer = persona("operator"), persona("mailer")
+    contact = tagged[0].contacts.order_by("email").first()
+    org_services.contact_update(contact=contact, by=operator, email_consent=True)
+    org_services.contact_update(contact=contact, by=operator, job_title="Head of talent")
+    assert contact.email in [
+        c.email for c in recipient_list(contacts(filters), sender=mailer, purpose="events").included
+    ]
+    org_services.contact_update(contact=contact, by=operator, email_consent=False)
+    for purpose in ("events", "newsletters", "vacancies", "other"):
+        result = recipient_list(contacts(filters), sender=mailer, purpose=purpose)
+        assert reasons(result)[contact.email] == "opted out: all bulk email"
+    assert list(contact.opt_outs.values_list("purpose", "method", "recorded_by")) == [
+        ("all", "staff", operator.pk)
+    ]
+
+
 def test_an_opt_out_is_the_addresss_whichever_record_it_came_through(persona, tagged, filters):
     """Someone who is a contact of two organisations left bulk email through one record's
     link; the other record, with the same address, was still sent to."""

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from mycareer.accounts.models import User
+from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.organisations import registration as reg
 from mycareer.organisations import services
 from mycareer.organisations.models import (
@@ -295,6 +296,39 @@ def test_preferences_show_what_the_address_chose_through_another_record(client, 
         {"newsletters": "on", "events": "on", "vacancies": "on", "other": "on"},
     )
     assert not EmailOptOut.objects.filter(contact=other).exists()
+
+
+def test_staff_record_the_bulk_email_a_contact_asked_for(client, persona, brightwave):
+    """A contact rang to say "only events, please": staff had no way to record it but
+    unticking their consent, which stopped nothing."""
+    operator = persona("operator")
+    contact = brightwave.contacts.exclude(email="").first()
+    url = reverse("organisations:contact_email", args=[brightwave.pk, contact.pk])
+    client.force_login(operator)
+    opened = as_post(form_fields(client.get(url).content.decode(), containing="events"))
+    assert opened["events"] == ["on"] and opened["other"] == ["on"]
+
+    chosen = {k: v for k, v in opened.items() if k not in ("newsletters", "vacancies", "other")}
+    done = client.post(url, chosen, follow=True)
+    assert f"Recorded: {contact.full_name} receives emails promoting university events." in (
+        done.content.decode()
+    )
+    assert sorted(contact.opt_outs.values_list("purpose", "method")) == [
+        ("newsletters", "staff"),
+        ("other", "staff"),
+        ("vacancies", "staff"),
+    ]
+    page = client.get(reverse("organisations:contact", args=[brightwave.pk, contact.pk]))
+    assert "<dt>Bulk email they receive</dt><dd>Event promotion</dd>" in page.content.decode()
+
+    # They unsubscribe from events by a link while the page is open: saving it does not
+    # take them back.
+    stale = as_post(form_fields(client.get(url).content.decode(), containing="events"))
+    services.contact_opt_out(contact=contact, purpose="events", method="link", by=None)
+    refused = client.post(url, stale)
+    assert refused.status_code == 200
+    assert "Someone else saved a change" in refused.content.decode()
+    assert contact.opt_outs.filter(purpose="events").exists()
 
 
 @pytest.mark.parametrize(("name", "status"), [("operator", 200), ("viewer", 403), ("student", 403)])
