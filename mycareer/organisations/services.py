@@ -435,8 +435,12 @@ def contact_set_email_choices(
     before = contact_email_choices(contact)
     if not any(before.values()) and any(wanted.values()):
         contact_opt_in(contact=contact, purpose=EmailOptOut.Purpose.ALL, by=by)
+        before = contact_email_choices(contact)
     for purpose in CHOSEN_PURPOSES:
-        if wanted.get(purpose):
+        want = bool(wanted.get(purpose))
+        if want == before[purpose]:
+            continue  # saved unchanged, it records nothing
+        if want:
             contact_opt_in(contact=contact, purpose=purpose, by=by)
         else:
             contact_opt_out(contact=contact, purpose=purpose, method=method, by=by)

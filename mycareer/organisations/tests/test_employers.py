@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from mycareer.accounts.models import User
+from mycareer.audit.models import AuditEntry
 from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.organisations import registration as reg
 from mycareer.organisations import services
@@ -320,6 +321,11 @@ def test_staff_record_the_bulk_email_a_contact_asked_for(client, persona, bright
     ]
     page = client.get(reverse("organisations:contact", args=[brightwave.pk, contact.pk]))
     assert "<dt>Bulk email they receive</dt><dd>Event promotion</dd>" in page.content.decode()
+    # Saved unchanged, it records nothing.
+    entries = AuditEntry.objects.count()
+    unchanged = as_post(form_fields(client.get(url).content.decode(), containing="events"))
+    assert client.post(url, unchanged).status_code == 302
+    assert AuditEntry.objects.count() == entries
 
     # They unsubscribe from events by a link while the page is open: saving it does not
     # take them back.
