@@ -17,6 +17,7 @@ from mycareer.core.forms import (
 )
 from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.core.validators import validate_phone
+from mycareer.organisations import services
 from mycareer.organisations.keyaccounts import contact_blockers
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
 from mycareer.organisations.search import TAG_INPUT
@@ -371,6 +372,17 @@ class PreferencesForm(StaleEditGuard, forms.Form):
         label="Calls for vacancies, placements and internships", required=False
     )
     other = forms.BooleanField(label="Other announcements", required=False)
+
+    def __init__(self, data=None, *, contact: Contact):
+        super().__init__(data, initial=services.contact_email_choices(contact), guard=True)
+        self.contact = contact
+
+    def save(self, *, method: str, by: User) -> list[str]:
+        """Record the choice; returns the kinds now received, in words."""
+        services.contact_set_email_choices(
+            contact=self.contact, wanted=self.cleaned_data, method=method, by=by
+        )
+        return [self.fields[name].label.lower() for name, on in self.cleaned_data.items() if on]
 
 
 class RegistrationDecisionForm(forms.Form):

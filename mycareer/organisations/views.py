@@ -435,17 +435,9 @@ def contact_detail(request, pk: int, contact_id: int):
 def contact_email(request, pk: int, contact_id: int):
     """Record the kinds of bulk email a contact asked staff to send them, or not."""
     contact = _contact(pk, contact_id)
-    form = PreferencesForm(
-        request.POST or None, initial=services.contact_email_choices(contact), guard=True
-    )
+    form = PreferencesForm(request.POST or None, contact=contact)
     if request.method == "POST" and form.is_valid():
-        services.contact_set_email_choices(
-            contact=contact,
-            wanted=form.cleaned_data,
-            method=EmailOptOut.Method.STAFF,
-            by=request.user,
-        )
-        wanted = [form.fields[p].label.lower() for p, on in form.cleaned_data.items() if on]
+        wanted = form.save(method=EmailOptOut.Method.STAFF, by=request.user)
         messages.success(
             request,
             f"Recorded: {contact.full_name} receives {joined(wanted)}."

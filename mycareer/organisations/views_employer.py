@@ -568,16 +568,9 @@ def preferences(request):
     contact = Contact.objects.filter(user=request.user).select_related("organisation").first()
     if contact is None:
         raise Http404("Your contact record is not set up yet.")
-    form = PreferencesForm(
-        request.POST or None, initial=services.contact_email_choices(contact), guard=True
-    )
+    form = PreferencesForm(request.POST or None, contact=contact)
     if request.method == "POST" and form.is_valid():
-        services.contact_set_email_choices(
-            contact=contact,
-            wanted=form.cleaned_data,
-            method=EmailOptOut.Method.FORM,
-            by=request.user,
-        )
+        form.save(method=EmailOptOut.Method.FORM, by=request.user)
         messages.success(request, "Your email preferences are saved.")
         return redirect("employer:preferences")
     return render(
