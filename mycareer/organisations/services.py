@@ -659,15 +659,30 @@ def _fold_contact(*, keep: Contact, fold: Contact, outcome: MergeOutcome) -> Non
         link.delete()
 
 
+def _awaiting_approval(survivor, other) -> bool:
+    """`other` is a registration nobody has approved, merged into a record that is live."""
+    pending = Organisation.Status.PENDING
+    return other.status == pending and survivor.status != pending
+
+
 def _merge_memberships(*, survivor, other, outcome: MergeOutcome) -> None:
-    """An employer login at both records keeps one membership, the stronger of the two."""
+    """An employer login at both records keeps one membership, the stronger of the two.
+
+    The person who registered a record nobody has approved administers it only because it
+    is theirs and unseen: merged into a live organisation, they ask to join it, as anyone
+    else would (their registration moves as a request to join, for staff to decide).
+    """
+    awaiting = _awaiting_approval(survivor, other)
     mine = {m.user_id: m for m in EmployerMembership.objects.filter(organisation=survivor)}
-    moved = kept_once = 0
+    moved = kept_once = waiting = 0
     for membership in list(EmployerMembership.objects.filter(organisation=other)):
         twin = mine.get(membership.user_id)
+        if awaiting and membership.status != EmployerMembership.Status.DECLINED:
+            membership.status, membership.is_admin = EmployerMembership.Status.PENDING, False
+            waiting += 1
         if twin is None:
             membership.organisation = survivor
-            membership.save(update_fields=["organisation"])
+            membership.save(update_fields=["organisation", "status", "is_admin"])
             moved += 1
             continue
         twin.is_admin = twin.is_admin or membership.is_admin
@@ -689,10 +704,22 @@ def _merge_memberships(*, survivor, other, outcome: MergeOutcome) -> None:
     outcome.moved(
         "employer login at both kept once", "employer logins at both kept once", kept_once
     )
+    outcome.moved(
+        "employer login now waiting for approval to join",
+        "employer logins now waiting for approval to join",
+        waiting,
+    )
 
 
 def _merge_records(*, survivor, other, outcome: MergeOutcome) -> None:
     """Rows that simply move: notes, registrations, invitations, tags, earlier stubs."""
+    if _awaiting_approval(survivor, other):
+        # A registration of a new organisation, merged into a live one: a request to join.
+        RegistrationRequest.objects.filter(
+            organisation=other,
+            status=RegistrationRequest.Status.PENDING,
+            kind=RegistrationRequest.Kind.NEW_ORGANISATION,
+        ).update(kind=RegistrationRequest.Kind.JOIN)
     for model, singular, plural in (
         (Note, "note", "notes"),
         (RegistrationRequest, "registration request", "registration requests"),

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 
 from mycareer.accounts.models import User
 from mycareer.organisations import registration as reg
@@ -12,6 +13,7 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
 )
+from mycareer.organisations.selectors import administrators_of
 from mycareer.vacancies import services as vacancy_services
 
 pytestmark = pytest.mark.django_db
@@ -231,3 +233,36 @@ def test_networks_group_nearby_addresses():
     assert network_of("203.0.113.7") == network_of("203.0.113.250") == "203.0.113.0/24"
     assert network_of("2001:db8:1:2::1") == network_of("2001:db8:1:2:ffff::9")
     assert network_of(None) == network_of("not an address") == "unknown"
+
+
+def test_merging_a_registration_nobody_approved_makes_its_registrant_ask_to_join(
+    laura, brightwave, persona
+):
+    """A stranger registered "Brightwave Digital Ltd"; staff merged it into the real
+    Brightwave Digital, and the stranger became its administrator, seeing every
+    contact's details, without anyone approving them."""
+    from mycareer.organisations import services
+    from mycareer.organisations.models import RegistrationRequest
+
+    registration = reg.employer_register(
+        full_name="Jay Smith",
+        email="brightwave.recruitment@example.net",
+        password=PASSWORD,
+        organisation_name="Brightwave Digital Ltd",
+    )
+    stranger, copy = registration.user, registration.organisation
+    summary = services.organisation_merge(
+        survivor=brightwave, other=copy, keep={}, by=persona("manager")
+    )
+    assert summary["employer logins now waiting for approval to join"] == 1
+    membership = EmployerMembership.objects.get(user=stranger, organisation=brightwave)
+    assert (membership.status, membership.is_admin) == ("pending", False)
+    registration.refresh_from_db()
+    assert (registration.kind, registration.organisation) == ("join", brightwave)
+    assert stranger not in administrators_of(brightwave)
+    # Approved, they join as a member: Brightwave already has its administrator.
+    EmailAddress.objects.filter(user=stranger).update(verified=True)
+    reg.registration_decide(registration=registration, approve=True, by=persona("manager"))
+    membership.refresh_from_db()
+    assert (membership.status, membership.is_admin) == ("active", False)
+    assert RegistrationRequest.objects.get(pk=registration.pk).status == "approved"
