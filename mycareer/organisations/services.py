@@ -659,7 +659,7 @@ def _fold_contact(*, keep: Contact, fold: Contact, outcome: MergeOutcome) -> Non
         link.delete()
 
 
-def _awaiting_approval(survivor, other) -> bool:
+def _awaiting_approval(survivor: Organisation, other: Organisation) -> bool:
     """`other` is a registration nobody has approved, merged into a record that is live."""
     pending = Organisation.Status.PENDING
     return other.status == pending and survivor.status != pending
