@@ -445,7 +445,13 @@ def _check_in_page(request, event: Event, *, status: int = 200, **forms):
     search = CheckInSearchForm(request.GET or None)
     query = search.cleaned_data["q"] if search.is_valid() else ""
     page = Paginator(selectors.check_in_list(event, query), 50).get_page(request.GET.get("page"))
+    # The walk-in and code forms draw this page at their own addresses when they refuse:
+    # every form on it goes to the check-in page, and comes back to its search and page.
+    check_in_url = reverse("bookings:check_in", args=[event.pk])
+    here = f"{check_in_url}?{request.GET.urlencode()}" if request.GET else check_in_url
     context = {
+        "check_in_url": check_in_url,
+        "here": here,
         "event": event,
         "settings": selectors.settings_of(event),
         "counts": selectors.counts_for(event),
@@ -518,6 +524,10 @@ def _scan(request, token: str, *, door: int | None):
     )
     if booking is None:
         return None, "This code names a booking that no longer exists."
+    if booking.student_id == request.user.pk and not request.user.has_perm(
+        "bookings.run_event", booking.event
+    ):
+        return booking, "own"  # a student opening their own code: it is for the door
     if door is not None and door != booking.event_id:
         here = Event.objects.filter(pk=door).first()
         return booking, (
@@ -546,6 +556,8 @@ def scan(request, token: str):
     """
     door = _door(request)
     booking, problem = _scan(request, token, door=door)
+    if problem == "own":
+        return render(request, "bookings/own_code.html", {"booking": booking})
     if booking is not None and problem is None:
         _set_door(request, booking.event)
     status = 200 if problem in (None, "already") else 400

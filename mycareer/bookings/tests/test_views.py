@@ -16,6 +16,7 @@ from mycareer.bookings import services
 from mycareer.bookings.models import Booking, BookingBan, BookingSettings, WaitlistEntry
 from mycareer.bookings.tests.factories import make_event, make_students
 from mycareer.bookings.tickets import check_in_token
+from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.events.models import Event
 from mycareer.organisations import services as organisation_services
 
@@ -604,7 +605,15 @@ def test_a_code_does_not_let_others_check_people_in(client, persona, booked):
     for name in ("mailer", "viewer"):
         client.force_login(persona(name))
         assert client.get(url("scan", check_in_token(booked))).status_code == 403
+    # The student opening their own code is told what it is for, and checks nobody in.
     client.force_login(booked.student)
+    own = client.get(url("scan", check_in_token(booked)))
+    assert own.status_code == 200
+    assert "Show it to the staff at the door" in text(own)
+    assert booked.event.title in text(own)
+    # Another student's code is refused.
+    other = make_students(1)[0]
+    client.force_login(other)
     assert client.get(url("scan", check_in_token(booked))).status_code == 403
     booked.refresh_from_db()
     assert booked.status == "confirmed"
@@ -621,6 +630,31 @@ def test_a_walk_in_is_added_while_places_last(client, tom, persona, mech_event):
     assert response.status_code == 400
     page = text(response)
     assert "No places left: all 2 are taken" in page and 'value="201967890"' in page
+
+
+@pytest.mark.django_db
+def test_every_form_on_a_refused_walk_in_page_goes_to_the_door(client, tom, booked):
+    """Drawn at the walk-in's address after a refusal, "Check in" posted back to it (a
+    student number was required) and "Find" got a 405: door staff thought people were in."""
+    client.force_login(tom)
+    event_id = booked.event_id
+    refused = client.post(url("walk_in", event_id), {"walk_in-student": "no such person"})
+    assert refused.status_code == 400
+    page = text(refused)
+    door = url("check_in", event_id)
+    actions = re.findall(r'<form method="(?:get|post)"(?: action="([^"]*)")?', page)
+    assert actions and all(action for action in actions), actions
+    assert set(actions) <= {
+        door,
+        url("walk_in", event_id),
+        url("check_in_code", event_id),
+        reverse("account_logout"),
+    }
+    assert f'<form method="post" action="{door}" class="inline-form">' in page
+    checked = client.post(door, as_post(form_fields(page, containing="booking")))
+    assert checked.status_code == 302 and checked["Location"] == door
+    booked.refresh_from_db()
+    assert booked.status == "attended"
 
 
 # After the event -----------------------------------------------------------------------------
