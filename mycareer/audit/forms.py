@@ -5,7 +5,8 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 
 from mycareer.audit.registry import registered_actions
-from mycareer.core.forms import DateInput, typed_number_field
+from mycareer.core.forms import DateInput, StrictFilterForm, typed_number_field
+from mycareer.core.pagination import COUNT_PARAMETER
 
 SENSIBLE_YEARS = range(2000, 2200)
 
@@ -29,7 +30,11 @@ def _area_name(label: str) -> str:
         return label.capitalize()
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(StrictFilterForm, forms.Form):
+    # One record's trail (`ct`, `id`), the page and the count asked for are not filters.
+    NOT_FILTERS = frozenset({"page", "ct", "id", COUNT_PARAMETER})
+    FILTERS_OF = "The audit trail"
+
     person = forms.CharField(
         label="Person",
         required=False,

@@ -73,7 +73,7 @@ def _filtered(form: AuditFilterForm):
 @require(ADMINISTER)
 def audit_list(request):
     """The audit trail, filterable by person, kind of action and dates, or by one record."""
-    form = AuditFilterForm(request.GET or None)
+    form = AuditFilterForm(request.GET or None, strict=True)
     subject = None
     if form.is_bound and not form.is_valid():
         entries = AuditEntry.objects.none()

@@ -117,6 +117,8 @@ def test_kinds_of_action_are_in_plain_words(client, persona, entries):
         ({"date_from": "1066-10-14"}, "between the years 2000 and 2199"),
         ({"action": "not.a.kind"}, "Select a valid choice"),
         ({"person": "x" * 500}, "at most 150 characters"),
+        # A mistyped name showed the whole trail as if it were the filtered answer.
+        ({"persn": "Grace"}, "The audit trail has a filter it does not know"),
     ],
 )
 def test_a_filter_it_cannot_use_is_refused_with_a_message(client, persona, entries, query, message):
