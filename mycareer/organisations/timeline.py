@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from mycareer.core.forms import bounded_int
+from mycareer.core.text import joined
 
 
 @dataclass(frozen=True)
@@ -131,19 +132,54 @@ def organisation_timeline(
 
 
 def timeline_request(request, *, staff: bool) -> dict:
-    """The page and kinds a timeline page asks for, read safely from the query string."""
+    """The page and kinds a timeline page asks for, read safely from the query string.
+
+    Its filter form sends `shown`: with no kind ticked, it asks for nothing (said so),
+    never for everything; a kind the timeline does not have is refused by name.
+    """
     known = dict(timeline_kinds(staff=staff))
-    chosen = [kind for kind in request.GET.getlist("kind") if kind in known]
+    asked = request.GET.getlist("kind")
+    chosen = [kind for kind in asked if kind in known]
+    filtered = "shown" in request.GET
+    unknown = sorted({kind for kind in asked if kind not in known})
+    problem = (
+        f"The activity has no kind called {joined([f'“{kind}”' for kind in unknown], last='or')}."
+        if unknown
+        else "Tick at least one kind of activity to show."
+        if filtered and not chosen
+        else ""
+    )
     return {
         "page": bounded_int(request.GET.get("page"), default=1, low=1, high=MAX_TIMELINE_PAGE),
         "kinds": chosen,
+        "problem": problem,
         "kind_choices": [
-            {"name": name, "label": label, "checked": not chosen or name in chosen}
+            {
+                "name": name,
+                "label": label,
+                "checked": name in chosen or not (chosen or filtered or unknown),
+            }
             for name, label in known.items()
         ],
         # Kept in the links to newer and older pages.
         "kind_query": "&".join(f"kind={kind}" for kind in chosen),
     }
+
+
+def timeline_page(request, organisation, *, staff: bool) -> tuple[dict, list, bool]:
+    """What a timeline page shows: its request, one page of entries and whether more
+    follow (none where the request is refused)."""
+    timeline = timeline_request(request, staff=staff)
+    if timeline["problem"]:
+        return timeline, [], False
+    entries, more = organisation_timeline(
+        organisation,
+        viewer=request.user,
+        staff=staff,
+        page=timeline["page"],
+        kinds=timeline["kinds"],
+    )
+    return timeline, entries, more
 
 
 @dataclass(frozen=True)

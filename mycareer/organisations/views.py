@@ -33,10 +33,9 @@ from mycareer.organisations.models import (
     Organisation,
 )
 from mycareer.organisations.timeline import (
-    organisation_timeline,
     profile_actions,
     profile_sections,
-    timeline_request,
+    timeline_page,
 )
 
 
@@ -116,14 +115,7 @@ def organisation_detail(request, pk: int):
                 "sections": profile_sections(organisation, request.user),
             },
         )
-    timeline = timeline_request(request, staff=True)
-    entries, more = organisation_timeline(
-        organisation,
-        viewer=request.user,
-        staff=True,
-        page=timeline["page"],
-        kinds=timeline["kinds"],
-    )
+    timeline, entries, more = timeline_page(request, organisation, staff=True)
     return render(
         request,
         "organisations/organisation_detail.html",

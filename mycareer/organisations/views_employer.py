@@ -40,7 +40,7 @@ from mycareer.organisations.models import (
     RegistrationRequest,
 )
 from mycareer.organisations.selectors import administrators_of
-from mycareer.organisations.timeline import organisation_timeline, timeline_request
+from mycareer.organisations.timeline import timeline_page
 
 
 def _waiting_invitations(organisation: Organisation):
@@ -583,14 +583,7 @@ def preferences(request):
 def activity(request):
     """All the organisation's activity with the university in one place (no staff-only notes)."""
     membership = _membership(request, admin=False)
-    timeline = timeline_request(request, staff=False)
-    entries, more = organisation_timeline(
-        membership.organisation,
-        viewer=request.user,
-        staff=False,
-        page=timeline["page"],
-        kinds=timeline["kinds"],
-    )
+    timeline, entries, more = timeline_page(request, membership.organisation, staff=False)
     return render(
         request,
         "organisations/employer/activity.html",

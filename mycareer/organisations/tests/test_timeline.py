@@ -98,8 +98,16 @@ def test_staff_filter_the_timeline_by_kind(client, persona, northbridge, bulk_em
     body = emails_and_events.content.decode()
     assert 'value="emails" id="kind-emails" checked' in body
     assert 'value="notes" id="kind-notes">' in body  # unticked
-    # Nonsense kinds are ignored rather than emptying the page.
-    assert kinds_shown(client.get(northbridge.get_absolute_url(), {"kind": "passwords"}))
+    # A kind it does not have is refused by name, never taken for "everything".
+    nonsense = client.get(northbridge.get_absolute_url(), {"kind": "passwords"})
+    assert kinds_shown(nonsense) == set()
+    assert "The activity has no kind called “passwords”." in nonsense.content.decode()
+    # Nothing ticked shows nothing, and says so: it showed everything, every box ticked.
+    nothing = client.get(northbridge.get_absolute_url(), {"shown": "1"})
+    body = nothing.content.decode()
+    assert kinds_shown(nothing) == set()
+    assert "Tick at least one kind of activity to show." in body
+    assert 'id="kind-notes" checked' not in body
 
 
 def test_employers_filter_their_activity_and_never_see_notes(client, persona, laura, brightwave):
@@ -112,7 +120,12 @@ def test_employers_filter_their_activity_and_never_see_notes(client, persona, la
     client.force_login(laura)
     body = client.get("/employer/activity/").content.decode()
     assert 'value="events"' in body and 'value="notes"' not in body
-    assert "Note" not in kinds_shown(client.get("/employer/activity/", {"kind": "notes"}))
+    staff_only = client.get("/employer/activity/", {"kind": "notes"})
+    assert kinds_shown(staff_only) == set()
+    assert "no kind called “notes”" in staff_only.content.decode()
+    assert "Tick at least one kind" in (
+        client.get("/employer/activity/", {"shown": "1"}).content.decode()
+    )
 
 
 # Folding and paging, with sources made for the test ------------------------------------
