@@ -511,7 +511,22 @@ def invitation_refusal(invitation: EmployerInvitation, user: User) -> str | None
             f"{user.email} signs in to MyCareer as a student or a member of the university, "
             f"not for an employer: ask {invitation.invited_by} to invite your work address."
         )
+    for other in memberships_ended_by_accepting(invitation, user):
+        # Said before the button, not after it: accepting would leave that one with none.
+        if (
+            other.status == EmployerMembership.Status.ACTIVE
+            and other.organisation.status != Organisation.Status.PENDING
+            and is_last_administrator(other)
+        ):
+            return _only_administrator_text(other.organisation)
     return None
+
+
+def _only_administrator_text(organisation: Organisation) -> str:
+    return (
+        f"You are the only administrator of {organisation} on MyCareer, which needs one: "
+        "make a colleague an administrator there first, then accept this invitation."
+    )
 
 
 def memberships_ended_by_accepting(
@@ -558,11 +573,7 @@ def invitation_accept(*, invitation: EmployerInvitation, user: User) -> Employer
             if current is None:
                 continue  # ended by a colleague meanwhile
             if current.is_admin and not any(m.is_admin for m in members if m.pk != current.pk):
-                raise ValidationError(
-                    f"You are the only administrator of {current.organisation} on MyCareer, "
-                    "which needs one: make a colleague an administrator there first, then "
-                    "accept this invitation."
-                )
+                raise ValidationError(_only_administrator_text(current.organisation))
             ended = current.pk
             current.delete()
             _record(current, "ended", by=user, membership=ended, joined=organisation.pk)

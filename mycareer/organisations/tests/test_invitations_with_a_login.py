@@ -78,16 +78,21 @@ def test_someone_who_moved_employer_leaves_the_old_one_on_accepting(
     invitation = reg.invitation_create(organisation=brightwave, email=employer_b.email, by=laura)
     accept = reverse("employer:invitation_accept", args=[invitation.token])
     client.force_login(employer_b)
-    page = client.get(accept).content.decode()
-    assert "Accepting ends your membership of Rival Recruitment Ltd" in page
 
-    # The only administrator of their old organisation must hand it on first.
+    # The only administrator of their old organisation must hand it on first, and is told
+    # so before any button (it was said only after they pressed "Join").
+    opened = client.get(accept)
+    assert opened.status_code == 403
+    assert "You are the only administrator of Rival Recruitment Ltd" in opened.content.decode()
+    assert "<button" not in opened.content.decode().split("<main", 1)[-1].split("</main>")[0]
     refused = client.post(accept)
     assert refused.status_code == 403
     assert "You are the only administrator of Rival Recruitment Ltd" in refused.content.decode()
     assert EmployerMembership.objects.get(user=employer_b).organisation == rival
 
     MembershipFactory(organisation=rival, user__email="second@rival-recruitment.example.com")
+    page = client.get(accept).content.decode()
+    assert "Accepting ends your membership of Rival Recruitment Ltd" in page
     client.post(accept)
     memberships = EmployerMembership.objects.filter(user=employer_b)
     assert [(m.organisation, m.status) for m in memberships] == [(brightwave, "active")]
@@ -167,8 +172,10 @@ def test_the_email_to_an_address_with_a_login_says_to_sign_in_and_its_link_opens
     link = next(word for word in text.split() if "invite=" in word)
     client.force_login(employer_b)
     parts = urlsplit(link)
-    page = client.get(f"{parts.path}?{parts.query}", follow=True)
-    assert "Accepting ends your membership of Rival Recruitment Ltd" in page.content.decode()
+    page = client.get(f"{parts.path}?{parts.query}", follow=True).content.decode()
+    # It opens for them, and says first what they must do: they administer Rival alone.
+    assert "Join Brightwave Digital on MyCareer" in page
+    assert "You are the only administrator of Rival Recruitment Ltd" in page
 
 
 @pytest.mark.django_db(transaction=True)
@@ -184,7 +191,7 @@ def test_accepting_twice_at_once_joins_once(cast, laura, brightwave, ravi):
     assert AuditEntry.objects.filter(action="organisations.invitation.accepted").count() == 1
     # Withdrawn meanwhile: refused, not joined.
     again = reg.invitation_create(organisation=brightwave, email="nia@demo-employer.com", by=laura)
-    nia = MembershipFactory(user__email="nia@demo-employer.com").user
+    nia = MembershipFactory(user__email="nia@demo-employer.com", is_admin=False).user
     EmployerInvitation.objects.filter(pk=again.pk).delete()
     with pytest.raises(ValidationError, match="withdrawn"):
         reg.invitation_accept(invitation=again, user=nia)
