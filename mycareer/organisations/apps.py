@@ -12,7 +12,6 @@ class OrganisationsConfig(AppConfig):
         from mycareer.accounts.permissions import (
             can_edit_records,
             can_view_staff_pages,
-            is_employer,
             is_student,
         )
         from mycareer.audit.personal_data import register_personal_data
@@ -48,6 +47,10 @@ class OrganisationsConfig(AppConfig):
             seed_registrations,
         )
         from mycareer.organisations.merging import register_merge_handler
+        from mycareer.organisations.permissions import (
+            has_a_contact_record,
+            signs_in_for_an_organisation,
+        )
         from mycareer.organisations.privacy import (
             declined_registrations_due,
             forget_declined_registrations,
@@ -138,10 +141,17 @@ class OrganisationsConfig(AppConfig):
             NavItem("Registrations", "organisations:registrations", can_edit_records, order=60)
         )
         register_nav(NavItem("Employers", "directory:list", is_student, order=25))
-        register_nav(NavItem("Our profile", "employer:profile", is_employer, order=10))
-        register_nav(NavItem("Our people", "employer:contacts", is_employer, order=11))
-        register_nav(NavItem("Our activity", "employer:activity", is_employer, order=12))
-        register_nav(NavItem("Email preferences", "employer:preferences", is_employer, order=13))
+        # Only for those who sign in for an organisation now: a colleague who was removed, or
+        # one whose request to join waits, was offered pages that refused them.
+        for label, url_name, order in (
+            ("Our profile", "employer:profile", 10),
+            ("Our people", "employer:contacts", 11),
+            ("Our activity", "employer:activity", 12),
+        ):
+            register_nav(NavItem(label, url_name, signs_in_for_an_organisation, order=order))
+        register_nav(
+            NavItem("Email preferences", "employer:preferences", has_a_contact_record, order=13)
+        )
         register_timeline_source("notes", note_timeline_source, staff_only=True)
         register_seed(SeedStep("organisations", seed_organisations, order=20))
         register_seed(SeedStep("logos", seed_logos, order=21))

@@ -31,6 +31,30 @@ def is_member_of_organisation(user, organisation: Organisation | None) -> bool:
     ).exists()
 
 
+def signs_in_for_an_organisation(user) -> bool:
+    """An employer whose membership of an organisation is active: the pages about "our"
+    organisation are theirs. Kept on the login for the request (the menu asks per page)."""
+    if not is_employer(user):
+        return False
+    if not hasattr(user, "_signs_in_for_an_organisation"):
+        user._signs_in_for_an_organisation = EmployerMembership.objects.filter(
+            user=user, status=EmployerMembership.Status.ACTIVE
+        ).exists()
+    return bool(user._signs_in_for_an_organisation)
+
+
+def has_a_contact_record(user) -> bool:
+    """An employer with a contact record of their own: their email preferences are theirs,
+    whether or not they still sign in for its organisation."""
+    if not is_employer(user):
+        return False
+    if not hasattr(user, "_has_a_contact_record"):
+        from mycareer.organisations.models import Contact
+
+        user._has_a_contact_record = Contact.objects.filter(user=user).exists()
+    return bool(user._has_a_contact_record)
+
+
 @rules.predicate
 def is_organisation_admin(user, organisation: Organisation | None) -> bool:
     """An employer who manages this organisation's profile, contacts and vacancies."""

@@ -442,3 +442,19 @@ def test_a_refused_form_does_not_show_what_was_typed_as_if_it_were_saved(client,
     ).content.decode()
     assert "Edit Renamed Person" not in page and f"Edit {contact.full_name}" in page
     assert 'value="Renamed Person"' in page  # what was typed is kept in the field
+
+
+def test_the_menu_offers_our_pages_only_to_those_who_sign_in_for_an_organisation(
+    client, laura, brightwave, ravi
+):
+    """A removed colleague kept "Our profile", "Our people" and "Our activity" in the menu,
+    each answering that they were not a member."""
+    client.force_login(ravi.user)
+    home = client.get("/").content.decode()
+    assert reverse("employer:profile") in home and reverse("employer:activity") in home
+    reg.membership_end(membership=ravi, by=laura)
+    client.force_login(ravi.user)
+    home = client.get("/").content.decode()
+    for name in ("employer:profile", "employer:contacts", "employer:activity"):
+        assert f'href="{reverse(name)}"' not in home, name
+        assert client.get(reverse(name)).status_code == 403
