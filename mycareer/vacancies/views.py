@@ -20,6 +20,7 @@ from mycareer.core.forms import (
 from mycareer.core.http import safe_next
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
+from mycareer.organisations.models import Organisation
 from mycareer.vacancies import selectors, services
 from mycareer.vacancies.forms import (
     ModerationForm,
@@ -116,6 +117,20 @@ def detail(request, pk: int):
         )
     if selectors.is_visible_to(user, vacancy):
         return render(request, "vacancies/detail.html", {"vacancy": vacancy})
+    if (
+        user.is_student
+        and vacancy.status in (Status.APPROVED, Status.CLOSED)
+        and vacancy.organisation.status != Organisation.Status.PENDING
+    ):
+        # A student sent a link to an advert that was published: say why it does not open
+        # for them (it was a 404 that blamed the link), never what it says.
+        is_open = selectors.open_vacancies().filter(pk=vacancy.pk).exists()
+        return render(
+            request,
+            "vacancies/not_for_you.html",
+            {"vacancy": vacancy, "closed": not is_open},
+            status=403,
+        )
     raise Http404("No such vacancy.")
 
 

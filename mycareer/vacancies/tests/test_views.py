@@ -126,7 +126,18 @@ def test_a_student_sees_only_approved_open_vacancies_of_active_organisations(cli
     assert "Approved Open Role" in body
     for vacancy in [*hidden, elsewhere]:
         assert vacancy.title not in body
-        assert client.get(vacancy.get_absolute_url()).status_code == 404
+    # Never published: unknown. Published, and closed or for others: said so (a link sent
+    # to them opened a "not found" that blamed the link).
+    for vacancy in [hidden[i] for i in (0, 1, 2, 3, 6)]:
+        assert client.get(vacancy.get_absolute_url()).status_code == 404, vacancy.title
+    for vacancy, heading in [
+        (hidden[4], "This vacancy has closed"),
+        (hidden[5], "This vacancy has closed"),
+        (elsewhere, "This vacancy is for other students"),
+    ]:
+        refused = client.get(vacancy.get_absolute_url())
+        assert refused.status_code == 403 and heading in refused.content.decode()
+        assert "How to apply" not in refused.content.decode()
     detail = client.get(shown.get_absolute_url())
     page = detail.content.decode()
     assert detail.status_code == 200
