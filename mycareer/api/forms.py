@@ -1,7 +1,7 @@
 from django import forms
 
 from mycareer.accounts.models import Unit
-from mycareer.api.models import Scope
+from mycareer.api.models import Scope, scope_label
 from mycareer.core.forms import IdChoiceField, SingleLineField
 
 LIFETIMES = [(30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "A year")]
@@ -21,13 +21,16 @@ class TokenForm(forms.Form):
         choices=LIFETIMES, coerce=int, initial=90, label="It stops working after"
     )
 
-    def __init__(self, *args, scopes: list[str] | None = None, **kwargs):
-        """`scopes`: the only ones offered (those the owner's kind of account may give)."""
+    def __init__(self, *args, scopes: list[str] | None = None, kind: str = "", **kwargs):
+        """`scopes`: the only ones offered (those the owner's kind of account may give),
+        said as they are for that `kind` of account."""
         super().__init__(*args, **kwargs)
         if scopes is not None:
             field = self.fields["scopes"]
             assert isinstance(field, forms.MultipleChoiceField)
-            field.choices = [(value, label) for value, label in Scope.choices if value in scopes]
+            field.choices = [
+                (value, scope_label(value, kind)) for value in Scope.values if value in scopes
+            ]
 
 
 class ServiceTokenForm(TokenForm):

@@ -19,6 +19,20 @@ class Scope(models.TextChoices):
     BOOKINGS = "bookings", "Book and cancel places for yourself"
 
 
+# What reading means for those who are not staff: only what their pages show them.
+READ_FOR_KIND = {
+    "student": "Read the events, vacancies and employers open to you",
+    "employer": "Read your organisation, its vacancies and the events you may see",
+}
+
+
+def scope_label(scope: str, kind: str = "") -> str:
+    """A scope in words, for a person of this kind of account (staff read more)."""
+    if scope == Scope.READ and kind in READ_FOR_KIND:
+        return READ_FOR_KIND[kind]
+    return str(Scope(scope).label)
+
+
 def digest_of(secret: str) -> str:
     """The stored form of a token's secret (a SHA-256: secrets are long and random)."""
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -75,4 +89,5 @@ class ApiToken(models.Model):
         return "active" if self.expires_at > timezone.now() else "expired"
 
     def scope_labels(self) -> list[str]:
-        return [Scope(s).label for s in self.scopes if s in Scope.values]
+        kind = "" if self.unit_id else self.owner.kind
+        return [scope_label(s, kind) for s in self.scopes if s in Scope.values]

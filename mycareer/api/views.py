@@ -34,14 +34,16 @@ def _token_page(request, form_class, template: str, tokens, **extra):
     """The list of tokens and the form that makes one; a new token's secret shown once."""
     # What the person making it may use (a unit's system acts with their access).
     offered = services.scopes_for(request.user)
-    form = form_class(request.POST or None, scopes=offered)
+    # A unit's token is staff's: its reading is theirs whoever makes it.
+    kind = "" if form_class is ServiceTokenForm else request.user.kind
+    form = form_class(request.POST or None, scopes=offered, kind=kind)
     secret = None
     if request.method == "POST" and form.is_valid():
         if "unit" in form.cleaned_data:
             extra["unit"] = form.cleaned_data["unit"]
         secret = _create(request, form, owner=request.user, **extra)
         if secret:
-            form = form_class(scopes=offered)
+            form = form_class(scopes=offered, kind=kind)
     return render(
         request,
         template,
@@ -54,7 +56,7 @@ def _token_page(request, form_class, template: str, tokens, **extra):
 @require_http_methods(["GET", "POST"])
 def tokens(request):
     """A person's own tokens: make one (its secret shown once), see their use, revoke."""
-    mine = ApiToken.objects.filter(owner=request.user, unit__isnull=True)
+    mine = ApiToken.objects.filter(owner=request.user, unit__isnull=True).select_related("owner")
     return _token_page(request, TokenForm, "api/tokens.html", mine)
 
 

@@ -94,8 +94,9 @@ def test_an_employer_makes_a_read_token_on_their_tokens_page(client, persona, br
     client.force_login(persona(EMPLOYER))
     page = client.get("/me/tokens/")
     assert page.status_code == 200
+    # Said as it is for them: "notes" and "figures" are staff's, and refused to them.
     assert list(page.context["form"].fields["scopes"].choices) == [
-        (Scope.READ.value, Scope.READ.label)
+        (Scope.READ.value, "Read your organisation, its vacancies and the events you may see")
     ]
     refused = client.post(
         "/me/tokens/", {"name": "Our website", "scopes": ["write-organisations"], "days": "30"}
@@ -105,6 +106,12 @@ def test_an_employer_makes_a_read_token_on_their_tokens_page(client, persona, br
     made = client.post("/me/tokens/", {"name": "Our website", "scopes": ["read"], "days": "30"})
     assert made.status_code == 201
     assert ApiToken.objects.get().scopes == ["read"]
+    listed = client.get("/me/tokens/").content.decode()
+    assert "Read your organisation, its vacancies and the events you may see" in listed
+    assert "notes" not in listed
+    client.force_login(persona("student"))
+    offered = dict(client.get("/me/tokens/").context["form"].fields["scopes"].choices)
+    assert offered[Scope.READ.value] == "Read the events, vacancies and employers open to you"
 
 
 def test_an_employer_token_reads_its_own_organisation_with_all_its_people(
