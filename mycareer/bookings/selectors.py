@@ -292,6 +292,10 @@ class Panel:
         return self.can_book and self.is_full
 
     @property
+    def offer_lapsed(self) -> bool:
+        return self.entry is not None and offer_lapsed(self.entry, self.now)
+
+    @property
     def can_cancel(self) -> bool:
         return (
             self.booking is not None
@@ -433,6 +437,48 @@ def cancelled_for(student: User, *, now: datetime.datetime | None = None) -> lis
     return sorted(items, key=lambda item: (item.event.starts_at, item.event.pk))
 
 
+def _passed_on(entry: WaitlistEntry) -> bool:
+    """Whether the queue moved when this offer ended: whoever it moved to was offered or
+    booked at that very moment (`services._settle` gives both the same time)."""
+    at = entry.ended_at
+    if at is None:
+        return False
+    moved = Q(offered_at=at) | Q(
+        status=WaitlistEntry.Status.ACCEPTED, ended_at=at, offered_at__isnull=True
+    )
+    others = WaitlistEntry.objects.filter(event_id=entry.event_id).exclude(pk=entry.pk)
+    return others.filter(moved).exists()
+
+
+def offer_ended_text(entry: WaitlistEntry, *, now: datetime.datetime | None = None) -> str:
+    """What became of an offer no longer open, for the person it was made to."""
+    now = now or timezone.now()
+    if entry.status == WaitlistEntry.Status.EXPIRED:
+        ended = f"The offer ended on {when_text(entry.offer_expires_at)}"
+        if _passed_on(entry):
+            return f"{ended} and the place passed to the next person waiting."
+        event = entry.event
+        settings = settings_of(event)
+        closed = window_refusal(settings=settings, now=now)
+        if closed:
+            return f"{ended}. {closed}"
+        if counts_for(event, settings).remaining != 0:
+            return (
+                f"{ended}. Nobody else was waiting, so the place is free again: you can book "
+                "it on the event's page while places remain."
+            )
+        if settings.waiting_list:
+            return f"{ended}. No places are free now: you can join the waiting list again."
+        return f"{ended}, and no places are free now."
+    return f"There is no open offer here ({entry.get_status_display().lower()})."
+
+
+def offer_lapsed(entry: WaitlistEntry, now: datetime.datetime) -> bool:
+    """An offer still recorded as open whose time ran out (the periodic job closes it)."""
+    expires_at = entry.offer_expires_at
+    return entry.is_offered and expires_at is not None and expires_at <= now
+
+
 def my_events(student: User, *, now: datetime.datetime | None = None) -> dict:
     """The student's "My events": offers, places, waiting lists, cancelled events and past
     attendance.
@@ -442,7 +488,11 @@ def my_events(student: User, *, now: datetime.datetime | None = None) -> dict:
     entries = list(my_waitlist(student).order_by("event__starts_at", "pk"))
     return {
         "cancelled": cancelled_for(student, now=now),
-        "offers": [e for e in entries if e.is_offered and e.event.starts_at > now],
+        "offers": [
+            e
+            for e in entries
+            if e.is_offered and e.event.starts_at > now and not offer_lapsed(e, now)
+        ],
         "upcoming": [b for b in bookings if b.event.ends_at >= now],
         "waiting": [
             e

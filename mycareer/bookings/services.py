@@ -61,6 +61,7 @@ __all__ = [
     "noshow_followup_send",
     "noshow_policy_update",
     "offer_accept",
+    "offer_settle",
     "offers_expire",
     "staff_book_student",
     "staff_move",
@@ -515,46 +516,61 @@ def _pass_on(
 
 
 def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
-    """Take up an offered place while the offer is open."""
+    """Take up an offered place while the offer is open.
+
+    Offers of the event that ran out are closed and their places passed on first, and that
+    is kept even when this person is refused: the periodic job would do the same, and a
+    refusal saying the place passed on must be true once it is shown.
+    """
     with transaction.atomic():
         settings = _lock(entry.event_id)
         now = timezone.now()
-        _expire_due(settings, now=now)
-        entry = WaitlistEntry.objects.select_related("student").get(pk=entry.pk)
-        if entry.status == WaitlistEntry.Status.EXPIRED:
-            _refuse(
-                f"The offer ended on {selectors.when_text(entry.offer_expires_at)}"
-                " and the place passed to the next person waiting."
-            )
-        if entry.status != WaitlistEntry.Status.OFFERED:
-            _refuse(f"There is no open offer here ({entry.get_status_display().lower()}).")
+        _settle(settings, by=None, now=now)
+        entry = WaitlistEntry.objects.select_related("student", "event").get(pk=entry.pk)
         event = settings.event
-        if not event.is_published or now >= event.starts_at:
-            _refuse("The event has started or was cancelled.")
-        # The offer already held this place, so no recount is needed to turn it into a booking.
-        booking = _book_from_queue(entry, event, by=by, now=now, accepted_by=by)
-        audit.log(
-            booking,
-            "bookings.waitlist.accepted",
-            by=by,
-            person=entry.student,
-            data={"event": event.pk, "title": event.title},
-        )
-        _after_commit(tasks.send_booking_confirmation, booking.pk)
-        return booking
+        if entry.status != WaitlistEntry.Status.OFFERED:
+            refusal = selectors.offer_ended_text(entry, now=now)
+        elif not event.is_published or now >= event.starts_at:
+            refusal = "The event has started or was cancelled."
+        else:
+            # The offer already held this place, so no recount is needed to turn it into a
+            # booking.
+            booking = _book_from_queue(entry, event, by=by, now=now, accepted_by=by)
+            audit.log(
+                booking,
+                "bookings.waitlist.accepted",
+                by=by,
+                person=entry.student,
+                data={"event": event.pk, "title": event.title},
+            )
+            _after_commit(tasks.send_booking_confirmation, booking.pk)
+            return booking
+    # Outside the transaction, so the offers closed above stay closed.
+    _refuse(refusal, event_id=event.pk, entry_id=entry.pk, action="accept_offer")
 
 
-def offers_expire(*, now: datetime.datetime | None = None) -> int:
-    """Close every offer whose time ran out and offer the places on; returns how many closed."""
+def offer_settle(*, entry: WaitlistEntry) -> WaitlistEntry:
+    """Close the event's offers that ran out, as the periodic job would, before an offer's
+    page says whether it can still be accepted; returns the entry as it now stands."""
+    if selectors.offer_lapsed(entry, timezone.now()):
+        offers_expire(event_ids=[entry.event_id])
+    return WaitlistEntry.objects.select_related("event", "event__unit").get(pk=entry.pk)
+
+
+def offers_expire(
+    *, now: datetime.datetime | None = None, event_ids: Iterable[int] | None = None
+) -> int:
+    """Close every offer whose time ran out (of `event_ids` only, if given) and offer the
+    places on; returns how many closed."""
     now = now or timezone.now()
-    event_ids = set(
-        WaitlistEntry.objects.filter(
-            status=WaitlistEntry.Status.OFFERED, offer_expires_at__lte=now
-        ).values_list("event_id", flat=True)
+    due = WaitlistEntry.objects.filter(
+        status=WaitlistEntry.Status.OFFERED, offer_expires_at__lte=now
     )
+    if event_ids is not None:
+        due = due.filter(event_id__in=list(event_ids))
     closed = 0
     # One short transaction per event, so one busy event never holds up the others.
-    for event_id in sorted(event_ids):
+    for event_id in sorted(set(due.values_list("event_id", flat=True))):
         with transaction.atomic():
             settings = _lock(event_id)
             closed += _expire_due(settings, now=now)

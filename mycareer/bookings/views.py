@@ -268,6 +268,9 @@ def offer(request, entry_id: int):
         except ValidationError as error:
             messages.error(request, _error_text(error))
         return redirect("bookings:my_events")
+    # Its time ran out and the periodic job has not closed it yet: close it now, so the page
+    # says what became of the place rather than offering it.
+    entry = services.offer_settle(entry=entry)
     return render(
         request,
         "bookings/offer.html",
@@ -275,6 +278,7 @@ def offer(request, entry_id: int):
             "entry": entry,
             "event": entry.event,
             "until": selectors.when_text(entry.offer_expires_at),
+            "ended": None if entry.is_offered else selectors.offer_ended_text(entry),
         },
     )
 

@@ -276,6 +276,52 @@ def test_an_expired_offer_cannot_be_accepted_even_before_the_periodic_job_runs(t
     assert not Booking.objects.filter(event=event, status="confirmed").exists()
 
 
+def _offered(tom, people, *, waiting: int):
+    """people[1] offered the one place, with `waiting` people behind them."""
+    event = make_event(organiser=tom, capacity=1, promotion=OFFER, offer_hours=1)
+    first = book(event, people[0])
+    entry = book(event, people[1])
+    for student in people[2 : 2 + waiting]:
+        book(event, student)
+    services.booking_cancel(booking=first, by=people[0])
+    entry.refresh_from_db()
+    assert entry.status == "offered"
+    return event, entry
+
+
+@pytest.mark.django_db
+def test_an_offer_accepted_too_late_stays_closed_and_the_place_is_free_again(tom, people, caplog):
+    """Before the periodic job ran, with nobody else waiting: the refusal does not say the
+    place passed on, and the offer stays closed although the refusal undoes the rest."""
+    event, entry = _offered(tom, people, waiting=0)
+    with (
+        time_machine.travel(timezone.now() + datetime.timedelta(hours=2)),
+        caplog.at_level("INFO", logger="mycareer.bookings.services"),
+        pytest.raises(ValidationError) as refused,
+    ):
+        services.offer_accept(entry=entry, by=people[1])
+    [text] = refused.value.messages
+    assert "passed to the next person" not in text
+    assert "Nobody else was waiting, so the place is free again: you can book it" in text
+    entry.refresh_from_db()
+    assert entry.status == "expired"
+    [line] = [r.getMessage() for r in caplog.records if "bookings.refused" in r.getMessage()]
+    assert f"entry_id={entry.pk}" in line and "action=accept_offer" in line
+
+
+@pytest.mark.django_db
+def test_an_offer_accepted_too_late_passes_the_place_to_the_next_person_at_once(tom, people):
+    event, entry = _offered(tom, people, waiting=1)
+    with (
+        time_machine.travel(timezone.now() + datetime.timedelta(hours=2)),
+        pytest.raises(ValidationError, match="the place passed to the next person waiting"),
+    ):
+        services.offer_accept(entry=entry, by=people[1])
+    entry.refresh_from_db()
+    assert entry.status == "expired"
+    assert statuses(event)["offered"] == [people[2].email]
+
+
 @pytest.mark.django_db
 def test_a_booking_after_an_offer_ran_out_passes_the_place_on_first(tom, people):
     """The booking settles the queue before it counts: the lapsed offer goes to the next

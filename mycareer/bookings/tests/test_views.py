@@ -253,6 +253,43 @@ def test_an_offer_is_accepted_from_its_page(client, persona, tom):
 
 
 @pytest.mark.django_db
+def test_an_offer_opened_after_its_deadline_is_not_offered_and_says_what_became_of_it(
+    client, persona, tom
+):
+    """Opened before the periodic job closed it: the page closes it and says so."""
+    event = make_event(organiser=tom, capacity=1, promotion="offer", offer_hours=1)
+    holder, student = make_students(1)[0], persona("student")
+    first = services.booking_create(event=event, student=holder, by=holder)
+    entry = services.booking_create(event=event, student=student, by=student)
+    services.booking_cancel(booking=first, by=holder)
+    client.force_login(student)
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=2)):
+        assert "What became of the place" in text(client.get(url("event", event.pk)))
+        page = text(client.get(url("offer", entry.pk)))
+        assert "Accept the place" not in page and "passed to the next person" not in page
+        assert "Nobody else was waiting, so the place is free again" in page
+        entry.refresh_from_db()
+        assert entry.status == "expired"
+        assert "Places offered to you" not in text(client.get(url("my_events")))
+        response = client.post(url("offer", entry.pk), {"do": "accept"}, follow=True)
+        assert "Nobody else was waiting, so the place is free again" in text(response)
+    assert not Booking.objects.filter(event=event, student=student).exists()
+
+
+@pytest.mark.django_db
+def test_my_events_leaves_out_an_offer_whose_deadline_passed(client, persona, tom):
+    event = make_event(organiser=tom, capacity=1, promotion="offer", offer_hours=1)
+    holder, student = make_students(1)[0], persona("student")
+    first = services.booking_create(event=event, student=holder, by=holder)
+    services.booking_create(event=event, student=student, by=student)
+    services.booking_cancel(booking=first, by=holder)
+    client.force_login(student)
+    assert "Places offered to you" in text(client.get(url("my_events")))
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=2)):
+        assert "Places offered to you" not in text(client.get(url("my_events")))
+
+
+@pytest.mark.django_db
 @pytest.mark.usefixtures("aishas_events")
 def test_my_events_shows_the_students_places_and_past_attendance(client, persona):
     client.force_login(persona("student"))
