@@ -470,6 +470,10 @@ def offer_ended_text(entry: WaitlistEntry, *, now: datetime.datetime | None = No
         if settings.waiting_list:
             return f"{ended}. No places are free now: you can join the waiting list again."
         return f"{ended}, and no places are free now."
+    if entry.status == WaitlistEntry.Status.ACCEPTED:
+        if entry.offered_at is None:  # booked from the list without an offer
+            return f"You were given a place from the waiting list on {when_text(entry.ended_at)}."
+        return f"You accepted this place on {when_text(entry.ended_at)}."
     return f"There is no open offer here ({entry.get_status_display().lower()})."
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from mycareer.bookings import services
+from mycareer.bookings import selectors, services
 from mycareer.bookings.models import Booking, BookingBan, BookingSettings, WaitlistEntry
 from mycareer.bookings.tests.factories import make_event, make_students
 from mycareer.bookings.tickets import check_in_token
@@ -250,6 +250,26 @@ def test_an_offer_is_accepted_from_its_page(client, persona, tom):
     assert "Places offered to you" in text(client.get(url("my_events")))
     client.post(url("offer", entry.pk), {"do": "accept"})
     assert Booking.objects.get(event=event, student=student).status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_an_offer_opened_again_after_accepting_it_says_when_it_was_accepted(client, persona, tom):
+    event = make_event(organiser=tom, capacity=1, promotion="offer")
+    holder, student = make_students(1)[0], persona("student")
+    first = services.booking_create(event=event, student=holder, by=holder)
+    entry = services.booking_create(event=event, student=student, by=student)
+    services.booking_cancel(booking=first, by=holder)
+    client.force_login(student)
+    client.post(url("offer", entry.pk), {"do": "accept"})
+    entry.refresh_from_db()
+    accepted = f"You accepted this place on {selectors.when_text(entry.ended_at)}."
+    response = client.get(url("offer", entry.pk))
+    page = text(response)
+    assert accepted in page and "There is no open offer" not in page
+    assert f'href="{url("my_events")}">Your events</a>' in page
+    assert "Accept the place" not in page
+    again = text(client.post(url("offer", entry.pk), {"do": "accept"}, follow=True))
+    assert accepted in again
 
 
 @pytest.mark.django_db
