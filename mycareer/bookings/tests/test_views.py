@@ -1041,6 +1041,24 @@ def test_declining_an_offer_over_a_lowered_capacity_promises_nobody_the_place(cl
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("after", ["started", "ended"])
+def test_after_the_start_the_panel_says_no_places_are_left_to_book(client, persona, tom, after):
+    event = make_event(organiser=tom, capacity=40, starts_in=datetime.timedelta(hours=1))
+    for student in make_students(17):
+        services.booking_create(event=event, student=student, by=student, notify=False)
+    client.force_login(persona("student"))
+    assert "23 of 40 places left." in text(client.get(url("event", event.pk)))
+    moment = {
+        "started": event.starts_at + datetime.timedelta(minutes=10),
+        "ended": event.ends_at + datetime.timedelta(days=1),
+    }[after]
+    with time_machine.travel(moment):
+        page = text(client.get(url("event", event.pk)))
+    assert "Booking closed when the event started." in page
+    assert "places left" not in page and "17 of 40 places booked." in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("after", ["started", "ended"])
 def test_after_the_start_the_waiting_list_is_shown_closed(client, persona, tom, after):
     event = make_event(organiser=tom, capacity=1, starts_in=datetime.timedelta(hours=1))
     booked, student = make_students(1)[0], persona("student")
