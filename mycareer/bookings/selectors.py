@@ -437,6 +437,44 @@ def cancelled_for(student: User, *, now: datetime.datetime | None = None) -> lis
     return sorted(items, key=lambda item: (item.event.starts_at, item.event.pk))
 
 
+def cancel_refusal(booking: Booking, *, own: bool, now: datetime.datetime) -> str | None:
+    """Why this place can no longer be cancelled (None if it can), said to the student
+    (`own`) or to staff."""
+    if booking.status == Booking.Status.CANCELLED:
+        when = when_text(booking.cancelled_at)
+        event = booking.event
+        if event.is_cancelled and booking.cancelled_at == event.cancelled_at:
+            return "This place ended when the event was cancelled."
+        if booking.cancelled_by_id == booking.student_id:
+            return (
+                f"You cancelled this place on {when}."
+                if own
+                else (f"{booking.student} cancelled this place on {when}.")
+            )
+        return f"This place was cancelled on {when} by the staff who run the event."
+    if booking.status == Booking.Status.ATTENDED:
+        return "This place is checked in at the door, so it can no longer be cancelled."
+    if booking.status != Booking.Status.CONFIRMED or now >= booking.event.starts_at:
+        return "The event has started: bookings can be cancelled until it starts."
+    return None
+
+
+def place_held_instead(booking: Booking, *, now: datetime.datetime) -> Booking | None:
+    """The place at the same event the student booked again after this one ended, while it
+    can still be cancelled (a stale link to the old place offers it instead)."""
+    if booking.status != Booking.Status.CANCELLED or now >= booking.event.starts_at:
+        return None
+    return (
+        Booking.objects.filter(
+            event_id=booking.event_id,
+            student_id=booking.student_id,
+            status=Booking.Status.CONFIRMED,
+        )
+        .exclude(pk=booking.pk)
+        .first()
+    )
+
+
 def _passed_on(entry: WaitlistEntry) -> bool:
     """Whether the queue moved when this offer ended: whoever it moved to was offered or
     booked at that very moment (`services._settle` gives both the same time)."""

@@ -461,11 +461,10 @@ def booking_cancel(
     with transaction.atomic():
         settings = _lock(booking.event_id)
         now = timezone.now()
-        booking = Booking.objects.select_related("student").get(pk=booking.pk)
-        if booking.status == Booking.Status.CANCELLED:
-            _refuse("This booking is already cancelled.")
-        if booking.status != Booking.Status.CONFIRMED or now >= settings.event.starts_at:
-            _refuse("The event has started: bookings can be cancelled until it starts.")
+        booking = Booking.objects.select_related("student", "event").get(pk=booking.pk)
+        refusal = selectors.cancel_refusal(booking, own=by.pk == booking.student_id, now=now)
+        if refusal:
+            _refuse(refusal, event_id=booking.event_id, booking_id=booking.pk, action="cancel")
         booking.status = Booking.Status.CANCELLED
         booking.cancelled_at = now
         booking.cancelled_by = by

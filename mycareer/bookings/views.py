@@ -7,6 +7,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mycareer import audit
@@ -154,12 +155,15 @@ def cancel(request, booking_id: int):
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         try:
             services.booking_cancel(booking=booking, by=request.user)
-        except ValidationError as error:
-            messages.error(request, _error_text(error))
-        else:
-            messages.success(request, f"The booking at {booking.event.title} is cancelled.")
+        except ValidationError:
+            # A stale page (Back after cancelling): this page says why, and offers the
+            # place booked since, if any.
+            here = reverse("bookings:cancel", args=[booking.pk])
+            return redirect(f"{here}?{urlencode({'next': back})}")
+        messages.success(request, f"The booking at {booking.event.title} is cancelled.")
         return redirect(back)
     settings = selectors.settings_of(booking.event)
+    now = timezone.now()
     return render(
         request,
         "bookings/cancel.html",
@@ -170,11 +174,8 @@ def cancel(request, booking_id: int):
             "back": back,
             "settings": settings,
             "counts": selectors.counts_for(booking.event, settings),
-            "refusal": None
-            if booking.status == Booking.Status.CONFIRMED
-            and timezone.now() < booking.event.starts_at
-            else "This place can no longer be cancelled: the event has started, or the "
-            "booking has already ended.",
+            "refusal": selectors.cancel_refusal(booking, own=own, now=now),
+            "instead": selectors.place_held_instead(booking, now=now),
         },
     )
 

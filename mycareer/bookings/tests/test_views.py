@@ -989,6 +989,30 @@ def test_cancelling_a_place_over_a_lowered_capacity_promises_nobody_a_place(
 
 
 @pytest.mark.django_db
+def test_a_stale_cancel_link_says_when_the_place_was_cancelled_and_offers_the_new_one(
+    client, persona, tom
+):
+    """Cancel, book again, then Back to the old confirmation and submit it."""
+    event = make_event(organiser=tom, capacity=5)
+    student = persona("student")
+    old = services.booking_create(event=event, student=student, by=student)
+    client.force_login(student)
+    client.post(url("cancel", old.pk), {"confirm": "yes"})
+    new = services.booking_create(event=event, student=student, by=student)
+    old.refresh_from_db()
+    cancelled = f"You cancelled this place on {selectors.when_text(old.cancelled_at)}."
+    response = client.post(url("cancel", old.pk), {"confirm": "yes"}, follow=True)
+    page = text(response)
+    assert cancelled in page and "event has started" not in page
+    assert f'href="{url("cancel", new.pk)}?next=' in page and "Cancel your new place" in page
+    assert "Yes, cancel my place" not in page
+    new.refresh_from_db()
+    assert new.status == "confirmed"
+    # The link asks before cancelling the new place.
+    assert "Yes, cancel my place" in text(client.get(url("cancel", new.pk)))
+
+
+@pytest.mark.django_db
 def test_cancelling_over_a_lowered_capacity_with_nobody_waiting_frees_nothing_to_book(
     client, persona, tom
 ):
