@@ -454,9 +454,10 @@ def booking_cancel(
 ) -> list[Booking | WaitlistEntry]:
     """Cancel a booking before the event starts; a place it frees goes to who waits.
 
-    A student whose place someone else cancelled is told by email (`notify`), so nobody
-    comes to an event they no longer have a place at. Returns who was booked or offered
-    a place as a result.
+    The student is told by email (`notify`): whoever cancelled it, so nobody comes to an
+    event they no longer have a place at; when it was them, with a calendar cancellation
+    so the event leaves the calendar their confirmation added it to. Returns who was booked
+    or offered a place as a result.
     """
     with transaction.atomic():
         settings = _lock(booking.event_id)
@@ -469,8 +470,10 @@ def booking_cancel(
         booking.cancelled_at = now
         booking.cancelled_by = by
         booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
-        if notify and by.pk != booking.student_id:
-            _after_commit(tasks.send_cancelled_by_staff, booking.pk)
+        if notify:
+            own = by.pk == booking.student_id
+            told = tasks.send_cancellation_confirmation if own else tasks.send_cancelled_by_staff
+            _after_commit(told, booking.pk)
         return _pass_on(settings, booking, "bookings.booking.cancelled", by=by, now=now)
 
 

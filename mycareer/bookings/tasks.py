@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.bookings.models import (
+    HOLDING,
     Booking,
     BookingBan,
     EmployerReport,
@@ -25,7 +26,7 @@ from mycareer.bookings.selectors import (
     waitlist_position,
     when_text,
 )
-from mycareer.bookings.tickets import check_in_url, event_ics, qr_png
+from mycareer.bookings.tickets import calendar_sequence, check_in_url, event_ics, qr_png
 from mycareer.core import mailmerge
 from mycareer.core.logs import log_event
 from mycareer.core.mail import Attachment, send_email
@@ -68,11 +69,13 @@ def _about_booking(
     subject: str,
     template: str,
     attachments: tuple[Attachment, ...] | list[Attachment] = (),
+    once: str = "",
     **context,
 ) -> int:
     """Email the student of a booking about their place, with the event's details."""
     event = booking.event
     return send_email(
+        once=once,
         to=[booking.student.email],
         reply_to=_reply_to(event),
         subject=subject,
@@ -101,7 +104,7 @@ def _ticket(booking_id: int, *, subject: str, template: str) -> int:
         template=template,
         my_events_url=_my_events_url(),
         attachments=[
-            ("event.ics", event_ics(event), "text/calendar"),
+            ("event.ics", event_ics(event, sequence=calendar_sequence(booking)), "text/calendar"),
             ("check-in-code.png", qr_png(check_in_url(booking)), "image/png"),
         ],
     )
@@ -182,6 +185,56 @@ def send_cancelled_by_staff(booking_id: int) -> int:
         subject=f"Your place at {booking.event.title} has been cancelled",
         template="bookings/email/cancelled_by_staff.txt",
     )
+
+
+@email_task()
+def send_cancellation_confirmation(booking_id: int) -> int:
+    """Confirm to a student that they cancelled their place, with a calendar file that
+    cancels the event their confirmation's file added (once, even if the worker restarts)."""
+    booking = _booking(booking_id)
+    if booking is None:
+        return 0
+    sent = 0
+    if booking.status != Booking.Status.CANCELLED or booking.cancelled_by_id != booking.student_id:
+        outcome = "not_cancelled_by_student"
+    elif (
+        Booking.objects.filter(
+            event_id=booking.event_id, student_id=booking.student_id, status__in=HOLDING
+        )
+        .exclude(pk=booking.pk)
+        .exists()
+    ):
+        # Booked again before this went out: the new confirmation is what holds.
+        outcome = "booked_again"
+    else:
+        event = booking.event
+        sent = _about_booking(
+            booking,
+            subject=f"You cancelled your place at {event.title}",
+            template="bookings/email/cancelled_by_student.txt",
+            my_events_url=_my_events_url(),
+            attachments=[
+                (
+                    "event-cancelled.ics",
+                    event_ics(
+                        event, sequence=calendar_sequence(booking, cancelled=True), cancel=True
+                    ),
+                    "text/calendar",
+                )
+            ],
+            once=f"bookings.cancelled_by_student:{booking.pk}",
+        )
+        outcome = "sent" if sent else "already_sent"
+    log_event(
+        logger,
+        "bookings.cancellation.emailed",
+        booking_id=booking.pk,
+        event_id=booking.event_id,
+        student_id=booking.student_id,
+        outcome=outcome,
+        sent=sent,
+    )
+    return sent
 
 
 @email_task()

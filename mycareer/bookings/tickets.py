@@ -1,6 +1,7 @@
 """What a confirmation carries: a signed check-in code (as a QR image) and a calendar file."""
 
 import io
+from email.utils import parseaddr
 
 import segno
 from django.conf import settings
@@ -55,20 +56,39 @@ def qr_png(data: str) -> bytes:
     return buffer.getvalue()
 
 
-def event_ics(event: Event) -> bytes:
-    """One event as an iCalendar file; its UID is the event's own, so calendars update it."""
+def calendar_sequence(booking: Booking, *, cancelled: bool = False) -> int:
+    """The SEQUENCE of the calendar file a booking's email carries: the event's own, raised
+    by two for each earlier place of this student at the event (each was cancelled), and
+    by one in the file that cancels this place. So a calendar takes each file over the one
+    before: a cancellation over its confirmation, a new booking over a cancellation."""
+    earlier = Booking.objects.filter(
+        event_id=booking.event_id, student_id=booking.student_id, pk__lt=booking.pk
+    ).count()
+    return booking.event.sequence + 2 * earlier + (1 if cancelled else 0)
+
+
+def event_ics(event: Event, *, sequence: int | None = None, cancel: bool = False) -> bytes:
+    """One event as an iCalendar file; its UID is the event's own, so calendars update it.
+
+    `cancel`: a METHOD:CANCEL file that removes the event from the calendar (its
+    `sequence` must be above the one of the file that added it).
+    """
     calendar = Calendar()
     calendar.add("prodid", "-//MyCareer//Bookings//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", "CANCEL" if cancel else "PUBLISH")
     vevent = VEvent()
     vevent.add("uid", event.ical_uid)
     vevent.add("dtstamp", timezone.now())
     vevent.add("dtstart", event.starts_at)
     vevent.add("dtend", event.ends_at)
     vevent.add("summary", event.title)
-    vevent.add("sequence", event.sequence)
-    vevent.add("status", "CANCELLED" if event.is_cancelled else "CONFIRMED")
+    vevent.add("sequence", event.sequence if sequence is None else sequence)
+    vevent.add("status", "CANCELLED" if cancel or event.is_cancelled else "CONFIRMED")
+    if cancel:
+        # iTIP (RFC 5546) requires an ORGANIZER on a CANCEL.
+        organiser = event.organiser.email if event.organiser else settings.DEFAULT_FROM_EMAIL
+        vevent.add("organizer", f"mailto:{parseaddr(organiser)[1]}")
     location = event.venue or event.online_url
     if location:
         vevent.add("location", location)

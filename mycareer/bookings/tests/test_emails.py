@@ -176,8 +176,56 @@ def test_a_student_whose_place_staff_ended_is_told_and_one_who_ended_it_is_not(
     body = removed.get_body(preferencelist=("plain",)).get_content()
     assert "Dear Oliver," in body and "you will not be offered a place" in body
     # Mei cancelled her own place (given her from the list): no such email to her.
-    ended = [m["To"] for m in smtp_server.messages() if "cancelled" in m["Subject"]]
+    ended = [m["To"] for m in smtp_server.messages() if "has been cancelled" in m["Subject"]]
     assert ended == [aisha.email]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_student_who_cancels_gets_one_email_whose_calendar_file_cancels_the_event(
+    cast, persona, client, smtp_server, run_worker, caplog
+):
+    tom, aisha = persona("operator"), persona("student")
+    event = make_event(organiser=tom, capacity=5, title="Hydraulics open lab")
+    booking = services.booking_create(event=event, student=aisha, by=aisha)
+    run_worker()
+    [confirmation] = by_subject(smtp_server, "[MyCareer] Your place at Hydraulics open lab")
+    booked = Calendar.from_ical(attachments(confirmation)["event.ics"][1])
+
+    client.force_login(aisha)
+    client.post(reverse("bookings:cancel", args=[booking.pk]), {"confirm": "yes"})
+    with caplog.at_level("INFO", logger="mycareer.bookings.tasks"):
+        run_worker()
+        run_worker()  # nothing left to send: still one email
+    subject = "[MyCareer] You cancelled your place at Hydraulics open lab"
+    [cancelled] = by_subject(smtp_server, subject)
+    assert [m["Subject"] for m in smtp_server.messages()].count(subject) == 1
+    assert cancelled["To"] == aisha.email and cancelled["Reply-To"] == tom.email
+    body = cancelled.get_body(preferencelist=("plain",)).get_content()
+    assert "Dear Aisha," in body and "event-cancelled.ics" in body
+    kind, ics = attachments(cancelled)["event-cancelled.ics"]
+    assert kind == "text/calendar"
+    cancel = Calendar.from_ical(ics)
+    assert str(cancel["METHOD"]) == "CANCEL"
+    [vevent], [added] = cancel.walk("VEVENT"), booked.walk("VEVENT")
+    assert str(vevent["UID"]) == str(added["UID"]) == event.ical_uid
+    assert str(vevent["STATUS"]) == "CANCELLED"
+    assert int(vevent["SEQUENCE"]) > int(added["SEQUENCE"])
+    [line] = [r.getMessage() for r in caplog.records if "bookings.cancellation" in r.getMessage()]
+    assert f"booking_id={booking.pk}" in line and "outcome=sent" in line
+    assert aisha.email not in line
+
+    # Every link opens for her.
+    links = [word for word in body.split() if word.startswith(settings.SITE_URL)]
+    assert len(links) == 2
+    for link in links:
+        assert client.get(link.removeprefix(settings.SITE_URL)).status_code == 200
+
+    # Booking again: the new confirmation's file outranks the cancellation's.
+    services.booking_create(event=event, student=aisha, by=aisha)
+    run_worker()
+    again = by_subject(smtp_server, "[MyCareer] Your place at Hydraulics open lab", 2)
+    [rebooked] = Calendar.from_ical(attachments(again[-1])["event.ics"][1]).walk("VEVENT")
+    assert int(rebooked["SEQUENCE"]) > int(vevent["SEQUENCE"])
 
 
 # Restrictions: the one who was told they are restricted is told when it is lifted -------------
