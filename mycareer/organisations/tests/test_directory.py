@@ -258,3 +258,18 @@ def test_a_date_in_the_future_keeps_the_event_listed_until_it_ends(client, stude
         ends_at=timezone.now() + datetime.timedelta(minutes=50),
     )
     assert event.title in client.get(ouse.get_absolute_url()).content.decode()
+
+
+def test_the_profile_form_names_the_logo_by_its_file_not_where_it_is_kept(
+    client, persona, brightwave, laura
+):
+    """"Currently: logos/2026/logo.png" read as a path on a server."""
+    services.organisation_update(organisation=brightwave, by=persona("operator"), logo=png())
+    brightwave.refresh_from_db()
+    stored = brightwave.logo.name
+    assert "/" in stored
+    client.force_login(laura)
+    page = client.get(reverse("employer:profile")).content.decode()
+    shown = stored.rsplit("/", 1)[-1]
+    assert f'Currently: <a href="{brightwave.logo.url}">{shown}</a>' in page
+    assert f">{stored}<" not in page
