@@ -263,7 +263,7 @@ def test_a_date_in_the_future_keeps_the_event_listed_until_it_ends(client, stude
 def test_the_profile_form_names_the_logo_by_its_file_not_where_it_is_kept(
     client, persona, brightwave, laura
 ):
-    """"Currently: logos/2026/logo.png" read as a path on a server."""
+    """ "Currently: logos/2026/logo.png" read as a path on a server."""
     services.organisation_update(organisation=brightwave, by=persona("operator"), logo=png())
     brightwave.refresh_from_db()
     stored = brightwave.logo.name
