@@ -235,7 +235,17 @@ class Organisation(models.Model):
 
     @property
     def location_list(self) -> list[str]:
-        return [part.strip() for part in self.locations.split(",") if part.strip()]
+        """Its places, each once, as first written ("Leeds, , leeds ,London," is two)."""
+        seen: dict[str, str] = {}
+        for part in self.locations.split(","):
+            place = " ".join(part.split())
+            if place:
+                seen.setdefault(place.casefold(), place)
+        return list(seen.values())
+
+    def clean(self) -> None:
+        # Kept as students read it on the profile and in the directory: each place once.
+        self.locations = ", ".join(self.location_list)
 
 
 class OrganisationScore(models.Model):

@@ -87,6 +87,17 @@ def test_creating_a_likely_duplicate_needs_confirmation(operator):
 
 
 @pytest.mark.django_db
+def test_locations_are_kept_as_students_read_them(operator):
+    """Typed "Leeds, , Leeds ,  London,", it was saved so, and shown so in the directory."""
+    org = make("Wharfe Mills", operator, locations="Leeds, , Leeds ,  London,")
+    org.refresh_from_db()
+    assert org.locations == "Leeds, London"
+    services.organisation_update(organisation=org, by=operator, locations="york,York , Hull")
+    org.refresh_from_db()
+    assert (org.locations, org.location_list) == ("york, Hull", ["york", "Hull"])
+
+
+@pytest.mark.django_db
 def test_renaming_to_a_likely_duplicate_needs_confirmation(operator):
     make("Acme Ltd", operator, website="https://acme.co.uk")
     other = make("Apex Widgets", operator)
