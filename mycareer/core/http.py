@@ -1,3 +1,4 @@
+from django.contrib import messages
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -18,3 +19,12 @@ def client_address(request) -> str | None:
     forwarded header for the proxies it trusts; this is the one place that reads it.
     """
     return request.META.get("REMOTE_ADDR") or None
+
+
+def saved(request, changed, text: str) -> None:
+    """Tell the person what their save did: `text` when it changed something, else that
+    nothing was (an edit form saved unchanged said "saved", as if it had)."""
+    if changed:
+        messages.success(request, text)
+    else:
+        messages.info(request, "Nothing was changed.")

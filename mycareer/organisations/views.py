@@ -13,7 +13,7 @@ from taggit.models import Tag
 
 from mycareer.accounts.models import User
 from mycareer.core.forms import add_validation_error, already_saved, remember_saved
-from mycareer.core.http import safe_next
+from mycareer.core.http import safe_next, saved
 from mycareer.core.permissions import require
 from mycareer.core.text import joined
 from mycareer.organisations import keyaccounts, merging, selectors, services
@@ -152,7 +152,7 @@ def organisation_edit(request, pk: int):
         # The ModelForm already set the values on the instance; reload for a true diff.
         fresh = Organisation.objects.get(pk=pk)
         try:
-            services.organisation_update(
+            changed = services.organisation_update(
                 organisation=fresh,
                 by=request.user,
                 confirm_duplicates=request.POST.get("confirm_duplicates") == "yes",
@@ -163,12 +163,13 @@ def organisation_edit(request, pk: int):
                 services.organisation_set_tags(
                     organisation=fresh, tags=form.cleaned_data["tags"], by=request.user
                 )
+                changed["tags"] = True
         except services.LikelyDuplicate as duplicate:
             candidates = _with_records(duplicate.candidates)
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            messages.success(request, "The profile is saved.")
+            saved(request, changed, "The profile is saved.")
             return redirect(fresh)
     return render(
         request,
@@ -454,11 +455,11 @@ def contact_edit(request, pk: int, contact_id: int):
     if request.method == "POST" and form.is_valid():
         fresh = Contact.objects.get(pk=contact.pk)
         try:
-            services.contact_update(contact=fresh, by=request.user, **form.cleaned_data)
+            changed = services.contact_update(contact=fresh, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            messages.success(request, f"{fresh} was saved.")
+            saved(request, changed, f"{fresh} was saved.")
             return redirect(fresh)
     return render(
         request,

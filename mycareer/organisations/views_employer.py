@@ -18,6 +18,7 @@ from mycareer.accounts.permissions import check_perm
 from mycareer.audit.selectors import was_recorded
 from mycareer.core.clientip import client_ip
 from mycareer.core.forms import add_validation_error
+from mycareer.core.http import saved
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.organisations import registration as reg
@@ -292,13 +293,13 @@ def profile(request):
         try:
             # An employer is never shown the records a duplicate check would name; staff
             # merge two records of one organisation when they find them.
-            services.organisation_update(
+            changed = services.organisation_update(
                 organisation=fresh, by=request.user, confirm_duplicates=True, **form.cleaned_data
             )
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            messages.success(request, "Your organisation's profile is saved.")
+            saved(request, changed, "Your organisation's profile is saved.")
             return redirect("employer:profile")
     percent, missing = reg.profile_completeness(organisation)
     return render(
@@ -516,13 +517,16 @@ def contact_form(request, contact_id: int | None = None):
                 services.contact_create(
                     organisation=organisation, by=request.user, **form.cleaned_data
                 )
+                changed = {"created": True}
             else:
                 fresh = Contact.objects.get(pk=contact.pk)
-                services.contact_update(contact=fresh, by=request.user, **form.cleaned_data)
+                changed = services.contact_update(
+                    contact=fresh, by=request.user, **form.cleaned_data
+                )
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            messages.success(request, "The contact is saved.")
+            saved(request, changed, "The contact is saved.")
             return redirect("employer:contacts")
     return render(
         request,

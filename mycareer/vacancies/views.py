@@ -17,7 +17,7 @@ from mycareer.core.forms import (
     bounded_ids,
     remember_saved,
 )
-from mycareer.core.http import safe_next
+from mycareer.core.http import safe_next, saved
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.organisations.models import Organisation
@@ -258,10 +258,8 @@ def edit(request, pk: int):
                     messages.info(request, "Nothing differs from the live version now.")
             elif vacancy.status == Status.SUBMITTED and was != Status.SUBMITTED:
                 messages.success(request, "Saved and sent for moderation.")
-            elif changed:
-                messages.success(request, "The vacancy is saved.")
             else:
-                messages.info(request, "Nothing was changed.")
+                saved(request, changed, "The vacancy is saved.")
             return redirect(vacancy)
     return render(
         request,

@@ -90,6 +90,29 @@ def test_renaming_an_organisation_to_a_likely_duplicate_is_asked_first(client, p
 
 
 @pytest.mark.django_db
+def test_an_edit_saved_unchanged_says_nothing_was_changed(client, persona, laura, brightwave):
+    """It said "saved", as if it had changed something."""
+    contact = brightwave.contacts.first()
+    client.force_login(persona("operator"))
+    for url, field in [
+        (reverse("organisations:edit", args=[brightwave.pk]), "website"),
+        (reverse("organisations:contact_edit", args=[brightwave.pk, contact.pk]), "full_name"),
+    ]:
+        data = as_post(form_fields(client.get(url).content.decode(), containing=field))
+        done = client.post(url, data, follow=True).content.decode()
+        assert "Nothing was changed." in done and "saved" not in done, url
+    client.force_login(laura)
+    for url, field in [
+        (reverse("employer:profile"), "website"),
+        (reverse("employer:contact_edit", args=[contact.pk]), "full_name"),
+    ]:
+        data = as_post(form_fields(client.get(url).content.decode(), containing=field))
+        done = client.post(url, data, follow=True).content.decode()
+        assert "Nothing was changed." in done and "is saved" not in done, url
+    assert not AuditEntry.objects.filter(action__endswith=".changed").exists()
+
+
+@pytest.mark.django_db
 def test_saving_the_edit_form_unchanged_keeps_a_tag_with_a_comma(client, persona):
     """Opened and saved unchanged, the form split "Engineering, Civil" into two tags."""
     operator = persona("operator")
