@@ -13,7 +13,7 @@ from mycareer.accounts.selectors import member_units, remember_member_units
 from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event, OpeningRequest
 from mycareer.events.registry import people_at, personal_feed_sources, places_of
 from mycareer.events.units import UnitTree
-from mycareer.organisations.models import Organisation
+from mycareer.organisations.models import EmployerMembership, Organisation
 from mycareer.organisations.selectors import (
     NUMBERED_NAME,
     numbered_name,
@@ -99,9 +99,24 @@ def student_audience_q(user, tree: UnitTree | None = None) -> Q:
     )
 
 
-def _employer_organisation_id(user) -> int | None:
-    contact = getattr(user, "contact", None) if user.is_employer else None
-    return contact.organisation_id if contact is not None else None
+def _employer_organisations(user) -> QuerySet[EmployerMembership, int]:
+    """The organisations an employer signs in for now, as a subquery of their ids.
+
+    Their active memberships, not their contact record: a colleague removed from the
+    organisation stays among its contacts (the organisation's record to keep or
+    remove), and someone asking to join is not one of its people until approved.
+    """
+    return EmployerMembership.objects.filter(
+        user=user, status=EmployerMembership.Status.ACTIVE
+    ).values_list("organisation_id", flat=True)
+
+
+def _takes_part(organisations: QuerySet[EmployerMembership, int]) -> Exists:
+    return Exists(
+        Event.organisations.through.objects.filter(
+            event_id=OuterRef("pk"), organisation_id__in=organisations
+        )
+    )
 
 
 def visible_events(user, tree: UnitTree | None = None) -> QuerySet[Event]:
@@ -123,13 +138,8 @@ def visible_events(user, tree: UnitTree | None = None) -> QuerySet[Event]:
         return events.filter(listed | Q(unit_id__in=own_unit_ids(user, tree)) | Q(organiser=user))
     if user.is_student:
         return events.filter(listed & student_audience_q(user, tree))
-    organisation_id = _employer_organisation_id(user)
-    if organisation_id is not None:
-        takes_part = Exists(
-            Event.organisations.through.objects.filter(
-                event_id=OuterRef("pk"), organisation_id=organisation_id
-            )
-        )
+    if user.is_employer:
+        takes_part = _takes_part(_employer_organisations(user))
         shared = Q(audience__open_to_employers=True) | Q(audience__open_to_public=True)
         return events.filter(listed & (Q(audience__open_to_all=True) | shared | takes_part))
     return events.filter(listed, audience__open_to_all=True, audience__years="")
@@ -287,9 +297,8 @@ def personal_events(user) -> QuerySet[Event]:
         return Event.objects.none()
     if user.is_university_staff or user.is_superuser:
         return Event.objects.filter(Q(unit_id__in=own_unit_ids(user)) | Q(organiser=user))
-    organisation_id = _employer_organisation_id(user)
-    if organisation_id is not None:
-        return Event.objects.filter(organisations=organisation_id)
+    if user.is_employer:
+        return Event.objects.filter(_takes_part(_employer_organisations(user)))
     return Event.objects.none()
 
 

@@ -1050,3 +1050,48 @@ def test_the_month_colours_events_by_type_with_a_label_and_a_key(client, persona
         assert f"</span>{label}</li>" in body
     assert '<span class="calendar-item calendar-item--employer_presentation">' in body
     assert '<span class="calendar-item__type">Employer presentation</span>' in body
+
+
+@pytest.mark.parametrize("left_as", ["removed", "waiting to join"])
+def test_only_an_active_member_sees_their_organisations_private_events(
+    client, persona, tom, brightwave, left_as
+):
+    """A colleague removed from the organisation stays among its contacts, and still saw
+    its events for students only (calendar, event page, own feed) because the calendar
+    took the organisation from the contact; so did someone whose request to join waits."""
+    from mycareer.organisations.models import EmployerMembership
+    from mycareer.organisations.registration import membership_end
+    from mycareer.organisations.tests.factories import ContactFactory
+    from mycareer.vacancies.tests.factories import EmployerFactory, MembershipFactory
+
+    colleague = EmployerFactory(email="sam.lee@demo-employer.com")
+    ContactFactory(organisation=brightwave, user=colleague, email=colleague.email)
+    membership = MembershipFactory(organisation=brightwave, user=colleague, is_admin=False)
+    private = make_event(
+        by=tom,
+        title="Brightwave for mechanical engineers",
+        starts_at=at(far_monday(), 10),
+        organisations=[brightwave],
+        publish=True,
+    )
+
+    def sees(person) -> dict[str, bool]:
+        client.force_login(person)
+        listed = client.get(reverse("events:list"), {"from": far_monday().isoformat()})
+        page = client.get(private.get_absolute_url())
+        feed = client.get(reverse("events:personal_feed", args=[person.feed_token]))
+        return {
+            "list": private.title in listed.content.decode(),
+            "page": page.status_code == 200,
+            "feed": private.ical_uid in feed.content.decode(),
+        }
+
+    assert sees(colleague) == {"list": True, "page": True, "feed": True}
+    if left_as == "removed":
+        membership_end(membership=membership, by=persona("employer"))
+    else:
+        membership.status = EmployerMembership.Status.PENDING
+        membership.save()
+    assert sees(colleague) == {"list": False, "page": False, "feed": False}
+    # Their colleagues who still sign in for the organisation keep seeing it.
+    assert sees(persona("employer")) == {"list": True, "page": True, "feed": True}
