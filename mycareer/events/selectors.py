@@ -125,8 +125,9 @@ def visible_events(user, tree: UnitTree | None = None) -> QuerySet[Event]:
     Administrators see everything; staff who may read staff pages see every published
     or cancelled event plus their own units' drafts; students see listed events whose
     audience includes them (opened units are part of the audience); employers see
-    events open to all students, to employers or to the public, and those their
-    organisation takes part in.
+    events open to employers or to the public, and those their organisation takes part
+    in. "Open to all students" is an audience of students: an employer does not see
+    such an event unless it is shared with employers or their organisation takes part.
     """
     events = Event.objects.all()
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -141,7 +142,7 @@ def visible_events(user, tree: UnitTree | None = None) -> QuerySet[Event]:
     if user.is_employer:
         takes_part = _takes_part(_employer_organisations(user))
         shared = Q(audience__open_to_employers=True) | Q(audience__open_to_public=True)
-        return events.filter(listed & (Q(audience__open_to_all=True) | shared | takes_part))
+        return events.filter(listed & (shared | takes_part))
     return events.filter(listed, audience__open_to_all=True, audience__years="")
 
 

@@ -163,10 +163,17 @@ def test_an_employer_token_lists_its_own_vacancies_only(
 def test_an_employer_token_sees_the_events_open_to_employers_not_their_bookings(
     call, token_for, persona, brightwave
 ):
+    """An event for all students is not one for employers: the token listed and opened
+    it, as the calendar did, though only students were its audience."""
     tom = persona("operator")
     monday = far_monday()
     fair = make_event(
-        by=tom, title="Engineering fair", starts_at=at(monday, 10), publish=True, open_to_all=True
+        by=tom,
+        title="Engineering fair",
+        starts_at=at(monday, 10),
+        publish=True,
+        open_to_all=True,
+        open_to_employers=True,
     )
     make_event(
         by=tom,
@@ -176,10 +183,20 @@ def test_an_employer_token_sees_the_events_open_to_employers_not_their_bookings(
         publish=True,
         override_reason="Different rooms",
     )
+    for_students = make_event(
+        by=tom,
+        title="Interview skills for all students",
+        starts_at=at(monday, 18),
+        publish=True,
+        open_to_all=True,
+        override_reason="Different rooms",
+    )
     secret = token_for(EMPLOYER, scopes=[Scope.READ])
     assert [e["title"] for e in call(secret, "get", "/events").json()["items"]] == [
         "Engineering fair"
     ]
+    assert call(secret, "get", f"/events/{fair.pk}").status_code == 200
+    assert call(secret, "get", f"/events/{for_students.pk}").status_code == 404
     assert call(secret, "get", f"/events/{fair.pk}/bookings").status_code == 403
 
 

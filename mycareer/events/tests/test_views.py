@@ -34,12 +34,14 @@ def mech_draft(tom):
 
 @pytest.fixture
 def mech_published(tom):
+    """A published event everyone signed in may see: every student, and employers."""
     return make_event(
         by=tom,
         title="Mech for all",
         starts_at=at(far_monday() + datetime.timedelta(days=3), 10),
         open_to_all=True,
         audience_units=[],
+        open_to_employers=True,
         publish=True,
     )
 
@@ -1095,3 +1097,42 @@ def test_only_an_active_member_sees_their_organisations_private_events(
     assert sees(colleague) == {"list": False, "page": False, "feed": False}
     # Their colleagues who still sign in for the organisation keep seeing it.
     assert sees(persona("employer")) == {"list": True, "page": True, "feed": True}
+
+
+@pytest.mark.parametrize("who", ["employer", "registering"])
+def test_an_event_for_all_students_is_not_shown_to_employers(client, persona, tom, brightwave, who):
+    """Employers, even one whose organisation was not approved yet, saw events meant for
+    every student (calendar, page, feed): "all students" is an audience of students."""
+    from mycareer.organisations.models import EmployerMembership, Organisation
+    from mycareer.organisations.tests.factories import OrganisationFactory
+    from mycareer.vacancies.tests.factories import MembershipFactory
+
+    if who == "registering":
+        person = MembershipFactory(
+            organisation=OrganisationFactory(
+                name="New Starters Ltd", status=Organisation.Status.PENDING
+            ),
+            status=EmployerMembership.Status.PENDING,
+        ).user
+    else:
+        person = persona("employer")
+    monday = far_monday()
+    for_students = make_event(
+        by=tom, title="Interview skills", starts_at=at(monday, 10), open_to_all=True, publish=True
+    )
+    shared = make_event(
+        by=tom,
+        title="Meet the engineers",
+        starts_at=at(monday + datetime.timedelta(days=1), 10),
+        open_to_all=True,
+        open_to_employers=True,
+        publish=True,
+        override_reason="Different students",
+    )
+    client.force_login(person)
+    listed = client.get(reverse("events:list"), {"from": monday.isoformat()}).content.decode()
+    assert "Meet the engineers" in listed and "Interview skills" not in listed
+    assert client.get(shared.get_absolute_url()).status_code == 200
+    assert client.get(for_students.get_absolute_url()).status_code == 404
+    feed = client.get(reverse("events:feed"), {"token": person.feed_token}).content.decode()
+    assert shared.ical_uid in feed and for_students.ical_uid not in feed
