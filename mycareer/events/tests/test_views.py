@@ -724,6 +724,28 @@ def test_the_subscribe_page_gives_private_addresses(client, persona):
     assert client.get(reverse("events:subscribe")).status_code == 302
 
 
+@pytest.mark.parametrize(
+    ("who", "mine"),
+    [
+        ("student", "The events you have a place at."),
+        ("employer", "The events your organisation takes part in."),
+        ("operator", "Your units' events, and those you organise."),
+    ],
+)
+def test_the_subscribe_page_says_what_my_events_holds_for_each_kind_of_person(
+    client, persona, who, mine
+):
+    """Employers read that "My events" held their units' events and any they booked: they
+    have no units and cannot book; their feed holds their organisation's events."""
+    client.force_login(persona(who))
+    body = client.get(reverse("events:subscribe")).content.decode()
+    assert mine in body
+    assert "any you book" not in body
+    if who == "employer":
+        assert "Your units" not in body
+        assert "open to employers or the public" in body
+
+
 @pytest.mark.usefixtures("term")
 def test_employers_see_the_calendar_with_their_organisations_events(client, persona):
     client.force_login(persona("employer"))
