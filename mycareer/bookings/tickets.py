@@ -89,12 +89,12 @@ def event_ics(event: Event, *, sequence: int | None = None, cancel: bool = False
         # iTIP (RFC 5546) requires an ORGANIZER on a CANCEL.
         organiser = event.organiser.email if event.organiser else settings.DEFAULT_FROM_EMAIL
         vevent.add("organizer", f"mailto:{parseaddr(organiser)[1]}")
-    location = event.venue or event.online_url
+    location = event.venue or event.join_url
     if location:
         vevent.add("location", location)
     description = event.description
-    if event.online_url:
-        description = f"{description}\n\nJoin online: {event.online_url}".strip()
+    if event.join_url:
+        description = f"{description}\n\nJoin online: {event.join_url}".strip()
     if description:
         vevent.add("description", description)
     vevent.add("url", settings.SITE_URL + reverse("bookings:event", args=[event.pk]))

@@ -51,8 +51,8 @@ def _description(event: Event, link: str) -> str:
     organisations = [o.name for o in event.organisations.all()]
     if organisations:
         parts.append(f"With {', '.join(organisations)}.")
-    if event.online_url:
-        parts.append(f"Online: {event.online_url}")
+    if event.join_url:
+        parts.append(f"Online: {event.join_url}")
     parts.append(f"Organised by {event.unit}.")
     parts.append(f"Details: {link}")
     return "\n\n".join(parts)

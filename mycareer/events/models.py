@@ -125,6 +125,12 @@ class Event(models.Model):
         return self.status == self.Status.CANCELLED
 
     @property
+    def join_url(self) -> str:
+        """The online link to join by, while the event goes ahead: a cancelled event has
+        none to offer (its link is kept, for the record and for the organiser's edits)."""
+        return "" if self.is_cancelled else self.online_url
+
+    @property
     def has_started(self) -> bool:
         return self.starts_at <= timezone.now()
 

@@ -1158,3 +1158,50 @@ def test_an_event_for_all_students_is_not_shown_to_employers(client, persona, to
     assert client.get(for_students.get_absolute_url()).status_code == 404
     feed = client.get(reverse("events:feed"), {"token": person.feed_token}).content.decode()
     assert shared.ical_uid in feed and for_students.ical_uid not in feed
+
+
+def test_a_cancelled_online_event_offers_no_way_to_join(client, persona, tom):
+    """A cancelled online event still said "Join online" with its link, on its page, its
+    public page, its places page and the calendar feeds, as if it were going ahead."""
+    from icalendar import Calendar
+
+    link = "https://teams.example.ac.uk/careers/rail"
+    event = make_event(
+        by=tom,
+        title="Careers in rail, online",
+        starts_at=at(far_monday(), 10),
+        venue="",
+        online_url=link,
+        open_to_all=True,
+        open_to_employers=True,
+        publish=True,
+    )
+    pages = {
+        "page": (tom, event.get_absolute_url()),
+        "public page": (None, reverse("events:public", args=[event.uid])),
+        "feed": (tom, f"{reverse('events:feed')}?token={tom.feed_token}"),
+        "places": (tom, reverse("bookings:event", args=[event.pk])),
+    }
+
+    def offers_joining() -> dict[str, bool]:
+        found = {}
+        for name, (person, url) in pages.items():
+            client.logout()
+            if person is not None:
+                client.force_login(person)
+            response = client.get(url)
+            assert response.status_code == 200, name
+            if name == "feed":  # unfolded: long iCalendar lines are split
+                found[name] = any(
+                    link in str(e.get("DESCRIPTION", "")) + str(e.get("LOCATION", ""))
+                    for e in Calendar.from_ical(response.content).walk("VEVENT")
+                )
+            else:
+                found[name] = link in response.content.decode()
+        return found
+
+    assert set(offers_joining().values()) == {True}
+    services.event_cancel(event=event, by=tom, reason="The speaker is ill.")
+    assert offers_joining() == dict.fromkeys(pages, False)
+    event.refresh_from_db()
+    assert event.online_url == link  # kept on the record
