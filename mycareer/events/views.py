@@ -169,6 +169,30 @@ def _calendar_context(request, form, view: str) -> dict:
     }
 
 
+def _date_refused(request, *, name: str, what: str, how: str, back: str):
+    """400 for a calendar address whose date the calendar cannot read (`?month=2026-99`).
+
+    The page showed the current month, week or day instead, which a person takes for
+    the one they asked for. It names what was typed and links back, keeping the filters.
+    """
+    typed = request.GET[name]
+    kept = request.GET.copy()
+    for own in (name, "page"):
+        kept.pop(own, None)
+    log_event(logger, "events.calendar.date_refused", parameter=name, user=request.user.pk)
+    return render(
+        request,
+        "events/date_refused.html",
+        {
+            "typed": typed,
+            "reason": f"“{typed}” is not {what} the calendar can show: write {how}.",
+            "back": f"{request.path}?{kept.urlencode()}" if kept else request.path,
+            "back_label": back,
+        },
+        status=400,
+    )
+
+
 # Calendar views --------------------------------------------------------------------
 
 
@@ -177,8 +201,16 @@ def _calendar_context(request, form, view: str) -> dict:
 def month(request):
     """A month as a grid of days, each listing its events."""
     today = timezone.localdate()
-    first = grids.parse_month(request.GET.get("month", "")) or today.replace(day=1)
-    grid = grids.MonthGrid(first, today=today)
+    first = grids.parse_month(request.GET.get("month", ""))
+    if first is None and request.GET.get("month"):
+        return _date_refused(
+            request,
+            name="month",
+            what="a month",
+            how=f"the year and the month, for example {today:%Y-%m}",
+            back="Show this month",
+        )
+    grid = grids.MonthGrid(first or today.replace(day=1), today=today)
     events, form = _calendar(
         request, grid.start, grid.end, not_filters={"month"}, shape=selectors.for_month
     )
@@ -199,7 +231,16 @@ def month(request):
 def week(request):
     """Seven days, Monday to Sunday, each with its events in full."""
     today = timezone.localdate()
-    grid = grids.WeekGrid(grids.parse_day(request.GET.get("week", "")) or today, today=today)
+    day = grids.parse_day(request.GET.get("week", ""))
+    if day is None and request.GET.get("week"):
+        return _date_refused(
+            request,
+            name="week",
+            what="a week",
+            how=f"one of its days as a date, for example {today.isoformat()}",
+            back="Show this week",
+        )
+    grid = grids.WeekGrid(day or today, today=today)
     events, form = _calendar(request, grid.start, grid.end, not_filters={"week"})
     grid.place(events)
     return render(
@@ -213,7 +254,17 @@ def week(request):
 @login_required
 def event_list(request):
     """Every event from a day on, in order, a page at a time."""
-    since = grids.parse_day(request.GET.get("from", "")) or timezone.localdate()
+    today = timezone.localdate()
+    since = grids.parse_day(request.GET.get("from", ""))
+    if since is None and request.GET.get("from"):
+        return _date_refused(
+            request,
+            name="from",
+            what="a day",
+            how=f"the first day as a date, for example {today.isoformat()}",
+            back="Show the events from today",
+        )
+    since = since or today
     start = grids.midnight(since)
     events, form = _filtered_events(request, not_filters={"from", "page", COUNT_PARAMETER})
     events = selectors.for_calendar(events.filter(ends_at__gt=start))

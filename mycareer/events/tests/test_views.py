@@ -292,20 +292,39 @@ def test_the_month_is_an_accessible_table_with_navigation(client, persona):
     assert client.get(f"{reverse('events:month')}?month={next_month}").status_code == 200
 
 
-@pytest.mark.parametrize(
-    "query",
-    ["month=nonsense", "month=2026-13", "month=9999-12", "unit=nowhere", "year=9", "type=party"],
-)
-def test_bad_calendar_addresses_still_show_a_calendar(client, persona, query):
+@pytest.mark.parametrize("query", ["unit=nowhere", "year=9", "type=party"])
+def test_bad_filter_values_still_show_a_calendar(client, persona, query):
     client.force_login(persona("operator"))
     assert client.get(f"{reverse('events:month')}?{query}").status_code == 200
 
 
-@pytest.mark.parametrize("value", ["2026-02-31", "9999-12-31", "0001-01-01", "yesterday"])
-def test_bad_days_in_addresses_still_show_a_calendar(client, persona, value):
+@pytest.mark.parametrize(
+    ("page", "name", "value", "back"),
+    [
+        ("events:month", "month", "2026-99", "Show this month"),
+        ("events:month", "month", "nonsense", "Show this month"),
+        ("events:month", "month", "9999-12", "Show this month"),
+        ("events:week", "week", "zzz", "Show this week"),
+        ("events:week", "week", "2026-02-31", "Show this week"),
+        ("events:list", "from", "2026-13-45", "Show the events from today"),
+        ("events:list", "from", "0001-01-01", "Show the events from today"),
+    ],
+)
+def test_a_date_the_calendar_cannot_read_is_refused_by_name_not_ignored(
+    client, persona, mech_published, page, name, value, back
+):
+    """`?month=2026-99`, `?week=zzz` or `?from=2026-13-45` showed the current month, week or
+    day with no word, which a person takes for the one they asked for."""
     client.force_login(persona("operator"))
-    assert client.get(f"{reverse('events:week')}?week={value}").status_code == 200
-    assert client.get(f"{reverse('events:list')}?from={value}").status_code == 200
+    response = client.get(reverse(page), {name: value, "unit": "mech", "page": "2"})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert f"“{value}” is not a" in body and "the calendar can show: write" in body
+    assert "Mech for all" not in body
+    # A link back to the calendar, keeping the filters but not the date or page.
+    assert f'<a class="button" href="{reverse(page)}?unit=mech">{back}</a>' in body
+    # An empty date is no date: the page shows the current period, as without one.
+    assert client.get(reverse(page), {name: ""}).status_code == 200
 
 
 @pytest.mark.usefixtures("term")
