@@ -3,11 +3,13 @@ from django import forms
 
 from mycareer.accounts.models import AccessLevel, TrainingCourse, TrainingSession, User
 from mycareer.accounts.notifications import notification_kinds
+from mycareer.accounts.services import training_session_check_start
 from mycareer.core.forms import (
     IdsChoiceField,
     LocalDateTimeInput,
     SingleLineField,
     StaleEditGuard,
+    add_validation_error,
     bounded_formfield,
 )
 from mycareer.core.text import counted
@@ -40,6 +42,14 @@ class TrainingSessionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if data.get("starts_at"):
+            try:
+                training_session_check_start(
+                    starts_at=data["starts_at"],
+                    was=self.instance.starts_at if self.instance.pk else None,
+                )
+            except forms.ValidationError as error:
+                add_validation_error(self, error)
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             self.add_error("ends_at", "The session must end after it starts.")
         return data

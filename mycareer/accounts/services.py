@@ -86,6 +86,31 @@ def access_revoke(*, user: User, by: User | None, note: str = "") -> AccessGrant
     return grant
 
 
+def training_session_check_start(
+    *, starts_at: datetime.datetime, was: datetime.datetime | None = None
+) -> None:
+    """Refuse a session that would start in the past: nobody could book it, and attendance
+    is recorded only for people who booked. An existing session keeps its start once it
+    has begun (`was`): saving it unchanged is no new start in the past."""
+    if was is not None and _to_the_minute(starts_at) == _to_the_minute(was):
+        return
+    now = timezone.localtime()
+    if starts_at > now:
+        return
+    log_event(logger, "accounts.training_session.refused", reason="starts in the past")
+    raise ValidationError(
+        {
+            "starts_at": f"A session cannot start in the past: it is already {now:%H:%M} on "
+            f"{now:%-d %B %Y}. Choose a later start.",
+        },
+        code="starts_in_the_past",
+    )
+
+
+def _to_the_minute(moment: datetime.datetime) -> datetime.datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
 @transaction.atomic
 def training_session_create(
     *,
@@ -99,6 +124,7 @@ def training_session_create(
     trainer: User | None = None,
 ) -> TrainingSession:
     """Schedule a training session."""
+    training_session_check_start(starts_at=starts_at)
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "The session must end after it starts."})
     session = TrainingSession.objects.create(

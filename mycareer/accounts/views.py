@@ -335,7 +335,7 @@ def training_session_create(request):
         try:
             session = services.training_session_create(by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "The training session is scheduled.")
             return redirect(session)

@@ -84,8 +84,8 @@ def test_recording_attendance_completes_the_course_for_a_year(persona, cast):
 def test_a_session_must_end_after_it_starts(cast):
     from mycareer.accounts.models import TrainingCourse
 
-    start = timezone.now()
-    with pytest.raises(ValidationError):
+    start = timezone.now() + datetime.timedelta(days=1)
+    with pytest.raises(ValidationError, match="must end after it starts"):
         services.training_session_create(
             course=TrainingCourse.objects.first(),
             kind="annual",
@@ -95,6 +95,31 @@ def test_a_session_must_end_after_it_starts(cast):
             capacity=5,
             by=cast["admin"],
         )
+
+
+@pytest.mark.django_db
+def test_a_session_cannot_be_scheduled_to_start_in_the_past(cast, caplog):
+    """Today 09:00 to 12:00, scheduled in the afternoon: nobody could book it, so nobody's
+    attendance could be recorded either."""
+    from mycareer.accounts.models import TrainingCourse, TrainingSession
+
+    afternoon = datetime.datetime(2027, 1, 12, 14, 30, tzinfo=timezone.get_current_timezone())
+    with time_machine.travel(afternoon, tick=False), pytest.raises(ValidationError) as refused:
+        services.training_session_create(
+            course=TrainingCourse.objects.first(),
+            kind="ad_hoc",
+            starts_at=afternoon.replace(hour=9, minute=0),
+            ends_at=afternoon.replace(hour=12, minute=0),
+            place="Room",
+            capacity=5,
+            by=cast["admin"],
+        )
+    assert refused.value.message_dict["starts_at"] == [
+        "A session cannot start in the past: it is already 14:30 on 12 January 2027. "
+        "Choose a later start."
+    ]
+    assert not TrainingSession.objects.exists()
+    assert "event=accounts.training_session.refused" in caplog.text
 
 
 @pytest.mark.django_db

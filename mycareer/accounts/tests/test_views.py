@@ -2,10 +2,18 @@ import datetime
 import html
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from mycareer.accounts.models import AccessGrant, AccessLevel, TrainingRecord
+from mycareer.accounts.forms import TrainingSessionForm
+from mycareer.accounts.models import (
+    AccessGrant,
+    AccessLevel,
+    TrainingCourse,
+    TrainingRecord,
+    TrainingSession,
+)
 from mycareer.accounts.permissions import Action, compute_access
 from mycareer.accounts.tests.factories import TrainingSessionFactory
 from mycareer.core.tests.html_forms import repeated_ids
@@ -164,6 +172,55 @@ def test_schedule_session_form_keeps_input_on_error(client, persona):
     body = response.content.decode()
     assert "Room 42" in body
     assert "must end after it starts" in body
+
+
+@pytest.mark.django_db
+def test_a_session_starting_in_the_past_is_refused_and_what_was_typed_is_kept(client, persona):
+    afternoon = datetime.datetime(2027, 1, 12, 14, 30, tzinfo=timezone.get_current_timezone())
+    with time_machine.travel(afternoon, tick=False):
+        client.force_login(persona("admin"))
+        response = client.post(
+            reverse("accounts:training_session_create"),
+            {
+                "course": TrainingCourse.objects.get(code=TrainingCourse.OPERATOR).pk,
+                "kind": "ad_hoc",
+                "starts_at": "2027-01-12T09:00",
+                "ends_at": "2027-01-12T12:00",
+                "place": "Room 42",
+                "capacity": "10",
+            },
+        )
+    assert response.status_code == 200
+    body = html.unescape(response.content.decode())
+    assert "A session cannot start in the past: it is already 14:30 on 12 January 2027" in body
+    assert "The training session is scheduled" not in body
+    assert 'value="Room 42"' in body
+    assert 'value="2027-01-12T09:00"' in body
+    assert not TrainingSession.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_session_that_has_started_saves_unchanged_but_not_moved_into_the_past(persona):
+    """An edit form keeps a start that has passed; only a new start is checked."""
+    started = TrainingSessionFactory(starts_at=timezone.now() - datetime.timedelta(hours=1))
+    unchanged = TrainingSessionForm(
+        {
+            "course": started.course.pk,
+            "kind": started.kind,
+            "starts_at": timezone.localtime(started.starts_at).strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": timezone.localtime(started.ends_at).strftime("%Y-%m-%dT%H:%M"),
+            "place": started.place,
+            "capacity": started.capacity,
+        },
+        instance=started,
+    )
+    assert unchanged.is_valid(), unchanged.errors
+    earlier = timezone.localtime(started.starts_at - datetime.timedelta(hours=1))
+    moved = TrainingSessionForm(
+        {**unchanged.data, "starts_at": earlier.strftime("%Y-%m-%dT%H:%M")}, instance=started
+    )
+    assert not moved.is_valid()
+    assert "cannot start in the past" in moved.errors["starts_at"][0]
 
 
 def test_an_administrator_reads_someone_elses_access_in_the_third_person(client, persona, cast):
