@@ -3,6 +3,7 @@ from django import forms
 
 from mycareer.accounts.models import AccessLevel, TrainingCourse, TrainingSession, User
 from mycareer.accounts.notifications import notification_kinds
+from mycareer.accounts.selectors import staff_named
 from mycareer.accounts.services import training_session_check_start
 from mycareer.core.forms import (
     IdsChoiceField,
@@ -62,12 +63,49 @@ class AttendanceForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+    # Ad-hoc sessions: people come without booking, and their attendance counts the same.
+    walk_in = SingleLineField(
+        label="Also attended, without booking",
+        max_length=254,
+        required=False,
+        help_text="The name or email of a member of staff with a MyCareer login.",
+    )
 
     def __init__(self, *args, session: TrainingSession, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["attended"].queryset = User.objects.filter(
-            training_records__session=session
-        ).order_by("full_name")
+        booked = User.objects.filter(training_records__session=session).order_by("full_name")
+        if booked.exists():
+            self.fields["attended"].queryset = booked
+        else:
+            del self.fields["attended"]
+
+    def clean_walk_in(self) -> User | None:
+        text = self.cleaned_data["walk_in"]
+        if not text:
+            return None
+        found = list(staff_named(text)[:6])
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise forms.ValidationError(
+                f"No member of staff with a MyCareer login has the name or email “{text}”: "
+                "check the spelling, or type their email.",
+                code="no_such_staff",
+            )
+        some = ", ".join(f"{person.full_name} ({person.email})" for person in found[:5])
+        raise forms.ValidationError(
+            f"Several members of staff match “{text}” ({some}): type the email of the one "
+            "who attended.",
+            code="several_staff",
+        )
+
+    def attendees(self) -> list[User]:
+        """Everyone ticked, and the person added who came without booking."""
+        people = list(self.cleaned_data.get("attended") or [])
+        walk_in = self.cleaned_data.get("walk_in")
+        if walk_in is not None and walk_in not in people:
+            people.append(walk_in)
+        return people
 
 
 class TermsPublishForm(forms.Form):

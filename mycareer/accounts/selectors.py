@@ -48,6 +48,16 @@ def training_sessions_past() -> QuerySet[TrainingSession]:
     return _sessions().filter(ends_at__lt=timezone.now()).order_by("-starts_at")
 
 
+def staff_named(text: str) -> QuerySet[User]:
+    """Active staff logins whose email is `text`, else whose name is, else whose name holds it."""
+    text = text.strip()
+    staff = User.objects.filter(kind=User.Kind.STAFF, is_active=True).order_by("full_name")
+    if "@" in text:
+        return staff.filter(email__iexact=text)
+    exact = staff.filter(full_name__iexact=text)
+    return exact if exact.exists() else staff.filter(full_name__icontains=text)
+
+
 def training_expiring(*, within_days: int = 30) -> QuerySet[TrainingRecord]:
     """Completions that expire within `within_days`, or have expired, and were not renewed."""
     today = timezone.localdate()

@@ -192,6 +192,8 @@ def training_attendance_record(
 ) -> list[TrainingRecord]:
     """Record who attended a session: they complete the course; other bookings are absent.
 
+    Someone who attended without booking is added to the session as they are recorded.
+
     Refused before the session starts: a tick there made a person an operator for a
     course they had not yet taken, and marked the others absent from it.
     """
@@ -201,15 +203,22 @@ def training_attendance_record(
             f"Attendance can be recorded once the session has started, at {starts:%H:%M} on "
             f"{starts:%-d %B %Y}."
         )
+    if any(user.kind != User.Kind.STAFF for user in attended):
+        raise ValidationError("Training sessions are for university staff.")
     attended_ids = {u.pk for u in attended}
     completed_on, expires_on = _completion_dates(
         session.course, timezone.localtime(session.starts_at).date()
     )
     records = []
+    # Someone who came without booking (an ad-hoc session) gets a record here, and then
+    # completes the course like everyone booked.
+    unbooked = set()
     for user in attended:
-        TrainingRecord.objects.get_or_create(
+        _, created = TrainingRecord.objects.get_or_create(
             session=session, user=user, defaults={"course": session.course}
         )
+        if created:
+            unbooked.add(user.pk)
     for record in (
         TrainingRecord.objects.select_for_update().filter(session=session).select_related("user")
     ):
@@ -232,6 +241,7 @@ def training_attendance_record(
                     "course": session.course.code,
                     "status": record.status,
                     "expires_on": expires_on.isoformat() if record.expires_on else None,
+                    **({"booked": False} if record.user_id in unbooked else {}),
                 },
             )
         forget_access(record.user)

@@ -374,7 +374,7 @@ def training_session(request, pk: int):
                 return redirect(session)
             if do == "attendance" and form is not None and form.is_valid():
                 records = services.training_attendance_record(
-                    session=session, attended=list(form.cleaned_data["attended"]), by=request.user
+                    session=session, attended=form.attendees(), by=request.user
                 )
                 done = sum(r.status == TrainingRecord.Status.COMPLETED for r in records)
                 messages.success(request, f"Attendance recorded: {done} completed the course.")

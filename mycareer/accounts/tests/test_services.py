@@ -81,6 +81,18 @@ def test_recording_attendance_completes_the_course_for_a_year(persona, cast):
 
 
 @pytest.mark.django_db
+def test_only_staff_can_be_recorded_as_attending_training(persona, cast):
+    from mycareer.accounts.tests.factories import TrainingSessionFactory
+
+    session = TrainingSessionFactory(starts_at=timezone.now() - datetime.timedelta(hours=1))
+    with pytest.raises(ValidationError, match="for university staff"):
+        services.training_attendance_record(
+            session=session, attended=[persona("student")], by=cast["admin"]
+        )
+    assert not TrainingRecord.objects.filter(session=session).exists()
+
+
+@pytest.mark.django_db
 def test_a_session_must_end_after_it_starts(cast):
     from mycareer.accounts.models import TrainingCourse
 

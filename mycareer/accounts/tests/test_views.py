@@ -135,6 +135,72 @@ def test_attendance_of_a_session_still_to_come_is_refused_and_not_offered(client
 
 
 @pytest.mark.django_db
+def test_someone_who_came_without_booking_is_added_and_completes_the_course(client, persona):
+    """An ad-hoc session: nobody booked, Sam came; the page only offered people who booked."""
+    sam = persona("untrained")
+    session = TrainingSessionFactory(
+        kind="ad_hoc", starts_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    assert not compute_access(sam).can(Action.EDIT)
+    client.force_login(persona("admin"))
+    page = client.get(session.get_absolute_url()).text
+    assert "Nobody booked this session" in page
+    assert "Also attended, without booking" in page
+    response = client.post(
+        session.get_absolute_url(), {"do": "attendance", "walk_in": "sam whitfield"}, follow=True
+    )
+    assert "Attendance recorded: 1 completed the course." in response.text
+    record = TrainingRecord.objects.get(session=session, user=sam)
+    assert record.status == TrainingRecord.Status.COMPLETED
+    assert record.expires_on is not None
+    assert compute_access(sam).can(Action.EDIT)
+    assert "Sam Whitfield" in client.get(session.get_absolute_url()).text
+
+
+@pytest.mark.django_db
+def test_a_walk_in_is_recorded_with_those_who_booked(client, persona):
+    viewer, sam = persona("viewer"), persona("untrained")
+    session = TrainingSessionFactory()
+    client.force_login(viewer)
+    client.post(session.get_absolute_url(), {"do": "book"})
+    session.starts_at = timezone.now() - datetime.timedelta(hours=1)
+    session.save()
+    client.force_login(persona("admin"))
+    response = client.post(
+        session.get_absolute_url(),
+        {"do": "attendance", "attended": [viewer.pk], "walk_in": sam.email.upper()},
+    )
+    assert response.status_code == 302
+    statuses = dict(
+        TrainingRecord.objects.filter(session=session).values_list("user__email", "status")
+    )
+    assert statuses == {
+        viewer.email: TrainingRecord.Status.COMPLETED,
+        sam.email: TrainingRecord.Status.COMPLETED,
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("Nobody Atall", "No member of staff with a MyCareer login has the name or email"),
+        ("student@demo.ac.uk", "No member of staff with a MyCareer login has the name or email"),
+        ("a", "Several members of staff match “a” ("),
+    ],
+)
+def test_a_walk_in_who_is_not_one_member_of_staff_is_refused_and_kept(client, persona, typed, said):
+    session = TrainingSessionFactory(starts_at=timezone.now() - datetime.timedelta(hours=1))
+    client.force_login(persona("admin"))
+    response = client.post(session.get_absolute_url(), {"do": "attendance", "walk_in": typed})
+    assert response.status_code == 200
+    body = html.unescape(response.text)
+    assert said in body
+    assert f'value="{typed}"' in body
+    assert not TrainingRecord.objects.filter(session=session).exists()
+
+
+@pytest.mark.django_db
 def test_staff_list_query_count_does_not_grow_with_staff(
     client, persona, django_assert_max_num_queries
 ):
