@@ -240,6 +240,50 @@ def _training_problem(
     return None
 
 
+def _booked_session_days(user, codes: list[str], today: datetime.date) -> dict[str, datetime.date]:
+    """For each course in `codes`, the day of the next session of it `user` is booked on
+    (today's counts: its attendance may not be recorded yet)."""
+    if not codes:
+        return {}
+    days: dict[str, datetime.date] = {}
+    booked = (
+        TrainingRecord.objects.filter(
+            user=user,
+            course__code__in=codes,
+            status=TrainingRecord.Status.BOOKED,
+            session__starts_at__date__gte=today,
+        )
+        .order_by("session__starts_at")
+        .values_list("course__code", "session__starts_at")
+    )
+    for code, starts in booked:
+        days.setdefault(code, timezone.localdate(starts))
+    return days
+
+
+def _until_recorded(
+    problem: str,
+    *,
+    record: _Completion | None,
+    booked: datetime.date,
+    session: str,
+    verb: str,
+    voice: _Voice,
+) -> str:
+    """The reason for someone already booked on a session: what to wait for, not to book."""
+    if voice is not YOU:
+        return (
+            f"{problem}, so {voice.they} cannot {verb} until {voice.they} attend the "
+            f"{session} on {_day(booked)}, which {voice.they} are booked on."
+        )
+    then = (
+        "access returns once your attendance is recorded"
+        if record is not None
+        else f"you can {verb} once your attendance is recorded"
+    )
+    return f"{problem}: you are booked on the {session} on {_day(booked)}; {then}."
+
+
 def _reasons(
     *,
     granted: AccessLevel | None,
@@ -249,8 +293,13 @@ def _reasons(
     second_factor: bool,
     today: datetime.date,
     voice: _Voice,
+    operator_booked: datetime.date | None = None,
+    bulk_booked: datetime.date | None = None,
 ) -> dict[str, str]:
-    """Why each action is not allowed (actions missing from the result are allowed)."""
+    """Why each action is not allowed (actions missing from the result are allowed).
+
+    `operator_booked` and `bulk_booked` are the days of sessions the person is booked on.
+    """
     you = voice is YOU
     operator_problem = _training_problem(operator_record, "operator training", voice)
     bulk_problem = _training_problem(bulk_record, "bulk email training", voice)
@@ -278,12 +327,30 @@ def _reasons(
                 else f"{voice.has} not accepted the current terms of use (data protection), "
                 f"so {voice.they} cannot {verb} until {voice.they} do."
             )
+        elif needed > AccessLevel.VIEWER and operator_problem and operator_booked:
+            reasons[action] = _until_recorded(
+                operator_problem,
+                record=operator_record,
+                booked=operator_booked,
+                session="session",
+                verb=verb,
+                voice=voice,
+            )
         elif needed > AccessLevel.VIEWER and operator_problem:
             reasons[action] = (
                 f"{operator_problem}: book a training session to {verb} again."
                 if you
                 else f"{operator_problem}, so {voice.they} cannot {verb} until "
                 f"{voice.they} attend a training session."
+            )
+        elif action == Action.BULK_EMAIL and bulk_problem and bulk_booked:
+            reasons[action] = _until_recorded(
+                bulk_problem,
+                record=bulk_record,
+                booked=bulk_booked,
+                session="bulk email session",
+                verb=verb,
+                voice=voice,
             )
         elif action == Action.BULK_EMAIL and bulk_problem:
             reasons[action] = (
@@ -364,6 +431,20 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
         else None
     )
     terms_ok = bool(standing["terms_ok"])
+    # Read only for a course a reason will name (granted the level that needs it, its
+    # completion missing or expired): for most people, no query at all.
+    booked = _booked_session_days(
+        user,
+        [
+            code
+            for code, record, level in (
+                (TrainingCourse.OPERATOR, operator_record, AccessLevel.OPERATOR),
+                (TrainingCourse.BULK_EMAIL, bulk_record, AccessLevel.BULK_MAILER),
+            )
+            if granted is not None and granted >= level and (record is None or not record.valid)
+        ],
+        today,
+    )
 
     standing_now = {
         "granted": granted,
@@ -372,6 +453,8 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
         "bulk_record": bulk_record,
         "second_factor": bool(standing["second_factor"]),
         "today": today,
+        "operator_booked": booked.get(TrainingCourse.OPERATOR),
+        "bulk_booked": booked.get(TrainingCourse.BULK_EMAIL),
     }
     reasons = _reasons(**standing_now, voice=YOU)
     return Access(

@@ -1,6 +1,7 @@
 """The access rules as a matrix: each demo persona x each staff action."""
 
 import datetime
+import html
 
 import pytest
 import rules
@@ -95,6 +96,56 @@ def test_the_reason_is_shown_on_the_refusal_page(client, persona):
         assert "to use the administrators' pages you need the Administrator level" in (
             response.content.decode().replace("&#x27;", "'")
         )
+
+
+@pytest.mark.django_db
+def test_someone_booked_on_a_session_is_told_to_wait_for_it_not_to_book_one(client, persona):
+    """After booking, the refusal still said "book a training session" while the same page
+    listed the booking."""
+    from mycareer.accounts.tests.factories import TrainingSessionFactory
+
+    sam = persona("untrained")
+    later = TrainingSessionFactory(starts_at=timezone.now() + datetime.timedelta(days=40))
+    session = TrainingSessionFactory(starts_at=timezone.now() + datetime.timedelta(days=5))
+    expired = compute_access(sam).operator_training_expires
+    client.force_login(sam)
+    for booked in (later, session):
+        assert client.post(booked.get_absolute_url(), {"do": "book"}).status_code == 302
+    day = timezone.localtime(session.starts_at)
+    said = (
+        f"Your operator training expired on {expired:%-d %B %Y}: you are booked on the "
+        f"session on {day:%-d %B %Y}; access returns once your attendance is recorded."
+    )
+    assert compute_access(sam).why_not(Action.EDIT) == said
+    for path in (reverse("accounts:my_access"), reverse("organisations:create")):
+        body = html.unescape(client.get(path).content.decode())
+        assert said in body, path
+        assert "book a training session" not in body, path
+    # An administrator reads it about Sam.
+    client.force_login(persona("admin"))
+    body = html.unescape(
+        client.get(reverse("accounts:access_edit", args=[sam.pk])).content.decode()
+    )
+    assert (
+        f"so they cannot create and edit records until they attend the session on "
+        f"{day:%-d %B %Y}, which they are booked on." in body
+    )
+
+
+@pytest.mark.django_db
+def test_someone_booked_on_bulk_email_training_is_told_to_wait_for_it(persona, cast):
+    from mycareer.accounts.tests.factories import TrainingSessionFactory, training_courses
+
+    tom = persona("operator")
+    services.access_grant(user=tom, level=AccessLevel.BULK_MAILER, by=cast["admin"])
+    session = TrainingSessionFactory(course=training_courses()[TrainingCourse.BULK_EMAIL])
+    services.training_book(session=session, user=tom, by=tom)
+    day = timezone.localtime(session.starts_at)
+    assert compute_access(tom).why_not(Action.BULK_EMAIL) == (
+        "You have not completed the bulk email training yet: you are booked on the bulk "
+        f"email session on {day:%-d %B %Y}; you can send bulk email to employer contacts "
+        "once your attendance is recorded."
+    )
 
 
 @pytest.mark.django_db
