@@ -333,19 +333,27 @@ def _seed_training_sessions(admin, staff, operator_course, bulk_course) -> None:
     now = timezone.localtime()
     base = now.replace(hour=10, minute=0, second=0, microsecond=0)
     plans = [
-        (operator_course, TrainingSession.Kind.ANNUAL, 14, "Careers Centre, Seminar Room 2", 20),
+        (
+            operator_course,
+            TrainingSession.Kind.ANNUAL,
+            14,
+            "Careers Centre, Seminar Room 2",
+            20,
+            "",
+        ),
         (
             operator_course,
             TrainingSession.Kind.AD_HOC,
             5,
             "Online (joining link sent on booking)",
             12,
+            "https://teams.example.ac.uk/careers/operator-training",
         ),
-        (bulk_course, TrainingSession.Kind.ANNUAL, 21, "Careers Centre, Seminar Room 1", 10),
-        (operator_course, TrainingSession.Kind.ANNUAL, 45, "Business School, Room 1.08", 25),
+        (bulk_course, TrainingSession.Kind.ANNUAL, 21, "Careers Centre, Seminar Room 1", 10, ""),
+        (operator_course, TrainingSession.Kind.ANNUAL, 45, "Business School, Room 1.08", 25, ""),
     ]
     sessions = []
-    for course, kind, days, place, capacity in plans:
+    for course, kind, days, place, capacity, online_url in plans:
         starts = base + datetime.timedelta(days=days)
         sessions.append(
             services.training_session_create(
@@ -354,14 +362,18 @@ def _seed_training_sessions(admin, staff, operator_course, bulk_course) -> None:
                 starts_at=starts,
                 ends_at=starts + datetime.timedelta(hours=2),
                 place=place,
+                online_url=online_url,
                 capacity=capacity,
                 by=admin,
                 trainer=admin,
             )
         )
     # The expiring operator has booked a refresher; the untrained one has not yet.
-    services.training_book(session=sessions[0], user=staff["expiring@demo.ac.uk"], by=admin)
-    services.training_book(session=sessions[2], user=staff["operator@demo.ac.uk"], by=admin)
+    for session, email in (
+        (sessions[0], "expiring@demo.ac.uk"),
+        (sessions[2], "operator@demo.ac.uk"),
+    ):
+        services.training_book(session=session, user=staff[email], by=admin, notify=False)
 
 
 # How demo staff describe themselves on their profiles.

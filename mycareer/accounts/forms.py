@@ -28,12 +28,28 @@ class AccessRevokeForm(forms.Form):
 class TrainingSessionForm(forms.ModelForm):
     starts_at = forms.DateTimeField(label="Starts", widget=LocalDateTimeInput())
     ends_at = forms.DateTimeField(label="Ends", widget=LocalDateTimeInput())
+    online_url = forms.URLField(
+        label="Joining link (online sessions)",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Sent to each person who books, and shown to them on the session's page.",
+    )
 
     class Meta:
         model = TrainingSession
         formfield_callback = bounded_formfield
-        fields = ["course", "kind", "starts_at", "ends_at", "place", "capacity", "trainer"]
-        labels = {"kind": "Kind of session", "place": "Place (room or online link)"}
+        fields = [
+            "course",
+            "kind",
+            "starts_at",
+            "ends_at",
+            "place",
+            "online_url",
+            "capacity",
+            "trainer",
+        ]
+        labels = {"kind": "Kind of session", "place": "Place (a room, or Online)"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -294,6 +294,12 @@ class TrainingSession(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     place = SingleLineCharField(max_length=200)
+    # Sent to each person who books, and shown to them and administrators only.
+    # db_default too: the running release's code, which knows nothing of the column, can
+    # still schedule sessions while the new release's migration is applied.
+    online_url = models.URLField(
+        "joining link", max_length=500, blank=True, default="", db_default=""
+    )
     capacity = models.PositiveIntegerField(default=20)
     trainer = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

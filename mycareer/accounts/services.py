@@ -1,6 +1,7 @@
 """Changes to people, access, training and terms. Every change is audited."""
 
 import datetime
+import functools
 import logging
 
 from django.core.exceptions import ValidationError
@@ -25,6 +26,7 @@ from mycareer.accounts.permissions import (
     forget_access,
     staff_bound_by_terms,
 )
+from mycareer.accounts.tasks import send_training_booked
 from mycareer.core.logs import log_event
 
 logger = logging.getLogger(__name__)
@@ -122,6 +124,7 @@ def training_session_create(
     capacity: int,
     by: User | None,
     trainer: User | None = None,
+    online_url: str = "",
 ) -> TrainingSession:
     """Schedule a training session."""
     training_session_check_start(starts_at=starts_at)
@@ -133,6 +136,7 @@ def training_session_create(
         starts_at=starts_at,
         ends_at=ends_at,
         place=place,
+        online_url=online_url,
         capacity=capacity,
         trainer=trainer,
     )
@@ -146,8 +150,11 @@ def training_session_create(
 
 
 @transaction.atomic
-def training_book(*, session: TrainingSession, user: User, by: User | None) -> TrainingRecord:
-    """Book a member of staff onto a training session, within its capacity."""
+def training_book(
+    *, session: TrainingSession, user: User, by: User | None, notify: bool = True
+) -> TrainingRecord:
+    """Book a member of staff onto a training session, within its capacity; they are sent
+    a confirmation with when, where and the joining link (unless `notify` is False)."""
     if user.kind != User.Kind.STAFF:
         raise ValidationError("Training sessions are for university staff.")
     # Lock the session row so two last-place bookings cannot both succeed.
@@ -164,6 +171,8 @@ def training_book(*, session: TrainingSession, user: User, by: User | None) -> T
         user=user, course=session.course, session=session, status=TrainingRecord.Status.BOOKED
     )
     audit.log(record, "accounts.training.booked", by=by, person=user, data={"session": session.pk})
+    if notify:
+        transaction.on_commit(functools.partial(send_training_booked.enqueue, record.pk))
     return record
 
 

@@ -6,9 +6,43 @@ from django.utils import timezone
 from mycareer.accounts import notifications
 from mycareer.accounts.models import TrainingRecord
 from mycareer.accounts.notifications import notify
+from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 
 TRAINING_EXPIRY = "accounts.training_expiry"
+TRAINING_BOOKED = "accounts.training.booked"
+
+
+@email_task()
+def send_training_booked(record_id: int) -> int:
+    """Confirm a place on a training session: when, where, the joining link and its page."""
+    record = (
+        TrainingRecord.objects.select_related("user", "course", "session", "session__trainer")
+        .filter(pk=record_id, status=TrainingRecord.Status.BOOKED, session__isnull=False)
+        .first()
+    )
+    # Cancelled (or recorded) before the worker got to it: nothing to confirm.
+    if record is None or record.session is None:
+        return 0
+    session = record.session
+    start, end = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
+    when = f"{start:%A %-d %B %Y, %H:%M}–{end:%H:%M}"
+    if start.date() != end.date():
+        when = f"{start:%A %-d %B %Y, %H:%M} to {end:%A %-d %B %Y, %H:%M}"
+    return send_email(
+        to=[record.user.email],
+        reply_to=[session.trainer.email] if session.trainer else None,
+        subject=f"Your place at {record.course.name} on {start:%-d %B %Y}",
+        template="accounts/email/training_booked.txt",
+        context={
+            "record": record,
+            "session": session,
+            "when": when,
+            "session_url": settings.SITE_URL + session.get_absolute_url(),
+        },
+        kind=TRAINING_BOOKED,
+        once=f"{TRAINING_BOOKED}:{record.pk}",
+    )
 
 
 @email_task()

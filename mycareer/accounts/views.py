@@ -366,7 +366,10 @@ def training_session(request, pk: int):
         try:
             if do == "book":
                 services.training_book(session=session, user=request.user, by=request.user)
-                messages.success(request, "You are booked on this session.")
+                messages.success(
+                    request,
+                    "You are booked on this session: a confirmation is on its way by email.",
+                )
                 return redirect(session)
             if do == "cancel" and mine is not None:
                 services.training_cancel(record=mine, by=request.user)

@@ -266,6 +266,26 @@ def test_a_session_starting_in_the_past_is_refused_and_what_was_typed_is_kept(cl
 
 
 @pytest.mark.django_db
+def test_an_online_session_is_scheduled_with_its_joining_link(client, persona):
+    client.force_login(persona("admin"))
+    starts = timezone.localtime() + datetime.timedelta(days=3)
+    response = client.post(
+        reverse("accounts:training_session_create"),
+        {
+            "course": TrainingCourse.objects.get(code=TrainingCourse.OPERATOR).pk,
+            "kind": "ad_hoc",
+            "starts_at": starts.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (starts + datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            "place": "Online",
+            "online_url": "https://teams.example.ac.uk/careers/t",
+            "capacity": "10",
+        },
+    )
+    assert response.status_code == 302
+    assert TrainingSession.objects.get().online_url == "https://teams.example.ac.uk/careers/t"
+
+
+@pytest.mark.django_db
 def test_a_session_that_has_started_saves_unchanged_but_not_moved_into_the_past(persona):
     """An edit form keeps a start that has passed; only a new start is checked."""
     started = TrainingSessionFactory(starts_at=timezone.now() - datetime.timedelta(hours=1))
