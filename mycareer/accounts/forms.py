@@ -6,6 +6,7 @@ from mycareer.accounts.notifications import notification_kinds
 from mycareer.accounts.selectors import staff_named
 from mycareer.accounts.services import training_session_check_start
 from mycareer.core.forms import (
+    BoundedIntegerField,
     IdsChoiceField,
     LocalDateTimeInput,
     SingleLineField,
@@ -25,9 +26,24 @@ class AccessRevokeForm(forms.Form):
     note = forms.CharField(label="Reason", max_length=300, required=False)
 
 
+# More than any room holds, or any trainer takes online.
+MAX_TRAINING_PLACES = 1_000
+
+
 class TrainingSessionForm(forms.ModelForm):
     starts_at = forms.DateTimeField(label="Starts", widget=LocalDateTimeInput())
     ends_at = forms.DateTimeField(label="Ends", widget=LocalDateTimeInput())
+    capacity = BoundedIntegerField(
+        label="Capacity",
+        min_value=1,
+        max_value=MAX_TRAINING_PLACES,
+        initial=20,
+        help_text=f"The number of places, up to {MAX_TRAINING_PLACES:,}.",
+        error_messages=dict.fromkeys(
+            ("min_value", "max_value"),
+            f"Capacity must be a number of places from 1 to {MAX_TRAINING_PLACES:,}.",
+        ),
+    )
     online_url = forms.URLField(
         label="Joining link (online sessions)",
         required=False,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import django.forms
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.forms.renderers import Jinja2
 from django.utils.functional import cached_property
@@ -75,12 +76,23 @@ class SingleLineField(forms.CharField):
 
 
 class BoundedIntegerField(forms.IntegerField):
-    """An IntegerField that never lets a number through that the database cannot hold."""
+    """An IntegerField that never lets a number through that the database cannot hold,
+    and says its limits in plain figures ("Enter a number from 1 to 1,000."), where
+    Django's words named the database's ("less than or equal to 9223372036854775807")."""
 
     def __init__(self, *, min_value=None, max_value=None, **kwargs):
+        given = set(kwargs.get("error_messages") or {})
         max_value = MAX_INTEGER if max_value is None else min(max_value, MAX_INTEGER)
+        low = min_value is not None
         min_value = -MAX_INTEGER if min_value is None else max(min_value, -MAX_INTEGER)
         super().__init__(min_value=min_value, max_value=max_value, **kwargs)
+        limits = (
+            f"Enter a number from {min_value:,} to {max_value:,}."
+            if low
+            else f"Enter a number up to {max_value:,}."
+        )
+        for code in {"min_value", "max_value"} - given:
+            self.error_messages[code] = limits
 
 
 def bounded_int(
@@ -286,12 +298,30 @@ def add_validation_error(form: forms.BaseForm, error: forms.ValidationError) -> 
 
 
 def bounded_formfield(db_field, **kwargs):
-    """ModelForm `Meta.formfield_callback`: relations become Id(s)ChoiceField."""
+    """ModelForm `Meta.formfield_callback`: relations become Id(s)ChoiceField, and whole
+    numbers a BoundedIntegerField within the column's validators (its own limits, else the
+    database's), which says them in plain figures."""
     if isinstance(db_field, models.ManyToManyField):
         kwargs.setdefault("form_class", IdsChoiceField)
     elif isinstance(db_field, models.ForeignKey):
         kwargs.setdefault("form_class", IdChoiceField)
+    elif isinstance(db_field, models.IntegerField) and not db_field.choices:
+        kwargs.setdefault("form_class", BoundedIntegerField)
+        highs = _limits(db_field, MaxValueValidator)
+        lows = _limits(db_field, MinValueValidator)
+        if highs:
+            kwargs.setdefault("max_value", min(highs))
+        if lows:
+            kwargs.setdefault("min_value", max(lows))
     return db_field.formfield(**kwargs)
+
+
+def _limits(db_field, kind) -> list[int]:
+    return [
+        v.limit_value
+        for v in db_field.validators
+        if isinstance(v, kind) and isinstance(v.limit_value, int)
+    ]
 
 
 def typed_number_field(noun: str) -> forms.RegexField:

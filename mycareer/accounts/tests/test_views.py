@@ -286,6 +286,29 @@ def test_an_online_session_is_scheduled_with_its_joining_link(client, persona):
 
 
 @pytest.mark.django_db
+def test_a_capacity_of_twenty_digits_is_refused_in_plain_words(client, persona):
+    client.force_login(persona("admin"))
+    starts = timezone.localtime() + datetime.timedelta(days=3)
+    response = client.post(
+        reverse("accounts:training_session_create"),
+        {
+            "course": TrainingCourse.objects.get(code=TrainingCourse.OPERATOR).pk,
+            "kind": "annual",
+            "starts_at": starts.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (starts + datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            "place": "Room 42",
+            "capacity": "9" * 20,
+        },
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Capacity must be a number of places from 1 to 1,000." in body
+    assert "9223372036854775807" not in body
+    assert 'value="Room 42"' in body
+    assert not TrainingSession.objects.exists()
+
+
+@pytest.mark.django_db
 def test_a_session_that_has_started_saves_unchanged_but_not_moved_into_the_past(persona):
     """An edit form keeps a start that has passed; only a new start is checked."""
     started = TrainingSessionFactory(starts_at=timezone.now() - datetime.timedelta(hours=1))

@@ -137,3 +137,28 @@ def test_a_capacity_too_big_for_the_database_is_a_form_error(client, persona):
     response = client.post(reverse("bookings:settings", args=[event.pk]), {"capacity": HUGE})
     assert response.status_code == 200
     assert "capacity" in response.context["form"].errors
+
+
+@pytest.mark.django_db
+def test_a_number_too_big_in_a_model_form_names_the_fields_own_limit(cast):
+    """A model form's whole numbers said "Ensure this value is less than or equal to
+    9223372036854775807.", the database's limit; the column's own, in plain figures."""
+    from mycareer.bookings.forms import PolicyForm
+    from mycareer.bookings.models import NoShowPolicy
+
+    form = PolicyForm(
+        {"enabled": "on", "no_shows": HUGE, "window_weeks": "0", "ban_weeks": "4"},
+        instance=NoShowPolicy(pk=1),
+    )
+    assert not form.is_valid()
+    assert form.errors["no_shows"] == ["Enter a number from 1 to 20."]
+    assert form.errors["window_weeks"] == ["Enter a number from 1 to 52."]
+
+
+def test_a_bounded_number_without_a_lower_limit_says_only_its_upper_one():
+    from mycareer.core.forms import MAX_INTEGER, BoundedIntegerField
+
+    field = BoundedIntegerField(label="Shift")
+    with pytest.raises(ValidationError) as refused:
+        field.clean(HUGE)
+    assert refused.value.messages == [f"Enter a number up to {MAX_INTEGER:,}."]

@@ -634,7 +634,7 @@ def test_the_free_slot_finder_proposes_and_moves(client, tom, mech_draft):
     assert client.post(url, {"starts_at": "soon", "ends_at": "later"}).status_code == 302
     assert "Check the year" in client.get(f"{url}?week=9999-12-31&duration=60").content.decode()
     bad = client.get(f"{url}?week=never&duration=5").content.decode()
-    assert "Enter a valid date" in bad and "greater than or equal to 15" in bad
+    assert "Enter a valid date" in bad and "Enter a number from 15 to 480." in bad
 
 
 def test_cancelling_needs_a_reason(client, tom, mech_published):
@@ -834,7 +834,7 @@ def test_a_bad_number_of_places_keeps_everything_typed_and_saves_nothing(client,
     )
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Number of places: Ensure this value is less than or equal to 100000." in body
+    assert "Number of places: Enter a number from 0 to 100,000." in body
     assert 'value="Careers in rail"' in body and "All about rail." in body
     assert not Event.objects.filter(title="Careers in rail").exists()
 
