@@ -300,6 +300,7 @@ ACCOUNT_FORMS = {
     # Staff and students who sign in through the university may not make a password.
     "set_password": "mycareer.accounts.forms.SetPasswordForm",
     "change_password": "mycareer.accounts.forms.ChangePasswordForm",
+    "reset_password_from_key": "mycareer.accounts.forms.ResetPasswordKeyForm",
 }
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}

@@ -1,5 +1,9 @@
+from allauth.account import fields as allauth_fields
 from allauth.account import forms as allauth_forms
 from django import forms
+from django.contrib.auth import password_validation
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from mycareer.accounts.models import AccessLevel, TrainingCourse, TrainingSession, User
 from mycareer.accounts.notifications import notification_kinds
@@ -205,6 +209,27 @@ class StaffProfileForm(StaleEditGuard, forms.ModelForm):
         return sorted(code for code, _ in self.fields["receive"].choices if code not in chosen)
 
 
+def password_help() -> SafeString:
+    """What the password validators ask, as a list: each rule escaped, the list markup ours.
+
+    The library's fields carry Django's list as a lazy plain string, which the form's
+    field template rightly escapes like any help text: the page showed "<ul><li>…".
+    """
+    rules = password_validation.password_validators_help_texts()
+    items = format_html_join("", "<li>{}</li>", ((rule,) for rule in rules))
+    return format_html("<ul>{}</ul>", items) if rules else SafeString("")
+
+
+class _PasswordHelpAsList:
+    """The new password's help reads as the list of rules it is."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, allauth_fields.SetPasswordField):
+                field.help_text = password_help()
+
+
 class _NoPasswordThroughUniversity:
     """Staff and students who sign in through the university have no MyCareer password."""
 
@@ -216,11 +241,19 @@ class _NoPasswordThroughUniversity:
         return super().clean()
 
 
-class SetPasswordForm(_NoPasswordThroughUniversity, allauth_forms.SetPasswordForm):
+class SetPasswordForm(
+    _PasswordHelpAsList, _NoPasswordThroughUniversity, allauth_forms.SetPasswordForm
+):
     pass
 
 
-class ChangePasswordForm(_NoPasswordThroughUniversity, allauth_forms.ChangePasswordForm):
+class ChangePasswordForm(
+    _PasswordHelpAsList, _NoPasswordThroughUniversity, allauth_forms.ChangePasswordForm
+):
+    pass
+
+
+class ResetPasswordKeyForm(_PasswordHelpAsList, allauth_forms.ResetPasswordKeyForm):
     pass
 
 

@@ -156,6 +156,37 @@ def test_a_password_reset_email_links_to_a_page_that_sets_the_password(
     assert User.objects.get(email="employer@demo-employer.com").check_password("A-new-Password-77")
 
 
+RULES = "<ul><li>Your password can’t be too similar to your other personal information.</li>"
+
+
+@pytest.mark.django_db
+def test_the_new_password_help_reads_as_a_list_on_each_page_that_sets_one(
+    client, cast, mailoutbox, site
+):
+    """The reset page showed "<ul><li>Your password can't be too similar…" as text."""
+    client.post(reverse("account_reset_password"), {"email": "employer@demo-employer.com"})
+    [reset] = [link for link in links(mailoutbox[0].body) if "/password/reset/key/" in link]
+    page = client.get(path_of(reset), follow=True).content.decode()
+    assert "Choose a new password" in page
+    assert RULES in page
+    assert "&lt;ul&gt;" not in page and "&lt;li&gt;" not in page
+    client.force_login(User.objects.get(email="employer@demo-employer.com"))
+    page = client.get(reverse("account_change_password")).content.decode()
+    assert RULES in page
+    assert "&lt;ul&gt;" not in page
+
+
+def test_other_help_text_is_still_escaped():
+    from django import forms
+
+    class Form(forms.Form):
+        name = forms.CharField(help_text="<b>Bold</b> & <script>x</script>")
+
+    html = Form()["name"].as_field_group()
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; &lt;script&gt;" in html
+    assert "<script>" not in html
+
+
 @pytest.mark.django_db
 def test_a_reset_for_an_unknown_address_points_employers_to_registration(
     client, cast, mailoutbox, site

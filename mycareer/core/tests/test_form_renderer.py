@@ -61,7 +61,7 @@ def test_a_field_group_has_its_label_help_and_errors():
     html = form["score_min"].as_field_group()
     assert '<div class="field field--error">' in html
     assert '<label for="id_score_min">Engagement score at least</label>' in html
-    assert '<span class="helptext" id="id_score_min_helptext">0 to 100:' in html
+    assert '<div class="helptext" id="id_score_min_helptext">0 to 100:' in html
     assert re.search(r'<ul class="errorlist" id="id_score_min_error"><li>[^<]+100', html)
     # The input names both, so a screen reader reads the error with the field.
     described = re.search(r'<input[^>]*aria-describedby="([^"]+)"', html).group(1).split()
