@@ -1,5 +1,6 @@
 """Reads: who may book and why not, the booking panel, lists, reports, feeds, timelines."""
 
+import dataclasses
 import datetime
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
@@ -728,12 +729,35 @@ class ReportRow:
     waiting: int = 0
 
 
+# Groups of fewer people than this are combined in what employers receive: "Year 4: 1
+# booked, 1 attended" beside the programme and faculty rows can name the student.
+SMALLEST_GROUP = 5
+COMBINED_LABEL = f"Other groups (each under {SMALLEST_GROUP} people), combined"
+
+
 @dataclass
 class AttendanceReport:
     event: Event
     counts: Counts
     closed: bool
     sections: dict[str, list[ReportRow]]
+
+    def for_employers(self) -> "AttendanceReport":
+        """The same figures with each section's small groups combined into one row."""
+        sections = {}
+        for name, rows in self.sections.items():
+            kept = [r for r in rows if r.booked + r.waiting >= SMALLEST_GROUP]
+            small = [r for r in rows if r.booked + r.waiting < SMALLEST_GROUP]
+            if small:
+                combined = ReportRow(label=COMBINED_LABEL)
+                for row in small:
+                    combined.booked += row.booked
+                    combined.attended += row.attended
+                    combined.no_shows += row.no_shows
+                    combined.waiting += row.waiting
+                kept.append(combined)
+            sections[name] = kept
+        return dataclasses.replace(self, sections=sections)
 
     @property
     def waiting_total(self) -> int:

@@ -365,7 +365,7 @@ def send_employer_report(report_id: int) -> int:
     if report.sent_at is not None:
         return 0
     event = report.event
-    figures = attendance_report(event)
+    figures = attendance_report(event).for_employers()
     attachment = report_csv(figures)
     sent = 0
     for contact in report.contacts.all():

@@ -741,6 +741,7 @@ def report(request, event_id: int):
         {
             "event": event,
             "figures": selectors.attendance_report(event),
+            "smallest_group": selectors.SMALLEST_GROUP,
             "contacts": contacts,
             "form": form,
             "reports": selectors.reports_of(event),

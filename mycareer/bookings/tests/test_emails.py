@@ -138,9 +138,15 @@ def test_no_show_follow_up_employer_report_and_restriction_emails(
     body = report.get_body(preferencelist=("plain",)).get_content()
     assert "Booked:                 4" in body and "Attended:               2" in body
     assert "Thanks!" in body
+    # Four people: every group is under five, so each table is one combined row (a year
+    # of one person beside their programme could name them).
+    combined = "Other groups (each under 5 people), combined: 4 booked, 2 attended"
+    assert body.count(combined) == 3
+    assert ": 1 booked" not in body
     kind, csv = attachments(report)["attendance.csv"]
     assert kind == "text/csv"
     assert b"Did not attend,2" in csv
+    assert b",1,1,0,0" not in csv and b",1,0,1,0" not in csv
     for person in (came, missed, *cohort):
         assert person.full_name not in body and person.full_name.encode() not in csv
 

@@ -1004,3 +1004,14 @@ def test_the_report_counts_without_names(tom, people, held_event, cast):
     assert years == {"Year 2": 1, "Year 3": 3}
     text = str(selectors.report_csv_rows(report))
     assert all(s.full_name not in text for s in people + others)
+    # What employers receive combines each table's groups of under five (with the
+    # waiting list): the one BSc student in year 2 is no longer a row of their own.
+    sent = selectors.attendance_report(held_event).for_employers()
+    combined = selectors.COMBINED_LABEL
+    faculties = {r.label: (r.booked, r.waiting) for r in sent.sections["Faculty"]}
+    assert faculties == {"Faculty of Engineering and Physical Sciences": (4, 1)}
+    programmes = {r.label: (r.booked, r.attended) for r in sent.sections["Degree programme"]}
+    assert programmes == {combined: (4, 1)}
+    assert {r.label for r in sent.sections["Year of study"]} == {combined}
+    # The staff's own report keeps every group.
+    assert len(selectors.attendance_report(held_event).sections["Year of study"]) == 2
