@@ -110,7 +110,10 @@ def test_an_event_edited_after_its_clash_was_accepted_is_not_asked_again(
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text(f"{title} is saved.")
     expect(page.get_by_label("Reason for going ahead despite the clashes")).to_have_count(0)
-    expect(page.get_by_role("region", name="Booking")).to_contain_text("25 places left")
+    # This week's Monday talk: ahead of us early in the week, over by the weekend.
+    expect(page.get_by_role("region", name="Booking")).to_contain_text(
+        re.compile(r"25 places left|0 of 25 places booked")
+    )
     assert ClashOverride.objects.filter(event=event).count() == accepted
     assert BookingSettings.objects.get(event=event).capacity == 25
     run_worker()

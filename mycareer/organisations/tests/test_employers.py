@@ -177,6 +177,8 @@ def test_invitations_are_emailed_and_let_a_colleague_join(
     link = next(line for line in message.get_content().splitlines() if "invite=" in line)
     token = link.split("invite=")[1].strip()
     client.logout()
+    opened = client.get(f"{reverse('employer:register')}?invite={token}").content.decode()
+    assert "<title>Join Brightwave Digital" in opened  # the tab says what the page does
     response = client.post(
         reverse("employer:register"),
         {
