@@ -256,6 +256,26 @@ def test_the_demo_administrator_logs_in_with_password_and_authenticator_code(cli
 
 
 @pytest.mark.django_db
+def test_an_employer_changes_their_password_from_their_home_page(client, cast):
+    """Nothing linked to the password change, and the page was the sign-in library's own."""
+    log_in(client, "employer@demo-employer.com", DEMO_PASSWORD)
+    assert reverse("account_change_password") in client.get("/").content.decode()
+    page = client.get(reverse("account_change_password"))
+    html = page.content.decode()
+    assert "<h1>Change your password</h1>" in html and "<ul>" in html  # the rules, a list
+    new = "a-Fresh-passphrase-42"
+    done = client.post(
+        reverse("account_change_password"),
+        {"oldpassword": DEMO_PASSWORD, "password1": new, "password2": new},
+    )
+    assert done.status_code == 302
+    client.post(reverse("account_logout"))
+    signed_in = log_in(client, "employer@demo-employer.com", new)
+    assert signed_in.status_code == 302
+    assert client.get("/").wsgi_request.user.email == "employer@demo-employer.com"
+
+
+@pytest.mark.django_db
 def test_an_employer_is_offered_two_step_sign_in_and_then_asked_for_a_code(client, cast):
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
