@@ -743,11 +743,25 @@ class AttendanceReport:
     sections: dict[str, list[ReportRow]]
 
     def for_employers(self) -> "AttendanceReport":
-        """The same figures with each section's small groups combined into one row."""
+        """The same figures with each section's small groups combined into one row.
+
+        The combined row is itself at least `SMALLEST_GROUP` people (the next smallest
+        groups join it until it is), so neither it nor, by subtracting from the totals,
+        any group inside it can be one person's figures.
+        """
+
+        def size(row: ReportRow) -> int:
+            return row.booked + row.waiting
+
         sections = {}
         for name, rows in self.sections.items():
-            kept = [r for r in rows if r.booked + r.waiting >= SMALLEST_GROUP]
-            small = [r for r in rows if r.booked + r.waiting < SMALLEST_GROUP]
+            kept = sorted(rows, key=size, reverse=True)
+            small: list[ReportRow] = []
+            while kept and (
+                size(kept[-1]) < SMALLEST_GROUP
+                or (small and sum(size(r) for r in small) < SMALLEST_GROUP)
+            ):
+                small.append(kept.pop())
             if small:
                 combined = ReportRow(label=COMBINED_LABEL)
                 for row in small:
@@ -755,7 +769,7 @@ class AttendanceReport:
                     combined.attended += row.attended
                     combined.no_shows += row.no_shows
                     combined.waiting += row.waiting
-                kept.append(combined)
+                kept = [*sorted(kept, key=lambda r: r.label), combined]
             sections[name] = kept
         return dataclasses.replace(self, sections=sections)
 

@@ -1015,3 +1015,19 @@ def test_the_report_counts_without_names(tom, people, held_event, cast):
     assert {r.label for r in sent.sections["Year of study"]} == {combined}
     # The staff's own report keeps every group.
     assert len(selectors.attendance_report(held_event).sections["Year of study"]) == 2
+
+
+def test_what_employers_receive_never_has_a_group_under_five_even_combined():
+    """One small group "combined" alone was its old row under a new label; two groups of
+    one made a combined row of two."""
+    from mycareer.bookings.selectors import COMBINED_LABEL, AttendanceReport, ReportRow
+
+    def years(*sizes):
+        rows = [ReportRow(label=f"Year {n}", booked=b) for n, b in enumerate(sizes, start=1)]
+        report = AttendanceReport(event=None, counts=None, closed=True, sections={"Y": rows})
+        return {r.label: r.booked for r in report.for_employers().sections["Y"]}
+
+    assert years(1, 6, 9, 1) == {"Year 3": 9, COMBINED_LABEL: 8}
+    assert years(9, 6, 1) == {"Year 1": 9, COMBINED_LABEL: 7}
+    assert years(9, 6, 5) == {"Year 1": 9, "Year 2": 6, "Year 3": 5}
+    assert years(2, 1) == {COMBINED_LABEL: 3}  # all of them: no more than the totals say
