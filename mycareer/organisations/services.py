@@ -594,8 +594,24 @@ def _merge_key_accounts(*, survivor, other, outcome: MergeOutcome) -> None:
 def _merge_contacts(*, survivor, other, outcome: MergeOutcome) -> None:
     """Move contacts; one with the same email as a survivor's contact is folded into it."""
     by_email = {c.email.lower(): c for c in survivor.contacts.exclude(email="")}
-    moved = folded = 0
+    moved = folded = held = 0
+    # Whoever registered a record nobody approved asks to join the live one: like anyone
+    # asking, they become its contact (and reach its bulk email) only when approved.
+    registrants = (
+        set(
+            EmployerMembership.objects.filter(organisation=other)
+            .exclude(status=EmployerMembership.Status.DECLINED)
+            .values_list("user_id", flat=True)
+        )
+        if _awaiting_approval(survivor, other)
+        else set()
+    )
     for contact in list(other.contacts.all()):
+        if contact.user_id in registrants and not merging.rows_left(contact):
+            optouts.keep_opt_outs_of([contact])
+            contact.delete()
+            held += 1
+            continue
         twin = by_email.get(contact.email.lower()) if contact.email else None
         if twin is None:
             contact.organisation = survivor
@@ -610,6 +626,11 @@ def _merge_contacts(*, survivor, other, outcome: MergeOutcome) -> None:
         folded += 1
     outcome.moved("contact moved", "contacts moved", moved)
     outcome.moved("contact merged by email", "contacts merged by email", folded)
+    outcome.moved(
+        "registrant's contact record left until they are approved",
+        "registrants' contact records left until they are approved",
+        held,
+    )
 
 
 def _fold_contact(*, keep: Contact, fold: Contact, outcome: MergeOutcome) -> None:

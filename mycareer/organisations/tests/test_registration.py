@@ -260,9 +260,12 @@ def test_merging_a_registration_nobody_approved_makes_its_registrant_ask_to_join
     registration.refresh_from_db()
     assert (registration.kind, registration.organisation) == ("join", brightwave)
     assert stranger not in administrators_of(brightwave)
+    # Not yet among its contacts (who are its people, and its bulk email's recipients).
+    assert not brightwave.contacts.filter(user=stranger).exists()
     # Approved, they join as a member: Brightwave already has its administrator.
     EmailAddress.objects.filter(user=stranger).update(verified=True)
     reg.registration_decide(registration=registration, approve=True, by=persona("manager"))
     membership.refresh_from_db()
     assert (membership.status, membership.is_admin) == ("active", False)
     assert RegistrationRequest.objects.get(pk=registration.pk).status == "approved"
+    assert brightwave.contacts.filter(user=stranger).exists()
