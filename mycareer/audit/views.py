@@ -80,10 +80,23 @@ def audit_list(request):
     else:
         entries = _filtered(form) if form.is_bound else audit_entries()
     ct, object_id = request.GET.get("ct", ""), request.GET.get("id", "")[:64]
-    if ct.isdigit() and len(ct) < 10 and object_id:
-        content_type = get_object_or_404(ContentType, pk=int(ct))
-        entries = entries.filter(content_type=content_type, object_id=object_id)
-        subject = f"{content_type.name} {object_id}"
+    if ct or object_id:
+        content_type = (
+            ContentType.objects.filter(pk=int(ct)).first()
+            if ct.isdigit() and len(ct) < 10 and object_id
+            else None
+        )
+        if content_type is None:
+            # A half or mistyped record link showed the whole trail as if it were its own.
+            form.add_error(
+                None,
+                "That link to one record's trail is incomplete or wrong: open the trail "
+                "from the record's own page.",
+            )
+            entries = AuditEntry.objects.none()
+        else:
+            entries = entries.filter(content_type=content_type, object_id=object_id)
+            subject = f"{content_type.name} {object_id}"
     page = Paginator(entries, 50, count_exactly=count_exactly_asked(request)).get_page(
         request.GET.get("page")
     )

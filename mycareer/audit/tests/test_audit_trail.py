@@ -119,6 +119,11 @@ def test_kinds_of_action_are_in_plain_words(client, persona, entries):
         ({"person": "x" * 500}, "at most 150 characters"),
         # A mistyped name showed the whole trail as if it were the filtered answer.
         ({"persn": "Grace"}, "The audit trail has a filter it does not know"),
+        # Half a record's link, or a wrong one, showed the whole trail too.
+        ({"ct": "abc", "id": "1"}, "incomplete or wrong"),
+        ({"ct": "28"}, "incomplete or wrong"),
+        ({"id": "18"}, "incomplete or wrong"),
+        ({"ct": "99999", "id": "1"}, "incomplete or wrong"),
     ],
 )
 def test_a_filter_it_cannot_use_is_refused_with_a_message(client, persona, entries, query, message):
