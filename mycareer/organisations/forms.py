@@ -377,11 +377,13 @@ class PreferencesForm(StaleEditGuard, forms.Form):
         super().__init__(data, initial=services.contact_email_choices(contact), guard=True)
         self.contact = contact
 
-    def save(self, *, method: str, by: User) -> list[str]:
-        """Record the choice; returns the kinds now received, in words."""
-        services.contact_set_email_choices(
+    def save(self, *, method: str, by: User) -> list[str] | None:
+        """Record the choice; returns the kinds now received, in words (None when the
+        choice was what was recorded already)."""
+        if not services.contact_set_email_choices(
             contact=self.contact, wanted=self.cleaned_data, method=method, by=by
-        )
+        ):
+            return None
         return [self.fields[name].label.lower() for name, on in self.cleaned_data.items() if on]
 
 

@@ -429,10 +429,12 @@ def contact_email_choices(contact: Contact) -> dict[str, bool]:
 @transaction.atomic
 def contact_set_email_choices(
     *, contact: Contact, wanted: dict[str, bool], method: str, by: User | None
-) -> None:
+) -> bool:
     """Record which kinds of bulk email a person receives, as they chose (`method` says
-    how: their own form, or staff on their request)."""
+    how: their own form, or staff on their request); whether anything changed."""
     before = contact_email_choices(contact)
+    if all(bool(wanted.get(p)) == before[p] for p in CHOSEN_PURPOSES):
+        return False
     if not any(before.values()) and any(wanted.values()):
         contact_opt_in(contact=contact, purpose=EmailOptOut.Purpose.ALL, by=by)
         before = contact_email_choices(contact)
@@ -444,6 +446,7 @@ def contact_set_email_choices(
             contact_opt_in(contact=contact, purpose=purpose, by=by)
         else:
             contact_opt_out(contact=contact, purpose=purpose, method=method, by=by)
+    return True
 
 
 @transaction.atomic

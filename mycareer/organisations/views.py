@@ -431,8 +431,9 @@ def contact_email(request, pk: int, contact_id: int):
     form = PreferencesForm(request.POST or None, contact=contact)
     if request.method == "POST" and form.is_valid():
         wanted = form.save(method=EmailOptOut.Method.STAFF, by=request.user)
-        messages.success(
+        saved(
             request,
+            wanted is not None,
             f"Recorded: {contact.full_name} receives {joined(wanted)}."
             if wanted
             else f"Recorded: {contact.full_name} receives no bulk email.",

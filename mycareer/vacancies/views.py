@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from mycareer.accounts.models import User
 from mycareer.accounts.permissions import AccessDenied, check_perm, why_not
+from mycareer.audit.selectors import was_recorded
 from mycareer.core.forms import (
     add_validation_error,
     already_saved,
@@ -119,7 +120,11 @@ def detail(request, pk: int):
         return render(request, "vacancies/detail.html", {"vacancy": vacancy})
     if (
         user.is_student
-        and vacancy.status in (Status.APPROVED, Status.CLOSED)
+        and (
+            vacancy.status in (Status.APPROVED, Status.CLOSED)
+            # Taken down once it was live; a draft withdrawn was never anyone's to see.
+            or was_recorded(vacancy, "vacancies.vacancy.withdrawn", previous=Status.APPROVED)
+        )
         and vacancy.organisation.status != Organisation.Status.PENDING
     ):
         # A student sent a link to an advert that was published: say why it does not open

@@ -130,7 +130,10 @@ def test_a_student_sees_only_approved_open_vacancies_of_active_organisations(cli
     # to them opened a "not found" that blamed the link).
     for vacancy in [hidden[i] for i in (0, 1, 2, 3, 6)]:
         assert client.get(vacancy.get_absolute_url()).status_code == 404, vacancy.title
+    live_then_withdrawn = VacancyFactory(title="Taken Down Role")
+    services.vacancy_withdraw(vacancy=live_then_withdrawn, by=persona("operator"))
     for vacancy, heading in [
+        (live_then_withdrawn, "This vacancy has closed"),
         (hidden[4], "This vacancy has closed"),
         (hidden[5], "This vacancy has closed"),
         (elsewhere, "This vacancy is for other students"),
