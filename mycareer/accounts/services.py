@@ -7,6 +7,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import ngettext
 
 from mycareer import audit
@@ -164,6 +165,24 @@ def training_book(
     existing = TrainingRecord.objects.filter(session=session, user=user).first()
     if existing is not None:
         return existing
+    other = (
+        TrainingRecord.objects.filter(
+            user=user,
+            course=session.course,
+            status=TrainingRecord.Status.BOOKED,
+            session__starts_at__gt=timezone.now(),
+        )
+        .select_related("session")
+        .first()
+    )
+    if other is not None and other.session is not None:
+        # A second place on the same course kept one from a colleague who needs it.
+        when = date_format(timezone.localtime(other.session.starts_at), "j F Y")
+        log_event(logger, "accounts.training.refused", reason="already_booked", user=user.pk)
+        raise ValidationError(
+            f"{'You are' if by == user else f'{user} is'} already booked on this training on "
+            f"{when}: cancel that place first to take this one."
+        )
     taken = TrainingRecord.objects.filter(session=session).count()
     if taken >= session.capacity:
         raise ValidationError("This session is full: choose another date.")
