@@ -701,13 +701,14 @@ def _merge_memberships(*, survivor, other, outcome: MergeOutcome) -> None:
     moved = kept_once = waiting = 0
     for membership in list(EmployerMembership.objects.filter(organisation=other)):
         twin = mine.get(membership.user_id)
-        if awaiting and membership.status != EmployerMembership.Status.DECLINED:
+        held = awaiting and membership.status != EmployerMembership.Status.DECLINED
+        if held:
             membership.status, membership.is_admin = EmployerMembership.Status.PENDING, False
             waiting += 1
         if twin is None:
             membership.organisation = survivor
             membership.save(update_fields=["organisation", "status", "is_admin"])
-            moved += 1
+            moved += 0 if held else 1  # counted once, as waiting
             continue
         twin.is_admin = twin.is_admin or membership.is_admin
         if _MEMBERSHIP_STRENGTH[membership.status] > _MEMBERSHIP_STRENGTH[twin.status]:

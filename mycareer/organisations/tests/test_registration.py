@@ -255,6 +255,7 @@ def test_merging_a_registration_nobody_approved_makes_its_registrant_ask_to_join
         survivor=brightwave, other=copy, keep={}, by=persona("manager")
     )
     assert summary["employer logins now waiting for approval to join"] == 1
+    assert "employer logins" not in summary  # counted once, as waiting
     membership = EmployerMembership.objects.get(user=stranger, organisation=brightwave)
     assert (membership.status, membership.is_admin) == ("pending", False)
     registration.refresh_from_db()
