@@ -184,6 +184,18 @@ def send_cancelled_by_staff(booking_id: int) -> int:
         booking,
         subject=f"Your place at {booking.event.title} has been cancelled",
         template="bookings/email/cancelled_by_staff.txt",
+        # The confirmation put the event in their calendar: this takes it out again.
+        attachments=[_cancelling_ics(booking)],
+    )
+
+
+def _cancelling_ics(booking: Booking) -> Attachment:
+    """The calendar file that removes a cancelled place's event from the student's calendar."""
+    sequence = calendar_sequence(booking, cancelled=True)
+    return (
+        "event-cancelled.ics",
+        event_ics(booking.event, sequence=sequence, cancel=True),
+        "text/calendar",
     )
 
 
@@ -213,15 +225,7 @@ def send_cancellation_confirmation(booking_id: int) -> int:
             subject=f"You cancelled your place at {event.title}",
             template="bookings/email/cancelled_by_student.txt",
             my_events_url=_my_events_url(),
-            attachments=[
-                (
-                    "event-cancelled.ics",
-                    event_ics(
-                        event, sequence=calendar_sequence(booking, cancelled=True), cancel=True
-                    ),
-                    "text/calendar",
-                )
-            ],
+            attachments=[_cancelling_ics(booking)],
             once=f"bookings.cancelled_by_student:{booking.pk}",
         )
         outcome = "sent" if sent else "already_sent"

@@ -182,8 +182,12 @@ def test_a_student_whose_place_staff_ended_is_told_and_one_who_ended_it_is_not(
     body = removed.get_body(preferencelist=("plain",)).get_content()
     assert "Dear Oliver," in body and "you will not be offered a place" in body
     # Mei cancelled her own place (given her from the list): no such email to her.
-    ended = [m["To"] for m in smtp_server.messages() if "has been cancelled" in m["Subject"]]
-    assert ended == [aisha.email]
+    ended = [m for m in smtp_server.messages() if "has been cancelled" in m["Subject"]]
+    assert [m["To"] for m in ended] == [aisha.email]
+    # Her calendar loses the event too: the file cancels what her confirmation added.
+    cancelling = Calendar.from_ical(attachments(ended[0])["event-cancelled.ics"][1])
+    assert cancelling["METHOD"] == "CANCEL"
+    assert [str(e["UID"]) for e in cancelling.walk("VEVENT")] == [event.ical_uid]
 
 
 @pytest.mark.django_db(transaction=True)
