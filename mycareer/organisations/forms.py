@@ -78,7 +78,8 @@ class ContactForm(SavedOnce, StaleEditGuard, forms.ModelForm):
         help_texts = {
             "email_consent": (
                 "Bulk email reaches a business contact unless they opt out. Untick this when "
-                "they withdraw their agreement: they are then opted out of all bulk email. "
+                "they withdraw their agreement: they are then opted out of all bulk email "
+                "(ticked again, that opt-out ends). "
                 "To stop only some kinds, change the bulk email they receive on their page."
             ),
         }

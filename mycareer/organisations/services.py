@@ -338,6 +338,9 @@ def contact_update(*, contact: Contact, by: User | None, **data) -> dict:
         contact_opt_out(
             contact=contact, purpose=EmailOptOut.Purpose.ALL, method=EmailOptOut.Method.STAFF, by=by
         )
+    elif changed.get("email_consent") == [False, True]:
+        # Given again, it ends the "no to all" (kinds they turned down one by one stay).
+        contact_opt_in(contact=contact, purpose=EmailOptOut.Purpose.ALL, by=by)
     if contact.visible_to_students != was_visible:
         if contact.visible_to_students:
             _check_shown_to_students(contact.organisation, by)

@@ -79,6 +79,11 @@ def test_withdrawn_agreement_stops_every_bulk_email(persona, tagged, filters):
     assert list(contact.opt_outs.values_list("purpose", "method", "recorded_by")) == [
         ("all", "staff", operator.pk)
     ]
+    # Given again, they receive it again: the two never say different things.
+    org_services.contact_update(contact=contact, by=operator, email_consent=True)
+    assert contact.email in [
+        c.email for c in recipient_list(contacts(filters), sender=mailer, purpose="events").included
+    ]
 
 
 def test_an_opt_out_is_the_addresss_whichever_record_it_came_through(persona, tagged, filters):
