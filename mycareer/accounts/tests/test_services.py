@@ -149,27 +149,16 @@ def test_seed_demo_is_idempotent(cast):
 
 
 @pytest.mark.django_db
-def test_one_place_on_a_course_at_a_time(persona, cast):
+def test_one_place_on_a_course_at_a_time(persona):
     """Booked on the 10th, one could book the 20th too, keeping a place from a colleague."""
-    from mycareer.accounts.models import TrainingCourse
+    from mycareer.accounts.tests.factories import TrainingSessionFactory
 
-    admin, untrained = cast["admin"], persona("untrained")
+    untrained = persona("untrained")
     TrainingRecord.objects.filter(user=untrained, status=TrainingRecord.Status.BOOKED).delete()
-    course = TrainingCourse.objects.get(code=TrainingCourse.OPERATOR)
-
-    def session(days: int):
-        start = timezone.now() + datetime.timedelta(days=days)
-        return services.training_session_create(
-            course=course,
-            kind="ad_hoc",
-            starts_at=start,
-            ends_at=start + datetime.timedelta(hours=2),
-            place="Room 1",
-            capacity=5,
-            by=admin,
-        )
-
-    first, second = session(5), session(15)
+    first, second = (
+        TrainingSessionFactory(starts_at=timezone.now() + datetime.timedelta(days=days))
+        for days in (5, 15)
+    )
     booked = services.training_book(session=first, user=untrained, by=untrained)
     with pytest.raises(ValidationError, match="You are already booked on this training"):
         services.training_book(session=second, user=untrained, by=untrained)
