@@ -228,6 +228,7 @@ def _new_event(organiser, organisation_id: int):
         unit=unit,
         starts_at=starts,
         ends_at=starts + datetime.timedelta(hours=1),
+        venue="Main Hall",
         organisations=[Organisation.objects.get(pk=organisation_id)],
         topics=["Graduate jobs", "Placements"],
         audience_units=[unit],

@@ -238,13 +238,13 @@ def _record_overrides(
 # Events ------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def _check_place(venue: str, online_url: str) -> None:
     """Students must know where to go: a venue, an online link, or both."""
     if not venue and not online_url:
         raise ValidationError({"venue": "Give a venue, an online link, or both."})
 
 
+@transaction.atomic
 def event_create(
     *,
     by: User | None,

@@ -136,6 +136,25 @@ def test_an_event_says_where_whichever_way_it_is_made(tom, monday):
 
 
 @pytest.mark.django_db
+def test_an_event_that_fails_half_way_is_not_made(tom, monday):
+    """The event, its organisers, topics and audience are made together or not at all."""
+    mech = unit("mech")
+    unsaved = type(mech)(code="nowhere", name="Nowhere")
+    with pytest.raises(ValueError):
+        services.event_create(
+            by=tom,
+            title="Half made",
+            venue="Room 1",
+            unit=mech,
+            starts_at=at(monday, 10),
+            ends_at=at(monday, 11),
+            topics=["Careers fairs"],
+            audience_units=[unsaved],
+        )
+    assert not Event.objects.filter(title="Half made").exists()
+
+
+@pytest.mark.django_db
 def test_naive_times_are_a_programming_error(tom, monday):
     with pytest.raises(ValueError, match="timezone-aware"):
         services.event_create(
