@@ -23,7 +23,7 @@ page's rows alone (`organisations.search.organisation_rows`).
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.core.cache import cache
@@ -103,7 +103,7 @@ class Paginator(DjangoPaginator):
         count_exactly: bool = False,
         in_order: Callable[[], QuerySet] | None = None,
         exact_count: Callable[[], int | None] | None = None,
-        page_rows: Callable[[QuerySet], QuerySet] | None = None,
+        page_rows: Callable[[QuerySet], Sequence] | None = None,
         **kwargs,
     ):
         super().__init__(object_list, per_page, **kwargs)

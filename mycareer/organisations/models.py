@@ -62,6 +62,11 @@ TOKEN_BASE = 2048
 TOKEN_FIRST = 0xE000
 
 
+def tags_in_order(names: Iterable[str]) -> list[str]:
+    """Tag names as every page lists them: by name, whatever their case."""
+    return sorted(names, key=str.casefold)
+
+
 def tag_token(tag_id: int) -> str:
     """The token of tag `tag_id` in the organisations' tag text."""
     digits = (tag_id // TOKEN_BASE**2, tag_id // TOKEN_BASE, tag_id)
@@ -220,7 +225,7 @@ class Organisation(models.Model):
             names = [tag.name for tag in brought["tag_list"]]
         else:
             names = split(brought["tag_names"])  # a KeyError: the query brought neither
-        return sorted(names, key=str.casefold)
+        return tags_in_order(names)
 
     @property
     def key_account_names(self) -> list[tuple[str, str]]:

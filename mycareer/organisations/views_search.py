@@ -48,7 +48,7 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
                 count_exactly=count_exactly_asked(request),
                 in_order=lambda: search_organisations(query, in_name_order=True),
                 exact_count=lambda: kept_count_of(query),
-                page_rows=lambda ids: organisation_rows(ids, query.sort),
+                page_rows=organisation_rows,
             ).get_page(request.GET.get("page")),
             save_form=save_form or SavedSearchForm(initial={"query": querystring}),
         )
