@@ -46,7 +46,7 @@ class FormRenderer(Jinja2):
                     Path(django.forms.__file__).parent / "jinja2",
                 ],
                 "NAME": "djangoforms",
-                "OPTIONS": {},
+                "OPTIONS": {"environment": "mycareer.core.jinja.environment"},
             }
         )
 

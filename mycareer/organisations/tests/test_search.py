@@ -1098,3 +1098,34 @@ def test_a_page_of_many_matches_is_read_in_name_order_within_the_query_budget(
     assert "organisations_organisation_fts" not in page_sql[0]
     assert "EXISTS" not in page_sql[0]
     assert '"tag_document"' in page_sql[0]
+
+
+def test_the_rows_drawn_by_jinja_escape_names_and_date_as_the_pages_do():
+    """The list's rows are a Jinja2 template inside a Django one: names escaped, dates
+    written by Django's own filter, the same as every other page."""
+    from django.template import Context, Template
+
+    from mycareer.organisations.search import OrganisationRow
+
+    row = OrganisationRow(
+        pk=7,
+        name="<script>alert(1)</script> & Sons",
+        status="archived",
+        sector=None,
+        size="small",
+        locations="",
+        tag_names="beta\x1fAlpha",
+        last_engaged_on=datetime.date(2026, 3, 5),
+        engagement_score=None,
+        unit="Engineering",
+        key_account_pairs=None,
+        multi_touch=True,
+    )
+    page = Template('{% load jinja %}{% jinja "organisations/search_rows.html" page=rows %}')
+    html = page.render(Context({"rows": [row]}))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Sons" in html
+    assert "<script>" not in html
+    assert '<time datetime="2026-03-05">5 Mar 2026</time>' in html
+    assert '<span class="tag">Alpha</span><span class="tag">beta</span>' in html
+    assert "Small (10–49)" in html and "Archived" in html and "Multi-touch" in html
+    assert 'href="/organisations/7/"' in html
