@@ -13,7 +13,7 @@ from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
 from mycareer.accounts.models import Unit
-from mycareer.core.aggregates import split, split_pairs
+from mycareer.core.aggregates import split
 from mycareer.core.fields import SingleLineCharField
 from mycareer.core.validators import validate_phone
 from mycareer.organisations.validators import validate_logo
@@ -226,12 +226,6 @@ class Organisation(models.Model):
         else:
             names = split(brought["tag_names"])  # a KeyError: the query brought neither
         return tags_in_order(names)
-
-    @property
-    def key_account_names(self) -> list[tuple[str, str]]:
-        """(unit, operator) of its key accounts by unit, from the one text a list page's
-        query brought (`key_account_pairs`, organisations.search.organisation_rows)."""
-        return sorted(split_pairs(vars(self)["key_account_pairs"]))
 
     def refresh_last_engaged(self) -> None:
         """Set `last_engaged_on` to the latest note's date: every change to notes calls it."""
