@@ -1,7 +1,49 @@
 """The student record feed in subject access and erasure."""
 
-from mycareer.audit.personal_data import Change, LetterEntry, PersonalDataHandler
+from django.contrib.auth import get_user_model
+
+from mycareer.audit.personal_data import ERASED_PERSON, Change, LetterEntry, PersonalDataHandler
 from mycareer.people.models import FeedImport, FeedRecord
+
+ERASED = "[erased]"
+
+
+def _summary_without(subject, summary: dict) -> dict:
+    """An import's kept summary without the person: the rows that named them keep their
+    row number and what changed, not who they were.
+
+    New and changed people and problems are recognised by email or stable id. A leaver is
+    kept by name only, so their name goes when no other login has it (a namesake's line
+    is not the person's to erase).
+    """
+    emails = subject.emails
+    ids = {u.university_id.strip().lower() for u in subject.users if u.university_id}
+    others = (
+        get_user_model()
+        .objects.exclude(pk__in=subject.user_ids)
+        .filter(full_name__in=[u.full_name for u in subject.users if u.full_name])
+        .values_list("full_name", flat=True)
+    )
+    names = {u.full_name.casefold() for u in subject.users if u.full_name} - {
+        name.casefold() for name in others
+    }
+    changes = [
+        {**row, "name": ERASED_PERSON, "email": ERASED}
+        if str(row.get("email", "")).strip().lower() in emails
+        else row
+        for row in summary.get("changes", [])
+    ]
+    problems = [
+        {**row, "who": ERASED} if str(row.get("who", "")).strip().lower() in emails | ids else row
+        for row in summary.get("problems", [])
+    ]
+    leaving = [
+        {**row, "name": ERASED_PERSON}
+        if str(row.get("name", "")).casefold() in names | emails
+        else row
+        for row in summary.get("leaving", [])
+    ]
+    return {**summary, "changes": changes, "problems": problems, "leaving": leaving}
 
 
 def _anonymise(subject, *, apply: bool, by=None) -> list[Change]:
@@ -19,8 +61,23 @@ def _anonymise(subject, *, apply: bool, by=None) -> list[Change]:
                 kept=True,
             )
         )
+    named = []
+    for upload in FeedImport.objects.exclude(counts={}).only("pk", "counts"):
+        counts = _summary_without(subject, upload.counts)
+        if counts != upload.counts:
+            named.append((upload.pk, counts))
+    if named:
+        changes.append(
+            Change(
+                "Summaries of student record files that named them",
+                "their name, email address and stable id replaced",
+                len(named),
+            )
+        )
     if apply:
         records.delete()
+        for pk, counts in named:
+            FeedImport.objects.filter(pk=pk).update(counts=counts)
     return changes
 
 

@@ -85,3 +85,17 @@ def test_a_file_with_nothing_new_but_an_erased_person_offers_nothing(zara_erased
     response = upload(client, [*ROWS, ZARA])
     page = client.get(response["Location"]).content.decode()
     assert "There is nothing to import" in page
+
+
+def test_erasure_takes_the_person_out_of_the_kept_summaries_of_earlier_imports(cast, persona):
+    """The import that made her, and the one that found her missing, named her."""
+    run([*ROWS, ZARA])
+    run(ROWS)  # she is missing from this one: listed among those leaving
+    zara = User.objects.get(university_id="zk42@uni")
+
+    personal_data_erase(subject=subject_from_ids([zara.pk], []), by=persona("admin"))
+
+    kept = json.dumps([i.counts for i in FeedImport.objects.order_by("pk")])
+    assert "zara" not in kept.lower() and "zk42" not in kept
+    # Everyone else's lines are as they were.
+    assert "s1@demo.ac.uk" in kept and "Ada Byron" in kept
