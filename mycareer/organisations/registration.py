@@ -125,11 +125,36 @@ def registration_risk(
 
 
 class AccountExists(Exception):  # noqa: N818 (an outcome, not an error of the caller)
-    """The address already has an account: the owner is emailed, the page says nothing."""
+    """The address already has an account: the owner is emailed, the page says nothing.
 
-    def __init__(self, email: str):
+    `repeat`: the same registration sent again (Register pressed twice, the browser sending
+    the form again): the confirmation email is already on its way, and a second email
+    saying the address has an account would only confuse them.
+    """
+
+    def __init__(self, email: str, *, repeat: bool = False):
         super().__init__(email)
         self.email = email
+        self.repeat = repeat
+
+
+# How long after registering the same form again counts as the same registration.
+REPEAT_WITHIN = datetime.timedelta(minutes=10)
+
+
+def _registered_again(user: User, password: str) -> bool:
+    """Whether this is the registration that just made `user`, sent again.
+
+    The password is checked whatever the outcome, so that the answer takes as long as
+    making an account does (the password hash) and says nothing about the address.
+    """
+    same_password = user.check_password(password)
+    return (
+        same_password
+        and user.kind == User.Kind.EMPLOYER
+        and timezone.now() - user.date_joined < REPEAT_WITHIN
+        and not email_confirmed(user)
+    )
 
 
 def joinable_organisations():
@@ -178,8 +203,9 @@ def employer_register(
             "This organisation cannot be joined: choose one of those listed, or register "
             "yours as a new organisation."
         )
-    if User.objects.filter(email__iexact=email).exists():
-        raise AccountExists(email)
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        raise AccountExists(email, repeat=_registered_again(existing, password))
     user = User(
         email=email, full_name=full_name, kind=User.Kind.EMPLOYER, job_title=job_title, phone=phone
     )

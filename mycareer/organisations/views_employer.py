@@ -6,7 +6,6 @@ from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.models import EmailAddress
 from allauth.account.utils import complete_signup
 from django.contrib import messages
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -161,10 +160,10 @@ def _register(request, form, data: dict, *, join, invitation):
         add_validation_error(form, error)
         return None
     except reg.AccountExists as exists:
-        # As long as making an account takes (the password hash), and the same answer.
-        make_password(data["password1"])
+        # The same answer as a new account (the service took as long, checking the password).
         adapter = get_account_adapter(request)
-        adapter.send_account_already_exists_mail(exists.email)
+        if not exists.repeat:
+            adapter.send_account_already_exists_mail(exists.email)
         adapter.add_message(
             request,
             messages.INFO,

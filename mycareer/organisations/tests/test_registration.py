@@ -164,6 +164,25 @@ def test_registering_an_existing_address_looks_the_same_and_emails_its_owner(
     assert "https://mycareer.example.ac.uk/accounts/password/reset/" in message.body
 
 
+def test_register_pressed_twice_sends_the_confirmation_only(client, cast, mailoutbox):
+    """The second press is the same registration: no email saying the address is taken."""
+    first = client.post(REGISTER, form())
+    again = client.post(REGISTER, form())
+    assert (again.status_code, again["Location"]) == (first.status_code, first["Location"])
+    assert User.objects.filter(email="kim@kittiwake.studio").count() == 1
+    assert RegistrationRequest.objects.filter(user__email="kim@kittiwake.studio").count() == 1
+    assert [m.subject for m in mailoutbox] == [
+        "[MyCareer] Confirm your email address to complete your registration"
+    ]
+
+
+def test_registering_again_with_another_password_still_tells_the_owner(client, cast, mailoutbox):
+    """Not the same form sent twice: someone else may be trying the address."""
+    client.post(REGISTER, form())
+    client.post(REGISTER, form(password1="another-Password-8", password2="another-Password-8"))
+    assert [m.subject for m in mailoutbox][-1] == "[MyCareer] You already have a MyCareer account"
+
+
 def test_a_phone_number_of_twenty_digits_is_refused_keeping_what_was_typed(client, cast):
     before = (User.objects.count(), RegistrationRequest.objects.count())
     response = client.post(REGISTER, form(phone="12345678901234567890"))
