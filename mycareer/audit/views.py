@@ -161,6 +161,21 @@ def _subject(request, data):
     return subject
 
 
+def _erased_already(request, subject):
+    """The report of the person's erasure, once every record chosen is erased (the same
+    erasure confirmed again, in a second tab or by pressing twice); None until then."""
+    done = erasure_of(subject)
+    if done is None:
+        return None
+    messages.info(
+        request,
+        f"This person was erased on {date_format(timezone.localtime(done.at), 'j F Y')} at "
+        f"{date_format(timezone.localtime(done.at), 'H:i')}: there is nothing more to do. "
+        "This is the report.",
+    )
+    return redirect(reverse("audit:erasure_report", args=[done.pk]))
+
+
 def _records_query(subject) -> str:
     return urlencode(
         [("user", pk) for pk in subject.user_ids] + [("contact", pk) for pk in subject.contact_ids]
@@ -263,20 +278,16 @@ def erasure(request):
             request, "You cannot erase your own login: ask another administrator to do it."
         )
         return redirect("audit:privacy")
-    if done := erasure_of(subject):
-        messages.info(
-            request,
-            f"This person was erased on {date_format(timezone.localtime(done.at), 'j F Y')} at "
-            f"{date_format(timezone.localtime(done.at), 'H:i')}: there is nothing more to do. "
-            "This is the report.",
-        )
-        return redirect(reverse("audit:erasure_report", args=[done.pk]))
+    if erased := _erased_already(request, subject):
+        return erased
     review = review_erasure(subject)
     if request.method == "GET":
         return _review_page(request, subject, review)
     known = {m.id for m in review.matches}
     ticked = set(request.POST.getlist("match")[:MOST_MENTIONS]) & known
     if request.POST.get("digest") != review.digest:
+        if erased := _erased_already(request, subject):
+            return erased  # "Erase" pressed twice: the first press erased them meanwhile
         messages.warning(
             request,
             "Something changed since you started the review: check the mentions again.",
@@ -300,6 +311,8 @@ def erasure(request):
             subject=subject, by=request.user, selected=ticked, digest=review.digest
         )
     except StaleReview:
+        if erased := _erased_already(request, subject):
+            return erased  # "Erase" pressed twice: the first press erased them meanwhile
         messages.warning(
             request, "Something changed while you confirmed: check the mentions again."
         )

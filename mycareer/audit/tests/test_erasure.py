@@ -560,6 +560,37 @@ def test_the_administrator_reviews_unticks_confirms_and_reads_the_report(client,
     assert AuditEntry.objects.filter(action="audit.personal_data.erased").count() == 1
 
 
+def test_erase_pressed_twice_shows_the_report_not_a_failed_review(
+    client, grace, persona, monkeypatch
+):
+    """The second press arrives while the first is erasing: it finds the records changed
+    under it, because the first press erased them. That is done, not a failure."""
+    from mycareer.audit import views
+
+    client.force_login(persona("admin"))
+    url = reverse("audit:erase")
+    review = client.get(url, _records(grace["contact"])).context["review"]
+    data = {
+        **_records(grace["contact"]),
+        "digest": review.digest,
+        "match": sorted(review.default_selection()),
+        "step": "erase",
+        "confirm": "ERASE",
+    }
+    real = views.personal_data_erase
+
+    def first_press_wins(*, subject, **kwargs):
+        real(subject=subject_from_ids([], subject.contact_ids), by=persona("admin"))
+        raise StaleReview("The records changed after the review.")
+
+    monkeypatch.setattr(views, "personal_data_erase", first_press_wins)
+    second = client.post(url, data, follow=True)
+    entry = AuditEntry.objects.get(action="audit.personal_data.erased")
+    assert second.redirect_chain[-1][0] == reverse("audit:erasure_report", args=[entry.pk])
+    assert "This person was erased on" in second.content.decode()
+    assert "Something changed" not in second.content.decode()
+
+
 def test_the_report_says_which_backups_still_hold_the_erased_details(
     client, grace, persona, settings, tmp_path
 ):
