@@ -142,6 +142,24 @@ def test_members_and_strangers_cannot_change_who_signs_in(
     assert not ravi.is_admin and mine.is_admin
 
 
+def test_a_member_is_told_when_nobody_can_change_the_profile(
+    client, laura, brightwave, ravi, persona
+):
+    """Its only administrator erased at their request: the page named nobody ("You see the
+    profile as a member:  can change it.")."""
+    from mycareer.audit.personal_data import subject_from_ids
+    from mycareer.audit.services import personal_data_erase
+
+    personal_data_erase(subject=subject_from_ids([laura.pk], []), by=persona("admin"))
+    client.force_login(ravi.user)
+    page = client.get(reverse("employer:profile")).content.decode()
+    assert ": can change it" not in page and ":  can change it" not in page
+    assert (
+        f"{brightwave.name} has no administrator on MyCareer just now, so nobody can change "
+        "it: ask the Careers Centre."
+    ) in page
+
+
 def test_a_member_sees_the_profile_they_were_promised_but_does_not_change_it(
     client, laura, brightwave, ravi
 ):
