@@ -234,10 +234,17 @@ def access_edit(request, user_id: int):
     if request.method == "POST":
         if request.POST.get("do") == "grant" and grant_form.is_valid():
             level = AccessLevel(grant_form.cleaned_data["level"])
-            services.access_grant(
-                user=person, level=level, by=request.user, note=grant_form.cleaned_data["note"]
-            )
-            messages.success(request, f"{person} now has the {level.label} level.")
+            note = grant_form.cleaned_data["note"]
+            granted = services.access_grant(user=person, level=level, by=request.user, note=note)
+            if grant is not None and granted.pk == grant.pk:
+                # The level they have: nothing is granted, so nothing (nor the reason) is kept.
+                messages.info(
+                    request,
+                    f"{person} already has the {level.label} level: nothing was changed"
+                    + (", and the reason was not recorded." if note else "."),
+                )
+            else:
+                messages.success(request, f"{person} now has the {level.label} level.")
             return redirect("accounts:access_edit", user_id=person.pk)
         if request.POST.get("do") == "revoke" and revoke_form.is_valid():
             if services.access_revoke(

@@ -66,6 +66,24 @@ def test_administrator_grants_a_level_through_the_page(client, persona):
 
 
 @pytest.mark.django_db
+def test_granting_the_level_they_have_says_nothing_changed(client, persona):
+    """It said "now has the Viewer level", and the reason typed was silently not kept."""
+    client.force_login(persona("admin"))
+    viewer = persona("viewer")
+    url = reverse("accounts:access_edit", args=[viewer.pk])
+    before = list(AccessGrant.objects.filter(user=viewer).values_list("pk", "note"))
+    page = client.post(
+        url, {"do": "grant", "level": AccessLevel.VIEWER, "note": "Trained"}, follow=True
+    ).content.decode()
+    assert "now has the Viewer level" not in page
+    assert (
+        f"{viewer} already has the Viewer level: nothing was changed, and the reason was not "
+        "recorded."
+    ) in html.unescape(page)
+    assert list(AccessGrant.objects.filter(user=viewer).values_list("pk", "note")) == before
+
+
+@pytest.mark.django_db
 def test_the_access_page_has_each_id_once_so_each_reason_label_names_its_own_box(client, persona):
     client.force_login(persona("admin"))
     page = client.get(reverse("accounts:access_edit", args=[persona("viewer").pk]))
