@@ -240,7 +240,7 @@ def edit(request, pk: int):
     # The form works on a copy, so the page keeps the saved title and status on errors.
     form = VacancyForm(request.POST or None, instance=copy.copy(vacancy), initial=initial)
     if request.method == "POST" and form.is_valid():
-        was = vacancy.status
+        was, waiting = vacancy.status, vacancy.pending_changes
         try:
             changed = services.vacancy_update(
                 vacancy=vacancy,
@@ -253,7 +253,11 @@ def edit(request, pk: int):
         else:
             vacancy.refresh_from_db()
             if was == Status.APPROVED and not as_staff:
-                if vacancy.has_pending_edit:
+                if vacancy.has_pending_edit and vacancy.pending_changes == waiting:
+                    messages.info(
+                        request, "Nothing was changed: your changes still wait for moderation."
+                    )
+                elif vacancy.has_pending_edit:
                     messages.success(
                         request,
                         "Your changes are sent for moderation. Students see the approved "

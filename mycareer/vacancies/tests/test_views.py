@@ -358,6 +358,22 @@ def test_editing_a_live_vacancy_sends_the_changes_for_moderation(client, employe
     assert 'value="£27,000 a year"' in client.get(url).content.decode()
 
 
+def test_waiting_changes_saved_again_unchanged_say_so(client, employer_a, live):
+    """It said "Your changes are sent for moderation" again, as if something had gone."""
+    client.force_login(employer_a)
+    url = reverse("vacancies:edit", args=[live.pk])
+    client.post(url, form_data(title="Junior Tester"))
+    live.refresh_from_db()
+    waiting = (live.pending_changes, live.pending_since)
+    data = as_post(form_fields(client.get(url).content.decode(), containing="title"))
+    again = client.post(url, data, follow=True)
+    page = html.unescape(again.content.decode())
+    assert "Nothing was changed: your changes still wait for moderation." in page
+    assert "Your changes are sent for moderation" not in page
+    live.refresh_from_db()
+    assert (live.pending_changes, live.pending_since) == waiting
+
+
 def test_withdrawing_through_the_page(client, employer_a, live):
     client.force_login(employer_a)
     url = reverse("vacancies:withdraw", args=[live.pk])
