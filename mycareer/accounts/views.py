@@ -199,7 +199,10 @@ def access_list(request):
     """Administrators: every member of staff with level, training and terms."""
     form = StaffFilterForm(request.GET or None)
     staff = selectors.staff_with_access()
-    if form.is_valid():
+    if form.is_bound and not form.is_valid():
+        # A level it does not know lists nobody, never everyone under the error.
+        staff = staff.none()
+    elif form.is_valid():
         if q := form.cleaned_data["q"]:
             staff = staff.filter(Q(full_name__icontains=q) | Q(email__icontains=q))
         level = form.cleaned_data["level"]

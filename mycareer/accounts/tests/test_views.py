@@ -230,6 +230,16 @@ def test_staff_list_query_count_does_not_grow_with_staff(
 
 
 @pytest.mark.django_db
+def test_a_level_the_staff_list_does_not_know_lists_nobody(client, persona):
+    """It showed the error above every member of staff, as if they matched."""
+    client.force_login(persona("admin"))
+    page = html.unescape(client.get(reverse("accounts:access_list"), {"level": "99"}).text)
+    assert "Select a valid choice. 99 is not one of the available choices." in page
+    assert "Nobody shown until the filter is corrected." in page
+    assert "Sam Whitfield" not in page and "Tom Bennett" not in page
+
+
+@pytest.mark.django_db
 def test_expiring_page_lists_people_whose_training_is_running_out(client, persona):
     client.force_login(persona("admin"))
     page = client.get(reverse("accounts:training_expiring")).content.decode()
