@@ -15,6 +15,7 @@ from mycareer.core.forms import (
     LocalDateTimeInput,
     SingleLineField,
     StaleEditGuard,
+    StrictFilterForm,
     add_validation_error,
     bounded_formfield,
 )
@@ -172,6 +173,26 @@ class StaffFilterForm(forms.Form):
         choices=[("", "Any level"), ("none", "No access"), *AccessLevel.choices],
         required=False,
     )
+
+
+class ExpiringFilterForm(StrictFilterForm, forms.Form):
+    """The training expiring page's period: a number it cannot read is refused, not
+    replaced by the usual 30 days under a heading the person may not read."""
+
+    FILTERS_OF = "The page"
+    DEFAULT_DAYS = 30
+
+    days = BoundedIntegerField(
+        label="Within how many days",
+        min_value=0,
+        max_value=365,
+        required=False,
+        initial=DEFAULT_DAYS,
+    )
+
+    def within_days(self) -> int:
+        days = self.cleaned_data.get("days")
+        return self.DEFAULT_DAYS if days is None else days
 
 
 class StaffProfileForm(StaleEditGuard, forms.ModelForm):

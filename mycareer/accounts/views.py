@@ -15,6 +15,7 @@ from mycareer.accounts.forms import (
     AccessGrantForm,
     AccessRevokeForm,
     AttendanceForm,
+    ExpiringFilterForm,
     StaffFilterForm,
     StaffProfileForm,
     TermsConfirmForm,
@@ -418,9 +419,16 @@ def training_session(request, pk: int):
 
 @require("mycareer.administer")
 def training_expiring(request):
-    days = min(bounded_int(request.GET.get("days"), default=30), 365)
+    form = ExpiringFilterForm(request.GET or None, strict=True)
+    if form.is_bound and not form.is_valid():
+        # Refused by name, and nobody listed: never the usual period under the error.
+        records = selectors.training_expiring(within_days=0).none()
+        days = None
+    else:
+        days = form.within_days() if form.is_bound else ExpiringFilterForm.DEFAULT_DAYS
+        records = selectors.training_expiring(within_days=days)
     return render(
         request,
         "accounts/training_expiring.html",
-        {"records": selectors.training_expiring(within_days=days), "days": days},
+        {"form": form, "records": records, "days": days},
     )

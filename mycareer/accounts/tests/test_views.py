@@ -249,6 +249,34 @@ def test_expiring_page_lists_people_whose_training_is_running_out(client, person
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "refusal"),
+    [
+        ("days=abc", "Enter a whole number."),
+        ("days=12345678901234567890", "Enter a number from 0 to 365."),
+        ("dayz=7", "The page has a filter it does not know"),
+    ],
+)
+def test_the_expiring_page_refuses_a_period_it_cannot_read(client, persona, query, refusal):
+    """It showed the usual 30 days, under a heading the person may not read."""
+    client.force_login(persona("admin"))
+    page = client.get(f"{reverse('accounts:training_expiring')}?{query}").content.decode()
+    assert refusal in page
+    assert "Nobody is shown until the period is corrected." in page
+    assert "Rachel Moore" not in page and "Sam Whitfield" not in page
+
+
+@pytest.mark.django_db
+def test_the_expiring_page_shows_the_period_asked_for(client, persona):
+    client.force_login(persona("admin"))
+    url = reverse("accounts:training_expiring")
+    first = client.get(url).content.decode()
+    assert "within 30 days" in first and 'value="30"' in first
+    page = client.get(f"{url}?days=0").content.decode()
+    assert "within 0 days" in page and "Sam Whitfield" in page and "Rachel Moore" not in page
+
+
+@pytest.mark.django_db
 def test_schedule_session_form_keeps_input_on_error(client, persona):
     client.force_login(persona("admin"))
     response = client.post(
