@@ -186,6 +186,10 @@ def _register(request, form, data: dict, *, join, invitation):
 def registrations(request):
     """The moderation queue: riskiest first, with the reasons."""
     show = request.GET.get("show", "pending")
+    if show not in ("pending", "decided"):
+        # A list it cannot name shows nothing, rather than the decided ones as if asked.
+        context = {"page": None, "show": show, "refused": True}
+        return render(request, "organisations/employer/registrations.html", context, status=400)
     queryset = RegistrationRequest.objects.select_related("user", "organisation", "decided_by")
     if show == "pending":
         queryset = queryset.filter(status=RegistrationRequest.Status.PENDING)

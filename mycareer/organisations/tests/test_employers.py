@@ -346,6 +346,18 @@ def test_only_operators_moderate_registrations(client, persona, name, status):
     assert client.get(reverse("organisations:registrations")).status_code == status
 
 
+def test_the_registrations_page_refuses_a_list_it_does_not_know(client, persona):
+    """`?show=bogus` showed the decided registrations, as if they had been asked for."""
+    client.force_login(persona("operator"))
+    url = reverse("organisations:registrations")
+    refused = client.get(url, {"show": "bogus"})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "it does not know “bogus”" in page
+    assert "registrations waiting" in page and "<table" not in page
+    assert client.get(url, {"show": "decided"}).status_code == 200
+
+
 @pytest.mark.usefixtures("demo")  # about the demo data itself: moderators have work to see
 def test_demo_has_a_high_risk_registration_waiting(cast):
     risky = RegistrationRequest.objects.filter(status="pending").order_by("-risk_score").first()
