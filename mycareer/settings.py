@@ -141,6 +141,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # An address opened the wrong way (a button's, as a link): a page, not a blank 405.
+    "mycareer.core.middleware.MethodNotAllowedPageMiddleware",
     "mycareer.accounts.middleware.TermsAcceptanceMiddleware",
     # The university's identity provider down: a page that says so, not a 500.
     "mycareer.accounts.middleware.SsoUnreachableMiddleware",

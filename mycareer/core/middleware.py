@@ -1,4 +1,5 @@
-"""A web write that meets a busy database answers with the typed text, never a 500."""
+"""A web write that meets a busy database answers with the typed text, never a 500; an
+address opened the wrong way answers with a page that says so, never a blank one."""
 
 import logging
 
@@ -70,3 +71,28 @@ class DatabaseBusyMiddleware:
         )
         response["Retry-After"] = "5"
         return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """A page, not an empty answer, for an address opened the wrong way (405).
+
+    A view that takes only a form's button (`require_POST`) answers a link with a 405 and
+    no body: a person who opened it from their history, a bookmark or a copied address saw
+    a blank page. The API answers in JSON itself and is left alone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code != 405
+            or response.streaming
+            or response.content
+            or request.path_info.startswith("/api/")
+        ):
+            return response
+        page = render(request, "405.html", status=405)
+        page["Allow"] = response.get("Allow", "")
+        return page
