@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.core.aggregates import joined, split
@@ -249,6 +250,11 @@ def note_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineEn
                 *(["They contacted us"] if note.started_by == Note.StartedBy.THEM else []),
             ],
             anchor=f"note-{note.pk}",
+            edit_url=(
+                reverse("organisations:note_edit", args=[organisation.pk, note.pk])
+                if viewer.has_perm("organisations.change_note", note)
+                else ""
+            ),
         )
         for note in notes
     ]

@@ -26,6 +26,8 @@ class TimelineEntry:
     actor: str = ""
     details: list[str] = field(default_factory=list)
     anchor: str = ""
+    # Where the viewer may correct the entry (a note they may change); empty if nowhere.
+    edit_url: str = ""
     # Entries folded into this one: the same thing, the same day (one email to 40 people).
     alike: tuple["TimelineEntry", ...] = ()
 

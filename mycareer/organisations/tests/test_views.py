@@ -521,3 +521,16 @@ def test_a_saved_search_deleted_meanwhile_is_not_deleted_twice(persona):
         "The saved search “Leeds” is already deleted: nothing was changed."
     ]
     assert AuditEntry.objects.filter(action="organisations.saved_search.deleted").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_note_can_be_reached_for_correction_from_the_organisation_page(client, persona, org):
+    """The note's author finds an edit link beside it; a viewer, who may not change it, not."""
+    note = org.notes.get()
+    edit = reverse("organisations:note_edit", args=[org.pk, note.pk])
+    client.force_login(persona("operator"))
+    assert f'href="{edit}"' in client.get(org.get_absolute_url()).content.decode()
+    client.force_login(persona("viewer"))
+    page = client.get(org.get_absolute_url()).content.decode()
+    assert "Secret staff note" in page
+    assert f'href="{edit}"' not in page
