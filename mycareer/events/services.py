@@ -29,7 +29,7 @@ from mycareer.events.models import (
     OpeningRequest,
     Topic,
 )
-from mycareer.events.registry import cancellation_end
+from mycareer.events.registry import cancellation_end, cancellation_figures
 from mycareer.events.units import UnitTree
 from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
@@ -408,11 +408,15 @@ def event_publish(*, event: Event, by: User | None, override_reason: str = "") -
 
 
 @transaction.atomic
-def event_cancel(*, event: Event, by: User | None, reason: str) -> Event:
+def event_cancel(
+    *, event: Event, by: User | None, reason: str, expected_people: int | None = None
+) -> Event:
     """Cancel an event with a reason: every place and waiting-list entry ends.
 
     Each person who had one is told once, by email after commit (one
     `CancellationNotice` each, counted in the audit entry as people told).
+    `expected_people` is how many the person confirmed would be emailed (the confirmation
+    page's figure); when that no longer holds, nothing changes and the refusal says so.
     """
     reason = reason.strip()
     if not reason:
@@ -431,6 +435,15 @@ def event_cancel(*, event: Event, by: User | None, reason: str) -> Event:
             code="started",
         )
     was_published = event.published_at is not None
+    if expected_people is not None:
+        people_now = sum(n for n, _ in cancellation_figures(event)) if was_published else 0
+        if people_now != expected_people:
+            raise ValidationError(
+                "The figures changed since you looked: cancelling now emails "
+                f"{people_now} {'person' if people_now == 1 else 'people'}, not "
+                f"{expected_people}. Check them and cancel again.",
+                code="changed",
+            )
     event.status = Event.Status.CANCELLED
     event.cancelled_at = now
     event.cancelled_reason = reason

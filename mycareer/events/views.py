@@ -494,7 +494,12 @@ def cancel(request, pk: int):
     form = CancelForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            services.event_cancel(event=event, by=request.user, reason=form.cleaned_data["reason"])
+            services.event_cancel(
+                event=event,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_people=_confirmed_number(request, "people"),
+            )
         except ValidationError as error:
             add_validation_error(form, error)
         else:
@@ -520,6 +525,12 @@ def cancel(request, pk: int):
             "people": sum(n for n, _ in figures),
         },
     )
+
+
+def _confirmed_number(request, name: str) -> int | None:
+    """A figure the confirmation page carried (None when the page sent none)."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 @require_http_methods(["GET", "POST"])

@@ -1079,6 +1079,47 @@ def test_the_cancel_page_gives_the_numbers_first(client, tom, persona):
     ]
 
 
+def test_cancelling_refuses_when_more_people_booked_since_the_page_gave_the_number(
+    client, tom, persona
+):
+    """The button said "email 2 people"; a third booked meanwhile: nothing is cancelled
+    until the organiser has seen the new number."""
+    from mycareer.bookings import services as booking_services
+    from mycareer.bookings.tests.factories import make_students
+
+    event = make_event(
+        by=tom,
+        title="Filling up",
+        starts_at=at(far_monday(), 10),
+        open_to_all=True,
+        audience_units=[],
+        publish=True,
+    )
+    first, second, third = make_students(3)
+    for student in (first, second):
+        booking_services.booking_create(event=event, student=student, by=student)
+    client.force_login(tom)
+    url = reverse("events:cancel", args=[event.pk])
+    page = re.sub(r"\s+", " ", client.get(url).content.decode())
+    assert "Cancel the event and email 2 people" in page
+    assert 'name="people" value="2"' in page
+    booking_services.booking_create(event=event, student=third, by=third)
+
+    response = client.post(url, {"reason": "Speaker ill", "people": "2"})
+    assert response.status_code == 200
+    page = re.sub(r"\s+", " ", response.content.decode())
+    assert "cancelling now emails 3 people, not 2" in page
+    assert "Cancel the event and email 3 people" in page
+    assert "Speaker ill" in page  # what was typed is kept
+    event.refresh_from_db()
+    assert not event.is_cancelled
+
+    response = client.post(url, {"reason": "Speaker ill", "people": "3"})
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.is_cancelled
+
+
 # The month calendar ----------------------------------------------------------------------------
 
 
