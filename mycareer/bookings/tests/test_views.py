@@ -152,6 +152,21 @@ def test_the_include_renders_on_any_page_with_one_line(rf, persona, tom):
 
 
 @pytest.mark.django_db
+def test_my_events_offers_no_cancelling_once_the_event_is_under_way(client, persona, tom):
+    """A place can be cancelled until the event starts: after that, no link that only
+    leads to a refusal."""
+    student = persona("student")
+    event = make_event(organiser=tom, starts_in=datetime.timedelta(hours=1), minutes=120)
+    booking = services.booking_create(event=event, student=student, by=student)
+    client.force_login(student)
+    assert f'href="{url("cancel", booking.pk)}"' in text(client.get(url("my_events")))
+    with time_machine.travel(event.starts_at + datetime.timedelta(minutes=5)):
+        page = text(client.get(url("my_events")))
+        assert event.title in page and "Under way" in page
+        assert f'href="{url("cancel", booking.pk)}"' not in page
+
+
+@pytest.mark.django_db
 def test_students_cancel_and_leave_from_my_events(client, persona, tom):
     student = persona("student")
     first = make_event(organiser=tom, capacity=1)
