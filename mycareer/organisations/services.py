@@ -536,6 +536,12 @@ def note_update(*, note: Note, by: User, contacts: Iterable[Contact] | None = No
     changed = apply_changes(
         note, ["kind", "started_by", "date", "unit", "text", "follow_up_on", "follow_up_done"], data
     )
+    # A new follow-up date is a follow-up still to do: the one marked done was the old
+    # date's, and a done follow-up never shows among those due.
+    renewed = "follow_up_on" in changed and note.follow_up_on and "follow_up_done" not in data
+    if renewed and note.follow_up_done:
+        changed["follow_up_done"] = [True, False]
+        note.follow_up_done = False
     before = sorted(note.contacts.values_list("pk", flat=True))
     current = list(note.contacts.all()) if contacts is None else list(contacts)
     after = sorted(c.pk for c in current)

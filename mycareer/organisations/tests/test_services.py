@@ -305,6 +305,27 @@ def test_notes_keep_last_engagement_and_follow_ups(operator):
 
 
 @pytest.mark.django_db
+def test_a_new_follow_up_date_on_a_note_whose_follow_up_was_done_is_due_again(operator):
+    """Done, then given a new date on the note's edit page: it was saved but never due."""
+    from mycareer.organisations.selectors import follow_ups_due
+
+    org = make("Org A", operator)
+    today = timezone.localdate()
+    note = services.note_create(organisation=org, by=operator, text="Met", follow_up_on=today)
+    services.follow_up_complete(note=note, by=operator)
+    later = today + datetime.timedelta(days=7)
+    changed = services.note_update(note=note, by=operator, follow_up_on=later)
+    assert changed["follow_up_done"] == [True, False]
+    assert list(follow_ups_due(operator).filter(organisation=org)) == [note]
+    # Saving the note again as it is changes nothing, done or not.
+    assert services.note_update(note=note, by=operator, follow_up_on=later) == {}
+    services.follow_up_complete(note=note, by=operator)
+    assert services.note_update(note=note, by=operator, text="Met again")["text"]
+    note.refresh_from_db()
+    assert note.follow_up_done
+
+
+@pytest.mark.django_db
 def test_a_note_is_of_what_happened_not_of_a_day_to_come(operator):
     """A note dated next month became the organisation's last engagement until then."""
     org = make("Org A", operator)
