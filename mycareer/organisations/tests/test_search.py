@@ -1129,3 +1129,36 @@ def test_the_rows_drawn_by_jinja_escape_names_and_date_as_the_pages_do():
     assert '<span class="tag">Alpha</span><span class="tag">beta</span>' in html
     assert "Small (10–49)" in html and "Archived" in html and "Multi-touch" in html
     assert 'href="/organisations/7/"' in html
+
+
+@pytest.mark.django_db
+def test_the_filters_are_drawn_once_for_each_set_of_values_and_choices(client, operator):
+    """Kept per process: the same address draws the same filters, another its own, and a
+    new sector is among the choices at once."""
+    from mycareer.organisations.search import DRAWN_FILTERS
+
+    DRAWN_FILTERS.clear()
+    client.force_login(operator)
+    first = client.get(SEARCH, {"text": "gearworks", "page": "1"}).content.decode()
+    assert 'value="gearworks"' in first and len(DRAWN_FILTERS) == 1
+    again = client.get(SEARCH, {"text": "gearworks", "page": "2"}).content.decode()
+    assert len(DRAWN_FILTERS) == 1  # the page is not a filter
+    assert 'value="gearworks"' in again
+    other = client.get(SEARCH, {"text": "ridge"}).content.decode()
+    assert 'value="ridge"' in other and 'value="gearworks"' not in other
+    assert len(DRAWN_FILTERS) == 2
+    Sector.objects.create(name="Qx Lighthouses", slug="qx-lighthouses")
+    fresh = client.get(SEARCH, {"text": "gearworks"}).content.decode()
+    assert "Qx Lighthouses" in fresh and 'value="gearworks"' in fresh
+
+
+@pytest.mark.django_db
+def test_filters_with_errors_are_drawn_with_them_and_not_kept(client, operator):
+    from mycareer.organisations.search import DRAWN_FILTERS
+
+    DRAWN_FILTERS.clear()
+    client.force_login(operator)
+    page = client.get(SEARCH, {"score_min": "500", "text": "kept"}).content.decode()
+    assert "Enter a number" in page or "less than or equal to 100" in page
+    assert 'value="kept"' in page
+    assert not DRAWN_FILTERS
