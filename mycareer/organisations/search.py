@@ -516,10 +516,10 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
         """The filters drawn (`organisations/includes/search_fields.html`), once per process
         for each set of values and choices the form holds (`DRAWN_FILTERS`).
 
-        Drawing them, 45 checkboxes and options among sixteen fields, took 2.1–2.6 ms of
-        the list page's 9.4 where the page took 10 in all. Nothing in them depends on who
-        is looking: the values are the address's own, the choices the sectors and units.
-        A form with errors is drawn every time.
+        Drawing them, 45 checkboxes and options among sixteen fields, took 2.1–2.6 ms of a
+        list page of about 10. Nothing in them depends on who is looking: the values are
+        the address's own, the choices the sectors and units. A form with errors is drawn
+        every time.
         """
         if not (self.is_bound and self.is_valid()):
             return _draw_filters(self)
