@@ -1,5 +1,4 @@
-from django.urls import reverse
-
+from mycareer.core.http import route_url
 from mycareer.core.registry import nav_items
 
 
@@ -11,7 +10,7 @@ def navigation(request):
     links = []
     for item in nav_items():
         if item.visible(user):
-            links.append({"label": item.label, "url": reverse(item.url_name), "current": False})
+            links.append({"label": item.label, "url": route_url(item.url_name), "current": False})
     # One link is current: the one whose address is the longest start of this page's
     # (/email/chart/ is the chart's, not also "Bulk email"'s at /email/).
     matching = [

@@ -1,5 +1,11 @@
+import functools
+
 from django.contrib import messages
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+
+# An id no record has: it marks where a record's id goes in its address (`record_url`).
+ID_MARKER = 918_273_645_546_372_819
 
 
 def safe_next(request, default: str) -> str:
@@ -28,3 +34,35 @@ def saved(request, changed, text: str) -> None:
         messages.success(request, text)
     else:
         messages.info(request, "Nothing was changed.")
+
+
+def route_url(name: str) -> str:
+    """`reverse(name)` for a route without arguments (a menu's links, on every page),
+    reversed once per route, script prefix and URLconf."""
+    return _route_url(name, get_script_prefix(), get_urlconf())
+
+
+@functools.lru_cache(maxsize=256)
+def _route_url(name: str, script_prefix: str, urlconf: str | None) -> str:
+    return reverse(name, urlconf=urlconf)
+
+
+def record_url(name: str, pk: int) -> str:
+    """The address of a record's page, `reverse(name, args=[pk])` for a route whose one
+    argument is the record's integer id, without reversing it each time.
+
+    A list of 25 records reversed 25 addresses, about 20 µs each; the route's parts
+    around the id are found once per route, script prefix and URLconf.
+    """
+    before, after = _around_id(name, get_script_prefix(), get_urlconf())
+    return f"{before}{int(pk)}{after}"
+
+
+@functools.lru_cache(maxsize=64)
+def _around_id(name: str, script_prefix: str, urlconf: str | None) -> tuple[str, str]:
+    before, marker, after = reverse(name, args=[ID_MARKER], urlconf=urlconf).partition(
+        str(ID_MARKER)
+    )
+    if not marker:
+        raise ValueError(f"The route {name} does not take a record's id.")
+    return before, after

@@ -35,7 +35,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, Lower, NullIf
 from django.http import QueryDict
 from django.template.loader import get_template
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import get_text_list
@@ -51,6 +51,7 @@ from mycareer.core.forms import (
     bounded_int,
     unknown_filters_message,
 )
+from mycareer.core.http import record_url
 from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.core.prepared import PreparedQuery
 from mycareer.organisations.kept_counts import kept_count
@@ -933,7 +934,7 @@ class OrganisationRow:
     multi_touch: bool
 
     def get_absolute_url(self) -> str:
-        return reverse("organisations:detail", args=[self.pk])
+        return record_url("organisations:detail", self.pk)
 
     def get_size_display(self) -> str:
         return Organisation.Size(self.size).label if self.size else ""

@@ -1,0 +1,65 @@
+"""What list pages work out once instead of for every row: a record's address, a day."""
+
+import datetime
+
+import pytest
+from django.template.defaultfilters import date
+from django.urls import clear_script_prefix, reverse, set_script_prefix
+from django.utils import translation
+
+from mycareer.core.http import record_url, route_url
+from mycareer.core.jinja import date_or_day
+
+
+@pytest.mark.parametrize("pk", [1, 7, 42, 100_000, 2**40])
+@pytest.mark.parametrize("name", ["organisations:detail", "events:detail", "organisations:edit"])
+def test_a_records_address_is_the_reversed_one(name, pk):
+    assert record_url(name, pk) == reverse(name, args=[pk])
+
+
+def test_a_records_address_follows_the_script_prefix():
+    """Served under a path (SCRIPT_NAME), each prefix has its own addresses."""
+    try:
+        set_script_prefix("/careers/")
+        assert record_url("organisations:detail", 5) == "/careers/organisations/5/"
+        assert record_url("organisations:detail", 5) == reverse("organisations:detail", args=[5])
+    finally:
+        clear_script_prefix()
+    assert record_url("organisations:detail", 5) == "/organisations/5/"
+
+
+@pytest.mark.parametrize("name", ["organisations:search", "events:list", "account_login"])
+def test_a_routes_address_is_the_reversed_one(name):
+    plain = route_url(name)
+    assert plain == reverse(name)
+    try:
+        set_script_prefix("/careers/")
+        assert route_url(name) == reverse(name) == "/careers" + plain
+    finally:
+        clear_script_prefix()
+
+
+def test_a_route_without_an_id_is_refused():
+    with pytest.raises(Exception):  # noqa: B017, PT011 — reverse's own error, whichever
+        record_url("organisations:search", 1)
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_a_day_reads_as_djangos_date_filter_writes_it(month):
+    day = datetime.date(2026, month, 9)
+    for fmt in ("j M Y", "l j F Y", None):
+        assert date_or_day(day, fmt) == date(day, fmt)
+
+
+def test_a_day_follows_the_language():
+    day = datetime.date(2026, 5, 1)
+    english = date_or_day(day, "F")
+    with translation.override("de"):
+        assert date_or_day(day, "F") == "Mai"
+    assert english == date_or_day(day, "F") == "May"
+
+
+def test_a_moment_reads_as_djangos_date_filter_writes_it():
+    """A datetime is drawn each time, with its time of day."""
+    moment = datetime.datetime(2026, 6, 30, 23, 30, tzinfo=datetime.UTC)
+    assert date_or_day(moment, "j M H:i") == date(moment, "j M H:i") == "30 Jun 23:30"
