@@ -43,7 +43,7 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
             querystring=querystring,
             sort_label=SORTS[query.sort],
             page=Paginator(
-                search_organisations(query),
+                lambda: search_organisations(query),
                 PER_PAGE,
                 count_exactly=count_exactly_asked(request),
                 in_order=lambda: search_organisations(query, in_name_order=True),

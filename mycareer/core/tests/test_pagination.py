@@ -195,6 +195,40 @@ def test_few_matches_are_read_from_the_list_itself(monkeypatch):
 
 
 @pytest.mark.django_db
+def test_a_list_given_as_a_function_is_made_only_when_needed(monkeypatch):
+    """Counted by `exact_count` and read in order, a page never makes the list itself."""
+    from mycareer.core import pagination
+
+    organisations(12)
+    monkeypatch.setattr(pagination, "IN_ORDER_FACTOR", 2)
+    made = []
+
+    def the_list():
+        made.append(1)
+        return paged()
+
+    in_order = paged  # the same rows, read another way
+    page = Paginator(the_list, 5, in_order=in_order, exact_count=lambda: 12).get_page(1)
+    assert [o.name for o in page] == [f"Paged {i:05d}" for i in range(5)]
+    assert made == []
+    # Without a kept count it is made once, to be counted, and read from.
+    page = Paginator(the_list, 5).get_page(3)
+    assert [o.name for o in page] == ["Paged 00010", "Paged 00011"]
+    assert made == [1]
+
+
+@pytest.mark.django_db
+def test_a_list_made_by_a_function_is_still_checked_for_an_order():
+    from django.core.paginator import UnorderedObjectListWarning
+
+    organisations(3)
+    unordered = Organisation.objects.filter(name__startswith="Paged").order_by()
+    paginator = Paginator(lambda: unordered, 2)
+    with pytest.warns(UnorderedObjectListWarning):
+        paginator.get_page(1)
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("total", [12, 21])  # counted exactly; more than the limit of 20
 def test_page_rows_show_each_page_from_the_subquery_of_its_ids(limit, total):
     organisations(total)
