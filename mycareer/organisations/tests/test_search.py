@@ -1140,13 +1140,16 @@ def test_the_filters_are_drawn_once_for_each_set_of_values_and_choices(client, o
     DRAWN_FILTERS.clear()
     client.force_login(operator)
     first = client.get(SEARCH, {"text": "gearworks", "page": "1"}).content.decode()
-    assert 'value="gearworks"' in first and len(DRAWN_FILTERS) == 1
+    # The filters, and the order with "include archived", each kept once.
+    assert 'value="gearworks"' in first and len(DRAWN_FILTERS) == 2
     again = client.get(SEARCH, {"text": "gearworks", "page": "2"}).content.decode()
-    assert len(DRAWN_FILTERS) == 1  # the page is not a filter
+    assert len(DRAWN_FILTERS) == 2  # the page is not a filter
     assert 'value="gearworks"' in again
-    other = client.get(SEARCH, {"text": "ridge"}).content.decode()
+    other = client.get(SEARCH, {"text": "ridge", "sort": "-last_engaged"}).content.decode()
     assert 'value="ridge"' in other and 'value="gearworks"' not in other
-    assert len(DRAWN_FILTERS) == 2
+    assert len(DRAWN_FILTERS) == 4
+    assert re.search(r'<option value="-last_engaged"[^>]* selected>', other)
+    assert not re.search(r'<option value="-last_engaged"[^>]* selected>', again)
     Sector.objects.create(name="Qx Lighthouses", slug="qx-lighthouses")
     fresh = client.get(SEARCH, {"text": "gearworks"}).content.decode()
     assert "Qx Lighthouses" in fresh and 'value="gearworks"' in fresh
