@@ -516,17 +516,20 @@ def seed_organisations(cast: dict) -> None:
         for n in range(rng.randint(1, 5)):
             kind, text = NOTE_TEXTS[(index + n) % len(NOTE_TEXTS)]
             note_author = authors[(index + n) % len(authors)]
-            days_ago = rng.randint(3, 420)
+            on = today - datetime.timedelta(days=rng.randint(3, 420))
+            named = contacts[: rng.randint(0, min(2, len(contacts)))]
+            due = None
+            if n == 0 and index % 4 == 0:
+                # Some follow-ups are overdue, never due before the note's own day.
+                due = max(on, today + datetime.timedelta(days=rng.randint(-5, 20)))
             services.note_create(
                 organisation=org,
                 by=note_author,
                 kind=kind,
-                date=today - datetime.timedelta(days=days_ago),
+                date=on,
                 text=text.format(unit=note_author.memberships.first().unit, tag=tags[0].lower()),
-                contacts=contacts[: rng.randint(0, min(2, len(contacts)))],
-                follow_up_on=today + datetime.timedelta(days=rng.randint(-5, 20))
-                if n == 0 and index % 4 == 0
-                else None,
+                contacts=named,
+                follow_up_on=due,
             )
     employer_org = organisations["Brightwave Digital"]
     employer = cast["employer"]

@@ -1,7 +1,6 @@
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Q
@@ -536,19 +535,6 @@ class Note(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"{self.organisation.get_absolute_url()}#note-{self.pk}"
-
-    def clean(self) -> None:
-        # A note records what happened: a date to come would be the organisation's last
-        # engagement, and keep it looking engaged, until then.
-        today = timezone.localdate()
-        if self.date and self.date > today:
-            raise ValidationError(
-                {
-                    "date": f"A note records what happened: choose today "
-                    f"({date_format(today, 'j F Y')}) or an earlier day. For something to "
-                    "come, set a follow-up date."
-                }
-            )
 
 
 class SavedSearch(models.Model):

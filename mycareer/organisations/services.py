@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from taggit.models import Tag
 
 from mycareer import audit
@@ -481,6 +482,47 @@ def _check_note_contacts(
     )
 
 
+# Earlier than this, a note's date is a slip of the keyboard (1900, 0024), not a
+# conversation anyone recorded here.
+NOTE_EARLIEST = datetime.date(2000, 1, 1)
+
+
+def _check_note_dates(note: Note, changed: Iterable[str] | None = None) -> None:
+    """Refuse a note dated to come or absurdly long ago, or followed up before it happened.
+
+    `changed` names the fields a save changes (None: a new note, all of them). Only what
+    is changed is checked: a note stored before these rules keeps its dates, and its text
+    can still be corrected; a new date must make sense with the other.
+    """
+    changed = {"date", "follow_up_on"} if changed is None else set(changed)
+    errors: dict[str, str] = {}
+    today = timezone.localdate()
+    if "date" in changed and note.date and note.date > today:
+        # A date to come would be the organisation's last engagement, keeping it looking
+        # engaged until then.
+        errors["date"] = (
+            f"A note records what happened: choose today ({_day(today)}) or an earlier day. "
+            "For something to come, set a follow-up date."
+        )
+    elif "date" in changed and note.date and note.date < NOTE_EARLIEST:
+        errors["date"] = (
+            f"A note cannot be dated before {_day(NOTE_EARLIEST)}: check the year "
+            f"({_day(note.date)} was typed)."
+        )
+    early = note.date and note.follow_up_on and note.follow_up_on < note.date
+    if early and changed & {"date", "follow_up_on"} and "date" not in errors:
+        errors["follow_up_on"] = (
+            f"The follow-up cannot come before the note's date ({_day(note.date)}): "
+            "choose that day or a later one, or leave it empty."
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _day(day: datetime.date) -> str:
+    return date_format(day, "j F Y")
+
+
 @transaction.atomic
 def note_create(
     *,
@@ -510,6 +552,7 @@ def note_create(
         unit=unit,
         follow_up_on=follow_up_on,
     )
+    _check_note_dates(note)
     note.full_clean()
     note.save()
     note.contacts.set(contacts)
@@ -557,6 +600,7 @@ def note_update(*, note: Note, by: User, contacts: Iterable[Contact] | None = No
         changed["contacts"] = [before, after]
     if not changed:
         return {}
+    _check_note_dates(note, changed)
     note.full_clean()
     note.save()
     note.organisation.refresh_last_engaged()

@@ -246,6 +246,30 @@ def test_a_note_naming_a_key_contact_is_refused_with_who_to_ask(call, token_for,
     )
 
 
+def test_a_note_dated_to_come_1900_or_followed_up_before_it_is_a_400_saying_why(call, token_for):
+    org = make_organisation("Northbridge Engineering Ltd")
+    secret = token_for("operator")
+    path = f"/organisations/{org.pk}/notes"
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    for body, field, reason in [
+        ({"date": "1900-01-01"}, "date", "before 1 January 2000: check the year"),
+        ({"date": tomorrow.isoformat()}, "date", "choose today"),
+        (
+            {"date": "2025-01-10", "follow_up_on": "2025-01-09"},
+            "follow_up_on",
+            "cannot come before the note's date (10 January 2025)",
+        ),
+    ]:
+        refused = call(secret, "post", path, {"text": "A call.", **body})
+        assert refused.status_code == 400
+        answer = refused.json()
+        assert answer["code"] == "invalid"
+        assert reason in answer["fields"][field][0]
+    assert not Note.objects.exists()
+    body = {"text": "A call.", "date": "2025-01-10", "follow_up_on": "2025-01-10"}
+    assert call(secret, "post", path, body).status_code == 201
+
+
 def _event_body(**extra):
     monday = far_monday()
     return {

@@ -342,6 +342,73 @@ def test_a_note_is_of_what_happened_not_of_a_day_to_come(operator):
 
 
 @pytest.mark.django_db
+def test_a_note_is_not_dated_before_the_year_2000(operator):
+    """1900, or a year typed short, was recorded as the day of a conversation."""
+    org = make("Org A", operator)
+    for slip in (datetime.date(1900, 1, 1), datetime.date(24, 3, 5), datetime.date(1999, 12, 31)):
+        with pytest.raises(ValidationError) as refused:
+            services.note_create(organisation=org, by=operator, text="Call", date=slip)
+        assert "before 1 January 2000: check the year" in refused.value.message_dict["date"][0]
+    assert services.note_create(
+        organisation=org, by=operator, text="Call", date=datetime.date(2000, 1, 1)
+    )
+    note = services.note_create(organisation=org, by=operator, text="Call")
+    with pytest.raises(ValidationError):
+        services.note_update(note=note, by=operator, date=datetime.date(1900, 1, 1))
+    assert Note.objects.get(pk=note.pk).date == timezone.localdate()
+
+
+@pytest.mark.django_db
+def test_a_follow_up_is_not_due_before_the_note_it_follows(operator):
+    org = make("Org A", operator)
+    today = timezone.localdate()
+    met = today - datetime.timedelta(days=10)
+    with pytest.raises(ValidationError) as refused:
+        services.note_create(
+            organisation=org,
+            by=operator,
+            text="Met",
+            date=met,
+            follow_up_on=met - datetime.timedelta(days=1),
+        )
+    assert "cannot come before the note's date" in refused.value.message_dict["follow_up_on"][0]
+    assert not Note.objects.exists()
+    # The same day, and a day already past (overdue), are fine.
+    note = services.note_create(
+        organisation=org, by=operator, text="Met", date=met, follow_up_on=met
+    )
+    later = met + datetime.timedelta(days=3)
+    assert services.note_update(note=note, by=operator, follow_up_on=later)["follow_up_on"]
+    # Moving the note's date past its follow-up is refused on the follow-up.
+    with pytest.raises(ValidationError) as refused:
+        services.note_update(note=note, by=operator, date=today)
+    assert list(refused.value.message_dict) == ["follow_up_on"]
+    assert Note.objects.get(pk=note.pk).date == met
+
+
+@pytest.mark.django_db
+def test_a_note_stored_before_the_date_rules_keeps_its_dates_when_its_text_is_corrected(
+    operator,
+):
+    """Only the dates a save changes are checked: correcting a word of an old note does
+    not make its author invent another date."""
+    org = make("Org A", operator)
+    note = services.note_create(organisation=org, by=operator, text="Met")
+    Note.objects.filter(pk=note.pk).update(
+        date=datetime.date(1995, 6, 1), follow_up_on=datetime.date(1990, 1, 1)
+    )
+    note.refresh_from_db()
+    changed = services.note_update(
+        note=note, by=operator, text="Met Ruth", date=note.date, follow_up_on=note.follow_up_on
+    )
+    assert list(changed) == ["text"]
+    # Changing one date checks both together.
+    with pytest.raises(ValidationError) as refused:
+        services.note_update(note=note, by=operator, follow_up_on=datetime.date(1994, 1, 1))
+    assert "follow_up_on" in refused.value.message_dict
+
+
+@pytest.mark.django_db
 def test_a_note_cannot_name_another_organisations_contact(operator):
     a, b = make("Org A", operator), make("Org B", operator)
     stranger = services.contact_create(organisation=b, by=operator, full_name="S", email="s@b.com")

@@ -534,3 +534,53 @@ def test_a_note_can_be_reached_for_correction_from_the_organisation_page(client,
     page = client.get(org.get_absolute_url()).content.decode()
     assert "Secret staff note" in page
     assert f'href="{edit}"' not in page
+
+
+@pytest.mark.django_db
+def test_a_note_dated_1900_or_followed_up_before_it_is_refused_beside_the_field(
+    client, persona, org
+):
+    client.force_login(persona("operator"))
+    url = reverse("organisations:note_create", args=[org.pk])
+    data = as_post(form_fields(client.get(url).content.decode(), containing="text"))
+    data.update(kind=["call"], date=["1900-03-04"], text=["Rang about the fair"])
+    page = client.post(url, data)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "before 1 January 2000: check the year" in body
+    assert 'id="id_date_error"' in body  # beside the date, not only on top
+    assert 'value="1900-03-04"' in body and "Rang about the fair" in body
+    data.update(date=["2025-01-10"], follow_up_on=["2025-01-09"])
+    body = client.post(url, data).content.decode()
+    assert "cannot come before the note&#x27;s date (10 January 2025)" in body
+    assert 'value="2025-01-09"' in body
+    assert not Note.objects.filter(text="Rang about the fair").exists()
+
+
+@pytest.mark.django_db
+def test_a_stored_note_whose_dates_break_the_rules_opens_and_saves_unchanged(client, persona, org):
+    """Stored before the rules: its edit page opens, saved as it is or with a word
+    corrected it keeps its dates; a new date that breaks a rule is refused there."""
+    note = org.notes.get()
+    Note.objects.filter(pk=note.pk).update(
+        date=datetime.date(1999, 5, 1), follow_up_on=datetime.date(1999, 4, 1)
+    )
+    client.force_login(persona("operator"))
+    url = reverse("organisations:note_edit", args=[org.pk, note.pk])
+    opened = client.get(url)
+    assert opened.status_code == 200
+    assert "check the year" not in opened.content.decode()
+    data = as_post(form_fields(opened.content.decode(), containing="text"))
+    assert client.post(url, data).status_code == 302
+    data.update(text=["Secret staff note about salaries, corrected"])
+    assert client.post(url, data).status_code == 302
+    note.refresh_from_db()
+    assert note.text.endswith("corrected")
+    assert (note.date, note.follow_up_on) == (datetime.date(1999, 5, 1), datetime.date(1999, 4, 1))
+    data = as_post(form_fields(client.get(url).content.decode(), containing="text"))
+    data.update(follow_up_on=["1999-03-01"])
+    refused = client.post(url, data).content.decode()
+    assert "cannot come before the note&#x27;s date (1 May 1999)" in refused
+    assert 'value="1999-03-01"' in refused
+    note.refresh_from_db()
+    assert note.follow_up_on == datetime.date(1999, 4, 1)
