@@ -61,6 +61,14 @@ class Campaign(models.Model):
     # chain only when that one is neither waiting to run nor running with a heartbeat.
     sending_task_id = models.CharField(max_length=64, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Cancelling drops the messages not yet sent (their rows go): who cancelled, and how
+    # many were dropped, so the campaign still says what happened. Empty until cancelled.
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    not_sent = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Messages dropped, not sent, when it was cancelled."
+    )
 
     class Meta:
         ordering = ["-created_at"]

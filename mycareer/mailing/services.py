@@ -425,16 +425,18 @@ def campaign_cancel(*, campaign: Campaign, by: User) -> int:
         raise ValidationError("This campaign has finished.")
     sending = OutboxMessage.Status.SENDING
     # Waiting, or claimed by a worker that died (its claim ran out): dropped now.
-    dropped, _ = campaign.messages.filter(
+    deleted, _ = campaign.messages.filter(
         Q(status=OutboxMessage.Status.PENDING)
         | Q(status=sending, claim_expires_at__lt=timezone.now())
     ).delete()
-    # Claimed by a living worker: it drops them before its next message (sending.py). One
-    # it has already handed to the mail server still goes.
-    dropped += campaign.messages.filter(status=sending).count()
+    # Claimed by a living worker: it drops them before its next message, and adds them
+    # to `not_sent` (sending.py). One it has already handed to the mail server still goes.
+    dropped = deleted + campaign.messages.filter(status=sending).count()
     campaign.status = Campaign.Status.CANCELLED
     campaign.finished_at = timezone.now()
-    campaign.save(update_fields=["status", "finished_at"])
+    campaign.cancelled_by = by
+    campaign.not_sent = deleted
+    campaign.save(update_fields=["status", "finished_at", "cancelled_by", "not_sent"])
     audit.log(
         campaign,
         "mailing.campaign.cancelled",

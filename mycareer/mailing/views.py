@@ -39,7 +39,7 @@ from mycareer.mailing.forms import (
 )
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.recipients import Why, campaign_query
-from mycareer.mailing.sending import campaign_progress
+from mycareer.mailing.sending import campaign_progress, cancellation_in_words
 from mycareer.mailing.unsubscribe import read_token, unsubscribe_url
 from mycareer.organisations import optouts
 from mycareer.organisations.models import Contact, EmailOptOut, Organisation
@@ -52,7 +52,7 @@ HARMLESS_PARAMETERS = {"sort", "page"}
 
 def _campaign(pk: int) -> Campaign:
     return get_object_or_404(
-        Campaign.objects.select_related("sender", "unit", "approved_by"), pk=pk
+        Campaign.objects.select_related("sender", "unit", "approved_by", "cancelled_by"), pk=pk
     )
 
 
@@ -385,6 +385,7 @@ def campaign_detail(request, pk: int):
             messages.error(request, " ".join(error.messages))
         return redirect(campaign)
     summary = _recipients_summary(campaign) if campaign.status == Campaign.Status.DRAFT else None
+    progress = campaign_progress(campaign)
     return render(
         request,
         "mailing/campaign_detail.html",
@@ -396,7 +397,8 @@ def campaign_detail(request, pk: int):
             "by_sender_kind": Why.BY_SENDER,
             "is_sender": campaign.sender_id == request.user.pk,
             "may_cancel": request.user.has_perm("mailing.cancel_campaign", campaign),
-            "progress": campaign_progress(campaign),
+            "progress": progress,
+            "cancellation": cancellation_in_words(campaign, progress),
             "events": events_for(campaign),
             "failures": campaign.messages.filter(status=OutboxMessage.Status.FAILED)
             .select_related("contact")

@@ -506,6 +506,67 @@ def test_cancelling_stops_the_batch_at_its_next_message(
     assert f"event=mailing.outbox.dropped_on_cancel campaign={campaign.pk} dropped=5" in caplog.text
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CANCELLED
+    # The five the worker held and dropped are counted as not sent, the one it sent as sent.
+    assert (campaign.not_sent, campaign.cancelled_by) == (5, campaign.sender)
+    words = sending.cancellation_in_words(campaign, sending.campaign_progress(campaign))
+    assert words.endswith(f"by {campaign.sender}: 1 sent before cancelling, 5 not sent.")
+
+
+@pytest.mark.django_db
+def test_a_cancelled_campaign_says_when_who_and_what_went_and_what_did_not(
+    persona, tagged, make_campaign, send_now
+):
+    """Cancelling drops the messages not yet sent: the page read "0 sent … of 0"."""
+    from mycareer.mailing import sending, services
+
+    campaign = make_campaign()
+    send_now(campaign)
+    first, second, third = campaign.messages.order_by("pk")[:3]
+    OutboxMessage.objects.filter(pk__in=[first.pk, second.pk]).update(
+        status=OutboxMessage.Status.SENT
+    )
+    OutboxMessage.objects.filter(pk=third.pk).update(status=OutboxMessage.Status.FAILED)
+    admin = persona("admin")
+    with time_machine.travel(datetime.datetime(2027, 3, 3, 9, 30, tzinfo=datetime.UTC)):
+        assert services.campaign_cancel(campaign=campaign, by=admin) == 3
+    campaign = Campaign.objects.get(pk=campaign.pk)
+    assert (campaign.not_sent, campaign.cancelled_by) == (3, admin)
+    progress = sending.campaign_progress(campaign)
+    assert sending.cancellation_in_words(campaign, progress) == (
+        f"Cancelled on 3 March 2027 by {admin}: 2 sent before cancelling, 1 failed, 3 not sent."
+    )
+    # Not cancelled, a campaign has no such words.
+    assert sending.cancellation_in_words(make_campaign(), progress) == ""
+
+
+@pytest.mark.django_db
+def test_a_campaign_cancelled_before_the_figures_were_kept_takes_them_from_the_audit_trail(
+    persona, tagged, make_campaign, send_now
+):
+    import importlib
+
+    from django.apps import apps
+
+    from mycareer.mailing import sending, services
+
+    backfill = importlib.import_module(
+        "mycareer.mailing.migrations.0006_campaign_cancellations_from_the_audit_trail"
+    ).from_audit_trail
+    recorded, unrecorded = make_campaign(), make_campaign(subject="Other")
+    for campaign in (recorded, unrecorded):
+        send_now(campaign)
+        services.campaign_cancel(campaign=campaign, by=campaign.sender)
+    Campaign.objects.update(not_sent=None, cancelled_by=None)
+    from mycareer.audit.models import AuditEntry
+
+    AuditEntry.objects.filter(object_id=str(unrecorded.pk)).delete()
+    backfill(apps, None)
+    recorded.refresh_from_db()
+    unrecorded.refresh_from_db()
+    assert (recorded.not_sent, recorded.cancelled_by) == (6, recorded.sender)
+    assert (unrecorded.not_sent, unrecorded.cancelled_by) == (None, None)
+    words = sending.cancellation_in_words(unrecorded, sending.campaign_progress(unrecorded))
+    assert words.endswith(": 0 sent before cancelling; how many were not sent was not kept.")
 
 
 @pytest.mark.django_db

@@ -382,6 +382,14 @@ def test_cancelling_says_how_many_messages_will_not_go(client, persona, make_cam
     assert "<strong>6</strong> messages not yet sent will be dropped" in page(client.get(url))
     response = client.post(url, follow=True)
     assert "Cancelled; 6 messages not sent." in page(response)
+    # The campaign's page says what happened, where it read "0 sent, 0 left, 0 failed, of 0".
+    shown = page(client.get(campaign.get_absolute_url()))
+    today = timezone.localdate()
+    assert (
+        f"Cancelled on {today.day} {today:%B %Y} by {campaign.sender}: "
+        "0 sent before cancelling, 6 not sent."
+    ) in shown
+    assert "of 0" not in shown
 
 
 @pytest.mark.django_db
