@@ -5,6 +5,8 @@ included and left out. Nothing widens the recipients except the page that change
 and nothing is sent without the sender typing the number it goes to.
 """
 
+import copy
+
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -242,7 +244,9 @@ def campaign_edit(request, pk: int):
         suggested = set()
     form = CampaignForm(
         request.POST or None,
-        instance=campaign,
+        # A copy: checking the form fills its instance with what was typed, and a refused
+        # form's page (its heading, recipients, promoted events) is the saved campaign's.
+        instance=copy.copy(campaign),
         user=request.user,
         events=events,
         suggested=suggested,

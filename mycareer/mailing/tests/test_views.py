@@ -115,6 +115,27 @@ def test_the_edit_form_round_trips_and_never_widens_the_recipients(
     assert [c.pk for c in services.campaign_recipients(campaign).included] == before
 
 
+def test_a_refused_edit_keeps_what_was_typed_under_the_saved_subject(
+    client, persona, make_campaign
+):
+    """The heading and the page's title showed the subject typed, which was not saved."""
+    campaign = make_campaign()
+    client.force_login(persona("mailer"))
+    edit = reverse("mailing:campaign_edit", args=[campaign.pk])
+    data = as_post(form_fields(page(client.get(edit)), containing="subject"))
+    data.update(subject=["Spring fair, typed"], body=[""])
+    refused = client.post(edit, data)
+    assert refused.status_code == 200
+    shown = page(refused)
+    heading = re.search(r"<h1>(.*?)</h1>", shown, re.S).group(1)
+    title = re.search(r"<title>(.*?)</title>", shown, re.S).group(1)
+    assert "Fair for {{ organisation }}" in heading and "Fair for {{ organisation }}" in title
+    assert "typed" not in heading and "typed" not in title
+    assert 'value="Spring fair, typed"' in shown  # what was typed is kept in the form
+    campaign.refresh_from_db()
+    assert campaign.subject == "Fair for {{ organisation }}"
+
+
 def test_changing_the_kind_of_email_says_how_the_recipients_changed(
     client, persona, tagged, make_campaign
 ):
