@@ -63,16 +63,18 @@ def _form(data, *, event, user) -> BookingSettingsForm:
     return form
 
 
-def _save(form: BookingSettingsForm, *, event, by) -> str:
+def _save(form: BookingSettingsForm, *, event, by) -> str | None:
     try:
-        settings, moved = services.booking_settings_update(
+        saved = services.booking_settings_update(
             event=event, by=by, confirmed_moves=form.confirmed_moves(), **form.changes()
         )
     except services.PlacesToConfirm as asking:
         # The events page shows the refusal on this part and undoes the whole change.
         form.ask_to_confirm(asking.count, asking.sentence)
         raise
-    return saved_text(settings, moved)
+    if not saved.changed:
+        return None
+    return saved_text(saved.settings, saved.moved)
 
 
 places_part = EventFormPart(

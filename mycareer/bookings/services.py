@@ -15,7 +15,7 @@ import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -617,13 +617,22 @@ def _moves_sentence(moved: list[Booking | WaitlistEntry]) -> str:
     return text % {"count": len(moved)}
 
 
+class SettingsSaved(NamedTuple):
+    """What saving an event's booking settings did."""
+
+    settings: BookingSettings
+    moved: list[Booking | WaitlistEntry]  # booked or offered a place from the waiting list
+    changed: dict  # {setting: [before, after]}; empty when nothing was changed
+
+
 def booking_settings_update(
     *, event: Event, by: User, confirmed_moves: int | None = None, **changes
-) -> tuple[BookingSettings, list[Booking | WaitlistEntry]]:
+) -> SettingsSaved:
     """Change how an event takes bookings; more places go to the waiting list at once.
 
     Lowering the capacity never takes a place from anyone: it only stops new bookings
-    until enough people cancel. Returns the settings and who was booked or offered.
+    until enough people cancel. Returns the settings, who was booked or offered, and
+    what changed (nothing is written or audited when nothing did).
 
     `confirmed_moves` is how many people from the waiting list the person saving agreed
     would get places (None: nobody is asked, as for scripts). When the change would
@@ -645,7 +654,7 @@ def booking_settings_update(
         after = {name: getattr(settings, name) for name in SETTING_FIELDS}
         changed = {k: [_plain(before[k]), _plain(after[k])] for k in after if before[k] != after[k]}
         if not changed:
-            return settings, []
+            return SettingsSaved(settings, [], {})
         settings.save()
         data: dict[str, object] = {"changed": changed}
         if "capacity" in changed:
@@ -657,7 +666,7 @@ def booking_settings_update(
         if confirmed_moves is not None and moved and len(moved) != confirmed_moves:
             # Leaving the transaction with the error undoes all of it, emails included.
             raise PlacesToConfirm(moved)
-        return settings, moved
+        return SettingsSaved(settings, moved, changed)
 
 
 def capacity_change(

@@ -31,7 +31,7 @@ from mycareer.bookings.forms import (
 from mycareer.bookings.models import Booking, BookingBan, WaitlistEntry
 from mycareer.bookings.tickets import BadCode, read_check_in_token
 from mycareer.core.forms import add_validation_error
-from mycareer.core.http import safe_next
+from mycareer.core.http import safe_next, saved
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
@@ -367,7 +367,7 @@ def settings_edit(request, event_id: int):
     form = BookingSettingsForm(request.POST or None, initial=initial, guard=True)
     if request.method == "POST" and form.is_valid():
         try:
-            saved, moved = services.booking_settings_update(
+            result = services.booking_settings_update(
                 event=event,
                 by=request.user,
                 confirmed_moves=form.confirmed_moves(),
@@ -380,9 +380,8 @@ def settings_edit(request, event_id: int):
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            messages.success(
-                request, f"The booking settings are saved. {saved_text(saved, moved)}".strip()
-            )
+            text = f"The booking settings are saved. {saved_text(result.settings, result.moved)}"
+            saved(request, result.changed, text.strip())
             return redirect("bookings:manage", event.pk)
     return render(request, "bookings/settings.html", {"event": event, "form": form})
 

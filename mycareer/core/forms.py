@@ -235,6 +235,26 @@ class StaleEditGuard(forms.BaseForm):
                 initial=lambda: json.dumps(self._digests(), separators=(",", ":")),
             )
 
+    def _keep_times_sent_back(self, data: dict) -> None:
+        """A stored time the page shows to the minute, sent back as shown, stays as stored.
+
+        A time with seconds (set through the API, or imported) is drawn without them; saved
+        unchanged, it would move to the minute and count as a change (and an event's
+        people would be emailed that it moved).
+        """
+        for name, field in self.fields.items():
+            value = data.get(name)
+            if not isinstance(value, datetime.datetime | datetime.time):
+                continue
+            # Not get_initial_for_field: it drops the microseconds this is about.
+            stored = self.initial.get(name, field.initial)
+            if (
+                type(stored) is type(value)
+                and stored != value
+                and field.widget.format_value(stored) == field.widget.format_value(value)
+            ):
+                data[name] = stored
+
     def _digests(self) -> dict[str, str]:
         return {
             name: _digest(self.get_initial_for_field(field, name))
@@ -247,6 +267,7 @@ class StaleEditGuard(forms.BaseForm):
         if not self.guarded:
             return data
         data.pop(OPENED_AS, None)  # a check, not a value to save
+        self._keep_times_sent_back(data)
         key = self.add_prefix(OPENED_AS)
         try:
             opened = json.loads(self.data.get(key) or "{}")

@@ -154,13 +154,14 @@ class EventFormPart:
 
     `form(data, *, event, user)` builds its form (with a prefix of its own; `event` is
     None when creating). `save(form, *, event, by)` runs in the transaction that creates
-    or changes the event, after it, and returns a sentence for the success message or
-    "". A ValidationError it raises undoes the whole change. `template` renders the
+    or changes the event, after it, and returns a sentence for the success message, ""
+    when it has none, or None when it changed nothing. A ValidationError it raises undoes
+    the whole change. `template` renders the
     fieldset, with the part's form as `form`.
     """
 
     form: Callable[..., object]
-    save: Callable[..., str]
+    save: Callable[..., str | None]
     template: str
     order: int = 100
 

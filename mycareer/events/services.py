@@ -304,13 +304,15 @@ def event_create(
 
 
 @transaction.atomic
-def event_update(*, event: Event, by: User | None, override_reason: str = "", **changes) -> Event:
+def event_update(*, event: Event, by: User | None, override_reason: str = "", **changes) -> dict:
     """Change an event; a published event that moves is checked for clashes again.
 
-    Keyword arguments are those of `event_create`. Raises `ClashesFound` when the
-    changed event clashes and no `override_reason` is given; nothing is saved then.
-    When its time or place changes, the people with a place or waiting for one are
-    emailed what changed, after commit (`selectors.people_to_tell_of_changes`).
+    Keyword arguments are those of `event_create`. Returns what changed, as
+    {name: [before, after]}: empty when nothing did, and then nothing is written, audited
+    or emailed. Raises `ClashesFound` when the changed event clashes and no
+    `override_reason` is given; nothing is saved then. When its time or place changes,
+    the people with a place or waiting for one are emailed what changed, after commit
+    (`selectors.people_to_tell_of_changes`).
     """
     unknown = set(changes) - set(EVENT_FIELDS) - CLASH_KEYS - SHARING_KEYS
     if unknown:
@@ -320,6 +322,7 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
         raise ValidationError("A cancelled event cannot be changed.")
     before = _snapshot(event)
     audience = event.audience
+    own_before = _own_values(event, audience)
     for name in EVENT_FIELDS:
         if name in changes:
             value = changes[name]
@@ -340,16 +343,20 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
         programmes=programmes,
         years=changes.get("audience_years", audience.year_list),
     )
-    event.save()
-    if "organisations" in changes:
-        event.organisations.set(list(changes["organisations"]))
-    if "topics" in changes:
-        event.topics.set(_topics(changes["topics"]))
     audience.open_to_all = open_to_all
     audience.years = Audience.years_text(years)
     for name in SHARING_KEYS & changes.keys():
         setattr(audience, name, bool(changes[name]))
-    audience.save()
+    own_after = _own_values(event, audience)
+    # Saved only when different: an unchanged save must not move "last changed".
+    if own_after["event"] != own_before["event"]:
+        event.save()
+    if own_after["audience"] != own_before["audience"]:
+        audience.save()
+    if "organisations" in changes:
+        event.organisations.set(list(changes["organisations"]))
+    if "topics" in changes:
+        event.topics.set(_topics(changes["topics"]))
     audience.units.set(units)
     audience.programmes.set(programmes)
     # Prefetched relations would hide the new rows from the snapshot.
@@ -357,7 +364,10 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
     after = _snapshot(event)
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if not changed:
-        return event
+        return {}
+    if own_after["event"] == own_before["event"]:
+        # Only its relations or audience changed: the event was still changed then.
+        event.save(update_fields=["updated_at"])
     if event.published_at is not None and changed.keys() & CALENDAR_KEYS:
         event.sequence += 1
         event.save(update_fields=["sequence", "updated_at"])
@@ -374,7 +384,21 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
         _go_ahead_despite(
             clashes, override_reason, event, by=by, action="events.event.changed_despite_clash"
         )
-    return event
+    return changed
+
+
+def _own_values(event: Event, audience: Audience) -> dict:
+    """The event's and its audience's own columns, to save each only when it changed."""
+    return {
+        "event": [
+            event.unit_id if name == "unit" else getattr(event, name) for name in EVENT_FIELDS
+        ],
+        "audience": [
+            audience.open_to_all,
+            audience.years,
+            *(getattr(audience, name) for name in sorted(SHARING_KEYS)),
+        ],
+    }
 
 
 def accepted_clashes(event: Event) -> set[int]:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from mycareer.accounts.permissions import check_perm
 from mycareer.audit.selectors import audit_for_object
 from mycareer.core.forms import add_validation_error, already_saved, remember_saved
+from mycareer.core.http import saved
 from mycareer.core.logs import log_event
 from mycareer.core.pagination import COUNT_PARAMETER, Paginator, count_exactly_asked
 from mycareer.core.permissions import require
@@ -99,12 +100,13 @@ def _all_valid(form, parts: list[tuple]) -> bool:
     return all([form.is_valid(), *(f.is_valid() for _, f in parts if f.is_bound)])
 
 
-def _save_parts(parts: list[tuple], *, event: Event, by) -> list[str]:
+def _save_parts(parts: list[tuple], *, event: Event, by) -> tuple[bool, list[str]]:
     """Save each part after the event; a part's refusal shows on its form and undoes all.
 
-    A part whose fields were not sent (its form is unbound) is left as it is.
+    Returns whether any part changed something, and their sentences for the message. A
+    part whose fields were not sent (its form is unbound) is left as it is.
     """
-    sentences = []
+    changed, sentences = False, []
     for part, form in parts:
         if not form.is_bound:
             continue
@@ -113,9 +115,10 @@ def _save_parts(parts: list[tuple], *, event: Event, by) -> list[str]:
         except ValidationError as error:
             add_validation_error(form, error)
             raise _PartRefused from error
+        changed = changed or sentence is not None
         if sentence:
             sentences.append(sentence)
-    return sentences
+    return changed, sentences
 
 
 def _posted(request):
@@ -345,7 +348,7 @@ def create(request):
         try:
             with transaction.atomic():
                 event = services.event_create(by=request.user, **form.service_kwargs())
-                sentences = _save_parts(parts, event=event, by=request.user)
+                _, sentences = _save_parts(parts, event=event, by=request.user)
         except _PartRefused:
             pass
         except ValidationError as error:
@@ -381,14 +384,14 @@ def edit(request, pk: int):
     if valid:
         try:
             with transaction.atomic():
-                updated = services.event_update(
+                changed = services.event_update(
                     event=event,
                     by=request.user,
                     override_reason=form.cleaned_data["override_reason"],
                     **form.service_kwargs(),
                 )
-                sentences = _save_parts(parts, event=event, by=request.user)
-                if told and _when_and_where(updated) != _when_and_where(event):
+                parts_changed, sentences = _save_parts(parts, event=event, by=request.user)
+                if told and changed.keys() & set(services.WHEN_AND_WHERE):
                     verb = "is" if told == 1 else "are"
                     sentences.append(f"{who.capitalize()} {verb} emailed the change.")
         except _PartRefused:
@@ -403,7 +406,7 @@ def edit(request, pk: int):
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            messages.success(request, " ".join([f"{event} is saved.", *sentences]))
+            saved(request, changed or parts_changed, " ".join([f"{event} is saved.", *sentences]))
             return redirect(event)
     return render(
         request,
@@ -425,10 +428,6 @@ def _people_told(event: Event) -> tuple[int, str]:
     told = len(selectors.people_to_tell_of_changes(event))
     who = "the person" if told == 1 else f"the {counted(told, 'person', 'people')}"
     return told, f"{who} with a place or on the waiting list"
-
-
-def _when_and_where(event: Event) -> list:
-    return [getattr(event, name) for name in services.WHEN_AND_WHERE]
 
 
 @require_safe

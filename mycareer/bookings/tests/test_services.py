@@ -439,9 +439,9 @@ def test_raising_the_capacity_saves_nothing_until_the_number_given_places_is_con
         assert len(statuses(event)["waiting"]) == 3
         assert AuditEntry.objects.filter(action="bookings.settings.changed").count() == changes
     with django_capture_on_commit_callbacks(execute=True):
-        _, moved = services.booking_settings_update(
+        moved = services.booking_settings_update(
             event=event, by=tom, capacity=3, confirmed_moves=2
-        )
+        ).moved
     assert [b.student for b in moved] == people[1:3]
     assert tasks_named("send_promotion") == 2
     # A change that gives nobody a place needs no confirmation.

@@ -1318,3 +1318,67 @@ def test_a_closed_booking_window_is_said_once(client, persona, tom):
     services.booking_create(event=full, student=other, by=other)
     page = text(client.get(full.get_absolute_url()))
     assert "The event is full and does not keep a waiting list." in page
+
+
+# Saving the booking settings unchanged ----------------------------------------------------
+
+
+def _settings_as_sent(client, event) -> dict:
+    page = client.get(url("settings", event.pk)).content.decode()
+    return as_post(form_fields(page, containing="capacity"))
+
+
+def _settings_changes(event) -> int:
+    from mycareer.audit.models import AuditEntry
+
+    return AuditEntry.objects.filter(
+        action="bookings.settings.changed", object_id=str(event.pk)
+    ).count()
+
+
+def _messages(response) -> list[str]:
+    from django.contrib.messages import get_messages
+
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.mark.django_db
+def test_booking_settings_saved_unchanged_say_nothing_changed(
+    client, tom, mech_event, django_capture_on_commit_callbacks
+):
+    # Booking opens at a time with seconds, as a script may set it: the page shows minutes.
+    opens = timezone.now().replace(second=17, microsecond=250) - datetime.timedelta(days=1)
+    services.booking_settings_update(event=mech_event, by=tom, opens_at=opens)
+    stored = BookingSettings.objects.get(event=mech_event)
+    recorded = _settings_changes(mech_event)
+    client.force_login(tom)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(
+            url("settings", mech_event.pk), _settings_as_sent(client, mech_event)
+        )
+    assert response.status_code == 302
+    assert _messages(response) == ["Nothing was changed."]
+    assert _settings_changes(mech_event) == recorded
+    assert callbacks == []
+    after = BookingSettings.objects.get(event=mech_event)
+    assert (after.opens_at, after.capacity) == (opens, stored.capacity)
+
+
+@pytest.mark.django_db
+def test_booking_settings_with_one_change_say_saved(client, tom, mech_event):
+    recorded = _settings_changes(mech_event)
+    client.force_login(tom)
+    data = {**_settings_as_sent(client, mech_event), "offer_hours": "12"}
+    response = client.post(url("settings", mech_event.pk), data)
+    assert response.status_code == 302
+    assert _messages(response) == ["The booking settings are saved."]
+    assert _settings_changes(mech_event) == recorded + 1
+    assert BookingSettings.objects.get(event=mech_event).offer_hours == 12
+
+
+@pytest.mark.django_db
+def test_the_settings_service_says_what_changed(tom, mech_event):
+    assert services.booking_settings_update(event=mech_event, by=tom, capacity=2).changed == {}
+    saved = services.booking_settings_update(event=mech_event, by=tom, capacity=3)
+    assert saved.changed == {"capacity": [2, 3]}
+    assert saved.moved == []

@@ -1265,3 +1265,91 @@ def test_a_cancelled_online_event_offers_no_way_to_join(client, persona, tom):
     assert offers_joining() == dict.fromkeys(pages, False)
     event.refresh_from_db()
     assert event.online_url == link  # kept on the record
+
+
+# Saving the edit form unchanged -----------------------------------------------------------
+
+
+def _edit_page_as_sent(client, event) -> dict:
+    from mycareer.core.tests.html_forms import as_post, form_fields
+
+    page = client.get(reverse("events:edit", args=[event.pk])).content.decode()
+    return as_post(form_fields(page, containing="title"))
+
+
+def _changes_recorded(event) -> list[str]:
+    from mycareer.audit.models import AuditEntry
+
+    return list(
+        AuditEntry.objects.filter(object_id=str(event.pk))
+        .filter(action__in=["events.event.changed", "bookings.settings.changed"])
+        .values_list("action", flat=True)
+    )
+
+
+def test_an_edit_saved_unchanged_says_nothing_changed_and_tells_nobody(
+    client, tom, persona, django_capture_on_commit_callbacks
+):
+    from mycareer.bookings import services as booking_services
+
+    event = make_event(by=tom, title="Rail day", starts_at=at(far_monday(), 10), publish=True)
+    booking_services.capacity_change(event=event, capacity=5, by=tom)
+    booking_services.staff_book_student(
+        event=event, student=persona("student"), by=tom, notify=False
+    )
+    stamp, recorded = Event.objects.get(pk=event.pk).updated_at, _changes_recorded(event)
+    client.force_login(tom)
+    data = _edit_page_as_sent(client, event)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("events:edit", args=[event.pk]), data)
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Nothing was changed."]
+    assert _changes_recorded(event) == recorded
+    assert callbacks == []  # no change email to the person with a place, nothing queued
+    assert Event.objects.get(pk=event.pk).updated_at == stamp
+
+
+def test_an_edit_changing_one_field_says_it_is_saved(client, tom):
+    event = make_event(by=tom, title="Rail day", starts_at=at(far_monday(), 10))
+    client.force_login(tom)
+    data = {**_edit_page_as_sent(client, event), "description": "Bring a CV."}
+    response = client.post(reverse("events:edit", args=[event.pk]), data)
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Rail day is saved."]
+    assert _changes_recorded(event) == ["events.event.changed"]
+
+
+def test_changing_only_the_places_on_the_edit_form_says_it_is_saved(client, tom):
+    event = make_event(by=tom, title="Rail day", starts_at=at(far_monday(), 10))
+    client.force_login(tom)
+    data = {**_edit_page_as_sent(client, event), "places-capacity": "30"}
+    response = client.post(reverse("events:edit", args=[event.pk]), data)
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Rail day is saved."]
+    assert _changes_recorded(event) == ["bookings.settings.changed"]
+
+
+def test_an_event_whose_times_have_seconds_is_saved_unchanged_as_it_was(client, tom):
+    """The form shows times to the minute: a time stored with seconds (from the API, or an
+    import) must not move to the minute, and email everyone, when the form is saved."""
+    starts = at(far_monday(), 10) + datetime.timedelta(seconds=42, microseconds=5)
+    event = make_event(by=tom, title="Rail day", starts_at=starts, publish=True)
+    client.force_login(tom)
+    response = client.post(
+        reverse("events:edit", args=[event.pk]), _edit_page_as_sent(client, event)
+    )
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Nothing was changed."]
+    assert Event.objects.get(pk=event.pk).starts_at == starts
+    assert _changes_recorded(event) == []
+
+
+def test_the_service_returns_what_changed_and_writes_nothing_when_nothing_did(tom):
+    event = make_event(by=tom, title="Rail day", starts_at=at(far_monday(), 10))
+    stamp = Event.objects.get(pk=event.pk).updated_at
+    assert services.event_update(event=event, by=tom, title="Rail day", venue=event.venue) == {}
+    assert Event.objects.get(pk=event.pk).updated_at == stamp
+    assert _changes_recorded(event) == []
+    changed = services.event_update(event=event, by=tom, topics=["Signalling"])
+    assert changed == {"topics": [[], ["Signalling"]]}
+    assert Event.objects.get(pk=event.pk).updated_at > stamp
