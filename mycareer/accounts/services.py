@@ -440,7 +440,7 @@ def staff_profile_update(*, user: User, by: User, **data) -> list[str]:
             if value is None or (value is False and not old_photo):
                 continue
             user.photo = "" if value is False else value
-        elif getattr(user, name) == value:
+        elif _same_value(name, getattr(user, name), value):
             continue
         else:
             setattr(user, name, value)
@@ -454,6 +454,14 @@ def staff_profile_update(*, user: User, by: User, **data) -> list[str]:
         transaction.on_commit(lambda: user.photo.storage.delete(old_photo))
     audit.log(user, "accounts.profile.changed", by=by, person=user, data={"fields": changed})
     return changed
+
+
+def _same_value(name: str, stored, value) -> bool:
+    """Whether a profile value is the one stored: kinds of email turned off are a set,
+    stored in whatever order they were written."""
+    if name == "notifications_off":
+        return sorted(stored or []) == sorted(value or [])
+    return bool(stored == value)
 
 
 def dashboard_order_move(*, user: User, panel: str, offset: int, shown: list[str]) -> list[str]:

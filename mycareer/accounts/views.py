@@ -32,7 +32,7 @@ from mycareer.accounts.permissions import (
 )
 from mycareer.audit.selectors import audit_for_person
 from mycareer.core.forms import add_validation_error, bounded_ids, bounded_int
-from mycareer.core.http import safe_next
+from mycareer.core.http import safe_next, saved
 from mycareer.core.models import FailedTask
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
@@ -96,11 +96,13 @@ def profile(request):
         data["notifications_off"] = form.notifications_off()
         data["photo"] = form.cleaned_data["photo"] if "photo" in form.changed_data else None
         try:
-            services.staff_profile_update(user=User.objects.get(pk=user.pk), by=user, **data)
+            changed = services.staff_profile_update(
+                user=User.objects.get(pk=user.pk), by=user, **data
+            )
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            messages.success(request, "Your profile is saved.")
+            saved(request, changed, "Your profile is saved.")
             return redirect("accounts:profile")
     return render(
         request,

@@ -577,8 +577,8 @@ def preferences(request):
         raise Http404("Your contact record is not set up yet.")
     form = PreferencesForm(request.POST or None, contact=contact)
     if request.method == "POST" and form.is_valid():
-        form.save(method=EmailOptOut.Method.FORM, by=request.user)
-        messages.success(request, "Your email preferences are saved.")
+        wanted = form.save(method=EmailOptOut.Method.FORM, by=request.user)
+        saved(request, wanted is not None, "Your email preferences are saved.")
         return redirect("employer:preferences")
     return render(
         request, "organisations/employer/preferences.html", {"form": form, "contact": contact}

@@ -302,3 +302,37 @@ def test_a_staff_photo_is_served_to_staff_only(client, tom, persona):
     assert client.get(tom.photo.url).status_code == 403
     client.logout()
     assert client.get(tom.photo.url).status_code == 302  # to log in
+
+
+# Saving the profile unchanged -------------------------------------------------------------
+
+
+def _profile_as_sent(client) -> dict:
+    from mycareer.core.tests.html_forms import as_post, form_fields
+
+    return as_post(form_fields(client.get(PROFILE).content.decode(), containing="job_title"))
+
+
+def _said(response) -> list[str]:
+    from django.contrib.messages import get_messages
+
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_the_profile_saved_unchanged_says_nothing_changed(client, tom):
+    # Written before they were kept in order: the same kinds, so no change.
+    kinds = sorted(k.code for k in notifications.notification_kinds(optional_only=True))
+    User.objects.filter(pk=tom.pk).update(about=ABOUT, notifications_off=kinds[:2][::-1])
+    data = _profile_as_sent(client)
+    response = client.post(PROFILE, data)
+    assert response.status_code == 302
+    assert _said(response) == ["Nothing was changed."]
+    assert not AuditEntry.objects.filter(action="accounts.profile.changed").exists()
+
+
+def test_the_profile_with_one_change_says_saved(client, tom):
+    response = client.post(PROFILE, {**_profile_as_sent(client), "job_title": "Placements lead"})
+    assert response.status_code == 302
+    assert _said(response) == ["Your profile is saved."]
+    entry = AuditEntry.objects.get(action="accounts.profile.changed")
+    assert entry.data == {"fields": ["job_title"]}

@@ -399,3 +399,41 @@ def test_a_mistake_while_choosing_keeps_the_organisations_offered_and_the_choice
         assert len(re.findall(r'name="organisation_choice"[^>]* checked', page)) == 1
         assert 'value="Sam New"' in page
     assert not User.objects.filter(email="sam@demo-employer.com").exists()
+
+
+def _said(response) -> list[str]:
+    from django.contrib.messages import get_messages
+
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def _preferences_as_sent(client) -> dict:
+    page = client.get(reverse("employer:preferences")).content.decode()
+    return as_post(form_fields(page, containing="events"))
+
+
+def test_preferences_saved_unchanged_say_nothing_changed(
+    client, laura, django_capture_on_commit_callbacks
+):
+    client.force_login(laura)
+    client.post(reverse("employer:preferences"), {"newsletters": "on", "events": "on"})
+    recorded = AuditEntry.objects.count()
+    opt_outs = sorted(EmailOptOut.objects.values_list("pk", flat=True))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("employer:preferences"), _preferences_as_sent(client))
+    assert response.status_code == 302
+    assert _said(response) == ["Nothing was changed."]
+    assert AuditEntry.objects.count() == recorded and callbacks == []
+    assert sorted(EmailOptOut.objects.values_list("pk", flat=True)) == opt_outs
+
+
+def test_preferences_with_one_change_say_saved(client, laura):
+    client.force_login(laura)
+    data = _preferences_as_sent(client)
+    data.pop("other", None)  # unticked
+    response = client.post(reverse("employer:preferences"), data)
+    assert response.status_code == 302
+    assert _said(response) == ["Your email preferences are saved."]
+    assert list(
+        EmailOptOut.objects.filter(contact__user=laura).values_list("purpose", flat=True)
+    ) == ["other"]
