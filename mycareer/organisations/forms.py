@@ -279,7 +279,7 @@ class LiaisonDecisionForm(forms.Form):
         help_text="Only used when you agree.",
     )
     comment = forms.CharField(
-        label="Comment",
+        label="Comment (required to decline; sent to the colleague who asked)",
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,

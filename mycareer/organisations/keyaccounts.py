@@ -38,6 +38,10 @@ from mycareer.organisations.tasks import (
 )
 
 DEFAULT_LIAISON_DAYS = 90
+DECLINE_NEEDS_A_REASON = (
+    "Say why you decline: the colleague who asked reads it with your answer, and can ask "
+    "again when it suits."
+)
 
 logger = logging.getLogger(__name__)
 
@@ -561,7 +565,11 @@ def liaison_request_decide(
     comment: str = "",
     valid_days: int = DEFAULT_LIAISON_DAYS,
 ) -> LiaisonRequest:
-    """The owner agrees (for `valid_days`) or declines; recorded in the notes and emailed."""
+    """The owner agrees (for `valid_days`) or declines, saying why; recorded and emailed.
+
+    A decline needs a reason (`comment`): the colleague who asked reads it in the email
+    and on the request's page, rather than a bare "no" to guess at.
+    """
 
     request = (
         LiaisonRequest.objects.select_for_update()
@@ -577,6 +585,16 @@ def liaison_request_decide(
         raise ValidationError("This request has already been answered.")
     if approve and not 1 <= valid_days <= 365:
         raise ValidationError({"valid_days": "Choose between 1 and 365 days."})
+    comment = comment.strip()
+    if not approve and not comment:
+        log_event(
+            logger,
+            "organisations.liaison.refused",
+            reason="decline_without_reason",
+            request=request.pk,
+            by=by.pk,
+        )
+        raise ValidationError({"comment": DECLINE_NEEDS_A_REASON})
     today = timezone.localdate()
     request.status = LiaisonRequest.Status.APPROVED if approve else LiaisonRequest.Status.DECLINED
     request.decided_at, request.decided_by, request.comment = timezone.now(), by, comment

@@ -1,7 +1,9 @@
 """Key accounts: protected contacts, the liaison step, multi-touch organisations."""
 
 import datetime
+import html
 import logging
+import re
 import time
 
 import pytest
@@ -998,3 +1000,58 @@ def test_a_reason_of_a_few_sentences_is_asked_for_not_a_book(setup, persona, cli
     assert page.status_code == 200
     assert "at most 2000 characters (it has 2001)" in text and "Spring panel" in text
     assert not LiaisonRequest.objects.filter(requester=helen).exists()
+
+
+# Declining says why ------------------------------------------------------------------------
+
+
+def test_declining_needs_a_reason_and_saves_nothing_without_one(setup, persona):
+    helen, tom = persona("manager"), setup["tom"]
+    [request] = keyaccounts.liaison_request_create(
+        requester=helen, contact=setup["ruth"], reason="Fair", proposed_engagement="Invite"
+    )
+    for comment in ("", "   \n "):
+        with pytest.raises(ValidationError) as raised:
+            keyaccounts.liaison_request_decide(
+                request=request, approve=False, by=tom, comment=comment
+            )
+        assert raised.value.message_dict == {"comment": [keyaccounts.DECLINE_NEEDS_A_REASON]}
+    request.refresh_from_db()
+    assert request.status == LiaisonRequest.Status.PENDING
+    # Agreeing needs none.
+    keyaccounts.liaison_request_decide(request=request, approve=True, by=tom)
+
+
+def test_the_decline_form_keeps_what_was_typed_and_the_reason_reaches_the_requester(
+    client, setup, persona, mailoutbox
+):
+    from mycareer.organisations.tasks import send_liaison_decision_email
+
+    helen, tom = persona("manager"), setup["tom"]
+    [request] = keyaccounts.liaison_request_create(
+        requester=helen, contact=setup["ruth"], reason="Fair", proposed_engagement="Invite"
+    )
+    url = reverse("organisations:liaison_request", args=[request.pk])
+    client.force_login(tom)
+    page = client.post(url, {"decision": "decline", "valid_days": "45", "comment": " "})
+    assert page.status_code == 200
+    body = html.unescape(page.content.decode())
+    assert keyaccounts.DECLINE_NEEDS_A_REASON in body
+    assert 'value="45"' in body  # what was typed is kept, the answer too
+    assert "checked" in re.search(r'<input[^>]*value="decline"[^>]*>', body).group(0)
+    request.refresh_from_db()
+    assert request.status == LiaisonRequest.Status.PENDING
+
+    reason = "Ruth is on leave until June: ask me again then."
+    response = client.post(url, {"decision": "decline", "valid_days": "90", "comment": reason})
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert (request.status, request.comment) == (LiaisonRequest.Status.DECLINED, reason)
+    client.force_login(helen)
+    shown = html.unescape(client.get(url).content.decode())
+    assert "Reason for declining" in shown and reason in shown
+    inbox = html.unescape(client.get(reverse("organisations:liaison_inbox")).content.decode())
+    assert reason in inbox
+    send_liaison_decision_email.call(request.pk)
+    [email] = [m for m in mailoutbox if helen.email in m.to]
+    assert f"Their reason: {reason}" in email.body
