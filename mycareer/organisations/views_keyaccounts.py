@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.permissions import check_perm
 from mycareer.core.forms import add_validation_error
+from mycareer.core.http import safe_next
 from mycareer.core.permissions import require
 from mycareer.organisations import keyaccounts, selectors
 from mycareer.organisations.forms import (
@@ -287,6 +288,8 @@ def key_contact_unmark(request, pk: int, contact_id: int):
 @require("organisations.request_liaison")
 def liaison_request_create(request, pk: int, contact_id: int):
     contact = _contact(pk, contact_id)
+    # Asked from elsewhere (a campaign's left-out list), the person goes back there.
+    back = safe_next(request, contact.get_absolute_url())
     blockers = keyaccounts.contact_blockers(contact=contact, user=request.user, bulk=True)
     form = LiaisonRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -302,7 +305,7 @@ def liaison_request_create(request, pk: int, contact_id: int):
                 request,
                 f"Your request was sent to {owners}. You will get an email with the answer.",
             )
-            return redirect(contact.get_absolute_url())
+            return redirect(back)
     return render(
         request,
         "organisations/liaison_request_form.html",
@@ -311,6 +314,7 @@ def liaison_request_create(request, pk: int, contact_id: int):
             "organisation": contact.organisation,
             "blockers": blockers,
             "form": form,
+            "back": back,
         },
     )
 

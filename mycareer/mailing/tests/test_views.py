@@ -314,7 +314,15 @@ def test_a_key_contact_left_out_has_an_ask_to_contact_link(client, persona, cast
     ask = reverse(
         "organisations:liaison_request_create", args=[contact.organisation_id, contact.pk]
     )
-    assert f'href="{ask}"' in detail
+    link = f"{ask}?next={campaign.get_absolute_url()}"
+    assert f'href="{link}"' in detail
+    # Having asked, the sender is back on the campaign, not on the contact's page.
+    form = page(client.get(link))
+    assert f'href="{campaign.get_absolute_url()}">Cancel' in form
+    data = {"reason": "Spring fair", "proposed_engagement": "One invitation"}
+    response = client.post(link, data)
+    assert response.status_code == 302
+    assert response["Location"] == campaign.get_absolute_url()
 
 
 def test_the_preview_frame_shows_the_email_sandboxed(client, persona, make_campaign):

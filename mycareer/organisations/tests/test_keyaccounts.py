@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from mycareer.audit.models import AuditEntry
 from mycareer.organisations import keyaccounts, services
@@ -1055,3 +1056,31 @@ def test_the_decline_form_keeps_what_was_typed_and_the_reason_reaches_the_reques
     send_liaison_decision_email.call(request.pk)
     [email] = [m for m in mailoutbox if helen.email in m.to]
     assert f"Their reason: {reason}" in email.body
+
+
+# Where asking leads back to -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("next_", "lands_on"),
+    [
+        ("/mailing/", "/mailing/"),
+        ("https://evil.example/phish", None),
+        ("//evil.example/phish", None),
+        ("javascript:alert(1)", None),
+        ("", None),
+    ],
+)
+def test_asking_to_contact_returns_only_to_a_page_of_this_site(
+    client, setup, persona, next_, lands_on
+):
+    ruth = setup["ruth"]
+    client.force_login(persona("manager"))
+    url = reverse("organisations:liaison_request_create", args=[setup["org"].pk, ruth.pk])
+    asked = f"{url}?{urlencode({'next': next_})}"
+    form = html.unescape(client.get(asked).content.decode())
+    back = lands_on or ruth.get_absolute_url()
+    assert f'href="{back}">Cancel' in form and "evil.example" not in form
+    response = client.post(asked, {"reason": "Fair", "proposed_engagement": "Invite"})
+    assert response.status_code == 302
+    assert response["Location"] == back
