@@ -84,6 +84,11 @@ def test_the_administrator_answers_a_subject_access_request_with_a_letter(page, 
     expect(
         letter.get_by_text("Call with Grace from Atlas Global Bank", exact=False)
     ).to_be_visible()
+    # The note names a member of staff too: its quote does not (the letter says who recorded
+    # it, as it says who did what), and the administrator is told.
+    expect(letter.get_by_text("[another person] will send", exact=False)).to_be_visible()
+    expect(letter.locator("blockquote").get_by_text("Grace Okafor", exact=False)).to_have_count(0)
+    expect(page.get_by_text("Check before sending: 1 passage redacted in 1 entry.")).to_be_visible()
     expect(page.get_by_role("button", name="Print or save as PDF")).to_be_visible()
     assert_accessible(page)
     screenshot(page, "subject-access-letter", viewport)

@@ -8,6 +8,16 @@ mention the person are the ones erasure would find. Dates are in words and there
 internal ids or secrets: entries list chosen fields, never whole rows.
 
 The same document is given as JSON for machines (dates in ISO 8601).
+
+What it quotes is redacted (UK GDPR Article 15(4): a copy must not adversely affect the
+rights and freedoms of others). A note that names the person may name others too, and
+the person's copy must not give them what it says about anyone else: in every quoted
+text (`LetterEntry.text`, the letter and the JSON alike) the full names, email addresses
+and phone numbers of the other people MyCareer knows, its logins and contact records,
+are replaced by "[another person]", while the person's own, now and before, are kept
+(`redaction.py` says how they are found and matched). The letter says that it was done;
+which entries were changed (`Letter.redactions`) is for the staff who send it, on the
+page around the letter, never in the letter or its JSON.
 """
 
 import datetime
@@ -22,6 +32,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils import timezone
 
+from mycareer.audit.erasure import AUDIT_PLACES, Earlier, earlier_details, find_mentions
 from mycareer.audit.models import AuditEntry
 from mycareer.audit.personal_data import (
     LETTER_CATEGORIES,
@@ -31,6 +42,7 @@ from mycareer.audit.personal_data import (
     in_words,
     personal_data_handlers,
 )
+from mycareer.audit.redaction import KIND_NAMES, OTHER_PERSON, Redactor
 from mycareer.audit.retention import retention_rules
 
 LAWFUL_BASES = {
@@ -123,6 +135,40 @@ RIGHTS = [
 ]
 
 
+PLURALS = {
+    KIND_NAMES["name"]: "names",
+    KIND_NAMES["email"]: "email addresses",
+    KIND_NAMES["phone"]: "phone numbers",
+}
+OTHERS_WITHHELD = (
+    "Where a record we quote names other people, their names, email addresses and phone "
+    f"numbers are replaced by “{OTHER_PERSON}”: the law protects their personal data as it "
+    "protects yours (UK GDPR Article 15(4))."
+)
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """A quoted text of the letter in which other people's details were replaced: for the
+    staff who check the letter before sending it, never part of the letter."""
+
+    section: str
+    title: str
+    anchor: str  # the entry's id on the letter's page
+    kinds: tuple[str, ...]  # what each replaced passage was: "name", "email address"…
+
+    @property
+    def count(self) -> int:
+        return len(self.kinds)
+
+    @property
+    def described(self) -> str:
+        """What was replaced, in words: "2 names and 1 email address"."""
+        counts = {kind: self.kinds.count(kind) for kind in dict.fromkeys(self.kinds)}
+        parts = [f"{n} {kind if n == 1 else PLURALS[kind]}" for kind, n in counts.items()]
+        return " and ".join(parts) if len(parts) < 3 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
 @dataclass
 class LetterSection:
     key: str
@@ -143,10 +189,22 @@ class Letter:
     sharing: list[str]
     retention: list[tuple[str, str]]
     rights: list[tuple[str, str]]
+    # Staff only: never in the letter nor in `as_json()`.
+    redactions: list[Redaction] = field(default_factory=list)
 
     @property
     def entry_count(self) -> int:
         return sum(len(section.entries) for section in self.held)
+
+    @property
+    def redacted_passages(self) -> int:
+        """How many names, addresses and phones of other people were replaced."""
+        return sum(redaction.count for redaction in self.redactions)
+
+    @property
+    def others_withheld(self) -> str:
+        """What the letter tells the person about the redaction, when there was one."""
+        return OTHERS_WITHHELD if self.redactions else ""
 
     def as_json(self) -> dict:
         return {
@@ -161,6 +219,7 @@ class Letter:
                 }
                 for section in self.held
             ],
+            **({"other_people": self.others_withheld} if self.others_withheld else {}),
             "purposes_and_lawful_basis": [
                 {"as": who, "purpose": purpose, "lawful_basis": basis}
                 for who, purpose, basis in self.purposes
@@ -227,15 +286,16 @@ def kinds_of(subject: Subject) -> list[str]:
     return kinds
 
 
-def _mentions(subject: Subject) -> Iterable[LetterEntry]:
-    """Records that name the person, where erasure would look (not the audit trail)."""
-    from mycareer.audit.erasure import AUDIT_PLACES, find_mentions
-
+def _mentions(subject: Subject, listed: set[str]) -> Iterable[LetterEntry]:
+    """Records that name the person, where erasure would look (not the audit trail), but
+    not those an app listed already (`listed`: their keys)."""
     by_record: dict[tuple[str, Any], list] = {}
     for match in find_mentions(subject):
         if match.ticked and match.place not in AUDIT_PLACES:
             by_record.setdefault((match.model, match.pk), []).append(match)
     for (label, pk), matches in by_record.items():
+        if f"{label}:{pk}" in listed:
+            continue
         model = apps.get_model(label)
         texts = []
         for name in dict.fromkeys(m.field for m in matches):
@@ -253,11 +313,8 @@ def _mentions(subject: Subject) -> Iterable[LetterEntry]:
         )
 
 
-def _earlier(subject: Subject) -> Iterable[LetterEntry]:
+def _earlier(earlier: Earlier) -> Iterable[LetterEntry]:
     """The names, addresses and phones their records held before, kept in the audit trail."""
-    from mycareer.audit.erasure import earlier_details
-
-    earlier = earlier_details(subject)
     facts = [
         (label, ", ".join(sorted(values)))
         for label, values in (
@@ -301,20 +358,44 @@ def controller() -> dict[str, str]:
     }
 
 
+def _redact(
+    subject: Subject, sections: Iterable[LetterSection], earlier: Earlier
+) -> list[Redaction]:
+    """Other people's details replaced in each quoted text; what was replaced, and where."""
+    sections = list(sections)
+    texts = [entry.text for section in sections for entry in section.entries if entry.text]
+    if not texts:
+        return []
+    redactor = Redactor.for_texts(subject, texts, earlier)
+    redactions = []
+    for section in sections:
+        for number, entry in enumerate(section.entries, 1):
+            text, kinds = redactor.redact(entry.text)
+            if kinds:
+                entry.text = text
+                anchor = f"entry-{section.key}-{number}"
+                redactions.append(Redaction(section.heading, entry.title, anchor, tuple(kinds)))
+    return redactions
+
+
 def letter_for(subject: Subject) -> Letter:
-    """The letter for `subject`; reads only."""
+    """The letter for `subject`, other people's details replaced in what it quotes; reads
+    only."""
+    earlier = earlier_details(subject)
     entries: list[LetterEntry] = []
     for handler in personal_data_handlers().values():
         if handler.letter:
             entries.extend(handler.letter(subject))
     keys = {entry.key for entry in entries if entry.key}
-    entries.extend(e for e in _mentions(subject) if e.key not in keys)
-    entries.extend(_earlier(subject))
+    entries.extend(_mentions(subject, keys))
+    entries.extend(_earlier(earlier))
     entries.extend(_audit_entries(subject))
     sections = {key: LetterSection(key, heading) for key, heading in LETTER_CATEGORIES.items()}
     for entry in entries:
         entry.facts = [(label, value) for label, value in entry.facts if not _empty(value)]
         sections[entry.category].entries.append(entry)
+    held = [section for section in sections.values() if section.entries]
+    redactions = _redact(subject, held, earlier)
     kinds = kinds_of(subject)
     origins: dict[tuple[str, str], None] = {}
     for entry in entries:
@@ -324,11 +405,12 @@ def letter_for(subject: Subject) -> Letter:
         names=subject.names,
         written_on=timezone.localdate(),
         controller=controller(),
-        held=[section for section in sections.values() if section.entries],
+        held=held,
         purposes=[LAWFUL_BASES[kind] for kind in kinds],
         origins=list(origins),
         sharing=[SHARING["all"], *(SHARING[k] for k in kinds if k in SHARING)]
         + [SHARING["processors"]],
         retention=[(rule.name, rule.keep_for) for rule in retention_rules()],
         rights=RIGHTS,
+        redactions=redactions,
     )

@@ -62,6 +62,8 @@ def personal_data_letter(*, subject, by, machine: bool = False):
             "format": "JSON" if machine else "letter",
             "sections": [section.heading for section in letter.held],
             "entries": letter.entry_count,
+            # How many of other people's details were replaced (never which, nor whose).
+            "redacted": letter.redacted_passages,
         }
         for record in subject.people:
             log(record, "audit.personal_data.exported", by=by, data=data)

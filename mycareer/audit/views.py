@@ -194,6 +194,7 @@ def _letter(request, *, machine: bool):
         format="json" if machine else "letter",
         records=len(subject.people),
         entries=letter.entry_count,
+        redacted=letter.redacted_passages,
         by=request.user.pk,
     )
     return subject, letter
@@ -202,7 +203,9 @@ def _letter(request, *, machine: bool):
 @require_safe
 @require(ADMINISTER)
 def subject_access_letter(request):
-    """The subject access letter, ready to print or save as PDF; the export is audited."""
+    """The subject access letter, ready to print or save as PDF; the export is audited.
+
+    Above it, for the administrator only, what was redacted and where, to check first."""
     subject, letter = _letter(request, machine=False)
     if subject is None:
         return redirect("audit:privacy")
