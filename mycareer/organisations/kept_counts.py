@@ -31,10 +31,11 @@ missing one and counts everything again.
 import logging
 
 from django.db import connections, transaction
-from django.db.models import Q, Sum
+from django.db.models import QuerySet, Sum
 
 from mycareer.core.logs import log_event
 from mycareer.core.maintenance import sqlite_schema_names
+from mycareer.core.prepared import PreparedQuery
 from mycareer.organisations.models import KeptCount, Organisation
 
 logger = logging.getLogger(__name__)
@@ -219,12 +220,30 @@ POSTGRESQL_COMPACT = (
 )
 
 
+def _figure(rows: QuerySet[KeptCount]) -> QuerySet:
+    """The sums of a figure's rows: (live, archived), or no row when it has none."""
+    return (
+        rows.order_by()
+        .values("tag_id")
+        .annotate(live=Sum("live"), archived=Sum("archived"))
+        .values_list("live", "archived")
+    )
+
+
+# Built and compiled once per process: the whole list and a one-tag search read one of
+# these on every page, and building the sum took longer than reading it.
+FIGURE_OF_ALL = PreparedQuery(lambda: _figure(KeptCount.objects.filter(tag__isnull=True)))
+FIGURE_OF_TAG = PreparedQuery(
+    lambda tag_id: _figure(KeptCount.objects.filter(tag_id=tag_id)), tag_id=-7_777_601
+)
+
+
 def kept_count(tag_id: int | None, *, include_archived: bool) -> int:
     """How many organisations carry the tag (every organisation, for None): live ones,
     and archived ones if asked."""
-    which = Q(tag__isnull=True) if tag_id is None else Q(tag_id=tag_id)
-    figures = KeptCount.objects.filter(which).aggregate(live=Sum("live"), archived=Sum("archived"))
-    return (figures["live"] or 0) + ((figures["archived"] or 0) if include_archived else 0)
+    rows = FIGURE_OF_ALL.rows() if tag_id is None else FIGURE_OF_TAG.rows(tag_id=tag_id)
+    live, archived = rows[0] if rows else (0, 0)
+    return (live or 0) + ((archived or 0) if include_archived else 0)
 
 
 def compact(using: str = "default") -> dict[str, int]:

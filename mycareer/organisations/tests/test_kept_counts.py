@@ -255,3 +255,25 @@ def test_the_migration_counts_the_links_already_there_and_goes_back(operator):
     services.organisation_archive(organisation=acme, by=operator)
     assert figures("Tc Alpha") == (0, 2)
     assert_kept_as_counted()
+
+
+@pytest.mark.django_db
+def test_a_figure_counts_archived_organisations_only_when_asked(operator):
+    made = [
+        make_organisation(f"Tally Shelved {n}", by=operator, tags=["Tc Shelved"]) for n in range(3)
+    ]
+    services.organisation_archive(organisation=made[0], by=operator)
+    tag_id = Tag.objects.get(name="Tc Shelved").pk
+    assert kept_counts.kept_count(tag_id, include_archived=False) == 2
+    assert kept_counts.kept_count(tag_id, include_archived=True) == 3
+    everyone = Organisation.objects.filter(merged_into__isnull=True)
+    assert kept_counts.kept_count(None, include_archived=True) == everyone.count()
+    assert (
+        kept_counts.kept_count(None, include_archived=False)
+        == everyone.exclude(status=Organisation.Status.ARCHIVED).count()
+    )
+
+
+@pytest.mark.django_db
+def test_a_tag_nobody_carries_counts_none():
+    assert kept_counts.kept_count(987_654, include_archived=True) == 0
