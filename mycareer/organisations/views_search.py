@@ -43,10 +43,11 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
             querystring=querystring,
             sort_label=SORTS[query.sort],
             page=Paginator(
-                lambda: search_organisations(query),
+                # Its rows come from their ids (`page_rows`), without the lists' prefetching.
+                lambda: search_organisations(query, lists=False),
                 PER_PAGE,
                 count_exactly=count_exactly_asked(request),
-                in_order=lambda: search_organisations(query, in_name_order=True),
+                in_order=lambda: search_organisations(query, in_name_order=True, lists=False),
                 exact_count=lambda: kept_count_of(query),
                 page_rows=organisation_rows,
             ).get_page(request.GET.get("page")),
