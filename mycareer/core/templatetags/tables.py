@@ -18,7 +18,8 @@ Options: ``actions="Actions"`` adds a last column whose heading only screen read
 ``region="People booked"`` makes a wide table a named region that scrolls from the
 keyboard; ``caption="hidden"`` keeps the caption for screen readers only, where a heading
 above already says what the table holds. A page (anything with a ``paginator``) gets the
-page links below the table, so every list pages the same way.
+page links below the table (``{% page_links page %}``, which a list that is not a table
+uses on its own), so every list pages the same way.
 """
 
 from django import template
@@ -71,10 +72,39 @@ class TableNode(template.Node):
             self.rows.render(context),
         )
         if hasattr(records, "paginator"):
-            pagination = context.template.engine.get_template("core/includes/pagination.html")
-            with context.push(page=records):
-                html += pagination.render(context)
+            html += page_links(context, records)
         return html
+
+
+@register.simple_tag(takes_context=True)
+def page_links(context, page) -> str:
+    """``{% page_links page %}``: the links to a page's neighbours, "Page 2 of 7" between,
+    keeping the list's filters (the `querystring` in the page's context). Nothing for a
+    list of one page. A ``{% table %}`` of a page has them already.
+    """
+    if not page.has_other_pages():
+        return ""
+    querystring = context.get("querystring")
+    start = f"?{querystring}&page=" if querystring else "?page="
+    previous = (
+        format_html('<a href="{}{}">Previous page</a>', start, page.previous_page_number())
+        if page.has_previous()
+        else ""
+    )
+    pages = page.paginator.num_pages
+    following = (
+        format_html('<a href="{}{}">Next page</a>', start, page.next_page_number())
+        if page.has_next()
+        else ""
+    )
+    return format_html(
+        '<nav class="pagination" aria-label="Pages">\n  {}\n  <span>Page {}{}</span>\n  {}\n'
+        "</nav>\n",
+        previous,
+        page.number,
+        f" of {pages}" if pages else "",
+        following,
+    )
 
 
 @register.tag

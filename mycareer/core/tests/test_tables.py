@@ -44,6 +44,17 @@ def test_a_page_gets_its_page_links_and_a_hidden_caption_stays_for_screen_reader
     assert 'href="?sort=name&amp;page=1"' in html and 'href="?sort=name&amp;page=3"' in html
 
 
+def test_page_links_on_their_own_keep_the_filters_escaped_and_end_at_the_ends():
+    source = "{% load tables %}{% page_links page %}"
+    first = render(source, page=Paginator(list(range(30)), 10).page(1), querystring="q=a<b")
+    assert '<nav class="pagination" aria-label="Pages">' in first
+    assert "Previous page" not in first and "Page 1 of 3" in first
+    assert 'href="?q=a&lt;b&amp;page=2">Next page</a>' in first
+    last = render(source, page=Paginator(list(range(30)), 10).page(3))
+    assert 'href="?page=2">Previous page</a>' in last and "Next page" not in last
+    assert render(source, page=Paginator(list(range(5)), 10).page(1)) == ""
+
+
 def test_a_blank_caption_is_left_out():
     source = '{% load tables %}{% table rows "A" %}  {% rows %}<tr></tr>{% endtable %}'
     html = render(source, rows=[1])
