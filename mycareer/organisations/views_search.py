@@ -51,7 +51,9 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
                 exact_count=lambda: kept_count_of(query),
                 page_rows=organisation_rows,
             ).get_page(request.GET.get("page")),
-            save_form=save_form or SavedSearchForm(initial={"query": querystring}),
+            # Offered once there are filters to save.
+            save_form=save_form
+            or (SavedSearchForm(initial={"query": querystring}) if querystring else None),
         )
     return render(request, "organisations/search.html", context)
 

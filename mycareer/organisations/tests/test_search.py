@@ -1165,3 +1165,16 @@ def test_filters_with_errors_are_drawn_with_them_and_not_kept(client, operator):
     assert "Enter a number" in page or "less than or equal to 100" in page
     assert 'value="kept"' in page
     assert not DRAWN_FILTERS
+
+
+@pytest.mark.django_db
+def test_saving_a_search_is_offered_once_there_are_filters(client, operator):
+    client.force_login(operator)
+    plain = client.get(SEARCH).content.decode()
+    assert "Choose some filters, then save the search" in plain
+    assert "Save this search" not in plain
+    filtered = client.get(SEARCH, {"text": "gearworks"}).content.decode()
+    assert "Save this search" in filtered and 'value="text=gearworks"' in filtered
+    assert "Choose some filters" not in filtered
+    wrong = client.get(SEARCH, {"score_min": "500"}).content.decode()
+    assert "Save this search" not in wrong and "Choose some filters" not in wrong
