@@ -1,4 +1,5 @@
 import functools
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -54,8 +55,13 @@ def record_url(name: str, pk: int) -> str:
     A list of 25 records reversed 25 addresses, about 20 µs each; the route's parts
     around the id are found once per route, script prefix and URLconf.
     """
+    return record_urls(name)(pk)
+
+
+def record_urls(name: str) -> Callable[[int], str]:
+    """`record_url` for the records of one list: the route looked up once for them all."""
     before, after = _around_id(name, get_script_prefix(), get_urlconf())
-    return f"{before}{int(pk)}{after}"
+    return lambda pk: f"{before}{int(pk)}{after}"
 
 
 @functools.lru_cache(maxsize=64)

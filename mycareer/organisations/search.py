@@ -51,7 +51,7 @@ from mycareer.core.forms import (
     bounded_int,
     unknown_filters_message,
 )
-from mycareer.core.http import record_url
+from mycareer.core.http import record_urls
 from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.core.prepared import PreparedQuery
 from mycareer.organisations.kept_counts import kept_count
@@ -944,12 +944,16 @@ class OrganisationRow:
     unit: str | None
     key_account_pairs: str | None
     multi_touch: bool
+    # The organisation's page (`organisation_rows` finds the route once for a page).
+    url: str
 
     def get_absolute_url(self) -> str:
-        return record_url("organisations:detail", self.pk)
+        return self.url
 
-    def get_size_display(self) -> str:
-        return Organisation.Size(self.size).label if self.size else ""
+    # Properties, not methods: Jinja2's calls cost more than what these compute.
+    @property
+    def size_label(self) -> str:
+        return str(Organisation.Size(self.size).label) if self.size else ""
 
     @property
     def tag_name_list(self) -> list[str]:
@@ -1022,12 +1026,13 @@ def organisation_rows(ids: QuerySet) -> list[OrganisationRow]:
     texts no list shows (the description and the search document) stay in the database.
     """
     order = [row["pk"] for row in ids]
+    url = record_urls("organisations:detail")
     found: dict[int, OrganisationRow] = {}
     for start in range(0, len(order), ROWS_AT_ONCE):
         chunk = order[start : start + ROWS_AT_ONCE]
         chunk += [NO_ORGANISATION] * (ROWS_AT_ONCE - len(chunk))
         for row in PAGE_ROWS.rows(**{f"id{n}": pk for n, pk in enumerate(chunk)}):
-            found[row[0]] = OrganisationRow(*row)
+            found[row[0]] = OrganisationRow(*row, url=url(row[0]))
     return [found[pk] for pk in order if pk in found]
 
 

@@ -1016,6 +1016,9 @@ def test_a_page_longer_than_one_read_of_rows_shows_every_row_in_its_order(operat
     assert [row.pk for row in rows] == [row["pk"] for row in ids]
     assert len(rows) == ROWS_AT_ONCE + 3
     assert rows[0].tag_name_list == ["Qx Long"]
+    assert [row.url for row in rows] == [
+        reverse("organisations:detail", args=[row.pk]) for row in rows
+    ]
 
 
 @pytest.mark.django_db
@@ -1120,6 +1123,7 @@ def test_the_rows_drawn_by_jinja_escape_names_and_date_as_the_pages_do():
         unit="Engineering",
         key_account_pairs=None,
         multi_touch=True,
+        url="/organisations/7/",
     )
     page = Template('{% load jinja %}{% jinja "organisations/search_rows.html" page=rows %}')
     html = page.render(Context({"rows": [row]}))
