@@ -1038,8 +1038,16 @@ def organisation_rows(ids: QuerySet) -> list[OrganisationRow]:
 
 def tag_names() -> Subquery:
     """An organisation's tag names as one text, for `Organisation.tag_name_list`: in the
-    query of its rows, where a page or a profile would otherwise prefetch them."""
-    return joined(TaggedOrganisation.objects.all(), link="content_object_id", value="tag__name")
+    query of its rows, where a page or a profile would otherwise prefetch them.
+
+    Each link's name is read by the tag's key: joined to the tags instead, PostgreSQL
+    read all of them for each row (a hash join, 0.9 of the page's rows' 1.2 ms).
+    """
+    return joined(
+        TaggedOrganisation.objects.all(),
+        link="content_object_id",
+        value=Subquery(Tag.objects.filter(pk=OuterRef("tag_id")).values("name")[:1]),
+    )
 
 
 def _in_order(rows: QuerySet[Organisation], sort: str) -> QuerySet[Organisation]:
