@@ -167,6 +167,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "mycareer.core.context_processors.navigation",
             ],
+            # `{% url %}` finds a route without arguments once (core/templatetags/routes.py).
+            "builtins": ["mycareer.core.templatetags.routes"],
         },
     },
     {
@@ -176,7 +178,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"autoescape": False},
+        "OPTIONS": {"autoescape": False, "builtins": ["mycareer.core.templatetags.routes"]},
     },
 ]
 

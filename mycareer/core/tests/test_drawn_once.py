@@ -63,3 +63,39 @@ def test_a_moment_reads_as_djangos_date_filter_writes_it():
     """A datetime is drawn each time, with its time of day."""
     moment = datetime.datetime(2026, 6, 30, 23, 30, tzinfo=datetime.UTC)
     assert date_or_day(moment, "j M H:i") == date(moment, "j M H:i") == "30 Jun 23:30"
+
+
+def test_url_in_a_template_writes_what_reverse_gives_for_every_route_without_arguments():
+    from django.template import Context, Template
+    from django.urls import get_resolver
+
+    names = [
+        name
+        for name, found in get_resolver().reverse_dict.items()
+        if isinstance(name, str) and all(not params for _, params in found[0])
+    ]
+    assert len(names) > 5
+    namespaced = ["organisations:search", "events:list", "mailing:campaign_create"]
+    for name in [*names, *namespaced]:
+        drawn = Template("{% url name %}").render(Context({"name": name}))
+        assert drawn == reverse(name), name
+
+
+def test_url_in_a_template_with_arguments_as_a_variable_and_unknown():
+    from django.template import Context, Template
+    from django.urls import NoReverseMatch
+
+    drawn = Template(
+        "{% url 'organisations:detail' 5 %}|{% url 'organisations:search' as found %}{{ found }}"
+        "|{% url 'no:such' as nothing %}[{{ nothing }}]"
+    ).render(Context())
+    assert drawn == "/organisations/5/|/organisations/|[]"
+    with pytest.raises(NoReverseMatch):
+        Template("{% url 'no:such' %}").render(Context())
+    try:
+        set_script_prefix("/careers/")
+        assert Template("{% url 'organisations:search' %}").render(Context()) == (
+            "/careers/organisations/"
+        )
+    finally:
+        clear_script_prefix()
