@@ -331,7 +331,7 @@ class KeyContactUnmarking(NamedTuple):
 
     waiting: int  # liaison requests still waiting for an answer
     agreed: int  # liaison requests the operator agreed to, in force or not
-    answered: int  # declined or withdrawn: the decisions stay in the notes
+    answered: int  # declined or withdrawn: deleted too (the audit trail keeps the answers)
     colleagues: int  # colleagues still waiting, who are told no answer will come
 
 

@@ -377,9 +377,12 @@ def liaison_request_detail(request, request_id: int):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
+                # Not a note (an answer between colleagues is no engagement with the
+                # employer): the request keeps it, where the colleague who asked reads it.
                 messages.success(
                     request,
-                    f"Your answer was sent to {liaison.requester} and recorded in the notes.",
+                    f"Your answer was sent to {liaison.requester}, who also reads it on "
+                    "the request's page.",
                 )
                 return redirect("organisations:liaison_inbox")
     return render(

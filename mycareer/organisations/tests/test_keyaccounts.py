@@ -1058,6 +1058,41 @@ def test_the_decline_form_keeps_what_was_typed_and_the_reason_reaches_the_reques
     assert f"Their reason: {reason}" in email.body
 
 
+def test_an_answer_is_not_said_to_be_recorded_in_the_notes(client, setup, persona, mailoutbox):
+    """An answer writes no note (it is no engagement with the employer), yet the owner was
+    told "recorded in the notes" on answering, and in the email asking them; the page that
+    stops protecting a contact said the answers of the requests it deletes stay there."""
+    from mycareer.organisations.tasks import send_liaison_request_email
+
+    helen, tom = persona("manager"), setup["tom"]
+    [request] = keyaccounts.liaison_request_create(
+        requester=helen, contact=setup["ruth"], reason="Fair", proposed_engagement="Invite"
+    )
+    send_liaison_request_email.call(request.pk)
+    [asking] = [m for m in mailoutbox if tom.email in m.to]
+    assert "notes" not in asking.body
+    assert "Helen is emailed your answer and reads it on the request's page." in asking.body
+    assert "decline and say why" in asking.body
+
+    client.force_login(tom)
+    url = reverse("organisations:liaison_request", args=[request.pk])
+    answered = client.post(
+        url, {"decision": "decline", "valid_days": "90", "comment": "Not this term."}, follow=True
+    )
+    said = html.unescape(answered.content.decode())
+    assert "recorded in the notes" not in said
+    assert "Your answer was sent to Helen Marsh, who also reads it on the request's page." in said
+    assert not Note.objects.filter(organisation=setup["org"]).exists()
+
+    remove = reverse("organisations:key_contact_unmark", args=[setup["org"].pk, setup["ruth"].pk])
+    question = " ".join(html.unescape(client.get(remove).content.decode()).split())
+    assert (
+        "1 earlier request, declined or withdrawn, is deleted too, with the answers given: "
+        "only the audit trail keeps them." in question
+    )
+    assert "organisation's notes" not in question
+
+
 # Where asking leads back to -------------------------------------------------------------------
 
 
