@@ -494,6 +494,10 @@ def cancellation_in_words(campaign: Campaign, progress: dict) -> str:
     finished = campaign.finished_at
     when = f" on {date_format(timezone.localtime(finished), 'j F Y')}" if finished else ""
     by = f" by {campaign.cancelled_by}" if campaign.cancelled_by_id else ""
+    if campaign.queued_at is None:
+        # Cancelled while it waited for a second sender's approval: no message was ever
+        # made, so "0 not sent" would hide the recipients it was meant for.
+        return f"Cancelled{when}{by} while it waited for approval: nothing was sent."
     done = [f"{_figure(progress['sent'])} sent before cancelling"]
     if progress["failed"]:
         done.append(f"{_figure(progress['failed'])} failed")

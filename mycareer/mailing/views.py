@@ -500,7 +500,9 @@ def campaign_cancel(request, pk: int):
         else:
             messages.success(
                 request,
-                ngettext(
+                "Cancelled while it waited for approval: nothing was sent."
+                if campaign.queued_at is None
+                else ngettext(
                     "Cancelled; %(n)d message not sent.",
                     "Cancelled; %(n)d messages not sent.",
                     dropped,

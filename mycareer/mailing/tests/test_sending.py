@@ -540,6 +540,26 @@ def test_a_cancelled_campaign_says_when_who_and_what_went_and_what_did_not(
 
 
 @pytest.mark.django_db
+def test_a_campaign_cancelled_while_it_waited_for_approval_says_nothing_was_sent(
+    persona, tagged, make_campaign, settings
+):
+    """No message is made until a second sender approves: cancelled before that, the page
+    read "0 sent before cancelling, 0 not sent", as if it had been meant for nobody."""
+    from mycareer.mailing import sending, services
+
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_NEEDS_APPROVAL": True}
+    campaign = make_campaign()
+    services.campaign_send(campaign=campaign, by=campaign.sender, confirmed=6)
+    with time_machine.travel(datetime.datetime(2027, 3, 3, 9, 30, tzinfo=datetime.UTC)):
+        assert services.campaign_cancel(campaign=campaign, by=campaign.sender) == 0
+    campaign = Campaign.objects.get(pk=campaign.pk)
+    assert sending.cancellation_in_words(campaign, sending.campaign_progress(campaign)) == (
+        f"Cancelled on 3 March 2027 by {campaign.sender} while it waited for approval: "
+        "nothing was sent."
+    )
+
+
+@pytest.mark.django_db
 def test_a_campaign_cancelled_before_the_figures_were_kept_takes_them_from_the_audit_trail(
     persona, tagged, make_campaign, send_now
 ):

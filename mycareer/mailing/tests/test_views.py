@@ -421,6 +421,22 @@ def test_cancelling_says_how_many_messages_will_not_go(client, persona, make_cam
     assert "of 0" not in shown
 
 
+def test_cancelling_while_waiting_for_approval_says_nothing_was_sent(
+    client, persona, make_campaign, settings
+):
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_NEEDS_APPROVAL": True}
+    campaign = make_campaign()
+    services.campaign_send(campaign=campaign, by=campaign.sender, confirmed=6)
+    client.force_login(persona("mailer"))
+    waiting = page(client.get(campaign.get_absolute_url()))
+    assert "of 0" not in waiting  # no progress before anything is queued
+    url = reverse("mailing:campaign_cancel", args=[campaign.pk])
+    shown = page(client.post(url, follow=True))
+    assert "Cancelled while it waited for approval: nothing was sent." in shown
+    assert "while it waited for approval: nothing was sent." in shown.split("</h1>", 1)[1]
+    assert "0 messages not sent" not in shown and "0 not sent" not in shown
+
+
 @pytest.mark.django_db
 def test_the_chart_tells_two_organisations_of_one_name_apart(client, persona):
     """Suggestions number namesakes ("Acme Ltd (no. 42)"); the chart reads that back, and
