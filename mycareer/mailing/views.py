@@ -43,7 +43,7 @@ from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.recipients import Why, campaign_query
 from mycareer.mailing.sending import campaign_progress, cancellation_in_words
 from mycareer.mailing.unsubscribe import read_token, unsubscribe_url
-from mycareer.organisations import optouts
+from mycareer.organisations import keyaccounts, optouts
 from mycareer.organisations.models import Contact, EmailOptOut, Organisation
 from mycareer.organisations.optouts import address_digest
 from mycareer.organisations.search import FILTER_NAMES, OrganisationQuery, OrganisationSearchForm
@@ -76,6 +76,18 @@ def _recipients_summary(campaign: Campaign) -> dict:
         if campaign.recipient_filters:
             summary["search_url"] = _search_url(campaign)
     return summary
+
+
+def _left_out_with_requests(excluded, user) -> list:
+    """Each contact left out, with the liaison request `user` still waits on about them: the
+    list says so rather than offer "Ask to contact" again, which could only be refused."""
+    rows = []
+    for exclusion in excluded:
+        waiting = None
+        if exclusion.kind == Why.KEY_CONTACT:
+            waiting = keyaccounts.liaison_waiting(requester=user, contact=exclusion.contact)
+        rows.append((exclusion, waiting))
+    return rows
 
 
 def _chosen_from_request(request) -> tuple[dict | None, bool, list[str]]:
@@ -389,6 +401,8 @@ def campaign_detail(request, pk: int):
             messages.error(request, " ".join(error.messages))
         return redirect(campaign)
     summary = _recipients_summary(campaign) if campaign.status == Campaign.Status.DRAFT else None
+    if summary and summary["list"]:
+        summary["left_out"] = _left_out_with_requests(summary["list"].excluded, request.user)
     progress = campaign_progress(campaign)
     return render(
         request,

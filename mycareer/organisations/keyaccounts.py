@@ -506,6 +506,45 @@ def _tell_owners(
 # Liaison ---------------------------------------------------------------------------
 
 
+def _pending_by_link(requester: User, blockers: list[KeyContact]) -> dict[int, LiaisonRequest]:
+    return {
+        request.key_contact_id: request
+        for request in LiaisonRequest.objects.filter(
+            requester=requester, key_contact__in=blockers, status=LiaisonRequest.Status.PENDING
+        ).select_related("key_contact__key_account__operator")
+    }
+
+
+def _earliest(pending: dict[int, LiaisonRequest]) -> LiaisonRequest:
+    return min(pending.values(), key=lambda r: r.created_at)
+
+
+def liaison_waiting(
+    *, requester: User, contact: Contact, blockers: list[KeyContact] | None = None
+) -> LiaisonRequest | None:
+    """The request `requester` is still waiting on about `contact`, when asking again would
+    be refused (every owner to ask has one unanswered); None when asking would send one.
+
+    Pages that offer "Ask to contact" say this instead, so nobody types a request only to
+    be told they asked already.
+    """
+    if blockers is None:
+        blockers = contact_blockers(contact=contact, user=requester, bulk=True)
+    if not blockers:
+        return None
+    pending = _pending_by_link(requester, blockers)
+    return _earliest(pending) if len(pending) == len(blockers) else None
+
+
+def already_asked(waiting: LiaisonRequest) -> str:
+    return (
+        f"You asked {waiting.key_contact.key_account.operator} on "
+        f"{date_format(timezone.localtime(waiting.created_at), 'j F Y')} and they have "
+        "not answered yet. Wait for their answer, or withdraw that request (on Liaison "
+        "requests) to ask again."
+    )
+
+
 @transaction.atomic
 def liaison_request_create(
     *, requester: User, contact: Contact, reason: str, proposed_engagement: str
@@ -519,21 +558,10 @@ def liaison_request_create(
     blockers = contact_blockers(contact=contact, user=requester, bulk=True)
     if not blockers:
         raise ValidationError(f"You may already contact {contact.full_name}: no liaison is needed.")
-    pending = {
-        request.key_contact_id: request
-        for request in LiaisonRequest.objects.filter(
-            requester=requester, key_contact__in=blockers, status=LiaisonRequest.Status.PENDING
-        ).select_related("key_contact__key_account__operator")
-    }
+    pending = _pending_by_link(requester, blockers)
     if len(pending) == len(blockers):
         # Nothing new would be sent: say so, rather than drop what was typed.
-        waiting = sorted(pending.values(), key=lambda r: r.created_at)[0]
-        raise ValidationError(
-            f"You asked {waiting.key_contact.key_account.operator} on "
-            f"{date_format(timezone.localtime(waiting.created_at), 'j F Y')} and they have "
-            "not answered yet. Wait for their answer, or withdraw that request (on Liaison "
-            "requests) to ask again."
-        )
+        raise ValidationError(already_asked(_earliest(pending)))
     created = []
     for link in blockers:
         if link.pk in pending:

@@ -291,6 +291,10 @@ def liaison_request_create(request, pk: int, contact_id: int):
     # Asked from elsewhere (a campaign's left-out list), the person goes back there.
     back = safe_next(request, contact.get_absolute_url())
     blockers = keyaccounts.contact_blockers(contact=contact, user=request.user, bulk=True)
+    # Already asked and not yet answered: said before anything is typed, not after.
+    waiting = keyaccounts.liaison_waiting(
+        requester=request.user, contact=contact, blockers=blockers
+    )
     form = LiaisonRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -315,6 +319,8 @@ def liaison_request_create(request, pk: int, contact_id: int):
             "blockers": blockers,
             "form": form,
             "back": back,
+            "waiting": waiting,
+            "already_asked": keyaccounts.already_asked(waiting) if waiting else "",
         },
     )
 

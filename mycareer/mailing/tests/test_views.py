@@ -323,6 +323,17 @@ def test_a_key_contact_left_out_has_an_ask_to_contact_link(client, persona, cast
     response = client.post(link, data)
     assert response.status_code == 302
     assert response["Location"] == campaign.get_absolute_url()
+    # Asked and not yet answered, the list says so, where it offered to ask again (and the
+    # page it led to refused only once the request was typed again).
+    request = contact.key_links.get().liaison_requests.get()
+    detail = page(client.get(campaign.get_absolute_url()))
+    assert f'href="{link}"' not in detail
+    assert (
+        f'<a href="{reverse("organisations:liaison_request", args=[request.pk])}">'
+        f"Asked Tom Bennett on {request.created_at:%-d %b %Y}: waiting for an answer"
+    ) in detail
+    again = page(client.get(link))
+    assert "You asked Tom Bennett on" in again and 'name="reason"' not in again
 
 
 def test_the_preview_frame_shows_the_email_sandboxed(client, persona, make_campaign):

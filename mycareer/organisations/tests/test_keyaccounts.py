@@ -1093,6 +1093,32 @@ def test_an_answer_is_not_said_to_be_recorded_in_the_notes(client, setup, person
     assert "organisation's notes" not in question
 
 
+def test_the_request_still_waiting_is_the_one_asking_again_would_only_repeat(setup, persona, cast):
+    helen, tom, ruth = persona("manager"), setup["tom"], setup["ruth"]
+    assert keyaccounts.liaison_waiting(requester=helen, contact=ruth) is None
+    [request] = keyaccounts.liaison_request_create(
+        requester=helen, contact=ruth, reason="Fair", proposed_engagement="Invite"
+    )
+    assert keyaccounts.liaison_waiting(requester=helen, contact=ruth) == request
+    assert keyaccounts.liaison_waiting(requester=helen, contact=setup["other"]) is None
+    with pytest.raises(ValidationError) as refused:
+        keyaccounts.liaison_request_create(
+            requester=helen, contact=ruth, reason="Again", proposed_engagement="Again"
+        )
+    assert refused.value.messages == [keyaccounts.already_asked(request)]
+    # A second owner not yet asked: asking again sends them a request, so nothing waits.
+    admin = persona("admin")
+    second = keyaccounts.key_account_create(
+        organisation=setup["org"], operator=admin, unit=cast["units"]["lubs"], by=admin
+    )
+    keyaccounts.key_contact_mark(account=second, contact=ruth, guidance="", by=admin)
+    ruth = type(ruth).objects.get(pk=ruth.pk)
+    assert keyaccounts.liaison_waiting(requester=helen, contact=ruth) is None
+    # Answered, it no longer waits.
+    keyaccounts.liaison_request_decide(request=request, approve=False, by=tom, comment="No")
+    assert keyaccounts.liaison_waiting(requester=helen, contact=ruth) is None
+
+
 # Where asking leads back to -------------------------------------------------------------------
 
 
