@@ -41,6 +41,7 @@ def test_the_documented_notes_import_script_records_each_note(live_server, perso
     calls = tmp_path / "calls.csv"
     calls.write_text(
         "organisation,date,kind,text\n"
+        "Northbridge Engineering,1900-11-20,call,A slip of the year: refused and said why.\n"
         "Northbridge Engineering,2026-11-20,call,Talked about summer placements.\n"
         'Kestrel,2026-11-21,meeting,"Which Kestrel? Two match, so it is skipped."\n',
         encoding="utf-8",
@@ -64,4 +65,9 @@ def test_the_documented_notes_import_script_records_each_note(live_server, perso
     )
     assert f"recorded note {note.pk} for Northbridge Engineering Ltd" in run.stdout
     assert "skipped: 'Kestrel' matches 2 organisations" in run.stdout
+    # The refused row says its line and why, and the rows after it are still recorded.
+    assert (
+        "refused: line 2 (Northbridge Engineering): date: A note cannot be dated before "
+        "1 January 2000: check the year (20 November 1900 was typed)."
+    ) in run.stdout
     assert Note.objects.count() == 1
