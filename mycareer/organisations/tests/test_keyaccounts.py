@@ -1056,6 +1056,11 @@ def test_the_decline_form_keeps_what_was_typed_and_the_reason_reaches_the_reques
     send_liaison_decision_email.call(request.pk)
     [email] = [m for m in mailoutbox if helen.email in m.to]
     assert f"Their reason: {reason}" in email.body
+    # Its link opens the request, where the answer is, for the colleague who asked.
+    [link] = re.findall(
+        r"Your request and the answer: \S+?(/organisations/liaison/\d+/)", email.body
+    )
+    assert link == url and reason in html.unescape(client.get(link).content.decode())
 
 
 def test_an_answer_is_not_said_to_be_recorded_in_the_notes(client, setup, persona, mailoutbox):
