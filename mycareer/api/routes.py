@@ -784,7 +784,8 @@ def event_update(request, response: HttpResponse, payload: s.EventChange, pk: in
     "/events/{pk}/publish",
     response=_responses((200, s.EventWithClashes)),
     tags=["events"],
-    summary="Publish a draft; with clashes, 409 unless override_reason says why",
+    summary="Publish a draft still to come (400 once it has started); with clashes, 409 "
+    "unless override_reason says why",
 )
 def event_publish(request, payload: s.PublishIn, pk: int = PK):
     event = _event_for(need(request, WRITE_EVENTS), pk)
@@ -795,6 +796,12 @@ def event_publish(request, payload: s.PublishIn, pk: int = PK):
         )
     except ClashesFound as found:
         raise _clash_refusal(found) from None
+    except ValidationError as error:
+        if error.code != "started":
+            raise
+        raise ApiError(
+            400, "started", error.messages[0], fields={"starts_at": error.messages}
+        ) from None
     return s.EventWithClashes(**_event(_event_for(user, pk)), clashes=_clashes(overridden))
 
 

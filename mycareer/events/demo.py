@@ -160,7 +160,9 @@ def seed_events(cast: dict) -> None:
         )
         if plan.status in ("published", "cancelled"):
             reason = CLASH_REASON if plan.title.startswith("Northbridge Engineering") else ""
-            services.event_publish(event=event, by=person, override_reason=reason)
+            # Events already held (or under way) were published before they took place.
+            published = min(timezone.now(), starts - datetime.timedelta(days=14))
+            services.event_publish(event=event, by=person, override_reason=reason, now=published)
         if plan.status == "cancelled":
             services.event_cancel(
                 event=event,

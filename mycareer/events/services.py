@@ -408,20 +408,53 @@ def accepted_clashes(event: Event) -> set[int]:
     return set(made) | set(against)
 
 
+def publish_refusal(event: Event, *, now: datetime.datetime | None = None) -> str:
+    """Why the draft cannot be published at `now` (its start has passed), or "".
+
+    An event under way is refused too: students would be told of it, invited to book
+    and sent reminders for something they can no longer come to from the start.
+    """
+    now = now or timezone.now()
+    if event.starts_at > now:
+        return ""
+    started = f"{date_format(event.local_start, 'j F Y')} at {event.local_start:%H:%M}"
+    state = (
+        f"{event} started on {started} and is under way"
+        if event.ends_at > now
+        else f"{event} was on {started}"
+    )
+    return (
+        f"{state}: only an event still to come can be published. Edit its date to "
+        "publish it, or leave it as a draft."
+    )
+
+
 @transaction.atomic
-def event_publish(*, event: Event, by: User | None, override_reason: str = "") -> list[Clash]:
-    """Publish a draft after the clash check; clashes need a reason, which is recorded.
+def event_publish(
+    *,
+    event: Event,
+    by: User | None,
+    override_reason: str = "",
+    now: datetime.datetime | None = None,
+) -> list[Clash]:
+    """Publish a draft still to come after the clash check; clashes need a reason, which
+    is recorded.
 
     Raises `ClashesFound` (nothing changes) when the event clashes and no reason is
-    given. Returns the clashes that were overridden.
+    given, and `ValidationError` (code "started") when its start has passed. Returns
+    the clashes that were overridden. `now` is when it is published (the demo's history
+    publishes its past events as they were, before they took place).
     """
+    now = now or timezone.now()
     _lock_calendar()
     event = _locked(event)
     if not event.is_draft:
         raise ValidationError(f"Only a draft can be published; this event is {event.status}.")
+    if refusal := publish_refusal(event, now=now):
+        raise ValidationError(refusal, code="started")
     clashes = find_clashes(event)
     event.status = Event.Status.PUBLISHED
-    event.published_at = timezone.now()
+    event.published_at = now
     event.save(update_fields=["status", "published_at", "updated_at"])
     audit.log(event, "events.event.published", by=by, data={"clashes": len(clashes)})
     # Refused clashes undo the publishing: this function is one transaction.

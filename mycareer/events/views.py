@@ -308,6 +308,7 @@ def detail(request, pk: int):
         "staff": staff,
         "can_change": user.has_perm("events.change_event", event),
         "organisations": _organisations_linked(event, user),
+        "publish_refusal": services.publish_refusal(event) if event.is_draft else "",
     }
     if staff:
         made, against = selectors.clash_overrides_of(event)
@@ -447,6 +448,10 @@ def publish(request, pk: int):
     check_perm(request.user, "events.publish_event", event)
     if not event.is_draft:
         messages.info(request, f"{event} is already {event.get_status_display().lower()}.")
+        return redirect(event)
+    if refusal := services.publish_refusal(event):
+        # Its page says why, next to the link to change the date.
+        messages.error(request, refusal)
         return redirect(event)
     found = find_clashes(event)
     form = PublishForm(_posted(request), clashes=found)

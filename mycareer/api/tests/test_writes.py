@@ -315,6 +315,18 @@ def test_a_draft_event_answers_with_its_clashes_and_publishing_needs_a_reason(
     assert published.json()["status"] == "published"
 
 
+def test_a_draft_whose_start_has_passed_is_refused_with_the_reason(call, token_for, persona):
+    past = timezone.now().replace(microsecond=0) - datetime.timedelta(minutes=10)
+    draft = make_event(by=persona("operator"), title="Under way", starts_at=past, minutes=60)
+    refused = call(token_for("operator"), "post", f"/events/{draft.pk}/publish", {})
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["code"] == "started"
+    assert "is under way: only an event still to come can be published" in body["message"]
+    assert body["fields"] == {"starts_at": [body["message"]]}
+    assert Event.objects.get(pk=draft.pk).status == "draft"
+
+
 def test_events_are_made_only_for_ones_own_units_and_changed_with_if_match(call, token_for):
     refused = call(token_for("mailer"), "post", "/events", _event_body())
     assert refused.status_code == 403

@@ -62,7 +62,9 @@ def make_event(
     ends_at = starts_at.astimezone(datetime.UTC) + datetime.timedelta(minutes=minutes)
     event = services.event_create(by=by, starts_at=starts_at, ends_at=ends_at, **fields)
     if publish:
-        services.event_publish(event=event, by=by, override_reason=override_reason)
+        # An event that has started was published before it did: a week before.
+        published = min(timezone.now(), starts_at - datetime.timedelta(days=7))
+        services.event_publish(event=event, by=by, override_reason=override_reason, now=published)
         event.refresh_from_db()
     return event
 

@@ -633,3 +633,37 @@ def test_a_clash_already_gone_ahead_with_is_not_asked_about_again(
     # Someone else going ahead against my event also counts as accepted for me.
     mine.refresh_from_db()
     assert services.accepted_clashes(mine) == {theirs.pk, third.pk}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("hours_ago", "said"),
+    [(3, "Test event was on "), (0.5, "Test event started on ")],
+    ids=["over", "under-way"],
+)
+def test_a_draft_whose_start_has_passed_is_not_published(tom, hours_ago, said):
+    """A past date was published as if it were to come: students were told of it, invited
+    to book and reminded. An event under way is refused too: nobody can come from its
+    start any more."""
+    starts = timezone.now().replace(microsecond=0) - datetime.timedelta(hours=hours_ago)
+    event = make_event(by=tom, starts_at=starts, minutes=60)
+    assert services.publish_refusal(event).startswith(said)
+    with pytest.raises(ValidationError, match="only an event still to come can be published") as e:
+        services.event_publish(event=event, by=tom)
+    assert e.value.code == "started"
+    assert ("under way" in e.value.messages[0]) == (hours_ago < 1)
+    event.refresh_from_db()
+    assert event.status == Event.Status.DRAFT and event.published_at is None
+    assert actions(event) == ["events.event.created"]
+    # Moved to a date to come, it is published.
+    services.event_update(
+        event=event,
+        by=tom,
+        starts_at=starts + datetime.timedelta(days=2),
+        ends_at=starts + datetime.timedelta(days=2, hours=1),
+    )
+    event.refresh_from_db()
+    assert services.publish_refusal(event) == ""
+    services.event_publish(event=event, by=tom)
+    event.refresh_from_db()
+    assert event.is_published

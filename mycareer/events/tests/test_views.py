@@ -1353,3 +1353,20 @@ def test_the_service_returns_what_changed_and_writes_nothing_when_nothing_did(to
     changed = services.event_update(event=event, by=tom, topics=["Signalling"])
     assert changed == {"topics": [[], ["Signalling"]]}
     assert Event.objects.get(pk=event.pk).updated_at > stamp
+
+
+def test_a_past_draft_says_why_it_cannot_be_published_and_links_to_its_date(client, persona, tom):
+    starts = timezone.now().replace(microsecond=0) - datetime.timedelta(days=1)
+    draft = make_event(by=tom, title="Yesterday's talk", starts_at=starts)
+    login(client, persona, "operator")
+    page = client.get(draft.get_absolute_url()).content.decode()
+    assert "only an event still to come can be published" in page
+    assert f'href="{reverse("events:edit", args=[draft.pk])}">Change its date' in page
+    publish = reverse("events:publish", args=[draft.pk])
+    assert f'href="{publish}"' not in page
+    for method in ("get", "post"):
+        response = getattr(client, method)(publish, follow=True)
+        assert response.redirect_chain[-1][0] == draft.get_absolute_url()
+        assert "Yesterday&#x27;s talk was on " in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.is_draft
