@@ -14,6 +14,7 @@ from mycareer.core.forms import (
     StaleEditGuard,
     StrictFilterForm,
     bounded_formfield,
+    typed_number_field,
 )
 from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.core.validators import validate_phone
@@ -355,6 +356,25 @@ class EmployerContactForm(StaleEditGuard, forms.ModelForm):
 class MemberRoleForm(forms.Form):
     # The role asked for, not a toggle: pressed twice, the button does not undo itself.
     role = forms.ChoiceField(choices=[("admin", "Administrator"), ("member", "Member")])
+
+
+class LeftWithoutAdministratorForm(forms.Form):
+    """Staff type how many people would sign in with no administrator among them, so that
+    leaving an organisation so is never a slip."""
+
+    confirmed = typed_number_field("people")
+
+    def __init__(self, *args, left: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.left = left
+
+    def clean_confirmed(self) -> int:
+        typed = self.cleaned_data["confirmed"]
+        if int(typed) != self.left:
+            raise forms.ValidationError(
+                f"Type the number shown above: {self.left}. You typed {typed}."
+            )
+        return self.left
 
 
 class InvitationForm(forms.Form):

@@ -37,7 +37,11 @@ from mycareer.organisations.models import (
     RegistrationRequest,
 )
 from mycareer.organisations.selectors import administrators_of, contacts_students_may_reach
-from mycareer.organisations.tasks import send_invitation_email, send_registration_decision_email
+from mycareer.organisations.tasks import (
+    send_administrator_appointed_email,
+    send_invitation_email,
+    send_registration_decision_email,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -439,16 +443,66 @@ def _members_locked(organisation: Organisation) -> list[EmployerMembership]:
     )
 
 
+def _left_without_an_administrator(
+    members: list[EmployerMembership], leaving: EmployerMembership, *, ending: bool
+) -> int | None:
+    """How many people would still sign in for the organisation, none of them its
+    administrator, if `leaving` stepped down (or, `ending`, left): None while another
+    administrator stays."""
+    if not leaving.is_admin or any(m.is_admin for m in members if m.pk != leaving.pk):
+        return None
+    return len(members) - (1 if ending else 0)
+
+
 def _check_an_administrator_stays(
-    organisation: Organisation, members: list[EmployerMembership], leaving: EmployerMembership
-) -> None:
-    if leaving.is_admin and not any(m.is_admin for m in members if m.pk != leaving.pk):
+    organisation: Organisation,
+    members: list[EmployerMembership],
+    leaving: EmployerMembership,
+    *,
+    ending: bool,
+    left_confirmed: int | None = None,
+) -> int | None:
+    """Refuse to leave colleagues without an administrator, unless the number of people
+    left so was confirmed (staff may; an employer makes a colleague one first). The last
+    person of all may go: nobody is left to be stuck. Returns the number left so."""
+    left = _left_without_an_administrator(members, leaving, ending=ending)
+    if not left:
+        return left
+    if left_confirmed is None:
         raise ValidationError(last_administrator_text(organisation))
+    if left_confirmed != left:
+        raise ValidationError(
+            f"The number changed since you looked: {people(left)} now sign in for "
+            f"{organisation}, not {left_confirmed}. Check them and confirm again.",
+            code="changed",
+        )
+    return left
+
+
+def people(count: int) -> str:
+    return f"{count} {'person' if count == 1 else 'people'}"
 
 
 def last_administrator_text(organisation: Organisation) -> str:
     return (
         f"{organisation} needs at least one administrator on MyCareer: make a colleague one first."
+    )
+
+
+def no_administrator_text(organisation: Organisation, *, left: int) -> str:
+    """What a page says before a change leaves the organisation with no administrator,
+    and who can appoint one then."""
+    if left:
+        return (
+            f"{organisation} will have no administrator on MyCareer: {people(left)} will "
+            "still sign in for it, but nobody will be able to change its profile, people or "
+            "vacancies, or invite colleagues. Staff of the Careers Centre who edit "
+            "organisations can make one of them its administrator, from its page."
+        )
+    return (
+        f"{organisation} will have no administrator on MyCareer: nobody will sign in for "
+        "it. A colleague can register to join it: the Careers Centre's staff approve them, "
+        "and they become its administrator."
     )
 
 
@@ -467,14 +521,31 @@ def is_last_administrator(membership: EmployerMembership) -> bool:
     )
 
 
+def left_without_an_administrator(membership: EmployerMembership, *, ending: bool) -> int | None:
+    """`_left_without_an_administrator` for a page, before asking; the services count
+    again under their lock."""
+    if not is_last_administrator(membership):
+        return None
+    members = EmployerMembership.objects.filter(
+        organisation_id=membership.organisation_id, status=EmployerMembership.Status.ACTIVE
+    )
+    return members.exclude(pk=membership.pk).count() + (0 if ending else 1)
+
+
 @transaction.atomic
 def membership_set_admin(
-    *, membership: EmployerMembership, is_admin: bool, by: User
+    *,
+    membership: EmployerMembership,
+    is_admin: bool,
+    by: User,
+    left_confirmed: int | None = None,
 ) -> EmployerMembership:
     """Make a member an administrator of their organisation on MyCareer, or a member only.
 
     Administrators change the profile, the people and the vacancies and invite
-    colleagues; members see them. The organisation keeps at least one administrator.
+    colleagues; members see them. Someone made an administrator is told by email. The
+    organisation keeps at least one administrator, unless `left_confirmed` is the number
+    of people the page said would sign in with none (staff may leave it so).
     """
     members = _members_locked(membership.organisation)
     current = next((m for m in members if m.pk == membership.pk), None)
@@ -482,11 +553,20 @@ def membership_set_admin(
         raise ValidationError(f"{membership.user} is no longer a member.")
     if current.is_admin == is_admin:
         return current  # pressed twice, or already done by a colleague
+    left = None
     if not is_admin:
-        _check_an_administrator_stays(current.organisation, members, current)
+        left = _check_an_administrator_stays(
+            current.organisation, members, current, ending=False, left_confirmed=left_confirmed
+        )
     current.is_admin = is_admin
     current.save(update_fields=["is_admin"])
-    _record(current, "admin_granted" if is_admin else "admin_removed", by=by)
+    extra = {} if left is None else {"left_without_an_administrator": left}
+    _record(current, "admin_granted" if is_admin else "admin_removed", by=by, **extra)
+    if is_admin:
+        appointed, appointer = current.pk, by.pk
+        transaction.on_commit(
+            lambda: send_administrator_appointed_email.enqueue(appointed, appointer)
+        )
     return current
 
 
@@ -509,16 +589,17 @@ def membership_end(*, membership: EmployerMembership, by: User) -> None:
 
     Their login stays (a colleague may invite them again), and so does their entry
     among the organisation's contacts, which is the organisation's to keep or remove.
-    The organisation keeps at least one administrator.
+    The organisation keeps at least one administrator while anyone else signs in for it.
     """
     members = _members_locked(membership.organisation)
     current = next((m for m in members if m.pk == membership.pk), None)
     if current is None:
         return  # pressed twice, or already done by a colleague
-    _check_an_administrator_stays(current.organisation, members, current)
+    left = _check_an_administrator_stays(current.organisation, members, current, ending=True)
     ended = current.pk
     current.delete()
-    _record(current, "ended", by=by, was_admin=current.is_admin, membership=ended)
+    extra = {} if left is None else {"left_without_an_administrator": left}
+    _record(current, "ended", by=by, was_admin=current.is_admin, membership=ended, **extra)
 
 
 # Accepting an invitation with a login already made ----------------------------------------

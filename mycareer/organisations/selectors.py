@@ -59,13 +59,22 @@ def organisation_for_profile(pk: int) -> Organisation:
     """One organisation with what its profile shows, in a handful of queries.
 
     Its tag names come in the same query (`Organisation.tag_name_list` reads them), not
-    as a prefetch: for one organisation, a subquery costs less than a query more.
+    as a prefetch: for one organisation, a subquery costs less than a query more. So
+    does whether anyone signs in for it (`has_members`): most organisations have nobody,
+    and their page then reads no memberships.
     """
     return (
         with_key_accounts(
             Organisation.objects.select_related("sector", "unit", "created_by", "merged_into")
         )
-        .annotate(tag_names=tag_names())
+        .annotate(
+            tag_names=tag_names(),
+            has_members=Exists(
+                EmployerMembership.objects.filter(
+                    organisation_id=OuterRef("pk"), status=EmployerMembership.Status.ACTIVE
+                )
+            ),
+        )
         .prefetch_related(
             Prefetch("contacts", queryset=contacts_with_key_links().annotate(**SIGNS_IN))
         )
@@ -278,6 +287,15 @@ def administrators_of(organisation: Organisation) -> list:
         .select_related("user")
         .order_by("user__full_name")
     ]
+
+
+def members_of(organisation: Organisation) -> QuerySet[EmployerMembership]:
+    """Who signs in for the organisation, its administrators first, then by name."""
+    return (
+        organisation.memberships.filter(status=EmployerMembership.Status.ACTIVE)
+        .select_related("user")
+        .order_by("-is_admin", "user__full_name", "pk")
+    )
 
 
 def contacts_students_may_reach(organisation: Organisation) -> QuerySet[Contact]:

@@ -11,6 +11,7 @@ from mycareer.core.text import joined
 from mycareer.organisations.models import (
     Contact,
     EmployerInvitation,
+    EmployerMembership,
     KeyAccount,
     KeyContact,
     LiaisonRequest,
@@ -261,6 +262,33 @@ def send_registration_decision_email(registration_id: int) -> int:
         ),
         template="organisations/email/registration_decision.txt",
         context={"registration": registration, "approved": approved},
+    )
+
+
+@email_task()
+def send_administrator_appointed_email(membership_id: int, by_id: int) -> int:
+    """Tell someone they were made an administrator of their organisation on MyCareer."""
+
+    membership = (
+        EmployerMembership.objects.select_related("user", "organisation")
+        .filter(pk=membership_id, status=EmployerMembership.Status.ACTIVE, is_admin=True)
+        .first()
+    )
+    if membership is None or not membership.user.is_active:
+        # Changed back, or they left, since: the email would tell them something untrue.
+        log_event(logger, "organisations.membership.email_skipped", membership=membership_id)
+        return 0
+    by = User.objects.filter(pk=by_id).first()
+    return send_email(
+        to=[membership.user.email],
+        reply_to=[by.email] if by else None,
+        subject=f"You are now an administrator of {membership.organisation} on MyCareer",
+        template="organisations/email/administrator_appointed.txt",
+        context={
+            "membership": membership,
+            "by": by,
+            "by_staff": by is not None and by.kind == User.Kind.STAFF,
+        },
     )
 
 

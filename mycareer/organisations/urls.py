@@ -5,6 +5,7 @@ from mycareer.organisations import (
     views_employer,
     views_import,
     views_keyaccounts,
+    views_people,
     views_search,
 )
 
@@ -88,5 +89,17 @@ urlpatterns = [
         "<int:pk>/contacts/<int:contact_id>/liaise/",
         views_keyaccounts.liaison_request_create,
         name="liaison_request_create",
+    ),
+    path(
+        "<int:pk>/people/<int:membership_id>/administrator/",
+        views_people.administrator_change,
+        {"is_admin": True},
+        name="administrator_appoint",
+    ),
+    path(
+        "<int:pk>/people/<int:membership_id>/member-only/",
+        views_people.administrator_change,
+        {"is_admin": False},
+        name="administrator_stand_down",
     ),
 ]

@@ -296,6 +296,8 @@ ROUTE_ARGUMENTS = {
     "employer:invitation_withdraw": {"invitation_id": "invitation"},
     "employer:invitation_accept": {"token": "invitation_token"},
     "employer:member_remove": {"membership_id": "colleague"},
+    "organisations:administrator_appoint": {"pk": "org", "membership_id": "colleague"},
+    "organisations:administrator_stand_down": {"pk": "org", "membership_id": "colleague"},
     "mailing:campaign": {"pk": "campaign"},
     "mailing:campaign_edit": {"pk": "campaign"},
     "mailing:campaign_preview": {"pk": "campaign"},

@@ -162,6 +162,8 @@ GET = {
     "mailing:unsubscribe": "AAAAAAAAAA",
     # A screenshot attached to a fault: staff only (logos, public, are tested on their own).
     "media": "LDDDAAAAAA",
+    "organisations:administrator_appoint": "LDDDDDAAAA",
+    "organisations:administrator_stand_down": "LDDDDDAAAA",
     "organisations:archive": "LDDDDDDAAA",
     "organisations:contact": "LDDDAAAAAA",
     "organisations:contact_create": "LDDDDDAAAA",
@@ -361,6 +363,8 @@ POST = {
     "mailing:chart_png": "MMMMMMMMMM",
     "mailing:unsubscribe": "AAAAAAAAAA",
     "media": "MMMMMMMMMM",
+    "organisations:administrator_appoint": "LDDDDDAAAA",
+    "organisations:administrator_stand_down": "LDDDDDAAAA",
     "organisations:archive": "LDDDDDDAAA",
     "organisations:contact": "MMMMMMMMMM",
     "organisations:contact_create": "LDDDDDAAAA",

@@ -28,3 +28,13 @@ def employer_b(cast):
         user__email="hiring@rival-recruitment.example.com",
     )
     return membership.user
+
+
+@pytest.fixture
+def ravi(brightwave):
+    """A colleague at Brightwave Digital who sees but does not change."""
+    from mycareer.vacancies.tests.factories import MembershipFactory
+
+    return MembershipFactory(
+        organisation=brightwave, is_admin=False, user__email="ravi@demo-employer.com"
+    )

@@ -13,17 +13,8 @@ from mycareer.audit.models import AuditEntry
 from mycareer.core.tests.concurrency import at_once
 from mycareer.organisations import registration as reg
 from mycareer.organisations.models import EmployerInvitation, EmployerMembership
-from mycareer.vacancies.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ravi(brightwave):
-    """A colleague at Brightwave Digital who sees but does not change."""
-    return MembershipFactory(
-        organisation=brightwave, is_admin=False, user__email="ravi@demo-employer.com"
-    )
 
 
 def membership_of(laura, brightwave) -> EmployerMembership:
