@@ -34,6 +34,7 @@ from mycareer.organisations.models import (
     SavedSearch,
     Sector,
 )
+from mycareer.organisations.registration import no_administrator_text
 
 
 def linked_organisation_ids(subject) -> set[int]:
@@ -60,6 +61,20 @@ def linked_organisation_ids(subject) -> set[int]:
             )
         )
     return ids
+
+
+def _left_without_an_administrator(users: list[int]) -> list[tuple[Organisation, int]]:
+    """The organisations these logins are the only administrators of, each with how many
+    other people sign in for it."""
+    active = EmployerMembership.objects.filter(status=EmployerMembership.Status.ACTIVE)
+    theirs = active.filter(user_id__in=users, is_admin=True).values("organisation_id")
+    others = active.exclude(user_id__in=users)
+    return [
+        (organisation, others.filter(organisation=organisation).count())
+        for organisation in Organisation.objects.filter(pk__in=theirs)
+        .exclude(pk__in=others.filter(is_admin=True).values("organisation_id"))
+        .order_by("name")
+    ]
 
 
 def _invitations(subject):
@@ -117,8 +132,17 @@ def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
         user_id__in=subject.user_ids, ip_address__isnull=False
     )
     invitations = _invitations(subject)
+    stranded = _left_without_an_administrator(subject.user_ids)
+    for organisation, left in stranded:
+        # Said before the erasure is confirmed: nobody there can change anything after it.
+        text = no_administrator_text(organisation, left=left).rstrip(".")
+        changes.append(Change(f"Membership of {organisation}", f"removed; {text}"))
     for rows, what, how in (
-        (memberships, "Memberships of an employer's organisation", "removed"),
+        (
+            memberships.exclude(organisation__in=[o for o, _ in stranded]),
+            "Memberships of an employer's organisation",
+            "removed",
+        ),
         (registrations, "Registration requests", "network address removed"),
         (invitations, "Invitations sent to their address", "address removed"),
     ):

@@ -491,6 +491,7 @@ def member_remove(request, membership_id: int):
             return redirect("home")
         messages.success(request, f"{member.user} can no longer sign in for {member.organisation}.")
         return redirect("employer:contacts")
+    left = reg.left_without_an_administrator(member, ending=True)
     return render(
         request,
         "organisations/employer/member_remove.html",
@@ -498,8 +499,10 @@ def member_remove(request, membership_id: int):
             "member": member,
             "yourself": yourself,
             "organisation": member.organisation,
-            "refused": reg.last_administrator_text(member.organisation)
-            if reg.is_last_administrator(member)
+            "refused": reg.last_administrator_text(member.organisation) if left else "",
+            # The last person of all may leave; the page says what that leaves.
+            "no_administrator": reg.no_administrator_text(member.organisation, left=0)
+            if left == 0
             else "",
         },
     )

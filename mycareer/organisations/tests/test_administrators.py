@@ -219,3 +219,50 @@ def test_another_organisations_member_and_a_forged_post_are_refused(
     assert forged.status_code == 403
     ravi.refresh_from_db()
     assert not ravi.is_admin
+
+
+# Employers and erasure: the page says so first ----------------------------------------
+
+
+def test_the_last_person_of_all_may_leave_after_a_page_that_says_what_it_leaves(
+    client, laura, brightwave
+):
+    """The only administrator, and nobody else signing in for it, could never leave."""
+    mine = membership_of(laura, brightwave)
+    client.force_login(laura)
+    leave = reverse("employer:member_remove", args=[mine.pk])
+    page = flat(client.get(leave))
+    assert (
+        "Brightwave Digital will have no administrator on MyCareer: nobody will sign in for it."
+    ) in page
+    assert "A colleague can register to join it: the Careers Centre's staff approve" in page
+    done = client.post(leave, follow=True)
+    assert "You are no longer a member of Brightwave Digital." in flat(done)
+    assert not EmployerMembership.objects.filter(user=laura).exists()
+    entry = AuditEntry.objects.get(action="organisations.membership.ended")
+    assert entry.data["left_without_an_administrator"] == 0
+
+
+def test_erasing_the_only_administrator_says_first_that_the_organisation_is_left_without(
+    client, persona, laura, brightwave, ravi
+):
+    from mycareer.audit.erasure import review_erasure
+    from mycareer.audit.personal_data import subject_from_ids
+
+    review = review_erasure(subject_from_ids([laura.pk], []))
+    [line] = [c for c in review.removals if c.what == "Membership of Brightwave Digital"]
+    assert line.how.startswith(
+        "removed; Brightwave Digital will have no administrator on MyCareer: 1 person will "
+        "still sign in for it"
+    )
+    assert "Memberships of an employer's organisation" not in [c.what for c in review.changes]
+    client.force_login(persona("admin"))
+    ticked = sorted(review.default_selection())
+    data = {"user": [laura.pk], "digest": review.digest, "match": ticked}
+    confirm = flat(client.post(reverse("audit:erase"), {**data, "step": "confirm"}))
+    assert "Brightwave Digital will have no administrator on MyCareer" in confirm
+    assert "can make one of them its administrator, from its page" in confirm
+    # With a second administrator, nothing is said.
+    reg.membership_set_admin(membership=ravi, is_admin=True, by=persona("operator"))
+    review = review_erasure(subject_from_ids([laura.pk], []))
+    assert not any("will have no administrator" in c.how for c in review.changes)
