@@ -168,6 +168,10 @@ def unknown_filters_message(names: list[str], *, of: str = "The search") -> str:
     ) % {"of": of, "names": ", ".join(f"“{name}”" for name in names)}
 
 
+# What a tick box in an address may say: a browser sends "on", a link may spell it out.
+YES_OR_NO = frozenset({"", "on", "off", "true", "false", "yes", "no", "1", "0"})
+
+
 class StrictFilterForm(forms.BaseForm):
     """A page's filters from its address; when strict, a name it does not know is an error.
 
@@ -175,6 +179,8 @@ class StrictFilterForm(forms.BaseForm):
     person takes for the filtered answer. Strict, any name that is neither a field nor
     one of the page's other parameters is refused by name. `NOT_FILTERS` are a form's
     own (its page number, say); a page adds its own with `not_filters` (a month, a token).
+    Strict, a tick box given something other than a yes or a no (`?include_archived=maybe`,
+    which Django takes for yes) is refused too.
     """
 
     NOT_FILTERS: frozenset[str] = frozenset()
@@ -199,7 +205,25 @@ class StrictFilterForm(forms.BaseForm):
             raise forms.ValidationError(
                 unknown_filters_message(unknown, of=self.FILTERS_OF), code="unknown_filter"
             )
+        for name, value in self._tick_boxes_not_yes_or_no():
+            self.add_error(
+                name, f"“{value[:30]}” is not a yes or a no: tick the box or leave it empty."
+            )
         return data
+
+    def _tick_boxes_not_yes_or_no(self) -> list[tuple[str, str]]:
+        if not (self.strict and self.is_bound):
+            return []
+        given = [
+            (name, self.data.get(self.add_prefix(name)))
+            for name, field in self.fields.items()
+            if isinstance(field, forms.BooleanField)
+        ]
+        return [
+            (name, value)
+            for name, value in given
+            if isinstance(value, str) and value.strip().lower() not in YES_OR_NO
+        ]
 
 
 OPENED_AS = "opened_as"

@@ -765,6 +765,24 @@ def test_a_filter_the_search_does_not_know_is_refused_not_ignored(client, person
     assert "does not know" not in known.content.decode()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["maybe", "2", "oui"])
+def test_a_tick_box_given_neither_yes_nor_no_is_refused(client, persona, value):
+    """`?include_archived=maybe` was taken for yes: archived organisations were listed."""
+    client.force_login(persona("operator"))
+    page = client.get(SEARCH, {"include_archived": value}).content.decode()
+    assert f"“{value}” is not a yes or a no: tick the box or leave it empty." in page
+    assert "organisations found" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["on", "true", "1", "False", "0", ""])
+def test_a_tick_box_given_a_yes_or_a_no_is_taken(client, persona, value):
+    client.force_login(persona("operator"))
+    page = client.get(SEARCH, {"include_archived": value}).content.decode()
+    assert "is not a yes or a no" not in page and "organisations found" in page
+
+
 # Organisations chosen one by one -----------------------------------------------------
 
 
