@@ -13,6 +13,7 @@ from mycareer.core.forms import (
     BoundedIntegerField,
     IdsChoiceField,
     LocalDateTimeInput,
+    MultiLineField,
     SingleLineField,
     StaleEditGuard,
     StrictFilterForm,
@@ -148,7 +149,7 @@ class AttendanceForm(forms.Form):
 class TermsPublishForm(forms.Form):
     version = SingleLineField(label="Version number", max_length=20)
     title = SingleLineField(label="Title", max_length=200)
-    body = forms.CharField(label="Text of the terms", widget=forms.Textarea)
+    body = MultiLineField(label="Text of the terms")
 
 
 class TermsConfirmForm(forms.Form):
@@ -207,6 +208,7 @@ class StaffProfileForm(StaleEditGuard, forms.ModelForm):
 
     class Meta:
         model = User
+        formfield_callback = bounded_formfield
         fields = ["job_title", "phone", "photo", "about", "notification_mode"]
         labels = {"phone": "Phone", "photo": "Photo", "notification_mode": "When to email me"}
         widgets = {

@@ -9,6 +9,7 @@ from mycareer.core.forms import (
     BoundedIntegerField,
     IdChoiceField,
     LocalDateTimeInput,
+    MultiLineField,
     SingleLineField,
     StaleEditGuard,
     bounded_formfield,
@@ -181,7 +182,7 @@ class MoveForm(forms.Form):
 
 class FollowUpForm(forms.Form):
     subject = SingleLineField(label="Subject", max_length=200, help_text=FIELDS_HELP)
-    body = forms.CharField(
+    body = MultiLineField(
         label="Message", widget=forms.Textarea(attrs={"rows": 12}), help_text=FIELDS_HELP
     )
 
@@ -203,7 +204,7 @@ class ReportSendForm(forms.Form):
     contacts = forms.MultipleChoiceField(
         label="Send to", widget=forms.CheckboxSelectMultiple, required=True
     )
-    message = forms.CharField(
+    message = MultiLineField(
         label="A note to go with the figures",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -223,6 +224,6 @@ class PolicyForm(StaleEditGuard, forms.ModelForm):
 
 
 class LiftForm(forms.Form):
-    reason = forms.CharField(
+    reason = MultiLineField(
         label="Why lift it?", max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )

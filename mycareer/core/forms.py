@@ -13,7 +13,7 @@ from django.forms.renderers import Jinja2
 from django.utils.functional import cached_property
 from django.utils.translation import ngettext
 
-from mycareer.core.text import joined, single_line
+from mycareer.core.text import joined, newlines_only, single_line
 
 # The largest whole number MyCareer takes from a request: it fits every integer column
 # of SQLite and PostgreSQL (a 32-bit signed integer), so a typed or crafted number is
@@ -73,6 +73,31 @@ class SingleLineField(forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
         return single_line(value) if isinstance(value, str) else value
+
+
+class MultiLineField(forms.CharField):
+    """A text box of several lines (a description, a note, a message): its line breaks are
+    kept as "\\n", however the browser sent them.
+
+    A browser sends "\\r\\n"; the text stored from the API, an import or the seed has "\\n",
+    so a page saved unchanged counted as changed: "saved", an audit entry, and an email
+    to an event's people that its description had changed. Every form's multi-line text
+    is one of these (a ModelForm's text columns through `bounded_formfield`); a test
+    walks every form to keep it so.
+    """
+
+    widget = forms.Textarea
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return newlines_only(value) if isinstance(value, str) else value
+
+    def has_changed(self, initial, data) -> bool:
+        # Text stored as a browser sent it, before line breaks were kept as "\n" only, is
+        # the same text when it comes back.
+        if isinstance(initial, str):
+            initial = newlines_only(initial)
+        return super().has_changed(initial, data)
 
 
 class BoundedIntegerField(forms.IntegerField):
@@ -279,6 +304,18 @@ class StaleEditGuard(forms.BaseForm):
             ):
                 data[name] = stored
 
+    def _keep_text_sent_back(self, data: dict) -> None:
+        """A stored text whose line breaks are "\\r\\n" (saved from a browser before they
+        were kept as "\\n"), sent back unchanged, stays as stored: not a change to record,
+        nor to email an event's people about."""
+        for name, field in self.fields.items():
+            value = data.get(name)
+            if not (isinstance(field, MultiLineField) and isinstance(value, str)):
+                continue
+            stored = self.initial.get(name, field.initial)
+            if isinstance(stored, str) and stored != value and newlines_only(stored) == value:
+                data[name] = stored
+
     def _digests(self) -> dict[str, str]:
         return {
             name: _digest(self.get_initial_for_field(field, name))
@@ -292,6 +329,7 @@ class StaleEditGuard(forms.BaseForm):
             return data
         data.pop(OPENED_AS, None)  # a check, not a value to save
         self._keep_times_sent_back(data)
+        self._keep_text_sent_back(data)
         key = self.add_prefix(OPENED_AS)
         try:
             opened = json.loads(self.data.get(key) or "{}")
@@ -345,8 +383,10 @@ def add_validation_error(form: forms.BaseForm, error: forms.ValidationError) -> 
 def bounded_formfield(db_field, **kwargs):
     """ModelForm `Meta.formfield_callback`: relations become Id(s)ChoiceField, and whole
     numbers a BoundedIntegerField within the column's validators (its own limits, else the
-    database's), which says them in plain figures."""
-    if isinstance(db_field, models.ManyToManyField):
+    database's), which says them in plain figures, and text columns a MultiLineField."""
+    if isinstance(db_field, models.TextField) and not db_field.choices:
+        kwargs.setdefault("form_class", MultiLineField)
+    elif isinstance(db_field, models.ManyToManyField):
         kwargs.setdefault("form_class", IdsChoiceField)
     elif isinstance(db_field, models.ForeignKey):
         kwargs.setdefault("form_class", IdChoiceField)

@@ -28,6 +28,16 @@ def single_line(value: str | None) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def newlines_only(value: str) -> str:
+    """The text with every line break written as "\\n".
+
+    A browser sends the line breaks of a text box as "\\r\\n" (as the HTML standard says
+    it must); text from the API, an import or the seed has "\\n". Kept as sent, the same
+    words saved unchanged would count as changed.
+    """
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def counted(count: int, singular: str, plural: str) -> str:
     """A count with its noun, through ngettext: "1 place", "2 places", "1,204 people"."""
     return f"{number_format(count, force_grouping=True)} {ngettext(singular, plural, count)}"

@@ -10,6 +10,7 @@ from mycareer.core.forms import (
     IdChoiceField,
     IdsChoiceField,
     LocalDateTimeInput,
+    MultiLineField,
     SavedOnce,
     SingleLineField,
     StaleEditGuard,
@@ -100,10 +101,10 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
     online_url = forms.URLField(
         label="Online link", required=False, assume_scheme="https", max_length=200
     )
-    description = forms.CharField(
+    description = MultiLineField(
         label="Description", required=False, widget=forms.Textarea(attrs={"rows": 6})
     )
-    organisations = forms.CharField(
+    organisations = MultiLineField(
         label="Organisations taking part",
         required=False,
         widget=forms.Textarea(
@@ -169,7 +170,7 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
         required=False,
         help_text="Anybody may come; the event gets a public page.",
     )
-    override_reason = forms.CharField(
+    override_reason = MultiLineField(
         label="Reason for going ahead despite the clashes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -283,7 +284,7 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
 
 
 class PublishForm(forms.Form):
-    override_reason = forms.CharField(
+    override_reason = MultiLineField(
         label="Reason for publishing despite the clashes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -303,7 +304,7 @@ class PublishForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(
+    reason = MultiLineField(
         label="Why is the event cancelled?",
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Everyone with a place or on the waiting list receives this by email.",
@@ -314,7 +315,7 @@ class OpeningRequestForm(forms.Form):
     unit = IdChoiceField(
         label="Open to students of", queryset=Unit.objects.all(), empty_label="Choose a unit"
     )
-    message = forms.CharField(
+    message = MultiLineField(
         label="Message to that unit's operators",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -327,7 +328,7 @@ class OpeningDecisionForm(forms.Form):
         choices=[("accept", "Accept: show the event to our students"), ("decline", "Decline")],
         widget=forms.RadioSelect,
     )
-    comment = forms.CharField(
+    comment = MultiLineField(
         label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 

@@ -4,7 +4,7 @@ from django import forms
 from django.urls import reverse
 
 from mycareer.accounts.models import Unit
-from mycareer.core.forms import StaleEditGuard, typed_number_field
+from mycareer.core.forms import StaleEditGuard, bounded_formfield, typed_number_field
 from mycareer.core.text import single_line
 from mycareer.mailing.content import EXAMPLE, MERGE_FIELDS, SYNTAX_HELP
 from mycareer.mailing.models import Campaign
@@ -28,6 +28,7 @@ class CampaignForm(StaleEditGuard, forms.ModelForm):
 
     class Meta:
         model = Campaign
+        formfield_callback = bounded_formfield
         fields = ["subject", "purpose", "unit", "body"]
         labels = {"purpose": "Purpose", "unit": "Sending unit", "body": "Message"}
         widgets = {"body": forms.Textarea(attrs={"rows": 14})}

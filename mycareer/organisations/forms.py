@@ -9,6 +9,7 @@ from mycareer.core.forms import (
     BoundedIntegerField,
     DateInput,
     IdChoiceField,
+    MultiLineField,
     SavedOnce,
     SingleLineField,
     StaleEditGuard,
@@ -217,7 +218,7 @@ class ReassignForm(forms.Form):
 
 
 class KeyContactForm(forms.Form):
-    guidance = forms.CharField(
+    guidance = MultiLineField(
         label="How colleagues should approach this contact",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
@@ -253,12 +254,12 @@ class MultiTouchForm(forms.Form):
 
 class LiaisonRequestForm(forms.Form):
     # A few sentences for a colleague to read and answer; the email quotes both.
-    reason = forms.CharField(
+    reason = MultiLineField(
         label="Why you want to contact them",
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    proposed_engagement = forms.CharField(
+    proposed_engagement = MultiLineField(
         label="What you propose",
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -279,7 +280,7 @@ class LiaisonDecisionForm(forms.Form):
         initial=90,
         help_text="Only used when you agree.",
     )
-    comment = forms.CharField(
+    comment = MultiLineField(
         label="Comment (required to decline; sent to the colleague who asked)",
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -414,7 +415,7 @@ class RegistrationDecisionForm(forms.Form):
         choices=[("approve", "Approve"), ("decline", "Decline")],
         widget=forms.RadioSelect,
     )
-    reason = forms.CharField(
+    reason = MultiLineField(
         label="Reason (required to decline; emailed to the employer)",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,

@@ -1,7 +1,7 @@
 from django import forms
 
 from mycareer.accounts.models import Unit, User
-from mycareer.core.forms import IdChoiceField, bounded_formfield
+from mycareer.core.forms import IdChoiceField, MultiLineField, bounded_formfield
 from mycareer.core.text import counted
 from mycareer.usergroup.models import Announcement, Feedback
 
@@ -65,7 +65,7 @@ class TriageForm(forms.Form):
     duplicate_of = IdChoiceField(
         label="Duplicate of", queryset=Feedback.objects.all(), required=False
     )
-    comment = forms.CharField(
+    comment = MultiLineField(
         label="Comment for the person who logged it",
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
@@ -73,4 +73,4 @@ class TriageForm(forms.Form):
 
 
 class CommentForm(forms.Form):
-    text = forms.CharField(label="Your comment", widget=forms.Textarea(attrs={"rows": 3}))
+    text = MultiLineField(label="Your comment", widget=forms.Textarea(attrs={"rows": 3}))

@@ -7,6 +7,7 @@ from mycareer.core.forms import (
     DateInput,
     IdChoiceField,
     IdsChoiceField,
+    MultiLineField,
     SavedOnce,
     StaleEditGuard,
     StrictFilterForm,
@@ -104,7 +105,7 @@ class ModerationForm(forms.Form):
         widget=forms.RadioSelect,
         choices=[("approve", "Approve"), ("reject", "Reject")],
     )
-    reason = forms.CharField(
+    reason = MultiLineField(
         label="Reason (needed to reject)",
         required=False,
         max_length=2000,

@@ -336,3 +336,22 @@ def test_the_profile_with_one_change_says_saved(client, tom):
     assert _said(response) == ["Your profile is saved."]
     entry = AuditEntry.objects.get(action="accounts.profile.changed")
     assert entry.data == {"fields": ["job_title"]}
+
+
+def test_the_profile_s_about_from_a_browser_unchanged_is_no_change(client, tom):
+    """A browser sends the text box's line breaks as "\\r\\n"; stored text has "\\n"."""
+    from mycareer.core.tests.html_forms import as_post, form_fields
+
+    User.objects.filter(pk=tom.pk).update(about="Best by phone.\n\nNot on Fridays.")
+    page = client.get(PROFILE).content.decode()
+    data = as_post(form_fields(page, containing="job_title", line_breaks="\r\n"))
+    assert data["about"] == ["Best by phone.\r\n\r\nNot on Fridays."]
+    response = client.post(PROFILE, data)
+    assert _said(response) == ["Nothing was changed."]
+    assert not AuditEntry.objects.filter(action="accounts.profile.changed").exists()
+
+    client.get(PROFILE)  # the message is read
+    response = client.post(PROFILE, {**data, "about": ["Best by phone.\r\n\r\nNot on Mondays."]})
+    assert _said(response) == ["Your profile is saved."]
+    tom.refresh_from_db()
+    assert tom.about == "Best by phone.\n\nNot on Mondays."

@@ -4,8 +4,9 @@ from html.parser import HTMLParser
 
 
 class _FormReader(HTMLParser):
-    def __init__(self):
+    def __init__(self, line_breaks: str = "\n"):
         super().__init__(convert_charrefs=True)
+        self.line_breaks = line_breaks
         self.forms: list[list[tuple[str, str]]] = []
         self.default_buttons: list[tuple[str, str] | None] = []
         self.inside = False
@@ -58,9 +59,11 @@ class _FormReader(HTMLParser):
         if tag == "form":
             self.inside = False
         elif tag == "textarea" and self._textarea is not None:
-            # A browser drops one newline that starts a textarea's content.
-            text = "".join(self._text)
-            self.data.append((self._textarea, text[1:] if text.startswith("\n") else text))
+            # A browser reads every line break of a page as "\n", and drops one that
+            # starts a textarea's content.
+            text = "".join(self._text).replace("\r\n", "\n").replace("\r", "\n")
+            text = text[1:] if text.startswith("\n") else text
+            self.data.append((self._textarea, text.replace("\n", self.line_breaks)))
             self._textarea = None
         elif tag == "option" and self._option is not None:
             value = self._option.get("value", "".join(self._text).strip())
@@ -78,11 +81,14 @@ class _FormReader(HTMLParser):
 
 
 def form_fields(
-    html: str, *, containing: str, pressing_enter: bool = False
+    html: str, *, containing: str, pressing_enter: bool = False, line_breaks: str = "\n"
 ) -> list[tuple[str, str]]:
     """The (name, value) pairs that the first form with a `containing` field submits as
-    it stands; with `pressing_enter`, also its first button's, as a browser sends them."""
-    reader = _FormReader()
+    it stands; with `pressing_enter`, also its first button's, as a browser sends them.
+
+    A browser sends a textarea's line breaks as "\\r\\n": `line_breaks="\\r\\n"` does too.
+    """
+    reader = _FormReader(line_breaks)
     reader.feed(html)
     for data, button in zip(reader.forms, reader.default_buttons, strict=True):
         if any(name == containing for name, _ in data):

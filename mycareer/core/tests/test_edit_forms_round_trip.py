@@ -6,6 +6,9 @@ persona who may use it, reads the form as a browser would submit it (inputs, sel
 options, checked boxes, textareas), posts it unchanged, and compares every row of every
 MyCareer table before and after: fields and relations alike. Only the audit trail,
 timestamps that record "last saved", and sessions may differ.
+
+Every text stored has two lines, as "\\n" (as the API, an import and the seed store
+them), and the page is sent back with a browser's "\\r\\n": the same words, unchanged.
 """
 
 import re
@@ -14,6 +17,8 @@ import shutil
 import pytest
 from django.apps import apps
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.urls import reverse
 
 from mycareer.core.tests.conftest_matrix import login_as
@@ -55,6 +60,8 @@ LOOKS_LIKE_AN_EDIT = re.compile(r"(edit|profile|preferences|settings|policy|reas
 VOLATILE_FIELDS = {"updated_at", "modified_at", "last_login", "last_seen_at"}
 VOLATILE_MODELS = {"audit.auditentry", "sessions.session", "mfa.authenticator"}
 VOLATILE_APPS = {"axes"}  # sign-in attempts
+
+CRLF = "\r\n"  # how a browser sends a textarea's line breaks
 
 
 def test_every_page_that_looks_like_an_edit_form_is_walked():
@@ -100,6 +107,18 @@ def differences(before: dict, after: dict) -> list[str]:
     return found
 
 
+def give_every_text_two_lines() -> None:
+    """Every text of ours has two lines, stored with "\\n" (an empty one gets both)."""
+    for model in apps.get_models():
+        if not model.__module__.startswith("mycareer."):
+            continue
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.TextField) and field.editable and not field.choices:
+                rows = model._base_manager.all()
+                rows.filter(**{field.name: ""}).update(**{field.name: "A first line."})
+                rows.update(**{field.name: Concat(F(field.name), Value("\nA second line."))})
+
+
 CASES = [(name, *case) for name, cases in sorted(EDIT_ROUTES.items()) for case in cases]
 
 
@@ -131,15 +150,23 @@ def test_saving_an_edit_form_unchanged_changes_nothing(
     objects = editable_objects(persona)
     url = reverse(name, kwargs=route_kwargs(name, url_routes()[name], objects))
     login_as(client, persona, who)
+    give_every_text_two_lines()
 
     page = client.get(url)
     assert page.status_code == 200, f"{who} cannot open {name}"
-    data = as_post(form_fields(page.content.decode(), containing=field, pressing_enter=True))
+    data = as_post(
+        form_fields(page.content.decode(), containing=field, pressing_enter=True, line_breaks=CRLF)
+    )
     if answer_field:
         # The search form is sent as it stands; its answer holds the form that saves.
         page = client.get(url, data)
         data = as_post(
-            form_fields(page.content.decode(), containing=answer_field, pressing_enter=True)
+            form_fields(
+                page.content.decode(),
+                containing=answer_field,
+                pressing_enter=True,
+                line_breaks=CRLF,
+            )
         )
     before = snapshot()
     response = client.post(url, data)

@@ -15,7 +15,13 @@ from django.urls import reverse
 from mycareer.core.tests.conftest_matrix import login_as
 from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.core.tests.matrix import route_kwargs, url_routes
-from mycareer.core.tests.test_edit_forms_round_trip import CASES, EDIT_ROUTES, editable_objects
+from mycareer.core.tests.test_edit_forms_round_trip import (
+    CASES,
+    CRLF,
+    EDIT_ROUTES,
+    editable_objects,
+    give_every_text_two_lines,
+)
 
 pytestmark = pytest.mark.usefixtures("cast")
 
@@ -61,7 +67,9 @@ def test_every_edit_page_is_guarded_or_says_why_not():
 def _page(client, url: str, field: str) -> dict[str, list[str]]:
     response = client.get(url)
     assert response.status_code == 200
-    return as_post(form_fields(response.content.decode(), containing=field, pressing_enter=True))
+    # As a browser sends it: a textarea's line breaks as "\r\n".
+    html = response.content.decode()
+    return as_post(form_fields(html, containing=field, pressing_enter=True, line_breaks=CRLF))
 
 
 @pytest.mark.django_db
@@ -78,6 +86,7 @@ def test_a_save_from_a_page_opened_before_another_save_is_refused_and_keeps_what
     objects = editable_objects(persona)
     url = reverse(name, kwargs=route_kwargs(name, url_routes()[name], objects))
     login_as(client, persona, who)
+    give_every_text_two_lines()
 
     mine = _page(client, url, field)
     assert "opened_as" in mine, f"{name} carries no check of what the page showed"
@@ -97,7 +106,7 @@ def test_a_save_from_a_page_opened_before_another_save_is_refused_and_keeps_what
     )
     assert _page(client, url, field)[changed] == their_value
     # What was typed is kept, and the form drawn again saves it, the person having looked.
-    again = as_post(form_fields(body, containing=field, pressing_enter=True))
+    again = as_post(form_fields(body, containing=field, pressing_enter=True, line_breaks=CRLF))
     assert again[changed] == mine[changed]
     response = client.post(url, again)
     assert response.status_code in (302, 303), f"{name} refused the save made knowingly"

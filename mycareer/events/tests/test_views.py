@@ -1370,3 +1370,28 @@ def test_a_past_draft_says_why_it_cannot_be_published_and_links_to_its_date(clie
         assert "Yesterday&#x27;s talk was on " in response.content.decode()
     draft.refresh_from_db()
     assert draft.is_draft
+
+
+def test_an_event_s_description_from_a_browser_unchanged_is_no_change(client, tom, mech_published):
+    """A browser sends the text box's line breaks as "\\r\\n"; the description stored
+    through the API has "\\n". Saved unchanged, nothing is written, recorded or emailed."""
+    from mycareer.audit.models import AuditEntry
+    from mycareer.core.tests.html_forms import as_post, form_fields
+
+    Event.objects.filter(pk=mech_published.pk).update(description="Bring a CV.\n\nDoors at 9.")
+    client.force_login(tom)
+    url = reverse("events:edit", args=[mech_published.pk])
+    page = client.get(url).content.decode()
+    data = as_post(form_fields(page, containing="title", pressing_enter=True, line_breaks="\r\n"))
+    assert data["description"] == ["Bring a CV.\r\n\r\nDoors at 9."]
+    changes = AuditEntry.objects.filter(action="events.event.changed")
+
+    response = client.post(url, data, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Nothing was changed."]
+    assert not changes.exists()
+
+    data["description"] = ["Bring a CV.\r\n\r\nDoors at 9.30."]
+    response = client.post(url, data, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Mech for all is saved."]
+    assert Event.objects.get(pk=mech_published.pk).description == "Bring a CV.\n\nDoors at 9.30."
+    assert changes.count() == 1

@@ -584,3 +584,40 @@ def test_a_stored_note_whose_dates_break_the_rules_opens_and_saves_unchanged(cli
     assert 'value="1999-03-01"' in refused
     note.refresh_from_db()
     assert note.follow_up_on == datetime.date(1999, 4, 1)
+
+
+# Saved unchanged from a browser ----------------------------------------------------------
+# A browser sends a text box's line breaks as "\r\n"; text from the API or an import has
+# "\n". The same words sent back are no change: nothing written, nothing recorded.
+
+CRLF = "\r\n"
+
+
+def _said(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def _as_a_browser_sends(client, url: str, field: str) -> dict:
+    page = client.get(url).content.decode()
+    return as_post(form_fields(page, containing=field, pressing_enter=True, line_breaks=CRLF))
+
+
+@pytest.mark.django_db
+def test_an_organisation_s_description_from_a_browser_unchanged_is_no_change(client, persona, org):
+    Organisation.objects.filter(pk=org.pk).update(description="Wind turbines.\nBlades too.")
+    client.force_login(persona("operator"))
+    url = reverse("organisations:edit", args=[org.pk])
+    data = _as_a_browser_sends(client, url, "name")
+    assert data["description"] == ["Wind turbines.\r\nBlades too."]
+
+    response = client.post(url, data, follow=True)
+    assert _said(response) == ["Nothing was changed."]
+    assert not AuditEntry.objects.filter(action="organisations.organisation.changed").exists()
+
+    data["description"] = ["Wind turbines.\r\nBlades and towers."]
+    response = client.post(url, data, follow=True)
+    assert _said(response) == ["The profile is saved."]
+    org.refresh_from_db()
+    assert org.description == "Wind turbines.\nBlades and towers."
+    entry = AuditEntry.objects.get(action="organisations.organisation.changed")
+    assert list(entry.data["changed"]) == ["description"]

@@ -1,0 +1,96 @@
+"""A browser sends a text box's line breaks as "\\r\\n"; MyCareer keeps them as "\\n".
+
+Text stored from the API, an import or the seed has "\\n": the same words sent back by
+a browser must not count as a change (an audit entry, an email to an event's people,
+a "saved" that saved nothing).
+"""
+
+import importlib
+import pkgutil
+
+import pytest
+from django import forms
+
+import mycareer
+from mycareer.core.forms import MultiLineField, StaleEditGuard
+from mycareer.core.text import newlines_only
+
+STORED = "First line.\nSecond line.\n\nA new paragraph."
+FROM_A_BROWSER = STORED.replace("\n", "\r\n")
+
+
+def test_every_line_break_becomes_a_newline():
+    assert newlines_only("a\r\nb\rc\nd") == "a\nb\nc\nd"
+    assert newlines_only("\r\n\r\n") == "\n\n"
+    assert newlines_only("one line") == "one line"
+
+
+def test_a_multi_line_field_keeps_newlines_only():
+    assert MultiLineField().clean(FROM_A_BROWSER) == STORED
+    assert MultiLineField().clean("old\rMac") == "old\nMac"
+
+
+@pytest.mark.parametrize("stored", [STORED, FROM_A_BROWSER])
+def test_the_same_text_from_a_browser_is_not_a_change(stored):
+    field = MultiLineField()
+    assert not field.has_changed(stored, FROM_A_BROWSER)
+    assert not field.has_changed(stored, STORED)
+    assert field.has_changed(stored, FROM_A_BROWSER + " More.")
+    assert field.has_changed(stored, FROM_A_BROWSER.replace("\r\n\r\n", "\r\n"))
+
+
+class Description(StaleEditGuard, forms.Form):
+    description = MultiLineField(required=False)
+    title = forms.CharField()
+
+
+def _opened(stored: str) -> dict:
+    page = Description(initial={"description": stored, "title": "Fair"}, guard=True)
+    return {"description": FROM_A_BROWSER, "title": "Fair", "opened_as": page["opened_as"].value()}
+
+
+@pytest.mark.parametrize("stored", [STORED, FROM_A_BROWSER])
+def test_the_stale_edit_guard_sees_no_one_elses_change_in_line_breaks(stored):
+    form = Description(
+        _opened(stored), initial={"description": stored, "title": "Fair"}, guard=True
+    )
+    assert form.is_valid(), form.errors
+    assert form.changed_data == []
+    # Stored as a browser once sent it, and sent back unchanged: kept as it is, not
+    # rewritten (which would count as a change).
+    assert form.cleaned_data["description"] == stored
+
+
+def test_a_real_change_among_the_line_breaks_is_still_seen():
+    data = {**_opened(STORED), "description": FROM_A_BROWSER + "\r\nOne more line."}
+    form = Description(data, initial={"description": STORED, "title": "Fair"}, guard=True)
+    assert form.is_valid(), form.errors
+    assert form.changed_data == ["description"]
+    assert form.cleaned_data["description"] == STORED + "\nOne more line."
+
+
+def _modules():
+    for info in pkgutil.walk_packages(mycareer.__path__, "mycareer."):
+        parts = info.name.split(".")
+        if {"tests", "migrations", "management"} & set(parts) or parts[-1] in {"asgi", "wsgi"}:
+            continue
+        yield importlib.import_module(info.name)
+
+
+def _forms(base=forms.BaseForm):
+    for form in base.__subclasses__():
+        yield form
+        yield from _forms(form)
+
+
+def test_every_text_box_of_every_form_keeps_newlines_only():
+    list(_modules())
+    ours = {form for form in _forms() if form.__module__.startswith("mycareer.")}
+    assert len(ours) > 50
+    wrong = sorted(
+        f"{form.__module__}.{form.__name__}.{name}"
+        for form in ours
+        for name, field in getattr(form, "base_fields", {}).items()
+        if isinstance(field.widget, forms.Textarea) and not isinstance(field, MultiLineField)
+    )
+    assert wrong == [], "a text box of several lines is a core.forms.MultiLineField"
