@@ -1277,8 +1277,9 @@ def employer_report_send(
 @transaction.atomic
 def noshow_policy_update(
     *, by: User, enabled: bool, no_shows: int, window_weeks: int, ban_weeks: int
-) -> NoShowPolicy:
-    """Change the site's no-show policy; restrictions already started keep their end date."""
+) -> dict:
+    """Change the site's no-show policy; returns what changed ({setting: [before, after]}),
+    empty when nothing did. Restrictions already started keep their end date."""
     policy = NoShowPolicy.current()
     after = {
         "enabled": enabled,
@@ -1288,7 +1289,7 @@ def noshow_policy_update(
     }
     changed = {k: [getattr(policy, k), v] for k, v in after.items() if getattr(policy, k) != v}
     if not changed:
-        return policy  # saved unchanged: nothing to record
+        return {}  # saved unchanged: nothing to record
     for name, value in after.items():
         setattr(policy, name, value)
     policy.full_clean(exclude=["updated_by"])
@@ -1296,7 +1297,7 @@ def noshow_policy_update(
     policy.updated_by = by
     policy.save()
     audit.log(policy, "bookings.policy.changed", by=by, data={"changed": changed})
-    return policy
+    return changed
 
 
 @transaction.atomic

@@ -771,8 +771,8 @@ def policy(request):
         if not may_change:
             check_perm(request.user, "bookings.change_policy")
         if form.is_valid():
-            services.noshow_policy_update(by=request.user, **form.cleaned_data)
-            messages.success(request, "The no-show policy is saved.")
+            changed = services.noshow_policy_update(by=request.user, **form.cleaned_data)
+            saved(request, changed, "The no-show policy is saved.")
             return redirect("bookings:policy")
     return render(
         request,

@@ -7,6 +7,7 @@ number of recipients, counted again under a lock at the moment of queueing.
 """
 
 import logging
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -46,6 +47,15 @@ OUTBOX_LOCK = 7_021_115
 
 # What `campaign_update` may change: the words and the events, never the recipients.
 CONTENT_FIELDS = frozenset({"subject", "purpose", "unit", "body", "promoted_events"})
+
+
+class CampaignSaved(NamedTuple):
+    """What saving a draft's words did."""
+
+    changed: list[str]  # the fields changed; empty when nothing was
+    # The number of recipients before and after a change of kind (each opt-out is of a
+    # kind), else None.
+    counts: tuple[int, int] | None
 
 
 class RecipientsChanged(ValidationError):
@@ -187,11 +197,12 @@ def campaign_create(
 
 
 @transaction.atomic
-def campaign_update(*, campaign: Campaign, by: User, **data) -> tuple[int, int] | None:
+def campaign_update(*, campaign: Campaign, by: User, **data) -> CampaignSaved:
     """Change a draft's words, kind or promoted events; its recipient search stays as it is.
 
-    A change of kind changes who is left out (each opt-out is of a kind): returns the
-    number included before and after it, else None.
+    Returns the fields changed and, when the kind changed (which changes who is left out:
+    each opt-out is of a kind), the number included before and after. Saved unchanged,
+    nothing is written or recorded.
     """
     unknown = set(data) - CONTENT_FIELDS
     if unknown:
@@ -206,21 +217,19 @@ def campaign_update(*, campaign: Campaign, by: User, **data) -> tuple[int, int] 
         check_markdown(data["body"])
     if "promoted_events" in data:
         data["promoted_events"] = list(data["promoted_events"] or [])
-    changed = [name for name, value in data.items() if getattr(campaign, name) != value]
-    counts = None
-    if "purpose" in changed:
-        counts = (_count_or_zero(campaign), 0)
-    for name, value in data.items():
-        setattr(campaign, name, value)
-    campaign.save()
+    changed = sorted(name for name, value in data.items() if getattr(campaign, name) != value)
+    if not changed:
+        return CampaignSaved(changed=[], counts=None)
+    before = _count_or_zero(campaign) if "purpose" in changed else None
+    for name in changed:
+        setattr(campaign, name, data[name])
+    campaign.save(update_fields=changed)
+    counts = None if before is None else (before, _count_or_zero(campaign))
+    details: dict = {"fields": changed}
     if counts is not None:
-        counts = (counts[0], _count_or_zero(campaign))
-    if changed:
-        details: dict = {"fields": sorted(changed)}
-        if counts is not None:
-            details["recipients"] = {"before": counts[0], "after": counts[1]}
-        audit.log(campaign, "mailing.campaign.changed", by=by, data=details)
-    return counts
+        details["recipients"] = {"before": counts[0], "after": counts[1]}
+    audit.log(campaign, "mailing.campaign.changed", by=by, data=details)
+    return CampaignSaved(changed=changed, counts=counts)
 
 
 @transaction.atomic

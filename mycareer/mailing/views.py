@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.core.forms import add_validation_error, unknown_filters_message
+from mycareer.core.http import saved
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.mailing import chart, selectors, services
@@ -265,14 +266,15 @@ def campaign_edit(request, pk: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            counts = services.campaign_update(campaign=campaign, by=request.user, **form.content())
+            result = services.campaign_update(campaign=campaign, by=request.user, **form.content())
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            if counts is None or counts[0] == counts[1]:
-                messages.success(request, "The draft is saved. Its recipients are as they were.")
+            if result.counts is None or result.counts[0] == result.counts[1]:
+                text = "The draft is saved. Its recipients are as they were."
+                saved(request, result.changed, text)
             else:
-                before, after = counts
+                before, after = result.counts
                 messages.warning(
                     request,
                     "The draft is saved. People who opted out of its new kind are left out: "

@@ -557,12 +557,12 @@ def note_edit(request, pk: int, note_id: int):
         data = dict(form.cleaned_data)
         contacts = data.pop("contacts")
         try:
-            services.note_update(note=fresh, by=request.user, contacts=contacts, **data)
+            changed = services.note_update(note=fresh, by=request.user, contacts=contacts, **data)
         except ValidationError as error:
             add_validation_error(form, error)
             blocked = getattr(error, "blocked", [])
         else:
-            messages.success(request, "The note is saved.")
+            saved(request, changed, "The note is saved.")
             return redirect(fresh.get_absolute_url())
     return render(
         request,

@@ -1031,3 +1031,19 @@ def test_what_employers_receive_never_has_a_group_under_five_even_combined():
     assert years(9, 6, 1) == {"Year 1": 9, COMBINED_LABEL: 7}
     assert years(9, 6, 5) == {"Year 1": 9, "Year 2": 6, "Year 3": 5}
     assert years(2, 1) == {COMBINED_LABEL: 3}  # all of them: no more than the totals say
+
+
+@pytest.mark.django_db
+def test_the_policy_saved_unchanged_writes_and_records_nothing(persona):
+    admin = persona("admin")
+    settings = {"enabled": True, "no_shows": 2, "window_weeks": 12, "ban_weeks": 4}
+    assert services.noshow_policy_update(by=admin, **settings) == {
+        "enabled": [False, True],
+        "no_shows": [3, 2],
+    }
+    stamped = NoShowPolicy.current().updated_at
+    assert services.noshow_policy_update(by=admin, **settings) == {}
+    assert NoShowPolicy.current().updated_at == stamped
+    assert AuditEntry.objects.filter(action="bookings.policy.changed").count() == 1
+    changed = services.noshow_policy_update(by=admin, **{**settings, "ban_weeks": 6})
+    assert changed == {"ban_weeks": [4, 6]}

@@ -909,6 +909,25 @@ def test_administrators_set_the_policy_and_operators_lift_restrictions(client, p
     assert client.get(url("policy")).status_code == 403
 
 
+@pytest.mark.django_db
+def test_the_policy_saved_unchanged_says_nothing_was_changed(client, persona):
+    from mycareer.audit.models import AuditEntry
+
+    _no_show_policy(persona, no_shows=3)
+    changes = AuditEntry.objects.filter(action="bookings.policy.changed")
+    client.force_login(persona("admin"))
+    page = client.get(url("policy")).content.decode()
+    form = as_post(form_fields(page, containing="no_shows", pressing_enter=True))
+
+    response = client.post(url("policy"), form, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Nothing was changed."]
+    assert changes.count() == 1  # the one that set it up
+
+    response = client.post(url("policy"), {**form, "ban_weeks": ["6"]}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["The no-show policy is saved."]
+    assert changes.count() == 2
+
+
 # Home page and navigation --------------------------------------------------------------------
 
 

@@ -430,6 +430,22 @@ def test_editing_the_words_never_touches_the_recipients(persona, tagged, make_ca
         services.campaign_update(campaign=campaign, by=persona("mailer"), recipient_filters={})
 
 
+def test_a_draft_saved_unchanged_writes_and_records_nothing(persona, tagged, make_campaign):
+    campaign = make_campaign()
+    stored = Campaign.objects.values().get(pk=campaign.pk)
+    same = {name: getattr(campaign, name) for name in services.CONTENT_FIELDS}
+    result = services.campaign_update(campaign=campaign, by=persona("mailer"), **same)
+    assert result == services.CampaignSaved(changed=[], counts=None)
+    assert Campaign.objects.values().get(pk=campaign.pk) == stored
+    assert not AuditEntry.objects.filter(action="mailing.campaign.changed").exists()
+    result = services.campaign_update(
+        campaign=campaign, by=persona("mailer"), **{**same, "subject": "Spring fair"}
+    )
+    assert result == services.CampaignSaved(changed=["subject"], counts=None)
+    entry = AuditEntry.objects.get(action="mailing.campaign.changed")
+    assert entry.data == {"fields": ["subject"]}
+
+
 def test_changing_the_recipients_reports_the_number_before_and_after(
     persona, tagged, make_campaign
 ):

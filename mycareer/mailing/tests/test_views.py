@@ -115,6 +115,37 @@ def test_the_edit_form_round_trips_and_never_widens_the_recipients(
     assert [c.pk for c in services.campaign_recipients(campaign).included] == before
 
 
+def test_a_draft_saved_unchanged_from_a_browser_says_nothing_was_changed(
+    client, persona, make_campaign
+):
+    """Its body has line breaks, which a browser sends as "\\r\\n": the same words, so
+    nothing is written or recorded, and the recipients are the same people."""
+    campaign = make_campaign()
+    assert "\n\n" in campaign.body
+    recipients = [c.pk for c in services.campaign_recipients(campaign).included]
+    stored = Campaign.objects.values().get(pk=campaign.pk)
+    client.force_login(persona("mailer"))
+    edit = reverse("mailing:campaign_edit", args=[campaign.pk])
+    shown = page(client.get(edit))
+    data = as_post(form_fields(shown, containing="subject", line_breaks="\r\n"))
+    assert "\r\n\r\n" in data["body"][0]
+
+    response = client.post(edit, data, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Nothing was changed."]
+    assert Campaign.objects.values().get(pk=campaign.pk) == stored
+    assert not AuditEntry.objects.filter(action="mailing.campaign.changed").exists()
+    assert [c.pk for c in services.campaign_recipients(campaign).included] == recipients
+
+    data["body"] = [data["body"][0] + "\r\n\r\nSee you there."]
+    response = client.post(edit, data, follow=True)
+    said = [str(m) for m in response.context["messages"]]
+    assert said == ["The draft is saved. Its recipients are as they were."]
+    campaign.refresh_from_db()
+    assert campaign.body == stored["body"] + "\n\nSee you there."
+    assert AuditEntry.objects.get(action="mailing.campaign.changed").data == {"fields": ["body"]}
+    assert [c.pk for c in services.campaign_recipients(campaign).included] == recipients
+
+
 def test_a_refused_edit_keeps_what_was_typed_under_the_saved_subject(
     client, persona, make_campaign
 ):

@@ -621,3 +621,26 @@ def test_an_organisation_s_description_from_a_browser_unchanged_is_no_change(cli
     assert org.description == "Wind turbines.\nBlades and towers."
     entry = AuditEntry.objects.get(action="organisations.organisation.changed")
     assert list(entry.data["changed"]) == ["description"]
+
+
+@pytest.mark.django_db
+def test_a_note_saved_unchanged_says_so_and_records_nothing(client, persona, org):
+    note = org.notes.get()
+    Note.objects.filter(pk=note.pk).update(text="Rang Sam.\n\nWants two interns.")
+    note.refresh_from_db()
+    client.force_login(persona("operator"))
+    url = reverse("organisations:note_edit", args=[org.pk, note.pk])
+    data = _as_a_browser_sends(client, url, "text")
+    assert data["text"] == ["Rang Sam.\r\n\r\nWants two interns."]
+
+    response = client.post(url, data, follow=True)
+    assert _said(response) == ["Nothing was changed."]
+    assert not AuditEntry.objects.filter(action="organisations.note.changed").exists()
+    assert Note.objects.get(pk=note.pk).updated_at == note.updated_at
+
+    data["text"] = ["Rang Sam.\r\n\r\nWants three interns."]
+    response = client.post(url, data, follow=True)
+    assert _said(response) == ["The note is saved."]
+    assert Note.objects.get(pk=note.pk).text == "Rang Sam.\n\nWants three interns."
+    entry = AuditEntry.objects.get(action="organisations.note.changed")
+    assert list(entry.data["changed"]) == ["text"]
