@@ -58,6 +58,14 @@ class CampaignSaved(NamedTuple):
     counts: tuple[int, int] | None
 
 
+class RecipientsSaved(NamedTuple):
+    """What choosing a draft's recipients again did."""
+
+    before: int  # the number included before
+    after: int  # and after
+    changed: bool  # False when the same choice was saved again: nothing written
+
+
 class RecipientsChanged(ValidationError):
     """The recipients are not the ones the sender confirmed: another number, or as many
     other people."""
@@ -239,17 +247,25 @@ def campaign_recipients_change(
     by: User,
     recipient_filters: dict | None,
     recipients_everyone: bool = False,
-) -> tuple[int, int]:
-    """Choose a draft's recipients again; returns the number included before and after."""
+) -> RecipientsSaved:
+    """Choose a draft's recipients again; returns the number included before and after.
+
+    The choice is checked as a new one is, even when it is the same; the same choice
+    saved again writes and records nothing.
+    """
     check_perm(by, "mailing.send_campaign")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     require_own(campaign, by, doing="change")
     _require_draft(campaign)
     before = _count_or_zero(campaign)
     old_words = recipients_in_words(campaign)
-    campaign.recipient_filters = checked_recipients(
-        filters=recipient_filters, everyone=recipients_everyone, by=by
-    )
+    filters = checked_recipients(filters=recipient_filters, everyone=recipients_everyone, by=by)
+    if (filters, recipients_everyone) == (
+        campaign.recipient_filters,
+        campaign.recipients_everyone,
+    ):
+        return RecipientsSaved(before=before, after=before, changed=False)
+    campaign.recipient_filters = filters
     campaign.recipients_everyone = recipients_everyone
     campaign.save(update_fields=["recipient_filters", "recipients_everyone"])
     after = len(campaign_recipients(campaign).included)
@@ -262,7 +278,7 @@ def campaign_recipients_change(
             "after": {"recipients": recipients_in_words(campaign), "count": after},
         },
     )
-    return before, after
+    return RecipientsSaved(before=before, after=after, changed=True)
 
 
 def _count_or_zero(campaign: Campaign) -> int:

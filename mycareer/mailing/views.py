@@ -308,7 +308,7 @@ def campaign_recipients(request, pk: int):
         chosen_form = ChosenRecipientsForm(request.POST)
         chosen_form.is_valid()
         try:
-            before, after = services.campaign_recipients_change(
+            result = services.campaign_recipients_change(
                 campaign=campaign,
                 by=request.user,
                 recipient_filters=chosen_form.cleaned_data.get("recipient_filters") or {},
@@ -317,9 +317,11 @@ def campaign_recipients(request, pk: int):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("mailing:campaign_recipients", pk=campaign.pk)
-        messages.success(
+        saved(
             request,
-            f"Recipients changed: {before} before, {after} now. Check the list before sending.",
+            result.changed,
+            f"Recipients changed: {result.before} before, {result.after} now. "
+            "Check the list before sending.",
         )
         return redirect(campaign)
     if "preview" not in request.GET:

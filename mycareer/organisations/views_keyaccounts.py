@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.permissions import check_perm
 from mycareer.core.forms import add_validation_error
-from mycareer.core.http import safe_next
+from mycareer.core.http import safe_next, saved
 from mycareer.core.permissions import require
 from mycareer.organisations import keyaccounts, selectors
 from mycareer.organisations.forms import (
@@ -71,6 +71,7 @@ def key_account_reassign(request, pk: int, account_id: int):
     )
     form = ReassignForm(request.POST or None, initial={"operator": account.operator_id})
     if request.method == "POST" and form.is_valid():
+        previous = account.operator_id
         try:
             keyaccounts.key_account_reassign(
                 account=account, operator=form.cleaned_data["operator"], by=request.user
@@ -78,7 +79,8 @@ def key_account_reassign(request, pk: int, account_id: int):
         except ValidationError as error:
             form.add_error("operator", error)
         else:
-            messages.success(request, f"The key account now belongs to {account.operator}.")
+            changed = account.operator_id != previous
+            saved(request, changed, f"The key account now belongs to {account.operator}.")
             return redirect(account.organisation)
     return render(
         request, "organisations/key_account_reassign.html", {"account": account, "form": form}

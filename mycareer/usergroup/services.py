@@ -151,8 +151,12 @@ def feedback_log(
 @transaction.atomic
 def feedback_triage(
     *, feedback: Feedback, status: str, by: User, comment: str = "", duplicate_of=None
-) -> Feedback:
-    """Move a fault or request on (accepted, declined, duplicate, done), with a comment."""
+) -> bool:
+    """Move a fault or request on (accepted, declined, duplicate, done), with a comment.
+
+    Returns whether it did anything: the same status (and duplicate) with no comment
+    writes, records and emails nothing.
+    """
     check_perm(by, "usergroup.triage_feedback")
     if status not in Feedback.Status.values:
         raise ValidationError({"status": "Choose a status."})
@@ -162,6 +166,9 @@ def feedback_triage(
     else:
         duplicate_of = None
     previous = feedback.status
+    same = (status, getattr(duplicate_of, "pk", None)) == (previous, feedback.duplicate_of_id)
+    if same and not comment.strip():
+        return False
     feedback.status, feedback.duplicate_of = status, duplicate_of
     feedback.save(update_fields=["status", "duplicate_of", "updated_at"])
     if comment.strip():
@@ -174,7 +181,7 @@ def feedback_triage(
     )
     if status != previous:
         transaction.on_commit(lambda: email_feedback_triaged.enqueue(feedback.pk, by.pk))
-    return feedback
+    return True
 
 
 def feedback_comment(*, feedback: Feedback, by: User, text: str) -> FeedbackComment:

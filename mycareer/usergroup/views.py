@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from mycareer.accounts.models import Unit
 from mycareer.accounts.permissions import check_perm
 from mycareer.core.forms import add_validation_error, bounded_ids, bounded_int
-from mycareer.core.http import safe_next
+from mycareer.core.http import safe_next, saved
 from mycareer.core.permissions import require
 from mycareer.usergroup import selectors, services
 from mycareer.usergroup.forms import (
@@ -191,10 +191,10 @@ def feedback_detail(request, pk: int):
             if do == "triage":
                 check_perm(request.user, "usergroup.triage_feedback")
                 if triage_form.is_valid():
-                    services.feedback_triage(
+                    changed = services.feedback_triage(
                         feedback=feedback, by=request.user, **triage_form.cleaned_data
                     )
-                    messages.success(request, "The status is changed.")
+                    saved(request, changed, "The status is changed.")
                     return redirect(feedback)
         except ValidationError as error:
             add_validation_error(triage_form if do == "triage" else comment_form, error)

@@ -450,15 +450,42 @@ def test_changing_the_recipients_reports_the_number_before_and_after(
     persona, tagged, make_campaign
 ):
     campaign = make_campaign()
-    before, after = services.campaign_recipients_change(
+    result = services.campaign_recipients_change(
         campaign=campaign,
         by=persona("mailer"),
         recipient_filters={"tags_all": ["Mailing test"], "text": "Aurora"},
     )
-    assert (before, after) == (6, 2)
+    assert result == services.RecipientsSaved(before=6, after=2, changed=True)
     entry = AuditEntry.objects.filter(action="mailing.campaign.recipients_changed").latest("pk")
     assert entry.data["before"]["count"] == 6 and entry.data["after"]["count"] == 2
     assert "Aurora" in entry.data["after"]["recipients"]
+
+
+def test_the_same_recipients_chosen_again_write_and_record_nothing(
+    persona, tagged, filters, make_campaign
+):
+    campaign = make_campaign()
+    stored = Campaign.objects.values().get(pk=campaign.pk)
+    result = services.campaign_recipients_change(
+        campaign=campaign, by=persona("mailer"), recipient_filters=filters
+    )
+    assert result == services.RecipientsSaved(before=6, after=6, changed=False)
+    assert Campaign.objects.values().get(pk=campaign.pk) == stored
+    assert not AuditEntry.objects.filter(action="mailing.campaign.recipients_changed").exists()
+
+
+def test_the_same_recipients_chosen_again_are_checked_as_a_new_choice(
+    persona, tagged, make_campaign
+):
+    """A choice only administrators may make is refused to a mailer even when it is the
+    one the draft has (an administrator chose it)."""
+    campaign = make_campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(recipient_filters={}, recipients_everyone=True)
+    campaign.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        services.campaign_recipients_change(
+            campaign=campaign, by=persona("mailer"), recipient_filters={}, recipients_everyone=True
+        )
 
 
 def test_a_stored_search_that_is_no_longer_valid_reaches_nobody(persona, tagged, make_campaign):

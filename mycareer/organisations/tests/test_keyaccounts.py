@@ -230,6 +230,18 @@ def test_only_administrators_reassign_and_it_is_audited(setup, persona):
     }
 
 
+def test_reassigning_to_the_same_owner_says_nothing_was_changed(client, setup, persona):
+    account = setup["account"]
+    url = reverse("organisations:key_account_reassign", args=[setup["org"].pk, account.pk])
+    client.force_login(persona("admin"))
+    response = client.post(url, {"operator": setup["tom"].pk}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Nothing was changed."]
+    assert not AuditEntry.objects.filter(action="organisations.key_account.reassigned").exists()
+    response = client.post(url, {"operator": persona("manager").pk}, follow=True)
+    said = [str(m) for m in response.context["messages"]]
+    assert said == ["The key account now belongs to Helen Marsh."]
+
+
 def test_operators_cannot_claim_key_accounts_for_other_units(setup, persona, cast):
     with pytest.raises(ValidationError):
         keyaccounts.key_account_create(

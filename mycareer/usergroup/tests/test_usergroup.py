@@ -98,6 +98,28 @@ def test_a_duplicate_must_say_of_what(persona):
         services.feedback_triage(feedback=item, status="duplicate", by=persona("admin"))
 
 
+def test_triage_that_changes_nothing_writes_and_records_nothing(client, persona):
+    item = services.feedback_log(by=persona("viewer"), kind="fault", title="A", description="B")
+    admin = persona("admin")
+    assert services.feedback_triage(feedback=item, status="accepted", by=admin) is True
+    triaged = AuditEntry.objects.filter(action="usergroup.feedback.triaged")
+    stamped = Feedback.objects.get(pk=item.pk).updated_at
+    assert services.feedback_triage(feedback=item, status="accepted", by=admin) is False
+    assert triaged.count() == 1
+    assert Feedback.objects.get(pk=item.pk).updated_at == stamped
+    # A comment is something done, even with the same status.
+    assert services.feedback_triage(feedback=item, status="accepted", by=admin, comment="Soon")
+    assert triaged.count() == 2 and item.comments.get().text == "Soon"
+
+    client.force_login(admin)
+    triage = {"do": "triage", "status": "accepted", "comment": ""}
+    response = client.post(item.get_absolute_url(), triage, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Nothing was changed."]
+    response = client.post(item.get_absolute_url(), {**triage, "status": "done"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["The status is changed."]
+    assert triaged.count() == 3
+
+
 def test_votes_count_once_and_the_board_sorts_by_votes(client, persona):
     first = services.feedback_log(
         by=persona("viewer"), kind="improvement", title="Popular", description="x"
