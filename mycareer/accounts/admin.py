@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
 
 from mycareer.accounts.models import (
     AccessGrant,
@@ -13,6 +14,7 @@ from mycareer.accounts.models import (
     Unit,
     User,
 )
+from mycareer.core.forms import MultiLineField
 
 
 class MembershipInline(admin.TabularInline):
@@ -67,6 +69,8 @@ class StudentProfileAdmin(admin.ModelAdmin):
 @admin.register(TrainingCourse)
 class TrainingCourseAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "valid_days"]
+    # Its description's line breaks kept as "\n", as in MyCareer's own forms.
+    formfield_overrides = {models.TextField: {"form_class": MultiLineField}}
 
 
 # Grants, sessions, records and terms change through MyCareer's own pages, which audit

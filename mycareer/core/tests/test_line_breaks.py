@@ -94,3 +94,21 @@ def test_every_text_box_of_every_form_keeps_newlines_only():
         if isinstance(field.widget, forms.Textarea) and not isinstance(field, MultiLineField)
     )
     assert wrong == [], "a text box of several lines is a core.forms.MultiLineField"
+
+
+def test_every_text_box_the_admin_site_changes_keeps_newlines_only(rf):
+    from django.contrib import admin
+
+    request = rf.get("/admin/")
+    request.user = type("Superuser", (), {"is_active": True, "is_staff": True})()
+    request.user.has_perm = lambda *args, **kwargs: True
+    wrong = []
+    for model, model_admin in admin.site._registry.items():
+        if not model.__module__.startswith("mycareer."):
+            continue
+        if not model_admin.has_change_permission(request):
+            continue  # read only
+        for name, field in model_admin.get_form(request).base_fields.items():
+            if isinstance(field.widget, forms.Textarea) and not isinstance(field, MultiLineField):
+                wrong.append(f"{model._meta.label}.{name}")
+    assert wrong == [], "give the ModelAdmin formfield_overrides for its text columns"
