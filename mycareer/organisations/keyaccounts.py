@@ -300,7 +300,9 @@ def _waiting_requesters(requests, *, by: User) -> dict[int, list[int]]:
 def key_contact_mark(
     *, account: KeyAccount, contact: Contact, guidance: str, by: User
 ) -> KeyContact:
-    """Protect a contact: others must liaise with the key account operator first."""
+    """Protect a contact: others must liaise with the key account operator first.
+
+    Marked again with the same guidance, nothing is written or recorded."""
     if not by.has_perm("organisations.change_key_account", account):
         raise ValidationError("Only the key account operator can mark their key contacts.")
     if contact.organisation_id != account.organisation_id:
@@ -314,7 +316,9 @@ def key_contact_mark(
     link, created = KeyContact.objects.get_or_create(
         contact=contact, key_account=account, defaults={"guidance": guidance}
     )
-    if not created and link.guidance != guidance:
+    if not created:
+        if link.guidance == guidance:
+            return link
         link.guidance = guidance
         link.save(update_fields=["guidance"])
     audit.log(

@@ -211,18 +211,17 @@ def key_contact_mark(request, pk: int, contact_id: int):
         request.POST or None, initial={"guidance": existing.guidance if existing else ""}
     )
     if request.method == "POST" and form.is_valid():
+        guidance = form.cleaned_data["guidance"]
         try:
             keyaccounts.key_contact_mark(
-                account=account,
-                contact=contact,
-                guidance=form.cleaned_data["guidance"],
-                by=request.user,
+                account=account, contact=contact, guidance=guidance, by=request.user
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(
+            saved(
                 request,
+                existing is None or existing.guidance != guidance,
                 f"{contact.full_name} is your key contact: colleagues will liaise with you first.",
             )
             return redirect(contact.get_absolute_url())

@@ -45,6 +45,7 @@ EDIT_ROUTES = {
     "organisations:contact_edit": [("operator", "email")],
     "organisations:edit": [("operator", "name")],
     "organisations:key_account_reassign": [("admin", "operator")],
+    "organisations:key_contact_mark": [("operator", "guidance")],
     "organisations:note_edit": [("manager", "text")],
     "usergroup:feedback": [("admin", "duplicate_of")],
     "vacancies:edit": [("employer_a", "title"), ("operator", "title")],

@@ -55,6 +55,7 @@ NOT_GUARDED = {
     "employer:preferences": "a person's own choices about emails to them, each box its own",
     "mailing:campaign_recipients": "a search, checked against the people again at the send",
     "organisations:key_account_reassign": "one choice (who), made on a page that names both",
+    "organisations:key_contact_mark": "the key account operator's own guidance on their contact",
     "usergroup:feedback": "a triage decision, recorded with who made it",
 }
 

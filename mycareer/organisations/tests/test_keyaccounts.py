@@ -1162,3 +1162,17 @@ def test_asking_to_contact_returns_only_to_a_page_of_this_site(
     response = client.post(asked, {"reason": "Fair", "proposed_engagement": "Invite"})
     assert response.status_code == 302
     assert response["Location"] == back
+
+
+def test_the_same_guidance_saved_again_records_nothing(client, setup):
+    url = reverse("organisations:key_contact_mark", args=[setup["org"].pk, setup["ruth"].pk])
+    changed = AuditEntry.objects.filter(action="organisations.key_contact.changed")
+    client.force_login(setup["tom"])
+    response = client.post(url, {"guidance": "Ask Tom first."}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Nothing was changed."]
+    assert not changed.exists()
+    response = client.post(url, {"guidance": "Ask Tom first.\r\nHe answers on Mondays."})
+    assert response.status_code == 302
+    guidance = KeyContact.objects.get(pk=setup["link"].pk).guidance
+    assert guidance == "Ask Tom first.\nHe answers on Mondays."
+    assert changed.count() == 1
