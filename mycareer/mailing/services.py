@@ -446,8 +446,10 @@ def campaign_cancel(*, campaign: Campaign, by: User) -> int:
     as_administrator = campaign.sender_id != by.pk
     if not by.has_perm("mailing.cancel_campaign", campaign):
         require_own(campaign, by, doing="cancel")
-    if campaign.status in (Campaign.Status.SENT, Campaign.Status.CANCELLED):
-        raise ValidationError("This campaign has finished.")
+    if campaign.status == Campaign.Status.CANCELLED:
+        raise ValidationError("This campaign is already cancelled.")
+    if campaign.status == Campaign.Status.SENT:
+        raise ValidationError("This campaign has been sent: nothing is left to cancel.")
     sending = OutboxMessage.Status.SENDING
     # Waiting, or claimed by a worker that died (its claim ran out): dropped now.
     deleted, _ = campaign.messages.filter(

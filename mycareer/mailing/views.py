@@ -507,8 +507,12 @@ def campaign_confirm(request, pk: int, approving: bool = False):
 def campaign_cancel(request, pk: int):
     """Stop a campaign, after saying how many messages will not be sent."""
     campaign = _campaign(pk)
-    if campaign.status in (Campaign.Status.SENT, Campaign.Status.CANCELLED):
-        messages.error(request, "This campaign has finished.")
+    if campaign.status == Campaign.Status.CANCELLED:
+        # Cancel pressed twice, or a page left open: what happened is on its page.
+        messages.info(request, "This campaign is already cancelled.")
+        return redirect(campaign)
+    if campaign.status == Campaign.Status.SENT:
+        messages.error(request, "This campaign has been sent: nothing is left to cancel.")
         return redirect(campaign)
     if request.method == "POST":
         try:

@@ -461,6 +461,10 @@ def test_cancelling_says_how_many_messages_will_not_go(client, persona, make_cam
         "0 sent before cancelling, 6 not sent."
     ) in shown
     assert "of 0" not in shown
+    # Pressed again (a double click, a page left open): it says so, not "finished".
+    again = page(client.post(url, follow=True))
+    assert "This campaign is already cancelled." in again
+    assert "has finished" not in again
 
 
 def test_cancelling_while_waiting_for_approval_says_nothing_was_sent(
