@@ -191,10 +191,18 @@ def feedback_detail(request, pk: int):
             if do == "triage":
                 check_perm(request.user, "usergroup.triage_feedback")
                 if triage_form.is_valid():
+                    before = feedback.status
                     changed = services.feedback_triage(
                         feedback=feedback, by=request.user, **triage_form.cleaned_data
                     )
-                    saved(request, changed, "The status is changed.")
+                    still = feedback.get_status_display().lower()
+                    saved(
+                        request,
+                        changed,
+                        "The status is changed."
+                        if feedback.status != before
+                        else f"Your comment is added; the status is still {still}.",
+                    )
                     return redirect(feedback)
         except ValidationError as error:
             add_validation_error(triage_form if do == "triage" else comment_form, error)

@@ -118,6 +118,13 @@ def test_triage_that_changes_nothing_writes_and_records_nothing(client, persona)
     response = client.post(item.get_absolute_url(), {**triage, "status": "done"}, follow=True)
     assert [str(m) for m in response.context["messages"]] == ["The status is changed."]
     assert triaged.count() == 3
+    # A comment with the same status is not a change of status.
+    response = client.post(
+        item.get_absolute_url(), {**triage, "status": "done", "comment": "Fixed"}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        "Your comment is added; the status is still done."
+    ]
 
 
 def test_votes_count_once_and_the_board_sorts_by_votes(client, persona):
