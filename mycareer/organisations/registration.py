@@ -620,10 +620,11 @@ def invitation_refusal(invitation: EmployerInvitation, user: User) -> str | None
         )
     for other in memberships_ended_by_accepting(invitation, user):
         # Said before the button, not after it: accepting would leave that one with none.
+        # The last person of all may go, as they may leave: the page says what it leaves.
         if (
             other.status == EmployerMembership.Status.ACTIVE
             and other.organisation.status != Organisation.Status.PENDING
-            and is_last_administrator(other)
+            and left_without_an_administrator(other, ending=True)
         ):
             return _only_administrator_text(other.organisation)
     return None
@@ -655,7 +656,8 @@ def invitation_accept(*, invitation: EmployerInvitation, user: User) -> Employer
 
     The link came to their address, so no moderation: they sign in for the organisation
     at once. Their membership of another organisation ends (refused if they are its only
-    administrator), and a registration of theirs still waiting is withdrawn.
+    administrator and colleagues still sign in there), and a registration of theirs still
+    waiting is withdrawn.
     """
     refusal = invitation_refusal(invitation, user)
     if refusal:
@@ -679,7 +681,8 @@ def invitation_accept(*, invitation: EmployerInvitation, user: User) -> Employer
             current = next((m for m in members if m.pk == other.pk), None)
             if current is None:
                 continue  # ended by a colleague meanwhile
-            if current.is_admin and not any(m.is_admin for m in members if m.pk != current.pk):
+            colleagues = [m for m in members if m.pk != current.pk]
+            if current.is_admin and colleagues and not any(m.is_admin for m in colleagues):
                 raise ValidationError(_only_administrator_text(current.organisation))
             ended = current.pk
             current.delete()

@@ -457,12 +457,25 @@ def invitation_accept(request, token: str):
         {
             "invitation": invitation,
             "refusal": refusal,
-            "ending": []
-            if refusal
-            else reg.memberships_ended_by_accepting(invitation, request.user),
+            "ending": [] if refusal else _ended_by_accepting(invitation, request.user),
         },
         status=403 if refusal else 200,
     )
+
+
+def _ended_by_accepting(invitation, user) -> list[tuple[EmployerMembership, str]]:
+    """The memberships accepting ends, each with what it leaves where the person is the
+    last of all who sign in there."""
+    return [
+        (
+            membership,
+            reg.no_administrator_text(membership.organisation, left=0)
+            if membership.status == EmployerMembership.Status.ACTIVE
+            and reg.left_without_an_administrator(membership, ending=True) == 0
+            else "",
+        )
+        for membership in reg.memberships_ended_by_accepting(invitation, user)
+    ]
 
 
 @require_http_methods(["GET", "POST"])

@@ -79,8 +79,12 @@ def test_someone_who_moved_employer_leaves_the_old_one_on_accepting(
     accept = reverse("employer:invitation_accept", args=[invitation.token])
     client.force_login(employer_b)
 
-    # The only administrator of their old organisation must hand it on first, and is told
-    # so before any button (it was said only after they pressed "Join").
+    # The only administrator of their old organisation, where a colleague still signs in,
+    # must hand it on first, and is told so before any button (it was said only after
+    # they pressed "Join").
+    MembershipFactory(
+        organisation=rival, is_admin=False, user__email="member@rival-recruitment.example.com"
+    )
     opened = client.get(accept)
     assert opened.status_code == 403
     assert "You are the only administrator of Rival Recruitment Ltd" in opened.content.decode()
@@ -89,6 +93,8 @@ def test_someone_who_moved_employer_leaves_the_old_one_on_accepting(
     assert refused.status_code == 403
     assert "You are the only administrator of Rival Recruitment Ltd" in refused.content.decode()
     assert EmployerMembership.objects.get(user=employer_b).organisation == rival
+    with pytest.raises(ValidationError, match="You are the only administrator"):
+        reg.invitation_accept(invitation=invitation, user=employer_b)
 
     MembershipFactory(organisation=rival, user__email="second@rival-recruitment.example.com")
     page = client.get(accept).content.decode()
@@ -98,6 +104,27 @@ def test_someone_who_moved_employer_leaves_the_old_one_on_accepting(
     assert [(m.organisation, m.status) for m in memberships] == [(brightwave, "active")]
     ended = AuditEntry.objects.get(action="organisations.membership.ended")
     assert ended.data["joined"] == brightwave.pk
+
+
+def test_the_last_person_of_an_organisation_may_accept_and_is_told_what_it_leaves(
+    client, laura, brightwave, employer_b
+):
+    """Nobody else signs in for their old organisation: as they may leave it, they may
+    accept, and the page says first that nobody will sign in for it."""
+    rival = EmployerMembership.objects.get(user=employer_b).organisation
+    assert rival.memberships.count() == 1
+    invitation = reg.invitation_create(organisation=brightwave, email=employer_b.email, by=laura)
+    accept = reverse("employer:invitation_accept", args=[invitation.token])
+    client.force_login(employer_b)
+    page = client.get(accept)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Accepting ends your membership of Rival Recruitment Ltd" in text
+    assert "Rival Recruitment Ltd will have no administrator on MyCareer: nobody will" in text
+    client.post(accept)
+    memberships = EmployerMembership.objects.filter(user=employer_b)
+    assert [(m.organisation, m.status) for m in memberships] == [(brightwave, "active")]
+    assert not rival.memberships.exists()
 
 
 def test_a_registration_still_waiting_is_withdrawn_on_accepting(client, laura, brightwave):
@@ -173,9 +200,9 @@ def test_the_email_to_an_address_with_a_login_says_to_sign_in_and_its_link_opens
     client.force_login(employer_b)
     parts = urlsplit(link)
     page = client.get(f"{parts.path}?{parts.query}", follow=True).content.decode()
-    # It opens for them, and says first what they must do: they administer Rival alone.
+    # It opens for them, and says first what accepting leaves: nobody signs in for Rival.
     assert "Join Brightwave Digital on MyCareer" in page
-    assert "You are the only administrator of Rival Recruitment Ltd" in page
+    assert "Rival Recruitment Ltd will have no administrator on MyCareer: nobody" in page
 
 
 @pytest.mark.django_db(transaction=True)
