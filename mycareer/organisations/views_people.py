@@ -7,6 +7,7 @@ make someone who signs in for it an administrator, from its page.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -19,14 +20,21 @@ from mycareer.organisations.models import EmployerMembership, Organisation
 PEOPLE = "#people"
 
 
-def _member(pk: int, membership_id: int) -> EmployerMembership:
-    """The membership, of this organisation only; one that ended is not found."""
-    return get_object_or_404(
-        EmployerMembership.objects.select_related("user", "organisation"),
-        pk=membership_id,
-        organisation=get_object_or_404(Organisation, pk=pk, merged_into__isnull=True),
-        status=EmployerMembership.Status.ACTIVE,
+def _member(pk: int, membership_id: int) -> EmployerMembership | None:
+    """The membership, of this organisation only; None when nobody signs in for it by that
+    membership now (it ended while the page was open). Another organisation's is not
+    found."""
+    organisation = get_object_or_404(Organisation, pk=pk, merged_into__isnull=True)
+    member = (
+        EmployerMembership.objects.select_related("user", "organisation")
+        .filter(pk=membership_id, organisation=organisation)
+        .first()
     )
+    if member is None and EmployerMembership.objects.filter(pk=membership_id).exists():
+        raise Http404("No such person signs in for this organisation.")
+    if member is None or member.status != EmployerMembership.Status.ACTIVE:
+        return None
+    return member
 
 
 @require_http_methods(["GET", "POST"])
@@ -35,6 +43,15 @@ def administrator_change(request, pk: int, membership_id: int, *, is_admin: bool
     """A page that says what the change does (and, leaving nobody to administer the
     organisation, asks for the number of people left so); the button makes it."""
     member = _member(pk, membership_id)
+    if member is None:
+        # They left (or were erased) since the page was opened: say so, change nothing.
+        organisation = get_object_or_404(Organisation, pk=pk)
+        messages.warning(
+            request,
+            f"That person no longer signs in for {organisation}, so nothing was changed. "
+            "Who signs in for it now is below.",
+        )
+        return redirect(organisation.get_absolute_url() + PEOPLE)
     organisation = member.organisation
     back = organisation.get_absolute_url() + PEOPLE
     if member.is_admin == is_admin:

@@ -221,6 +221,26 @@ def test_another_organisations_member_and_a_forged_post_are_refused(
     assert not ravi.is_admin
 
 
+def test_someone_who_left_while_the_page_was_open_is_said_to_have_left_not_a_404(
+    client, persona, brightwave, ravi
+):
+    """The confirmation page was open when they left (or were erased): pressing its
+    button said "Not Found"; it says they left and that nothing changed."""
+    client.force_login(persona("operator"))
+    url = appoint(brightwave, ravi)
+    assert client.get(url).status_code == 200
+    reg.membership_end(membership=ravi, by=ravi.user)
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        assert response.status_code == 302, method
+        assert response["Location"] == brightwave.get_absolute_url() + "#people"
+    page = flat(client.get(brightwave.get_absolute_url()))
+    assert "That person no longer signs in for Brightwave Digital, so nothing was changed." in (
+        page
+    )
+    assert not AuditEntry.objects.filter(action="organisations.membership.admin_granted")
+
+
 # Employers and erasure: the page says so first ----------------------------------------
 
 
