@@ -343,6 +343,11 @@ def contacts(request):
                     request, f"We emailed an invitation to {invite_form.cleaned_data['email']}."
                 )
                 return redirect("employer:contacts")
+    members = list(
+        organisation.memberships.filter(status=EmployerMembership.Status.ACTIVE)
+        .select_related("user")
+        .order_by("-is_admin", "user__full_name")
+    )
     return render(
         request,
         "organisations/employer/contacts.html",
@@ -350,9 +355,9 @@ def contacts(request):
             "organisation": organisation,
             "membership": membership,
             "contacts": organisation.contacts.select_related("visibility_changed_by"),
-            "members": organisation.memberships.filter(status=EmployerMembership.Status.ACTIVE)
-            .select_related("user")
-            .order_by("-is_admin", "user__full_name"),
+            "members": members,
+            # Nobody to "tell" or to "decide" for its members: the page says who can help.
+            "administered": any(m.is_admin for m in members),
             "invite_form": invite_form,
             "invitations": _waiting_invitations(organisation)[:20],
         },
@@ -517,6 +522,14 @@ def member_remove(request, membership_id: int):
             "no_administrator": reg.no_administrator_text(member.organisation, left=0)
             if left == 0
             else "",
+            # Whether an administrator stays to invite them again.
+            "administered": EmployerMembership.objects.filter(
+                organisation_id=member.organisation_id,
+                status=EmployerMembership.Status.ACTIVE,
+                is_admin=True,
+            )
+            .exclude(pk=member.pk)
+            .exists(),
         },
     )
 

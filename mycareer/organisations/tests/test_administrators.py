@@ -263,6 +263,33 @@ def test_the_last_person_of_all_may_leave_after_a_page_that_says_what_it_leaves(
     assert entry.data["left_without_an_administrator"] == 0
 
 
+def test_a_member_of_an_organisation_with_no_administrator_is_not_told_to_ask_one(
+    client, persona, laura, brightwave, ravi
+):
+    """Its people page told a member to "tell an administrator" when there was none, and
+    its leave page that "a colleague who is an administrator can invite you again"."""
+    mine = membership_of(laura, brightwave)
+    client.force_login(ravi.user)
+    page = flat(client.get(reverse("employer:contacts")))
+    assert "If someone has left, tell an administrator" in page
+    assert "has no administrator on MyCareer just now" not in page
+    leave = flat(client.get(reverse("employer:member_remove", args=[ravi.pk])))
+    assert "A colleague who is an administrator can invite you again." in leave
+    reg.membership_set_admin(
+        membership=mine, is_admin=False, by=persona("operator"), left_confirmed=2
+    )
+    page = flat(client.get(reverse("employer:contacts")))
+    assert "tell an administrator" not in page
+    assert (
+        "Brightwave Digital has no administrator on MyCareer just now, so nobody can change "
+        "its profile, people or vacancies, or invite colleagues: ask the Careers Centre, "
+        "whose staff can make one of you its administrator."
+    ) in page
+    leave = flat(client.get(reverse("employer:member_remove", args=[ravi.pk])))
+    assert "A colleague who is an administrator can invite you again" not in leave
+    assert "Nobody there can invite you again until it has an administrator" in leave
+
+
 def test_erasing_the_only_administrator_says_first_that_the_organisation_is_left_without(
     client, persona, laura, brightwave, ravi
 ):
