@@ -32,8 +32,10 @@ OTHER_PERSON = "[another person]"
 KIND_NAMES = {"name": "name", "email": "email address", "phone": "phone number"}
 # A name of up to five words ("Jean-Luc van der Berg" is five runs of letters).
 MOST_WORDS = 5
-# Names never run across these: a run of words that crosses one is not looked up.
-_BREAKS = re.compile(r"[,;:()\[\]{}!?\"“”<>|\n\r\t]|\s[-–—]\s")
+# Names never run across these: a run of words that crosses one is not looked up. A line
+# break alone is not one ("Bob\nMarchetti" wrapped in a pasted email is Bob Marchetti,
+# as the patterns that replace him read it); a blank line between paragraphs is.
+_BREAKS = re.compile(r"[,;:()\[\]{}!?\"“”<>|]|\s[-–—]\s|\n[ \t\r]*\n")
 _WORD = re.compile(r"[^\W_]+")
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\d+])\+?\d[\d\s\-.()/]{5,}\d(?!\d)")

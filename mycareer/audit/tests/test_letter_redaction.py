@@ -83,6 +83,19 @@ def test_another_persons_phone_alone_is_found_however_it_is_written(fernhollow):
     assert text == f"{JANE}: ring {OTHER_PERSON} or {OTHER_PERSON}, not 0113 496 0111."
 
 
+def test_a_name_wrapped_onto_the_next_line_is_replaced_too(fernhollow):
+    """A note pasted from an email wraps where it wraps: "Bob\r\nMarchetti" was quoted to
+    Jane as it was, his name given away by a line break."""
+    _note(
+        fernhollow,
+        f"{JANE} and Bob\r\nMarchetti came; Bob\nMarchetti\tleaves in March.\n\nBob",
+    )
+    letter = letter_for(subject_from_ids([], [fernhollow["jane"].pk]))
+    [text] = [t for t in _quoted(letter) if "came" in t]
+    assert text == (f"{JANE} and {OTHER_PERSON} came; {OTHER_PERSON}\tleaves in March.\n\nBob")
+    assert letter.redacted_passages == 2
+
+
 def test_names_are_matched_as_whole_words(fernhollow):
     from mycareer.organisations import services
 
