@@ -497,7 +497,8 @@ def no_administrator_text(organisation: Organisation, *, left: int) -> str:
             f"{organisation} will have no administrator on MyCareer: {people(left)} will "
             "still sign in for it, but nobody will be able to change its profile, people or "
             "vacancies, or invite colleagues. Staff of the Careers Centre who edit "
-            "organisations can make one of them its administrator, from its page."
+            f"organisations can make {'them' if left == 1 else 'one of them'} its "
+            "administrator, from its page."
         )
     return (
         f"{organisation} will have no administrator on MyCareer: nobody will sign in for "

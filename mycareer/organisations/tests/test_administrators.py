@@ -164,7 +164,7 @@ def test_standing_down_the_only_administrator_asks_for_the_number_left_without_o
         "Brightwave Digital will have no administrator on MyCareer: 2 people will still sign "
         "in for it, but nobody will be able to change its profile, people or vacancies"
     ) in page
-    assert "Staff of the Careers Centre who edit organisations can make one of them" in page
+    assert "Staff of the Careers Centre who edit organisations can make one of them its" in page
     assert "Type the number of people to confirm" in page
     for typed, said in (("", "Type the number of people shown above."), ("1", "You typed 1.")):
         refused = client.post(url, {"confirmed": typed})
@@ -308,7 +308,8 @@ def test_erasing_the_only_administrator_says_first_that_the_organisation_is_left
     data = {"user": [laura.pk], "digest": review.digest, "match": ticked}
     confirm = flat(client.post(reverse("audit:erase"), {**data, "step": "confirm"}))
     assert "Brightwave Digital will have no administrator on MyCareer" in confirm
-    assert "can make one of them its administrator, from its page" in confirm
+    # One person is left: "them", not "one of them".
+    assert "who edit organisations can make them its administrator, from its page" in confirm
     # With a second administrator, nothing is said.
     reg.membership_set_admin(membership=ravi, is_admin=True, by=persona("operator"))
     review = review_erasure(subject_from_ids([laura.pk], []))
