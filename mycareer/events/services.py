@@ -531,10 +531,17 @@ def event_cancel(
 def opening_request_create(
     *, event: Event, unit: Unit, by: User, message: str = ""
 ) -> OpeningRequest:
-    """Ask another unit's operators to open the event to their students."""
+    """Ask another unit's operators to open the event to their students: an event still to
+    come, since booking closes when it starts."""
     event = _locked(event)
     if event.is_cancelled:
         raise ValidationError("A cancelled event cannot be opened to more students.")
+    if event.has_started:
+        raise ValidationError(
+            f"{event} has started: its students can no longer book, so it is not opened to "
+            "more of them.",
+            code="started",
+        )
     audience = event.audience
     tree = UnitTree.load()
     if audience.open_to_all:

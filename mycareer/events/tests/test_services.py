@@ -329,6 +329,22 @@ def test_opening_an_event_to_another_faculty(tom, persona, monday):
 
 
 @pytest.mark.django_db
+def test_an_event_that_has_started_is_not_opened_to_another_unit(tom, monday):
+    """Its booking closed when it started: the other unit's operators were asked, and their
+    students told, of an event they could no longer book."""
+    event = make_event(by=tom, title="Under way", starts_at=at(monday, 10), publish=True)
+    started = timezone.now() - datetime.timedelta(minutes=5)
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=started, ends_at=started + datetime.timedelta(hours=1)
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.opening_request_create(event=event, unit=unit("ahc"), by=tom)
+    assert refused.value.code == "started"
+    assert "Under way has started: its students can no longer book" in refused.value.messages[0]
+    assert not OpeningRequest.objects.filter(event=event).exists()
+
+
+@pytest.mark.django_db
 def test_a_declined_opening_changes_nobodys_calendar(tom, persona, monday):
     event = make_event(by=tom, title="Closed", starts_at=at(monday, 10), publish=True)
     request = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)

@@ -665,6 +665,20 @@ def test_an_event_that_has_started_offers_no_cancelling(client, tom, mech_publis
     assert not mech_published.is_cancelled
 
 
+def test_an_event_that_has_started_offers_no_opening_to_another_unit(client, tom):
+    event = make_event(by=tom, title="For mech only", starts_at=at(far_monday(), 16))
+    started = timezone.now() - datetime.timedelta(minutes=5)
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=started, ends_at=started + datetime.timedelta(hours=1)
+    )
+    client.force_login(tom)
+    url = reverse("events:opening_create", args=[event.pk])
+    assert url not in client.get(event.get_absolute_url()).content.decode()
+    response = client.post(url, {"unit": unit("lubs").pk, "message": "Late"}, follow=True)
+    assert "has started: its students can no longer book" in response.content.decode()
+    assert not OpeningRequest.objects.filter(event=event).exists()
+
+
 def test_opening_an_event_through_the_pages(client, persona, tom, mech_published):
     client.force_login(tom)
     response = client.post(
