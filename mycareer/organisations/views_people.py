@@ -48,8 +48,7 @@ def administrator_change(request, pk: int, membership_id: int, *, is_admin: bool
         organisation = get_object_or_404(Organisation, pk=pk)
         messages.warning(
             request,
-            f"That person no longer signs in for {organisation}, so nothing was changed. "
-            "Who signs in for it now is below.",
+            f"That person no longer signs in for {organisation}, so nothing was changed.",
         )
         return redirect(organisation.get_absolute_url() + PEOPLE)
     organisation = member.organisation
