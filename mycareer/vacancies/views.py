@@ -21,7 +21,7 @@ from mycareer.core.forms import (
 from mycareer.core.http import safe_next, saved
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
-from mycareer.organisations.models import Organisation
+from mycareer.organisations.models import EmployerMembership, Organisation
 from mycareer.vacancies import selectors, services
 from mycareer.vacancies.forms import (
     ModerationForm,
@@ -160,6 +160,26 @@ def mine(request):
     )
 
 
+def _administrators_only(user) -> str:
+    """Why a member may not add a vacancy, and whom to ask: an administrator, or, where
+    their organisation has none, the Careers Centre, whose staff can appoint one."""
+    administered = EmployerMembership.objects.filter(
+        organisation__in=selectors.organisations_of(user),
+        status=EmployerMembership.Status.ACTIVE,
+        is_admin=True,
+    ).exists()
+    if administered:
+        return (
+            "Only your organisation's administrators can add vacancies: ask one of them, "
+            "or the Careers Centre."
+        )
+    return (
+        "Only an organisation's administrators can add vacancies, and yours has none on "
+        "MyCareer just now: ask the Careers Centre, whose staff can make one of you its "
+        "administrator."
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @require("organisations.use_employer_pages")
 def create(request):
@@ -167,10 +187,7 @@ def create(request):
     organisations = selectors.organisations_of(request.user, admin=True)
     count = organisations.count()
     if not count:
-        raise PermissionDenied(
-            "Only your organisation's administrators can add vacancies: ask one of them, "
-            "or the Careers Centre."
-        )
+        raise PermissionDenied(_administrators_only(request.user))
     form = VacancyForm(request.POST or None, organisations=organisations if count > 1 else None)
     if request.method == "POST" and form.is_valid():
         if sent_before := already_saved(request, form):

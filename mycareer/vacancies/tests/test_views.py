@@ -101,6 +101,13 @@ def test_a_member_who_is_not_an_admin_reads_but_cannot_change(client, brightwave
     assert response.status_code == 403
     assert "administrators" in response.content.decode()
     assert client.get(reverse("vacancies:create")).status_code == 403
+    refused = html.unescape(client.get(reverse("vacancies:create")).content.decode())
+    assert "Only your organisation's administrators can add vacancies: ask one of them" in refused
+    # With no administrator, there is nobody to ask but the Careers Centre.
+    brightwave.memberships.filter(is_admin=True).update(is_admin=False)
+    refused = html.unescape(client.get(reverse("vacancies:create")).content.decode())
+    assert "yours has none on MyCareer just now: ask the Careers Centre" in refused
+    assert "ask one of them" not in refused
 
 
 # What students see -----------------------------------------------------------------
