@@ -122,8 +122,6 @@ def organisation_detail(request, pk: int):
         {
             "organisation": organisation,
             "contacts": organisation.contacts.all(),
-            "signing_in": any(c.signs_in_as_admin is not None for c in organisation.contacts.all()),
-            "administering": any(c.signs_in_as_admin for c in organisation.contacts.all()),
             "members": list(selectors.members_of(organisation)) if organisation.has_members else [],
             "tags": organisation.tag_name_list,
             "entries": entries,
