@@ -5,7 +5,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 
 from mycareer.audit.registry import registered_actions
-from mycareer.core.forms import DateInput, StrictFilterForm, typed_number_field
+from mycareer.core.forms import DateInput, StrictFilterForm, TickBoxField, typed_number_field
 from mycareer.core.pagination import COUNT_PARAMETER
 
 SENSIBLE_YEARS = range(2000, 2200)
@@ -44,7 +44,7 @@ class AuditFilterForm(StrictFilterForm, forms.Form):
     action = forms.ChoiceField(label="Kind of action", required=False)
     date_from = forms.DateField(label="From", required=False, widget=DateInput())
     date_to = forms.DateField(label="To", required=False, widget=DateInput())
-    sensitive = forms.BooleanField(
+    sensitive = TickBoxField(
         label="Only exports of personal data, merges and erasures", required=False
     )
 

@@ -194,7 +194,48 @@ def unknown_filters_message(names: list[str], *, of: str = "The search") -> str:
 
 
 # What a tick box in an address may say: a browser sends "on", a link may spell it out.
-YES_OR_NO = frozenset({"", "on", "off", "true", "false", "yes", "no", "1", "0"})
+TICKED = frozenset({"on", "true", "yes", "1"})
+NOT_TICKED = frozenset({"", "off", "false", "no", "0"})
+
+
+def _ticked(value) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() in TICKED)
+
+
+class TickBoxInput(forms.CheckboxInput):
+    """A tick box that hands its field what the address said, for the field to judge (a
+    CheckboxInput takes any text but "false" for a tick, "0" and "no" too)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, check_test=_ticked)
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name, "")
+
+
+class TickBoxField(forms.BooleanField):
+    """A filter's tick box: ticked for "on" (a browser's), "true", "yes" or "1"; not for
+    nothing, "off", "false", "no" or "0"; anything else is refused by name.
+
+    `?include_archived=maybe` was taken for yes and listed archived organisations, and
+    `?include_archived=0` too, in the search and in a bulk email's recipients.
+    """
+
+    widget = TickBoxInput
+
+    def to_python(self, value):
+        if isinstance(value, bool):
+            return value
+        said = str(value).strip().lower()
+        if said in TICKED:
+            return True
+        if said in NOT_TICKED:
+            return False
+        raise forms.ValidationError(
+            "“%(value)s” is not a yes or a no: tick the box or leave it empty.",
+            code="invalid",
+            params={"value": str(value)[:30]},
+        )
 
 
 class StrictFilterForm(forms.BaseForm):
@@ -204,8 +245,7 @@ class StrictFilterForm(forms.BaseForm):
     person takes for the filtered answer. Strict, any name that is neither a field nor
     one of the page's other parameters is refused by name. `NOT_FILTERS` are a form's
     own (its page number, say); a page adds its own with `not_filters` (a month, a token).
-    Strict, a tick box given something other than a yes or a no (`?include_archived=maybe`,
-    which Django takes for yes) is refused too.
+    A filter's tick box is a `TickBoxField`, which refuses what is neither a yes nor a no.
     """
 
     NOT_FILTERS: frozenset[str] = frozenset()
@@ -230,25 +270,7 @@ class StrictFilterForm(forms.BaseForm):
             raise forms.ValidationError(
                 unknown_filters_message(unknown, of=self.FILTERS_OF), code="unknown_filter"
             )
-        for name, value in self._tick_boxes_not_yes_or_no():
-            self.add_error(
-                name, f"“{value[:30]}” is not a yes or a no: tick the box or leave it empty."
-            )
         return data
-
-    def _tick_boxes_not_yes_or_no(self) -> list[tuple[str, str]]:
-        if not (self.strict and self.is_bound):
-            return []
-        given = [
-            (name, self.data.get(self.add_prefix(name)))
-            for name, field in self.fields.items()
-            if isinstance(field, forms.BooleanField)
-        ]
-        return [
-            (name, value)
-            for name, value in given
-            if isinstance(value, str) and value.strip().lower() not in YES_OR_NO
-        ]
 
 
 OPENED_AS = "opened_as"

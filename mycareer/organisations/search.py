@@ -48,6 +48,7 @@ from mycareer.core.forms import (
     MAX_ID,
     DateInput,
     StrictFilterForm,
+    TickBoxField,
     bounded_int,
     unknown_filters_message,
 )
@@ -449,7 +450,7 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
         label="Engagement score at most", min_value=0, max_value=100, required=False
     )
     ids = IdListField(label="Organisations chosen one by one", required=False)
-    include_archived = forms.BooleanField(label="Include archived organisations", required=False)
+    include_archived = TickBoxField(label="Include archived organisations", required=False)
     sort = forms.ChoiceField(label="Sort by", choices=list(SORTS.items()), required=False)
 
     # Shown behind "More filters", which opens when one of them is in use.

@@ -11,6 +11,7 @@ from mycareer.core.forms import (
     SavedOnce,
     StaleEditGuard,
     StrictFilterForm,
+    TickBoxField,
     bounded_formfield,
 )
 from mycareer.organisations.models import Organisation
@@ -156,10 +157,8 @@ class VacancySearchForm(StrictFilterForm, forms.Form):
         queryset=DegreeProgramme.objects.order_by("name"),
         empty_label="Any programme",
     )
-    closing_soon = forms.BooleanField(
-        label=f"Closing within {CLOSING_SOON_DAYS} days", required=False
-    )
-    remote = forms.BooleanField(label="Remote working possible", required=False)
+    closing_soon = TickBoxField(label=f"Closing within {CLOSING_SOON_DAYS} days", required=False)
+    remote = TickBoxField(label="Remote working possible", required=False)
 
 
 def organisations_to_post_for():

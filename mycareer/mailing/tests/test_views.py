@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -65,6 +66,30 @@ def test_an_unknown_filter_is_refused_on_the_page(client, persona):
     assert response.status_code == 200  # no recipients chosen: the form says so
     assert "Choose who receives it" in page(response)
     assert not Campaign.objects.filter(subject="S").exists()
+
+
+@pytest.mark.parametrize("value", ["maybe", "2"])
+def test_a_tick_box_neither_yes_nor_no_is_refused_not_taken_for_everyone_archived(
+    client, persona, tagged, value
+):
+    """`include_archived=maybe` widened the recipients to archived organisations."""
+    client.force_login(persona("mailer"))
+    body = page(client.get(CREATE, {"tags_all": "Mailing test", "include_archived": value}))
+    assert f"“{value}” is not a yes or a no" in body
+    assert 'name="subject"' not in body
+
+
+@pytest.mark.parametrize("value", ["0", "no", "off"])
+def test_a_tick_box_that_says_no_chooses_no_archived_organisation(client, persona, tagged, value):
+    from mycareer.mailing.views import _parse_search
+    from mycareer.organisations.search import OrganisationSearchForm
+
+    form = OrganisationSearchForm({"tags_all": "Mailing test", "include_archived": value})
+    assert form.is_valid() and form.cleaned_data["include_archived"] is False
+    request = RequestFactory().get(CREATE, {"tags_all": "Mailing test", "include_archived": value})
+    request.user = persona("mailer")
+    chosen, _, errors = _parse_search(request)
+    assert errors == [] and not chosen.get("include_archived")
 
 
 def test_a_bad_campaign_form_keeps_what_was_typed(client, persona, tagged):

@@ -776,11 +776,22 @@ def test_a_tick_box_given_neither_yes_nor_no_is_refused(client, persona, value):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("value", ["on", "true", "1", "False", "0", ""])
-def test_a_tick_box_given_a_yes_or_a_no_is_taken(client, persona, value):
-    client.force_login(persona("operator"))
-    page = client.get(SEARCH, {"include_archived": value}).content.decode()
-    assert "is not a yes or a no" not in page and "organisations found" in page
+@pytest.mark.parametrize(
+    ("value", "ticked"),
+    [("on", True), ("true", True), ("1", True), ("Yes", True)]
+    + [("", False), ("off", False), ("false", False), ("no", False), ("0", False)],
+)
+def test_a_tick_box_given_a_yes_or_a_no_means_it(client, persona, value, ticked):
+    """`?include_archived=0` (and "no", "off") was taken for yes too."""
+    operator = persona("operator")
+    shelved = make("Qx Shelved Holdings", operator)
+    services.organisation_archive(organisation=shelved, by=operator)
+    client.force_login(operator)
+    page = client.get(SEARCH, {"include_archived": value, "text": "Qx Shelved"}).content.decode()
+    assert "is not a yes or a no" not in page
+    assert ("Qx Shelved Holdings" in page) is ticked
+    box = re.search(r'<input type="checkbox" name="include_archived"[^>]*>', page).group(0)
+    assert (" checked" in box) is ticked
 
 
 # Organisations chosen one by one -----------------------------------------------------
