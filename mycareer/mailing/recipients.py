@@ -19,7 +19,11 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 
 from mycareer.mailing.models import OutboxMessage
-from mycareer.organisations.keyaccounts import contact_blockers, key_contact_exclusion
+from mycareer.organisations.keyaccounts import (
+    agreed_links,
+    contact_blockers,
+    key_contact_exclusion,
+)
 from mycareer.organisations.models import Contact, EmailOptOut, KeyContact, Organisation
 from mycareer.organisations.optouts import opt_outs_by_address
 from mycareer.organisations.search import OrganisationQuery, search_organisations
@@ -200,7 +204,7 @@ def address_facts(emails: set[str], sender) -> AddressFacts:
     A key contact is a person: the same address as a contact of another organisation
     (a group's second record, someone listed twice) must not take a bulk email that
     their owner has not agreed to; and an address that bounced bounces on every record.
-    Two queries, and one more per protected record.
+    Three queries: the records, and the agreements in force for all their links.
     """
     facts = AddressFacts()
     if not emails:
@@ -211,13 +215,15 @@ def address_facts(emails: set[str], sender) -> AddressFacts:
             address__in=emails,
         )
     )
+    records = list(records)
+    agreed = agreed_links(sender, [link for record in records for link in record.key_links_list])
     for record in records:
         address = record.email.lower()
         if bounced := record.email_bounced_at:
             facts.bounced[address] = max(bounced, facts.bounced.get(address, bounced))
         if address in facts.protected or not record.key_links_list:
             continue
-        blockers = contact_blockers(contact=record, user=sender, bulk=True)
+        blockers = contact_blockers(contact=record, user=sender, bulk=True, agreed=agreed)
         if blockers:
             owners = ", ".join(str(b.key_account.operator) for b in blockers)
             facts.protected[address] = (
@@ -251,6 +257,8 @@ def recipient_list(
     # An opt-out is the address's: another record of it, or one deleted, counts too.
     by_address = opt_outs_by_address(c.email for c in contacts)
     facts = address_facts({c.email.lower() for c in contacts if c.email}, sender)
+    # The agreements in force for every key contact among them, read once.
+    agreed = agreed_links(sender, [link for c in contacts for link in c.key_links_list])
     result = RecipientList()
     seen: dict[str, Contact] = {}
     for contact in contacts:
@@ -269,7 +277,7 @@ def recipient_list(
             reason = f"bounced before: on {bounced_at:%-d %B %Y}"
             kind = Why.BOUNCED
         elif exclusion := key_contact_exclusion(
-            contact=contact, sender=sender
+            contact=contact, sender=sender, agreed=agreed
         ) or facts.protected.get(email):
             reason, kind = exclusion, Why.KEY_CONTACT
         elif counts.get(email, 0) >= limit:

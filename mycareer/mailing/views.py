@@ -82,13 +82,16 @@ def _recipients_summary(campaign: Campaign) -> dict:
 def _left_out_with_requests(excluded, user) -> list:
     """Each contact left out, with the liaison request `user` still waits on about them: the
     list says so rather than offer "Ask to contact" again, which could only be refused."""
-    rows = []
-    for exclusion in excluded:
-        waiting = None
-        if exclusion.kind == Why.KEY_CONTACT:
-            waiting = keyaccounts.liaison_waiting(requester=user, contact=exclusion.contact)
-        rows.append((exclusion, waiting))
-    return rows
+    waiting = keyaccounts.liaisons_waiting(
+        requester=user, contacts=[e.contact for e in excluded if e.kind == Why.KEY_CONTACT]
+    )
+    return [
+        (
+            exclusion,
+            waiting.get(exclusion.contact.pk) if exclusion.kind == Why.KEY_CONTACT else None,
+        )
+        for exclusion in excluded
+    ]
 
 
 def _chosen_from_request(request) -> tuple[dict | None, bool, list[str]]:

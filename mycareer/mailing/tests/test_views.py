@@ -392,6 +392,42 @@ def test_a_key_contact_left_out_has_an_ask_to_contact_link(client, persona, cast
     assert "You asked Tom Bennett on" in again and 'name="reason"' not in again
 
 
+def test_the_left_out_key_contacts_cost_the_same_queries_however_many(
+    client, persona, cast, make_campaign
+):
+    """Each key contact left out was looked up on its own: its blockers and its requests
+    still waiting, two or three queries a contact."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mycareer.organisations import keyaccounts
+
+    campaign = make_campaign()
+    contacts = list(Contact.objects.filter(organisation__name="Aurora Optics").order_by("pk"))
+    account = keyaccounts.key_account_create(
+        organisation=contacts[0].organisation,
+        operator=persona("operator"),
+        unit=cast["units"]["mech"],
+        by=persona("admin"),
+    )
+    client.force_login(persona("mailer"))
+
+    def queries_with(marked: int) -> int:
+        for contact in contacts[:marked]:
+            if not contact.key_links.exists():
+                keyaccounts.key_contact_mark(
+                    account=account, contact=contact, guidance="", by=account.operator
+                )
+        page(client.get(campaign.get_absolute_url()))  # the session settles
+        with CaptureQueriesContext(connection) as captured:
+            shown = page(client.get(campaign.get_absolute_url()))
+        assert shown.count("Ask to contact") >= marked
+        return len(captured.captured_queries)
+
+    assert len(contacts) == 2
+    assert queries_with(1) == queries_with(2)
+
+
 def test_the_preview_frame_shows_the_email_sandboxed(client, persona, make_campaign):
     campaign = make_campaign(body="**Dear** {{ first_name }}")
     client.force_login(persona("mailer"))

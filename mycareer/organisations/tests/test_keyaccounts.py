@@ -1118,6 +1118,9 @@ def test_the_request_still_waiting_is_the_one_asking_again_would_only_repeat(set
     )
     assert keyaccounts.liaison_waiting(requester=helen, contact=ruth) == request
     assert keyaccounts.liaison_waiting(requester=helen, contact=setup["other"]) is None
+    # The same answer for many at once (a campaign's left-out list).
+    many = keyaccounts.liaisons_waiting(requester=helen, contacts=[ruth, setup["other"]])
+    assert many == {ruth.pk: request}
     with pytest.raises(ValidationError) as refused:
         keyaccounts.liaison_request_create(
             requester=helen, contact=ruth, reason="Again", proposed_engagement="Again"
@@ -1131,6 +1134,7 @@ def test_the_request_still_waiting_is_the_one_asking_again_would_only_repeat(set
     keyaccounts.key_contact_mark(account=second, contact=ruth, guidance="", by=admin)
     ruth = type(ruth).objects.get(pk=ruth.pk)
     assert keyaccounts.liaison_waiting(requester=helen, contact=ruth) is None
+    assert keyaccounts.liaisons_waiting(requester=helen, contacts=[ruth]) == {}
     # Answered, it no longer waits.
     keyaccounts.liaison_request_decide(request=request, approve=False, by=tom, comment="No")
     assert keyaccounts.liaison_waiting(requester=helen, contact=ruth) is None
