@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -548,6 +548,7 @@ def membership_set_admin(
     organisation keeps at least one administrator, unless `left_confirmed` is the number
     of people the page said would sign in with none (staff may leave it so).
     """
+    _may_change_who_signs_in(by, membership, staff_only=left_confirmed is not None)
     members = _members_locked(membership.organisation)
     current = next((m for m in members if m.pk == membership.pk), None)
     if current is None:
@@ -571,6 +572,34 @@ def membership_set_admin(
     return current
 
 
+def _may_change_who_signs_in(
+    by: User, membership: EmployerMembership, *, staff_only: bool = False
+) -> None:
+    """Staff who edit organisations change who administers one, and may leave it with
+    none (`staff_only`); otherwise only the organisation's own administrators."""
+    organisation = membership.organisation
+    if by.has_perm("organisations.change_organisation", organisation):
+        return
+    if (
+        not staff_only
+        and EmployerMembership.objects.filter(
+            user=by,
+            organisation=organisation,
+            status=EmployerMembership.Status.ACTIVE,
+            is_admin=True,
+        ).exists()
+    ):
+        return
+    log_event(
+        logger,
+        "organisations.membership.refused",
+        organisation=organisation.pk,
+        member=membership.user_id,
+        by=by.pk,
+    )
+    raise PermissionDenied(f"Only an administrator of {organisation} can change who signs in.")
+
+
 def _record(member: EmployerMembership, what: str, *, by: User, **data) -> None:
     """The audit entry and the log line of a change to who signs in."""
     action = f"organisations.membership.{what}"
@@ -592,6 +621,8 @@ def membership_end(*, membership: EmployerMembership, by: User) -> None:
     among the organisation's contacts, which is the organisation's to keep or remove.
     The organisation keeps at least one administrator while anyone else signs in for it.
     """
+    if membership.user_id != by.pk:  # anyone may leave
+        _may_change_who_signs_in(by, membership)
     members = _members_locked(membership.organisation)
     current = next((m for m in members if m.pk == membership.pk), None)
     if current is None:

@@ -67,6 +67,29 @@ def test_staff_leave_nobody_to_administer_only_when_they_confirm_how_many_are_le
     assert reg.left_without_an_administrator(ravi, ending=False) is None
 
 
+def test_only_staff_and_the_organisations_administrators_change_who_administers_it(
+    persona, laura, brightwave, ravi, employer_b
+):
+    """The service checks who asks, not only the pages: a member, another organisation's
+    administrator or a student is refused, and only staff may leave none."""
+    from django.core.exceptions import PermissionDenied
+
+    mine = membership_of(laura, brightwave)
+    for stranger in (ravi.user, employer_b, persona("student")):
+        with pytest.raises(PermissionDenied):
+            reg.membership_set_admin(membership=ravi, is_admin=True, by=stranger)
+        with pytest.raises(PermissionDenied):
+            reg.membership_end(membership=mine, by=stranger)
+    with pytest.raises(PermissionDenied):  # an administrator may not leave none
+        reg.membership_set_admin(membership=mine, is_admin=False, by=laura, left_confirmed=2)
+    ravi.refresh_from_db()
+    assert not ravi.is_admin and EmployerMembership.objects.filter(pk=mine.pk).exists()
+    reg.membership_set_admin(membership=ravi, is_admin=True, by=laura)  # their own people
+    ravi.refresh_from_db()
+    assert ravi.is_admin
+    reg.membership_end(membership=ravi, by=ravi.user)  # anyone may leave
+
+
 def test_whoever_is_made_an_administrator_is_emailed_links_that_open_for_them(
     client, persona, laura, brightwave, ravi, mailoutbox, settings, caplog
 ):
