@@ -527,6 +527,17 @@ def event_cancel(
 # Opening an event to other units -------------------------------------------------------
 
 
+def opening_refusal(event: Event) -> str | None:
+    """Why the event is not opened to more students now, or None: booking closes when it
+    starts, so asking, or accepting a request made before, would invite nobody."""
+    if event.has_started:
+        return (
+            f"{event} has started: its students can no longer book, so it is not opened to "
+            "more of them."
+        )
+    return None
+
+
 @transaction.atomic
 def opening_request_create(
     *, event: Event, unit: Unit, by: User, message: str = ""
@@ -536,12 +547,8 @@ def opening_request_create(
     event = _locked(event)
     if event.is_cancelled:
         raise ValidationError("A cancelled event cannot be opened to more students.")
-    if event.has_started:
-        raise ValidationError(
-            f"{event} has started: its students can no longer book, so it is not opened to "
-            "more of them.",
-            code="started",
-        )
+    if refusal := opening_refusal(event):
+        raise ValidationError(refusal, code="started")
     audience = event.audience
     tree = UnitTree.load()
     if audience.open_to_all:
@@ -582,6 +589,8 @@ def opening_request_decide(
         )
     if request.event.is_cancelled:
         raise ValidationError("The event was cancelled.")
+    if accept and (refusal := opening_refusal(request.event)):
+        raise ValidationError(refusal, code="started")
     request.status = OpeningRequest.Status.ACCEPTED if accept else OpeningRequest.Status.DECLINED
     request.decided_by = by
     request.decided_at = timezone.now()

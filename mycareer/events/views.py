@@ -582,12 +582,8 @@ def free_slots(request, pk: int):
 def opening_create(request, pk: int):
     event = _event(request, pk)
     check_perm(request.user, "events.request_opening", event)
-    if event.has_started:
-        messages.info(
-            request,
-            f"{event} has started: its students can no longer book, so it is not "
-            "opened to more of them.",
-        )
+    if refusal := services.opening_refusal(event):
+        messages.info(request, refusal)
         return redirect(event)
     form = OpeningRequestForm(_posted(request))
     if request.method == "POST" and form.is_valid():

@@ -345,6 +345,27 @@ def test_an_event_that_has_started_is_not_opened_to_another_unit(tom, monday):
 
 
 @pytest.mark.django_db
+def test_a_request_made_before_the_start_is_not_accepted_after_it(tom, persona, monday):
+    """Asked in time and answered late, accepting would still open a closed booking."""
+    event = make_event(by=tom, title="Asked early", starts_at=at(monday, 10), publish=True)
+    request = services.opening_request_create(event=event, unit=unit("ahc"), by=tom)
+    started = timezone.now() - datetime.timedelta(minutes=5)
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=started, ends_at=started + datetime.timedelta(hours=1)
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.opening_request_decide(request=request, accept=True, by=persona("expiring"))
+    assert refused.value.code == "started"
+    request.refresh_from_db()
+    assert request.status == OpeningRequest.Status.PENDING
+    assert unit("ahc") not in event.audience.units.all()
+    # Declining it is still an answer.
+    services.opening_request_decide(request=request, accept=False, by=persona("expiring"))
+    request.refresh_from_db()
+    assert request.status == OpeningRequest.Status.DECLINED
+
+
+@pytest.mark.django_db
 def test_a_declined_opening_changes_nobodys_calendar(tom, persona, monday):
     event = make_event(by=tom, title="Closed", starts_at=at(monday, 10), publish=True)
     request = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
