@@ -797,7 +797,8 @@ def event_publish(request, payload: s.PublishIn, pk: int = PK):
     except ClashesFound as found:
         raise _clash_refusal(found) from None
     except ValidationError as error:
-        if error.code != "started":
+        # One built from a list or a dict has no code of its own.
+        if getattr(error, "code", None) != "started":
             raise
         raise ApiError(
             400, "started", error.messages[0], fields={"starts_at": error.messages}
