@@ -446,6 +446,8 @@ def campaign_cancel(*, campaign: Campaign, by: User) -> int:
     as_administrator = campaign.sender_id != by.pk
     if not by.has_perm("mailing.cancel_campaign", campaign):
         require_own(campaign, by, doing="cancel")
+    if campaign.status == Campaign.Status.DRAFT:
+        raise ValidationError("This campaign is a draft: nothing is being sent to cancel.")
     if campaign.status == Campaign.Status.CANCELLED:
         raise ValidationError("This campaign is already cancelled.")
     if campaign.status == Campaign.Status.SENT:

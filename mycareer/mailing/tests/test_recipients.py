@@ -651,6 +651,15 @@ def test_an_administrator_may_cancel_anyones_campaign_and_it_is_recorded(
     assert entry.data == {"dropped": 6, "as_administrator": True}
 
 
+def test_a_draft_is_not_cancelled(persona, tagged, make_campaign):
+    """Nothing is being sent: "cancelled while it waited for approval" would be untrue."""
+    campaign = make_campaign()
+    with pytest.raises(ValidationError, match="is a draft: nothing is being sent"):
+        services.campaign_cancel(campaign=campaign, by=campaign.sender)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT
+
+
 def test_a_second_sender_may_not_cancel_anothers_campaign(
     persona, cast, tagged, make_campaign, send_now
 ):
