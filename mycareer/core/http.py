@@ -2,6 +2,8 @@ import functools
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -72,3 +74,11 @@ def _around_id(name: str, script_prefix: str, urlconf: str | None) -> tuple[str,
     if not marker:
         raise ValueError(f"The route {name} does not take a record's id.")
     return before, after
+
+
+@receiver(setting_changed)
+def _forget_addresses(*, setting: str, **kwargs) -> None:
+    """A test that changes the URLconf gets its own addresses, as Django's own caches do."""
+    if setting == "ROOT_URLCONF":
+        _route_url.cache_clear()
+        _around_id.cache_clear()
