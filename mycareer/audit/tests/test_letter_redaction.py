@@ -3,6 +3,7 @@ Article 15(4)): other people's names, addresses and phones become "[another pers
 the administrator who sends it is told where, before sending."""
 
 import re
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -167,7 +168,7 @@ def test_the_administrator_is_told_what_was_redacted_outside_the_letter(
     assert f'id="{anchor}"' in letter
     assert f"{JANE} and {OTHER_PERSON} ({OTHER_PERSON}) asked for a stand." in letter
     # The letter says that others' details were withheld, not where nor how many.
-    assert OTHERS_WITHHELD.replace("“", "&ldquo;")[:40] in letter or OTHERS_WITHHELD in letter
+    assert OTHERS_WITHHELD in unescape(letter)
     assert "Check before sending" not in letter and "redacted" not in letter
     # The review is not printed with the letter.
     assert html.index('<div class="no-print">') < html.index("data-redactions")
