@@ -206,6 +206,7 @@ def login_letter(subject):
             when=user.date_joined,
             origin=ORIGIN.get(user.kind, ""),
             key=f"accounts.User:{user.pk}",
+            quoted=("How to reach you and what you work on",),
         )
         for address in EmailAddress.objects.filter(user=user).order_by("email"):
             if address.email.lower() != user.email.lower():

@@ -363,19 +363,31 @@ def _redact(
 ) -> list[Redaction]:
     """Other people's details replaced in each quoted text; what was replaced, and where."""
     sections = list(sections)
-    texts = [entry.text for section in sections for entry in section.entries if entry.text]
+    texts = [text for section in sections for entry in section.entries for text in _quoted(entry)]
     if not texts:
         return []
     redactor = Redactor.for_texts(subject, texts, earlier)
     redactions = []
     for section in sections:
         for number, entry in enumerate(section.entries, 1):
-            text, kinds = redactor.redact(entry.text)
+            entry.text, kinds = redactor.redact(entry.text)
+            facts = []
+            for label, value in entry.facts:
+                if label in entry.quoted and isinstance(value, str):
+                    value, found = redactor.redact(value)
+                    kinds.extend(found)
+                facts.append((label, value))
+            entry.facts = facts
             if kinds:
-                entry.text = text
                 anchor = f"entry-{section.key}-{number}"
                 redactions.append(Redaction(section.heading, entry.title, anchor, tuple(kinds)))
     return redactions
+
+
+def _quoted(entry: LetterEntry) -> list[str]:
+    """The free text an entry quotes: its text, and the facts it names as quoted."""
+    facts = [v for label, v in entry.facts if label in entry.quoted and isinstance(v, str)]
+    return [text for text in (entry.text, *facts) if text]
 
 
 def letter_for(subject: Subject) -> Letter:

@@ -180,12 +180,16 @@ class LetterEntry:
     `facts` are (label, value) pairs; values are text, numbers, booleans or dates (shown
     in words in the letter). Nothing secret and no internal id belongs here. `key`
     ("app_label.Model:pk") keeps a record from being listed twice; it is never shown.
+    `quoted` names the facts whose values are free text someone wrote (a reason given),
+    which the letter redacts as it does `text`; the others are structured (who acted,
+    when), and kept.
     """
 
     category: str
     title: str
     facts: list[tuple[str, Any]] = field(default_factory=list)
     text: str = ""
+    quoted: tuple[str, ...] = ()
     when: datetime.date | datetime.datetime | None = None
     origin: str = ""
     key: str = ""

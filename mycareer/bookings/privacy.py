@@ -193,6 +193,7 @@ def booking_letter(subject):
             ],
             text=ban.reason,
             when=ban.starts_at,
+            quoted=("Why it was lifted",),
         )
     followups = (
         Booking.objects.filter(student_id__in=users, followup__isnull=False)

@@ -376,6 +376,7 @@ def contact_letter(subject):
             when=registration.created_at,
             origin="From you, when you registered",
             key=f"organisations.RegistrationRequest:{registration.pk}",
+            quoted=("Reason given", "Checks we made"),
         )
     for invitation in _invitations(subject):
         yield LetterEntry(

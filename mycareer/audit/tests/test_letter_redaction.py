@@ -240,3 +240,27 @@ def test_the_letter_with_many_notes_naming_others_costs_a_bounded_number_of_quer
     assert len(lookups) == 2
     assert len(letter.redactions) == 40
     assert not any("Guest Visitor" in t or BOB in t for t in _quoted(letter))
+
+
+def test_free_text_facts_are_redacted_and_who_acted_is_kept(fernhollow):
+    """A reason someone typed (a registration's "Reason given") quoted another person
+    as it was; the facts that say who acted stay, as the letter's record of changes does."""
+    from mycareer.audit.letter import LetterSection, _redact
+    from mycareer.audit.erasure import earlier_details
+    from mycareer.audit.personal_data import LetterEntry
+
+    subject = subject_from_ids([], [fernhollow["jane"].pk])
+    entry = LetterEntry(
+        "other",
+        "Your registration",
+        [("Decided by", BOB), ("Reason given", f"{BOB} vouched for {JANE}.")],
+        quoted=("Reason given",),
+    )
+    section = LetterSection("other", "Other")
+    section.entries.append(entry)
+    [redaction] = _redact(subject, [section], earlier_details(subject))
+    assert entry.facts == [
+        ("Decided by", BOB),
+        ("Reason given", f"{OTHER_PERSON} vouched for {JANE}."),
+    ]
+    assert redaction.count == 1
