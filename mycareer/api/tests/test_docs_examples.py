@@ -43,7 +43,8 @@ def test_the_documented_notes_import_script_records_each_note(live_server, perso
         "organisation,date,kind,text\n"
         "Northbridge Engineering,1900-11-20,call,A slip of the year: refused and said why.\n"
         "Northbridge Engineering,2026-11-20,call,Talked about summer placements.\n"
-        'Kestrel,2026-11-21,meeting,"Which Kestrel? Two match, so it is skipped."\n',
+        'Kestrel,2026-11-21,meeting,"Which Kestrel? Two match, so it is skipped."\n'
+        f"{'Long' * 60},2026-11-22,call,A name too long to search for: refused and said why.\n",
         encoding="utf-8",
     )
     environment = {**os.environ, "MYCAREER": live_server.url, "MYCAREER_TOKEN": secret}
@@ -70,4 +71,6 @@ def test_the_documented_notes_import_script_records_each_note(live_server, perso
         "refused: line 2 (Northbridge Engineering): date: A note cannot be dated before "
         "1 January 2000: check the year (20 November 1900 was typed)."
     ) in run.stdout
+    # A lookup refused (a name too long to search for) is said too, not a traceback.
+    assert f"refused: line 5 ({'Long' * 15}): text:" in run.stdout
     assert Note.objects.count() == 1

@@ -245,8 +245,8 @@ def test_the_letter_with_many_notes_naming_others_costs_a_bounded_number_of_quer
 def test_free_text_facts_are_redacted_and_who_acted_is_kept(fernhollow):
     """A reason someone typed (a registration's "Reason given") quoted another person
     as it was; the facts that say who acted stay, as the letter's record of changes does."""
-    from mycareer.audit.letter import LetterSection, _redact
     from mycareer.audit.erasure import earlier_details
+    from mycareer.audit.letter import LetterSection, _redact
     from mycareer.audit.personal_data import LetterEntry
 
     subject = subject_from_ids([], [fernhollow["jane"].pk])
