@@ -8,7 +8,7 @@ guidance, liaison requests and registrations.
 
 import datetime
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from mycareer.audit.personal_data import (
@@ -69,12 +69,19 @@ def _left_without_an_administrator(users: list[int]) -> list[tuple[Organisation,
     active = EmployerMembership.objects.filter(status=EmployerMembership.Status.ACTIVE)
     theirs = active.filter(user_id__in=users, is_admin=True).values("organisation_id")
     others = active.exclude(user_id__in=users)
-    return [
-        (organisation, others.filter(organisation=organisation).count())
-        for organisation in Organisation.objects.filter(pk__in=theirs)
+    organisations = (
+        Organisation.objects.filter(pk__in=theirs)
         .exclude(pk__in=others.filter(is_admin=True).values("organisation_id"))
+        .annotate(
+            others=Count(
+                "memberships",
+                filter=Q(memberships__status=EmployerMembership.Status.ACTIVE)
+                & ~Q(memberships__user_id__in=users),
+            )
+        )
         .order_by("name")
-    ]
+    )
+    return [(organisation, organisation.others) for organisation in organisations]
 
 
 def _invitations(subject):

@@ -298,6 +298,21 @@ def members_of(organisation: Organisation) -> QuerySet[EmployerMembership]:
     )
 
 
+def administrators_besides(
+    organisations, *, besides: EmployerMembership | None = None
+) -> QuerySet[EmployerMembership]:
+    """The administrators who sign in for these organisations (one, or a queryset of
+    them), leaving out `besides`: "is anyone there to ask, or to invite them again?"."""
+    found = EmployerMembership.objects.filter(
+        status=EmployerMembership.Status.ACTIVE, is_admin=True
+    )
+    if isinstance(organisations, Organisation):
+        found = found.filter(organisation=organisations)
+    else:
+        found = found.filter(organisation__in=organisations)
+    return found.exclude(pk=besides.pk) if besides is not None else found
+
+
 def contacts_students_may_reach(organisation: Organisation) -> QuerySet[Contact]:
     """The organisation's contacts whose email and phone students may see: those the
     employer allowed (hidden by default)."""

@@ -21,7 +21,7 @@ from mycareer.core.http import saved
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.organisations import registration as reg
-from mycareer.organisations import services
+from mycareer.organisations import selectors, services
 from mycareer.organisations.forms import (
     EmployerContactForm,
     EmployerProfileForm,
@@ -343,11 +343,7 @@ def contacts(request):
                     request, f"We emailed an invitation to {invite_form.cleaned_data['email']}."
                 )
                 return redirect("employer:contacts")
-    members = list(
-        organisation.memberships.filter(status=EmployerMembership.Status.ACTIVE)
-        .select_related("user")
-        .order_by("-is_admin", "user__full_name")
-    )
+    members = list(selectors.members_of(organisation))
     return render(
         request,
         "organisations/employer/contacts.html",
@@ -523,13 +519,9 @@ def member_remove(request, membership_id: int):
             if left == 0
             else "",
             # Whether an administrator stays to invite them again.
-            "administered": EmployerMembership.objects.filter(
-                organisation_id=member.organisation_id,
-                status=EmployerMembership.Status.ACTIVE,
-                is_admin=True,
-            )
-            .exclude(pk=member.pk)
-            .exists(),
+            "administered": selectors.administrators_besides(
+                member.organisation, besides=member
+            ).exists(),
         },
     )
 

@@ -21,7 +21,8 @@ from mycareer.core.forms import (
 from mycareer.core.http import safe_next, saved
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
-from mycareer.organisations.models import EmployerMembership, Organisation
+from mycareer.organisations.models import Organisation
+from mycareer.organisations.selectors import administrators_besides
 from mycareer.vacancies import selectors, services
 from mycareer.vacancies.forms import (
     ModerationForm,
@@ -163,12 +164,7 @@ def mine(request):
 def _administrators_only(user) -> str:
     """Why a member may not add a vacancy, and whom to ask: an administrator, or, where
     their organisation has none, the Careers Centre, whose staff can appoint one."""
-    administered = EmployerMembership.objects.filter(
-        organisation__in=selectors.organisations_of(user),
-        status=EmployerMembership.Status.ACTIVE,
-        is_admin=True,
-    ).exists()
-    if administered:
+    if administrators_besides(selectors.organisations_of(user)).exists():
         return (
             "Only your organisation's administrators can add vacancies: ask one of them, "
             "or the Careers Centre."
