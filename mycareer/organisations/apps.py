@@ -103,6 +103,9 @@ class OrganisationsConfig(AppConfig):
                 "organisations.membership.admin_granted": "Made an administrator",
                 "organisations.membership.admin_removed": "No longer an administrator",
                 "organisations.membership.ended": "Membership ended",
+                "organisations.membership.erased_last_administrator": (
+                    "Left with no administrator by an erasure"
+                ),
                 "organisations.saved_search.created": "Search saved",
                 "organisations.saved_search.deleted": "Saved search deleted",
             }

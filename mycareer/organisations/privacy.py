@@ -7,10 +7,12 @@ guidance, liaison requests and registrations.
 """
 
 import datetime
+import logging
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from mycareer import audit
 from mycareer.audit.personal_data import (
     ERASED_CONTACT,
     Change,
@@ -20,6 +22,7 @@ from mycareer.audit.personal_data import (
     in_words,
 )
 from mycareer.audit.selectors import audit_for_object
+from mycareer.core.logs import log_event
 from mycareer.organisations.models import (
     Contact,
     EmailOptOut,
@@ -35,6 +38,8 @@ from mycareer.organisations.models import (
     Sector,
 )
 from mycareer.organisations.registration import no_administrator_text
+
+logger = logging.getLogger(__name__)
 
 
 def linked_organisation_ids(subject) -> set[int]:
@@ -170,6 +175,21 @@ def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
             email_consent=False,
         )
         memberships.delete()
+        for organisation, left in stranded:
+            # On the organisation's own record: why nobody there can change anything now.
+            # The erased person is not named.
+            audit.log(
+                organisation,
+                "organisations.membership.erased_last_administrator",
+                by=by,
+                data={"left_without_an_administrator": left},
+            )
+            log_event(
+                logger,
+                "organisations.membership.erased_last_administrator",
+                organisation=organisation.pk,
+                left=left,
+            )
         registrations.update(ip_address=None)
         for invitation in invitations:
             EmployerInvitation.objects.filter(pk=invitation.pk).update(

@@ -333,6 +333,24 @@ def test_erasing_the_only_administrator_says_first_that_the_organisation_is_left
     assert "Brightwave Digital will have no administrator on MyCareer" in confirm
     # One person is left: "them", not "one of them".
     assert "who edit organisations can make them its administrator, from its page" in confirm
+
+    # Erased, the organisation's own record says why nobody there can change anything,
+    # without naming the person erased.
+    from mycareer.audit.erasure import erase
+
+    erase(subject_from_ids([laura.pk], []), by=persona("admin"), digest=review.digest)
+    entry = AuditEntry.objects.get(action="organisations.membership.erased_last_administrator")
+    assert entry.object_id == str(brightwave.pk)
+    assert entry.data == {"left_without_an_administrator": 1}
+    assert not EmployerMembership.objects.filter(user=laura).exists()
+
+
+def test_a_second_administrator_leaves_nothing_to_say_on_erasure(
+    client, persona, laura, brightwave, ravi
+):
+    from mycareer.audit.erasure import review_erasure
+    from mycareer.audit.personal_data import subject_from_ids
+
     # With a second administrator, nothing is said.
     reg.membership_set_admin(membership=ravi, is_admin=True, by=persona("operator"))
     review = review_erasure(subject_from_ids([laura.pk], []))
