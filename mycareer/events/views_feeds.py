@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from mycareer.accounts.models import Unit, User
+from mycareer.bookings.tickets import downloaded_sequence
 from mycareer.core.permissions import require
 from mycareer.core.public_feeds import MAX_AGE, public_feed_pages
 from mycareer.events import selectors, services
@@ -145,6 +146,8 @@ def event_ics(request, pk: int):
         if not Event.objects.filter(pk=pk).exists():
             raise Http404("No such event.")
         raise Http404("This event is not on the calendar.")
+    # Not saved: the file's SEQUENCE (and so its fingerprint) is this person's.
+    event.sequence = downloaded_sequence(event, reader)
     return event_file_response(request, event)
 
 

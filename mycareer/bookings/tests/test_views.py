@@ -11,11 +11,12 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from icalendar import Calendar
 
 from mycareer.bookings import selectors, services
 from mycareer.bookings.models import Booking, BookingBan, BookingSettings, WaitlistEntry
 from mycareer.bookings.tests.factories import make_event, make_students
-from mycareer.bookings.tickets import check_in_token
+from mycareer.bookings.tickets import calendar_sequence, check_in_token
 from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.events.models import Event
 from mycareer.organisations import services as organisation_services
@@ -1316,6 +1317,33 @@ def test_a_calendar_file_is_offered_with_a_place_not_on_a_waiting_list(client, p
         client.force_login(person)
         seen[person] = text(client.get(event.get_absolute_url())).count(f'href="{ics}"')
     assert seen == {placed: 1, waiting: 0, tom: 1}
+
+
+@pytest.mark.django_db
+def test_the_calendar_file_of_a_place_booked_again_outranks_the_cancellation(client, persona, tom):
+    """ "Add to your calendar" carried the event's own SEQUENCE, below the cancellation a
+    student's calendar was sent for their earlier place: it kept the event cancelled."""
+    event = make_event(organiser=tom, capacity=5)
+    [student] = make_students(1)
+    client.force_login(student)
+
+    def downloaded() -> int:
+        [vevent] = Calendar.from_ical(
+            client.get(reverse("events:ics", args=[event.pk])).content
+        ).walk("VEVENT")
+        return int(vevent["SEQUENCE"])
+
+    assert downloaded() == event.sequence  # never booked
+    first = services.booking_create(event=event, student=student, by=student)
+    assert downloaded() == calendar_sequence(first)
+    services.booking_cancel(booking=first, by=student, notify=False)
+    cancelled = calendar_sequence(Booking.objects.get(pk=first.pk), cancelled=True)
+    assert downloaded() > cancelled
+    again = services.booking_create(event=event, student=student, by=student)
+    assert downloaded() == calendar_sequence(again) > cancelled
+    # Staff hold no place: the event's own.
+    client.force_login(tom)
+    assert downloaded() == event.sequence
 
 
 @pytest.mark.django_db
