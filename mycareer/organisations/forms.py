@@ -14,6 +14,7 @@ from mycareer.core.forms import (
     SingleLineField,
     StaleEditGuard,
     StrictFilterForm,
+    TickBoxField,
     bounded_formfield,
     typed_number_field,
 )
@@ -446,7 +447,8 @@ class ImportUploadForm(forms.Form):
 
 
 class DirectorySearchForm(StrictFilterForm, forms.Form):
-    """The students' employer directory: by name, sector and location."""
+    """The students' employer directory: by name, sector and location, and for a student
+    those recruiting their course."""
 
     # The directory's parameters that are not filters (its page, "count exactly").
     NOT_FILTERS = frozenset({"page", COUNT_PARAMETER})
@@ -461,3 +463,14 @@ class DirectorySearchForm(StrictFilterForm, forms.Form):
     location = forms.CharField(
         label="Location", required=False, max_length=100, help_text="A town or city."
     )
+    for_you = TickBoxField(
+        label="Only employers with vacancies aimed at your course",
+        required=False,
+        help_text="Open vacancies that name your programme, school or faculty.",
+    )
+
+    def __init__(self, *args, for_a_student: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not for_a_student:
+            # Nobody else has a course to aim at: asked for, it is a filter not known here.
+            del self.fields["for_you"]

@@ -332,9 +332,10 @@ def contacts_shown_to(user, organisation: Organisation) -> QuerySet[Contact]:
 
 
 def employer_directory(
-    *, text: str = "", sector=None, location: str = ""
+    *, text: str = "", sector=None, location: str = "", among: QuerySet | None = None
 ) -> QuerySet[Organisation]:
-    """Live organisations for students to browse, by name, sector and location.
+    """Live organisations for students to browse, by name, sector and location, and
+    `among` the ids given (those recruiting the student's course, say).
 
     Text matches names only: the search index also holds contact names, which students
     must not be able to search for.
@@ -342,6 +343,8 @@ def employer_directory(
     organisations = Organisation.objects.filter(
         status=Organisation.Status.ACTIVE, merged_into__isnull=True
     )
+    if among is not None:
+        organisations = organisations.filter(pk__in=among)
     for word in text.split():
         organisations = organisations.filter(name__icontains=word)
     if sector is not None:

@@ -97,6 +97,19 @@ def _is_targeted() -> Q:
     )
 
 
+def _aimed_at(audience: Audience) -> Q:
+    """Vacancies that name the student's unit (or one it sits in) or their programme."""
+    if not (audience.unit_ids or audience.programme_id):
+        return Q(pk__in=[])
+    return Q(_targets_units(audience.unit_ids)) | Q(_targets_programme(audience.programme_id))
+
+
+def aimed_at(audience: Audience, *, today: datetime.date | None = None) -> QuerySet[Vacancy]:
+    """Open vacancies aimed at a student's faculty, school or programme; not those for
+    every student, nor any for a person with no place in the university."""
+    return open_vacancies(today=today).filter(_aimed_at(audience))
+
+
 def _sees_everything(user: User) -> bool:
     return user.has_perm("mycareer.view_staff_pages")
 
@@ -115,13 +128,7 @@ def vacancies_for(user, *, today: datetime.date | None = None) -> QuerySet[Vacan
         )
     if not getattr(user, "is_authenticated", False) or user.kind != user.Kind.STUDENT:
         return vacancies.none().annotate(for_you=Value(False, output_field=BooleanField()))
-    audience = audience_of(user)
-    if audience.unit_ids or audience.programme_id:
-        for_you = Q(_targets_units(audience.unit_ids)) | Q(
-            _targets_programme(audience.programme_id)
-        )
-    else:
-        for_you = Q(pk__in=[])
+    for_you = _aimed_at(audience_of(user))
     return (
         vacancies.annotate(
             for_you=Case(When(for_you, then=Value(True)), default=Value(False)),

@@ -15,6 +15,8 @@ from PIL import Image
 from mycareer.organisations import services
 from mycareer.organisations.models import Organisation, Sector
 from mycareer.organisations.tests.factories import OrganisationFactory, make_organisation
+from mycareer.vacancies.models import Vacancy
+from mycareer.vacancies.tests.factories import VacancyFactory, in_days
 
 pytestmark = pytest.mark.django_db
 
@@ -132,6 +134,61 @@ def test_the_directory_costs_a_fixed_number_of_queries(
         response = client.get(DIRECTORY)
     assert len(names(response)) == 24
     assert "30 employers" in response.content.decode()
+
+
+def test_a_student_keeps_to_employers_with_vacancies_aimed_at_their_course(
+    client, student, persona, cast, employers
+):
+    """A student of MEng Mechanical Engineering looks for who recruits it: vacancies that
+    name their programme, their school or their faculty; not those for every student, nor
+    those aimed elsewhere, closed or not yet approved."""
+    units, programmes = cast["units"], cast["programmes"]
+    aimed = {
+        "Northbridge Engineering Ltd": ("target_programmes", programmes["meng-mech"]),
+        "Ouse Water Services": ("target_units", units["eps"]),  # their faculty
+        "Engine Room Studios": ("target_units", units["computing"]),  # another school
+    }
+    for name, (targets, target) in aimed.items():
+        getattr(VacancyFactory(organisation=employers[name]), targets).set([target])
+    VacancyFactory(organisation=employers["Calder & Wharfe LLP"])  # for every student
+    closed = VacancyFactory(organisation=employers["North Yorkshire Dairies"])
+    closed.target_programmes.set([programmes["meng-mech"]])
+    Vacancy.objects.filter(pk=closed.pk).update(closing_date=in_days(-1))
+    waiting = VacancyFactory(
+        organisation=employers["Aire Valley Health NHS Trust"], status=Vacancy.Status.SUBMITTED
+    )
+    waiting.target_units.set([units["mech"]])
+
+    response = client.get(DIRECTORY, {"for_you": "on"})
+    assert names(response) == ["Northbridge Engineering Ltd", "Ouse Water Services"]
+    assert "2 employers match your search" in html.unescape(response.content.decode())
+    assert names(client.get(DIRECTORY, {"for_you": "on", "location": "york"})) == [
+        "Ouse Water Services"
+    ]
+    # Left empty or unticked, every employer; neither a yes nor a no, refused by name.
+    everyone = names(client.get(DIRECTORY))
+    assert len(everyone) == len(employers)
+    assert names(client.get(DIRECTORY, {"for_you": ""})) == everyone
+    refused = html.unescape(client.get(DIRECTORY, {"for_you": "maybe"}).content.decode())
+    assert "“maybe” is not a yes or a no" in refused
+    # A student of another school in the same faculty: their school's, and the faculty's.
+    client.force_login(persona("student2"))
+    assert names(client.get(DIRECTORY, {"for_you": "on"})) == [
+        "Engine Room Studios",
+        "Ouse Water Services",
+    ]
+
+
+def test_only_a_student_is_offered_employers_aimed_at_their_course(client, persona):
+    """Staff browsing the directory have no course: no tick box, and asked for in the
+    address, it is a filter the page does not know rather than every employer."""
+    client.force_login(persona("student"))
+    assert 'name="for_you"' in client.get(DIRECTORY).content.decode()
+    client.force_login(persona("operator"))
+    assert 'name="for_you"' not in client.get(DIRECTORY).content.decode()
+    response = client.get(DIRECTORY, {"for_you": "on"})
+    assert "a filter it does not know: “for_you”" in html.unescape(response.content.decode())
+    assert names(response) == []
 
 
 def test_employers_are_told_the_directory_is_not_for_them(client, persona):
