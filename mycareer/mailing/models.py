@@ -114,6 +114,9 @@ class OutboxMessage(models.Model):
         SENDING = "sending", "Being sent"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # Not sent after all: since it was queued, the person opted out, their record
+        # went, their address bounced or their organisation stopped (`error` says which).
+        STOPPED = "stopped", "Stopped"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
     contact = models.ForeignKey(

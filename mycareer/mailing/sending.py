@@ -43,6 +43,8 @@ from mycareer.mailing import crosspromotion
 from mycareer.mailing.content import render_for
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.unsubscribe import unsubscribe_mailto, unsubscribe_url
+from mycareer.organisations.models import EmailOptOut, Organisation
+from mycareer.organisations.optouts import opt_outs_by_address
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +202,63 @@ def _mark_sent(row: OutboxMessage, token: str) -> bool:
     )
 
 
+ERASED_ADDRESS = "@erased.invalid"
+
+
+def _stopped(rows: list[OutboxMessage], purpose: str) -> dict[int, str]:
+    """The claimed rows that must not go after all, each with why: since the campaign was
+    queued, the person left this kind of bulk email (through any record of the address),
+    their record was deleted or erased, their address bounced another email, or their
+    organisation stopped being active.
+
+    A campaign can send for hours after it is queued (retries, a mail server that is
+    down), and an opt-out is honoured at once. Checked for each batch: two queries.
+    """
+    keeping_out = EmailOptOut.keeping_out(purpose)
+    by_address = opt_outs_by_address(row.email for row in rows)
+    by_record = set(
+        EmailOptOut.objects.filter(
+            contact_id__in=[row.contact_id for row in rows if row.contact_id],
+            purpose__in=keeping_out,
+        ).values_list("contact_id", flat=True)
+    )
+    stopped = {}
+    for row in rows:
+        contact = row.contact
+        if contact is None or row.email.lower().endswith(ERASED_ADDRESS):
+            stopped[row.pk] = "their record was deleted or erased after the email was queued"
+        elif row.contact_id in by_record or by_address.get(row.email.lower(), set()) & keeping_out:
+            stopped[row.pk] = "they opted out of this kind of email after it was queued"
+        elif contact.email_bounced_at:
+            stopped[row.pk] = "their address bounced an email after this one was queued"
+        elif contact.organisation.status != Organisation.Status.ACTIVE:
+            stopped[row.pk] = "their organisation stopped being active after it was queued"
+    return stopped
+
+
+def _mark_stopped(row: OutboxMessage, token: str, reason: str) -> bool:
+    marked = (
+        _held(token)
+        .filter(pk=row.pk)
+        .update(
+            status=OutboxMessage.Status.STOPPED,
+            claim_token="",
+            claim_expires_at=None,
+            next_attempt_at=None,
+            error=reason,
+        )
+    )
+    if marked:
+        log_event(
+            logger,
+            "mailing.outbox.stopped",
+            campaign=row.campaign_id,
+            message=row.pk,
+            reason=reason,
+        )
+    return bool(marked)
+
+
 def _reason(error: Exception) -> tuple[int | None, str]:
     """The SMTP code (if the server gave one) and a readable reason."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -303,7 +362,8 @@ class Unreachable(Exception):
 
 
 def _send_rows(rows, *, campaign, events, token, connection, interval, budget_ends) -> dict:
-    counts = {"sent": 0, "failed": 0, "lost": 0}
+    counts = {"sent": 0, "failed": 0, "lost": 0, "stopped": 0}
+    stopped = _stopped(rows, campaign.purpose)
     last_beat = 0.0
     # Well within a lease, so the watchdog never takes a living chain for a dead one, and
     # no claim runs out while its worker is alive: a claim renewed at one beat must last
@@ -324,6 +384,9 @@ def _send_rows(rows, *, campaign, events, token, connection, interval, budget_en
                 ).exists():
                     break  # cancelled: the rows still held are dropped on release
                 counts["lost"] += 1
+                continue
+            if reason := stopped.get(row.pk):
+                counts["stopped"] += _mark_stopped(row, token, reason)
                 continue
             tick = time.monotonic()
             try:
@@ -403,7 +466,7 @@ def send_campaign_batch(
     campaign's current link (see tasks.py).
     """
     campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
-    totals = {"sent": 0, "failed": 0, "lost": 0, "done": True, "unreachable": ""}
+    totals = {"sent": 0, "failed": 0, "lost": 0, "stopped": 0, "done": True, "unreachable": ""}
     if campaign.status not in (Campaign.Status.QUEUED, Campaign.Status.SENDING):
         return totals
     Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.QUEUED).update(
@@ -458,6 +521,7 @@ def send_campaign_batch(
         sent=totals["sent"],
         failed=totals["failed"],
         lost=totals["lost"],
+        stopped=totals["stopped"],
         done=totals["done"],
     )
     return totals
@@ -472,12 +536,14 @@ def campaign_progress(campaign: Campaign) -> dict:
     total = sum(counts.values())
     sent = counts.get(OutboxMessage.Status.SENT, 0)
     failed = counts.get(OutboxMessage.Status.FAILED, 0)
+    stopped = counts.get(OutboxMessage.Status.STOPPED, 0)
     return {
         "total": total,
         "sent": sent,
         "failed": failed,
-        "left": total - sent - failed,
-        "percent": round(100 * (sent + failed) / total) if total else 0,
+        "stopped": stopped,
+        "left": total - sent - failed - stopped,
+        "percent": round(100 * (sent + failed + stopped) / total) if total else 0,
     }
 
 
@@ -501,6 +567,8 @@ def cancellation_in_words(campaign: Campaign, progress: dict) -> str:
     done = [f"{_figure(progress['sent'])} sent before cancelling"]
     if progress["failed"]:
         done.append(f"{_figure(progress['failed'])} failed")
+    if progress["stopped"]:
+        done.append(f"{_figure(progress['stopped'])} stopped")
     if campaign.not_sent is None and not progress["left"]:
         # Cancelled before the figure was kept, with no audit entry to recover it from.
         return f"Cancelled{when}{by}: {', '.join(done)}; how many were not sent was not kept."

@@ -428,6 +428,9 @@ def campaign_detail(request, pk: int):
             "failures": campaign.messages.filter(status=OutboxMessage.Status.FAILED)
             .select_related("contact")
             .order_by("pk")[:50],
+            "stopped": campaign.messages.filter(status=OutboxMessage.Status.STOPPED).order_by("pk")[
+                :50
+            ],
         },
     )
 

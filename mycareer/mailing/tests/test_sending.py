@@ -513,6 +513,57 @@ def test_cancelling_stops_the_batch_at_its_next_message(
 
 
 @pytest.mark.django_db
+def test_who_opted_out_or_went_after_the_campaign_was_queued_is_not_sent_it(
+    client, tagged, make_campaign, send_now, smtp_server, persona, caplog
+):
+    """A campaign can send for hours after it is queued (retries, a mail server that is
+    down). The recipients were checked when it was queued, and it went to a person who
+    had opted out since, to a deleted record and to an archived organisation."""
+    from mycareer.mailing import sending
+    from mycareer.mailing import services as mailing_services
+    from mycareer.organisations import services as org_services
+    from mycareer.organisations.models import Contact
+
+    campaign = make_campaign()
+    send_now(campaign)
+    contact = {c.email: c for c in Contact.objects.filter(organisation__in=tagged)}
+    aurora, birchwood, cobalt = (
+        f"@{name}.example.com" for name in ("aurora", "birchwood", "cobalt")
+    )
+    mailing_services.unsubscribe(contact=contact[f"p0{aurora}"], purpose="events")
+    org_services.contact_delete(contact=contact[f"p1{birchwood}"], by=persona("manager"))
+    org_services.organisation_archive(organisation=tagged[2], by=persona("manager"))  # Cobalt
+    Contact.objects.filter(pk=contact[f"p0{birchwood}"].pk).update(email_bounced_at=timezone.now())
+    # Another kind of email left is not this one's: p1 at Aurora still gets it.
+    mailing_services.unsubscribe(contact=contact[f"p1{aurora}"], purpose="vacancies")
+
+    with caplog.at_level("INFO", logger="mycareer.mailing.sending"):
+        totals = sending.send_campaign_batch(campaign.pk, time_budget=30, rate=0)
+    assert (totals["sent"], totals["stopped"]) == (1, 5)
+    assert [m["To"] for m in smtp_server.wait_for(1)] == [f"p1{aurora}"]
+    why = dict(campaign.messages.filter(status="stopped").values_list("email", "error"))
+    assert why == {
+        f"p0{aurora}": "they opted out of this kind of email after it was queued",
+        f"p1{birchwood}": "their record was deleted or erased after the email was queued",
+        f"p0{birchwood}": "their address bounced an email after this one was queued",
+        f"p0{cobalt}": "their organisation stopped being active after it was queued",
+        f"p1{cobalt}": "their organisation stopped being active after it was queued",
+    }
+    lines = [r.getMessage() for r in caplog.records if "mailing.outbox.stopped" in r.getMessage()]
+    assert len(lines) == 5 and not any("example.com" in line for line in lines)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENT
+    progress = sending.campaign_progress(campaign)
+    assert (progress["sent"], progress["stopped"], progress["left"]) == (1, 5, 0)
+    assert progress["percent"] == 100
+    # The sender reads it on the campaign's page.
+    client.force_login(campaign.sender)
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert '<span data-field="stopped">5</span> stopped, of 6.' in page
+    assert f"p0{aurora}: they opted out of this kind of email after it was queued" in page
+
+
+@pytest.mark.django_db
 def test_a_cancelled_campaign_says_when_who_and_what_went_and_what_did_not(
     persona, tagged, make_campaign, send_now
 ):

@@ -10,7 +10,7 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (!data) { return; }
-        ["sent", "left", "failed"].forEach(function (name) {
+        ["sent", "left", "failed", "stopped"].forEach(function (name) {
           var el = section.querySelector('[data-field="' + name + '"]');
           if (el) { el.textContent = data[name]; }
         });
