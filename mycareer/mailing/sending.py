@@ -32,7 +32,7 @@ import time
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import F, Min, Q
+from django.db.models import F, Min, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
@@ -43,7 +43,8 @@ from mycareer.mailing import crosspromotion
 from mycareer.mailing.content import render_for
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.unsubscribe import unsubscribe_mailto, unsubscribe_url
-from mycareer.organisations.models import EmailOptOut, Organisation
+from mycareer.organisations.keyaccounts import agreed_links, key_contact_exclusion
+from mycareer.organisations.models import EmailOptOut, KeyContact, Organisation
 from mycareer.organisations.optouts import opt_outs_by_address
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,12 @@ def _claim(campaign_id: int, size: int, token: str) -> list[OutboxMessage]:
     return list(
         OutboxMessage.objects.filter(pk__in=ids, claim_token=token)
         .select_related("contact__organisation")
+        .prefetch_related(
+            Prefetch(
+                "contact__key_links",
+                queryset=KeyContact.objects.select_related("key_account__operator"),
+            )
+        )
         .order_by("pk")
     )
 
@@ -205,16 +212,17 @@ def _mark_sent(row: OutboxMessage, token: str) -> bool:
 ERASED_ADDRESS = "@erased.invalid"
 
 
-def _stopped(rows: list[OutboxMessage], purpose: str) -> dict[int, str]:
+def _stopped(rows: list[OutboxMessage], campaign: Campaign) -> dict[int, str]:
     """The claimed rows that must not go after all, each with why: since the campaign was
     queued, the person left this kind of bulk email (through any record of the address),
-    their record was deleted or erased, their address bounced another email, or their
-    organisation stopped being active.
+    their record was deleted or erased, their address bounced another email, their
+    organisation stopped being active, or they are a key contact whose owner's agreement
+    the sender does not have (any more).
 
     A campaign can send for hours after it is queued (retries, a mail server that is
-    down), and an opt-out is honoured at once. Checked for each batch: two queries.
+    down), and an opt-out is honoured at once. Checked for each batch: three queries.
     """
-    keeping_out = EmailOptOut.keeping_out(purpose)
+    keeping_out = EmailOptOut.keeping_out(campaign.purpose)
     by_address = opt_outs_by_address(row.email for row in rows)
     by_record = set(
         EmailOptOut.objects.filter(
@@ -222,6 +230,8 @@ def _stopped(rows: list[OutboxMessage], purpose: str) -> dict[int, str]:
             purpose__in=keeping_out,
         ).values_list("contact_id", flat=True)
     )
+    links = [link for row in rows if row.contact for link in row.contact.key_links_list]
+    agreed = agreed_links(campaign.sender, links)
     stopped = {}
     for row in rows:
         contact = row.contact
@@ -233,6 +243,10 @@ def _stopped(rows: list[OutboxMessage], purpose: str) -> dict[int, str]:
             stopped[row.pk] = "their address bounced an email after this one was queued"
         elif contact.organisation.status != Organisation.Status.ACTIVE:
             stopped[row.pk] = "their organisation stopped being active after it was queued"
+        elif exclusion := key_contact_exclusion(
+            contact=contact, sender=campaign.sender, agreed=agreed
+        ):
+            stopped[row.pk] = f"{exclusion} when it was to be sent"
     return stopped
 
 
@@ -363,7 +377,7 @@ class Unreachable(Exception):
 
 def _send_rows(rows, *, campaign, events, token, connection, interval, budget_ends) -> dict:
     counts = {"sent": 0, "failed": 0, "lost": 0, "stopped": 0}
-    stopped = _stopped(rows, campaign.purpose)
+    stopped = _stopped(rows, campaign)
     last_beat = 0.0
     # Well within a lease, so the watchdog never takes a living chain for a dead one, and
     # no claim runs out while its worker is alive: a claim renewed at one beat must last

@@ -564,6 +564,39 @@ def test_who_opted_out_or_went_after_the_campaign_was_queued_is_not_sent_it(
 
 
 @pytest.mark.django_db
+def test_a_key_contact_marked_after_the_campaign_was_queued_waits_for_their_owner(
+    tagged, make_campaign, send_now, smtp_server, persona, cast
+):
+    """Made a key contact while the campaign waited to go: left out unless the owner
+    agreed to the sender's request, as when the recipients were first chosen."""
+    from mycareer.mailing import sending
+    from mycareer.organisations import keyaccounts
+
+    tom = persona("operator")
+    campaign = make_campaign()
+    send_now(campaign)
+    account = keyaccounts.key_account_create(
+        organisation=tagged[1], operator=tom, unit=cast["units"]["mech"], by=persona("admin")
+    )
+    protected, agreed = tagged[1].contacts.order_by("email")
+    for contact in (protected, agreed):
+        keyaccounts.key_contact_mark(account=account, contact=contact, guidance="", by=tom)
+    [request] = keyaccounts.liaison_request_create(
+        requester=campaign.sender, contact=agreed, reason="Fair", proposed_engagement="Email"
+    )
+    keyaccounts.liaison_request_decide(request=request, approve=True, by=tom)
+
+    totals = sending.send_campaign_batch(campaign.pk, time_budget=30, rate=0)
+    assert (totals["sent"], totals["stopped"]) == (5, 1)
+    assert protected.email not in {m["To"] for m in smtp_server.wait_for(5)}
+    row = campaign.messages.get(status="stopped")
+    assert (row.email, row.error) == (
+        protected.email,
+        "excluded: key contact of Tom Bennett, no liaison agreement when it was to be sent",
+    )
+
+
+@pytest.mark.django_db
 def test_a_cancelled_campaign_says_when_who_and_what_went_and_what_did_not(
     persona, tagged, make_campaign, send_now
 ):
