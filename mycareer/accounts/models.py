@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from mycareer.core.fields import SingleLineCharField
+from mycareer.core.fields import MultiLineTextField, SingleLineCharField
 from mycareer.core.validators import IMAGE_EXTENSIONS, validate_phone, validate_photo
 
 
@@ -83,7 +83,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         validators=[FileExtensionValidator(IMAGE_EXTENSIONS), validate_photo],
         help_text="A head-and-shoulders photo; without one, colleagues see your initials.",
     )
-    about = models.TextField(
+    about = MultiLineTextField(
         "how to reach me and what I work on",
         max_length=600,
         blank=True,
@@ -274,7 +274,7 @@ class TrainingCourse(models.Model):
 
     code = models.SlugField(max_length=40, unique=True)
     name = SingleLineCharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = MultiLineTextField(blank=True)
     valid_days = models.PositiveIntegerField(default=365)
 
     class Meta:
@@ -366,7 +366,7 @@ class TermsVersion(models.Model):
 
     version = models.CharField(max_length=20, unique=True)
     title = SingleLineCharField(max_length=200)
-    body = models.TextField()
+    body = MultiLineTextField()
     published_at = models.DateTimeField(default=timezone.now)
     published_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -403,7 +403,7 @@ class PendingNotification(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="pending_notifications")
     kind = models.CharField(max_length=60)
     subject = models.CharField(max_length=300)
-    body = models.TextField()
+    body = MultiLineTextField()
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 

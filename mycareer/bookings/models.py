@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from mycareer.core.fields import SingleLineCharField
+from mycareer.core.fields import MultiLineTextField, SingleLineCharField
 from mycareer.core.text import counted
 from mycareer.events.models import Event
 from mycareer.organisations.models import Contact
@@ -87,7 +87,7 @@ class NoShowFollowUp(models.Model):
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="noshow_followups")
     subject = SingleLineCharField(max_length=200)
-    body = models.TextField()
+    body = MultiLineTextField()
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -306,13 +306,13 @@ class BookingBan(models.Model):
     )
     starts_at = models.DateTimeField(default=timezone.now)
     ends_at = models.DateTimeField()
-    reason = models.TextField()
+    reason = MultiLineTextField()
     no_shows = models.PositiveSmallIntegerField(default=0)
     lifted_at = models.DateTimeField(null=True, blank=True)
     lifted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    lift_reason = models.TextField(blank=True)
+    lift_reason = MultiLineTextField(blank=True)
     # Lifted because attendance was corrected and the no-shows left fell below the limit:
     # it should never have started, so it is not the restriction no-shows are counted from.
     # db_default too: the running release's code, which knows nothing of the column, can
@@ -340,7 +340,7 @@ class EmployerReport(models.Model):
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="employer_reports")
     contacts = models.ManyToManyField(Contact, related_name="attendance_reports")
-    message = models.TextField(blank=True)
+    message = MultiLineTextField(blank=True)
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import DegreeProgramme, Unit
-from mycareer.core.fields import SingleLineCharField
+from mycareer.core.fields import MultiLineTextField, SingleLineCharField
 from mycareer.organisations.models import Organisation
 
 # Bounding an event's length bounds the clash check's time-range query on both sides
@@ -73,11 +73,11 @@ class Event(models.Model):
     ends_at = models.DateTimeField()
     venue = SingleLineCharField(max_length=200, blank=True)
     online_url = models.URLField("online link", blank=True)
-    description = models.TextField(blank=True)
+    description = MultiLineTextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    cancelled_reason = models.TextField(blank=True)
+    cancelled_reason = MultiLineTextField(blank=True)
     # iCalendar SEQUENCE: raised on each change a subscribed calendar must pick up.
     sequence = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -195,7 +195,7 @@ class ClashOverride(models.Model):
     other = models.ForeignKey(
         Event, on_delete=models.CASCADE, related_name="clash_overrides_against"
     )
-    reason = models.TextField()
+    reason = MultiLineTextField()
     score = models.PositiveIntegerField(default=0)
     reasons = models.JSONField(default=list, blank=True)
     by = models.ForeignKey(
@@ -228,13 +228,13 @@ class OpeningRequest(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    message = models.TextField(blank=True)
+    message = MultiLineTextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    comment = models.TextField(blank=True)
+    comment = MultiLineTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

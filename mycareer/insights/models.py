@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mycareer.accounts.models import Unit
+from mycareer.core.fields import MultiLineTextField
 from mycareer.organisations.models import Organisation
 
 
@@ -48,7 +49,7 @@ class Opportunity(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="opportunities"
     )
-    reason = models.TextField()
+    reason = MultiLineTextField()
     figures = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
     # The organisation's place in alphabetical order when the nightly run found it: the
@@ -117,7 +118,7 @@ class Dismissal(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="insight_dismissals"
     )
-    reason = models.TextField()
+    reason = MultiLineTextField()
     until = models.DateField()
     dismissed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

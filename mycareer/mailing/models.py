@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import Unit
-from mycareer.core.fields import SingleLineCharField
+from mycareer.core.fields import MultiLineTextField, SingleLineCharField
 from mycareer.organisations.models import Contact, EmailOptOut
 
 
@@ -40,7 +40,7 @@ class Campaign(models.Model):
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="campaigns")
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.EVENTS)
     subject = SingleLineCharField(max_length=200)
-    body = models.TextField(help_text="Markdown: paragraphs, **bold**, *italics*, lists, links.")
+    body = MultiLineTextField(help_text="Markdown: paragraphs, **bold**, *italics*, lists, links.")
     # Who receives it: the organisation search's filters (OrganisationQuery.to_filters()),
     # read strictly each time. Empty filters select nobody; every employer contact is the
     # explicit `recipients_everyone`, which only administrators may choose.

@@ -13,7 +13,7 @@ from taggit.models import TaggedItemBase
 
 from mycareer.accounts.models import Unit
 from mycareer.core.aggregates import split
-from mycareer.core.fields import SingleLineCharField
+from mycareer.core.fields import MultiLineTextField, SingleLineCharField
 from mycareer.core.validators import validate_phone
 from mycareer.organisations.validators import validate_logo
 
@@ -132,7 +132,7 @@ class Organisation(models.Model):
     locations = SingleLineCharField(
         max_length=300, blank=True, help_text="Towns or cities, separated by commas."
     )
-    description = models.TextField(blank=True)
+    description = MultiLineTextField(blank=True)
     logo = models.ImageField(
         upload_to="logos/%Y/",
         blank=True,
@@ -511,7 +511,7 @@ class Note(models.Model):
     )
     unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL)
     contacts = models.ManyToManyField(Contact, blank=True, related_name="notes")
-    text = models.TextField()
+    text = MultiLineTextField()
     follow_up_on = models.DateField(null=True, blank=True)
     follow_up_done = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -619,7 +619,7 @@ class KeyContact(models.Model):
     key_account = models.ForeignKey(
         KeyAccount, on_delete=models.CASCADE, related_name="key_contacts"
     )
-    guidance = models.TextField(
+    guidance = MultiLineTextField(
         blank=True, help_text="How colleagues should approach this contact, and when."
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -651,8 +651,8 @@ class LiaisonRequest(models.Model):
     key_contact = models.ForeignKey(
         KeyContact, on_delete=models.CASCADE, related_name="liaison_requests"
     )
-    reason = models.TextField(help_text="Why you want to contact them.")
-    proposed_engagement = models.TextField(
+    reason = MultiLineTextField(help_text="Why you want to contact them.")
+    proposed_engagement = MultiLineTextField(
         help_text="What you propose: the event, the email, the meeting."
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -661,7 +661,7 @@ class LiaisonRequest(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    comment = models.TextField(blank=True)
+    comment = MultiLineTextField(blank=True)
     valid_until = models.DateField(null=True, blank=True)
 
     class Meta:
@@ -754,7 +754,7 @@ class RegistrationRequest(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    decision_reason = models.TextField(blank=True)
+    decision_reason = MultiLineTextField(blank=True)
 
     class Meta:
         ordering = ["-risk_score", "created_at"]

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import Unit
-from mycareer.core.fields import SingleLineCharField
+from mycareer.core.fields import MultiLineTextField, SingleLineCharField
 from mycareer.organisations.validators import validate_logo
 
 
@@ -37,7 +37,7 @@ class Announcement(models.Model):
 
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SYSTEM_UPDATE)
     title = SingleLineCharField(max_length=200)
-    body = models.TextField()
+    body = MultiLineTextField()
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -83,7 +83,7 @@ class Feedback(models.Model):
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     title = SingleLineCharField(max_length=200)
-    description = models.TextField()
+    description = MultiLineTextField()
     page = models.CharField(
         "page it concerns", max_length=500, blank=True, help_text="The address or name of the page."
     )
@@ -121,7 +121,7 @@ class FeedbackComment(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    text = models.TextField()
+    text = MultiLineTextField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import DegreeProgramme, Unit
-from mycareer.core.fields import SingleLineCharField
+from mycareer.core.fields import MultiLineTextField, SingleLineCharField
 from mycareer.organisations.models import Organisation
 
 # The fields an employer writes on a vacancy, in the order pages show them and a change
@@ -59,7 +59,7 @@ class Vacancy(models.Model):
     )
     title = SingleLineCharField(max_length=200)
     type = models.CharField("type of vacancy", max_length=20, choices=Type.choices)
-    description = models.TextField(
+    description = MultiLineTextField(
         help_text="The role, what the person will do and who you are looking for."
     )
     location = SingleLineCharField(
@@ -94,7 +94,7 @@ class Vacancy(models.Model):
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
-    rejection_reason = models.TextField(blank=True)
+    rejection_reason = MultiLineTextField(blank=True)
     # An employer's edit of an approved vacancy: {field: proposed value} for the fields
     # that differ from the live ones (dates as ISO text, targets as lists of ids).
     pending_changes = models.JSONField(null=True, blank=True)
@@ -102,7 +102,7 @@ class Vacancy(models.Model):
     pending_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    edit_rejection_reason = models.TextField(blank=True)
+    edit_rejection_reason = MultiLineTextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -369,6 +369,49 @@ def test_moving_a_published_event_through_the_api_emails_who_has_a_place(
     assert queued.count() == 1
 
 
+def test_the_same_text_sent_again_with_other_line_breaks_changes_nothing(
+    call, token_for, persona, django_capture_on_commit_callbacks
+):
+    """Text sent through the API kept its "\r\n": the same description sent again, or
+    saved unchanged from the event's page, counted as a change and emailed its people."""
+    from django_tasks_db.models import DBTaskResult
+
+    from mycareer.bookings import services as booking_services
+
+    tom = persona("operator")
+    event = make_event(by=tom, title="Tom's talk", starts_at=at(far_monday(), 10), publish=True)
+    booking_services.staff_book_student(
+        event=event, student=persona("student"), by=tom, notify=False
+    )
+    secret = token_for("operator")
+    path = f"/events/{event.pk}"
+    written = {"description": "Bring a CV.\r\nDoors at 6.", "venue": "Room 9"}
+    first = call(secret, "patch", path, written, HTTP_IF_MATCH=call(secret, "get", path)["ETag"])
+    assert first.json()["description"] == "Bring a CV.\nDoors at 6."
+    event.refresh_from_db()
+    assert event.description == "Bring a CV.\nDoors at 6."
+    changes = AuditEntry.objects.filter(action="events.event.changed").count()
+    emails = DBTaskResult.objects.filter(task_path__endswith="send_change_emails").count()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = call(secret, "patch", path, written, HTTP_IF_MATCH=first["ETag"])
+    assert again.status_code == 200
+    assert AuditEntry.objects.filter(action="events.event.changed").count() == changes
+    assert DBTaskResult.objects.filter(task_path__endswith="send_change_emails").count() == emails
+    # An organisation's description too.
+    org = organisations.organisation_create(by=tom, name="Linebreak Labs", description="A\nB")
+    path = f"/organisations/{org.pk}"
+    before = AuditEntry.objects.filter(action="organisations.organisation.changed").count()
+    same = call(
+        secret,
+        "patch",
+        path,
+        {"description": "A\r\nB"},
+        HTTP_IF_MATCH=call(secret, "get", path)["ETag"],
+    )
+    assert same.status_code == 200 and same.json()["description"] == "A\nB"
+    assert AuditEntry.objects.filter(action="organisations.organisation.changed").count() == before
+
+
 def test_a_student_books_and_cancels_with_their_own_token(call, token_for, persona):
     event = bookable_event(capacity=1)
     secret = token_for("student", scopes=["read", "bookings"])

@@ -112,3 +112,68 @@ def test_every_text_box_the_admin_site_changes_keeps_newlines_only(rf):
             if isinstance(field.widget, forms.Textarea) and not isinstance(field, MultiLineField):
                 wrong.append(f"{model._meta.label}.{name}")
     assert wrong == [], "give the ModelAdmin formfield_overrides for its text columns"
+
+
+# What people write, kept in the database ---------------------------------------------
+
+# Text columns MyCareer writes itself, never a person: an error, a search document.
+WRITTEN_BY_MYCAREER = {
+    "core.FailedTask.error",
+    "core.FailedTask.traceback",
+    "people.FeedImport.error",
+    "organisations.Organisation.search_document",
+    "organisations.Organisation.tag_document",
+    "organisations.OrganisationText.document",
+    "organisations.OrganisationText.tags",
+    "mailing.OutboxMessage.error",
+    "operations.Backup.error",
+}
+
+
+def test_every_text_column_people_write_keeps_newlines_only():
+    """A service, the API or an import sets them too, not only a form."""
+    from django.apps import apps
+    from django.db import models
+
+    from mycareer.core.fields import MultiLineTextField
+
+    columns = {
+        f"{model._meta.label}.{field.name}": field
+        for model in apps.get_models()
+        if model.__module__.startswith("mycareer.")
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.TextField)
+    }
+    assert set(columns) >= WRITTEN_BY_MYCAREER
+    wrong = sorted(
+        name
+        for name, field in columns.items()
+        if name not in WRITTEN_BY_MYCAREER and not isinstance(field, MultiLineTextField)
+    )
+    assert wrong == [], "a text column people write is a core.fields.MultiLineTextField"
+
+
+@pytest.mark.django_db
+def test_a_multi_line_column_keeps_newlines_whatever_sets_it(persona):
+    from mycareer.organisations import services
+    from mycareer.organisations.models import Organisation
+
+    organisation = Organisation(name="Linebreak Labs", description=FROM_A_BROWSER)
+    assert organisation.description == STORED
+    organisation.description = "old\rMac"
+    assert organisation.description == "old\nMac"
+    made = services.organisation_create(
+        by=persona("operator"), name="Linebreak Labs", description=FROM_A_BROWSER
+    )
+    assert Organisation.objects.get(pk=made.pk).description == STORED
+    # A row an older release stored as a browser sent it reads as the same text, and the
+    # same text sent again is no change.
+    Organisation.objects.filter(pk=made.pk).update(description=FROM_A_BROWSER)
+    older = Organisation.objects.get(pk=made.pk)
+    assert older.description == STORED
+    assert (
+        services.organisation_update(
+            organisation=older, by=persona("operator"), description=FROM_A_BROWSER
+        )
+        == {}
+    )
