@@ -47,7 +47,10 @@ def permission_denied(request, exception=None):
         user=user.pk if user is not None and user.is_authenticated else "anonymous",
         reason=reason,
     )
-    return render(request, "403.html", {"reason": reason}, status=403)
+    # A record of someone else's (another organisation's): the address may have been meant
+    # for another login of the person's, as the "not found" page offers for links.
+    relogin = getattr(exception, "relogin", False) and request.method in ("GET", "HEAD")
+    return render(request, "403.html", {"reason": reason, "relogin": relogin}, status=403)
 
 
 def page_not_found(request, exception=None):

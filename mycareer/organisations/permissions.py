@@ -1,6 +1,7 @@
 """Who may see and change organisations, contacts and notes."""
 
 import rules
+from django.core.exceptions import PermissionDenied
 
 from mycareer.accounts.permissions import (
     NOT_YOUR_KIND,
@@ -155,3 +156,40 @@ add_rule(
     otherwise="Only the key account operator or an administrator can change it.",
 )
 add_rule("organisations.manage_any_key_account", can_administer, needs=A)
+
+
+# What an employer reads who opens another organisation's record by its address (a number
+# changed in the address bar, a link forwarded from someone elsewhere): that it is another
+# organisation's, never what or whose it is, and where their own are. It was a "Page not
+# found" that said the link may be wrong.
+_ANOTHER_ORGANISATIONS = {
+    "vacancy": ("This vacancy is another organisation's", "vacancies", "“Vacancies”"),
+    "person": ("This person is another organisation's", "people", "“Our people”"),
+    "invitation": ("This invitation is another organisation's", "invitations", "“Our people”"),
+    "profile": (
+        "This is another organisation's profile: its contacts chose to be seen by students, "
+        "not by other employers",
+        "profile",
+        "“Our profile”",
+    ),
+}
+
+
+class AnotherOrganisations(PermissionDenied):
+    """A refusal of another organisation's record. Its page offers to log out and open the
+    address again: a link forwarded by a colleague opens at the login it was meant for."""
+
+    relogin = True
+
+
+def another_organisations(user, kind: str) -> AnotherOrganisations:
+    """The refusal of a `kind` of record that is another organisation's, to raise."""
+    said, theirs, where = _ANOTHER_ORGANISATIONS[kind]
+    mine = (
+        EmployerMembership.objects.filter(user=user, status=EmployerMembership.Status.ACTIVE)
+        .select_related("organisation")
+        .order_by("-is_admin")
+        .first()
+    )
+    own = f"{mine.organisation}'s" if mine is not None else "your own organisation's"
+    return AnotherOrganisations(f"{said}. You see only {own} {theirs}, under {where}.")

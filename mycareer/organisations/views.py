@@ -32,6 +32,7 @@ from mycareer.organisations.models import (
     Note,
     Organisation,
 )
+from mycareer.organisations.permissions import another_organisations
 from mycareer.organisations.timeline import (
     profile_actions,
     profile_sections,
@@ -105,6 +106,8 @@ def organisation_detail(request, pk: int):
         return redirect(target)
     if not request.user.has_perm("organisations.view_organisation"):
         if not request.user.has_perm("organisations.view_public_profile", organisation):
+            if request.user.kind == User.Kind.EMPLOYER:
+                raise another_organisations(request.user, "profile")
             raise Http404("No such organisation.")
         return render(
             request,

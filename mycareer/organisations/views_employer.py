@@ -39,6 +39,7 @@ from mycareer.organisations.models import (
     Organisation,
     RegistrationRequest,
 )
+from mycareer.organisations.permissions import another_organisations
 from mycareer.organisations.selectors import administrators_of
 from mycareer.organisations.timeline import timeline_page
 
@@ -360,6 +361,14 @@ def contacts(request):
     )
 
 
+def _refuse_if_another_organisations(request, records, pk: int, kind: str) -> None:
+    """Not found on the employer's own organisation: one of another organisation's is
+    refused saying so (its number typed or forwarded), never what it holds; a number that
+    is nobody's stays not found."""
+    if records.filter(pk=pk).exists():
+        raise another_organisations(request.user, kind)
+
+
 def _member(
     request, membership_id: int, *, own_allowed: bool = False
 ) -> tuple[EmployerMembership, EmployerMembership]:
@@ -369,12 +378,23 @@ def _member(
     mine = _membership(request, admin=False)
     if not (own_allowed and mine.pk == membership_id):
         mine = _membership(request, admin=True)
-    member = get_object_or_404(
-        EmployerMembership.objects.select_related("user", "organisation"),
-        pk=membership_id,
-        organisation=mine.organisation,
-        status=EmployerMembership.Status.ACTIVE,
+    member = (
+        EmployerMembership.objects.select_related("user", "organisation")
+        .filter(
+            pk=membership_id,
+            organisation=mine.organisation,
+            status=EmployerMembership.Status.ACTIVE,
+        )
+        .first()
     )
+    if member is None:
+        _refuse_if_another_organisations(
+            request,
+            EmployerMembership.objects.exclude(organisation=mine.organisation),
+            membership_id,
+            "person",
+        )
+        raise Http404("No such member.")
     return mine, member
 
 
@@ -413,6 +433,9 @@ def invitation_withdraw(request, invitation_id: int):
         if not organisation.invitations.filter(pk=invitation_id).exists() and not was_recorded(
             organisation, "organisations.invitation.withdrawn", invitation=invitation_id
         ):
+            _refuse_if_another_organisations(
+                request, EmployerInvitation.objects, invitation_id, "invitation"
+            )
             raise Http404("No such invitation.")
         messages.info(request, "That invitation was already used, withdrawn or out of date.")
         return redirect("employer:contacts")
@@ -533,7 +556,10 @@ def contact_form(request, contact_id: int | None = None):
     organisation = membership.organisation
     contact = None
     if contact_id is not None:
-        contact = get_object_or_404(Contact, pk=contact_id, organisation=organisation)
+        contact = Contact.objects.filter(pk=contact_id, organisation=organisation).first()
+        if contact is None:
+            _refuse_if_another_organisations(request, Contact.objects, contact_id, "person")
+            raise Http404("No such person.")
     form = EmployerContactForm(request.POST or None, instance=copy.copy(contact))
     if request.method == "POST" and form.is_valid():
         try:
@@ -573,6 +599,7 @@ def contact_remove(request, contact_id: int):
         ):
             messages.info(request, "That person was already removed.")  # pressed twice
             return redirect("employer:contacts")
+        _refuse_if_another_organisations(request, Contact.objects, contact_id, "person")
         raise Http404("No such person.") from None
     if request.method == "POST":
         try:

@@ -22,6 +22,7 @@ from mycareer.core.http import safe_next, saved
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.organisations.models import Organisation
+from mycareer.organisations.permissions import another_organisations
 from mycareer.organisations.selectors import administrators_besides
 from mycareer.vacancies import selectors, services
 from mycareer.vacancies.forms import (
@@ -42,7 +43,8 @@ def _querystring(request) -> str:
 
 
 def _managed_vacancy(request, pk: int) -> Vacancy:
-    """A vacancy the person may change: 404 for strangers, 403 (with why) for readers."""
+    """A vacancy the person may change: 404 for strangers, 403 (with why) for readers and
+    for other organisations' employers."""
     vacancy = get_object_or_404(selectors.vacancy_with_details(), pk=pk)
     user = request.user
     if user.has_perm("vacancies.change_vacancy", vacancy):
@@ -53,6 +55,8 @@ def _managed_vacancy(request, pk: int) -> Vacancy:
                 "Only your organisation's administrators can change its vacancies."
             )
         raise AccessDenied(why_not(user, "vacancies.change_vacancy"))
+    if user.kind == User.Kind.EMPLOYER:
+        raise another_organisations(user, "vacancy")
     raise Http404("No such vacancy.")
 
 
@@ -137,6 +141,8 @@ def detail(request, pk: int):
             {"vacancy": vacancy, "closed": not is_open},
             status=403,
         )
+    if user.kind == User.Kind.EMPLOYER:
+        raise another_organisations(user, "vacancy")
     raise Http404("No such vacancy.")
 
 

@@ -1,5 +1,6 @@
 """Employer self-service: registration with risk checks, moderation, profile, contacts."""
 
+import html
 import re
 
 import pytest
@@ -230,7 +231,17 @@ def test_employer_edits_only_their_own_organisation(client, laura):
             name
         )
     contact = other.contacts.first()
-    assert client.get(reverse("employer:contact_edit", args=[contact.pk])).status_code == 404
+    refused = client.get(reverse("employer:contact_edit", args=[contact.pk]))
+    assert refused.status_code == 403
+    body = html.unescape(refused.content.decode())
+    assert "This person is another organisation's" in body
+    assert "You see only Brightwave Digital's people, under “Our people”" in body
+    assert contact.email not in body and contact.full_name not in body
+    # Another organisation's profile says why too, never its people.
+    refused = client.get(other.get_absolute_url())
+    assert refused.status_code == 403
+    assert "This is another organisation's profile" in html.unescape(refused.content.decode())
+    assert contact.email not in html.unescape(refused.content.decode())
 
 
 def test_employer_never_sees_notes_tags_or_key_accounts(client, persona, laura, brightwave):
@@ -336,7 +347,7 @@ def test_staff_record_the_bulk_email_a_contact_asked_for(client, persona, bright
     services.contact_opt_out(contact=contact, purpose="events", method="link", by=None)
     refused = client.post(url, stale)
     assert refused.status_code == 200
-    assert "Someone else saved a change" in refused.content.decode()
+    assert "Someone else saved a change" in html.unescape(refused.content.decode())
     assert contact.opt_outs.filter(purpose="events").exists()
 
 
@@ -352,7 +363,7 @@ def test_the_registrations_page_refuses_a_list_it_does_not_know(client, persona)
     url = reverse("organisations:registrations")
     refused = client.get(url, {"show": "bogus"})
     assert refused.status_code == 400
-    page = refused.content.decode()
+    page = html.unescape(refused.content.decode())
     assert "it does not know “bogus”" in page
     assert "registrations waiting" in page and "<table" not in page
     assert client.get(url, {"show": "decided"}).status_code == 200

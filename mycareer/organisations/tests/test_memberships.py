@@ -5,6 +5,8 @@ its vacancies, and nobody but the university could take it away; and an organisa
 whose only administrator left could change nothing.
 """
 
+import html
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -121,13 +123,15 @@ def test_members_and_strangers_cannot_change_who_signs_in(
     assert client.post(reverse("employer:member_remove", args=[mine.pk])).status_code == 403
     page = client.get(reverse("employer:contacts")).content.decode()
     assert "Who can sign in for Brightwave Digital" in page and "Make an administrator" not in page
-    client.force_login(employer_b)  # another organisation's administrator
-    assert (
-        client.post(reverse("employer:member_role", args=[ravi.pk]), {"role": "admin"}).status_code
-        == 404
-    )
-    assert client.get(reverse("employer:member_remove", args=[ravi.pk])).status_code == 404
-    assert client.post(reverse("employer:member_remove", args=[ravi.pk])).status_code == 404
+    client.force_login(employer_b)  # another organisation's administrator: told so
+    refused = client.post(reverse("employer:member_role", args=[ravi.pk]), {"role": "admin"})
+    assert refused.status_code == 403
+    assert "This person is another organisation's" in html.unescape(refused.content.decode())
+    assert "Ravi" not in html.unescape(refused.content.decode())
+    assert client.get(reverse("employer:member_remove", args=[ravi.pk])).status_code == 403
+    assert client.post(reverse("employer:member_remove", args=[ravi.pk])).status_code == 403
+    # A number that is nobody's membership is not found.
+    assert client.get(reverse("employer:member_remove", args=[99999])).status_code == 404
     ravi.refresh_from_db()
     mine.refresh_from_db()
     assert not ravi.is_admin and mine.is_admin
@@ -323,8 +327,12 @@ def test_key_contacts_and_colleagues_who_sign_in_are_not_removed_from_the_employ
     client.force_login(ravi.user)
     assert client.post(reverse("employer:contact_remove", args=[key.pk])).status_code == 403
     client.force_login(employer_b)
-    assert client.get(reverse("employer:contact_remove", args=[key.pk])).status_code == 404
-    assert client.post(reverse("employer:contact_remove", args=[key.pk])).status_code == 404
+    refused = client.get(reverse("employer:contact_remove", args=[key.pk]))
+    assert refused.status_code == 403
+    assert "This person is another organisation's" in html.unescape(refused.content.decode())
+    assert "Amelia" not in html.unescape(refused.content.decode())
+    assert client.post(reverse("employer:contact_remove", args=[key.pk])).status_code == 403
+    assert Contact.objects.filter(pk=key.pk).exists()
 
 
 def test_an_invitation_sent_to_a_wrong_address_is_withdrawn_and_its_link_stops_working(
@@ -335,7 +343,10 @@ def test_an_invitation_sent_to_a_wrong_address_is_withdrawn_and_its_link_stops_w
     )
     withdraw = reverse("employer:invitation_withdraw", args=[invitation.pk])
     client.force_login(employer_b)  # another organisation's administrator
-    assert client.post(withdraw).status_code == 404
+    refused = client.post(withdraw)
+    assert refused.status_code == 403
+    assert "This invitation is another organisation's" in html.unescape(refused.content.decode())
+    assert "laura.chen@gmail" not in html.unescape(refused.content.decode())
     client.force_login(laura)
     page = client.get(reverse("employer:contacts")).content.decode()
     assert "laura.chen@gmail.example.com" in page and f'action="{withdraw}"' in page
