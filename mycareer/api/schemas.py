@@ -9,6 +9,8 @@ from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from mycareer.core.forms import DESCRIPTION_MAX_LENGTH
+
 Id = int
 
 
@@ -222,7 +224,7 @@ class OrganisationIn(Input):
     sector: int | None = Field(None, ge=1, le=2**53)
     size: str = Field("", max_length=12)
     locations: str = Field("", max_length=300)
-    description: str = Field("", max_length=20000)
+    description: str = Field("", max_length=DESCRIPTION_MAX_LENGTH)
     tags: list[str] = Field(default_factory=list, max_length=50)
     unit: int | None = Field(None, ge=1, le=2**53)
     confirm_duplicate: bool = Field(
@@ -236,7 +238,7 @@ class OrganisationChange(Input):
     sector: int | None = Field(None, ge=1, le=2**53)
     size: str | None = Field(None, max_length=12)
     locations: str | None = Field(None, max_length=300)
-    description: str | None = Field(None, max_length=20000)
+    description: str | None = Field(None, max_length=DESCRIPTION_MAX_LENGTH)
     tags: list[str] | None = Field(None, max_length=50)
     confirm_duplicate: bool = Field(
         False,
@@ -280,7 +282,7 @@ class EventIn(Input):
     type: str = "other"
     venue: str = Field("", max_length=200)
     online_url: str = Field("", max_length=200)
-    description: str = Field("", max_length=20000)
+    description: str = Field("", max_length=DESCRIPTION_MAX_LENGTH)
     organisations: RecordIds = Field(default_factory=list, max_length=100)
     open_to_all: bool = False
     audience_units: RecordIds = Field(default_factory=list, max_length=100)
@@ -297,7 +299,7 @@ class EventChange(Input):
     type: str | None = None
     venue: str | None = Field(None, max_length=200)
     online_url: str | None = Field(None, max_length=200)
-    description: str | None = Field(None, max_length=20000)
+    description: str | None = Field(None, max_length=DESCRIPTION_MAX_LENGTH)
     organisations: RecordIds | None = Field(None, max_length=100)
     open_to_all: bool | None = None
     audience_units: RecordIds | None = Field(None, max_length=100)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import django.forms
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.forms.renderers import Jinja2
 from django.utils.functional import cached_property
@@ -98,6 +98,39 @@ class MultiLineField(forms.CharField):
         if isinstance(initial, str):
             initial = newlines_only(initial)
         return super().has_changed(initial, data)
+
+
+# The longest description (a vacancy's, an organisation's) the pages and the API take:
+# about 3,000 words. The pages took any length (a 200,000-character vacancy went to the
+# moderator, the students and the public feeds); the API stopped at this.
+DESCRIPTION_MAX_LENGTH = 20_000
+
+
+class DescriptionField(MultiLineField):
+    """A description that students, employers or the public read, of at most
+    DESCRIPTION_MAX_LENGTH characters. The box takes more, so that text pasted into it
+    is not cut short without a word: the page says how long it is and keeps it all."""
+
+    def __init__(self, **kwargs):
+        kwargs["max_length"] = DESCRIPTION_MAX_LENGTH
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, MaxLengthValidator)] + [
+            self._at_most
+        ]
+
+    @staticmethod
+    def _at_most(value: str) -> None:
+        if len(value) > DESCRIPTION_MAX_LENGTH:
+            raise forms.ValidationError(
+                f"Keep it to {DESCRIPTION_MAX_LENGTH:,} characters (about 3,000 words): "
+                f"it has {len(value):,}.",
+                code="max_length",
+            )
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
 
 
 class BoundedIntegerField(forms.IntegerField):

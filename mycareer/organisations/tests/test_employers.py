@@ -210,6 +210,20 @@ def test_invitations_are_emailed_and_let_a_colleague_join(
     assert "students do not see your organisation" not in text
 
 
+def test_a_profile_too_long_for_students_to_read_is_refused_and_kept(client, laura):
+    client.force_login(laura)
+    about = "about " * 4000
+    response = client.post(
+        reverse("employer:profile"),
+        {"description": about, "website": "https://demo-employer.com", "locations": "Leeds"},
+    )
+    assert response.status_code == 200
+    body = html.unescape(response.content.decode())
+    assert "Keep it to 20,000 characters (about 3,000 words): it has 23,999." in body
+    assert about.strip() in body
+    assert Organisation.objects.get(name="Brightwave Digital").description != about.strip()
+
+
 def test_employer_edits_only_their_own_organisation(client, laura):
     other = ContactFactory(organisation__name="Northbridge Engineering Ltd").organisation
     client.force_login(laura)

@@ -337,6 +337,25 @@ def test_an_employer_drafts_sends_and_a_bad_form_keeps_what_was_typed(
     assert Vacancy.objects.get(title="Just A Draft").status == Status.DRAFT
 
 
+def test_a_very_long_description_is_refused_by_its_length_and_kept_in_the_box(
+    client, employer_a, brightwave
+):
+    """A 200,000-character description went to the moderator, the students and the public
+    feeds: the pages took any length, where the API stopped at 20,000 characters."""
+    client.force_login(employer_a)
+    url = reverse("vacancies:create")
+    long = "word " * 5000
+    response = client.post(url, form_data(title="Too Long", description=long, action="draft"))
+    assert response.status_code == 200
+    body = html.unescape(response.content.decode())
+    assert "Keep it to 20,000 characters (about 3,000 words): it has 24,999." in body
+    assert long.strip() in body  # nothing typed is lost
+    assert 'maxlength="20000"' not in body  # the browser does not cut a paste short
+    assert not Vacancy.objects.filter(title="Too Long").exists()
+    client.post(url, form_data(title="Just Right", description="d" * 20_000, action="draft"))
+    assert len(Vacancy.objects.get(title="Just Right").description) == 20_000
+
+
 def test_the_same_page_sent_twice_makes_one_vacancy(client, employer_a, brightwave):
     """Back and send again (or a retried request) made a second vacancy for moderation."""
     client.force_login(employer_a)
