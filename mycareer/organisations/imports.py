@@ -33,6 +33,7 @@ from mycareer.core import tables
 from mycareer.core.logs import log_event, logged_job
 from mycareer.core.tables import Column, ImportFileError, Limits
 from mycareer.core.text import single_line
+from mycareer.core.validators import validate_phone
 from mycareer.organisations import services
 from mycareer.organisations.matching import domain_from_url, name_key
 from mycareer.organisations.models import (
@@ -411,6 +412,11 @@ def _check_row(values: dict[str, str], sectors: dict, sizes: dict) -> tuple[dict
                 _email_validator(email)
             except ValidationError:
                 problems.append(f"“{contact['email']}” is not a valid email address.")
+        try:
+            validate_phone(contact["phone"])
+        except ValidationError as error:
+            # The contact form's rule: caught here, not when the import is confirmed.
+            problems.append(f"“{contact['phone']}”: {error.messages[0]}")
         for name, heading in [
             ("full_name", "Contact name"),
             ("job_title", "Contact job title"),

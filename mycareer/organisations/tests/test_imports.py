@@ -221,6 +221,19 @@ def test_every_bad_row_is_reported_with_its_reason(cast):
 
 
 @pytest.mark.django_db
+def test_a_phone_the_contact_form_refuses_is_reported_at_the_check_not_at_the_import():
+    # The check said "rows to correct: 0"; the import then failed on the phone and the
+    # page still offered "Import now", which failed again.
+    rows = [row("Twenty Digits Ltd", full_name="Eve Num", phone="12345678901234567890")]
+    plan = imports.plan_import(data=csv_bytes(rows), filename="phones.csv")
+    [problem] = plan.problems
+    assert problem.row == 2
+    assert "“12345678901234567890”" in problem.message
+    assert "7 to 15 digits" in problem.message
+    assert not plan.is_valid
+
+
+@pytest.mark.django_db
 def test_a_comma_inside_an_unquoted_value_is_caught():
     data = b"Organisation name,Description\nLoose Commas Ltd,Makes nuts, bolts\n"
     plan = imports.plan_import(data=data, filename="loose.csv")
