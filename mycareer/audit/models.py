@@ -1,14 +1,19 @@
 import json
+import re
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 
 from mycareer.audit.registry import label_for
 
 SENSITIVE_SUFFIXES = (".exported", ".merged", ".erased", ".imported")
 DETAIL_CHARACTERS = 120
+# A moment as the code records it (`isoformat()`), shown in the trail in local time.
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)")
 
 
 class AuditEntry(models.Model):
@@ -58,23 +63,45 @@ class AuditEntry(models.Model):
 
     @property
     def details(self) -> list[tuple[str, str]]:
-        """The entry's data as short (label, text) pairs for a table row."""
+        """The entry's data as short (label, text) pairs for a table row; a change reads
+        as one pair per field, "before → after"."""
         if not isinstance(self.data, dict):
             return []
-        shown = []
+        pairs = []
         for key, value in self.data.items():
-            if value in (None, "", [], {}):
-                continue
-            if isinstance(value, bool):
-                text = "yes" if value else "no"
-            elif isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
-                # A value that holds a comma is quoted, or "Engineering, Civil" reads as two.
-                text = ", ".join(f"“{v}”" if "," in str(v) else str(v) for v in value)
-            elif isinstance(value, dict | list):
-                text = json.dumps(value, ensure_ascii=False)
-            else:
-                text = str(value)
-            if len(text) > DETAIL_CHARACTERS:
-                text = text[: DETAIL_CHARACTERS - 1] + "…"
-            shown.append((key.replace("_", " "), text))
-        return shown
+            if key == "changed" and isinstance(value, dict) and all(map(_is_pair, value.values())):
+                pairs += [
+                    (field, f"{_readable(before) or 'none'} → {_readable(after) or 'none'}")
+                    for field, (before, after) in value.items()
+                ]
+            elif text := _readable(value):
+                pairs.append((key, text))
+        return [
+            (
+                key.replace("_", " "),
+                text if len(text) <= DETAIL_CHARACTERS else text[: DETAIL_CHARACTERS - 1] + "…",
+            )
+            for key, text in pairs
+        ]
+
+
+def _is_pair(value) -> bool:
+    return isinstance(value, list) and len(value) == 2
+
+
+def _readable(value) -> str:
+    """One recorded value in words: yes/no, a list joined, a timestamp in local time."""
+    if value in (None, "", [], {}):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        # A value that holds a comma is quoted, or "Engineering, Civil" reads as two.
+        return ", ".join(f"“{v}”" if "," in str(v) else str(v) for v in value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and _TIMESTAMP.fullmatch(value):
+        moment = parse_datetime(value)
+        if moment is not None and timezone.is_aware(moment):
+            return date_format(timezone.localtime(moment), "j M Y H:i")
+    return str(value)

@@ -175,3 +175,29 @@ def test_a_listed_value_that_holds_a_comma_reads_as_one():
         ("tags", "“Engineering, Civil”, Placements"),
         ("fields", "name, tags"),
     ]
+
+
+def test_a_change_reads_as_each_field_from_before_to_after(settings):
+    # The trail showed `changed: {"capacity": [null, 30]}` and raw timestamps.
+    settings.TIME_ZONE = "Europe/London"
+    entry = AuditEntry(
+        action="bookings.settings.changed",
+        data={
+            "changed": {
+                "capacity": [None, 30],
+                "job_title": ["Recruiter", "Head of Early Careers"],
+                "units": [["Business School"], ["Business School", "Law"]],
+                "visible_to_students": [False, True],
+            },
+            "until": "2026-12-08T06:33:39.351632+00:00",
+            "holding_places": 0,
+        },
+    )
+    assert entry.details == [
+        ("capacity", "none → 30"),
+        ("job title", "Recruiter → Head of Early Careers"),
+        ("units", "Business School → Business School, Law"),
+        ("visible to students", "no → yes"),
+        ("until", "8 Dec 2026 06:33"),
+        ("holding places", "0"),
+    ]
