@@ -391,8 +391,18 @@ def _snippet(text: str, start: int, end: int) -> tuple[str, str, str]:
     return _flat(before), _flat(text[start:end]), _flat(after)
 
 
+# Columns whose own names are the code's ("object repr"), as an administrator reads them.
+FIELD_LABELS = {
+    ("audit.AuditEntry", "object_repr"): "what it was about",
+    ("audit.AuditEntry", "data"): "details",
+    ("admin.LogEntry", "object_repr"): "what it was about",
+}
+
+
 def _field_label(model, name: str) -> str:
-    return str(model._meta.get_field(name).verbose_name)
+    return FIELD_LABELS.get(
+        (model._meta.label, name), str(model._meta.get_field(name).verbose_name)
+    )
 
 
 @dataclass

@@ -707,3 +707,20 @@ def test_finding_a_person_costs_a_few_queries_however_many_match(
     with django_assert_max_num_queries(8):
         response = client.post(reverse("audit:privacy"), {"q": "Priti"})
     assert response.content.decode().count('name="contact"') == 41
+
+
+def test_a_mention_in_the_audit_trail_names_its_field_in_words(persona, cast):
+    """The review said "(object repr)" and "(data)", the code's names for the columns."""
+    from mycareer.bookings import services as bookings
+    from mycareer.bookings.tests.factories import make_event, make_students
+
+    [student] = make_students(1)
+    student.full_name = "Priti Sharma"
+    student.save()
+    booking = bookings.booking_create(event=make_event(), student=student, by=student)
+    AuditEntry.objects.filter(object_id=str(booking.pk)).update(
+        data={"note": "Priti Sharma asked for a seat near the door."}
+    )
+    review = review_erasure(subject_from_ids([student.pk], []))
+    labels = {m.field_label for m in review.matches if m.model == "audit.AuditEntry"}
+    assert labels == {"what it was about", "details"}
