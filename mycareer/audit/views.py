@@ -127,6 +127,13 @@ def privacy(request):
     the web server's access log, after the person it names has been erased.
     """
     query = request.POST.get("q", "").strip()[:150] if request.method == "POST" else ""
+    then = request.POST.get("then") if request.method == "POST" else None
+    if then in ("letter", "erase"):
+        # The records ticked go on in the address; the name stays in the body. With
+        # none ticked, the search and its results stay, not an empty search box.
+        subject = _subject(request, request.POST)
+        if subject is not None:
+            return redirect(f"{reverse(f'audit:{then}')}?{_records_query(subject)}")
     users, contacts = find_subjects(query) if query else ([], [])
     return render(
         request,

@@ -108,3 +108,22 @@ def test_retention_dry_run_changes_nothing_and_the_real_run_does(persona, marked
     assert AuditEntry.objects.filter(action="audit.retention.applied").exists()
     erased = AuditEntry.objects.filter(action="audit.personal_data.erased", person=marked["user"])
     assert erased.count() == 1 and erased.get().actor is None
+
+
+def test_pressing_on_with_no_record_ticked_keeps_the_search_and_its_results(
+    client, persona, marked
+):
+    """The page went back to an empty search box: the name had to be typed again."""
+    client.force_login(persona("admin"))
+    find = reverse("audit:privacy")
+    for then in ("letter", "erase"):
+        page = client.post(find, {"q": "Zqxmarker", "then": then}).content.decode()
+        assert "Tick at least one record of the person." in page
+        assert EMAIL in page
+        assert 'value="Zqxmarker"' in page
+    response = client.post(
+        find, {"q": "Zqxmarker", "then": "erase", "contact": marked["contact"].pk}
+    )
+    # The name stays out of the address (and so out of the access log); the ids do not.
+    assert response.url == f"{reverse('audit:erase')}?contact={marked['contact'].pk}"
+    assert not AuditEntry.objects.filter(action="audit.personal_data.exported").exists()
