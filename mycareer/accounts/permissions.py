@@ -338,7 +338,8 @@ def _reasons(
             )
         elif needed > AccessLevel.VIEWER and operator_problem:
             reasons[action] = (
-                f"{operator_problem}: book a training session to {verb} again."
+                f"{operator_problem}: book a training session to {verb}"
+                f"{' again' if operator_record else ''}."
                 if you
                 else f"{operator_problem}, so {voice.they} cannot {verb} until "
                 f"{voice.they} attend a training session."

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from taggit.models import Tag
 
 from mycareer.accounts.models import User
+from mycareer.accounts.permissions import why_not
 from mycareer.core.forms import add_validation_error, already_saved, remember_saved
 from mycareer.core.http import safe_next, saved
 from mycareer.core.permissions import require
@@ -119,6 +120,7 @@ def organisation_detail(request, pk: int):
             },
         )
     timeline, entries, more = timeline_page(request, organisation, staff=True)
+    can_add_note = request.user.has_perm("organisations.add_note")
     return render(
         request,
         "organisations/organisation_detail.html",
@@ -135,7 +137,11 @@ def organisation_detail(request, pk: int):
             "profile_actions": profile_actions(organisation, request.user),
             "sections": profile_sections(organisation, request.user, staff=True),
             # The page only links to the note form: building one cost its queries.
-            "can_add_note": request.user.has_perm("organisations.add_note"),
+            "can_add_note": can_add_note,
+            # Without its buttons the page says why, as a refusal would, and what to do.
+            "why_read_only": ""
+            if can_add_note
+            else why_not(request.user, "organisations.add_note"),
         },
     )
 

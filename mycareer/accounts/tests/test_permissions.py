@@ -79,6 +79,18 @@ def test_untrained_operator_is_refused_editing_with_the_reason(persona):
 
 
 @pytest.mark.django_db
+def test_an_operator_never_trained_is_asked_to_book_not_to_come_back(persona):
+    """A new operator was told to book training to edit records "again"."""
+    daniel = persona("viewer")
+    services.access_grant(user=daniel, level=AccessLevel.OPERATOR, by=persona("admin"))
+    said = compute_access(daniel).why_not(Action.EDIT)
+    assert said == (
+        "You have not completed the operator training yet: "
+        "book a training session to create and edit records."
+    )
+
+
+@pytest.mark.django_db
 def test_the_reason_is_shown_on_the_refusal_page(client, persona):
     client.force_login(persona("untrained"))
     response = client.get(reverse("accounts:my_access"))

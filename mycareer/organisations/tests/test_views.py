@@ -212,6 +212,24 @@ def test_staff_profile_shows_contacts_notes_and_timeline(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("who", "reason"),
+    [
+        ("untrained", "Your operator training expired on"),
+        ("viewer", "Your access level is Viewer; to create and edit records you need"),
+    ],
+)
+def test_a_profile_without_note_button_says_why_and_what_to_do(client, persona, org, who, reason):
+    """An operator whose training lapsed came to record a call and found no button and no
+    word why: the page now says it, as the refusal would, with the way to their access."""
+    client.force_login(persona(who))
+    body = client.get(org.get_absolute_url()).content.decode()
+    assert "Record a note" not in body
+    assert reason in body
+    assert reverse("accounts:my_access") in body
+
+
+@pytest.mark.django_db
 def test_the_contact_page_shows_a_bounce_until_the_address_is_corrected(client, persona, org):
     contact = org.contacts.get(full_name="Hidden Person")
     bounced = timezone.make_aware(datetime.datetime(2026, 3, 3, 9))
