@@ -21,6 +21,7 @@ page around the letter, never in the letter or its JSON.
 """
 
 import datetime
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -307,10 +308,19 @@ def _mentions(subject: Subject, listed: set[str]) -> Iterable[LetterEntry]:
         yield LetterEntry(
             "notes",
             matches[0].record,
-            [("Found in", matches[0].place)],
+            [("Found in", _to_you(matches[0].place))],
             text="\n\n".join(texts),
             key=f"{label}:{pk}",
         )
+
+
+# Where erasure looks is named for the administrator ("Notes they recorded"); the letter
+# speaks to the person.
+_THIRD_PERSON = {"they": "you", "them": "you", "their": "your"}
+
+
+def _to_you(place: str) -> str:
+    return re.sub(r"\b(they|them|their)\b", lambda m: _THIRD_PERSON[m.group(1)], place)
 
 
 def _earlier(earlier: Earlier) -> Iterable[LetterEntry]:

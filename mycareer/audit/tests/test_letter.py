@@ -289,3 +289,20 @@ def test_the_letter_costs_a_bounded_number_of_queries_however_much_is_held(
     with django_assert_max_num_queries(150):
         letter = letter_for(subject)
     assert sum(len(s.entries) for s in letter.held) > 1500
+
+
+def test_where_a_mention_was_found_is_said_to_the_person_the_letter_is_for(persona):
+    """The letter, written to "you", said a note was found in "Notes they recorded"."""
+    from mycareer.organisations import services
+    from mycareer.organisations.tests.factories import make_organisation
+
+    tom = persona("operator")
+    services.note_create(
+        organisation=make_organisation(name="Quarry Hill Press"),
+        by=tom,
+        text=f"{tom.full_name} will send the dates.",
+    )
+    letter = letter_for(subject_from_ids([tom.pk], []))
+    held = {section.heading: section.entries for section in letter.held}
+    found = {dict(e.facts)["Found in"] for e in held["Notes and records that mention you"]}
+    assert found == {"Notes you recorded"}
