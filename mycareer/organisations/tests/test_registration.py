@@ -108,7 +108,9 @@ def test_a_pending_member_never_sees_the_drafts_of_a_pending_organisation(client
     mine = client.get("/vacancies/yours/").content.decode()
     assert "Tidewater secret draft" not in mine
     draft = tidewater.vacancies.get()
-    assert client.get(f"/vacancies/{draft.pk}/").status_code == 404
+    refused = client.get(f"/vacancies/{draft.pk}/")
+    assert refused.status_code == 403  # refused as another organisation's, naming nothing
+    assert "Tidewater" not in refused.content.decode()
     # Its registrant still drafts and reads it.
     client.force_login(User.objects.get(email="priyanka.rao@tidewaterlabs.co.uk"))
     assert "Tidewater secret draft" in client.get("/vacancies/yours/").content.decode()
