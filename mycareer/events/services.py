@@ -108,6 +108,36 @@ def _check_times(starts_at: datetime.datetime, ends_at: datetime.datetime) -> No
         )
 
 
+def _check_not_history(event: Event, was: tuple[datetime.datetime, datetime.datetime]) -> None:
+    """A published event's times are a record once they have passed: a start that has
+    come, and an end that has come, stay as they were.
+
+    Moving a finished event into the future would reopen booking beside its check-ins
+    and no-shows, and tell its people of an event they have already been to (or missed).
+    While it is under way, its end may still change (it runs late or finishes early).
+    """
+    if event.is_draft:
+        return  # a draft was never announced: it is moved to a new date to publish it
+    now = timezone.now()
+    starts_at, ends_at = was
+    ended = f"{event} has ended: its times can no longer change."
+    if starts_at <= now:
+        if not _same_minute(event.starts_at, starts_at):
+            started = f"{event} has started: its start time can no longer change."
+            raise ValidationError(
+                {"starts_at": ended if ends_at <= now else started}, code="started"
+            )
+        event.starts_at = starts_at  # the form shows minutes: its seconds are not a change
+    if ends_at <= now:
+        if not _same_minute(event.ends_at, ends_at):
+            raise ValidationError({"ends_at": ended}, code="ended")
+        event.ends_at = ends_at
+
+
+def _same_minute(a: datetime.datetime, b: datetime.datetime) -> bool:
+    return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
+
+
 def _check_online_url(url: str) -> str:
     """The online link, stripped, if it is a web address. Checked here, not only by the
     form, so the API is held to it too: students' pages, booking emails and calendar
@@ -323,6 +353,7 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
     before = _snapshot(event)
     audience = event.audience
     own_before = _own_values(event, audience)
+    was = (event.starts_at, event.ends_at)
     for name in EVENT_FIELDS:
         if name in changes:
             value = changes[name]
@@ -334,6 +365,7 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
     if changes.keys() & {"venue", "online_url"}:
         _check_place(event.venue, event.online_url)
     _check_times(event.starts_at, event.ends_at)
+    _check_not_history(event, was)
     units = list(changes.get("audience_units", audience.units.all()))
     programmes = list(changes.get("audience_programmes", audience.programmes.all()))
     open_to_all = changes.get("open_to_all", audience.open_to_all)

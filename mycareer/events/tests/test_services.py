@@ -302,6 +302,57 @@ def test_an_event_that_has_started_cannot_be_cancelled(tom, monday):
 
 
 @pytest.mark.django_db
+def test_a_published_event_that_has_passed_keeps_its_times(tom, monday):
+    """Moved into the future, a finished event would reopen booking beside its
+    check-ins and no-shows; a draft may still move, to be published."""
+    event = make_event(by=tom, starts_at=at(monday, 10), publish=True)
+    draft = make_event(by=tom, title="A draft", starts_at=at(monday, 10))
+    finished = timezone.now() - datetime.timedelta(hours=2)
+    Event.objects.filter(pk__in=[event.pk, draft.pk]).update(
+        starts_at=finished, ends_at=finished + datetime.timedelta(hours=1)
+    )
+    event.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        services.event_update(event=event, by=tom, starts_at=at(monday, 10), ends_at=at(monday, 11))
+    assert "has ended: its times can no longer change" in str(refused.value)
+    with pytest.raises(ValidationError, match="has ended"):
+        services.event_update(event=event, by=tom, ends_at=finished + datetime.timedelta(hours=3))
+    event.refresh_from_db()
+    assert event.starts_at == finished and event.sequence == 0
+    # The edit form sends its times to the minute: the same minute is no change.
+    services.event_update(
+        event=event,
+        by=tom,
+        starts_at=finished.replace(second=0, microsecond=0),
+        ends_at=event.ends_at.replace(second=0, microsecond=0),
+        description="Slides are on the website.",
+    )
+    event.refresh_from_db()
+    assert event.starts_at == finished and event.description == "Slides are on the website."
+    services.event_update(event=draft, by=tom, starts_at=at(monday, 10), ends_at=at(monday, 11))
+    draft.refresh_from_db()
+    assert draft.starts_at == at(monday, 10)
+
+
+@pytest.mark.django_db
+def test_an_event_under_way_may_end_later_but_not_start_again(tom, monday):
+    event = make_event(by=tom, starts_at=at(monday, 10), publish=True)
+    started = timezone.now() - datetime.timedelta(minutes=30)
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=started, ends_at=started + datetime.timedelta(hours=1)
+    )
+    event.refresh_from_db()
+    later = started + datetime.timedelta(hours=2)
+    with pytest.raises(ValidationError, match="has started"):
+        services.event_update(
+            event=event, by=tom, starts_at=later, ends_at=later + datetime.timedelta(hours=1)
+        )
+    services.event_update(event=event, by=tom, ends_at=later)
+    event.refresh_from_db()
+    assert event.ends_at == later
+
+
+@pytest.mark.django_db
 def test_opening_an_event_to_another_faculty(tom, persona, monday):
     history_student = persona("student4")
     event = make_event(by=tom, title="Open me", starts_at=at(monday, 10), publish=True)
