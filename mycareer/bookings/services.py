@@ -686,6 +686,13 @@ def _check_settings(settings: BookingSettings) -> None:
         errors["capacity"] = "The number of places cannot be negative."
     if settings.opens_at and settings.closes_at and settings.closes_at <= settings.opens_at:
         errors["closes_at"] = "Booking must close after it opens."
+    starts_at = settings.event.starts_at
+    if settings.opens_at and settings.opens_at >= starts_at:
+        # Booking would never open: it closes when the event starts.
+        errors["opens_at"] = (
+            f"Booking must open before the event starts, on {selectors.when_text(starts_at)}: "
+            "open it earlier, or leave it empty to open when the event is published."
+        )
     if settings.promotion not in BookingSettings.Promotion.values:
         errors["promotion"] = "Choose how places are given to people waiting."
     if not 1 <= (settings.offer_hours or 0) <= 168:

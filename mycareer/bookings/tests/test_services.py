@@ -501,6 +501,23 @@ def test_settings_are_checked(tom):
         services.booking_settings_update(event=event, by=tom, colour="red")
 
 
+@pytest.mark.django_db
+def test_booking_must_open_before_the_event_starts(tom):
+    """Opening after the start, booking would never open: it closes when the event starts."""
+    event = make_event(organiser=tom, opens_at=timezone.now() + datetime.timedelta(days=1))
+    with pytest.raises(ValidationError) as error:
+        services.booking_settings_update(event=event, by=tom, opens_at=event.starts_at)
+    assert "Booking must open before the event starts" in error.value.message_dict["opens_at"][0]
+    # Moved to start before booking opens, the event's unchanged settings are refused too.
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=timezone.now() + datetime.timedelta(hours=12),
+        ends_at=timezone.now() + datetime.timedelta(hours=13),
+    )
+    with pytest.raises(ValidationError, match="Booking must open before the event starts"):
+        services.booking_settings_update(event=event, by=tom)
+    services.booking_settings_update(event=event, by=tom, opens_at=None)
+
+
 # Who may book, and when ---------------------------------------------------------------------------
 
 
