@@ -472,6 +472,12 @@ def campaign_confirm(request, pk: int, approving: bool = False):
             messages.error(request, error.messages[0])
             form = ConfirmForm(initial=shown)
         except ValidationError as error:
+            campaign.refresh_from_db()
+            if campaign.status != wanted:
+                # Sent (or approved) from another tab a moment before: its page, not a
+                # send button for a campaign already on its way.
+                messages.error(request, " ".join(error.messages))
+                return redirect(campaign)
             add_validation_error(form, error)
         else:
             campaign.refresh_from_db()

@@ -306,6 +306,29 @@ def test_sending_is_confirmed_with_the_number(client, persona, make_campaign, ta
     assert campaign.messages.count() == 7
 
 
+def test_the_second_of_two_tabs_sending_at_once_lands_on_the_campaign_not_a_send_button(
+    client, persona, make_campaign, tagged, monkeypatch
+):
+    """Both tabs found a draft; the first sent it while the second was on its way. The
+    second was shown the send page again, "It goes to 6 recipients" and its button."""
+    campaign = make_campaign()
+    client.force_login(persona("mailer"))
+    url = reverse("mailing:campaign_send", args=[campaign.pk])
+    data = as_post(form_fields(page(client.get(url)), containing="confirmed"))
+    send = services.campaign_send
+
+    def the_other_tab_first(**kwargs):
+        send(**kwargs)  # the first tab's press, a moment earlier
+        return send(**kwargs)
+
+    monkeypatch.setattr(services, "campaign_send", the_other_tab_first)
+    response = client.post(url, {**data, "confirmed": "6"})
+    assert response.status_code == 302 and response.url == campaign.get_absolute_url()
+    shown = page(client.get(response.url))
+    assert "This campaign has already been sent or queued." in shown
+    assert campaign.messages.count() == 6
+
+
 def test_a_send_page_of_other_people_of_the_same_number_sends_nothing(
     client, persona, make_campaign, tagged
 ):
