@@ -145,6 +145,59 @@ def people_at(event) -> list[tuple["User", str]]:
     return _each_once(pair for source in _people_sources.values() for pair in source(event))
 
 
+# A person's own calendar file of an event -------------------------------------------------
+
+# callable(event, person) -> the SEQUENCE the person's calendar needs for the event (above
+# any file another app emailed them about it), or None when that app sent them none
+SequenceSource = Callable[..., int | None]
+
+_sequence_sources: dict[str, SequenceSource] = {}
+
+
+def register_sequence_source(source: SequenceSource, *, name: str) -> None:
+    """Say what SEQUENCE a person's "Add to your calendar" file needs: the bookings app
+    emails calendar files of its own (a place's confirmation, its cancellation)."""
+    _sequence_sources[name] = source
+
+
+def unregister_sequence_source(*, name: str) -> None:
+    _sequence_sources.pop(name, None)
+
+
+def sequence_for(event, person) -> int:
+    """The SEQUENCE of the calendar file `person` downloads for `event`."""
+    found = (source(event, person) for source in _sequence_sources.values())
+    return max([event.sequence, *(n for n in found if n is not None)])
+
+
+# Moving an event ----------------------------------------------------------------------------
+
+# callable(event) -> {field: why}: what the event's new times (set, not yet saved) would
+# break of what another app holds for it
+TimeCheck = Callable[..., dict[str, str]]
+
+_time_checks: dict[str, TimeCheck] = {}
+
+
+def register_time_check(check: TimeCheck, *, name: str) -> None:
+    """Refuse times that would break what an app holds: bookings refuses a start before
+    booking opens, since booking closes when the event starts."""
+    _time_checks[name] = check
+
+
+def unregister_time_check(*, name: str) -> None:
+    _time_checks.pop(name, None)
+
+
+def time_errors(event) -> dict[str, str]:
+    """Why the event's new times cannot be, by field; empty when nothing is broken."""
+    errors: dict[str, str] = {}
+    for check in _time_checks.values():
+        for field, why in check(event).items():
+            errors.setdefault(field, why)
+    return errors
+
+
 # The event form ----------------------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from mycareer.events.models import (
     OpeningRequest,
     Topic,
 )
-from mycareer.events.registry import cancellation_end, cancellation_figures
+from mycareer.events.registry import cancellation_end, cancellation_figures, time_errors
 from mycareer.events.units import UnitTree
 from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
@@ -334,7 +334,14 @@ def event_create(
 
 
 @transaction.atomic
-def event_update(*, event: Event, by: User | None, override_reason: str = "", **changes) -> dict:
+def event_update(
+    *,
+    event: Event,
+    by: User | None,
+    override_reason: str = "",
+    form_parts_follow: bool = False,
+    **changes,
+) -> dict:
     """Change an event; a published event that moves is checked for clashes again.
 
     Keyword arguments are those of `event_create`. Returns what changed, as
@@ -342,7 +349,9 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
     or emailed. Raises `ClashesFound` when the changed event clashes and no
     `override_reason` is given; nothing is saved then. When its time or place changes,
     the people with a place or waiting for one are emailed what changed, after commit
-    (`selectors.people_to_tell_of_changes`).
+    (`selectors.people_to_tell_of_changes`). New times are checked against what other
+    apps hold (`registry.time_errors`), unless `form_parts_follow`: the event form's parts
+    are saved next, in the same transaction, and check them with their own new values.
     """
     unknown = set(changes) - set(EVENT_FIELDS) - CLASH_KEYS - SHARING_KEYS
     if unknown:
@@ -366,6 +375,10 @@ def event_update(*, event: Event, by: User | None, override_reason: str = "", **
         _check_place(event.venue, event.online_url)
     _check_times(event.starts_at, event.ends_at)
     _check_not_history(event, was)
+    moving = not form_parts_follow and changes.keys() & {"starts_at", "ends_at"}
+    # What other apps hold for it (booking that opens later than the new start).
+    if moving and (errors := time_errors(event)):
+        raise ValidationError(errors)
     units = list(changes.get("audience_units", audience.units.all()))
     programmes = list(changes.get("audience_programmes", audience.programmes.all()))
     open_to_all = changes.get("open_to_all", audience.open_to_all)

@@ -389,6 +389,7 @@ def edit(request, pk: int):
                     event=event,
                     by=request.user,
                     override_reason=form.cleaned_data["override_reason"],
+                    form_parts_follow=True,
                     **form.service_kwargs(),
                 )
                 parts_changed, sentences = _save_parts(parts, event=event, by=request.user)

@@ -20,10 +20,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from mycareer.accounts.models import Unit, User
-from mycareer.bookings.tickets import downloaded_sequence
 from mycareer.core.permissions import require
 from mycareer.core.public_feeds import MAX_AGE, public_feed_pages
-from mycareer.events import selectors, services
+from mycareer.events import registry, selectors, services
 from mycareer.events.feeds import calendar_response, event_file_response, feed_links
 from mycareer.events.forms import CalendarFilterForm
 from mycareer.events.models import Event
@@ -147,7 +146,7 @@ def event_ics(request, pk: int):
             raise Http404("No such event.")
         raise Http404("This event is not on the calendar.")
     # Not saved: the file's SEQUENCE (and so its fingerprint) is this person's.
-    event.sequence = downloaded_sequence(event, reader)
+    event.sequence = registry.sequence_for(event, reader)
     return event_file_response(request, event)
 
 

@@ -369,6 +369,32 @@ def test_moving_a_published_event_through_the_api_emails_who_has_a_place(
     assert queued.count() == 1
 
 
+def test_an_event_moved_to_start_before_its_booking_opens_is_400_with_why(call, token_for, persona):
+    from mycareer.bookings import services as booking_services
+
+    tom = persona("operator")
+    event = make_event(by=tom, title="Tom's talk", starts_at=at(far_monday(), 10), publish=True)
+    opens = event.starts_at - datetime.timedelta(days=2)
+    booking_services.booking_settings_update(event=event, by=tom, opens_at=opens)
+    secret = token_for("operator")
+    path = f"/events/{event.pk}"
+    start = opens - datetime.timedelta(days=1)
+    moved = call(
+        secret,
+        "patch",
+        path,
+        {
+            "starts_at": start.isoformat(),
+            "ends_at": (start + datetime.timedelta(hours=1)).isoformat(),
+        },
+        HTTP_IF_MATCH=call(secret, "get", path)["ETag"],
+    )
+    assert moved.status_code == 400
+    assert "Booking opens on " in str(moved.json())
+    event.refresh_from_db()
+    assert event.starts_at > opens
+
+
 def test_the_same_text_sent_again_with_other_line_breaks_changes_nothing(
     call, token_for, persona, django_capture_on_commit_callbacks
 ):

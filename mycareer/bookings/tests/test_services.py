@@ -518,6 +518,39 @@ def test_booking_must_open_before_the_event_starts(tom):
     services.booking_settings_update(event=event, by=tom, opens_at=None)
 
 
+@pytest.mark.django_db
+def test_an_event_is_not_moved_to_start_before_its_booking_opens(tom):
+    """The API and the free-slot page move an event without the event form's places part,
+    which is where the opening was checked: a move there left booking never to open."""
+    from mycareer.events import services as event_services
+
+    opens = timezone.now() + datetime.timedelta(days=3)
+    event = make_event(organiser=tom, opens_at=opens, starts_in=datetime.timedelta(days=10))
+    start = opens - datetime.timedelta(days=1)
+    with pytest.raises(ValidationError) as error:
+        event_services.event_update(
+            event=event, by=tom, starts_at=start, ends_at=start + datetime.timedelta(hours=1)
+        )
+    assert error.value.message_dict["starts_at"][0].startswith("Booking opens on ")
+    event.refresh_from_db()
+    assert event.starts_at > opens  # not moved
+    # The event form saves its places part next, with its own new opening: not refused here.
+    event_services.event_update(
+        event=event,
+        by=tom,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=1),
+        form_parts_follow=True,
+    )
+    # Later than the opening, it moves.
+    later = opens + datetime.timedelta(days=1)
+    event_services.event_update(
+        event=event, by=tom, starts_at=later, ends_at=later + datetime.timedelta(hours=1)
+    )
+    event.refresh_from_db()
+    assert event.starts_at == later
+
+
 # Who may book, and when ---------------------------------------------------------------------------
 
 
