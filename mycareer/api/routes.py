@@ -34,6 +34,7 @@ from mycareer.events.models import Event
 from mycareer.mailing import chart
 from mycareer.organisations import selectors as org_selectors
 from mycareer.organisations import services as organisations
+from mycareer.organisations.erased import ContactErased
 from mycareer.organisations.keyaccounts import KeyContactsNeedLiaison
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
 from mycareer.organisations.permissions import is_member_of_organisation
@@ -532,7 +533,11 @@ def contact_update(request, response: HttpResponse, payload: s.ContactChange, pk
     with transaction.atomic():
         contact = Contact.objects.select_for_update().select_related("organisation").get(pk=pk)
         check_if_match(request, etag_for(_contact_out(user, pk)))
-        organisations.contact_update(contact=contact, by=user, **_changes(payload))
+        try:
+            organisations.contact_update(contact=contact, by=user, **_changes(payload))
+        except ContactErased as refusal:
+            # Not a mistake in what was sent: this record can take no change at all.
+            raise ApiError(409, "erased", refusal.messages[0]) from None
     data = _contact_out(user, pk)
     _with_etag(response, data)
     return data

@@ -128,9 +128,15 @@ class NoteForm(SavedOnce, StaleEditGuard, forms.ModelForm):
     def __init__(self, *args, organisation: Organisation, user, **kwargs):
 
         super().__init__(*args, **kwargs)
-        self.fields["contacts"].queryset = organisation.contacts.order_by(
-            "full_name"
-        ).prefetch_related("key_links__key_account__operator")
+        # An erased person is never chosen anew; a note that named them keeps them.
+        named = Q(erased_at__isnull=True)
+        if self.instance.pk:
+            named |= Q(pk__in=self.instance.contacts.values("pk"))
+        self.fields["contacts"].queryset = (
+            organisation.contacts.filter(named)
+            .order_by("full_name")
+            .prefetch_related("key_links__key_account__operator")
+        )
 
         def label(contact) -> str:
             """The name as everywhere, with what this person may do about a key contact."""

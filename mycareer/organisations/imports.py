@@ -603,7 +603,9 @@ def _plan_updates(groups: list[GroupPlan]) -> None:
     ):
         tags.setdefault(org_id, set()).add(tag.lower())
     contacts: dict[int, list[Contact]] = {}
-    for contact in Contact.objects.filter(organisation_id__in=ids):
+    # An erased person's record is never matched: a row named "Erased contact" would
+    # otherwise fill in its job title and phone.
+    for contact in Contact.objects.filter(organisation_id__in=ids, erased_at__isnull=True):
         contacts.setdefault(contact.organisation_id, []).append(contact)
     # Organisations whose administrator signs in decide what students see themselves.
     deciding = set(

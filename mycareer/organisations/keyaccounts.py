@@ -19,6 +19,7 @@ from django.utils.formats import date_format
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
 from mycareer.core.logs import log_event
+from mycareer.organisations.erased import check_not_erased
 from mycareer.organisations.models import (
     Contact,
     KeyAccount,
@@ -324,6 +325,7 @@ def key_contact_mark(
         raise ValidationError("Only the key account operator can mark their key contacts.")
     if contact.organisation_id != account.organisation_id:
         raise ValidationError(f"{contact} is not a contact of {account.organisation}.")
+    check_not_erased(contact, action="marked", by=by)
     # Read afresh and locked: the organisation may have been marked multi-touch meanwhile.
     if Organisation.objects.select_for_update().get(pk=account.organisation_id).multi_touch:
         raise ValidationError(
@@ -595,6 +597,7 @@ def liaison_request_create(
     but their bulk email leaves the contact out until the owner agrees.
     """
 
+    check_not_erased(contact, action="liaison_requested", by=requester)
     blockers = contact_blockers(contact=contact, user=requester, bulk=True)
     if not blockers:
         raise ValidationError(f"You may already contact {contact.full_name}: no liaison is needed.")

@@ -375,6 +375,9 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when the person was erased: the record stays for the notes and emails that
+    # named them, but no one may be typed onto it (they would inherit that history).
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["full_name"]

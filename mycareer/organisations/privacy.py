@@ -111,7 +111,7 @@ def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
             Change(
                 f"Contact record at {contact.organisation}",
                 "name, job title, email address and phone removed; hidden from students; "
-                "no longer linked to a login",
+                "no longer linked to a login; it can no longer be changed",
             )
         )
     kept = (
@@ -173,6 +173,8 @@ def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
             user=None,
             visible_to_students=False,
             email_consent=False,
+            # Kept as a fact: nobody may type a person onto the record afterwards.
+            erased_at=timezone.now(),
         )
         memberships.delete()
         for organisation, left in stranded:

@@ -273,7 +273,8 @@ def employer_register(
 
 
 def _ensure_contact(organisation: Organisation, user: User) -> Contact:
-    contact = organisation.contacts.filter(email__iexact=user.email).first()
+    # An erased person's record is never linked to a login, even one without an address.
+    contact = organisation.contacts.filter(email__iexact=user.email, erased_at__isnull=True).first()
     if contact is None:
         contact = services.contact_create(
             organisation=organisation,

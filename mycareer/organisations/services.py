@@ -15,6 +15,7 @@ from mycareer.accounts.models import Unit, User
 from mycareer.core.logs import log_event
 from mycareer.core.text import counted, joined
 from mycareer.organisations import keyaccounts, merging, optouts
+from mycareer.organisations.erased import check_none_erased, check_not_erased
 from mycareer.organisations.matching import (
     DuplicateCandidate,
     DuplicateFinder,
@@ -322,6 +323,8 @@ def contact_create(*, organisation: Organisation, by: User | None, **data) -> Co
 
 @transaction.atomic
 def contact_update(*, contact: Contact, by: User | None, **data) -> dict:
+    """Change a contact's details; an erased person's record is never changed."""
+    check_not_erased(contact, action="changed", by=by)
     if "email" in data:
         data["email"] = (data["email"] or "").strip().lower()
         _check_contact_email(contact.organisation, data["email"], exclude=contact.pk)
@@ -436,6 +439,7 @@ def contact_set_email_choices(
 ) -> bool:
     """Record which kinds of bulk email a person receives, as they chose (`method` says
     how: their own form, or staff on their request); whether anything changed."""
+    check_not_erased(contact, action="email_choices", by=by)
     before = contact_email_choices(contact)
     if all(bool(wanted.get(p)) == before[p] for p in CHOSEN_PURPOSES):
         return False
@@ -456,7 +460,8 @@ def contact_set_email_choices(
 @transaction.atomic
 def contact_opt_in(*, contact: Contact, purpose: str, by: User | None) -> None:
     """The contact takes a kind of bulk email again: at their address, whichever record
-    recorded the opt-out (see `optouts`)."""
+    recorded the opt-out (see `optouts`). Never for an erased person: their "no" stays."""
+    check_not_erased(contact, action="opted_in", by=by)
     deleted, _ = EmailOptOut.objects.filter(contact=contact, purpose=purpose).delete()
     deleted += optouts.forget_opt_outs_of_address(contact.email, purpose)
     if deleted:
@@ -538,6 +543,7 @@ def note_create(
 ) -> Note:
     """Record a meaningful engagement with an organisation."""
     contacts = list(contacts)
+    check_none_erased(contacts, field="contacts", by=by)
     inbound = _check_note_contacts(organisation, contacts, by, started_by)
     if unit is None:
         membership = by.memberships.select_related("unit").first() if by else None
@@ -588,6 +594,9 @@ def note_update(*, note: Note, by: User, contacts: Iterable[Contact] | None = No
     before = sorted(note.contacts.values_list("pk", flat=True))
     current = list(note.contacts.all()) if contacts is None else list(contacts)
     after = sorted(c.pk for c in current)
+    # A note that named someone before they were erased keeps naming the erased record;
+    # nobody is named as them anew.
+    check_none_erased([c for c in current if c.pk not in before], field="contacts", by=by)
     # Check the contacts this change names anew: those added, or all of them when the
     # note now says we started the contact.
     if was_started_by == Note.StartedBy.THEM and note.started_by == Note.StartedBy.US:

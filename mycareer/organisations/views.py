@@ -18,6 +18,7 @@ from mycareer.core.http import safe_next, saved
 from mycareer.core.permissions import require
 from mycareer.core.text import joined
 from mycareer.organisations import keyaccounts, merging, selectors, services
+from mycareer.organisations.erased import refused_page
 from mycareer.organisations.forms import (
     ConfirmForm,
     ContactForm,
@@ -436,6 +437,8 @@ def contact_detail(request, pk: int, contact_id: int):
 def contact_email(request, pk: int, contact_id: int):
     """Record the kinds of bulk email a contact asked staff to send them, or not."""
     contact = _contact(pk, contact_id)
+    if refusal := refused_page(request, contact, action="email_choices"):
+        return refusal
     form = PreferencesForm(request.POST or None, contact=contact)
     if request.method == "POST" and form.is_valid():
         wanted = form.save(method=EmailOptOut.Method.STAFF, by=request.user)
@@ -458,6 +461,8 @@ def contact_email(request, pk: int, contact_id: int):
 @require("organisations.change_contact")
 def contact_edit(request, pk: int, contact_id: int):
     contact = _contact(pk, contact_id)
+    if refusal := refused_page(request, contact, action="changed"):
+        return refusal
     form = ContactForm(  # a copy: see organisation_edit
         request.POST or None, instance=copy.copy(contact), organisation=contact.organisation
     )

@@ -22,6 +22,7 @@ from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.organisations import registration as reg
 from mycareer.organisations import selectors, services
+from mycareer.organisations.erased import refused_page
 from mycareer.organisations.forms import (
     EmployerContactForm,
     EmployerProfileForm,
@@ -560,6 +561,9 @@ def contact_form(request, contact_id: int | None = None):
         if contact is None:
             _refuse_if_another_organisations(request, Contact.objects, contact_id, "person")
             raise Http404("No such person.")
+        refusal = refused_page(request, contact, action="changed", back="employer:contacts")
+        if refusal:
+            return refusal
     form = EmployerContactForm(request.POST or None, instance=copy.copy(contact))
     if request.method == "POST" and form.is_valid():
         try:

@@ -13,6 +13,7 @@ from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next, saved
 from mycareer.core.permissions import require
 from mycareer.organisations import keyaccounts, selectors
+from mycareer.organisations.erased import refused_page
 from mycareer.organisations.forms import (
     KeyAccountForm,
     KeyContactForm,
@@ -206,6 +207,8 @@ def key_contact_mark(request, pk: int, contact_id: int):
         # A page left open from before removing asked first: its button still sends
         # this. Ask now, rather than save its empty guidance.
         return redirect("organisations:key_contact_unmark", pk, contact.pk)
+    if refusal := refused_page(request, contact, action="marked"):
+        return refusal
     existing = KeyContact.objects.filter(contact=contact, key_account=account).first()
     form = KeyContactForm(
         request.POST or None, initial={"guidance": existing.guidance if existing else ""}
@@ -291,6 +294,8 @@ def liaison_request_create(request, pk: int, contact_id: int):
     contact = _contact(pk, contact_id)
     # Asked from elsewhere (a campaign's left-out list), the person goes back there.
     back = safe_next(request, contact.get_absolute_url())
+    if refusal := refused_page(request, contact, action="liaison_requested", back=back):
+        return refusal
     blockers = keyaccounts.contact_blockers(contact=contact, user=request.user, bulk=True)
     # Already asked and not yet answered: said before anything is typed, not after.
     waiting = keyaccounts.liaison_waiting(
