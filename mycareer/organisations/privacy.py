@@ -9,7 +9,8 @@ guidance, liaison requests and registrations.
 import datetime
 import logging
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mycareer import audit
@@ -173,8 +174,9 @@ def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
             user=None,
             visible_to_students=False,
             email_consent=False,
-            # Kept as a fact: nobody may type a person onto the record afterwards.
-            erased_at=timezone.now(),
+            # Kept as a fact: nobody may type a person onto the record afterwards. A record
+            # erased again keeps the day its person was first erased.
+            erased_at=Coalesce("erased_at", Value(timezone.now())),
         )
         memberships.delete()
         for organisation, left in stranded:

@@ -247,3 +247,11 @@ def test_contacts_erased_before_the_release_are_marked_when_their_erasure_was_re
     assert erased_at[recorded.pk] == when
     assert timezone.now() - erased_at[unrecorded.pk] < datetime.timedelta(minutes=5)
     assert erased_at[kept.pk] is None
+
+
+def test_erased_again_it_keeps_the_day_it_was_first_erased(erased, persona):
+    contact = erased["contact"]
+    first = timezone.now() - datetime.timedelta(days=3)
+    Contact.objects.filter(pk=contact.pk).update(erased_at=first)
+    personal_data_erase(subject=subject_from_ids([], [contact.pk]), by=persona("admin"))
+    assert Contact.objects.get(pk=contact.pk).erased_at == first
