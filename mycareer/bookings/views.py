@@ -38,7 +38,7 @@ from mycareer.core.spreadsheets import csv_download
 from mycareer.core.text import counted
 from mycareer.events import selectors as event_selectors
 from mycareer.events.models import Event
-from mycareer.events.views import EventNotForYou, not_for_you
+from mycareer.events.views import EventNotForYou, not_for_you, refuse_event
 
 # Which event a staff member is checking people in for, so a code from another event
 # scanned at this door is refused rather than checked in elsewhere.
@@ -58,14 +58,12 @@ def _event(event_id: int) -> Event:
 
 
 def _visible_event(request, event_id: int) -> Event:
-    """The event if this person may see it; a student gets `EventNotForYou` for a
-    published event meant for other students, anyone else a 404 (drafts stay unknown).
+    """The event if this person may see it; otherwise `refuse_event`'s refusal: a page
+    saying why for a student or an employer, a 404 for anyone else (drafts stay unknown).
     """
     event = _event(event_id)
     if not event_selectors.can_see_event(request.user, event):
-        if request.user.is_student and event.status in event_selectors.LISTED:
-            raise EventNotForYou(event)
-        raise Http404("No such event.")
+        refuse_event(request.user, event)
     return event
 
 
@@ -105,7 +103,7 @@ def event_page(request, event_id: int):
     try:
         event = _visible_event(request, event_id)
     except EventNotForYou as refusal:
-        return not_for_you(request, refusal.event)
+        return not_for_you(request, refusal)
     return render(
         request,
         "bookings/event.html",

@@ -2,6 +2,7 @@
 
 import datetime
 import logging
+from typing import NoReturn
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -49,37 +50,56 @@ logger = logging.getLogger(__name__)
 
 
 class EventNotForYou(PermissionDenied):  # noqa: N818 (a refusal, like PermissionDenied)
-    """A student asked for a published event meant for other students.
+    """A student asked for a published event meant for other students, or an employer for
+    one not open to employers.
 
     The event page catches it for a page of its own (`not_for_you`); elsewhere it is a
-    403 with its reason.
+    403 with its reason. An employer's reason does not name the event: what a student
+    event is called is not theirs to read.
     """
 
-    def __init__(self, event: Event):
+    def __init__(self, event: Event, *, employer: bool = False):
         self.event = event
-        super().__init__(f"{event.title} is for other students.")
+        self.employer = employer
+        if employer:
+            super().__init__("This event is not open to employers.")
+        else:
+            super().__init__(f"{event.title} is for other students.")
+
+
+def refuse_event(user, event: Event) -> NoReturn:
+    """Refuse an event `user` may not see: a page saying why for a published (or
+    cancelled) event meant for others, a 404 otherwise, so drafts stay unknown.
+
+    Students and employers hold a link to such an event (a colleague's email, a stand
+    they were told of) and are told why it does not open; nobody else is.
+    """
+    if event.status in selectors.LISTED:
+        if user.is_student:
+            raise EventNotForYou(event)
+        if user.is_employer:
+            raise EventNotForYou(event, employer=True)
+    raise Http404("No such event.")
 
 
 def _event(request, pk: int) -> Event:
-    """The event if this person may see it; a 404 otherwise, so drafts stay unknown.
-
-    A student asking for a published (or cancelled) event meant for other students gets
-    `EventNotForYou`, for a page that says so (see `not_for_you`).
-    """
+    """The event if this person may see it; otherwise `refuse_event`'s refusal."""
     try:
         event = selectors.event_for_page(pk)
     except Event.DoesNotExist as error:
         raise Http404("No such event.") from error
     if not request.user.has_perm("events.view_event", event):
-        if request.user.is_student and event.status in selectors.LISTED:
-            raise EventNotForYou(event)
-        raise Http404("No such event.")
+        refuse_event(request.user, event)
     return event
 
 
-def not_for_you(request, event: Event):
-    """The page for a student who opened an event meant for other students (403)."""
+def not_for_you(request, refusal: EventNotForYou):
+    """The page for a student who opened an event meant for other students, or an
+    employer who opened one not open to employers (403)."""
+    event = refusal.event
     log_event(logger, "events.event.not_for_you", event_id=event.pk, user=request.user.pk)
+    if refusal.employer:
+        return render(request, "events/not_for_employers.html", status=403)
     return render(request, "events/not_for_you.html", {"event": event}, status=403)
 
 
@@ -299,7 +319,7 @@ def detail(request, pk: int):
     try:
         event = _event(request, pk)
     except EventNotForYou as refusal:
-        return not_for_you(request, refusal.event)
+        return not_for_you(request, refusal)
     user = request.user
     staff = user.has_perm("mycareer.view_staff_pages")
     context = {

@@ -54,7 +54,7 @@ def mech_event(tom, cast):
     [
         ("student", 302, True),  # MEng Mechanical Engineering: in the audience
         ("student2", 403, False),  # Computer Science: the event is for other students
-        ("employer@demo-employer.com", 404, False),
+        ("employer@demo-employer.com", 403, False),  # not open to employers
         ("operator", 302, False),  # staff see the event but do not book
     ],
 )

@@ -1229,9 +1229,39 @@ def test_an_event_for_all_students_is_not_shown_to_employers(client, persona, to
     listed = client.get(reverse("events:list"), {"from": monday.isoformat()}).content.decode()
     assert "Meet the engineers" in listed and "Interview skills" not in listed
     assert client.get(shared.get_absolute_url()).status_code == 200
-    assert client.get(for_students.get_absolute_url()).status_code == 404
+    assert client.get(for_students.get_absolute_url()).status_code == 403
     feed = client.get(reverse("events:feed"), {"token": person.feed_token}).content.decode()
     assert shared.ical_uid in feed and for_students.ical_uid not in feed
+
+
+def test_an_employer_is_told_an_event_is_not_open_to_employers(client, persona, tom):
+    """An employer opening a link to an event for students got "Page not found", as if the
+    link were wrong; a student in their place is told the event is for other students."""
+    monday = far_monday()
+    for_students = make_event(
+        by=tom,
+        title="Interview skills for engineers",
+        starts_at=at(monday, 10),
+        venue="Room 4.21",
+        open_to_all=True,
+        publish=True,
+    )
+    draft = make_event(by=tom, title="Draft for students", starts_at=at(monday, 14))
+    client.force_login(persona("employer"))
+    places = reverse("bookings:event", args=[for_students.pk])
+    for page in (for_students.get_absolute_url(), places):
+        response = client.get(page)
+        body = response.content.decode()
+        assert response.status_code == 403, page
+        assert "This event is not open to employers" in body
+        # Nothing else of the event: not its name, place, time or organiser.
+        for detail in ("Interview skills", "Room 4.21", str(tom), str(for_students.unit)):
+            assert detail not in body, (page, detail)
+    # A draft, and a number no event has, stay unknown.
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    missing = Event.objects.order_by("-pk").first().pk + 1
+    assert client.get(reverse("events:detail", args=[missing])).status_code == 404
+    assert client.get(reverse("bookings:event", args=[missing])).status_code == 404
 
 
 def test_a_cancelled_online_event_offers_no_way_to_join(client, persona, tom):
