@@ -513,6 +513,9 @@ def offer_ended_text(entry: WaitlistEntry, *, now: datetime.datetime | None = No
         if entry.offered_at is None:  # booked from the list without an offer
             return f"You were given a place from the waiting list on {when_text(entry.ended_at)}."
         return f"You accepted this place on {when_text(entry.ended_at)}."
+    declined = entry.offered_at is not None and entry.ended_by_id == entry.student_id
+    if entry.status == WaitlistEntry.Status.LEFT and declined:
+        return f"You declined this place on {when_text(entry.ended_at)}."
     return f"There is no open offer here ({entry.get_status_display().lower()})."
 
 

@@ -241,45 +241,60 @@ def _back(request, *, own: bool, event_id: int) -> str:
 @require_http_methods(["GET", "POST"])
 @require("bookings.book")
 def offer(request, entry_id: int):
-    """Accept or decline an offered place (the link in the offer email)."""
+    """Accept an offered place (the link in the offer email), or decline it after confirming.
+
+    Declining cannot be undone (the place goes to the next person waiting), so "Decline"
+    asks first (`?do=decline`) and only a POST with `confirm` declines.
+    """
     entry = get_object_or_404(
         WaitlistEntry.objects.select_related("event", "event__unit"),
         pk=entry_id,
         student=request.user,
     )
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("do") == "accept":
         try:
-            if request.POST.get("do") == "accept":
-                services.offer_accept(entry=entry, by=request.user)
-                messages.success(
-                    request,
-                    f"You have a place at {entry.event.title}. A confirmation is on its way.",
-                )
-            else:
-                passed_on = services.waitlist_leave(entry=entry, by=request.user)
-                # Over a lowered capacity, or with nobody waiting, nobody is given it.
-                messages.success(
-                    request,
-                    "You declined the place; it goes to the next person waiting."
-                    if passed_on
-                    else "You declined the place.",
-                )
+            services.offer_accept(entry=entry, by=request.user)
         except ValidationError as error:
             messages.error(request, _error_text(error))
+        else:
+            messages.success(
+                request, f"You have a place at {entry.event.title}. A confirmation is on its way."
+            )
         return redirect("bookings:my_events")
     # Its time ran out and the periodic job has not closed it yet: close it now, so the page
-    # says what became of the place rather than offering it.
+    # says what became of the place rather than offering it (or declining it).
     entry = services.offer_settle(entry=entry)
-    return render(
-        request,
-        "bookings/offer.html",
-        {
-            "entry": entry,
-            "event": entry.event,
-            "until": selectors.when_text(entry.offer_expires_at),
-            "ended": None if entry.is_offered else selectors.offer_ended_text(entry),
-        },
-    )
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            passed_on = services.waitlist_leave(entry=entry, by=request.user)
+        except ValidationError:
+            # Pressed again, or Back after declining: the offer's page says what became of it.
+            return redirect("bookings:offer", entry.pk)
+        # Over a lowered capacity, or with nobody waiting, nobody is given it.
+        messages.success(
+            request,
+            "You declined the place; it goes to the next person waiting."
+            if passed_on
+            else "You declined the place.",
+        )
+        return redirect("bookings:my_events")
+    context = {"entry": entry, "event": entry.event}
+    if not entry.is_offered:
+        context["ended"] = selectors.offer_ended_text(entry)
+        return render(request, "bookings/offer.html", context)
+    context["until"] = selectors.when_text(entry.offer_expires_at)
+    if request.GET.get("do") == "decline" or request.method == "POST":
+        settings = selectors.settings_of(entry.event)
+        context.update(
+            {
+                "back": reverse("bookings:offer", args=[entry.pk]),
+                "settings": settings,
+                "counts": selectors.counts_for(entry.event, settings),
+                "refusal": None,
+            }
+        )
+        return render(request, "bookings/offer_decline.html", context)
+    return render(request, "bookings/offer.html", context)
 
 
 @require_safe

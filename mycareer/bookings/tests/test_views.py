@@ -289,6 +289,45 @@ def test_an_offer_opened_again_after_accepting_it_says_when_it_was_accepted(clie
 
 
 @pytest.mark.django_db
+def test_declining_an_offer_asks_first_and_happens_once(client, persona, tom):
+    """One press on "Decline" gave the place away, with no word of what that does and no
+    way back."""
+    event = make_event(organiser=tom, capacity=1, promotion="offer")
+    (holder, last), student = make_students(2), persona("student")
+    first = services.booking_create(event=event, student=holder, by=holder)
+    entry = services.booking_create(event=event, student=student, by=student)
+    services.booking_create(event=event, student=last, by=last)
+    services.booking_cancel(booking=first, by=holder)
+    client.force_login(student)
+    asking = f"{url('offer', entry.pk)}?do=decline"
+    assert f'href="{asking}"' in text(client.get(url("offer", entry.pk)))
+
+    def status() -> str:
+        entry.refresh_from_db()
+        return entry.status
+
+    # Asking, and the one-press form of a page opened before, decline nothing.
+    for response in (client.get(asking), client.post(url("offer", entry.pk), {"do": "decline"})):
+        page = text(response)
+        assert response.status_code == 200
+        assert "Decline the place you were offered?" in page
+        assert "the next person on it will be offered the place by email" in page
+        assert "You cannot take it back once you have declined it." in page
+        assert 'name="confirm" value="yes"' in page and "Yes, decline the place" in page
+        assert status() == "offered"
+    response = client.post(asking, {"confirm": "yes"})
+    assert response.url == url("my_events") and status() == "left"
+    assert WaitlistEntry.objects.get(event=event, student=last).status == "offered"
+    # Pressed again (Back, or a second click): one outcome, and the page says which.
+    again = text(client.post(asking, {"confirm": "yes"}, follow=True))
+    assert f"You declined this place on {selectors.when_text(entry.ended_at)}." in again
+    assert "Yes, decline the place" not in again and "Accept the place" not in again
+    assert status() == "left"
+    assert WaitlistEntry.objects.get(event=event, student=last).status == "offered"
+    assert "Yes, decline the place" not in text(client.get(asking))
+
+
+@pytest.mark.django_db
 def test_an_offer_opened_after_its_deadline_is_not_offered_and_says_what_became_of_it(
     client, persona, tom
 ):
@@ -1093,7 +1132,7 @@ def test_declining_an_offer_over_a_lowered_capacity_promises_nobody_the_place(cl
     services.booking_settings_update(event=event, by=tom, capacity=0)
     page = text(client.get(url("leave", entry.pk)))
     assert "(1 for 0), so this one does not pass to anyone: nobody on the waiting list" in page
-    declined = text(client.post(url("offer", entry.pk), {"do": "decline"}, follow=True))
+    declined = text(client.post(url("offer", entry.pk), {"confirm": "yes"}, follow=True))
     assert "You declined the place." in declined and "next person" not in declined
     assert WaitlistEntry.objects.get(event=event, student=last).status == "waiting"
 
