@@ -374,6 +374,28 @@ def waiting(invitations):
     return invitations.filter(accepted_at__isnull=True, created_at__gte=since)
 
 
+def accepted_invitation(token: str) -> EmployerInvitation | None:
+    """The invitation of this link if it was accepted (however long ago), else None."""
+    if not token:
+        return None
+    return (
+        EmployerInvitation.objects.select_related("organisation")
+        .filter(token=token, accepted_at__isnull=False)
+        .first()
+    )
+
+
+def invitation_accepted_text(invitation: EmployerInvitation) -> str:
+    """What the link of an accepted invitation says to whoever opens it: when, and that
+    they log in now. Never the address it was sent to: the link may have been passed on,
+    and its page shows the address only while the invitation waits."""
+    accepted_on = date_format(timezone.localtime(invitation.accepted_at), "j F Y")
+    return (
+        f"This invitation was accepted on {accepted_on}: log in with the address it was "
+        f"sent to, to sign in for {invitation.organisation}."
+    )
+
+
 @transaction.atomic
 def invitation_create(*, organisation: Organisation, email: str, by: User) -> EmployerInvitation:
     """An organisation's admin invites a colleague to join it; they are emailed a link.

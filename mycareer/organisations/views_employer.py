@@ -76,6 +76,9 @@ def register(request):
         # Only the invitation's link leads here, so only its address's owner learns that
         # it has a login: they accept by signing in, not by registering again.
         return redirect("employer:invitation_accept", token=token)
+    if invitation is None and reg.accepted_invitation(token) is not None:
+        # Used already: its link now leads to logging in, and the page there says so.
+        return redirect("employer:invitation_accept", token=token)
     if request.user.is_authenticated:
         return redirect("home")
     if token and invitation is None:
@@ -458,9 +461,11 @@ def invitation_accept(request, token: str):
                 f"{invitation.email} has a MyCareer login: sign in with it to accept the "
                 f"invitation to join {invitation.organisation}.",
             )
+        elif (accepted := reg.accepted_invitation(token)) is not None:
+            messages.info(request, reg.invitation_accepted_text(accepted))
         return redirect_to_login(request.get_full_path())
     if invitation is None:
-        used = EmployerInvitation.objects.filter(token=token, accepted_at__isnull=False).first()
+        used = reg.accepted_invitation(token)
         if used is not None and used.organisation.memberships.filter(
             user=request.user, status=EmployerMembership.Status.ACTIVE
         ):

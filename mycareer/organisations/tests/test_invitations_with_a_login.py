@@ -6,11 +6,15 @@ So a colleague removed and invited again (as the removal tells them to be), or s
 who moved from one employer to another, could never join.
 """
 
+import datetime
+import html
 from urllib.parse import urlsplit
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from mycareer.audit.models import AuditEntry
 from mycareer.organisations import registration as reg
@@ -222,3 +226,44 @@ def test_accepting_twice_at_once_joins_once(cast, laura, brightwave, ravi):
     EmployerInvitation.objects.filter(pk=again.pk).delete()
     with pytest.raises(ValidationError, match="withdrawn"):
         reg.invitation_accept(invitation=again, user=nia)
+
+
+def test_an_accepted_invitations_link_says_so_and_leads_to_logging_in(
+    client, laura, brightwave, ravi
+):
+    """Opened again once accepted, the link showed the registration form with "expired,
+    withdrawn or already used", as if its owner had to register or be invited again."""
+    colleague = ravi.user
+    reg.membership_end(membership=ravi, by=laura)
+    invitation = reg.invitation_create(organisation=brightwave, email=colleague.email, by=laura)
+    reg.invitation_accept(invitation=invitation, user=colleague)
+    invitation.refresh_from_db()
+    accepted_on = date_format(timezone.localtime(invitation.accepted_at), "j F Y")
+    said = (
+        f"This invitation was accepted on {accepted_on}: log in with the address it was sent "
+        "to, to sign in for Brightwave Digital."
+    )
+
+    response = client.get(invite_link(invitation), follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("account_login"))
+    page = html.unescape(response.content.decode())
+    assert said in page
+    assert "expired, was withdrawn" not in page and "Full name" not in page
+    # Whoever holds the link is not told the address it was sent to.
+    assert "ravi" not in page.lower()
+    # Logged in as that address, the link says they sign in for the organisation.
+    client.force_login(colleague)
+    again = client.get(invite_link(invitation), follow=True).content.decode()
+    assert "You sign in for Brightwave Digital." in again
+
+
+def test_an_expired_invitations_link_keeps_saying_so(client, laura, brightwave):
+    invitation = reg.invitation_create(
+        organisation=brightwave, email="nia@demo-employer.com", by=laura
+    )
+    EmployerInvitation.objects.filter(pk=invitation.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=reg.INVITATION_DAYS + 1)
+    )
+    page = client.get(invite_link(invitation)).content.decode()
+    assert "This invitation has expired, was withdrawn or was already used" in page
+    assert "was accepted on" not in page
