@@ -75,18 +75,50 @@ class SingleLineField(forms.CharField):
         return single_line(value) if isinstance(value, str) else value
 
 
+# The longest text of several lines (a description, a note, a reason) the pages and the
+# API take: about 3,000 words. The pages took any length (a 200,000-character vacancy went
+# to the moderator, the students and the public feeds; a 200,000-character note saved).
+DESCRIPTION_MAX_LENGTH = 20_000
+
+
 class MultiLineField(forms.CharField):
     """A text box of several lines (a description, a note, a message): its line breaks are
-    kept as "\\n", however the browser sent them.
+    kept as "\\n", however the browser sent them, and it is at most `max_length` characters
+    (DESCRIPTION_MAX_LENGTH unless given).
 
     A browser sends "\\r\\n"; the text stored from the API, an import or the seed has "\\n",
     so a page saved unchanged counted as changed: "saved", an audit entry, and an email
     to an event's people that its description had changed. Every form's multi-line text
     is one of these (a ModelForm's text columns through `bounded_formfield`); a test
     walks every form to keep it so.
+
+    The box itself takes more than the limit, so that text pasted into it is not cut
+    short without a word: the page says how long it is and keeps it all.
     """
 
     widget = forms.Textarea
+
+    def __init__(self, **kwargs):
+        if kwargs.get("max_length") is None:
+            kwargs["max_length"] = DESCRIPTION_MAX_LENGTH
+        self.limit: int = kwargs["max_length"]
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, MaxLengthValidator)] + [
+            self._at_most
+        ]
+
+    def _at_most(self, value: str) -> None:
+        if len(value) > self.limit:
+            about = " (about 3,000 words)" if self.limit == DESCRIPTION_MAX_LENGTH else ""
+            raise forms.ValidationError(
+                f"Keep it to {self.limit:,} characters{about}: it has {len(value):,}.",
+                code="max_length",
+            )
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
 
     def to_python(self, value):
         value = super().to_python(value)
@@ -98,39 +130,6 @@ class MultiLineField(forms.CharField):
         if isinstance(initial, str):
             initial = newlines_only(initial)
         return super().has_changed(initial, data)
-
-
-# The longest description (a vacancy's, an organisation's) the pages and the API take:
-# about 3,000 words. The pages took any length (a 200,000-character vacancy went to the
-# moderator, the students and the public feeds); the API stopped at this.
-DESCRIPTION_MAX_LENGTH = 20_000
-
-
-class DescriptionField(MultiLineField):
-    """A description that students, employers or the public read, of at most
-    DESCRIPTION_MAX_LENGTH characters. The box takes more, so that text pasted into it
-    is not cut short without a word: the page says how long it is and keeps it all."""
-
-    def __init__(self, **kwargs):
-        kwargs["max_length"] = DESCRIPTION_MAX_LENGTH
-        super().__init__(**kwargs)
-        self.validators = [v for v in self.validators if not isinstance(v, MaxLengthValidator)] + [
-            self._at_most
-        ]
-
-    @staticmethod
-    def _at_most(value: str) -> None:
-        if len(value) > DESCRIPTION_MAX_LENGTH:
-            raise forms.ValidationError(
-                f"Keep it to {DESCRIPTION_MAX_LENGTH:,} characters (about 3,000 words): "
-                f"it has {len(value):,}.",
-                code="max_length",
-            )
-
-    def widget_attrs(self, widget):
-        attrs = super().widget_attrs(widget)
-        attrs.pop("maxlength", None)
-        return attrs
 
 
 class BoundedIntegerField(forms.IntegerField):

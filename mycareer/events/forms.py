@@ -7,7 +7,6 @@ from mycareer.accounts.models import DegreeProgramme, Unit
 from mycareer.core.forms import (
     BoundedIntegerField,
     DateInput,
-    DescriptionField,
     IdChoiceField,
     IdsChoiceField,
     LocalDateTimeInput,
@@ -102,7 +101,7 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
     online_url = forms.URLField(
         label="Online link", required=False, assume_scheme="https", max_length=200
     )
-    description = DescriptionField(
+    description = MultiLineField(
         label="Description", required=False, widget=forms.Textarea(attrs={"rows": 6})
     )
     organisations = MultiLineField(

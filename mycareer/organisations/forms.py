@@ -8,7 +8,6 @@ from mycareer.accounts.selectors import member_units
 from mycareer.core.forms import (
     BoundedIntegerField,
     DateInput,
-    DescriptionField,
     IdChoiceField,
     MultiLineField,
     SavedOnce,
@@ -46,7 +45,7 @@ class OrganisationForm(SavedOnce, StaleEditGuard, forms.ModelForm):
         model = Organisation
         formfield_callback = bounded_formfield
         fields = [*PROFILE_FIELDS, "unit"]
-        field_classes = {"description": DescriptionField}
+        field_classes = {"description": MultiLineField}
         labels = {"unit": "Owning unit", "locations": "Locations"}
         widgets = {"description": forms.Textarea(attrs={"rows": 5})}
 
@@ -343,7 +342,7 @@ class EmployerProfileForm(StaleEditGuard, forms.ModelForm):
         model = Organisation
         formfield_callback = bounded_formfield
         fields = ["description", "logo", "website", "sector", "size", "locations"]
-        field_classes = {"description": DescriptionField}
+        field_classes = {"description": MultiLineField}
         widgets = {"description": forms.Textarea(attrs={"rows": 6})}
         labels = {"description": "About your organisation (students see this)"}
 

@@ -5,7 +5,6 @@ from django import forms
 from mycareer.accounts.models import DegreeProgramme, Unit
 from mycareer.core.forms import (
     DateInput,
-    DescriptionField,
     IdChoiceField,
     IdsChoiceField,
     MultiLineField,
@@ -48,7 +47,7 @@ class VacancyForm(SavedOnce, StaleEditGuard, forms.ModelForm):
         model = Vacancy
         formfield_callback = bounded_formfield
         fields = EDITABLE_FIELDS
-        field_classes = {"description": DescriptionField}
+        field_classes = {"description": MultiLineField}
         labels = {
             "type": "Type of vacancy",
             "remote": "Remote working possible",

@@ -83,6 +83,21 @@ def _forms(base=forms.BaseForm):
         yield from _forms(form)
 
 
+def test_a_multi_line_field_takes_at_most_its_limit_and_says_so_in_figures():
+    field = MultiLineField(required=False)
+    assert field.clean("x" * 20_000) == "x" * 20_000
+    with pytest.raises(forms.ValidationError) as refused:
+        field.clean("x" * 20_001)
+    assert refused.value.messages == [
+        "Keep it to 20,000 characters (about 3,000 words): it has 20,001."
+    ]
+    short = MultiLineField(max_length=2000)
+    with pytest.raises(forms.ValidationError, match="Keep it to 2,000 characters: it has"):
+        short.clean("x" * 2001)
+    # The box takes more, so that pasted text is not cut short without a word.
+    assert "maxlength" not in short.widget_attrs(short.widget)
+
+
 def test_every_text_box_of_every_form_keeps_newlines_only():
     list(_modules())
     ours = {form for form in _forms() if form.__module__.startswith("mycareer.")}

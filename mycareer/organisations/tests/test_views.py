@@ -555,6 +555,24 @@ def test_a_note_can_be_reached_for_correction_from_the_organisation_page(client,
 
 
 @pytest.mark.django_db
+def test_a_note_longer_than_a_text_box_takes_is_refused_in_figures_and_kept(client, persona, org):
+    """A 200,000-character call note saved; every text box of several lines takes at
+    most 20,000 characters, as the API does, and the box keeps what was pasted."""
+    client.force_login(persona("operator"))
+    url = reverse("organisations:note_create", args=[org.pk])
+    data = as_post(form_fields(client.get(url).content.decode(), containing="text"))
+    long = "Rang about the fair. " * 1200
+    data.update(kind=["call"], date=["2026-11-20"], text=[long])
+    page = client.post(url, data)
+    assert page.status_code == 200
+    body = page.content.decode()
+    said = f"Keep it to 20,000 characters (about 3,000 words): it has {len(long.strip()):,}."
+    assert said in body
+    assert long.strip() in body and 'maxlength="20000"' not in body
+    assert not Note.objects.filter(text__startswith="Rang about the fair.").exists()
+
+
+@pytest.mark.django_db
 def test_a_note_dated_1900_or_followed_up_before_it_is_refused_beside_the_field(
     client, persona, org
 ):
