@@ -23,6 +23,7 @@ from mycareer.accounts.permissions import check_perm
 from mycareer.core.locks import hold_lock
 from mycareer.core.logs import log_event
 from mycareer.core.mail import deliver
+from mycareer.mailing import selectors
 from mycareer.mailing.content import check_markdown, render_for
 from mycareer.mailing.crosspromotion import events_for
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
@@ -508,6 +509,30 @@ def unsubscribe(*, contact: Contact, purpose: str) -> EmailOptOut:
     return organisation_services.contact_opt_out(
         contact=contact, purpose=purpose, method=EmailOptOut.Method.LINK, by=None
     )
+
+
+def may_resubscribe(contact: Contact, purpose: str) -> bool:
+    """Whether the contact's own link may take them back into this kind of bulk email:
+    not an erased person, and not someone out of all bulk email (a choice the link of one
+    kind did not make, so it does not undo)."""
+    return (
+        contact.erased_at is None
+        and purpose != EmailOptOut.Purpose.ALL
+        and selectors.standing_opt_out(contact, EmailOptOut.Purpose.ALL) is None
+    )
+
+
+@transaction.atomic
+def resubscribe(*, contact: Contact, purpose: str) -> bool:
+    """The person changed their mind on their unsubscribe page: they receive this kind of
+    bulk email again, at their address (whichever record held the opt-out). Whether
+    anything changed; refused (False, nothing done) where `may_resubscribe` says no."""
+    if not may_resubscribe(contact, purpose):
+        log_event(logger, "mailing.resubscribe.refused", contact=contact.pk, purpose=purpose)
+        return False
+    organisation_services.contact_opt_in(contact=contact, purpose=purpose, by=None)
+    log_event(logger, "mailing.resubscribed", contact=contact.pk, purpose=purpose)
+    return True
 
 
 @transaction.atomic

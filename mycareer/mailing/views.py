@@ -631,7 +631,8 @@ def unsubscribe(request, token: str):
 
     A contact already out of this kind of email (by this link before, by a colleague's
     record, or out of all bulk email) is told so, and since when, instead of being asked
-    again as if the first press had done nothing.
+    again as if the first press had done nothing. Unsubscribed by mistake, they take it
+    back on the same page (`undo`), except out of all bulk email or erased.
     """
     try:
         contact_id, purpose, sample, address = read_token(token)
@@ -651,18 +652,21 @@ def unsubscribe(request, token: str):
         return render(
             request, "mailing/unsubscribe_sample.html", {"contact": contact, "label": label}
         )
+    context = {
+        "contact": contact,
+        "label": label,
+        "may_undo": services.may_resubscribe(contact, purpose),
+    }
+    undo = request.method == "POST" and request.POST.get("undo") == "yes"
+    # Unsubscribed by mistake: back in, by their own press on their own link.
+    if undo and services.resubscribe(contact=contact, purpose=purpose):
+        return render(request, "mailing/unsubscribe_undone.html", context)
     already = selectors.standing_opt_out(contact, purpose)
     if already is not None:
-        return render(
-            request,
-            "mailing/unsubscribe_done.html",
-            {"contact": contact, "label": label, "already": already},
-        )
-    if request.method == "POST":
+        return render(request, "mailing/unsubscribe_done.html", {**context, "already": already})
+    if request.method == "POST" and not undo:
         services.unsubscribe(contact=contact, purpose=purpose)
-        return render(
-            request, "mailing/unsubscribe_done.html", {"contact": contact, "label": label}
-        )
+        return render(request, "mailing/unsubscribe_done.html", context)
     return render(
         request, "mailing/unsubscribe.html", {"contact": contact, "label": label, "token": token}
     )

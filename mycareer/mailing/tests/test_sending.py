@@ -8,6 +8,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from mycareer.audit.models import AuditEntry
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.unsubscribe import make_token
 from mycareer.organisations.models import EmailOptOut
@@ -72,6 +73,39 @@ def test_unsubscribe_get_changes_nothing_and_post_opts_out(client, tagged):
     assert done.status_code == 200
     opt_out = EmailOptOut.objects.get(contact=contact)
     assert (opt_out.purpose, opt_out.method) == ("events", "link")
+
+
+@pytest.mark.django_db
+def test_unsubscribed_by_mistake_the_person_takes_it_back_on_the_same_page(client, tagged):
+    """The page said "there is nothing more to do": a press by mistake was for good."""
+    contact = tagged[0].contacts.first()
+    url = reverse("mailing:unsubscribe", args=[make_token(contact.pk, "events")])
+    done = client.post(url)
+    assert 'name="undo"' in done.text and "Receive event promotion again" in done.text
+    undone = client.post(url, {"undo": "yes"})
+    assert "will receive event promotion from the university's careers service again" in undone.text
+    assert not EmailOptOut.objects.filter(contact=contact).exists()
+    assert AuditEntry.objects.filter(action="organisations.contact.opted_in").count() == 1
+    # Pressed twice, or back and pressed again: still in, recorded once.
+    client.post(url, {"undo": "yes"})
+    assert AuditEntry.objects.filter(action="organisations.contact.opted_in").count() == 1
+    # And out again from the same page.
+    again = client.post(url)
+    assert "will no longer receive event promotion" in again.text
+    assert EmailOptOut.objects.filter(contact=contact, purpose="events").exists()
+
+
+@pytest.mark.django_db
+def test_a_link_of_one_kind_does_not_undo_an_opt_out_of_all_bulk_email(client, tagged, persona):
+    from mycareer.organisations import services as org_services
+
+    contact = tagged[0].contacts.first()
+    org_services.contact_opt_out(contact=contact, purpose="all", method="staff", by=None)
+    url = reverse("mailing:unsubscribe", args=[make_token(contact.pk, "events")])
+    page = client.get(url)
+    assert "unsubscribed from all bulk email" in page.text and 'name="undo"' not in page.text
+    client.post(url, {"undo": "yes"})
+    assert EmailOptOut.objects.filter(contact=contact, purpose="all").exists()
 
 
 @pytest.mark.django_db
