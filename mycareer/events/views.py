@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods, require_safe
@@ -567,16 +568,21 @@ def free_slots(request, pk: int):
     if request.method == "POST":
         if not event.is_draft:
             raise PermissionDenied("Move a published event from its edit page.")
+        # A refused slot comes back to the same search (its week and length are in the
+        # address the slot was pressed on), so the other slots are still there to choose.
+        search = reverse("events:free_slots", args=[event.pk])
+        if request.GET:
+            search += "?" + request.GET.urlencode()
         starts = parse_datetime(request.POST.get("starts_at", ""))
         ends = parse_datetime(request.POST.get("ends_at", ""))
         if starts is None or ends is None or timezone.is_naive(starts) or timezone.is_naive(ends):
             messages.error(request, "That slot could not be read; please choose one again.")
-            return redirect("events:free_slots", pk=event.pk)
+            return redirect(search)
         try:
             services.event_update(event=event, by=request.user, starts_at=starts, ends_at=ends)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-            return redirect("events:free_slots", pk=event.pk)
+            return redirect(search)
         when = timezone.localtime(starts)
         messages.success(request, f"{event} now starts {when:%A %-d %B, %H:%M}.")
         return redirect(event)

@@ -597,6 +597,34 @@ def test_the_event_form_asks_before_its_places_part_gives_people_places(tom, mec
 
 
 @pytest.mark.django_db
+def test_a_free_slot_before_booking_opens_is_refused_and_the_slots_stay(client, tom):
+    """Pressing a slot before the draft's booking opens was refused on a bare page: the
+    week and length typed, and the slots found, were gone and had to be found again."""
+    opens = timezone.now() + datetime.timedelta(days=10)
+    event = make_event(organiser=tom, opens_at=opens, starts_in=datetime.timedelta(days=20))
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.DRAFT)
+    client.force_login(tom)
+    week = timezone.localdate() + datetime.timedelta(days=3)
+    search = f"{reverse('events:free_slots', args=[event.pk])}?week={week:%Y-%m-%d}&duration=60"
+    slot = timezone.now() + datetime.timedelta(days=4)
+    response = client.post(
+        search,
+        {
+            "starts_at": slot.isoformat(),
+            "ends_at": (slot + datetime.timedelta(hours=1)).isoformat(),
+        },
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == search
+    body = text(response)
+    assert "Booking opens on " in body
+    assert "Least-clashing slots" in body
+    assert f'value="{week:%Y-%m-%d}"' in body
+    event.refresh_from_db()
+    assert event.starts_at > opens  # not moved
+
+
+@pytest.mark.django_db
 def test_staff_move_someone_to_another_event(client, tom, mech_event):
     other = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(days=3))
     student = make_students(1)[0]
