@@ -32,7 +32,7 @@ class BookingsConfig(AppConfig):
             events_with_a_place_of,
             people_at,
         )
-        from mycareer.bookings.services import MERGE_HANDLER, end_with_event, opening_after_start
+        from mycareer.bookings.services import MERGE_HANDLER, booking_opening, end_with_event
         from mycareer.bookings.tickets import downloaded_sequence
         from mycareer.core.registry import (
             DashboardPanel,
@@ -52,7 +52,7 @@ class BookingsConfig(AppConfig):
             register_personal_feed_source,
             register_places_source,
             register_sequence_source,
-            register_time_check,
+            register_start_bound,
         )
         from mycareer.organisations.merging import register_merge_handler
         from mycareer.organisations.timeline import register_timeline_source
@@ -106,7 +106,7 @@ class BookingsConfig(AppConfig):
         )
         register_people_source(people_at, name="bookings")
         register_sequence_source(downloaded_sequence, name="bookings")
-        register_time_check(opening_after_start, name="bookings")
+        register_start_bound(booking_opening, name="bookings")
         register_event_form_part(places_part, name="bookings")
         register_jobs(jobs.JOBS)
         register_seed(SeedStep("bookings", seed_bookings, order=60))

@@ -680,20 +680,18 @@ def _plain(value):
     return value.isoformat() if isinstance(value, datetime.datetime) else value
 
 
-def opening_after_start(event: Event) -> dict[str, str]:
-    """The events app's check of an event's new times (`events.registry`): moved to start
-    when or before its booking opens, it would never take a booking."""
+def booking_opening(event: Event) -> tuple[datetime.datetime, str] | None:
+    """The events app's bound on an event's start (`events.registry`): after its booking
+    opens, or booking would never open, as it closes when the event starts."""
     opens_at = (
         BookingSettings.objects.filter(event=event).values_list("opens_at", flat=True).first()
     )
-    if opens_at is None or opens_at < event.starts_at:
-        return {}
-    return {
-        "starts_at": (
-            f"Booking opens on {selectors.when_text(opens_at)}, and closes when the event "
-            "starts: start it later, or open booking earlier first."
-        )
-    }
+    if opens_at is None:
+        return None
+    return opens_at, (
+        f"Booking opens on {selectors.when_text(opens_at)}, and closes when the event "
+        "starts: start it later, or open booking earlier first."
+    )
 
 
 def _check_settings(settings: BookingSettings) -> None:

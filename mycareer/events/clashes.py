@@ -32,6 +32,7 @@ from django.utils import timezone
 from mycareer.accounts.models import Unit
 from mycareer.core.text import counted
 from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event
+from mycareer.events.registry import start_bounds
 from mycareer.events.units import UnitTree
 from mycareer.organisations.models import TaggedOrganisation
 
@@ -477,6 +478,8 @@ def suggest_slots(
     if duration <= datetime.timedelta(0):
         raise ValueError("The slot must last some time.")
     now = now or timezone.now()
+    # Not when another app's hold on the event forbids it (before its booking opens).
+    bounds = start_bounds(event)
     monday = week_start - datetime.timedelta(days=week_start.weekday())
     days = [monday + datetime.timedelta(days=n) for n in range(5)]
     fresh, subject = _profile_and_event(event)
@@ -489,7 +492,7 @@ def suggest_slots(
         start = timezone.make_aware(datetime.datetime.combine(day, day_start))
         closing = timezone.make_aware(datetime.datetime.combine(day, day_end))
         while start + duration <= closing:
-            if start >= now:
+            if start >= now and all(start > moment for moment, _why in bounds):
                 found = scorer.clashes(subject, start, start + duration, window_days=window_days)
                 slots.append(
                     Slot(

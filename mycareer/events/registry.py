@@ -4,6 +4,7 @@ The events app never imports bookings; bookings registers its contributions in i
 `AppConfig.ready()`.
 """
 
+import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -172,30 +173,33 @@ def sequence_for(event, person) -> int:
 
 # Moving an event ----------------------------------------------------------------------------
 
-# callable(event) -> {field: why}: what the event's new times (set, not yet saved) would
-# break of what another app holds for it
-TimeCheck = Callable[..., dict[str, str]]
+# callable(event) -> (moment, why) or None: the event must start after `moment`, for what
+# another app holds for it (booking closes when the event starts, so it must open first)
+StartBound = Callable[..., "tuple[datetime.datetime, str] | None"]
 
-_time_checks: dict[str, TimeCheck] = {}
-
-
-def register_time_check(check: TimeCheck, *, name: str) -> None:
-    """Refuse times that would break what an app holds: bookings refuses a start before
-    booking opens, since booking closes when the event starts."""
-    _time_checks[name] = check
+_start_bounds: dict[str, StartBound] = {}
 
 
-def unregister_time_check(*, name: str) -> None:
-    _time_checks.pop(name, None)
+def register_start_bound(source: StartBound, *, name: str) -> None:
+    """Say after when an event must start: bookings, after its booking opens."""
+    _start_bounds[name] = source
 
 
-def time_errors(event) -> dict[str, str]:
-    """Why the event's new times cannot be, by field; empty when nothing is broken."""
-    errors: dict[str, str] = {}
-    for check in _time_checks.values():
-        for field, why in check(event).items():
-            errors.setdefault(field, why)
-    return errors
+def unregister_start_bound(*, name: str) -> None:
+    _start_bounds.pop(name, None)
+
+
+def start_bounds(event) -> list[tuple[datetime.datetime, str]]:
+    """Each moment the event must start after, with why (one query for each app's)."""
+    return [bound for source in _start_bounds.values() if (bound := source(event))]
+
+
+def time_errors(event, bounds: list[tuple[datetime.datetime, str]] | None = None) -> dict:
+    """Why the event's new times (set, not yet saved) cannot be, by field."""
+    for moment, why in start_bounds(event) if bounds is None else bounds:
+        if event.starts_at <= moment:
+            return {"starts_at": why}
+    return {}
 
 
 # The event form ----------------------------------------------------------------------------

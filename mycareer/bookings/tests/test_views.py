@@ -625,6 +625,23 @@ def test_a_free_slot_before_booking_opens_is_refused_and_the_slots_stay(client, 
 
 
 @pytest.mark.django_db
+def test_the_free_slots_offered_start_after_booking_opens(tom):
+    """The page offered slots it then refused: those at or before the draft's opening."""
+    from mycareer.events.clashes import suggest_slots
+
+    today = timezone.localdate()
+    monday = today + datetime.timedelta(days=14 - today.weekday())
+    opens = timezone.make_aware(
+        datetime.datetime.combine(monday + datetime.timedelta(days=2), datetime.time(12))
+    )
+    event = make_event(organiser=tom, opens_at=opens, starts_in=datetime.timedelta(days=30))
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.DRAFT)
+    slots = suggest_slots(event, week_start=monday, limit=10, per_day=None)
+    assert slots and all(slot.starts_at > opens for slot in slots)
+    assert min(slot.starts_at for slot in slots) == opens + datetime.timedelta(minutes=30)
+
+
+@pytest.mark.django_db
 def test_staff_move_someone_to_another_event(client, tom, mech_event):
     other = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(days=3))
     student = make_students(1)[0]
