@@ -598,6 +598,24 @@ def test_who_opted_out_or_went_after_the_campaign_was_queued_is_not_sent_it(
 
 
 @pytest.mark.django_db
+def test_a_campaign_whose_every_message_was_stopped_does_not_read_as_sent(
+    client, tagged, make_campaign, send_now, smtp_server
+):
+    from mycareer.mailing import sending
+    from mycareer.organisations.models import Contact
+
+    campaign = make_campaign()
+    send_now(campaign)
+    for contact in Contact.objects.filter(organisation__in=tagged):
+        EmailOptOut.objects.create(contact=contact, purpose="all", method="staff")
+    totals = sending.send_campaign_batch(campaign.pk, time_budget=30, rate=0)
+    assert (totals["sent"], totals["stopped"]) == (0, 6)
+    client.force_login(campaign.sender)
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert "Sent: nothing went, every message was stopped or failed (see below)" in page
+
+
+@pytest.mark.django_db
 def test_a_key_contact_marked_after_the_campaign_was_queued_waits_for_their_owner(
     tagged, make_campaign, send_now, smtp_server, persona, cast
 ):
