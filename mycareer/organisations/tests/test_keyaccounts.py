@@ -1011,7 +1011,7 @@ def test_a_reason_of_a_few_sentences_is_asked_for_not_a_book(setup, persona, cli
     page = client.post(url, {"reason": "Y" * 2001, "proposed_engagement": "Spring panel"})
     text = page.content.decode()
     assert page.status_code == 200
-    assert "at most 2000 characters (it has 2001)" in text and "Spring panel" in text
+    assert "Keep it to 2,000 characters: it has 2,001." in text and "Spring panel" in text
     assert not LiaisonRequest.objects.filter(requester=helen).exists()
 
 
