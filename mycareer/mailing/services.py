@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -23,7 +24,6 @@ from mycareer.accounts.permissions import check_perm
 from mycareer.core.locks import hold_lock
 from mycareer.core.logs import log_event
 from mycareer.core.mail import deliver
-from mycareer.mailing import selectors
 from mycareer.mailing.content import check_markdown, render_for
 from mycareer.mailing.crosspromotion import events_for
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
@@ -511,26 +511,64 @@ def unsubscribe(*, contact: Contact, purpose: str) -> EmailOptOut:
     )
 
 
-def may_resubscribe(contact: Contact, purpose: str) -> bool:
-    """Whether the contact's own link may take them back into this kind of bulk email:
-    not an erased person, and not someone out of all bulk email (a choice the link of one
-    kind did not make, so it does not undo)."""
-    return (
-        contact.erased_at is None
-        and purpose != EmailOptOut.Purpose.ALL
-        and selectors.standing_opt_out(contact, EmailOptOut.Purpose.ALL) is None
+def _link_opt_out(contact: Contact, purpose: str, address: str) -> EmailOptOut | None:
+    """The opt-out a link may take back: of this kind, on this record, made by its
+    unsubscribe link, for the address the email went to (`address`, its digest), and the
+    only choice keeping that address out of this kind of email. None otherwise.
+
+    Not an erased person's; not when any other choice keeps them out (all bulk email, an
+    opt-out staff recorded, another record's, one kept after a record went): whoever
+    holds a forwarded email may press the link, and must not undo what the person said
+    another way. Not from a link made before links named their address, nor when the
+    record holds another address now (a successor in the role).
+    """
+    if (
+        contact.erased_at is not None
+        or purpose == EmailOptOut.Purpose.ALL
+        or not address
+        or not contact.email
+        or optouts.address_digest(contact.email) != address
+    ):
+        return None
+    own = EmailOptOut.objects.filter(
+        contact=contact, purpose=purpose, method=EmailOptOut.Method.LINK
+    ).first()
+    if own is None:
+        return None
+    others = (
+        EmailOptOut.objects.annotate(address=Lower("contact__email"))
+        .filter(
+            Q(contact=contact) | Q(address=contact.email.strip().lower()),
+            purpose__in=EmailOptOut.keeping_out(purpose),
+        )
+        .exclude(pk=own.pk)
     )
+    if others.exists() or optouts.kept_opt_out(address, purpose) is not None:
+        return None
+    return own
+
+
+def may_resubscribe(contact: Contact, purpose: str, address: str) -> bool:
+    """Whether the unsubscribe page offers to take the press back (`_link_opt_out`)."""
+    return _link_opt_out(contact, purpose, address) is not None
 
 
 @transaction.atomic
-def resubscribe(*, contact: Contact, purpose: str) -> bool:
-    """The person changed their mind on their unsubscribe page: they receive this kind of
-    bulk email again, at their address (whichever record held the opt-out). Whether
-    anything changed; refused (False, nothing done) where `may_resubscribe` says no."""
-    if not may_resubscribe(contact, purpose):
+def resubscribe(*, contact: Contact, purpose: str, address: str) -> bool:
+    """The person changed their mind on their unsubscribe page: the opt-out their link made
+    is taken back, and they receive this kind of bulk email again. False, and nothing
+    done, where only that opt-out may not be taken back (`_link_opt_out`)."""
+    own = _link_opt_out(contact, purpose, address)
+    if own is None:
         log_event(logger, "mailing.resubscribe.refused", contact=contact.pk, purpose=purpose)
         return False
-    organisation_services.contact_opt_in(contact=contact, purpose=purpose, by=None)
+    own.delete()
+    audit.log(
+        contact,
+        "organisations.contact.opted_in",
+        by=None,
+        data={"purpose": purpose, "method": EmailOptOut.Method.LINK},
+    )
     log_event(logger, "mailing.resubscribed", contact=contact.pk, purpose=purpose)
     return True
 

@@ -652,21 +652,30 @@ def unsubscribe(request, token: str):
         return render(
             request, "mailing/unsubscribe_sample.html", {"contact": contact, "label": label}
         )
-    context = {
-        "contact": contact,
-        "label": label,
-        "may_undo": services.may_resubscribe(contact, purpose),
-    }
+    context = {"contact": contact, "label": label}
+
+    def done(**already):
+        # Offered only where this link's own press may be taken back (`may_resubscribe`).
+        may_undo = services.may_resubscribe(contact, purpose, address)
+        return render(
+            request,
+            "mailing/unsubscribe_done.html",
+            {**context, "may_undo": may_undo, **already},
+        )
+
     undo = request.method == "POST" and request.POST.get("undo") == "yes"
     # Unsubscribed by mistake: back in, by their own press on their own link.
-    if undo and services.resubscribe(contact=contact, purpose=purpose):
+    if undo and services.resubscribe(contact=contact, purpose=purpose, address=address):
         return render(request, "mailing/unsubscribe_undone.html", context)
     already = selectors.standing_opt_out(contact, purpose)
     if already is not None:
-        return render(request, "mailing/unsubscribe_done.html", {**context, "already": already})
-    if request.method == "POST" and not undo:
+        return done(already=already)
+    if undo:
+        # Pressed twice, or back and pressed again: in already.
+        return render(request, "mailing/unsubscribe_undone.html", context)
+    if request.method == "POST":
         services.unsubscribe(contact=contact, purpose=purpose)
-        return render(request, "mailing/unsubscribe_done.html", context)
+        return done()
     return render(
         request, "mailing/unsubscribe.html", {"contact": contact, "label": label, "token": token}
     )

@@ -79,7 +79,8 @@ def test_unsubscribe_get_changes_nothing_and_post_opts_out(client, tagged):
 def test_unsubscribed_by_mistake_the_person_takes_it_back_on_the_same_page(client, tagged):
     """The page said "there is nothing more to do": a press by mistake was for good."""
     contact = tagged[0].contacts.first()
-    url = reverse("mailing:unsubscribe", args=[make_token(contact.pk, "events")])
+    token = make_token(contact.pk, "events", address=contact.email)
+    url = reverse("mailing:unsubscribe", args=[token])
     done = client.post(url)
     assert 'name="undo"' in done.text and "Receive event promotion again" in done.text
     undone = client.post(url, {"undo": "yes"})
@@ -87,7 +88,8 @@ def test_unsubscribed_by_mistake_the_person_takes_it_back_on_the_same_page(clien
     assert not EmailOptOut.objects.filter(contact=contact).exists()
     assert AuditEntry.objects.filter(action="organisations.contact.opted_in").count() == 1
     # Pressed twice, or back and pressed again: still in, recorded once.
-    client.post(url, {"undo": "yes"})
+    twice = client.post(url, {"undo": "yes"})
+    assert "will receive event promotion from the university's careers service again" in twice.text
     assert AuditEntry.objects.filter(action="organisations.contact.opted_in").count() == 1
     # And out again from the same page.
     again = client.post(url)
@@ -96,16 +98,41 @@ def test_unsubscribed_by_mistake_the_person_takes_it_back_on_the_same_page(clien
 
 
 @pytest.mark.django_db
-def test_a_link_of_one_kind_does_not_undo_an_opt_out_of_all_bulk_email(client, tagged, persona):
+def test_a_link_takes_back_only_the_opt_out_it_made(client, tagged, persona):
+    """Whoever holds a forwarded email may press its link: it must not undo what the
+    person said another way (to staff, of all bulk email, through another record), nor
+    a successor's choice through an old link that did not name its address."""
     from mycareer.organisations import services as org_services
+    from mycareer.organisations.models import Contact
 
     contact = tagged[0].contacts.first()
-    org_services.contact_opt_out(contact=contact, purpose="all", method="staff", by=None)
-    url = reverse("mailing:unsubscribe", args=[make_token(contact.pk, "events")])
-    page = client.get(url)
-    assert "unsubscribed from all bulk email" in page.text and 'name="undo"' not in page.text
-    client.post(url, {"undo": "yes"})
-    assert EmailOptOut.objects.filter(contact=contact, purpose="all").exists()
+    token = make_token(contact.pk, "events", address=contact.email)
+    url = reverse("mailing:unsubscribe", args=[token])
+
+    def offered_and_undone(path=url) -> tuple[bool, bool]:
+        offered = 'name="undo"' in client.get(path).text
+        client.post(path, {"undo": "yes"})
+        return offered, not EmailOptOut.objects.filter(contact__email=contact.email).exists()
+
+    # Out of all bulk email, or of this kind on staff's record: not the link's to undo.
+    for purpose in ("all", "events"):
+        org_services.contact_opt_out(contact=contact, purpose=purpose, method="staff", by=None)
+        assert offered_and_undone() == (False, False)
+        EmailOptOut.objects.filter(contact=contact).delete()
+    # The same address on another record, opted out there: still out.
+    other = org_services.contact_create(
+        organisation=tagged[1], by=persona("operator"), full_name="Same Person", email=contact.email
+    )
+    client.post(url)  # this record's own press, by its link
+    org_services.contact_opt_out(contact=other, purpose="events", method="staff", by=None)
+    assert offered_and_undone() == (False, False)
+    EmailOptOut.objects.filter(contact=other).delete()
+    # An old link that named no address, after the record went to someone else.
+    Contact.objects.filter(pk=contact.pk).update(email="successor@aurora.example.com")
+    contact.refresh_from_db()
+    old = reverse("mailing:unsubscribe", args=[make_token(contact.pk, "events")])
+    org_services.contact_opt_out(contact=contact, purpose="events", method="link", by=None)
+    assert offered_and_undone(old) == (False, False)
 
 
 @pytest.mark.django_db
