@@ -42,6 +42,7 @@ from mycareer.core.mail import deliver
 from mycareer.mailing import crosspromotion
 from mycareer.mailing.content import render_for
 from mycareer.mailing.models import Campaign, OutboxMessage
+from mycareer.mailing.recipients import address_facts
 from mycareer.mailing.unsubscribe import unsubscribe_mailto, unsubscribe_url
 from mycareer.organisations.keyaccounts import agreed_links, key_contact_exclusion
 from mycareer.organisations.models import EmailOptOut, KeyContact, Organisation
@@ -147,9 +148,13 @@ def _claim(campaign_id: int, size: int, token: str) -> list[OutboxMessage]:
             claim_token=token,
             claim_expires_at=now + lease(),
         )
+    return _with_contacts(OutboxMessage.objects.filter(pk__in=ids, claim_token=token))
+
+
+def _with_contacts(rows) -> list[OutboxMessage]:
+    """Rows as sending reads them: each contact, its organisation and key-contact links."""
     return list(
-        OutboxMessage.objects.filter(pk__in=ids, claim_token=token)
-        .select_related("contact__organisation")
+        rows.select_related("contact__organisation")
         .prefetch_related(
             Prefetch(
                 "contact__key_links",
@@ -171,7 +176,18 @@ def _renew(token: str) -> None:
 
 def _still_sending(row: OutboxMessage, token: str) -> bool:
     """Whether this worker still holds `row` and its campaign is still sending."""
-    return _held(token).filter(pk=row.pk, campaign__status=Campaign.Status.SENDING).exists()
+    return _now_held(row, token) is not None
+
+
+def _now_held(row: OutboxMessage, token: str) -> tuple[str, int | None] | None:
+    """The row's address and contact as they are now, if this worker still holds it and
+    its campaign is still sending (an erasure rewrites the address; a deletion the contact)."""
+    return (
+        _held(token)
+        .filter(pk=row.pk, campaign__status=Campaign.Status.SENDING)
+        .values_list("email", "contact_id")
+        .first()
+    )
 
 
 def _release(token: str, campaign_id: int) -> None:
@@ -210,6 +226,7 @@ def _mark_sent(row: OutboxMessage, token: str) -> bool:
 
 
 ERASED_ADDRESS = "@erased.invalid"
+GONE = "their record was deleted or erased after the email was queued"
 
 
 def _stopped(rows: list[OutboxMessage], campaign: Campaign) -> dict[int, str]:
@@ -220,10 +237,13 @@ def _stopped(rows: list[OutboxMessage], campaign: Campaign) -> dict[int, str]:
     the sender does not have (any more).
 
     A campaign can send for hours after it is queued (retries, a mail server that is
-    down), and an opt-out is honoured at once. Checked for each batch: three queries.
+    down), and an opt-out is honoured at once. Checked at each heartbeat for the rows of
+    the batch still to go, as the queueing checked them: the address's every record
+    counts for bounces and key contacts (`recipients.address_facts`).
     """
     keeping_out = EmailOptOut.keeping_out(campaign.purpose)
     by_address = opt_outs_by_address(row.email for row in rows)
+    facts = address_facts({row.email.lower() for row in rows if row.email}, campaign.sender)
     by_record = set(
         EmailOptOut.objects.filter(
             contact_id__in=[row.contact_id for row in rows if row.contact_id],
@@ -234,18 +254,18 @@ def _stopped(rows: list[OutboxMessage], campaign: Campaign) -> dict[int, str]:
     agreed = agreed_links(campaign.sender, links)
     stopped = {}
     for row in rows:
-        contact = row.contact
-        if contact is None or row.email.lower().endswith(ERASED_ADDRESS):
-            stopped[row.pk] = "their record was deleted or erased after the email was queued"
-        elif row.contact_id in by_record or by_address.get(row.email.lower(), set()) & keeping_out:
+        contact, email = row.contact, row.email.lower()
+        if contact is None or email.endswith(ERASED_ADDRESS):
+            stopped[row.pk] = GONE
+        elif row.contact_id in by_record or by_address.get(email, set()) & keeping_out:
             stopped[row.pk] = "they opted out of this kind of email after it was queued"
-        elif contact.email_bounced_at:
+        elif contact.email_bounced_at or email in facts.bounced:
             stopped[row.pk] = "their address bounced an email after this one was queued"
         elif contact.organisation.status != Organisation.Status.ACTIVE:
             stopped[row.pk] = "their organisation stopped being active after it was queued"
         elif exclusion := key_contact_exclusion(
             contact=contact, sender=campaign.sender, agreed=agreed
-        ):
+        ) or facts.protected.get(email):
             stopped[row.pk] = f"{exclusion} when it was to be sent"
     return stopped
 
@@ -377,7 +397,7 @@ class Unreachable(Exception):
 
 def _send_rows(rows, *, campaign, events, token, connection, interval, budget_ends) -> dict:
     counts = {"sent": 0, "failed": 0, "lost": 0, "stopped": 0}
-    stopped = _stopped(rows, campaign)
+    stopped: dict[int, str] = {}
     last_beat = 0.0
     # Well within a lease, so the watchdog never takes a living chain for a dead one, and
     # no claim runs out while its worker is alive: a claim renewed at one beat must last
@@ -385,21 +405,31 @@ def _send_rows(rows, *, campaign, events, token, connection, interval, budget_en
     # sending), and the lease is those two timeouts and 30 s.
     beat_every = min(HEARTBEAT_EVERY, lease().total_seconds() / 6)
     try:
-        for row in rows:
+        for index, row in enumerate(rows):
             if time.monotonic() - last_beat > beat_every:
                 Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now())
                 _renew(token)
+                # Who must not be sent it after all, read again for the rows still to go:
+                # an opt-out made while the batch goes is honoured within a beat.
+                ids = [later.pk for later in rows[index:]]
+                stopped = _stopped(
+                    _with_contacts(OutboxMessage.objects.filter(pk__in=ids)), campaign
+                )
                 last_beat = time.monotonic()
             # Checked for each message, a read, where renewing the batch's claims before
             # each was a write of up to 25 rows.
-            if not _still_sending(row, token):
+            now_held = _now_held(row, token)
+            if now_held is None:
                 if not Campaign.objects.filter(
                     pk=campaign.pk, status=Campaign.Status.SENDING
                 ).exists():
                     break  # cancelled: the rows still held are dropped on release
                 counts["lost"] += 1
                 continue
-            if reason := stopped.get(row.pk):
+            email, contact_id = now_held
+            # Erased or deleted since the last beat: its address is gone now, or its record.
+            gone = contact_id is None or email.lower().endswith(ERASED_ADDRESS)
+            if reason := GONE if gone else stopped.get(row.pk):
                 counts["stopped"] += _mark_stopped(row, token, reason)
                 continue
             tick = time.monotonic()

@@ -1,6 +1,7 @@
 """Sending through a real SMTP server, unsubscribe, retries and the sending chain."""
 
 import datetime
+import time
 
 import pytest
 import time_machine
@@ -622,6 +623,82 @@ def test_who_opted_out_or_went_after_the_campaign_was_queued_is_not_sent_it(
     page = client.get(campaign.get_absolute_url()).content.decode()
     assert '<span data-field="stopped">5</span> stopped, of 6.' in page
     assert f"p0{aurora}: they opted out of this kind of email after it was queued" in page
+
+
+@pytest.mark.django_db
+def test_the_same_address_on_another_record_bounced_or_protected_since_is_stopped(
+    tagged, make_campaign, send_now, smtp_server, persona, cast
+):
+    """The queueing counts every record of an address (a group's second record); the
+    check as it went counted only the row's own, and emailed a key contact of Tom's."""
+    from mycareer.mailing import sending
+    from mycareer.organisations import keyaccounts
+    from mycareer.organisations import services as org_services
+    from mycareer.organisations.models import Contact
+
+    campaign = make_campaign()
+    send_now(campaign)
+    operator = persona("operator")
+    elsewhere = org_services.organisation_create(
+        by=operator, name="Other Co", confirm_duplicates=True
+    )
+    bounced, protected = "p0@aurora.example.com", "p1@aurora.example.com"
+    for email in (bounced, protected):
+        org_services.contact_create(
+            organisation=elsewhere, by=operator, full_name="Same Person", email=email
+        )
+    Contact.objects.filter(organisation=elsewhere, email=bounced).update(
+        email_bounced_at=timezone.now()
+    )
+    account = keyaccounts.key_account_create(
+        organisation=elsewhere, operator=operator, unit=cast["units"]["mech"], by=persona("admin")
+    )
+    keyaccounts.key_contact_mark(
+        account=account,
+        contact=Contact.objects.get(organisation=elsewhere, email=protected),
+        guidance="",
+        by=operator,
+    )
+    totals = sending.send_campaign_batch(campaign.pk, time_budget=30, rate=0)
+    assert (totals["sent"], totals["stopped"]) == (4, 2)
+    why = dict(campaign.messages.filter(status="stopped").values_list("email", "error"))
+    assert why[bounced] == "their address bounced an email after this one was queued"
+    assert why[protected].startswith("excluded: the same address is a key contact of Tom Bennett")
+
+
+@pytest.mark.django_db
+def test_an_opt_out_or_an_erasure_while_the_batch_goes_is_honoured(
+    tagged, make_campaign, send_now, smtp_server, monkeypatch, settings
+):
+    """The check ran once for a batch of up to 25, which with pauses and timeouts can take
+    minutes: an opt-out, or an erasure, made meanwhile was not honoured for the rest."""
+    from mycareer.mailing import sending
+    from mycareer.mailing import services as mailing_services
+    from mycareer.organisations.models import Contact
+
+    settings.MYCAREER = {**settings.MYCAREER, "OUTBOX_LEASE_SECONDS": 1}  # a beat each 1/6 s
+    campaign = make_campaign()
+    send_now(campaign)
+    first, second, third, *_ = campaign.messages.order_by("pk")
+    deliver = sending.deliver
+
+    def then_they_leave(message, **kwargs):
+        deliver(message, **kwargs)
+        if message.to == [first.email]:
+            contact = Contact.objects.get(pk=second.contact_id)
+            mailing_services.unsubscribe(contact=contact, purpose="events")
+            OutboxMessage.objects.filter(pk=third.pk).update(email="erased-1@erased.invalid")
+            time.sleep(0.3)  # the next beat reads the opt-out again
+
+    monkeypatch.setattr(sending, "deliver", then_they_leave)
+    sending.send_campaign_batch(campaign.pk, time_budget=30, rate=0)
+    states = dict(campaign.messages.values_list("pk", "status"))
+    assert (states[first.pk], states[second.pk], states[third.pk]) == (
+        "sent",
+        "stopped",
+        "stopped",
+    )
+    assert OutboxMessage.objects.get(pk=third.pk).error == sending.GONE
 
 
 @pytest.mark.django_db
