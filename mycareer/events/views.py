@@ -410,7 +410,9 @@ def edit(request, pk: int):
                     event=event,
                     by=request.user,
                     override_reason=form.cleaned_data["override_reason"],
-                    form_parts_follow=True,
+                    # Parts sent with the form check the new times with their own new
+                    # values; a page without them (a script, an older page) is checked here.
+                    form_parts_follow=all(part_form.is_bound for _, part_form in parts),
                     **form.service_kwargs(),
                 )
                 parts_changed, sentences = _save_parts(parts, event=event, by=request.user)

@@ -625,6 +625,33 @@ def test_a_free_slot_before_booking_opens_is_refused_and_the_slots_stay(client, 
 
 
 @pytest.mark.django_db
+def test_an_edit_page_sent_without_its_places_still_keeps_the_start_after_booking_opens(
+    client, tom
+):
+    """The form left the check to its places part, which a page without those fields (a
+    script, an older page) does not bind: the event moved before its booking opened."""
+    opens = timezone.now() + datetime.timedelta(days=10)
+    event = make_event(organiser=tom, opens_at=opens, starts_in=datetime.timedelta(days=20))
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.DRAFT)
+    client.force_login(tom)
+    edit = reverse("events:edit", args=[event.pk])
+    data = {
+        name: value
+        for name, value in as_post(form_fields(text(client.get(edit)), containing="title")).items()
+        if not name.startswith("places-")
+    }
+    start = timezone.localtime(timezone.now() + datetime.timedelta(days=5))
+    data.update(
+        starts_at=[f"{start:%Y-%m-%dT%H:%M}"],
+        ends_at=[f"{start + datetime.timedelta(hours=1):%Y-%m-%dT%H:%M}"],
+    )
+    page = text(client.post(edit, data))
+    assert "Booking opens on " in page
+    event.refresh_from_db()
+    assert event.starts_at > opens
+
+
+@pytest.mark.django_db
 def test_the_free_slots_offered_start_after_booking_opens(tom):
     """The page offered slots it then refused: those at or before the draft's opening."""
     from mycareer.events.clashes import suggest_slots
