@@ -10,6 +10,7 @@ from mycareer.accounts.notifications import notification_kinds
 from mycareer.accounts.selectors import staff_named
 from mycareer.accounts.services import training_session_check_start
 from mycareer.core.forms import (
+    DESCRIPTION_MAX_LENGTH,
     BoundedIntegerField,
     IdsChoiceField,
     LocalDateTimeInput,
@@ -149,7 +150,8 @@ class AttendanceForm(forms.Form):
 class TermsPublishForm(forms.Form):
     version = SingleLineField(label="Version number", max_length=20)
     title = SingleLineField(label="Title", max_length=200)
-    body = MultiLineField(label="Text of the terms")
+    # Terms of use run longer than a description: the longest text box takes ten times as much.
+    body = MultiLineField(label="Text of the terms", max_length=10 * DESCRIPTION_MAX_LENGTH)
 
 
 class TermsConfirmForm(forms.Form):

@@ -30,9 +30,10 @@ from django.utils import timezone
 from mycareer import audit
 from mycareer.accounts.models import User
 from mycareer.core import tables
+from mycareer.core.forms import DESCRIPTION_MAX_LENGTH
 from mycareer.core.logs import log_event, logged_job
 from mycareer.core.tables import Column, ImportFileError, Limits
-from mycareer.core.text import single_line
+from mycareer.core.text import newlines_only, single_line
 from mycareer.core.validators import validate_phone
 from mycareer.organisations import services
 from mycareer.organisations.matching import domain_from_url, name_key
@@ -394,7 +395,13 @@ def _check_row(values: dict[str, str], sectors: dict, sizes: dict) -> tuple[dict
             problems.append(f"“{size}” is not a size MyCareer knows (see the import page).")
     clean["locations"] = values.get("locations", "")
     _too_long(clean["locations"], Organisation, "locations", "Locations", problems)
-    clean["description"] = values.get("description", "")
+    clean["description"] = newlines_only(values.get("description", ""))
+    if len(clean["description"]) > DESCRIPTION_MAX_LENGTH:
+        # The edit page takes no more: imported longer, the record could not be saved there.
+        problems.append(
+            f"The description is {len(clean['description']):,} characters: keep it to "
+            f"{DESCRIPTION_MAX_LENGTH:,}."
+        )
     tags = [t.strip() for t in re.split(r"[;|]", values.get("tags", "")) if t.strip()]
     for tag in tags:
         if len(tag) > 100:

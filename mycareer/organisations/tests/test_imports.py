@@ -221,6 +221,20 @@ def test_every_bad_row_is_reported_with_its_reason(cast):
 
 
 @pytest.mark.django_db
+def test_a_description_longer_than_the_edit_page_takes_is_a_row_to_correct():
+    """Imported longer than 20,000 characters, a record could not then be saved from its
+    own edit page, even to change its website."""
+    rows = [
+        row("Long Winded Ltd", description="Words. " * 3000),
+        row("Just Right Ltd", description="x" * 20_000),
+    ]
+    plan = imports.plan_import(data=csv_bytes(rows), filename="long.csv")
+    [problem] = plan.problems
+    assert problem.row == 2
+    assert "The description is 20,999 characters: keep it to 20,000." in problem.message
+
+
+@pytest.mark.django_db
 def test_a_phone_the_contact_form_refuses_is_reported_at_the_check_not_at_the_import():
     # The check said "rows to correct: 0"; the import then failed on the phone and the
     # page still offered "Import now", which failed again.
