@@ -35,7 +35,8 @@ def administrators() -> list[User]:
 
 
 def training_sessions_upcoming() -> QuerySet[TrainingSession]:
-    return _sessions().filter(ends_at__gte=timezone.now())
+    # Counting places groups the query, and a grouped query drops Meta.ordering.
+    return _sessions().filter(ends_at__gte=timezone.now()).order_by("starts_at")
 
 
 def _sessions() -> QuerySet[TrainingSession]:

@@ -14,6 +14,7 @@ from mycareer.accounts.permissions import (
     current_terms,
     staff_bound_by_terms,
 )
+from mycareer.accounts.tests.factories import TrainingSessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +66,10 @@ def test_the_access_list_page_shows_expired_training_and_unaccepted_terms(client
     body = response.content.decode()
     assert f"Expired {expired:%-d %b %Y}" in body
     assert "Not accepted" in body
+
+
+def test_upcoming_training_sessions_come_soonest_first_whatever_order_they_were_scheduled(db):
+    now = timezone.now()
+    later = TrainingSessionFactory(starts_at=now + datetime.timedelta(days=40))
+    sooner = TrainingSessionFactory(starts_at=now + datetime.timedelta(days=2))
+    assert list(selectors.training_sessions_upcoming()) == [sooner, later]
