@@ -173,7 +173,7 @@ def feedback_detail(request, pk: int):
     can_triage = request.user.has_perm("usergroup.triage_feedback")
     triage_form = TriageForm(
         request.POST if request.POST.get("do") == "triage" else None,
-        initial={"status": feedback.status},
+        initial={"status": feedback.status, "duplicate_of": feedback.duplicate_of_id},
     )
     triage_form.fields["duplicate_of"].queryset = Feedback.objects.exclude(pk=pk)
     comment_form = CommentForm(request.POST if request.POST.get("do") == "comment" else None)

@@ -127,6 +127,20 @@ def test_triage_that_changes_nothing_writes_and_records_nothing(client, persona)
     ]
 
 
+def test_a_duplicate_saved_unchanged_from_its_page_stays_a_duplicate(client, persona):
+    admin = persona("admin")
+    original = services.feedback_log(by=persona("viewer"), kind="fault", title="A", description="B")
+    item = services.feedback_log(by=persona("viewer"), kind="fault", title="C", description="D")
+    services.feedback_triage(feedback=item, status="duplicate", duplicate_of=original, by=admin)
+    client.force_login(admin)
+    form = client.get(item.get_absolute_url()).context["triage_form"]
+    unchanged = {"do": "triage", "comment": ""}
+    unchanged |= {name: form[name].value() or "" for name in ("status", "duplicate_of")}
+    response = client.post(item.get_absolute_url(), unchanged, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Nothing was changed."]
+    assert Feedback.objects.get(pk=item.pk).duplicate_of == original
+
+
 def test_votes_count_once_and_the_board_sorts_by_votes(client, persona):
     first = services.feedback_log(
         by=persona("viewer"), kind="improvement", title="Popular", description="x"
