@@ -3,6 +3,7 @@
 import datetime
 import functools
 import logging
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -214,13 +215,22 @@ def _completion_dates(course: TrainingCourse, completed_on: datetime.date):
     return completed_on, completed_on + datetime.timedelta(days=course.valid_days)
 
 
+class AttendanceRecorded(NamedTuple):
+    """A session's records after recording attendance, and how many it changed."""
+
+    records: list[TrainingRecord]
+    changed: int
+
+
 @transaction.atomic
 def training_attendance_record(
     *, session: TrainingSession, attended: list[User], by: User | None
-) -> list[TrainingRecord]:
+) -> AttendanceRecorded:
     """Record who attended a session: they complete the course; other bookings are absent.
 
     Someone who attended without booking is added to the session as they are recorded.
+    A record already as recorded is left as it is, with who recorded it: the same ticks
+    sent again change nothing.
 
     Refused before the session starts: a tick there made a person an operator for a
     course they had not yet taken, and marked the others absent from it.
@@ -238,6 +248,7 @@ def training_attendance_record(
         session.course, timezone.localtime(session.starts_at).date()
     )
     records = []
+    changed = 0
     # Someone who came without booking (an ad-hoc session) gets a record here, and then
     # completes the course like everyone booked.
     unbooked = set()
@@ -250,16 +261,20 @@ def training_attendance_record(
     for record in (
         TrainingRecord.objects.select_for_update().filter(session=session).select_related("user")
     ):
-        before = record.status
+        before = (record.status, record.completed_on, record.expires_on)
         if record.user_id in attended_ids:
             record.status = TrainingRecord.Status.COMPLETED
             record.completed_on, record.expires_on = completed_on, expires_on
         else:
             record.status = TrainingRecord.Status.ABSENT
             record.completed_on = record.expires_on = None
+        if before == (record.status, record.completed_on, record.expires_on):
+            records.append(record)
+            continue
+        changed += 1
         record.recorded_by = by
         record.save()
-        if before != record.status:
+        if before[0] != record.status:
             audit.log(
                 record,
                 "accounts.training.recorded",
@@ -274,9 +289,10 @@ def training_attendance_record(
             )
         forget_access(record.user)
         records.append(record)
-    session.attendance_recorded_at = timezone.now()
-    session.save(update_fields=["attendance_recorded_at"])
-    return records
+    if changed or session.attendance_recorded_at is None:
+        session.attendance_recorded_at = timezone.now()
+        session.save(update_fields=["attendance_recorded_at"])
+    return AttendanceRecorded(records, changed)
 
 
 @transaction.atomic

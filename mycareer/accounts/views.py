@@ -389,11 +389,15 @@ def training_session(request, pk: int):
                 messages.success(request, "Your place is cancelled.")
                 return redirect(session)
             if do == "attendance" and form is not None and form.is_valid():
-                records = services.training_attendance_record(
+                recorded = services.training_attendance_record(
                     session=session, attended=form.attendees(), by=request.user
                 )
-                done = sum(r.status == TrainingRecord.Status.COMPLETED for r in records)
-                messages.success(request, f"Attendance recorded: {done} completed the course.")
+                done = sum(r.status == TrainingRecord.Status.COMPLETED for r in recorded.records)
+                saved(
+                    request,
+                    recorded.changed,
+                    f"Attendance recorded: {done} completed the course.",
+                )
                 return redirect(session)
             if do == "attendance" and form is None:
                 raise Http404

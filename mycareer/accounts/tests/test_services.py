@@ -68,16 +68,26 @@ def test_recording_attendance_completes_the_course_for_a_year(persona, cast):
         session=session, status=TrainingRecord.Status.COMPLETED
     ).exists()
     with time_machine.travel(start + datetime.timedelta(hours=1)):
-        records = services.training_attendance_record(
+        recorded = services.training_attendance_record(
             session=session, attended=[untrained], by=admin
         )
-    by_user = {r.user: r for r in records}
+    by_user = {r.user: r for r in recorded.records}
+    assert recorded.changed == 2
     day = timezone.localtime(start).date()
     assert by_user[untrained].status == TrainingRecord.Status.COMPLETED
     assert by_user[untrained].expires_on == day + datetime.timedelta(days=365)
     assert by_user[viewer].status == TrainingRecord.Status.ABSENT
     assert compute_access(untrained, today=day).can(Action.EDIT)
     assert AuditEntry.objects.filter(action="accounts.training.recorded", person=untrained).exists()
+    # The same ticks sent again, by someone else, change nothing: not even who recorded it.
+    entries = AuditEntry.objects.filter(action="accounts.training.recorded").count()
+    with time_machine.travel(start + datetime.timedelta(hours=3)):
+        again = services.training_attendance_record(
+            session=session, attended=[untrained], by=persona("manager")
+        )
+    assert again.changed == 0
+    assert {r.recorded_by for r in TrainingRecord.objects.filter(session=session)} == {admin}
+    assert AuditEntry.objects.filter(action="accounts.training.recorded").count() == entries
 
 
 @pytest.mark.django_db
