@@ -155,7 +155,8 @@ def feedback_triage(
     """Move a fault or request on (accepted, declined, duplicate, done), with a comment.
 
     Returns whether it did anything: the same status (and duplicate) with no comment
-    writes, records and emails nothing.
+    writes, records and emails nothing. The person who logged it is emailed a new
+    status or a comment.
     """
     check_perm(by, "usergroup.triage_feedback")
     if status not in Feedback.Status.values:
@@ -179,7 +180,8 @@ def feedback_triage(
         by=by,
         data={"from": previous, "to": status, "comment": comment},
     )
-    if status != previous:
+    if status != previous or comment.strip():
+        # The comment box is "for the person who logged it": they are told of it too.
         transaction.on_commit(lambda: email_feedback_triaged.enqueue(feedback.pk, by.pk))
     return True
 

@@ -92,6 +92,26 @@ def test_anyone_on_staff_logs_a_fault_and_the_group_triages_it(client, persona):
     assert item.comments.get().text == "We will fix it"
 
 
+def test_a_comment_without_a_new_status_reaches_the_person_who_logged_it(
+    persona, django_capture_on_commit_callbacks
+):
+    """The box is labelled "Comment for the person who logged it", and they were emailed
+    only when the status changed."""
+    from django_tasks_db.models import DBTaskResult
+
+    item = services.feedback_log(by=persona("viewer"), kind="fault", title="A", description="B")
+    admin = persona("admin")
+    services.feedback_triage(feedback=item, status="accepted", by=admin)
+    emails = DBTaskResult.objects.filter(task_path__endswith="email_feedback_triaged")
+    before = emails.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.feedback_triage(feedback=item, status="accepted", by=admin, comment="Next week")
+    assert emails.count() == before + 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.feedback_triage(feedback=item, status="accepted", by=admin)  # nothing new
+    assert emails.count() == before + 1
+
+
 def test_a_duplicate_must_say_of_what(persona):
     item = services.feedback_log(by=persona("viewer"), kind="fault", title="A", description="B")
     with pytest.raises(ValidationError):
