@@ -329,7 +329,10 @@ class OpeningDecisionForm(forms.Form):
         widget=forms.RadioSelect,
     )
     comment = MultiLineField(
-        label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label="Comment",
+        required=False,
+        help_text="Needed if you decline: the organiser reads why.",
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

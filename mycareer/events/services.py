@@ -571,6 +571,10 @@ def event_cancel(
 
 # Opening an event to other units -------------------------------------------------------
 
+DECLINE_NEEDS_A_REASON = (
+    "Say why you decline: the organiser reads it with your answer, and can ask again when it suits."
+)
+
 
 def opening_refusal(event: Event) -> str | None:
     """Why the event is not opened to more students now, or None: booking closes when it
@@ -622,7 +626,13 @@ def opening_request_create(
 def opening_request_decide(
     *, request: OpeningRequest, accept: bool, by: User, comment: str = ""
 ) -> OpeningRequest:
-    """Accept (the unit joins the audience) or decline a request to open an event."""
+    """Accept (the unit joins the audience) or decline a request to open an event.
+
+    A decline needs a reason (`comment`): the organiser reads it in the email and on the
+    request's page, rather than a bare "no" to guess at.
+    """
+    if not accept and not comment.strip():
+        raise ValidationError({"comment": DECLINE_NEEDS_A_REASON})
     request = (
         OpeningRequest.objects.select_for_update()
         .select_related("event", "unit")

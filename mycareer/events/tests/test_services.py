@@ -375,7 +375,7 @@ def test_opening_an_event_to_another_faculty(tom, persona, monday):
     assert unit("ahc") in event.audience.units.all()
     assert selectors.can_see_event(history_student, event)
     with pytest.raises(ValidationError, match="already answered"):
-        services.opening_request_decide(request=request, accept=False, by=rachel)
+        services.opening_request_decide(request=request, accept=False, by=rachel, comment="No")
     assert actions(event)[-2:] == ["events.opening.requested", "events.opening.accepted"]
 
 
@@ -411,7 +411,9 @@ def test_a_request_made_before_the_start_is_not_accepted_after_it(tom, persona, 
     assert request.status == OpeningRequest.Status.PENDING
     assert unit("ahc") not in event.audience.units.all()
     # Declining it is still an answer.
-    services.opening_request_decide(request=request, accept=False, by=persona("expiring"))
+    services.opening_request_decide(
+        request=request, accept=False, by=persona("expiring"), comment="Too late now"
+    )
     request.refresh_from_db()
     assert request.status == OpeningRequest.Status.DECLINED
 
@@ -420,10 +422,26 @@ def test_a_request_made_before_the_start_is_not_accepted_after_it(tom, persona, 
 def test_a_declined_opening_changes_nobodys_calendar(tom, persona, monday):
     event = make_event(by=tom, title="Closed", starts_at=at(monday, 10), publish=True)
     request = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
-    services.opening_request_decide(request=request, accept=False, by=persona("mailer"))
+    services.opening_request_decide(
+        request=request, accept=False, by=persona("mailer"), comment="Our own fair that day"
+    )
     assert list(event.audience.units.all()) == [unit("mech")]
     assert not selectors.can_see_event(persona("student3"), event)
     assert actions(event)[-1] == "events.opening.declined"
+
+
+@pytest.mark.django_db
+def test_declining_to_open_an_event_says_why(tom, persona, monday):
+    """A bare "declined" left the organiser guessing whether to ask again, or when."""
+    event = make_event(by=tom, title="Closed", starts_at=at(monday, 10), publish=True)
+    request = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    with pytest.raises(ValidationError) as refused:
+        services.opening_request_decide(
+            request=request, accept=False, by=persona("mailer"), comment=" \n "
+        )
+    assert refused.value.message_dict == {"comment": [services.DECLINE_NEEDS_A_REASON]}
+    request.refresh_from_db()
+    assert request.status == OpeningRequest.Status.PENDING
 
 
 @pytest.mark.django_db
