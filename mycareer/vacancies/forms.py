@@ -114,6 +114,8 @@ class ModerationForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Emailed to the organisation: say what to change.",
     )
+    # The version of the vacancy the page showed: a decision is on what the moderator read.
+    seen = forms.DateTimeField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, edit: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -159,6 +159,17 @@ def _locked(vacancy: Vacancy) -> Vacancy:
     return Vacancy.objects.select_for_update().select_related("organisation").get(pk=vacancy.pk)
 
 
+def _check_seen(vacancy: Vacancy, seen: datetime.datetime | None) -> None:
+    """Refuse a decision on a version the moderator was not shown: the employer may
+    change a vacancy waiting for moderation, or its waiting edit, while the page is open.
+    `seen` is the `updated_at` the moderator's page showed (None: not checked)."""
+    if seen is not None and vacancy.updated_at != seen:
+        raise ValidationError(
+            "The organisation changed this vacancy after you opened it: read it again "
+            "below, then decide."
+        )
+
+
 def _drop_pending(vacancy: Vacancy) -> None:
     vacancy.pending_changes = None
     vacancy.pending_since = None
@@ -349,7 +360,9 @@ def vacancy_withdraw(*, vacancy: Vacancy, by: User) -> Vacancy:
 
 
 @transaction.atomic
-def vacancy_approve(*, vacancy: Vacancy, by: User) -> Vacancy:
+def vacancy_approve(
+    *, vacancy: Vacancy, by: User, seen: datetime.datetime | None = None
+) -> Vacancy:
     """Approve a submitted vacancy: students see it (once its organisation is active)."""
     check_perm(by, "vacancies.moderate_vacancy")
     vacancy = _locked(vacancy)
@@ -358,6 +371,7 @@ def vacancy_approve(*, vacancy: Vacancy, by: User) -> Vacancy:
             f"Only a vacancy waiting for moderation can be approved; this one is "
             f"{vacancy.get_status_display().lower()}."
         )
+    _check_seen(vacancy, seen)
     if vacancy.closing_date < timezone.localdate():
         raise ValidationError(
             "The closing date has passed, so students could not apply: reject it and ask the "
@@ -373,7 +387,9 @@ def vacancy_approve(*, vacancy: Vacancy, by: User) -> Vacancy:
 
 
 @transaction.atomic
-def vacancy_reject(*, vacancy: Vacancy, by: User, reason: str) -> Vacancy:
+def vacancy_reject(
+    *, vacancy: Vacancy, by: User, reason: str, seen: datetime.datetime | None = None
+) -> Vacancy:
     """Turn down a submitted vacancy; the reason is emailed to the employer."""
     check_perm(by, "vacancies.moderate_vacancy")
     reason = _reason_given(reason)
@@ -383,6 +399,7 @@ def vacancy_reject(*, vacancy: Vacancy, by: User, reason: str) -> Vacancy:
             f"Only a vacancy waiting for moderation can be rejected; this one is "
             f"{vacancy.get_status_display().lower()}."
         )
+    _check_seen(vacancy, seen)
     vacancy.status = Status.REJECTED
     vacancy.rejection_reason = reason
     vacancy.decided_at, vacancy.decided_by = timezone.now(), by
@@ -411,11 +428,14 @@ def _check_pending(vacancy: Vacancy) -> None:
 
 
 @transaction.atomic
-def vacancy_approve_edit(*, vacancy: Vacancy, by: User) -> Vacancy:
+def vacancy_approve_edit(
+    *, vacancy: Vacancy, by: User, seen: datetime.datetime | None = None
+) -> Vacancy:
     """Make an approved vacancy's waiting changes live."""
     check_perm(by, "vacancies.moderate_vacancy")
     vacancy = _locked(vacancy)
     _check_pending(vacancy)
+    _check_seen(vacancy, seen)
     pending = dict(vacancy.pending_changes or {})
     if "closing_date" in pending:
         _check_closing_date(_python("closing_date", pending["closing_date"]), field="__all__")
@@ -431,12 +451,15 @@ def vacancy_approve_edit(*, vacancy: Vacancy, by: User) -> Vacancy:
 
 
 @transaction.atomic
-def vacancy_reject_edit(*, vacancy: Vacancy, by: User, reason: str) -> Vacancy:
+def vacancy_reject_edit(
+    *, vacancy: Vacancy, by: User, reason: str, seen: datetime.datetime | None = None
+) -> Vacancy:
     """Drop an approved vacancy's waiting changes; the live version stays as it was."""
     check_perm(by, "vacancies.moderate_vacancy")
     reason = _reason_given(reason)
     vacancy = _locked(vacancy)
     _check_pending(vacancy)
+    _check_seen(vacancy, seen)
     changes = dict(vacancy.pending_changes or {})
     _drop_pending(vacancy)
     vacancy.edit_rejection_reason = reason

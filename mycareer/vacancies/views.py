@@ -356,21 +356,26 @@ def moderate(request, pk: int):
     if vacancy.status != Status.SUBMITTED and not editing:
         messages.info(request, "This vacancy is not waiting for moderation.")
         return redirect(vacancy)
-    form = ModerationForm(request.POST or None, edit=editing)
+    form = ModerationForm(request.POST or None, edit=editing, initial={"seen": vacancy.updated_at})
     if request.method == "POST" and form.is_valid():
         approve = form.cleaned_data["decision"] == "approve"
         reason = form.cleaned_data["reason"]
+        decided = {"vacancy": vacancy, "by": request.user, "seen": form.cleaned_data["seen"]}
         try:
             if editing and approve:
-                services.vacancy_approve_edit(vacancy=vacancy, by=request.user)
+                services.vacancy_approve_edit(**decided)
             elif editing:
-                services.vacancy_reject_edit(vacancy=vacancy, by=request.user, reason=reason)
+                services.vacancy_reject_edit(**decided, reason=reason)
             elif approve:
-                services.vacancy_approve(vacancy=vacancy, by=request.user)
+                services.vacancy_approve(**decided)
             else:
-                services.vacancy_reject(vacancy=vacancy, by=request.user, reason=reason)
+                services.vacancy_reject(**decided, reason=reason)
         except ValidationError as error:
             add_validation_error(form, error)
+            # The page now shows the vacancy as it is: deciding again decides on that.
+            data = request.POST.copy()
+            data["seen"] = vacancy.updated_at.isoformat()
+            form.data = data
         else:
             what = f"the changes to “{vacancy.title}”" if editing else f"“{vacancy.title}”"
             verb = "Approved" if approve else "Rejected"

@@ -206,6 +206,18 @@ def test_a_decision_on_a_stale_copy_does_not_cross_another(submitted, moderator,
     assert submitted.status == Status.APPROVED
 
 
+def test_a_decision_on_a_version_changed_since_it_was_read_is_refused(
+    submitted, employer_a, moderator
+):
+    read = submitted.updated_at
+    services.vacancy_update(vacancy=submitted, by=employer_a, title="Something else")
+    with pytest.raises(ValidationError, match="changed this vacancy after you opened it"):
+        services.vacancy_approve(vacancy=submitted, by=moderator, seen=read)
+    submitted.refresh_from_db()
+    assert submitted.status == Status.SUBMITTED
+    services.vacancy_approve(vacancy=submitted, by=moderator, seen=submitted.updated_at)
+
+
 def test_viewers_and_employers_cannot_moderate(submitted, persona, employer_a):
     for person in (persona("viewer"), employer_a, persona("student")):
         with pytest.raises(PermissionDenied):

@@ -467,6 +467,46 @@ def test_approving_changes_through_the_page(client, persona, employer_a, live):
     assert live.title == "Junior QA Engineer" and not live.has_pending_edit
 
 
+def _seen(page: str) -> str:
+    """The version of the vacancy the moderation page was drawn with (its hidden field)."""
+    return dict(form_fields(page, containing="seen"))["seen"]
+
+
+def test_a_decision_is_on_the_version_the_moderator_read(client, persona, employer_a, submitted):
+    client.force_login(persona("operator"))
+    url = reverse("vacancies:moderate", args=[submitted.pk])
+    opened = _seen(client.get(url).content.decode())
+    # The employer changes the vacancy while the moderator reads the page.
+    services.vacancy_update(vacancy=submitted, by=employer_a, description="Cash in hand only.")
+    response = client.post(url, {"decision": "approve", "seen": opened})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "changed this vacancy after you opened it" in page
+    assert "Cash in hand only." in page
+    submitted.refresh_from_db()
+    assert submitted.status == Status.SUBMITTED
+    # Having read it, the moderator decides on what the page now shows.
+    response = client.post(url, {"decision": "reject", "reason": "No.", "seen": _seen(page)})
+    assert response.status_code == 302
+    submitted.refresh_from_db()
+    assert submitted.status == Status.REJECTED
+
+
+def test_a_waiting_edit_revised_while_the_moderator_reads_is_not_approved_unseen(
+    client, persona, employer_a, live
+):
+    services.vacancy_update(vacancy=live, by=employer_a, title="Junior QA Engineer")
+    client.force_login(persona("operator"))
+    url = reverse("vacancies:moderate", args=[live.pk])
+    opened = _seen(client.get(url).content.decode())
+    services.vacancy_update(vacancy=live, by=employer_a, title="Send us your bank details")
+    response = client.post(url, {"decision": "approve", "seen": opened})
+    assert "changed this vacancy after you opened it" in response.content.decode()
+    live.refresh_from_db()
+    assert live.title == "Junior Tester"
+    assert live.pending_changes == {"title": "Send us your bank details"}
+
+
 def test_the_queue_reads_in_a_few_queries(
     client, persona, brightwave, employer_a, cast, django_assert_max_num_queries
 ):
