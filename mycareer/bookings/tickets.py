@@ -67,14 +67,15 @@ def calendar_sequence(booking: Booking, *, cancelled: bool = False) -> int:
     return booking.event.sequence + 2 * earlier + (1 if cancelled else 0)
 
 
-def downloaded_sequence(event: Event, student) -> int:
+def downloaded_sequence(event: Event, student) -> int | None:
     """The SEQUENCE of the "Add to your calendar" file `student` downloads for `event`:
-    that of their place's confirmation, or above the file that cancelled their last place.
-    With the event's own, a calendar sent the cancellation of an earlier place would keep
-    the event cancelled after the student booked again and added it."""
+    that of their place's confirmation, or above the file that cancelled their last place;
+    None when they never had a place (the events app uses the event's own). With the
+    event's own, a calendar sent the cancellation of an earlier place would keep the
+    event cancelled after the student booked again and added it."""
     latest = Booking.objects.filter(event=event, student=student).order_by("-pk").first()
     if latest is None:
-        return event.sequence
+        return None
     latest.event = event
     if latest.status == Booking.Status.CANCELLED:
         return calendar_sequence(latest, cancelled=True) + 1

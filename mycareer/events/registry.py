@@ -194,9 +194,9 @@ def start_bounds(event) -> list[tuple[datetime.datetime, str]]:
     return [bound for source in _start_bounds.values() if (bound := source(event))]
 
 
-def time_errors(event, bounds: list[tuple[datetime.datetime, str]] | None = None) -> dict:
+def time_errors(event) -> dict[str, str]:
     """Why the event's new times (set, not yet saved) cannot be, by field."""
-    for moment, why in start_bounds(event) if bounds is None else bounds:
+    for moment, why in start_bounds(event):
         if event.starts_at <= moment:
             return {"starts_at": why}
     return {}

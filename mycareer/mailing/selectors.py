@@ -1,4 +1,4 @@
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
 from mycareer.mailing.models import OutboxMessage
@@ -7,18 +7,24 @@ from mycareer.organisations.models import Contact, EmailOptOut, KeptOptOut
 from mycareer.organisations.timeline import TimelineEntry
 
 
+def address_opt_outs(contact: Contact, purpose: str) -> QuerySet[EmailOptOut]:
+    """The opt-outs of `purpose` or of all bulk email through this record or another
+    record of its address (not those kept after a record went: `optouts.kept_opt_out`)."""
+    kinds = [purpose, EmailOptOut.Purpose.ALL]
+    if not contact.email:
+        return EmailOptOut.objects.filter(contact=contact, purpose__in=kinds)
+    return EmailOptOut.objects.annotate(address=Lower("contact__email")).filter(
+        Q(contact=contact) | Q(address=contact.email.strip().lower()), purpose__in=kinds
+    )
+
+
 def standing_opt_out(contact: Contact, purpose: str) -> EmailOptOut | KeptOptOut | None:
     """The earliest choice that already keeps this kind of bulk email from the contact's
     address: an opt-out of `purpose` itself or of all bulk email, through this record,
     another record of the address, or kept after a record went (see `optouts`). (Unlike
     a campaign's recipients, an unsubscribe link for all bulk email is not done by an
     opt-out of one kind.)"""
-    kinds = [purpose, EmailOptOut.Purpose.ALL]
-    mine = EmailOptOut.objects.filter(contact=contact, purpose__in=kinds)
-    if contact.email:
-        mine = EmailOptOut.objects.annotate(address=Lower("contact__email")).filter(
-            Q(contact=contact) | Q(address=contact.email.strip().lower()), purpose__in=kinds
-        )
+    mine = address_opt_outs(contact, purpose)
     found: list[EmailOptOut | KeptOptOut] = []
     if first := mine.order_by("created_at").first():
         found.append(first)

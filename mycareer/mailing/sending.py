@@ -174,11 +174,6 @@ def _renew(token: str) -> None:
     _held(token).update(claim_expires_at=timezone.now() + lease())
 
 
-def _still_sending(row: OutboxMessage, token: str) -> bool:
-    """Whether this worker still holds `row` and its campaign is still sending."""
-    return _now_held(row, token) is not None
-
-
 def _now_held(row: OutboxMessage, token: str) -> tuple[str, int | None] | None:
     """The row's address and contact as they are now, if this worker still holds it and
     its campaign is still sending (an erasure rewrites the address; a deletion the contact)."""
@@ -411,10 +406,10 @@ def _send_rows(rows, *, campaign, events, token, connection, interval, budget_en
                 _renew(token)
                 # Who must not be sent it after all, read again for the rows still to go:
                 # an opt-out made while the batch goes is honoured within a beat.
+                # The batch's first beat reads the rows just claimed, as they were read.
                 ids = [later.pk for later in rows[index:]]
-                stopped = _stopped(
-                    _with_contacts(OutboxMessage.objects.filter(pk__in=ids)), campaign
-                )
+                fresh = _with_contacts(OutboxMessage.objects.filter(pk__in=ids)) if index else rows
+                stopped = _stopped(fresh, campaign)
                 last_beat = time.monotonic()
             # Checked for each message, a read, where renewing the batch's claims before
             # each was a write of up to 25 rows.

@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -24,6 +23,7 @@ from mycareer.accounts.permissions import check_perm
 from mycareer.core.locks import hold_lock
 from mycareer.core.logs import log_event
 from mycareer.core.mail import deliver
+from mycareer.mailing import selectors
 from mycareer.mailing.content import check_markdown, render_for
 from mycareer.mailing.crosspromotion import events_for
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
@@ -535,14 +535,7 @@ def _link_opt_out(contact: Contact, purpose: str, address: str) -> EmailOptOut |
     ).first()
     if own is None:
         return None
-    others = (
-        EmailOptOut.objects.annotate(address=Lower("contact__email"))
-        .filter(
-            Q(contact=contact) | Q(address=contact.email.strip().lower()),
-            purpose__in=EmailOptOut.keeping_out(purpose),
-        )
-        .exclude(pk=own.pk)
-    )
+    others = selectors.address_opt_outs(contact, purpose).exclude(pk=own.pk)
     if others.exists() or optouts.kept_opt_out(address, purpose) is not None:
         return None
     return own

@@ -511,7 +511,7 @@ def test_a_claim_is_kept_only_by_its_holder(tagged, make_campaign, send_now):
     )
     assert claims[rows[0].pk] is None
     assert claims[rows[1].pk] == claims[rows[2].pk] == later + sending.lease()
-    assert [sending._still_sending(row, "mine") for row in rows] == [False, True, True]
+    assert [sending._now_held(row, "mine") is not None for row in rows] == [False, True, True]
     assert not sending._mark_sent(rows[0], "mine")
     assert sending._mark_sent(rows[1], "mine")
     rows[0].refresh_from_db()
