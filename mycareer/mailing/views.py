@@ -10,7 +10,7 @@ import copy
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse, QueryDict
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -624,6 +624,11 @@ def campaign_preview_html(request, pk: int):
     return response
 
 
+# The query flag of the page a press leads to. Only shown, never acted on: the page says
+# what holds now, in the words of a press that just took effect.
+_DONE = "done"
+
+
 @csrf_exempt  # RFC 8058 one-click POSTs come from mail providers; the signed token is the key.
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
@@ -633,6 +638,10 @@ def unsubscribe(request, token: str):
     record, or out of all bulk email) is told so, and since when, instead of being asked
     again as if the first press had done nothing. Unsubscribed by mistake, they take it
     back on the same page (`undo`), except out of all bulk email or erased.
+
+    A press in a browser is answered with a redirect to a page that only shows what holds
+    now (`?done=1`): a reload, or Back to it after an undo, must not unsubscribe them
+    again. A mail program's one-click POST follows no redirect, so it gets the page.
     """
     try:
         contact_id, purpose, sample, address = read_token(token)
@@ -652,44 +661,69 @@ def unsubscribe(request, token: str):
         return render(
             request, "mailing/unsubscribe_sample.html", {"contact": contact, "label": label}
         )
-    context = {"contact": contact, "label": label}
-
-    def done(**already):
-        # Offered only where this link's own press may be taken back (`may_resubscribe`).
-        may_undo = services.may_resubscribe(contact, purpose, address)
-        return render(
-            request,
-            "mailing/unsubscribe_done.html",
-            {**context, "may_undo": may_undo, **already},
-        )
-
-    undo = request.method == "POST" and request.POST.get("undo") == "yes"
-    # Unsubscribed by mistake: back in, by their own press on their own link.
-    if undo and services.resubscribe(contact=contact, purpose=purpose, address=address):
-        return render(request, "mailing/unsubscribe_undone.html", context)
-    already = selectors.standing_opt_out(contact, purpose)
-    if already is not None:
-        return done(already=already)
+    if request.method == "GET":
+        done = _DONE in request.GET
+        return _unsubscribe_page(request, contact, purpose, address, label, token, done=done)
+    undo = request.POST.get("undo") == "yes"
     if undo:
-        # Pressed twice, or back and pressed again: in already.
-        return render(request, "mailing/unsubscribe_undone.html", context)
-    if request.method == "POST":
-        services.unsubscribe(contact=contact, purpose=purpose)
-        return done()
-    return render(
-        request, "mailing/unsubscribe.html", {"contact": contact, "label": label, "token": token}
-    )
+        # Unsubscribed by mistake: back in, by their own press on their own link.
+        done = services.resubscribe(contact=contact, purpose=purpose, address=address)
+        # Pressed twice, or back and pressed again: in already, and told so.
+        done = done or selectors.standing_opt_out(contact, purpose) is None
+    else:
+        done = selectors.standing_opt_out(contact, purpose) is None
+        if done:
+            services.unsubscribe(contact=contact, purpose=purpose)
+    if _one_click(request):
+        return _unsubscribe_page(request, contact, purpose, address, label, token, done=done)
+    return _show_outcome(token, done=done)
+
+
+def _one_click(request) -> bool:
+    """Whether a POST is a mail program's one-click unsubscribe (RFC 8058), not a form."""
+    return request.POST.get("List-Unsubscribe") == "One-Click"
+
+
+def _show_outcome(token: str, *, done: bool) -> HttpResponseRedirect:
+    """Post/Redirect/Get: a press in a browser leads to a page a reload cannot repeat."""
+    url = reverse("mailing:unsubscribe", args=[token])
+    return HttpResponseRedirect(f"{url}?{_DONE}=1" if done else url, status=303)
+
+
+def _unsubscribe_page(request, contact, purpose, address, label, token, *, done: bool):
+    """What holds now for the contact's address and this kind of email; changes nothing.
+
+    `done`: a press just took effect, so it says so rather than "since" when.
+    """
+    context = {"contact": contact, "label": label}
+    already = selectors.standing_opt_out(contact, purpose)
+    if already is None:
+        if done:
+            return render(request, "mailing/unsubscribe_undone.html", context)
+        return render(request, "mailing/unsubscribe.html", {**context, "token": token})
+    # Offered only where this link's own press may be taken back (`may_resubscribe`).
+    context["may_undo"] = services.may_resubscribe(contact, purpose, address)
+    if not done:
+        context["already"] = already
+    return render(request, "mailing/unsubscribe_done.html", context)
 
 
 def _unsubscribe_address(request, digest: str, purpose: str, label: str, token: str):
     context = {"contact": None, "label": label, "token": token}
-    already = optouts.kept_opt_out(digest, purpose)
-    if already is not None:
-        return render(request, "mailing/unsubscribe_done.html", {**context, "already": already})
     if request.method == "POST":
-        services.unsubscribe_address(digest=digest, purpose=purpose)
-        return render(request, "mailing/unsubscribe_done.html", context)
-    return render(request, "mailing/unsubscribe.html", context)
+        done = optouts.kept_opt_out(digest, purpose) is None
+        if done:
+            services.unsubscribe_address(digest=digest, purpose=purpose)
+        if not _one_click(request):
+            return _show_outcome(token, done=done)
+    else:
+        done = _DONE in request.GET
+    already = optouts.kept_opt_out(digest, purpose)
+    if already is None:
+        return render(request, "mailing/unsubscribe.html", context)
+    if not done:
+        context["already"] = already
+    return render(request, "mailing/unsubscribe_done.html", context)
 
 
 def _chart_query(request) -> tuple[ChartForm, chart.ChartQuery]:

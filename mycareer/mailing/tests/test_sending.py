@@ -1,6 +1,7 @@
 """Sending through a real SMTP server, unsubscribe, retries and the sending chain."""
 
 import datetime
+import logging
 import time
 
 import pytest
@@ -12,7 +13,7 @@ from django.utils import timezone
 from mycareer.audit.models import AuditEntry
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.unsubscribe import make_token
-from mycareer.organisations.models import EmailOptOut
+from mycareer.organisations.models import EmailOptOut, KeptOptOut
 
 
 @pytest.mark.django_db(transaction=True)
@@ -71,9 +72,10 @@ def test_unsubscribe_get_changes_nothing_and_post_opts_out(client, tagged):
     assert page.status_code == 200
     assert not EmailOptOut.objects.filter(contact=contact).exists()
     done = client.post(url)
-    assert done.status_code == 200
+    assert (done.status_code, done["Location"]) == (303, f"{url}?done=1")
     opt_out = EmailOptOut.objects.get(contact=contact)
     assert (opt_out.purpose, opt_out.method) == ("events", "link")
+    assert "will no longer receive event promotion" in client.get(done["Location"]).text
 
 
 @pytest.mark.django_db
@@ -82,20 +84,87 @@ def test_unsubscribed_by_mistake_the_person_takes_it_back_on_the_same_page(clien
     contact = tagged[0].contacts.first()
     token = make_token(contact.pk, "events", address=contact.email)
     url = reverse("mailing:unsubscribe", args=[token])
-    done = client.post(url)
+    done = client.post(url, follow=True)
     assert 'name="undo"' in done.text and "Receive event promotion again" in done.text
-    undone = client.post(url, {"undo": "yes"})
+    undone = client.post(url, {"undo": "yes"}, follow=True)
     assert "will receive event promotion from the university's careers service again" in undone.text
     assert not EmailOptOut.objects.filter(contact=contact).exists()
     assert AuditEntry.objects.filter(action="organisations.contact.opted_in").count() == 1
     # Pressed twice, or back and pressed again: still in, recorded once.
-    twice = client.post(url, {"undo": "yes"})
+    twice = client.post(url, {"undo": "yes"}, follow=True)
     assert "will receive event promotion from the university's careers service again" in twice.text
     assert AuditEntry.objects.filter(action="organisations.contact.opted_in").count() == 1
     # And out again from the same page.
-    again = client.post(url)
+    again = client.post(url, follow=True)
     assert "will no longer receive event promotion" in again.text
     assert EmailOptOut.objects.filter(contact=contact, purpose="events").exists()
+
+
+@pytest.mark.django_db
+def test_a_press_in_a_browser_leads_to_a_page_that_a_reload_does_not_press_again(
+    client, tagged, caplog
+):
+    """The press answered with a page: Back to it and reload sent the POST again. A press
+    now leads to a page that only shows what holds, however often it is loaded."""
+    contact = tagged[0].contacts.first()
+    url = reverse("mailing:unsubscribe", args=[make_token(contact.pk, "events")])
+    pressed = client.post(url)
+    assert (pressed.status_code, pressed["Location"]) == (303, f"{url}?done=1")
+    EmailOptOut.objects.filter(contact=contact).delete()  # taken back another way meanwhile
+    for _reload in range(2):
+        shown = client.get(pressed["Location"])
+        assert shown.status_code == 200
+        assert not EmailOptOut.objects.filter(contact=contact).exists()
+    assert AuditEntry.objects.filter(action="organisations.contact.opted_out").count() == 1
+
+    # A link whose record went: its address is kept out once, and logged once.
+    gone = make_token(contact.pk, "events", address="gone@aurora.example.com")
+    url = reverse("mailing:unsubscribe", args=[gone])
+    with caplog.at_level(logging.INFO):
+        pressed = client.post(url)
+        assert (pressed.status_code, pressed["Location"]) == (303, f"{url}?done=1")
+        for _reload in range(2):
+            shown = client.get(pressed["Location"])
+            assert "will no longer receive event promotion" in shown.text
+    assert KeptOptOut.objects.filter(purpose="events").count() == 1
+    assert caplog.text.count("event=mailing.unsubscribed") == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("record", ["here", "gone"])
+def test_a_mail_programs_one_click_unsubscribe_is_answered_with_the_page(client, tagged, record):
+    """RFC 8058: a mail program POSTs `List-Unsubscribe=One-Click` and follows no redirect."""
+    contact = tagged[0].contacts.first()
+    address = contact.email if record == "here" else "gone@aurora.example.com"
+    url = reverse("mailing:unsubscribe", args=[make_token(contact.pk, "events", address=address)])
+    answer = client.post(url, {"List-Unsubscribe": "One-Click"})
+    assert answer.status_code == 200
+    assert "will no longer receive event promotion" in answer.text
+    if record == "here":
+        assert EmailOptOut.objects.filter(contact=contact, purpose="events").count() == 1
+    else:
+        assert KeptOptOut.objects.filter(purpose="events").count() == 1
+        assert not EmailOptOut.objects.exists()
+
+
+@pytest.mark.django_db
+def test_back_to_the_page_of_an_unsubscribe_after_taking_it_back_does_not_unsubscribe_again(
+    client, tagged
+):
+    """Found in a walk: unsubscribe, take it back, Back to the first page and reload."""
+    contact = tagged[0].contacts.first()
+    token = make_token(contact.pk, "events", address=contact.email)
+    url = reverse("mailing:unsubscribe", args=[token])
+    first = client.post(url)["Location"]
+    assert 'name="undo"' in client.get(first).text
+    undone = client.post(first, {"undo": "yes"})
+    assert undone.status_code == 303
+    assert not EmailOptOut.objects.filter(contact=contact).exists()
+    back = client.get(first)
+    assert back.status_code == 200
+    assert "You will receive event promotion again" in back.text
+    assert not EmailOptOut.objects.filter(contact=contact).exists()
+    assert AuditEntry.objects.filter(action="organisations.contact.opted_out").count() == 1
 
 
 @pytest.mark.django_db
@@ -142,7 +211,7 @@ def test_an_unsubscribe_link_opened_again_says_since_when_instead_of_asking_agai
     url = reverse("mailing:unsubscribe", args=[make_token(contact.pk, "events")])
     with time_machine.travel(datetime.datetime(2026, 11, 3, 9, tzinfo=datetime.UTC)):
         client.post(url)
-    for again in (client.get(url), client.post(url)):  # back later; pressed twice
+    for again in (client.get(url), client.post(url, follow=True)):  # back later; pressed twice
         assert again.status_code == 200
         assert "Stop receiving" not in again.text
         assert "unsubscribed from event promotion since 3 November 2026" in again.text
@@ -207,7 +276,7 @@ def test_the_unsubscribe_link_of_a_sent_email_works_after_its_record_is_gone(
         page = client.get(links[address])
         assert page.status_code == 200
         assert "The address this email was sent to will no longer receive" in page.text
-        done = client.post(links[address])
+        done = client.post(links[address], follow=True)
         assert "will no longer receive event promotion" in done.text
         assert "since" in client.get(links[address]).text  # back later: already done
     assert not EmailOptOut.objects.filter(contact=moved).exists()  # the successor's record
