@@ -28,11 +28,20 @@ def erased_on(contact: Contact) -> str:
     return date_format(timezone.localtime(contact.erased_at), "j F Y")
 
 
-def erased_text(contact: Contact) -> str:
-    return (
-        f"This person's details were erased on {erased_on(contact)}; they cannot be added "
-        "back to this record. Add the person as a new contact."
-    )
+def erased_text(contact: Contact, action: str = "changed") -> str:
+    """Why `action` is refused on the record of an erased person."""
+    erased = f"This person's details were erased on {erased_on(contact)}"
+    if action == "deleted":
+        return (
+            f"{erased}. The record stays so that the notes, emails and key-contact links that "
+            "named them keep their history: it cannot be deleted."
+        )
+    if action == "unmarked":
+        return (
+            f"{erased}. They stay a key contact so that the requests to contact them keep "
+            "their history: the link cannot be removed."
+        )
+    return f"{erased}; they cannot be added back to this record. Add the person as a new contact."
 
 
 class ContactErased(ValidationError):
@@ -55,7 +64,7 @@ def check_not_erased(contact: Contact, *, action: str, by=None) -> None:
         contact=contact.pk,
         by=getattr(by, "pk", None),
     )
-    raise ContactErased(contact)
+    raise ContactErased(contact, erased_text(contact, action))
 
 
 def check_none_erased(contacts, *, field: str, by=None) -> None:

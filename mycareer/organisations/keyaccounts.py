@@ -379,6 +379,8 @@ def key_contact_unmark(*, link: KeyContact, by: User) -> int:
     answer that cannot come. Returns how many colleagues are told."""
     if not by.has_perm("organisations.change_key_account", link.key_account):
         raise ValidationError("Only the key account operator can change their key contacts.")
+    # An erased person's link is part of the history their erasure kept.
+    check_not_erased(link.contact, action="unmarked", by=by)
     # Read again, locked: a second press, or a colleague's, may have removed it already.
     if not KeyContact.with_released.select_for_update().filter(pk=link.pk).exists():
         raise ValidationError(

@@ -363,6 +363,11 @@ def contact_update(*, contact: Contact, by: User | None, **data) -> dict:
 
 @transaction.atomic
 def contact_delete(*, contact: Contact, by: User | None) -> None:
+    """Delete a contact; never an erased person's record, which the erasure kept on purpose
+    (the notes, emails and key-contact links that named them keep their history)."""
+    # Read afresh, locked: the person may have been erased since the page was opened.
+    fresh = Contact.objects.select_for_update().filter(pk=contact.pk).first()
+    check_not_erased(fresh or contact, action="deleted", by=by)
     organisation = contact.organisation
     audit.log(
         contact,
@@ -384,6 +389,7 @@ def contact_remove_by_employer(*, contact: Contact, by: User) -> None:
     first), nor a colleague who can still sign in for the organisation.
     """
     contact = Contact.objects.select_for_update().select_related("organisation").get(pk=contact.pk)
+    check_not_erased(contact, action="deleted", by=by)
     owners = [str(link.key_account.operator) for link in contact.key_links.all()]
     if owners:
         raise ValidationError(

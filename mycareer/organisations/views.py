@@ -486,6 +486,8 @@ def contact_edit(request, pk: int, contact_id: int):
 @require("organisations.delete_contact")
 def contact_delete(request, pk: int, contact_id: int):
     contact = _contact(pk, contact_id)
+    if refusal := refused_page(request, contact, action="deleted"):
+        return refusal
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.contact_delete(contact=contact, by=request.user)

@@ -610,6 +610,8 @@ def contact_remove(request, contact_id: int):
             return redirect("employer:contacts")
         _refuse_if_another_organisations(request, Contact.objects, contact_id, "person")
         raise Http404("No such person.") from None
+    if refusal := refused_page(request, contact, action="deleted", back="employer:contacts"):
+        return refusal
     if request.method == "POST":
         try:
             services.contact_remove_by_employer(contact=contact, by=request.user)

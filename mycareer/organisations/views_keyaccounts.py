@@ -259,6 +259,8 @@ def key_contact_unmark(request, pk: int, contact_id: int):
             request, f"{contact.full_name} is already no longer a key contact: nothing was changed."
         )
         return redirect(contact.get_absolute_url())
+    if refusal := refused_page(request, contact, action="unmarked"):
+        return refusal
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         try:
             told = keyaccounts.key_contact_unmark(link=link, by=request.user)

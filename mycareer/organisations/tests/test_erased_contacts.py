@@ -2,6 +2,7 @@
 them, but nobody can be typed onto it again, nor chosen as them anew."""
 
 import datetime
+import logging
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -255,3 +256,67 @@ def test_erased_again_it_keeps_the_day_it_was_first_erased(erased, persona):
     Contact.objects.filter(pk=contact.pk).update(erased_at=first)
     personal_data_erase(subject=subject_from_ids([], [contact.pk]), by=persona("admin"))
     assert Contact.objects.get(pk=contact.pk).erased_at == first
+
+
+def _refusals(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "contact.refused" in r.getMessage()]
+
+
+def test_its_record_cannot_be_deleted(erased, persona, caplog):
+    contact = erased["contact"]
+    with (
+        caplog.at_level(logging.INFO, logger="mycareer.organisations.erased"),
+        pytest.raises(ContactErased) as refused,
+    ):
+        services.contact_delete(contact=contact, by=persona("admin"))
+    assert refused.value.messages == [
+        f"This person's details were erased on {_day(contact)}. The record stays so that the "
+        "notes, emails and key-contact links that named them keep their history: it cannot "
+        "be deleted."
+    ]
+    assert any("deleted" in line for line in _refusals(caplog))
+    assert list(erased["note"].contacts.all()) == [contact]
+
+
+def test_a_record_erased_after_it_was_read_is_not_deleted(erased, persona):
+    contact = erased["contact"]
+    stale = Contact.objects.get(pk=contact.pk)
+    stale.erased_at = None  # as read by a page opened before the erasure
+    with pytest.raises(ContactErased):
+        services.contact_delete(contact=stale, by=persona("admin"))
+    assert Contact.objects.filter(pk=contact.pk).exists()
+
+
+def test_its_employer_cannot_remove_it(laura, brightwave, persona):
+    contact = brightwave.contacts.exclude(user=laura).get()
+    personal_data_erase(subject=subject_from_ids([], [contact.pk]), by=persona("admin"))
+    with pytest.raises(ContactErased):
+        services.contact_remove_by_employer(contact=contact, by=laura)
+    assert Contact.objects.filter(pk=contact.pk).exists()
+
+
+def test_a_key_contact_erased_later_stays_a_key_contact(persona, cast):
+    tom = persona("operator")
+    account = key_account_with_contact(
+        operator=tom, unit=cast["units"]["mech"], by=persona("admin")
+    )
+    link = account.key_contacts.get()
+    personal_data_erase(subject=subject_from_ids([], [link.contact_id]), by=persona("admin"))
+    link = KeyContact.objects.select_related("contact").get(pk=link.pk)
+    with pytest.raises(ContactErased) as refused:
+        keyaccounts.key_contact_unmark(link=link, by=tom)
+    assert "the link cannot be removed" in refused.value.messages[0]
+    assert KeyContact.objects.filter(pk=link.pk).exists()
+
+
+def test_its_delete_address_says_why_and_deletes_nothing(client, erased, persona):
+    contact, org = erased["contact"], erased["org"]
+    client.force_login(persona("admin"))
+    page = client.get(contact.get_absolute_url()).content.decode()
+    delete_url = reverse("organisations:contact_delete", args=[org.pk, contact.pk])
+    assert delete_url not in page
+    shown = client.get(delete_url, follow=True)
+    assert "it cannot be deleted" in shown.content.decode()
+    posted = client.post(delete_url, {"confirm": "on"})
+    assert posted.status_code == 302 and posted.url == contact.get_absolute_url()
+    assert Contact.objects.filter(pk=contact.pk).exists()
