@@ -1,4 +1,5 @@
 import datetime
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -30,6 +31,20 @@ TARGET_FIELDS: dict[str, type[Unit] | type[DegreeProgramme]] = {
     "target_programmes": DegreeProgramme,
 }
 EDITABLE_FIELDS = [*SIMPLE_FIELDS, *TARGET_FIELDS]
+# A vacancy aimed at no faculty, school or programme is shown to every student.
+EVERY_STUDENT = "Every student"
+# One kind of target left empty while the other is chosen widens nothing.
+NO_TARGET = {"target_units": "No faculty or school", "target_programmes": "No degree programme"}
+
+
+def targets_in_words(name: str, labels: Iterable[str], *, other_chosen: bool) -> str:
+    """One kind of a vacancy's targets (`name`), as the names chosen. Empty, it reads
+    "Every student" when the other kind is empty too, as the vacancy's page says: a
+    change that clears every target read "None", as if nobody would see it."""
+    chosen = sorted(labels)
+    if chosen:
+        return ", ".join(chosen)
+    return NO_TARGET[name] if other_chosen else EVERY_STUDENT
 
 
 class Vacancy(models.Model):
@@ -144,6 +159,14 @@ class Vacancy(models.Model):
             errors["location"] = "Give a location, or tick “remote working possible”."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def aimed_at(self) -> str:
+        """Who the vacancy is for, as its page says: the units and programmes it targets,
+        or every student."""
+        units = [unit.name for unit in self.target_units.all()]
+        programmes = [programme.name for programme in self.target_programmes.all()]
+        return "; ".join(units + programmes) or EVERY_STUDENT
 
     @property
     def has_pending_edit(self) -> bool:

@@ -27,7 +27,7 @@ from mycareer.accounts.models import DegreeProgramme, StudentProfile, Unit, User
 from mycareer.audit.models import AuditEntry
 from mycareer.organisations.models import EmployerMembership, Organisation
 from mycareer.organisations.timeline import TimelineEntry
-from mycareer.vacancies.models import EDITABLE_FIELDS, Vacancy
+from mycareer.vacancies.models import EDITABLE_FIELDS, TARGET_FIELDS, Vacancy, targets_in_words
 from mycareer.vacancies.permissions import membership_filter
 
 Status = Vacancy.Status
@@ -254,10 +254,14 @@ class Change:
     proposed: str
 
 
-def _shown(name: str, value, names: dict) -> str:
-    if name in ("target_units", "target_programmes"):
-        labels = sorted(names[name].get(pk, f"(removed, number {pk})") for pk in value or ())
-        return ", ".join(labels) or "None"
+def _targets_shown(name: str, state: dict[str, list[int]], names: dict) -> str:
+    """One kind of target in `state` (the targets of one version of the vacancy)."""
+    (other,) = (key for key in TARGET_FIELDS if key != name)
+    labels = (names[name].get(pk, f"(removed, number {pk})") for pk in state[name])
+    return targets_in_words(name, labels, other_chosen=bool(state[other]))
+
+
+def _shown(name: str, value) -> str:
     if name == "type":
         return Vacancy.Type(value).label if value in Vacancy.Type.values else str(value)
     if name == "remote":
@@ -301,18 +305,27 @@ def pending_diffs(vacancies: Iterable[Vacancy]) -> dict[int, list[Change]]:
         }
         both = {key: {**names[key], **live_names[key]} for key in names}
         pending = vacancy.pending_changes or {}
+        # Both kinds of target, live and as proposed: whether one kind left empty means
+        # "every student" depends on the other.
+        live_targets = {name: list(live_names[name]) for name in TARGET_FIELDS}
+        proposed_targets = {name: pending.get(name, live_targets[name]) for name in TARGET_FIELDS}
         changes = []
         for name in EDITABLE_FIELDS:
             if name not in pending:
                 continue
-            live = list(live_names[name]) if name in live_names else getattr(vacancy, name)
+            if name in TARGET_FIELDS:
+                live = _targets_shown(name, live_targets, both)
+                proposed = _targets_shown(name, proposed_targets, both)
+            else:
+                live = _shown(name, getattr(vacancy, name))
+                proposed = _shown(name, pending[name])
             label = str(_field(name).verbose_name)
             changes.append(
                 Change(
                     field=name,
                     label=label[:1].upper() + label[1:],
-                    live=_shown(name, live, both),
-                    proposed=_shown(name, pending[name], both),
+                    live=live,
+                    proposed=proposed,
                 )
             )
         diffs[vacancy.pk] = changes

@@ -288,7 +288,7 @@ def test_an_edit_of_a_live_vacancy_waits_and_the_approved_version_stays_live(
     assert [(c.label, c.live, c.proposed) for c in diff] == [
         ("Title", "Junior Tester", "Senior Tester"),
         ("Salary", "£28,000 a year", "£35,000 a year"),
-        ("Faculties and schools", "None", "School of Computing"),
+        ("Faculties and schools", "Every student", "School of Computing"),
     ]
 
     approved = services.vacancy_approve_edit(vacancy=live, by=moderator)
@@ -303,6 +303,34 @@ def test_an_edit_of_a_live_vacancy_waits_and_the_approved_version_stays_live(
     assert actions(live)[-2:] == [
         "vacancies.vacancy.edit_proposed",
         "vacancies.vacancy.edit_approved",
+    ]
+
+
+def test_an_edit_that_clears_every_target_says_every_student(live, employer_a, moderator, cast):
+    computing, cs = cast["units"]["computing"], cast["programmes"]["bsc-cs"]
+    services.vacancy_update(
+        vacancy=live, by=moderator, target_units=[computing], target_programmes=[cs]
+    )
+    services.vacancy_update(vacancy=live, by=employer_a, target_units=[], target_programmes=[])
+    live.refresh_from_db()
+    [diff] = selectors.pending_diffs([live]).values()
+    assert [(c.label, c.live, c.proposed) for c in diff] == [
+        ("Faculties and schools", "School of Computing", "Every student"),
+        ("Degree programmes", cs.name, "Every student"),
+    ]
+
+
+def test_an_edit_that_clears_one_kind_of_target_names_what_is_left(
+    live, employer_a, moderator, cast
+):
+    computing, cs = cast["units"]["computing"], cast["programmes"]["bsc-cs"]
+    services.vacancy_update(vacancy=live, by=moderator, target_units=[computing])
+    services.vacancy_update(vacancy=live, by=employer_a, target_units=[], target_programmes=[cs])
+    live.refresh_from_db()
+    [diff] = selectors.pending_diffs([live]).values()
+    assert [(c.label, c.live, c.proposed) for c in diff] == [
+        ("Faculties and schools", "School of Computing", "No faculty or school"),
+        ("Degree programmes", "No degree programme", cs.name),
     ]
 
 

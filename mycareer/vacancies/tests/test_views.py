@@ -467,6 +467,22 @@ def test_approving_changes_through_the_page(client, persona, employer_a, live):
     assert live.title == "Junior QA Engineer" and not live.has_pending_edit
 
 
+def test_the_moderation_page_says_a_change_clearing_every_target_is_for_every_student(
+    client, persona, employer_a, moderator, live, cast
+):
+    computing = cast["units"]["computing"]
+    services.vacancy_update(vacancy=live, by=moderator, target_units=[computing])
+    services.vacancy_update(vacancy=live, by=employer_a, target_units=[])
+    client.force_login(moderator)
+    page = client.get(reverse("vacancies:moderate", args=[live.pk])).content.decode()
+    assert "<ins>Every student</ins>" in page and "<ins>None</ins>" not in page
+    assert "<del>School of Computing</del>" in page
+    # Approved, the vacancy's own page says it in the same words.
+    services.vacancy_approve_edit(vacancy=live, by=moderator)
+    record = client.get(live.get_absolute_url()).content.decode()
+    assert "<dt>Aimed at</dt>\n  <dd>Every student</dd>" in record
+
+
 def _seen(page: str) -> str:
     """The version of the vacancy the moderation page was drawn with (its hidden field)."""
     return dict(form_fields(page, containing="seen"))["seen"]
