@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 
-from mycareer.audit.registry import label_for
+from mycareer.audit.registry import Details, details_writer, label_for
 
 SENSITIVE_SUFFIXES = (".exported", ".merged", ".erased", ".imported")
 DETAIL_CHARACTERS = 120
@@ -41,6 +41,8 @@ class AuditEntry(models.Model):
         related_name="audit_entries_about",
     )
     data = models.JSONField(default=dict, blank=True)
+    # The details worked out for a page of entries together (`selectors.with_details`).
+    shown_details: Details | None = None
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -62,34 +64,43 @@ class AuditEntry(models.Model):
         return self.action.endswith(SENSITIVE_SUFFIXES)
 
     @property
-    def details(self) -> list[tuple[str, str]]:
-        """The entry's data as short (label, text) pairs for a table row; a change reads
-        as one pair per field, "before → after"."""
-        if not isinstance(self.data, dict):
-            return []
-        pairs = []
-        for key, value in self.data.items():
-            if key == "changed" and isinstance(value, dict) and all(map(_is_pair, value.values())):
-                pairs += [
-                    (field, f"{_readable(before) or 'none'} → {_readable(after) or 'none'}")
-                    for field, (before, after) in value.items()
-                ]
-            elif text := _readable(value):
-                pairs.append((key, text))
+    def details(self) -> Details:
+        """The entry's data as short (label, text) pairs for a table row: as the app that
+        recorded it registered (`register_details`), else one pair per key, a change as
+        one pair per field, "before → after". A page of entries is shown with
+        `selectors.with_details`, which reads what they name once for all of them."""
+        pairs = self.shown_details
+        if pairs is None:
+            writer = details_writer(self.action)
+            pairs = writer([self])[0] if writer else details_in_words(self.data)
         return [
-            (
-                key.replace("_", " "),
-                text if len(text) <= DETAIL_CHARACTERS else text[: DETAIL_CHARACTERS - 1] + "…",
-            )
+            (key, text if len(text) <= DETAIL_CHARACTERS else text[: DETAIL_CHARACTERS - 1] + "…")
             for key, text in pairs
         ]
+
+
+def details_in_words(data) -> Details:
+    """Recorded data as (label, text) pairs, key by key; a change ({"changed": {field:
+    [before, after]}}) as one pair per field, "before → after"."""
+    if not isinstance(data, dict):
+        return []
+    pairs = []
+    for key, value in data.items():
+        if key == "changed" and isinstance(value, dict) and all(map(_is_pair, value.values())):
+            pairs += [
+                (field, f"{readable(before) or 'none'} → {readable(after) or 'none'}")
+                for field, (before, after) in value.items()
+            ]
+        elif text := readable(value):
+            pairs.append((key, text))
+    return [(key.replace("_", " "), text) for key, text in pairs]
 
 
 def _is_pair(value) -> bool:
     return isinstance(value, list) and len(value) == 2
 
 
-def _readable(value) -> str:
+def readable(value) -> str:
     """One recorded value in words: yes/no, a list joined, a timestamp in local time."""
     if value in (None, "", [], {}):
         return ""

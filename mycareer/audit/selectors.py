@@ -1,14 +1,32 @@
+from collections.abc import Iterable
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q, QuerySet
 
 from mycareer.audit.models import AuditEntry
+from mycareer.audit.registry import DetailsWriter, details_writer
 
 ERASED = "audit.personal_data.erased"
 
 
 def audit_entries() -> QuerySet[AuditEntry]:
     return AuditEntry.objects.select_related("actor", "person", "content_type")
+
+
+def with_details(entries: Iterable[AuditEntry]) -> list[AuditEntry]:
+    """The entries of a page, each with its details worked out; an app's registered
+    writer is given all of its entries at once, so it reads the names of what they record
+    in one go, not once for each entry."""
+    entries = list(entries)
+    groups: dict[DetailsWriter, list[AuditEntry]] = {}
+    for entry in entries:
+        if (writer := details_writer(entry.action)) is not None:
+            groups.setdefault(writer, []).append(entry)
+    for writer, group in groups.items():
+        for entry, pairs in zip(group, writer(group), strict=True):
+            entry.shown_details = pairs
+    return entries
 
 
 def audit_for_object(obj: models.Model) -> QuerySet[AuditEntry]:

@@ -20,7 +20,13 @@ from mycareer.audit.erasure import StaleReview, review_erasure
 from mycareer.audit.forms import AuditFilterForm, RetentionConfirmForm
 from mycareer.audit.models import SENSITIVE_SUFFIXES, AuditEntry
 from mycareer.audit.personal_data import find_subjects, subject_from_ids
-from mycareer.audit.selectors import ERASED, audit_entries, audit_for_person, erasure_of
+from mycareer.audit.selectors import (
+    ERASED,
+    audit_entries,
+    audit_for_person,
+    erasure_of,
+    with_details,
+)
 from mycareer.audit.services import personal_data_erase, personal_data_letter
 from mycareer.core.logs import log_event
 from mycareer.core.pagination import Paginator, count_exactly_asked
@@ -100,6 +106,7 @@ def audit_list(request):
     page = Paginator(entries, 50, count_exactly=count_exactly_asked(request)).get_page(
         request.GET.get("page")
     )
+    page.object_list = with_details(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -115,6 +122,7 @@ def audit_person(request, user_id: int):
     """Everything one person did, and everything done about them."""
     person = get_object_or_404(get_user_model(), pk=user_id)
     page = Paginator(audit_for_person(person), 50).get_page(request.GET.get("page"))
+    page.object_list = with_details(page.object_list)
     return render(request, "audit/list.html", {"page": page, "person": person})
 
 

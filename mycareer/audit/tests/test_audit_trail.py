@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mycareer.audit import log
+from mycareer.audit import log, registry
 from mycareer.audit.models import AuditEntry
 from mycareer.audit.registry import label_for, registered_actions
 
@@ -200,4 +200,33 @@ def test_a_change_reads_as_each_field_from_before_to_after(settings):
         ("visible to students", "no → yes"),
         ("until", "8 Dec 2026 06:33"),
         ("holding places", "0"),
+    ]
+
+
+def test_an_app_shows_a_page_of_its_entries_with_one_call(client, persona, cast, monkeypatch):
+    # What an entry records by id is named by the app that recorded it, for the whole page
+    # together: one look-up per page, not one per entry.
+    calls = []
+
+    def writer(entries):
+        calls.append(len(entries))
+        return [[("thing", f"named {entry.data['id']}")] for entry in entries]
+
+    monkeypatch.setitem(registry._DETAILS, "accounts.access.granted", writer)
+    for n in range(3):
+        log(None, "accounts.access.granted", by=persona("operator"), data={"id": n})
+    log(None, "organisations.note.created", by=persona("operator"), data={"id": 9})
+    client.force_login(persona("admin"))
+    html = _trail(client).content.decode()
+    assert calls == [3]
+    assert "thing: named 2" in html
+    assert "id: 9" in html
+
+
+def test_an_entry_read_alone_is_shown_by_its_app_too(monkeypatch):
+    monkeypatch.setitem(
+        registry._DETAILS, "accounts.access.granted", lambda entries: [[("who", "Grace")]]
+    )
+    assert AuditEntry(action="accounts.access.granted", data={"id": 3}).details == [
+        ("who", "Grace")
     ]
