@@ -115,6 +115,20 @@ def _live(vacancy: Vacancy, name: str):
     return _normalise(name, getattr(vacancy, name))
 
 
+def _recorded(vacancy: Vacancy, changes: dict) -> dict:
+    """`changes` ({field: [before, after]}) as the audit trail records them: when either
+    kind of target changes, both kinds, the other unchanged. Whether an emptied kind
+    meant "every student" depends on the other, which the trail cannot look up later."""
+    if not TARGET_FIELDS.keys() & changes.keys():
+        return changes
+    recorded = dict(changes)
+    for name in TARGET_FIELDS:
+        if name not in recorded:
+            live = _live(vacancy, name)
+            recorded[name] = [live, live]
+    return recorded
+
+
 def _python(name: str, value):
     if name == "closing_date" and value is not None:
         try:
@@ -264,8 +278,9 @@ def vacancy_update(*, vacancy: Vacancy, by: User, submit: bool = False, **data) 
     elif to_moderation:
         _check_closing_date(vacancy.closing_date)
     if changed:
+        recorded = _recorded(vacancy, changed)
         _apply(vacancy, {name: proposed[name] for name in changed})
-        audit.log(vacancy, "vacancies.vacancy.changed", by=by, data={"changed": changed})
+        audit.log(vacancy, "vacancies.vacancy.changed", by=by, data={"changed": recorded})
     if to_moderation:
         _check_organisation_can_post(vacancy.organisation)
         _submit(vacancy, by, resubmitted=vacancy.status == Status.REJECTED)
@@ -302,7 +317,12 @@ def _propose_edit(vacancy: Vacancy, by: User, proposed: dict) -> dict:
     vacancy.edit_rejection_reason = ""
     vacancy.save()
     changes = {name: [live[name], value] for name, value in pending.items()}
-    audit.log(vacancy, "vacancies.vacancy.edit_proposed", by=by, data={"changes": changes})
+    audit.log(
+        vacancy,
+        "vacancies.vacancy.edit_proposed",
+        by=by,
+        data={"changes": _recorded(vacancy, changes)},
+    )
     return changes
 
 
@@ -441,11 +461,12 @@ def vacancy_approve_edit(
         _check_closing_date(_python("closing_date", pending["closing_date"]), field="__all__")
     _validate(vacancy, pending)
     changes = {name: [_live(vacancy, name), value] for name, value in pending.items()}
+    recorded = _recorded(vacancy, changes)
     _drop_pending(vacancy)
     vacancy.edit_rejection_reason = ""
     vacancy.decided_at, vacancy.decided_by = timezone.now(), by
     _apply(vacancy, pending)
-    audit.log(vacancy, "vacancies.vacancy.edit_approved", by=by, data={"changes": changes})
+    audit.log(vacancy, "vacancies.vacancy.edit_approved", by=by, data={"changes": recorded})
     _notify(vacancy, "edit_approved")
     return vacancy
 

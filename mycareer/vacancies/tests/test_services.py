@@ -334,6 +334,45 @@ def test_an_edit_that_clears_one_kind_of_target_names_what_is_left(
     ]
 
 
+def _recorded(vacancy: Vacancy, action: str) -> dict:
+    entry = AuditEntry.objects.filter(object_id=str(vacancy.pk), action=action).latest("pk")
+    return entry.data
+
+
+def test_a_change_of_one_kind_of_target_records_both(live, moderator, cast):
+    # Clearing the units alone reads "every student" only if no programme is chosen: the
+    # entry keeps the other kind as it was, as the trail cannot look it up later.
+    computing, cs = cast["units"]["computing"], cast["programmes"]["bsc-cs"]
+    services.vacancy_update(
+        vacancy=live, by=moderator, target_units=[computing], target_programmes=[cs]
+    )
+    services.vacancy_update(vacancy=live, by=moderator, target_units=[])
+    assert _recorded(live, "vacancies.vacancy.changed") == {
+        "changed": {
+            "target_units": [[computing.pk], []],
+            "target_programmes": [[cs.pk], [cs.pk]],
+        }
+    }
+    services.vacancy_update(vacancy=live, by=moderator, salary="£30,000 a year")
+    assert _recorded(live, "vacancies.vacancy.changed") == {
+        "changed": {"salary": ["£28,000 a year", "£30,000 a year"]}
+    }
+
+
+def test_a_proposed_and_approved_change_of_targets_records_both(live, employer_a, moderator, cast):
+    cs = cast["programmes"]["bsc-cs"]
+    services.vacancy_update(vacancy=live, by=moderator, target_programmes=[cs])
+    services.vacancy_update(vacancy=live, by=employer_a, target_programmes=[])
+    expected = {"target_programmes": [[cs.pk], []], "target_units": [[], []]}
+    assert _recorded(live, "vacancies.vacancy.edit_proposed") == {"changes": expected}
+    services.vacancy_approve_edit(vacancy=live, by=moderator)
+    assert _recorded(live, "vacancies.vacancy.edit_approved") == {"changes": expected}
+    # What changed, as the page tells the employer, is still only what changed.
+    assert services.vacancy_update(vacancy=live, by=employer_a, target_programmes=[cs]) == {
+        "target_programmes": [[], [cs.pk]]
+    }
+
+
 def test_a_rejected_edit_is_dropped_with_its_reason(live, employer_a, moderator):
     services.vacancy_update(vacancy=live, by=employer_a, salary="Commission only")
     with pytest.raises(ValidationError):
