@@ -11,7 +11,7 @@ class VacanciesConfig(AppConfig):
 
         from mycareer.accounts.permissions import can_edit_records, is_employer, is_student
         from mycareer.audit.personal_data import register_personal_data
-        from mycareer.audit.registry import register_actions
+        from mycareer.audit.registry import register_actions, register_details
         from mycareer.core.registry import (
             DashboardPanel,
             NavItem,
@@ -55,6 +55,7 @@ class VacanciesConfig(AppConfig):
                 "vacancies.vacancy.closed": "Vacancy closed after its closing date",
             }
         )
+        register_details(selectors.DETAILED_ACTIONS, selectors.audit_details)
         # Early, before people start work. Students stop seeing a vacancy at midnight
         # anyway (the lists compare closing dates with today); the job records it.
         register_jobs(jobs.JOBS)

@@ -1,7 +1,7 @@
 """Reads of vacancies: what students may see, the moderation queue, employers' lists."""
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
@@ -24,10 +24,17 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from mycareer.accounts.models import DegreeProgramme, StudentProfile, Unit, User
-from mycareer.audit.models import AuditEntry
+from mycareer.audit.models import AuditEntry, details_in_words, readable
+from mycareer.audit.registry import Details
 from mycareer.organisations.models import EmployerMembership, Organisation
 from mycareer.organisations.timeline import TimelineEntry
-from mycareer.vacancies.models import EDITABLE_FIELDS, TARGET_FIELDS, Vacancy, targets_in_words
+from mycareer.vacancies.models import (
+    EDITABLE_FIELDS,
+    SIMPLE_FIELDS,
+    TARGET_FIELDS,
+    Vacancy,
+    targets_in_words,
+)
 from mycareer.vacancies.permissions import membership_filter
 
 Status = Vacancy.Status
@@ -330,6 +337,140 @@ def pending_diffs(vacancies: Iterable[Vacancy]) -> dict[int, list[Change]]:
             )
         diffs[vacancy.pk] = changes
     return diffs
+
+
+# The audit trail -------------------------------------------------------------------
+
+# The entries whose data hold a vacancy's fields: under which key, and whether as
+# [before, after] (True) or as the values an edit proposed (False).
+_RECORDED = {
+    "vacancies.vacancy.changed": ("changed", True),
+    "vacancies.vacancy.edit_proposed": ("changes", True),
+    "vacancies.vacancy.edit_approved": ("changes", True),
+    "vacancies.vacancy.edit_rejected": ("changes", False),
+    # A vacancy closed with an edit waiting drops the edit.
+    "vacancies.vacancy.closed": ("dropped_edit", False),
+}
+DETAILED_ACTIONS = list(_RECORDED)
+# Entries made before both kinds of target were recorded together hold only the kind
+# that changed: one emptied there may or may not have left the vacancy for every
+# student, so it is not guessed.
+NONE_CHOSEN = "none chosen"
+
+
+def audit_details(entries: Sequence[AuditEntry]) -> list[Details]:
+    """Vacancy audit entries' data in words: units and programmes by name (read once for
+    all the entries), each change "field: before → after"."""
+    ids: dict[str, set[int]] = {name: set() for name in TARGET_FIELDS}
+    for entry in entries:
+        fields, paired = _recorded_fields(entry)
+        for name in TARGET_FIELDS.keys() & fields.keys():
+            for value in fields[name] if paired else [fields[name]]:
+                ids[name].update(_ids(value))
+    names = {
+        name: dict(model.objects.filter(pk__in=ids[name]).values_list("pk", "name"))
+        if ids[name]
+        else {}
+        for name, model in TARGET_FIELDS.items()
+    }
+    return [_entry_details(entry, names) for entry in entries]
+
+
+def _recorded_fields(entry: AuditEntry) -> tuple[dict, bool]:
+    """The vacancy's fields an entry records ({} if none), and whether as pairs."""
+    key, paired = _RECORDED.get(entry.action, ("", False))
+    fields = entry.data.get(key) if isinstance(entry.data, dict) else None
+    if not isinstance(fields, dict):
+        return {}, False
+    if paired and not all(isinstance(v, list) and len(v) == 2 for v in fields.values()):
+        return {}, False
+    return fields, paired
+
+
+def _entry_details(entry: AuditEntry, names: dict) -> Details:
+    key = _RECORDED.get(entry.action, ("", False))[0]
+    fields, paired = _recorded_fields(entry)
+    details: Details = []
+    for name, value in entry.data.items() if isinstance(entry.data, dict) else ():
+        if name == key and fields and paired:
+            details += _changes_in_words(fields, names)
+        elif name == key and fields:
+            verb = "dropped" if key == "dropped_edit" else "proposed"
+            details += [
+                (f"{verb} {label}", text) for label, text in _values_in_words(fields, names)
+            ]
+        elif name in SIMPLE_FIELDS:
+            details.append((_label(name), _value_in_words(name, value)))
+        else:
+            details += details_in_words({name: value})
+    return details
+
+
+def _changes_in_words(changes: dict, names: dict) -> Details:
+    """{field: [before, after]} as "field: before → after", in the order pages show them;
+    a kind of target recorded unchanged only says how the other reads."""
+    lines = []
+    for name in _in_order(changes):
+        before, after = changes[name]
+        if name in TARGET_FIELDS:
+            if before == after:
+                continue
+            sides = [
+                _recorded_targets(
+                    name, {k: v[side] for k, v in changes.items() if k in TARGET_FIELDS}, names
+                )
+                for side in (0, 1)
+            ]
+        else:
+            sides = [_value_in_words(name, before), _value_in_words(name, after)]
+        lines.append((_label(name), f"{sides[0]} → {sides[1]}"))
+    return lines
+
+
+def _values_in_words(values: dict, names: dict) -> Details:
+    """{field: value}, as an edit proposed them, as "field: value"."""
+    targets = {k: v for k, v in values.items() if k in TARGET_FIELDS}
+    return [
+        (
+            _label(name),
+            _recorded_targets(name, targets, names)
+            if name in TARGET_FIELDS
+            else _value_in_words(name, values[name]),
+        )
+        for name in _in_order(values)
+    ]
+
+
+def _recorded_targets(name: str, state: dict, names: dict) -> str:
+    """One kind of target as an entry recorded it, `state` holding the kinds it recorded."""
+    (other,) = (key for key in TARGET_FIELDS if key != name)
+    chosen = _ids(state[name])
+    if not chosen and other not in state:
+        return NONE_CHOSEN
+    return _targets_shown(name, {name: chosen, other: _ids(state.get(other))}, names)
+
+
+def _ids(value) -> list[int]:
+    return [pk for pk in value if isinstance(pk, int)] if isinstance(value, list) else []
+
+
+def _in_order(fields: dict) -> list[str]:
+    return [name for name in EDITABLE_FIELDS if name in fields] + [
+        name for name in fields if name not in EDITABLE_FIELDS
+    ]
+
+
+def _label(name: str) -> str:
+    return str(_field(name).verbose_name) if name in EDITABLE_FIELDS else name.replace("_", " ")
+
+
+def _value_in_words(name: str, value) -> str:
+    if name in SIMPLE_FIELDS:
+        try:
+            return _shown(name, value)
+        except (TypeError, ValueError):
+            pass  # An odd value recorded long ago reads as it was recorded.
+    return readable(value) or "none"
 
 
 # History ---------------------------------------------------------------------------
