@@ -429,6 +429,8 @@ class RegistrationDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
     )
+    # The version of the registration the page showed: a decision is on what was read.
+    seen = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
 
 class SavedSearchForm(forms.Form):

@@ -6,6 +6,8 @@ nothing of it (the organisation stays "pending approval").
 """
 
 import datetime
+import hashlib
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -306,15 +308,78 @@ def without_an_administrator(organisation: Organisation) -> bool:
     return not administrators_of(organisation)
 
 
+def registration_version(registration: RegistrationRequest) -> str:
+    """What a moderator's page shows of a registration, as one opaque value to post back.
+
+    A decision rests on more than the registration's own row, which has no version: while
+    the page is open the employer may edit their pending organisation or their own
+    details, or confirm their address, and another moderator may decide. Each of these
+    changes the value.
+    """
+    organisation, user = registration.organisation, registration.user
+    shown = [
+        registration.status,
+        registration.decided_by_id,
+        organisation.status,
+        organisation.updated_at.isoformat(),
+        user.full_name,
+        user.email,
+        user.job_title,
+        email_confirmed(user),
+    ]
+    return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:20]
+
+
+def already_decided_text(registration: RegistrationRequest) -> str:
+    """Why a registration decided already cannot be decided again: who did, and when."""
+    when = date_format(timezone.localtime(registration.decided_at), "j F Y, H:i")
+    by = registration.decided_by
+    if by is not None and by.pk == registration.user_id:
+        done = f"{by} withdrew this registration on {when}"
+    else:
+        verb = registration.get_status_display().lower()
+        done = f"{by or 'Someone'} already {verb} this registration on {when}"
+    return f"{done}, so your decision was not recorded."
+
+
+def _refuse_decision(registration: RegistrationRequest, by: User, why: str, text: str):
+    log_event(
+        logger,
+        "organisations.registration.decision_refused",
+        registration=registration.pk,
+        by=by.pk,
+        why=why,
+    )
+    raise ValidationError(text)
+
+
 @transaction.atomic
 def registration_decide(
-    *, registration: RegistrationRequest, approve: bool, by: User, reason: str = ""
+    *,
+    registration: RegistrationRequest,
+    approve: bool,
+    by: User,
+    reason: str = "",
+    seen: str | None = None,
 ) -> RegistrationRequest:
-    """Approve (the organisation goes live, or the person joins) or decline, with a reason."""
+    """Approve (the organisation goes live, or the person joins) or decline, with a reason.
+
+    `seen` is the `registration_version` the moderator's page showed: a decision on a
+    version they were not shown is refused (None: not checked).
+    """
 
     registration = RegistrationRequest.objects.select_for_update().get(pk=registration.pk)
     if registration.status != RegistrationRequest.Status.PENDING:
-        raise ValidationError("This registration has already been decided.")
+        # A second moderator, or the same one pressing twice: one decision, one email.
+        _refuse_decision(registration, by, "decided", already_decided_text(registration))
+    if seen is not None and registration_version(registration) != seen:
+        _refuse_decision(
+            registration,
+            by,
+            "changed",
+            "This registration changed after you opened it (the employer edited it or "
+            "confirmed their address, say): read it again below, then decide.",
+        )
     if not approve and not reason.strip():
         raise ValidationError({"reason": "Give the reason: it is emailed to the employer."})
     if approve and not email_confirmed(registration.user):

@@ -210,28 +210,44 @@ def registrations(request):
     )
 
 
-@require_http_methods(["GET", "POST"])
-@require("organisations.moderate_registrations")
-def registration_detail(request, registration_id: int):
-    registration = get_object_or_404(
+def _registration(registration_id: int) -> RegistrationRequest:
+    return get_object_or_404(
         RegistrationRequest.objects.select_related("user", "organisation", "decided_by"),
         pk=registration_id,
     )
-    pending = registration.status == RegistrationRequest.Status.PENDING
-    form = RegistrationDecisionForm(request.POST or None) if pending else None
-    if request.method == "POST" and form is not None and form.is_valid():
+
+
+@require_http_methods(["GET", "POST"])
+@require("organisations.moderate_registrations")
+def registration_detail(request, registration_id: int):
+    registration = _registration(registration_id)
+    form = RegistrationDecisionForm(
+        request.POST or None, initial={"seen": reg.registration_version(registration)}
+    )
+    if request.method == "POST" and form.is_valid():
         try:
             reg.registration_decide(
                 registration=registration,
                 approve=form.cleaned_data["decision"] == "approve",
                 by=request.user,
                 reason=form.cleaned_data["reason"],
+                seen=form.cleaned_data["seen"] or None,
             )
         except ValidationError as error:
             add_validation_error(form, error)
+            # The page now shows the registration as it is: deciding again decides on that.
+            registration = _registration(registration_id)
+            data = request.POST.copy()
+            data["seen"] = reg.registration_version(registration)
+            form.data = data
         else:
             messages.success(request, "The decision is recorded and emailed to the employer.")
             return redirect("organisations:registrations")
+    pending = registration.status == RegistrationRequest.Status.PENDING
+    refused = None
+    if request.method == "POST" and not pending:
+        # Decided by someone else before or while this one was pressed: say by whom.
+        refused = reg.already_decided_text(registration)
     duplicates = []
     if registration.kind == RegistrationRequest.Kind.NEW_ORGANISATION:
         found = services.organisation_duplicates(
@@ -249,7 +265,8 @@ def registration_detail(request, registration_id: int):
         "organisations/employer/registration_detail.html",
         {
             "registration": registration,
-            "form": form,
+            "form": form if pending else None,
+            "refused": refused,
             "duplicates": duplicates,
             "confirmed": reg.email_confirmed(registration.user),
             "takes_it_on": pending

@@ -163,6 +163,98 @@ def test_decisions_are_emailed_with_the_reason(persona, cast, smtp_server, run_w
     assert "We could not verify you" in messages["z@zz.com"].get_content()
 
 
+def test_a_decision_on_a_registration_changed_since_the_page_showed_it_is_refused(persona, cast):
+    from django.core.exceptions import ValidationError
+
+    registration = register()
+    seen = reg.registration_version(registration)
+    org = registration.organisation
+    org.name = "Sparrowhawk Robotics and Drones"  # the employer edits their draft
+    org.save()
+    with pytest.raises(ValidationError, match="changed after you opened it"):
+        reg.registration_decide(
+            registration=registration, approve=True, by=persona("operator"), seen=seen
+        )
+    registration.refresh_from_db()
+    assert registration.status == RegistrationRequest.Status.PENDING
+    reg.registration_decide(
+        registration=registration,
+        approve=True,
+        by=persona("operator"),
+        seen=reg.registration_version(registration),
+    )
+    registration.refresh_from_db()
+    assert registration.status == RegistrationRequest.Status.APPROVED
+
+
+def test_confirming_the_address_or_new_details_change_the_version(cast):
+    from allauth.account.models import EmailAddress
+
+    registration = register()
+    user = registration.user
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+    unconfirmed = reg.registration_version(registration)
+    assert reg.registration_version(registration) == unconfirmed  # stable while nothing changes
+    EmailAddress.objects.filter(user=user).update(verified=True)
+    confirmed = reg.registration_version(registration)
+    assert confirmed != unconfirmed
+    user.job_title = "Chief Executive"
+    user.save()
+    assert reg.registration_version(registration) != confirmed
+
+
+def test_a_second_moderator_is_told_who_decided_and_nothing_is_decided_twice(persona, cast):
+    from django.core.exceptions import ValidationError
+
+    registration = register()
+    seen = reg.registration_version(registration)
+    first, second = persona("operator"), persona("manager")
+    reg.registration_decide(registration=registration, approve=True, by=first, seen=seen)
+    with pytest.raises(ValidationError) as refused:
+        reg.registration_decide(
+            registration=registration, approve=False, by=second, reason="Spam", seen=seen
+        )
+    assert f"{first} already approved this registration on" in refused.value.messages[0]
+    registration.refresh_from_db()
+    assert registration.status == RegistrationRequest.Status.APPROVED
+    assert registration.decided_by == first
+    assert (
+        AuditEntry.objects.filter(action__startswith="organisations.registration.")
+        .exclude(action="organisations.registration.created")
+        .count()
+        == 1
+    )
+
+
+def test_the_moderation_page_decides_on_the_version_it_showed(client, persona, cast):
+    registration = register()
+    client.force_login(persona("operator"))
+    url = reverse("organisations:registration", args=[registration.pk])
+    opened = as_post(form_fields(client.get(url).content.decode(), containing="seen"))
+    assert opened["seen"] == [reg.registration_version(registration)]
+    org = registration.organisation
+    org.name = "Sparrowhawk Robotics and Drones"
+    org.save()
+    refused = client.post(url, {**opened, "decision": "approve"})
+    assert refused.status_code == 200
+    page = html.unescape(refused.content.decode())
+    assert "changed after you opened it" in page
+    assert "Sparrowhawk Robotics and Drones" in page  # the version to read again
+    registration.refresh_from_db()
+    assert registration.status == RegistrationRequest.Status.PENDING
+    again = as_post(form_fields(page, containing="seen"))
+    assert again["decision"] == ["approve"]  # what was chosen is kept
+    assert client.post(url, again).status_code == 302
+    registration.refresh_from_db()
+    assert registration.status == RegistrationRequest.Status.APPROVED
+    # A second moderator with the page still open is told who decided, not shown a form.
+    client.force_login(persona("manager"))
+    late = client.post(url, {**opened, "decision": "approve"})
+    page = html.unescape(late.content.decode())
+    assert f"{persona('operator')} already approved this registration on" in page
+    assert 'name="decision"' not in page
+
+
 @pytest.mark.django_db(transaction=True)
 def test_invitations_are_emailed_and_let_a_colleague_join(
     client, laura, brightwave, smtp_server, run_worker
