@@ -87,19 +87,26 @@ def etag_for(data: Any) -> str:
 
 def check_if_match(request, current: str) -> None:
     """Refuse an update made from a stale copy (412); an update without If-Match is refused
-    too (428), so two editors cannot overwrite each other by accident."""
+    too (428), so two editors cannot overwrite each other by accident.
+
+    The ETag of the current version goes with a 412 whatever the token's scopes: it is an
+    opaque version, no part of the record, and a token without `read` has no other way
+    to learn it. A 428 does not carry it: that update was based on no version at all.
+    """
     sent = request.headers.get("If-Match")
     if not sent:
         raise ApiError(
             428,
             "precondition_required",
-            "Send If-Match with the ETag of the copy you changed (GET it first).",
+            "Send If-Match with the ETag of the version you changed: a GET of it, or the "
+            "write that made or last changed it, answered with it.",
         )
     wanted = {tag.strip() for tag in sent.split(",")}
     if "*" not in wanted and current not in wanted:
         raise ApiError(
             412,
             "stale",
-            "Someone changed this since you read it: GET it again and reapply your change.",
+            "Someone changed this since the version you sent in If-Match: GET it again and "
+            "reapply your change. This answer's ETag is the version now.",
             headers={"ETag": current},
         )

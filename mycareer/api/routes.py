@@ -101,6 +101,8 @@ def _get(queryset, pk: int):
 
 
 def _with_etag(response: HttpResponse, data) -> None:
+    """The version of the record as a read of it would give it: every write answers with it
+    too, so that a token without the `read` scope can send it as If-Match next time."""
     response["ETag"] = etag_for(data)
 
 
@@ -405,7 +407,7 @@ def _organisation_fields(payload: dict) -> dict:
         RecordNote=_link("note_create", "Record a note about it", THE_NEW_ONE),
     ),
 )
-def organisation_create(request, payload: s.OrganisationIn):
+def organisation_create(request, response: HttpResponse, payload: s.OrganisationIn):
     user = need(request, WRITE_ORGS, "organisations.add_organisation")
     data = _organisation_fields(payload.dict())
     confirm, tags = data.pop("confirm_duplicate"), data.pop("tags")
@@ -420,7 +422,9 @@ def organisation_create(request, payload: s.OrganisationIn):
         )
     except organisations.LikelyDuplicate as duplicate:
         raise _likely_duplicate(duplicate.candidates, to="create it") from None
-    return Status(201, _organisation(user, _organisation_for(user, organisation.pk)))
+    made = _organisation(user, _organisation_for(user, organisation.pk))
+    _with_etag(response, made)
+    return Status(201, made)
 
 
 def _likely_duplicate(candidates, *, to: str) -> ApiError:
@@ -513,11 +517,13 @@ def contact_detail(request, response: HttpResponse, pk: int = PK):
     summary="Add a contact to an organisation",
     openapi_extra=_then(201, ReadIt=_link("contact_detail", "Read the contact added", THE_NEW_ONE)),
 )
-def contact_create(request, payload: s.ContactIn, pk: int = PK):
+def contact_create(request, response: HttpResponse, payload: s.ContactIn, pk: int = PK):
     organisation = _get(Organisation.objects.all(), pk)
     user = need(request, WRITE_ORGS, "organisations.add_contact", organisation)
     contact = organisations.contact_create(organisation=organisation, by=user, **payload.dict())
-    return Status(201, _contact_out(user, contact.pk))
+    data = _contact_out(user, contact.pk)
+    _with_etag(response, data)
+    return Status(201, data)
 
 
 @api.patch(
@@ -749,7 +755,7 @@ def _event_relations(data: dict) -> dict:
         PublishIt=_link("event_publish", "Publish it", THE_NEW_ONE),
     ),
 )
-def event_create(request, payload: s.EventIn):
+def event_create(request, response: HttpResponse, payload: s.EventIn):
     user = need(request, WRITE_EVENTS, "events.add_event")
     data = _event_relations(payload.dict())
     unit = _get(Unit.objects.all(), data.pop("unit"))
@@ -758,7 +764,9 @@ def event_create(request, payload: s.EventIn):
         if not user.has_perm("events.change_event", event):
             raise ApiError(403, "forbidden", f"You do not organise events for {unit}.")
     event = _event_for(user, event.pk)
-    return Status(201, s.EventWithClashes(**_event(event), clashes=_clashes(find_clashes(event))))
+    made = s.EventOut(**_event(event))
+    _with_etag(response, made)
+    return Status(201, s.EventWithClashes(**made.dict(), clashes=_clashes(find_clashes(event))))
 
 
 @api.patch(

@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from mycareer.api.models import Scope
 from mycareer.audit.models import AuditEntry
 from mycareer.bookings.models import Booking
 from mycareer.bookings.tests.factories import make_event as bookable_event
@@ -158,6 +159,49 @@ def test_updates_need_the_current_etag(call, token_for):
     assert stale.json()["code"] == "stale"
     assert stale["ETag"] == first["ETag"]
     assert Organisation.objects.get(pk=org.pk).locations == "Leeds"
+
+
+def test_a_token_that_may_not_read_chains_updates_with_the_etags_its_writes_answer(call, token_for):
+    """A token without `read` could never GET the version If-Match needs."""
+    writer = token_for("operator", scopes=[Scope.WRITE_ORGANISATIONS])
+    reader = token_for("manager", scopes=[Scope.READ])
+    made = call(writer, "post", "/organisations", {"name": "Wharfedale Optics"})
+    assert made.status_code == 201
+    path = f"/organisations/{made.json()['id']}"
+    assert call(writer, "get", path).json()["code"] == "scope_missing"
+    assert made["ETag"] == call(reader, "get", path)["ETag"]  # the version a read gives
+    first = call(writer, "patch", path, {"locations": "Leeds"}, HTTP_IF_MATCH=made["ETag"])
+    assert first.status_code == 200
+    second = call(writer, "patch", path, {"locations": "York"}, HTTP_IF_MATCH=first["ETag"])
+    assert second.status_code == 200
+    # The ETag of a version since replaced is refused, with the reason and the version now.
+    stale = call(writer, "patch", path, {"locations": "Hull"}, HTTP_IF_MATCH=made["ETag"])
+    assert stale.status_code == 412
+    assert stale.json()["code"] == "stale"
+    assert "since the version you sent in If-Match" in stale.json()["message"]
+    assert stale["ETag"] == second["ETag"] == call(reader, "get", path)["ETag"]
+    assert Organisation.objects.get(pk=made.json()["id"]).locations == "York"
+    unsure = call(writer, "patch", path, {"locations": "Hull"})
+    assert unsure.status_code == 428 and "ETag" not in unsure
+
+
+def test_contacts_and_events_made_answer_with_the_etag_a_read_gives(call, token_for, persona):
+    org = make_organisation("Calder Widgets")
+    writer = token_for("operator", scopes=[Scope.WRITE_ORGANISATIONS, Scope.WRITE_EVENTS])
+    reader = token_for("operator", scopes=[Scope.READ])
+    body = {"full_name": "Amir Khan", "email": "amir@calder.example"}
+    contact = call(writer, "post", f"/organisations/{org.pk}/contacts", body)
+    assert contact.status_code == 201
+    path = f"/contacts/{contact.json()['id']}"
+    assert contact["ETag"] == call(reader, "get", path)["ETag"]
+    changed = call(writer, "patch", path, {"job_title": "Recruiter"}, HTTP_IF_MATCH=contact["ETag"])
+    assert changed.status_code == 200
+    event = call(writer, "post", "/events", _event_body())
+    assert event.status_code == 201
+    path = f"/events/{event.json()['id']}"
+    assert event["ETag"] == call(reader, "get", path)["ETag"]
+    moved = call(writer, "patch", path, {"venue": "Room 2"}, HTTP_IF_MATCH=event["ETag"])
+    assert moved.status_code == 200
 
 
 def test_contacts_are_added_and_changed_with_if_match(call, token_for):
