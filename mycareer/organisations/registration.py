@@ -313,13 +313,15 @@ def registration_version(registration: RegistrationRequest) -> str:
 
     A decision rests on more than the registration's own row, which has no version: while
     the page is open the employer may edit their pending organisation or their own
-    details, or confirm their address, and another moderator may decide. Each of these
-    changes the value.
+    details, or confirm their address, another moderator may decide, and staff may merge
+    the organisation into another. Each of these changes the value.
     """
     organisation, user = registration.organisation, registration.user
     shown = [
         registration.status,
         registration.decided_by_id,
+        registration.kind,  # a merge turns a new organisation into a request to join one
+        organisation.pk,
         organisation.status,
         organisation.updated_at.isoformat(),
         user.full_name,
