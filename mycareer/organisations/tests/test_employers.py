@@ -203,6 +203,24 @@ def test_confirming_the_address_or_new_details_change_the_version(cast):
     assert reg.registration_version(registration) != confirmed
 
 
+def test_a_decision_on_a_registration_merged_since_the_page_showed_it_is_refused(
+    persona, brightwave
+):
+    from django.core.exceptions import ValidationError
+
+    registration = register(organisation_name="Brightwave Digital Ltd")
+    seen = reg.registration_version(registration)
+    services.organisation_merge(
+        survivor=brightwave, other=registration.organisation, keep={}, by=persona("manager")
+    )
+    registration.refresh_from_db()
+    assert registration.kind == RegistrationRequest.Kind.JOIN  # no longer what was shown
+    with pytest.raises(ValidationError, match="changed after you opened it"):
+        reg.registration_decide(
+            registration=registration, approve=True, by=persona("operator"), seen=seen
+        )
+
+
 def test_a_second_moderator_is_told_who_decided_and_nothing_is_decided_twice(persona, cast):
     from django.core.exceptions import ValidationError
 
