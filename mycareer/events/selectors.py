@@ -57,6 +57,61 @@ def own_unit_ids(user, tree: UnitTree | None = None) -> set[int]:
     return tree.below_any(members)
 
 
+@dataclass(frozen=True)
+class Reach:
+    """Whom an event's organiser may put in its audience without asking anyone.
+
+    `units` are unit ids, each with everything below it; None means every student.
+    `programmes` are the programmes the audience already holds (kept whatever their unit).
+    `home` is the school (else faculty) the event belongs to, for messages.
+    """
+
+    units: set[int] | None
+    programmes: frozenset[int] = frozenset()
+    home: str = ""
+
+    @property
+    def everyone(self) -> bool:
+        return self.units is None
+
+    def takes(self, unit_id: int) -> bool:
+        return self.units is None or unit_id in self.units
+
+    def takes_programme(self, programme) -> bool:
+        return self.takes(programme.unit_id) or programme.pk in self.programmes
+
+
+def audience_reach(user: User | None, unit_ids: Iterable[int], event: Event | None = None) -> Reach:
+    """Students an event of `unit_ids` reaches without consulting other operators
+    (policy 2.4): its own school's (else faculty's), and those of units `user` is an
+    operator of. A central service's events and administrators reach every student; an
+    event keeps what its audience holds, and what its accepted opening requests added.
+    """
+    if user is not None and user.has_perm("mycareer.administer"):
+        return Reach(units=None)
+    tree = unit_tree_for(user) if user is not None else UnitTree.load()
+    homes = {tree.home(pk) for pk in unit_ids}
+    if None in homes:
+        return Reach(units=None)
+    roots = {pk for pk in homes if pk is not None}
+    if user is not None:
+        roots |= member_unit_ids(user)
+    programmes: frozenset[int] = frozenset()
+    if event is not None:
+        audience = event.audience
+        if audience.open_to_all:
+            return Reach(units=None)
+        roots |= {u.pk for u in audience.units.all()}
+        roots |= set(
+            event.opening_requests.filter(status=OpeningRequest.Status.ACCEPTED).values_list(
+                "unit_id", flat=True
+            )
+        )
+        programmes = frozenset(p.pk for p in audience.programmes.all())
+    home = ", ".join(sorted(tree.name[pk] for pk in homes if pk is not None))
+    return Reach(units=tree.below_any(roots), programmes=programmes, home=home)
+
+
 def audience_includes(
     *, unit_ids: Iterable[int] = (), programme_id: int | None = None, year: int | None = None
 ) -> Q:

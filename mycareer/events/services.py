@@ -168,6 +168,48 @@ def _check_audience(
     return years
 
 
+OPEN_TO_ALL_NEEDS_ASKING = (
+    "An event of {home} is for its own students: choose its units or programmes. Other "
+    "schools and faculties are asked from the event's page once it is saved (“Open to "
+    "another unit”); an administrator may open it to every student."
+)
+
+
+def _check_reach(
+    *,
+    unit: Unit,
+    by: User | None,
+    open_to_all: bool,
+    units: list[Unit],
+    programmes: list[DegreeProgramme],
+    event: Event | None = None,
+) -> None:
+    """Students of other schools and faculties are reached by consulting their operators
+    (an opening request they accept), never by ticking their units (policy 2.4)."""
+    reach = selectors.audience_reach(by, [unit.pk], event)
+    if reach.everyone:
+        return
+    if open_to_all:
+        raise ValidationError({"open_to_all": OPEN_TO_ALL_NEEDS_ASKING.format(home=reach.home)})
+    outside = [
+        *(u.name for u in units if not reach.takes(u.pk)),
+        *(p.name for p in programmes if not reach.takes_programme(p)),
+    ]
+    if outside:
+        one = len(outside) == 1
+        raise ValidationError(
+            {
+                "audience_units": (
+                    f"Ask before opening the event beyond {reach.home}: "
+                    f"{', '.join(outside)} {'is' if one else 'are'} not yours to choose. "
+                    f"Untick {'it' if one else 'them'} and save, then use “Open to another "
+                    "unit” on the event's page: that unit's operators are asked, and their "
+                    "students see the event once they accept."
+                )
+            }
+        )
+
+
 def _snapshot(event: Event) -> dict:
     """What people see of an event, as plain values, for comparing and auditing."""
     audience = event.audience
@@ -307,6 +349,7 @@ def event_create(
     years = _check_audience(
         open_to_all=open_to_all, units=units, programmes=programmes, years=audience_years
     )
+    _check_reach(unit=unit, by=by, open_to_all=open_to_all, units=units, programmes=programmes)
     event = Event.objects.create(
         title=title,
         type=type,
@@ -387,6 +430,14 @@ def event_update(
         units=units,
         programmes=programmes,
         years=changes.get("audience_years", audience.year_list),
+    )
+    _check_reach(
+        unit=event.unit,
+        by=by,
+        open_to_all=open_to_all,
+        units=units,
+        programmes=programmes,
+        event=event,
     )
     audience.open_to_all = open_to_all
     audience.years = Audience.years_text(years)

@@ -52,6 +52,17 @@ class UnitTree:
         """True when `inner` is `outer` or lies below it."""
         return outer in self.chain(inner)
 
+    def home(self, unit_id: int | None) -> int | None:
+        """The school an event of this unit belongs to (else its faculty), whose students
+        its organisers reach without asking anyone; None for a central service, whose
+        events are for every student."""
+        chain = self.chain(unit_id)
+        for kind in (Unit.Kind.SCHOOL, Unit.Kind.FACULTY):
+            for pk in chain:
+                if self.kind[pk] == kind:
+                    return pk
+        return None
+
     def descendants(self, unit_id: int) -> set[int]:
         """The unit and every unit below it."""
         return {pk for pk in self.parent if self.covers(unit_id, pk)}

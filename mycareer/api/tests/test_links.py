@@ -20,7 +20,7 @@ def _event_body(**extra):
         "unit": unit("mech").pk,
         "starts_at": at(monday, 12).isoformat(),
         "ends_at": at(monday, 13).isoformat(),
-        "open_to_all": True,
+        "audience_units": [unit("mech").pk],
         **extra,
     }
 

@@ -25,7 +25,7 @@ def _body(starts_at: str, ends_at: str) -> dict:
         "unit": unit("mech").pk,
         "starts_at": starts_at,
         "ends_at": ends_at,
-        "open_to_all": True,
+        "audience_units": [unit("mech").pk],
     }
 
 

@@ -355,7 +355,7 @@ API_BODIES = {
         "unit": "UNIT",
         "starts_at": "2030-03-04T10:00:00Z",
         "ends_at": "2030-03-04T11:00:00Z",
-        "open_to_all": True,
+        "audience_units": "UNIT",
     },
     "api:event_publish": {"override_reason": "The matrix says so."},
 }

@@ -490,4 +490,5 @@ def _api_body(name: str) -> dict:
     body = dict(API_BODIES.get(name, {}))
     if body.get("unit") == "UNIT":  # Tom's school: operators of it may organise there
         body["unit"] = Unit.objects.get(code="mech").pk
+        body["audience_units"] = [body["unit"]]  # its own students: no one to ask
     return body

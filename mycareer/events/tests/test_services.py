@@ -11,7 +11,14 @@ from mycareer.core.tests.concurrency import at_once
 from mycareer.events import registry, selectors, services, tasks
 from mycareer.events.clashes import ClashesFound
 from mycareer.events.models import ClashOverride, Event, OpeningRequest
-from mycareer.events.tests.factories import at, far_monday, make_event, organisation, unit
+from mycareer.events.tests.factories import (
+    at,
+    far_monday,
+    make_event,
+    organisation,
+    programme,
+    unit,
+)
 from mycareer.organisations import services as organisation_services
 
 
@@ -128,7 +135,7 @@ def test_an_event_says_where_whichever_way_it_is_made(tom, monday):
         unit=unit("mech"),
         starts_at=at(monday, 10),
         ends_at=at(monday, 11),
-        open_to_all=True,
+        audience_units=[unit("mech")],
     )
     with pytest.raises(ValidationError, match="Give a venue"):
         services.event_update(event=event, by=tom, venue="")
@@ -139,7 +146,8 @@ def test_an_event_says_where_whichever_way_it_is_made(tom, monday):
 def test_an_event_that_fails_half_way_is_not_made(tom, monday):
     """The event, its organisers, topics and audience are made together or not at all."""
     mech = unit("mech")
-    unsaved = type(mech)(code="nowhere", name="Nowhere")
+    unsaved = programme("meng-mech")
+    unsaved.pk = None
     with pytest.raises(ValueError):
         services.event_create(
             by=tom,
@@ -149,7 +157,7 @@ def test_an_event_that_fails_half_way_is_not_made(tom, monday):
             starts_at=at(monday, 10),
             ends_at=at(monday, 11),
             topics=["Careers fairs"],
-            audience_units=[unsaved],
+            audience_programmes=[unsaved],
         )
     assert not Event.objects.filter(title="Half made").exists()
 
@@ -377,6 +385,110 @@ def test_opening_an_event_to_another_faculty(tom, persona, monday):
     with pytest.raises(ValidationError, match="already answered"):
         services.opening_request_decide(request=request, accept=False, by=rachel, comment="No")
     assert actions(event)[-2:] == ["events.opening.requested", "events.opening.accepted"]
+
+
+def _audience_of(event) -> set[str]:
+    audience = Event.objects.get(pk=event.pk).audience
+    return {u.code for u in audience.units.all()} | {p.code for p in audience.programmes.all()}
+
+
+@pytest.mark.django_db
+def test_other_schools_students_are_reached_by_asking_their_operators(tom, monday):
+    """Policy 2.4: events are opened to other schools and faculties by consultation, so
+    the organiser cannot tick another school's units or programmes, nor all students."""
+    event = make_event(
+        by=tom,
+        starts_at=at(monday, 10),
+        audience_units=[unit("mech-design")],
+        audience_programmes=[programme("meng-mech")],
+    )
+    assert _audience_of(event) == {"mech-design", "meng-mech"}
+    for audience, named in [
+        ({"audience_units": [unit("computing")]}, "School of Computing is not yours"),
+        ({"audience_units": [unit("eps")]}, "Faculty of Engineering and Physical Sciences is"),
+        (
+            {"audience_units": [unit("lubs"), unit("history")]},
+            "Business School, School of History are not yours",
+        ),
+        ({"audience_programmes": [programme("ba-history")]}, "BA History is not yours"),
+    ]:
+        with pytest.raises(ValidationError, match=named) as refused:
+            services.event_create(
+                by=tom,
+                title="Too wide",
+                unit=unit("mech"),
+                venue="Room 1",
+                starts_at=at(monday, 10),
+                ends_at=at(monday, 11),
+                **audience,
+            )
+        assert "Open to another unit" in str(refused.value)
+        with pytest.raises(ValidationError, match=named):
+            services.event_update(event=event, by=tom, **audience)
+    with pytest.raises(ValidationError, match="an administrator may open it to every student"):
+        services.event_update(
+            event=event, by=tom, open_to_all=True, audience_units=[], audience_programmes=[]
+        )
+    assert _audience_of(event) == {"mech-design", "meng-mech"}
+    assert not Event.objects.filter(title="Too wide").exists()
+
+
+@pytest.mark.django_db
+def test_who_reaches_every_student_without_asking(tom, helen, persona, monday):
+    """A faculty's operator reaches its schools; a central service's events, and
+    administrators, reach every student."""
+    mech_event = make_event(by=helen, starts_at=at(monday, 10), unit=unit("mech"))
+    services.event_update(event=mech_event, by=helen, audience_units=[unit("computing")])
+    assert _audience_of(mech_event) == {"computing"}
+    faculty_event = make_event(by=helen, starts_at=at(monday, 12), unit=unit("eps"))
+    services.event_update(
+        event=faculty_event, by=helen, audience_programmes=[programme("mchem")], audience_units=[]
+    )
+    assert _audience_of(faculty_event) == {"mchem"}
+
+    admin = persona("admin")
+    central = make_event(by=admin, starts_at=at(monday, 14), unit=unit("careers"), open_to_all=True)
+    assert central.audience.open_to_all
+    by_admin = make_event(by=admin, starts_at=at(monday, 16), audience_units=[unit("history")])
+    assert _audience_of(by_admin) == {"history"}
+
+
+@pytest.mark.django_db
+def test_what_an_event_already_reaches_stays_when_it_is_edited(tom, persona, monday):
+    """Saved unchanged, narrowed, or given back a unit whose operators accepted: no
+    refusal. An administrator's wider audience is kept by an operator's edit."""
+    admin = persona("admin")
+    event = make_event(
+        by=tom, starts_at=at(monday, 10), audience_units=[unit("mech")], publish=True
+    )
+    request = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    services.opening_request_decide(request=request, accept=True, by=persona("mailer"))
+    assert _audience_of(event) == {"mech", "lubs"}
+    assert (
+        services.event_update(event=event, by=tom, audience_units=[unit("mech"), unit("lubs")])
+        == {}
+    )
+    services.event_update(event=event, by=tom, audience_units=[unit("mech")])
+    services.event_update(
+        event=event,
+        by=tom,
+        audience_units=[unit("mech"), unit("accounting")],
+        audience_programmes=[programme("ba-mgmt")],
+    )
+    assert _audience_of(event) == {"mech", "accounting", "ba-mgmt"}
+
+    wide = make_event(by=tom, starts_at=at(monday, 14), open_to_all=True)
+    assert wide.audience.open_to_all
+    services.event_update(event=wide, by=tom, title="Still for everyone")
+    services.event_update(event=wide, by=tom, open_to_all=False, audience_units=[unit("music")])
+    assert _audience_of(wide) == {"music"}
+    named = make_event(by=admin, starts_at=at(monday, 16), audience_units=[unit("history")])
+    services.event_update(event=named, by=tom, title="Renamed, same students")
+    assert _audience_of(named) == {"history"}
+    with pytest.raises(ValidationError, match="School of English is not yours"):
+        services.event_update(
+            event=named, by=tom, audience_units=[unit("history"), unit("english")]
+        )
 
 
 @pytest.mark.django_db
