@@ -1,6 +1,7 @@
 import datetime
 
 from django import forms
+from django.db.models import Q
 from django.urls import reverse_lazy
 
 from mycareer.accounts.models import DegreeProgramme, Unit
@@ -186,6 +187,7 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
             # Keep the current unit selectable even for an administrator's odd case.
             units = units | Unit.objects.filter(pk=event.unit_id)
         self.fields["unit"].queryset = units.distinct()
+        self._offer_reach(user, units, event)
         if event is not None:
             # What is stored, when shown and when saved: the guard compares the two.
             audience = event.audience
@@ -209,6 +211,23 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
                     "open_to_public": audience.open_to_public,
                 }
             )
+
+    def _offer_reach(self, user, units, event: Event | None) -> None:
+        """Offer only the students the organiser reaches without asking (policy 2.4): other
+        schools and faculties are asked from the event's page, once it is saved."""
+        reach = selectors.audience_reach(user, units.values_list("pk", flat=True), event)
+        if reach.everyone:
+            return
+        del self.fields["open_to_all"]
+        self.fields["audience_units"].queryset = Unit.objects.filter(pk__in=reach.units)
+        self.fields["audience_programmes"].queryset = DegreeProgramme.objects.filter(
+            Q(unit__in=reach.units) | Q(pk__in=reach.programmes)
+        )
+        self.fields["audience_units"].help_text = (
+            f"{self.fields['audience_units'].help_text} To reach other schools' and "
+            "faculties' students, save the event, then use “Open to another unit” on its "
+            "page: their operators are asked."
+        )
 
     def clean_organisations(self) -> list[Organisation]:
         names = _split(self.cleaned_data.get("organisations", ""), "\n\r")
@@ -274,7 +293,7 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
             "description": data["description"],
             "organisations": data["organisations"],
             "topics": [*data["topics"], *data["new_topics"]],
-            "open_to_all": data["open_to_all"],
+            "open_to_all": data.get("open_to_all", False),
             "audience_units": list(data["audience_units"]),
             "audience_programmes": list(data["audience_programmes"]),
             "audience_years": data["audience_years"],

@@ -459,7 +459,6 @@ def test_an_operator_creates_a_draft(client, tom):
         ({"title": ""}, "This field is required"),
         ({"venue": ""}, "Give a venue, an online link, or both"),
         ({"audience_units": []}, "Choose who the event is for"),
-        ({"open_to_all": "on"}, "Either open the event to all students"),
         ({"organisations": "Nobody Ltd"}, "“Nobody Ltd” is not in MyCareer"),
         ({"online_url": "not a link at all"}, "Enter a valid URL"),
         ({"starts_at": "9999-12-31T10:00"}, "Check the year"),
@@ -473,6 +472,64 @@ def test_bad_input_is_refused_and_what_was_typed_is_kept(client, tom, overrides,
     assert message in body
     assert "All about rail." in body
     assert not Event.objects.filter(title="Careers in rail").exists()
+
+
+def test_the_form_offers_the_students_its_organiser_reaches_without_asking(client, persona):
+    """Policy 2.4: other schools and faculties are asked from the event's page."""
+    choices = {}
+    for who in ("operator", "manager", "admin"):
+        client.force_login(persona(who))
+        form = client.get(reverse("events:create")).context["form"]
+        choices[who] = (
+            "open_to_all" in form.fields,
+            {u.code for u in form.fields["audience_units"].queryset},
+            {p.code for p in form.fields["audience_programmes"].queryset},
+        )
+    assert choices["operator"] == (False, {"mech", "mech-design"}, {"meng-mech", "beng-mech"})
+    client.force_login(persona("operator"))
+    page = client.get(reverse("events:create")).content.decode()
+    assert "Open to all students" not in page and "use “Open to another unit”" in page
+    refused = client.post(
+        reverse("events:create"), form_data(audience_units=[str(unit("computing").pk)])
+    ).content.decode()
+    assert "is not one of the available choices" in refused and "All about rail." in refused
+    assert choices["manager"][0] is False
+    assert {"eps", "mech", "computing", "chemistry"} <= choices["manager"][1]
+    assert "lubs" not in choices["manager"][1] and "mchem" in choices["manager"][2]
+    assert choices["admin"][0] is True and "history" in choices["admin"][1]
+    client.force_login(persona("admin"))
+    both = client.post(
+        reverse("events:create"), form_data(open_to_all="on", unit=str(unit("careers").pk))
+    ).content.decode()
+    assert "Either open the event to all students" in both
+    assert not Event.objects.filter(title="Careers in rail").exists()
+
+
+def test_an_opened_event_s_form_keeps_what_its_audience_holds(client, tom, persona):
+    event = make_event(
+        by=tom, title="Opened", starts_at=at(far_monday(), 10), audience_units=[unit("mech")]
+    )
+    asked = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    services.opening_request_decide(request=asked, accept=True, by=persona("mailer"))
+    client.force_login(tom)
+    url = reverse("events:edit", args=[event.pk])
+    form = client.get(url).context["form"]
+    offered = {u.code for u in form.fields["audience_units"].queryset}
+    assert {"mech", "lubs", "accounting"} <= offered and "history" not in offered
+    assert {u.code for u in form.initial["audience_units"]} == {"mech", "lubs"}
+    data = form_data(
+        title="Opened",
+        starts_at=f"{event.local_start:%Y-%m-%dT%H:%M}",
+        ends_at=f"{event.local_end:%Y-%m-%dT%H:%M}",
+        venue=event.venue,
+        description="",
+        new_topics="",
+        audience_years=[],
+        audience_units=[str(unit("mech").pk), str(unit("lubs").pk)],
+        type=event.type,
+    )
+    response = client.post(url, data, follow=True)
+    assert "Nothing was changed" in response.content.decode()
 
 
 def test_an_end_before_the_start_is_refused(client, tom):
