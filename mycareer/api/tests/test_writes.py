@@ -327,6 +327,32 @@ def _event_body(**extra):
     }
 
 
+def test_an_event_reaches_other_schools_by_asking_not_through_the_api(call, token_for):
+    """Policy 2.4: the API takes the audience the event form takes, no wider."""
+    secret = token_for("operator")
+    for wider, field in [
+        ({"audience_units": [unit("computing").pk]}, "audience_units"),
+        ({"audience_units": [], "open_to_all": True}, "open_to_all"),
+    ]:
+        answer = call(secret, "post", "/events", _event_body(**wider))
+        assert answer.status_code == 400
+        assert list(answer.json()["fields"]) == [field]
+        assert "Open to another unit" in str(answer.json()["fields"][field])
+    assert not Event.objects.exists()
+    made = call(secret, "post", "/events", _event_body())
+    path = f"/events/{made.json()['id']}"
+    widened = call(
+        secret,
+        "patch",
+        path,
+        {"audience_units": [unit("mech").pk, unit("history").pk]},
+        HTTP_IF_MATCH=made["ETag"],
+    )
+    assert widened.status_code == 400
+    assert "School of History is not yours" in str(widened.json()["fields"]["audience_units"])
+    assert [u.code for u in Event.objects.get().audience.units.all()] == ["mech"]
+
+
 def test_a_draft_event_answers_with_its_clashes_and_publishing_needs_a_reason(
     call, token_for, persona
 ):
