@@ -144,7 +144,7 @@ class EngagementScore(models.Model):
     )
     month = models.DateField(help_text="The first day of the month.")
     total = models.PositiveSmallIntegerField()
-    # [{"name": "Recency", "points": 20, "of": 30, "why": "last engaged 40 days ago"}, …]
+    # [{"name": "Recency", "points": 20, "of": 30, "why": "last note or event 40 days ago"}, …]
     components = models.JSONField(default=list)
     computed_at = models.DateTimeField(default=timezone.now)
 

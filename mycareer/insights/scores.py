@@ -60,11 +60,13 @@ class Part:
 def score(history: History, *, today: datetime.date) -> list[Part]:
     """The four parts of the score for this history, each with its points and reason."""
     if history.last_engaged is None:
-        recency = Part("Recency", 0, 30, "never engaged")
+        recency = Part("Recency", 0, 30, "no note or event yet")
     else:
         days = max(0, (today - history.last_engaged).days)
         points = next((p for limit, p in RECENCY if days <= limit), 0)
-        recency = Part("Recency", points, 30, f"last engaged {counted(days, 'day', 'days')} ago")
+        recency = Part(
+            "Recency", points, 30, f"last note or event {counted(days, 'day', 'days')} ago"
+        )
     frequency = Part(
         "Frequency",
         min(30, 3 * history.notes),

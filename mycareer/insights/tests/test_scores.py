@@ -40,7 +40,7 @@ def test_each_part_from_a_known_history():
         ("Breadth", 15, 20),
         ("Depth", 4 + 2 + 6, 20),
     ]
-    assert parts[0].why == "last engaged 40 days ago"
+    assert parts[0].why == "last note or event 40 days ago"
     assert parts[3].why == "1 event, 12 students attending, 5 vacancies in 12 months"
 
 

@@ -233,7 +233,7 @@ def test_the_staff_profile_shows_the_score_its_parts_and_24_months(client, perso
     page = client.get(org.get_absolute_url()).content.decode()
 
     assert "Engagement score: 41 of 100" in page
-    assert "<strong>Recency</strong>: 30 of 30 (last engaged 10 days ago)" in page
+    assert "<strong>Recency</strong>: 30 of 30 (last note or event 10 days ago)" in page
     assert "<strong>Frequency</strong>: 6 of 30 (2 notes in 12 months)" in page
     assert "1 month scored" in page and "<polyline" in page
     assert page.count("Not scored</td>") == 23
