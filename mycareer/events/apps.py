@@ -46,6 +46,7 @@ class EventsConfig(AppConfig):
                 "events.opening.requested": "Asked to open the event to another unit",
                 "events.opening.accepted": "Event opened to another unit",
                 "events.opening.declined": "Opening to another unit declined",
+                "events.opening.withdrawn": "Request to open the event to another unit withdrawn",
                 "events.feed_token.reset": "Private calendar address reset",
             }
         )

@@ -222,6 +222,7 @@ class OpeningRequest(models.Model):
         PENDING = "pending", "Waiting for an answer"
         ACCEPTED = "accepted", "Accepted"
         DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="opening_requests")
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="opening_requests")
@@ -235,6 +236,13 @@ class OpeningRequest(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = MultiLineTextField(blank=True)
+    # The organiser took the request back before it was answered (asked the wrong unit,
+    # or plans changed); the unit asked may be asked again.
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = MultiLineTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

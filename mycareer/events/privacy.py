@@ -51,8 +51,9 @@ def event_places(subject):
             Q(event__in=events)
             | Q(requested_by_id__in=subject.user_ids)
             | Q(decided_by_id__in=subject.user_ids)
+            | Q(withdrawn_by_id__in=subject.user_ids)
         ).select_related("event"),
-        ("message", "comment"),
+        ("message", "comment", "withdrawn_reason"),
         lambda request: f"Opening request for {_event(request.event)}",
     )
 

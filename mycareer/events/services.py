@@ -4,17 +4,19 @@ Each is audited in its own transaction; emails go out from tasks after commit.
 """
 
 import datetime
+import logging
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.text import slugify
+from django.utils.text import capfirst, slugify
 
 from mycareer import audit
 from mycareer.accounts.models import DegreeProgramme, Unit, User, new_feed_token
 from mycareer.core.locks import hold_lock
+from mycareer.core.logs import log_event
 from mycareer.core.validators import validate_web_link
 from mycareer.events import selectors, tasks
 from mycareer.events.clashes import Clash, ClashesFound, find_clashes
@@ -33,6 +35,8 @@ from mycareer.events.registry import cancellation_end, cancellation_figures, tim
 from mycareer.events.units import UnitTree
 from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
+
+logger = logging.getLogger(__name__)
 
 # Changes a subscribed calendar must pick up (they raise the iCalendar SEQUENCE).
 CALENDAR_KEYS = {"title", "starts_at", "ends_at", "venue", "online_url", "description", "status"}
@@ -686,15 +690,11 @@ def opening_request_decide(
         raise ValidationError({"comment": DECLINE_NEEDS_A_REASON})
     request = (
         OpeningRequest.objects.select_for_update()
-        .select_related("event", "unit")
+        .select_related("event", "unit", "decided_by", "withdrawn_by")
         .get(pk=request.pk)
     )
-    if request.status != OpeningRequest.Status.PENDING:
-        raise ValidationError(
-            f"This request was already answered ({request.get_status_display()})."
-        )
-    if request.event.is_cancelled:
-        raise ValidationError("The event was cancelled.")
+    if refusal := opening_decision_refusal(request):
+        raise ValidationError(refusal)
     if accept and (refusal := opening_refusal(request.event)):
         raise ValidationError(refusal, code="started")
     request.status = OpeningRequest.Status.ACCEPTED if accept else OpeningRequest.Status.DECLINED
@@ -711,6 +711,75 @@ def opening_request_decide(
         data={"request": request.pk, "unit": request.unit.name, "comment": request.comment},
     )
     transaction.on_commit(lambda: tasks.send_opening_decision_email.enqueue(request.pk))
+    return request
+
+
+def opening_decision_refusal(request: OpeningRequest) -> str | None:
+    """Why the request cannot be answered now (answered, withdrawn, event cancelled), or None."""
+    if request.status == OpeningRequest.Status.WITHDRAWN:
+        return f"{capfirst(opening_closed(request))}: there is nothing to answer."
+    if request.status != OpeningRequest.Status.PENDING:
+        return f"This request was already answered: {opening_closed(request)}."
+    if request.event.is_cancelled:
+        return "The event was cancelled."
+    return None
+
+
+def opening_closed(request: OpeningRequest) -> str:
+    """Who closed an answered or withdrawn request, and when: "accepted by Grace on 6 May 2027"."""
+    if request.status == OpeningRequest.Status.WITHDRAWN:
+        who, at, what = request.withdrawn_by, request.withdrawn_at, "withdrawn"
+    else:
+        who, at, what = request.decided_by, request.decided_at, request.status
+    when = f" on {date_format(timezone.localtime(at), 'j F Y')}" if at else ""
+    return f"{what} by {who or 'a former colleague'}{when}"
+
+
+@transaction.atomic
+def opening_request_withdraw(
+    *, request: OpeningRequest, by: User, reason: str = ""
+) -> OpeningRequest:
+    """Take back a request nobody has answered yet; the operators asked are told by email.
+
+    Only a pending request: an accepted one already added the unit to the audience (the
+    organiser narrows it on the edit page), a declined one has nothing left to take back.
+    The unit may be asked again afterwards.
+    """
+    request = (
+        OpeningRequest.objects.select_for_update()
+        .select_related("event", "unit", "decided_by", "withdrawn_by")
+        .get(pk=request.pk)
+    )
+    if request.status != OpeningRequest.Status.PENDING:
+        log_event(
+            logger, "events.opening.withdraw_refused", request=request.pk, status=request.status
+        )
+        refusal = f"This request was already {opening_closed(request)}"
+        if request.status == OpeningRequest.Status.ACCEPTED:
+            refusal += (
+                ", so it cannot be withdrawn. To stop inviting students of "
+                f"{request.unit}, change the event's audience"
+            )
+        elif request.status == OpeningRequest.Status.DECLINED:
+            refusal += ", so there is nothing to withdraw"
+        raise ValidationError(f"{refusal}.", code=request.status)
+    request.status = OpeningRequest.Status.WITHDRAWN
+    request.withdrawn_by = by
+    request.withdrawn_at = timezone.now()
+    request.withdrawn_reason = reason.strip()
+    request.save()
+    audit.log(
+        request.event,
+        "events.opening.withdrawn",
+        by=by,
+        data={
+            "request": request.pk,
+            "unit": request.unit.name,
+            "comment": request.withdrawn_reason,
+        },
+    )
+    log_event(logger, "events.opening.withdrawn", request=request.pk, event_id=request.event_id)
+    transaction.on_commit(lambda: tasks.send_opening_withdrawn_emails.enqueue(request.pk))
     return request
 
 

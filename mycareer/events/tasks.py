@@ -9,7 +9,7 @@ from mycareer.accounts.models import StaffMembership, User
 from mycareer.accounts.notifications import notify
 from mycareer.accounts.selectors import administrators
 from mycareer.core.logs import log_event
-from mycareer.core.mail import send_email
+from mycareer.core.mail import already_sent, send_email
 from mycareer.core.retry import email_task
 from mycareer.events.clashes import organisers_to_tell
 from mycareer.events.models import CancellationNotice, ClashOverride, Event, OpeningRequest
@@ -102,6 +102,36 @@ def send_opening_request_emails(request_id: int) -> int:
             template="events/email/opening_request.txt",
             context={"request": request, "operator": operator, "when": _when(request.event)},
             once=f"events.opening_request:{request.pk}",
+        )
+    return sent
+
+
+@email_task()
+def send_opening_withdrawn_emails(request_id: int) -> int:
+    """Tell the operators who were asked to open an event that the organiser withdrew it.
+
+    Only those the request reached (its list marked them): an operator who joined since,
+    or switched these emails off, was never asked and has nothing to forget.
+    """
+    request = OpeningRequest.objects.select_related(
+        "event", "event__unit", "unit", "requested_by", "withdrawn_by"
+    ).get(pk=request_id)
+    if request.status != OpeningRequest.Status.WITHDRAWN:
+        return 0
+    asked = f"events.opening_request:{request.pk}"
+    sent = 0
+    for operator in operators_answering_for(request.unit_id):
+        if not already_sent(asked, [operator.email]):
+            continue
+        by = request.withdrawn_by
+        sent += notify(
+            user=operator,
+            kind=OPENING_REQUEST,
+            reply_to=[by.email] if by else None,
+            subject=f"Withdrawn: open {request.event.title} to {request.unit}?",
+            template="events/email/opening_withdrawn.txt",
+            context={"request": request, "operator": operator, "when": _when(request.event)},
+            once=f"events.opening_withdrawn:{request.pk}",
         )
     return sent
 

@@ -557,6 +557,108 @@ def test_declining_to_open_an_event_says_why(tom, persona, monday):
 
 
 @pytest.mark.django_db
+def test_an_organiser_withdraws_a_request_and_may_ask_again(tom, persona, monday):
+    """Asked the wrong unit, or plans changed: the other unit has nothing left to answer."""
+    event = make_event(by=tom, title="Asked by mistake", starts_at=at(monday, 10), publish=True)
+    request = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    services.opening_request_withdraw(request=request, by=tom, reason=" Wrong school \n")
+    request.refresh_from_db()
+    assert request.status == OpeningRequest.Status.WITHDRAWN
+    assert request.withdrawn_by == tom and request.withdrawn_reason == "Wrong school"
+    assert request.withdrawn_at is not None and request.decided_by is None
+    assert list(event.audience.units.all()) == [unit("mech")]
+    assert actions(event)[-1] == "events.opening.withdrawn"
+    entry = AuditEntry.objects.get(action="events.opening.withdrawn", object_id=str(event.pk))
+    assert entry.data == {
+        "request": request.pk,
+        "unit": "Business School",
+        "comment": "Wrong school",
+    }
+    assert entry.label == "Request to open the event to another unit withdrawn"
+
+    # Withdrawing twice changes nothing and says who did it first.
+    with pytest.raises(ValidationError, match=f"already withdrawn by {tom}"):
+        services.opening_request_withdraw(request=request, by=persona("admin"))
+    # The unit asked cannot answer it any more.
+    with pytest.raises(ValidationError, match=f"Withdrawn by {tom} on .*nothing to answer"):
+        services.opening_request_decide(request=request, accept=True, by=persona("mailer"))
+    request.refresh_from_db()
+    assert request.status == OpeningRequest.Status.WITHDRAWN and request.decided_by is None
+    assert unit("lubs") not in event.audience.units.all()
+
+    # Only a pending request counts as "already asked": the unit may be asked again.
+    again = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    assert again.pk != request.pk and again.status == OpeningRequest.Status.PENDING
+    services.opening_request_decide(request=again, accept=True, by=persona("mailer"))
+    assert unit("lubs") in event.audience.units.all()
+
+
+@pytest.mark.django_db
+def test_a_person_named_in_a_withdrawal_reason_is_found_for_erasure(tom, persona, monday):
+    """The reason is free text the operators read: erasing the organiser named in it finds
+    it there, as in the request's message and the answer's comment."""
+    from mycareer.audit.erasure import find_mentions
+    from mycareer.audit.personal_data import subject_from_ids
+
+    event = make_event(by=tom, title="Asked by mistake", starts_at=at(monday, 10), publish=True)
+    request = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    services.opening_request_withdraw(
+        request=request, by=tom, reason=f"{tom.full_name} is away that week"
+    )
+    found = find_mentions(subject_from_ids([tom.pk], []))
+    assert any(
+        m.model == "events.OpeningRequest" and m.field == "withdrawn_reason" for m in found
+    ), [(m.model, m.field) for m in found]
+
+
+@pytest.mark.django_db
+def test_an_answered_request_is_not_withdrawn(tom, persona, monday):
+    """An accepted opening stays: the organiser narrows the audience on the edit page."""
+    grace = persona("mailer")
+    event = make_event(by=tom, title="Answered", starts_at=at(monday, 10), publish=True)
+    accepted = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    services.opening_request_decide(request=accepted, accept=True, by=grace)
+    with pytest.raises(ValidationError) as refused:
+        services.opening_request_withdraw(request=accepted, by=tom)
+    assert refused.value.code == "accepted"
+    assert refused.value.messages[0].startswith(f"This request was already accepted by {grace} on ")
+    assert "change the event's audience" in refused.value.messages[0]
+    accepted.refresh_from_db()
+    assert accepted.status == OpeningRequest.Status.ACCEPTED
+    assert unit("lubs") in event.audience.units.all()
+
+    declined = services.opening_request_create(event=event, unit=unit("ahc"), by=tom)
+    services.opening_request_decide(
+        request=declined, accept=False, by=persona("expiring"), comment="Not for us"
+    )
+    with pytest.raises(ValidationError, match="already declined by .* nothing to withdraw"):
+        services.opening_request_withdraw(request=declined, by=tom)
+    declined.refresh_from_db()
+    assert declined.status == OpeningRequest.Status.DECLINED
+    assert "events.opening.withdrawn" not in actions(event)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_withdrawing_and_answering_at_once_have_one_outcome(cast, tom, persona, monday):
+    """The organiser withdraws while the other unit accepts: one wins, the other is told."""
+    event = make_event(by=tom, title="Raced", starts_at=at(monday, 10), publish=True)
+    request = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    grace = persona("mailer")
+    results, _ = at_once(
+        [
+            lambda: services.opening_request_withdraw(request=request, by=tom),
+            lambda: services.opening_request_decide(request=request, accept=True, by=grace),
+        ]
+    )
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert len(refused) == 1, results
+    request.refresh_from_db()
+    assert request.status in (OpeningRequest.Status.WITHDRAWN, OpeningRequest.Status.ACCEPTED)
+    opened = unit("lubs") in Event.objects.get(pk=event.pk).audience.units.all()
+    assert opened == (request.status == OpeningRequest.Status.ACCEPTED)
+
+
+@pytest.mark.django_db
 def test_who_is_asked_to_open_an_event_to_a_unit(persona):
     from mycareer.events.tasks import operators_answering_for
 
@@ -776,6 +878,47 @@ def test_the_other_units_operators_are_asked_and_the_organiser_told(
     ]
     assert [m["To"] for m in told] == ["operator@demo.ac.uk"]
     assert "Gladly" in told[0].get_content()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_operators_asked_are_told_when_the_request_is_withdrawn(
+    persona, cast, smtp_server, run_worker
+):
+    tom = persona("operator")
+    event = make_event(by=tom, title="Open to business", starts_at=at(far_monday(), 10))
+    request = services.opening_request_create(event=event, unit=unit("accounting"), by=tom)
+    run_worker()
+    assert len(smtp_server.wait_for(1)) == 1
+    services.opening_request_withdraw(request=request, by=tom, reason="Asked the wrong school")
+    run_worker()
+    # The task again (a retry, a restarted worker): nobody is told twice.
+    tasks.send_opening_withdrawn_emails.enqueue(request.pk)
+    run_worker()
+    withdrawn = [
+        m
+        for m in smtp_server.wait_for(2)
+        if m["Subject"]
+        == "[MyCareer] Withdrawn: open Open to business to Department of Accounting and Finance?"
+    ]
+    # The Business School's operator was asked for the department, so she is told.
+    assert [m["To"] for m in withdrawn] == ["mailer@demo.ac.uk"]
+    assert withdrawn[0]["Reply-To"] == "operator@demo.ac.uk"
+    body = withdrawn[0].get_content()
+    assert "has withdrawn the request" in body and "Asked the wrong school" in body
+    assert f"/events/openings/{request.pk}/" in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_withdrawn_before_anyone_was_asked_emails_nobody(
+    persona, cast, smtp_server, run_worker
+):
+    """Withdrawn before the worker sent it: nobody was asked, so nobody is told."""
+    tom = persona("operator")
+    event = make_event(by=tom, title="Changed my mind", starts_at=at(far_monday(), 10))
+    request = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    services.opening_request_withdraw(request=request, by=tom)
+    run_worker()
+    assert smtp_server.wait_for(1, timeout=1) == []
 
 
 @pytest.mark.django_db(transaction=True)
