@@ -4,7 +4,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -267,7 +267,9 @@ def event_for_page(pk: int) -> Event:
 
 
 def opening_requests_of(event: Event) -> QuerySet[OpeningRequest]:
-    return event.opening_requests.select_related("unit", "requested_by", "decided_by")
+    return event.opening_requests.select_related(
+        "unit", "requested_by", "decided_by", "withdrawn_by"
+    )
 
 
 def clash_overrides_of(event: Event):
@@ -280,11 +282,15 @@ def clash_overrides_of(event: Event):
 def opening_requests_for(user) -> QuerySet[OpeningRequest]:
     """Requests to open events to units this person answers for (pending first)."""
     requests = OpeningRequest.objects.select_related(
-        "event", "event__unit", "unit", "requested_by", "decided_by"
+        "event", "event__unit", "unit", "requested_by", "decided_by", "withdrawn_by"
     )
     if not user.has_perm("mycareer.administer"):
         requests = requests.filter(unit_id__in=own_unit_ids(user))
-    return requests.order_by("-status", "-created_at")
+    # Waiting ones first: sorting on the status text put "withdrawn" above "pending".
+    waiting = Q(status=OpeningRequest.Status.PENDING)
+    return requests.order_by(
+        ExpressionWrapper(waiting, output_field=BooleanField()).desc(), "-created_at"
+    )
 
 
 def upcoming_visible(user, *, limit: int = 5, now: datetime.datetime | None = None) -> list[Event]:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("new/", views.create, name="create"),
     path("openings/", views.openings, name="openings"),
     path("openings/<int:request_id>/", views.opening, name="opening"),
+    path("openings/<int:request_id>/withdraw/", views.opening_withdraw, name="opening_withdraw"),
     path("subscribe/", views_feeds.subscribe, name="subscribe"),
     path("subscribe/reset/", views_feeds.reset_token, name="reset_token"),
     path("for-the-website/", views_feeds.public_feed_list, name="public_feeds"),

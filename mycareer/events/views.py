@@ -14,7 +14,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mycareer.accounts.permissions import check_perm
 from mycareer.audit.selectors import audit_for_object
@@ -635,7 +635,13 @@ def opening(request, request_id: int):
     """One request to open an event: its answer, or the form to answer it."""
     opening = get_object_or_404(
         OpeningRequest.objects.select_related(
-            "event", "event__unit", "event__organiser", "unit", "requested_by", "decided_by"
+            "event",
+            "event__unit",
+            "event__organiser",
+            "unit",
+            "requested_by",
+            "decided_by",
+            "withdrawn_by",
         ),
         pk=request_id,
     )
@@ -647,8 +653,12 @@ def opening(request, request_id: int):
     pending = opening.status == OpeningRequest.Status.PENDING and not opening.event.is_cancelled
     form = OpeningDecisionForm(_posted(request)) if may_decide and pending else None
     if request.method == "POST":
-        if form is None:
+        if not may_decide:
             raise PermissionDenied("You cannot answer this request.")
+        if form is None:
+            # Answered or withdrawn since the page was opened: say by whom, not a bare 403.
+            messages.error(request, services.opening_decision_refusal(opening) or "")
+            return redirect("events:opening", request_id=opening.pk)
         if form.is_valid():
             try:
                 services.opening_request_decide(
@@ -662,7 +672,42 @@ def opening(request, request_id: int):
             else:
                 messages.success(request, "Your answer is recorded; the organiser is told.")
                 return redirect("events:opening", request_id=opening.pk)
-    return render(request, "events/opening.html", {"opening": opening, "form": form})
+    may_withdraw = opening.status == OpeningRequest.Status.PENDING and request.user.has_perm(
+        "events.request_opening", opening.event
+    )
+    return render(
+        request,
+        "events/opening.html",
+        {
+            "opening": opening,
+            "form": form,
+            "closed": services.opening_closed(opening) if not pending else "",
+            "may_withdraw": may_withdraw,
+        },
+    )
+
+
+@require_POST
+@login_required
+def opening_withdraw(request, request_id: int):
+    """The organiser takes back a request nobody has answered; the operators asked are told."""
+    opening = get_object_or_404(
+        OpeningRequest.objects.select_related("event", "unit"), pk=request_id
+    )
+    check_perm(request.user, "events.request_opening", opening.event)
+    try:
+        services.opening_request_withdraw(
+            request=opening, by=request.user, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"The request to {opening.unit} is withdrawn; the operators who were asked are "
+            "told by email. You may ask them again later.",
+        )
+    return redirect("events:opening", request_id=opening.pk)
 
 
 @require_safe

@@ -312,6 +312,7 @@ ROUTE_ARGUMENTS = {
     "usergroup:dismiss": {"pk": "announcement"},
     "usergroup:feedback": {"pk": "feedback"},
     "events:opening": {"request_id": "opening"},
+    "events:opening_withdraw": {"request_id": "opening"},
     "events:personal_feed": {"token": "feed_token"},
     "events:unit_feed": {"code": "unit_code"},
     "bookings:lift_ban": {"ban_id": "ban"},

@@ -8,6 +8,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
+from mycareer.audit.models import AuditEntry
 from mycareer.events import services
 from mycareer.events.clashes import find_clashes
 from mycareer.events.models import ClashOverride, Event, OpeningRequest
@@ -772,6 +773,92 @@ def test_opening_an_event_through_the_pages(client, persona, tom, mech_published
     assert client.post(url, {"decision": "decline"}).status_code == 404
     client.force_login(persona("student"))
     assert client.get(url).status_code == 404
+
+
+@pytest.fixture
+def asked_lubs(tom):
+    """Tom's event for his school, and his pending request to open it to the Business School."""
+    event = make_event(by=tom, title="For mech only", starts_at=at(far_monday(), 16))
+    return services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("anonymous", 302), ("student", 403), ("mailer", 403), ("viewer", 403), ("operator", 302)],
+)
+def test_who_may_withdraw_a_request(client, persona, asked_lubs, who, status):
+    """Only the event's organisers: not the unit asked (it answers), nor anyone else."""
+    login(client, persona, who)
+    response = client.post(reverse("events:opening_withdraw", args=[asked_lubs.pk]))
+    assert response.status_code == status
+    if who == "anonymous":
+        assert "/login" in response["Location"] or "next=" in response["Location"]
+    asked_lubs.refresh_from_db()
+    withdrawn = asked_lubs.status == OpeningRequest.Status.WITHDRAWN
+    assert withdrawn == (who == "operator")
+
+
+def test_withdrawing_a_request_through_the_pages(client, persona, tom, asked_lubs):
+    url = reverse("events:opening", args=[asked_lubs.pk])
+    withdraw = reverse("events:opening_withdraw", args=[asked_lubs.pk])
+    grace = persona("mailer")
+    # The unit asked answers; it is not offered the organiser's button.
+    client.force_login(grace)
+    page = client.get(url).content.decode()
+    assert "Your answer" in page and withdraw not in page
+    # The organiser is offered it while the request waits, with what it does in words.
+    client.force_login(tom)
+    page = client.get(url).content.decode()
+    assert withdraw in page and "Withdraw the request" in page
+    assert "may ask Business School again later" in page
+    response = client.post(withdraw, {"reason": "Wrong school"}, follow=True)
+    assert "The request to Business School is withdrawn" in response.content.decode()
+    page = response.content.decode()
+    assert f"Withdrawn by {tom} on " in page and withdraw not in page
+    body = client.get(asked_lubs.event.get_absolute_url()).content.decode()
+    assert f"Withdrawn by {tom} on " in body and "Wrong school" in body
+    # Pressed again (a second tab): refused with who withdrew it, nothing changes.
+    response = client.post(withdraw, follow=True)
+    assert f"This request was already withdrawn by {tom} on " in response.content.decode()
+    assert AuditEntry.objects.filter(action="events.opening.withdrawn").count() == 1
+
+    # The unit asked sees who withdrew it and no form; an answer sent from a page opened
+    # before is refused with that, not an error page.
+    client.force_login(grace)
+    page = client.get(url).content.decode()
+    assert f"Withdrawn by {tom} on " in page and "Your answer" not in page
+    response = client.post(url, {"decision": "accept", "comment": "Welcome"}, follow=True)
+    assert response.status_code == 200
+    assert f"Withdrawn by {tom} on " in response.content.decode()
+    assert "there is nothing to answer" in response.content.decode()
+    asked_lubs.refresh_from_db()
+    assert asked_lubs.status == OpeningRequest.Status.WITHDRAWN
+    assert unit("lubs") not in asked_lubs.event.audience.units.all()
+
+
+def test_the_openings_list_puts_waiting_requests_first_and_says_who_withdrew(
+    client, persona, tom, asked_lubs
+):
+    """Sorted on the status text, a withdrawn request came above the ones still waiting."""
+    services.opening_request_withdraw(request=asked_lubs, by=tom)
+    later = make_event(by=tom, title="Still asking", starts_at=at(far_monday(), 18))
+    services.opening_request_create(event=later, unit=unit("lubs"), by=tom)
+    client.force_login(persona("mailer"))
+    page = client.get(reverse("events:openings")).content.decode()
+    assert f"Withdrawn by {tom} on " in page
+    assert page.index("Still asking") < page.index("For mech only")
+
+
+def test_an_accepted_opening_offers_no_withdrawal(client, persona, tom, asked_lubs):
+    services.opening_request_decide(request=asked_lubs, accept=True, by=persona("mailer"))
+    client.force_login(tom)
+    withdraw = reverse("events:opening_withdraw", args=[asked_lubs.pk])
+    page = client.get(reverse("events:opening", args=[asked_lubs.pk])).content.decode()
+    assert withdraw not in page
+    response = client.post(withdraw, follow=True)
+    assert "already accepted by" in response.content.decode()
+    asked_lubs.refresh_from_db()
+    assert asked_lubs.status == OpeningRequest.Status.ACCEPTED
 
 
 # Dashboard, timeline, subscribe -----------------------------------------------------------
