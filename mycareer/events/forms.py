@@ -355,6 +355,14 @@ class OpeningDecisionForm(forms.Form):
     )
 
 
+class OpeningWithdrawForm(forms.Form):
+    reason = MultiLineField(
+        label="Why (optional; the operators read it)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class FreeSlotForm(forms.Form):
     week = forms.DateField(
         label="Week", widget=DateInput(), help_text="Any day in the week; slots are Monday–Friday."

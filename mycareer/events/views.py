@@ -33,6 +33,7 @@ from mycareer.events.forms import (
     FreeSlotForm,
     OpeningDecisionForm,
     OpeningRequestForm,
+    OpeningWithdrawForm,
     PublishForm,
     organisable_units,
 )
@@ -672,9 +673,13 @@ def opening(request, request_id: int):
             else:
                 messages.success(request, "Your answer is recorded; the organiser is told.")
                 return redirect("events:opening", request_id=opening.pk)
-    may_withdraw = opening.status == OpeningRequest.Status.PENDING and request.user.has_perm(
-        "events.request_opening", opening.event
-    )
+    return _opening_page(request, opening, form)
+
+
+def _opening_page(request, opening, form, withdraw_form: OpeningWithdrawForm | None = None):
+    pending = opening.status == OpeningRequest.Status.PENDING
+    may_withdraw = pending and request.user.has_perm("events.request_opening", opening.event)
+    pending = pending and not opening.event.is_cancelled
     return render(
         request,
         "events/opening.html",
@@ -682,7 +687,7 @@ def opening(request, request_id: int):
             "opening": opening,
             "form": form,
             "closed": services.opening_closed(opening) if not pending else "",
-            "may_withdraw": may_withdraw,
+            "withdraw_form": (withdraw_form or OpeningWithdrawForm()) if may_withdraw else None,
         },
     )
 
@@ -695,9 +700,13 @@ def opening_withdraw(request, request_id: int):
         OpeningRequest.objects.select_related("event", "unit"), pk=request_id
     )
     check_perm(request.user, "events.request_opening", opening.event)
+    form = OpeningWithdrawForm(request.POST)
+    if not form.is_valid():
+        # What was typed stays, with why it was refused.
+        return _opening_page(request, opening, None, withdraw_form=form)
     try:
         services.opening_request_withdraw(
-            request=opening, by=request.user, reason=request.POST.get("reason", "")
+            request=opening, by=request.user, reason=form.cleaned_data["reason"]
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

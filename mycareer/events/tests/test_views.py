@@ -811,6 +811,13 @@ def test_withdrawing_a_request_through_the_pages(client, persona, tom, asked_lub
     page = client.get(url).content.decode()
     assert withdraw in page and "Withdraw the request" in page
     assert "may ask Business School again later" in page
+    too_long = "Wrong school. " * 1500
+    response = client.post(withdraw, {"reason": too_long})
+    assert response.status_code == 200 and "Keep it to 20,000 characters" in (
+        page := response.content.decode()
+    )
+    assert too_long.strip() in page
+    assert OpeningRequest.objects.get(pk=asked_lubs.pk).status == OpeningRequest.Status.PENDING
     response = client.post(withdraw, {"reason": "Wrong school"}, follow=True)
     assert "The request to Business School is withdrawn" in response.content.decode()
     page = response.content.decode()
