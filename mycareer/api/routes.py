@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Path, Query, Status
+from ninja import Path, Query, Schema, Status
 
 from mycareer.accounts.models import DegreeProgramme, Unit
 from mycareer.api import schemas as s
@@ -104,6 +104,28 @@ def _with_etag(response: HttpResponse, data) -> None:
     """The version of the record as a read of it would give it: every write answers with it
     too, so that a token without the `read` scope can send it as If-Match next time."""
     response["ETag"] = etag_for(data)
+
+
+def _writes(ok: int, full: type[Schema], brief: type[Schema] = s.Written) -> dict:
+    """The answers a write declares: `full` (the record) or `brief`, as `_answer` chooses."""
+    return _responses((ok, full | brief))
+
+
+def _may_read(request) -> bool:
+    return READ in request.auth.scopes
+
+
+def _answer(request, full: Schema, brief: type[Schema] = s.Written) -> Schema:
+    """What a write answers: the record as a read gives it to a token with the `read`
+    scope; to one without, only `brief`'s part of it (the id; an event's clashes too).
+
+    A scope that does not include `read` must not become a way to read: a leaked
+    write-only token (an import script's) would otherwise show every contact's email and
+    phone to anyone who sent an empty change. The ETag header goes to both.
+    """
+    if _may_read(request):
+        return full
+    return brief.model_validate(full.model_dump())
 
 
 def _no_fields(request) -> None:
@@ -397,7 +419,7 @@ def _organisation_fields(payload: dict) -> dict:
 
 @api.post(
     "/organisations",
-    response=_responses((201, s.OrganisationOut)),
+    response=_writes(201, s.OrganisationOut),
     tags=["organisations"],
     summary="Create an organisation (409 with likely duplicates unless confirm_duplicate)",
     openapi_extra=_then(
@@ -421,20 +443,24 @@ def organisation_create(request, response: HttpResponse, payload: s.Organisation
             by=user, unit=unit, tags=tags, confirm_duplicates=confirm, **data
         )
     except organisations.LikelyDuplicate as duplicate:
-        raise _likely_duplicate(duplicate.candidates, to="create it") from None
+        raise _likely_duplicate(request, duplicate.candidates, to="create it") from None
     made = _organisation(user, _organisation_for(user, organisation.pk))
     _with_etag(response, made)
-    return Status(201, made)
+    return Status(201, _answer(request, made))
 
 
-def _likely_duplicate(candidates, *, to: str) -> ApiError:
+def _likely_duplicate(request, candidates, *, to: str) -> ApiError:
+    """409 with the likely duplicates; to a token without `read`, each one's id and name
+    only: its reasons tell its web domain and where its contacts' emails are."""
+    may_read = _may_read(request)
     return ApiError(
         409,
         "likely_duplicate",
         "This organisation may already be in MyCareer: check these, then send "
         f"confirm_duplicate: true to {to} anyway.",
         duplicates=[
-            {"id": c.organisation_id, "name": c.name, "score": c.score, "reasons": c.reasons}
+            {"id": c.organisation_id, "name": c.name}
+            | ({"score": c.score, "reasons": c.reasons} if may_read else {})
             for c in candidates
         ],
     )
@@ -442,7 +468,7 @@ def _likely_duplicate(candidates, *, to: str) -> ApiError:
 
 @api.patch(
     "/organisations/{pk}",
-    response=_responses((200, s.OrganisationOut)),
+    response=_writes(200, s.OrganisationOut),
     tags=["organisations"],
     summary="Change an organisation (send If-Match); a likely duplicate's name or website is 409",
     openapi_extra=_merged(
@@ -471,12 +497,12 @@ def organisation_update(
                 organisation=organisation, by=user, confirm_duplicates=confirm, **data
             )
         except organisations.LikelyDuplicate as duplicate:
-            raise _likely_duplicate(duplicate.candidates, to="save it") from None
+            raise _likely_duplicate(request, duplicate.candidates, to="save it") from None
         if tags is not None:
             organisations.organisation_set_tags(organisation=organisation, tags=tags, by=user)
     result = _organisation(user, _organisation_for(user, pk))
     _with_etag(response, result)
-    return result
+    return _answer(request, result)
 
 
 # Contacts -----------------------------------------------------------------------------
@@ -512,7 +538,7 @@ def contact_detail(request, response: HttpResponse, pk: int = PK):
 
 @api.post(
     "/organisations/{pk}/contacts",
-    response=_responses((201, s.ContactOut)),
+    response=_writes(201, s.ContactOut),
     tags=["organisations"],
     summary="Add a contact to an organisation",
     openapi_extra=_then(201, ReadIt=_link("contact_detail", "Read the contact added", THE_NEW_ONE)),
@@ -523,12 +549,12 @@ def contact_create(request, response: HttpResponse, payload: s.ContactIn, pk: in
     contact = organisations.contact_create(organisation=organisation, by=user, **payload.dict())
     data = _contact_out(user, contact.pk)
     _with_etag(response, data)
-    return Status(201, data)
+    return Status(201, _answer(request, data))
 
 
 @api.patch(
     "/contacts/{pk}",
-    response=_responses((200, s.ContactOut)),
+    response=_writes(200, s.ContactOut),
     tags=["organisations"],
     summary="Change a contact (send If-Match with its ETag)",
     openapi_extra=IF_MATCH,
@@ -546,7 +572,7 @@ def contact_update(request, response: HttpResponse, payload: s.ContactChange, pk
             raise ApiError(409, "erased", refusal.messages[0]) from None
     data = _contact_out(user, pk)
     _with_etag(response, data)
-    return data
+    return _answer(request, data)
 
 
 # Notes --------------------------------------------------------------------------------
@@ -554,7 +580,7 @@ def contact_update(request, response: HttpResponse, payload: s.ContactChange, pk
 
 @api.post(
     "/organisations/{pk}/notes",
-    response=_responses((201, s.NoteOut)),
+    response=_writes(201, s.NoteOut),
     tags=["organisations"],
     summary="Record a note (key contacts need their owner's agreement first: 403 says who)",
 )
@@ -592,7 +618,8 @@ def note_create(request, payload: s.NoteIn, pk: int = PK):
                 for contact, links in refusal.blocked
             ],
         ) from None
-    return Status(201, _note(org_selectors.notes_for_organisation(organisation).get(pk=note.pk)))
+    made = s.NoteOut(**_note(org_selectors.notes_for_organisation(organisation).get(pk=note.pk)))
+    return Status(201, _answer(request, made))
 
 
 # Events -------------------------------------------------------------------------------
@@ -746,7 +773,7 @@ def _event_relations(data: dict) -> dict:
 
 @api.post(
     "/events",
-    response=_responses((201, s.EventWithClashes)),
+    response=_writes(201, s.EventWithClashes, s.EventWritten),
     tags=["events"],
     summary="Create a draft event; the answer lists the clashes publishing would meet",
     openapi_extra=_then(
@@ -766,12 +793,13 @@ def event_create(request, response: HttpResponse, payload: s.EventIn):
     event = _event_for(user, event.pk)
     made = s.EventOut(**_event(event))
     _with_etag(response, made)
-    return Status(201, s.EventWithClashes(**made.dict(), clashes=_clashes(find_clashes(event))))
+    made_with = s.EventWithClashes(**made.dict(), clashes=_clashes(find_clashes(event)))
+    return Status(201, _answer(request, made_with, s.EventWritten))
 
 
 @api.patch(
     "/events/{pk}",
-    response=_responses((200, s.EventWithClashes)),
+    response=_writes(200, s.EventWithClashes, s.EventWritten),
     tags=["events"],
     summary="Change an event (send If-Match); a published one that now clashes needs a reason",
     openapi_extra=IF_MATCH,
@@ -790,12 +818,13 @@ def event_update(request, response: HttpResponse, payload: s.EventChange, pk: in
     event = _event_for(user, pk)
     current = s.EventOut(**_event(event))
     _with_etag(response, current)
-    return s.EventWithClashes(**current.dict(), clashes=_clashes(find_clashes(event)))
+    result = s.EventWithClashes(**current.dict(), clashes=_clashes(find_clashes(event)))
+    return _answer(request, result, s.EventWritten)
 
 
 @api.post(
     "/events/{pk}/publish",
-    response=_responses((200, s.EventWithClashes)),
+    response=_writes(200, s.EventWithClashes, s.EventWritten),
     tags=["events"],
     summary="Publish a draft still to come (400 once it has started); with clashes, 409 "
     "unless override_reason says why",
@@ -816,7 +845,8 @@ def event_publish(request, payload: s.PublishIn, pk: int = PK):
         raise ApiError(
             400, "started", error.messages[0], fields={"starts_at": error.messages}
         ) from None
-    return s.EventWithClashes(**_event(_event_for(user, pk)), clashes=_clashes(overridden))
+    result = s.EventWithClashes(**_event(_event_for(user, pk)), clashes=_clashes(overridden))
+    return _answer(request, result, s.EventWritten)
 
 
 # Bookings and attendance --------------------------------------------------------------
@@ -853,7 +883,7 @@ def booking_list(request, pk: int = PK, cursor: str | None = CURSOR, limit: int 
 
 @api.post(
     "/events/{pk}/bookings",
-    response=_responses((201, s.PlaceOut)),
+    response=_writes(201, s.PlaceOut, s.Placed),
     tags=["bookings"],
     summary="Book yourself a place (students' own tokens), or join the waiting list",
 )
@@ -863,22 +893,21 @@ def booking_create(request, pk: int = PK):
     user = need(request, BOOK, "bookings.book", event)
     place = bookings.booking_create(event=event, student=user, by=user)
     booked = isinstance(place, Booking)
-    return Status(
-        201,
-        {
-            "event": event.pk,
-            "outcome": "booked" if booked else "waiting_list",
-            "booking": place.pk if booked else None,
-            "message": f"You have a place at {event.title}."
-            if booked
-            else f"{event.title} is full: you are on the waiting list.",
-        },
+    answer = s.PlaceOut(
+        event=event.pk,
+        outcome="booked" if booked else "waiting_list",
+        booking=place.pk if booked else None,
+        message=f"You have a place at {event.title}."
+        if booked
+        else f"{event.title} is full: you are on the waiting list.",
     )
+    # The outcome is the answer to the writer's question; the message names the event.
+    return Status(201, _answer(request, answer, s.Placed))
 
 
 @api.delete(
     "/bookings/{pk}",
-    response=_responses((200, s.BookingOut)),
+    response=_writes(200, s.BookingOut),
     tags=["bookings"],
     summary="Cancel your own booking before the event starts",
 )
@@ -888,12 +917,12 @@ def booking_cancel(request, pk: int = PK):
     booking = _get(Booking.objects.filter(student=user).select_related("student"), pk)
     bookings.booking_cancel(booking=booking, by=user)
     booking.refresh_from_db()
-    return _booking(booking)
+    return _answer(request, s.BookingOut(**_booking(booking)))
 
 
 @api.post(
     "/bookings/{pk}/attendance",
-    response=_responses((200, s.BookingOut)),
+    response=_writes(200, s.BookingOut),
     tags=["bookings"],
     summary="Record that the person attended (from two hours before the start)",
 )
@@ -905,7 +934,7 @@ def attendance_record(request, pk: int = PK):
         raise Http404
     need(request, WRITE_EVENTS, "bookings.run_event", booking.event)
     booking, _changed = bookings.check_in(booking=booking, by=user)
-    return _booking(booking)
+    return _answer(request, s.BookingOut(**_booking(booking)))
 
 
 # Vacancies and figures ----------------------------------------------------------------

@@ -173,10 +173,15 @@ class BookingPage(Page):
     counts: dict[str, int]
 
 
-class PlaceOut(Schema):
+class Placed(Schema):
+    """A booking's outcome, as answered to a token without the `read` scope."""
+
     event: Id
     outcome: Literal["booked", "waiting_list"]
     booking: Id | None
+
+
+class PlaceOut(Placed):
     message: str
 
 
@@ -197,6 +202,25 @@ class VacancyOut(Schema):
 
 class VacancyPage(Page):
     items: list[VacancyOut]
+
+
+# What a write answers a token without the `read` scope: what it sent or asked, never the
+# record, so that such a token (an import script's, leaked) is no way to read records
+# and their contacts' emails and phones. Each holds a part of the full answer's fields.
+
+
+class Written(Schema):
+    """The record's id only (its version is the ETag header): the answer to a token without
+    the `read` scope."""
+
+    id: Id
+
+
+class EventWritten(Written):
+    """The event's id and the clashes publishing would meet (as the clash page shows them
+    to an operator): the answer to a token without the `read` scope."""
+
+    clashes: list[ClashOut] = Field(description="Published events it clashes with, worst first.")
 
 
 class ChartOut(Schema):
