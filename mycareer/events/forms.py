@@ -331,8 +331,11 @@ class CancelForm(forms.Form):
 
 
 class OpeningRequestForm(forms.Form):
+    # A central service has no students of its own to open an event to.
     unit = IdChoiceField(
-        label="Open to students of", queryset=Unit.objects.all(), empty_label="Choose a unit"
+        label="Open to students of",
+        queryset=Unit.objects.exclude(kind=Unit.Kind.SERVICE),
+        empty_label="Choose a unit",
     )
     message = MultiLineField(
         label="Message to that unit's operators",

@@ -653,6 +653,10 @@ def opening_request_create(
         raise ValidationError("A cancelled event cannot be opened to more students.")
     if refusal := opening_refusal(event):
         raise ValidationError(refusal, code="started")
+    if unit.kind == Unit.Kind.SERVICE:
+        raise ValidationError(
+            {"unit": f"{unit} has no students of its own: ask a faculty or school."}
+        )
     audience = event.audience
     tree = UnitTree.load()
     if audience.open_to_all:

@@ -373,6 +373,8 @@ def test_opening_an_event_to_another_faculty(tom, persona, monday):
         services.opening_request_create(event=event, unit=unit("ahc"), by=tom)
     with pytest.raises(ValidationError, match="already open to"):
         services.opening_request_create(event=event, unit=unit("mech-design"), by=tom)
+    with pytest.raises(ValidationError, match="Careers Centre has no students of its own"):
+        services.opening_request_create(event=event, unit=unit("careers"), by=tom)
     assert not selectors.can_see_event(history_student, event)
 
     rachel = persona("expiring")

@@ -748,6 +748,8 @@ def test_opening_an_event_through_the_pages(client, persona, tom, mech_published
     assert "already open to all students" in response.content.decode()
 
     event = make_event(by=tom, title="For mech only", starts_at=at(far_monday(), 16))
+    offered = client.get(reverse("events:opening_create", args=[event.pk])).context["form"]
+    assert "Careers Centre" not in {u.name for u in offered.fields["unit"].queryset}
     response = client.post(
         reverse("events:opening_create", args=[event.pk]),
         {"unit": unit("lubs").pk, "message": "Engineering finance"},
