@@ -56,6 +56,8 @@ CLASH_KEYS = {
 }
 # Who beyond students the event is for: employers, the public (a public page).
 SHARING_KEYS = {"open_to_employers", "open_to_public"}
+# Why a request to open an event, still waiting when the event is cancelled, is withdrawn.
+EVENT_CANCELLED = "The event was cancelled."
 # The event's own fields that `event_update` may change.
 EVENT_FIELDS = [
     "title",
@@ -571,7 +573,9 @@ def event_cancel(
     """Cancel an event with a reason: every place and waiting-list entry ends.
 
     Each person who had one is told once, by email after commit (one
-    `CancellationNotice` each, counted in the audit entry as people told).
+    `CancellationNotice` each, counted in the audit entry as people told). Requests to
+    open it to other units still waiting for an answer are withdrawn, and the operators
+    who were asked are told.
     `expected_people` is how many the person confirmed would be emailed (the confirmation
     page's figure); when that no longer holds, nothing changes and the refusal says so.
     """
@@ -621,6 +625,16 @@ def event_cancel(
     )
     if notices:
         transaction.on_commit(lambda: tasks.send_cancellation_emails.enqueue(event.pk))
+    # Requests still waiting would stay "Waiting for an answer" in the other units' lists
+    # though answering them is refused: they are withdrawn, and whoever was asked is told.
+    pending = (
+        OpeningRequest.objects.select_for_update()
+        .select_related("unit")
+        .filter(event=event, status=OpeningRequest.Status.PENDING)
+    )
+    for request in pending:
+        request.event = event
+        _withdraw(request, by=by, reason=EVENT_CANCELLED)
     return event
 
 
@@ -725,7 +739,7 @@ def opening_decision_refusal(request: OpeningRequest) -> str | None:
     if request.status != OpeningRequest.Status.PENDING:
         return f"This request was already answered: {opening_closed(request)}."
     if request.event.is_cancelled:
-        return "The event was cancelled."
+        return EVENT_CANCELLED
     return None
 
 
@@ -767,6 +781,11 @@ def opening_request_withdraw(
         elif request.status == OpeningRequest.Status.DECLINED:
             refusal += ", so there is nothing to withdraw"
         raise ValidationError(f"{refusal}.", code=request.status)
+    return _withdraw(request, by=by, reason=reason)
+
+
+def _withdraw(request: OpeningRequest, *, by: User | None, reason: str) -> OpeningRequest:
+    """Close a pending request, locked by the caller; the operators asked are emailed."""
     request.status = OpeningRequest.Status.WITHDRAWN
     request.withdrawn_by = by
     request.withdrawn_at = timezone.now()
@@ -783,7 +802,8 @@ def opening_request_withdraw(
         },
     )
     log_event(logger, "events.opening.withdrawn", request=request.pk, event_id=request.event_id)
-    transaction.on_commit(lambda: tasks.send_opening_withdrawn_emails.enqueue(request.pk))
+    pk = request.pk
+    transaction.on_commit(lambda: tasks.send_opening_withdrawn_emails.enqueue(pk))
     return request
 
 

@@ -640,6 +640,51 @@ def test_an_answered_request_is_not_withdrawn(tom, persona, monday):
     assert "events.opening.withdrawn" not in actions(event)
 
 
+@pytest.mark.django_db
+def test_cancelling_an_event_withdraws_its_waiting_requests_only(tom, persona, monday):
+    """A request still waiting stayed "Waiting for an answer" though none could be given."""
+    event = make_event(by=tom, title="Soon cancelled", starts_at=at(monday, 10), publish=True)
+    declined = services.opening_request_create(event=event, unit=unit("history"), by=tom)
+    services.opening_request_decide(
+        request=declined, accept=False, by=persona("expiring"), comment="Not for us"
+    )
+    accepted = services.opening_request_create(event=event, unit=unit("ahc"), by=tom)
+    services.opening_request_decide(request=accepted, accept=True, by=persona("expiring"))
+    waiting = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    helen = persona("manager")
+    services.event_cancel(event=event, by=helen, reason="The speaker is ill")
+
+    waiting.refresh_from_db()
+    assert waiting.status == OpeningRequest.Status.WITHDRAWN
+    assert waiting.withdrawn_by == helen and waiting.withdrawn_at is not None
+    assert waiting.withdrawn_reason == services.EVENT_CANCELLED
+    assert waiting.decided_by is None
+    assert actions(event)[-2:] == ["events.event.cancelled", "events.opening.withdrawn"]
+    entry = AuditEntry.objects.get(action="events.opening.withdrawn", object_id=str(event.pk))
+    assert entry.actor == helen
+    assert entry.data == {
+        "request": waiting.pk,
+        "unit": "Business School",
+        "comment": "The event was cancelled.",
+    }
+    # Answered requests keep their answer.
+    declined.refresh_from_db()
+    accepted.refresh_from_db()
+    assert declined.status == OpeningRequest.Status.DECLINED and declined.withdrawn_by is None
+    assert accepted.status == OpeningRequest.Status.ACCEPTED and accepted.withdrawn_by is None
+    assert unit("ahc") in event.audience.units.all()
+
+
+@pytest.mark.django_db
+def test_a_draft_cancelled_by_nobody_in_particular_withdraws_its_requests(tom, monday):
+    """Cancelled from a command, with nobody signed in: withdrawn all the same."""
+    event = make_event(by=tom, title="Draft", starts_at=at(monday, 10))
+    waiting = services.opening_request_create(event=event, unit=unit("lubs"), by=tom)
+    services.event_cancel(event=event, by=None, reason="Plans changed")
+    waiting.refresh_from_db()
+    assert waiting.status == OpeningRequest.Status.WITHDRAWN and waiting.withdrawn_by is None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_withdrawing_and_answering_at_once_have_one_outcome(cast, tom, persona, monday):
     """The organiser withdraws while the other unit accepts: one wins, the other is told."""
@@ -908,6 +953,34 @@ def test_the_operators_asked_are_told_when_the_request_is_withdrawn(
     body = withdrawn[0].get_content()
     assert "has withdrawn the request" in body and "Asked the wrong school" in body
     assert f"/events/openings/{request.pk}/" in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_operators_asked_are_told_once_when_the_event_is_cancelled(
+    persona, cast, smtp_server, run_worker
+):
+    tom = persona("operator")
+    event = make_event(by=tom, title="Open to business", starts_at=at(far_monday(), 10))
+    request = services.opening_request_create(event=event, unit=unit("accounting"), by=tom)
+    run_worker()
+    assert len(smtp_server.wait_for(1)) == 1
+    services.event_cancel(event=event, by=tom, reason="The speaker is ill")
+    run_worker()
+    # The task again (a retry, a restarted worker): nobody is told twice.
+    tasks.send_opening_withdrawn_emails.enqueue(request.pk)
+    run_worker()
+    mails = smtp_server.wait_for(3, timeout=2)
+    withdrawn = [
+        m
+        for m in mails
+        if m["Subject"]
+        == "[MyCareer] Withdrawn: open Open to business to Department of Accounting and Finance?"
+    ]
+    assert len(mails) == 2, [m["Subject"] for m in mails]
+    assert [m["To"] for m in withdrawn] == ["mailer@demo.ac.uk"]
+    assert withdrawn[0]["Reply-To"] == "operator@demo.ac.uk"
+    body = withdrawn[0].get_content()
+    assert "There is nothing for you to answer" in body and "The event was cancelled." in body
 
 
 @pytest.mark.django_db(transaction=True)

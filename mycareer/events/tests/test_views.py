@@ -858,6 +858,15 @@ def test_the_openings_list_puts_waiting_requests_first_and_says_who_withdrew(
     assert page.index("Still asking") < page.index("For mech only")
 
 
+def test_the_openings_list_no_longer_waits_on_a_cancelled_event(client, persona, tom, asked_lubs):
+    services.event_cancel(event=asked_lubs.event, by=tom, reason="The speaker is ill")
+    client.force_login(persona("mailer"))
+    page = client.get(reverse("events:openings")).content.decode()
+    assert "For mech only" in page
+    assert "Waiting for an answer" not in page
+    assert f"Withdrawn by {tom} on " in page
+
+
 def test_an_accepted_opening_offers_no_withdrawal(client, persona, tom, asked_lubs):
     services.opening_request_decide(request=asked_lubs, accept=True, by=persona("mailer"))
     client.force_login(tom)
