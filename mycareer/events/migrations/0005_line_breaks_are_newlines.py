@@ -1,0 +1,23 @@
+r"""Line breaks stored before MultiLineTextField are made "\n", as it makes them now.
+
+The field rewrites "\r\n" and "\r" whenever a value is set, but rows stored before it
+still hold them, and whatever reads the column directly (`values()`, exports) gives them
+back so. Only rows holding a "\r" are written. The columns are listed here: the
+historical models know them as plain TextFields.
+"""
+
+from django.db import migrations
+
+from mycareer.core.migration_ops import normalise_newlines
+
+COLUMNS = {
+    "Event": ["description", "cancelled_reason"],
+    "ClashOverride": ["reason"],
+    "OpeningRequest": ["message", "comment", "withdrawn_reason"],
+}
+
+
+class Migration(migrations.Migration):
+    dependencies = [("events", "0004_opening_request_withdrawn")]
+
+    operations = [normalise_newlines("events", COLUMNS)]
