@@ -628,7 +628,7 @@ def event_cancel(
     # Requests still waiting would stay "Waiting for an answer" in the other units' lists
     # though answering them is refused: they are withdrawn, and whoever was asked is told.
     pending = (
-        OpeningRequest.objects.select_for_update()
+        OpeningRequest.objects.select_for_update(of=("self",))
         .select_related("unit")
         .filter(event=event, status=OpeningRequest.Status.PENDING)
     )
@@ -707,7 +707,7 @@ def opening_request_decide(
     if not accept and not comment.strip():
         raise ValidationError({"comment": DECLINE_NEEDS_A_REASON})
     request = (
-        OpeningRequest.objects.select_for_update()
+        OpeningRequest.objects.select_for_update(of=("self",))
         .select_related("event", "unit", "decided_by", "withdrawn_by")
         .get(pk=request.pk)
     )
@@ -764,7 +764,7 @@ def opening_request_withdraw(
     The unit may be asked again afterwards.
     """
     request = (
-        OpeningRequest.objects.select_for_update()
+        OpeningRequest.objects.select_for_update(of=("self",))
         .select_related("event", "unit", "decided_by", "withdrawn_by")
         .get(pk=request.pk)
     )
