@@ -242,7 +242,9 @@ class OpeningRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
-    withdrawn_reason = MultiLineTextField(blank=True)
+    # db_default too: the running release's code, which knows nothing of the column, can
+    # still ask units while the new release's migration is applied.
+    withdrawn_reason = MultiLineTextField(blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
