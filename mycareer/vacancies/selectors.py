@@ -351,7 +351,9 @@ _RECORDED = {
     # A vacancy closed with an edit waiting drops the edit.
     "vacancies.vacancy.closed": ("dropped_edit", False),
 }
-DETAILED_ACTIONS = list(_RECORDED)
+# The entries that record a new vacancy's organisation by id and its status by value.
+_NEW = ["vacancies.vacancy.created", "vacancies.vacancy.posted"]
+DETAILED_ACTIONS = [*_RECORDED, *_NEW]
 # Entries made before both kinds of target were recorded together hold only the kind
 # that changed: one emptied there may or may not have left the vacancy for every
 # student, so it is not guessed.
@@ -373,6 +375,18 @@ def audit_details(entries: Sequence[AuditEntry]) -> list[Details]:
         else {}
         for name, model in TARGET_FIELDS.items()
     }
+    organisations = {
+        entry.data["organisation"]
+        for entry in entries
+        if entry.action in _NEW
+        and isinstance(entry.data, dict)
+        and isinstance(entry.data.get("organisation"), int)
+    }
+    names["organisation"] = (
+        dict(Organisation.objects.filter(pk__in=organisations).values_list("pk", "name"))
+        if organisations
+        else {}
+    )
     return [_entry_details(entry, names) for entry in entries]
 
 
@@ -401,6 +415,10 @@ def _entry_details(entry: AuditEntry, names: dict) -> Details:
             ]
         elif name in SIMPLE_FIELDS:
             details.append((_label(name), _value_in_words(name, value)))
+        elif entry.action in _NEW and name == "organisation" and isinstance(value, int):
+            details.append((name, names[name].get(value, f"(removed, number {value})")))
+        elif entry.action in _NEW and name == "status" and value in Status.values:
+            details.append((name, Status(value).label))
         else:
             details += details_in_words({name: value})
     return details

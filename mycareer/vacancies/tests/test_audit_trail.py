@@ -6,7 +6,7 @@ from django.urls import reverse
 from mycareer.audit.models import AuditEntry
 from mycareer.vacancies import services
 from mycareer.vacancies.selectors import NONE_CHOSEN
-from mycareer.vacancies.tests.factories import VacancyFactory
+from mycareer.vacancies.tests.factories import VacancyFactory, vacancy_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +136,31 @@ def test_a_staff_members_history_shows_names_not_ids_nor_json(
     assert f"degree programmes: No degree programme → {cs.name}" in html
     assert "{&quot;" not in html and '{"' not in html
     assert f"{computing.pk} →" not in html and f"→ {cs.pk}" not in html
+
+
+def test_a_new_vacancy_names_its_organisation_and_status(draft, brightwave, moderator):
+    assert details(draft, "vacancies.vacancy.created") == [
+        ("organisation", "Brightwave Digital"),
+        ("title", "Junior Tester"),
+        ("status", "Draft"),
+    ]
+    posted = services.vacancy_create(
+        organisation=brightwave, by=moderator, **vacancy_fields(title="Posted for them")
+    )
+    assert details(posted, "vacancies.vacancy.posted") == [
+        ("organisation", "Brightwave Digital"),
+        ("title", "Posted for them"),
+        ("status", "Approved"),
+    ]
+
+
+def test_a_new_vacancy_of_an_organisation_since_deleted_says_so(cast):
+    entry = AuditEntry(
+        action="vacancies.vacancy.posted",
+        data={"organisation": 999999, "title": "Old", "status": "approved"},
+    )
+    assert entry.details == [
+        ("organisation", "(removed, number 999999)"),
+        ("title", "Old"),
+        ("status", "Approved"),
+    ]
