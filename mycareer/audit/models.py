@@ -101,7 +101,8 @@ def _is_pair(value) -> bool:
 
 
 def readable(value) -> str:
-    """One recorded value in words: yes/no, a list joined, a timestamp in local time."""
+    """One recorded value in words: yes/no, a list joined, a flat dict as "key: value"
+    pairs, a timestamp in local time."""
     if value in (None, "", [], {}):
         return ""
     if isinstance(value, bool):
@@ -109,6 +110,11 @@ def readable(value) -> str:
     if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
         # A value that holds a comma is quoted, or "Engineering, Civil" reads as two.
         return ", ".join(f"“{v}”" if "," in str(v) else str(v) for v in value)
+    if isinstance(value, dict) and all(not isinstance(v, dict | list) for v in value.values()):
+        # Counts by reason, flags by name: "no email address: 1, …", not JSON.
+        return ", ".join(
+            f"{str(key).replace('_', ' ')}: {readable(v) or 'none'}" for key, v in value.items()
+        )
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, str) and _TIMESTAMP.fullmatch(value):

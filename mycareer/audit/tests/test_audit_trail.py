@@ -230,3 +230,20 @@ def test_an_entry_read_alone_is_shown_by_its_app_too(monkeypatch):
     assert AuditEntry(action="accounts.access.granted", data={"id": 3}).details == [
         ("who", "Grace")
     ]
+
+
+def test_a_recorded_count_by_reason_reads_as_words_not_json():
+    # A campaign's recipients left out, by reason, showed as `{"no email address": 1, …}`.
+    entry = AuditEntry(
+        action="mailing.campaign.queued",
+        data={
+            "recipients": 30,
+            "left_out": {"no email address": 1, "emailed too often recently": 3},
+            "flags": {"open_to_all": True},
+        },
+    )
+    assert entry.details == [
+        ("recipients", "30"),
+        ("left out", "no email address: 1, emailed too often recently: 3"),
+        ("flags", "open to all: yes"),
+    ]
