@@ -15,7 +15,11 @@ class OrganisationsConfig(AppConfig):
             is_student,
         )
         from mycareer.audit.personal_data import register_personal_data
-        from mycareer.audit.registry import register_actions
+        from mycareer.audit.registry import (
+            register_actions,
+            register_details,
+            registered_actions,
+        )
         from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.core.registry import (
             DashboardPanel,
@@ -29,6 +33,7 @@ class OrganisationsConfig(AppConfig):
             register_seed,
         )
         from mycareer.organisations import (
+            audit_details,
             jobs,
             kept_counts,
             permissions,  # noqa: F401 (registers rules)
@@ -109,6 +114,11 @@ class OrganisationsConfig(AppConfig):
                 "organisations.saved_search.created": "Search saved",
                 "organisations.saved_search.deleted": "Saved search deleted",
             }
+        )
+        # What its entries record by id (organisations, contacts) reads by name.
+        register_details(
+            [action for action in registered_actions() if action.startswith("organisations.")],
+            audit_details.audit_details,
         )
         register_nav(
             NavItem("Organisations", "organisations:search", can_view_staff_pages, order=10)
