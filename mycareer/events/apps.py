@@ -9,7 +9,11 @@ class EventsConfig(AppConfig):
     def ready(self) -> None:
         from mycareer.accounts.notifications import NotificationKind, register_notification_kind
         from mycareer.audit.personal_data import register_personal_data
-        from mycareer.audit.registry import register_actions
+        from mycareer.audit.registry import (
+            register_actions,
+            register_details,
+            registered_actions,
+        )
         from mycareer.core.registry import (
             DashboardPanel,
             NavItem,
@@ -19,6 +23,7 @@ class EventsConfig(AppConfig):
             register_seed,
         )
         from mycareer.events import (
+            audit_details,
             permissions,  # noqa: F401 (registers rules)
             tasks,
         )
@@ -49,6 +54,10 @@ class EventsConfig(AppConfig):
                 "events.opening.withdrawn": "Request to open the event to another unit withdrawn",
                 "events.feed_token.reset": "Private calendar address reset",
             }
+        )
+        register_details(
+            [action for action in registered_actions() if action.startswith("events.")],
+            audit_details.audit_details,
         )
         register_nav(
             NavItem("Events", "events:month", lambda user: user.is_authenticated, order=30)

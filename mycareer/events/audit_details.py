@@ -1,0 +1,44 @@
+"""How this app's audit entries read in the trail: choices by their labels, years and
+clashes in words, and no ids beside the names recorded with them."""
+
+from collections.abc import Sequence
+
+from mycareer.audit.models import AuditEntry, details_in_words
+from mycareer.audit.registry import Details
+from mycareer.events.models import Event
+
+LABELS = {"type": Event.Type, "status": Event.Status}
+
+
+def audit_details(entries: Sequence[AuditEntry]) -> list[Details]:
+    return [_entry_details(entry) for entry in entries]
+
+
+def _entry_details(entry: AuditEntry) -> Details:
+    data = entry.data if isinstance(entry.data, dict) else {}
+    shown = {}
+    for key, value in data.items():
+        if key == "request" or (key == "event" and "title" in data):
+            continue  # an id recorded beside the unit or title it names
+        if key == "changed" and isinstance(value, dict):
+            shown[key] = {
+                name: [_in_words(name, side) for side in pair] if _is_pair(pair) else pair
+                for name, pair in value.items()
+            }
+        else:
+            shown[key] = _in_words(key, value)
+    return details_in_words(shown)
+
+
+def _in_words(key: str, value):
+    if key in LABELS and value in LABELS[key].values:
+        return str(LABELS[key](value).label)
+    if key == "audience_years" and isinstance(value, list):
+        return [f"Year {year}" for year in value] or "every year"
+    if key == "clashes" and isinstance(value, list):
+        return [c.get("title", "") if isinstance(c, dict) else c for c in value]
+    return value
+
+
+def _is_pair(value) -> bool:
+    return isinstance(value, list) and len(value) == 2
