@@ -10,9 +10,14 @@ class BookingsConfig(AppConfig):
     def ready(self) -> None:
         from mycareer.accounts.permissions import can_edit_records, is_student
         from mycareer.audit.personal_data import register_personal_data
-        from mycareer.audit.registry import register_actions
+        from mycareer.audit.registry import (
+            register_actions,
+            register_details,
+            registered_actions,
+        )
         from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.bookings import (
+            audit_details,
             jobs,
             permissions,  # noqa: F401 (registers rules)
         )
@@ -84,6 +89,10 @@ class BookingsConfig(AppConfig):
                 "bookings.ban.started": "Booking restriction started (no-shows)",
                 "bookings.ban.lifted": "Booking restriction lifted",
             }
+        )
+        register_details(
+            [action for action in registered_actions() if action.startswith("bookings.")],
+            audit_details.audit_details,
         )
         register_nav(NavItem("My events", "bookings:my_events", is_student, order=20))
         register_nav(NavItem("Bookings", "bookings:overview", can_edit_records, order=30))
