@@ -3,7 +3,7 @@ clashes in words, and no ids beside the names recorded with them."""
 
 from collections.abc import Sequence
 
-from mycareer.audit.models import AuditEntry, details_in_words
+from mycareer.audit.models import AuditEntry, details_in_words, readable
 from mycareer.audit.registry import Details
 from mycareer.events.models import Event
 
@@ -16,18 +16,32 @@ def audit_details(entries: Sequence[AuditEntry]) -> list[Details]:
 
 def _entry_details(entry: AuditEntry) -> Details:
     data = entry.data if isinstance(entry.data, dict) else {}
-    shown = {}
+    details: Details = []
     for key, value in data.items():
         if key == "request" or (key == "event" and "title" in data):
             continue  # an id recorded beside the unit or title it names
-        if key == "changed" and isinstance(value, dict):
-            shown[key] = {
-                name: [_in_words(name, side) for side in pair] if _is_pair(pair) else pair
-                for name, pair in value.items()
-            }
+        if key == "changed" and isinstance(value, dict) and all(map(_is_pair, value.values())):
+            for name, pair in value.items():
+                details += _change_in_words(name, pair)
         else:
-            shown[key] = _in_words(key, value)
-    return details_in_words(shown)
+            details += details_in_words({key: _in_words(key, value)})
+    return details
+
+
+def _change_in_words(name: str, pair: list) -> Details:
+    """One field's change; a list of names (units, programmes, topics) as what it gained
+    and lost, which a long list's "before → after" cut short at the row's end hid."""
+    before, after = pair
+    if name != "audience_years" and all(isinstance(side, list) for side in pair):
+        added = [item for item in after if item not in before]
+        removed = [item for item in before if item not in after]
+        parts = [
+            f"{verb} {readable(items)}"
+            for verb, items in (("added", added), ("removed", removed))
+            if items
+        ]
+        return [(name.replace("_", " "), "; ".join(parts) or "unchanged")]
+    return details_in_words({"changed": {name: [_in_words(name, side) for side in pair]}})
 
 
 def _in_words(key: str, value):

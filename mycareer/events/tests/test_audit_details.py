@@ -51,3 +51,15 @@ def test_an_opening_names_the_unit_not_the_request_number(tom, persona, monday):
     services.opening_request_create(event=event, unit=unit("ahc"), by=tom, message="Please")
     details = latest("events.opening.requested").details
     assert [key for key, _ in details] == ["unit", "message"]
+
+
+def test_a_change_to_a_long_audience_says_what_it_gained_and_lost(tom, persona, monday):
+    # "A, B, C → A, B, C, D" was cut short at the row's end before reaching D.
+    units = [unit(code) for code in ("mech", "mech-design")]
+    event = make_event(by=tom, title="Robots", starts_at=at(monday, 10), audience_units=units)
+    wider = [unit("mech"), unit("ahc")]
+    services.event_update(event=event, by=persona("admin"), audience_units=wider)
+    details = dict(latest("events.event.changed").details)
+    assert details["audience units"] == (
+        f"added “{unit('ahc').name}”; removed {unit('mech-design').name}"
+    )
