@@ -3,13 +3,20 @@ record by id, by name (read once for a page of entries)."""
 
 from collections.abc import Sequence
 
+from django.db import models
+
 from mycareer.audit.models import AuditEntry, details_in_words
 from mycareer.audit.registry import Details
-from mycareer.organisations.models import Contact, Organisation
+from mycareer.organisations.models import Contact, Note, Organisation, RegistrationRequest
 
 # The keys under which entries record an organisation's id, and a contact's id or ids.
 ORGANISATION_KEYS = {"organisation", "merged", "into"}
 CONTACT_KEYS = {"contact", "contacts", "inbound_key_contacts"}
+# Choices recorded by value, by the kind of entry that records them.
+CHOICES: dict[str, dict[str, type[models.TextChoices]]] = {
+    "organisations.registration.": {"kind": RegistrationRequest.Kind},
+    "organisations.note.": {"kind": Note.Kind, "started_by": Note.StartedBy},
+}
 
 
 def audit_details(entries: Sequence[AuditEntry]) -> list[Details]:
@@ -57,8 +64,16 @@ def _entry_details(entry: AuditEntry, organisations: dict, contacts: dict) -> De
                 )
             )
         else:
-            details += details_in_words({key: value})
+            details += details_in_words({key: _choice(entry.action, key, value)})
     return details
+
+
+def _choice(action: str, key: str, value):
+    """A recorded choice by its label ("New organisation", not "new")."""
+    for prefix, choices in CHOICES.items():
+        if action.startswith(prefix) and key in choices and value in choices[key].values:
+            return str(choices[key](value).label)
+    return value
 
 
 def _named(value, names: dict[int, str]) -> str:

@@ -30,6 +30,7 @@ def test_a_contact_and_a_note_name_their_organisation_and_contacts(persona):
     )
     details = dict(latest("organisations.note.created").details)
     assert details["organisation"] == "Kirkgate Robotics"
+    assert details["kind"] == "Meeting" and details["started by"] == "We contacted them"
     assert details["contacts"] == "Ada Lovelace, Bob Marsh"
     services.note_update(note=note, by=operator, contacts=[bob])
     assert latest("organisations.note.changed").details == [
@@ -53,3 +54,8 @@ def test_the_trail_shows_names_not_ids(client, persona):
     html = client.get(reverse("audit:list")).content.decode()
     assert "organisation: Kirkgate Robotics" in html
     assert f"organisation: {organisation.pk}<" not in html
+
+
+def test_a_registration_reads_its_kind_by_label():
+    entry = AuditEntry(action="organisations.registration.created", data={"kind": "new", "risk": 0})
+    assert entry.details == [("kind", "New organisation"), ("risk", "0")]
