@@ -197,23 +197,30 @@ def _check_reach(
         return
     if open_to_all:
         raise ValidationError({"open_to_all": OPEN_TO_ALL_NEEDS_ASKING.format(home=reach.home)})
-    outside = [
-        *(u.name for u in units if not reach.takes(u.pk)),
-        *(p.name for p in programmes if not reach.takes_programme(p)),
-    ]
-    if outside:
-        one = len(outside) == 1
-        raise ValidationError(
-            {
-                "audience_units": (
-                    f"Ask before opening the event beyond {reach.home}: "
-                    f"{', '.join(outside)} {'is' if one else 'are'} not yours to choose. "
-                    f"Untick {'it' if one else 'them'} and save, then use “Open to another "
-                    "unit” on the event's page: that unit's operators are asked, and their "
-                    "students see the event once they accept."
-                )
-            }
+    errors: dict[str, str] = {}
+    if outside := [u.name for u in units if not reach.takes(u.pk)]:
+        errors["audience_units"] = _ask_first(reach.home, outside, outside)
+    if programmes_outside := [p for p in programmes if not reach.takes_programme(p)]:
+        tree = selectors.unit_tree_for(by) if by is not None else UnitTree.load()
+        errors["audience_programmes"] = _ask_first(
+            reach.home,
+            [f"{p.name} ({tree.name[p.unit_id]})" for p in programmes_outside],
+            sorted({tree.name[p.unit_id] for p in programmes_outside}),
         )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _ask_first(home: str, outside: list[str], units: list[str]) -> str:
+    """What is outside an event's reach, and how to reach it: ask the units' operators."""
+    one = len(outside) == 1
+    asked = units[0] if len(units) == 1 else "each of " + ", ".join(units)
+    return (
+        f"Ask before opening the event beyond {home}: {', '.join(outside)} "
+        f"{'is' if one else 'are'} not yours to choose. Untick {'it' if one else 'them'} and "
+        f"save, then use “Open to another unit” on the event's page to ask the operators of "
+        f"{asked}, whose students see the event once they accept."
+    )
 
 
 def _snapshot(event: Event) -> dict:
@@ -682,6 +689,22 @@ def opening_request_create(
         event=event, unit=unit, status=OpeningRequest.Status.PENDING
     ).exists():
         raise ValidationError({"unit": f"{unit} has already been asked."})
+    accepted = (
+        event.opening_requests.filter(status=OpeningRequest.Status.ACCEPTED)
+        .select_related("unit")
+        .order_by("-decided_at")
+    )
+    if said_yes := next((a for a in accepted if tree.covers(a.unit_id, unit.pk)), None):
+        # Taken out of the audience since: ticking it again needs nobody's answer.
+        raise ValidationError(
+            {
+                "unit": (
+                    f"{said_yes.unit} accepted on "
+                    f"{date_format(timezone.localtime(said_yes.decided_at), 'j F Y')}: tick "
+                    f"{said_yes.unit} again on the event's edit page, with no need to ask."
+                )
+            }
+        )
     request = OpeningRequest.objects.create(
         event=event, unit=unit, requested_by=by, message=message.strip()
     )

@@ -624,7 +624,7 @@ def opening_create(request, pk: int):
         else:
             messages.success(
                 request,
-                f"{form.cleaned_data['unit']}'s operators are asked; you will hear by email.",
+                f"The operators of {form.cleaned_data['unit']} are asked; you will hear by email.",
             )
             return redirect(event)
     return render(request, "events/opening_form.html", {"event": event, "form": form})

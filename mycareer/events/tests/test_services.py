@@ -412,7 +412,10 @@ def test_other_schools_students_are_reached_by_asking_their_operators(tom, monda
             {"audience_units": [unit("lubs"), unit("history")]},
             "Business School, School of History are not yours",
         ),
-        ({"audience_programmes": [programme("ba-history")]}, "BA History is not yours"),
+        (
+            {"audience_programmes": [programme("ba-history")]},
+            r"BA History \(School of History\) is not yours",
+        ),
     ]:
         with pytest.raises(ValidationError, match=named) as refused:
             services.event_create(
@@ -427,6 +430,29 @@ def test_other_schools_students_are_reached_by_asking_their_operators(tom, monda
         assert "Open to another unit" in str(refused.value)
         with pytest.raises(ValidationError, match=named):
             services.event_update(event=event, by=tom, **audience)
+    with pytest.raises(ValidationError) as refused:
+        services.event_update(
+            event=event,
+            by=tom,
+            audience_units=[unit("mech"), unit("music")],
+            audience_programmes=[programme("ba-history"), programme("bsc-cs")],
+        )
+    # Each list says what of it is outside, and whom to ask for it.
+    assert refused.value.message_dict == {
+        "audience_units": [
+            "Ask before opening the event beyond School of Mechanical Engineering: School of "
+            "Music is not yours to choose. Untick it and save, then use “Open to another "
+            "unit” on the event's page to ask the operators of School of Music, whose "
+            "students see the event once they accept."
+        ],
+        "audience_programmes": [
+            "Ask before opening the event beyond School of Mechanical Engineering: BA History "
+            "(School of History), BSc Computer Science (School of Computing) are not yours to "
+            "choose. Untick them and save, then use “Open to another unit” on the event's "
+            "page to ask the operators of each of School of Computing, School of History, "
+            "whose students see the event once they accept."
+        ],
+    }
     with pytest.raises(ValidationError, match="an administrator may open it to every student"):
         services.event_update(
             event=event, by=tom, open_to_all=True, audience_units=[], audience_programmes=[]
@@ -471,6 +497,10 @@ def test_what_an_event_already_reaches_stays_when_it_is_edited(tom, persona, mon
         == {}
     )
     services.event_update(event=event, by=tom, audience_units=[unit("mech")])
+    # Asking again is not needed: the edit page takes it back in.
+    for asked in ("lubs", "accounting"):
+        with pytest.raises(ValidationError, match="Business School accepted on .*tick Business"):
+            services.opening_request_create(event=event, unit=unit(asked), by=tom)
     services.event_update(
         event=event,
         by=tom,
