@@ -713,6 +713,8 @@ def seed_key_accounts(cast: dict) -> None:
 
 def seed_registrations(cast: dict) -> None:
     """Two employers waiting for approval: one ordinary, one that moderators should question."""
+    from allauth.account.models import EmailAddress
+
     from mycareer.organisations.models import RegistrationRequest
     from mycareer.organisations.registration import employer_register
 
@@ -736,6 +738,14 @@ def seed_registrations(cast: dict) -> None:
         website="",
         ip_address="192.0.2.44",
     )
+    # Both opened the confirmation link: their registrations wait for staff alone, and
+    # logging in as them does not ask to confirm again (nor show them unconfirmed).
+    for registration in RegistrationRequest.objects.select_related("user"):
+        EmailAddress.objects.update_or_create(
+            user=registration.user,
+            email=registration.user.email,
+            defaults={"primary": True, "verified": True},
+        )
 
 
 def add_priti_raman(ember: Organisation, *, by) -> Contact:

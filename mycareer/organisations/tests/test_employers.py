@@ -4,6 +4,7 @@ import html
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.urls import reverse
 
 from mycareer.accounts.models import User
@@ -497,6 +498,13 @@ def test_the_registrations_page_refuses_a_list_it_does_not_know(client, persona)
 def test_demo_has_a_high_risk_registration_waiting(cast):
     risky = RegistrationRequest.objects.filter(status="pending").order_by("-risk_score").first()
     assert risky.risk_score >= 50
+    # Their addresses are confirmed and stay so when one logs in: staff may decide now.
+    waiting = RegistrationRequest.objects.filter(status="pending").select_related("user")
+    assert all(reg.email_confirmed(r.user) for r in waiting) and waiting.count() == 2
+    assert all(
+        EmailAddress.objects.filter(user=r.user, verified=True, primary=True).exists()
+        for r in waiting
+    )
 
 
 def test_an_employers_home_says_its_organisation_is_live_in_one_sentence(client, laura):
