@@ -829,7 +829,7 @@ def event_update(request, response: HttpResponse, payload: s.EventChange, pk: in
     summary="Publish a draft still to come (400 once it has started); with clashes, 409 "
     "unless override_reason says why",
 )
-def event_publish(request, payload: s.PublishIn, pk: int = PK):
+def event_publish(request, response: HttpResponse, payload: s.PublishIn, pk: int = PK):
     event = _event_for(need(request, WRITE_EVENTS), pk)
     user = need(request, WRITE_EVENTS, "events.publish_event", event)
     try:
@@ -845,7 +845,10 @@ def event_publish(request, payload: s.PublishIn, pk: int = PK):
         raise ApiError(
             400, "started", error.messages[0], fields={"starts_at": error.messages}
         ) from None
-    result = s.EventWithClashes(**_event(_event_for(user, pk)), clashes=_clashes(overridden))
+    published = _event(_event_for(user, pk))
+    # Publishing changes the event: the next change sends this version.
+    _with_etag(response, s.EventOut(**published))
+    result = s.EventWithClashes(**published, clashes=_clashes(overridden))
     return _answer(request, result, s.EventWritten)
 
 

@@ -53,15 +53,17 @@ class UnitTree:
         return outer in self.chain(inner)
 
     def home(self, unit_id: int | None) -> int | None:
-        """The school an event of this unit belongs to (else its faculty), whose students
-        its organisers reach without asking anyone; None for a central service, whose
-        events are for every student."""
+        """The school an event of this unit belongs to (else its faculty, else the top of
+        its branch), whose students its organisers reach without asking anyone; None for
+        a central service, whose events are for every student."""
         chain = self.chain(unit_id)
         for kind in (Unit.Kind.SCHOOL, Unit.Kind.FACULTY):
             for pk in chain:
                 if self.kind[pk] == kind:
                     return pk
-        return None
+        if any(self.kind[pk] == Unit.Kind.SERVICE for pk in chain):
+            return None
+        return chain[-1] if chain else None
 
     def descendants(self, unit_id: int) -> set[int]:
         """The unit and every unit below it."""

@@ -328,6 +328,9 @@ def registration_version(registration: RegistrationRequest) -> str:
         user.email,
         user.job_title,
         email_confirmed(user),
+        # Approving a request to join an organisation nobody administers makes them its
+        # administrator: the page warns of it, so a change either way is a new version.
+        without_an_administrator(organisation),
     ]
     return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:20]
 

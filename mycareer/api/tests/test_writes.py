@@ -353,6 +353,24 @@ def test_an_event_reaches_other_schools_by_asking_not_through_the_api(call, toke
     assert [u.code for u in Event.objects.get().audience.units.all()] == ["mech"]
 
 
+def test_publishing_answers_with_the_version_the_next_change_sends(call, token_for):
+    """A token without read creates, publishes, then changes: each answer's ETag is the
+    version a read would give, and none is a plain hash of what a read shows."""
+    import hashlib
+
+    writer = token_for("operator", scopes=[Scope.WRITE_EVENTS])
+    reader = token_for("operator", scopes=[Scope.READ])
+    made = call(writer, "post", "/events", _event_body())
+    path = f"/events/{made.json()['id']}"
+    published = call(writer, "post", f"{path}/publish", {})
+    assert published.status_code == 200
+    read = call(reader, "get", path)
+    assert published["ETag"] == read["ETag"] != made["ETag"]
+    assert read["ETag"].strip('"') not in hashlib.sha256(read.content).hexdigest()
+    moved = call(writer, "patch", path, {"venue": "Room 2"}, HTTP_IF_MATCH=published["ETag"])
+    assert moved.status_code == 200
+
+
 def test_a_draft_event_answers_with_its_clashes_and_publishing_needs_a_reason(
     call, token_for, persona
 ):

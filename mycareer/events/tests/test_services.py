@@ -482,6 +482,35 @@ def test_who_reaches_every_student_without_asking(tom, helen, persona, monday):
 
 
 @pytest.mark.django_db
+def test_only_a_central_service_reaches_everyone_by_its_place_in_the_tree(tom, monday):
+    """A unit with no school or faculty above it is not thereby central: its events
+    reach its own branch, and a central service's operator (not an administrator)
+    reaches every student."""
+    from mycareer.accounts.models import StaffMembership, Unit
+
+    lonely = Unit.objects.create(code="lonely", name="Lonely Department", kind="department")
+    StaffMembership.objects.create(user=tom, unit=lonely)
+    for audience in ({"open_to_all": True}, {"audience_units": [unit("history")]}):
+        with pytest.raises(ValidationError, match="Lonely Department"):
+            services.event_create(
+                by=tom,
+                title="Lonely",
+                unit=lonely,
+                venue="Room 1",
+                starts_at=at(monday, 10),
+                ends_at=at(monday, 11),
+                **audience,
+            )
+    StaffMembership.objects.create(user=tom, unit=unit("careers"))
+    tom = type(tom).objects.get(pk=tom.pk)  # memberships are read once per person
+    central = make_event(by=tom, starts_at=at(monday, 12), unit=unit("careers"), open_to_all=True)
+    assert central.audience.open_to_all
+    assert services.event_update(
+        event=central, by=tom, open_to_all=False, audience_units=[unit("history")]
+    )
+
+
+@pytest.mark.django_db
 def test_what_an_event_already_reaches_stays_when_it_is_edited(tom, persona, monday):
     """Saved unchanged, narrowed, or given back a unit whose operators accepted: no
     refusal. An administrator's wider audience is kept by an operator's edit."""

@@ -222,6 +222,27 @@ def test_a_decision_on_a_registration_merged_since_the_page_showed_it_is_refused
         )
 
 
+def test_a_join_approved_after_its_last_administrator_left_is_a_new_version(persona, brightwave):
+    """Approving a request to join an organisation nobody administers makes the person its
+    administrator; the page said so only if it was so when the moderator read it."""
+    from django.core.exceptions import ValidationError
+
+    registration = register(organisation_name="Brightwave Digital Ltd")
+    services.organisation_merge(
+        survivor=brightwave, other=registration.organisation, keep={}, by=persona("manager")
+    )
+    registration.refresh_from_db()
+    seen = reg.registration_version(registration)
+    EmployerMembership.objects.filter(organisation=brightwave).exclude(
+        user=registration.user
+    ).update(is_admin=False)
+    with pytest.raises(ValidationError, match="changed after you opened it"):
+        reg.registration_decide(
+            registration=registration, approve=True, by=persona("operator"), seen=seen
+        )
+    assert not EmployerMembership.objects.get(user=registration.user).is_admin
+
+
 def test_a_second_moderator_is_told_who_decided_and_nothing_is_decided_twice(persona, cast):
     from django.core.exceptions import ValidationError
 
