@@ -60,20 +60,16 @@ def make_event(
     # Elapsed time, not wall-clock time: adding to a Europe/London datetime would
     # make a night that crosses a clock change an hour too long or short.
     ends_at = starts_at.astimezone(datetime.UTC) + datetime.timedelta(minutes=minutes)
-    reach = services.selectors.audience_reach(by, [fields["unit"].pk])
-    opened_to_all = (
+    maker = by
+    if (
         fields.get("open_to_all")
-        and not (fields.get("audience_units") or fields.get("audience_programmes"))
-        and not reach.everyone
-    )
-    if opened_to_all:
-        # A school's event for every student: an administrator opened it (policy 2.4).
-        fields.update(open_to_all=False, audience_units=[fields["unit"]])
-    event = services.event_create(by=by, starts_at=starts_at, ends_at=ends_at, **fields)
-    if opened_to_all:
-        Audience.objects.filter(event=event).update(open_to_all=True)
-        event.audience.units.clear()
-        event = Event.objects.get(pk=event.pk)
+        and not services.selectors.audience_reach(by, [fields["unit"].pk]).everyone
+    ):
+        # A school's event for every student: an administrator made it so (policy 2.4),
+        # for its organiser.
+        fields.setdefault("organiser", by)
+        maker = User.objects.get(email="admin@demo.ac.uk")
+    event = services.event_create(by=maker, starts_at=starts_at, ends_at=ends_at, **fields)
     if publish:
         # An event that has started was published before it did: a week before.
         published = min(timezone.now(), starts_at - datetime.timedelta(days=7))
