@@ -146,3 +146,14 @@ def test_two_step_sign_in_pages_have_no_accessibility_violations(page, site):
     page.get_by_role("heading", name="Set up two-step sign-in").wait_for()
     problems += accessibility_problems(page)
     assert problems == []
+
+
+def test_a_refused_form_moves_the_keyboard_to_what_to_correct(page, site):
+    """The summary of errors takes the focus; Tab then reaches its first link to a field."""
+    log_in(page, site, "operator@demo.ac.uk")
+    page.goto(f"{site.url}/events/new/")
+    page.get_by_role("button", name=re.compile("save", re.I)).first.click()
+    page.get_by_role("heading", name="Please correct what is shown below").wait_for()
+    assert page.evaluate("document.activeElement.className") == "error-summary"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('.error-summary') !== null")

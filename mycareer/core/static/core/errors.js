@@ -1,0 +1,6 @@
+// A refused form: move the keyboard to the summary of what to correct, whose links lead
+// to each field, so a keyboard or screen reader user starts where the page needs them.
+document.addEventListener("DOMContentLoaded", function () {
+  var summary = document.querySelector(".error-summary");
+  if (summary) { summary.focus(); }
+});
