@@ -400,8 +400,11 @@ class Contact(models.Model):
 
     @property
     def display_name(self) -> str:
-        """The name as shown everywhere (pages, pickers, exports); key contacts end in *."""
-        return f"{self.full_name} *" if self.key_links_list else self.full_name
+        """The name as shown everywhere (pages, pickers, exports); key contacts end in *,
+        a sign to liaise before contacting them, which an erased person cannot be."""
+        if self.erased_at is None and self.key_links_list:
+            return f"{self.full_name} *"
+        return self.full_name
 
     @property
     def key_links_list(self) -> list["KeyContact"]:

@@ -105,6 +105,8 @@ def test_a_key_contact_erased_later_keeps_its_link_but_is_asked_about_by_nobody(
     personal_data_erase(subject=subject_from_ids([], [contact.pk]), by=persona("admin"))
     contact = Contact.objects.get(pk=contact.pk)
     assert KeyContact.objects.filter(contact=contact).exists()
+    # No "*": it asks others to liaise before contacting a person nobody can contact.
+    assert contact.display_name == "Erased contact"
     with pytest.raises(ContactErased):
         keyaccounts.liaison_request_create(
             requester=persona("manager"), contact=contact, reason="A talk", proposed_engagement="x"
