@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from mycareer.accounts.models import NotificationMode, PendingNotification, User
 from mycareer.core.logs import log_event
-from mycareer.core.mail import already_sent, mark_sent, render_text, send_email
+from mycareer.core.mail import already_sent, mark_sent, reached, render_text, send_email
 from mycareer.core.text import counted
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def notify(
         if already_sent(once, [user.email]):
             return 0
         PendingNotification.objects.create(user=user, kind=kind, subject=subject, body=body)
-        mark_sent(once, [user.email])
+        mark_sent(once, [user.email], user_id=user.pk)
         log_event(logger, "notification.queued", kind=kind, user=user.pk)
         return 0
     return send_email(
@@ -85,7 +85,18 @@ def notify(
         reply_to=reply_to,
         kind=kind,
         once=once,
+        user_id=user.pk,
     )
+
+
+def people_reached(once: str) -> list[User]:
+    """The people the list `once` reached, each once: by who they were, whatever their
+    address is now; a marker written before people were recorded, by its address."""
+    markers = reached(once)
+    ids = {user_id for user_id, _ in markers if user_id is not None}
+    addresses = {recipient for user_id, recipient in markers if user_id is None}
+    found = User.objects.filter(pk__in=ids) | User.objects.filter(email__in=addresses)
+    return list(found.distinct().order_by("full_name", "pk"))
 
 
 def _choices_footer() -> str:

@@ -37,6 +37,7 @@ from mycareer.audit.personal_data import (
     TextPlace,
     in_words,
 )
+from mycareer.core.models import SentEmail
 
 ORIGIN = {
     User.Kind.STAFF: "Created by the Careers Centre when you were given access to MyCareer",
@@ -73,6 +74,7 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
         factors = Authenticator.objects.filter(user=user)
         university_sign_in = SocialAccount.objects.filter(user=user)
         waiting = PendingNotification.objects.filter(user=user)
+        reached = SentEmail.objects.filter(Q(user=user) | Q(recipient=user.email.lower()))
         has_profile = bool(user.photo or user.about)
         profile = StudentProfile.objects.filter(user=user)
         grant = AccessGrant.objects.filter(user=user, revoked_at__isnull=True)
@@ -85,6 +87,7 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
             (profile, "Student record", "student number and expected graduation removed"),
             (grant, "Access level", "revoked"),
             (waiting, "Notifications waiting for a daily digest", "removed"),
+            (reached, "Records of which emails reached the login", "removed"),
         ):
             count = rows.count()
             if count:
@@ -117,6 +120,7 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
             profile.update(student_number=f"erased-{user.pk}", expected_graduation=None)
             grant.update(revoked_at=now, revoked_by=by)
             waiting.delete()
+            reached.delete()
             if user.photo:
                 user.photo.storage.delete(user.photo.name)
             User.objects.filter(pk=user.pk).update(
@@ -322,6 +326,7 @@ personal_data = PersonalDataHandler(
         "accounts.TrainingSession.trainer",
         "accounts.TermsAcceptance.user",
         "accounts.PendingNotification.user",
+        "core.SentEmail.user",
         "account.EmailAddress.user",
         "mfa.Authenticator.user",
         "socialaccount.SocialAccount.user",

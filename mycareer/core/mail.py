@@ -62,10 +62,24 @@ def already_sent(once: str, to: list[str]) -> bool:
     return bool(once) and SentEmail.objects.filter(batch=once, recipient=recipient_key(to)).exists()
 
 
-def mark_sent(once: str, to: list[str]) -> None:
-    """Record that the list `once` reached these recipients (or queued them a digest item)."""
+def mark_sent(once: str, to: list[str], *, user_id: int | None = None) -> None:
+    """Record that the list `once` reached these recipients (or queued them a digest item).
+
+    `user_id` is the person they are, when the message was for one person.
+    """
     if once:
-        SentEmail.objects.get_or_create(batch=once, recipient=recipient_key(to))
+        SentEmail.objects.get_or_create(
+            batch=once, recipient=recipient_key(to), defaults={"user_id": user_id}
+        )
+
+
+def reached(once: str) -> list[tuple[int | None, str]]:
+    """Whom the list `once` reached: (the person's id if recorded, the recipient key)."""
+    if not once:
+        return []
+    return list(
+        SentEmail.objects.filter(batch=once).order_by("pk").values_list("user_id", "recipient")
+    )
 
 
 def send_email(
@@ -79,11 +93,13 @@ def send_email(
     attachments: list[Attachment] | tuple[Attachment, ...] = (),
     kind: str = "",
     once: str = "",
+    user_id: int | None = None,
     subject_prefix: str = "[MyCareer] ",
 ) -> int:
     """Send one plain-text email (from `body`, or rendered from `template`).
 
-    With `once`, a message this list already got to these recipients is not sent again.
+    With `once`, a message this list already got to these recipients is not sent again;
+    `user_id` (the person it is for) is recorded with the marker.
     Returns the number of messages the mail server accepted (0 when skipped).
     """
     if already_sent(once, to):
@@ -97,5 +113,5 @@ def send_email(
     for name, content, mimetype in attachments:
         message.attach(name, content, mimetype)
     count = deliver(message, kind=kind or template, once=once)
-    mark_sent(once, to)
+    mark_sent(once, to, user_id=user_id)
     return count

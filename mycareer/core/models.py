@@ -68,6 +68,12 @@ class SentEmail(models.Model):
     batch = models.CharField(max_length=200)
     # The message's recipients, lower-case and sorted (one address for most).
     recipient = models.CharField(max_length=500)
+    # The person it was for, when it was for one person: a later list that must reach
+    # exactly the people this one reached finds them by who they are, not by an
+    # address that may since have changed. Empty on older markers and for addresses.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     sent_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -6,10 +6,10 @@ import logging
 from django.utils import timezone
 
 from mycareer.accounts.models import StaffMembership, User
-from mycareer.accounts.notifications import notify
+from mycareer.accounts.notifications import notify, people_reached
 from mycareer.accounts.selectors import administrators
 from mycareer.core.logs import log_event
-from mycareer.core.mail import already_sent, send_email
+from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
 from mycareer.events.clashes import organisers_to_tell
 from mycareer.events.models import CancellationNotice, ClashOverride, Event, OpeningRequest
@@ -110,19 +110,18 @@ def send_opening_request_emails(request_id: int) -> int:
 def send_opening_withdrawn_emails(request_id: int) -> int:
     """Tell the operators who were asked to open an event that the organiser withdrew it.
 
-    Only those the request reached (its list marked them): an operator who joined since,
-    or switched these emails off, was never asked and has nothing to forget.
+    Exactly those the request reached (its list marked them), at their address now: an
+    operator who joined since, or switched these emails off, was never asked and has
+    nothing to forget, and whoever answered for a unit then is told even if its own
+    operators would be asked today.
     """
     request = OpeningRequest.objects.select_related(
         "event", "event__unit", "unit", "requested_by", "withdrawn_by"
     ).get(pk=request_id)
     if request.status != OpeningRequest.Status.WITHDRAWN:
         return 0
-    asked = f"events.opening_request:{request.pk}"
     sent = 0
-    for operator in operators_answering_for(request.unit_id):
-        if not already_sent(asked, [operator.email]):
-            continue
+    for operator in people_reached(f"events.opening_request:{request.pk}"):
         by = request.withdrawn_by
         sent += notify(
             user=operator,

@@ -11,6 +11,8 @@ from PIL import Image
 from mycareer.accounts import notifications
 from mycareer.accounts.models import NotificationMode, PendingNotification, User
 from mycareer.audit.models import AuditEntry
+from mycareer.core.mail import mark_sent
+from mycareer.core.models import SentEmail
 from mycareer.organisations.models import LiaisonRequest, Organisation
 
 pytestmark = pytest.mark.django_db
@@ -266,6 +268,9 @@ def test_erasing_a_member_of_staff_removes_their_profile_and_waiting_emails(clie
     storage, name = tom.photo.storage, tom.photo.name
     liaison_request_email()
     assert PendingNotification.objects.filter(user=tom).exists()
+    # Which lists reached him: one marker says who he is, an older one only his address.
+    mark_sent("usergroup.announcement:1", [tom.email], user_id=tom.pk)
+    mark_sent("usergroup.announcement:2", [tom.email])
     # Tom holds key accounts: hand them over first, as the review asks.
     from mycareer.organisations.models import KeyAccount
 
@@ -275,6 +280,7 @@ def test_erasing_a_member_of_staff_removes_their_profile_and_waiting_emails(clie
     assert (tom.about, tom.photo.name, tom.phone) == ("", "", "")
     assert not storage.exists(name)
     assert not PendingNotification.objects.filter(user=tom).exists()
+    assert not SentEmail.objects.filter(batch__startswith="usergroup.announcement:").exists()
 
 
 def test_a_retried_email_task_does_not_queue_a_digest_item_twice(tom):
@@ -292,6 +298,27 @@ def test_a_retried_email_task_does_not_queue_a_digest_item_twice(tom):
             once="organisations.liaison_request:1",
         )
     assert PendingNotification.objects.filter(user=tom).count() == 1
+
+
+def test_the_people_a_list_reached_are_found_whatever_their_address_is_now(tom, persona):
+    """Recorded by who they are; an older marker, with only an address, by that address."""
+    grace, helen = persona("mailer"), persona("manager")
+    notify_once = "organisations.liaison_request:7"
+    notifications.notify(
+        user=tom,
+        kind="organisations.liaison_request",
+        subject="Grace asks to contact David",
+        template="accounts/email/digest.txt",
+        context={"user": tom, "items": []},
+        once=notify_once,
+    )
+    mark_sent(notify_once, [grace.email.upper()])
+    User.objects.filter(pk=tom.pk).update(email="tom.new@demo.ac.uk")
+    assert notifications.people_reached(notify_once) == sorted(
+        [tom, grace], key=lambda u: u.full_name
+    )
+    assert helen not in notifications.people_reached(notify_once)
+    assert notifications.people_reached("organisations.liaison_request:8") == []
 
 
 def test_a_staff_photo_is_served_to_staff_only(client, tom, persona):

@@ -1015,6 +1015,39 @@ def test_the_operators_asked_are_told_when_the_request_is_withdrawn(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_withdrawal_reaches_exactly_those_asked_not_who_would_be_asked_now(
+    persona, cast, smtp_server, run_worker
+):
+    """Asked for a unit with no operators of its own: those asked in its place are told,
+    at their address now, and an operator who joined the unit since is not."""
+    from mycareer.accounts.models import AccessLevel, TermsVersion, User
+    from mycareer.accounts.tests.factories import StaffFactory
+
+    tom, grace = persona("operator"), persona("mailer")
+    event = make_event(by=tom, title="Open to business", starts_at=at(far_monday(), 10))
+    request = services.opening_request_create(event=event, unit=unit("accounting"), by=tom)
+    run_worker()
+    assert [m["To"] for m in smtp_server.wait_for(1)] == ["mailer@demo.ac.uk"]
+    newcomer = StaffFactory(
+        email="newcomer@demo.ac.uk",
+        units=[unit("accounting")],
+        level=AccessLevel.OPERATOR,
+        operator_days=10,
+        terms=TermsVersion.objects.get(version="2.1"),
+    )
+    assert tasks.operators_answering_for(unit("accounting").pk) == [newcomer]
+    User.objects.filter(pk=grace.pk).update(email="grace.new@demo.ac.uk")
+    services.opening_request_withdraw(request=request, by=tom, reason="Asked the wrong school")
+    run_worker()
+    # The task again (a retry, a restarted worker): nobody is told twice.
+    tasks.send_opening_withdrawn_emails.enqueue(request.pk)
+    run_worker()
+    mails = smtp_server.wait_for(3, timeout=2)
+    assert [m["To"] for m in mails[1:]] == ["grace.new@demo.ac.uk"]
+    assert mails[1]["Subject"].startswith("[MyCareer] Withdrawn: open Open to business")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_operators_asked_are_told_once_when_the_event_is_cancelled(
     persona, cast, smtp_server, run_worker
 ):
