@@ -791,20 +791,27 @@ def opening_request_withdraw(
         .select_related("event", "unit", "decided_by", "withdrawn_by")
         .get(pk=request.pk)
     )
-    if request.status != OpeningRequest.Status.PENDING:
+    if refusal := opening_withdraw_refusal(request):
         log_event(
             logger, "events.opening.withdraw_refused", request=request.pk, status=request.status
         )
-        refusal = f"This request was already {opening_closed(request)}"
-        if request.status == OpeningRequest.Status.ACCEPTED:
-            refusal += (
-                ", so it cannot be withdrawn. To stop inviting students of "
-                f"{request.unit}, change the event's audience"
-            )
-        elif request.status == OpeningRequest.Status.DECLINED:
-            refusal += ", so there is nothing to withdraw"
-        raise ValidationError(f"{refusal}.", code=request.status)
+        raise ValidationError(refusal, code=request.status)
     return _withdraw(request, by=by, reason=reason)
+
+
+def opening_withdraw_refusal(request: OpeningRequest) -> str | None:
+    """Why the request can no longer be withdrawn (answered or withdrawn already), or None."""
+    if request.status == OpeningRequest.Status.PENDING:
+        return None
+    refusal = f"This request was already {opening_closed(request)}"
+    if request.status == OpeningRequest.Status.ACCEPTED:
+        refusal += (
+            ", so it cannot be withdrawn. To stop inviting students of "
+            f"{request.unit}, change the event's audience"
+        )
+    elif request.status == OpeningRequest.Status.DECLINED:
+        refusal += ", so there is nothing to withdraw"
+    return f"{refusal}."
 
 
 def _withdraw(request: OpeningRequest, *, by: User | None, reason: str) -> OpeningRequest:

@@ -630,11 +630,8 @@ def opening_create(request, pk: int):
     return render(request, "events/opening_form.html", {"event": event, "form": form})
 
 
-@require_http_methods(["GET", "POST"])
-@login_required
-def opening(request, request_id: int):
-    """One request to open an event: its answer, or the form to answer it."""
-    opening = get_object_or_404(
+def _opening_request(request_id: int) -> OpeningRequest:
+    return get_object_or_404(
         OpeningRequest.objects.select_related(
             "event",
             "event__unit",
@@ -646,20 +643,31 @@ def opening(request, request_id: int):
         ),
         pk=request_id,
     )
+
+
+def _still_pending(opening: OpeningRequest) -> bool:
+    return opening.status == OpeningRequest.Status.PENDING and not opening.event.is_cancelled
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def opening(request, request_id: int):
+    """One request to open an event: its answer, or the form to answer it."""
+    opening = _opening_request(request_id)
     may_decide = request.user.has_perm("events.decide_opening", opening)
     if not may_decide and not request.user.has_perm("events.view_event", opening.event):
         raise Http404("No such request.")
     if not request.user.has_perm("events.view_opening_requests"):
         raise Http404("No such request.")
-    pending = opening.status == OpeningRequest.Status.PENDING and not opening.event.is_cancelled
-    form = OpeningDecisionForm(_posted(request)) if may_decide and pending else None
+    form = None
     if request.method == "POST":
         if not may_decide:
             raise PermissionDenied("You cannot answer this request.")
-        if form is None:
+        if not _still_pending(opening):
             # Answered or withdrawn since the page was opened: say by whom, not a bare 403.
             messages.error(request, services.opening_decision_refusal(opening) or "")
             return redirect("events:opening", request_id=opening.pk)
+        form = OpeningDecisionForm(request.POST)
         if form.is_valid():
             try:
                 services.opening_request_decide(
@@ -673,19 +681,32 @@ def opening(request, request_id: int):
             else:
                 messages.success(request, "Your answer is recorded; the organiser is told.")
                 return redirect("events:opening", request_id=opening.pk)
-    return _opening_page(request, opening, form)
+    return _opening_page(request, opening, form=form)
 
 
-def _opening_page(request, opening, form, withdraw_form: OpeningWithdrawForm | None = None):
-    pending = opening.status == OpeningRequest.Status.PENDING
-    may_withdraw = pending and request.user.has_perm("events.request_opening", opening.event)
-    pending = pending and not opening.event.is_cancelled
+def _opening_page(
+    request,
+    opening: OpeningRequest,
+    *,
+    form: OpeningDecisionForm | None = None,
+    withdraw_form: OpeningWithdrawForm | None = None,
+):
+    """The request's page, with each form this person may use on it now.
+
+    A form given (bound, with what was typed and why it was refused) is shown as it is;
+    the others are blank, so a refused withdrawal keeps the answer form, and the other way.
+    """
+    pending = _still_pending(opening)
+    may_decide = pending and request.user.has_perm("events.decide_opening", opening)
+    may_withdraw = opening.status == OpeningRequest.Status.PENDING and request.user.has_perm(
+        "events.request_opening", opening.event
+    )
     return render(
         request,
         "events/opening.html",
         {
             "opening": opening,
-            "form": form,
+            "form": (form or OpeningDecisionForm()) if may_decide else None,
             "closed": services.opening_closed(opening) if not pending else "",
             "withdraw_form": (withdraw_form or OpeningWithdrawForm()) if may_withdraw else None,
         },
@@ -696,14 +717,16 @@ def _opening_page(request, opening, form, withdraw_form: OpeningWithdrawForm | N
 @login_required
 def opening_withdraw(request, request_id: int):
     """The organiser takes back a request nobody has answered; the operators asked are told."""
-    opening = get_object_or_404(
-        OpeningRequest.objects.select_related("event", "unit"), pk=request_id
-    )
+    opening = _opening_request(request_id)
     check_perm(request.user, "events.request_opening", opening.event)
     form = OpeningWithdrawForm(request.POST)
     if not form.is_valid():
+        if refusal := services.opening_withdraw_refusal(opening):
+            # Answered or withdrawn in another tab meanwhile: what was typed no longer
+            # matters, but why the form is gone does.
+            messages.error(request, refusal)
         # What was typed stays, with why it was refused.
-        return _opening_page(request, opening, None, withdraw_form=form)
+        return _opening_page(request, opening, withdraw_form=form)
     try:
         services.opening_request_withdraw(
             request=opening, by=request.user, reason=form.cleaned_data["reason"]

@@ -1,6 +1,7 @@
 """Calendar pages and organiser pages: who may do what, what students see, bounded queries."""
 
 import datetime
+import html
 import re
 
 import pytest
@@ -843,6 +844,39 @@ def test_withdrawing_a_request_through_the_pages(client, persona, tom, asked_lub
     asked_lubs.refresh_from_db()
     assert asked_lubs.status == OpeningRequest.Status.WITHDRAWN
     assert unit("lubs") not in asked_lubs.event.audience.units.all()
+
+
+def test_a_withdrawal_refused_from_a_stale_page_says_the_request_was_answered(
+    client, persona, tom, asked_lubs
+):
+    """Too long a reason, sent after the unit answered in another tab: why, not a blank."""
+    grace = persona("mailer")
+    services.opening_request_decide(request=asked_lubs, accept=True, by=grace)
+    client.force_login(tom)
+    withdraw = reverse("events:opening_withdraw", args=[asked_lubs.pk])
+    response = client.post(withdraw, {"reason": "Wrong school. " * 1500})
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert f"This request was already accepted by {grace} on " in page
+    assert "change the event's audience" in page and withdraw not in page
+
+
+def test_an_administrator_refused_a_withdrawal_keeps_the_text_and_the_answer_form(
+    client, persona, asked_lubs
+):
+    """Who may both answer and withdraw sees both forms again, what was typed kept."""
+    client.force_login(persona("admin"))
+    url = reverse("events:opening", args=[asked_lubs.pk])
+    withdraw = reverse("events:opening_withdraw", args=[asked_lubs.pk])
+    page = client.get(url).content.decode()
+    assert "Your answer" in page and withdraw in page
+    too_long = "Wrong school. " * 1500
+    response = client.post(withdraw, {"reason": too_long})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Keep it to 20,000 characters" in page and too_long.strip() in page
+    assert "Your answer" in page and "Send the answer" in page
+    assert OpeningRequest.objects.get(pk=asked_lubs.pk).status == OpeningRequest.Status.PENDING
 
 
 def test_the_openings_list_puts_waiting_requests_first_and_says_who_withdrew(
