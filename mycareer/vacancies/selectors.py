@@ -354,6 +354,9 @@ _RECORDED = {
 # The entries that record a new vacancy's organisation by id and its status by value.
 _NEW = ["vacancies.vacancy.created", "vacancies.vacancy.posted"]
 DETAILED_ACTIONS = [*_RECORDED, *_NEW]
+# An edit's values (rejected, or dropped on closing) that change one kind of target
+# are recorded with the other kind as it stood, under this key.
+OTHER_TARGETS = "other_targets"
 # Entries made before both kinds of target were recorded together hold only the kind
 # that changed: one emptied there may or may not have left the vacancy for every
 # student, so it is not guessed.
@@ -404,6 +407,7 @@ def _recorded_fields(entry: AuditEntry) -> tuple[dict, bool]:
 def _entry_details(entry: AuditEntry, names: dict) -> Details:
     key = _RECORDED.get(entry.action, ("", False))[0]
     fields, paired = _recorded_fields(entry)
+    other = entry.data.get(OTHER_TARGETS) if fields and not paired else None
     details: Details = []
     for name, value in entry.data.items() if isinstance(entry.data, dict) else ():
         if name == key and fields and paired:
@@ -411,8 +415,11 @@ def _entry_details(entry: AuditEntry, names: dict) -> Details:
         elif name == key and fields:
             verb = "dropped" if key == "dropped_edit" else "proposed"
             details += [
-                (f"{verb} {label}", text) for label, text in _values_in_words(fields, names)
+                (f"{verb} {label}", text)
+                for label, text in _values_in_words(fields, names, other=other)
             ]
+        elif name == OTHER_TARGETS and isinstance(other, dict):
+            continue  # Read with the values beside it, not shown on its own.
         elif name in SIMPLE_FIELDS:
             details.append((_label(name), _value_in_words(name, value)))
         elif entry.action in _NEW and name == "organisation" and isinstance(value, int):
@@ -445,9 +452,12 @@ def _changes_in_words(changes: dict, names: dict) -> Details:
     return lines
 
 
-def _values_in_words(values: dict, names: dict) -> Details:
-    """{field: value}, as an edit proposed them, as "field: value"."""
+def _values_in_words(values: dict, names: dict, *, other=None) -> Details:
+    """{field: value}, as an edit proposed them, as "field: value"; `other` holds the
+    kind of target the edit left as it stood, when the entry recorded it."""
     targets = {k: v for k, v in values.items() if k in TARGET_FIELDS}
+    if isinstance(other, dict):
+        targets = {k: v for k, v in other.items() if k in TARGET_FIELDS} | targets
     return [
         (
             _label(name),

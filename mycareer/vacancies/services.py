@@ -129,6 +129,19 @@ def _recorded(vacancy: Vacancy, changes: dict) -> dict:
     return recorded
 
 
+def _other_targets(vacancy: Vacancy, proposed: dict) -> dict:
+    """The kind of target an edit's values (`proposed`, {field: value}) leave as they are
+    live, when it changes the other kind: recorded beside the values, they tell whether an
+    emptied kind meant "every student", which the trail cannot look up later."""
+    recorded = _recorded(vacancy, {name: [None, value] for name, value in proposed.items()})
+    return {name: pair[1] for name, pair in recorded.items() if name not in proposed}
+
+
+def _if_any(**values) -> dict:
+    """The keyword arguments that are not empty: an entry's data without empty extras."""
+    return {name: value for name, value in values.items() if value}
+
+
 def _python(name: str, value):
     if name == "closing_date" and value is not None:
         try:
@@ -482,6 +495,7 @@ def vacancy_reject_edit(
     _check_pending(vacancy)
     _check_seen(vacancy, seen)
     changes = dict(vacancy.pending_changes or {})
+    other = _other_targets(vacancy, changes)
     _drop_pending(vacancy)
     vacancy.edit_rejection_reason = reason
     vacancy.decided_at, vacancy.decided_by = timezone.now(), by
@@ -490,7 +504,7 @@ def vacancy_reject_edit(
         vacancy,
         "vacancies.vacancy.edit_rejected",
         by=by,
-        data={"reason": reason, "changes": changes},
+        data={"reason": reason, "changes": changes, **_if_any(other_targets=other)},
     )
     _notify(vacancy, "edit_rejected", reason)
     return vacancy
@@ -512,13 +526,18 @@ def vacancies_close_expired(*, today: datetime.date | None = None) -> int:
             ):
                 continue
             dropped = vacancy.pending_changes
+            other = _other_targets(vacancy, dropped or {})
             vacancy.status = Status.CLOSED
             _drop_pending(vacancy)
             vacancy.save()
             audit.log(
                 vacancy,
                 "vacancies.vacancy.closed",
-                data={"closing_date": vacancy.closing_date.isoformat(), "dropped_edit": dropped},
+                data={
+                    "closing_date": vacancy.closing_date.isoformat(),
+                    "dropped_edit": dropped,
+                    **_if_any(other_targets=other),
+                },
             )
             closed += 1
     return closed

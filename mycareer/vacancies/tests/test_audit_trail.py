@@ -1,7 +1,10 @@
 """A vacancy's changes in the audit trail: names and words, not ids and JSON."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from mycareer.audit.models import AuditEntry
 from mycareer.vacancies import services
@@ -11,6 +14,7 @@ from mycareer.vacancies.tests.factories import VacancyFactory, vacancy_fields
 pytestmark = pytest.mark.django_db
 
 CHANGED = "vacancies.vacancy.changed"
+REJECTED = "vacancies.vacancy.edit_rejected"
 
 
 def details(vacancy, action: str) -> list[tuple[str, str]]:
@@ -92,6 +96,41 @@ def test_a_rejected_or_dropped_edit_reads_as_what_it_proposed(live, employer_a, 
     assert dropped.details == [
         ("closing date", "3 December 2026"),
         ("dropped degree programmes", NONE_CHOSEN),
+    ]
+
+
+def test_a_rejected_edit_that_empties_one_kind_of_target_says_whom_it_meant(
+    live, employer_a, moderator, cast
+):
+    # Recorded with the programmes as they stood: with none, emptied units meant
+    # every student; with one, they widened nothing.
+    computing, cs = cast["units"]["computing"], cast["programmes"]["bsc-cs"]
+    services.vacancy_update(vacancy=live, by=moderator, target_units=[computing])
+    services.vacancy_update(vacancy=live, by=employer_a, target_units=[])
+    services.vacancy_reject_edit(vacancy=live, by=moderator, reason="Keep it aimed.")
+    entry = AuditEntry.objects.filter(action=REJECTED, object_id=str(live.pk)).latest("pk")
+    assert entry.data["other_targets"] == {"target_programmes": []}
+    assert entry.details == [
+        ("reason", "Keep it aimed."),
+        ("proposed faculties and schools", "Every student"),
+    ]
+    services.vacancy_update(vacancy=live, by=moderator, target_programmes=[cs])
+    services.vacancy_update(vacancy=live, by=employer_a, target_units=[])
+    services.vacancy_reject_edit(vacancy=live, by=moderator, reason="Keep it aimed.")
+    assert details(live, REJECTED)[1:] == [
+        ("proposed faculties and schools", "No faculty or school")
+    ]
+
+
+def test_an_edit_dropped_on_closing_that_empties_the_units_reads_every_student(
+    live, employer_a, moderator, cast
+):
+    services.vacancy_update(vacancy=live, by=moderator, target_units=[cast["units"]["computing"]])
+    services.vacancy_update(vacancy=live, by=employer_a, target_units=[])
+    services.vacancies_close_expired(today=live.closing_date + datetime.timedelta(days=1))
+    assert details(live, "vacancies.vacancy.closed") == [
+        ("closing date", date_format(live.closing_date, "j F Y")),
+        ("dropped faculties and schools", "Every student"),
     ]
 
 
