@@ -154,6 +154,7 @@ def test_a_refused_form_moves_the_keyboard_to_what_to_correct(page, site):
     page.goto(f"{site.url}/events/new/")
     page.get_by_role("button", name=re.compile("save", re.I)).first.click()
     page.get_by_role("heading", name="Please correct what is shown below").wait_for()
-    assert page.evaluate("document.activeElement.className") == "error-summary"
+    # As the page finishes loading (the heading shows a moment before).
+    page.wait_for_function("document.activeElement.className === 'error-summary'", timeout=5000)
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('.error-summary') !== null")
