@@ -25,6 +25,7 @@ from mycareer.events.models import (
     Event,
     Topic,
 )
+from mycareer.events.units import UnitTree
 from mycareer.organisations.models import Organisation
 
 YEAR_CHOICES = [(str(y), f"Year {y}") for y in YEARS_OF_STUDY]
@@ -342,6 +343,13 @@ class OpeningRequestForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+    def __init__(self, *args, event: Event, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Not the units whose students the event already reaches: there is nobody to ask.
+        tree = UnitTree.load()
+        reached = tree.below_any(u.pk for u in event.audience.units.all())
+        self.fields["unit"].queryset = self.fields["unit"].queryset.exclude(pk__in=reached)
 
 
 class OpeningDecisionForm(forms.Form):

@@ -615,7 +615,7 @@ def opening_create(request, pk: int):
     if refusal := services.opening_refusal(event):
         messages.info(request, refusal)
         return redirect(event)
-    form = OpeningRequestForm(_posted(request))
+    form = OpeningRequestForm(_posted(request), event=event)
     if request.method == "POST" and form.is_valid():
         try:
             services.opening_request_create(event=event, by=request.user, **form.cleaned_data)
