@@ -3,7 +3,8 @@
 Erasing a contact keeps the record (notes, emails sent and events keep their counts and
 history) without the person: no name, job title, email or phone, no login. The places
 where the person may be named are their organisations: notes, the profile, key contact
-guidance, liaison requests and registrations.
+guidance, liaison requests and registrations; and, by full name, email or phone only,
+the notes about any other organisation.
 """
 
 import datetime
@@ -220,6 +221,20 @@ def organisation_places(subject):
         _note,
     )
     yield TextPlace("Notes they recorded", notes.filter(author_id__in=users), ("text",), _note)
+    # A note about another organisation may name them too ("Grace Lee of Chapel Allerton
+    # recommended them"): there only their full name, email and phone are looked for,
+    # never a first name or surname alone, in the notes whose text holds one of them.
+    naming = _naming_notes(subject)
+    if naming is not None:
+        yield TextPlace(
+            "Notes about other organisations",
+            notes.filter(naming)
+            .exclude(organisation_id__in=organisations)
+            .exclude(author_id__in=users),
+            ("text",),
+            _note,
+            in_context=False,
+        )
     yield TextPlace(
         "Profiles of their organisations",
         Organisation.objects.filter(pk__in=organisations),
@@ -265,6 +280,22 @@ def organisation_places(subject):
     )
     # No free text, but their audit trail holds the address they were sent to.
     yield TextPlace("Invitations", _invitations(subject), (), str)
+
+
+def _naming_notes(subject) -> Q | None:
+    """Notes whose text holds one of the person's full names, emails or phones."""
+    words = {name for name in subject.names if len(name.split()) > 1} | subject.emails
+    words |= {
+        phone
+        for person in subject.people
+        if len(phone := (getattr(person, "phone", "") or "").strip()) >= 7
+    }
+    if not words:
+        return None
+    naming = Q(pk__in=[])
+    for word in words:
+        naming |= Q(text__icontains=word)
+    return naming
 
 
 def protected_names(subject, word: str):

@@ -282,6 +282,40 @@ def test_a_surname_that_is_a_common_word_leaves_organisations_and_colleagues_alo
     assert persona("mailer").full_name == "Grace Okafor"
 
 
+def test_a_full_name_in_a_note_about_another_organisation_is_found_and_only_that(
+    persona, grace_bank, northbridge
+):
+    """A note at an organisation Grace Bank is not linked to names her in full, beside a
+    "Grace" and a "Bank" that are not her: her name and address go, the rest stays."""
+    from mycareer.organisations import services
+
+    elsewhere = services.note_create(
+        organisation=northbridge,
+        by=persona("operator"),
+        text="Grace Bank of Atlas recommended them (grace.bank@atlasglobalbank.com). "
+        "Grace said the Bank holiday is busy.",
+    )
+    subject = subject_from_ids([], [grace_bank.pk])
+    review = review_erasure(subject)
+    found = [
+        (m.kind, m.found, m.ticked)
+        for m in review.matches
+        if m.model == "organisations.Note" and m.pk == elsewhere.pk
+    ]
+    assert found == [
+        ("full name", "Grace Bank", True),
+        ("email", "grace.bank@atlasglobalbank.com", True),
+    ]
+
+    personal_data_erase(subject=subject, by=persona("admin"))
+
+    assert _refresh(elsewhere).text == (
+        "[name erased] of Atlas recommended them ([email erased]). "
+        "Grace said the Bank holiday is busy."
+    )
+    assert _everywhere("Grace Bank", "grace.bank@") == []
+
+
 def test_a_first_name_in_a_note_is_found_and_only_ticked_mentions_go(persona, priti):
     """Priti Raman: "Met Priti at the fair" is found; an unticked mention stays."""
     from mycareer.organisations import services
