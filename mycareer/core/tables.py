@@ -7,8 +7,10 @@ says its own caps (`Limits`) and its columns (`Column`); `map_headings` refuses 
 whose headings it does not know, so that nothing in it is silently left out.
 """
 
+import codecs
 import csv
 import datetime
+import decimal
 import io
 import re
 import zipfile
@@ -18,6 +20,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import ngettext
 
 _BLANK_ROW: list[str] = []
+# Whole numbers a float holds exactly; a longer one (a 20-digit id) is only near it.
+FLOAT_EXACT = 2**53
+UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+NOT_UTF8 = "This file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (Comma delimited)”."
 
 
 class ImportFileError(ValidationError):
@@ -73,7 +79,12 @@ def _cell_text(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        if abs(value) < FLOAT_EXACT:
+            return str(int(value))
+        # Beyond 2**53 a float is not the whole number that was typed: show the digits
+        # the workbook holds (1.234567890123457E+19 as 12345678901234570000), not the
+        # binary value's own (12345678901234569216), which appear nowhere.
+        return format(decimal.Decimal(repr(value)).to_integral_value(), "f")
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
     return str(value)
@@ -126,14 +137,16 @@ def _read_xlsx(data: bytes, limits: Limits) -> list[list[str]]:
 
 
 def _read_csv(data: bytes, limits: Limits) -> list[list[str]]:
+    if data.startswith(UTF16_MARKS):
+        # Excel's "Unicode Text" and some exports: text, but not in UTF-8 (their NUL
+        # bytes made it look like a binary file).
+        raise ImportFileError(NOT_UTF8)
     if b"\x00" in data:
         raise ImportFileError("This file is not a CSV file: it holds binary data.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ImportFileError(
-            "This file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (Comma delimited)”."
-        ) from error
+        raise ImportFileError(NOT_UTF8) from error
     # Headings never contain a comma or a semicolon, so the first line tells which one
     # separates the columns (Excel in many European locales writes semicolons).
     first_line = text.split("\n", 1)[0]

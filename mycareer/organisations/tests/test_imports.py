@@ -153,6 +153,22 @@ def test_an_excel_workbook_imports_like_a_csv(client, operator):
 
 
 @pytest.mark.django_db
+def test_a_number_too_long_for_a_workbook_is_quoted_as_the_workbook_holds_it():
+    # A spreadsheet keeps a 20-digit number as a float (this one holds
+    # 1.234567890123457E+19); the check quoted 12345678901234569216, digits that are in
+    # no cell of the file and that no spreadsheet shows.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Organisation name", "Contact name", "Contact phone"])
+    sheet.append(["Twenty Digits Ltd", "Eve Num", 1.2345678901234567e19])
+    out = io.BytesIO()
+    workbook.save(out)
+    plan = imports.plan_import(data=out.getvalue(), filename="phones.xlsx")
+    [problem] = plan.problems
+    assert "“12345678901234570000”" in problem.message
+
+
+@pytest.mark.django_db
 def test_a_semicolon_csv_with_a_byte_order_mark_is_read(operator):
     data = csv_bytes(
         [row("Keighley Looms", tags="Textiles", full_name="Flo Nash")], delimiter=";", bom=True
@@ -520,6 +536,7 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\
         ("old.xls", b"\xd0\xcf\x11\xe0", "cannot read .xls files"),
         ("notes.txt", b"Organisation name\nAcme\n", "Upload a CSV file (.csv) or an Excel"),
         ("latin.csv", "Organisation name\nCafé Ltd\n".encode("cp1252"), "not UTF-8 text"),
+        ("unicode.csv", "Organisation name\nCafé Ltd\n".encode("utf-16"), "not UTF-8 text"),
         ("empty.csv", b"", "The submitted file is empty"),
         ("blank.csv", b"\n\n", "This file is empty"),
         ("headings.csv", b"Organisation name\n", "no rows to import"),
