@@ -887,7 +887,7 @@ def merge_summary_text(summary: dict) -> str:
         for key, value in summary.items()
         if isinstance(value, int) and not isinstance(value, bool) and value
     ]
-    return joined(parts) or "nothing else"
+    return joined(parts) or "nothing else moved"
 
 
 @transaction.atomic

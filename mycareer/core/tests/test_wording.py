@@ -183,3 +183,4 @@ def test_a_merge_says_1_contact_moved_not_1_contacts(cast, persona):
     summary = services.organisation_merge(survivor=survivor, other=other, keep={}, by=None)
     assert services.merge_summary_text(summary) == "1 contact moved"
     assert services.merge_summary_text({"notes": 1, "vacancies": 2}) == "1 note and 2 vacancies"
+    assert services.merge_summary_text({"notes": 0}) == "nothing else moved"

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
@@ -346,6 +347,9 @@ def test_merge_page_moves_the_duplicate_into_the_survivor(client, persona, org):
         url, {"other": dup.pk, "keep_locations": "other", "keep_name": "survivor"}
     )
     assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        f"Zephyr Turbine Co was merged into {org.name}: 1 note."
+    ]
     org.refresh_from_db()
     assert org.locations == "Hull"
     assert org.notes.filter(text="Note on the duplicate").exists()
