@@ -37,7 +37,12 @@ class BookingsConfig(AppConfig):
             events_with_a_place_of,
             people_at,
         )
-        from mycareer.bookings.services import MERGE_HANDLER, booking_opening, end_with_event
+        from mycareer.bookings.services import (
+            MERGE_HANDLER,
+            booking_opening,
+            end_with_event,
+            offers_follow_start,
+        )
         from mycareer.bookings.tickets import downloaded_sequence
         from mycareer.core.registry import (
             DashboardPanel,
@@ -53,6 +58,7 @@ class BookingsConfig(AppConfig):
             CancellationHandler,
             register_cancellation_handler,
             register_event_form_part,
+            register_move_handler,
             register_people_source,
             register_personal_feed_source,
             register_places_source,
@@ -75,6 +81,9 @@ class BookingsConfig(AppConfig):
                 "bookings.waitlist.offered": "Offered a place from the waiting list",
                 "bookings.waitlist.accepted": "Offer of a place accepted",
                 "bookings.waitlist.expired": "Offer of a place not taken up",
+                "bookings.waitlist.offer_shortened": (
+                    "Offer of a place shortened: the event moved earlier"
+                ),
                 "bookings.waitlist.left": "Left the waiting list",
                 "bookings.waitlist.moved": "Waiting-list place moved to another event",
                 "bookings.waitlist.ended_with_event": (
@@ -116,6 +125,7 @@ class BookingsConfig(AppConfig):
         register_people_source(people_at, name="bookings")
         register_sequence_source(downloaded_sequence, name="bookings")
         register_start_bound(booking_opening, name="bookings")
+        register_move_handler(offers_follow_start, name="bookings")
         register_event_form_part(places_part, name="bookings")
         register_jobs(jobs.JOBS)
         register_seed(SeedStep("bookings", seed_bookings, order=60))

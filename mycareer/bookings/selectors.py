@@ -903,7 +903,13 @@ def people_at(event: Event) -> list[tuple[User, str]]:
     bookings = Booking.objects.filter(event=event, status__in=PLACED)
     entries = WaitlistEntry.objects.filter(event=event, status__in=QUEUED)
     return [(booking.student, "a place") for booking in bookings.select_related("student")] + [
-        (entry.student, "a place offered to you" if entry.is_offered else WAITING_PLACE)
+        (
+            entry.student,
+            # Its deadline may have moved with the event (`services.offers_follow_start`).
+            f"a place offered to you until {when_text(entry.offer_expires_at)}"
+            if entry.is_offered
+            else WAITING_PLACE,
+        )
         for entry in entries.select_related("student")
     ]
 

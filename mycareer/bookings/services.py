@@ -580,6 +580,35 @@ def offers_expire(
     return closed
 
 
+def offers_follow_start(event: Event) -> int:
+    """The event moved earlier: an open offer that ran past its new start ends at it, as
+    one made now would (`_fill`), so the deadline each page and email states is true.
+    Called inside the transaction that moved the event; returns how many were shortened."""
+    shortened = list(
+        WaitlistEntry.objects.filter(
+            event_id=event.pk,
+            status=WaitlistEntry.Status.OFFERED,
+            offer_expires_at__gt=event.starts_at,
+        ).select_related("student")
+    )
+    for entry in shortened:
+        was = entry.offer_expires_at
+        assert was is not None  # chosen by offer_expires_at__gt
+        entry.offer_expires_at = event.starts_at
+        entry.save(update_fields=["offer_expires_at"])
+        audit.log(
+            entry,
+            "bookings.waitlist.offer_shortened",
+            person=entry.student,
+            data={
+                "event": event.pk,
+                "was": was.isoformat(),
+                "until": entry.offer_expires_at.isoformat(),
+            },
+        )
+    return len(shortened)
+
+
 # Settings and capacity ------------------------------------------------------------------
 
 SETTING_FIELDS = ("capacity", "opens_at", "closes_at", "waiting_list", "promotion", "offer_hours")

@@ -194,6 +194,28 @@ def start_bounds(event) -> list[tuple[datetime.datetime, str]]:
     return [bound for source in _start_bounds.values() if (bound := source(event))]
 
 
+# callable(event), its result ignored: follow the event's new times, inside the transaction
+# that moved it (the event is locked); bookings ends the offers open past its new start.
+MoveHandler = Callable[..., object]
+
+_move_handlers: dict[str, MoveHandler] = {}
+
+
+def register_move_handler(handler: MoveHandler, *, name: str) -> None:
+    """Say what another app changes when an event's times change."""
+    _move_handlers[name] = handler
+
+
+def unregister_move_handler(*, name: str) -> None:
+    _move_handlers.pop(name, None)
+
+
+def event_moved(event) -> None:
+    """Let every app follow the event's new times (saved, not yet committed)."""
+    for handler in _move_handlers.values():
+        handler(event)
+
+
 def time_errors(event) -> dict[str, str]:
     """Why the event's new times (set, not yet saved) cannot be, by field."""
     for moment, why in start_bounds(event):

@@ -31,7 +31,12 @@ from mycareer.events.models import (
     OpeningRequest,
     Topic,
 )
-from mycareer.events.registry import cancellation_end, cancellation_figures, time_errors
+from mycareer.events.registry import (
+    cancellation_end,
+    cancellation_figures,
+    event_moved,
+    time_errors,
+)
 from mycareer.events.units import UnitTree
 from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
@@ -480,6 +485,9 @@ def event_update(
     if event.published_at is not None and changed.keys() & CALENDAR_KEYS:
         event.sequence += 1
         event.save(update_fields=["sequence", "updated_at"])
+    if changed.keys() & {"starts_at", "ends_at"}:
+        # Before the people told are listed: what they hold may end sooner now.
+        event_moved(event)
     entry = audit.log(event, "events.event.changed", by=by, data={"changed": changed})
     moved = {key: changed[key] for key in WHEN_AND_WHERE if key in changed}
     if moved and selectors.people_to_tell_of_changes(event):

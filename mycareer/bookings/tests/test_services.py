@@ -398,6 +398,42 @@ def test_an_offer_never_runs_past_the_start_of_the_event(tom, people):
     assert entry.offer_expires_at == event.starts_at
 
 
+@pytest.mark.django_db
+def test_an_open_offer_ends_by_the_new_start_when_the_event_moves_earlier(tom, people):
+    event = make_event(
+        organiser=tom,
+        capacity=1,
+        promotion=OFFER,
+        offer_hours=48,
+        starts_in=datetime.timedelta(days=4),
+    )
+    first = book(event, people[0])
+    entry = book(event, people[1])
+    services.booking_cancel(booking=first, by=people[0])
+    entry.refresh_from_db()
+    offered_until = entry.offer_expires_at
+    starts = timezone.now() + datetime.timedelta(hours=6)
+    event_services.event_update(
+        event=event, by=tom, starts_at=starts, ends_at=starts + datetime.timedelta(hours=1)
+    )
+    entry.refresh_from_db()
+    # The offer said "accept by" a moment after the event; it now ends when the event starts.
+    assert offered_until > starts
+    assert entry.status == "offered" and entry.offer_expires_at == starts
+    assert AuditEntry.objects.filter(action="bookings.waitlist.offer_shortened").count() == 1
+    # The email telling of the change says until when the place is theirs.
+    assert selectors.people_at(event) == [
+        (people[1], f"a place offered to you until {selectors.when_text(starts)}")
+    ]
+    # Moving it later again leaves the deadline stated (no offer is lengthened unasked).
+    later = starts + datetime.timedelta(days=1)
+    event_services.event_update(
+        event=event, by=tom, starts_at=later, ends_at=later + datetime.timedelta(hours=1)
+    )
+    entry.refresh_from_db()
+    assert entry.offer_expires_at == starts
+
+
 # Capacity ------------------------------------------------------------------------------------
 
 
