@@ -125,7 +125,8 @@ def _check_not_history(event: Event, was: tuple[datetime.datetime, datetime.date
 
     Moving a finished event into the future would reopen booking beside its check-ins
     and no-shows, and tell its people of an event they have already been to (or missed).
-    While it is under way, its end may still change (it runs late or finishes early).
+    While it is under way, its end may still change (it runs late or finishes early). An
+    event still to come cannot move to a start that has passed, as it could not be published.
     """
     if event.is_draft:
         return  # a draft was never announced: it is moved to a new date to publish it
@@ -143,6 +144,20 @@ def _check_not_history(event: Event, was: tuple[datetime.datetime, datetime.date
         if not _same_minute(event.ends_at, ends_at):
             raise ValidationError({"ends_at": ended}, code="ended")
         event.ends_at = ends_at
+    if starts_at > now and event.starts_at <= now:
+        # Still to come, moved to a start that has passed: its people would be told of an
+        # event already begun, unable to cancel, and could be marked as not attending.
+        if not _same_minute(event.starts_at, starts_at):
+            raise ValidationError(
+                {
+                    "starts_at": (
+                        f"{event} is published and still to come: it can only move to a "
+                        "start that has not passed yet."
+                    )
+                },
+                code="past",
+            )
+        event.starts_at = starts_at
 
 
 def _same_minute(a: datetime.datetime, b: datetime.datetime) -> bool:

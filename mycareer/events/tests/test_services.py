@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -340,6 +341,53 @@ def test_a_published_event_that_has_passed_keeps_its_times(tom, monday):
     services.event_update(event=draft, by=tom, starts_at=at(monday, 10), ends_at=at(monday, 11))
     draft.refresh_from_db()
     assert draft.starts_at == at(monday, 10)
+
+
+@pytest.mark.django_db
+def test_a_published_event_still_to_come_cannot_move_to_a_start_that_has_passed(tom, monday):
+    """Its people would be told of an event already begun, could no longer cancel, and
+    closing attendance would mark them all as not attending."""
+    event = make_event(by=tom, starts_at=at(monday, 10), publish=True)
+    draft = make_event(by=tom, title="A draft", starts_at=at(monday, 10))
+    yesterday = timezone.now() - datetime.timedelta(days=1)
+    with pytest.raises(ValidationError) as refused:
+        services.event_update(
+            event=event,
+            by=tom,
+            starts_at=yesterday,
+            ends_at=yesterday + datetime.timedelta(hours=1),
+        )
+    assert "can only move to a start that has not passed" in str(refused.value)
+    event.refresh_from_db()
+    assert event.starts_at == at(monday, 10) and event.sequence == 0
+    # Nor to one that began a few minutes ago, however long it runs on.
+    started = timezone.now() - datetime.timedelta(minutes=5)
+    with pytest.raises(ValidationError, match="has not passed"):
+        services.event_update(
+            event=event, by=tom, starts_at=started, ends_at=started + datetime.timedelta(hours=2)
+        )
+    # An event about to start, saved from a form that shows the minute: no change.
+    soon = at(monday, 10).replace(second=40)
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=soon, ends_at=soon + datetime.timedelta(hours=1)
+    )
+    event.refresh_from_db()
+    with time_machine.travel(soon - datetime.timedelta(seconds=20), tick=False):
+        services.event_update(
+            event=event,
+            by=tom,
+            starts_at=soon.replace(second=0),
+            ends_at=event.ends_at,
+            description="Bring a laptop.",
+        )
+    event.refresh_from_db()
+    assert event.starts_at == soon and event.description == "Bring a laptop."
+    # A draft was never announced: it may still move anywhere, to be published later.
+    services.event_update(
+        event=draft, by=tom, starts_at=yesterday, ends_at=yesterday + datetime.timedelta(hours=1)
+    )
+    draft.refresh_from_db()
+    assert draft.starts_at == yesterday
 
 
 @pytest.mark.django_db
