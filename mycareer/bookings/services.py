@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -42,7 +42,7 @@ from mycareer.bookings.models import (
 from mycareer.core import mailmerge
 from mycareer.core.logs import log_event
 from mycareer.core.prepared import PreparedQuery
-from mycareer.core.text import counted
+from mycareer.core.text import counted, joined
 from mycareer.events.models import Event
 from mycareer.organisations import merging
 from mycareer.organisations.keyaccounts import blocker_message, contact_blockers
@@ -1286,7 +1286,10 @@ def employer_report_send(
     """Send the event's attendance figures to chosen contacts of the organisations taking part.
 
     Contacts must belong to those organisations, have an email address, and be free to
-    contact (key contacts need their key account operator's agreement first).
+    contact (key contacts need their key account operator's agreement first). A contact
+    sent the figures already is left out until they change (a check-in corrects the
+    record), so a second press or a second tab sends nobody the same figures twice; when
+    everyone chosen has them, nothing is sent. The report's `contacts` are those sent to.
     """
     contacts = list(contacts)
     if not contacts:
@@ -1309,6 +1312,16 @@ def employer_report_send(
                     errors.append(blocker_message(contact, blockers))
         if errors:
             raise ValidationError({"contacts": errors})
+        have = _have_the_figures(settings, contacts)
+        if len(have) == len({contact.pk for contact in contacts}):
+            who = joined(sorted({str(contact) for contact in contacts}))
+            verb = "has" if len(have) == 1 else "have"
+            sent = selectors.when_text(max(have.values()))
+            _refuse(
+                f"{who} already {verb} these figures: they were sent on {sent}, and the "
+                "attendance has not changed since."
+            )
+        contacts = [contact for contact in contacts if contact.pk not in have]
         report = EmployerReport.objects.create(event=event, message=message.strip(), sent_by=by)
         report.contacts.set(contacts)
         audit.log(
@@ -1319,6 +1332,26 @@ def employer_report_send(
         )
         _after_commit(tasks.send_employer_report, report.pk)
         return report
+
+
+def _have_the_figures(
+    settings: BookingSettings, contacts: list[Contact]
+) -> dict[int, datetime.datetime]:
+    """Which of `contacts` were sent the event's figures since they last changed (the
+    closing of attendance, or a check-in after it), with when: {contact id: sent at}."""
+    last_check_in = Booking.objects.filter(event_id=settings.pk).aggregate(
+        latest=Max("checked_in_at")
+    )["latest"]
+    changed = max(filter(None, [settings.attendance_closed_at, last_check_in]))
+    sent = EmployerReport.contacts.through.objects.filter(
+        employerreport__event_id=settings.pk,
+        employerreport__created_at__gte=changed,
+        contact__in=contacts,
+    ).values_list("contact_id", "employerreport__created_at")
+    have: dict[int, datetime.datetime] = {}
+    for contact_id, at in sent:
+        have[contact_id] = max(at, have.get(contact_id, at))
+    return have
 
 
 # The no-show policy ---------------------------------------------------------------------

@@ -736,15 +736,22 @@ def report(request, event_id: int):
     if request.method == "POST" and form.is_valid():
         chosen = [c for c, _ in contacts if str(c.pk) in form.cleaned_data["contacts"]]
         try:
-            services.employer_report_send(
+            report = services.employer_report_send(
                 event=event, contacts=chosen, by=request.user, message=form.cleaned_data["message"]
             )
         except ValidationError as error:
             add_validation_error(form, error)
         else:
+            sent = report.contacts.count()
+            had = len(chosen) - sent
             messages.success(
                 request,
-                f"The figures are on their way to {counted(len(chosen), 'contact', 'contacts')}.",
+                f"The figures are on their way to {counted(sent, 'contact', 'contacts')}."
+                + (
+                    f" {counted(had, 'other already has', 'others already have')} them."
+                    if had
+                    else ""
+                ),
             )
             return redirect("bookings:report", event.pk)
     return render(

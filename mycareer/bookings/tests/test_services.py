@@ -1072,6 +1072,38 @@ def test_the_employer_report_goes_only_to_contacts_who_may_be_contacted(tom, per
 
 
 @pytest.mark.django_db
+def test_the_employer_report_reaches_each_contact_once_until_the_figures_change(
+    tom, people, held_event
+):
+    """A second press, or a second tab, must not send the same figures twice."""
+    firm = organisation_services.organisation_create(by=tom, name="Twice Sent Ltd")
+    held_event.organisations.add(firm)
+    rita, sam = (
+        organisation_services.contact_create(
+            organisation=firm, by=tom, full_name=name, email=f"{name.split()[0]}@twice.example.com"
+        )
+        for name in ("Rita Report", "Sam Second")
+    )
+    missed = Booking.objects.filter(event=held_event, status="confirmed").first()
+    with time_machine.travel(held_event.ends_at, tick=True):
+        services.attendance_close(event=held_event, by=tom)
+        first = services.employer_report_send(event=held_event, contacts=[rita], by=tom)
+        with pytest.raises(ValidationError, match="Rita Report already has these figures"):
+            services.employer_report_send(event=held_event, contacts=[rita], by=tom)
+        # Who has them is left out; who has not is sent them.
+        second = services.employer_report_send(event=held_event, contacts=[rita, sam], by=tom)
+        assert list(second.contacts.all()) == [sam]
+        with pytest.raises(ValidationError, match="Rita Report and Sam Second already have"):
+            services.employer_report_send(event=held_event, contacts=[sam, rita], by=tom)
+    assert held_event.employer_reports.count() == 2 and list(first.contacts.all()) == [rita]
+    # A correction changes the figures: they may go again.
+    with time_machine.travel(held_event.ends_at + datetime.timedelta(hours=1), tick=True):
+        services.check_in(booking=missed, by=tom)
+        again = services.employer_report_send(event=held_event, contacts=[rita, sam], by=tom)
+    assert set(again.contacts.all()) == {rita, sam}
+
+
+@pytest.mark.django_db
 def test_the_report_counts_without_names(tom, people, held_event, cast):
     others = make_students(2, programme="bsc-cs", year=2)
     services.capacity_change(event=held_event, capacity=4, by=tom)
