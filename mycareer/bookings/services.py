@@ -817,6 +817,8 @@ def staff_move(
 def check_in(*, booking: Booking, by: User) -> tuple[Booking, bool]:
     """Record that the person arrived; checking in again changes nothing.
 
+    A place the student gave up and then booked again checks in the place they hold now.
+
     Returns the booking and whether this call changed it. A no-show can be checked in
     after attendance was closed, to correct the record: when that leaves the student
     under the no-show limit, the restriction it helped start is lifted, and
@@ -828,8 +830,17 @@ def check_in(*, booking: Booking, by: User) -> tuple[Booking, bool]:
     if refusal:
         _refuse(refusal, event_id=booking.event_id, action="check_in")
     if booking.status == Booking.Status.CANCELLED:
-        when = selectors.when_text(booking.cancelled_at)
-        _refuse(f"{booking.student}'s booking was cancelled on {when}.")
+        # The code of a place given up, from its confirmation email, while the student has
+        # booked again: theirs is the place they hold now (both codes name them and the event).
+        current = (
+            Booking.objects.select_related("event", "student")
+            .filter(event_id=booking.event_id, student_id=booking.student_id, status__in=HOLDING)
+            .first()
+        )
+        if current is None:
+            when = selectors.when_text(booking.cancelled_at)
+            _refuse(f"{booking.student}'s booking was cancelled on {when}.")
+        booking = current
     if booking.status == Booking.Status.ATTENDED:
         return booking, False
     with transaction.atomic():

@@ -796,6 +796,26 @@ def test_check_in_opens_two_hours_before_the_start_and_refuses_cancelled_booking
 
 
 @pytest.mark.django_db
+def test_the_code_of_a_place_given_up_checks_in_the_place_booked_again(tom, people):
+    """At the door a student shows the first confirmation they find in their email."""
+    event = make_event(organiser=tom, starts_in=datetime.timedelta(days=3))
+    first = book(event, people[0])
+    services.booking_cancel(booking=first, by=people[0])
+    again = book(event, people[0])
+    with time_machine.travel(event.starts_at):
+        booking, changed = services.check_in(booking=first, by=tom)
+        assert changed and booking.pk == again.pk and booking.status == "attended"
+        assert services.check_in(booking=first, by=tom) == (booking, False)
+    first.refresh_from_db()
+    assert first.status == "cancelled" and first.checked_in_at is None
+    # Without a place now, the old code still checks nobody in.
+    services.booking_cancel(booking=book(event, people[1]), by=people[1])
+    late = Booking.objects.get(event=event, student=people[1])
+    with time_machine.travel(event.starts_at), pytest.raises(ValidationError, match="cancelled"):
+        services.check_in(booking=late, by=tom)
+
+
+@pytest.mark.django_db
 def test_when_check_in_opens_is_a_setting(tom, people, settings):
     settings.MYCAREER = {**settings.MYCAREER, "CHECK_IN_OPENS_MINUTES": 30}
     event = make_event(organiser=tom, starts_in=datetime.timedelta(days=3))
