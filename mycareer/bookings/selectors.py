@@ -783,6 +783,10 @@ class AttendanceReport:
 
     @property
     def attendance_rate(self) -> int | None:
+        """Who came, of who booked, once attendance is closed (None before: those not yet
+        checked in are neither, and the rate would count only who came)."""
+        if not self.closed:
+            return None
         settled = self.counts.attended + self.counts.no_shows
         return round(100 * self.counts.attended / settled) if settled else None
 

@@ -1129,9 +1129,12 @@ def test_the_report_counts_without_names(tom, people, held_event, cast):
     services.capacity_change(event=held_event, capacity=4, by=tom)
     book(held_event, others[0])
     book(held_event, others[1])  # waiting
+    # One of four booked came so far: not "100%" of those settled, as nobody is yet.
+    assert selectors.attendance_report(held_event).attendance_rate is None
     with time_machine.travel(held_event.ends_at):
         services.attendance_close(event=held_event, by=tom)
     report = selectors.attendance_report(held_event)
+    assert selectors.attendance_report(Event.objects.get(pk=held_event.pk)).attendance_rate == 25
     faculty = {r.label: r for r in report.sections["Faculty"]}
     engineering = faculty["Faculty of Engineering and Physical Sciences"]
     assert (engineering.booked, engineering.attended, engineering.no_shows) == (4, 1, 3)
