@@ -1,5 +1,6 @@
 """Emails about events, sent by the task worker after the change has committed."""
 
+import copy
 import datetime
 import logging
 
@@ -11,7 +12,9 @@ from mycareer.accounts.selectors import administrators
 from mycareer.core.logs import log_event
 from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
+from mycareer.events import registry
 from mycareer.events.clashes import organisers_to_tell
+from mycareer.events.feeds import build_calendar
 from mycareer.events.models import CancellationNotice, ClashOverride, Event, OpeningRequest
 from mycareer.events.selectors import people_to_tell_of_changes
 from mycareer.events.units import UnitTree
@@ -154,6 +157,14 @@ def send_opening_decision_email(request_id: int) -> int:
     )
 
 
+def calendar_file(event: Event, person: User) -> bytes:
+    """The event as `person`'s calendar holds it now: a file that updates the entry their
+    confirmation (or "Add to your calendar") made, as the SEQUENCE is above that one's."""
+    theirs = copy.copy(event)  # not saved: the SEQUENCE is this person's
+    theirs.sequence = registry.sequence_for(event, person)
+    return build_calendar([theirs], name=event.title, feed_id=f"event-{event.uid}")
+
+
 @email_task()
 def send_cancellation_emails(event_id: int) -> int:
     """Tell each person whose place or waiting-list entry ended that the event is cancelled.
@@ -161,7 +172,11 @@ def send_cancellation_emails(event_id: int) -> int:
     One message per notice not yet sent, each marked sent as it goes: a restarted worker
     or a retried task sends to nobody twice.
     """
-    event = Event.objects.select_related("unit", "organiser").get(pk=event_id)
+    event = (
+        Event.objects.select_related("unit", "organiser")
+        .prefetch_related("organisations", "topics")
+        .get(pk=event_id)
+    )
     sent = 0
     for notice in event.cancellation_notices.filter(sent_at__isnull=True).select_related("person"):
         person = notice.person
@@ -172,6 +187,9 @@ def send_cancellation_emails(event_id: int) -> int:
                 subject=f"Cancelled: {event.title}",
                 template="events/email/cancelled.txt",
                 context={"event": event, "when": _when(event), "person": person, "notice": notice},
+                attachments=[
+                    ("event-cancelled.ics", calendar_file(event, person), "text/calendar")
+                ],
             )
         CancellationNotice.objects.filter(pk=notice.pk).update(sent_at=timezone.now())
         log_event(logger, "events.cancellation.emailed", event_id=event.pk, notice=notice.pk)

@@ -3,11 +3,12 @@ the scheduler, and the demo story."""
 
 import datetime
 
+import icalendar
 import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from mycareer.bookings import demo, services
+from mycareer.bookings import demo, services, tickets
 from mycareer.bookings.models import HOLDING, QUEUED, Booking, BookingSettings, WaitlistEntry
 from mycareer.bookings.tests.factories import make_event, make_students
 from mycareer.events import selectors as event_selectors
@@ -51,6 +52,26 @@ def test_cancelling_ends_every_place_and_tells_each_person_once(persona, cast):
     assert not WaitlistEntry.objects.filter(event=event, status__in=QUEUED).exists()
     assert WaitlistEntry.objects.get(event=event, student=waiting).status == "cancelled"
     assert cancellation_figures(event) == []
+
+
+@pytest.mark.django_db
+def test_the_cancelled_events_calendar_file_follows_the_one_the_confirmation_carried(persona, cast):
+    """A calendar takes a file over the one it holds only if its SEQUENCE is higher: the
+    file in the cancellation email must be above the confirmation's, or the event stays."""
+    from mycareer.events.tasks import calendar_file
+
+    tom = persona("operator")
+    event = make_event(organiser=tom, capacity=5)
+    student = make_students(1)[0]
+    first = services.booking_create(event=event, student=student, by=student)
+    services.booking_cancel(booking=first, by=student)
+    again = services.booking_create(event=event, student=student, by=student)
+    confirmed = tickets.calendar_sequence(again)  # the file the second confirmation carried
+    event_services.event_cancel(event=event, by=tom, reason="Speaker ill")
+    event.refresh_from_db()
+    (vevent,) = icalendar.Calendar.from_ical(calendar_file(event, student)).walk("VEVENT")
+    assert vevent["STATUS"] == "CANCELLED" and vevent["UID"] == event.ical_uid
+    assert vevent["SEQUENCE"] > confirmed
 
 
 @pytest.mark.django_db

@@ -2,6 +2,7 @@
 
 import datetime
 
+import icalendar
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
@@ -993,10 +994,16 @@ def test_cancelling_emails_each_person_once_even_if_the_task_runs_again(
         m for m in smtp_server.wait_for(2) if m["Subject"] == "[MyCareer] Cancelled: Soon cancelled"
     ]
     assert sorted(m["To"] for m in mails) == ["student2@demo.ac.uk", "student@demo.ac.uk"]
-    bodies = {m["To"]: m.get_content() for m in mails}
+    bodies = {m["To"]: m.get_body(preferencelist=("plain",)).get_content() for m in mails}
     assert "The speaker is ill" in bodies["student@demo.ac.uk"]
     assert "has been cancelled, and your place with it." in bodies["student@demo.ac.uk"]
     assert "and your place on the waiting list with it" in bodies["student2@demo.ac.uk"]
+    # Each carries a file that marks the event cancelled in a calendar it was added to.
+    for mail in mails:
+        (ics,) = [a for a in mail.iter_attachments() if a.get_filename() == "event-cancelled.ics"]
+        (vevent,) = icalendar.Calendar.from_ical(ics.get_content()).walk("VEVENT")
+        assert vevent["UID"] == event.ical_uid and vevent["STATUS"] == "CANCELLED"
+        assert vevent["SEQUENCE"] == 1  # above the event's own when it was added
     assert not CancellationNotice.objects.filter(event=event, sent_at__isnull=True).exists()
     entry = AuditEntry.objects.get(action="events.event.cancelled", object_id=str(event.pk))
     assert entry.data == {"reason": "The speaker is ill", "people_told": 2}
