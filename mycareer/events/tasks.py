@@ -158,8 +158,8 @@ def send_opening_decision_email(request_id: int) -> int:
 
 
 def calendar_file(event: Event, person: User) -> bytes:
-    """The event as `person`'s calendar holds it now: a file that updates the entry their
-    confirmation (or "Add to your calendar") made, as the SEQUENCE is above that one's."""
+    """The event as it is now, for `person`'s calendar: a file that updates the entry their
+    confirmation (or "Add to your calendar") made, as its SEQUENCE is above that one's."""
     theirs = copy.copy(event)  # not saved: the SEQUENCE is this person's
     theirs.sequence = registry.sequence_for(event, person)
     return build_calendar([theirs], name=event.title, feed_id=f"event-{event.uid}")
@@ -204,7 +204,12 @@ def send_change_emails(event_id: int, change_id: int, changed: dict[str, list]) 
     `change_id` holds them. Each person gets one email per change, however often the
     task runs; the email says what the event is now and what it was.
     """
-    event = Event.objects.select_related("unit", "organiser").filter(pk=event_id).first()
+    event = (
+        Event.objects.select_related("unit", "organiser")
+        .prefetch_related("organisations", "topics")
+        .filter(pk=event_id)
+        .first()
+    )
     if event is None:
         return 0
     lines = what_changed(event, changed)
@@ -219,6 +224,8 @@ def send_change_emails(event_id: int, change_id: int, changed: dict[str, list]) 
             subject=f"Changed: {event.title}",
             template="events/email/changed.txt",
             context={"event": event, "person": person, "holding": holding, "lines": lines},
+            # A calendar the event was added to (from a confirmation) moves it too.
+            attachments=[("event.ics", calendar_file(event, person), "text/calendar")],
             kind="events.changed",
             once=f"events.changed:{change_id}",
         )

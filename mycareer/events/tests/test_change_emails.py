@@ -4,11 +4,14 @@ A student who booked a talk in Room 1 and is not told it moved to Room 2 goes to
 wrong room. Through the real task worker and a real SMTP server.
 """
 
+import icalendar
 import pytest
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from mycareer.bookings import services as booking_services
+from mycareer.bookings.models import Booking
+from mycareer.bookings.tickets import calendar_sequence
 from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.events import services
 from mycareer.events.tests.factories import at, far_monday, make_event
@@ -52,12 +55,23 @@ def test_a_new_room_and_time_are_emailed_to_who_has_a_place_and_who_waits(
         assert "Where: Room 2 (it was Room 1)" in body
         day = f"{monday:%A} {monday.day} {monday:%B %Y}"
         assert f"When: {day}, 11:00–12:00 (it was {day}, 10:00–11:00)" in body
+        # With the file that moves the event in a calendar it was added to.
+        assert "open the file event.ics that comes with this email" in body
         client.force_login(person)
         for path in paths_in(body):
             response = client.get(path)
             assert response.status_code == 200, path
             assert "Room 2" in response.content.decode()
     assert len(smtp_server.messages()) == 2
+    (mail,) = [m for m in smtp_server.messages() if m["To"] == aisha.email]
+    (ics,) = [a for a in mail.iter_attachments() if a.get_filename() == "event.ics"]
+    (vevent,) = icalendar.Calendar.from_ical(ics.get_content()).walk("VEVENT")
+    talk.refresh_from_db()
+    assert vevent["UID"] == talk.ical_uid and vevent["DTSTART"].dt == at(monday, 11)
+    # Above the SEQUENCE of the file her confirmation carried: a calendar takes it over.
+    booking = Booking.objects.get(event=talk, student=aisha)
+    booking.event.sequence = 0  # as it was when she booked
+    assert vevent["SEQUENCE"] > calendar_sequence(booking)
 
     # The task run again (a retried task) emails nobody twice.
     DBTaskResult.objects.filter(task_path__endswith="send_change_emails").update(
