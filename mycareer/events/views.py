@@ -10,7 +10,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -537,7 +536,11 @@ def cancel(request, pk: int):
                 request,
                 f"{event} is cancelled."
                 + (
-                    f" {told} {pluralize(told, 'person,people')} will be emailed once each."
+                    (
+                        " 1 person will be emailed."
+                        if told == 1
+                        else f" {told} people will be emailed once each."
+                    )
                     if told
                     else ""
                 ),

@@ -1295,6 +1295,27 @@ def test_the_cancel_page_gives_the_numbers_first(client, tom, persona):
     ]
 
 
+def test_the_cancel_page_speaks_of_one_person_as_one(client, tom):
+    from mycareer.bookings import services as booking_services
+    from mycareer.bookings.tests.factories import make_students
+
+    event = make_event(
+        by=tom, title="Quiet talk", starts_at=at(far_monday(), 10), open_to_all=True, publish=True
+    )
+    (student,) = make_students(1)
+    booking_services.booking_create(event=event, student=student, by=student)
+    client.force_login(tom)
+    page = re.sub(
+        r"\s+", " ", client.get(reverse("events:cancel", args=[event.pk])).content.decode()
+    )
+    assert "each of these 1" not in page
+    assert "Every place and waiting-list place ends, and that person is emailed" in page
+    response = client.post(reverse("events:cancel", args=[event.pk]), {"reason": "Speaker ill"})
+    assert [str(m) for m in response.wsgi_request._messages] == [
+        "Quiet talk is cancelled. 1 person will be emailed."
+    ]
+
+
 def test_cancelling_refuses_when_more_people_booked_since_the_page_gave_the_number(
     client, tom, persona
 ):
