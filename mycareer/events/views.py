@@ -431,6 +431,7 @@ def edit(request, pk: int):
         except ValidationError as error:
             add_validation_error(form, error)
         else:
+            event.refresh_from_db()  # the service saved its own copy: say the new title
             saved(request, changed or parts_changed, " ".join([f"{event} is saved.", *sentences]))
             return redirect(event)
     return render(

@@ -1586,6 +1586,14 @@ def test_an_edit_changing_one_field_says_it_is_saved(client, tom):
     assert _changes_recorded(event) == ["events.event.changed"]
 
 
+def test_a_renamed_event_is_saved_under_its_new_name(client, tom):
+    event = make_event(by=tom, title="Rail day", starts_at=at(far_monday(), 10))
+    client.force_login(tom)
+    data = {**_edit_page_as_sent(client, event), "title": "Rail and road day"}
+    response = client.post(reverse("events:edit", args=[event.pk]), data)
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Rail and road day is saved."]
+
+
 def test_changing_only_the_places_on_the_edit_form_says_it_is_saved(client, tom):
     event = make_event(by=tom, title="Rail day", starts_at=at(far_monday(), 10))
     client.force_login(tom)
