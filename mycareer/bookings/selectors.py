@@ -834,9 +834,22 @@ def attendance_report(event: Event) -> AttendanceReport:
             add(unit_id, programme, year, "attended")
         elif status == Booking.Status.NO_SHOW:
             add(unit_id, programme, year, "no_shows")
-    for unit_id, programme, year in WaitlistEntry.objects.filter(
-        event=event, status__in=[*QUEUED, WaitlistEntry.Status.EXPIRED]
-    ).values_list(f"{profile}unit_id", f"{profile}programme__name", f"{profile}year_of_study"):
+    # Who waited and never got a place: each person once (an offer that ran out, then the
+    # list joined again), and nobody who booked after all (the place freed again).
+    placed = Booking.objects.filter(event=event, status__in=HOLDING).values("student_id")
+    waited = (
+        WaitlistEntry.objects.filter(
+            event=event, status__in=[*QUEUED, WaitlistEntry.Status.EXPIRED]
+        )
+        .exclude(student_id__in=placed)
+        .values_list(
+            "student_id",
+            f"{profile}unit_id",
+            f"{profile}programme__name",
+            f"{profile}year_of_study",
+        )
+    )
+    for unit_id, programme, year in {row[0]: row[1:] for row in waited}.values():
         add(unit_id, programme, year, "waiting")
     return AttendanceReport(
         event=event,

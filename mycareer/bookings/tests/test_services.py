@@ -1124,6 +1124,24 @@ def test_the_employer_report_reaches_each_contact_once_until_the_figures_change(
 
 
 @pytest.mark.django_db
+def test_the_report_counts_who_waited_without_a_place_once_and_not_who_booked_after(tom, people):
+    event = make_event(organiser=tom, capacity=1, promotion=OFFER, offer_hours=1)
+    first = book(event, people[0])
+    book(event, people[1])
+    services.booking_cancel(booking=first, by=people[0])  # people[1] is offered it
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=2)):
+        services.offers_expire()
+        book(event, people[1])  # the place was free again: booked after all
+        book(event, people[2])  # waits (the event is full again)
+        third = services.booking_create(event=event, student=people[3], by=people[3])
+        assert isinstance(third, WaitlistEntry)
+        services.waitlist_leave(entry=third, by=people[3])  # left: not counted
+    report = selectors.attendance_report(event)
+    assert report.counts.booked == 1
+    assert report.waiting_total == 1  # people[2] only
+
+
+@pytest.mark.django_db
 def test_the_report_counts_without_names(tom, people, held_event, cast):
     others = make_students(2, programme="bsc-cs", year=2)
     services.capacity_change(event=held_event, capacity=4, by=tom)
