@@ -41,7 +41,7 @@ class BookingsConfig(AppConfig):
             MERGE_HANDLER,
             booking_opening,
             end_with_event,
-            offers_follow_start,
+            follow_new_times,
         )
         from mycareer.bookings.tickets import downloaded_sequence
         from mycareer.core.registry import (
@@ -76,6 +76,9 @@ class BookingsConfig(AppConfig):
                 "bookings.booking.ended_with_event": "Place ended: the event was cancelled",
                 "bookings.booking.moved": "Booking moved to another event",
                 "bookings.booking.checked_in": "Checked in",
+                "bookings.booking.check_in_undone": (
+                    "Check-in undone: the event moved to a later start"
+                ),
                 "bookings.booking.walk_in": "Walk-in checked in",
                 "bookings.waitlist.joined": "Joined the waiting list",
                 "bookings.waitlist.offered": "Offered a place from the waiting list",
@@ -125,7 +128,7 @@ class BookingsConfig(AppConfig):
         register_people_source(people_at, name="bookings")
         register_sequence_source(downloaded_sequence, name="bookings")
         register_start_bound(booking_opening, name="bookings")
-        register_move_handler(offers_follow_start, name="bookings")
+        register_move_handler(follow_new_times, name="bookings")
         register_event_form_part(places_part, name="bookings")
         register_jobs(jobs.JOBS)
         register_seed(SeedStep("bookings", seed_bookings, order=60))

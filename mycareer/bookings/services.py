@@ -580,6 +580,43 @@ def offers_expire(
     return closed
 
 
+def follow_new_times(event: Event) -> None:
+    """What the event's places follow when its times change (the events app calls this
+    inside the transaction that moved the event)."""
+    offers_follow_start(event)
+    check_ins_follow_start(event)
+
+
+def check_ins_follow_start(event: Event) -> int:
+    """The event moved to a start whose check-in has not opened yet: who was checked in
+    early for the old time has not come to this one, so their places are booked again,
+    not attended (audited). A delay announced at the door, check-in still open, keeps
+    who arrived. Returns how many were undone."""
+    if timezone.now() >= selectors.check_in_opens_at(event):
+        return 0
+    undone = list(
+        Booking.objects.filter(event_id=event.pk, status=Booking.Status.ATTENDED).select_related(
+            "student"
+        )
+    )
+    for booking in undone:
+        Booking.objects.filter(pk=booking.pk).update(
+            status=Booking.Status.CONFIRMED, checked_in_at=None, checked_in_by=None
+        )
+        audit.log(
+            booking,
+            "bookings.booking.check_in_undone",
+            person=booking.student,
+            data={
+                "event": event.pk,
+                "checked_in_at": booking.checked_in_at.isoformat()
+                if booking.checked_in_at
+                else None,
+            },
+        )
+    return len(undone)
+
+
 def offers_follow_start(event: Event) -> int:
     """The event moved earlier: an open offer that ran past its new start ends at it, as
     one made now would (`_fill`), so the deadline each page and email states is true.

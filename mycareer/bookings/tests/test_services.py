@@ -816,6 +816,32 @@ def test_the_code_of_a_place_given_up_checks_in_the_place_booked_again(tom, peop
 
 
 @pytest.mark.django_db
+def test_a_check_in_for_an_event_moved_to_a_later_day_is_undone(tom, people):
+    """Checked in early, then the event is put off a week: they have not come to it yet."""
+    event = make_event(organiser=tom, capacity=2, starts_in=datetime.timedelta(hours=1))
+    early, other = book(event, people[0]), book(event, people[1])
+    services.check_in(booking=early, by=tom)
+    services.check_in(booking=other, by=tom)
+    # Put back half an hour at the door: check-in is still open, who arrived stays arrived.
+    later = event.starts_at + datetime.timedelta(minutes=30)
+    event_services.event_update(
+        event=event, by=tom, starts_at=later, ends_at=later + datetime.timedelta(hours=1)
+    )
+    early.refresh_from_db()
+    assert early.status == "attended"
+    next_week = event.starts_at + datetime.timedelta(days=7)
+    event_services.event_update(
+        event=event, by=tom, starts_at=next_week, ends_at=next_week + datetime.timedelta(hours=1)
+    )
+    for booking in (early, other):
+        booking.refresh_from_db()
+        assert booking.status == "confirmed" and booking.checked_in_at is None
+        assert booking.checked_in_by is None
+    assert AuditEntry.objects.filter(action="bookings.booking.check_in_undone").count() == 2
+    assert selectors.counts_for(event).remaining == 0  # their places are still theirs
+
+
+@pytest.mark.django_db
 def test_when_check_in_opens_is_a_setting(tom, people, settings):
     settings.MYCAREER = {**settings.MYCAREER, "CHECK_IN_OPENS_MINUTES": 30}
     event = make_event(organiser=tom, starts_in=datetime.timedelta(days=3))
