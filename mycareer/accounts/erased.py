@@ -24,7 +24,7 @@ BATCH = 500
 
 def _normal(kind: str, value: str) -> str:
     value = (value or "").strip()
-    return value.lower() if kind == Kind.EMAIL else value
+    return value.lower() if kind in (Kind.EMAIL, Kind.CONTACT_EMAIL) else value
 
 
 def _keys() -> list[str]:
@@ -88,6 +88,38 @@ def erased_on_many(people: Iterable[tuple[str, str]]) -> dict[tuple[str, str], d
 def erased_on(*, university_id: str, email: str) -> datetime.date | None:
     """When the person with this identifier or email was erased, or None."""
     return erased_on_many([(university_id, email)]).get((university_id, email))
+
+
+def erased_values_remember(*, kind: str, values: Iterable[str], on: datetime.date) -> int:
+    """Keep the hashes of identifiers of one kind before erasure removes them; how many new.
+    One already kept keeps its first date."""
+    rows = [
+        ErasedIdentifier(kind=kind, digest=digests[0], erased_on=on)
+        for value in values
+        if (digests := _digests(kind, value))
+    ]
+    before = ErasedIdentifier.objects.count()
+    ErasedIdentifier.objects.bulk_create(rows, ignore_conflicts=True)
+    return ErasedIdentifier.objects.count() - before
+
+
+def erased_on_by_value(*, kind: str, values: Iterable[str]) -> dict[str, datetime.date]:
+    """For identifiers of one kind, the date each erased one was erased, by the value as
+    given; identifiers never erased are left out."""
+    wanted: dict[str, list[str]] = {}
+    for value in set(values):
+        for digest in _digests(kind, value):
+            wanted.setdefault(digest, []).append(value)
+    found: dict[str, datetime.date] = {}
+    digests = sorted(wanted)
+    for start in range(0, len(digests), BATCH):
+        rows = ErasedIdentifier.objects.filter(
+            kind=kind, digest__in=digests[start : start + BATCH]
+        ).values_list("digest", "erased_on")
+        for digest, erased_on in rows:
+            for value in wanted[digest]:
+                found[value] = min(erased_on, found.get(value, erased_on))
+    return found
 
 
 def erased_identifiers_release(*, university_id: str = "", email: str = "") -> int:

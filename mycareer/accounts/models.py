@@ -430,6 +430,10 @@ class ErasedIdentifier(models.Model):
     class Kind(models.TextChoices):
         UNIVERSITY_ID = "university_id", "University identifier"
         EMAIL = "email", "Email address"
+        # An employer contact's address: the organisation import and the API look here
+        # so that a file or a script does not add the person again. Hashed apart from
+        # EMAIL, so that it never keeps a student or member of staff out of the feed.
+        CONTACT_EMAIL = "contact_email", "Employer contact's email address"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     digest = models.CharField(max_length=64, unique=True)

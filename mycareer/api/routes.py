@@ -34,7 +34,7 @@ from mycareer.events.models import Event
 from mycareer.mailing import chart
 from mycareer.organisations import selectors as org_selectors
 from mycareer.organisations import services as organisations
-from mycareer.organisations.erased import ContactErased
+from mycareer.organisations.erased import AddressErased, ContactErased
 from mycareer.organisations.keyaccounts import KeyContactsNeedLiaison
 from mycareer.organisations.models import Contact, Note, Organisation, Sector
 from mycareer.organisations.permissions import is_member_of_organisation
@@ -540,13 +540,19 @@ def contact_detail(request, response: HttpResponse, pk: int = PK):
     "/organisations/{pk}/contacts",
     response=_writes(201, s.ContactOut),
     tags=["organisations"],
-    summary="Add a contact to an organisation",
+    summary="Add a contact to an organisation (409 if a person erased at their request)",
     openapi_extra=_then(201, ReadIt=_link("contact_detail", "Read the contact added", THE_NEW_ONE)),
 )
 def contact_create(request, response: HttpResponse, payload: s.ContactIn, pk: int = PK):
     organisation = _get(Organisation.objects.all(), pk)
     user = need(request, WRITE_ORGS, "organisations.add_contact", organisation)
-    contact = organisations.contact_create(organisation=organisation, by=user, **payload.dict())
+    try:
+        contact = organisations.contact_create(
+            organisation=organisation, by=user, refuse_erased=True, **payload.dict()
+        )
+    except AddressErased as refusal:
+        # Not a mistake in what was sent: only a person adding them by hand may.
+        raise ApiError(409, "erased", refusal.messages[0], fields=fields_of(refusal)) from None
     data = _contact_out(user, contact.pk)
     _with_etag(response, data)
     return Status(201, _answer(request, data))

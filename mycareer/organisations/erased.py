@@ -4,17 +4,26 @@ The erasure keeps the contact record so that the notes, emails and key-contact l
 named the person keep their counts and history. A new name or address typed onto that
 record would make someone else inherit all of it, so every service that changes a
 contact, or chooses one, asks here first.
+
+The person's address is kept too, as a keyed hash only (accounts/erased.py), so that a
+spreadsheet or a script does not add them again without anyone deciding to: the
+organisation import and the API refuse it. Someone adding the person by hand has decided,
+so the contact form takes them, and once a record holds the address again they are back.
 """
 
+import datetime
 import logging
+from collections.abc import Iterable
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models.functions import Lower
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from mycareer.accounts.erased import Kind, erased_on_by_value, erased_values_remember
 from mycareer.core.logs import log_event
 from mycareer.organisations.models import Contact
 
@@ -102,3 +111,58 @@ def refused_page(request, contact: Contact, *, action: str, back=None) -> HttpRe
         messages.error(request, refusal.messages[0])
         return redirect(back or contact)
     return None
+
+
+def erased_addresses_remember(contacts: Iterable[Contact]) -> int:
+    """Keep a keyed hash of the addresses of contacts about to be erased; how many new."""
+    return erased_values_remember(
+        kind=Kind.CONTACT_EMAIL,
+        values=[contact.email for contact in contacts if contact.email],
+        on=timezone.localdate(),
+    )
+
+
+def erased_addresses(emails: Iterable[str]) -> dict[str, datetime.date]:
+    """The addresses among `emails` whose person was erased and is not back (no record
+    holds the address now), each with the day of erasure; keyed as given."""
+    emails = {email for email in emails if email and email.strip()}
+    found = erased_on_by_value(kind=Kind.CONTACT_EMAIL, values=emails)
+    if not found:
+        return {}
+    back = set(
+        Contact.objects.annotate(address=Lower("email"))
+        .filter(address__in={email.strip().lower() for email in found})
+        .values_list("address", flat=True)
+    )
+    return {email: on for email, on in found.items() if email.strip().lower() not in back}
+
+
+def erased_address_text(email: str, on: datetime.date) -> str:
+    """Why a file or a script may not add this address."""
+    return (
+        f"{email} belongs to a person erased on {date_format(on, 'j F Y')} at their request; "
+        "remove the row, or add them by hand if they have come back to you."
+    )
+
+
+def check_address_not_erased(email: str, *, source: str, by=None) -> None:
+    """Refuse to add, from a file or a script (`source`), an erased person's address."""
+    on = erased_addresses([email]).get(email)
+    if on is None:
+        return
+    log_event(
+        logger,
+        "organisations.contact.refused",
+        reason="erased_address",
+        action="added",
+        source=source,
+        by=getattr(by, "pk", None),
+    )
+    raise AddressErased(erased_address_text(email, on))
+
+
+class AddressErased(ValidationError):
+    """An erased person's address, added by a file or a script."""
+
+    def __init__(self, message: str):
+        super().__init__({"email": ValidationError(message, code="erased")})

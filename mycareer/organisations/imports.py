@@ -36,6 +36,7 @@ from mycareer.core.tables import Column, ImportFileError, Limits
 from mycareer.core.text import newlines_only, single_line
 from mycareer.core.validators import validate_phone
 from mycareer.organisations import services
+from mycareer.organisations.erased import erased_address_text, erased_addresses
 from mycareer.organisations.matching import domain_from_url, name_key
 from mycareer.organisations.models import (
     Contact,
@@ -516,6 +517,7 @@ def plan_import(*, data: bytes, filename: str) -> ImportPlan:
             group.contacts.append(ContactPlan(row=index, **contact))
     if row_count == 0:
         raise ImportFileError("This file has headings but no rows to import.")
+    problems.extend(_erased_rows(emails_seen, groups))
     plan_groups = list(groups.values())
     problems.extend(_match(plan_groups))
     problems.sort(key=lambda p: p.row)
@@ -523,6 +525,25 @@ def plan_import(*, data: bytes, filename: str) -> ImportPlan:
         if group.problems:
             group.outcome = Outcome.REJECTED
     return ImportPlan(filename=filename, row_count=row_count, groups=plan_groups, problems=problems)
+
+
+def _erased_rows(emails: dict[str, int], groups: dict[str, GroupPlan]) -> list[Problem]:
+    """Rows adding a person erased at their request: a file is not someone deciding they
+    are back (one query for the whole file)."""
+    erased = erased_addresses(emails)
+    if not erased:
+        return []
+    by_row = {row: group for group in groups.values() for row in group.rows}
+    problems = []
+    for email, on in erased.items():
+        row = emails[email]
+        group = by_row.get(row)
+        problem = Problem(row, group.name if group else "", erased_address_text(email, on))
+        problems.append(problem)
+        if group is not None:
+            group.problems.append(problem)
+    log_event(logger, "import.refused_erased", rows=",".join(str(emails[e]) for e in erased))
+    return problems
 
 
 def _match(groups: list[GroupPlan]) -> list[Problem]:

@@ -103,6 +103,7 @@ def _invitations(subject):
 
 def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
     """Plan or make the changes to the person's contact records, memberships, registrations."""
+    from mycareer.organisations.erased import erased_addresses_remember
     from mycareer.organisations.optouts import keep_opt_outs_of
     from mycareer.organisations.services import refresh_search_document
 
@@ -128,6 +129,15 @@ def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
                 "email is also kept against a one-way digest of the address, so that it "
                 "holds if the address is added again",
                 kept,
+                kept=True,
+            )
+        )
+    if any(contact.email for contact in contacts):
+        changes.append(
+            Change(
+                "Email address of the contact record, as a keyed hash",
+                "kept, unreadable, so that an import or the API does not add the person "
+                "again; a colleague may still add them by hand if they come back",
                 kept=True,
             )
         )
@@ -167,6 +177,8 @@ def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
         organisations = list(Organisation.objects.filter(contacts__in=contacts).distinct())
         # Their "no" to bulk email outlives their name and address, as a digest alone.
         keep_opt_outs_of(contacts)
+        # And the address itself, keyed and hashed, so that no file or script adds them again.
+        erased_addresses_remember(contacts)
         contacts.update(
             full_name=ERASED_CONTACT,
             job_title="",

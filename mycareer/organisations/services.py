@@ -15,7 +15,11 @@ from mycareer.accounts.models import Unit, User
 from mycareer.core.logs import log_event
 from mycareer.core.text import counted, joined
 from mycareer.organisations import keyaccounts, merging, optouts
-from mycareer.organisations.erased import check_none_erased, check_not_erased
+from mycareer.organisations.erased import (
+    check_address_not_erased,
+    check_none_erased,
+    check_not_erased,
+)
 from mycareer.organisations.matching import (
     DuplicateCandidate,
     DuplicateFinder,
@@ -301,10 +305,15 @@ def _check_shown_to_students(organisation: Organisation, by: User | None) -> Non
 
 
 @transaction.atomic
-def contact_create(*, organisation: Organisation, by: User | None, **data) -> Contact:
-    """Add a contact; an email already used by a contact of the organisation is refused."""
+def contact_create(
+    *, organisation: Organisation, by: User | None, refuse_erased: bool = False, **data
+) -> Contact:
+    """Add a contact; an email already used by a contact of the organisation is refused,
+    and with `refuse_erased` (a script: nobody decided) so is an erased person's."""
     data["email"] = (data.get("email") or "").strip().lower()
     _check_contact_email(organisation, data["email"])
+    if refuse_erased:
+        check_address_not_erased(data["email"], source="api", by=by)
     contact = Contact(organisation=organisation, **data)
     if contact.visible_to_students:
         _check_shown_to_students(organisation, by)

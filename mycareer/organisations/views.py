@@ -8,6 +8,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from taggit.models import Tag
 
@@ -18,7 +19,7 @@ from mycareer.core.http import safe_next, saved
 from mycareer.core.permissions import require
 from mycareer.core.text import joined
 from mycareer.organisations import keyaccounts, merging, selectors, services
-from mycareer.organisations.erased import refused_page
+from mycareer.organisations.erased import erased_addresses, refused_page
 from mycareer.organisations.forms import (
     ConfirmForm,
     ContactForm,
@@ -370,6 +371,8 @@ def contact_create(request, pk: int):
     if request.method == "POST" and form.is_valid():
         if sent_before := already_saved(request, form):
             return sent_before
+        # By hand a person erased at their request may be added back: said, not refused.
+        returning = erased_addresses([form.cleaned_data.get("email") or ""])
         try:
             contact = services.contact_create(
                 organisation=organisation, by=request.user, **form.cleaned_data
@@ -378,6 +381,12 @@ def contact_create(request, pk: int):
             add_validation_error(form, error)
         else:
             messages.success(request, f"{contact} was added.")
+            for on in returning.values():
+                messages.info(
+                    request,
+                    f"Their address belonged to a person erased on {date_format(on, 'j F Y')} "
+                    "at their request: add them only if they have come back to you.",
+                )
             remember_saved(request, form, organisation.get_absolute_url())
             return redirect(organisation)
     return render(
