@@ -59,6 +59,10 @@ RECORDED_DETAILS = {
 }
 ERASED_DETAIL = "[erased]"
 WORD_BEFORE, WORD_AFTER = r"(?<!\w)", r"(?!\w)"
+# A name part alone is a whole word only if no hyphen joins it to letters either side:
+# "Grace" in "a Grace-period agreement" or "Lee" in "Smith-Lee" is not the person.
+PART_BEFORE = WORD_BEFORE + r"(?<![^\W\d_]-)"
+PART_AFTER = WORD_AFTER + r"(?!-[^\W\d_])"
 SNIPPET_CHARACTERS = 70
 AUDIT_PLACE = "Audit trail of the person and of these records"
 WIDER_AUDIT_PLACE = "Elsewhere in the audit trail"
@@ -108,7 +112,7 @@ def _capitalised(word: str) -> re.Pattern:
     """A name part as a name: "Grace" and "GRACE", but not "grace" (a common word)."""
     spellings = {word[:1].upper() + word[1:], word.upper()}
     body = "|".join(re.escape(s) for s in sorted(spellings))
-    return re.compile(f"{WORD_BEFORE}(?:{body}){WORD_AFTER}")
+    return re.compile(f"{PART_BEFORE}(?:{body}){PART_AFTER}")
 
 
 def _phone_pattern(phone: str) -> re.Pattern | None:

@@ -758,3 +758,35 @@ def test_a_mention_in_the_audit_trail_names_its_field_in_words(persona, cast):
     review = review_erasure(subject_from_ids([student.pk], []))
     labels = {m.field_label for m in review.matches if m.model == "audit.AuditEntry"}
     assert labels == {"what it was about", "details"}
+
+
+def test_a_name_part_joined_by_a_hyphen_to_another_word_is_not_proposed(persona, grace_bank):
+    """ "Grace-period" and "Smith-Bank" are other words; "Grace - Bank" and "Grace-2"
+    still name her, and her full name and address are found as before."""
+    from mycareer.audit.erasure import terms_for
+    from mycareer.organisations import services
+
+    note = services.note_create(
+        organisation=grace_bank.organisation,
+        by=persona("operator"),
+        text="Bank will send a Grace-period agreement; ask Smith-Bank or the Bank-led team. "
+        "Grace - Bank's recruiter - wrote; see Grace-2.",
+    )
+    subject = subject_from_ids([], [grace_bank.pk])
+    terms = {t.kind: t.pattern for t in terms_for(subject)}
+    assert [m.group() for m in terms["first name"].finditer(note.text)] == ["Grace", "Grace"]
+    assert [m.start() for m in terms["surname"].finditer(note.text)] == [
+        0,
+        note.text.index("Bank's"),
+    ]
+    # Full names keep the plain word boundary.
+    assert terms["full name"].search("Grace Bank-Smith")
+
+    review = review_erasure(subject)
+    found = [m.found for m in review.matches if m.model == "organisations.Note" and m.pk == note.pk]
+    assert sorted(found) == ["Bank", "Bank", "Grace", "Grace"]
+
+    personal_data_erase(subject=subject, by=persona("admin"))
+    note.refresh_from_db()
+    assert "Grace-period" in note.text and "Smith-Bank" in note.text and "Bank-led" in note.text
+    assert "[name erased]-period" not in note.text
