@@ -314,9 +314,10 @@ class StaleEditGuard(forms.BaseForm):
     Two people open the same record; the first saves a new website; the second's page
     still holds the old one, and saving it for another reason would silently put the
     old website back. The form carries a short digest of each field as the page showed
-    it (`opened_as`, hidden); when saved, a field whose stored value has changed since
-    is named, what was typed is kept, and saving again (having looked) keeps it. The
-    web's counterpart of the API's If-Match.
+    it (`opened_as`, hidden). When saved, a field whose stored value has changed since
+    takes that value if this page sent it back as it opened (only the other person
+    changed it); if this page changed it too, it is named, what was typed is kept, and
+    saving again (having looked) keeps it. The web's counterpart of the API's If-Match.
 
     The form's initial values must be the stored record's whether it is bound or not.
     A ModelForm guards a saved instance; another form passes `guard=True` when it edits
@@ -392,20 +393,49 @@ class StaleEditGuard(forms.BaseForm):
         if not isinstance(opened, dict):
             opened = {}
         now = self._digests()
-        changed = [name for name, digest in now.items() if opened.get(name, digest) != digest]
+        moved = [name for name, digest in now.items() if opened.get(name, digest) != digest]
+        # A field only the other person changed takes what they saved; only a field both
+        # changed is a conflict to look at.
+        taken = [name for name in moved if self._take_stored(name, data, opened[name], now)]
+        changed = [name for name in moved if name not in taken]
         if changed:
             labels = [f"“{self.fields[name].label or name}”" for name in changed]
             which = "that field" if len(labels) == 1 else "those fields"
-            self.add_error(
-                None,
+            message = (
                 f"Someone else saved a change to {joined(labels)} after you opened this page. "
                 f"What you typed is kept below: check {which}, then save again to keep your "
-                "version.",
+                "version."
             )
-            # The page drawn again carries what is stored now, so the next save goes through.
+            if taken:
+                others = joined([f"“{self.fields[name].label or name}”" for name in taken])
+                message += f" Their change to {others} is kept when you save."
+            self.add_error(None, message)
+            # The page drawn again carries what is stored now for the fields in conflict,
+            # so the next save keeps what was typed there; a field taken from the other
+            # person keeps what this page opened with, so the next save takes it again.
             self.data = self.data.copy()
-            self.data[key] = json.dumps(now, separators=(",", ":"))
+            self.data[key] = json.dumps(
+                {name: opened[name] if name in taken else now[name] for name in now},
+                separators=(",", ":"),
+            )
         return data
+
+    def _take_stored(self, name: str, data: dict, opened: str, now: dict[str, str]) -> bool:
+        """If this page sent `name` back as it opened, put the value stored since in its
+        place and say True; False when the person changed it too (or it cannot be said)."""
+        field = self.fields[name]
+        if name not in data or isinstance(field, forms.FileField):
+            return False
+        if _digest(data[name]) != opened:
+            return False  # they changed it too (or it reads otherwise once cleaned)
+        try:
+            value = field.clean(field.prepare_value(self.get_initial_for_field(field, name)))
+        except forms.ValidationError:
+            return False
+        if _digest(value) != now[name]:
+            return False
+        data[name] = value
+        return True
 
 
 def _digest(value) -> str:

@@ -2,9 +2,10 @@
 
 Both open the same edit page; one saves a change; the other, whose page still holds the
 old value, saves theirs. Without a check the old value silently comes back. Every edit
-page of the round-trip test is walked here too: each either refuses the stale save,
+page of the round-trip test is walked here too: each keeps the first change when the
+stale page left that field as it was, and refuses a stale page that changed it too,
 naming the field and keeping what was typed (and saves it when sent again, the person
-having looked), or is listed below with the reason it needs no check.
+having looked); or it is listed below with the reason it needs no check.
 """
 
 import shutil
@@ -78,7 +79,7 @@ def _page(client, url: str, field: str) -> dict[str, list[str]]:
     ("name", "who", "field"),
     [case[:3] for case in CASES if case[0] in SOMEONE_ELSES_CHANGE],
 )
-def test_a_save_from_a_page_opened_before_another_save_is_refused_and_keeps_what_was_typed(
+def test_a_save_from_a_page_opened_before_another_save_never_puts_back_what_was_saved(
     name, who, field, client, persona, settings, tmp_path
 ):
     shutil.copytree(settings.MEDIA_ROOT, tmp_path, dirs_exist_ok=True)
@@ -97,8 +98,14 @@ def test_a_save_from_a_page_opened_before_another_save_is_refused_and_keeps_what
     their_value = _page(client, url, field)[changed]
     assert their_value == theirs[changed]
 
-    # The stale page, saved for another reason, is refused: nothing is put back.
+    # The stale page, which left that field as it was, saves: their change stays.
     response = client.post(url, mine)
+    assert response.status_code in (302, 303), (name, "refused a save that changed nothing")
+    assert _page(client, url, field)[changed] == their_value, f"{name} put the old value back"
+
+    # Both changed the field: refused, naming it; nothing is put back.
+    stale = {**mine, changed: [change(change(mine[changed][0]))]}
+    response = client.post(url, stale)
     body = response.content.decode()
     assert response.status_code == 200
     assert f"Someone else saved a change to “{label}” after you opened this page" in body, (
@@ -108,7 +115,35 @@ def test_a_save_from_a_page_opened_before_another_save_is_refused_and_keeps_what
     assert _page(client, url, field)[changed] == their_value
     # What was typed is kept, and the form drawn again saves it, the person having looked.
     again = as_post(form_fields(body, containing=field, pressing_enter=True, line_breaks=CRLF))
-    assert again[changed] == mine[changed]
+    assert again[changed] == stale[changed]
     response = client.post(url, again)
     assert response.status_code in (302, 303), f"{name} refused the save made knowingly"
-    assert _page(client, url, field)[changed] == mine[changed]
+    assert _page(client, url, field)[changed] == stale[changed]
+
+
+@pytest.mark.django_db
+def test_two_people_changing_different_fields_both_keep_their_change(client, persona):
+    """One changes the venue, the other (from a page opened before) the title: both stay,
+    and where both changed one field, the other person's change elsewhere is kept too."""
+    name, who, field = next(case[:3] for case in CASES if case[0] == "events:edit")
+    objects = editable_objects(persona)
+    url = reverse(name, kwargs=route_kwargs(name, url_routes()[name], objects))
+    login_as(client, persona, who)
+    mine = _page(client, url, field)
+    description = mine["description"][0]
+    assert client.post(url, {**mine, "venue": ["Hall 2"]}).status_code == 302
+    assert client.post(url, {**mine, "title": ["Renamed talk"]}).status_code == 302
+    now = _page(client, url, field)
+    assert (now["title"], now["venue"]) == (["Renamed talk"], ["Hall 2"])
+
+    mine = now
+    theirs = {**mine, "venue": ["Hall 3"], "description": [f"{description} More."]}
+    assert client.post(url, theirs).status_code == 302
+    response = client.post(url, {**mine, "venue": ["Hall 4"]})
+    body = response.content.decode()
+    assert "Someone else saved a change to “Venue”" in body
+    assert "Their change to “Description” is kept when you save." in body
+    again = as_post(form_fields(body, containing=field, pressing_enter=True, line_breaks=CRLF))
+    assert client.post(url, again).status_code == 302
+    now = _page(client, url, field)
+    assert now["venue"] == ["Hall 4"] and now["description"][0].endswith("More.")
