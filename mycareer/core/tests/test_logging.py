@@ -92,11 +92,14 @@ def test_a_job_logs_its_start_outcome_and_duration_and_a_failure_too(caplog):
 
 @pytest.mark.django_db
 def test_the_scheduler_leaves_one_line_per_check_with_what_it_enqueued(caplog):
+    from django.utils import timezone
+
     from mycareer.core.scheduler import enqueue_due_jobs
 
+    now = timezone.now()  # one moment for both: a minute turning between them made more due
     with caplog.at_level(logging.INFO, logger="mycareer.core.scheduler"):
-        enqueued = enqueue_due_jobs()
-        enqueue_due_jobs()  # the same minute again: nothing new is due
+        enqueued = enqueue_due_jobs(now=now)
+        enqueue_due_jobs(now=now)  # the same minute again: nothing new is due
     first, second = (fields_of(r.getMessage()) for r in lines(caplog, "scheduler.check"))
     assert enqueued and first["enqueued"] == ",".join(enqueued)
     assert first["outcome"] == "succeeded" and "duration_ms" in first and "started" in first
