@@ -562,7 +562,7 @@ def contact_create(request, response: HttpResponse, payload: s.ContactIn, pk: in
     "/contacts/{pk}",
     response=_writes(200, s.ContactOut),
     tags=["organisations"],
-    summary="Change a contact (send If-Match with its ETag)",
+    summary="Change a contact (send If-Match with its ETag; 409 if erased at their request)",
     openapi_extra=IF_MATCH,
 )
 def contact_update(request, response: HttpResponse, payload: s.ContactChange, pk: int = PK):
@@ -572,10 +572,15 @@ def contact_update(request, response: HttpResponse, payload: s.ContactChange, pk
         contact = Contact.objects.select_for_update().select_related("organisation").get(pk=pk)
         check_if_match(request, etag_for(_contact_out(user, pk)))
         try:
-            organisations.contact_update(contact=contact, by=user, **_changes(payload))
+            organisations.contact_update(
+                contact=contact, by=user, refuse_erased=True, **_changes(payload)
+            )
         except ContactErased as refusal:
             # Not a mistake in what was sent: this record can take no change at all.
             raise ApiError(409, "erased", refusal.messages[0]) from None
+        except AddressErased as refusal:
+            # Not a mistake in what was sent: only a person adding them by hand may.
+            raise ApiError(409, "erased", refusal.messages[0], fields=fields_of(refusal)) from None
     data = _contact_out(user, pk)
     _with_etag(response, data)
     return _answer(request, data)

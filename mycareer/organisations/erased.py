@@ -7,8 +7,10 @@ contact, or chooses one, asks here first.
 
 The person's address is kept too, as a keyed hash only (accounts/erased.py), so that a
 spreadsheet or a script does not add them again without anyone deciding to: the
-organisation import and the API refuse it. Someone adding the person by hand has decided,
-so the contact form takes them, and once a record holds the address again they are back.
+organisation import and the API (adding a contact, or changing one's address) refuse it.
+Someone adding the person by hand has decided, so the contact form takes them, and once a
+record holds the address again they are back. So do the employer's own people pages and
+registration, without a word: the employer is told nothing about the erased person.
 """
 
 import datetime

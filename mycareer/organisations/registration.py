@@ -278,6 +278,8 @@ def _ensure_contact(organisation: Organisation, user: User) -> Contact:
     # An erased person's record is never linked to a login, even one without an address.
     contact = organisation.contacts.filter(email__iexact=user.email, erased_at__isnull=True).first()
     if contact is None:
+        # The person registering is adding themselves: an address once erased is theirs
+        # to bring back, taken silently (docs/decisions.md, "An erased contact stays erased").
         contact = services.contact_create(
             organisation=organisation,
             by=user,

@@ -331,14 +331,19 @@ def contact_create(
 
 
 @transaction.atomic
-def contact_update(*, contact: Contact, by: User | None, **data) -> dict:
-    """Change a contact's details; an erased person's record is never changed."""
+def contact_update(
+    *, contact: Contact, by: User | None, refuse_erased: bool = False, **data
+) -> dict:
+    """Change a contact's details; an erased person's record is never changed, and with
+    `refuse_erased` (a script: nobody decided) no address becomes an erased person's."""
     check_not_erased(contact, action="changed", by=by)
     if "email" in data:
         data["email"] = (data["email"] or "").strip().lower()
         _check_contact_email(contact.organisation, data["email"], exclude=contact.pk)
     was_visible = contact.visible_to_students
     new_address = "email" in data and data["email"] != contact.email.strip().lower()
+    if new_address and refuse_erased:
+        check_address_not_erased(data["email"], source="api", by=by)
     if new_address:
         # The old address keeps its "no" (the record may now be about someone else);
         # the record keeps its own too, erring on the side of not emailing.

@@ -588,6 +588,8 @@ def contact_form(request, contact_id: int | None = None):
             return refusal
     form = EmployerContactForm(request.POST or None, instance=copy.copy(contact))
     if request.method == "POST" and form.is_valid():
+        # A colleague added back by hand, even with an erased person's address, is taken
+        # without a notice: that the address was erased is not the employer's to learn.
         try:
             if contact is None:
                 services.contact_create(

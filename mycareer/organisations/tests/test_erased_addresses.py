@@ -130,6 +130,57 @@ def test_the_api_refuses_them_with_409(erased, client, caplog):
     assert "source=api" in line and ADDRESS not in line
 
 
+def _bearer(user) -> str:
+    _token, secret = api_services.token_create(
+        owner=user, by=user, name="Test", scopes=api_services.scopes_for(user)
+    )
+    return f"Bearer {secret}"
+
+
+def _patch(client, auth: str, contact: Contact, changes: dict):
+    etag = client.get(f"/api/v1/contacts/{contact.pk}", HTTP_AUTHORIZATION=auth)["ETag"]
+    return client.patch(
+        f"/api/v1/contacts/{contact.pk}",
+        data=changes,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=auth,
+        HTTP_IF_MATCH=etag,
+    )
+
+
+def test_the_api_refuses_changing_a_live_contact_to_their_address_with_409(erased, client, caplog):
+    tom = erased["tom"]
+    sam = services.contact_create(
+        organisation=erased["org"], by=tom, full_name="Sam Lee", email="sam@northern.example"
+    )
+    auth = _bearer(tom)
+    with caplog.at_level(logging.INFO, logger="mycareer.organisations.erased"):
+        refused = _patch(client, auth, sam, {"email": " Grace.Bank@Northern.example"})
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["code"] == "erased"
+    assert f"belongs to a person erased on {_day()} at their request" in body["message"]
+    assert body["fields"]["email"] == [body["message"]]
+    sam.refresh_from_db()
+    assert sam.email == "sam@northern.example"
+    [line] = [r.getMessage() for r in caplog.records if "erased_address" in r.getMessage()]
+    assert "source=api" in line and ADDRESS not in line
+    # Other changes, and an address nobody erased, still go through.
+    changed = _patch(client, auth, sam, {"job_title": "Recruiter", "email": "sam.lee@n.example"})
+    assert changed.status_code == 200, changed.content
+    sam.refresh_from_db()
+    assert (sam.job_title, sam.email) == ("Recruiter", "sam.lee@n.example")
+
+
+def test_the_api_leaves_a_contact_who_is_back_alone(erased, client):
+    tom = erased["tom"]
+    grace = services.contact_create(
+        organisation=erased["org"], by=tom, full_name="Grace Bank", email=ADDRESS
+    )
+    changed = _patch(client, _bearer(tom), grace, {"email": ADDRESS, "job_title": "Analyst"})
+    assert changed.status_code == 200, changed.content
+
+
 def test_the_service_refuses_only_when_asked(erased):
     with pytest.raises(AddressErased):
         services.contact_create(
@@ -142,6 +193,20 @@ def test_the_service_refuses_only_when_asked(erased):
     services.contact_create(
         organisation=erased["org"], by=erased["tom"], full_name="Grace Bank", email=ADDRESS
     )
+
+
+def test_the_change_service_refuses_only_when_asked(erased):
+    tom = erased["tom"]
+    sam = services.contact_create(
+        organisation=erased["org"], by=tom, full_name="Sam Lee", email="sam@northern.example"
+    )
+    with pytest.raises(AddressErased):
+        services.contact_update(contact=sam, by=tom, refuse_erased=True, email=ADDRESS.upper())
+    sam.refresh_from_db()
+    assert sam.email == "sam@northern.example"
+    services.contact_update(contact=sam, by=tom, email=ADDRESS)
+    sam.refresh_from_db()
+    assert sam.email == ADDRESS
 
 
 def test_the_contact_form_adds_them_with_a_notice_and_then_they_are_back(erased, client):
@@ -160,3 +225,27 @@ def test_the_contact_form_adds_them_with_a_notice_and_then_they_are_back(erased,
     # Back in MyCareer, a file naming them is no longer refused.
     rows = [row("Northern Bank", full_name="Grace Bank", email=ADDRESS)]
     assert imports.plan_import(data=csv_bytes(rows), filename="people.csv").is_valid
+
+
+def test_an_employer_adds_a_colleague_back_and_learns_nothing_of_the_erasure(
+    client, persona, laura, brightwave
+):
+    pat = services.contact_create(
+        organisation=brightwave, by=laura, full_name="Pat Reed", email="pat@demo-employer.com"
+    )
+    personal_data_erase(subject=subject_from_ids([], [pat.pk]), by=persona("admin"))
+    client.force_login(laura)
+    added = client.post(
+        reverse("employer:contact_create"),
+        {"full_name": "Pat Reed", "email": "Pat@demo-employer.com"},
+        follow=True,
+    )
+    assert added.status_code == 200
+    page = added.content.decode()
+    assert "The contact is saved." in page
+    # The list still shows the erased record, as before; nothing ties the address to it.
+    assert "belonged to a person erased" not in page
+    assert "at their request" not in page
+    assert Contact.objects.filter(
+        organisation=brightwave, email="pat@demo-employer.com", erased_at=None
+    ).exists()
