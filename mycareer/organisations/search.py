@@ -69,6 +69,10 @@ from mycareer.organisations.models import (
 )
 from mycareer.organisations.tags import join_tags, split_tags
 
+# The engagement score's range (insights/scores.py: the sum of four parts, 30 + 30 + 20 +
+# 20), inclusive: "at least" the lowest or "at most" the highest leaves out no score.
+SCORE_LOWEST, SCORE_HIGHEST = 0, 100
+
 SORTS = {
     "name": "Name (A to Z)",
     "-last_engaged": "Most recent engagement first",
@@ -441,13 +445,17 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
     )
     score_min = forms.IntegerField(
         label="Engagement score at least",
-        min_value=0,
-        max_value=100,
+        min_value=SCORE_LOWEST,
+        max_value=SCORE_HIGHEST,
         required=False,
-        help_text="0 to 100: recency, frequency, breadth and depth of engagement.",
+        help_text=f"{SCORE_LOWEST} to {SCORE_HIGHEST}: recency, frequency, breadth and depth "
+        "of engagement.",
     )
     score_max = forms.IntegerField(
-        label="Engagement score at most", min_value=0, max_value=100, required=False
+        label="Engagement score at most",
+        min_value=SCORE_LOWEST,
+        max_value=SCORE_HIGHEST,
+        required=False,
     )
     ids = IdListField(label="Organisations chosen one by one", required=False)
     include_archived = TickBoxField(label="Include archived organisations", required=False)

@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from mycareer.audit.models import AuditEntry
 from mycareer.mailing import services
@@ -13,7 +14,7 @@ from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
 from mycareer.mailing.recipients import Why, contacts_for, recipient_list
 from mycareer.organisations import keyaccounts
 from mycareer.organisations import services as org_services
-from mycareer.organisations.models import Contact, Organisation
+from mycareer.organisations.models import Contact, Organisation, OrganisationScore
 from mycareer.organisations.search import OrganisationQuery
 
 pytestmark = pytest.mark.django_db
@@ -748,3 +749,96 @@ def test_the_reasons_left_out_read_in_words_that_agree_with_their_numbers():
         ("with their organisation not active", 2),
         ("with no email address", 2),
     ]
+
+
+@pytest.fixture
+def scored_and_engaged(tagged):
+    """Two of the tagged organisations with a score and an engagement; the others none."""
+    for org, score in zip(tagged[:2], (5, 100), strict=True):
+        OrganisationScore.objects.create(organisation=org, score=score)
+    Organisation.objects.filter(pk__in=[org.pk for org in tagged[:2]]).update(
+        last_engaged_on=datetime.date(2024, 3, 1)
+    )
+    return tagged[:2]
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        (
+            {"score_min": 0},
+            "“Engagement score at least 0” chooses every scored organisation: give a higher "
+            "score, or leave it out.",
+        ),
+        (
+            {"score_max": 100},
+            "“Engagement score at most 100” chooses every scored organisation: give a lower "
+            "score, or leave it out.",
+        ),
+        (
+            {"engaged_after": "1900-01-01"},
+            "“Last engagement on or after 1 January 1900” chooses every organisation with an "
+            "engagement: give a later day than 1 January 2000, or leave it out.",
+        ),
+        (
+            {"engaged_after": "2000-01-01"},
+            "“Last engagement on or after 1 January 2000” chooses every organisation with an "
+            "engagement: give a later day than 1 January 2000, or leave it out.",
+        ),
+    ],
+    ids=["score-at-least-0", "score-at-most-100", "engaged-after-1900", "engaged-after-2000"],
+)
+def test_a_filter_whose_value_narrows_nothing_is_refused_by_name(
+    persona, scored_and_engaged, filters, message
+):
+    """It leaves out only organisations with no score or engagement yet: not every
+    organisation, so it passed as a narrowing search, yet its value chose nobody out."""
+    chosen = OrganisationQuery.from_filters(filters)
+    assert 0 < contacts_for(chosen).count() < Contact.objects.count()
+    for who in ("mailer", "admin"):
+        with pytest.raises(ValidationError) as refused:
+            services.checked_recipients(filters=filters, everyone=False, by=persona(who))
+        assert refused.value.messages == [message]
+        assert refused.value.error_list[0].code == "narrows_nothing"
+
+
+def test_an_engagement_on_or_before_today_is_refused_and_each_such_filter_named(
+    persona, scored_and_engaged
+):
+    today = timezone.localdate()
+    filters = {"tags_all": ["Mailing test"], "score_min": 0, "engaged_before": today.isoformat()}
+    with pytest.raises(ValidationError) as refused:
+        services.checked_recipients(filters=filters, everyone=False, by=persona("mailer"))
+    day = date_format(today, "j F Y")
+    assert refused.value.messages == [
+        "“Engagement score at least 0” chooses every scored organisation: give a higher "
+        "score, or leave it out.",
+        f"“Last engagement on or before {day}” chooses every organisation with an "
+        f"engagement: give a day before today ({day}), or leave it out.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"score_min": 1}, {"score_max": 99}, {"engaged_after": "2000-01-02"}],
+)
+def test_a_score_or_engagement_that_can_narrow_is_taken(persona, scored_and_engaged, filters):
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    for extra in ({}, {"engaged_before": yesterday.isoformat()}):
+        assert services.checked_recipients(
+            filters=filters | extra, everyone=False, by=persona("mailer")
+        ) == (filters | extra)
+
+
+def test_a_stored_search_whose_value_narrows_nothing_is_refused_at_the_send(
+    persona, scored_and_engaged, make_campaign
+):
+    """Drafts saved before the rule: the send checks again."""
+    campaign = make_campaign(recipient_filters={"score_min": 1})
+    Campaign.objects.filter(pk=campaign.pk).update(recipient_filters={"score_min": 0})
+    campaign.refresh_from_db()
+    count = len(services.campaign_recipients(campaign).included)
+    with pytest.raises(ValidationError) as refused:
+        services.campaign_send(campaign=campaign, by=persona("mailer"), confirmed=count)
+    assert "chooses every scored organisation" in refused.value.messages[0]
+    assert not campaign.messages.exists()

@@ -691,3 +691,18 @@ def test_the_campaign_page_keeps_its_queries_bounded(
     client.force_login(persona("mailer"))
     with django_assert_max_num_queries(30):
         assert client.get(campaign.get_absolute_url()).status_code == 200
+
+
+def test_a_score_that_narrows_nothing_is_refused_on_the_page_and_kept(client, persona, tagged):
+    from mycareer.organisations.models import OrganisationScore
+
+    OrganisationScore.objects.create(organisation=tagged[0], score=40)
+    client.force_login(persona("mailer"))
+    body = page(client.get(CREATE, {"tags_all": "Mailing test", "score_min": "0"}))
+    assert (
+        "“Engagement score at least 0” chooses every scored organisation: give a higher "
+        "score, or leave it out."
+    ) in body
+    assert 'name="subject"' not in body  # no campaign for it
+    fields = as_post(form_fields(body, containing="score_min"))
+    assert fields["score_min"] == ["0"] and fields["tags_all"] == ["Mailing test"]
