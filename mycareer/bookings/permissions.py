@@ -5,6 +5,7 @@ it), and by administrators: the people who stand at its door.
 """
 
 import rules
+from django.core.exceptions import PermissionDenied
 
 from mycareer.accounts.permissions import (
     NOT_YOUR_KIND,
@@ -43,3 +44,24 @@ add_rule("bookings.run_bookings", can_edit_records, needs=E)
 add_rule("bookings.book", is_student, otherwise=NOT_YOUR_KIND)
 add_rule("bookings.lift_ban", can_edit_records, needs=E)
 add_rule("bookings.change_policy", can_administer, needs=Action.ADMINISTER)
+
+
+# What a student reads who opens another student's offer, place or waiting-list place by
+# its address (a forwarded email, a number changed in the address bar): that it is someone
+# else's, never whose or for which event. The page offers to log out and open it again.
+_SOMEONE_ELSES = {
+    "offer": "This offer of a place was made to someone else.",
+    "place": "This place was booked by someone else.",
+    "waiting": "This place on a waiting list is someone else's.",
+}
+
+
+class SomeoneElses(PermissionDenied):
+    """A refusal of another student's booking record: a link meant for another login."""
+
+    relogin = True
+
+
+def someone_elses(kind: str) -> SomeoneElses:
+    """The refusal of a `kind` of booking record that is another student's, to raise."""
+    return SomeoneElses(f"{_SOMEONE_ELSES[kind]} If it is yours, log out and open the link again.")

@@ -29,6 +29,7 @@ from mycareer.bookings.forms import (
     StudentForm,
 )
 from mycareer.bookings.models import Booking, BookingBan, WaitlistEntry
+from mycareer.bookings.permissions import someone_elses
 from mycareer.bookings.tickets import BadCode, read_check_in_token
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next, saved
@@ -144,9 +145,9 @@ def cancel(request, booking_id: int):
     booking = get_object_or_404(Booking.objects.select_related("event", "student"), pk=booking_id)
     own = booking.student_id == request.user.pk
     if not own and request.user.kind != User.Kind.STAFF:
-        # Another student's place (a forwarded link): not found, with whose login this is
-        # and a way to log out and open it again; never "for staff only".
-        raise Http404("No such place.")
+        # Another student's place (a forwarded link): someone else's, with a way to log out
+        # and open it again; never "for staff only", nor whose or which event's it is.
+        raise someone_elses("place")
     if not own:
         check_perm(request.user, "bookings.run_event", booking.event)
     back = _back(request, own=own, event_id=booking.event_id)
@@ -188,6 +189,8 @@ def leave(request, entry_id: int):
         WaitlistEntry.objects.select_related("event", "event__unit", "student"), pk=entry_id
     )
     own = entry.student_id == request.user.pk
+    if not own and request.user.kind != User.Kind.STAFF:
+        raise someone_elses("waiting")
     if not own:
         check_perm(request.user, "bookings.run_event", entry.event)
     back = _back(request, own=own, event_id=entry.event_id)
@@ -247,10 +250,11 @@ def offer(request, entry_id: int):
     asks first (`?do=decline`) and only a POST with `confirm` declines.
     """
     entry = get_object_or_404(
-        WaitlistEntry.objects.select_related("event", "event__unit"),
-        pk=entry_id,
-        student=request.user,
+        WaitlistEntry.objects.select_related("event", "event__unit"), pk=entry_id
     )
+    if entry.student_id != request.user.pk:
+        # A forwarded offer email: someone else's (a number nobody holds stays not found).
+        raise someone_elses("offer")
     if request.method == "POST" and request.POST.get("do") == "accept":
         try:
             services.offer_accept(entry=entry, by=request.user)

@@ -211,7 +211,10 @@ def test_staff_remove_someone_from_the_waiting_list_only_after_confirming(client
     services.booking_create(event=event, student=other, by=other)
     entry = services.booking_create(event=event, student=student, by=student)
     client.force_login(other)
-    assert client.get(url("leave", entry.pk)).status_code == 403
+    refused = client.get(url("leave", entry.pk))
+    assert refused.status_code == 403
+    assert "This place on a waiting list is someone else&#x27;s." in text(refused)
+    assert event.title not in text(refused)
     assert client.post(url("leave", entry.pk), {"confirm": "yes"}).status_code == 403
     client.force_login(tom)
     manage = text(client.get(url("manage", event.pk)))
@@ -237,13 +240,19 @@ def test_nobody_cancels_someone_elses_booking_unless_they_run_the_event(client, 
         client.force_login(persona(name))
         assert client.get(url("cancel", booking.pk)).status_code == 403
         assert client.post(url("cancel", booking.pk), {"confirm": "yes"}).status_code == 403
-    # Another student: not found (not "for staff only"), with whose login this is.
+    # Another student: someone else's (not "for staff only"), with whose login this is,
+    # naming neither the event nor the student.
     other = persona("student2")
     client.force_login(other)
     response = client.get(url("cancel", booking.pk))
-    assert response.status_code == 404
-    assert f"You are logged in as {other.full_name}" in text(response)
-    assert client.post(url("cancel", booking.pk), {"confirm": "yes"}).status_code == 404
+    assert response.status_code == 403
+    page = text(response)
+    assert "This place was booked by someone else. If it is yours, log out" in page
+    assert f"You are logged in as {other.full_name}" in page
+    assert "Log out and open the link again" in page
+    assert event.title not in page and owner.full_name not in page
+    assert client.post(url("cancel", booking.pk), {"confirm": "yes"}).status_code == 403
+    assert client.get(url("cancel", booking.pk + 1000)).status_code == 404
     client.force_login(tom)
     assert "Cancel Aisha Khan's place?" in text(client.get(url("cancel", booking.pk)))
     assert client.post(url("cancel", booking.pk), {"confirm": "yes"}).status_code == 302
@@ -259,7 +268,17 @@ def test_an_offer_is_accepted_from_its_page(client, persona, tom):
     entry = services.booking_create(event=event, student=student, by=student)
     services.booking_cancel(booking=first, by=holder)
     client.force_login(persona("student2"))
-    assert client.get(url("offer", entry.pk)).status_code == 404
+    stranger = client.get(url("offer", entry.pk))
+    assert stranger.status_code == 403
+    page = text(stranger)
+    assert (
+        "This offer of a place was made to someone else. If it is yours, log out and open "
+        "the link again." in page
+    )
+    assert "Log out and open the link again" in page
+    assert event.title not in page and student.full_name not in page
+    assert client.post(url("offer", entry.pk), {"do": "accept"}).status_code == 403
+    assert client.get(url("offer", entry.pk + 1000)).status_code == 404
     client.force_login(student)
     page = text(client.get(url("offer", entry.pk)))
     assert "it is yours if you accept it by" in page
