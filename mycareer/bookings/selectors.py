@@ -151,6 +151,21 @@ def check_in_refusal(event: Event, now: datetime.datetime) -> str | None:
     return None
 
 
+WALK_IN_CLOSED = "Attendance for this event is closed."
+
+
+def walk_in_refusal(event: Event, settings: BookingSettings, now: datetime.datetime) -> str | None:
+    """Why nobody can be added as a walk-in now (None if they can): as for check-in, and
+    not once attendance is closed, when only the records of people booked are corrected.
+    """
+    refusal = check_in_refusal(event, now)
+    if refusal:
+        return refusal
+    if settings.attendance_closed:
+        return WALK_IN_CLOSED
+    return None
+
+
 def attendance_refusal(event: Event, now: datetime.datetime) -> str | None:
     """Why attendance cannot be closed now (None if it can): not before the event ends,
     since closing it marks everyone not checked in as a no-show.

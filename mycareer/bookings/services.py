@@ -909,11 +909,10 @@ def walk_in(*, event: Event, student: User, by: User) -> Booking:
         settings = _lock(event)
         event = settings.event
         now = timezone.now()
-        refusal = selectors.check_in_refusal(event, now)
+        # The check-in page hides the walk-in form for the same reasons.
+        refusal = selectors.walk_in_refusal(event, settings, now)
         if refusal:
             _refuse(refusal, event_id=event.pk, action="walk_in")
-        if settings.attendance_closed:
-            _refuse("Attendance for this event is closed.")
         existing = Booking.objects.filter(event=event, student=student, status__in=HOLDING).first()
         if existing is not None:
             return check_in(booking=existing, by=by)[0]

@@ -470,12 +470,14 @@ def _check_in_page(request, event: Event, *, status: int = 200, **forms):
     # every form on it goes to the check-in page, and comes back to its search and page.
     check_in_url = reverse("bookings:check_in", args=[event.pk])
     here = f"{check_in_url}?{request.GET.urlencode()}" if request.GET else check_in_url
+    settings = selectors.settings_of(event)
+    now = timezone.now()
     context = {
         "check_in_url": check_in_url,
         "here": here,
         "event": event,
-        "settings": selectors.settings_of(event),
-        "counts": selectors.counts_for(event),
+        "settings": settings,
+        "counts": selectors.counts_for(event, settings),
         "search": search,
         "query": query,
         "page": page,
@@ -483,7 +485,8 @@ def _check_in_page(request, event: Event, *, status: int = 200, **forms):
         "walk_in_form": forms.get("walk_in_form") or StudentForm(prefix="walk_in"),
         "code_form": forms.get("code_form") or CodeForm(),
         "result": forms.get("result"),
-        "refusal": selectors.check_in_refusal(event, timezone.now()),
+        "refusal": selectors.check_in_refusal(event, now),
+        "walk_in_refusal": selectors.walk_in_refusal(event, settings, now),
     }
     return render(request, "bookings/check_in.html", context, status=status)
 

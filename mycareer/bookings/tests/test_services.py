@@ -1232,3 +1232,19 @@ def test_the_policy_saved_unchanged_writes_and_records_nothing(persona):
     assert AuditEntry.objects.filter(action="bookings.policy.changed").count() == 1
     changed = services.noshow_policy_update(by=admin, **{**settings, "ban_weeks": 6})
     assert changed == {"ban_weeks": [4, 6]}
+
+
+@pytest.mark.django_db
+def test_nobody_is_added_as_a_walk_in_once_attendance_is_closed(tom, people):
+    event = make_event(organiser=tom, capacity=5)
+    with time_machine.travel(event.ends_at + datetime.timedelta(minutes=30)):
+        settings = selectors.settings_of(event)
+        assert selectors.walk_in_refusal(event, settings, timezone.now()) is None
+        services.attendance_close(event=event, by=tom)
+        settings = BookingSettings.objects.get(event=event)
+        assert selectors.walk_in_refusal(event, settings, timezone.now()) == (
+            "Attendance for this event is closed."
+        )
+        with pytest.raises(ValidationError, match="Attendance for this event is closed"):
+            services.walk_in(event=event, student=people[0], by=tom)
+    assert not Booking.objects.filter(event=event, student=people[0]).exists()

@@ -1002,6 +1002,11 @@ def test_checking_in_a_no_show_after_closing_lifts_the_restriction_it_started(
         BookingBan.objects.filter(pk=ban.pk).update(notified_at=timezone.now())  # told of it
         door = text(client.get(url("check_in", mech_event.pk)))
         assert "Checking in a no-show now corrects the record; if that leaves them under" in door
+        # A walk-in would be refused: the page does not offer one.
+        assert "Walk-in (not booked)" not in door
+        assert "Nobody can be added as a walk-in: attendance is closed." in door
+        search = text(client.get(url("check_in", mech_event.pk), {"q": "Nobody Such"}))
+        assert "add them as a walk-in" not in search
         response = client.post(url("check_in", mech_event.pk), {"booking": booking.pk}, follow=True)
     assert (
         f"{student} is checked in. With this no-show corrected they are under the no-show "
