@@ -4,7 +4,7 @@ from django.utils.translation import ngettext
 
 from mycareer.bookings import selectors, services
 from mycareer.bookings.forms import BookingSettingsForm
-from mycareer.bookings.models import BookingSettings, WaitlistEntry
+from mycareer.bookings.models import Booking, BookingSettings, WaitlistEntry
 from mycareer.core.text import counted
 from mycareer.events.registry import EventFormPart
 
@@ -46,6 +46,21 @@ def saved_text(settings: BookingSettings, moved: list) -> str:
     return text
 
 
+def move_warning(event) -> str:
+    """What moving the event to a later day would undo (`services.check_ins_follow_start`):
+    the check-ins recorded so far, said before the operator saves; or ""."""
+    if event is None or event.pk is None:
+        return ""
+    checked_in = Booking.objects.filter(event_id=event.pk, status=Booking.Status.ATTENDED).count()
+    if not checked_in:
+        return ""
+    those = "that check-in" if checked_in == 1 else f"those {checked_in} check-ins"
+    return (
+        f"{counted(checked_in, 'person is', 'people are')} checked in: moving the event to a "
+        f"later day returns {those} to booked."
+    )
+
+
 def _form(data, *, event, user) -> BookingSettingsForm:
     """The places part, bound only when its fields were sent.
 
@@ -60,6 +75,7 @@ def _form(data, *, event, user) -> BookingSettingsForm:
     )
     # places.js hides what only matters when places are limited while the number is empty.
     form.fields["capacity"].widget.attrs["data-places-capacity"] = ""
+    form.move_warning = move_warning(event)
     return form
 
 

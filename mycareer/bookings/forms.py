@@ -51,6 +51,9 @@ class ConfirmNumberInput(forms.CheckboxInput):
 
 
 class BookingSettingsForm(StaleEditGuard, forms.Form):
+    # Shown on the event form above the fields (`event_form.move_warning`).
+    move_warning = ""
+
     capacity = BoundedIntegerField(
         label="Number of places",
         min_value=0,

@@ -1569,3 +1569,25 @@ def test_the_settings_service_says_what_changed(tom, mech_event):
     saved = services.booking_settings_update(event=mech_event, by=tom, capacity=3)
     assert saved.changed == {"capacity": [2, 3]}
     assert saved.moved == []
+
+
+@pytest.mark.django_db
+def test_the_event_form_warns_that_moving_the_event_later_undoes_its_check_ins(
+    client, tom, persona, mech_event
+):
+    from mycareer.bookings.event_form import move_warning
+
+    edit = reverse("events:edit", args=[mech_event.pk])
+    client.force_login(tom)
+    assert move_warning(mech_event) == ""
+    assert "check-ins to booked" not in text(client.get(edit))
+    students = [persona("student"), *make_students(1)]
+    for student in students:
+        booking = services.booking_create(event=mech_event, student=student, by=student)
+        services.check_in(booking=booking, by=tom)
+    warning = (
+        "2 people are checked in: moving the event to a later day returns those 2 check-ins "
+        "to booked."
+    )
+    assert move_warning(mech_event) == warning
+    assert warning in text(client.get(edit))
