@@ -540,6 +540,16 @@ def accepted_clashes(event: Event) -> set[int]:
     return set(made) | set(against)
 
 
+def not_a_draft_text(event: Event) -> str:
+    """Why publishing an event that is no longer a draft does nothing: a cancelled one
+    cannot be published, with when it was cancelled; a published one already is."""
+    if event.is_cancelled:
+        when = timezone.localtime(event.cancelled_at) if event.cancelled_at else None
+        on = f" on {date_format(when, 'j F Y')}" if when else ""
+        return f"{event} was cancelled{on}: it cannot be published."
+    return f"{event} is already {event.get_status_display().lower()}."
+
+
 def publish_refusal(event: Event, *, now: datetime.datetime | None = None) -> str:
     """Why the draft cannot be published at `now` (its start has passed), or "".
 

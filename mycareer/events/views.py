@@ -472,7 +472,7 @@ def publish(request, pk: int):
     event = _event(request, pk)
     check_perm(request.user, "events.publish_event", event)
     if not event.is_draft:
-        messages.info(request, f"{event} is already {event.get_status_display().lower()}.")
+        messages.info(request, services.not_a_draft_text(event))
         return redirect(event)
     if refusal := services.publish_refusal(event):
         # Its page says why, next to the link to change the date.

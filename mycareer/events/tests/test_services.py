@@ -288,6 +288,10 @@ def test_cancelling_needs_a_reason_and_cannot_be_undone_by_editing(tom, monday):
     assert event.cancelled_reason == "Speaker ill"
     assert event.sequence == 1
     assert actions(event)[-1] == "events.event.cancelled"
+    day = f"{timezone.localtime(event.cancelled_at):%-d %B %Y}"
+    assert services.not_a_draft_text(event) == (
+        f"{event.title} was cancelled on {day}: it cannot be published."
+    )
     with pytest.raises(ValidationError, match="already cancelled"):
         services.event_cancel(event=event, by=tom, reason="Again")
     with pytest.raises(ValidationError, match="cannot be changed"):

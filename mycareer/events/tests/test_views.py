@@ -8,6 +8,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from mycareer.audit.models import AuditEntry
 from mycareer.events import services
@@ -708,6 +709,12 @@ def test_cancelling_needs_a_reason(client, tom, mech_published):
     body = client.get(mech_published.get_absolute_url()).content.decode()
     assert "This event is cancelled." in body and "Room flooded" in body
     assert client.get(reverse("events:edit", args=[mech_published.pk])).status_code == 302
+    # Publishing it again says when it was cancelled, not that it "is already" so.
+    day = date_format(timezone.localtime(mech_published.cancelled_at), "j F Y")
+    publish = client.get(reverse("events:publish", args=[mech_published.pk]), follow=True)
+    assert f"{mech_published.title} was cancelled on {day}: it cannot be published." in (
+        html.unescape(publish.content.decode())
+    )
 
 
 def test_an_event_that_has_started_offers_no_cancelling(client, tom, mech_published):
