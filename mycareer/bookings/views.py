@@ -159,7 +159,8 @@ def cancel(request, booking_id: int):
             # place booked since, if any.
             here = reverse("bookings:cancel", args=[booking.pk])
             return redirect(f"{here}?{urlencode({'next': back})}")
-        messages.success(request, f"The booking at {booking.event.title} is cancelled.")
+        whose = "Your place" if own else f"{booking.student}'s place"
+        messages.success(request, f"{whose} at {booking.event.title} is cancelled.")
         return redirect(back)
     settings = selectors.settings_of(booking.event)
     now = timezone.now()
