@@ -46,13 +46,15 @@ add_rule("bookings.lift_ban", can_edit_records, needs=E)
 add_rule("bookings.change_policy", can_administer, needs=Action.ADMINISTER)
 
 
-# What a student reads who opens another student's offer, place or waiting-list place by
-# its address (a forwarded email, a number changed in the address bar): that it is someone
-# else's, never whose or for which event. The page offers to log out and open it again.
+# What a student reads who opens another student's offer, place, waiting-list place or
+# check-in code by its address (a forwarded email, a number changed in the address bar):
+# that it is someone else's, never whose or for which event. The page offers to log out
+# and open it again.
 _SOMEONE_ELSES = {
     "offer": "This offer of a place was made to someone else.",
     "place": "This place was booked by someone else.",
     "waiting": "This place on a waiting list is someone else's.",
+    "code": "This check-in code is someone else's.",
 }
 
 

@@ -553,6 +553,9 @@ def _scan(request, token: str, *, door: int | None):
         "bookings.run_event", booking.event
     ):
         return booking, "own"  # a student opening their own code: it is for the door
+    if request.user.kind != User.Kind.STAFF:
+        # Another student's code (a forwarded confirmation): someone else's, not "for staff".
+        raise someone_elses("code")
     if door is not None and door != booking.event_id:
         here = Event.objects.filter(pk=door).first()
         return booking, (

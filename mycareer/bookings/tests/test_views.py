@@ -816,10 +816,15 @@ def test_a_code_does_not_let_others_check_people_in(client, persona, booked):
     assert own.status_code == 200
     assert "to the staff at the door" in text(own)
     assert booked.event.title in text(own)
-    # Another student's code is refused.
+    # Another student's code is someone else's (not "for staff only"), naming nobody.
     other = make_students(1)[0]
     client.force_login(other)
-    assert client.get(url("scan", check_in_token(booked))).status_code == 403
+    refused = client.get(url("scan", check_in_token(booked)))
+    assert refused.status_code == 403
+    page = text(refused)
+    assert "This check-in code is someone else&#x27;s. If it is yours, log out" in page
+    assert "Log out and open the link again" in page
+    assert booked.event.title not in page and booked.student.full_name not in page
     booked.refresh_from_db()
     assert booked.status == "confirmed"
 
