@@ -66,4 +66,6 @@ class SomeoneElses(PermissionDenied):
 
 def someone_elses(kind: str) -> SomeoneElses:
     """The refusal of a `kind` of booking record that is another student's, to raise."""
-    return SomeoneElses(f"{_SOMEONE_ELSES[kind]} If it is yours, log out and open the link again.")
+    return SomeoneElses(
+        f"{_SOMEONE_ELSES[kind]} If it is yours, you are logged in as someone else."
+    )

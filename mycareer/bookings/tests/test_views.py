@@ -248,7 +248,7 @@ def test_nobody_cancels_someone_elses_booking_unless_they_run_the_event(client, 
     response = client.get(url("cancel", booking.pk))
     assert response.status_code == 403
     page = text(response)
-    assert "This place was booked by someone else. If it is yours, log out" in page
+    assert "This place was booked by someone else. If it is yours, you are logged in" in page
     assert f"You are logged in as {other.full_name}" in page
     assert "Log out and open the link again" in page
     assert event.title not in page and owner.full_name not in page
@@ -274,8 +274,8 @@ def test_an_offer_is_accepted_from_its_page(client, persona, tom):
     assert stranger.status_code == 403
     page = text(stranger)
     assert (
-        "This offer of a place was made to someone else. If it is yours, log out and open "
-        "the link again." in page
+        "This offer of a place was made to someone else. If it is yours, you are logged in "
+        "as someone else." in page
     )
     assert "Log out and open the link again" in page
     assert event.title not in page and student.full_name not in page
@@ -822,7 +822,7 @@ def test_a_code_does_not_let_others_check_people_in(client, persona, booked):
     refused = client.get(url("scan", check_in_token(booked)))
     assert refused.status_code == 403
     page = text(refused)
-    assert "This check-in code is someone else&#x27;s. If it is yours, log out" in page
+    assert "This check-in code is someone else&#x27;s. If it is yours, you are logged in" in page
     assert "Log out and open the link again" in page
     assert booked.event.title not in page and booked.student.full_name not in page
     booked.refresh_from_db()
