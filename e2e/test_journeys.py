@@ -382,7 +382,7 @@ def test_an_event_that_clashes_is_published_booked_waitlisted_and_checked_in(
         page.get_by_text("the next person on it will be given the place and told by email")
     ).to_be_visible()
     page.get_by_role("button", name="Yes, cancel my place").click()
-    expect(page.get_by_text(f"The booking at {title} is cancelled.")).to_be_visible()
+    expect(page.get_by_text(f"Your place at {title} is cancelled.")).to_be_visible()
     log_out(page)
     run_worker()
     [promotion] = [

@@ -428,11 +428,18 @@ class StaleEditGuard(forms.BaseForm):
             return False
         if _digest(data[name]) != opened:
             return False  # they changed it too (or it reads otherwise once cleaned)
+        sent = data[name]
         try:
             value = field.clean(field.prepare_value(self.get_initial_for_field(field, name)))
+            if hasattr(self, f"clean_{name}"):
+                # As the form cleans a field: its own clean_<name> reads cleaned_data.
+                data[name] = value
+                value = getattr(self, f"clean_{name}")()
         except forms.ValidationError:
+            data[name] = sent
             return False
         if _digest(value) != now[name]:
+            data[name] = sent
             return False
         data[name] = value
         return True

@@ -257,6 +257,26 @@ def test_an_unchanged_save_keeps_promoted_events_beyond_the_offered_weeks(
     assert sorted(campaign.promoted_events) == sorted([shared_events[0].pk, far.pk])
 
 
+def test_events_promoted_from_another_tab_stay_promoted_as_numbers(
+    client, persona, make_campaign, shared_events
+):
+    """A page opened before the promoted events were chosen elsewhere, saved with a new
+    body, keeps those events (as the numbers a campaign holds) and its own body."""
+    from mycareer.mailing import services
+
+    campaign = make_campaign(promoted_events=[])
+    mailer = persona("mailer")
+    client.force_login(mailer)
+    edit = reverse("mailing:campaign_edit", args=[campaign.pk])
+    data = as_post(form_fields(page(client.get(edit)), containing="subject"))
+    services.campaign_update(campaign=campaign, by=mailer, promoted_events=[shared_events[0].pk])
+    assert client.post(edit, {**data, "body": ["A new body."]}).status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.promoted_events == [shared_events[0].pk]
+    assert campaign.body == "A new body."
+    assert "can no longer be promoted" not in page(client.get(campaign.get_absolute_url()))
+
+
 def test_only_the_sender_opens_the_edit_pages(client, persona, make_campaign):
     campaign = make_campaign()
     client.force_login(persona("admin"))
