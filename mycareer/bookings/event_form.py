@@ -70,8 +70,13 @@ def _form(data, *, event, user) -> BookingSettingsForm:
     if data is not None and not any(key.startswith(f"{PREFIX}-") for key in data):
         data = None
     current = selectors.settings_of(event) if event is not None else BookingSettings()
+    # Guarded as the settings page is: a page opened before another person's save does
+    # not put back their number of places or booking window.
     form = BookingSettingsForm(
-        data, initial=BookingSettingsForm.initial_for(current), prefix=PREFIX
+        data,
+        initial=BookingSettingsForm.initial_for(current),
+        prefix=PREFIX,
+        guard=event is not None,
     )
     # places.js hides what only matters when places are limited while the number is empty.
     form.fields["capacity"].widget.attrs["data-places-capacity"] = ""

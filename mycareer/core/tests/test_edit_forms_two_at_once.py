@@ -147,3 +147,31 @@ def test_two_people_changing_different_fields_both_keep_their_change(client, per
     assert client.post(url, again).status_code == 302
     now = _page(client, url, field)
     assert now["venue"] == ["Hall 4"] and now["description"][0].endswith("More.")
+
+
+@pytest.mark.django_db
+def test_the_event_page_s_places_are_guarded_as_the_settings_page_is(client, persona):
+    """Another person sets the number of places while the event's page is open: saving
+    the page for its title keeps their number; changing the number too is refused."""
+    from mycareer.bookings import selectors as booking_selectors
+    from mycareer.bookings import services as booking_services
+    from mycareer.events.models import Event
+
+    name, who, field = next(case[:3] for case in CASES if case[0] == "events:edit")
+    objects = editable_objects(persona)
+    url = reverse(name, kwargs=route_kwargs(name, url_routes()[name], objects))
+    login_as(client, persona, who)
+    mine = _page(client, url, field)
+    assert "places-opened_as" in mine, "the places part carries no check of what it showed"
+    event = Event.objects.get(pk=route_kwargs(name, url_routes()[name], objects)["pk"])
+    places = booking_selectors.settings_of(event).capacity
+    booking_services.booking_settings_update(
+        event=event, by=persona("admin"), capacity=(places or 10) + 5
+    )
+    theirs = booking_selectors.settings_of(event).capacity
+    assert client.post(url, {**mine, "title": ["Retitled"]}).status_code == 302
+    assert booking_selectors.settings_of(event).capacity == theirs
+    response = client.post(url, {**mine, "places-capacity": [str(theirs + 7)]})
+    assert response.status_code == 200
+    assert "Someone else saved a change to “Number of places”" in response.content.decode()
+    assert booking_selectors.settings_of(event).capacity == theirs
