@@ -143,6 +143,9 @@ def privacy(request):
         if subject is not None:
             return redirect(f"{reverse(f'audit:{then}')}?{_records_query(subject)}")
     users, contacts = find_subjects(query) if query else ([], [])
+    if request.method == "POST" and then is None and not query:
+        # Only spaces: a search for nobody, said so rather than a page that looks unsent.
+        messages.error(request, "Type a name or an email address to find the person.")
     return render(
         request,
         "audit/privacy.html",

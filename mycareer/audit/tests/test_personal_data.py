@@ -127,3 +127,10 @@ def test_pressing_on_with_no_record_ticked_keeps_the_search_and_its_results(
     # The name stays out of the address (and so out of the access log); the ids do not.
     assert response.url == f"{reverse('audit:erase')}?contact={marked['contact'].pk}"
     assert not AuditEntry.objects.filter(action="audit.personal_data.exported").exists()
+
+
+def test_a_search_of_only_spaces_says_what_to_type(client, persona):
+    client.force_login(persona("admin"))
+    page = client.post(reverse("audit:privacy"), {"q": "   "}).content.decode()
+    assert "Type a name or an email address to find the person." in page
+    assert "Type a name" not in client.get(reverse("audit:privacy")).content.decode()

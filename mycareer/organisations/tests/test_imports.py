@@ -189,7 +189,8 @@ def test_one_bad_row_among_good_ones_writes_nothing_and_is_reported(client, oper
     assert response.status_code == 200
     page = response.content.decode()
     assert "Nothing can be imported until every row is valid" in page
-    assert "Row 4" in page
+    # Its row under "Row" (read out as "Row: 4" on a phone, not "Row: Row 4").
+    assert '<td data-label="Row">4</td>' in page
     assert "“cara@@bakery” is not a valid email address." in page
     assert reverse("organisations:import_confirm") not in page
     assert response.context["token"] == ""
