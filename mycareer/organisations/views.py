@@ -371,7 +371,6 @@ def contact_create(request, pk: int):
     if request.method == "POST" and form.is_valid():
         if sent_before := already_saved(request, form):
             return sent_before
-        # By hand a person erased at their request may be added back: said, not refused.
         returning = erased_addresses([form.cleaned_data.get("email") or ""])
         try:
             contact = services.contact_create(
@@ -381,17 +380,22 @@ def contact_create(request, pk: int):
             add_validation_error(form, error)
         else:
             messages.success(request, f"{contact} was added.")
-            for on in returning.values():
-                messages.info(
-                    request,
-                    f"Their address belonged to a person erased on {date_format(on, 'j F Y')} "
-                    "at their request: add them only if they have come back to you.",
-                )
+            _tell_of_erasure(request, returning)
             remember_saved(request, form, organisation.get_absolute_url())
             return redirect(organisation)
     return render(
         request, "organisations/contact_form.html", {"form": form, "organisation": organisation}
     )
+
+
+def _tell_of_erasure(request, returning: dict) -> None:
+    """By hand a person erased at their request may be added back: said, not refused."""
+    for on in returning.values():
+        messages.info(
+            request,
+            f"Their address belonged to a person erased on {date_format(on, 'j F Y')} "
+            "at their request: add them only if they have come back to you.",
+        )
 
 
 @require_safe
@@ -479,12 +483,15 @@ def contact_edit(request, pk: int, contact_id: int):
     )
     if request.method == "POST" and form.is_valid():
         fresh = Contact.objects.get(pk=contact.pk)
+        email = form.cleaned_data.get("email") or ""
+        returning = erased_addresses([email]) if email.lower() != fresh.email.lower() else {}
         try:
             changed = services.contact_update(contact=fresh, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             add_validation_error(form, error)
         else:
             saved(request, changed, f"{fresh} was saved.")
+            _tell_of_erasure(request, returning)
             return redirect(fresh)
     return render(
         request,

@@ -227,6 +227,24 @@ def test_the_contact_form_adds_them_with_a_notice_and_then_they_are_back(erased,
     assert imports.plan_import(data=csv_bytes(rows), filename="people.csv").is_valid
 
 
+def test_the_contact_edit_form_gives_the_same_notice_when_the_address_becomes_theirs(
+    erased, client
+):
+    org, tom = erased["org"], erased["tom"]
+    sam = services.contact_create(
+        organisation=org, by=tom, full_name="Sam Lee", email="sam@northern.example"
+    )
+    client.force_login(tom)
+    url = reverse("organisations:contact_edit", args=[org.pk, sam.pk])
+    saved = client.post(url, {"full_name": "Sam Lee", "email": ADDRESS}, follow=True)
+    page = saved.content.decode()
+    assert "Sam Lee was saved." in page
+    assert f"belonged to a person erased on {_day()} at their request" in page
+    # Saved again with the address it has now: nothing more to say.
+    again = client.post(url, {"full_name": "Sam Lee", "email": ADDRESS}, follow=True)
+    assert "belonged to a person erased" not in again.content.decode()
+
+
 def test_an_employer_adds_a_colleague_back_and_learns_nothing_of_the_erasure(
     client, persona, laura, brightwave
 ):
