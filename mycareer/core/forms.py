@@ -426,6 +426,8 @@ class StaleEditGuard(forms.BaseForm):
         field = self.fields[name]
         if name not in data or isinstance(field, forms.FileField):
             return False
+        if _digest(data[name]) == now[name]:
+            return True  # both made the same change: nothing to choose between
         if _digest(data[name]) != opened:
             return False  # they changed it too (or it reads otherwise once cleaned)
         sent = data[name]

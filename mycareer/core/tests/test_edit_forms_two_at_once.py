@@ -175,3 +175,15 @@ def test_the_event_page_s_places_are_guarded_as_the_settings_page_is(client, per
     assert response.status_code == 200
     assert "Someone else saved a change to “Number of places”" in response.content.decode()
     assert booking_selectors.settings_of(event).capacity == theirs
+
+
+@pytest.mark.django_db
+def test_two_people_making_the_same_change_are_not_asked_to_choose(client, persona):
+    name, who, field = next(case[:3] for case in CASES if case[0] == "events:edit")
+    objects = editable_objects(persona)
+    url = reverse(name, kwargs=route_kwargs(name, url_routes()[name], objects))
+    login_as(client, persona, who)
+    mine = _page(client, url, field)
+    assert client.post(url, {**mine, "venue": ["Hall 9"]}).status_code == 302
+    assert client.post(url, {**mine, "venue": ["Hall 9"]}).status_code == 302
+    assert _page(client, url, field)["venue"] == ["Hall 9"]
