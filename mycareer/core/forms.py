@@ -410,15 +410,39 @@ class StaleEditGuard(forms.BaseForm):
                 others = joined([f"“{self.fields[name].label or name}”" for name in taken])
                 message += f" Their change to {others} is kept when you save."
             self.add_error(None, message)
-            # The page drawn again carries what is stored now for the fields in conflict,
-            # so the next save keeps what was typed there; a field taken from the other
-            # person keeps what this page opened with, so the next save takes it again.
+            # The page drawn again carries what is stored now, so the next save keeps what
+            # was typed in the fields in conflict; a field taken from the other person
+            # shows their value.
             self.data = self.data.copy()
-            self.data[key] = json.dumps(
-                {name: opened[name] if name in taken else now[name] for name in now},
-                separators=(",", ":"),
-            )
+            self.data[key] = json.dumps(now, separators=(",", ":"))
+            for name in taken:
+                self._show_stored(name)
         return data
+
+    def _show_stored(self, name: str) -> None:
+        """Draw `name` again with its stored value, as the widget would send it back."""
+        field = self.fields[name]
+        widget, key = field.widget, self.add_prefix(name)
+        value = field.prepare_value(self.get_initial_for_field(field, name))
+        if isinstance(widget, forms.MultiWidget | forms.FileInput):
+            return  # several inputs, or a file: left as sent
+        if isinstance(widget, forms.CheckboxInput):
+            if widget.check_test(value):
+                self.data[key] = "on"
+            else:
+                self.data.pop(key, None)
+            return
+        if getattr(widget, "allow_multiple_selected", False):
+            values = [str(v) for v in (value or [])]
+            if hasattr(self.data, "setlist"):
+                self.data.setlist(key, values)
+            else:
+                self.data[key] = values
+            return
+        shown = widget.format_value(value)
+        if isinstance(shown, list):
+            shown = shown[0] if shown else ""
+        self.data[key] = "" if shown is None else shown
 
     def _take_stored(self, name: str, data: dict, opened: str, now: dict[str, str]) -> bool:
         """If this page sent `name` back as it opened, put the value stored since in its

@@ -144,6 +144,8 @@ def test_two_people_changing_different_fields_both_keep_their_change(client, per
     assert "Someone else saved a change to “Venue”" in body
     assert "Their change to “Description” is kept when you save." in body
     again = as_post(form_fields(body, containing=field, pressing_enter=True, line_breaks=CRLF))
+    # The page shows their description, and the venue as typed here.
+    assert again["description"][0].endswith("More.") and again["venue"] == ["Hall 4"]
     assert client.post(url, again).status_code == 302
     now = _page(client, url, field)
     assert now["venue"] == ["Hall 4"] and now["description"][0].endswith("More.")
