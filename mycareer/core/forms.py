@@ -4,6 +4,7 @@ import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import django.forms
 from django import forms
@@ -424,25 +425,26 @@ class StaleEditGuard(forms.BaseForm):
         field = self.fields[name]
         widget, key = field.widget, self.add_prefix(name)
         value = field.prepare_value(self.get_initial_for_field(field, name))
+        data: Any = self.data  # a copy made by `clean`, which may be changed
         if isinstance(widget, forms.MultiWidget | forms.FileInput):
             return  # several inputs, or a file: left as sent
         if isinstance(widget, forms.CheckboxInput):
             if widget.check_test(value):
-                self.data[key] = "on"
+                data[key] = "on"
             else:
-                self.data.pop(key, None)
+                data.pop(key, None)
             return
         if getattr(widget, "allow_multiple_selected", False):
             values = [str(v) for v in (value or [])]
-            if hasattr(self.data, "setlist"):
-                self.data.setlist(key, values)
+            if hasattr(data, "setlist"):
+                data.setlist(key, values)
             else:
-                self.data[key] = values
+                data[key] = values
             return
         shown = widget.format_value(value)
         if isinstance(shown, list):
             shown = shown[0] if shown else ""
-        self.data[key] = "" if shown is None else shown
+        data[key] = "" if shown is None else shown
 
     def _take_stored(self, name: str, data: dict, opened: str, now: dict[str, str]) -> bool:
         """If this page sent `name` back as it opened, put the value stored since in its
