@@ -178,18 +178,19 @@ def test_a_staff_members_history_shows_names_not_ids_nor_json(
 
 
 def test_a_new_vacancy_names_its_organisation_and_status(draft, brightwave, moderator):
-    assert details(draft, "vacancies.vacancy.created") == [
+    # In any order: PostgreSQL keeps a JSON object's keys in an order of its own.
+    assert sorted(details(draft, "vacancies.vacancy.created")) == [
         ("organisation", "Brightwave Digital"),
-        ("title", "Junior Tester"),
         ("status", "Draft"),
+        ("title", "Junior Tester"),
     ]
     posted = services.vacancy_create(
         organisation=brightwave, by=moderator, **vacancy_fields(title="Posted for them")
     )
-    assert details(posted, "vacancies.vacancy.posted") == [
+    assert sorted(details(posted, "vacancies.vacancy.posted")) == [
         ("organisation", "Brightwave Digital"),
-        ("title", "Posted for them"),
         ("status", "Approved"),
+        ("title", "Posted for them"),
     ]
 
 
