@@ -40,3 +40,8 @@ def register_details(actions: Iterable[str], writer: DetailsWriter) -> None:
 
 def details_writer(action: str) -> DetailsWriter | None:
     return _DETAILS.get(action)
+
+
+def name_of(names: dict, pk) -> str:
+    """The name a recorded id stands for, looked up for the page, or that it is gone."""
+    return names.get(pk, f"(removed, number {pk})")

@@ -4,7 +4,7 @@ not its id (read once for a page of entries)."""
 from collections.abc import Sequence
 
 from mycareer.audit.models import AuditEntry, details_in_words
-from mycareer.audit.registry import Details
+from mycareer.audit.registry import Details, name_of
 from mycareer.events.models import Event
 
 
@@ -31,7 +31,7 @@ def _entry_details(entry: AuditEntry, titles: dict[int, str]) -> Details:
     shown = {}
     for key, value in data.items():
         if key == "event" and untitled:
-            shown[key] = titles.get(value, f"(removed, number {value})")
+            shown[key] = name_of(titles, value)
         elif key == "event" and isinstance(value, int) and "title" in data:
             continue
         else:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from django.db import models
 
 from mycareer.audit.models import AuditEntry, details_in_words
-from mycareer.audit.registry import Details
+from mycareer.audit.registry import Details, name_of
 from mycareer.organisations.models import Contact, Note, Organisation, RegistrationRequest
 
 # The keys under which entries record an organisation's id, and a contact's id or ids.
@@ -77,7 +77,7 @@ def _choice(action: str, key: str, value):
 
 
 def _named(value, names: dict[int, str]) -> str:
-    return ", ".join(names.get(pk, f"(removed, number {pk})") for pk in _ids(value))
+    return ", ".join(name_of(names, pk) for pk in _ids(value))
 
 
 def _names(model, ids: set[int], field: str = "name") -> dict[int, str]:

@@ -25,7 +25,7 @@ from django.utils.formats import date_format
 
 from mycareer.accounts.models import DegreeProgramme, StudentProfile, Unit, User
 from mycareer.audit.models import AuditEntry, details_in_words, readable
-from mycareer.audit.registry import Details
+from mycareer.audit.registry import Details, name_of
 from mycareer.organisations.models import EmployerMembership, Organisation
 from mycareer.organisations.timeline import TimelineEntry
 from mycareer.vacancies.models import (
@@ -264,7 +264,7 @@ class Change:
 def _targets_shown(name: str, state: dict[str, list[int]], names: dict) -> str:
     """One kind of target in `state` (the targets of one version of the vacancy)."""
     (other,) = (key for key in TARGET_FIELDS if key != name)
-    labels = (names[name].get(pk, f"(removed, number {pk})") for pk in state[name])
+    labels = (name_of(names[name], pk) for pk in state[name])
     return targets_in_words(name, labels, other_chosen=bool(state[other]))
 
 
@@ -423,7 +423,7 @@ def _entry_details(entry: AuditEntry, names: dict) -> Details:
         elif name in SIMPLE_FIELDS:
             details.append((_label(name), _value_in_words(name, value)))
         elif entry.action in _NEW and name == "organisation" and isinstance(value, int):
-            details.append((name, names[name].get(value, f"(removed, number {value})")))
+            details.append((name, name_of(names[name], value)))
         elif entry.action in _NEW and name == "status" and value in Status.values:
             details.append((name, Status(value).label))
         else:
