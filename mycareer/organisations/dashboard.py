@@ -2,7 +2,7 @@ from django.utils import timezone
 
 from mycareer.accounts.permissions import can_edit_records, has_second_factor
 from mycareer.organisations.models import EmployerMembership, RegistrationRequest
-from mycareer.organisations.registration import profile_completeness
+from mycareer.organisations.registration import declined_registration, profile_completeness
 from mycareer.organisations.selectors import follow_ups_due
 
 
@@ -29,7 +29,16 @@ def employer_panel(request) -> dict | None:
     if membership is None:
         return {"membership": None, "two_step": two_step}
     percent, missing = profile_completeness(membership.organisation)
-    return {"membership": membership, "percent": percent, "missing": missing, "two_step": two_step}
+    declined = None
+    if membership.status == EmployerMembership.Status.DECLINED:
+        declined = declined_registration(request.user, membership.organisation)
+    return {
+        "membership": membership,
+        "percent": percent,
+        "missing": missing,
+        "two_step": two_step,
+        "declined": declined,
+    }
 
 
 def registrations_panel(request) -> dict | None:

@@ -305,6 +305,21 @@ def email_confirmed(user: User) -> bool:
     ).exists()
 
 
+def declined_registration(user: User, organisation: Organisation) -> RegistrationRequest | None:
+    """The decision that left `user` outside `organisation`: what they asked for, and why not.
+
+    A registration of a new organisation and a request to join one are declined alike
+    (the membership says only "declined"): the person is told which it was.
+    """
+    return (
+        RegistrationRequest.objects.filter(
+            user=user, organisation=organisation, status=RegistrationRequest.Status.DECLINED
+        )
+        .order_by("-decided_at", "-pk")
+        .first()
+    )
+
+
 def without_an_administrator(organisation: Organisation) -> bool:
     """Whether nobody can sign in to change the organisation's profile and people."""
     return not administrators_of(organisation)

@@ -148,6 +148,36 @@ def test_declining_needs_a_reason(persona, cast):
     assert registration.organisation.status == Organisation.Status.ARCHIVED
 
 
+def test_a_declined_registration_says_what_was_declined_and_why(client, persona, brightwave):
+    """The home page called a declined registration of a new organisation "your request
+    to join", and gave no reason nor anything to do."""
+    new = register()
+    joining = register(
+        email="ola@demo-employer.com", organisation_name="", join=brightwave, full_name="Ola Ode"
+    )
+    for registration in (new, joining):
+        reg.registration_decide(
+            registration=registration,
+            approve=False,
+            by=persona("operator"),
+            reason="Already registered: ask its administrator to invite you.",
+        )
+    assert reg.declined_registration(new.user, new.organisation) == new
+    assert reg.declined_registration(joining.user, brightwave) == joining
+    assert reg.declined_registration(joining.user, new.organisation) is None
+
+    client.force_login(new.user)
+    body = client.get("/").content.decode()
+    assert "<strong>Sparrowhawk Robotics</strong>:" in body
+    assert "your registration of it was declined" in body
+    assert "request to join" not in body
+    assert "Already registered: ask its administrator to invite you." in body
+    client.force_login(joining.user)
+    body = client.get("/").content.decode()
+    assert "your request to join was declined" in body
+    assert "Already registered: ask its administrator to invite you." in body
+
+
 @pytest.mark.django_db(transaction=True)
 def test_decisions_are_emailed_with_the_reason(persona, cast, smtp_server, run_worker):
     approved, declined = register(), register(email="z@zz.com", organisation_name="Zed Holdings")
