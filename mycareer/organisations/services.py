@@ -919,6 +919,15 @@ def organisation_merge(
         raise ValidationError(f"{other} was already merged into another record.")
     survivor = Organisation.objects.select_for_update().get(pk=survivor.pk)
     other = Organisation.objects.select_for_update().get(pk=other.pk)
+    pending = Organisation.Status.PENDING
+    if survivor.status == pending and other.status != pending:
+        # Kept, a registration nobody approved would take the other record's contacts,
+        # vacancies and history, and its registrant would administer them, unchecked.
+        raise ValidationError(
+            f"{survivor} is a registration nobody has approved yet: merge it into "
+            f"{other} instead (from {other}'s page), and the person who registered it "
+            "asks to join, for you to approve or decline."
+        )
     before = {
         "notes": survivor.notes.count() + other.notes.count(),
         "tags": len(set(survivor.tags.names()) | set(other.tags.names())),
@@ -946,11 +955,6 @@ def organisation_merge(
     survivor.last_engaged_on = max(
         (d for d in (survivor.last_engaged_on, other.last_engaged_on) if d), default=None
     )
-    if (
-        survivor.status == Organisation.Status.PENDING
-        and other.status == Organisation.Status.ACTIVE
-    ):
-        survivor.status = Organisation.Status.ACTIVE
     survivor.save()
     refresh_search_document(survivor)
     other.tags.clear()

@@ -291,3 +291,37 @@ def test_merging_a_registration_nobody_approved_makes_its_registrant_ask_to_join
     assert (membership.status, membership.is_admin) == ("active", False)
     assert RegistrationRequest.objects.get(pk=registration.pk).status == "approved"
     assert brightwave.contacts.filter(user=stranger).exists()
+
+
+def test_a_live_organisation_is_never_merged_into_a_registration_nobody_approved(
+    client, laura, brightwave, persona
+):
+    """The registration page's "merge" link kept the stranger's copy and merged the real
+    Brightwave Digital into it: the copy went live with its contacts and vacancies, and
+    the stranger administered them, with their registration still waiting."""
+    from django.core.exceptions import ValidationError
+
+    from mycareer.organisations import services
+
+    registration = reg.employer_register(
+        full_name="Jay Smith",
+        email="brightwave.recruitment@example.net",
+        password=PASSWORD,
+        organisation_name="Brightwave Digital Ltd",
+    )
+    stranger, copy = registration.user, registration.organisation
+    with pytest.raises(ValidationError, match="nobody has approved yet: merge it into"):
+        services.organisation_merge(survivor=copy, other=brightwave, keep={}, by=persona("manager"))
+    copy.refresh_from_db()
+    brightwave.refresh_from_db()
+    assert copy.status == Organisation.Status.PENDING
+    assert brightwave.merged_into_id is None
+    assert not copy.contacts.exclude(user=stranger).exists()
+    assert stranger not in administrators_of(brightwave)
+
+    # The page offers the merge the safe way round: the registration into the live record.
+    client.force_login(persona("manager"))
+    body = client.get(f"/organisations/registrations/{registration.pk}/").content.decode()
+    assert f'href="/organisations/{brightwave.pk}/merge/?other={copy.pk}"' in body
+    assert f'href="/organisations/{copy.pk}/merge/"' not in body
+    assert "decline and tell the employer to ask to join" not in body
