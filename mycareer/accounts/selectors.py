@@ -39,6 +39,11 @@ def training_sessions_upcoming() -> QuerySet[TrainingSession]:
     return _sessions().filter(ends_at__gte=timezone.now()).order_by("starts_at")
 
 
+def training_sessions_bookable() -> QuerySet[TrainingSession]:
+    """Sessions not yet started: one under way is still upcoming, but no longer bookable."""
+    return training_sessions_upcoming().filter(starts_at__gt=timezone.now())
+
+
 def _sessions() -> QuerySet[TrainingSession]:
     return TrainingSession.objects.select_related("course", "trainer").annotate(
         booked=Count("records")

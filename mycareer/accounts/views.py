@@ -63,7 +63,7 @@ def my_access(request):
             "access": access,
             "rows": rows,
             "records": records,
-            "sessions": selectors.training_sessions_upcoming(),
+            "sessions": selectors.training_sessions_bookable(),
             "booked_sessions": booked_sessions,
             "today": timezone.localdate(),
         },

@@ -73,3 +73,17 @@ def test_upcoming_training_sessions_come_soonest_first_whatever_order_they_were_
     later = TrainingSessionFactory(starts_at=now + datetime.timedelta(days=40))
     sooner = TrainingSessionFactory(starts_at=now + datetime.timedelta(days=2))
     assert list(selectors.training_sessions_upcoming()) == [sooner, later]
+
+
+def test_a_session_under_way_is_upcoming_but_no_longer_offered_to_book(client, persona, cast):
+    now = timezone.now()
+    under_way = TrainingSessionFactory(
+        starts_at=now - datetime.timedelta(minutes=5), place="Room under way"
+    )
+    later = TrainingSessionFactory(starts_at=now + datetime.timedelta(days=2), place="Room later")
+    assert under_way in selectors.training_sessions_upcoming()
+    assert list(selectors.training_sessions_bookable()) == [later]
+    client.force_login(persona("untrained"))
+    body = client.get(reverse("accounts:my_access")).content.decode()
+    assert "Room later" in body
+    assert "Room under way" not in body
