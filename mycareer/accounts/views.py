@@ -275,7 +275,10 @@ def access_edit(request, user_id: int):
             "history": AccessGrant.objects.filter(user=person).select_related(
                 "granted_by", "revoked_by"
             ),
-            "records": person.training_records.select_related("course", "session"),
+            "records": person.training_records.select_related("course", "session").order_by(
+                "-created_at"
+            ),
+            "today": timezone.localdate(),
             "audit": audit_for_person(person)[:50],
             "signin": signin.signin_attempts(person.email),
         },

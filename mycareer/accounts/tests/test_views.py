@@ -407,3 +407,14 @@ def test_the_person_themselves_still_reads_your(client, persona, cast):
     body = html.unescape(client.get(reverse("accounts:my_access")).content.decode())
     assert "Your operator training expired on" in body
     assert "Sam's" not in body
+
+
+def test_an_administrator_reads_an_expired_completion_as_expired(client, persona, cast):
+    sam = persona("untrained")
+    expired = sam.training_records.get(status="completed").expires_on
+    client.force_login(persona("admin"))
+    body = html.unescape(
+        client.get(reverse("accounts:access_edit", args=[sam.pk])).content.decode()
+    )
+    assert f"expired {expired:%-d %B %Y}" in body
+    assert f"valid until {expired:%-d %B %Y}" not in body
