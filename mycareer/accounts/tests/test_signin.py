@@ -209,6 +209,11 @@ def test_an_administrator_sees_the_failures_and_clears_them(client, cast, person
     assert client.post(url, {"do": "unlock"}).status_code == 302
     entry = AuditEntry.objects.get(action="accounts.signin.unlocked")
     assert entry.actor == admin and entry.person == operator
+    # The failures stay listed: the page said "no failed sign-ins in the last hour" above them.
+    cleared = client.get(url).content.decode()
+    assert "192.0.2.77" in cleared
+    assert "No failed sign-ins in the last hour" not in cleared
+    assert "No failed sign-ins count against the account now" in cleared
     client.logout()
     assert log_in(client, "operator@demo.ac.uk", DEMO_PASSWORD).status_code == 302
 
