@@ -8,12 +8,13 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from mycareer.accounts import checks, jobs, permissions, tasks  # noqa: F401 (checks)
+        from mycareer.accounts.audit_details import profile_details
         from mycareer.accounts.dashboard import access_panel, student_panel
         from mycareer.accounts.demo import seed_staff_profiles, seed_university
         from mycareer.accounts.notifications import NotificationKind, register_notification_kind
         from mycareer.accounts.privacy import personal_data
         from mycareer.audit.personal_data import register_personal_data
-        from mycareer.audit.registry import register_actions
+        from mycareer.audit.registry import register_actions, register_details
         from mycareer.core.registry import (
             DashboardPanel,
             MediaArea,
@@ -44,6 +45,7 @@ class AccountsConfig(AppConfig):
                 "accounts.sso.updated": "Details changed at the university's sign-in",
             }
         )
+        register_details(["accounts.profile.changed"], profile_details)
         register_nav(
             NavItem("My access", "accounts:my_access", permissions.is_staff_member, order=80)
         )

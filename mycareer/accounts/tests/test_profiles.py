@@ -138,6 +138,16 @@ def test_changes_are_audited_by_field_name_only(client, tom):
     assert ABOUT not in str(entry.data)
 
 
+def test_the_audit_trail_names_changed_profile_fields_as_the_profile_page_does(
+    client, tom, persona
+):
+    client.post(PROFILE, form(tom, job_title="Placement Officer", notification_mode="digest"))
+    client.force_login(persona("admin"))
+    body = client.get(reverse("audit:list")).content.decode()
+    assert "job title, when to email me" in body
+    assert "job_title" not in body and "notification_mode" not in body
+
+
 @pytest.mark.parametrize("name", ["student", "employer@demo-employer.com"])
 def test_students_and_employers_have_no_staff_profile(client, persona, name):
     client.force_login(persona(name))
