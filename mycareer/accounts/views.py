@@ -411,6 +411,7 @@ def training_session(request, pk: int):
         if can_administer
         else TrainingRecord.objects.none()
     )
+    booked = session.records.count()
     return render(
         request,
         "accounts/training_session.html",
@@ -419,7 +420,8 @@ def training_session(request, pk: int):
             "mine": mine,
             "form": form,
             "records": records,
-            "booked": session.records.count(),
+            "booked": booked,
+            "full": booked >= session.capacity,
             "can_administer": can_administer,
             "upcoming": session.starts_at > timezone.now(),
         },

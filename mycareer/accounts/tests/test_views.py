@@ -418,3 +418,15 @@ def test_an_administrator_reads_an_expired_completion_as_expired(client, persona
     )
     assert f"expired {expired:%-d %B %Y}" in body
     assert f"valid until {expired:%-d %B %Y}" not in body
+
+
+def test_a_full_session_offers_another_date_rather_than_a_place_it_would_refuse(
+    client, persona, cast
+):
+    session = TrainingSessionFactory(capacity=1)
+    client.force_login(persona("viewer"))
+    client.post(reverse("accounts:training_session", args=[session.pk]), {"do": "book"})
+    client.force_login(persona("untrained"))
+    body = client.get(reverse("accounts:training_session", args=[session.pk])).content.decode()
+    assert "Book a place" not in body
+    assert "This session is full" in body
