@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from mycareer.accounts import checks, jobs, permissions, tasks  # noqa: F401 (checks)
-        from mycareer.accounts.audit_details import profile_details
+        from mycareer.accounts.audit_details import profile_details, training_details
         from mycareer.accounts.dashboard import access_panel, student_panel
         from mycareer.accounts.demo import seed_staff_profiles, seed_university
         from mycareer.accounts.notifications import NotificationKind, register_notification_kind
@@ -46,6 +46,9 @@ class AccountsConfig(AppConfig):
             }
         )
         register_details(["accounts.profile.changed"], profile_details)
+        register_details(
+            ["accounts.training.booked", "accounts.training.cancelled"], training_details
+        )
         register_nav(
             NavItem("My access", "accounts:my_access", permissions.is_staff_member, order=80)
         )

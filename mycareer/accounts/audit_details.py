@@ -1,13 +1,14 @@
 """How this app's audit entries read in the trail: a staff profile's changed fields by the
-labels the profile page gives them, not their column names."""
+labels the profile page gives them, not their column names; a training session by its
+course and start, not its number."""
 
 from collections.abc import Sequence
 
 from django.core.exceptions import FieldDoesNotExist
 
-from mycareer.accounts.models import User
+from mycareer.accounts.models import TrainingSession, User
 from mycareer.audit.models import AuditEntry, details_in_words
-from mycareer.audit.registry import Details
+from mycareer.audit.registry import Details, name_of
 
 # The profile page asks "Email me about" for the emails someone switched off.
 PROFILE_FIELD_WORDS = {"notifications_off": "which emails to send"}
@@ -30,5 +31,24 @@ def profile_details(entries: Sequence[AuditEntry]) -> list[Details]:
         data = dict(entry.data) if isinstance(entry.data, dict) else {}
         if isinstance(data.get("fields"), list):
             data["fields"] = [profile_field_words(str(name)) for name in data["fields"]]
+        details.append(details_in_words(data))
+    return details
+
+
+def training_details(entries: Sequence[AuditEntry]) -> list[Details]:
+    """A training booking's session by its course and start, not its number (one since
+    removed as its number); read once for a page of entries."""
+    wanted = {
+        entry.data["session"]
+        for entry in entries
+        if isinstance(entry.data, dict) and isinstance(entry.data.get("session"), int)
+    }
+    sessions = TrainingSession.objects.filter(pk__in=wanted).select_related("course")
+    names = {session.pk: str(session) for session in sessions} if wanted else {}
+    details = []
+    for entry in entries:
+        data = dict(entry.data) if isinstance(entry.data, dict) else {}
+        if isinstance(data.get("session"), int):
+            data["session"] = name_of(names, data["session"])
         details.append(details_in_words(data))
     return details

@@ -6,6 +6,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from mycareer.accounts import services
 from mycareer.accounts.forms import TrainingSessionForm
 from mycareer.accounts.models import (
     AccessGrant,
@@ -430,3 +431,14 @@ def test_a_full_session_offers_another_date_rather_than_a_place_it_would_refuse(
     body = client.get(reverse("accounts:training_session", args=[session.pk])).content.decode()
     assert "Book a place" not in body
     assert "This session is full" in body
+
+
+def test_the_audit_trail_names_a_booked_training_session_not_its_number(client, persona, cast):
+    sam = persona("untrained")
+    session = TrainingSessionFactory()
+    record = services.training_book(session=session, user=sam, by=sam, notify=False)
+    services.training_cancel(record=record, by=sam)
+    client.force_login(persona("admin"))
+    body = html.unescape(client.get(reverse("audit:person", args=[sam.pk])).content.decode())
+    assert body.count(str(session)) >= 2
+    assert f"session: {session.pk}<" not in body
