@@ -441,5 +441,5 @@ def training_expiring(request):
     return render(
         request,
         "accounts/training_expiring.html",
-        {"form": form, "records": records, "days": days},
+        {"form": form, "records": records, "days": days, "today": timezone.localdate()},
     )

@@ -442,3 +442,15 @@ def test_the_audit_trail_names_a_booked_training_session_not_its_number(client, 
     body = html.unescape(client.get(reverse("audit:person", args=[sam.pk])).content.decode())
     assert body.count(str(session)) >= 2
     assert f"session: {session.pk}<" not in body
+
+
+def test_who_is_expiring_does_not_promise_a_reminder_for_training_already_expired(
+    client, persona, cast
+):
+    sam = persona("untrained")
+    expired = sam.training_records.get(status="completed").expires_on
+    client.force_login(persona("admin"))
+    body = html.unescape(client.get(reverse("accounts:training_expiring")).content.decode())
+    row = body[body.index(str(sam)) :].split("</tr>")[0]
+    assert f"Expired {expired:%-d %B %Y}" in row
+    assert "Not yet" not in row
