@@ -4,7 +4,12 @@ from django import forms
 from django.urls import reverse
 
 from mycareer.accounts.models import Unit
-from mycareer.core.forms import StaleEditGuard, bounded_formfield, typed_number_field
+from mycareer.core.forms import (
+    StaleEditGuard,
+    StrictFilterForm,
+    bounded_formfield,
+    typed_number_field,
+)
 from mycareer.core.text import single_line
 from mycareer.mailing.content import EXAMPLE, MERGE_FIELDS, SYNTAX_HELP
 from mycareer.mailing.models import Campaign
@@ -147,8 +152,10 @@ class PreviewForm(forms.Form):
         ]
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(StrictFilterForm, forms.Form):
     """A chart's period (week or month) and span, bound with the defaults filled in."""
+
+    FILTERS_OF = "The chart"
 
     period = forms.ChoiceField(
         label="Count by", choices=[("month", "Month"), ("week", "Week")], required=False

@@ -726,18 +726,32 @@ def _unsubscribe_address(request, digest: str, purpose: str, label: str, token: 
     return render(request, "mailing/unsubscribe_done.html", context)
 
 
-def _chart_query(request) -> tuple[ChartForm, chart.ChartQuery]:
-    form = ChartForm(request.GET)
-    query = chart.ChartQuery()
-    if form.is_valid():
-        data = form.cleaned_data
-        query = chart.ChartQuery(
-            period=data["period"],
-            unit=data["unit"].pk if data.get("unit") else None,
-            organisation=data.get("organisation"),
-            months=data["months"],
-        )
-    return form, query
+def _chart_query(request) -> tuple[ChartForm, chart.ChartQuery | None]:
+    """The chart asked for, or None while a filter is wrong or unknown: never every
+    organisation's figures under a name that matched none (the page says why instead)."""
+    form = ChartForm(request.GET, strict=True)
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    return form, chart.ChartQuery(
+        period=data["period"],
+        unit=data["unit"].pk if data.get("unit") else None,
+        organisation=data.get("organisation"),
+        months=data["months"],
+    )
+
+
+def _chart_refused(form: ChartForm) -> HttpResponse:
+    """400 for the CSV or picture of a chart whose filters are wrong, saying which."""
+    reasons = [str(error) for error in form.non_field_errors()]
+    for field in form:
+        reasons += [f"{field.label}: {error}" for error in field.errors]
+    return HttpResponse(
+        f"These figures have a filter MyCareer cannot use. {' '.join(reasons)} Choose the "
+        "filters again on the chart's page.",
+        status=400,
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 def _chart_title(query: chart.ChartQuery) -> str:
@@ -762,6 +776,13 @@ def _chart_params(query: chart.ChartQuery) -> str:
 @require("mailing.view_chart")
 def chart_page(request):
     form, query = _chart_query(request)
+    if query is None:
+        return render(
+            request,
+            "mailing/chart.html",
+            {"form": form, "title": _chart_title(chart.ChartQuery())},
+            status=400,
+        )
     data = chart.chart_data(query)
     return render(
         request,
@@ -785,6 +806,8 @@ def chart_page(request):
 @require("mailing.view_chart")
 def chart_png(request):
     form, query = _chart_query(request)
+    if query is None:
+        return _chart_refused(form)
     data = chart.chart_data(query)
     response = HttpResponse(
         chart.render_png(data, period=query.period, title=_chart_title(query)),
@@ -798,6 +821,8 @@ def chart_png(request):
 @require("mailing.view_chart")
 def chart_csv(request):
     form, query = _chart_query(request)
+    if query is None:
+        return _chart_refused(form)
     data = chart.chart_data(query)
     header = ["period", *data.series.keys(), "total"]
     rows = [header] + [

@@ -642,6 +642,43 @@ def test_chart_counts_emails_per_month_and_unit(client, persona, cast, tagged):
     assert client.get(reverse("mailing:chart")).status_code == 403
 
 
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"organisation_name": "Kirkstal Robotix"},  # a typing slip: no such organisation
+        {"organisation": "Aurora Optics"},  # a name where the address wants a number
+        {"unit": "mech"},  # a unit's code where the form wants its number
+        {"organisations": "1"},  # a filter the chart does not know
+    ],
+)
+def test_a_chart_with_a_wrong_filter_shows_no_figures(client, persona, cast, tagged, asked):
+    """The error showed above every organisation's figures, under the same title, and its
+    CSV and picture were every organisation's too: read as the figures asked for."""
+    campaign = Campaign.objects.create(
+        sender=persona("admin"), unit=cast["units"]["mech"], subject="x", body="x", status="sent"
+    )
+    OutboxMessage.objects.create(
+        campaign=campaign,
+        contact=tagged[0].contacts.first(),
+        email="chart@example.com",
+        status="sent",
+        sent_at=timezone.now() - datetime.timedelta(hours=1),
+        organisation_id_at_send=tagged[0].pk,
+    )
+    client.force_login(persona("viewer"))
+    response = client.get(reverse("mailing:chart"), asked)
+    assert response.status_code == 400
+    body = page(response)
+    assert "Please correct what is shown below" in body
+    assert '<th scope="col">School of Mechanical Engineering</th>' not in body
+    assert reverse("mailing:chart_csv") not in body and reverse("mailing:chart_png") not in body
+    for figures in ("mailing:chart_csv", "mailing:chart_png"):
+        refused = client.get(reverse(figures), asked)
+        assert refused.status_code == 400
+        assert refused["Content-Type"] == "text/plain; charset=utf-8"
+        assert "School of Mechanical Engineering" not in refused.content.decode()
+
+
 def test_the_chart_opens_on_the_range_its_form_shows(client, persona):
     client.force_login(persona("viewer"))
     body = page(client.get(reverse("mailing:chart")))
