@@ -4,6 +4,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http import HttpResponse
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -37,6 +38,20 @@ def saved(request, changed, text: str) -> None:
         messages.success(request, text)
     else:
         messages.info(request, "Nothing was changed.")
+
+
+def figures_refused(form, *, again: str) -> HttpResponse:
+    """400 for the CSV or picture of a chart whose filters are wrong, saying which: a
+    download of other figures than those asked for is read as the answer."""
+    reasons = [str(error) for error in form.non_field_errors()]
+    for field in form:
+        reasons += [f"{field.label}: {error}" for error in field.errors]
+    return HttpResponse(
+        f"These figures have a filter MyCareer cannot use. {' '.join(reasons)} Choose the "
+        f"filters again on {again}.",
+        status=400,
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 def route_url(name: str) -> str:

@@ -75,10 +75,11 @@ class TrendForm(PeriodForm):
 
     DEFAULTS = {"measure": "notes", "dimension": "unit", "period": "month", "months": 24}
 
-    def query(self) -> TrendQuery:
-        """The chart asked for; the defaults if the form is not valid (its errors show)."""
+    def query(self) -> TrendQuery | None:
+        """The chart asked for; None while a filter is wrong or unknown (its errors show),
+        never the whole university's figures in place of those asked for."""
         if not self.is_valid():
-            return TrendQuery()
+            return None
         data = self.cleaned_data
         return TrendQuery(
             measure=data["measure"],

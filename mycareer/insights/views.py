@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.models import Unit
 from mycareer.core.forms import add_validation_error
-from mycareer.core.http import safe_next
+from mycareer.core.http import figures_refused, safe_next
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
@@ -217,18 +217,23 @@ def dismiss(request, pk: int):
     )
 
 
-def _trend(request) -> tuple[TrendForm, trends.TrendQuery, trends.TrendData, str]:
-    form = TrendForm(request.GET)
-    query = form.query()
-    unit_name = str(form.cleaned_data["unit"]) if query.unit else None
-    return form, query, trends.trend_data(query), trends.title(query, unit_name)
+def _trend(request) -> tuple[TrendForm, trends.TrendQuery | None]:
+    form = TrendForm(request.GET, strict=True)
+    return form, form.query()
 
 
 @require_safe
 @require("insights.view_trends")
 def trends_page(request):
     """Engagement over time: a chart, the same figures as a table, and a CSV of them."""
-    form, query, data, title = _trend(request)
+    form, query = _trend(request)
+    my_units = list(Unit.objects.filter(memberships__user=request.user).order_by("name"))
+    if query is None:
+        return render(
+            request, "insights/trends.html", {"form": form, "my_units": my_units}, status=400
+        )
+    unit_name = str(form.cleaned_data["unit"]) if query.unit else None
+    data, title = trends.trend_data(query), trends.title(query, unit_name)
     chosen = {name: form.data[name] for name in TrendForm.base_fields if form.data.get(name)}
     others = urlencode({name: value for name, value in chosen.items() if name != "unit"})
     return render(
@@ -247,22 +252,24 @@ def trends_page(request):
             "caption": f"{title} per {query.period}",
             "params": urlencode(chosen),
             "others": others,
-            "my_units": list(Unit.objects.filter(memberships__user=request.user).order_by("name")),
+            "my_units": my_units,
         },
-        status=200 if form.is_valid() else 400,
     )
 
 
 @require_safe
 @require("insights.view_trends")
 def trends_png(request):
-    form, query, data, title = _trend(request)
+    form, query = _trend(request)
+    if query is None:
+        return figures_refused(form, again="the trends page")
+    unit_name = str(form.cleaned_data["unit"]) if query.unit else None
     measure = trends.MEASURES[query.measure]
     response = HttpResponse(
         chart.render_png(
-            data,
+            trends.trend_data(query),
             period=query.period,
-            title=title,
+            title=trends.title(query, unit_name),
             ylabel=measure.counted.capitalize(),
             stacked=not trends.overlaps(query),
         ),
@@ -275,8 +282,10 @@ def trends_png(request):
 @require_safe
 @require("insights.view_trends")
 def trends_csv(request):
-    form, query, data, title = _trend(request)
+    form, query = _trend(request)
+    if query is None:
+        return figures_refused(form, again="the trends page")
     return csv_download(
-        trends.csv_rows(data, query, chart.period_label),
+        trends.csv_rows(trends.trend_data(query), query, chart.period_label),
         filename=f"mycareer-trends-{query.measure}-by-{query.dimension}.csv",
     )

@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.core.forms import add_validation_error, unknown_filters_message
-from mycareer.core.http import saved
+from mycareer.core.http import figures_refused, saved
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.mailing import chart, selectors, services
@@ -741,19 +741,6 @@ def _chart_query(request) -> tuple[ChartForm, chart.ChartQuery | None]:
     )
 
 
-def _chart_refused(form: ChartForm) -> HttpResponse:
-    """400 for the CSV or picture of a chart whose filters are wrong, saying which."""
-    reasons = [str(error) for error in form.non_field_errors()]
-    for field in form:
-        reasons += [f"{field.label}: {error}" for error in field.errors]
-    return HttpResponse(
-        f"These figures have a filter MyCareer cannot use. {' '.join(reasons)} Choose the "
-        "filters again on the chart's page.",
-        status=400,
-        content_type="text/plain; charset=utf-8",
-    )
-
-
 def _chart_title(query: chart.ChartQuery) -> str:
     parts = ["Bulk emails received by employers"]
     if query.organisation:
@@ -807,7 +794,7 @@ def chart_page(request):
 def chart_png(request):
     form, query = _chart_query(request)
     if query is None:
-        return _chart_refused(form)
+        return figures_refused(form, again="the chart's page")
     data = chart.chart_data(query)
     response = HttpResponse(
         chart.render_png(data, period=query.period, title=_chart_title(query)),
@@ -822,7 +809,7 @@ def chart_png(request):
 def chart_csv(request):
     form, query = _chart_query(request)
     if query is None:
-        return _chart_refused(form)
+        return figures_refused(form, again="the chart's page")
     data = chart.chart_data(query)
     header = ["period", *data.series.keys(), "total"]
     rows = [header] + [

@@ -249,7 +249,31 @@ def test_a_units_trends_and_bad_input(client, persona, history):
     bad = client.get(reverse("insights:trends"), {"measure": "gossip", "unit": "nope"})
     assert bad.status_code == 400
     assert "Select a valid choice" in bad.content.decode()
-    assert client.get(reverse("insights:trends_csv"), {"months": "999"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"unit": "eps"},  # a unit's code where the form wants its number
+        {"months": "999"},  # a span the chart does not offer
+        {"units": "1"},  # a filter the chart does not know
+    ],
+)
+def test_trends_with_a_wrong_filter_show_no_figures(client, persona, history, asked):
+    """The error showed above the whole university's figures, and the CSV and picture
+    were the whole university's too: read as the unit's, or the span's, asked for."""
+    client.force_login(persona("operator"))
+    response = client.get(reverse("insights:trends"), asked)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Please correct what is shown below" in html
+    assert "<table" not in html
+    assert reverse("insights:trends_csv") not in html
+    assert reverse("insights:trends_png") not in html
+    for figures in ("insights:trends_csv", "insights:trends_png"):
+        refused = client.get(reverse(figures), asked)
+        assert refused.status_code == 400
+        assert refused["Content-Type"] == "text/plain; charset=utf-8"
 
 
 def test_the_page_reads_a_fixed_number_of_queries(
