@@ -304,6 +304,18 @@ def _check_shown_to_students(organisation: Organisation, by: User | None) -> Non
         )
 
 
+# What students see of a contact shown to them: a change to any of it is a new choice.
+SHOWN_DETAILS = ("full_name", "email", "phone")
+
+
+def _details_not_the_employers(contact: Contact, by: User | None, changed: dict) -> bool:
+    """Whether staff changed what students see of a contact shown to them, for an
+    organisation that decides its visibility itself (`_check_shown_to_students`)."""
+    if (by is not None and by.is_employer) or not any(f in changed for f in SHOWN_DETAILS):
+        return False
+    return bool(administrators_of(contact.organisation))
+
+
 @transaction.atomic
 def contact_create(
     *, organisation: Organisation, by: User | None, refuse_erased: bool = False, **data
@@ -362,6 +374,12 @@ def contact_update(
     if contact.visible_to_students != was_visible:
         if contact.visible_to_students:
             _check_shown_to_students(contact.organisation, by)
+        contact.visibility_changed_at, contact.visibility_changed_by = timezone.now(), by
+    elif was_visible and _details_not_the_employers(contact, by, changed):
+        # The employer let students see this person's details, not the ones staff typed
+        # now (perhaps someone else's): they are hidden until the employer shows them.
+        changed["visible_to_students"] = [True, False]
+        contact.visible_to_students = False
         contact.visibility_changed_at, contact.visibility_changed_by = timezone.now(), by
     if new_address and contact.email_bounced_at:
         # The bounce was the old address's: kept, it would leave the corrected one out of

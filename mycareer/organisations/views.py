@@ -492,11 +492,23 @@ def contact_edit(request, pk: int, contact_id: int):
         else:
             saved(request, changed, f"{fresh} was saved.")
             _tell_of_erasure(request, returning)
+            if form.cleaned_data.get("visible_to_students") and not fresh.visible_to_students:
+                _tell_hidden(request, fresh)
             return redirect(fresh)
     return render(
         request,
         "organisations/contact_form.html",
         {"form": form, "organisation": contact.organisation, "contact": contact},
+    )
+
+
+def _tell_hidden(request, contact: Contact) -> None:
+    """Say why a contact's new details are hidden from students (`contact_update`)."""
+    names = joined([str(p) for p in selectors.administrators_of(contact.organisation)], last="or")
+    messages.warning(
+        request,
+        f"Students no longer see {contact}'s details: {contact.organisation} chose to show "
+        f"the ones it gave, and decides for new ones itself. Ask {names} to show them again.",
     )
 
 

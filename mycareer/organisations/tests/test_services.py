@@ -232,6 +232,52 @@ def test_an_employer_who_signs_in_decides_what_students_see_not_staff(
 
 
 @pytest.mark.django_db
+def test_details_staff_type_onto_a_shown_contact_are_hidden_until_the_employer_shows_them(
+    client, operator, brightwave, laura
+):
+    """The employer let students see one person's details: staff giving the record a new
+    name, address or phone (perhaps someone else's) did not show those to students."""
+    from django.urls import reverse
+
+    contact = brightwave.contacts.filter(visible_to_students=True).first()
+    changed = services.contact_update(contact=contact, by=operator, job_title="Head of talent")
+    contact.refresh_from_db()
+    assert "visible_to_students" not in changed and contact.visible_to_students
+    changed = services.contact_update(
+        contact=contact, by=operator, full_name="New Person", email="new.person@example.com"
+    )
+    contact.refresh_from_db()
+    assert changed["visible_to_students"] == [True, False]
+    assert contact.visible_to_students is False and contact.visibility_changed_by == operator
+    # The employer changing their own people's details decides for themselves.
+    services.contact_update(contact=contact, by=laura, visible_to_students=True)
+    services.contact_update(contact=contact, by=laura, phone="0113 496 0000")
+    contact.refresh_from_db()
+    assert contact.visible_to_students is True
+    # Through the staff form: saved, hidden, and told why.
+    url = reverse("organisations:contact_edit", args=[brightwave.pk, contact.pk])
+    client.force_login(operator)
+    data = as_post(form_fields(client.get(url).content.decode(), containing="full_name"))
+    data.update(phone=["0113 496 0999"])
+    shown = client.post(url, data, follow=True).content.decode()
+    contact.refresh_from_db()
+    assert contact.phone == "0113 496 0999" and contact.visible_to_students is False
+    assert f"Students no longer see {contact}&#x27;s details" in shown
+    assert f"Ask {laura} to show them again." in shown
+
+
+@pytest.mark.django_db
+def test_an_organisation_nobody_signs_in_for_keeps_a_shown_contact_shown(operator):
+    org = make("Org A", operator)
+    contact = services.contact_create(
+        organisation=org, by=operator, full_name="A", email="a@x.com", visible_to_students=True
+    )
+    services.contact_update(contact=contact, by=operator, email="b@x.com")
+    contact.refresh_from_db()
+    assert contact.visible_to_students is True
+
+
+@pytest.mark.django_db
 def test_the_staff_contact_form_says_the_employer_decides_and_keeps_what_was_typed(
     client, operator, brightwave
 ):
