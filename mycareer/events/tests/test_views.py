@@ -988,6 +988,21 @@ def test_the_subscribe_page_says_what_my_events_holds_for_each_kind_of_person(
         assert "open to employers or the public" in body
 
 
+@pytest.mark.parametrize("who", ["student", "employer", "operator"])
+def test_the_filters_the_subscribe_page_suggests_work_on_the_calendar_page(client, persona, who):
+    """Students were told to add `&programme=…&year=3`, which their calendar page refuses."""
+    import re
+
+    client.force_login(persona(who))
+    body = client.get(reverse("events:subscribe")).content.decode()
+    examples = re.findall(r"<code>&amp;([^<]+)</code>", body)
+    assert examples
+    for example in examples:
+        shown = client.get(f"{reverse('events:list')}?{example.replace('&amp;', '&')}")
+        assert shown.status_code == 200, (example, shown.status_code)
+        assert "filters it does not know" not in shown.content.decode(), example
+
+
 @pytest.mark.usefixtures("term")
 def test_employers_see_the_calendar_with_their_organisations_events(client, persona):
     client.force_login(persona("employer"))
