@@ -21,7 +21,7 @@ class Scope(models.TextChoices):
 
 # What reading means for those who are not staff: only what their pages show them.
 READ_FOR_KIND = {
-    "student": "Read the events, vacancies and employers open to you",
+    "student": "Read the events and vacancies open to you, and employers’ profiles one by one",
     "employer": "Read your organisation, its vacancies and the events you may see",
 }
 

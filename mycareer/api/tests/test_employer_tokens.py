@@ -111,7 +111,9 @@ def test_an_employer_makes_a_read_token_on_their_tokens_page(client, persona, br
     assert "notes" not in listed
     client.force_login(persona("student"))
     offered = dict(client.get("/me/tokens/").context["form"].fields["scopes"].choices)
-    assert offered[Scope.READ.value] == "Read the events, vacancies and employers open to you"
+    assert offered[Scope.READ.value] == (
+        "Read the events and vacancies open to you, and employers’ profiles one by one"
+    )
 
 
 def test_an_employer_token_reads_its_own_organisation_with_all_its_people(
