@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods
 
 from mycareer import audit
@@ -87,7 +88,9 @@ def profile(request):
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-        return redirect(f"{reverse('accounts:profile')}#home-page")
+            return redirect(f"{reverse('accounts:profile')}#home-page")
+        # Back at the panel moved, so the keyboard carries on from it.
+        return redirect(f"{reverse('accounts:profile')}#order-{slugify(template)}")
     fresh = User.objects.get(pk=user.pk)
     form = StaffProfileForm(request.POST or None, request.FILES or None, instance=fresh)
     if request.method == "POST" and form.is_valid():

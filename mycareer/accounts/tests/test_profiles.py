@@ -255,6 +255,11 @@ def test_staff_put_their_home_page_panels_in_the_order_they_choose(client, tom):
     while panel_headings(client.get("/"))[0] != "Your follow-ups":
         response = client.post(PROFILE, {"move": "organisations/panels/follow_ups.html:up"})
         assert response.status_code == 302
+        # Back at the panel moved (a list item that takes the focus), not the top.
+        assert response["Location"].endswith("#order-organisationspanelsfollow_upshtml")
+        assert 'id="order-organisationspanelsfollow_upshtml" tabindex="-1"' in text(
+            client.get(response["Location"])
+        )
     after = panel_headings(client.get("/"))
     assert after[0] == "Your follow-ups"
     assert sorted(after) == sorted(before)
