@@ -922,6 +922,19 @@ def merge_summary_text(summary: dict) -> str:
     return joined(parts) or "nothing else moved"
 
 
+def check_merge_direction(survivor: Organisation, other: Organisation) -> None:
+    """Refuse to keep a registration nobody approved in place of another record: kept, it
+    would take that record's contacts, vacancies and history, and its registrant would
+    administer them, unchecked."""
+    pending = Organisation.Status.PENDING
+    if survivor.status == pending and other.status != pending:
+        raise ValidationError(
+            f"{survivor} is a registration nobody has approved yet: merge it into "
+            f"{other} instead (from {other}'s page), and the person who registered it "
+            "asks to join, for you to approve or decline."
+        )
+
+
 @transaction.atomic
 def organisation_merge(
     *, survivor: Organisation, other: Organisation, keep: dict[str, str], by: User | None
@@ -937,15 +950,7 @@ def organisation_merge(
         raise ValidationError(f"{other} was already merged into another record.")
     survivor = Organisation.objects.select_for_update().get(pk=survivor.pk)
     other = Organisation.objects.select_for_update().get(pk=other.pk)
-    pending = Organisation.Status.PENDING
-    if survivor.status == pending and other.status != pending:
-        # Kept, a registration nobody approved would take the other record's contacts,
-        # vacancies and history, and its registrant would administer them, unchecked.
-        raise ValidationError(
-            f"{survivor} is a registration nobody has approved yet: merge it into "
-            f"{other} instead (from {other}'s page), and the person who registered it "
-            "asks to join, for you to approve or decline."
-        )
+    check_merge_direction(survivor, other)
     before = {
         "notes": survivor.notes.count() + other.notes.count(),
         "tags": len(set(survivor.tags.names()) | set(other.tags.names())),

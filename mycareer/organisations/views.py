@@ -262,6 +262,13 @@ def organisation_merge(request, pk: int):
             .exclude(pk=pk)
             .first()
         )
+    if other is not None:
+        try:
+            services.check_merge_direction(survivor, other)
+        except ValidationError as error:
+            # Said before any choice is offered, not after the person has made them.
+            messages.error(request, " ".join(error.messages))
+            return redirect("organisations:merge", pk=survivor.pk)
     query = request.GET.get("q", "").strip()
     suggestions = []
     if other is None:

@@ -325,3 +325,7 @@ def test_a_live_organisation_is_never_merged_into_a_registration_nobody_approved
     assert f'href="/organisations/{brightwave.pk}/merge/?other={copy.pk}"' in body
     assert f'href="/organisations/{copy.pk}/merge/"' not in body
     assert "decline and tell the employer to ask to join" not in body
+    # The wrong way round, typed in, says so before offering any choice to make.
+    refused = client.get(f"/organisations/{copy.pk}/merge/?other={brightwave.pk}", follow=True)
+    assert refused.redirect_chain == [(f"/organisations/{copy.pk}/merge/", 302)]
+    assert "nobody has approved yet: merge it into" in refused.content.decode()
