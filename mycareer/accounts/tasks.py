@@ -70,12 +70,24 @@ def send_training_expiry_reminders() -> int:
             expires_on__gt=record.expires_on,
         ).exists()
         if not renewed:
+            # Someone already booked on a refresher is told so, not asked to book one.
+            booked = (
+                TrainingRecord.objects.filter(
+                    user=record.user,
+                    course=record.course,
+                    status=TrainingRecord.Status.BOOKED,
+                    session__starts_at__gt=timezone.now(),
+                )
+                .select_related("session")
+                .order_by("session__starts_at")
+                .first()
+            )
             notify(
                 user=record.user,
                 kind=TRAINING_EXPIRY,
                 subject=f"Your {record.course.name} expires on {record.expires_on:%-d %B %Y}",
                 template="accounts/email/training_expiry.txt",
-                context={"record": record},
+                context={"record": record, "booked": booked.session if booked else None},
             )
             sent += 1
         # Mark renewed ones too, so they are not looked at again every day.

@@ -240,6 +240,35 @@ def test_reminders_that_ones_own_training_runs_out_cannot_be_switched_off(person
     assert "[MyCareer] Your Operator training expires on" in mailoutbox[0].subject
 
 
+def test_a_reminder_to_someone_booked_on_a_refresher_says_so(persona, mailoutbox, cast):
+    """It asked them to book one, when they had."""
+    import datetime
+
+    from django.utils import timezone
+
+    from mycareer.accounts import services
+    from mycareer.accounts.models import TrainingCourse, TrainingRecord, TrainingSession
+    from mycareer.accounts.tasks import send_training_expiry_reminders
+
+    rachel = persona("expiring")
+    TrainingRecord.objects.filter(user=rachel).update(
+        expires_on=timezone.localdate() + datetime.timedelta(days=10), reminder_sent_at=None
+    )
+    course = TrainingCourse.objects.get(code=TrainingCourse.OPERATOR)
+    session = TrainingSession.objects.create(
+        course=course,
+        starts_at=timezone.now() + datetime.timedelta(days=5),
+        ends_at=timezone.now() + datetime.timedelta(days=5, hours=2),
+        capacity=10,
+    )
+    services.training_book(session=session, user=rachel, by=rachel, notify=False)
+    send_training_expiry_reminders.call()
+    body = mailoutbox[0].body
+    assert "You are booked on the one on" in body and "nothing more to do" in body
+    assert session.get_absolute_url() in body
+    assert "You can book one here" not in body
+
+
 # The home page, in one's own order ---------------------------------------------------
 
 
