@@ -71,6 +71,12 @@ def _page(request, *, title: str, intro: str, opportunities, scope: str, unit=No
     if kind in Kind.values:
         groups, page = _one_kind(request, opportunities, kind)
     else:
+        if kind:  # a link typed or cut short: said, not quietly taken for every kind
+            kinds = ", ".join(f"“{value}”" for value in Kind.values)
+            messages.error(
+                request,
+                f"“{kind}” is not a kind of opportunity ({kinds}): every kind is shown.",
+            )
         kind, groups, page = None, _grouped(opportunities), None
     return render(
         request,

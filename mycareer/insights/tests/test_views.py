@@ -106,11 +106,11 @@ def test_the_overview_shows_the_first_of_each_kind_and_see_all_pages_through_the
     assert first.index(f'id="opportunity-{shown_first[0]}"') < first.index(
         f'id="opportunity-{shown_first[-1]}"'
     )
-    # An unknown kind is the overview, not an error.
-    assert (
-        client.get(MINE, {"kind": "nonsense"}).content.decode().count('id="opportunity-')
-        == views.PREVIEW
-    )
+    # An unknown kind is the overview, and says so (a link cut short is not every kind).
+    unknown = client.get(MINE, {"kind": "nonsense"}).content.decode()
+    assert unknown.count('id="opportunity-') == views.PREVIEW
+    assert "“nonsense” is not a kind of opportunity" in unknown
+    assert "every kind is shown" in unknown
 
 
 def test_one_click_records_a_follow_up_and_the_item_leaves_the_list(client, persona, days_ago):
