@@ -3,6 +3,7 @@
 import datetime
 import functools
 import logging
+from collections.abc import Collection
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
@@ -222,9 +223,111 @@ class AttendanceRecorded(NamedTuple):
     changed: int
 
 
+def _names(people: list[User], *, most: int = 5) -> str:
+    """ "Sam Patel, Tom Bennett and Ravi Shah"; past `most`, the rest as a number."""
+    names = [str(person) for person in people[:most]]
+    rest = len(people) - len(names)
+    if rest:
+        names.append(ngettext("%(n)d other", "%(n)d others", rest) % {"n": rest})
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+# What each course's completion lets a person do, and the level granted that needs it.
+_ACCESS_FROM = {
+    TrainingCourse.OPERATOR: ("operator access", AccessLevel.OPERATOR),
+    TrainingCourse.BULK_EMAIL: ("bulk email access", AccessLevel.BULK_MAILER),
+}
+
+
+class CompletionsToTakeAway(ValidationError):
+    """The ticks would take a completion away from people who have it, and the person
+    recording did not confirm it for them: nothing was saved. `people` says who, and
+    `ids` is what to send back as the confirmation."""
+
+    def __init__(self, *, session: TrainingSession, people: list[User], losing_access: list[User]):
+        self.people = people
+        self.ids = sorted(person.pk for person in people)
+        count = len(people)
+        taken = ngettext(
+            "This takes the completion away from %(count)d person — %(names)s",
+            "This takes the completion away from %(count)d people — %(names)s",
+            count,
+        ) % {"count": count, "names": _names(people)}
+        access = _ACCESS_FROM.get(session.course.code, ("access", None))[0]
+        if len(losing_access) == count:
+            said = f"{taken} — and with it their {access}."
+        elif losing_access:
+            said = f"{taken} — and with it the {access} of {_names(losing_access)}."
+        else:
+            said = f"{taken}. Their {access} does not rest on this session."
+        super().__init__(said, code="completions_to_take_away")
+
+
+def _completions_taken_away(
+    *, session: TrainingSession, attended_ids: set[int], confirmed: Collection[int]
+) -> None:
+    """Refuse ticks that take a completion away from anyone not in `confirmed`."""
+    losing = list(
+        TrainingRecord.objects.select_for_update()
+        .filter(session=session, status=TrainingRecord.Status.COMPLETED)
+        .exclude(user_id__in=attended_ids)
+        .select_related("user")
+        .order_by("user__full_name")
+    )
+    if not losing or {record.user_id for record in losing} <= set(confirmed):
+        return
+    today = timezone.localdate()
+    # Access goes with the completion only for someone granted the level that needs it,
+    # while the completion is valid and no other one still is.
+    needs = _ACCESS_FROM.get(session.course.code, ("", None))[1]
+    granted = (
+        set(
+            AccessGrant.objects.filter(
+                user_id__in=[record.user_id for record in losing],
+                revoked_at__isnull=True,
+                level__gte=needs,
+            ).values_list("user_id", flat=True)
+        )
+        if needs is not None
+        else set()
+    )
+    still_valid = set(
+        TrainingRecord.objects.filter(
+            user_id__in=[record.user_id for record in losing],
+            course=session.course,
+            status=TrainingRecord.Status.COMPLETED,
+            expires_on__gte=today,
+        )
+        .exclude(session=session)
+        .values_list("user_id", flat=True)
+    )
+    losing_access = [
+        record.user
+        for record in losing
+        if record.user_id in granted
+        and record.expires_on is not None
+        and record.expires_on >= today
+        and record.user_id not in still_valid
+    ]
+    log_event(
+        logger,
+        "accounts.training.refused",
+        reason="completions_unconfirmed",
+        session=session.pk,
+        count=len(losing),
+    )
+    raise CompletionsToTakeAway(
+        session=session, people=[record.user for record in losing], losing_access=losing_access
+    )
+
+
 @transaction.atomic
 def training_attendance_record(
-    *, session: TrainingSession, attended: list[User], by: User | None
+    *,
+    session: TrainingSession,
+    attended: list[User],
+    by: User | None,
+    confirmed_removals: Collection[int] = (),
 ) -> AttendanceRecorded:
     """Record who attended a session: they complete the course; other bookings are absent.
 
@@ -234,6 +337,10 @@ def training_attendance_record(
 
     Refused before the session starts: a tick there made a person an operator for a
     course they had not yet taken, and marked the others absent from it.
+
+    Taking a completion away (and with it the access it gives) needs the person's id in
+    `confirmed_removals`: otherwise nothing is saved and `CompletionsToTakeAway` names
+    everyone it would take it from.
     """
     if session.starts_at > timezone.now():
         starts = timezone.localtime(session.starts_at)
@@ -244,6 +351,9 @@ def training_attendance_record(
     if any(user.kind != User.Kind.STAFF for user in attended):
         raise ValidationError("Training sessions are for university staff.")
     attended_ids = {u.pk for u in attended}
+    _completions_taken_away(
+        session=session, attended_ids=attended_ids, confirmed=confirmed_removals
+    )
     completed_on, expires_on = _completion_dates(
         session.course, timezone.localtime(session.starts_at).date()
     )

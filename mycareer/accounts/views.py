@@ -380,6 +380,7 @@ def training_session(request, pk: int):
                 )
             },
         )
+    asking = None
     if request.method == "POST":
         do = request.POST.get("do")
         try:
@@ -396,7 +397,11 @@ def training_session(request, pk: int):
                 return redirect(session)
             if do == "attendance" and form is not None and form.is_valid():
                 recorded = services.training_attendance_record(
-                    session=session, attended=form.attendees(), by=request.user
+                    session=session,
+                    attended=form.attendees(),
+                    by=request.user,
+                    # Sent back by the page that named them: whose completion may go.
+                    confirmed_removals=bounded_ids(request.POST.getlist("confirm_removal")),
                 )
                 done = sum(r.status == TrainingRecord.Status.COMPLETED for r in recorded.records)
                 saved(
@@ -407,6 +412,9 @@ def training_session(request, pk: int):
                 return redirect(session)
             if do == "attendance" and form is None:
                 raise Http404
+        except services.CompletionsToTakeAway as error:
+            # Nothing saved: the page again, every tick as sent, names who would lose it.
+            asking = error
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
     records = (
@@ -427,6 +435,7 @@ def training_session(request, pk: int):
             "full": booked >= session.capacity,
             "can_administer": can_administer,
             "upcoming": session.starts_at > timezone.now(),
+            "asking": asking,
         },
     )
 

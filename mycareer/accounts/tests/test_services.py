@@ -175,3 +175,68 @@ def test_one_place_on_a_course_at_a_time(persona):
     assert not TrainingRecord.objects.filter(session=second).exists()
     services.training_cancel(record=booked, by=untrained)
     services.training_book(session=second, user=untrained, by=untrained)
+
+
+def _completed_on_session(persona, cast, *names):
+    """A session that started an hour ago, where each named persona completed the course."""
+    from mycareer.accounts.tests.factories import TrainingSessionFactory
+
+    session = TrainingSessionFactory(starts_at=timezone.now() - datetime.timedelta(hours=1))
+    people = [persona(name) for name in names]
+    services.training_attendance_record(session=session, attended=people, by=cast["admin"])
+    return session, people
+
+
+@pytest.mark.django_db
+def test_taking_a_completion_away_is_refused_until_confirmed_and_names_who(persona, cast):
+    """Unticking everyone made two trained people absent, and viewers again, unasked."""
+    session, (sam, viewer) = _completed_on_session(persona, cast, "untrained", "viewer")
+    assert compute_access(sam).can(Action.EDIT)
+    with pytest.raises(services.CompletionsToTakeAway) as refused:
+        services.training_attendance_record(session=session, attended=[], by=cast["admin"])
+    said = refused.value.messages[0]
+    assert said.startswith("This takes the completion away from 2 people — ")
+    assert str(sam) in said and str(viewer) in said
+    # Daniel, granted viewing only, keeps what he has; Sam goes back to viewing.
+    assert said.endswith(f"and with it the operator access of {sam}.")
+    assert set(refused.value.ids) == {sam.pk, viewer.pk}
+    statuses = set(TrainingRecord.objects.filter(session=session).values_list("status", flat=True))
+    assert statuses == {TrainingRecord.Status.COMPLETED}
+    assert compute_access(sam).can(Action.EDIT)
+    # Confirmed for one of them only: still refused, and still nothing saved.
+    with pytest.raises(services.CompletionsToTakeAway):
+        services.training_attendance_record(
+            session=session, attended=[], by=cast["admin"], confirmed_removals=[sam.pk]
+        )
+    assert TrainingRecord.objects.get(session=session, user=sam).status == "completed"
+    recorded = services.training_attendance_record(
+        session=session, attended=[], by=cast["admin"], confirmed_removals=[sam.pk, viewer.pk]
+    )
+    assert recorded.changed == 2
+    assert TrainingRecord.objects.get(session=session, user=sam).status == "absent"
+    assert not compute_access(sam).can(Action.EDIT)
+
+
+@pytest.mark.django_db
+def test_ticks_that_take_no_completion_away_need_no_confirmation(persona, cast):
+    session, (sam, viewer) = _completed_on_session(persona, cast, "untrained", "viewer")
+    # One more person, who came without booking: a completion gained, none taken away.
+    operator = persona("operator")
+    services.training_attendance_record(
+        session=session, attended=[sam, viewer, operator], by=cast["admin"]
+    )
+    assert TrainingRecord.objects.get(session=session, user=operator).status == "completed"
+
+
+@pytest.mark.django_db
+def test_the_refusal_says_whose_access_does_not_rest_on_the_session(persona, cast):
+    from mycareer.accounts.tests.factories import completed
+
+    session, (sam,) = _completed_on_session(persona, cast, "untrained")
+    completed(sam, "operator", days_ago=10)
+    with pytest.raises(services.CompletionsToTakeAway) as refused:
+        services.training_attendance_record(session=session, attended=[], by=cast["admin"])
+    assert refused.value.messages == [
+        f"This takes the completion away from 1 person — {sam}. "
+        "Their operator access does not rest on this session."
+    ]

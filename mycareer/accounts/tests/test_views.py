@@ -454,3 +454,38 @@ def test_who_is_expiring_does_not_promise_a_reminder_for_training_already_expire
     row = body[body.index(str(sam)) :].split("</tr>")[0]
     assert f"Expired {expired:%-d %B %Y}" in row
     assert "Not yet" not in row
+
+
+@pytest.mark.django_db
+def test_unticking_people_who_completed_asks_first_naming_them_and_keeps_the_ticks(
+    client, persona, cast
+):
+    sam, viewer = persona("untrained"), persona("viewer")
+    session = TrainingSessionFactory(starts_at=timezone.now() - datetime.timedelta(hours=1))
+    services.training_attendance_record(session=session, attended=[sam, viewer], by=cast["admin"])
+    client.force_login(persona("admin"))
+    response = client.post(
+        session.get_absolute_url(), {"do": "attendance", "attended": [viewer.pk]}
+    )
+    assert response.status_code == 200
+    body = html.unescape(response.text)
+    assert (
+        f"This takes the completion away from 1 person — {sam} — and with it their "
+        "operator access." in body
+    )
+    assert "Attendance recorded" not in body
+    # The ticks as sent: the viewer still ticked, Sam not.
+    assert f'name="attended" value="{viewer.pk}" id="id_attended_0" checked>' in body
+    assert f'name="attended" value="{sam.pk}" id="id_attended_1">' in body
+    assert f'<input type="hidden" name="confirm_removal" value="{sam.pk}">' in body
+    assert "Take the completion away from 1 person and record attendance" in body
+    assert TrainingRecord.objects.get(session=session, user=sam).status == "completed"
+    assert compute_access(sam).can(Action.EDIT)
+    response = client.post(
+        session.get_absolute_url(),
+        {"do": "attendance", "attended": [viewer.pk], "confirm_removal": [sam.pk]},
+        follow=True,
+    )
+    assert "Attendance recorded: 1 completed the course." in response.text
+    assert TrainingRecord.objects.get(session=session, user=sam).status == "absent"
+    assert not compute_access(sam).can(Action.EDIT)
