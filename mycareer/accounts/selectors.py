@@ -44,6 +44,11 @@ def training_sessions_bookable() -> QuerySet[TrainingSession]:
     return training_sessions_upcoming().filter(starts_at__gt=timezone.now())
 
 
+def training_sessions_under_way() -> QuerySet[TrainingSession]:
+    """Sessions started and not yet ended: no longer coming up, not yet past."""
+    return training_sessions_upcoming().filter(starts_at__lte=timezone.now())
+
+
 def _sessions() -> QuerySet[TrainingSession]:
     return TrainingSession.objects.select_related("course", "trainer").annotate(
         booked=Count("records")

@@ -334,7 +334,8 @@ def training_sessions(request):
         request,
         "accounts/training_sessions.html",
         {
-            "upcoming": selectors.training_sessions_upcoming(),
+            "upcoming": selectors.training_sessions_bookable(),
+            "under_way": selectors.training_sessions_under_way(),
             "past": selectors.training_sessions_past()[:20],
             "can_administer": request.user.has_perm("mycareer.administer"),
             "my_sessions": set(

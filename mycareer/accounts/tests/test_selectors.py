@@ -83,6 +83,7 @@ def test_a_session_under_way_is_upcoming_but_no_longer_offered_to_book(client, p
     later = TrainingSessionFactory(starts_at=now + datetime.timedelta(days=2), place="Room later")
     assert under_way in selectors.training_sessions_upcoming()
     assert list(selectors.training_sessions_bookable()) == [later]
+    assert list(selectors.training_sessions_under_way()) == [under_way]
     client.force_login(persona("untrained"))
     body = client.get(reverse("accounts:my_access")).content.decode()
     assert "Room later" in body

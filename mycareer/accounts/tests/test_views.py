@@ -489,3 +489,30 @@ def test_unticking_people_who_completed_asks_first_naming_them_and_keeps_the_tic
     assert "Attendance recorded: 1 completed the course." in response.text
     assert TrainingRecord.objects.get(session=session, user=sam).status == "absent"
     assert not compute_access(sam).can(Action.EDIT)
+
+
+@pytest.mark.django_db
+def test_walk_ins_beyond_the_places_are_not_more_places_taken_than_there_are(client, persona, cast):
+    session = TrainingSessionFactory(
+        capacity=2, starts_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    people = [persona("untrained"), persona("viewer"), persona("operator")]
+    services.training_attendance_record(session=session, attended=people, by=cast["admin"])
+    client.force_login(persona("admin"))
+    for url in (session.get_absolute_url(), reverse("accounts:training_sessions")):
+        body = client.get(url).text
+        assert "3 of 2 taken" not in body
+        assert "3 people for 2 places" in body
+
+
+@pytest.mark.django_db
+def test_a_session_under_way_is_listed_as_under_way_not_coming_up(client, persona):
+    under_way = TrainingSessionFactory(
+        place="Room Under Way", starts_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    TrainingSessionFactory(place="Room To Come")
+    client.force_login(persona("viewer"))
+    body = client.get(reverse("accounts:training_sessions")).text
+    assert body.index("Under way") < body.index("Room Under Way") < body.index("Coming up")
+    assert body.index("Coming up") < body.index("Room To Come")
+    assert under_way.get_absolute_url() in body
