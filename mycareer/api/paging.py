@@ -27,16 +27,24 @@ def _encode(values: list) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _value(value: Any, kind: type) -> Any:
+    if kind is not datetime.datetime:
+        return kind(value)
+    moment = datetime.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError  # Every cursor MyCareer gives has the offset.
+    # As the database filter will, here where an error is the cursor's: a time near
+    # year 1 or 9999 with an offset has no UTC equivalent (OverflowError).
+    return moment.astimezone(datetime.UTC)
+
+
 def _decode(cursor: str, kinds: Sequence[type]) -> list:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != len(kinds):
             raise ValueError
-        return [
-            datetime.datetime.fromisoformat(v) if kind is datetime.datetime else kind(v)
-            for v, kind in zip(values, kinds, strict=True)
-        ]
+        return [_value(v, kind) for v, kind in zip(values, kinds, strict=True)]
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
         raise ApiError(
             400,

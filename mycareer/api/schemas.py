@@ -10,13 +10,23 @@ from pydantic import AfterValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from mycareer.core.forms import DESCRIPTION_MAX_LENGTH
+from mycareer.events.models import SENSIBLE_YEARS
 
 Id = int
 
 
 def _in_site_time_zone(value: datetime.datetime) -> datetime.datetime:
     """A time sent without an offset, read as the pages read one: in the site's time zone
-    (TIME_ZONE). One that zone skips or repeats at a clock change is refused."""
+    (TIME_ZONE). One that zone skips or repeats at a clock change is refused, and so is
+    one in a year events cannot have."""
+    # Checked before anything reads it: a time near year 1 or 9999 with an offset cannot
+    # be converted to UTC, and the database filters it reached answered a 500.
+    if value.year not in SENSIBLE_YEARS:
+        raise PydanticCustomError(
+            "year",
+            f"Check the year: MyCareer takes times from {SENSIBLE_YEARS[0]} to "
+            f"{SENSIBLE_YEARS[-1]}.",
+        )
     try:
         return from_current_timezone(value)
     except ValidationError as error:
@@ -30,7 +40,7 @@ LocalDateTime = Annotated[
     AfterValidator(_in_site_time_zone),
     Field(
         description="ISO 8601. Without an offset, the time is read in MyCareer's time zone, "
-        "as the pages read it."
+        f"as the pages read it. Years {SENSIBLE_YEARS[0]} to {SENSIBLE_YEARS[-1]}."
     ),
 ]
 # Database ids: anything larger is no record, and is refused as invalid input.

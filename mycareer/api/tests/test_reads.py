@@ -1,5 +1,7 @@
 """Reads through the pages' selectors and rules: what each person sees, paging, ETags."""
 
+import base64
+
 import pytest
 
 from mycareer.events.tests.factories import at, far_monday, make_event, unit
@@ -135,6 +137,24 @@ def test_a_cursor_it_did_not_give_is_refused(call, token_for):
     response = call(token_for("viewer"), "get", "/organisations?cursor=not-a-cursor")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # Well formed, but with no UTC equivalent: it reached the filter and answered 500.
+        '["0001-01-01T00:00:00+05:00", 1]',
+        '["9999-12-31T23:00:00-05:00", 1]',
+        # MyCareer's cursors always carry the offset.
+        '["2030-01-01T10:00:00", 1]',
+    ],
+)
+def test_a_cursor_with_a_time_it_could_not_have_given_is_refused(call, token_for, values):
+    cursor = base64.urlsafe_b64encode(values.encode()).decode().rstrip("=")
+    response = call(token_for("student"), "get", f"/events?cursor={cursor}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_cursor"
+    assert list(response.json()["fields"]) == ["cursor"]
 
 
 def test_etag_and_if_none_match_answer_304(call, token_for, northbridge):

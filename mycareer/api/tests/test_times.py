@@ -109,3 +109,23 @@ def test_the_calendars_time_filters_read_a_time_without_an_offset_the_same_way(
     refused = call(secret, "get", "/events?starts_after=2030-03-31T01:30")
     assert refused.status_code == 400
     assert list(refused.json()["fields"]) == ["starts_after"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # With an offset, neither has a UTC equivalent: the filter answered a 500.
+        ("starts_after", "0001-01-01T00:00+05:00"),
+        ("starts_before", "9999-12-31T23:00-05:00"),
+        ("starts_after", "1899-12-31T23:00"),
+    ],
+)
+def test_a_time_filter_in_a_year_events_cannot_have_is_refused_naming_it(
+    call, token_for, name, value
+):
+    answer = call(token_for("student"), "get", f"/events?{urlencode({name: value})}")
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalid"
+    assert answer.json()["fields"] == {
+        name: ["Check the year: MyCareer takes times from 1900 to 2999."]
+    }
