@@ -146,7 +146,9 @@ class EventOut(Schema):
     starts_at: datetime.datetime
     ends_at: datetime.datetime
     venue: str
-    online_url: str
+    online_url: str = Field(
+        description="Blank once the event is cancelled, but to those who may change it."
+    )
     description: str
     organisations: list[Named]
     audience: AudienceOut

@@ -199,6 +199,32 @@ def test_events_follow_the_calendar_and_its_filters(call, token_for, persona):
     assert call(token_for("student"), "get", f"/events/{talk.pk}").status_code == 200
 
 
+def test_a_cancelled_events_online_link_is_given_only_to_those_who_may_change_it(
+    call, token_for, persona
+):
+    from mycareer.bookings import services as bookings
+    from mycareer.events import services as events
+
+    tom, aisha = persona("operator"), persona("student")
+    link = "https://meet.example.ac.uk/rail-careers"
+    event = make_event(by=tom, starts_at=at(far_monday(), 10), online_url=link, publish=True)
+    bookings.booking_create(event=event, student=aisha, by=aisha)
+    assert call(token_for("student"), "get", f"/events/{event.pk}").json()["online_url"] == link
+    events.event_cancel(event=event, by=tom, reason="The speaker is ill.")
+    # Aisha's page, emails and calendar no longer offer the link: nor does the API.
+    seen = call(token_for("student"), "get", f"/events/{event.pk}").json()
+    assert (seen["status"], seen["online_url"]) == ("cancelled", "")
+    listed = call(token_for("student"), "get", "/events").json()["items"]
+    assert all(item["online_url"] == "" for item in listed)
+    other_staff = call(token_for("viewer"), "get", f"/events/{event.pk}").json()
+    assert other_staff["online_url"] == ""
+    # Its organiser keeps it, as the event's page keeps it for their edits.
+    kept = call(token_for("operator"), "get", f"/events/{event.pk}").json()
+    assert kept["online_url"] == link
+    listed = call(token_for("operator"), "get", "/events").json()["items"]
+    assert [item["online_url"] for item in listed] == [link]
+
+
 def test_bookings_of_an_event_are_for_its_organisers(call, token_for, persona):
     from mycareer.bookings import services as bookings
 
