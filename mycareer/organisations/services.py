@@ -528,6 +528,8 @@ def _check_note_contacts(
 # Earlier than this, a note's date is a slip of the keyboard (1900, 0024), not a
 # conversation anyone recorded here.
 NOTE_EARLIEST = datetime.date(2000, 1, 1)
+# Further ahead than this, a follow-up's date is a slip too (9999, 2207).
+FOLLOW_UP_YEARS = 5
 
 
 def _check_note_dates(note: Note, changed: Iterable[str] | None = None) -> None:
@@ -558,8 +560,22 @@ def _check_note_dates(note: Note, changed: Iterable[str] | None = None) -> None:
             f"The follow-up cannot come before the note's date ({_day(note.date)}): "
             "choose that day or a later one, or leave it empty."
         )
+    latest = _years_after(today, FOLLOW_UP_YEARS)
+    if "follow_up_on" in changed and note.follow_up_on and note.follow_up_on > latest:
+        errors.setdefault(
+            "follow_up_on",
+            f"A follow-up can be set up to {FOLLOW_UP_YEARS} years ahead, to "
+            f"{_day(latest)}: check the year ({_day(note.follow_up_on)} was typed).",
+        )
     if errors:
         raise ValidationError(errors)
+
+
+def _years_after(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def _day(day: datetime.date) -> str:

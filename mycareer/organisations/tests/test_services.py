@@ -433,6 +433,30 @@ def test_a_follow_up_is_not_due_before_the_note_it_follows(operator):
 
 
 @pytest.mark.django_db
+def test_a_follow_up_years_ahead_is_taken_for_a_slip_of_the_year(operator):
+    """9999-12-31 was taken, and waited in nobody's follow-ups for ever."""
+    org = make("Org A", operator)
+    today = timezone.localdate()
+    with pytest.raises(ValidationError) as refused:
+        services.note_create(
+            organisation=org,
+            by=operator,
+            text="Met",
+            date=today,
+            follow_up_on=datetime.date(9999, 12, 31),
+        )
+    [message] = refused.value.message_dict["follow_up_on"]
+    assert message.startswith("A follow-up can be set up to 5 years ahead")
+    assert "(31 December 9999 was typed)" in message
+    assert not Note.objects.exists()
+    ahead = services._years_after(today, 5)
+    note = services.note_create(
+        organisation=org, by=operator, text="Met", date=today, follow_up_on=ahead
+    )
+    assert note.follow_up_on == ahead
+
+
+@pytest.mark.django_db
 def test_a_note_stored_before_the_date_rules_keeps_its_dates_when_its_text_is_corrected(
     operator,
 ):
