@@ -13,6 +13,8 @@ from mycareer.organisations.tests.factories import ContactFactory, key_account_w
 
 pytestmark = pytest.mark.django_db
 MINE = reverse("insights:mine")
+# A follow-up date to come (no more than five years ahead: further is a slip of the year).
+SOON = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
 
 
 def quiet_accounts(persona, days_ago, count: int) -> list[KeyAccount]:
@@ -147,11 +149,14 @@ def test_a_follow_up_for_a_colleague_and_bad_input(client, persona, days_ago):
     bad = client.post(url, {"due_on": "not a date", "assignee": persona("operator").pk})
     assert bad.status_code == 400
     assert "Enter a valid date" in bad.content.decode()
-    stranger = client.post(url, {"due_on": "2099-01-01", "assignee": persona("admin").pk})
+    stranger = client.post(url, {"due_on": SOON, "assignee": persona("admin").pk})
     assert stranger.status_code == 400  # Priya is not in Helen's units
     assert Note.objects.filter(follow_up_on__isnull=False).count() == 0
 
-    ok = client.post(url, {"due_on": "2099-01-01", "assignee": persona("operator").pk})
+    slip = client.post(url, {"due_on": "2099-01-01", "assignee": persona("operator").pk})
+    assert slip.status_code == 400
+    assert "A follow-up can be set up to 5 years ahead" in slip.content.decode()
+    ok = client.post(url, {"due_on": SOON, "assignee": persona("operator").pk})
     assert ok.status_code == 302
     assert Note.objects.get(follow_up_on__isnull=False).author == persona("operator")
 
@@ -174,7 +179,7 @@ def test_dismissing_needs_a_reason_and_hides_it(client, persona, days_ago):
 
 @pytest.mark.parametrize(
     ("action", "data"),
-    [("follow_up", {"due_on": "2099-01-01"}), ("dismiss", {"reason": "Retiring the account."})],
+    [("follow_up", {"due_on": SOON}), ("dismiss", {"reason": "Retiring the account."})],
 )
 def test_a_second_press_records_nothing_more_and_says_what_was_done(
     client, persona, days_ago, action, data
