@@ -144,15 +144,6 @@ def campaign_query(campaign) -> OrganisationQuery | None:
     return OrganisationQuery.from_filters(campaign.recipient_filters, viewer=campaign.sender)
 
 
-def selects_every_organisation(query: OrganisationQuery) -> bool:
-    """Whether the search leaves out no active organisation: its filters (archived ones
-    included, a "none of" tag nobody has, a score everyone has) narrow nothing, and its
-    contacts are every employer contact."""
-    chosen = search_organisations(query).values("pk")
-    active = Organisation.objects.filter(status=Organisation.Status.ACTIVE)
-    return active.exists() and not active.exclude(pk__in=chosen).exists()
-
-
 def campaign_contacts(campaign) -> QuerySet[Contact]:
     """The contacts a campaign's recipients choice selects, before eligibility."""
     if campaign.recipients_everyone:

@@ -33,7 +33,6 @@ from mycareer.mailing.recipients import (
     campaign_contacts,
     campaign_query,
     recipient_list,
-    selects_every_organisation,
 )
 from mycareer.mailing.tasks import start_sending
 from mycareer.mailing.unsubscribe import unsubscribe_url
@@ -46,6 +45,7 @@ from mycareer.organisations.search import (
     OrganisationQuery,
     OrganisationSearchForm,
     describe_query,
+    selects_every_organisation,
 )
 
 logger = logging.getLogger(__name__)

@@ -125,6 +125,15 @@ add_rule("organisations.delete_organisation", can_delete_records, needs=D)
 add_rule("organisations.merge_organisation", can_edit_records, needs=E)
 add_rule("organisations.import_organisations", can_edit_records, needs=E)
 add_rule("organisations.export_organisations", can_view_staff_pages, needs=V)
+# Every organisation at once is an explicit choice that only administrators make, as for
+# bulk email: the file names every key contact, and administrators already answer for
+# exports of personal data (subject access requests).
+add_rule(
+    "organisations.export_every_organisation",
+    can_administer,
+    otherwise="Only administrators may export every organisation: the file names every "
+    "key contact.",
+)
 add_rule("organisations.save_search", can_view_staff_pages, needs=V)
 add_rule("organisations.add_note", can_edit_records, needs=E)
 # A note is changed or deleted by its author, or by anyone who may delete records.

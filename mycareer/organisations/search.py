@@ -937,6 +937,14 @@ def search_organisations(
     return _shown(qs, query.sort) if lists else _in_order(qs, query.sort)
 
 
+def selects_every_organisation(query: OrganisationQuery) -> bool:
+    """Whether the search leaves out no active organisation: its filters (archived ones
+    included, a "none of" tag nobody has, a score everyone has) narrow nothing."""
+    chosen = search_organisations(query).values("pk")
+    active = Organisation.objects.filter(status=Organisation.Status.ACTIVE)
+    return active.exists() and not active.exclude(pk__in=chosen).exists()
+
+
 @dataclass(frozen=True, slots=True)
 class OrganisationRow:
     """One organisation as a list page shows it: what its row reads, and no more."""

@@ -12,6 +12,7 @@ from taggit.models import Tag
 
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
+from mycareer.accounts.permissions import check_perm
 from mycareer.core.logs import log_event
 from mycareer.core.text import counted, joined
 from mycareer.organisations import keyaccounts, merging, optouts
@@ -40,7 +41,12 @@ from mycareer.organisations.models import (
     SavedSearch,
     search_document_of,
 )
-from mycareer.organisations.search import OrganisationQuery, export_rows, search_organisations
+from mycareer.organisations.search import (
+    OrganisationQuery,
+    export_rows,
+    search_organisations,
+    selects_every_organisation,
+)
 from mycareer.organisations.selectors import administrators_of
 
 logger = logging.getLogger(__name__)
@@ -1020,16 +1026,48 @@ def organisation_merge(
 
 
 @transaction.atomic
-def organisations_export(*, query: OrganisationQuery, by: User) -> Iterator[list[str]]:
-    """Record one export of the organisations matching `query`; returns the rows to send."""
+def organisations_export(
+    *, query: OrganisationQuery, by: User, every: bool = False
+) -> Iterator[list[str]]:
+    """Record one export of the organisations matching `query`; returns the rows to send.
+
+    Empty filters never mean "every organisation": that is an explicit choice (`every`),
+    which only administrators may make, as for bulk email to every employer contact.
+    """
+    try:
+        _check_export_choice(query=query, by=by, every=every)
+    except (ValidationError, PermissionDenied) as refusal:
+        reason = getattr(refusal, "code", None) or "not_allowed"
+        log_event(logger, "organisations.export.refused", reason=reason, by=by.pk)
+        raise
     rows = search_organisations(query).count()
-    audit.log(
-        None,
-        "organisations.organisation.exported",
-        by=by,
-        data={"query": query.to_querystring(), "rows": rows},
-    )
+    data: dict = {"query": query.to_querystring(), "rows": rows}
+    if every:
+        data["every"] = True
+    audit.log(None, "organisations.organisation.exported", by=by, data=data)
     return export_rows(query)
+
+
+def _check_export_choice(*, query: OrganisationQuery, by: User, every: bool) -> None:
+    if every:
+        if query.is_filtered:
+            raise ValidationError(
+                "Choose either every organisation or a search, not both.", code="both"
+            )
+        check_perm(by, "organisations.export_every_organisation")
+    elif not query.is_filtered:
+        raise ValidationError(
+            "Choose at least one filter before exporting: an empty search does not mean "
+            "every organisation.",
+            code="no_filter",
+        )
+    elif selects_every_organisation(query):
+        raise ValidationError(
+            "This search selects every active organisation, so it would export all of them. "
+            "Add a filter that narrows it; only an administrator may export every "
+            "organisation, by choosing that on its own.",
+            code="every_organisation",
+        )
 
 
 # Saved searches --------------------------------------------------------------------

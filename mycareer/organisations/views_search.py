@@ -28,12 +28,19 @@ from mycareer.organisations.search import (
 PER_PAGE = 25
 
 
-def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearchForm | None = None):
+def _render_search(
+    request,
+    form: OrganisationSearchForm,
+    save_form: SavedSearchForm | None = None,
+    *,
+    status: int = 200,
+):
     context = {
         "form": form,
         "saved_searches": selectors.saved_searches_for(request.user),
         "save_form": save_form,
         "can_add": request.user.has_perm("organisations.add_organisation"),
+        "can_export_every": request.user.has_perm("organisations.export_every_organisation"),
     }
     if form.is_valid():
         query = form.to_query(viewer=request.user)
@@ -55,7 +62,7 @@ def _render_search(request, form: OrganisationSearchForm, save_form: SavedSearch
             save_form=save_form
             or (SavedSearchForm(initial={"query": querystring}) if querystring else None),
         )
-    return render(request, "organisations/search.html", context)
+    return render(request, "organisations/search.html", context, status=status)
 
 
 @require_safe
@@ -68,12 +75,25 @@ def search(request):
 @require_safe
 @require("organisations.export_organisations")
 def export(request):
-    """Every organisation matching the filters as CSV; the export is audited."""
-    form = OrganisationSearchForm(request.GET, strict=True)
+    """Every organisation matching the filters as CSV; the export is audited.
+
+    Empty filters are refused, not read as "everything": `every=1`, on its own, is the
+    explicit choice of every organisation that the list page offers administrators.
+    """
+    params = request.GET.copy()
+    every = params.pop("every", [""])[-1] == "1"
+    form = OrganisationSearchForm(params, strict=True)
     if not form.is_valid():
         messages.error(request, "Correct the filters before exporting.")
-        return redirect(f"{reverse('organisations:search')}?{request.GET.urlencode()}")
-    rows = services.organisations_export(query=form.to_query(viewer=request.user), by=request.user)
+        return redirect(f"{reverse('organisations:search')}?{params.urlencode()}")
+    try:
+        rows = services.organisations_export(
+            query=form.to_query(viewer=request.user), by=request.user, every=every
+        )
+    except ValidationError as error:
+        # The search page itself, with the message, the filters as given and the choice.
+        messages.error(request, " ".join(error.messages))
+        return _render_search(request, form, status=400)
     filename = f"organisations-{timezone.localdate():%Y-%m-%d}.csv"
     return csv_download(rows, filename=filename, stream=True)
 

@@ -152,6 +152,7 @@ def test_the_organisation_export_has_the_score_and_when_it_was_computed(
     notes(scored, tom, [days_ago(10)], unit_code="mech")
     scores_refresh(today=today)
     organisation("Exported Unscored Ltd")  # made after the night's scores
+    organisation("Elsewhere Ltd")  # an export leaves some organisation out
     computed = EngagementScore.objects.get(organisation=scored).computed_at
     client.force_login(tom)
     response = client.get(reverse("organisations:export"), {"text": "Exported"})

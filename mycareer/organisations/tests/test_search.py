@@ -535,7 +535,7 @@ def test_the_page_shows_exactly_what_the_combined_filters_match(client, spread, 
     assert 'class="responsive"' in page
     assert 'data-label="Last engagement"' in page
     assert 'role="search"' in page
-    assert "Export CSV" in page
+    assert "Export 2 organisations (CSV)" in page
 
 
 def test_a_search_that_finds_nothing_says_so_and_does_not_blame_the_filters(
@@ -546,7 +546,7 @@ def test_a_search_that_finds_nothing_says_so_and_does_not_blame_the_filters(
     assert "<strong>0</strong> organisations found" in page
     assert "No organisation matches these filters." in page
     assert "Correct the filters" not in page
-    assert "Export CSV" not in page
+    assert "(CSV)" not in page
 
 
 @pytest.mark.django_db
@@ -697,6 +697,72 @@ def test_only_staff_may_export(client, persona, spread):
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
     assert not AuditEntry.objects.filter(action="organisations.organisation.exported").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("params", [{}, {"tags_any": ""}, {"text": " "}, {"sort": "name"}], ids=str)
+def test_an_export_with_no_filter_is_refused_not_every_organisation(
+    client, spread, operator, params
+):
+    """`/organisations/export.csv` with nothing in its filters exported every organisation,
+    key contacts' names and all, behind a button that said only "Export CSV"."""
+    client.force_login(operator)
+    response = client.get(EXPORT, params)
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "Choose at least one filter before exporting" in text
+    assert not AuditEntry.objects.filter(action="organisations.organisation.exported").exists()
+
+
+@pytest.mark.django_db
+def test_export_refuses_empty_filters_and_every_organisation_is_for_administrators(
+    spread, operator, persona
+):
+    with pytest.raises(ValidationError) as refused:
+        services.organisations_export(query=OrganisationQuery(), by=operator)
+    assert refused.value.code == "no_filter"
+    # Filters that narrow nothing are no filter at all.
+    with pytest.raises(ValidationError) as refused:
+        services.organisations_export(query=OrganisationQuery(include_archived=True), by=operator)
+    assert refused.value.code == "every_organisation"
+    with pytest.raises(PermissionDenied, match="Only administrators may export every"):
+        services.organisations_export(query=OrganisationQuery(), by=operator, every=True)
+    admin = persona("admin")
+    with pytest.raises(ValidationError) as refused:
+        services.organisations_export(
+            query=OrganisationQuery(tags_all=("Qx Robotics",)), by=admin, every=True
+        )
+    assert refused.value.code == "both"
+    assert not AuditEntry.objects.filter(action="organisations.organisation.exported").exists()
+
+    rows = list(services.organisations_export(query=OrganisationQuery(), by=admin, every=True))
+    live = Organisation.objects.filter(status=Organisation.Status.ACTIVE).count()
+    assert len(rows) == 1 + live
+    entry = AuditEntry.objects.get(action="organisations.organisation.exported")
+    assert entry.actor == admin
+    assert entry.data == {"query": "", "rows": live, "every": True}
+
+
+@pytest.mark.django_db
+def test_the_export_button_says_how_many_and_every_organisation_is_a_choice(
+    client, spread, operator, persona
+):
+    client.force_login(operator)
+    text = client.get(SEARCH, {"tags_all": "Qx Robotics"}).content.decode()
+    assert "Export 2 organisations (CSV)</a>" in text
+    # No filter: an operator is told to choose one, and offered no export.
+    text = client.get(SEARCH).content.decode()
+    assert EXPORT not in text
+    assert "To export, choose at least one filter" in text
+    client.force_login(persona("admin"))
+    text = client.get(SEARCH).content.decode()
+    live = Organisation.objects.filter(status=Organisation.Status.ACTIVE).count()
+    assert f'href="{EXPORT}?every=1">Export every organisation: {live} (CSV)</a>' in text
+    response = client.get(EXPORT, {"every": "1"})
+    assert response.status_code == 200
+    assert len(read_csv(response)) == 1 + live
+    entry = AuditEntry.objects.get(action="organisations.organisation.exported")
+    assert entry.data["every"] is True
 
 
 # Property: the tag filters are set logic ---------------------------------------------
