@@ -90,7 +90,12 @@ def _faculty_of() -> dict[int, Unit]:
 
 
 def lapsed(today: datetime.date) -> list[Found]:
-    """Engaged at least N times in the 12 months before the last 6, and not since."""
+    """Engaged at least N times in the 12 months before the last 6, and no note since.
+
+    Only notes count as engagement here (docs/decisions.md); an event since, or one to
+    come, does not take the organisation off the list, but the reason names it, so it
+    never says "not since" of an organisation that was at an event last week.
+    """
     limits = thresholds()
     quiet_from = months_before(today, limits["LAPSED_QUIET_MONTHS"])
     window_from = months_before(quiet_from, limits["LAPSED_BEFORE_MONTHS"])
@@ -116,11 +121,28 @@ def lapsed(today: datetime.date) -> list[Found]:
         .order_by("organisation_id", "-date", "-created_at")
     ):
         last_notes.setdefault(note.organisation_id, note)
+    events_since, events_next = _events_around(counted_by_org, since=quiet_from, today=today)
     found = []
     for org_id, n in counted_by_org.items():
         note = last_notes[org_id]
         who = note.author.full_name if note.author else "someone no longer here"
         where = f" ({note.unit})" if note.unit else ""
+        figures = {
+            "engagements": n,
+            "last_on": note.date.isoformat(),
+            "last_by": who,
+            "last_kind": note.get_kind_display(),
+        }
+        though = []
+        if org_id in events_since:
+            title, day = events_since[org_id]
+            though.append(f"was at “{title}” on {_day(day)}")
+            figures["event_since_on"] = day.isoformat()
+        if org_id in events_next:
+            title, day = events_next[org_id]
+            though.append(f"has “{title}” on {_day(day)}")
+            figures["event_next_on"] = day.isoformat()
+        events = f", though it {' and '.join(though)}" if though else ""
         found.append(
             Found(
                 kind=Kind.LAPSED,
@@ -128,20 +150,38 @@ def lapsed(today: datetime.date) -> list[Found]:
                 organisation_id=org_id,
                 reason=(
                     f"{note.organisation} was engaged {counted(n, 'time', 'times')} between "
-                    f"{_day(window_from)} and {_day(quiet_from)}, and not since. Last: "
-                    f"{note.get_kind_display().lower()} by {who}{where} on {_day(note.date)}."
+                    f"{_day(window_from)} and {_day(quiet_from)}, with no note of an "
+                    f"engagement since{events}. Last note: {note.get_kind_display().lower()} "
+                    f"by {who}{where} on {_day(note.date)}."
                 ),
-                figures={
-                    "engagements": n,
-                    "last_on": note.date.isoformat(),
-                    "last_by": who,
-                    "last_kind": note.get_kind_display(),
-                },
+                figures=figures,
                 people={note.author_id} if note.author_id else set(),
                 units={note.unit_id} if note.unit_id else set(),
             )
         )
     return found
+
+
+def _events_around(
+    organisations, *, since: datetime.date, today: datetime.date
+) -> tuple[dict[int, tuple[str, datetime.date]], dict[int, tuple[str, datetime.date]]]:
+    """Each organisation's latest event from `since` to before `today`, and its next one
+    from `today` on (cancelled ones left out), as (title, day)."""
+    latest: dict[int, tuple[str, datetime.date]] = {}
+    following: dict[int, tuple[str, datetime.date]] = {}
+    rows = (
+        Event.objects.exclude(status=Event.Status.CANCELLED)
+        .filter(organisations__in=organisations, starts_at__date__gte=since)
+        .order_by("starts_at", "pk")
+        .values_list("organisations", "title", "starts_at")
+    )
+    for org_id, title, starts_at in rows:
+        day = timezone.localdate(starts_at)
+        if day < today:
+            latest[org_id] = (title, day)  # in order: the last one stays
+        else:
+            following.setdefault(org_id, (title, day))
+    return latest, following
 
 
 # One faculty only ----------------------------------------------------------------------

@@ -49,10 +49,42 @@ class TestLapsed:
         [item] = found
         assert item.figures["engagements"] == 3
         assert item.figures["last_by"] == "Tom Bennett"
-        assert "engaged 3 times" in item.reason and "and not since" in item.reason
+        assert "engaged 3 times" in item.reason
+        assert "with no note of an engagement since." in item.reason
+        assert "though" not in item.reason  # no event since, none to come
         assert "meeting by Tom Bennett (School of Mechanical Engineering)" in item.reason
         assert item.people == {tom.pk}
         assert item.units == {unit("mech").pk}
+
+    def test_an_event_since_or_to_come_is_named_not_denied(self, persona, today, days_ago):
+        """Northbridge, with no note since, was "engaged … and not since", though it gave
+        a talk last week and is at the careers fair next week. Only notes count (the
+        decision), so it stays listed, and the reason says what it counts and names them."""
+        tom = persona("operator")
+        quiet_from = finders.months_before(today, 6)
+        org = organisation("Northbridge Engineering Ltd")
+        notes(org, tom, [quiet_from - datetime.timedelta(days=d) for d in (1, 60, 200)])
+        before = EventFactory(title="Old talk", starts_at=aware(quiet_from - datetime.timedelta(1)))
+        talk = EventFactory(title="Northbridge talk", starts_at=aware(days_ago(6)))
+        fair = EventFactory(
+            title="Winter careers fair", starts_at=aware(today + datetime.timedelta(5))
+        )
+        later = EventFactory(title="Spring fair", starts_at=aware(today + datetime.timedelta(90)))
+        gone = EventFactory(title="Called off", starts_at=aware(days_ago(2)), status="cancelled")
+        for event in (before, talk, fair, later, gone):
+            event.organisations.add(org)
+
+        [item] = finders.lapsed(today)
+
+        talk_on = finders._day(days_ago(6))
+        fair_on = finders._day(today + datetime.timedelta(5))
+        assert (
+            f"with no note of an engagement since, though it was at “Northbridge talk” on "
+            f"{talk_on} and has “Winter careers fair” on {fair_on}. Last note: meeting by"
+        ) in item.reason
+        assert "not since" not in item.reason
+        assert item.figures["event_since_on"] == days_ago(6).isoformat()
+        assert item.figures["event_next_on"] == (today + datetime.timedelta(5)).isoformat()
 
     def test_engagements_older_than_the_window_do_not_count(self, persona, today):
         tom = persona("operator")
