@@ -18,19 +18,21 @@ Id = int
 def _in_site_time_zone(value: datetime.datetime) -> datetime.datetime:
     """A time sent without an offset, read as the pages read one: in the site's time zone
     (TIME_ZONE). One that zone skips or repeats at a clock change is refused, and so is
-    one in a year events cannot have."""
-    # Checked before anything reads it: a time near year 1 or 9999 with an offset cannot
-    # be converted to UTC, and the database filters it reached answered a 500.
-    if value.year not in SENSIBLE_YEARS:
-        raise PydanticCustomError(
-            "year",
-            f"Check the year: MyCareer takes times from {SENSIBLE_YEARS[0]} to "
-            f"{SENSIBLE_YEARS[-1]}.",
-        )
+    one with no UTC equivalent (near year 1 or 9999, with an offset), which the database
+    filters it reached answered with a 500. Far years otherwise pass ("9999-12-31" as
+    "no upper limit"): an event's own times are held to its years by the events service."""
     try:
-        return from_current_timezone(value)
+        value = from_current_timezone(value)
     except ValidationError as error:
         raise PydanticCustomError("time_zone", " ".join(error.messages)) from None
+    try:
+        value.astimezone(datetime.UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "year",
+            f"Check the year: {value.isoformat()} has no equivalent in UTC.",
+        ) from None
+    return value
 
 
 # Every date and time the API takes: with an offset (`2027-03-01T10:00:00+00:00`), or
@@ -40,7 +42,8 @@ LocalDateTime = Annotated[
     AfterValidator(_in_site_time_zone),
     Field(
         description="ISO 8601. Without an offset, the time is read in MyCareer's time zone, "
-        f"as the pages read it. Years {SENSIBLE_YEARS[0]} to {SENSIBLE_YEARS[-1]}."
+        "as the pages read it. An event's own times are in the years "
+        f"{SENSIBLE_YEARS[0]} to {SENSIBLE_YEARS[-1]}."
     ),
 ]
 # Database ids: anything larger is no record, and is refused as invalid input.
