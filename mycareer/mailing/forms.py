@@ -217,8 +217,14 @@ class ChartForm(PeriodForm):
         if data.get("organisation") and not name:
             # Opened from an organisation's page: the id alone.
             organisation = Organisation.objects.filter(pk=data["organisation"]).first()
-            data["organisation"] = organisation.pk if organisation else None
-            data["organisation_name"] = _name_in_box(organisation) if organisation else ""
+            if organisation is None:
+                # A deleted organisation, or an old bookmark: not every organisation.
+                self.add_error(
+                    "organisation_name",
+                    f"No organisation has number {data['organisation']}: type its name.",
+                )
+                return data
+            data["organisation_name"] = _name_in_box(organisation)
             self.data["organisation_name"] = data["organisation_name"]  # shown in the box
         elif numbered := NUMBERED_NAME.match(name):
             # One of several organisations of one name, as the suggestions number them.

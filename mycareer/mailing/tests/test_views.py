@@ -649,6 +649,7 @@ def test_chart_counts_emails_per_month_and_unit(client, persona, cast, tagged):
         {"organisation": "Aurora Optics"},  # a name where the address wants a number
         {"unit": "mech"},  # a unit's code where the form wants its number
         {"organisations": "1"},  # a filter the chart does not know
+        {"organisation": "999999"},  # an organisation since deleted, or an old bookmark
     ],
 )
 def test_a_chart_with_a_wrong_filter_shows_no_figures(client, persona, cast, tagged, asked):
