@@ -166,12 +166,15 @@ def _events_around(
     organisations, *, since: datetime.date, today: datetime.date
 ) -> tuple[dict[int, tuple[str, datetime.date]], dict[int, tuple[str, datetime.date]]]:
     """Each organisation's latest event from `since` to before `today`, and its next one
-    from `today` on (cancelled ones left out), as (title, day)."""
+    from `today` on (published ones only: a draft may never happen), as (title, day)."""
     latest: dict[int, tuple[str, datetime.date]] = {}
     following: dict[int, tuple[str, datetime.date]] = {}
     rows = (
-        Event.objects.exclude(status=Event.Status.CANCELLED)
-        .filter(organisations__in=organisations, starts_at__date__gte=since)
+        Event.objects.filter(
+            status=Event.Status.PUBLISHED,
+            organisations__in=organisations,
+            starts_at__date__gte=since,
+        )
         .order_by("starts_at", "pk")
         .values_list("organisations", "title", "starts_at")
     )

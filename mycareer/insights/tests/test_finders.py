@@ -71,7 +71,10 @@ class TestLapsed:
         )
         later = EventFactory(title="Spring fair", starts_at=aware(today + datetime.timedelta(90)))
         gone = EventFactory(title="Called off", starts_at=aware(days_ago(2)), status="cancelled")
-        for event in (before, talk, fair, later, gone):
+        draft = EventFactory(title="Maybe", starts_at=aware(today + datetime.timedelta(2)))
+        draft.status = "draft"
+        draft.save(update_fields=["status"])
+        for event in (before, talk, fair, later, gone, draft):
             event.organisations.add(org)
 
         [item] = finders.lapsed(today)
