@@ -454,6 +454,7 @@ def test_who_is_expiring_does_not_promise_a_reminder_for_training_already_expire
     row = body[body.index(str(sam)) :].split("</tr>")[0]
     assert f"Expired {expired:%-d %B %Y}" in row
     assert "Not yet" not in row
+    assert "None sent, and none will be: it has expired" in row
 
 
 @pytest.mark.django_db
