@@ -328,4 +328,8 @@ def test_a_live_organisation_is_never_merged_into_a_registration_nobody_approved
     # The wrong way round, typed in, says so before offering any choice to make.
     refused = client.get(f"/organisations/{copy.pk}/merge/?other={brightwave.pk}", follow=True)
     assert refused.redirect_chain == [(f"/organisations/{copy.pk}/merge/", 302)]
-    assert "nobody has approved yet: merge it into" in refused.content.decode()
+    body = refused.content.decode()
+    assert "nobody has approved yet: merge it into" in body
+    # Where it lands offers each duplicate the right way round, not the refused one again.
+    assert f'href="/organisations/{brightwave.pk}/merge/?other={copy.pk}"' in body
+    assert f'href="?other={brightwave.pk}"' not in body
