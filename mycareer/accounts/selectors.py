@@ -49,6 +49,22 @@ def training_sessions_under_way() -> QuerySet[TrainingSession]:
     return training_sessions_upcoming().filter(starts_at__lte=timezone.now())
 
 
+def training_place_to_come(user: User, course) -> TrainingRecord | None:
+    """The person's place on a session of the course not yet started, if they have one
+    (one at a time: `training_book`)."""
+    return (
+        TrainingRecord.objects.filter(
+            user=user,
+            course=course,
+            status=TrainingRecord.Status.BOOKED,
+            session__starts_at__gt=timezone.now(),
+        )
+        .select_related("session")
+        .order_by("session__starts_at")
+        .first()
+    )
+
+
 def _sessions() -> QuerySet[TrainingSession]:
     return TrainingSession.objects.select_related("course", "trainer").annotate(
         booked=Count("records")

@@ -13,6 +13,7 @@ from django.utils.formats import date_format
 from django.utils.translation import ngettext
 
 from mycareer import audit
+from mycareer.accounts import selectors
 from mycareer.accounts.models import (
     AccessGrant,
     AccessLevel,
@@ -31,6 +32,7 @@ from mycareer.accounts.permissions import (
 )
 from mycareer.accounts.tasks import send_training_booked
 from mycareer.core.logs import log_event
+from mycareer.core.text import joined
 
 logger = logging.getLogger(__name__)
 
@@ -167,16 +169,7 @@ def training_book(
     existing = TrainingRecord.objects.filter(session=session, user=user).first()
     if existing is not None:
         return existing
-    other = (
-        TrainingRecord.objects.filter(
-            user=user,
-            course=session.course,
-            status=TrainingRecord.Status.BOOKED,
-            session__starts_at__gt=timezone.now(),
-        )
-        .select_related("session")
-        .first()
-    )
+    other = selectors.training_place_to_come(user, session.course)
     if other is not None and other.session is not None:
         # A second place on the same course kept one from a colleague who needs it.
         when = date_format(timezone.localtime(other.session.starts_at), "j F Y")
@@ -229,7 +222,7 @@ def _names(people: list[User], *, most: int = 5) -> str:
     rest = len(people) - len(names)
     if rest:
         names.append(ngettext("%(n)d other", "%(n)d others", rest) % {"n": rest})
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return joined(names)
 
 
 # What each course's completion lets a person do, and the level granted that needs it.
@@ -249,8 +242,10 @@ class CompletionsToTakeAway(ValidationError):
         self.ids = sorted(person.pk for person in people)
         count = len(people)
         taken = ngettext(
-            "This takes the completion away from %(count)d person — %(names)s",
-            "This takes the completion away from %(count)d people — %(names)s",
+            "Recording these ticks would take the completion away from %(count)d person — "
+            "%(names)s",
+            "Recording these ticks would take the completion away from %(count)d people — "
+            "%(names)s",
             count,
         ) % {"count": count, "names": _names(people)}
         access = _ACCESS_FROM.get(session.course.code, ("access", None))[0]
@@ -259,7 +254,7 @@ class CompletionsToTakeAway(ValidationError):
         elif losing_access:
             said = f"{taken} — and with it the {access} of {_names(losing_access)}."
         else:
-            said = f"{taken}. Their {access} does not rest on this session."
+            said = f"{taken}. None of them loses {access} by it."
         super().__init__(said, code="completions_to_take_away")
 
 

@@ -3,7 +3,7 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from mycareer.accounts import notifications
+from mycareer.accounts import notifications, selectors
 from mycareer.accounts.models import TrainingRecord
 from mycareer.accounts.notifications import notify
 from mycareer.core.mail import send_email
@@ -71,17 +71,7 @@ def send_training_expiry_reminders() -> int:
         ).exists()
         if not renewed:
             # Someone already booked on a refresher is told so, not asked to book one.
-            booked = (
-                TrainingRecord.objects.filter(
-                    user=record.user,
-                    course=record.course,
-                    status=TrainingRecord.Status.BOOKED,
-                    session__starts_at__gt=timezone.now(),
-                )
-                .select_related("session")
-                .order_by("session__starts_at")
-                .first()
-            )
+            booked = selectors.training_place_to_come(record.user, record.course)
             notify(
                 user=record.user,
                 kind=TRAINING_EXPIRY,

@@ -339,9 +339,9 @@ def training_sessions(request):
             "past": selectors.training_sessions_past()[:20],
             "can_administer": request.user.has_perm("mycareer.administer"),
             "my_sessions": set(
-                request.user.training_records.filter(session__isnull=False).values_list(
-                    "session_id", flat=True
-                )
+                request.user.training_records.filter(
+                    session__isnull=False, status=TrainingRecord.Status.BOOKED
+                ).values_list("session_id", flat=True)
             ),
         },
     )

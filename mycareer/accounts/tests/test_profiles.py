@@ -264,9 +264,17 @@ def test_a_reminder_to_someone_booked_on_a_refresher_says_so(persona, mailoutbox
     services.training_book(session=session, user=rachel, by=rachel, notify=False)
     send_training_expiry_reminders.call()
     body = mailoutbox[0].body
-    assert "You are booked on the one on" in body and "nothing more to do" in body
+    assert "You are booked on the one on" in body and "attend it to keep your access" in body
     assert session.get_absolute_url() in body
     assert "You can book one here" not in body
+    assert "comes after your training expires" not in body
+    # A refresher after the expiry leaves a gap, and the email says so.
+    session.starts_at += datetime.timedelta(days=30)
+    session.ends_at += datetime.timedelta(days=30)
+    session.save()
+    TrainingRecord.objects.filter(user=rachel, status="completed").update(reminder_sent_at=None)
+    send_training_expiry_reminders.call()
+    assert "It comes after your training expires" in mailoutbox[1].body
 
 
 # The home page, in one's own order ---------------------------------------------------

@@ -195,7 +195,7 @@ def test_taking_a_completion_away_is_refused_until_confirmed_and_names_who(perso
     with pytest.raises(services.CompletionsToTakeAway) as refused:
         services.training_attendance_record(session=session, attended=[], by=cast["admin"])
     said = refused.value.messages[0]
-    assert said.startswith("This takes the completion away from 2 people — ")
+    assert said.startswith("Recording these ticks would take the completion away from 2 people — ")
     assert str(sam) in said and str(viewer) in said
     # Daniel, granted viewing only, keeps what he has; Sam goes back to viewing.
     assert said.endswith(f"and with it the operator access of {sam}.")
@@ -237,6 +237,6 @@ def test_the_refusal_says_whose_access_does_not_rest_on_the_session(persona, cas
     with pytest.raises(services.CompletionsToTakeAway) as refused:
         services.training_attendance_record(session=session, attended=[], by=cast["admin"])
     assert refused.value.messages == [
-        f"This takes the completion away from 1 person — {sam}. "
-        "Their operator access does not rest on this session."
+        f"Recording these ticks would take the completion away from 1 person — {sam}. "
+        "None of them loses operator access by it."
     ]

@@ -471,15 +471,15 @@ def test_unticking_people_who_completed_asks_first_naming_them_and_keeps_the_tic
     assert response.status_code == 200
     body = html.unescape(response.text)
     assert (
-        f"This takes the completion away from 1 person — {sam} — and with it their "
-        "operator access." in body
+        "Recording these ticks would take the completion away from 1 person — "
+        f"{sam} — and with it their operator access." in body
     )
     assert "Attendance recorded" not in body
     # The ticks as sent: the viewer still ticked, Sam not.
     assert f'name="attended" value="{viewer.pk}" id="id_attended_0" checked>' in body
     assert f'name="attended" value="{sam.pk}" id="id_attended_1">' in body
     assert f'<input type="hidden" name="confirm_removal" value="{sam.pk}">' in body
-    assert "Take the completion away from 1 person and record attendance" in body
+    assert "Confirm and record attendance as ticked" in body
     assert TrainingRecord.objects.get(session=session, user=sam).status == "completed"
     assert compute_access(sam).can(Action.EDIT)
     response = client.post(
@@ -500,10 +500,13 @@ def test_walk_ins_beyond_the_places_are_not_more_places_taken_than_there_are(cli
     people = [persona("untrained"), persona("viewer"), persona("operator")]
     services.training_attendance_record(session=session, attended=people, by=cast["admin"])
     client.force_login(persona("admin"))
-    for url in (session.get_absolute_url(), reverse("accounts:training_sessions")):
-        body = client.get(url).text
-        assert "3 of 2 taken" not in body
-        assert "3 people for 2 places" in body
+    body = client.get(session.get_absolute_url()).text
+    assert "3 of 2 taken" not in body
+    assert "3 people for 2 places" in body
+    # Under way on the list, where no place is free to take whatever the figures.
+    body = client.get(reverse("accounts:training_sessions")).text
+    assert "3 of 2 taken" not in body
+    assert "3 booked (2 places; booking closed)" in body
 
 
 @pytest.mark.django_db
@@ -517,3 +520,10 @@ def test_a_session_under_way_is_listed_as_under_way_not_coming_up(client, person
     assert body.index("Under way") < body.index("Room Under Way") < body.index("Coming up")
     assert body.index("Coming up") < body.index("Room To Come")
     assert under_way.get_absolute_url() in body
+    assert "booking closed" in body
+    # "Booked" marks a place still held, not attendance already recorded.
+    sam = persona("untrained")
+    services.training_attendance_record(session=under_way, attended=[sam], by=persona("admin"))
+    client.force_login(sam)
+    row = client.get(reverse("accounts:training_sessions")).text.split("Room Under Way")[0]
+    assert 'status--ok">Booked' not in row.split("<tr>")[-1]
