@@ -93,7 +93,8 @@ class ContactForm(SavedOnce, StaleEditGuard, forms.ModelForm):
         if administrators_of(organisation):
             self.fields["visible_to_students"].help_text = (
                 f"{organisation} decides this itself, through its own MyCareer login: you "
-                "may hide these details, not show them."
+                "may hide these details, not show them. Changing the name, email or phone "
+                "of a person shown hides them until the organisation shows them again."
             )
 
 

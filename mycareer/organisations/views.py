@@ -514,8 +514,9 @@ def _tell_hidden(request, contact: Contact) -> None:
     names = joined([str(p) for p in selectors.administrators_of(contact.organisation)], last="or")
     messages.warning(
         request,
-        f"Students no longer see {contact}'s details: {contact.organisation} chose to show "
-        f"the ones it gave, and decides for new ones itself. Ask {names} to show them again.",
+        f"Students no longer see {contact}'s details: {contact.organisation} decides what "
+        "students see of its people, and has not seen these new details. Ask "
+        f"{names}, who signs in for it, to show them again.",
     )
 
 

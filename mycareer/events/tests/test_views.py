@@ -988,7 +988,7 @@ def test_the_subscribe_page_says_what_my_events_holds_for_each_kind_of_person(
         assert "open to employers or the public" in body
 
 
-@pytest.mark.parametrize("who", ["student", "employer", "operator"])
+@pytest.mark.parametrize("who", ["student", "employer", "operator", "untrained"])
 def test_the_filters_the_subscribe_page_suggests_work_on_the_calendar_page(client, persona, who):
     """Students were told to add `&programme=…&year=3`, which their calendar page refuses."""
     import re

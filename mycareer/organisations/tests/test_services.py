@@ -263,7 +263,7 @@ def test_details_staff_type_onto_a_shown_contact_are_hidden_until_the_employer_s
     contact.refresh_from_db()
     assert contact.phone == "0113 496 0999" and contact.visible_to_students is False
     assert f"Students no longer see {contact}&#x27;s details" in shown
-    assert f"Ask {laura} to show them again." in shown
+    assert f"Ask {laura}, who signs in for it, to show them again." in shown
 
 
 @pytest.mark.django_db
