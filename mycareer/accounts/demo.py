@@ -355,6 +355,9 @@ def _seed_training_sessions(admin, staff, operator_course, bulk_course) -> None:
     sessions = []
     for course, kind, days, place, capacity, online_url in plans:
         starts = base + datetime.timedelta(days=days)
+        # On a working day, as the Careers Centre runs them (never a Saturday or Sunday).
+        if starts.weekday() > 4:
+            starts += datetime.timedelta(days=7 - starts.weekday())
         sessions.append(
             services.training_session_create(
                 course=course,
