@@ -72,8 +72,8 @@ def _page(request, *, title: str, intro: str, opportunities, scope: str, unit=No
         groups, page = _one_kind(request, opportunities, kind)
     else:
         if kind:  # a link typed or cut short: said, not quietly taken for every kind
-            kinds = ", ".join(f"“{value}”" for value in Kind.values)
-            messages.error(
+            kinds = ", ".join(f"“{label}”" for label in Kind.labels)
+            messages.warning(
                 request,
                 f"“{kind}” is not a kind of opportunity ({kinds}): every kind is shown.",
             )

@@ -113,6 +113,12 @@ def test_the_overview_shows_the_first_of_each_kind_and_see_all_pages_through_the
     assert unknown.count('id="opportunity-') == views.PREVIEW
     assert "“nonsense” is not a kind of opportunity" in unknown
     assert "every kind is shown" in unknown
+    # A warning (the page still works), naming the kinds as the page does, not by the
+    # codes in the address.
+    [_, said] = unknown.split('<p class="message message--warning">')
+    said = said.split("</p>")[0]
+    assert "“nonsense” is not a kind of opportunity" in said
+    assert "“Key account going quiet”" in said and "key_quiet" not in said
 
 
 def test_one_click_records_a_follow_up_and_the_item_leaves_the_list(client, persona, days_ago):
