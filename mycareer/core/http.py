@@ -1,6 +1,7 @@
 import functools
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -40,18 +41,36 @@ def saved(request, changed, text: str) -> None:
         messages.info(request, "Nothing was changed.")
 
 
-def figures_refused(form, *, again: str) -> HttpResponse:
-    """400 for the CSV or picture of a chart whose filters are wrong, saying which: a
-    download of other figures than those asked for is read as the answer."""
-    reasons = [str(error) for error in form.non_field_errors()]
-    for field in form:
-        reasons += [f"{field.label}: {error}" for error in field.errors]
+def refused(what: str, reasons: list[str], *, then: str) -> HttpResponse:
+    """400 in plain text for an address MyCareer cannot answer as asked (a download, a
+    calendar feed), read away from any page: what it cannot make, why, and `then`, where
+    to go instead, with that page's full address."""
     return HttpResponse(
-        f"These figures have a filter MyCareer cannot use. {' '.join(reasons)} Choose the "
-        f"filters again on {again}.",
+        f"MyCareer cannot make {what}: {' '.join(reasons)} {then}",
         status=400,
         content_type="text/plain; charset=utf-8",
     )
+
+
+def form_reasons(form, *, by_name: bool = False) -> list[str]:
+    """What is wrong with an invalid form, in words: each field's errors after its label,
+    or after its name in the address when the address is all the reader sees."""
+    reasons = [str(error) for error in form.non_field_errors()]
+    for field in form:
+        said = " ".join(map(str, field.errors))
+        if said:
+            reasons.append(f"{field.name if by_name else field.label}: {said}")
+    return reasons
+
+
+def figures_refused(request, form, *, page: str) -> HttpResponse:
+    """400 for the CSV or picture of a chart whose filters are wrong, saying which: a
+    download of other figures than those asked for is read as the answer. It gives the
+    full address of the chart's `page` with the same filters, which shows what to change
+    (a bookmarked download has no page to go back to)."""
+    query = request.GET.urlencode()
+    url = f"{settings.SITE_URL}{reverse(page)}{f'?{query}' if query else ''}"
+    return refused("these figures", form_reasons(form), then=f"Open {url} to see what to change.")
 
 
 def route_url(name: str) -> str:

@@ -13,13 +13,13 @@ import hashlib
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from mycareer.accounts.models import Unit, User
+from mycareer.core.http import form_reasons, refused
 from mycareer.core.permissions import require
 from mycareer.core.public_feeds import MAX_AGE, public_feed_pages
 from mycareer.events import registry, selectors, services
@@ -48,19 +48,19 @@ def _needs_token() -> HttpResponse:
     )
 
 
+def _subscribe_url() -> str:
+    return f"{settings.SITE_URL}{reverse('events:subscribe')}"
+
+
 def _refused(form: CalendarFilterForm) -> HttpResponse:
     """400 in words a person reads in their calendar program: what is wrong, what it takes."""
-    reasons = []
-    for name, errors in form.errors.items():
-        said = " ".join(map(str, errors))
-        reasons.append(said if name == NON_FIELD_ERRORS else f"{name}: {said}")
+    reasons = form_reasons(form, by_name=True)
     if form.unknown_filters():
         reasons.append(f"Its filters are: {', '.join(form.fields)}.")
-    return HttpResponse(
-        f"This calendar address has a filter MyCareer cannot use. {' '.join(reasons)} Copy "
-        "the address again from MyCareer's 'Subscribe to events' page.",
-        status=400,
-        content_type="text/plain; charset=utf-8",
+    return refused(
+        "this calendar",
+        reasons,
+        then=f"Open {_subscribe_url()} and copy the calendar's address again.",
     )
 
 
@@ -70,12 +70,10 @@ def _unfiltered(request, *, takes: frozenset[str] = frozenset({"token"})) -> Htt
     unknown = sorted(set(request.GET) - takes)
     if not unknown:
         return None
-    return HttpResponse(
-        f"This calendar address has a filter MyCareer cannot use: "
-        f"{', '.join(unknown)}. This calendar takes no filters: for filtered events, copy "
-        "the address from MyCareer's 'Subscribe to events' page.",
-        status=400,
-        content_type="text/plain; charset=utf-8",
+    return refused(
+        "this calendar",
+        [f"It takes no filters, but its address has: {', '.join(unknown)}."],
+        then=f"For filtered events, open {_subscribe_url()} and copy the address from there.",
     )
 
 

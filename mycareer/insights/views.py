@@ -268,7 +268,7 @@ def trends_page(request):
 def trends_png(request):
     form, query = _trend(request)
     if query is None:
-        return figures_refused(form, again="the trends page")
+        return figures_refused(request, form, page="insights:trends")
     unit_name = str(form.cleaned_data["unit"]) if query.unit else None
     measure = trends.MEASURES[query.measure]
     response = HttpResponse(
@@ -290,7 +290,7 @@ def trends_png(request):
 def trends_csv(request):
     form, query = _trend(request)
     if query is None:
-        return figures_refused(form, again="the trends page")
+        return figures_refused(request, form, page="insights:trends")
     return csv_download(
         trends.csv_rows(trends.trend_data(query), query, chart.period_label),
         filename=f"mycareer-trends-{query.measure}-by-{query.dimension}.csv",

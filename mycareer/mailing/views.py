@@ -794,7 +794,7 @@ def chart_page(request):
 def chart_png(request):
     form, query = _chart_query(request)
     if query is None:
-        return figures_refused(form, again="the chart's page")
+        return figures_refused(request, form, page="mailing:chart")
     data = chart.chart_data(query)
     response = HttpResponse(
         chart.render_png(data, period=query.period, title=_chart_title(query)),
@@ -809,7 +809,7 @@ def chart_png(request):
 def chart_csv(request):
     form, query = _chart_query(request)
     if query is None:
-        return figures_refused(form, again="the chart's page")
+        return figures_refused(request, form, page="mailing:chart")
     data = chart.chart_data(query)
     header = ["period", *data.series.keys(), "total"]
     rows = [header] + [

@@ -219,7 +219,7 @@ def test_students_feeds_follow_their_audience(client, persona, tom):
     assert mech.ical_uid not in uids and history.ical_uid not in uids
 
 
-def test_unit_and_audience_feeds(client, persona, tom):
+def test_unit_and_audience_feeds(client, persona, tom, settings):
     monday = far_monday(4)
     mech = make_event(
         by=tom, title="Mech year 3", starts_at=at(monday, 10), audience_years=[3], publish=True
@@ -248,6 +248,8 @@ def test_unit_and_audience_feeds(client, persona, tom):
     # A unit's calendar takes no filters: one added is refused, not quietly ignored.
     refused = client.get(f"{url}&type=workshop")
     assert refused.status_code == 400 and "type" in refused.content.decode()
+    assert refused.content.decode().startswith("MyCareer cannot make this calendar: ")
+    assert f"open {settings.SITE_URL}{reverse('events:subscribe')} " in refused.content.decode()
     personal = reverse("events:personal_feed", args=[admin.feed_token])
     assert client.get(f"{personal}?unit=mech").status_code == 400
     # Events for students of MEng Mechanical Engineering in year 3.
@@ -259,14 +261,17 @@ def test_unit_and_audience_feeds(client, persona, tom):
 
 
 def test_a_feed_address_with_a_filter_it_does_not_know_is_refused_not_everything(
-    client, persona, tom
+    client, persona, tom, settings
 ):
     make_event(by=tom, title="Any", starts_at=at(far_monday(4), 10), publish=True)
     admin = persona("admin")
     for bad in ({"type": "nonsense"}, {"programme": "nope"}, {"year": "abc"}, {"year": 99}):
         response = client.get(feed_url(admin, **bad))
         assert response.status_code == 400, bad
-        assert "filter MyCareer cannot use" in response.text
+        # Plainly, with the full address of the page to copy the calendar's address from.
+        assert response.text.startswith("MyCareer cannot make this calendar: ")
+        subscribe = f"{settings.SITE_URL}{reverse('events:subscribe')}"
+        assert response.text.endswith(f" Open {subscribe} and copy the calendar's address again.")
         assert "BEGIN:VCALENDAR" not in response.text
 
 

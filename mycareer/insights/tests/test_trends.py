@@ -2,6 +2,7 @@
 
 import datetime
 import itertools
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
@@ -259,7 +260,7 @@ def test_a_units_trends_and_bad_input(client, persona, history):
         {"units": "1"},  # a filter the chart does not know
     ],
 )
-def test_trends_with_a_wrong_filter_show_no_figures(client, persona, history, asked):
+def test_trends_with_a_wrong_filter_show_no_figures(client, persona, history, asked, settings):
     """The error showed above the whole university's figures, and the CSV and picture
     were the whole university's too: read as the unit's, or the span's, asked for."""
     client.force_login(persona("operator"))
@@ -274,6 +275,11 @@ def test_trends_with_a_wrong_filter_show_no_figures(client, persona, history, as
         refused = client.get(reverse(figures), asked)
         assert refused.status_code == 400
         assert refused["Content-Type"] == "text/plain; charset=utf-8"
+        # Plainly, with the way back: the trends page with these filters shows what is wrong.
+        said = refused.content.decode()
+        again = f"{settings.SITE_URL}{reverse('insights:trends')}?{urlencode(asked)}"
+        assert said.startswith("MyCareer cannot make these figures: ")
+        assert said.endswith(f" Open {again} to see what to change.")
 
 
 def test_the_page_reads_a_fixed_number_of_queries(

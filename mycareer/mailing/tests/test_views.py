@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.test import RequestFactory
@@ -652,7 +653,9 @@ def test_chart_counts_emails_per_month_and_unit(client, persona, cast, tagged):
         {"organisation": "999999"},  # an organisation since deleted, or an old bookmark
     ],
 )
-def test_a_chart_with_a_wrong_filter_shows_no_figures(client, persona, cast, tagged, asked):
+def test_a_chart_with_a_wrong_filter_shows_no_figures(
+    client, persona, cast, tagged, asked, settings
+):
     """The error showed above every organisation's figures, under the same title, and its
     CSV and picture were every organisation's too: read as the figures asked for."""
     campaign = Campaign.objects.create(
@@ -677,7 +680,12 @@ def test_a_chart_with_a_wrong_filter_shows_no_figures(client, persona, cast, tag
         refused = client.get(reverse(figures), asked)
         assert refused.status_code == 400
         assert refused["Content-Type"] == "text/plain; charset=utf-8"
-        assert "School of Mechanical Engineering" not in refused.content.decode()
+        said = refused.content.decode()
+        assert "School of Mechanical Engineering" not in said
+        # Plainly, with the way back: the chart's page with these filters shows what is wrong.
+        again = f"{settings.SITE_URL}{reverse('mailing:chart')}?{urlencode(asked)}"
+        assert said.startswith("MyCareer cannot make these figures: ")
+        assert said.endswith(f" Open {again} to see what to change.")
 
 
 def test_the_chart_opens_on_the_range_its_form_shows(client, persona):
