@@ -952,8 +952,8 @@ def check_merge_direction(survivor: Organisation, other: Organisation) -> None:
     if survivor.status == pending and other.status != pending:
         raise ValidationError(
             f"{survivor} is a registration nobody has approved yet: merge it into "
-            f"{other} instead (from {other}'s page), and the person who registered it "
-            "asks to join, for you to approve or decline."
+            f"{other} instead (from {other}'s page); their registration then becomes a "
+            "request to join it, for you to decide under Registrations."
         )
 
 

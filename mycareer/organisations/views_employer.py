@@ -268,6 +268,8 @@ def registration_detail(request, registration_id: int):
             "form": form if pending else None,
             "refused": refused,
             "duplicates": duplicates,
+            # A registration waiting too is decided on its own, not merged into from here.
+            "mergeable": any(org.status != Organisation.Status.PENDING for org, _ in duplicates),
             "confirmed": reg.email_confirmed(registration.user),
             "takes_it_on": pending
             and registration.kind == RegistrationRequest.Kind.JOIN

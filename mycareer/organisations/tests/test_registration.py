@@ -310,8 +310,13 @@ def test_a_live_organisation_is_never_merged_into_a_registration_nobody_approved
         organisation_name="Brightwave Digital Ltd",
     )
     stranger, copy = registration.user, registration.organisation
-    with pytest.raises(ValidationError, match="nobody has approved yet: merge it into"):
+    with pytest.raises(ValidationError, match="nobody has approved yet: merge it into") as refused:
         services.organisation_merge(survivor=copy, other=brightwave, keep={}, by=persona("manager"))
+    # What happens next is the registration's, not something the registrant must do.
+    assert refused.value.messages[0].endswith(
+        "; their registration then becomes a request to join it, for you to decide under "
+        "Registrations."
+    )
     copy.refresh_from_db()
     brightwave.refresh_from_db()
     assert copy.status == Organisation.Status.PENDING
@@ -325,11 +330,49 @@ def test_a_live_organisation_is_never_merged_into_a_registration_nobody_approved
     assert f'href="/organisations/{brightwave.pk}/merge/?other={copy.pk}"' in body
     assert f'href="/organisations/{copy.pk}/merge/"' not in body
     assert "decline and tell the employer to ask to join" not in body
+    assert "then asks to join it" not in body
+    assert "their registration becomes a request to join it, for you to decide" in body
     # The wrong way round, typed in, says so before offering any choice to make.
     refused = client.get(f"/organisations/{copy.pk}/merge/?other={brightwave.pk}", follow=True)
     assert refused.redirect_chain == [(f"/organisations/{copy.pk}/merge/", 302)]
     body = refused.content.decode()
     assert "nobody has approved yet: merge it into" in body
+    assert "asks to join" not in body
     # Where it lands offers each duplicate the right way round, not the refused one again.
     assert f'href="/organisations/{brightwave.pk}/merge/?other={copy.pk}"' in body
     assert f'href="?other={brightwave.pk}"' not in body
+
+
+def test_a_registration_page_offers_merges_only_while_it_waits_and_only_into_live_records(
+    client, laura, brightwave, persona
+):
+    """The merge links stayed on a registration already decided, and offered merging it
+    into another registration nobody had approved either."""
+    first = reg.employer_register(
+        full_name="Jay Smith",
+        email="brightwave.recruitment@example.net",
+        password=PASSWORD,
+        organisation_name="Brightwave Digital Ltd",
+    )
+    second = reg.employer_register(
+        full_name="Kim Lee",
+        email="kim@brightwave-digital.example.org",
+        password=PASSWORD,
+        organisation_name="Brightwave Digital Ltd",
+    )
+    client.force_login(persona("manager"))
+    page = f"/organisations/registrations/{second.pk}/"
+    body = client.get(page).content.decode()
+    copy, other = second.organisation, first.organisation
+    assert f'href="/organisations/{brightwave.pk}/merge/?other={copy.pk}"' in body
+    assert f">{other.name}</a> (a registration waiting too)" in body
+    assert f'href="/organisations/{other.pk}/merge/' not in body
+    assert "their registration becomes a request to join it" in body
+
+    reg.registration_decide(
+        registration=second, approve=False, by=persona("manager"), reason="A copy"
+    )
+    body = client.get(page).content.decode()
+    assert "Possible duplicates" in body
+    assert "/merge/" not in body
+    assert "their registration becomes a request to join it" not in body
