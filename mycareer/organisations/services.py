@@ -1062,10 +1062,19 @@ def _check_export_choice(*, query: OrganisationQuery, by: User, every: bool) -> 
             code="no_filter",
         )
     elif selects_every_organisation(query):
+        if by.has_perm("organisations.export_every_organisation"):
+            # Telling an administrator that "only an administrator may" gives them no way on.
+            how = (
+                "To export every organisation, clear the filters and choose "
+                "“Export every organisation”."
+            )
+        else:
+            how = (
+                "Add a filter that narrows it; only an administrator may export every "
+                "organisation, by choosing that on its own."
+            )
         raise ValidationError(
-            "This search selects every active organisation, so it would export all of them. "
-            "Add a filter that narrows it; only an administrator may export every "
-            "organisation, by choosing that on its own.",
+            "This search selects every active organisation, so it would export all of them. " + how,
             code="every_organisation",
         )
 

@@ -744,6 +744,23 @@ def test_export_refuses_empty_filters_and_every_organisation_is_for_administrato
 
 
 @pytest.mark.django_db
+def test_an_administrator_refused_a_search_of_everything_is_told_how_to_export_it(
+    client, spread, operator, persona
+):
+    """An administrator whose filters narrowed nothing was told that "only an
+    administrator may export every organisation", which gave them no way on."""
+    query = OrganisationQuery(include_archived=True)
+    with pytest.raises(ValidationError) as refused:
+        services.organisations_export(query=query, by=persona("admin"))
+    text = refused.value.messages[0]
+    assert "clear the filters and choose “Export every organisation”" in text
+    assert "only an administrator may" not in text
+    with pytest.raises(ValidationError) as refused:
+        services.organisations_export(query=query, by=operator)
+    assert "only an administrator may export every organisation" in refused.value.messages[0]
+
+
+@pytest.mark.django_db
 def test_the_export_button_says_how_many_and_every_organisation_is_a_choice(
     client, spread, operator, persona
 ):
