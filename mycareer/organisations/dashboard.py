@@ -2,7 +2,11 @@ from django.utils import timezone
 
 from mycareer.accounts.permissions import can_edit_records, has_second_factor
 from mycareer.organisations.models import EmployerMembership, RegistrationRequest
-from mycareer.organisations.registration import declined_registration, profile_completeness
+from mycareer.organisations.registration import (
+    careers_centre_address,
+    declined_registration,
+    profile_completeness,
+)
 from mycareer.organisations.selectors import follow_ups_due
 
 
@@ -38,6 +42,8 @@ def employer_panel(request) -> dict | None:
         "missing": missing,
         "two_step": two_step,
         "declined": declined,
+        # Where a declined employer writes, if they think the decision is a mistake.
+        "careers_centre": careers_centre_address(),
     }
 
 

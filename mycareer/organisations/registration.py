@@ -11,6 +11,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
+from email.utils import parseaddr
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -318,6 +319,12 @@ def declined_registration(user: User, organisation: Organisation) -> Registratio
         .order_by("-decided_at", "-pk")
         .first()
     )
+
+
+def careers_centre_address() -> str:
+    """Where an employer writes to the Careers Centre: the address its emails come from,
+    so that replying to one and writing afresh reach the same people."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
 def without_an_administrator(organisation: Organisation) -> bool:

@@ -148,9 +148,13 @@ def test_declining_needs_a_reason(persona, cast):
     assert registration.organisation.status == Organisation.Status.ARCHIVED
 
 
-def test_a_declined_registration_says_what_was_declined_and_why(client, persona, brightwave):
+def test_a_declined_registration_says_what_was_declined_and_why(
+    client, persona, brightwave, settings
+):
     """The home page called a declined registration of a new organisation "your request
-    to join", and gave no reason nor anything to do."""
+    to join", and gave no reason nor anything to do; then it ran the reason into its own
+    sentence, and named no address to write to."""
+    settings.DEFAULT_FROM_EMAIL = "The Careers Centre <careers@demo.ac.uk>"
     new = register()
     joining = register(
         email="ola@demo-employer.com", organisation_name="", join=brightwave, full_name="Ola Ode"
@@ -171,11 +175,23 @@ def test_a_declined_registration_says_what_was_declined_and_why(client, persona,
     assert "<strong>Sparrowhawk Robotics</strong>:" in body
     assert "your registration of it was declined" in body
     assert "request to join" not in body
-    assert "Already registered: ask its administrator to invite you." in body
+    # The reason stands apart from the page's own words, and the way on is concrete.
+    assert (
+        "<blockquote><p>Already registered: ask its administrator to invite you.</p></blockquote>"
+        in body
+    )
+    assert "If your organisation is already on MyCareer, ask one of its administrators" in body
+    assert f"to invite {new.user.email}: accepting the invitation signs you in" in body
+    assert '<a href="mailto:careers@demo.ac.uk">careers@demo.ac.uk</a>' in body
     client.force_login(joining.user)
     body = client.get("/").content.decode()
     assert "your request to join was declined" in body
-    assert "Already registered: ask its administrator to invite you." in body
+    assert (
+        "<blockquote><p>Already registered: ask its administrator to invite you.</p></blockquote>"
+        in body
+    )
+    assert f"Ask one of {brightwave.name}'s administrators on MyCareer to invite" in body
+    assert '<a href="mailto:careers@demo.ac.uk">careers@demo.ac.uk</a>' in body
 
 
 @pytest.mark.django_db(transaction=True)
