@@ -947,13 +947,21 @@ def merge_summary_text(summary: dict) -> str:
 def check_merge_direction(survivor: Organisation, other: Organisation) -> None:
     """Refuse to keep a registration nobody approved in place of another record: kept, it
     would take that record's contacts, vacancies and history, and its registrant would
-    administer them, unchecked."""
+    administer them, unchecked. Refuse too to merge a registration into an archived
+    record, which nobody would answer."""
     pending = Organisation.Status.PENDING
     if survivor.status == pending and other.status != pending:
         raise ValidationError(
             f"{survivor} is a registration nobody has approved yet: merge it into "
             f"{other} instead (from {other}'s page); their registration then becomes a "
             "request to join it, for you to decide under Registrations."
+        )
+    if other.status == pending and survivor.status == Organisation.Status.ARCHIVED:
+        # Merged, the registrant would wait to join a record nobody works with any more.
+        raise ValidationError(
+            f"{survivor} is archived, so {other}'s registration would become a request to "
+            f"join an organisation MyCareer no longer works with. Restore {survivor} first "
+            "(from its page) if they belong to it, or decide the registration on its own."
         )
 
 

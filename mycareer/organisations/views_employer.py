@@ -268,8 +268,8 @@ def registration_detail(request, registration_id: int):
             "form": form if pending else None,
             "refused": refused,
             "duplicates": duplicates,
-            # A registration waiting too is decided on its own, not merged into from here.
-            "mergeable": any(org.status != Organisation.Status.PENDING for org, _ in duplicates),
+            # A registration waiting too, or an archived record, is not merged into from here.
+            "mergeable": any(org.status == Organisation.Status.ACTIVE for org, _ in duplicates),
             "confirmed": reg.email_confirmed(registration.user),
             "takes_it_on": pending
             and registration.kind == RegistrationRequest.Kind.JOIN

@@ -376,3 +376,40 @@ def test_a_registration_page_offers_merges_only_while_it_waits_and_only_into_liv
     assert "Possible duplicates" in body
     assert "/merge/" not in body
     assert "their registration becomes a request to join it" not in body
+
+
+def test_a_registration_is_not_merged_into_an_archived_organisation(
+    client, laura, brightwave, persona
+):
+    """A registration merged into an archived record became a request to join an
+    organisation nobody works with any more, which nobody would answer."""
+    from django.core.exceptions import ValidationError
+
+    from mycareer.organisations import services
+
+    services.organisation_archive(organisation=brightwave, by=persona("manager"))
+    registration = reg.employer_register(
+        full_name="Jay Smith",
+        email="brightwave.recruitment@example.net",
+        password=PASSWORD,
+        organisation_name="Brightwave Digital Ltd",
+    )
+    copy = registration.organisation
+    with pytest.raises(ValidationError, match="is archived, so .* Restore Brightwave"):
+        services.organisation_merge(survivor=brightwave, other=copy, keep={}, by=persona("manager"))
+    registration.refresh_from_db()
+    assert (registration.kind, registration.organisation) == ("new", copy)
+
+    client.force_login(persona("manager"))
+    body = client.get(f"/organisations/registrations/{registration.pk}/").content.decode()
+    assert f">{brightwave.name}</a> (archived: restore it first to merge into it)" in body
+    assert "/merge/" not in body
+    assert "their registration becomes a request to join it" not in body
+    refused = client.get(f"/organisations/{brightwave.pk}/merge/?other={copy.pk}", follow=True)
+    assert "is archived, so" in refused.content.decode()
+
+    # Restored, the merge goes ahead as for any live record.
+    services.organisation_restore(organisation=brightwave, by=persona("manager"))
+    services.organisation_merge(survivor=brightwave, other=copy, keep={}, by=persona("manager"))
+    registration.refresh_from_db()
+    assert (registration.kind, registration.organisation) == ("join", brightwave)
