@@ -15,7 +15,6 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import ngettext
 
 from mycareer import audit
@@ -40,10 +39,7 @@ from mycareer.organisations import merging, optouts
 from mycareer.organisations import services as organisation_services
 from mycareer.organisations.models import Contact, EmailOptOut
 from mycareer.organisations.search import (
-    SCORE_HIGHEST,
-    SCORE_LOWEST,
     OrganisationQuery,
-    OrganisationSearchForm,
     describe_query,
     selects_every_organisation,
 )
@@ -154,7 +150,7 @@ def _check_narrows(query: OrganisationQuery) -> None:
     """Refuse a search that leaves out no active organisation: every employer contact is
     chosen as itself, by an administrator, never reached through filters that narrow
     nothing."""
-    _check_values_narrow(query)
+    organisation_services.check_values_narrow(query)
     if selects_every_organisation(query):
         raise ValidationError(
             "This search selects every active organisation, so it would email every employer "
@@ -162,47 +158,6 @@ def _check_narrows(query: OrganisationQuery) -> None:
             "employer contact, by choosing that on its own.",
             code="every_organisation",
         )
-
-
-def _check_values_narrow(query: OrganisationQuery) -> None:
-    """Refuse a score or engagement date that cannot narrow by its value (a score of at
-    least 0, a last engagement on or after 1900): it only leaves out the organisations
-    with no score or no engagement yet, and reaches nearly every employer contact."""
-    label = {name: field.label for name, field in OrganisationSearchForm.base_fields.items()}
-    every_scored = "chooses every scored organisation"
-    every_engaged = "chooses every organisation with an engagement"
-    today = timezone.localdate()
-    refused = []
-    if query.score_min is not None and query.score_min <= SCORE_LOWEST:
-        refused.append(
-            f"“{label['score_min']} {query.score_min}” {every_scored}: give a higher score, "
-            "or leave it out."
-        )
-    if query.score_max is not None and query.score_max >= SCORE_HIGHEST:
-        refused.append(
-            f"“{label['score_max']} {query.score_max}” {every_scored}: give a lower score, "
-            "or leave it out."
-        )
-    # No note is dated before NOTE_EARLIEST, nor after today (organisations/services.py),
-    # and the last engagement is the latest note's date.
-    if query.engaged_after and query.engaged_after <= organisation_services.NOTE_EARLIEST:
-        refused.append(
-            f"“{label['engaged_after']} {_day(query.engaged_after)}” {every_engaged}: give "
-            f"a later day than {_day(organisation_services.NOTE_EARLIEST)}, or leave it out."
-        )
-    if query.engaged_before and query.engaged_before >= today:
-        refused.append(
-            f"“{label['engaged_before']} {_day(query.engaged_before)}” {every_engaged}: "
-            f"give a day before today ({_day(today)}), or leave it out."
-        )
-    if refused:
-        raise ValidationError(
-            [ValidationError(message, code="narrows_nothing") for message in refused]
-        )
-
-
-def _day(day) -> str:
-    return date_format(day, "j F Y")
 
 
 def recipients_in_words(campaign: Campaign) -> str:

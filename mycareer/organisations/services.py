@@ -42,7 +42,10 @@ from mycareer.organisations.models import (
     search_document_of,
 )
 from mycareer.organisations.search import (
+    SCORE_HIGHEST,
+    SCORE_LOWEST,
     OrganisationQuery,
+    OrganisationSearchForm,
     export_rows,
     search_organisations,
     selects_every_organisation,
@@ -1045,7 +1048,8 @@ def organisations_export(
     try:
         _check_export_choice(query=query, by=by, every=every)
     except (ValidationError, PermissionDenied) as refusal:
-        reason = getattr(refusal, "code", None) or "not_allowed"
+        codes = [getattr(e, "code", None) for e in getattr(refusal, "error_list", [refusal])]
+        reason = codes[0] or "not_allowed"
         log_event(logger, "organisations.export.refused", reason=reason, by=by.pk)
         raise
     rows = search_organisations(query).count()
@@ -1054,6 +1058,44 @@ def organisations_export(
         data["every"] = True
     audit.log(None, "organisations.organisation.exported", by=by, data=data)
     return export_rows(query)
+
+
+def check_values_narrow(query: OrganisationQuery) -> None:
+    """Refuse a score or engagement date that cannot narrow by its value (a score of at
+    least 0, a last engagement on or after 1900): it only leaves out the organisations
+    with no score or no engagement yet, so bulk email or an export would reach nearly
+    every organisation."""
+    label = {name: field.label for name, field in OrganisationSearchForm.base_fields.items()}
+    every_scored = "chooses every scored organisation"
+    every_engaged = "chooses every organisation with an engagement"
+    today = timezone.localdate()
+    refused = []
+    if query.score_min is not None and query.score_min <= SCORE_LOWEST:
+        refused.append(
+            f"“{label['score_min']} {query.score_min}” {every_scored}: give a higher score, "
+            "or leave it out."
+        )
+    if query.score_max is not None and query.score_max >= SCORE_HIGHEST:
+        refused.append(
+            f"“{label['score_max']} {query.score_max}” {every_scored}: give a lower score, "
+            "or leave it out."
+        )
+    # No note is dated before NOTE_EARLIEST, nor after today (`_check_note_dates`),
+    # and the last engagement is the latest note's date.
+    if query.engaged_after and query.engaged_after <= NOTE_EARLIEST:
+        refused.append(
+            f"“{label['engaged_after']} {_day(query.engaged_after)}” {every_engaged}: give "
+            f"a later day than {_day(NOTE_EARLIEST)}, or leave it out."
+        )
+    if query.engaged_before and query.engaged_before >= today:
+        refused.append(
+            f"“{label['engaged_before']} {_day(query.engaged_before)}” {every_engaged}: "
+            f"give a day before today ({_day(today)}), or leave it out."
+        )
+    if refused:
+        raise ValidationError(
+            [ValidationError(message, code="narrows_nothing") for message in refused]
+        )
 
 
 def _check_export_choice(*, query: OrganisationQuery, by: User, every: bool) -> None:
@@ -1069,7 +1111,9 @@ def _check_export_choice(*, query: OrganisationQuery, by: User, every: bool) -> 
             "every organisation.",
             code="no_filter",
         )
-    elif selects_every_organisation(query):
+    else:
+        check_values_narrow(query)
+    if not every and selects_every_organisation(query):
         if by.has_perm("organisations.export_every_organisation"):
             # Telling an administrator that "only an administrator may" gives them no way on.
             how = (

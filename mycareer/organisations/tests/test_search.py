@@ -744,6 +744,25 @@ def test_export_refuses_empty_filters_and_every_organisation_is_for_administrato
 
 
 @pytest.mark.django_db
+def test_an_export_by_a_score_or_date_that_narrows_nothing_is_refused_by_name(
+    client, spread, operator, caplog
+):
+    """ "Engagement score at least 0" exported every scored organisation, although the same
+    search is refused as a choice of bulk email's recipients."""
+    client.force_login(operator)
+    with caplog.at_level("INFO", logger="mycareer.organisations.services"):
+        response = client.get(EXPORT, {"score_min": "0", "engaged_after": "1999-01-01"})
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "“Engagement score at least 0” chooses every scored organisation" in text
+    assert "chooses every organisation with an engagement" in text
+    assert 'value="0"' in text  # the filters stay as typed
+    assert "reason=narrows_nothing" in caplog.text
+    assert not AuditEntry.objects.filter(action="organisations.organisation.exported").exists()
+    assert client.get(EXPORT, {"score_min": "1"}).status_code == 200
+
+
+@pytest.mark.django_db
 def test_an_administrator_refused_a_search_of_everything_is_told_how_to_export_it(
     client, spread, operator, persona
 ):
