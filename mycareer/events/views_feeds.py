@@ -42,7 +42,7 @@ def _reader(request) -> User | None:
 def _needs_token() -> HttpResponse:
     return HttpResponse(
         "This calendar needs your private address: find it on MyCareer's "
-        "'Subscribe to events' page.",
+        f"'Subscribe to events' page, {_subscribe_url()}",
         status=403,
         content_type="text/plain; charset=utf-8",
     )

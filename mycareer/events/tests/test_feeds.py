@@ -4,6 +4,7 @@ import datetime
 import zoneinfo
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
@@ -194,7 +195,11 @@ def test_cancelled_events_stay_for_thirty_days_as_cancelled(client, tom):
 
 def test_feeds_need_a_token_or_a_session(client, persona, tom):
     make_event(by=tom, title="Private", starts_at=at(far_monday(4), 10), publish=True)
-    assert client.get(reverse("events:feed")).status_code == 403
+    refused = client.get(reverse("events:feed"))
+    assert refused.status_code == 403
+    # Read in a calendar program, the refusal gives the page's address, not only its name.
+    subscribe = f"{settings.SITE_URL}{reverse('events:subscribe')}"
+    assert refused.content.decode().endswith(f"'Subscribe to events' page, {subscribe}")
     assert client.get(f"{reverse('events:feed')}?token=wrong").status_code == 404
     assert client.get(reverse("events:personal_feed", args=["wrong"])).status_code == 404
     client.force_login(persona("student"))
