@@ -16,14 +16,14 @@ from mycareer.accounts.permissions import (
     can_view_staff_pages,
 )
 from mycareer.events import selectors
-from mycareer.events.units import UnitTree
 
 
 def _covers_unit(user, unit_id: int | None) -> bool:
     members = selectors.member_unit_ids(user)
     if not members or unit_id is None:
         return False
-    return bool(members & set(UnitTree.load().chain(unit_id)))
+    # The tree is read once a request, not once an event: a list asks for many.
+    return bool(members & set(selectors.unit_tree_for(user).chain(unit_id)))
 
 
 @rules.predicate

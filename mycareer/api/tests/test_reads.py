@@ -225,6 +225,42 @@ def test_a_cancelled_events_online_link_is_given_only_to_those_who_may_change_it
     assert [item["online_url"] for item in listed] == [link]
 
 
+def test_cancelled_events_with_links_cost_no_query_each(call, token_for, persona):
+    """Each cancelled event with a link asked its organiser's rule, which read the unit
+    tree again: one query per event in the list."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mycareer.events import services as events
+
+    tom = persona("operator")
+    secret = token_for("operator")
+
+    def cancelled(n: int) -> None:
+        event = make_event(
+            by=tom,
+            title=f"Called off {n}",
+            starts_at=at(far_monday(), 8 + n),
+            online_url=f"https://meet.example.ac.uk/{n}",
+            publish=True,
+            override_reason="Volume test",
+        )
+        events.event_cancel(event=event, by=tom, reason="The speaker is ill.")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            listed = call(secret, "get", "/events").json()["items"]
+        assert all(item["online_url"] for item in listed)
+        return len(seen)
+
+    cancelled(0)
+    queries()  # the rate limit's first call of its minute costs less than the next
+    one = queries()
+    for n in range(1, 6):
+        cancelled(n)
+    assert queries() == one
+
+
 def test_bookings_of_an_event_are_for_its_organisers(call, token_for, persona):
     from mycareer.bookings import services as bookings
 
