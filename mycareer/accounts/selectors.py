@@ -72,7 +72,18 @@ def _sessions() -> QuerySet[TrainingSession]:
 
 
 def training_sessions_past() -> QuerySet[TrainingSession]:
-    return _sessions().filter(ends_at__lt=timezone.now()).order_by("-starts_at")
+    """Sessions that have ended, with who came once attendance is recorded: its records
+    then hold the people who walked in as well as those who booked."""
+    came = TrainingRecord.Status.COMPLETED
+    return (
+        _sessions()
+        .annotate(
+            attended=Count("records", filter=Q(records__status=came)),
+            absent=Count("records", filter=Q(records__status=TrainingRecord.Status.ABSENT)),
+        )
+        .filter(ends_at__lt=timezone.now())
+        .order_by("-starts_at")
+    )
 
 
 def staff_named(text: str) -> QuerySet[User]:

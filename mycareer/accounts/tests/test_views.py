@@ -527,3 +527,30 @@ def test_a_session_under_way_is_listed_as_under_way_not_coming_up(client, person
     client.force_login(sam)
     row = client.get(reverse("accounts:training_sessions")).text.split("Room Under Way")[0]
     assert 'status--ok">Booked' not in row.split("<tr>")[-1]
+
+
+@pytest.mark.django_db
+def test_a_recent_session_says_who_came_not_everyone_it_holds_as_booked(client, persona, cast):
+    """ "Recent sessions" said "3 booked" of a session two booked, one attended, and
+    someone walked in to: its records hold walk-ins and absentees alike."""
+    session = TrainingSessionFactory(
+        place="Room Recent",
+        starts_at=timezone.now() - datetime.timedelta(hours=3),
+        ends_at=timezone.now() - datetime.timedelta(hours=1),
+    )
+    booked, absent, walk_in = persona("untrained"), persona("viewer"), persona("operator")
+    for person in (booked, absent):
+        TrainingRecord.objects.create(user=person, course=session.course, session=session)
+    client.force_login(persona("admin"))
+    body = client.get(reverse("accounts:training_sessions")).text
+    row = body[body.index(session.get_absolute_url()) :].split("</li>")[0]
+    assert "2 booked" in row
+    assert "Attendance not recorded" in row
+
+    services.training_attendance_record(
+        session=session, attended=[booked, walk_in], by=cast["admin"]
+    )
+    body = client.get(reverse("accounts:training_sessions")).text
+    row = body[body.index(session.get_absolute_url()) :].split("</li>")[0]
+    assert "2 attended, 1 did not attend" in row
+    assert "booked" not in row
