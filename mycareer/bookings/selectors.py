@@ -29,6 +29,7 @@ from mycareer.bookings.models import (
 from mycareer.core.text import counted
 from mycareer.events import selectors as event_selectors
 from mycareer.events.models import Event
+from mycareer.events.registry import PLACE
 from mycareer.events.units import UnitTree
 from mycareer.organisations.keyaccounts import contact_blockers
 from mycareer.organisations.models import Contact
@@ -934,7 +935,7 @@ def people_at(event: Event) -> list[tuple[User, str]]:
     (someone already checked in too, as a room can change while people arrive)."""
     bookings = Booking.objects.filter(event=event, status__in=PLACED)
     entries = WaitlistEntry.objects.filter(event=event, status__in=QUEUED)
-    return [(booking.student, "a place") for booking in bookings.select_related("student")] + [
+    return [(booking.student, PLACE) for booking in bookings.select_related("student")] + [
         (
             entry.student,
             # Its deadline may have moved with the event (`services.offers_follow_start`).

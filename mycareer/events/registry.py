@@ -131,6 +131,11 @@ PeopleSource = Callable[..., Iterable[tuple["User", str]]]
 
 _people_sources: dict[str, PeopleSource] = {}
 
+# What a person with a place holds: only they have the event in their calendar (from their
+# confirmation), so only they are sent a file that updates it. Someone waiting, or offered a
+# place, has no calendar entry: a file would add the event as if they had a place.
+PLACE = "a place"
+
 
 def register_people_source(source: PeopleSource, *, name: str) -> None:
     """Say who holds something at an event now: they are told when its time or place changes."""

@@ -218,14 +218,25 @@ def send_change_emails(event_id: int, change_id: int, changed: dict[str, list]) 
     for person, holding in people:
         if not person.is_active or not person.email:
             continue
+        # A calendar the event was added to (from a confirmation) moves it too.
+        in_calendar = holding == registry.PLACE
         sent += send_email(
             to=[person.email],
             reply_to=[event.organiser.email] if event.organiser else None,
             subject=f"Changed: {event.title}",
             template="events/email/changed.txt",
-            context={"event": event, "person": person, "holding": holding, "lines": lines},
-            # A calendar the event was added to (from a confirmation) moves it too.
-            attachments=[("event.ics", calendar_file(event, person), "text/calendar")],
+            context={
+                "event": event,
+                "person": person,
+                "holding": holding,
+                "lines": lines,
+                "in_calendar": in_calendar,
+            },
+            attachments=(
+                [("event.ics", calendar_file(event, person), "text/calendar")]
+                if in_calendar
+                else []
+            ),
             kind="events.changed",
             once=f"events.changed:{change_id}",
         )

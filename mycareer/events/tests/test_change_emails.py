@@ -55,14 +55,17 @@ def test_a_new_room_and_time_are_emailed_to_who_has_a_place_and_who_waits(
         assert "Where: Room 2 (it was Room 1)" in body
         day = f"{monday:%A} {monday.day} {monday:%B %Y}"
         assert f"When: {day}, 11:00–12:00 (it was {day}, 10:00–11:00)" in body
-        # With the file that moves the event in a calendar it was added to.
-        assert "open the file event.ics that comes with this email" in body
+        # With the file that moves the event in a calendar it was added to: only a place's
+        # confirmation added it, so a file for someone waiting would add it as if booked.
+        assert ("open the file event.ics that comes with this email" in body) is (person == aisha)
         client.force_login(person)
         for path in paths_in(body):
             response = client.get(path)
             assert response.status_code == 200, path
             assert "Room 2" in response.content.decode()
     assert len(smtp_server.messages()) == 2
+    (waiting,) = [m for m in smtp_server.messages() if m["To"] == ben.email]
+    assert not list(waiting.iter_attachments())
     (mail,) = [m for m in smtp_server.messages() if m["To"] == aisha.email]
     (ics,) = [a for a in mail.iter_attachments() if a.get_filename() == "event.ics"]
     (vevent,) = icalendar.Calendar.from_ical(ics.get_content()).walk("VEVENT")
