@@ -794,11 +794,14 @@ def staff_move(
     by: User,
     booking: Booking | None = None,
     entry: WaitlistEntry | None = None,
+    notify: bool = True,
 ) -> Booking | WaitlistEntry:
     """Move a booking or a waiting-list place to another event; the old place passes on.
 
     The person gets a place at the other event if one is free, else its waiting list;
-    if neither, nothing changes.
+    if neither, nothing changes. They are told by email (`notify`) what they have there and
+    that the old place ended: a place moved to a waiting list is lost, and nobody should
+    come to an event they no longer have a place at.
     """
     if (booking is None) == (entry is None):
         raise TypeError("Move either a booking or a waiting-list entry.")
@@ -829,7 +832,7 @@ def staff_move(
             if not entry.is_queued:
                 _refuse("This waiting-list place has ended.")
             student = entry.student
-        placed = _place(target, student, Booking.Source.MOVED, by=by, now=now)
+        placed = _place(target, student, Booking.Source.MOVED, by=by, now=now, notify=notify)
         data = {"from": source.pk, "to": target.pk, "title": target.event.title}
         if booking is not None:
             booking.status = Booking.Status.CANCELLED
@@ -837,6 +840,8 @@ def staff_move(
             booking.cancelled_by = by
             booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
             audit.log(booking, "bookings.booking.moved", by=by, person=student, data=data)
+            if notify:
+                _after_commit(tasks.send_cancelled_by_staff, booking.pk, target.event.title)
         else:
             assert entry is not None  # exactly one of the two, checked above
             entry.status = WaitlistEntry.Status.LEFT
@@ -844,6 +849,8 @@ def staff_move(
             entry.ended_by = by
             entry.save(update_fields=["status", "ended_at", "ended_by"])
             audit.log(entry, "bookings.waitlist.moved", by=by, person=student, data=data)
+            if notify:
+                _after_commit(tasks.send_removed_from_waiting_list, entry.pk, target.event.title)
         _settle(source, by=by, now=now)
         return placed
 

@@ -171,8 +171,9 @@ def send_offer(entry_id: int) -> int:
 
 
 @email_task()
-def send_cancelled_by_staff(booking_id: int) -> int:
-    """Tell a student that someone else cancelled their place, so they do not come for it."""
+def send_cancelled_by_staff(booking_id: int, moved_to: str = "") -> int:
+    """Tell a student that someone else cancelled their place, so they do not come for it;
+    `moved_to` names the event staff moved them to (its own email says what they have there)."""
     booking = _booking(booking_id)
     if (
         booking is None
@@ -186,6 +187,7 @@ def send_cancelled_by_staff(booking_id: int) -> int:
         template="bookings/email/cancelled_by_staff.txt",
         # The confirmation put the event in their calendar: this takes it out again.
         attachments=[_cancelling_ics(booking)],
+        moved_to=moved_to,
     )
 
 
@@ -242,8 +244,9 @@ def send_cancellation_confirmation(booking_id: int) -> int:
 
 
 @email_task()
-def send_removed_from_waiting_list(entry_id: int) -> int:
-    """Tell a student that someone else took them off a waiting list."""
+def send_removed_from_waiting_list(entry_id: int, moved_to: str = "") -> int:
+    """Tell a student that someone else took them off a waiting list; `moved_to` names the
+    event staff moved them to (its own email says what they have there)."""
     entry = _entry(entry_id)
     if (
         entry is None
@@ -256,6 +259,7 @@ def send_removed_from_waiting_list(entry_id: int) -> int:
         subject=f"You are no longer on the waiting list for {entry.event.title}",
         template="bookings/email/removed_from_waiting_list.txt",
         event_url=_event_url(entry.event),
+        moved_to=moved_to,
     )
 
 

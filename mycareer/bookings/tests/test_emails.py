@@ -191,6 +191,38 @@ def test_a_student_whose_place_staff_ended_is_told_and_one_who_ended_it_is_not(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_student_staff_move_is_told_the_old_place_ended_and_what_they_have_instead(
+    cast, persona, smtp_server, run_worker
+):
+    """Moved to a full event, Aisha's place becomes a place on its waiting list: without
+    being told her place here ended, she would come to it, with it still in her calendar."""
+    tom = persona("operator")
+    here = make_event(organiser=tom, capacity=1, title="Gearbox design clinic")
+    there = make_event(organiser=tom, capacity=1, title="Pump design workshop")
+    aisha, oliver, mei = persona("student"), persona("student2"), persona("student3")
+    services.booking_create(event=there, student=mei, by=mei, notify=False)
+    booking = services.booking_create(event=here, student=aisha, by=aisha, notify=False)
+    entry = services.booking_create(event=here, student=oliver, by=oliver, notify=False)
+    # Oliver, moved from this waiting list to the other, is told he left this one.
+    services.staff_move(entry=entry, to_event=there, by=tom)
+    services.staff_move(booking=booking, to_event=there, by=tom)
+    run_worker()
+
+    [ended] = by_subject(smtp_server, "[MyCareer] Your place at Gearbox design clinic has")
+    assert ended["To"] == aisha.email
+    body = ended.get_body(preferencelist=("plain",)).get_content()
+    assert "you no longer have a place" in body
+    assert "They moved you to Pump design workshop" in body
+    assert Calendar.from_ical(attachments(ended)["event-cancelled.ics"][1])["METHOD"] == "CANCEL"
+    waiting = by_subject(smtp_server, "[MyCareer] You are on the waiting list for Pump", 2)
+    assert sorted(m["To"] for m in waiting) == sorted([aisha.email, oliver.email])
+    [removed] = by_subject(smtp_server, "[MyCareer] You are no longer on the waiting list")
+    assert removed["To"] == oliver.email
+    body = removed.get_body(preferencelist=("plain",)).get_content()
+    assert "They moved you to Pump design workshop" in body
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_student_who_cancels_gets_one_email_whose_calendar_file_cancels_the_event(
     cast, persona, client, smtp_server, run_worker, caplog
 ):
