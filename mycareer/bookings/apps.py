@@ -79,6 +79,7 @@ class BookingsConfig(AppConfig):
                 "bookings.booking.check_in_undone": (
                     "Check-in undone: the event moved to a later start"
                 ),
+                "bookings.booking.check_in_reversed": "Check-in undone by staff",
                 "bookings.booking.walk_in": "Walk-in checked in",
                 "bookings.waitlist.joined": "Joined the waiting list",
                 "bookings.waitlist.offered": "Offered a place from the waiting list",

@@ -57,6 +57,7 @@ __all__ = [
     "booking_settings_update",
     "capacity_change",
     "check_in",
+    "check_in_undo",
     "employer_report_send",
     "noshow_followup_send",
     "noshow_policy_update",
@@ -906,6 +907,56 @@ def check_in(*, booking: Booking, by: User) -> tuple[Booking, bool]:
     booking.refresh_from_db()
     booking.lifted_ban = lifted
     return booking, bool(changed)
+
+
+def check_in_undo(*, booking: Booking, by: User) -> Booking:
+    """Undo a check-in made by mistake (the wrong name pressed at the door) while attendance
+    is open: a booked place is booked again, not arrived; a walk-in, who never booked, is
+    taken off the event, and the place goes to who waits.
+
+    Once attendance is closed the record is final but for checking in a no-show who came
+    (`check_in`): undoing a check-in then would make a no-show nobody reckoned with.
+    """
+    with transaction.atomic():
+        settings = _lock(booking.event_id)
+        now = timezone.now()
+        booking = Booking.objects.select_related("student", "event").get(pk=booking.pk)
+        if booking.status != Booking.Status.ATTENDED:
+            _refuse(f"{booking.student} is not checked in.")
+        if settings.attendance_closed:
+            when = selectors.when_text(settings.attendance_closed_at)
+            _refuse(
+                f"Attendance was closed on {when}: a check-in can no longer be undone.",
+                event_id=booking.event_id,
+                action="check_in_undo",
+            )
+        walk_in = booking.source == Booking.Source.WALK_IN
+        checked_in_at = booking.checked_in_at
+        booking.checked_in_at = None
+        booking.checked_in_by = None
+        fields = ["status", "checked_in_at", "checked_in_by"]
+        if walk_in:
+            booking.status = Booking.Status.CANCELLED
+            booking.cancelled_at = now
+            booking.cancelled_by = by
+            fields += ["cancelled_at", "cancelled_by"]
+        else:
+            booking.status = Booking.Status.CONFIRMED
+        booking.save(update_fields=fields)
+        audit.log(
+            booking,
+            "bookings.booking.check_in_reversed",
+            by=by,
+            person=booking.student,
+            data={
+                "event": booking.event_id,
+                "walk_in": walk_in,
+                "checked_in_at": checked_in_at.isoformat() if checked_in_at else None,
+            },
+        )
+        if walk_in:
+            _settle(settings, by=by, now=now)
+        return booking
 
 
 def walk_in(*, event: Event, student: User, by: User) -> Booking:

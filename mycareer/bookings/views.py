@@ -447,6 +447,13 @@ def _checked_in_text(booking: Booking) -> str:
     return f"{text} {LIFTED_TEXT}{told}"
 
 
+def _undone_text(booking: Booking) -> str:
+    """A check-in undone: a walk-in leaves the list, someone booked is back to not arrived."""
+    if booking.status == Booking.Status.CANCELLED:
+        return f"{booking.student}'s walk-in is undone: they are no longer on the event."
+    return f"{booking.student}'s check-in is undone: they are booked, not arrived."
+
+
 def _set_door(request, event: Event) -> None:
     until = timezone.now() + datetime.timedelta(hours=AT_THE_DOOR_HOURS)
     request.session[AT_THE_DOOR] = {"event": event.pk, "until": until.isoformat()}
@@ -503,6 +510,14 @@ def check_in_page(request, event_id: int):
         if not booking_id.isdigit():
             raise Http404("No such booking.")
         booking = get_object_or_404(Booking, pk=booking_id, event=event)
+        if request.POST.get("do") == "undo":
+            try:
+                undone = services.check_in_undo(booking=booking, by=request.user)
+            except ValidationError as error:
+                messages.error(request, _error_text(error))
+            else:
+                messages.success(request, _undone_text(undone))
+            return redirect(safe_next(request, reverse("bookings:check_in", args=[event.pk])))
         try:
             booking, changed = services.check_in(booking=booking, by=request.user)
         except ValidationError as error:

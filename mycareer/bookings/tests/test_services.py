@@ -867,6 +867,34 @@ def test_walk_ins_take_free_places_only(tom, people):
     assert services.walk_in(event=event, student=people[0], by=tom).pk == booked.pk
 
 
+@pytest.mark.django_db
+def test_a_check_in_pressed_by_mistake_is_undone_until_attendance_closes(tom, people):
+    """The wrong name pressed at the door: someone booked is back to not arrived, a walk-in
+    (who never booked) leaves the event and frees the place; a closed record stays."""
+    event = make_event(organiser=tom, capacity=2, starts_in=datetime.timedelta(hours=1))
+    booking = book(event, people[0])
+    services.check_in(booking=booking, by=tom)
+    walk_in = services.walk_in(event=event, student=people[1], by=tom)
+
+    undone = services.check_in_undo(booking=booking, by=tom)
+    assert (undone.status, undone.checked_in_at, undone.checked_in_by) == ("confirmed", None, None)
+    with pytest.raises(ValidationError, match="is not checked in"):
+        services.check_in_undo(booking=booking, by=tom)
+    gone = services.check_in_undo(booking=walk_in, by=tom)
+    assert gone.status == "cancelled" and gone.cancelled_by == tom
+    counts = selectors.counts_for(event)
+    assert (counts.booked, counts.attended) == (1, 0)
+    assert services.walk_in(event=event, student=people[2], by=tom).status == "attended"
+    assert AuditEntry.objects.filter(action="bookings.booking.check_in_reversed").count() == 2
+
+    services.check_in(booking=booking, by=tom)
+    with time_machine.travel(event.ends_at):
+        services.attendance_close(event=event, by=tom)
+        with pytest.raises(ValidationError, match="can no longer be undone"):
+            services.check_in_undo(booking=booking, by=tom)
+    assert Booking.objects.get(pk=booking.pk).status == "attended"
+
+
 # After the event -----------------------------------------------------------------------------
 
 

@@ -759,6 +759,20 @@ def test_the_check_in_page_finds_people_and_checks_them_in_once(client, tom, boo
 
 
 @pytest.mark.django_db
+def test_a_check_in_is_undone_from_the_check_in_page(client, tom, booked):
+    client.force_login(tom)
+    event_id = booked.event_id
+    client.post(url("check_in", event_id), {"booking": booked.pk})
+    page = text(client.get(url("check_in", event_id)))
+    assert f'Undo<span class="visually-hidden"> the check-in of {booked.student}' in page
+    response = client.post(
+        url("check_in", event_id), {"booking": booked.pk, "do": "undo"}, follow=True
+    )
+    assert "check-in is undone: they are booked, not arrived." in text(response)
+    assert Booking.objects.get(pk=booked.pk).status == "confirmed"
+
+
+@pytest.mark.django_db
 def test_scanning_the_qr_code_checks_the_person_in_and_twice_changes_nothing(client, tom, booked):
     client.force_login(tom)
     scan = url("scan", check_in_token(booked))
