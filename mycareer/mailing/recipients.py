@@ -33,6 +33,7 @@ class Why:
     """Kinds of reason a contact is left out; the label heads the group on the page."""
 
     INACTIVE = "inactive"
+    ERASED = "erased"
     NO_EMAIL = "no_email"
     OPTED_OUT = "opted_out"
     BOUNCED = "bounced"
@@ -43,6 +44,7 @@ class Why:
 
     LABELS = {
         INACTIVE: "organisation not active",
+        ERASED: "erased at their request",
         NO_EMAIL: "no email address",
         OPTED_OUT: "opted out",
         BOUNCED: "email bounced before",
@@ -55,6 +57,7 @@ class Why:
     # and plural, for ngettext.
     COUNTED = {
         INACTIVE: ("with their organisation not active",) * 2,
+        ERASED: ("erased at their request",) * 2,
         NO_EMAIL: ("with no email address",) * 2,
         OPTED_OUT: ("opted out",) * 2,
         BOUNCED: ("whose email bounced before",) * 2,
@@ -258,6 +261,10 @@ def recipient_list(
         reason = kind = None
         if contact.organisation.status != Organisation.Status.ACTIVE:
             reason, kind = "not a contact of an active organisation", Why.INACTIVE
+        elif contact.erased_at is not None:
+            # Not "no email address", which a sender might mend: the person asked to go.
+            reason = f"erased at their request on {contact.erased_at:%-d %B %Y}"
+            kind = Why.ERASED
         elif not email:
             reason, kind = "no email address", Why.NO_EMAIL
         elif kept_by := opted & keeping_out:

@@ -55,6 +55,22 @@ def test_every_exclusion_reason(persona, cast, tagged, filters, pending):
     assert "p0@aurora.example.com" not in reasons(newsletter)
 
 
+def test_an_erased_person_is_left_out_as_erased_not_as_lacking_an_address(persona, tagged, filters):
+    """An erased contact was listed as "no email address", which a sender may set out to
+    mend; the list says the person asked to be erased."""
+    from mycareer.audit.personal_data import subject_from_ids
+    from mycareer.audit.services import personal_data_erase
+
+    mailer = persona("mailer")
+    leaving = tagged[0].contacts.order_by("email").first()
+    personal_data_erase(subject=subject_from_ids([], [leaving.pk]), by=persona("admin"))
+    result = recipient_list(contacts(filters), sender=mailer, purpose="events")
+    (exclusion,) = [e for e in result.excluded if e.contact.pk == leaving.pk]
+    assert exclusion.kind == Why.ERASED
+    assert exclusion.reason.startswith("erased at their request on ")
+    assert ("erased at their request", 1) in result.reason_counts
+
+
 def test_opting_out_of_all_bulk_email_excludes_every_purpose(persona, tagged, filters):
     contact = tagged[0].contacts.first()
     org_services.contact_opt_out(contact=contact, purpose="all", method="link", by=None)
