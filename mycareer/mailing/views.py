@@ -408,8 +408,16 @@ def campaign_detail(request, pk: int):
             messages.error(request, " ".join(error.messages))
         return redirect(campaign)
     summary = _recipients_summary(campaign) if campaign.status == Campaign.Status.DRAFT else None
+    is_sender = campaign.sender_id == request.user.pk
     if summary and summary["list"]:
-        summary["left_out"] = _left_out_with_requests(summary["list"].excluded, request.user)
+        excluded = summary["list"].excluded
+        # Who is left out is worked out for the sender: another reader's own requests
+        # to liaise change nothing here, so they are neither shown nor offered.
+        summary["left_out"] = (
+            _left_out_with_requests(excluded, request.user)
+            if is_sender
+            else [(exclusion, None) for exclusion in excluded]
+        )
     progress = campaign_progress(campaign)
     return render(
         request,
@@ -420,7 +428,7 @@ def campaign_detail(request, pk: int):
             "summary": summary,
             "key_contact_kind": Why.KEY_CONTACT,
             "by_sender_kind": Why.BY_SENDER,
-            "is_sender": campaign.sender_id == request.user.pk,
+            "is_sender": is_sender,
             "may_cancel": request.user.has_perm("mailing.cancel_campaign", campaign),
             "progress": progress,
             "cancellation": cancellation_in_words(campaign, progress),

@@ -436,6 +436,31 @@ def test_a_key_contact_left_out_has_an_ask_to_contact_link(client, persona, cast
     assert "You asked Tom Bennett on" in again and 'name="reason"' not in again
 
 
+def test_another_senders_draft_offers_no_liaison_of_ones_own(client, persona, cast, make_campaign):
+    """On a colleague's draft, the left-out list offered "Ask to contact" and showed the
+    reader's own request as waiting, as if it could change who that draft reaches: who
+    is left out is worked out for its sender."""
+    from mycareer.organisations import keyaccounts
+
+    campaign = make_campaign(sender=persona("admin"), unit=cast["units"]["careers"])
+    contact = Contact.objects.filter(organisation__name="Aurora Optics").order_by("pk").first()
+    account = keyaccounts.key_account_create(
+        organisation=contact.organisation,
+        operator=persona("operator"),
+        unit=cast["units"]["mech"],
+        by=persona("admin"),
+    )
+    keyaccounts.key_contact_mark(account=account, contact=contact, guidance="", by=account.operator)
+    keyaccounts.liaison_request_create(
+        requester=persona("mailer"), contact=contact, reason="Fair", proposed_engagement="One"
+    )
+    client.force_login(persona("mailer"))
+    detail = page(client.get(campaign.get_absolute_url()))
+    assert "key contact of Tom Bennett" in detail
+    assert "Ask to contact" not in detail
+    assert "waiting for an answer" not in detail
+
+
 def test_the_left_out_key_contacts_cost_the_same_queries_however_many(
     client, persona, cast, make_campaign
 ):
