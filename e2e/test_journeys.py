@@ -283,6 +283,38 @@ def test_bulk_mailer_sends_to_exactly_the_chosen_employers_and_every_link_opens(
     expect(page.get_by_text("you need the Bulk mailer level")).to_be_visible()
 
 
+def test_a_campaign_page_left_open_shows_it_sent_once_the_worker_is_done(
+    page, site, smtp_server, run_worker, settings
+):
+    """The page kept counting while the messages went, then still said "Queued" and
+    offered to cancel a campaign with nothing left to send."""
+    from mycareer.accounts.models import Unit, User
+    from mycareer.mailing import services
+
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_RATE": 0}
+    run_worker()  # the demo story's own notifications first
+    campaign = services.campaign_create(
+        sender=User.objects.get(email="mailer@demo.ac.uk"),
+        unit=Unit.objects.get(code="lubs"),
+        purpose="events",
+        subject="Watched while it goes",
+        body="Dear {{ first_name }},\n\nHello.",
+        recipient_filters={"text": "Leodis"},
+    )
+    count = len(services.campaign_recipients(campaign).included)
+    assert count
+    log_in(page, site, "mailer@demo.ac.uk")
+    page.goto(f"{site.url}/email/{campaign.pk}/send/")
+    page.get_by_label("Type the number of recipients to confirm").fill(str(count))
+    page.get_by_role("button", name=re.compile("Send to")).click()
+    expect(page.get_by_text("on its way to")).to_be_visible()
+    expect(page.get_by_role("link", name="Cancel the campaign…")).to_be_visible()
+    run_worker()
+    # No reload by the sender: the page follows the campaign to its end.
+    expect(page.locator("dl.facts")).to_contain_text("Sent", timeout=15_000)
+    expect(page.get_by_role("link", name="Cancel the campaign…")).to_have_count(0)
+
+
 def test_the_time_chart_finds_an_organisation_as_you_type(page, site):
     log_in(page, site, "viewer@demo.ac.uk")
     page.goto(f"{site.url}/email/chart/")

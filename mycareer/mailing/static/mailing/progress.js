@@ -16,6 +16,9 @@
         });
         if (bar) { bar.value = data.percent; bar.textContent = data.percent + "%"; }
         if (data.status === "queued" || data.status === "sending") { setTimeout(update, 2000); }
+        // Finished (or cancelled elsewhere): the page again, so its status, the failures
+        // and the actions are the campaign's now, not "Queued" beside "0 left".
+        else { window.location.reload(); }
       })
       .catch(function () {});
   }
