@@ -15,11 +15,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.text import slugify
 from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
+from mycareer.accounts.models import Unit
 from mycareer.core.forms import add_validation_error, unknown_filters_message
 from mycareer.core.http import figures_refused, saved
 from mycareer.core.permissions import require
@@ -824,4 +826,20 @@ def chart_csv(request):
         [chart.period_label(row["period"], query.period), *row["counts"], row["total"]]
         for row in data.rows
     ]
-    return csv_download(rows, filename="mycareer-email-chart.csv")
+    return csv_download(rows, filename=_chart_filename(query))
+
+
+def _chart_filename(query: chart.ChartQuery) -> str:
+    """The figures' file named for what they count: one organisation's weekly figures
+    saved as "mycareer-email-chart.csv" read later as the whole university's."""
+    parts = ["mycareer-email-chart"]
+    if query.organisation:
+        organisation = Organisation.objects.filter(pk=query.organisation).first()
+        if organisation:
+            parts.append(slugify(organisation.name)[:60] or str(organisation.pk))
+    if query.unit:
+        unit = Unit.objects.filter(pk=query.unit).first()
+        if unit:
+            parts.append(f"from-{slugify(unit.name)[:60] or unit.pk}")
+    parts.append(f"by-{query.period}-{query.months}-months")
+    return "-".join(parts) + ".csv"

@@ -660,10 +660,16 @@ def test_chart_counts_emails_per_month_and_unit(client, persona, cast, tagged):
     assert "Bulk emails received by employers at Aurora Optics" in by_name
     png = client.get(reverse("mailing:chart_png"), {"organisation": tagged[0].pk})
     assert png["Content-Type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
-    csv = client.get(reverse("mailing:chart_csv"), {"organisation": tagged[0].pk}).content
-    assert csv.decode("utf-8-sig").splitlines()[0] == (
+    download = client.get(reverse("mailing:chart_csv"), {"organisation": tagged[0].pk})
+    assert download.content.decode("utf-8-sig").splitlines()[0] == (
         "period,School of Mechanical Engineering,total"
     )
+    # The file says whose figures it holds: opened later, it is not the whole university's.
+    assert download["Content-Disposition"] == (
+        'attachment; filename="mycareer-email-chart-aurora-optics-by-month-12-months.csv"'
+    )
+    every = client.get(reverse("mailing:chart_csv"), {"period": "week", "months": "6"})
+    assert 'filename="mycareer-email-chart-by-week-6-months.csv"' in every["Content-Disposition"]
     client.force_login(persona("student"))
     assert client.get(reverse("mailing:chart")).status_code == 403
 
