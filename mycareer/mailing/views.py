@@ -445,6 +445,20 @@ def campaign_detail(request, pk: int):
     )
 
 
+# Why a campaign's send (or approve) page is not shown: Send pressed twice, or the page
+# reloaded or opened from history after the campaign went.
+_NOT_WAITING = {
+    Campaign.Status.DRAFT: "This campaign is not waiting for approval: its sender has not sent it.",
+    Campaign.Status.AWAITING_APPROVAL: (
+        "This campaign was sent for approval already: another designated sender approves it."
+    ),
+    Campaign.Status.QUEUED: "This campaign is already on its way: nothing more was sent.",
+    Campaign.Status.SENDING: "This campaign is already on its way: nothing more was sent.",
+    Campaign.Status.SENT: "This campaign has already been sent: nothing more was sent.",
+    Campaign.Status.CANCELLED: "This campaign was cancelled: it cannot be sent.",
+}
+
+
 @require_http_methods(["GET", "POST"])
 @require("mailing.send_campaign")
 def campaign_confirm(request, pk: int, approving: bool = False):
@@ -452,7 +466,7 @@ def campaign_confirm(request, pk: int, approving: bool = False):
     campaign = _campaign(pk)
     wanted = Campaign.Status.AWAITING_APPROVAL if approving else Campaign.Status.DRAFT
     if campaign.status != wanted:
-        messages.error(request, "This campaign is not waiting for that.")
+        messages.error(request, _NOT_WAITING[Campaign.Status(campaign.status)])
         return redirect(campaign)
     if not approving:
         services.require_own(campaign, request.user, doing="send")

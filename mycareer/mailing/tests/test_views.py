@@ -327,6 +327,28 @@ def test_sending_is_confirmed_with_the_number(client, persona, make_campaign, ta
     assert campaign.messages.count() == 7
 
 
+def test_the_send_page_reloaded_after_sending_says_it_went_and_nothing_more(
+    client, persona, make_campaign
+):
+    """Reloading the send page, or pressing Send on it from history, said only "This
+    campaign is not waiting for that": the sender could not tell whether it had gone."""
+    campaign = make_campaign()
+    client.force_login(persona("mailer"))
+    url = reverse("mailing:campaign_send", args=[campaign.pk])
+    services.campaign_send(campaign=campaign, by=persona("mailer"), confirmed=6)
+    for request in (client.get, client.post):
+        response = request(url, follow=True)
+        assert response.redirect_chain == [(campaign.get_absolute_url(), 302)]
+        assert "already on its way: nothing more was sent" in page(response)
+    assert campaign.messages.count() == 6
+    services.campaign_cancel(campaign=campaign, by=persona("mailer"))
+    shown = page(client.get(url, follow=True))
+    assert "This campaign was cancelled: it cannot be sent." in shown
+    approve = reverse("mailing:campaign_approve", args=[make_campaign().pk])
+    shown = page(client.get(approve, follow=True))
+    assert "not waiting for approval: its sender has not sent it" in shown
+
+
 def test_the_second_of_two_tabs_sending_at_once_lands_on_the_campaign_not_a_send_button(
     client, persona, make_campaign, tagged, monkeypatch
 ):
