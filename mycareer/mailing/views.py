@@ -239,10 +239,20 @@ def campaign_create(request):
             "campaign": None,
             "chosen_form": chosen_form,
             "recipients": _recipients_summary(draft),
-            "change_url": f"{reverse('mailing:campaign_create')}?"
-            + (OrganisationQuery.from_filters(filters).to_querystring() if filters else ""),
+            "change_url": _choose_again_url(filters),
         },
     )
+
+
+def _choose_again_url(filters: dict) -> str:
+    """The search step again, with the search chosen when it can still be read: one that
+    no longer can (its sector removed while the form was open) starts afresh, and the
+    form, keeping what was typed, says why it cannot be saved."""
+    url = reverse("mailing:campaign_create")
+    try:
+        return f"{url}?{OrganisationQuery.from_filters(filters).to_querystring()}"
+    except ValidationError:
+        return url
 
 
 @require_http_methods(["GET", "POST"])

@@ -15,7 +15,7 @@ from mycareer.mailing import services
 from mycareer.mailing.chart import ChartQuery, chart_data
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
 from mycareer.organisations import services as org_services
-from mycareer.organisations.models import Contact
+from mycareer.organisations.models import Contact, Organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +67,30 @@ def test_an_unknown_filter_is_refused_on_the_page(client, persona):
     assert response.status_code == 200  # no recipients chosen: the form says so
     assert "Choose who receives it" in page(response)
     assert not Campaign.objects.filter(subject="S").exists()
+
+
+def test_a_search_that_went_while_the_form_was_open_is_refused_keeping_the_words(
+    client, persona, tagged
+):
+    """The sector the search chose was removed before "Save the draft": a server error,
+    and the subject and message typed were lost."""
+    from mycareer.organisations.models import Sector
+
+    sector = Sector.objects.create(name="Short-lived sector", slug="short-lived")
+    tagged[0].sector = sector
+    tagged[0].save(update_fields=["sector"])
+    client.force_login(persona("mailer"))
+    body = page(client.get(CREATE, {"sectors": sector.pk}))
+    data = as_post(form_fields(body, containing="subject"))
+    data.update(subject=["Spring fair"], body=["Dear {{ first_name }}"])
+    Organisation.objects.filter(sector=sector).update(sector=None)
+    sector.delete()
+    response = client.post(CREATE, data)
+    assert response.status_code == 200
+    shown = page(response)
+    assert "Sector" in shown and "not one of the available choices" in shown
+    assert 'value="Spring fair"' in shown
+    assert not Campaign.objects.filter(subject="Spring fair").exists()
 
 
 @pytest.mark.parametrize("value", ["maybe", "2"])
