@@ -5,6 +5,8 @@ but it says nothing about the person: no name, email, phone or student number, n
 password, no second factor, no way back in.
 """
 
+import re
+
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount
@@ -29,6 +31,7 @@ from mycareer.accounts.models import (
     User,
     new_feed_token,
 )
+from mycareer.audit.erasure import REPLACEMENTS
 from mycareer.audit.personal_data import (
     ERASED_PERSON,
     Change,
@@ -37,7 +40,7 @@ from mycareer.audit.personal_data import (
     TextPlace,
     in_words,
 )
-from mycareer.core.models import SentEmail
+from mycareer.core.models import FailedTask, SentEmail
 
 ORIGIN = {
     User.Kind.STAFF: "Created by the Careers Centre when you were given access to MyCareer",
@@ -54,6 +57,26 @@ def _failed_logins(subject):
     for email in emails:
         condition |= Q(username__iexact=email)
     return [m.objects.filter(condition) for m in (AccessAttempt, AccessFailureLog, AccessLog)]
+
+
+def _emails_sent(subject) -> tuple:
+    """Records of MyCareer's own emails to the person's addresses, beyond their logins':
+    a contact record's marks that a list reached it (the attendance figures), and the
+    failed emails page's rows that name an address in their recipients or the refusal."""
+    logins = {user.email.strip().lower() for user in subject.users}
+    contacts_only = subject.emails - logins
+    reached = SentEmail.objects.filter(recipient__in=contacts_only)
+    named = Q(pk__in=[])
+    for email in subject.emails:
+        for field in ("recipients", "error", "traceback"):
+            named |= Q(**{f"{field}__icontains": email})
+    return reached, FailedTask.objects.filter(named)
+
+
+def _without(text: str, emails: set[str]) -> str:
+    for email in emails:
+        text = re.sub(re.escape(email), REPLACEMENTS["email"], text, flags=re.IGNORECASE)
+    return text
 
 
 def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
@@ -146,6 +169,25 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
         if apply:
             for rows in attempts:
                 rows.delete()
+    reached, failed = _emails_sent(subject)
+    count = reached.count() + failed.count()
+    if count:
+        changes.append(
+            Change(
+                "Records of emails sent to them",
+                "address removed; emails that failed stay listed for administrators",
+                count,
+            )
+        )
+        if apply:
+            reached.delete()
+            for task in failed:
+                FailedTask.objects.filter(pk=task.pk).update(
+                    **{
+                        field: _without(getattr(task, field), subject.emails)
+                        for field in ("recipients", "error", "traceback")
+                    }
+                )
     return changes
 
 

@@ -790,3 +790,37 @@ def test_a_name_part_joined_by_a_hyphen_to_another_word_is_not_proposed(persona,
     note.refresh_from_db()
     assert "Grace-period" in note.text and "Smith-Bank" in note.text and "Bank-led" in note.text
     assert "[name erased]-period" not in note.text
+
+
+def test_the_records_of_emails_sent_to_an_erased_contact_keep_no_address(grace, persona):
+    """A contact sent the attendance figures is marked as reached (so a retry skips them),
+    and an email that failed for good lists its recipient and the server's refusal on the
+    failed emails page: erased, neither keeps their address; other people's stay."""
+    from mycareer.core.mail import mark_sent
+    from mycareer.core.models import FailedTask, SentEmail
+
+    other = "kim.other@northbridge-eng.co.uk"
+    mark_sent("bookings.employer_report:7", [EMAIL])
+    mark_sent("bookings.employer_report:7", [other])
+    refusal = f"SMTPRecipientsRefused: {{'{EMAIL.upper()}': (550, b'5.1.1 No such mailbox')}}"
+    failed = FailedTask.objects.create(
+        task_path="mycareer.bookings.tasks.send_employer_report",
+        description="Send the attendance figures",
+        args=[7],
+        recipients=f"{EMAIL}, {other}",
+        attempts=5,
+        error=refusal,
+        traceback=f"Traceback (most recent call last):\n{refusal}\n",
+    )
+    subject = subject_from_ids([], [grace["contact"].pk])
+
+    report, _ = personal_data_erase(subject=subject, by=persona("admin"))
+
+    assert _everywhere(EMAIL) == []
+    assert list(SentEmail.objects.values_list("recipient", flat=True)) == [other]
+    failed.refresh_from_db()
+    assert failed.recipients == f"[email erased], {other}"
+    assert failed.error == (
+        "SMTPRecipientsRefused: {'[email erased]': (550, b'5.1.1 No such mailbox')}"
+    )
+    assert [c["what"] for c in report["changes"]].count("Records of emails sent to them") == 1
