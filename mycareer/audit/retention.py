@@ -7,6 +7,7 @@ would go) and logs what it did.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -44,6 +45,19 @@ def retention_dry_run() -> list[tuple[RetentionRule, int]]:
 def retention_due_total() -> int:
     """How many rows the schedule would remove or anonymise now, all rules together."""
     return sum(count for _, count in retention_dry_run())
+
+
+def audit_entries_unnamed(rows: QuerySet, *, described: str) -> int:
+    """The audit entries of rows a rule removes keep what was done, by whom and when, but
+    no longer whom it was about: the row's description ("Ava Shah at Old fair") and the
+    person go with the row. Call before removing them; returns how many changed."""
+    from mycareer.audit.models import AuditEntry
+
+    ids = [str(pk) for pk in rows.values_list("pk", flat=True)]
+    entries = AuditEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(rows.model), object_id__in=ids
+    )
+    return entries.update(person=None, object_repr=described)
 
 
 class RetentionChanged(ValidationError):

@@ -18,6 +18,7 @@ from mycareer.audit.personal_data import (
     TextPlace,
     in_words,
 )
+from mycareer.audit.retention import audit_entries_unnamed
 from mycareer.bookings.models import (
     QUEUED,
     Booking,
@@ -99,9 +100,17 @@ def waitlist_after_graduation_due() -> QuerySet:
     )
 
 
+# What the audit trail calls a removed row, instead of whose it was.
+REMOVED = {Booking: "A booking", WaitlistEntry: "A waiting-list place"}
+
+
 def remove_rows(rows: QuerySet) -> int:
-    """Remove the rows whose time is up; the event's own record stays."""
-    count, _ = rows.model.objects.filter(pk__in=list(rows.values_list("pk", flat=True))).delete()
+    """Remove the rows whose time is up; the event's own record stays, and so do the rows'
+    audit entries, without the student (their name was in each one's description)."""
+    rows = rows.model.objects.filter(pk__in=list(rows.values_list("pk", flat=True)))
+    what = REMOVED.get(rows.model, f"A {rows.model._meta.verbose_name}")
+    audit_entries_unnamed(rows, described=f"{what} removed by the retention schedule")
+    count, _ = rows.delete()
     return count
 
 

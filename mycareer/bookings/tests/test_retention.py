@@ -41,6 +41,45 @@ def test_bookings_go_n_years_after_graduation_and_no_sooner(cast, settings):
     assert long_gone.is_active
 
 
+def test_the_audit_trail_of_removed_bookings_no_longer_says_whose_they_were(cast, persona):
+    """What was done stays in the audit trail (a check-in, by whom, when), but not who
+    it was about: their name was in each entry's description, and the entry was theirs."""
+    from mycareer.audit import services as audit
+
+    gone, kept = make_students(2)
+    gone.student_profile.expected_graduation = timezone.localdate() - datetime.timedelta(
+        days=7 * 366
+    )
+    gone.student_profile.save()
+    past = make_event(starts_in=-datetime.timedelta(days=8 * 365), title="Old fair")
+    booking = Booking.objects.create(event=past, student=gone, status="attended")
+    entry = WaitlistEntry.objects.create(event=past, student=gone, status="expired")
+    other = Booking.objects.create(event=past, student=kept, status="attended")
+    operator = persona("operator")
+    for row, action in (
+        (booking, "bookings.booking.checked_in"),
+        (entry, "bookings.waitlist.expired"),
+        (other, "bookings.booking.checked_in"),
+    ):
+        audit.log(row, action, by=operator, person=row.student, data={"event": past.pk})
+
+    retention_apply(by=None)
+
+    assert not AuditEntry.objects.filter(person=gone).exists()
+    assert not AuditEntry.objects.filter(object_repr__contains=gone.full_name).exists()
+    removed = AuditEntry.objects.filter(actor=operator).exclude(person=kept)
+    assert sorted(removed.values_list("action", "actor", "object_repr")) == [
+        ("bookings.booking.checked_in", operator.pk, "A booking removed by the retention schedule"),
+        (
+            "bookings.waitlist.expired",
+            operator.pk,
+            "A waiting-list place removed by the retention schedule",
+        ),
+    ]
+    # Another student's entries are untouched.
+    assert AuditEntry.objects.get(person=kept).object_repr == f"{kept} at {past}"
+
+
 def test_the_retention_schedule_names_the_rule(client, cast, persona):
     client.force_login(persona("admin"))
     page = client.get(reverse("audit:retention")).content.decode()
