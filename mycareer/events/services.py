@@ -243,6 +243,25 @@ def _ask_first(home: str, outside: list[str], units: list[str]) -> str:
     )
 
 
+def _check_organisations(organisations: Iterable[Organisation]) -> list[Organisation]:
+    """Refuse an organisation merged into another, as the event form finds none: the
+    event would go onto the archived record, whose timeline nobody sees."""
+    organisations = list(organisations)
+    merged = Organisation.objects.filter(
+        pk__in=[o.pk for o in organisations], merged_into__isnull=False
+    ).select_related("merged_into")
+    if merged:
+        raise ValidationError(
+            {
+                "organisations": [
+                    f"{o.name} was merged into {o.merged_into}: name {o.merged_into} instead."
+                    for o in merged.order_by("name", "pk")
+                ]
+            }
+        )
+    return organisations
+
+
 def _snapshot(event: Event) -> dict:
     """What people see of an event, as plain values, for comparing and auditing."""
     audience = event.audience
@@ -383,6 +402,7 @@ def event_create(
         open_to_all=open_to_all, units=units, programmes=programmes, years=audience_years
     )
     _check_reach(unit=unit, by=by, open_to_all=open_to_all, units=units, programmes=programmes)
+    organisations = _check_organisations(organisations)
     event = Event.objects.create(
         title=title,
         type=type,
@@ -394,7 +414,7 @@ def event_create(
         online_url=online_url,
         description=description.strip(),
     )
-    event.organisations.set(list(organisations))
+    event.organisations.set(organisations)
     event.topics.set(_topics(topics))
     audience = Audience.objects.create(
         event=event,
@@ -451,6 +471,8 @@ def event_update(
         _check_place(event.venue, event.online_url)
     _check_times(event.starts_at, event.ends_at)
     _check_not_history(event, was)
+    if "organisations" in changes:
+        changes["organisations"] = _check_organisations(changes["organisations"])
     moving = not form_parts_follow and changes.keys() & {"starts_at", "ends_at"}
     # What other apps hold for it (booking that opens later than the new start).
     if moving and (errors := time_errors(event)):
@@ -483,7 +505,7 @@ def event_update(
     if own_after["audience"] != own_before["audience"]:
         audience.save()
     if "organisations" in changes:
-        event.organisations.set(list(changes["organisations"]))
+        event.organisations.set(changes["organisations"])
     if "topics" in changes:
         event.topics.set(_topics(changes["topics"]))
     audience.units.set(units)

@@ -353,6 +353,30 @@ def test_an_event_reaches_other_schools_by_asking_not_through_the_api(call, toke
     assert [u.code for u in Event.objects.get().audience.units.all()] == ["mech"]
 
 
+def test_an_event_names_an_organisation_merged_away_by_its_survivor_not_through_the_api(
+    call, token_for
+):
+    """The event form finds no organisation merged into another: the API took its id,
+    and the event went onto the archived record its timeline no longer shows."""
+    secret = token_for("operator")
+    survivor = make_organisation("Calder Systems")
+    old = make_organisation("Calder Systems (old record)")
+    organisations.organisation_merge(survivor=survivor, other=old, keep={}, by=None)
+
+    answer = call(secret, "post", "/events", _event_body(organisations=[old.pk]))
+
+    assert answer.status_code == 400
+    assert answer.json()["fields"]["organisations"] == [
+        "Calder Systems (old record) was merged into Calder Systems: name Calder Systems instead."
+    ]
+    assert not Event.objects.exists()
+    made = call(secret, "post", "/events", _event_body(organisations=[survivor.pk]))
+    path = f"/events/{made.json()['id']}"
+    moved = call(secret, "patch", path, {"organisations": [old.pk]}, HTTP_IF_MATCH=made["ETag"])
+    assert moved.status_code == 400
+    assert list(Event.objects.get().organisations.all()) == [survivor]
+
+
 def test_publishing_answers_with_the_version_the_next_change_sends(call, token_for):
     """A token without read creates, publishes, then changes: each answer's ETag is the
     version a read would give, and none is a plain hash of what a read shows."""

@@ -918,6 +918,22 @@ def test_merging_organisations_moves_their_events(tom, monday):
 
 
 @pytest.mark.django_db
+def test_an_organisation_merged_away_is_refused_naming_the_one_it_became(tom, monday):
+    old = organisation("Old Name Ltd")
+    survivor = organisation("New Name Ltd")
+    organisation_services.organisation_merge(survivor=survivor, other=old, keep={}, by=tom)
+    refusal = "Old Name Ltd was merged into New Name Ltd: name New Name Ltd instead."
+    with pytest.raises(ValidationError) as refused:
+        make_event(by=tom, starts_at=at(monday, 10), organisations=[old])
+    assert refused.value.message_dict == {"organisations": [refusal]}
+    event = make_event(by=tom, starts_at=at(monday, 10), organisations=[survivor])
+    with pytest.raises(ValidationError) as refused:
+        services.event_update(event=event, by=tom, organisations=[survivor, old])
+    assert refused.value.message_dict == {"organisations": [refusal]}
+    assert list(event.organisations.all()) == [survivor]
+
+
+@pytest.mark.django_db
 @pytest.mark.usefixtures("demo")  # about the demo data itself: its term tells a story
 def test_the_demo_term_has_a_clash_an_opening_and_a_cancellation(cast):
     events = cast["events"]
