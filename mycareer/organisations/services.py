@@ -201,6 +201,23 @@ def organisation_create(
     return organisation
 
 
+def check_not_merged(organisation: Organisation) -> None:
+    """Refuse to write onto a record merged into another (a page opened before the merge,
+    the API): its page redirects to the survivor, so nobody would see what was written."""
+    merged = (
+        Organisation.objects.filter(pk=organisation.pk, merged_into__isnull=False)
+        .select_related("merged_into")
+        .first()
+    )
+    if merged is not None:
+        survivor = merged.merged_into
+        raise ValidationError(
+            f"{merged.name} was merged into {survivor}: add or change anything on "
+            f"{survivor} instead.",
+            code="merged",
+        )
+
+
 @transaction.atomic
 def organisation_update(
     *, organisation: Organisation, by: User | None, confirm_duplicates: bool = False, **data
@@ -210,6 +227,7 @@ def organisation_update(
     A new name or website is checked as a new organisation's are, so a rename cannot make
     the duplicate that creating it would have been refused as, unless the person confirmed.
     """
+    check_not_merged(organisation)
     name, website = data.get("name", organisation.name), data.get("website", organisation.website)
     # Compared as the check compares them: a save that only rewrites how the same name or
     # address is written ("example.com" saved as "https://example.com") asks nothing.
@@ -248,6 +266,7 @@ def organisation_archive(*, organisation: Organisation, by: User | None) -> None
 def organisation_restore(*, organisation: Organisation, by: User | None) -> None:
     if organisation.status != Organisation.Status.ARCHIVED:
         return
+    check_not_merged(organisation)
     organisation.status = Organisation.Status.ACTIVE
     organisation.save(update_fields=["status", "updated_at"])
     audit.log(organisation, "organisations.organisation.restored", by=by)
@@ -331,6 +350,7 @@ def contact_create(
 ) -> Contact:
     """Add a contact; an email already used by a contact of the organisation is refused,
     and with `refuse_erased` (a script: nobody decided) so is an erased person's."""
+    check_not_merged(organisation)
     data["email"] = (data.get("email") or "").strip().lower()
     _check_contact_email(organisation, data["email"])
     if refuse_erased:
@@ -605,6 +625,7 @@ def note_create(
     started_by: str = Note.StartedBy.US,
 ) -> Note:
     """Record a meaningful engagement with an organisation."""
+    check_not_merged(organisation)
     contacts = list(contacts)
     check_none_erased(contacts, field="contacts", by=by)
     inbound = _check_note_contacts(organisation, contacts, by, started_by)

@@ -194,8 +194,12 @@ def organisation_archive(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
     if request.method == "POST":
         if organisation.status == Organisation.Status.ARCHIVED:
-            services.organisation_restore(organisation=organisation, by=request.user)
-            messages.success(request, f"{organisation} is active again.")
+            try:
+                services.organisation_restore(organisation=organisation, by=request.user)
+            except ValidationError as refusal:
+                messages.error(request, refusal.messages[0])
+            else:
+                messages.success(request, f"{organisation} is active again.")
         else:
             services.organisation_archive(organisation=organisation, by=request.user)
             messages.success(request, f"{organisation} is archived.")

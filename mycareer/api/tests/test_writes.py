@@ -290,6 +290,23 @@ def test_a_note_naming_a_key_contact_is_refused_with_who_to_ask(call, token_for,
     )
 
 
+def test_a_note_on_a_record_merged_away_is_a_400_naming_the_survivor(call, token_for):
+    survivor = make_organisation("Calder Systems")
+    old = make_organisation("Calder Systems (old record)")
+    organisations.organisation_merge(survivor=survivor, other=old, keep={}, by=None)
+
+    answer = call(token_for("operator"), "post", f"/organisations/{old.pk}/notes", {"text": "Met"})
+
+    assert answer.status_code == 400
+    assert answer.json()["fields"] == {
+        "__all__": [
+            "Calder Systems (old record) was merged into Calder Systems: add or change "
+            "anything on Calder Systems instead."
+        ]
+    }
+    assert not Note.objects.exists()
+
+
 def test_a_note_dated_to_come_1900_or_followed_up_before_it_is_a_400_saying_why(call, token_for):
     org = make_organisation("Northbridge Engineering Ltd")
     secret = token_for("operator")

@@ -536,6 +536,28 @@ def test_merge_moves_every_related_row_and_loses_nothing(operator, persona):
 
 
 @pytest.mark.django_db
+def test_a_record_merged_away_takes_no_note_contact_or_change_naming_its_survivor(operator):
+    """A page opened before the merge, or the API, would write onto the archived record:
+    its page redirects to the survivor, so nobody would see what was written."""
+    survivor = make("Acme Ltd", operator)
+    other = make("ACME Limited", operator)
+    services.organisation_merge(survivor=survivor, other=other, keep={}, by=operator)
+    refusal = "ACME Limited was merged into Acme Ltd: add or change anything on Acme Ltd instead."
+    for write in (
+        lambda: services.note_create(organisation=other, by=operator, text="Met them"),
+        lambda: services.contact_create(
+            organisation=other, by=operator, full_name="Jo", email="jo@acme.co.uk"
+        ),
+        lambda: services.organisation_update(organisation=other, by=operator, description="Makers"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            write()
+        assert refused.value.messages == [refusal]
+    assert not Note.objects.filter(organisation=other).exists()
+    assert not Contact.objects.filter(organisation=other).exists()
+
+
+@pytest.mark.django_db
 def test_merging_a_record_into_itself_is_refused(operator):
     org = make("Org A", operator)
     with pytest.raises(ValidationError):

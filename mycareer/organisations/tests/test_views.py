@@ -188,6 +188,26 @@ def test_only_operators_with_delete_reach_delete_and_archive(client, persona, or
 
 
 @pytest.mark.django_db
+def test_restoring_a_record_merged_away_says_why_not_and_leaves_it_archived(client, persona):
+    """A page opened before the merge: restored, the archived record would be live again."""
+    survivor = make_organisation("Acme Ltd")
+    other = make_organisation("ACME Limited")
+    services.organisation_merge(survivor=survivor, other=other, keep={}, by=None)
+    client.force_login(persona("manager"))
+
+    response = client.post(reverse("organisations:archive", args=[other.pk]))
+
+    assert response.status_code == 302
+    [message] = get_messages(response.wsgi_request)
+    assert (
+        str(message)
+        == "ACME Limited was merged into Acme Ltd: add or change anything on Acme Ltd instead."
+    )
+    other.refresh_from_db()
+    assert other.status == Organisation.Status.ARCHIVED
+
+
+@pytest.mark.django_db
 def test_delete_needs_the_confirmation_box(client, persona, org):
     client.force_login(persona("manager"))
     url = reverse("organisations:delete", args=[org.pk])
