@@ -697,6 +697,18 @@ def move_targets(booking_event: Event, by, *, now: datetime.datetime | None = No
     )
 
 
+def followup_pending(event_id: int) -> QuerySet[Booking]:
+    """The no-shows the organiser's email would reach: not yet emailed, and still able to
+    sign in (an erased student's past bookings stay under an address that reaches
+    nobody; a leaver's login is closed)."""
+    return Booking.objects.filter(
+        event_id=event_id,
+        status=Booking.Status.NO_SHOW,
+        followup__isnull=True,
+        student__is_active=True,
+    )
+
+
 def followups_of(event: Event) -> QuerySet[NoShowFollowUp]:
     return event.noshow_followups.select_related("sent_by")
 

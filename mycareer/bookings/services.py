@@ -1365,9 +1365,7 @@ def noshow_followup_send(*, event: Event, subject: str, body: str, by: User) -> 
         settings = _lock(event)
         if not settings.attendance_closed:
             _refuse("Close attendance first: until then nobody is a no-show.")
-        pending = Booking.objects.filter(
-            event_id=settings.pk, status=Booking.Status.NO_SHOW, followup__isnull=True
-        )
+        pending = selectors.followup_pending(settings.pk)
         count = pending.count()
         if not count:
             _refuse("Everyone who did not attend has already been emailed.")

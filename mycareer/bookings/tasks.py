@@ -335,8 +335,9 @@ def send_noshow_followup(followup_id: int) -> int:
     """Email each no-show the organiser's message once, even if the worker restarts."""
     followup = NoShowFollowUp.objects.select_related("event", "sent_by").get(pk=followup_id)
     event = followup.event
+    # Not whoever was erased or left since it was sent: their address reaches nobody now.
     pending = followup.bookings.filter(
-        status=Booking.Status.NO_SHOW, followed_up_at__isnull=True
+        status=Booking.Status.NO_SHOW, followed_up_at__isnull=True, student__is_active=True
     ).select_related("student")
     sent = 0
     for booking in pending:

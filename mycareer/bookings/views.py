@@ -687,7 +687,7 @@ def attendance(request, event_id: int):
             "counts": selectors.counts_for(event, settings),
             "form": form,
             "no_shows": no_shows[:500],
-            "pending": no_shows.filter(followup__isnull=True).count(),
+            "pending": selectors.followup_pending(event.pk).count(),
             "followups": selectors.followups_of(event),
             "refusal": selectors.attendance_refusal(event, timezone.now()),
             "policy_enabled": selectors.current_policy().enabled,

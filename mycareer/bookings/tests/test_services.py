@@ -1117,6 +1117,28 @@ def test_the_no_show_follow_up_goes_once_to_each_no_show(tom, people, held_event
 
 
 @pytest.mark.django_db
+def test_the_no_show_follow_up_leaves_out_people_who_can_no_longer_sign_in(
+    tom, persona, people, held_event, mailoutbox
+):
+    """An erased student's login keeps their past bookings, under an address that reaches
+    nobody (a leaver's login is closed too): they are neither emailed nor counted."""
+    from mycareer.audit.personal_data import subject_from_ids
+    from mycareer.audit.services import personal_data_erase
+    from mycareer.bookings.tasks import send_noshow_followup
+
+    with time_machine.travel(held_event.ends_at):
+        services.attendance_close(event=held_event, by=tom)
+    personal_data_erase(subject=subject_from_ids([people[1].pk], []), by=persona("admin"))
+    form = {"subject": "We missed you", "body": "About {{ event_title }}"}
+    followup = services.noshow_followup_send(event=held_event, by=tom, **form)
+    assert followup.recipients == 1
+    # Erased after it was sent, before the worker reached them: not emailed either.
+    personal_data_erase(subject=subject_from_ids([people[2].pk], []), by=persona("admin"))
+    send_noshow_followup.call(followup.pk)
+    assert mailoutbox == []
+
+
+@pytest.mark.django_db
 def test_the_employer_report_goes_only_to_contacts_who_may_be_contacted(tom, persona, held_event):
     mine = organisation_services.organisation_create(by=tom, name="Report Test Robotics Ltd")
     other = organisation_services.organisation_create(by=tom, name="Unrelated Widgets Ltd")
