@@ -13,7 +13,7 @@ from allauth.socialaccount.models import SocialAccount
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from mycareer.accounts.erased import erased_identifiers_remember, identifiers_of
@@ -59,23 +59,35 @@ def _failed_logins(subject):
     return [m.objects.filter(condition) for m in (AccessAttempt, AccessFailureLog, AccessLog)]
 
 
-def _emails_sent(subject) -> tuple:
+FAILED_TASK_TEXT = ("recipients", "error", "traceback")
+
+
+def _emails_sent(subject) -> tuple[QuerySet, dict[int, dict[str, str]]]:
     """Records of MyCareer's own emails to the person's addresses, beyond their logins':
     a contact record's marks that a list reached it (the attendance figures), and the
-    failed emails page's rows that name an address in their recipients or the refusal."""
+    failed emails page's rows that name an address in their recipients or the refusal,
+    each with its text as it becomes ({task id: {field: text}})."""
     logins = {user.email.strip().lower() for user in subject.users}
-    contacts_only = subject.emails - logins
-    reached = SentEmail.objects.filter(recipient__in=contacts_only)
+    reached = SentEmail.objects.filter(recipient__in=subject.emails - logins)
     named = Q(pk__in=[])
     for email in subject.emails:
-        for field in ("recipients", "error", "traceback"):
-            named |= Q(**{f"{field}__icontains": email})
-    return reached, FailedTask.objects.filter(named)
+        for name in FAILED_TASK_TEXT:
+            named |= Q(**{f"{name}__icontains": email})
+    failed = {}
+    for task in FailedTask.objects.filter(named):
+        before = {name: getattr(task, name) for name in FAILED_TASK_TEXT}
+        after = {name: _without(text, subject.emails) for name, text in before.items()}
+        if after != before:
+            failed[task.pk] = after
+    return reached, failed
 
 
 def _without(text: str, emails: set[str]) -> str:
+    """`text` with each of the addresses replaced where it stands whole, as erasure finds
+    them in notes: "jo@acme.example" inside "mojo@acme.example" is someone else's."""
     for email in emails:
-        text = re.sub(re.escape(email), REPLACEMENTS["email"], text, flags=re.IGNORECASE)
+        whole = r"(?<![\w.+@-])" + re.escape(email) + r"(?![\w@-]|\.\w)"
+        text = re.sub(whole, REPLACEMENTS["email"], text, flags=re.IGNORECASE)
     return text
 
 
@@ -170,7 +182,7 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
             for rows in attempts:
                 rows.delete()
     reached, failed = _emails_sent(subject)
-    count = reached.count() + failed.count()
+    count = reached.count() + len(failed)
     if count:
         changes.append(
             Change(
@@ -181,13 +193,8 @@ def anonymise_logins(subject, *, apply: bool, by=None) -> list[Change]:
         )
         if apply:
             reached.delete()
-            for task in failed:
-                FailedTask.objects.filter(pk=task.pk).update(
-                    **{
-                        field: _without(getattr(task, field), subject.emails)
-                        for field in ("recipients", "error", "traceback")
-                    }
-                )
+            for pk, texts in failed.items():
+                FailedTask.objects.filter(pk=pk).update(**texts)
     return changes
 
 

@@ -812,15 +812,27 @@ def test_the_records_of_emails_sent_to_an_erased_contact_keep_no_address(grace, 
         error=refusal,
         traceback=f"Traceback (most recent call last):\n{refusal}\n",
     )
+    # Someone else's address that holds hers.
+    lookalike = FailedTask.objects.create(
+        task_path="mycareer.bookings.tasks.send_employer_report",
+        description="Send the attendance figures",
+        args=[8],
+        recipients=f"old.{EMAIL}",
+        attempts=5,
+        error="SMTPServerDisconnected",
+    )
     subject = subject_from_ids([], [grace["contact"].pk])
 
     report, _ = personal_data_erase(subject=subject, by=persona("admin"))
 
-    assert _everywhere(EMAIL) == []
+    assert _everywhere(EMAIL) == ["core.FailedTask.recipients"]
+    lookalike.refresh_from_db()
+    assert lookalike.recipients == f"old.{EMAIL}"
     assert list(SentEmail.objects.values_list("recipient", flat=True)) == [other]
     failed.refresh_from_db()
     assert failed.recipients == f"[email erased], {other}"
     assert failed.error == (
         "SMTPRecipientsRefused: {'[email erased]': (550, b'5.1.1 No such mailbox')}"
     )
-    assert [c["what"] for c in report["changes"]].count("Records of emails sent to them") == 1
+    [sent] = [c for c in report["changes"] if c["what"] == "Records of emails sent to them"]
+    assert sent["count"] == 2  # her mark and her failed email, not the lookalike
