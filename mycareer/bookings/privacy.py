@@ -10,6 +10,7 @@ import datetime
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from mycareer.audit.personal_data import (
     Change,
@@ -108,7 +109,7 @@ def remove_rows(rows: QuerySet) -> int:
     """Remove the rows whose time is up; the event's own record stays, and so do the rows'
     audit entries, without the student (their name was in each one's description)."""
     rows = rows.model.objects.filter(pk__in=list(rows.values_list("pk", flat=True)))
-    what = REMOVED.get(rows.model, f"A {rows.model._meta.verbose_name}")
+    what = REMOVED.get(rows.model) or capfirst(rows.model._meta.verbose_name)
     audit_entries_unnamed(rows, described=f"{what} removed by the retention schedule")
     count, _ = rows.delete()
     return count
