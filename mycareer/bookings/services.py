@@ -231,8 +231,12 @@ def _fill(
     free = _free(settings)
     if free == 0:
         return []
+    # Someone who can no longer sign in (a leaver) keeps their turn, should they come back,
+    # but is passed over: a place given to them would stay empty, and nobody else told.
     queue = (
-        WaitlistEntry.objects.filter(event_id=event.pk, status=WaitlistEntry.Status.WAITING)
+        WaitlistEntry.objects.filter(
+            event_id=event.pk, status=WaitlistEntry.Status.WAITING, student__is_active=True
+        )
         .select_related("student")
         .order_by("joined_at", "pk")
     )

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from mycareer.accounts.models import User
 from mycareer.audit.models import AuditEntry
 from mycareer.bookings import selectors, services
 from mycareer.bookings.models import (
@@ -1136,6 +1137,23 @@ def test_the_no_show_follow_up_leaves_out_people_who_can_no_longer_sign_in(
     personal_data_erase(subject=subject_from_ids([people[2].pk], []), by=persona("admin"))
     send_noshow_followup.call(followup.pk)
     assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_a_place_that_frees_passes_over_someone_waiting_who_can_no_longer_sign_in(tom, people):
+    """The student record feed closes a leaver's login and keeps their waiting-list entry
+    (they may come back): the place goes to the next person who can take it."""
+    event = make_event(organiser=tom, capacity=1)
+    booked = book(event, people[0])
+    left, next_one = book(event, people[1]), book(event, people[2])
+    assert isinstance(left, WaitlistEntry) and isinstance(next_one, WaitlistEntry)
+    User.objects.filter(pk=people[1].pk).update(is_active=False)
+
+    services.booking_cancel(booking=booked, by=people[0])
+
+    assert Booking.objects.get(event=event, status="confirmed").student == people[2]
+    left.refresh_from_db()
+    assert left.status == WaitlistEntry.Status.WAITING
 
 
 @pytest.mark.django_db
