@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from mycareer.accounts.models import NotificationMode, PendingNotification, User
 from mycareer.core.logs import log_event
@@ -136,10 +135,9 @@ def _send_digest(user_id: int) -> int:
                 template="accounts/email/digest.txt",
                 context={"user": user, "items": items},
             )
-        # Marked only once the mail server took the digest: a failed send is retried
-        # with the next digest, and nothing is sent twice.
-        PendingNotification.objects.filter(pk__in=[i.pk for i in items]).update(
-            sent_at=timezone.now()
-        )
+        # Removed only once the mail server took the digest: a failed send is retried
+        # with the next digest, and nothing is sent twice. Not kept once sent: the items
+        # name colleagues and employer contacts, and nothing reads them again.
+        PendingNotification.objects.filter(pk__in=[i.pk for i in items]).delete()
     log_event(logger, "notification.digest_sent", user=user_id, items=len(items))
     return 1
