@@ -990,6 +990,40 @@ def check_merge_direction(survivor: Organisation, other: Organisation) -> None:
 
 
 @transaction.atomic
+def contact_address_works_again(*, contact: Contact, by: User) -> int:
+    """Record that email to this contact's address works again (the person wrote from
+    it, or their mail server was down): bulk email stops leaving it out. A bounce on any
+    record holding the address leaves it out, so each such record is cleared; returns
+    how many were."""
+    check_perm(by, "organisations.change_contact", contact)
+    check_not_erased(contact, action="changed", by=by)
+    records = list(
+        Contact.objects.select_for_update()
+        .filter(email__iexact=contact.email, email_bounced_at__isnull=False)
+        .exclude(email="")
+        .order_by("pk")
+    )
+    if not records:
+        raise ValidationError(
+            f"Email to {contact.email or 'this contact'} has not bounced: nothing to clear."
+        )
+    for record in records:
+        bounced_at = record.email_bounced_at.isoformat() if record.email_bounced_at else None
+        record.email_bounced_at = None
+        record.save(update_fields=["email_bounced_at"])
+        audit.log(
+            record,
+            "organisations.contact.changed",
+            by=by,
+            data={"changed": {"email_bounced_at": [bounced_at, None]}},
+        )
+    log_event(
+        logger, "organisations.contact.bounce_cleared", contact=contact.pk, records=len(records)
+    )
+    return len(records)
+
+
+@transaction.atomic
 def organisation_merge(
     *, survivor: Organisation, other: Organisation, keep: dict[str, str], by: User | None
 ) -> dict:

@@ -58,6 +58,11 @@ urlpatterns = [
     path("<int:pk>/contacts/<int:contact_id>/", views.contact_detail, name="contact"),
     path("<int:pk>/contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),
     path("<int:pk>/contacts/<int:contact_id>/email/", views.contact_email, name="contact_email"),
+    path(
+        "<int:pk>/contacts/<int:contact_id>/bounce/clear/",
+        views.contact_bounce_clear,
+        name="contact_bounce_clear",
+    ),
     path("<int:pk>/contacts/<int:contact_id>/delete/", views.contact_delete, name="contact_delete"),
     path("<int:pk>/notes/new/", views.note_create, name="note_create"),
     path("<int:pk>/notes/<int:note_id>/edit/", views.note_edit, name="note_edit"),

@@ -17,7 +17,7 @@ from mycareer.accounts.permissions import why_not
 from mycareer.core.forms import add_validation_error, already_saved, remember_saved
 from mycareer.core.http import safe_next, saved
 from mycareer.core.permissions import require
-from mycareer.core.text import joined
+from mycareer.core.text import counted, joined
 from mycareer.organisations import keyaccounts, merging, selectors, services
 from mycareer.organisations.erased import erased_addresses, refused_page
 from mycareer.organisations.forms import (
@@ -450,6 +450,7 @@ def contact_detail(request, pk: int, contact_id: int):
                 if on
             ],
             "bounced_at": selectors.address_bounced_at(contact.email),
+            "may_change": request.user.has_perm("organisations.change_contact", contact),
             "blockers": blockers,
             "bulk_blockers": bulk_blockers,
             "my_account": my_account,
@@ -481,6 +482,25 @@ def contact_email(request, pk: int, contact_id: int):
         "organisations/contact_email.html",
         {"form": form, "contact": contact, "organisation": contact.organisation},
     )
+
+
+@require_POST
+@require("organisations.change_contact")
+def contact_bounce_clear(request, pk: int, contact_id: int):
+    """Email to the contact's address works again: bulk email no longer leaves it out."""
+    contact = _contact(pk, contact_id)
+    try:
+        cleared = services.contact_address_works_again(contact=contact, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        others = f" (and on {counted(cleared - 1, 'other record', 'other records')})"
+        messages.success(
+            request,
+            f"Recorded: email to {contact.email} works again{others if cleared > 1 else ''}. "
+            "Bulk email no longer leaves it out.",
+        )
+    return redirect(contact)
 
 
 @require_http_methods(["GET", "POST"])

@@ -334,6 +334,38 @@ def test_the_same_address_keeps_its_bounce(operator, change):
 
 
 @pytest.mark.django_db
+def test_an_address_that_works_again_is_cleared_on_every_record_that_holds_it(operator, persona):
+    """Bulk email leaves an address out for a bounce on any record holding it, so clearing
+    one record alone would change nothing."""
+    from mycareer.accounts.permissions import AccessDenied
+    from mycareer.organisations.selectors import address_bounced_at
+
+    first = services.contact_create(
+        organisation=make("Org A", operator), by=operator, full_name="A", email="a@x.example"
+    )
+    second = services.contact_create(
+        organisation=make("Org B", operator), by=operator, full_name="A", email="A@X.example"
+    )
+    bounced = timezone.make_aware(datetime.datetime(2026, 3, 3, 9))
+    Contact.objects.filter(pk__in=[first.pk, second.pk]).update(email_bounced_at=bounced)
+    with pytest.raises(AccessDenied):
+        services.contact_address_works_again(contact=first, by=persona("viewer"))
+    assert address_bounced_at("a@x.example") == bounced
+
+    assert services.contact_address_works_again(contact=first, by=operator) == 2
+    assert address_bounced_at("a@x.example") is None
+    entries = AuditEntry.objects.filter(
+        action="organisations.contact.changed", data__changed__has_key="email_bounced_at"
+    )
+    assert sorted(e.object_id for e in entries) == sorted([str(first.pk), str(second.pk)])
+    assert all(
+        e.data["changed"] == {"email_bounced_at": [bounced.isoformat(), None]} for e in entries
+    )
+    with pytest.raises(ValidationError, match="has not bounced: nothing to clear"):
+        services.contact_address_works_again(contact=first, by=operator)
+
+
+@pytest.mark.django_db
 def test_notes_keep_last_engagement_and_follow_ups(operator):
     org = make("Org A", operator)
     day = timezone.localdate() - datetime.timedelta(days=10)

@@ -259,7 +259,7 @@ def test_the_contact_page_shows_a_bounce_until_the_address_is_corrected(client, 
     shown = client.get(contact.get_absolute_url()).content.decode()
     assert (
         "Email to this address bounced on 3 March 2026: bulk email leaves it out. "
-        "Correct the address to send again." in shown
+        "Correct the address to send again, or, if you know the address works again" in shown
     )
     url = reverse("organisations:contact_edit", args=[org.pk, contact.pk])
     data = as_post(form_fields(client.get(url).content.decode(), containing="email"))
@@ -704,3 +704,30 @@ def test_a_note_saved_unchanged_says_so_and_records_nothing(client, persona, org
     assert Note.objects.get(pk=note.pk).text == "Rang Sam.\n\nWants three interns."
     entry = AuditEntry.objects.get(action="organisations.note.changed")
     assert list(entry.data["changed"]) == ["text"]
+
+
+@pytest.mark.django_db
+def test_an_address_that_works_again_is_recorded_from_the_contact_page(client, persona, org):
+    """A bounced address could only be cleared by changing it: one whose mail server was
+    down for a day stayed out of every bulk email for good."""
+    contact = org.contacts.get(full_name="Hidden Person")
+    org.contacts.filter(pk=contact.pk).update(email_bounced_at=timezone.now())
+    clear = reverse("organisations:contact_bounce_clear", args=[org.pk, contact.pk])
+    client.force_login(persona("viewer"))
+    shown = client.get(contact.get_absolute_url()).content.decode()
+    assert "bulk email leaves it out" in shown
+    assert clear not in shown
+    assert client.post(clear).status_code == 403
+
+    client.force_login(persona("manager"))
+    shown = client.get(contact.get_absolute_url()).content.decode()
+    assert f'action="{clear}"' in shown
+    assert ">The address works again</button>" in shown
+    done = client.post(clear, follow=True).content.decode()
+    assert f"Recorded: email to {contact.email} works again. Bulk email no longer" in done
+    assert "bulk email leaves it out" not in done
+    contact.refresh_from_db()
+    assert contact.email_bounced_at is None
+    # Pressed again, from a page left open: nothing to clear, and it says so.
+    again = client.post(clear, follow=True).content.decode()
+    assert "has not bounced: nothing to clear" in again
