@@ -13,6 +13,7 @@ from mycareer.core.forms import (
     SingleLineField,
     StaleEditGuard,
     bounded_formfield,
+    bounded_int,
 )
 
 # More places than any venue on campus holds: a typing slip, not a real limit.
@@ -181,6 +182,13 @@ class MoveForm(forms.Form):
         self.fields["to_event"].label_from_instance = lambda e: (
             f"{e.title} — {selectors.when_text(e.starts_at)} ({e.unit})"
         )
+
+    def confirmed_position(self) -> int | None:
+        """The waiting-list number agreed on the page that asked, for the event it asked
+        about: a different event chosen since then has not been agreed to."""
+        if self.data.get("confirm_to") != str(self.cleaned_data["to_event"].pk):
+            return None
+        return bounded_int(self.data.get("confirm_position"), low=1)
 
 
 class FollowUpForm(forms.Form):

@@ -793,6 +793,23 @@ def _check_settings(settings: BookingSettings) -> None:
 # Moving people --------------------------------------------------------------------------
 
 
+class PlaceToLose(ValidationError):
+    """Moving someone with a place to a full event would end that place and put them on its
+    waiting list, at a number the person moving them did not confirm: nothing was changed.
+    `position` is that number, and what to send back as the confirmation."""
+
+    def __init__(self, *, student: User, from_event: Event, to_event: Event, position: int):
+        self.student = student
+        self.to_event = to_event
+        self.position = position
+        super().__init__(
+            f"{to_event.title} is full: moved there, {student} loses their place at "
+            f"{from_event.title} and goes on the waiting list of {to_event.title} "
+            f"at number {position}.",
+            code="place_to_lose",
+        )
+
+
 def staff_move(
     *,
     to_event: Event,
@@ -800,6 +817,7 @@ def staff_move(
     booking: Booking | None = None,
     entry: WaitlistEntry | None = None,
     notify: bool = True,
+    confirmed_position: int | None = None,
 ) -> Booking | WaitlistEntry:
     """Move a booking or a waiting-list place to another event; the old place passes on.
 
@@ -807,6 +825,9 @@ def staff_move(
     if neither, nothing changes. They are told by email (`notify`) what they have there and
     that the old place ended: a place moved to a waiting list is lost, and nobody should
     come to an event they no longer have a place at.
+
+    Losing a place that way needs the waiting-list number it leads to in
+    `confirmed_position`: otherwise nothing is changed and `PlaceToLose` says the number.
     """
     if (booking is None) == (entry is None):
         raise TypeError("Move either a booking or a waiting-list entry.")
@@ -838,6 +859,24 @@ def staff_move(
                 _refuse("This waiting-list place has ended.")
             student = entry.student
         placed = _place(target, student, Booking.Source.MOVED, by=by, now=now, notify=notify)
+        if booking is not None and isinstance(placed, WaitlistEntry):
+            position = selectors.waitlist_position(placed)
+            if position != confirmed_position:
+                log_event(
+                    logger,
+                    "bookings.refused",
+                    reason="place_loss_unconfirmed",
+                    booking=booking.pk,
+                    to=target.pk,
+                    position=position,
+                )
+                # Leaving the transaction with the error undoes all of it, emails included.
+                raise PlaceToLose(
+                    student=student,
+                    from_event=source.event,
+                    to_event=target.event,
+                    position=position,
+                )
         data = {"from": source.pk, "to": target.pk, "title": target.event.title}
         if booking is not None:
             booking.status = Booking.Status.CANCELLED

@@ -412,6 +412,7 @@ def move(request, kind: str, pk: int):
     item = get_object_or_404(model.objects.select_related("event", "student"), pk=pk)
     check_perm(request.user, "bookings.run_event", item.event)
     form = MoveForm(request.POST or None, event=item.event, user=request.user)
+    asking = None
     if request.method == "POST" and form.is_valid():
         target = form.cleaned_data["to_event"]
         if not request.user.has_perm("bookings.run_event", target):
@@ -419,13 +420,25 @@ def move(request, kind: str, pk: int):
         else:
             try:
                 which = {"booking": item} if kind == "booking" else {"entry": item}
-                placed = services.staff_move(to_event=target, by=request.user, **which)
+                placed = services.staff_move(
+                    to_event=target,
+                    by=request.user,
+                    confirmed_position=form.confirmed_position(),
+                    **which,
+                )
+            except services.PlaceToLose as error:
+                # Nothing changed: the page again, the event as chosen, says what they lose.
+                asking = error
             except ValidationError as error:
                 add_validation_error(form, error)
             else:
                 _placed_message(request, placed, name=str(item.student))
                 return redirect("bookings:manage", item.event_id)
-    return render(request, "bookings/move.html", {"item": item, "event": item.event, "form": form})
+    return render(
+        request,
+        "bookings/move.html",
+        {"item": item, "event": item.event, "form": form, "asking": asking},
+    )
 
 
 # Staff: at the door ---------------------------------------------------------------------------

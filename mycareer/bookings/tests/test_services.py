@@ -735,6 +735,40 @@ def test_a_move_to_a_full_event_without_a_waiting_list_changes_nothing(tom, peop
 
 
 @pytest.mark.django_db
+def test_a_move_that_loses_a_place_changes_nothing_until_its_number_is_confirmed(
+    tom, people, django_capture_on_commit_callbacks
+):
+    """A place moved to a full event's waiting list is lost: before, it went without a word."""
+    here = make_event(organiser=tom, capacity=5, title="CV clinic")
+    there = make_event(organiser=tom, capacity=1, title="Mock interviews")
+    book(there, people[1])
+    book(there, people[2])  # number 1 on its waiting list
+    booking = book(here, people[0])
+    for agreed in (None, 1):  # nothing agreed yet; a number that is not the one now
+        with (
+            django_capture_on_commit_callbacks(execute=True) as emails,
+            pytest.raises(services.PlaceToLose) as asking,
+        ):
+            services.staff_move(booking=booking, to_event=there, by=tom, confirmed_position=agreed)
+        assert asking.value.position == 2 and emails == []
+        assert asking.value.message == (
+            f"Mock interviews is full: moved there, {people[0]} loses their place at CV clinic "
+            "and goes on the waiting list of Mock interviews at number 2."
+        )
+        booking.refresh_from_db()
+        assert booking.status == "confirmed"
+        assert statuses(there)["waiting"] == [people[2].email]
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = services.staff_move(booking=booking, to_event=there, by=tom, confirmed_position=2)
+    assert isinstance(moved, WaitlistEntry) and selectors.waitlist_position(moved) == 2
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+    # Moving to a free place asks nothing.
+    services.staff_move(entry=moved, to_event=here, by=tom)
+    assert Booking.objects.filter(event=here, student=people[0], status="confirmed").exists()
+
+
+@pytest.mark.django_db
 def test_staff_move_a_waiting_list_place(tom, people):
     here = make_event(organiser=tom, capacity=1)
     there = make_event(organiser=tom, capacity=1)

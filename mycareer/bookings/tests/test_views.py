@@ -708,6 +708,33 @@ def test_staff_move_someone_to_another_event(client, tom, mech_event):
 
 
 @pytest.mark.django_db
+def test_staff_are_asked_before_a_move_loses_someone_their_place(client, tom, mech_event):
+    full = make_event(organiser=tom, capacity=0, title="Mock interviews")
+    student = make_students(1)[0]
+    booking = services.staff_book_student(event=mech_event, student=student, by=tom)
+    client.force_login(tom)
+    asked = text(client.post(url("move", booking.pk), {"to_event": full.pk}))
+    assert (
+        f"Mock interviews is full: moved there, {student} loses their place at "
+        f"{mech_event.title} and goes on the waiting list of Mock interviews at number 1."
+    ) in asked
+    assert 'class="notice notice--warning error-summary" role="alert" tabindex="-1"' in asked
+    assert f'<option value="{full.pk}" selected>' in asked  # the choice as made
+    assert "End their place here and put them on the waiting list</button>" in asked
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+    # The confirmation is for the event it named: another full one is asked about again.
+    fields = {"to_event": full.pk, "confirm_to": full.pk, "confirm_position": "1"}
+    other_full = make_event(organiser=tom, capacity=0, title="Alumni panel")
+    again = text(client.post(url("move", booking.pk), {**fields, "to_event": other_full.pk}))
+    assert "Alumni panel is full: moved there" in again
+    done = client.post(url("move", booking.pk), fields, follow=True)
+    assert done.redirect_chain[-1][0] == url("manage", mech_event.pk)
+    assert f"Mock interviews is full: {student} is number 1 on the waiting list." in text(done)
+    assert WaitlistEntry.objects.get(event=full, student=student).status == "waiting"
+
+
+@pytest.mark.django_db
 def test_the_list_pages_take_a_bounded_number_of_queries(
     client, tom, mech_event, django_assert_max_num_queries
 ):
