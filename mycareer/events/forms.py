@@ -41,6 +41,16 @@ def organisable_units(user):
 # A careers fair has many exhibitors; more than this is a paste gone wrong.
 MAX_ORGANISATIONS = 200
 
+# What happens to a reason for going ahead despite clashes, by whether anyone is told.
+TOLD_HELP = "Recorded on the event and emailed to the clashing events' organisers (never to you)."
+NOBODY_TOLD_HELP = "Recorded on the event; nobody is emailed."
+
+
+def override_reason_help(told: list) -> str:
+    """The reason field's help: `told` is whom the reason is emailed to (`organisers_to_tell`);
+    when the clashing events are all the person's own, nobody is."""
+    return TOLD_HELP if told else NOBODY_TOLD_HELP
+
 
 def _not_found(name: str, close: list[str]) -> str:
     """ "Northbridge Engg" is not in MyCareer. Did you mean Northbridge Engineering Ltd?"""
@@ -176,9 +186,7 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
         label="Reason for going ahead despite the clashes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=(
-            "Recorded on the event and emailed to the clashing events' organisers (never to you)."
-        ),
+        help_text=TOLD_HELP,
     )
 
     def __init__(self, *args, user, event: Event | None = None, **kwargs):
@@ -281,6 +289,12 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
             )
         return data
 
+    def tell_about_clashes(self, told: list) -> None:
+        """Say where a reason goes once the clashes are known: `told` is whom it is emailed."""
+        help_text = override_reason_help(told)
+        self.fields["override_reason"].help_text = help_text
+        self["override_reason"].help_text = help_text  # the bound field read it when cleaning
+
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         return {
@@ -304,21 +318,22 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
 
 
 class PublishForm(forms.Form):
+    """The reason to publish despite clashes; `told` is whom publishing emails it to."""
+
     override_reason = MultiLineField(
         label="Reason for publishing despite the clashes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=(
-            "Recorded on the event and emailed to the clashing events' organisers (never to you)."
-        ),
+        help_text=TOLD_HELP,
         error_messages={
             "required": "Give a reason to publish despite the clashes, or change the event."
         },
     )
 
-    def __init__(self, *args, clashes: list, **kwargs):
+    def __init__(self, *args, clashes: list, told: list, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["override_reason"].required = bool(clashes)
+        self.fields["override_reason"].help_text = override_reason_help(told)
         if not clashes:
             self.fields["override_reason"].widget = forms.HiddenInput()
 

@@ -423,6 +423,7 @@ def edit(request, pk: int):
             pass
         except ClashesFound as found:
             clashes = found.clashes
+            form.tell_about_clashes(organisers_to_tell([c.other for c in clashes], request.user))
             form.add_error(
                 "override_reason",
                 "The changed event clashes with the events below: change it again, "
@@ -479,7 +480,8 @@ def publish(request, pk: int):
         messages.error(request, refusal)
         return redirect(event)
     found = find_clashes(event)
-    form = PublishForm(_posted(request), clashes=found)
+    told = organisers_to_tell([c.other for c in found], request.user)
+    form = PublishForm(_posted(request), clashes=found, told=told)
     if request.method == "POST" and form.is_valid():
         try:
             overridden = services.event_publish(
@@ -488,7 +490,8 @@ def publish(request, pk: int):
         except ClashesFound as clash_error:
             # Another event was published since the page was read: show it, ask for a reason.
             found = clash_error.clashes
-            form = PublishForm(request.POST, clashes=found)
+            told = organisers_to_tell([c.other for c in found], request.user)
+            form = PublishForm(request.POST, clashes=found, told=told)
             form.is_valid()  # the reason is now required, and missing
         except ValidationError as error:
             add_validation_error(form, error)
@@ -504,7 +507,7 @@ def publish(request, pk: int):
             "event": event,
             "clashes": found,
             "form": form,
-            "told": organisers_to_tell([c.other for c in found], request.user),
+            "told": told,
         },
     )
 

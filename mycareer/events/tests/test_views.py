@@ -622,9 +622,13 @@ def test_the_publish_page_names_whom_the_reason_is_emailed_to_and_never_the_publ
     assert organiser != tom
     body = client.get(url).content.decode()
     assert f"emailed to {organiser} ({organiser.email})" in body
+    assert "emailed to the clashing events&#39; organisers (never to you)" in body
     Event.objects.filter(pk=fair.pk).update(organiser=tom)
     body = client.get(url).content.decode()
     assert "nobody else is emailed, as the clashing events are yours" in body
+    # The box's help said the reason was emailed to the organisers, against the words above.
+    assert "organisers (never to you)" not in body
+    assert "Recorded on the event; nobody is emailed." in body
     done = client.post(url, {"override_reason": "Room booked a year ago"}, follow=True)
     message = [str(m) for m in done.context["messages"]]
     assert message == [f"{draft} is published."]
@@ -669,6 +673,23 @@ def test_moving_a_published_event_into_a_clash_asks_for_a_reason(client, tom, pe
     mine.refresh_from_db()
     assert mine.starts_at == at(monday, 12)
     assert ClashOverride.objects.filter(event=mine, reason="Only free lecture theatre").exists()
+
+
+def test_moving_an_event_into_a_clash_with_your_own_says_nobody_is_emailed(client, tom):
+    monday = far_monday()
+    make_event(by=tom, title="Faculty talk", starts_at=at(monday, 12), publish=True)
+    mine = make_event(
+        by=tom,
+        title="Careers in rail",
+        starts_at=at(monday + datetime.timedelta(days=7), 12),
+        publish=True,
+    )
+    client.force_login(tom)
+    moved = form_data(starts_at=f"{monday:%Y-%m-%d}T12:00", ends_at=f"{monday:%Y-%m-%d}T13:00")
+    body = client.post(reverse("events:edit", args=[mine.pk]), moved).content.decode()
+    assert "Faculty talk" in body and "1 hour overlap" in body
+    assert "Recorded on the event; nobody is emailed." in body
+    assert "organisers (never to you)" not in body
 
 
 def test_the_free_slot_finder_proposes_and_moves(client, tom, mech_draft):
