@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from mycareer.bookings import selectors
-from mycareer.bookings.models import BookingSettings, NoShowPolicy
+from mycareer.bookings.models import Booking, BookingSettings, NoShowPolicy
 from mycareer.bookings.services import MERGE_FIELDS
 from mycareer.core import mailmerge
 from mycareer.core.forms import (
@@ -12,6 +12,7 @@ from mycareer.core.forms import (
     MultiLineField,
     SingleLineField,
     StaleEditGuard,
+    StrictFilterForm,
     bounded_formfield,
     bounded_int,
 )
@@ -145,6 +146,27 @@ class StudentField(forms.CharField):
                 f"No student with the student number or email address “{value}”."
             )
         return student
+
+
+class BookingFilterForm(StrictFilterForm, forms.Form):
+    """Whom an event's list of bookings shows, from the address: a status it does not have
+    (`?status=atended`) is refused, as the calendar's filters are, never read as everyone."""
+
+    FILTERS_OF = "The list of bookings"
+    NOT_FILTERS = frozenset({"page"})
+
+    status = forms.ChoiceField(
+        label="Show",
+        choices=[("", "Everyone (cancelled too)"), *Booking.Status.choices],
+        required=False,
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a status a booking has: choose one from the list."
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, strict=True, **kwargs)
+        self.fields["status"].widget.attrs["id"] = "status-filter"
 
 
 class StudentForm(forms.Form):

@@ -18,6 +18,7 @@ from mycareer.bookings.event_form import saved_text
 from mycareer.bookings.forms import (
     FOLLOW_UP_BODY,
     FOLLOW_UP_SUBJECT,
+    BookingFilterForm,
     BookingSettingsForm,
     CheckInSearchForm,
     CodeForm,
@@ -334,8 +335,15 @@ def overview(request):
 def _manage_context(request, event: Event, **extra) -> dict:
     settings = selectors.settings_of(event)
     bookings = selectors.event_bookings(event)
-    status = request.GET.get("status", "")
-    if status in Booking.Status.values:
+    filter_form = BookingFilterForm(request.GET or None)
+    status = ""
+    if filter_form.is_bound and not filter_form.is_valid():
+        # A status or filter the list does not know lists nobody, and the page says why:
+        # everyone, shown instead, was taken for the people asked for.
+        bookings = bookings.none()
+    elif filter_form.is_bound:
+        status = filter_form.cleaned_data["status"]
+    if status:
         bookings = bookings.filter(status=status)
     page = Paginator(bookings, 100).get_page(request.GET.get("page"))
     return {
@@ -343,8 +351,7 @@ def _manage_context(request, event: Event, **extra) -> dict:
         "settings": settings,
         "counts": selectors.counts_for(event, settings),
         "page": page,
-        "status": status,
-        "statuses": Booking.Status.choices,
+        "filter_form": filter_form,
         "querystring": f"status={status}" if status else "",
         "waitlist": list(selectors.event_waitlist(event)[:500]),
         "student_form": StudentForm(),

@@ -708,6 +708,32 @@ def test_staff_move_someone_to_another_event(client, tom, mech_event):
 
 
 @pytest.mark.django_db
+def test_a_status_the_list_of_bookings_does_not_know_is_refused_not_read_as_everyone(
+    client, tom, mech_event
+):
+    """`?status=atended` listed everyone booked, which was taken for those who attended."""
+    student, other = make_students(2)
+    services.staff_book_student(event=mech_event, student=student, by=tom)
+    cancelled = services.staff_book_student(event=mech_event, student=other, by=tom)
+    services.booking_cancel(booking=cancelled, by=tom)
+    client.force_login(tom)
+    for query, says in (
+        ({"status": "atended"}, "“atended” is not a status a booking has"),
+        ({"staus": "cancelled"}, "The list of bookings has a filter it does not know: “staus”."),
+    ):
+        refused = text(client.get(url("manage", mech_event.pk), query))
+        assert says in refused, query
+        assert "Nobody is listed until the filter is corrected." in refused
+        assert str(student) not in refused and str(other) not in refused
+    shown = text(client.get(url("manage", mech_event.pk), {"status": "cancelled", "page": "1"}))
+    assert "does not know" not in shown and "is not a status" not in shown
+    assert str(other) in shown and str(student) not in shown
+    assert '<option value="cancelled" selected>' in shown
+    everyone = text(client.get(url("manage", mech_event.pk), {"status": ""}))
+    assert str(other) in everyone and str(student) in everyone
+
+
+@pytest.mark.django_db
 def test_staff_are_asked_before_a_move_loses_someone_their_place(client, tom, mech_event):
     full = make_event(organiser=tom, capacity=0, title="Mock interviews")
     student = make_students(1)[0]
