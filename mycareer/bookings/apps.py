@@ -94,6 +94,7 @@ class BookingsConfig(AppConfig):
                     "Waiting-list place ended: the event was cancelled"
                 ),
                 "bookings.settings.changed": "Booking settings changed",
+                "bookings.settings.set": "Booking settings set with the event",
                 "bookings.attendance.closed": "Attendance closed",
                 "bookings.followup.sent": "No-shows emailed",
                 "bookings.report.exported": "Attendance report downloaded",

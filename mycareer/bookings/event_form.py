@@ -81,13 +81,18 @@ def _form(data, *, event, user) -> BookingSettingsForm:
     # places.js hides what only matters when places are limited while the number is empty.
     form.fields["capacity"].widget.attrs["data-places-capacity"] = ""
     form.move_warning = move_warning(event)
+    form.for_new_event = event is None
     return form
 
 
 def _save(form: BookingSettingsForm, *, event, by) -> str | None:
     try:
         saved = services.booking_settings_update(
-            event=event, by=by, confirmed_moves=form.confirmed_moves(), **form.changes()
+            event=event,
+            by=by,
+            confirmed_moves=form.confirmed_moves(),
+            with_new_event=form.for_new_event,
+            **form.changes(),
         )
     except services.PlacesToConfirm as asking:
         # The events page shows the refusal on this part and undoes the whole change.

@@ -55,6 +55,8 @@ class ConfirmNumberInput(forms.CheckboxInput):
 class BookingSettingsForm(StaleEditGuard, forms.Form):
     # Shown on the event form above the fields (`event_form.move_warning`).
     move_warning = ""
+    # On the form creating an event: what it sets is recorded as set with the event.
+    for_new_event = False
 
     capacity = BoundedIntegerField(
         label="Number of places",

@@ -697,7 +697,12 @@ class SettingsSaved(NamedTuple):
 
 
 def booking_settings_update(
-    *, event: Event, by: User, confirmed_moves: int | None = None, **changes
+    *,
+    event: Event,
+    by: User,
+    confirmed_moves: int | None = None,
+    with_new_event: bool = False,
+    **changes,
 ) -> SettingsSaved:
     """Change how an event takes bookings; more places go to the waiting list at once.
 
@@ -709,6 +714,9 @@ def booking_settings_update(
     would get places (None: nobody is asked, as for scripts). When the change would
     move people and that number is not the one agreed, nothing is saved and
     `PlacesToConfirm` says the number: the same reckoning that moves them counts them.
+
+    `with_new_event`: the settings are given as the event is created, and are recorded as
+    set with it (`bookings.settings.set`), not as a change from defaults it never had.
     """
     unknown = set(changes) - set(SETTING_FIELDS)
     if unknown:
@@ -727,12 +735,16 @@ def booking_settings_update(
         if not changed:
             return SettingsSaved(settings, [], {})
         settings.save()
-        data: dict[str, object] = {"changed": changed}
-        if "capacity" in changed:
-            data["holding_places"] = Booking.objects.filter(
-                event_id=settings.pk, status__in=HOLDING
-            ).count()
-        audit.log(settings.event, "bookings.settings.changed", by=by, data=data)
+        if with_new_event:
+            set_with = {name: after for name, (_, after) in changed.items()}
+            audit.log(settings.event, "bookings.settings.set", by=by, data={"set": set_with})
+        else:
+            data: dict[str, object] = {"changed": changed}
+            if "capacity" in changed:
+                data["holding_places"] = Booking.objects.filter(
+                    event_id=settings.pk, status__in=HOLDING
+                ).count()
+            audit.log(settings.event, "bookings.settings.changed", by=by, data=data)
         moved = _settle(settings, by=by, now=now)
         if confirmed_moves is not None and moved and len(moved) != confirmed_moves:
             # Leaving the transaction with the error undoes all of it, emails included.

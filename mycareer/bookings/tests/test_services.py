@@ -487,6 +487,16 @@ def test_raising_the_capacity_saves_nothing_until_the_number_given_places_is_con
 
 
 @pytest.mark.django_db
+def test_settings_given_with_a_new_event_are_recorded_as_set_not_changed(tom):
+    event = make_event(organiser=tom)
+    services.booking_settings_update(event=event, by=tom, capacity=30, with_new_event=True)
+    actions = AuditEntry.objects.filter(object_id=str(event.pk), action__startswith="bookings.")
+    assert [(a.action, a.data) for a in actions] == [
+        ("bookings.settings.set", {"set": {"capacity": 30}})
+    ]
+
+
+@pytest.mark.django_db
 def test_the_confirmation_says_when_places_are_offered_rather_than_given(tom, people):
     event = make_event(organiser=tom, capacity=1, promotion=OFFER, offer_hours=12)
     for student in people[:3]:

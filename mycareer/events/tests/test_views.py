@@ -1619,6 +1619,28 @@ def test_an_edit_saved_unchanged_says_nothing_changed_and_tells_nobody(
     assert Event.objects.get(pk=event.pk).updated_at == stamp
 
 
+def test_a_new_event_records_its_places_as_set_with_it_not_as_a_change(client, tom):
+    """Its history said "Booking settings changed" from no limit next to "Event created":
+    a change nobody made, as the event never had other settings."""
+    from mycareer.core.tests.html_forms import as_post, form_fields
+
+    client.force_login(tom)
+    page = client.get(reverse("events:create")).content.decode()
+    sent = as_post(form_fields(page, containing="title"))
+    client.post(reverse("events:create"), {**sent, **form_data()})
+    assert _changes_recorded(Event.objects.get(title="Careers in rail")) == []
+    client.post(
+        reverse("events:create"), {**sent, **form_data(title="Rail day"), "places-capacity": "30"}
+    )
+    event = Event.objects.get(title="Rail day")
+    assert _changes_recorded(event) == []
+    [set_with] = AuditEntry.objects.filter(object_id=str(event.pk), action="bookings.settings.set")
+    assert set_with.data == {"set": {"capacity": 30}}
+    history = client.get(event.get_absolute_url()).content.decode()
+    assert "Booking settings set with the event" in history
+    assert "Booking settings changed" not in history
+
+
 def test_an_edit_changing_one_field_says_it_is_saved(client, tom):
     event = make_event(by=tom, title="Rail day", starts_at=at(far_monday(), 10))
     client.force_login(tom)
