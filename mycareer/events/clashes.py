@@ -241,6 +241,27 @@ def _years_text(years: Iterable[int]) -> str:
     return f" years {_names([str(y) for y in years], limit=7)}"
 
 
+def times_compared(a_start: datetime.datetime, a_end: datetime.datetime, other: Event) -> str:
+    """How an event's times [a_start, a_end) stand to another's, in the words a clash's
+    last reason uses: "1 hour overlap", "same day", "2 days apart"."""
+    overlap = min(a_end, other.ends_at) - max(a_start, other.starts_at)
+    if overlap > datetime.timedelta(0):
+        return f"{_duration_text(overlap)} overlap"
+    days = _days_apart(a_start, a_end, other)
+    return "same day" if days == 0 else f"{counted(days, 'day', 'days')} apart"
+
+
+def _days_apart(a_start, a_end, other: Event) -> int:
+    a_first, a_last = timezone.localtime(a_start).date(), timezone.localtime(a_end).date()
+    b_first = timezone.localtime(other.starts_at).date()
+    b_last = timezone.localtime(other.ends_at).date()
+    if b_first > a_last:
+        return (b_first - a_last).days
+    if a_first > b_last:
+        return (a_first - b_last).days
+    return 0
+
+
 def _duration_text(delta: datetime.timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
@@ -348,27 +369,11 @@ class Scorer:
         if overlapping:
             half_hours = min(int(overlap.total_seconds() // 1800), 6)
             score += OVERLAP_POINTS + OVERLAP_POINTS_PER_HALF_HOUR * half_hours
-            reasons.append(f"{_duration_text(overlap)} overlap")
         else:
-            days = self._days_apart(a_start, a_end, other)
-            if days == 0:
-                score += SAME_DAY_POINTS
-                reasons.append("same day")
-            else:
-                score += NEXT_DAY_POINTS if days == 1 else 0
-                reasons.append(f"{counted(days, 'day', 'days')} apart")
+            days = _days_apart(a_start, a_end, other)
+            score += SAME_DAY_POINTS if days == 0 else NEXT_DAY_POINTS if days == 1 else 0
+        reasons.append(times_compared(a_start, a_end, other))
         return Clash(other=other, score=score, reasons=reasons)
-
-    @staticmethod
-    def _days_apart(a_start, a_end, other: Event) -> int:
-        a_first, a_last = timezone.localtime(a_start).date(), timezone.localtime(a_end).date()
-        b_first = timezone.localtime(other.starts_at).date()
-        b_last = timezone.localtime(other.ends_at).date()
-        if b_first > a_last:
-            return (b_first - a_last).days
-        if a_first > b_last:
-            return (a_first - b_last).days
-        return 0
 
     def audience_overlap(self, a: Profile, b: Profile) -> tuple[int, str] | None:
         """Points and words for the students both events are for, or None if nobody."""

@@ -203,6 +203,11 @@ class ClashOverride(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    # Set by `selectors.clash_overrides_of` for the event's page: how the two events'
+    # times stand now, and whether one moved since the clash was recorded.
+    times_now: str = ""
+    moved_since: bool = False
+
     class Meta:
         ordering = ["-created_at", "-pk"]
 

@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from mycareer.accounts.models import User
 from mycareer.accounts.selectors import member_units, remember_member_units
-from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event, OpeningRequest
+from mycareer.events.clashes import times_compared
+from mycareer.events.models import (
+    MAX_EVENT_LENGTH,
+    Audience,
+    ClashOverride,
+    Event,
+    OpeningRequest,
+)
 from mycareer.events.registry import people_at, personal_feed_sources, places_of
 from mycareer.events.units import UnitTree
 from mycareer.organisations.models import EmployerMembership, Organisation
@@ -272,10 +279,19 @@ def opening_requests_of(event: Event) -> QuerySet[OpeningRequest]:
     )
 
 
-def clash_overrides_of(event: Event):
-    """Overrides recorded by this event's organiser, and those against this event."""
-    made = event.clash_overrides.select_related("other", "by")
-    against = event.clash_overrides_against.select_related("event", "by", "event__organiser")
+def clash_overrides_of(event: Event) -> tuple[list[ClashOverride], list[ClashOverride]]:
+    """Overrides recorded by this event's organiser, and those against this event.
+
+    Each has `times_now`, how the two events' times stand now in the words of its reasons'
+    last ("1 hour overlap"), and `moved_since`: whether that is no longer what was recorded,
+    as one of them moved. The clash recorded was at the times then, and says so.
+    """
+    made = list(event.clash_overrides.select_related("other", "by"))
+    against = list(event.clash_overrides_against.select_related("event", "by", "event__organiser"))
+    for override in [*made, *against]:
+        ours = override.event
+        override.times_now = times_compared(ours.starts_at, ours.ends_at, override.other)
+        override.moved_since = override.reasons[-1:] != [override.times_now]
     return made, against
 
 

@@ -675,6 +675,43 @@ def test_moving_a_published_event_into_a_clash_asks_for_a_reason(client, tom, pe
     assert ClashOverride.objects.filter(event=mine, reason="Only free lecture theatre").exists()
 
 
+def test_a_clash_gone_ahead_with_says_it_was_at_the_times_then_once_an_event_moves(
+    client, tom, persona
+):
+    """Moved away from the clash, the event's page still said it clashed, with the overlap
+    of the old times."""
+    monday = far_monday()
+    talk = make_event(
+        by=persona("manager"),
+        title="Faculty talk",
+        unit=unit("eps"),
+        starts_at=at(monday, 12),
+        audience_units=[unit("mech")],
+        publish=True,
+    )
+    mine = make_event(
+        by=tom,
+        title="Careers in rail",
+        starts_at=at(monday, 12),
+        publish=True,
+        override_reason="Only free lecture theatre",
+    )
+    client.force_login(tom)
+    page = client.get(mine.get_absolute_url()).content.decode()
+    assert "Clashes with" in page and "1 hour overlap." in page
+    assert "at the times then" not in page
+    later = monday + datetime.timedelta(days=7)
+    moved = form_data(starts_at=f"{later:%Y-%m-%d}T12:00", ends_at=f"{later:%Y-%m-%d}T13:00")
+    assert client.post(reverse("events:edit", args=[mine.pk]), moved).status_code == 302
+    page = html.unescape(client.get(mine.get_absolute_url()).content.decode())
+    assert "Clashed, at the times then, with" in page and "Clashes with" not in page
+    assert "1 hour overlap. The times have changed since: 7 days apart now." in page
+    client.force_login(persona("manager"))
+    theirs = html.unescape(client.get(talk.get_absolute_url()).content.decode())
+    assert "went ahead despite clashing with this event at the times then" in theirs
+    assert "The times have changed since: 7 days apart now." in theirs
+
+
 def test_moving_an_event_into_a_clash_with_your_own_says_nobody_is_emailed(client, tom):
     monday = far_monday()
     make_event(by=tom, title="Faculty talk", starts_at=at(monday, 12), publish=True)
