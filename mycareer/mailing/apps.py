@@ -46,6 +46,7 @@ class MailingConfig(AppConfig):
                 "mailing.campaign.queued": "Bulk email sent",
                 "mailing.campaign.cancelled": "Bulk email cancelled",
                 "mailing.campaign.tested": "Bulk email test sent",
+                "mailing.recipients.exported": "Bulk email recipients downloaded",
             }
         )
         register_nav(NavItem("Bulk email", "mailing:campaigns", can_send_bulk_email, order=50))

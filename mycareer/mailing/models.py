@@ -61,8 +61,9 @@ class Campaign(models.Model):
     # chain only when that one is neither waiting to run nor running with a heartbeat.
     sending_task_id = models.CharField(max_length=64, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Cancelling drops the messages not yet sent (their rows go): who cancelled, and how
-    # many were dropped, so the campaign still says what happened. Empty until cancelled.
+    # Cancelling drops the messages not yet sent (kept as "not sent: cancelled"): who
+    # cancelled, and how many were dropped, so the campaign still says what happened.
+    # Empty until cancelled.
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -117,6 +118,9 @@ class OutboxMessage(models.Model):
         # Not sent after all: since it was queued, the person opted out, their record
         # went, their address bounced or their organisation stopped (`error` says which).
         STOPPED = "stopped", "Stopped"
+        # Not sent because the campaign was cancelled first. The row stays (it used to
+        # be deleted) so the campaign's page can say who never received it.
+        CANCELLED = "cancelled", "Not sent: cancelled"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
     contact = models.ForeignKey(

@@ -1,7 +1,7 @@
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
-from mycareer.mailing.models import OutboxMessage
+from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.organisations import optouts
 from mycareer.organisations.models import Contact, EmailOptOut, KeptOptOut
 from mycareer.organisations.timeline import TimelineEntry
@@ -54,3 +54,54 @@ def email_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineE
         for m in messages
         if m.sent_at is not None  # always, for a sent message
     ]
+
+
+# What happened to each message, as the campaign's list of recipients narrows by it.
+OUTCOMES = {
+    "sent": ("Sent", [OutboxMessage.Status.SENT]),
+    "failed": ("Failed", [OutboxMessage.Status.FAILED]),
+    "stopped": ("Stopped", [OutboxMessage.Status.STOPPED]),
+    "cancelled": ("Not sent: cancelled", [OutboxMessage.Status.CANCELLED]),
+    "waiting": ("Not sent yet", [OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING]),
+}
+
+
+def campaign_sent_to(campaign: Campaign, *, outcome: str = "") -> QuerySet[OutboxMessage]:
+    """Who a queued campaign went to, one message each, in the order they were queued;
+    only those of one `outcome` (a key of OUTCOMES) when given."""
+    messages = campaign.messages.select_related("contact__organisation").order_by("pk")
+    if outcome in OUTCOMES:
+        messages = messages.filter(status__in=OUTCOMES[outcome][1])
+    return messages
+
+
+def outcome_counts(campaign: Campaign) -> dict[str, int]:
+    """How many of the campaign's messages each outcome holds, in one query."""
+    from django.db.models import Count
+
+    by_status = dict(campaign.messages.order_by().values_list("status").annotate(n=Count("pk")))
+    return {
+        key: sum(by_status.get(status, 0) for status in statuses)
+        for key, (_label, statuses) in OUTCOMES.items()
+    }
+
+
+def recipient_row(message: OutboxMessage) -> dict:
+    """One recipient as the page and the download show them: an erased person keeps
+    neither name nor address."""
+    contact = message.contact
+    erased = message.email.endswith("@erased.invalid") or (
+        contact is not None and contact.erased_at is not None
+    )
+    label = OutboxMessage.Status(message.status).label
+    if message.status in (OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING):
+        label = "Not sent yet"
+    return {
+        "message": message,
+        "erased": erased,
+        "name": "" if erased else (contact.full_name if contact else ""),
+        "organisation": contact.organisation if contact else None,
+        "email": "" if erased else message.email,
+        "outcome": label,
+        "why": message.error if message.status != OutboxMessage.Status.SENT else "",
+    }

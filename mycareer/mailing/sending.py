@@ -191,7 +191,9 @@ def _release(token: str, campaign_id: int) -> None:
     held = _held(token)
     if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists():
         with transaction.atomic():
-            dropped, _ = held.delete()
+            dropped = held.update(
+                status=OutboxMessage.Status.CANCELLED, claim_token="", claim_expires_at=None
+            )
             if dropped:
                 # Counted with those the cancel dropped: the campaign says what never went.
                 Campaign.objects.filter(pk=campaign_id).update(
@@ -572,7 +574,9 @@ def campaign_progress(campaign: Campaign) -> dict:
     counts = dict(
         campaign.messages.values_list("status").annotate(n=Count("id")).values_list("status", "n")
     )
-    total = sum(counts.values())
+    # Those a cancel dropped are not part of the sending: `cancellation_in_words` counts
+    # them from `not_sent`, which also holds those dropped before their rows were kept.
+    total = sum(n for status, n in counts.items() if status != OutboxMessage.Status.CANCELLED)
     sent = counts.get(OutboxMessage.Status.SENT, 0)
     failed = counts.get(OutboxMessage.Status.FAILED, 0)
     stopped = counts.get(OutboxMessage.Status.STOPPED, 0)
@@ -590,7 +594,7 @@ def cancellation_in_words(campaign: Campaign, progress: dict) -> str:
     """What cancelling a campaign did, as its page says it: "Cancelled on 3 March 2027 by
     Grace Okafor: 12 sent before cancelling, 97 not sent."
 
-    The messages not sent are those dropped (their rows gone) and any a worker still
+    The messages not sent are those dropped (now kept as cancelled) and any a worker still
     holds, which it drops at its next message; one already handed to the mail server
     still goes, and is counted as sent once it has.
     """

@@ -7,6 +7,7 @@ number of recipients, counted again under a lock at the moment of queueing.
 """
 
 import logging
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from django.conf import settings
@@ -458,11 +459,17 @@ def campaign_cancel(*, campaign: Campaign, by: User) -> int:
     if campaign.status == Campaign.Status.SENT:
         raise ValidationError("This campaign has been sent: nothing is left to cancel.")
     sending = OutboxMessage.Status.SENDING
-    # Waiting, or claimed by a worker that died (its claim ran out): dropped now.
-    deleted, _ = campaign.messages.filter(
+    # Waiting, or claimed by a worker that died (its claim ran out): dropped now, kept as
+    # "not sent: cancelled" so the campaign's page still says who they were.
+    deleted = campaign.messages.filter(
         Q(status=OutboxMessage.Status.PENDING)
         | Q(status=sending, claim_expires_at__lt=timezone.now())
-    ).delete()
+    ).update(
+        status=OutboxMessage.Status.CANCELLED,
+        claim_token="",
+        claim_expires_at=None,
+        next_attempt_at=None,
+    )
     # Claimed by a living worker: it drops them before its next message, and adds them
     # to `not_sent` (sending.py). One it has already handed to the mail server still goes.
     dropped = deleted + campaign.messages.filter(status=sending).count()
@@ -505,6 +512,38 @@ def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None 
     deliver(message, kind="mailing.campaign_test")
     audit.log(campaign, "mailing.campaign.tested", by=by, data={"as": contact.pk})
     log_event(logger, "mailing.campaign.test_sent", campaign=campaign.pk, to=by.pk)
+
+
+RECIPIENTS_HEADER = ["Name", "Organisation", "Email", "What happened", "Why", "Sent at"]
+
+
+@transaction.atomic
+def campaign_recipients_export(
+    *, campaign: Campaign, by: User, outcome: str = ""
+) -> Iterator[list]:
+    """Record one download of who a campaign went to; returns the rows to send.
+
+    The rows name people and their addresses, so each download is audited as the
+    other exports are: who, which campaign, which outcome and how many rows.
+    """
+    check_perm(by, "mailing.send_campaign")
+    if campaign.queued_at is None:
+        raise ValidationError("This campaign has not been sent: nobody has received it yet.")
+    messages = selectors.campaign_sent_to(campaign, outcome=outcome)
+    data: dict = {"rows": messages.count()}
+    if outcome in selectors.OUTCOMES:
+        data["outcome"] = outcome
+    audit.log(campaign, "mailing.recipients.exported", by=by, data=data)
+    return _recipient_rows(messages)
+
+
+def _recipient_rows(messages) -> Iterator[list]:
+    yield RECIPIENTS_HEADER
+    for message in messages.iterator(chunk_size=500):
+        row = selectors.recipient_row(message)
+        name = "(erased)" if row["erased"] else row["name"] or "(record deleted)"
+        sent_at = timezone.localtime(message.sent_at).isoformat() if message.sent_at else ""
+        yield [name, row["organisation"] or "", row["email"], row["outcome"], row["why"], sent_at]
 
 
 @transaction.atomic

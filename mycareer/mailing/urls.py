@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/", views.campaign_detail, name="campaign"),
     path("<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
     path("<int:pk>/recipients/", views.campaign_recipients, name="campaign_recipients"),
+    path("<int:pk>/recipients.csv", views.campaign_sent_to_csv, name="campaign_sent_to_csv"),
     path("<int:pk>/send/", views.campaign_confirm, name="campaign_send"),
     path("<int:pk>/approve/", views.campaign_confirm, {"approving": True}, name="campaign_approve"),
     path("<int:pk>/cancel/", views.campaign_cancel, name="campaign_cancel"),

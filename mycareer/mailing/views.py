@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from mycareer.accounts.models import Unit
 from mycareer.core.forms import add_validation_error, unknown_filters_message
 from mycareer.core.http import figures_refused, saved
+from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
 from mycareer.mailing import chart, selectors, services
@@ -431,10 +432,15 @@ def campaign_detail(request, pk: int):
             else [(exclusion, None) for exclusion in excluded]
         )
     progress = campaign_progress(campaign)
+    outcome = request.GET.get("outcome", "")
+    if outcome and outcome not in selectors.OUTCOMES:
+        messages.error(request, "That is not one of the outcomes the list narrows by.")
+        return redirect(campaign)
     return render(
         request,
         "mailing/campaign_detail.html",
         {
+            "sent_to": _sent_to(request, campaign, outcome) if campaign.queued_at else None,
             "campaign": campaign,
             "recipients_words": services.recipients_in_words(campaign),
             "summary": summary,
@@ -452,6 +458,53 @@ def campaign_detail(request, pk: int):
                 :50
             ],
         },
+    )
+
+
+# Recipients shown on a page of a sent campaign's list.
+SENT_TO_PAGE = 50
+
+
+def _sent_to(request, campaign: Campaign, outcome: str) -> dict:
+    """Who a queued campaign went to, a page at a time, and how many had each outcome."""
+    page = Paginator(selectors.campaign_sent_to(campaign, outcome=outcome), SENT_TO_PAGE).get_page(
+        request.GET.get("page")
+    )
+    counts = selectors.outcome_counts(campaign)
+    return {
+        "page": page,
+        "rows": [selectors.recipient_row(message) for message in page],
+        "outcome": outcome,
+        "outcomes": [
+            (key, label, counts[key])
+            for key, (label, _statuses) in selectors.OUTCOMES.items()
+            if counts[key]
+        ],
+        "total": sum(counts.values()),
+        "shown": counts[outcome] if outcome else sum(counts.values()),
+        "querystring": urlencode({"outcome": outcome}) if outcome else "",
+    }
+
+
+@require_safe
+@require("mailing.send_campaign")
+def campaign_sent_to_csv(request, pk: int):
+    """Who a queued campaign went to, and what happened, as a spreadsheet (audited)."""
+    campaign = _campaign(pk)
+    outcome = request.GET.get("outcome", "")
+    if outcome and outcome not in selectors.OUTCOMES:
+        messages.error(request, "That is not one of the outcomes the list narrows by.")
+        return redirect(campaign)
+    try:
+        rows = services.campaign_recipients_export(
+            campaign=campaign, by=request.user, outcome=outcome
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(campaign)
+    suffix = f"-{outcome}" if outcome else ""
+    return csv_download(
+        rows, filename=f"campaign-{campaign.pk}-recipients{suffix}.csv", stream=True
     )
 
 

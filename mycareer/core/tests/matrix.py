@@ -307,6 +307,7 @@ ROUTE_ARGUMENTS = {
     "mailing:campaign_approve": {"pk": "campaign"},
     "mailing:campaign_cancel": {"pk": "campaign"},
     "mailing:campaign_preview_html": {"pk": "campaign"},
+    "mailing:campaign_sent_to_csv": {"pk": "campaign"},
     "events:public": {"uid": "public_event"},
     "events:public_ics": {"uid": "public_event"},
     "usergroup:dismiss": {"pk": "announcement"},

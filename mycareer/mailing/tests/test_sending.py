@@ -633,7 +633,10 @@ def test_cancelling_stops_the_batch_at_its_next_message(
     assert totals["sent"] == 1
     assert said == [5]
     assert len(smtp_server.wait_for(1)) == 1
-    assert list(campaign.messages.values_list("status", flat=True)) == ["sent"]
+    assert sorted(campaign.messages.values_list("status", flat=True)) == [
+        *["cancelled"] * 5,
+        "sent",
+    ]
     assert f"event=mailing.outbox.dropped_on_cancel campaign={campaign.pk} dropped=5" in caplog.text
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CANCELLED
@@ -910,7 +913,8 @@ def test_cancelling_drops_the_rows_of_a_worker_that_died(tagged, make_campaign, 
         claim_expires_at=timezone.now() - datetime.timedelta(seconds=1)
     )
     assert services.campaign_cancel(campaign=campaign, by=campaign.sender) == 6
-    assert not campaign.messages.exists()
+    # Kept, as not sent because it was cancelled, so the page can say to whom.
+    assert set(campaign.messages.values_list("status", "claim_token")) == {("cancelled", "")}
 
 
 @pytest.mark.django_db

@@ -849,3 +849,156 @@ def test_a_score_that_narrows_nothing_is_refused_on_the_page_and_kept(client, pe
     assert 'name="subject"' not in body  # no campaign for it
     fields = as_post(form_fields(body, containing="score_min"))
     assert fields["score_min"] == ["0"] and fields["tags_all"] == ["Mailing test"]
+
+
+def _sent_with_outcomes(make_campaign, send_now) -> Campaign:
+    """A campaign of the six `tagged` contacts: one sent, one failed, one stopped, one
+    to a person erased since, two still waiting."""
+    campaign = make_campaign()
+    send_now(campaign)
+    sent, failed, stopped, erased, *_waiting = campaign.messages.order_by("pk")
+    OutboxMessage.objects.filter(pk=sent.pk).update(status="sent", sent_at=timezone.now())
+    OutboxMessage.objects.filter(pk=failed.pk).update(
+        status="failed", error="550 5.1.1 mailbox unavailable"
+    )
+    OutboxMessage.objects.filter(pk=stopped.pk).update(
+        status="stopped", error="they opted out after the email was queued"
+    )
+    # As erasure leaves them: the record kept, its name and the address gone.
+    Contact.objects.filter(pk=erased.contact_id).update(
+        erased_at=timezone.now(), full_name="Erased person"
+    )
+    OutboxMessage.objects.filter(pk=erased.pk).update(
+        status="sent", sent_at=timezone.now(), email=f"erased-{erased.pk}@erased.invalid"
+    )
+    return campaign
+
+
+def test_a_sent_campaign_says_who_it_went_to_and_what_happened(
+    client, persona, make_campaign, send_now
+):
+    """A sent campaign showed counts, failures and stopped messages: nobody could see
+    who had received it."""
+    campaign = _sent_with_outcomes(make_campaign, send_now)
+    sent, failed, stopped, erased, waiting, _ = campaign.messages.select_related(
+        "contact__organisation"
+    ).order_by("pk")
+    client.force_login(persona("mailer"))
+    shown = page(client.get(campaign.get_absolute_url()))
+    assert "Who it went to" in shown
+    organisation = sent.contact.organisation
+    assert f'<a href="{organisation.get_absolute_url()}">{sent.contact.full_name}</a>' in shown
+    assert sent.email in shown
+    assert "Failed: 550 5.1.1 mailbox unavailable" in shown
+    assert "Stopped: they opted out after the email was queued" in shown
+    assert waiting.email in shown and "Not sent yet" in shown
+    # Erased: neither name nor address.
+    assert "Erased at their request" in shown
+    assert "Erased person" not in shown and "erased.invalid" not in shown
+    assert "Download the 6 recipients (CSV)" in shown
+
+    narrowed = page(client.get(campaign.get_absolute_url(), {"outcome": "failed"}))
+    assert failed.email in narrowed.split("Who it went to")[1]
+    assert sent.email not in narrowed and waiting.email not in narrowed
+    assert "Download the 1 recipient (CSV)" in narrowed
+    refused = client.get(campaign.get_absolute_url(), {"outcome": "everything"}, follow=True)
+    assert "not one of the outcomes" in page(refused)
+
+
+def test_a_campaign_cancelled_part_way_names_who_it_was_not_sent_to(
+    client, persona, make_campaign, send_now
+):
+    """Cancelling deleted the messages not yet sent: who they were to was lost."""
+    campaign = make_campaign()
+    send_now(campaign)
+    first = campaign.messages.order_by("pk").first()
+    OutboxMessage.objects.filter(pk=first.pk).update(status="sent", sent_at=timezone.now())
+    assert services.campaign_cancel(campaign=campaign, by=campaign.sender) == 5
+    client.force_login(persona("mailer"))
+    shown = page(client.get(campaign.get_absolute_url(), {"outcome": "cancelled"}))
+    assert shown.count("Not sent: cancelled") >= 5
+    assert "5 recipients shown" in shown
+    # The figures the page and the cancellation words give are as before.
+    assert "1 sent before cancelling, 5 not sent" in shown
+
+
+def test_the_recipients_download_is_the_list_and_is_audited(
+    client, persona, make_campaign, send_now
+):
+    campaign = _sent_with_outcomes(make_campaign, send_now)
+    mailer = persona("mailer")
+    client.force_login(mailer)
+    response = client.get(reverse("mailing:campaign_sent_to_csv", args=[campaign.pk]))
+    assert response["Content-Disposition"].endswith(f'"campaign-{campaign.pk}-recipients.csv"')
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0] == "Name,Organisation,Email,What happened,Why,Sent at"
+    assert len(lines) == 7
+    assert any("Failed,550 5.1.1 mailbox unavailable" in line for line in lines)
+    assert any(line.startswith("(erased),") and ",," in line for line in lines)
+    assert "erased.invalid" not in text and "Erased person" not in text
+    entry = AuditEntry.objects.get(action="mailing.recipients.exported")
+    assert (entry.actor, entry.object_id, entry.data) == (mailer, str(campaign.pk), {"rows": 6})
+
+    failed = client.get(
+        reverse("mailing:campaign_sent_to_csv", args=[campaign.pk]), {"outcome": "failed"}
+    )
+    assert len(b"".join(failed.streaming_content).decode("utf-8-sig").splitlines()) == 2
+    assert AuditEntry.objects.filter(action="mailing.recipients.exported").count() == 2
+
+
+def test_only_senders_see_or_download_who_a_campaign_went_to(
+    client, persona, make_campaign, send_now
+):
+    campaign = _sent_with_outcomes(make_campaign, send_now)
+    client.force_login(persona("operator"))
+    url = reverse("mailing:campaign_sent_to_csv", args=[campaign.pk])
+    assert client.get(url).status_code == 403
+    assert client.get(campaign.get_absolute_url()).status_code == 403
+    assert not AuditEntry.objects.filter(action="mailing.recipients.exported").exists()
+
+
+def test_a_draft_has_nobody_to_download(client, persona, make_campaign):
+    campaign = make_campaign()
+    client.force_login(persona("mailer"))
+    url = reverse("mailing:campaign_sent_to_csv", args=[campaign.pk])
+    response = client.get(url, follow=True)
+    assert "has not been sent" in page(response)
+    assert not AuditEntry.objects.filter(action="mailing.recipients.exported").exists()
+
+
+def test_who_a_campaign_went_to_costs_the_same_queries_however_many(
+    client, persona, make_campaign, send_now, tagged, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small = _sent_with_outcomes(make_campaign, send_now)
+    client.force_login(persona("mailer"))
+    page(client.get(small.get_absolute_url()))  # the session settles
+    with CaptureQueriesContext(connection) as captured:
+        page(client.get(small.get_absolute_url()))
+    queries = len(captured.captured_queries)
+
+    big = make_campaign(subject="Many")
+    send_now(big)
+    contacts = Contact.objects.bulk_create(
+        Contact(organisation=tagged[n % 3], full_name=f"Extra {n}", email=f"extra{n}@x.example")
+        for n in range(120)
+    )
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(
+            campaign=big,
+            contact=contact,
+            organisation_id_at_send=contact.organisation_id,
+            email=contact.email,
+            status="sent",
+            sent_at=timezone.now(),
+        )
+        for contact in contacts
+    )
+    with django_assert_max_num_queries(queries):
+        shown = page(client.get(big.get_absolute_url()))
+    assert f"Download the {big.messages.count()} recipients (CSV)" in shown
+    assert big.messages.count() > 120
+    assert "Next page" in shown
