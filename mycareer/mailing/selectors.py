@@ -7,6 +7,17 @@ from mycareer.organisations.models import Contact, EmailOptOut, KeptOptOut
 from mycareer.organisations.timeline import TimelineEntry
 
 
+def campaign_list(limit: int = 100) -> QuerySet[Campaign]:
+    """The newest campaigns, each with how many messages it queued and how many of them
+    were sent, counted in the one query."""
+    from django.db.models import Count
+
+    return Campaign.objects.select_related("sender", "unit").annotate(
+        queued_count=Count("messages"),
+        sent_count=Count("messages", filter=Q(messages__status=OutboxMessage.Status.SENT)),
+    )[:limit]
+
+
 def address_opt_outs(contact: Contact, purpose: str) -> QuerySet[EmailOptOut]:
     """The opt-outs of `purpose` or of all bulk email through this record or another
     record of its address (not those kept after a record went: `optouts.kept_opt_out`)."""

@@ -154,7 +154,7 @@ def campaigns(request):
     return render(
         request,
         "mailing/campaigns.html",
-        {"campaigns": Campaign.objects.select_related("sender", "unit")[:100]},
+        {"campaigns": selectors.campaign_list()},
     )
 
 

@@ -5,6 +5,7 @@ import re
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -1002,3 +1003,28 @@ def test_who_a_campaign_went_to_costs_the_same_queries_however_many(
     assert f"Download the {big.messages.count()} recipients (CSV)" in shown
     assert big.messages.count() > 120
     assert "Next page" in shown
+
+
+def test_the_campaign_list_says_when_each_went_and_to_how_many(
+    client, persona, make_campaign, send_now, django_assert_max_num_queries
+):
+    """The list showed only when each draft was created, never when it was sent nor
+    to how many."""
+    draft = make_campaign(subject="Still a draft")
+    went = make_campaign(subject="Gone out")
+    with time_machine.travel(datetime.datetime(2027, 3, 3, 9, 30, tzinfo=datetime.UTC)):
+        send_now(went)
+    failed = went.messages.order_by("pk").first()
+    went.messages.exclude(pk=failed.pk).update(status="sent", sent_at=timezone.now())
+    OutboxMessage.objects.filter(pk=failed.pk).update(status="failed", error="550 no such user")
+    for n in range(5):
+        make_campaign(subject=f"Another {n}")
+    client.force_login(persona("mailer"))
+    page(client.get(reverse("mailing:campaigns")))  # the session settles
+    with django_assert_max_num_queries(5):
+        shown = page(client.get(reverse("mailing:campaigns")))
+    row = shown.split("Gone out")[1].split("</tr>")[0]
+    assert "3 Mar 2027, 09:30" in row
+    assert ">5 of 6<" in row
+    draft_row = shown.split(draft.subject)[1].split("</tr>")[0]
+    assert "Not sent" in draft_row
