@@ -1028,3 +1028,20 @@ def test_the_campaign_list_says_when_each_went_and_to_how_many(
     assert ">5 of 6<" in row
     draft_row = shown.split(draft.subject)[1].split("</tr>")[0]
     assert "Not sent" in draft_row
+
+
+def test_a_failed_message_names_the_contact_and_leads_to_correcting_the_address(
+    client, persona, make_campaign, send_now
+):
+    """The Failed list gave only the address and the server's words: the sender had to
+    search for whose address it was to correct it."""
+    campaign = _sent_with_outcomes(make_campaign, send_now)
+    failed = campaign.messages.select_related("contact").get(status="failed")
+    contact = failed.contact
+    client.force_login(persona("mailer"))
+    shown = page(client.get(campaign.get_absolute_url()))
+    listed = shown.split("<h2>Failed</h2>")[1].split("</ul>")[0]
+    edit = reverse("organisations:contact_edit", args=[contact.organisation_id, contact.pk])
+    assert f"{contact.full_name}, {failed.email}: 550 5.1.1 mailbox unavailable" in listed
+    assert f'<a href="{edit}">Correct the address' in listed
+    assert client.get(edit).status_code == 200
