@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -26,7 +27,11 @@ from mycareer.organisations.keyaccounts import (
 )
 from mycareer.organisations.models import Contact, EmailOptOut, KeyContact, Organisation
 from mycareer.organisations.optouts import opt_outs_by_address
-from mycareer.organisations.search import OrganisationQuery, search_organisations
+from mycareer.organisations.search import (
+    OrganisationQuery,
+    search_organisations,
+    unreadable_filters,
+)
 
 
 class Why:
@@ -135,6 +140,43 @@ def _with_eligibility(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
     )
 
 
+# The form's codes for a value it no longer offers: a sector, size or unit removed since.
+GONE_CHOICE = frozenset({"invalid_choice", "invalid_pk_value", "invalid_list"})
+
+
+def filter_problems(problems: list[tuple[str, str]]) -> str:
+    """What is wrong with a search's filters, in a sender's words, from (label, why)
+    pairs (`search.unreadable_filters`): "the “Sector” it chose no longer exists"."""
+    said: list[str] = []
+    for label, why in problems:
+        if why == "unknown_filter":
+            words = f"its filter “{label}” no longer exists"
+        elif why in GONE_CHOICE:
+            words = f"the “{label}” it chose no longer exists (it was removed since)"
+        else:
+            words = f"its “{label}” filter can no longer be read"
+        if words not in said:
+            said.append(words)
+    return "; ".join(said) or "it can no longer be read"
+
+
+def read_stored_search(filters: dict, *, viewer=None) -> OrganisationQuery:
+    """A campaign's stored search, read strictly; refused in a sender's words (which
+    filter no longer exists, and to choose the recipients again), not the search
+    form's "Sector: Select a valid choice. 16 is not one of the available choices."."""
+    try:
+        return OrganisationQuery.from_filters(filters, viewer=viewer)
+    except ValidationError as error:
+        if getattr(error, "code", None) == "unknown_filter":
+            raise  # "The search has a filter it does not know: “sort”." says it already
+        why = filter_problems(unreadable_filters(filters))
+        raise ValidationError(
+            f"The search that chooses the recipients no longer works: {why}. "
+            "Choose the recipients again.",
+            code="search_no_longer_works",
+        ) from error
+
+
 def campaign_query(campaign) -> OrganisationQuery | None:
     """The campaign's stored search, read strictly; None when it has no filters.
 
@@ -144,7 +186,7 @@ def campaign_query(campaign) -> OrganisationQuery | None:
     """
     if not campaign.recipient_filters:
         return None
-    return OrganisationQuery.from_filters(campaign.recipient_filters, viewer=campaign.sender)
+    return read_stored_search(campaign.recipient_filters, viewer=campaign.sender)
 
 
 def campaign_contacts(campaign) -> QuerySet[Contact]:

@@ -32,6 +32,8 @@ from mycareer.mailing.recipients import (
     RecipientList,
     campaign_contacts,
     campaign_query,
+    filter_problems,
+    read_stored_search,
     recipient_list,
 )
 from mycareer.mailing.tasks import start_sending
@@ -43,6 +45,7 @@ from mycareer.organisations.search import (
     OrganisationQuery,
     describe_query,
     selects_every_organisation,
+    unreadable_filters,
 )
 
 logger = logging.getLogger(__name__)
@@ -138,7 +141,7 @@ def checked_recipients(*, filters: dict | None, everyone: bool, by: User) -> dic
         raise ValidationError(
             "Choose who receives it: a search with at least one filter.", code="no_recipients"
         )
-    query = OrganisationQuery.from_filters(filters, viewer=by)
+    query = read_stored_search(filters, viewer=by)
     if not query.is_filtered:
         raise ValidationError(
             "Choose who receives it: a search with at least one filter.", code="no_recipients"
@@ -169,8 +172,9 @@ def recipients_in_words(campaign: Campaign) -> str:
         return "Nobody yet: choose the recipients"
     try:
         query = OrganisationQuery.from_filters(campaign.recipient_filters, viewer=campaign.sender)
-    except ValidationError as error:
-        return "A search that is no longer valid (" + " ".join(error.messages) + ")"
+    except ValidationError:
+        why = filter_problems(unreadable_filters(campaign.recipient_filters))
+        return f"A search that no longer works: {why}"
     return describe_query(query, viewer_name=str(campaign.sender))
 
 

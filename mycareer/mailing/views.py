@@ -44,7 +44,7 @@ from mycareer.mailing.forms import (
     PreviewForm,
 )
 from mycareer.mailing.models import Campaign, OutboxMessage
-from mycareer.mailing.recipients import Why, campaign_query
+from mycareer.mailing.recipients import GONE_CHOICE, Why, campaign_query, filter_problems
 from mycareer.mailing.sending import campaign_progress, cancellation_in_words
 from mycareer.mailing.unsubscribe import read_token, unsubscribe_url
 from mycareer.organisations import keyaccounts, optouts
@@ -126,11 +126,16 @@ def _parse_search(request) -> tuple[dict | None, bool, list[str]]:
         )
     form = OrganisationSearchForm(request.GET)
     if not form.is_valid():
-        errors = [
-            f"{form.fields[name].label}: {error}" if name in form.fields else error
-            for name, field_errors in form.errors.items()
-            for error in field_errors
-        ]
+        errors = []
+        for name, field_errors in form.errors.as_data().items():
+            label = str(form.fields[name].label) if name in form.fields else name
+            for error in field_errors:
+                if error.code in GONE_CHOICE:
+                    # A saved search or a link made before a sector (say) was removed.
+                    gone = filter_problems([(label, error.code or "")])
+                    errors.append(f"This search no longer works: {gone}. Choose again.")
+                else:
+                    errors.append(f"{label}: {' '.join(error.messages)}")
         return None, everyone, errors
     query = form.to_query(viewer=request.user)
     return query.to_filters(), everyone, []

@@ -187,17 +187,7 @@ class OrganisationQuery:
         unknown = sorted(set(filters) - FILTER_NAMES)
         if unknown:
             raise forms.ValidationError(unknown_filters_message(unknown), code="unknown_filter")
-        data = QueryDict(mutable=True)
-        for name, value in filters.items():
-            if name.startswith("tags_") and isinstance(value, list | tuple):
-                data[name] = join_tags(str(item) for item in value)
-            elif isinstance(value, list | tuple):
-                data.setlist(name, [str(item) for item in value])
-            elif isinstance(value, bool):
-                data[name] = "1" if value else ""
-            elif value is not None:
-                data[name] = str(value)
-        form = OrganisationSearchForm(data)
+        form = _filters_form(filters)
         if not form.is_valid():
             raise forms.ValidationError(
                 [
@@ -209,6 +199,38 @@ class OrganisationQuery:
                 ]
             )
         return form.to_query(viewer=viewer)
+
+
+def _filters_form(filters: Mapping) -> "OrganisationSearchForm":
+    """The search form filled with stored or submitted filters, to check them."""
+    data = QueryDict(mutable=True)
+    for name, value in filters.items():
+        if name.startswith("tags_") and isinstance(value, list | tuple):
+            data[name] = join_tags(str(item) for item in value)
+        elif isinstance(value, list | tuple):
+            data.setlist(name, [str(item) for item in value])
+        elif isinstance(value, bool):
+            data[name] = "1" if value else ""
+        elif value is not None:
+            data[name] = str(value)
+    return OrganisationSearchForm(data)
+
+
+def unreadable_filters(filters: Mapping) -> list[tuple[str, str]]:
+    """Each filter of a stored search that can no longer be read, as (its label, why):
+    why is "unknown_filter" for a name the search no longer has, the form's error code
+    (such as "invalid_choice", a sector removed since) otherwise."""
+    unknown = sorted(set(filters) - FILTER_NAMES)
+    if unknown:
+        return [(name, "unknown_filter") for name in unknown]
+    form = _filters_form(filters)
+    if form.is_valid():
+        return []
+    return [
+        (str(form.fields[name].label) if name in form.fields else name, error.code or "invalid")
+        for name, errors in form.errors.as_data().items()
+        for error in errors
+    ]
 
 
 # The names a stored search may use: every field of the query but its order and viewer.
@@ -409,8 +431,16 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
         help_text="Separate tags with commas.",
         widget=forms.TextInput(attrs=TAG_INPUT),
     )
+    # A saved search, a link or a campaign may name a sector removed since: say so, not
+    # "Select a valid choice. 16 is not one of the available choices."
     sectors = forms.TypedMultipleChoiceField(
-        label="Sector", coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+        label="Sector",
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": "A sector this search chose no longer exists: choose again."
+        },
     )
     sizes = forms.MultipleChoiceField(
         label="Size",
@@ -425,6 +455,9 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
         empty_value=None,
         required=False,
         help_text="A faculty includes its schools and departments.",
+        error_messages={
+            "invalid_choice": "The unit this search chose no longer exists: choose again."
+        },
     )
     engaged_after = forms.DateField(
         label="Last engagement on or after", required=False, widget=DateInput()

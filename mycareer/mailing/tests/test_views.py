@@ -89,7 +89,8 @@ def test_a_search_that_went_while_the_form_was_open_is_refused_keeping_the_words
     response = client.post(CREATE, data)
     assert response.status_code == 200
     shown = page(response)
-    assert "Sector" in shown and "not one of the available choices" in shown
+    assert "the “Sector” it chose no longer exists" in shown
+    assert "Choose the recipients again" in shown
     assert 'value="Spring fair"' in shown
     assert not Campaign.objects.filter(subject="Spring fair").exists()
 
@@ -1045,3 +1046,36 @@ def test_a_failed_message_names_the_contact_and_leads_to_correcting_the_address(
     assert f"{contact.full_name}, {failed.email}: 550 5.1.1 mailbox unavailable" in listed
     assert f'<a href="{edit}">Correct the address' in listed
     assert client.get(edit).status_code == 200
+
+
+def test_a_stored_search_whose_sector_went_says_so_in_words_everywhere(
+    client, persona, tagged, make_campaign
+):
+    """A draft whose sector was removed read "Sector: Select a valid choice. 16 is not
+    one of the available choices.": words of the search form, not of the sender."""
+    from mycareer.organisations.models import Sector
+
+    sector = Sector.objects.create(name="Short-lived sector", slug="short-lived")
+    tagged[0].sector = sector
+    tagged[0].save(update_fields=["sector"])
+    campaign = make_campaign(recipient_filters={"sectors": [sector.pk]})
+    removed = sector.pk
+    Organisation.objects.filter(sector=sector).update(sector=None)
+    sector.delete()
+    gone = "the “Sector” it chose no longer exists"
+    client.force_login(persona("mailer"))
+    pages = [
+        page(client.get(campaign.get_absolute_url())),
+        page(client.get(reverse("mailing:campaign_send", args=[campaign.pk]), follow=True)),
+        page(client.get(reverse("mailing:campaign_preview", args=[campaign.pk]), follow=True)),
+        page(client.get(reverse("mailing:campaign_edit", args=[campaign.pk]))),
+        page(client.get(CREATE, {"sectors": removed})),
+    ]
+    for shown in pages:
+        assert gone in shown
+        assert "Select a valid choice" not in shown and "available choices" not in shown
+    assert "Choose the recipients again" in pages[0]
+    assert (
+        services.recipients_in_words(campaign)
+        == f"A search that no longer works: {gone} (it was removed since)"
+    )
