@@ -9,13 +9,18 @@ from mycareer.organisations.timeline import TimelineEntry
 
 def campaign_list(limit: int = 100) -> QuerySet[Campaign]:
     """The newest campaigns, each with how many messages it queued and how many of them
-    were sent, counted in the one query."""
+    were sent, counted in the one query. (Ordered here: a query that counts is grouped,
+    and a grouped query leaves the model's own order out.)"""
     from django.db.models import Count
 
-    return Campaign.objects.select_related("sender", "unit").annotate(
-        queued_count=Count("messages"),
-        sent_count=Count("messages", filter=Q(messages__status=OutboxMessage.Status.SENT)),
-    )[:limit]
+    return (
+        Campaign.objects.select_related("sender", "unit")
+        .annotate(
+            queued_count=Count("messages"),
+            sent_count=Count("messages", filter=Q(messages__status=OutboxMessage.Status.SENT)),
+        )
+        .order_by("-created_at", "-pk")[:limit]
+    )
 
 
 def address_opt_outs(contact: Contact, purpose: str) -> QuerySet[EmailOptOut]:

@@ -1029,6 +1029,8 @@ def test_the_campaign_list_says_when_each_went_and_to_how_many(
     assert ">5 of 6<" in row
     draft_row = shown.split(draft.subject)[1].split("</tr>")[0]
     assert "Not sent" in draft_row
+    # Newest first, as it says.
+    assert shown.index("Another 4") < shown.index("Gone out") < shown.index("Still a draft")
 
 
 def test_a_failed_message_names_the_contact_and_leads_to_correcting_the_address(
