@@ -138,6 +138,8 @@ def liaison_requests_for_owner(user) -> QuerySet[LiaisonRequest]:
         .select_related(
             "requester", "key_contact__contact", "key_contact__key_account__organisation"
         )
+        # The contact's links give the * of a key contact (`display_name`).
+        .prefetch_related("key_contact__contact__key_links")
         .order_by("status", "-created_at")
     )
 
@@ -151,6 +153,7 @@ def liaison_requests_by(user) -> QuerySet[LiaisonRequest]:
             "key_contact__key_account__operator",
             "key_contact__key_account__organisation",
         )
+        .prefetch_related("key_contact__contact__key_links")
         .order_by("-created_at")
     )
 

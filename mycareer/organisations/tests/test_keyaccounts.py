@@ -1181,3 +1181,19 @@ def test_the_same_guidance_saved_again_records_nothing(client, setup):
     guidance = KeyContact.objects.get(pk=setup["link"].pk).guidance
     assert guidance == "Ask Tom first.\nHe answers on Mondays."
     assert changed.count() == 1
+
+
+def test_the_liaison_pages_show_the_key_contact_with_its_star(client, setup, persona):
+    """The inbox names key contacts as every other page does: "Ruth Key *"."""
+    helen, tom = persona("manager"), setup["tom"]
+    [request] = keyaccounts.liaison_request_create(
+        requester=helen, contact=setup["ruth"], reason="Fair", proposed_engagement="Invite"
+    )
+    client.force_login(tom)
+    inbox = html.unescape(client.get(reverse("organisations:liaison_inbox")).content.decode())
+    assert "asks to contact Ruth Key *</a>" in inbox
+    detail = client.get(reverse("organisations:liaison_request", args=[request.pk]))
+    assert "asks to contact Ruth Key *</h1>" in html.unescape(detail.content.decode())
+    client.force_login(helen)
+    mine = html.unescape(client.get(reverse("organisations:liaison_inbox")).content.decode())
+    assert "Ruth Key * at Quillfeather Instruments</a>" in mine
