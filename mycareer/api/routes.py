@@ -349,11 +349,30 @@ def organisation_list(
     return page(search_organisations(query), cursor=cursor, limit=limit, item=_organisation_item)
 
 
+def _not_merged_away(user, organisation: Organisation) -> None:
+    """A record merged into another is 410 naming the survivor (its page redirects there),
+    to whoever may read the survivor: answered as it was, it read as a live organisation
+    with no contacts, notes or events, all of which moved."""
+    if not organisation.merged_into_id:
+        return
+    survivor = org_selectors.organisation_survivor(organisation)
+    if not user.has_perm("organisations.view_public_profile", survivor):
+        raise Http404
+    raise ApiError(
+        410,
+        "merged",
+        f"{organisation.name} was merged into {survivor.name}: read "
+        f"/organisations/{survivor.pk} instead.",
+        merged_into=survivor.pk,
+    )
+
+
 def _organisation_for(user, pk: int) -> Organisation:
     try:
         organisation = org_selectors.organisation_for_profile(pk)
     except Organisation.DoesNotExist:
         raise Http404 from None
+    _not_merged_away(user, organisation)
     if not user.has_perm("organisations.view_public_profile", organisation):
         raise Http404
     return organisation
@@ -361,9 +380,10 @@ def _organisation_for(user, pk: int) -> Organisation:
 
 @api.get(
     "/organisations/{pk}",
-    response=_responses((200, s.OrganisationOut)),
+    response=_responses((200, s.OrganisationOut), 410),
     tags=["organisations"],
-    summary="One organisation with its contacts, as its page shows them to you",
+    summary="One organisation with its contacts, as its page shows them to you "
+    "(410 naming the survivor if merged into another)",
     openapi_extra=_then(
         200,
         ChangeIt=_link("organisation_update", "Change what was read", THE_SAME_ONE, if_match=True),
@@ -379,14 +399,15 @@ def organisation_detail(request, response: HttpResponse, pk: int = PK):
 
 @api.get(
     "/organisations/{pk}/notes",
-    response=_responses((200, s.NotePage)),
+    response=_responses((200, s.NotePage), 410),
     tags=["organisations"],
-    summary="The organisation's notes (staff only)",
+    summary="The organisation's notes (staff only; 410 naming the survivor if merged)",
 )
 @refuses_unknown_parameters
 def note_list(request, pk: int = PK, cursor: str | None = CURSOR, limit: int = LIMIT):
-    organisation = _get(Organisation.objects.all(), pk)
-    need(request, READ, "organisations.view_organisation", organisation)
+    organisation = _get(Organisation.objects.select_related("merged_into"), pk)
+    user = need(request, READ, "organisations.view_organisation", organisation)
+    _not_merged_away(user, organisation)
     notes = org_selectors.notes_for_organisation(organisation)
     return page(notes, cursor=cursor, limit=limit, item=_note)
 

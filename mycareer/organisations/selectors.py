@@ -55,6 +55,15 @@ def address_bounced_at(email: str) -> datetime.datetime | None:
     )
 
 
+def organisation_survivor(organisation: Organisation) -> Organisation:
+    """The record a merged-away organisation now lives on (the last of a chain of merges);
+    the organisation itself if it was never merged."""
+    survivor = organisation
+    while survivor.merged_into is not None:
+        survivor = survivor.merged_into
+    return survivor
+
+
 def organisation_for_profile(pk: int) -> Organisation:
     """One organisation with what its profile shows, in a handful of queries.
 

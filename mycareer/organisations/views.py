@@ -102,9 +102,7 @@ def organisation_detail(request, pk: int):
         return redirect_to_login(request.get_full_path())
     organisation = _organisation(pk)
     if organisation.merged_into_id:
-        target = organisation.merged_into
-        while target.merged_into_id:
-            target = target.merged_into
+        target = selectors.organisation_survivor(organisation)
         messages.info(request, f"{organisation.name} was merged into {target.name}.")
         return redirect(target)
     if not request.user.has_perm("organisations.view_organisation"):

@@ -146,6 +146,12 @@ def test_an_employer_token_never_reads_another_organisations_people_or_notes(
     # An organisation not yet approved has no public profile at all.
     pending = make_organisation("Quiet Startup Ltd", status=Organisation.Status.PENDING)
     assert call(secret, "get", f"/organisations/{pending.pk}").status_code == 404
+    # Nor does a record merged into another's: naming the survivor would say what it is.
+    old = make_organisation("Northbridge Eng (old record)")
+    organisations.organisation_merge(survivor=northbridge, other=old, keep={}, by=None)
+    gone = call(secret, "get", f"/organisations/{old.pk}")
+    assert gone.status_code == 404
+    assert str(northbridge.pk) not in gone.content.decode()
 
 
 def test_an_employer_token_lists_its_own_vacancies_only(

@@ -119,6 +119,28 @@ def test_notes_are_for_staff_only(call, token_for, northbridge):
     assert set(refused.json()) >= {"code", "message", "fields"}
 
 
+def test_a_record_merged_away_is_410_naming_the_survivor_its_page_redirects_to(
+    call, token_for, northbridge
+):
+    """Answered as it was, it read as a live organisation with nothing on it: its
+    contacts and notes had moved to the survivor."""
+    old = make_organisation("Northbridge Eng (old record)")
+    organisations.organisation_merge(survivor=northbridge, other=old, keep={}, by=None)
+    # Merged in its turn: the answer names the record everything lives on now.
+    final = make_organisation("Northbridge Group")
+    organisations.organisation_merge(survivor=final, other=northbridge, keep={}, by=None)
+    secret = token_for("viewer")
+    for path in (f"/organisations/{old.pk}", f"/organisations/{old.pk}/notes"):
+        answer = call(secret, "get", path)
+        assert answer.status_code == 410
+        assert answer.json()["code"] == "merged"
+        assert answer.json()["merged_into"] == final.pk
+        assert f"/organisations/{final.pk}" in answer.json()["message"]
+    assert call(secret, "get", f"/organisations/{final.pk}").status_code == 200
+    # A student reads profiles, so is sent on as well (an employer: test_employer_tokens).
+    assert call(token_for("student"), "get", f"/organisations/{old.pk}").status_code == 410
+
+
 def test_cursor_pages_are_stable_when_records_are_added(call, token_for):
     for n in range(5):
         make_organisation(f"Company {n}")
