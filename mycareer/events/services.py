@@ -676,8 +676,14 @@ def event_cancel(
     # Only a published event has taken bookings; the other apps end theirs now, with
     # the event row locked, so nobody books into it meanwhile without being told.
     people = cancellation_end(event, by=by, now=now) if was_published else []
+    # Their places end all the same; someone who can no longer sign in (a leaver, an
+    # erased person) is not emailed, as with the change emails, nor counted as told.
     notices = CancellationNotice.objects.bulk_create(
-        [CancellationNotice(event=event, person=person, detail=detail) for person, detail in people]
+        [
+            CancellationNotice(event=event, person=person, detail=detail)
+            for person, detail in people
+            if person.is_active
+        ]
     )
     audit.log(
         event,

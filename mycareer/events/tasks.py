@@ -180,7 +180,8 @@ def send_cancellation_emails(event_id: int) -> int:
     sent = 0
     for notice in event.cancellation_notices.filter(sent_at__isnull=True).select_related("person"):
         person = notice.person
-        if person.email:
+        # Closed since the cancellation: the change emails leave them out too.
+        if person.is_active and person.email:
             sent += send_email(
                 to=[person.email],
                 reply_to=[event.organiser.email] if event.organiser else None,

@@ -1029,6 +1029,35 @@ def test_cancelling_emails_each_person_once_even_if_the_task_runs_again(
     assert entry.data == {"reason": "The speaker is ill", "people_told": 2}
 
 
+def test_cancelling_emails_nobody_who_can_no_longer_sign_in(persona, cast, mailoutbox):
+    """As the change emails: a leaver's place ends, but no email goes to them."""
+    from mycareer.events.models import CancellationNotice
+
+    tom, ada, bo = persona("operator"), persona("student"), persona("student2")
+    event = make_event(by=tom, title="Soon cancelled", starts_at=at(far_monday(), 10), publish=True)
+    bo.is_active = False
+    bo.save(update_fields=["is_active"])
+    registry.register_cancellation_handler(
+        registry.CancellationHandler(
+            describe=lambda e: [], end=lambda e, by, now: [(ada, "your place"), (bo, "your place")]
+        ),
+        name="test-booked",
+    )
+    try:
+        services.event_cancel(event=event, by=tom, reason="The speaker is ill")
+    finally:
+        registry.unregister_cancellation_handler(name="test-booked")
+    assert [n.person for n in CancellationNotice.objects.filter(event=event)] == [ada]
+    entry = AuditEntry.objects.get(action="events.event.cancelled", object_id=str(event.pk))
+    assert entry.data["people_told"] == 1
+    # Closed between the cancellation and the email: not sent either.
+    ada.is_active = False
+    ada.save(update_fields=["is_active"])
+    assert tasks.send_cancellation_emails.call(event.pk) == 0
+    assert not [m for m in mailoutbox if m.subject.endswith("Cancelled: Soon cancelled")]
+    assert not CancellationNotice.objects.filter(event=event, sent_at__isnull=True).exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_other_units_operators_are_asked_and_the_organiser_told(
     persona, cast, smtp_server, run_worker
