@@ -25,6 +25,7 @@ class BookingsConfig(AppConfig):
         from mycareer.bookings.demo import seed_bookings
         from mycareer.bookings.event_form import places_part
         from mycareer.bookings.privacy import (
+            bans_after_graduation_due,
             bookings_after_graduation_due,
             personal_data,
             remove_rows,
@@ -145,5 +146,14 @@ class BookingsConfig(AppConfig):
         )
         register_retention_rule(
             RetentionRule("Waiting-list places", kept, waitlist_after_graduation_due, remove_rows)
+        )
+        register_retention_rule(
+            RetentionRule(
+                "Booking restrictions",
+                f"{counted(years, 'year', 'years')} after the student's expected graduation"
+                " (restrictions that ended)",
+                bans_after_graduation_due,
+                remove_rows,
+            )
         )
         register_merge_handler(MERGE_HANDLER)

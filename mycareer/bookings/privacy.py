@@ -101,8 +101,21 @@ def waitlist_after_graduation_due() -> QuerySet:
     )
 
 
+def bans_after_graduation_due() -> QuerySet:
+    """Booking restrictions, ended, of students who graduated more than N years ago: the
+    bookings they were counted from are gone by then, and the reason names the events."""
+    return BookingBan.objects.filter(
+        student__student_profile__expected_graduation__lt=_graduated_before(),
+        ends_at__lt=timezone.now(),
+    )
+
+
 # What the audit trail calls a removed row, instead of whose it was.
-REMOVED = {Booking: "A booking", WaitlistEntry: "A waiting-list place"}
+REMOVED = {
+    Booking: "A booking",
+    WaitlistEntry: "A waiting-list place",
+    BookingBan: "A booking restriction",
+}
 
 
 def remove_rows(rows: QuerySet) -> int:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from mycareer.audit import retention
 from mycareer.audit.models import AuditEntry
 from mycareer.audit.retention import RetentionRule, retention_apply, retention_dry_run
-from mycareer.bookings.models import Booking, EmployerReport, WaitlistEntry
+from mycareer.bookings.models import Booking, BookingBan, EmployerReport, WaitlistEntry
 from mycareer.bookings.privacy import remove_rows
 from mycareer.bookings.tests.factories import make_event, make_students
 from mycareer.organisations.tests.factories import ContactFactory
@@ -80,10 +80,59 @@ def test_the_audit_trail_of_removed_bookings_no_longer_says_whose_they_were(cast
     assert AuditEntry.objects.get(person=kept).object_repr == f"{kept} at {past}"
 
 
+def test_booking_restrictions_go_with_the_bookings_and_their_audit_entries_name_nobody(
+    cast, persona
+):
+    """A restriction's reason names the events missed, and its audit entries the student:
+    kept for ever, they outlived the bookings they were counted from."""
+    from mycareer.audit import services as audit
+
+    gone, recent = make_students(2)
+    today = timezone.localdate()
+    gone.student_profile.expected_graduation = today - datetime.timedelta(days=7 * 366)
+    gone.student_profile.save()
+    now = timezone.now()
+    ended, running = (
+        BookingBan.objects.create(
+            student=gone,
+            starts_at=now - datetime.timedelta(days=8 * 365),
+            ends_at=now - datetime.timedelta(days=8 * 365 - 30),
+            reason="Missed Old fair and Old talk",
+        ),
+        # Still running (a restriction started after graduation): not yet.
+        BookingBan.objects.create(
+            student=gone, ends_at=now + datetime.timedelta(days=5), reason="Missed two"
+        ),
+    )
+    kept = BookingBan.objects.create(
+        student=recent, ends_at=now - datetime.timedelta(days=1), reason="Missed two"
+    )
+    operator = persona("operator")
+    for ban in (ended, kept):
+        audit.log(ban, "bookings.ban.started", by=operator, person=ban.student)
+
+    dry = {rule.name: count for rule, count in retention_dry_run()}
+    assert dry["Booking restrictions"] == 1
+    done = retention_apply(by=None)
+
+    assert done["Booking restrictions"] == 1
+    assert list(BookingBan.objects.order_by("pk")) == [running, kept]
+    entry = AuditEntry.objects.get(action="bookings.ban.started", object_id=str(ended.pk))
+    assert (entry.person, entry.actor, entry.object_repr) == (
+        None,
+        operator,
+        "A booking restriction removed by the retention schedule",
+    )
+    assert AuditEntry.objects.get(action="bookings.ban.started", person=recent).object_id == str(
+        kept.pk
+    )
+
+
 def test_the_retention_schedule_names_the_rule(client, cast, persona):
     client.force_login(persona("admin"))
     page = client.get(reverse("audit:retention")).content.decode()
     assert "6 years after the student&#x27;s expected graduation" in page
+    assert "Booking restrictions" in page
 
 
 def test_the_numbers_after_applying_count_the_rows_shown_not_those_removed_with_them(
