@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -279,6 +279,22 @@ def terms_for(subject: Subject, earlier: Earlier | None = None) -> list[Term]:
         if (pattern := _phone_pattern(phone)) is not None:
             add(Term("phone", pattern, "", 1, True))
     return list(terms.values())
+
+
+def typed_words_erased(subject: Subject) -> Callable[[str], str]:
+    """What replaces the person in words someone typed to search by (a saved search, a
+    bulk email's recipients): each full name, email and phone of theirs, now or before,
+    by its marker ("[name erased]"). Not a record of theirs, so a first name or surname
+    alone is left, as anywhere else not tied to them. Terms are read once, before the
+    erasure changes the person's records."""
+    terms = [t for t in terms_for(subject, earlier_details(subject)) if t.kind not in NAME_PARTS]
+
+    def erased(text: str) -> str:
+        for start, end, term in reversed(_find(text, terms)):
+            text = text[:start] + term.replacement + text[end:]
+        return text
+
+    return erased
 
 
 class ProtectedNames:

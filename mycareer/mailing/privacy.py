@@ -2,6 +2,7 @@
 
 from django.db.models import Q
 
+from mycareer.audit.erasure import typed_words_erased
 from mycareer.audit.personal_data import (
     Change,
     LetterEntry,
@@ -25,9 +26,40 @@ def _anonymise_outbox(subject, *, apply: bool, by=None) -> list[Change]:
             OutboxMessage.objects.filter(pk=pk).update(
                 email=f"erased-{pk}@erased.invalid", error=""
             )
+    changes = _recipients_chosen_by_name(subject, apply=apply)
     if not pks:
+        return changes
+    return [
+        Change("Bulk emails sent to them", "address removed; the count stays", len(pks)),
+        *changes,
+    ]
+
+
+def _recipients_chosen_by_name(subject, *, apply: bool) -> list[Change]:
+    """Bulk emails whose recipients were chosen by searching for the person ("text":
+    "Jane Doe"): the words are replaced by the marker, not the filter removed, so a sent
+    one still says how its recipients were chosen (its messages say whom it reached)."""
+    erased = typed_words_erased(subject)
+    changed = 0
+    campaigns = Campaign.objects.filter(recipient_filters__has_key="text")
+    for pk, filters in campaigns.values_list("pk", "recipient_filters"):
+        text = filters.get("text")
+        if isinstance(text, str) and erased(text) != text:
+            changed += 1
+            if apply:
+                Campaign.objects.filter(pk=pk).update(
+                    recipient_filters={**filters, "text": erased(text)}
+                )
+    if not changed:
         return []
-    return [Change("Bulk emails sent to them", "address removed; the count stays", len(pks))]
+    return [
+        Change(
+            "Bulk emails whose recipients were chosen by their name or address",
+            "the words replaced by “[name erased]” (or the address by “[email erased]”); "
+            "whom each went to is unchanged",
+            changed,
+        )
+    ]
 
 
 def _campaigns_received(subject):

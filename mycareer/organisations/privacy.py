@@ -9,12 +9,14 @@ the notes about any other organisation.
 
 import datetime
 import logging
+from urllib.parse import parse_qsl, urlencode
 
 from django.db.models import Count, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mycareer import audit
+from mycareer.audit.erasure import typed_words_erased
 from mycareer.audit.personal_data import (
     ERASED_CONTACT,
     Change,
@@ -101,6 +103,31 @@ def _invitations(subject):
     return EmployerInvitation.objects.filter(condition).select_related("organisation")
 
 
+def _searches_for(subject, *, apply: bool) -> list[Change]:
+    """Saved searches, anyone's, that look for the person by name or address: the search
+    text is stored URL-encoded ("text=Jane+Doe"), where no search for mentions reads it.
+    The words go, the rest of each search stays."""
+    erased = typed_words_erased(subject)
+    changed = 0
+    for pk, query in SavedSearch.objects.filter(query__contains="text=").values_list("pk", "query"):
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(name, erased(value) if name == "text" else value) for name, value in pairs]
+        if kept != pairs:
+            changed += 1
+            if apply:
+                SavedSearch.objects.filter(pk=pk).update(query=urlencode(kept))
+    if not changed:
+        return []
+    return [
+        Change(
+            "Saved searches for them by name or address",
+            "the words replaced by “[name erased]” (or the address by “[email erased]”); "
+            "the rest of each search kept",
+            changed,
+        )
+    ]
+
+
 def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
     """Plan or make the changes to the person's contact records, memberships, registrations."""
     from mycareer.organisations.erased import erased_addresses_remember
@@ -173,6 +200,7 @@ def anonymise_contacts(subject, *, apply: bool, by=None) -> list[Change]:
         count = rows.count()
         if count:
             changes.append(Change(what, how, count))
+    changes += _searches_for(subject, apply=apply)
     if apply:
         organisations = list(Organisation.objects.filter(contacts__in=contacts).distinct())
         # Their "no" to bulk email outlives their name and address, as a digest alone.

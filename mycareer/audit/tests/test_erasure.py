@@ -836,3 +836,57 @@ def test_the_records_of_emails_sent_to_an_erased_contact_keep_no_address(grace, 
     )
     [sent] = [c for c in report["changes"] if c["what"] == "Records of emails sent to them"]
     assert sent["count"] == 2  # her mark and her failed email, not the lookalike
+
+
+def test_searches_for_an_erased_contact_by_name_or_address_lose_the_words_not_the_search(
+    grace, persona, cast
+):
+    """A saved search holds its text URL-encoded ("text=Grace+Engineering") and a bulk
+    email the search that chose its recipients: neither was read. The words go; the rest
+    of each search stays, and a sent email still says how its recipients were chosen."""
+    from mycareer.mailing.models import Campaign
+    from mycareer.organisations.models import SavedSearch
+
+    tom = persona("operator")
+    searches = {
+        query: SavedSearch.objects.create(owner=tom, name=f"Search {n}", query=query)
+        for n, query in enumerate(
+            [
+                "text=Grace+Engineering&tags_all=Placements",
+                "text=grace.engineering%40northbridge-eng.co.uk",
+                # Another person, and a surname alone (not tied to her): left.
+                "text=Grace+Okafor",
+                "text=Engineering&sizes=large",
+            ]
+        )
+    }
+    sent, other = (
+        Campaign.objects.create(
+            sender=persona("mailer"),
+            unit=cast["units"]["mech"],
+            subject=subject,
+            body="Come to the fair.",
+            status=Campaign.Status.SENT,
+            recipient_filters={"text": text, "tags_any": ["Placements"]},
+        )
+        for subject, text in (("Fair", "Grace Engineering"), ("Talk", "Grace Okafor"))
+    )
+    subject = subject_from_ids([], [grace["contact"].pk])
+    review = review_erasure(subject)
+    counts = {c.what: c.count for c in review.removals}
+    assert counts["Saved searches for them by name or address"] == 2
+    assert counts["Bulk emails whose recipients were chosen by their name or address"] == 1
+
+    personal_data_erase(subject=subject, by=persona("admin"), digest=review.digest)
+
+    assert [_refresh(s).query for s in searches.values()] == [
+        "text=%5Bname+erased%5D&tags_all=Placements",
+        "text=%5Bemail+erased%5D",
+        "text=Grace+Okafor",
+        "text=Engineering&sizes=large",
+    ]
+    assert _refresh(sent).recipient_filters == {
+        "text": "[name erased]",
+        "tags_any": ["Placements"],
+    }
+    assert _refresh(other).recipient_filters["text"] == "Grace Okafor"
