@@ -12,9 +12,16 @@ class AccountsConfig(AppConfig):
         from mycareer.accounts.dashboard import access_panel, student_panel
         from mycareer.accounts.demo import seed_staff_profiles, seed_university
         from mycareer.accounts.notifications import NotificationKind, register_notification_kind
-        from mycareer.accounts.privacy import personal_data
+        from mycareer.accounts.privacy import (
+            old_failed_emails_due,
+            old_sent_markers_due,
+            personal_data,
+            remove_email_records,
+        )
         from mycareer.audit.personal_data import register_personal_data
         from mycareer.audit.registry import register_actions, register_details
+        from mycareer.audit.retention import RetentionRule, register_retention_rule
+        from mycareer.core.mail import EMAIL_RECORDS_KEPT_IN_WORDS
         from mycareer.core.registry import (
             DashboardPanel,
             MediaArea,
@@ -69,6 +76,22 @@ class AccountsConfig(AppConfig):
         register_seed(SeedStep("staff profiles", seed_staff_profiles, order=11))
         register_jobs(jobs.JOBS)
         register_personal_data("logins", personal_data)
+        register_retention_rule(
+            RetentionRule(
+                "Records of emails sent (to whom each list went)",
+                f"{EMAIL_RECORDS_KEPT_IN_WORDS} after sending",
+                old_sent_markers_due,
+                remove_email_records,
+            )
+        )
+        register_retention_rule(
+            RetentionRule(
+                "Emails that failed for good",
+                f"{EMAIL_RECORDS_KEPT_IN_WORDS} after failing",
+                old_failed_emails_due,
+                remove_email_records,
+            )
+        )
         register_notification_kind(
             NotificationKind(tasks.TRAINING_EXPIRY, "Your own training running out", optional=False)
         )

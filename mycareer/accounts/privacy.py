@@ -5,6 +5,7 @@ but it says nothing about the person: no name, email, phone or student number, n
 password, no second factor, no way back in.
 """
 
+import datetime
 import re
 
 from allauth.account.models import EmailAddress
@@ -40,6 +41,7 @@ from mycareer.audit.personal_data import (
     TextPlace,
     in_words,
 )
+from mycareer.core.mail import EMAIL_RECORDS_KEPT
 from mycareer.core.models import FailedTask, SentEmail
 
 ORIGIN = {
@@ -80,6 +82,25 @@ def _emails_sent(subject) -> tuple[QuerySet, dict[int, dict[str, str]]]:
         if after != before:
             failed[task.pk] = after
     return reached, failed
+
+
+def _email_records_cutoff() -> datetime.datetime:
+    return timezone.now() - EMAIL_RECORDS_KEPT
+
+
+def old_sent_markers_due() -> QuerySet:
+    """Marks that a list reached an address, past the time a retry of the list could come."""
+    return SentEmail.objects.filter(sent_at__lt=_email_records_cutoff())
+
+
+def old_failed_emails_due() -> QuerySet:
+    """Emails given up on (their addresses and the server's refusal), long past trying again."""
+    return FailedTask.objects.filter(failed_at__lt=_email_records_cutoff())
+
+
+def remove_email_records(rows: QuerySet) -> int:
+    count, _ = rows.delete()
+    return count
 
 
 def _without(text: str, emails: set[str]) -> str:

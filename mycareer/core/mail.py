@@ -14,6 +14,7 @@ account emails use it too), and it writes one structured line for each message.
 """
 
 import contextvars
+import datetime
 import logging
 
 from django.conf import settings
@@ -24,6 +25,12 @@ from mycareer.core.logs import log_event
 from mycareer.core.models import SentEmail
 
 logger = logging.getLogger(__name__)
+
+# How long the records of emails are kept: bulk email bodies and recipients' addresses,
+# the once-only markers (`SentEmail`) and emails that failed for good (`FailedTask`).
+# Applied by the retention schedule; the reasons are in docs/decisions.md.
+EMAIL_RECORDS_KEPT = datetime.timedelta(days=730)
+EMAIL_RECORDS_KEPT_IN_WORDS = "2 years"
 
 # Who the message being sent is for, for the failed emails page (see core.retry).
 current_recipients: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(

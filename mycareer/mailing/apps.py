@@ -11,6 +11,7 @@ class MailingConfig(AppConfig):
         from mycareer.audit.personal_data import register_erasure_handler
         from mycareer.audit.registry import register_actions
         from mycareer.audit.retention import RetentionRule, register_retention_rule
+        from mycareer.core.mail import EMAIL_RECORDS_KEPT_IN_WORDS
         from mycareer.core.registry import (
             NavItem,
             SeedStep,
@@ -26,7 +27,9 @@ class MailingConfig(AppConfig):
         from mycareer.mailing.privacy import (
             clear_campaign_bodies,
             erase_outbox,
+            forget_outbox_addresses,
             old_campaign_bodies_due,
+            old_outbox_addresses_due,
         )
         from mycareer.mailing.selectors import email_timeline_source
         from mycareer.mailing.services import MERGE_HANDLER
@@ -55,12 +58,18 @@ class MailingConfig(AppConfig):
         register_jobs(jobs.JOBS)
         register_seed(SeedStep("bulk email", seed_campaigns, order=70))
         register_erasure_handler("outbox addresses", erase_outbox)
+        kept = f"{EMAIL_RECORDS_KEPT_IN_WORDS} after sending"
         register_retention_rule(
             RetentionRule(
-                "Bulk email message bodies",
-                "2 years after sending",
-                old_campaign_bodies_due,
-                clear_campaign_bodies,
+                "Bulk email message bodies", kept, old_campaign_bodies_due, clear_campaign_bodies
+            )
+        )
+        register_retention_rule(
+            RetentionRule(
+                "Bulk email recipients' addresses",
+                kept,
+                old_outbox_addresses_due,
+                forget_outbox_addresses,
             )
         )
         register_merge_handler(MERGE_HANDLER)

@@ -1,6 +1,7 @@
 """Bulk email in subject access and erasure: the message counts stay, the address goes."""
 
-from django.db.models import Q
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Cast, Concat
 
 from mycareer.audit.erasure import typed_words_erased
 from mycareer.audit.personal_data import (
@@ -10,6 +11,7 @@ from mycareer.audit.personal_data import (
     TextPlace,
     in_words,
 )
+from mycareer.core.mail import EMAIL_RECORDS_KEPT
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
 
 
@@ -113,13 +115,31 @@ erase_outbox = PersonalDataHandler(
 )
 
 
-def old_campaign_bodies_due():
-    import datetime
-
+def _email_records_cutoff():
     from django.utils import timezone
 
-    cutoff = timezone.now() - datetime.timedelta(days=730)
-    return Campaign.objects.filter(finished_at__lt=cutoff).exclude(body="")
+    return timezone.now() - EMAIL_RECORDS_KEPT
+
+
+def old_campaign_bodies_due():
+    return Campaign.objects.filter(finished_at__lt=_email_records_cutoff()).exclude(body="")
+
+
+def old_outbox_addresses_due():
+    """The recipients' addresses of bulk emails that finished sending long ago (the rows
+    stay: the figures per organisation count them)."""
+    return OutboxMessage.objects.filter(campaign__finished_at__lt=_email_records_cutoff()).exclude(
+        email__endswith="@erased.invalid"
+    )
+
+
+def forget_outbox_addresses(rows) -> int:
+    """As erasure does: a placeholder unique to the row (one address per campaign), and
+    the error, which may quote the address, cleared."""
+    return rows.update(
+        email=Concat(Value("erased-"), Cast("pk", CharField()), Value("@erased.invalid")),
+        error="",
+    )
 
 
 def clear_campaign_bodies(rows) -> int:

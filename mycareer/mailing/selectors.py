@@ -65,7 +65,8 @@ def email_timeline_source(organisation, *, viewer, limit: int) -> list[TimelineE
             when=m.sent_at,
             kind="Email",
             title=f"Email “{m.campaign.subject}” from {m.campaign.unit}",
-            details=[f"To {m.contact.full_name if m.contact else m.email}"],
+            # A contact deleted since: not their address, which the employer sees too.
+            details=[f"To {m.contact.full_name if m.contact else 'a contact since removed'}"],
         )
         for m in messages
         if m.sent_at is not None  # always, for a sent message
