@@ -1,6 +1,6 @@
-"""Bulk email over the past year, so the time chart has a story to tell, and a draft
-that Grace Okafor is still writing: its recipients chosen by a search, an events
-cross-promotion, one contact she left out."""
+"""Bulk email over the past year, so the time chart has a story to tell, one address that
+bounced, and a draft that Grace Okafor is still writing: its recipients chosen by a
+search, an events cross-promotion, one contact she left out."""
 
 import datetime
 import random
@@ -88,7 +88,22 @@ def seed_campaigns(cast: dict) -> None:
             ],
             ignore_conflicts=True,
         )
+    _seed_bounce(campaign)
     _seed_draft(cast, sender)
+
+
+def _seed_bounce(campaign: Campaign) -> None:
+    """One address of the latest campaign bounced: its failure is on the campaign's page,
+    later bulk email leaves it out, and its contact's page offers to correct it."""
+    message = campaign.messages.order_by("-pk").select_related("contact").first()
+    if message is None or message.contact is None:
+        return
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=OutboxMessage.Status.FAILED,
+        sent_at=None,
+        error=f"550 5.1.1 <{message.email}>: Recipient address rejected: mailbox unavailable",
+    )
+    Contact.objects.filter(pk=message.contact.pk).update(email_bounced_at=message.sent_at)
 
 
 def _seed_draft(cast: dict, sender) -> None:
