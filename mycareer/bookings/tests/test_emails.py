@@ -205,7 +205,7 @@ def test_a_student_staff_move_is_told_the_old_place_ended_and_what_they_have_ins
     entry = services.booking_create(event=here, student=oliver, by=oliver, notify=False)
     # Oliver, moved from this waiting list to the other, is told he left this one.
     services.staff_move(entry=entry, to_event=there, by=tom)
-    services.staff_move(booking=booking, to_event=there, by=tom)
+    services.staff_move(booking=booking, to_event=there, by=tom, confirmed_position=2)
     run_worker()
 
     [ended] = by_subject(smtp_server, "[MyCareer] Your place at Gearbox design clinic has")
