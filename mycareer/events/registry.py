@@ -151,6 +151,27 @@ def people_at(event) -> list[tuple["User", str]]:
     return _each_once(pair for source in _people_sources.values() for pair in source(event))
 
 
+@dataclass(frozen=True)
+class CancellationReach:
+    """Whom cancelling an event emails, and how many places end without an email."""
+
+    emailed: int
+    places_unemailed: int
+
+
+def cancellation_reach(event) -> CancellationReach:
+    """Whom cancelling `event` would email: each person holding something there once, but
+    nobody who can no longer sign in (`event_cancel` skips them); their places end unsaid.
+
+    The figures count places; the confirmation must promise only the emails that go.
+    """
+    holders = [person for source in _people_sources.values() for person, _ in source(event)]
+    return CancellationReach(
+        emailed=len({person.pk for person in holders if person.is_active}),
+        places_unemailed=sum(1 for person in holders if not person.is_active),
+    )
+
+
 # A person's own calendar file of an event -------------------------------------------------
 
 # callable(event, person) -> the SEQUENCE the person's calendar needs for the event (above

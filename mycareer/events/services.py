@@ -33,7 +33,7 @@ from mycareer.events.models import (
 )
 from mycareer.events.registry import (
     cancellation_end,
-    cancellation_figures,
+    cancellation_reach,
     event_moved,
     time_errors,
 )
@@ -659,7 +659,7 @@ def event_cancel(
         )
     was_published = event.published_at is not None
     if expected_people is not None:
-        people_now = sum(n for n, _ in cancellation_figures(event)) if was_published else 0
+        people_now = cancellation_reach(event).emailed if was_published else 0
         if people_now != expected_people:
             raise ValidationError(
                 "The figures changed since you looked: cancelling now emails "

@@ -37,7 +37,7 @@ from mycareer.events.forms import (
     organisable_units,
 )
 from mycareer.events.models import Event, OpeningRequest
-from mycareer.events.registry import cancellation_figures, event_form_parts
+from mycareer.events.registry import cancellation_figures, cancellation_reach, event_form_parts
 from mycareer.events.units import UnitTree
 from mycareer.organisations.models import Organisation
 from mycareer.organisations.permissions import public_profiles_open_to
@@ -551,6 +551,7 @@ def cancel(request, pk: int):
             )
             return redirect(event)
     figures = cancellation_figures(event) if event.is_published else []
+    reach = cancellation_reach(event) if figures else None
     return render(
         request,
         "events/cancel.html",
@@ -558,7 +559,8 @@ def cancel(request, pk: int):
             "event": event,
             "form": form,
             "figures": figures,
-            "people": sum(n for n, _ in figures),
+            "people": reach.emailed if reach else 0,
+            "unemailed": reach.places_unemailed if reach else 0,
         },
     )
 

@@ -171,3 +171,27 @@ def test_my_events_feed_holds_the_places_and_their_cancellations_not_waiting_lis
     event_services.event_cancel(event=booked, by=tom, reason="Speaker ill")
     [cancelled] = event_selectors.personal_feed_events(student)
     assert cancelled == booked and cancelled.is_cancelled  # STATUS:CANCELLED in the feed
+
+
+@pytest.mark.django_db
+def test_cancelling_counts_as_emailed_only_people_who_can_still_sign_in(persona):
+    """The confirmation's number is checked against whom cancelling emails: a leaver's
+    place ends unsaid, so confirming the places (2) is stale and the emails (1) is not."""
+    from django.core.exceptions import ValidationError
+
+    from mycareer.events.registry import cancellation_reach
+
+    tom = persona("operator")
+    event = make_event(organiser=tom, capacity=5)
+    staying, leaver = make_students(2)
+    services.booking_create(event=event, student=staying, by=staying)
+    services.booking_create(event=event, student=leaver, by=leaver)
+    leaver.is_active = False
+    leaver.save(update_fields=["is_active"])
+    reach = cancellation_reach(event)
+    assert (reach.emailed, reach.places_unemailed) == (1, 1)
+    with pytest.raises(ValidationError, match="cancelling now emails 1 person, not 2"):
+        event_services.event_cancel(event=event, by=tom, reason="Speaker ill", expected_people=2)
+    event_services.event_cancel(event=event, by=tom, reason="Speaker ill", expected_people=1)
+    event.refresh_from_db()
+    assert event.is_cancelled

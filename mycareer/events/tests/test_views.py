@@ -1389,7 +1389,7 @@ def test_the_cancel_page_speaks_of_one_person_as_one(client, tom):
         r"\s+", " ", client.get(reverse("events:cancel", args=[event.pk])).content.decode()
     )
     assert "each of these 1" not in page
-    assert "Every place and waiting-list place ends, and that person is emailed" in page
+    assert "Every place and waiting-list place ends, and 1 person is emailed, with" in page
     response = client.post(reverse("events:cancel", args=[event.pk]), {"reason": "Speaker ill"})
     assert [str(m) for m in response.wsgi_request._messages] == [
         "Quiet talk is cancelled. 1 person will be emailed."
@@ -1435,6 +1435,42 @@ def test_cancelling_refuses_when_more_people_booked_since_the_page_gave_the_numb
     assert response.status_code == 302
     event.refresh_from_db()
     assert event.is_cancelled
+
+
+def test_the_cancel_page_promises_no_email_to_people_who_can_no_longer_sign_in(client, tom):
+    """Their places end, but no email goes to them: the page said "each of these 3 people
+    is emailed" and the button "email 3 people" while only 2 were."""
+    from mycareer.bookings import services as booking_services
+    from mycareer.bookings.tests.factories import make_students
+
+    event = make_event(
+        by=tom,
+        title="Leavers booked",
+        starts_at=at(far_monday(), 10),
+        open_to_all=True,
+        audience_units=[],
+        publish=True,
+    )
+    staying, also_staying, leaver = make_students(3)
+    for student in (staying, also_staying, leaver):
+        booking_services.booking_create(event=event, student=student, by=student)
+    leaver.is_active = False
+    leaver.save(update_fields=["is_active"])
+    client.force_login(tom)
+    url = reverse("events:cancel", args=[event.pk])
+    page = re.sub(r"\s+", " ", client.get(url).content.decode())
+    assert "3 people have a place" in page  # the places that end
+    assert "and 2 people are emailed, each once, with your reason." in page
+    assert "1 place ends without an email: it belongs to someone who can no longer sign in." in page
+    assert "Cancel the event and email 2 people" in page
+    assert 'name="people" value="2"' in page
+
+    # The number confirmed is the number emailed, so the stale-figures check accepts it.
+    response = client.post(url, {"reason": "Speaker ill", "people": "2"})
+    assert response.status_code == 302
+    assert [str(m) for m in response.wsgi_request._messages] == [
+        "Leavers booked is cancelled. 2 people will be emailed once each."
+    ]
 
 
 # The month calendar ----------------------------------------------------------------------------
