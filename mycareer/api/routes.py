@@ -106,9 +106,11 @@ def _with_etag(response: HttpResponse, data) -> None:
     response["ETag"] = etag_for(data)
 
 
-def _writes(ok: int, full: type[Schema], brief: type[Schema] = s.Written) -> dict:
+def _writes(
+    ok: int, full: type[Schema], brief: type[Schema] = s.Written, *, more: tuple[int, ...] = ()
+) -> dict:
     """The answers a write declares: `full` (the record) or `brief`, as `_answer` chooses."""
-    return _responses((ok, full | brief))
+    return _responses((ok, full | brief), *more)
 
 
 def _may_read(request) -> bool:
@@ -352,7 +354,10 @@ def organisation_list(
 def _not_merged_away(user, organisation: Organisation) -> None:
     """A record merged into another is 410 naming the survivor (its page redirects there),
     to whoever may read the survivor: answered as it was, it read as a live organisation
-    with no contacts, notes or events, all of which moved."""
+    with no contacts, notes or events, all of which moved. Writes to it answer the same:
+    as a 400 "invalid" they read as a mistake in the body, and a client that follows the
+    survivor on reads could not on writes. (The services refuse them too, as a 400, when
+    a merge lands between this check and the write.)"""
     if not organisation.merged_into_id:
         return
     survivor = org_selectors.organisation_survivor(organisation)
@@ -361,7 +366,7 @@ def _not_merged_away(user, organisation: Organisation) -> None:
     raise ApiError(
         410,
         "merged",
-        f"{organisation.name} was merged into {survivor.name}: read "
+        f"{organisation.name} was merged into {survivor.name}: use "
         f"/organisations/{survivor.pk} instead.",
         merged_into=survivor.pk,
     )
@@ -489,9 +494,10 @@ def _likely_duplicate(request, candidates, *, to: str) -> ApiError:
 
 @api.patch(
     "/organisations/{pk}",
-    response=_writes(200, s.OrganisationOut),
+    response=_writes(200, s.OrganisationOut, more=(410,)),
     tags=["organisations"],
-    summary="Change an organisation (send If-Match); a likely duplicate's name or website is 409",
+    summary="Change an organisation (send If-Match); a likely duplicate's name or website is "
+    "409, a record merged into another 410 naming the survivor",
     openapi_extra=_merged(
         IF_MATCH,
         _then(
@@ -505,8 +511,9 @@ def _likely_duplicate(request, candidates, *, to: str) -> ApiError:
 def organisation_update(
     request, response: HttpResponse, payload: s.OrganisationChange, pk: int = PK
 ):
-    organisation = _get(Organisation.objects.all(), pk)
+    organisation = _get(Organisation.objects.select_related("merged_into"), pk)
     user = need(request, WRITE_ORGS, "organisations.change_organisation", organisation)
+    _not_merged_away(user, organisation)
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=pk)
         check_if_match(request, etag_for(_organisation(user, _organisation_for(user, pk))))
@@ -559,14 +566,16 @@ def contact_detail(request, response: HttpResponse, pk: int = PK):
 
 @api.post(
     "/organisations/{pk}/contacts",
-    response=_writes(201, s.ContactOut),
+    response=_writes(201, s.ContactOut, more=(410,)),
     tags=["organisations"],
-    summary="Add a contact to an organisation (409 if a person erased at their request)",
+    summary="Add a contact to an organisation (409 if a person erased at their request; "
+    "410 naming the survivor if merged)",
     openapi_extra=_then(201, ReadIt=_link("contact_detail", "Read the contact added", THE_NEW_ONE)),
 )
 def contact_create(request, response: HttpResponse, payload: s.ContactIn, pk: int = PK):
-    organisation = _get(Organisation.objects.all(), pk)
+    organisation = _get(Organisation.objects.select_related("merged_into"), pk)
     user = need(request, WRITE_ORGS, "organisations.add_contact", organisation)
+    _not_merged_away(user, organisation)
     try:
         contact = organisations.contact_create(
             organisation=organisation, by=user, refuse_erased=True, **payload.dict()
@@ -612,13 +621,15 @@ def contact_update(request, response: HttpResponse, payload: s.ContactChange, pk
 
 @api.post(
     "/organisations/{pk}/notes",
-    response=_writes(201, s.NoteOut),
+    response=_writes(201, s.NoteOut, more=(410,)),
     tags=["organisations"],
-    summary="Record a note (key contacts need their owner's agreement first: 403 says who)",
+    summary="Record a note (key contacts need their owner's agreement first: 403 says who; "
+    "410 naming the survivor if merged)",
 )
 def note_create(request, payload: s.NoteIn, pk: int = PK):
-    organisation = _get(Organisation.objects.all(), pk)
+    organisation = _get(Organisation.objects.select_related("merged_into"), pk)
     user = need(request, WRITE_ORGS, "organisations.add_note", organisation)
+    _not_merged_away(user, organisation)
     data = payload.dict()
     wanted = set(data.pop("contacts"))
     contacts = list(org_selectors.contacts_with_key_links().filter(pk__in=wanted))

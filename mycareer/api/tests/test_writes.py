@@ -290,21 +290,33 @@ def test_a_note_naming_a_key_contact_is_refused_with_who_to_ask(call, token_for,
     )
 
 
-def test_a_note_on_a_record_merged_away_is_a_400_naming_the_survivor(call, token_for):
+def test_writes_to_a_record_merged_away_are_410_naming_the_survivor_as_reads_are(call, token_for):
+    """A note, a contact or a change sent to it was a 400 "invalid", as if the body were
+    wrong, while a read of the same address was a 410 with `merged_into`: a client that
+    follows the survivor on reads could not do so on writes."""
     survivor = make_organisation("Calder Systems")
     old = make_organisation("Calder Systems (old record)")
+    secret = token_for("operator")
+    etag = call(secret, "get", f"/organisations/{old.pk}")["ETag"]  # read before the merge
     organisations.organisation_merge(survivor=survivor, other=old, keep={}, by=None)
+    # Merged in its turn: the answer names the record everything lives on now.
+    final = make_organisation("Calder Group")
+    organisations.organisation_merge(survivor=final, other=survivor, keep={}, by=None)
 
-    answer = call(token_for("operator"), "post", f"/organisations/{old.pk}/notes", {"text": "Met"})
-
-    assert answer.status_code == 400
-    assert answer.json()["fields"] == {
-        "__all__": [
-            "Calder Systems (old record) was merged into Calder Systems: add or change "
-            "anything on Calder Systems instead."
-        ]
-    }
+    for method, path, body, headers in [
+        ("post", f"/organisations/{old.pk}/notes", {"text": "Met"}, {}),
+        ("post", f"/organisations/{old.pk}/contacts", {"full_name": "Ana Silva"}, {}),
+        ("patch", f"/organisations/{old.pk}", {"locations": "Leeds"}, {"HTTP_IF_MATCH": etag}),
+    ]:
+        answer = call(secret, method, path, body, **headers)
+        assert answer.status_code == 410, path
+        assert answer.json()["code"] == "merged"
+        assert answer.json()["merged_into"] == final.pk
+        assert f"/organisations/{final.pk}" in answer.json()["message"]
     assert not Note.objects.exists()
+    assert not Contact.objects.filter(full_name="Ana Silva").exists()
+    old.refresh_from_db()
+    assert old.locations != "Leeds"
 
 
 def test_a_note_dated_to_come_1900_or_followed_up_before_it_is_a_400_saying_why(call, token_for):
