@@ -1197,3 +1197,15 @@ def test_the_liaison_pages_show_the_key_contact_with_its_star(client, setup, per
     client.force_login(helen)
     mine = html.unescape(client.get(reverse("organisations:liaison_inbox")).content.decode())
     assert "Ruth Key * at Quillfeather Instruments</a>" in mine
+
+
+def test_the_liaison_request_form_shows_the_key_contact_with_its_star(client, setup, persona):
+    """The form asking to contact a key contact named them bare ("Ask to contact Ruth
+    Key"), unlike the inbox and the request they become."""
+    client.force_login(persona("manager"))
+    url = reverse("organisations:liaison_request_create", args=[setup["org"].pk, setup["ruth"].pk])
+    page = html.unescape(client.get(url).content.decode())
+    assert "<title>Ask to contact Ruth Key *" in page
+    assert "<h1>Ask to contact Ruth Key *</h1>" in page
+    assert "Ruth Key * is a key contact of Tom Bennett" in page
+    assert "Ruth Key</a>" not in page and "Ruth Key *</a>" in page
