@@ -64,6 +64,14 @@ def organisation_survivor(organisation: Organisation) -> Organisation:
     return survivor
 
 
+def records_bounced(email: str) -> int:
+    """How many contact records holding this address carry its bounce: clearing the
+    bounce clears it on each (`services.contact_address_works_again`)."""
+    if not email:
+        return 0
+    return Contact.objects.filter(email__iexact=email, email_bounced_at__isnull=False).count()
+
+
 def organisation_for_profile(pk: int) -> Organisation:
     """One organisation with what its profile shows, in a handful of queries.
 

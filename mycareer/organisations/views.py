@@ -434,6 +434,7 @@ def contact_detail(request, pk: int, contact_id: int):
         if bulk_blockers
         else []
     )
+    bounced_at = selectors.address_bounced_at(contact.email)
     return render(
         request,
         "organisations/contact_detail.html",
@@ -447,7 +448,8 @@ def contact_detail(request, pk: int, contact_id: int):
                 for purpose, on in services.contact_email_choices(contact).items()
                 if on
             ],
-            "bounced_at": selectors.address_bounced_at(contact.email),
+            "bounced_at": bounced_at,
+            "bounced_records": selectors.records_bounced(contact.email) if bounced_at else 0,
             "may_change": request.user.has_perm("organisations.change_contact", contact),
             "blockers": blockers,
             "bulk_blockers": bulk_blockers,
@@ -492,11 +494,11 @@ def contact_bounce_clear(request, pk: int, contact_id: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        others = f" (and on {counted(cleared - 1, 'other record', 'other records')})"
+        records = f" ({counted(cleared, 'record', 'records')})" if cleared > 1 else ""
         messages.success(
             request,
-            f"Recorded: email to {contact.email} works again{others if cleared > 1 else ''}. "
-            "Bulk email no longer leaves it out.",
+            f"Recorded: email to {contact.email} works again{records}. Bulk email no longer "
+            "leaves it out for bouncing.",
         )
     return redirect(contact)
 

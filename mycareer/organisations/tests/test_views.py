@@ -259,7 +259,7 @@ def test_the_contact_page_shows_a_bounce_until_the_address_is_corrected(client, 
     shown = client.get(contact.get_absolute_url()).content.decode()
     assert (
         "Email to this address bounced on 3 March 2026: bulk email leaves it out. "
-        "Correct the address to send again, or, if you know the address works again" in shown
+        "Correct the address to send again, or, if you know it works again" in shown
     )
     url = reverse("organisations:contact_edit", args=[org.pk, contact.pk])
     data = as_post(form_fields(client.get(url).content.decode(), containing="email"))
@@ -722,9 +722,21 @@ def test_an_address_that_works_again_is_recorded_from_the_contact_page(client, p
     client.force_login(persona("manager"))
     shown = client.get(contact.get_absolute_url()).content.decode()
     assert f'action="{clear}"' in shown
-    assert ">The address works again</button>" in shown
+    assert f">Record that email to {contact.email} works again</button>" in shown
+    assert "This address is on" not in shown  # one record: nothing more to say
+    # The same address on another organisation's record: said before the press, not after.
+    elsewhere = make_organisation("Zephyr Holdings", by=persona("operator"))
+    services.contact_create(
+        organisation=elsewhere, by=persona("operator"), full_name="Hidden", email=contact.email
+    )
+    elsewhere.contacts.update(email_bounced_at=timezone.now())
+    shown = client.get(contact.get_absolute_url()).content.decode()
+    assert "This address is on 2 records (this one and 1 more, perhaps at other" in shown
     done = client.post(clear, follow=True).content.decode()
-    assert f"Recorded: email to {contact.email} works again. Bulk email no longer" in done
+    assert (
+        f"Recorded: email to {contact.email} works again (2 records). Bulk email no longer "
+        "leaves it out for bouncing." in done
+    )
     assert "bulk email leaves it out" not in done
     contact.refresh_from_db()
     assert contact.email_bounced_at is None
