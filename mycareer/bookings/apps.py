@@ -90,6 +90,9 @@ class BookingsConfig(AppConfig):
                     "Offer of a place shortened: the event moved earlier"
                 ),
                 "bookings.waitlist.left": "Left the waiting list",
+                "bookings.waitlist.restored": (
+                    "Waiting-list place given back: the walk-in it was used for was undone"
+                ),
                 "bookings.waitlist.moved": "Waiting-list place moved to another event",
                 "bookings.waitlist.ended_with_event": (
                     "Waiting-list place ended: the event was cancelled"

@@ -108,6 +108,10 @@ class Booking(models.Model):
     ended: str
     # Set by services.check_in when correcting a no-show lifted the restriction it started.
     lifted_ban: "BookingBan | None" = None
+    # Set by services.check_in_undo on a walk-in taken off: the waiting-list place (or
+    # offer) it used, given back, and who the freed place went to.
+    restored_entry: "WaitlistEntry | None" = None
+    passed_on: "list[Booking | WaitlistEntry] | None" = None
 
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", "Booked"

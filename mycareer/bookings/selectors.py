@@ -167,6 +167,18 @@ def walk_in_refusal(event: Event, settings: BookingSettings, now: datetime.datet
     return None
 
 
+def removal_passes_on(event: Event, now: datetime.datetime) -> bool:
+    """Whether removing a walk-in now would pass their place to someone waiting, who is
+    emailed: as `services._fill` does, only before the start and to people who can sign in."""
+    return (
+        event.is_published
+        and now < event.starts_at
+        and WaitlistEntry.objects.filter(
+            event=event, status=WaitlistEntry.Status.WAITING, student__is_active=True
+        ).exists()
+    )
+
+
 def attendance_refusal(event: Event, now: datetime.datetime) -> str | None:
     """Why attendance cannot be closed now (None if it can): not before the event ends,
     since closing it marks everyone not checked in as a no-show.

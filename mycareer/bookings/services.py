@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, NoReturn
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
@@ -26,6 +27,7 @@ from django.utils.translation import ngettext
 
 from mycareer import audit
 from mycareer.accounts.models import User
+from mycareer.audit.models import AuditEntry
 from mycareer.bookings import selectors, tasks
 from mycareer.bookings.models import (
     HOLDING,
@@ -966,8 +968,9 @@ def check_in(*, booking: Booking, by: User) -> tuple[Booking, bool]:
 
 def check_in_undo(*, booking: Booking, by: User) -> Booking:
     """Undo a check-in made by mistake (the wrong name pressed at the door) while attendance
-    is open: a booked place is booked again, not arrived; a walk-in, who never booked, is
-    taken off the event, and the place goes to who waits.
+    is open: someone booked is booked and not checked in again; a walk-in, who never booked,
+    is taken off the event, any waiting-list place or offer they came with is given back, and
+    before the start the place goes to who waits (`_settle`, which emails them).
 
     Once attendance is closed the record is final but for checking in a no-show who came
     (`check_in`): undoing a check-in then would make a no-show nobody reckoned with.
@@ -1010,8 +1013,48 @@ def check_in_undo(*, booking: Booking, by: User) -> Booking:
             },
         )
         if walk_in:
-            _settle(settings, by=by, now=now)
+            booking.restored_entry = _restore_entry(booking, by=by, now=now)
+            booking.passed_on = _settle(settings, by=by, now=now)
         return booking
+
+
+def _restore_entry(booking: Booking, *, by: User, now: datetime.datetime) -> WaitlistEntry | None:
+    """Give back the waiting-list place (or the offer) a walk-in being undone used, before
+    its place is freed: the person keeps their turn, and an offer still running holds the
+    place for them. An offer whose time ran out while they were in is a turn in the queue."""
+    made = (
+        AuditEntry.objects.filter(
+            action="bookings.booking.walk_in",
+            content_type=ContentType.objects.get_for_model(Booking),
+            object_id=str(booking.pk),
+        )
+        .order_by("-at")
+        .first()
+    )
+    entry_id = made.data.get("waiting_list_entry") if made is not None else None
+    entry = (
+        WaitlistEntry.objects.filter(pk=entry_id, status=WaitlistEntry.Status.ACCEPTED).first()
+        if entry_id
+        else None
+    )
+    if entry is None:
+        return None
+    expires = entry.offer_expires_at
+    if entry.offered_at is not None and expires is not None and expires > now:
+        entry.status = WaitlistEntry.Status.OFFERED
+    else:
+        entry.status = WaitlistEntry.Status.WAITING
+        entry.offered_at = entry.offer_expires_at = None
+    entry.ended_at = entry.ended_by = None
+    entry.save(update_fields=["status", "offered_at", "offer_expires_at", "ended_at", "ended_by"])
+    audit.log(
+        entry,
+        "bookings.waitlist.restored",
+        by=by,
+        person=entry.student,
+        data={"event": booking.event_id, "status": entry.status, "walk_in_booking": booking.pk},
+    )
+    return entry
 
 
 def walk_in(*, event: Event, student: User, by: User) -> Booking:
@@ -1056,18 +1099,15 @@ def walk_in(*, event: Event, student: User, by: User) -> Booking:
             checked_in_at=now,
             checked_in_by=by,
         )
+        data: dict[str, Any] = {"event": event.pk, "title": event.title}
         if queued is not None:
+            # Recorded so that undoing the walk-in gives the person their turn back.
+            data["waiting_list_entry"] = queued.pk
             queued.status = WaitlistEntry.Status.ACCEPTED
             queued.ended_at = now
             queued.ended_by = by
             queued.save(update_fields=["status", "ended_at", "ended_by"])
-        audit.log(
-            booking,
-            "bookings.booking.walk_in",
-            by=by,
-            person=student,
-            data={"event": event.pk, "title": event.title},
-        )
+        audit.log(booking, "bookings.booking.walk_in", by=by, person=student, data=data)
         return booking
 
 

@@ -37,7 +37,7 @@ from mycareer.core.http import safe_next, saved
 from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.core.spreadsheets import csv_download
-from mycareer.core.text import counted
+from mycareer.core.text import counted, joined
 from mycareer.events import selectors as event_selectors
 from mycareer.events.models import Event
 from mycareer.events.views import EventNotForYou, not_for_you, refuse_event
@@ -468,10 +468,33 @@ def _checked_in_text(booking: Booking) -> str:
 
 
 def _undone_text(booking: Booking) -> str:
-    """A check-in undone: a walk-in leaves the list, someone booked is back to not arrived."""
-    if booking.status == Booking.Status.CANCELLED:
-        return f"{booking.student}'s walk-in is undone: they are no longer on the event."
-    return f"{booking.student}'s check-in is undone: they are booked, not arrived."
+    """A check-in undone: a walk-in leaves the list (what came of their waiting-list place
+    and of the place they had), someone booked is booked and not checked in again."""
+    if booking.status != Booking.Status.CANCELLED:
+        return f"{booking.student}'s check-in is undone: they are booked and not checked in."
+    parts = [f"{booking.student} is removed as a walk-in: they are no longer on the event."]
+    entry = booking.restored_entry
+    if entry is not None and entry.is_offered:
+        until = selectors.when_text(entry.offer_expires_at)
+        parts.append(f"Their offer of a place is theirs again, until {until}.")
+    elif entry is not None:
+        parts.append("They are back on the waiting list, at their turn.")
+    passed_on = booking.passed_on or []
+    offered = [row.student for row in passed_on if isinstance(row, WaitlistEntry)]
+    booked = [row.student for row in passed_on if isinstance(row, Booking)]
+    if offered:
+        parts.append(f"The place was offered to {joined(offered)}, {_emailed(offered)}.")
+    elif booked:
+        parts.append(
+            f"The place went to {joined(booked)} from the waiting list, {_emailed(booked)}."
+        )
+    elif entry is None or not entry.is_offered:
+        parts.append("Their place is free.")
+    return " ".join(parts)
+
+
+def _emailed(people: list) -> str:
+    return "who is emailed" if len(people) == 1 else "who are each emailed"
 
 
 def _set_door(request, event: Event) -> None:
@@ -515,6 +538,8 @@ def _check_in_page(request, event: Event, *, status: int = 200, **forms):
         "result": forms.get("result"),
         "refusal": selectors.check_in_refusal(event, now),
         "walk_in_refusal": selectors.walk_in_refusal(event, settings, now),
+        "removal_passes_on": any(b.is_walk_in and b.is_checked_in for b in page.object_list)
+        and selectors.removal_passes_on(event, now),
     }
     return render(request, "bookings/check_in.html", context, status=status)
 

@@ -914,8 +914,8 @@ def test_walk_ins_take_free_places_only(tom, people):
 
 @pytest.mark.django_db
 def test_a_check_in_pressed_by_mistake_is_undone_until_attendance_closes(tom, people):
-    """The wrong name pressed at the door: someone booked is back to not arrived, a walk-in
-    (who never booked) leaves the event and frees the place; a closed record stays."""
+    """The wrong name pressed at the door: someone booked is booked and not checked in again,
+    a walk-in (who never booked) leaves the event and frees the place; a closed record stays."""
     event = make_event(organiser=tom, capacity=2, starts_in=datetime.timedelta(hours=1))
     booking = book(event, people[0])
     services.check_in(booking=booking, by=tom)
@@ -938,6 +938,58 @@ def test_a_check_in_pressed_by_mistake_is_undone_until_attendance_closes(tom, pe
         with pytest.raises(ValidationError, match="can no longer be undone"):
             services.check_in_undo(booking=booking, by=tom)
     assert Booking.objects.get(pk=booking.pk).status == "attended"
+
+
+@pytest.mark.django_db
+def test_removing_a_walk_in_who_came_with_an_offer_gives_the_offer_back(tom, people):
+    """Offered a place, walked in, then removed by mistake: the offer is theirs again and
+    still holds the place, rather than passing to the next person waiting."""
+    event = make_event(
+        organiser=tom, capacity=1, promotion=OFFER, starts_in=datetime.timedelta(hours=1)
+    )
+    first = book(event, people[0])
+    book(event, people[1])
+    book(event, people[2])
+    services.booking_cancel(booking=first, by=people[0])
+    offer = WaitlistEntry.objects.get(event=event, student=people[1])
+    assert offer.status == "offered"
+    until = offer.offer_expires_at
+    walk_in = services.walk_in(event=event, student=people[1], by=tom)
+    offer.refresh_from_db()
+    assert offer.status == "accepted"
+    DBTaskResult.objects.all().delete()
+
+    gone = services.check_in_undo(booking=walk_in, by=tom)
+
+    offer.refresh_from_db()
+    assert (offer.status, offer.offer_expires_at, offer.ended_at) == ("offered", until, None)
+    assert gone.restored_entry == offer and gone.passed_on == []
+    assert statuses(event)["waiting"] == [people[2].email]
+    assert tasks_named("send_offer") == 0
+    assert AuditEntry.objects.filter(action="bookings.waitlist.restored").count() == 1
+
+
+@pytest.mark.django_db
+def test_removing_a_walk_in_whose_offer_ran_out_meanwhile_gives_back_their_turn(tom, people):
+    event = make_event(
+        organiser=tom,
+        capacity=1,
+        promotion=OFFER,
+        offer_hours=1,
+        starts_in=datetime.timedelta(hours=1, minutes=30),
+    )
+    first = book(event, people[0])
+    book(event, people[1])
+    book(event, people[2])
+    services.booking_cancel(booking=first, by=people[0])
+    walk_in = services.walk_in(event=event, student=people[1], by=tom)
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=1, minutes=10)):
+        gone = services.check_in_undo(booking=walk_in, by=tom)
+    # Back in the queue at their old turn, which is first: the freed place is offered again.
+    entry = WaitlistEntry.objects.get(event=event, student=people[1])
+    assert entry.status == "offered" and entry.offer_expires_at == event.starts_at
+    assert gone.passed_on == [entry]
+    assert statuses(event)["waiting"] == [people[2].email]
 
 
 # After the event -----------------------------------------------------------------------------

@@ -817,12 +817,33 @@ def test_a_check_in_is_undone_from_the_check_in_page(client, tom, booked):
     event_id = booked.event_id
     client.post(url("check_in", event_id), {"booking": booked.pk})
     page = text(client.get(url("check_in", event_id)))
-    assert f'Undo<span class="visually-hidden"> the check-in of {booked.student}' in page
+    assert f'Undo check-in<span class="visually-hidden"> {booked.student}' in page
     response = client.post(
         url("check_in", event_id), {"booking": booked.pk, "do": "undo"}, follow=True
     )
-    assert "check-in is undone: they are booked, not arrived." in text(response)
+    assert "check-in is undone: they are booked and not checked in." in text(response)
     assert Booking.objects.get(pk=booked.pk).status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_removing_a_walk_in_says_first_and_after_who_gets_the_place(client, tom):
+    """Before the start a walk-in's place passes to the waiting list, who are emailed: the
+    page says so beside the button, and the message names who got the place."""
+    event = make_event(organiser=tom, capacity=1, starts_in=datetime.timedelta(hours=1))
+    walker, second = make_students(2)
+    walk_in = services.walk_in(event=event, student=walker, by=tom)
+    services.booking_create(event=event, student=second, by=second)  # full: waits
+    client.force_login(tom)
+    page = text(client.get(url("check_in", event.pk)))
+    assert f'Remove walk-in<span class="visually-hidden"> {walk_in.student}' in page
+    assert "the next person waiting is booked into it and emailed" in page
+    response = client.post(
+        url("check_in", event.pk), {"booking": walk_in.pk, "do": "undo"}, follow=True
+    )
+    assert (
+        f"{walk_in.student} is removed as a walk-in: they are no longer on the event. "
+        f"The place went to {second} from the waiting list, who is emailed."
+    ) in text(response)
 
 
 @pytest.mark.django_db
