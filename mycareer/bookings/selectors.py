@@ -47,6 +47,12 @@ def when_text(value: datetime.datetime | None) -> str:
     return date_format(timezone.localtime(value), r"l j F Y \a\t H:i")
 
 
+def event_text(event: Event) -> str:
+    """An event as a move names it: "CV clinic on Tue 4 March, 14:00". People move between
+    sessions of the same title, which the title alone does not tell apart."""
+    return f"{event.title} on {date_format(timezone.localtime(event.starts_at), 'D j F, H:i')}"
+
+
 def day_text(value: datetime.datetime) -> str:
     return date_format(timezone.localtime(value), "j F Y")
 

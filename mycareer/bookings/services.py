@@ -816,10 +816,11 @@ class PlaceToLose(ValidationError):
         self.student = student
         self.to_event = to_event
         self.position = position
+        # Moves are mostly between sessions of one title: the time tells them apart.
+        self.to_text = selectors.event_text(to_event)
         super().__init__(
-            f"{to_event.title} is full: moved there, {student} loses their place at "
-            f"{from_event.title} and goes on the waiting list of {to_event.title} "
-            f"at number {position}.",
+            f"{self.to_text} is full: moved there, {student} goes on its waiting list at "
+            f"number {position} and loses their place at {selectors.event_text(from_event)}.",
             code="place_to_lose",
         )
 
@@ -892,6 +893,8 @@ def staff_move(
                     position=position,
                 )
         data = {"from": source.pk, "to": target.pk, "title": target.event.title}
+        # The emails name where they went with its time: the title may be this event's too.
+        moved_to = selectors.event_text(target.event)
         if booking is not None:
             booking.status = Booking.Status.CANCELLED
             booking.cancelled_at = now
@@ -899,7 +902,7 @@ def staff_move(
             booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
             audit.log(booking, "bookings.booking.moved", by=by, person=student, data=data)
             if notify:
-                _after_commit(tasks.send_cancelled_by_staff, booking.pk, target.event.title)
+                _after_commit(tasks.send_cancelled_by_staff, booking.pk, moved_to)
         else:
             assert entry is not None  # exactly one of the two, checked above
             entry.status = WaitlistEntry.Status.LEFT
@@ -908,7 +911,7 @@ def staff_move(
             entry.save(update_fields=["status", "ended_at", "ended_by"])
             audit.log(entry, "bookings.waitlist.moved", by=by, person=student, data=data)
             if notify:
-                _after_commit(tasks.send_removed_from_waiting_list, entry.pk, target.event.title)
+                _after_commit(tasks.send_removed_from_waiting_list, entry.pk, moved_to)
         _settle(source, by=by, now=now)
         return placed
 

@@ -79,9 +79,10 @@ def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _placed_message(request, placed, *, name: str = "") -> None:
-    """Say where the person ended up: `name` for staff acting for a student, else "you"."""
-    title = placed.event.title
+def _placed_message(request, placed, *, name: str = "", moved: bool = False) -> None:
+    """Say where the person ended up: `name` for staff acting for a student, else "you";
+    a move names the event with its time, as it is often to another session of one title."""
+    title = selectors.event_text(placed.event) if moved else placed.event.title
     if isinstance(placed, Booking):
         if name:
             messages.success(request, f"{name} now has a place at {title}.")
@@ -439,12 +440,12 @@ def move(request, kind: str, pk: int):
             except ValidationError as error:
                 add_validation_error(form, error)
             else:
-                _placed_message(request, placed, name=str(item.student))
+                _placed_message(request, placed, name=str(item.student), moved=True)
                 return redirect("bookings:manage", item.event_id)
     return render(
         request,
         "bookings/move.html",
-        {"item": item, "event": item.event, "form": form, "asking": asking},
+        {"item": item, "kind": kind, "event": item.event, "form": form, "asking": asking},
     )
 
 

@@ -761,9 +761,10 @@ def test_a_move_that_loses_a_place_changes_nothing_until_its_number_is_confirmed
         ):
             services.staff_move(booking=booking, to_event=there, by=tom, confirmed_position=agreed)
         assert asking.value.position == 2 and emails == []
+        # Moves are mostly between sessions of one title: each is named with its time.
         assert asking.value.message == (
-            f"Mock interviews is full: moved there, {people[0]} loses their place at CV clinic "
-            "and goes on the waiting list of Mock interviews at number 2."
+            f"{selectors.event_text(there)} is full: moved there, {people[0]} goes on its "
+            f"waiting list at number 2 and loses their place at {selectors.event_text(here)}."
         )
         booking.refresh_from_db()
         assert booking.status == "confirmed"

@@ -740,24 +740,49 @@ def test_staff_are_asked_before_a_move_loses_someone_their_place(client, tom, me
     booking = services.staff_book_student(event=mech_event, student=student, by=tom)
     client.force_login(tom)
     asked = text(client.post(url("move", booking.pk), {"to_event": full.pk}))
+    there, here = selectors.event_text(full), selectors.event_text(mech_event)
     assert (
-        f"Mock interviews is full: moved there, {student} loses their place at "
-        f"{mech_event.title} and goes on the waiting list of Mock interviews at number 1."
+        f"{there} is full: moved there, {student} goes on its waiting list at number 1 and "
+        f"loses their place at {here}."
     ) in asked
     assert 'class="notice notice--warning error-summary" role="alert" tabindex="-1"' in asked
     assert f'<option value="{full.pk}" selected>' in asked  # the choice as made
-    assert "End their place here and put them on the waiting list</button>" in asked
+    assert (
+        f'name="confirm_position" value="1">Put {student} at number 1 on the waiting list of '
+        f"{there} (ends their place here)</button>"
+    ) in asked
+    # Beside it, and first (what Enter presses), a plain Move checks a choice again.
+    assert asked.index(">Move</button>") < asked.index("(ends their place here)</button>")
+    assert "Their place here passes to the next person waiting." in asked
     booking.refresh_from_db()
     assert booking.status == "confirmed"
     # The confirmation is for the event it named: another full one is asked about again.
-    fields = {"to_event": full.pk, "confirm_to": full.pk, "confirm_position": "1"}
+    fields = {"to_event": full.pk, "confirm_to": full.pk}
     other_full = make_event(organiser=tom, capacity=0, title="Alumni panel")
-    again = text(client.post(url("move", booking.pk), {**fields, "to_event": other_full.pk}))
-    assert "Alumni panel is full: moved there" in again
-    done = client.post(url("move", booking.pk), fields, follow=True)
+    again = text(
+        client.post(
+            url("move", booking.pk), {**fields, "confirm_position": "1", "to_event": other_full.pk}
+        )
+    )
+    assert f"{selectors.event_text(other_full)} is full: moved there" in again
+    # Move, not the confirmation, pressed for the same event: it asks again.
+    assert "(ends their place here)</button>" in text(client.post(url("move", booking.pk), fields))
+    assert Booking.objects.get(pk=booking.pk).status == "confirmed"
+    done = client.post(url("move", booking.pk), {**fields, "confirm_position": "1"}, follow=True)
     assert done.redirect_chain[-1][0] == url("manage", mech_event.pk)
-    assert f"Mock interviews is full: {student} is number 1 on the waiting list." in text(done)
+    assert f"{there} is full: {student} is number 1 on the waiting list." in text(done)
     assert WaitlistEntry.objects.get(event=full, student=student).status == "waiting"
+
+
+@pytest.mark.django_db
+def test_moving_a_waiting_list_place_does_not_speak_of_a_place_passing_on(client, tom, mech_event):
+    services.capacity_change(event=mech_event, capacity=0, by=tom)
+    student = make_students(1)[0]
+    entry = services.booking_create(event=mech_event, student=student, by=student)
+    assert isinstance(entry, WaitlistEntry)
+    client.force_login(tom)
+    page = text(client.get(url("move_entry", entry.pk)))
+    assert "Move " in page and "passes to the next person waiting" not in page
 
 
 @pytest.mark.django_db
