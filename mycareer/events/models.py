@@ -207,6 +207,8 @@ class ClashOverride(models.Model):
     # times stand now, and whether one moved since the clash was recorded.
     times_now: str = ""
     moved_since: bool = False
+    # The same, as the end of a sentence: "they now overlap by 1 hour".
+    times_now_clause: str = ""
 
     class Meta:
         ordering = ["-created_at", "-pk"]

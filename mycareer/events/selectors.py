@@ -292,7 +292,19 @@ def clash_overrides_of(event: Event) -> tuple[list[ClashOverride], list[ClashOve
         ours = override.event
         override.times_now = times_compared(ours.starts_at, ours.ends_at, override.other)
         override.moved_since = override.reasons[-1:] != [override.times_now]
+        override.times_now_clause = _times_clause(override.times_now)
     return made, against
+
+
+def _times_clause(times: str) -> str:
+    """`times_compared`'s words in a sentence: "1 hour overlap" reads "they now overlap by
+    1 hour", "same day" "they are now on the same day", "3 days apart" "they are now 3 days
+    apart"."""
+    if times.endswith(" overlap"):
+        return f"they now overlap by {times.removesuffix(' overlap')}"
+    if times == "same day":
+        return "they are now on the same day"
+    return f"they are now {times}"
 
 
 def opening_requests_for(user) -> QuerySet[OpeningRequest]:

@@ -675,7 +675,7 @@ def test_moving_a_published_event_into_a_clash_asks_for_a_reason(client, tom, pe
     assert ClashOverride.objects.filter(event=mine, reason="Only free lecture theatre").exists()
 
 
-def test_a_clash_gone_ahead_with_says_it_was_at_the_times_then_once_an_event_moves(
+def test_a_clash_gone_ahead_with_says_it_was_when_recorded_once_an_event_moves(
     client, tom, persona
 ):
     """Moved away from the clash, the event's page still said it clashed, with the overlap
@@ -699,17 +699,24 @@ def test_a_clash_gone_ahead_with_says_it_was_at_the_times_then_once_an_event_mov
     client.force_login(tom)
     page = client.get(mine.get_absolute_url()).content.decode()
     assert "Clashes with" in page and "1 hour overlap." in page
-    assert "at the times then" not in page
+    assert "when this was recorded" not in page and "moved since" not in page
     later = monday + datetime.timedelta(days=7)
     moved = form_data(starts_at=f"{later:%Y-%m-%d}T12:00", ends_at=f"{later:%Y-%m-%d}T13:00")
     assert client.post(reverse("events:edit", args=[mine.pk]), moved).status_code == 302
     page = html.unescape(client.get(mine.get_absolute_url()).content.decode())
-    assert "Clashed, at the times then, with" in page and "Clashes with" not in page
-    assert "1 hour overlap. The times have changed since: 7 days apart now." in page
+    assert "Clashes with" not in page
+    assert re.search(r"Clashed with <a [^>]*>Faculty talk</a> when this was recorded \(score", page)
+    assert "1 hour overlap. One of the events has moved since; they are now 7 days apart." in page
     client.force_login(persona("manager"))
     theirs = html.unescape(client.get(talk.get_absolute_url()).content.decode())
-    assert "went ahead despite clashing with this event at the times then" in theirs
-    assert "The times have changed since: 7 days apart now." in theirs
+    assert "went ahead despite clashing with this event when this was recorded" in theirs
+    assert "One of the events has moved since; they are now 7 days apart." in theirs
+    # Moved to another overlap, the words still make a sentence.
+    overlap = form_data(starts_at=f"{monday:%Y-%m-%d}T12:30", ends_at=f"{monday:%Y-%m-%d}T13:30")
+    client.force_login(tom)
+    client.post(reverse("events:edit", args=[mine.pk]), {**overlap, "override_reason": "Rooms"})
+    page = html.unescape(client.get(mine.get_absolute_url()).content.decode())
+    assert "One of the events has moved since; they now overlap by 30 minutes." in page
 
 
 def test_moving_an_event_into_a_clash_with_your_own_says_nobody_is_emailed(client, tom):
