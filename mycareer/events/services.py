@@ -245,11 +245,19 @@ def _ask_first(home: str, outside: list[str], units: list[str]) -> str:
 
 def _check_organisations(organisations: Iterable[Organisation]) -> list[Organisation]:
     """Refuse an organisation merged into another, as the event form finds none: the
-    event would go onto the archived record, whose timeline nobody sees."""
+    event would go onto the archived record, whose timeline nobody sees.
+
+    The rows are locked first, in the caller's transaction and in id order, so a merge
+    under way (it locks both records) is waited for, then seen: checked unlocked, the event
+    went onto the merged-away record once that merge committed."""
     organisations = list(organisations)
-    merged = Organisation.objects.filter(
-        pk__in=[o.pk for o in organisations], merged_into__isnull=False
-    ).select_related("merged_into")
+    pks = [o.pk for o in organisations]
+    locked = Organisation.objects.select_for_update().filter(pk__in=pks).order_by("pk")
+    if not any(locked.values_list("merged_into", flat=True)):
+        return organisations
+    merged = Organisation.objects.filter(pk__in=pks, merged_into__isnull=False).select_related(
+        "merged_into"
+    )
     if merged:
         raise ValidationError(
             {

@@ -203,17 +203,22 @@ def organisation_create(
 
 def check_not_merged(organisation: Organisation) -> None:
     """Refuse to write onto a record merged into another (a page opened before the merge,
-    the API): its page redirects to the survivor, so nobody would see what was written."""
-    merged = (
-        Organisation.objects.filter(pk=organisation.pk, merged_into__isnull=False)
-        .select_related("merged_into")
+    the API): its page redirects to the survivor, so nobody would see what was written.
+
+    Read under the row's lock, in the caller's transaction: unlocked, a write that checked
+    while a merge was under way (it locks both records) went onto the merged-away record
+    once the merge committed. Filtered on the id alone, as PostgreSQL locks only the rows
+    a query returns: filtered on `merged_into` too, it would skip the row, not wait."""
+    row = (
+        Organisation.objects.select_for_update()
+        .filter(pk=organisation.pk)
+        .values_list("name", "merged_into")
         .first()
     )
-    if merged is not None:
-        survivor = merged.merged_into
+    if row is not None and row[1] is not None:
+        name, survivor = row[0], Organisation.objects.get(pk=row[1])
         raise ValidationError(
-            f"{merged.name} was merged into {survivor}: add or change anything on "
-            f"{survivor} instead.",
+            f"{name} was merged into {survivor}: add or change anything on {survivor} instead.",
             code="merged",
         )
 

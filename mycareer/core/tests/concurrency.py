@@ -2,8 +2,12 @@
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from unittest import mock
 
 from django.db import connection
+from django.db.models.sql.compiler import SQLCompiler
 
 
 def at_once(calls: list) -> tuple[list, float]:
@@ -33,3 +37,20 @@ def at_once(calls: list) -> tuple[list, float]:
     for thread in threads:
         thread.join(timeout=300)
     return results, time.monotonic() - started
+
+
+@contextmanager
+def row_locks() -> Iterator[list]:
+    """The models whose rows the block's reads asked to lock (`select_for_update`), in
+    order. Seen on every database: SQLite leaves the lock out of the SQL (its IMMEDIATE
+    transaction already serialises writers), so only the asking shows there."""
+    asked: list = []
+    execute_sql = SQLCompiler.execute_sql
+
+    def recording(self, *args, **kwargs):
+        if self.query.select_for_update:
+            asked.append(self.query.model)
+        return execute_sql(self, *args, **kwargs)
+
+    with mock.patch.object(SQLCompiler, "execute_sql", recording):
+        yield asked

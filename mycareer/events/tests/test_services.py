@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from mycareer.audit.models import AuditEntry
-from mycareer.core.tests.concurrency import at_once
+from mycareer.core.tests.concurrency import at_once, row_locks
 from mycareer.events import registry, selectors, services, tasks
 from mycareer.events.clashes import ClashesFound
 from mycareer.events.models import ClashOverride, Event, OpeningRequest
@@ -22,6 +22,7 @@ from mycareer.events.tests.factories import (
     unit,
 )
 from mycareer.organisations import services as organisation_services
+from mycareer.organisations.models import Organisation
 
 
 @pytest.fixture
@@ -931,6 +932,23 @@ def test_an_organisation_merged_away_is_refused_naming_the_one_it_became(tom, mo
         services.event_update(event=event, by=tom, organisations=[survivor, old])
     assert refused.value.message_dict == {"organisations": [refusal]}
     assert list(event.organisations.all()) == [survivor]
+
+
+@pytest.mark.django_db
+def test_the_merged_check_locks_the_organisations_so_a_merge_under_way_is_waited_for(tom, monday):
+    """Read unlocked, an event that checked while a merge held both records went onto
+    the merged-away one once the merge committed: the check asks for their rows' locks."""
+    old = organisation("Old Name Ltd")
+    survivor = organisation("New Name Ltd")
+    fetched_before = Organisation.objects.get(pk=old.pk)
+    organisation_services.organisation_merge(survivor=survivor, other=old, keep={}, by=tom)
+    with row_locks() as asked, pytest.raises(ValidationError):
+        make_event(by=tom, starts_at=at(monday, 10), organisations=[fetched_before])
+    assert Organisation in asked
+    event = make_event(by=tom, starts_at=at(monday, 10), organisations=[survivor])
+    with row_locks() as asked, pytest.raises(ValidationError):
+        services.event_update(event=event, by=tom, organisations=[survivor, fetched_before])
+    assert Organisation in asked
 
 
 @pytest.mark.django_db

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mycareer.audit.models import AuditEntry
+from mycareer.core.tests.concurrency import row_locks
 from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.organisations import services
 from mycareer.organisations.forms import OrganisationForm, join_tags, split_tags
@@ -587,6 +588,31 @@ def test_a_record_merged_away_takes_no_note_contact_or_change_naming_its_survivo
         assert refused.value.messages == [refusal]
     assert not Note.objects.filter(organisation=other).exists()
     assert not Contact.objects.filter(organisation=other).exists()
+
+
+@pytest.mark.django_db
+def test_the_merged_check_reads_the_record_under_its_lock_so_a_merge_under_way_is_waited_for(
+    operator,
+):
+    """Read unlocked, a note or contact that checked while a merge held both records went
+    onto the merged-away one once the merge committed. Each write is handed the record as
+    fetched before the merge; the check reads it again, asking for the row's lock."""
+    survivor = make("Acme Ltd", operator)
+    other = make("ACME Limited", operator)
+    fetched_before = Organisation.objects.get(pk=other.pk)
+    services.organisation_merge(survivor=survivor, other=other, keep={}, by=operator)
+    assert fetched_before.merged_into_id is None
+    for write in (
+        lambda: services.note_create(organisation=fetched_before, by=operator, text="Met"),
+        lambda: services.contact_create(organisation=fetched_before, by=operator, full_name="Jo"),
+        lambda: services.organisation_update(
+            organisation=fetched_before, by=operator, description="Makers"
+        ),
+    ):
+        with row_locks() as asked, pytest.raises(ValidationError) as refused:
+            write()
+        assert refused.value.code == "merged"
+        assert asked == [Organisation]
 
 
 @pytest.mark.django_db
