@@ -8,6 +8,8 @@ carry an ETag that updates must send back in If-Match.
 import datetime
 import inspect
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import wraps
 
 from django.core.exceptions import ValidationError
@@ -356,8 +358,8 @@ def _not_merged_away(user, organisation: Organisation) -> None:
     to whoever may read the survivor: answered as it was, it read as a live organisation
     with no contacts, notes or events, all of which moved. Writes to it answer the same:
     as a 400 "invalid" they read as a mistake in the body, and a client that follows the
-    survivor on reads could not on writes. (The services refuse them too, as a 400, when
-    a merge lands between this check and the write.)"""
+    survivor on reads could not on writes. (A merge that lands between this check and the
+    write is refused by the service, and answered the same: `_merged_meanwhile`.)"""
     if not organisation.merged_into_id:
         return
     survivor = org_selectors.organisation_survivor(organisation)
@@ -370,6 +372,19 @@ def _not_merged_away(user, organisation: Organisation) -> None:
         f"/organisations/{survivor.pk} instead.",
         merged_into=survivor.pk,
     )
+
+
+@contextmanager
+def _merged_meanwhile(user, pk: int) -> Iterator[None]:
+    """A merge that landed after `_not_merged_away` looked, refused by the service under
+    the record's lock: answered as one that landed before (410 naming the survivor, 404 to
+    whoever may not see it), not as a 400 "invalid" that reads as a mistake in the body."""
+    try:
+        yield
+    except ValidationError as refusal:
+        if getattr(refusal, "code", None) == "merged":
+            _not_merged_away(user, Organisation.objects.get(pk=pk))
+        raise
 
 
 def _organisation_for(user, pk: int) -> Organisation:
@@ -577,9 +592,10 @@ def contact_create(request, response: HttpResponse, payload: s.ContactIn, pk: in
     user = need(request, WRITE_ORGS, "organisations.add_contact", organisation)
     _not_merged_away(user, organisation)
     try:
-        contact = organisations.contact_create(
-            organisation=organisation, by=user, refuse_erased=True, **payload.dict()
-        )
+        with _merged_meanwhile(user, pk):
+            contact = organisations.contact_create(
+                organisation=organisation, by=user, refuse_erased=True, **payload.dict()
+            )
     except AddressErased as refusal:
         # Not a mistake in what was sent: only a person adding them by hand may.
         raise ApiError(409, "erased", refusal.messages[0], fields=fields_of(refusal)) from None
@@ -638,9 +654,10 @@ def note_create(request, payload: s.NoteIn, pk: int = PK):
             400, "invalid", "Some contacts do not exist.", fields={"contacts": ["No such contact."]}
         )
     try:
-        note = organisations.note_create(
-            organisation=organisation, by=user, contacts=contacts, **data
-        )
+        with _merged_meanwhile(user, pk):
+            note = organisations.note_create(
+                organisation=organisation, by=user, contacts=contacts, **data
+            )
     except KeyContactsNeedLiaison as refusal:
         raise ApiError(
             403,

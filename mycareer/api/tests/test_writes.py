@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from mycareer.api import routes
 from mycareer.api.models import Scope
 from mycareer.audit.models import AuditEntry
 from mycareer.bookings.models import Booking
@@ -313,6 +314,43 @@ def test_writes_to_a_record_merged_away_are_410_naming_the_survivor_as_reads_are
         assert answer.json()["code"] == "merged"
         assert answer.json()["merged_into"] == final.pk
         assert f"/organisations/{final.pk}" in answer.json()["message"]
+    assert not Note.objects.exists()
+    assert not Contact.objects.filter(full_name="Ana Silva").exists()
+    old.refresh_from_db()
+    assert old.locations != "Leeds"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/organisations/{pk}/notes", {"text": "Met"}),
+        ("post", "/organisations/{pk}/contacts", {"full_name": "Ana Silva"}),
+        # Read again under the route's own lock before the ETag is compared.
+        ("patch", "/organisations/{pk}", {"locations": "Leeds"}),
+    ],
+)
+def test_a_merge_landing_during_a_write_is_410_naming_the_survivor_as_one_before_it_is(
+    call, token_for, monkeypatch, method, path, body
+):
+    """The route found the record live, then the merge committed before the service read
+    it under its lock: the service's refusal was a 400 "invalid", as if the body were
+    wrong, where a merge a moment earlier was a 410 naming the survivor."""
+    survivor = make_organisation("Calder Systems")
+    old = make_organisation("Calder Systems (old record)")
+    secret = token_for("operator")
+    path = path.format(pk=old.pk)
+    etag = call(secret, "get", path)["ETag"] if method == "patch" else ""
+    not_merged_away = routes._not_merged_away
+
+    def then_merged(user, organisation):
+        not_merged_away(user, organisation)
+        organisations.organisation_merge(survivor=survivor, other=old, keep={}, by=None)
+
+    monkeypatch.setattr(routes, "_not_merged_away", then_merged)
+    answer = call(secret, method, path, body, HTTP_IF_MATCH=etag)
+    assert answer.status_code == 410, answer.json()
+    assert answer.json()["code"] == "merged"
+    assert answer.json()["merged_into"] == survivor.pk
     assert not Note.objects.exists()
     assert not Contact.objects.filter(full_name="Ana Silva").exists()
     old.refresh_from_db()
