@@ -1041,8 +1041,13 @@ def organisation_merge(
         raise ValidationError("Choose two different organisations to merge.")
     if other.merged_into_id:
         raise ValidationError(f"{other} was already merged into another record.")
-    survivor = Organisation.objects.select_for_update().get(pk=survivor.pk)
-    other = Organisation.objects.select_for_update().get(pk=other.pk)
+    # Both rows in one query, in id order, as every write that locks several organisations
+    # takes them (an event naming both): survivor first, the two waited on each other.
+    locked = Organisation.objects.select_for_update().filter(pk__in=[survivor.pk, other.pk])
+    rows = {o.pk: o for o in locked.order_by("pk")}
+    if len(rows) < 2:
+        raise Organisation.DoesNotExist
+    survivor, other = rows[survivor.pk], rows[other.pk]
     check_merge_direction(survivor, other)
     before = {
         "notes": survivor.notes.count() + other.notes.count(),
