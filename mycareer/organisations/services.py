@@ -1039,8 +1039,6 @@ def organisation_merge(
     """
     if survivor.pk == other.pk:
         raise ValidationError("Choose two different organisations to merge.")
-    if other.merged_into_id:
-        raise ValidationError(f"{other} was already merged into another record.")
     # Both rows in one query, in id order, as every write that locks several organisations
     # takes them (an event naming both): survivor first, the two waited on each other.
     locked = Organisation.objects.select_for_update().filter(pk__in=[survivor.pk, other.pk])
@@ -1048,6 +1046,13 @@ def organisation_merge(
     if len(rows) < 2:
         raise Organisation.DoesNotExist
     survivor, other = rows[survivor.pk], rows[other.pk]
+    # Asked of the locked rows: asked of those passed in (a page opened before another
+    # merge), a record merged away a moment ago was merged again, into a second survivor.
+    if other.merged_into_id:
+        raise ValidationError(f"{other} was already merged into another record.")
+    if survivor.merged_into_id:
+        kept = survivor.merged_into
+        raise ValidationError(f"{survivor} was merged into {kept}: merge into {kept} instead.")
     check_merge_direction(survivor, other)
     before = {
         "notes": survivor.notes.count() + other.notes.count(),

@@ -616,6 +616,29 @@ def test_the_merged_check_reads_the_record_under_its_lock_so_a_merge_under_way_i
 
 
 @pytest.mark.django_db
+def test_a_record_merged_away_since_the_page_was_opened_is_not_merged_again(operator):
+    """Asked of the records as the page fetched them, a merge that landed meanwhile went
+    unseen: the record was merged a second time, or into a record merged away itself."""
+    first, second = make("Acme Ltd", operator), make("Acme Group", operator)
+    other, third = make("ACME Limited", operator), make("Acme UK", operator)
+    other_as_fetched = Organisation.objects.get(pk=other.pk)
+    first_as_fetched = Organisation.objects.get(pk=first.pk)
+    services.organisation_merge(survivor=first, other=other, keep={}, by=operator)
+    with pytest.raises(ValidationError, match="already merged"):
+        services.organisation_merge(survivor=second, other=other_as_fetched, keep={}, by=operator)
+    other.refresh_from_db()
+    assert other.merged_into == first
+
+    services.organisation_merge(survivor=second, other=first, keep={}, by=operator)
+    with pytest.raises(
+        ValidationError, match="Acme Ltd was merged into Acme Group: merge into Acme Group instead"
+    ):
+        services.organisation_merge(survivor=first_as_fetched, other=third, keep={}, by=operator)
+    third.refresh_from_db()
+    assert third.merged_into is None
+
+
+@pytest.mark.django_db
 def test_merging_a_record_into_itself_is_refused(operator):
     org = make("Org A", operator)
     with pytest.raises(ValidationError):
