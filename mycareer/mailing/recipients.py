@@ -19,7 +19,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from mycareer.mailing.models import OutboxMessage
+from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.organisations.keyaccounts import (
     agreed_links,
     contact_blockers,
@@ -203,7 +203,8 @@ def recent_messages(*, now: datetime.datetime) -> QuerySet[OutboxMessage]:
     """The bulk emails that count against the frequency limit at `now`.
 
     Messages waiting in the outbox or being sent count as much as those sent within the
-    window: two campaigns queued at the same moment must not each include everyone.
+    window: two campaigns queued at the same moment must not each include everyone. Only
+    a campaign still going has them: a row a cancelled campaign left waiting never goes.
     """
     limit_days = frequency_limit()[1]
     return OutboxMessage.objects.filter(
@@ -211,7 +212,10 @@ def recent_messages(*, now: datetime.datetime) -> QuerySet[OutboxMessage]:
             status=OutboxMessage.Status.SENT,
             sent_at__gte=now - datetime.timedelta(days=limit_days),
         )
-        | Q(status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING])
+        | Q(
+            status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING],
+            campaign__status__in=[Campaign.Status.QUEUED, Campaign.Status.SENDING],
+        )
     )
 
 

@@ -113,13 +113,19 @@ class _BuiltOnce(EmailMultiAlternatives):
 
 
 def release_expired(campaign_id: int, *, now: datetime.datetime | None = None) -> int:
-    """Put rows whose claim ran out (a dead or stuck worker's) back in the queue."""
+    """Put rows whose claim ran out (a dead or stuck worker's) back in the queue, or drop
+    them if their campaign was cancelled: no worker will come back for those."""
     now = now or timezone.now()
-    released = OutboxMessage.objects.filter(
+    expired = OutboxMessage.objects.filter(
         campaign_id=campaign_id,
         status=OutboxMessage.Status.SENDING,
         claim_expires_at__lt=now,
-    ).update(status=OutboxMessage.Status.PENDING, claim_token="", claim_expires_at=None)
+    )
+    if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists():
+        return _drop_cancelled(expired, campaign_id)
+    released = expired.update(
+        status=OutboxMessage.Status.PENDING, claim_token="", claim_expires_at=None
+    )
     if released:
         log_event(
             logger,
@@ -129,6 +135,45 @@ def release_expired(campaign_id: int, *, now: datetime.datetime | None = None) -
             released=released,
         )
     return released
+
+
+def _drop_cancelled(rows, campaign_id: int) -> int:
+    """Drop rows of a cancelled campaign: kept as "not sent: cancelled", and counted with
+    those the cancel dropped, so the campaign says what never went."""
+    with transaction.atomic():
+        dropped = rows.update(
+            status=OutboxMessage.Status.CANCELLED,
+            claim_token="",
+            claim_expires_at=None,
+            next_attempt_at=None,
+        )
+        if dropped:
+            Campaign.objects.filter(pk=campaign_id).update(
+                not_sent=Coalesce(F("not_sent"), 0) + dropped
+            )
+    if dropped:
+        log_event(logger, "mailing.outbox.dropped_on_cancel", campaign=campaign_id, dropped=dropped)
+    return dropped
+
+
+def sweep_cancelled(*, now: datetime.datetime | None = None) -> int:
+    """Drop what cancelled campaigns still have waiting, or claimed by a worker that died
+    after the cancel: left as they were, they would count against the frequency limit and
+    read as "waiting" on the campaign's page for ever."""
+    now = now or timezone.now()
+    left = Q(status=OutboxMessage.Status.PENDING) | Q(
+        status=OutboxMessage.Status.SENDING, claim_expires_at__lt=now
+    )
+    campaigns = (
+        OutboxMessage.objects.filter(left, campaign__status=Campaign.Status.CANCELLED)
+        .order_by()
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
+    return sum(
+        _drop_cancelled(OutboxMessage.objects.filter(left, campaign_id=campaign_id), campaign_id)
+        for campaign_id in list(campaigns)
+    )
 
 
 def _claim(campaign_id: int, size: int, token: str) -> list[OutboxMessage]:
@@ -187,22 +232,17 @@ def _now_held(row: OutboxMessage, token: str) -> tuple[str, int | None] | None:
 
 def _release(token: str, campaign_id: int) -> None:
     """Give back the rows still held: to the queue, or dropped if the campaign was
-    cancelled meanwhile (cancelling dropped the waiting ones, not those claimed)."""
+    cancelled meanwhile (cancelling dropped the waiting ones, not those claimed), with
+    any put back to wait after the cancel (a retry, an expired claim)."""
     held = _held(token)
     if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists():
-        with transaction.atomic():
-            dropped = held.update(
-                status=OutboxMessage.Status.CANCELLED, claim_token="", claim_expires_at=None
-            )
-            if dropped:
-                # Counted with those the cancel dropped: the campaign says what never went.
-                Campaign.objects.filter(pk=campaign_id).update(
-                    not_sent=Coalesce(F("not_sent"), 0) + dropped
-                )
-        if dropped:
-            log_event(
-                logger, "mailing.outbox.dropped_on_cancel", campaign=campaign_id, dropped=dropped
-            )
+        _drop_cancelled(
+            OutboxMessage.objects.filter(campaign_id=campaign_id).filter(
+                Q(claim_token=token, status=OutboxMessage.Status.SENDING)
+                | Q(status=OutboxMessage.Status.PENDING)
+            ),
+            campaign_id,
+        )
         return
     held.update(status=OutboxMessage.Status.PENDING, claim_token="", claim_expires_at=None)
 
@@ -313,17 +353,30 @@ def _record_failure(row: OutboxMessage, token: str, error: Exception, *, permane
         type(row.contact).objects.filter(pk=row.contact_id).update(email_bounced_at=timezone.now())
     if permanent or attempts >= MAX_ATTEMPTS:
         status, next_attempt = OutboxMessage.Status.FAILED, None
+    elif Campaign.objects.filter(pk=row.campaign_id, status=Campaign.Status.CANCELLED).exists():
+        # Cancelled while it was being tried: it will not be tried again, and waiting it
+        # would count against the frequency limit for ever.
+        status, next_attempt = OutboxMessage.Status.CANCELLED, None
     else:
         status = OutboxMessage.Status.PENDING
         next_attempt = timezone.now() + retry_delay(attempts)
-    _held(token).filter(pk=row.pk).update(
-        status=status,
-        attempts=attempts,
-        next_attempt_at=next_attempt,
-        claim_token="",
-        claim_expires_at=None,
-        error=reason[:1000],
-    )
+    with transaction.atomic():
+        written = (
+            _held(token)
+            .filter(pk=row.pk)
+            .update(
+                status=status,
+                attempts=attempts,
+                next_attempt_at=next_attempt,
+                claim_token="",
+                claim_expires_at=None,
+                error=reason[:1000],
+            )
+        )
+        if written and status == OutboxMessage.Status.CANCELLED:
+            Campaign.objects.filter(pk=row.campaign_id).update(
+                not_sent=Coalesce(F("not_sent"), 0) + 1
+            )
     log_event(
         logger,
         "mailing.outbox.message_failed",

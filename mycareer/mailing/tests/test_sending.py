@@ -928,3 +928,67 @@ def test_a_message_is_sent_as_it_was_built_and_checked(tagged, make_campaign, se
     message = sending.build_message(row, campaign, [], None)
     assert message.message() is message.message()
     assert message.message()["Message-ID"] == row.message_id
+
+
+@pytest.mark.django_db
+def test_a_message_that_fails_for_now_after_the_cancel_is_dropped_not_put_back_to_wait(
+    tagged, make_campaign, send_now
+):
+    """A 4xx for a message the worker held when the campaign was cancelled: waiting again,
+    it would never be swept and would count against the frequency limit for ever."""
+    import smtplib
+
+    from mycareer.mailing import recipients, sending, services
+
+    campaign = make_campaign()
+    send_now(campaign)
+    row, *_ = sending._claim(campaign.pk, 6, "alive")
+    assert services.campaign_cancel(campaign=campaign, by=campaign.sender) == 6
+    refused = smtplib.SMTPRecipientsRefused({row.email: (451, b"4.3.0 Try again later")})
+    sending._record_failure(row, "alive", refused, permanent=False)
+    row.refresh_from_db()
+    assert (row.status, row.next_attempt_at) == (OutboxMessage.Status.CANCELLED, None)
+    sending._release("alive", campaign.pk)
+    assert set(campaign.messages.values_list("status", flat=True)) == {"cancelled"}
+    campaign.refresh_from_db()
+    assert campaign.not_sent == 6
+    assert recipients.recent_counts({row.email}, now=timezone.now()) == {}
+
+
+@pytest.mark.django_db
+def test_rows_held_by_a_worker_that_died_after_the_cancel_are_dropped_by_the_watchdog(
+    tagged, make_campaign, send_now
+):
+    from mycareer.mailing import recipients, sending, services
+    from mycareer.mailing.jobs import campaign_watchdog
+
+    campaign = make_campaign()
+    send_now(campaign)
+    rows = sending._claim(campaign.pk, 2, "dies")
+    services.campaign_cancel(campaign=campaign, by=campaign.sender)
+    emails = {row.email for row in rows}
+    # Left as they were, they count against the limit: only a campaign still going has any.
+    assert recipients.recent_counts(emails, now=timezone.now()) == {}
+    OutboxMessage.objects.filter(claim_token="dies").update(
+        claim_expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    campaign_watchdog.call()
+    assert set(campaign.messages.values_list("status", "claim_token")) == {("cancelled", "")}
+    campaign.refresh_from_db()
+    assert campaign.not_sent == 6
+
+
+@pytest.mark.django_db
+def test_rows_a_cancelled_campaign_left_waiting_do_not_count_against_the_limit(
+    tagged, make_campaign, send_now
+):
+    from mycareer.mailing import recipients, services
+
+    campaign = make_campaign()
+    send_now(campaign)
+    row = campaign.messages.first()
+    assert recipients.recent_counts({row.email}, now=timezone.now()) == {row.email: 1}
+    services.campaign_cancel(campaign=campaign, by=campaign.sender)
+    # Left waiting by an older release, before waiting rows were swept on cancel.
+    campaign.messages.update(status=OutboxMessage.Status.PENDING)
+    assert recipients.recent_counts({row.email}, now=timezone.now()) == {}
