@@ -29,12 +29,21 @@ def _anonymise_outbox(subject, *, apply: bool, by=None) -> list[Change]:
                 email=f"erased-{pk}@erased.invalid", error=""
             )
     changes = _recipients_chosen_by_name(subject, apply=apply)
-    if not pks:
-        return changes
-    return [
-        Change("Bulk emails sent to them", "address removed; the count stays", len(pks)),
-        *changes,
-    ]
+    # A campaign's page keeps who it was meant for (cancelled, failed, stopped): their
+    # addresses go too, but they were not sent to them.
+    sent = _messages(subject).filter(status=OutboxMessage.Status.SENT).count()
+    counted = []
+    if sent:
+        counted.append(Change("Bulk emails sent to them", "address removed; the count stays", sent))
+    if len(pks) > sent:
+        counted.append(
+            Change(
+                "Bulk emails meant for them but not sent",
+                "address removed; the campaign still lists them as not sent",
+                len(pks) - sent,
+            )
+        )
+    return [*counted, *changes]
 
 
 def _recipients_chosen_by_name(subject, *, apply: bool) -> list[Change]:
@@ -85,9 +94,14 @@ def _campaigns_received(subject):
 def _letter(subject):
     messages = _messages(subject).select_related("campaign__unit").order_by("sent_at", "pk")
     for message in messages:
+        sent = message.status == OutboxMessage.Status.SENT
+        # Under "Messages we sent you" only those that went; the others (cancelled,
+        # failed, stopped) are still held, with the address, so they are listed too.
         yield LetterEntry(
-            "messages",
-            f"Bulk email: {message.campaign.subject}",
+            "messages" if sent else "other",
+            f"Bulk email: {message.campaign.subject}"
+            if sent
+            else f"Bulk email not sent to you: {message.campaign.subject}",
             [
                 ("From", str(message.campaign.unit)),
                 ("To", message.email),

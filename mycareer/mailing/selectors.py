@@ -10,13 +10,20 @@ from mycareer.organisations.timeline import TimelineEntry
 def campaign_list(limit: int = 100) -> QuerySet[Campaign]:
     """The newest campaigns, each with how many messages it queued and how many of them
     were sent, counted in the one query. (Ordered here: a query that counts is grouped,
-    and a grouped query leaves the model's own order out.)"""
+    and a grouped query leaves the model's own order out.)
+
+    Queued: the rows not dropped by a cancel, and `not_sent` for those it dropped, which
+    counts them whether their rows were kept (as cancelled) or, before that, deleted."""
     from django.db.models import Count
+    from django.db.models.functions import Coalesce
 
     return (
         Campaign.objects.select_related("sender", "unit")
         .annotate(
-            queued_count=Count("messages"),
+            queued_count=Count(
+                "messages", filter=~Q(messages__status=OutboxMessage.Status.CANCELLED)
+            )
+            + Coalesce("not_sent", 0),
             sent_count=Count("messages", filter=Q(messages__status=OutboxMessage.Status.SENT)),
         )
         .order_by("-created_at", "-pk")[:limit]

@@ -626,10 +626,11 @@ def unsubscribe_address(*, digest: str, purpose: str) -> None:
 
 def _merge_email_history(*, survivor, other, outcome) -> None:
     """Emails sent to the other record's contacts count for the survivor (timeline, chart)."""
-    moved = OutboxMessage.objects.filter(organisation_id_at_send=other.pk).update(
-        organisation_id_at_send=survivor.pk
-    )
-    outcome.moved("email", "emails", moved)
+    rows = OutboxMessage.objects.filter(organisation_id_at_send=other.pk)
+    # Counted as the preview counts them: those sent, not those a cancel or a failure kept.
+    sent = rows.filter(status=OutboxMessage.Status.SENT).count()
+    rows.update(organisation_id_at_send=survivor.pk)
+    outcome.moved("email", "emails", sent)
 
 
 def _fold_into_one(rows, *, keep: Contact, first_key, kind: str, outcome) -> None:

@@ -1081,3 +1081,21 @@ def test_a_stored_search_whose_sector_went_says_so_in_words_everywhere(
         services.recipients_in_words(campaign)
         == f"A search that no longer works: {gone} (it was removed since)"
     )
+
+
+def test_the_campaign_list_counts_whom_a_cancelled_campaign_was_for_not_its_kept_rows_as_sent(
+    client, persona, make_campaign, send_now
+):
+    """Cancelled after one went: the five dropped are kept as "not sent", and counted once;
+    cancelled before they were kept: their rows were deleted and `not_sent` counts them."""
+    kept, deleted = make_campaign(subject="Kept rows"), make_campaign(subject="Deleted rows")
+    for campaign in (kept, deleted):
+        send_now(campaign)
+        first = campaign.messages.order_by("pk").first()
+        OutboxMessage.objects.filter(pk=first.pk).update(status="sent", sent_at=timezone.now())
+        services.campaign_cancel(campaign=campaign, by=campaign.sender)
+    deleted.messages.filter(status="cancelled").delete()
+    client.force_login(persona("mailer"))
+    shown = page(client.get(reverse("mailing:campaigns")))
+    for subject in ("Kept rows", "Deleted rows"):
+        assert ">1 of 6<" in shown.split(subject)[1].split("</tr>")[0]
