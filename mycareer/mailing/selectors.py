@@ -110,6 +110,15 @@ def outcome_counts(campaign: Campaign) -> dict[str, int]:
     }
 
 
+def dropped_unlisted(campaign: Campaign, counts: dict[str, int]) -> int:
+    """How many a cancel dropped that the list cannot name: before cancelled rows were
+    kept, cancelling deleted them, and only `not_sent` counts them. (`counts` as
+    `outcome_counts` gives them.)"""
+    if campaign.status != Campaign.Status.CANCELLED:
+        return 0
+    return max(0, (campaign.not_sent or 0) - counts["cancelled"])
+
+
 def recipient_row(message: OutboxMessage) -> dict:
     """One recipient as the page and the download show them: an erased person keeps
     neither name nor address."""

@@ -487,6 +487,10 @@ def _sent_to(request, campaign: Campaign, outcome: str) -> dict:
         ],
         "total": sum(counts.values()),
         "shown": counts[outcome] if outcome else sum(counts.values()),
+        # Named nowhere, so said where the list would have them: all, or the cancelled.
+        "unlisted": selectors.dropped_unlisted(campaign, counts)
+        if outcome in ("", "cancelled")
+        else 0,
         "querystring": urlencode({"outcome": outcome}) if outcome else "",
     }
 

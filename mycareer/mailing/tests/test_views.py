@@ -1099,3 +1099,29 @@ def test_the_campaign_list_counts_whom_a_cancelled_campaign_was_for_not_its_kept
     shown = page(client.get(reverse("mailing:campaigns")))
     for subject in ("Kept rows", "Deleted rows"):
         assert ">1 of 6<" in shown.split(subject)[1].split("</tr>")[0]
+
+
+def test_a_campaign_cancelled_before_its_rows_were_kept_says_how_many_are_not_listed(
+    client, persona, make_campaign, send_now
+):
+    """Cancelling once deleted the rows not sent: the list showed the one that went as
+    if it were everyone, or said no messages were made when six were."""
+    part, none = make_campaign(subject="Part"), make_campaign(subject="None")
+    for campaign in (part, none):
+        send_now(campaign)
+    first = part.messages.order_by("pk").first()
+    OutboxMessage.objects.filter(pk=first.pk).update(status="sent", sent_at=timezone.now())
+    for campaign in (part, none):
+        services.campaign_cancel(campaign=campaign, by=campaign.sender)
+        campaign.messages.filter(status="cancelled").delete()
+    client.force_login(persona("mailer"))
+    said = "not sent because the campaign was cancelled; they were dropped before MyCareer kept"
+    shown = page(client.get(part.get_absolute_url()))
+    assert f"5 more were {said}" in shown
+    assert f"5 more were {said}" in page(
+        client.get(part.get_absolute_url(), {"outcome": "cancelled"})
+    )
+    assert said not in page(client.get(part.get_absolute_url(), {"outcome": "sent"}))
+    shown = page(client.get(none.get_absolute_url()))
+    assert f"6 more were {said}" in shown
+    assert "No messages were made" not in shown
