@@ -138,3 +138,18 @@ def recipient_row(message: OutboxMessage) -> dict:
         "outcome": label,
         "why": message.error if message.status != OutboxMessage.Status.SENT else "",
     }
+
+
+def failure_row(message: OutboxMessage) -> dict:
+    """A failed message as the campaign's page explains it: `refused` when the mail
+    server refused the address itself (a 5xx for the recipient, which marked the contact
+    as bounced, so later bulk email leaves it out); otherwise it failed for another
+    reason (the network, a temporary error tried three times, a message that could not
+    be built, a 5xx for the message such as "554 rejected as spam") and the address is
+    tried again by a later campaign."""
+    row = recipient_row(message)
+    contact = message.contact
+    row["refused"] = bool(
+        contact is not None and contact.email_bounced_at and message.error[:1] == "5"
+    )
+    return row

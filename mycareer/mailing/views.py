@@ -456,14 +456,28 @@ def campaign_detail(request, pk: int):
             "progress": progress,
             "cancellation": cancellation_in_words(campaign, progress),
             "events": events_for(campaign),
-            "failures": campaign.messages.filter(status=OutboxMessage.Status.FAILED)
-            .select_related("contact")
-            .order_by("pk")[:50],
+            "failures": _failures(request.user, campaign),
             "stopped": campaign.messages.filter(status=OutboxMessage.Status.STOPPED).order_by("pk")[
                 :50
             ],
         },
     )
+
+
+def _failures(user, campaign: Campaign) -> list[dict]:
+    """The first failed messages, each with why and, where the server refused the
+    address, whether this reader may correct it on the contact's record."""
+    failed = campaign.messages.filter(status=OutboxMessage.Status.FAILED)
+    rows = [
+        selectors.failure_row(message)
+        for message in failed.select_related("contact__organisation").order_by("pk")[:50]
+    ]
+    for row in rows:
+        contact = row["message"].contact
+        row["may_correct"] = bool(
+            row["refused"] and user.has_perm("organisations.change_contact", contact)
+        )
+    return rows
 
 
 # Recipients shown on a page of a sent campaign's list.

@@ -1041,13 +1041,58 @@ def test_a_failed_message_names_the_contact_and_leads_to_correcting_the_address(
     campaign = _sent_with_outcomes(make_campaign, send_now)
     failed = campaign.messages.select_related("contact").get(status="failed")
     contact = failed.contact
+    # As sending does when the server refuses the recipient with a 5xx.
+    Contact.objects.filter(pk=contact.pk).update(email_bounced_at=timezone.now())
     client.force_login(persona("mailer"))
     shown = page(client.get(campaign.get_absolute_url()))
     listed = shown.split("<h2>Failed</h2>")[1].split("</ul>")[0]
     edit = reverse("organisations:contact_edit", args=[contact.organisation_id, contact.pk])
-    assert f"{contact.full_name}, {failed.email}: 550 5.1.1 mailbox unavailable" in listed
+    assert (
+        f"{contact.full_name}, {failed.email}: 550 5.1.1 mailbox unavailable. The mail server"
+        " refused this address, so later bulk email leaves it out." in listed
+    )
     assert f'<a href="{edit}">Correct the address' in listed
     assert client.get(edit).status_code == 200
+
+
+def test_a_failure_that_is_not_the_address_says_so_and_offers_no_correction(
+    client, persona, make_campaign, send_now
+):
+    """Every failure read "the mail server refused these addresses" with a link to correct
+    the address: a message refused as spam, a network error or a message that could not
+    be built leave the address as it was, and a later campaign tries it again."""
+    campaign = _sent_with_outcomes(make_campaign, send_now)
+    failed = campaign.messages.select_related("contact").get(status="failed")
+    OutboxMessage.objects.filter(pk=failed.pk).update(error="554 5.7.1 rejected as spam")
+    client.force_login(persona("mailer"))
+    listed = page(client.get(campaign.get_absolute_url())).split("<h2>Failed</h2>")[1]
+    listed = listed.split("</ul>")[0]
+    assert (
+        f"{failed.contact.full_name}, {failed.email}: Not delivered: 554 5.7.1 rejected as spam."
+        " The address was not marked as bad; a later campaign tries it again." in listed
+    )
+    assert "Correct the address" not in listed and "refused" not in listed
+
+
+def test_only_who_may_change_contacts_is_offered_to_correct_a_refused_address(
+    make_campaign, send_now
+):
+    from types import SimpleNamespace
+
+    from mycareer.mailing import views
+
+    campaign = _sent_with_outcomes(make_campaign, send_now)
+    failed = campaign.messages.get(status="failed")
+    Contact.objects.filter(pk=failed.contact_id).update(email_bounced_at=timezone.now())
+    asked = []
+
+    def has_perm(perm, obj=None):
+        asked.append(perm)
+        return False
+
+    (row,) = views._failures(SimpleNamespace(has_perm=has_perm), campaign)
+    assert (row["refused"], row["may_correct"]) == (True, False)
+    assert asked == ["organisations.change_contact"]
 
 
 def test_a_stored_search_whose_sector_went_says_so_in_words_everywhere(
