@@ -119,6 +119,15 @@ def dropped_unlisted(campaign: Campaign, counts: dict[str, int]) -> int:
     return max(0, (campaign.not_sent or 0) - counts["cancelled"])
 
 
+ERASED_NAME = "Erased at their request"
+DELETED_NAME = "Record deleted"
+
+
+def unknown_outcome(value: str) -> str:
+    """What a page says of an outcome it does not narrow by (typed into a link, say)."""
+    return f"“{value[:50]}” is not an outcome: choose one from the list."
+
+
 def recipient_row(message: OutboxMessage) -> dict:
     """One recipient as the page and the download show them: an erased person keeps
     neither name nor address."""
@@ -129,10 +138,13 @@ def recipient_row(message: OutboxMessage) -> dict:
     label = OutboxMessage.Status(message.status).label
     if message.status in (OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING):
         label = "Not sent yet"
+    name = "" if erased else (contact.full_name if contact else "")
     return {
         "message": message,
         "erased": erased,
-        "name": "" if erased else (contact.full_name if contact else ""),
+        "name": name,
+        # Named one way on the page and in the download.
+        "shown_name": ERASED_NAME if erased else name or DELETED_NAME,
         "organisation": contact.organisation if contact else None,
         "email": "" if erased else message.email,
         "outcome": label,

@@ -545,9 +545,15 @@ def _recipient_rows(messages) -> Iterator[list]:
     yield RECIPIENTS_HEADER
     for message in messages.iterator(chunk_size=500):
         row = selectors.recipient_row(message)
-        name = "(erased)" if row["erased"] else row["name"] or "(record deleted)"
         sent_at = timezone.localtime(message.sent_at).isoformat() if message.sent_at else ""
-        yield [name, row["organisation"] or "", row["email"], row["outcome"], row["why"], sent_at]
+        yield [
+            row["shown_name"],
+            row["organisation"] or "",
+            row["email"],
+            row["outcome"],
+            row["why"],
+            sent_at,
+        ]
 
 
 @transaction.atomic

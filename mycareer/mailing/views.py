@@ -439,7 +439,7 @@ def campaign_detail(request, pk: int):
     progress = campaign_progress(campaign)
     outcome = request.GET.get("outcome", "")
     if outcome and outcome not in selectors.OUTCOMES:
-        messages.error(request, "That is not one of the outcomes the list narrows by.")
+        messages.error(request, selectors.unknown_outcome(outcome))
         return redirect(campaign)
     return render(
         request,
@@ -457,8 +457,11 @@ def campaign_detail(request, pk: int):
             "cancellation": cancellation_in_words(campaign, progress),
             "events": events_for(campaign),
             "failures": _failures(request.user, campaign),
-            "stopped": campaign.messages.filter(status=OutboxMessage.Status.STOPPED).order_by("pk")[
-                :50
+            "stopped": [
+                selectors.recipient_row(message)
+                for message in campaign.messages.filter(status=OutboxMessage.Status.STOPPED)
+                .select_related("contact__organisation")
+                .order_by("pk")[:50]
             ],
         },
     )
@@ -494,10 +497,11 @@ def _sent_to(request, campaign: Campaign, outcome: str) -> dict:
         "page": page,
         "rows": [selectors.recipient_row(message) for message in page],
         "outcome": outcome,
+        # The one chosen stays listed, with its 0, so the menu still says what is shown.
         "outcomes": [
             (key, label, counts[key])
             for key, (label, _statuses) in selectors.OUTCOMES.items()
-            if counts[key]
+            if counts[key] or key == outcome
         ],
         "total": sum(counts.values()),
         "shown": counts[outcome] if outcome else sum(counts.values()),
@@ -516,7 +520,7 @@ def campaign_sent_to_csv(request, pk: int):
     campaign = _campaign(pk)
     outcome = request.GET.get("outcome", "")
     if outcome and outcome not in selectors.OUTCOMES:
-        messages.error(request, "That is not one of the outcomes the list narrows by.")
+        messages.error(request, selectors.unknown_outcome(outcome))
         return redirect(campaign)
     try:
         rows = services.campaign_recipients_export(

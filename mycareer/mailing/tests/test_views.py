@@ -887,9 +887,12 @@ def test_a_sent_campaign_says_who_it_went_to_and_what_happened(
     ).order_by("pk")
     client.force_login(persona("mailer"))
     shown = page(client.get(campaign.get_absolute_url()))
-    assert "Who it went to" in shown
-    organisation = sent.contact.organisation
-    assert f'<a href="{organisation.get_absolute_url()}">{sent.contact.full_name}</a>' in shown
+    assert "Who it was for, and what happened" in shown
+    organisation, contact = sent.contact.organisation, sent.contact
+    # The name leads to the person (WCAG 2.4.4), the organisation to the organisation.
+    person = reverse("organisations:contact", args=[organisation.pk, contact.pk])
+    assert f'<a href="{person}">{contact.full_name}</a>' in shown
+    assert f'<a href="{organisation.get_absolute_url()}">{organisation}</a>' in shown
     assert sent.email in shown
     assert "Failed: 550 5.1.1 mailbox unavailable" in shown
     assert "Stopped: they opted out after the email was queued" in shown
@@ -897,14 +900,21 @@ def test_a_sent_campaign_says_who_it_went_to_and_what_happened(
     # Erased: neither name nor address.
     assert "Erased at their request" in shown
     assert "Erased person" not in shown and "erased.invalid" not in shown
-    assert "Download the 6 recipients (CSV)" in shown
+    assert "Download these 6 people (CSV)" in shown
 
     narrowed = page(client.get(campaign.get_absolute_url(), {"outcome": "failed"}))
-    assert failed.email in narrowed.split("Who it went to")[1]
+    assert failed.email in narrowed.split("Who it was for")[1]
     assert sent.email not in narrowed and waiting.email not in narrowed
-    assert "Download the 1 recipient (CSV)" in narrowed
+    assert "Download this 1 person (CSV)" in narrowed
     refused = client.get(campaign.get_absolute_url(), {"outcome": "everything"}, follow=True)
-    assert "not one of the outcomes" in page(refused)
+    assert "“everything” is not an outcome: choose one from the list." in page(refused)
+    csv = reverse("mailing:campaign_sent_to_csv", args=[campaign.pk])
+    refused = client.get(csv, {"outcome": "everything"}, follow=True)
+    assert "“everything” is not an outcome: choose one from the list." in page(refused)
+    # Chosen, with nobody in it: still in the menu, with its 0, and nothing to download.
+    none = page(client.get(campaign.get_absolute_url(), {"outcome": "cancelled"}))
+    assert '<option value="cancelled" selected>Not sent: cancelled (0)</option>' in none
+    assert "Download" not in none and "Nobody had that outcome." in none
 
 
 def test_a_campaign_cancelled_part_way_names_who_it_was_not_sent_to(
@@ -937,7 +947,7 @@ def test_the_recipients_download_is_the_list_and_is_audited(
     assert lines[0] == "Name,Organisation,Email,What happened,Why,Sent at"
     assert len(lines) == 7
     assert any("Failed,550 5.1.1 mailbox unavailable" in line for line in lines)
-    assert any(line.startswith("(erased),") and ",," in line for line in lines)
+    assert any(line.startswith("Erased at their request,") and ",," in line for line in lines)
     assert "erased.invalid" not in text and "Erased person" not in text
     entry = AuditEntry.objects.get(action="mailing.recipients.exported")
     assert (entry.actor, entry.object_id, entry.data) == (mailer, str(campaign.pk), {"rows": 6})
@@ -1001,7 +1011,7 @@ def test_who_a_campaign_went_to_costs_the_same_queries_however_many(
     )
     with django_assert_max_num_queries(queries):
         shown = page(client.get(big.get_absolute_url()))
-    assert f"Download the {big.messages.count()} recipients (CSV)" in shown
+    assert f"Download these {big.messages.count()} people (CSV)" in shown
     assert big.messages.count() > 120
     assert "Next page" in shown
 
@@ -1170,3 +1180,25 @@ def test_a_campaign_cancelled_before_its_rows_were_kept_says_how_many_are_not_li
     shown = page(client.get(none.get_absolute_url()))
     assert f"6 more were {said}" in shown
     assert "No messages were made" not in shown
+
+
+def test_an_erased_person_stopped_before_sending_is_named_as_everywhere_else(
+    client, persona, make_campaign, send_now
+):
+    """The Stopped list printed the placeholder address erasure leaves."""
+    campaign = make_campaign()
+    send_now(campaign)
+    stopped = campaign.messages.order_by("pk").first()
+    Contact.objects.filter(pk=stopped.contact_id).update(
+        erased_at=timezone.now(), full_name="Erased person"
+    )
+    OutboxMessage.objects.filter(pk=stopped.pk).update(
+        status="stopped",
+        email=f"erased-{stopped.pk}@erased.invalid",
+        error="their record was deleted or erased after the email was queued",
+    )
+    client.force_login(persona("mailer"))
+    listed = page(client.get(campaign.get_absolute_url())).split("<h2>Stopped</h2>")[1]
+    listed = listed.split("</ul>")[0]
+    assert "Erased at their request: their record was deleted or erased" in listed
+    assert "erased.invalid" not in listed
