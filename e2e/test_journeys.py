@@ -309,9 +309,18 @@ def test_a_campaign_page_left_open_shows_it_sent_once_the_worker_is_done(
     page.get_by_role("button", name=re.compile("Send to")).click()
     expect(page.get_by_text("on its way to")).to_be_visible()
     expect(page.get_by_role("link", name="Cancel the campaign…")).to_be_visible()
+    page.goto(f"{page.url.split('#')[0].split('?')[0]}?outcome=waiting")
     run_worker()
-    # No reload by the sender: the page follows the campaign to its end.
-    expect(page.locator("dl.facts")).to_contain_text("Sent", timeout=15_000)
+    # No reload by the sender, and none by the page, which would move their focus: the
+    # status says it is over and leads to the final figures, without the stale filter.
+    finished = page.get_by_role("status").get_by_role(
+        "link", name="Sending has finished: show the final figures"
+    )
+    expect(finished).to_be_visible(timeout=15_000)
+    expect(page).to_have_url(re.compile(r"outcome=waiting"))  # not reloaded
+    finished.click()
+    expect(page).not_to_have_url(re.compile(r"outcome="))
+    expect(page.locator("dl.facts")).to_contain_text("Sent")
     expect(page.get_by_role("link", name="Cancel the campaign…")).to_have_count(0)
 
 

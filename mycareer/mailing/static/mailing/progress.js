@@ -16,11 +16,22 @@
         });
         if (bar) { bar.value = data.percent; bar.textContent = data.percent + "%"; }
         if (data.status === "queued" || data.status === "sending") { setTimeout(update, 2000); }
-        // Finished (or cancelled elsewhere): the page again, so its status, the failures
-        // and the actions are the campaign's now, not "Queued" beside "0 left".
-        else { window.location.reload(); }
+        else { finished(); }
       })
       .catch(function () {});
+  }
+  // Finished (or cancelled elsewhere): the page's status, failures and actions are out of
+  // date, but reloading it would move keyboard and screen-reader users back to the top.
+  // The status area says so, with a link to the page as it is now (without a filter of
+  // the list, which may name an outcome nobody has any more).
+  function finished() {
+    var status = section.querySelector('[role="status"]');
+    if (!status) { return; }
+    var link = document.createElement("a");
+    link.href = window.location.pathname;
+    link.textContent = "Sending has finished: show the final figures";
+    status.textContent = "";
+    status.appendChild(link);
   }
   setTimeout(update, 2000);
 })();
