@@ -140,40 +140,72 @@ def _with_eligibility(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
     )
 
 
-# The form's codes for a value it no longer offers: a sector, size or unit removed since.
+# The form's codes for a value it does not offer: a sector, size or unit removed since,
+# or one typed into a link.
 GONE_CHOICE = frozenset({"invalid_choice", "invalid_pk_value", "invalid_list"})
 
 
-def filter_problems(problems: list[tuple[str, str]]) -> str:
+def filter_problems(problems: list[tuple[str, str]], *, stored: bool = False) -> str:
     """What is wrong with a search's filters, in a sender's words, from (label, why)
-    pairs (`search.unreadable_filters`): "the “Sector” it chose no longer exists"."""
+    pairs (`search.unreadable_filters`): "the “Sector” it chose is not in MyCareer".
+
+    Only a campaign's stored search was read before, so only of it is a value "removed
+    since"; a value typed into a link, or from a fixed list, may never have been there.
+    """
+    missing = "was removed since" if stored else "is not in MyCareer"
     said: list[str] = []
     for label, why in problems:
         if why == "unknown_filter":
-            words = f"its filter “{label}” no longer exists"
+            words = f"its filter “{label}” {missing}"
         elif why in GONE_CHOICE:
-            words = f"the “{label}” it chose no longer exists (it was removed since)"
+            words = f"the “{label}” it chose {missing}"
         else:
-            words = f"its “{label}” filter can no longer be read"
+            words = f"its “{label}” filter cannot be read"
         if words not in said:
             said.append(words)
-    return "; ".join(said) or "it can no longer be read"
+    return "; ".join(said) or "it cannot be read"
 
 
-def read_stored_search(filters: dict, *, viewer=None) -> OrganisationQuery:
-    """A campaign's stored search, read strictly; refused in a sender's words (which
-    filter no longer exists, and to choose the recipients again), not the search
-    form's "Sector: Select a valid choice. 16 is not one of the available choices."."""
+def search_problem(problems: list[tuple[str, str]], *, stored: bool, choose: str = "") -> str:
+    """The end of the one sentence for a search that cannot be used: "[The search that
+    chooses the recipients] no longer works: the “Sector” it chose was removed since.
+    Choose the recipients again." (`choose` names what to choose again, if not the search.)"""
+    works = "no longer works" if stored else "does not work"
+    again = f"Choose {choose} again." if choose else "Choose again."
+    return f"{works}: {filter_problems(problems, stored=stored)}. {again}"
+
+
+def gone_in_words(problems: list[tuple[str, str]]) -> str:
+    """A sent campaign's search that can no longer be read, said as a fact, not as a
+    fault to mend: "A search by a sector since removed"."""
+    said: list[str] = []
+    for label, why in problems:
+        what = "a filter" if why == "unknown_filter" else _with_article(label.lower())
+        if what not in said:
+            said.append(what)
+    return f"A search by {' and '.join(said) or 'filters'} since removed"
+
+
+def _with_article(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
+def read_stored_search(filters: dict, *, viewer=None, stored: bool = False) -> OrganisationQuery:
+    """A search that chooses recipients, read strictly; refused in a sender's words (which
+    filter does not work, and to choose the recipients again), not the search form's
+    "Sector: Select a valid choice. 16 is not one of the available choices.".
+
+    `stored`: a campaign's own search, read before, whose values may have been removed
+    since; otherwise filters just submitted.
+    """
     try:
         return OrganisationQuery.from_filters(filters, viewer=viewer)
     except ValidationError as error:
-        if getattr(error, "code", None) == "unknown_filter":
+        if getattr(error, "code", None) == "unknown_filter" and not stored:
             raise  # "The search has a filter it does not know: “sort”." says it already
-        why = filter_problems(unreadable_filters(filters))
+        why = search_problem(unreadable_filters(filters), stored=stored, choose="the recipients")
         raise ValidationError(
-            f"The search that chooses the recipients no longer works: {why}. "
-            "Choose the recipients again.",
-            code="search_no_longer_works",
+            f"The search that chooses the recipients {why}", code="search_no_longer_works"
         ) from error
 
 
@@ -186,7 +218,7 @@ def campaign_query(campaign) -> OrganisationQuery | None:
     """
     if not campaign.recipient_filters:
         return None
-    return read_stored_search(campaign.recipient_filters, viewer=campaign.sender)
+    return read_stored_search(campaign.recipient_filters, viewer=campaign.sender, stored=True)
 
 
 def campaign_contacts(campaign) -> QuerySet[Contact]:

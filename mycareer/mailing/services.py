@@ -33,6 +33,7 @@ from mycareer.mailing.recipients import (
     campaign_contacts,
     campaign_query,
     filter_problems,
+    gone_in_words,
     read_stored_search,
     recipient_list,
 )
@@ -173,8 +174,11 @@ def recipients_in_words(campaign: Campaign) -> str:
     try:
         query = OrganisationQuery.from_filters(campaign.recipient_filters, viewer=campaign.sender)
     except ValidationError:
-        why = filter_problems(unreadable_filters(campaign.recipient_filters))
-        return f"A search that no longer works: {why}"
+        problems = unreadable_filters(campaign.recipient_filters)
+        if campaign.queued_at is not None:
+            # Sent as it was then: nothing to mend, and its list says whom it reached.
+            return f"{gone_in_words(problems)}; who it went to is listed below."
+        return f"A search that no longer works: {filter_problems(problems, stored=True)}"
     return describe_query(query, viewer_name=str(campaign.sender))
 
 

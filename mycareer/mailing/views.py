@@ -44,7 +44,7 @@ from mycareer.mailing.forms import (
     PreviewForm,
 )
 from mycareer.mailing.models import Campaign, OutboxMessage
-from mycareer.mailing.recipients import GONE_CHOICE, Why, campaign_query, filter_problems
+from mycareer.mailing.recipients import GONE_CHOICE, Why, campaign_query, search_problem
 from mycareer.mailing.sending import campaign_progress, cancellation_in_words
 from mycareer.mailing.unsubscribe import read_token, unsubscribe_url
 from mycareer.organisations import keyaccounts, optouts
@@ -131,9 +131,10 @@ def _parse_search(request) -> tuple[dict | None, bool, list[str]]:
             label = str(form.fields[name].label) if name in form.fields else name
             for error in field_errors:
                 if error.code in GONE_CHOICE:
-                    # A saved search or a link made before a sector (say) was removed.
-                    gone = filter_problems([(label, error.code or "")])
-                    errors.append(f"This search no longer works: {gone}. Choose again.")
+                    # A value typed into a link, or a link or saved search made before a
+                    # sector (say) was removed: either way not in MyCareer now.
+                    problems = [(label, error.code or "")]
+                    errors.append(f"This search {search_problem(problems, stored=False)}")
                 else:
                     errors.append(f"{label}: {' '.join(error.messages)}")
         return None, everyone, errors

@@ -431,7 +431,8 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
         help_text="Separate tags with commas.",
         widget=forms.TextInput(attrs=TAG_INPUT),
     )
-    # A saved search, a link or a campaign may name a sector removed since: say so, not
+    # A saved search, a link or a campaign may name a sector not in MyCareer (removed
+    # since, or typed): say so, in the sentence bulk email uses, not
     # "Select a valid choice. 16 is not one of the available choices."
     sectors = forms.TypedMultipleChoiceField(
         label="Sector",
@@ -439,7 +440,9 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         error_messages={
-            "invalid_choice": "A sector this search chose no longer exists: choose again."
+            "invalid_choice": (
+                "This search does not work: the “Sector” it chose is not in MyCareer. Choose again."
+            )
         },
     )
     sizes = forms.MultipleChoiceField(
@@ -456,7 +459,10 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
         required=False,
         help_text="A faculty includes its schools and departments.",
         error_messages={
-            "invalid_choice": "The unit this search chose no longer exists: choose again."
+            "invalid_choice": (
+                "This search does not work: the “Owning unit” it chose is not in MyCareer. "
+                "Choose again."
+            )
         },
     )
     engaged_after = forms.DateField(

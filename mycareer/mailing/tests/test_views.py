@@ -89,7 +89,7 @@ def test_a_search_that_went_while_the_form_was_open_is_refused_keeping_the_words
     response = client.post(CREATE, data)
     assert response.status_code == 200
     shown = page(response)
-    assert "the “Sector” it chose no longer exists" in shown
+    assert "the “Sector” it chose is not in MyCareer" in shown
     assert "Choose the recipients again" in shown
     assert 'value="Spring fair"' in shown
     assert not Campaign.objects.filter(subject="Spring fair").exists()
@@ -1119,7 +1119,7 @@ def test_a_stored_search_whose_sector_went_says_so_in_words_everywhere(
     removed = sector.pk
     Organisation.objects.filter(sector=sector).update(sector=None)
     sector.delete()
-    gone = "the “Sector” it chose no longer exists"
+    gone = "the “Sector” it chose was removed since"
     client.force_login(persona("mailer"))
     pages = [
         page(client.get(campaign.get_absolute_url())),
@@ -1129,12 +1129,56 @@ def test_a_stored_search_whose_sector_went_says_so_in_words_everywhere(
         page(client.get(CREATE, {"sectors": removed})),
     ]
     for shown in pages:
-        assert gone in shown
         assert "Select a valid choice" not in shown and "available choices" not in shown
+    for shown in pages[:4]:  # the campaign's own search, read before
+        assert gone in shown
+    # A value in a link may never have been in MyCareer: nothing says it was removed.
+    assert "the “Sector” it chose is not in MyCareer. Choose again." in pages[4]
+    assert "removed since" not in pages[4]
     assert "Choose the recipients again" in pages[0]
+    assert services.recipients_in_words(campaign) == f"A search that no longer works: {gone}"
+
+
+def test_a_value_typed_into_a_link_from_a_fixed_list_is_not_said_to_be_removed(client, persona):
+    client.force_login(persona("mailer"))
+    shown = page(client.get(CREATE, {"sizes": "gigantic"}))
+    assert (
+        "This search does not work: the “Size” it chose is not in MyCareer. Choose again." in shown
+    )
+    assert "removed since" not in shown
+
+
+def test_a_draft_whose_stored_search_has_a_filter_removed_since_says_to_choose_again(
+    client, persona, make_campaign
+):
+    """It said only "The search has a filter it does not know: “sort”.", the words for
+    a link, and not what to do."""
+    campaign = make_campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(recipient_filters={"sort": "name"})
+    client.force_login(persona("mailer"))
+    shown = page(client.get(campaign.get_absolute_url()))
+    assert (
+        "The search that chooses the recipients no longer works: its filter “sort” was"
+        " removed since. Choose the recipients again." in shown
+    )
+
+
+def test_a_sent_campaign_whose_sector_went_says_so_as_a_fact_not_a_fault(
+    tagged, make_campaign, send_now
+):
+    from mycareer.organisations.models import Sector
+
+    sector = Sector.objects.create(name="Short-lived sector", slug="short-lived")
+    tagged[0].sector = sector
+    tagged[0].save(update_fields=["sector"])
+    campaign = make_campaign(recipient_filters={"sectors": [sector.pk]})
+    send_now(campaign)
+    Organisation.objects.filter(sector=sector).update(sector=None)
+    sector.delete()
+    campaign.refresh_from_db()
     assert (
         services.recipients_in_words(campaign)
-        == f"A search that no longer works: {gone} (it was removed since)"
+        == "A search by a sector since removed; who it went to is listed below."
     )
 
 
