@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import ngettext
 
 from mycareer.mailing.models import Campaign, OutboxMessage
@@ -341,7 +342,7 @@ def recipient_list(
             reason, kind = "not a contact of an active organisation", Why.INACTIVE
         elif contact.erased_at is not None:
             # Not "no email address", which a sender might mend: the person asked to go.
-            reason = f"erased at their request on {contact.erased_at:%-d %B %Y}"
+            reason = f"erased at their request on {_day(contact.erased_at)}"
             kind = Why.ERASED
         elif not email:
             reason, kind = "no email address", Why.NO_EMAIL
@@ -350,7 +351,7 @@ def recipient_list(
             reason = f"opted out: {EmailOptOut.Purpose(chosen).label.lower()}"
             kind = Why.OPTED_OUT
         elif bounced_at := contact.email_bounced_at or facts.bounced.get(email):
-            reason = f"bounced before: on {bounced_at:%-d %B %Y}"
+            reason = f"bounced before: on {_day(bounced_at)}"
             kind = Why.BOUNCED
         elif exclusion := key_contact_exclusion(
             contact=contact, sender=sender, agreed=agreed
@@ -373,3 +374,8 @@ def recipient_list(
             seen[email] = contact
             result.included.append(contact)
     return result
+
+
+def _day(when: datetime.datetime) -> str:
+    """The day as the reader's clock has it: stored in UTC, 23:30 on 30 June is 1 July."""
+    return date_format(timezone.localtime(when), "j F Y")

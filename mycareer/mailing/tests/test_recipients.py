@@ -71,6 +71,18 @@ def test_an_erased_person_is_left_out_as_erased_not_as_lacking_an_address(person
     assert ("erased at their request", 1) in result.reason_counts
 
 
+def test_the_day_of_an_erasure_or_bounce_is_the_local_one(persona, tagged, filters):
+    """Given in UTC, an erasure at 00:30 on 1 July in London read "30 June"."""
+    erased, bounced = tagged[0].contacts.order_by("email")[:2]
+    late = datetime.datetime(2027, 6, 30, 23, 30, tzinfo=datetime.UTC)
+    Contact.objects.filter(pk=erased.pk).update(erased_at=late)
+    Contact.objects.filter(pk=bounced.pk).update(email_bounced_at=late)
+    result = recipient_list(contacts(filters), sender=persona("mailer"), purpose="events")
+    why = {e.contact.pk: e.reason for e in result.excluded}
+    assert why[erased.pk] == "erased at their request on 1 July 2027"
+    assert why[bounced.pk] == "bounced before: on 1 July 2027"
+
+
 def test_opting_out_of_all_bulk_email_excludes_every_purpose(persona, tagged, filters):
     contact = tagged[0].contacts.first()
     org_services.contact_opt_out(contact=contact, purpose="all", method="link", by=None)
