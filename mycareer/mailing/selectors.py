@@ -160,6 +160,8 @@ def failure_row(message: OutboxMessage) -> dict:
     be built, a 5xx for the message such as "554 rejected as spam") and the address is
     tried again by a later campaign."""
     row = recipient_row(message)
+    # The page puts its own full stop after the server's words.
+    row["why"] = row["why"].rstrip().rstrip(".")
     contact = message.contact
     row["refused"] = bool(
         contact is not None and contact.email_bounced_at and message.error[:1] == "5"

@@ -1073,7 +1073,7 @@ def test_a_failure_that_is_not_the_address_says_so_and_offers_no_correction(
     be built leave the address as it was, and a later campaign tries it again."""
     campaign = _sent_with_outcomes(make_campaign, send_now)
     failed = campaign.messages.select_related("contact").get(status="failed")
-    OutboxMessage.objects.filter(pk=failed.pk).update(error="554 5.7.1 rejected as spam")
+    OutboxMessage.objects.filter(pk=failed.pk).update(error="554 5.7.1 rejected as spam.")
     client.force_login(persona("mailer"))
     listed = page(client.get(campaign.get_absolute_url())).split("<h2>Failed</h2>")[1]
     listed = listed.split("</ul>")[0]
