@@ -23,6 +23,8 @@ def _messages(subject):
 
 def _anonymise_outbox(subject, *, apply: bool, by=None) -> list[Change]:
     pks = list(_messages(subject).values_list("pk", flat=True))
+    # Counted before the addresses go: a row found by its address alone is not found after.
+    sent = OutboxMessage.objects.filter(pk__in=pks, status=OutboxMessage.Status.SENT).count()
     if apply:
         for pk in pks:
             OutboxMessage.objects.filter(pk=pk).update(
@@ -31,7 +33,6 @@ def _anonymise_outbox(subject, *, apply: bool, by=None) -> list[Change]:
     changes = _recipients_chosen_by_name(subject, apply=apply)
     # A campaign's page keeps who it was meant for (cancelled, failed, stopped): their
     # addresses go too, but they were not sent to them.
-    sent = _messages(subject).filter(status=OutboxMessage.Status.SENT).count()
     counted = []
     if sent:
         counted.append(Change("Bulk emails sent to them", "address removed; the count stays", sent))
@@ -75,7 +76,7 @@ def _recipients_chosen_by_name(subject, *, apply: bool) -> list[Change]:
 
 def _campaigns_received(subject):
     yield TextPlace(
-        "Bulk emails sent to them",
+        "Bulk emails sent or meant for them",
         Campaign.objects.filter(pk__in=_messages(subject).values("campaign_id")).select_related(
             "unit"
         ),

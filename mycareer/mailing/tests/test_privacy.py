@@ -33,6 +33,24 @@ def test_erasure_counts_as_sent_only_the_emails_that_went(one_sent_one_cancelled
 
 
 @pytest.mark.django_db
+def test_erasure_records_as_sent_an_email_found_by_its_address_alone(one_sent_one_cancelled):
+    """Counted after the addresses were replaced, an email whose record was deleted (found
+    by its address alone) was recorded as "meant for them but not sent"."""
+    went, _ = one_sent_one_cancelled
+    message = went.messages.first()
+    contact = message.contact
+    OutboxMessage.objects.filter(pk=message.pk).update(contact=None)
+    done = privacy._anonymise_outbox(subject_from_ids([], [contact.pk]), apply=True)
+    counts = {change.what: change.count for change in done}
+    assert counts == {
+        "Bulk emails sent to them": 1,
+        "Bulk emails meant for them but not sent": 1,
+    }
+    message.refresh_from_db()
+    assert message.email.endswith("@erased.invalid")
+
+
+@pytest.mark.django_db
 def test_the_letter_lists_under_messages_sent_only_those_that_went(one_sent_one_cancelled):
     went, cancelled = one_sent_one_cancelled
     contact = went.messages.first().contact
