@@ -67,7 +67,17 @@ def _check_may_manage(by: User, organisation: Organisation) -> bool:
 
 
 def _check_organisation_can_post(organisation: Organisation) -> None:
-    if organisation.merged_into_id or organisation.status == Organisation.Status.ARCHIVED:
+    """Refuse an archived or merged-away organisation, read under its row's lock in the
+    caller's transaction: read from the object a page fetched, a vacancy sent while a
+    merge was under way went onto the merged-away record once the merge committed (see
+    `organisations.services.check_not_merged`)."""
+    row = (
+        Organisation.objects.select_for_update()
+        .filter(pk=organisation.pk)
+        .values_list("status", "merged_into")
+        .first()
+    )
+    if row is None or row[1] is not None or row[0] == Organisation.Status.ARCHIVED:
         raise ValidationError(f"{organisation} is archived, so it cannot advertise vacancies.")
 
 

@@ -131,6 +131,29 @@ def test_an_archived_organisation_cannot_advertise(brightwave, persona):
         services.vacancy_create(organisation=brightwave, by=persona("operator"), **vacancy_fields())
 
 
+def test_a_vacancy_sent_for_a_record_merged_away_since_is_refused_under_its_lock(
+    brightwave, persona
+):
+    """Checked on the object the page had fetched, a vacancy sent after (or while) the
+    organisation was merged away went onto the merged-away record, which nobody sees."""
+    from mycareer.core.tests.concurrency import row_locks
+
+    operator = persona("operator")
+    as_fetched = Organisation.objects.get(pk=brightwave.pk)
+    other = organisation_services.organisation_create(
+        by=operator, name="Brightwave Group", confirm_duplicates=True
+    )
+    organisation_services.organisation_merge(
+        survivor=other, other=brightwave, keep={}, by=persona("manager")
+    )
+    with row_locks() as asked, pytest.raises(ValidationError, match="cannot advertise"):
+        services.vacancy_create(organisation=as_fetched, by=operator, **vacancy_fields())
+    assert Organisation in asked
+    assert not Vacancy.objects.filter(
+        organisation_id=brightwave.pk, title="Graduate Developer"
+    ).exists()
+
+
 # The state machine -----------------------------------------------------------------
 
 
