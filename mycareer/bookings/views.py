@@ -475,14 +475,30 @@ def _undone_text(booking: Booking) -> str:
         return f"{booking.student}'s check-in is undone: they are booked and not checked in."
     parts = [f"{booking.student} is removed as a walk-in: they are no longer on the event."]
     entry = booking.restored_entry
-    if entry is not None and entry.is_offered:
+    passed_on = booking.passed_on or []
+    offered = [row.student for row in passed_on if isinstance(row, WaitlistEntry)]
+    booked = [row.student for row in passed_on if isinstance(row, Booking)]
+    theirs = booking.student_id
+    if entry is not None and any(person.pk == theirs for person in offered + booked):
+        # Back at the front of the waiting list, the place they freed came back to them.
+        again = (
+            "offered to them again"
+            if any(person.pk == theirs for person in offered)
+            else "theirs again, booked from the waiting list"
+        )
+        parts.append(
+            f"They were first on the waiting list, so the place is {again}; they are emailed."
+        )
+        offered = [person for person in offered if person.pk != theirs]
+        booked = [person for person in booked if person.pk != theirs]
+        entry = None  # said
+        if not offered and not booked:
+            return " ".join(parts)
+    elif entry is not None and entry.is_offered:
         until = selectors.when_text(entry.offer_expires_at)
         parts.append(f"Their offer of a place is theirs again, until {until}.")
     elif entry is not None:
         parts.append("They are back on the waiting list, at their turn.")
-    passed_on = booking.passed_on or []
-    offered = [row.student for row in passed_on if isinstance(row, WaitlistEntry)]
-    booked = [row.student for row in passed_on if isinstance(row, Booking)]
     if offered:
         parts.append(f"The place was offered to {joined(offered)}, {_emailed(offered)}.")
     elif booked:

@@ -991,6 +991,13 @@ def test_removing_a_walk_in_whose_offer_ran_out_meanwhile_gives_back_their_turn(
     assert entry.status == "offered" and entry.offer_expires_at == event.starts_at
     assert gone.passed_on == [entry]
     assert statuses(event)["waiting"] == [people[2].email]
+    # Said once, not "back on the waiting list" and then "offered to" the same person.
+    from mycareer.bookings.views import _undone_text
+
+    assert _undone_text(gone) == (
+        f"{people[1]} is removed as a walk-in: they are no longer on the event. They were "
+        "first on the waiting list, so the place is offered to them again; they are emailed."
+    )
 
 
 # After the event -----------------------------------------------------------------------------
