@@ -52,26 +52,39 @@ def _recipients_chosen_by_name(subject, *, apply: bool) -> list[Change]:
     "Jane Doe"): the words are replaced by the marker, not the filter removed, so a sent
     one still says how its recipients were chosen (its messages say whom it reached)."""
     erased = typed_words_erased(subject)
-    changed = 0
+    # A campaign not yet queued has no messages: its search still chooses whom it goes
+    # to, so the erased words change that and the sender must choose again.
+    unsent = (Campaign.Status.DRAFT, Campaign.Status.AWAITING_APPROVAL)
+    changed = {True: 0, False: 0}
     campaigns = Campaign.objects.filter(recipient_filters__has_key="text")
-    for pk, filters in campaigns.values_list("pk", "recipient_filters"):
+    for pk, status, filters in campaigns.values_list("pk", "status", "recipient_filters"):
         text = filters.get("text")
         if isinstance(text, str) and erased(text) != text:
-            changed += 1
+            changed[status in unsent] += 1
             if apply:
                 Campaign.objects.filter(pk=pk).update(
                     recipient_filters={**filters, "text": erased(text)}
                 )
-    if not changed:
-        return []
-    return [
-        Change(
-            "Bulk emails whose recipients were chosen by their name or address",
-            "the words replaced by “[name erased]” (or the address by “[email erased]”); "
-            "whom each went to is unchanged",
-            changed,
+    words = "the words replaced by “[name erased]” (or the address by “[email erased]”)"
+    changes = []
+    if changed[False]:
+        changes.append(
+            Change(
+                "Bulk emails whose recipients were chosen by their name or address",
+                f"{words}; whom each went to is unchanged",
+                changed[False],
+            )
         )
-    ]
+    if changed[True]:
+        changes.append(
+            Change(
+                "Bulk emails not yet sent whose recipients are chosen by their name or address",
+                f"{words}; their search no longer finds the same people: choose the "
+                "recipients again before sending",
+                changed[True],
+            )
+        )
+    return changes
 
 
 def _campaigns_received(subject):

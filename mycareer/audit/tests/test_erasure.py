@@ -890,3 +890,31 @@ def test_searches_for_an_erased_contact_by_name_or_address_lose_the_words_not_th
         "tags_any": ["Placements"],
     }
     assert _refresh(other).recipient_filters["text"] == "Grace Okafor"
+
+
+def test_a_draft_chosen_by_an_erased_contacts_name_is_said_to_need_its_recipients_again(
+    grace, persona, cast
+):
+    """A sent email keeps whom it went to; a draft's search still chooses its recipients,
+    so the review must not say they are unchanged."""
+    from mycareer.mailing.models import Campaign
+
+    for subject, status in (("Fair", Campaign.Status.SENT), ("Talk", Campaign.Status.DRAFT)):
+        Campaign.objects.create(
+            sender=persona("mailer"),
+            unit=cast["units"]["mech"],
+            subject=subject,
+            body="Come.",
+            status=status,
+            recipient_filters={"text": "Grace Engineering"},
+        )
+    subject = subject_from_ids([], [grace["contact"].pk])
+
+    lines = {c.what: (c.count, c.how) for c in review_erasure(subject).removals}
+
+    sent = lines["Bulk emails whose recipients were chosen by their name or address"]
+    assert sent[0] == 1
+    assert sent[1].endswith("whom each went to is unchanged")
+    draft = lines["Bulk emails not yet sent whose recipients are chosen by their name or address"]
+    assert draft[0] == 1
+    assert "choose the recipients again before sending" in draft[1]
