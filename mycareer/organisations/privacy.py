@@ -318,12 +318,24 @@ def organisation_places(subject):
         ("name",),
         lambda search: f"A saved search made on {in_words(search.created_at)}",
     )
+    # A colleague's search for them ("Jane Doe at Northbridge") is named after them: its
+    # words are erased from the search itself, and its name is proposed here.
+    naming = _naming_notes(subject, field="name")
+    if naming is not None:
+        yield TextPlace(
+            "Saved searches named after them",
+            SavedSearch.objects.filter(naming).exclude(owner_id__in=users),
+            ("name",),
+            lambda search: f"A colleague's saved search made on {in_words(search.created_at)}",
+            in_context=False,
+        )
     # No free text, but their audit trail holds the address they were sent to.
     yield TextPlace("Invitations", _invitations(subject), (), str)
 
 
-def _naming_notes(subject) -> Q | None:
-    """Notes whose text holds one of the person's full names, emails or phones."""
+def _naming_notes(subject, *, field: str = "text") -> Q | None:
+    """Rows whose `field` (a note's text) holds one of the person's full names, emails or
+    phones."""
     words = {name for name in subject.names if len(name.split()) > 1} | subject.emails
     words |= {
         phone
@@ -334,7 +346,7 @@ def _naming_notes(subject) -> Q | None:
         return None
     naming = Q(pk__in=[])
     for word in words:
-        naming |= Q(text__icontains=word)
+        naming |= Q(**{f"{field}__icontains": word})
     return naming
 
 

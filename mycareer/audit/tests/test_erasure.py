@@ -892,6 +892,30 @@ def test_searches_for_an_erased_contact_by_name_or_address_lose_the_words_not_th
     assert _refresh(other).recipient_filters["text"] == "Grace Okafor"
 
 
+def test_a_colleagues_saved_search_named_after_an_erased_contact_loses_the_name(grace, persona):
+    """The search's words were erased, but its name ("Grace Engineering at Northbridge")
+    still named her on the search page and in the campaign's recipient picker."""
+    from mycareer.organisations.models import SavedSearch
+
+    search = SavedSearch.objects.create(
+        owner=persona("operator"),
+        name="Grace Engineering at Northbridge",
+        query="text=Grace+Engineering",
+    )
+    unrelated = SavedSearch.objects.create(
+        owner=persona("operator"), name="Grace period renewals", query="text=renewal"
+    )
+    subject = subject_from_ids([], [grace["contact"].pk])
+    review = review_erasure(subject)
+    [match] = [m for m in review.matches if m.model == "organisations.SavedSearch"]
+    assert (match.kind, match.ticked) == ("full name", True)
+
+    personal_data_erase(subject=subject, by=persona("admin"), digest=review.digest)
+
+    assert _refresh(search).name == "[name erased] at Northbridge"
+    assert _refresh(unrelated).name == "Grace period renewals"
+
+
 def test_a_draft_chosen_by_an_erased_contacts_name_is_said_to_need_its_recipients_again(
     grace, persona, cast
 ):
