@@ -266,6 +266,9 @@ def _review_page(request, subject, review, *, ticked=None, status=200):
 
 def _confirm_page(request, subject, review, ticked, *, error=""):
     removed = len(ticked)
+    # A mention the review left unticked with its reason was not unticked by the
+    # administrator: the page says which is which.
+    cautioned = sum(1 for m in review.matches if m.caution and m.id not in ticked)
     return render(
         request,
         "audit/erase_confirm.html",
@@ -274,7 +277,8 @@ def _confirm_page(request, subject, review, ticked, *, error=""):
             "review": review,
             "ticked": sorted(ticked),
             "removed": removed,
-            "left": len(review.matches) - removed,
+            "left": len(review.matches) - removed - cautioned,
+            "cautioned": cautioned,
             "total": review.total(ticked),
             "record_changes": review.removals,
             "error": error,

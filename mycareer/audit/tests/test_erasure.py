@@ -594,6 +594,34 @@ def test_the_administrator_reviews_unticks_confirms_and_reads_the_report(client,
     assert AuditEntry.objects.filter(action="audit.personal_data.erased").count() == 1
 
 
+def test_the_confirmation_does_not_say_the_administrator_unticked_what_the_review_left(
+    client, grace, persona
+):
+    """Another contact has her name: the review leaves those mentions unticked with its
+    reason, and the administrator, who changed nothing, was told they had unticked them."""
+    from mycareer.organisations.tests.factories import ContactFactory
+
+    ContactFactory(full_name=NAME)
+    client.force_login(persona("admin"))
+    url = reverse("audit:erase")
+    review = client.get(url, _records(grace["contact"])).context["review"]
+    cautioned = [m for m in review.matches if m.caution]
+    assert cautioned
+    data = {
+        **_records(grace["contact"]),
+        "digest": review.digest,
+        "match": sorted(review.default_selection()),
+    }
+
+    html = " ".join(client.post(url, {**data, "step": "confirm"}).content.decode().split())
+
+    assert "you unticked them" not in html
+    assert (
+        "<strong>Mentions left as they are</strong> (not ticked, for the reason the review "
+        f"gave): {len(cautioned)}."
+    ) in html
+
+
 def test_erase_pressed_twice_shows_the_report_not_a_failed_review(
     client, grace, persona, monkeypatch
 ):
