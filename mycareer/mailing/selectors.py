@@ -1,7 +1,9 @@
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
+from mycareer.core.mail import EMAIL_RECORDS_KEPT_IN_WORDS
 from mycareer.mailing.models import Campaign, OutboxMessage
+from mycareer.mailing.sending import ERASED_ADDRESS
 from mycareer.organisations import optouts
 from mycareer.organisations.models import Contact, EmailOptOut, KeptOptOut
 from mycareer.organisations.timeline import TimelineEntry
@@ -120,6 +122,7 @@ def dropped_unlisted(campaign: Campaign, counts: dict[str, int]) -> int:
 
 
 ERASED_NAME = "Erased at their request"
+ADDRESS_REMOVED = f"address removed after {EMAIL_RECORDS_KEPT_IN_WORDS}"
 DELETED_NAME = "Record deleted"
 
 
@@ -132,9 +135,11 @@ def recipient_row(message: OutboxMessage) -> dict:
     """One recipient as the page and the download show them: an erased person keeps
     neither name nor address."""
     contact = message.contact
-    erased = message.email.endswith("@erased.invalid") or (
-        contact is not None and contact.erased_at is not None
-    )
+    removed = message.email.endswith(ERASED_ADDRESS)
+    # The retention schedule removes the addresses of old bulk email too: the contact is
+    # still there and asked for nothing, so only an erased contact (or, with the record
+    # gone, a removed address) is said to be erased.
+    erased = contact.erased_at is not None if contact is not None else removed
     label = OutboxMessage.Status(message.status).label
     if message.status in (OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING):
         label = "Not sent yet"
@@ -146,7 +151,7 @@ def recipient_row(message: OutboxMessage) -> dict:
         # Named one way on the page and in the download.
         "shown_name": ERASED_NAME if erased else name or DELETED_NAME,
         "organisation": contact.organisation if contact else None,
-        "email": "" if erased else message.email,
+        "email": "" if erased else ADDRESS_REMOVED if removed else message.email,
         "outcome": label,
         "why": message.error if message.status != OutboxMessage.Status.SENT else "",
     }

@@ -917,6 +917,30 @@ def test_a_sent_campaign_says_who_it_went_to_and_what_happened(
     assert "Download" not in none and "Nobody had that outcome." in none
 
 
+def test_addresses_the_retention_schedule_removed_do_not_read_as_people_erased(
+    client, persona, make_campaign, send_now
+):
+    """Two years on, the schedule removes the addresses of a campaign: every recipient
+    then read "Erased at their request", though none had asked for anything."""
+    from mycareer.mailing.privacy import forget_outbox_addresses
+
+    campaign = make_campaign()
+    send_now(campaign)
+    campaign.messages.update(status="sent", sent_at=timezone.now())
+    first = campaign.messages.select_related("contact").order_by("pk").first()
+    forget_outbox_addresses(campaign.messages.all())
+    client.force_login(persona("mailer"))
+
+    shown = page(client.get(campaign.get_absolute_url()))
+    csv = client.get(reverse("mailing:campaign_sent_to_csv", args=[campaign.pk]))
+    download = b"".join(csv.streaming_content if csv.streaming else [csv.content]).decode()
+
+    for text in (shown, download):
+        assert "Erased at their request" not in text and "erased.invalid" not in text
+        assert first.contact.full_name in text
+        assert "address removed after 2 years" in text
+
+
 def test_a_campaign_cancelled_part_way_names_who_it_was_not_sent_to(
     client, persona, make_campaign, send_now
 ):
