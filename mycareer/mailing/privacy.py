@@ -13,6 +13,8 @@ from mycareer.audit.personal_data import (
 )
 from mycareer.core.mail import EMAIL_RECORDS_KEPT
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
+from mycareer.mailing.selectors import ADDRESS_REMOVED
+from mycareer.mailing.sending import ERASED_ADDRESS
 
 
 def _messages(subject):
@@ -118,7 +120,10 @@ def _letter(subject):
             else f"Bulk email not sent to you: {message.campaign.subject}",
             [
                 ("From", str(message.campaign.unit)),
-                ("To", message.email),
+                (
+                    "To",
+                    ADDRESS_REMOVED if message.email.endswith(ERASED_ADDRESS) else message.email,
+                ),
                 ("Sent", message.sent_at),
                 ("Status", message.get_status_display()),
             ],

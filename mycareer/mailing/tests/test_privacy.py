@@ -62,6 +62,17 @@ def test_the_letter_lists_under_messages_sent_only_those_that_went(one_sent_one_
 
 
 @pytest.mark.django_db
+def test_the_letter_says_an_address_the_schedule_removed_was_removed(one_sent_one_cancelled):
+    """It gave the placeholder ("erased-51@erased.invalid") as the address sent to."""
+    went, _ = one_sent_one_cancelled
+    contact = went.messages.first().contact
+    privacy.forget_outbox_addresses(went.messages.all())
+    entries = list(privacy._letter(subject_from_ids([], [contact.pk])))
+    [to] = [value for label, value in entries[0].facts if label == "To"]
+    assert to == "address removed after 2 years"
+
+
+@pytest.mark.django_db
 def test_the_merge_summary_counts_the_emails_sent_as_its_preview_does(
     one_sent_one_cancelled, tagged
 ):
