@@ -396,6 +396,24 @@ def test_my_events_shows_the_students_places_and_past_attendance(client, persona
 
 
 @pytest.mark.django_db
+def test_the_organiser_sees_which_booked_and_waiting_students_have_left(
+    client, persona, aishas_events
+):
+    """A student the record system says has left can no longer sign in and is passed over
+    for places: the organiser saw them booked and second in line, like anyone else."""
+    aisha = persona("student")
+    aisha.is_active = False
+    aisha.save(update_fields=["is_active"])
+    client.force_login(persona("admin"))
+
+    waiting = text(client.get(url("manage", aishas_events["full"].pk)))
+    booked = text(client.get(url("manage", aishas_events["fair"].pk)))
+
+    assert "Account closed: passed over when a place is offered" in waiting
+    assert "Account closed: they cannot sign in" in booked
+
+
+@pytest.mark.django_db
 def test_my_events_takes_a_bounded_number_of_queries(
     client, persona, tom, django_assert_max_num_queries
 ):
