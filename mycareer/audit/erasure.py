@@ -286,11 +286,18 @@ def typed_words_erased(subject: Subject) -> Callable[[str], str]:
     bulk email's recipients): each full name, email and phone of theirs, now or before,
     by its marker ("[name erased]"). Not a record of theirs, so a first name or surname
     alone is left, as anywhere else not tied to them. Terms are read once, before the
-    erasure changes the person's records."""
+    erasure changes the person's records.
+
+    A name that is also another's (another contact, a unit, an organisation) is left, as
+    the review leaves such a mention unticked: the words find that other one too, and a
+    colleague's search for them, or a draft's recipients, would change under them."""
     terms = [t for t in terms_for(subject, earlier_details(subject)) if t.kind not in NAME_PARTS]
+    protected = ProtectedNames(subject, terms)
 
     def erased(text: str) -> str:
         for start, end, term in reversed(_find(text, terms)):
+            if protected.around(text, start, end, term):
+                continue
             text = text[:start] + term.replacement + text[end:]
         return text
 

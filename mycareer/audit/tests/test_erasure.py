@@ -970,3 +970,37 @@ def test_a_draft_chosen_by_an_erased_contacts_name_is_said_to_need_its_recipient
     draft = lines["Bulk emails not yet sent whose recipients are chosen by their name or address"]
     assert draft[0] == 1
     assert "choose the recipients again before sending" in draft[1]
+
+
+def test_a_search_by_a_name_another_person_also_has_is_kept(grace, persona, cast):
+    """The review left a note's "Grace Engineering" unticked when another contact had the
+    same name, but rewrote every search by that name, so a colleague's saved search for
+    the other one, and a draft's recipients, changed under them."""
+    from mycareer.mailing.models import Campaign
+    from mycareer.organisations import services
+    from mycareer.organisations.models import SavedSearch
+    from mycareer.organisations.tests.factories import make_organisation
+
+    tom = persona("operator")
+    elsewhere = make_organisation("Chapel Allerton Studios", by=tom)
+    services.contact_create(organisation=elsewhere, by=tom, full_name=NAME)
+    search = SavedSearch.objects.create(owner=tom, name="Her", query="text=Grace+Engineering")
+    by_address = SavedSearch.objects.create(
+        owner=tom, name="Address", query="text=grace.engineering%40northbridge-eng.co.uk"
+    )
+    draft = Campaign.objects.create(
+        sender=persona("mailer"),
+        unit=cast["units"]["mech"],
+        subject="Fair",
+        body="Come to the fair.",
+        recipient_filters={"text": "Grace Engineering"},
+    )
+    subject = subject_from_ids([], [grace["contact"].pk])
+    review = review_erasure(subject)
+    counts = {c.what: c.count for c in review.removals}
+    assert counts["Saved searches for them by name or address"] == 1  # the address only
+    personal_data_erase(subject=subject, by=persona("admin"), digest=review.digest)
+    assert _refresh(search).query == "text=Grace+Engineering"
+    assert _refresh(draft).recipient_filters == {"text": "Grace Engineering"}
+    # Her address is hers alone: it goes.
+    assert _refresh(by_address).query == "text=%5Bemail+erased%5D"
