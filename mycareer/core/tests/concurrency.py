@@ -54,3 +54,20 @@ def row_locks() -> Iterator[list]:
 
     with mock.patch.object(SQLCompiler, "execute_sql", recording):
         yield asked
+
+
+def in_thread(call, results: dict, name: str) -> threading.Thread:
+    """Start `call` in a thread with its own database connection; its answer, or what
+    it raised, lands in `results[name]`."""
+
+    def run():
+        try:
+            results[name] = call()
+        except BaseException as error:  # noqa: BLE001 (reported by the test)
+            results[name] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    return thread

@@ -10,26 +10,12 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models.sql.compiler import SQLCompiler
 
+from mycareer.core.tests.concurrency import in_thread
 from mycareer.events.tests.factories import at, far_monday, make_event, organisation
 from mycareer.organisations import services as organisation_services
 from mycareer.organisations.models import Organisation
-
-
-def _in_thread(call, results: dict, name: str) -> threading.Thread:
-    def run():
-        try:
-            results[name] = call()
-        except BaseException as error:  # noqa: BLE001 (reported by the test)
-            results[name] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, name=name)
-    thread.start()
-    return thread
 
 
 @pytest.mark.django_db(transaction=True)
@@ -55,7 +41,7 @@ def test_an_event_saved_during_a_merge_of_its_organisations_waits_and_is_refused
 
     monkeypatch.setattr(SQLCompiler, "execute_sql", hold_after_first_lock)
     results: dict = {}
-    merge = _in_thread(
+    merge = in_thread(
         lambda: organisation_services.organisation_merge(
             survivor=newer, other=older, keep={}, by=None
         ),
@@ -63,7 +49,7 @@ def test_an_event_saved_during_a_merge_of_its_organisations_waits_and_is_refused
         "merge",
     )
     assert holding.wait(timeout=60)
-    saving = _in_thread(
+    saving = in_thread(
         lambda: make_event(by=tom, starts_at=at(far_monday(), 10), organisations=[older, newer]),
         results,
         "event",

@@ -10,24 +10,10 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
+from mycareer.core.tests.concurrency import in_thread
 from mycareer.organisations import merging, services
 from mycareer.organisations.models import Contact, Note, Organisation
-
-
-def _in_thread(call, results: dict, name: str) -> threading.Thread:
-    def run():
-        try:
-            results[name] = call()
-        except BaseException as error:  # noqa: BLE001 (reported by the test)
-            results[name] = error
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.django_db(transaction=True)
@@ -56,13 +42,13 @@ def test_a_write_sent_while_the_record_is_merged_away_waits_and_is_refused(
         ),
     }
     results: dict = {}
-    merge = _in_thread(
+    merge = in_thread(
         lambda: services.organisation_merge(survivor=survivor, other=other, keep={}, by=None),
         results,
         "merge",
     )
     assert holding.wait(timeout=60)
-    writer = _in_thread(writes[write], results, "write")
+    writer = in_thread(writes[write], results, "write")
     time.sleep(1)  # the write reaches the lock and waits there
     release.set()
     merge.join(timeout=60)
