@@ -1,7 +1,6 @@
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
-from mycareer.core.mail import EMAIL_RECORDS_KEPT_IN_WORDS
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.sending import ERASED_ADDRESS
 from mycareer.organisations import optouts
@@ -122,7 +121,9 @@ def dropped_unlisted(campaign: Campaign, counts: dict[str, int]) -> int:
 
 
 ERASED_NAME = "Erased at their request"
-ADDRESS_REMOVED = f"address removed after {EMAIL_RECORDS_KEPT_IN_WORDS}"
+# Removed by the retention schedule or by an erasure that found it by the address alone:
+# the row does not say which, so neither is guessed.
+ADDRESS_REMOVED = "address removed"
 DELETED_NAME = "Record deleted"
 
 
@@ -147,6 +148,8 @@ def recipient_row(message: OutboxMessage) -> dict:
     return {
         "message": message,
         "erased": erased,
+        # Its address removed, and with it the mail server's answer: nothing to explain.
+        "removed": removed and not erased,
         "name": name,
         # Named one way on the page and in the download.
         "shown_name": ERASED_NAME if erased else name or DELETED_NAME,
