@@ -481,14 +481,18 @@ def _undone_text(booking: Booking) -> str:
     theirs = booking.student_id
     if entry is not None and any(person.pk == theirs for person in offered + booked):
         # Back at the front of the waiting list, the place they freed came back to them.
-        again = (
-            "offered to them again"
-            if any(person.pk == theirs for person in offered)
-            else "theirs again, booked from the waiting list"
-        )
-        parts.append(
-            f"They were first on the waiting list, so the place is {again}; they are emailed."
-        )
+        if any(person.pk == theirs for person in offered):
+            parts.append(
+                "They were first in line for the place, so it is offered to them again; "
+                "they are emailed."
+            )
+        else:
+            # Booked again from the waiting list: they are on the event after all.
+            parts = [
+                f"{booking.student} is no longer checked in as a walk-in. They were first in "
+                "line for the place, so they are booked again from the waiting list; they "
+                "are emailed."
+            ]
         offered = [person for person in offered if person.pk != theirs]
         booked = [person for person in booked if person.pk != theirs]
         entry = None  # said

@@ -996,7 +996,7 @@ def test_removing_a_walk_in_whose_offer_ran_out_meanwhile_gives_back_their_turn(
 
     assert _undone_text(gone) == (
         f"{people[1]} is removed as a walk-in: they are no longer on the event. They were "
-        "first on the waiting list, so the place is offered to them again; they are emailed."
+        "first in line for the place, so it is offered to them again; they are emailed."
     )
 
 

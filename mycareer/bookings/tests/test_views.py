@@ -414,6 +414,25 @@ def test_the_organiser_sees_which_booked_and_waiting_students_have_left(
 
 
 @pytest.mark.django_db
+def test_a_place_offered_before_the_account_closed_is_not_said_to_be_passed_over(client, persona):
+    tom = persona("operator")
+    event = make_event(
+        organiser=tom, capacity=1, promotion=BookingSettings.Promotion.OFFER, offer_hours=24
+    )
+    first, waiting = make_students(2)
+    booked = services.booking_create(event=event, student=first, by=first)
+    services.booking_create(event=event, student=waiting, by=waiting)
+    services.booking_cancel(booking=booked, by=first)
+    assert WaitlistEntry.objects.get(event=event, student=waiting).is_offered
+    waiting.is_active = False
+    waiting.save(update_fields=["is_active"])
+    client.force_login(tom)
+    page = text(client.get(url("manage", event.pk)))
+    assert "Account closed: they cannot sign in to accept" in page
+    assert "passed over when a place is offered" not in page
+
+
+@pytest.mark.django_db
 def test_my_events_takes_a_bounded_number_of_queries(
     client, persona, tom, django_assert_max_num_queries
 ):
