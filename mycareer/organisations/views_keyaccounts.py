@@ -379,6 +379,15 @@ def liaison_request_detail(request, request_id: int):
             else:
                 messages.success(request, "Your request was withdrawn.")
             return redirect("organisations:liaison_inbox")
+        if form is None and (request.user == owner or administrator):
+            # Answered meanwhile (in another tab, or by an administrator): said, not a
+            # page showing an answer other than the one just given.
+            messages.error(
+                request,
+                "This request was already answered: your answer was not sent. "
+                "The answer it has is shown below.",
+            )
+            return redirect("organisations:liaison_request", request_id=liaison.pk)
         if form is not None and form.is_valid():
             try:
                 keyaccounts.liaison_request_decide(

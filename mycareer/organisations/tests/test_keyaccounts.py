@@ -307,6 +307,21 @@ def test_liaison_journey_through_the_pages(client, setup, persona):
     assert request.status == LiaisonRequest.Status.APPROVED
 
 
+def test_a_second_answer_from_a_stale_page_is_refused_aloud(client, setup, persona):
+    """Agreed in one tab, declined in another: the second page showed "Agreed" with no
+    word that the decline just given was not sent."""
+    [request] = keyaccounts.liaison_request_create(
+        requester=persona("manager"), contact=setup["ruth"], reason="r", proposed_engagement="p"
+    )
+    keyaccounts.liaison_request_decide(request=request, approve=True, by=setup["tom"])
+    client.force_login(setup["tom"])
+    detail = reverse("organisations:liaison_request", args=[request.pk])
+    page = client.post(detail, {"decision": "decline", "comment": "No"}, follow=True)
+    assert "already answered: your answer was not sent" in page.content.decode()
+    request.refresh_from_db()
+    assert request.status == LiaisonRequest.Status.APPROVED
+
+
 @pytest.mark.django_db(transaction=True)
 def test_request_and_answer_emails_are_really_sent(setup, persona, smtp_server, run_worker):
     tom, helen, ruth = setup["tom"], persona("manager"), setup["ruth"]
