@@ -291,6 +291,7 @@ def test_an_existing_organisation_is_updated_not_duplicated(client, operator):
             email="JO@acme.co.uk",
             phone="0113 496 3333",
             visible_to_students="yes",
+            email_consent="yes",
         ),
         row("ACME Limited", full_name="Kim New", email="kim@acme.co.uk"),
     ]
@@ -302,6 +303,7 @@ def test_an_existing_organisation_is_updated_not_duplicated(client, operator):
     page = response.content.decode()
     assert "Description stays “Anvils.”" in page
     assert "visibility to students stays as it is" in page
+    assert ".." not in page  # each note is its own sentence, not one full stop after another
 
     before = Organisation.objects.count()
     confirm(client, response)
