@@ -50,6 +50,16 @@ def _organisation(pk: int) -> Organisation:
         raise Http404("No such organisation.") from error
 
 
+def _to_survivor(request, organisation: Organisation, page: str):
+    """An old link to a form of a record merged away: opened, the form would take what is
+    typed only to refuse it on saving; the same form on the record it lives on now."""
+    if request.method != "GET" or not organisation.merged_into_id:
+        return None
+    target = selectors.organisation_survivor(organisation)
+    messages.info(request, f"{organisation.name} was merged into {target.name}.")
+    return redirect(page, pk=target.pk)
+
+
 # Organisations ---------------------------------------------------------------------
 
 
@@ -150,6 +160,8 @@ def organisation_detail(request, pk: int):
 @require("organisations.change_organisation")
 def organisation_edit(request, pk: int):
     organisation = _organisation(pk)
+    if moved := _to_survivor(request, organisation, "organisations:edit"):
+        return moved
     # The form works on a copy: a refused value must not show in the page as if it were saved.
     form = OrganisationForm(
         request.POST or None, request.FILES or None, instance=copy.copy(organisation)
@@ -376,6 +388,8 @@ def _contact(pk: int, contact_id: int) -> Contact:
 @require("organisations.add_contact")
 def contact_create(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
+    if moved := _to_survivor(request, organisation, "organisations:contact_create"):
+        return moved
     form = ContactForm(request.POST or None, organisation=organisation)
     if request.method == "POST" and form.is_valid():
         if sent_before := already_saved(request, form):
@@ -569,6 +583,8 @@ def contact_delete(request, pk: int, contact_id: int):
 @require("organisations.add_note")
 def note_create(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
+    if moved := _to_survivor(request, organisation, "organisations:note_create"):
+        return moved
     form = NoteForm(request.POST or None, organisation=organisation, user=request.user)
     blocked = []
     if request.method == "POST" and form.is_valid():

@@ -208,6 +208,20 @@ def test_restoring_a_record_merged_away_says_why_not_and_leaves_it_archived(clie
 
 
 @pytest.mark.django_db
+def test_an_old_link_to_a_form_of_a_record_merged_away_opens_it_on_the_survivor(client, persona):
+    """The form opened for the merged-away record, took what was typed, then refused it."""
+    survivor = make_organisation("Acme Ltd")
+    other = make_organisation("ACME Limited")
+    services.organisation_merge(survivor=survivor, other=other, keep={}, by=None)
+    client.force_login(persona("operator"))
+    for name in ["edit", "note_create", "contact_create"]:
+        response = client.get(reverse(f"organisations:{name}", args=[other.pk]))
+        assert response.url == reverse(f"organisations:{name}", args=[survivor.pk])
+        page = client.get(response.url).content.decode()  # the message, read once
+        assert "ACME Limited was merged into Acme Ltd." in page
+
+
+@pytest.mark.django_db
 def test_delete_needs_the_confirmation_box(client, persona, org):
     client.force_login(persona("manager"))
     url = reverse("organisations:delete", args=[org.pk])
