@@ -66,6 +66,14 @@ class OrganisationForm(SavedOnce, StaleEditGuard, forms.ModelForm):
         too_long = [t for t in tags if len(t) > 100]
         if too_long:
             raise forms.ValidationError("Each tag must be at most 100 characters.")
+        # The import separates tags with ; or |: typed here as it taught, they made one tag
+        # ("Internships; Placements") that a search for either never finds.
+        kept = set(self.instance.tags.names()) if self.instance.pk else set()
+        if joined := [t for t in tags if t not in kept and (";" in t or "|" in t)]:
+            raise forms.ValidationError(
+                f"Separate tags with commas: “{joined[0]}” would be one tag, with "
+                "the ; or | in its name."
+            )
         return tags
 
 

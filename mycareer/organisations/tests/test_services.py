@@ -177,6 +177,21 @@ def test_the_edit_form_saved_unchanged_gives_back_the_same_tags(operator):
     assert not AuditEntry.objects.filter(action="organisations.organisation.tagged").exists()
 
 
+def test_tags_typed_with_semicolons_as_the_import_takes_them_are_refused_not_joined(operator):
+    """ "Internships; Placements" was saved as one tag, found by a search for neither."""
+    org = make("Ouse Civil Partners", operator, tags=["Old; kept"])
+    form = OrganisationForm({"name": org.name, "tags": "Internships; Placements"}, instance=org)
+    assert not form.is_valid()
+    assert form.errors["tags"] == [
+        "Separate tags with commas: “Internships; Placements” would be one tag, with the ; or | "
+        "in its name."
+    ]
+    # One it already has stays: saving the profile unchanged is never refused.
+    form = OrganisationForm({"name": org.name, "tags": "Old; kept, NHS"}, instance=org)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["tags"] == ["Old; kept", "NHS"]
+
+
 def test_tags_reuse_existing_spelling_whatever_the_case(operator):
     a = make("Org A", operator, tags=["NHS"])
     b = make("Org B", operator, tags=["nhs", "Placements", "placements"])
