@@ -397,7 +397,9 @@ def organisations_by_name(names: list[str]) -> tuple[list[Organisation], dict[st
     missing: dict[str, list[str]] = {}
     for name in names:
         exact = list(live.annotate(lname=Lower("name")).filter(lname=name.lower())[:1])
-        alike = [] if exact else list(live.filter(name_key=name_key(name)).order_by("name")[:6])
+        alike = (
+            [] if exact else list(live.filter(name_key=name_key(name)).order_by("name", "pk")[:6])
+        )
         chosen = exact or (alike if len(alike) == 1 else [])
         if chosen:
             if chosen[0] not in found:
