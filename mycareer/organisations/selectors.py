@@ -3,7 +3,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -39,20 +39,20 @@ def contacts_with_key_links() -> QuerySet[Contact]:
     return Contact.objects.order_by("full_name").prefetch_related(*KEY_LINKS)
 
 
-def address_bounced_at(email: str) -> datetime.datetime | None:
-    """When email to this address last bounced, on any record that holds it.
+def address_bounce(email: str) -> tuple[datetime.datetime | None, int]:
+    """When email to this address last bounced, on any record that holds it, and how many
+    records carry the bounce, in one query.
 
     Bulk email leaves an address out for a bounce on any of its records, so a page that
-    explains why must look at all of them.
+    explains why must look at all of them; clearing the bounce clears it on each
+    (`services.contact_address_works_again`).
     """
     if not email:
-        return None
-    return (
-        Contact.objects.filter(email__iexact=email, email_bounced_at__isnull=False)
-        .order_by("-email_bounced_at")
-        .values_list("email_bounced_at", flat=True)
-        .first()
+        return None, 0
+    found = Contact.objects.filter(email__iexact=email, email_bounced_at__isnull=False).aggregate(
+        last=Max("email_bounced_at"), records=Count("pk")
     )
+    return found["last"], found["records"]
 
 
 def organisation_survivor(organisation: Organisation) -> Organisation:
@@ -62,14 +62,6 @@ def organisation_survivor(organisation: Organisation) -> Organisation:
     while survivor.merged_into is not None:
         survivor = survivor.merged_into
     return survivor
-
-
-def records_bounced(email: str) -> int:
-    """How many contact records holding this address carry its bounce: clearing the
-    bounce clears it on each (`services.contact_address_works_again`)."""
-    if not email:
-        return 0
-    return Contact.objects.filter(email__iexact=email, email_bounced_at__isnull=False).count()
 
 
 def organisation_for_profile(pk: int) -> Organisation:

@@ -448,7 +448,7 @@ def contact_detail(request, pk: int, contact_id: int):
         if bulk_blockers
         else []
     )
-    bounced_at = selectors.address_bounced_at(contact.email)
+    bounced_at, bounced_records = selectors.address_bounce(contact.email)
     return render(
         request,
         "organisations/contact_detail.html",
@@ -463,7 +463,7 @@ def contact_detail(request, pk: int, contact_id: int):
                 if on
             ],
             "bounced_at": bounced_at,
-            "bounced_records": selectors.records_bounced(contact.email) if bounced_at else 0,
+            "bounced_records": bounced_records,
             "may_change": request.user.has_perm("organisations.change_contact", contact),
             "blockers": blockers,
             "bulk_blockers": bulk_blockers,

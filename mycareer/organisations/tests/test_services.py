@@ -354,7 +354,7 @@ def test_an_address_that_works_again_is_cleared_on_every_record_that_holds_it(op
     """Bulk email leaves an address out for a bounce on any record holding it, so clearing
     one record alone would change nothing."""
     from mycareer.accounts.permissions import AccessDenied
-    from mycareer.organisations.selectors import address_bounced_at
+    from mycareer.organisations.selectors import address_bounce
 
     first = services.contact_create(
         organisation=make("Org A", operator), by=operator, full_name="A", email="a@x.example"
@@ -366,10 +366,10 @@ def test_an_address_that_works_again_is_cleared_on_every_record_that_holds_it(op
     Contact.objects.filter(pk__in=[first.pk, second.pk]).update(email_bounced_at=bounced)
     with pytest.raises(AccessDenied):
         services.contact_address_works_again(contact=first, by=persona("viewer"))
-    assert address_bounced_at("a@x.example") == bounced
+    assert address_bounce("a@x.example") == (bounced, 2)
 
     assert services.contact_address_works_again(contact=first, by=operator) == 2
-    assert address_bounced_at("a@x.example") is None
+    assert address_bounce("a@x.example") == (None, 0)
     entries = AuditEntry.objects.filter(
         action="organisations.contact.changed", data__changed__has_key="email_bounced_at"
     )
