@@ -63,6 +63,27 @@ def exact_count_key(queryset: QuerySet) -> str:
     return f"exact-count:{digest}"
 
 
+def without_ties(rows):
+    """The list in its own order, then by id where that order could tie.
+
+    A page is a slice (OFFSET and LIMIT), and rows that tie on the list's order may come
+    back in any order each time: PostgreSQL gave two staff named alike either way round,
+    so one could appear on two pages and the other on none. A list already ordered by a
+    field no two rows share is left as it is.
+    """
+    if not isinstance(rows, QuerySet) or rows.query.combinator:
+        return rows
+    query = rows.query
+    meta = query.get_meta()
+    ordering = list(query.order_by) or (list(meta.ordering) if query.default_ordering else [])
+    if not ordering:
+        return rows  # unordered: Django's paginator warns of it
+    unique = {"pk", meta.pk.name} | {f.name for f in meta.concrete_fields if f.unique}
+    if any(isinstance(key, str) and key.lstrip("-") in unique for key in ordering):
+        return rows
+    return rows.order_by(*ordering, "pk")
+
+
 class BoundedPage(Page):
     """A page that may not know how many pages follow it."""
 
@@ -239,8 +260,8 @@ class Paginator(DjangoPaginator):
         if self.in_order is not None and self.count >= IN_ORDER_FACTOR * (
             number * self.per_page + 1
         ):
-            return self.in_order()
-        return self.object_list
+            return without_ties(self.in_order())
+        return without_ties(self.object_list)
 
     def more_after(self, page: BoundedPage) -> bool:
         return len(self._read(page.number)) > self.per_page

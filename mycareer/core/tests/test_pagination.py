@@ -249,3 +249,31 @@ def test_page_rows_show_each_page_from_the_subquery_of_its_ids(limit, total):
         list(paginator.get_page(3))
     rows = [q["sql"] for q in captured.captured_queries if "IN (SELECT" in q["sql"]]
     assert len(rows) == 1 and "LIMIT" in rows[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("limit_rows", [20, 3])  # counted exactly; more than the limit
+def test_rows_that_tie_on_the_order_are_paged_by_id_so_each_shows_once(settings, limit_rows):
+    """PostgreSQL may give rows that tie on the order either way round in each query:
+    a slice of them could show one person twice and another never."""
+    settings.MYCAREER = {**settings.MYCAREER, "EXACT_COUNT_LIMIT": limit_rows}
+    for _ in range(5):
+        Organisation.objects.create(name="Same name")
+    alike = Organisation.objects.filter(name="Same name").order_by("name")
+    paginator = Paginator(alike, 2)
+    with CaptureQueriesContext(connection) as queries:
+        shown = [o.pk for number in (1, 2, 3) for o in paginator.get_page(number)]
+    assert sorted(shown) == sorted(alike.values_list("pk", flat=True))
+    assert shown == sorted(shown)
+    pages = [q["sql"] for q in queries if "ORDER BY" in q["sql"]]
+    assert pages and all('."id"' in sql.split("ORDER BY")[1] for sql in pages)
+
+
+@pytest.mark.django_db
+def test_a_list_ordered_by_a_field_no_two_rows_share_is_left_in_its_order():
+    from mycareer.core.pagination import without_ties
+
+    by_id = Organisation.objects.order_by("-pk")
+    assert without_ties(by_id) is by_id
+    assert without_ties(Organisation.objects.order_by("name")).query.order_by == ("name", "pk")
+    assert without_ties([3, 1, 2]) == [3, 1, 2]
