@@ -11,6 +11,7 @@ from django import forms
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.forms.renderers import Jinja2
+from django.utils.choices import flatten_choices
 from django.utils.functional import cached_property
 from django.utils.translation import ngettext
 
@@ -411,6 +412,10 @@ class StaleEditGuard(forms.BaseForm):
                 others = joined([f"“{self.fields[name].label or name}”" for name in taken])
                 message += f" Their change to {others} is kept when you save."
             self.add_error(None, message)
+            # Beside each field in conflict, what the other person saved: to choose, the
+            # person must see both.
+            for name in changed:
+                self.add_error(name, self._their_value(name))
             # The page drawn again carries what is stored now, so the next save keeps what
             # was typed in the fields in conflict; a field taken from the other person
             # shows their value.
@@ -419,6 +424,34 @@ class StaleEditGuard(forms.BaseForm):
             for name in taken:
                 self._show_stored(name)
         return data
+
+    def _their_value(self, name: str) -> str:
+        """What is stored in `name` now, in words, for the person whose page is stale."""
+        field = self.fields[name]
+        value = self.get_initial_for_field(field, name)
+        if isinstance(field, forms.FileField):
+            return "Someone else has changed this file since you opened this page."
+        if isinstance(field, forms.ModelChoiceField):  # one record or several
+            ids = [_plain(item) for item in value] if isinstance(value, list | tuple | set) else []
+            if not isinstance(field, forms.ModelMultipleChoiceField):
+                ids = [] if value in (None, "") else [_plain(value)]
+            records = field.queryset.filter(pk__in=ids) if field.queryset is not None else []
+            words = [str(record) for record in records]
+        elif isinstance(field, forms.ChoiceField):
+            choices: Any = field.choices
+            pairs: list[tuple[Any, Any]] = list(flatten_choices(choices))
+            labels = {str(key): label for key, label in pairs}
+            chosen = value if isinstance(value, list | tuple) else [value]
+            words = [str(labels.get(str(item), item)) for item in chosen if item not in (None, "")]
+        else:
+            shown = field.widget.format_value(field.prepare_value(value))
+            words = [single_line(str(shown))] if shown not in (None, "", []) else []
+        if not words:
+            return "Since you opened this page, someone else emptied this field."
+        text = joined([f"“{word}”" for word in words])
+        if len(text) > 300:
+            text = text[:299] + "…”"
+        return f"Since you opened this page, someone else saved {text} here."
 
     def _show_stored(self, name: str) -> None:
         """Draw `name` again with its stored value, as the widget would send it back."""

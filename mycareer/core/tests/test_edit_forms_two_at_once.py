@@ -8,6 +8,7 @@ naming the field and keeping what was typed (and saves it when sent again, the p
 having looked); or it is listed below with the reason it needs no check.
 """
 
+import html
 import shutil
 
 import pytest
@@ -23,6 +24,7 @@ from mycareer.core.tests.test_edit_forms_round_trip import (
     editable_objects,
     give_every_text_two_lines,
 )
+from mycareer.core.text import single_line
 
 pytestmark = pytest.mark.usefixtures("cast")
 
@@ -112,6 +114,9 @@ def test_a_save_from_a_page_opened_before_another_save_never_puts_back_what_was_
         name,
         [line for line in body.splitlines() if "Someone else" in line],
     )
+    # Beside the field, what they saved, to choose between.
+    saved = single_line(their_value[0])[:40]
+    assert f"Since you opened this page, someone else saved “{saved}" in html.unescape(body), name
     assert _page(client, url, field)[changed] == their_value
     # What was typed is kept, and the form drawn again saves it, the person having looked.
     again = as_post(form_fields(body, containing=field, pressing_enter=True, line_breaks=CRLF))
