@@ -321,6 +321,33 @@ def declined_registration(user: User, organisation: Organisation) -> Registratio
     )
 
 
+def why_signed_in_for_none(user: User) -> str:
+    """Why an employer signs in for no organisation now, as their home page says it: a
+    request that waits, a registration or request declined, or a membership that ended."""
+    membership = (
+        EmployerMembership.objects.filter(user=user)
+        .exclude(status=EmployerMembership.Status.ACTIVE)
+        .select_related("organisation")
+        .order_by("-pk")
+        .first()
+    )
+    if membership is None:
+        return (
+            "You are not a member of an organisation on MyCareer now: ask one of its "
+            "administrators to invite you again."
+        )
+    name = membership.organisation.name
+    if membership.status == EmployerMembership.Status.PENDING:
+        return f"Your request to join {name} is waiting for the university's approval."
+    declined = declined_registration(user, membership.organisation)
+    asked = (
+        f"Your registration of {name}"
+        if declined and declined.kind == RegistrationRequest.Kind.NEW_ORGANISATION
+        else f"Your request to join {name}"
+    )
+    return f"{asked} was declined: your home page gives the reason and what you can do now."
+
+
 def careers_centre_address() -> str:
     """Where an employer writes to the Careers Centre: the address its emails come from,
     so that replying to one and writing afresh reach the same people."""

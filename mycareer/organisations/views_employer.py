@@ -290,16 +290,7 @@ def _membership(request, *, admin: bool) -> EmployerMembership:
         .first()
     )
     if membership is None:
-        if EmployerMembership.objects.filter(
-            user=request.user, status=EmployerMembership.Status.PENDING
-        ).exists():
-            raise PermissionDenied(
-                "Your membership of an organisation is waiting for the university's approval."
-            )
-        raise PermissionDenied(
-            "You are not a member of an organisation on MyCareer now: ask one of its "
-            "administrators to invite you again."
-        )
+        raise PermissionDenied(reg.why_signed_in_for_none(request.user))
     if admin:
         check_perm(request.user, "organisations.manage_own_organisation", membership.organisation)
     return membership

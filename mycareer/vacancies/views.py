@@ -23,6 +23,7 @@ from mycareer.core.pagination import Paginator
 from mycareer.core.permissions import require
 from mycareer.organisations.models import Organisation
 from mycareer.organisations.permissions import another_organisations
+from mycareer.organisations.registration import why_signed_in_for_none
 from mycareer.organisations.selectors import administrators_besides
 from mycareer.vacancies import selectors, services
 from mycareer.vacancies.forms import (
@@ -156,12 +157,14 @@ def mine(request):
     page = Paginator(selectors.vacancies_of_employer(request.user), 25).get_page(
         request.GET.get("page")
     )
+    organisations = list(selectors.organisations_of(request.user))
     return render(
         request,
         "vacancies/mine.html",
         {
             "page": page,
-            "organisations": list(selectors.organisations_of(request.user)),
+            "organisations": organisations,
+            "outside": "" if organisations else why_signed_in_for_none(request.user),
             "may_add": selectors.organisations_of(request.user, admin=True).exists(),
         },
     )
@@ -169,8 +172,12 @@ def mine(request):
 
 def _administrators_only(user) -> str:
     """Why a member may not add a vacancy, and whom to ask: an administrator, or, where
-    their organisation has none, the Careers Centre, whose staff can appoint one."""
-    if administrators_besides(selectors.organisations_of(user)).exists():
+    their organisation has none, the Careers Centre, whose staff can appoint one; one who
+    signs in for no organisation is told why, not that "theirs" has no administrator."""
+    organisations = selectors.organisations_of(user)
+    if not organisations.exists():
+        return why_signed_in_for_none(user)
+    if administrators_besides(organisations).exists():
         return (
             "Only your organisation's administrators can add vacancies: ask one of them, "
             "or the Careers Centre."

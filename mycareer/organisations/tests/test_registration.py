@@ -413,3 +413,40 @@ def test_a_registration_is_not_merged_into_an_archived_organisation(
     services.organisation_merge(survivor=brightwave, other=copy, keep={}, by=persona("manager"))
     registration.refresh_from_db()
     assert (registration.kind, registration.organisation) == ("join", brightwave)
+
+
+# Signing in for no organisation (yet) ----------------------------------------------
+
+
+def test_one_who_signs_in_for_no_organisation_is_told_why_not_that_it_has_no_administrator(
+    client, laura, brightwave, persona
+):
+    """Asking to join Brightwave (which has Laura as its administrator), or declined,
+    "Add a vacancy" said "yours has none on MyCareer just now: ask the Careers Centre,
+    whose staff can make one of you its administrator"."""
+    import html
+
+    request = reg.employer_register(
+        full_name="Pat Ng", email="pat@demo-employer.com", password=PASSWORD, join=brightwave
+    )
+    kittiwake = reg.employer_register(
+        full_name="Kim Lee",
+        email="kim@kittiwake.studio",
+        password=PASSWORD,
+        organisation_name="Kittiwake Studio",
+    )
+    reg.registration_decide(
+        registration=kittiwake, approve=False, reason="Not an employer.", by=persona("manager")
+    )
+    cases = [
+        (request.user, "Your request to join Brightwave Digital is waiting for the university"),
+        (kittiwake.user, "Your registration of Kittiwake Studio was declined: your home page"),
+    ]
+    for user, why in cases:
+        assert reg.why_signed_in_for_none(user).startswith(why)
+        client.force_login(user)
+        for path in ("/vacancies/new/", "/employer/profile/", "/vacancies/yours/"):
+            body = html.unescape(client.get(path).content.decode())
+            assert why in body, (user, path)
+            assert "has none on MyCareer" not in body
+            assert "If you have just registered" not in body
