@@ -241,9 +241,14 @@ class Organisation(models.Model):
                 seen.setdefault(place.casefold(), place)
         return list(seen.values())
 
+    @staticmethod
+    def tidy_locations(locations: str) -> str:
+        """`locations` as they are kept: each place once, separated by ", "."""
+        return ", ".join(Organisation(locations=locations or "").location_list)
+
     def clean(self) -> None:
         # Kept as students read it on the profile and in the directory: each place once.
-        self.locations = ", ".join(self.location_list)
+        self.locations = self.tidy_locations(self.locations)
 
 
 class OrganisationScore(models.Model):

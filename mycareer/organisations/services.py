@@ -244,6 +244,9 @@ def organisation_update(
         candidates = organisation_duplicates(name=name, website=website, exclude=[organisation.pk])
         if candidates:
             raise LikelyDuplicate(candidates)
+    if "locations" in data:
+        # Compared as kept: "Leeds,, London ," typed over "Leeds, London" changes nothing.
+        data["locations"] = Organisation.tidy_locations(data["locations"])
     changed = apply_changes(organisation, PROFILE_FIELDS + ["status", "unit"], data)
     if not changed:
         return {}

@@ -99,6 +99,20 @@ def test_locations_are_kept_as_students_read_them(operator):
 
 
 @pytest.mark.django_db
+def test_locations_typed_another_way_are_no_change(operator):
+    """An employer saved "Leeds,, ,London ," over "Leeds, London": told "saved", with an
+    audit line of a change, while the profile kept what it had."""
+    org = make("Wharfe Mills", operator, locations="Leeds, London")
+    changed = services.organisation_update(
+        organisation=org, by=operator, locations="Leeds,, ,London ,  "
+    )
+    assert changed == {}
+    assert not AuditEntry.objects.filter(action="organisations.organisation.changed").exists()
+    changed = services.organisation_update(organisation=org, by=operator, locations="Leeds,York")
+    assert changed == {"locations": ["Leeds, London", "Leeds, York"]}
+
+
+@pytest.mark.django_db
 def test_renaming_to_a_likely_duplicate_needs_confirmation(operator):
     make("Acme Ltd", operator, website="https://acme.co.uk")
     other = make("Apex Widgets", operator)
