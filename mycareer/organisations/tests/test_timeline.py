@@ -128,6 +128,21 @@ def test_employers_filter_their_activity_and_never_see_notes(client, persona, la
     )
 
 
+def test_a_page_past_the_oldest_activity_does_not_say_there_is_none(client, laura, brightwave):
+    """A bookmarked or typed "?page=99" said "Nothing of these kinds yet." to an employer
+    with a whole history of vacancies."""
+    from mycareer.vacancies import services as vacancies
+    from mycareer.vacancies.tests.factories import vacancy_fields
+
+    vacancies.vacancy_create(organisation=brightwave, by=laura, **vacancy_fields())
+    client.force_login(laura)
+    body = client.get("/employer/activity/", {"kind": "vacancies", "page": "99"}).content
+    body = body.decode()
+    assert "Nothing of these kinds yet" not in body
+    assert "There is no activity this far back." in body
+    assert 'href="?kind=vacancies#activity">See the newest activity</a>' in body
+
+
 # Folding and paging, with sources made for the test ------------------------------------
 
 
