@@ -11,6 +11,7 @@ from django import forms
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.forms.renderers import Jinja2
+from django.utils import formats, timezone
 from django.utils.choices import flatten_choices
 from django.utils.functional import cached_property
 from django.utils.translation import ngettext
@@ -414,8 +415,11 @@ class StaleEditGuard(forms.BaseForm):
             self.add_error(None, message)
             # Beside each field in conflict, what the other person saved: to choose, the
             # person must see both.
+            # Not `add_error`, which would drop the field from `cleaned_data`: a form's own
+            # `clean` (run after this) would then find it empty and say so, untruly.
             for name in changed:
-                self.add_error(name, self._their_value(name))
+                errors = self._errors.setdefault(name, self.error_class(renderer=self.renderer))
+                errors.append(self._their_value(name))
             # The page drawn again carries what is stored now, so the next save keeps what
             # was typed in the fields in conflict; a field taken from the other person
             # shows their value.
@@ -435,14 +439,24 @@ class StaleEditGuard(forms.BaseForm):
             ids = [_plain(item) for item in value] if isinstance(value, list | tuple | set) else []
             if not isinstance(field, forms.ModelMultipleChoiceField):
                 ids = [] if value in (None, "") else [_plain(value)]
-            records = field.queryset.filter(pk__in=ids) if field.queryset is not None else []
-            words = [str(record) for record in records]
+            records = list(field.queryset.filter(pk__in=ids)) if field.queryset is not None else []
+            if len(records) < len(set(ids)):
+                return (
+                    "Since you opened this page, someone else changed this to something you "
+                    "cannot choose here."
+                )
+            words = [str(field.label_from_instance(record)) for record in records]
         elif isinstance(field, forms.ChoiceField):
             choices: Any = field.choices
             pairs: list[tuple[Any, Any]] = list(flatten_choices(choices))
             labels = {str(key): label for key, label in pairs}
             chosen = value if isinstance(value, list | tuple) else [value]
             words = [str(labels.get(str(item), item)) for item in chosen if item not in (None, "")]
+        elif isinstance(value, datetime.datetime):
+            shown = timezone.localtime(value) if timezone.is_aware(value) else value
+            words = [formats.date_format(shown, "j F Y, H:i")]
+        elif isinstance(value, datetime.date):
+            words = [formats.date_format(value, "j F Y")]
         else:
             shown = field.widget.format_value(field.prepare_value(value))
             words = [single_line(str(shown))] if shown not in (None, "", []) else []
