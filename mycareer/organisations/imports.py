@@ -394,7 +394,9 @@ def _check_row(values: dict[str, str], sectors: dict, sizes: dict) -> tuple[dict
         clean["size"] = sizes.get(" ".join(size.lower().replace("–", "-").split()), "")
         if not clean["size"]:
             problems.append(f"“{size}” is not a size MyCareer knows (see the import page).")
-    clean["locations"] = values.get("locations", "")
+    # As the profile keeps them (each place once, ", " between), so that a file that
+    # writes them another way neither stores them untidily nor counts as a change.
+    clean["locations"] = Organisation.tidy_locations(values.get("locations", ""))
     _too_long(clean["locations"], Organisation, "locations", "Locations", problems)
     clean["description"] = newlines_only(values.get("description", ""))
     if len(clean["description"]) > DESCRIPTION_MAX_LENGTH:

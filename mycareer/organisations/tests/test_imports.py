@@ -773,3 +773,20 @@ def test_a_large_file_the_worker_cannot_read_is_refused_with_its_reasons(
     run_worker()
     page = client.get(response["Location"]).content.decode()
     assert "million.xlsx: This file has more than 10,000 rows, blank ones included" in page
+
+
+@pytest.mark.django_db
+def test_locations_written_another_way_are_kept_tidy_and_are_no_change(operator):
+    """As the profile keeps them: a file's 'Leeds,, London ,' fills a blank field as
+    'Leeds, London', and 'Leeds,London' over it is the same, not a value that stays."""
+    org = services.organisation_create(by=operator, name="Otley Ovens", confirm_duplicates=True)
+    plan = imports.plan_import(
+        data=csv_bytes([row("Otley Ovens", locations="Leeds,, London ,")]), filename="x.csv"
+    )
+    imports.import_apply(plan=plan, by=operator)
+    org.refresh_from_db()
+    assert org.locations == "Leeds, London"
+    again = imports.plan_import(
+        data=csv_bytes([row("Otley Ovens", locations="Leeds,London")]), filename="x.csv"
+    )
+    assert [(g.outcome, g.notes) for g in again.groups] == [(Outcome.UNCHANGED, [])]
