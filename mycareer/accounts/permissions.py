@@ -284,6 +284,17 @@ def _until_recorded(
     return f"{problem}: you are booked on the {session} on {_day(booked)}; {then}."
 
 
+def _revoked_on(user) -> datetime.date | None:
+    """The day the person's last access level was taken away, if it was."""
+    revoked_at = (
+        AccessGrant.objects.filter(user=user, revoked_at__isnull=False)
+        .order_by("-revoked_at")
+        .values_list("revoked_at", flat=True)
+        .first()
+    )
+    return timezone.localdate(revoked_at) if revoked_at else None
+
+
 def _reasons(
     *,
     granted: AccessLevel | None,
@@ -295,10 +306,12 @@ def _reasons(
     voice: _Voice,
     operator_booked: datetime.date | None = None,
     bulk_booked: datetime.date | None = None,
+    revoked_on: datetime.date | None = None,
 ) -> dict[str, str]:
     """Why each action is not allowed (actions missing from the result are allowed).
 
-    `operator_booked` and `bulk_booked` are the days of sessions the person is booked on.
+    `operator_booked` and `bulk_booked` are the days of sessions the person is booked on;
+    `revoked_on` is the day an administrator took away the person's last level.
     """
     you = voice is YOU
     operator_problem = _training_problem(operator_record, "operator training", voice)
@@ -307,7 +320,17 @@ def _reasons(
     for action in Action.ALL:
         needed = Action.LEVEL[action]
         verb = Action.VERB[action]
-        if granted is None:
+        if granted is None and revoked_on is not None:
+            # Someone whose access was taken away is not waiting for training: "not given
+            # access yet" sent them to book a course they had already attended.
+            reasons[action] = (
+                f"Your access to MyCareer's staff pages was withdrawn on {_day(revoked_on)}: "
+                "ask the Careers Centre if you still need it."
+                if you
+                else f"{voice.whose} access to MyCareer's staff pages was withdrawn on "
+                f"{_day(revoked_on)}."
+            )
+        elif granted is None:
             reasons[action] = (
                 "You have not been given access to MyCareer's staff pages yet: "
                 "ask the Careers Centre after attending the operator training."
@@ -456,6 +479,7 @@ def compute_access(user, *, today: datetime.date | None = None) -> Access:
         "today": today,
         "operator_booked": booked.get(TrainingCourse.OPERATOR),
         "bulk_booked": booked.get(TrainingCourse.BULK_EMAIL),
+        "revoked_on": _revoked_on(user) if granted is None else None,
     }
     reasons = _reasons(**standing_now, voice=YOU)
     return Access(

@@ -4,6 +4,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from mycareer.accounts import services
 from mycareer.accounts.models import AccessGrant, AccessLevel, TrainingRecord, User
@@ -31,8 +32,32 @@ def test_revoking_access_removes_every_staff_action(persona, cast):
     services.access_revoke(user=user, by=cast["admin"], note="Left the university")
     access = compute_access(user)
     assert access.allowed == frozenset()
-    assert "not been given access" in access.why_not(Action.VIEW)
     assert AuditEntry.objects.filter(action="accounts.access.revoked", person=user).exists()
+
+
+@pytest.mark.django_db
+def test_a_person_whose_access_was_revoked_is_told_so_not_to_get_trained(persona, cast):
+    user = persona("manager")
+    services.access_revoke(user=user, by=cast["admin"], note="Left the university")
+    access = compute_access(user)
+    today = date_format(timezone.localdate(), "j F Y")
+    assert access.why_not(Action.VIEW) == (
+        f"Your access to MyCareer's staff pages was withdrawn on {today}: ask the Careers "
+        "Centre if you still need it."
+    )
+    assert access.reasons_about[Action.EDIT] == (
+        f"Helen's access to MyCareer's staff pages was withdrawn on {today}."
+    )
+
+
+@pytest.mark.django_db
+def test_a_person_never_granted_access_is_told_to_attend_the_training(cast):
+    newcomer = User.objects.create_user(
+        email="newcomer@demo.ac.uk", full_name="New Comer", kind=User.Kind.STAFF
+    )
+    assert "not been given access to MyCareer's staff pages yet" in compute_access(
+        newcomer
+    ).why_not(Action.VIEW)
 
 
 @pytest.mark.django_db
