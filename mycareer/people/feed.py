@@ -261,11 +261,11 @@ def _codes(text: str) -> list[str]:
     return [code.strip().lower() for code in re.split(r"[;|,]", text) if code.strip()]
 
 
-def _too_long(value: str, model, name: str, problems: list[str]) -> None:
+def _too_long(value: str, model, name: str, problems: list[str], *, what: str = "") -> None:
     limit = model._meta.get_field(name).max_length
     if limit and len(value) > limit:
-        heading = HEADINGS.get(name, name)
-        problems.append(f"“{heading}” is {len(value)} characters; at most {limit} fit.")
+        what = what or f"“{HEADINGS.get(name, name)}”"
+        problems.append(f"{what} is {len(value)} characters; at most {limit} fit.")
 
 
 def _check_row(
@@ -294,7 +294,9 @@ def _check_row(
     )
     if not full_name:
         problems.append("The name is missing: give a given name, a family name or both.")
-    _too_long(full_name, User, "full_name", problems)
+    # The file has no column of that name: say which ones make it up.
+    what = "The name (“Given name” and “Family name” together)"
+    _too_long(full_name, User, "full_name", problems, what=what)
     plan = PersonPlan(row, kind, university_id, email, full_name)
     if kind == Kind.STUDENT:
         _check_student(plan, values, programmes, units, problems, unknown_programmes, unknown_units)

@@ -227,6 +227,18 @@ def test_bad_rows_say_why_and_the_file_as_a_whole_is_checked(cast):
         plan_feed(data=b"Kind,Email,Shoe size\nstaff,a@demo.ac.uk,9\n", filename="feed.csv")
 
 
+def test_a_name_too_long_names_the_columns_it_comes_from(cast):
+    rows = [student("long@uni", "long@demo.ac.uk", given="G" * 150, family="Lee")]
+    plan = plan_feed(data=feed_file(rows), filename="feed.csv")
+    assert [(p.row, p.message) for p in plan.problems] == [
+        (
+            2,
+            "The name (“Given name” and “Family name” together) is 154 characters; at most "
+            "150 fit.",
+        )
+    ]
+
+
 def test_leavers_become_inactive_after_the_grace_period_and_keep_their_bookings(cast, settings):
     from mycareer.bookings.models import Booking
     from mycareer.bookings.tests.factories import make_event
