@@ -152,9 +152,26 @@ def _read_csv(data: bytes, limits: Limits) -> list[list[str]]:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    read_to = 0  # the last line of the last row read whole
+
+    def rows():
+        nonlocal read_to
+        for values in reader:
+            read_to = reader.line_num
+            yield [v.strip() for v in values]
+
     try:
-        return _capped_rows(([v.strip() for v in values] for values in reader), limits)
+        return _capped_rows(rows(), limits)
     except csv.Error as error:
+        if str(error).startswith("field larger than field limit"):
+            # Python's own words named a limit, not the cause: most often a quote mark
+            # opened and never closed, which runs the rest of the file into one cell.
+            raise ImportFileError(
+                f"The row starting on line {read_to + 1} of this CSV file has a cell of more "
+                f'than {csv.field_size_limit():,} characters. Often a quote mark (") in it '
+                "is never closed, so the rest of the file reads as one cell: check that "
+                "line in a text editor."
+            ) from error
         raise ImportFileError(
             f"MyCareer could not read row {reader.line_num} of this CSV file ({error})."
         ) from error

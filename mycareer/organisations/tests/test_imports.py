@@ -560,6 +560,16 @@ def test_files_that_cannot_be_read_are_refused_with_a_message(
 
 
 @pytest.mark.django_db
+def test_a_quote_never_closed_is_named_as_the_likely_cause_of_a_cell_too_long(client, operator):
+    client.force_login(operator)
+    data = b'Organisation name,Description\nAcme,"Makes things\n' + b"x" * 140_000 + b"\n"
+    page = upload(client, data).content.decode()
+    assert "The row starting on line 2 of this CSV file has a cell of more than 131,072" in page
+    assert "a quote mark (&quot;) in it is never closed" in page
+    assert "field limit" not in page
+
+
+@pytest.mark.django_db
 def test_files_too_big_or_too_long_are_refused(client, operator):
     client.force_login(operator)
     big = b"Organisation name\n" + b"x" * imports.MAX_BYTES
