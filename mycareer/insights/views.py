@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.models import Unit
+from mycareer.accounts.permissions import why_not
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import figures_refused, safe_next
 from mycareer.core.pagination import Paginator
@@ -92,6 +93,8 @@ def _page(request, *, title: str, intro: str, opportunities, scope: str, unit=No
             "run": selectors.last_run(),
             "thresholds": thresholds(),
             "can_act": can_act,
+            # Why not in the person's own case: a level too low, or training that lapsed.
+            "why_not_act": "" if can_act else why_not(user, "insights.act_on_opportunity"),
             "can_email": user.has_perm("mailing.send_campaign"),
             "follow_up_form": FollowUpForm(user=user) if can_act else None,
             "my_units": list(Unit.objects.filter(memberships__user=user).order_by("name")),

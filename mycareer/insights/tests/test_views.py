@@ -286,7 +286,14 @@ def test_viewers_read_the_opportunities_but_are_offered_no_actions(client, perso
     assert follow_up not in page and dismiss not in page
     assert 'name="ids"' not in page and "Start a campaign" not in page
     assert "act on it in one click" not in page
-    assert "Operators act on them" in page
+    assert "Operators act on them. Your access level is Viewer; to create and edit" in page
+
+    # An operator whose training lapsed is told that, not that the level is too low.
+    client.force_login(persona("untrained"))
+    page = client.get(everywhere).content.decode()
+    assert "act on it in one click" not in page
+    assert "Operators act on them. Your operator training expired on" in page
+    assert "your access lets you see staff pages" not in page
     assert client.get(follow_up).status_code == 403
     assert client.post(dismiss, {"reason": "No."}).status_code == 403
     assert not Dismissal.objects.exists()
