@@ -1541,6 +1541,22 @@ def test_a_cancelled_events_bookings_page_offers_no_places_and_its_settings_stay
         services.booking_settings_update(event=event, by=tom, capacity=50)
 
 
+@pytest.mark.django_db
+def test_a_cancelled_events_report_says_so_and_not_to_close_attendance(client, tom):
+    from mycareer.events import services as event_services
+
+    event = make_event(organiser=tom, capacity=5)
+    student = make_students(1)[0]
+    services.booking_create(event=event, student=student, by=student)
+    event_services.event_cancel(event=event, by=tom, reason="The speaker is ill.")
+    client.force_login(tom)
+    page = text(client.get(url("report", event.pk)))
+    assert "This event was cancelled: nobody attended" in page
+    assert "there are no attendance figures to send" in page
+    assert "Attendance is not closed yet" not in page
+    assert "Close attendance first" not in page
+
+
 # The door opens two hours before; attendance closes after the end --------------------------
 
 
