@@ -32,6 +32,23 @@ def test_a_small_file_is_checked_at_once_and_nothing_is_written(client, cast, pe
     assert checked.status == "checked"
 
 
+def test_unknown_codes_send_only_those_whom_djangos_admin_opens_to_it(client, cast, persona):
+    """MyCareer's administrators are not Django admin users: sent there, they were refused."""
+    admin = persona("admin")
+    client.force_login(admin)
+    rows = [*ROWS, student("s9@uni", "s9@demo.ac.uk", programme="bsc-astro")]
+    check = upload(client, rows)["Location"]
+    page = client.get(check).content.decode()
+    assert "Ask the person who set MyCareer up (a superuser" in page
+    assert reverse("admin:accounts_unit_changelist") not in page
+    admin.is_staff = True
+    admin.save(update_fields=["is_staff"])
+    page = client.get(check).content.decode()
+    assert "Add them in Django's admin (<a" in page
+    assert reverse("admin:accounts_degreeprogramme_changelist") in page
+    assert reverse("admin:accounts_unit_changelist") in page
+
+
 @pytest.fixture
 def admin_with_large_files(client, persona, settings, tmp_path, monkeypatch):
     """The administrator logged in, every file counted large (checked by the worker)."""
@@ -184,6 +201,7 @@ def test_unknown_department_codes_from_the_sign_in_are_listed_until_the_unit_exi
     page = client.get(reverse("people:import")).content.decode()
     assert "Department codes from the university sign-in that MyCareer does not know" in page
     assert "<code>astro-phys</code>" in page
+    assert "Ask the person who set MyCareer up" in page
     UnitFactory(code="astro-phys")
     page = client.get(reverse("people:import")).content.decode()
     assert "astro-phys" not in page
