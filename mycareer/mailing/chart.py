@@ -10,10 +10,11 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
+from mycareer.accounts.models import Unit
 from mycareer.mailing.models import OutboxMessage
 
 PERIODS = {"week": TruncWeek, "month": TruncMonth}
@@ -56,7 +57,12 @@ def sent_messages(query: ChartQuery) -> QuerySet[OutboxMessage]:
     since = timezone.now() - datetime.timedelta(days=31 * query.months)
     messages = OutboxMessage.objects.filter(status=OutboxMessage.Status.SENT, sent_at__gte=since)
     if query.unit:
-        messages = messages.filter(campaign__unit_id=query.unit)
+        # A faculty's figures include its schools and departments, as on the trends page
+        # and in the organisation search: a faculty saw none of its schools' emails.
+        family = Unit.objects.filter(
+            Q(pk=query.unit) | Q(parent_id=query.unit) | Q(parent__parent_id=query.unit)
+        )
+        messages = messages.filter(campaign__unit__in=family)
     if query.organisation:
         messages = messages.filter(organisation_id_at_send=query.organisation)
     return messages

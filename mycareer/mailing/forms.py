@@ -190,7 +190,11 @@ def _name_in_box(organisation: Organisation) -> str:
 
 class ChartForm(PeriodForm):
     unit = forms.ModelChoiceField(
-        label="Sending unit", queryset=Unit.objects.all(), required=False, empty_label="All units"
+        label="Sending unit",
+        queryset=Unit.objects.all(),
+        required=False,
+        empty_label="All units",
+        help_text="A faculty includes its schools and departments.",
     )
     organisation_name = forms.CharField(
         label="Organisation",

@@ -722,6 +722,33 @@ def test_chart_counts_emails_per_month_and_unit(client, persona, cast, tagged):
     assert client.get(reverse("mailing:chart")).status_code == 403
 
 
+def test_a_facultys_chart_counts_the_emails_of_its_schools(client, persona, cast, tagged):
+    """As on the trends page and in the search: the faculty's own figures showed none of the
+    emails its schools sent, so it looked as if the faculty had emailed nobody."""
+    for unit, hours in (("mech", 1), ("eps", 2), ("careers", 3)):
+        campaign = Campaign.objects.create(
+            sender=persona("admin"), unit=cast["units"][unit], subject="x", body="x", status="sent"
+        )
+        OutboxMessage.objects.create(
+            campaign=campaign,
+            contact=tagged[0].contacts.first(),
+            email=f"{unit}@example.com",
+            status="sent",
+            sent_at=timezone.now() - datetime.timedelta(hours=hours),
+            organisation_id_at_send=tagged[0].pk,
+        )
+    data = chart_data(ChartQuery(unit=cast["units"]["eps"].pk))
+    assert data.series == {
+        "Faculty of Engineering and Physical Sciences": [0] * 11 + [1],
+        "School of Mechanical Engineering": [0] * 11 + [1],
+    }
+    school = chart_data(ChartQuery(unit=cast["units"]["mech"].pk))
+    assert school.series == {"School of Mechanical Engineering": [0] * 11 + [1]}
+    client.force_login(persona("viewer"))
+    body = page(client.get(reverse("mailing:chart")))
+    assert "A faculty includes its schools and departments." in body
+
+
 @pytest.mark.parametrize(
     "asked",
     [
