@@ -52,6 +52,7 @@ def access_grant(
     if previous is not None:
         if previous.level == level:
             return previous
+        _check_not_last_administrator(user=user, current=previous, level=level)
         previous.revoked_at, previous.revoked_by = now, by
         previous.save(update_fields=["revoked_at", "revoked_by"])
     grant = AccessGrant.objects.create(
@@ -72,6 +73,28 @@ def access_grant(
     return grant
 
 
+def _check_not_last_administrator(
+    *, user: User, current: AccessGrant, level: AccessLevel | None
+) -> None:
+    """Refuse to take the Administrator level from the only person who has it: nobody could
+    grant access again, not even to put it back, without a command on the server."""
+    if current.level < AccessLevel.ADMIN or (level is not None and level >= AccessLevel.ADMIN):
+        return
+    # Locked, so that two administrators demoting each other at once cannot both succeed.
+    administrators = list(
+        AccessGrant.objects.select_for_update()
+        .filter(revoked_at__isnull=True, level__gte=AccessLevel.ADMIN, user__is_active=True)
+        .exclude(user=user)
+        .values_list("user_id", flat=True)
+    )
+    if administrators or User.objects.filter(is_superuser=True, is_active=True).exists():
+        return
+    raise ValidationError(
+        f"{user} is MyCareer's only administrator: grant someone else the Administrator "
+        "level first, or nobody could grant access again."
+    )
+
+
 @transaction.atomic
 def access_revoke(*, user: User, by: User | None, note: str = "") -> AccessGrant | None:
     """Take away a member of staff's access level."""
@@ -80,6 +103,7 @@ def access_revoke(*, user: User, by: User | None, note: str = "") -> AccessGrant
     )
     if grant is None:
         return None
+    _check_not_last_administrator(user=user, current=grant, level=None)
     grant.revoked_at, grant.revoked_by = timezone.now(), by
     grant.save(update_fields=["revoked_at", "revoked_by"])
     audit.log(

@@ -244,23 +244,36 @@ def access_edit(request, user_id: int):
         if request.POST.get("do") == "grant" and grant_form.is_valid():
             level = AccessLevel(grant_form.cleaned_data["level"])
             note = grant_form.cleaned_data["note"]
-            granted = services.access_grant(user=person, level=level, by=request.user, note=note)
-            if grant is not None and granted.pk == grant.pk:
-                # The level they have: nothing is granted, so nothing (nor the reason) is kept.
-                messages.info(
-                    request,
-                    f"{person} already has the {level.label} level: nothing was changed"
-                    + (", and the reason was not recorded." if note else "."),
+            try:
+                granted = services.access_grant(
+                    user=person, level=level, by=request.user, note=note
                 )
+            except ValidationError as error:
+                # On the form, with the reason typed kept.
+                grant_form.add_error(None, error)
             else:
-                messages.success(request, f"{person} now has the {level.label} level.")
-            return redirect("accounts:access_edit", user_id=person.pk)
+                if grant is not None and granted.pk == grant.pk:
+                    # The level they have: nothing is granted, so nothing (nor the reason)
+                    # is kept.
+                    messages.info(
+                        request,
+                        f"{person} already has the {level.label} level: nothing was changed"
+                        + (", and the reason was not recorded." if note else "."),
+                    )
+                else:
+                    messages.success(request, f"{person} now has the {level.label} level.")
+                return redirect("accounts:access_edit", user_id=person.pk)
         if request.POST.get("do") == "revoke" and revoke_form.is_valid():
-            if services.access_revoke(
-                user=person, by=request.user, note=revoke_form.cleaned_data["note"]
-            ):
-                messages.success(request, f"{person}'s access was revoked.")
-            return redirect("accounts:access_edit", user_id=person.pk)
+            try:
+                revoked = services.access_revoke(
+                    user=person, by=request.user, note=revoke_form.cleaned_data["note"]
+                )
+            except ValidationError as error:
+                revoke_form.add_error(None, error)
+            else:
+                if revoked:
+                    messages.success(request, f"{person}'s access was revoked.")
+                return redirect("accounts:access_edit", user_id=person.pk)
         if request.POST.get("do") == "unlock":
             signin.signin_unlock(email=person.email, by=request.user, reason="unlocked")
             messages.success(request, f"{person} can log in again straight away.")

@@ -61,6 +61,25 @@ def test_a_person_never_granted_access_is_told_to_attend_the_training(cast):
 
 
 @pytest.mark.django_db
+def test_the_only_administrator_cannot_lose_the_level_while_another_can(persona, cast):
+    """Revoked or lowered, nobody could grant access again without the server's shell."""
+    admin = cast["admin"]
+    for change in (
+        lambda: services.access_revoke(user=admin, by=admin, note="Oops"),
+        lambda: services.access_grant(user=admin, level=AccessLevel.VIEWER, by=admin),
+    ):
+        with pytest.raises(ValidationError, match="is MyCareer's only administrator"):
+            change()
+        assert AccessGrant.objects.get(user=admin, revoked_at__isnull=True).level == (
+            AccessLevel.ADMIN
+        )
+    # With a second administrator, either may step down.
+    services.access_grant(user=persona("manager"), level=AccessLevel.ADMIN, by=admin)
+    services.access_grant(user=admin, level=AccessLevel.OPERATOR, by=admin)
+    assert compute_access(admin).granted == AccessLevel.OPERATOR
+
+
+@pytest.mark.django_db
 def test_students_cannot_be_granted_staff_access(persona, cast):
     with pytest.raises(ValidationError):
         services.access_grant(user=persona("student"), level=AccessLevel.VIEWER, by=cast["admin"])

@@ -107,6 +107,23 @@ def test_an_invalid_grant_is_refused_and_nothing_changes(client, persona):
 
 
 @pytest.mark.django_db
+def test_the_only_administrator_is_told_why_they_cannot_step_down(client, persona):
+    admin = persona("admin")
+    client.force_login(admin)
+    url = reverse("accounts:access_edit", args=[admin.pk])
+    for asked in (
+        {"do": "revoke", "note": "Leaving in May"},
+        {"do": "grant", "level": AccessLevel.OPERATOR, "note": "Leaving in May"},
+    ):
+        response = client.post(url, asked)
+        assert response.status_code == 200
+        page = html.unescape(response.content.decode())
+        assert f"{admin} is MyCareer's only administrator: grant someone else" in page
+        assert 'value="Leaving in May"' in page
+    assert AccessGrant.objects.get(user=admin, revoked_at__isnull=True).level == AccessLevel.ADMIN
+
+
+@pytest.mark.django_db
 def test_operator_cannot_grant_access(client, persona):
     client.force_login(persona("operator"))
     viewer = persona("viewer")
