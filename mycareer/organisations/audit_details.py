@@ -12,6 +12,9 @@ from mycareer.organisations.models import Contact, Note, Organisation, Registrat
 # The keys under which entries record an organisation's id, and a contact's id or ids.
 ORGANISATION_KEYS = {"organisation", "merged", "into"}
 CONTACT_KEYS = {"contact", "contacts", "inbound_key_contacts"}
+# Entries whose keys of those names hold a number of records, not ids: an import's
+# "contacts: 2" read as the name of contact number 2, and "contacts: 0" as a removed one.
+COUNTED: dict[str, set[str]] = {"organisations.organisation.imported": {"contacts"}}
 # Choices recorded by value, by the kind of entry that records them.
 CHOICES: dict[str, dict[str, type[models.TextChoices]]] = {
     "organisations.registration.": {"kind": RegistrationRequest.Kind},
@@ -26,6 +29,8 @@ def audit_details(entries: Sequence[AuditEntry]) -> list[Details]:
     contact_ids: set[int] = set()
     for entry in entries:
         for key, value in _recorded(entry).items():
+            if key in COUNTED.get(entry.action, ()):
+                continue
             if key in ORGANISATION_KEYS:
                 organisation_ids.update(_ids(value))
             elif key in CONTACT_KEYS:
@@ -48,8 +53,11 @@ def _entry_details(entry: AuditEntry, organisations: dict, contacts: dict) -> De
     if not isinstance(entry.data, dict):
         return []
     details: Details = []
+    counted = COUNTED.get(entry.action, set())
     for key, value in entry.data.items():
-        if key in ORGANISATION_KEYS and _ids(value):
+        if key in counted:
+            details += details_in_words({key: value})
+        elif key in ORGANISATION_KEYS and _ids(value):
             details.append((key, _named(value, organisations)))
         elif key in CONTACT_KEYS and _ids(value):
             details.append((key.replace("_", " "), _named(value, contacts)))

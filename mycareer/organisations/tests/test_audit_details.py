@@ -57,6 +57,18 @@ def test_the_trail_shows_names_not_ids(client, persona):
     assert f"organisation: {organisation.pk}<" not in html
 
 
+def test_an_import_reads_its_number_of_contacts_as_a_number_not_as_a_contact():
+    contact = ContactFactory(full_name="Ada Lovelace")
+    entries = [
+        AuditEntry(
+            action="organisations.organisation.imported",
+            data={"file": "x.csv", "contacts": number, "contacts_updated": 0},
+        )
+        for number in (contact.pk, 0)
+    ]
+    assert [dict(entry.details)["contacts"] for entry in entries] == [str(contact.pk), "0"]
+
+
 def test_a_registration_reads_its_kind_by_label():
     entry = AuditEntry(action="organisations.registration.created", data={"kind": "new", "risk": 0})
     assert entry.details == [("kind", "New organisation"), ("risk", "0")]
