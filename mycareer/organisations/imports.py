@@ -981,7 +981,8 @@ def _write(prepared: _Prepared, by: User, filename: str) -> ImportResult:
                 by=by,
                 data={
                     "name": organisation.name,
-                    "duplicates_confirmed": True,
+                    # Only one ticked "Create anyway": the others had no likely duplicate.
+                    "duplicates_confirmed": item.duplicate_confirmed,
                     "tags": sorted(item.tags),
                 },
             )

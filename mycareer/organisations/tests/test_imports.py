@@ -390,7 +390,14 @@ def test_a_likely_duplicate_is_flagged_and_created_only_when_ticked(client, oper
     done = confirm(client, response)
     assert "Acme Enginering Ltd" in done.content.decode()  # listed as left out
     assert not Organisation.objects.filter(name="Acme Enginering Ltd").exists()
-    assert Organisation.objects.filter(name="Bramley Brewers").exists()
+    brewers = Organisation.objects.get(name="Bramley Brewers")
+    # The trail said every organisation imported was a likely duplicate let through.
+    assert (
+        AuditEntry.objects.get(
+            action="organisations.organisation.created", object_id=str(brewers.pk)
+        ).data["duplicates_confirmed"]
+        is False
+    )
 
     rows = [row("Acme Enginering Ltd", full_name="Lou Typo")]
     response = upload(client, csv_bytes(rows))
