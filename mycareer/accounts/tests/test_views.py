@@ -124,6 +124,25 @@ def test_the_only_administrator_is_told_why_they_cannot_step_down(client, person
 
 
 @pytest.mark.django_db
+def test_a_closed_login_is_told_why_and_whom_to_ask(client, persona):
+    """allauth's page said only "This account is inactive."."""
+    leaver = persona("operator")
+    leaver.set_password("demo-password-1")
+    leaver.is_active = False
+    leaver.save(update_fields=["password", "is_active"])
+    response = client.post(
+        reverse("account_login"),
+        {"login": leaver.email, "password": "demo-password-1"},
+        follow=True,
+    )
+    page = html.unescape(response.content.decode())
+    assert response.redirect_chain[-1][0] == reverse("account_inactive")
+    assert "Your MyCareer login is closed" in page
+    assert "has left the university" in page
+    assert "ask the Careers Centre" in page
+
+
+@pytest.mark.django_db
 def test_operator_cannot_grant_access(client, persona):
     client.force_login(persona("operator"))
     viewer = persona("viewer")
