@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_safe
 
 from mycareer.accounts.models import Unit
@@ -296,5 +297,17 @@ def trends_csv(request):
         return figures_refused(request, form, page="insights:trends")
     return csv_download(
         trends.csv_rows(trends.trend_data(query), query, chart.period_label),
-        filename=f"mycareer-trends-{query.measure}-by-{query.dimension}.csv",
+        filename=_trends_filename(query),
     )
+
+
+def _trends_filename(query: trends.TrendQuery) -> str:
+    """The figures' file named for what they count, as the email chart's is: a faculty's
+    figures were saved under the same name as the whole university's."""
+    parts = [f"mycareer-trends-{query.measure}-by-{query.dimension}"]
+    if query.unit:
+        unit = Unit.objects.filter(pk=query.unit).first()
+        if unit:
+            parts.append(f"of-{slugify(unit.name)[:60] or unit.pk}")
+    parts.append(f"per-{query.period}-{query.months}-months")
+    return "-".join(parts) + ".csv"

@@ -247,6 +247,14 @@ def test_a_units_trends_and_bad_input(client, persona, history):
     html = page.content.decode()
     assert "Trends: Notes by unit, Faculty of Engineering and Physical Sciences" in html
     assert _table(page.content)[0] == ["Month", "School of Mechanical Engineering", "All"]
+    # Saved, the faculty's figures are not taken for the whole university's.
+    download = client.get(
+        reverse("insights:trends_csv"), {"unit": eps.pk, "dimension": "unit", "months": "12"}
+    )
+    assert download["Content-Disposition"] == (
+        'attachment; filename="mycareer-trends-notes-by-unit-of-faculty-of-engineering-and-'
+        'physical-sciences-per-month-12-months.csv"'
+    )
     bad = client.get(reverse("insights:trends"), {"measure": "gossip", "unit": "nope"})
     assert bad.status_code == 400
     assert "Select a valid choice" in bad.content.decode()
