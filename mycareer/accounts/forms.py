@@ -153,6 +153,14 @@ class TermsPublishForm(forms.Form):
     # Terms of use run longer than a description: the longest text box takes ten times as much.
     body = MultiLineField(label="Text of the terms", max_length=10 * DESCRIPTION_MAX_LENGTH)
 
+    def __init__(self, *args, current=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if current is not None:
+            self.fields["version"].help_text = (
+                f"The current terms are version {current.version}; the text below is "
+                "theirs, to change."
+            )
+
 
 class TermsConfirmForm(forms.Form):
     """The publisher ticks a box that names how many people must accept before going on."""

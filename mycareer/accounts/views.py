@@ -163,7 +163,10 @@ def terms_publish(request):
 @require("mycareer.administer")
 def _terms_publish(request):
     asked = staff_bound_by_terms().count()
-    form = TermsPublishForm(request.POST or None)
+    # A new version is usually the current one changed: it starts from that text.
+    current = current_terms()
+    initial = {"title": current.title, "body": current.body} if current else {}
+    form = TermsPublishForm(request.POST or None, initial=initial, current=current)
     step = request.POST.get("step", "")
     context = {"form": form, "asked": asked, "people": counted(asked, "person", "people")}
     if request.method != "POST" or step == "edit" or not form.is_valid():

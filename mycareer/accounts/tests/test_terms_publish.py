@@ -182,3 +182,15 @@ def test_only_administrators_publish(client, persona, name):
     )
     assert response.status_code == 403
     assert current_terms().version == "2.1"
+
+
+def test_new_terms_start_from_the_current_text_and_name_its_version(client, persona):
+    """A new version is usually the current one changed: retyping it all invites loss."""
+    current = current_terms()
+    assert current is not None
+    client.force_login(persona("admin"))
+    form = client.get(publish_url()).context["form"]
+    assert form["title"].value() == current.title
+    assert form["body"].value() == current.body
+    assert form["version"].value() in (None, "")
+    assert f"version {current.version}" in form.fields["version"].help_text
