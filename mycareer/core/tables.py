@@ -161,7 +161,7 @@ def _read_csv(data: bytes, limits: Limits) -> list[list[str]]:
             yield [v.strip() for v in values]
 
     try:
-        return _capped_rows(rows(), limits)
+        table = _capped_rows(rows(), limits)
     except csv.Error as error:
         if str(error).startswith("field larger than field limit"):
             # Python's own words named a limit, not the cause: most often a quote mark
@@ -175,6 +175,29 @@ def _read_csv(data: bytes, limits: Limits) -> list[list[str]]:
         raise ImportFileError(
             f"MyCareer could not read row {reader.line_num} of this CSV file ({error})."
         ) from error
+    if '"' in text and (opened := _quote_never_closed(text, delimiter)):
+        raise ImportFileError(
+            f'The row starting on line {opened} of this CSV file has a quote mark (") '
+            "that is never closed, so every line after it was read into one of its cells. "
+            "Check that line in a text editor: close the quote, or remove it."
+        )
+    return table
+
+
+def _quote_never_closed(text: str, delimiter: str) -> int:
+    """The line on which a row starts whose quoted cell runs to the end of the file; 0 if
+    none does. Read leniently, such a file loses no error: the rows after the quote
+    silently become part of one cell (a description, say), and the check page shows
+    one organisation fewer."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    started = 1
+    try:
+        for _ in reader:
+            started = reader.line_num + 1
+    except csv.Error as error:
+        if "unexpected end of data" in str(error):
+            return started
+    return 0
 
 
 def _capped_rows(rows, limits: Limits) -> list[list[str]]:

@@ -577,6 +577,26 @@ def test_a_quote_never_closed_is_named_as_the_likely_cause_of_a_cell_too_long(cl
 
 
 @pytest.mark.django_db
+def test_a_quote_never_closed_is_refused_before_it_swallows_the_rows_after_it(client, operator):
+    """Read leniently, Beta Ltd became part of Acme's description, and the check page
+    showed one organisation where the file had two."""
+    client.force_login(operator)
+    before = state()
+    data = (
+        b'Organisation name,Description\nZed Co,"Fine, quoted"\n'
+        b'Acme,"Makes things\nBeta Ltd,Other\n'
+    )
+    page = upload(client, data).content.decode()
+    assert "The row starting on line 3 of this CSV file has a quote mark (&quot;) that is " in page
+    assert "never closed" in page
+    assert state() == before
+    # Quotes that close, and a quote inside an unquoted cell, are read as before.
+    data = b'Organisation name,Description\nAcme,"Makes ""things"", well"\nBeta Ltd,12" pipes\n'
+    plan = imports.plan_import(data=data, filename="x.csv")
+    assert [g.name for g in plan.groups] == ["Acme", "Beta Ltd"]
+
+
+@pytest.mark.django_db
 def test_files_too_big_or_too_long_are_refused(client, operator):
     client.force_login(operator)
     big = b"Organisation name\n" + b"x" * imports.MAX_BYTES
