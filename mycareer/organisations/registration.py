@@ -348,6 +348,25 @@ def why_signed_in_for_none(user: User) -> str:
     return f"{asked} was declined: your home page gives the reason and what you can do now."
 
 
+def why_no_email_choices(user: User) -> str:
+    """Why an employer has no email choices to make: nothing is sent to them until they
+    are one of an organisation's contacts, which a request to join makes them only once
+    the university approves it."""
+    membership = (
+        EmployerMembership.objects.filter(user=user, status=EmployerMembership.Status.ACTIVE)
+        .select_related("organisation")
+        .first()
+    )
+    if membership is None:
+        why = why_signed_in_for_none(user)
+    else:
+        why = (
+            f"Your contact record at {membership.organisation.name} is not set up yet: ask "
+            "the Careers Centre to set it up."
+        )
+    return f"{why} Until then MyCareer sends you no bulk email, so there is nothing to choose."
+
+
 def careers_centre_address() -> str:
     """Where an employer writes to the Careers Centre: the address its emails come from,
     so that replying to one and writing afresh reach the same people."""

@@ -645,7 +645,12 @@ def preferences(request):
     """An employer contact chooses which kinds of bulk email they receive."""
     contact = Contact.objects.filter(user=request.user).select_related("organisation").first()
     if contact is None:
-        raise Http404("Your contact record is not set up yet.")
+        # Asking to join, or declined: a page that says why, never "Page not found".
+        return render(
+            request,
+            "organisations/employer/preferences.html",
+            {"nothing_to_choose": reg.why_no_email_choices(request.user)},
+        )
     form = PreferencesForm(request.POST or None, contact=contact)
     if request.method == "POST" and form.is_valid():
         wanted = form.save(method=EmailOptOut.Method.FORM, by=request.user)

@@ -450,3 +450,52 @@ def test_one_who_signs_in_for_no_organisation_is_told_why_not_that_it_has_no_adm
             assert why in body, (user, path)
             assert "has none on MyCareer" not in body
             assert "If you have just registered" not in body
+
+
+def test_email_preferences_before_approval_say_why_there_is_nothing_to_choose(
+    client, brightwave, persona
+):
+    """Asking to join Brightwave, the email preferences page said "Page not found": they
+    are none of its contacts until the university approves the request."""
+    import html
+
+    request = reg.employer_register(
+        full_name="Pat Ng", email="pat@demo-employer.com", password=PASSWORD, join=brightwave
+    )
+    declined = reg.employer_register(
+        full_name="Sam Roe", email="sam@demo-employer.com", password=PASSWORD, join=brightwave
+    )
+    reg.registration_decide(
+        registration=declined, approve=False, reason="Not one of ours.", by=persona("manager")
+    )
+    cases = [
+        (request.user, "Your request to join Brightwave Digital is waiting for the university"),
+        (declined.user, "Your request to join Brightwave Digital was declined"),
+    ]
+    for user, why in cases:
+        assert reg.why_no_email_choices(user).startswith(why)
+        assert "nothing to choose" in reg.why_no_email_choices(user)
+        client.force_login(user)
+        for response in (
+            client.get("/employer/preferences/"),
+            client.post("/employer/preferences/", {"newsletters": "on"}),
+        ):
+            assert response.status_code == 200, user
+            body = html.unescape(response.content.decode())
+            assert why in body
+            assert "Save my preferences" not in body
+    assert not EmployerMembership.objects.filter(
+        user__in=[request.user, declined.user], status=EmployerMembership.Status.ACTIVE
+    ).exists()
+
+
+def test_a_member_without_a_contact_record_is_told_to_ask_for_one(client, laura):
+    from mycareer.organisations.models import Contact
+
+    Contact.objects.filter(user=laura).update(user=None)
+    why = reg.why_no_email_choices(laura)
+    assert why.startswith("Your contact record at Brightwave Digital is not set up yet")
+    client.force_login(laura)
+    response = client.get("/employer/preferences/")
+    assert response.status_code == 200
+    assert "is not set up yet" in response.content.decode()
