@@ -510,6 +510,54 @@ def place_held_instead(booking: Booking, *, now: datetime.datetime) -> Booking |
     )
 
 
+def leave_refusal(entry: WaitlistEntry, *, own: bool) -> str | None:
+    """Why this place in the queue can no longer be left (None if it can), said to the
+    student (`own`) or to staff: what became of it, as an old link or Back finds it."""
+    if entry.is_queued:
+        return None
+    student, when = entry.student, when_text(entry.ended_at)
+    status = entry.status
+    if status == WaitlistEntry.Status.CANCELLED:
+        return "This waiting-list place ended when the event was cancelled."
+    if status == WaitlistEntry.Status.ACCEPTED:
+        return (
+            f"You took up a place from this waiting list on {when}."
+            if own
+            else f"{student} took up a place from this waiting list on {when}."
+        )
+    if status == WaitlistEntry.Status.EXPIRED:
+        until = when_text(entry.offer_expires_at)
+        return (
+            f"The place you were offered from this waiting list was not taken up by {until}."
+            if own
+            else f"{student} did not take up the place offered to them by {until}."
+        )
+    if entry.ended_by_id == entry.student_id:
+        did = "declined the place offered from" if entry.offered_at else "left"
+        return (
+            f"You {did} this waiting list on {when}." if own else f"{student} {did} it on {when}."
+        )
+    return (
+        f"The staff who run the event took you off this waiting list on {when}."
+        if own
+        else f"{student} was taken off this waiting list on {when}."
+    )
+
+
+def queue_place_instead(entry: WaitlistEntry, *, now: datetime.datetime) -> WaitlistEntry | None:
+    """The student's place in the same event's queue, joined again after this one ended,
+    while they can still leave it (a stale link to the old place offers it instead)."""
+    if entry.is_queued or now >= entry.event.starts_at:
+        return None
+    return (
+        WaitlistEntry.objects.filter(
+            event_id=entry.event_id, student_id=entry.student_id, status__in=QUEUED
+        )
+        .exclude(pk=entry.pk)
+        .first()
+    )
+
+
 def _passed_on(entry: WaitlistEntry) -> bool:
     """Whether the queue moved when this offer ended: whoever it moved to was offered or
     booked at that very moment (`services._settle` gives both the same time)."""

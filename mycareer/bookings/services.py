@@ -494,8 +494,9 @@ def waitlist_leave(
         settings = _lock(entry.event_id)
         now = timezone.now()
         entry = WaitlistEntry.objects.select_related("student").get(pk=entry.pk)
-        if not entry.is_queued:
-            _refuse(f"This waiting-list place has ended ({entry.get_status_display().lower()}).")
+        refusal = selectors.leave_refusal(entry, own=by.pk == entry.student_id)
+        if refusal:
+            _refuse(refusal)
         entry.status = WaitlistEntry.Status.LEFT
         entry.ended_at = now
         entry.ended_by = by

@@ -199,27 +199,28 @@ def leave(request, entry_id: int):
     back = _back(request, own=own, event_id=entry.event_id)
     closed = timezone.now() >= entry.event.starts_at
     if request.method == "POST" and request.POST.get("confirm") == "yes":
-        if closed:
-            messages.error(request, WAITLIST_CLOSED)
-            return redirect(back)
-        try:
-            services.waitlist_leave(entry=entry, by=request.user)
-        except ValidationError as error:
-            messages.error(request, _error_text(error))
-        else:
-            messages.success(
-                request,
-                f"You have left the waiting list of {entry.event.title}."
-                if own
-                else f"{entry.student} is no longer on the waiting list of {entry.event.title}.",
-            )
+        refused = closed
+        if not refused:
+            try:
+                services.waitlist_leave(entry=entry, by=request.user)
+            except ValidationError:
+                refused = True
+        if refused:
+            # A stale page (Back after leaving, an old email, the event begun): this page
+            # says why, as the question did, and offers the place joined since, if any.
+            here = reverse("bookings:leave", args=[entry.pk])
+            return redirect(f"{here}?{urlencode({'next': back})}")
+        messages.success(
+            request,
+            f"You have left the waiting list of {entry.event.title}."
+            if own
+            else f"{entry.student} is no longer on the waiting list of {entry.event.title}.",
+        )
         return redirect(back)
     waiting = entry.status == WaitlistEntry.Status.WAITING
     settings = selectors.settings_of(entry.event)
-    refusal = None
-    if not entry.is_queued:
-        refusal = f"This waiting-list place has ended ({entry.get_status_display().lower()})."
-    elif closed:
+    refusal = selectors.leave_refusal(entry, own=own)
+    if refusal is None and closed:
         refusal = WAITLIST_CLOSED
     return render(
         request,
@@ -234,6 +235,7 @@ def leave(request, entry_id: int):
             "settings": settings,
             "counts": None if waiting else selectors.counts_for(entry.event, settings),
             "refusal": refusal,
+            "instead": selectors.queue_place_instead(entry, now=timezone.now()),
         },
     )
 

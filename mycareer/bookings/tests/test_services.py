@@ -210,8 +210,36 @@ def test_leaving_the_waiting_list_keeps_the_others_in_order(tom, people):
     entries = [book(event, s) for s in people[1:4]]
     services.waitlist_leave(entry=entries[0], by=people[1])
     assert statuses(event)["waiting"] == [people[2].email, people[3].email]
-    with pytest.raises(ValidationError, match="has ended"):
+    with pytest.raises(ValidationError, match="You left this waiting list on "):
         services.waitlist_leave(entry=entries[0], by=people[1])
+
+
+@pytest.mark.django_db
+def test_leaving_a_place_already_ended_says_what_became_of_it(tom, people):
+    """Refused with "This waiting-list place has ended (left the waiting list)", which
+    said neither when nor who ended it."""
+    event = make_event(organiser=tom, capacity=1, promotion=OFFER, offer_hours=12)
+    booking = book(event, people[0])
+    removed, declined = book(event, people[1]), book(event, people[2])
+    services.waitlist_leave(entry=removed, by=tom)
+    services.booking_cancel(booking=booking, by=people[0])  # offered to people[2]
+    services.waitlist_leave(entry=declined, by=people[2])
+    removed.refresh_from_db()
+    declined.refresh_from_db()
+    took_off, declined_on = (selectors.when_text(e.ended_at) for e in (removed, declined))
+    said = {
+        (removed, True): f"The staff who run the event took you off this waiting list on "
+        f"{took_off}.",
+        (removed, False): f"{people[1]} was taken off this waiting list on {took_off}.",
+        (declined, True): "You declined the place offered from this waiting list on "
+        f"{declined_on}.",
+    }
+    for (entry, own), text in said.items():
+        assert selectors.leave_refusal(entry, own=own) == text
+        by = entry.student if own else tom
+        with pytest.raises(ValidationError) as refused:
+            services.waitlist_leave(entry=entry, by=by)
+        assert refused.value.messages == [text]
 
 
 # Offer mode ----------------------------------------------------------------------------------

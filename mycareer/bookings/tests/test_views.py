@@ -200,9 +200,9 @@ def test_students_cancel_and_leave_from_my_events(client, persona, tom):
     booking.refresh_from_db()
     entry.refresh_from_db()
     assert (booking.status, entry.status) == ("cancelled", "left")
-    assert "This waiting-list place has ended (left the waiting list)." in text(
-        client.get(url("leave", entry.pk))
-    )
+    stale = text(client.get(url("leave", entry.pk)))
+    assert f"You left this waiting list on {selectors.when_text(entry.ended_at)}." in stale
+    assert "Leave the waiting list?" not in stale and "Yes, leave" not in stale
 
 
 @pytest.mark.django_db
@@ -1342,6 +1342,63 @@ def test_a_stale_cancel_link_says_when_the_place_was_cancelled_and_offers_the_ne
     assert new.status == "confirmed"
     # The link asks before cancelling the new place.
     assert "Yes, cancel my place" in text(client.get(url("cancel", new.pk)))
+
+
+@pytest.mark.django_db
+def test_an_old_cancel_link_says_the_place_is_cancelled_and_asks_nothing(
+    client, persona, tom, django_capture_on_commit_callbacks
+):
+    """From an old email or Back, the page still asked "Cancel your place?"."""
+    event = make_event(organiser=tom, capacity=5)
+    student = persona("student")
+    booking = services.booking_create(event=event, student=student, by=student)
+    client.force_login(student)
+    client.post(url("cancel", booking.pk), {"confirm": "yes"})
+    booking.refresh_from_db()
+    with django_capture_on_commit_callbacks() as emails:
+        pressed = client.post(url("cancel", booking.pk), {"confirm": "yes"}, follow=True)
+    assert emails == []  # no second cancellation email
+    for response in (client.get(url("cancel", booking.pk)), pressed):
+        assert response.status_code == 200
+        page = text(response)
+        assert f"You cancelled this place on {selectors.when_text(booking.cancelled_at)}." in page
+        assert "<h1>This place is cancelled</h1>" in page
+        assert "Cancel your place" not in page and "Yes, cancel" not in page
+        assert "Keep my place" not in page
+
+
+@pytest.mark.django_db
+def test_an_old_leave_link_says_what_became_of_the_place_and_offers_the_one_joined_since(
+    client, persona, tom, django_capture_on_commit_callbacks
+):
+    """An old link to leave the waiting list asked the question again, and, joined again
+    since, did not say so nor offer the place in the queue held now."""
+    event = make_event(organiser=tom, capacity=0)
+    student = persona("student")
+    old = services.booking_create(event=event, student=student, by=student)
+    client.force_login(student)
+    client.post(url("leave", old.pk), {"confirm": "yes"})
+    old.refresh_from_db()
+    left = f"You left this waiting list on {selectors.when_text(old.ended_at)}."
+    page = text(client.get(url("leave", old.pk)))
+    assert left in page and "<h1>This place on the waiting list has ended</h1>" in page
+    assert "Leave the waiting list?" not in page and "Yes, leave" not in page
+    assert "joined this waiting list again" not in page
+    new = services.booking_create(event=event, student=student, by=student)
+    with django_capture_on_commit_callbacks() as emails:
+        response = client.post(url("leave", old.pk), {"confirm": "yes"}, follow=True)
+    assert emails == []
+    assert response.status_code == 200
+    page = text(response)
+    assert left in page and "Yes, leave" not in page
+    assert "You joined this waiting list again on" in page
+    assert f'href="{url("leave", new.pk)}?next=' in page
+    new.refresh_from_db()
+    assert new.status == "waiting"
+    # Staff reading it are told whose, and that it was the student who left.
+    client.force_login(tom)
+    page = text(client.get(url("leave", old.pk)))
+    assert f"{student} left it on {selectors.when_text(old.ended_at)}." in page
 
 
 @pytest.mark.django_db
