@@ -193,8 +193,9 @@ def employer_register(
 ) -> RegistrationRequest | None:
     """Create an employer login with their contact record, and their registration request.
 
-    With an invitation from an organisation's admin, they join at once (no request); an
-    invitation is good only for the address it was sent to. An address that already
+    With an invitation from an organisation's admin, they join at once (no request), their
+    address confirmed by the link; an invitation is good only for the address it was
+    sent to. An address that already
     has an account raises AccountExists, which the page must not reveal.
     """
     email = email.strip().lower()
@@ -220,6 +221,9 @@ def employer_register(
     user.full_clean(exclude=["password", "feed_token"])
     user.save()
     if invitation is not None:
+        # Its link went to this address only (checked above), so opening it proves the
+        # address is theirs: asking them to confirm it again proves nothing more.
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
         organisation = invitation.organisation
         _ensure_contact(organisation, user)
         EmployerMembership.objects.create(

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
 
 from mycareer.accounts.models import User
 from mycareer.organisations import registration as reg
@@ -136,6 +137,56 @@ def test_an_invitation_is_good_only_for_the_address_it_was_sent_to(client, laura
     joined = User.objects.get(email="sam.colleague@demo-employer.com")
     assert EmployerMembership.objects.get(user=joined).organisation == brightwave
     assert EmployerInvitation.objects.get(pk=invitation.pk).accepted_at is not None
+
+
+def test_the_invitations_link_confirms_the_address_it_was_sent_to(
+    client, laura, brightwave, mailoutbox
+):
+    """Arriving from the invitation sent to their address, a colleague was asked to
+    confirm that address again before they could log in."""
+    invitation = reg.invitation_create(
+        organisation=brightwave, email="sam.colleague@demo-employer.com", by=laura
+    )
+    data = form(email="sam.colleague@demo-employer.com", invite=invitation.token)
+    del data["organisation_name"], data["website"]
+    mailoutbox.clear()
+    response = client.post(REGISTER, data)
+    sam = User.objects.get(email="sam.colleague@demo-employer.com")
+    assert reg.email_confirmed(sam)
+    assert EmailAddress.objects.get(user=sam).verified
+    # Signed in at once, with no email asking to confirm the address.
+    assert response.status_code == 302
+    assert response["Location"] != "/accounts/confirm-email/"
+    assert client.get("/employer/profile/").status_code == 200
+    assert not [m for m in mailoutbox if "Confirm" in m.subject]
+
+
+def test_an_address_registered_without_its_invitation_is_confirmed_as_any_other(
+    client, laura, brightwave, mailoutbox
+):
+    """The invitation proves only the address it went to: another one, registered by a
+    stranger or by the colleague without the link, waits for its own confirmation."""
+    invitation = reg.invitation_create(
+        organisation=brightwave, email="sam.colleague@demo-employer.com", by=laura
+    )
+    with pytest.raises(ValidationError, match="This invitation was sent to another email address"):
+        reg.employer_register(
+            full_name="Sam Colleague",
+            email="sam@elsewhere.example.net",
+            password=PASSWORD,
+            invitation=invitation,
+        )
+    assert not User.objects.filter(email="sam@elsewhere.example.net").exists()
+    data = form(
+        email="sam@elsewhere.example.net",
+        organisation_name="Brightwave Digital",
+        organisation_choice=f"join:{brightwave.pk}",
+    )
+    mailoutbox.clear()
+    assert client.post(REGISTER, data).status_code == 302
+    other = User.objects.get(email="sam@elsewhere.example.net")
+    assert not reg.email_confirmed(other)
+    assert [m for m in mailoutbox if "Confirm" in m.subject and m.to == [other.email]]
 
 
 # An address that already has an account (issue 15, 3) --------------------------------
