@@ -61,6 +61,7 @@ class OrganisationsConfig(AppConfig):
             forget_declined_registrations,
             personal_data,
         )
+        from mycareer.organisations.registration import REGISTRATIONS_MERGE_HANDLER
         from mycareer.organisations.search_index import repair_after_migrate
         from mycareer.organisations.selectors import note_timeline_source
         from mycareer.organisations.services import MERGE_HANDLER
@@ -197,3 +198,4 @@ class OrganisationsConfig(AppConfig):
             )
         )
         register_merge_handler(MERGE_HANDLER)
+        register_merge_handler(REGISTRATIONS_MERGE_HANDLER)

@@ -32,6 +32,7 @@ from mycareer.organisations.matching import (
     email_domain,
     is_free_mail,
 )
+from mycareer.organisations.merging import MergeHandler, MergeOutcome
 from mycareer.organisations.models import (
     Contact,
     EmployerInvitation,
@@ -100,8 +101,12 @@ def registration_risk(
     organisation_name: str,
     ip_address: str | None,
     new_organisation: bool,
+    at: datetime.datetime | None = None,
 ) -> Risk:
-    """Score a registration 0–100 from what moderators should look at, with the reasons."""
+    """Score a registration 0–100 from what moderators should look at, with the reasons.
+
+    `at`: when it was made (now, unless scored again later), for the registrations made
+    from the same address in the day before it."""
     reasons: list[tuple[int, str]] = []
     mail_domain = email_domain(email)
     site_domain = domain_from_url(website)
@@ -122,8 +127,12 @@ def registration_risk(
             names = ", ".join(c.name for c in close[:3])
             reasons.append((25, f"Very close to existing organisations: {names}"))
     if ip_address:
-        since = timezone.now() - datetime.timedelta(days=1)
-        recent = RegistrationRequest.objects.filter(ip_address=ip_address, created_at__gte=since)
+        at = at or timezone.now()
+        recent = RegistrationRequest.objects.filter(
+            ip_address=ip_address,
+            created_at__gte=at - datetime.timedelta(days=1),
+            created_at__lt=at,
+        )
         if recent.count() + 1 >= MANY_REGISTRATIONS:
             reasons.append((30, f"{recent.count() + 1} registrations from one address in a day"))
     return Risk(
@@ -277,6 +286,40 @@ def employer_register(
         data={"kind": registration.kind, "risk": risk.score, "reasons": risk.reasons},
     )
     return registration
+
+
+def _registrations_merged(
+    *, survivor: Organisation, other: Organisation, outcome: MergeOutcome
+) -> None:
+    """A registration of a new organisation, merged into a live one, becomes a request to
+    join it, scored as one: reasons about a new organisation ("Very close to existing
+    organisations", "No website given") no longer say anything about it."""
+    if not services.awaiting_approval(survivor, other):
+        return
+    waiting = RegistrationRequest.objects.filter(
+        organisation=other,
+        status=RegistrationRequest.Status.PENDING,
+        kind=RegistrationRequest.Kind.NEW_ORGANISATION,
+    ).select_related("user")
+    for registration in waiting:
+        risk = registration_risk(
+            email=registration.user.email,
+            website=survivor.website,
+            organisation_name=survivor.name,
+            ip_address=registration.ip_address,
+            new_organisation=False,
+            at=registration.created_at,
+        )
+        registration.kind = RegistrationRequest.Kind.JOIN
+        registration.risk_score, registration.risk_reasons = risk.score, risk.reasons
+        registration.save(update_fields=["kind", "risk_score", "risk_reasons"])
+
+
+# Registered in the app's `ready()`. Before the organisations' own handler, which moves
+# the registrations, and while the merged record is still the one nobody approved.
+REGISTRATIONS_MERGE_HANDLER = MergeHandler(
+    name="organisations.registrations", relations=(), organisation=_registrations_merged, order=5
+)
 
 
 def _ensure_contact(organisation: Organisation, user: User) -> Contact:

@@ -760,7 +760,7 @@ def _merge_contacts(*, survivor, other, outcome: MergeOutcome) -> None:
             .exclude(status=EmployerMembership.Status.DECLINED)
             .values_list("user_id", flat=True)
         )
-        if _awaiting_approval(survivor, other)
+        if awaiting_approval(survivor, other)
         else set()
     )
     for contact in list(other.contacts.all()):
@@ -837,7 +837,7 @@ def _fold_contact(*, keep: Contact, fold: Contact, outcome: MergeOutcome) -> Non
         link.delete()
 
 
-def _awaiting_approval(survivor: Organisation, other: Organisation) -> bool:
+def awaiting_approval(survivor: Organisation, other: Organisation) -> bool:
     """`other` is a registration nobody has approved, merged into a record that is live."""
     pending = Organisation.Status.PENDING
     return other.status == pending and survivor.status != pending
@@ -850,7 +850,7 @@ def _merge_memberships(*, survivor, other, outcome: MergeOutcome) -> None:
     is theirs and unseen: merged into a live organisation, they ask to join it, as anyone
     else would (their registration moves as a request to join, for staff to decide).
     """
-    awaiting = _awaiting_approval(survivor, other)
+    awaiting = awaiting_approval(survivor, other)
     mine = {m.user_id: m for m in EmployerMembership.objects.filter(organisation=survivor)}
     moved = kept_once = waiting = 0
     for membership in list(EmployerMembership.objects.filter(organisation=other)):
@@ -892,13 +892,8 @@ def _merge_memberships(*, survivor, other, outcome: MergeOutcome) -> None:
 
 def _merge_records(*, survivor, other, outcome: MergeOutcome) -> None:
     """Rows that simply move: notes, registrations, invitations, tags, earlier stubs."""
-    if _awaiting_approval(survivor, other):
-        # A registration of a new organisation, merged into a live one: a request to join.
-        RegistrationRequest.objects.filter(
-            organisation=other,
-            status=RegistrationRequest.Status.PENDING,
-            kind=RegistrationRequest.Kind.NEW_ORGANISATION,
-        ).update(kind=RegistrationRequest.Kind.JOIN)
+    # A registration of a new organisation merged into a live one was made a request to
+    # join it already (`registration.REGISTRATIONS_MERGE_HANDLER`, which runs first).
     for model, singular, plural in (
         (Note, "note", "notes"),
         (RegistrationRequest, "registration request", "registration requests"),

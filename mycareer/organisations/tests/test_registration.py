@@ -316,12 +316,27 @@ def test_merging_a_registration_nobody_approved_makes_its_registrant_ask_to_join
     from mycareer.organisations import services
     from mycareer.organisations.models import RegistrationRequest
 
+    for n in (1, 2):  # the same address registered two others that day
+        reg.employer_register(
+            full_name=f"Kim Lee {n}",
+            email=f"kim{n}@kittiwake{n}.studio",
+            password=PASSWORD,
+            organisation_name=f"Kittiwake Studio {n}",
+            website=f"https://kittiwake{n}.studio",
+            ip_address="192.0.2.50",
+        )
     registration = reg.employer_register(
         full_name="Jay Smith",
         email="brightwave.recruitment@example.net",
         password=PASSWORD,
         organisation_name="Brightwave Digital Ltd",
+        ip_address="192.0.2.50",
     )
+    assert registration.risk_reasons == [
+        "No website given",
+        "Very close to existing organisations: Brightwave Digital",
+        "3 registrations from one address in a day",
+    ]
     stranger, copy = registration.user, registration.organisation
     summary = services.organisation_merge(
         survivor=brightwave, other=copy, keep={}, by=persona("manager")
@@ -333,6 +348,12 @@ def test_merging_a_registration_nobody_approved_makes_its_registrant_ask_to_join
     registration.refresh_from_db()
     assert (registration.kind, registration.organisation) == ("join", brightwave)
     assert stranger not in administrators_of(brightwave)
+    # Scored as what it now is, a request to join Brightwave, not as a new organisation.
+    assert registration.risk_reasons == [
+        "Email domain example.net differs from the website's demo-employer.com",
+        "3 registrations from one address in a day",  # those before it, as it was made
+    ]
+    assert registration.risk_score == 55
     # Not yet among its contacts (who are its people, and its bulk email's recipients).
     assert not brightwave.contacts.filter(user=stranger).exists()
     # Approved, they join as a member: Brightwave already has its administrator.
@@ -354,12 +375,27 @@ def test_a_live_organisation_is_never_merged_into_a_registration_nobody_approved
 
     from mycareer.organisations import services
 
+    for n in (1, 2):  # the same address registered two others that day
+        reg.employer_register(
+            full_name=f"Kim Lee {n}",
+            email=f"kim{n}@kittiwake{n}.studio",
+            password=PASSWORD,
+            organisation_name=f"Kittiwake Studio {n}",
+            website=f"https://kittiwake{n}.studio",
+            ip_address="192.0.2.50",
+        )
     registration = reg.employer_register(
         full_name="Jay Smith",
         email="brightwave.recruitment@example.net",
         password=PASSWORD,
         organisation_name="Brightwave Digital Ltd",
+        ip_address="192.0.2.50",
     )
+    assert registration.risk_reasons == [
+        "No website given",
+        "Very close to existing organisations: Brightwave Digital",
+        "3 registrations from one address in a day",
+    ]
     stranger, copy = registration.user, registration.organisation
     with pytest.raises(ValidationError, match="nobody has approved yet: merge it into") as refused:
         services.organisation_merge(survivor=copy, other=brightwave, keep={}, by=persona("manager"))
