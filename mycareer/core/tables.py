@@ -191,13 +191,17 @@ def _quote_never_closed(text: str, delimiter: str) -> int:
     one organisation fewer."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     started = 1
-    try:
-        for _ in reader:
-            started = reader.line_num + 1
-    except csv.Error as error:
-        if "unexpected end of data" in str(error):
-            return started
-    return 0
+    while True:
+        try:
+            next(reader)
+        except StopIteration:
+            return 0
+        except csv.Error as error:
+            if "unexpected end of data" in str(error):
+                return started
+            # Another irregularity the lenient reading accepts ('"Best" employer'):
+            # the strict reader goes on from the next line.
+        started = reader.line_num + 1
 
 
 def _capped_rows(rows, limits: Limits) -> list[list[str]]:
