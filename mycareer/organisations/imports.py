@@ -650,6 +650,8 @@ def _plan_updates(groups: list[GroupPlan]) -> None:
         organisation = existing[group.existing_id]
         for name, value in group.values.items():
             current = getattr(organisation, name)
+            if name == "locations":  # as kept since they are tidied; older rows may not be
+                current = Organisation.tidy_locations(current)
             if not current:
                 group.fill[name] = value
             elif current != value:

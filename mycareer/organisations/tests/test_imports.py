@@ -583,11 +583,11 @@ def test_a_quote_never_closed_is_refused_before_it_swallows_the_rows_after_it(cl
     client.force_login(operator)
     before = state()
     data = (
-        b'Organisation name,Description\nZed Co,"Fine, quoted"\n'
+        b'Organisation name,Description\nZed Co,"Fine, quoted"\nYak Ltd,"Best" employer\n'
         b'Acme,"Makes things\nBeta Ltd,Other\n'
     )
     page = upload(client, data).content.decode()
-    assert "The row starting on line 3 of this CSV file has a quote mark (&quot;) that is " in page
+    assert "The row starting on line 4 of this CSV file has a quote mark (&quot;) that is " in page
     assert "never closed" in page
     assert state() == before
     # Quotes that close, and a quote inside an unquoted cell, are read as before.
@@ -825,5 +825,11 @@ def test_locations_written_another_way_are_kept_tidy_and_are_no_change(operator)
     assert org.locations == "Leeds, London"
     again = imports.plan_import(
         data=csv_bytes([row("Otley Ovens", locations="Leeds,London")]), filename="x.csv"
+    )
+    assert [(g.outcome, g.notes) for g in again.groups] == [(Outcome.UNCHANGED, [])]
+    # Kept untidily before locations were tidied: the same places are still no change.
+    Organisation.objects.filter(pk=org.pk).update(locations="Leeds,London")
+    again = imports.plan_import(
+        data=csv_bytes([row("Otley Ovens", locations="Leeds, London")]), filename="x.csv"
     )
     assert [(g.outcome, g.notes) for g in again.groups] == [(Outcome.UNCHANGED, [])]
