@@ -29,6 +29,7 @@ from mycareer.accounts.permissions import (
     current_terms,
     forget_access,
     staff_bound_by_terms,
+    with_standing,
 )
 from mycareer.accounts.tasks import send_training_booked
 from mycareer.core.logs import log_event
@@ -46,13 +47,18 @@ def access_grant(
         raise ValidationError("Only university staff can be given staff access.")
     level = AccessLevel(level)
     now = timezone.now()
+    administrators = _administrator_grants_locked()
     previous = (
-        AccessGrant.objects.select_for_update().filter(user=user, revoked_at__isnull=True).first()
+        AccessGrant.objects.select_for_update(of=("self",))
+        .filter(user=user, revoked_at__isnull=True)
+        .first()
     )
     if previous is not None:
         if previous.level == level:
             return previous
-        _check_not_last_administrator(user=user, current=previous, level=level)
+        _check_not_last_administrator(
+            user=user, current=previous, level=level, administrators=administrators
+        )
         previous.revoked_at, previous.revoked_by = now, by
         previous.save(update_fields=["revoked_at", "revoked_by"])
     grant = AccessGrant.objects.create(
@@ -73,37 +79,56 @@ def access_grant(
     return grant
 
 
-def _check_not_last_administrator(
-    *, user: User, current: AccessGrant, level: AccessLevel | None
-) -> None:
-    """Refuse to take the Administrator level from the only person who has it: nobody could
-    grant access again, not even to put it back, without a command on the server."""
-    if current.level < AccessLevel.ADMIN or (level is not None and level >= AccessLevel.ADMIN):
-        return
-    # Locked, so that two administrators demoting each other at once cannot both succeed.
-    administrators = list(
-        AccessGrant.objects.select_for_update()
-        .filter(revoked_at__isnull=True, level__gte=AccessLevel.ADMIN, user__is_active=True)
-        .exclude(user=user)
+def _administrator_grants_locked() -> list[int]:
+    """The people granted the Administrator level now, their grants locked in one query in
+    id order, before any other grant: two administrators stepping down at once then wait
+    for each other in turn, never each for the other (which PostgreSQL ends with an
+    error)."""
+    return list(
+        AccessGrant.objects.select_for_update(of=("self",))
+        .filter(revoked_at__isnull=True, level__gte=AccessLevel.ADMIN)
+        .order_by("pk")
         .values_list("user_id", flat=True)
     )
-    if administrators or User.objects.filter(is_superuser=True, is_active=True).exists():
+
+
+def _check_not_last_administrator(
+    *, user: User, current: AccessGrant, level: AccessLevel | None, administrators: list[int]
+) -> None:
+    """Refuse to take the Administrator level from the only person who can use it: nobody
+    could grant access again, not even to put it back, without a command on the server.
+
+    Another administrator counts only with their operator training in date: only an
+    administrator records training, so one whose training lapsed could not get it back.
+    (A second step to sign in, or new terms to accept, they can see to themselves.)"""
+    if current.level < AccessLevel.ADMIN or (level is not None and level >= AccessLevel.ADMIN):
+        return
+    others = with_standing(
+        User.objects.filter(pk__in=administrators, is_active=True).exclude(pk=user.pk)
+    ).filter(operator_valid=True)
+    if others.exists() or User.objects.filter(is_superuser=True, is_active=True).exists():
         return
     raise ValidationError(
         f"{user} is MyCareer's only administrator: grant someone else the Administrator "
-        "level first, or nobody could grant access again."
+        "level first (with their operator training in date), or nobody could grant access "
+        "again."
     )
 
 
 @transaction.atomic
 def access_revoke(*, user: User, by: User | None, note: str = "") -> AccessGrant | None:
     """Take away a member of staff's access level."""
+    administrators = _administrator_grants_locked()
     grant = (
-        AccessGrant.objects.select_for_update().filter(user=user, revoked_at__isnull=True).first()
+        AccessGrant.objects.select_for_update(of=("self",))
+        .filter(user=user, revoked_at__isnull=True)
+        .first()
     )
     if grant is None:
         return None
-    _check_not_last_administrator(user=user, current=grant, level=None)
+    _check_not_last_administrator(
+        user=user, current=grant, level=None, administrators=administrators
+    )
     grant.revoked_at, grant.revoked_by = timezone.now(), by
     grant.save(update_fields=["revoked_at", "revoked_by"])
     audit.log(

@@ -73,8 +73,19 @@ def test_the_only_administrator_cannot_lose_the_level_while_another_can(persona,
         assert AccessGrant.objects.get(user=admin, revoked_at__isnull=True).level == (
             AccessLevel.ADMIN
         )
+    # A second administrator whose operator training has lapsed cannot record it again
+    # (only administrators record training), so they do not count.
+    manager = persona("manager")
+    services.access_grant(user=manager, level=AccessLevel.ADMIN, by=admin)
+    trained = list(TrainingRecord.objects.filter(user=manager).values_list("pk", "expires_on"))
+    TrainingRecord.objects.filter(user=manager).update(
+        expires_on=timezone.localdate() - datetime.timedelta(days=1)
+    )
+    with pytest.raises(ValidationError, match="is MyCareer's only administrator"):
+        services.access_revoke(user=admin, by=admin)
+    for pk, expires_on in trained:
+        TrainingRecord.objects.filter(pk=pk).update(expires_on=expires_on)
     # With a second administrator, either may step down.
-    services.access_grant(user=persona("manager"), level=AccessLevel.ADMIN, by=admin)
     services.access_grant(user=admin, level=AccessLevel.OPERATOR, by=admin)
     assert compute_access(admin).granted == AccessLevel.OPERATOR
 
@@ -284,3 +295,28 @@ def test_the_refusal_says_whose_access_does_not_rest_on_the_session(persona, cas
         f"Recording these ticks would take the completion away from 1 person — {sam}. "
         "None of them loses operator access by it."
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_administrators_stepping_down_at_once_leave_one_and_no_error(persona, cast):
+    """Each locked their own grant and then the other's: on PostgreSQL one of them was
+    ended as a deadlock (a 500), and the rule must still leave one administrator."""
+    from mycareer.core.tests.concurrency import at_once
+
+    admin, manager = cast["admin"], persona("manager")
+    services.access_grant(user=manager, level=AccessLevel.ADMIN, by=admin)
+    results, _ = at_once(
+        [
+            lambda: services.access_revoke(user=admin, by=admin),
+            lambda: services.access_revoke(user=manager, by=manager),
+        ]
+    )
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    done = [r for r in results if isinstance(r, AccessGrant)]
+    assert len(done) == 1 and len(refused) == 1, results
+    assert (
+        AccessGrant.objects.filter(
+            revoked_at__isnull=True, level=AccessLevel.ADMIN, user__in=[admin, manager]
+        ).count()
+        == 1
+    )
