@@ -14,7 +14,10 @@ ORGANISATION_KEYS = {"organisation", "merged", "into"}
 CONTACT_KEYS = {"contact", "contacts", "inbound_key_contacts"}
 # Entries whose keys of those names hold a number of records, not ids: an import's
 # "contacts: 2" read as the name of contact number 2, and "contacts: 0" as a removed one.
-COUNTED: dict[str, set[str]] = {"organisations.organisation.imported": {"contacts"}}
+COUNTED: dict[str, set[str]] = {
+    "organisations.organisation.imported": {"contacts"},
+    "organisations.organisation.deleted": {"contacts"},
+}
 # Choices recorded by value, by the kind of entry that records them.
 CHOICES: dict[str, dict[str, type[models.TextChoices]]] = {
     "organisations.registration.": {"kind": RegistrationRequest.Kind},

@@ -57,13 +57,13 @@ def test_the_trail_shows_names_not_ids(client, persona):
     assert f"organisation: {organisation.pk}<" not in html
 
 
-def test_an_import_reads_its_number_of_contacts_as_a_number_not_as_a_contact():
+@pytest.mark.parametrize(
+    "action", ["organisations.organisation.imported", "organisations.organisation.deleted"]
+)
+def test_a_number_of_contacts_reads_as_a_number_not_as_a_contact(action):
     contact = ContactFactory(full_name="Ada Lovelace")
     entries = [
-        AuditEntry(
-            action="organisations.organisation.imported",
-            data={"file": "x.csv", "contacts": number, "contacts_updated": 0},
-        )
+        AuditEntry(action=action, data={"file": "x.csv", "contacts": number})
         for number in (contact.pk, 0)
     ]
     assert [dict(entry.details)["contacts"] for entry in entries] == [str(contact.pk), "0"]
