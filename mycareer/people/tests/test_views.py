@@ -41,8 +41,13 @@ def test_unknown_codes_send_only_those_whom_djangos_admin_opens_to_it(client, ca
     page = client.get(check).content.decode()
     assert "Ask the person who set MyCareer up (a superuser" in page
     assert reverse("admin:accounts_unit_changelist") not in page
+    # Marked staff there, without the admin's permission on units: still refused there.
     admin.is_staff = True
     admin.save(update_fields=["is_staff"])
+    page = client.get(check).content.decode()
+    assert reverse("admin:accounts_unit_changelist") not in page
+    admin.is_superuser = True
+    admin.save(update_fields=["is_superuser"])
     page = client.get(check).content.decode()
     assert "Add them in Django's admin (<a" in page
     assert reverse("admin:accounts_degreeprogramme_changelist") in page
