@@ -31,7 +31,7 @@ from mycareer.events import selectors as event_selectors
 from mycareer.events.models import Event
 from mycareer.events.registry import PLACE
 from mycareer.events.units import UnitTree
-from mycareer.organisations.keyaccounts import contact_blockers
+from mycareer.organisations.keyaccounts import agreed_links, contact_blockers
 from mycareer.organisations.models import Contact
 from mycareer.organisations.selectors import KEY_LINKS
 from mycareer.organisations.timeline import TimelineEntry
@@ -785,16 +785,18 @@ def reports_of(event: Event) -> QuerySet[EmployerReport]:
 
 def report_contacts(event: Event, by: User) -> list[tuple[Contact, str | None]]:
     """Contacts of the organisations taking part who have an email, each with why not (if so)."""
-    contacts = (
+    contacts = list(
         Contact.objects.filter(organisation__in=event.organisations.all())
         .exclude(email="")
         .select_related("organisation")
         .prefetch_related(*KEY_LINKS)
         .order_by("organisation__name", "full_name")
     )
+    # The agreements in force are read once for every contact listed, not per contact.
+    agreed = agreed_links(by, [link for c in contacts for link in c.key_links_list])
     result = []
     for contact in contacts:
-        blockers = contact_blockers(contact=contact, user=by)
+        blockers = contact_blockers(contact=contact, user=by, agreed=agreed)
         owners = ", ".join(str(b.key_account.operator) for b in blockers)
         result.append((contact, f"key contact of {owners}: liaise first" if blockers else None))
     return result

@@ -15,9 +15,10 @@ from icalendar import Calendar
 
 from mycareer.bookings import selectors, services
 from mycareer.bookings.models import Booking, BookingBan, BookingSettings, WaitlistEntry
-from mycareer.bookings.tests.factories import make_event, make_students
+from mycareer.bookings.tests.factories import held_event, make_event, make_students
 from mycareer.bookings.tickets import calendar_sequence, check_in_token
 from mycareer.core.tests.html_forms import as_post, form_fields
+from mycareer.core.tests.queries import assert_no_more_queries, steady_queries
 from mycareer.events.models import Event
 from mycareer.organisations import services as organisation_services
 
@@ -1821,3 +1822,147 @@ def test_the_event_form_warns_that_moving_the_event_later_undoes_its_check_ins(
     )
     assert move_warning(mech_event) == warning
     assert warning in text(client.get(edit))
+
+
+# Lists cost the same however many rows they show ------------------------------------------------
+
+
+def _booked_and_waiting(*, organiser, student, n: int, cancelled: int = 0) -> None:
+    """`n` coming events where `student` has a place and `n` where they wait, and
+    `cancelled` events they had a place at that were called off."""
+    from mycareer.events import services as event_services
+
+    for _ in range(n):
+        services.booking_create(
+            event=make_event(organiser=organiser, capacity=5), student=student, by=student
+        )
+        full = make_event(organiser=organiser, capacity=1)
+        services.booking_create(event=full, student=make_students(1)[0], by=None, notify=False)
+        services.booking_create(event=full, student=student, by=student, notify=False)
+    for _ in range(cancelled):
+        event = make_event(organiser=organiser, capacity=5)
+        services.booking_create(event=event, student=student, by=student, notify=False)
+        event_services.event_cancel(event=event, by=organiser, reason="Room flooded")
+
+
+@pytest.mark.django_db
+def test_my_events_costs_the_same_with_more_places(client, persona, tom):
+
+    student = persona("student")
+    _booked_and_waiting(organiser=tom, student=student, n=1, cancelled=1)
+    held_event(organiser=tom, students=[student], attended=1)
+    client.force_login(student)
+    before = steady_queries(lambda: client.get(url("my_events")))
+    _booked_and_waiting(organiser=tom, student=student, n=4, cancelled=3)
+    for attended in (0, 1, 1):
+        held_event(organiser=tom, students=[student], attended=attended)
+    after = steady_queries(lambda: client.get(url("my_events")))
+    assert text(client.get(url("my_events"))).count("Room flooded") == 4
+    assert_no_more_queries(before, after)
+
+
+@pytest.mark.django_db
+def test_the_overview_costs_the_same_with_more_events(client, persona, tom, cast):
+
+    def events(n: int, unit: str) -> None:
+        for _ in range(n):
+            coming = make_event(organiser=tom, capacity=1, unit=unit)
+            for student in make_students(2):
+                services.booking_create(event=coming, student=student, by=None, notify=False)
+            held_event(organiser=tom, students=make_students(2), attended=1, unit=unit)
+            # Waiting for attendance to be closed.
+            waiting = make_event(organiser=tom, capacity=3, unit=unit)
+            services.booking_create(
+                event=waiting, student=make_students(1)[0], by=None, notify=False
+            )
+            Event.objects.filter(pk=waiting.pk).update(
+                starts_at=waiting.starts_at - datetime.timedelta(days=20),
+                ends_at=waiting.ends_at - datetime.timedelta(days=20),
+            )
+
+    events(1, "mech")
+    client.force_login(tom)
+    before = steady_queries(lambda: client.get(url("overview")))
+    events(3, "mech")
+    events(2, "careers")  # events of another unit Tom organises
+    after = steady_queries(lambda: client.get(url("overview")))
+    page = text(client.get(url("overview")))
+    assert page.count("Close attendance<span") == 6 and page.count("Report<span") == 6
+    assert_no_more_queries(before, after)
+
+
+@pytest.fixture
+def reported_event(tom):
+    """A held event whose organisations' contacts may be sent the figures."""
+
+    return held_event(organiser=tom, students=make_students(12), attended=8)
+
+
+def _taking_part(event, *, by, persona, n: int) -> None:
+    """`n` more organisations take part in `event`, each with two contacts (one of them a
+    key contact of another operator), and are sent the figures once."""
+    from mycareer.organisations.tests.factories import (
+        ContactFactory,
+        OrganisationFactory,
+        key_account_with_contact,
+    )
+
+    chosen = []
+    for _ in range(n):
+        organisation = OrganisationFactory()
+        event.organisations.add(organisation)
+        chosen.append(ContactFactory(organisation=organisation))
+        key_account_with_contact(
+            contact=ContactFactory(organisation=organisation),
+            operator=persona("manager"),
+            unit=event.unit,
+            by=persona("admin"),
+        )
+    services.employer_report_send(event=event, contacts=chosen, by=by)
+
+
+@pytest.mark.django_db
+def test_the_report_costs_the_same_with_more_organisations(client, persona, tom, reported_event):
+
+    client.force_login(tom)
+    _taking_part(reported_event, by=tom, persona=persona, n=1)
+    before = steady_queries(lambda: client.get(url("report", reported_event.pk)))
+    csv_before = steady_queries(lambda: client.get(url("report_csv", reported_event.pk)))
+    for _ in range(3):
+        _taking_part(reported_event, by=tom, persona=persona, n=2)
+    # More students, of other programmes and years, make more rows of figures.
+    for programme, year in (("bsc-cs", 1), ("meng-mech", 2)):
+        for student in make_students(6, programme=programme, year=year):
+            Booking.objects.create(
+                event=reported_event, student=student, status=Booking.Status.ATTENDED
+            )
+    after = steady_queries(lambda: client.get(url("report", reported_event.pk)))
+    csv_after = steady_queries(lambda: client.get(url("report_csv", reported_event.pk)))
+    page = text(client.get(url("report", reported_event.pk)))
+    assert page.count("liaise first") == 7
+    assert_no_more_queries(before, after)
+    assert_no_more_queries(csv_before, csv_after)
+
+
+@pytest.mark.django_db
+def test_attendance_costs_the_same_with_more_no_shows(client, tom):
+
+    def followed_up(no_shows: int, emails: int):
+        event = held_event(organiser=tom, students=make_students(no_shows + 1), attended=1)
+        for n in range(emails):
+            if n:  # more people marked as no-shows since the last email
+                for student in make_students(2):
+                    Booking.objects.create(
+                        event=event, student=student, status=Booking.Status.NO_SHOW
+                    )
+            services.noshow_followup_send(
+                event=event, subject="Sorry we missed you", body="Hello", by=tom
+            )
+        return event
+
+    few, many = followed_up(2, 1), followed_up(10, 4)
+    client.force_login(tom)
+    before = steady_queries(lambda: client.get(url("attendance", few.pk)))
+    after = steady_queries(lambda: client.get(url("attendance", many.pk)))
+    assert text(client.get(url("attendance", many.pk))).count("Sorry we missed you") >= 4
+    assert_no_more_queries(before, after)
