@@ -10,6 +10,7 @@ from django.urls import reverse
 from mycareer.accounts.models import User
 from mycareer.audit.models import AuditEntry
 from mycareer.core.tests.html_forms import as_post, form_fields
+from mycareer.core.tests.queries import assert_no_more_queries, steady_queries
 from mycareer.organisations import registration as reg
 from mycareer.organisations import services
 from mycareer.organisations.models import (
@@ -640,3 +641,88 @@ def test_preferences_with_one_change_say_saved(client, laura):
     assert list(
         EmailOptOut.objects.filter(contact__user=laura).values_list("purpose", flat=True)
     ) == ["other"]
+
+
+# Lists cost the same however many rows they show ------------------------------------------
+
+
+def test_your_people_costs_the_same_with_more_people(client, laura, brightwave, persona):
+    from mycareer.vacancies.tests.factories import MembershipFactory
+
+    def more(n: int) -> None:
+        for _ in range(n):
+            # A person whose visibility a colleague set, one who signs in, one invited.
+            contact = ContactFactory(organisation=brightwave, phone="0113 496 0000")
+            services.contact_update(contact=contact, by=laura, visible_to_students=True)
+            MembershipFactory(organisation=brightwave, is_admin=False)
+            reg.invitation_create(
+                organisation=brightwave, email=f"{contact.email}.invited.example", by=laura
+            )
+
+    more(1)
+    client.force_login(laura)
+    page = reverse("employer:contacts")
+    before = steady_queries(lambda: client.get(page))
+    more(5)
+    after = steady_queries(lambda: client.get(page))
+    assert client.get(page).content.decode().count(f"by {laura}") >= 6
+    assert_no_more_queries(before, after)
+
+
+def _registrations(n: int, *, start: int = 0) -> list[RegistrationRequest]:
+    """`n` registrations with several risk reasons (free mail, no website, a name close to
+    the others)."""
+    return [
+        register(
+            full_name=f"Kim Lee {n}",
+            email=f"kim.lee.{n}@gmail.com",
+            website="",
+            organisation_name=f"Sparrowhawk Robotics {n}",
+        )
+        for n in range(start, start + n)
+    ]
+
+
+def test_the_registrations_cost_the_same_with_more_of_them(client, persona, cast):
+    manager = persona("manager")
+    client.force_login(manager)
+    first = _registrations(2)
+    reg.registration_decide(registration=first[0], approve=False, by=manager, reason="A copy")
+    pages = [f"{reverse('organisations:registrations')}?show={s}" for s in ("pending", "decided")]
+    before = [steady_queries(lambda page=page: client.get(page)) for page in pages]
+    more = _registrations(6, start=2)
+    for registration in more[:3]:
+        reg.registration_decide(
+            registration=registration, approve=False, by=manager, reason="A copy"
+        )
+    after = [steady_queries(lambda page=page: client.get(page)) for page in pages]
+    body = client.get(pages[0]).content.decode()
+    assert body.count("No website given") == 4
+    for counted_before, counted_after in zip(before, after, strict=True):
+        assert_no_more_queries(counted_before, counted_after)
+
+
+def test_a_registration_costs_the_same_with_more_reasons_and_matches(client, persona, cast):
+    from mycareer.organisations.tests.factories import make_organisation
+
+    make_organisation("Sparrowhawk Robotics", website="https://sparrowhawk.co.uk")
+    few = register(email="a@gmail.com", website="https://sparrowhawk.co.uk")
+    for n in range(6):
+        make_organisation(
+            f"Kestrel Robotics {'Ltd' if n % 2 else 'Limited'} {n}",
+            website=f"https://kestrel-robotics-{n}.co.uk",
+            tags=["Robotics"],
+        )
+    many = register(
+        email="b@gmail.com", organisation_name="Kestrel Robotics Ltd", website="", ip_address=None
+    )
+    assert len(many.risk_reasons) > len(few.risk_reasons)
+    client.force_login(persona("manager"))
+
+    def detail(registration):
+        return reverse("organisations:registration", args=[registration.pk])
+
+    before = steady_queries(lambda: client.get(detail(few)))
+    after = steady_queries(lambda: client.get(detail(many)))
+    assert client.get(detail(many)).content.decode().count("Kestrel Robotics L") >= 4
+    assert_no_more_queries(before, after)
