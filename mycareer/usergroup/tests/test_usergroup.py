@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from mycareer.audit.models import AuditEntry
+from mycareer.core.tests.queries import assert_no_more_queries, steady_queries
 from mycareer.usergroup import services
 from mycareer.usergroup.models import Announcement, Feedback, Representative
 
@@ -222,3 +223,56 @@ def test_announcements_can_be_emailed_to_staff(persona, cast, smtp_server, run_w
         staff.filter(notification_mode=NotificationMode.DIGEST).values_list("email", flat=True)
     )
     assert PendingNotification.objects.exists()
+
+
+# Lists cost the same however many rows they show ------------------------------------------
+
+
+def test_the_group_page_costs_the_same_with_more_representatives_and_announcements(
+    client, persona, cast
+):
+    admin, units = cast["admin"], cast["units"]
+
+    def announce(n: int) -> None:
+        for _ in range(n):
+            services.announcement_publish(
+                by=persona("manager"), kind="update", title="New search filters", body="Text"
+            )
+
+    services.representative_appoint(unit=units["eps"], user=persona("manager"), by=admin)
+    announce(1)
+    client.force_login(persona("operator"))
+    page = reverse("usergroup:group")
+    before = steady_queries(lambda: client.get(page))
+    for code, name in (("business", "mailer"), ("ahc", "expiring")):
+        services.representative_appoint(unit=units[code], user=persona(name), by=admin)
+    announce(6)
+    after = steady_queries(lambda: client.get(page))
+    assert client.get(page).content.decode().count("New search filters") == 7
+    assert_no_more_queries(before, after)
+
+
+def test_the_board_costs_the_same_with_more_items(client, persona):
+    staff = [persona(name) for name in ("operator", "manager", "mailer", "expiring")]
+    operator = staff[0]
+
+    def logged(n: int) -> None:
+        for i in range(n):
+            item = services.feedback_log(
+                by=staff[i % len(staff)],
+                kind=Feedback.Kind.FAULT,
+                title="The search forgets its tags",
+                description="Steps",
+            )
+            services.feedback_comment(feedback=item, by=operator, text="Me too")
+            services.feedback_vote(feedback=item, by=operator)
+
+    logged(1)
+    client.force_login(operator)
+    for sort in ("votes", "newest"):
+        page = f"{reverse('usergroup:board')}?sort={sort}"
+        before = steady_queries(lambda page=page: client.get(page))
+        logged(4)
+        after = steady_queries(lambda page=page: client.get(page))
+        assert "(including yours)" in client.get(page).content.decode()
+        assert_no_more_queries(before, after)
