@@ -15,6 +15,11 @@ def steady_queries(get: Callable[[], object]) -> list[str]:
     tree and the rate limit's minute, which a later call does not pay again.
     """
     get()
+    return queries_of(get)
+
+
+def queries_of(get: Callable[[], object]) -> list[str]:
+    """The statements one call of `get` sends, which must answer 200."""
     with CaptureQueriesContext(connection) as captured:
         response = get()
     status = getattr(response, "status_code", 200)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
+from mycareer.core.tests.queries import assert_no_more_queries, queries_of
 from mycareer.events import services
 from mycareer.events.models import Event
 from mycareer.events.tests.factories import at, far_monday, make_event, unit
@@ -341,3 +342,36 @@ def test_students_neither_see_the_link_nor_open_the_page(client, persona):
         reverse("events:public_feeds") not in client.get(reverse("events:month")).content.decode()
     )
     assert client.get(reverse("events:public_feeds")).status_code == 403
+
+
+def test_the_rss_and_atom_feeds_cost_the_same_with_more_events(client, cast):
+    """Built cold (a limit not asked before is another cache entry), with each event's
+    unit, organisations and topics in the entry."""
+    from mycareer.events.models import Topic
+    from mycareer.events.tests.factories import EventFactory
+    from mycareer.organisations.tests.factories import OrganisationFactory
+
+    def shared(n: int, unit: str) -> None:
+        for i in range(n):
+            event = EventFactory(
+                title=f"Public talk {unit} {i}",
+                unit=cast["units"][unit],
+                starts_at=at(far_monday(), 9 + i % 8),
+            )
+            event.audience.open_to_public = True
+            event.audience.save()
+            event.organisations.add(*OrganisationFactory.create_batch(2))
+            topic, _ = Topic.objects.get_or_create(name=f"Topic {unit}", slug=f"topic-{unit}")
+            event.topics.add(topic)
+
+    shared(1, "mech")
+    feed(client, limit=1)  # makes the cache's generation for events
+    before = {
+        kind: queries_of(lambda kind=kind: feed(client, kind, limit=50)) for kind in ("rss", "atom")
+    }
+    shared(4, "mech")
+    shared(3, "computing")
+    for kind in ("rss", "atom"):
+        after = queries_of(lambda kind=kind: feed(client, kind, limit=49))
+        assert feed(client, kind, limit=49).content.decode().count("Public talk") >= 8
+        assert_no_more_queries(before[kind], after)

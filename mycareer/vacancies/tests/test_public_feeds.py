@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.accounts.models import DegreeProgramme, Unit
+from mycareer.core.tests.queries import assert_no_more_queries, queries_of
 from mycareer.organisations.models import Organisation
 from mycareer.vacancies import services
 from mycareer.vacancies.models import Vacancy
@@ -192,3 +193,23 @@ def test_a_cold_feed_is_built_in_a_few_queries(client, brightwave, django_assert
     for format in ("json", "rss", "atom"):
         with django_assert_max_num_queries(10):
             assert feed(client, format).status_code == 200
+
+
+def test_the_rss_and_atom_feeds_cost_the_same_with_more_vacancies(client, brightwave):
+    """Built cold (a limit not asked before is another cache entry), each vacancy with its
+    own organisation."""
+    from mycareer.organisations.tests.factories import OrganisationFactory
+
+    def posted(n: int) -> None:
+        for i in range(n):
+            VacancyFactory(organisation=OrganisationFactory(), title=f"Open vacancy {i}")
+
+    posted(1)
+    feed(client, limit=1)  # makes the cache's generation for vacancies
+    kinds = ("rss", "atom")
+    before = {kind: queries_of(lambda kind=kind: feed(client, kind, limit=50)) for kind in kinds}
+    posted(7)
+    for kind in kinds:
+        after = queries_of(lambda kind=kind: feed(client, kind, limit=49))
+        assert feed(client, kind, limit=49).content.decode().count("Open vacancy") >= 8
+        assert_no_more_queries(before[kind], after)
