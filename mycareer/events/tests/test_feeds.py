@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
+from mycareer.core.tests.queries import assert_no_more_queries, steady_queries
 from mycareer.events import registry, services
 from mycareer.events.models import Event
 from mycareer.events.tests.factories import at, far_monday, make_event, organisation, unit
@@ -339,3 +340,35 @@ def test_one_event_downloads_as_an_ics_file(client, persona, tom):
     assert client.get(reverse("events:ics", args=[draft.pk])).status_code == 404
     client.force_login(persona("student4"))  # history: not open to them
     assert client.get(reverse("events:ics", args=[event.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("reader", ["student", "operator"])
+def test_a_units_calendar_costs_the_same_with_more_events(client, persona, cast, reader):
+    """Its events and those of the units below it, with their organisations and topics, one
+    of them called off."""
+    from mycareer.events.models import Topic
+    from mycareer.events.tests.factories import EventFactory
+    from mycareer.organisations.tests.factories import OrganisationFactory
+
+    topic = Topic.objects.create(name="Aerospace", slug="aerospace")
+
+    def events(n: int, code: str) -> None:
+        for i in range(n):
+            event = EventFactory(
+                title=f"Unit talk {code} {i}",
+                unit=cast["units"][code],
+                starts_at=at(far_monday(), 9 + i % 8),
+            )
+            event.organisations.add(*OrganisationFactory.create_batch(2))
+            event.topics.add(topic)
+        services.event_cancel(event=event, by=persona("admin"), reason="The speaker is ill.")
+
+    events(1, "mech")
+    token = persona(reader).feed_token
+    url = reverse("events:unit_feed", args=["mech"]) + f"?token={token}"
+    before = steady_queries(lambda: client.get(url))
+    events(4, "mech")
+    events(3, "mech-design")
+    after = steady_queries(lambda: client.get(url))
+    assert len(vevents(parse(client.get(url)))) == 8
+    assert_no_more_queries(before, after)
