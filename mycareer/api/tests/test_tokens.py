@@ -12,6 +12,7 @@ from mycareer.accounts.models import TrainingRecord
 from mycareer.api import services
 from mycareer.api.models import ApiToken, Scope, digest_of
 from mycareer.audit.models import AuditEntry
+from mycareer.core.tests.queries import assert_no_more_queries, steady_queries
 from mycareer.organisations.tests.factories import make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -234,3 +235,41 @@ def test_a_bad_form_keeps_what_was_typed(client, persona):
     assert response.status_code == 200
     assert b'value="Keep me"' in response.content
     assert not ApiToken.objects.exists()
+
+
+# Lists cost the same however many rows they show ------------------------------------------
+
+
+def test_the_token_pages_cost_the_same_with_more_tokens(client, persona, cast, call):
+    from django.urls import reverse
+
+    admin = persona("admin")
+    units = [cast["units"][code] for code in ("mech", "careers", "computing")]
+    made = iter(range(100))
+
+    def tokens(n: int) -> None:
+        """Own tokens and units' tokens: used, revoked and not used yet."""
+        for i in range(n):
+            number = next(made)
+            for unit in (None, units[i % len(units)]):
+                token, secret = services.token_create(
+                    owner=admin,
+                    by=admin,
+                    name=f"System {number} {unit or 'own'}",
+                    scopes=["read", "write-events"],
+                    unit=unit,
+                )
+                if number % 3 == 0:
+                    services.token_revoke(token=token, by=admin)
+                elif number % 3 == 1:
+                    call(secret, "get", "/organisations")
+
+    tokens(2)
+    client.force_login(admin)
+    pages = [reverse("api_pages:tokens"), reverse("api_pages:service_tokens")]
+    before = [steady_queries(lambda page=page: client.get(page)) for page in pages]
+    tokens(6)
+    after = [steady_queries(lambda page=page: client.get(page)) for page in pages]
+    assert client.get(pages[1]).content.decode().count("Revoked ") >= 3
+    for counted_before, counted_after in zip(before, after, strict=True):
+        assert_no_more_queries(counted_before, counted_after)
