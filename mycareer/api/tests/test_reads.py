@@ -4,6 +4,7 @@ import base64
 
 import pytest
 
+from mycareer.core.tests.queries import assert_no_more_queries, steady_queries
 from mycareer.events.tests.factories import at, far_monday, make_event, unit
 from mycareer.organisations import services as organisations
 from mycareer.organisations.tests.factories import key_account_with_contact, make_organisation
@@ -328,3 +329,135 @@ def test_list_endpoints_cost_a_few_queries_however_many_rows(
         with django_assert_max_num_queries(32):
             response = call(secret, "get", path)
         assert response.status_code == 200, path
+
+
+# Lists cost the same however many rows they show ------------------------------------------
+
+
+@pytest.mark.parametrize("reader", ["operator", "student", "admin"])
+def test_the_events_cost_the_same_with_more_of_them(call, token_for, persona, cast, reader):
+    """Each with its unit, organisations, audience units and programmes and an online
+    link, some of them cancelled."""
+    from mycareer.events import services as events
+    from mycareer.events.tests.factories import programme
+
+    tom = persona("operator")
+    made = iter(range(100))
+
+    def more(n: int) -> None:
+        for _ in range(n):
+            number = next(made)
+            event = make_event(
+                by=tom,
+                title=f"Listed {number}",
+                starts_at=at(far_monday(), 8 + number % 10),
+                online_url=f"https://meet.example.ac.uk/{number}",
+                audience_units=[unit("mech"), unit("mech-design")],
+                audience_programmes=[programme("meng-mech"), programme("beng-mech")],
+                publish=True,
+                override_reason="Volume test",
+            )
+            event.organisations.add(
+                make_organisation(f"Listed Partner {number}", by=tom),
+                make_organisation(f"Listed Sponsor {number}", by=tom),
+            )
+            if number % 3 == 2:
+                events.event_cancel(event=event, by=tom, reason="The speaker is ill.")
+
+    more(1)
+    secret = token_for(reader)
+
+    def listed():
+        return call(secret, "get", "/events?limit=50")
+
+    before = steady_queries(listed)
+    more(7)
+    after = steady_queries(listed)
+    assert len(listed().json()["items"]) >= 6
+    assert_no_more_queries(before, after)
+
+
+def test_an_events_bookings_cost_the_same_with_more_of_them(call, token_for, persona):
+    from mycareer.bookings import services as bookings
+    from mycareer.bookings.tests.factories import make_students
+
+    tom = persona("operator")
+    event = make_event(by=tom, starts_at=at(far_monday(), 10), publish=True)
+
+    def book(n: int) -> None:
+        for student in make_students(n):
+            bookings.booking_create(event=event, student=student, by=student, notify=False)
+
+    book(1)
+    secret = token_for("operator")
+
+    def listed():
+        return call(secret, "get", f"/events/{event.pk}/bookings?limit=50")
+
+    before = steady_queries(listed)
+    book(12)
+    after = steady_queries(listed)
+    assert len(listed().json()["items"]) == 13
+    assert_no_more_queries(before, after)
+
+
+@pytest.mark.parametrize("reader", ["student", "operator", "employer"])
+def test_the_vacancies_cost_the_same_with_more_of_them(call, token_for, persona, cast, reader):
+    """Each of another organisation (the employer's: of their own), some aimed at a
+    programme or a unit."""
+    from mycareer.organisations.tests.factories import brightwave_digital
+    from mycareer.vacancies.tests.factories import VacancyFactory
+
+    own = brightwave_digital(persona("employer"))
+
+    def posted(n: int) -> None:
+        for i in range(n):
+            organisation = own if reader == "employer" else make_organisation(f"Poster {i} {n}")
+            vacancy = VacancyFactory(organisation=organisation)
+            if i % 3 == 1:
+                vacancy.target_programmes.set([cast["programmes"]["meng-mech"]])
+            elif i % 3 == 2:
+                vacancy.target_units.set([cast["units"]["eps"]])
+
+    posted(1)
+    secret = token_for(reader)
+
+    def listed():
+        return call(secret, "get", "/vacancies?limit=50")
+
+    before = steady_queries(listed)
+    posted(8)
+    after = steady_queries(listed)
+    assert len(listed().json()["items"]) >= 7
+    assert_no_more_queries(before, after)
+
+
+def test_an_organisations_notes_cost_the_same_with_more_of_them(
+    call, token_for, persona, cast, northbridge
+):
+    """Each with its author, unit and contacts (one a key contact)."""
+    contacts = list(northbridge.contacts.all())
+    authors = [persona(name) for name in ("operator", "manager", "mailer")]
+
+    def noted(n: int) -> None:
+        for i in range(n):
+            organisations.note_create(
+                organisation=northbridge,
+                by=authors[i % len(authors)],
+                text=f"Spoke about placements {i}",
+                unit=cast["units"]["mech"],
+                contacts=contacts,
+                started_by="them",  # a key contact may be answered, not approached
+            )
+
+    noted(1)
+    secret = token_for("viewer")
+
+    def listed():
+        return call(secret, "get", f"/organisations/{northbridge.pk}/notes?limit=50")
+
+    before = steady_queries(listed)
+    noted(8)
+    after = steady_queries(listed)
+    assert len(listed().json()["items"]) == 10
+    assert_no_more_queries(before, after)
