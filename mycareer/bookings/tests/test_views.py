@@ -1828,17 +1828,23 @@ def test_the_event_form_warns_that_moving_the_event_later_undoes_its_check_ins(
 
 
 def _booked_and_waiting(*, organiser, student, n: int, cancelled: int = 0) -> None:
-    """`n` coming events where `student` has a place and `n` where they wait, and
-    `cancelled` events they had a place at that were called off."""
+    """`n` coming events where `student` has a place, `n` where they wait and `n` where a
+    place is offered to them, and `cancelled` events they had a place at that were called
+    off."""
     from mycareer.events import services as event_services
 
     for _ in range(n):
         services.booking_create(
             event=make_event(organiser=organiser, capacity=5), student=student, by=student
         )
-        full = make_event(organiser=organiser, capacity=1)
-        services.booking_create(event=full, student=make_students(1)[0], by=None, notify=False)
-        services.booking_create(event=full, student=student, by=student, notify=False)
+        for promotion in ("automatic", "offer"):
+            full = make_event(organiser=organiser, capacity=1, promotion=promotion, offer_hours=24)
+            other = services.booking_create(
+                event=full, student=make_students(1)[0], by=None, notify=False
+            )
+            services.booking_create(event=full, student=student, by=student, notify=False)
+            if promotion == "offer":
+                services.booking_cancel(booking=other, by=organiser, notify=False)
     for _ in range(cancelled):
         event = make_event(organiser=organiser, capacity=5)
         services.booking_create(event=event, student=student, by=student, notify=False)
@@ -1857,7 +1863,8 @@ def test_my_events_costs_the_same_with_more_places(client, persona, tom):
     for attended in (0, 1, 1):
         held_event(organiser=tom, students=[student], attended=attended)
     after = steady_queries(lambda: client.get(url("my_events")))
-    assert text(client.get(url("my_events"))).count("Room flooded") == 4
+    page = text(client.get(url("my_events")))
+    assert page.count("Room flooded") == 4 and page.count("Accept or decline") == 5
     assert_no_more_queries(before, after)
 
 
