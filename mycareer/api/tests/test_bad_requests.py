@@ -93,3 +93,23 @@ def test_a_fault_still_surfaces_in_tests(call, token_for, monkeypatch):
     monkeypatch.setattr(routes.chart, "chart_data", broken)
     with pytest.raises(RuntimeError, match="a bug"):
         call(token_for("admin"), "get", "/communication-chart")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["post", "delete"])
+@pytest.mark.parametrize(
+    ("path", "status"), [("/nowhere", 404), ("/organisations/", 404), ("/openapi.json", 405)]
+)
+@pytest.mark.parametrize("secret", [True, False])
+def test_a_write_to_an_address_the_api_does_not_take_is_json(
+    token_for, method, path, status, secret
+):
+    """Refused by the pages' CSRF check, it was the HTML "Form not accepted" page."""
+    from django.test import Client
+
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token_for('operator')}"} if secret else {}
+    client = Client(enforce_csrf_checks=True)
+    answer = getattr(client, method)(f"/api/v1{path}", **headers)
+
+    assert answer.status_code == status
+    assert answer["Content-Type"] == "application/json"
