@@ -476,6 +476,9 @@ def organisation_create(request, response: HttpResponse, payload: s.Organisation
     confirm, tags = data.pop("confirm_duplicate"), data.pop("tags")
     unit_id = data.pop("unit")
     unit = Unit.objects.filter(pk=unit_id).first() if unit_id else None
+    if unit_id and unit is None:
+        # Not the sender's own unit instead: the record would be owned by another than asked.
+        raise ApiError(400, "invalid", "No such unit.", fields={"unit": ["No such unit."]})
     if unit is None:
         membership = user.memberships.select_related("unit").first()
         unit = membership.unit if membership else None

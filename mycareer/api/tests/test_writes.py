@@ -90,6 +90,18 @@ def test_bad_input_is_a_400_in_the_one_shape(call, token_for, client):
     assert huge.status_code == 400
 
 
+def test_an_organisation_for_a_unit_that_does_not_exist_is_a_400_not_made_for_ones_own(
+    call, token_for
+):
+    """It was made, owned by the sender's own unit, and answered 201."""
+    answer = call(token_for("operator"), "post", "/organisations", {"name": "Kestrel", "unit": 999})
+    assert answer.status_code == 400
+    assert answer.json()["fields"] == {"unit": ["No such unit."]}
+    assert not Organisation.objects.filter(name="Kestrel").exists()
+    named = call(token_for("operator"), "post", "/organisations", {"name": "Kestrel", "unit": 0})
+    assert named.status_code == 400 and list(named.json()["fields"]) == ["unit"]
+
+
 @pytest.mark.parametrize(
     "field", ["organisations", "audience_units", "audience_programmes", "contacts"]
 )
