@@ -18,6 +18,7 @@ from mycareer import audit
 from mycareer.accounts.permissions import why_not
 from mycareer.api import errors
 from mycareer.api.models import ApiToken, Scope
+from mycareer.api.schemas import NULL_CHARACTERS
 from mycareer.api.services import TokenRefused, token_authenticate
 from mycareer.core.clientip import client_ip
 from mycareer.core.logs import log_event
@@ -94,6 +95,14 @@ def _wrap(view, *, read_only: bool = False):
         started = time.monotonic()
         if read_only and request.method not in ("GET", "HEAD"):
             response = HttpResponseNotAllowed(["GET", "HEAD"])
+        elif nul := sorted({k for k, v in request.GET.lists() if "\x00" in k + "".join(v)}):
+            # As the pages' filters refuse it: PostgreSQL compares no NUL, and failed (500).
+            response = errors.error_response(
+                400,
+                "invalid",
+                "Some of what was sent is not valid.",
+                {name: [NULL_CHARACTERS] for name in nul},
+            )
         else:
             response = view(request, *args, **kwargs)
         if response.status_code == 405 and not response.get("Content-Type", "").startswith(

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from django.core.exceptions import ValidationError
 from django.forms.utils import from_current_timezone
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from mycareer.core.forms import DESCRIPTION_MAX_LENGTH
@@ -255,6 +255,21 @@ class Input(Schema):
     misspelt one (`visible_to_student`) would answer 200 and change nothing."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_null_characters(cls, value):
+        """As the pages' fields refuse it: PostgreSQL stores no NUL, and failed with a 500."""
+        if any(isinstance(text, str) and "\x00" in text for text in _texts(value)):
+            raise PydanticCustomError("null_character", NULL_CHARACTERS)
+        return value
+
+
+NULL_CHARACTERS = "Null characters are not allowed."
+
+
+def _texts(value) -> list:
+    return list(value) if isinstance(value, list | tuple | set) else [value]
 
 
 class OrganisationIn(Input):
