@@ -149,7 +149,12 @@ def install(api) -> None:
 
     @api.exception_handler(DjangoValidationError)
     def refused_by_rules(request, exc: DjangoValidationError):
-        return error_response(400, "invalid", "Some of what was sent is not valid.", fields_of(exc))
+        fields = fields_of(exc)
+        # A refusal of the whole (a place already booked, an event that has started) is
+        # its own message: a call that sent nothing was told what it sent was not valid.
+        whole = fields["__all__"] if list(fields) == ["__all__"] else []
+        message = " ".join(whole) or "Some of what was sent is not valid."
+        return error_response(400, "invalid", message, fields)
 
     @api.exception_handler(AuthenticationError)
     def not_authenticated(request, exc):

@@ -649,6 +649,24 @@ def test_a_student_books_and_cancels_with_their_own_token(call, token_for, perso
     assert call(reader, "post", f"/events/{event.pk}/bookings").json()["code"] == "scope_missing"
 
 
+def test_booking_or_cancelling_again_is_refused_with_the_reason_as_its_message(call, token_for):
+    """The message was "Some of what was sent is not valid." for a call that sent nothing,
+    the reason only in `fields`: what a student's app shows said nothing of the place."""
+    event = bookable_event(capacity=5)
+    secret = token_for("student", scopes=["read", "bookings"])
+    booking = call(secret, "post", f"/events/{event.pk}/bookings").json()["booking"]
+
+    again = call(secret, "post", f"/events/{event.pk}/bookings")
+    assert again.status_code == 400
+    assert again.json()["message"] == "You already have a place at this event."
+    assert Booking.objects.filter(event=event).count() == 1
+    assert call(secret, "delete", f"/bookings/{booking}").status_code == 200
+    twice = call(secret, "delete", f"/bookings/{booking}")
+    assert twice.status_code == 400
+    assert twice.json()["message"].startswith("You cancelled this place on ")
+    assert twice.json()["fields"] == {"__all__": [twice.json()["message"]]}
+
+
 def test_attendance_is_recorded_by_the_events_organisers(call, token_for, persona):
     tom, aisha = persona("operator"), persona("student")
     event = bookable_event(organiser=tom, starts_in=datetime.timedelta(minutes=30))
