@@ -140,9 +140,12 @@ def _conditional(request, response):
 
 def _record(request, response, seconds: float) -> None:
     token = getattr(request, "api_token", None)
+    # A NUL (`/organisations/%00`) is no text PostgreSQL's JSON holds: the record of the
+    # call failed there, and the call with it (500).
+    path = request.path[:200].replace("\x00", "\ufffd")
     fields = {
         "method": request.method,
-        "path": request.path[:200],
+        "path": path,
         "status": response.status_code,
         "token": token.pk if token else None,
         "owner": token.owner_id if token else None,
@@ -157,7 +160,7 @@ def _record(request, response, seconds: float) -> None:
             data={
                 "token": token.name,
                 "method": request.method,
-                "path": request.path[:200],
+                "path": path,
                 "status": response.status_code,
             },
         )

@@ -135,3 +135,15 @@ def test_a_null_character_is_a_400_naming_the_field(call, token_for, method, pat
     assert answer.status_code == 400
     assert answer.json()["fields"] == {field: ["Null characters are not allowed."]}
     assert not Organisation.objects.filter(name__startswith="Kestrel").exists()
+
+
+@pytest.mark.django_db
+def test_a_call_to_an_address_holding_a_null_character_is_recorded_without_it(call, token_for):
+    """PostgreSQL's JSON holds no NUL: recording `/organisations/%00` failed there (500)."""
+    from mycareer.audit.models import AuditEntry
+
+    answer = call(token_for("operator"), "get", "/organisations/%00")
+
+    assert answer.status_code in (400, 404)
+    recorded = AuditEntry.objects.get(action="api.call")
+    assert recorded.data["path"] == "/api/v1/organisations/\ufffd"
