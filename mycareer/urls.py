@@ -13,6 +13,7 @@ from mycareer.vacancies.public_feeds import SPEC as VACANCIES_FEED
 handler400 = "mycareer.api.errors.bad_request"
 handler403 = "mycareer.core.views.permission_denied"
 handler404 = "mycareer.core.views.page_not_found"
+handler500 = "mycareer.api.errors.server_error_page"
 
 urlpatterns = [
     path("", core_views.home, name="home"),

@@ -104,17 +104,18 @@ def _suspicious(request, exc: SuspiciousOperation) -> JsonResponse:
     return response
 
 
+FAULT = (
+    "Something went wrong in MyCareer and it has been logged. Read the record before "
+    "sending the same call again: a change may or may not have been made."
+)
+
+
 def server_error(request, exc: Exception) -> JsonResponse:
     """A fault of MyCareer's, answered in the one shape (not Django's page, nor, with
     DEBUG, a plain-text traceback), and reported as Django reports one: logged with its
     traceback, and signalled (the test client raises it again)."""
     signals.got_request_exception.send(sender=None, request=request)
-    response = error_response(
-        500,
-        "server_error",
-        "Something went wrong in MyCareer and it has been logged. Read the record before "
-        "sending the same call again: a change may or may not have been made.",
-    )
+    response = error_response(500, "server_error", FAULT)
     log_response(
         "%s: %s",
         "Internal Server Error",
@@ -205,3 +206,12 @@ def bad_request(request, exception=None):
             return too_large()
         return error_response(400, "bad_request", "The request could not be read.")
     return defaults.bad_request(request, exception)
+
+
+def server_error_page(request):
+    """Django's answer to a fault outside an endpoint (the record of the call, say), as
+    JSON for the API and as the site's own page for everything else. Django has logged
+    it already."""
+    if request.path.startswith("/api/"):
+        return error_response(500, "server_error", FAULT)
+    return defaults.server_error(request)

@@ -83,6 +83,27 @@ def test_a_fault_of_ours_is_a_json_500_and_still_logged(
 
 
 @pytest.mark.django_db
+def test_a_fault_outside_an_endpoint_is_a_json_500_too(answers, call, token_for, monkeypatch):
+    """Recording the call fails after the endpoint has answered: that was Django's HTML
+    500 page. The pages keep it."""
+    from django.test import RequestFactory
+
+    from mycareer.api import api, errors
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    secret = token_for("admin")
+    monkeypatch.setattr(api.audit, "log", broken)
+    answer = call(secret, "get", "/communication-chart")
+    assert answer.status_code == 500
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json()["code"] == "server_error"
+    page = errors.server_error_page(RequestFactory().get("/organisations/"))
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
 def test_a_fault_still_surfaces_in_tests(call, token_for, monkeypatch):
     """Reported as Django reports one, so a test that meets a bug sees it."""
     from mycareer.api import routes
