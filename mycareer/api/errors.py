@@ -82,6 +82,12 @@ def fields_of(error: DjangoValidationError) -> dict[str, list[str]]:
 NOT_A_FIELD = "Not a field of this request: check its spelling, or leave it out."
 
 
+# What a body that is missing, or is no JSON object (`[]`, `null`, `"x"`), is told: it was
+# "Field required" or "Input should be a valid dictionary or object to extract fields from".
+NO_OBJECT = {"missing", "model_attributes_type", "dict_type", "model_type"}
+NOT_AN_OBJECT = "Send a JSON object with this request's fields as the body."
+
+
 def _location(loc) -> str:
     # ("body", "payload", "name") -> "name"; ("query", "limit") -> "limit"
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload")]
@@ -144,8 +150,11 @@ def install(api) -> None:
     def invalid_input(request, exc: NinjaValidationError):
         fields: dict[str, list[str]] = {}
         for item in exc.errors:
+            where = _location(item.get("loc", ()))
             message = NOT_A_FIELD if item.get("type") == "extra_forbidden" else item.get("msg")
-            fields.setdefault(_location(item.get("loc", ())), []).append(str(message))
+            if where == "__all__" and item.get("type") in NO_OBJECT:
+                message = NOT_AN_OBJECT
+            fields.setdefault(where, []).append(str(message))
         return error_response(400, "invalid", "Some of what was sent is not valid.", fields)
 
     @api.exception_handler(DjangoValidationError)

@@ -168,3 +168,20 @@ def test_a_call_to_an_address_holding_a_null_character_is_recorded_without_it(ca
     assert answer.status_code in (400, 404)
     recorded = AuditEntry.objects.get(action="api.call")
     assert recorded.data["path"] == "/api/v1/organisations/\ufffd"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ["", "[]", "null", '"Kestrel"', "5"])
+def test_a_body_that_is_no_json_object_is_told_so(client, token_for, body):
+    """It was told "Field required", or "Input should be a valid dictionary or object to
+    extract fields from", under no field."""
+    answer = client.post(
+        "/api/v1/organisations",
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token_for('operator')}",
+    )
+    assert answer.status_code == 400
+    assert answer.json()["fields"] == {
+        "__all__": ["Send a JSON object with this request's fields as the body."]
+    }
