@@ -57,7 +57,7 @@ def access_grant(
         if previous.level == level:
             return previous
         _check_not_last_administrator(
-            user=user, current=previous, level=level, administrators=administrators
+            user=user, by=by, current=previous, level=level, administrators=administrators
         )
         previous.revoked_at, previous.revoked_by = now, by
         previous.save(update_fields=["revoked_at", "revoked_by"])
@@ -93,7 +93,12 @@ def _administrator_grants_locked() -> list[int]:
 
 
 def _check_not_last_administrator(
-    *, user: User, current: AccessGrant, level: AccessLevel | None, administrators: list[int]
+    *,
+    user: User,
+    by: User | None,
+    current: AccessGrant,
+    level: AccessLevel | None,
+    administrators: list[int],
 ) -> None:
     """Refuse to take the Administrator level from the only person who can use it: nobody
     could grant access again, not even to put it back, without a command on the server.
@@ -108,10 +113,11 @@ def _check_not_last_administrator(
     ).filter(operator_valid=True)
     if others.exists() or User.objects.filter(is_superuser=True, is_active=True).exists():
         return
+    who = "You are" if by is not None and by.pk == user.pk else f"{user} is"
     raise ValidationError(
-        f"{user} is MyCareer's only administrator: grant someone else the Administrator "
-        "level first (with their operator training in date), or nobody could grant access "
-        "again."
+        f"{who} the only administrator whose operator training is in date: first grant "
+        "the Administrator level to another person whose training is in date. Otherwise "
+        "nobody could grant access again."
     )
 
 
@@ -127,7 +133,7 @@ def access_revoke(*, user: User, by: User | None, note: str = "") -> AccessGrant
     if grant is None:
         return None
     _check_not_last_administrator(
-        user=user, current=grant, level=None, administrators=administrators
+        user=user, by=by, current=grant, level=None, administrators=administrators
     )
     grant.revoked_at, grant.revoked_by = timezone.now(), by
     grant.save(update_fields=["revoked_at", "revoked_by"])
