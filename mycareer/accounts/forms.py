@@ -157,8 +157,9 @@ class TermsPublishForm(forms.Form):
         super().__init__(*args, **kwargs)
         if current is not None:
             self.fields["version"].help_text = (
-                f"The current terms are version {current.version}; the text below is "
-                "theirs, to change."
+                f"Version {current.version} is current. The title and text below are "
+                f"version {current.version}'s: change what you need, and give this version "
+                "a new number."
             )
 
 

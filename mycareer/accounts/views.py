@@ -200,7 +200,16 @@ def _terms_publish(request):
     except ValidationError as error:
         add_validation_error(form, error)
         return render(request, "accounts/terms_publish.html", context)
-    return render(request, "accounts/terms_publish_confirm.html", {**context, "confirm": confirm})
+    # The same words again ask everyone to accept what they accepted: said before it is.
+    unchanged = current is not None and (current.title, current.body) == (
+        data["title"],
+        data["body"],
+    )
+    return render(
+        request,
+        "accounts/terms_publish_confirm.html",
+        {**context, "confirm": confirm, "unchanged_from": current if unchanged else None},
+    )
 
 
 @require("mycareer.administer")

@@ -194,3 +194,17 @@ def test_new_terms_start_from_the_current_text_and_name_its_version(client, pers
     assert form["body"].value() == current.body
     assert form["version"].value() in (None, "")
     assert f"version {current.version}" in form.fields["version"].help_text
+
+
+def test_publishing_the_current_words_again_is_said_before_it_is_done(persona):
+    """Everyone would be stopped to accept what they already accepted."""
+    current = current_terms()
+    client, count = admin_client(persona), staff_bound_by_terms().count()
+    same = {"version": "9.9", "title": current.title, "body": current.body}
+    page = client.post(publish_url(), same).content.decode()
+    assert f"The title and text are the same as version {current.version}: publishing asks " in (
+        page
+    )
+    assert f"{people(count)} to accept the same words again" in page
+    page = client.post(publish_url(), NEW).content.decode()
+    assert "the same words again" not in page
