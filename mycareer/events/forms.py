@@ -156,7 +156,7 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
         queryset=Unit.objects.all(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="A faculty includes its schools and departments.",
+        help_text="A faculty or school includes the units under it.",
     )
     audience_programmes = IdsChoiceField(
         label="For students on these degree programmes",

@@ -194,7 +194,7 @@ class ChartForm(PeriodForm):
         queryset=Unit.objects.all(),
         required=False,
         empty_label="All units",
-        help_text="A faculty includes its schools and departments.",
+        help_text="A faculty or school includes the units under it.",
     )
     organisation_name = forms.CharField(
         label="Organisation",

@@ -457,7 +457,7 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
         coerce=int,
         empty_value=None,
         required=False,
-        help_text="A faculty includes its schools and departments.",
+        help_text="A faculty or school includes the units under it.",
         error_messages={
             "invalid_choice": (
                 "This search does not work: the “Owning unit” it chose is not in MyCareer. "

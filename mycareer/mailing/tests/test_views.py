@@ -746,7 +746,7 @@ def test_a_facultys_chart_counts_the_emails_of_its_schools(client, persona, cast
     assert school.series == {"School of Mechanical Engineering": [0] * 11 + [1]}
     client.force_login(persona("viewer"))
     body = page(client.get(reverse("mailing:chart")))
-    assert "A faculty includes its schools and departments." in body
+    assert "A faculty or school includes the units under it." in body
 
 
 @pytest.mark.parametrize(
