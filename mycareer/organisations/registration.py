@@ -11,7 +11,6 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from email.utils import parseaddr
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -379,13 +378,17 @@ def why_signed_in_for_none(user: User) -> str:
         .first()
     )
     if membership is None:
+        # As the home page says it.
         return (
-            "You are not a member of an organisation on MyCareer now: ask one of its "
-            "administrators to invite you again."
+            "Your login is not linked to an organisation: ask one of its administrators on "
+            "MyCareer to invite you, or contact the Careers Centre."
         )
     name = membership.organisation.name
     if membership.status == EmployerMembership.Status.PENDING:
-        return f"Your request to join {name} is waiting for the university's approval."
+        return (
+            f"Your request to join {name} is waiting for the university's approval: once "
+            "it is approved, you see and work on its pages here."
+        )
     declined = declined_registration(user, membership.organisation)
     asked = (
         f"Your registration of {name}"
@@ -406,18 +409,19 @@ def why_no_email_choices(user: User) -> str:
     )
     if membership is None:
         why = why_signed_in_for_none(user)
+        when = "once you sign in for an organisation"
     else:
         why = (
             f"Your contact record at {membership.organisation.name} is not set up yet: ask "
             "the Careers Centre to set it up."
         )
-    return f"{why} Until then MyCareer sends you no bulk email, so there is nothing to choose."
-
-
-def careers_centre_address() -> str:
-    """Where an employer writes to the Careers Centre: the address its emails come from,
-    so that replying to one and writing afresh reach the same people."""
-    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+        when = "once it is set up"
+    # Not "nothing is sent to you": staff may have recorded the address as a contact
+    # before the request, and that record is emailed as any other.
+    return (
+        f"{why} You can choose which emails you get here {when}. Meanwhile, every bulk "
+        "email from MyCareer has a link at its foot to stop them."
+    )
 
 
 def without_an_administrator(organisation: Organisation) -> bool:

@@ -561,7 +561,9 @@ def test_email_preferences_before_approval_say_why_there_is_nothing_to_choose(
     ]
     for user, why in cases:
         assert reg.why_no_email_choices(user).startswith(why)
-        assert "nothing to choose" in reg.why_no_email_choices(user)
+        assert "You can choose which emails you get here once you sign in for" in (
+            reg.why_no_email_choices(user)
+        )
         client.force_login(user)
         for response in (
             client.get("/employer/preferences/"),
