@@ -16,6 +16,7 @@ account emails use it too), and it writes one structured line for each message.
 import contextvars
 import datetime
 import logging
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
@@ -122,3 +123,9 @@ def send_email(
     count = deliver(message, kind=kind or template, once=once)
     mark_sent(once, to, user_id=user_id)
     return count
+
+
+def careers_centre_address() -> str:
+    """Where anyone writes to the Careers Centre: the address MyCareer's emails come from,
+    so that replying to one and writing afresh reach the same people."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]

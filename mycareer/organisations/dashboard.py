@@ -1,12 +1,9 @@
 from django.utils import timezone
 
 from mycareer.accounts.permissions import can_edit_records, has_second_factor
+from mycareer.core.mail import careers_centre_address
 from mycareer.organisations.models import EmployerMembership, RegistrationRequest
-from mycareer.organisations.registration import (
-    careers_centre_address,
-    declined_registration,
-    profile_completeness,
-)
+from mycareer.organisations.registration import declined_registration, profile_completeness
 from mycareer.organisations.selectors import follow_ups_due
 
 

@@ -138,8 +138,8 @@ def test_a_closed_login_is_told_why_and_whom_to_ask(client, persona):
     page = html.unescape(response.content.decode())
     assert response.redirect_chain[-1][0] == reverse("account_inactive")
     assert "Your MyCareer login is closed" in page
-    assert "has left the university" in page
-    assert "ask the Careers Centre" in page
+    assert "the university's records show that someone has left" in page
+    assert 'write to the Careers Centre at <a href="mailto:mycareer@demo.ac.uk">' in page
 
 
 @pytest.mark.django_db
