@@ -72,7 +72,7 @@ def anonymise_bookings(subject, *, apply: bool, by=None) -> list[Change]:
             # Not told: their login is being erased, address and all.
             booking_cancel(booking=booking, by=by, notify=False)
         for entry in queued:
-            waitlist_leave(entry=entry, by=by, notify=False)
+            waitlist_leave(entry=entry, by=by, notify=False, erasing=True)
     return changes
 
 

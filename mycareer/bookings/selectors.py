@@ -510,10 +510,22 @@ def place_held_instead(booking: Booking, *, now: datetime.datetime) -> Booking |
     )
 
 
-def leave_refusal(entry: WaitlistEntry, *, own: bool) -> str | None:
+# Places stop passing to the queue when the event starts (`services._fill`).
+WAITLIST_CLOSED = "The waiting list closed when the event started: nobody on it gets a place now."
+
+
+def leave_refusal(
+    entry: WaitlistEntry, *, own: bool, now: datetime.datetime | None = None
+) -> str | None:
     """Why this place in the queue can no longer be left (None if it can), said to the
-    student (`own`) or to staff: what became of it, as an old link or Back finds it."""
+    student (`own`) or to staff: what became of it, as an old link or Back finds it.
+
+    Given `now`, a place still queued once the event has started is refused too: its list
+    closed then, and nobody on it gets a place now (erasure alone gives it up after that).
+    """
     if entry.is_queued:
+        if now is not None and now >= entry.event.starts_at:
+            return WAITLIST_CLOSED
         return None
     student, when = entry.student, when_text(entry.ended_at)
     status = entry.status

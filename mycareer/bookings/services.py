@@ -485,23 +485,28 @@ def booking_cancel(
 
 
 def waitlist_leave(
-    *, entry: WaitlistEntry, by: User, notify: bool = True
+    *, entry: WaitlistEntry, by: User, notify: bool = True, erasing: bool = False
 ) -> list[Booking | WaitlistEntry]:
-    """Leave the waiting list, or decline an offer (which then passes to the next person).
+    """Leave the waiting list, or decline an offer (which then passes to the next person),
+    until the event starts: its list is closed then (`selectors.leave_refusal`). Erasing
+    the student (`erasing`) gives the place up whenever it comes.
 
     A student someone else removed is told by email (`notify`)."""
     with transaction.atomic():
         settings = _lock(entry.event_id)
         now = timezone.now()
-        entry = WaitlistEntry.objects.select_related("student").get(pk=entry.pk)
-        refusal = selectors.leave_refusal(entry, own=by.pk == entry.student_id)
+        entry = WaitlistEntry.objects.select_related("student", "event").get(pk=entry.pk)
+        own = by.pk == entry.student_id
+        refusal = selectors.leave_refusal(entry, own=own, now=None if erasing else now)
+        if refusal == selectors.WAITLIST_CLOSED:
+            _refuse(refusal, event_id=entry.event_id, entry_id=entry.pk, action="leave")
         if refusal:
             _refuse(refusal)
         entry.status = WaitlistEntry.Status.LEFT
         entry.ended_at = now
         entry.ended_by = by
         entry.save(update_fields=["status", "ended_at", "ended_by"])
-        if notify and by.pk != entry.student_id:
+        if notify and not own:
             _after_commit(tasks.send_removed_from_waiting_list, entry.pk)
         return _pass_on(settings, entry, "bookings.waitlist.left", by=by, now=now)
 

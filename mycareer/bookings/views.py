@@ -46,8 +46,6 @@ from mycareer.events.views import EventNotForYou, not_for_you, refuse_event
 # scanned at this door is refused rather than checked in elsewhere.
 AT_THE_DOOR = "bookings.checking_in"
 AT_THE_DOOR_HOURS = 12
-# Places stop passing to the queue when the event starts (`services._fill`).
-WAITLIST_CLOSED = "The waiting list closed when the event started: nobody on it gets a place now."
 
 
 def _event(event_id: int) -> Event:
@@ -197,15 +195,10 @@ def leave(request, entry_id: int):
     if not own:
         check_perm(request.user, "bookings.run_event", entry.event)
     back = _back(request, own=own, event_id=entry.event_id)
-    closed = timezone.now() >= entry.event.starts_at
     if request.method == "POST" and request.POST.get("confirm") == "yes":
-        refused = closed
-        if not refused:
-            try:
-                services.waitlist_leave(entry=entry, by=request.user)
-            except ValidationError:
-                refused = True
-        if refused:
+        try:
+            services.waitlist_leave(entry=entry, by=request.user)
+        except ValidationError:
             # A stale page (Back after leaving, an old email, the event begun): this page
             # says why, as the question did, and offers the place joined since, if any.
             here = reverse("bookings:leave", args=[entry.pk])
@@ -219,9 +212,7 @@ def leave(request, entry_id: int):
         return redirect(back)
     waiting = entry.status == WaitlistEntry.Status.WAITING
     settings = selectors.settings_of(entry.event)
-    refusal = selectors.leave_refusal(entry, own=own)
-    if refusal is None and closed:
-        refusal = WAITLIST_CLOSED
+    refusal = selectors.leave_refusal(entry, own=own, now=timezone.now())
     return render(
         request,
         "bookings/leave.html",

@@ -242,6 +242,39 @@ def test_leaving_a_place_already_ended_says_what_became_of_it(tom, people):
         assert refused.value.messages == [text]
 
 
+@pytest.mark.django_db
+def test_once_the_event_starts_its_waiting_list_is_left_by_nobody_but_erasure(
+    tom, people, persona, caplog
+):
+    """The rule was the leave page's only: another way in (the API) would have let a place
+    in a closed queue be given up, and a refusal said nothing of why."""
+    from mycareer.audit.personal_data import subject_from_ids
+    from mycareer.audit.services import personal_data_erase
+
+    event = make_event(organiser=tom, capacity=1)
+    book(event, people[0])
+    entry, other = book(event, people[1]), book(event, people[2])
+    with (
+        time_machine.travel(event.starts_at + datetime.timedelta(minutes=5)),
+        caplog.at_level("INFO", logger="mycareer.bookings.services"),
+    ):
+        for by in (people[1], tom):
+            with pytest.raises(ValidationError) as refused:
+                services.waitlist_leave(entry=entry, by=by)
+            assert refused.value.messages == [selectors.WAITLIST_CLOSED]
+        assert selectors.leave_refusal(entry, own=True, now=timezone.now()) == (
+            selectors.WAITLIST_CLOSED
+        )
+        personal_data_erase(subject=subject_from_ids([people[2].pk], []), by=persona("admin"))
+    assert [r for r in caplog.records if "bookings.refused" in r.getMessage()]
+    entry.refresh_from_db()
+    other.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.WAITING
+    assert other.status == WaitlistEntry.Status.LEFT
+    # Without `now` (as erasure asks), a place still queued may be given up.
+    assert selectors.leave_refusal(entry, own=True) is None
+
+
 # Offer mode ----------------------------------------------------------------------------------
 
 
