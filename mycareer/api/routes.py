@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja import Path, Query, Schema, Status
 
 from mycareer.accounts.models import DegreeProgramme, Unit
@@ -27,7 +28,7 @@ from mycareer.api.models import Scope
 from mycareer.api.paging import DEFAULT_LIMIT, MAX_LIMIT, check_if_match, etag_for, page
 from mycareer.bookings import selectors as booking_selectors
 from mycareer.bookings import services as bookings
-from mycareer.bookings.models import Booking
+from mycareer.bookings.models import Booking, WaitlistEntry
 from mycareer.core.forms import unknown_filters_message
 from mycareer.events import selectors as event_selectors
 from mycareer.events import services as events
@@ -939,6 +940,24 @@ def _booking(booking: Booking) -> dict:
     }
 
 
+def _waiting(entry: WaitlistEntry) -> dict:
+    """A place in the queue; its position from `with_positions` (`ahead`) where a list
+    asked for it, else counted."""
+    position = None
+    if entry.status == WaitlistEntry.Status.WAITING:
+        ahead = getattr(entry, "ahead", None)
+        position = ahead + 1 if ahead is not None else booking_selectors.waitlist_position(entry)
+    return {
+        "id": entry.pk,
+        "event": entry.event_id,
+        "status": entry.status,
+        "position": position,
+        "joined_at": entry.joined_at,
+        "offered_at": entry.offered_at,
+        "offer_expires_at": entry.offer_expires_at,
+    }
+
+
 @api.get(
     "/events/{pk}/bookings",
     response=_responses((200, s.BookingPage)),
@@ -967,15 +986,24 @@ def booking_create(request, pk: int = PK):
     event = _event_for(need(request, BOOK), pk)
     user = need(request, BOOK, "bookings.book", event)
     place = bookings.booking_create(event=event, student=user, by=user)
-    booked = isinstance(place, Booking)
-    answer = s.PlaceOut(
-        event=event.pk,
-        outcome="booked" if booked else "waiting_list",
-        booking=place.pk if booked else None,
-        message=f"You have a place at {event.title}."
-        if booked
-        else f"{event.title} is full: you are on the waiting list.",
-    )
+    if isinstance(place, Booking):
+        answer = s.PlaceOut(
+            event=event.pk,
+            outcome="booked",
+            booking=place.pk,
+            waiting_list=None,
+            message=f"You have a place at {event.title}.",
+        )
+    else:
+        # Its id is how the student leaves it again (`waiting_list_leave`).
+        queued = s.WaitingOut(**_waiting(place))
+        answer = s.PlaceOut(
+            event=event.pk,
+            outcome="waiting_list",
+            booking=None,
+            waiting_list=queued,
+            message=f"{event.title} is full: you are number {queued.position} on the waiting list.",
+        )
     # The outcome is the answer to the writer's question; the message names the event.
     return Status(201, _answer(request, answer, s.Placed))
 
@@ -993,6 +1021,39 @@ def booking_cancel(request, pk: int = PK):
     bookings.booking_cancel(booking=booking, by=user)
     booking.refresh_from_db()
     return _answer(request, s.BookingOut(**_booking(booking)))
+
+
+@api.get(
+    "/waiting-list",
+    response=_responses((200, s.WaitingPage)),
+    tags=["bookings"],
+    summary="Your places on waiting lists of events still to come, and the places offered "
+    "to you from them (as My events lists them)",
+)
+@refuses_unknown_parameters
+def waiting_list(request, cursor: str | None = CURSOR, limit: int = LIMIT):
+    user = need(request, READ, "bookings.book")
+    now = timezone.now()
+    queued = booking_selectors.my_waitlist(user).filter(event__starts_at__gt=now)
+    # An offer whose time ran out passes on at the next change: it is no longer theirs.
+    open_ = queued.exclude(status=WaitlistEntry.Status.OFFERED, offer_expires_at__lte=now)
+    return page(open_, cursor=cursor, limit=limit, item=_waiting)
+
+
+@api.delete(
+    "/waiting-list/{pk}",
+    response=_writes(200, s.WaitingOut),
+    tags=["bookings"],
+    summary="Leave a waiting list, or decline the place it offered you, before the event starts",
+)
+def waiting_list_leave(request, pk: int = PK):
+    _no_fields(request)
+    user = need(request, BOOK, "bookings.book")
+    # Another student's place is not found, as a booking of theirs is: never whose it is.
+    entry = _get(WaitlistEntry.objects.filter(student=user).select_related("event"), pk)
+    bookings.waitlist_leave(entry=entry, by=user)
+    entry.refresh_from_db()
+    return _answer(request, s.WaitingOut(**_waiting(entry)))
 
 
 @api.post(

@@ -188,12 +188,41 @@ class BookingPage(Page):
     counts: dict[str, int]
 
 
+class WaitingOut(Schema):
+    """A place on an event's waiting list, as "My events" shows it to its student."""
+
+    id: Id
+    event: Id
+    status: str = Field(
+        description="waiting; offered (a place is theirs to take up until "
+        "offer_expires_at); accepted, expired, left or cancelled once it has ended."
+    )
+    position: int | None = Field(
+        description="1 for the first person waiting; null unless the status is waiting."
+    )
+    joined_at: datetime.datetime
+    offered_at: datetime.datetime | None = Field(
+        description="When a place was offered, if one was."
+    )
+    offer_expires_at: datetime.datetime | None = Field(
+        description="The offer's deadline: the place passes on if it is not taken up by then."
+    )
+
+
+class WaitingPage(Page):
+    items: list[WaitingOut]
+
+
 class Placed(Schema):
     """A booking's outcome, as answered to a token without the `read` scope."""
 
     event: Id
     outcome: Literal["booked", "waiting_list"]
     booking: Id | None
+    waiting_list: WaitingOut | None = Field(
+        description="The waiting-list place the call put you in (its id leaves it: "
+        "DELETE /waiting-list/{id}); null when you were booked.",
+    )
 
 
 class PlaceOut(Placed):

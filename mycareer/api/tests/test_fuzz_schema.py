@@ -57,9 +57,9 @@ WRITES = ("POST", "PATCH", "PUT", "DELETE")
 @pytest.fixture
 def world(persona, settings):
     """A little of everything for the calls to find: organisations, a key contact, a
-    published event with a booking."""
+    published event with a booking, a full one with the student on its waiting list."""
     from mycareer.bookings import services as bookings
-    from mycareer.bookings.tests.factories import make_event
+    from mycareer.bookings.tests.factories import make_event, make_students
     from mycareer.organisations import services as organisations
     from mycareer.organisations.tests.factories import (
         brightwave_digital,
@@ -80,6 +80,9 @@ def world(persona, settings):
     organisations.note_create(organisation=org, by=tom, text="Talked about the sponsorship deal.")
     event = make_event(organiser=tom)
     bookings.booking_create(event=event, student=persona("student"), by=persona("student"))
+    full, [first] = make_event(organiser=tom, capacity=1), make_students(1)
+    bookings.booking_create(event=full, student=first, by=first)
+    bookings.booking_create(event=full, student=persona("student"), by=persona("student"))
 
 
 def _header(persona, who) -> dict:

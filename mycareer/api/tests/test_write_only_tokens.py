@@ -163,7 +163,12 @@ def test_a_booking_token_without_read_is_told_the_outcome_not_the_event(call, to
     booked = call(secret, "post", f"/events/{event.pk}/bookings")
     assert booked.status_code == 201
     place = booked.json()["booking"]
-    assert booked.json() == {"event": event.pk, "outcome": "booked", "booking": place}
+    assert booked.json() == {
+        "event": event.pk,
+        "outcome": "booked",
+        "booking": place,
+        "waiting_list": None,
+    }
     cancelled = call(secret, "delete", f"/bookings/{place}")
     assert cancelled.status_code == 200 and cancelled.json() == {"id": place}
     # With `read`, the same answers as before.
