@@ -491,24 +491,31 @@ def waitlist_leave(
     until the event starts: its list is closed then (`selectors.leave_refusal`). Erasing
     the student (`erasing`) gives the place up whenever it comes.
 
-    A student someone else removed is told by email (`notify`)."""
+    A student someone else removed is told by email (`notify`). Offers of the event that
+    ran out end first, as the periodic job would end them, and stay ended when this is
+    refused: an offer past its time is no longer there to decline (`offer_accept` too).
+    """
     with transaction.atomic():
         settings = _lock(entry.event_id)
         now = timezone.now()
+        _settle(settings, by=None, now=now)
         entry = WaitlistEntry.objects.select_related("student", "event").get(pk=entry.pk)
         own = by.pk == entry.student_id
         refusal = selectors.leave_refusal(entry, own=own, now=None if erasing else now)
-        if refusal == selectors.WAITLIST_CLOSED:
-            _refuse(refusal, event_id=entry.event_id, entry_id=entry.pk, action="leave")
-        if refusal:
-            _refuse(refusal)
-        entry.status = WaitlistEntry.Status.LEFT
-        entry.ended_at = now
-        entry.ended_by = by
-        entry.save(update_fields=["status", "ended_at", "ended_by"])
-        if notify and not own:
-            _after_commit(tasks.send_removed_from_waiting_list, entry.pk)
-        return _pass_on(settings, entry, "bookings.waitlist.left", by=by, now=now)
+        if refusal is None:
+            entry.status = WaitlistEntry.Status.LEFT
+            entry.ended_at = now
+            entry.ended_by = by
+            entry.save(update_fields=["status", "ended_at", "ended_by"])
+            if notify and not own:
+                _after_commit(tasks.send_removed_from_waiting_list, entry.pk)
+            return _pass_on(settings, entry, "bookings.waitlist.left", by=by, now=now)
+        if erasing:
+            return []  # Its offer ran out just now: there is nothing left to give up.
+    # Outside the transaction, so the offers closed above stay closed.
+    if refusal == selectors.WAITLIST_CLOSED:
+        _refuse(refusal, event_id=entry.event_id, entry_id=entry.pk, action="leave")
+    _refuse(refusal)
 
 
 def _pass_on(

@@ -372,6 +372,36 @@ def test_an_offer_accepted_too_late_stays_closed_and_the_place_is_free_again(tom
 
 
 @pytest.mark.django_db
+def test_an_offer_declined_after_its_time_ran_out_is_told_so_and_was_not_declined(tom, people):
+    """Before the periodic job ran, leaving recorded an offer that had run out as declined
+    (left) by the student, though nobody had it to decline any more."""
+    event, entry = _offered(tom, people, waiting=1)
+    with (
+        time_machine.travel(timezone.now() + datetime.timedelta(hours=2)),
+        pytest.raises(ValidationError) as refused,
+    ):
+        services.waitlist_leave(entry=entry, by=people[1])
+    [text] = refused.value.messages
+    assert text.startswith("The place you were offered from this waiting list was not taken up")
+    entry.refresh_from_db()
+    assert entry.status == "expired"
+    assert statuses(event)["offered"] == [people[2].email]
+
+
+@pytest.mark.django_db
+def test_erasing_a_student_whose_offer_ran_out_gives_up_nothing_more(tom, people, persona):
+    from mycareer.audit.personal_data import subject_from_ids
+    from mycareer.audit.services import personal_data_erase
+
+    event, entry = _offered(tom, people, waiting=1)
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=2)):
+        personal_data_erase(subject=subject_from_ids([people[1].pk], []), by=persona("admin"))
+    entry.refresh_from_db()
+    assert entry.status == "expired"
+    assert statuses(event)["offered"] == [people[2].email]
+
+
+@pytest.mark.django_db
 def test_an_offer_accepted_too_late_passes_the_place_to_the_next_person_at_once(tom, people):
     event, entry = _offered(tom, people, waiting=1)
     with (
