@@ -155,7 +155,11 @@ def install(api) -> None:
             if where == "__all__" and item.get("type") in NO_OBJECT:
                 message = NOT_AN_OBJECT
             fields.setdefault(where, []).append(str(message))
-        return error_response(400, "invalid", "Some of what was sent is not valid.", fields)
+        # No body, or no object, is the whole call's fault: said as its message, as the
+        # guide promises for a refusal of the whole.
+        whole = fields.get("__all__") == [NOT_AN_OBJECT] and len(fields) == 1
+        message = NOT_AN_OBJECT if whole else "Some of what was sent is not valid."
+        return error_response(400, "invalid", message, fields)
 
     @api.exception_handler(DjangoValidationError)
     def refused_by_rules(request, exc: DjangoValidationError):

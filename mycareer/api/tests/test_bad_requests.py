@@ -182,6 +182,6 @@ def test_a_body_that_is_no_json_object_is_told_so(client, token_for, body):
         HTTP_AUTHORIZATION=f"Bearer {token_for('operator')}",
     )
     assert answer.status_code == 400
-    assert answer.json()["fields"] == {
-        "__all__": ["Send a JSON object with this request's fields as the body."]
-    }
+    said = "Send a JSON object with this request's fields as the body."
+    assert answer.json()["fields"] == {"__all__": [said]}
+    assert answer.json()["message"] == said  # the whole call's fault, said as its message
