@@ -479,7 +479,11 @@ def organisation_create(request, response: HttpResponse, payload: s.Organisation
     unit = Unit.objects.filter(pk=unit_id).first() if unit_id else None
     if unit_id and unit is None:
         # Not the sender's own unit instead: the record would be owned by another than asked.
-        raise ApiError(400, "invalid", "No such unit.", fields={"unit": ["No such unit."]})
+        why = (
+            f"No unit has the id {unit_id}: send a unit's id, or leave “unit” out for your "
+            "own unit."
+        )
+        raise ApiError(400, "invalid", why, fields={"unit": [why]})
     if unit is None:
         membership = user.memberships.select_related("unit").first()
         unit = membership.unit if membership else None

@@ -96,7 +96,8 @@ def test_an_organisation_for_a_unit_that_does_not_exist_is_a_400_not_made_for_on
     """It was made, owned by the sender's own unit, and answered 201."""
     answer = call(token_for("operator"), "post", "/organisations", {"name": "Kestrel", "unit": 999})
     assert answer.status_code == 400
-    assert answer.json()["fields"] == {"unit": ["No such unit."]}
+    why = "No unit has the id 999: send a unit's id, or leave “unit” out for your own unit."
+    assert answer.json()["fields"] == {"unit": [why]} and answer.json()["message"] == why
     assert not Organisation.objects.filter(name="Kestrel").exists()
     named = call(token_for("operator"), "post", "/organisations", {"name": "Kestrel", "unit": 0})
     assert named.status_code == 400 and list(named.json()["fields"]) == ["unit"]
