@@ -532,10 +532,18 @@ def leave_refusal(
     if status == WaitlistEntry.Status.CANCELLED:
         return "This waiting-list place ended when the event was cancelled."
     if status == WaitlistEntry.Status.ACCEPTED:
+        if entry.offered_at:
+            return (
+                f"You took up the place offered to you from this waiting list on {when}."
+                if own
+                else f"{student} took up the place offered to them from this waiting list "
+                f"on {when}."
+            )
+        # As the offer page says it of a place given without an offer.
         return (
-            f"You took up a place from this waiting list on {when}."
+            f"You were given a place from this waiting list on {when}."
             if own
-            else f"{student} took up a place from this waiting list on {when}."
+            else f"{student} was given a place from this waiting list on {when}."
         )
     if status == WaitlistEntry.Status.EXPIRED:
         until = when_text(entry.offer_expires_at)
@@ -545,10 +553,12 @@ def leave_refusal(
             else f"{student} did not take up the place offered to them by {until}."
         )
     if entry.ended_by_id == entry.student_id:
-        did = "declined the place offered from" if entry.offered_at else "left"
-        return (
-            f"You {did} this waiting list on {when}." if own else f"{student} {did} it on {when}."
-        )
+        if entry.offered_at:
+            whose = "you" if own else "them"
+            did = f"declined the place offered to {whose} from this waiting list"
+        else:
+            did = "left this waiting list"
+        return f"You {did} on {when}." if own else f"{student} {did} on {when}."
     return (
         f"The staff who run the event took you off this waiting list on {when}."
         if own

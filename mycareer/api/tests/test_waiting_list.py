@@ -193,7 +193,9 @@ def test_declining_an_offer_passes_the_place_on_and_one_taken_up_is_refused(
     bookings.offer_accept(entry=taken_up, by=behind)
     refused = call(_token(behind), "delete", f"/waiting-list/{taken_up.pk}")
     assert refused.status_code == 400
-    assert refused.json()["message"].startswith("You took up a place from this waiting list on ")
+    assert refused.json()["message"].startswith(
+        "You took up the place offered to you from this waiting list on "
+    )
 
 
 def test_the_list_holds_the_students_own_places_still_to_come(

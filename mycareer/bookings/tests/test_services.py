@@ -231,7 +231,7 @@ def test_leaving_a_place_already_ended_says_what_became_of_it(tom, people):
         (removed, True): f"The staff who run the event took you off this waiting list on "
         f"{took_off}.",
         (removed, False): f"{people[1]} was taken off this waiting list on {took_off}.",
-        (declined, True): "You declined the place offered from this waiting list on "
+        (declined, True): "You declined the place offered to you from this waiting list on "
         f"{declined_on}.",
     }
     for (entry, own), text in said.items():

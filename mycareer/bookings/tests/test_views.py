@@ -1399,7 +1399,7 @@ def test_an_old_leave_link_says_what_became_of_the_place_and_offers_the_one_join
     # Staff reading it are told whose, and that it was the student who left.
     client.force_login(tom)
     page = text(client.get(url("leave", old.pk)))
-    assert f"{student} left it on {selectors.when_text(old.ended_at)}." in page
+    assert f"{student} left this waiting list on {selectors.when_text(old.ended_at)}." in page
 
 
 @pytest.mark.django_db
