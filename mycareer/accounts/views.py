@@ -92,7 +92,11 @@ def profile(request):
         # Back at the panel moved, so the keyboard carries on from it.
         return redirect(f"{reverse('accounts:profile')}#order-{slugify(template)}")
     fresh = User.objects.get(pk=user.pk)
-    form = StaffProfileForm(request.POST or None, request.FILES or None, instance=fresh)
+    # The form writes what was typed onto its instance even when it refuses it: the card
+    # of how colleagues see you must stay the saved one, not the refused phone or photo.
+    form = StaffProfileForm(
+        request.POST or None, request.FILES or None, instance=User.objects.get(pk=user.pk)
+    )
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in ("job_title", "phone", "about")}
         data["notification_mode"] = form.cleaned_data["notification_mode"]

@@ -118,6 +118,17 @@ def test_a_bad_photo_is_refused_and_nothing_typed_is_lost(client, tom):
     assert tom.about == before and not tom.photo
 
 
+def test_a_refused_save_shows_colleagues_card_as_saved_not_as_typed(client, tom):
+    saved_phone = tom.phone
+    response = client.post(
+        PROFILE, form(tom, job_title="Head of Placements", phone="call me", photo=photo())
+    )
+    assert response.status_code == 200
+    card = response.context["person"]
+    assert (card.job_title, card.phone, card.photo.name) == (tom.job_title, saved_phone, "")
+    assert "call me" in text(response)  # still in the form, nothing typed is lost
+
+
 def test_removing_the_photo_deletes_the_file(client, tom):
     client.post(PROFILE, form(tom, photo=photo()))
     tom.refresh_from_db()
