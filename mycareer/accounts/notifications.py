@@ -128,16 +128,22 @@ def _send_digest(user_id: int) -> int:
         if not items:
             return 0
         user = items[0].user
-        if user.is_active and user.email:
+        # A kind switched off since its item was queued is not sent: unticking it on the
+        # profile means "no more emails about this", the waiting ones included.
+        wanted = [item for item in items if item.kind not in _kinds or wants(user, item.kind)]
+        if wanted and user.is_active and user.email:
             send_email(
                 to=[user.email],
-                subject=f"Your daily digest: {counted(len(items), 'update', 'updates')}",
+                subject=f"Your daily digest: {counted(len(wanted), 'update', 'updates')}",
                 template="accounts/email/digest.txt",
-                context={"user": user, "items": items},
+                context={"user": user, "items": wanted},
             )
         # Removed only once the mail server took the digest: a failed send is retried
         # with the next digest, and nothing is sent twice. Not kept once sent: the items
         # name colleagues and employer contacts, and nothing reads them again.
         PendingNotification.objects.filter(pk__in=[i.pk for i in items]).delete()
-    log_event(logger, "notification.digest_sent", user=user_id, items=len(items))
+    if not wanted:
+        log_event(logger, "notification.skipped", user=user_id, reason="switched off")
+        return 0
+    log_event(logger, "notification.digest_sent", user=user_id, items=len(wanted))
     return 1

@@ -233,6 +233,22 @@ def test_the_daily_digest_gathers_notifications_into_one_email(client, tom, mail
     assert send_notification_digests.call() == 0  # nothing twice
 
 
+@pytest.mark.usefixtures("key_accounts")
+def test_a_kind_switched_off_after_it_was_queued_is_left_out_of_the_digest(client, tom, mailoutbox):
+    from mycareer.accounts.tasks import send_notification_digests
+
+    client.post(PROFILE, form(tom, notification_mode=NotificationMode.DIGEST))
+    tom.refresh_from_db()
+    liaison_request_email()
+    assert PendingNotification.objects.filter(user=tom).count() == 1
+    off = "organisations.liaison_request"
+    receive = [c for c in form(tom)["receive"] if c != off]
+    client.post(PROFILE, form(tom, receive=receive))
+    assert send_notification_digests.call() == 0
+    assert mailoutbox == []
+    assert not PendingNotification.objects.exists()
+
+
 def test_reminders_that_ones_own_training_runs_out_cannot_be_switched_off(persona, mailoutbox):
     import datetime
 
