@@ -26,6 +26,9 @@ class NotificationKind:
     code: str  # "organisations.liaison_request"
     label: str  # what it is about, as the profile lists it
     optional: bool = True
+    # Sent as it happens even to someone who chose the daily digest: an alert that
+    # something is broken is no use the next morning.
+    at_once: bool = False
 
 
 _kinds: dict[str, NotificationKind] = {}
@@ -70,7 +73,7 @@ def notify(
         log_event(logger, "notification.skipped", kind=kind, user=user.pk, reason="switched off")
         return 0
     body = render_text(template, context).rstrip()
-    if user.notification_mode == NotificationMode.DIGEST:
+    if user.notification_mode == NotificationMode.DIGEST and not _kinds[kind].at_once:
         if already_sent(once, [user.email]):
             return 0
         PendingNotification.objects.create(user=user, kind=kind, subject=subject, body=body)

@@ -20,7 +20,9 @@ class OperationsConfig(AppConfig):
 
         register_jobs(jobs.JOBS)
         register_notification_kind(
-            NotificationKind(alerts.TASK_FAILED, "Background tasks that failed", optional=False)
+            NotificationKind(
+                alerts.TASK_FAILED, "Background tasks that failed", optional=False, at_once=True
+            )
         )
         # A task that raised, and an email task given up after its retries (which the
         # worker records as finished): either one alerts the administrators.

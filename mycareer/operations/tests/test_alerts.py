@@ -92,6 +92,30 @@ def test_an_email_task_given_up_alerts_once_not_twice(cast, smtp_server, run_wor
     assert alert.held_back == 0
 
 
+def test_an_administrator_on_the_daily_digest_is_alerted_at_once(cast, mailoutbox, client):
+    """The alert is held back for an hour at most: it must not wait for the digest."""
+    from mycareer.accounts.models import NotificationMode, PendingNotification
+    from mycareer.operations.alerts import send_task_failure_alert
+
+    admins = administrators()
+    for admin in admins:
+        admin.notification_mode = NotificationMode.DIGEST
+        admin.save(update_fields=["notification_mode"])
+    sent = send_task_failure_alert.call(
+        kind="imports.nightly",
+        description="Import the nightly file",
+        error="ValueError: row 3",
+        held_back=0,
+        stamp=timezone.now().isoformat(timespec="seconds"),
+    )
+    assert sent == len(admins)
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(a.email for a in admins)
+    assert not PendingNotification.objects.exists()
+    client.force_login(admins[0])
+    page = client.get("/me/profile/").content.decode()
+    assert "Alerts that a background task failed always come as they happen" in page
+
+
 def test_only_one_of_several_processes_emails_about_the_same_kind(cast):
     """The claim is in the database: a second process in the same hour holds back."""
     from mycareer.core.tests.concurrency import at_once
