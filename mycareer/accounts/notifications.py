@@ -72,8 +72,12 @@ def notify(
     if not wants(user, kind):
         log_event(logger, "notification.skipped", kind=kind, user=user.pk, reason="switched off")
         return 0
-    body = render_text(template, context).rstrip()
-    if user.notification_mode == NotificationMode.DIGEST and not _kinds[kind].at_once:
+    in_digest = user.notification_mode == NotificationMode.DIGEST and not _kinds[kind].at_once
+    # A digest comes from MyCareer, not from the colleague: "reply to this email" would
+    # not reach them, so the template names their address instead.
+    reply = {"in_digest": in_digest, "reply_address": reply_to[0] if reply_to else ""}
+    body = render_text(template, {**context, **reply}).rstrip()
+    if in_digest:
         if already_sent(once, [user.email]):
             return 0
         PendingNotification.objects.create(user=user, kind=kind, subject=subject, body=body)

@@ -1004,6 +1004,24 @@ def test_the_other_organiser_is_emailed_the_reason(persona, cast, smtp_server, r
     assert "Same audience: School of Mechanical Engineering" in body
 
 
+@pytest.mark.django_db
+def test_in_the_daily_digest_the_clash_names_whom_to_write_to(
+    clashing_pair, tom, helen, django_capture_on_commit_callbacks
+):
+    """The digest comes from MyCareer: replying to it would not reach the colleague."""
+    from mycareer.accounts.models import NotificationMode, PendingNotification
+    from mycareer.events.tasks import send_clash_override_emails
+
+    helen.notification_mode = NotificationMode.DIGEST
+    helen.save(update_fields=["notification_mode"])
+    theirs, mine = clashing_pair
+    services.event_publish(event=mine, by=tom, override_reason="Only date they have")
+    send_clash_override_emails.call([ClashOverride.objects.get(event=mine).pk])
+    [item] = PendingNotification.objects.filter(user=helen)
+    assert f"write to them at {tom.email} to talk it over" in item.body
+    assert "reply to this email" not in item.body
+
+
 @pytest.mark.django_db(transaction=True)
 def test_cancelling_emails_each_person_once_even_if_the_task_runs_again(
     persona, cast, smtp_server, run_worker
