@@ -250,6 +250,13 @@ def training_cancel(*, record: TrainingRecord, by: User | None) -> None:
     """Cancel a booking on a session that has not happened yet."""
     if record.status != TrainingRecord.Status.BOOKED:
         raise ValidationError("Only a booked place can be cancelled.")
+    if record.session is not None and record.session.starts_at <= timezone.now():
+        # Cancelled afterwards, the place would vanish from the trainer's attendance list:
+        # someone who stayed away would leave no absence, and one who came no completion.
+        raise ValidationError(
+            "This session has already started: the trainer records who attended. "
+            "If you could not come, book another session."
+        )
     audit.log(
         record,
         "accounts.training.cancelled",

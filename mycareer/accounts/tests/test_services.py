@@ -237,6 +237,27 @@ def test_one_place_on_a_course_at_a_time(persona):
     services.training_book(session=second, user=untrained, by=untrained)
 
 
+@pytest.mark.django_db
+def test_a_place_cannot_be_cancelled_once_the_session_has_started(persona, client):
+    """Cancelled after the session, a place left the trainer no one to mark absent."""
+    from mycareer.accounts.tests.factories import TrainingSessionFactory
+
+    sam = persona("untrained")
+    TrainingRecord.objects.filter(user=sam, status=TrainingRecord.Status.BOOKED).delete()
+    session = TrainingSessionFactory(starts_at=timezone.now() + datetime.timedelta(days=1))
+    booked = services.training_book(session=session, user=sam, by=sam, notify=False)
+    session.starts_at = timezone.now() - datetime.timedelta(hours=3)
+    session.ends_at = timezone.now() - datetime.timedelta(hours=1)
+    session.save(update_fields=["starts_at", "ends_at"])
+    booked.refresh_from_db()
+    with pytest.raises(ValidationError, match="already started"):
+        services.training_cancel(record=booked, by=sam)
+    assert TrainingRecord.objects.filter(pk=booked.pk, status="booked").exists()
+    client.force_login(sam)
+    page = client.get(f"/training/{session.pk}/").content.decode()
+    assert "Your place: Booked" in page and "Cancel my place" not in page
+
+
 def _completed_on_session(persona, cast, *names):
     """A session that started an hour ago, where each named persona completed the course."""
     from mycareer.accounts.tests.factories import TrainingSessionFactory
