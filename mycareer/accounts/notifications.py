@@ -87,7 +87,7 @@ def notify(
     return send_email(
         to=[user.email],
         subject=subject,
-        body=f"{body}\n\n{_choices_footer()}",
+        body=f"{body}\n\n{_choices_footer(_kinds[kind])}",
         reply_to=reply_to,
         kind=kind,
         once=once,
@@ -105,10 +105,17 @@ def people_reached(once: str) -> list[User]:
     return list(found.distinct().order_by("full_name", "pk"))
 
 
-def _choices_footer() -> str:
+def _choices_footer(kind: NotificationKind) -> str:
+    profile = f"{settings.SITE_URL}{reverse('accounts:profile')}"
+    if not kind.optional:
+        # The profile offers no way to turn this kind off: do not promise one.
+        return (
+            "--\nMyCareer always sends this email. You can choose which others it sends "
+            f"you, and whether they come as they happen or once a day: {profile}"
+        )
     return (
         "--\nYou can choose which of these emails MyCareer sends you, and whether they "
-        f"come as they happen or once a day: {settings.SITE_URL}{reverse('accounts:profile')}"
+        f"come as they happen or once a day: {profile}"
     )
 
 

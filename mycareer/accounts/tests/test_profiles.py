@@ -266,6 +266,9 @@ def test_reminders_that_ones_own_training_runs_out_cannot_be_switched_off(person
     send_training_expiry_reminders.call()
     assert [m.to for m in mailoutbox] == [[rachel.email]]
     assert "[MyCareer] Your Operator training expires on" in mailoutbox[0].subject
+    # Its footer does not offer a choice the profile then refuses.
+    assert "MyCareer always sends this email" in mailoutbox[0].body
+    assert "You can choose which of these emails" not in mailoutbox[0].body
 
 
 def test_a_reminder_to_someone_booked_on_a_refresher_says_so(persona, mailoutbox, cast):
