@@ -190,6 +190,12 @@ def training_session_create(
     training_session_check_start(starts_at=starts_at)
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "The session must end after it starts."})
+    if place.strip().lower().startswith("online") and not online_url:
+        # A session cannot be edited once scheduled: without its link now, those who
+        # book would be told "Online" and never how to join.
+        raise ValidationError(
+            {"online_url": "An online session needs its joining link: those who book get it."}
+        )
     session = TrainingSession.objects.create(
         course=course,
         kind=kind,

@@ -180,6 +180,25 @@ def test_a_session_must_end_after_it_starts(cast):
 
 
 @pytest.mark.django_db
+def test_an_online_session_needs_its_joining_link(cast):
+    """It cannot be edited afterwards: those who booked would never learn how to join."""
+    from mycareer.accounts.models import TrainingCourse, TrainingSession
+
+    start = timezone.now() + datetime.timedelta(days=1)
+    with pytest.raises(ValidationError, match="needs its joining link"):
+        services.training_session_create(
+            course=TrainingCourse.objects.first(),
+            kind="ad_hoc",
+            starts_at=start,
+            ends_at=start + datetime.timedelta(hours=1),
+            place="Online",
+            capacity=5,
+            by=cast["admin"],
+        )
+    assert not TrainingSession.objects.filter(place="Online").exists()
+
+
+@pytest.mark.django_db
 def test_a_session_cannot_be_scheduled_to_start_in_the_past(cast, caplog):
     """Today 09:00 to 12:00, scheduled in the afternoon: nobody could book it, so nobody's
     attendance could be recorded either."""
