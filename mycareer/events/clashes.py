@@ -30,6 +30,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from mycareer.accounts.models import Unit
+from mycareer.accounts.notifications import wants
 from mycareer.core.text import counted
 from mycareer.events.models import MAX_EVENT_LENGTH, Audience, Event
 from mycareer.events.registry import start_bounds
@@ -77,13 +78,15 @@ class Clash:
 
 def organisers_to_tell(others: Iterable[Event], by) -> list:
     """Whom publishing despite clashes with `others` emails: each other event's organiser
-    who still signs in, once, and never the person publishing."""
+    who still signs in and has not switched these emails off, once, and never the person
+    publishing (who is told these names: "Helen will be told your reason by email")."""
     people = {
         event.organiser.pk: event.organiser
         for event in others
         if event.organiser is not None
         and event.organiser.is_active
         and getattr(by, "pk", None) != event.organiser.pk
+        and wants(event.organiser, "events.clash_override")
     }
     return sorted(people.values(), key=lambda person: person.full_name)
 

@@ -1005,6 +1005,20 @@ def test_the_other_organiser_is_emailed_the_reason(persona, cast, smtp_server, r
 
 
 @pytest.mark.django_db
+def test_an_organiser_who_switched_clash_emails_off_is_not_said_to_be_emailed(
+    clashing_pair, tom, helen
+):
+    """The publisher read "Helen will be told your reason by email"; she never was."""
+    from mycareer.events.clashes import organisers_to_tell
+
+    theirs, _ = clashing_pair
+    assert organisers_to_tell([theirs], tom) == [helen]
+    helen.notifications_off = ["events.clash_override"]
+    helen.save(update_fields=["notifications_off"])
+    assert organisers_to_tell([Event.objects.get(pk=theirs.pk)], tom) == []
+
+
+@pytest.mark.django_db
 def test_in_the_daily_digest_the_clash_names_whom_to_write_to(
     clashing_pair, tom, helen, django_capture_on_commit_callbacks
 ):
