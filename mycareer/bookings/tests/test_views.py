@@ -1364,6 +1364,8 @@ def test_an_old_cancel_link_says_the_place_is_cancelled_and_asks_nothing(
         page = text(response)
         assert f"You cancelled this place on {selectors.when_text(booking.cancelled_at)}." in page
         assert "<h1>This place is cancelled</h1>" in page
+        assert f"<title>This place is cancelled: {event.title}" in page
+        assert 'role="alert" tabindex="-1" data-focus' in page  # where the keyboard lands
         assert "Cancel your place" not in page and "Yes, cancel" not in page
         assert "Keep my place" not in page
 
