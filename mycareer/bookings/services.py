@@ -510,8 +510,11 @@ def waitlist_leave(
             if notify and not own:
                 _after_commit(tasks.send_removed_from_waiting_list, entry.pk)
             return _pass_on(settings, entry, "bookings.waitlist.left", by=by, now=now)
-        if erasing:
-            return []  # Its offer ran out just now: there is nothing left to give up.
+        if erasing and entry.status != WaitlistEntry.Status.ACCEPTED:
+            # Its offer ran out just now, or it ended since it was read: nothing to give
+            # up. Taken up meanwhile, it is a place: refused, so the erasure stops and
+            # is run again, and gives up the place then.
+            return []
     # Outside the transaction, so the offers closed above stay closed.
     if refusal == selectors.WAITLIST_CLOSED:
         _refuse(refusal, event_id=entry.event_id, entry_id=entry.pk, action="leave")

@@ -243,6 +243,24 @@ def test_leaving_a_place_already_ended_says_what_became_of_it(tom, people):
 
 
 @pytest.mark.django_db
+def test_erasure_giving_up_a_place_taken_up_meanwhile_is_refused_and_so_run_again(tom, people):
+    """Read as queued, then the offer accepted before the erasure reached it: giving it up
+    as nothing would leave the erased login with a place at an event to come."""
+    event = make_event(organiser=tom, capacity=1, promotion=OFFER, offer_hours=12)
+    booking = book(event, people[0])
+    entry = book(event, people[1])
+    services.booking_cancel(booking=booking, by=people[0])  # offered to people[1]
+    entry.refresh_from_db()
+    services.offer_accept(entry=entry, by=people[1])
+    with pytest.raises(ValidationError):
+        services.waitlist_leave(entry=entry, by=tom, notify=False, erasing=True)
+    # One that ended otherwise meanwhile leaves nothing to give up.
+    left = book(event, people[2])
+    services.waitlist_leave(entry=left, by=people[2])
+    assert services.waitlist_leave(entry=left, by=tom, notify=False, erasing=True) == []
+
+
+@pytest.mark.django_db
 def test_once_the_event_starts_its_waiting_list_is_left_by_nobody_but_erasure(
     tom, people, persona, caplog
 ):
