@@ -19,6 +19,7 @@ from django.utils.formats import date_format
 from mycareer import audit
 from mycareer.accounts.models import Unit, User
 from mycareer.core.logs import log_event
+from mycareer.core.text import joined
 from mycareer.organisations.erased import check_not_erased
 from mycareer.organisations.models import (
     Contact,
@@ -544,17 +545,57 @@ def _earliest(pending: dict[int, LiaisonRequest]) -> LiaisonRequest:
     return min(pending.values(), key=lambda r: r.created_at)
 
 
+def owners_who_left(blockers: list[KeyContact]) -> list[KeyContact]:
+    """The links among `blockers` whose key account operator has left (their login is
+    closed): they cannot answer a liaison request, and are emailed nothing. Their key
+    contacts stay protected all the same: the relationship is the unit's, not theirs."""
+    return [link for link in blockers if not link.key_account.operator.is_active]
+
+
+def _askable(blockers: list[KeyContact]) -> list[KeyContact]:
+    """The links among `blockers` whose owner can answer a liaison request."""
+    return [link for link in blockers if link.key_account.operator.is_active]
+
+
+def owners_left_message(contact: Contact, left: list[KeyContact]) -> str:
+    """Who has left among the owners to ask about `contact`, and what to do about it."""
+    names = joined([str(link.key_account.operator) for link in left])
+    organisation = contact.organisation
+    if len(left) == 1:
+        held = f"{names}, who holds {organisation}'s key account, has left"
+        accounts = "the key account"
+    else:
+        held = f"{names}, who hold {organisation}'s key accounts, have left"
+        accounts = "the key accounts"
+    return (
+        f"{held}: ask an administrator to pass {accounts} to someone else (they can do it "
+        "from the organisation's page), then ask them."
+    )
+
+
+def owners_left_note(contact: Contact, left: list[KeyContact]) -> str:
+    """When other owners are asked: who among the owners has left and is not asked."""
+    names = joined([str(link.key_account.operator) for link in left])
+    verb = "has" if len(left) == 1 else "have"
+    return (
+        f"{names} also {'holds' if len(left) == 1 else 'hold'} a key account with "
+        f"{contact.organisation} but {verb} left, so cannot answer and {verb} not been asked."
+    )
+
+
 def liaison_waiting(
     *, requester: User, contact: Contact, blockers: list[KeyContact] | None = None
 ) -> LiaisonRequest | None:
     """The request `requester` is still waiting on about `contact`, when asking again would
-    be refused (every owner to ask has one unanswered); None when asking would send one.
+    be refused (every owner to ask has one unanswered); None when asking would send one,
+    or would be refused because every owner has left.
 
     Pages that offer "Ask to contact" say this instead, so nobody types a request only to
     be told they asked already.
     """
     if blockers is None:
         blockers = contact_blockers(contact=contact, user=requester, bulk=True)
+    blockers = _askable(blockers)
     if not blockers:
         return None
     pending = _pending_by_link(requester, blockers)
@@ -569,7 +610,11 @@ def liaisons_waiting(*, requester: User, contacts: list[Contact]) -> dict[int, L
     blockers = {
         contact.pk: found
         for contact in contacts
-        if (found := contact_blockers(contact=contact, user=requester, bulk=True, agreed=agreed))
+        if (
+            found := _askable(
+                contact_blockers(contact=contact, user=requester, bulk=True, agreed=agreed)
+            )
+        )
     }
     everyone = [link for found in blockers.values() for link in found]
     pending = _pending_by_link(requester, everyone) if everyone else {}
@@ -595,14 +640,29 @@ def liaison_request_create(
 ) -> list[LiaisonRequest]:
     """Ask each owner of a protected contact for agreement; they are emailed after commit.
 
-    An administrator may ask too: they contact a key contact directly without asking,
-    but their bulk email leaves the contact out until the owner agrees.
+    An owner who has left is not asked: nobody would read it or could answer. When every
+    owner has left, nothing is sent and the requester is told to have an administrator
+    pass the key account on. An administrator may ask too: they contact a key contact
+    directly without asking, but their bulk email leaves the contact out until the owner
+    agrees.
     """
 
     check_not_erased(contact, action="liaison_requested", by=requester)
     blockers = contact_blockers(contact=contact, user=requester, bulk=True)
     if not blockers:
         raise ValidationError(f"You may already contact {contact.full_name}: no liaison is needed.")
+    left = owners_who_left(blockers)
+    blockers = _askable(blockers)
+    if not blockers:
+        log_event(
+            logger,
+            "organisations.liaison.refused",
+            reason="owners_left",
+            contact=contact.pk,
+            requester=requester.pk,
+            key_accounts=",".join(str(link.key_account_id) for link in left),
+        )
+        raise ValidationError(owners_left_message(contact, left))
     pending = _pending_by_link(requester, blockers)
     if len(pending) == len(blockers):
         # Nothing new would be sent: say so, rather than drop what was typed.

@@ -12,6 +12,7 @@ from mycareer.accounts.permissions import check_perm
 from mycareer.core.forms import add_validation_error
 from mycareer.core.http import safe_next, saved
 from mycareer.core.permissions import require
+from mycareer.core.text import joined
 from mycareer.organisations import keyaccounts, selectors
 from mycareer.organisations.erased import refused_page
 from mycareer.organisations.forms import (
@@ -299,6 +300,9 @@ def liaison_request_create(request, pk: int, contact_id: int):
     if refusal := refused_page(request, contact, action="liaison_requested", back=back):
         return refusal
     blockers = keyaccounts.contact_blockers(contact=contact, user=request.user, bulk=True)
+    # An owner who has left cannot answer: said before anything is typed.
+    left = keyaccounts.owners_who_left(blockers)
+    askable = [link for link in blockers if link not in left]
     # Already asked and not yet answered: said before anything is typed, not after.
     waiting = keyaccounts.liaison_waiting(
         requester=request.user, contact=contact, blockers=blockers
@@ -306,17 +310,17 @@ def liaison_request_create(request, pk: int, contact_id: int):
     form = LiaisonRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            keyaccounts.liaison_request_create(
+            sent = keyaccounts.liaison_request_create(
                 requester=request.user, contact=contact, **form.cleaned_data
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            owners = ", ".join(str(b.key_account.operator) for b in blockers)
-            messages.success(
-                request,
-                f"Your request was sent to {owners}. You will get an email with the answer.",
-            )
+            owners = joined(dict.fromkeys(str(r.key_contact.key_account.operator) for r in sent))
+            text = f"Your request was sent to {owners}. You will get an email with the answer."
+            if left:
+                text += " " + keyaccounts.owners_left_note(contact, left)
+            messages.success(request, text)
             return redirect(back)
     return render(
         request,
@@ -325,12 +329,23 @@ def liaison_request_create(request, pk: int, contact_id: int):
             "contact": contact,
             "organisation": contact.organisation,
             "blockers": blockers,
+            "askable": askable,
+            "left": left,
+            "left_message": _left_message(contact, left, askable),
             "form": form,
             "back": back,
             "waiting": waiting,
             "already_asked": keyaccounts.already_asked(waiting) if waiting else "",
         },
     )
+
+
+def _left_message(contact: Contact, left: list[KeyContact], askable: list[KeyContact]) -> str:
+    if not left:
+        return ""
+    if askable:
+        return keyaccounts.owners_left_note(contact, left)
+    return keyaccounts.owners_left_message(contact, left)
 
 
 @require_safe

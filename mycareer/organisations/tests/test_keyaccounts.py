@@ -1224,3 +1224,140 @@ def test_the_liaison_request_form_shows_the_key_contact_with_its_star(client, se
     assert "<h1>Ask to contact Ruth Key *</h1>" in page
     assert "Ruth Key * is a key contact of Tom Bennett" in page
     assert "Ruth Key</a>" not in page and "Ruth Key *</a>" in page
+
+
+# An owner who has left ----------------------------------------------------------------
+
+
+def _leaves(person) -> None:
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+
+
+@pytest.fixture
+def two_owners(setup, persona, cast):
+    """Ruth is a key contact of Tom's key account and of Helen's, for another unit."""
+    helen = persona("manager")
+    account = keyaccounts.key_account_create(
+        organisation=setup["org"], operator=helen, unit=cast["units"]["eps"], by=persona("admin")
+    )
+    keyaccounts.key_contact_mark(account=account, contact=setup["ruth"], guidance="", by=helen)
+    return helen
+
+
+def test_no_request_goes_to_an_owner_who_has_left_and_the_requester_is_told_why(
+    setup, persona, django_capture_on_commit_callbacks, caplog
+):
+    """A key account operator who had left still protected Ruth, and a request to them
+    was said to be sent though nobody would ever read or answer it."""
+    ruth, tom = setup["ruth"], setup["tom"]
+    _leaves(tom)
+    ruth.refresh_from_db()
+    mailer = persona("mailer")
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        caplog.at_level(logging.INFO, logger="mycareer.organisations"),
+        pytest.raises(ValidationError) as raised,
+    ):
+        keyaccounts.liaison_request_create(
+            requester=mailer, contact=ruth, reason="Fair", proposed_engagement="Invite"
+        )
+    assert " ".join(raised.value.messages) == (
+        "Tom Bennett, who holds Quillfeather Instruments's key account, has left: ask an "
+        "administrator to pass the key account to someone else (they can do it from the "
+        "organisation's page), then ask them."
+    )
+    assert not LiaisonRequest.objects.filter(key_contact__contact=ruth).exists()
+    assert callbacks == []  # no email
+    [line] = [r.getMessage() for r in caplog.records if "liaison.refused" in r.getMessage()]
+    assert "owners_left" in line
+    # The protection stays: the relationship is the unit's, not the person's.
+    assert keyaccounts.contact_blockers(contact=ruth, user=mailer) == [setup["link"]]
+
+
+def test_when_one_of_two_owners_has_left_only_the_other_is_asked(
+    setup, persona, two_owners, django_capture_on_commit_callbacks
+):
+    _leaves(setup["tom"])
+    with django_capture_on_commit_callbacks() as callbacks:
+        [request] = keyaccounts.liaison_request_create(
+            requester=persona("mailer"), contact=setup["ruth"], reason="r", proposed_engagement="p"
+        )
+    assert request.key_contact.key_account.operator == two_owners
+    assert len(callbacks) == 1
+
+
+def test_owners_still_here_are_all_asked_as_before(
+    setup, persona, two_owners, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        requests = keyaccounts.liaison_request_create(
+            requester=persona("mailer"), contact=setup["ruth"], reason="r", proposed_engagement="p"
+        )
+    assert {r.key_contact.key_account.operator for r in requests} == {setup["tom"], two_owners}
+    assert len(callbacks) == 2
+
+
+def test_the_request_page_says_an_owner_has_left_before_anything_is_typed(client, setup, persona):
+    ruth = setup["ruth"]
+    _leaves(setup["tom"])
+    client.force_login(persona("mailer"))
+    url = reverse("organisations:liaison_request_create", args=[setup["org"].pk, ruth.pk])
+    page = html.unescape(client.get(url).content.decode())
+    assert "Tom Bennett, who holds Quillfeather Instruments's key account, has left" in page
+    assert "Send the request" not in page
+    # Sent all the same (from a page opened before they left): refused, nothing lost.
+    page = html.unescape(
+        client.post(url, {"reason": "Fair", "proposed_engagement": "Spring panel"}).content.decode()
+    )
+    assert "has left: ask an administrator" in page and "Spring panel" in page
+    assert not LiaisonRequest.objects.exists()
+
+
+def test_the_request_page_and_confirmation_name_only_the_owners_asked(
+    client, setup, persona, two_owners
+):
+    ruth = setup["ruth"]
+    _leaves(setup["tom"])
+    client.force_login(persona("mailer"))
+    url = reverse("organisations:liaison_request_create", args=[setup["org"].pk, ruth.pk])
+    page = html.unescape(client.get(url).content.decode())
+    left = (
+        "Tom Bennett also holds a key account with Quillfeather Instruments but has left, "
+        "so cannot answer and has not been asked."
+    )
+    assert left in page and "Send the request" in page
+    assert "is a key contact of Helen Marsh (" in page
+    response = client.post(url, {"reason": "Fair", "proposed_engagement": "Invite"}, follow=True)
+    text = html.unescape(response.content.decode())
+    assert (
+        "Your request was sent to Helen Marsh. You will get an email with the answer. " + left
+    ) in text
+
+
+def test_a_key_account_held_by_someone_who_left_is_marked_for_administrators(
+    client, setup, persona
+):
+    _leaves(setup["tom"])
+    client.force_login(persona("admin"))
+    page = html.unescape(client.get(setup["org"].get_absolute_url()).content.decode())
+    assert "Tom Bennett has left" in page
+    reassign = reverse(
+        "organisations:key_account_reassign", args=[setup["org"].pk, setup["account"].pk]
+    )
+    assert reassign in page
+
+
+def test_a_request_waiting_on_someone_who_has_left_is_marked_in_the_requesters_list(
+    client, setup, persona
+):
+    mailer = persona("mailer")
+    keyaccounts.liaison_request_create(
+        requester=mailer, contact=setup["ruth"], reason="r", proposed_engagement="p"
+    )
+    client.force_login(mailer)
+    inbox = reverse("organisations:liaison_inbox")
+    assert "has left" not in client.get(inbox).content.decode()
+    _leaves(setup["tom"])
+    page = html.unescape(client.get(inbox).content.decode())
+    assert "waiting on someone who has left" in page
