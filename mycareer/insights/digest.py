@@ -31,8 +31,11 @@ def digest_for(user: User, *, today: datetime.date) -> dict | None:
     """What one person's weekly digest says, or None when there is nothing."""
     follow_ups = list(follow_ups_due(user, within_days=7))
     opportunities = list(opportunities_for_person(user))
-    quiet = [o for o in opportunities if o.kind == Kind.KEY_ACCOUNT_QUIET]
-    others = [o for o in opportunities if o.kind != Kind.KEY_ACCOUNT_QUIET]
+    # A leaver's key account goes to the administrators, whose own it is not.
+    quiet = [
+        o for o in opportunities if o.kind == Kind.KEY_ACCOUNT_QUIET and not o.figures.get("left")
+    ]
+    others = [o for o in opportunities if o not in quiet]
     if not (follow_ups or opportunities):
         return None
     return {

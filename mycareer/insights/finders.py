@@ -376,7 +376,9 @@ def _unit_name(pk: int) -> str:
 
 
 def key_accounts_quiet(today: datetime.date) -> list[Found]:
-    """Key accounts whose owner has recorded no note for KEY_ACCOUNT_QUIET_DAYS days."""
+    """Key accounts whose owner has recorded no note for KEY_ACCOUNT_QUIET_DAYS days, and
+    at once (for the administrators) those whose owner has left: nobody can answer a
+    request to contact their key contacts until the account is passed on."""
     quiet_days = thresholds()["KEY_ACCOUNT_QUIET_DAYS"]
     owners_notes = Note.objects.filter(
         organisation_id=OuterRef("organisation_id"), author_id=OuterRef("operator_id")
@@ -391,10 +393,16 @@ def key_accounts_quiet(today: datetime.date) -> list[Found]:
         held_since = timezone.localdate(account.created_at)
         since = max(account.last_note or held_since, held_since)
         days = (today - since).days
-        if days < quiet_days:
+        left = not account.operator.is_active
+        if days < quiet_days and not left:
             continue
         owner = account.operator.full_name
-        if account.last_note:
+        if left:
+            said = (
+                f"held by {owner}, who has left: nobody can answer a request to contact its "
+                "key contacts until an administrator passes it to someone else"
+            )
+        elif account.last_note:
             said = f"no note by {owner} since {_day(account.last_note)}"
         else:
             said = f"no note by {owner} since it became a key account on {_day(held_since)}"
@@ -411,9 +419,11 @@ def key_accounts_quiet(today: datetime.date) -> list[Found]:
                     "days": days,
                     "last_note": account.last_note.isoformat() if account.last_note else None,
                     "owner": owner,
+                    "left": left,
                 },
                 people={account.operator_id},
                 units={account.unit_id},
+                administrators=left,
             )
         )
     return found

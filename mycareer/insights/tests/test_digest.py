@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from mycareer.insights import services
-from mycareer.insights.digest import WEEKLY, is_digest_day, send_weekly_digests
+from mycareer.insights.digest import WEEKLY, digest_for, is_digest_day, send_weekly_digests
 from mycareer.insights.tests.helpers import aware, notes, organisation, unit
 from mycareer.organisations.models import KeyAccount
 from mycareer.organisations.services import note_create
@@ -69,3 +69,17 @@ def test_it_goes_on_the_day_in_settings(settings):
         "INSIGHTS": {**settings.MYCAREER["INSIGHTS"], "DIGEST_WEEKDAY": 1},
     }
     assert is_digest_day(datetime.date(2026, 12, 1))
+
+
+@pytest.mark.django_db
+def test_a_key_account_whose_owner_has_left_is_no_administrators_own_quiet_account(
+    toms_week, persona, today
+):
+    toms_week.is_active = False
+    toms_week.save(update_fields=["is_active"])
+    services.opportunities_refresh()
+
+    digest = digest_for(persona("admin"), today=today)
+
+    assert digest is not None and digest["quiet"] == []
+    assert any("held by Tom Bennett, who has left" in o.reason for o in digest["others"])

@@ -296,6 +296,21 @@ class TestKeyAccountsQuiet:
         assert item.people == {tom.pk}
         assert "since it became a key account" in by_name["Never Ltd"].reason
 
+    def test_a_key_account_whose_owner_has_left_goes_to_the_administrators_at_once(
+        self, persona, today, days_ago
+    ):
+        tom = persona("operator")
+        account = self._account(persona, "Left Ltd", held_days=400)
+        notes(account.organisation, tom, [days_ago(3)])
+        assert finders.key_accounts_quiet(today) == []
+        tom.is_active = False
+        tom.save(update_fields=["is_active"])
+
+        [item] = finders.key_accounts_quiet(today)
+
+        assert "held by Tom Bennett, who has left" in item.reason
+        assert item.administrators and item.figures["left"]
+
 
 class TestLiaisonUnanswered:
     def test_seven_days_to_the_owner_fourteen_to_administrators(self, persona, today):

@@ -44,7 +44,10 @@ def test_for_me_lists_each_opportunity_with_its_reason_and_the_thresholds(
 
     assert "Key account going quiet (1)" in page
     assert "no note by Tom Bennett since" in page and "(100 days; the threshold is 90)" in page
-    assert "Key accounts going quiet: no note by the owner for 90 days." in page
+    assert (
+        "Key accounts going quiet: no note by the owner for 90 days; at once, for "
+        "administrators, when the owner has left." in page
+    )
     assert "Found on" in page
 
 
