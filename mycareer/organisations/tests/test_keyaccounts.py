@@ -1306,6 +1306,8 @@ def test_the_request_page_says_an_owner_has_left_before_anything_is_typed(client
     page = html.unescape(client.get(url).content.decode())
     assert "Tom Bennett, who holds Quillfeather Instruments's key account, has left" in page
     assert "Send the request" not in page
+    contact_page = html.unescape(client.get(ruth.get_absolute_url()).content.decode())
+    assert "liaise with Tom Bennett (who has left: an administrator can pass" in contact_page
     # Sent all the same (from a page opened before they left): refused, nothing lost.
     page = html.unescape(
         client.post(url, {"reason": "Fair", "proposed_engagement": "Spring panel"}).content.decode()
