@@ -562,10 +562,10 @@ def owners_left_message(contact: Contact, left: list[KeyContact]) -> str:
     names = joined([str(link.key_account.operator) for link in left])
     organisation = contact.organisation
     if len(left) == 1:
-        held = f"{names}, who holds {organisation}'s key account, has left"
+        held = f"{names}, who holds the key account with {organisation}, has left"
         accounts = "the key account"
     else:
-        held = f"{names}, who hold {organisation}'s key accounts, have left"
+        held = f"{names}, who hold the key accounts with {organisation}, have left"
         accounts = "the key accounts"
     return (
         f"{held}: ask an administrator to pass {accounts} to someone else (they can do it "

@@ -1263,7 +1263,7 @@ def test_no_request_goes_to_an_owner_who_has_left_and_the_requester_is_told_why(
             requester=mailer, contact=ruth, reason="Fair", proposed_engagement="Invite"
         )
     assert " ".join(raised.value.messages) == (
-        "Tom Bennett, who holds Quillfeather Instruments's key account, has left: ask an "
+        "Tom Bennett, who holds the key account with Quillfeather Instruments, has left: ask an "
         "administrator to pass the key account to someone else (they can do it from the "
         "organisation's page), then ask them."
     )
@@ -1304,7 +1304,7 @@ def test_the_request_page_says_an_owner_has_left_before_anything_is_typed(client
     client.force_login(persona("mailer"))
     url = reverse("organisations:liaison_request_create", args=[setup["org"].pk, ruth.pk])
     page = html.unescape(client.get(url).content.decode())
-    assert "Tom Bennett, who holds Quillfeather Instruments's key account, has left" in page
+    assert "Tom Bennett, who holds the key account with Quillfeather Instruments, has left" in page
     assert "Send the request" not in page
     contact_page = html.unescape(client.get(ruth.get_absolute_url()).content.decode())
     assert "liaise with Tom Bennett (who has left: an administrator can pass" in contact_page
