@@ -1061,6 +1061,31 @@ def waiting_list_leave(request, pk: int = PK):
 
 
 @api.post(
+    "/waiting-list/{pk}/accept",
+    response=_writes(201, s.PlaceOut, s.Placed),
+    tags=["bookings"],
+    summary="Take up the place a waiting list offered you, while the offer is open, as the "
+    "offer's page does",
+)
+def waiting_list_accept(request, pk: int = PK):
+    _no_fields(request)
+    user = need(request, BOOK, "bookings.book")
+    # Another student's offer is not found, as a place nobody holds: never whose it is.
+    entry = _get(WaitlistEntry.objects.filter(student=user).select_related("event"), pk)
+    # Refused (no offer, run out, taken up already, the event started) with the page's
+    # reason; pressed twice, the second finds it taken up: one booking, one email.
+    booking = bookings.offer_accept(entry=entry, by=user)
+    answer = s.PlaceOut(
+        event=booking.event_id,
+        outcome="booked",
+        booking=booking.pk,
+        waiting_list=None,
+        message=f"You have a place at {entry.event.title}. A confirmation is on its way.",
+    )
+    return Status(201, _answer(request, answer, s.Placed))
+
+
+@api.post(
     "/bookings/{pk}/attendance",
     response=_writes(200, s.BookingOut),
     tags=["bookings"],

@@ -195,7 +195,8 @@ class WaitingOut(Schema):
     event: Id
     status: str = Field(
         description="waiting; offered (a place is theirs to take up until "
-        "offer_expires_at); accepted, expired, left or cancelled once it has ended."
+        "offer_expires_at: POST /waiting-list/{id}/accept); accepted, expired, left or "
+        "cancelled once it has ended."
     )
     position: int | None = Field(
         description="1 for the first person waiting; null unless the status is waiting."

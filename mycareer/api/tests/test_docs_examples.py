@@ -1,7 +1,9 @@
 """The script in docs/api.md that imports notes with a token works as written: its exact
-code, run as its readers run it, against a live server. (The website's "upcoming events"
-list from the same page runs in a real browser: e2e/test_journeys_public_feeds.py.)"""
+code, run as its readers run it, against a live server; and an answer the guide shows is
+the API's. (The website's "upcoming events" list from the same page runs in a real
+browser: e2e/test_journeys_public_feeds.py.)"""
 
+import json
 import os
 import re
 import subprocess
@@ -12,6 +14,9 @@ import pytest
 
 from mycareer.api import services
 from mycareer.api.models import Scope
+from mycareer.bookings import services as bookings
+from mycareer.bookings.models import Booking, BookingSettings
+from mycareer.bookings.tests.factories import make_event, make_students
 from mycareer.organisations.models import Note
 from mycareer.organisations.tests.factories import make_organisation
 
@@ -74,3 +79,37 @@ def test_the_documented_notes_import_script_records_each_note(live_server, perso
     # A lookup refused (a name too long to search for) is said too, not a traceback.
     assert f"refused: line 5 ({'Long' * 15}): text:" in run.stdout
     assert Note.objects.count() == 1
+
+
+def _documented_answer(after: str) -> dict:
+    """The JSON example that follows `after` in docs/api.md."""
+    text = (ROOT / "docs" / "api.md").read_text()
+    section = text.split(after, 1)[1]
+    return json.loads(re.search(r"```json\n(.*?)```", section, flags=re.S).group(1))
+
+
+@pytest.mark.django_db
+def test_taking_up_an_offer_answers_as_the_guide_shows(client, persona):
+    aisha = persona("student")
+    event = make_event(
+        capacity=1,
+        title="Meet the Atlas graduates",
+        promotion=BookingSettings.Promotion.OFFER,
+        offer_hours=12,
+    )
+    first = make_students(1)[0]
+    taken = bookings.booking_create(event=event, student=first, by=first)
+    entry = bookings.booking_create(event=event, student=aisha, by=aisha)
+    bookings.booking_cancel(booking=taken, by=first)
+    _token, secret = services.token_create(
+        owner=aisha, by=aisha, name="Timetable app", scopes=[Scope.READ, Scope.BOOKINGS]
+    )
+
+    answer = client.post(
+        f"/api/v1/waiting-list/{entry.pk}/accept", HTTP_AUTHORIZATION=f"Bearer {secret}"
+    )
+
+    assert answer.status_code == 201
+    booking = Booking.objects.get(event=event, student=aisha)
+    documented = _documented_answer("`POST /waiting-list/{id}/accept` takes up")
+    assert answer.json() == {**documented, "event": event.pk, "booking": booking.pk}

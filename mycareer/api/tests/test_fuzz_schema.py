@@ -57,7 +57,8 @@ WRITES = ("POST", "PATCH", "PUT", "DELETE")
 @pytest.fixture
 def world(persona, settings):
     """A little of everything for the calls to find: organisations, a key contact, a
-    published event with a booking, a full one with the student on its waiting list."""
+    published event with a booking, a full one with the student on its waiting list, and
+    one whose waiting list offers the student a place."""
     from mycareer.bookings import services as bookings
     from mycareer.bookings.tests.factories import make_event, make_students
     from mycareer.organisations import services as organisations
@@ -83,6 +84,12 @@ def world(persona, settings):
     full, [first] = make_event(organiser=tom, capacity=1), make_students(1)
     bookings.booking_create(event=full, student=first, by=first)
     bookings.booking_create(event=full, student=persona("student"), by=persona("student"))
+    # ...and a place a waiting list offers the student, there to take up or decline.
+    offering = make_event(organiser=tom, capacity=1, promotion="offer", offer_hours=12)
+    [second] = make_students(1)
+    freed = bookings.booking_create(event=offering, student=second, by=second)
+    bookings.booking_create(event=offering, student=persona("student"), by=persona("student"))
+    bookings.booking_cancel(booking=freed, by=second)
 
 
 def _header(persona, who) -> dict:

@@ -15,7 +15,7 @@ from mycareer.api.models import Scope
 from mycareer.audit.models import AuditEntry
 from mycareer.bookings import selectors
 from mycareer.bookings import services as bookings
-from mycareer.bookings.models import BookingSettings, WaitlistEntry
+from mycareer.bookings.models import Booking, BookingSettings, WaitlistEntry
 from mycareer.bookings.tests.factories import make_event, make_students
 from mycareer.organisations.tests.factories import brightwave_digital
 
@@ -224,3 +224,157 @@ def test_the_list_holds_the_students_own_places_still_to_come(
     no_read = call(_token(aisha, [Scope.BOOKINGS]), "get", "/waiting-list")
     assert no_read.status_code == 403 and no_read.json()["code"] == "scope_missing"
     assert call(None, "get", "/waiting-list").status_code == 401
+
+
+# Taking up an offered place ------------------------------------------------------------
+
+
+def _offered(student, **settings):
+    """A full event in offer mode whose freed place is offered to `student`."""
+    event = make_event(
+        capacity=1,
+        title="Meet the Atlas graduates",
+        promotion=BookingSettings.Promotion.OFFER,
+        offer_hours=12,
+        **settings,
+    )
+    first = make_students(1)[0]
+    taken = bookings.booking_create(event=event, student=first, by=first)
+    entry = bookings.booking_create(event=event, student=student, by=student)
+    bookings.booking_cancel(booking=taken, by=first)
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.OFFERED
+    return entry
+
+
+def test_the_student_takes_up_their_offer_as_the_page_does_and_twice_is_refused(
+    call, persona, django_capture_on_commit_callbacks
+):
+    aisha = persona("student")
+    entry = _offered(aisha)
+    secret = _token(aisha)
+    DBTaskResult.objects.all().delete()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = call(secret, "post", f"/waiting-list/{entry.pk}/accept")
+
+    assert accepted.status_code == 201
+    booking = Booking.objects.get(event=entry.event, student=aisha)
+    assert booking.source == Booking.Source.WAITING_LIST
+    assert accepted.json() == {
+        "event": entry.event_id,
+        "outcome": "booked",
+        "booking": booking.pk,
+        "waiting_list": None,
+        "message": "You have a place at Meet the Atlas graduates. A confirmation is on its way.",
+    }
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == "accepted"
+    audit = AuditEntry.objects.get(action="bookings.waitlist.accepted", object_id=str(booking.pk))
+    assert audit.actor == aisha and audit.person == aisha
+    sent = DBTaskResult.objects.filter(task_path__endswith="send_booking_confirmation")
+    assert sent.count() == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        twice = call(secret, "post", f"/waiting-list/{entry.pk}/accept")
+    assert twice.status_code == 400
+    assert twice.json()["message"].startswith("You accepted this place on ")
+    assert twice.json()["fields"] == {"__all__": [twice.json()["message"]]}
+    assert Booking.objects.filter(event=entry.event, student=aisha).count() == 1
+    assert sent.count() == 1
+
+
+def test_a_token_without_read_is_told_the_booking_not_the_message(call, persona):
+    aisha = persona("student")
+    entry = _offered(aisha)
+    accepted = call(_token(aisha, [Scope.BOOKINGS]), "post", f"/waiting-list/{entry.pk}/accept")
+    booking = Booking.objects.get(event=entry.event, student=aisha)
+    assert accepted.status_code == 201
+    assert accepted.json() == {
+        "event": entry.event_id,
+        "outcome": "booked",
+        "booking": booking.pk,
+        "waiting_list": None,
+    }
+
+
+def test_only_the_students_own_token_with_the_bookings_scope_takes_up_their_offer(
+    call, token_for, persona, employer_token
+):
+    aisha = persona("student")
+    entry = _offered(aisha)
+    path = f"/waiting-list/{entry.pk}/accept"
+
+    # Another student: not found, as an offer nobody holds, never whose it is.
+    other = call(_token(persona("student2")), "post", path)
+    assert other.status_code == 404
+    assert other.json()["message"] == "There is nothing here, or you may not see it."
+    assert call(_token(aisha), "post", "/waiting-list/999999/accept").json() == other.json()
+    # Staff and employers: their tokens cannot have the bookings scope.
+    for theirs in (token_for("operator"), employer_token):
+        refused = call(theirs, "post", path)
+        assert refused.status_code == 403 and refused.json()["code"] == "scope_missing"
+    # No token; a token of hers without the scope.
+    assert call(None, "post", path).status_code == 401
+    reader = call(_token(aisha, [Scope.READ]), "post", path)
+    assert reader.status_code == 403 and reader.json()["code"] == "scope_missing"
+    # A body that names fields is refused: the call takes none.
+    sent = call(_token(aisha), "post", path, {"seats": 2})
+    assert sent.status_code == 400 and sent.json()["fields"] == {"seats": [NOT_A_FIELD]}
+    # The offer is still hers, untouched by every refusal.
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == "offered"
+    assert not Booking.objects.filter(event=entry.event, student=aisha).exists()
+    # Reading a GET is not taking it up.
+    assert call(_token(aisha), "get", path).status_code == 405
+
+
+def test_a_place_still_waiting_has_no_offer_to_take_up(call, persona):
+    event = _full()
+    aisha = persona("student")
+    entry = bookings.booking_create(event=event, student=aisha, by=aisha)
+    refused = call(_token(aisha), "post", f"/waiting-list/{entry.pk}/accept")
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "There is no open offer here (waiting)."
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == "waiting"
+
+
+def test_an_offer_whose_time_ran_out_is_refused_with_what_became_of_the_place(
+    call, persona, django_capture_on_commit_callbacks
+):
+    aisha = persona("student")
+    entry = _offered(aisha)
+    behind = make_students(1)[0]
+    bookings.booking_create(event=entry.event, student=behind, by=behind)
+    assert entry.offer_expires_at is not None
+    DBTaskResult.objects.all().delete()
+
+    with (
+        time_machine.travel(entry.offer_expires_at + datetime.timedelta(minutes=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        refused = call(_token(aisha), "post", f"/waiting-list/{entry.pk}/accept")
+
+    assert refused.status_code == 400
+    message = refused.json()["message"]
+    assert message.startswith("The offer ended on ")
+    assert message.endswith("and the place passed to the next person waiting.")
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == "expired"
+    assert not Booking.objects.filter(event=entry.event, student=aisha).exists()
+    # The place passed on, and was kept passed on though this call was refused.
+    assert WaitlistEntry.objects.get(event=entry.event, student=behind).status == "offered"
+    assert not DBTaskResult.objects.filter(task_path__endswith="send_booking_confirmation")
+
+
+def test_an_offer_left_open_past_the_start_is_refused_once_the_event_has_started(call, persona):
+    """An offer ends at the start at the latest; one recorded as running past it (made
+    before that rule) is still refused once the event is under way, as on the page."""
+    aisha = persona("student")
+    entry = _offered(aisha, starts_in=datetime.timedelta(hours=2))
+    starts_at = entry.event.starts_at
+    WaitlistEntry.objects.filter(pk=entry.pk).update(
+        offer_expires_at=starts_at + datetime.timedelta(hours=1)
+    )
+    with time_machine.travel(starts_at + datetime.timedelta(minutes=5)):
+        refused = call(_token(aisha), "post", f"/waiting-list/{entry.pk}/accept")
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "The event has started or was cancelled."
+    assert not Booking.objects.filter(event=entry.event, student=aisha).exists()

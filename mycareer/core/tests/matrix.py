@@ -339,6 +339,7 @@ ROUTE_ARGUMENTS = {
     "api:booking_create": {"pk": "event"},
     "api:booking_cancel": {"pk": "booking"},
     "api:attendance_record": {"pk": "booking"},
+    "api:waiting_list_accept": {"pk": "entry"},
     "api:waiting_list_leave": {"pk": "entry"},
     "api_pages:revoke": {"pk": "api_token"},
     "insights:follow_up": {"pk": "opportunity"},
