@@ -859,6 +859,12 @@ def staff_move(
 
     Losing a place that way needs the waiting-list number it leads to in
     `confirmed_position`: otherwise nothing is changed and `PlaceToLose` says the number.
+
+    A waiting-list place is moved as it is left (`waitlist_leave`): the old event's offers
+    that ran out end first, and stay ended when the move is refused, so an offer past its
+    time is refused as no longer there (not moved), and its place passes on. Unlike
+    leaving, staff may move someone off the list of an event that has started: nobody on
+    it gets a place there now, but they may at another session (a repeat of the event).
     """
     if (booking is None) == (entry is None):
         raise TypeError("Move either a booking or a waiting-list entry.")
@@ -869,6 +875,7 @@ def staff_move(
         from_id = entry.event_id
     if from_id == to_event.pk:
         _refuse("Choose a different event to move to.")
+    refusal: str | None = None
     with transaction.atomic():
         # Always lock in the same order, so two moves in opposite directions cannot deadlock.
         locked = {pk: _lock(pk) for pk in sorted([from_id, to_event.pk])}
@@ -885,51 +892,56 @@ def staff_move(
             student = booking.student
         else:
             assert entry is not None  # exactly one of the two, checked above
-            entry = WaitlistEntry.objects.select_related("student").get(pk=entry.pk)
-            if not entry.is_queued:
-                _refuse("This waiting-list place has ended.")
+            _settle(source, by=None, now=now)
+            entry = WaitlistEntry.objects.select_related("student", "event").get(pk=entry.pk)
+            # No `now`: a place on a started event's list may still be moved elsewhere.
+            refusal = selectors.leave_refusal(entry, own=by.pk == entry.student_id)
             student = entry.student
-        placed = _place(target, student, Booking.Source.MOVED, by=by, now=now, notify=notify)
-        if booking is not None and isinstance(placed, WaitlistEntry):
-            position = selectors.waitlist_position(placed)
-            if position != confirmed_position:
-                log_event(
-                    logger,
-                    "bookings.refused",
-                    reason="place_loss_unconfirmed",
-                    booking=booking.pk,
-                    to=target.pk,
-                    position=position,
-                )
-                # Leaving the transaction with the error undoes all of it, emails included.
-                raise PlaceToLose(
-                    student=student,
-                    from_event=source.event,
-                    to_event=target.event,
-                    position=position,
-                )
-        data = {"from": source.pk, "to": target.pk, "title": target.event.title}
-        # The emails name where they went with its time: the title may be this event's too.
-        moved_to = selectors.event_text(target.event)
-        if booking is not None:
-            booking.status = Booking.Status.CANCELLED
-            booking.cancelled_at = now
-            booking.cancelled_by = by
-            booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
-            audit.log(booking, "bookings.booking.moved", by=by, person=student, data=data)
-            if notify:
-                _after_commit(tasks.send_cancelled_by_staff, booking.pk, moved_to)
-        else:
-            assert entry is not None  # exactly one of the two, checked above
-            entry.status = WaitlistEntry.Status.LEFT
-            entry.ended_at = now
-            entry.ended_by = by
-            entry.save(update_fields=["status", "ended_at", "ended_by"])
-            audit.log(entry, "bookings.waitlist.moved", by=by, person=student, data=data)
-            if notify:
-                _after_commit(tasks.send_removed_from_waiting_list, entry.pk, moved_to)
-        _settle(source, by=by, now=now)
-        return placed
+        if refusal is None:
+            placed = _place(target, student, Booking.Source.MOVED, by=by, now=now, notify=notify)
+            if booking is not None and isinstance(placed, WaitlistEntry):
+                position = selectors.waitlist_position(placed)
+                if position != confirmed_position:
+                    log_event(
+                        logger,
+                        "bookings.refused",
+                        reason="place_loss_unconfirmed",
+                        booking=booking.pk,
+                        to=target.pk,
+                        position=position,
+                    )
+                    # Leaving the transaction with the error undoes all of it, emails included.
+                    raise PlaceToLose(
+                        student=student,
+                        from_event=source.event,
+                        to_event=target.event,
+                        position=position,
+                    )
+            data = {"from": source.pk, "to": target.pk, "title": target.event.title}
+            # The emails name where they went with its time: the title may be this event's too.
+            moved_to = selectors.event_text(target.event)
+            if booking is not None:
+                booking.status = Booking.Status.CANCELLED
+                booking.cancelled_at = now
+                booking.cancelled_by = by
+                booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+                audit.log(booking, "bookings.booking.moved", by=by, person=student, data=data)
+                if notify:
+                    _after_commit(tasks.send_cancelled_by_staff, booking.pk, moved_to)
+            else:
+                assert entry is not None  # exactly one of the two, checked above
+                entry.status = WaitlistEntry.Status.LEFT
+                entry.ended_at = now
+                entry.ended_by = by
+                entry.save(update_fields=["status", "ended_at", "ended_by"])
+                audit.log(entry, "bookings.waitlist.moved", by=by, person=student, data=data)
+                if notify:
+                    _after_commit(tasks.send_removed_from_waiting_list, entry.pk, moved_to)
+            _settle(source, by=by, now=now)
+            return placed
+    # Outside the transaction, so the offers closed above stay closed.
+    assert refusal is not None  # a move that went ahead returned above
+    _refuse(refusal)
 
 
 # At the door ----------------------------------------------------------------------------

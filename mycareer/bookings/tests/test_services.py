@@ -900,6 +900,43 @@ def test_staff_move_a_waiting_list_place(tom, people):
     assert entry.status == "left"
 
 
+@pytest.mark.django_db
+def test_moving_an_offer_that_ran_out_is_refused_and_its_place_passes_on(tom, people):
+    """Before the periodic job ran, the move recorded an offer past its time as moved,
+    not as expired: the person got a place elsewhere on the strength of an offer they no
+    longer had. Refused as leaving it is, and the offer stays ended."""
+    event, entry = _offered(tom, people, waiting=1)
+    there = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(days=20))
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=2)):
+        with pytest.raises(ValidationError) as refused:
+            services.staff_move(entry=entry, to_event=there, by=tom)
+        entry.refresh_from_db()
+        assert refused.value.messages == [selectors.leave_refusal(entry, own=False)]
+    assert refused.value.messages[0].startswith(f"{people[1]} did not take up the place")
+    assert entry.status == "expired"
+    assert statuses(event)["offered"] == [people[2].email]
+    assert not Booking.objects.filter(event=there).exists()
+    assert not AuditEntry.objects.filter(action="bookings.waitlist.moved").exists()
+
+
+@pytest.mark.django_db
+def test_staff_may_move_people_off_a_started_events_waiting_list(tom, people):
+    """Leaving a started event's list is refused (nobody on it gets a place now), but
+    staff may still move who waits to another session."""
+    here = make_event(organiser=tom, capacity=1, starts_in=datetime.timedelta(hours=1))
+    repeat = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(days=7))
+    book(here, people[0])
+    entry = book(here, people[1])
+    with time_machine.travel(here.starts_at + datetime.timedelta(minutes=5)):
+        moved = services.staff_move(entry=entry, to_event=repeat, by=tom)
+    assert isinstance(moved, Booking) and moved.event == repeat
+    entry.refresh_from_db()
+    assert entry.status == "left"
+    with pytest.raises(ValidationError) as refused:
+        services.staff_move(entry=entry, to_event=repeat, by=tom)
+    assert refused.value.messages == [selectors.leave_refusal(entry, own=False)]
+
+
 # At the door ---------------------------------------------------------------------------------
 
 
