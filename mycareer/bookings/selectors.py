@@ -68,15 +68,14 @@ def settings_of(event: Event) -> BookingSettings:
 # Who may book ---------------------------------------------------------------------------
 
 
+def bans_in_force(now: datetime.datetime) -> QuerySet[BookingBan]:
+    """Restrictions on booking in force at `now` (`BookingBan.is_active`)."""
+    return BookingBan.objects.filter(lifted_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+
+
 def active_ban(student: User, *, now: datetime.datetime | None = None) -> BookingBan | None:
     now = now or timezone.now()
-    return (
-        BookingBan.objects.filter(
-            student=student, lifted_at__isnull=True, starts_at__lte=now, ends_at__gt=now
-        )
-        .order_by("-ends_at")
-        .first()
-    )
+    return bans_in_force(now).filter(student=student).order_by("-ends_at").first()
 
 
 def ban_message(ban: BookingBan) -> str:
@@ -173,16 +172,27 @@ def walk_in_refusal(event: Event, settings: BookingSettings, now: datetime.datet
     return None
 
 
+def next_in_line(event_id: int, now: datetime.datetime) -> QuerySet[WaitlistEntry]:
+    """Who waits and may be given a place now (`services._fill`), first come first served.
+
+    Someone who can no longer sign in (a leaver) keeps their turn, should they come back,
+    but is passed over: a place given to them would stay empty, and nobody else told. So is
+    a student restricted from booking (no-shows), while the restriction lasts: booking
+    refuses them a new place, so the waiting list does too.
+    """
+    return (
+        WaitlistEntry.objects.filter(
+            event_id=event_id, status=WaitlistEntry.Status.WAITING, student__is_active=True
+        )
+        .exclude(Exists(bans_in_force(now).filter(student=OuterRef("student"))))
+        .order_by("joined_at", "pk")
+    )
+
+
 def removal_passes_on(event: Event, now: datetime.datetime) -> bool:
     """Whether removing a walk-in now would pass their place to someone waiting, who is
-    emailed: as `services._fill` does, only before the start and to people who can sign in."""
-    return (
-        event.is_published
-        and now < event.starts_at
-        and WaitlistEntry.objects.filter(
-            event=event, status=WaitlistEntry.Status.WAITING, student__is_active=True
-        ).exists()
-    )
+    emailed: as `services._fill` does, only before the start and to who is next in line."""
+    return event.is_published and now < event.starts_at and next_in_line(event.pk, now).exists()
 
 
 def attendance_refusal(event: Event, now: datetime.datetime) -> str | None:

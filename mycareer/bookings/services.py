@@ -225,7 +225,8 @@ def _fill(
 
     Automatic promotion books them and tells them; offer mode offers each place for
     `offer_hours` (never beyond the start of the event). Nothing moves once the event
-    has started.
+    has started. Who is next in line: `selectors.next_in_line` (a student restricted from
+    booking is passed over, and refused an offer made before it started: `offer_accept`).
     """
     event = settings.event
     if not event.is_published or now >= event.starts_at:
@@ -233,15 +234,8 @@ def _fill(
     free = _free(settings)
     if free == 0:
         return []
-    # Someone who can no longer sign in (a leaver) keeps their turn, should they come back,
-    # but is passed over: a place given to them would stay empty, and nobody else told.
-    queue = (
-        WaitlistEntry.objects.filter(
-            event_id=event.pk, status=WaitlistEntry.Status.WAITING, student__is_active=True
-        )
-        .select_related("student")
-        .order_by("joined_at", "pk")
-    )
+    # Leavers and students restricted from booking keep their turn but are passed over.
+    queue = selectors.next_in_line(event.pk, now).select_related("student")
     done: list[Booking | WaitlistEntry] = []
     for entry in queue if free is None else queue[:free]:
         if settings.offers:
@@ -546,6 +540,9 @@ def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
     Offers of the event that ran out are closed and their places passed on first, and that
     is kept even when this person is refused: the periodic job would do the same, and a
     refusal saying the place passed on must be true once it is shown.
+
+    A student restricted from booking since the offer was made is refused with booking's
+    reason; the offer stays theirs to decline until its time runs out.
     """
     with transaction.atomic():
         settings = _lock(entry.event_id)
@@ -557,6 +554,9 @@ def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
             refusal = selectors.offer_ended_text(entry, now=now)
         elif not event.is_published or now >= event.starts_at:
             refusal = "The event has started or was cancelled."
+        elif (ban := selectors.active_ban(entry.student, now=now)) is not None:
+            # Restricted after the offer was made: a place taken up is a booking all the same.
+            refusal = selectors.ban_message(ban)
         else:
             # The offer already held this place, so no recount is needed to turn it into a
             # booking.

@@ -15,7 +15,7 @@ from mycareer.api.models import Scope
 from mycareer.audit.models import AuditEntry
 from mycareer.bookings import selectors
 from mycareer.bookings import services as bookings
-from mycareer.bookings.models import Booking, BookingSettings, WaitlistEntry
+from mycareer.bookings.models import Booking, BookingBan, BookingSettings, WaitlistEntry
 from mycareer.bookings.tests.factories import make_event, make_students
 from mycareer.organisations.tests.factories import brightwave_digital
 
@@ -378,3 +378,22 @@ def test_an_offer_left_open_past_the_start_is_refused_once_the_event_has_started
     assert refused.status_code == 400
     assert refused.json()["message"] == "The event has started or was cancelled."
     assert not Booking.objects.filter(event=entry.event, student=aisha).exists()
+
+
+def test_a_student_restricted_from_booking_is_refused_their_offer_with_bookings_reason(
+    call, persona
+):
+    """Restricted after no-shows, a student was refused a booking but could take up an
+    offered place through the API all the same."""
+    aisha = persona("student")
+    entry = _offered(aisha)
+    ban = BookingBan.objects.create(
+        student=aisha,
+        ends_at=timezone.now() + datetime.timedelta(weeks=4),
+        reason="You did not come to 3 events you booked.",
+    )
+    refused = call(_token(aisha), "post", f"/waiting-list/{entry.pk}/accept")
+    assert refused.status_code == 400
+    assert refused.json()["message"] == selectors.ban_message(ban)
+    assert not Booking.objects.filter(event=entry.event, student=aisha).exists()
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == "offered"

@@ -1232,6 +1232,70 @@ def test_the_no_show_policy_restricts_booking_tells_why_and_can_be_lifted(
     )
 
 
+def _restrict(student) -> BookingBan:
+    """A restriction on booking in force now, as the no-show policy starts one."""
+    return BookingBan.objects.create(
+        student=student,
+        ends_at=timezone.now() + datetime.timedelta(weeks=4),
+        reason="You did not come or cancel.",
+        no_shows=3,
+    )
+
+
+@pytest.mark.django_db
+def test_a_restricted_student_cannot_take_up_an_offered_place(tom, people, caplog):
+    """Booking refused them, but the offer made before the restriction started (or an
+    offer made after it) still gave them a place, on the page and through the API."""
+    event, entry = _offered(tom, people, waiting=1)
+    ban = _restrict(people[1])
+    with (
+        caplog.at_level("INFO", logger="mycareer.bookings.services"),
+        pytest.raises(ValidationError) as refused,
+    ):
+        services.offer_accept(entry=entry, by=people[1])
+    assert refused.value.messages == [selectors.ban_message(ban)]
+    assert [r for r in caplog.records if "action=accept_offer" in r.getMessage()]
+    assert not Booking.objects.filter(event=event, student=people[1]).exists()
+    entry.refresh_from_db()
+    assert entry.status == "offered"  # theirs to decline, or it runs out and passes on
+    services.booking_ban_lift(ban=ban, by=tom, reason="Ill with a doctor's note")
+    assert services.offer_accept(entry=entry, by=people[1]).status == "confirmed"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("promotion", ["automatic", "offer"])
+def test_the_waiting_list_passes_over_a_restricted_student_who_keeps_their_turn(
+    tom, people, promotion
+):
+    """A restricted student cannot join a waiting list, but one already on it was booked
+    or offered the next place as anyone else."""
+    event = make_event(organiser=tom, capacity=1, promotion=promotion, offer_hours=12)
+    first = book(event, people[0])
+    restricted = book(event, people[1])
+    book(event, people[2])
+    ban = _restrict(people[1])
+    book(event, people[3])  # not restricted: joins behind them
+    for full in (event, make_event(organiser=tom, capacity=0)):
+        with pytest.raises(ValidationError) as refused:
+            book(full, people[1])
+        assert refused.value.messages == [selectors.ban_message(ban)]
+    services.booking_cancel(booking=first, by=people[0])
+    had = statuses(event)
+    assert people[1].email not in had["booked"] + had["offered"]
+    assert people[2].email in had["booked"] + had["offered"]
+    restricted.refresh_from_db()
+    assert restricted.status == "waiting" and selectors.waitlist_position(restricted) == 1
+    # Once lifted, the next place is theirs, ahead of who joined after them.
+    services.booking_ban_lift(ban=ban, by=tom, reason="Ill with a doctor's note")
+    if promotion == "offer":
+        services.waitlist_leave(entry=WaitlistEntry.objects.get(student=people[2]), by=people[2])
+    else:
+        services.booking_cancel(booking=Booking.objects.get(student=people[2]), by=people[2])
+    had = statuses(event)
+    assert people[1].email in had["booked"] + had["offered"]
+    assert had["waiting"] == [people[3].email]
+
+
 def _policy(persona, *, no_shows: int) -> None:
     services.noshow_policy_update(
         by=persona("admin"), enabled=True, no_shows=no_shows, window_weeks=12, ban_weeks=4
