@@ -283,6 +283,10 @@ def offer(request, entry_id: int):
         context["ended"] = selectors.offer_ended_text(entry)
         return render(request, "bookings/offer.html", context)
     context["until"] = selectors.when_text(entry.offer_expires_at)
+    # Restricted after no-shows, they cannot take it up (`offer_accept` refuses): said
+    # here, rather than offered and refused.
+    if ban := selectors.active_ban(request.user):
+        context["restricted"] = selectors.ban_message(ban)
     if request.GET.get("do") == "decline" or request.method == "POST":
         settings = selectors.settings_of(entry.event)
         context.update(

@@ -1,6 +1,7 @@
 """Pages: the booking panel, My events, running an event, the door, after the event."""
 
 import datetime
+import html
 import re
 
 import pytest
@@ -1975,3 +1976,18 @@ def test_attendance_costs_the_same_with_more_no_shows(client, tom):
     after = steady_queries(lambda: client.get(url("attendance", many.pk)))
     assert text(client.get(url("attendance", many.pk))).count("Sorry we missed you") >= 4
     assert_no_more_queries(before, after)
+
+
+@pytest.mark.django_db
+def test_an_offer_to_a_restricted_student_says_so_and_offers_only_to_decline(client, tom, cast):
+    """It offered "Accept the place", which then refused them."""
+    from mycareer.bookings.tests.test_services import _offered, _restrict
+
+    people = make_students(4)
+    _event, entry = _offered(tom, people, waiting=1)
+    ban = _restrict(people[1])
+    client.force_login(people[1])
+    page = html.unescape(text(client.get(reverse("bookings:offer", args=[entry.pk]))))
+    assert f"you cannot take it up: {selectors.ban_message(ban)}" in page
+    assert "Accept the place" not in page
+    assert "Decline it, so it goes to the next person waiting" in page
