@@ -430,7 +430,9 @@ def key_accounts_quiet(today: datetime.date) -> list[Found]:
 
 
 def liaison_unanswered(today: datetime.date) -> list[Found]:
-    """Liaison requests unanswered for 7 days (to the owner), 14 (and the administrators)."""
+    """Liaison requests unanswered for 7 days (to the owner), 14 (and the administrators),
+    and at once (to the administrators only) those waiting on an owner who has left: the
+    leaver will never answer, and is not offered what they cannot do."""
     limits = thresholds()
     first, escalate = limits["LIAISON_UNANSWERED_DAYS"], limits["LIAISON_ESCALATE_DAYS"]
     requests = LiaisonRequest.objects.filter(
@@ -445,28 +447,37 @@ def liaison_unanswered(today: datetime.date) -> list[Found]:
     found = []
     for request in requests:
         days = (today - timezone.localdate(request.created_at)).days
-        if days < first:
-            continue
         account = request.key_contact.key_account
+        left = not account.operator.is_active
+        if days < first and not left:
+            continue
+        asked = (
+            f"{request.requester.full_name} asked {account.operator.full_name} "
+            f"{counted(days, 'day', 'days')} ago to contact "
+            f"{request.key_contact.contact.full_name} at {account.organisation}"
+        )
+        if left:
+            reason = (
+                f"{asked}, but {account.operator.full_name} has left and cannot answer: "
+                "pass the key account to someone else, and the request goes with it."
+            )
+        else:
+            reason = f"{asked}, and has had no answer" + (
+                f" (after {escalate} days, administrators see it too)." if days >= escalate else "."
+            )
         found.append(
             Found(
                 kind=Kind.LIAISON_UNANSWERED,
                 key=f"liaison:{request.pk}",
                 organisation_id=account.organisation_id,
-                reason=(
-                    f"{request.requester.full_name} asked {account.operator.full_name} "
-                    f"{counted(days, 'day', 'days')} ago to contact "
-                    f"{request.key_contact.contact.full_name} at {account.organisation}, "
-                    "and has had no answer"
-                    + (
-                        f" (after {escalate} days, administrators see it too)."
-                        if days >= escalate
-                        else "."
-                    )
-                ),
-                figures={"days": days, "requester": request.requester.full_name},
-                people={account.operator_id},
-                administrators=days >= escalate,
+                reason=reason,
+                figures={
+                    "days": days,
+                    "requester": request.requester.full_name,
+                    "left": left,
+                },
+                people=set() if left else {account.operator_id},
+                administrators=left or days >= escalate,
             )
         )
     return found

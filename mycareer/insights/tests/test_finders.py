@@ -339,6 +339,31 @@ class TestLiaisonUnanswered:
         assert seven.people == {tom.pk} and not seven.administrators
         assert fourteen.administrators
 
+    def test_a_request_waiting_on_someone_who_has_left_goes_to_administrators_at_once(
+        self, persona, today
+    ):
+        tom, grace = persona("operator"), persona("mailer")
+        contact = ContactFactory(organisation=organisation("Left Ltd"))
+        key_account_with_contact(
+            contact=contact, operator=tom, unit=unit("mech"), by=persona("admin")
+        )
+        [request] = keyaccounts.liaison_request_create(
+            requester=grace, contact=contact, reason="A talk.", proposed_engagement="Email."
+        )
+        LiaisonRequest.objects.filter(pk=request.pk).update(
+            created_at=aware(today - datetime.timedelta(days=1))
+        )
+        assert finders.liaison_unanswered(today) == []
+        tom.is_active = False
+        tom.save(update_fields=["is_active"])
+
+        [item] = finders.liaison_unanswered(today)
+
+        assert item.administrators and item.figures["left"]
+        assert item.people == set()  # never offered to the leaver
+        assert "Grace Okafor asked Tom Bennett 1 day ago" in item.reason
+        assert "Tom Bennett has left and cannot answer" in item.reason
+
 
 class TestHalfEngaged:
     def test_vacancies_without_events_and_events_without_vacancies(self, persona, today, days_ago):
