@@ -426,5 +426,13 @@ def liaison_request_detail(request, request_id: int):
     return render(
         request,
         "organisations/liaison_request_detail.html",
-        {"liaison": liaison, "owner": owner, "form": form},
+        {
+            "liaison": liaison,
+            "owner": owner,
+            "form": form,
+            # Nobody will answer unless the key account is passed on (or an administrator
+            # answers): said here as in the requester's list.
+            "owner_left": liaison.status == LiaisonRequest.Status.PENDING and not owner.is_active,
+            "administrator": administrator,
+        },
     )

@@ -1363,3 +1363,36 @@ def test_a_request_waiting_on_someone_who_has_left_is_marked_in_the_requesters_l
     _leaves(setup["tom"])
     page = html.unescape(client.get(inbox).content.decode())
     assert "waiting on someone who has left" in page
+
+
+def test_the_page_of_a_request_waiting_on_someone_who_has_left_says_so_and_what_to_do(
+    client, setup, persona
+):
+    """The list marked a request waiting on a leaver; its own page did not."""
+    mailer, admin = persona("mailer"), persona("admin")
+    [liaison] = keyaccounts.liaison_request_create(
+        requester=mailer, contact=setup["ruth"], reason="r", proposed_engagement="p"
+    )
+    url = reverse("organisations:liaison_request", args=[liaison.pk])
+    client.force_login(mailer)
+    assert "has left" not in client.get(url).content.decode()
+    _leaves(setup["tom"])
+
+    page = re.sub(r"<[^>]+>", "", html.unescape(client.get(url).content.decode()))
+    assert "Waiting on someone who has left: Tom Bennett cannot answer." in page
+    assert "Ask an administrator to pass the key account to someone else" in page
+    assert "held by Tom Bennett (who has left)" in page
+
+    client.force_login(admin)
+    page = html.unescape(client.get(url).content.decode())
+    assert "Waiting on someone who has left" in page
+    reassign = reverse(
+        "organisations:key_account_reassign", args=[setup["org"].pk, setup["account"].pk]
+    )
+    assert reassign in page and "Send the answer" in page
+
+    # Answered, it waits on nobody.
+    keyaccounts.liaison_request_decide(
+        request=liaison, approve=True, by=admin, comment="", valid_days=30
+    )
+    assert "Waiting on someone who has left" not in client.get(url).content.decode()
