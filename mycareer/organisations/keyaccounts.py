@@ -36,6 +36,7 @@ from mycareer.organisations.tasks import (
     send_liaison_closed_email,
     send_liaison_decision_email,
     send_liaison_request_email,
+    send_liaison_requests_passed_on_email,
     send_multi_touch_emails,
 )
 
@@ -216,15 +217,24 @@ def key_account_create(
 
 @transaction.atomic
 def key_account_reassign(*, account: KeyAccount, operator: User, by: User) -> KeyAccount:
-    """Hand a key account to another operator (for example when someone leaves)."""
+    """Hand a key account to another operator (for example when someone leaves).
+
+    Its key contacts, and the liaison requests still waiting about them, go with it: the
+    new operator is emailed those requests after commit, as a new request is emailed,
+    since nobody else would tell them a colleague waits for their answer.
+    """
     if not by.has_perm("organisations.manage_any_key_account"):
         raise ValidationError("Only administrators can reassign a key account.")
-    previous = account.operator
+    # Locked and read again, so two administrators passing it on at once change it (and
+    # email the new operator) once.
+    locked = KeyAccount.objects.select_for_update().select_related("operator").get(pk=account.pk)
+    previous = locked.operator
     if previous == operator:
+        account.operator = operator
         return account
     account.operator = operator
     account.save(update_fields=["operator"])
-    audit.log(
+    entry = audit.log(
         account,
         "organisations.key_account.reassigned",
         by=by,
@@ -234,6 +244,21 @@ def key_account_reassign(*, account: KeyAccount, operator: User, by: User) -> Ke
             "organisation": account.organisation_id,
         },
     )
+    waiting = list(
+        LiaisonRequest.objects.filter(
+            key_contact__key_account=account, status=LiaisonRequest.Status.PENDING
+        )
+        # Their own request needs no answer from them: they may contact the person now.
+        .exclude(requester=operator)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    if waiting:
+        transaction.on_commit(
+            lambda: send_liaison_requests_passed_on_email.enqueue(
+                account.pk, operator.pk, waiting, previous.pk, by.pk, f"reassigned:{entry.pk}"
+            )
+        )
     return account
 
 

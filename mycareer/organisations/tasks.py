@@ -58,6 +58,71 @@ def send_liaison_request_email(request_id: int) -> int:
 
 
 @email_task()
+def send_liaison_requests_passed_on_email(
+    account_id: int,
+    operator_id: int,
+    request_ids: list[int],
+    previous_id: int,
+    by_id: int,
+    occasion: str,
+) -> int:
+    """Tell the operator a key account was passed to which liaison requests still wait
+    for an answer: they went with the account, and nobody else would tell them."""
+    account = KeyAccount.objects.select_related("organisation", "unit").get(pk=account_id)
+    operator = User.objects.get(pk=operator_id)
+    requests = [
+        request
+        for request in LiaisonRequest.objects.select_related(
+            "requester", "key_contact__contact", "key_contact__key_account"
+        )
+        .filter(pk__in=request_ids, status=LiaisonRequest.Status.PENDING)
+        .order_by("created_at", "pk")
+        # Passed on again, or answered, since: not theirs to answer any more.
+        if request.key_contact.key_account.operator_id == operator.pk
+    ]
+    if not requests:
+        log_event(
+            logger,
+            "organisations.liaison_passed_on.email_skipped",
+            account=account.pk,
+            operator=operator.pk,
+            reason="none_waiting",
+        )
+        return 0
+    previous = User.objects.filter(pk=previous_id).first()
+    by = User.objects.filter(pk=by_id).first()
+    many = len(requests) > 1
+    sent = notify(
+        user=operator,
+        kind=LIAISON_REQUEST,
+        reply_to=[by.email] if by else None,
+        subject=(
+            f"The key account with {account.organisation} is yours: "
+            f"{len(requests)} request{'s' if many else ''} to contact its key contacts "
+            f"{'wait' if many else 'waits'} for your answer"
+        ),
+        template="organisations/email/liaison_requests_passed_on.txt",
+        context={
+            "account": account,
+            "owner": operator,
+            "requests": requests,
+            "many": many,
+            "previous": previous,
+            "by": by,
+        },
+        once=f"organisations.liaison_passed_on:{occasion}",
+    )
+    log_event(
+        logger,
+        "organisations.liaison_passed_on.emailed",
+        account=account.pk,
+        operator=operator.pk,
+        requests=",".join(str(r.pk) for r in requests),
+    )
+    return sent
+
+
+@email_task()
 def send_liaison_decision_email(request_id: int) -> int:
     """Tell the colleague who asked whether the key account operator agreed."""
     request = _request(request_id)

@@ -1396,3 +1396,63 @@ def test_the_page_of_a_request_waiting_on_someone_who_has_left_says_so_and_what_
         request=liaison, approve=True, by=admin, comment="", valid_days=30
     )
     assert "Waiting on someone who has left" not in client.get(url).content.decode()
+
+
+def _run_queued(task_path: str, mailoutbox) -> int:
+    """Run the tasks queued at `task_path` as the worker would; the emails they send."""
+    from django.utils.module_loading import import_string
+    from django_tasks_db.models import DBTaskResult
+
+    queued = DBTaskResult.objects.filter(task_path=task_path)
+    task = import_string(task_path)
+    for result in queued:
+        task.call(*result.args_kwargs["args"], **result.args_kwargs["kwargs"])
+    return queued.count()
+
+
+PASSED_ON = "mycareer.organisations.tasks.send_liaison_requests_passed_on_email"
+
+
+def test_the_new_operator_is_emailed_the_requests_waiting_on_the_key_account_passed_on(
+    client, setup, persona, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Pending requests moved with a key account passed on from a leaver, but nobody
+    told the new operator a colleague waited for their answer."""
+    mailer, helen, admin = persona("mailer"), persona("manager"), persona("admin")
+    [waiting] = keyaccounts.liaison_request_create(
+        requester=mailer, contact=setup["ruth"], reason="Fair", proposed_engagement="Spring panel"
+    )
+    _leaves(setup["tom"])
+    mailoutbox.clear()
+    client.force_login(admin)
+    url = reverse("organisations:key_account_reassign", args=[setup["org"].pk, setup["account"].pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"operator": helen.pk})
+    assert _run_queued(PASSED_ON, mailoutbox) == 1
+
+    [email] = mailoutbox
+    assert email.to == [helen.email]
+    assert "The key account with Quillfeather Instruments is yours" in email.subject
+    assert "1 request to contact its key contacts waits for your answer" in email.subject
+    body = " ".join(email.body.split())
+    assert "which Tom Bennett held until they left" in body
+    assert "Grace Okafor (mailer@demo.ac.uk) would like to contact Ruth Key" in body
+    assert "Spring panel" in body
+    # Its links open for the new operator, who may answer there.
+    [link] = re.findall(r"here: \S+?(/organisations/liaison/\d+/)", email.body)
+    assert link == reverse("organisations:liaison_request", args=[waiting.pk])
+    client.force_login(helen)
+    page = client.get(link)
+    assert page.status_code == 200 and "Send the answer" in page.content.decode()
+    for other in re.findall(r"https?://\S+?(/\S*)$", email.body, flags=re.MULTILINE):
+        assert client.get(other).status_code == 200, other
+
+
+def test_passing_on_a_key_account_with_nothing_waiting_emails_nobody(
+    setup, persona, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        keyaccounts.key_account_reassign(
+            account=setup["account"], operator=persona("manager"), by=persona("admin")
+        )
+    assert callbacks == []
