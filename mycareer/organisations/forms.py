@@ -231,7 +231,14 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, **kwargs):
 
         super().__init__(*args, **kwargs)
-        self.fields["operator"].queryset = User.objects.filter(kind=User.Kind.STAFF, is_active=True)
+        field = self.fields["operator"]
+        # Offered: staff who are still here. Accepted: any staff, so someone who has left
+        # (chosen on a page opened before they left, or posted by hand) is refused with
+        # the service's reason, not "not one of the available choices".
+        field.queryset = User.objects.filter(kind=User.Kind.STAFF, is_active=True)
+        offered = list(field.choices)
+        field.queryset = User.objects.filter(kind=User.Kind.STAFF)
+        field.widget.choices = offered
 
 
 class KeyContactForm(forms.Form):

@@ -225,6 +225,23 @@ def key_account_reassign(*, account: KeyAccount, operator: User, by: User) -> Ke
     """
     if not by.has_perm("organisations.manage_any_key_account"):
         raise ValidationError("Only administrators can reassign a key account.")
+    if not operator.is_active:
+        # Nobody would read the requests that go with it, or could answer them.
+        log_event(
+            logger,
+            "organisations.key_account.reassign_refused",
+            reason="operator_left",
+            account=account.pk,
+            operator=operator.pk,
+            by=by.pk,
+        )
+        raise ValidationError(
+            f"{operator} has left (their login is closed), so cannot hold a key account: "
+            "choose someone who is still here."
+        )
+    if not operator.has_perm("organisations.hold_key_account"):
+        # As when a key account is made: they could not open the requests to answer them.
+        raise ValidationError(f"{operator} cannot edit records, so cannot hold a key account.")
     # Locked and read again, so two administrators passing it on at once change it (and
     # email the new operator) once.
     locked = KeyAccount.objects.select_for_update().select_related("operator").get(pk=account.pk)

@@ -1456,3 +1456,39 @@ def test_passing_on_a_key_account_with_nothing_waiting_emails_nobody(
             account=setup["account"], operator=persona("manager"), by=persona("admin")
         )
     assert callbacks == []
+
+
+def test_a_key_account_is_not_passed_to_someone_who_has_left(setup, persona, client):
+    helen, admin, account = persona("manager"), persona("admin"), setup["account"]
+    _leaves(helen)
+    with pytest.raises(ValidationError) as raised:
+        keyaccounts.key_account_reassign(account=account, operator=helen, by=admin)
+    assert raised.value.messages == [
+        "Helen Marsh has left (their login is closed), so cannot hold a key account: "
+        "choose someone who is still here."
+    ]
+    account.refresh_from_db()
+    assert account.operator == setup["tom"]
+
+    client.force_login(admin)
+    url = reverse("organisations:key_account_reassign", args=[setup["org"].pk, account.pk])
+    page = client.get(url).content.decode()
+    assert f'value="{helen.pk}"' not in page  # not offered
+    assert f'value="{persona("mailer").pk}"' in page
+    # Posted all the same (by hand, or from a page opened before she left): said why.
+    page = html.unescape(client.post(url, {"operator": helen.pk}).content.decode())
+    assert "Helen Marsh has left (their login is closed)" in page
+    account.refresh_from_db()
+    assert account.operator == setup["tom"]
+    assert not AuditEntry.objects.filter(action="organisations.key_account.reassigned").exists()
+
+
+def test_a_key_account_is_passed_only_to_someone_who_may_hold_one(setup, persona):
+    """Passed to a viewer, its waiting requests went to someone who could not open them."""
+    with pytest.raises(ValidationError) as raised:
+        keyaccounts.key_account_reassign(
+            account=setup["account"], operator=persona("viewer"), by=persona("admin")
+        )
+    assert "cannot edit records, so cannot hold a key account" in raised.value.messages[0]
+    setup["account"].refresh_from_db()
+    assert setup["account"].operator == setup["tom"]
