@@ -409,10 +409,14 @@ def key_accounts_quiet(today: datetime.date) -> list[Found]:
         found.append(
             Found(
                 kind=Kind.KEY_ACCOUNT_QUIET,
-                key=f"key_quiet:{account.pk}",
+                # Its own key when its holder has left: a dismissal of it as quiet ("we
+                # meet monthly") must not hide that nobody can now answer for it.
+                key=f"key_left:{account.pk}" if left else f"key_quiet:{account.pk}",
                 organisation_id=account.organisation_id,
                 reason=(
-                    f"{account.unit}'s key account with {account.organisation}: {said} "
+                    f"{account.unit}'s key account with {account.organisation}: {said}."
+                    if left
+                    else f"{account.unit}'s key account with {account.organisation}: {said} "
                     f"({counted(days, 'day', 'days')}; the threshold is {quiet_days})."
                 ),
                 figures={

@@ -310,6 +310,9 @@ class TestKeyAccountsQuiet:
 
         assert "held by Tom Bennett, who has left" in item.reason
         assert item.administrators and item.figures["left"]
+        # Not the quiet account's key: a dismissal of it as quiet must not hide this.
+        assert item.key == f"key_left:{account.pk}"
+        assert "threshold" not in item.reason
 
 
 class TestLiaisonUnanswered:
