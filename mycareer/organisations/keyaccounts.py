@@ -599,11 +599,18 @@ def _askable(blockers: list[KeyContact]) -> list[KeyContact]:
     return [link for link in blockers if link.key_account.operator.is_active]
 
 
+def _leavers(left: list[KeyContact]) -> list[str]:
+    """Each leaver once: one person may hold two units' key accounts with the same
+    organisation ("Tom Bennett and Tom Bennett")."""
+    return list(dict.fromkeys(str(link.key_account.operator) for link in left))
+
+
 def owners_left_message(contact: Contact, left: list[KeyContact]) -> str:
     """Who has left among the owners to ask about `contact`, and what to do about it."""
-    names = joined([str(link.key_account.operator) for link in left])
+    people = _leavers(left)
+    names = joined(people)
     organisation = contact.organisation
-    if len(left) == 1:
+    if len(people) == 1:
         held = f"{names}, who holds the key account with {organisation}, has left"
         accounts = "the key account"
     else:
@@ -617,10 +624,11 @@ def owners_left_message(contact: Contact, left: list[KeyContact]) -> str:
 
 def owners_left_note(contact: Contact, left: list[KeyContact]) -> str:
     """When other owners are asked: who among the owners has left and is not asked."""
-    names = joined([str(link.key_account.operator) for link in left])
-    verb = "has" if len(left) == 1 else "have"
+    people = _leavers(left)
+    names = joined(people)
+    verb = "has" if len(people) == 1 else "have"
     return (
-        f"{names} also {'holds' if len(left) == 1 else 'hold'} a key account with "
+        f"{names} also {'holds' if len(people) == 1 else 'hold'} a key account with "
         f"{contact.organisation} but {verb} left, so cannot answer and {verb} not been asked."
     )
 

@@ -1492,3 +1492,18 @@ def test_a_key_account_is_passed_only_to_someone_who_may_hold_one(setup, persona
     assert "cannot edit records, so cannot hold a key account" in raised.value.messages[0]
     setup["account"].refresh_from_db()
     assert setup["account"].operator == setup["tom"]
+
+
+def test_a_leaver_holding_two_key_accounts_with_one_organisation_is_named_once():
+    from types import SimpleNamespace
+
+    from mycareer.organisations.keyaccounts import owners_left_message, owners_left_note
+
+    tom = SimpleNamespace(__str__=None)
+    link = SimpleNamespace(key_account=SimpleNamespace(operator="Tom Bennett"))
+    contact = SimpleNamespace(organisation="Quillfeather Instruments")
+    said = owners_left_message(contact, [link, link])
+    assert said.startswith("Tom Bennett, who holds the key account with Quillfeather")
+    assert "Tom Bennett and Tom Bennett" not in said
+    assert owners_left_note(contact, [link, link]).startswith("Tom Bennett also holds a key")
+    assert tom is not None
