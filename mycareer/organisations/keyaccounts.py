@@ -184,10 +184,7 @@ def key_account_create(
     *, organisation: Organisation, operator: User, unit: Unit, by: User
 ) -> KeyAccount:
     """Make `operator` the key account operator for `unit`'s relationship with the organisation."""
-    if not operator.has_perm("organisations.hold_key_account"):
-        raise ValidationError(
-            {"operator": f"{operator} cannot edit records, so cannot hold a key account."}
-        )
+    _check_can_hold(operator)
     if not by.has_perm("organisations.manage_any_key_account"):
         if by != operator:
             raise ValidationError("Only administrators can give a key account to someone else.")
@@ -215,6 +212,13 @@ def key_account_create(
     return account
 
 
+def _check_can_hold(operator: User) -> None:
+    if not operator.has_perm("organisations.hold_key_account"):
+        raise ValidationError(
+            {"operator": f"{operator} cannot edit records, so cannot hold a key account."}
+        )
+
+
 @transaction.atomic
 def key_account_reassign(*, account: KeyAccount, operator: User, by: User) -> KeyAccount:
     """Hand a key account to another operator (for example when someone leaves).
@@ -239,9 +243,9 @@ def key_account_reassign(*, account: KeyAccount, operator: User, by: User) -> Ke
             f"{operator} has left (their login is closed), so cannot hold a key account: "
             "choose someone who is still here."
         )
-    if not operator.has_perm("organisations.hold_key_account"):
-        # As when a key account is made: they could not open the requests to answer them.
-        raise ValidationError(f"{operator} cannot edit records, so cannot hold a key account.")
+    # As when one is added: a read-only login, or one whose training lapsed, could neither
+    # open the requests that go with it to answer them nor keep its key contacts.
+    _check_can_hold(operator)
     # Locked and read again, so two administrators passing it on at once change it (and
     # email the new operator) once.
     locked = KeyAccount.objects.select_for_update().select_related("operator").get(pk=account.pk)

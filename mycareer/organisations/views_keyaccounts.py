@@ -79,7 +79,7 @@ def key_account_reassign(request, pk: int, account_id: int):
                 account=account, operator=form.cleaned_data["operator"], by=request.user
             )
         except ValidationError as error:
-            form.add_error("operator", error)
+            add_validation_error(form, error)
         else:
             changed = account.operator_id != previous
             saved(request, changed, f"The key account now belongs to {account.operator}.")

@@ -230,6 +230,20 @@ def test_only_administrators_reassign_and_it_is_audited(setup, persona):
     }
 
 
+def test_a_key_account_is_not_reassigned_to_a_login_that_cannot_hold_one(client, setup, persona):
+    """A read-only login could neither answer liaison requests nor change the key contacts."""
+    account, viewer = setup["account"], persona("viewer")
+    with pytest.raises(ValidationError, match="cannot hold a key account"):
+        keyaccounts.key_account_reassign(account=account, operator=viewer, by=persona("admin"))
+    account.refresh_from_db()
+    assert account.operator == setup["tom"]
+    url = reverse("organisations:key_account_reassign", args=[setup["org"].pk, account.pk])
+    client.force_login(persona("admin"))
+    page = html.unescape(client.post(url, {"operator": viewer.pk}).content.decode())
+    assert "Daniel Hughes cannot edit records, so cannot hold a key account." in page
+    assert not AuditEntry.objects.filter(action="organisations.key_account.reassigned").exists()
+
+
 def test_reassigning_to_the_same_owner_says_nothing_was_changed(client, setup, persona):
     account = setup["account"]
     url = reverse("organisations:key_account_reassign", args=[setup["org"].pk, account.pk])
