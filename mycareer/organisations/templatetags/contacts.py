@@ -2,6 +2,7 @@ from django import template
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from mycareer.core.text import joined
 from mycareer.organisations.selectors import liaison_agreements_in_force
 
 register = template.Library()
@@ -19,10 +20,15 @@ def contact_name(context, contact, link: bool = True, owner: bool = True):
     links = contact.key_links_list
     user = context.get("user")
     mine = agreed = []
+    agreements: dict = {}
     if links and getattr(user, "is_authenticated", False):
         mine = [item for item in links if item.key_account.operator_id == user.pk]
         agreements = liaison_agreements_in_force(user)
         agreed = [agreements[item.pk] for item in links if item.pk in agreements]
+    # Those still to ask, and those who cannot be asked: an owner who has left answers
+    # nothing, so "liaise with them" would send the person to a closed login.
+    unfree = [item for item in links if item not in mine and item.pk not in agreements]
+    left = [item.key_account.operator for item in unfree if not item.key_account.operator.is_active]
     html = render_to_string(
         "organisations/includes/contact_name.html",
         {
@@ -34,6 +40,9 @@ def contact_name(context, contact, link: bool = True, owner: bool = True):
             "agreed": agreed,
             # Free to contact: every link is theirs or agreed.
             "free": bool(links) and len(mine) + len(agreed) >= len(links),
+            "to_ask": len(unfree) - len(left),
+            "left": left,
+            "left_names": joined([str(person) for person in left]),
         },
     )
     return mark_safe(html.strip())  # noqa: S308 (rendered with autoescape on)

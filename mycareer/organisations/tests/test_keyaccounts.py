@@ -1330,6 +1330,26 @@ def test_the_request_page_says_an_owner_has_left_before_anything_is_typed(client
     assert not LiaisonRequest.objects.exists()
 
 
+def test_a_key_contact_whose_owner_left_is_not_said_to_need_liaising_with_them(
+    client, setup, persona
+):
+    """Beside the name, on the organisation's page and the contact's: a closed login is
+    neither offered to write to nor to liaise with."""
+    ruth, tom = setup["ruth"], setup["tom"]
+    _leaves(tom)
+    client.force_login(persona("mailer"))
+    for url in (setup["org"].get_absolute_url(), ruth.get_absolute_url()):
+        page = html.unescape(client.get(url).content.decode())
+        [note] = re.findall(r'<span class="key-contact-note">.*?</span>', page, re.S)
+        assert "key contact of Tom Bennett (who has left, " in note
+        assert f"mailto:{tom.email}" not in note
+        assert "Liaise with them before contacting" not in note
+        assert (
+            "Tom Bennett has left: an administrator can pass the key account to someone else, "
+            "to ask before contacting."
+        ) in note
+
+
 def test_the_request_page_and_confirmation_name_only_the_owners_asked(
     client, setup, persona, two_owners
 ):
