@@ -132,7 +132,13 @@ def send_digests() -> int:
     return sent
 
 
-def _send_digest(user_id: int) -> int:
+def send_waiting(user_id: int) -> int:
+    """Someone who no longer wants a digest gets what waited for it now, not the next
+    morning in a digest that says they chose one."""
+    return _send_digest(user_id, waited=True)
+
+
+def _send_digest(user_id: int, *, waited: bool = False) -> int:
     with transaction.atomic():
         items = list(
             PendingNotification.objects.select_for_update()
@@ -150,7 +156,7 @@ def _send_digest(user_id: int) -> int:
                 to=[user.email],
                 subject=f"Your daily digest: {counted(len(wanted), 'update', 'updates')}",
                 template="accounts/email/digest.txt",
-                context={"user": user, "items": wanted},
+                context={"user": user, "items": wanted, "waited": waited},
             )
         # Removed only once the mail server took the digest: a failed send is retried
         # with the next digest, and nothing is sent twice. Not kept once sent: the items

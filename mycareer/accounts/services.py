@@ -17,6 +17,7 @@ from mycareer.accounts import selectors
 from mycareer.accounts.models import (
     AccessGrant,
     AccessLevel,
+    NotificationMode,
     TermsAcceptance,
     TermsVersion,
     TrainingCourse,
@@ -31,7 +32,7 @@ from mycareer.accounts.permissions import (
     staff_bound_by_terms,
     with_standing,
 )
-from mycareer.accounts.tasks import send_training_booked
+from mycareer.accounts.tasks import send_training_booked, send_waiting_notifications
 from mycareer.core.logs import log_event
 from mycareer.core.text import joined
 
@@ -641,6 +642,10 @@ def staff_profile_update(*, user: User, by: User, **data) -> list[str]:
     if "photo" in changed and old_photo:
         # The old photo is personal data nobody sees any more: do not keep it.
         transaction.on_commit(lambda: user.photo.storage.delete(old_photo))
+    if "notification_mode" in changed and user.notification_mode == NotificationMode.IMMEDIATE:
+        # Back to emails as things happen: what waited for the digest comes now, not the
+        # next morning in a digest that says they chose one.
+        transaction.on_commit(functools.partial(send_waiting_notifications.enqueue, user.pk))
     audit.log(user, "accounts.profile.changed", by=by, person=user, data={"fields": changed})
     return changed
 

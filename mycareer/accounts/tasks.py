@@ -89,3 +89,9 @@ def send_training_expiry_reminders() -> int:
 def send_notification_digests() -> int:
     """The daily job: each member of staff on a digest gets one email with what waited."""
     return notifications.send_digests()
+
+
+@email_task()
+def send_waiting_notifications(user_id: int) -> int:
+    """Someone who left the daily digest: what waited for it, sent now."""
+    return notifications.send_waiting(user_id)

@@ -249,6 +249,34 @@ def test_a_kind_switched_off_after_it_was_queued_is_left_out_of_the_digest(clien
     assert not PendingNotification.objects.exists()
 
 
+@pytest.mark.usefixtures("key_accounts")
+def test_leaving_the_digest_sends_what_waited_for_it_now(
+    client, tom, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Not the next morning, in a digest that says they chose one."""
+    from django_tasks_db.models import DBTaskResult
+
+    from mycareer.accounts.tasks import send_notification_digests, send_waiting_notifications
+
+    client.post(PROFILE, form(tom, notification_mode=NotificationMode.DIGEST))
+    tom.refresh_from_db()
+    liaison_request_email()
+    assert mailoutbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(PROFILE, form(tom, notification_mode=NotificationMode.IMMEDIATE))
+    [queued] = DBTaskResult.objects.filter(task_path__endswith="send_waiting_notifications")
+    assert queued.args_kwargs["args"] == [tom.pk]
+    assert send_waiting_notifications.call(tom.pk) == 1
+    [email] = mailoutbox
+    assert email.to == [tom.email] and "asks to contact" in email.body
+    assert "These waited for your daily digest. You now have such emails as they happen" in (
+        email.body
+    )
+    assert "because you chose a daily digest" not in email.body
+    assert not PendingNotification.objects.exists()
+    assert send_notification_digests.call() == 0
+
+
 def test_reminders_that_ones_own_training_runs_out_cannot_be_switched_off(persona, mailoutbox):
     import datetime
 
