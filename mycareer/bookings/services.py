@@ -542,7 +542,9 @@ def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
     refusal saying the place passed on must be true once it is shown.
 
     A student restricted from booking since the offer was made is refused with booking's
-    reason; the offer stays theirs to decline until its time runs out.
+    reason. When the restriction lasts until the offer's deadline, the offer can never be
+    taken up: it ends (as one that ran out) and the place passes on at once, rather than
+    stay empty until then; a shorter restriction leaves it theirs until its time runs out.
     """
     with transaction.atomic():
         settings = _lock(entry.event_id)
@@ -557,6 +559,9 @@ def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
         elif (ban := selectors.active_ban(entry.student, now=now)) is not None:
             # Restricted after the offer was made: a place taken up is a booking all the same.
             refusal = selectors.ban_message(ban)
+            assert entry.offer_expires_at is not None  # every offer has a deadline
+            if ban.ends_at >= entry.offer_expires_at:
+                _end_offer_of_restricted(settings, entry, ban, now=now)
         else:
             # The offer already held this place, so no recount is needed to turn it into a
             # booking.
@@ -572,6 +577,39 @@ def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
             return booking
     # Outside the transaction, so the offers closed above stay closed.
     _refuse(refusal, event_id=event.pk, entry_id=entry.pk, action="accept_offer")
+
+
+def _end_offer_of_restricted(
+    settings: BookingSettings,
+    entry: WaitlistEntry,
+    ban: BookingBan,
+    *,
+    now: datetime.datetime,
+) -> None:
+    """End an offer its student is restricted from taking up until past its deadline, as
+    one that ran out (audited alike), and pass the place on. Call under `_lock`.
+
+    Its deadline becomes now, so what the offer's page says ("The offer ended on …") is
+    true; the audit entry keeps the deadline it had.
+    """
+    was = entry.offer_expires_at
+    assert was is not None  # an open offer has a deadline
+    entry.status = WaitlistEntry.Status.EXPIRED
+    entry.ended_at = now
+    entry.offer_expires_at = now
+    entry.save(update_fields=["status", "ended_at", "offer_expires_at"])
+    audit.log(
+        entry,
+        "bookings.waitlist.expired",
+        person=entry.student,
+        data={
+            "event": settings.pk,
+            "expired_at": now.isoformat(),
+            "was": was.isoformat(),
+            "restricted": ban.pk,
+        },
+    )
+    _fill(settings, by=None, now=now)
 
 
 def offer_settle(*, entry: WaitlistEntry) -> WaitlistEntry:

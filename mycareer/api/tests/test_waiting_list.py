@@ -396,4 +396,5 @@ def test_a_student_restricted_from_booking_is_refused_their_offer_with_bookings_
     assert refused.status_code == 400
     assert refused.json()["message"] == selectors.ban_message(ban)
     assert not Booking.objects.filter(event=entry.event, student=aisha).exists()
-    assert WaitlistEntry.objects.get(pk=entry.pk).status == "offered"
+    # The restriction outlasts the offer, so it ends and the place passes on.
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == "expired"

@@ -1245,7 +1245,9 @@ def _restrict(student) -> BookingBan:
 @pytest.mark.django_db
 def test_a_restricted_student_cannot_take_up_an_offered_place(tom, people, caplog):
     """Booking refused them, but the offer made before the restriction started (or an
-    offer made after it) still gave them a place, on the page and through the API."""
+    offer made after it) still gave them a place, on the page and through the API. Their
+    offer, which they can never take up, then held the place empty until its deadline:
+    it now ends at once and the place passes to the next person waiting."""
     event, entry = _offered(tom, people, waiting=1)
     ban = _restrict(people[1])
     with (
@@ -1257,9 +1259,42 @@ def test_a_restricted_student_cannot_take_up_an_offered_place(tom, people, caplo
     assert [r for r in caplog.records if "action=accept_offer" in r.getMessage()]
     assert not Booking.objects.filter(event=event, student=people[1]).exists()
     entry.refresh_from_db()
-    assert entry.status == "offered"  # theirs to decline, or it runs out and passes on
+    assert entry.status == "expired" and entry.offer_expires_at == entry.ended_at
+    assert statuses(event)["offered"] == [people[2].email]
+    ended = AuditEntry.objects.get(action="bookings.waitlist.expired", object_id=str(entry.pk))
+    assert ended.data["restricted"] == ban.pk
+    # Lifted afterwards, the offer stays ended: the place was passed on.
     services.booking_ban_lift(ban=ban, by=tom, reason="Ill with a doctor's note")
-    assert services.offer_accept(entry=entry, by=people[1]).status == "confirmed"
+    with pytest.raises(ValidationError) as refused:
+        services.offer_accept(entry=entry, by=people[1])
+    assert "the place passed to the next person waiting" in refused.value.messages[0]
+
+
+@pytest.mark.django_db
+def test_an_offer_outlasting_the_restriction_stays_open_for_the_student(tom, people):
+    """A restriction that ends before the offer's deadline leaves the offer theirs: they
+    can take it up once it ends, so the place is not passed on."""
+    event, entry = _offered(tom, people, waiting=1)
+    ban = _restrict(people[1])
+    ban.ends_at = entry.offer_expires_at - datetime.timedelta(minutes=10)
+    ban.save(update_fields=["ends_at"])
+    with pytest.raises(ValidationError) as refused:
+        services.offer_accept(entry=entry, by=people[1])
+    assert refused.value.messages == [selectors.ban_message(ban)]
+    entry.refresh_from_db()
+    assert entry.status == "offered" and statuses(event)["waiting"] == [people[2].email]
+    with time_machine.travel(ban.ends_at + datetime.timedelta(minutes=1)):
+        assert services.offer_accept(entry=entry, by=people[1]).status == "confirmed"
+
+
+@pytest.mark.django_db
+def test_a_restricted_students_offer_with_nobody_behind_frees_the_place(tom, people):
+    event, entry = _offered(tom, people, waiting=0)
+    _restrict(people[1])
+    with pytest.raises(ValidationError):
+        services.offer_accept(entry=entry, by=people[1])
+    assert statuses(event) == {"booked": [], "waiting": [], "offered": []}
+    assert isinstance(book(event, people[2]), Booking)
 
 
 @pytest.mark.django_db
