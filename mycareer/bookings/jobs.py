@@ -1,15 +1,24 @@
 """The bookings app's schedule: what the scheduler runs, and the tasks that do it."""
 
+import logging
+
 from django_tasks import task
 
 from mycareer.bookings import services
+from mycareer.core.logs import log_event
 from mycareer.core.registry import PeriodicJob
+
+logger = logging.getLogger(__name__)
 
 
 @task()
-def expire_offers() -> int:
-    """Every few minutes: close offers nobody took up and offer the places on."""
-    return services.offers_expire()
+def expire_offers() -> dict[str, int]:
+    """Every few minutes: close offers nobody took up and offer the places on; and give
+    places left free to who is next in line (a restriction on booking ran out)."""
+    expired = services.offers_expire()
+    moved = services.queues_settle()
+    log_event(logger, "bookings.offers_expired", expired=expired, moved=moved)
+    return {"expired": expired, "moved": moved}
 
 
 JOBS = (PeriodicJob("expire-offers", expire_offers, every_minutes=5),)

@@ -172,7 +172,7 @@ def walk_in_refusal(event: Event, settings: BookingSettings, now: datetime.datet
     return None
 
 
-def next_in_line(event_id: int, now: datetime.datetime) -> QuerySet[WaitlistEntry]:
+def next_in_line(event_id: int | OuterRef, now: datetime.datetime) -> QuerySet[WaitlistEntry]:
     """Who waits and may be given a place now (`services._fill`), first come first served.
 
     Someone who can no longer sign in (a leaver) keeps their turn, should they come back,
@@ -186,6 +186,32 @@ def next_in_line(event_id: int, now: datetime.datetime) -> QuerySet[WaitlistEntr
         )
         .exclude(Exists(bans_in_force(now).filter(student=OuterRef("student"))))
         .order_by("joined_at", "pk")
+    )
+
+
+def events_with_places_for_who_waits(now: datetime.datetime) -> list[int]:
+    """Upcoming published events with a place free while someone is next in line: left so
+    when the restriction of who waits first ran out (nothing else moves the queue then)."""
+    booked = Booking.objects.filter(event_id=OuterRef("pk"), status__in=HOLDING)
+    offered = WaitlistEntry.objects.filter(
+        event_id=OuterRef("pk"), status=WaitlistEntry.Status.OFFERED
+    )
+
+    def count(rows: QuerySet) -> Coalesce:
+        return Coalesce(
+            Subquery(rows.order_by().values("event_id").annotate(n=Count("pk")).values("n")),
+            0,
+        )
+
+    return list(
+        BookingSettings.objects.filter(
+            event__status=Event.Status.PUBLISHED, event__starts_at__gt=now
+        )
+        .annotate(taken=count(booked) + count(offered))
+        .filter(Q(capacity__isnull=True) | Q(capacity__gt=F("taken")))
+        .filter(Exists(next_in_line(OuterRef("pk"), now)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 

@@ -66,9 +66,11 @@ __all__ = [
     "offer_accept",
     "offer_settle",
     "offers_expire",
+    "queues_settle",
     "staff_book_student",
     "staff_move",
     "waitlist_leave",
+    "waits_settle",
     "walk_in",
 ]
 
@@ -639,6 +641,36 @@ def offers_expire(
             closed += _expire_due(settings, now=now)
             _fill(settings, by=None, now=now)
     return closed
+
+
+def _settle_each(event_ids: Iterable[int]) -> int:
+    """Settle each event's queue in its own short transaction, one event at a time (so one
+    busy event never holds up the others, and no two are locked at once); returns how many
+    people were booked or offered a place."""
+    moved = 0
+    for event_id in sorted(set(event_ids)):
+        with transaction.atomic():
+            settings = _lock(event_id)
+            moved += len(_settle(settings, by=None, now=timezone.now()))
+    return moved
+
+
+def queues_settle(*, now: datetime.datetime | None = None) -> int:
+    """Give the places left free while someone is next in line (a restriction on booking of
+    who waited first ran out: nothing else moves the queue then); returns how many moved."""
+    return _settle_each(selectors.events_with_places_for_who_waits(now or timezone.now()))
+
+
+def waits_settle(*, student_id: int) -> int:
+    """After the student's restriction on booking was lifted: settle each upcoming event
+    where they wait, so a place left free while they were passed over goes to who is next
+    in line now (them, if first); returns how many moved."""
+    event_ids = WaitlistEntry.objects.filter(
+        student_id=student_id,
+        status=WaitlistEntry.Status.WAITING,
+        event__starts_at__gt=timezone.now(),
+    ).values_list("event_id", flat=True)
+    return _settle_each(event_ids)
 
 
 def follow_new_times(event: Event) -> None:
@@ -1508,6 +1540,7 @@ def _lift_if_corrected(*, booking: Booking, by: User, now: datetime.datetime) ->
         limit=policy.no_shows,
     )
     _after_commit(tasks.send_ban_lifted, ban.pk)
+    _after_commit(tasks.settle_waits_of, booking.student_id)
     return ban
 
 
@@ -1668,6 +1701,9 @@ def booking_ban_lift(*, ban: BookingBan, by: User, reason: str) -> BookingBan:
     ban.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     audit.log(ban, "bookings.ban.lifted", by=by, person=ban.student, data={"reason": reason})
     _after_commit(tasks.send_ban_lifted, ban.pk)
+    # Places may have been left free while they were passed over: settled after commit,
+    # each event under its own lock (not the restriction's, held here).
+    _after_commit(tasks.settle_waits_of, ban.student_id)
     return ban
 
 

@@ -1331,6 +1331,58 @@ def test_the_waiting_list_passes_over_a_restricted_student_who_keeps_their_turn(
     assert had["waiting"] == [people[3].email]
 
 
+def _passed_over(tom, people, promotion):
+    """people[1] restricted and first (alone) on the list of a one-place event whose place
+    came free meanwhile: passed over, so the place stays free while they wait."""
+    event = make_event(organiser=tom, capacity=1, promotion=promotion, offer_hours=12)
+    first = book(event, people[0])
+    entry = book(event, people[1])
+    ban = _restrict(people[1])
+    services.booking_cancel(booking=first, by=people[0])
+    assert statuses(event) == {"booked": [], "waiting": [people[1].email], "offered": []}
+    return event, entry, ban
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("promotion", ["automatic", "offer"])
+def test_lifting_a_restriction_gives_the_place_left_free_to_who_waited(
+    tom, people, promotion, django_capture_on_commit_callbacks, caplog
+):
+    """A place freed while they were passed over stayed free once the restriction was
+    lifted, with them first on the list: nothing moved the queue again."""
+    from mycareer.bookings import tasks
+
+    event, _entry, ban = _passed_over(tom, people, promotion)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_ban_lift(ban=ban, by=tom, reason="Ill with a doctor's note")
+    assert tasks_named("settle_waits_of") == 1
+    with caplog.at_level("INFO", logger="mycareer.bookings.tasks"):
+        assert tasks.settle_waits_of.call(people[1].pk) == 1
+    had = statuses(event)
+    assert people[1].email in had["booked"] + had["offered"] and had["waiting"] == []
+    assert [r for r in caplog.records if "event=bookings.waits_settled " in r.getMessage()]
+
+
+@pytest.mark.django_db
+def test_a_restriction_running_out_gives_the_place_left_free_at_the_next_job_run(
+    tom, people, caplog
+):
+    from mycareer.bookings import jobs
+
+    event, _entry, ban = _passed_over(tom, people, "automatic")
+    ban.ends_at = timezone.now() + datetime.timedelta(hours=1)  # well before the event
+    ban.save(update_fields=["ends_at"])
+    assert services.queues_settle() == 0  # still restricted: passed over
+    with (
+        time_machine.travel(ban.ends_at + datetime.timedelta(minutes=1)),
+        caplog.at_level("INFO", logger="mycareer.bookings.jobs"),
+    ):
+        assert jobs.expire_offers.call() == {"expired": 0, "moved": 1}
+    assert statuses(event)["booked"] == [people[1].email]
+    [line] = [r.getMessage() for r in caplog.records if "bookings.offers_expired" in r.getMessage()]
+    assert "expired=0 moved=1" in line
+
+
 def _policy(persona, *, no_shows: int) -> None:
     services.noshow_policy_update(
         by=persona("admin"), enabled=True, no_shows=no_shows, window_weeks=12, ban_weeks=4
@@ -1394,7 +1446,7 @@ def test_closing_attendance_is_refused_when_the_figures_changed_since_they_were_
 
 @pytest.mark.django_db
 def test_correcting_a_no_show_lifts_the_restriction_it_started_and_logs_it(
-    tom, persona, people, held_event, caplog
+    tom, persona, people, held_event, caplog, django_capture_on_commit_callbacks
 ):
     _policy(persona, no_shows=2)
     student = people[1]
@@ -1405,10 +1457,15 @@ def test_correcting_a_no_show_lifts_the_restriction_it_started_and_logs_it(
         assert selectors.active_ban(student) == ban
         # The page said a later check-in corrects the record: it was there after all.
         booking = Booking.objects.get(event=held_event, student=student)
-        with caplog.at_level("INFO", logger="mycareer.bookings.services"):
+        with (
+            caplog.at_level("INFO", logger="mycareer.bookings.services"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
             booking, changed = services.check_in(booking=booking, by=tom)
         assert changed and booking.status == "attended"
         assert booking.lifted_ban == ban
+        # Places left free while they were passed over are given out after commit.
+        assert tasks_named("settle_waits_of") == 1
         ban.refresh_from_db()
         assert ban.lifted_at is not None and ban.lifted_by == tom and ban.lifted_by_correction
         assert "which leaves 1 no-show, under the limit of 2" in ban.lift_reason
