@@ -215,10 +215,16 @@ def events_with_places_for_who_waits(now: datetime.datetime) -> list[int]:
     )
 
 
-def removal_passes_on(event: Event, now: datetime.datetime) -> bool:
-    """Whether removing a walk-in now would pass their place to someone waiting, who is
-    emailed: as `services._fill` does, only before the start and to who is next in line."""
+def place_passes_on(event: Event, now: datetime.datetime) -> bool:
+    """Whether a place given up now (a booking cancelled, an offer declined) would pass to
+    someone waiting, who is emailed: as `services._fill` does, only before the start and to
+    who is next in line (not to who waits passed over). Capacity is the caller's to check."""
     return event.is_published and now < event.starts_at and next_in_line(event.pk, now).exists()
+
+
+def removal_passes_on(event: Event, now: datetime.datetime) -> bool:
+    """Whether removing a walk-in now would pass their place to someone waiting."""
+    return place_passes_on(event, now)
 
 
 def attendance_refusal(event: Event, now: datetime.datetime) -> str | None:

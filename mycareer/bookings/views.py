@@ -174,6 +174,7 @@ def cancel(request, booking_id: int):
             "back": back,
             "settings": settings,
             "counts": selectors.counts_for(booking.event, settings),
+            "passes_on": selectors.place_passes_on(booking.event, now),
             "refusal": selectors.cancel_refusal(booking, own=own, now=now),
             "instead": selectors.place_held_instead(booking, now=now),
         },
@@ -225,6 +226,7 @@ def leave(request, entry_id: int):
             # What happens to an offered place once declined.
             "settings": settings,
             "counts": None if waiting else selectors.counts_for(entry.event, settings),
+            "passes_on": not waiting and selectors.place_passes_on(entry.event, timezone.now()),
             "refusal": refusal,
             "instead": selectors.queue_place_instead(entry, now=timezone.now()),
         },
@@ -294,6 +296,7 @@ def offer(request, entry_id: int):
                 "back": reverse("bookings:offer", args=[entry.pk]),
                 "settings": settings,
                 "counts": selectors.counts_for(entry.event, settings),
+                "passes_on": selectors.place_passes_on(entry.event, timezone.now()),
                 "refusal": None,
             }
         )

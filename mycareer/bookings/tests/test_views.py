@@ -1323,6 +1323,48 @@ def test_cancelling_a_place_over_a_lowered_capacity_promises_nobody_a_place(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("promotion", ["automatic", "offer"])
+def test_giving_up_a_place_promises_no_move_when_only_the_passed_over_wait(
+    client, tom, cast, promotion
+):
+    """The cancel and decline pages said the next person waiting would get the place when
+    everyone waiting was passed over (restricted from booking): it became free instead."""
+    from mycareer.bookings.tests.test_services import _restrict
+
+    event = make_event(organiser=tom, capacity=2, promotion=promotion, offer_hours=24)
+    holder, other, offered, restricted = make_students(4)
+    booking = services.booking_create(event=event, student=holder, by=holder)
+    if promotion == "offer":
+        # `offered` holds an offer of the second place, `restricted` waits behind them.
+        given_up = services.booking_create(event=event, student=other, by=other)
+        entry = services.booking_create(event=event, student=offered, by=offered)
+        services.booking_create(event=event, student=restricted, by=restricted)
+        services.booking_cancel(booking=given_up, by=other)
+        entry.refresh_from_db()
+    else:
+        services.booking_create(event=event, student=other, by=other)
+        services.booking_create(event=event, student=restricted, by=restricted)
+    _restrict(restricted)
+    assert not selectors.place_passes_on(event, timezone.now())
+    pages = [url("cancel", booking.pk)]
+    client.force_login(holder)
+    said = [text(client.get(page)) for page in pages]
+    if promotion == "offer":
+        assert entry.status == "offered"
+        client.force_login(offered)
+        said.append(text(client.get(f"{url('offer', entry.pk)}?do=decline")))
+        said.append(text(client.get(url("leave", entry.pk))))
+    for page in said:
+        assert "the next person on it will be" not in page
+        assert "Nobody waiting can be given it now, so the place will be free" in page
+    # Lifted, they are next in line again, and the pages say the place goes to them.
+    BookingBan.objects.filter(student=restricted).update(lifted_at=timezone.now())
+    assert selectors.place_passes_on(event, timezone.now())
+    client.force_login(holder)
+    assert "the next person on it will be" in text(client.get(url("cancel", booking.pk)))
+
+
+@pytest.mark.django_db
 def test_a_stale_cancel_link_says_when_the_place_was_cancelled_and_offers_the_new_one(
     client, persona, tom
 ):
