@@ -13,12 +13,16 @@ logger = logging.getLogger(__name__)
 
 @task()
 def expire_offers() -> dict[str, int]:
-    """Every few minutes: close offers nobody took up and offer the places on; and give
-    places left free to who is next in line (a restriction on booking ran out)."""
+    """Every few minutes: close offers nobody took up and offer the places on; end offers
+    held by students restricted from booking past their deadline; and give places left
+    free to who is next in line (a restriction on booking ran out)."""
     expired = services.offers_expire()
+    restricted = services.restricted_offers_end()
     moved = services.queues_settle()
-    log_event(logger, "bookings.offers_expired", expired=expired, moved=moved)
-    return {"expired": expired, "moved": moved}
+    log_event(
+        logger, "bookings.offers_expired", expired=expired, restricted=restricted, moved=moved
+    )
+    return {"expired": expired, "restricted": restricted, "moved": moved}
 
 
 JOBS = (PeriodicJob("expire-offers", expire_offers, every_minutes=5),)

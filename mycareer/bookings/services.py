@@ -661,6 +661,46 @@ def queues_settle(*, now: datetime.datetime | None = None) -> int:
     return _settle_each(selectors.events_with_places_for_who_waits(now or timezone.now()))
 
 
+def restricted_offers_end(*, now: datetime.datetime | None = None) -> int:
+    """End the offers held by students restricted from booking until past the offer's
+    deadline: they can never take them up, and the place would wait empty until then.
+    Each ends as one that ran out, and its place passes on (`offer_accept` does the same
+    when such a student tries). One event at a time, each under its lock; returns how
+    many ended."""
+    now = now or timezone.now()
+    outlasting = selectors.bans_in_force(now).filter(
+        student=OuterRef("student"), ends_at__gte=OuterRef("offer_expires_at")
+    )
+    event_ids = (
+        WaitlistEntry.objects.filter(
+            status=WaitlistEntry.Status.OFFERED,
+            offer_expires_at__gt=now,
+            event__starts_at__gt=now,
+        )
+        .filter(Exists(outlasting))
+        .values_list("event_id", flat=True)
+    )
+    ended = 0
+    for event_id in sorted(set(event_ids)):
+        with transaction.atomic():
+            settings = _lock(event_id)
+            at = timezone.now()
+            _settle(settings, by=None, now=at)
+            offers = WaitlistEntry.objects.select_related("student").filter(
+                event_id=event_id, status=WaitlistEntry.Status.OFFERED, offer_expires_at__gt=at
+            )
+            for entry in offers.order_by("pk"):
+                ban = selectors.active_ban(entry.student, now=at)
+                if (
+                    ban is not None
+                    and entry.offer_expires_at
+                    and ban.ends_at >= entry.offer_expires_at
+                ):
+                    _end_offer_of_restricted(settings, entry, ban, now=at)
+                    ended += 1
+    return ended
+
+
 def waits_settle(*, student_id: int) -> int:
     """After the student's restriction on booking was lifted: settle each upcoming event
     where they wait, so a place left free while they were passed over goes to who is next

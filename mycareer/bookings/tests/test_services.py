@@ -1377,10 +1377,10 @@ def test_a_restriction_running_out_gives_the_place_left_free_at_the_next_job_run
         time_machine.travel(ban.ends_at + datetime.timedelta(minutes=1)),
         caplog.at_level("INFO", logger="mycareer.bookings.jobs"),
     ):
-        assert jobs.expire_offers.call() == {"expired": 0, "moved": 1}
+        assert jobs.expire_offers.call() == {"expired": 0, "restricted": 0, "moved": 1}
     assert statuses(event)["booked"] == [people[1].email]
     [line] = [r.getMessage() for r in caplog.records if "bookings.offers_expired" in r.getMessage()]
-    assert "expired=0 moved=1" in line
+    assert "expired=0 restricted=0 moved=1" in line
 
 
 def _policy(persona, *, no_shows: int) -> None:
@@ -1722,3 +1722,28 @@ def test_nobody_is_added_as_a_walk_in_once_attendance_is_closed(tom, people):
         with pytest.raises(ValidationError, match="Attendance for this event is closed"):
             services.walk_in(event=event, student=people[0], by=tom)
     assert not Booking.objects.filter(event=event, student=people[0]).exists()
+
+
+@pytest.mark.django_db
+def test_the_job_ends_an_offer_its_restricted_student_can_never_take_up(tom, people):
+    """Shown only "Decline it" (the offer page), they need not try to accept for the place
+    to pass on: held until its deadline, it waited empty meanwhile."""
+    from mycareer.bookings import jobs
+
+    event, entry = _offered(tom, people, waiting=1)
+    _restrict(people[1])
+    assert jobs.expire_offers.call() == {"expired": 0, "restricted": 1, "moved": 0}
+    entry.refresh_from_db()
+    assert entry.status == "expired"
+    assert WaitlistEntry.objects.get(event=event, student=people[2]).status == "offered"
+    # A restriction ending before the deadline leaves the offer theirs to take up after.
+    later_event, later = _offered(tom, people[3:], waiting=0)
+    BookingBan.objects.create(
+        student=people[4],
+        ends_at=timezone.now() + datetime.timedelta(minutes=10),
+        reason="You did not come or cancel.",
+        no_shows=3,
+    )
+    assert jobs.expire_offers.call()["restricted"] == 0
+    later.refresh_from_db()
+    assert later.status == "offered" and later_event.pk != event.pk
