@@ -14,9 +14,7 @@ import pytest
 
 from mycareer.api import services
 from mycareer.api.models import Scope
-from mycareer.bookings import services as bookings
-from mycareer.bookings.models import Booking, BookingSettings
-from mycareer.bookings.tests.factories import make_event, make_students
+from mycareer.bookings.models import Booking
 from mycareer.organisations.models import Note
 from mycareer.organisations.tests.factories import make_organisation
 
@@ -90,17 +88,11 @@ def _documented_answer(after: str) -> dict:
 
 @pytest.mark.django_db
 def test_taking_up_an_offer_answers_as_the_guide_shows(client, persona):
+    from mycareer.api.tests.test_waiting_list import _offered
+
     aisha = persona("student")
-    event = make_event(
-        capacity=1,
-        title="Meet the Atlas graduates",
-        promotion=BookingSettings.Promotion.OFFER,
-        offer_hours=12,
-    )
-    first = make_students(1)[0]
-    taken = bookings.booking_create(event=event, student=first, by=first)
-    entry = bookings.booking_create(event=event, student=aisha, by=aisha)
-    bookings.booking_cancel(booking=taken, by=first)
+    entry = _offered(aisha)
+    event = entry.event
     _token, secret = services.token_create(
         owner=aisha, by=aisha, name="Timetable app", scopes=[Scope.READ, Scope.BOOKINGS]
     )
