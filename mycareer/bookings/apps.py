@@ -86,6 +86,10 @@ class BookingsConfig(AppConfig):
                 "bookings.waitlist.offered": "Offered a place from the waiting list",
                 "bookings.waitlist.accepted": "Offer of a place accepted",
                 "bookings.waitlist.expired": "Offer of a place not taken up",
+                "bookings.waitlist.offer_withdrawn": (
+                    "Offer of a place taken back: the student cannot book (no-shows); "
+                    "their turn kept"
+                ),
                 "bookings.waitlist.offer_shortened": (
                     "Offer of a place shortened: the event moved earlier"
                 ),

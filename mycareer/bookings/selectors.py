@@ -635,9 +635,21 @@ def _passed_on(entry: WaitlistEntry) -> bool:
     return others.filter(moved).exists()
 
 
+# Said when an offer is taken back from a student restricted from booking past its deadline.
+OFFER_TAKEN_BACK = (
+    "The place offered to you goes to the next person waiting while you cannot book; you "
+    "keep your turn on the waiting list, and are offered a place again once you can book."
+)
+
+
 def offer_ended_text(entry: WaitlistEntry, *, now: datetime.datetime | None = None) -> str:
     """What became of an offer no longer open, for the person it was made to."""
     now = now or timezone.now()
+    if entry.status == WaitlistEntry.Status.WAITING:
+        # Taken back while they cannot book (`services._end_offer_of_restricted`).
+        if active_ban(entry.student, now=now) is not None:
+            return OFFER_TAKEN_BACK
+        return "You are on the waiting list: no place is offered to you now."
     if entry.status == WaitlistEntry.Status.EXPIRED:
         ended = f"The offer ended on {when_text(entry.offer_expires_at)}"
         if _passed_on(entry):

@@ -564,6 +564,7 @@ def offer_accept(*, entry: WaitlistEntry, by: User) -> Booking:
             assert entry.offer_expires_at is not None  # every offer has a deadline
             if ban.ends_at >= entry.offer_expires_at:
                 _end_offer_of_restricted(settings, entry, ban, now=now)
+                refusal += f" {selectors.OFFER_TAKEN_BACK}"
         else:
             # The offer already held this place, so no recount is needed to turn it into a
             # booking.
@@ -588,28 +589,24 @@ def _end_offer_of_restricted(
     *,
     now: datetime.datetime,
 ) -> None:
-    """End an offer its student is restricted from taking up until past its deadline, as
-    one that ran out (audited alike), and pass the place on. Call under `_lock`.
+    """Take back an offer its student is restricted from taking up until past its deadline,
+    and pass the place on. Call under `_lock`.
 
-    Its deadline becomes now, so what the offer's page says ("The offer ended on …") is
-    true; the audit entry keeps the deadline it had.
+    The student keeps their turn (back to waiting, as they joined): a restriction leaves
+    waiting-list places as they are (its email says so), and is often lifted (attendance
+    corrected); then they are next in line again (`waits_settle`).
     """
     was = entry.offer_expires_at
     assert was is not None  # an open offer has a deadline
-    entry.status = WaitlistEntry.Status.EXPIRED
-    entry.ended_at = now
-    entry.offer_expires_at = now
-    entry.save(update_fields=["status", "ended_at", "offer_expires_at"])
+    entry.status = WaitlistEntry.Status.WAITING
+    entry.offered_at = None
+    entry.offer_expires_at = None
+    entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
     audit.log(
         entry,
-        "bookings.waitlist.expired",
+        "bookings.waitlist.offer_withdrawn",
         person=entry.student,
-        data={
-            "event": settings.pk,
-            "expired_at": now.isoformat(),
-            "was": was.isoformat(),
-            "restricted": ban.pk,
-        },
+        data={"event": settings.pk, "was": was.isoformat(), "restricted": ban.pk},
     )
     _fill(settings, by=None, now=now)
 
@@ -662,11 +659,11 @@ def queues_settle(*, now: datetime.datetime | None = None) -> int:
 
 
 def restricted_offers_end(*, now: datetime.datetime | None = None) -> int:
-    """End the offers held by students restricted from booking until past the offer's
-    deadline: they can never take them up, and the place would wait empty until then.
-    Each ends as one that ran out, and its place passes on (`offer_accept` does the same
-    when such a student tries). One event at a time, each under its lock; returns how
-    many ended."""
+    """Take back the offers held by students restricted from booking until past the
+    offer's deadline: they can never take them up, and the place would wait empty until
+    then. Each student keeps their turn, and the place passes on (`offer_accept` does the
+    same when such a student tries). One event at a time, each under its lock; returns
+    how many were taken back."""
     now = now or timezone.now()
     outlasting = selectors.bans_in_force(now).filter(
         student=OuterRef("student"), ends_at__gte=OuterRef("offer_expires_at")
@@ -686,17 +683,23 @@ def restricted_offers_end(*, now: datetime.datetime | None = None) -> int:
             settings = _lock(event_id)
             at = timezone.now()
             _settle(settings, by=None, now=at)
-            offers = WaitlistEntry.objects.select_related("student").filter(
-                event_id=event_id, status=WaitlistEntry.Status.OFFERED, offer_expires_at__gt=at
+            offers = list(
+                WaitlistEntry.objects.filter(
+                    event_id=event_id, status=WaitlistEntry.Status.OFFERED, offer_expires_at__gt=at
+                ).order_by("pk")
             )
-            for entry in offers.order_by("pk"):
-                ban = selectors.active_ban(entry.student, now=at)
-                if (
-                    ban is not None
-                    and entry.offer_expires_at
-                    and ban.ends_at >= entry.offer_expires_at
-                ):
-                    _end_offer_of_restricted(settings, entry, ban, now=at)
+            # Each student's longest restriction in force, in one query.
+            bans: dict[int, BookingBan] = {}
+            in_force = selectors.bans_in_force(at).filter(
+                student_id__in=[entry.student_id for entry in offers]
+            )
+            for restriction in in_force.order_by("ends_at", "pk"):
+                bans[restriction.student_id] = restriction
+            for entry in offers:
+                longest = bans.get(entry.student_id)
+                expires_at = entry.offer_expires_at
+                if longest and expires_at and longest.ends_at >= expires_at:
+                    _end_offer_of_restricted(settings, entry, longest, now=at)
                     ended += 1
     return ended
 

@@ -333,7 +333,9 @@ def test_a_place_still_waiting_has_no_offer_to_take_up(call, persona):
     entry = bookings.booking_create(event=event, student=aisha, by=aisha)
     refused = call(_token(aisha), "post", f"/waiting-list/{entry.pk}/accept")
     assert refused.status_code == 400
-    assert refused.json()["message"] == "There is no open offer here (waiting)."
+    assert refused.json()["message"] == (
+        "You are on the waiting list: no place is offered to you now."
+    )
     assert WaitlistEntry.objects.get(pk=entry.pk).status == "waiting"
 
 
@@ -394,7 +396,9 @@ def test_a_student_restricted_from_booking_is_refused_their_offer_with_bookings_
     )
     refused = call(_token(aisha), "post", f"/waiting-list/{entry.pk}/accept")
     assert refused.status_code == 400
-    assert refused.json()["message"] == selectors.ban_message(ban)
+    assert refused.json()["message"] == (
+        f"{selectors.ban_message(ban)} {selectors.OFFER_TAKEN_BACK}"
+    )
     assert not Booking.objects.filter(event=entry.event, student=aisha).exists()
-    # The restriction outlasts the offer, so it ends and the place passes on.
-    assert WaitlistEntry.objects.get(pk=entry.pk).status == "expired"
+    # The restriction outlasts the offer, so it is taken back; she keeps her turn.
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == "waiting"

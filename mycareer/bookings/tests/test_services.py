@@ -1255,19 +1255,26 @@ def test_a_restricted_student_cannot_take_up_an_offered_place(tom, people, caplo
         pytest.raises(ValidationError) as refused,
     ):
         services.offer_accept(entry=entry, by=people[1])
-    assert refused.value.messages == [selectors.ban_message(ban)]
+    said = f"{selectors.ban_message(ban)} {selectors.OFFER_TAKEN_BACK}"
+    assert refused.value.messages == [said]
     assert [r for r in caplog.records if "action=accept_offer" in r.getMessage()]
     assert not Booking.objects.filter(event=event, student=people[1]).exists()
+    # Taken back, the place passes on; they keep their turn, as the restriction's email
+    # says waiting-list places do.
     entry.refresh_from_db()
-    assert entry.status == "expired" and entry.offer_expires_at == entry.ended_at
+    assert (entry.status, entry.offered_at, entry.offer_expires_at) == ("waiting", None, None)
     assert statuses(event)["offered"] == [people[2].email]
-    ended = AuditEntry.objects.get(action="bookings.waitlist.expired", object_id=str(entry.pk))
-    assert ended.data["restricted"] == ban.pk
-    # Lifted afterwards, the offer stays ended: the place was passed on.
+    back = AuditEntry.objects.get(
+        action="bookings.waitlist.offer_withdrawn", object_id=str(entry.pk)
+    )
+    assert back.data["restricted"] == ban.pk
+    assert selectors.offer_ended_text(entry) == selectors.OFFER_TAKEN_BACK
+    # Lifted (attendance corrected, say), they are next in line again.
     services.booking_ban_lift(ban=ban, by=tom, reason="Ill with a doctor's note")
-    with pytest.raises(ValidationError) as refused:
-        services.offer_accept(entry=entry, by=people[1])
-    assert "the place passed to the next person waiting" in refused.value.messages[0]
+    other = WaitlistEntry.objects.get(event=event, student=people[2])
+    services.waitlist_leave(entry=other, by=people[2])
+    entry.refresh_from_db()
+    assert entry.status == "offered"
 
 
 @pytest.mark.django_db
@@ -1293,7 +1300,7 @@ def test_a_restricted_students_offer_with_nobody_behind_frees_the_place(tom, peo
     _restrict(people[1])
     with pytest.raises(ValidationError):
         services.offer_accept(entry=entry, by=people[1])
-    assert statuses(event) == {"booked": [], "waiting": [], "offered": []}
+    assert statuses(event) == {"booked": [], "waiting": [people[1].email], "offered": []}
     assert isinstance(book(event, people[2]), Booking)
 
 
@@ -1734,7 +1741,7 @@ def test_the_job_ends_an_offer_its_restricted_student_can_never_take_up(tom, peo
     _restrict(people[1])
     assert jobs.expire_offers.call() == {"expired": 0, "restricted": 1, "moved": 0}
     entry.refresh_from_db()
-    assert entry.status == "expired"
+    assert entry.status == "waiting"  # their turn kept
     assert WaitlistEntry.objects.get(event=event, student=people[2]).status == "offered"
     # A restriction ending before the deadline leaves the offer theirs to take up after.
     later_event, later = _offered(tom, people[3:], waiting=0)
