@@ -25,4 +25,13 @@ def expire_offers() -> dict[str, int]:
     return {"expired": expired, "restricted": restricted, "moved": moved}
 
 
+@task()
+def settle_waits_of(student_id: int) -> int:
+    """A student's restriction on booking was lifted: give them (or who is next in line)
+    any place left free at the events where they wait (enqueued by the services)."""
+    moved = services.waits_settle(student_id=student_id)
+    log_event(logger, "bookings.waits_settled", student_id=student_id, moved=moved)
+    return moved
+
+
 JOBS = (PeriodicJob("expire-offers", expire_offers, every_minutes=5),)

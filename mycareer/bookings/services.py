@@ -185,6 +185,14 @@ def _after_commit(task, *args) -> None:
     transaction.on_commit(functools.partial(task.enqueue, *args))
 
 
+def _settle_waits_of():
+    """The job that settles a student's queues (jobs.py, which imports this module: so
+    read when enqueued, as other services read their jobs)."""
+    from mycareer.bookings.jobs import settle_waits_of
+
+    return settle_waits_of
+
+
 def _refuse(message: str, **fields: Any) -> NoReturn:
     """Refuse with a message for the person; refusals about time are logged (`fields`)."""
     if fields:
@@ -1583,7 +1591,7 @@ def _lift_if_corrected(*, booking: Booking, by: User, now: datetime.datetime) ->
         limit=policy.no_shows,
     )
     _after_commit(tasks.send_ban_lifted, ban.pk)
-    _after_commit(tasks.settle_waits_of, booking.student_id)
+    _after_commit(_settle_waits_of(), booking.student_id)
     return ban
 
 
@@ -1746,7 +1754,7 @@ def booking_ban_lift(*, ban: BookingBan, by: User, reason: str) -> BookingBan:
     _after_commit(tasks.send_ban_lifted, ban.pk)
     # Places may have been left free while they were passed over: settled after commit,
     # each event under its own lock (not the restriction's, held here).
-    _after_commit(tasks.settle_waits_of, ban.student_id)
+    _after_commit(_settle_waits_of(), ban.student_id)
     return ban
 
 

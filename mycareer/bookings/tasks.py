@@ -9,7 +9,6 @@ import logging
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks import task
 
 from mycareer.bookings.models import (
     HOLDING,
@@ -398,15 +397,3 @@ def send_employer_report(report_id: int) -> int:
         )
     EmployerReport.objects.filter(pk=report.pk).update(sent_at=timezone.now())
     return sent
-
-
-@task()
-def settle_waits_of(student_id: int) -> int:
-    """A student's restriction on booking was lifted: give them (or who is next in line)
-    any place left free at the events where they wait."""
-    # Imported here: the services enqueue this task, so they import this module.
-    from mycareer.bookings.services import waits_settle
-
-    moved = waits_settle(student_id=student_id)
-    log_event(logger, "bookings.waits_settled", student_id=student_id, moved=moved)
-    return moved

@@ -1357,14 +1357,14 @@ def test_lifting_a_restriction_gives_the_place_left_free_to_who_waited(
 ):
     """A place freed while they were passed over stayed free once the restriction was
     lifted, with them first on the list: nothing moved the queue again."""
-    from mycareer.bookings import tasks
+    from mycareer.bookings import jobs
 
     event, _entry, ban = _passed_over(tom, people, promotion)
     with django_capture_on_commit_callbacks(execute=True):
         services.booking_ban_lift(ban=ban, by=tom, reason="Ill with a doctor's note")
     assert tasks_named("settle_waits_of") == 1
-    with caplog.at_level("INFO", logger="mycareer.bookings.tasks"):
-        assert tasks.settle_waits_of.call(people[1].pk) == 1
+    with caplog.at_level("INFO", logger="mycareer.bookings.jobs"):
+        assert jobs.settle_waits_of.call(people[1].pk) == 1
     had = statuses(event)
     assert people[1].email in had["booked"] + had["offered"] and had["waiting"] == []
     assert [r for r in caplog.records if "event=bookings.waits_settled " in r.getMessage()]
