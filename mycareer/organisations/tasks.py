@@ -68,8 +68,20 @@ def send_liaison_requests_passed_on_email(
 ) -> int:
     """Tell the operator a key account was passed to which liaison requests still wait
     for an answer: they went with the account, and nobody else would tell them."""
-    account = KeyAccount.objects.select_related("organisation", "unit").get(pk=account_id)
-    operator = User.objects.get(pk=operator_id)
+    account = (
+        KeyAccount.objects.select_related("organisation", "unit").filter(pk=account_id).first()
+    )
+    operator = User.objects.filter(pk=operator_id).first()
+    if account is None or operator is None:
+        # Ended (or its operator erased) before this ran: nobody is waited on to answer.
+        log_event(
+            logger,
+            "organisations.liaison_passed_on.email_skipped",
+            account=account_id,
+            operator=operator_id,
+            reason="account_gone",
+        )
+        return 0
     requests = [
         request
         for request in LiaisonRequest.objects.select_related(

@@ -1539,3 +1539,14 @@ def test_a_leaver_holding_two_key_accounts_with_one_organisation_is_named_once()
     assert said.startswith("Tom Bennett, who holds the key account with Quillfeather")
     assert "Tom Bennett and Tom Bennett" not in said
     assert owners_left_note(contact, [link, link]).startswith("Tom Bennett also holds a key")
+
+
+def test_the_passed_on_email_is_skipped_for_a_key_account_ended_before_it_ran(caplog):
+    """It read the account with `get`: ended meanwhile, the task failed and raised an
+    alert to administrators about nothing."""
+    from mycareer.organisations.tasks import send_liaison_requests_passed_on_email
+
+    with caplog.at_level("INFO", logger="mycareer.organisations.tasks"):
+        sent = send_liaison_requests_passed_on_email.call(999999, 999999, [1], 1, 1, "x")
+    assert sent == 0
+    assert [r for r in caplog.records if "reason=account_gone" in r.getMessage()]
