@@ -82,6 +82,9 @@ class BookingsConfig(AppConfig):
                 ),
                 "bookings.booking.check_in_reversed": "Check-in undone by staff",
                 "bookings.booking.walk_in": "Walk-in checked in",
+                "bookings.booking.restriction_overridden": (
+                    "Place given by staff despite a restriction on booking (no-shows)"
+                ),
                 "bookings.waitlist.joined": "Joined the waiting list",
                 "bookings.waitlist.offered": "Offered a place from the waiting list",
                 "bookings.waitlist.accepted": "Offer of a place accepted",

@@ -178,6 +178,12 @@ class StudentForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "search"}),
     )
 
+    def override_restriction(self) -> bool:
+        """Whether the second press on the page that showed the student's restriction on
+        booking overrides it: for the student it was shown for, not one typed since."""
+        pressed = self.data.get(self.add_prefix("override_restriction"))
+        return pressed == str(self.cleaned_data["student"].pk)
+
 
 class CheckInSearchForm(forms.Form):
     q = forms.CharField(
@@ -213,6 +219,11 @@ class MoveForm(forms.Form):
         if self.data.get("confirm_to") != str(self.cleaned_data["to_event"].pk):
             return None
         return bounded_int(self.data.get("confirm_position"), low=1)
+
+    def override_restriction(self) -> bool:
+        """Whether the second press on the page that showed the person's restriction on
+        booking overrides it, for the event it was asked about."""
+        return self.data.get("override_restriction") == str(self.cleaned_data["to_event"].pk)
 
 
 class FollowUpForm(forms.Form):

@@ -112,6 +112,9 @@ class Booking(models.Model):
     # offer) it used, given back, and who the freed place went to.
     restored_entry: "WaitlistEntry | None" = None
     passed_on: "list[Booking | WaitlistEntry] | None" = None
+    # Set by the staff services that give a place (booking in, moving, a walk-in) when the
+    # student was restricted from booking and the place was given all the same.
+    overridden_ban: "BookingBan | None" = None
 
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", "Booked"

@@ -311,6 +311,69 @@ def _settle(
     return _fill(settings, by=by, now=now)
 
 
+class RestrictedFromBooking(ValidationError):
+    """Staff giving a place to a student restricted from booking (no-shows) without saying
+    they mean to override the restriction: nothing was changed. `ban` is the restriction,
+    `until` its end in words, to show before asking again."""
+
+    def __init__(self, *, student: User, ban: BookingBan):
+        self.student = student
+        self.ban = ban
+        self.until = selectors.when_text(ban.ends_at)
+        super().__init__(
+            f"{student} is restricted from booking until {self.until} (no-shows). The "
+            f"email that told them said: “{ban.reason}” Give them a place only if "
+            "you mean to override the restriction.",
+            code="restricted",
+        )
+
+
+def _restriction_to_override(
+    student: User, event: Event, *, override: bool, source: str, now: datetime.datetime
+) -> BookingBan | None:
+    """The restriction on booking in force for a student staff give a place to (None if
+    there is none): refused unless they knowingly override it (`override`)."""
+    ban = selectors.active_ban(student, now=now)
+    if ban is not None and not override:
+        log_event(
+            logger,
+            "bookings.refused",
+            reason="restriction_not_overridden",
+            event_id=event.pk,
+            student=student.pk,
+            restriction=ban.pk,
+            source=source,
+        )
+        raise RestrictedFromBooking(student=student, ban=ban)
+    return ban
+
+
+def _restriction_overridden(booking: Booking, ban: BookingBan, *, by: User | None) -> None:
+    """Record a place given to a student restricted from booking, in the same transaction."""
+    audit.log(
+        booking,
+        "bookings.booking.restriction_overridden",
+        by=by,
+        person=booking.student,
+        data={
+            "event": booking.event_id,
+            "source": booking.source,
+            "restricted_until": ban.ends_at.isoformat(),
+            "restriction": ban.pk,
+        },
+    )
+    log_event(
+        logger,
+        "bookings.restriction_overridden",
+        event_id=booking.event_id,
+        booking=booking.pk,
+        restriction=ban.pk,
+        source=booking.source,
+        by=by.pk if by is not None else None,
+    )
+    booking.overridden_ban = ban
+
+
 def _place(
     settings: BookingSettings,
     student: User,
@@ -319,9 +382,16 @@ def _place(
     by: User | None,
     now: datetime.datetime,
     notify: bool = True,
+    override_restriction: bool | None = None,
 ) -> Booking | WaitlistEntry:
     """Settle the queue, then insert a booking if a place is free, else a waiting-list
-    entry. Call under `_lock`."""
+    entry. Call under `_lock`.
+
+    Staff giving a place say whether they override a restriction on booking the student
+    may be under (`override_restriction`: without it, `RestrictedFromBooking`); None for
+    a student's own booking, whose restriction `person_refusal` has refused already. A place
+    on the waiting list needs no override: the queue passes them over while it lasts.
+    """
     event = settings.event
     standing = _standing_of(settings, student, now=now)
     if standing["due"] or (standing["waiting"] and standing["free"] != 0):
@@ -360,6 +430,11 @@ def _place(
             )
         )
     free = standing["free"]
+    ban = None
+    if override_restriction is not None and (free is None or free > 0):
+        ban = _restriction_to_override(
+            student, event, override=override_restriction, source=source, now=now
+        )
     try:
         # A savepoint: should the database refuse the row after all (the unique
         # constraint), the transaction stays usable and the person gets a message.
@@ -368,6 +443,8 @@ def _place(
                 booking = Booking.objects.create(
                     event=event, student=student, source=source, booked_at=now, booked_by=by
                 )
+                if ban is not None:
+                    _restriction_overridden(booking, ban, by=by)
                 told = tasks.send_booking_confirmation if notify else None
                 return _placed(booking, "bookings.booking.created", source, by=by, tell=told)
             if not settings.waiting_list:
@@ -431,7 +508,12 @@ def booking_create(
 
 
 def staff_book_student(
-    *, event: Event, student: User, by: User, notify: bool = True
+    *,
+    event: Event,
+    student: User,
+    by: User,
+    notify: bool = True,
+    override_restriction: bool = False,
 ) -> Booking | WaitlistEntry:
     """Staff book a student in, outside the booking window and audience if need be.
 
@@ -439,6 +521,9 @@ def staff_book_student(
     (raise the capacity first to give them a place). Once the event has started, a
     student who came is checked in as a walk-in instead: a booking then would take a
     free place ahead of the waiting list and email them to come to what has begun.
+
+    A student restricted from booking (no-shows) gets a place only when staff override
+    the restriction knowingly (`override_restriction`, audited); else `RestrictedFromBooking`.
     """
     if not student.is_student:
         _refuse(f"{student} is not a student.")
@@ -457,7 +542,15 @@ def staff_book_student(
                 event_id=event.pk,
                 action="staff_book",
             )
-        return _place(settings, student, Booking.Source.STAFF, by=by, now=now, notify=notify)
+        return _place(
+            settings,
+            student,
+            Booking.Source.STAFF,
+            by=by,
+            now=now,
+            notify=notify,
+            override_restriction=override_restriction,
+        )
 
 
 def booking_cancel(
@@ -970,6 +1063,7 @@ def staff_move(
     entry: WaitlistEntry | None = None,
     notify: bool = True,
     confirmed_position: int | None = None,
+    override_restriction: bool = False,
 ) -> Booking | WaitlistEntry:
     """Move a booking or a waiting-list place to another event; the old place passes on.
 
@@ -980,6 +1074,8 @@ def staff_move(
 
     Losing a place that way needs the waiting-list number it leads to in
     `confirmed_position`: otherwise nothing is changed and `PlaceToLose` says the number.
+    A place given to a student restricted from booking (no-shows) needs
+    `override_restriction`: otherwise nothing is changed (`RestrictedFromBooking`).
 
     A waiting-list place is moved as it is left (`waitlist_leave`): the old event's offers
     that ran out end first, and stay ended when the move is refused, so an offer past its
@@ -1019,7 +1115,15 @@ def staff_move(
             refusal = selectors.leave_refusal(entry, own=by.pk == entry.student_id)
             student = entry.student
         if refusal is None:
-            placed = _place(target, student, Booking.Source.MOVED, by=by, now=now, notify=notify)
+            placed = _place(
+                target,
+                student,
+                Booking.Source.MOVED,
+                by=by,
+                now=now,
+                notify=notify,
+                override_restriction=override_restriction,
+            )
             if booking is not None and isinstance(placed, WaitlistEntry):
                 position = selectors.waitlist_position(placed)
                 if position != confirmed_position:
@@ -1210,7 +1314,12 @@ def _restore_entry(booking: Booking, *, by: User, now: datetime.datetime) -> Wai
 
 
 def walk_in(*, event: Event, student: User, by: User) -> Booking:
-    """Check in someone who did not book, if a place is free; a booked person is checked in."""
+    """Check in someone who did not book, if a place is free; a booked person is checked in.
+
+    A student restricted from booking (no-shows) who is in the room is let in without being
+    asked to confirm, but the audit trail says a restriction was in force, and the booking
+    names it (`overridden_ban`) for the page to say so.
+    """
     if not student.is_student:
         _refuse(f"{student} is not a student.")
     with transaction.atomic():
@@ -1259,7 +1368,12 @@ def walk_in(*, event: Event, student: User, by: User) -> Booking:
             queued.ended_at = now
             queued.ended_by = by
             queued.save(update_fields=["status", "ended_at", "ended_by"])
+        ban = selectors.active_ban(student, now=now)
+        if ban is not None:
+            data["restricted_until"] = ban.ends_at.isoformat()
         audit.log(booking, "bookings.booking.walk_in", by=by, person=student, data=data)
+        if ban is not None:
+            _restriction_overridden(booking, ban, by=by)
         return booking
 
 

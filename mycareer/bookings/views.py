@@ -82,7 +82,9 @@ def _placed_message(request, placed, *, name: str = "", moved: bool = False) -> 
     a move names the event with its time, as it is often to another session of one title."""
     title = selectors.event_text(placed.event) if moved else placed.event.title
     if isinstance(placed, Booking):
-        if name:
+        if name and placed.overridden_ban is not None:
+            messages.warning(request, f"{name} now has a place at {title}. {_overridden(placed)}")
+        elif name:
             messages.success(request, f"{name} now has a place at {title}.")
         else:
             messages.success(
@@ -92,6 +94,16 @@ def _placed_message(request, placed, *, name: str = "", moved: bool = False) -> 
     position = selectors.waitlist_position(placed)
     who = f"{name} is" if name else "you are"
     messages.info(request, f"{title} is full: {who} number {position} on the waiting list.")
+
+
+def _overridden(booking: Booking) -> str:
+    """What staff are told of a place they gave despite a restriction on booking."""
+    ban = booking.overridden_ban
+    assert ban is not None  # only called for a place given despite one
+    return (
+        f"They are restricted from booking until {selectors.when_text(ban.ends_at)} "
+        "(no-shows): the place was given despite it, and the audit trail says so."
+    )
 
 
 # Students -----------------------------------------------------------------------------------
@@ -367,18 +379,26 @@ def manage(request, event_id: int):
     """Who is booked and waiting; staff book a student in from here."""
     event = _run_event(request, event_id)
     form = StudentForm(request.POST or None)
+    restricted = None
     if request.method == "POST" and form.is_valid():
         student = form.cleaned_data["student"]
         try:
-            placed = services.staff_book_student(event=event, student=student, by=request.user)
+            placed = services.staff_book_student(
+                event=event,
+                student=student,
+                by=request.user,
+                override_restriction=form.override_restriction(),
+            )
+        except services.RestrictedFromBooking as error:
+            # Nothing changed: the page again, the student as typed, says why and asks.
+            restricted = error
         except ValidationError as error:
             add_validation_error(form, error)
         else:
             _placed_message(request, placed, name=str(student))
             return redirect("bookings:manage", event.pk)
-    return render(
-        request, "bookings/manage.html", _manage_context(request, event, student_form=form)
-    )
+    context = _manage_context(request, event, student_form=form, restricted=restricted)
+    return render(request, "bookings/manage.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -420,7 +440,7 @@ def move(request, kind: str, pk: int):
     item = get_object_or_404(model.objects.select_related("event", "student"), pk=pk)
     check_perm(request.user, "bookings.run_event", item.event)
     form = MoveForm(request.POST or None, event=item.event, user=request.user)
-    asking = None
+    asking = restricted = None
     if request.method == "POST" and form.is_valid():
         target = form.cleaned_data["to_event"]
         if not request.user.has_perm("bookings.run_event", target):
@@ -432,11 +452,14 @@ def move(request, kind: str, pk: int):
                     to_event=target,
                     by=request.user,
                     confirmed_position=form.confirmed_position(),
+                    override_restriction=form.override_restriction(),
                     **which,
                 )
             except services.PlaceToLose as error:
                 # Nothing changed: the page again, the event as chosen, says what they lose.
                 asking = error
+            except services.RestrictedFromBooking as error:
+                restricted = error
             except ValidationError as error:
                 add_validation_error(form, error)
             else:
@@ -445,7 +468,14 @@ def move(request, kind: str, pk: int):
     return render(
         request,
         "bookings/move.html",
-        {"item": item, "kind": kind, "event": item.event, "form": form, "asking": asking},
+        {
+            "item": item,
+            "kind": kind,
+            "event": item.event,
+            "form": form,
+            "asking": asking,
+            "restricted": restricted,
+        },
     )
 
 
@@ -605,11 +635,15 @@ def walk_in(request, event_id: int):
     if form.is_valid():
         student = form.cleaned_data["student"]
         try:
-            services.walk_in(event=event, student=student, by=request.user)
+            booking = services.walk_in(event=event, student=student, by=request.user)
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            messages.success(request, f"{student} is checked in as a walk-in.")
+            text = f"{student} is checked in as a walk-in."
+            if booking.overridden_ban is not None:
+                messages.warning(request, f"{text} {_overridden(booking)}")
+            else:
+                messages.success(request, text)
             return redirect("bookings:check_in", event.pk)
     return _check_in_page(request, event, walk_in_form=form, status=400)
 

@@ -1277,6 +1277,92 @@ def test_a_restricted_student_cannot_take_up_an_offered_place(tom, people, caplo
     assert entry.status == "offered"
 
 
+def _overrides(student) -> list[AuditEntry]:
+    return list(
+        AuditEntry.objects.filter(
+            action="bookings.booking.restriction_overridden", person=student
+        ).order_by("pk")
+    )
+
+
+@pytest.mark.django_db
+def test_staff_book_a_restricted_student_in_only_when_they_override_it(tom, people, caplog):
+    """Booking, offers and promotion refused a restricted student, but staff booking them
+    in gave the place silently: it is now a decision, and the audit trail keeps it."""
+    event = make_event(organiser=tom, capacity=1)
+    ban = _restrict(people[0])
+    with (
+        caplog.at_level("INFO", logger="mycareer.bookings.services"),
+        pytest.raises(services.RestrictedFromBooking) as refused,
+    ):
+        services.staff_book_student(event=event, student=people[0], by=tom)
+    assert refused.value.ban == ban and ban.reason in refused.value.messages[0]
+    assert selectors.when_text(ban.ends_at) in refused.value.messages[0]
+    assert "reason=restriction_not_overridden" in caplog.text
+    assert not Booking.objects.filter(event=event).exists() and not _overrides(people[0])
+
+    booking = services.staff_book_student(
+        event=event, student=people[0], by=tom, override_restriction=True
+    )
+    assert booking.status == "confirmed" and booking.overridden_ban == ban
+    [audited] = _overrides(people[0])
+    assert audited.actor == tom and audited.object_id == str(booking.pk)
+    assert audited.data["restriction"] == ban.pk and audited.data["source"] == "staff"
+    assert "bookings.restriction_overridden" in caplog.text
+    # A place on the waiting list gives nothing while the restriction lasts (the queue
+    # passes them over): no override is asked for.
+    _restrict(people[1])
+    assert isinstance(
+        services.staff_book_student(event=event, student=people[1], by=tom), WaitlistEntry
+    )
+    # Unrestricted students are booked as before, without a word of restrictions.
+    there = make_event(organiser=tom, capacity=5)
+    plain = services.staff_book_student(event=there, student=people[2], by=tom)
+    assert plain.overridden_ban is None
+    assert not _overrides(people[2])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["booking", "entry"])
+def test_staff_move_a_restricted_student_to_a_place_only_when_they_override_it(tom, people, kind):
+    here = make_event(organiser=tom, capacity=1)
+    there = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(days=20))
+    if kind == "entry":
+        book(here, people[1])  # full: they wait
+    placed = book(here, people[0])
+    ban = _restrict(people[0])
+    which = {"booking": placed} if kind == "booking" else {"entry": placed}
+    with pytest.raises(services.RestrictedFromBooking):
+        services.staff_move(to_event=there, by=tom, **which)
+    assert not Booking.objects.filter(event=there, student=people[0]).exists()
+    placed.refresh_from_db()
+    assert placed.status == ("confirmed" if kind == "booking" else "waiting")
+    moved = services.staff_move(to_event=there, by=tom, override_restriction=True, **which)
+    assert isinstance(moved, Booking) and moved.event == there and moved.overridden_ban == ban
+    [audited] = _overrides(people[0])
+    assert audited.data["source"] == "moved" and audited.object_id == str(moved.pk)
+
+
+@pytest.mark.django_db
+def test_a_restricted_walk_in_is_let_in_and_the_restriction_recorded(tom, people, caplog):
+    """The student is in the room: no confirmation, but the trail says a restriction held."""
+    event = make_event(organiser=tom, capacity=2, starts_in=datetime.timedelta(hours=1))
+    ban = _restrict(people[0])
+    with caplog.at_level("INFO", logger="mycareer.bookings.services"):
+        booking = services.walk_in(event=event, student=people[0], by=tom)
+    assert booking.status == "attended" and booking.overridden_ban == ban
+    walked = AuditEntry.objects.get(action="bookings.booking.walk_in", object_id=str(booking.pk))
+    assert walked.data["restricted_until"] == ban.ends_at.isoformat()
+    [audited] = _overrides(people[0])
+    assert audited.data["source"] == "walk_in"
+    assert "bookings.restriction_overridden" in caplog.text
+    assert services.walk_in(event=event, student=people[1], by=tom).overridden_ban is None
+    assert (
+        "restricted_until"
+        not in AuditEntry.objects.filter(action="bookings.booking.walk_in").latest("pk").data
+    )
+
+
 @pytest.mark.django_db
 def test_an_offer_outlasting_the_restriction_stays_open_for_the_student(tom, people):
     """A restriction that ends before the offer's deadline leaves the offer theirs: they

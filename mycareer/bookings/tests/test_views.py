@@ -813,6 +813,91 @@ def test_staff_are_asked_before_a_move_loses_someone_their_place(client, tom, me
     assert WaitlistEntry.objects.get(event=full, student=student).status == "waiting"
 
 
+def _restrict(student) -> BookingBan:
+    return BookingBan.objects.create(
+        student=student,
+        ends_at=timezone.now() + datetime.timedelta(weeks=2),
+        reason="You booked 3 events and did not come or cancel.",
+    )
+
+
+@pytest.mark.django_db
+def test_staff_are_shown_a_restriction_and_book_the_student_only_on_a_second_press(
+    client, tom, persona, mech_event
+):
+    """Staff booking a student in gave a restricted student a place without a word."""
+    student = persona("student")
+    ban = _restrict(student)
+    client.force_login(tom)
+    asked = text(client.post(url("manage", mech_event.pk), {"student": "201912345"}))
+    assert "Nothing is changed yet." in asked
+    assert f"restricted from booking until {selectors.when_text(ban.ends_at)}" in asked
+    assert f"The email that told them said: “{ban.reason}”" in asked
+    assert 'value="201912345"' in asked  # the student as typed
+    assert f'name="override_restriction" value="{student.pk}">Book them anyway' in asked
+    # First (what Enter presses), a plain "Book them in" asks again.
+    assert asked.index(">Book them in</button>") < asked.index(">Book them anyway")
+    assert not Booking.objects.filter(event=mech_event).exists()
+    # The press is for the student it was shown for: another typed since is asked about.
+    other = make_students(1)[0]
+    _restrict(other)
+    number = other.student_profile.student_number
+    again = text(
+        client.post(
+            url("manage", mech_event.pk), {"student": number, "override_restriction": student.pk}
+        )
+    )
+    assert "Nothing is changed yet." in again and str(other) in again
+    assert not Booking.objects.filter(event=mech_event).exists()
+
+    done = client.post(
+        url("manage", mech_event.pk),
+        {
+            **as_post(form_fields(asked, containing="student")),
+            "override_restriction": [str(student.pk)],
+        },
+        follow=True,
+    )
+    assert done.redirect_chain[-1][0] == url("manage", mech_event.pk)
+    page = text(done)
+    assert f"{student} now has a place at {mech_event.title}." in page
+    assert "the place was given despite it, and the audit trail says so" in page
+    assert Booking.objects.get(event=mech_event, student=student).source == "staff"
+
+
+@pytest.mark.django_db
+def test_staff_are_shown_a_restriction_before_moving_someone_to_a_place(client, tom, mech_event):
+    other = make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(days=3))
+    student = make_students(1)[0]
+    booking = services.staff_book_student(event=mech_event, student=student, by=tom)
+    _restrict(student)
+    client.force_login(tom)
+    asked = text(client.post(url("move", booking.pk), {"to_event": other.pk}))
+    assert "Nothing is changed yet." in asked and "restricted from booking until" in asked
+    assert f'<option value="{other.pk}" selected>' in asked
+    assert f'name="override_restriction" value="{other.pk}">Move them anyway' in asked
+    assert Booking.objects.get(pk=booking.pk).status == "confirmed"
+    done = client.post(
+        url("move", booking.pk), {"to_event": other.pk, "override_restriction": other.pk}
+    )
+    assert done.status_code == 302
+    assert Booking.objects.get(student=student, status="confirmed").event == other
+
+
+@pytest.mark.django_db
+def test_a_restricted_walk_in_is_let_in_and_the_page_says_a_restriction_held(
+    client, tom, persona, mech_event
+):
+    _restrict(persona("student"))
+    client.force_login(tom)
+    response = client.post(
+        url("walk_in", mech_event.pk), {"walk_in-student": "201912345"}, follow=True
+    )
+    page = text(response)
+    assert "is checked in as a walk-in. They are restricted from booking until" in page
+    assert Booking.objects.get(event=mech_event, student=persona("student")).is_walk_in
+
+
 @pytest.mark.django_db
 def test_moving_a_waiting_list_place_does_not_speak_of_a_place_passing_on(client, tom, mech_event):
     services.capacity_change(event=mech_event, capacity=0, by=tom)
