@@ -7,6 +7,7 @@ through the same rules as the pages (`check_perm`), and within the token's scope
 import logging
 import time
 from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponseNotAllowed, HttpResponseNotModified
@@ -70,6 +71,19 @@ api = NinjaAPI(
 errors.install(api)
 
 
+def get(path: str, **options: Any):
+    """`api.get` that answers HEAD too, as HTTP has it: what the GET answers (status and
+    headers), without the body (`_wrap` leaves it out). Django Ninja answers a method only
+    where an operation names it; the HEAD one stays out of the schema, where it would be a
+    second operation with the GET's id."""
+
+    def register(view):
+        api.api_operation(["HEAD"], path, include_in_schema=False, **options)(view)
+        return api.get(path, **options)(view)
+
+    return register
+
+
 def need(request, scope: str, perm: str | None = None, obj=None):
     """The owner acting, after checking the token's scope and, if given, the rule `perm`."""
     token: ApiToken = request.auth
@@ -115,6 +129,10 @@ def _wrap(view, *, read_only: bool = False):
             response["Allow"] = allow
         if request.method in ("GET", "HEAD") and response.status_code == 200:
             response = _conditional(request, response)
+        if request.method == "HEAD" and not response.streaming:
+            # The GET's headers, its length included; the server need not drop the body.
+            response["Content-Length"] = str(len(response.content))
+            response.content = b""
         _record(request, response, time.monotonic() - started)
         return response
 

@@ -22,7 +22,7 @@ from ninja import Path, Query, Schema, Status
 
 from mycareer.accounts.models import DegreeProgramme, Unit
 from mycareer.api import schemas as s
-from mycareer.api.api import api, need
+from mycareer.api.api import api, get, need
 from mycareer.api.errors import NOT_A_FIELD, ApiError, fields_of
 from mycareer.api.models import Scope
 from mycareer.api.paging import DEFAULT_LIMIT, MAX_LIMIT, check_if_match, etag_for, page
@@ -73,7 +73,7 @@ def refuses_unknown_parameters(view):
     Django Ninja ignores a name an endpoint does not declare, so `/events?untis=3` (a typo
     for `unit`) listed every event as if they were the filtered ones. The names taken are
     the view's own query arguments (not `request`, `response` or a path's `pk`); put this
-    under `@api.get`, on a read. The names are checked once the view has answered, so
+    under `@get`, on a read. The names are checked once the view has answered, so
     someone the list is refused to (403, 404) hears that first, whatever else the
     address holds, as with the organisation search.
     """
@@ -313,7 +313,7 @@ def _filters(request) -> dict:
     return filters
 
 
-@api.get(
+@get(
     "/organisations",
     response=_responses((200, s.OrganisationPage)),
     tags=["organisations"],
@@ -399,7 +399,7 @@ def _organisation_for(user, pk: int) -> Organisation:
     return organisation
 
 
-@api.get(
+@get(
     "/organisations/{pk}",
     response=_responses((200, s.OrganisationOut), 410),
     tags=["organisations"],
@@ -418,7 +418,7 @@ def organisation_detail(request, response: HttpResponse, pk: int = PK):
     return data
 
 
-@api.get(
+@get(
     "/organisations/{pk}/notes",
     response=_responses((200, s.NotePage), 410),
     tags=["organisations"],
@@ -570,7 +570,7 @@ def _contact_out(user, pk: int) -> s.ContactOut:
     return s.ContactOut(**_contact(_contact_for(user, pk), staff=True))
 
 
-@api.get(
+@get(
     "/contacts/{pk}",
     response=_responses((200, s.ContactOut)),
     tags=["organisations"],
@@ -757,7 +757,7 @@ def _clash_refusal(found: ClashesFound) -> ApiError:
     )
 
 
-@api.get(
+@get(
     "/events",
     response=_responses((200, s.EventPage)),
     tags=["events"],
@@ -807,7 +807,7 @@ def _event_for(user, pk: int) -> Event:
     return event
 
 
-@api.get(
+@get(
     "/events/{pk}",
     response=_responses((200, s.EventOut)),
     tags=["events"],
@@ -962,7 +962,7 @@ def _waiting(entry: WaitlistEntry) -> dict:
     }
 
 
-@api.get(
+@get(
     "/events/{pk}/bookings",
     response=_responses((200, s.BookingPage)),
     tags=["bookings"],
@@ -1027,7 +1027,7 @@ def booking_cancel(request, pk: int = PK):
     return _answer(request, s.BookingOut(**_booking(booking)))
 
 
-@api.get(
+@get(
     "/waiting-list",
     response=_responses((200, s.WaitingPage)),
     tags=["bookings"],
@@ -1122,7 +1122,7 @@ def _vacancy(vacancy) -> dict:
     }
 
 
-@api.get(
+@get(
     "/vacancies",
     response=_responses((200, s.VacancyPage)),
     tags=["vacancies"],
@@ -1139,7 +1139,7 @@ def vacancy_list(request, cursor: str | None = CURSOR, limit: int = LIMIT):
     return page(found, cursor=cursor, limit=limit, item=_vacancy)
 
 
-@api.get(
+@get(
     "/communication-chart",
     response=_responses((200, s.ChartOut)),
     tags=["figures"],

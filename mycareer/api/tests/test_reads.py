@@ -461,3 +461,66 @@ def test_an_organisations_notes_cost_the_same_with_more_of_them(
     after = steady_queries(listed)
     assert len(listed().json()["items"]) == 10
     assert_no_more_queries(before, after)
+
+
+def _same_but_the_body(get, head) -> None:
+    assert head.status_code == get.status_code
+    assert head.content == b""
+    for header in ("Content-Type", "Content-Length", "ETag", "Cache-Control", "Allow"):
+        assert head.get(header) == get.get(header), header
+
+
+def test_a_head_answers_as_the_get_would_without_the_body(call, token_for, northbridge):
+    """HEAD is GET without the body (RFC 9110): it was 405 on every read."""
+    secret = token_for("operator")
+    for path, status in (
+        ("/organisations", 200),  # a list
+        (f"/organisations/{northbridge.pk}", 200),  # one record
+        ("/organisations/999999", 404),
+        ("/events?untis=3", 400),  # a filter the list does not take
+        ("/nowhere", 404),  # an address the API does not have
+    ):
+        get, head = call(secret, "get", path), call(secret, "head", path)
+        assert get.status_code == status, path
+        _same_but_the_body(get, head)
+    # Refusals too: no token, a token without the scope, a rule.
+    for secret, path, status in (
+        (None, "/organisations", 401),
+        (token_for("operator", scopes=["write-events"]), "/organisations", 403),
+        (token_for("student"), f"/organisations/{northbridge.pk}/notes", 403),
+    ):
+        get, head = call(secret, "get", path), call(secret, "head", path)
+        assert get.status_code == status, path
+        _same_but_the_body(get, head)
+    # A write's address still refuses HEAD, saying what it answers.
+    refused = call(secret, "head", "/bookings/1/attendance")
+    assert refused.status_code == 405 and refused["Allow"] == "POST"
+
+
+def test_every_read_answers_head(call, token_for):
+    """Each GET in the schema answers HEAD: one registered without it would be 405."""
+    from mycareer.api.api import api
+
+    secret = token_for("operator")
+    paths = api.get_openapi_schema(path_prefix="")["paths"]
+    reads = [path for path, methods in paths.items() if "get" in methods]
+    assert len(reads) >= 10
+    for path in reads:
+        answer = call(secret, "head", path.replace("{pk}", "1"))
+        assert answer.status_code != 405, path
+
+
+def test_a_head_leaves_the_body_out_itself(rf, token_for, northbridge):
+    """The test client drops a HEAD's body on its own, as servers do: the API does not
+    count on it."""
+    from django.urls import resolve
+
+    secret = token_for("operator")
+    path = f"/api/v1/organisations/{northbridge.pk}"
+    answers = {}
+    for method in ("get", "head"):
+        request = getattr(rf, method)(path, HTTP_AUTHORIZATION=f"Bearer {secret}")
+        answers[method] = resolve(path).func(request, pk=str(northbridge.pk))
+    get, head = answers["get"], answers["head"]
+    assert (head.status_code, head.content) == (200, b"")
+    assert head["Content-Length"] == str(len(get.content)) and head["ETag"] == get["ETag"]
