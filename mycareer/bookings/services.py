@@ -214,6 +214,7 @@ def _expire_due(settings: BookingSettings, *, now: datetime.datetime) -> int:
         ).select_related("student")
     )
     for entry in due:
+        entry.event = settings.event  # in hand: the audit names the entry by it
         expired_at = entry.offer_expires_at
         assert expired_at is not None  # chosen by offer_expires_at__lte
         entry.status = WaitlistEntry.Status.EXPIRED
@@ -248,6 +249,8 @@ def _fill(
     queue = selectors.next_in_line(event.pk, now).select_related("student")
     done: list[Booking | WaitlistEntry] = []
     for entry in queue if free is None else queue[:free]:
+        # The event is in hand: the audit names the entry by it, which read it once each.
+        entry.event = event
         if settings.offers:
             entry.status = WaitlistEntry.Status.OFFERED
             entry.offered_at = now

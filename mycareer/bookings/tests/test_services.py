@@ -5,6 +5,8 @@ import datetime
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -20,6 +22,7 @@ from mycareer.bookings.models import (
     WaitlistEntry,
 )
 from mycareer.bookings.tests.factories import make_event, make_students
+from mycareer.core.tests.queries import assert_no_more_queries
 from mycareer.events import services as event_services
 from mycareer.events.models import Event
 from mycareer.organisations import keyaccounts
@@ -1361,6 +1364,75 @@ def test_a_restricted_walk_in_is_let_in_and_the_restriction_recorded(tom, people
         "restricted_until"
         not in AuditEntry.objects.filter(action="bookings.booking.walk_in").latest("pk").data
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("promotion", ["automatic", "offer"])
+def test_a_place_passes_on_in_the_same_queries_however_long_the_queue(tom, promotion):
+    """Who is next in line is read in one query, the restricted passed over within it:
+    a queue of 30 with restricted students at its head costs what a queue of 1 does."""
+
+    def give_up_a_place(waiting: int, restricted: int) -> list[str]:
+        event = make_event(organiser=tom, capacity=1, promotion=promotion)
+        first, *queue = make_students(1 + waiting)
+        given_up = book(event, first)
+        for student in queue:
+            book(event, student)
+        for student in queue[:restricted]:
+            _restrict(student)
+        with CaptureQueriesContext(connection) as captured:
+            passed = services.booking_cancel(booking=given_up, by=first)
+        assert [p.student for p in passed] == [queue[restricted]]
+        return [query["sql"] for query in captured.captured_queries]
+
+    give_up_a_place(1, 0)  # caches filled (content types)
+    short = give_up_a_place(1, 0)
+    long = give_up_a_place(30, 10)
+    assert_no_more_queries(short, long)
+    assert len(long) == len(short)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("promotion", ["automatic", "offer"])
+def test_places_given_to_many_who_wait_are_read_in_the_same_queries_as_to_one(tom, promotion):
+    """Each place given is written (the booking or offer, the entry, the audit), but
+    nothing more is read for it: an offer read its event again for the audit, one query
+    per person offered a place."""
+
+    def raise_capacity(places: int, restricted: int) -> list[str]:
+        event = make_event(organiser=tom, capacity=0, promotion=promotion)
+        queue = make_students(restricted + places + 2)
+        for student in queue:
+            book(event, student)
+        for student in queue[:restricted]:
+            _restrict(student)
+        with CaptureQueriesContext(connection) as captured:
+            services.capacity_change(event=event, capacity=places, by=tom)
+        assert len(statuses(event)["booked"] + statuses(event)["offered"]) == places
+        return [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+
+    raise_capacity(1, 0)  # caches filled (content types)
+    one = raise_capacity(1, 0)
+    assert_no_more_queries(one, raise_capacity(5, 0))
+    assert_no_more_queries(one, raise_capacity(5, 10))
+
+
+@pytest.mark.django_db
+def test_offers_that_ran_out_pass_on_in_the_same_reads_however_many(tom):
+    """Each offer closed read its event again for the audit, as each offer made did."""
+
+    def run_out(offers: int) -> list[str]:
+        event = make_event(organiser=tom, capacity=0, promotion=OFFER, offer_hours=1)
+        for student in make_students(2 * offers):
+            book(event, student)
+        services.capacity_change(event=event, capacity=offers, by=tom)
+        later = timezone.now() + datetime.timedelta(hours=2)
+        with CaptureQueriesContext(connection) as captured:
+            assert services.offers_expire(now=later, event_ids=[event.pk]) == offers
+        return [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+
+    run_out(1)  # caches filled (content types)
+    assert_no_more_queries(run_out(1), run_out(5))
 
 
 @pytest.mark.django_db
