@@ -41,6 +41,11 @@ from mycareer.organisations.tasks import (
 )
 
 DEFAULT_LIAISON_DAYS = 90
+# Beside a key account operator who has left, in place of their email and phone.
+OPERATOR_LEFT = (
+    "An administrator can pass the key account to someone else; until then nobody can "
+    "answer a request to contact its key contacts."
+)
 DECLINE_NEEDS_A_REASON = (
     "Say why you decline: the colleague who asked reads it with your answer, and can ask "
     "again when it suits."

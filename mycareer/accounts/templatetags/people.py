@@ -30,6 +30,10 @@ def avatar(person, size: int = 48):
 
 
 @register.inclusion_tag("accounts/includes/staff_card.html")
-def staff_card(person, role: str = ""):
-    """A member of staff as colleagues see them: photo or initials, how to reach them."""
-    return {"person": person, "role": role}
+def staff_card(person, role: str = "", when_left: str = ""):
+    """A member of staff as colleagues see them: photo or initials, how to reach them.
+
+    Someone who has left (their login is closed) keeps their name, marked so, and no way
+    to reach them: nobody reads that inbox. `when_left` says what to do instead.
+    """
+    return {"person": person, "role": role, "when_left": when_left}

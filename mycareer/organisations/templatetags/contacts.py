@@ -2,7 +2,9 @@ from django import template
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from mycareer.accounts.templatetags.people import staff_card
 from mycareer.core.text import joined
+from mycareer.organisations.keyaccounts import OPERATOR_LEFT
 from mycareer.organisations.selectors import liaison_agreements_in_force
 
 register = template.Library()
@@ -52,3 +54,11 @@ def contact_name(context, contact, link: bool = True, owner: bool = True):
 def without_final_stop(text: str) -> str:
     """Free text placed mid-sentence: its own full stop would double the sentence's."""
     return str(text).rstrip().rstrip(".")
+
+
+@register.inclusion_tag("accounts/includes/staff_card.html")
+def key_account_card(account, unit: bool = True):
+    """A key account's operator as `staff_card` shows them; when they have left, no way
+    to reach them but what to do instead."""
+    role = str(account.unit) if unit else ""
+    return staff_card(account.operator, role=role, when_left=OPERATOR_LEFT)

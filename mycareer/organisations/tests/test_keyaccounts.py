@@ -1377,11 +1377,48 @@ def test_a_key_account_held_by_someone_who_left_is_marked_for_administrators(
     _leaves(setup["tom"])
     client.force_login(persona("admin"))
     page = html.unescape(client.get(setup["org"].get_absolute_url()).content.decode())
-    assert "Tom Bennett has left" in page
+    [card] = _staff_cards(page)
+    assert card.startswith("TB Tom Bennett") and "has left" in card
     reassign = reverse(
         "organisations:key_account_reassign", args=[setup["org"].pk, setup["account"].pk]
     )
     assert reassign in page
+
+
+def _staff_cards(page: str) -> list[str]:
+    """The text of each staff card on a page, tags stripped."""
+    cards = re.findall(r'<div class="staff-card">(.*?)</div>\s*</div>', page, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", card).split()) for card in cards]
+
+
+def test_the_card_of_a_key_account_operator_who_has_left_offers_no_way_to_reach_them(
+    client, setup, persona
+):
+    """Marked "has left" beside it, the card still gave their email, phone and "Email me
+    first…": an invitation to write to an inbox nobody reads."""
+    tom = setup["tom"]
+    tom.phone, tom.about = "0113 343 2101", "Email me first; best reached on Tuesdays."
+    tom.save(update_fields=["phone", "about"])
+    [liaison] = keyaccounts.liaison_request_create(
+        requester=persona("mailer"), contact=setup["ruth"], reason="r", proposed_engagement="p"
+    )
+    pages = (
+        setup["org"].get_absolute_url(),
+        setup["ruth"].get_absolute_url(),
+        reverse("organisations:liaison_request", args=[liaison.pk]),
+    )
+    client.force_login(persona("admin"))
+    for url in pages:
+        [card] = [c for c in _staff_cards(client.get(url).content.decode()) if "Tom" in c]
+        assert tom.email in card and "Email me first" in card and "has left" not in card
+    _leaves(tom)
+    for url in pages:
+        page = html.unescape(client.get(url).content.decode())
+        [card] = [c for c in _staff_cards(page) if "Tom" in c]
+        assert card.startswith("TB Tom Bennett") and "has left" in card, url
+        assert tom.email not in card and "0113" not in card and "Email me first" not in card
+        assert keyaccounts.OPERATOR_LEFT in card
+        assert f"mailto:{tom.email}" not in page and "tel:" not in page
 
 
 def test_a_request_waiting_on_someone_who_has_left_is_marked_in_the_requesters_list(
