@@ -52,7 +52,7 @@ def _my_events_url() -> str:
 
 
 def _reply_to(event) -> list[str] | None:
-    return [event.organiser.email] if event.organiser else None
+    return event.reply_to()
 
 
 def _booking(booking_id: int) -> Booking | None:

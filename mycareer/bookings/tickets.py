@@ -102,7 +102,8 @@ def event_ics(event: Event, *, sequence: int | None = None, cancel: bool = False
     vevent.add("status", "CANCELLED" if cancel or event.is_cancelled else "CONFIRMED")
     if cancel:
         # iTIP (RFC 5546) requires an ORGANIZER on a CANCEL.
-        organiser = event.organiser.email if event.organiser else settings.DEFAULT_FROM_EMAIL
+        # One who has left reads nothing: the Careers Centre stands in, as in the emails.
+        organiser = (event.reply_to() or [settings.DEFAULT_FROM_EMAIL])[0]
         vevent.add("organizer", f"mailto:{parseaddr(organiser)[1]}")
     location = event.venue or event.join_url
     if location:

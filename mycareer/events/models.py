@@ -113,6 +113,19 @@ class Event(models.Model):
         return f"{self.uid}@mycareer"
 
     @property
+    def organiser_has_left(self) -> bool:
+        """Its organiser's login is closed: nobody reads their inbox, so emails about the
+        event name the Careers Centre to contact instead."""
+        return self.organiser is not None and not self.organiser.is_active
+
+    def reply_to(self) -> list[str] | None:
+        """Where replies to an email about the event go: its organiser while they are here;
+        otherwise None, the address the email comes from (the Careers Centre)."""
+        if self.organiser is None or self.organiser_has_left:
+            return None
+        return [self.organiser.email]
+
+    @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
 

@@ -184,7 +184,7 @@ def send_cancellation_emails(event_id: int) -> int:
         if person.is_active and person.email:
             sent += send_email(
                 to=[person.email],
-                reply_to=[event.organiser.email] if event.organiser else None,
+                reply_to=event.reply_to(),
                 subject=f"Cancelled: {event.title}",
                 template="events/email/cancelled.txt",
                 context={"event": event, "when": _when(event), "person": person, "notice": notice},
@@ -223,7 +223,7 @@ def send_change_emails(event_id: int, change_id: int, changed: dict[str, list]) 
         in_calendar = holding == registry.PLACE
         sent += send_email(
             to=[person.email],
-            reply_to=[event.organiser.email] if event.organiser else None,
+            reply_to=event.reply_to(),
             subject=f"Changed: {event.title}",
             template="events/email/changed.txt",
             context={

@@ -1912,3 +1912,43 @@ def test_the_job_ends_an_offer_its_restricted_student_can_never_take_up(tom, peo
     assert jobs.expire_offers.call()["restricted"] == 0
     later.refresh_from_db()
     assert later.status == "offered" and later_event.pk != event.pk
+
+
+@pytest.mark.django_db
+def test_emails_about_an_event_whose_organiser_has_left_name_the_careers_centre(
+    cast, persona, mailoutbox, settings
+):
+    """They named the organiser, with their address, as the one to contact, and replies
+    went to an inbox nobody reads."""
+    from icalendar import Calendar
+
+    from mycareer.bookings import tasks
+    from mycareer.core.mail import careers_centre_address
+
+    settings.DEFAULT_FROM_EMAIL = "MyCareer <careers@example.ac.uk>"
+    tom, aisha = persona("operator"), persona("student")
+    event = make_event(organiser=tom, capacity=5, title="Gearbox design clinic")
+    booking = services.booking_create(event=event, student=aisha, by=aisha, notify=False)
+    tasks.send_booking_confirmation.call(booking.pk)
+    [before] = mailoutbox
+    assert before.reply_to == [tom.email] and f"({tom}, {tom.email})" in before.body
+
+    tom.is_active = False
+    tom.save(update_fields=["is_active"])
+    mailoutbox.clear()
+    tasks.send_booking_confirmation.call(booking.pk)
+    services.booking_cancel(booking=booking, by=persona("admin"), notify=False)
+    tasks.send_cancelled_by_staff.call(booking.pk)
+    assert len(mailoutbox) == 2
+    for message in mailoutbox:
+        assert message.reply_to == [], message.subject  # to the sender: the Careers Centre
+        assert tom.email not in message.body and str(tom) not in message.body
+        assert f"Questions: the Careers Centre, {careers_centre_address()}" in message.body
+        for name, content, _ in message.attachments:
+            if name.endswith(".ics"):
+                text = Calendar.from_ical(content).to_ical().decode()
+                assert tom.email not in text, name
+                assert name != "event-cancelled.ics" or careers_centre_address() in text
+    [cancelled] = [m for m in mailoutbox if "has been cancelled" in m.subject]
+    assert "write to the Careers Centre at the address above" in cancelled.body
+    assert "contact the organiser named above" not in cancelled.body

@@ -1351,3 +1351,28 @@ def test_a_draft_whose_start_has_passed_is_not_published(tom, hours_ago, said):
     services.event_publish(event=event, by=tom)
     event.refresh_from_db()
     assert event.is_published
+
+
+def test_a_cancellation_email_sends_questions_to_the_careers_centre_when_the_organiser_left(
+    persona, cast, mailoutbox
+):
+    """It named the organiser and said "reply to this email", which went to them."""
+    tom, ada = persona("operator"), persona("student")
+    event = make_event(by=tom, title="Soon cancelled", starts_at=at(far_monday(), 10), publish=True)
+    tom.is_active = False
+    tom.save(update_fields=["is_active"])
+    registry.register_cancellation_handler(
+        registry.CancellationHandler(
+            describe=lambda e: [], end=lambda e, by, now: [(ada, "your place")]
+        ),
+        name="test-booked",
+    )
+    try:
+        services.event_cancel(event=event, by=persona("admin"), reason="The speaker is ill")
+    finally:
+        registry.unregister_cancellation_handler(name="test-booked")
+    assert tasks.send_cancellation_emails.call(event.pk) == 1
+    [message] = [m for m in mailoutbox if m.subject.endswith("Cancelled: Soon cancelled")]
+    assert message.reply_to == []  # to the address it comes from: the Careers Centre
+    assert str(tom) not in message.body and tom.email not in message.body
+    assert "Reply to this email with any questions: it goes to the Careers Centre." in message.body
