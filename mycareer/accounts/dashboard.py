@@ -1,6 +1,7 @@
 from django.utils import timezone
 
 from mycareer.accounts.permissions import Action, access_for, is_staff_member
+from mycareer.accounts.selectors import operator_training_running_out
 
 
 def access_panel(request) -> dict | None:
@@ -18,6 +19,7 @@ def access_panel(request) -> dict | None:
         "access": access,
         "blocked": blocked,
         "today": timezone.localdate(),
+        "running_out": operator_training_running_out(user, access.operator_training_expires),
     }
 
 

@@ -1,10 +1,12 @@
 import datetime
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from mycareer.accounts.models import (
     AccessLevel,
+    TrainingCourse,
     TrainingRecord,
     TrainingSession,
     Unit,
@@ -47,6 +49,27 @@ def training_sessions_bookable() -> QuerySet[TrainingSession]:
 def training_sessions_under_way() -> QuerySet[TrainingSession]:
     """Sessions started and not yet ended: no longer coming up, not yet past."""
     return training_sessions_upcoming().filter(starts_at__lte=timezone.now())
+
+
+def training_reminder_horizon(today: datetime.date) -> datetime.date:
+    """The last day within the reminder window: training that runs out by then is
+    reminded of, by email and on the person's home page."""
+    return today + datetime.timedelta(days=settings.MYCAREER["TRAINING_REMINDER_DAYS"])
+
+
+def operator_training_running_out(user: User, expires_on: datetime.date | None) -> dict | None:
+    """When the person's operator training (valid until `expires_on`) runs out within the
+    reminder window: the day, the days left, and the refresher they are booked on, if any."""
+    today = timezone.localdate()
+    if expires_on is None or not today <= expires_on <= training_reminder_horizon(today):
+        return None
+    course = TrainingCourse.objects.filter(code=TrainingCourse.OPERATOR).first()
+    place = training_place_to_come(user, course) if course else None
+    return {
+        "expires_on": expires_on,
+        "days_left": (expires_on - today).days,
+        "booked": place.session if place else None,
+    }
 
 
 def training_place_to_come(user: User, course) -> TrainingRecord | None:

@@ -1,5 +1,3 @@
-import datetime
-
 from django.conf import settings
 from django.utils import timezone
 
@@ -49,7 +47,7 @@ def send_training_booked(record_id: int) -> int:
 def send_training_expiry_reminders() -> int:
     """Email everyone whose training expires within the reminder window, once per completion."""
     today = timezone.localdate()
-    horizon = today + datetime.timedelta(days=settings.MYCAREER["TRAINING_REMINDER_DAYS"])
+    horizon = selectors.training_reminder_horizon(today)
     due = (
         TrainingRecord.objects.filter(
             status=TrainingRecord.Status.COMPLETED,

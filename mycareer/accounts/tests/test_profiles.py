@@ -493,3 +493,65 @@ def test_the_profile_s_about_from_a_browser_unchanged_is_no_change(client, tom):
     assert _said(response) == ["Your profile is saved."]
     tom.refresh_from_db()
     assert tom.about == "Best by phone.\n\nNot on Mondays."
+
+
+def access_panel(response) -> str:
+    import re
+
+    pattern = r'<section aria-labelledby="panel-access">(.*?)</section>'
+    [panel] = re.findall(pattern, text(response), re.S)
+    return " ".join(re.sub(r"<[^>]+>", "", panel).split())
+
+
+def test_the_access_panel_warns_when_operator_training_runs_out_within_the_reminder_window(
+    client, persona, settings, cast
+):
+    """It said "valid until" to the last day, with nothing on what to do: the reminder
+    email alone told them, once."""
+    import datetime
+
+    from django.utils import timezone
+
+    from mycareer.accounts import services
+    from mycareer.accounts.models import TrainingCourse, TrainingRecord, TrainingSession
+
+    settings.MYCAREER = {**settings.MYCAREER, "TRAINING_REMINDER_DAYS": 30}
+    rachel = persona("expiring")
+    client.force_login(rachel)
+    today = timezone.localdate()
+    records = TrainingRecord.objects.filter(user=rachel, status="completed")
+
+    later = today + datetime.timedelta(days=31)  # just outside the window
+    records.update(expires_on=later)
+    panel = access_panel(client.get("/"))
+    assert f"Operator training valid until {later:%-d %B %Y}." in panel
+    assert "runs out" not in panel and "Book a training session" not in panel
+
+    ends = today + datetime.timedelta(days=30)  # its last day
+    records.update(expires_on=ends)
+    response = client.get("/")
+    panel = access_panel(response)
+    assert (
+        f"Your operator training runs out in 30 days, on {ends:%A %-d %B %Y}. After that you "
+        "cannot create or edit records until you attend a refresher session. "
+        "Book a training session."
+    ) in panel
+    assert f'href="{reverse("accounts:training_sessions")}"' in text(response)
+    assert "valid until" not in panel
+
+    records.update(expires_on=today)
+    assert "Your operator training runs out today" in access_panel(client.get("/"))
+
+    # Booked on a refresher: told so, not asked to book.
+    records.update(expires_on=ends)
+    course = TrainingCourse.objects.get(code=TrainingCourse.OPERATOR)
+    starts = timezone.now() + datetime.timedelta(days=5)
+    session = TrainingSession.objects.create(
+        course=course, starts_at=starts, ends_at=starts + datetime.timedelta(hours=2), capacity=9
+    )
+    services.training_book(session=session, user=rachel, by=rachel, notify=False)
+    response = client.get("/")
+    panel = access_panel(response)
+    assert "You are booked on the one on" in panel and "attend it to keep your access" in panel
+    assert "Book a training session" not in panel and "comes after" not in panel
+    assert session.get_absolute_url() in text(response)
