@@ -1142,6 +1142,26 @@ def test_a_bad_number_of_places_keeps_everything_typed_and_saves_nothing(client,
     assert not Event.objects.filter(title="Careers in rail").exists()
 
 
+def test_both_parts_of_the_event_form_refused_at_once_are_listed_in_one_summary(client, tom):
+    """Each form had its own "Please correct…" heading: two on the page, and only the
+    first was focused, so the second's problems went unread."""
+    client.force_login(tom)
+    response = client.post(
+        reverse("events:create"),
+        {**form_data(title=""), **places(capacity="99999999999999999999999")},
+    )
+    assert response.status_code == 200
+    body = html.unescape(response.content.decode())
+    assert body.count("Please correct what is shown below") == 1
+    assert body.count('class="error-summary"') == 1
+    [summary] = re.findall(
+        r'<div class="error-summary" role="alert" tabindex="-1">(.*?)</div>', body, re.S
+    )
+    assert 'href="#id_title"' in summary
+    assert "Number of places: Enter a number from 0 to 100,000." in summary
+    assert 'href="#id_places-capacity"' in summary
+
+
 def test_a_refused_part_of_the_form_undoes_the_whole_change(client, tom):
     from django import forms
     from django.core.exceptions import ValidationError
