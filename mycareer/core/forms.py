@@ -17,6 +17,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import ngettext
 
 from mycareer.core.text import joined, newlines_only, single_line
+from mycareer.core.validators import too_many_pixels
 
 # The largest whole number MyCareer takes from a request: it fits every integer column
 # of SQLite and PostgreSQL (a 32-bit signed integer), so a typed or crafted number is
@@ -546,11 +547,35 @@ def add_validation_error(form: forms.BaseForm, error: forms.ValidationError) -> 
         form.add_error(None, error)
 
 
+class CheckedImageField(forms.ImageField):
+    """An image upload that says an image with too many pixels is too large, as
+    `check_image` does: Django's own field called it "not a valid image"."""
+
+    def __init__(self, *, what: str = "image", **kwargs):
+        self.what = what
+        super().__init__(**kwargs)
+
+    def to_python(self, data):
+        from PIL import Image
+
+        try:
+            return super().to_python(data)
+        except forms.ValidationError as error:
+            bomb = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+            if isinstance(error.__cause__, bomb):
+                raise forms.ValidationError(too_many_pixels(self.what)) from error
+            raise
+
+
 def bounded_formfield(db_field, **kwargs):
     """ModelForm `Meta.formfield_callback`: relations become Id(s)ChoiceField, and whole
     numbers a BoundedIntegerField within the column's validators (its own limits, else the
-    database's), which says them in plain figures, and text columns a MultiLineField."""
-    if isinstance(db_field, models.TextField) and not db_field.choices:
+    database's), which says them in plain figures, text columns a MultiLineField and
+    images a CheckedImageField."""
+    if isinstance(db_field, models.ImageField):
+        kwargs.setdefault("form_class", CheckedImageField)
+        kwargs.setdefault("what", str(db_field.verbose_name))
+    elif isinstance(db_field, models.TextField) and not db_field.choices:
         kwargs.setdefault("form_class", MultiLineField)
     elif isinstance(db_field, models.ManyToManyField):
         kwargs.setdefault("form_class", IdsChoiceField)

@@ -9,6 +9,15 @@ MAX_IMAGE_PIXELS = 4000
 IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "gif", "webp"]
 
 
+def too_many_pixels(what: str) -> str:
+    """Said of an image Pillow will not open for its pixel count (a "decompression bomb":
+    a small file that would fill the memory once drawn)."""
+    return (
+        f"The {what} is too large in pixels: it must be at most {MAX_IMAGE_PIXELS} pixels "
+        "on each side."
+    )
+
+
 def check_image(file, *, what: str) -> None:
     """A real image (checked by content), at most 2 MB and 4000 pixels a side.
 
@@ -25,10 +34,16 @@ def check_image(file, *, what: str) -> None:
     try:
         file.seek(0)
         with Image.open(file) as image:
+            # Over Pillow's own limit it only warns (twice over, it refuses, below).
+            if Image.MAX_IMAGE_PIXELS and image.width * image.height > Image.MAX_IMAGE_PIXELS:
+                raise ValidationError(too_many_pixels(what))
             image.verify()
             width, height = image.size
             if image.format not in {"PNG", "JPEG", "GIF", "WEBP"}:
                 raise ValidationError(f"The {what} must be a PNG, JPEG, GIF or WebP image.")
+    # The warning is an exception where warnings are made errors (as tests may).
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValidationError(too_many_pixels(what)) from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ValidationError("This file is not an image MyCareer can read.") from error
     finally:

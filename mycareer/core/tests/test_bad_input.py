@@ -162,3 +162,63 @@ def test_a_bounded_number_without_a_lower_limit_says_only_its_upper_one():
     with pytest.raises(ValidationError) as refused:
         field.clean(HUGE)
     assert refused.value.messages == [f"Enter a number up to {MAX_INTEGER:,}."]
+
+
+# Images with more pixels than Pillow opens ------------------------------------------------
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG's header claiming `width` × `height`, with no pixels: a few bytes that would
+    need gigabytes once drawn."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+
+
+def small_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (80, 80), "#8a4b00").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_an_image_over_pillows_pixel_limit_is_said_to_be_too_large_in_pixels(monkeypatch):
+    """It was "not an image MyCareer can read", or a server error past the validator."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from mycareer.accounts.models import User
+    from mycareer.core.validators import MAX_IMAGE_PIXELS, check_image, validate_photo
+    from mycareer.organisations.validators import validate_logo
+
+    assert Image.MAX_IMAGE_PIXELS  # the default: refused over twice it
+    bomb = png_claiming(20_000, 20_000)
+    expected = f"is too large in pixels: it must be at most {MAX_IMAGE_PIXELS} pixels on each side."
+    for validate, what in ((validate_logo, "logo"), (validate_photo, "photo")):
+        with pytest.raises(ValidationError) as refused:
+            validate(SimpleUploadedFile("big.png", bomb, content_type="image/png"))
+        assert refused.value.messages == [f"The {what} {expected}"]
+    # Over the limit but under twice it, Pillow only warns: refused all the same.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)  # 80 × 80 = 6,400
+    warned = pytest.warns(Image.DecompressionBombWarning)
+    with warned, pytest.raises(ValidationError, match="too large in pixels"):
+        check_image(SimpleUploadedFile("me.png", small_png()), what="photo")
+    # The form field Django gives an image said "not a valid image" before the validator.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 6,400 is over twice it
+    from mycareer.accounts.forms import StaffProfileForm
+
+    form = StaffProfileForm(
+        data={"notification_mode": "immediate"},
+        files={"photo": SimpleUploadedFile("me.png", small_png(), content_type="image/png")},
+        instance=User(),
+    )
+    assert form.errors["photo"] == [f"The photo {expected}"]

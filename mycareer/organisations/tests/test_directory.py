@@ -330,3 +330,27 @@ def test_the_profile_form_names_the_logo_by_its_file_not_where_it_is_kept(
     shown = stored.rsplit("/", 1)[-1]
     assert f'Currently: <a href="{brightwave.logo.url}">{shown}</a>' in page
     assert f">{stored}<" not in page
+
+
+def test_a_logo_over_the_pixel_limit_is_refused_on_the_employers_profile_page(
+    client, laura, brightwave, monkeypatch
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from mycareer.core.tests.html_forms import as_post, form_fields
+    from mycareer.core.tests.test_bad_input import small_png
+
+    client.force_login(laura)
+    url = reverse("employer:profile")
+    data = as_post(form_fields(client.get(url).content.decode(), containing="description"))
+    data.pop("logo", None)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    logo = SimpleUploadedFile("logo.png", small_png(), content_type="image/png")
+    response = client.post(url, {**data, "description": "Kept as typed", "logo": logo})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The logo is too large in pixels: it must be at most 4000 pixels on each side." in page
+    assert "not a valid image" not in page and "Kept as typed" in page
+    brightwave.refresh_from_db()
+    assert not brightwave.logo
