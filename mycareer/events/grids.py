@@ -40,6 +40,11 @@ class Day:
     events: list = field(default_factory=list)
     # At most this many events are shown in the day's cell (None: all of them).
     limit: int | None = None
+    # Events (by pk) that began on an earlier day, and those that go on past this one:
+    # an event from 23:30 to 00:30 shows on the second day as going on "until 00:30",
+    # not at "23:30", which reads as that evening.
+    started_before: set[int] = field(default_factory=set)
+    ends_after: set[int] = field(default_factory=set)
 
     @property
     def shown(self) -> list:
@@ -72,6 +77,10 @@ class _Grid:
             day = max(first, self.days[0].date)
             while day <= min(last, self.days[-1].date):
                 by_date[day].events.append(event)
+                if day > first:
+                    by_date[day].started_before.add(event.pk)
+                if day < last:
+                    by_date[day].ends_after.add(event.pk)
                 day += datetime.timedelta(days=1)
 
 

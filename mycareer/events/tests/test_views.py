@@ -295,6 +295,37 @@ def test_the_month_is_an_accessible_table_with_navigation(client, persona):
     assert client.get(f"{reverse('events:month')}?month={next_month}").status_code == 200
 
 
+def test_an_event_past_midnight_shows_on_its_second_day_as_going_on_not_starting(
+    client, persona, tom
+):
+    """An event from Sunday 23:30 to Monday 00:30 showed on Monday at "23:30" (the month)
+    and "23:30–00:30" (the week), which a student reads as Monday night."""
+    monday = far_monday()
+    make_event(
+        by=tom,
+        title="Late hackathon",
+        starts_at=at(monday - datetime.timedelta(days=1), 23, 30),
+        publish=True,
+    )
+    client.force_login(persona("student"))
+    body = client.get(reverse("events:week"), {"week": monday.isoformat()}).content.decode()
+    monday_part = body[body.index(f"{monday:%A} {monday.day} {monday:%B}") :]
+    monday_part = monday_part[: monday_part.index("</li>")]
+    assert "Late hackathon" in monday_part
+    assert ">23:30</time>–" not in monday_part
+    assert "Until <time" in monday_part and ">00:30</time>, from <time" in monday_part
+    sunday = client.get(
+        reverse("events:week"), {"week": (monday - datetime.timedelta(days=7)).isoformat()}
+    ).content.decode()
+    assert ">23:30</time> to <time" in sunday and f"{monday:%A} {monday.day}" in sunday
+    body = client.get(reverse("events:month"), {"month": f"{monday:%Y-%m}"}).content.decode()
+    items = re.findall(r'<span class="calendar-item[^"]*"><a [^>]*>(.*?)</a>', body)
+    shown = [html.unescape(re.sub("<[^>]+>", "", item)) for item in items]
+    hackathon = [text for text in shown if "hackathon" in text]
+    if monday.day > 1:  # Sunday is in the same month's grid either way
+        assert hackathon == ["23:30 Late hackathon", "Until 00:30 Late hackathon"]
+
+
 @pytest.mark.parametrize("query", ["unit=nowhere", "year=9", "type=party"])
 def test_bad_filter_values_still_show_a_calendar(client, persona, query):
     client.force_login(persona("operator"))
