@@ -13,6 +13,7 @@ from mycareer.core.forms import (
     DESCRIPTION_MAX_LENGTH,
     BoundedIntegerField,
     IdsChoiceField,
+    LocalDateTimeField,
     LocalDateTimeInput,
     MultiLineField,
     SingleLineField,
@@ -38,8 +39,8 @@ MAX_TRAINING_PLACES = 1_000
 
 
 class TrainingSessionForm(forms.ModelForm):
-    starts_at = forms.DateTimeField(label="Starts", widget=LocalDateTimeInput())
-    ends_at = forms.DateTimeField(label="Ends", widget=LocalDateTimeInput())
+    starts_at = LocalDateTimeField(label="Starts", widget=LocalDateTimeInput())
+    ends_at = LocalDateTimeField(label="Ends", widget=LocalDateTimeInput())
     capacity = BoundedIntegerField(
         label="Capacity",
         min_value=1,

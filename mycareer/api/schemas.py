@@ -4,12 +4,11 @@ import datetime
 from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
-from django.forms.utils import from_current_timezone
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from mycareer.core.forms import DESCRIPTION_MAX_LENGTH
+from mycareer.core.forms import DESCRIPTION_MAX_LENGTH, from_local_time
 from mycareer.events.models import SENSIBLE_YEARS
 
 Id = int
@@ -22,7 +21,7 @@ def _in_site_time_zone(value: datetime.datetime) -> datetime.datetime:
     filters it reached answered with a 500. Far years otherwise pass ("9999-12-31" as
     "no upper limit"): an event's own times are held to its years by the events service."""
     try:
-        value = from_current_timezone(value)
+        value = from_local_time(value)
     except ValidationError as error:
         raise PydanticCustomError("time_zone", " ".join(error.messages)) from None
     try:

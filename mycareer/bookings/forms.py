@@ -8,6 +8,7 @@ from mycareer.core import mailmerge
 from mycareer.core.forms import (
     BoundedIntegerField,
     IdChoiceField,
+    LocalDateTimeField,
     LocalDateTimeInput,
     MultiLineField,
     SingleLineField,
@@ -67,13 +68,13 @@ class BookingSettingsForm(StaleEditGuard, forms.Form):
             "Leave empty for no limit on places. Lowering it never takes a place from anyone."
         ),
     )
-    opens_at = forms.DateTimeField(
+    opens_at = LocalDateTimeField(
         label="Booking opens",
         required=False,
         widget=LocalDateTimeInput(),
         help_text="UK time. Leave empty to open as soon as the event is published.",
     )
-    closes_at = forms.DateTimeField(
+    closes_at = LocalDateTimeField(
         label="Booking closes",
         required=False,
         widget=LocalDateTimeInput(),

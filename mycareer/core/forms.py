@@ -11,6 +11,7 @@ from django import forms
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.forms.renderers import Jinja2
+from django.forms.utils import from_current_timezone
 from django.utils import formats, timezone
 from django.utils.choices import flatten_choices
 from django.utils.functional import cached_property
@@ -62,6 +63,51 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+def clock_change_refusal(error: forms.ValidationError) -> forms.ValidationError:
+    """Django's refusal of a local time the clocks skip (01:30 on the last Sunday of March
+    in the UK) or pass twice (01:30 on the last Sunday of October), in words that say
+    what happens that night: Django's own were "couldn't be interpreted in time zone
+    Europe/London; it may be ambiguous or it may not exist". Any other error is kept."""
+    if error.code != "ambiguous_timezone" or not error.params:
+        return error
+    naive, zone = error.params["datetime"], error.params["current_timezone"]
+    at = f"{naive:%H:%M} on {formats.date_format(naive, 'j F Y')}"
+    earlier = naive.replace(tzinfo=zone, fold=0)
+    if earlier.astimezone(datetime.UTC).astimezone(zone).replace(tzinfo=None) == naive:
+        message = (
+            f"{at} happens twice in UK time: the clocks go back an hour that night. "
+            "Choose a time outside that hour."
+        )
+    else:
+        message = (
+            f"{at} does not exist in UK time: the clocks go forward an hour that night. "
+            "Choose a time outside the hour they skip."
+        )
+    return forms.ValidationError(message, code="clock_change")
+
+
+def from_local_time(value: datetime.datetime) -> datetime.datetime:
+    """A naive time read in the site's time zone; one the clocks skip or pass twice is
+    refused with `clock_change_refusal`'s words."""
+    try:
+        return from_current_timezone(value)
+    except forms.ValidationError as error:
+        raise clock_change_refusal(error) from None
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A date and time read in the site's time zone with the native picker; a time the
+    clocks skip or pass twice is refused with `clock_change_refusal`'s words."""
+
+    widget = LocalDateTimeInput
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError as error:
+            raise clock_change_refusal(error) from None
 
 
 class DateInput(forms.DateInput):

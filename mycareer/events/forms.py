@@ -10,6 +10,7 @@ from mycareer.core.forms import (
     DateInput,
     IdChoiceField,
     IdsChoiceField,
+    LocalDateTimeField,
     LocalDateTimeInput,
     MultiLineField,
     SavedOnce,
@@ -105,10 +106,10 @@ class EventForm(SavedOnce, StaleEditGuard, forms.Form):
     unit = IdChoiceField(
         label="Organising unit", queryset=Unit.objects.none(), empty_label="Choose a unit"
     )
-    starts_at = forms.DateTimeField(
+    starts_at = LocalDateTimeField(
         label="Starts", widget=LocalDateTimeInput(), help_text="UK time, for example 14:00."
     )
-    ends_at = forms.DateTimeField(label="Ends", widget=LocalDateTimeInput())
+    ends_at = LocalDateTimeField(label="Ends", widget=LocalDateTimeInput())
     venue = SingleLineField(label="Venue", max_length=200, required=False)
     online_url = forms.URLField(
         label="Online link", required=False, assume_scheme="https", max_length=200

@@ -86,7 +86,7 @@ def test_a_local_time_the_clocks_skip_is_refused_naming_the_field(call, token_fo
     assert answer.status_code == 400
     assert answer.json()["code"] == "invalid"
     assert list(answer.json()["fields"]) == ["starts_at"]
-    assert "may be ambiguous or it may not exist" in answer.json()["fields"]["starts_at"][0]
+    assert "does not exist in UK time" in answer.json()["fields"]["starts_at"][0]
     assert not Event.objects.exists()
 
 

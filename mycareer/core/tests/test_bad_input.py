@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from mycareer.core.forms import MAX_ID, bounded_ids, bounded_int
+from mycareer.core.forms import MAX_ID, LocalDateTimeField, bounded_ids, bounded_int
 from mycareer.core.text import single_line
 from mycareer.core.validators import validate_phone
 from mycareer.events.tests.factories import EventFactory
@@ -20,6 +20,30 @@ def test_single_line_turns_control_characters_into_one_space():
     assert single_line("  Ada\x00\x1b[31m \u2028Lovelace\t ") == "Ada [31m Lovelace"
     assert single_line(None) == ""
     assert single_line("Zoë Ó Briain-Smith") == "Zoë Ó Briain-Smith"
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("2027-03-28T01:30", "01:30 on 28 March 2027 does not exist in UK time: the clocks go"),
+        ("2027-10-31T01:30", "01:30 on 31 October 2027 happens twice in UK time: the clocks"),
+    ],
+)
+def test_a_time_the_clocks_skip_or_pass_twice_is_refused_with_what_happens(typed, says):
+    """Django's own words were "2027-03-28 01:30:00 couldn't be interpreted in time zone
+    Europe/London; it may be ambiguous or it may not exist"."""
+    with pytest.raises(ValidationError) as refused:
+        LocalDateTimeField().clean(typed)
+    assert refused.value.messages[0].startswith(says)
+    assert "Europe/London" not in refused.value.messages[0]
+
+
+def test_the_hours_either_side_of_a_clock_change_are_read_as_typed():
+    field = LocalDateTimeField()
+    assert field.clean("2027-03-28T02:30").isoformat() == "2027-03-28T02:30:00+01:00"
+    assert field.clean("2027-10-31T02:30").isoformat() == "2027-10-31T02:30:00+00:00"
+    with pytest.raises(ValidationError, match="Enter a valid date/time"):
+        field.clean("soon")
 
 
 @pytest.mark.parametrize(

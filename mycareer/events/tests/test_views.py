@@ -486,6 +486,19 @@ def test_an_operator_creates_a_draft(client, tom):
     assert timezone.localtime(event.starts_at).hour == 10
 
 
+def test_an_event_on_the_night_the_clocks_go_back_says_why_its_time_is_refused(client, tom):
+    client.force_login(tom)
+    response = client.post(
+        reverse("events:create"),
+        form_data(starts_at="2027-10-31T01:30", ends_at="2027-10-31T03:00"),
+    )
+    assert response.status_code == 200
+    body = html.unescape(response.content.decode())
+    assert "01:30 on 31 October 2027 happens twice in UK time" in body
+    assert "may be ambiguous" not in body
+    assert not Event.objects.filter(title="Careers in rail").exists()
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -589,7 +602,9 @@ def test_a_time_that_does_not_exist_in_london_is_refused(client, tom):
         form_data(starts_at=f"{sunday:%Y-%m-%d}T01:30", ends_at=f"{sunday:%Y-%m-%d}T03:30"),
     )
     assert response.status_code == 200
-    assert "may be ambiguous or it may not exist" in response.content.decode()
+    body = html.unescape(response.content.decode())
+    assert f"01:30 on {sunday.day} March {year} does not exist in UK time" in body
+    assert "may be ambiguous" not in body
 
 
 def test_clashes_are_checked_on_a_draft_and_shown_with_reasons(client, tom, term):
