@@ -79,6 +79,15 @@ class EventsConfig(AppConfig):
             (tasks.OPENING_DECISION, "Answers to your requests to open an event to a unit"),
         ):
             register_notification_kind(NotificationKind(code, label))
+        # The people told reply to the organiser: they hear of it first, whatever they chose.
+        register_notification_kind(
+            NotificationKind(
+                tasks.CANCELLED_BY_COLLEAGUE,
+                "Your events cancelled by a colleague",
+                optional=False,
+                at_once=True,
+            )
+        )
         register_profile_section(
             "events", ProfileSection("events/includes/profile_section.html", profile_section, 20)
         )

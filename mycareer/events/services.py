@@ -701,6 +701,12 @@ def event_cancel(
     )
     if notices:
         transaction.on_commit(lambda: tasks.send_cancellation_emails.enqueue(event.pk))
+    # Someone else's event (a faculty's operator, an administrator): the people told are
+    # asked to reply to its organiser, who is told too.
+    if by is not None and event.organiser_id is not None and event.organiser_id != by.pk:
+        transaction.on_commit(
+            lambda: tasks.send_cancelled_by_colleague_email.enqueue(event.pk, by.pk)
+        )
     # Requests still waiting would stay "Waiting for an answer" in the other units' lists
     # though answering them is refused: they are withdrawn, and whoever was asked is told.
     pending = (

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 CLASH_OVERRIDE = "events.clash_override"
 OPENING_REQUEST = "events.opening_request"
 OPENING_DECISION = "events.opening_decision"
+CANCELLED_BY_COLLEAGUE = "events.cancelled_by_colleague"
 
 
 def _when(event: Event) -> str:
@@ -195,6 +196,30 @@ def send_cancellation_emails(event_id: int) -> int:
         CancellationNotice.objects.filter(pk=notice.pk).update(sent_at=timezone.now())
         log_event(logger, "events.cancellation.emailed", event_id=event.pk, notice=notice.pk)
     return sent
+
+
+@email_task()
+def send_cancelled_by_colleague_email(event_id: int, by_id: int) -> int:
+    """Tell the organiser that a colleague cancelled their event: the people told were
+    asked to reply to the organiser, who would otherwise hear of it from them first."""
+    event = Event.objects.select_related("unit", "organiser").get(pk=event_id)
+    by = User.objects.filter(pk=by_id).first()
+    if event.organiser is None:
+        return 0
+    return notify(
+        user=event.organiser,
+        kind=CANCELLED_BY_COLLEAGUE,
+        reply_to=[by.email] if by and by.email else None,
+        subject=f"{by or 'A colleague'} cancelled your event {event.title}",
+        template="events/email/cancelled_by_colleague.txt",
+        context={
+            "event": event,
+            "by": by,
+            "when": _when(event),
+            "told": event.cancellation_notices.count(),
+        },
+        once=f"{CANCELLED_BY_COLLEAGUE}:{event.pk}",
+    )
 
 
 @email_task()

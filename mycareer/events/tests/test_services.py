@@ -1079,6 +1079,45 @@ def test_cancelling_emails_each_person_once_even_if_the_task_runs_again(
     assert entry.data == {"reason": "The speaker is ill", "people_told": 2}
 
 
+def test_the_organiser_is_told_when_a_colleague_cancels_their_event(
+    tom, helen, persona, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Helen (the faculty's) cancelled Tom's event: its people were emailed and asked to
+    reply to Tom, who heard nothing and learnt of it from their replies."""
+    from django_tasks_db.models import DBTaskResult
+
+    ada = persona("student")
+    event = make_event(by=tom, title="Soon cancelled", starts_at=at(far_monday(), 10), publish=True)
+    registry.register_cancellation_handler(
+        registry.CancellationHandler(describe=lambda e: [], end=lambda e, by, now: [(ada, "")]),
+        name="test-booked",
+    )
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.event_cancel(event=event, by=helen, reason="The hall is flooded")
+    finally:
+        registry.unregister_cancellation_handler(name="test-booked")
+    [queued] = DBTaskResult.objects.filter(task_path__endswith="cancelled_by_colleague_email")
+    assert queued.args_kwargs["args"] == [event.pk, helen.pk]
+    # Tom switched every optional email off: this one still comes, as it happens.
+    tom.notifications_off = [tasks.OPENING_DECISION, tasks.CLASH_OVERRIDE]
+    tom.save(update_fields=["notifications_off"])
+    assert tasks.send_cancelled_by_colleague_email.call(event.pk, helen.pk) == 1
+    assert tasks.send_cancelled_by_colleague_email.call(event.pk, helen.pk) == 0  # once
+    [email] = [m for m in mailoutbox if "cancelled your event" in m.subject]
+    assert email.to == [tom.email] and email.reply_to == [helen.email]
+    assert email.subject.endswith("Helen Marsh cancelled your event Soon cancelled")
+    assert "The hall is flooded" in email.body
+    assert "1 person was emailed, and asked to reply to you" in email.body
+    assert f"/events/{event.pk}/" in email.body
+    # Their own event: the organiser is not told what they did themselves.
+    own = make_event(by=tom, title="Mine", starts_at=at(far_monday(), 14), publish=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_cancel(event=own, by=tom, reason="Not needed")
+    queued = DBTaskResult.objects.filter(task_path__endswith="cancelled_by_colleague_email")
+    assert queued.count() == 1
+
+
 def test_cancelling_emails_nobody_who_can_no_longer_sign_in(persona, cast, mailoutbox):
     """As the change emails: a leaver's place ends, but no email goes to them."""
     from mycareer.events.models import CancellationNotice
