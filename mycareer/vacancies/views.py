@@ -363,7 +363,9 @@ def moderate(request, pk: int):
     if vacancy.status != Status.SUBMITTED and not editing:
         messages.info(request, "This vacancy is not waiting for moderation.")
         return redirect(vacancy)
-    form = ModerationForm(request.POST or None, edit=editing, initial={"seen": vacancy.updated_at})
+    form = ModerationForm(
+        request.POST or None, edit=editing, initial={"seen": vacancy.updated_at.isoformat()}
+    )
     if request.method == "POST" and form.is_valid():
         approve = form.cleaned_data["decision"] == "approve"
         reason = form.cleaned_data["reason"]

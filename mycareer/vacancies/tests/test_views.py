@@ -1,5 +1,6 @@
 """Pages: who reaches what, what students see, employers' own lists and moderation."""
 
+import datetime
 import html
 
 import pytest
@@ -506,6 +507,23 @@ def test_a_decision_is_on_the_version_the_moderator_read(client, persona, employ
     assert response.status_code == 302
     submitted.refresh_from_db()
     assert submitted.status == Status.REJECTED
+
+
+def test_a_vacancy_saved_in_the_hour_the_clocks_pass_twice_can_be_decided(
+    client, persona, submitted
+):
+    """The page carried the version as a local time without its offset; 01:15 on the
+    night the clocks go back happens twice, so every decision was refused, for good."""
+    saved = datetime.datetime(2026, 10, 25, 0, 15, 30, 123456, tzinfo=datetime.UTC)
+    Vacancy.objects.filter(pk=submitted.pk).update(updated_at=saved)
+    client.force_login(persona("operator"))
+    url = reverse("vacancies:moderate", args=[submitted.pk])
+    response = client.post(
+        url, {"decision": "approve", "seen": _seen(client.get(url).content.decode())}
+    )
+    assert response.status_code == 302
+    submitted.refresh_from_db()
+    assert submitted.status == Status.APPROVED
 
 
 def test_a_waiting_edit_revised_while_the_moderator_reads_is_not_approved_unseen(
