@@ -13,6 +13,7 @@ from mycareer.core.forms import (
     DESCRIPTION_MAX_LENGTH,
     BoundedIntegerField,
     IdsChoiceField,
+    KeepsStoredTimes,
     LocalDateTimeField,
     LocalDateTimeInput,
     MultiLineField,
@@ -38,7 +39,7 @@ class AccessRevokeForm(forms.Form):
 MAX_TRAINING_PLACES = 1_000
 
 
-class TrainingSessionForm(forms.ModelForm):
+class TrainingSessionForm(KeepsStoredTimes, forms.ModelForm):
     starts_at = LocalDateTimeField(label="Starts", widget=LocalDateTimeInput())
     ends_at = LocalDateTimeField(label="Ends", widget=LocalDateTimeInput())
     capacity = BoundedIntegerField(

@@ -4,7 +4,7 @@ import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import django.forms
 from django import forms
@@ -99,15 +99,40 @@ def from_local_time(value: datetime.datetime) -> datetime.datetime:
 
 class LocalDateTimeField(forms.DateTimeField):
     """A date and time read in the site's time zone with the native picker; a time the
-    clocks skip or pass twice is refused with `clock_change_refusal`'s words."""
+    clocks skip or pass twice is refused with `clock_change_refusal`'s words.
+
+    But a stored time in the hour the clocks pass twice (set through the API, with its
+    offset) is drawn without the offset: sent back as drawn, it is the stored time, not a
+    time to choose again. `KeepsStoredTimes` gives the field the stored value (`stored`).
+    """
 
     widget = LocalDateTimeInput
+    stored: datetime.datetime | None = None
 
     def to_python(self, value):
         try:
             return super().to_python(value)
         except forms.ValidationError as error:
+            if self._is_stored(value):
+                return self.stored
             raise clock_change_refusal(error) from None
+
+    def _is_stored(self, value) -> bool:
+        if not isinstance(self.stored, datetime.datetime) or not isinstance(value, str):
+            return False
+        widget = cast(forms.Widget, self.widget)  # an instance once the field is made
+        return widget.format_value(self.prepare_value(self.stored)) == value.strip()
+
+
+class KeepsStoredTimes(forms.BaseForm):
+    """A form editing a stored record gives each `LocalDateTimeField` the stored time,
+    read when the form is checked (a form's own __init__ may set initial values late)."""
+
+    def full_clean(self):
+        for name, field in self.fields.items():
+            if isinstance(field, LocalDateTimeField):
+                field.stored = self.initial.get(name, field.initial)
+        super().full_clean()
 
 
 class DateInput(forms.DateInput):
@@ -358,7 +383,7 @@ class StrictFilterForm(forms.BaseForm):
 OPENED_AS = "opened_as"
 
 
-class StaleEditGuard(forms.BaseForm):
+class StaleEditGuard(KeepsStoredTimes, forms.BaseForm):
     """An edit form that will not put back what someone else saved after the page opened.
 
     Two people open the same record; the first saves a new website; the second's page

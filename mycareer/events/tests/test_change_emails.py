@@ -4,6 +4,9 @@ A student who booked a talk in Room 1 and is not told it moved to Room 2 goes to
 wrong room. Through the real task worker and a real SMTP server.
 """
 
+import datetime
+import html
+
 import icalendar
 import pytest
 from django.urls import reverse
@@ -14,6 +17,7 @@ from mycareer.bookings.models import Booking
 from mycareer.bookings.tickets import calendar_sequence
 from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.events import services
+from mycareer.events.models import Event
 from mycareer.events.tests.factories import at, far_monday, make_event
 from mycareer.events.tests.test_email_links import paths_in, sent_to
 
@@ -138,3 +142,27 @@ def test_the_edit_form_says_who_is_emailed_and_the_saved_page_that_they_were(
         moved = client.post(url, {**data, "venue": "Room 3"}, follow=True).content.decode()
     assert "The 2 people with a place or on the waiting list are emailed the change." in moved
     assert change_emails() == 1
+
+
+@pytest.mark.django_db
+def test_times_in_the_hour_the_clocks_pass_twice_survive_an_edit_of_something_else(
+    persona, client, talk
+):
+    """Set through the API with their offsets, 01:00 BST and 01:30 GMT on the night the
+    clocks go back are drawn as 01:00 and 01:30, which that night has twice: saving the
+    page for its title was refused as if the organiser had typed an ambiguous time."""
+    starts = datetime.datetime(2027, 10, 31, 0, 0, tzinfo=datetime.UTC)  # 01:00 BST
+    ends = datetime.datetime(2027, 10, 31, 1, 30, tzinfo=datetime.UTC)  # 01:30 GMT
+    Event.objects.filter(pk=talk.pk).update(starts_at=starts, ends_at=ends)
+    client.force_login(persona("operator"))
+    url = reverse("events:edit", args=[talk.pk])
+    data = as_post(form_fields(client.get(url).content.decode(), containing="venue"))
+    assert (data["starts_at"], data["ends_at"]) == (["2027-10-31T01:00"], ["2027-10-31T01:30"])
+    unchanged = client.post(url, data, follow=True).content.decode()
+    assert "Nothing was changed." in unchanged
+    client.post(url, {**data, "title": "Careers in rail, again"}, follow=True)
+    talk.refresh_from_db()
+    assert talk.title == "Careers in rail, again"
+    assert (talk.starts_at, talk.ends_at) == (starts, ends)
+    typed = client.post(url, {**data, "ends_at": "2027-10-31T01:45"}).content.decode()
+    assert "01:45 on 31 October 2027 happens twice in UK time" in html.unescape(typed)
