@@ -74,12 +74,15 @@ class _Grid:
             first = timezone.localtime(event.starts_at).date()
             # An event ending at midnight does not touch the next day.
             last = timezone.localtime(event.ends_at - datetime.timedelta(microseconds=1)).date()
+            # On its last day, one that began before and ends at midnight is on all day:
+            # "Until 00:00" reads as the start of that day.
+            to_midnight = timezone.localtime(event.ends_at).date() > last
             day = max(first, self.days[0].date)
             while day <= min(last, self.days[-1].date):
                 by_date[day].events.append(event)
                 if day > first:
                     by_date[day].started_before.add(event.pk)
-                if day < last:
+                if day < last or (day > first and to_midnight):
                     by_date[day].ends_after.add(event.pk)
                 day += datetime.timedelta(days=1)
 

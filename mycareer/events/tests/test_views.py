@@ -326,6 +326,27 @@ def test_an_event_past_midnight_shows_on_its_second_day_as_going_on_not_starting
         assert hackathon == ["23:30 Late hackathon", "Until 00:30 Late hackathon"]
 
 
+def test_an_event_over_days_ending_at_midnight_is_on_all_day_on_its_last_day():
+    """Friday 18:00 to Sunday 00:00 read "Until 00:00" on Saturday, the start of that day;
+    one evening ending at midnight stays on its one day, from its start."""
+    from types import SimpleNamespace
+
+    from mycareer.events.grids import WeekGrid
+
+    friday = far_monday() + datetime.timedelta(days=4)
+    saturday, sunday = friday + datetime.timedelta(days=1), friday + datetime.timedelta(days=2)
+    weekend = SimpleNamespace(pk=1, starts_at=at(friday, 18), ends_at=at(sunday, 0))
+    evening = SimpleNamespace(pk=2, starts_at=at(friday, 20), ends_at=at(saturday, 0))
+    grid = WeekGrid(friday, today=friday)
+    grid.place([weekend, evening])
+    days = {day.date: day for day in grid.days}
+    assert [e.pk for e in days[friday].events] == [1, 2]
+    assert days[friday].ends_after == {1} and days[friday].started_before == set()
+    assert [e.pk for e in days[saturday].events] == [1]
+    assert days[saturday].started_before == {1} and days[saturday].ends_after == {1}
+    assert days[sunday].events == []
+
+
 @pytest.mark.parametrize("query", ["unit=nowhere", "year=9", "type=party"])
 def test_bad_filter_values_still_show_a_calendar(client, persona, query):
     client.force_login(persona("operator"))
