@@ -129,8 +129,9 @@ def _wrap(view, *, read_only: bool = False):
             response["Allow"] = allow
         if request.method in ("GET", "HEAD") and response.status_code == 200:
             response = _conditional(request, response)
-        if request.method == "HEAD" and not response.streaming:
+        if request.method == "HEAD" and not response.streaming and response.status_code != 304:
             # The GET's headers, its length included; the server need not drop the body.
+            # (A 304 has no body to measure: a length of 0 would be a cache's to store.)
             response["Content-Length"] = str(len(response.content))
             response.content = b""
         _record(request, response, time.monotonic() - started)
