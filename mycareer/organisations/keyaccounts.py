@@ -102,9 +102,19 @@ def agreed_links(user, links: list[KeyContact], today: datetime.date | None = No
 
 
 def blocker_message(contact: Contact, blockers: list[KeyContact]) -> str:
+    """Whom to ask before contacting `contact`; an owner who has left is named so, without
+    the address nobody reads, and the message says what to do about them."""
+    left = owners_who_left(blockers)
     owners = ", ".join(
-        f"{b.key_account.operator} ({b.key_account.operator.email})" for b in blockers
+        f"{b.key_account.operator} ({b.key_account.operator.email})"
+        if b.key_account.operator.is_active
+        else f"{b.key_account.operator} (has left)"
+        for b in blockers
     )
+    if left and len(left) == len(blockers):
+        return f"{contact.full_name} is a key contact of {owners}. " + owners_left_message(
+            contact, left
+        )
     return (
         f"{contact.full_name} is a key contact of {owners}. Ask them to liaise before you "
         f"contact {contact.full_name}: use “Ask to contact” on the contact's page."

@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 
 from mycareer.audit.models import AuditEntry
 from mycareer.organisations import keyaccounts, services
-from mycareer.organisations.models import KeyContact, LiaisonRequest, Note
+from mycareer.organisations.models import Contact, KeyContact, LiaisonRequest, Note
 from mycareer.organisations.tests.factories import make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -506,6 +506,16 @@ def test_the_confirmation_names_what_will_be_released_and_a_stale_page_changes_n
     assert "What will be restored" in restore and "Ruth Key *" in restore
     client.force_login(setup["tom"])
     assert client.get(url).status_code == 403
+
+
+def test_the_multi_touch_confirmation_gives_no_address_of_an_owner_who_left(client, setup, persona):
+    url = reverse("organisations:multi_touch", args=[setup["org"].pk])
+    client.force_login(persona("admin"))
+    assert f"mailto:{setup['tom'].email}" in client.get(url).content.decode()
+    _leaves(setup["tom"])
+    page = client.get(url).content.decode()
+    assert "key account of Tom Bennett (has left)" in page
+    assert setup["tom"].email not in page
 
 
 def test_merging_into_a_multi_touch_record_releases_the_other_records_key_accounts(
@@ -1587,3 +1597,28 @@ def test_the_passed_on_email_is_skipped_for_a_key_account_ended_before_it_ran(ca
         sent = send_liaison_requests_passed_on_email.call(999999, 999999, [1], 1, 1, "x")
     assert sent == 0
     assert [r for r in caplog.records if "reason=account_gone" in r.getMessage()]
+
+
+def test_the_refusal_naming_a_key_contact_gives_no_address_of_an_owner_who_left(
+    setup, persona, two_owners
+):
+    """A note or an employer report refused for a key contact told people to write to
+    the owners at their addresses, a leaver's among them, which nobody reads."""
+    ruth, tom, helen = setup["ruth"], setup["tom"], persona("manager")
+    mailer = persona("mailer")
+
+    def refusal() -> str:
+        contact = Contact.objects.get(pk=ruth.pk)
+        return keyaccounts.blocker_message(
+            contact, keyaccounts.contact_blockers(contact=contact, user=mailer)
+        )
+
+    assert tom.email in refusal()
+    _leaves(tom)
+    both = refusal()
+    assert "Tom Bennett (has left)" in both and tom.email not in both
+    assert f"Helen Marsh ({helen.email})" in both and "Ask them to liaise" in both
+    _leaves(helen)
+    alone = refusal()
+    assert "Ask them to liaise" not in alone and "@" not in alone
+    assert "ask an administrator to pass the key accounts to someone else" in alone
