@@ -88,6 +88,14 @@ class EventsConfig(AppConfig):
                 at_once=True,
             )
         )
+        register_notification_kind(  # As above: they are asked to reply to the organiser.
+            NotificationKind(
+                tasks.CHANGED_BY_COLLEAGUE,
+                "Your events' time or place changed by a colleague",
+                optional=False,
+                at_once=True,
+            )
+        )
         register_profile_section(
             "events", ProfileSection("events/includes/profile_section.html", profile_section, 20)
         )

@@ -537,6 +537,12 @@ def event_update(
     moved = {key: changed[key] for key in WHEN_AND_WHERE if key in changed}
     if moved and selectors.people_to_tell_of_changes(event):
         transaction.on_commit(lambda: tasks.send_change_emails.enqueue(event.pk, entry.pk, moved))
+    # Someone else's event: the people told are asked to reply to its organiser, who is
+    # told too (as when a colleague cancels it).
+    if moved and by is not None and event.organiser_id not in (None, by.pk):
+        transaction.on_commit(
+            lambda: tasks.send_changed_by_colleague_email.enqueue(event.pk, entry.pk, by.pk, moved)
+        )
     if event.is_published and changed.keys() & CLASH_KEYS:
         _lock_calendar()
         # A clash someone already went ahead with (either organiser, with a reason that

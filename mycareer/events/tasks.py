@@ -24,6 +24,7 @@ CLASH_OVERRIDE = "events.clash_override"
 OPENING_REQUEST = "events.opening_request"
 OPENING_DECISION = "events.opening_decision"
 CANCELLED_BY_COLLEAGUE = "events.cancelled_by_colleague"
+CHANGED_BY_COLLEAGUE = "events.changed_by_colleague"
 
 
 def _when(event: Event) -> str:
@@ -219,6 +220,34 @@ def send_cancelled_by_colleague_email(event_id: int, by_id: int) -> int:
             "told": event.cancellation_notices.count(),
         },
         once=f"{CANCELLED_BY_COLLEAGUE}:{event.pk}",
+    )
+
+
+@email_task()
+def send_changed_by_colleague_email(
+    event_id: int, change_id: int, by_id: int, changed: dict[str, list]
+) -> int:
+    """Tell the organiser that a colleague changed their event's time or place: the people
+    told were asked to reply to the organiser, who would otherwise hear of it from them."""
+    event = Event.objects.select_related("unit", "organiser").filter(pk=event_id).first()
+    if event is None or event.organiser is None:
+        return 0
+    lines = what_changed(event, changed)
+    if not lines:
+        return 0
+    by = User.objects.filter(pk=by_id).first()
+    # Counted as the change emails count them: people who can still sign in.
+    told = sum(
+        1 for person, _ in people_to_tell_of_changes(event) if person.is_active and person.email
+    )
+    return notify(
+        user=event.organiser,
+        kind=CHANGED_BY_COLLEAGUE,
+        reply_to=[by.email] if by and by.email else None,
+        subject=f"{by or 'A colleague'} changed your event {event.title}",
+        template="events/email/changed_by_colleague.txt",
+        context={"event": event, "by": by, "lines": lines, "told": told},
+        once=f"{CHANGED_BY_COLLEAGUE}:{change_id}",
     )
 
 

@@ -166,3 +166,42 @@ def test_times_in_the_hour_the_clocks_pass_twice_survive_an_edit_of_something_el
     assert (talk.starts_at, talk.ends_at) == (starts, ends)
     typed = client.post(url, {**data, "ends_at": "2027-10-31T01:45"}).content.decode()
     assert "01:45 on 31 October 2027 happens twice in UK time" in html.unescape(typed)
+
+
+@pytest.mark.django_db
+def test_the_organiser_is_told_when_a_colleague_moves_their_event(
+    persona, talk, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Helen (the faculty's) moved Tom's talk: its people were emailed and asked to reply
+    to Tom, who heard nothing and learnt of it from their replies."""
+    from mycareer.events import tasks
+
+    tom, helen = persona("operator"), persona("manager")
+    queued = DBTaskResult.objects.filter(task_path__endswith="changed_by_colleague_email")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_update(event=talk, by=helen, venue="Room 2")
+    [task] = queued
+    [event_id, change_id, by_id, changed] = task.args_kwargs["args"]
+    assert (event_id, by_id, changed) == (talk.pk, helen.pk, {"venue": ["Room 1", "Room 2"]})
+    # Tom switched every optional email off: this one still comes, as it happens.
+    tom.notifications_off = [tasks.OPENING_DECISION, tasks.CLASH_OVERRIDE]
+    tom.save(update_fields=["notifications_off"])
+    assert tasks.send_changed_by_colleague_email.call(*task.args_kwargs["args"]) == 1
+    assert tasks.send_changed_by_colleague_email.call(*task.args_kwargs["args"]) == 0  # once
+    [email] = [m for m in mailoutbox if "changed your event" in m.subject]
+    assert email.to == [tom.email] and email.reply_to == [helen.email]
+    assert email.subject.endswith("Helen Marsh changed your event Turbines in practice")
+    assert "Where: Room 2 (it was Room 1)" in email.body
+    assert (
+        "Everyone with a place or on the waiting list (2 people) was emailed what changed, "
+        "and asked to reply to you" in email.body
+    )
+    assert f"/events/{talk.pk}/" in email.body
+
+    # Nothing the students are told about: nor is the organiser.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_update(event=talk, by=helen, description="Bring a notebook.")
+    # Their own event: the organiser is not told what they did themselves.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_update(event=talk, by=tom, venue="Room 3")
+    assert queued.count() == 1
