@@ -1712,8 +1712,15 @@ def _lift_if_corrected(*, booking: Booking, by: User, now: datetime.datetime) ->
     return ban
 
 
-def noshow_followup_send(*, event: Event, subject: str, body: str, by: User) -> NoShowFollowUp:
-    """Email everyone who booked and did not come (each person once), from an edited template."""
+def noshow_followup_send(
+    *, event: Event, subject: str, body: str, by: User, expected_recipients: int | None = None
+) -> NoShowFollowUp:
+    """Email everyone who booked and did not come (each person once), from an edited template.
+
+    `expected_recipients` is how many the person was told it goes to (the button's
+    figure); when that no longer holds (a no-show checked in since, a second tab sent
+    it to some), nothing is sent and the refusal gives the figure now.
+    """
     subject, body = subject.strip(), body.strip()
     errors = {}
     if not subject:
@@ -1734,6 +1741,12 @@ def noshow_followup_send(*, event: Event, subject: str, body: str, by: User) -> 
         count = pending.count()
         if not count:
             _refuse("Everyone who did not attend has already been emailed.")
+        if expected_recipients is not None and count != expected_recipients:
+            _refuse(
+                "The figures changed since you looked: sending now emails "
+                f"{counted(count, 'person', 'people')}, not {expected_recipients}. "
+                "Check them and send again."
+            )
         followup = NoShowFollowUp.objects.create(
             event_id=settings.pk, subject=subject, body=body, sent_by=by, recipients=count
         )

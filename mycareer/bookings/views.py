@@ -766,7 +766,10 @@ def attendance(request, event_id: int):
         if form.is_valid():
             try:
                 followup = services.noshow_followup_send(
-                    event=event, by=request.user, **form.cleaned_data
+                    event=event,
+                    by=request.user,
+                    expected_recipients=_posted_number(request, "recipients"),
+                    **form.cleaned_data,
                 )
             except ValidationError as error:
                 add_validation_error(form, error)

@@ -18,6 +18,7 @@ from mycareer.bookings.models import (
     Booking,
     BookingBan,
     BookingSettings,
+    NoShowFollowUp,
     NoShowPolicy,
     WaitlistEntry,
 )
@@ -1686,6 +1687,28 @@ def test_the_no_show_follow_up_goes_once_to_each_no_show(tom, people, held_event
     assert followup.recipients == 2
     with pytest.raises(ValidationError, match="already been emailed"):
         services.noshow_followup_send(event=held_event, by=tom, **form)
+
+
+@pytest.mark.django_db
+def test_the_no_show_follow_up_is_refused_when_its_number_changed(tom, people, held_event):
+    """The button said "Send to 2 people"; a no-show checked in since (they came after
+    all) would not get it: nothing goes, and the refusal gives the number now."""
+    form = {"subject": "We missed you", "body": "About {{ event_title }}"}
+    with time_machine.travel(held_event.ends_at):
+        services.attendance_close(event=held_event, by=tom)
+        late = Booking.objects.get(event=held_event, student=people[1])
+        services.check_in(booking=late, by=tom)
+    with pytest.raises(ValidationError) as error:
+        services.noshow_followup_send(event=held_event, by=tom, expected_recipients=2, **form)
+    assert error.value.messages == [
+        "The figures changed since you looked: sending now emails 1 person, not 2. "
+        "Check them and send again."
+    ]
+    assert not NoShowFollowUp.objects.exists()
+    followup = services.noshow_followup_send(
+        event=held_event, by=tom, expected_recipients=1, **form
+    )
+    assert followup.recipients == 1
 
 
 @pytest.mark.django_db

@@ -1129,10 +1129,13 @@ def test_close_attendance_email_no_shows_and_send_the_report(client, tom, mech_e
         {"do": "follow_up", "subject": "Hello {{ nickname }}", "body": "Kept text"},
     )
     assert "Unknown field {{ nickname }}" in text(bad) and "Kept text" in text(bad)
+    follow_up = {"do": "follow_up", "subject": "Sorry we missed you", "body": "Hi {{ first_name }}"}
+    # A page from when two had not come (one checked in since): refused, the text kept.
+    stale = text(client.post(url("attendance", mech_event.pk), {**follow_up, "recipients": "2"}))
+    assert "sending now emails 1 person, not 2" in stale
+    assert "Hi {{ first_name }}" in stale and "Send to 1 person" in stale
     sent = client.post(
-        url("attendance", mech_event.pk),
-        {"do": "follow_up", "subject": "Sorry we missed you", "body": "Hi {{ first_name }}"},
-        follow=True,
+        url("attendance", mech_event.pk), {**follow_up, "recipients": "1"}, follow=True
     )
     assert "Your message is on its way to 1 person." in text(sent)
     assert "“Sorry we missed you” sent to 1 person on" in text(sent)
