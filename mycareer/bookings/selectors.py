@@ -677,6 +677,26 @@ def offer_ended_text(entry: WaitlistEntry, *, now: datetime.datetime | None = No
     return f"There is no open offer here ({entry.get_status_display().lower()})."
 
 
+def offer_expired_text(entry: WaitlistEntry, *, now: datetime.datetime | None = None) -> str:
+    """What an offer that ran out means for its student, and what they can do now (for
+    the email that tells them): the offer page's words, and, where the place went to
+    someone else, that they may queue again."""
+    now = now or timezone.now()
+    text = offer_ended_text(entry, now=now)
+    settings = settings_of(entry.event)
+    if (
+        _passed_on(entry)
+        and settings.waiting_list
+        and window_refusal(settings=settings, now=now) is None
+        and active_ban(entry.student, now=now) is None
+    ):
+        text += (
+            " If you still want to come, you can join the waiting list again on the event's "
+            "page, at the end of the queue."
+        )
+    return text
+
+
 def offer_lapsed(entry: WaitlistEntry, now: datetime.datetime) -> bool:
     """An offer still recorded as open whose time ran out (the periodic job closes it)."""
     expires_at = entry.offer_expires_at

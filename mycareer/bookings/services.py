@@ -205,7 +205,8 @@ def _you(student: User, by: User | None, *, you: str, other: str) -> str:
 
 
 def _expire_due(settings: BookingSettings, *, now: datetime.datetime) -> int:
-    """Close offers whose time ran out; their places pass on in `_fill`."""
+    """Close offers whose time ran out; their places pass on in `_fill`. Each student
+    leaves the waiting list, and is emailed so (`tasks.send_offer_expired`)."""
     due = list(
         WaitlistEntry.objects.filter(
             event_id=settings.pk,
@@ -226,6 +227,7 @@ def _expire_due(settings: BookingSettings, *, now: datetime.datetime) -> int:
             person=entry.student,
             data={"event": settings.pk, "expired_at": expired_at.isoformat()},
         )
+        _after_commit(tasks.send_offer_expired, entry.pk)
     return len(due)
 
 

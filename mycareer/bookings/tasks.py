@@ -21,6 +21,7 @@ from mycareer.bookings.models import (
 from mycareer.bookings.selectors import (
     active_ban,
     attendance_report,
+    offer_expired_text,
     report_csv_rows,
     settings_of,
     waitlist_position,
@@ -168,6 +169,55 @@ def send_offer(entry_id: int) -> int:
         until=when_text(entry.offer_expires_at),
         accept_url=settings.SITE_URL + reverse("bookings:offer", args=[entry.pk]),
     )
+
+
+@email_task()
+def send_offer_expired(entry_id: int) -> int:
+    """Tell a student that the place offered to them was not taken up in time: they are off
+    the waiting list, and are told what they can do (once, even if the task runs again).
+
+    An offer taken back from a student restricted from booking is not an expiry (they
+    keep their turn, and their restriction's email says so): nothing is sent for it.
+    """
+    entry = _entry(entry_id)
+    if entry is None:
+        return 0
+    event = entry.event
+    sent = 0
+    if entry.status != WaitlistEntry.Status.EXPIRED:
+        outcome = "not_expired"
+    elif event.is_cancelled or event.starts_at <= timezone.now():
+        # The event's start ends every open offer: what the place was for has begun.
+        outcome = "event_started_or_cancelled"
+    elif not entry.student.is_active or not entry.student.email:
+        outcome = "cannot_sign_in"
+    else:
+        sent = send_email(
+            to=[entry.student.email],
+            reply_to=_reply_to(event),
+            subject=f"The place offered to you has gone: {event.title}",
+            template="bookings/email/offer_expired.txt",
+            context={
+                "entry": entry,
+                "event": event,
+                "when": _when(event),
+                "outcome": offer_expired_text(entry),
+                "event_url": _event_url(event),
+            },
+            once=f"bookings.offer_expired:{entry.pk}",
+            user_id=entry.student_id,
+        )
+        outcome = "sent" if sent else "already_sent"
+    log_event(
+        logger,
+        "bookings.offer_expiry.emailed",
+        entry_id=entry.pk,
+        event_id=event.pk,
+        student_id=entry.student_id,
+        outcome=outcome,
+        sent=sent,
+    )
+    return sent
 
 
 @email_task()

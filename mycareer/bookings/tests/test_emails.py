@@ -12,7 +12,7 @@ from icalendar import Calendar
 
 from mycareer.accounts.demo import DEMO_PASSWORD
 from mycareer.bookings import services
-from mycareer.bookings.models import Booking, BookingBan
+from mycareer.bookings.models import Booking, BookingBan, WaitlistEntry
 from mycareer.bookings.tests.factories import held_event, make_event, make_students
 from mycareer.bookings.tickets import check_in_url, qr_png
 from mycareer.organisations import services as organisation_services
@@ -423,3 +423,47 @@ def test_a_restriction_lifted_while_its_email_was_being_sent_is_followed_by_one_
     run_worker()
     assert len(_to(smtp_server, oliver, RESTRICTED)) == 1
     assert len(_to(smtp_server, oliver, LIFTED)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_offer_that_runs_out_is_emailed_once_with_a_link_that_opens_after_login(
+    cast, persona, client, smtp_server, run_worker
+):
+    tom = persona("operator")
+    aisha, oliver, mei = persona("student"), persona("student2"), persona("student3")
+    event = make_event(
+        organiser=tom, capacity=1, title="Hydraulics up close", promotion="offer", offer_hours=2
+    )
+    booking = services.booking_create(event=event, student=aisha, by=aisha, notify=False)
+    for student in (oliver, mei):
+        services.booking_create(event=event, student=student, by=student, notify=False)
+    services.booking_cancel(booking=booking, by=aisha, notify=False)
+    deadline = WaitlistEntry.objects.get(event=event, student=oliver).offer_expires_at
+    # The five-minute job, past Oliver's deadline, twice (a second worker, a retry).
+    for _ in range(2):
+        services.offers_expire(now=deadline + datetime.timedelta(minutes=1))
+        run_worker()
+
+    subject = "[MyCareer] The place offered to you has gone: Hydraulics up close"
+    [expired] = by_subject(smtp_server, subject)
+    assert expired["To"] == oliver.email and expired["Reply-To"] == tom.email
+    assert len([m for m in smtp_server.messages() if m["Subject"] == subject]) == 1
+    body = expired.get_body(preferencelist=("plain",)).get_content()
+    assert "Dear Oliver," in body
+    assert "you are no longer on its waiting list" in body
+    assert "passed to the next person waiting" in body
+    assert "join the waiting list again" in body
+
+    # The link, opened logged out, goes through the login page and back to the event.
+    [link] = [word for word in body.split() if word.startswith(settings.SITE_URL)]
+    path = link.removeprefix(settings.SITE_URL)
+    assert path == reverse("bookings:event", args=[event.pk])
+    response = client.get(path)
+    assert response.status_code == 302
+    login = response["Location"]
+    assert urlsplit(login).path == reverse("account_login")
+    response = client.post(login, {"login": oliver.email, "password": DEMO_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == path
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Hydraulics up close" in page.content.decode()

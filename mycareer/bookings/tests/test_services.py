@@ -373,6 +373,48 @@ def _offered(tom, people, *, waiting: int):
     return event, entry
 
 
+def _expiry_emails() -> list[list]:
+    return [
+        task.args_kwargs["args"]
+        for task in DBTaskResult.objects.filter(task_path__endswith="send_offer_expired")
+    ]
+
+
+@pytest.mark.django_db
+def test_an_offer_that_runs_out_emails_its_student_once_and_one_taken_back_does_not(
+    tom, people, django_capture_on_commit_callbacks, mailoutbox
+):
+    """The student was off the waiting list and never told: they waited for a place that
+    had gone to the next person."""
+    from mycareer.bookings import tasks
+
+    event, entry = _offered(tom, people, waiting=1)
+    later = entry.offer_expires_at + datetime.timedelta(minutes=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.offers_expire(now=later) == 1
+        assert services.offers_expire(now=later) == 0  # the job again: nothing new
+    assert _expiry_emails() == [[entry.pk]]
+    assert tasks.send_offer_expired.call(entry.pk) == 1
+    assert tasks.send_offer_expired.call(entry.pk) == 0  # a retried task
+    [email] = mailoutbox
+    assert email.to == [people[1].email] and email.reply_to == [tom.email]
+    assert email.subject.endswith(f"The place offered to you has gone: {event.title}")
+    assert "the offer has ended and you are no longer on its waiting list" in email.body
+    assert "the place passed to the next person waiting" in email.body
+    assert "you can join the waiting list again on the event's page" in email.body
+    assert reverse("bookings:event", args=[event.pk]) in email.body
+
+    # Taken back from a student restricted from booking: they keep their turn, and the
+    # restriction's own email says so; no word of an expiry.
+    next_one = WaitlistEntry.objects.get(event=event, student=people[2])
+    assert next_one.status == "offered"
+    _restrict(people[2])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.restricted_offers_end(now=later) == 1
+    assert _expiry_emails() == [[entry.pk]]
+    assert tasks.send_offer_expired.call(next_one.pk) == 0
+
+
 @pytest.mark.django_db
 def test_an_offer_accepted_too_late_stays_closed_and_the_place_is_free_again(tom, people, caplog):
     """Before the periodic job ran, with nobody else waiting: the refusal does not say the
