@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from mycareer.accounts.models import User
 from mycareer.accounts.selectors import member_units, remember_member_units
+from mycareer.core.text import joined
 from mycareer.events.clashes import times_compared
 from mycareer.events.models import (
     MAX_EVENT_LENGTH,
@@ -148,6 +149,44 @@ def audience_includes(
     if year:
         group &= Q(audience__years="") | Q(audience__years__contains=str(year))
     return group
+
+
+def audience_text(event: Event) -> str:
+    """Whom the event is for, in words that say what `audience_includes` lets book.
+
+    A student is in if they are of any unit chosen, or on any programme chosen (either
+    will do), and in one of its years, which hold for every one of them. Units that
+    accepted a request to open the event are named apart: "also open to", so that a
+    school that was asked does not read as narrowed by the organiser's programmes.
+    """
+    audience = event.audience
+    years = audience.year_list
+    if not years:
+        when = "in any year"
+    else:
+        when = f"in year{'s' if len(years) > 1 else ''} {joined(years, last='or')}"
+    if audience.open_to_all:
+        return f"All students{'' if not years else ' ' + when}"
+    opened = set(
+        event.opening_requests.filter(status=OpeningRequest.Status.ACCEPTED).values_list(
+            "unit_id", flat=True
+        )
+    )
+    units = sorted(audience.units.all(), key=lambda unit: unit.name)
+    own = [unit.name for unit in units if unit.pk not in opened]
+    asked = [unit.name for unit in units if unit.pk in opened]
+    programmes = sorted(programme.name for programme in audience.programmes.all())
+    groups = []
+    if own:
+        groups.append(f"students of {joined(own, last='or')}")
+    if programmes:
+        groups.append(f"students on {joined(programmes, last='or')}")
+    if not groups:  # only units that were asked remain
+        groups, asked = [f"students of {joined(asked, last='or')}"], []
+    text = f"{', and '.join(groups)}, {when}"
+    if asked:
+        text += f"; also open to students of {joined(asked, last='or')}, {when}"
+    return text[0].upper() + text[1:]
 
 
 def student_audience_q(user, tree: UnitTree | None = None) -> Q:

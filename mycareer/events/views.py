@@ -326,6 +326,7 @@ def detail(request, pk: int):
     context = {
         "event": event,
         "audience": event.audience,
+        "audience_text": selectors.audience_text(event),
         "staff": staff,
         "can_change": user.has_perm("events.change_event", event),
         "organisations": _organisations_linked(event, user),
@@ -636,7 +637,11 @@ def opening_create(request, pk: int):
                 f"The operators of {form.cleaned_data['unit']} are asked; you will hear by email.",
             )
             return redirect(event)
-    return render(request, "events/opening_form.html", {"event": event, "form": form})
+    return render(
+        request,
+        "events/opening_form.html",
+        {"event": event, "form": form, "audience_text": selectors.audience_text(event)},
+    )
 
 
 def _opening_request(request_id: int) -> OpeningRequest:

@@ -5,9 +5,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from mycareer.bookings.models import Booking, WaitlistEntry
-from mycareer.events import selectors
+from mycareer.bookings.tests.factories import make_students
+from mycareer.events import selectors, services
 from mycareer.events.models import Event
-from mycareer.events.tests.factories import at, far_monday, make_event
+from mycareer.events.tests.factories import at, far_monday, make_event, programme, unit
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +47,6 @@ def test_a_student_outside_the_audience_sees_an_event_they_had_a_place_at(
 
 
 def test_a_cancelled_event_stays_open_to_those_who_had_a_place(persona, talk):
-    from mycareer.events import services
 
     james = persona("student4")
     Booking.objects.create(event=talk, student=james, status=Booking.Status.CANCELLED)
@@ -124,3 +124,62 @@ def test_the_same_organisation_named_twice_is_taken_once(namesakes):
     first, _, _ = namesakes
     named = selectors.organisations_named([f"Acme Ltd (no. {first.pk})"] * 2)
     assert named.found == [first]
+
+
+def test_the_audience_line_says_who_may_book_once_the_event_is_opened_to_another_school(
+    persona, client
+):
+    """The line "For: School of Computing, School of Mechanical Engineering; MEng
+    Mechanical Engineering; all years" read as if Computing's students had to be on the
+    MEng too. Units and programmes are alternatives (`audience_includes`); years hold
+    for all."""
+
+    tom = persona("operator")
+    aisha, oliver, james = persona("student"), persona("student2"), persona("student4")
+    [beng] = make_students(1, programme="beng-mech", year=1)
+    event = make_event(
+        by=tom,
+        starts_at=at(far_monday(), 10),
+        audience_units=[unit("mech")],
+        audience_programmes=[programme("meng-mech")],
+        publish=True,
+    )
+    request = services.opening_request_create(event=event, unit=unit("computing"), by=tom)
+    services.opening_request_decide(request=request, accept=True, by=persona("manager"))
+    event.refresh_from_db()
+    said = selectors.audience_text(event)
+    assert said == (
+        "Students of School of Mechanical Engineering, and students on MEng Mechanical "
+        "Engineering, in any year; also open to students of School of Computing, in any year"
+    )
+    # What it says holds: Oliver (BSc Computer Science) may book, as may a first-year on
+    # the BEng (of the school, not on the MEng), and Aisha (MEng); James (history) not.
+    assert [selectors.is_for(s, event) for s in (oliver, beng, aisha, james)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    client.force_login(oliver)
+    assert said in client.get(event.get_absolute_url()).content.decode()
+
+    # Years hold for every group, the school asked included: Oliver is in year 2.
+    services.event_update(event=event, by=tom, audience_years=[3])
+    event = Event.objects.get(pk=event.pk)
+    assert selectors.audience_text(event).endswith(
+        "in year 3; also open to students of School of Computing, in year 3"
+    )
+    assert [selectors.is_for(s, event) for s in (oliver, aisha)] == [False, True]
+    services.event_update(event=event, by=tom, audience_years=[1, 3])
+    event = Event.objects.get(pk=event.pk)
+    assert selectors.audience_text(event).endswith("School of Computing, in years 1 or 3")
+
+
+def test_the_audience_line_of_an_event_for_every_student(persona):
+    admin = persona("admin")
+    event = make_event(by=admin, starts_at=at(far_monday(), 10), open_to_all=True)
+    assert selectors.audience_text(event) == "All students"
+
+    services.event_update(event=event, by=admin, audience_years=[2])
+    event = Event.objects.get(pk=event.pk)
+    assert selectors.audience_text(event) == "All students in year 2"
