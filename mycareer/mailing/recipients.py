@@ -10,7 +10,7 @@ Empty filters select nobody.
 import datetime
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -119,10 +119,15 @@ def frequency_limit() -> tuple[int, int]:
 
 
 def contacts_for(query: OrganisationQuery) -> QuerySet[Contact]:
-    """Every contact of the organisations the search selects, with what eligibility reads."""
-    return _with_eligibility(
-        Contact.objects.filter(organisation__in=search_organisations(query).values("pk"))
-    )
+    """Every contact of the organisations the search selects, with what eligibility reads.
+
+    Archived organisations that match are read too, so their contacts are listed as left
+    out, with why: leaving them out of the search instead took them off a draft's page
+    without a word when their organisation was archived. `recipient_list` never includes
+    them.
+    """
+    matching = search_organisations(replace(query, include_archived=True), lists=False)
+    return _with_eligibility(Contact.objects.filter(organisation__in=matching.values("pk")))
 
 
 def _with_eligibility(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
@@ -339,7 +344,10 @@ def recipient_list(
         opted = {o.purpose for o in contact.opt_outs.all()} | by_address.get(email, set())
         reason = kind = None
         if contact.organisation.status != Organisation.Status.ACTIVE:
-            reason, kind = "not a contact of an active organisation", Why.INACTIVE
+            organisation = contact.organisation
+            status = organisation.get_status_display().lower()
+            reason = f"not a contact of an active organisation: {organisation} is {status}"
+            kind = Why.INACTIVE
         elif contact.erased_at is not None:
             # Not "no email address", which a sender might mend: the person asked to go.
             reason = f"erased at their request on {_day(contact.erased_at)}"

@@ -47,12 +47,39 @@ def test_every_exclusion_reason(persona, cast, tagged, filters, pending):
     assert got["p0@aurora.example.com"] == "opted out: event promotion"
     assert got["p1@aurora.example.com"].startswith("bounced before: on ")
     assert got[""] == "no email address"
-    assert got["p0@cobalt.example.com"] == "not a contact of an active organisation"
+    assert got["p0@cobalt.example.com"] == (
+        "not a contact of an active organisation: Cobalt Systems is pending approval"
+    )
     assert [c.email for c in result.included] == ["p1@birchwood.example.com"]
     assert result.reasons["opted out"] == 1 and result.reasons["organisation not active"] == 2
     # Opting out of one purpose leaves the others.
     newsletter = recipient_list(contacts(filters), sender=mailer, purpose="newsletters")
     assert "p0@aurora.example.com" not in reasons(newsletter)
+
+
+def test_contacts_of_an_archived_organisation_are_listed_as_left_out_not_dropped_unsaid(
+    persona, tagged, make_campaign, client
+):
+    """Archiving one of the organisations a draft's search chose took its contacts off the
+    campaign's page without a word: the count fell and no reason said why. They are listed
+    as left out, with their organisation's status, as a pending one's are."""
+    campaign = make_campaign()
+    org_services.organisation_archive(organisation=tagged[2], by=persona("manager"))
+    result = services.campaign_recipients(campaign)
+    assert len(result.included) == 4
+    got = {e.contact.email: (e.kind, e.reason) for e in result.excluded}
+    assert got == {
+        f"p{n}@cobalt.example.com": (
+            Why.INACTIVE,
+            "not a contact of an active organisation: Cobalt Systems is archived",
+        )
+        for n in range(2)
+    }
+    client.force_login(persona("mailer"))
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert '<strong data-count="excluded">2</strong> left out' in page
+    assert "<li>2 with their organisation not active</li>" in page
+    assert "Cobalt Systems is archived" in page
 
 
 def test_an_erased_person_is_left_out_as_erased_not_as_lacking_an_address(persona, tagged, filters):
