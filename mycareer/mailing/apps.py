@@ -13,13 +13,16 @@ class MailingConfig(AppConfig):
         from mycareer.audit.retention import RetentionRule, register_retention_rule
         from mycareer.core.mail import EMAIL_RECORDS_KEPT_IN_WORDS
         from mycareer.core.registry import (
+            DashboardPanel,
             NavItem,
             SeedStep,
             register_jobs,
             register_nav,
+            register_panel,
             register_seed,
         )
         from mycareer.mailing import (
+            dashboard,
             jobs,
             permissions,  # noqa: F401 (registers rules)
         )
@@ -54,6 +57,14 @@ class MailingConfig(AppConfig):
         )
         register_nav(NavItem("Bulk email", "mailing:campaigns", can_send_bulk_email, order=50))
         register_nav(NavItem("Email chart", "mailing:chart", can_view_staff_pages, order=51))
+        register_panel(
+            DashboardPanel(
+                "mailing/panels/approval.html",
+                dashboard.approval_panel,
+                order=24,
+                label="Bulk email to approve",
+            )
+        )
         register_timeline_source("emails", email_timeline_source, staff_only=False)
         register_jobs(jobs.JOBS)
         register_seed(SeedStep("bulk email", seed_campaigns, order=70))

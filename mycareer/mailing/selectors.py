@@ -31,6 +31,17 @@ def campaign_list(limit: int = 100) -> QuerySet[Campaign]:
     )
 
 
+def campaigns_to_approve(user) -> QuerySet[Campaign]:
+    """Campaigns waiting for a second designated sender's approval that `user` did not
+    write, the longest waiting first."""
+    return (
+        Campaign.objects.filter(status=Campaign.Status.AWAITING_APPROVAL)
+        .exclude(sender=user)
+        .select_related("sender", "unit")
+        .order_by("created_at", "pk")
+    )
+
+
 def address_opt_outs(contact: Contact, purpose: str) -> QuerySet[EmailOptOut]:
     """The opt-outs of `purpose` or of all bulk email through this record or another
     record of its address (not those kept after a record went: `optouts.kept_opt_out`)."""

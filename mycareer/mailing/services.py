@@ -414,6 +414,12 @@ def campaign_send(
     return campaign
 
 
+def check_approver(campaign: Campaign, by: User) -> None:
+    """A second pair of eyes: the sender never approves their own campaign."""
+    if campaign.sender_id == by.pk:
+        raise ValidationError("Another designated sender must approve your campaign.")
+
+
 @transaction.atomic
 def campaign_approve(
     *, campaign: Campaign, by: User, confirmed: int, fingerprint: str | None = None
@@ -424,8 +430,7 @@ def campaign_approve(
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.AWAITING_APPROVAL:
         raise ValidationError("This campaign is not waiting for approval.")
-    if by == campaign.sender:
-        raise ValidationError("Another designated sender must approve your campaign.")
+    check_approver(campaign, by)
     recipients = _recount(campaign, confirmed, fingerprint)
     campaign.approved_by = by
     campaign.save(update_fields=["approved_by"])

@@ -561,6 +561,13 @@ def campaign_confirm(request, pk: int, approving: bool = False):
         return redirect(campaign)
     if not approving:
         services.require_own(campaign, request.user, doing="send")
+    else:
+        try:
+            services.check_approver(campaign, request.user)
+        except ValidationError as error:
+            # Not a form that takes the number and only then says no.
+            messages.error(request, " ".join(error.messages))
+            return redirect(campaign)
     summary = _recipients_summary(campaign)
     if summary["error"]:
         messages.error(request, summary["error"])

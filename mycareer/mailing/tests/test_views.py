@@ -645,6 +645,44 @@ def test_cancelling_says_how_many_messages_will_not_go(client, persona, make_cam
     assert "has finished" not in again
 
 
+def test_a_campaign_waiting_for_approval_is_on_the_other_senders_home_page(
+    client, persona, make_campaign, settings
+):
+    """Its sender was told "another designated sender must approve it", and no other
+    sender was told anything: it waited unseen until someone opened the campaign list."""
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_NEEDS_APPROVAL": True}
+    campaign = make_campaign()
+    services.campaign_send(campaign=campaign, by=campaign.sender, confirmed=6)
+    client.force_login(persona("admin"))
+    home = page(client.get("/"))
+    assert "Bulk email to approve" in home
+    assert "1 campaign waits for a second designated sender's approval" in home
+    assert f'<a href="{campaign.get_absolute_url()}">Fair for {{{{ organisation }}}}</a>' in home
+    for who in ("mailer", "viewer", "operator"):  # its own sender; no bulk email
+        client.force_login(persona(who))
+        assert "Bulk email to approve" not in page(client.get("/"))
+    services.campaign_approve(campaign=campaign, by=persona("admin"), confirmed=6)
+    client.force_login(persona("admin"))
+    assert "Bulk email to approve" not in page(client.get("/"))
+
+
+def test_the_sender_is_refused_the_approve_page_before_typing_the_number(
+    client, persona, make_campaign, settings
+):
+    """The sender's own campaign opened its approve page, took the typed number and only
+    then said another sender must approve it."""
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_NEEDS_APPROVAL": True}
+    campaign = make_campaign()
+    services.campaign_send(campaign=campaign, by=campaign.sender, confirmed=6)
+    client.force_login(campaign.sender)
+    approve = reverse("mailing:campaign_approve", args=[campaign.pk])
+    response = client.get(approve, follow=True)
+    assert response.redirect_chain == [(campaign.get_absolute_url(), 302)]
+    assert "Another designated sender must approve your campaign." in page(response)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.AWAITING_APPROVAL
+
+
 def test_cancelling_while_waiting_for_approval_says_nothing_was_sent(
     client, persona, make_campaign, settings
 ):
