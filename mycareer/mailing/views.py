@@ -457,6 +457,10 @@ def campaign_detail(request, pk: int):
             "progress": progress,
             "cancellation": cancellation_in_words(campaign, progress),
             "events": events_for(campaign),
+            # Said where the sender checks a draft before sending, not only on its form.
+            "no_longer_promoted": (
+                no_longer_promoted(campaign) if campaign.status in _NOT_YET_SENT else []
+            ),
             "failures": _failures(request.user, campaign),
             "stopped": [
                 selectors.recipient_row(message)
@@ -466,6 +470,9 @@ def campaign_detail(request, pk: int):
             ],
         },
     )
+
+
+_NOT_YET_SENT = {Campaign.Status.DRAFT, Campaign.Status.AWAITING_APPROVAL}
 
 
 def _failures(user, campaign: Campaign) -> list[dict]:
@@ -632,6 +639,7 @@ def campaign_confirm(request, pk: int, approving: bool = False):
             "form": form,
             "approving": approving,
             "events": events_for(campaign),
+            "no_longer_promoted": no_longer_promoted(campaign),
         },
     )
 

@@ -284,6 +284,28 @@ def test_an_unchanged_save_keeps_promoted_events_beyond_the_offered_weeks(
     assert sorted(campaign.promoted_events) == sorted([shared_events[0].pk, far.pk])
 
 
+def test_a_promoted_event_cancelled_since_is_named_where_the_draft_is_checked_and_sent(
+    client, persona, make_campaign, shared_events
+):
+    """Only the edit form said a chosen event had been cancelled: the draft's page and the
+    send page listed the events left, and the message may still invite people to it."""
+    from mycareer.events import services as event_services
+
+    kept, cancelled = shared_events[0], shared_events[1]
+    campaign = make_campaign(promoted_events=[kept.pk, cancelled.pk])
+    event_services.event_cancel(event=cancelled, by=persona("manager"), reason="Room lost")
+    client.force_login(persona("mailer"))
+    said = "1 event this draft chose can no longer be promoted, so it is not in the email:"
+    for url in (
+        campaign.get_absolute_url(),
+        reverse("mailing:campaign_send", args=[campaign.pk]),
+    ):
+        shown = page(client.get(url))
+        assert said in shown and f"{cancelled.title}, " in shown and "(cancelled)" in shown
+    services.campaign_send(campaign=campaign, by=campaign.sender, confirmed=6)
+    assert said not in page(client.get(campaign.get_absolute_url()))
+
+
 def test_events_promoted_from_another_tab_stay_promoted_as_numbers(
     client, persona, make_campaign, shared_events
 ):
