@@ -1319,6 +1319,22 @@ def test_the_campaign_list_counts_whom_a_cancelled_campaign_was_for_not_its_kept
         assert ">1 of 6<" in shown.split(subject)[1].split("</tr>")[0]
 
 
+def test_the_campaign_list_gives_no_sending_time_for_a_campaign_that_sent_nothing(
+    client, persona, make_campaign, send_now
+):
+    """Cancelled before any message went, the list read "Sent 6 Dec 2026, 21:25" beside
+    "0 of 6"; queued and not started, it gave the same time as if it had gone."""
+    waiting, cancelled = make_campaign(subject="Waiting"), make_campaign(subject="Stopped")
+    for campaign in (waiting, cancelled):
+        send_now(campaign)
+    services.campaign_cancel(campaign=cancelled, by=cancelled.sender)
+    client.force_login(persona("mailer"))
+    shown = page(client.get(reverse("mailing:campaigns")))
+    row = {subject: shown.split(subject)[1].split("</tr>")[0] for subject in ("Waiting", "Stopped")}
+    assert '<td data-label="Sent">Nothing sent: cancelled</td>' in row["Stopped"]
+    assert '<td data-label="Sent">Queued ' in row["Waiting"]
+
+
 def test_a_campaign_cancelled_before_its_rows_were_kept_says_how_many_are_not_listed(
     client, persona, make_campaign, send_now
 ):
