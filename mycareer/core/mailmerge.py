@@ -30,6 +30,30 @@ def unknown_fields_message(unknown: list[str], known: Iterable[str], *, noun: st
     )
 
 
+# What is left of a field once the whole ones are taken out: "{{ first_name" (no closing
+# braces), "{{first name}}" (a space in its name), "{ first_name }}".
+_PART_OF_A_FIELD = re.compile(r"\{\{[^{}\n]{0,30}|\{?[^{}\n]{0,30}\}\}")
+
+
+def unfinished_fields(text: str) -> list[str]:
+    """Braces that do not make a whole field, as typed: they would arrive as typed."""
+    rest = FIELD.sub(" ", text)
+    return [m.group(0).strip() for m in _PART_OF_A_FIELD.finditer(rest)]
+
+
+def unfinished_fields_message(
+    unfinished: list[str], known: Iterable[str], *, noun: str = "field"
+) -> str:
+    """ "“{{ first_name” is not a whole merge field: …" """
+    shown = ", ".join(f"“{part}”" for part in unfinished)
+    return (
+        f"{shown} {'is' if len(unfinished) == 1 else 'are'} not a whole {noun}, so "
+        f"{'it' if len(unfinished) == 1 else 'they'} would arrive as typed: write "
+        + ", ".join(written(k) for k in known)
+        + ", with two braces on each side."
+    )
+
+
 def fill(text: str, values: dict[str, str], *, escape: bool = False) -> str:
     """Put each field's value in; an unknown field stays as typed. `escape` for HTML."""
 

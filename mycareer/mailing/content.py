@@ -73,11 +73,28 @@ def check_markdown(body: str) -> None:
             "the people who receive the email could not open it. Write the address in "
             "full, starting https:// (or mailto: for an email address)."
         )
-    unknown = mailmerge.unknown_fields(body, MERGE_FIELDS)
-    if unknown:
-        errors.append(mailmerge.unknown_fields_message(unknown, MERGE_FIELDS, noun="merge field"))
+    errors += merge_field_problems(body)
     if errors:
         raise ValidationError({"body": errors})
+
+
+def check_subject(subject: str) -> None:
+    """Refuse a subject whose merge fields would not be filled in: it is merged too."""
+    if errors := merge_field_problems(subject):
+        raise ValidationError({"subject": errors})
+
+
+def merge_field_problems(text: str) -> list[str]:
+    """Merge fields MyCareer does not know, and ones not typed whole ("{{ first_name"):
+    either would reach every recipient as typed."""
+    problems = []
+    if unknown := mailmerge.unknown_fields(text, MERGE_FIELDS):
+        problems.append(mailmerge.unknown_fields_message(unknown, MERGE_FIELDS, noun="merge field"))
+    if unfinished := mailmerge.unfinished_fields(text):
+        problems.append(
+            mailmerge.unfinished_fields_message(unfinished, MERGE_FIELDS, noun="merge field")
+        )
+    return problems
 
 
 def unusable_links(body: str) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ from mycareer.core.locks import hold_lock
 from mycareer.core.logs import log_event
 from mycareer.core.mail import deliver
 from mycareer.mailing import selectors
-from mycareer.mailing.content import check_markdown, render_for
+from mycareer.mailing.content import check_markdown, check_subject, render_for
 from mycareer.mailing.crosspromotion import events_for
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
 from mycareer.mailing.recipients import (
@@ -198,6 +198,7 @@ def campaign_create(
     check_perm(sender, "mailing.send_campaign")
     _check_purpose(purpose)
     filters = checked_recipients(filters=recipient_filters, everyone=recipients_everyone, by=sender)
+    check_subject(subject)
     check_markdown(body)
     campaign = Campaign.objects.create(
         sender=sender,
@@ -235,6 +236,8 @@ def campaign_update(*, campaign: Campaign, by: User, **data) -> CampaignSaved:
     _require_draft(campaign)
     if "purpose" in data:
         _check_purpose(data["purpose"])
+    if "subject" in data:
+        check_subject(data["subject"])
     if "body" in data:
         check_markdown(data["body"])
     if "promoted_events" in data:
@@ -401,7 +404,9 @@ def campaign_send(
     if campaign.status != Campaign.Status.DRAFT:
         raise ValidationError("This campaign has already been sent or queued.")
     require_own(campaign, by, doing="send")
-    check_markdown(campaign.body)  # a draft saved before a rule was added must meet it too
+    # A draft saved before a rule was added must meet it too.
+    check_subject(campaign.subject)
+    check_markdown(campaign.body)
     recipients = _recount(campaign, confirmed, fingerprint)
     left_out = dict(recipients.reasons)
     if settings.MYCAREER["BULK_EMAIL_NEEDS_APPROVAL"]:

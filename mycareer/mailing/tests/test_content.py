@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from mycareer.mailing.content import (
     EXAMPLE,
     check_markdown,
+    check_subject,
     markdown_to_html,
     markdown_to_text,
     merge,
@@ -66,6 +67,34 @@ def test_unknown_merge_fields_are_refused():
         check_markdown("Dear {{ firstname }}")
     assert "{{ firstname }}" in refused.value.message_dict["body"][0]
     check_markdown("Dear {{ first_name }} of {{organisation}}, a < b")
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ("Dear {{ first_name,\n\nCome to our fair.", "“{{ first_name,”"),
+        ("Dear {{first name}},", "“{{first name”"),
+        ("Dear { first_name }},", "“{ first_name }}”"),
+    ],
+)
+def test_a_merge_field_not_typed_whole_is_refused_not_sent_as_typed(body, shown):
+    """ "Dear {{ first_name," was accepted and reached every recipient as typed."""
+    with pytest.raises(ValidationError) as refused:
+        check_markdown(body)
+    message = refused.value.message_dict["body"][0]
+    assert message.startswith(shown) and "not a whole merge field" in message
+    assert "{{ first_name }}" in message
+
+
+def test_the_subject_merge_fields_are_checked_as_the_body_is():
+    """The subject is merged too, but only the body was checked: "{{ last_name }}" and
+    "{{ organisation" went out in the subject line as typed."""
+    for subject in ("News for {{ last_name }}", "News for {{ organisation"):
+        with pytest.raises(ValidationError) as refused:
+            check_subject(subject)
+        assert "merge field" in refused.value.message_dict["subject"][0]
+    check_subject("News for {{ organisation }} and {{first_name}}")
+    check_subject("A subject with no merge field: 100% {braces} kept")
 
 
 def test_merge_values_are_escaped_in_html_only():

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -243,6 +244,24 @@ def test_changing_the_kind_of_email_says_how_the_recipients_changed(
     data = as_post(form_fields(page(client.get(edit)), containing="subject"))
     data["body"] = ["Other words"]
     assert "Its recipients are as they were." in page(client.post(edit, data, follow=True))
+
+
+def test_a_subject_with_a_merge_field_not_typed_whole_is_refused_and_kept_on_the_form(
+    client, persona, make_campaign
+):
+    with pytest.raises(ValidationError) as refused:
+        make_campaign(subject="Our fair, {{ organisation")
+    assert "not a whole merge field" in refused.value.message_dict["subject"][0]
+    campaign = make_campaign()
+    client.force_login(persona("mailer"))
+    edit = reverse("mailing:campaign_edit", args=[campaign.pk])
+    data = as_post(form_fields(page(client.get(edit)), containing="subject"))
+    data["subject"] = ["Our fair, {{ last_name }}"]
+    shown = page(client.post(edit, data))
+    assert "Unknown merge field {{ last_name }}" in shown
+    assert 'value="Our fair, {{ last_name }}"' in shown
+    campaign.refresh_from_db()
+    assert campaign.subject == "Fair for {{ organisation }}"
 
 
 def test_a_draft_that_reaches_nobody_is_not_offered_for_sending(client, persona, make_campaign):
