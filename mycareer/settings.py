@@ -340,6 +340,11 @@ AXES_VERBOSE = False
 ACCOUNT_RATE_LIMITS = {"login_failed": None}
 LOGIN_URL = "/accounts/login/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# A wrong code waits as a wrong password does (accounts/signin.py).
+MFA_FORMS = {
+    "authenticate": "mycareer.accounts.forms.SecondFactorForm",
+    "reauthenticate": "mycareer.accounts.forms.SecondFactorAgainForm",
+}
 
 # Single sign-on for staff and students (docs/deployment.md, "Single sign-on"): the
 # university's SAML IdP (SAML_IDP_METADATA_URL or _FILE) and/or an OpenID Connect

@@ -103,3 +103,9 @@ class AccountsConfig(AppConfig):
         from mycareer.accounts.signin import unlock_after_password_reset
 
         password_reset.connect(unlock_after_password_reset, dispatch_uid="mycareer-signin-reset")
+
+        from allauth.mfa.signals import authentication_failed
+
+        from mycareer.accounts.signin import second_factor_failed
+
+        authentication_failed.connect(second_factor_failed, dispatch_uid="mycareer-signin-code")

@@ -1,10 +1,13 @@
 from allauth.account import fields as allauth_fields
 from allauth.account import forms as allauth_forms
+from allauth.core import context as allauth_context
+from allauth.mfa.base import forms as mfa_forms
 from django import forms
 from django.contrib.auth import password_validation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from mycareer.accounts import signin
 from mycareer.accounts.models import AccessLevel, TrainingCourse, TrainingSession, User
 from mycareer.accounts.notifications import notification_kinds
 from mycareer.accounts.selectors import staff_named
@@ -313,3 +316,21 @@ class LoginForm(allauth_forms.LoginForm):
         if person is not None and signs_in_through_university(person):
             raise forms.ValidationError(UNIVERSITY_ONLY, code="university_sign_in")
         return super().clean()
+
+
+class _CodesWaitAsPasswordsDo:
+    """The second step's code: refused unchecked while the account must wait after wrong
+    passwords or codes (`signin.second_factor_must_wait`)."""
+
+    def clean_code(self):
+        if signin.second_factor_must_wait(allauth_context.request, self.user):
+            raise forms.ValidationError("Wait before trying again.", code="must_wait")
+        return super().clean_code()
+
+
+class SecondFactorForm(_CodesWaitAsPasswordsDo, mfa_forms.AuthenticateForm):
+    pass
+
+
+class SecondFactorAgainForm(_CodesWaitAsPasswordsDo, mfa_forms.ReauthenticateForm):
+    pass

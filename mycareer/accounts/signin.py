@@ -22,9 +22,11 @@ import logging
 from dataclasses import dataclass
 
 from axes.handlers.database import AxesDatabaseHandler
+from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_username
 from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.db.models import Max, Sum
 from django.shortcuts import render
@@ -161,6 +163,32 @@ def lockout_response(request, original_response, credentials):
     wait = getattr(request, "mycareer_signin_wait", None) or wait_for(request, credentials)
     minutes = max(1, -(-int(wait.total_seconds()) // 60))
     return render(request, "account/locked.html", {"minutes": minutes}, status=429)
+
+
+# The second step (an authenticator or recovery code) --------------------------------
+#
+# A wrong code is a failed sign-in of the account, counted and waited for as a wrong
+# password is: allauth's own limit for codes is its "login_failed" limit, which MyCareer
+# turns off for passwords, so six digits could otherwise be guessed without end.
+
+
+def _code_credentials(user) -> dict:
+    return {settings.AXES_USERNAME_FORM_FIELD: user.email}
+
+
+def second_factor_failed(sender, request=None, user=None, **kwargs) -> None:
+    """allauth's `authentication_failed` (a wrong code): one more failure for the account."""
+    if request is not None and user is not None:
+        user_login_failed.send(__name__, credentials=_code_credentials(user), request=request)
+
+
+def second_factor_must_wait(request, user) -> bool:
+    """Whether a code for `user` must wait now; if so the page says for how long (429)."""
+    credentials = _code_credentials(user)
+    if not AxesProxyHandler.is_locked(request, credentials):
+        return False
+    request.axes_locked_out, request.axes_credentials = True, credentials
+    return True
 
 
 # For administrators -----------------------------------------------------------------

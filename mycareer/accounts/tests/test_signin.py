@@ -257,6 +257,35 @@ def test_the_demo_administrator_logs_in_with_password_and_authenticator_code(cli
     assert client.get(reverse("accounts:access_list")).status_code == 200
 
 
+@pytest.mark.django_db
+def test_wrong_authenticator_codes_make_the_next_try_wait_as_wrong_passwords_do(client, cast):
+    """A six-digit code guessed without end is soon found: each wrong code (or recovery
+    code) at the second step is a failed sign-in of the account, which administrators see."""
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        assert log_in(client, "admin@demo.ac.uk", DEMO_PASSWORD)["Location"] == reverse(
+            "mfa_authenticate"
+        )
+        right = demo_totp_code()
+        wrong = [code * 6 for code in "012345" if code * 6 != right][:5]
+        for code in wrong[:4]:
+            assert client.post(reverse("mfa_authenticate"), {"code": code}).status_code == 200
+        fifth = client.post(reverse("mfa_authenticate"), {"code": wrong[4]})
+        assert fifth.status_code == 429
+        assert "wait 1 minute" in fifth.content.decode()
+        # While waiting, even the right code waits, and is not counted.
+        assert client.post(reverse("mfa_authenticate"), {"code": right}).status_code == 429
+        assert client.get(reverse("accounts:access_list")).status_code == 302
+        assert signin.account_standing("admin@demo.ac.uk").failures == 5
+        assert [row["username"] for row in signin.accounts_with_failures()] == ["admin@demo.ac.uk"]
+
+        clock.shift(datetime.timedelta(seconds=61))
+        done = client.post(reverse("mfa_authenticate"), {"code": demo_totp_code()})
+        assert done.status_code == 302
+        assert client.get(reverse("accounts:access_list")).status_code == 200
+    assert signin.account_standing("admin@demo.ac.uk").failures == 0
+
+
 # Employers: a second factor offered -------------------------------------------------
 
 
