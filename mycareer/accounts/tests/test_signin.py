@@ -286,6 +286,17 @@ def test_wrong_authenticator_codes_make_the_next_try_wait_as_wrong_passwords_do(
     assert signin.account_standing("admin@demo.ac.uk").failures == 0
 
 
+@pytest.mark.django_db
+def test_wrong_codes_when_asked_again_for_the_second_factor_count_too(client, cast):
+    """A session left open is not a way to guess the code either (allauth's reauthentication)."""
+    client.force_login(cast["staff"]["admin@demo.ac.uk"])
+    right = demo_totp_code()
+    for code in [code * 6 for code in "012345" if code * 6 != right][:5]:
+        client.post(reverse("mfa_reauthenticate"), {"code": code})
+    assert client.post(reverse("mfa_reauthenticate"), {"code": right}).status_code == 429
+    assert signin.account_standing("admin@demo.ac.uk").failures == 5
+
+
 # Employers: a second factor offered -------------------------------------------------
 
 
