@@ -96,3 +96,21 @@ class MethodNotAllowedPageMiddleware:
         page = render(request, "405.html", status=405)
         page["Allow"] = response.get("Allow", "")
         return page
+
+
+class NotModifiedHasNoLengthMiddleware:
+    """A 304 (an ETag that still matches) carries no Content-Length.
+
+    The common middleware gives every answer without one the length of its content, which
+    for a 304 is 0: a length the HTTP rules forbid there unless it is the full answer's
+    (RFC 9110, section 8.6). Placed before it in MIDDLEWARE, so it sees the answer after.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 304 and response.has_header("Content-Length"):
+            del response["Content-Length"]
+        return response
