@@ -235,9 +235,8 @@ class FollowUpForm(forms.Form):
 
     def _check(self, name):
         value = self.cleaned_data[name]
-        unknown = mailmerge.unknown_fields(value, MERGE_FIELDS)
-        if unknown:
-            raise forms.ValidationError(mailmerge.unknown_fields_message(unknown, MERGE_FIELDS))
+        if problems := mailmerge.problems(value, MERGE_FIELDS):
+            raise forms.ValidationError(problems)
         return value
 
     def clean_subject(self):

@@ -1724,15 +1724,14 @@ def noshow_followup_send(
     it to some), nothing is sent and the refusal gives the figure now.
     """
     subject, body = subject.strip(), body.strip()
-    errors = {}
+    errors: dict[str, str | list[str]] = {}
     if not subject:
         errors["subject"] = "Write a subject."
     if not body:
         errors["body"] = "Write the message."
     for name, text in (("subject", subject), ("body", body)):
-        unknown = mailmerge.unknown_fields(text, MERGE_FIELDS)
-        if unknown:
-            errors[name] = mailmerge.unknown_fields_message(unknown, MERGE_FIELDS)
+        if problems := mailmerge.problems(text, MERGE_FIELDS):
+            errors[name] = problems
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

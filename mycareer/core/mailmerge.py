@@ -54,6 +54,18 @@ def unfinished_fields_message(
     )
 
 
+def problems(text: str, known: Iterable[str], *, noun: str = "merge field") -> list[str]:
+    """What would reach every reader as typed: fields not known, and ones not typed whole
+    ("{{ first_name"). Every text with merge fields is checked with this, in the same words."""
+    known = list(known)
+    found = []
+    if unknown := unknown_fields(text, known):
+        found.append(unknown_fields_message(unknown, known, noun=noun))
+    if unfinished := unfinished_fields(text):
+        found.append(unfinished_fields_message(unfinished, known, noun=noun))
+    return found
+
+
 def fill(text: str, values: dict[str, str], *, escape: bool = False) -> str:
     """Put each field's value in; an unknown field stays as typed. `escape` for HTML."""
 

@@ -87,14 +87,7 @@ def check_subject(subject: str) -> None:
 def merge_field_problems(text: str) -> list[str]:
     """Merge fields MyCareer does not know, and ones not typed whole ("{{ first_name"):
     either would reach every recipient as typed."""
-    problems = []
-    if unknown := mailmerge.unknown_fields(text, MERGE_FIELDS):
-        problems.append(mailmerge.unknown_fields_message(unknown, MERGE_FIELDS, noun="merge field"))
-    if unfinished := mailmerge.unfinished_fields(text):
-        problems.append(
-            mailmerge.unfinished_fields_message(unfinished, MERGE_FIELDS, noun="merge field")
-        )
-    return problems
+    return mailmerge.problems(text, MERGE_FIELDS)
 
 
 def unusable_links(body: str) -> list[tuple[str, str]]:

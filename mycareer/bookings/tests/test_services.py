@@ -1724,11 +1724,35 @@ def test_the_no_show_follow_up_goes_once_to_each_no_show(tom, people, held_event
         services.attendance_close(event=held_event, by=tom)
     with pytest.raises(ValidationError) as error:
         services.noshow_followup_send(event=held_event, by=tom, subject="Hi {{ name }}", body="x")
-    assert "Unknown field {{ name }}" in str(error.value)
+    assert "Unknown merge field {{ name }}" in str(error.value)
     followup = services.noshow_followup_send(event=held_event, by=tom, **form)
     assert followup.recipients == 2
     with pytest.raises(ValidationError, match="already been emailed"):
         services.noshow_followup_send(event=held_event, by=tom, **form)
+
+
+@pytest.mark.django_db
+def test_a_follow_up_merge_field_not_typed_whole_is_refused_as_in_bulk_email(
+    tom, people, held_event
+):
+    """ "Hi {{ first_name" in the body or the subject reached every no-show as typed: only
+    unknown fields were refused. Now both are checked in bulk email's words."""
+    with time_machine.travel(held_event.ends_at):
+        services.attendance_close(event=held_event, by=tom)
+    with pytest.raises(ValidationError) as error:
+        services.noshow_followup_send(
+            event=held_event,
+            by=tom,
+            subject="Sorry, {{first name}}",
+            body="Hi {{ first_name,\n\nAbout {{ event_title }}",
+        )
+    refused = error.value.message_dict
+    assert refused["subject"][0].startswith("“{{first name”")
+    assert refused["body"][0].startswith("“{{ first_name,” is not a whole merge field")
+    assert not NoShowFollowUp.objects.exists()
+    services.noshow_followup_send(
+        event=held_event, by=tom, subject="Sorry, {{first_name}}", body="Hi {{ first_name }}"
+    )
 
 
 @pytest.mark.django_db

@@ -1128,7 +1128,13 @@ def test_close_attendance_email_no_shows_and_send_the_report(client, tom, mech_e
         url("attendance", mech_event.pk),
         {"do": "follow_up", "subject": "Hello {{ nickname }}", "body": "Kept text"},
     )
-    assert "Unknown field {{ nickname }}" in text(bad) and "Kept text" in text(bad)
+    assert "Unknown merge field {{ nickname }}" in text(bad) and "Kept text" in text(bad)
+    unfinished = client.post(
+        url("attendance", mech_event.pk),
+        {"do": "follow_up", "subject": "Sorry we missed you", "body": "Hi {{ first_name, kept"},
+    )
+    assert "is not a whole merge field" in text(unfinished)
+    assert "Hi {{ first_name, kept" in text(unfinished)
     follow_up = {"do": "follow_up", "subject": "Sorry we missed you", "body": "Hi {{ first_name }}"}
     # A page from when two had not come (one checked in since): refused, the text kept.
     stale = text(client.post(url("attendance", mech_event.pk), {**follow_up, "recipients": "2"}))
