@@ -8,6 +8,7 @@ number of recipients, counted again under a lock at the moment of queueing.
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.conf import settings
@@ -24,12 +25,14 @@ from mycareer.accounts.permissions import check_perm
 from mycareer.core.locks import hold_lock
 from mycareer.core.logs import log_event
 from mycareer.core.mail import deliver
+from mycareer.core.text import counted, joined
 from mycareer.mailing import selectors
 from mycareer.mailing.content import check_markdown, check_subject, render_for
 from mycareer.mailing.crosspromotion import events_for
 from mycareer.mailing.models import Campaign, LeftOut, OutboxMessage
 from mycareer.mailing.recipients import (
     RecipientList,
+    Why,
     campaign_contacts,
     campaign_query,
     filter_problems,
@@ -41,7 +44,7 @@ from mycareer.mailing.tasks import start_sending
 from mycareer.mailing.unsubscribe import unsubscribe_url
 from mycareer.organisations import merging, optouts
 from mycareer.organisations import services as organisation_services
-from mycareer.organisations.models import Contact, EmailOptOut
+from mycareer.organisations.models import Contact, EmailOptOut, Organisation
 from mycareer.organisations.search import (
     OrganisationQuery,
     describe_query,
@@ -505,18 +508,62 @@ def campaign_cancel(*, campaign: Campaign, by: User) -> int:
     return dropped
 
 
+@dataclass(frozen=True)
+class PreviewContacts:
+    """Whom a draft is previewed (or tested) as, and, when nobody would receive it now,
+    why: the sender still checks their words before the reason goes away."""
+
+    contacts: list[Contact]
+    nobody_why: str = ""
+
+
+SAMPLE_NAME = "Sample Recipient"
+SAMPLE_ORGANISATION = "Sample Organisation"
+
+
+def preview_contacts(campaign: Campaign) -> PreviewContacts:
+    """Its recipients; when there are none, the contacts its search finds (none of them
+    is emailed by a preview or a test); when it finds none, one of placeholder values.
+
+    Raises ValidationError when the stored search is no longer valid.
+    """
+    recipients = campaign_recipients(campaign)
+    if recipients.included:
+        return PreviewContacts(recipients.included)
+    # Not an erased person's record: their name is gone, and so is their part in this.
+    found = [e.contact for e in recipients.excluded if e.kind != Why.ERASED]
+    if recipients.excluded:
+        left_out = joined([f"{n} {label}" for label, n in recipients.reason_counts])
+        why = (
+            "Nobody would receive this campaign yet: of the "
+            f"{counted(len(recipients.excluded), 'contact', 'contacts')} it finds, {left_out}."
+        )
+    else:
+        why = "Nobody would receive this campaign yet: its search finds no contacts."
+    if not found:
+        why += (
+            f" The merge fields are filled with placeholder values: “{SAMPLE_NAME}” of "
+            f"“{SAMPLE_ORGANISATION}”."
+        )
+    return PreviewContacts(found or [_sample_contact()], why)
+
+
+def _sample_contact() -> Contact:
+    """A contact that is nobody, never saved: it only fills the merge fields."""
+    return Contact(
+        pk=0, full_name=SAMPLE_NAME, email="", organisation=Organisation(name=SAMPLE_ORGANISATION)
+    )
+
+
 def campaign_send_test(*, campaign: Campaign, by: User, contact: Contact | None = None) -> None:
-    """Send the campaign to oneself, as `contact` would see it, marked as a test."""
+    """Send the campaign to oneself, as `contact` would see it, marked as a test.
+
+    Also when nobody would receive it yet: the sender checks their words first."""
 
     check_perm(by, "mailing.send_campaign")
     require_own(campaign, by, doing="send_a_test_of")
     if contact is None:
-        included = campaign_recipients(campaign).included
-        if not included:
-            raise ValidationError(
-                "Nobody would receive this campaign, so there is nothing to test."
-            )
-        contact = included[0]
+        contact = preview_contacts(campaign).contacts[0]
     content = render_for(
         campaign,
         contact,

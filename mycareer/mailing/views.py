@@ -691,12 +691,13 @@ def campaign_progress_json(request, pk: int):
 
 
 def _preview_contact(request, campaign: Campaign):
-    included = services.campaign_recipients(campaign).included
-    form = PreviewForm(request.GET or None, contacts=included[:500])
+    preview = services.preview_contacts(campaign)
+    shown = preview.contacts
+    form = PreviewForm(request.GET or None, contacts=[c for c in shown[:500] if c.pk])
     contact = None
     if form.is_valid():
-        contact = next((c for c in included if str(c.pk) == form.cleaned_data["contact"]), None)
-    return form, contact or (included[0] if included else None)
+        contact = next((c for c in shown if str(c.pk) == form.cleaned_data["contact"]), None)
+    return form, contact or shown[0], preview.nobody_why
 
 
 def _content(campaign: Campaign, contact: Contact) -> dict:
@@ -715,7 +716,7 @@ def campaign_preview(request, pk: int):
     """The campaign rendered for a chosen recipient, exactly as they will see it."""
     campaign = _campaign(pk)
     try:
-        form, contact = _preview_contact(request, campaign)
+        form, contact, nobody_why = _preview_contact(request, campaign)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(campaign)
@@ -726,7 +727,8 @@ def campaign_preview(request, pk: int):
             "campaign": campaign,
             "form": form,
             "contact": contact,
-            "content": _content(campaign, contact) if contact else None,
+            "nobody_why": nobody_why,
+            "content": _content(campaign, contact),
         },
     )
 
@@ -742,7 +744,7 @@ def campaign_preview_html(request, pk: int):
     """
     campaign = _campaign(pk)
     try:
-        _form, contact = _preview_contact(request, campaign)
+        _form, contact, _nobody_why = _preview_contact(request, campaign)
     except ValidationError:
         contact = None
     html = _content(campaign, contact)["html"] if contact else "<p>Nobody to preview.</p>"
@@ -785,12 +787,13 @@ def unsubscribe(request, token: str):
         # The record was deleted or erased, or holds another address now: the address the
         # email went to leaves, whoever the record is about today.
         return _unsubscribe_address(request, address, purpose, label, token)
-    if contact is None:
-        return render(request, "mailing/unsubscribe_invalid.html", status=400)
     if sample:
+        # Also with no contact: a preview of a draft whose search finds nobody.
         return render(
             request, "mailing/unsubscribe_sample.html", {"contact": contact, "label": label}
         )
+    if contact is None:
+        return render(request, "mailing/unsubscribe_invalid.html", status=400)
     if request.method == "GET":
         done = _DONE in request.GET
         return _unsubscribe_page(request, contact, purpose, address, label, token, done=done)

@@ -903,3 +903,47 @@ def test_a_stored_search_whose_value_narrows_nothing_is_refused_at_the_send(
         services.campaign_send(campaign=campaign, by=persona("mailer"), confirmed=count)
     assert "chooses every scored organisation" in refused.value.messages[0]
     assert not campaign.messages.exists()
+
+
+def test_a_draft_nobody_would_receive_yet_is_previewed_and_tested_as_a_contact_it_finds(
+    settings, persona, make_campaign, mailoutbox
+):
+    """Every contact over the recent-email limit: the preview said only "Nobody would
+    receive this campaign yet" and the test copy was refused, so the sender could not
+    check their words until the limit let them send."""
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_LIMIT": 1}
+    mailer = persona("mailer")
+    first = make_campaign(subject="First")
+    services.campaign_send(campaign=first, by=mailer, confirmed=6)
+    draft = make_campaign(body="Dear {{ first_name }}, at {{ organisation }}")
+    assert not services.campaign_recipients(draft).included
+    preview = services.preview_contacts(draft)
+    assert len(preview.contacts) == 6
+    assert preview.nobody_why == (
+        "Nobody would receive this campaign yet: of the 6 contacts it finds, "
+        "6 emailed too often recently."
+    )
+    services.campaign_send_test(campaign=draft, by=mailer)
+    [copy] = mailoutbox
+    assert copy.to == [mailer.email]
+    assert copy.body.startswith(f"Dear {preview.contacts[0].full_name.split()[0]}, at ")
+    # Nobody else is emailed: no message of the draft, the first campaign's six only.
+    assert not draft.messages.exists()
+    assert OutboxMessage.objects.count() == 6
+
+
+def test_a_draft_whose_search_finds_nobody_is_previewed_with_placeholder_values(
+    persona, make_campaign, mailoutbox
+):
+    draft = make_campaign(recipient_filters={"text": "No organisation has this name"})
+    preview = services.preview_contacts(draft)
+    [sample] = preview.contacts
+    assert sample.pk == 0 and sample.full_name == services.SAMPLE_NAME
+    assert preview.nobody_why.startswith(
+        "Nobody would receive this campaign yet: its search finds no contacts. "
+        "The merge fields are filled with placeholder values"
+    )
+    services.campaign_send_test(campaign=draft, by=persona("mailer"))
+    [copy] = mailoutbox
+    assert copy.subject == "[TEST] Fair for Sample Organisation"
+    assert copy.body.startswith("Dear Sample,")

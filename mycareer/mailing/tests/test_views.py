@@ -1400,3 +1400,44 @@ def test_an_erased_person_stopped_before_sending_is_named_as_everywhere_else(
     listed = listed.split("</ul>")[0]
     assert "Erased at their request: their record was deleted or erased" in listed
     assert "erased.invalid" not in listed
+
+
+def test_a_draft_nobody_would_receive_yet_is_previewed_and_says_why(
+    client, settings, persona, make_campaign, mailoutbox
+):
+    """The preview of a draft whose contacts were all emailed too often read only "Nobody
+    would receive this campaign yet", and "Send me a test" was refused."""
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_LIMIT": 1}
+    mailer = persona("mailer")
+    services.campaign_send(campaign=make_campaign(subject="First"), by=mailer, confirmed=6)
+    draft = make_campaign(body="**Dear** {{ first_name }}")
+    client.force_login(mailer)
+    preview = page(client.get(reverse("mailing:campaign_preview", args=[draft.pk])))
+    assert "Nobody would receive this campaign yet: of the 6 contacts it finds, 6 emailed" in (
+        preview
+    )
+    assert "nobody else is emailed" in preview and "Dear Person" in preview
+    src = re.search(r'<iframe[^>]* sandbox src="([^"]+)"', preview).group(1)
+    assert "<strong>Dear</strong> Person" in page(client.get(src.replace("&amp;", "&")))
+    tested = client.post(draft.get_absolute_url(), {"do": "test"}, follow=True)
+    assert f"A test copy was sent to {mailer.email}." in page(tested)
+    assert [m.to for m in mailoutbox] == [[mailer.email]]
+
+
+def test_a_draft_whose_search_finds_nobody_is_previewed_with_placeholders(
+    client, persona, make_campaign
+):
+    from django.conf import settings
+
+    draft = make_campaign(
+        recipient_filters={"text": "No organisation has this name"}, body="Dear {{ first_name }}"
+    )
+    client.force_login(persona("mailer"))
+    preview = page(client.get(reverse("mailing:campaign_preview", args=[draft.pk])))
+    assert "its search finds no contacts" in preview and "Dear Sample" in preview
+    src = re.search(r'<iframe[^>]* sandbox src="([^"]+)"', preview).group(1)
+    assert "Dear Sample" in page(client.get(src.replace("&amp;", "&")))
+    # Its unsubscribe link opens, and says it changes nothing.
+    link = re.search(r"(https?://\S+/email/unsubscribe/[^/\s]+/)", preview).group(1)
+    shown = client.get(link.removeprefix(settings.SITE_URL))
+    assert shown.status_code == 200 and "changes nothing" in page(shown)
