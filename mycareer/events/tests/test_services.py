@@ -1107,6 +1107,9 @@ def test_the_organiser_is_told_when_a_colleague_cancels_their_event(
     [email] = [m for m in mailoutbox if "cancelled your event" in m.subject]
     assert email.to == [tom.email] and email.reply_to == [helen.email]
     assert email.subject.endswith("Helen Marsh cancelled your event Soon cancelled")
+    assert "Their reason, which everyone with a place or on the waiting list was sent:" in (
+        email.body
+    )
     assert "The hall is flooded" in email.body
     assert "1 person was emailed, and asked to reply to you" in email.body
     assert f"/events/{event.pk}/" in email.body
@@ -1116,6 +1119,23 @@ def test_the_organiser_is_told_when_a_colleague_cancels_their_event(
         services.event_cancel(event=own, by=tom, reason="Not needed")
     queued = DBTaskResult.objects.filter(task_path__endswith="cancelled_by_colleague_email")
     assert queued.count() == 1
+
+
+def test_the_organiser_is_not_told_everyone_was_sent_the_reason_when_nobody_was(
+    tom, helen, mailoutbox, django_capture_on_commit_callbacks
+):
+    """With nobody booked or waiting, the email said "Their reason, which everyone with a
+    place or on the waiting list was sent", a line below "nobody else was emailed"."""
+    event = make_event(by=tom, title="Quiet one", starts_at=at(far_monday(), 10), publish=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_cancel(event=event, by=helen, reason="The hall is flooded")
+    assert tasks.send_cancelled_by_colleague_email.call(event.pk, helen.pk) == 1
+    [email] = [m for m in mailoutbox if "cancelled your event" in m.subject]
+    assert "Their reason:\nThe hall is flooded" in email.body
+    assert "was sent" not in email.body
+    assert "Nobody had a place or was on the waiting list, so nobody else was emailed." in (
+        email.body
+    )
 
 
 def test_cancelling_emails_nobody_who_can_no_longer_sign_in(persona, cast, mailoutbox):
