@@ -46,6 +46,8 @@ OPERATOR_LEFT = (
     "An administrator can pass the key account to someone else; until then nobody can "
     "answer a request to contact its key contacts."
 )
+# The same on a request already answered (or withdrawn): nothing waits on them there.
+OPERATOR_LEFT_NOTHING_WAITS = "An administrator can pass the key account to someone else."
 DECLINE_NEEDS_A_REASON = (
     "Say why you decline: the colleague who asked reads it with your answer, and can ask "
     "again when it suits."

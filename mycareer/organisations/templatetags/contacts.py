@@ -4,7 +4,8 @@ from django.utils.safestring import mark_safe
 
 from mycareer.accounts.templatetags.people import staff_card
 from mycareer.core.text import joined
-from mycareer.organisations.keyaccounts import OPERATOR_LEFT
+from mycareer.organisations.keyaccounts import OPERATOR_LEFT, OPERATOR_LEFT_NOTHING_WAITS
+from mycareer.organisations.models import LiaisonRequest
 from mycareer.organisations.selectors import liaison_agreements_in_force
 
 register = template.Library()
@@ -57,8 +58,14 @@ def without_final_stop(text: str) -> str:
 
 
 @register.inclusion_tag("accounts/includes/staff_card.html")
-def key_account_card(account, unit: bool = True):
+def key_account_card(account, unit: bool = True, liaison=None):
     """A key account's operator as `staff_card` shows them; when they have left, no way
-    to reach them but what to do instead."""
+    to reach them but what to do instead. On the page of a `liaison` request already
+    answered or withdrawn, not that nobody can answer one: this one waits on nobody."""
     role = str(account.unit) if unit else ""
-    return staff_card(account.operator, role=role, when_left=OPERATOR_LEFT)
+    waits = liaison is None or liaison.status == LiaisonRequest.Status.PENDING
+    return staff_card(
+        account.operator,
+        role=role,
+        when_left=OPERATOR_LEFT if waits else OPERATOR_LEFT_NOTHING_WAITS,
+    )

@@ -1431,6 +1431,29 @@ def test_the_card_of_a_key_account_operator_who_has_left_offers_no_way_to_reach_
         assert f"mailto:{tom.email}" not in page and "tel:" not in page
 
 
+def test_an_answered_request_does_not_say_nobody_can_answer_it_when_its_operator_left(
+    client, setup, persona
+):
+    """Tom agreed, then left: the request's page said "until then nobody can answer a
+    request to contact its key contacts", though this one was answered."""
+    tom = setup["tom"]
+    [liaison] = keyaccounts.liaison_request_create(
+        requester=persona("mailer"), contact=setup["ruth"], reason="r", proposed_engagement="p"
+    )
+    keyaccounts.liaison_request_decide(request=liaison, approve=True, by=tom)
+    _leaves(tom)
+    client.force_login(persona("admin"))
+    page = html.unescape(
+        client.get(reverse("organisations:liaison_request", args=[liaison.pk])).content.decode()
+    )
+    [card] = [c for c in _staff_cards(page) if "Tom" in c]
+    assert "has left" in card and keyaccounts.OPERATOR_LEFT_NOTHING_WAITS in card
+    assert "nobody can answer" not in page
+    # Where a request may still wait on them, the card says nobody can answer it.
+    organisation = client.get(setup["org"].get_absolute_url()).content.decode()
+    assert keyaccounts.OPERATOR_LEFT in html.unescape(organisation)
+
+
 def test_a_request_waiting_on_someone_who_has_left_is_marked_in_the_requesters_list(
     client, setup, persona
 ):
