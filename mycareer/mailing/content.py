@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from markdown_it import MarkdownIt
 
 from mycareer.core import mailmerge
+from mycareer.core.mail import careers_centre_address
 
 ALLOWED_TAGS = {
     "p",
@@ -214,6 +215,7 @@ def render_for(campaign, contact, *, events=(), unsubscribe_url: str = "") -> di
         "events": list(events),
         "unsubscribe_url": unsubscribe_url,
         "site_url": settings.SITE_URL,
+        "careers_centre": careers_centre_address(),
     }
     return {
         "subject": merge(campaign.subject, contact, escape=False),

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mycareer.audit.models import AuditEntry
+from mycareer.core.mail import careers_centre_address
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.mailing.unsubscribe import make_token
 from mycareer.organisations.models import EmailOptOut, KeptOptOut
@@ -38,6 +39,17 @@ def test_messages_arrive_with_merge_fields_both_parts_and_unsubscribe_headers(
     assert "Dear Person0," in text and "Come to our fair, Aurora Optics!" in text
     assert "<p>Dear Person0,</p>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html  # shown as typed, never run
+    # The footer says who sent it, why this contact receives it and how to reach the
+    # Careers Centre: it gave only the unsubscribe link and the organisation's name.
+    footer = " ".join(text.split("-" * 40)[-1].split())
+    sender, unit = campaign.sender, campaign.unit
+    address = careers_centre_address()
+    assert footer.startswith(
+        f"Sent by {sender} ({unit}) through the university's Careers Centre. You receive it "
+        "as a contact of Aurora Optics, an organisation the university works with. Reply to "
+        f"this email to reach {sender}. To reach the Careers Centre, write to {address}."
+    )
+    assert f"Sent by {sender} ({unit})" in html and f'<a href="mailto:{address}">' in html
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "/email/unsubscribe/" in message["List-Unsubscribe"]
     assert "mailto:" in message["List-Unsubscribe"]
