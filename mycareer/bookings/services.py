@@ -214,10 +214,16 @@ def _expire_due(settings: BookingSettings, *, now: datetime.datetime) -> int:
             offer_expires_at__lte=now,
         ).select_related("student")
     )
+    restricted = _restricted_at_deadline(due)
     for entry in due:
         entry.event = settings.event  # in hand: the audit names the entry by it
         expired_at = entry.offer_expires_at
         assert expired_at is not None  # chosen by offer_expires_at__lte
+        if entry.pk in restricted:
+            # Restricted when it ran out, they could not have taken it up: taken back,
+            # keeping their turn, as the job does while it runs (`restricted_offers_end`).
+            _take_back_offer(settings, entry, restricted[entry.pk])
+            continue
         entry.status = WaitlistEntry.Status.EXPIRED
         entry.ended_at = now
         entry.save(update_fields=["status", "ended_at"])
@@ -228,7 +234,32 @@ def _expire_due(settings: BookingSettings, *, now: datetime.datetime) -> int:
             data={"event": settings.pk, "expired_at": expired_at.isoformat()},
         )
         _after_commit(tasks.send_offer_expired, entry.pk)
-    return len(due)
+    return len(due) - len(restricted)
+
+
+def _restricted_at_deadline(offers: list[WaitlistEntry]) -> dict[int, BookingBan]:
+    """The offers (by entry id) whose student was restricted from booking when the offer
+    ran out, by a restriction lasting until then or later, with it; in one query. A job
+    that ran late (or a restriction that started between two runs) must not cost them
+    their turn, which taking the offer back on time would have kept."""
+    if not offers:
+        return {}
+    bans = BookingBan.objects.filter(
+        student_id__in={entry.student_id for entry in offers}
+    ).order_by("pk")
+    found: dict[int, BookingBan] = {}
+    for entry in offers:
+        deadline = entry.offer_expires_at
+        assert deadline is not None
+        for ban in bans:
+            if (
+                ban.student_id == entry.student_id
+                and ban.starts_at <= deadline <= ban.ends_at
+                and (ban.lifted_at is None or ban.lifted_at > deadline)
+            ):
+                found[entry.pk] = ban
+                break
+    return found
 
 
 def _fill(
@@ -702,6 +733,12 @@ def _end_offer_of_restricted(
     waiting-list places as they are (its email says so), and is often lifted (attendance
     corrected); then they are next in line again (`waits_settle`).
     """
+    _take_back_offer(settings, entry, ban)
+    _fill(settings, by=None, now=now)
+
+
+def _take_back_offer(settings: BookingSettings, entry: WaitlistEntry, ban: BookingBan) -> None:
+    """An offer back to waiting, as joined, because of the restriction `ban`; audited."""
     was = entry.offer_expires_at
     assert was is not None  # an open offer has a deadline
     entry.status = WaitlistEntry.Status.WAITING
@@ -714,7 +751,6 @@ def _end_offer_of_restricted(
         person=entry.student,
         data={"event": settings.pk, "was": was.isoformat(), "restricted": ban.pk},
     )
-    _fill(settings, by=None, now=now)
 
 
 def offer_settle(*, entry: WaitlistEntry) -> WaitlistEntry:

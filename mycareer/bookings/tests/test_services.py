@@ -2004,6 +2004,37 @@ def test_the_job_ends_an_offer_its_restricted_student_can_never_take_up(tom, peo
 
 
 @pytest.mark.django_db
+def test_an_offer_run_out_while_its_student_was_restricted_keeps_their_turn(
+    tom, people, django_capture_on_commit_callbacks
+):
+    """A restriction started and the offer's deadline passed between two runs of the job:
+    the offer expired, costing the student their turn (with an email saying so), which
+    the restriction's email promises they keep, and a run between would have kept."""
+    from mycareer.bookings import jobs
+
+    event, entry = _offered(tom, people, waiting=1)
+    _restrict(people[1])
+    lifted_event, lifted = _offered(tom, people[3:], waiting=0)
+    ban = _restrict(people[4])
+    ban.lifted_at = timezone.now()
+    ban.save(update_fields=["lifted_at"])
+    with (
+        time_machine.travel(timezone.now() + datetime.timedelta(hours=2)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert jobs.expire_offers.call()["expired"] == 1  # only the offer free to take up
+    entry.refresh_from_db()
+    assert entry.status == "waiting" and entry.offer_expires_at is None
+    assert AuditEntry.objects.filter(
+        action="bookings.waitlist.offer_withdrawn", object_id=str(entry.pk)
+    ).exists()
+    assert WaitlistEntry.objects.get(event=event, student=people[2]).status == "offered"
+    assert _expiry_emails() == [[lifted.pk]]
+    lifted.refresh_from_db()
+    assert lifted.status == "expired" and lifted_event.pk != event.pk
+
+
+@pytest.mark.django_db
 def test_emails_about_an_event_whose_organiser_has_left_name_the_careers_centre(
     cast, persona, mailoutbox, settings
 ):
