@@ -74,3 +74,43 @@ def test_the_event_form_sets_who_beyond_students_it_is_for(client, persona):
     event.audience.refresh_from_db()
     assert event.audience.open_to_employers and not event.audience.open_to_public
     assert client.get(event.get_public_url()).status_code == 200
+
+
+def test_the_public_page_sends_employers_to_the_careers_centre_once_the_organiser_left(
+    client, shared_event
+):
+    """It offered an organiser whose login is closed, with their address, as the contact."""
+    from mycareer.core.mail import careers_centre_address
+
+    event = shared_event
+    event.audience.open_to_public = True
+    event.audience.save(update_fields=["open_to_public"])
+    organiser = event.organiser
+    organiser.is_active = False
+    organiser.save(update_fields=["is_active"])
+    body = client.get(event.get_public_url()).content.decode()
+    assert organiser.email not in body and organiser.full_name not in body
+    assert f'contact the Careers Centre at <a href="mailto:{careers_centre_address()}' in body
+    assert f'Questions: the Careers Centre, <a href="mailto:{careers_centre_address()}' in body
+
+
+def test_a_student_refused_an_event_is_not_sent_to_an_organiser_who_left(
+    client, persona, shared_event
+):
+    """Being told to ask the organiser named one whose inbox nobody reads."""
+    from mycareer.core.mail import careers_centre_address
+
+    event = shared_event
+    event.audience.open_to_all = False
+    event.audience.save(update_fields=["open_to_all"])
+    event.audience.units.clear()
+    event.audience.programmes.clear()
+    organiser = event.organiser
+    organiser.is_active = False
+    organiser.save(update_fields=["is_active"])
+    client.force_login(persona("student"))
+    response = client.get(event.get_absolute_url())
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert str(organiser) not in body
+    assert f"(write to the Careers Centre, {careers_centre_address()})" in body
