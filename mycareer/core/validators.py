@@ -57,6 +57,11 @@ def validate_photo(file) -> None:
     check_image(file, what="photo")
 
 
+def validate_screenshot(file) -> None:
+    """A screenshot sent with feedback: the same rules as a logo, named as what it is."""
+    check_image(file, what="screenshot")
+
+
 _EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x)\s*\d{1,6}\s*$", re.IGNORECASE)
 _PHONE = re.compile(r"\+?[\d\s().\-/]+")
 

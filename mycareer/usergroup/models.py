@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from mycareer.accounts.models import Unit
 from mycareer.core.fields import MultiLineTextField, SingleLineCharField
-from mycareer.organisations.validators import validate_logo
+from mycareer.core.validators import IMAGE_EXTENSIONS, validate_screenshot
 
 
 class Representative(models.Model):
@@ -90,7 +90,7 @@ class Feedback(models.Model):
     screenshot = models.ImageField(
         upload_to="feedback/%Y/",
         blank=True,
-        validators=[FileExtensionValidator(["png", "jpg", "jpeg", "gif", "webp"]), validate_logo],
+        validators=[FileExtensionValidator(IMAGE_EXTENSIONS), validate_screenshot],
     )
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="feedback"

@@ -276,3 +276,24 @@ def test_the_board_costs_the_same_with_more_items(client, persona):
         after = steady_queries(lambda page=page: client.get(page))
         assert "(including yours)" in client.get(page).content.decode()
         assert_no_more_queries(before, after)
+
+
+def test_a_screenshot_too_large_is_called_a_screenshot(client, persona):
+    """It was checked as a logo, so the message said "The logo must be at most…"."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4001, 1), "white").save(buffer, "PNG")
+    wide = SimpleUploadedFile("shot.png", buffer.getvalue(), content_type="image/png")
+    client.force_login(persona("viewer"))
+    response = client.post(
+        reverse("usergroup:feedback_create"),
+        {"kind": "fault", "title": "Keep my title", "description": "d", "screenshot": wide},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "The screenshot must be at most 4000 pixels on each side." in body
+    assert "The logo" not in body
