@@ -57,19 +57,26 @@ def training_reminder_horizon(today: datetime.date) -> datetime.date:
     return today + datetime.timedelta(days=settings.MYCAREER["TRAINING_REMINDER_DAYS"])
 
 
-def operator_training_running_out(user: User, expires_on: datetime.date | None) -> dict | None:
-    """When the person's operator training (valid until `expires_on`) runs out within the
+def training_running_out(
+    user: User, expires_on: datetime.date | None, *, course: str = TrainingCourse.OPERATOR
+) -> dict | None:
+    """When the person's training on `course` (valid until `expires_on`) runs out within the
     reminder window: the day, the days left, and the refresher they are booked on, if any."""
     today = timezone.localdate()
     if expires_on is None or not today <= expires_on <= training_reminder_horizon(today):
         return None
-    course = TrainingCourse.objects.filter(code=TrainingCourse.OPERATOR).first()
-    place = training_place_to_come(user, course) if course else None
+    found = TrainingCourse.objects.filter(code=course).first()
+    place = training_place_to_come(user, found) if found else None
     return {
         "expires_on": expires_on,
         "days_left": (expires_on - today).days,
         "booked": place.session if place else None,
     }
+
+
+def operator_training_running_out(user: User, expires_on: datetime.date | None) -> dict | None:
+    """`training_running_out` for operator training."""
+    return training_running_out(user, expires_on, course=TrainingCourse.OPERATOR)
 
 
 def training_place_to_come(user: User, course) -> TrainingRecord | None:

@@ -555,3 +555,40 @@ def test_the_access_panel_warns_when_operator_training_runs_out_within_the_remin
     assert "You are booked on the one on" in panel and "attend it to keep your access" in panel
     assert "Book a training session" not in panel and "comes after" not in panel
     assert session.get_absolute_url() in text(response)
+
+
+def test_the_access_panel_warns_a_bulk_mailer_when_bulk_email_training_runs_out_soon(
+    client, persona, settings, cast
+):
+    """Bulk email training runs out on its own day; the panel warned of operator training
+    only, so a bulk mailer learnt of it when a send was refused."""
+    import datetime
+
+    from django.utils import timezone
+
+    from mycareer.accounts.models import TrainingCourse, TrainingRecord
+
+    settings.MYCAREER = {**settings.MYCAREER, "TRAINING_REMINDER_DAYS": 30}
+    mailer = persona("mailer")
+    client.force_login(mailer)
+    today = timezone.localdate()
+    bulk = TrainingRecord.objects.filter(
+        user=mailer, status="completed", course__code=TrainingCourse.BULK_EMAIL
+    )
+    assert bulk.exists()
+    bulk.update(expires_on=today + datetime.timedelta(days=31))
+    assert "bulk email training runs out" not in access_panel(client.get("/"))
+
+    ends = today + datetime.timedelta(days=1)
+    bulk.update(expires_on=ends)
+    panel = access_panel(client.get("/"))
+    assert (
+        f"Your bulk email training runs out tomorrow, on {ends:%A %-d %B %Y}. After that you "
+        "cannot send bulk email until you attend a refresher session. "
+        "Book a bulk email training session."
+    ) in panel
+    # An operator is not told about a training they do not need.
+    operator = persona("operator")
+    TrainingRecord.objects.filter(user=operator).update(expires_on=ends)
+    client.force_login(operator)
+    assert "bulk email training" not in access_panel(client.get("/"))
