@@ -209,6 +209,12 @@ def key_account_create(
             raise ValidationError(
                 {"unit": "You can hold a key account only for a unit you belong to."}
             )
+    # Here, not at the top: services imports this module.
+    from mycareer.organisations.services import check_not_merged
+
+    # A record merged away is an archived stub whose page opens the survivor: a key
+    # account on it protected nobody there, and its holder never saw it again.
+    check_not_merged(organisation)
     # Locked, so the organisation cannot be marked multi-touch while this is decided.
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
     if organisation.multi_touch:

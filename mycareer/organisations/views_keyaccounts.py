@@ -30,6 +30,7 @@ from mycareer.organisations.models import (
     LiaisonRequest,
     Organisation,
 )
+from mycareer.organisations.views import _to_survivor
 
 
 def _errors(request, error: ValidationError) -> None:
@@ -40,6 +41,8 @@ def _errors(request, error: ValidationError) -> None:
 @require("organisations.hold_key_account")
 def key_account_add(request, pk: int):
     organisation = get_object_or_404(Organisation, pk=pk)
+    if moved := _to_survivor(request, organisation, "organisations:key_account_add"):
+        return moved
     administrator = request.user.has_perm("organisations.manage_any_key_account")
     form = KeyAccountForm(request.POST or None, user=request.user, administrator=administrator)
     if request.method == "POST" and form.is_valid():

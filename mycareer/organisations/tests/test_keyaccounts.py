@@ -1645,3 +1645,24 @@ def test_the_refusal_naming_a_key_contact_gives_no_address_of_an_owner_who_left(
     alone = refusal()
     assert "Ask them to liaise" not in alone and "@" not in alone
     assert "ask an administrator to pass the key accounts to someone else" in alone
+
+
+def test_a_key_account_cannot_be_added_to_a_record_merged_away(setup, persona, client, cast):
+    """It was added to the archived stub: the survivor showed no key account, so its
+    contacts were unprotected, and the stub's page opened the survivor."""
+    from mycareer.organisations.models import KeyAccount
+
+    admin, tom = persona("admin"), setup["tom"]
+    survivor = make_organisation("Quillfeather Instruments Group")
+    away = services.organisation_create(by=tom, name="Quill Instruments", confirm_duplicates=True)
+    services.organisation_merge(survivor=survivor, other=away, keep={}, by=admin)
+    with pytest.raises(ValidationError, match="was merged into Quillfeather Instruments Group"):
+        keyaccounts.key_account_create(
+            organisation=away, operator=tom, unit=cast["units"]["mech"], by=tom
+        )
+    assert not KeyAccount.with_released.filter(organisation=away).exists()
+    # An old link to its form opens the survivor's.
+    client.force_login(tom)
+    response = client.get(reverse("organisations:key_account_add", args=[away.pk]))
+    assert response.status_code == 302
+    assert response.url == reverse("organisations:key_account_add", args=[survivor.pk])
