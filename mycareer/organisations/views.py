@@ -378,10 +378,29 @@ def organisation_suggestions(request):
 # Contacts --------------------------------------------------------------------------
 
 
+def _of_organisation(queryset, pk: int, object_id: int):
+    """A contact or note of organisation `pk`, or of the record `pk` was merged into: they
+    moved with the merge, and an old link to them (a bookmark, an open tab, the audit
+    trail) was a 404."""
+    found = queryset.filter(pk=object_id).first()
+    if found is not None and found.organisation_id != pk:
+        merged = Organisation.objects.filter(pk=pk, merged_into__isnull=False).first()
+        if merged is None or selectors.organisation_survivor(merged).pk != found.organisation_id:
+            found = None
+    if found is None:
+        raise Http404("No such record.")
+    return found
+
+
+def _moved(request, found, pk: int, page: str, **ids):
+    """The same page under the record `found` lives on now, for an old link opened."""
+    if request.method != "GET" or found.organisation_id == pk:
+        return None
+    return redirect(page, pk=found.organisation_id, **ids)
+
+
 def _contact(pk: int, contact_id: int) -> Contact:
-    return get_object_or_404(
-        Contact.objects.select_related("organisation"), pk=contact_id, organisation_id=pk
-    )
+    return _of_organisation(Contact.objects.select_related("organisation"), pk, contact_id)
 
 
 @require_http_methods(["GET", "POST"])
@@ -424,11 +443,11 @@ def _tell_of_erasure(request, returning: dict) -> None:
 @require_safe
 @require("organisations.view_organisation")
 def contact_detail(request, pk: int, contact_id: int):
-    contact = get_object_or_404(
-        selectors.contacts_with_key_links().select_related("organisation"),
-        pk=contact_id,
-        organisation_id=pk,
+    contact = _of_organisation(
+        selectors.contacts_with_key_links().select_related("organisation"), pk, contact_id
     )
+    if moved := _moved(request, contact, pk, "organisations:contact", contact_id=contact_id):
+        return moved
     notes = contact.notes.select_related("author", "organisation").order_by("-date")
     may_edit = request.user.has_perm("organisations.add_note")
     blockers = keyaccounts.contact_blockers(contact=contact, user=request.user) if may_edit else []
@@ -521,6 +540,8 @@ def contact_bounce_clear(request, pk: int, contact_id: int):
 @require("organisations.change_contact")
 def contact_edit(request, pk: int, contact_id: int):
     contact = _contact(pk, contact_id)
+    if moved := _moved(request, contact, pk, "organisations:contact_edit", contact_id=contact_id):
+        return moved
     if refusal := refused_page(request, contact, action="changed"):
         return refusal
     form = ContactForm(  # a copy: see organisation_edit
@@ -626,9 +647,7 @@ def _note_saved(text: str, note: Note) -> str:
 
 
 def _note(pk: int, note_id: int) -> Note:
-    return get_object_or_404(
-        Note.objects.select_related("organisation"), pk=note_id, organisation_id=pk
-    )
+    return _of_organisation(Note.objects.select_related("organisation"), pk, note_id)
 
 
 def _note_of(request, pk: int, note_id: int) -> Note:
@@ -640,6 +659,8 @@ def _note_of(request, pk: int, note_id: int) -> Note:
 @require("organisations.change_note", obj=_note_of)
 def note_edit(request, pk: int, note_id: int):
     note = _note(pk, note_id)
+    if moved := _moved(request, note, pk, "organisations:note_edit", note_id=note_id):
+        return moved
     form = NoteForm(
         request.POST or None, instance=note, organisation=note.organisation, user=request.user
     )

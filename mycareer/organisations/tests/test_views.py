@@ -222,6 +222,35 @@ def test_an_old_link_to_a_form_of_a_record_merged_away_opens_it_on_the_survivor(
 
 
 @pytest.mark.django_db
+def test_an_old_link_to_a_contact_or_note_of_a_record_merged_away_opens_it(client, persona):
+    """They moved with the merge, but their pages under the old record were a 404."""
+    tom = persona("operator")
+    survivor = make_organisation("Acme Ltd")
+    other = make_organisation("ACME Limited")
+    contact = services.contact_create(
+        organisation=other, by=tom, full_name="Wile Coyote", email="wile@acme-limited.example"
+    )
+    note = services.note_create(organisation=other, by=tom, text="Talked rockets.")
+    pages = {
+        "contact": reverse("organisations:contact", args=[other.pk, contact.pk]),
+        "contact_edit": reverse("organisations:contact_edit", args=[other.pk, contact.pk]),
+        "note_edit": reverse("organisations:note_edit", args=[other.pk, note.pk]),
+    }
+    services.organisation_merge(survivor=survivor, other=other, keep={}, by=None)
+    client.force_login(tom)
+    for name, old in pages.items():
+        response = client.get(old)
+        assert response.status_code == 302, name
+        moved = note.pk if name == "note_edit" else contact.pk
+        assert response.url == reverse(f"organisations:{name}", args=[survivor.pk, moved])
+        assert client.get(response.url).status_code == 200
+    # Another record's number in the link is still no way in.
+    stranger = make_organisation("Road Runner Ltd")
+    url = reverse("organisations:contact", args=[stranger.pk, contact.pk])
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
 def test_delete_needs_the_confirmation_box(client, persona, org):
     client.force_login(persona("manager"))
     url = reverse("organisations:delete", args=[org.pk])
