@@ -191,6 +191,8 @@ class ProfileAction:
     label: str
     url: Callable[..., str]  # organisation -> address
     allowed: Callable[..., bool]  # user -> bool
+    # organisation -> bool: whether it makes sense for this record (not one archived…).
+    applies: Callable[..., bool] = lambda organisation: True
 
 
 _profile_actions: dict[str, ProfileAction] = {}
@@ -204,7 +206,7 @@ def profile_actions(organisation, user) -> list[dict]:
     return [
         {"label": a.label, "url": a.url(organisation)}
         for a in _profile_actions.values()
-        if a.allowed(user)
+        if a.applies(organisation) and a.allowed(user)
     ]
 
 

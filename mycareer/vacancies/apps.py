@@ -36,6 +36,7 @@ class VacanciesConfig(AppConfig):
             selectors,
         )
         from mycareer.vacancies.demo import seed_vacancies
+        from mycareer.vacancies.forms import may_post_for
         from mycareer.vacancies.privacy import personal_data
         from mycareer.vacancies.services import MERGE_HANDLER
 
@@ -103,6 +104,8 @@ class VacanciesConfig(AppConfig):
                 "Post a vacancy",
                 lambda organisation: f"{reverse('vacancies:post')}?organisation={organisation.pk}",
                 can_edit_records,
+                # The form offers no archived record: the link opened it with none chosen.
+                may_post_for,
             ),
         )
         register_personal_data("vacancies", personal_data)

@@ -164,6 +164,11 @@ class VacancySearchForm(StrictFilterForm, forms.Form):
     remote = TickBoxField(label="Remote working possible", required=False)
 
 
+def may_post_for(organisation: Organisation) -> bool:
+    """Whether staff may post a vacancy for it: `organisations_to_post_for` has it."""
+    return not organisation.merged_into_id and organisation.status != Organisation.Status.ARCHIVED
+
+
 def organisations_to_post_for():
     """Organisations staff may post a vacancy for: any not archived or merged away."""
     return (

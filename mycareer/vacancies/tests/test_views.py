@@ -607,3 +607,18 @@ def test_the_organisation_timeline_shows_vacancies_and_decisions(client, persona
     assert "Vacancy not approved: Sales Executive (Commission Only)" in body
     assert "Reason: The university cannot advertise commission-only roles" in body
     assert "Vacancy approved: Summer Internship: User Research" in body
+
+
+@pytest.mark.django_db
+def test_an_archived_organisation_s_page_offers_no_vacancy_to_post(client, persona):
+    """It offered "Post a vacancy", whose form has no archived record to choose: it opened
+    with no organisation chosen and theirs nowhere in the list."""
+    from mycareer.organisations import services as organisation_services
+
+    organisation = OrganisationFactory(name="Dormant Dynamics")
+    post = f"{reverse('vacancies:post')}?organisation={organisation.pk}"
+    client.force_login(persona("operator"))
+    assert post in client.get(organisation.get_absolute_url()).content.decode()
+    organisation_services.organisation_archive(organisation=organisation, by=persona("manager"))
+    page = client.get(organisation.get_absolute_url()).content.decode()
+    assert "Archived" in page and post not in page
