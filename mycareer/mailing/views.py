@@ -124,7 +124,7 @@ def _parse_search(request) -> tuple[dict | None, bool, list[str]]:
             everyone,
             [unknown_filters_message(unknown)],
         )
-    form = OrganisationSearchForm(request.GET)
+    form = OrganisationSearchForm(request.GET, known_tags=True)
     if not form.is_valid():
         errors = []
         for name, field_errors in form.errors.as_data().items():

@@ -55,6 +55,7 @@ from mycareer.core.forms import (
 from mycareer.core.http import record_urls
 from mycareer.core.pagination import COUNT_PARAMETER
 from mycareer.core.prepared import PreparedQuery
+from mycareer.core.text import joined as in_words
 from mycareer.organisations.kept_counts import kept_count
 from mycareer.organisations.models import (
     Contact,
@@ -516,14 +517,19 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
     # Parameters of the search page that are not filters (its page, "count exactly").
     NOT_FILTERS = frozenset({"page", COUNT_PARAMETER})
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, known_tags: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        # Typed by the person (the search page, an export, bulk email's search): a tag
+        # that does not exist is refused. A stored query is read as it was saved.
+        self.known_tags = known_tags
         sectors, units = sector_and_unit_choices()
         self.fields["sectors"].choices = sectors
         self.fields["unit"].choices = [("", "Any unit"), *units]
 
     def clean(self):
         data = super().clean()
+        if self.known_tags:
+            self._check_tags_exist(data)
         low, high = data.get("score_min"), data.get("score_max")
         if low is not None and high is not None and low > high:
             self.add_error("score_max", "This must not be lower than the “at least” score.")
@@ -534,9 +540,36 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
             )
         return data
 
+    def _check_tags_exist(self, data) -> None:
+        """Refuse a tag no organisation was ever given (a slip of the keyboard): in "none
+        of these" it left nothing out, so an export or bulk email reached the very
+        organisations the person meant to leave out; elsewhere it quietly found nobody."""
+        fields = ("tags_all", "tags_any", "tags_none")
+        names = [name for field in fields for name in data.get(field) or ()]
+        if not names:
+            return
+        # The lookup the search makes anyway (`OrganisationQuery.tag_ids`), made once.
+        self._tag_ids = TagIds(names)
+        for field in fields:
+            unknown = [
+                name
+                for name in data.get(field) or ()
+                if name not in self._tag_ids.ids
+                # One the lookup cannot place (where the database and Python fold case
+                # differently) is asked of the database, as the search asks it.
+                and not Tag.objects.filter(name__iexact=name).exists()
+            ]
+            if unknown:
+                listed = in_words([f"“{name}”" for name in unknown])
+                self.add_error(
+                    field,
+                    f"No organisation has ever been tagged {listed}: check the spelling, or "
+                    "leave it out.",
+                )
+
     def to_query(self, viewer=None) -> OrganisationQuery:
         data = self.cleaned_data
-        return OrganisationQuery(
+        query = OrganisationQuery(
             text=" ".join(data["text"].split()),
             tags_all=data["tags_all"],
             tags_any=data["tags_any"],
@@ -555,6 +588,11 @@ class OrganisationSearchForm(StrictFilterForm, forms.Form):
             sort=data["sort"] or "name",
             viewer=getattr(viewer, "pk", None),
         )
+        if looked_up := getattr(self, "_tag_ids", None):
+            # The cached property, filled: checking the tags looked them up already, and
+            # a list page has a budget of queries.
+            query.__dict__["tag_ids"] = looked_up
+        return query
 
     def more_filters_open(self) -> bool:
         if not self.is_bound:

@@ -69,7 +69,8 @@ def _render_search(
 @require("organisations.view_organisation")
 def search(request):
     """Organisations matching the filters, a page at a time, with the person's saved searches."""
-    return _render_search(request, OrganisationSearchForm(request.GET, strict=True))
+    form = OrganisationSearchForm(request.GET, strict=True, known_tags=True)
+    return _render_search(request, form)
 
 
 @require_safe
@@ -82,7 +83,7 @@ def export(request):
     """
     params = request.GET.copy()
     every = params.pop("every", [""])[-1] == "1"
-    form = OrganisationSearchForm(params, strict=True)
+    form = OrganisationSearchForm(params, strict=True, known_tags=True)
     if not form.is_valid():
         messages.error(request, "Correct the filters before exporting.")
         return redirect(f"{reverse('organisations:search')}?{params.urlencode()}")

@@ -1441,3 +1441,14 @@ def test_a_draft_whose_search_finds_nobody_is_previewed_with_placeholders(
     link = re.search(r"(https?://\S+/email/unsubscribe/[^/\s]+/)", preview).group(1)
     shown = client.get(link.removeprefix(settings.SITE_URL))
     assert shown.status_code == 200 and "changes nothing" in page(shown)
+
+
+def test_a_tag_nobody_was_ever_given_is_refused_when_choosing_recipients(client, persona, tagged):
+    """ "Mailing tset" found nobody, or in "none of these" left nobody out, unremarked."""
+    client.force_login(persona("mailer"))
+    body = page(client.get(CREATE, {"tags_all": "Mailing test", "tags_none": "Mailing tset"}))
+    assert (
+        "Has none of these tags: No organisation has ever been tagged “Mailing tset”: check "
+        "the spelling, or leave it out."
+    ) in body
+    assert 'name="subject"' not in body

@@ -1313,3 +1313,22 @@ def test_saving_a_search_is_offered_once_there_are_filters(client, operator):
     assert "Choose some filters" not in filtered
     wrong = client.get(SEARCH, {"score_min": "500"}).content.decode()
     assert "Save this search" not in wrong and "Choose some filters" not in wrong
+
+
+@pytest.mark.django_db
+def test_a_tag_nobody_was_ever_given_is_refused_by_name_not_searched_for(client, spread, operator):
+    """A slip ("Qx Placemnts") in "none of these" left nothing out: an export with another
+    filter held the very organisations the person meant to leave out."""
+    client.force_login(operator)
+    params = {"tags_any": "Qx Robotics, qx finance", "tags_none": "Qx Placemnts"}
+    response = client.get(reverse("organisations:search"), params)
+    text = response.content.decode()
+    assert "No organisation has ever been tagged “Qx Placemnts”: check the spelling" in text
+    assert "found for these filters" not in text
+    response = client.get(EXPORT, params)  # back to the search, which says why
+    assert response.status_code == 302 and response["Content-Type"].startswith("text/html")
+    assert not AuditEntry.objects.filter(action="organisations.organisation.exported").exists()
+    # Spelt right, in any case, it searches.
+    params["tags_none"] = "qx placements"
+    text = client.get(reverse("organisations:search"), params).content.decode()
+    assert "has ever been tagged" not in text and "found for these filters" in text
