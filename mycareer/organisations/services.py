@@ -291,6 +291,7 @@ def organisation_delete(*, organisation: Organisation, by: User | None) -> None:
             "name": organisation.name,
             "contacts": organisation.contacts.count(),
             "notes": organisation.notes.count(),
+            "linked": merging.preview(organisation),
         },
     )
     optouts.keep_opt_outs_of(organisation.contacts.all())
@@ -959,6 +960,15 @@ MERGE_HANDLER = merging.MergeHandler(
     ),
     order=10,
 )
+
+
+def organisation_delete_summary(organisation: Organisation) -> str:
+    """What deleting it takes with it, or off it, in words: every app's rows linked to it
+    ("5 contacts, 29 emails, 7 vacancies and 2 employer logins"), as a merge counts them."""
+    return joined(
+        counted(count, *merging.NOUNS.get(key, (key, key)))
+        for key, count in merging.preview(organisation).items()
+    )
 
 
 def merge_summary_text(summary: dict) -> str:

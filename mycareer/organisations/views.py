@@ -235,8 +235,7 @@ def organisation_delete(request, pk: int):
         {
             "organisation": organisation,
             "form": form,
-            "contacts": organisation.contacts.count(),
-            "notes": organisation.notes.count(),
+            "linked": services.organisation_delete_summary(organisation),
         },
     )
 

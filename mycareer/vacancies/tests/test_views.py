@@ -622,3 +622,21 @@ def test_an_archived_organisation_s_page_offers_no_vacancy_to_post(client, perso
     organisation_services.organisation_archive(organisation=organisation, by=persona("manager"))
     page = client.get(organisation.get_absolute_url()).content.decode()
     assert "Archived" in page and post not in page
+
+
+@pytest.mark.django_db
+def test_deleting_an_organisation_names_the_vacancies_that_go_with_it(client, persona):
+    """The page named its contacts and notes only: its vacancies (and employer logins'
+    membership, and its email history) went too, unmentioned."""
+    from mycareer.audit.models import AuditEntry
+
+    organisation = OrganisationFactory(name="Vanishing Ventures")
+    VacancyFactory.create_batch(3, organisation=organisation)
+    client.force_login(persona("manager"))
+    url = reverse("organisations:delete", args=[organisation.pk])
+    page = html.unescape(client.get(url).content.decode())
+    assert "everything linked to it: 3 vacancies." in page
+    assert client.post(url, {"confirm": "on"}).status_code == 302
+    entry = AuditEntry.objects.get(action="organisations.organisation.deleted")
+    assert entry.data["linked"] == {"vacancies": 3}
+    assert not Vacancy.objects.filter(organisation_id=organisation.pk).exists()
