@@ -35,6 +35,7 @@ from mycareer.organisations.models import (
     EmployerMembership,
     KeyAccount,
     KeyContact,
+    LiaisonRequest,
     Note,
     Organisation,
     RegistrationRequest,
@@ -431,6 +432,21 @@ def contact_update(
     return changed
 
 
+def contact_delete_ends(contact: Contact) -> str:
+    """What deleting a key contact ends, in words, said before it is done: the protection
+    their key account operators gave them, and every request to liaise about them (agreed
+    ones too), which go with the contact."""
+    links = list(KeyContact.objects.filter(contact=contact).select_related("key_account__operator"))
+    if not links:
+        return ""
+    owners = joined(sorted({str(link.key_account.operator) for link in links}))
+    text = f"{contact.full_name} is a key contact of {owners}: deleting them ends that protection"
+    asked = LiaisonRequest.objects.filter(key_contact__in=links).count()
+    if asked:
+        text += f" and deletes {counted(asked, 'request', 'requests')} to liaise about them"
+    return f"{text}."
+
+
 @transaction.atomic
 def contact_delete(*, contact: Contact, by: User | None) -> None:
     """Delete a contact; never an erased person's record, which the erasure kept on purpose
@@ -439,12 +455,10 @@ def contact_delete(*, contact: Contact, by: User | None) -> None:
     fresh = Contact.objects.select_for_update().filter(pk=contact.pk).first()
     check_not_erased(fresh or contact, action="deleted", by=by)
     organisation = contact.organisation
-    audit.log(
-        contact,
-        "organisations.contact.deleted",
-        by=by,
-        data={"organisation": organisation.pk, "name": contact.full_name},
-    )
+    data = {"organisation": organisation.pk, "name": contact.full_name}
+    if ends := contact_delete_ends(contact):
+        data["ended"] = ends
+    audit.log(contact, "organisations.contact.deleted", by=by, data=data)
     optouts.keep_opt_outs_of([contact])
     contact.delete()
     refresh_search_document(organisation)

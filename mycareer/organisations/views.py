@@ -592,7 +592,12 @@ def contact_delete(request, pk: int, contact_id: int):
     return render(
         request,
         "organisations/contact_delete.html",
-        {"contact": contact, "organisation": contact.organisation, "form": form},
+        {
+            "contact": contact,
+            "organisation": contact.organisation,
+            "form": form,
+            "ends": services.contact_delete_ends(contact),
+        },
     )
 
 

@@ -1666,3 +1666,27 @@ def test_a_key_account_cannot_be_added_to_a_record_merged_away(setup, persona, c
     response = client.get(reverse("organisations:key_account_add", args=[away.pk]))
     assert response.status_code == 302
     assert response.url == reverse("organisations:key_account_add", args=[survivor.pk])
+
+
+def test_deleting_a_key_contact_says_whose_protection_and_which_requests_end(
+    setup, persona, client
+):
+    """The page said only that notes are kept: the key contact's protection, and every
+    request to liaise about them, agreed or waiting, went with them unmentioned."""
+    ruth, other = setup["ruth"], setup["other"]
+    asker = persona("manager")
+    keyaccounts.liaison_request_create(
+        contact=ruth, requester=asker, reason="Panel", proposed_engagement="Talk"
+    )
+    client.force_login(asker)
+    url = reverse("organisations:contact_delete", args=[ruth.organisation_id, ruth.pk])
+    said = (
+        "Ruth Key is a key contact of Tom Bennett: deleting them ends that protection and "
+        "deletes 1 request to liaise about them."
+    )
+    assert said in html.unescape(client.get(url).content.decode())
+    plain = reverse("organisations:contact_delete", args=[other.organisation_id, other.pk])
+    assert "key contact of" not in client.get(plain).content.decode()
+    assert client.post(url, {"confirm": "on"}).status_code == 302
+    entry = AuditEntry.objects.get(action="organisations.contact.deleted")
+    assert entry.data["ended"] == said
