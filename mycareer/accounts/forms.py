@@ -289,7 +289,19 @@ class SetPasswordForm(
 class ChangePasswordForm(
     _PasswordHelpAsList, _NoPasswordThroughUniversity, allauth_forms.ChangePasswordForm
 ):
-    pass
+    """The current password is a sign-in of the account: a wrong one counts as a failed
+    sign-in, and while the account must wait it is refused unchecked (accounts/signin.py),
+    so a session left open is no way to guess it."""
+
+    def clean_oldpassword(self):
+        request = allauth_context.request
+        if signin.account_must_wait(request, self.user):
+            raise forms.ValidationError("Wait before trying again.", code="must_wait")
+        try:
+            return super().clean_oldpassword()
+        except forms.ValidationError:
+            signin.account_failed(request, self.user)
+            raise
 
 
 class ResetPasswordKeyForm(_PasswordHelpAsList, allauth_forms.ResetPasswordKeyForm):
@@ -320,10 +332,10 @@ class LoginForm(allauth_forms.LoginForm):
 
 class _CodesWaitAsPasswordsDo:
     """The second step's code: refused unchecked while the account must wait after wrong
-    passwords or codes (`signin.second_factor_must_wait`)."""
+    passwords or codes (`signin.account_must_wait`)."""
 
     def clean_code(self):
-        if signin.second_factor_must_wait(allauth_context.request, self.user):
+        if signin.account_must_wait(allauth_context.request, self.user):
             raise forms.ValidationError("Wait before trying again.", code="must_wait")
         return super().clean_code()
 

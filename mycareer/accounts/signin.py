@@ -165,26 +165,35 @@ def lockout_response(request, original_response, credentials):
     return render(request, "account/locked.html", {"minutes": minutes}, status=429)
 
 
-# The second step (an authenticator or recovery code) --------------------------------
+# Passwords and codes checked outside the login form ---------------------------------
 #
-# A wrong code is a failed sign-in of the account, counted and waited for as a wrong
-# password is: allauth's own limit for codes is its "login_failed" limit, which MyCareer
-# turns off for passwords, so six digits could otherwise be guessed without end.
+# A wrong second-step code (an authenticator or recovery code), and a wrong current
+# password typed to change it, are failed sign-ins of the account, counted and waited for
+# as a wrong password at login is: the library's own limits are per minute (or, for
+# codes, its "login_failed" limit, which MyCareer turns off), so whoever knew the password
+# or held a session could otherwise guess thousands a day. (The password asked again to
+# reauthenticate goes through authenticate(), so the throttle already sees it.)
 
 
-def _code_credentials(user) -> dict:
+def _account_credentials(user) -> dict:
     return {settings.AXES_USERNAME_FORM_FIELD: user.email}
+
+
+def account_failed(request, user) -> None:
+    """One more failed sign-in for `user`'s account (a wrong code or current password)."""
+    if request is not None and user is not None:
+        user_login_failed.send(__name__, credentials=_account_credentials(user), request=request)
 
 
 def second_factor_failed(sender, request=None, user=None, **kwargs) -> None:
     """allauth's `authentication_failed` (a wrong code): one more failure for the account."""
-    if request is not None and user is not None:
-        user_login_failed.send(__name__, credentials=_code_credentials(user), request=request)
+    account_failed(request, user)
 
 
-def second_factor_must_wait(request, user) -> bool:
-    """Whether a code for `user` must wait now; if so the page says for how long (429)."""
-    credentials = _code_credentials(user)
+def account_must_wait(request, user) -> bool:
+    """Whether a code or password for `user` must wait now, to be refused unchecked; if
+    so the page says for how long (429) and `signin.refused` is logged."""
+    credentials = _account_credentials(user)
     if not AxesProxyHandler.is_locked(request, credentials):
         return False
     request.axes_locked_out, request.axes_credentials = True, credentials

@@ -2,6 +2,7 @@
 and a second factor for administrators."""
 
 import datetime
+import logging
 import re
 import time
 
@@ -295,6 +296,68 @@ def test_wrong_codes_when_asked_again_for_the_second_factor_count_too(client, ca
         client.post(reverse("mfa_reauthenticate"), {"code": code})
     assert client.post(reverse("mfa_reauthenticate"), {"code": right}).status_code == 429
     assert signin.account_standing("admin@demo.ac.uk").failures == 5
+
+
+def _refused_lines(caplog):
+    return [r.getMessage() for r in caplog.records if "signin.refused" in r.getMessage()]
+
+
+@pytest.mark.django_db
+def test_wrong_passwords_when_asked_again_count_as_failed_sign_ins(client, cast, caplog):
+    """Whoever holds a session may not guess its password at the library's per-minute
+    pace either: the password asked again is a sign-in of the account."""
+    client.force_login(cast["employer"])
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        for _ in range(4):
+            page = client.post(reverse("account_reauthenticate"), {"password": "wrong"})
+            assert page.status_code == 200
+        fifth = client.post(reverse("account_reauthenticate"), {"password": "wrong"})
+        assert fifth.status_code == 429 and "wait 1 minute" in fifth.content.decode()
+        assert signin.account_standing("employer@demo-employer.com").failures == 5
+        # While waiting, even the right password is refused unchecked, and not counted.
+        with caplog.at_level(logging.WARNING, logger="mycareer.accounts.signin"):
+            right = client.post(reverse("account_reauthenticate"), {"password": DEMO_PASSWORD})
+        assert right.status_code == 429 and "wait 1 minute" in right.content.decode()
+        assert "account=employer@demo-employer.com" in _refused_lines(caplog)[0]
+        assert signin.account_standing("employer@demo-employer.com").failures == 5
+        clock.shift(datetime.timedelta(seconds=61))
+        done = client.post(reverse("account_reauthenticate"), {"password": DEMO_PASSWORD})
+        assert done.status_code == 302
+
+
+@pytest.mark.django_db
+def test_wrong_current_passwords_when_changing_it_count_as_failed_sign_ins(client, cast, caplog):
+    """The change-password form's current password is a sign-in of the account too."""
+    client.force_login(cast["employer"])
+    new = "a-Fresh-passphrase-42"
+    change = {"password1": new, "password2": new}
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        for n in range(5):
+            clock.shift(datetime.timedelta(seconds=13))  # under the library's 5 a minute
+            page = client.post(
+                reverse("account_change_password"), {"oldpassword": "wrong", **change}
+            )
+            assert page.status_code == (429 if n == 4 else 200)
+        assert "wait 1 minute" in page.content.decode()
+        assert signin.account_standing("employer@demo-employer.com").failures == 5
+        clock.shift(datetime.timedelta(seconds=30))
+        with caplog.at_level(logging.WARNING, logger="mycareer.accounts.signin"):
+            right = client.post(
+                reverse("account_change_password"), {"oldpassword": DEMO_PASSWORD, **change}
+            )
+        assert right.status_code == 429 and "wait 1 minute" in right.content.decode()
+        assert _refused_lines(caplog)
+        assert signin.account_standing("employer@demo-employer.com").failures == 5
+        clock.shift(datetime.timedelta(seconds=31))
+        done = client.post(
+            reverse("account_change_password"), {"oldpassword": DEMO_PASSWORD, **change}
+        )
+        assert done.status_code == 302
+    user = cast["employer"]
+    user.refresh_from_db()
+    assert user.check_password(new)
 
 
 # Employers: a second factor offered -------------------------------------------------
