@@ -79,6 +79,49 @@ def test_a_creator_who_left_the_organisation_is_not_told_of_the_decision(
     assert decision_recipients(submitted) == ["colleague@demo-employer.com"]
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("decision", ["rejected", "edit_rejected", "approved", "edit_approved"])
+def test_every_link_in_a_decision_email_opens_for_every_recipient(
+    decision, submitted, colleague, brightwave, moderator, client, mailoutbox
+):
+    """The creator, since made a member who may read but not change the vacancy, is still
+    told; the rejection's link to the edit form answered them "You cannot do this"."""
+    import re
+
+    from mycareer.organisations.models import EmployerMembership
+    from mycareer.vacancies.tasks import send_vacancy_decision_email
+
+    creator = submitted.created_by
+    EmployerMembership.objects.filter(organisation=brightwave, user=creator).update(is_admin=False)
+    reason = "Say what the salary is."
+    if decision == "rejected":
+        services.vacancy_reject(vacancy=submitted, by=moderator, reason=reason)
+    else:
+        services.vacancy_approve(vacancy=submitted, by=moderator)
+    if decision.startswith("edit"):
+        services.vacancy_update(vacancy=submitted, by=colleague, salary="£31,000 a year")
+    if decision == "edit_approved":
+        services.vacancy_approve_edit(vacancy=submitted, by=moderator)
+    if decision == "edit_rejected":
+        services.vacancy_reject_edit(vacancy=submitted, by=moderator, reason=reason)
+    send_vacancy_decision_email.call(submitted.pk, decision, reason)
+    [message] = mailoutbox
+    assert sorted(message.to) == [colleague.email, creator.email]
+    links = re.findall(r"https?://\S+", message.body)
+    assert links
+    for person in (creator, colleague):
+        client.force_login(person)
+        for link in links:
+            path = link.split("://", 1)[1].partition("/")[2]
+            assert client.get(f"/{path}").status_code == 200, (person, link)
+    if decision == "rejected":
+        # The page the member opens does not tell them to change what they may not.
+        assert "saving your changes" in client.get(submitted.get_absolute_url()).content.decode()
+        client.force_login(creator)
+        page = client.get(submitted.get_absolute_url()).content.decode()
+        assert "administrators can change it" in page and "saving your changes" not in page
+
+
 @pytest.mark.django_db(transaction=True)
 def test_rejection_is_really_emailed_with_its_reason(submitted, moderator, smtp_server, run_worker):
     services.vacancy_reject(
@@ -90,7 +133,7 @@ def test_rejection_is_really_emailed_with_its_reason(submitted, moderator, smtp_
     body = message.get_content()
     # Plain text: the reason arrives as typed, not HTML-escaped.
     assert "Say what the salary is & where the job is." in body
-    assert f"/vacancies/{submitted.pk}/edit/" in body
+    assert f"/vacancies/{submitted.pk}/" in body
 
 
 @pytest.mark.django_db(transaction=True)
