@@ -508,6 +508,9 @@ STORY = [
     "vacancies.vacancy.created",
     "vacancies.vacancy.posted",
     "vacancies.vacancy.submitted",
+    # Changes that apply at once: an employer's to a draft or a waiting vacancy, staff's
+    # to any (a live advert corrected by staff is on the employer's page too).
+    "vacancies.vacancy.changed",
     "vacancies.vacancy.approved",
     "vacancies.vacancy.rejected",
     "vacancies.vacancy.edit_proposed",
@@ -528,6 +531,16 @@ def _actor_name(entry: AuditEntry, *, staff_viewer: bool) -> str:
     return "University careers staff"
 
 
+def _fields_changed(entry: AuditEntry) -> str:
+    """Which fields a change touched, in the form's order ("Changed: Title, Salary")."""
+    fields, paired = _recorded_fields(entry)
+    changed = [name for name, value in fields.items() if not paired or value[0] != value[1]]
+    labels = [str(_field(name).verbose_name) for name in EDITABLE_FIELDS if name in changed]
+    if not labels:
+        return ""
+    return "Changed: " + ", ".join(label[:1].upper() + label[1:] for label in labels)
+
+
 def _story_entries(
     entries: list[AuditEntry], viewer, *, with_title: bool = True
 ) -> list[TimelineEntry]:
@@ -539,13 +552,16 @@ def _story_entries(
         if vacancy is None:
             continue
         reason = entry.data.get("reason", "") if isinstance(entry.data, dict) else ""
+        text = f"Reason: {reason}" if reason else ""
+        if entry.action == "vacancies.vacancy.changed":
+            text = _fields_changed(entry)
         actor = _actor_name(entry, staff_viewer=staff_viewer)
         story.append(
             TimelineEntry(
                 when=entry.at,
                 kind="Vacancy",
                 title=f"{entry.label}: {vacancy.title}" if with_title else entry.label,
-                text=f"Reason: {reason}" if reason else "",
+                text=text,
                 url=vacancy.get_absolute_url(),
                 actor=actor,
                 details=[f"By {actor}"],

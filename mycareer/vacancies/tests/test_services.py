@@ -450,6 +450,15 @@ def test_a_staff_edit_of_a_live_vacancy_applies_at_once(live, moderator):
     assert not live.has_pending_edit
 
 
+def test_a_change_that_applies_at_once_is_in_the_vacancy_s_history(live, moderator, employer_a):
+    """Staff correcting a live advert changed what students read with no word on the
+    employer's page, and an employer's change while waiting was missing for moderators."""
+    services.vacancy_update(vacancy=live, by=moderator, salary="£29,000 a year", title="Tester")
+    [latest, *_] = selectors.vacancy_story(live, viewer=employer_a)
+    assert (latest.title, latest.actor) == ("Vacancy changed", "University careers staff")
+    assert latest.text == "Changed: Title, Salary"
+
+
 # Withdrawing -----------------------------------------------------------------------
 
 
