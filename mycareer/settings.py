@@ -336,6 +336,16 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True  # when and from where, for administrators
 AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT = 200
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
+# Never kept as typed in a failed attempt's record (axes hides only "password" itself):
+# a current password, a new one beside it, a second-step or recovery code.
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "oldpassword",
+    "password1",
+    "password2",
+    "code",
+]
 # allauth's own limits stay on (per client address, now the real one): "login" caps
 # attempts per address per minute. Its per-account "login_failed" limit is off: the
 # throttle above is the one policy for failed passwords.

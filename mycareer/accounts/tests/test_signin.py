@@ -360,6 +360,23 @@ def test_wrong_current_passwords_when_changing_it_count_as_failed_sign_ins(clien
     assert user.check_password(new)
 
 
+def test_a_failed_attempt_keeps_no_password_or_code_as_typed(client, cast):
+    """A wrong current password counted as a failed sign-in kept the whole form in the
+    attempt's record: the mistyped password and the new one, readable to anyone with the
+    database or its backups."""
+    from axes.models import AccessAttempt
+
+    client.force_login(cast["employer"])
+    new = "Brand-New-Secret-99"
+    client.post(
+        reverse("account_change_password"),
+        {"oldpassword": "MyRealPasswordTypo1", "password1": new, "password2": new},
+    )
+    [attempt] = AccessAttempt.objects.all()
+    assert "oldpassword" in attempt.post_data
+    assert "MyRealPasswordTypo1" not in attempt.post_data and new not in attempt.post_data
+
+
 # Employers: a second factor offered -------------------------------------------------
 
 
