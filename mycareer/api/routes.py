@@ -342,7 +342,7 @@ def organisation_list(
 ):
     user = need(request, READ, "organisations.view_organisation")
     try:
-        query = OrganisationQuery.from_filters(_filters(request), viewer=user)
+        query = OrganisationQuery.from_filters(_filters(request), viewer=user, known_tags=True)
     except ValidationError as error:
         unknown = sorted(set(_filters(request)) - FILTER_NAMES)
         raise ApiError(

@@ -179,16 +179,19 @@ class OrganisationQuery:
         return filters
 
     @classmethod
-    def from_filters(cls, filters: Mapping, *, viewer=None) -> "OrganisationQuery":
+    def from_filters(
+        cls, filters: Mapping, *, viewer=None, known_tags: bool = False
+    ) -> "OrganisationQuery":
         """Read stored or submitted filters strictly, through the search form.
 
         A name the search does not know is refused, never ignored: a stored search that
-        silently matched more than it says would email people nobody chose.
+        silently matched more than it says would email people nobody chose. Filters typed
+        now (`known_tags`, as the search page's) also refuse a tag nobody was ever given.
         """
         unknown = sorted(set(filters) - FILTER_NAMES)
         if unknown:
             raise forms.ValidationError(unknown_filters_message(unknown), code="unknown_filter")
-        form = _filters_form(filters)
+        form = _filters_form(filters, known_tags=known_tags)
         if not form.is_valid():
             raise forms.ValidationError(
                 [
@@ -202,7 +205,7 @@ class OrganisationQuery:
         return form.to_query(viewer=viewer)
 
 
-def _filters_form(filters: Mapping) -> "OrganisationSearchForm":
+def _filters_form(filters: Mapping, *, known_tags: bool = False) -> "OrganisationSearchForm":
     """The search form filled with stored or submitted filters, to check them."""
     data = QueryDict(mutable=True)
     for name, value in filters.items():
@@ -214,7 +217,7 @@ def _filters_form(filters: Mapping) -> "OrganisationSearchForm":
             data[name] = "1" if value else ""
         elif value is not None:
             data[name] = str(value)
-    return OrganisationSearchForm(data)
+    return OrganisationSearchForm(data, known_tags=known_tags)
 
 
 def unreadable_filters(filters: Mapping) -> list[tuple[str, str]]:

@@ -53,6 +53,19 @@ def test_search_uses_the_search_pages_filters(call, token_for, northbridge):
     assert len(call(secret, "get", "/organisations").json()["items"]) == 2
 
 
+def test_a_tag_nobody_was_ever_given_is_refused_as_the_search_page_refuses_it(
+    call, token_for, northbridge
+):
+    """A slip in tags_none left nobody out: the export it fed held the very organisations
+    meant to be left out, as the search page, exports and bulk email no longer allow."""
+    secret = token_for("viewer")
+    slip = call(secret, "get", "/organisations?tags_none=Placemnts")
+    assert slip.status_code == 400 and slip.json()["code"] == "invalid"
+    assert "No organisation has ever been tagged “Placemnts”" in slip.json()["message"]
+    kept = call(secret, "get", "/organisations?tags_none=placements").json()["items"]
+    assert northbridge.pk not in [o["id"] for o in kept]
+
+
 def test_an_unknown_filter_is_refused_not_ignored(call, token_for, northbridge):
     response = call(token_for("viewer"), "get", "/organisations?tag=Placements")
     assert response.status_code == 400
