@@ -710,8 +710,11 @@ def event_cancel(
     # Someone else's event (a faculty's operator, an administrator): the people told are
     # asked to reply to its organiser, who is told too.
     if by is not None and event.organiser_id is not None and event.organiser_id != by.pk:
+        # Those who left are counted for the organiser, who would otherwise read that
+        # nobody had a place.
+        left = len({person.pk for person, _ in people if not person.is_active})
         transaction.on_commit(
-            lambda: tasks.send_cancelled_by_colleague_email.enqueue(event.pk, by.pk)
+            lambda: tasks.send_cancelled_by_colleague_email.enqueue(event.pk, by.pk, left)
         )
     # Requests still waiting would stay "Waiting for an answer" in the other units' lists
     # though answering them is refused: they are withdrawn, and whoever was asked is told.

@@ -200,9 +200,12 @@ def send_cancellation_emails(event_id: int) -> int:
 
 
 @email_task()
-def send_cancelled_by_colleague_email(event_id: int, by_id: int) -> int:
+def send_cancelled_by_colleague_email(event_id: int, by_id: int, left: int = 0) -> int:
     """Tell the organiser that a colleague cancelled their event: the people told were
-    asked to reply to the organiser, who would otherwise hear of it from them first."""
+    asked to reply to the organiser, who would otherwise hear of it from them first.
+
+    `left` is how many people whose places ended were not told, as they can no longer
+    sign in (0 for a task queued before it was counted)."""
     event = Event.objects.select_related("unit", "organiser").get(pk=event_id)
     by = User.objects.filter(pk=by_id).first()
     if event.organiser is None:
@@ -218,6 +221,7 @@ def send_cancelled_by_colleague_email(event_id: int, by_id: int) -> int:
             "by": by,
             "when": _when(event),
             "told": event.cancellation_notices.count(),
+            "left": left,
         },
         once=f"{CANCELLED_BY_COLLEAGUE}:{event.pk}",
     )
@@ -240,13 +244,24 @@ def send_changed_by_colleague_email(
     told = sum(
         1 for person, _ in people_to_tell_of_changes(event) if person.is_active and person.email
     )
+    # A finished event's record may still be corrected, and a draft's: its people are
+    # not told, and the organiser must not read that there were none.
+    held = len(registry.people_at(event)) if event.is_published else 0
+    over = event.is_published and event.ends_at <= timezone.now()
     return notify(
         user=event.organiser,
         kind=CHANGED_BY_COLLEAGUE,
         reply_to=[by.email] if by and by.email else None,
         subject=f"{by or 'A colleague'} changed your event {event.title}",
         template="events/email/changed_by_colleague.txt",
-        context={"event": event, "by": by, "lines": lines, "told": told},
+        context={
+            "event": event,
+            "by": by,
+            "lines": lines,
+            "told": told,
+            "held": held,
+            "over": over,
+        },
         once=f"{CHANGED_BY_COLLEAGUE}:{change_id}",
     )
 

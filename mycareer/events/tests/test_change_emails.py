@@ -205,3 +205,47 @@ def test_the_organiser_is_told_when_a_colleague_moves_their_event(
     with django_capture_on_commit_callbacks(execute=True):
         services.event_update(event=talk, by=tom, venue="Room 3")
     assert queued.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_organiser_is_not_told_nobody_had_a_place_at_an_event_that_is_over(
+    persona, talk, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Helen corrected the room of Tom's finished talk, where two people had places: his
+    email said "Nobody had a place or was on the waiting list, so nobody else was emailed"."""
+    from mycareer.events import tasks
+
+    helen = persona("manager")
+    past = at(far_monday(-2), 10)
+    Event.objects.filter(pk=talk.pk).update(starts_at=past, ends_at=past.replace(hour=11))
+    talk.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_update(event=talk, by=helen, venue="Room 2")
+    assert change_emails() == 0
+    [task] = DBTaskResult.objects.filter(task_path__endswith="changed_by_colleague_email")
+    assert tasks.send_changed_by_colleague_email.call(*task.args_kwargs["args"]) == 1
+    [email] = [m for m in mailoutbox if "changed your event" in m.subject]
+    assert "Nobody had a place" not in email.body
+    assert (
+        "The event is over, so the 2 people who had a place or were on the waiting list "
+        "were not emailed." in email.body
+    )
+
+
+@pytest.mark.django_db
+def test_the_organiser_is_not_told_nobody_had_a_place_when_all_who_had_one_have_left(
+    persona, talk, mailoutbox, django_capture_on_commit_callbacks
+):
+    from mycareer.events import tasks
+
+    helen = persona("manager")
+    for person in (persona("student"), persona("student2")):
+        person.is_active = False
+        person.save(update_fields=["is_active"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.event_update(event=talk, by=helen, venue="Room 2")
+    [task] = DBTaskResult.objects.filter(task_path__endswith="changed_by_colleague_email")
+    assert tasks.send_changed_by_colleague_email.call(*task.args_kwargs["args"]) == 1
+    [email] = [m for m in mailoutbox if "changed your event" in m.subject]
+    assert "Nobody had a place" not in email.body
+    assert "Nobody with a place or on the waiting list can still be emailed" in email.body

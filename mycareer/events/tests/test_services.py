@@ -1098,7 +1098,7 @@ def test_the_organiser_is_told_when_a_colleague_cancels_their_event(
     finally:
         registry.unregister_cancellation_handler(name="test-booked")
     [queued] = DBTaskResult.objects.filter(task_path__endswith="cancelled_by_colleague_email")
-    assert queued.args_kwargs["args"] == [event.pk, helen.pk]
+    assert queued.args_kwargs["args"] == [event.pk, helen.pk, 0]
     # Tom switched every optional email off: this one still comes, as it happens.
     tom.notifications_off = [tasks.OPENING_DECISION, tasks.CLASH_OVERRIDE]
     tom.save(update_fields=["notifications_off"])
@@ -1135,6 +1135,37 @@ def test_the_organiser_is_not_told_everyone_was_sent_the_reason_when_nobody_was(
     assert "was sent" not in email.body
     assert "Nobody had a place or was on the waiting list, so nobody else was emailed." in (
         email.body
+    )
+
+
+def test_the_organiser_is_not_told_nobody_had_a_place_when_those_who_had_one_left(
+    tom, helen, persona, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Only leavers had places: the email said "Nobody had a place or was on the waiting
+    list", of an event whose places it had just ended."""
+    from django_tasks_db.models import DBTaskResult
+
+    bo = persona("student2")
+    bo.is_active = False
+    bo.save(update_fields=["is_active"])
+    event = make_event(by=tom, title="Left behind", starts_at=at(far_monday(), 10), publish=True)
+    registry.register_cancellation_handler(
+        registry.CancellationHandler(describe=lambda e: [], end=lambda e, by, now: [(bo, "")]),
+        name="test-booked",
+    )
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.event_cancel(event=event, by=helen, reason="The hall is flooded")
+    finally:
+        registry.unregister_cancellation_handler(name="test-booked")
+    [queued] = DBTaskResult.objects.filter(task_path__endswith="cancelled_by_colleague_email")
+    assert queued.args_kwargs["args"] == [event.pk, helen.pk, 1]
+    assert tasks.send_cancelled_by_colleague_email.call(event.pk, helen.pk, 1) == 1
+    [email] = [m for m in mailoutbox if "cancelled your event" in m.subject]
+    assert "Nobody had a place" not in email.body
+    assert (
+        "1 person who had a place or was on the waiting list can no longer sign in, so was "
+        "not emailed." in email.body
     )
 
 
