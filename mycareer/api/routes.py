@@ -678,7 +678,14 @@ def note_create(request, payload: s.NoteIn, pk: int = PK):
                     "owners": [
                         {
                             "name": str(link.key_account.operator),
-                            "email": link.key_account.operator.email,
+                            # A leaver's address is read by nobody: ask the others, or
+                            # an administrator to pass the key account on.
+                            "email": (
+                                link.key_account.operator.email
+                                if link.key_account.operator.is_active
+                                else None
+                            ),
+                            "left": not link.key_account.operator.is_active,
                         }
                         for link in links
                     ],

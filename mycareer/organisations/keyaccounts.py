@@ -117,9 +117,17 @@ def blocker_message(contact: Contact, blockers: list[KeyContact]) -> str:
         return f"{contact.full_name} is a key contact of {owners}. " + owners_left_message(
             contact, left
         )
+    if not left:
+        return (
+            f"{contact.full_name} is a key contact of {owners}. Ask them to liaise before you "
+            f"contact {contact.full_name}: use “Ask to contact” on the contact's page."
+        )
+    # "Ask them" would include the leaver, who is not asked: name who is, and who is not.
+    askable = joined(dict.fromkeys(str(b.key_account.operator) for b in _askable(blockers)))
     return (
-        f"{contact.full_name} is a key contact of {owners}. Ask them to liaise before you "
-        f"contact {contact.full_name}: use “Ask to contact” on the contact's page."
+        f"{contact.full_name} is a key contact of {owners}. Ask {askable} to liaise before "
+        f"you contact {contact.full_name}: use “Ask to contact” on the contact's page. "
+        + owners_left_note(contact, left, asked=False)
     )
 
 
@@ -139,10 +147,12 @@ class KeyContactsNeedLiaison(ValidationError):
 
 
 def _note_refusal(contact: Contact, blockers: list[KeyContact]) -> str:
-    owners = " and ".join(str(b.key_account.operator) for b in blockers)
+    # An owner who has left is emailed nothing when the note is recorded.
+    owners = joined(dict.fromkeys(str(b.key_account.operator) for b in _askable(blockers)))
+    told = f", and {owners} will be told" if owners else ""
     return (
         f"{blocker_message(contact, blockers)} If {contact.full_name} contacted you first, "
-        f"choose “They contacted us”: you may record it, and {owners} will be told."
+        f"choose “They contacted us”: you may record it{told}."
     )
 
 
@@ -649,14 +659,16 @@ def owners_left_message(contact: Contact, left: list[KeyContact]) -> str:
     )
 
 
-def owners_left_note(contact: Contact, left: list[KeyContact]) -> str:
-    """When other owners are asked: who among the owners has left and is not asked."""
+def owners_left_note(contact: Contact, left: list[KeyContact], *, asked: bool = True) -> str:
+    """When other owners are asked: who among the owners has left and is not asked.
+    `asked` is False before anyone is asked (a refusal that says whom to ask)."""
     people = _leavers(left)
     names = joined(people)
     verb = "has" if len(people) == 1 else "have"
+    not_asked = f"{verb} not been asked" if asked else "will not be asked"
     return (
         f"{names} also {'holds' if len(people) == 1 else 'hold'} a key account with "
-        f"{contact.organisation} but {verb} left, so cannot answer and {verb} not been asked."
+        f"{contact.organisation} but {verb} left, so cannot answer and {not_asked}."
     )
 
 

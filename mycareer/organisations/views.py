@@ -642,7 +642,9 @@ def _note_saved(text: str, note: Note) -> str:
             str(link.key_account.operator)
             for contact in note.contacts.prefetch_related("key_links__key_account__operator")
             for link in contact.key_links_list
+            # One who has left is emailed nothing (as the task skips them).
             if link.key_account.operator_id != note.author_id
+            and link.key_account.operator.is_active
         }
     )
     if not owners:

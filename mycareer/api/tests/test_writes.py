@@ -288,7 +288,10 @@ def test_a_note_naming_a_key_contact_is_refused_with_who_to_ask(call, token_for,
     answer = refused.json()
     assert answer["code"] == "liaison_needed"
     assert answer["ask"] == [
-        {"contact": david.pk, "owners": [{"name": "Tom Bennett", "email": "operator@demo.ac.uk"}]}
+        {
+            "contact": david.pk,
+            "owners": [{"name": "Tom Bennett", "email": "operator@demo.ac.uk", "left": False}],
+        }
     ]
     assert "Tom Bennett" in answer["message"]
     assert not Note.objects.exists()
@@ -302,6 +305,29 @@ def test_a_note_naming_a_key_contact_is_refused_with_who_to_ask(call, token_for,
         call(token_for("manager"), "post", f"/organisations/{org.pk}/notes", inbound).status_code
         == 201
     )
+
+
+def test_a_refusal_gives_no_address_of_a_key_account_operator_who_left(
+    call, token_for, persona, cast
+):
+    """`ask` gave Tom's address after he left: a client wrote to a mailbox nobody reads."""
+    tom = persona("operator")
+    org = make_organisation("Northbridge Engineering Ltd")
+    david = organisations.contact_create(organisation=org, by=tom, full_name="David Okoro")
+    key_account_with_contact(
+        contact=david, operator=tom, unit=cast["units"]["mech"], by=persona("admin")
+    )
+    tom.is_active = False
+    tom.save(update_fields=["is_active"])
+    body = {"text": "Called David about a talk.", "contacts": [david.pk]}
+    refused = call(token_for("manager"), "post", f"/organisations/{org.pk}/notes", body)
+    assert refused.status_code == 403
+    answer = refused.json()
+    assert answer["ask"] == [
+        {"contact": david.pk, "owners": [{"name": "Tom Bennett", "email": None, "left": True}]}
+    ]
+    assert "operator@demo.ac.uk" not in refused.content.decode()
+    assert "will be told" not in answer["message"]
 
 
 def test_writes_to_a_record_merged_away_are_410_naming_the_survivor_as_reads_are(call, token_for):

@@ -1640,7 +1640,12 @@ def test_the_refusal_naming_a_key_contact_gives_no_address_of_an_owner_who_left(
     _leaves(tom)
     both = refusal()
     assert "Tom Bennett (has left)" in both and tom.email not in both
-    assert f"Helen Marsh ({helen.email})" in both and "Ask them to liaise" in both
+    assert f"Helen Marsh ({helen.email})" in both and "Ask Helen Marsh to liaise" in both
+    # Tom, named among the owners, is not among those to ask, and the message says so.
+    assert (
+        "Tom Bennett also holds a key account with Quillfeather Instruments but has left, so "
+        "cannot answer and will not be asked." in both
+    )
     _leaves(helen)
     alone = refusal()
     assert "Ask them to liaise" not in alone and "@" not in alone
@@ -1690,3 +1695,39 @@ def test_deleting_a_key_contact_says_whose_protection_and_which_requests_end(
     assert client.post(url, {"confirm": "on"}).status_code == 302
     entry = AuditEntry.objects.get(action="organisations.contact.deleted")
     assert entry.data["ended"] == said
+
+
+def test_a_refused_note_says_only_owners_still_here_will_be_told_of_inbound_contact(
+    setup, persona, two_owners
+):
+    """It said "…and Tom Bennett and Helen Marsh will be told" after Tom had left: he is
+    emailed nothing."""
+    ruth, tom, helen = setup["ruth"], setup["tom"], two_owners
+    contact = Contact.objects.get(pk=ruth.pk)
+    blockers = keyaccounts.contact_blockers(contact=contact, user=persona("mailer"))
+    _leaves(tom)
+    for link in blockers:
+        link.key_account.operator.refresh_from_db()
+    said = keyaccounts._note_refusal(contact, blockers)
+    assert said.endswith("you may record it, and Helen Marsh will be told.")
+    _leaves(helen)
+    for link in blockers:
+        link.key_account.operator.refresh_from_db()
+    said = keyaccounts._note_refusal(contact, blockers)
+    assert said.endswith("you may record it.") and "will be told" not in said
+
+
+def test_a_recorded_inbound_note_does_not_say_an_owner_who_left_will_be_told(
+    client, setup, persona, two_owners
+):
+    org, ruth = setup["org"], setup["ruth"]
+    _leaves(setup["tom"])
+    client.force_login(persona("mailer"))
+    url = reverse("organisations:note_create", args=[org.pk])
+    typed = {"kind": "call", "date": "2026-11-20", "contacts": [ruth.pk], "text": "She rang"}
+    response = client.post(url, {**typed, "started_by": "them"})
+    assert response.status_code == 302
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == [
+        "The note is recorded. Helen Marsh will be told that their key contact got in touch."
+    ]
