@@ -1532,6 +1532,11 @@ def attendance_close_preview(*, event: Event) -> AttendanceClosing:
     return _closing(settings, now)
 
 
+# Refusals when the figures a confirmation showed no longer hold, or it showed none.
+CHANGED = "The figures changed since you looked"
+OUT_OF_DATE = "That page was out of date"
+
+
 def attendance_close(
     *,
     event: Event,
@@ -1561,8 +1566,10 @@ def attendance_close(
         expected = (expected_no_shows, expected_restrictions)
         found = (len(closing.no_shows), len(closing.restrictions))
         if any(want is not None and want != got for want, got in zip(expected, found, strict=True)):
+            # A figure missing from the page (negative) did not change: the page was old.
+            stale = any(want is not None and want < 0 for want in expected)
             _refuse(
-                f"The figures changed since you looked: now {closing.figures} "
+                f"{OUT_OF_DATE if stale else CHANGED}: now {closing.figures} "
                 "Check them and close attendance again."
             )
         Booking.objects.filter(pk__in=[b.pk for b in closing.no_shows]).update(
@@ -1779,10 +1786,11 @@ def noshow_followup_send(
         if not count:
             _refuse("Everyone who did not attend has already been emailed.")
         if expected_recipients is not None and count != expected_recipients:
+            # A figure missing from the page (negative) is no number to set against.
+            was = f", not {expected_recipients}" if expected_recipients >= 0 else ""
             _refuse(
-                "The figures changed since you looked: sending now emails "
-                f"{counted(count, 'person', 'people')}, not {expected_recipients}. "
-                "Check them and send again."
+                f"{OUT_OF_DATE if expected_recipients < 0 else CHANGED}: sending now emails "
+                f"{counted(count, 'person', 'people')}{was}. Check them and send again."
             )
         followup = NoShowFollowUp.objects.create(
             event_id=settings.pk, subject=subject, body=body, sent_by=by, recipients=count

@@ -1778,6 +1778,29 @@ def test_the_no_show_follow_up_is_refused_when_its_number_changed(tom, people, h
 
 
 @pytest.mark.django_db
+def test_a_page_without_the_figures_is_refused_as_out_of_date_not_as_minus_one(
+    tom, people, held_event
+):
+    """A page that posted no figure (an old tab) was told "…emails 2 people, not -1"."""
+    form = {"subject": "We missed you", "body": "About {{ event_title }}"}
+    with time_machine.travel(held_event.ends_at):
+        with pytest.raises(ValidationError) as closing:
+            services.attendance_close(
+                event=held_event, by=tom, expected_no_shows=-1, expected_restrictions=0
+            )
+        assert str(closing.value.messages[0]).startswith(
+            "That page was out of date: now 2 booked students not checked in"
+        )
+        services.attendance_close(event=held_event, by=tom)
+    with pytest.raises(ValidationError) as error:
+        services.noshow_followup_send(event=held_event, by=tom, expected_recipients=-1, **form)
+    assert error.value.messages == [
+        "That page was out of date: sending now emails 2 people. Check them and send again."
+    ]
+    assert not NoShowFollowUp.objects.exists()
+
+
+@pytest.mark.django_db
 def test_the_no_show_follow_up_leaves_out_people_who_can_no_longer_sign_in(
     tom, persona, people, held_event, mailoutbox
 ):
