@@ -35,10 +35,17 @@ def unknown_fields_message(unknown: list[str], known: Iterable[str], *, noun: st
 _PART_OF_A_FIELD = re.compile(r"\{\{[^{}\n]{0,30}|\{?[^{}\n]{0,30}\}\}")
 
 
+# A whole field with more braces on either side: "{{{ first_name }}}" merges to "{Ann}".
+_BRACED_FIELD = re.compile(r"\{*\{\{\s*\w+\s*\}\}\}*")
+
+
 def unfinished_fields(text: str) -> list[str]:
-    """Braces that do not make a whole field, as typed: they would arrive as typed."""
+    """Braces that do not make a whole field, as typed: they would arrive as typed.
+
+    A single brace elsewhere ("{note}") is ordinary text; one touching a field is not."""
+    braced = [m.group(0) for m in _BRACED_FIELD.finditer(text) if not FIELD.fullmatch(m.group(0))]
     rest = FIELD.sub(" ", text)
-    return [m.group(0).strip() for m in _PART_OF_A_FIELD.finditer(rest)]
+    return braced + [m.group(0).strip() for m in _PART_OF_A_FIELD.finditer(rest)]
 
 
 def unfinished_fields_message(

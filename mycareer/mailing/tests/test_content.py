@@ -75,6 +75,10 @@ def test_unknown_merge_fields_are_refused():
         ("Dear {{ first_name,\n\nCome to our fair.", "“{{ first_name,”"),
         ("Dear {{first name}},", "“{{first name”"),
         ("Dear { first_name }},", "“{ first_name }}”"),
+        # A stray brace touching a whole field reached readers as "{Ann}", "Ann}", "{Ann".
+        ("Dear {{{ first_name }}},", "“{{{ first_name }}}”"),
+        ("Dear {{ first_name }}},", "“{{ first_name }}}”"),
+        ("Dear {{{first_name}},", "“{{{first_name}}”"),
     ],
 )
 def test_a_merge_field_not_typed_whole_is_refused_not_sent_as_typed(body, shown):
