@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
@@ -428,6 +428,24 @@ def check_approver(campaign: Campaign, by: User) -> None:
         raise ValidationError("Another designated sender must approve your campaign.")
 
 
+def _check_content_to_approve(campaign: Campaign) -> None:
+    """Refuse, in the words the sender would read, a subject or body that would not reach
+    readers as meant, and say who can correct it."""
+    errors: dict[str, list[str]] = {}
+    for check, text in ((check_subject, campaign.subject), (check_markdown, campaign.body)):
+        try:
+            check(text)
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+    if errors:
+        errors[NON_FIELD_ERRORS] = [
+            f"Ask {campaign.sender} to take the campaign back to draft and correct it: "
+            "only they can change it."
+        ]
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def campaign_approve(
     *, campaign: Campaign, by: User, confirmed: int, fingerprint: str | None = None
@@ -439,6 +457,9 @@ def campaign_approve(
     if campaign.status != Campaign.Status.AWAITING_APPROVAL:
         raise ValidationError("This campaign is not waiting for approval.")
     check_approver(campaign, by)
+    # Submitted before a rule was added: it must meet it too, and only its sender can
+    # mend it.
+    _check_content_to_approve(campaign)
     recipients = _recount(campaign, confirmed, fingerprint)
     campaign.approved_by = by
     campaign.save(update_fields=["approved_by"])

@@ -764,6 +764,32 @@ def test_second_sender_approval_when_the_site_asks(persona, tagged, make_campaig
     assert campaign.messages.count() == 6
 
 
+def test_a_campaign_submitted_before_the_checks_is_checked_on_approval(
+    persona, tagged, make_campaign, settings
+):
+    """Submitted before its subject was checked, a campaign went out with
+    "{{ last_name }}" in every subject line once a second sender approved it."""
+    from mycareer.mailing.content import merge_field_problems
+
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_NEEDS_APPROVAL": True}
+    mailer, admin = persona("mailer"), persona("admin")
+    campaign = make_campaign()
+    services.campaign_send(campaign=campaign, by=mailer, confirmed=6)
+    subject, body = "News for {{ last_name }}", "Dear {{ first_name,\n\nCome."
+    Campaign.objects.filter(pk=campaign.pk).update(subject=subject, body=body)
+    with pytest.raises(ValidationError) as refused:
+        services.campaign_approve(campaign=campaign, by=admin, confirmed=6)
+    said = refused.value.message_dict
+    assert said["subject"] == merge_field_problems(subject)
+    assert said["body"] == merge_field_problems(body)
+    assert said["__all__"] == [
+        f"Ask {mailer} to take the campaign back to draft and correct it: only they can change it."
+    ]
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.AWAITING_APPROVAL
+    assert campaign.approved_by is None and not campaign.messages.exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_campaigns_queued_at_once_cannot_both_include_someone_at_the_limit(
     persona, cast, tagged, make_campaign, settings

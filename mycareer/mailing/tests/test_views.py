@@ -724,6 +724,23 @@ def test_the_sender_is_refused_the_approve_page_before_typing_the_number(
     assert campaign.status == Campaign.Status.AWAITING_APPROVAL
 
 
+def test_the_approver_is_shown_what_the_sender_must_correct_before_it_goes(
+    client, persona, make_campaign, settings
+):
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_NEEDS_APPROVAL": True}
+    campaign = make_campaign()
+    services.campaign_send(campaign=campaign, by=campaign.sender, confirmed=6)
+    Campaign.objects.filter(pk=campaign.pk).update(subject="News for {{ last_name }}")
+    client.force_login(persona("admin"))
+    approve = reverse("mailing:campaign_approve", args=[campaign.pk])
+    data = as_post(form_fields(page(client.get(approve)), containing="confirmed"))
+    said = page(client.post(approve, {**data, "confirmed": "6"}))
+    assert "Unknown merge field {{ last_name }}" in said
+    assert f"Ask {campaign.sender} to take the campaign back to draft and correct it" in said
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.AWAITING_APPROVAL
+
+
 def test_cancelling_while_waiting_for_approval_says_nothing_was_sent(
     client, persona, make_campaign, settings
 ):
