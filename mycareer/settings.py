@@ -547,7 +547,8 @@ MYCAREER: dict[str, Any] = {
     "ERASED_IDENTIFIER_KEY": os.environ.get("ERASED_IDENTIFIER_KEY", ""),
     # A student's bookings are removed this many years after their expected graduation.
     "BOOKINGS_KEPT_YEARS_AFTER_GRADUATION": env_int("BOOKINGS_KEPT_YEARS_AFTER_GRADUATION", 6),
-    # No employer contact gets more than this many bulk emails in this many days.
+    # No employer contact gets more than this many bulk emails in this many days (0: none,
+    # every contact is left out as emailed too often).
     "BULK_EMAIL_LIMIT": env_int("BULK_EMAIL_LIMIT", 2),
     "BULK_EMAIL_LIMIT_DAYS": env_int("BULK_EMAIL_LIMIT_DAYS", 14),
     # Messages per second the outbox sends (0 = as fast as the mail server takes them).

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import ngettext
 
+from mycareer.core.text import counted
 from mycareer.mailing.models import Campaign, OutboxMessage
 from mycareer.organisations.keyaccounts import (
     agreed_links,
@@ -366,9 +367,12 @@ def recipient_list(
         ) or facts.protected.get(email):
             reason, kind = exclusion, Why.KEY_CONTACT
         elif counts.get(email, 0) >= limit:
+            # A limit of 0 (BULK_EMAIL_LIMIT=0) lets nobody be sent any, emailed or not.
             reason = (
-                f"emailed too often: {counts[email]} bulk emails in the last {days} days"
-                " or on their way"
+                f"emailed too often: {counted(counts[email], 'bulk email', 'bulk emails')} "
+                f"in the last {days} days or on their way"
+                if counts.get(email, 0)
+                else f"the limit allows no bulk email in {days} days"
             )
             kind = Why.TOO_OFTEN
         elif contact.pk in left_out:

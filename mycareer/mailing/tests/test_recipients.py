@@ -254,6 +254,23 @@ def test_frequency_limit_counts_email_from_every_unit(persona, cast, tagged, fil
     assert contact.email not in reasons(later)  # the older one has dropped out of the window
 
 
+def test_a_frequency_limit_of_0_leaves_everyone_out_with_a_reason(
+    persona, cast, tagged, filters, settings
+):
+    """With BULK_EMAIL_LIMIT=0 every contact was over the limit, and the reason looked
+    up a count the never-emailed ones did not have: the campaign page failed."""
+    settings.MYCAREER = {**settings.MYCAREER, "BULK_EMAIL_LIMIT": 0}
+    mailer, admin = persona("mailer"), persona("admin")
+    contact = tagged[0].contacts.first()
+    _outbox(cast, admin, contact, status="sent", sent_at=timezone.now())
+    result = recipient_list(contacts(filters), sender=mailer, purpose="events")
+    assert result.included == []
+    said = reasons(result)
+    assert said[contact.email].startswith("emailed too often: 1 bulk email in the last")
+    others = {email: why for email, why in said.items() if email != contact.email}
+    assert others and set(others.values()) == {"the limit allows no bulk email in 14 days"}
+
+
 @pytest.mark.parametrize("status", ["pending", "sending"])
 def test_frequency_limit_counts_messages_still_on_their_way(persona, cast, tagged, filters, status):
     """Two campaigns queued at the same time must not each include everyone."""
