@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, number_format
 
 from mycareer.core.logs import log_event
-from mycareer.core.mail import deliver
+from mycareer.core.mail import careers_centre_address, deliver
 from mycareer.mailing import crosspromotion
 from mycareer.mailing.content import render_for
 from mycareer.mailing.models import Campaign, OutboxMessage
@@ -82,8 +82,7 @@ def build_message(
         subject=content["subject"],
         body=content["text"],
         to=[row.email],
-        # A reply goes to the person who wrote it, not to the site's sending address.
-        reply_to=[campaign.sender.email] if campaign.sender.email else None,
+        reply_to=[_reply_address(campaign)],
         connection=connection,
         headers={
             "Message-ID": row.message_id,
@@ -98,6 +97,16 @@ def build_message(
     # Build it now, so a bad header fails here, for this row alone, not on the wire.
     message.message()
     return message
+
+
+def _reply_address(campaign: Campaign) -> str:
+    """A reply goes to the person who wrote it, not to the site's sending address; once
+    they have left (a campaign queued or retried after), to the Careers Centre, whose
+    address the footer gives instead of inviting a reply to them."""
+    sender = campaign.sender
+    if sender.is_active and sender.email:
+        return sender.email
+    return careers_centre_address()
 
 
 class _BuiltOnce(EmailMultiAlternatives):

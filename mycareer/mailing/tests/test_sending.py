@@ -1004,3 +1004,32 @@ def test_rows_a_cancelled_campaign_left_waiting_do_not_count_against_the_limit(
     # Left waiting by an older release, before waiting rows were swept on cancel.
     campaign.messages.update(status=OutboxMessage.Status.PENDING)
     assert recipients.recent_counts({row.email}, now=timezone.now()) == {}
+
+
+@pytest.mark.django_db
+def test_replies_go_to_the_careers_centre_once_the_sender_has_left(tagged, make_campaign, send_now):
+    """Queued (or retried) after its sender's login was closed, a campaign still asked
+    replies to go to their address, which nobody reads."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    from django.core.mail import get_connection
+
+    from mycareer.mailing.sending import build_message
+
+    campaign = make_campaign()
+    send_now(campaign)
+    row = OutboxMessage.objects.filter(campaign=campaign).first()
+    backend = get_connection("django.core.mail.backends.locmem.EmailBackend")
+    built = build_message(row, campaign, [], backend).message()
+    assert built["Reply-To"] == campaign.sender.email
+    sender = campaign.sender
+    sender.is_active = False
+    sender.save(update_fields=["is_active"])
+    campaign.refresh_from_db()
+    built = build_message(row, campaign, [], backend).message()
+    assert built["Reply-To"] == careers_centre_address()
+    parsed = message_from_bytes(built.as_bytes(), policy=default)
+    text = " ".join(parsed.get_body(preferencelist=("plain",)).get_content().split())
+    assert f"To reach the Careers Centre, write to {careers_centre_address()}" in text
+    assert "Reply to this email" not in text
