@@ -137,6 +137,17 @@ class ModerationForm(forms.Form):
         return data
 
 
+class WithdrawForm(forms.Form):
+    """Staff withdrawing an organisation's vacancy say why: the organisation is emailed it."""
+
+    reason = MultiLineField(
+        label="Reason",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Emailed to the organisation: say why the vacancy is taken down.",
+    )
+
+
 class VacancySearchForm(StrictFilterForm, forms.Form):
     """The students' list of vacancies: by words, type, place, programme and closing date."""
 

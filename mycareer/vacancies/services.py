@@ -19,6 +19,8 @@ The state machine (`Vacancy.status`, plus an edit that may wait on an approved o
   moderator approves the edit (the changes go live) or rejects it (they are dropped and
   the reason emailed). A further edit before then replaces the waiting one and keeps
   its place in the queue. Staff edits of an approved vacancy apply at once.
+- Staff who withdraw a vacancy give a reason, emailed to the organisation as their
+  moderation decisions are.
 - Withdrawn and closed are final. Closing drops a waiting edit, so to extend a closing
   date the employer's edit must be approved before the date passes.
 - Students see a vacancy only while it is approved, its closing date is today or later
@@ -385,17 +387,29 @@ def vacancy_submit(*, vacancy: Vacancy, by: User) -> Vacancy:
 
 
 @transaction.atomic
-def vacancy_withdraw(*, vacancy: Vacancy, by: User) -> Vacancy:
-    """Take a vacancy down (or out of the queue) for good; a waiting edit goes with it."""
+def vacancy_withdraw(*, vacancy: Vacancy, by: User, reason: str = "") -> Vacancy:
+    """Take a vacancy down (or out of the queue) for good; a waiting edit goes with it.
+
+    Staff taking down an organisation's vacancy give a reason, which the organisation is
+    emailed as it is a moderator's decision: its advert vanished without a word."""
     vacancy = _locked(vacancy)
-    _check_may_manage(by, vacancy.organisation)
+    as_staff = _check_may_manage(by, vacancy.organisation)
+    if as_staff:
+        reason = _reason_given(reason)
     if vacancy.status in (Status.WITHDRAWN, Status.CLOSED):
         raise ValidationError(f"This vacancy is already {vacancy.get_status_display().lower()}.")
     previous = vacancy.status
     vacancy.status = Status.WITHDRAWN
     _drop_pending(vacancy)
     vacancy.save()
-    audit.log(vacancy, "vacancies.vacancy.withdrawn", by=by, data={"previous": previous})
+    audit.log(
+        vacancy,
+        "vacancies.vacancy.withdrawn",
+        by=by,
+        data={"previous": previous, **_if_any(reason=reason.strip())},
+    )
+    if as_staff:
+        _notify(vacancy, "withdrawn", reason)
     return vacancy
 
 

@@ -8,6 +8,7 @@ SUBJECTS = {
     "rejected": "Your vacancy “{title}” was not approved",
     "edit_approved": "Your changes to “{title}” are now live",
     "edit_rejected": "Your changes to “{title}” were not approved",
+    "withdrawn": "Your vacancy “{title}” was withdrawn by the Careers Centre",
 }
 
 

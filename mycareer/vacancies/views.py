@@ -30,6 +30,7 @@ from mycareer.vacancies.forms import (
     ModerationForm,
     VacancyForm,
     VacancySearchForm,
+    WithdrawForm,
     organisations_to_post_for,
 )
 from mycareer.vacancies.models import Vacancy
@@ -322,15 +323,24 @@ def submit(request, pk: int):
 @login_required
 def withdraw(request, pk: int):
     vacancy = _managed_vacancy(request, pk)
-    if request.method == "POST":
+    # Staff give a reason, which the organisation is emailed; its own admins need none.
+    as_staff = services.is_moderator(request.user)
+    form = WithdrawForm(request.POST or None) if as_staff else None
+    if request.method == "POST" and (form is None or form.is_valid()):
+        reason = form.cleaned_data["reason"] if form else ""
         try:
-            services.vacancy_withdraw(vacancy=vacancy, by=request.user)
+            services.vacancy_withdraw(vacancy=vacancy, by=request.user, reason=reason)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            if form is not None and hasattr(error, "error_dict"):
+                add_validation_error(form, error)  # the reason: the page keeps what was typed
+            else:
+                messages.error(request, " ".join(error.messages))
+                return redirect(vacancy)
         else:
-            messages.success(request, f"“{vacancy.title}” is withdrawn.")
-        return redirect(vacancy)
-    return render(request, "vacancies/withdraw.html", {"vacancy": vacancy})
+            told = " The organisation is told by email." if as_staff else ""
+            messages.success(request, f"“{vacancy.title}” is withdrawn.{told}")
+            return redirect(vacancy)
+    return render(request, "vacancies/withdraw.html", {"vacancy": vacancy, "form": form})
 
 
 # Moderation ------------------------------------------------------------------------

@@ -490,6 +490,44 @@ def test_withdrawing_a_rejected_vacancy_and_a_live_one_with_a_waiting_edit(
     assert withdrawn.pending_changes is None and not withdrawn.has_pending_edit
 
 
+def _decision_emails() -> list[list]:
+    from django_tasks_db.models import DBTaskResult
+
+    return [
+        task.args_kwargs["args"]
+        for task in DBTaskResult.objects.filter(task_path__endswith="send_vacancy_decision_email")
+    ]
+
+
+def test_staff_withdrawing_a_live_vacancy_give_a_reason_the_organisation_is_emailed(
+    live, moderator, employer_a, django_capture_on_commit_callbacks
+):
+    """Staff took a live advert down and the employer heard nothing, unlike a moderation
+    decision: the history showed it, but nobody looks there for an advert they think live."""
+    with pytest.raises(ValidationError) as refused:
+        services.vacancy_withdraw(vacancy=live, by=moderator, reason="  ")
+    assert refused.value.message_dict == {"reason": ["Give a reason: the employer is told it."]}
+    live.refresh_from_db()
+    assert live.status == Status.APPROVED
+    reason = "The role is filled, the organisation told us by phone."
+    with django_capture_on_commit_callbacks(execute=True):
+        services.vacancy_withdraw(vacancy=live, by=moderator, reason=reason)
+    assert live.__class__.objects.get(pk=live.pk).status == Status.WITHDRAWN
+    assert [args for args in _decision_emails() if args[1] == "withdrawn"] == [
+        [live.pk, "withdrawn", reason]
+    ]
+    [latest, *_] = selectors.vacancy_story(live, viewer=employer_a)
+    assert latest.title == "Vacancy withdrawn" and latest.text == f"Reason: {reason}"
+
+
+def test_an_employer_withdrawing_their_own_vacancy_is_not_emailed(
+    live, employer_a, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.vacancy_withdraw(vacancy=live, by=employer_a)
+    assert [args for args in _decision_emails() if args[1] == "withdrawn"] == []
+
+
 def test_another_organisation_cannot_touch_the_vacancy(draft, employer_b):
     for attempt in (
         lambda: services.vacancy_update(vacancy=draft, by=employer_b, title="Mine now"),

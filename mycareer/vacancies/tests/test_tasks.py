@@ -80,7 +80,9 @@ def test_a_creator_who_left_the_organisation_is_not_told_of_the_decision(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("decision", ["rejected", "edit_rejected", "approved", "edit_approved"])
+@pytest.mark.parametrize(
+    "decision", ["rejected", "edit_rejected", "approved", "edit_approved", "withdrawn"]
+)
 def test_every_link_in_a_decision_email_opens_for_every_recipient(
     decision, submitted, colleague, brightwave, moderator, client, mailoutbox
 ):
@@ -104,6 +106,8 @@ def test_every_link_in_a_decision_email_opens_for_every_recipient(
         services.vacancy_approve_edit(vacancy=submitted, by=moderator)
     if decision == "edit_rejected":
         services.vacancy_reject_edit(vacancy=submitted, by=moderator, reason=reason)
+    if decision == "withdrawn":
+        services.vacancy_withdraw(vacancy=submitted, by=moderator, reason=reason)
     send_vacancy_decision_email.call(submitted.pk, decision, reason)
     [message] = mailoutbox
     assert sorted(message.to) == [colleague.email, creator.email]
@@ -158,3 +162,19 @@ def test_a_rejected_edit_is_really_emailed_with_its_reason(
     body = message.get_content()
     assert "A basic salary is required." in body
     assert "still see the version that was approved" in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_withdrawal_by_staff_is_really_emailed_with_its_reason(
+    live, moderator, colleague, smtp_server, run_worker
+):
+    services.vacancy_withdraw(vacancy=live, by=moderator, reason="The role is filled.")
+    run_worker()
+    [message] = _messages(smtp_server, "“Junior Tester” was withdrawn by the Careers Centre")
+    assert sorted(message["To"].split(", ")) == [
+        "colleague@demo-employer.com",
+        "employer@demo-employer.com",
+    ]
+    body = message.get_content()
+    assert "The role is filled." in body
+    assert f"/vacancies/{live.pk}/" in body

@@ -139,7 +139,9 @@ def test_a_student_sees_only_approved_open_vacancies_of_active_organisations(cli
     for vacancy in [hidden[i] for i in (0, 1, 2, 3, 6)]:
         assert client.get(vacancy.get_absolute_url()).status_code == 404, vacancy.title
     live_then_withdrawn = VacancyFactory(title="Taken Down Role")
-    services.vacancy_withdraw(vacancy=live_then_withdrawn, by=persona("operator"))
+    services.vacancy_withdraw(
+        vacancy=live_then_withdrawn, by=persona("operator"), reason="The role is filled."
+    )
     for vacancy, heading in [
         (live_then_withdrawn, "This vacancy has closed"),
         (hidden[4], "This vacancy has closed"),
@@ -421,6 +423,20 @@ def test_withdrawing_through_the_page(client, employer_a, live):
     assert live.status == Status.WITHDRAWN
     response = client.get(reverse("vacancies:edit", args=[live.pk]))
     assert response.status_code == 302  # nothing left to edit
+
+
+def test_staff_withdrawing_through_the_page_must_say_why(client, moderator, live):
+    client.force_login(moderator)
+    url = reverse("vacancies:withdraw", args=[live.pk])
+    assert "emailed that the Careers Centre withdrew it" in client.get(url).content.decode()
+    page = client.post(url, {"reason": ""}).content.decode()
+    assert "This field is required." in page
+    live.refresh_from_db()
+    assert live.status == Status.APPROVED
+    response = client.post(url, {"reason": "The role is filled."}, follow=True)
+    assert "The organisation is told by email." in html.unescape(response.content.decode())
+    live.refresh_from_db()
+    assert live.status == Status.WITHDRAWN
 
 
 # Moderation ------------------------------------------------------------------------
