@@ -15,7 +15,7 @@ from mycareer.core.forms import (
     bounded_formfield,
 )
 from mycareer.organisations.models import Organisation
-from mycareer.vacancies.models import Vacancy
+from mycareer.vacancies.models import HOW_TO_APPLY, Vacancy
 from mycareer.vacancies.selectors import CLOSING_SOON_DAYS
 from mycareer.vacancies.services import EDITABLE_FIELDS, closing_date_problem
 
@@ -89,6 +89,24 @@ class VacancyForm(SavedOnce, StaleEditGuard, forms.ModelForm):
         if checked and (problem := closing_date_problem(day)):
             raise forms.ValidationError(problem)
         return day
+
+    def _update_errors(self, errors: forms.ValidationError) -> None:
+        # A link or address typed but invalid is left off the model, which then says none
+        # was given: two messages for one mistake, the second untrue.
+        typed = {"apply_url", "apply_email"} & self._errors.keys()
+        if typed and hasattr(errors, "error_dict") and "apply_url" in errors.error_dict:
+            kept = [
+                error
+                for error in errors.error_dict["apply_url"]
+                if HOW_TO_APPLY not in error.messages
+            ]
+            if kept:
+                errors.error_dict["apply_url"] = kept
+            else:
+                del errors.error_dict["apply_url"]
+            if not errors.error_dict:
+                return
+        super()._update_errors(errors)
 
     @classmethod
     def proposed_initial(cls, vacancy: Vacancy) -> dict:

@@ -31,6 +31,8 @@ TARGET_FIELDS: dict[str, type[Unit] | type[DegreeProgramme]] = {
     "target_programmes": DegreeProgramme,
 }
 EDITABLE_FIELDS = [*SIMPLE_FIELDS, *TARGET_FIELDS]
+# Neither a link nor an email address to apply to: said on the link's field.
+HOW_TO_APPLY = "Say how to apply: give a link, an email address, or both."
 # A vacancy aimed at no faculty, school or programme is shown to every student.
 EVERY_STUDENT = "Every student"
 # One kind of target left empty while the other is chosen widens nothing.
@@ -154,7 +156,7 @@ class Vacancy(models.Model):
     def clean(self) -> None:
         errors = {}
         if not self.apply_url and not self.apply_email:
-            errors["apply_url"] = "Say how to apply: give a link, an email address, or both."
+            errors["apply_url"] = HOW_TO_APPLY
         if not self.location.strip() and not self.remote:
             errors["location"] = "Give a location, or tick “remote working possible”."
         if errors:

@@ -10,6 +10,7 @@ from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.organisations.models import Organisation
 from mycareer.organisations.tests.factories import OrganisationFactory
 from mycareer.vacancies import services
+from mycareer.vacancies.forms import VacancyForm
 from mycareer.vacancies.models import Vacancy
 from mycareer.vacancies.tests.factories import VacancyFactory, in_days, vacancy_fields
 
@@ -305,6 +306,25 @@ def test_an_employer_never_sees_another_organisations_vacancies(
     response = client.post(reverse("account_logout"), {"next": url})
     assert response.status_code == 302 and response["Location"] == url
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        ({"apply_url": "mailto:a@b.com"}, "Enter a valid URL."),
+        ({"apply_url": "http://example.com/a b"}, "Enter a valid URL."),
+        ({"apply_url": "", "apply_email": "a@"}, "Enter a valid email address."),
+    ],
+)
+def test_a_bad_link_or_address_gets_one_message_not_also_that_none_was_given(typed, error):
+    """A link typed but invalid was also told "Say how to apply", though one was given."""
+    form = VacancyForm(form_data(**typed))
+    assert not form.is_valid()
+    messages = [message for errors in form.errors.values() for message in errors]
+    assert messages == [error]
+    assert VacancyForm(form_data(apply_url="", apply_email="")).errors == {
+        "apply_url": ["Say how to apply: give a link, an email address, or both."]
+    }
 
 
 def test_an_employer_drafts_sends_and_a_bad_form_keeps_what_was_typed(
