@@ -174,6 +174,17 @@ class Vacancy(models.Model):
     def has_pending_edit(self) -> bool:
         return self.pending_since is not None
 
+    def has_closed_by(self, day: datetime.date) -> bool:
+        """Whether it is closed on `day`: closed by the daily job, or approved with its
+        closing date gone by, which that job closes only the next morning."""
+        return self.status == self.Status.CLOSED or (
+            self.status == self.Status.APPROVED and self.closing_date < day
+        )
+
+    @property
+    def has_closed(self) -> bool:
+        return self.has_closed_by(timezone.localdate())
+
     def is_open_on(self, day: datetime.date) -> bool:
         """Whether students may see it on `day` (the organisation must be active too)."""
         return (
@@ -185,7 +196,6 @@ class Vacancy(models.Model):
     @property
     def stage(self) -> tuple[str, str]:
         """Where the vacancy stands, in the employer's words, and a status colour."""
-        today = timezone.localdate()
         if self.status == self.Status.DRAFT:
             return "Draft: not sent for moderation yet", "warn"
         if self.status == self.Status.SUBMITTED:
@@ -194,7 +204,7 @@ class Vacancy(models.Model):
             return "Not approved", "bad"
         if self.status == self.Status.WITHDRAWN:
             return "Withdrawn", "bad"
-        if self.status == self.Status.CLOSED or self.closing_date < today:
+        if self.has_closed:
             return "Closed", "bad"
         if self.organisation.status != Organisation.Status.ACTIVE:
             return "Approved: students see it once the organisation is approved", "warn"

@@ -229,12 +229,20 @@ def vacancies_of_employer(user) -> QuerySet[Vacancy]:
 # Moderation ------------------------------------------------------------------------
 
 
+def _waiting_for_moderation() -> Q:
+    """Submitted vacancies, and waiting edits of live ones not yet past their closing date
+    (closed from then, they can no longer go live: the daily job drops them)."""
+    return Q(status=Status.SUBMITTED) | Q(
+        status=Status.APPROVED,
+        pending_since__isnull=False,
+        closing_date__gte=timezone.localdate(),
+    )
+
+
 def moderation_queue() -> QuerySet[Vacancy]:
     """Submitted vacancies and waiting edits of live ones, the longest waiting first."""
     return (
-        Vacancy.objects.filter(
-            Q(status=Status.SUBMITTED) | Q(status=Status.APPROVED, pending_since__isnull=False)
-        )
+        Vacancy.objects.filter(_waiting_for_moderation())
         .annotate(
             waiting_since=Case(
                 When(status=Status.SUBMITTED, then=F("submitted_at")),
@@ -248,9 +256,7 @@ def moderation_queue() -> QuerySet[Vacancy]:
 
 
 def moderation_count() -> int:
-    return Vacancy.objects.filter(
-        Q(status=Status.SUBMITTED) | Q(status=Status.APPROVED, pending_since__isnull=False)
-    ).count()
+    return Vacancy.objects.filter(_waiting_for_moderation()).count()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ The state machine (`Vacancy.status`, plus an edit that may wait on an approved o
 - Staff who withdraw a vacancy give a reason, emailed to the organisation as their
   moderation decisions are.
 - Withdrawn and closed are final. Closing drops a waiting edit, so to extend a closing
-  date the employer's edit must be approved before the date passes.
+  date the employer's edit must be approved before the date passes. An approved vacancy
+  is closed from the day after its closing date, as its pages say, though the daily task
+  records it only in the morning.
 - Students see a vacancy only while it is approved, its closing date is today or later
   and its organisation is active (`selectors.open_vacancies`); so an organisation that
   is still waiting for approval can draft, and even be approved, but shows nothing.
@@ -209,6 +211,17 @@ def _check_seen(vacancy: Vacancy, seen: datetime.datetime | None) -> None:
         )
 
 
+def _finished(vacancy: Vacancy) -> str:
+    """ "withdrawn" or "closed" when the vacancy can no longer change, else "".
+
+    One past its closing date is closed from midnight, as its pages say, though the daily
+    job closes it only in the morning: until then it could still be changed, and an
+    approved edit moving the date on reopened it."""
+    if vacancy.status == Status.WITHDRAWN:
+        return "withdrawn"
+    return "closed" if vacancy.has_closed else ""
+
+
 def _drop_pending(vacancy: Vacancy) -> None:
     vacancy.pending_changes = None
     vacancy.pending_since = None
@@ -277,10 +290,9 @@ def vacancy_update(*, vacancy: Vacancy, by: User, submit: bool = False, **data) 
     _check_fields(data)
     vacancy = _locked(vacancy)
     as_staff = _check_may_manage(by, vacancy.organisation)
-    if vacancy.status in (Status.WITHDRAWN, Status.CLOSED):
+    if finished := _finished(vacancy):
         raise ValidationError(
-            f"This vacancy is {vacancy.get_status_display().lower()}, so it can no longer be "
-            "changed. Create a new one instead."
+            f"This vacancy is {finished}, so it can no longer be changed. Create a new one instead."
         )
     proposed = {name: _normalise(name, value) for name, value in data.items()}
     if vacancy.status == Status.APPROVED and not as_staff:
@@ -396,8 +408,8 @@ def vacancy_withdraw(*, vacancy: Vacancy, by: User, reason: str = "") -> Vacancy
     as_staff = _check_may_manage(by, vacancy.organisation)
     if as_staff:
         reason = _reason_given(reason)
-    if vacancy.status in (Status.WITHDRAWN, Status.CLOSED):
-        raise ValidationError(f"This vacancy is already {vacancy.get_status_display().lower()}.")
+    if finished := _finished(vacancy):
+        raise ValidationError(f"This vacancy is already {finished}.")
     previous = vacancy.status
     vacancy.status = Status.WITHDRAWN
     _drop_pending(vacancy)
@@ -480,6 +492,12 @@ def _reason_given(reason: str) -> str:
 
 
 def _check_pending(vacancy: Vacancy) -> None:
+    if vacancy.has_closed:
+        # Closing drops a waiting edit: it can no longer go live, nor stay waiting.
+        raise ValidationError(
+            "This vacancy has closed: its closing date has passed, so the changes waiting "
+            "for moderation are dropped."
+        )
     if not vacancy.has_pending_edit:
         raise ValidationError("There are no changes to this vacancy waiting for moderation.")
 

@@ -116,7 +116,10 @@ def detail(request, pk: int):
             "vacancies/record.html",
             {
                 "vacancy": vacancy,
-                "changes": selectors.pending_diffs([vacancy]).get(vacancy.pk, []),
+                # Closed, its waiting changes are dropped, whether or not the job has run.
+                "changes": []
+                if vacancy.has_closed
+                else selectors.pending_diffs([vacancy]).get(vacancy.pk, []),
                 "history": selectors.vacancy_story(vacancy, viewer=user),
                 "may_change": user.has_perm("vacancies.change_vacancy", vacancy),
                 "may_moderate": user.has_perm("vacancies.moderate_vacancy"),
@@ -254,12 +257,9 @@ def post_for_employer(request):
 @login_required
 def edit(request, pk: int):
     vacancy = _managed_vacancy(request, pk)
-    if vacancy.status in (Status.WITHDRAWN, Status.CLOSED):
-        messages.error(
-            request,
-            f"This vacancy is {vacancy.get_status_display().lower()}, so it can no longer be "
-            "changed.",
-        )
+    if vacancy.status == Status.WITHDRAWN or vacancy.has_closed:
+        finished = "withdrawn" if vacancy.status == Status.WITHDRAWN else "closed"
+        messages.error(request, f"This vacancy is {finished}, so it can no longer be changed.")
         return redirect(vacancy)
     as_staff = services.is_moderator(request.user)
     # An employer carries on editing their waiting changes, not the live version.
@@ -370,6 +370,7 @@ def moderate(request, pk: int):
     """Approve, or reject with a reason, a submitted vacancy or the changes to a live one."""
     vacancy = get_object_or_404(selectors.vacancy_with_details(), pk=pk)
     editing = vacancy.status == Status.APPROVED and vacancy.has_pending_edit
+    editing = editing and not vacancy.has_closed
     if vacancy.status != Status.SUBMITTED and not editing:
         messages.info(request, "This vacancy is not waiting for moderation.")
         return redirect(vacancy)

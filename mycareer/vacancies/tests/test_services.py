@@ -459,6 +459,53 @@ def test_a_change_that_applies_at_once_is_in_the_vacancy_s_history(live, moderat
     assert latest.text == "Changed: Title, Salary"
 
 
+def test_a_vacancy_past_its_closing_date_is_closed_before_the_morning_job_runs(
+    live, employer_a, moderator
+):
+    """From midnight to the 05:00 job, a vacancy whose page read "Closed" could still be
+    changed, and an approved edit moving its date on reopened it."""
+    import time_machine
+
+    later = live.closing_date + datetime.timedelta(days=60)
+    services.vacancy_update(vacancy=live, by=employer_a, closing_date=later)
+    day_after = live.closing_date + datetime.timedelta(days=1)
+    past_midnight = timezone.make_aware(datetime.datetime.combine(day_after, datetime.time(0, 5)))
+    with time_machine.travel(past_midnight, tick=False):
+        live.refresh_from_db()
+        assert live.status == Status.APPROVED  # the job has not run yet
+        assert live.stage == ("Closed", "bad")  # as the pages say
+        assert live not in selectors.moderation_queue()
+        for attempt, says in (
+            (lambda: services.vacancy_approve_edit(vacancy=live, by=moderator), "has closed"),
+            (
+                lambda: services.vacancy_reject_edit(vacancy=live, by=moderator, reason="No"),
+                "has closed",
+            ),
+            (
+                lambda: services.vacancy_update(vacancy=live, by=employer_a, title="Again"),
+                "is closed, so it can no longer be changed",
+            ),
+            (
+                lambda: services.vacancy_update(vacancy=live, by=moderator, closing_date=later),
+                "is closed, so it can no longer be changed",
+            ),
+            (
+                lambda: services.vacancy_withdraw(vacancy=live, by=employer_a),
+                "already closed",
+            ),
+        ):
+            with pytest.raises(ValidationError) as refused:
+                attempt()
+            assert says in " ".join(refused.value.messages)
+        live.refresh_from_db()
+        assert live.status == Status.APPROVED and live.closing_date < day_after
+        assert live.pending_changes == {"closing_date": later.isoformat()}
+        # The job, when it runs, closes it as before and drops the edit.
+        assert services.vacancies_close_expired() == 1
+        live.refresh_from_db()
+        assert live.status == Status.CLOSED and live.pending_changes is None
+
+
 # Withdrawing -----------------------------------------------------------------------
 
 

@@ -459,6 +459,28 @@ def test_staff_withdrawing_through_the_page_must_say_why(client, moderator, live
     assert live.status == Status.WITHDRAWN
 
 
+def test_a_vacancy_past_its_closing_date_offers_no_edit_before_the_morning_job(
+    client, employer_a, moderator, live
+):
+    import time_machine
+    from django.utils import timezone
+
+    services.vacancy_update(vacancy=live, by=employer_a, closing_date=in_days(90))
+    day_after = live.closing_date + datetime.timedelta(days=1)
+    past_midnight = timezone.make_aware(datetime.datetime.combine(day_after, datetime.time(0, 5)))
+    with time_machine.travel(past_midnight, tick=False):
+        for person in (employer_a, moderator):
+            client.force_login(person)
+            page = client.get(live.get_absolute_url()).content.decode()
+            assert reverse("vacancies:edit", args=[live.pk]) not in page
+            assert reverse("vacancies:moderate", args=[live.pk]) not in page
+            assert "Changes waiting for moderation" not in page
+            response = client.get(reverse("vacancies:edit", args=[live.pk]), follow=True)
+            assert "This vacancy is closed, so it can no longer be changed." in (
+                response.content.decode()
+            )
+
+
 # Moderation ------------------------------------------------------------------------
 
 
