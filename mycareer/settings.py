@@ -347,9 +347,12 @@ AXES_SENSITIVE_PARAMETERS = [
     "code",
 ]
 # allauth's own limits stay on (per client address, now the real one): "login" caps
-# attempts per address per minute. Its per-account "login_failed" limit is off: the
-# throttle above is the one policy for failed passwords.
-ACCOUNT_RATE_LIMITS = {"login_failed": None}
+# attempts per address per minute; they refuse with MyCareer's page (`handler429`). Its
+# per-account "login_failed" and "change_password" limits are off: the throttle above is
+# the one policy for failed passwords, and counts a wrong current password on the
+# change-password form too (which the library's five a minute only cut short with its
+# own page, before MyCareer's said how long to wait).
+ACCOUNT_RATE_LIMITS = {"login_failed": None, "change_password": None}
 LOGIN_URL = "/accounts/login/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # A wrong code waits as a wrong password does (accounts/signin.py).

@@ -13,6 +13,8 @@ from mycareer.vacancies.public_feeds import SPEC as VACANCIES_FEED
 handler400 = "mycareer.api.errors.bad_request"
 handler403 = "mycareer.core.views.permission_denied"
 handler404 = "mycareer.core.views.page_not_found"
+# Not one of Django's: allauth looks it up to answer its rate limits.
+handler429 = "mycareer.core.views.too_many_requests"
 handler500 = "mycareer.api.errors.server_error_page"
 
 urlpatterns = [

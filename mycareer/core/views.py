@@ -53,6 +53,22 @@ def permission_denied(request, exception=None):
     return render(request, "403.html", {"reason": reason, "relogin": relogin}, status=403)
 
 
+def too_many_requests(request, exception=None):
+    """The library's rate limits (allauth's, per client address or person and minute)
+    refuse in the site's layout, saying to wait, with one log line: its own page was a bare
+    "Too Many Requests"."""
+    user = getattr(request, "user", None)
+    log_event(
+        logger,
+        "ratelimit.refused",
+        status=429,
+        method=request.method,
+        path=request.path,
+        user=user.pk if user is not None and user.is_authenticated else "anonymous",
+    )
+    return render(request, "429.html", status=429)
+
+
 def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 

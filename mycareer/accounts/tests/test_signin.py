@@ -377,6 +377,42 @@ def test_a_failed_attempt_keeps_no_password_or_code_as_typed(client, cast):
     assert "MyRealPasswordTypo1" not in attempt.post_data and new not in attempt.post_data
 
 
+@pytest.mark.django_db
+def test_quick_wrong_current_passwords_are_told_to_wait_by_mycareer_not_the_library(client, cast):
+    """The sixth quick try got the library's bare "Too Many Requests" page (its own five a
+    minute), not the page saying how long to wait and what to do meanwhile."""
+    client.force_login(cast["employer"])
+    change = {"oldpassword": "wrong", "password1": "a-Fresh-pass-42", "password2": "x"}
+    with time_machine.travel(timezone.now(), tick=False):
+        pages = [client.post(reverse("account_change_password"), change) for _ in range(7)]
+    assert [page.status_code for page in pages] == [200] * 4 + [429] * 3
+    for page in pages[4:]:
+        body = page.content.decode()
+        assert "Wait before trying again" in body and "wait 1 minute" in body
+        assert "Too Many Requests" not in body
+
+
+@pytest.mark.django_db
+def test_the_library_s_own_limits_answer_with_mycareer_s_page(client, caplog):
+    """A limit MyCareer leaves to the library (here: password reset emails for one
+    address) refuses in MyCareer's layout, saying to wait, with one log line."""
+    with (
+        time_machine.travel(timezone.now(), tick=False),
+        caplog.at_level(logging.INFO, logger="mycareer.core.views"),
+    ):
+        pages = [
+            client.post(reverse("account_reset_password"), {"email": "viewer@demo.ac.uk"})
+            for _ in range(6)
+        ]
+    refused = pages[-1]
+    assert refused.status_code == 429
+    body = refused.content.decode()
+    assert "Wait before trying again" in body and "Too Many Requests" not in body
+    assert "<nav" in body or "<main" in body  # the site's own layout
+    [line] = [r.getMessage() for r in caplog.records if "ratelimit.refused" in r.getMessage()]
+    assert "path=/accounts/password/reset/" in line
+
+
 # Employers: a second factor offered -------------------------------------------------
 
 
