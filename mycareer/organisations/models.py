@@ -423,6 +423,21 @@ class Contact(models.Model):
         return self.email.rsplit("@", 1)[-1].lower() if "@" in self.email else ""
 
 
+class MergedContact(models.Model):
+    """The number of a contact folded into another by a merge (the same email at both
+    records), and the contact it became: old links to it (emails, bookmarks, the audit
+    trail) reach the person, as a merged-away organisation's reach the survivor. It holds
+    numbers only; deleting the contact it became ends it."""
+
+    # The folded contact's own number, which old links name.
+    id = models.BigIntegerField(primary_key=True)
+    merged_into = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="merged_from")
+    merged_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Contact {self.pk}, merged into {self.merged_into_id}"
+
+
 class EmailOptOut(models.Model):
     """A contact's choice not to receive a kind of email; read by every bulk send."""
 

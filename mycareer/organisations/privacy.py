@@ -537,6 +537,9 @@ personal_data = PersonalDataHandler(
         "organisations.SavedSearch.owner",
         "organisations.KeyAccount.operator",
         "organisations.KeyContact.contact",
+        # Numbers only (an old contact number, the contact it became): nothing to tell
+        # or erase, and the links keep reaching the record erasure anonymised.
+        "organisations.MergedContact.merged_into",
         "organisations.LiaisonRequest.requester",
         "organisations.EmployerMembership.user",
         "organisations.RegistrationRequest.user",

@@ -16,6 +16,7 @@ from mycareer.organisations.models import (
     KeyAccount,
     KeyContact,
     LiaisonRequest,
+    MergedContact,
     Note,
     Organisation,
     SavedSearch,
@@ -62,6 +63,12 @@ def organisation_survivor(organisation: Organisation) -> Organisation:
     while survivor.merged_into is not None:
         survivor = survivor.merged_into
     return survivor
+
+
+def contact_merged_into(contact_id: int) -> int | None:
+    """The number of the contact that `contact_id` was folded into by a merge (the same
+    person at both records), or None if it never was."""
+    return MergedContact.objects.filter(pk=contact_id).values_list("merged_into", flat=True).first()
 
 
 def organisation_for_profile(pk: int) -> Organisation:

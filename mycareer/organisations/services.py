@@ -36,6 +36,7 @@ from mycareer.organisations.models import (
     KeyAccount,
     KeyContact,
     LiaisonRequest,
+    MergedContact,
     Note,
     Organisation,
     RegistrationRequest,
@@ -850,6 +851,9 @@ def _fold_contact(*, keep: Contact, fold: Contact, outcome: MergeOutcome) -> Non
         link.liaison_requests.update(key_contact=same)
         outcome.conflict("organisations.key_contact", kept=same.pk, dropped=link.pk)
         link.delete()
+    # Old links to `fold`, and to contacts folded into it before, reach `keep` from now on.
+    MergedContact.objects.filter(merged_into=fold).update(merged_into=keep)
+    MergedContact.objects.create(id=fold.pk, merged_into=keep)
 
 
 def awaiting_approval(survivor: Organisation, other: Organisation) -> bool:
@@ -955,6 +959,7 @@ MERGE_HANDLER = merging.MergeHandler(
         "organisations.Note.contacts",
         "organisations.EmailOptOut.contact",
         "organisations.KeyContact.contact",
+        "organisations.MergedContact.merged_into",
     ),
     organisation=_merge_organisation_rows,
     contact=_fold_contact,

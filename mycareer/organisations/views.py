@@ -402,6 +402,34 @@ def _contact(pk: int, contact_id: int) -> Contact:
     return _of_organisation(Contact.objects.select_related("organisation"), pk, contact_id)
 
 
+def _contact_of(request, pk: int, contact_id: int, queryset=None) -> Contact:
+    """A contact of organisation `pk` (see `_of_organisation`); for an old link opened, a
+    contact folded into another by a merge (the same email at both records) is the one it
+    became: its page was a 404 from old emails, bookmarks and the audit trail."""
+    queryset = Contact.objects.select_related("organisation") if queryset is None else queryset
+    try:
+        return _of_organisation(queryset, pk, contact_id)
+    except Http404:
+        became = selectors.contact_merged_into(contact_id) if request.method == "GET" else None
+        if became is None:
+            raise
+        return _of_organisation(queryset, pk, became)
+
+
+def _contact_moved(request, contact: Contact, pk: int, contact_id: int, page: str):
+    """The same page of the contact as it is now, for an old link opened: under the record
+    it moved to, or of the contact it was combined with."""
+    if request.method != "GET" or (contact.organisation_id == pk and contact.pk == contact_id):
+        return None
+    if contact.pk != contact_id:
+        messages.info(
+            request,
+            f"That contact was combined with {contact.full_name}, who had the same email, "
+            f"when two records of {contact.organisation} were merged.",
+        )
+    return redirect(page, pk=contact.organisation_id, contact_id=contact.pk)
+
+
 @require_http_methods(["GET", "POST"])
 @require("organisations.add_contact")
 def contact_create(request, pk: int):
@@ -442,10 +470,10 @@ def _tell_of_erasure(request, returning: dict) -> None:
 @require_safe
 @require("organisations.view_organisation")
 def contact_detail(request, pk: int, contact_id: int):
-    contact = _of_organisation(
-        selectors.contacts_with_key_links().select_related("organisation"), pk, contact_id
+    contact = _contact_of(
+        request, pk, contact_id, selectors.contacts_with_key_links().select_related("organisation")
     )
-    if moved := _moved(request, contact, pk, "organisations:contact", contact_id=contact_id):
+    if moved := _contact_moved(request, contact, pk, contact_id, "organisations:contact"):
         return moved
     notes = contact.notes.select_related("author", "organisation").order_by("-date")
     may_edit = request.user.has_perm("organisations.add_note")
@@ -495,7 +523,9 @@ def contact_detail(request, pk: int, contact_id: int):
 @require("organisations.change_contact")
 def contact_email(request, pk: int, contact_id: int):
     """Record the kinds of bulk email a contact asked staff to send them, or not."""
-    contact = _contact(pk, contact_id)
+    contact = _contact_of(request, pk, contact_id)
+    if moved := _contact_moved(request, contact, pk, contact_id, "organisations:contact_email"):
+        return moved
     if refusal := refused_page(request, contact, action="email_choices"):
         return refusal
     form = PreferencesForm(request.POST or None, contact=contact)
@@ -538,8 +568,8 @@ def contact_bounce_clear(request, pk: int, contact_id: int):
 @require_http_methods(["GET", "POST"])
 @require("organisations.change_contact")
 def contact_edit(request, pk: int, contact_id: int):
-    contact = _contact(pk, contact_id)
-    if moved := _moved(request, contact, pk, "organisations:contact_edit", contact_id=contact_id):
+    contact = _contact_of(request, pk, contact_id)
+    if moved := _contact_moved(request, contact, pk, contact_id, "organisations:contact_edit"):
         return moved
     if refusal := refused_page(request, contact, action="changed"):
         return refusal
@@ -581,7 +611,11 @@ def _tell_hidden(request, contact: Contact) -> None:
 @require_http_methods(["GET", "POST"])
 @require("organisations.delete_contact")
 def contact_delete(request, pk: int, contact_id: int):
-    contact = _contact(pk, contact_id)
+    contact = _contact_of(request, pk, contact_id)
+    if contact.pk != contact_id:
+        # Combined with another by a merge, what was to be deleted is part of a person
+        # kept: their page, not a form to delete them.
+        return _contact_moved(request, contact, pk, contact_id, "organisations:contact")
     if refusal := refused_page(request, contact, action="deleted"):
         return refusal
     form = ConfirmForm(request.POST or None)

@@ -30,7 +30,7 @@ from mycareer.organisations.models import (
     LiaisonRequest,
     Organisation,
 )
-from mycareer.organisations.views import _to_survivor
+from mycareer.organisations.views import _contact_moved, _contact_of, _to_survivor
 
 
 def _errors(request, error: ValidationError) -> None:
@@ -177,19 +177,18 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{pluralize(n)}"
 
 
-def _contact(pk: int, contact_id: int) -> Contact:
-    return get_object_or_404(
-        selectors.contacts_with_key_links().select_related("organisation"),
-        pk=contact_id,
-        organisation_id=pk,
-    )
+def _contact(request, pk: int, contact_id: int) -> Contact:
+    """The contact, also by an old link: under a record merged away, or folded into
+    another contact by a merge (see `views._contact_of`)."""
+    queryset = selectors.contacts_with_key_links().select_related("organisation")
+    return _contact_of(request, pk, contact_id, queryset)
 
 
-def _key_account(request, pk: int, contact: Contact) -> KeyAccount:
+def _key_account(request, contact: Contact) -> KeyAccount:
     """The key account whose key contacts the person manages at this organisation: their
     own, or for administrators the one that protects `contact` (else the first), so that
     an administrator reaches the key contact of whichever operator holds it."""
-    accounts = KeyAccount.objects.filter(organisation_id=pk).select_related(
+    accounts = KeyAccount.objects.filter(organisation_id=contact.organisation_id).select_related(
         "unit", "operator", "organisation"
     )
     if not request.user.has_perm("organisations.manage_any_key_account"):
@@ -205,8 +204,10 @@ def _key_account(request, pk: int, contact: Contact) -> KeyAccount:
 @require("organisations.hold_key_account")
 def key_contact_mark(request, pk: int, contact_id: int):
     """The key account operator protects a contact and writes how to approach them."""
-    contact = _contact(pk, contact_id)
-    account = _key_account(request, pk, contact)
+    contact = _contact(request, pk, contact_id)
+    if moved := _contact_moved(request, contact, pk, contact_id, "organisations:key_contact_mark"):
+        return moved
+    account = _key_account(request, contact)
     if request.method == "POST" and request.POST.get("do") == "unmark":
         # A page left open from before removing asked first: its button still sends
         # this. Ask now, rather than save its empty guidance.
@@ -250,8 +251,12 @@ def key_contact_mark(request, pk: int, contact_id: int):
 def key_contact_unmark(request, pk: int, contact_id: int):
     """Stop protecting a key contact, after a page that says how many liaison requests
     close with it and who is told: one press closed them all without a word."""
-    contact = _contact(pk, contact_id)
-    account = _key_account(request, pk, contact)
+    contact = _contact(request, pk, contact_id)
+    if moved := _contact_moved(
+        request, contact, pk, contact_id, "organisations:key_contact_unmark"
+    ):
+        return moved
+    account = _key_account(request, contact)
     link = (
         KeyContact.objects.filter(contact=contact, key_account=account)
         .select_related("contact", "key_account__operator", "key_account__unit")
@@ -297,7 +302,11 @@ def key_contact_unmark(request, pk: int, contact_id: int):
 @require_http_methods(["GET", "POST"])
 @require("organisations.request_liaison")
 def liaison_request_create(request, pk: int, contact_id: int):
-    contact = _contact(pk, contact_id)
+    contact = _contact(request, pk, contact_id)
+    if moved := _contact_moved(
+        request, contact, pk, contact_id, "organisations:liaison_request_create"
+    ):
+        return moved
     # Asked from elsewhere (a campaign's left-out list), the person goes back there.
     back = safe_next(request, contact.get_absolute_url())
     if refusal := refused_page(request, contact, action="liaison_requested", back=back):

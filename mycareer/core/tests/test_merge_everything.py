@@ -26,6 +26,7 @@ from mycareer.organisations.models import (
     KeyAccount,
     KeyContact,
     LiaisonRequest,
+    MergedContact,
     Note,
     Organisation,
     RegistrationRequest,
@@ -89,6 +90,8 @@ def both_sides(persona):
             organisation=org, full_name=f"Sam {side}", email=f"sam.{side}@harbourwind.example"
         )
         EmailOptOut.objects.create(contact=jo, purpose="events", method="staff")
+        # A contact folded into Jo by an earlier merge, whose old links reach Jo.
+        MergedContact.objects.create(id=10_000_000 + jo.pk, merged_into=jo)
         note = Note.objects.create(organisation=org, author=tom, text=f"Call ({side})")
         note.contacts.add(jo, own)
         account = KeyAccount.objects.create(organisation=org, operator=tom, unit=unit)
@@ -232,6 +235,10 @@ def test_a_merge_with_everything_on_both_sides_moves_it_all_and_loses_nothing(bo
     assert jo.phone == "0113 496 0000"
     assert jo.notes.count() == 2
     assert jo.opt_outs.count() == 1
+    # Both earlier foldings, and the other record's Jo, now lead to the Jo that stays.
+    folded_jo = both_sides["made"]["other"]["jo"].pk
+    assert set(jo.merged_from.values_list("pk", flat=True)) >= {folded_jo}
+    assert jo.merged_from.count() == 3
     assert KeyContact.with_released.filter(contact=jo).count() == 1
     assert LiaisonRequest.objects.filter(key_contact__contact=jo).count() == 2
     assert EmployerReport.objects.get().contacts.count() == 1

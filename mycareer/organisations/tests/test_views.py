@@ -5,10 +5,11 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
+from mycareer.accounts.models import Unit
 from mycareer.audit.models import AuditEntry
 from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.organisations import selectors, services
-from mycareer.organisations.models import Note, Organisation
+from mycareer.organisations.models import Contact, KeyAccount, Note, Organisation
 from mycareer.organisations.tests.factories import make_organisation
 
 
@@ -248,6 +249,66 @@ def test_an_old_link_to_a_contact_or_note_of_a_record_merged_away_opens_it(clien
     stranger = make_organisation("Road Runner Ltd")
     url = reverse("organisations:contact", args=[stranger.pk, contact.pk])
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_old_link_to_a_contact_combined_with_another_by_a_merge_opens_the_one_it_became(
+    client, persona
+):
+    """The same email at both records: folded into the survivor's contact and deleted, its
+    pages (from old emails, bookmarks, the audit trail) were a 404."""
+    tom = persona("operator")
+    survivor = make_organisation("Acme Ltd")
+    other = make_organisation("ACME Limited")
+    kept = services.contact_create(
+        organisation=survivor, by=tom, full_name="Wile E. Coyote", email="wile@acme.example"
+    )
+    folded = services.contact_create(
+        organisation=other, by=tom, full_name="Wile Coyote", email="WILE@acme.example"
+    )
+    KeyAccount.objects.create(organisation=survivor, operator=tom, unit=Unit.objects.first())
+    pages = [
+        "contact",
+        "contact_edit",
+        "contact_email",
+        "key_contact_mark",
+        "liaison_request_create",
+    ]
+    services.organisation_merge(survivor=survivor, other=other, keep={}, by=None)
+    assert not Contact.objects.filter(pk=folded.pk).exists()
+    client.force_login(tom)
+    for name in pages:
+        for at in (other, survivor):  # the old record's number, or the survivor's
+            response = client.get(reverse(f"organisations:{name}", args=[at.pk, folded.pk]))
+            assert response.status_code == 302, name
+            assert response.url == reverse(f"organisations:{name}", args=[survivor.pk, kept.pk])
+    page = client.get(reverse("organisations:contact", args=[other.pk, folded.pk]), follow=True)
+    assert (
+        "That contact was combined with Wile E. Coyote, who had the same email, when two "
+        "records of Acme Ltd were merged." in page.content.decode()
+    )
+    # Deleting: the person it was is kept, so their page, not a form to delete them.
+    client.force_login(persona("admin"))
+    url = reverse("organisations:contact_delete", args=[other.pk, folded.pk])
+    assert client.get(url).url == kept.get_absolute_url()
+    # Combined again in a later merge, the old links follow to the last one.
+    newer = make_organisation("Acme Group")
+    last = services.contact_create(
+        organisation=newer, by=tom, full_name="Wile Coyote", email="wile@acme.example"
+    )
+    services.organisation_merge(survivor=newer, other=survivor, keep={}, by=None)
+    response = client.get(reverse("organisations:contact", args=[other.pk, folded.pk]))
+    assert response.url == reverse("organisations:contact", args=[newer.pk, last.pk])
+    # Another record's number in the link is still no way in; nor is it once deleted.
+    stranger = make_organisation("Road Runner Ltd")
+    assert (
+        client.get(reverse("organisations:contact", args=[stranger.pk, folded.pk])).status_code
+        == 404
+    )
+    services.contact_delete(contact=last, by=persona("admin"))
+    assert (
+        client.get(reverse("organisations:contact", args=[other.pk, folded.pk])).status_code == 404
+    )
 
 
 @pytest.mark.django_db
