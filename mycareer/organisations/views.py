@@ -57,7 +57,9 @@ def _to_survivor(request, organisation: Organisation, page: str):
         return None
     target = selectors.organisation_survivor(organisation)
     messages.info(request, f"{organisation.name} was merged into {target.name}.")
-    return redirect(page, pk=target.pk)
+    # What the link asked for (the record to merge, a search) is asked of the survivor.
+    query = f"?{request.GET.urlencode()}" if request.GET else ""
+    return redirect(reverse(page, kwargs={"pk": target.pk}) + query)
 
 
 # Organisations ---------------------------------------------------------------------
@@ -265,8 +267,19 @@ def _display(organisation: Organisation, field: str) -> str:
 def organisation_merge(request, pk: int):
     """Pick a duplicate, choose field by field what to keep, and merge it into this record."""
     survivor = _organisation(pk)
+    if moved := _to_survivor(request, survivor, "organisations:merge"):
+        return moved
     if survivor.merged_into_id:
-        raise Http404("This record was merged away.")
+        # The page was opened before this record was merged away: choose again there.
+        target = selectors.organisation_survivor(survivor)
+        messages.error(
+            request,
+            f"{survivor.name} was merged into {target.name}: nothing was changed. Merge into "
+            f"{target.name} instead.",
+        )
+        other_id = request.POST.get("other", "")
+        query = f"?other={other_id}" if other_id.isdigit() else ""
+        return redirect(reverse("organisations:merge", args=[target.pk]) + query)
     other = None
     other_id = request.POST.get("other") or request.GET.get("other")
     if other_id and str(other_id).isdigit():

@@ -136,6 +136,8 @@ def key_account_remove(request, pk: int, account_id: int):
 def multi_touch(request, pk: int):
     """Confirm, with what will be released or restored, then change multi-touch status."""
     organisation = get_object_or_404(Organisation, pk=pk)
+    if moved := _to_survivor(request, organisation, "organisations:multi_touch"):
+        return moved
     accounts = keyaccounts.multi_touch_change(organisation)
     wanted = not organisation.multi_touch
     form = MultiTouchForm(request.POST or None, marking=wanted)

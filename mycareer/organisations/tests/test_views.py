@@ -9,7 +9,7 @@ from mycareer.accounts.models import Unit
 from mycareer.audit.models import AuditEntry
 from mycareer.core.tests.html_forms import as_post, form_fields
 from mycareer.organisations import selectors, services
-from mycareer.organisations.models import Contact, KeyAccount, Note, Organisation
+from mycareer.organisations.models import Contact, KeyAccount, KeyContact, Note, Organisation
 from mycareer.organisations.tests.factories import make_organisation
 
 
@@ -249,6 +249,46 @@ def test_an_old_link_to_a_contact_or_note_of_a_record_merged_away_opens_it(clien
     stranger = make_organisation("Road Runner Ltd")
     url = reverse("organisations:contact", args=[stranger.pk, contact.pk])
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_old_links_to_the_merge_and_key_contact_pages_of_a_record_merged_away_open_them(
+    client, persona
+):
+    """They were a 404, where the record's other pages open on the survivor."""
+    tom = persona("operator")
+    survivor = make_organisation("Acme Ltd")
+    other = make_organisation("ACME Limited")
+    third = make_organisation("Acme Rockets")
+    contact = services.contact_create(
+        organisation=other, by=tom, full_name="Wile Coyote", email="wile@acme-limited.example"
+    )
+    KeyAccount.objects.create(organisation=other, operator=tom, unit=Unit.objects.first())
+    services.organisation_merge(survivor=survivor, other=other, keep={}, by=None)
+    client.force_login(tom)
+    for name in ["key_contact_mark", "key_contact_unmark", "liaison_request_create"]:
+        response = client.get(reverse(f"organisations:{name}", args=[other.pk, contact.pk]))
+        assert response.url == reverse(f"organisations:{name}", args=[survivor.pk, contact.pk])
+    # Marked from an old page (the form posts to the old address), it is done all the same.
+    url = reverse("organisations:key_contact_mark", args=[other.pk, contact.pk])
+    assert client.post(url, {"guidance": "Email first"}).status_code == 302
+    assert KeyContact.objects.filter(contact=contact, key_account__organisation=survivor).exists()
+
+    client.force_login(persona("admin"))
+    url = reverse("organisations:multi_touch", args=[other.pk])
+    assert client.get(url).url == reverse("organisations:multi_touch", args=[survivor.pk])
+    merge = reverse("organisations:merge", args=[other.pk])
+    response = client.get(merge, {"other": third.pk})
+    assert response.url == reverse("organisations:merge", args=[survivor.pk]) + f"?other={third.pk}"
+    assert "ACME Limited was merged into Acme Ltd." in client.get(response.url).content.decode()
+    # The merge page open from before: nothing merges into the record merged away.
+    response = client.post(merge, {"other": third.pk})
+    assert response.url == reverse("organisations:merge", args=[survivor.pk]) + f"?other={third.pk}"
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "ACME Limited was merged into Acme Ltd: nothing was changed. Merge into Acme Ltd instead."
+    ]
+    third.refresh_from_db()
+    assert third.merged_into is None
 
 
 @pytest.mark.django_db
