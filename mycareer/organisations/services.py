@@ -3,6 +3,7 @@
 import datetime
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
@@ -764,10 +765,23 @@ def _merge_key_accounts(*, survivor, other, outcome: MergeOutcome) -> None:
     outcome.moved("key account", "key accounts", moved)
 
 
-def _merge_contacts(*, survivor, other, outcome: MergeOutcome) -> None:
-    """Move contacts; one with the same email as a survivor's contact is folded into it."""
+@dataclass
+class ContactPlan:
+    """What a merge does with each of the other record's contacts."""
+
+    moving: list[Contact] = field(default_factory=list)
+    # (the other record's contact, the survivor's with the same email it is folded into)
+    folding: list[tuple[Contact, Contact]] = field(default_factory=list)
+    # Contacts of whoever registered a record nobody approved: deleted, they come back
+    # when they are approved to join.
+    held: list[Contact] = field(default_factory=list)
+
+
+def merge_contact_plan(survivor: Organisation, other: Organisation) -> ContactPlan:
+    """Which of `other`'s contacts move, are folded into the survivor's contact with the
+    same email, or wait for their registrant's approval: the merge does what this says,
+    and its page says it beforehand."""
     by_email = {c.email.lower(): c for c in survivor.contacts.exclude(email="")}
-    moved = folded = held = 0
     # Whoever registered a record nobody approved asks to join the live one: like anyone
     # asking, they become its contact (and reach its bulk email) only when approved.
     registrants = (
@@ -779,24 +793,34 @@ def _merge_contacts(*, survivor, other, outcome: MergeOutcome) -> None:
         if awaiting_approval(survivor, other)
         else set()
     )
-    for contact in list(other.contacts.all()):
-        if contact.user_id in registrants and not merging.rows_left(contact):
-            optouts.keep_opt_outs_of([contact])
-            contact.delete()
-            held += 1
-            continue
+    plan = ContactPlan()
+    for contact in other.contacts.order_by("pk"):
         twin = by_email.get(contact.email.lower()) if contact.email else None
-        if twin is None:
-            contact.organisation = survivor
-            contact.save(update_fields=["organisation", "updated_at"])
-            moved += 1
-            continue
+        if contact.user_id in registrants and not merging.rows_left(contact):
+            plan.held.append(contact)
+        elif twin is None:
+            plan.moving.append(contact)
+        else:
+            plan.folding.append((contact, twin))
+    return plan
+
+
+def _merge_contacts(*, survivor, other, outcome: MergeOutcome) -> None:
+    """Move contacts; one with the same email as a survivor's contact is folded into it."""
+    plan = merge_contact_plan(survivor, other)
+    for contact in plan.held:
+        optouts.keep_opt_outs_of([contact])
+        contact.delete()
+    for contact in plan.moving:
+        contact.organisation = survivor
+        contact.save(update_fields=["organisation", "updated_at"])
+    for contact, twin in plan.folding:
         merging.fold_contact(keep=twin, fold=contact, outcome=outcome)
         left = merging.rows_left(contact)
         if left:
             raise ValidationError(f"The merge would have lost {left}; nothing was changed.")
         contact.delete()
-        folded += 1
+    moved, folded, held = len(plan.moving), len(plan.folding), len(plan.held)
     outcome.moved("contact moved", "contacts moved", moved)
     outcome.moved("contact merged by email", "contacts merged by email", folded)
     outcome.moved(
@@ -988,6 +1012,31 @@ def organisation_delete_summary(organisation: Organisation) -> str:
         counted(count, *merging.NOUNS.get(key, (key, key)))
         for key, count in merging.preview(organisation).items()
     )
+
+
+def merge_preview_text(survivor: Organisation, other: Organisation) -> str:
+    """What merging `other` into `survivor` will do, in words, before anything is done:
+    "moves 1 contact and 2 notes here, and combines Jo Reed with Jo Reed of Acme Ltd (the
+    same email)". Contacts are counted by the plan the merge follows (`merge_contact_plan`),
+    so the page cannot say that one moves when it will be combined."""
+    plan = merge_contact_plan(survivor, other)
+    counts = {"contacts": len(plan.moving)}
+    counts.update((k, v) for k, v in merging.preview(other).items() if k != "contacts")
+    moved = [counted(v, *merging.NOUNS.get(k, (k, k))) for k, v in counts.items() if v]
+    text = f"moves {joined(moved)} here" if moved else "moves nothing here"
+    if plan.folding:
+        pairs = joined(f"{fold.full_name} with {keep.full_name}" for fold, keep in plan.folding)
+        text += (
+            f", and combines {counted(len(plan.folding), 'contact', 'contacts')} with "
+            f"{survivor}'s contact of the same email, who stays: {pairs}"
+        )
+    if plan.held:
+        text += (
+            f"; {counted(len(plan.held), 'contact record', 'contact records')} of whoever "
+            f"registered it {'waits' if len(plan.held) == 1 else 'wait'} until they are "
+            "approved to join"
+        )
+    return text
 
 
 def merge_summary_text(summary: dict) -> str:

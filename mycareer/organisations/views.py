@@ -18,7 +18,7 @@ from mycareer.core.forms import add_validation_error, already_saved, remember_sa
 from mycareer.core.http import safe_next, saved
 from mycareer.core.permissions import require
 from mycareer.core.text import counted, joined
-from mycareer.organisations import keyaccounts, merging, selectors, services
+from mycareer.organisations import keyaccounts, selectors, services
 from mycareer.organisations.erased import erased_addresses, refused_page
 from mycareer.organisations.forms import (
     ConfirmForm,
@@ -359,7 +359,7 @@ def organisation_merge(request, pk: int):
             "suggestions": suggestions,
             "query": query,
             # What each app will move, counted before anything is done.
-            "will_move": services.merge_summary_text(merging.preview(other)) if other else "",
+            "will_move": services.merge_preview_text(survivor, other) if other else "",
         },
     )
 

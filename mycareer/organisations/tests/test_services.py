@@ -598,6 +598,42 @@ def test_merge_moves_every_related_row_and_loses_nothing(operator, persona):
 
 
 @pytest.mark.django_db
+def test_the_merge_preview_says_which_contacts_move_and_which_are_combined_as_the_merge_does(
+    operator,
+):
+    """It said "moves 2 contacts" when one of them would be combined with the survivor's
+    contact of the same email."""
+    survivor = make("Acme Ltd", operator)
+    other = make("ACME Limited", operator)
+    services.contact_create(organisation=survivor, by=operator, full_name="Jo", email="jo@a.uk")
+    services.contact_create(organisation=other, by=operator, full_name="Jo B", email="JO@a.uk")
+    services.contact_create(organisation=other, by=operator, full_name="Sam", email="sam@a.uk")
+    services.contact_create(organisation=other, by=operator, full_name="Ann", email="")
+    services.note_create(organisation=other, by=operator, text="two")
+
+    text = services.merge_preview_text(survivor, other)
+    summary = services.organisation_merge(survivor=survivor, other=other, keep={}, by=operator)
+
+    assert text == (
+        "moves 2 contacts and 1 note here, and combines 1 contact with Acme Ltd's contact of "
+        "the same email, who stays: Jo B with Jo"
+    )
+    assert summary["contacts moved"] == 2 and summary["contacts merged by email"] == 1
+    assert sorted(survivor.contacts.values_list("full_name", flat=True)) == ["Ann", "Jo", "Sam"]
+
+
+@pytest.mark.django_db
+def test_the_merge_preview_of_contacts_all_combined_says_nothing_moves(operator):
+    survivor, other = make("Acme Ltd", operator), make("ACME Limited", operator)
+    for org, name in ((survivor, "Jo"), (other, "Jo B")):
+        services.contact_create(organisation=org, by=operator, full_name=name, email="jo@a.uk")
+    assert services.merge_preview_text(survivor, other) == (
+        "moves nothing here, and combines 1 contact with Acme Ltd's contact of the same "
+        "email, who stays: Jo B with Jo"
+    )
+
+
+@pytest.mark.django_db
 def test_a_record_merged_away_takes_no_note_contact_or_change_naming_its_survivor(operator):
     """A page opened before the merge, or the API, would write onto the archived record:
     its page redirects to the survivor, so nobody would see what was written."""
