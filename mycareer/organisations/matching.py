@@ -1,8 +1,9 @@
 """Finding likely duplicate organisations before a new record is made.
 
 Three signals, each with a reason a person can read: a similar name (ignoring legal
-suffixes such as Ltd and PLC, "&" versus "and", case and punctuation), the same web
-domain, and contacts whose email addresses share a (non free-mail) domain.
+suffixes such as Ltd and PLC, a trailing Group or Holdings, "&" versus "and", case and
+punctuation), the same web domain, and contacts whose email addresses share a (non
+free-mail) domain.
 """
 
 import re
@@ -32,6 +33,13 @@ LEGAL_WORDS = {
     "sa",
     "ag",
 }
+
+# Words that end a name to say it is the parent of a group ("The Pennine Analytics
+# Group", "Pennine Analytics Holdings"): the same employer to the duplicate check, which
+# ignores them at the end only. Leading, they are part of the name ("Group Lotus" is not
+# "Lotus"); unlike the legal words they stay in the stored key, which names an
+# organisation exactly (the event form reads it).
+GROUP_WORDS = {"group", "holdings", "holding"}
 
 FREE_MAIL_DOMAINS = {
     "gmail.com",
@@ -66,6 +74,16 @@ def name_key(name: str) -> str:
     text = re.sub(r"[^a-z0-9 ]+", " ", text)
     words = [w for w in text.split() if w not in LEGAL_WORDS]
     return " ".join(words)
+
+
+def compared_name(key: str) -> str:
+    """A name's key (`name_key`) as the duplicate check compares it: without the group
+    words that end it, but never without a name ("Holdings Group" stays as it is)."""
+    words = key.split()
+    end = len(words)
+    while end > 0 and words[end - 1] in GROUP_WORDS:
+        end -= 1
+    return " ".join(words[:end]) if end else key
 
 
 def domain_from_url(url: str) -> str:
@@ -162,7 +180,7 @@ class DuplicateFinder:
         self.keys = [row.key for row in self.rows]
         # token_sort_ratio is ratio() of the words sorted; sorting each record's words
         # once, not once per name checked, makes checking an import's names much faster.
-        self._sorted_keys = [_sorted_words(key) for key in self.keys]
+        self._sorted_keys = [_sorted_words(compared_name(key)) for key in self.keys]
         # Domains indexed by themselves and by each parent, so checking thousands of
         # names (an import) does not compare every name with every record.
         self._web = _DomainIndex()
@@ -183,7 +201,7 @@ class DuplicateFinder:
         key = name_key(name)
         if key:
             for _, score, index in process.extract(
-                _sorted_words(key),
+                _sorted_words(compared_name(key)),
                 self._sorted_keys,
                 scorer=fuzz.ratio,
                 score_cutoff=NAME_THRESHOLD,

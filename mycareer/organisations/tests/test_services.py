@@ -44,6 +44,33 @@ def test_duplicate_detection_finds_similar_names_with_the_reason(operator):
 
 
 @pytest.mark.django_db
+def test_duplicate_detection_ignores_a_trailing_group_or_holdings_but_not_a_leading_one(operator):
+    """ "The Pennine Analytics Group" was not found for "Pennine Analytics" (no website)."""
+    make("Pennine Analytics", operator)
+    make("Lotus", operator)
+    make("Harbour Holdings", operator)
+    for name in [
+        "The Pennine Analytics Group",
+        "Pennine Analytics Holdings Ltd",
+        "Pennine Analytics Group (UK) Limited",
+    ]:
+        found = services.organisation_duplicates(name=name)
+        assert [c.name for c in found] == ["Pennine Analytics"], name
+    # The other way round: the record ends in Group, the new name does not.
+    make("Northbridge Engineering Group", operator)
+    found = services.organisation_duplicates(name="Northbridge Engineering")
+    assert [c.name for c in found] == ["Northbridge Engineering Group"]
+    # Leading, the word is part of the name; alone, it is the whole name; and another
+    # word before the Group still tells two employers apart.
+    for name in ["Group Lotus", "Holdings", "Pennine Water Group", "Harbour Group Holdings"]:
+        found = [c.name for c in services.organisation_duplicates(name=name)]
+        assert "Lotus" not in found and "Pennine Analytics" not in found, name
+    assert [c.name for c in services.organisation_duplicates(name="Harbour Group")] == [
+        "Harbour Holdings"
+    ]
+
+
+@pytest.mark.django_db
 def test_duplicate_detection_finds_the_same_domain(operator):
     make("Acme Ltd", operator, website="https://www.acme.co.uk")
     candidates = services.organisation_duplicates(
