@@ -559,6 +559,12 @@ def organisation_set_multi_touch(
         raise ValidationError(
             "Only administrators can change whether an organisation is multi-touch."
         )
+    # Here, not at the top: services imports this module. A page opened before a merge
+    # marked the archived stub, telling the administrator its contacts were released while
+    # the survivor's (the stub's among them) stayed protected.
+    from mycareer.organisations.services import check_not_merged
+
+    check_not_merged(organisation)
     given, organisation = (
         organisation,
         Organisation.objects.select_for_update().get(pk=organisation.pk),

@@ -142,9 +142,15 @@ def multi_touch(request, pk: int):
     wanted = not organisation.multi_touch
     form = MultiTouchForm(request.POST or None, marking=wanted)
     if request.method == "POST" and form.is_valid():
-        changed = keyaccounts.organisation_set_multi_touch(
-            organisation=organisation, multi_touch=wanted, by=request.user
-        )
+        try:
+            changed = keyaccounts.organisation_set_multi_touch(
+                organisation=organisation, multi_touch=wanted, by=request.user
+            )
+        except ValidationError as error:
+            # Merged away since the page opened: nothing changed; the survivor's page.
+            messages.error(request, " ".join(error.messages))
+            organisation.refresh_from_db()
+            return redirect(organisation.merged_into or organisation)
         links = sum(len(a.contact_links) for a in changed)
         if wanted:
             text = f"{organisation} is multi-touch: none of its contacts is protected."

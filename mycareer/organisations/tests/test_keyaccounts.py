@@ -1731,3 +1731,27 @@ def test_a_recorded_inbound_note_does_not_say_an_owner_who_left_will_be_told(
     assert messages == [
         "The note is recorded. Helen Marsh will be told that their key contact got in touch."
     ]
+
+
+def test_a_multi_touch_page_opened_before_a_merge_changes_nothing_on_the_record_merged_away(
+    setup, persona, client
+):
+    """It marked the archived stub and said its contacts were released, while the
+    survivor's, the stub's among them, stayed protected."""
+    admin, org = persona("admin"), setup["org"]
+    url = reverse("organisations:multi_touch", args=[org.pk])
+    client.force_login(admin)
+    assert client.get(url).status_code == 200  # the page is open
+    survivor = make_organisation("Quillfeather Instruments Group")
+    services.organisation_merge(survivor=survivor, other=org, keep={}, by=admin)
+    with pytest.raises(ValidationError, match="was merged into Quillfeather Instruments Group"):
+        keyaccounts.organisation_set_multi_touch(organisation=org, multi_touch=True, by=admin)
+    response = client.post(url, {"multi_touch": "yes"}, follow=True)
+    assert response.redirect_chain[-1][0] == survivor.get_absolute_url()
+    assert "was merged into Quillfeather Instruments Group" in html.unescape(
+        response.content.decode()
+    )
+    org.refresh_from_db()
+    survivor.refresh_from_db()
+    assert not org.multi_touch and not survivor.multi_touch
+    assert not AuditEntry.objects.filter(action="organisations.organisation.multi_touch").exists()
