@@ -393,6 +393,20 @@ def test_quick_wrong_current_passwords_are_told_to_wait_by_mycareer_not_the_libr
 
 
 @pytest.mark.django_db
+def test_the_change_password_form_keeps_a_wide_limit_of_its_own(client, cast, settings):
+    """Tries sent all at once from one session all pass the throttle's check before any
+    is counted: the form's own limit (10 a minute) still stops them. Shown here with the
+    throttle's free tries raised, as if every try had passed its check."""
+    settings.MYCAREER = {**settings.MYCAREER, "SIGNIN_ACCOUNT_FREE_FAILURES": 100}
+    client.force_login(cast["employer"])
+    change = {"oldpassword": "wrong", "password1": "a-Fresh-pass-42", "password2": "x"}
+    with time_machine.travel(timezone.now(), tick=False):
+        pages = [client.post(reverse("account_change_password"), change) for _ in range(11)]
+    assert [page.status_code for page in pages] == [200] * 10 + [429]
+    assert "Wait before trying again" in pages[-1].content.decode()
+
+
+@pytest.mark.django_db
 def test_the_library_s_own_limits_answer_with_mycareer_s_page(client, caplog):
     """A limit MyCareer leaves to the library (here: password reset emails for one
     address) refuses in MyCareer's layout, saying to wait, with one log line."""
