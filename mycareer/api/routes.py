@@ -219,9 +219,20 @@ def _merged(*extras: dict) -> dict:
 # Organisations ------------------------------------------------------------------------
 
 
+def _address(operator) -> str | None:
+    """A key account operator's address, or none once they have left (their login is
+    closed): nobody reads it, so ask the others, or an administrator to pass it on."""
+    return operator.email if operator.is_active else None
+
+
 def _key_accounts(organisation: Organisation) -> list[dict]:
     return [
-        {"operator": str(a.operator), "operator_email": a.operator.email, "unit": str(a.unit)}
+        {
+            "operator": str(a.operator),
+            "operator_email": _address(a.operator),
+            "left": not a.operator.is_active,
+            "unit": str(a.unit),
+        }
         for a in organisation.key_account_list
     ]
 
@@ -260,7 +271,8 @@ def _contact(contact: Contact, *, staff: bool, own: bool = False) -> dict:
         "owners": [
             {
                 "name": str(link.key_account.operator),
-                "email": link.key_account.operator.email,
+                "email": _address(link.key_account.operator),
+                "left": not link.key_account.operator.is_active,
                 "unit": str(link.key_account.unit),
                 "guidance": link.guidance,
             }
@@ -678,13 +690,7 @@ def note_create(request, payload: s.NoteIn, pk: int = PK):
                     "owners": [
                         {
                             "name": str(link.key_account.operator),
-                            # A leaver's address is read by nobody: ask the others, or
-                            # an administrator to pass the key account on.
-                            "email": (
-                                link.key_account.operator.email
-                                if link.key_account.operator.is_active
-                                else None
-                            ),
+                            "email": _address(link.key_account.operator),
                             "left": not link.key_account.operator.is_active,
                         }
                         for link in links

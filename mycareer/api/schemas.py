@@ -64,7 +64,8 @@ class Named(Schema):
 
 class KeyAccountOut(Schema):
     operator: str
-    operator_email: str
+    operator_email: str | None = Field(description="Null once the operator has left.")
+    left: bool = Field(description="The operator has left: their login is closed.")
     unit: str
 
 
@@ -89,7 +90,8 @@ class OrganisationPage(Page):
 
 class KeyOwner(Schema):
     name: str
-    email: str
+    email: str | None = Field(description="Null once the owner has left.")
+    left: bool = Field(description="The owner has left: their login is closed.")
     unit: str
     guidance: str
 

@@ -114,6 +114,7 @@ def test_contacts_are_shown_as_the_pages_show_them(call, token_for, northbridge)
         {
             "name": "Tom Bennett",
             "email": "operator@demo.ac.uk",
+            "left": False,
             "unit": "School of Mechanical Engineering",
             "guidance": "Ask Tom first.",
         }
@@ -123,6 +124,42 @@ def test_contacts_are_shown_as_the_pages_show_them(call, token_for, northbridge)
     student = call(token_for("student"), "get", f"/organisations/{northbridge.pk}").json()
     assert [c["full_name"] for c in student["contacts"]] == ["Ana Silva"]
     assert student["contacts"][0]["visible_to_students"] is None
+
+
+def test_reads_give_no_address_of_a_key_account_operator_who_left(
+    call, token_for, persona, northbridge
+):
+    """The refusal to note a key contact gave `"email": null` and `"left": true` for Tom
+    once he left, while reading the organisation or the contact still gave his address,
+    which nobody reads."""
+    tom = persona("operator")
+    tom.is_active = False
+    tom.save(update_fields=["is_active"])
+    secret = token_for("viewer")
+    owner = {
+        "name": "Tom Bennett",
+        "email": None,
+        "left": True,
+        "unit": "School of Mechanical Engineering",
+        "guidance": "Ask Tom first.",
+    }
+    whole = call(secret, "get", f"/organisations/{northbridge.pk}")
+    assert whole.status_code == 200
+    david = next(c for c in whole.json()["contacts"] if c["full_name"] == "David Okoro")
+    assert david["owners"] == [owner]
+    assert whole.json()["key_accounts"] == [
+        {
+            "operator": "Tom Bennett",
+            "operator_email": None,
+            "left": True,
+            "unit": "School of Mechanical Engineering",
+        }
+    ]
+    assert call(secret, "get", f"/contacts/{david['id']}").json()["owners"] == [owner]
+    found = call(secret, "get", "/organisations?key_account=yes").json()["items"]
+    assert [a["operator_email"] for a in found[0]["key_accounts"]] == [None]
+    for read in (f"/organisations/{northbridge.pk}", f"/contacts/{david['id']}", "/organisations"):
+        assert "operator@demo.ac.uk" not in call(secret, "get", read).content.decode(), read
 
 
 def test_notes_are_for_staff_only(call, token_for, northbridge):
