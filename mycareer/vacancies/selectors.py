@@ -3,6 +3,7 @@
 import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
@@ -16,10 +17,12 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce, Lag, Lead
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -36,6 +39,9 @@ from mycareer.vacancies.models import (
     targets_in_words,
 )
 from mycareer.vacancies.permissions import membership_filter
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 Status = Vacancy.Status
 CLOSING_SOON_DAYS = 7
@@ -526,6 +532,7 @@ STORY = [
     "vacancies.vacancy.withdrawn",
     "vacancies.vacancy.closed",
 ]
+CHANGED = "vacancies.vacancy.changed"
 
 
 def _actor_name(entry: AuditEntry, *, staff_viewer: bool) -> str:
@@ -537,20 +544,24 @@ def _actor_name(entry: AuditEntry, *, staff_viewer: bool) -> str:
     return "University careers staff"
 
 
-def _fields_changed(entry: AuditEntry) -> str:
-    """Which fields a change touched, in the form's order ("Changed: Title, Salary")."""
+def _fields_changed(entry: AuditEntry, *, times: int = 1) -> str:
+    """Which fields a change touched, in the form's order ("Changed: Title, Salary"); for
+    the latest of a run of changes, how many there were ("Changed 60 times; the latest:
+    Title")."""
     fields, paired = _recorded_fields(entry)
     changed = [name for name, value in fields.items() if not paired or value[0] != value[1]]
     labels = [str(_field(name).verbose_name) for name in EDITABLE_FIELDS if name in changed]
-    if not labels:
-        return ""
-    return "Changed: " + ", ".join(label[:1].upper() + label[1:] for label in labels)
+    touched = ", ".join(label[:1].upper() + label[1:] for label in labels)
+    if times > 1:
+        return f"Changed {times} times" + (f"; the latest: {touched}" if touched else "")
+    return f"Changed: {touched}" if touched else ""
 
 
 def _story_entries(
-    entries: list[AuditEntry], viewer, *, with_title: bool = True
+    entries: "list[WithAnnotations[AuditEntry, _Place]]", viewer, *, with_title: bool = True
 ) -> list[TimelineEntry]:
     vacancies = Vacancy.objects.in_bulk([int(e.object_id) for e in entries])
+    times = _changes_in_a_row(entries)
     staff_viewer = _sees_everything(viewer)
     story = []
     for entry in entries:
@@ -559,8 +570,8 @@ def _story_entries(
             continue
         reason = entry.data.get("reason", "") if isinstance(entry.data, dict) else ""
         text = f"Reason: {reason}" if reason else ""
-        if entry.action == "vacancies.vacancy.changed":
-            text = _fields_changed(entry)
+        if entry.action == CHANGED:
+            text = _fields_changed(entry, times=times.get(entry.pk, 1))
         actor = _actor_name(entry, staff_viewer=staff_viewer)
         story.append(
             TimelineEntry(
@@ -576,14 +587,81 @@ def _story_entries(
     return story
 
 
-def _story(**filters) -> QuerySet[AuditEntry]:
+class _Place(TypedDict):
+    """What `_every_entry` adds to each entry: its place in its vacancy's story."""
+
+    by: int
+    next_action: str
+    next_by: int
+    previous_action: str
+    previous_by: int
+    run: int
+
+
+def _along_the_story(expression) -> Window:
+    """`expression` over one vacancy's entries, oldest first."""
+    return Window(expression, partition_by=[F("object_id")], order_by=[F("at"), F("pk")])
+
+
+def _every_entry(**filters) -> "QuerySet[WithAnnotations[AuditEntry, _Place]]":
+    """The story's entries, each with who acted (`by`), its neighbours in its vacancy's
+    story (their action and who acted) and `run`: how many entries other than changes
+    there were up to it, which changes with nothing else between them share."""
+    return AuditEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Vacancy), action__in=STORY, **filters
+    ).annotate(
+        # Changes by MyCareer itself (no one signed in) are one person's too.
+        by=Coalesce("actor_id", 0),
+        next_action=_along_the_story(Lead("action", default=Value(""))),
+        next_by=_along_the_story(Lead(Coalesce("actor_id", 0), default=Value(0))),
+        previous_action=_along_the_story(Lag("action", default=Value(""))),
+        previous_by=_along_the_story(Lag(Coalesce("actor_id", 0), default=Value(0))),
+        run=_along_the_story(Sum(Case(When(action=CHANGED, then=0), default=1))),
+    )
+
+
+def _story(**filters) -> "QuerySet[WithAnnotations[AuditEntry, _Place]]":
+    """The story, newest first. Every saved edit is a change: of a run of changes by one
+    person with nothing else between them, only the latest is kept, so that fifty saves
+    of a draft do not push its creation and the decisions on it out of a page."""
     return (
-        AuditEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(Vacancy), action__in=STORY, **filters
-        )
+        _every_entry(**filters)
+        .exclude(action=CHANGED, next_action=CHANGED, next_by=F("by"))
         .select_related("actor")
         .order_by("-at", "-pk")
     )
+
+
+def _changes_in_a_row(entries: "list[WithAnnotations[AuditEntry, _Place]]") -> dict[int, int]:
+    """{pk: how many changes in a row it is the latest of}, for the changes among `entries`
+    that came after another by the same person; one query, however many there are."""
+    latest = [
+        e
+        for e in entries
+        if e.action == CHANGED and (e.previous_action, e.previous_by) == (CHANGED, e.by)
+    ]
+    if not latest:
+        return {}
+    rows = (
+        _every_entry(object_id__in={e.object_id for e in latest})
+        .filter(run__in={e.run for e in latest})
+        .order_by("-at", "-pk")
+        .values_list("pk", "object_id", "run", "action", "by")
+    )
+    stretches: dict[tuple[str, int], list[tuple[int, str, int]]] = {}
+    for pk, object_id, run, action, by in rows:
+        stretches.setdefault((object_id, run), []).append((pk, action, by))
+    times = {}
+    for entry in latest:
+        # From the entry back, newest first, to the first that is not a change by them.
+        count, counting = 0, False
+        for pk, action, by in stretches.get((entry.object_id, entry.run), []):
+            counting = counting or pk == entry.pk
+            if counting and (action, by) != (CHANGED, entry.by):
+                break
+            count += counting
+        times[entry.pk] = count
+    return times
 
 
 def vacancy_story(vacancy: Vacancy, *, viewer, limit: int = 50) -> list[TimelineEntry]:

@@ -506,6 +506,42 @@ def test_a_vacancy_past_its_closing_date_is_closed_before_the_morning_job_runs(
         assert live.status == Status.CLOSED and live.pending_changes is None
 
 
+def test_many_saved_edits_keep_the_creation_and_the_decisions_in_the_history(
+    draft, employer_a, moderator, persona, django_assert_max_num_queries
+):
+    """Every saved edit is a change in the history: sixty saves after a rejection pushed
+    the rejection and the creation out of the fifty entries shown, and out of the
+    organisation's timeline. A run of changes by one person shows as its latest."""
+    for n in range(5):
+        services.vacancy_update(vacancy=draft, by=employer_a, salary=f"£2{n},000 a year")
+    services.vacancy_submit(vacancy=draft, by=employer_a)
+    services.vacancy_reject(vacancy=draft, by=moderator, reason="Add the salary band.")
+    for n in range(60):
+        services.vacancy_update(vacancy=draft, by=employer_a, title=f"Junior Tester {n}")
+        if n == 29:  # a correction by staff in the middle is its own entry
+            services.vacancy_update(vacancy=draft, by=moderator, location="York")
+    with django_assert_max_num_queries(3):  # however many runs and changes there are
+        story = selectors.vacancy_story(draft, viewer=employer_a)
+    assert [(e.title, e.text) for e in story] == [
+        ("Vacancy changed", "Changed 30 times; the latest: Title"),
+        ("Vacancy changed", "Changed: Location"),
+        ("Vacancy changed", "Changed 29 times; the latest: Title"),
+        ("Vacancy sent for moderation", ""),
+        ("Vacancy changed", "Changed: Title"),
+        ("Vacancy not approved", "Reason: Add the salary band."),
+        ("Vacancy sent for moderation", ""),
+        ("Vacancy changed", "Changed 5 times; the latest: Salary"),
+        ("Vacancy drafted", ""),
+    ]
+    assert story[1].actor == "University careers staff"
+    timeline = selectors.vacancy_timeline_source(
+        draft.organisation, viewer=persona("viewer"), limit=50
+    )
+    assert [e.title for e in timeline] == [f"{e.title}: Junior Tester 59" for e in story]
+    # What a page is cut at counts the runs as one, as the timeline's paging expects.
+    assert len(selectors.vacancy_story(draft, viewer=employer_a, limit=3)) == 3
+
+
 # Withdrawing -----------------------------------------------------------------------
 
 
