@@ -165,6 +165,12 @@ class WithdrawForm(forms.Form):
         help_text="Emailed to the organisation: say why the vacancy is taken down.",
     )
 
+    def __init__(self, *args, emailed: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not emailed:  # nobody at the organisation signs in: only the history keeps it
+            reason = self.fields["reason"]
+            reason.help_text = "Kept in the vacancy's history: say why it is taken down."
+
 
 class VacancySearchForm(StrictFilterForm, forms.Form):
     """The students' list of vacancies: by words, type, place, programme and closing date."""

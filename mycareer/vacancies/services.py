@@ -48,7 +48,7 @@ from mycareer.accounts.permissions import check_perm
 from mycareer.organisations import merging
 from mycareer.organisations.models import Organisation
 from mycareer.vacancies.models import EDITABLE_FIELDS, SIMPLE_FIELDS, TARGET_FIELDS, Vacancy
-from mycareer.vacancies.tasks import send_vacancy_decision_email
+from mycareer.vacancies.tasks import decision_recipients, send_vacancy_decision_email
 
 Status = Vacancy.Status
 
@@ -423,6 +423,12 @@ def vacancy_withdraw(*, vacancy: Vacancy, by: User, reason: str = "") -> Vacancy
     if as_staff:
         _notify(vacancy, "withdrawn", reason)
     return vacancy
+
+
+def vacancy_withdrawal_recipients(vacancy: Vacancy) -> list[str]:
+    """Whom a staff withdrawal of the vacancy emails: nobody when nobody at the organisation
+    signs in to manage its vacancies (often so for one staff posted), which pages then say."""
+    return decision_recipients(vacancy, "withdrawn")
 
 
 # Moderation ------------------------------------------------------------------------

@@ -12,11 +12,14 @@ SUBJECTS = {
 }
 
 
-def decision_recipients(vacancy: Vacancy) -> list[str]:
+def decision_recipients(vacancy: Vacancy, decision: str = "") -> list[str]:
     """The organisation's admin members and whoever created the vacancy, once each.
 
     An employer who created it is told only while they still sign in for the
-    organisation: one who left, or moved to another employer, must not be.
+    organisation: one who left, or moved to another employer, must not be. Staff who
+    posted it for the organisation are told of its moderation but not of a withdrawal:
+    staff made that, and "your vacancy was withdrawn" is news for the organisation only
+    (a staff creator was often the one withdrawing it).
     """
     members = EmployerMembership.objects.filter(
         organisation=vacancy.organisation_id,
@@ -28,7 +31,11 @@ def decision_recipients(vacancy: Vacancy) -> list[str]:
     if (
         creator is not None
         and creator.is_active
-        and (not creator.is_employer or members.filter(user=creator).exists())
+        and (
+            members.filter(user=creator).exists()
+            if creator.is_employer
+            else decision != "withdrawn"
+        )
     ):
         emails.append(creator.email)
     return sorted({email.lower() for email in emails if email})
@@ -38,7 +45,7 @@ def decision_recipients(vacancy: Vacancy) -> list[str]:
 def send_vacancy_decision_email(vacancy_id: int, decision: str, reason: str = "") -> int:
     """Tell the employer what a moderator decided about their vacancy or their changes."""
     vacancy = Vacancy.objects.select_related("organisation", "created_by").get(pk=vacancy_id)
-    recipients = decision_recipients(vacancy)
+    recipients = decision_recipients(vacancy, decision)
     if not recipients:
         return 0
     return send_email(

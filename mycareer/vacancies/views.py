@@ -323,9 +323,11 @@ def submit(request, pk: int):
 @login_required
 def withdraw(request, pk: int):
     vacancy = _managed_vacancy(request, pk)
-    # Staff give a reason, which the organisation is emailed; its own admins need none.
+    # Staff give a reason, emailed to whoever manages the organisation's vacancies in
+    # MyCareer (perhaps nobody, which the page says); its own admins need none.
     as_staff = services.is_moderator(request.user)
-    form = WithdrawForm(request.POST or None) if as_staff else None
+    emailed = services.vacancy_withdrawal_recipients(vacancy) if as_staff else []
+    form = WithdrawForm(request.POST or None, emailed=bool(emailed)) if as_staff else None
     if request.method == "POST" and (form is None or form.is_valid()):
         reason = form.cleaned_data["reason"] if form else ""
         try:
@@ -337,10 +339,22 @@ def withdraw(request, pk: int):
                 messages.error(request, " ".join(error.messages))
                 return redirect(vacancy)
         else:
-            told = " The organisation is told by email." if as_staff else ""
+            told = _withdrawal_told(vacancy, emailed) if as_staff else ""
             messages.success(request, f"“{vacancy.title}” is withdrawn.{told}")
             return redirect(vacancy)
-    return render(request, "vacancies/withdraw.html", {"vacancy": vacancy, "form": form})
+    return render(
+        request, "vacancies/withdraw.html", {"vacancy": vacancy, "form": form, "emailed": emailed}
+    )
+
+
+def _withdrawal_told(vacancy: Vacancy, emailed: list[str]) -> str:
+    organisation = vacancy.organisation.name
+    if emailed:
+        return f" {organisation} is told by email."
+    return (
+        f" Nobody at {organisation} signs in to MyCareer to manage its vacancies,"
+        " so nobody there is emailed."
+    )
 
 
 # Moderation ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from mycareer.core.registry import daily_jobs
 from mycareer.core.scheduler import enqueue_due_jobs
+from mycareer.organisations.tests.factories import OrganisationFactory
 from mycareer.vacancies import services
 from mycareer.vacancies.jobs import close_expired_vacancies
 from mycareer.vacancies.models import Vacancy
@@ -77,6 +78,36 @@ def test_a_creator_who_left_the_organisation_is_not_told_of_the_decision(
     assert creator.email in decision_recipients(submitted)
     EmployerMembership.objects.filter(organisation=brightwave, user=creator).delete()
     assert decision_recipients(submitted) == ["colleague@demo-employer.com"]
+
+
+@pytest.mark.django_db
+def test_staff_who_posted_a_vacancy_are_not_emailed_its_withdrawal(
+    brightwave, moderator, persona, mailoutbox
+):
+    """Staff posted it for the organisation and staff withdrew it: "Your vacancy was
+    withdrawn by the Careers Centre" went to the staff member, perhaps the one withdrawing,
+    and to nobody at all when the organisation had no one signing in."""
+    from mycareer.vacancies.tasks import decision_recipients, send_vacancy_decision_email
+
+    vacancy = services.vacancy_create(
+        organisation=brightwave, by=persona("admin"), **vacancy_fields(title="Staff Posted")
+    )
+    staff = persona("admin").email.lower()
+    assert staff in decision_recipients(vacancy, "approved")  # still told of moderation
+    services.vacancy_withdraw(vacancy=vacancy, by=moderator, reason="The role is filled.")
+    assert decision_recipients(vacancy, "withdrawn") == ["employer@demo-employer.com"]
+    assert services.vacancy_withdrawal_recipients(vacancy) == ["employer@demo-employer.com"]
+    send_vacancy_decision_email.call(vacancy.pk, "withdrawn", "The role is filled.")
+    [message] = mailoutbox
+    assert message.to == ["employer@demo-employer.com"]
+    own = services.vacancy_create(
+        organisation=OrganisationFactory(name="No Logins Ltd"),
+        by=moderator,
+        **vacancy_fields(title="Posted And Withdrawn"),
+    )
+    services.vacancy_withdraw(vacancy=own, by=moderator, reason="Posted by mistake.")
+    assert send_vacancy_decision_email.call(own.pk, "withdrawn", "Posted by mistake.") == 0
+    assert len(mailoutbox) == 1
 
 
 @pytest.mark.django_db

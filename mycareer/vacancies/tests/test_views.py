@@ -454,9 +454,30 @@ def test_staff_withdrawing_through_the_page_must_say_why(client, moderator, live
     live.refresh_from_db()
     assert live.status == Status.APPROVED
     response = client.post(url, {"reason": "The role is filled."}, follow=True)
-    assert "The organisation is told by email." in html.unescape(response.content.decode())
+    assert "Brightwave Digital is told by email." in html.unescape(response.content.decode())
     live.refresh_from_db()
     assert live.status == Status.WITHDRAWN
+
+
+def test_staff_withdrawing_a_vacancy_nobody_at_the_organisation_manages_are_not_told_it_is_emailed(
+    client, moderator, elsewhere
+):
+    """A vacancy staff posted for an organisation with no employer logins: the page and the
+    message said the organisation was emailed, while the email went to nobody there."""
+    vacancy = elsewhere["Graduate Mechanical Engineer"]
+    assert services.vacancy_withdrawal_recipients(vacancy) == []
+    client.force_login(moderator)
+    url = reverse("vacancies:withdraw", args=[vacancy.pk])
+    page = html.unescape(client.get(url).content.decode())
+    assert "emailed that the Careers Centre withdrew it" not in page
+    assert "Nobody at Northbridge Engineering Ltd signs in to MyCareer" in page
+    assert "Kept in the vacancy's history" in page
+    response = client.post(url, {"reason": "The role is filled."}, follow=True)
+    told = html.unescape(response.content.decode())
+    assert "is told by email" not in told
+    assert "so nobody there is emailed." in told
+    vacancy.refresh_from_db()
+    assert vacancy.status == Status.WITHDRAWN
 
 
 def test_a_vacancy_past_its_closing_date_offers_no_edit_before_the_morning_job(
