@@ -43,6 +43,7 @@ from mycareer.organisations.models import Contact, Note, Organisation, Sector
 from mycareer.organisations.permissions import is_member_of_organisation
 from mycareer.organisations.search import FILTER_NAMES, OrganisationQuery, search_organisations
 from mycareer.vacancies import selectors as vacancy_selectors
+from mycareer.vacancies.models import Vacancy
 
 READ, WRITE_ORGS, WRITE_EVENTS, BOOK = (
     Scope.READ,
@@ -1130,7 +1131,9 @@ def _vacancy(vacancy) -> dict:
         "closing_date": vacancy.closing_date,
         "apply_url": vacancy.apply_url,
         "apply_email": vacancy.apply_email,
-        "status": vacancy.status,
+        # Closed from midnight after its closing date, as its pages say, not from when
+        # the morning job marks it so.
+        "status": Vacancy.Status.CLOSED if vacancy.has_closed else vacancy.status,
         "for_you": bool(getattr(vacancy, "for_you", False)),
     }
 

@@ -242,7 +242,10 @@ class VacancyOut(Schema):
     closing_date: datetime.date
     apply_url: str
     apply_email: str
-    status: str = Field(description="Open ones are approved; an employer's own may be drafts.")
+    status: str = Field(
+        description="Open ones are approved; an employer's own may be drafts, and one past "
+        "its closing date is closed."
+    )
     for_you: bool
 
 

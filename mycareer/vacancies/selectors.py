@@ -217,13 +217,19 @@ def organisations_of(user, *, admin: bool = False) -> QuerySet[Organisation]:
 
 
 def vacancies_of_employer(user) -> QuerySet[Vacancy]:
-    """Every vacancy of the employer's organisations, those still in play first."""
+    """Every vacancy of the employer's organisations, those still in play first.
+
+    A live one past its closing date is closed from midnight (`Vacancy.has_closed`), so it
+    goes with the finished ones then, not when the morning job marks it closed."""
+    finished = Q(status__in=[Status.WITHDRAWN, Status.CLOSED]) | Q(
+        status=Status.APPROVED, closing_date__lt=timezone.localdate()
+    )
     return (
         Vacancy.objects.filter(organisation__in=organisations_of(user))
         .select_related("organisation")
         .annotate(
             finished=Case(
-                When(status__in=[Status.WITHDRAWN, Status.CLOSED], then=Value(1)),
+                When(finished, then=Value(1)),
                 default=Value(0),
                 output_field=IntegerField(),
             )

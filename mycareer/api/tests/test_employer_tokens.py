@@ -168,6 +168,26 @@ def test_an_employer_token_lists_its_own_vacancies_only(
     assert [(v["title"], v["status"]) for v in found] == [("Tester", "draft")]
 
 
+def test_an_employer_token_reads_a_vacancy_past_its_closing_date_as_closed(
+    call, token_for, persona, brightwave
+):
+    """Until the 05:00 job, the API said "approved" for a vacancy whose page read "Closed"."""
+    import datetime
+
+    from django.utils import timezone
+
+    from mycareer.vacancies.models import Vacancy
+
+    expired = vacancies.vacancy_create(
+        organisation=brightwave, by=persona("operator"), **vacancy_fields(title="Expired")
+    )
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    Vacancy.objects.filter(pk=expired.pk).update(closing_date=yesterday)
+    assert Vacancy.objects.get(pk=expired.pk).status == Vacancy.Status.APPROVED
+    found = call(token_for(EMPLOYER, scopes=[Scope.READ]), "get", "/vacancies").json()["items"]
+    assert [(v["title"], v["status"]) for v in found] == [("Expired", "closed")]
+
+
 def test_an_employer_token_sees_the_events_open_to_employers_not_their_bookings(
     call, token_for, persona, brightwave
 ):

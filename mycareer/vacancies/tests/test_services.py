@@ -542,6 +542,29 @@ def test_many_saved_edits_keep_the_creation_and_the_decisions_in_the_history(
     assert len(selectors.vacancy_story(draft, viewer=employer_a, limit=3)) == 3
 
 
+def test_your_vacancies_lists_one_past_its_closing_date_with_the_finished_ones(
+    brightwave, employer_a, moderator
+):
+    """From midnight to the 05:00 job, "Your vacancies" listed a vacancy whose page read
+    "Closed" among the live ones, ahead of a draft still to be sent."""
+    draft = services.vacancy_create(
+        organisation=brightwave, by=employer_a, **vacancy_fields(title="Still A Draft")
+    )
+    expired = services.vacancy_create(
+        organisation=brightwave, by=moderator, **vacancy_fields(title="Closed At Midnight")
+    )
+    withdrawn = services.vacancy_withdraw(
+        vacancy=services.vacancy_create(
+            organisation=brightwave, by=moderator, **vacancy_fields(title="Withdrawn Later")
+        ),
+        by=employer_a,
+    )
+    Vacancy.objects.filter(pk=expired.pk).update(closing_date=in_days(-1))
+    expired.refresh_from_db()
+    assert expired.status == Status.APPROVED and expired.has_closed  # the job has not run
+    assert list(selectors.vacancies_of_employer(employer_a)) == [draft, withdrawn, expired]
+
+
 # Withdrawing -----------------------------------------------------------------------
 
 
