@@ -1163,6 +1163,9 @@ def organisation_merge(
     other.merged_into = survivor
     other.status = Organisation.Status.ARCHIVED
     other.save()
+    # Its contacts moved or were folded: the stub's search text named them still, and
+    # erasing one of them later refreshes only the record they are at.
+    refresh_search_document(other)
     after = {"notes": survivor.notes.count(), "tags": len(survivor.tags.names())}
     if after["notes"] != before["notes"] or after["tags"] != before["tags"]:
         raise ValidationError("The merge would have lost records; nothing was changed.")

@@ -247,6 +247,22 @@ def test_archived_only_on_request_and_merged_records_never(spread, operator, per
     assert "Fir Consulting" not in names(qx(include_archived=True))
 
 
+@pytest.mark.django_db
+def test_a_record_merged_away_keeps_no_search_text_of_the_contacts_it_had(operator):
+    """Its contacts moved or were folded into the survivor's: the stub's search text still
+    named them, and erasing one of them later cleaned only the survivor's."""
+    survivor, other = make("Tamsin Rope Ltd", operator), make("Tamsin Rope Limited", operator)
+    services.contact_create(
+        organisation=survivor, by=operator, full_name="Ola Brennock", email="ola@rope.example"
+    )
+    for name, email in (("Ola Brennock-Vale", "OLA@rope.example"), ("Kit Marrow", "")):
+        services.contact_create(organisation=other, by=operator, full_name=name, email=email)
+    services.organisation_merge(survivor=survivor, other=other, keep={}, by=operator)
+    other.refresh_from_db()
+    assert other.search_document == "tamsin rope limited"
+    assert OrganisationText.objects.get(organisation=other).document == "tamsin rope limited"
+
+
 # Free text ---------------------------------------------------------------------------
 
 
