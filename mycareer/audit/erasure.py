@@ -39,6 +39,7 @@ from mycareer.audit.personal_data import (
     Change,
     Subject,
     TextPlace,
+    contacts_they_became,
     in_words,
     personal_data_handlers,
 )
@@ -200,7 +201,7 @@ def once_held(text: str, *, most: int = 500) -> dict[tuple[str, int], str]:
         .order_by("-at")
         .values_list("content_type_id", "object_id", "data")[:most]
     )
-    found: dict[tuple[str, int], str] = {}
+    held: dict[tuple[str, int], str] = {}
     for content_type_id, object_id, data in entries:
         if not object_id.isdigit():
             continue
@@ -208,7 +209,14 @@ def once_held(text: str, *, most: int = 500) -> dict[tuple[str, int], str]:
             if RECORDED_DETAILS[key] in ("name", "email") and needle in (
                 " ".join(value.split()).casefold()
             ):
-                found.setdefault((kinds[content_type_id], int(object_id)), value)
+                held.setdefault((kinds[content_type_id], int(object_id)), value)
+    # A contact a merge folded into another is gone: the one it became held it before.
+    became = contacts_they_became(pk for kind, pk in held if kind == "contact")
+    found: dict[tuple[str, int], str] = {}
+    for (kind, pk), value in held.items():
+        if kind == "contact":
+            pk = became.get(pk, pk)
+        found.setdefault((kind, pk), value)
     return found
 
 
@@ -488,7 +496,7 @@ def _own_rows(subject: Subject) -> list[tuple[ContentType, list[str], str]]:
         rows.append((ct, [str(pk) for pk in subject.user_ids], ERASED_PERSON))
     if subject.contacts:
         ct = ContentType.objects.get_for_model(contact_model())
-        rows.append((ct, [str(pk) for pk in subject.contact_ids], ERASED_CONTACT))
+        rows.append((ct, [str(pk) for pk in subject.own_contact_ids], ERASED_CONTACT))
     return rows
 
 

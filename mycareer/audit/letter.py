@@ -343,7 +343,8 @@ def _earlier(earlier: Earlier) -> Iterable[LetterEntry]:
 
 def _audit_entries(subject: Subject) -> Iterable[LetterEntry]:
     condition = Q(person_id__in=subject.user_ids)
-    records = ((get_user_model(), subject.user_ids), (contact_model(), subject.contact_ids))
+    # Contacts merged into theirs are gone, but their history is the person's.
+    records = ((get_user_model(), subject.user_ids), (contact_model(), subject.own_contact_ids))
     for model, ids in records:
         if ids:
             ct = ContentType.objects.get_for_model(model)

@@ -45,12 +45,38 @@ def contact_model():
     return apps.get_model("organisations", "Contact")
 
 
+def contacts_merged_into(contact_ids: Iterable[int]) -> dict[int, int]:
+    """Contacts folded into these by a merge (the same email at both records, one kept):
+    each folded contact's number, with the one it became. A later merge moves the rows on,
+    so a contact folded into one that was folded in turn leads to the last."""
+    merged = apps.get_model("organisations", "MergedContact")
+    ids = list(contact_ids)
+    if not ids:
+        return {}
+    return dict(merged.objects.filter(merged_into__in=ids).values_list("pk", "merged_into"))
+
+
+def contacts_they_became(contact_ids: Iterable[int]) -> dict[int, int]:
+    """Of these contact numbers, those folded into another by a merge, with the one each
+    became (the inverse of `contacts_merged_into`)."""
+    merged = apps.get_model("organisations", "MergedContact")
+    ids = list(contact_ids)
+    if not ids:
+        return {}
+    return dict(merged.objects.filter(pk__in=ids).values_list("pk", "merged_into"))
+
+
 @dataclass
 class Subject:
-    """The person: the logins and contact records an administrator said are theirs."""
+    """The person: the logins and contact records an administrator said are theirs.
+
+    `former_contact_ids` are contacts a merge folded into theirs and deleted (the same
+    email at both records): gone as rows, but their audit trail is the person's history,
+    told in the letter and erased with the rest (`own_contact_ids`)."""
 
     users: list = field(default_factory=list)
     contacts: list = field(default_factory=list)
+    former_contact_ids: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.users or self.contacts)
@@ -62,6 +88,11 @@ class Subject:
     @property
     def contact_ids(self) -> list[int]:
         return [c.pk for c in self.contacts]
+
+    @property
+    def own_contact_ids(self) -> list[int]:
+        """Their contact records now, and those merged into them: whose audit trail is theirs."""
+        return [*self.contact_ids, *self.former_contact_ids]
 
     @property
     def people(self) -> list:
@@ -102,7 +133,8 @@ def subject_from_ids(user_ids: Iterable[int], contact_ids: Iterable[int]) -> Sub
         .select_related("organisation")
         .order_by("pk")
     )
-    return Subject(users=users, contacts=contacts)
+    former = sorted(contacts_merged_into(c.pk for c in contacts))
+    return Subject(users=users, contacts=contacts, former_contact_ids=former)
 
 
 def find_subjects(text: str) -> tuple[list, list]:

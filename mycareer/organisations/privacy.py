@@ -537,8 +537,13 @@ personal_data = PersonalDataHandler(
         "organisations.SavedSearch.owner",
         "organisations.KeyAccount.operator",
         "organisations.KeyContact.contact",
-        # Numbers only (an old contact number, the contact it became): nothing to tell
-        # or erase, and the links keep reaching the record erasure anonymised.
+        # A contact a merge folded into theirs (the same email at both records) and
+        # deleted: its number, the contact it became, and when. The audit app reads these
+        # rows (`Subject.former_contact_ids`): the folded contact's audit trail is the
+        # person's history, told in their letter and anonymised with theirs, and a name it
+        # held finds the contact it became. Erasure keeps the rows: they hold numbers only,
+        # old links keep reaching the record erasure anonymised, and the folded contact's
+        # entries stay tied to the person for a later letter or erasure.
         "organisations.MergedContact.merged_into",
         "organisations.LiaisonRequest.requester",
         "organisations.EmployerMembership.user",

@@ -1004,3 +1004,74 @@ def test_a_search_by_a_name_another_person_also_has_is_kept(grace, persona, cast
     assert _refresh(draft).recipient_filters == {"text": "Grace Engineering"}
     # Her address is hers alone: it goes.
     assert _refresh(by_address).query == "text=%5Bemail+erased%5D"
+
+
+def test_a_contact_combined_by_a_merge_takes_the_folded_contacts_history_with_it(persona):
+    """The same email at two records: the merge keeps one contact and deletes the other,
+    whose audit trail (its name, job title and phones then) is the kept person's history.
+    Their letter gives it, searching by the folded name finds them, and erasing them
+    leaves none of it."""
+    from mycareer.audit.letter import letter_for
+    from mycareer.audit.personal_data import find_subjects
+    from mycareer.organisations import services
+    from mycareer.organisations.models import Contact, MergedContact
+
+    tom, admin = persona("operator"), persona("admin")
+    survivor = services.organisation_create(
+        by=tom, name="Halden Lockworks Ltd", confirm_duplicates=True
+    )
+    other = services.organisation_create(
+        by=tom, name="Halden Lockworks Limited", confirm_duplicates=True
+    )
+    kept = services.contact_create(
+        organisation=survivor, by=tom, full_name="Jo Quarrington", email="jo.q@halden.example"
+    )
+    folded = services.contact_create(
+        organisation=other,
+        by=tom,
+        full_name="Jo Quarrington-Smythe",
+        email="JO.Q@halden.example",
+        job_title="Lockwright Outreach Lead",
+        phone="07700 900111",
+    )
+    services.contact_update(contact=folded, by=tom, phone="07700 900222")
+    about_contacts = AuditEntry.objects.filter(
+        content_type__app_label="organisations", content_type__model="contact"
+    )
+    folded_entries = about_contacts.filter(object_id=str(folded.pk)).count()
+    assert folded_entries == 2  # added, then its phone changed
+    services.organisation_merge(survivor=survivor, other=other, keep={}, by=admin)
+    assert not Contact.objects.filter(pk=folded.pk).exists()
+    assert MergedContact.objects.get(pk=folded.pk).merged_into_id == kept.pk
+
+    # Before erasure: the letter gives the folded contact's history and earlier details.
+    subject = subject_from_ids([], [kept.pk])
+    letter = letter_for(subject)
+    audit = next(s for s in letter.held if s.key == "audit")
+    own = about_contacts.filter(object_id__in=[str(kept.pk), str(folded.pk)])
+    assert len(audit.entries) == own.count() > folded_entries
+    earlier = dict(
+        next(
+            e.facts
+            for s in letter.held
+            for e in s.entries
+            if e.title.startswith("Names and contact details your records held before")
+        )
+    )
+    assert earlier["Names"] == "Jo Quarrington-Smythe"
+    assert "07700 900111" in earlier["Phone numbers"]
+    # A request signed with the folded name finds the person it became.
+    _, contacts = find_subjects("Quarrington-Smythe")
+    assert [c.pk for c in contacts] == [kept.pk]
+    assert contacts[0].once_held == "Jo Quarrington-Smythe"
+
+    review = review_erasure(subject)
+    personal_data_erase(
+        subject=subject, by=admin, selected=review.default_selection(), digest=review.digest
+    )
+    assert _everywhere("Quarrington", "900111", "900222", "Lockwright Outreach") == []
+    # The folded contact's entries stay, saying what happened, about an erased contact.
+    left = about_contacts.filter(object_id=str(folded.pk))
+    assert left.count() == folded_entries
+    assert set(left.values_list("object_repr", flat=True)) == {"Erased contact"}
+    assert find_subjects("Quarrington-Smythe") == ([], [])
