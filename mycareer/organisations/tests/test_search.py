@@ -263,6 +263,28 @@ def test_a_record_merged_away_keeps_no_search_text_of_the_contacts_it_had(operat
     assert OrganisationText.objects.get(organisation=other).document == "tamsin rope limited"
 
 
+@pytest.mark.django_db
+def test_records_merged_away_before_forget_their_contacts_search_text(operator):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module(
+        "mycareer.organisations.migrations.0025_merged_away_records_forget_their_contacts_search_text"
+    )
+    survivor, other = make("Tamsin Rope Ltd", operator), make("Tamsin Rope Limited", operator)
+    services.organisation_merge(survivor=survivor, other=other, keep={}, by=operator)
+    # As a merge left it before: the stub's text named the contacts it had then.
+    stale = "tamsin rope limited ola brennock-vale"
+    Organisation.objects.filter(pk=other.pk).update(search_document=stale)
+    Organisation.objects.filter(pk=survivor.pk).update(search_document="tamsin rope ltd kit")
+    migration.rebuild_stub_documents(apps, SimpleNamespace(connection=connection))
+    documents = dict(Organisation.objects.values_list("pk", "search_document"))
+    assert documents[other.pk] == "tamsin rope limited"
+    assert OrganisationText.objects.get(organisation=other).document == "tamsin rope limited"
+    assert documents[survivor.pk] == "tamsin rope ltd kit"  # live records are not stubs
+
+
 # Free text ---------------------------------------------------------------------------
 
 
