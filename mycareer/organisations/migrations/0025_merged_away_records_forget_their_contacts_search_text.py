@@ -19,9 +19,11 @@ def rebuild_stub_documents(apps, schema_editor):
     alias = schema_editor.connection.alias
     stubs = Organisation.objects.using(alias).filter(merged_into__isnull=False)
     changed = []
-    for pk, name, description, document in (
+    # Read whole first (records merged away are few): SQLite gives no isolation between a
+    # query still being read and writes to the same table on one connection.
+    for pk, name, description, document in list(
         stubs.order_by("pk").values_list("pk", "name", "description", "search_document")
-    ).iterator(BATCH):
+    ):
         contacts = Contact.objects.using(alias).filter(organisation_id=pk).order_by("full_name")
         parts = (name, description, " ".join(contacts.values_list("full_name", flat=True)))
         rebuilt = " ".join(part for part in parts if part).lower()
