@@ -348,12 +348,13 @@ AXES_SENSITIVE_PARAMETERS = [
 ]
 # allauth's own limits stay on (per client address, now the real one): "login" caps
 # attempts per address per minute; they refuse with MyCareer's page (`handler429`). Its
-# per-account "login_failed" limit is off: the throttle above is the one policy for
-# failed passwords, and counts a wrong current password on the change-password form too.
-# That form keeps a limit of its own, wide enough never to cut the throttle's waits short
-# (its fifth wrong try waits) but stopping tries sent all at once from one session, which
-# all pass the throttle's check before any is counted.
-ACCOUNT_RATE_LIMITS = {"login_failed": None, "change_password": "10/m/user"}
+# per-account limits are wide: the throttle above is the one policy for failed passwords
+# and codes, and counts a wrong current password on the change-password form too. The
+# library's limits, wide enough never to cut the throttle's waits short (its fifth wrong
+# try waits), stop tries sent all at once (a password or code per account, "key"; a
+# change of password per person), which all pass the throttle's check before any is
+# counted: at most ten a minute, not one per server worker.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/key", "change_password": "10/m/user"}
 LOGIN_URL = "/accounts/login/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # A wrong code waits as a wrong password does (accounts/signin.py).

@@ -543,7 +543,9 @@ personal_data = PersonalDataHandler(
         # person's history, told in their letter and anonymised with theirs, and a name it
         # held finds the contact it became. Erasure keeps the rows: they hold numbers only,
         # old links keep reaching the record erasure anonymised, and the folded contact's
-        # entries stay tied to the person for a later letter or erasure.
+        # entries stay tied to the person for a later letter or erasure. Contacts folded
+        # before these rows were kept (migration 0024) left no trace of what they became:
+        # their audit entries are found by name, in an erasure's review, not by number.
         "organisations.MergedContact.merged_into",
         "organisations.LiaisonRequest.requester",
         "organisations.EmployerMembership.user",

@@ -288,6 +288,23 @@ def test_wrong_authenticator_codes_make_the_next_try_wait_as_wrong_passwords_do(
 
 
 @pytest.mark.django_db
+def test_codes_sent_all_at_once_are_stopped_by_a_wide_limit_of_their_own(client, cast, settings):
+    """Codes sent at once all pass the throttle's check before any is counted: the
+    library's limit per account (10 a minute) still stops them. Shown with the throttle's
+    free tries raised, as if every try had passed its check."""
+    settings.MYCAREER = {**settings.MYCAREER, "SIGNIN_ACCOUNT_FREE_FAILURES": 100}
+    with time_machine.travel(timezone.now(), tick=False):
+        log_in(client, "admin@demo.ac.uk", DEMO_PASSWORD)
+        right = demo_totp_code()
+        wrong = "000000" if right != "000000" else "111111"
+        pages = [client.post(reverse("mfa_authenticate"), {"code": wrong}) for _ in range(11)]
+        refused = pages[-1].content.decode()
+        assert "Incorrect code" not in refused  # not checked
+        assert client.post(reverse("mfa_authenticate"), {"code": right}).status_code != 302
+    assert [page.status_code for page in pages[:10]] == [200] * 10
+
+
+@pytest.mark.django_db
 def test_wrong_codes_when_asked_again_for_the_second_factor_count_too(client, cast):
     """A session left open is not a way to guess the code either (allauth's reauthentication)."""
     client.force_login(cast["staff"]["admin@demo.ac.uk"])
