@@ -475,6 +475,8 @@ def move(request, kind: str, pk: int):
             "form": form,
             "asking": asking,
             "restricted": restricted,
+            # A select with no choice but "Choose an event" left staff guessing why.
+            "no_targets": not form.fields["to_event"].queryset.exists(),
         },
     )
 

@@ -2127,3 +2127,16 @@ def test_an_offer_to_a_restricted_student_says_so_and_offers_only_to_decline(cli
     assert f"you cannot take it up: {selectors.ban_message(ban)}" in page
     assert "Accept the place" not in page
     assert "Decline it, so it goes to the next person waiting" in page
+
+
+@pytest.mark.django_db
+def test_the_move_page_says_when_there_is_no_event_to_move_to(client, tom, mech_event):
+    """With no other event whose bookings they run, staff were shown an empty choice."""
+    booking = services.staff_book_student(event=mech_event, student=make_students(1)[0], by=tom)
+    client.force_login(tom)
+    page = text(client.get(url("move", booking.pk)))
+    assert "There is no event to move them to" in page
+    assert "Choose an event" not in page and ">Move</button>" not in page
+    make_event(organiser=tom, capacity=5, starts_in=datetime.timedelta(days=3))
+    page = text(client.get(url("move", booking.pk)))
+    assert "There is no event to move them to" not in page and ">Move</button>" in page
