@@ -1439,6 +1439,13 @@ def test_a_draft_nobody_would_receive_yet_is_previewed_and_says_why(
     tested = client.post(draft.get_absolute_url(), {"do": "test"}, follow=True)
     assert f"A test copy was sent to {mailer.email}." in page(tested)
     assert [m.to for m in mailoutbox] == [[mailer.email]]
+    # Its unsubscribe link does not say the contact receives an email they would not.
+    from django.conf import settings as conf
+
+    link = re.search(r"(https?://\S+/email/unsubscribe/[^/\s]+/)", mailoutbox[0].body).group(1)
+    shown = page(client.get(link.removeprefix(conf.SITE_URL)))
+    assert "changes nothing" in shown and " would receive, this link" in shown
+    assert " receives, this link" not in shown
 
 
 def test_a_draft_whose_search_finds_nobody_is_previewed_with_placeholders(
