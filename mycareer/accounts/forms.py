@@ -260,13 +260,16 @@ def password_help() -> SafeString:
 
 
 class _PasswordHelpAsList:
-    """The new password's help reads as the list of rules it is."""
+    """The new password's help reads as the list of rules it is, and the labels in
+    sentence case as every other label ("Current Password" read as a heading)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field, allauth_fields.SetPasswordField):
                 field.help_text = password_help()
+            if field.label:
+                field.label = field.label[:1] + field.label[1:].lower()
 
 
 class _NoPasswordThroughUniversity:
@@ -292,6 +295,11 @@ class ChangePasswordForm(
     """The current password is a sign-in of the account: a wrong one counts as a failed
     sign-in, and while the account must wait it is refused unchecked (accounts/signin.py),
     so a session left open is no way to guess it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The page itself links to the password reset, once, below the form.
+        self.fields["oldpassword"].help_text = ""
 
     def clean_oldpassword(self):
         request = allauth_context.request

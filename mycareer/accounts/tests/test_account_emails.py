@@ -174,6 +174,10 @@ def test_the_new_password_help_reads_as_a_list_on_each_page_that_sets_one(
     page = client.get(reverse("account_change_password")).content.decode()
     assert RULES in page
     assert "&lt;ul&gt;" not in page
+    # Labels in sentence case, and one link to the reset (not "Forgot" and "Forgotten").
+    assert ">Current password</label>" in page and ">New password (again)</label>" in page
+    assert "Password</label>" not in page
+    assert page.count(reverse("account_reset_password")) == 1
 
 
 def test_other_help_text_is_still_escaped():
