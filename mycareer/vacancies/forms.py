@@ -163,6 +163,7 @@ class WithdrawForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Emailed to the organisation: say why the vacancy is taken down.",
+        error_messages={"required": "Say why the vacancy is taken down."},
     )
 
     def __init__(self, *args, emailed: bool = True, **kwargs):

@@ -450,7 +450,9 @@ def test_staff_withdrawing_through_the_page_must_say_why(client, moderator, live
     url = reverse("vacancies:withdraw", args=[live.pk])
     assert "emailed that the Careers Centre withdrew it" in client.get(url).content.decode()
     page = client.post(url, {"reason": ""}).content.decode()
-    assert "This field is required." in page
+    # What to give, in the page's words, not "This field is required."
+    assert "Reason: Say why the vacancy is taken down." in page
+    assert "This field is required." not in page
     live.refresh_from_db()
     assert live.status == Status.APPROVED
     response = client.post(url, {"reason": "The role is filled."}, follow=True)
