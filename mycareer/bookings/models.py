@@ -115,6 +115,9 @@ class Booking(models.Model):
     # Set by the staff services that give a place (booking in, moving, a walk-in) when the
     # student was restricted from booking and the place was given all the same.
     overridden_ban: "BookingBan | None" = None
+    # Set by services.walk_in on someone who already held a place and was checked in on it
+    # before: the walk-in changed nothing.
+    already_checked_in: bool = False
 
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", "Booked"

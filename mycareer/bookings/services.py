@@ -1359,7 +1359,9 @@ def walk_in(*, event: Event, student: User, by: User) -> Booking:
 
     A student restricted from booking (no-shows) who is in the room is let in without being
     asked to confirm, but the audit trail says a restriction was in force, and the booking
-    names it (`overridden_ban`) for the page to say so.
+    names it (`overridden_ban`) for the page to say so. Someone who holds a place is checked
+    in on it instead: the booking's `source` says so, and `already_checked_in` whether they
+    were before.
     """
     if not student.is_student:
         _refuse(f"{student} is not a student.")
@@ -1373,7 +1375,9 @@ def walk_in(*, event: Event, student: User, by: User) -> Booking:
             _refuse(refusal, event_id=event.pk, action="walk_in")
         existing = Booking.objects.filter(event=event, student=student, status__in=HOLDING).first()
         if existing is not None:
-            return check_in(booking=existing, by=by)[0]
+            booking, changed = check_in(booking=existing, by=by)
+            booking.already_checked_in = not changed
+            return booking
         _expire_due(settings, now=now)
         queued = WaitlistEntry.objects.filter(
             event=event, student=student, status__in=QUEUED

@@ -490,9 +490,10 @@ LIFTED_TEXT = (
 )
 
 
-def _checked_in_text(booking: Booking) -> str:
-    """A check-in done; a corrected no-show may also have lifted a restriction."""
-    text = f"{booking.student} is checked in."
+def _checked_in_text(booking: Booking, *, said: str = "") -> str:
+    """A check-in done (`said`, if not in these words); a corrected no-show may also have
+    lifted a restriction."""
+    text = said or f"{booking.student} is checked in."
     if not booking.lifted_ban:
         return text
     # Told of the restriction, they are told it is lifted (`tasks.send_ban_lifted`).
@@ -641,11 +642,18 @@ def walk_in(request, event_id: int):
         except ValidationError as error:
             add_validation_error(form, error)
         else:
-            text = f"{student} is checked in as a walk-in."
-            if booking.overridden_ban is not None:
-                messages.warning(request, f"{text} {_overridden(booking)}")
+            if booking.already_checked_in:
+                messages.info(request, f"{student} was already checked in.")
+            elif not booking.is_walk_in:
+                # They had a place: checked in on it, as from the list, not as a walk-in.
+                said = f"{student} was booked: checked in on their booking."
+                messages.success(request, _checked_in_text(booking, said=said))
+            elif booking.overridden_ban is not None:
+                messages.warning(
+                    request, f"{student} is checked in as a walk-in. {_overridden(booking)}"
+                )
             else:
-                messages.success(request, text)
+                messages.success(request, f"{student} is checked in as a walk-in.")
             return redirect("bookings:check_in", event.pk)
     return _check_in_page(request, event, walk_in_form=form, status=400)
 

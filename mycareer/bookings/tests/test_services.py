@@ -1099,10 +1099,16 @@ def test_walk_ins_take_free_places_only(tom, people):
     booked = book(event, people[0])
     walk_in = services.walk_in(event=event, student=people[1], by=tom)
     assert walk_in.status == "attended" and walk_in.is_walk_in
+    assert not walk_in.already_checked_in
     with pytest.raises(ValidationError, match="No places left"):
         services.walk_in(event=event, student=people[2], by=tom)
-    # Someone booked who walks up is simply checked in.
-    assert services.walk_in(event=event, student=people[0], by=tom).pk == booked.pk
+    # Someone booked who walks up is simply checked in, on their booking; the page says
+    # which from what comes back.
+    first = services.walk_in(event=event, student=people[0], by=tom)
+    assert first.pk == booked.pk and not first.is_walk_in and not first.already_checked_in
+    again = services.walk_in(event=event, student=people[0], by=tom)
+    assert again.pk == booked.pk and again.already_checked_in
+    assert services.walk_in(event=event, student=people[1], by=tom).already_checked_in
 
 
 @pytest.mark.django_db

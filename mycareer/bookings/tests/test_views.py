@@ -1080,6 +1080,33 @@ def test_a_walk_in_is_added_while_places_last(client, tom, persona, mech_event):
 
 
 @pytest.mark.django_db
+def test_a_walk_in_for_someone_booked_says_they_were_checked_in_on_their_booking(
+    client, tom, persona, mech_event
+):
+    """Entered as a walk-in, someone booked (restricted since) or checked in already was
+    said to be "checked in as a walk-in", and a restriction went unmentioned."""
+    student = persona("student")
+    services.booking_create(event=mech_event, student=student, by=student)
+    _restrict(student)
+    client.force_login(tom)
+    walk_in = {"walk_in-student": "201912345"}
+    page = text(client.post(url("walk_in", mech_event.pk), walk_in, follow=True))
+    assert f"{student} was booked: checked in on their booking." in page
+    assert "checked in as a walk-in" not in page and "restricted from booking" not in page
+    booking = Booking.objects.get(event=mech_event, student=student)
+    assert booking.status == "attended" and not booking.is_walk_in
+    again = text(client.post(url("walk_in", mech_event.pk), walk_in, follow=True))
+    assert f"{student} was already checked in." in again
+    assert "checked in as a walk-in" not in again and "on their booking" not in again
+    walker = make_students(1)[0]
+    services.walk_in(event=mech_event, student=walker, by=tom)
+    number = walker.student_profile.student_number
+    twice = client.post(url("walk_in", mech_event.pk), {"walk_in-student": number}, follow=True)
+    assert f"{walker} was already checked in." in text(twice)
+    assert "is checked in as a walk-in" not in text(twice)
+
+
+@pytest.mark.django_db
 def test_every_form_on_a_refused_walk_in_page_goes_to_the_door(client, tom, booked):
     """Drawn at the walk-in's address after a refusal, "Check in" posted back to it (a
     student number was required) and "Find" got a 405: door staff thought people were in."""
