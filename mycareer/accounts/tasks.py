@@ -73,7 +73,10 @@ def send_training_expiry_reminders() -> int:
             notify(
                 user=record.user,
                 kind=TRAINING_EXPIRY,
-                subject=f"Your {record.course.name} expires on {record.expires_on:%-d %B %Y}",
+                subject=(
+                    f"Your {record.course.name} is valid until the end of "
+                    f"{record.expires_on:%A %-d %B %Y}"
+                ),
                 template="accounts/email/training_expiry.txt",
                 context={"record": record, "booked": booked.session if booked else None},
             )

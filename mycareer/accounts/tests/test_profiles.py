@@ -293,7 +293,13 @@ def test_reminders_that_ones_own_training_runs_out_cannot_be_switched_off(person
     )
     send_training_expiry_reminders.call()
     assert [m.to for m in mailoutbox] == [[rachel.email]]
-    assert "[MyCareer] Your Operator training expires on" in mailoutbox[0].subject
+    ends = timezone.localdate() + datetime.timedelta(days=10)
+    # Valid on its last day: "expires on" that day read as if it were not.
+    assert mailoutbox[0].subject == (
+        f"[MyCareer] Your Operator training is valid until the end of {ends:%A %-d %B %Y}"
+    )
+    assert f"is valid until the end of {ends:%A %-d %B %Y}." in mailoutbox[0].body
+    assert "expires on" not in mailoutbox[0].body
     # Its footer does not offer a choice the profile then refuses.
     assert "MyCareer always sends this email" in mailoutbox[0].body
     assert "You can choose which of these emails" not in mailoutbox[0].body
@@ -326,14 +332,14 @@ def test_a_reminder_to_someone_booked_on_a_refresher_says_so(persona, mailoutbox
     assert "You are booked on the one on" in body and "attend it to keep your access" in body
     assert session.get_absolute_url() in body
     assert "You can book one here" not in body
-    assert "comes after your training expires" not in body
+    assert "comes after your training has run out" not in body
     # A refresher after the expiry leaves a gap, and the email says so.
     session.starts_at += datetime.timedelta(days=30)
     session.ends_at += datetime.timedelta(days=30)
     session.save()
     TrainingRecord.objects.filter(user=rachel, status="completed").update(reminder_sent_at=None)
     send_training_expiry_reminders.call()
-    assert "It comes after your training expires" in mailoutbox[1].body
+    assert "It comes after your training has run out" in mailoutbox[1].body
 
 
 # The home page, in one's own order ---------------------------------------------------
@@ -524,15 +530,16 @@ def test_the_access_panel_warns_when_operator_training_runs_out_within_the_remin
     later = today + datetime.timedelta(days=31)  # just outside the window
     records.update(expires_on=later)
     panel = access_panel(client.get("/"))
-    assert f"Operator training valid until {later:%-d %B %Y}." in panel
-    assert "runs out" not in panel and "Book a training session" not in panel
+    assert f"Operator training valid until the end of {later:%A %-d %B %Y}." in panel
+    assert "training is valid" not in panel and "Book a training session" not in panel
 
     ends = today + datetime.timedelta(days=30)  # its last day
     records.update(expires_on=ends)
     response = client.get("/")
     panel = access_panel(response)
     assert (
-        f"Your operator training runs out in 30 days, on {ends:%A %-d %B %Y}. After that you "
+        f"Your operator training is valid for 30 more days, until the end of {ends:%A %-d %B %Y}. "
+        "After that you "
         "cannot create or edit records until you attend a refresher session. "
         "Book a training session."
     ) in panel
@@ -540,7 +547,9 @@ def test_the_access_panel_warns_when_operator_training_runs_out_within_the_remin
     assert "valid until" not in panel
 
     records.update(expires_on=today)
-    assert "Your operator training runs out today" in access_panel(client.get("/"))
+    assert (
+        f"Your operator training is valid until the end of today, {today:%A %-d %B %Y}. "
+    ) in access_panel(client.get("/"))
 
     # Booked on a refresher: told so, not asked to book.
     records.update(expires_on=ends)
@@ -577,13 +586,14 @@ def test_the_access_panel_warns_a_bulk_mailer_when_bulk_email_training_runs_out_
     )
     assert bulk.exists()
     bulk.update(expires_on=today + datetime.timedelta(days=31))
-    assert "bulk email training runs out" not in access_panel(client.get("/"))
+    assert "bulk email training is valid" not in access_panel(client.get("/"))
 
     ends = today + datetime.timedelta(days=1)
     bulk.update(expires_on=ends)
     panel = access_panel(client.get("/"))
     assert (
-        f"Your bulk email training runs out tomorrow, on {ends:%A %-d %B %Y}. After that you "
+        f"Your bulk email training is valid until the end of tomorrow, {ends:%A %-d %B %Y}. "
+        "After that you "
         "cannot send bulk email until you attend a refresher session. "
         "Book a bulk email training session."
     ) in panel

@@ -17,11 +17,11 @@ def test_daily_reminder_really_emails_people_whose_training_expires_soon(
     result.refresh()
     assert result.return_value == 1
     # The worker also runs whatever else the demo story queued; pick out the reminders.
-    messages = [m for m in smtp_server.wait_for(1) if "expires on" in m["Subject"]]
+    messages = [m for m in smtp_server.wait_for(1) if "is valid until the end of" in m["Subject"]]
     assert len(messages) == 1
     message = messages[0]
     assert message["To"] == "expiring@demo.ac.uk"
-    assert "expires on" in message["Subject"]
+    assert "is valid until the end of" in message["Subject"]
     assert "/training/" in message.get_content()
     # Sent once: the next day's run sends nothing again.
     again = send_training_expiry_reminders.enqueue()
@@ -40,7 +40,7 @@ def test_no_reminder_once_training_is_renewed(cast, persona, smtp_server, run_wo
     run_worker()
     result.refresh()
     assert result.return_value == 0
-    assert [m for m in smtp_server.messages() if "expires on" in m["Subject"]] == []
+    assert [m for m in smtp_server.messages() if "is valid until the end of" in m["Subject"]] == []
 
 
 @pytest.mark.django_db
