@@ -2,7 +2,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from mycareer.accounts import notifications, selectors
-from mycareer.accounts.models import TrainingRecord
+from mycareer.accounts.models import TrainingCourse, TrainingRecord
 from mycareer.accounts.notifications import notify
 from mycareer.core.mail import send_email
 from mycareer.core.retry import email_task
@@ -78,7 +78,12 @@ def send_training_expiry_reminders() -> int:
                     f"{record.expires_on:%A %-d %B %Y}"
                 ),
                 template="accounts/email/training_expiry.txt",
-                context={"record": record, "booked": booked.session if booked else None},
+                context={
+                    "record": record,
+                    "booked": booked.session if booked else None,
+                    # Bulk email training lapsing stops sending only: records stay editable.
+                    "bulk": record.course.code == TrainingCourse.BULK_EMAIL,
+                },
             )
             sent += 1
         # Mark renewed ones too, so they are not looked at again every day.

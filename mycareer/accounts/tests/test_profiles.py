@@ -342,6 +342,31 @@ def test_a_reminder_to_someone_booked_on_a_refresher_says_so(persona, mailoutbox
     assert "It comes after your training has run out" in mailoutbox[1].body
 
 
+def test_a_bulk_email_training_reminder_says_only_sending_stops(persona, mailoutbox, cast):
+    """It said MyCareer would stop the person creating and editing records as well, which
+    only operator training lapsing does (the home page said so rightly)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from mycareer.accounts.models import TrainingCourse, TrainingRecord
+    from mycareer.accounts.tasks import send_training_expiry_reminders
+
+    mailer = persona("mailer")
+    today = timezone.localdate()
+    records = TrainingRecord.objects.filter(user=mailer, status="completed")
+    records.update(expires_on=today + datetime.timedelta(days=365), reminder_sent_at=None)
+    records.filter(course__code=TrainingCourse.BULK_EMAIL).update(
+        expires_on=today + datetime.timedelta(days=10)
+    )
+    TrainingRecord.objects.exclude(user=mailer).update(reminder_sent_at=timezone.now())
+    send_training_expiry_reminders.call()
+    [email] = mailoutbox
+    body = " ".join(email.body.split())
+    assert "MyCareer will stop you sending bulk email until you attend a refresher" in body
+    assert "creating and editing records" not in body
+
+
 # The home page, in one's own order ---------------------------------------------------
 
 
