@@ -37,6 +37,7 @@ class CampaignForm(StaleEditGuard, forms.ModelForm):
         fields = ["subject", "purpose", "unit", "body"]
         labels = {"purpose": "Purpose", "unit": "Sending unit", "body": "Message"}
         widgets = {"body": forms.Textarea(attrs={"rows": 14})}
+        error_messages = {"unit": {"required": "Choose the unit it is sent from."}}
 
     def __init__(self, *args, user, events=(), suggested=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,8 +47,13 @@ class CampaignForm(StaleEditGuard, forms.ModelForm):
         ].help_text = "Contacts who opted out of this kind of email are left out of it."
         units = Unit.objects.filter(memberships__user=user)
         self.fields["unit"].queryset = units if units.exists() else Unit.objects.all()
-        if not self.instance.pk and units.exists():
-            self.initial.setdefault("unit", units.first().pk)
+        only = list(units[:2])
+        if len(only) == 1 and self.instance.unit_id in (None, only[0].pk):
+            # Their one unit is the only one to send from: no blank to choose by mistake. In
+            # several they choose which, from a blank: the time chart counts each campaign
+            # under its unit.
+            self.fields["unit"].empty_label = None
+            self.initial.setdefault("unit", only[0].pk)
         fields_help = ", ".join(
             f"{{{{ {name} }}}} ({label.lower()})" for name, label in MERGE_FIELDS.items()
         )

@@ -60,6 +60,38 @@ def test_from_a_search_to_a_draft(client, persona, cast, tagged):
     assert "Dear Person" in preview
 
 
+def _unit_menu(body: str) -> str:
+    return re.search(r'<select name="unit".*?</select>', body, re.S).group(0)
+
+
+def test_a_sender_in_one_unit_sends_from_it_and_one_in_several_chooses(
+    client, persona, cast, tagged
+):
+    """The menu offered a blank "---------" beside the one unit a sender works in; one in
+    several found the first of them chosen for them."""
+    from mycareer.accounts.models import StaffMembership
+
+    mailer = persona("mailer")
+    client.force_login(mailer)
+    form_page = {"tags_all": "Mailing test"}
+    lubs = cast["units"]["lubs"]
+    menu = _unit_menu(page(client.get(CREATE, form_page)))
+    assert 'value=""' not in menu and "---------" not in menu
+    assert re.findall(r'<option value="(\d+)"( selected)?>', menu) == [(str(lubs.pk), " selected")]
+
+    StaffMembership.objects.create(user=mailer, unit=cast["units"]["mech"])
+    body = page(client.get(CREATE, form_page))
+    menu = _unit_menu(body)
+    assert '<option value="" selected>---------</option>' in menu
+    assert " selected" not in menu.replace('value="" selected', "")
+    data = as_post(form_fields(body, containing="subject"))
+    data.update(subject=["Spring fair"], body=["Dear {{ first_name }}"])
+    refused = client.post(CREATE, data)
+    assert refused.status_code == 200 and not Campaign.objects.filter(subject="Spring fair")
+    assert 'value="Spring fair"' in page(refused)
+    assert "Choose the unit it is sent from." in page(refused)
+
+
 def test_an_unknown_filter_is_refused_on_the_page(client, persona):
     client.force_login(persona("mailer"))
     body = page(client.get(CREATE, {"q": "Northbridge"}))
