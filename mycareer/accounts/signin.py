@@ -169,10 +169,11 @@ def lockout_response(request, original_response, credentials):
 #
 # A wrong second-step code (an authenticator or recovery code), and a wrong current
 # password typed to change it, are failed sign-ins of the account, counted and waited for
-# as a wrong password at login is: the library's own limits are per minute (or, for
-# codes, its "login_failed" limit, which MyCareer turns off), so whoever knew the password
-# or held a session could otherwise guess thousands a day. (The password asked again to
-# reauthenticate goes through authenticate(), so the throttle already sees it.)
+# as a wrong password at login is: the library's own limits are per minute (for codes,
+# its "login_failed" limit, now only a wide cap on tries sent all at once: settings), so
+# whoever knew the password or held a session could otherwise guess thousands a day.
+# (The password asked again to reauthenticate goes through authenticate(), so the
+# throttle already sees it.)
 
 
 def _account_credentials(user) -> dict:
