@@ -75,7 +75,7 @@ class Access:
 
     granted: AccessLevel | None
     allowed: frozenset[str]
-    # Why not, said to the person themselves ("Your operator training expired…").
+    # Why not, said to the person themselves ("Your operator training ran out after…").
     reasons: dict[str, str] = field(default_factory=dict)
     # The same reasons said about them, for administrators ("Sam's operator training…").
     reasons_about: dict[str, str] = field(default_factory=dict)
@@ -236,7 +236,7 @@ def _training_problem(
     if record is None:
         return f"{voice.has} not completed the {course_name} yet"
     if not record.valid:
-        return f"{voice.whose} {course_name} expired on {_day(record.expires_on)}"
+        return f"{voice.whose} {course_name} ran out after {_day(record.expires_on)}"
     return None
 
 
@@ -550,7 +550,7 @@ def is_employer(user) -> bool:
 #
 # Every permission is a `rules` permission registered with `add_rule`, which also says
 # how a refusal is explained: by the access level it needs (`Access.why_not`, "Your
-# operator training expired…") or, when the level is there and the rule still says no
+# operator training ran out after…") or, when the level is there and the rule still says no
 # (not the organiser, not a student), by its own sentence. Views check a permission
 # with `core.permissions.require(name)`, services and pages with `user.has_perm(name, obj)` (or
 # `check_perm`, which raises the refusal), templates with `perms.<name>`.

@@ -74,7 +74,7 @@ def test_untrained_operator_is_refused_editing_with_the_reason(persona):
     access = compute_access(user)
     assert access.granted == AccessLevel.OPERATOR
     assert not access.can(Action.EDIT)
-    assert "operator training expired on" in access.why_not(Action.EDIT)
+    assert "operator training ran out after" in access.why_not(Action.EDIT)
     assert "book a training session" in access.why_not(Action.EDIT)
 
 
@@ -95,7 +95,7 @@ def test_the_reason_is_shown_on_the_refusal_page(client, persona):
     client.force_login(persona("untrained"))
     response = client.get(reverse("accounts:my_access"))
     assert response.status_code == 200
-    assert "Your operator training expired on" in response.content.decode()
+    assert "Your operator training ran out after" in response.content.decode()
     client.force_login(persona("viewer"))
     response = client.get(reverse("accounts:access_list"))
     assert response.status_code == 403
@@ -127,7 +127,7 @@ def test_someone_booked_on_a_session_is_told_to_wait_for_it_not_to_book_one(clie
     assert "You are already booked on this training" in second.content.decode()
     day = timezone.localtime(session.starts_at)
     said = (
-        f"Your operator training expired on {expired:%-d %B %Y}: you are booked on the "
+        f"Your operator training ran out after {expired:%-d %B %Y}: you are booked on the "
         f"session on {day:%-d %B %Y}; access returns once your attendance is recorded."
     )
     assert compute_access(sam).why_not(Action.EDIT) == said
@@ -175,7 +175,7 @@ def test_operator_access_lapses_a_year_after_training(persona, cast):
         access = compute_access(user)
         assert not access.can(Action.EDIT)
         assert access.can(Action.VIEW)
-        assert f"expired on {expires:%-d %B %Y}" in access.why_not(Action.EDIT)
+        assert f"ran out after {expires:%-d %B %Y}" in access.why_not(Action.EDIT)
 
 
 @pytest.mark.django_db

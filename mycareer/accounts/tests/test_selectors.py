@@ -64,7 +64,7 @@ def test_the_access_list_page_shows_expired_training_and_unaccepted_terms(client
     response = client.get(reverse("accounts:access_list"), {"q": "operator@demo.ac.uk"})
     assert response.status_code == 200
     body = response.content.decode()
-    assert f"Expired {expired:%-d %b %Y}" in body
+    assert f"Ran out after {expired:%-d %b %Y}" in body
     assert "Not accepted" in body
 
 

@@ -431,18 +431,18 @@ def test_an_administrator_reads_someone_elses_access_in_the_third_person(client,
     body = html.unescape(
         client.get(reverse("accounts:access_edit", args=[sam.pk])).content.decode()
     )
-    assert "Sam's operator training expired on" in body
+    assert "Sam's operator training ran out after" in body
     assert "so they cannot create and edit records until they attend a training session" in body
     assert "Your operator training" not in body
     assert "book a training session" not in body
     # One line per reason: the same expiry is not repeated for each thing it blocks.
-    assert body.count("Sam's operator training expired on") == 1
+    assert body.count("Sam's operator training ran out after") == 1
 
 
 def test_the_person_themselves_still_reads_your(client, persona, cast):
     client.force_login(persona("untrained"))
     body = html.unescape(client.get(reverse("accounts:my_access")).content.decode())
-    assert "Your operator training expired on" in body
+    assert "Your operator training ran out after" in body
     assert "Sam's" not in body
 
 
@@ -453,7 +453,7 @@ def test_an_administrator_reads_an_expired_completion_as_expired(client, persona
     body = html.unescape(
         client.get(reverse("accounts:access_edit", args=[sam.pk])).content.decode()
     )
-    assert f"expired {expired:%-d %B %Y}" in body
+    assert f"ran out after {expired:%-d %B %Y}" in body
     assert f"valid until {expired:%-d %B %Y}" not in body
 
 
@@ -488,7 +488,7 @@ def test_who_is_expiring_does_not_promise_a_reminder_for_training_already_expire
     client.force_login(persona("admin"))
     body = html.unescape(client.get(reverse("accounts:training_expiring")).content.decode())
     row = body[body.index(str(sam)) :].split("</tr>")[0]
-    assert f"Expired {expired:%-d %B %Y}" in row
+    assert f"Ran out after {expired:%-d %B %Y}" in row
     assert "Not yet" not in row
     assert "None sent, and none will be: it has expired" in row
 

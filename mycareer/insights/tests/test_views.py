@@ -295,7 +295,7 @@ def test_viewers_read_the_opportunities_but_are_offered_no_actions(client, perso
     client.force_login(persona("untrained"))
     page = client.get(everywhere).content.decode()
     assert "act on it in one click" not in page
-    assert "Operators act on them. Your operator training expired on" in page
+    assert "Operators act on them. Your operator training ran out after" in page
     assert "your access lets you see staff pages" not in page
     assert client.get(follow_up).status_code == 403
     assert client.post(dismiss, {"reason": "No."}).status_code == 403

@@ -380,7 +380,7 @@ def test_staff_profile_shows_contacts_notes_and_timeline(
 @pytest.mark.parametrize(
     ("who", "reason"),
     [
-        ("untrained", "Your operator training expired on"),
+        ("untrained", "Your operator training ran out after"),
         ("viewer", "Your access level is Viewer; to create and edit records you need"),
     ],
 )
